@@ -1,0 +1,147 @@
+"""Plain nn.Modules of the lesson: Embedding -> RNN/GRU/LSTM (packed) -> pooling -> Linear."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+POOLINGS = ("last", "mean", "max")
+
+
+@dataclass
+class ClassifierConfig:
+    """Everything needed to rebuild an :class:`RNNClassifier` (plain types: goes in checkpoints).
+
+    ``num_classes == 2`` gives one logit (BCEWithLogits); more gives one logit per class
+    (cross-entropy).
+    """
+
+    vocab_size: int
+    num_classes: int = 2
+    cell: str = "lstm"
+    embed_dim: int = 100
+    hidden_size: int = 128
+    num_layers: int = 2
+    bidirectional: bool = True
+    dropout: float = 0.3
+    pooling: str = "max"
+    padding_idx: int = 0
+    freeze_embeddings: bool = False
+
+    def __post_init__(self):
+        if self.cell not in CELLS:
+            raise ValueError(f"unknown model '{self.cell}'; choose one of {', '.join(CELLS)}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling '{self.pooling}'; choose one of {', '.join(POOLINGS)}")
+        if self.num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {self.num_classes}; "
+                             "the labels need at least two distinct values")
+        for name in ("vocab_size", "embed_dim", "hidden_size", "num_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict:
+        """Plain dict for checkpoints; ``ClassifierConfig(**d)`` rebuilds it."""
+        return asdict(self)
+
+
+class RNNClassifier(nn.Module):
+    """Sequence classifier over padded token ids.
+
+    ``forward(ids, lengths)`` embeds ``ids`` (B, T), runs the recurrent cell over the packed
+    sequences (padding never reaches the RNN), pools the outputs over time ("last": the final
+    hidden state of the top layer, both directions; "mean"/"max": over the real time steps only)
+    and returns logits: (B,) for two classes, (B, C) for more.
+
+    The lesson's first model is ``ClassifierConfig(V, cell="rnn", num_layers=1,
+    bidirectional=False, pooling="last")``; the second a 2-layer LSTM.
+
+    Example:
+        >>> m = RNNClassifier(ClassifierConfig(vocab_size=10, embed_dim=4, hidden_size=8))
+        >>> m(torch.tensor([[2, 3, 4], [5, 6, 0]]), torch.tensor([3, 2])).shape
+        torch.Size([2])
+    """
+
+    def __init__(self, config: ClassifierConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.embedding = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=c.padding_idx)
+        self.embedding.weight.requires_grad_(not c.freeze_embeddings)
+        self.embed_dropout = nn.Dropout(c.dropout)
+        self.rnn = CELLS[c.cell](
+            c.embed_dim,
+            c.hidden_size,
+            num_layers=c.num_layers,
+            batch_first=True,
+            bidirectional=c.bidirectional,
+            dropout=c.dropout if c.num_layers > 1 else 0.0,  # between layers only
+        )
+        n_dirs = 2 if c.bidirectional else 1
+        self.out_dropout = nn.Dropout(c.dropout)
+        self.head = nn.Linear(n_dirs * c.hidden_size, 1 if c.num_classes == 2 else c.num_classes)
+
+    def load_vectors(self, matrix: torch.Tensor) -> None:
+        """Copy a (vocab_size, embed_dim) matrix of word vectors into the embedding layer."""
+        if tuple(matrix.shape) != tuple(self.embedding.weight.shape):
+            raise ValueError(f"vector matrix has shape {tuple(matrix.shape)}, the embedding "
+                             f"needs {tuple(self.embedding.weight.shape)}")
+        with torch.no_grad():
+            self.embedding.weight.copy_(matrix)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits for a padded batch: ``ids`` (B, T) int64, ``lengths`` (B,) >= 1."""
+        c = self.config
+        x = self.embed_dropout(self.embedding(ids))  # (B, T, E)
+        # pack_padded_sequence wants lengths on the CPU
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, h = self.rnn(packed)
+        if c.pooling == "last":
+            h_n = h[0] if c.cell == "lstm" else h  # (layers * dirs, B, H)
+            # top layer: the last one (forward) or last two (forward, backward) entries
+            pooled = torch.cat([h_n[-2], h_n[-1]], dim=1) if c.bidirectional else h_n[-1]
+        else:
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
+            # out: (B, T, dirs * H); mask: (B, T, 1), True on real tokens
+            mask = (torch.arange(ids.shape[1], device=ids.device)[None, :]
+                    < lengths.to(ids.device)[:, None]).unsqueeze(-1)
+            if c.pooling == "mean":
+                pooled = (out * mask).sum(1) / lengths.to(out.device, out.dtype)[:, None]
+            else:
+                pooled = out.masked_fill(~mask, float("-inf")).max(dim=1).values
+        logits = self.head(self.out_dropout(pooled))  # (B, 1) or (B, C)
+        return logits.squeeze(-1) if c.num_classes == 2 else logits
+
+
+def classification_loss(
+    logits: torch.Tensor, targets: torch.Tensor, class_weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """BCEWithLogits for one logit per item (two classes), cross-entropy for (B, C) logits.
+
+    ``class_weights`` (C,) weighs each class's items (for two classes: ``pos_weight`` =
+    weight[1] / weight[0], scaled back by weight[0], which is the same weighting).
+    """
+    if logits.dim() == 1:
+        y = targets.to(logits.dtype)
+        if class_weights is None:
+            return nn.functional.binary_cross_entropy_with_logits(logits, y)
+        w = class_weights.to(logits.device, logits.dtype)
+        per_item = nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
+        weights = torch.where(targets.bool(), w[1], w[0])
+        return (per_item * weights).sum() / weights.sum()
+    w = None if class_weights is None else class_weights.to(logits.device, logits.dtype)
+    return nn.functional.cross_entropy(logits, targets, weight=w)
+
+
+def logits_to_proba(logits: torch.Tensor) -> torch.Tensor:
+    """Class probabilities (B, C) from logits of either head shape."""
+    if logits.dim() == 1:
+        p = torch.sigmoid(logits)
+        return torch.stack([1 - p, p], dim=1)
+    return torch.softmax(logits, dim=1)

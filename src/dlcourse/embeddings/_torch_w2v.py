@@ -1,0 +1,111 @@
+"""Batched torch word2vec (the GPU path): pairs built with numpy, explicit SGD updates on device.
+
+The gradients of the negative-sampling loss are written out by hand and applied with
+``index_add_`` (duplicate words in a batch add up), so no autograd graph or optimizer state is
+kept: the same plain SGD with linear learning-rate decay as the CPU kernel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from dlcourse.engine import resolve_device
+
+
+class TorchTrainer:
+    """Trains ``w_in``/``w_out`` (copied to the device) block by block; see Word2Vec.fit."""
+
+    def __init__(self, cfg, w_in: np.ndarray, w_out: np.ndarray, keep: np.ndarray,
+                 noise: np.ndarray):
+        self.cfg = cfg
+        self.device = resolve_device(cfg.device)
+        self.w_in = torch.from_numpy(w_in).to(self.device)  # (V, D)
+        self.w_out = torch.from_numpy(w_out).to(self.device)  # (V, D)
+        self.keep = keep
+        self.noise = torch.as_tensor(noise / noise.sum(), dtype=torch.float32,
+                                     device=self.device)  # (V,)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
+
+    def _windows(self, tokens: np.ndarray, starts: np.ndarray):
+        """Subsample, then for every kept token its context ids (N, 2W) and a validity mask."""
+        cfg = self.cfg
+        kept = self.rng.random(len(tokens), dtype=np.float32) < self.keep[tokens]  # (N,)
+        sent = np.repeat(np.arange(len(starts) - 1), np.diff(starts))[kept]  # (N',)
+        ids = tokens[kept]  # (N',)
+        n = len(ids)
+        reach = cfg.window - self.rng.integers(0, cfg.window, n)  # (N',) dynamic window 1..W
+        ctx = np.zeros((n, 2 * cfg.window), dtype=np.int64)  # (N', 2W)
+        mask = np.zeros((n, 2 * cfg.window), dtype=bool)
+        for o in range(1, cfg.window + 1):
+            # right neighbour at distance o
+            ok = np.zeros(n, dtype=bool)
+            ok[:n - o] = (sent[:n - o] == sent[o:]) & (o <= reach[:n - o])
+            ctx[:n - o, 2 * o - 2] = ids[o:]
+            mask[:, 2 * o - 2] = ok
+            # left neighbour at distance o
+            ok = np.zeros(n, dtype=bool)
+            ok[o:] = (sent[o:] == sent[:n - o]) & (o <= reach[o:])
+            ctx[o:, 2 * o - 1] = ids[:n - o]
+            mask[:, 2 * o - 1] = ok
+        return ids, ctx, mask
+
+    def train_block(self, tokens, starts, done_before, total, seed):
+        cfg = self.cfg
+        centers, ctx, mask = self._windows(tokens, starts)
+        if cfg.method == "skipgram":
+            rows, cols = np.nonzero(mask)
+            # gensim's convention: the context word's input vector predicts the centre word
+            inputs = ctx[rows, cols][:, None]  # (P, 1)
+            targets = centers[rows]  # (P,)
+            in_mask = np.ones_like(inputs, dtype=bool)
+        else:
+            has = mask.any(axis=1)
+            inputs, in_mask, targets = ctx[has], mask[has], centers[has]  # (P, 2W) (P, 2W) (P,)
+        order = self.rng.permutation(len(targets))
+        loss_sum = 0.0
+        bs = cfg.batch_size
+        for b in range(0, len(order), bs):
+            idx = order[b:b + bs]
+            progress = (done_before + len(tokens) * b / max(len(order), 1)) / total
+            alpha = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress, cfg.min_alpha)
+            loss_sum += self._step(torch.from_numpy(inputs[idx]).to(self.device),
+                                   torch.from_numpy(in_mask[idx]).to(self.device),
+                                   torch.from_numpy(targets[idx].astype(np.int64)).to(self.device),
+                                   alpha)
+        return loss_sum, len(targets)
+
+    @torch.no_grad()
+    def _step(self, inputs, in_mask, targets, alpha: float) -> float:
+        """One SGD step on a batch; inputs (B, C) ids with mask (B, C), targets (B,)."""
+        cfg = self.cfg
+        bsz = targets.shape[0]
+        m = in_mask.to(torch.float32)  # (B, C)
+        count = m.sum(1, keepdim=True).clamp_min(1)  # (B, 1)
+        h = (self.w_in[inputs] * m[..., None]).sum(1)  # (B, D)
+        if cfg.method == "cbow" and cfg.cbow_mean:
+            h = h / count
+        negs = torch.multinomial(self.noise, bsz * cfg.negative, replacement=True,
+                                 generator=self.gen).view(bsz, cfg.negative)  # (B, K)
+        negs_ok = (negs != targets[:, None]).to(torch.float32)  # (B, K)
+        u_pos = self.w_out[targets]  # (B, D)
+        u_neg = self.w_out[negs]  # (B, K, D)
+        s_pos = (h * u_pos).sum(-1)  # (B,)
+        s_neg = torch.bmm(u_neg, h[:, :, None]).squeeze(-1)  # (B, K)
+        loss = F.softplus(-s_pos).sum() + (F.softplus(s_neg) * negs_ok).sum()
+        g_pos = (1 - torch.sigmoid(s_pos)) * alpha  # (B,)
+        g_neg = -torch.sigmoid(s_neg) * negs_ok * alpha  # (B, K)
+        grad_h = g_pos[:, None] * u_pos + (g_neg[..., None] * u_neg).sum(1)  # (B, D)
+        self.w_out.index_add_(0, targets, g_pos[:, None] * h)
+        self.w_out.index_add_(0, negs.reshape(-1),
+                              (g_neg[..., None] * h[:, None, :]).reshape(-1, h.shape[1]))
+        if cfg.method == "cbow" and not cfg.cbow_mean:
+            grad_h = grad_h / count
+        upd = grad_h[:, None, :] * m[..., None]  # (B, C, D)
+        self.w_in.index_add_(0, inputs.reshape(-1), upd.reshape(-1, h.shape[1]))
+        return float(loss)
+
+    def weights(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.w_in.cpu().numpy(), self.w_out.cpu().numpy()

@@ -1,0 +1,182 @@
+"""Intrinsic evaluation: word-similarity Spearman rho (WordSim-353) and analogy accuracy (Google)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from dlcourse.embeddings.vectors import ANALOGY_METHODS, KeyedVectors
+from dlcourse.errors import DlcourseError
+
+log = logging.getLogger(__name__)
+
+
+def _rank(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties given their average rank (as scipy.stats.rankdata)."""
+    order = np.argsort(x, kind="mergesort")
+    ranks = np.empty(len(x), dtype=np.float64)
+    sorted_x = x[order]
+    i = 0
+    while i < len(x):
+        j = i
+        while j + 1 < len(x) and sorted_x[j + 1] == sorted_x[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    denom = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / denom) if denom > 0 else float("nan")
+
+
+def spearman(a, b) -> float:
+    """Spearman's rank correlation of two sequences (nan if either is constant)."""
+    return _pearson(_rank(np.asarray(a, dtype=np.float64)), _rank(np.asarray(b, dtype=np.float64)))
+
+
+def _lookup(kv: KeyedVectors, restrict_vocab: int | None, case_insensitive: bool
+            ) -> dict[str, int]:
+    words = kv.index_to_key[:restrict_vocab]
+    if not case_insensitive:
+        return {w: i for i, w in enumerate(words)}
+    table: dict[str, int] = {}
+    for i, w in enumerate(words):
+        table.setdefault(w.lower(), i)  # the first (most frequent) spelling wins
+    return table
+
+
+def _default_path(name: str, filename: str) -> Path:
+    from dlcourse.data import fetch
+
+    return fetch(name) / filename
+
+
+def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
+                        restrict_vocab: int | None = 300000, case_insensitive: bool = True,
+                        delimiter: str = "\t") -> dict:
+    """Spearman (and Pearson) correlation of cosine similarity with human scores.
+
+    ``path``: word pairs ``w1<TAB>w2<TAB>score`` with ``#`` comment lines (the WordSim-353
+    format; default: the ``wordsim353`` data set). Pairs with a word outside the first
+    ``restrict_vocab`` words are skipped and counted in ``oov``.
+
+    Returns ``{"spearman", "pearson", "pairs", "oov", "oov_ratio"}`` (oov_ratio in percent, as
+    gensim's ``evaluate_word_pairs``).
+    """
+    path = Path(path) if path is not None else _default_path("wordsim353", "wordsim353.tsv")
+    if not path.is_file():
+        raise FileNotFoundError(f"no word-pair file at {path}; give a TSV of w1, w2, score")
+    table = _lookup(kv, restrict_vocab, case_insensitive)
+    unit = kv.get_normed_vectors()
+    gold, predicted, oov = [], [], 0
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if line.startswith("#") or not line.strip():
+                continue
+            parts = line.rstrip("\n").split(delimiter)
+            try:
+                a, b, score = parts[0], parts[1], float(parts[2])
+            except (IndexError, ValueError):
+                raise DlcourseError(f"{path}:{lineno}: expected 'word1{delimiter!r}word2"
+                                    f"{delimiter!r}score', got {line.strip()!r}") from None
+            if case_insensitive:
+                a, b = a.lower(), b.lower()
+            if a not in table or b not in table:
+                oov += 1
+                continue
+            gold.append(score)
+            predicted.append(float(unit[table[a]] @ unit[table[b]]))
+    if len(gold) < 2:
+        raise DlcourseError(f"fewer than 2 pairs of {path.name} are in the vocabulary "
+                            f"({oov} out of vocabulary); train on a larger corpus")
+    return {"spearman": spearman(gold, predicted),
+            "pearson": _pearson(np.array(gold), np.array(predicted)),
+            "pairs": len(gold), "oov": oov, "oov_ratio": 100.0 * oov / (len(gold) + oov)}
+
+
+def read_analogies(path: str | Path) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
+    """Read the questions-words format: ``: section`` lines, then ``a b c d`` questions."""
+    sections: list[tuple[str, list]] = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            if line.startswith(":"):
+                sections.append((line[1:].strip(), []))
+                continue
+            words = line.split()
+            if len(words) != 4 or not sections:
+                raise DlcourseError(f"{path}:{lineno}: expected ': section' or four words "
+                                    f"'a b c d', got {line!r}")
+            sections[-1][1].append(tuple(words))
+    return sections
+
+
+def evaluate_analogies(kv: KeyedVectors, path: str | Path | None = None,
+                       restrict_vocab: int | None = 300000, case_insensitive: bool = True,
+                       method: str = "3cosadd", batch_size: int = 256) -> dict:
+    """Analogy accuracy per section: for ``a b c d``, is d the nearest word to b - a + c?
+
+    Candidates are the first ``restrict_vocab`` words minus a, b and c (gensim's rule); questions
+    with a word outside them are skipped. ``method``: "3cosadd" or "3cosmul".
+
+    Returns ``{"accuracy", "correct", "total", "skipped", "sections": [{"section", "correct",
+    "total", "accuracy"}, ...]}``; accuracy is over the questions not skipped (0 if none).
+    """
+    if method not in ANALOGY_METHODS:
+        raise ValueError(f"unknown analogy method {method!r}; choose one of "
+                         f"{', '.join(ANALOGY_METHODS)}")
+    path = Path(path) if path is not None else _default_path("questions-words",
+                                                              "questions-words.txt")
+    if not path.is_file():
+        raise FileNotFoundError(f"no analogy file at {path}; give a questions-words file")
+    table = _lookup(kv, restrict_vocab, case_insensitive)
+    unit = kv.get_normed_vectors()[:restrict_vocab]  # (Vr, D)
+    results, skipped = [], 0
+    for name, questions in read_analogies(path):
+        ids = []
+        for q in questions:
+            q = tuple(w.lower() for w in q) if case_insensitive else q
+            if all(w in table for w in q):
+                ids.append([table[w] for w in q])
+            else:
+                skipped += 1
+        ids_arr = np.array(ids, dtype=np.int64).reshape(-1, 4)  # (Q, 4): a b c d
+        correct = 0
+        for s in range(0, len(ids_arr), batch_size):
+            chunk = ids_arr[s:s + batch_size]
+            a, b, c = unit[chunk[:, 0]], unit[chunk[:, 1]], unit[chunk[:, 2]]  # (B, D) each
+            if method == "3cosadd":
+                query = b + c - a  # (B, D); its norm does not change the ranking
+                scores = query @ unit.T  # (B, Vr)
+            else:
+                sa, sb, sc = ((1 + x @ unit.T) / 2 for x in (a, b, c))  # (B, Vr) each
+                scores = sb * sc / (sa + 1e-6)
+            rows = np.arange(len(chunk))[:, None]
+            scores[rows, chunk[:, :3]] = -np.inf
+            correct += int((scores.argmax(axis=1) == chunk[:, 3]).sum())
+        results.append({"section": name, "correct": correct, "total": len(ids_arr),
+                        "accuracy": correct / len(ids_arr) if len(ids_arr) else 0.0})
+    total = sum(r["total"] for r in results)
+    correct = sum(r["correct"] for r in results)
+    log.info("analogies: %d/%d correct, %d skipped", correct, total, skipped)
+    return {"accuracy": correct / total if total else 0.0, "correct": correct, "total": total,
+            "skipped": skipped, "sections": results}
+
+
+def one_hot(words: list[str], max_words: int = 10000) -> KeyedVectors:
+    """One-hot vectors: word i is the unit vector e_i (V, V), the baseline before dense vectors.
+
+    Every two different words have cosine 0, so one-hot vectors know nothing of similarity.
+    ``max_words`` guards memory (V*V*4 bytes); evaluate them on the words that matter.
+    """
+    if len(words) > max_words:
+        raise ValueError(f"{len(words)} words make a {len(words)}x{len(words)} one-hot matrix; "
+                         f"keep at most max_words={max_words} (e.g. the evaluation words)")
+    return KeyedVectors(words, np.eye(len(words), dtype=np.float32))

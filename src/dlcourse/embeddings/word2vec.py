@@ -1,0 +1,247 @@
+"""Word2Vec (skip-gram and CBOW, negative sampling): numba Hogwild kernel on CPU, torch on GPU."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dlcourse.embeddings.corpus import (
+    Corpus,
+    alias_table,
+    build_vocab,
+    encode_blocks,
+    keep_probabilities,
+)
+from dlcourse.embeddings.vectors import KeyedVectors
+
+log = logging.getLogger(__name__)
+
+METHODS = ("skipgram", "cbow")
+BACKENDS = ("auto", "numba", "torch")
+CACHE_TOKENS = 50_000_000  # keep encoded blocks in memory between epochs below this (200 MB)
+
+
+@dataclass
+class Word2VecConfig:
+    """Hyper-parameters of :class:`Word2Vec` (gensim's defaults and names where they exist)."""
+
+    method: str = "skipgram"
+    vector_size: int = 100
+    window: int = 5
+    min_count: int = 5
+    max_vocab: int | None = None
+    negative: int = 5
+    ns_exponent: float = 0.75
+    sample: float = 1e-3
+    alpha: float = 0.025
+    min_alpha: float = 1e-4
+    epochs: int = 5
+    cbow_mean: bool = True
+    workers: int | None = None
+    seed: int = 0
+    device: str = "cpu"
+    backend: str = "auto"
+    batch_size: int = 1024
+
+    def validate(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend {self.backend!r}; choose one of "
+                             f"{', '.join(BACKENDS)}")
+        for name in ("vector_size", "window", "min_count", "epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.negative < 1:
+            raise ValueError(f"negative must be >= 1 (negative sampling), got {self.negative}")
+        if not 0 < self.alpha or self.min_alpha < 0 or self.min_alpha > self.alpha:
+            raise ValueError(f"need 0 <= min_alpha <= alpha and alpha > 0, got alpha={self.alpha}"
+                             f", min_alpha={self.min_alpha}")
+
+
+class Word2Vec:
+    """Skip-gram or CBOW with negative sampling, subsampling, dynamic window and linear lr decay.
+
+    ``__init__`` only stores hyper-parameters (see :class:`Word2VecConfig`); :meth:`fit` trains
+    and returns ``self``, with the vectors in ``wv`` (:class:`KeyedVectors`), word counts in
+    ``counts_`` and per-epoch ``history_`` (loss per output, words/s, seconds).
+
+    On CPU (``backend="auto"`` or ``"numba"``) a compiled numba kernel runs ``workers`` threads
+    that update shared weights without locks (Hogwild, as word2vec.c and gensim do): results are
+    reproducible for a seed only with ``workers=1``. With ``device="cuda"`` (or
+    ``backend="torch"``) a batched torch implementation runs on that device.
+
+    Example
+    -------
+    >>> sentences = [["the", "cat", "sat"], ["the", "dog", "sat"]] * 50
+    >>> model = Word2Vec(vector_size=8, min_count=1, epochs=2, workers=1).fit(sentences)
+    >>> model.wv["cat"].shape
+    (8,)
+    """
+
+    def __init__(self, method: str = "skipgram", vector_size: int = 100, window: int = 5,
+                 min_count: int = 5, max_vocab: int | None = None, negative: int = 5,
+                 ns_exponent: float = 0.75, sample: float = 1e-3, alpha: float = 0.025,
+                 min_alpha: float = 1e-4, epochs: int = 5, cbow_mean: bool = True,
+                 workers: int | None = None, seed: int = 0, device: str = "cpu",
+                 backend: str = "auto", batch_size: int = 1024):
+        self.config = Word2VecConfig(method, vector_size, window, min_count, max_vocab, negative,
+                                     ns_exponent, sample, alpha, min_alpha, epochs, cbow_mean,
+                                     workers, seed, device, backend, batch_size)
+        self.config.validate()
+
+    # ----------------------------------------------------------------- training
+    def fit(self, corpus: str | Path | Iterable[list[str]],
+            callback: Callable[[dict], None] | None = None) -> Word2Vec:
+        """Build the vocabulary and train on ``corpus`` (a file path or re-iterable of token lists).
+
+        ``callback(info)`` is called after each block with ``epoch``, ``words`` (raw words so far
+        this epoch), ``words_per_s`` and ``loss`` (mean per output so far), e.g. for a progress bar.
+        Returns ``self``.
+        """
+        cfg = self.config
+        stream = Corpus(corpus)
+        words, counts, total_tokens = build_vocab(stream, cfg.min_count, cfg.max_vocab)
+        self.counts_ = counts
+        vocab_size, dim = len(words), cfg.vector_size
+        log.info("vocabulary: %d words (min_count=%d) from %d tokens", vocab_size, cfg.min_count,
+                 total_tokens)
+        rng = np.random.default_rng(cfg.seed)
+        # word2vec's initialisation: inputs uniform in +-0.5/D, outputs zero
+        w_in = ((rng.random((vocab_size, dim), dtype=np.float32) - 0.5) / dim)  # (V, D)
+        w_out = np.zeros((vocab_size, dim), dtype=np.float32)  # (V, D)
+        keep = keep_probabilities(counts, cfg.sample)  # (V,)
+        noise = counts.astype(np.float64) ** cfg.ns_exponent  # (V,)
+        key_to_index = {w: i for i, w in enumerate(words)}
+        train_tokens = int(counts.sum())  # in-vocabulary tokens per epoch
+        total = float(train_tokens * cfg.epochs)
+
+        use_torch = cfg.backend == "torch" or (cfg.backend == "auto" and cfg.device != "cpu")
+        if use_torch:
+            from dlcourse.embeddings._torch_w2v import TorchTrainer
+
+            trainer = TorchTrainer(cfg, w_in, w_out, keep, noise)
+        else:
+            trainer = _NumbaTrainer(cfg, w_in, w_out, keep, noise)
+
+        cache: list | None = [] if total_tokens <= CACHE_TOKENS else None
+        self.history_: list[dict] = []
+        done = 0
+        for epoch in range(1, cfg.epochs + 1):
+            start = time.perf_counter()
+            loss_sum, outputs, epoch_raw = 0.0, 0, 0
+            if cache is not None and epoch > 1:
+                blocks: Iterable = cache
+            else:
+                blocks = encode_blocks(stream, key_to_index)
+            for b, (tokens, starts, raw) in enumerate(blocks):
+                if cache is not None and epoch == 1:
+                    cache.append((tokens, starts, raw))
+                block_loss, block_out = trainer.train_block(tokens, starts, done, total,
+                                                            seed=cfg.seed * 1000003 + epoch * 7919
+                                                            + b)
+                done += len(tokens)
+                loss_sum += block_loss
+                outputs += block_out
+                epoch_raw += raw
+                if callback is not None:
+                    seconds = time.perf_counter() - start
+                    callback({"epoch": epoch, "words": epoch_raw,
+                              "words_per_s": epoch_raw / max(seconds, 1e-9),
+                              "loss": loss_sum / max(outputs, 1)})
+            seconds = time.perf_counter() - start
+            self.history_.append({"epoch": epoch, "loss": loss_sum / max(outputs, 1),
+                                  "words": epoch_raw, "seconds": seconds,
+                                  "words_per_s": epoch_raw / max(seconds, 1e-9)})
+            log.info("epoch %d: loss %.4f, %.0f words/s", epoch, self.history_[-1]["loss"],
+                     self.history_[-1]["words_per_s"])
+        w_in, self.syn1neg_ = trainer.weights()
+        self.wv = KeyedVectors(words, w_in)
+        return self
+
+    # ------------------------------------------------------------------- saving
+    def save(self, path: str | Path) -> Path:
+        """Save the vectors, counts, output weights, config and history as a checkpoint."""
+        import torch
+
+        from dlcourse.engine import save_checkpoint
+
+        self._check_fitted()
+        return save_checkpoint(path, {
+            "lesson": "embeddings", "trainer": "word2vec", "config": asdict(self.config),
+            "model": {"vectors": torch.from_numpy(self.wv.vectors.copy()),
+                      "syn1neg": torch.from_numpy(self.syn1neg_.copy()),
+                      "counts": torch.from_numpy(self.counts_.copy())},
+            "vocab": list(self.wv.index_to_key), "classes": None,
+            "epoch": self.config.epochs, "history": self.history_,
+        })
+
+    @classmethod
+    def load(cls, path: str | Path) -> Word2Vec:
+        """Load a model saved by :meth:`save` (file or directory holding ``model.pt``)."""
+        from dlcourse.engine import load_checkpoint
+        from dlcourse.errors import DlcourseError
+
+        state = load_checkpoint(path)
+        if state.get("trainer") != "word2vec":
+            raise DlcourseError(f"{path} holds no Word2Vec model (trainer="
+                                f"{state.get('trainer')!r}); load it with KeyedVectors.load")
+        model = cls(**state["config"])
+        model.wv = KeyedVectors(state["vocab"], state["model"]["vectors"].numpy())
+        model.syn1neg_ = state["model"]["syn1neg"].numpy()
+        model.counts_ = state["model"]["counts"].numpy()
+        model.history_ = state["history"]
+        return model
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "wv"):
+            raise ValueError("this Word2Vec is not trained yet; call fit(corpus) first")
+
+
+class _NumbaTrainer:
+    """Runs the compiled kernel on ``workers`` threads, each on a contiguous share of a block."""
+
+    def __init__(self, cfg: Word2VecConfig, w_in, w_out, keep, noise):
+        from dlcourse.embeddings import _kernels
+
+        self.kernel = _kernels.train_word2vec_part
+        self.cfg = cfg
+        self.w_in, self.w_out, self.keep = w_in, w_out, keep
+        self.prob, self.alias = alias_table(noise)
+        self.workers = max(1, cfg.workers or os.cpu_count() or 1)
+
+    def train_block(self, tokens, starts, done_before, total, seed):
+        cfg = self.cfg
+        n_sent = len(starts) - 1
+        parts = min(self.workers, max(n_sent, 1))
+        # split at sentence boundaries into parts of about equal token counts
+        cuts = np.searchsorted(starts, np.linspace(0, starts[-1], parts + 1)[1:-1])
+        bounds = [0, *[int(c) for c in cuts], n_sent]
+        results: list = [None] * parts
+
+        def run(p: int) -> None:
+            results[p] = self.kernel(tokens, starts, bounds[p], bounds[p + 1], self.w_in,
+                                     self.w_out, self.keep, self.prob, self.alias, cfg.window,
+                                     cfg.negative, cfg.method == "cbow", cfg.cbow_mean,
+                                     cfg.alpha, cfg.min_alpha, float(done_before), float(parts),
+                                     total, seed * 31 + p)
+
+        if parts == 1:
+            run(0)
+        else:
+            threads = [threading.Thread(target=run, args=(p,)) for p in range(parts)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        return sum(r[0] for r in results), sum(r[1] for r in results)
+
+    def weights(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.w_in, self.w_out

@@ -1,0 +1,237 @@
+"""Language-model corpora: PTB, WikiText-2, offline texts and files -> id streams with <eos>."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+log = logging.getLogger(__name__)
+
+EOS = "<eos>"
+UNK = "<unk>"
+SPECIALS = ("<pad>", UNK, EOS)
+
+# name -> default tokenizer; PTB and WikiText come tokenized (whitespace, `<unk>` already in)
+SOURCES = {
+    "ptb": "whitespace",
+    "wikitext-2": "whitespace",
+    "wordnet": "basic_english",
+    "wikipedia": "basic_english",
+    "reviews": "basic_english",
+    "lee": "basic_english",
+}
+
+
+@dataclass
+class Corpus:
+    """Train/valid/test word-id streams with their vocabulary and tokenizer.
+
+    Attributes:
+        name: where the text came from (a source name or a file path).
+        train, valid, test: (N,) int64 id streams, ``<eos>`` after every line.
+        itos: the vocabulary, id -> word (specials ``<pad>``, ``<unk>``, ``<eos>`` first).
+        tokenizer_config: plain dict that rebuilds the tokenizer (``tokenizer_from_config``).
+    """
+
+    name: str
+    train: torch.Tensor
+    valid: torch.Tensor
+    test: torch.Tensor
+    itos: list[str]
+    tokenizer_config: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """Token counts and vocabulary size, plain types."""
+        return {
+            "data": self.name,
+            "train_tokens": int(self.train.numel()),
+            "valid_tokens": int(self.valid.numel()),
+            "test_tokens": int(self.test.numel()),
+            "vocab_size": len(self.itos),
+        }
+
+
+def encode_lines(lines: Iterable[str], tokenizer, stoi: dict[str, int]) -> torch.Tensor:
+    """Tokenize each line, append ``<eos>``, map to ids (unknown words -> ``<unk>``).
+
+    Empty lines are skipped. Returns a (N,) int64 stream.
+    """
+    unk, eos = stoi[UNK], stoi[EOS]
+    ids: list[int] = []
+    for line in lines:
+        tokens = tokenizer(line)
+        if tokens:
+            ids.extend(stoi.get(t, unk) for t in tokens)
+            ids.append(eos)
+    return torch.tensor(ids, dtype=torch.long)
+
+
+def corpus_from_splits(
+    name: str,
+    train: Sequence[str],
+    valid: Sequence[str],
+    test: Sequence[str],
+    tokenizer: str | dict = "basic_english",
+    max_size: int = 10000,
+    min_freq: int = 2,
+    vocab: list[str] | None = None,
+) -> Corpus:
+    """Build a :class:`Corpus` from three lists of lines; the vocabulary comes from ``train``.
+
+    Args:
+        name: label stored with the corpus.
+        train, valid, test: lines of text (one sentence, gloss or paragraph each).
+        tokenizer: ``dlcourse.text.get_tokenizer`` name (basic_english, whitespace, spacy) or
+            a tokenizer config dict (``tokenizer_from_config``).
+        max_size: vocabulary cap (specials included as the text layer counts them).
+        min_freq: drop words seen fewer times in ``train``.
+        vocab: use this id -> word list (a trained model's) instead of building one.
+
+    Raises:
+        ValueError: an empty split.
+    """
+    from dlcourse.text import Vocab, get_tokenizer, tokenizer_from_config
+
+    for split, lines in (("train", train), ("valid", valid), ("test", test)):
+        if not lines:
+            raise ValueError(f"the {split} split of {name!r} is empty; give more text")
+    tok = tokenizer_from_config(tokenizer) if isinstance(tokenizer, dict) else get_tokenizer(tokenizer)
+    train_tokens = tok.batch(train)
+    if vocab is None:
+        built = Vocab.build(
+            train_tokens, max_size=max_size, min_freq=min_freq, specials=SPECIALS, unk_token=UNK
+        )
+        itos = list(built.itos)
+    else:
+        itos = list(vocab)
+        if UNK not in itos or EOS not in itos:
+            raise ValueError(f"the vocabulary must contain {UNK} and {EOS}")
+    stoi = {w: i for i, w in enumerate(itos)}
+    eos = stoi[EOS]
+    unk = stoi[UNK]
+    train_ids: list[int] = []
+    for tokens in train_tokens:
+        if tokens:
+            train_ids.extend(stoi.get(t, unk) for t in tokens)
+            train_ids.append(eos)
+    corpus = Corpus(
+        name=name,
+        train=torch.tensor(train_ids, dtype=torch.long),
+        valid=encode_lines(valid, tok, stoi),
+        test=encode_lines(test, tok, stoi),
+        itos=itos,
+        tokenizer_config=dict(tok.config),
+    )
+    log.info("corpus %s", corpus.summary())
+    return corpus
+
+
+def split_lines(
+    lines: Sequence[str], fractions=(0.8, 0.1, 0.1), seed: int = 0
+) -> tuple[list[str], list[str], list[str]]:
+    """Split lines into train/valid/test by a seeded random rule, keeping text order inside.
+
+    Uses ``dlcourse.data.readers.split_indices``: the same ``seed`` gives the same split.
+    """
+    from dlcourse.data.readers import split_indices
+
+    parts = split_indices(len(lines), fractions=fractions, seed=seed)
+    return tuple([lines[i] for i in sorted(idx.tolist())] for idx in parts)
+
+
+def _read_split_files(directory: Path) -> tuple[list[str], list[str], list[str]] | None:
+    """Lines of ``*train*``/``*valid*``/``*test*`` files in a directory (PTB, WikiText layout)."""
+    found = {}
+    for split in ("train", "valid", "test"):
+        files = sorted(p for p in directory.iterdir() if p.is_file() and split in p.name)
+        if len(files) != 1:
+            return None
+        found[split] = files[0].read_text(encoding="utf-8").splitlines()
+    return found["train"], found["valid"], found["test"]
+
+
+def _source_lines(source: str, seed: int) -> tuple[list[str], list[str], list[str]]:
+    from dlcourse.data import fetch, readers
+
+    if source in ("ptb", "wikitext-2"):
+        splits = _read_split_files(fetch(source))
+        if splits is None:
+            raise ValueError(f"the {source} directory does not hold one train/valid/test file each")
+        if source == "wikitext-2":  # drop blank lines; headings stay as lines (" = Title = ")
+            splits = tuple([s for s in lines if s.strip()] for lines in splits)
+        return splits
+    if source == "wordnet":
+        return split_lines(readers.read_wordnet_glosses(), seed=seed)
+    if source == "lee":
+        return split_lines(readers.read_lee(background=True), seed=seed)
+    if source == "reviews":
+        return split_lines([text for text, _ in readers.read_rt_sentences()], seed=seed)
+    if source == "wikipedia":
+        # split by article so that no article is in two splits, then one paragraph a line
+        train, valid, test = split_lines(readers.read_wikipedia_sample(), seed=seed)
+        return tuple(
+            [p for doc in docs for p in doc.splitlines() if p.strip()] for docs in (train, valid, test)
+        )
+    raise AssertionError(source)
+
+
+def load_corpus(
+    source: str | Path,
+    tokenizer: str | dict | None = None,
+    max_size: int = 10000,
+    min_freq: int = 2,
+    seed: int = 0,
+    max_lines: int | None = None,
+    vocab: list[str] | None = None,
+) -> Corpus:
+    """Load a corpus by name or path and encode it as id streams.
+
+    Args:
+        source: ``ptb``, ``wikitext-2`` (online, checksummed by the data layer), ``wordnet``,
+            ``wikipedia``, ``reviews``, ``lee`` (offline), a text file (one line each; split
+            80/10/10 by ``seed``) or a directory holding ``*train*``, ``*valid*``, ``*test*``
+            files (the PTB layout).
+        tokenizer: tokenizer name or config; default whitespace for PTB/WikiText, basic_english
+            otherwise.
+        max_size, min_freq: vocabulary limits (from the train split).
+        vocab: encode with this id -> word list (a trained model's ``itos_``) instead.
+        seed: seed of the train/valid/test split rule.
+        max_lines: keep only the first ``max_lines`` lines of each split (quick runs).
+
+    Raises:
+        FileNotFoundError: ``source`` is neither a known name nor an existing path.
+        DataUnavailableError: an online data set that cannot be fetched.
+
+    Example:
+        >>> corpus = load_corpus("lee")  # doctest: +SKIP
+        >>> corpus.summary()["vocab_size"]  # doctest: +SKIP
+    """
+    name = str(source)
+    if name in SOURCES:
+        splits = _source_lines(name, seed)
+        default_tok = SOURCES[name]
+    else:
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(
+                f"no data {name!r}: give one of {', '.join(SOURCES)} or a path to a text file"
+            )
+        splits = _read_split_files(path) if path.is_dir() else None
+        if splits is None:
+            if path.is_dir():
+                raise ValueError(
+                    f"{path} must hold exactly one *train*, *valid* and *test* file, "
+                    "or pass a single text file"
+                )
+            splits = split_lines(path.read_text(encoding="utf-8").splitlines(), seed=seed)
+        default_tok = "basic_english"
+    if max_lines is not None:
+        splits = tuple(lines[:max_lines] for lines in splits)
+    return corpus_from_splits(
+        name, *splits, tokenizer=tokenizer or default_tok, max_size=max_size, min_freq=min_freq,
+        vocab=vocab,
+    )

@@ -1,0 +1,109 @@
+"""Perplexity over an id stream and sampling with temperature and top-k, for either model."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dlcourse.lm.batching import BPTTBatches
+from dlcourse.lm.models import detach_hidden
+
+
+@torch.no_grad()
+def stream_loss(
+    model: nn.Module,
+    ids: torch.Tensor,
+    batch_size: int = 10,
+    bptt: int = 35,
+    device: torch.device | None = None,
+) -> float:
+    """Mean next-word cross-entropy (nats) of ``model`` over a (N,) id stream.
+
+    The stream is cut into ``batch_size`` contiguous streams and read window by window with the
+    hidden state carried across windows, as in training. Eval mode (no dropout) is set for the
+    duration and restored.
+
+    Raises:
+        ValueError: fewer than two tokens.
+    """
+    if ids.numel() < 2:
+        raise ValueError("need at least two tokens to measure perplexity")
+    device = device or next(model.parameters()).device
+    batch_size = max(1, min(batch_size, ids.numel() // 2))
+    was_training = model.training
+    model.eval()
+    total, count, hidden = 0.0, 0, None
+    for x, y in BPTTBatches(ids, batch_size, bptt):
+        x, y = x.to(device), y.to(device)  # (B, T)
+        logits, hidden = model(x, hidden)  # (B, T, V)
+        hidden = detach_hidden(hidden)
+        total += F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
+        count += y.numel()
+    model.train(was_training)
+    return total / count
+
+
+def perplexity(model: nn.Module, ids: torch.Tensor, batch_size: int = 10, bptt: int = 35,
+               device: torch.device | None = None) -> float:
+    """``exp`` of :func:`stream_loss`: the model's perplexity on a (N,) id stream."""
+    return math.exp(stream_loss(model, ids, batch_size, bptt, device))
+
+
+@torch.no_grad()
+def sample(
+    model: nn.Module,
+    prompt_ids: list[int],
+    max_tokens: int = 30,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    generator: torch.Generator | None = None,
+    stop_id: int | None = None,
+) -> list[int]:
+    """Continue ``prompt_ids`` by sampling one word at a time.
+
+    Args:
+        model: a model whose ``forward(x, hidden)`` returns ``(logits, hidden)``.
+        prompt_ids: the conditioning ids (at least one).
+        max_tokens: number of new ids to draw.
+        temperature: divides the logits; below 1 sharpens, above 1 flattens; 0 means greedy.
+        top_k: sample only among the ``top_k`` most likely words (``None``: all).
+        generator: CPU ``torch.Generator`` for reproducible draws.
+        stop_id: stop after drawing this id (e.g. ``<eos>``).
+
+    Returns:
+        The new ids (not the prompt).
+
+    Raises:
+        ValueError: empty prompt, negative temperature or ``top_k < 1``.
+    """
+    if not prompt_ids:
+        raise ValueError("the prompt must hold at least one token")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0 (0 = greedy), got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be >= 1 or None, got {top_k}")
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    x = torch.tensor([prompt_ids], dtype=torch.long, device=device)  # (1, T)
+    hidden, out = None, []
+    for _ in range(max_tokens):
+        logits, hidden = model(x, hidden)
+        last = logits[0, -1].float().cpu()  # (V,)
+        if temperature == 0:
+            nxt = int(last.argmax())
+        else:
+            last = last / temperature
+            if top_k is not None and top_k < last.numel():
+                kth = torch.topk(last, top_k).values[-1]
+                last = last.masked_fill(last < kth, float("-inf"))
+            nxt = int(torch.multinomial(F.softmax(last, dim=-1), 1, generator=generator))
+        out.append(nxt)
+        if nxt == stop_id:
+            break
+        x = torch.tensor([[nxt]], dtype=torch.long, device=device)  # (1, 1)
+    model.train(was_training)
+    return out

@@ -1,0 +1,72 @@
+"""Figures shared by several lessons: training curves and confusion matrices."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from dlcourse.engine.checkpoint import atomic_path
+
+
+def new_figure(width: float = 6.0, height: float = 4.0, **kwargs):
+    """A matplotlib (figure, axes) pair on the non-interactive Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(width, height), **kwargs)
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
+    """Save ``fig`` as PNG atomically and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_curves(history: Sequence[dict], keys: Sequence[str], path: str | os.PathLike,
+                title: str = "", ylabel: str = "", ax=None) -> Path:
+    """Plot ``keys`` of a per-epoch history (list of dicts with "epoch") against the epoch."""
+    fig, ax = new_figure() if ax is None else (ax.figure, ax)
+    for key in keys:
+        points = [(h.get("epoch", i + 1), h[key]) for i, h in enumerate(history) if key in h]
+        if points:
+            xs, ys = zip(*points)
+            ax.plot(xs, ys, marker="o", label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return save_figure(fig, path)
+
+
+def plot_confusion_matrix(cm: np.ndarray, labels: Sequence[str], path: str | os.PathLike,
+                          title: str = "Confusion matrix", normalize: bool = False) -> Path:
+    """Draw a confusion matrix (rows: true class, columns: predicted) with counts in the cells."""
+    cm = np.asarray(cm, dtype=float)
+    shown = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
+    size = max(4.0, 0.5 * len(labels) + 2)
+    fig, ax = new_figure(size, size * 0.85)
+    image = ax.imshow(shown, cmap="Blues")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    threshold = shown.max() / 2 if shown.size else 0
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            text = f"{shown[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                    color="white" if shown[i, j] > threshold else "black")
+    return save_figure(fig, path)

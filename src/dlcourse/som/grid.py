@@ -1,0 +1,105 @@
+"""The map's grid: unit positions (rectangular or hexagonal, optionally toroidal) and adjacency.
+
+Unit ``(r, c)`` (row ``r`` of ``m``, column ``c`` of ``n``) has flat index ``r * n + c``. On a
+rectangular grid it sits at ``(x, y) = (c, r)``; on a hexagonal grid odd rows are shifted right by
+half a unit and rows are ``sqrt(3)/2`` apart, so every inner unit has six neighbours at distance 1.
+A toroidal grid wraps both axes (a hexagonal torus needs an even number of rows so that the
+offset pattern repeats).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TOPOLOGIES = ("rectangular", "hexagonal")
+HEX_ROW_HEIGHT = np.sqrt(3.0) / 2.0
+
+
+@dataclass(frozen=True)
+class Grid:
+    """An ``m x n`` grid of units.
+
+    >>> Grid(2, 3, "hexagonal").positions()[4].tolist()   # unit (1, 1)
+    [1.5, 0.8660254037844386]
+    """
+
+    m: int
+    n: int
+    topology: str = "rectangular"
+    toroidal: bool = False
+
+    def __post_init__(self) -> None:
+        if self.topology not in TOPOLOGIES:
+            raise ValueError(
+                f"unknown topology {self.topology!r}; choose one of {', '.join(TOPOLOGIES)}"
+            )
+        if int(self.m) < 1 or int(self.n) < 1:
+            raise ValueError(f"grid {self.m}x{self.n} is empty; use at least 1x2 units")
+        if self.m * self.n < 2:
+            raise ValueError("a 1x1 grid has no neighbours; use at least 1x2 units")
+        if self.toroidal and self.topology == "hexagonal" and self.m % 2:
+            raise ValueError(
+                f"a toroidal hexagonal grid needs an even number of rows, got m={self.m}"
+            )
+
+    @property
+    def size(self) -> int:
+        """Number of units ``m * n``."""
+        return self.m * self.n
+
+    def positions(self) -> np.ndarray:
+        """Planar positions of the units, shape ``(m * n, 2)`` as ``(x, y)``."""
+        r, c = np.divmod(np.arange(self.size), self.n)
+        if self.topology == "hexagonal":
+            return np.stack([c + 0.5 * (r % 2), r * HEX_ROW_HEIGHT], axis=1).astype(np.float64)
+        return np.stack([c, r], axis=1).astype(np.float64)
+
+    def periods(self) -> tuple[float, float]:
+        """Wrap lengths along x and y of a toroidal grid."""
+        height = self.m * (HEX_ROW_HEIGHT if self.topology == "hexagonal" else 1.0)
+        return float(self.n), float(height)
+
+    def offsets(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Shortest planar offsets ``b - a`` between positions, shape ``broadcast(a, b)``."""
+        delta = b - a  # (..., 2)
+        if self.toroidal:
+            period = np.asarray(self.periods())
+            delta = delta - period * np.round(delta / period)
+        return delta
+
+    def squared_distances(self) -> np.ndarray:
+        """Squared grid distances between all pairs of units, shape ``(K, K)`` float32."""
+        pos = self.positions()
+        delta = self.offsets(pos[:, None, :], pos[None, :, :])  # (K, K, 2)
+        return np.einsum("ijk,ijk->ij", delta, delta).astype(np.float32)
+
+    def neighbors(self) -> np.ndarray:
+        """Adjacent units of every unit, shape ``(K, 8)`` int32 padded with -1.
+
+        Rectangular grids use the 8-neighbourhood (diagonals count, as in MiniSom's topographic
+        error); hexagonal grids the six units at distance 1.
+        """
+        pos = self.positions()
+        r, c = np.divmod(np.arange(self.size), self.n)
+        limit = 2.0 if self.topology == "rectangular" else 1.0
+        table = np.full((self.size, 8), -1, dtype=np.int32)
+        filled = np.zeros(self.size, dtype=np.int64)
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                if dr == 0 and dc == 0:
+                    continue
+                rr, cc = r + dr, c + dc
+                if self.toroidal:
+                    rr, cc = rr % self.m, cc % self.n
+                ok = (rr >= 0) & (rr < self.m) & (cc >= 0) & (cc < self.n)
+                other = np.where(ok, rr * self.n + cc, 0)
+                delta = self.offsets(pos, pos[other])
+                ok &= np.einsum("ij,ij->i", delta, delta) <= limit + 1e-9
+                ok &= other != np.arange(self.size)
+                for k in np.flatnonzero(ok):
+                    if other[k] not in table[k, : filled[k]]:
+                        table[k, filled[k]] = other[k]
+                        filled[k] += 1
+        return table

@@ -1,0 +1,252 @@
+"""Tensors from id sequences: one-hot, padding and masks, a DataLoader collate, length-bucketed
+batches (what torchtext's BucketIterator did) and packed sequences for RNNs."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
+from torch.utils.data import Sampler
+
+__all__ = [
+    "one_hot",
+    "pad_sequences",
+    "lengths_to_mask",
+    "PadCollate",
+    "BucketBatchSampler",
+    "pack_padded",
+    "padding_fraction",
+]
+
+_SIDES = ("right", "left")
+
+
+def one_hot(ids, num_classes: int, sparse: bool = False) -> torch.Tensor:
+    """One-hot rows for ids: the vocabulary is the column axis.
+
+    Args:
+        ids: ints (a list, or a tensor of any shape).
+        num_classes: the vocabulary size V.
+        sparse: return a sparse COO tensor (1-D ids only), which stores N values instead of N*V.
+
+    Returns:
+        float tensor ``(*ids.shape, V)``; row i has a single 1 at column ``ids[i]``.
+
+    >>> one_hot([0, 1, 2], 3).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    """
+    ids = torch.as_tensor(ids, dtype=torch.long)
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= num_classes):
+        bad = ids[(ids < 0) | (ids >= num_classes)][0].item()
+        raise ValueError(f"id {bad} is outside 0..{num_classes - 1}; num_classes must be the "
+                         "vocabulary size")
+    if sparse:
+        if ids.dim() != 1:
+            raise ValueError(f"sparse one_hot takes 1-D ids, got shape {tuple(ids.shape)}")
+        n = ids.numel()
+        indices = torch.stack([torch.arange(n), ids])  # (2, N): row, column of each 1
+        # one entry per row, rows in order: already coalesced
+        return torch.sparse_coo_tensor(indices, torch.ones(n), (n, num_classes),
+                                       is_coalesced=True, check_invariants=True)
+    return torch.nn.functional.one_hot(ids, num_classes).float()  # (*ids.shape, V)
+
+
+def _as_list(seq) -> list[int]:
+    if isinstance(seq, torch.Tensor):
+        if seq.dim() != 1:
+            raise ValueError(f"each sequence must be 1-D, got shape {tuple(seq.shape)}")
+        return seq.tolist()
+    return list(seq)
+
+
+def pad_sequences(seqs: Sequence, pad_id: int = 0, batch_first: bool = True,
+                  side: str = "right", max_len: int | None = None):
+    """Pad id sequences of different lengths into one tensor.
+
+    Args:
+        seqs: lists of ints or 1-D tensors.
+        pad_id: the id written into padding positions.
+        batch_first: ``(B, T)`` when True, ``(T, B)`` when False.
+        side: ``"right"`` pads after the tokens, ``"left"`` before them (for models that read
+            the last position).
+        max_len: truncate longer sequences to their first ``max_len`` ids.
+
+    Returns:
+        ``(padded, lengths)``: LongTensor ``(B, T)`` (or ``(T, B)``) with T = the longest
+        (truncated) length, and LongTensor ``(B,)`` of true lengths.
+
+    >>> padded, lengths = pad_sequences([[5, 6, 7], [8]], pad_id=0)
+    >>> padded.tolist(), lengths.tolist()
+    ([[5, 6, 7], [8, 0, 0]], [3, 1])
+    """
+    if side not in _SIDES:
+        raise ValueError(f"unknown padding side {side!r}; choose one of {', '.join(_SIDES)}")
+    if max_len is not None and max_len < 1:
+        raise ValueError(f"max_len must be >= 1 or None, got {max_len}")
+    rows = [_as_list(s) for s in seqs]
+    if max_len is not None:
+        rows = [r[:max_len] for r in rows]
+    lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)  # (B,)
+    t = int(lengths.max()) if rows else 0
+    padded = torch.full((len(rows), t), pad_id, dtype=torch.long)  # (B, T)
+    if t:
+        # one scatter instead of B slice writes: the mask's True cells, read row-major, are
+        # exactly the positions of the concatenated sequences
+        mask = lengths_to_mask(lengths, t, side=side)  # (B, T)
+        padded[mask] = torch.tensor([i for r in rows for i in r], dtype=torch.long)
+    if not batch_first:
+        padded = padded.t().contiguous()  # (T, B)
+    return padded, lengths
+
+
+def lengths_to_mask(lengths, max_len: int | None = None, side: str = "right") -> torch.Tensor:
+    """Boolean mask ``(B, T)``: True on real tokens, False on padding.
+
+    >>> lengths_to_mask(torch.tensor([2, 1]), 3).tolist()
+    [[True, True, False], [True, False, False]]
+    """
+    if side not in _SIDES:
+        raise ValueError(f"unknown padding side {side!r}; choose one of {', '.join(_SIDES)}")
+    lengths = torch.as_tensor(lengths, dtype=torch.long)
+    t = int(lengths.max()) if max_len is None and lengths.numel() else (max_len or 0)
+    pos = torch.arange(t, device=lengths.device)  # (T,)
+    if side == "right":
+        return pos[None, :] < lengths[:, None]  # (B, T)
+    return pos[None, :] >= (t - lengths)[:, None]  # (B, T)
+
+
+class PadCollate:
+    """``collate_fn`` for a DataLoader over id sequences.
+
+    Items ``(ids, label)`` give ``(padded, lengths, labels)``; bare id sequences give
+    ``(padded, lengths)``. Labels become a tensor (long for ints, float for floats).
+
+    >>> PadCollate(pad_id=0)([([4, 5], 1), ([6], 0)])[0].tolist()
+    [[4, 5], [6, 0]]
+    """
+
+    def __init__(self, pad_id: int = 0, batch_first: bool = True, side: str = "right",
+                 max_len: int | None = None):
+        if side not in _SIDES:
+            raise ValueError(f"unknown padding side {side!r}; choose one of {', '.join(_SIDES)}")
+        self.pad_id = pad_id
+        self.batch_first = batch_first
+        self.side = side
+        self.max_len = max_len
+
+    def __call__(self, items: Sequence):
+        if not items:
+            raise ValueError("PadCollate got an empty batch")
+        first = items[0]
+        labelled = isinstance(first, tuple) and len(first) == 2
+        seqs = [it[0] for it in items] if labelled else list(items)
+        padded, lengths = pad_sequences(seqs, self.pad_id, self.batch_first, self.side,
+                                        self.max_len)
+        if not labelled:
+            return padded, lengths
+        labels = [it[1] for it in items]
+        if isinstance(labels[0], torch.Tensor):
+            return padded, lengths, torch.stack(labels)
+        return padded, lengths, torch.tensor(labels)  # (B,)
+
+
+class BucketBatchSampler(Sampler):
+    """Batches of indices whose sequences have similar lengths, so little padding is needed.
+
+    Like torchtext's BucketIterator: take a random pool of ``bucket_size`` examples, sort it by
+    length, cut it into batches, and finally shuffle all batches so consecutive batches are not
+    ordered by length. ``shuffle=False`` sorts the whole data set once (evaluation).
+
+    Args:
+        lengths: sequence length of every example.
+        batch_size: examples per batch.
+        shuffle: randomise pools and batch order (a new order each ``set_epoch``).
+        seed: base seed; epoch e uses ``seed + e``, so runs repeat exactly.
+        drop_last: drop each pool's last short batch.
+        bucket_size: pool size; default ``batch_size * 100``.
+
+    Use as ``DataLoader(ds, batch_sampler=BucketBatchSampler(lengths, 32), collate_fn=...)``.
+    """
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool = True,
+                 seed: int = 0, drop_last: bool = False, bucket_size: int | None = None):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.lengths = [int(n) for n in (lengths.tolist() if hasattr(lengths, "tolist")
+                                         else lengths)]
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.drop_last = drop_last
+        self.bucket_size = batch_size * 100 if bucket_size is None else bucket_size
+        if self.bucket_size < batch_size:
+            raise ValueError(f"bucket_size ({self.bucket_size}) must be >= batch_size "
+                             f"({batch_size})")
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the shuffle for this epoch (call before iterating, as with DistributedSampler)."""
+        self.epoch = epoch
+
+    def _batches(self) -> list[list[int]]:
+        n = len(self.lengths)
+        rng = random.Random(self.seed + self.epoch)
+        order = list(range(n))
+        if self.shuffle:
+            rng.shuffle(order)
+        pool_size = self.bucket_size if self.shuffle else max(n, 1)
+        batches = []
+        for start in range(0, n, pool_size):
+            pool = sorted(order[start:start + pool_size], key=self.lengths.__getitem__)
+            for b in range(0, len(pool), self.batch_size):
+                batch = pool[b:b + self.batch_size]
+                if len(batch) == self.batch_size or not self.drop_last:
+                    batches.append(batch)
+        if self.shuffle:
+            rng.shuffle(batches)
+        return batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self._batches())
+
+    def __len__(self) -> int:
+        n, bs = len(self.lengths), self.batch_size
+        pool = self.bucket_size if self.shuffle else max(n, 1)
+        pools = [pool] * (n // pool) + ([n % pool] if n % pool else [])  # pool sizes
+        if self.drop_last:
+            return sum(m // bs for m in pools)
+        return sum(math.ceil(m / bs) for m in pools)
+
+
+def padding_fraction(batches: Sequence[Sequence[int]], lengths: Sequence[int]) -> float:
+    """Share of padded cells over all batches: 1 - tokens / sum(batch_size * longest)."""
+    tokens = cells = 0
+    for batch in batches:
+        lens = [lengths[i] for i in batch]
+        tokens += sum(lens)
+        cells += len(lens) * max(lens, default=0)
+    return 1.0 - tokens / cells if cells else 0.0
+
+
+def pack_padded(embedded: torch.Tensor, lengths, batch_first: bool = True) -> PackedSequence:
+    """Pack a right-padded batch for an RNN, so it skips the padding.
+
+    Args:
+        embedded: ``(B, T, *)`` (or ``(T, B, *)`` with ``batch_first=False``), e.g. embeddings.
+        lengths: true lengths ``(B,)``, any order (``enforce_sorted=False``), all >= 1.
+
+    Returns:
+        a ``PackedSequence``; ``torch.nn.utils.rnn.pad_packed_sequence`` undoes it.
+    """
+    lengths = torch.as_tensor(lengths, dtype=torch.long)
+    if lengths.numel() and int(lengths.min()) < 1:
+        raise ValueError("pack_padded needs every length >= 1; drop or pad empty sequences "
+                         "to one token first")
+    # pack_padded_sequence wants the lengths on the CPU whatever the data's device
+    return pack_padded_sequence(embedded, lengths.cpu(), batch_first=batch_first,
+                                enforce_sorted=False)

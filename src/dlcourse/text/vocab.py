@@ -1,0 +1,207 @@
+"""Vocabulary: token <-> id maps built by streaming token lists, with specials and JSON I/O."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from dlcourse.errors import DlcourseError
+
+__all__ = ["Vocab", "UnknownTokenError"]
+
+log = logging.getLogger(__name__)
+
+
+class UnknownTokenError(DlcourseError, KeyError):
+    """A token is not in a vocabulary that has no unknown token (a ``KeyError`` too)."""
+
+    def __str__(self) -> str:  # KeyError would print the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class Vocab:
+    """An ordered token list (``itos``) with its inverse (``stoi``) and corpus counts (``freqs``).
+
+    Build one from tokenized text with :meth:`Vocab.build`; ``vocab["word"]`` gives the id (the
+    unknown id for out-of-vocabulary words), ``vocab.lookup(tokens)`` a list of ids.
+
+    Args:
+        itos: the tokens, id order; must be unique.
+        freqs: corpus count per token (aligned with ``itos``); zeros when not given.
+        unk_token: the token unknown words map to (must be in ``itos``), or None for none.
+        pad_token: the padding token, or None; ``pad_id`` is its id.
+
+    >>> v = Vocab.build([["a", "b", "a"], ["c", "a"]])
+    >>> v.itos, v["a"], v["zzz"] == v.unk_id
+    (['<pad>', '<unk>', 'a', 'b', 'c'], 2, True)
+    """
+
+    def __init__(self, itos: Sequence[str], freqs: Sequence[int] | None = None,
+                 unk_token: str | None = "<unk>", pad_token: str | None = "<pad>"):
+        self.itos = list(itos)
+        self.stoi = {t: i for i, t in enumerate(self.itos)}
+        if len(self.stoi) != len(self.itos):
+            dup = Counter(self.itos).most_common(1)[0][0]
+            raise ValueError(f"vocabulary tokens must be unique; {dup!r} appears twice")
+        self.freqs = [0] * len(self.itos) if freqs is None else [int(f) for f in freqs]
+        if len(self.freqs) != len(self.itos):
+            raise ValueError(f"freqs has {len(self.freqs)} counts for {len(self.itos)} tokens")
+        for role, tok in (("unk_token", unk_token), ("pad_token", pad_token)):
+            if tok is not None and tok not in self.stoi:
+                raise ValueError(f"{role} {tok!r} is not in the vocabulary; add it to specials "
+                                 f"or pass {role}=None")
+        self.unk_token = unk_token
+        self.pad_token = pad_token
+        self.unk_id = None if unk_token is None else self.stoi[unk_token]
+        """Id unknown tokens map to, or None when the vocabulary has no unknown token."""
+        self.pad_id = None if pad_token is None else self.stoi[pad_token]
+        """Id of the padding token, or None."""
+
+    @classmethod
+    def build(cls, token_lists: Iterable[Sequence[str]], max_size: int | None = None,
+              min_freq: int = 1, specials: Sequence[str] = ("<pad>", "<unk>"),
+              unk_token: str | None = "<unk>", pad_token: str | None = "<pad>") -> Vocab:
+        """Count tokens over a stream of token lists and keep the frequent ones.
+
+        Order: ``specials`` first (in the given order), then tokens by frequency, highest first,
+        ties in order of first occurrence. Only the counts are held in memory, so
+        ``Vocab.build(tok.stream(open("big.txt")))`` works on any corpus size.
+
+        Args:
+            token_lists: iterable of token lists (one per sentence/document).
+            max_size: keep at most this many non-special tokens (None = all).
+            min_freq: drop tokens seen fewer times.
+            specials: tokens put first, e.g. ``("<pad>", "<unk>", "<bos>", "<eos>")``; a special
+                also found in the corpus stays at its special position.
+            unk_token / pad_token: which specials play those roles (None = none); a role token
+                missing from ``specials`` is an error.
+
+        Raises:
+            ValueError: bad ``max_size``/``min_freq``, a role token not in specials, or a plain
+                string where a token list was expected.
+        """
+        if max_size is not None and max_size < 0:
+            raise ValueError(f"max_size must be >= 0 or None, got {max_size}")
+        if min_freq < 1:
+            raise ValueError(f"min_freq must be >= 1, got {min_freq}")
+        specials = list(dict.fromkeys(specials))
+        for role, tok in (("unk_token", unk_token), ("pad_token", pad_token)):
+            if tok is not None and tok not in specials:
+                raise ValueError(f"{role} {tok!r} is not among specials {specials}; add it or "
+                                 f"pass {role}=None")
+        counter: Counter[str] = Counter()
+        n_lists = 0
+        for tokens in token_lists:
+            if isinstance(tokens, str):
+                raise ValueError("Vocab.build expects token lists, got a string; tokenize "
+                                 "first: Vocab.build(tok.stream(texts))")
+            counter.update(tokens)  # C-level counting; dict order = first occurrence
+            n_lists += 1
+        special_set = set(specials)
+        # sorted() is stable, so equal counts keep first-occurrence order
+        ranked = sorted(
+            ((t, c) for t, c in counter.items() if c >= min_freq and t not in special_set),
+            key=lambda tc: -tc[1],
+        )
+        if max_size is not None:
+            ranked = ranked[:max_size]
+        itos = specials + [t for t, _ in ranked]
+        freqs = [0] * len(specials) + [c for _, c in ranked]
+        log.info("vocabulary: %d token lists, %d tokens, %d types, kept %d (+%d specials)",
+                 n_lists, sum(counter.values()), len(counter), len(ranked), len(specials))
+        return cls(itos, freqs, unk_token=unk_token, pad_token=pad_token)
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self.stoi
+
+    def __getitem__(self, token: str) -> int:
+        i = self.stoi.get(token, self.unk_id)
+        if i is None:
+            raise UnknownTokenError(f"token {token!r} is not in the vocabulary and it has no "
+                                    "unknown token; build it with unk_token='<unk>'")
+        return i
+
+    def __iter__(self):
+        return iter(self.itos)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Vocab) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        head = ", ".join(self.itos[:6])
+        return f"Vocab(size={len(self)}, [{head}{', ...' if len(self) > 6 else ''}])"
+
+    def lookup(self, tokens: Iterable[str]) -> list[int]:
+        """Ids of ``tokens`` (unknown ones -> ``unk_id``)."""
+        get, unk = self.stoi.get, self.unk_id
+        if unk is None:
+            return [self[t] for t in tokens]
+        return [get(t, unk) for t in tokens]
+
+    def lookup_tokens(self, ids: Iterable[int]) -> list[str]:
+        """Tokens of ``ids`` (a list or a 1-D tensor)."""
+        if hasattr(ids, "tolist"):
+            ids = ids.tolist()
+        try:
+            return [self.itos[i] for i in ids]
+        except (IndexError, TypeError):
+            bad = next(i for i in ids if not isinstance(i, int) or not 0 <= i < len(self))
+            raise ValueError(f"id {bad!r} is out of range for a vocabulary of {len(self)}") \
+                from None
+
+    def coverage(self, token_lists: Iterable[Sequence[str]]) -> float:
+        """Fraction of running tokens in ``token_lists`` that are in the vocabulary (0..1)."""
+        seen = known = 0
+        stoi = self.stoi
+        for tokens in token_lists:
+            seen += len(tokens)
+            known += sum(1 for t in tokens if t in stoi)
+        return known / seen if seen else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-typed form for checkpoints and JSON; :meth:`from_dict` inverts it."""
+        return {"itos": list(self.itos), "freqs": list(self.freqs),
+                "unk_token": self.unk_token, "pad_token": self.pad_token}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Vocab:
+        """Rebuild from :meth:`to_dict` output (or a bare ``itos`` list)."""
+        if isinstance(d, list):
+            return cls(d)
+        try:
+            return cls(d["itos"], d.get("freqs"), unk_token=d.get("unk_token"),
+                       pad_token=d.get("pad_token"))
+        except (KeyError, TypeError, AttributeError):
+            raise ValueError("a vocabulary dict needs an 'itos' token list (see "
+                             "Vocab.to_dict)") from None
+
+    def save(self, path: str | Path) -> Path:
+        """Write the vocabulary as JSON (atomically); returns the path."""
+        from dlcourse.engine import atomic_write
+
+        with atomic_write(path, "w") as f:
+            json.dump(self.to_dict(), f, ensure_ascii=False)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Vocab:
+        """Read a vocabulary written by :meth:`save`."""
+        path = Path(path)
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DlcourseError(f"vocabulary file {path} not found") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise DlcourseError(f"{path}: not a vocabulary JSON file ({e}); write one with "
+                                "Vocab.save or 'dlcourse text vocab --out'") from None
+        try:
+            return cls.from_dict(d)
+        except ValueError as e:
+            raise DlcourseError(f"{path}: {e}") from None

@@ -1,0 +1,82 @@
+"""The CLI shell: fast help without torch, one-line errors, the tour's report."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+
+import pytest
+
+from dlcourse import __version__
+from dlcourse.cli.main import main
+
+
+def test_help_and_version_do_not_import_torch():
+    code = ("import sys; from dlcourse.cli.main import main\n"
+            "for args in (['--help'], ['--version'], ['data', '--help']):\n"
+            "    try: main(args)\n"
+            "    except SystemExit: pass\n"
+            "print('torch' in sys.modules, 'numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("False False"), out.stdout
+
+
+def test_console_script_version():
+    out = subprocess.run([sys.executable, "-m", "dlcourse", "--version"], capture_output=True,
+                         text=True, check=True)
+    assert __version__ in out.stdout
+
+
+def test_user_error_is_one_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["data", "info", "no-such-set"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown data set 'no-such-set'") and err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_debug_shows_the_traceback():
+    from dlcourse.errors import DlcourseError
+
+    with pytest.raises(DlcourseError):
+        main(["--debug", "data", "info", "no-such-set"])
+
+
+def test_unknown_option_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["data", "list", "--bogus"])
+    assert info.value.code == 2
+    assert "No such option" in capsys.readouterr().err
+
+
+def test_data_fetch_offline_set_from_installed_packages(isolated_cache, capsys):
+    main(["data", "fetch", "--no-download", "lee", "wordsim353"])
+    out = capsys.readouterr().out
+    assert "lee:" in out and (isolated_cache / "datasets" / "wordsim353" / "wordsim353.tsv").exists()
+
+
+def test_tour_reports_each_chapter_and_survives_a_failure(tmp_path, monkeypatch):
+    from dlcourse import tour
+
+    good = types.ModuleType("fake_good")
+
+    def run_good(report, out_dir, *, quick=False, device="auto"):
+        report.section("Good chapter")
+        report.table([{"metric": "accuracy", "value": 0.9}])
+        (out_dir / "figure.png").write_bytes(b"png")
+        report.image(out_dir / "figure.png", "a figure")
+
+    good.run = run_good
+    bad = types.ModuleType("fake_bad")
+    bad.run = lambda report, out_dir, **kw: (_ for _ in ()).throw(RuntimeError("boom"))
+    monkeypatch.setitem(sys.modules, "fake_good", good)
+    monkeypatch.setitem(sys.modules, "fake_bad", bad)
+    monkeypatch.setattr(tour, "CHAPTERS", [("good", "fake_good", "Good"), ("bad", "fake_bad", "Bad"),
+                                           ("gone", "fake_missing_module", "Gone")])
+    path, results = tour.run_tour(tmp_path, quick=True)
+    assert [(r.key, r.status) for r in results] == [("good", "ok"), ("bad", "failed"), ("gone", "missing")]
+    markdown = (tmp_path / "report.md").read_text()
+    assert "Good chapter" in markdown and "boom" in markdown and "good/figure.png" in markdown
+    assert path.name == "report.html" and "<table>" in path.read_text()

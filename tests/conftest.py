@@ -1,0 +1,17 @@
+"""Shared fixtures: every test runs with its own cache unless it asks for the real one."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("DLCOURSE_PROGRESS", "0")
+
+
+@pytest.fixture
+def isolated_cache(tmp_path, monkeypatch):
+    """An empty DLCOURSE_HOME for tests that exercise fetching."""
+    home = tmp_path / "cache"
+    monkeypatch.setenv("DLCOURSE_HOME", str(home))
+    return home

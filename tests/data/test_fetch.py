@@ -1,0 +1,185 @@
+"""The data layer: installed-package and Debian sources, downloads over a local HTTP server,
+resume of partial files, checksum failures and the offline message."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import tarfile
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from dlcourse.data import DATASETS, Dataset, DebianSource, UrlSource, fetch
+from dlcourse.data.fetch import _read_nested, download
+from dlcourse.errors import ChecksumError, DataUnavailableError
+
+PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
+
+
+class RangeHandler(http.server.BaseHTTPRequestHandler):
+    """Serves PAYLOAD at /file.bin with Range support; counts requests."""
+
+    requests: list[str] = []
+
+    def do_GET(self):  # noqa: N802
+        RangeHandler.requests.append(self.headers.get("Range") or "")
+        if self.path != "/file.bin":
+            self.send_error(404)
+            return
+        start = 0
+        if self.headers.get("Range"):
+            start = int(self.headers["Range"].split("=")[1].rstrip("-"))
+            self.send_response(206)
+        else:
+            self.send_response(200)
+        body = PAYLOAD[start:]
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    RangeHandler.requests = []
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture
+def register(monkeypatch):
+    def add(dataset: Dataset):
+        monkeypatch.setitem(DATASETS, dataset.name, dataset)
+        return dataset.name
+    return add
+
+
+SHA = hashlib.sha256(PAYLOAD).hexdigest()
+
+
+def test_installed_package_files_need_no_download(isolated_cache):
+    directory = fetch("lee", download=False)
+    assert directory == isolated_cache / "datasets" / "lee"
+    assert len((directory / "lee_background.cor").read_text(encoding="latin-1").splitlines()) == 300
+
+
+def test_url_download_checked_and_cached(isolated_cache, server, register):
+    name = register(Dataset("t-url", "test", {"file.bin": SHA},
+                            (UrlSource(f"{server}/file.bin", f"sha256:{SHA}", {"file.bin": None}),)))
+    path = fetch(name) / "file.bin"
+    assert path.read_bytes() == PAYLOAD
+    count = len(RangeHandler.requests)
+    fetch(name)  # cached: no new request
+    assert len(RangeHandler.requests) == count
+
+
+def test_partial_download_resumes(isolated_cache, server):
+    target = isolated_cache / "downloads" / "file.bin"
+    target.parent.mkdir(parents=True)
+    target.with_name("file.bin.part").write_bytes(PAYLOAD[:300_000])
+    download(f"{server}/file.bin", target, f"sha256:{SHA}", show_progress=False)
+    assert RangeHandler.requests == ["bytes=300000-"]
+    assert target.read_bytes() == PAYLOAD
+    assert not target.with_name("file.bin.part").exists()
+
+
+def test_checksum_mismatch_is_never_used(isolated_cache, server, register):
+    bad = "0" * 64
+    name = register(Dataset("t-bad", "test", {"file.bin": bad},
+                            (UrlSource(f"{server}/file.bin", f"sha256:{bad}", {"file.bin": None}),)))
+    with pytest.raises(DataUnavailableError, match="sha256 does not match"):
+        fetch(name)
+    assert not (isolated_cache / "datasets" / "t-bad" / "file.bin").exists()
+    assert not list((isolated_cache / "downloads").glob("file.bin*"))
+    with pytest.raises(ChecksumError):
+        download(f"{server}/file.bin", isolated_cache / "x.bin", "md5:" + "0" * 32, show_progress=False)
+
+
+def test_offline_message_names_sources_and_fix(isolated_cache, register):
+    name = register(Dataset("t-offline", "test", {"a.txt": None},
+                            (UrlSource("http://127.0.0.1:9/a.txt", None, {"a.txt": None}),)))
+    with pytest.raises(DataUnavailableError) as info:
+        fetch(name)
+    message = str(info.value)
+    assert "'t-offline'" in message and "http://127.0.0.1:9/a.txt" in message
+    assert "dlcourse data fetch t-offline" in message and str(isolated_cache) in message
+    assert "\n" not in message
+
+
+def test_debian_source_copies_installed_files(isolated_cache, tmp_path, register):
+    installed = tmp_path / "usr" / "share" / "x.txt"
+    installed.parent.mkdir(parents=True)
+    installed.write_text("hello")
+    sha = hashlib.sha256(b"hello").hexdigest()
+    name = register(Dataset("t-deb", "test", {"x.txt": sha},
+                            (DebianSource("no-such-package", {"x.txt": str(installed)}),)))
+    assert (fetch(name) / "x.txt").read_text() == "hello"
+
+
+def test_corrupted_cache_file_is_replaced(isolated_cache, tmp_path, register):
+    installed = tmp_path / "y.txt"
+    installed.write_text("good")
+    sha = hashlib.sha256(b"good").hexdigest()
+    name = register(Dataset("t-corrupt", "test", {"y.txt": sha},
+                            (DebianSource("none", {"y.txt": str(installed)}),)))
+    cached = fetch(name) / "y.txt"
+    cached.write_text("evil")
+    assert (fetch(name) / "y.txt").read_text() == "good"
+
+
+def test_nested_archive_members():
+    inner = io.BytesIO()
+    with tarfile.open(fileobj=inner, mode="w:gz") as t:
+        info = tarfile.TarInfo("dir/data.txt")
+        info.size = 5
+        t.addfile(info, io.BytesIO(b"inner"))
+    outer = io.BytesIO()
+    with zipfile.ZipFile(outer, "w") as z:
+        z.writestr("pkg/archive.tar.gz", inner.getvalue())
+    assert _read_nested(outer.getvalue(), ("pkg/archive.tar.gz", "dir/data.txt")) == b"inner"
+
+
+def test_registry_covers_every_lesson():
+    for name in ["ptb", "wikitext-2", "cifar-10", "imdb", "resnet18-imagenet", "wordnet", "lee",
+                 "rt-sentences", "glove-6b-50d", "bert-base-uncased-vocab", "fashion-mnist",
+                 "mnist-5k", "efficientnet-lite0", "questions-words", "wordsim353"]:
+        assert name in DATASETS
+    for ds in DATASETS.values():
+        assert ds.sources and ds.files
+        if ds.offline:
+            assert all(sha and len(sha) == 64 for sha in ds.files.values()), ds.name
+
+
+def test_readers_on_installed_data(isolated_cache):
+    from dlcourse.data.readers import read_lee, read_pang_lee_sample, split_indices
+
+    assert len(read_lee()) == 300 and len(read_lee(background=False)) == 50
+    rows = read_pang_lee_sample()
+    assert len(rows) == 200 and {label for _, label in rows} == {"pos", "neg"}
+    labels = [label for _, label in rows]
+    train, valid, test = split_indices(len(rows), (0.8, 0.1, 0.1), seed=1, stratify=labels)
+    assert sorted(list(train) + list(valid) + list(test)) == list(range(200))
+    assert sum(labels[i] == "pos" for i in valid) == 10
+
+
+def test_idx_reader(tmp_path):
+    import gzip
+
+    import numpy as np
+
+    from dlcourse.data.readers import read_idx
+
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    raw = bytes([0, 0, 8, 3]) + b"".join(int(d).to_bytes(4, "big") for d in images.shape) + images.tobytes()
+    path = Path(tmp_path / "x-idx3-ubyte.gz")
+    path.write_bytes(gzip.compress(raw))
+    assert (read_idx(path) == images).all()

@@ -1,0 +1,128 @@
+"""The training loop: loss falls, same seed same weights, resume equals an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from dlcourse.engine import fit, load_checkpoint, resolve_device, seed_everything
+from dlcourse.engine.loop import evaluate
+from dlcourse.errors import DlcourseError, TrainingInterrupted
+
+
+def make_problem(seed: int = 0):
+    """A small noisy 3-class problem with a model that has dropout (so RNG state matters)."""
+    seed_everything(seed)
+    g = torch.Generator().manual_seed(123)
+    x = torch.randn(240, 8, generator=g)
+    w = torch.randn(8, 3, generator=g)
+    y = (x @ w + 0.3 * torch.randn(240, 3, generator=g)).argmax(1)
+    loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    return model, loader, optimizer, scheduler, (x, y)
+
+
+def step(model, batch):
+    x, y = batch
+    return nn.functional.cross_entropy(model(x), y)
+
+
+def train(epochs, out_dir=None, resume=False, seed=0, patience=None):
+    model, loader, optimizer, scheduler, (x, y) = make_problem(seed)
+    valid = DataLoader(TensorDataset(x[:64], y[:64]), batch_size=32)
+
+    def evaluate_fn(m):
+        return {"valid_loss": evaluate(m, valid, step, device=torch.device("cpu"))["loss"]}
+
+    history = fit(model, loader, step, optimizer, epochs, evaluate_fn=evaluate_fn,
+                  scheduler=scheduler, out_dir=out_dir, resume=resume, patience=patience,
+                  checkpoint_extra={"config": {"hidden": 32}, "classes": ["a", "b", "c"]})
+    return model, history
+
+
+def test_loss_falls_and_history_written(tmp_path):
+    _, history = train(4, out_dir=tmp_path)
+    assert history[-1]["train_loss"] < history[0]["train_loss"] * 0.8
+    saved = json.loads((tmp_path / "history.json").read_text())
+    assert [h["epoch"] for h in saved] == [1, 2, 3, 4]
+    state = load_checkpoint(tmp_path / "last.pt")
+    assert state["epoch"] == 4 and state["classes"] == ["a", "b", "c"]
+    assert state["config"] == {"hidden": 32}
+    assert (tmp_path / "best.pt").exists()
+
+
+def test_same_seed_same_weights():
+    a, _ = train(2, seed=3)
+    b, _ = train(2, seed=3)
+    c, _ = train(2, seed=4)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.equal(pa, pb)
+    assert not all(torch.equal(pa, pc) for pa, pc in zip(a.parameters(), c.parameters()))
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    full, full_history = train(4, out_dir=tmp_path / "full")
+    train(2, out_dir=tmp_path / "split")
+    resumed, history = train(4, out_dir=tmp_path / "split", resume=True)
+    for pa, pb in zip(full.parameters(), resumed.parameters()):
+        assert torch.equal(pa, pb)
+    assert [h["train_loss"] for h in history] == [h["train_loss"] for h in full_history]
+
+
+def test_ctrl_c_saves_checkpoint_and_resume_continues(tmp_path):
+    model, loader, optimizer, _, _ = make_problem()
+    calls = {"n": 0}
+
+    def interrupting_step(m, batch):
+        calls["n"] += 1
+        if calls["n"] == 20:  # in the second epoch (15 batches an epoch)
+            raise KeyboardInterrupt
+        return step(m, batch)
+
+    with pytest.raises(TrainingInterrupted, match="--resume"):
+        fit(model, loader, interrupting_step, optimizer, 3, out_dir=tmp_path)
+    state = load_checkpoint(tmp_path / "last.pt")
+    assert state["epoch"] == 1 and state["batches_done"] == 4
+    model2, loader2, optimizer2, _, _ = make_problem()
+    history = fit(model2, loader2, step, optimizer2, 3, out_dir=tmp_path, resume=True)
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+
+
+def test_resume_without_checkpoint_is_clear(tmp_path):
+    with pytest.raises(DlcourseError, match="nothing to resume"):
+        train(1, out_dir=tmp_path, resume=True)
+
+
+def test_early_stopping_stops(tmp_path):
+    model, loader, optimizer, _, _ = make_problem()
+    values = iter([1.0, 0.9, 0.95, 0.97, 0.99, 1.2, 1.3])
+    history = fit(model, loader, step, optimizer, 7, evaluate_fn=lambda m: {"valid_loss": next(values)},
+                  patience=2, out_dir=tmp_path)
+    assert len(history) == 5  # best at epoch 2, then 3 epochs without improvement
+    assert load_checkpoint(tmp_path / "best.pt")["epoch"] == 2
+
+
+def test_gradient_clipping_bounds_the_step():
+    torch.manual_seed(0)
+    model = nn.Linear(4, 1)
+    before = model.weight.detach().clone()
+    data = DataLoader(TensorDataset(torch.randn(8, 4) * 1000, torch.randn(8, 1) * 1000), batch_size=8)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    fit(model, data, lambda m, b: nn.functional.mse_loss(m(b[0]), b[1]), optimizer, 1, grad_clip=0.5)
+    assert (model.weight.detach() - before).norm() <= 0.5 + 1e-5
+
+
+def test_resolve_device():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
+    with pytest.raises(DlcourseError, match="unknown device"):
+        resolve_device("tpu9")
+    if not torch.cuda.is_available():
+        with pytest.raises(DlcourseError, match="CUDA is not available"):
+            resolve_device("cuda:0")

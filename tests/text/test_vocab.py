@@ -1,0 +1,96 @@
+"""Vocab: ordering rules, limits, unknown tokens, streaming builds and JSON round-trips."""
+
+import json
+from collections import Counter
+
+import pytest
+import torch
+
+from dlcourse.errors import DlcourseError
+from dlcourse.text import Vocab, get_tokenizer
+
+
+def test_order_specials_then_frequency_then_first_occurrence():
+    v = Vocab.build([["b", "a", "c"], ["a", "d", "c"], ["e"]])
+    # a, c: 2 each (a first seen after b, but b has 1); b, d, e: 1 each in first-seen order
+    assert v.itos == ["<pad>", "<unk>", "a", "c", "b", "d", "e"]
+    assert v.freqs == [0, 0, 2, 2, 1, 1, 1]
+    assert v.stoi == {t: i for i, t in enumerate(v.itos)}
+    assert (v.pad_id, v.unk_id, len(v)) == (0, 1, 7)
+
+
+def test_max_size_min_freq_and_specials():
+    lists = [["x"] * 5 + ["y"] * 3 + ["z"] * 2 + ["w"], ["<eos>", "q"]]
+    v = Vocab.build(lists, max_size=2, specials=("<pad>", "<unk>", "<bos>", "<eos>"))
+    assert v.itos == ["<pad>", "<unk>", "<bos>", "<eos>", "x", "y"]  # max_size excludes specials
+    v = Vocab.build(lists, min_freq=2)
+    assert v.itos == ["<pad>", "<unk>", "x", "y", "z"]
+    v = Vocab.build(lists, specials=("[PAD]", "[UNK]"), unk_token="[UNK]", pad_token="[PAD]")
+    assert (v.pad_id, v.unk_id, v["never-seen"]) == (0, 1, 1)
+    with pytest.raises(ValueError, match="unk_token '<unk>' is not among specials"):
+        Vocab.build(lists, specials=("<pad>",))
+    with pytest.raises(ValueError, match="min_freq"):
+        Vocab.build(lists, min_freq=0)
+
+
+def test_lookup_unknown_and_membership():
+    v = Vocab.build([["the", "cat", "the"]])
+    assert v["the"] == 2 and v["dog"] == v.unk_id
+    assert "cat" in v and "dog" not in v
+    assert v.lookup(["the", "dog", "cat"]) == [2, 1, 3]
+    assert v.lookup_tokens([2, 3]) == ["the", "cat"]
+    assert v.lookup_tokens(torch.tensor([3, 0])) == ["cat", "<pad>"]
+    with pytest.raises(ValueError, match="id 99 is out of range"):
+        v.lookup_tokens([2, 99])
+    strict = Vocab.build([["a"]], specials=(), unk_token=None, pad_token=None)
+    assert strict.itos == ["a"] and strict.unk_id is None and strict.pad_id is None
+    with pytest.raises(DlcourseError, match="'b' is not in the vocabulary") as err:
+        strict["b"]
+    assert isinstance(err.value, KeyError)
+    with pytest.raises(KeyError):
+        strict.lookup(["a", "b"])
+
+
+def test_plain_string_is_rejected():
+    with pytest.raises(ValueError, match="tokenize first"):
+        Vocab.build(["a text, not tokens"])
+
+
+def test_streaming_build_on_real_corpus_matches_counter():
+    from dlcourse.data.readers import read_lee
+
+    docs = read_lee()
+    tok = get_tokenizer("basic_english")
+    counts = Counter(t for d in docs for t in tok(d))
+    # a generator: Vocab.build must not need len() or a second pass
+    v = Vocab.build(tok.stream(d for d in docs), max_size=1000, min_freq=2)
+    assert len(v) == 1002
+    assert [v.freqs[v[t]] for t, _ in counts.most_common(50)] == \
+        [c for _, c in counts.most_common(50)]
+    assert v.itos[2] == counts.most_common(1)[0][0]
+    assert all(c >= 2 for c in v.freqs[2:])
+    assert v.freqs[2:] == sorted(v.freqs[2:], reverse=True)
+    # coverage = kept running tokens / all running tokens; the top 1,000 types cover ~79%
+    cov = v.coverage(tok.batch(docs))
+    assert cov == pytest.approx(sum(v.freqs) / sum(counts.values()))
+    assert 0.7 < cov < 0.9
+
+
+def test_save_load_and_dict_round_trip(tmp_path):
+    v = Vocab.build([["ß", "é", "é", "日本"]], specials=("<pad>", "<unk>", "<bos>"))
+    path = v.save(tmp_path / "sub" / "vocab.json")
+    assert json.loads(path.read_text(encoding="utf-8"))["itos"][3] == "é"
+    again = Vocab.load(path)
+    assert again == v and again.itos == v.itos and again.freqs == v.freqs
+    assert Vocab.from_dict(v.to_dict()) == v
+    assert Vocab.from_dict(json.loads(json.dumps(v.to_dict()))).lookup(["é"]) == v.lookup(["é"])
+    (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(DlcourseError, match="bad.json: not a vocabulary JSON"):
+        Vocab.load(tmp_path / "bad.json")
+    with pytest.raises(DlcourseError, match="not found"):
+        Vocab.load(tmp_path / "missing.json")
+
+
+def test_duplicate_tokens_rejected():
+    with pytest.raises(ValueError, match="'a' appears twice"):
+        Vocab(["<pad>", "<unk>", "a", "a"])

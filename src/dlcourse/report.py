@@ -33,7 +33,9 @@ class Report:
     def text(self, markdown: str) -> None:
         self.blocks.append(("text", markdown.strip()))
 
-    def table(self, rows: list[dict], columns: list[str] | None = None, floatfmt: str = ".4g") -> None:
+    def table(
+        self, rows: list[dict], columns: list[str] | None = None, floatfmt: str = ".4g"
+    ) -> None:
         if not rows:
             return
         columns = columns or list(dict.fromkeys(k for row in rows for k in row))
@@ -56,7 +58,9 @@ class Report:
                 columns, cells = value
                 out.append("| " + " | ".join(columns) + " |")
                 out.append("|" + "---|" * len(columns))
-                out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
+                out += [
+                    "| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells
+                ]
                 out.append("")
             else:
                 rel, caption = value
@@ -70,24 +74,36 @@ class Report:
                 parts.append(f"<h2>{html.escape(value)}</h2>")
             elif kind == "text":
                 paragraphs = [p for p in value.split("\n\n") if p.strip()]
-                parts += [f"<p>{html.escape(p)}</p>" if not p.startswith("    ") and "```" not in p
-                          else f"<pre>{html.escape(p.strip('`'))}</pre>" for p in paragraphs]
+                parts += [
+                    f"<p>{html.escape(p)}</p>"
+                    if not p.startswith("    ") and "```" not in p
+                    else f"<pre>{html.escape(p.strip('`'))}</pre>"
+                    for p in paragraphs
+                ]
             elif kind == "table":
                 columns, cells = value
                 head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-                body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-                               for row in cells)
+                body = "".join(
+                    "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                    for row in cells
+                )
                 parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
             else:
                 rel, caption = value
-                parts.append(f'<figure><img src="{html.escape(rel)}" alt="{html.escape(caption)}">'
-                             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
-        style = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
-                 "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
-                 "padding:3px 8px;text-align:right}img{max-width:100%}pre{background:#f4f4f4;"
-                 "padding:.5em;white-space:pre-wrap}")
-        return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}"
-                f"</title><style>{style}</style></head><body>{''.join(parts)}</body></html>\n")
+                parts.append(
+                    f'<figure><img src="{html.escape(rel)}" alt="{html.escape(caption)}">'
+                    f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+                )
+        style = (
+            "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
+            "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
+            "padding:3px 8px;text-align:right}img{max-width:100%}pre{background:#f4f4f4;"
+            "padding:.5em;white-space:pre-wrap}"
+        )
+        return (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(self.title)}"
+            f"</title><style>{style}</style></head><body>{''.join(parts)}</body></html>\n"
+        )
 
     def write(self) -> Path:
         """Write report.md and report.html into ``out_dir`` (atomically); return the HTML path."""

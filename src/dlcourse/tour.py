@@ -32,8 +32,9 @@ class ChapterResult:
     error: str = ""
 
 
-def run_tour(out_dir: str | Path, *, only: list[str] | None = None, quick: bool = False,
-             device: str = "auto") -> tuple[Path, list[ChapterResult]]:
+def run_tour(
+    out_dir: str | Path, *, only: list[str] | None = None, quick: bool = False, device: str = "auto"
+) -> tuple[Path, list[ChapterResult]]:
     """Run the chosen chapters (all by default) and write ``out_dir/report.html`` and ``.md``.
 
     A failing chapter is recorded in the report and the tour goes on; the report is rewritten
@@ -47,7 +48,8 @@ def run_tour(out_dir: str | Path, *, only: list[str] | None = None, quick: bool 
     report = Report(out_dir, "dlcourse tour")
     report.text(
         "Every lesson of the course, run end to end on real data that installs offline, "
-        f"with {'quick test-sized' if quick else 'CPU-sized'} settings. Figures are beside this file."
+        f"with {'quick test-sized' if quick else 'CPU-sized'} settings. "
+        "Figures are beside this file."
     )
     results: list[ChapterResult] = []
     summary_at = len(report.blocks)
@@ -85,8 +87,17 @@ def _write_with_summary(report: Report, at: int, results: list[ChapterResult]) -
     blocks = report.blocks
     summary = Report(report.out_dir, report.title)
     summary.section("Summary")
-    summary.table([{"chapter": r.key, "status": r.status, "seconds": round(r.seconds, 1),
-                    "note": r.error[:120]} for r in results])
+    summary.table(
+        [
+            {
+                "chapter": r.key,
+                "status": r.status,
+                "seconds": round(r.seconds, 1),
+                "note": r.error[:120],
+            }
+            for r in results
+        ]
+    )
     report.blocks = blocks[:at] + summary.blocks + blocks[at:]
     try:
         return report.write()

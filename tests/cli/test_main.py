@@ -13,18 +13,21 @@ from dlcourse.cli.main import main
 
 
 def test_help_and_version_do_not_import_torch():
-    code = ("import sys; from dlcourse.cli.main import main\n"
-            "for args in (['--help'], ['--version'], ['data', '--help']):\n"
-            "    try: main(args)\n"
-            "    except SystemExit: pass\n"
-            "print('torch' in sys.modules, 'numpy' in sys.modules)")
+    code = (
+        "import sys; from dlcourse.cli.main import main\n"
+        "for args in (['--help'], ['--version'], ['data', '--help']):\n"
+        "    try: main(args)\n"
+        "    except SystemExit: pass\n"
+        "print('torch' in sys.modules, 'numpy' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("False False"), out.stdout
 
 
 def test_console_script_version():
-    out = subprocess.run([sys.executable, "-m", "dlcourse", "--version"], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "dlcourse", "--version"], capture_output=True, text=True, check=True
+    )
     assert __version__ in out.stdout
 
 
@@ -54,7 +57,9 @@ def test_unknown_option_is_a_usage_error(capsys):
 def test_data_fetch_offline_set_from_installed_packages(isolated_cache, capsys):
     main(["data", "fetch", "--no-download", "lee", "wordsim353"])
     out = capsys.readouterr().out
-    assert "lee:" in out and (isolated_cache / "datasets" / "wordsim353" / "wordsim353.tsv").exists()
+    assert (
+        "lee:" in out and (isolated_cache / "datasets" / "wordsim353" / "wordsim353.tsv").exists()
+    )
 
 
 def test_tour_reports_each_chapter_and_survives_a_failure(tmp_path, monkeypatch):
@@ -73,10 +78,21 @@ def test_tour_reports_each_chapter_and_survives_a_failure(tmp_path, monkeypatch)
     bad.run = lambda report, out_dir, **kw: (_ for _ in ()).throw(RuntimeError("boom"))
     monkeypatch.setitem(sys.modules, "fake_good", good)
     monkeypatch.setitem(sys.modules, "fake_bad", bad)
-    monkeypatch.setattr(tour, "CHAPTERS", [("good", "fake_good", "Good"), ("bad", "fake_bad", "Bad"),
-                                           ("gone", "fake_missing_module", "Gone")])
+    monkeypatch.setattr(
+        tour,
+        "CHAPTERS",
+        [
+            ("good", "fake_good", "Good"),
+            ("bad", "fake_bad", "Bad"),
+            ("gone", "fake_missing_module", "Gone"),
+        ],
+    )
     path, results = tour.run_tour(tmp_path, quick=True)
-    assert [(r.key, r.status) for r in results] == [("good", "ok"), ("bad", "failed"), ("gone", "missing")]
+    assert [(r.key, r.status) for r in results] == [
+        ("good", "ok"),
+        ("bad", "failed"),
+        ("gone", "missing"),
+    ]
     markdown = (tmp_path / "report.md").read_text()
     assert "Good chapter" in markdown and "boom" in markdown and "good/figure.png" in markdown
     assert path.name == "report.html" and "<table>" in path.read_text()

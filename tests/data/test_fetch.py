@@ -60,6 +60,7 @@ def register(monkeypatch):
     def add(dataset: Dataset):
         monkeypatch.setitem(DATASETS, dataset.name, dataset)
         return dataset.name
+
     return add
 
 
@@ -73,8 +74,14 @@ def test_installed_package_files_need_no_download(isolated_cache):
 
 
 def test_url_download_checked_and_cached(isolated_cache, server, register):
-    name = register(Dataset("t-url", "test", {"file.bin": SHA},
-                            (UrlSource(f"{server}/file.bin", f"sha256:{SHA}", {"file.bin": None}),)))
+    name = register(
+        Dataset(
+            "t-url",
+            "test",
+            {"file.bin": SHA},
+            (UrlSource(f"{server}/file.bin", f"sha256:{SHA}", {"file.bin": None}),),
+        )
+    )
     path = fetch(name) / "file.bin"
     assert path.read_bytes() == PAYLOAD
     count = len(RangeHandler.requests)
@@ -94,19 +101,33 @@ def test_partial_download_resumes(isolated_cache, server):
 
 def test_checksum_mismatch_is_never_used(isolated_cache, server, register):
     bad = "0" * 64
-    name = register(Dataset("t-bad", "test", {"file.bin": bad},
-                            (UrlSource(f"{server}/file.bin", f"sha256:{bad}", {"file.bin": None}),)))
+    name = register(
+        Dataset(
+            "t-bad",
+            "test",
+            {"file.bin": bad},
+            (UrlSource(f"{server}/file.bin", f"sha256:{bad}", {"file.bin": None}),),
+        )
+    )
     with pytest.raises(DataUnavailableError, match="sha256 does not match"):
         fetch(name)
     assert not (isolated_cache / "datasets" / "t-bad" / "file.bin").exists()
     assert not list((isolated_cache / "downloads").glob("file.bin*"))
     with pytest.raises(ChecksumError):
-        download(f"{server}/file.bin", isolated_cache / "x.bin", "md5:" + "0" * 32, show_progress=False)
+        download(
+            f"{server}/file.bin", isolated_cache / "x.bin", "md5:" + "0" * 32, show_progress=False
+        )
 
 
 def test_offline_message_names_sources_and_fix(isolated_cache, register):
-    name = register(Dataset("t-offline", "test", {"a.txt": None},
-                            (UrlSource("http://127.0.0.1:9/a.txt", None, {"a.txt": None}),)))
+    name = register(
+        Dataset(
+            "t-offline",
+            "test",
+            {"a.txt": None},
+            (UrlSource("http://127.0.0.1:9/a.txt", None, {"a.txt": None}),),
+        )
+    )
     with pytest.raises(DataUnavailableError) as info:
         fetch(name)
     message = str(info.value)
@@ -120,8 +141,14 @@ def test_debian_source_copies_installed_files(isolated_cache, tmp_path, register
     installed.parent.mkdir(parents=True)
     installed.write_text("hello")
     sha = hashlib.sha256(b"hello").hexdigest()
-    name = register(Dataset("t-deb", "test", {"x.txt": sha},
-                            (DebianSource("no-such-package", {"x.txt": str(installed)}),)))
+    name = register(
+        Dataset(
+            "t-deb",
+            "test",
+            {"x.txt": sha},
+            (DebianSource("no-such-package", {"x.txt": str(installed)}),),
+        )
+    )
     assert (fetch(name) / "x.txt").read_text() == "hello"
 
 
@@ -129,8 +156,11 @@ def test_corrupted_cache_file_is_replaced(isolated_cache, tmp_path, register):
     installed = tmp_path / "y.txt"
     installed.write_text("good")
     sha = hashlib.sha256(b"good").hexdigest()
-    name = register(Dataset("t-corrupt", "test", {"y.txt": sha},
-                            (DebianSource("none", {"y.txt": str(installed)}),)))
+    name = register(
+        Dataset(
+            "t-corrupt", "test", {"y.txt": sha}, (DebianSource("none", {"y.txt": str(installed)}),)
+        )
+    )
     cached = fetch(name) / "y.txt"
     cached.write_text("evil")
     assert (fetch(name) / "y.txt").read_text() == "good"
@@ -149,9 +179,23 @@ def test_nested_archive_members():
 
 
 def test_registry_covers_every_lesson():
-    for name in ["ptb", "wikitext-2", "cifar-10", "imdb", "resnet18-imagenet", "wordnet", "lee",
-                 "rt-sentences", "glove-6b-50d", "bert-base-uncased-vocab", "fashion-mnist",
-                 "mnist-5k", "efficientnet-lite0", "questions-words", "wordsim353"]:
+    for name in [
+        "ptb",
+        "wikitext-2",
+        "cifar-10",
+        "imdb",
+        "resnet18-imagenet",
+        "wordnet",
+        "lee",
+        "rt-sentences",
+        "glove-6b-50d",
+        "bert-base-uncased-vocab",
+        "fashion-mnist",
+        "mnist-5k",
+        "efficientnet-lite0",
+        "questions-words",
+        "wordsim353",
+    ]:
         assert name in DATASETS
     for ds in DATASETS.values():
         assert ds.sources and ds.files
@@ -179,7 +223,11 @@ def test_idx_reader(tmp_path):
     from dlcourse.data.readers import read_idx
 
     images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
-    raw = bytes([0, 0, 8, 3]) + b"".join(int(d).to_bytes(4, "big") for d in images.shape) + images.tobytes()
+    raw = (
+        bytes([0, 0, 8, 3])
+        + b"".join(int(d).to_bytes(4, "big") for d in images.shape)
+        + images.tobytes()
+    )
     path = Path(tmp_path / "x-idx3-ubyte.gz")
     path.write_bytes(gzip.compress(raw))
     assert (read_idx(path) == images).all()

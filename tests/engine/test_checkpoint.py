@@ -11,8 +11,10 @@ from dlcourse.errors import DlcourseError
 
 def test_round_trip_loads_with_weights_only(tmp_path):
     model = torch.nn.Linear(3, 2)
-    path = save_checkpoint(tmp_path / "m.pt", {"model": model.state_dict(), "vocab": ["a", "b"],
-                                                "config": {"lr": 0.1, "layers": [1, 2]}})
+    path = save_checkpoint(
+        tmp_path / "m.pt",
+        {"model": model.state_dict(), "vocab": ["a", "b"], "config": {"lr": 0.1, "layers": [1, 2]}},
+    )
     raw = torch.load(path, weights_only=True)
     assert raw["format"] == "dlcourse" and raw["vocab"] == ["a", "b"]
     state = load_checkpoint(path)

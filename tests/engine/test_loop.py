@@ -40,9 +40,19 @@ def train(epochs, out_dir=None, resume=False, seed=0, patience=None):
     def evaluate_fn(m):
         return {"valid_loss": evaluate(m, valid, step, device=torch.device("cpu"))["loss"]}
 
-    history = fit(model, loader, step, optimizer, epochs, evaluate_fn=evaluate_fn,
-                  scheduler=scheduler, out_dir=out_dir, resume=resume, patience=patience,
-                  checkpoint_extra={"config": {"hidden": 32}, "classes": ["a", "b", "c"]})
+    history = fit(
+        model,
+        loader,
+        step,
+        optimizer,
+        epochs,
+        evaluate_fn=evaluate_fn,
+        scheduler=scheduler,
+        out_dir=out_dir,
+        resume=resume,
+        patience=patience,
+        checkpoint_extra={"config": {"hidden": 32}, "classes": ["a", "b", "c"]},
+    )
     return model, history
 
 
@@ -102,8 +112,16 @@ def test_resume_without_checkpoint_is_clear(tmp_path):
 def test_early_stopping_stops(tmp_path):
     model, loader, optimizer, _, _ = make_problem()
     values = iter([1.0, 0.9, 0.95, 0.97, 0.99, 1.2, 1.3])
-    history = fit(model, loader, step, optimizer, 7, evaluate_fn=lambda m: {"valid_loss": next(values)},
-                  patience=2, out_dir=tmp_path)
+    history = fit(
+        model,
+        loader,
+        step,
+        optimizer,
+        7,
+        evaluate_fn=lambda m: {"valid_loss": next(values)},
+        patience=2,
+        out_dir=tmp_path,
+    )
     assert len(history) == 5  # best at epoch 2, then 3 epochs without improvement
     assert load_checkpoint(tmp_path / "best.pt")["epoch"] == 2
 
@@ -112,9 +130,13 @@ def test_gradient_clipping_bounds_the_step():
     torch.manual_seed(0)
     model = nn.Linear(4, 1)
     before = model.weight.detach().clone()
-    data = DataLoader(TensorDataset(torch.randn(8, 4) * 1000, torch.randn(8, 1) * 1000), batch_size=8)
+    data = DataLoader(
+        TensorDataset(torch.randn(8, 4) * 1000, torch.randn(8, 1) * 1000), batch_size=8
+    )
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
-    fit(model, data, lambda m, b: nn.functional.mse_loss(m(b[0]), b[1]), optimizer, 1, grad_clip=0.5)
+    fit(
+        model, data, lambda m, b: nn.functional.mse_loss(m(b[0]), b[1]), optimizer, 1, grad_clip=0.5
+    )
     assert (model.weight.detach() - before).norm() <= 0.5 + 1e-5
 
 

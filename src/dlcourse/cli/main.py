@@ -15,7 +15,10 @@ from dlcourse.errors import DlcourseError
 NOUNS = {
     "data": ("dlcourse.cli.data", "List, fetch and inspect data sets and weights."),
     "text": ("dlcourse.cli.text", "Tokenize text, build vocabularies, inspect tabular text data."),
-    "embed": ("dlcourse.cli.embed", "Train word2vec/GloVe vectors; similar words, analogies, plots."),
+    "embed": (
+        "dlcourse.cli.embed",
+        "Train word2vec/GloVe vectors; similar words, analogies, plots.",
+    ),
     "lm": ("dlcourse.cli.lm", "Train and use the embedding-layer and LSTM language models."),
     "classify": ("dlcourse.cli.classify", "Train, evaluate and use RNN/GRU/LSTM text classifiers."),
     "vision": ("dlcourse.cli.vision", "Transfer learning with ImageNet-pretrained CNNs."),
@@ -84,7 +87,13 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
-    except (DlcourseError, ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as exc:
+    except (
+        DlcourseError,
+        ValueError,
+        FileNotFoundError,
+        NotADirectoryError,
+        PermissionError,
+    ) as exc:
         if debug:
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -10,10 +10,18 @@ from dlcourse.cli.common import device_option
 
 
 @click.command("tour")
-@click.option("--out", "out", default=None, type=click.Path(file_okay=False),
-              help="Run folder (default: runs/tour-<date>-<time>).")
-@click.option("--only", multiple=True, help="Run only these chapters (repeatable): "
-              "text, embeddings, lm, classify, vision, som.")
+@click.option(
+    "--out",
+    "out",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Run folder (default: runs/tour-<date>-<time>).",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    help="Run only these chapters (repeatable): text, embeddings, lm, classify, vision, som.",
+)
 @click.option("--quick", is_flag=True, help="Tiny settings: a smoke test in seconds per chapter.")
 @device_option
 def group(out, only, quick: bool, device: str):

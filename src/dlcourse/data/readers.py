@@ -44,13 +44,13 @@ def read_lee(background: bool = True) -> list[str]:
 
 _WIKI_PATTERNS = [
     (re.compile(r"<!--.*?-->", re.S), " "),
-    (re.compile(r"\{\{[^{}]*\}\}"), " "),          # templates (applied repeatedly for nesting)
-    (re.compile(r"\{\|.*?\|\}", re.S), " "),         # tables
+    (re.compile(r"\{\{[^{}]*\}\}"), " "),  # templates (applied repeatedly for nesting)
+    (re.compile(r"\{\|.*?\|\}", re.S), " "),  # tables
     (re.compile(r"<ref[^>]*/>|<ref[^>]*>.*?</ref>", re.S), " "),
-    (re.compile(r"<[^>]+>"), " "),                   # other tags
+    (re.compile(r"<[^>]+>"), " "),  # other tags
     (re.compile(r"\[\[(?:File|Image|Category):[^\]]*\]\]", re.I), " "),
     (re.compile(r"\[\[[^\]|]*\|([^\]]*)\]\]"), r"\1"),  # [[target|label]] -> label
-    (re.compile(r"\[\[([^\]]*)\]\]"), r"\1"),           # [[target]] -> target
+    (re.compile(r"\[\[([^\]]*)\]\]"), r"\1"),  # [[target]] -> target
     (re.compile(r"\[https?://[^\s\]]+\s*([^\]]*)\]"), r"\1"),
     (re.compile(r"'{2,}"), ""),
     (re.compile(r"^[=*#:;]+|=+\s*$", re.M), " "),
@@ -93,7 +93,9 @@ def read_rt_sentences() -> list[tuple[str, float]]:
     """
     path = fetch("rt-sentences") / "movieReviewSnippets_GroundTruth.txt"
     rows = []
-    for number, line in enumerate(path.read_bytes().decode("utf-8", errors="replace").splitlines(), 1):
+    for number, line in enumerate(
+        path.read_bytes().decode("utf-8", errors="replace").splitlines(), 1
+    ):
         if not line.strip():
             continue
         parts = line.split("\t", 2)
@@ -123,8 +125,12 @@ def read_glove_6b_50d() -> tuple[list[str], np.ndarray]:
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise DlcourseError("reading GloVe 6B 50d needs pyarrow; pip install 'dlcourse[tables]'") from None
-    words = [str(w) for w in pq.read_table(directory / "glove_6B_index.parquet").column(0).to_pylist()]
+        raise DlcourseError(
+            "reading GloVe 6B 50d needs pyarrow; pip install 'dlcourse[tables]'"
+        ) from None
+    words = [
+        str(w) for w in pq.read_table(directory / "glove_6B_index.parquet").column(0).to_pylist()
+    ]
     vectors = np.load(directory / "glove_6B_50d_emb.npy")  # (400000, 50) float32
     if len(words) != len(vectors):
         raise DlcourseError(f"GloVe index has {len(words)} words but {len(vectors)} vectors")
@@ -139,9 +145,11 @@ def read_idx(path: str | Path) -> np.ndarray:
         data = handle.read()
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
         raise DlcourseError(f"{path} is not an IDX file")
-    dtype = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}[data[2]]
+    dtype = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}[
+        data[2]
+    ]
     ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     array = np.frombuffer(data, dtype=dtype, offset=4 + 4 * ndim)
     return array.reshape(shape)
 
@@ -157,8 +165,18 @@ def read_fashion_mnist(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                         "Sneaker", "Bag", "Ankle boot"]
+FASHION_MNIST_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 
 
 def read_mnist_5k() -> tuple[np.ndarray, np.ndarray]:
@@ -168,8 +186,9 @@ def read_mnist_5k() -> tuple[np.ndarray, np.ndarray]:
     return table[:, :-1].astype(np.uint8).reshape(-1, 28, 28), table[:, -1]
 
 
-def split_indices(n: int, fractions: tuple[float, ...] = (0.8, 0.1, 0.1), seed: int = 0,
-                  stratify=None) -> tuple[np.ndarray, ...]:
+def split_indices(
+    n: int, fractions: tuple[float, ...] = (0.8, 0.1, 0.1), seed: int = 0, stratify=None
+) -> tuple[np.ndarray, ...]:
     """Shuffle ``range(n)`` with ``seed`` and cut it by ``fractions`` (per class with ``stratify``).
 
     Returns one sorted-by-shuffle index array per fraction; the last part takes the remainder.
@@ -177,9 +196,11 @@ def split_indices(n: int, fractions: tuple[float, ...] = (0.8, 0.1, 0.1), seed: 
     if abs(sum(fractions) - 1.0) > 1e-6:
         raise ValueError(f"fractions {fractions} must add up to 1")
     rng = np.random.default_rng(seed)
-    groups = [np.arange(n)] if stratify is None else [
-        np.flatnonzero(np.asarray(stratify) == c) for c in np.unique(np.asarray(stratify))
-    ]
+    groups = (
+        [np.arange(n)]
+        if stratify is None
+        else [np.flatnonzero(np.asarray(stratify) == c) for c in np.unique(np.asarray(stratify))]
+    )
     parts: list[list[np.ndarray]] = [[] for _ in fractions]
     for group in groups:
         group = rng.permutation(group)

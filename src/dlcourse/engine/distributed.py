@@ -1,11 +1,14 @@
-"""Process-group facts from torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK).
+"""Running under torchrun: process-group set-up, model wrapping, samplers and reductions.
 
-A single process is rank 0 of a world of 1, so lessons call these unconditionally.
+A single process is rank 0 of a world of 1, so lessons call these unconditionally and the same
+code runs under ``torchrun --nproc_per_node=N -m dlcourse ...`` (gloo on CPU, nccl on CUDA).
 """
 
 from __future__ import annotations
 
 import os
+
+_initialised_here = False
 
 
 def rank() -> int:
@@ -26,3 +29,95 @@ def world_size() -> int:
 def is_main_process() -> bool:
     """True on the process that logs, shows progress and writes files."""
     return rank() == 0
+
+
+def is_distributed() -> bool:
+    """True when running with more than one process and the process group is up."""
+    import torch.distributed as dist
+
+    return world_size() > 1 and dist.is_available() and dist.is_initialized()
+
+
+def init_distributed(device=None):
+    """Join the process group torchrun describes (no-op for a single process).
+
+    The backend is nccl when ``device`` is CUDA, gloo otherwise. Returns the device this rank uses
+    (``cuda:LOCAL_RANK`` on GPUs).
+    """
+    global _initialised_here
+    import torch
+    import torch.distributed as dist
+
+    from dlcourse.engine.device import resolve_device
+
+    device = resolve_device(device)
+    if world_size() <= 1 or dist.is_initialized():
+        return device
+    if device.type == "cuda":
+        device = torch.device("cuda", local_rank())
+        torch.cuda.set_device(device)
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    dist.init_process_group(backend=backend)
+    _initialised_here = True
+    return device
+
+
+def shutdown_distributed() -> None:
+    """Leave the process group if this module created it."""
+    global _initialised_here
+    import torch.distributed as dist
+
+    if _initialised_here and dist.is_initialized():
+        dist.destroy_process_group()
+        _initialised_here = False
+
+
+def wrap_model(model, device=None):
+    """Wrap ``model`` in DistributedDataParallel when distributed; otherwise return it unchanged."""
+    if not is_distributed():
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    if device is not None and getattr(device, "type", "cpu") == "cuda":
+        return DistributedDataParallel(model, device_ids=[device.index])
+    return DistributedDataParallel(model)
+
+
+def distributed_sampler(dataset, shuffle: bool = True, seed: int = 0, drop_last: bool = False):
+    """A DistributedSampler over ``dataset`` when distributed, else None (use the default)."""
+    if not is_distributed():
+        return None
+    from torch.utils.data import DistributedSampler
+
+    return DistributedSampler(dataset, shuffle=shuffle, seed=seed, drop_last=drop_last)
+
+
+def all_reduce_sum(values):
+    """Sum a list of floats (or a tensor) over all ranks; unchanged for one process."""
+    if not is_distributed():
+        return values
+    import torch
+    import torch.distributed as dist
+
+    tensor = (
+        values if isinstance(values, torch.Tensor) else torch.tensor(values, dtype=torch.float64)
+    )
+    if dist.get_backend() == "nccl":
+        tensor = tensor.cuda()
+    dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor if isinstance(values, torch.Tensor) else tensor.cpu().tolist()
+
+
+def barrier() -> None:
+    """Wait for every rank (no-op for one process)."""
+    if is_distributed():
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
+def shard(items, rank_: int | None = None, world: int | None = None):
+    """This rank's share of a sequence: every ``world``-th item starting at ``rank``."""
+    rank_ = rank() if rank_ is None else rank_
+    world = world_size() if world is None else world
+    return items[rank_::world]

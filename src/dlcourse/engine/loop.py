@@ -21,7 +21,7 @@ from torch import nn
 
 from dlcourse.engine.checkpoint import load_checkpoint, save_checkpoint, write_json
 from dlcourse.engine.device import to_device
-from dlcourse.engine.distributed import is_main_process
+from dlcourse.engine.distributed import all_reduce_sum, is_distributed, is_main_process
 from dlcourse.engine.progress import progress as progress_bar
 from dlcourse.engine.seed import rng_state, set_rng_state
 from dlcourse.errors import DlcourseError, TrainingInterrupted
@@ -37,8 +37,13 @@ class EarlyStopping:
     ``mode`` is "min" for losses and perplexities, "max" for accuracy or F1.
     """
 
-    def __init__(self, monitor: str = "valid_loss", mode: str = "min", patience: int | None = None,
-                 min_delta: float = 0.0):
+    def __init__(
+        self,
+        monitor: str = "valid_loss",
+        mode: str = "min",
+        patience: int | None = None,
+        min_delta: float = 0.0,
+    ):
         if mode not in ("min", "max"):
             raise ValueError(f"unknown mode {mode!r}; choose one of min, max")
         self.monitor = monitor
@@ -51,7 +56,9 @@ class EarlyStopping:
     def improved(self, value: float) -> bool:
         """Record ``value``; True when it is the best so far."""
         if self.best is None or (
-            value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+            value < self.best - self.min_delta
+            if self.mode == "min"
+            else value > self.best + self.min_delta
         ):
             self.best = value
             self.bad_epochs = 0
@@ -117,7 +124,7 @@ def train_one_epoch(
     show_progress: bool = True,
     on_batch_end: Callable[[int], None] | None = None,
 ) -> dict[str, float]:
-    """Train for one pass over ``loader``; return ``train_loss``, ``items``, ``seconds``, ``items_per_s``.
+    """Train one pass over ``loader``; return train_loss, items, seconds and items_per_s.
 
     ``scheduler`` here is a per-step schedule (stepped after every optimizer step). ``skip_batches``
     skips the first batches without computing them (resuming inside an epoch). ``on_batch_end(i)``
@@ -125,7 +132,9 @@ def train_one_epoch(
     """
     model.train()
     total = len(loader) if hasattr(loader, "__len__") else None
-    bar = progress_bar(loader, total=total, desc=desc, unit="batch", disable=None if show_progress else True)
+    bar = progress_bar(
+        loader, total=total, desc=desc, unit="batch", disable=None if show_progress else True
+    )
     loss_sum, items, start = 0.0, 0, time.perf_counter()
     for i, batch in enumerate(bar):
         if i < skip_batches:
@@ -135,7 +144,8 @@ def train_one_epoch(
             loss, n = _split_loss(step_fn(model, batch))
         if not torch.isfinite(loss):
             raise DlcourseError(
-                f"loss became {loss.item()} at batch {i}; lower the learning rate or enable gradient clipping"
+                f"loss became {loss.item()} at batch {i}; "
+                "lower the learning rate or enable gradient clipping"
             )
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
@@ -157,7 +167,9 @@ def train_one_epoch(
         items += n
         if hasattr(bar, "set_postfix") and i % 10 == 0:
             elapsed = time.perf_counter() - start
-            bar.set_postfix(loss=f"{loss_sum / max(items, 1):.4f}", rate=f"{items / max(elapsed, 1e-9):.0f}/s")
+            bar.set_postfix(
+                loss=f"{loss_sum / max(items, 1):.4f}", rate=f"{items / max(elapsed, 1e-9):.0f}/s"
+            )
         if on_batch_end is not None:
             on_batch_end(i)
     seconds = time.perf_counter() - start
@@ -170,8 +182,9 @@ def train_one_epoch(
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: Iterable, step_fn: StepFn, *, device: torch.device,
-             amp: bool = False) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, loader: Iterable, step_fn: StepFn, *, device: torch.device, amp: bool = False
+) -> dict[str, float]:
     """Mean loss of ``step_fn`` over ``loader`` in eval mode: ``{"loss": ..., "items": ...}``."""
     was_training = model.training
     model.eval()
@@ -188,7 +201,11 @@ def evaluate(model: nn.Module, loader: Iterable, step_fn: StepFn, *, device: tor
 
 
 def _set_epoch(loader: Any, epoch: int) -> None:
-    for holder in (loader, getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None)):
+    for holder in (
+        loader,
+        getattr(loader, "sampler", None),
+        getattr(loader, "batch_sampler", None),
+    ):
         if holder is not None and hasattr(holder, "set_epoch"):
             holder.set_epoch(epoch)
 
@@ -239,7 +256,9 @@ def fit(
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     if scheduler_interval not in ("epoch", "step"):
-        raise ValueError(f"unknown scheduler_interval {scheduler_interval!r}; choose one of epoch, step")
+        raise ValueError(
+            f"unknown scheduler_interval {scheduler_interval!r}; choose one of epoch, step"
+        )
     device = device or next(model.parameters()).device
     monitor = monitor or ("valid_loss" if evaluate_fn else "train_loss")
     stopper = EarlyStopping(monitor, mode, patience)
@@ -255,7 +274,9 @@ def fit(
 
     if resume:
         if out is None or not (out / "last.pt").exists():
-            raise DlcourseError(f"nothing to resume: {out}/last.pt does not exist; run without --resume")
+            raise DlcourseError(
+                f"nothing to resume: {out}/last.pt does not exist; run without --resume"
+            )
         state = load_checkpoint(out / "last.pt", map_location=device)
         unwrap(model).load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -272,7 +293,9 @@ def fit(
             return history
         log.info("resuming at epoch %d%s", start_epoch + 1, f", batch {skip}" if skip else "")
 
-    def snapshot(epoch: int, batches_done: int, epoch_rng: dict, stopped_early: bool = False) -> dict:
+    def snapshot(
+        epoch: int, batches_done: int, epoch_rng: dict, stopped_early: bool = False
+    ) -> dict:
         return {
             **extra,
             "model": unwrap(model).state_dict(),
@@ -300,21 +323,42 @@ def fit(
 
         try:
             stats = train_one_epoch(
-                model, train_loader, step_fn, optimizer, device=device, grad_clip=grad_clip,
-                amp=amp, scaler=scaler, scheduler=scheduler if scheduler_interval == "step" else None,
-                skip_batches=skip, desc=f"{desc} {epoch + 1}/{epochs}", show_progress=progress,
+                model,
+                train_loader,
+                step_fn,
+                optimizer,
+                device=device,
+                grad_clip=grad_clip,
+                amp=amp,
+                scaler=scaler,
+                scheduler=scheduler if scheduler_interval == "step" else None,
+                skip_batches=skip,
+                desc=f"{desc} {epoch + 1}/{epochs}",
+                show_progress=progress,
                 on_batch_end=mark,
             )
         except KeyboardInterrupt:
             if out is not None and main:
                 save_checkpoint(out / "last.pt", snapshot(epoch, batches_done, epoch_rng))
                 raise TrainingInterrupted(
-                    f"interrupted in epoch {epoch + 1} after {batches_done} batches; checkpoint saved to "
+                    f"interrupted in epoch {epoch + 1} after {batches_done} batches; "
+                    f"checkpoint saved to "
                     f"{out / 'last.pt'}; run again with --resume to continue"
                 ) from None
             raise TrainingInterrupted("interrupted; no output directory, nothing saved") from None
         skip = 0
-        record: dict[str, float] = {"epoch": epoch + 1, **stats, "lr": optimizer.param_groups[0]["lr"]}
+        if is_distributed():  # the loss and throughput of the whole run, not of this rank
+            loss_sum, items = all_reduce_sum([stats["train_loss"] * stats["items"], stats["items"]])
+            stats.update(
+                train_loss=loss_sum / max(items, 1),
+                items=int(items),
+                items_per_s=items / max(stats["seconds"], 1e-9),
+            )
+        record: dict[str, float] = {
+            "epoch": epoch + 1,
+            **stats,
+            "lr": optimizer.param_groups[0]["lr"],
+        }
         if evaluate_fn is not None:
             record.update(evaluate_fn(model))
         value = record.get(monitor)
@@ -325,10 +369,16 @@ def fit(
             scheduler.step(value) if plateau else scheduler.step()
         history.append(record)
         log.info(
-            "epoch %d/%d %s (%.1f s, %.0f items/s)", epoch + 1, epochs,
-            " ".join(f"{k}={v:.4g}" for k, v in record.items()
-                     if k not in ("epoch", "items", "seconds", "items_per_s")),
-            stats["seconds"], stats["items_per_s"],
+            "epoch %d/%d %s (%.1f s, %.0f items/s)",
+            epoch + 1,
+            epochs,
+            " ".join(
+                f"{k}={v:.4g}"
+                for k, v in record.items()
+                if k not in ("epoch", "items", "seconds", "items_per_s")
+            ),
+            stats["seconds"],
+            stats["items_per_s"],
         )
         stop = stopper.should_stop
         if out is not None and main:

@@ -25,7 +25,7 @@ def progress(
     disable: bool | None = None,
     leave: bool = False,
 ) -> Iterator[T]:
-    """Wrap ``iterable`` in a tqdm bar (stderr). Use ``bar.set_postfix`` through the returned object.
+    """Wrap ``iterable`` in a tqdm bar on stderr (``bar.set_postfix`` shows loss and rate).
 
     Returns a tqdm instance (iterable) so callers can show loss and throughput.
     """

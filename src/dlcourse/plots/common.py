@@ -32,8 +32,14 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
     return path
 
 
-def plot_curves(history: Sequence[dict], keys: Sequence[str], path: str | os.PathLike,
-                title: str = "", ylabel: str = "", ax=None) -> Path:
+def plot_curves(
+    history: Sequence[dict],
+    keys: Sequence[str],
+    path: str | os.PathLike,
+    title: str = "",
+    ylabel: str = "",
+    ax=None,
+) -> Path:
     """Plot ``keys`` of a per-epoch history (list of dicts with "epoch") against the epoch."""
     fig, ax = new_figure() if ax is None else (ax.figure, ax)
     for key in keys:
@@ -49,8 +55,13 @@ def plot_curves(history: Sequence[dict], keys: Sequence[str], path: str | os.Pat
     return save_figure(fig, path)
 
 
-def plot_confusion_matrix(cm: np.ndarray, labels: Sequence[str], path: str | os.PathLike,
-                          title: str = "Confusion matrix", normalize: bool = False) -> Path:
+def plot_confusion_matrix(
+    cm: np.ndarray,
+    labels: Sequence[str],
+    path: str | os.PathLike,
+    title: str = "Confusion matrix",
+    normalize: bool = False,
+) -> Path:
     """Draw a confusion matrix (rows: true class, columns: predicted) with counts in the cells."""
     cm = np.asarray(cm, dtype=float)
     shown = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
@@ -67,6 +78,13 @@ def plot_confusion_matrix(cm: np.ndarray, labels: Sequence[str], path: str | os.
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
             text = f"{shown[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                    color="white" if shown[i, j] > threshold else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if shown[i, j] > threshold else "black",
+            )
     return save_figure(fig, path)

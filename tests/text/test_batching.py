@@ -47,6 +47,14 @@ def test_pad_sequences_sides_layouts_truncation():
     assert tb.shape == (3, 3) and torch.equal(tb, pad_sequences(seqs)[0].t())
     cut, lengths = pad_sequences(seqs, max_len=2)
     assert cut.tolist() == [[5, 6], [8, 0], [9, 10]] and lengths.tolist() == [2, 1, 2]
+    tensors = [torch.tensor([5, 6, 7]), torch.tensor([8]), torch.tensor([9, 10])]
+    for kwargs in ({}, {"side": "left"}, {"max_len": 2}, {"batch_first": False}):
+        assert torch.equal(pad_sequences(tensors, **kwargs)[0],
+                           pad_sequences([t.tolist() for t in tensors], **kwargs)[0])
+    with pytest.raises(ValueError, match="1-D"):
+        pad_sequences([torch.zeros(2, 2, dtype=torch.long)])
+    with pytest.raises(ValueError, match="got a string"):
+        pad_sequences(["abc"])
     empty, lengths = pad_sequences([[], [1]])
     assert empty.tolist() == [[0], [1]] and lengths.tolist() == [0, 1]
     with pytest.raises(ValueError, match="choose one of right, left"):
@@ -73,6 +81,8 @@ def test_pad_collate_in_a_dataloader():
     assert len(bare) == 2 and bare[0].shape == (2, 2)
     float_labels = PadCollate()([([1], 0.5), ([2], -1.0)])[2]
     assert float_labels.dtype == torch.float32
+    with pytest.raises(ValueError, match="encode labels to ids first"):
+        PadCollate()([([1], "pos")])
 
 
 def _lengths(n=3000, seed=0):

@@ -39,6 +39,9 @@ def test_csv_tsv_jsonl_dataframe_agree(tmp_path, reviews):
     pd = pytest.importorskip("pandas")
     df = pd.DataFrame(reviews, columns=["review", "label"])
     tables.append(load_table(df, text_col="review", label_col="label"))
+    pytest.importorskip("pyarrow")
+    df.to_parquet(tmp_path / "train.parquet")
+    tables.append(load_table(tmp_path / "train.parquet", text_col="review", label_col="label"))
     for t in tables:
         assert t.texts == [r[0] for r in reviews]
         assert t.labels == [r[1] for r in reviews]
@@ -91,6 +94,16 @@ def test_bad_input_names_file_line_and_problem(tmp_path, caplog):
         load_table(tmp_path / "data.xlsx")
 
 
+def test_dataframe_missing_values_name_the_row():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"text": ["a", "b", "c"], "label": [1.0, None, 0.0]})
+    with pytest.raises(DlcourseError, match="DataFrame row 1: missing label"):
+        load_table(df)
+    assert load_table(df, on_missing="drop").labels == [1, 0]  # floats from NaN back to ints
+    df = pd.DataFrame({"text": pd.array(["a", pd.NA], dtype="string"), "label": [1, 0]})
+    assert load_table(df, on_missing="drop").texts == ["a"]
+
+
 def test_multiline_quoted_field_and_bom(tmp_path):
     p = tmp_path / "m.csv"
     p.write_text('\ufefftext,label\n"line one\nline two",a\n,b\n', encoding="utf-8")
@@ -118,7 +131,7 @@ def test_split_is_seeded_disjoint_and_stratified(reviews):
         table.split((0.8, 0.3))
 
 
-def test_label_encoder_round_trip():
+def test_label_encoder_round_trip(tmp_path):
     enc = LabelEncoder().fit(["pos", "neg", "neu", "pos"])
     assert enc.classes_ == ["neg", "neu", "pos"] and len(enc) == 3
     ids = enc.transform(["pos", "neg"])
@@ -126,6 +139,13 @@ def test_label_encoder_round_trip():
     again = LabelEncoder.from_classes(enc.classes_)
     assert again.transform(["neu"]) == [1]
     assert LabelEncoder().fit([3, 1, 2]).transform([1, 3]) == [0, 2]
+    loaded = LabelEncoder.load(enc.save(tmp_path / "classes.json"))
+    assert loaded.classes_ == enc.classes_ and loaded.transform(["neu", "pos"]) == [1, 2]
+    assert LabelEncoder.load(LabelEncoder().fit([1, 0]).save(tmp_path / "i.json")).classes_ == \
+        [0, 1]
+    (tmp_path / "bad.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(DlcourseError, match="not a LabelEncoder JSON"):
+        LabelEncoder.load(tmp_path / "bad.json")
     with pytest.raises(DlcourseError, match="unknown label 'meh'; the encoder knows neg, neu"):
         enc.transform(["meh"])
     with pytest.raises(ValueError, match="class id 5 is outside 0..2"):

@@ -27,8 +27,10 @@ def test_max_size_min_freq_and_specials():
     assert v.itos == ["<pad>", "<unk>", "x", "y", "z"]
     v = Vocab.build(lists, specials=("[PAD]", "[UNK]"), unk_token="[UNK]", pad_token="[PAD]")
     assert (v.pad_id, v.unk_id, v["never-seen"]) == (0, 1, 1)
-    with pytest.raises(ValueError, match="unk_token '<unk>' is not among specials"):
-        Vocab.build(lists, specials=("<pad>",))
+    no_unk = Vocab.build(lists, specials=("<pad>",))  # default role names: absent means none
+    assert no_unk.unk_id is None and no_unk.pad_id == 0
+    with pytest.raises(ValueError, match=r"unk_token '\[UNK\]' is not among specials"):
+        Vocab.build(lists, specials=("<pad>",), unk_token="[UNK]")
     with pytest.raises(ValueError, match="min_freq"):
         Vocab.build(lists, min_freq=0)
 
@@ -42,7 +44,7 @@ def test_lookup_unknown_and_membership():
     assert v.lookup_tokens(torch.tensor([3, 0])) == ["cat", "<pad>"]
     with pytest.raises(ValueError, match="id 99 is out of range"):
         v.lookup_tokens([2, 99])
-    strict = Vocab.build([["a"]], specials=(), unk_token=None, pad_token=None)
+    strict = Vocab.build([["a"]], specials=())
     assert strict.itos == ["a"] and strict.unk_id is None and strict.pad_id is None
     with pytest.raises(DlcourseError, match="'b' is not in the vocabulary") as err:
         strict["b"]
@@ -92,5 +94,17 @@ def test_save_load_and_dict_round_trip(tmp_path):
 
 
 def test_duplicate_tokens_rejected():
-    with pytest.raises(ValueError, match="'a' appears twice"):
+    with pytest.raises(ValueError, match="'a' appears more than once"):
         Vocab(["<pad>", "<unk>", "a", "a"])
+
+
+def test_checkpoint_round_trip_with_weights_only(tmp_path):
+    from dlcourse.engine import load_checkpoint, save_checkpoint
+    from dlcourse.text import tokenizer_from_config
+
+    tok = get_tokenizer("regex", pattern=r"[a-z]+", lowercase=True)
+    v = Vocab.build(tok.stream(["The cat", "the hat"]), specials=("<pad>", "<unk>", "<eos>"))
+    save_checkpoint(tmp_path / "model.pt", {"vocab": v.to_dict(), "tokenizer": tok.config})
+    state = load_checkpoint(tmp_path / "model.pt")  # torch.load(weights_only=True)
+    assert Vocab.from_dict(state["vocab"]) == v
+    assert tokenizer_from_config(state["tokenizer"])("A CAT!") == ["a", "cat"]

@@ -61,6 +61,9 @@ def _as_list(seq) -> list[int]:
         if seq.dim() != 1:
             raise ValueError(f"each sequence must be 1-D, got shape {tuple(seq.shape)}")
         return seq.tolist()
+    if isinstance(seq, str):
+        raise ValueError("pad_sequences takes id sequences, got a string; map tokens to ids "
+                         "first (vocab.lookup(tokens))")
     return list(seq)
 
 
@@ -78,7 +81,8 @@ def pad_sequences(seqs: Sequence, pad_id: int = 0, batch_first: bool = True,
 
     Returns:
         ``(padded, lengths)``: LongTensor ``(B, T)`` (or ``(T, B)``) with T = the longest
-        (truncated) length, and LongTensor ``(B,)`` of true lengths.
+        (truncated) length, on the device of tensor inputs (CPU for lists), and a CPU
+        LongTensor ``(B,)`` of true lengths (what ``pack_padded`` wants).
 
     >>> padded, lengths = pad_sequences([[5, 6, 7], [8]], pad_id=0)
     >>> padded.tolist(), lengths.tolist()
@@ -88,17 +92,26 @@ def pad_sequences(seqs: Sequence, pad_id: int = 0, batch_first: bool = True,
         raise ValueError(f"unknown padding side {side!r}; choose one of {', '.join(_SIDES)}")
     if max_len is not None and max_len < 1:
         raise ValueError(f"max_len must be >= 1 or None, got {max_len}")
-    rows = [_as_list(s) for s in seqs]
-    if max_len is not None:
-        rows = [r[:max_len] for r in rows]
+    seqs = list(seqs)
+    if seqs and all(isinstance(s, torch.Tensor) for s in seqs):
+        if any(s.dim() != 1 for s in seqs):
+            raise ValueError("each sequence must be 1-D, got shapes "
+                             f"{sorted({tuple(s.shape) for s in seqs})}")
+        rows = [s[:max_len] if max_len is not None else s for s in seqs]
+        flat = torch.cat(rows).long() if rows else torch.empty(0, dtype=torch.long)
+    else:
+        rows = [_as_list(s) for s in seqs]
+        if max_len is not None:
+            rows = [r[:max_len] for r in rows]
+        flat = torch.tensor([i for r in rows for i in r], dtype=torch.long)
     lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)  # (B,)
     t = int(lengths.max()) if rows else 0
-    padded = torch.full((len(rows), t), pad_id, dtype=torch.long)  # (B, T)
+    padded = torch.full((len(rows), t), pad_id, dtype=torch.long, device=flat.device)  # (B, T)
     if t:
-        # one scatter instead of B slice writes: the mask's True cells, read row-major, are
-        # exactly the positions of the concatenated sequences
-        mask = lengths_to_mask(lengths, t, side=side)  # (B, T)
-        padded[mask] = torch.tensor([i for r in rows for i in r], dtype=torch.long)
+        # one masked write instead of B slice writes: the mask's True cells, read row-major,
+        # are exactly the positions of the concatenated sequences
+        mask = lengths_to_mask(lengths.to(flat.device), t, side=side)  # (B, T)
+        padded[mask] = flat
     if not batch_first:
         padded = padded.t().contiguous()  # (T, B)
     return padded, lengths
@@ -152,6 +165,9 @@ class PadCollate:
         labels = [it[1] for it in items]
         if isinstance(labels[0], torch.Tensor):
             return padded, lengths, torch.stack(labels)
+        if isinstance(labels[0], str):
+            raise ValueError(f"label {labels[0]!r} is a string; encode labels to ids first "
+                             "(LabelEncoder().fit(labels).transform(labels))")
         return padded, lengths, torch.tensor(labels)  # (B,)
 
 

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from dlcourse.errors import DlcourseError
 
-__all__ = ["TextTable", "LabelEncoder", "load_table", "FORMATS"]
+__all__ = ["TextTable", "LabelEncoder", "load_table", "iter_lines", "FORMATS"]
 
 log = logging.getLogger(__name__)
 
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+           ".parquet": "parquet"}
 _ON_MISSING = ("error", "drop")
 _INT_RE = re.compile(r"[+-]?\d+")
 
@@ -30,11 +31,12 @@ class TextTable:
         texts: the text column, ``list[str]``.
         labels: the label column (ints when every label is an integer, else strings), or None.
         path: the source file, or None for a DataFrame or a split.
+        columns: every column name of the source (its header), or None.
     """
 
     def __init__(self, texts: Sequence[str], labels: Sequence | None = None,
                  path: str | Path | None = None, text_col: str = "text",
-                 label_col: str | None = "label"):
+                 label_col: str | None = "label", columns: Sequence[str] | None = None):
         self.texts = list(texts)
         self.labels = None if labels is None else list(labels)
         if self.labels is not None and len(self.labels) != len(self.texts):
@@ -42,6 +44,7 @@ class TextTable:
         self.path = None if path is None else Path(path)
         self.text_col = text_col
         self.label_col = label_col
+        self.columns = None if columns is None else list(columns)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -133,6 +136,26 @@ class LabelEncoder:
         enc._index = {c: i for i, c in enumerate(enc.classes_)}
         return enc
 
+    def save(self, path: str | Path) -> Path:
+        """Write the classes as JSON (atomically): ``{"classes": [...]}``."""
+        from dlcourse.engine import write_json
+
+        self._check()
+        return write_json(path, {"classes": list(self.classes_)})
+
+    @classmethod
+    def load(cls, path: str | Path) -> LabelEncoder:
+        """Read an encoder written by :meth:`save`."""
+        path = Path(path)
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+            return cls.from_classes(d["classes"])
+        except FileNotFoundError:
+            raise DlcourseError(f"label file {path} not found") from None
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
+            raise DlcourseError(f"{path}: not a LabelEncoder JSON file ({e}); write one with "
+                                "LabelEncoder.save") from None
+
     def _check(self) -> None:
         if self.classes_ is None:
             raise DlcourseError("this LabelEncoder is not fitted; call fit(labels) first")
@@ -171,6 +194,35 @@ class LabelEncoder:
 
 
 # -- loading ---------------------------------------------------------------------------------
+def iter_lines(path: str | Path, encoding: str = "utf-8", skip_blank: bool = True):
+    """Stream a text file's lines (one document a line) without the newline.
+
+    Decoding errors name the file and line; a UTF-8 byte-order mark is dropped.
+
+    >>> sum(1 for _ in iter_lines(path))  # doctest: +SKIP
+    """
+    path = Path(path)
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        raise DlcourseError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DlcourseError(f"{path}: is a directory; give a text file") from None
+    with f:
+        for n, raw in enumerate(f, 1):
+            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                line = raw.decode(encoding).rstrip("\r\n")
+            except UnicodeDecodeError as e:
+                raise DlcourseError(
+                    f"{path}:{n}: byte 0x{raw[e.start]:02x} cannot be decoded as {encoding}; "
+                    "re-save the file as UTF-8 or pass the right encoding (--encoding latin-1)"
+                ) from None
+            if line.strip() or not skip_blank:
+                yield line
+
+
 def _decode(raw: bytes, path: Path, encoding: str) -> str:
     try:
         return raw.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8")
@@ -197,8 +249,11 @@ def _no_column(where: str, col: str, columns: Sequence[str], role: str) -> Dlcou
 
 
 def _int_labels(labels: list) -> list:
-    """Turn string labels into ints when every one is an integer ("0"/"1" files)."""
+    """Ints when every label is an integer: "0"/"1" in a CSV, or 1.0/0.0 from a pandas column
+    that held a missing value."""
     if labels and all(isinstance(y, str) and _INT_RE.fullmatch(y.strip()) for y in labels):
+        return [int(y) for y in labels]
+    if labels and all(isinstance(y, float) and y.is_integer() for y in labels):
         return [int(y) for y in labels]
     return labels
 
@@ -255,10 +310,26 @@ def _rows_frame(df):
         yield i, {str(k): v for k, v in row.items()}
 
 
+def _read_parquet(path: Path):
+    try:
+        import pandas as pd
+    except ImportError:
+        raise DlcourseError("reading .parquet needs pandas and pyarrow: pip install "
+                            "dlcourse[tables]") from None
+    try:
+        return pd.read_parquet(path)
+    except ImportError as e:
+        raise DlcourseError(f"{path}: {e}; pip install dlcourse[tables]") from None
+    except Exception as e:  # pyarrow raises its own error types for a damaged file
+        raise DlcourseError(f"{path}: not a readable parquet file ({e})") from None
+
+
 def _is_missing(v) -> bool:
     if v is None:
         return True
     if isinstance(v, float) and v != v:  # NaN from pandas
+        return True
+    if type(v).__name__ in ("NAType", "NaTType"):  # pandas' missing markers
         return True
     return isinstance(v, str) and not v.strip()
 
@@ -269,11 +340,11 @@ def load_table(source, text_col: str = "text", label_col: str | None = "label",
     """Load a labelled text table.
 
     Args:
-        source: a ``.csv``, ``.tsv`` or ``.jsonl`` path (with a header line / objects), or a
-            pandas DataFrame.
+        source: a ``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet`` path (with a header line /
+            objects / columns), or a pandas DataFrame.
         text_col: the column holding the text.
         label_col: the column holding the label, or None for unlabelled text.
-        format: ``csv``, ``tsv`` or ``jsonl``; default from the file suffix.
+        format: ``csv``, ``tsv``, ``jsonl`` or ``parquet``; default from the file suffix.
         encoding: the file's text encoding.
         on_missing: ``"error"`` (default) stops at the first row with an empty text or label,
             naming the file and line; ``"drop"`` skips such rows and logs how many.
@@ -295,27 +366,32 @@ def load_table(source, text_col: str = "text", label_col: str | None = "label",
     else:
         path = Path(source)
         fmt = format or FORMATS.get(path.suffix.lower())
-        if fmt not in ("csv", "tsv", "jsonl"):
-            raise ValueError(f"cannot tell the format of {path}; use a .csv, .tsv or .jsonl file "
-                             "or pass format='csv'|'tsv'|'jsonl'")
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise DlcourseError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise DlcourseError(f"{path}: is a directory; give the table file") from None
-        text = _decode(raw, path, encoding)
-        if not text.strip():
-            raise DlcourseError(f"{path}: empty file; expected a header line naming the columns")
-        rows = _rows_jsonl(text, path) if fmt == "jsonl" else \
-            _rows_csv(text, path, "\t" if fmt == "tsv" else ",")
+        if fmt not in FORMATS.values():
+            raise ValueError(f"cannot tell the format of {path}; use a .csv, .tsv, .jsonl or "
+                             ".parquet file or pass format='csv'|'tsv'|'jsonl'|'parquet'")
+        if not path.exists():
+            raise DlcourseError(f"{path}: no such file")
+        if path.is_dir():
+            raise DlcourseError(f"{path}: is a directory; give the table file")
         name = str(path)
+        if fmt == "parquet":
+            rows = _rows_frame(_read_parquet(path))
 
-        def where(i):
-            return f"{path}:{i}"
+            def where(i):
+                return f"{path} row {i}"
+        else:
+            text = _decode(path.read_bytes(), path, encoding)
+            if not text.strip():
+                raise DlcourseError(f"{path}: empty file; expected a header line naming the "
+                                    "columns")
+            rows = _rows_jsonl(text, path) if fmt == "jsonl" else \
+                _rows_csv(text, path, "\t" if fmt == "tsv" else ",")
+
+            def where(i):
+                return f"{path}:{i}"
 
     header = next(rows)
-    first_line = f"{name}:1" if path is not None else name
+    first_line = f"{name}:1" if path is not None and fmt != "parquet" else name
     if text_col not in header:
         raise _no_column(first_line, text_col, header, "text_col")
     if label_col is not None and label_col not in header:
@@ -344,4 +420,4 @@ def load_table(source, text_col: str = "text", label_col: str | None = "label",
         raise DlcourseError(f"{name}: no rows with a text" + (" and a label" if label_col else ""))
     log.info("%s: %d rows", name, len(texts))
     return TextTable(texts, _int_labels(labels) if label_col is not None else None, path,
-                     text_col, label_col)
+                     text_col, label_col, header)

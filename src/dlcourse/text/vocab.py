@@ -16,6 +16,18 @@ __all__ = ["Vocab", "UnknownTokenError"]
 log = logging.getLogger(__name__)
 
 
+_DEFAULT_ROLES = {"unk_token": "<unk>", "pad_token": "<pad>"}
+
+
+def _role(role: str, token: str | None, known, where: str) -> str | None:
+    """The token for a role, None when the role's default token is absent; else an error."""
+    if token is None or token in known:
+        return token
+    if token == _DEFAULT_ROLES[role]:
+        return None
+    raise ValueError(f"{role} {token!r} is not {where}; add it there or pass {role}=None")
+
+
 class UnknownTokenError(DlcourseError, KeyError):
     """A token is not in a vocabulary that has no unknown token (a ``KeyError`` too)."""
 
@@ -32,8 +44,9 @@ class Vocab:
     Args:
         itos: the tokens, id order; must be unique.
         freqs: corpus count per token (aligned with ``itos``); zeros when not given.
-        unk_token: the token unknown words map to (must be in ``itos``), or None for none.
-        pad_token: the padding token, or None; ``pad_id`` is its id.
+        unk_token: the token unknown words map to, or None for none; the default ``"<unk>"``
+            means none when it is not in ``itos``, another name must be there.
+        pad_token: the padding token, or None; ``pad_id`` is its id (same default rule).
 
     >>> v = Vocab.build([["a", "b", "a"], ["c", "a"]])
     >>> v.itos, v["a"], v["zzz"] == v.unk_id
@@ -46,14 +59,12 @@ class Vocab:
         self.stoi = {t: i for i, t in enumerate(self.itos)}
         if len(self.stoi) != len(self.itos):
             dup = Counter(self.itos).most_common(1)[0][0]
-            raise ValueError(f"vocabulary tokens must be unique; {dup!r} appears twice")
+            raise ValueError(f"vocabulary tokens must be unique; {dup!r} appears more than once")
         self.freqs = [0] * len(self.itos) if freqs is None else [int(f) for f in freqs]
         if len(self.freqs) != len(self.itos):
             raise ValueError(f"freqs has {len(self.freqs)} counts for {len(self.itos)} tokens")
-        for role, tok in (("unk_token", unk_token), ("pad_token", pad_token)):
-            if tok is not None and tok not in self.stoi:
-                raise ValueError(f"{role} {tok!r} is not in the vocabulary; add it to specials "
-                                 f"or pass {role}=None")
+        unk_token = _role("unk_token", unk_token, self.stoi, "in the vocabulary")
+        pad_token = _role("pad_token", pad_token, self.stoi, "in the vocabulary")
         self.unk_token = unk_token
         self.pad_token = pad_token
         self.unk_id = None if unk_token is None else self.stoi[unk_token]
@@ -77,8 +88,9 @@ class Vocab:
             min_freq: drop tokens seen fewer times.
             specials: tokens put first, e.g. ``("<pad>", "<unk>", "<bos>", "<eos>")``; a special
                 also found in the corpus stays at its special position.
-            unk_token / pad_token: which specials play those roles (None = none); a role token
-                missing from ``specials`` is an error.
+            unk_token / pad_token: which specials play those roles (None = none). The defaults
+                ``"<unk>"``/``"<pad>"`` simply mean none when absent from ``specials``
+                (``specials=()`` gives a plain vocabulary); other names must be in ``specials``.
 
         Raises:
             ValueError: bad ``max_size``/``min_freq``, a role token not in specials, or a plain
@@ -89,10 +101,8 @@ class Vocab:
         if min_freq < 1:
             raise ValueError(f"min_freq must be >= 1, got {min_freq}")
         specials = list(dict.fromkeys(specials))
-        for role, tok in (("unk_token", unk_token), ("pad_token", pad_token)):
-            if tok is not None and tok not in specials:
-                raise ValueError(f"{role} {tok!r} is not among specials {specials}; add it or "
-                                 f"pass {role}=None")
+        unk_token = _role("unk_token", unk_token, specials, f"among specials {specials}")
+        pad_token = _role("pad_token", pad_token, specials, f"among specials {specials}")
         counter: Counter[str] = Counter()
         n_lists = 0
         for tokens in token_lists:

@@ -148,3 +148,17 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(DlcourseError, match="CUDA is not available"):
             resolve_device("cuda:0")
+
+
+def test_restore_best_loads_the_best_epoch():
+    model, loader, optimizer, _, _ = make_problem()
+    values = iter([1.0, 0.5, 0.9])
+    snapshots = []
+
+    def evaluate_fn(m):
+        snapshots.append({k: v.clone() for k, v in m.state_dict().items()})
+        return {"valid_loss": next(values)}
+
+    fit(model, loader, step, optimizer, 3, evaluate_fn=evaluate_fn, restore_best=True)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, snapshots[1][key])

@@ -55,8 +55,10 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="dlcourse")
 @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on the terminal.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, envvar="DLCOURSE_THREADS",
+              help="CPU threads for torch (default: torch's choice; 1 helps on a busy machine).")
 @click.pass_context
-def cli(ctx, debug: bool, quiet: bool):
+def cli(ctx, debug: bool, quiet: bool, threads: int | None):
     """dlcourse: a runnable deep-learning course in PyTorch.
 
     Every lesson is a command: `dlcourse <noun> <verb> --help` tells more.
@@ -68,6 +70,10 @@ def cli(ctx, debug: bool, quiet: bool):
         format="%(message)s" if not debug else "%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -230,6 +230,7 @@ def fit(
     resume: bool = False,
     checkpoint_extra: dict[str, Any] | None = None,
     on_epoch_start: Callable[[int], None] | None = None,
+    restore_best: bool = False,
     desc: str = "train",
     progress: bool = True,
 ) -> list[dict[str, float]]:
@@ -250,6 +251,8 @@ def fit(
     resume: continue from ``out_dir/last.pt``; training N epochs equals training k, resuming, and
         training the rest.
     on_epoch_start: called with the epoch index before each epoch (e.g. to reset a hidden state).
+    restore_best: load the weights of the best epoch (by ``monitor``) into ``model`` before
+        returning (kept in memory, so it works without ``out_dir`` too).
 
     Raises TrainingInterrupted after saving ``last.pt`` when Ctrl-C stops the run.
     """
@@ -269,6 +272,7 @@ def fit(
     out = Path(out_dir) if out_dir is not None else None
     main = is_main_process()
     history: list[dict[str, float]] = []
+    best_weights: dict[str, torch.Tensor] | None = None
     start_epoch, skip = 0, 0
     extra = dict(checkpoint_extra or {})
 
@@ -365,6 +369,8 @@ def fit(
         if value is None:
             raise DlcourseError(f"monitored metric {monitor!r} not among {sorted(record)}")
         is_best = stopper.improved(float(value)) if math.isfinite(value) else False
+        if is_best and restore_best:
+            best_weights = {k: v.detach().clone() for k, v in unwrap(model).state_dict().items()}
         if scheduler is not None and scheduler_interval == "epoch":
             scheduler.step(value) if plateau else scheduler.step()
         history.append(record)
@@ -390,4 +396,9 @@ def fit(
         if stop:
             log.info("early stop: %s did not improve for %d epochs", monitor, patience)
             break
+    if restore_best:
+        if best_weights is None and out is not None and (out / "best.pt").exists():
+            best_weights = load_checkpoint(out / "best.pt", map_location=device)["model"]
+        if best_weights is not None:
+            unwrap(model).load_state_dict(best_weights)
     return history

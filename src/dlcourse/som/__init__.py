@@ -7,9 +7,11 @@
 True
 """
 
-from dlcourse.som.estimator import SOM, as_matrix, batch_update, initial_weights, minibatch_update
+from dlcourse.som.estimator import SOM, as_matrix
 from dlcourse.som.functions import DECAYS, DISTANCES, NEIGHBORHOODS
 from dlcourse.som.grid import Grid
+from dlcourse.som.init import initial_weights, top_components
+from dlcourse.som.rules import batch_rule, batch_update, minibatch_rule, minibatch_update
 
 __all__ = [
     "DECAYS",
@@ -18,7 +20,10 @@ __all__ = [
     "SOM",
     "Grid",
     "as_matrix",
+    "batch_rule",
     "batch_update",
     "initial_weights",
+    "minibatch_rule",
     "minibatch_update",
+    "top_components",
 ]

@@ -1,4 +1,4 @@
-"""Numba kernels of the CPU path: the fused BMU scan and the exact per-sample online rule.
+"""Numba kernels of the CPU path: batch statistics, L1 distances and the exact online rule.
 
 Compiled on first use and cached on disk (``cache=True``), so later processes start fast.
 Integer codes stand for the registry names (see ``NEIGHBORHOOD_CODES`` ...), because numba
@@ -40,47 +40,19 @@ def _neighborhood(code, d2, sigma):
 
 
 @njit(cache=True)
-def scan(part, offset, take_sqrt, neighbors, x, sums, counts, accumulate, bmu, dist, errors):
-    """Per row of ``part`` (B, K): best and second-best unit, the true distance and TE flag.
+def accumulate(x, bmu, sums, counts):
+    """Add each row ``x[i]`` (B, d) to ``sums[bmu[i]]`` (K, d) and count it in ``counts`` (K,).
 
-    ``part[i, k] + offset[i]`` is the distance of sample i to unit k (squared for euclidean when
-    ``take_sqrt``). With ``accumulate`` the sample ``x[i]`` (B, d) is added to ``sums[bmu]``
-    (K, d) and ``counts[bmu]`` (K,): the sufficient statistics of the batch SOM update.
-    Writes ``bmu`` (B,), ``dist`` (B,), ``errors`` (B,) = 1 where the two best are not adjacent.
+    The sufficient statistics of the batch SOM update, in one pass without (B, K) one-hots.
     """
-    n_rows, n_units = part.shape
-    for i in range(n_rows):
-        best = np.inf
-        second = np.inf
-        b = 0
-        s = 0
-        for k in range(n_units):
-            value = part[i, k]
-            if value < best:
-                second = best
-                s = b
-                best = value
-                b = k
-            elif value < second:
-                second = value
-                s = k
-        value = best + offset[i]
-        if take_sqrt:
-            value = math.sqrt(max(value, 0.0))
-        bmu[i] = b
-        dist[i] = value
-        adjacent = 0
-        for p in range(neighbors.shape[1]):
-            if neighbors[b, p] == s:
-                adjacent = 1
-        errors[i] = 1 - adjacent
-        if accumulate:
-            counts[b] += 1.0
-            for j in range(x.shape[1]):
-                sums[b, j] += x[i, j]
+    for i in range(x.shape[0]):
+        b = bmu[i]
+        counts[b] += 1.0
+        for j in range(x.shape[1]):
+            sums[b, j] += x[i, j]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True)
 def manhattan(x, w, out):
     """L1 distances ``out[i, k] = sum_j |x[i, j] - w[k, j]|`` for x (B, d), w (K, d)."""
     for i in range(x.shape[0]):
@@ -91,7 +63,7 @@ def manhattan(x, w, out):
             out[i, k] = total
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True)
 def online(x, w, order, t0, total, grid_d2, neigh_code, decay_code, distance_code,
            lr_start, lr_end, sigma_start, sigma_end):
     """The lesson's rule, one sample at a time: ``w += lr(t) h(t) (x - w)``, in place.

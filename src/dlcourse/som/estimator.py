@@ -1,22 +1,21 @@
 """The ``SOM`` estimator: fit a self-organizing map, measure it, query it, save and load it.
 
 Two paths share one estimator. On the CPU (``backend="numpy"``) distances come from BLAS in
-float32 chunks and a numba scan finds the two best units and accumulates the per-unit sums of the
-batch rule; the online rule is an exact numba loop. Elsewhere (``backend="torch"``, chosen
-automatically for CUDA/MPS) the same algorithms run as torch tensor code on the device.
+float32 chunks, numpy's SIMD argmin finds the two best units and a numba kernel accumulates the
+per-unit sums of the batch rule; the online rule is an exact numba loop. Elsewhere
+(``backend="torch"``, chosen automatically for CUDA/MPS) the same algorithms run as torch tensor
+code on the device.
 """
 
 from __future__ import annotations
 
-import logging
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dlcourse.som import _kernels
+from dlcourse.som.backend_numpy import NumpyRunner
 from dlcourse.som.functions import (
     ALGORITHMS,
     DISTANCES,
@@ -26,8 +25,7 @@ from dlcourse.som.functions import (
     neighborhood_function,
 )
 from dlcourse.som.grid import Grid
-
-logger = logging.getLogger(__name__)
+from dlcourse.som.init import initial_weights
 
 BACKENDS = ("auto", "numpy", "torch")
 # BMU scans keep chunk x units distances; this many float32 values (8 MB) bounds that memory.
@@ -78,7 +76,10 @@ class SOM:
             torch elsewhere), ``"numpy"`` or ``"torch"``.
 
     Learned attributes: ``weights_`` (m, n, d), ``quantization_error_``, ``topographic_error_``,
-    ``history_`` (one dict per epoch, epoch 0 is the initial map), ``n_features_in_``.
+    ``history_`` (one dict per epoch, epoch 0 is the initial map; for ``"minibatch"`` on the
+    CPU path the inner epochs hold running means over each epoch's batches, taken before each
+    update, like a training loss, and the last entry the exact final errors),
+    ``n_features_in_``.
 
     >>> import numpy as np
     >>> X = np.random.default_rng(0).normal(size=(200, 3))
@@ -147,6 +148,9 @@ class SOM:
         check_choice("distance", self.distance, DISTANCES)
         check_choice("algorithm", self.algorithm, ALGORITHMS)
         check_choice("backend", self.backend, BACKENDS)
+        if self.algorithm == "batch" and self.neighborhood == "mexican_hat":
+            raise ValueError("neighborhood 'mexican_hat' has negative weights, which the batch "
+                             "rule cannot average; use algorithm='online' or 'minibatch'")
         if int(self.epochs) < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.iterations is not None and int(self.iterations) < 1:
@@ -173,6 +177,8 @@ class SOM:
         return max(64, CHUNK_VALUES // (int(self.m) * int(self.n)))
 
     def _resolve_backend(self) -> tuple[str, str]:
+        if str(self.device).lower() == "cpu" and self.backend != "torch":
+            return "numpy", "cpu"  # the CPU path never needs torch (a 4 s import)
         from dlcourse.engine import resolve_device
 
         device = resolve_device(self.device)
@@ -180,7 +186,8 @@ class SOM:
         if backend == "auto":
             backend = "numpy" if device.type == "cpu" else "torch"
         if backend == "numpy" and device.type != "cpu":
-            raise ValueError(f"backend 'numpy' runs on the CPU only; use backend='torch' for {device}")
+            raise ValueError(
+                f"backend 'numpy' runs on the CPU only; use backend='torch' for {device}")
         return backend, str(device)
 
     # ------------------------------------------------------------------ training
@@ -198,17 +205,49 @@ class SOM:
         self.n_features_in_ = X.shape[1]
         # Euclidean distances do not change under a shift: centring keeps float32 BMU search
         # accurate for data far from the origin. Cosine distances do change, so no shift there.
-        self._center = X.mean(axis=0) if self.distance != "cosine" else np.zeros(X.shape[1])
+        self._center = (X.mean(axis=0, dtype=np.float64) if self.distance != "cosine"
+                        else np.zeros(X.shape[1]))
         rng = np.random.default_rng(self.seed)
         weights = initial_weights(X, grid, self.init, rng)  # (K, d) float64
-        self._grid_d2 = grid.squared_distances()  # (K, K)
-        self._neighbors = grid.neighbors()  # (K, 8)
-        runner = _NumpyRunner(self) if self.backend_ == "numpy" else _TorchRunner(self)
-        weights, self.history_ = runner.train(X, weights, rng)
+        self._setup_grid()
+        weights, self.history_ = self._runner().train(X, weights, rng)
         self.weights_ = weights.reshape(self.m, self.n, -1)
         self.quantization_error_ = self.history_[-1]["quantization_error"]
         self.topographic_error_ = self.history_[-1]["topographic_error"]
         return self
+
+    @classmethod
+    def from_weights(cls, weights: Any, **params: Any) -> SOM:
+        """A fitted map with the given (m, n, d) weights, e.g. to measure another library's map.
+
+        ``params`` are constructor arguments (topology, distance, device ...); ``history_`` is
+        empty and the errors are measured on demand with :meth:`quantization_error` etc.
+        """
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.ndim != 3:
+            raise ValueError(f"weights must be (m, n, d), got shape {weights.shape}")
+        som = cls(weights.shape[0], weights.shape[1], **params)
+        som._check_params()
+        som.backend_, som.device_ = som._resolve_backend()
+        som.weights_ = weights
+        som.n_features_in_ = weights.shape[2]
+        som._center = (weights.reshape(-1, weights.shape[2]).mean(0) if som.distance != "cosine"
+                       else np.zeros(weights.shape[2]))
+        som.history_ = []
+        som._setup_grid()
+        return som
+
+    def _setup_grid(self) -> None:
+        self._neighbors = self.grid.neighbors()  # (K, 8)
+        self._d2: np.ndarray | None = None
+
+    @property
+    def _grid_d2(self) -> np.ndarray:
+        """Squared grid distances (K, K) float32, built on first use: the batch algorithm with
+        the gaussian neighbourhood never needs this (K, K) matrix."""
+        if self._d2 is None:
+            self._d2 = self.grid.squared_distances()
+        return self._d2
 
     # ------------------------------------------------------------------ queries
     def _check_fitted(self, X: Any) -> np.ndarray:
@@ -221,16 +260,24 @@ class SOM:
         return X
 
     def _runner(self):
-        return _NumpyRunner(self) if self.backend_ == "numpy" else _TorchRunner(self)
+        if self.backend_ == "numpy":
+            return NumpyRunner(self)
+        from dlcourse.som.backend_torch import TorchRunner  # imports torch
+
+        return TorchRunner(self)
 
     def _scan(self, X: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """BMU (N,), exact distance to it (N,) and topographic-error flags (N,) of ``X``."""
         X = self._check_fitted(X)
         return self._runner().scan(X, self.weights_.reshape(-1, self.n_features_in_))
 
-    def bmu_indices(self, X: Any) -> np.ndarray:
-        """Flat index ``r * n + c`` of every sample's best matching unit, shape (N,)."""
-        return self._scan(X)[0]
+    def bmu_indices(self, X: Any, return_distances: bool = False):
+        """Flat index ``r * n + c`` of every sample's best matching unit, shape (N,).
+
+        With ``return_distances`` also each sample's distance to that unit, shape (N,).
+        """
+        bmu, dist, _ = self._scan(X)
+        return (bmu, dist) if return_distances else bmu
 
     def predict(self, X: Any) -> np.ndarray:
         """Grid coordinates ``(row, col)`` of every sample's best matching unit, shape (N, 2)."""
@@ -351,6 +398,7 @@ class SOM:
         som.weights_ = state["model"]["weights"].numpy().astype(np.float64)
         som._center = state["model"]["center"].numpy().astype(np.float64)
         som.n_features_in_ = som.weights_.shape[-1]
+        som._setup_grid()
         som.history_ = state["history"]
         som.quantization_error_ = state["quantization_error"]
         som.topographic_error_ = state["topographic_error"]
@@ -369,350 +417,3 @@ _PARAMS = (
     "learning_rate", "learning_rate_end", "sigma", "sigma_end", "algorithm", "epochs",
     "iterations", "batch_size", "shuffle", "chunk_size", "seed", "device", "backend",
 )
-
-
-def initial_weights(X: np.ndarray, grid: Grid, init: str, rng: np.random.Generator) -> np.ndarray:
-    """Starting weights, shape ``(m * n, d)`` float64.
-
-    ``pca`` lays the grid on the plane of the two main components through the mean, spanning
-    +-2 standard deviations along each (the first component along the longer grid side);
-    ``random`` draws uniformly inside the data's bounding box; ``sample`` picks samples.
-    """
-    check_choice("init", init, INITS)
-    n_units, dim = grid.size, X.shape[1]
-    if init == "sample":
-        pick = rng.choice(len(X), size=n_units, replace=len(X) < n_units)
-        return X[pick].astype(np.float64)
-    low, high = X.min(axis=0).astype(np.float64), X.max(axis=0).astype(np.float64)
-    if init == "random":
-        return low + (high - low) * rng.random((n_units, dim))
-    mean = X.mean(axis=0, dtype=np.float64)
-    cov = np.zeros((dim, dim))
-    for start in range(0, len(X), 65536):  # (d, d) in chunks: no (N, d) float64 copy
-        part = X[start:start + 65536].astype(np.float64) - mean
-        cov += part.T @ part
-    cov /= max(len(X) - 1, 1)
-    values, vectors = np.linalg.eigh(cov)  # ascending
-    order = np.argsort(values)[::-1][:2]
-    spans = 2.0 * np.sqrt(np.maximum(values[order], 0.0))  # (<=2,)
-    pos = grid.positions()  # (K, 2) as (x, y)
-    extent = pos.max(axis=0) - pos.min(axis=0)
-    unit = np.where(extent > 0, (pos - pos.min(axis=0)) / np.where(extent > 0, extent, 1), 0.5)
-    unit = 2.0 * unit - 1.0  # (K, 2) in [-1, 1]
-    axes = [0, 1] if extent[0] >= extent[1] else [1, 0]  # first component on the longer side
-    weights = np.tile(mean, (n_units, 1))
-    for rank, k in enumerate(order):
-        weights += unit[:, axes[rank], None] * spans[rank] * vectors[:, k][None, :]
-    return weights
-
-
-def _schedule(som: SOM):
-    """(lr(frac), sigma(frac)) closures from the estimator's decay settings."""
-    decay = decay_function(som.decay)
-    sigma0 = som._sigma_start()
-
-    def lr(frac: float) -> float:
-        return decay(float(som.learning_rate), float(som.learning_rate_end), frac)
-
-    def sigma(frac: float) -> float:
-        return decay(sigma0, float(som.sigma_end), frac)
-
-    return lr, sigma
-
-
-def _steps(som: SOM, n_samples: int) -> int:
-    return int(som.iterations) if som.iterations is not None else int(som.epochs) * n_samples
-
-
-def _order(som: SOM, n_samples: int, total: int, rng: np.random.Generator) -> np.ndarray:
-    """Sample index of each of ``total`` steps: seeded permutations per epoch, or cyclic."""
-    epochs = -(-total // n_samples)
-    if som.shuffle:
-        order = np.concatenate([rng.permutation(n_samples) for _ in range(epochs)])
-    else:
-        order = np.tile(np.arange(n_samples), epochs)
-    return order[:total].astype(np.int64)
-
-
-class _NumpyRunner:
-    """CPU path: BLAS float32 distances in chunks, numba scan and online kernels."""
-
-    def __init__(self, som: SOM) -> None:
-        self.som = som
-        self.chunk = som._chunk()
-
-    def _prepare(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Shifted float32 weights (K, d) and their squared norms (K,) (or unit rows, cosine)."""
-        w32 = (w - self.som._center).astype(np.float32)
-        if self.som.distance == "cosine":
-            w32 /= np.linalg.norm(w32, axis=1, keepdims=True) + 1e-12
-        return w32, np.einsum("ij,ij->i", w32, w32)
-
-    def _distances(self, xc: np.ndarray, w32: np.ndarray, w2: np.ndarray, out: np.ndarray):
-        """Fill ``out`` (B, K) with a per-row shifted distance; return the row offsets (B,)."""
-        if self.som.distance == "manhattan":
-            _kernels.manhattan(xc, w32, out)
-            return np.zeros(len(xc))
-        np.matmul(xc, w32.T, out=out)  # (B, K)
-        if self.som.distance == "cosine":
-            out *= -1.0
-            return np.ones(len(xc))
-        out *= -2.0
-        out += w2
-        return np.einsum("ij,ij->i", xc, xc).astype(np.float64)
-
-    def _chunk_input(self, X: np.ndarray, start: int, stop: int) -> np.ndarray:
-        xc = (X[start:stop] - self.som._center).astype(np.float32)  # (B, d)
-        if self.som.distance == "cosine":
-            xc /= np.linalg.norm(xc, axis=1, keepdims=True) + 1e-12
-        return xc
-
-    def scan(self, X: np.ndarray, w: np.ndarray, sums=None, counts=None, exact=True):
-        """BMUs (N,), distances (N,) and TE flags (N,); adds sums/counts when given."""
-        n_samples, n_units = len(X), len(w)
-        w32, w2 = self._prepare(w)
-        bmu = np.empty(n_samples, np.int64)
-        dist = np.empty(n_samples, np.float64)
-        errors = np.empty(n_samples, np.int8)
-        buffer = np.empty((min(self.chunk, n_samples), n_units), np.float32)
-        accumulate = sums is not None
-        if not accumulate:
-            sums, counts = np.zeros((1, 1)), np.zeros(1)
-        for start in range(0, n_samples, self.chunk):
-            stop = min(start + self.chunk, n_samples)
-            xc = self._chunk_input(X, start, stop)
-            out = buffer[: stop - start]
-            offset = self._distances(xc, w32, w2, out)
-            # float64 sums of the raw samples; a placeholder when nothing is accumulated
-            raw = np.ascontiguousarray(X[start:stop], np.float64) if accumulate else sums
-            _kernels.scan(out, offset, self.som.distance == "euclidean", self.som._neighbors,
-                          raw, sums, counts, accumulate, bmu[start:stop], dist[start:stop],
-                          errors[start:stop])
-            if exact and self.som.distance == "euclidean":
-                # float32 search, float64 error: recompute the winner's distance exactly
-                diff = X[start:stop] - w[bmu[start:stop]]
-                dist[start:stop] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-        return bmu, dist, errors
-
-    def transform(self, X: np.ndarray, w: np.ndarray) -> np.ndarray:
-        w32, w2 = self._prepare(w)
-        out = np.empty((len(X), len(w)), np.float32)
-        for start in range(0, len(X), self.chunk):
-            stop = min(start + self.chunk, len(X))
-            block = out[start:stop]
-            offset = self._distances(self._chunk_input(X, start, stop), w32, w2, block)
-            block += offset[:, None].astype(np.float32)
-            if self.som.distance == "euclidean":
-                np.sqrt(np.maximum(block, 0.0, out=block), out=block)
-        return out
-
-    def train(self, X: np.ndarray, w: np.ndarray, rng: np.random.Generator):
-        som = self.som
-        lr, sigma = _schedule(som)
-        neigh = neighborhood_function(som.neighborhood)
-        grid_d2 = som._grid_d2.astype(np.float64)  # (K, K)
-        history: list[dict] = []
-        t0 = time.perf_counter()
-
-        def record(epoch: int, bmu_dist, errors, frac: float) -> None:
-            history.append({
-                "epoch": epoch,
-                "quantization_error": float(np.mean(bmu_dist)),
-                "topographic_error": float(np.mean(errors)),
-                "sigma": sigma(frac),
-                "learning_rate": lr(frac) if som.algorithm != "batch" else None,
-                "seconds": time.perf_counter() - t0,
-            })
-            logger.info("som epoch %d: qe %.4f te %.4f", epoch, history[-1]["quantization_error"],
-                        history[-1]["topographic_error"])
-
-        n_samples, dim = X.shape
-        if som.algorithm == "batch":
-            epochs = int(som.epochs)
-            for epoch in range(epochs):
-                sums, counts = np.zeros((len(w), dim)), np.zeros(len(w))
-                _, dist, errors = self.scan(X, w, sums, counts, exact=False)
-                frac = epoch / max(epochs - 1, 1)
-                if epoch:
-                    record(epoch, dist, errors, (epoch - 1) / max(epochs - 1, 1))
-                else:
-                    record(0, dist, errors, 0.0)
-                w = batch_update(w, sums, counts, neigh(grid_d2, sigma(frac)))
-            _, dist, errors = self.scan(X, w)
-            record(epochs, dist, errors, 1.0)
-            return w, history
-
-        _, dist, errors = self.scan(X, w)
-        record(0, dist, errors, 0.0)
-        total = _steps(som, n_samples)
-        order = _order(som, n_samples, total, rng)
-        if som.algorithm == "online":
-            x64 = np.ascontiguousarray(X, dtype=np.float64)
-            w = np.ascontiguousarray(w, dtype=np.float64)
-            codes = (_kernels.NEIGHBORHOOD_CODES[som.neighborhood],
-                     _kernels.DECAY_CODES[som.decay], _kernels.DISTANCE_CODES[som.distance])
-            for epoch, start in enumerate(range(0, total, n_samples), start=1):
-                stop = min(start + n_samples, total)
-                _kernels.online(x64, w, order[start:stop], start, total, grid_d2, *codes,
-                                float(som.learning_rate), float(som.learning_rate_end),
-                                som._sigma_start(), float(som.sigma_end))
-                _, dist, errors = self.scan(X, w)
-                record(epoch, dist, errors, (stop - 1) / max(total - 1, 1))
-            return w, history
-
-        batch = int(som.batch_size)
-        n_batches = -(-total // batch)
-        for epoch, start in enumerate(range(0, total, n_samples), start=1):
-            stop = min(start + n_samples, total)
-            for b_start in range(start, stop, batch):
-                idx = order[b_start:min(b_start + batch, stop)]
-                frac = (b_start // batch) / max(n_batches - 1, 1)
-                xb = X[idx].astype(np.float64)  # (B, d)
-                bmu, _, _ = self.scan(xb, w, exact=False)
-                h = neigh(grid_d2[:, bmu], sigma(frac))  # (K, B)
-                w = minibatch_update(w, xb, h, lr(frac))
-            _, dist, errors = self.scan(X, w)
-            record(epoch, dist, errors, (stop - 1) / max(total - 1, 1))
-        return w, history
-
-
-def batch_update(w, sums, counts, h):
-    """Batch SOM rule: ``w_k = sum_u h_ku S_u / sum_u h_ku N_u`` (units with no mass stay put).
-
-    ``w`` (K, d), ``sums`` (K, d) per-BMU sums of samples, ``counts`` (K,), ``h`` (K, K).
-    Works on numpy arrays and torch tensors alike.
-    """
-    numerator = h @ sums  # (K, d)
-    denominator = h @ counts  # (K,)
-    ok = denominator > 1e-12
-    safe = denominator + (~ok) * 1.0
-    return ok[:, None] * (numerator / safe[:, None]) + (~ok)[:, None] * w
-
-
-def minibatch_update(w, xb, h, lr: float):
-    """Sum of the online updates of a batch, all taken at the same weights, step capped at 1.
-
-    ``w`` (K, d), ``xb`` (B, d), ``h`` (K, B) neighbourhood of each unit to each sample's BMU:
-    ``w_k += lr / max(1, lr * H_k) * sum_i h_ki (x_i - w_k)`` with ``H_k = sum_i h_ki``. With one
-    sample per batch this is exactly the online rule.
-    """
-    mass = h.sum(1)  # (K,)
-    pull = h @ xb - mass[:, None] * w  # (K, d)
-    scale = lr / (1.0 + (lr * mass - 1.0) * (lr * mass > 1.0))  # (K,)
-    return w + scale[:, None] * pull
-
-
-class _TorchRunner:
-    """Device path: the same algorithms as torch tensor code (float32 on the device)."""
-
-    def __init__(self, som: SOM) -> None:
-        import torch
-
-        self.torch = torch
-        self.som = som
-        self.device = torch.device(som.device_)
-        self.chunk = som._chunk()
-        self.neighbors = torch.as_tensor(som._neighbors, dtype=torch.long, device=self.device)
-        self.center = torch.as_tensor(som._center, dtype=torch.float32, device=self.device)
-
-    def _tensor(self, a) -> Any:
-        return self.torch.as_tensor(np.asarray(a), dtype=self.torch.float32, device=self.device)
-
-    def _input(self, X: np.ndarray, start: int, stop: int):
-        return self._tensor(X[start:stop])  # (B, d)
-
-    def _distances(self, xc, w):
-        """Full distances (B, K) of raw inputs xc (B, d) to weights w (K, d)."""
-        torch = self.torch
-        if self.som.distance == "manhattan":
-            return torch.cdist(xc, w, p=1)
-        if self.som.distance == "cosine":
-            xn = torch.nn.functional.normalize(xc, dim=1, eps=1e-12)
-            wn = torch.nn.functional.normalize(w, dim=1, eps=1e-12)
-            return 1.0 - xn @ wn.T
-        xs, ws = xc - self.center, w - self.center
-        d2 = (xs * xs).sum(1, keepdim=True) - 2.0 * xs @ ws.T + (ws * ws).sum(1)[None, :]
-        return d2.clamp_min(0.0).sqrt()
-
-    def _scan_tensor(self, X, w, sums=None, counts=None):
-        """(bmu, dist, errors) tensors for all of X, accumulating the batch statistics."""
-        torch = self.torch
-        bmus, dists, errs = [], [], []
-        for start in range(0, len(X), self.chunk):
-            stop = min(start + self.chunk, len(X))
-            xc = self._input(X, start, stop)
-            d = self._distances(xc, w)  # (B, K)
-            top = torch.topk(d, 2, dim=1, largest=False)
-            bmu, second = top.indices[:, 0], top.indices[:, 1]
-            adjacent = (self.neighbors[bmu] == second[:, None]).any(1)
-            bmus.append(bmu)
-            dists.append(top.values[:, 0])
-            errs.append(~adjacent)
-            if sums is not None:
-                sums.index_add_(0, bmu, xc)
-                counts += torch.bincount(bmu, minlength=len(w)).to(counts.dtype)
-        return torch.cat(bmus), torch.cat(dists), torch.cat(errs)
-
-    def scan(self, X: np.ndarray, w: np.ndarray, exact: bool = True):
-        bmu, dist, errors = self._scan_tensor(X, self._tensor(w))
-        return bmu.cpu().numpy().astype(np.int64), dist.double().cpu().numpy(), \
-            errors.cpu().numpy().astype(np.int8)
-
-    def transform(self, X: np.ndarray, w: np.ndarray) -> np.ndarray:
-        wt = self._tensor(w)
-        return np.concatenate([
-            self._distances(self._input(X, s, min(s + self.chunk, len(X))), wt).cpu().numpy()
-            for s in range(0, len(X), self.chunk)
-        ])
-
-    def train(self, X: np.ndarray, w: np.ndarray, rng: np.random.Generator):
-        torch = self.torch
-        som = self.som
-        lr, sigma = _schedule(som)
-        neigh = neighborhood_function(som.neighborhood)
-        d2 = torch.as_tensor(som._grid_d2, device=self.device)  # (K, K) float32
-        wt = self._tensor(w)  # (K, d)
-        history: list[dict] = []
-        t0 = time.perf_counter()
-
-        def record(epoch, dist, errors, frac) -> None:
-            history.append({
-                "epoch": epoch,
-                "quantization_error": float(dist.double().mean()),
-                "topographic_error": float(errors.double().mean()),
-                "sigma": sigma(frac),
-                "learning_rate": lr(frac) if som.algorithm != "batch" else None,
-                "seconds": time.perf_counter() - t0,
-            })
-
-        if som.algorithm == "batch":
-            epochs = int(som.epochs)
-            for epoch in range(epochs):
-                sums = torch.zeros_like(wt)
-                counts = torch.zeros(len(wt), device=self.device)
-                _, dist, errors = self._scan_tensor(X, wt, sums, counts)
-                record(epoch, dist, errors, max(epoch - 1, 0) / max(epochs - 1, 1))
-                wt = batch_update(wt, sums, counts, neigh(d2, sigma(epoch / max(epochs - 1, 1))))
-            _, dist, errors = self._scan_tensor(X, wt)
-            record(epochs, dist, errors, 1.0)
-            return wt.double().cpu().numpy(), history
-
-        n_samples = len(X)
-        _, dist, errors = self._scan_tensor(X, wt)
-        record(0, dist, errors, 0.0)
-        total = _steps(som, n_samples)
-        order = _order(som, n_samples, total, rng)
-        batch = 1 if som.algorithm == "online" else int(som.batch_size)
-        n_batches = -(-total // batch)
-        for epoch, start in enumerate(range(0, total, n_samples), start=1):
-            stop = min(start + n_samples, total)
-            for b_start in range(start, stop, batch):
-                xb = self._tensor(X[order[b_start:min(b_start + batch, stop)]])  # (B, d)
-                step = b_start if batch == 1 else b_start // batch
-                frac = step / max((total if batch == 1 else n_batches) - 1, 1)
-                bmu = self._distances(xb, wt).argmin(1)  # (B,)
-                h = neigh(d2[:, bmu], sigma(frac))  # (K, B)
-                wt = minibatch_update(wt, xb, h, lr(frac))
-            _, dist, errors = self._scan_tensor(X, wt)
-            record(epoch, dist, errors, (stop - 1) / max(total - 1, 1))
-        return wt.double().cpu().numpy(), history

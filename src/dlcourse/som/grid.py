@@ -75,6 +75,55 @@ class Grid:
         delta = self.offsets(pos[:, None, :], pos[None, :, :])  # (K, K, 2)
         return np.einsum("ijk,ijk->ij", delta, delta).astype(np.float32)
 
+    def gaussian_smooth(self, values: np.ndarray, sigma: float,
+                        work: dict | None = None) -> np.ndarray:
+        """``sum_u exp(-|p_k - p_u|^2 / (2 sigma^2)) values_u`` for every unit k, (K, c) -> (K, c).
+
+        The gaussian of a planar distance is a product of 1-D gaussians in x and y, so the
+        (K, K) neighbourhood matrix is never built: one pass along the rows (per pair of row
+        parities on a hexagonal grid, whose odd rows sit half a unit to the right) and one
+        across them, O(m n (m + n) c) instead of O((m n)^2 c). ``work``: a dict kept by the
+        caller across calls whose buffers are reused (fresh large arrays cost page faults);
+        the result then lives in it until the next call.
+        """
+        m, n = self.m, self.n
+        period_x, period_y = self.periods()
+        step_y = HEX_ROW_HEIGHT if self.topology == "hexagonal" else 1.0
+        rows, cols = np.arange(m), np.arange(n)
+        work = {} if work is None else work
+
+        def kernel(delta: np.ndarray, period: float) -> np.ndarray:
+            if self.toroidal:
+                delta = delta - period * np.round(delta / period)
+            return np.exp(-(delta * delta) / (2.0 * sigma * sigma))
+
+        def buffer(name: str, shape: tuple[int, ...]) -> np.ndarray:
+            if name not in work or work[name].shape != shape:
+                work[name] = np.empty(shape)
+            return work[name]
+
+        grid = values.reshape(m, n, -1)  # (m, n, c)
+        channels = grid.shape[2]
+        across = kernel((rows[:, None] - rows[None, :]) * step_y, period_y)  # (m, m)
+        parities = (0, 1) if self.topology == "hexagonal" else (0,)
+        stride = len(parities)
+        out = buffer("out", grid.shape)
+        along = buffer("along", grid.shape)  # rows smoothed along x towards one target parity
+        for target in parities:
+            for source in parities:
+                ax = kernel(cols[:, None] + 0.5 * (target - source) - cols[None, :],
+                            period_x)  # (n, n)
+                part = grid[source::stride]  # (r, n, c) rows of one parity
+                r = part.shape[0]
+                flat = buffer(f"flat{source}", (n, r * channels))  # (n, r * c): one GEMM
+                flat.reshape(n, r, channels)[...] = part.transpose(1, 0, 2)
+                moved = np.matmul(ax, flat, out=buffer(f"moved{source}", (n, r * channels)))
+                along[source::stride] = moved.reshape(n, r, channels).transpose(1, 0, 2)
+            picked = across[target::stride]  # (r, m)
+            np.matmul(picked, along.reshape(m, -1),
+                      out=out[target::stride].reshape(picked.shape[0], -1))  # (r, n * c)
+        return out.reshape(m * n, -1)
+
     def neighbors(self) -> np.ndarray:
         """Adjacent units of every unit, shape ``(K, 8)`` int32 padded with -1.
 
@@ -84,12 +133,9 @@ class Grid:
         pos = self.positions()
         r, c = np.divmod(np.arange(self.size), self.n)
         limit = 2.0 if self.topology == "rectangular" else 1.0
-        table = np.full((self.size, 8), -1, dtype=np.int32)
-        filled = np.zeros(self.size, dtype=np.int64)
+        candidates = []
         for dr in (-1, 0, 1):
             for dc in (-1, 0, 1):
-                if dr == 0 and dc == 0:
-                    continue
                 rr, cc = r + dr, c + dc
                 if self.toroidal:
                     rr, cc = rr % self.m, cc % self.n
@@ -98,8 +144,9 @@ class Grid:
                 delta = self.offsets(pos, pos[other])
                 ok &= np.einsum("ij,ij->i", delta, delta) <= limit + 1e-9
                 ok &= other != np.arange(self.size)
-                for k in np.flatnonzero(ok):
-                    if other[k] not in table[k, : filled[k]]:
-                        table[k, filled[k]] = other[k]
-                        filled[k] += 1
-        return table
+                candidates.append(np.where(ok, other, -1))
+        table = np.sort(np.stack(candidates, axis=1), axis=1)  # (K, 9)
+        # small toroidal grids reach one unit by two offsets: keep it once
+        table[:, 1:][table[:, 1:] == table[:, :-1]] = -1
+        table = -np.sort(-table, axis=1)  # valid indices first, -1 padding last
+        return table[:, :8].astype(np.int32)

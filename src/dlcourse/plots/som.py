@@ -1,0 +1,145 @@
+"""Figures of the SOM lesson: U-matrix, hit map with labels, component planes, weight scatter.
+
+Arrays in, PNG path out. Hexagonal maps are drawn as hexagons at the grid's planar positions
+(``dlcourse.som.grid.Grid``), rectangular ones as squares; row 0 is at the top.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from dlcourse.plots.common import new_figure, save_figure
+
+
+def _cells(ax, values: np.ndarray, topology: str, cmap: str = "viridis", vmin=None, vmax=None):
+    """Draw an (m, n) array as one coloured cell per unit; returns the collection (colorbar)."""
+    from matplotlib.collections import PolyCollection
+
+    from dlcourse.som.grid import Grid
+
+    m, n = values.shape
+    pos = Grid(m, n, topology).positions()  # (K, 2)
+    if topology == "hexagonal":
+        angles = np.deg2rad(np.arange(6) * 60 + 30)
+        radius = 1 / np.sqrt(3)  # pointy-top hexagons that tile rows sqrt(3)/2 apart
+        shape = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)  # (6, 2)
+    else:
+        shape = 0.5 * np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=float)  # (4, 2)
+    polygons = pos[:, None, :] + shape[None, :, :]  # (K, corners, 2)
+    collection = PolyCollection(polygons, array=values.ravel().astype(float), cmap=cmap,
+                                edgecolors="face", linewidths=0.3)
+    collection.set_clim(vmin, vmax)
+    ax.add_collection(collection)
+    ax.set_xlim(pos[:, 0].min() - 0.7, pos[:, 0].max() + 0.7)
+    ax.set_ylim(pos[:, 1].max() + 0.7, pos[:, 1].min() - 0.7)  # row 0 on top
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return collection, pos
+
+
+def plot_umatrix(umatrix: np.ndarray, path: str | os.PathLike, topology: str = "rectangular",
+                 title: str = "U-matrix (mean distance to neighbours)") -> Path:
+    """Draw the U-matrix (``SOM.distance_map()``, shape (m, n)): light cells are cluster borders."""
+    umatrix = np.asarray(umatrix, dtype=float)
+    fig, ax = new_figure(6, 5.5)
+    collection, _ = _cells(ax, umatrix, topology, cmap="bone_r")
+    fig.colorbar(collection, ax=ax, fraction=0.046)
+    ax.set_title(title)
+    return save_figure(fig, path)
+
+
+def plot_hit_map(hits: np.ndarray, path: str | os.PathLike, topology: str = "rectangular",
+                 labels: np.ndarray | None = None, title: str = "Hit map") -> Path:
+    """Hit counts per unit (``SOM.activation_response``), with each unit's majority label.
+
+    ``labels`` is an optional (m, n) array (``SOM.majority_labels``; None where nothing hits);
+    the first six characters of each label are written in its cell.
+    """
+    hits = np.asarray(hits, dtype=float)
+    m, n = hits.shape
+    fig, ax = new_figure(max(5.0, 0.32 * n + 2), max(4.5, 0.3 * m + 1.5))
+    collection, pos = _cells(ax, hits, topology, cmap="Blues")
+    fig.colorbar(collection, ax=ax, fraction=0.046, label="samples won")
+    if labels is not None:
+        labels = np.asarray(labels, dtype=object).ravel()
+        top = hits.max() or 1.0
+        for (x, y), label, count in zip(pos, labels, hits.ravel(), strict=True):
+            if label is not None:
+                ax.text(x, y, str(label)[:6], ha="center", va="center", fontsize=7,
+                        color="white" if count > 0.6 * top else "black")
+    ax.set_title(title)
+    return save_figure(fig, path)
+
+
+def plot_component_planes(weights: np.ndarray, path: str | os.PathLike,
+                          features: Sequence[int] | None = None,
+                          names: Sequence[str] | None = None,
+                          topology: str = "rectangular", columns: int = 4) -> Path:
+    """One panel per feature: that weight component across the map, shape (m, n) each.
+
+    ``weights`` is (m, n, d); ``features`` picks components (default: the first 8).
+    """
+    weights = np.asarray(weights, dtype=float)
+    features = list(range(min(8, weights.shape[2]))) if features is None else list(features)
+    if not features:
+        raise ValueError("no features to plot; pass at least one component index")
+    columns = min(columns, len(features))
+    rows = -(-len(features) // columns)
+    fig, axes = new_figure(3.2 * columns, 3.0 * rows, nrows=rows, ncols=columns, squeeze=False)
+    for ax, k in zip(axes.ravel(), features, strict=False):
+        collection, _ = _cells(ax, weights[:, :, k], topology, cmap="coolwarm")
+        fig.colorbar(collection, ax=ax, fraction=0.046)
+        ax.set_title(names[k] if names is not None else f"feature {k}", fontsize=9)
+    for ax in axes.ravel()[len(features):]:
+        ax.axis("off")
+    return save_figure(fig, path)
+
+
+def plot_weight_scatter(X: np.ndarray, weights: np.ndarray, path: str | os.PathLike,
+                        topology: str = "rectangular", dims: tuple[int, int] = (0, 1),
+                        labels: Sequence | None = None, names: Sequence[str] | None = None,
+                        title: str = "Map in data space") -> Path:
+    """The lesson's picture: samples and unit weights in two data dimensions, grid links drawn.
+
+    ``X`` (N, d), ``weights`` (m, n, d); ``dims`` are the two plotted features, ``names`` the
+    feature names for the axes, ``labels`` colour the samples.
+    """
+    from matplotlib.collections import LineCollection
+
+    from dlcourse.som.grid import Grid
+
+    X, weights = np.asarray(X, dtype=float), np.asarray(weights, dtype=float)
+    m, n, _ = weights.shape
+    a, b = dims
+    w2d = weights.reshape(m * n, -1)[:, [a, b]]  # (K, 2)
+    table = Grid(m, n, topology).neighbors()  # (K, 8)
+    pairs = [(i, j) for i in range(m * n) for j in table[i] if j > i]
+    fig, ax = new_figure(6, 5.5)
+    colors = None if labels is None else np.unique(np.asarray(labels), return_inverse=True)[1]
+    ax.scatter(X[:, a], X[:, b], s=6, c=colors, cmap="tab10", alpha=0.5, linewidths=0)
+    ax.add_collection(LineCollection([w2d[[i, j]] for i, j in pairs], colors="black",
+                                     linewidths=0.6))
+    ax.scatter(w2d[:, 0], w2d[:, 1], s=8, c="red", zorder=3)
+    ax.set_xlabel(names[a] if names is not None else f"feature {a}")
+    ax.set_ylabel(names[b] if names is not None else f"feature {b}")
+    ax.set_title(title)
+    return save_figure(fig, path)
+
+
+def plot_som_history(history: Sequence[dict], path: str | os.PathLike,
+                     title: str = "SOM training") -> Path:
+    """Quantization and topographic error per epoch, side by side."""
+    fig, axes = new_figure(9, 3.5, ncols=2)
+    epochs = [h["epoch"] for h in history]
+    for ax, key in zip(axes, ("quantization_error", "topographic_error"), strict=True):
+        ax.plot(epochs, [h[key] for h in history], marker="o")
+        ax.set_xlabel("epoch")
+        ax.set_title(key.replace("_", " "))
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    return save_figure(fig, path)

@@ -1,0 +1,156 @@
+"""Device path of ``SOM.fit`` (CUDA, MPS, or the CPU for tests): the same algorithms in torch.
+
+Float32 on the device; the data are copied to the device once when they fit in
+``RESIDENT_BYTES``, else chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dlcourse.som.functions import neighborhood_function
+from dlcourse.som.rules import (
+    batch_update,
+    minibatch_update,
+    order_of_steps,
+    schedule,
+    total_steps,
+)
+
+if TYPE_CHECKING:
+    from dlcourse.som.estimator import SOM
+
+# the data go to the device once when they take at most this much (float32)
+RESIDENT_BYTES = 2 << 30
+
+
+class TorchRunner:
+    """Device path: the same algorithms as torch tensor code (float32 on the device)."""
+
+    def __init__(self, som: SOM) -> None:
+        import torch
+
+        self.torch = torch
+        self.som = som
+        self.device = torch.device(som.device_)
+        self.chunk = som._chunk()
+        self.neighbors = torch.as_tensor(som._neighbors, dtype=torch.long, device=self.device)
+        self.center = torch.as_tensor(som._center, dtype=torch.float32, device=self.device)
+
+    def _tensor(self, a) -> Any:
+        return self.torch.as_tensor(np.asarray(a), dtype=self.torch.float32, device=self.device)
+
+    def _input(self, X, start: int, stop: int):
+        """Rows start:stop as a float32 device tensor (B, d); X is numpy or a device tensor."""
+        if isinstance(X, self.torch.Tensor):
+            return X[start:stop]
+        return self._tensor(X[start:stop])
+
+    def _resident(self, X: np.ndarray):
+        """X moved to the device once when it fits in RESIDENT_BYTES, else left on the host."""
+        if X.shape[0] * X.shape[1] * 4 <= RESIDENT_BYTES:
+            return self._tensor(X)  # (N, d)
+        return X
+
+    def _distances(self, xc, w):
+        """Full distances (B, K) of raw inputs xc (B, d) to weights w (K, d)."""
+        torch = self.torch
+        if self.som.distance == "manhattan":
+            return torch.cdist(xc, w, p=1)
+        if self.som.distance == "cosine":
+            xn = torch.nn.functional.normalize(xc, dim=1, eps=1e-12)
+            wn = torch.nn.functional.normalize(w, dim=1, eps=1e-12)
+            return 1.0 - xn @ wn.T
+        xs, ws = xc - self.center, w - self.center
+        d2 = (xs * xs).sum(1, keepdim=True) - 2.0 * xs @ ws.T + (ws * ws).sum(1)[None, :]
+        return d2.clamp_min(0.0).sqrt()
+
+    def _scan_tensor(self, X, w, sums=None, counts=None):
+        """(bmu, dist, errors) tensors for all of X, accumulating the batch statistics."""
+        torch = self.torch
+        bmus, dists, errs = [], [], []
+        for start in range(0, len(X), self.chunk):
+            stop = min(start + self.chunk, len(X))
+            xc = self._input(X, start, stop)
+            d = self._distances(xc, w)  # (B, K)
+            top = torch.topk(d, 2, dim=1, largest=False)
+            bmu, second = top.indices[:, 0], top.indices[:, 1]
+            adjacent = (self.neighbors[bmu] == second[:, None]).any(1)
+            bmus.append(bmu)
+            dists.append(top.values[:, 0])
+            errs.append(~adjacent)
+            if sums is not None:
+                sums.index_add_(0, bmu, xc)
+                counts += torch.bincount(bmu, minlength=len(w)).to(counts.dtype)
+        return torch.cat(bmus), torch.cat(dists), torch.cat(errs)
+
+    def scan(self, X: np.ndarray, w: np.ndarray, exact: bool = True):
+        bmu, dist, errors = self._scan_tensor(X, self._tensor(w))
+        return bmu.cpu().numpy().astype(np.int64), dist.double().cpu().numpy(), \
+            errors.cpu().numpy().astype(np.int8)
+
+    def transform(self, X: np.ndarray, w: np.ndarray) -> np.ndarray:
+        wt = self._tensor(w)
+        return np.concatenate([
+            self._distances(self._input(X, s, min(s + self.chunk, len(X))), wt).cpu().numpy()
+            for s in range(0, len(X), self.chunk)
+        ])
+
+    def train(self, X: np.ndarray, w: np.ndarray, rng: np.random.Generator):
+        torch = self.torch
+        som = self.som
+        lr, sigma = schedule(som)
+        neigh = neighborhood_function(som.neighborhood)
+        d2 = torch.as_tensor(som._grid_d2, device=self.device)  # (K, K) float32
+        wt = self._tensor(w)  # (K, d)
+        X = self._resident(X)  # one host-to-device copy per fit instead of one per epoch
+        history: list[dict] = []
+        t0, c0 = time.perf_counter(), time.process_time()
+
+        def record(epoch, dist, errors, frac) -> None:
+            history.append({
+                "epoch": epoch,
+                "quantization_error": float(dist.double().mean()),
+                "topographic_error": float(errors.double().mean()),
+                "sigma": sigma(frac),
+                "learning_rate": lr(frac) if som.algorithm != "batch" else None,
+                "seconds": time.perf_counter() - t0,
+                "cpu_seconds": time.process_time() - c0,
+            })
+
+        if som.algorithm == "batch":
+            epochs = int(som.epochs)
+            for epoch in range(epochs):
+                sums = torch.zeros_like(wt)
+                counts = torch.zeros(len(wt), device=self.device)
+                _, dist, errors = self._scan_tensor(X, wt, sums, counts)
+                record(epoch, dist, errors, max(epoch - 1, 0) / max(epochs - 1, 1))
+                wt = batch_update(wt, sums, counts, neigh(d2, sigma(epoch / max(epochs - 1, 1))))
+            _, dist, errors = self._scan_tensor(X, wt)
+            record(epochs, dist, errors, 1.0)
+            return wt.double().cpu().numpy(), history
+
+        n_samples = len(X)
+        _, dist, errors = self._scan_tensor(X, wt)
+        record(0, dist, errors, 0.0)
+        total = total_steps(som, n_samples)
+        order = order_of_steps(som, n_samples, total, rng)
+        batch = 1 if som.algorithm == "online" else int(som.batch_size)
+        n_batches = -(-total // batch)
+        for epoch, start in enumerate(range(0, total, n_samples), start=1):
+            stop = min(start + n_samples, total)
+            for b_start in range(start, stop, batch):
+                idx = order[b_start:min(b_start + batch, stop)]
+                xb = X[torch.as_tensor(idx, device=self.device)] if isinstance(
+                    X, torch.Tensor) else self._tensor(X[idx])  # (B, d)
+                step = b_start if batch == 1 else b_start // batch
+                frac = step / max((total if batch == 1 else n_batches) - 1, 1)
+                bmu = self._distances(xb, wt).argmin(1)  # (B,)
+                h = neigh(d2[:, bmu], sigma(frac))  # (K, B)
+                wt = minibatch_update(wt, xb, h, lr(frac))
+            _, dist, errors = self._scan_tensor(X, wt)
+            record(epoch, dist, errors, (stop - 1) / max(total - 1, 1))
+        return wt.double().cpu().numpy(), history

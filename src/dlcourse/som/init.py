@@ -1,0 +1,62 @@
+"""Starting weights of a map: a plane along the two main components, random, or samples."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dlcourse.som.functions import INITS, check_choice
+from dlcourse.som.grid import Grid
+
+
+def initial_weights(X: np.ndarray, grid: Grid, init: str, rng: np.random.Generator) -> np.ndarray:
+    """Starting weights, shape ``(m * n, d)`` float64.
+
+    ``pca`` lays the grid on the plane of the two main components through the mean, spanning
+    +-2 standard deviations along each (the first component along the longer grid side;
+    components estimated on at most ~32k evenly spaced rows);
+    ``random`` draws uniformly inside the data's bounding box; ``sample`` picks samples.
+    """
+    check_choice("init", init, INITS)
+    n_units, dim = grid.size, X.shape[1]
+    if init == "sample":
+        pick = rng.choice(len(X), size=n_units, replace=len(X) < n_units)
+        return X[pick].astype(np.float64)
+    low, high = X.min(axis=0).astype(np.float64), X.max(axis=0).astype(np.float64)
+    if init == "random":
+        return low + (high - low) * rng.random((n_units, dim))
+    # about 16k evenly spaced rows estimate the two main components well enough for a start
+    rows = X[:: max(1, len(X) // 16384)].astype(np.float64)  # (<= 32k, d)
+    mean = X.mean(axis=0, dtype=np.float64)
+    rows -= mean
+    values, vectors = top_components(rows, 2)  # (<=2,), (d, <=2)
+    spans = 2.0 * np.sqrt(np.maximum(values, 0.0))  # (<=2,)
+    pos = grid.positions()  # (K, 2) as (x, y)
+    extent = pos.max(axis=0) - pos.min(axis=0)
+    unit = np.where(extent > 0, (pos - pos.min(axis=0)) / np.where(extent > 0, extent, 1), 0.5)
+    unit = 2.0 * unit - 1.0  # (K, 2) in [-1, 1]
+    axes = [0, 1] if extent[0] >= extent[1] else [1, 0]  # first component on the longer side
+    weights = np.tile(mean, (n_units, 1))
+    for rank in range(len(values)):
+        weights += unit[:, axes[rank], None] * spans[rank] * vectors[:, rank][None, :]
+    return weights
+
+
+def top_components(rows: np.ndarray, k: int, iterations: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Largest ``k`` eigenvalues (k,) and eigenvectors (d, k) of the covariance of centred ``rows``.
+
+    Small ``d``: the full eigendecomposition. Large ``d``: subspace iteration on a few more
+    vectors than asked (a fixed start, so deterministic), ``O(N d k)`` per step instead of the
+    ``O(N d^2 + d^3)`` of forming and decomposing the covariance.
+    """
+    n, dim = rows.shape
+    k = min(k, dim)
+    scale = 1.0 / max(n - 1, 1)
+    if dim <= 128:
+        values, vectors = np.linalg.eigh(rows.T @ rows * scale)  # ascending
+        return values[::-1][:k], vectors[:, ::-1][:, :k]
+    basis = np.random.default_rng(0).standard_normal((dim, k + 4))  # (d, k + 4)
+    for _ in range(iterations):
+        basis, _ = np.linalg.qr(rows.T @ (rows @ basis))  # power step, re-orthonormalised
+    small = basis.T @ (rows.T @ (rows @ basis)) * scale  # (k + 4, k + 4) Rayleigh-Ritz
+    values, vectors = np.linalg.eigh(small)
+    return values[::-1][:k], (basis @ vectors)[:, ::-1][:, :k]

@@ -1,0 +1,270 @@
+"""The SOM estimator on real data (iris, wine, digits): training, quality, queries, persistence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, load_iris, load_wine
+
+from dlcourse.som import SOM, Grid, initial_weights
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X = load_iris().data
+    return (X - X.mean(0)) / X.std(0), load_iris().target
+
+
+@pytest.fixture(scope="module")
+def digits():
+    data = load_digits()
+    return data.data, data.target
+
+
+@pytest.mark.parametrize("algorithm", ["batch", "online", "minibatch"])
+@pytest.mark.parametrize("topology", ["rectangular", "hexagonal"])
+def test_quantization_error_falls_and_history_is_per_epoch(iris, algorithm, topology):
+    X, _ = iris
+    som = SOM(6, 6, topology=topology, algorithm=algorithm, init="random", epochs=5,
+              device="cpu").fit(X)
+    qe = [h["quantization_error"] for h in som.history_]
+    assert [h["epoch"] for h in som.history_] == list(range(6))
+    assert qe[-1] < 0.5 * qe[0]
+    assert som.quantization_error_ == pytest.approx(som.quantization_error(X))
+    assert som.topographic_error_ == pytest.approx(som.topographic_error(X))
+    assert som.weights_.shape == (6, 6, 4)
+
+
+def _lesson_rule(X, w, order, grid_d2, lr0, lr1, s0, s1):
+    """The lesson's loop, written plainly: BMU by Euclidean distance, gaussian update."""
+    w = w.copy()
+    total = len(order)
+    for t, i in enumerate(order):
+        frac = t / (total - 1)
+        lr, sigma = lr0 * (lr1 / lr0) ** frac, s0 * (s1 / s0) ** frac
+        bmu = np.argmin(((X[i] - w) ** 2).sum(1))
+        h = np.exp(-grid_d2[bmu] / (2 * sigma**2))
+        w += lr * h[:, None] * (X[i] - w)
+    return w
+
+
+def test_online_follows_the_lesson_rule_exactly(iris):
+    X, _ = iris
+    som = SOM(5, 4, algorithm="online", iterations=300, init="sample", sigma=2.0, sigma_end=0.5,
+              learning_rate=0.5, learning_rate_end=0.02, device="cpu", seed=3).fit(X)
+    rng = np.random.default_rng(3)
+    w0 = initial_weights(X, Grid(5, 4), "sample", rng)
+    order = np.concatenate([rng.permutation(len(X)) for _ in range(2)])[:300]
+    expected = _lesson_rule(X, w0, order, Grid(5, 4).squared_distances().astype(float),
+                            0.5, 0.02, 2.0, 0.5)
+    np.testing.assert_allclose(som.weights_.reshape(20, -1), expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("algorithm", ["batch", "online", "minibatch"])
+def test_same_seed_same_weights_other_seed_other_weights(iris, algorithm):
+    X, _ = iris
+    kw = dict(algorithm=algorithm, init="random", epochs=2, device="cpu")
+    a = SOM(5, 5, seed=1, **kw).fit(X).weights_
+    b = SOM(5, 5, seed=1, **kw).fit(X).weights_
+    c = SOM(5, 5, seed=2, **kw).fit(X).weights_
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_minibatch_of_one_is_the_online_rule(iris):
+    X, _ = iris
+    kw = dict(init="sample", epochs=1, sigma=1.5, device="cpu", seed=5)
+    online = SOM(4, 4, algorithm="online", **kw).fit(X)
+    mini = SOM(4, 4, algorithm="minibatch", batch_size=1, **kw).fit(X)
+    # float32 batch products against the float64 online kernel
+    np.testing.assert_allclose(mini.weights_, online.weights_, atol=1e-4)
+
+
+def test_torch_backend_matches_numpy_backend_on_cpu(iris):
+    X, _ = iris
+    kw = dict(topology="hexagonal", epochs=4, device="cpu")
+    ref = SOM(6, 5, backend="numpy", **kw).fit(X)
+    tor = SOM(6, 5, backend="torch", **kw).fit(X)
+    np.testing.assert_allclose(tor.weights_, ref.weights_, atol=2e-4)
+    assert tor.quantization_error_ == pytest.approx(ref.quantization_error_, rel=1e-4)
+    np.testing.assert_array_equal(tor.bmu_indices(X), ref.bmu_indices(X))
+    online_ref = SOM(4, 4, algorithm="online", iterations=150, init="sample", device="cpu").fit(X)
+    online_tor = SOM(4, 4, algorithm="online", iterations=150, init="sample", device="cpu",
+                     backend="torch").fit(X)
+    np.testing.assert_allclose(online_tor.weights_, online_ref.weights_, atol=1e-4)
+    mini_ref = SOM(4, 4, algorithm="minibatch", batch_size=32, epochs=2, device="cpu").fit(X)
+    mini_tor = SOM(4, 4, algorithm="minibatch", batch_size=32, epochs=2, device="cpu",
+                   backend="torch").fit(X)
+    np.testing.assert_allclose(mini_tor.weights_, mini_ref.weights_, atol=1e-3)
+    np.testing.assert_allclose(tor.transform(X), ref.transform(X), atol=1e-4)
+
+
+def test_batch_beats_plain_init_and_keeps_topology_on_digits(digits):
+    X, y = digits
+    som = SOM(12, 12, topology="hexagonal", epochs=8, device="cpu").fit(X)
+    assert som.quantization_error_ < 0.8 * som.history_[0]["quantization_error"]
+    assert som.topographic_error_ < 0.1
+    # calibrated on this set: units labelled by majority classify training digits well
+    labels = som.majority_labels(X, y)
+    coords = som.predict(X)
+    assert np.mean(labels[coords[:, 0], coords[:, 1]] == y) > 0.85
+
+
+def test_quality_measures_agree_with_minisom_on_the_same_weights(digits):
+    minisom = pytest.importorskip("minisom")
+    from dlcourse.som.compare import from_minisom_layout, to_minisom_layout
+
+    X, _ = digits
+    X = X[:400]
+    for topology in ("rectangular", "hexagonal"):
+        som = SOM(8, 10, topology=topology, epochs=3, sigma_end=0.5, device="cpu").fit(X)
+        peer = minisom.MiniSom(10, 8, X.shape[1], topology=topology)
+        peer._weights = to_minisom_layout(som.weights_, topology)
+        np.testing.assert_array_equal(from_minisom_layout(peer._weights, topology), som.weights_)
+        assert som.quantization_error(X) == pytest.approx(peer.quantization_error(X), rel=1e-9)
+        assert som.topographic_error(X) == pytest.approx(peer.topographic_error(X), abs=1e-9)
+        assert som.topographic_error(X) > 0  # the comparison is not vacuous
+        judge = SOM.from_weights(som.weights_, topology=topology, device="cpu")
+        assert judge.topographic_error(X) == pytest.approx(som.topographic_error(X))
+
+
+def test_chunked_search_equals_one_block(iris):
+    X, _ = iris
+    full = SOM(7, 7, epochs=3, device="cpu").fit(X)
+    small = SOM(7, 7, epochs=3, chunk_size=7, device="cpu").fit(X)
+    np.testing.assert_allclose(small.weights_, full.weights_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_array_equal(small.bmu_indices(X), full.bmu_indices(X))
+
+
+@pytest.mark.parametrize("distance", ["euclidean", "cosine", "manhattan"])
+def test_bmu_and_transform_use_the_chosen_distance(distance):
+    X = load_wine().data
+    X = (X - X.mean(0)) / X.std(0)
+    som = SOM(5, 6, distance=distance, epochs=3, device="cpu").fit(X)
+    w = som.weights_.reshape(30, -1)
+    if distance == "euclidean":
+        expected = np.linalg.norm(X[:, None] - w[None], axis=2)
+    elif distance == "manhattan":
+        expected = np.abs(X[:, None] - w[None]).sum(2)
+    else:
+        expected = 1 - (X / np.linalg.norm(X, axis=1, keepdims=True)) @ \
+            (w / np.linalg.norm(w, axis=1, keepdims=True)).T
+    np.testing.assert_allclose(som.transform(X), expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(som.bmu_indices(X), expected.argmin(1))
+    assert som.quantization_error(X) == pytest.approx(expected.min(1).mean(), rel=1e-4)
+
+
+@pytest.mark.parametrize("neighborhood", ["bubble", "mexican_hat", "triangle"])
+@pytest.mark.parametrize("decay", ["linear", "inverse_time"])
+def test_other_neighbourhoods_and_decays_train(iris, neighborhood, decay):
+    X, _ = iris
+    for algorithm in ("batch", "online"):
+        if (algorithm, neighborhood) == ("batch", "mexican_hat"):
+            with pytest.raises(ValueError, match="use algorithm='online' or 'minibatch'"):
+                SOM(5, 5, neighborhood=neighborhood, device="cpu").fit(X)
+            continue
+        som = SOM(5, 5, neighborhood=neighborhood, decay=decay, algorithm=algorithm,
+                  init="random", epochs=3, sigma=2.0, device="cpu").fit(X)
+        assert np.isfinite(som.weights_).all()
+        assert som.quantization_error_ < som.history_[0]["quantization_error"]
+
+
+def test_toroidal_map_trains_and_wraps(iris):
+    X, _ = iris
+    som = SOM(6, 6, topology="hexagonal", toroidal=True, epochs=4, device="cpu").fit(X)
+    assert som.topographic_error_ < 0.2
+    assert ((som.grid.neighbors() >= 0).sum(1) == 6).all()
+
+
+def test_maps_and_hit_counts(iris):
+    X, y = iris
+    som = SOM(5, 7, epochs=3, device="cpu").fit(X)
+    hits = som.activation_response(X)
+    assert hits.shape == (5, 7) and hits.sum() == len(X)
+    wins = som.win_map(X, return_indices=True)
+    assert sum(len(v) for v in wins.values()) == len(X)
+    for (r, c), idx in wins.items():
+        assert hits[r, c] == len(idx)
+        np.testing.assert_array_equal(som.predict(X[idx]), np.tile([r, c], (len(idx), 1)))
+    labels = som.labels_map(X, y)
+    assert {k: sum(v.values()) for k, v in labels.items()} == {k: len(v) for k, v in wins.items()}
+    majority = som.majority_labels(X, y)
+    assert all((majority[r, c] is None) == (hits[r, c] == 0) for r in range(5) for c in range(7))
+    umatrix = som.distance_map()
+    assert umatrix.shape == (5, 7) and (umatrix > 0).all()
+    assert np.allclose(som.distance_map("sum") >= umatrix, True)
+
+
+def test_pca_init_spans_the_main_component(iris):
+    X, _ = iris
+    w = initial_weights(X, Grid(4, 9), "pca", np.random.default_rng(0)).reshape(4, 9, -1)
+    pc1 = np.linalg.eigh(np.cov(X.T))[1][:, -1]
+    along_columns = (w[0, -1] - w[0, 0]) / np.linalg.norm(w[0, -1] - w[0, 0])
+    assert abs(along_columns @ pc1) == pytest.approx(1.0, abs=1e-6)  # longer side = first PC
+    np.testing.assert_allclose(w.reshape(36, -1).mean(0), X.mean(0), atol=1e-9)
+
+
+def test_save_load_same_predictions_and_weights_only(tmp_path, iris):
+    import torch
+
+    X, y = iris
+    som = SOM(6, 6, topology="hexagonal", epochs=3, device="cpu").fit(X)
+    path = som.save(tmp_path / "run", classes=["a", "b", "c"], scaler={"mean": [0.0]})
+    raw = torch.load(path, weights_only=True)
+    assert raw["lesson"] == "som" and raw["config"]["topology"] == "hexagonal"
+    loaded = SOM.load(tmp_path / "run")
+    np.testing.assert_array_equal(loaded.predict(X), som.predict(X))
+    np.testing.assert_array_equal(loaded.weights_, som.weights_)
+    assert loaded.history_ == som.history_
+    assert loaded.metadata_["classes"] == ["a", "b", "c"]
+    assert loaded.topographic_error(X) == pytest.approx(som.topographic_error_)
+
+
+def test_load_rejects_other_lessons_checkpoints(tmp_path):
+    from dlcourse.engine import save_checkpoint
+    from dlcourse.errors import DlcourseError
+
+    save_checkpoint(tmp_path / "model.pt", {"lesson": "lm", "config": {}})
+    with pytest.raises(DlcourseError, match="not an SOM"):
+        SOM.load(tmp_path)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(neighborhood="gausian"), "choose one of gaussian, bubble, mexican_hat, triangle"),
+    (dict(algorithm="sgd"), "choose one of batch, online, minibatch"),
+    (dict(distance="cheb"), "choose one of euclidean, cosine, manhattan"),
+    (dict(init="zeros"), "choose one of pca, random, sample"),
+    (dict(epochs=0), "epochs must be >= 1"),
+    (dict(sigma=-1.0), "sigma must be > 0"),
+])
+def test_bad_hyper_parameters_raise_one_clear_value_error(iris, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SOM(4, 4, device="cpu", **kwargs).fit(iris[0])
+
+
+def test_bad_data_is_named(iris):
+    X, _ = iris
+    with pytest.raises(ValueError, match="must be 2-D"):
+        SOM(3, 3, device="cpu").fit(X[0])
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        SOM(3, 3, device="cpu").fit(bad)
+    som = SOM(3, 3, epochs=1, device="cpu").fit(X)
+    with pytest.raises(ValueError, match="3 features but the map was trained on 4"):
+        som.predict(X[:, :3])
+    with pytest.raises(ValueError, match="not fitted"):
+        SOM(3, 3).predict(X)
+
+
+def test_top_components_by_subspace_iteration_match_the_eigendecomposition():
+    from dlcourse.som import top_components
+
+    images = load_digits().data
+    rows = np.hstack([images, images[:, ::-1] * 0.5, images[:, ::3]])  # d = 150 > 128
+    rows = rows - rows.mean(0)
+    values, vectors = top_components(rows, 2)
+    exact_values, exact_vectors = np.linalg.eigh(np.cov(rows.T))
+    np.testing.assert_allclose(values, exact_values[::-1][:2], rtol=1e-6)
+    for k in range(2):
+        assert abs(vectors[:, k] @ exact_vectors[:, -1 - k]) == pytest.approx(1.0, abs=1e-6)

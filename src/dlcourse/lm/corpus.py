@@ -99,7 +99,10 @@ def corpus_from_splits(
     for split, lines in (("train", train), ("valid", valid), ("test", test)):
         if not lines:
             raise ValueError(f"the {split} split of {name!r} is empty; give more text")
-    tok = tokenizer_from_config(tokenizer) if isinstance(tokenizer, dict) else get_tokenizer(tokenizer)
+    if isinstance(tokenizer, dict):
+        tok = tokenizer_from_config(tokenizer)
+    else:
+        tok = get_tokenizer(tokenizer)
     train_tokens = tok.batch(train)
     if vocab is None:
         built = Vocab.build(
@@ -174,7 +177,8 @@ def _source_lines(source: str, seed: int) -> tuple[list[str], list[str], list[st
         # split by article so that no article is in two splits, then one paragraph a line
         train, valid, test = split_lines(readers.read_wikipedia_sample(), seed=seed)
         return tuple(
-            [p for doc in docs for p in doc.splitlines() if p.strip()] for docs in (train, valid, test)
+            [p for doc in docs for p in doc.splitlines() if p.strip()]
+            for docs in (train, valid, test)
         )
     raise AssertionError(source)
 
@@ -200,7 +204,8 @@ def load_corpus(
         max_size, min_freq: vocabulary limits (from the train split).
         vocab: encode with this id -> word list (a trained model's ``itos_``) instead.
         seed: seed of the train/valid/test split rule.
-        max_lines: keep only the first ``max_lines`` lines of each split (quick runs).
+        max_lines: keep only the first ``max_lines`` train lines and ``max_lines // 8`` valid
+            and test lines (quick runs).
 
     Raises:
         FileNotFoundError: ``source`` is neither a known name nor an existing path.
@@ -229,8 +234,10 @@ def load_corpus(
                 )
             splits = split_lines(path.read_text(encoding="utf-8").splitlines(), seed=seed)
         default_tok = "basic_english"
-    if max_lines is not None:
-        splits = tuple(lines[:max_lines] for lines in splits)
+    if max_lines is not None:  # keep the 8:1:1 proportions of train, valid and test
+        train, valid, test = splits
+        held = max(1, max_lines // 8)
+        splits = (train[:max_lines], valid[:held], test[:held])
     return corpus_from_splits(
         name, *splits, tokenizer=tokenizer or default_tok, max_size=max_size, min_freq=min_freq,
         vocab=vocab,

@@ -61,6 +61,7 @@ def sample(
     top_k: int | None = None,
     generator: torch.Generator | None = None,
     stop_id: int | None = None,
+    banned_ids: tuple[int, ...] = (),
 ) -> list[int]:
     """Continue ``prompt_ids`` by sampling one word at a time.
 
@@ -72,6 +73,7 @@ def sample(
         top_k: sample only among the ``top_k`` most likely words (``None``: all).
         generator: CPU ``torch.Generator`` for reproducible draws.
         stop_id: stop after drawing this id (e.g. ``<eos>``).
+        banned_ids: ids never drawn (e.g. ``<unk>`` and ``<pad>``).
 
     Returns:
         The new ids (not the prompt).
@@ -93,6 +95,8 @@ def sample(
     for _ in range(max_tokens):
         logits, hidden = model(x, hidden)
         last = logits[0, -1].float().cpu()  # (V,)
+        if banned_ids:
+            last[list(banned_ids)] = float("-inf")
         if temperature == 0:
             nxt = int(last.argmax())
         else:

@@ -55,6 +55,7 @@ class LMConfig:
     lr_decay: float | None = 0.25  # LR factor when valid loss does not improve (None: constant)
     patience: int | None = 2  # early stop after this many epochs without improvement
     shuffle: bool = False  # random window order; only for the stateless embedding model
+    amp: bool = False  # mixed precision (CUDA only; ignored on CPU)
     seed: int = 0
 
     def __post_init__(self):
@@ -68,8 +69,6 @@ class LMConfig:
             raise ValueError("shuffle breaks the carried hidden state; use it with model=embedding")
         if self.lr <= 0 or self.epochs < 1 or self.bptt < 1 or self.batch_size < 1:
             raise ValueError("lr must be > 0 and epochs, bptt, batch_size >= 1")
-
-    PRESETS = ("embedding", "lstm", "ptb-medium")
 
     @classmethod
     def preset(cls, name: str, **overrides) -> LMConfig:
@@ -195,7 +194,7 @@ class LanguageModel:
         self.history_ = fit(
             model, loader, step_fn, optimizer, c.epochs,
             evaluate_fn=evaluate_fn, scheduler=scheduler, monitor="valid_loss", mode="min",
-            patience=c.patience, grad_clip=c.grad_clip, device=self.device_,
+            patience=c.patience, grad_clip=c.grad_clip, device=self.device_, amp=c.amp,
             out_dir=out_dir, resume=resume, checkpoint_extra=self._extra(),
             on_epoch_start=reset_hidden, desc=f"lm {c.model}", progress=progress,
         )
@@ -231,7 +230,8 @@ class LanguageModel:
                 "the corpus vocabulary differs from the model's; encode it with "
                 "LanguageModel.encode or load_corpus(..., vocab=model.itos_)"
             )
-        return {"valid_ppl": self.perplexity(corpus.valid), "test_ppl": self.perplexity(corpus.test)}
+        return {"valid_ppl": self.perplexity(corpus.valid),
+                "test_ppl": self.perplexity(corpus.test)}
 
     def tokenize(self, text: str) -> list[str]:
         """Tokens of ``text`` with the tokenizer the model was trained with."""
@@ -260,6 +260,7 @@ class LanguageModel:
         top_k: int | None = None,
         seed: int | None = None,
         stop_at_eos: bool = False,
+        allow_unk: bool = False,
     ) -> str:
         """Sample a continuation of ``prompt`` (returned without the prompt).
 
@@ -272,7 +273,8 @@ class LanguageModel:
             temperature: 0 greedy, < 1 safer, > 1 more varied.
             top_k: restrict each draw to the ``top_k`` most likely words.
             seed: seed of the sampling generator (``None``: nondeterministic).
-            stop_at_eos: stop at the end of the sentence.
+            stop_at_eos: stop at the end of the sentence (the ``<eos>`` is kept).
+            allow_unk: let the sampler draw ``<unk>`` (by default it is never drawn).
         """
         self._check_fitted()
         stoi = {w: i for i, w in enumerate(self.itos_)}
@@ -285,6 +287,8 @@ class LanguageModel:
         ids = sample(
             self.model_, prompt_ids, max_tokens, temperature, top_k, generator,
             stop_id=stoi[EOS] if stop_at_eos else None,
+            banned_ids=tuple(stoi[w] for w in ("<pad>",) + (() if allow_unk else (UNK,))
+                             if w in stoi),
         )
         return " ".join(self.itos_[i] for i in ids)
 
@@ -322,7 +326,7 @@ class LanguageModel:
         }
 
     def save(self, out_dir: str | Path) -> Path:
-        """Write ``out_dir/model.pt`` (state dict, config, vocabulary, history); returns its path."""
+        """Write ``out_dir/model.pt`` (weights, config, vocabulary, history); return its path."""
         self._check_fitted()
         path = Path(out_dir) / "model.pt"
         save_checkpoint(path, {
@@ -348,8 +352,10 @@ class LanguageModel:
             raise FileNotFoundError(f"no model at {path}; train one with `dlcourse lm train`")
         state = load_checkpoint(path)
         if state.get("lesson") != "lm":
-            raise DlcourseError(f"{path} is not a language-model checkpoint (lesson "
-                                f"{state.get('lesson')!r}); pass the model.pt of `dlcourse lm train`")
+            raise DlcourseError(
+                f"{path} is not a language-model checkpoint (lesson {state.get('lesson')!r}); "
+                "pass the model.pt of `dlcourse lm train`"
+            )
         cfg = dict(state["config"])
         names = {f.name for f in dataclasses.fields(LMConfig)}
         lm = cls(LMConfig(**{k: v for k, v in cfg.items() if k in names}))

@@ -1,0 +1,128 @@
+"""Tour chapter: the lesson's embedding -> linear language model and a small LSTM on WordNet
+glosses, with a Kneser-Ney bigram for reference: perplexities, curves, neighbours, samples."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+TITLE = "Language models: the embedding layer and an LSTM"
+PROBES = ("water", "animal", "music", "red", "king")
+PROMPTS = ("a small", "the act of", "a person who")
+
+# CPU-sized settings: about 2 minutes on 2 cores (quick: seconds, for the tests)
+FULL = dict(max_lines=6000, max_size=5000, lesson_epochs=3, lstm_epochs=4, lstm_dim=200)
+QUICK = dict(max_lines=400, max_size=1000, lesson_epochs=1, lstm_epochs=1, lstm_dim=32)
+
+
+def _merged_losses(histories: dict[str, list[dict]]) -> list[dict]:
+    """One row per epoch with ``<model> train`` / ``<model> valid`` losses, for plot_curves."""
+    rows: dict[int, dict] = {}
+    for name, history in histories.items():
+        for h in history:
+            row = rows.setdefault(h["epoch"], {"epoch": h["epoch"]})
+            row[f"{name} train"], row[f"{name} valid"] = h["train_loss"], h["valid_loss"]
+    return [rows[e] for e in sorted(rows)]
+
+
+def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> None:
+    """Add the language-model section to ``report`` (figures go to ``out_dir``).
+
+    Trains the lesson's model (embedding -> linear, Adam, cross-entropy) and a tied one-layer
+    LSTM on 6,000 WordNet glosses (about 80k tokens, 5,000-word vocabulary), fits an
+    interpolated Kneser-Ney bigram on the same tokens, and reports test perplexities, loss
+    curves, nearest words for a few probes and three sampled continuations.
+    """
+    import torch
+
+    from dlcourse.engine import resolve_device
+    from dlcourse.lm import KneserNeyBigram, LanguageModel, LMConfig, load_corpus
+    from dlcourse.plots.common import plot_curves
+    from dlcourse.plots.lm import plot_perplexities
+
+    s = QUICK if quick else FULL
+    out_dir = Path(out_dir)
+    report.section(TITLE)
+    corpus = load_corpus("wordnet", max_lines=s["max_lines"], max_size=s["max_size"], seed=0)
+    n = corpus.summary()
+    report.text(
+        f"WordNet glosses split 80/10/10 by a seeded rule; the first {s['max_lines']:,} training "
+        f"glosses ({n['train_tokens']:,} tokens with one `<eos>` per gloss), "
+        f"{n['valid_tokens']:,} valid and {n['test_tokens']:,} test tokens, a vocabulary of "
+        f"{n['vocab_size']:,} (`basic_english` tokens, min_freq 2). Both networks read the text as "
+        "10 contiguous streams in windows of 35 tokens and predict the next word at every position."
+    )
+
+    bigram = KneserNeyBigram(n["vocab_size"]).fit(corpus.train)
+    # the lesson's recipe with fewer epochs; a larger step and more, smaller batches make up
+    # for the shorter run
+    lesson_cfg = LMConfig.preset("embedding", epochs=s["lesson_epochs"], lr=3e-3, batch_size=10)
+    lstm_cfg = LMConfig.preset("lstm", epochs=s["lstm_epochs"], num_layers=1,
+                               embed_dim=s["lstm_dim"], hidden_dim=s["lstm_dim"], batch_size=10)
+    models = {}
+    threads = torch.get_num_threads()
+    if resolve_device(device).type == "cpu":
+        # these small matrices gain little from a second thread, and on a busy 2-core machine
+        # the spinning OpenMP workers made the chapter 3x slower (465 s against 151 s)
+        torch.set_num_threads(1)
+    try:
+        for name, cfg in (("lesson model", lesson_cfg), ("LSTM", lstm_cfg)):
+            log.info("training the %s", name)
+            models[name] = LanguageModel(cfg).fit(corpus, device=device, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+
+    rows = [{"model": "Kneser-Ney bigram (counts)", "parameters": "-", "epochs": "-",
+             "train tokens/s": "-", "valid ppl": bigram.perplexity(corpus.valid),
+             "test ppl": bigram.perplexity(corpus.test)}]
+    for name, lm in models.items():
+        rows.append({
+            "model": f"{name} ({lm.config.model}, {lm.config.embed_dim}-d)",
+            "parameters": sum(p.numel() for p in lm.model_.parameters()),
+            "epochs": len(lm.history_),
+            "train tokens/s": round(sum(h["items_per_s"] for h in lm.history_) / len(lm.history_)),
+            "valid ppl": lm.perplexity(corpus.valid),
+            "test ppl": lm.perplexity(corpus.test),
+        })
+    report.text(
+        "**Perplexity** (lower is better; a uniform guess scores the vocabulary size). The "
+        "lesson's model sees only the current word, so it is a low-rank bigram model trained by "
+        "gradient descent; the count bigram with Kneser-Ney smoothing is the yardstick, and the "
+        "LSTM carries its hidden state across windows to use the whole preceding text."
+    )
+    report.table(rows, floatfmt=".1f")
+    bars = plot_perplexities([r["model"] for r in rows], [r["test ppl"] for r in rows],
+                             out_dir / "lm_perplexity.png",
+                             title="Test perplexity, WordNet glosses")
+    report.image(bars, "Test perplexity of the three models.")
+    curves = plot_curves(_merged_losses({k: m.history_ for k, m in models.items()}),
+                         [f"{k} {part}" for k in models for part in ("train", "valid")],
+                         out_dir / "lm_curves.png", title="Cross-entropy per epoch",
+                         ylabel="loss (nats per token)")
+    report.image(curves, "Training and validation loss of the two networks.")
+
+    neighbours = []
+    for probe in PROBES:
+        if probe not in corpus.itos:
+            continue
+        row = {"probe": probe}
+        for name, lm in models.items():
+            row[name] = ", ".join(w for w, _ in lm.most_similar(probe, topn=5))
+        neighbours.append(row)
+    report.text("**Nearest words** (cosine) in each model's input embedding table.")
+    report.table(neighbours)
+
+    lstm = models["LSTM"]
+    samples = [{"prompt": p,
+                "continuation": lstm.generate(p, max_tokens=20, temperature=0.8, top_k=40,
+                                              seed=i, stop_at_eos=True).removesuffix(" <eos>")}
+               for i, p in enumerate(PROMPTS)]
+    report.text("**Samples from the LSTM** (temperature 0.8, top-k 40, up to the end of a gloss).")
+    report.table(samples)
+    report.text(
+        "On the Penn Treebank (`dlcourse lm train --model ptb-medium --data ptb`: 650 units, 2 "
+        "layers, dropout 0.5, 39 epochs) Zaremba et al. report about 82 test perplexity; that "
+        "recipe needs a GPU and the online PTB files and was not run for this report."
+    )

@@ -1,0 +1,95 @@
+"""Stream batching, the two models and the Kneser-Ney bigram: shapes and properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dlcourse.lm import (
+    BPTTBatches,
+    EmbeddingModel,
+    KneserNeyBigram,
+    LSTMModel,
+    batchify,
+    build_model,
+    detach_hidden,
+)
+
+
+def test_batchify_cuts_contiguous_streams():
+    data = batchify(torch.arange(23), 4)
+    assert data.shape == (4, 5)
+    assert data[1].tolist() == [5, 6, 7, 8, 9]  # row b = the b-th consecutive chunk
+
+
+def test_bptt_windows_cover_each_stream_in_order_with_shifted_targets():
+    ids = torch.arange(103)
+    batches = BPTTBatches(ids, batch_size=4, bptt=7)
+    xs, ys = zip(*batches)
+    assert len(xs) == len(batches) == 4  # 25 columns -> 24 predictions -> windows 7+7+7+3
+    assert [x.shape[1] for x in xs] == [7, 7, 7, 3]
+    stream_x, stream_y = torch.cat(xs, dim=1), torch.cat(ys, dim=1)
+    assert torch.equal(stream_x, batches.data[:, :-1])
+    assert torch.equal(stream_y, batches.data[:, 1:])
+    assert batches.num_tokens == stream_y.numel()
+
+
+def test_shuffled_windows_are_a_permutation():
+    plain = [x[0, 0].item() for x, _ in BPTTBatches(torch.arange(400), 2, 9)]
+    torch.manual_seed(1)
+    mixed = [x[0, 0].item() for x, _ in BPTTBatches(torch.arange(400), 2, 9, shuffle=True)]
+    assert sorted(mixed) == plain and mixed != plain
+
+
+@pytest.mark.parametrize("kwargs", [dict(batch_size=0, bptt=5), dict(batch_size=2, bptt=0),
+                                    dict(batch_size=50, bptt=5)])
+def test_bad_batching_arguments_raise(kwargs):
+    with pytest.raises(ValueError):
+        BPTTBatches(torch.arange(60), **kwargs)
+
+
+def test_models_return_logits_over_the_vocabulary():
+    x = torch.randint(0, 40, (3, 6))
+    logits, hidden = EmbeddingModel(40, 8)(x)
+    assert logits.shape == (3, 6, 40) and hidden is None
+    logits, (h, c) = LSTMModel(40, 12, 12, num_layers=2)(x)
+    assert logits.shape == (3, 6, 40) and h.shape == c.shape == (2, 3, 12)
+
+
+def test_weight_tying_shares_one_tensor_and_needs_equal_sizes():
+    model = LSTMModel(50, 16, 16, tie_weights=True)
+    assert model.decoder.weight is model.encoder.weight
+    untied = LSTMModel(50, 16, 16, tie_weights=False)
+    assert sum(p.numel() for p in model.parameters()) + 50 * 16 == sum(
+        p.numel() for p in untied.parameters())
+    with pytest.raises(ValueError, match="embed_dim == hidden_dim"):
+        LSTMModel(50, 16, 24, tie_weights=True)
+    with pytest.raises(ValueError, match="choose one of embedding, lstm"):
+        build_model("gru", 50)
+
+
+def test_carried_hidden_state_equals_one_long_pass():
+    torch.manual_seed(0)
+    model = LSTMModel(30, 8, 8, num_layers=2, dropout=0.0).eval()
+    x = torch.randint(0, 30, (2, 12))
+    full, _ = model(x)
+    first, hidden = model(x[:, :5])
+    second, _ = model(x[:, 5:], detach_hidden(hidden))
+    assert torch.allclose(torch.cat([first, second], dim=1), full, atol=1e-6)
+    assert not detach_hidden(hidden)[0].requires_grad
+
+
+def test_kneser_ney_distributions_sum_to_one_and_beat_unigram_on_real_text(lee_corpus):
+    v = len(lee_corpus.itos)
+    kn = KneserNeyBigram(v).fit(lee_corpus.train)
+    assert 0 < kn.discount_ < 1
+    seen = int(lee_corpus.train[0])
+    never = next(i for i in range(v) if kn.context_count_[i] == 0)  # e.g. <pad>
+    for prev in (seen, never):
+        assert kn.prob(prev).sum() == pytest.approx(1.0, abs=1e-9)
+    counts = np.bincount(lee_corpus.train.numpy(), minlength=v) + 1.0
+    test = lee_corpus.test.numpy()
+    unigram_ppl = float(np.exp(-np.log(counts[test] / counts.sum()).mean()))
+    bigram_ppl = kn.perplexity(lee_corpus.test)
+    assert kn.perplexity(lee_corpus.train) < bigram_ppl < unigram_ppl < v

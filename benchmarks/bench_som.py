@@ -1,9 +1,15 @@
 """Benchmark dlcourse.som against MiniSom 2.3 in the same run: samples/s, QE and TE.
 
 Same grid, data, start weights (our PCA init, handed to MiniSom), epochs (MiniSom: epochs x N
-steps) and gaussian neighbourhood, sigma from --sigma down to 1 in both. Quality is measured
-with one implementation for every map (``SOM.quantization_error`` / ``topographic_error``, which
-equal MiniSom's own on the same weights: tests/som/test_som.py).
+steps) and gaussian neighbourhood, with the same sigma and learning-rate curves on both sides
+(``--schedule``): ``to_one`` (MiniSom's inverse_decay_to_one / inverse_decay_to_zero: sigma from
+--sigma down to 1, lr down to lr/101) and ``default`` (MiniSom's default asymptotic_decay: both
+down to a third of their start). Ours follows each curve exactly (``decay="inverse_time"``,
+``dlcourse.som.compare.matching_params``); the batch rule has no learning rate. Quality is
+measured with one implementation for every map (``SOM.quantization_error`` /
+``topographic_error``, which equal MiniSom's own on the same weights: tests/som/test_som.py).
+MiniSom's topographic error moves with its random sample order (on digits 20x20 about
+0.008-0.012 over seeds 0-4), so compare it with --peer-seed too.
 
 Targets (issue 8): samples/s >= 50x MiniSom ``train`` and >= 10x ``train_batch`` at equal or
 lower QE and TE, on digits (20x20) and Fashion-MNIST; ``--scale``: 1M x 100 on 50x50 with
@@ -33,6 +39,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--topology", default="rectangular", choices=["rectangular", "hexagonal"])
     parser.add_argument("--fashion-samples", type=int, default=2000,
                         help="Fashion-MNIST training images used (MiniSom needs ~1.3 ms each)")
+    parser.add_argument("--schedule", default="both", choices=["to_one", "default", "both"],
+                        help="MiniSom decay schedule that both sides follow")
+    parser.add_argument("--peer-seed", type=int, default=0, help="MiniSom's random order seed")
     parser.add_argument("--repeats", type=int, default=3, help="best of N for dlcourse timings")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--scale", action="store_true", help="add the 1M x 100, 50x50 run")
@@ -51,7 +60,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from dlcourse.som import SOM, Grid, initial_weights  # noqa: E402
-from dlcourse.som.compare import train_minisom  # noqa: E402
+from dlcourse.som.compare import matching_params, train_minisom  # noqa: E402
 
 
 def table(rows: list[dict]) -> None:
@@ -69,12 +78,12 @@ def quality(X: np.ndarray, weights: np.ndarray, topology: str) -> tuple[float, f
     return judge.quantization_error(X), judge.topographic_error(X)
 
 
-def ours(X: np.ndarray, algorithm: str, repeats: int, **kw) -> dict:
+def ours(X: np.ndarray, algorithm: str, repeats: int, schedule: str = "to_one") -> dict:
     """Best-of-N fit time (including PCA init) and training time, wall and CPU."""
     best = {"fit_s": np.inf, "train_s": np.inf, "train_cpu": np.inf}
     for _ in range(repeats):
-        som = SOM(ARGS.grid, ARGS.grid, topology=ARGS.topology, sigma=ARGS.sigma,
-                  epochs=ARGS.epochs, algorithm=algorithm, device="cpu", **kw)
+        som = SOM(ARGS.grid, ARGS.grid, topology=ARGS.topology, epochs=ARGS.epochs,
+                  algorithm=algorithm, device="cpu", **matching_params(schedule, ARGS.sigma))
         start = time.perf_counter()
         som.fit(X)
         best["fit_s"] = min(best["fit_s"], time.perf_counter() - start)
@@ -83,48 +92,57 @@ def ours(X: np.ndarray, algorithm: str, repeats: int, **kw) -> dict:
     return {"som": som, **best}
 
 
-def compare(name: str, X: np.ndarray) -> list[dict]:
+def compare(name: str, X: np.ndarray) -> None:
+    """Every --schedule: MiniSom's train (and train_batch, timed once) against ours, one table."""
     steps = ARGS.epochs * len(X)
-    print(f"\n== {name}: {len(X)} x {X.shape[1]}, {ARGS.grid}x{ARGS.grid} {ARGS.topology}, "
-          f"{ARGS.epochs} epochs ({steps} sample visits), sigma {ARGS.sigma} -> 1", flush=True)
     ours(X[:200], "batch", 1)  # compile/load the numba kernels outside the timings
     start_w = initial_weights(X, Grid(ARGS.grid, ARGS.grid, ARGS.topology), "pca",
                               np.random.default_rng(0)).reshape(ARGS.grid, ARGS.grid, -1)
-    peers = {}
-    for method in ("train", "train_batch"):
-        cpu = time.process_time()
-        weights, seconds = train_minisom(X, start_w, ARGS.topology, ARGS.sigma,
-                                         epochs=ARGS.epochs, method=method)
-        peers[method] = (seconds, time.process_time() - cpu, *quality(X, weights, ARGS.topology))
-    rows = []
-    for method, (seconds, cpu, qe, te) in peers.items():
-        rows.append({"method": f"MiniSom.{method}", "samples/s": steps / seconds,
-                     "train_s": seconds, "train_cpu_s": cpu, "fit_s": float("nan"), "QE": qe,
-                     "TE": te, "x train": peers["train"][0] / seconds,
-                     "x train (cpu)": peers["train"][1] / cpu,
-                     "x train_batch": peers["train_batch"][0] / seconds})
-    for algorithm, repeats in (("batch", ARGS.repeats), ("minibatch", ARGS.repeats),
-                               ("online", 1)):
-        run = ours(X, algorithm, repeats)
-        som = run["som"]
-        rows.append({"method": f"dlcourse {algorithm}", "samples/s": steps / run["train_s"],
-                     "train_s": run["train_s"], "train_cpu_s": run["train_cpu"],
-                     "fit_s": run["fit_s"], "QE": som.quantization_error_,
-                     "TE": som.topographic_error_, "x train": peers["train"][0] / run["train_s"],
-                     "x train (cpu)": peers["train"][1] / run["train_cpu"],
-                     "x train_batch": peers["train_batch"][0] / run["train_s"]})
-    table(rows)
-    peer_qe, peer_te = peers["train"][2], peers["train"][3]
-    for row in rows[2:4]:
-        print(f"ratio vs MiniSom.train ({row['method']}, training wall time): "
-              f"{row['x train']:.1f}x, CPU time {row['x train (cpu)']:.1f}x (target 50x); "
-              f"vs train_batch {row['x train_batch']:.1f}x (target 10x); incl. PCA init: "
-              f"{peers['train'][0] / row['fit_s']:.1f}x")
-    for row in rows[2:]:
-        verdict = "ok" if row["QE"] <= peer_qe and row["TE"] <= peer_te else "WORSE"
-        print(f"  {row['method']}: QE {row['QE']:.4g} vs {peer_qe:.4g}, "
-              f"TE {row['TE']:.4g} vs {peer_te:.4g}: {verdict}")
-    return rows
+    schedules = ["to_one", "default"] if ARGS.schedule == "both" else [ARGS.schedule]
+    batch_s = None  # MiniSom train_batch seconds: the same work under any schedule
+    for schedule in schedules:
+        ends = matching_params(schedule, ARGS.sigma)
+        print(f"\n== {name}: {len(X)} x {X.shape[1]}, {ARGS.grid}x{ARGS.grid} {ARGS.topology}, "
+              f"{ARGS.epochs} epochs ({steps} sample visits), schedule {schedule}: sigma "
+              f"{ARGS.sigma:g} -> {ends['sigma_end']:.4g}, lr 0.5 -> "
+              f"{ends['learning_rate_end']:.4g}", flush=True)
+        peers = {}
+        for method in ("train", "train_batch") if batch_s is None else ("train",):
+            cpu = time.process_time()
+            weights, seconds = train_minisom(X, start_w, ARGS.topology, ARGS.sigma,
+                                             epochs=ARGS.epochs, method=method,
+                                             seed=ARGS.peer_seed, schedule=schedule)
+            peers[method] = (seconds, time.process_time() - cpu,
+                             *quality(X, weights, ARGS.topology))
+        batch_s = peers["train_batch"][0] if "train_batch" in peers else batch_s
+        train_s, train_cpu = peers["train"][:2]
+        rows = [{"method": f"MiniSom.{method}", "samples/s": steps / seconds, "train_s": seconds,
+                 "train_cpu_s": cpu, "fit_s": float("nan"), "QE": qe, "TE": te,
+                 "x train": train_s / seconds, "x train (cpu)": train_cpu / cpu,
+                 "x train_batch": batch_s / seconds}
+                for method, (seconds, cpu, qe, te) in peers.items()]
+        for algorithm, repeats in (("batch", ARGS.repeats), ("minibatch", ARGS.repeats),
+                                   ("online", 1)):
+            run = ours(X, algorithm, repeats, schedule)
+            som = run["som"]
+            rows.append({"method": f"dlcourse {algorithm}", "samples/s": steps / run["train_s"],
+                         "train_s": run["train_s"], "train_cpu_s": run["train_cpu"],
+                         "fit_s": run["fit_s"], "QE": som.quantization_error_,
+                         "TE": som.topographic_error_, "x train": train_s / run["train_s"],
+                         "x train (cpu)": train_cpu / run["train_cpu"],
+                         "x train_batch": batch_s / run["train_s"]})
+        table(rows)
+        peer_qe, peer_te = peers["train"][2], peers["train"][3]
+        ours_rows = [row for row in rows if row["method"].startswith("dlcourse")]
+        for row in ours_rows[:2]:
+            print(f"ratio vs MiniSom.train ({row['method']}, training wall time): "
+                  f"{row['x train']:.1f}x, CPU time {row['x train (cpu)']:.1f}x (target 50x); "
+                  f"vs train_batch {row['x train_batch']:.1f}x (target 10x); incl. PCA init: "
+                  f"{train_s / row['fit_s']:.1f}x")
+        for row in ours_rows:
+            verdict = "ok" if row["QE"] <= peer_qe and row["TE"] <= peer_te else "WORSE"
+            print(f"  {row['method']}: QE {row['QE']:.4g} vs {peer_qe:.4g}, "
+                  f"TE {row['TE']:.4g} vs {peer_te:.4g}: {verdict}")
 
 
 def scale() -> None:

@@ -60,9 +60,17 @@ def train(data, grid, topology, toroidal, algorithm, epochs, init, neighborhood,
           device, seed, out):
     """Train a map on DATA; save it in --out.
 
-    Writes model.pt (weights, scaler, unit labels), history.json and metrics.json.
+    Writes model.pt (weights, scaler, unit labels), history.json and metrics.json. Under
+    ``torchrun --nproc_per_node=N -m dlcourse som train ...`` the batch algorithm splits every
+    epoch's samples over the N processes (same map as one process); rank 0 writes the outputs.
     """
     from dlcourse.engine import write_json
+    from dlcourse.engine.distributed import (
+        init_distributed,
+        is_main_process,
+        shutdown_distributed,
+        world_size,
+    )
     from dlcourse.som import SOM
     from dlcourse.som.data import Standardizer
 
@@ -74,13 +82,23 @@ def train(data, grid, topology, toroidal, algorithm, epochs, init, neighborhood,
     scaler = Standardizer().fit(X) if standardize else None
     if scaler is not None:
         X = scaler.transform(X)
+    # every rank loads all the data and SOM.fit scans only its share (gloo on the CPU, nccl
+    # with each rank on its own GPU); one process keeps the device as given, e.g. "auto"
+    rank_device = init_distributed(device)
+    if world_size() > 1:
+        device = str(rank_device)
     som = SOM(m, n, topology=TOPOLOGIES[topology], toroidal=toroidal, init=init,
               neighborhood=neighborhood, decay=decay, distance=distance, sigma=sigma,
               sigma_end=sigma_end, learning_rate=learning_rate, algorithm=algorithm,
               epochs=epochs, batch_size=batch_size, seed=seed, device=device)
     start = time.perf_counter()
-    som.fit(X)
+    try:
+        som.fit(X)
+    finally:
+        shutdown_distributed()
     seconds = time.perf_counter() - start
+    if not is_main_process():
+        return
     out = Path(out)
     extra = {"scaler": scaler.to_dict() if scaler else None, "feature_names": table.feature_names,
              "data": data, "label_column": label_column}

@@ -16,10 +16,12 @@ from dlcourse.som import _kernels
 from dlcourse.som.functions import neighborhood_function
 from dlcourse.som.rules import (
     batch_rule,
+    local_rows,
     minibatch_rule,
     minibatch_update,
     order_of_steps,
     schedule,
+    sum_over_ranks,
     total_steps,
 )
 
@@ -139,6 +141,28 @@ class NumpyRunner:
                 np.sqrt(np.maximum(block, 0.0, out=block), out=block)
         return out
 
+    def _batch_statistics(self, part: np.ndarray, w: np.ndarray, final: bool = False):
+        """Per-BMU sums (K, d), counts (K,), QE and TE of ``part``, summed over all ranks.
+
+        One all-reduce per call under torchrun (a flat vector of the sums, counts and error
+        totals), so every rank gets the statistics one process finds over all the data.
+        ``final``: the trained map's exact float64 errors only (sums and counts are None).
+        """
+        n_units, dim = w.shape
+        if final:
+            _, dist, errors = self.scan(part, w)
+            stats = np.zeros(0)
+        else:
+            sums, counts = np.zeros((n_units, dim)), np.zeros(n_units)
+            _, dist, errors = self.scan(part, w, sums, counts, exact=False)
+            stats = np.concatenate([sums.ravel(), counts])  # (K d + K,)
+        totals = [dist.sum(), errors.sum(), float(len(part))]
+        flat = sum_over_ranks(np.concatenate([stats, totals]))
+        qe, te = flat[-3] / flat[-1], flat[-2] / flat[-1]
+        if final:
+            return None, None, qe, te
+        return flat[: n_units * dim].reshape(n_units, dim), flat[n_units * dim: -3], qe, te
+
     def train(self, X: np.ndarray, w: np.ndarray, rng: np.random.Generator):
         som = self.som
         lr, sigma = schedule(som)
@@ -147,11 +171,11 @@ class NumpyRunner:
         history: list[dict] = []
         t0, c0 = time.perf_counter(), time.process_time()
 
-        def record(epoch: int, bmu_dist, errors, frac: float) -> None:
+        def record(epoch: int, qe: float, te: float, frac: float) -> None:
             history.append({
                 "epoch": epoch,
-                "quantization_error": float(np.mean(bmu_dist)),
-                "topographic_error": float(np.mean(errors)),
+                "quantization_error": float(qe),
+                "topographic_error": float(te),
                 "sigma": sigma(frac),
                 "learning_rate": lr(frac) if som.algorithm != "batch" else None,
                 "seconds": time.perf_counter() - t0,
@@ -165,12 +189,12 @@ class NumpyRunner:
             epochs = int(som.epochs)
             # other neighbourhoods are not separable: they need the (K, K) distance matrix
             dense = som._grid_d2.astype(np.float64) if som.neighborhood != "gaussian" else None
+            part = local_rows(X)  # this rank's rows under torchrun, else all of X
             for epoch in range(epochs):
-                sums, counts = np.zeros((len(w), dim)), np.zeros(len(w))
-                _, dist, errors = self.scan(X, w, sums, counts, exact=False)
+                sums, counts, qe, te = self._batch_statistics(part, w)
                 frac = epoch / max(epochs - 1, 1)
                 # errors of the weights after `epoch` updates, the last one made with sigma(prev)
-                record(epoch, dist, errors, max(epoch - 1, 0) / max(epochs - 1, 1))
+                record(epoch, qe, te, max(epoch - 1, 0) / max(epochs - 1, 1))
                 if som.neighborhood == "gaussian":  # separable: two 1-D passes, no (K, K)
                     stats = grid.gaussian_smooth(np.column_stack([sums, counts]),
                                                  sigma(frac), self._work)  # (K, d + 1)
@@ -178,12 +202,12 @@ class NumpyRunner:
                 else:
                     h = neigh(dense, sigma(frac))  # (K, K)
                     w = batch_rule(w, h @ sums, h @ counts)
-            _, dist, errors = self.scan(X, w)
-            record(epochs, dist, errors, 1.0)
+            _, _, qe, te = self._batch_statistics(part, w, final=True)
+            record(epochs, qe, te, 1.0)
             return w, history
 
         _, dist, errors = self.scan(X, w)
-        record(0, dist, errors, 0.0)
+        record(0, dist.mean(), errors.mean(), 0.0)
         total = total_steps(som, n_samples)
         order = order_of_steps(som, n_samples, total, rng)
         if som.algorithm == "online":
@@ -198,7 +222,7 @@ class NumpyRunner:
                                 float(som.learning_rate), float(som.learning_rate_end),
                                 som._sigma_start(), float(som.sigma_end))
                 _, dist, errors = self.scan(X, w)
-                record(epoch, dist, errors, (stop - 1) / max(total - 1, 1))
+                record(epoch, dist.mean(), errors.mean(), (stop - 1) / max(total - 1, 1))
             return w, history
 
         batch = int(som.batch_size)
@@ -230,7 +254,7 @@ class NumpyRunner:
                 te_sum += float(errors.sum())
             # like a training loss: the errors of each batch before its update, averaged
             count = stop - start
-            record(epoch, np.array([qe_sum / count]), np.array([te_sum / count]),
+            record(epoch, qe_sum / count, te_sum / count,
                    (stop - 1) / max(total - 1, 1))
         _, dist, errors = self.scan(X, w)
         history[-1]["quantization_error"] = float(np.mean(dist))

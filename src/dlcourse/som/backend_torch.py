@@ -14,9 +14,11 @@ import numpy as np
 from dlcourse.som.functions import neighborhood_function
 from dlcourse.som.rules import (
     batch_update,
+    local_rows,
     minibatch_update,
     order_of_steps,
     schedule,
+    sum_over_ranks,
     total_steps,
 )
 
@@ -99,6 +101,22 @@ class TorchRunner:
             for s in range(0, len(X), self.chunk)
         ])
 
+    def _batch_statistics(self, part, w):
+        """Per-BMU sums (K, d), counts (K,), QE and TE of ``part`` (host or device rows),
+        summed over all ranks with one all-reduce of a flat float64 vector."""
+        torch = self.torch
+        n_units, dim = w.shape
+        sums = torch.zeros_like(w)  # (K, d) float32
+        counts = torch.zeros(n_units, device=self.device)
+        _, dist, errors = self._scan_tensor(part, w, sums, counts)
+        totals = torch.stack([dist.double().sum(), errors.double().sum(),
+                              torch.tensor(float(len(part)), dtype=torch.float64,
+                                           device=self.device)])
+        flat = sum_over_ranks(torch.cat([sums.double().ravel(), counts.double(), totals]))
+        qe, te = float(flat[-3] / flat[-1]), float(flat[-2] / flat[-1])
+        sums = flat[: n_units * dim].reshape(n_units, dim).to(w.dtype)
+        return sums, flat[n_units * dim: -3].to(w.dtype), qe, te
+
     def train(self, X: np.ndarray, w: np.ndarray, rng: np.random.Generator):
         torch = self.torch
         som = self.som
@@ -110,11 +128,11 @@ class TorchRunner:
         history: list[dict] = []
         t0, c0 = time.perf_counter(), time.process_time()
 
-        def record(epoch, dist, errors, frac) -> None:
+        def record(epoch, qe: float, te: float, frac) -> None:
             history.append({
                 "epoch": epoch,
-                "quantization_error": float(dist.double().mean()),
-                "topographic_error": float(errors.double().mean()),
+                "quantization_error": qe,
+                "topographic_error": te,
                 "sigma": sigma(frac),
                 "learning_rate": lr(frac) if som.algorithm != "batch" else None,
                 "seconds": time.perf_counter() - t0,
@@ -123,19 +141,18 @@ class TorchRunner:
 
         if som.algorithm == "batch":
             epochs = int(som.epochs)
+            part = local_rows(X)  # this rank's rows under torchrun, else all of X
             for epoch in range(epochs):
-                sums = torch.zeros_like(wt)
-                counts = torch.zeros(len(wt), device=self.device)
-                _, dist, errors = self._scan_tensor(X, wt, sums, counts)
-                record(epoch, dist, errors, max(epoch - 1, 0) / max(epochs - 1, 1))
+                sums, counts, qe, te = self._batch_statistics(part, wt)
+                record(epoch, qe, te, max(epoch - 1, 0) / max(epochs - 1, 1))
                 wt = batch_update(wt, sums, counts, neigh(d2, sigma(epoch / max(epochs - 1, 1))))
-            _, dist, errors = self._scan_tensor(X, wt)
-            record(epochs, dist, errors, 1.0)
+            _, _, qe, te = self._batch_statistics(part, wt)
+            record(epochs, qe, te, 1.0)
             return wt.double().cpu().numpy(), history
 
         n_samples = len(X)
         _, dist, errors = self._scan_tensor(X, wt)
-        record(0, dist, errors, 0.0)
+        record(0, float(dist.double().mean()), float(errors.double().mean()), 0.0)
         total = total_steps(som, n_samples)
         order = order_of_steps(som, n_samples, total, rng)
         batch = 1 if som.algorithm == "online" else int(som.batch_size)
@@ -152,5 +169,6 @@ class TorchRunner:
                 h = neigh(d2[:, bmu], sigma(frac))  # (K, B)
                 wt = minibatch_update(wt, xb, h, lr(frac))
             _, dist, errors = self._scan_tensor(X, wt)
-            record(epoch, dist, errors, (stop - 1) / max(total - 1, 1))
+            record(epoch, float(dist.double().mean()), float(errors.double().mean()),
+                   (stop - 1) / max(total - 1, 1))
         return wt.double().cpu().numpy(), history

@@ -26,26 +26,60 @@ def from_minisom_layout(weights: np.ndarray, topology: str) -> np.ndarray:
     return np.ascontiguousarray(ours.transpose(1, 0, 2))
 
 
+# MiniSom's (learning-rate, sigma) decay functions for each comparison schedule:
+# "to_one": sigma falls to 1 and the learning rate to lr / 101; "default": MiniSom's own
+# defaults, both falling to a third of their start (asymptotic_decay).
+SCHEDULES = {
+    "to_one": ("inverse_decay_to_zero", "inverse_decay_to_one"),
+    "default": ("asymptotic_decay", "asymptotic_decay"),
+}
+
+
+def matching_params(schedule: str, sigma: float, learning_rate: float = 0.5) -> dict:
+    """SOM arguments whose sigma and learning-rate curves are MiniSom's under ``schedule``.
+
+    Every MiniSom decay above is ``start / (1 + a * t / T)``, which is our ``"inverse_time"``
+    decay from ``start`` to ``start / (1 + a)``: so the two libraries follow the same curves
+    from the same start to the same end (sigma 1 and lr / 101, or both a third of the start).
+
+    >>> matching_params("default", 6.0)["sigma_end"]
+    2.0
+    """
+    if schedule == "to_one":
+        ends = (learning_rate / 101.0, 1.0)
+    elif schedule == "default":
+        ends = (learning_rate / 3.0, sigma / 3.0)
+    else:
+        raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
+    return {"decay": "inverse_time", "sigma": sigma, "sigma_end": ends[1],
+            "learning_rate": learning_rate, "learning_rate_end": ends[0]}
+
+
 def train_minisom(X: np.ndarray, start: np.ndarray, topology: str, sigma: float,
                   learning_rate: float = 0.5, epochs: int = 10, method: str = "train",
-                  seed: int = 0) -> tuple[np.ndarray, float]:
+                  seed: int = 0, schedule: str = "to_one") -> tuple[np.ndarray, float]:
     """Train MiniSom from ``start`` (our (m, n, d) layout) for ``epochs * len(X)`` steps.
 
-    Gaussian neighbourhood, sigma decaying from ``sigma`` to 1 (``inverse_decay_to_one``) and
-    the learning rate to about 1% (``inverse_decay_to_zero``), the ends our schedule reaches.
-    ``method``: ``"train"`` (random order) or ``"train_batch"`` (MiniSom's sequential pass).
+    Gaussian neighbourhood; ``schedule`` (see ``SCHEDULES``): ``"to_one"`` decays sigma from
+    ``sigma`` to 1 (``inverse_decay_to_one``) and the learning rate to about 1%
+    (``inverse_decay_to_zero``), ``"default"`` uses MiniSom's default ``asymptotic_decay``
+    for both (ending at a third of their start). ``method``: ``"train"`` (random order) or
+    ``"train_batch"`` (MiniSom's sequential pass).
     Returns the trained weights in our layout and the training seconds.
     """
     try:
         from minisom import MiniSom
     except ImportError as exc:
         raise DlcourseError("the comparison needs MiniSom; pip install minisom") from exc
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
+    lr_decay, sigma_decay = SCHEDULES[schedule]
     m, n, dim = start.shape
     if topology == "hexagonal" and m % 2:
         raise ValueError(f"the hexagonal comparison needs an even number of rows, got {m}")
     peer = MiniSom(n, m, dim, sigma=sigma, learning_rate=learning_rate, topology=topology,
-                   neighborhood_function="gaussian", decay_function="inverse_decay_to_zero",
-                   sigma_decay_function="inverse_decay_to_one", random_seed=seed)
+                   neighborhood_function="gaussian", decay_function=lr_decay,
+                   sigma_decay_function=sigma_decay, random_seed=seed)
     peer._weights = to_minisom_layout(np.asarray(start, dtype=np.float64), topology)
     steps = epochs * len(X)
     begin = time.perf_counter()

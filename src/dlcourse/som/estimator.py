@@ -194,6 +194,12 @@ class SOM:
     def fit(self, X: Any, y: Any = None) -> SOM:
         """Initialise and train the map on ``X`` (N, d); returns ``self``. ``y`` is ignored.
 
+        Under torchrun (``dlcourse.engine.distributed.init_distributed`` called first) every
+        rank passes the same ``X``; with ``algorithm="batch"`` each rank scans only its share
+        of the rows and an all-reduce sums the per-unit statistics, so every rank ends with the
+        map one process trains (up to float rounding). Online and mini-batch runs are
+        sequential: there every rank trains on all of ``X`` by itself.
+
         Raises ValueError for bad hyper-parameters or data (non-finite values, wrong shape).
         """
         self._check_params()

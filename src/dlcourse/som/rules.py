@@ -2,10 +2,12 @@
 
 ``batch_update``/``minibatch_update`` take a neighbourhood matrix; the ``*_rule`` forms take
 already smoothed statistics, for callers that smooth without building that matrix.
+``local_rows``/``sum_over_ranks`` split the batch rule's statistics over torchrun's processes.
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -81,3 +83,46 @@ def order_of_steps(som: SOM, n_samples: int, total: int, rng: np.random.Generato
     else:
         order = np.tile(np.arange(n_samples), epochs)
     return order[:total].astype(np.int64)
+
+
+def _multi_process() -> bool:
+    """True under torchrun with several processes and the process group up.
+
+    Reads ``WORLD_SIZE`` first so that a single process never imports torch (the CPU path of
+    the SOM does not need it); the engine's check then confirms the group is initialised.
+    """
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return False
+    from dlcourse.engine.distributed import is_distributed
+
+    return is_distributed()
+
+
+def local_rows(X):
+    """This rank's rows of ``X`` (every ``world``-th row from ``rank``); all of X for one process.
+
+    Every rank passes the whole data set to ``SOM.fit`` and scans only its share of it.
+    """
+    if not _multi_process():
+        return X
+    from dlcourse.engine.distributed import shard
+
+    return shard(X)
+
+
+def sum_over_ranks(values):
+    """Sum ``values`` (a numpy array or a torch tensor) over all ranks; unchanged for one process.
+
+    The batch rule's statistics are sums over samples, so the sum of every rank's partial
+    statistics is what one process computes over all the data (up to float rounding).
+    """
+    if not _multi_process():
+        return values
+    from dlcourse.engine.distributed import all_reduce_sum
+
+    if isinstance(values, np.ndarray):
+        import torch
+
+        reduced = all_reduce_sum(torch.from_numpy(np.ascontiguousarray(values)))
+        return reduced.cpu().numpy()
+    return all_reduce_sum(values)

@@ -8,7 +8,7 @@
 from dlcourse.embeddings.corpus import Corpus, tokenize
 from dlcourse.embeddings.evaluate import evaluate_analogies, evaluate_similarity, one_hot, spearman
 from dlcourse.embeddings.glove import GloVe, count_cooccurrences
-from dlcourse.embeddings.vectors import KeyedVectors, load_vectors
+from dlcourse.embeddings.vectors import KeyedVectors, load_vectors, words_and_neighbors
 from dlcourse.embeddings.word2vec import Word2Vec
 
 __all__ = [
@@ -23,4 +23,5 @@ __all__ = [
     "one_hot",
     "spearman",
     "tokenize",
+    "words_and_neighbors",
 ]

@@ -1,8 +1,8 @@
 """Compiled CPU kernels (numba, nogil: several Python threads update the shared weights Hogwild).
 
 Each call trains one thread's share of a block of sentences and returns its loss sum and counts.
-The random generator is xorshift64 seeded per call; negatives come from an alias table; the
-sigmoid is computed directly in float32. Compiled once and cached on disk (``cache=True``).
+The random generator is xorshift64* seeded per call; negatives come from an alias table; the
+sigmoid and the loss come from tables. Compiled once and cached on disk (``cache=True``).
 """
 
 from __future__ import annotations
@@ -10,64 +10,82 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-_U13 = np.uint64(13)
-_U7 = np.uint64(7)
-_U17 = np.uint64(17)
+_U8 = np.uint64(8)
+_U12 = np.uint64(12)
+_U25 = np.uint64(25)
+_U27 = np.uint64(27)
 _U32 = np.uint64(32)
-_U40 = np.uint64(40)
+_MULT = np.uint64(0x2545F4914F6CDD1D)
 _LOW24 = np.uint64(0xFFFFFF)
 _INV24 = np.float32(1.0 / (1 << 24))
-_MAX_F = np.float32(20.0)
+# sigmoid and loss tables over [-6, 6) (word2vec's EXP_TABLE): cheaper than exp/log per output
+_MAX_EXP = np.float32(6.0)
+_TABLE_SIZE = 1000
+_TABLE_SCALE = np.float32(_TABLE_SIZE / (2 * 6.0))
+_F = (np.arange(_TABLE_SIZE, dtype=np.float64) + 0.5) / _TABLE_SIZE * 12.0 - 6.0
+_SIGMOID = (1 / (1 + np.exp(-_F))).astype(np.float32)
+_LOSS_POS = np.log1p(np.exp(-_F)).astype(np.float32)  # -log sigmoid(f)
+_LOSS_NEG = np.log1p(np.exp(_F)).astype(np.float32)  # -log(1 - sigmoid(f))
 
 
 @njit(inline="always")
 def _next(state):
-    state ^= state << _U13
-    state ^= state >> _U7
-    state ^= state << _U17
-    return state
+    """xorshift64* step: returns (new state, 64 well-mixed random bits)."""
+    state ^= state >> _U12
+    state ^= state << _U25
+    state ^= state >> _U27
+    return state, state * _MULT
 
 
 @njit(inline="always")
-def _below(state, n):
+def _below(bits, n):
     # multiply-shift instead of a modulo: uniform int in [0, n) from the high 32 bits
-    return np.int64(((state >> _U32) * np.uint64(n)) >> _U32)
+    return np.int64(((bits >> _U32) * np.uint64(n)) >> _U32)
 
 
 @njit(inline="always")
-def _negative(state, prob, alias):
-    i = _below(state, prob.shape[0])
-    u = np.float32(state & _LOW24) * _INV24
-    return i if u < prob[i] else alias[i]
+def _uniform(bits):
+    # a float32 in [0, 1) from bits 8..31 (the high 32 bits serve _below)
+    return np.float32((bits >> _U8) & _LOW24) * _INV24
+
+
+@njit(inline="always")
+def _negative(bits, prob, alias):
+    i = _below(bits, prob.shape[0])
+    return i if _uniform(bits) < prob[i] else alias[i]
 
 
 @njit(inline="always")
 def _update(l1, out, target, label, alpha, neu1e, dim):
-    """One logistic output: neu1e += g * out[target]; out[target] += g * l1. Returns the loss."""
+    """One logistic output: neu1e += g * out[target]; out[target] += g * l1. Returns the loss.
+
+    As gensim does, a score beyond +-6 (sigmoid saturated) makes no update; its loss is then
+    approximated by 0 or |f|.
+    """
     f = np.float32(0.0)
     for k in range(dim):
         f += l1[k] * out[target, k]
-    f = min(max(f, -_MAX_F), _MAX_F)
-    e = np.exp(-f)
-    sig = np.float32(1.0) / (np.float32(1.0) + e)
-    g = (label - sig) * alpha
+    if f >= _MAX_EXP or f <= -_MAX_EXP:
+        # -log sigmoid(f) ~ max(0, -f) for the true word, -log(1 - sigmoid(f)) ~ max(0, f)
+        return max(np.float32(0.0), f if label == 0 else -f)
+    t = int((f + _MAX_EXP) * _TABLE_SCALE)
+    g = (label - _SIGMOID[t]) * alpha
     for k in range(dim):
         neu1e[k] += g * out[target, k]
         out[target, k] += g * l1[k]
-    # -log sigmoid(f) for the true word, -log(1 - sigmoid(f)) for a negative
-    return np.log1p(e) if label > 0 else f + np.log1p(e)
+    return _LOSS_POS[t] if label > 0 else _LOSS_NEG[t]
 
 
 @njit(nogil=True, fastmath=True, cache=True)
 def train_word2vec_part(tokens, starts, s_begin, s_end, w_in, w_out, keep, prob, alias,
                         window, negative, cbow, cbow_mean, alpha0, min_alpha, done_before,
-                        scale, total, seed):
+                        total, seed):
     """Train sentences ``s_begin:s_end`` of a block; returns (loss, outputs, kept words, raw words).
 
     tokens (N,) int32, starts (S+1,) int64, w_in/w_out (V, D) float32 updated in place,
     keep (V,) float32 subsampling keep probabilities, prob/alias (V,) the negative-sampling alias
-    table. The learning rate falls linearly from alpha0 to min_alpha over ``total`` words; this
-    part's progress is ``done_before + scale * words done here`` (scale = number of threads).
+    table. The learning rate falls linearly from alpha0 to min_alpha over ``total`` words, by the
+    position ``done_before + words done here`` in the whole run.
     """
     dim = w_in.shape[1]
     state = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1)
@@ -81,20 +99,20 @@ def train_word2vec_part(tokens, starts, s_begin, s_end, w_in, w_out, keep, prob,
     one = np.float32(1.0)
     zero = np.float32(0.0)
     for s in range(s_begin, s_end):
-        progress = (done_before + scale * raw) / total
+        progress = (done_before + raw) / total
         alpha = np.float32(max(alpha0 - (alpha0 - min_alpha) * progress, min_alpha))
         n = 0
         for p in range(starts[s], starts[s + 1]):
             w = tokens[p]
-            state = _next(state)
-            if np.float32(state & _LOW24) * _INV24 < keep[w]:
+            state, bits = _next(state)
+            if _uniform(bits) < keep[w]:
                 sen[n] = w
                 n += 1
         raw += starts[s + 1] - starts[s]
         kept += n
         for i in range(n):
-            state = _next(state)
-            b = _below(state, window)  # dynamic window: 1..window
+            state, bits = _next(state)
+            b = _below(bits, window)  # dynamic window: 1..window
             lo = max(0, i - window + b)
             hi = min(n, i + window + 1 - b)
             center = sen[i]
@@ -108,8 +126,8 @@ def train_word2vec_part(tokens, starts, s_begin, s_end, w_in, w_out, keep, prob,
                         neu1e[k] = zero
                     loss += _update(w_in[ctx], w_out, center, one, alpha, neu1e, dim)
                     for _ in range(negative):
-                        state = _next(state)
-                        t = _negative(state, prob, alias)
+                        state, bits = _next(state)
+                        t = _negative(bits, prob, alias)
                         if t != center:
                             loss += _update(w_in[ctx], w_out, t, zero, alpha, neu1e, dim)
                     n_out += 1
@@ -132,8 +150,8 @@ def train_word2vec_part(tokens, starts, s_begin, s_end, w_in, w_out, keep, prob,
                         neu1[k] *= inv
                 loss += _update(neu1, w_out, center, one, alpha, neu1e, dim)
                 for _ in range(negative):
-                    state = _next(state)
-                    t = _negative(state, prob, alias)
+                    state, bits = _next(state)
+                    t = _negative(bits, prob, alias)
                     if t != center:
                         loss += _update(neu1, w_out, t, zero, alpha, neu1e, dim)
                 n_out += 1
@@ -149,10 +167,10 @@ def train_word2vec_part(tokens, starts, s_begin, s_end, w_in, w_out, keep, prob,
 
 @njit(nogil=True, fastmath=True, cache=True)
 def cooccurrence_pairs(tokens, starts, window, keys, vals):
-    """Emit co-occurrence entries of a block: key = min(i,j) * V' + max(i,j), weight 1/distance.
+    """Emit co-occurrence entries of a block: key ``min(i,j) << 32 | max(i,j)``, weight 1/distance.
 
     The caller sizes ``keys`` (int64) / ``vals`` (float32) to hold ``len(tokens) * window``
-    entries; ``keys`` receives ``lo << 32 | hi``. Returns the number written.
+    entries. Returns the number written.
     """
     n = 0
     for s in range(starts.shape[0] - 1):
@@ -169,19 +187,47 @@ def cooccurrence_pairs(tokens, starts, window, keys, vals):
 
 
 @njit(nogil=True, cache=True)
-def reduce_sorted(keys, vals):
-    """Sum ``vals`` over runs of equal sorted ``keys`` in place; returns the number of runs."""
-    if keys.shape[0] == 0:
-        return 0
+def sort_reduce(keys, vals, vocab_size):
+    """Sort (key, value) entries by key and sum duplicates; returns new compact arrays.
+
+    Keys are ``row << 32 | col``. A counting sort by row (O(n + V)), then a dense accumulator
+    per row (only the distinct columns get sorted): much faster than a global argsort.
+    """
+    n = keys.shape[0]
+    starts = np.zeros(vocab_size + 1, dtype=np.int64)  # (V+1,) row offsets
+    for e in range(n):
+        starts[(keys[e] >> 32) + 1] += 1
+    for r in range(vocab_size):
+        starts[r + 1] += starts[r]
+    fill = starts[:-1].copy()
+    cols = np.empty(n, dtype=np.int32)
+    cvals = np.empty(n, dtype=np.float32)
+    for e in range(n):
+        r = keys[e] >> 32
+        cols[fill[r]] = np.int32(keys[e] & 0xFFFFFFFF)
+        cvals[fill[r]] = vals[e]
+        fill[r] += 1
+    out_keys = np.empty(n, dtype=np.int64)
+    out_vals = np.empty(n, dtype=np.float32)
+    acc = np.zeros(vocab_size, dtype=np.float32)  # dense accumulator for one row
+    mark = np.full(vocab_size, -1, dtype=np.int64)  # the row that last touched each column
+    touched = np.empty(vocab_size, dtype=np.int32)
     m = 0
-    for i in range(1, keys.shape[0]):
-        if keys[i] == keys[m]:
-            vals[m] += vals[i]
-        else:
+    for r in range(vocab_size):
+        t = 0
+        for e in range(starts[r], starts[r + 1]):
+            c = cols[e]
+            if mark[c] != r:
+                mark[c] = r
+                acc[c] = 0.0
+                touched[t] = c
+                t += 1
+            acc[c] += cvals[e]
+        for c in np.sort(touched[:t]):
+            out_keys[m] = (np.int64(r) << 32) | np.int64(c)
+            out_vals[m] = acc[c]
             m += 1
-            keys[m] = keys[i]
-            vals[m] = vals[i]
-    return m + 1
+    return out_keys[:m].copy(), out_vals[:m].copy()
 
 
 @njit(nogil=True, fastmath=True, cache=True)

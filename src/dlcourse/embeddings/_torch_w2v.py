@@ -64,22 +64,26 @@ class TorchTrainer:
         else:
             has = mask.any(axis=1)
             inputs, in_mask, targets = ctx[has], mask[has], centers[has]  # (P, 2W) (P, 2W) (P,)
+        # one transfer per block, shuffled on the host; batches are slices on the device
         order = self.rng.permutation(len(targets))
-        loss_sum = 0.0
+        dev = self.device
+        inputs = torch.from_numpy(inputs[order]).to(dev)
+        in_mask = torch.from_numpy(in_mask[order]).to(dev)
+        targets = torch.from_numpy(targets[order].astype(np.int64)).to(dev)
+        loss_sum = torch.zeros((), dtype=torch.float64, device=dev)  # no host sync per step
         bs = cfg.batch_size
         for b in range(0, len(order), bs):
-            idx = order[b:b + bs]
             progress = (done_before + len(tokens) * b / max(len(order), 1)) / total
             alpha = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress, cfg.min_alpha)
-            loss_sum += self._step(torch.from_numpy(inputs[idx]).to(self.device),
-                                   torch.from_numpy(in_mask[idx]).to(self.device),
-                                   torch.from_numpy(targets[idx].astype(np.int64)).to(self.device),
-                                   alpha)
-        return loss_sum, len(targets)
+            loss_sum += self._step(inputs[b:b + bs], in_mask[b:b + bs], targets[b:b + bs], alpha)
+        return float(loss_sum), len(order)
 
     @torch.no_grad()
-    def _step(self, inputs, in_mask, targets, alpha: float) -> float:
-        """One SGD step on a batch; inputs (B, C) ids with mask (B, C), targets (B,)."""
+    def _step(self, inputs, in_mask, targets, alpha: float) -> torch.Tensor:
+        """One SGD step on a batch; inputs (B, C) ids with mask (B, C), targets (B,).
+
+        Returns the summed loss of the batch as a 0-d tensor on the device.
+        """
         cfg = self.cfg
         bsz = targets.shape[0]
         m = in_mask.to(torch.float32)  # (B, C)
@@ -105,7 +109,7 @@ class TorchTrainer:
             grad_h = grad_h / count
         upd = grad_h[:, None, :] * m[..., None]  # (B, C, D)
         self.w_in.index_add_(0, inputs.reshape(-1), upd.reshape(-1, h.shape[1]))
-        return float(loss)
+        return loss
 
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
         return self.w_in.cpu().numpy(), self.w_out.cpu().numpy()

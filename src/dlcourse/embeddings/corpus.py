@@ -30,7 +30,8 @@ class Corpus:
     source:
         A path to a UTF-8 text file with one sentence or document per line (tokenized with
         :func:`tokenize`), or a re-iterable of token lists or of strings (tokenized too). The file
-        is read line by line on every pass, never loaded whole.
+        is read line by line on every pass, never loaded whole; a very long line (text8) is
+        read in pieces of about ``max_line_chars`` characters, each a sentence of its own.
     """
 
     def __init__(self, source: str | Path | Iterable[list[str]] | Iterable[str]):
@@ -46,14 +47,33 @@ class Corpus:
         else:
             self.source = source
 
+    max_line_chars = 1 << 20  # longer lines (text8 is one 100M-character line) come in pieces
+
     def __iter__(self) -> Iterator[list[str]]:
         if isinstance(self.source, Path):
-            with open(self.source, encoding="utf-8", errors="replace") as f:
-                for line in f:
-                    yield tokenize(line)
+            yield from self._file_sentences(self.source)
         else:
             for item in self.source:
                 yield tokenize(item) if isinstance(item, str) else list(item)
+
+
+    def _file_sentences(self, path: Path) -> Iterator[list[str]]:
+        """One token list per line; a line longer than max_line_chars is cut at whitespace."""
+        with open(path, encoding="utf-8", errors="replace") as f:
+            carry = ""
+            while chunk := f.readline(self.max_line_chars):
+                if chunk.endswith("\n") or len(chunk) < self.max_line_chars:  # a whole line
+                    yield tokenize(carry + chunk)
+                    carry = ""
+                    continue
+                cut = max(chunk.rfind(" "), chunk.rfind("\t"))
+                if cut < 0:  # no whitespace in this piece: keep reading the same word
+                    carry += chunk
+                    continue
+                yield tokenize(carry + chunk[:cut])
+                carry = chunk[cut:]
+            if carry:
+                yield tokenize(carry)
 
 
 def build_vocab(corpus: Iterable[list[str]], min_count: int = 5,

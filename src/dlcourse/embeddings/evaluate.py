@@ -1,4 +1,4 @@
-"""Intrinsic evaluation: word-similarity Spearman rho (WordSim-353) and analogy accuracy (Google)."""
+"""Intrinsic evaluation: word-similarity Spearman rho (WordSim-353), analogy accuracy (Google)."""
 
 from __future__ import annotations
 

@@ -48,9 +48,10 @@ def count_cooccurrences(corpus: Iterable[list[str]], key_to_index: dict[str, int
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Symmetric co-occurrence counts weighted 1/distance, as a sparse upper triangle.
 
-    Entries are produced block by block into a buffer of at most ``memory_mb`` MiB, which is
-    sorted, summed and merged into the running sorted table whenever it fills: memory grows with
-    the number of distinct pairs, never with V*V or the corpus length.
+    Entries are produced block by block into a buffer of ``memory_mb`` MiB, which is sorted,
+    summed and merged into the running table whenever it fills (the merge needs about twice the
+    buffer again): memory grows with the number of distinct pairs, never with V*V or the corpus
+    length.
 
     Returns ``(rows, cols, values)``: int32, int32, float32 arrays with rows <= cols, sorted.
     """
@@ -63,16 +64,15 @@ def count_cooccurrences(corpus: Iterable[list[str]], key_to_index: dict[str, int
     vals = np.empty(0, dtype=np.float32)
     fill = 0
 
+    vocab_size = len(key_to_index)
+
     def flush(keys, vals, fill):
-        order = np.argsort(buf_keys[:fill], kind="stable")
-        k, v = buf_keys[:fill][order], buf_vals[:fill][order]
-        m = _kernels.reduce_sorted(k, v)
-        merged_k = np.concatenate([keys, k[:m]])
-        merged_v = np.concatenate([vals, v[:m]])
-        order = np.argsort(merged_k, kind="stable")
-        merged_k, merged_v = merged_k[order], merged_v[order]
-        m = _kernels.reduce_sorted(merged_k, merged_v)
-        return merged_k[:m].copy(), merged_v[:m].copy()
+        # reduce the buffer, then merge it into the running table (both sorted by key)
+        k, v = _kernels.sort_reduce(buf_keys[:fill], buf_vals[:fill], vocab_size)
+        if len(keys) == 0:
+            return k, v
+        return _kernels.sort_reduce(np.concatenate([keys, k]), np.concatenate([vals, v]),
+                                    vocab_size)
 
     block = max(capacity // (2 * window), 1024)
     for tokens, starts, _ in encode_blocks(corpus, key_to_index, block_tokens=block):
@@ -159,7 +159,7 @@ class GloVe:
             t0 = time.perf_counter()
             losses = [0.0] * workers
 
-            def run(p: int) -> None:
+            def run(p: int, losses: list[float] = losses) -> None:
                 losses[p] = _kernels.train_glove_part(
                     rows, cols, logx, weight, int(bounds[p]), int(bounds[p + 1]), w, c, bw, bc,
                     gw, gc, gbw, gbc, np.float32(cfg.eta))

@@ -1,11 +1,11 @@
-"""KeyedVectors: trained word vectors apart from the trainer (lookup, neighbours, analogies, I/O)."""
+"""KeyedVectors: trained word vectors apart from the trainer (lookup, neighbours, analogies, IO)."""
 
 from __future__ import annotations
 
 import difflib
 import logging
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -77,7 +77,7 @@ class KeyedVectors:
         return f"KeyedVectors({len(self)} words, {self.vector_size} dims)"
 
     def get_index(self, word: str) -> int:
-        """Row of ``word``; raises DlcourseError naming close vocabulary entries if it is unknown."""
+        """Row of ``word``; an unknown word raises DlcourseError naming close entries."""
         try:
             return self.key_to_index[word]
         except KeyError:
@@ -85,7 +85,8 @@ class KeyedVectors:
 
     def _unknown_message(self, word: str) -> str:
         close = difflib.get_close_matches(str(word), self.index_to_key[:50000], n=5, cutoff=0.7)
-        hint = f"; close entries: {', '.join(close)}" if close else "; check its spelling and case"
+        hint = (f"; close entries: {', '.join(close)}" if close
+                else "; check its spelling and case")
         return f"word {word!r} is not in the vocabulary ({len(self)} words){hint}"
 
     def __getitem__(self, word: str | Sequence[str]) -> np.ndarray:
@@ -130,7 +131,7 @@ class KeyedVectors:
     def most_similar(self, positive: str | Sequence[str] | None = None,
                      negative: str | Sequence[str] | None = None, topn: int = 10,
                      restrict_vocab: int | None = None) -> list[tuple[str, float]]:
-        """Nearest words by cosine to the mean of the unit vectors of ``positive`` minus ``negative``.
+        """Nearest words by cosine to the mean unit vector of ``positive`` minus ``negative``.
 
         This is 3CosAdd for analogies: ``most_similar(["king", "woman"], ["man"])`` ~ queen.
         The query words themselves are left out. ``restrict_vocab`` keeps only the first N words.
@@ -222,7 +223,7 @@ class KeyedVectors:
             else:
                 fmt = " ".join(["%.9g"] * self.vector_size)
                 for word, row in zip(self.index_to_key, self.vectors):
-                    f.write(f"{word} {fmt % tuple(row.tolist())}\n".encode("utf-8"))
+                    f.write(f"{word} {fmt % tuple(row.tolist())}\n".encode())
         return path
 
     @classmethod
@@ -345,3 +346,21 @@ def load_vectors(path: str | Path) -> KeyedVectors:
         first = f.readline().split()
     has_header = len(first) == 2 and all(x.isdigit() for x in first)
     return KeyedVectors.load_word2vec_format(path, no_header=not has_header)
+
+
+def words_and_neighbors(kv: KeyedVectors, probes: Sequence[str], topn: int = 5
+                        ) -> tuple[list[str], list[int]]:
+    """Each probe followed by its ``topn`` nearest words (no repeats), with the probe's group id.
+
+    Returns ``(words, groups)`` ready for :func:`dlcourse.plots.embeddings.plot_word_map`.
+    """
+    words: list[str] = []
+    groups: list[int] = []
+    seen: set[str] = set()
+    for g, probe in enumerate(probes):
+        for word in [probe] + [w for w, _ in kv.most_similar(probe, topn=topn)]:
+            if word not in seen:
+                seen.add(word)
+                words.append(word)
+                groups.append(g)
+    return words, groups

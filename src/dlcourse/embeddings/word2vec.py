@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 METHODS = ("skipgram", "cbow")
 BACKENDS = ("auto", "numba", "torch")
+CHUNK_TOKENS = 50_000  # words per kernel call; threads take chunks in turn
 CACHE_TOKENS = 50_000_000  # keep encoded blocks in memory between epochs below this (200 MB)
 
 
@@ -75,8 +76,9 @@ class Word2Vec:
 
     On CPU (``backend="auto"`` or ``"numba"``) a compiled numba kernel runs ``workers`` threads
     that update shared weights without locks (Hogwild, as word2vec.c and gensim do): results are
-    reproducible for a seed only with ``workers=1``. With ``device="cuda"`` (or
-    ``backend="torch"``) a batched torch implementation runs on that device.
+    reproducible for a seed only with ``workers=1``. When ``device`` resolves to an accelerator
+    (``"cuda"``, or ``"auto"`` on a GPU machine), or with ``backend="torch"``, a batched torch
+    implementation runs on that device instead (``batch_size`` pairs or windows per step).
 
     Example
     -------
@@ -114,8 +116,8 @@ class Word2Vec:
         log.info("vocabulary: %d words (min_count=%d) from %d tokens", vocab_size, cfg.min_count,
                  total_tokens)
         rng = np.random.default_rng(cfg.seed)
-        # word2vec's initialisation: inputs uniform in +-0.5/D, outputs zero
-        w_in = ((rng.random((vocab_size, dim), dtype=np.float32) - 0.5) / dim)  # (V, D)
+        # gensim 4's initialisation: inputs uniform in +-1/D, outputs zero
+        w_in = (rng.random((vocab_size, dim), dtype=np.float32) * 2 - 1) / dim  # (V, D)
         w_out = np.zeros((vocab_size, dim), dtype=np.float32)  # (V, D)
         keep = keep_probabilities(counts, cfg.sample)  # (V,)
         noise = counts.astype(np.float64) ** cfg.ns_exponent  # (V,)
@@ -123,7 +125,8 @@ class Word2Vec:
         train_tokens = int(counts.sum())  # in-vocabulary tokens per epoch
         total = float(train_tokens * cfg.epochs)
 
-        use_torch = cfg.backend == "torch" or (cfg.backend == "auto" and cfg.device != "cpu")
+        use_torch = cfg.backend == "torch" or (cfg.backend == "auto"
+                                               and _is_accelerator(cfg.device))
         if use_torch:
             from dlcourse.embeddings._torch_w2v import TorchTrainer
 
@@ -205,8 +208,22 @@ class Word2Vec:
             raise ValueError("this Word2Vec is not trained yet; call fit(corpus) first")
 
 
+def _is_accelerator(device: str) -> bool:
+    """True when ``device`` ("cpu", "auto", "cuda", "cuda:1", "mps") resolves to an accelerator."""
+    if device == "cpu":
+        return False  # no torch import for the default CPU path
+    from dlcourse.engine import resolve_device
+
+    return resolve_device(device).type != "cpu"
+
+
 class _NumbaTrainer:
-    """Runs the compiled kernel on ``workers`` threads, each on a contiguous share of a block."""
+    """Runs the compiled kernel on ``workers`` threads that pull chunks of a block from a queue.
+
+    Chunks of about CHUNK_TOKENS words (cut at sentence boundaries) are handed out in corpus
+    order, so a thread slowed down by other load never holds the others back, and the learning
+    rate of a chunk follows its position in the corpus.
+    """
 
     def __init__(self, cfg: Word2VecConfig, w_in, w_out, keep, noise):
         from dlcourse.embeddings import _kernels
@@ -220,27 +237,40 @@ class _NumbaTrainer:
     def train_block(self, tokens, starts, done_before, total, seed):
         cfg = self.cfg
         n_sent = len(starts) - 1
-        parts = min(self.workers, max(n_sent, 1))
-        # split at sentence boundaries into parts of about equal token counts
-        cuts = np.searchsorted(starts, np.linspace(0, starts[-1], parts + 1)[1:-1])
+        n_chunks = max(1, min(n_sent, -(-int(starts[-1]) // CHUNK_TOKENS)))
+        cuts = np.searchsorted(starts, np.linspace(0, starts[-1], n_chunks + 1)[1:-1])
         bounds = [0, *[int(c) for c in cuts], n_sent]
-        results: list = [None] * parts
+        results: list = [None] * n_chunks
+        lock = threading.Lock()
+        queue = iter(range(n_chunks))
+        errors: list[BaseException] = []
 
-        def run(p: int) -> None:
-            results[p] = self.kernel(tokens, starts, bounds[p], bounds[p + 1], self.w_in,
-                                     self.w_out, self.keep, self.prob, self.alias, cfg.window,
-                                     cfg.negative, cfg.method == "cbow", cfg.cbow_mean,
-                                     cfg.alpha, cfg.min_alpha, float(done_before), float(parts),
-                                     total, seed * 31 + p)
+        def run() -> None:
+            while not errors:
+                with lock:
+                    c = next(queue, None)
+                if c is None:
+                    return
+                try:
+                    results[c] = self.kernel(
+                        tokens, starts, bounds[c], bounds[c + 1], self.w_in, self.w_out,
+                        self.keep, self.prob, self.alias, cfg.window, cfg.negative,
+                        cfg.method == "cbow", cfg.cbow_mean, cfg.alpha, cfg.min_alpha,
+                        float(done_before + starts[bounds[c]]), total, seed * 1009 + c)
+                except BaseException as exc:  # re-raised in the calling thread below
+                    errors.append(exc)
 
-        if parts == 1:
-            run(0)
+        workers = min(self.workers, n_chunks)
+        if workers == 1:
+            run()
         else:
-            threads = [threading.Thread(target=run, args=(p,)) for p in range(parts)]
+            threads = [threading.Thread(target=run) for _ in range(workers)]
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
+        if errors:
+            raise errors[0]
         return sum(r[0] for r in results), sum(r[1] for r in results)
 
     def weights(self) -> tuple[np.ndarray, np.ndarray]:

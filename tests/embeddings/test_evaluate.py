@@ -1,0 +1,69 @@
+"""Evaluation: our WordSim-353 and analogy scores equal gensim's on the same vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors as GensimKV
+
+from dlcourse.data import fetch
+from dlcourse.embeddings import evaluate_analogies, evaluate_similarity, one_hot, spearman
+from dlcourse.errors import DlcourseError
+
+
+@pytest.fixture(scope="module")
+def gensim_twin(lee_skipgram):
+    kv = GensimKV(lee_skipgram.wv.vector_size)
+    kv.add_vectors(lee_skipgram.wv.index_to_key, lee_skipgram.wv.vectors)
+    return kv
+
+
+def test_similarity_matches_gensim(lee_skipgram, gensim_twin):
+    ours = evaluate_similarity(lee_skipgram.wv)
+    pearson, (rho, _), oov_ratio = gensim_twin.evaluate_word_pairs(
+        fetch("wordsim353") / "wordsim353.tsv")
+    assert ours["spearman"] == pytest.approx(rho, abs=1e-6)
+    assert ours["pearson"] == pytest.approx(pearson[0], abs=1e-5)
+    assert ours["oov_ratio"] == pytest.approx(oov_ratio)
+    assert ours["pairs"] + ours["oov"] == 353
+
+
+def test_analogies_match_gensim(lee_skipgram, gensim_twin):
+    ours = evaluate_analogies(lee_skipgram.wv)
+    score, sections = gensim_twin.evaluate_word_analogies(
+        fetch("questions-words") / "questions-words.txt")
+    total = sections[-1]
+    assert ours["correct"] == len(total["correct"])
+    assert ours["total"] == len(total["correct"]) + len(total["incorrect"])
+    assert ours["accuracy"] == pytest.approx(score)
+    assert ours["total"] > 0 and ours["skipped"] > 0
+    cosmul = evaluate_analogies(lee_skipgram.wv, method="3cosmul")
+    assert cosmul["total"] == ours["total"]
+
+
+def test_spearman_matches_scipy_with_ties():
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 5, 50), rng.normal(size=50)
+    assert spearman(a, b) == pytest.approx(spearmanr(a, b)[0], abs=1e-12)
+
+
+def test_one_hot_knows_no_similarity(lee_skipgram):
+    words = lee_skipgram.wv.index_to_key[:2000]
+    baseline = one_hot(words)
+    assert baseline.similarity(words[0], words[1]) == 0.0
+    assert evaluate_analogies(baseline)["correct"] == 0
+    # every in-vocabulary WordSim pair of two different words scores 0: no ranking at all
+    assert np.isnan(evaluate_similarity(baseline)["spearman"])
+    with pytest.raises(ValueError, match="max_words"):
+        one_hot(["w"] * 3, max_words=2)
+
+
+def test_bad_files(lee_skipgram, tmp_path):
+    bad = tmp_path / "pairs.tsv"
+    bad.write_text("tiger\tcat\n", encoding="utf-8")
+    with pytest.raises(DlcourseError, match="expected 'word1"):
+        evaluate_similarity(lee_skipgram.wv, bad)
+    with pytest.raises(FileNotFoundError):
+        evaluate_analogies(lee_skipgram.wv, tmp_path / "missing.txt")

@@ -1,0 +1,59 @@
+"""GloVe: exact co-occurrence counts under a small memory budget; AdaGrad reduces the loss."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from dlcourse.embeddings import GloVe, KeyedVectors, count_cooccurrences
+
+
+def _brute_force(sentences, key_to_index, window):
+    counts = defaultdict(float)
+    for sentence in sentences:
+        ids = [key_to_index[w] for w in sentence if w in key_to_index]
+        for p, w in enumerate(ids):
+            for q in range(max(0, p - window), p):
+                counts[(min(w, ids[q]), max(w, ids[q]))] += 1.0 / (p - q)
+    return counts
+
+
+def test_cooccurrence_counts_exact_with_tiny_buffer(lee_sentences):
+    sentences = lee_sentences[:40]
+    vocab = sorted({w for s in sentences for w in s})
+    key_to_index = {w: i for i, w in enumerate(vocab)}
+    # memory_mb=1 forces many sort-and-merge flushes over this corpus
+    rows, cols, vals = count_cooccurrences(sentences, key_to_index, window=4, memory_mb=1)
+    expected = _brute_force(sentences, key_to_index, 4)
+    assert len(vals) == len(expected)
+    assert np.all(rows <= cols)
+    got = {(int(r), int(c)): float(v) for r, c, v in zip(rows, cols, vals)}
+    for pair, value in expected.items():
+        assert got[pair] == pytest.approx(value, rel=1e-5)
+
+
+def test_glove_learns_and_saves(lee_sentences, tmp_path):
+    model = GloVe(vector_size=30, window=8, min_count=3, epochs=12, seed=0,
+                  workers=2).fit(lee_sentences)
+    losses = [h["loss"] for h in model.history_]
+    assert losses[-1] < 0.6 * losses[0]
+    assert model.timings_["count_seconds"] > 0 and model.cooccurrences_ > 10000
+    model.save(tmp_path / "model.pt")
+    back = KeyedVectors.load(tmp_path)
+    np.testing.assert_array_equal(back.vectors, model.wv.vectors)
+
+
+def test_same_seed_same_vectors(lee_sentences):
+    kw = dict(vector_size=8, min_count=3, epochs=2, workers=1)
+    a = GloVe(seed=1, **kw).fit(lee_sentences[:50]).wv.vectors
+    b = GloVe(seed=1, **kw).fit(lee_sentences[:50]).wv.vectors
+    np.testing.assert_array_equal(a, b)
+
+
+def test_bad_parameters():
+    with pytest.raises(ValueError, match="x_max, eta and alpha must be > 0"):
+        GloVe(x_max=0)
+    with pytest.raises(ValueError, match="window must be >= 1"):
+        GloVe(window=0)

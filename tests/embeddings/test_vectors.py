@@ -1,0 +1,112 @@
+"""KeyedVectors: lookup, neighbours, analogies, and files that gensim writes and reads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors as GensimKV
+
+from dlcourse.data import fetch
+from dlcourse.embeddings import KeyedVectors, load_vectors
+from dlcourse.errors import DlcourseError
+
+
+@pytest.fixture(scope="module")
+def glove_path():
+    return fetch("glove-test") / "test_glove.txt"
+
+
+@pytest.fixture(scope="module")
+def glove(glove_path) -> KeyedVectors:
+    return KeyedVectors.load_word2vec_format(glove_path, no_header=True)
+
+
+def test_lookup_basics():
+    kv = KeyedVectors(["a", "b", "c"], np.arange(6, dtype=np.float64).reshape(3, 2))
+    assert kv.vectors.dtype == np.float32 and kv.vector_size == 2 and len(kv) == 3
+    assert "b" in kv and "z" not in kv
+    np.testing.assert_array_equal(kv["c"], [4, 5])
+    assert kv[["a", "c"]].shape == (2, 2)
+    assert kv.key_to_index["c"] == 2 and kv.index_to_key == ["a", "b", "c"]
+
+
+def test_bad_construction():
+    with pytest.raises(ValueError, match="duplicate word 'a'"):
+        KeyedVectors(["a", "a"], np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="2 words but 3 vector rows"):
+        KeyedVectors(["a", "b"], np.zeros((3, 3)))
+
+
+def test_unknown_word_suggests_close_entries(glove):
+    with pytest.raises(DlcourseError, match=r"'thee' is not in the vocabulary.*entries:.*the"):
+        glove["thee"]
+    with pytest.raises(DlcourseError, match="not in the vocabulary"):
+        glove.most_similar("qqqqqq")
+
+
+@pytest.mark.filterwarnings("ignore:Call to deprecated:DeprecationWarning")
+def test_reads_stanford_glove_like_gensim(glove, glove_path):
+    ref = GensimKV.load_word2vec_format(glove_path, no_header=True)
+    assert glove.index_to_key == ref.index_to_key
+    np.testing.assert_array_equal(glove.vectors, ref.vectors)
+    ours = glove.most_similar(positive=["the", "of"], negative=["and"], topn=5)
+    theirs = ref.most_similar(positive=["the", "of"], negative=["and"], topn=5)
+    assert [w for w, _ in ours] == [w for w, _ in theirs]
+    np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], atol=1e-5)
+    ours = glove.most_similar_cosmul(positive=["the", "of"], negative=["and"], topn=5)
+    theirs = ref.most_similar_cosmul(positive=["the", "of"], negative=["and"], topn=5)
+    assert [w for w, _ in ours] == [w for w, _ in theirs]
+    assert glove.similarity("the", "of") == pytest.approx(ref.similarity("the", "of"), abs=1e-6)
+    words = ["the", "of", "and", "ö"]
+    assert glove.doesnt_match(words) == ref.doesnt_match(words)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_word2vec_format_round_trips_through_gensim(glove, tmp_path, binary):
+    path = tmp_path / ("v.bin" if binary else "v.txt")
+    glove.save_word2vec_format(path, binary=binary)
+    ref = GensimKV.load_word2vec_format(path, binary=binary)  # we write, gensim reads
+    assert ref.index_to_key == glove.index_to_key
+    np.testing.assert_array_equal(ref.vectors, glove.vectors)
+    back_path = tmp_path / ("g.bin" if binary else "g.txt")
+    ref.save_word2vec_format(back_path, binary=binary)  # gensim writes, we read
+    back = KeyedVectors.load_word2vec_format(back_path, binary=binary)
+    assert back.index_to_key == glove.index_to_key
+    np.testing.assert_array_equal(back.vectors, glove.vectors)
+    assert load_vectors(back_path).index_to_key == glove.index_to_key
+
+
+def test_glove_format_without_header(glove, tmp_path):
+    path = tmp_path / "glove.txt"
+    glove.save_word2vec_format(path, write_header=False)
+    assert len(path.read_text(encoding="utf-8").splitlines()[0].split()) == 51
+    ref = GensimKV.load_word2vec_format(path, no_header=True)
+    np.testing.assert_array_equal(ref.vectors, glove.vectors)
+    np.testing.assert_array_equal(load_vectors(path).vectors, glove.vectors)
+    with pytest.raises(DlcourseError, match="no_header=True"):
+        KeyedVectors.load_word2vec_format(path)
+
+
+def test_own_checkpoint_round_trip(glove, tmp_path):
+    import torch
+
+    path = glove.save(tmp_path / "model.pt", config={"note": "test"})
+    state = torch.load(path, weights_only=True)
+    assert state["lesson"] == "embeddings" and state["vocab"] == glove.index_to_key
+    back = KeyedVectors.load(tmp_path)  # a directory holding model.pt
+    np.testing.assert_array_equal(back.vectors, glove.vectors)
+    assert back.most_similar("the", topn=3) == glove.most_similar("the", topn=3)
+
+
+def test_batch_nearest_neighbors_match_most_similar(glove):
+    words = ["the", "of", "and"]
+    batch = glove.nearest_neighbors(words, topn=4, device="cpu")
+    for word, row in zip(words, batch):
+        expected = glove.most_similar(word, topn=4)
+        assert [w for w, _ in row] == [w for w, _ in expected]
+        np.testing.assert_allclose([s for _, s in row], [s for _, s in expected], atol=1e-5)
+
+
+def test_analogy_method_must_be_known(glove):
+    with pytest.raises(ValueError, match="choose one of 3cosadd, 3cosmul"):
+        glove.analogy("the", "of", "and", method="cos")

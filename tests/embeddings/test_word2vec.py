@@ -1,0 +1,113 @@
+"""Word2Vec: the numba CPU kernel and the torch path learn, reproduce, and save on real text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dlcourse.embeddings import Corpus, KeyedVectors, Word2Vec, word2vec
+from dlcourse.embeddings.corpus import alias_table, build_vocab, keep_probabilities
+
+
+def test_war_neighbours_include_terrorism(lee_skipgram):
+    # gensim's calibrated bound for the Lee corpus: 'terrorism' among the 50 nearest to 'war'
+    neighbours = [w for w, _ in lee_skipgram.wv.most_similar("war", topn=50)]
+    assert "terrorism" in neighbours
+
+
+def test_loss_falls(lee_skipgram):
+    losses = [h["loss"] for h in lee_skipgram.history_]
+    assert losses[-1] < 0.8 * losses[0]
+    assert all(h["words"] == lee_skipgram.history_[0]["words"] for h in lee_skipgram.history_)
+
+
+@pytest.mark.parametrize("method", ["skipgram", "cbow"])
+def test_same_seed_same_weights_single_worker(lee_sentences, method):
+    kw = dict(method=method, vector_size=16, min_count=3, epochs=1, workers=1)
+    a = Word2Vec(seed=3, **kw).fit(lee_sentences[:80]).wv.vectors
+    b = Word2Vec(seed=3, **kw).fit(lee_sentences[:80]).wv.vectors
+    c = Word2Vec(seed=4, **kw).fit(lee_sentences[:80]).wv.vectors
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_cbow_learns_topical_neighbours(lee_sentences):
+    model = Word2Vec(method="cbow", vector_size=50, min_count=2, epochs=20, seed=1,
+                     workers=2).fit(lee_sentences)
+    assert model.history_[-1]["loss"] < 0.8 * model.history_[0]["loss"]
+    neighbours = [w for w, _ in model.wv.most_similar("palestinian", topn=20)]
+    assert {"israeli", "arafat", "israel", "palestinians", "gaza"} & set(neighbours)
+
+
+def test_file_corpus_streams_like_a_list(tmp_path, lee_sentences, monkeypatch):
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(" ".join(s) for s in lee_sentences[:60]), encoding="utf-8")
+    kw = dict(vector_size=8, min_count=2, epochs=2, workers=1, seed=0)
+    from_list = Word2Vec(**kw).fit(lee_sentences[:60])
+    # no in-memory cache between epochs: the file is re-read and re-encoded every epoch
+    monkeypatch.setattr(word2vec, "CACHE_TOKENS", 0)
+    seen = []
+    from_file = Word2Vec(**kw).fit(path, callback=seen.append)
+    assert from_file.wv.index_to_key == from_list.wv.index_to_key
+    np.testing.assert_array_equal(from_file.wv.vectors, from_list.wv.vectors)
+    assert [info["epoch"] for info in seen] == [1, 2]
+    assert all(info["words_per_s"] > 0 and info["loss"] > 0 for info in seen)
+
+
+def test_torch_path_learns_on_cpu(lee_sentences):
+    kw = dict(vector_size=16, min_count=3, epochs=3, alpha=0.05, seed=0, batch_size=256)
+    model = Word2Vec(backend="torch", **kw).fit(lee_sentences[:30])
+    losses = [h["loss"] for h in model.history_]
+    assert losses[-1] < losses[0]
+    numba = Word2Vec(workers=1, **kw).fit(lee_sentences[:30])
+    # same objective: the two implementations reach a similar loss
+    assert abs(losses[-1] - numba.history_[-1]["loss"]) < 0.15 * numba.history_[-1]["loss"]
+    cbow = Word2Vec(backend="torch", method="cbow", **kw).fit(lee_sentences[:30])
+    assert cbow.history_[-1]["loss"] < cbow.history_[0]["loss"]
+
+
+def test_save_load_same_vectors(tmp_path, lee_skipgram):
+    lee_skipgram.save(tmp_path / "model.pt")
+    back = Word2Vec.load(tmp_path)
+    np.testing.assert_array_equal(back.wv.vectors, lee_skipgram.wv.vectors)
+    assert back.wv.most_similar("war", topn=5) == lee_skipgram.wv.most_similar("war", topn=5)
+    assert back.config == lee_skipgram.config
+    kv = KeyedVectors.load(tmp_path / "model.pt")
+    assert kv.index_to_key == lee_skipgram.wv.index_to_key
+
+
+def test_bad_parameters_and_corpora():
+    with pytest.raises(ValueError, match="choose one of skipgram, cbow"):
+        Word2Vec(method="sg")
+    with pytest.raises(ValueError, match="one-shot iterator"):
+        Word2Vec(min_count=1).fit(s for s in [["a", "b"]])
+    with pytest.raises(ValueError, match="lower min_count"):
+        Word2Vec(min_count=5).fit([["a", "b"]])
+    with pytest.raises(FileNotFoundError, match="no corpus file"):
+        Word2Vec().fit("/nonexistent/corpus.txt")
+
+
+def test_vocab_subsampling_and_alias_table():
+    words, counts, total = build_vocab([["a", "b", "a"], ["c", "a", "b"]], min_count=1,
+                                       max_vocab=2)
+    assert words == ["a", "b"] and counts.tolist() == [3, 2] and total == 6
+    keep = keep_probabilities(np.array([1000, 10, 1]), sample=1e-2)
+    assert keep[0] < keep[1] <= keep[2] == 1.0
+    weights = np.array([5.0, 1.0, 3.0, 1.0])
+    prob, alias = alias_table(weights)
+    # the alias table's implied distribution equals the weights exactly
+    implied = prob.astype(np.float64) / len(weights)
+    for i, a in enumerate(alias):
+        implied[a] += (1 - prob[i]) / len(weights)
+    np.testing.assert_allclose(implied, weights / weights.sum(), atol=1e-6)
+
+
+def test_long_lines_stream_in_pieces(tmp_path, lee_sentences, monkeypatch):
+    # text8 is a single 100M-character line: it must be read in pieces, no word cut in two
+    words = [w for s in lee_sentences[:40] for w in s]
+    path = tmp_path / "one_line.txt"
+    path.write_text(" ".join(words), encoding="utf-8")
+    monkeypatch.setattr(Corpus, "max_line_chars", 500)
+    pieces = list(Corpus(path))
+    assert len(pieces) > 10
+    assert [w for p in pieces for w in p] == words

@@ -49,7 +49,8 @@ class ArrayImageDataset(Dataset):
     """
 
     def __init__(self, images, labels, classes: Sequence[str]):
-        x = torch.as_tensor(np.asarray(images))
+        arr = np.asarray(images)
+        x = torch.from_numpy(arr if arr.flags.writeable else arr.copy())
         if x.dtype != torch.uint8:
             raise ValueError(f"images must be uint8 pixels 0-255, got {x.dtype}")
         if x.dim() == 3:
@@ -57,7 +58,8 @@ class ArrayImageDataset(Dataset):
         elif x.dim() == 4 and x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
             x = x.permute(0, 3, 1, 2)                        # (N, H, W, C) -> (N, C, H, W)
         if x.dim() != 4 or x.shape[1] not in (1, 3):
-            raise ValueError(f"images must be (N,H,W), (N,H,W,C) or (N,C,H,W); got {tuple(x.shape)}")
+            raise ValueError("images must be (N,H,W), (N,H,W,C) or (N,C,H,W); "
+                             f"got {tuple(x.shape)}")
         y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
         if len(y) != len(x):
             raise ValueError(f"{len(x)} images but {len(y)} labels")
@@ -66,6 +68,7 @@ class ArrayImageDataset(Dataset):
         self.images = x.contiguous()
         self.labels = y
         self.classes = list(classes)
+        self.skipped: list[Path] = []      # unreadable files left out when loading a folder
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -141,7 +144,8 @@ def load_image_files(paths: Sequence[Path], size: int, on_bad: str = "skip"):
             kept.append(i)
         except DlcourseError as exc:
             if on_bad == "stop":
-                raise DlcourseError(f"{exc} (or pass on_bad='skip' / --skip-bad to skip it)") from None
+                raise DlcourseError(f"{exc} (or skip bad files: on_bad='skip', --on-bad skip)"
+                                    ) from None
             log.warning("skipping %s", exc)
             bad.paths.append(Path(p))
             bad.reasons.append(str(exc))
@@ -155,7 +159,8 @@ def load_image_files(paths: Sequence[Path], size: int, on_bad: str = "skip"):
 def _scan_class_dir(root: Path) -> tuple[list[Path], list[int], list[str]]:
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not classes:
-        raise DlcourseError(f"{root} has no class subfolders; lay images out as {root}/<class>/*.jpg")
+        raise DlcourseError(f"{root} has no class subfolders; "
+                            f"lay images out as {root}/<class>/*.jpg")
     paths, labels = [], []
     for k, name in enumerate(classes):
         for p in sorted((root / name).rglob("*")):
@@ -174,7 +179,8 @@ def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float
     ``root/train`` with ``root/val`` (or ``valid``/``test``) are used as given; otherwise the class
     folders under ``root`` are split by ``seed`` (stratified, ``valid_fraction`` held out). Images
     are decoded once, resized (shorter side) and centre-cropped to ``size``; set ``size`` to the
-    training resolution or a little above it. Unreadable files: see :func:`load_image_files`.
+    training resolution or a little above it. Unreadable files: see :func:`load_image_files`;
+    the paths skipped are in each data set's ``skipped``.
     """
     root = Path(root)
     if not root.is_dir():
@@ -194,13 +200,15 @@ def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float
         vp, vl = [paths[i] for i in va], [labels[i] for i in va]
     out = []
     for ps, ls in ((tp, tl), (vp, vl)):
-        images, kept, _ = load_image_files(ps, size, on_bad)
-        out.append(ArrayImageDataset(images, np.asarray(ls)[kept], classes))
+        images, kept, bad = load_image_files(ps, size, on_bad)
+        ds = ArrayImageDataset(images, np.asarray(ls)[kept], classes)
+        ds.skipped = bad.paths
+        out.append(ds)
     return out[0], out[1]
 
 
 def split_stratified(labels: np.ndarray, valid_fraction: float, seed: int):
-    """Indices (train, valid) with ``valid_fraction`` of every class held out, chosen by ``seed``."""
+    """Indices (train, valid), ``valid_fraction`` of every class held out, chosen by ``seed``."""
     if not 0.0 < valid_fraction < 1.0:
         raise ValueError(f"valid_fraction must lie in (0, 1), got {valid_fraction}")
     rng = np.random.default_rng(seed)
@@ -225,19 +233,21 @@ def stratified_subset(ds: ArrayImageDataset, n: int, seed: int = 0) -> ArrayImag
     return ds.subset(np.sort(np.asarray(order[:n])))
 
 
-def _cifar(name: str, root: Path):
+def _cifar(name: str):
+    """CIFAR-10/100 via the data layer (download + checksum into the cache), read by torchvision."""
     from torchvision import datasets
 
+    from dlcourse.data import fetch
+
+    root = fetch("cifar-10" if name == "cifar10" else "cifar-100")   # DataUnavailableError offline
     cls = datasets.CIFAR10 if name == "cifar10" else datasets.CIFAR100
     out = []
     for train in (True, False):
         try:
-            tv = cls(root=str(root), train=train, download=True)
-        except Exception as exc:  # URLError, socket errors, a bad archive: one line with the fix
-            raise DataUnavailableError(
-                f"cannot download {name} into {root} ({str(exc).splitlines()[0][:120]}); connect to "
-                f"the internet, or copy the torchvision {name} archive there, or use the offline "
-                "--data fashion-mnist / mnist-5k") from None
+            tv = cls(root=str(root), train=train, download=False)
+        except RuntimeError as exc:  # torchvision's integrity check of the extracted batches
+            raise DataUnavailableError(f"{name} files in {root} are incomplete ({exc}); delete the "
+                                       "folder and run again to download them") from None
         out.append(ArrayImageDataset(tv.data, np.asarray(tv.targets), tv.classes))
     return out[0], out[1]
 
@@ -253,14 +263,11 @@ def load_named(name: str, *, size: int = 64, seed: int = 0, on_bad: str = "skip"
         DataUnavailableError: a download is needed and fails (CIFAR offline).
         DlcourseError: an unknown name that is not a directory either.
     """
-    from dlcourse.data import cache_dir
     from dlcourse.data.readers import read_fashion_mnist, read_mnist_5k
 
     key = name.lower()
     if key in ("cifar10", "cifar-10", "cifar100", "cifar-100"):
-        key = key.replace("-", "")
-        return _cifar(key, Path(cache_dir()) / "datasets" / ("cifar-10" if key == "cifar10"
-                                                              else "cifar-100"))
+        return _cifar(key.replace("-", ""))
     if key == "fashion-mnist":
         x, y = read_fashion_mnist("train")
         xt, yt = read_fashion_mnist("test")

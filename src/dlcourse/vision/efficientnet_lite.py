@@ -48,9 +48,12 @@ _LITE0_STAGES = (
     _Stage(1, 3, 1, 6, 192, 320),
 )
 
-# TensorFlow's batch-norm settings (momentum 0.99 there = 0.01 in torch's convention).
+# TensorFlow's batch-norm epsilon (the weights' running variances assume it). Its momentum (0.99
+# there, 0.01 in torch's convention) suits ImageNet-length runs only: after the few hundred steps
+# of a lesson the running statistics would still be near their initial values, and a network
+# trained from scratch would predict one class in eval mode. Torch's default 0.1 is used instead.
 _BN_EPS = 1e-3
-_BN_MOMENTUM = 0.01
+_BN_MOMENTUM = 0.1
 
 
 class SameConv2d(nn.Conv2d):
@@ -61,9 +64,13 @@ class SameConv2d(nn.Conv2d):
     """
 
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1, groups: int = 1):
-        super().__init__(c_in, c_out, kernel, stride=stride, padding=0, groups=groups, bias=False)
+        # stride 1 with an odd kernel: SAME is the symmetric k//2 padding, done inside the conv
+        super().__init__(c_in, c_out, kernel, stride=stride, padding=kernel // 2 if stride == 1
+                         else 0, groups=groups, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride[0] == 1:
+            return super().forward(x)
         ih, iw = x.shape[-2:]
         k, s = self.kernel_size[0], self.stride[0]
         pad_h = max((math.ceil(ih / s) - 1) * s + k - ih, 0)
@@ -148,6 +155,24 @@ class EfficientNetLite0(nn.Module):
         self.head_bn = _bn(LITE_FEATURES)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(LITE_FEATURES, num_classes)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Initialise for training from scratch (as torchvision's EfficientNet does).
+
+        He-normal (fan-out) convolutions keep activations from vanishing through 50 layers;
+        PyTorch's default conv init would shrink them to ~0 and a from-scratch run would not learn.
+        """
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                bound = 1.0 / math.sqrt(m.out_features)
+                nn.init.uniform_(m.weight, -bound, bound)
+                nn.init.zeros_(m.bias)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features (B, 1280) of images (B, 3, H, W)."""

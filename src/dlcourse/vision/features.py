@@ -35,7 +35,11 @@ def feature_cache_dir() -> Path:
 def feature_key(clf: ImageClassifier, ds: ArrayImageDataset) -> str:
     """Cache key of ``ds``'s features under ``clf``'s backbone, weights and image size."""
     info = clf.info_
-    raw = f"{info.arch}|{info.weights}|{clf.image_size}|{ds.fingerprint()}"
+    weights = info.weights
+    if weights.startswith("file:"):                    # a local file may be overwritten
+        stat = Path(weights[5:]).expanduser().stat()
+        weights += f"|{stat.st_size}|{stat.st_mtime_ns}"
+    raw = f"{info.arch}|{weights}|{clf.image_size}|{ds.fingerprint()}"
     return hashlib.sha1(raw.encode()).hexdigest()[:20]
 
 

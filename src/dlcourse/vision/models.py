@@ -4,7 +4,8 @@ Architectures: torchvision's resnet18 (default), resnet34, resnet50, mobilenet_v
 mobilenet_v3_large, efficientnet_b0, convnext_tiny, and ``efficientnet_lite0`` (our own module,
 whose ImageNet weights are available offline). Weights:
 
-- ``"imagenet"``: the lesson's ImageNet weights (torchvision's ``IMAGENET1K_V1``; Lite0's offline file)
+- ``"imagenet"``: the lesson's ImageNet weights (torchvision's ``IMAGENET1K_V1``; for Lite0 the
+  offline file)
 - a torchvision enum name such as ``"IMAGENET1K_V2"`` or ``"DEFAULT"``
 - a path to a local state-dict file of the architecture (with its original 1000-class head)
 - ``"none"``: random initialisation (training from scratch)
@@ -105,8 +106,11 @@ def _weights_enum(arch: str, name: str):
 
 
 def _download_state_dict(arch: str, weights) -> dict[str, torch.Tensor]:
-    from dlcourse.data import cache_dir
+    from dlcourse.data import cache_dir, fetch
 
+    if arch == "resnet18" and weights.name == "IMAGENET1K_V1":
+        # the lesson's own weights are a registered data set (cache, checksum, clear message)
+        return _read_state_file(fetch("resnet18-imagenet") / weights.url.rsplit("/", 1)[-1])
     model_dir = Path(cache_dir()) / "weights"
     fname = weights.url.rsplit("/", 1)[-1]
     try:
@@ -148,7 +152,8 @@ def _is_path(weights: str) -> bool:
         or Path(weights).exists())
 
 
-def build_backbone(arch: str = "resnet18", weights: str = "imagenet") -> tuple[nn.Module, BackboneInfo]:
+def build_backbone(arch: str = "resnet18",
+                   weights: str = "imagenet") -> tuple[nn.Module, BackboneInfo]:
     """Build ``arch`` with ``weights`` and strip its ImageNet classifier.
 
     Returns ``(backbone, info)``: ``backbone(x)`` maps (B, 3, H, W) to (B, info.feature_dim).
@@ -200,7 +205,8 @@ def _load(loader, state, arch: str, label: str) -> None:
                             f"of {arch} with its 1000-class ImageNet head") from None
 
 
-def build_model(arch: str, num_classes: int, weights: str = "imagenet") -> tuple[TransferNet, BackboneInfo]:
+def build_model(arch: str, num_classes: int,
+                weights: str = "imagenet") -> tuple[TransferNet, BackboneInfo]:
     """``arch`` with ``weights`` and a fresh ``num_classes``-way linear head.
 
     Example:

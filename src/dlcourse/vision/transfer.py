@@ -1,4 +1,5 @@
-"""Transfer learning as an estimator: ``ImageClassifier(config).fit(train, valid)``, evaluate, predict.
+"""Transfer learning as an estimator: ``ImageClassifier(config).fit(train, valid)``, then
+``evaluate`` and ``predict``.
 
 Modes:
 
@@ -35,7 +36,7 @@ from dlcourse.engine import (
 )
 from dlcourse.errors import DlcourseError
 from dlcourse.vision.data import ArrayImageDataset, load_image
-from dlcourse.vision.models import BackboneInfo, TransferNet, backbone_groups, build_model
+from dlcourse.vision.models import BackboneInfo, backbone_groups, build_model
 from dlcourse.vision.transforms import BatchPreprocess
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,10 @@ class TransferConfig:
     ``image_size=None`` uses the weights' own resolution (224 for the ImageNet backbones); on a
     CPU 64-96 px is practical. ``backbone_lr_mult`` scales the backbone's learning rate in
     ``finetune`` mode. ``unfreeze_groups`` is the number of backbone chunks gradual unfreezing
-    thaws, one per epoch.
+    thaws, one per epoch. ``precise_bn``: in ``finetune`` mode, recompute the batch-norm
+    statistics on up to this many training images before each evaluation and at the end (0: off);
+    the running averages lag behind quickly changing weights, which in short runs from scratch
+    makes the eval-mode network predict a single class.
     """
 
     arch: str = "resnet18"
@@ -78,6 +82,7 @@ class TransferConfig:
     amp: bool = True
     channels_last: bool = True
     feature_cache: bool = True
+    precise_bn: int = 1000
     seed: int = 0
     device: str = "auto"
     progress: bool = False
@@ -190,6 +195,8 @@ class ImageClassifier:
         self._build(len(self.classes_))
         extra = {"lesson": "vision", "config": self._plain_config(), "classes": self.classes_}
         if c.mode == "features":
+            # the engine's last.pt/best.pt then hold the head only (the backbone is unchanged)
+            extra["part"] = "head"
             self.history_ = self._fit_features(train, valid, out_dir, resume, extra)
         else:
             self.history_ = self._fit_finetune(train, valid, out_dir, resume, extra)
@@ -211,8 +218,12 @@ class ImageClassifier:
         return None
 
     def _loader(self, ds, shuffle: bool) -> DataLoader:
-        g = torch.Generator().manual_seed(self.config.seed)
-        return DataLoader(ds, batch_size=self.config.batch_size, shuffle=shuffle, generator=g,
+        # Shuffling draws from the global RNG (seeded in fit), whose state the engine's
+        # checkpoints save per epoch: a resumed run sees the same batches as an unbroken one.
+        # In-order loaders get a private generator: iterating them (feature extraction,
+        # evaluation) must not move the global RNG, or a cached run would train differently.
+        return DataLoader(ds, batch_size=self.config.batch_size, shuffle=shuffle,
+                          generator=None if shuffle else torch.Generator(),
                           pin_memory=self.device_.type == "cuda")
 
     def _fit_features(self, train, valid, out_dir, resume, extra) -> list[dict]:
@@ -259,6 +270,7 @@ class ImageClassifier:
             return criterion(model(self._prepare(x, pre)), y), len(y)
 
         def evaluate_fn(model):
+            recalibrate_batchnorm(model, train, self, c.precise_bn)
             r = self._evaluate_model(model, valid)
             return {"valid_loss": r.loss, "valid_acc": r.top1}
 
@@ -275,11 +287,13 @@ class ImageClassifier:
                 log.info("epoch %d: %d of %d backbone chunks trainable", epoch + 1,
                          len(chunks) - thawed, len(chunks))
 
-        return fit(net, self._loader(train, shuffle=True), step, opt, c.epochs,
-                   evaluate_fn=evaluate_fn if valid is not None else None,
-                   scheduler=self._scheduler(opt), device=self.device_, amp=self._amp,
-                   out_dir=out_dir, resume=resume, checkpoint_extra=extra,
-                   on_epoch_start=on_epoch_start, desc="finetune", progress=c.progress)
+        history = fit(net, self._loader(train, shuffle=True), step, opt, c.epochs,
+                      evaluate_fn=evaluate_fn if valid is not None else None,
+                      scheduler=self._scheduler(opt), device=self.device_, amp=self._amp,
+                      out_dir=out_dir, resume=resume, checkpoint_extra=extra,
+                      on_epoch_start=on_epoch_start, desc="finetune", progress=c.progress)
+        recalibrate_batchnorm(net, train, self, c.precise_bn)
+        return history
 
     # ---- evaluation and prediction -----------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -364,6 +378,9 @@ class ImageClassifier:
         state = load_checkpoint(path)
         if state.get("lesson") != "vision":
             raise DlcourseError(f"{path} holds a {state.get('lesson')!r} model, not a vision one")
+        if state.get("part") == "head":
+            raise DlcourseError(f"{path} is a training checkpoint of the head only; load the "
+                                "directory's model.pt (written at the end of training)")
         saved = state["config"]
         config = TransferConfig.from_dict({**saved, "weights": "none", "device": device})
         clf = cls(config)
@@ -377,6 +394,37 @@ class ImageClassifier:
         clf.config.weights = saved["weights"]
         clf.history_ = list(state.get("history", []))
         return clf
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, ds: ArrayImageDataset, clf: ImageClassifier,
+                          max_images: int) -> None:
+    """Recompute every BatchNorm's running mean/var as the exact average over ``max_images``
+    training images (eval preprocessing) with the current weights ("precise BN").
+
+    Only buffers change, so training itself is unaffected; ``max_images=0`` does nothing.
+    """
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns or max_images <= 0:
+        return
+    was_training = model.training
+    model.eval()                                          # no dropout / stochastic depth
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None                                 # cumulative average over the batches
+        m.train()
+    pre = clf._preprocess(train=False)
+    n = 0
+    for x, _ in clf._loader(ds, shuffle=False):
+        with torch.autocast("cuda", enabled=clf._amp):
+            model(clf._prepare(x.to(clf.device_), pre))
+        n += len(x)
+        if n >= max_images:
+            break
+    for m, momentum in zip(bns, saved):
+        m.momentum = momentum
+    model.train(was_training)
 
 
 def evaluation_from_logits(logits: torch.Tensor, labels: torch.Tensor, classes) -> EvalResult:

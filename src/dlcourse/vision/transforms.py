@@ -1,4 +1,5 @@
-"""Batch preprocessing on the training device: uint8 -> float, grey -> RGB, resize, augment, normalise.
+"""Batch preprocessing on the training device: uint8 -> float, grey -> RGB, resize, augment,
+normalise.
 
 Doing this per batch (instead of per PIL image in the loader) keeps CPU runs simple and lets a
 GPU do the resizing. The evaluation path is the backbone's own preprocessing (the weights'

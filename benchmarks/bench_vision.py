@@ -1,0 +1,142 @@
+"""Transfer learning on this machine: pretrained EfficientNet-Lite0 vs the same net from scratch.
+
+Learning curve on Fashion-MNIST (and MNIST-5k) over 100 / 1,000 / 10,000 class-balanced training
+images at an equal budget (the same images, the same number of epochs), accuracy on held-out
+test images, wall time; then CPU throughput (images/s) of feature extraction and of a training
+step. Images are upscaled to ``--size`` px (default 32: CPU-feasible; the weights were trained
+at 224). Prints ``ratio vs scratch`` (accuracy) and ``ratio vs train step`` (throughput).
+
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_vision.py               # full (~25 min CPU)
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_vision.py --quick       # a minute or two
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_vision.py --data mnist-5k --sizes 100,1000,4000
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_vision.py --cifar10 --epochs 5  # GPU, online
+
+``--cifar10`` is the GPU target instead: ResNet18 from ImageNet weights, full fine-tune on
+CIFAR-10 at 224 px (SGD momentum 0.9, lr 0.01, cosine, label smoothing 0.1, AMP and
+channels_last on CUDA); prints test accuracy, epochs, time and images/s, ratio vs 95%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+
+
+def throughput(arch: str, size: int, batch: int, device: str, repeats: int = 3) -> dict:
+    """Images/s of a frozen-backbone forward pass and of a full training step (fwd + bwd + SGD)."""
+    import torch
+
+    from dlcourse.engine import resolve_device
+    from dlcourse.vision.models import build_model
+
+    dev = resolve_device(device)
+    net, _ = build_model(arch, 10, weights="none")
+    net.to(dev)
+    x = torch.randn(batch, 3, size, size, device=dev)             # (B, 3, S, S)
+    y = torch.randint(0, 10, (batch,), device=dev)
+    opt = torch.optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
+
+    def features():
+        with torch.no_grad():
+            net.backbone(x)
+
+    def train_step():
+        loss = torch.nn.functional.cross_entropy(net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    out = {}
+    for name, fn, mode in (("features", features, False), ("train step", train_step, True)):
+        net.train(mode)
+        fn()                                                       # warm-up
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        out[name] = repeats * batch / (time.perf_counter() - start)
+    return out
+
+
+def cifar10_finetune(epochs: int, device: str) -> None:
+    """The GPU target: ResNet18 (IMAGENET1K_V1) fully fine-tuned on CIFAR-10 at 224 px."""
+    from dlcourse.vision.data import load_named
+    from dlcourse.vision.transfer import ImageClassifier
+
+    train, test = load_named("cifar10")
+    clf = ImageClassifier(arch="resnet18", weights="imagenet", mode="finetune", image_size=224,
+                          epochs=epochs, batch_size=128, optimizer="sgd", lr=0.01, momentum=0.9,
+                          weight_decay=5e-4, backbone_lr_mult=1.0, schedule="cosine",
+                          label_smoothing=0.1, device=device, progress=True)
+    start = time.perf_counter()
+    clf.fit(train, test)
+    seconds = time.perf_counter() - start
+    r = clf.evaluate(test)
+    rate = sum(h["items_per_s"] for h in clf.history_) / len(clf.history_)
+    print(f"CIFAR-10 ResNet18 fine-tune at 224 px on {clf.device_}: top-1 {r.top1:.4f} "
+          f"(top-5 {r.top5:.4f}) after {epochs} epochs, {seconds:.0f} s, {rate:.0f} train img/s; "
+          f"ratio vs 95% target {r.top1 / 0.95:.3f}x")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default="fashion-mnist", help="fashion-mnist or mnist-5k")
+    p.add_argument("--sizes", default="100,1000,10000", help="training-set sizes")
+    p.add_argument("--test", type=int, default=2000, help="test images (class-balanced)")
+    p.add_argument("--size", type=int, default=32, help="image side in px")
+    p.add_argument("--epochs", type=int, default=5, help="epochs for both methods' training")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--quick", action="store_true", help="sizes 100,300; 300 test images; 2 epochs")
+    p.add_argument("--cifar10", action="store_true",
+                   help="run the GPU target (ResNet18 on CIFAR-10, needs network and a GPU)")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="  %(message)s")
+    logging.getLogger("dlcourse.vision.compare").setLevel(logging.INFO)   # rows as they finish
+    if args.cifar10:
+        cifar10_finetune(args.epochs, args.device)
+        return
+
+    import torch
+
+    from dlcourse.vision.compare import learning_curve
+    from dlcourse.vision.data import load_named, stratified_subset
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    n_test, epochs = args.test, args.epochs
+    if args.quick:
+        sizes, n_test, epochs = [100, 300], 300, 2
+    train, test = load_named(args.data)
+    test = stratified_subset(test, n_test, seed=1)
+    print(f"# {args.data}: EfficientNet-Lite0 at {args.size} px, {len(test)} test images, "
+          f"{epochs} epochs for both, torch {torch.__version__}, {torch.get_num_threads()} "
+          f"threads, device {args.device}")
+    # feature_cache off: the pretrained time includes running the backbone over the images
+    rows, _ = learning_curve(train, test, sizes, image_size=args.size, epochs=epochs,
+                             head_epochs=30, device=args.device, feature_cache=False)
+    print(f"{'n_train':>8} {'method':>11} {'accuracy':>9} {'top-5':>6} {'seconds':>8}")
+    for r in rows:
+        print(f"{r['n_train']:>8} {r['method']:>11} {r['accuracy']:>9.4f} {r['top5']:>6.3f} "
+              f"{r['seconds']:>8.1f}")
+    for n in sorted({r["n_train"] for r in rows}):
+        pre = next(r for r in rows if r["n_train"] == n and r["method"] == "pretrained")
+        scr = next(r for r in rows if r["n_train"] == n and r["method"] == "scratch")
+        print(f"n={n}: pretrained accuracy {pre['accuracy']:.4f}, ratio vs scratch "
+              f"{pre['accuracy'] / max(scr['accuracy'], 1e-9):.2f}x; time ratio vs scratch "
+              f"{pre['seconds'] / max(scr['seconds'], 1e-9):.2f}x")
+
+    tp = throughput("efficientnet_lite0", args.size, 64, args.device)
+    print(f"throughput at {args.size} px, batch 64: feature extraction {tp['features']:.0f} img/s, "
+          f"training step {tp['train step']:.0f} img/s; ratio vs train step "
+          f"{tp['features'] / tp['train step']:.2f}x")
+    tp224 = throughput("efficientnet_lite0", 224, 16, args.device, repeats=2)
+    print(f"throughput at 224 px, batch 16: feature extraction {tp224['features']:.1f} img/s, "
+          f"training step {tp224['train step']:.1f} img/s; ratio vs train step "
+          f"{tp224['features'] / tp224['train step']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Figures of the transfer-learning lesson: image grids (misclassified, predictions) and
+learning curves.
+
+Arrays in, PNG path out; matplotlib is imported inside each function (Agg backend).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def _to_hwc(image: np.ndarray) -> np.ndarray:
+    """uint8 (C, H, W) or (H, W) -> (H, W, 3) or (H, W) for imshow."""
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[0] in (1, 3):
+        a = a.transpose(1, 2, 0)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    return a
+
+
+def plot_image_grid(images: Sequence[np.ndarray], titles: Sequence[str], path: str | Path,
+                    ncols: int = 8, title: str = "", colors: Sequence[str] | None = None) -> Path:
+    """A grid of uint8 images (C, H, W) or (H, W), each with a small title; returns ``path``."""
+    from dlcourse.plots.common import new_figure, save_figure
+
+    n = len(images)
+    if n == 0:
+        raise ValueError("no images to plot")
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = new_figure(1.7 * ncols, 1.9 * nrows, nrows=nrows, ncols=ncols, squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    for i, (img, text) in enumerate(zip(images, titles)):
+        ax = axes.flat[i]
+        a = _to_hwc(img)
+        ax.imshow(a, cmap="gray" if a.ndim == 2 else None, vmin=0, vmax=255)
+        ax.set_title(text, fontsize=7, color=colors[i] if colors else "black")
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_misclassified(images: np.ndarray, labels: np.ndarray, predictions: np.ndarray,
+                       classes: Sequence[str], path: str | Path, max_images: int = 32) -> Path:
+    """The first ``max_images`` images whose prediction is wrong, titled "true -> predicted"."""
+    wrong = np.flatnonzero(np.asarray(labels) != np.asarray(predictions))[:max_images]
+    if len(wrong) == 0:
+        raise ValueError("no misclassified images: nothing to plot")
+    titles = [f"{classes[labels[i]]}\n-> {classes[predictions[i]]}" for i in wrong]
+    return plot_image_grid([images[i] for i in wrong], titles, path,
+                           title=f"misclassified ({len(wrong)} shown)")
+
+
+def plot_predictions(images: Sequence[np.ndarray],
+                     predictions: Sequence[Sequence[tuple[str, float]]],
+                     path: str | Path, truths: Sequence[str] | None = None, top: int = 3) -> Path:
+    """Images with their top-``top`` (label, probability); green when the top label is right."""
+    titles, colors = [], []
+    for i, pred in enumerate(predictions):
+        lines = [f"{lab} {p:.2f}" for lab, p in list(pred)[:top]]
+        titles.append("\n".join(lines))
+        ok = truths is None or pred[0][0] == truths[i]
+        colors.append("green" if ok else "red")
+    return plot_image_grid(images, titles, path, ncols=min(6, len(images)), colors=colors,
+                           title=f"predictions (top-{top})")
+
+
+def plot_learning_curves(rows: Sequence[dict], path: str | Path, x: str = "n_train",
+                         y: str = "accuracy", group: str = "method", title: str = "") -> Path:
+    """Accuracy against training-set size (log axis), one line per ``group`` value."""
+    from dlcourse.plots.common import new_figure, save_figure
+
+    fig, ax = new_figure(5.5, 3.8)
+    for name in dict.fromkeys(r[group] for r in rows):
+        pts = sorted((r[x], r[y]) for r in rows if r[group] == name)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=str(name))
+    ax.set_xscale("log")
+    ax.set_xlabel("training images")
+    ax.set_ylabel("test accuracy")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)

@@ -1,0 +1,126 @@
+"""Vision data: in-memory sets, image folders with bad files, subsets, named sets, preprocessing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dlcourse.errors import DlcourseError
+from dlcourse.vision.data import (
+    ArrayImageDataset,
+    load_image,
+    load_image_folder,
+    load_named,
+    split_stratified,
+    stratified_subset,
+)
+from dlcourse.vision.transforms import BatchPreprocess
+
+
+def test_array_dataset_accepts_grey_channels_last_and_channels_first():
+    grey = ArrayImageDataset(np.zeros((3, 28, 28), np.uint8), [0, 1, 2], list("abc"))
+    hwc = ArrayImageDataset(np.zeros((3, 32, 32, 3), np.uint8), [0, 1, 2], list("abc"))
+    chw = ArrayImageDataset(np.zeros((3, 3, 32, 32), np.uint8), [0, 1, 2], list("abc"))
+    assert grey[0][0].shape == (1, 28, 28)
+    assert hwc[0][0].shape == chw[0][0].shape == (3, 32, 32)
+
+
+def test_array_dataset_rejects_bad_input_with_a_clear_message():
+    with pytest.raises(ValueError, match="uint8"):
+        ArrayImageDataset(np.zeros((2, 8, 8), np.float32), [0, 1], ["a", "b"])
+    with pytest.raises(ValueError, match="labels must lie in 0..1"):
+        ArrayImageDataset(np.zeros((2, 8, 8), np.uint8), [0, 2], ["a", "b"])
+    with pytest.raises(ValueError, match="2 images but 3 labels"):
+        ArrayImageDataset(np.zeros((2, 8, 8), np.uint8), [0, 1, 1], ["a", "b"])
+
+
+def test_stratified_subset_is_balanced_and_seeded(fashion_test):
+    sub = stratified_subset(fashion_test, 100, seed=3)
+    assert len(sub) == 100
+    assert np.bincount(sub.labels.numpy(), minlength=10).tolist() == [10] * 10
+    again = stratified_subset(fashion_test, 100, seed=3)
+    assert torch.equal(sub.images, again.images)
+    assert not torch.equal(sub.images, stratified_subset(fashion_test, 100, seed=4).images)
+
+
+def test_split_stratified_holds_out_each_class():
+    labels = np.repeat(np.arange(4), 10)
+    tr, va = split_stratified(labels, 0.2, seed=0)
+    assert len(set(tr) & set(va)) == 0 and len(tr) + len(va) == 40
+    assert np.bincount(labels[va]).tolist() == [2, 2, 2, 2]
+
+
+def test_fingerprint_changes_with_pixels(fashion_test):
+    a = fashion_test.subset(range(10))
+    b = fashion_test.subset(range(1, 11))
+    assert a.fingerprint() == fashion_test.subset(range(10)).fingerprint()
+    assert a.fingerprint() != b.fingerprint()
+
+
+def test_folder_skips_a_truncated_image_and_counts_it(image_folder, caplog):
+    train, valid = load_image_folder(image_folder, size=16, valid_fraction=0.25, seed=0)
+    assert train.classes == ["blue", "red"]
+    assert len(train) + len(valid) == 12                  # 13 files, the broken one skipped
+    assert train.images.shape[1:] == (3, 16, 16)
+    assert "broken.png" in caplog.text and "skipped 1 unreadable" in caplog.text
+    assert [p.name for p in train.skipped + valid.skipped] == ["broken.png"]
+
+
+def test_folder_stops_on_a_bad_image_when_asked(image_folder):
+    with pytest.raises(DlcourseError, match=r"broken\.png.*skip"):
+        load_image_folder(image_folder, size=16, on_bad="stop")
+
+
+def test_folder_with_train_and_val_subfolders(tmp_path, png_writer):
+    rng = np.random.default_rng(1)
+    for split, n in (("train", 3), ("val", 2)):
+        for name in ("cat", "dog"):
+            for i in range(n):
+                png_writer(tmp_path / split / name / f"{i}.png", rng)
+    train, valid = load_named(str(tmp_path), size=12)
+    assert (len(train), len(valid)) == (6, 4)
+    assert train.classes == valid.classes == ["cat", "dog"]
+
+
+def test_load_image_names_the_missing_or_bad_file(tmp_path):
+    with pytest.raises(DlcourseError, match="does not exist"):
+        load_image(tmp_path / "nope.jpg")
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(DlcourseError, match=r"cannot read image .*bad\.jpg"):
+        load_image(bad)
+
+
+def test_unknown_data_set_lists_the_choices():
+    with pytest.raises(DlcourseError, match="fashion-mnist"):
+        load_named("imagenette-does-not-exist")
+
+
+def test_preprocess_grey_to_rgb_resize_and_normalise():
+    pre = BatchPreprocess(32, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25)).eval()
+    white = torch.full((2, 1, 28, 28), 255, dtype=torch.uint8)
+    out = pre(white)
+    assert out.shape == (2, 3, 32, 32)
+    assert torch.allclose(out, torch.full_like(out, 2.0))  # (1 - 0.5) / 0.25
+
+
+def test_augmentation_shifts_and_flips_only_in_training():
+    torch.manual_seed(0)
+    x = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
+    pre = BatchPreprocess(32, augment=True)
+    assert torch.equal(pre.eval()(x), pre.eval()(x))
+    a, b = pre.train()(x), pre.train()(x)
+    assert a.shape == (16, 3, 32, 32) and not torch.equal(a, b)
+    torch.manual_seed(1)
+    a = pre(x)
+    torch.manual_seed(1)
+    assert torch.equal(a, pre(x))                          # seeded: reproducible
+
+
+def test_mnist_5k_is_split_by_class_and_seed():
+    train, test = load_named("mnist-5k", seed=0)
+    assert (len(train), len(test)) == (4000, 1000)
+    assert np.bincount(test.labels.numpy()).tolist() == [100] * 10
+    again, _ = load_named("mnist-5k", seed=0)
+    assert torch.equal(train.labels, again.labels)

@@ -12,6 +12,16 @@ machine, so the ratio holds when the machine is busy; the absolute figures do no
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_lm.py            # ~8 min on 2 CPU cores
     PYTHONPATH=src .venv/bin/python benchmarks/bench_lm.py --quick    # smoke test, ~30 s
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_lm.py --distributed   # 1 vs 2 processes
+
+``--distributed`` trains the same LSTM for ``--ddp-epochs`` epochs under ``torchrun
+--standalone`` with 1 and then 2 processes (gloo on CPU, nccl with ``--device cuda``; the
+global batch of 10 streams is split over the ranks) and prints training tokens/s of the whole
+run with ``ratio vs 1 process``. It then times single training steps of the DDP model,
+alternating synchronised steps with ``no_sync()`` steps (same work, no gradient all-reduce):
+``comm share`` = (synced - unsynced) / synced median step time is the part of a step the
+all-reduce costs after its overlap with the backward pass; ``all-reduce ms`` times a bare
+all-reduce of a gradient-sized buffer. Several machines: see docs/distributed.md.
 
 PTB medium recipe (documented, not run here: this machine has no GPU and no network)
 -------------------------------------------------------------------------------------
@@ -32,7 +42,127 @@ code on a GPU has not been measured yet.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
+
+DDP_BATCH = 10  # global streams, split over the processes
+
+
+def ddp_worker(args) -> None:
+    """One torchrun rank of ``--distributed``: train, time steps, rank 0 writes JSON."""
+    import torch
+    import torch.distributed as dist
+    import torch.nn.functional as F
+
+    from dlcourse.engine import write_json
+    from dlcourse.engine.distributed import (
+        init_distributed,
+        is_distributed,
+        is_main_process,
+        rank,
+        shutdown_distributed,
+        world_size,
+        wrap_model,
+    )
+    from dlcourse.lm import BPTTBatches, LanguageModel, LMConfig, build_model, load_corpus
+    from dlcourse.lm.models import detach_hidden
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = init_distributed(args.device)
+    corpus = load_corpus(args.data, max_lines=args.max_lines, max_size=args.max_size, seed=0)
+    c = LMConfig.preset("lstm", epochs=args.ddp_epochs, num_layers=1, batch_size=DDP_BATCH,
+                        patience=None)
+    lm = LanguageModel(c).fit(corpus, device=device, progress=False)
+    result = {"processes": world_size(),
+              "tokens_per_s": statistics.mean(h["items_per_s"] for h in lm.history_),
+              "epoch_seconds": statistics.mean(h["seconds"] for h in lm.history_)}
+
+    # step timing: synchronised steps alternate with no_sync() steps on the same windows
+    model = build_model("lstm", len(corpus.itos), embed_dim=c.embed_dim,
+                        hidden_dim=c.hidden_dim, num_layers=c.num_layers, dropout=c.dropout,
+                        tie_weights=c.tie_weights).to(device)
+    ddp = wrap_model(model, device)
+    optimizer = torch.optim.Adam(ddp.parameters(), lr=c.lr)
+    world = world_size() if is_distributed() else 1
+    windows = BPTTBatches(corpus.train, c.batch_size, c.bptt, rank=rank() if world > 1 else 0,
+                          world_size=world)
+    times: dict[bool, list[float]] = {True: [], False: []}
+    hidden = None
+    for i, (x, y) in enumerate(windows):
+        if i >= 2 * args.comm_steps:
+            break
+        x, y, synced = x.to(device), y.to(device), i % 2 == 0
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        with contextlib.nullcontext() if synced or world == 1 else ddp.no_sync():
+            logits, hidden = ddp(x, hidden)  # (B / world, T, V)
+            loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+        optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times[synced].append(time.perf_counter() - start)
+        hidden = detach_hidden(hidden)
+    synced, unsynced = statistics.median(times[True]), statistics.median(times[False])
+    result.update(step_ms=1e3 * synced, no_sync_step_ms=1e3 * unsynced,
+                  comm_share=max(0.0, (synced - unsynced) / synced) if world > 1 else 0.0)
+    if is_distributed():
+        grads = torch.zeros(sum(p.numel() for p in model.parameters()), device=device)
+        dist.barrier()
+        start = time.perf_counter()
+        for _ in range(args.comm_steps):
+            dist.all_reduce(grads)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        result.update(allreduce_ms=1e3 * (time.perf_counter() - start) / args.comm_steps,
+                      grad_mb=grads.numel() * grads.element_size() / 2**20)
+    if is_main_process():
+        result["test_ppl"] = lm.perplexity(corpus.test)
+        write_json(args.ddp_worker, result)
+    shutdown_distributed()
+
+
+def distributed_throughput(args) -> None:
+    """``--distributed``: launch the worker with 1 and 2 processes and print the table."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for nproc in (1, 2):
+            out = Path(tmp) / f"ddp{nproc}.json"
+            cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                   f"--nproc_per_node={nproc}", __file__, "--ddp-worker", str(out),
+                   "--data", args.data, "--max-lines", str(args.max_lines),
+                   "--max-size", str(args.max_size), "--ddp-epochs", str(args.ddp_epochs),
+                   "--comm-steps", str(args.comm_steps), "--threads", str(args.threads),
+                   "--device", args.device]
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True)
+            rows.append({**json.loads(out.read_text()), "wall_s": time.perf_counter() - start})
+    base = rows[0]["tokens_per_s"]
+    print(f"\nLSTM 1x200 tied, global batch {DDP_BATCH} streams, {args.ddp_epochs} epoch(s), "
+          f"{args.threads or 'default'} torch thread(s) per process, device {args.device}")
+    print(f"{'processes':>9} {'train tok/s':>11} {'vs 1 proc':>9} {'step ms':>8} "
+          f"{'no_sync ms':>10} {'comm share':>10} {'all-reduce ms':>13} {'test ppl':>8} "
+          f"{'wall s':>7}")
+    for r in rows:
+        several = r["processes"] > 1  # one process has nothing to synchronise
+        allreduce = f"{r['allreduce_ms']:.2f}" if several else "-"
+        no_sync = f"{r['no_sync_step_ms']:.1f}" if several else "-"
+        print(f"{r['processes']:>9} {r['tokens_per_s']:>11.0f} {r['tokens_per_s'] / base:>9.2f} "
+              f"{r['step_ms']:>8.1f} {no_sync:>10} {r['comm_share']:>10.1%} "
+              f"{allreduce:>13} {r['test_ppl']:>8.1f} {r['wall_s']:>7.1f}")
+    two = rows[1]
+    print(f"\nratio vs 1 process (2-process tokens/s): {two['tokens_per_s'] / base:.2f}; "
+          f"gradient {two['grad_mb']:.1f} MiB, all-reduce {two['allreduce_ms']:.2f} ms, "
+          f"comm share of a step {two['comm_share']:.1%}")
 
 
 def main() -> None:
@@ -51,9 +181,21 @@ def main() -> None:
                         "shared 2-core machine 2 threads ran 10x slower than 1")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quick", action="store_true", help="tiny settings, for a smoke test")
+    parser.add_argument("--distributed", action="store_true",
+                        help="LSTM throughput with 1 and 2 processes under torchrun instead")
+    parser.add_argument("--ddp-epochs", type=int, default=1, help="epochs per --distributed run")
+    parser.add_argument("--comm-steps", type=int, default=50,
+                        help="timed steps of each kind (synchronised, no_sync) in --distributed")
+    parser.add_argument("--ddp-worker", help=argparse.SUPPRESS)  # internal: a torchrun rank
     args = parser.parse_args()
     if args.quick:
         args.max_lines, args.max_size, args.lesson_epochs, args.lstm_epochs = 1500, 2000, 1, 1
+    if args.ddp_worker:
+        ddp_worker(args)
+        return
+    if args.distributed:
+        distributed_throughput(args)
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
 

@@ -14,6 +14,8 @@ from dlcourse.lm import (
     batchify,
     build_model,
     detach_hidden,
+    stream_loss,
+    stream_totals,
 )
 
 
@@ -33,6 +35,25 @@ def test_bptt_windows_cover_each_stream_in_order_with_shifted_targets():
     assert torch.equal(stream_x, batches.data[:, :-1])
     assert torch.equal(stream_y, batches.data[:, 1:])
     assert batches.num_tokens == stream_y.numel()
+
+
+def test_rank_shards_split_the_streams_and_the_loss_totals():
+    ids = torch.arange(103)
+    whole = BPTTBatches(ids, batch_size=4, bptt=7)
+    shards = [BPTTBatches(ids, batch_size=4, bptt=7, rank=r, world_size=2) for r in (0, 1)]
+    assert len(shards[0]) == len(shards[1]) == len(whole)  # same windows on every rank
+    for (x, y), (x0, y0), (x1, y1) in zip(whole, *shards):
+        assert torch.equal(x[0::2], x0) and torch.equal(x[1::2], x1)  # rows r::world
+        assert torch.equal(y[0::2], y0) and torch.equal(y[1::2], y1)
+    with pytest.raises(ValueError, match="rank"):
+        BPTTBatches(ids, 4, 7, rank=2, world_size=2)
+    torch.manual_seed(0)
+    model = LSTMModel(vocab_size=103, embed_dim=8, hidden_dim=8, num_layers=1, dropout=0.0)
+    parts = [stream_totals(model, ids, 3, 5, rank=r, world_size=2) for r in (0, 1)]
+    assert sum(n for _, n in parts) == stream_totals(model, ids, 3, 5)[1]
+    assert sum(t for t, _ in parts) / sum(n for _, n in parts) == pytest.approx(
+        stream_loss(model, ids, 3, 5), rel=1e-6)
+    assert stream_totals(model, ids, 3, 5, rank=3, world_size=4) == (0.0, 0)  # no rows left
 
 
 def test_shuffled_windows_are_a_permutation():

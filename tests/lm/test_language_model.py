@@ -157,3 +157,12 @@ def test_bad_hyper_parameters_name_the_choices():
         LMConfig(model="lstm", shuffle=True)
     with pytest.raises(DlcourseError, match="not trained"):
         LanguageModel().generate("the")
+
+
+def test_batch_must_split_evenly_over_processes(monkeypatch, lee_corpus, tiny_config):
+    import dlcourse.lm.language_model as language_model
+
+    monkeypatch.setattr(language_model, "is_distributed", lambda: True)
+    monkeypatch.setattr(language_model, "world_size", lambda: 3)
+    with pytest.raises(ValueError, match="multiple of 3"):
+        LanguageModel(tiny_config(batch_size=8)).fit(lee_corpus, device="cpu", progress=False)

@@ -54,9 +54,16 @@ def train(kind, data, tokenizer, max_size, min_freq, max_lines, epochs, embed_di
     """Train a language model and save it in --out.
 
     Writes model.pt (best weights), last.pt/best.pt (resumable), history.json, metrics.json
-    (valid/test perplexity, tokens/s) and curves.png.
+    (valid/test perplexity, tokens/s) and curves.png. Under ``torchrun --nproc_per_node=N -m
+    dlcourse lm train ...`` each process trains on its share of the --batch-size streams (which
+    must be a multiple of N) and rank 0 writes the outputs; --resume works with any N.
     """
     from dlcourse.engine import write_json
+    from dlcourse.engine.distributed import (
+        init_distributed,
+        is_main_process,
+        shutdown_distributed,
+    )
     from dlcourse.lm import LanguageModel, LMConfig, load_corpus
     from dlcourse.plots.common import plot_curves
 
@@ -73,7 +80,15 @@ def train(kind, data, tokenizer, max_size, min_freq, max_lines, epochs, embed_di
         seed=seed,
     )
     out = Path(out)
-    lm = LanguageModel(config).fit(corpus, out_dir=out, device=device, resume=resume)
+    # every rank loads the same corpus (same seed, same split and vocabulary); a single
+    # process is unaffected (init_distributed only resolves the device)
+    rank_device = init_distributed(device)
+    try:
+        lm = LanguageModel(config).fit(corpus, out_dir=out, device=rank_device, resume=resume)
+    finally:
+        shutdown_distributed()
+    if not is_main_process():
+        return
     metrics = {**corpus.summary(), **lm.evaluate(corpus), "model": kind,
                "epochs_run": len(lm.history_),
                "train_tokens_per_s": lm.history_[-1]["items_per_s"] if lm.history_ else None}

@@ -64,9 +64,11 @@ def cli(ctx, debug: bool, quiet: bool, threads: int | None):
     Every lesson is a command: `dlcourse <noun> <verb> --help` tells more.
     Start with `dlcourse tour`, which runs all lessons on offline data.
     """
+    from dlcourse.engine.distributed import is_main_process
+
     ctx.obj = {"debug": debug}
-    logging.basicConfig(
-        level=logging.WARNING if quiet else logging.INFO,
+    logging.basicConfig(  # under torchrun only rank 0 reports progress; all ranks report problems
+        level=logging.WARNING if quiet or not is_main_process() else logging.INFO,
         format="%(message)s" if not debug else "%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

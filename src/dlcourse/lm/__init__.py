@@ -8,7 +8,7 @@
 
 from dlcourse.lm.batching import BPTTBatches, batchify
 from dlcourse.lm.corpus import SOURCES, Corpus, corpus_from_splits, load_corpus, split_lines
-from dlcourse.lm.inference import perplexity, sample, stream_loss
+from dlcourse.lm.inference import perplexity, sample, stream_loss, stream_totals
 from dlcourse.lm.language_model import LanguageModel, LMConfig
 from dlcourse.lm.models import EmbeddingModel, LSTMModel, build_model, detach_hidden
 from dlcourse.lm.ngram import KneserNeyBigram
@@ -31,4 +31,5 @@ __all__ = [
     "sample",
     "split_lines",
     "stream_loss",
+    "stream_totals",
 ]

@@ -48,22 +48,43 @@ class BPTTBatches:
     a model may carry its hidden state across them; ``shuffle=True`` (for stateless models
     only) visits the windows in a random order drawn from torch's global generator.
 
+    Under torchrun each process reads its share of the same B streams: rank ``r`` of
+    ``world_size`` keeps rows ``r::world_size`` of the batchified data. Every rank sees the same
+    window positions in the same order, so N ranks together read exactly the windows of one
+    process with batch B, and DDP's gradient average equals that process's gradient when B is
+    a multiple of N.
+
     Args:
         ids: (N,) word-id stream.
-        batch_size: parallel streams B.
+        batch_size: parallel streams B of the whole run (all ranks together).
         bptt: window length T (truncated back-propagation through time).
-        shuffle: random window order each pass.
+        shuffle: random window order each pass (the same on every rank when they share a seed).
+        rank: this process's rank (0 for one process).
+        world_size: number of processes sharing the streams (1 for one process).
 
     Example:
         >>> batches = BPTTBatches(torch.arange(21), batch_size=2, bptt=4)
         >>> len(batches), [tuple(x.shape) for x, _ in batches]
         (3, [(2, 4), (2, 4), (2, 1)])
+        >>> next(iter(BPTTBatches(torch.arange(21), 4, bptt=2, rank=1, world_size=2)))[0]
+        tensor([[ 5,  6],
+                [15, 16]])
     """
 
-    def __init__(self, ids: torch.Tensor, batch_size: int, bptt: int, shuffle: bool = False):
+    def __init__(
+        self,
+        ids: torch.Tensor,
+        batch_size: int,
+        bptt: int,
+        shuffle: bool = False,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         if bptt < 1:
             raise ValueError(f"bptt must be >= 1, got {bptt}")
-        self.data = batchify(ids, batch_size)  # (B, S)
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank must be in [0, world_size), got {rank} of {world_size}")
+        self.data = batchify(ids, batch_size)[rank::world_size]  # (B / world_size, S)
         self.bptt = bptt
         self.shuffle = shuffle
         self.starts = list(range(0, self.data.size(1) - 1, bptt))

@@ -13,6 +13,46 @@ from dlcourse.lm.models import detach_hidden
 
 
 @torch.no_grad()
+def stream_totals(
+    model: nn.Module,
+    ids: torch.Tensor,
+    batch_size: int = 10,
+    bptt: int = 35,
+    device: torch.device | None = None,
+    rank: int = 0,
+    world_size: int = 1,
+) -> tuple[float, int]:
+    """Summed next-word cross-entropy (nats) and token count over a (N,) id stream.
+
+    The stream is cut into ``batch_size`` contiguous streams and read window by window with the
+    hidden state carried across windows, as in training; ``rank``/``world_size`` keep only this
+    process's rows (``rank::world_size``), so summing the totals of all ranks (e.g. with
+    ``dlcourse.engine.distributed.all_reduce_sum``) gives the totals of one process. A rank
+    left without rows returns ``(0.0, 0)``. Eval mode (no dropout) is set for the duration and
+    restored.
+
+    Raises:
+        ValueError: fewer than two tokens.
+    """
+    if ids.numel() < 2:
+        raise ValueError("need at least two tokens to measure perplexity")
+    device = device or next(model.parameters()).device
+    batch_size = max(1, min(batch_size, ids.numel() // 2))
+    if rank >= batch_size:  # more ranks than streams: nothing to read here
+        return 0.0, 0
+    was_training = model.training
+    model.eval()
+    total, count, hidden = 0.0, 0, None
+    for x, y in BPTTBatches(ids, batch_size, bptt, rank=rank, world_size=world_size):
+        x, y = x.to(device), y.to(device)  # (B / world_size, T)
+        logits, hidden = model(x, hidden)  # (B / world_size, T, V)
+        hidden = detach_hidden(hidden)
+        total += F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
+        count += y.numel()
+    model.train(was_training)
+    return total, count
+
+
 def stream_loss(
     model: nn.Module,
     ids: torch.Tensor,
@@ -22,27 +62,12 @@ def stream_loss(
 ) -> float:
     """Mean next-word cross-entropy (nats) of ``model`` over a (N,) id stream.
 
-    The stream is cut into ``batch_size`` contiguous streams and read window by window with the
-    hidden state carried across windows, as in training. Eval mode (no dropout) is set for the
-    duration and restored.
+    See :func:`stream_totals` for how the stream is read.
 
     Raises:
         ValueError: fewer than two tokens.
     """
-    if ids.numel() < 2:
-        raise ValueError("need at least two tokens to measure perplexity")
-    device = device or next(model.parameters()).device
-    batch_size = max(1, min(batch_size, ids.numel() // 2))
-    was_training = model.training
-    model.eval()
-    total, count, hidden = 0.0, 0, None
-    for x, y in BPTTBatches(ids, batch_size, bptt):
-        x, y = x.to(device), y.to(device)  # (B, T)
-        logits, hidden = model(x, hidden)  # (B, T, V)
-        hidden = detach_hidden(hidden)
-        total += F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
-        count += y.numel()
-    model.train(was_training)
+    total, count = stream_totals(model, ids, batch_size, bptt, device)
     return total / count
 
 

@@ -19,10 +19,19 @@ from dlcourse.engine import (
     save_checkpoint,
     seed_everything,
 )
+from dlcourse.engine.distributed import (
+    all_reduce_sum,
+    barrier,
+    is_distributed,
+    is_main_process,
+    rank,
+    world_size,
+    wrap_model,
+)
 from dlcourse.errors import DlcourseError
 from dlcourse.lm.batching import BPTTBatches
 from dlcourse.lm.corpus import EOS, UNK, Corpus
-from dlcourse.lm.inference import sample, stream_loss
+from dlcourse.lm.inference import sample, stream_loss, stream_totals
 from dlcourse.lm.models import MODELS, build_model, detach_hidden
 
 log = logging.getLogger(__name__)
@@ -138,6 +147,13 @@ class LanguageModel:
     ) -> LanguageModel:
         """Train on ``corpus.train``, validating on ``corpus.valid`` after every epoch.
 
+        Under a process group (torchrun, after
+        :func:`dlcourse.engine.distributed.init_distributed`) every rank trains the
+        DistributedDataParallel-wrapped model on its share of the ``batch_size`` streams (rows
+        ``rank::world_size``), so N processes train like one process with the same
+        ``batch_size``; the validation loss is summed over ranks, so early stopping and the LR
+        decay agree everywhere; only rank 0 writes to ``out_dir``, which every rank must see.
+
         Args:
             corpus: id streams and vocabulary (:func:`dlcourse.lm.load_corpus`).
             out_dir: if given, ``last.pt``/``best.pt``/``history.json`` each epoch (resumable)
@@ -148,9 +164,19 @@ class LanguageModel:
 
         Returns:
             ``self``, with ``history_`` a list of per-epoch dicts (``train_loss``, ``valid_loss``,
-            ``valid_ppl``, ``lr``, ``items_per_s`` = training tokens/s ...).
+            ``valid_ppl``, ``lr``, ``items_per_s`` = training tokens/s of all ranks ...).
+
+        Raises:
+            ValueError: under a process group, ``batch_size`` is not a multiple of the number
+                of processes.
         """
         c = self.config
+        world = world_size() if is_distributed() else 1
+        if c.batch_size % world:
+            raise ValueError(
+                f"batch_size {c.batch_size} does not split evenly over {world} processes; "
+                f"use a multiple of {world}"
+            )
         seed_everything(c.seed)
         self.device_ = resolve_device(device)
         self.itos_ = list(corpus.itos)
@@ -159,27 +185,36 @@ class LanguageModel:
         vocab_size = len(self.itos_)
         model = self._build(vocab_size).to(self.device_)
         self.model_ = model
+        shard = {"rank": rank() if world > 1 else 0, "world_size": world}
 
-        loader = BPTTBatches(corpus.train, c.batch_size, c.bptt, shuffle=c.shuffle)
+        # every rank reads the same window positions of its own rows, so the shuffled order
+        # (drawn from the identically seeded global generator) agrees between ranks
+        loader = BPTTBatches(corpus.train, c.batch_size, c.bptt, shuffle=c.shuffle, **shard)
         carried = {"hidden": None}
 
         def reset_hidden(_epoch: int) -> None:
             carried["hidden"] = None
 
         def step_fn(m, batch):
-            x, y = batch  # (B, T) each
-            logits, hidden = m(x, carried["hidden"])  # (B, T, V)
+            x, y = batch  # (B / world, T) each
+            logits, hidden = m(x, carried["hidden"])  # (B / world, T, V); m may be DDP
             carried["hidden"] = detach_hidden(hidden)
             loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
             return loss, y.numel()
 
         best = {"loss": math.inf, "state": None}
 
-        def evaluate_fn(m) -> dict[str, float]:
-            loss = stream_loss(m, corpus.valid, c.eval_batch_size, c.bptt, self.device_)
+        def evaluate_fn(_m) -> dict[str, float]:
+            # the bare module: no DDP synchronisation in a forward-only pass; each rank reads
+            # its rows and the sums make every rank's metric that of the whole valid stream
+            total, count = stream_totals(
+                model, corpus.valid, c.eval_batch_size, c.bptt, self.device_, **shard
+            )
+            total, count = all_reduce_sum([total, count])
+            loss = total / count
             if loss < best["loss"]:
                 best["loss"] = loss
-                best["state"] = copy.deepcopy(m.state_dict())
+                best["state"] = copy.deepcopy(model.state_dict())
             return {"valid_loss": loss, "valid_ppl": math.exp(loss)}
 
         if c.optimizer == "adam":
@@ -192,18 +227,19 @@ class LanguageModel:
                 optimizer, mode="min", factor=c.lr_decay, patience=0
             )
         self.history_ = fit(
-            model, loader, step_fn, optimizer, c.epochs,
+            wrap_model(model, self.device_), loader, step_fn, optimizer, c.epochs,
             evaluate_fn=evaluate_fn, scheduler=scheduler, monitor="valid_loss", mode="min",
             patience=c.patience, grad_clip=c.grad_clip, device=self.device_, amp=c.amp,
             out_dir=out_dir, resume=resume, checkpoint_extra=self._extra(),
             on_epoch_start=reset_hidden, desc=f"lm {c.model}", progress=progress,
         )
+        barrier()  # rank 0 has written best.pt before any rank reads it
         if out_dir is not None and (Path(out_dir) / "best.pt").exists():
             # covers resumed runs, whose best epoch may predate this process
             model.load_state_dict(load_checkpoint(Path(out_dir) / "best.pt")["model"])
         elif best["state"] is not None:
             model.load_state_dict(best["state"])
-        if out_dir is not None:
+        if out_dir is not None and is_main_process():
             self.save(out_dir)
         return self
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 
 import click
@@ -64,11 +65,10 @@ def cli(ctx, debug: bool, quiet: bool, threads: int | None):
     Every lesson is a command: `dlcourse <noun> <verb> --help` tells more.
     Start with `dlcourse tour`, which runs all lessons on offline data.
     """
-    from dlcourse.engine.distributed import is_main_process
-
     ctx.obj = {"debug": debug}
+    main_process = os.environ.get("RANK", "0") == "0"  # torchrun's rank; dlcourse.engine is heavy
     logging.basicConfig(  # under torchrun only rank 0 reports progress; all ranks report problems
-        level=logging.WARNING if quiet or not is_main_process() else logging.INFO,
+        level=logging.WARNING if quiet or not main_process else logging.INFO,
         format="%(message)s" if not debug else "%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

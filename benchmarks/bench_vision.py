@@ -11,6 +11,20 @@ at 224). Prints ``ratio vs scratch`` (accuracy) and ``ratio vs train step`` (thr
     PYTHONPATH=src .venv/bin/python benchmarks/bench_vision.py --data mnist-5k --sizes 100,1000,4000
     PYTHONPATH=src .venv/bin/python benchmarks/bench_vision.py --cifar10 --epochs 5  # GPU, online
 
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_vision.py --distributed  # 1 vs 2 processes
+
+``--distributed`` fine-tunes EfficientNet-Lite0 (no pretrained weights needed for timing) at
+``--size`` px on ``--ddp-images`` Fashion-MNIST images for one epoch under ``torchrun
+--standalone`` with 1 and then 2 processes (gloo on CPU, nccl with ``--device cuda``; the global
+batch of ``--ddp-batch`` images is split over the ranks) and prints training images/s of the
+whole run with ``ratio vs 1 process``. It then times single training steps of the DDP model,
+alternating synchronised steps with ``no_sync()`` steps (same work, no gradient all-reduce):
+``comm share`` = (synced - unsynced) / synced median step time, the part of a step the
+all-reduce costs after its overlap with the backward pass; ``all-reduce ms`` times a bare
+all-reduce of a gradient-sized buffer. Feature extraction is not timed
+there (under torchrun each rank extracts its shard, so it scales like inference). Several
+machines: see docs/distributed.md.
+
 ``--cifar10`` is the GPU target instead: ResNet18 from ImageNet weights, full fine-tune on
 CIFAR-10 at 224 px (SGD momentum 0.9, lr 0.01, cosine, label smoothing 0.1, AMP and
 channels_last on CUDA); prints test accuracy, epochs, time and images/s, ratio vs 95%.
@@ -19,8 +33,15 @@ channels_last on CUDA); prints test accuracy, epochs, time and images/s, ratio v
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import logging
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 
 def throughput(arch: str, size: int, batch: int, device: str, repeats: int = 3) -> dict:
@@ -82,6 +103,112 @@ def cifar10_finetune(epochs: int, device: str) -> None:
           f"ratio vs 95% target {r.top1 / 0.95:.3f}x")
 
 
+def ddp_worker(args) -> None:
+    """One torchrun rank of ``--distributed``: fine-tune, time steps, rank 0 writes JSON."""
+    import torch
+    import torch.distributed as dist
+    import torch.nn.functional as F
+
+    from dlcourse.engine import write_json
+    from dlcourse.engine.distributed import (
+        init_distributed,
+        is_distributed,
+        is_main_process,
+        shutdown_distributed,
+        world_size,
+        wrap_model,
+    )
+    from dlcourse.vision.data import load_named, stratified_subset
+    from dlcourse.vision.models import build_model
+    from dlcourse.vision.transfer import ImageClassifier
+
+    torch.set_num_threads(1)
+    device = init_distributed(args.device)
+    train, _ = load_named(args.data)
+    train = stratified_subset(train, args.ddp_images, seed=0)
+    clf = ImageClassifier(arch="efficientnet_lite0", weights="none", mode="finetune",
+                          image_size=args.size, epochs=1, batch_size=args.ddp_batch, precise_bn=0,
+                          device=args.device).fit(train)
+    world = world_size() if is_distributed() else 1
+    result = {"processes": world, "images_per_s": clf.history_[0]["items_per_s"],
+              "epoch_seconds": clf.history_[0]["seconds"]}
+
+    # step timing: synchronised steps alternate with no_sync() steps on the same batch
+    net, _ = build_model("efficientnet_lite0", 10, weights="none")
+    net.to(device)
+    ddp = wrap_model(net, device)
+    opt = torch.optim.SGD(ddp.parameters(), lr=0.001, momentum=0.9)
+    per_rank = args.ddp_batch // world
+    x = torch.randn(per_rank, 3, args.size, args.size, device=device)   # (B / N, 3, S, S)
+    y = torch.randint(0, 10, (per_rank,), device=device)
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for i in range(2 * args.comm_steps + 2):
+        synced = i % 2 == 0
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        with contextlib.nullcontext() if synced or world == 1 else ddp.no_sync():
+            loss = F.cross_entropy(ddp(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        if i >= 2:                                                   # warm-up
+            times[synced].append(time.perf_counter() - start)
+    synced, unsynced = statistics.median(times[True]), statistics.median(times[False])
+    result.update(step_ms=1e3 * synced, no_sync_step_ms=1e3 * unsynced,
+                  step_images_per_s=args.ddp_batch / synced,
+                  comm_share=max(0.0, (synced - unsynced) / synced) if world > 1 else 0.0,
+                  grad_mb=sum(p.numel() for p in net.parameters()) * 4 / 2**20)
+    if world > 1:                        # a bare all-reduce of a gradient-sized buffer
+        grads = torch.zeros(sum(p.numel() for p in net.parameters()), device=device)
+        dist.barrier()
+        start = time.perf_counter()
+        for _ in range(args.comm_steps):
+            dist.all_reduce(grads)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        result["allreduce_ms"] = 1e3 * (time.perf_counter() - start) / args.comm_steps
+    if is_main_process():
+        write_json(args.ddp_worker, result)
+    shutdown_distributed()
+
+
+def distributed_throughput(args) -> None:
+    """``--distributed``: launch the worker with 1 and 2 processes and print the table."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for nproc in (1, 2):
+            out = Path(tmp) / f"ddp{nproc}.json"
+            cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                   f"--nproc_per_node={nproc}", __file__, "--ddp-worker", str(out),
+                   "--data", args.data, "--size", str(args.size), "--device", args.device,
+                   "--ddp-images", str(args.ddp_images), "--ddp-batch", str(args.ddp_batch),
+                   "--comm-steps", str(args.comm_steps)]
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True)
+            rows.append({**json.loads(out.read_text()), "wall_s": time.perf_counter() - start})
+    base = rows[0]["images_per_s"]
+    print(f"\nEfficientNet-Lite0 fine-tune at {args.size} px, {args.ddp_images} {args.data} "
+          f"images, 1 epoch, global batch {args.ddp_batch}, 1 torch thread per process, "
+          f"device {args.device}")
+    print(f"{'processes':>9} {'train img/s':>11} {'vs 1 proc':>9} {'step ms':>8} "
+          f"{'no_sync ms':>10} {'comm share':>10} {'all-reduce ms':>13} {'wall s':>7}")
+    for r in rows:
+        several = r["processes"] > 1                 # one process has nothing to synchronise
+        no_sync = f"{r['no_sync_step_ms']:.1f}" if several else "-"
+        allreduce = f"{r['allreduce_ms']:.1f}" if several else "-"
+        print(f"{r['processes']:>9} {r['images_per_s']:>11.1f} {r['images_per_s'] / base:>9.2f} "
+              f"{r['step_ms']:>8.1f} {no_sync:>10} {r['comm_share']:>10.1%} {allreduce:>13} "
+              f"{r['wall_s']:>7.1f}")
+    two = rows[1]
+    print(f"\nratio vs 1 process (2-process images/s): {two['images_per_s'] / base:.2f}; "
+          f"gradient {two['grad_mb']:.1f} MiB, all-reduce {two['allreduce_ms']:.1f} ms "
+          f"({two['allreduce_ms'] / two['step_ms']:.1%} of a step), comm share of a step "
+          f"(synced - no_sync) {two['comm_share']:.1%}")
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="fashion-mnist", help="fashion-mnist or mnist-5k")
@@ -93,7 +220,20 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--quick", action="store_true", help="sizes 100,300; 300 test images; 2 epochs")
     p.add_argument("--cifar10", action="store_true",
                    help="run the GPU target (ResNet18 on CIFAR-10, needs network and a GPU)")
+    p.add_argument("--distributed", action="store_true",
+                   help="fine-tuning throughput with 1 and 2 processes under torchrun instead")
+    p.add_argument("--ddp-images", type=int, default=1024, help="images per --distributed run")
+    p.add_argument("--ddp-batch", type=int, default=64, help="global batch in --distributed")
+    p.add_argument("--comm-steps", type=int, default=20,
+                   help="timed steps of each kind (synchronised, no_sync) in --distributed")
+    p.add_argument("--ddp-worker", help=argparse.SUPPRESS)       # internal: a torchrun rank
     args = p.parse_args(argv)
+    if args.ddp_worker:
+        ddp_worker(args)
+        return
+    if args.distributed:
+        distributed_throughput(args)
+        return
     logging.basicConfig(level=logging.WARNING, format="  %(message)s")
     logging.getLogger("dlcourse.vision.compare").setLevel(logging.INFO)   # rows as they finish
     if args.cifar10:

@@ -32,12 +32,19 @@ def _load_data(data: str, image_size: int | None, seed: int, on_bad: str, limit:
 
 
 def _report(clf, test, out: Path) -> list[dict]:
-    """Evaluate, write metrics.json, the confusion matrix and misclassified grid; rows to print."""
+    """Evaluate, write metrics.json, the confusion matrix and misclassified grid; rows to print.
+
+    Under torchrun every rank evaluates its share (the result is gathered on all ranks); only
+    rank 0 writes the files.
+    """
     from dlcourse.engine import write_json
+    from dlcourse.engine.distributed import is_main_process
     from dlcourse.plots.common import plot_confusion_matrix
     from dlcourse.plots.vision import plot_misclassified
 
     r = clf.evaluate(test)
+    if not is_main_process():
+        return []
     write_json(out / "metrics.json", {**r.summary(), "n_test": len(test),
                                       "per_class": dict(zip(r.classes, r.per_class))})
     plot_confusion_matrix(r.confusion, r.classes, out / "confusion.png")
@@ -76,6 +83,8 @@ def _report(clf, test, out: Path) -> list[dict]:
               help="Training resolution in px [default: the weights' own, 224]; 64-96 on a CPU.")
 @click.option("--no-augment", is_flag=True, help="No random crop/flip in finetune mode.")
 @click.option("--no-flip", is_flag=True, help="Random crop only (digits).")
+@click.option("--sync-bn", is_flag=True,
+              help="Under torchrun on CUDA: BatchNorm with the global batch's statistics.")
 @click.option("--limit", type=int, default=None, help="Use this many training and test images.")
 @click.option("--on-bad", type=click.Choice(["skip", "stop"]), default="skip", show_default=True,
               help="Unreadable image files in a folder: skip them (counted) or stop.")
@@ -86,8 +95,18 @@ def _report(clf, test, out: Path) -> list[dict]:
 @seed_option
 def train(data, arch, weights, mode, epochs, batch_size, lr, momentum, weight_decay, optimizer,
           schedule, backbone_lr_mult, unfreeze, label_smoothing, image_size, no_augment, no_flip,
-          limit, on_bad, resume, dry_run, out, device, seed):
-    """Train a classifier on --data with an ImageNet backbone; save it to --out."""
+          sync_bn, limit, on_bad, resume, dry_run, out, device, seed):
+    """Train a classifier on --data with an ImageNet backbone; save it to --out.
+
+    Runs unchanged under ``torchrun --nproc_per_node=N -m dlcourse vision train ...`` (gloo on
+    CPU, nccl on CUDA): --batch-size is the global batch, split over the N processes, and rank 0
+    prints and writes --out.
+    """
+    from dlcourse.engine.distributed import (
+        init_distributed,
+        is_main_process,
+        shutdown_distributed,
+    )
     from dlcourse.vision.transfer import ImageClassifier, TransferConfig
 
     out = Path(out)
@@ -98,14 +117,23 @@ def train(data, arch, weights, mode, epochs, batch_size, lr, momentum, weight_de
         batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
         weight_decay=weight_decay, backbone_lr_mult=backbone_lr_mult, unfreeze=unfreeze,
         schedule=schedule, label_smoothing=label_smoothing, augment=not no_augment,
-        hflip=not no_flip, seed=seed, device=device, progress=True)
-    train_set, test = _load_data(data, image_size, seed, on_bad, limit, dry_run)
-    click.echo(f"{data}: {len(train_set)} training, {len(test)} test images, "
-               f"{len(train_set.classes)} classes; {arch} ({weights}), mode {mode}")
-    clf = ImageClassifier(config).fit(train_set, test, out_dir=out, resume=resume)
-    clf.save(out)
-    echo_table(_report(clf, test, out))
-    click.echo(f"model saved to {out} (predict with: dlcourse vision predict --model {out} IMG...)")
+        hflip=not no_flip, sync_bn=sync_bn, seed=seed, device=device, progress=True)
+    init_distributed(device)
+    try:
+        main = is_main_process()
+        train_set, test = _load_data(data, image_size, seed, on_bad, limit, dry_run)
+        if main:
+            click.echo(f"{data}: {len(train_set)} training, {len(test)} test images, "
+                       f"{len(train_set.classes)} classes; {arch} ({weights}), mode {mode}")
+        clf = ImageClassifier(config).fit(train_set, test, out_dir=out, resume=resume)
+        clf.save(out)
+        rows = _report(clf, test, out)
+        if main:
+            echo_table(rows)
+            click.echo(f"model saved to {out} "
+                       f"(predict with: dlcourse vision predict --model {out} IMG...)")
+    finally:
+        shutdown_distributed()
 
 
 @group.command()

@@ -12,6 +12,24 @@ Modes:
 
 Optimisers: SGD with momentum (the lesson's default: lr 0.001, momentum 0.9) or AdamW; schedules:
 cosine, step or none; label smoothing; on CUDA mixed precision and channels_last.
+
+Under torchrun (a process group joined with ``dlcourse.engine.distributed.init_distributed``)
+``fit`` trains data-parallel: ``batch_size`` is the global batch, each of the N ranks draws
+``batch_size / N`` images per step from its shard of the same seeded permutation (a
+``DistributedSampler``, used for one process too), and DistributedDataParallel averages the
+gradients, so N processes take the same steps as one process with the whole batch. In
+``features`` mode only the head is wrapped (the backbone is frozen); gradual unfreezing needs
+``find_unused_parameters`` (frozen chunks get no gradient). Validation metrics are computed from
+the logits of every rank gathered in order, so all ranks agree (and stop at the same epoch).
+Every rank is seeded alike, so the random crops and flips of ``augment`` repeat across the ranks'
+(different) images of a step; a checkpoint holds rank 0's RNG state.
+
+BatchNorm under DDP: each rank normalises with the statistics of its own per-rank batch, and DDP
+copies rank 0's running averages to the others before each forward pass, so ``finetune`` with BN
+backbones is close to, not exactly, one process with the global batch (the per-rank batch is
+smaller). ``sync_bn=True`` converts BN layers to SyncBatchNorm (CUDA only), which normalises with
+the statistics of the global batch; ``precise_bn`` recomputes the running averages the same way on
+every rank.
 """
 
 from __future__ import annotations
@@ -24,7 +42,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler, Subset, TensorDataset
 
 from dlcourse.engine import (
     fit,
@@ -34,6 +53,14 @@ from dlcourse.engine import (
     seed_everything,
     write_json,
 )
+from dlcourse.engine.distributed import (
+    is_distributed,
+    is_main_process,
+    local_rank,
+    rank,
+    world_size,
+)
+from dlcourse.engine.loop import unwrap
 from dlcourse.errors import DlcourseError
 from dlcourse.vision.data import ArrayImageDataset, load_image
 from dlcourse.vision.models import BackboneInfo, backbone_groups, build_model
@@ -57,7 +84,8 @@ class TransferConfig:
     thaws, one per epoch. ``precise_bn``: in ``finetune`` mode, recompute the batch-norm
     statistics on up to this many training images before each evaluation and at the end (0: off);
     the running averages lag behind quickly changing weights, which in short runs from scratch
-    makes the eval-mode network predict a single class.
+    makes the eval-mode network predict a single class. ``sync_bn``: under torchrun on CUDA,
+    normalise with the statistics of the global batch (SyncBatchNorm); ignored otherwise.
     """
 
     arch: str = "resnet18"
@@ -83,6 +111,7 @@ class TransferConfig:
     channels_last: bool = True
     feature_cache: bool = True
     precise_bn: int = 1000
+    sync_bn: bool = False
     seed: int = 0
     device: str = "auto"
     progress: bool = False
@@ -124,6 +153,12 @@ class EvalResult:
     def summary(self) -> dict[str, float]:
         """The scalar metrics as a plain dict."""
         return {"top1": self.top1, "top5": self.top5, "loss": self.loss}
+
+
+def _ranks() -> tuple[int, int]:
+    """(this rank, number of ranks) of the process group; (0, 1) when there is none (even
+    under torchrun when nobody called ``init_distributed``: then each process trains alone)."""
+    return (rank(), world_size()) if is_distributed() else (0, 1)
 
 
 class ImageClassifier:
@@ -176,6 +211,8 @@ class ImageClassifier:
     def _build(self, num_classes: int) -> None:
         c = self.config
         self.device_ = resolve_device(c.device)
+        if is_distributed() and self.device_.type == "cuda":
+            self.device_ = torch.device("cuda", local_rank())      # one GPU per rank
         self.model_, self.info_ = build_model(c.arch, num_classes, c.weights)
         self.model_.to(self.device_)
         if self._channels_last:
@@ -188,8 +225,17 @@ class ImageClassifier:
 
         With ``out_dir`` the engine writes ``last.pt``/``best.pt``/``history.json`` there (and
         ``resume=True`` continues a run); call :meth:`save` for the final model directory.
+
+        Under a process group (call ``dlcourse.engine.distributed.init_distributed`` first: the
+        CLI does) every rank calls ``fit`` with the same data and config; the engine
+        writes the checkpoints on rank 0, and a run written by N processes resumes with any number.
+        Raises ValueError when ``batch_size`` is not a multiple of the number of processes.
         """
         c = self.config
+        world = _ranks()[1]
+        if c.batch_size % world:
+            raise ValueError(f"batch_size {c.batch_size} (the global batch) must be a multiple of "
+                             f"the {world} processes")
         seed_everything(c.seed)
         self.classes_ = list(train.classes)
         self._build(len(self.classes_))
@@ -217,14 +263,35 @@ class ImageClassifier:
             return torch.optim.lr_scheduler.StepLR(opt, step_size=c.step_size, gamma=c.gamma)
         return None
 
-    def _loader(self, ds, shuffle: bool) -> DataLoader:
-        # Shuffling draws from the global RNG (seeded in fit), whose state the engine's
-        # checkpoints save per epoch: a resumed run sees the same batches as an unbroken one.
-        # In-order loaders get a private generator: iterating them (feature extraction,
-        # evaluation) must not move the global RNG, or a cached run would train differently.
-        return DataLoader(ds, batch_size=self.config.batch_size, shuffle=shuffle,
-                          generator=None if shuffle else torch.Generator(),
+    def _loader(self, ds) -> DataLoader:
+        """In-order batches of ``ds`` (feature extraction, evaluation, precise BN).
+
+        A private generator: iterating must not move the global RNG, or a cached run would
+        train differently.
+        """
+        return DataLoader(ds, batch_size=self.config.batch_size, shuffle=False,
+                          generator=torch.Generator(), pin_memory=self.device_.type == "cuda")
+
+    def _train_loader(self, ds) -> DataLoader:
+        """This rank's shuffled training batches of ``batch_size / world_size`` items.
+
+        The permutation depends on the seed and the epoch only (``fit`` calls ``set_epoch``), so
+        a resumed run sees the same batches as an unbroken one, and rank r takes every N-th item
+        of it: the N per-rank batches of a step together are one process's global batch.
+        """
+        rank_, world = _ranks()
+        sampler = DistributedSampler(ds, num_replicas=world, rank=rank_, shuffle=True,
+                                     seed=self.config.seed)
+        return DataLoader(ds, batch_size=self.config.batch_size // world, sampler=sampler,
                           pin_memory=self.device_.type == "cuda")
+
+    def _wrap(self, module: nn.Module, find_unused: bool = False) -> nn.Module:
+        """``module`` in DistributedDataParallel under a process group; unchanged otherwise."""
+        if not is_distributed():
+            return module
+        ids = [self.device_.index] if self.device_.type == "cuda" else None
+        return DistributedDataParallel(module, device_ids=ids,
+                                       find_unused_parameters=find_unused)
 
     def _fit_features(self, train, valid, out_dir, resume, extra) -> list[dict]:
         from dlcourse.vision.features import extract_features
@@ -234,7 +301,7 @@ class ImageClassifier:
         feats = extract_features(self, train)                      # (N, D) on CPU
         valid_feats = extract_features(self, valid) if valid is not None else None
         head = self.model_.head
-        loader = self._loader(TensorDataset(feats, train.labels), shuffle=True)
+        loader = self._train_loader(TensorDataset(feats, train.labels))
         criterion = nn.CrossEntropyLoss(label_smoothing=c.label_smoothing)
 
         def step(model, batch):
@@ -242,16 +309,17 @@ class ImageClassifier:
             return criterion(model(f), y), len(y)
 
         def evaluate_fn(model):
-            if valid_feats is None:
-                return {}
+            # every rank holds all features and the same head: the metrics agree without a
+            # reduction
             with torch.no_grad():
-                logits = model(valid_feats.to(self.device_))
+                logits = unwrap(model)(valid_feats.to(self.device_))
             y = valid.labels.to(self.device_)
             return {"valid_loss": F.cross_entropy(logits, y).item(),
                     "valid_acc": (logits.argmax(1) == y).float().mean().item()}
 
         opt = self._optimizer([{"params": head.parameters()}])
-        return fit(head, loader, step, opt, c.epochs, evaluate_fn=evaluate_fn if valid else None,
+        return fit(self._wrap(head), loader, step, opt, c.epochs,
+                   evaluate_fn=evaluate_fn if valid else None,
                    scheduler=self._scheduler(opt), device=self.device_, amp=False,
                    out_dir=out_dir, resume=resume, checkpoint_extra=extra,
                    desc="head", progress=c.progress)
@@ -259,6 +327,8 @@ class ImageClassifier:
     def _fit_finetune(self, train, valid, out_dir, resume, extra) -> list[dict]:
         c = self.config
         net = self.model_
+        if c.sync_bn and is_distributed() and self.device_.type == "cuda":
+            net = self.model_ = nn.SyncBatchNorm.convert_sync_batchnorm(net)
         pre = self._preprocess(train=True)
         criterion = nn.CrossEntropyLoss(label_smoothing=c.label_smoothing)
         groups = [{"params": list(net.head.parameters()), "lr": c.lr},
@@ -270,8 +340,9 @@ class ImageClassifier:
             return criterion(model(self._prepare(x, pre)), y), len(y)
 
         def evaluate_fn(model):
-            recalibrate_batchnorm(model, train, self, c.precise_bn)
-            r = self._evaluate_model(model, valid)
+            # the bare network: no DDP buffer broadcasts; each rank evaluates its shard
+            recalibrate_batchnorm(unwrap(model), train, self, c.precise_bn)
+            r = self._evaluate_model(unwrap(model), valid)
             return {"valid_loss": r.loss, "valid_acc": r.top1}
 
         on_epoch_start = None
@@ -287,7 +358,8 @@ class ImageClassifier:
                 log.info("epoch %d: %d of %d backbone chunks trainable", epoch + 1,
                          len(chunks) - thawed, len(chunks))
 
-        history = fit(net, self._loader(train, shuffle=True), step, opt, c.epochs,
+        ddp = self._wrap(net, find_unused=c.unfreeze == "gradual")
+        history = fit(ddp, self._train_loader(train), step, opt, c.epochs,
                       evaluate_fn=evaluate_fn if valid is not None else None,
                       scheduler=self._scheduler(opt), device=self.device_, amp=self._amp,
                       out_dir=out_dir, resume=resume, checkpoint_extra=extra,
@@ -311,8 +383,8 @@ class ImageClassifier:
         was_training = model.training
         model.eval()
         pre = self._preprocess(train=False)
-        out = []
-        for x, _ in self._loader(ds, shuffle=False):
+        out = [torch.zeros(0, self.model_.head.out_features)]
+        for x, _ in self._loader(ds):
             x = self._prepare(x.to(self.device_), pre)
             with torch.autocast("cuda", enabled=self._amp):
                 out.append(model(x).float().cpu())
@@ -320,11 +392,21 @@ class ImageClassifier:
         return torch.cat(out)                                     # (N, K)
 
     def _evaluate_model(self, model: nn.Module, ds: ArrayImageDataset) -> EvalResult:
-        logits = self._logits(model, ds)
+        """Metrics on ``ds``; under a process group each rank scores every N-th image and the
+        logits are gathered, so every rank returns the same result (call it on all ranks)."""
+        if is_distributed():
+            rank_, world = _ranks()
+            part = self._logits(model, Subset(ds, range(rank_, len(ds), world)))
+            logits = gather_shards(part, len(ds))
+        else:
+            logits = self._logits(model, ds)
         return evaluation_from_logits(logits, ds.labels, ds.classes)
 
     def evaluate(self, ds: ArrayImageDataset) -> EvalResult:
-        """Top-1/top-5 accuracy, loss, per-class accuracy and the confusion matrix on ``ds``."""
+        """Top-1/top-5 accuracy, loss, per-class accuracy and the confusion matrix on ``ds``.
+
+        Under a process group this is collective: every rank calls it and gets the same result.
+        """
         self._check_fitted()
         if list(ds.classes) != self.classes_:
             raise DlcourseError(f"data set classes {ds.classes[:5]}... differ from the model's "
@@ -361,9 +443,12 @@ class ImageClassifier:
         """Write ``out_dir/model.pt`` (state dict, config, classes, history) and ``config.json``.
 
         The directory alone is enough for :meth:`load` and ``predict``: no download, no data.
+        Under a process group only rank 0 writes (the ranks hold the same weights).
         """
         self._check_fitted()
         out = Path(out_dir)
+        if not is_main_process():
+            return out / "model.pt"
         config = self._plain_config()
         path = save_checkpoint(out / "model.pt", {
             "lesson": "vision", "config": config, "classes": self.classes_, "vocab": None,
@@ -416,7 +501,7 @@ def recalibrate_batchnorm(model: nn.Module, ds: ArrayImageDataset, clf: ImageCla
         m.train()
     pre = clf._preprocess(train=False)
     n = 0
-    for x, _ in clf._loader(ds, shuffle=False):
+    for x, _ in clf._loader(ds):
         with torch.autocast("cuda", enabled=clf._amp):
             model(clf._prepare(x.to(clf.device_), pre))
         n += len(x)
@@ -425,6 +510,27 @@ def recalibrate_batchnorm(model: nn.Module, ds: ArrayImageDataset, clf: ImageCla
     for m, momentum in zip(bns, saved):
         m.momentum = momentum
     model.train(was_training)
+
+
+def gather_shards(part: torch.Tensor, n: int) -> torch.Tensor:
+    """Reassemble (n, K) rows from every rank's ``part``: rank r holds rows r, r + N, r + 2N ...
+
+    ``all_gather`` needs equal shapes, so each part is padded to ``ceil(n / N)`` rows first.
+    """
+    import torch.distributed as dist
+
+    world = world_size()
+    rows = -(-n // world)
+    padded = torch.zeros(rows, part.shape[1], dtype=part.dtype)
+    padded[:len(part)] = part
+    if dist.get_backend() == "nccl":
+        padded = padded.cuda()
+    parts = [torch.empty_like(padded) for _ in range(world)]
+    dist.all_gather(parts, padded)
+    full = torch.empty(n, part.shape[1], dtype=part.dtype)
+    for r, p in enumerate(parts):
+        full[r::world] = p[:len(range(r, n, world))].cpu()
+    return full
 
 
 def evaluation_from_logits(logits: torch.Tensor, labels: torch.Tensor, classes) -> EvalResult:

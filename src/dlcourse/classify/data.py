@@ -46,12 +46,86 @@ def rt_split(
     }
 
 
+def holdout(texts: list[str], labels: list, fraction: float = 0.1, seed: int = 0):
+    """Split off a stratified validation part: ``((train_texts, train_labels), (valid_texts,
+    valid_labels))``."""
+    from dlcourse.data.readers import split_indices
+
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"fraction must lie in (0, 1), got {fraction}")
+    parts = split_indices(len(texts), (1.0 - fraction, fraction), seed=seed, stratify=labels)
+    return tuple(([texts[i] for i in idx], [labels[i] for i in idx]) for idx in parts)
+
+
 def load_pang_lee_sample() -> tuple[list[str], list[str]]:
     """The 200-sentence Pang & Lee sample (gensim's test data) as texts and "pos"/"neg" labels."""
     from dlcourse.data.readers import read_pang_lee_sample
 
     rows = read_pang_lee_sample()
     return [t for t, _ in rows], [label for _, label in rows]
+
+
+def load_mr_polarity() -> tuple[list[str], list[str]]:
+    """Pang & Lee's sentence polarity v1.0 (5,331 + 5,331 sentences; online, via the data layer)."""
+    from dlcourse.data import fetch
+
+    d = fetch("mr-polarity") / "rt-polaritydata"
+    texts, labels = [], []
+    for label in ("neg", "pos"):
+        # the files are latin-1, one sentence a line
+        lines = (d / f"rt-polarity.{label}").read_bytes().decode("latin-1").splitlines()
+        kept = [line.strip() for line in lines if line.strip()]
+        texts += kept
+        labels += [label] * len(kept)
+    return texts, labels
+
+
+def load_imdb(split: str = "train") -> tuple[list[str], list[str]]:
+    """The IMDB large movie review set (aclImdb v1, 25,000 reviews a split; online, checksummed
+    by the data layer); ``<br />`` tags become spaces."""
+    from dlcourse.data import fetch
+
+    if split not in ("train", "test"):
+        raise ValueError(f"unknown split '{split}'; choose one of train, test")
+    d = fetch("imdb") / "aclImdb" / split
+    texts, labels = [], []
+    for label in ("neg", "pos"):
+        for f in sorted((d / label).glob("*.txt")):
+            texts.append(f.read_text(encoding="utf-8", errors="replace").replace("<br />", " "))
+            labels.append(label)
+    return texts, labels
+
+
+#: data sets ``load_dataset`` knows: name -> what it is
+DATASETS = {
+    "rt-sentences": "10,568 rated Rotten Tomatoes sentences, fixed 80/10/10 split (offline)",
+    "pang-lee-sample": "200 Pang & Lee sentences, no split (offline, for tests)",
+    "mr-polarity": "10,662 Pang & Lee polarity sentences, fixed 80/10/10 split (online)",
+    "imdb": "IMDB 25,000 train / 25,000 test reviews (online)",
+}
+
+
+def load_dataset(name: str) -> dict[str, tuple[list[str], list] | None]:
+    """``{"train", "valid", "test"}`` parts of a named data set; a part it lacks is None.
+
+    Raises:
+        ValueError: unknown name (the message lists :data:`DATASETS`).
+        DataUnavailableError: an online set that cannot be downloaded here.
+    """
+    if name == "rt-sentences":
+        return rt_split()
+    if name == "pang-lee-sample":
+        return {"train": load_pang_lee_sample(), "valid": None, "test": None}
+    if name == "mr-polarity":
+        from dlcourse.data.readers import split_indices
+
+        texts, labels = load_mr_polarity()
+        parts = split_indices(len(texts), RT_FRACTIONS, seed=RT_SPLIT_SEED, stratify=labels)
+        return {k: ([texts[i] for i in idx], [labels[i] for i in idx])
+                for k, idx in zip(("train", "valid", "test"), parts)}
+    if name == "imdb":
+        return {"train": load_imdb("train"), "valid": None, "test": load_imdb("test")}
+    raise ValueError(f"unknown data set '{name}'; choose one of {', '.join(DATASETS)}")
 
 
 def read_labelled(path: str | Path, text_col: str = "text", label_col: str | None = "label"):

@@ -49,16 +49,20 @@ class TextClassifier:
         max_len: texts are cut to this many tokens (None: no limit).
         pretrained: None, "glove-6b-50d", a GloVe/word2vec text file, or a KeyedVectors object.
         freeze: keep the pretrained embedding fixed (False: fine-tune it).
+        pretrained_vocab: also put the first (most frequent) N words of the pretrained vectors
+            in the vocabulary, so words the training texts lack still get their vector.
         epochs, batch_size, lr, weight_decay, grad_clip: training (Adam).
         patience: early stopping on ``monitor`` ("accuracy", "f1" (macro) or "loss") of the
             validation set; the best epoch's weights are kept. Needs ``valid`` in :meth:`fit`.
         class_weight: None or "balanced" (weights inverse to the class counts).
         seed: same seed and data, same weights (on the CPU).
-        device: "auto", "cpu", "cuda", ...
+        device: "auto", "cpu", "cuda", ... (prediction runs in batches on it too).
+        progress: show a progress bar per epoch (the CLI turns it on).
 
     Example:
         >>> clf = TextClassifier("gru", embed_dim=16, hidden_size=16, epochs=2)  # doctest: +SKIP
-        >>> clf.fit(["a fine film", "dull and slow"], ["pos", "neg"]).predict(["fine"])  # +SKIP
+        >>> clf.fit(texts, labels, valid=(v_texts, v_labels))  # doctest: +SKIP
+        >>> clf.predict(["a fine film"])  # doctest: +SKIP
     """
 
     def __init__(
@@ -77,6 +81,7 @@ class TextClassifier:
         max_len: int | None = 400,
         pretrained=None,
         freeze: bool = False,
+        pretrained_vocab: int = 0,
         epochs: int = 10,
         batch_size: int = 64,
         lr: float = 2e-3,
@@ -102,6 +107,7 @@ class TextClassifier:
         self.max_len = max_len
         self.pretrained = pretrained
         self.freeze = freeze
+        self.pretrained_vocab = pretrained_vocab
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -188,7 +194,8 @@ class TextClassifier:
         return np.array([index[y] for y in labels], dtype=np.int64)
 
     # ------------------------------------------------------------------ training
-    def fit(self, texts: Sequence[str], labels: Sequence, valid=None, out_dir=None):
+    def fit(self, texts: Sequence[str], labels: Sequence, valid=None, out_dir=None,
+            resume: bool = False):
         """Train on ``texts``/``labels``; ``valid=(texts, labels)`` enables early stopping.
 
         Args:
@@ -196,13 +203,15 @@ class TextClassifier:
             labels: one label per text (any hashable: "pos"/"neg", 0/1, ...), >= 2 classes.
             valid: optional ``(texts, labels)`` to monitor; the best epoch's weights are kept.
             out_dir: optional directory for the engine's per-epoch ``last.pt``/``best.pt``.
+            resume: continue an interrupted run from ``out_dir/last.pt`` (same data and
+                settings); the result equals an uninterrupted run.
 
         Returns:
             self.
         """
         from torch.utils.data import DataLoader
 
-        from dlcourse.text import BucketBatchSampler, PadCollate, Vocab, get_tokenizer
+        from dlcourse.text import BucketBatchSampler, LabelEncoder, PadCollate, Vocab, get_tokenizer
 
         self._check_params()
         texts, labels = list(texts), list(labels)
@@ -212,7 +221,7 @@ class TextClassifier:
         if not texts:
             raise DlcourseError("no training texts; pass a non-empty training set")
         labels = [_plain(y) for y in labels]
-        self.classes_ = sorted(set(labels), key=_sort_key)
+        self.classes_ = LabelEncoder().fit(labels).classes_
         if len(self.classes_) < 2:
             raise DlcourseError(f"only one class ({self.classes_[0]!r}) in the training labels; "
                                 "a classifier needs at least two")
@@ -231,9 +240,13 @@ class TextClassifier:
         embed_dim = self.embed_dim
         if self.pretrained is not None:
             words, vecs = load_vectors(self.pretrained)
+            n_train_types = len(self.vocab_.itos)
+            extra = [w for w in words[: self.pretrained_vocab] if w not in self.vocab_.stoi]
+            if extra:
+                self.vocab_ = Vocab(self.vocab_.itos + extra, self.vocab_.freqs + [0] * len(extra))
             vectors, self.coverage_ = embedding_matrix(
                 self.vocab_.itos, words, vecs, pad_id=self.vocab_.pad_id,
-                token_lists=token_lists, seed=self.seed)
+                token_lists=token_lists, seed=self.seed, counted=n_train_types)
             embed_dim = vectors.shape[1]
         self.config_ = ClassifierConfig(
             vocab_size=len(self.vocab_.itos), num_classes=len(self.classes_), cell=self.model,
@@ -283,6 +296,10 @@ class TextClassifier:
                     best["state"] = copy.deepcopy(model.state_dict())
                 return record
 
+        if resume and out_dir is not None and (Path(out_dir) / "best.pt").exists():
+            # the best epoch so far may lie before the interruption
+            state = load_checkpoint(Path(out_dir) / "best.pt")
+            best["value"], best["state"] = state["early_stopping"]["best"], state["model"]
         optimizer = torch.optim.Adam([p for p in self.model_.parameters() if p.requires_grad],
                                      lr=self.lr, weight_decay=self.weight_decay)
         start = time.perf_counter()
@@ -291,8 +308,9 @@ class TextClassifier:
             monitor=monitor if valid is not None else "train_loss",
             mode=mode if valid is not None else "min",
             patience=self.patience if valid is not None else None, grad_clip=self.grad_clip,
-            device=self.device_, out_dir=out_dir, checkpoint_extra=None if out_dir is None
-            else self._checkpoint_extra(), desc=f"classify {self.model}", progress=self.progress)
+            device=self.device_, out_dir=out_dir, resume=resume,
+            checkpoint_extra=None if out_dir is None else self._checkpoint_extra(),
+            desc=f"classify {self.model}", progress=self.progress)
         self.fit_seconds_ = time.perf_counter() - start
         if best["state"] is not None:
             self.model_.load_state_dict(best["state"])
@@ -306,7 +324,8 @@ class TextClassifier:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
-            raise DlcourseError("the classifier is not trained; call fit() or TextClassifier.load()")
+            raise DlcourseError("the classifier is not trained; call fit() or "
+                                "TextClassifier.load()")
 
     # ------------------------------------------------------------------ use
     def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
@@ -346,14 +365,19 @@ class TextClassifier:
             "classes": list(self.classes_),
         }
 
-    def save(self, directory: str | Path) -> Path:
+    def save(self, directory: str | Path, metadata: dict | None = None) -> Path:
         """Write ``directory/model.pt``: weights, config, tokenizer settings, vocabulary, classes
-        and history; :meth:`load` needs nothing else. Returns the file's path."""
+        and history; :meth:`load` needs nothing else. Returns the file's path.
+
+        ``metadata``: plain-typed extras kept with the model (the CLI stores the column names);
+        :meth:`load` puts them in ``metadata_``.
+        """
         self._check_fitted()
         path = Path(directory) / MODEL_FILE
+        self.metadata_ = dict(metadata or getattr(self, "metadata_", {}))
         state = {**self._checkpoint_extra(), "model": self.model_.state_dict(),
                  "epoch": len(self.history_), "best_epoch": self.best_epoch_,
-                 "history": self.history_}
+                 "history": self.history_, "metadata": self.metadata_}
         return save_checkpoint(path, state)
 
     @classmethod
@@ -385,12 +409,14 @@ class TextClassifier:
         self.model_.to(self.device_).eval()
         self.history_ = state["history"]
         self.best_epoch_ = state.get("best_epoch", len(self.history_))
+        self.metadata_ = state.get("metadata") or {}
         return self
 
 
 _PARAM_NAMES = (
     "model", "embed_dim", "hidden_size", "num_layers", "bidirectional", "dropout", "pooling",
-    "tokenizer", "max_vocab", "min_freq", "max_len", "pretrained", "freeze", "epochs",
+    "tokenizer", "max_vocab", "min_freq", "max_len", "pretrained", "freeze",
+    "pretrained_vocab", "epochs",
     "batch_size", "lr", "weight_decay", "grad_clip", "patience", "monitor", "class_weight",
     "seed", "device", "progress",
 )
@@ -399,9 +425,4 @@ _PARAM_NAMES = (
 def _plain(value):
     """numpy scalars -> python values, so classes stay plain (checkpoint-safe)."""
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _sort_key(value):
-    # classes sort numerically when they are numbers, else by their text; mixed types by text
-    return (0, value, "") if isinstance(value, int | float) else (1, 0, str(value))
 

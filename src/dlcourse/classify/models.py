@@ -36,7 +36,8 @@ class ClassifierConfig:
         if self.cell not in CELLS:
             raise ValueError(f"unknown model '{self.cell}'; choose one of {', '.join(CELLS)}")
         if self.pooling not in POOLINGS:
-            raise ValueError(f"unknown pooling '{self.pooling}'; choose one of {', '.join(POOLINGS)}")
+            raise ValueError(f"unknown pooling '{self.pooling}'; choose one of "
+                             f"{', '.join(POOLINGS)}")
         if self.num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {self.num_classes}; "
                              "the labels need at least two distinct values")

@@ -22,9 +22,9 @@ def load_vectors(source) -> tuple[list[str], np.ndarray]:
 
     Args:
         source: ``"glove-6b-50d"`` (offline GloVe 6B, 50 dimensions), ``"glove-test"``
-            (gensim's 76 GloVe vectors, for tests), a path to a GloVe or word2vec text file
-            (with or without the ``count dim`` header line), or an object with
-            ``index_to_key`` and ``vectors`` (the embeddings lesson's ``KeyedVectors``).
+            (gensim's 76 GloVe vectors, for tests), a path (a GloVe or word2vec text file, a
+            word2vec ``.bin``, or a directory written by ``dlcourse embed train``), or an object
+            with ``index_to_key`` and ``vectors`` (the embeddings lesson's ``KeyedVectors``).
 
     Returns:
         ``(words, vectors)`` with vectors a float32 ``(len(words), dim)`` array.
@@ -38,43 +38,20 @@ def load_vectors(source) -> tuple[list[str], np.ndarray]:
         from dlcourse.data.readers import read_glove_6b_50d
 
         return read_glove_6b_50d()
+    from dlcourse.embeddings import load_vectors as load_keyed_vectors
+
     if source == "glove-test":
         from dlcourse.data import fetch
 
-        return read_vector_text(fetch("glove-test") / "test_glove.txt")
+        source = fetch("glove-test") / "test_glove.txt"
     path = Path(source)
-    if not path.is_file():
+    if not path.exists():
         raise DlcourseError(
             f"pretrained vectors '{source}' not found; pass one of {', '.join(PRETRAINED_NAMES)} "
-            "or the path of a GloVe/word2vec text file"
+            "or the path of a GloVe/word2vec file or an embeddings model directory"
         )
-    return read_vector_text(path)
-
-
-def read_vector_text(path: Path) -> tuple[list[str], np.ndarray]:
-    """Read a GloVe (no header) or word2vec text file (``count dim`` header) of word vectors."""
-    words: list[str] = []
-    rows: list[np.ndarray] = []
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line_no, line in enumerate(f, 1):
-            parts = line.rstrip("\n").rstrip().split(" ")
-            if line_no == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
-                continue  # word2vec header
-            if len(parts) < 2:
-                continue
-            try:
-                rows.append(np.asarray(parts[1:], dtype=np.float32))
-            except ValueError:
-                raise DlcourseError(
-                    f"{path}:{line_no} is not 'word v1 v2 ...'; pass a GloVe/word2vec text file"
-                ) from None
-            if rows[-1].size != rows[0].size:
-                raise DlcourseError(f"{path}:{line_no} has {rows[-1].size} values, earlier "
-                                    f"lines {rows[0].size}; the vector file is damaged")
-            words.append(parts[0])
-    if not rows:
-        raise DlcourseError(f"{path} holds no vectors; pass a GloVe/word2vec text file")
-    return words, np.stack(rows)
+    kv = load_keyed_vectors(path)
+    return list(kv.index_to_key), np.asarray(kv.vectors, dtype=np.float32)
 
 
 def embedding_matrix(
@@ -85,6 +62,7 @@ def embedding_matrix(
     pad_id: int | None = 0,
     token_lists: Iterable[Sequence[str]] | None = None,
     seed: int = 0,
+    counted: int | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Embedding matrix for a vocabulary, rows from ``vectors`` where the word is known.
 
@@ -98,6 +76,8 @@ def embedding_matrix(
         pad_id: row kept at zero (None: none).
         token_lists: the training texts as tokens, to report the share of running tokens covered.
         seed: seeds the random rows.
+        counted: the coverage counts only the first ``counted`` entries of ``itos`` (the
+            training vocabulary, when words of the vectors were appended to it).
 
     Returns:
         ``(matrix, coverage)``: float32 ``(len(itos), dim)``; ``coverage`` = ``{"vocab_size",
@@ -116,11 +96,12 @@ def embedding_matrix(
             found[i] = True
     if pad_id is not None:
         matrix[pad_id] = 0.0
+    n = len(itos) if counted is None else counted
     coverage = {
-        "vocab_size": len(itos),
-        "found": int(found.sum()),
-        "type_coverage": float(found.mean()) if len(itos) else 0.0,
-        "missing_examples": [t for t, ok in zip(itos, found) if not ok][:10],
+        "vocab_size": n,
+        "found": int(found[:n].sum()),
+        "type_coverage": float(found[:n].mean()) if n else 0.0,
+        "missing_examples": [t for t, ok in zip(itos[:n], found[:n]) if not ok][:10],
     }
     if token_lists is not None:
         known = {t for t, ok in zip(itos, found) if ok}
@@ -129,5 +110,5 @@ def embedding_matrix(
         covered = sum(n for t, n in counts.items() if t in known)
         coverage["token_coverage"] = covered / total if total else 0.0
     log.info("pretrained vectors cover %d of %d vocabulary entries (%.1f%%)",
-             coverage["found"], len(itos), 100 * coverage["type_coverage"])
+             coverage["found"], n, 100 * coverage["type_coverage"])
     return matrix, coverage

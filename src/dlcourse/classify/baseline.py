@@ -1,0 +1,125 @@
+"""Bag-of-words logistic regression: the linear baseline every recurrent model is compared with."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from dlcourse.classify.metrics import classification_metrics
+from dlcourse.errors import DlcourseError
+
+
+class BowLogisticRegression:
+    """Logistic regression on binary bag-of-n-grams features, fitted by L-BFGS in torch.
+
+    The objective is scikit-learn's: ``0.5 * ||w||^2 + C * sum(log-loss)`` (bias not
+    penalised), with a softmax over classes (for two classes: one weight vector, sigmoid).
+
+    Args:
+        ngrams: longest n-gram used (1: words only, 2: words and word pairs).
+        min_freq: n-grams seen fewer times in training are dropped.
+        C: inverse regularisation strength.
+        tokenizer: a ``dlcourse.text.get_tokenizer`` name.
+        max_iter: L-BFGS iterations.
+
+    Example:
+        >>> bow = BowLogisticRegression().fit(["good fun", "dull mess"], ["pos", "neg"])
+        >>> bow.predict(["good"])
+        ['pos']
+    """
+
+    def __init__(self, ngrams: int = 2, min_freq: int = 1, C: float = 1.0,
+                 tokenizer: str = "basic_english", max_iter: int = 200):
+        self.ngrams = ngrams
+        self.min_freq = min_freq
+        self.C = C
+        self.tokenizer = tokenizer
+        self.max_iter = max_iter
+
+    def _grams(self, texts: Sequence[str]) -> list[list[str]]:
+        out = []
+        for tokens in self.tokenizer_.batch(list(texts)):
+            grams = list(tokens)
+            for n in range(2, self.ngrams + 1):
+                grams += [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+            out.append(grams)
+        return out
+
+    def _features(self, texts: Sequence[str]) -> torch.Tensor:
+        """Sparse binary (N, F) matrix: 1 where the text holds the n-gram."""
+        stoi = self.vocab_.stoi
+        rows, cols = [], []
+        for r, grams in enumerate(self._grams(texts)):
+            ids = {stoi[g] for g in grams if g in stoi}
+            rows += [r] * len(ids)
+            cols += sorted(ids)
+        index = torch.tensor([rows, cols], dtype=torch.long).reshape(2, -1)
+        return torch.sparse_coo_tensor(index, torch.ones(index.shape[1]),
+                                       (len(texts), len(self.vocab_.itos)),
+                                       check_invariants=False).coalesce()
+
+    def fit(self, texts: Sequence[str], labels: Sequence) -> BowLogisticRegression:
+        """Learn the n-gram vocabulary and the weights; returns self."""
+        from dlcourse.text import LabelEncoder, Vocab, get_tokenizer
+
+        if self.ngrams < 1 or self.C <= 0:
+            raise ValueError(f"need ngrams >= 1 and C > 0, got ngrams={self.ngrams}, C={self.C}")
+        if len(texts) != len(labels) or not texts:
+            raise DlcourseError(f"{len(texts)} texts and {len(labels)} labels; pass one label per "
+                                "text, at least one text")
+        self.tokenizer_ = get_tokenizer(self.tokenizer)
+        enc = LabelEncoder().fit(labels)
+        self.classes_ = enc.classes_
+        if len(self.classes_) < 2:
+            raise DlcourseError("the labels hold one class; a classifier needs at least two")
+        self.vocab_ = Vocab.build(self._grams(texts), min_freq=self.min_freq, specials=(),
+                                  unk_token=None, pad_token=None)
+        x = self._features(texts)  # (N, F) sparse
+        y = torch.tensor(enc.transform(labels))  # (N,)
+        n_out = 1 if len(self.classes_) == 2 else len(self.classes_)
+        self.weight_ = torch.zeros(x.shape[1], n_out, requires_grad=True)  # (F, K)
+        self.bias_ = torch.zeros(n_out, requires_grad=True)  # (K,)
+        opt = torch.optim.LBFGS([self.weight_, self.bias_], max_iter=self.max_iter,
+                                line_search_fn="strong_wolfe")
+        penalty = 1.0 / (2.0 * self.C * len(y))  # sklearn's objective divided by C * N
+
+        def closure():
+            opt.zero_grad()
+            logits = torch.sparse.mm(x, self.weight_) + self.bias_  # (N, K)
+            if n_out == 1:
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                    logits[:, 0], y.float())
+            else:
+                loss = torch.nn.functional.cross_entropy(logits, y)
+            loss = loss + penalty * (self.weight_ ** 2).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        self.weight_ = self.weight_.detach()
+        self.bias_ = self.bias_.detach()
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """(N, C) class probabilities, columns in ``classes_`` order."""
+        if not hasattr(self, "weight_"):
+            raise DlcourseError("the baseline is not trained; call fit() first")
+        logits = torch.sparse.mm(self._features(texts), self.weight_) + self.bias_  # (N, K)
+        if logits.shape[1] == 1:
+            p = torch.sigmoid(logits[:, 0])
+            return torch.stack([1 - p, p], dim=1).numpy()
+        return torch.softmax(logits, dim=1).numpy()
+
+    def predict(self, texts: Sequence[str]) -> list:
+        """The most probable class of each text."""
+        return [self.classes_[i] for i in self.predict_proba(texts).argmax(1)]
+
+    def evaluate(self, texts: Sequence[str], labels: Sequence) -> dict:
+        """The same metrics as ``TextClassifier.evaluate`` (without the loss)."""
+        index = {c: i for i, c in enumerate(self.classes_)}
+        y = np.array([index[t] for t in labels])
+        proba = self.predict_proba(texts)
+        scores = proba[:, 1] if len(self.classes_) == 2 else None
+        return classification_metrics(y, proba.argmax(1), self.classes_, scores)

@@ -1,0 +1,106 @@
+"""`dlcourse classify train | evaluate | predict`, in-process on CSV files of real sentences."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dlcourse.cli.main import main
+
+
+def _write_csv(path, texts, labels):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "review", "label"])
+        w.writerows((i, t, y) for i, (t, y) in enumerate(zip(texts, labels)))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, pang_lee_split):
+    (tr_t, tr_y), (va_t, va_y) = pang_lee_split
+    d = tmp_path_factory.mktemp("cli")
+    train = _write_csv(d / "train.csv", tr_t, tr_y)
+    valid = _write_csv(d / "valid.csv", va_t, va_y)
+    out = d / "model"
+    main(["classify", "train", "--train", train, "--valid", valid, "--text-col", "review",
+          "--label-col", "label", "--model", "gru", "--out", str(out), "--device", "cpu",
+          "--dry-run"])
+    return d, out
+
+
+def test_train_writes_model_metrics_and_figure(trained, capsys):
+    _, out = trained
+    assert (out / "model.pt").is_file() and (out / "confusion_valid.png").stat().st_size > 1000
+    assert (out / "history.json").is_file() and (out / "last.pt").is_file()
+    metrics = json.loads((out / "metrics_valid.json").read_text())
+    assert metrics["n"] == 40 and metrics["classes"] == ["neg", "pos"]
+    assert 0.0 <= metrics["accuracy"] <= 1.0 and "roc_auc" in metrics
+
+
+def test_evaluate_uses_the_training_columns(trained, capsys):
+    d, out = trained
+    main(["classify", "evaluate", str(out), str(d / "valid.csv"), "--out", str(d / "ev")])
+    text = capsys.readouterr().out
+    assert "accuracy" in text and "macro" in text and "confusion matrix" in text
+    saved = json.loads((d / "ev" / "metrics_eval.json").read_text())
+    expected = json.loads((out / "metrics_valid.json").read_text())
+    assert saved["accuracy"] == pytest.approx(expected["accuracy"])
+
+
+def test_predict_texts_file_and_csv_output(trained, capsys, tmp_path):
+    _, out = trained
+    main(["classify", "predict", str(out), "a gorgeous, witty film", "tedious and flat"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["text", "label", "p_neg", "p_pos"] and len(lines) == 4
+    assert lines[2].split()[-3] in ("neg", "pos")
+    f = tmp_path / "in.txt"
+    f.write_text("first one\n\nsecond one\n", encoding="utf-8")
+    main(["classify", "predict", str(out), "--file", str(f), "--output", str(tmp_path / "p.csv")])
+    rows = list(csv.DictReader(open(tmp_path / "p.csv", encoding="utf-8")))
+    assert [r["text"] for r in rows] == ["first one", "second one"]
+    assert abs(float(rows[0]["p_neg"]) + float(rows[0]["p_pos"]) - 1) < 1e-5
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--out", "X"], "either --train FILE or --data NAME"),
+    (["predict", "MODEL"], "give texts to classify"),
+    (["evaluate", "MODEL"], "either DATA_FILE or --data NAME"),
+])
+def test_usage_errors(trained, capsys, args, message):
+    _, out = trained
+    args = [str(out) if a == "MODEL" else a for a in args]
+    with pytest.raises(SystemExit) as e:
+        main(["classify", *args])
+    assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_wrong_column_is_one_error_line(trained, capsys):
+    d, out = trained
+    with pytest.raises(SystemExit) as e:
+        main(["classify", "train", "--train", str(d / "train.csv"), "--text-col", "text",
+              "--out", str(d / "x"), "--dry-run"])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and err.startswith("error:") and "review" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_module_import_stays_light():
+    code = "import sys, dlcourse.cli.classify; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_evaluate_file_labels_against_integer_classes(pang_lee_split, tiny, tmp_path, capsys):
+    from dlcourse.classify import TextClassifier
+
+    (tr_t, tr_y), (va_t, va_y) = pang_lee_split
+    to_int = {"neg": 0, "pos": 1}
+    clf = TextClassifier(**dict(tiny, epochs=1)).fit(tr_t, [to_int[y] for y in tr_y])
+    clf.save(tmp_path / "m")
+    data = _write_csv(tmp_path / "v.csv", va_t, [to_int[y] for y in va_y])  # "0"/"1" as text
+    main(["classify", "evaluate", str(tmp_path / "m"), data, "--text-col", "review"])
+    expected = clf.evaluate(va_t, [to_int[y] for y in va_y])["accuracy"]
+    assert f"accuracy {expected:.4f}" in capsys.readouterr().out

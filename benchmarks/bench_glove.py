@@ -8,14 +8,29 @@ count (pairs generated with numpy, summed by ``coo_matrix.tocsr()``), and qualit
 
 GloVe runs twice: with the library defaults (x_max=100, window 10) and with small-corpus settings
 (x_max=10, window 5, as Stanford's demo script uses for text8).
+
+    OMP_NUM_THREADS=1 PYTHONPATH=src .venv/bin/python benchmarks/bench_glove.py --distributed
+        [--epochs 5]
+
+``--distributed`` runs GloVe under torchrun (gloo) with 1 process and with 2 processes of one
+thread each, and as the threaded peer 1 process with 2 threads, all with the same P=2 block
+schedule (so all three must give the same vectors, which it checks): counting and training
+throughput, and the share of training time spent in the all-gathers. Several machines: start
+the same torchrun command on each with ``--nnodes``/``--rdzv_endpoint`` (docs/distributed.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import resource
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -41,12 +56,85 @@ def scipy_count(sentences, key_to_index, window):
     return m.nnz
 
 
+def distributed_child(args) -> None:
+    """One torchrun process: fit GloVe with P=2 blocks; rank 0 writes its timings as JSON."""
+    from dlcourse.data.readers import read_wordnet_glosses
+    from dlcourse.embeddings import GloVe, tokenize
+    from dlcourse.engine.distributed import (
+        init_distributed,
+        is_main_process,
+        shutdown_distributed,
+        world_size,
+    )
+
+    init_distributed("cpu")
+    sentences = [tokenize(g) for g in read_wordnet_glosses()]
+    GloVe(vector_size=8, min_count=1, epochs=1, workers=1).fit(sentences[:100])  # numba cache
+    start = time.perf_counter()
+    glove = GloVe(vector_size=args.dim, window=args.window, epochs=args.epochs,
+                  workers=args.workers, blocks=2).fit(sentences)
+    seconds = time.perf_counter() - start
+    if is_main_process():
+        Path(args.child_distributed).write_text(json.dumps({
+            "processes": world_size(), "threads": args.workers, "seconds": seconds,
+            "words": sum(len(s) for s in sentences), "entries": glove.cooccurrences_,
+            **glove.timings_, "loss": glove.history_[-1]["loss"],
+            "sha256": hashlib.sha256(glove.wv.vectors.tobytes()).hexdigest()[:16]}))
+    shutdown_distributed()
+
+
+def distributed(args) -> None:
+    """1 process, 2 processes (1 thread each) and 1 process x 2 threads under torchrun."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for nproc, threads in [(1, 1), (2, 1), (1, 2)]:
+            out = Path(tmp) / f"{nproc}x{threads}.json"
+            subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                            f"--nproc_per_node={nproc}", __file__, "--child-distributed",
+                            str(out), "--workers", str(threads), "--epochs", str(args.epochs),
+                            "--window", str(args.window), "--dim", str(args.dim)], check=True,
+                           env={**os.environ, "OMP_NUM_THREADS": "1", "DLCOURSE_PROGRESS": "0"})
+            rows.append(json.loads(out.read_text()))
+    first = rows[0]
+    print(f"WordNet glosses: {first['words']:,} words, {first['entries']:,} co-occurrence "
+          f"entries (both directions), window {args.window}, dim {args.dim}, {args.epochs} "
+          f"epochs, blocks P=2, {os.cpu_count()} cores (shared: load "
+          f"{os.getloadavg()[0]:.1f})")
+    print(f"{'processes':>9} {'threads':>7} {'count s':>8} {'words/s':>10} {'train s':>8} "
+          f"{'updates/s':>10} {'comm s':>7} {'comm %':>6}  vectors")
+    for r in rows:
+        r["updates_per_s"] = r["entries"] * args.epochs / r["train_seconds"]
+        print(f"{r['processes']:>9} {r['threads']:>7} {r['count_seconds']:8.2f} "
+              f"{r['words'] / r['count_seconds']:10.3g} {r['train_seconds']:8.2f} "
+              f"{r['updates_per_s']:10.3g} {r['comm_seconds']:7.2f} "
+              f"{100 * r['comm_seconds'] / r['train_seconds']:6.1f}  {r['sha256']}")
+    one, two, threaded = rows
+    same = len({r["sha256"] for r in rows}) == 1
+    speedup = two["updates_per_s"] / one["updates_per_s"]
+    print(f"2 processes: ratio vs 1 process: training {speedup:.2f}x, counting "
+          f"{one['count_seconds'] / two['count_seconds']:.2f}x; ratio vs 1 process x 2 threads: "
+          f"training {two['updates_per_s'] / threaded['updates_per_s']:.2f}x; identical vectors "
+          f"in all three runs: {same}")
+    if not same:
+        raise SystemExit("the block schedule should give the same vectors in every layout")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--dim", type=int, default=100)
+    parser.add_argument("--distributed", action="store_true",
+                        help="1 vs 2 torchrun processes (see the module docstring)")
+    parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--child-distributed", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_distributed:
+        distributed_child(args)
+        return
+    if args.distributed:
+        distributed(args)
+        return
 
     from gensim.models import Word2Vec as GensimW2V
 

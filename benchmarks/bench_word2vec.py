@@ -10,6 +10,14 @@ varies by about +-0.004 here.
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_word2vec.py [--epochs 5]
         [--methods skipgram,cbow]
+
+``--distributed`` measures the torch path under torchrun (gloo, one thread per process) on the
+first ``--glosses`` glosses: words/s with 1 and 2 processes (the same global batch, so the same
+model to float rounding; it prints the largest difference), the share of the time spent in the
+per-step all-gather, and as the single-process peer the numba kernel with 2 threads:
+
+    OMP_NUM_THREADS=1 PYTHONPATH=src .venv/bin/python benchmarks/bench_word2vec.py --distributed
+        [--epochs 1] [--methods skipgram] [--glosses 20000] [--batch-size 1024]
 """
 
 from __future__ import annotations
@@ -20,7 +28,9 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 
 def corpus() -> list[list[str]]:
@@ -65,6 +75,73 @@ def child(impl: str, method: str, epochs: int, workers: int, seed: int) -> dict:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def distributed_child(args) -> None:
+    """One torchrun process: train on the first glosses; rank 0 writes timings and vectors."""
+    import numpy as np
+
+    from dlcourse.embeddings import Word2Vec
+    from dlcourse.engine.distributed import (
+        init_distributed,
+        is_main_process,
+        shutdown_distributed,
+        world_size,
+    )
+
+    out, backend, method = args.child_distributed
+    init_distributed("cpu")
+    sentences = corpus()[:args.glosses]
+    words = sum(len(s) for s in sentences)
+    params = dict(method=method, vector_size=100, window=5, min_count=5, epochs=args.epochs,
+                  workers=args.workers, seed=0, backend=backend, batch_size=args.batch_size)
+    Word2Vec(**{**params, "epochs": 1, "min_count": 1}).fit(sentences[:200])  # warm-up
+    start = time.perf_counter()
+    model = Word2Vec(**params).fit(sentences)
+    seconds = time.perf_counter() - start
+    if is_main_process():
+        np.save(f"{out}.npy", model.wv.vectors)
+        Path(out).write_text(json.dumps({
+            "backend": backend, "method": method, "processes": world_size(),
+            "threads": args.workers, "seconds": seconds, "words": words,
+            "words_per_s": words * args.epochs / seconds, "comm_seconds": model.comm_seconds_}))
+    shutdown_distributed()
+
+
+def distributed(args) -> None:
+    """The torch path with 1 and 2 processes, and the numba kernel on 2 threads as the peer."""
+    import numpy as np
+
+    print(f"WordNet glosses [:{args.glosses}], epochs={args.epochs}, dim=100, window=5, "
+          f"negative=5, batch {args.batch_size} (global), {os.cpu_count()} cores (shared: load "
+          f"{os.getloadavg()[0]:.1f})")
+    print(f"{'method':>8} {'backend':>7} {'processes':>9} {'threads':>7} {'words/s':>9} "
+          f"{'comm %':>6} {'max |diff| vs 1 process':>24}")
+    for method in args.methods.split(","):
+        rows = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for backend, nproc, threads in [("torch", 1, 1), ("torch", 2, 1), ("numba", 1, 2)]:
+                out = Path(tmp) / f"{backend}{nproc}"
+                subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                f"--nproc_per_node={nproc}", __file__, "--epochs",
+                                str(args.epochs), "--workers", str(threads), "--glosses",
+                                str(args.glosses), "--batch-size", str(args.batch_size),
+                                "--child-distributed", str(out), backend,
+                                method], check=True,
+                               env={**os.environ, "OMP_NUM_THREADS": "1",
+                                    "DLCOURSE_PROGRESS": "0"})
+                rows.append({**json.loads(out.read_text()),
+                             "vectors": np.load(f"{out}.npy")})
+        for r in rows:
+            diff = (f"{np.abs(r['vectors'] - rows[0]['vectors']).max():.2g}"
+                    if r["backend"] == "torch" else "(another algorithm)")
+            print(f"{method:>8} {r['backend']:>7} {r['processes']:>9} {r['threads']:>7} "
+                  f"{r['words_per_s']:9.0f} {100 * r['comm_seconds'] / r['seconds']:6.1f} "
+                  f"{diff:>24}")
+        one, two, peer = rows
+        print(f"{method}: torch 2 processes: ratio vs 1 process "
+              f"{two['words_per_s'] / one['words_per_s']:.2f}x, ratio vs numba 1 process x 2 "
+              f"threads {two['words_per_s'] / peer['words_per_s']:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5)
@@ -74,7 +151,20 @@ def main() -> None:
                         help="one run per seed and implementation, in alternating order")
     parser.add_argument("--child", nargs=3, metavar=("IMPL", "METHOD", "SEED"),
                         help=argparse.SUPPRESS)
+    parser.add_argument("--distributed", action="store_true",
+                        help="the torch path with 1 and 2 torchrun processes (see above)")
+    parser.add_argument("--glosses", type=int, default=20000,
+                        help="with --distributed: train on the first N glosses")
+    parser.add_argument("--batch-size", type=int, default=1024,
+                        help="with --distributed: the global batch of the torch path")
+    parser.add_argument("--child-distributed", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_distributed:
+        distributed_child(args)
+        return
+    if args.distributed:
+        distributed(args)
+        return
     if args.child:
         impl, method, seed = args.child
         print(json.dumps(child(impl, method, args.epochs, args.workers, int(seed))))

@@ -57,3 +57,24 @@ def test_bad_parameters():
         GloVe(x_max=0)
     with pytest.raises(ValueError, match="window must be >= 1"):
         GloVe(window=0)
+    with pytest.raises(ValueError, match="blocks must be >= 1"):
+        GloVe(blocks=0)
+
+
+def test_counts_are_the_same_bits_for_any_buffer(lee_sentences):
+    # integer fixed-point sums: no dependence on the order of the flushes and merges
+    vocab = sorted({w for s in lee_sentences[:60] for w in s})
+    key_to_index = {w: i for i, w in enumerate(vocab)}
+    small = count_cooccurrences(lee_sentences[:60], key_to_index, window=6, memory_mb=1)
+    large = count_cooccurrences(lee_sentences[:60], key_to_index, window=6, memory_mb=64)
+    for a, b in zip(small, large):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_block_schedule_gives_the_same_vectors_on_any_number_of_threads(lee_sentences):
+    # the P blocks of a round share no rows, so threads (or ranks) cannot change the result
+    kw = dict(vector_size=8, min_count=3, epochs=2, seed=3, blocks=4)
+    one = GloVe(workers=1, **kw).fit(lee_sentences[:80])
+    two = GloVe(workers=2, **kw).fit(lee_sentences[:80])
+    np.testing.assert_array_equal(one.wv.vectors, two.wv.vectors)
+    assert [h["loss"] for h in one.history_] == [h["loss"] for h in two.history_]

@@ -111,3 +111,19 @@ def test_long_lines_stream_in_pieces(tmp_path, lee_sentences, monkeypatch):
     pieces = list(Corpus(path))
     assert len(pieces) > 10
     assert [w for p in pieces for w in p] == words
+
+
+def test_numba_backend_refuses_a_process_group(lee_sentences, monkeypatch):
+    # under torchrun Hogwild threads cannot share memory across processes: an error, not N copies
+    from dlcourse.engine import distributed
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(distributed, "is_distributed", lambda: True)
+    with pytest.raises(ValueError, match="backend='torch'"):
+        Word2Vec(backend="numba", min_count=3, epochs=1).fit(lee_sentences[:20])
+
+
+def test_world_size_without_a_process_group_warns(lee_sentences, monkeypatch, caplog):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    model = Word2Vec(min_count=3, epochs=1, workers=1, vector_size=8).fit(lee_sentences[:20])
+    assert "no process group" in caplog.text and len(model.wv) > 0

@@ -63,7 +63,8 @@ def _corpus(name: str, dry_run: bool):
               help="word2vec subsampling threshold (0: off).")
 @click.option("--alpha", type=float, default=0.025, show_default=True,
               help="word2vec start learning rate.")
-@click.option("--workers", type=int, default=None, help="CPU threads [all cores].")
+@click.option("--workers", type=int, default=None,
+              help="CPU threads [all cores; under torchrun GloVe: cores / processes].")
 @device_option
 @seed_option
 @click.option("--dry-run", is_flag=True, help=f"Train 1 epoch on {DRY_RUN_SENTENCES} sentences.")
@@ -73,39 +74,58 @@ def train(corpus, method, out, dim, window, min_count, max_vocab, epochs, negati
     wikipedia-sample; text8 or ptb when online) and write OUT/model.pt and OUT/history.json.
 
     word2vec runs a compiled multi-threaded kernel on CPU and batched torch on a GPU
-    (--device auto picks the GPU when present); GloVe runs on CPU.
+    (--device auto picks the GPU when present); GloVe runs on CPU. Under
+    ``torchrun --nproc_per_node=N -m dlcourse embed train ...`` GloVe splits counting and
+    training over the N processes (same vectors as one process with N x --workers threads) and
+    word2vec takes the torch path with every batch split over the ranks; rank 0 writes OUT.
     """
     from dlcourse.embeddings import GloVe, Word2Vec
     from dlcourse.engine import progress, resolve_device, write_json
+    from dlcourse.engine.distributed import (
+        init_distributed,
+        is_main_process,
+        shutdown_distributed,
+        world_size,
+    )
 
     sentences = _corpus(corpus, dry_run)
     out = Path(out)
     if dry_run:
         epochs, min_count = 1, min(min_count, 2)
+    # gloo on the CPU, nccl with each rank on its own GPU; one process keeps --device as given
+    rank_device = init_distributed(device)
+    if world_size() > 1:
+        device = str(rank_device)
     bar = progress(None, desc=method, unit="epoch" if method == "glove" else "word")
-    if method == "glove":
-        model = GloVe(vector_size=dim, window=window or 10, min_count=min_count,
-                      max_vocab=max_vocab, epochs=epochs or 25, workers=workers, seed=seed)
+    try:
+        if method == "glove":
+            model = GloVe(vector_size=dim, window=window or 10, min_count=min_count,
+                          max_vocab=max_vocab, epochs=epochs or 25, workers=workers, seed=seed)
 
-        def on_epoch(info):
-            bar.update(1)
-            bar.set_postfix(loss=f"{info['loss']:.4f}")
-        model.fit(sentences, callback=on_epoch)
-    else:
-        dev = "cpu" if resolve_device(device).type == "cpu" else str(resolve_device(device))
-        model = Word2Vec(method=method, vector_size=dim, window=window or 5, min_count=min_count,
-                         max_vocab=max_vocab, negative=negative, sample=sample, alpha=alpha,
-                         epochs=epochs or 5, workers=workers, seed=seed, device=dev)
-        last = {"epoch": 1, "words": 0}
+            def on_epoch(info):
+                bar.update(1)
+                bar.set_postfix(loss=f"{info['loss']:.4f}")
+            model.fit(sentences, callback=on_epoch)
+        else:
+            dev = "cpu" if resolve_device(device).type == "cpu" else str(resolve_device(device))
+            model = Word2Vec(method=method, vector_size=dim, window=window or 5,
+                             min_count=min_count, max_vocab=max_vocab, negative=negative,
+                             sample=sample, alpha=alpha, epochs=epochs or 5, workers=workers,
+                             seed=seed, device=dev)
+            last = {"epoch": 1, "words": 0}
 
-        def on_block(info):
-            step = info["words"] - (last["words"] if info["epoch"] == last["epoch"] else 0)
-            last.update(info)
-            bar.update(step)
-            bar.set_postfix(epoch=info["epoch"], loss=f"{info['loss']:.4f}",
-                            words_s=f"{info['words_per_s']:.0f}")
-        model.fit(sentences, callback=on_block)
-    bar.close()
+            def on_block(info):
+                step = info["words"] - (last["words"] if info["epoch"] == last["epoch"] else 0)
+                last.update(info)
+                bar.update(step)
+                bar.set_postfix(epoch=info["epoch"], loss=f"{info['loss']:.4f}",
+                                words_s=f"{info['words_per_s']:.0f}")
+            model.fit(sentences, callback=on_block)
+    finally:
+        bar.close()
+        shutdown_distributed()
+    if not is_main_process():
+        return
     model.save(out / "model.pt")
     write_json(out / "history.json", model.history_)
     echo_table(model.history_)

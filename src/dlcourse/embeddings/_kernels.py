@@ -165,12 +165,18 @@ def train_word2vec_part(tokens, starts, s_begin, s_end, w_in, w_out, keep, prob,
     return loss, n_out, kept, raw
 
 
+# co-occurrence weights 1/d are counted in fixed point, units of 2**-30: integer sums are exact
+# whatever the order of addition (flushes, ranks), and round(2**30/d) is within 2**-31 of 1/d
+WEIGHT_UNITS = 1 << 30
+
+
 @njit(nogil=True, fastmath=True, cache=True)
 def cooccurrence_pairs(tokens, starts, window, keys, vals):
     """Emit co-occurrence entries of a block: key ``min(i,j) << 32 | max(i,j)``, weight 1/distance.
 
-    The caller sizes ``keys`` (int64) / ``vals`` (float32) to hold ``len(tokens) * window``
-    entries. Returns the number written.
+    The weight is written as the int32 ``round(WEIGHT_UNITS / distance)``. The caller sizes
+    ``keys`` (int64) / ``vals`` (int32) to hold ``len(tokens) * window`` entries. Returns the
+    number written.
     """
     n = 0
     for s in range(starts.shape[0] - 1):
@@ -181,17 +187,19 @@ def cooccurrence_pairs(tokens, starts, window, keys, vals):
                 c = np.int64(tokens[q])
                 lo, hi = (w, c) if w < c else (c, w)
                 keys[n] = (lo << 32) | hi
-                vals[n] = np.float32(1.0) / np.float32(p - q)
+                d = p - q
+                vals[n] = np.int32((WEIGHT_UNITS + d // 2) // d)  # rounded to nearest
                 n += 1
     return n
 
 
 @njit(nogil=True, cache=True)
 def sort_reduce(keys, vals, vocab_size):
-    """Sort (key, value) entries by key and sum duplicates; returns new compact arrays.
+    """Sort (key, value) entries by key and sum duplicates into int64; returns new compact arrays.
 
-    Keys are ``row << 32 | col``. A counting sort by row (O(n + V)), then a dense accumulator
-    per row (only the distinct columns get sorted): much faster than a global argsort.
+    Keys are ``row << 32 | col``; values are integers (int32 or int64), summed exactly. A
+    counting sort by row (O(n + V)), then a dense accumulator per row (only the distinct columns
+    get sorted): much faster than a global argsort.
     """
     n = keys.shape[0]
     starts = np.zeros(vocab_size + 1, dtype=np.int64)  # (V+1,) row offsets
@@ -201,15 +209,15 @@ def sort_reduce(keys, vals, vocab_size):
         starts[r + 1] += starts[r]
     fill = starts[:-1].copy()
     cols = np.empty(n, dtype=np.int32)
-    cvals = np.empty(n, dtype=np.float32)
+    cvals = np.empty(n, dtype=np.int64)
     for e in range(n):
         r = keys[e] >> 32
         cols[fill[r]] = np.int32(keys[e] & 0xFFFFFFFF)
         cvals[fill[r]] = vals[e]
         fill[r] += 1
     out_keys = np.empty(n, dtype=np.int64)
-    out_vals = np.empty(n, dtype=np.float32)
-    acc = np.zeros(vocab_size, dtype=np.float32)  # dense accumulator for one row
+    out_vals = np.empty(n, dtype=np.int64)
+    acc = np.zeros(vocab_size, dtype=np.int64)  # dense accumulator for one row
     mark = np.full(vocab_size, -1, dtype=np.int64)  # the row that last touched each column
     touched = np.empty(vocab_size, dtype=np.int32)
     m = 0
@@ -219,7 +227,7 @@ def sort_reduce(keys, vals, vocab_size):
             c = cols[e]
             if mark[c] != r:
                 mark[c] = r
-                acc[c] = 0.0
+                acc[c] = 0
                 touched[t] = c
                 t += 1
             acc[c] += cvals[e]

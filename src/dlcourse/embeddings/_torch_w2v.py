@@ -3,9 +3,22 @@
 The gradients of the negative-sampling loss are written out by hand and applied with
 ``index_add_`` (duplicate words in a batch add up), so no autograd graph or optimizer state is
 kept: the same plain SGD with linear learning-rate decay as the CPU kernel.
+
+Under torchrun every rank holds the whole tables and builds the same pairs, order and negatives
+(same seeds); of each global batch of ``batch_size`` pairs a rank computes the gradients of its
+1/N slice, the ranks all-gather those gradient factors (dL/dh and the output coefficients:
+D + 1 + K floats a pair, not the (2 + K) D of the update rows; the input vectors h every rank
+recomputes from its tables), and every rank applies the whole batch's update. So N ranks run
+the SGD of one process with the same batch (to float rounding) and hold identical tables. Not
+DDP: its dense all-reduce of the V x D gradients every step would move far more than these
+sparse updates; not periodic parameter averaging, which would change the effective learning
+rate and make results depend on N. The price: every rank builds all pairs and applies every
+update, so on a CPU more ranks barely pay (see benchmarks/bench_word2vec.py --distributed).
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import torch
@@ -18,8 +31,10 @@ class TorchTrainer:
     """Trains ``w_in``/``w_out`` (copied to the device) block by block; see Word2Vec.fit."""
 
     def __init__(self, cfg, w_in: np.ndarray, w_out: np.ndarray, keep: np.ndarray,
-                 noise: np.ndarray):
+                 noise: np.ndarray, rank: int = 0, world: int = 1):
         self.cfg = cfg
+        self.rank, self.world = rank, world
+        self.comm_seconds = 0.0  # in collectives (synchronous on gloo; queued on nccl)
         self.device = resolve_device(cfg.device)
         self.w_in = torch.from_numpy(w_in).to(self.device)  # (V, D)
         self.w_out = torch.from_numpy(w_out).to(self.device)  # (V, D)
@@ -76,40 +91,80 @@ class TorchTrainer:
             progress = (done_before + len(tokens) * b / max(len(order), 1)) / total
             alpha = max(cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress, cfg.min_alpha)
             loss_sum += self._step(inputs[b:b + bs], in_mask[b:b + bs], targets[b:b + bs], alpha)
+        if self.world > 1:
+            from dlcourse.engine.distributed import all_reduce_sum
+
+            loss_sum = all_reduce_sum(loss_sum)  # each rank summed its slices' losses
+            if dev.type != "cpu":
+                # GPU index_add_ adds duplicates in any order: keep the ranks' bits identical
+                torch.distributed.broadcast(self.w_in, 0)
+                torch.distributed.broadcast(self.w_out, 0)
         return float(loss_sum), len(order)
 
     @torch.no_grad()
     def _step(self, inputs, in_mask, targets, alpha: float) -> torch.Tensor:
         """One SGD step on a batch; inputs (B, C) ids with mask (B, C), targets (B,).
 
-        Returns the summed loss of the batch as a 0-d tensor on the device.
+        Returns the summed loss of this rank's slice of the batch as a 0-d tensor on the device.
         """
         cfg = self.cfg
         bsz = targets.shape[0]
+        # the whole batch's negatives on every rank (same generator state), sliced below
+        negs = torch.multinomial(self.noise, bsz * cfg.negative, replacement=True,
+                                 generator=self.gen).view(bsz, cfg.negative)  # (B, K)
         m = in_mask.to(torch.float32)  # (B, C)
         count = m.sum(1, keepdim=True).clamp_min(1)  # (B, 1)
+        # h on every rank for the whole batch (a cheap gather from identical tables), so only
+        # the gradient factors travel between ranks
         h = (self.w_in[inputs] * m[..., None]).sum(1)  # (B, D)
         if cfg.method == "cbow" and cfg.cbow_mean:
             h = h / count
-        negs = torch.multinomial(self.noise, bsz * cfg.negative, replacement=True,
-                                 generator=self.gen).view(bsz, cfg.negative)  # (B, K)
-        negs_ok = (negs != targets[:, None]).to(torch.float32)  # (B, K)
-        u_pos = self.w_out[targets]  # (B, D)
-        u_neg = self.w_out[negs]  # (B, K, D)
-        s_pos = (h * u_pos).sum(-1)  # (B,)
-        s_neg = torch.bmm(u_neg, h[:, :, None]).squeeze(-1)  # (B, K)
-        loss = F.softplus(-s_pos).sum() + (F.softplus(s_neg) * negs_ok).sum()
-        g_pos = (1 - torch.sigmoid(s_pos)) * alpha  # (B,)
-        g_neg = -torch.sigmoid(s_neg) * negs_ok * alpha  # (B, K)
-        grad_h = g_pos[:, None] * u_pos + (g_neg[..., None] * u_neg).sum(1)  # (B, D)
+        cuts = [bsz * r // self.world for r in range(self.world + 1)]  # rank r: cuts[r]:cuts[r+1]
+        lo, hi = cuts[self.rank], cuts[self.rank + 1]
+        factors, loss = self._gradients(h[lo:hi], targets[lo:hi], negs[lo:hi], alpha)
+        if self.world > 1:
+            start = time.perf_counter()
+            factors = _all_gather_rows(factors, np.diff(cuts))
+            self.comm_seconds += time.perf_counter() - start
+        dim = self.w_in.shape[1]
+        grad_h, g_pos, g_neg = factors[:, :dim], factors[:, dim], factors[:, dim + 1:]
+        if cfg.method == "cbow" and not cfg.cbow_mean:
+            grad_h = grad_h / count  # (B, D) the summed input spreads its error over the window
         self.w_out.index_add_(0, targets, g_pos[:, None] * h)
         self.w_out.index_add_(0, negs.reshape(-1),
-                              (g_neg[..., None] * h[:, None, :]).reshape(-1, h.shape[1]))
-        if cfg.method == "cbow" and not cfg.cbow_mean:
-            grad_h = grad_h / count
+                              (g_neg[..., None] * h[:, None, :]).reshape(-1, dim))
         upd = grad_h[:, None, :] * m[..., None]  # (B, C, D)
-        self.w_in.index_add_(0, inputs.reshape(-1), upd.reshape(-1, h.shape[1]))
+        self.w_in.index_add_(0, inputs.reshape(-1), upd.reshape(-1, dim))
         return loss
+
+    def _gradients(self, h, targets, negs, alpha: float):
+        """The update factors of a (slice of a) batch: (b, D + 1 + K) rows [dh, g+, g-].
+
+        h (b, D) input vectors, targets (b,), negs (b, K). The updates are w_out[t] += g+ h,
+        w_out[n] += g- h and w_in[input] += dh. Returns (factors, loss sum).
+        """
+        negs_ok = (negs != targets[:, None]).to(torch.float32)  # (b, K)
+        u_pos = self.w_out[targets]  # (b, D)
+        u_neg = self.w_out[negs]  # (b, K, D)
+        s_pos = (h * u_pos).sum(-1)  # (b,)
+        s_neg = torch.bmm(u_neg, h[:, :, None]).squeeze(-1)  # (b, K)
+        loss = F.softplus(-s_pos).sum() + (F.softplus(s_neg) * negs_ok).sum()
+        g_pos = (1 - torch.sigmoid(s_pos)) * alpha  # (b,)
+        g_neg = -torch.sigmoid(s_neg) * negs_ok * alpha  # (b, K)
+        grad_h = g_pos[:, None] * u_pos + (g_neg[..., None] * u_neg).sum(1)  # (b, D)
+        return torch.cat([grad_h, g_pos[:, None], g_neg], dim=1), loss
 
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
         return self.w_in.cpu().numpy(), self.w_out.cpu().numpy()
+
+
+def _all_gather_rows(rows: torch.Tensor, sizes) -> torch.Tensor:
+    """Concatenate every rank's ``rows`` (rank r has ``sizes[r]`` of them) in rank order."""
+    import torch.distributed as dist
+
+    n = int(max(sizes))
+    padded = rows.new_zeros((n, rows.shape[1]))  # all_gather needs equal shapes
+    padded[:len(rows)] = rows
+    parts = [torch.empty_like(padded) for _ in sizes]
+    dist.all_gather(parts, padded)
+    return torch.cat([part[:int(k)] for part, k in zip(parts, sizes)])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+log = logging.getLogger(__name__)
 _WORD = re.compile(r"\w+(?:[-']\w+)*")
 MAX_SENTENCE = 10000  # longer sentences are cut into pieces of this size (as gensim does)
 
@@ -74,6 +77,37 @@ class Corpus:
                 carry = chunk[cut:]
             if carry:
                 yield tokenize(carry)
+
+
+def process_group() -> tuple[int, int]:
+    """``(rank, world size)`` of the torchrun process group; ``(0, 1)`` without one.
+
+    Reads ``WORLD_SIZE`` first so that one process never imports torch (the numba trainers do
+    not need it). Under torchrun without ``init_distributed`` it warns that every process will
+    train alone, and returns ``(0, 1)``.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    from dlcourse.engine.distributed import is_distributed, rank
+
+    if not is_distributed():
+        log.warning("WORLD_SIZE=%d but no process group: call dlcourse.engine.distributed."
+                    "init_distributed() first; this process trains alone on all the data", world)
+        return 0, 1
+    return rank(), world
+
+
+def shard_sentences(corpus: Iterable[list[str]], rank: int, world: int
+                    ) -> Iterable[list[str]]:
+    """Every ``world``-th sentence of ``corpus`` from ``rank`` (the corpus itself for one process).
+
+    >>> list(shard_sentences([["a"], ["b"], ["c"]], 1, 2))
+    [['b']]
+    """
+    if world == 1:
+        return corpus
+    return (sentence for i, sentence in enumerate(corpus) if i % world == rank)
 
 
 def build_vocab(corpus: Iterable[list[str]], min_count: int = 5,

@@ -18,6 +18,7 @@ from dlcourse.embeddings.corpus import (
     build_vocab,
     encode_blocks,
     keep_probabilities,
+    process_group,
 )
 from dlcourse.embeddings.vectors import KeyedVectors
 
@@ -72,13 +73,22 @@ class Word2Vec:
 
     ``__init__`` only stores hyper-parameters (see :class:`Word2VecConfig`); :meth:`fit` trains
     and returns ``self``, with the vectors in ``wv`` (:class:`KeyedVectors`), word counts in
-    ``counts_`` and per-epoch ``history_`` (loss per output, words/s, seconds).
+    ``counts_`` and per-epoch ``history_`` (loss per output, words/s, seconds);
+    ``comm_seconds_`` is the time spent exchanging updates between torchrun ranks.
 
     On CPU (``backend="auto"`` or ``"numba"``) a compiled numba kernel runs ``workers`` threads
     that update shared weights without locks (Hogwild, as word2vec.c and gensim do): results are
     reproducible for a seed only with ``workers=1``. When ``device`` resolves to an accelerator
     (``"cuda"``, or ``"auto"`` on a GPU machine), or with ``backend="torch"``, a batched torch
     implementation runs on that device instead (``batch_size`` pairs or windows per step).
+
+    Under torchrun (``dlcourse.engine.distributed.init_distributed`` called first, every rank
+    given the whole corpus) ``"auto"`` picks the torch path, which splits every batch over the
+    ranks and shares the sparse updates each step, so N ranks train the model of one process
+    with the same ``batch_size`` and end with identical vectors (see ``_torch_w2v``). The numba
+    Hogwild kernel stays single-process (threads share memory, processes do not): with
+    ``backend="numba"`` under torchrun ``fit`` raises ``ValueError`` rather than train N copies.
+    On a CPU one process with the numba kernel is faster than several torch ranks.
 
     Example
     -------
@@ -125,12 +135,17 @@ class Word2Vec:
         train_tokens = int(counts.sum())  # in-vocabulary tokens per epoch
         total = float(train_tokens * cfg.epochs)
 
+        rank, world = process_group()
+        if world > 1 and cfg.backend == "numba":
+            raise ValueError(f"backend='numba' trains with threads in one process, and under "
+                             f"torchrun each of the {world} processes would train its own copy; "
+                             "use backend='torch' (or 'auto') under torchrun, or run one process")
         use_torch = cfg.backend == "torch" or (cfg.backend == "auto"
-                                               and _is_accelerator(cfg.device))
+                                               and (world > 1 or _is_accelerator(cfg.device)))
         if use_torch:
             from dlcourse.embeddings._torch_w2v import TorchTrainer
 
-            trainer = TorchTrainer(cfg, w_in, w_out, keep, noise)
+            trainer = TorchTrainer(cfg, w_in, w_out, keep, noise, rank, world)
         else:
             trainer = _NumbaTrainer(cfg, w_in, w_out, keep, noise)
 
@@ -166,6 +181,7 @@ class Word2Vec:
             log.info("epoch %d: loss %.4f, %.0f words/s", epoch, self.history_[-1]["loss"],
                      self.history_[-1]["words_per_s"])
         w_in, self.syn1neg_ = trainer.weights()
+        self.comm_seconds_ = getattr(trainer, "comm_seconds", 0.0)
         self.wv = KeyedVectors(words, w_in)
         return self
 

@@ -4,6 +4,7 @@ regression fitted in the same run, plus training throughput and prediction laten
 
     python benchmarks/bench_classify.py            # 3 seeds (about 10 minutes on 2 CPU cores)
     python benchmarks/bench_classify.py --seeds 1 --quick
+    python benchmarks/bench_classify.py --distributed   # sentences/s with 1 and 2 processes
 
 Targets (issue 6): >= 80% test accuracy with pretrained vectors allowed; published 10-fold MR
 figures for contrast: NB 79.0, NBSVM-bigram 79.4, CNN-rand 76.1, CNN-static word2vec 81.0.
@@ -12,7 +13,11 @@ figures for contrast: NB 79.0, NBSVM-bigram 79.4, CNN-rand 76.1, CNN-static word
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -39,6 +44,78 @@ MODELS = {
 }
 
 
+# the data-parallel throughput run: one BiGRU, random embeddings, global batch 64, no dropout
+DDP_MODEL = dict(model="gru", num_layers=1, embed_dim=64, hidden_size=64, dropout=0.0,
+                 batch_size=64, patience=None, device="cpu")
+
+
+def ddp_worker(epochs: int, limit: int | None) -> None:
+    """One process of ``--distributed``: train under torchrun, print a JSON line on rank 0.
+
+    The communication share is an estimate: the time of one all-reduce of every trainable
+    parameter (what DDP sends each step, in buckets), measured after training, times the steps
+    of an epoch, over the epoch's seconds; DDP overlaps part of it with the backward pass.
+    """
+    import torch.distributed as dist
+
+    from dlcourse.engine.distributed import (
+        init_distributed,
+        is_distributed,
+        is_main_process,
+        shutdown_distributed,
+        world_size,
+    )
+
+    torch.set_num_threads(1)
+    init_distributed("cpu")
+    texts, labels = rt_split()["train"]
+    texts, labels = texts[:limit], labels[:limit]
+    clf = TextClassifier(**DDP_MODEL, epochs=epochs).fit(texts, labels)
+    seconds = sum(h["seconds"] for h in clf.history_)
+    rate = sum(h["items"] for h in clf.history_) / seconds
+    comm_share = None
+    if is_distributed():
+        grads = torch.zeros(sum(p.numel() for p in clf.model_.parameters() if p.requires_grad))
+        dist.all_reduce(grads)                                      # warm-up
+        start, repeats = time.perf_counter(), 20
+        for _ in range(repeats):
+            dist.all_reduce(grads)
+        per_step = (time.perf_counter() - start) / repeats
+        steps = epochs * -(-len(texts) // DDP_MODEL["batch_size"])
+        comm_share = per_step * steps / seconds
+    if is_main_process():
+        print(json.dumps({"processes": world_size(), "sentences_per_s": rate, "seconds": seconds,
+                          "comm_share": comm_share, "params": sum(
+                              p.numel() for p in clf.model_.parameters()),
+                          "sentences": len(texts)}))
+    shutdown_distributed()
+
+
+def distributed(epochs: int, limit: int | None) -> None:
+    """Launch ``ddp_worker`` with 1 and 2 gloo processes and print sentences/s for each."""
+    rows = []
+    for n in (1, 2):
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               f"--nproc_per_node={n}", __file__, "--ddp-worker", "--epochs", str(epochs)]
+        if limit:
+            cmd += ["--limit", str(limit)]
+        result = subprocess.run(cmd, capture_output=True, text=True,
+                                env={**os.environ, "OMP_NUM_THREADS": "1"})
+        if result.returncode != 0:
+            sys.exit(f"{n}-process run failed:\n{result.stderr[-3000:]}")
+        rows.append(json.loads(result.stdout.strip().splitlines()[-1]))
+    first = rows[0]
+    print(f"rt-sentences train ({first['sentences']} sentences), BiGRU-max h=64 "
+          f"({first['params']} parameters), global batch {DDP_MODEL['batch_size']}, {epochs} "
+          f"epoch(s), gloo on CPU, 1 thread per process, {os.cpu_count()} CPUs visible")
+    print(f"{'processes':>9s} {'sent/s':>8s} {'train s':>8s} {'ratio vs 1 process':>18s} "
+          f"{'comm share (est.)':>17s}")
+    for row in rows:
+        share = "" if row["comm_share"] is None else f"{row['comm_share']:.1%}"
+        print(f"{row['processes']:9d} {row['sentences_per_s']:8.0f} {row['seconds']:8.1f} "
+              f"{row['sentences_per_s'] / first['sentences_per_s']:18.2f} {share:>17s}")
+
+
 def latency(clf: TextClassifier, texts: list[str], repeats: int) -> tuple[float, float]:
     """Median seconds to predict one sentence, and seconds per sentence in one 1,000 batch."""
     one = []
@@ -57,7 +134,17 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="2 epochs per model (smoke test)")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--distributed", action="store_true",
+                    help="training throughput with 1 and 2 processes (torchrun, gloo) instead")
+    ap.add_argument("--epochs", type=int, default=1, help="epochs of the --distributed runs")
+    ap.add_argument("--limit", type=int, default=None,
+                    help="first N training sentences in the --distributed runs")
+    ap.add_argument("--ddp-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.ddp_worker:
+        return ddp_worker(args.epochs, args.limit)
+    if args.distributed:
+        return distributed(args.epochs, args.limit)
     split = rt_split()
     train, valid, test = split["train"], split["valid"], split["test"]
     print(f"rt-sentences: train {len(train[0])}, valid {len(valid[0])}, test {len(test[0])}; "

@@ -197,3 +197,14 @@ def test_resume_equals_uninterrupted(pang_lee_split, tiny, tmp_path):
     assert resumed.best_epoch_ == straight.best_epoch_ and len(resumed.history_) == 3
     assert [h["valid_loss"] for h in resumed.history_] == \
         [h["valid_loss"] for h in straight.history_]
+
+
+def test_resuming_a_run_that_stopped_early_keeps_its_best_weights(pang_lee_split, tiny, tmp_path):
+    train, valid = pang_lee_split
+    kw = dict(tiny, epochs=30, lr=0.05, monitor="loss", patience=1)
+    first = TextClassifier(**kw).fit(*train, valid=valid, out_dir=tmp_path)
+    assert first.best_epoch_ < len(first.history_) < 30             # stopped early
+    again = TextClassifier(**kw).fit(*train, valid=valid, out_dir=tmp_path, resume=True)
+    a, b = first.model_.state_dict(), again.model_.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert again.best_epoch_ == first.best_epoch_

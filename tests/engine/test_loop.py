@@ -162,3 +162,17 @@ def test_restore_best_loads_the_best_epoch():
     fit(model, loader, step, optimizer, 3, evaluate_fn=evaluate_fn, restore_best=True)
     for key, value in model.state_dict().items():
         assert torch.equal(value, snapshots[1][key])
+
+
+def test_resuming_a_run_that_stopped_early_restores_its_best_weights(tmp_path):
+    model, loader, optimizer, _, _ = make_problem()
+    values = iter([1.0, 0.5, 0.9, 0.95])
+    fit(model, loader, step, optimizer, 6, evaluate_fn=lambda m: {"valid_loss": next(values)},
+        patience=1, out_dir=tmp_path)
+    best = load_checkpoint(tmp_path / "best.pt")["model"]
+    model2, loader2, optimizer2, _, _ = make_problem()
+    history = fit(model2, loader2, step, optimizer2, 6, evaluate_fn=lambda m: {"valid_loss": 0.0},
+                  patience=1, out_dir=tmp_path, resume=True, restore_best=True)
+    assert len(history) == 4  # stopped after two epochs without improvement
+    for key, value in model2.state_dict().items():
+        assert torch.equal(value, best[key])

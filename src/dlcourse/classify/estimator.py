@@ -1,8 +1,16 @@
-"""TextClassifier: the estimator on the outside (fit/predict/evaluate/save/load) of the lesson."""
+"""TextClassifier: the estimator on the outside (fit/predict/evaluate/save/load) of the lesson.
+
+Under torchrun (a process group joined with ``dlcourse.engine.distributed.init_distributed``; the
+CLI does) ``fit`` trains data-parallel: ``batch_size`` is the global batch. Every rank builds the
+same length-bucketed batches (same seed and epoch) and takes every N-th item of each
+(:class:`RankBatchSampler`), the model is wrapped in DistributedDataParallel, and the validation
+logits of all ranks are gathered, so every rank computes the same metrics and stops at the same
+epoch. Only rank 0 writes checkpoints and ``model.pt``; a run written by N processes resumes with
+any number.
+"""
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from collections.abc import Sequence
@@ -22,6 +30,14 @@ from dlcourse.classify.models import (
 from dlcourse.classify.pretrained import embedding_matrix, load_vectors
 from dlcourse.engine import fit as engine_fit
 from dlcourse.engine import load_checkpoint, resolve_device, save_checkpoint, seed_everything
+from dlcourse.engine.distributed import (
+    is_distributed,
+    is_main_process,
+    local_rank,
+    rank,
+    world_size,
+    wrap_model,
+)
 from dlcourse.errors import DlcourseError
 
 log = logging.getLogger(__name__)
@@ -51,7 +67,8 @@ class TextClassifier:
         freeze: keep the pretrained embedding fixed (False: fine-tune it).
         pretrained_vocab: also put the first (most frequent) N words of the pretrained vectors
             in the vocabulary, so words the training texts lack still get their vector.
-        epochs, batch_size, lr, weight_decay, grad_clip: training (Adam).
+        epochs, batch_size, lr, weight_decay, grad_clip: training (Adam); under torchrun
+            ``batch_size`` is the global batch, split over the processes.
         patience: early stopping on ``monitor`` ("accuracy", "f1" (macro) or "loss") of the
             validation set; the best epoch's weights are kept. Needs ``valid`` in :meth:`fit`.
         class_weight: None or "balanced" (weights inverse to the class counts).
@@ -225,8 +242,10 @@ class TextClassifier:
         if len(self.classes_) < 2:
             raise DlcourseError(f"only one class ({self.classes_[0]!r}) in the training labels; "
                                 "a classifier needs at least two")
-        seed_everything(self.seed)
+        seed_everything(self.seed)  # every rank alike: the same initial weights and batches
         self.device_ = resolve_device(self.device)
+        if is_distributed() and self.device_.type == "cuda":
+            self.device_ = torch.device("cuda", local_rank())  # one GPU per rank
         self.tokenizer_ = (get_tokenizer(self.tokenizer) if isinstance(self.tokenizer, str)
                            else self.tokenizer)
         token_lists = self.tokenizer_.batch(texts)
@@ -266,8 +285,10 @@ class TextClassifier:
                                    dtype=torch.float32)
 
         items = list(zip(ids, y.tolist()))
-        sampler = BucketBatchSampler([len(x) for x in ids], self.batch_size, shuffle=True,
-                                     seed=self.seed)
+        rank_, world = _ranks()
+        sampler = RankBatchSampler(
+            BucketBatchSampler([len(x) for x in ids], self.batch_size, shuffle=True,
+                               seed=self.seed), rank_, world)
         loader = DataLoader(items, batch_sampler=sampler,
                             collate_fn=PadCollate(self.vocab_.pad_id, batch_first=True))
 
@@ -276,44 +297,38 @@ class TextClassifier:
             return classification_loss(model(batch_ids, lengths), targets, weights), len(targets)
 
         monitor, mode = MONITORS[self.monitor]
-        best = {"value": None, "state": None}
         evaluate_fn = None
         if valid is not None:
             v_ids = self._encode(valid[0])
             v_y = torch.from_numpy(self._targets([_plain(t) for t in valid[1]]))
 
             def evaluate_fn(model):
-                logits = self._logits(v_ids)
+                # each rank scores every N-th text with the bare model (no DDP forward); the
+                # gathered logits give every rank the same metrics, so early stopping agrees
+                logits = self._logits(v_ids[rank_::world])
+                if world > 1:
+                    logits = gather_shards(logits, len(v_ids))
                 loss = classification_loss(logits, v_y, weights).item()
                 pred = logits_to_proba(logits).argmax(1).numpy()
                 m = classification_metrics(v_y.numpy(), pred, self.classes_)
-                record = {"valid_loss": loss, "valid_acc": m["accuracy"],
-                          "valid_f1": m["macro_f1"]}
-                value = record[monitor]
-                if best["value"] is None or (value > best["value"] if mode == "max"
-                                             else value < best["value"]):
-                    best["value"] = value
-                    best["state"] = copy.deepcopy(model.state_dict())
-                return record
+                return {"valid_loss": loss, "valid_acc": m["accuracy"],
+                        "valid_f1": m["macro_f1"]}
 
-        if resume and out_dir is not None and (Path(out_dir) / "best.pt").exists():
-            # the best epoch so far may lie before the interruption
-            state = load_checkpoint(Path(out_dir) / "best.pt")
-            best["value"], best["state"] = state["early_stopping"]["best"], state["model"]
         optimizer = torch.optim.Adam([p for p in self.model_.parameters() if p.requires_grad],
                                      lr=self.lr, weight_decay=self.weight_decay)
         start = time.perf_counter()
         self.history_ = engine_fit(
-            self.model_, loader, step_fn, optimizer, self.epochs, evaluate_fn=evaluate_fn,
+            wrap_model(self.model_, self.device_), loader, step_fn, optimizer, self.epochs,
+            evaluate_fn=evaluate_fn,
             monitor=monitor if valid is not None else "train_loss",
             mode=mode if valid is not None else "min",
             patience=self.patience if valid is not None else None, grad_clip=self.grad_clip,
             device=self.device_, out_dir=out_dir, resume=resume,
             checkpoint_extra=None if out_dir is None else self._checkpoint_extra(),
-            desc=f"classify {self.model}", progress=self.progress)
+            restore_best=valid is not None, desc=f"classify {self.model}",
+            progress=self.progress)
         self.fit_seconds_ = time.perf_counter() - start
-        if best["state"] is not None:
-            self.model_.load_state_dict(best["state"])
+        if valid is not None:  # the engine restored this epoch's weights (restore_best)
             self.best_epoch_ = 1 + max(range(len(self.history_)),
                                        key=lambda i: self.history_[i][monitor]
                                        * (1 if mode == "max" else -1))
@@ -367,7 +382,8 @@ class TextClassifier:
 
     def save(self, directory: str | Path, metadata: dict | None = None) -> Path:
         """Write ``directory/model.pt``: weights, config, tokenizer settings, vocabulary, classes
-        and history; :meth:`load` needs nothing else. Returns the file's path.
+        and history; :meth:`load` needs nothing else. Returns the file's path. Under a process
+        group only rank 0 writes (the ranks hold the same weights).
 
         ``metadata``: plain-typed extras kept with the model (the CLI stores the column names);
         :meth:`load` puts them in ``metadata_``.
@@ -375,6 +391,8 @@ class TextClassifier:
         self._check_fitted()
         path = Path(directory) / MODEL_FILE
         self.metadata_ = dict(metadata or getattr(self, "metadata_", {}))
+        if not is_main_process():
+            return path
         state = {**self._checkpoint_extra(), "model": self.model_.state_dict(),
                  "epoch": len(self.history_), "best_epoch": self.best_epoch_,
                  "history": self.history_, "metadata": self.metadata_}
@@ -426,3 +444,64 @@ def _plain(value):
     """numpy scalars -> python values, so classes stay plain (checkpoint-safe)."""
     return value.item() if isinstance(value, np.generic) else value
 
+
+def _ranks() -> tuple[int, int]:
+    """(this rank, number of ranks) of the process group; (0, 1) when there is none (even under
+    torchrun when nobody called ``init_distributed``: then each process trains alone)."""
+    return (rank(), world_size()) if is_distributed() else (0, 1)
+
+
+class RankBatchSampler:
+    """This rank's part of every global batch of a batch sampler: items r, r + N, r + 2N ...
+
+    Every rank holds the same ``batch_sampler`` (same seed; ``set_epoch`` is passed on), so the
+    ranks see the same global batches and together cover each one exactly once; with DDP
+    averaging the gradients, N ranks train like one process on the global batches (exactly when
+    N divides the batch sizes). A global batch with fewer than N items is skipped on every rank,
+    so all ranks take the same number of steps. With ``world=1`` batches pass through unchanged.
+
+    >>> list(RankBatchSampler([[0, 1, 2, 3], [4, 5, 6], [7]], rank=1, world=2))
+    [[1, 3], [5]]
+    """
+
+    def __init__(self, batch_sampler, rank: int = 0, world: int = 1):
+        if not 0 <= rank < world:
+            raise ValueError(f"rank must be in 0..{world - 1}, got {rank}")
+        self.batch_sampler = batch_sampler
+        self.rank = rank
+        self.world = world
+
+    def set_epoch(self, epoch: int) -> None:
+        """Pass the epoch on, so every rank shuffles alike and differently each epoch."""
+        if hasattr(self.batch_sampler, "set_epoch"):
+            self.batch_sampler.set_epoch(epoch)
+
+    def __iter__(self):
+        for batch in self.batch_sampler:
+            if len(batch) >= self.world:
+                yield list(batch[self.rank::self.world])
+
+    def __len__(self) -> int:
+        if self.world == 1:
+            return len(self.batch_sampler)
+        return sum(len(batch) >= self.world for batch in self.batch_sampler)
+
+
+def gather_shards(part: torch.Tensor, n: int) -> torch.Tensor:
+    """Reassemble ``n`` rows (of any trailing shape) from every rank's ``part``: rank r holds
+    rows r, r + N, r + 2N ... Collective: every rank calls it and gets all ``n`` rows (CPU).
+
+    ``all_gather`` needs equal shapes, so each part is padded to ``ceil(n / N)`` rows first.
+    """
+    import torch.distributed as dist
+
+    world = world_size()
+    rows = -(-n // world)
+    padded = torch.zeros((rows, *part.shape[1:]), dtype=part.dtype)
+    padded[: len(part)] = part
+    if dist.get_backend() == "nccl":
+        padded = padded.cuda()
+    parts = [torch.empty_like(padded) for _ in range(world)]
+    dist.all_gather(parts, padded)
+    # (rows, N, ...): row i of rank r is item i * N + r
+    return torch.stack(parts, dim=1).reshape(rows * world, *part.shape[1:])[:n].cpu()

@@ -117,11 +117,20 @@ def train(train_path, valid_path, data, text_col, label_col, model, embed_dim, h
 
     Example: dlcourse classify train --data rt-sentences --model gru --hidden-size 100
     --layers 1 --dropout 0.5 --pretrained glove-6b-50d --pretrained-vocab 50000 --out runs/rt
+
+    Runs unchanged under ``torchrun --nproc_per_node=N -m dlcourse classify train ...`` (gloo on
+    CPU, nccl on CUDA): --batch-size is the global batch, split over the N processes, and rank 0
+    prints and writes OUT; --resume works with any N.
     """
     if (train_path is None) == (data is None):
         raise click.UsageError("give either --train FILE or --data NAME")
     from dlcourse.classify import TextClassifier
     from dlcourse.classify import data as cdata
+    from dlcourse.engine.distributed import (
+        init_distributed,
+        is_main_process,
+        shutdown_distributed,
+    )
 
     train_set, valid_set, test_set = _labelled(data, train_path, text_col, label_col)
     if valid_path is not None:
@@ -141,9 +150,17 @@ def train(train_path, valid_path, data, text_col, label_col, model, embed_dim, h
         class_weight=None if class_weight == "none" else class_weight, seed=seed, device=device,
         progress=True)
     out = Path(out)
-    click.echo(f"training {model} on {len(train_set[0])} texts, validating on "
-               f"{len(valid_set[0])}")
-    clf.fit(*train_set, valid=valid_set, out_dir=out, resume=resume)
+    # every rank reads the same data and split; a single process is unaffected
+    init_distributed(device)
+    try:
+        if is_main_process():
+            click.echo(f"training {model} on {len(train_set[0])} texts, validating on "
+                       f"{len(valid_set[0])}")
+        clf.fit(*train_set, valid=valid_set, out_dir=out, resume=resume)
+    finally:
+        shutdown_distributed()
+    if not is_main_process():
+        return
     click.echo(f"trained on {clf.device_} in {clf.fit_seconds_:.1f} s")
     clf.save(out, metadata={"text_col": text_col, "label_col": label_col,
                             "data": data or str(train_path)})

@@ -294,8 +294,9 @@ def fit(
         set_rng_state(state["rng"])
         if state.get("stopped_early"):
             log.info("run had already stopped early at epoch %d", start_epoch)
-            return history
-        log.info("resuming at epoch %d%s", start_epoch + 1, f", batch {skip}" if skip else "")
+            start_epoch = epochs  # nothing left to train; restore_best below still applies
+        else:
+            log.info("resuming at epoch %d%s", start_epoch + 1, f", batch {skip}" if skip else "")
 
     def snapshot(
         epoch: int, batches_done: int, epoch_rng: dict, stopped_early: bool = False

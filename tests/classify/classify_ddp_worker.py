@@ -1,0 +1,48 @@
+"""Run by the classify distributed tests under torchrun: trains ``TextClassifier`` on the Pang &
+Lee sample with a checkpoint directory and runs ``dlcourse classify train --dry-run``; saves this
+rank's weights and history. Not a test module itself.
+
+    python -m torch.distributed.run --standalone --nproc_per_node=2 classify_ddp_worker.py OUT
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+from dlcourse.classify import TextClassifier, holdout, load_pang_lee_sample
+from dlcourse.cli.main import main as cli
+from dlcourse.engine.distributed import init_distributed, rank, shutdown_distributed
+
+# shared with the single-process runs of test_distributed.py; 160 training texts in one bucket
+# pool make 10 global batches of 16, so each of 2 ranks takes 8 items a step
+CONFIG = dict(model="gru", embed_dim=16, hidden_size=16, num_layers=1, dropout=0.0, epochs=2,
+              batch_size=16, lr=0.01, monitor="loss", device="cpu")
+
+
+def split():
+    """(train, valid): 160 and 40 sentences of the Pang & Lee sample, stratified."""
+    return holdout(*load_pang_lee_sample(), fraction=0.2, seed=0)
+
+
+def run(out: Path) -> None:
+    torch.set_num_threads(1)
+    init_distributed("cpu")
+    train, valid = split()
+    clf = TextClassifier(**CONFIG).fit(*train, valid=valid, out_dir=out / "fit")
+    clf.save(out / "fit")                                     # rank 0 only
+    torch.save({"model": clf.model_.state_dict(), "history": clf.history_,
+                "best_epoch": clf.best_epoch_}, out / f"rank{rank()}.pt")
+    try:                                   # the CLI joins the existing group and leaves it up
+        cli(["classify", "train", "--dry-run", "--data", "pang-lee-sample", "--model", "gru",
+             "--dropout", "0", "--device", "cpu", "--out", str(out / "cli")])
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise
+    shutdown_distributed()
+
+
+if __name__ == "__main__":
+    run(Path(sys.argv[1]))

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
@@ -25,6 +24,7 @@ import torch
 
 from dlcourse.classify import TextClassifier, classification_metrics, rt_split
 from dlcourse.classify.baseline import BowLogisticRegression
+from dlcourse.engine.distributed import launch
 
 MODELS = {
     # the lesson's first model: Embedding -> RNN -> Linear, last hidden state, random embeddings
@@ -95,12 +95,10 @@ def distributed(epochs: int, limit: int | None) -> None:
     """Launch ``ddp_worker`` with 1 and 2 gloo processes and print sentences/s for each."""
     rows = []
     for n in (1, 2):
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               f"--nproc_per_node={n}", __file__, "--ddp-worker", "--epochs", str(epochs)]
+        worker = [__file__, "--ddp-worker", "--epochs", epochs]
         if limit:
-            cmd += ["--limit", str(limit)]
-        result = subprocess.run(cmd, capture_output=True, text=True,
-                                env={**os.environ, "OMP_NUM_THREADS": "1"})
+            worker += ["--limit", limit]
+        result = launch(worker, n)
         if result.returncode != 0:
             sys.exit(f"{n}-process run failed:\n{result.stderr[-3000:]}")
         rows.append(json.loads(result.stdout.strip().splitlines()[-1]))

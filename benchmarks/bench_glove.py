@@ -26,13 +26,13 @@ import hashlib
 import json
 import os
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from dlcourse.engine.distributed import launch
 
 
 def scipy_count(sentences, key_to_index, window):
@@ -89,11 +89,9 @@ def distributed(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for nproc, threads in [(1, 1), (2, 1), (1, 2)]:
             out = Path(tmp) / f"{nproc}x{threads}.json"
-            subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                            f"--nproc_per_node={nproc}", __file__, "--child-distributed",
-                            str(out), "--workers", str(threads), "--epochs", str(args.epochs),
-                            "--window", str(args.window), "--dim", str(args.dim)], check=True,
-                           env={**os.environ, "OMP_NUM_THREADS": "1", "DLCOURSE_PROGRESS": "0"})
+            launch([__file__, "--child-distributed", out, "--workers", threads,
+                    "--epochs", args.epochs, "--window", args.window, "--dim", args.dim],
+                   nproc, capture=False, check=True)
             rows.append(json.loads(out.read_text()))
     first = rows[0]
     print(f"WordNet glosses: {first['words']:,} words, {first['entries']:,} co-occurrence "

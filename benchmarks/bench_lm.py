@@ -45,11 +45,11 @@ import argparse
 import contextlib
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from dlcourse.engine.distributed import launch
 
 DDP_BATCH = 10  # global streams, split over the processes
 
@@ -137,14 +137,12 @@ def distributed_throughput(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for nproc in (1, 2):
             out = Path(tmp) / f"ddp{nproc}.json"
-            cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-                   f"--nproc_per_node={nproc}", __file__, "--ddp-worker", str(out),
-                   "--data", args.data, "--max-lines", str(args.max_lines),
-                   "--max-size", str(args.max_size), "--ddp-epochs", str(args.ddp_epochs),
-                   "--comm-steps", str(args.comm_steps), "--threads", str(args.threads),
-                   "--device", args.device]
+            worker = [__file__, "--ddp-worker", out, "--data", args.data,
+                      "--max-lines", args.max_lines, "--max-size", args.max_size,
+                      "--ddp-epochs", args.ddp_epochs, "--comm-steps", args.comm_steps,
+                      "--threads", args.threads, "--device", args.device]
             start = time.perf_counter()
-            subprocess.run(cmd, check=True)
+            launch(worker, nproc, threads=None, capture=False, check=True)
             rows.append({**json.loads(out.read_text()), "wall_s": time.perf_counter() - start})
     base = rows[0]["tokens_per_s"]
     print(f"\nLSTM 1x200 tied, global batch {DDP_BATCH} streams, {args.ddp_epochs} epoch(s), "

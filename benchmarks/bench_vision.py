@@ -37,11 +37,11 @@ import contextlib
 import json
 import logging
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from dlcourse.engine.distributed import launch
 
 
 def throughput(arch: str, size: int, batch: int, device: str, repeats: int = 3) -> dict:
@@ -181,13 +181,11 @@ def distributed_throughput(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for nproc in (1, 2):
             out = Path(tmp) / f"ddp{nproc}.json"
-            cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-                   f"--nproc_per_node={nproc}", __file__, "--ddp-worker", str(out),
-                   "--data", args.data, "--size", str(args.size), "--device", args.device,
-                   "--ddp-images", str(args.ddp_images), "--ddp-batch", str(args.ddp_batch),
-                   "--comm-steps", str(args.comm_steps)]
+            worker = [__file__, "--ddp-worker", out, "--data", args.data, "--size", args.size,
+                      "--device", args.device, "--ddp-images", args.ddp_images,
+                      "--ddp-batch", args.ddp_batch, "--comm-steps", args.comm_steps]
             start = time.perf_counter()
-            subprocess.run(cmd, check=True)
+            launch(worker, nproc, threads=None, capture=False, check=True)
             rows.append({**json.loads(out.read_text()), "wall_s": time.perf_counter() - start})
     base = rows[0]["images_per_s"]
     print(f"\nEfficientNet-Lite0 fine-tune at {args.size} px, {args.ddp_images} {args.data} "

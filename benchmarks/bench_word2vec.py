@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from dlcourse.engine.distributed import launch
+
 
 def corpus() -> list[list[str]]:
     from dlcourse.data.readers import read_wordnet_glosses
@@ -120,14 +122,10 @@ def distributed(args) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for backend, nproc, threads in [("torch", 1, 1), ("torch", 2, 1), ("numba", 1, 2)]:
                 out = Path(tmp) / f"{backend}{nproc}"
-                subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                                f"--nproc_per_node={nproc}", __file__, "--epochs",
-                                str(args.epochs), "--workers", str(threads), "--glosses",
-                                str(args.glosses), "--batch-size", str(args.batch_size),
-                                "--child-distributed", str(out), backend,
-                                method], check=True,
-                               env={**os.environ, "OMP_NUM_THREADS": "1",
-                                    "DLCOURSE_PROGRESS": "0"})
+                launch([__file__, "--epochs", args.epochs, "--workers", threads,
+                        "--glosses", args.glosses, "--batch-size", args.batch_size,
+                        "--child-distributed", out, backend, method],
+                       nproc, capture=False, check=True)
                 rows.append({**json.loads(out.read_text()),
                              "vectors": np.load(f"{out}.npy")})
         for r in rows:

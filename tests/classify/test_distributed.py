@@ -4,14 +4,13 @@ the same global batches, and a run written by 2 processes resumes with 1 (slow: 
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+
+from dlcourse.engine.distributed import launch
 
 WORKER = Path(__file__).with_name("classify_ddp_worker.py")
 TIMING = ("seconds", "items_per_s")                 # the only per-rank figures of a history
@@ -44,10 +43,7 @@ def test_rank_batches_split_every_global_batch_alike():
 def two_ranks(tmp_path_factory):
     """The output directory of one 2-process run of the worker."""
     out = tmp_path_factory.mktemp("ddp")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           str(WORKER), str(out)]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    result = launch([WORKER, out], 2, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return out
 

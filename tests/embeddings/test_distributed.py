@@ -7,9 +7,7 @@ launches ``dlcourse embed train`` once more.
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ import pytest
 
 from dlcourse.cli.main import main
 from dlcourse.embeddings import GloVe, KeyedVectors, Word2Vec, count_cooccurrences
+from dlcourse.engine.distributed import launch
 
 WORKER = Path(__file__).with_name("embed_ddp_worker.py")
 _spec = importlib.util.spec_from_file_location("embed_ddp_worker", WORKER)
@@ -25,11 +24,8 @@ _spec.loader.exec_module(worker)  # its settings and corpus, without touching sy
 
 
 def torchrun(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m torch.distributed.run --standalone --nproc_per_node=2 ARGS``, one thread each."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           *args]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "DLCOURSE_PROGRESS": "0"}
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    """ARGS in 2 gloo processes, one thread each."""
+    return launch(args, 2, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,13 @@ process on the same global batch, the CLI runs unchanged, and one process resume
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from dlcourse.cli.main import main
+from dlcourse.engine.distributed import launch
 from dlcourse.lm import LanguageModel, LMConfig, load_corpus
 
 WORKER = Path(__file__).with_name("lm_ddp_worker.py")
@@ -26,10 +24,7 @@ CLI_ARGS = ["--model", "lstm", "--data", "lee", "--max-lines", "300", "--embed-d
 
 def torchrun(args: list[str], nproc: int = 2, timeout: float = 300):
     """Launch ``args`` (a script or ``-m module``) in ``nproc`` gloo processes."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-           f"--nproc_per_node={nproc}", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return launch(args, nproc, timeout=timeout)
 
 
 @pytest.mark.slow

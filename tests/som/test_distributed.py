@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from dlcourse.cli.main import main
+from dlcourse.engine.distributed import launch
 from dlcourse.som import SOM
 
 WORKER = Path(__file__).with_name("som_ddp_worker.py")
@@ -22,11 +23,8 @@ _spec.loader.exec_module(worker)  # its CASES and data, without touching sys.pat
 
 
 def torchrun(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m torch.distributed.run --standalone --nproc_per_node=2 ARGS``, one thread each."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           *args]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "DLCOURSE_PROGRESS": "0"}
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    """ARGS in 2 gloo processes, one thread each."""
+    return launch(args, 2, timeout=timeout)
 
 
 @pytest.mark.slow

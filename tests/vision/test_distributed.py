@@ -3,14 +3,13 @@ and a run written by 2 processes resumes with 1 (slow: one launch of ``vision_dd
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+
+from dlcourse.engine.distributed import launch
 
 WORKER = Path(__file__).with_name("vision_ddp_worker.py")
 
@@ -19,10 +18,7 @@ WORKER = Path(__file__).with_name("vision_ddp_worker.py")
 def two_ranks(tmp_path_factory):
     """The output directory of one 2-process run of the worker."""
     out = tmp_path_factory.mktemp("ddp")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           str(WORKER), str(out)]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    result = launch([WORKER, out], 2, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return out
 

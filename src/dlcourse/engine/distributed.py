@@ -121,3 +121,23 @@ def shard(items, rank_: int | None = None, world: int | None = None):
     rank_ = rank() if rank_ is None else rank_
     world = world_size() if world is None else world
     return items[rank_::world]
+
+
+def launch(args, nproc: int = 2, *, threads: int | None = 1, timeout: float | None = None,
+           capture: bool = True, check: bool = False):
+    """Run ``python -m torch.distributed.run --standalone --nproc_per_node=N ARGS`` on this machine.
+
+    ``args`` is a script path and its arguments, or ``["-m", "dlcourse", ...]``. ``threads`` sets
+    OMP_NUM_THREADS per process (None keeps the environment's). Returns the CompletedProcess
+    (text output captured unless ``capture=False``); used by the tests and benchmarks.
+    """
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DLCOURSE_PROGRESS": "0"}
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc_per_node={nproc}", *map(str, args)]
+    return subprocess.run(cmd, capture_output=capture, text=True, timeout=timeout, env=env,
+                          check=check)

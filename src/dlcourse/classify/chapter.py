@@ -44,8 +44,8 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
     """
     from dlcourse.classify import TextClassifier, roc_curve, rt_split
     from dlcourse.classify.baseline import BowLogisticRegression
-    from dlcourse.plots.classify import plot_model_curves, plot_roc_curves
-    from dlcourse.plots.common import plot_confusion_matrix
+    from dlcourse.plots.classify import plot_roc_curves
+    from dlcourse.plots.common import plot_confusion_matrix, plot_histories
 
     out_dir = Path(out_dir)
     split = rt_split()
@@ -95,8 +95,8 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
         "sentence left to right and keeps only its last state; the LSTMs read both ways and "
         "max-pool over time. The published 10-fold figures on the full MR set (Kim 2014): "
         "Naive Bayes 79.0, NBSVM-bigram 79.4, CNN-rand 76.1, CNN-static word2vec 81.0.")
-    report.image(plot_model_curves(histories, "valid_acc", out_dir / "classify_valid_acc.png",
-                                   "Validation accuracy by epoch"),
+    report.image(plot_histories(histories, ["valid_acc"], out_dir / "classify_valid_acc.png",
+                                "Validation accuracy by epoch", ylabel="valid_acc"),
                  "Validation accuracy of each network by epoch")
     report.image(plot_roc_curves(roc, out_dir / "classify_roc.png"), "ROC curves, test split")
 

@@ -17,16 +17,6 @@ FULL = dict(max_lines=6000, max_size=5000, lesson_epochs=3, lstm_epochs=4, lstm_
 QUICK = dict(max_lines=400, max_size=1000, lesson_epochs=1, lstm_epochs=1, lstm_dim=32)
 
 
-def _merged_losses(histories: dict[str, list[dict]]) -> list[dict]:
-    """One row per epoch with ``<model> train`` / ``<model> valid`` losses, for plot_curves."""
-    rows: dict[int, dict] = {}
-    for name, history in histories.items():
-        for h in history:
-            row = rows.setdefault(h["epoch"], {"epoch": h["epoch"]})
-            row[f"{name} train"], row[f"{name} valid"] = h["train_loss"], h["valid_loss"]
-    return [rows[e] for e in sorted(rows)]
-
-
 def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> None:
     """Add the language-model section to ``report`` (figures go to ``out_dir``).
 
@@ -39,7 +29,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
 
     from dlcourse.engine import resolve_device
     from dlcourse.lm import KneserNeyBigram, LanguageModel, LMConfig, load_corpus
-    from dlcourse.plots.common import plot_curves
+    from dlcourse.plots.common import plot_histories
     from dlcourse.plots.lm import plot_perplexities
 
     s = QUICK if quick else FULL
@@ -97,10 +87,9 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
                              out_dir / "lm_perplexity.png",
                              title="Test perplexity, WordNet glosses")
     report.image(bars, "Test perplexity of the three models.")
-    curves = plot_curves(_merged_losses({k: m.history_ for k, m in models.items()}),
-                         [f"{k} {part}" for k in models for part in ("train", "valid")],
-                         out_dir / "lm_curves.png", title="Cross-entropy per epoch",
-                         ylabel="loss (nats per token)")
+    curves = plot_histories({k: m.history_ for k, m in models.items()},
+                            ["train_loss", "valid_loss"], out_dir / "lm_curves.png",
+                            title="Cross-entropy per epoch", ylabel="loss (nats per token)")
     report.image(curves, "Training and validation loss of the two networks.")
 
     neighbours = []

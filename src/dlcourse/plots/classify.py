@@ -1,31 +1,14 @@
-"""Figures of the text-classification lesson: validation curves of several models, ROC curves."""
+"""Figures of the text-classification lesson: ROC curves (curves by epoch: plots.common)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from dlcourse.plots.common import new_figure, save_figure
-
-
-def plot_model_curves(histories: Mapping[str, Sequence[dict]], key: str,
-                      path: str | os.PathLike, title: str = "") -> Path:
-    """One line per model: ``key`` (e.g. "valid_acc") of each per-epoch history by epoch."""
-    fig, ax = new_figure()
-    for name, history in histories.items():
-        points = [(h["epoch"], h[key]) for h in history if key in h]
-        if points:
-            xs, ys = zip(*points)
-            ax.plot(xs, ys, marker="o", label=name)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(key)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return save_figure(fig, path)
 
 
 def plot_roc_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,12 +41,30 @@ def plot_curves(
     ax=None,
 ) -> Path:
     """Plot ``keys`` of a per-epoch history (list of dicts with "epoch") against the epoch."""
+    return plot_histories({"": history}, keys, path, title=title, ylabel=ylabel, ax=ax)
+
+
+def plot_histories(
+    histories: Mapping[str, Sequence[dict]],
+    keys: Sequence[str],
+    path: str | os.PathLike,
+    title: str = "",
+    ylabel: str = "",
+    ax=None,
+) -> Path:
+    """One line per run and key: ``{run name: per-epoch history}`` against the epoch.
+
+    Lines are labelled "<run> <key>" (just the key for a run named "", just the run for a
+    single key), so several models' curves share one figure.
+    """
     fig, ax = new_figure() if ax is None else (ax.figure, ax)
-    for key in keys:
-        points = [(h.get("epoch", i + 1), h[key]) for i, h in enumerate(history) if key in h]
-        if points:
-            xs, ys = zip(*points)
-            ax.plot(xs, ys, marker="o", label=key)
+    for name, history in histories.items():
+        for key in keys:
+            points = [(h.get("epoch", i + 1), h[key]) for i, h in enumerate(history) if key in h]
+            if points:
+                xs, ys = zip(*points)
+                label = key if not name else name if len(keys) == 1 else f"{name} {key}"
+                ax.plot(xs, ys, marker="o", label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     ax.set_title(title)

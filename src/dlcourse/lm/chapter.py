@@ -3,6 +3,7 @@ glosses, with a Kneser-Ney bigram for reference: perplexities, curves, neighbour
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 
@@ -35,13 +36,16 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
     s = QUICK if quick else FULL
     out_dir = Path(out_dir)
     report.section(TITLE)
-    corpus = load_corpus("wordnet", max_lines=s["max_lines"], max_size=s["max_size"], seed=0)
+    # the lesson tokenizes with spaCy; basic_english stands in when spaCy is not installed
+    tokenizer = "spacy" if importlib.util.find_spec("spacy") else "basic_english"
+    corpus = load_corpus("wordnet", tokenizer=tokenizer, max_lines=s["max_lines"],
+                         max_size=s["max_size"], seed=0)
     n = corpus.summary()
     report.text(
         f"WordNet glosses split 80/10/10 by a seeded rule; the first {s['max_lines']:,} training "
         f"glosses ({n['train_tokens']:,} tokens with one `<eos>` per gloss), "
         f"{n['valid_tokens']:,} valid and {n['test_tokens']:,} test tokens, a vocabulary of "
-        f"{n['vocab_size']:,} (`basic_english` tokens, min_freq 2). Both networks read the text as "
+        f"{n['vocab_size']:,} (`{tokenizer}` tokens, min_freq 2). Both networks read the text as "
         "10 contiguous streams in windows of 35 tokens and predict the next word at every position."
     )
 

@@ -24,7 +24,7 @@ import torch
 
 from dlcourse.classify import TextClassifier, classification_metrics, rt_split
 from dlcourse.classify.baseline import BowLogisticRegression
-from dlcourse.engine.distributed import launch
+from dlcourse.engine.distributed import launch, time_all_reduce
 
 MODELS = {
     # the lesson's first model: Embedding -> RNN -> Linear, last hidden state, random embeddings
@@ -56,7 +56,6 @@ def ddp_worker(epochs: int, limit: int | None) -> None:
     parameter (what DDP sends each step, in buckets), measured after training, times the steps
     of an epoch, over the epoch's seconds; DDP overlaps part of it with the backward pass.
     """
-    import torch.distributed as dist
 
     from dlcourse.engine.distributed import (
         init_distributed,
@@ -75,12 +74,9 @@ def ddp_worker(epochs: int, limit: int | None) -> None:
     rate = sum(h["items"] for h in clf.history_) / seconds
     comm_share = None
     if is_distributed():
-        grads = torch.zeros(sum(p.numel() for p in clf.model_.parameters() if p.requires_grad))
-        dist.all_reduce(grads)                                      # warm-up
-        start, repeats = time.perf_counter(), 20
-        for _ in range(repeats):
-            dist.all_reduce(grads)
-        per_step = (time.perf_counter() - start) / repeats
+        numel = sum(p.numel() for p in clf.model_.parameters() if p.requires_grad)
+        time_all_reduce(numel, 1)                                   # warm-up
+        per_step = time_all_reduce(numel, 20) / 1e3
         steps = epochs * -(-len(texts) // DDP_MODEL["batch_size"])
         comm_share = per_step * steps / seconds
     if is_main_process():

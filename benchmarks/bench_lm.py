@@ -49,7 +49,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dlcourse.engine.distributed import launch
+from dlcourse.engine.distributed import launch, time_all_reduce
 
 DDP_BATCH = 10  # global streams, split over the processes
 
@@ -57,7 +57,6 @@ DDP_BATCH = 10  # global streams, split over the processes
 def ddp_worker(args) -> None:
     """One torchrun rank of ``--distributed``: train, time steps, rank 0 writes JSON."""
     import torch
-    import torch.distributed as dist
     import torch.nn.functional as F
 
     from dlcourse.engine import write_json
@@ -116,15 +115,9 @@ def ddp_worker(args) -> None:
     result.update(step_ms=1e3 * synced, no_sync_step_ms=1e3 * unsynced,
                   comm_share=max(0.0, (synced - unsynced) / synced) if world > 1 else 0.0)
     if is_distributed():
-        grads = torch.zeros(sum(p.numel() for p in model.parameters()), device=device)
-        dist.barrier()
-        start = time.perf_counter()
-        for _ in range(args.comm_steps):
-            dist.all_reduce(grads)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        result.update(allreduce_ms=1e3 * (time.perf_counter() - start) / args.comm_steps,
-                      grad_mb=grads.numel() * grads.element_size() / 2**20)
+        numel = sum(p.numel() for p in model.parameters())
+        result.update(allreduce_ms=time_all_reduce(numel, args.comm_steps, device),
+                      grad_mb=numel * 4 / 2**20)
     if is_main_process():
         result["test_ppl"] = lm.perplexity(corpus.test)
         write_json(args.ddp_worker, result)

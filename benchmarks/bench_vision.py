@@ -41,7 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dlcourse.engine.distributed import launch
+from dlcourse.engine.distributed import launch, time_all_reduce
 
 
 def throughput(arch: str, size: int, batch: int, device: str, repeats: int = 3) -> dict:
@@ -106,7 +106,6 @@ def cifar10_finetune(epochs: int, device: str) -> None:
 def ddp_worker(args) -> None:
     """One torchrun rank of ``--distributed``: fine-tune, time steps, rank 0 writes JSON."""
     import torch
-    import torch.distributed as dist
     import torch.nn.functional as F
 
     from dlcourse.engine import write_json
@@ -162,14 +161,8 @@ def ddp_worker(args) -> None:
                   comm_share=max(0.0, (synced - unsynced) / synced) if world > 1 else 0.0,
                   grad_mb=sum(p.numel() for p in net.parameters()) * 4 / 2**20)
     if world > 1:                        # a bare all-reduce of a gradient-sized buffer
-        grads = torch.zeros(sum(p.numel() for p in net.parameters()), device=device)
-        dist.barrier()
-        start = time.perf_counter()
-        for _ in range(args.comm_steps):
-            dist.all_reduce(grads)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        result["allreduce_ms"] = 1e3 * (time.perf_counter() - start) / args.comm_steps
+        numel = sum(p.numel() for p in net.parameters())
+        result["allreduce_ms"] = time_all_reduce(numel, args.comm_steps, device)
     if is_main_process():
         write_json(args.ddp_worker, result)
     shutdown_distributed()

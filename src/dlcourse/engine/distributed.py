@@ -141,3 +141,21 @@ def launch(args, nproc: int = 2, *, threads: int | None = 1, timeout: float | No
            f"--nproc_per_node={nproc}", *map(str, args)]
     return subprocess.run(cmd, capture_output=capture, text=True, timeout=timeout, env=env,
                           check=check)
+
+
+def time_all_reduce(numel: int, steps: int = 20, device=None) -> float:
+    """Milliseconds one all-reduce of ``numel`` float32 values takes on this process group
+    (a bare gradient-sized exchange, for the benchmarks' communication figures)."""
+    import time
+
+    import torch
+    import torch.distributed as dist
+
+    buffer = torch.zeros(numel, device=device)
+    dist.barrier()
+    start = time.perf_counter()
+    for _ in range(steps):
+        dist.all_reduce(buffer)
+    if buffer.is_cuda:
+        torch.cuda.synchronize(buffer.device)
+    return 1e3 * (time.perf_counter() - start) / steps

@@ -7,6 +7,9 @@ import os
 import pytest
 
 os.environ.setdefault("DLCOURSE_PROGRESS", "0")
+# Tests never download: data comes from installed packages or the cache that `make test` fills
+# (`dlcourse data fetch --offline`); the data-layer tests lift this for their local server.
+os.environ.setdefault("DLCOURSE_OFFLINE", "1")
 
 
 @pytest.fixture
@@ -14,4 +17,5 @@ def isolated_cache(tmp_path, monkeypatch):
     """An empty DLCOURSE_HOME for tests that exercise fetching."""
     home = tmp_path / "cache"
     monkeypatch.setenv("DLCOURSE_HOME", str(home))
+    monkeypatch.delenv("DLCOURSE_OFFLINE", raising=False)
     return home

@@ -31,11 +31,11 @@ from dlcourse.classify.pretrained import embedding_matrix, load_vectors
 from dlcourse.engine import fit as engine_fit
 from dlcourse.engine import load_checkpoint, resolve_device, save_checkpoint, seed_everything
 from dlcourse.engine.distributed import (
+    active_ranks,
+    gather_shards,
     is_distributed,
     is_main_process,
     local_rank,
-    rank,
-    world_size,
     wrap_model,
 )
 from dlcourse.errors import DlcourseError
@@ -285,7 +285,7 @@ class TextClassifier:
                                    dtype=torch.float32)
 
         items = list(zip(ids, y.tolist()))
-        rank_, world = _ranks()
+        rank_, world = active_ranks()
         sampler = RankBatchSampler(
             BucketBatchSampler([len(x) for x in ids], self.batch_size, shuffle=True,
                                seed=self.seed), rank_, world)
@@ -445,12 +445,6 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _ranks() -> tuple[int, int]:
-    """(this rank, number of ranks) of the process group; (0, 1) when there is none (even under
-    torchrun when nobody called ``init_distributed``: then each process trains alone)."""
-    return (rank(), world_size()) if is_distributed() else (0, 1)
-
-
 class RankBatchSampler:
     """This rank's part of every global batch of a batch sampler: items r, r + N, r + 2N ...
 
@@ -485,23 +479,3 @@ class RankBatchSampler:
         if self.world == 1:
             return len(self.batch_sampler)
         return sum(len(batch) >= self.world for batch in self.batch_sampler)
-
-
-def gather_shards(part: torch.Tensor, n: int) -> torch.Tensor:
-    """Reassemble ``n`` rows (of any trailing shape) from every rank's ``part``: rank r holds
-    rows r, r + N, r + 2N ... Collective: every rank calls it and gets all ``n`` rows (CPU).
-
-    ``all_gather`` needs equal shapes, so each part is padded to ``ceil(n / N)`` rows first.
-    """
-    import torch.distributed as dist
-
-    world = world_size()
-    rows = -(-n // world)
-    padded = torch.zeros((rows, *part.shape[1:]), dtype=part.dtype)
-    padded[: len(part)] = part
-    if dist.get_backend() == "nccl":
-        padded = padded.cuda()
-    parts = [torch.empty_like(padded) for _ in range(world)]
-    dist.all_gather(parts, padded)
-    # (rows, N, ...): row i of rank r is item i * N + r
-    return torch.stack(parts, dim=1).reshape(rows * world, *part.shape[1:])[:n].cpu()

@@ -159,3 +159,30 @@ def time_all_reduce(numel: int, steps: int = 20, device=None) -> float:
     if buffer.is_cuda:
         torch.cuda.synchronize(buffer.device)
     return 1e3 * (time.perf_counter() - start) / steps
+
+
+def active_ranks() -> tuple[int, int]:
+    """(this rank, number of ranks) of the joined process group; (0, 1) when there is none (even
+    under torchrun when nobody called ``init_distributed``: then each process trains alone)."""
+    return (rank(), world_size()) if is_distributed() else (0, 1)
+
+
+def gather_shards(part, n: int):
+    """Reassemble ``n`` rows (of any trailing shape) from every rank's ``part``: rank r holds rows
+    r, r + N, r + 2N ... Collective: every rank calls it and gets all ``n`` rows, on the CPU.
+
+    ``all_gather`` needs equal shapes, so each part is padded to ``ceil(n / N)`` rows first.
+    """
+    import torch
+    import torch.distributed as dist
+
+    world = world_size()
+    rows = -(-n // world)
+    padded = torch.zeros((rows, *part.shape[1:]), dtype=part.dtype)
+    padded[: len(part)] = part
+    if dist.get_backend() == "nccl":
+        padded = padded.cuda()
+    parts = [torch.empty_like(padded) for _ in range(world)]
+    dist.all_gather(parts, padded)
+    # (rows, N, ...): row i of rank r is item i * N + r
+    return torch.stack(parts, dim=1).reshape(rows * world, *part.shape[1:])[:n].cpu()

@@ -90,7 +90,7 @@ def extract_features(clf: ImageClassifier, ds: ArrayImageDataset) -> torch.Tenso
         return feats
     start = time.perf_counter()
     if is_distributed():
-        from dlcourse.vision.transfer import gather_shards
+        from dlcourse.engine.distributed import gather_shards
 
         part = compute_features(clf, Subset(ds, range(rank(), len(ds), world_size())))
         feats = gather_shards(part, len(ds))

@@ -54,11 +54,11 @@ from dlcourse.engine import (
     write_json,
 )
 from dlcourse.engine.distributed import (
+    active_ranks,
+    gather_shards,
     is_distributed,
     is_main_process,
     local_rank,
-    rank,
-    world_size,
 )
 from dlcourse.engine.loop import unwrap
 from dlcourse.errors import DlcourseError
@@ -155,12 +155,6 @@ class EvalResult:
         return {"top1": self.top1, "top5": self.top5, "loss": self.loss}
 
 
-def _ranks() -> tuple[int, int]:
-    """(this rank, number of ranks) of the process group; (0, 1) when there is none (even
-    under torchrun when nobody called ``init_distributed``: then each process trains alone)."""
-    return (rank(), world_size()) if is_distributed() else (0, 1)
-
-
 class ImageClassifier:
     """A pretrained backbone plus a new head, trained on an image data set.
 
@@ -232,7 +226,7 @@ class ImageClassifier:
         Raises ValueError when ``batch_size`` is not a multiple of the number of processes.
         """
         c = self.config
-        world = _ranks()[1]
+        world = active_ranks()[1]
         if c.batch_size % world:
             raise ValueError(f"batch_size {c.batch_size} (the global batch) must be a multiple of "
                              f"the {world} processes")
@@ -279,7 +273,7 @@ class ImageClassifier:
         a resumed run sees the same batches as an unbroken one, and rank r takes every N-th item
         of it: the N per-rank batches of a step together are one process's global batch.
         """
-        rank_, world = _ranks()
+        rank_, world = active_ranks()
         sampler = DistributedSampler(ds, num_replicas=world, rank=rank_, shuffle=True,
                                      seed=self.config.seed)
         return DataLoader(ds, batch_size=self.config.batch_size // world, sampler=sampler,
@@ -395,7 +389,7 @@ class ImageClassifier:
         """Metrics on ``ds``; under a process group each rank scores every N-th image and the
         logits are gathered, so every rank returns the same result (call it on all ranks)."""
         if is_distributed():
-            rank_, world = _ranks()
+            rank_, world = active_ranks()
             part = self._logits(model, Subset(ds, range(rank_, len(ds), world)))
             logits = gather_shards(part, len(ds))
         else:
@@ -510,27 +504,6 @@ def recalibrate_batchnorm(model: nn.Module, ds: ArrayImageDataset, clf: ImageCla
     for m, momentum in zip(bns, saved):
         m.momentum = momentum
     model.train(was_training)
-
-
-def gather_shards(part: torch.Tensor, n: int) -> torch.Tensor:
-    """Reassemble (n, K) rows from every rank's ``part``: rank r holds rows r, r + N, r + 2N ...
-
-    ``all_gather`` needs equal shapes, so each part is padded to ``ceil(n / N)`` rows first.
-    """
-    import torch.distributed as dist
-
-    world = world_size()
-    rows = -(-n // world)
-    padded = torch.zeros(rows, part.shape[1], dtype=part.dtype)
-    padded[:len(part)] = part
-    if dist.get_backend() == "nccl":
-        padded = padded.cuda()
-    parts = [torch.empty_like(padded) for _ in range(world)]
-    dist.all_gather(parts, padded)
-    full = torch.empty(n, part.shape[1], dtype=part.dtype)
-    for r, p in enumerate(parts):
-        full[r::world] = p[:len(range(r, n, world))].cpu()
-    return full
 
 
 def evaluation_from_logits(logits: torch.Tensor, labels: torch.Tensor, classes) -> EvalResult:

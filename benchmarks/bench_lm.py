@@ -43,13 +43,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
-from dlcourse.engine.distributed import launch, time_all_reduce
+from _scaling import comm_share, scaling_rows
+from dlcourse.engine.distributed import time_all_reduce
 
 DDP_BATCH = 10  # global streams, split over the processes
 
@@ -113,7 +111,7 @@ def ddp_worker(args) -> None:
         hidden = detach_hidden(hidden)
     synced, unsynced = statistics.median(times[True]), statistics.median(times[False])
     result.update(step_ms=1e3 * synced, no_sync_step_ms=1e3 * unsynced,
-                  comm_share=max(0.0, (synced - unsynced) / synced) if world > 1 else 0.0)
+                  comm_share=comm_share(synced, unsynced, world))
     if is_distributed():
         numel = sum(p.numel() for p in model.parameters())
         result.update(allreduce_ms=time_all_reduce(numel, args.comm_steps, device),
@@ -126,17 +124,10 @@ def ddp_worker(args) -> None:
 
 def distributed_throughput(args) -> None:
     """``--distributed``: launch the worker with 1 and 2 processes and print the table."""
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for nproc in (1, 2):
-            out = Path(tmp) / f"ddp{nproc}.json"
-            worker = [__file__, "--ddp-worker", out, "--data", args.data,
-                      "--max-lines", args.max_lines, "--max-size", args.max_size,
-                      "--ddp-epochs", args.ddp_epochs, "--comm-steps", args.comm_steps,
-                      "--threads", args.threads, "--device", args.device]
-            start = time.perf_counter()
-            launch(worker, nproc, threads=None, capture=False, check=True)
-            rows.append({**json.loads(out.read_text()), "wall_s": time.perf_counter() - start})
+    rows = scaling_rows(lambda out: [
+        __file__, "--ddp-worker", out, "--data", args.data, "--max-lines", args.max_lines,
+        "--max-size", args.max_size, "--ddp-epochs", args.ddp_epochs,
+        "--comm-steps", args.comm_steps, "--threads", args.threads, "--device", args.device])
     base = rows[0]["tokens_per_s"]
     print(f"\nLSTM 1x200 tied, global batch {DDP_BATCH} streams, {args.ddp_epochs} epoch(s), "
           f"{args.threads or 'default'} torch thread(s) per process, device {args.device}")

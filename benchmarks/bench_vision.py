@@ -34,14 +34,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
-from dlcourse.engine.distributed import launch, time_all_reduce
+from _scaling import comm_share, scaling_rows
+from dlcourse.engine.distributed import time_all_reduce
 
 
 def throughput(arch: str, size: int, batch: int, device: str, repeats: int = 3) -> dict:
@@ -158,7 +156,7 @@ def ddp_worker(args) -> None:
     synced, unsynced = statistics.median(times[True]), statistics.median(times[False])
     result.update(step_ms=1e3 * synced, no_sync_step_ms=1e3 * unsynced,
                   step_images_per_s=args.ddp_batch / synced,
-                  comm_share=max(0.0, (synced - unsynced) / synced) if world > 1 else 0.0,
+                  comm_share=comm_share(synced, unsynced, world),
                   grad_mb=sum(p.numel() for p in net.parameters()) * 4 / 2**20)
     if world > 1:                        # a bare all-reduce of a gradient-sized buffer
         numel = sum(p.numel() for p in net.parameters())
@@ -170,16 +168,10 @@ def ddp_worker(args) -> None:
 
 def distributed_throughput(args) -> None:
     """``--distributed``: launch the worker with 1 and 2 processes and print the table."""
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for nproc in (1, 2):
-            out = Path(tmp) / f"ddp{nproc}.json"
-            worker = [__file__, "--ddp-worker", out, "--data", args.data, "--size", args.size,
-                      "--device", args.device, "--ddp-images", args.ddp_images,
-                      "--ddp-batch", args.ddp_batch, "--comm-steps", args.comm_steps]
-            start = time.perf_counter()
-            launch(worker, nproc, threads=None, capture=False, check=True)
-            rows.append({**json.loads(out.read_text()), "wall_s": time.perf_counter() - start})
+    rows = scaling_rows(lambda out: [
+        __file__, "--ddp-worker", out, "--data", args.data, "--size", args.size,
+        "--device", args.device, "--ddp-images", args.ddp_images,
+        "--ddp-batch", args.ddp_batch, "--comm-steps", args.comm_steps])
     base = rows[0]["images_per_s"]
     print(f"\nEfficientNet-Lite0 fine-tune at {args.size} px, {args.ddp_images} {args.data} "
           f"images, 1 epoch, global batch {args.ddp_batch}, 1 torch thread per process, "

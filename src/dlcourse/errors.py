@@ -1,8 +1,32 @@
-"""Exceptions whose message is meant for the user: one line naming the problem and the fix."""
+"""Exceptions whose message is meant for the user: one line naming the problem and the fix.
+
+The CLI prints any :class:`DlcourseError` as ``error: <message>`` and exits with status 2
+(130 for :class:`TrainingInterrupted`). Library users can catch the narrower classes.
+"""
 
 
 class DlcourseError(Exception):
     """Bad input or an unavailable resource; the CLI prints the message as one line."""
+
+
+class ConfigError(DlcourseError, ValueError):
+    """A hyper-parameter is out of range, of the wrong type or not among the valid choices.
+
+    ``field`` names the config field at fault (the CLI turns it into the option's name).
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class NotFittedError(DlcourseError, ValueError, AttributeError):
+    """An estimator was used before ``fit`` or ``load`` (a ValueError and AttributeError, as in
+    scikit-learn, so code written for either keeps working)."""
+
+
+class IncompatibleModelError(DlcourseError):
+    """A model directory holds another lesson's model, or weights that do not fit the config."""
 
 
 class DataUnavailableError(DlcourseError):

@@ -85,23 +85,155 @@ def test_resume_equals_uninterrupted(tmp_path):
     assert [h["train_loss"] for h in history] == [h["train_loss"] for h in full_history]
 
 
-def test_ctrl_c_saves_checkpoint_and_resume_continues(tmp_path):
+def test_ctrl_c_saves_checkpoint_and_resume_continues(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "19")  # batch 4 of epoch 2 (15 an epoch)
+    with pytest.raises(TrainingInterrupted, match="--resume"):
+        train(3, out_dir=tmp_path)
+    state = load_checkpoint(tmp_path / "last.pt")
+    assert state["epoch"] == 1 and state["batches_done"] == 4
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    _, history = train(3, out_dir=tmp_path, resume=True)
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("after", [1, 7, 15, 16, 29, 44])
+def test_resume_from_any_batch_equals_the_uninterrupted_run(tmp_path, monkeypatch, after):
+    """Interrupted after step ``after`` (first, middle, last batch of an epoch), then resumed:
+    every weight and every epoch's train and valid loss equal the uninterrupted run's."""
+    full, full_history = train(3, out_dir=tmp_path / "full")
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", str(after))
+    with pytest.raises(TrainingInterrupted):
+        train(3, out_dir=tmp_path / "cut")
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    resumed, history = train(3, out_dir=tmp_path / "cut", resume=True)
+    for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    keys = ("train_loss", "valid_loss", "items", "lr")
+    assert [[h[k] for k in keys] for h in history] == [[h[k] for k in keys] for h in full_history]
+
+
+def test_a_real_ctrl_c_is_deferred_to_the_end_of_the_step(tmp_path):
+    """SIGINT in the middle of a step: the step finishes, the checkpoint resumes exactly."""
+    import signal
+
+    full, _ = train(2, out_dir=tmp_path / "full")
+    model, loader, optimizer, scheduler, _ = make_problem()
+    calls = {"n": 0}
+
+    def ctrl_c_step(m, batch):
+        calls["n"] += 1
+        if calls["n"] == 9:
+            signal.raise_signal(signal.SIGINT)  # lands before backward and optimizer.step
+        return step(m, batch)
+
+    with pytest.raises(TrainingInterrupted, match="after 9 batches"):
+        fit(model, loader, ctrl_c_step, optimizer, 2, scheduler=scheduler,
+            out_dir=tmp_path / "cut", checkpoint_extra={"config": {"hidden": 32}})
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    model, loader, optimizer, scheduler, _ = make_problem()
+    fit(model, loader, step, optimizer, 2, scheduler=scheduler, out_dir=tmp_path / "cut",
+        resume=True, checkpoint_extra={"config": {"hidden": 32}})
+    model_full, loader, optimizer, scheduler, _ = make_problem()
+    fit(model_full, loader, step, optimizer, 2, scheduler=scheduler)
+    for a, b in zip(model_full.parameters(), model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_a_second_ctrl_c_stops_at_once_and_keeps_the_last_checkpoint(tmp_path):
+    import signal
+
     model, loader, optimizer, _, _ = make_problem()
     calls = {"n": 0}
 
-    def interrupting_step(m, batch):
+    def double_ctrl_c(m, batch):
         calls["n"] += 1
-        if calls["n"] == 20:  # in the second epoch (15 batches an epoch)
-            raise KeyboardInterrupt
+        if calls["n"] == 20:
+            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)
         return step(m, batch)
 
-    with pytest.raises(TrainingInterrupted, match="--resume"):
-        fit(model, loader, interrupting_step, optimizer, 3, out_dir=tmp_path)
+    with pytest.raises(TrainingInterrupted, match="stopped at once.*--resume"):
+        fit(model, loader, double_ctrl_c, optimizer, 3, out_dir=tmp_path)
     state = load_checkpoint(tmp_path / "last.pt")
-    assert state["epoch"] == 1 and state["batches_done"] == 4
-    model2, loader2, optimizer2, _, _ = make_problem()
-    history = fit(model2, loader2, step, optimizer2, 3, out_dir=tmp_path, resume=True)
-    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert state["epoch"] == 1 and state["batches_done"] == 0  # epoch 1's checkpoint, intact
+
+
+def test_extra_state_is_saved_mid_epoch_and_restored(tmp_path, monkeypatch):
+    """A lesson's carried state (here a running tensor the steps depend on) survives resume."""
+
+    def run(resume=False):
+        model, loader, optimizer, _, _ = make_problem()
+        carried = {"h": torch.zeros(3)}
+
+        def carrying_step(m, batch):
+            x, y = batch
+            logits = m(x) + carried["h"]
+            carried["h"] = logits.detach().mean(0) * 0.1
+            return nn.functional.cross_entropy(logits, y)
+
+        def reset(_epoch):
+            carried["h"] = torch.zeros(3)
+
+        fit(model, loader, carrying_step, optimizer, 2, out_dir=tmp_path / "run",
+            resume=resume, on_epoch_start=reset,
+            extra_state=(lambda: {"h": carried["h"]}, lambda s: carried.update(h=s["h"])))
+        return model
+
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "21")
+    with pytest.raises(TrainingInterrupted):
+        run()
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    resumed = run(resume=True)
+    (tmp_path / "run" / "last.pt").unlink()
+    full = run()
+    for a, b in zip(full.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_resume_refuses_other_settings_another_lesson_and_other_shapes(tmp_path):
+    from dlcourse.errors import IncompatibleModelError
+
+    model, loader, optimizer, _, _ = make_problem()
+    fit(model, loader, step, optimizer, 1, out_dir=tmp_path,
+        checkpoint_extra={"lesson": "lm", "config": {"hidden": 32, "epochs": 1}})
+    model, loader, optimizer, _, _ = make_problem()
+    with pytest.raises(DlcourseError, match="hidden=32.*64"):
+        fit(model, loader, step, optimizer, 2, out_dir=tmp_path, resume=True,
+            checkpoint_extra={"lesson": "lm", "config": {"hidden": 64, "epochs": 2}})
+    with pytest.raises(IncompatibleModelError, match="'lm' run, not a 'classify'"):
+        fit(model, loader, step, optimizer, 2, out_dir=tmp_path, resume=True,
+            checkpoint_extra={"lesson": "classify"})
+    other = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 3))
+    with pytest.raises(IncompatibleModelError, match="do not fit"):
+        fit(other, loader, step, torch.optim.SGD(other.parameters(), lr=0.1), 2,
+            out_dir=tmp_path, resume=True)
+
+
+def test_rng_states_load_on_the_cpu_whatever_the_device(tmp_path, monkeypatch):
+    """A checkpoint resumed on another device: RNG states are read on the CPU, and saved CUDA
+    states are restored only for the GPUs this machine has."""
+    import dlcourse.engine.fitting as fit_module
+    from dlcourse.engine.seed import rng_state, set_rng_state
+
+    train(1, out_dir=tmp_path)
+    seen = []
+    real = fit_module.load_checkpoint
+
+    def recording(path, map_location="cpu"):
+        seen.append(str(map_location))
+        return real(path, map_location=map_location)
+
+    monkeypatch.setattr(fit_module, "load_checkpoint", recording)
+    train(2, out_dir=tmp_path, resume=True)
+    assert seen == ["cpu"]
+    calls = []
+    state = rng_state()
+    state["cuda"] = [torch.get_rng_state(), torch.get_rng_state()]  # saved on a 2-GPU machine
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda s, i: calls.append(i))
+    set_rng_state(state)
+    assert calls == [0]
 
 
 def test_resume_without_checkpoint_is_clear(tmp_path):

@@ -1,54 +1,316 @@
-"""Options and output helpers shared by the noun modules (no heavy imports here)."""
+"""What every noun module shares: options generated from a config, the checks that run before
+any work (``--out`` writable, a model directory, an existing file) and plain-text tables.
+
+No heavy imports here (no torch, no numpy): ``dlcourse <noun> --help`` stays fast.
+
+The grammar every noun follows::
+
+    dlcourse NOUN train DATA --out DIR [options]
+    dlcourse NOUN evaluate MODEL_DIR [DATA]
+    dlcourse NOUN predict MODEL_DIR INPUT...
+
+A lesson's training options come from its config dataclass through :class:`ConfigOptions`, so
+each default lives once (in the config) and the CLI refuses exactly what ``Config.validate``
+refuses, before any data is read.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import os
+import typing
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
 
 import click
 
+from dlcourse.errors import ConfigError, DlcourseError
+
+NONE_WORDS = ("none", "null")  # how a user sets an optional setting to None: --max-len none
+
+
+class _Unset:
+    """The value of an option the user did not give (the config's default applies)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = _Unset()
+_NONE = object()  # the user typed "none"
+
+
+class ConfigValue(click.ParamType):
+    """A number, string or comma list typed for one config field; "none" means None where the
+    field allows it. Range and choice checks are left to ``Config.validate`` (one place)."""
+
+    def __init__(self, kind: type, optional: bool, choices: Sequence | None = None,
+                 item: type | None = None):
+        self.kind, self.optional, self.choices, self.item = kind, optional, choices, item
+        self.name = kind.__name__
+
+    def get_metavar(self, param, ctx=None) -> str:  # click 8.2 passes ctx
+        if self.choices:
+            return "[" + "|".join(map(str, self.choices)) + "]"
+        return {int: "INT", float: "NUMBER", str: "TEXT", tuple: "LIST", list: "LIST"}.get(
+            self.kind, "VALUE")
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if self.optional and text.lower() in NONE_WORDS:
+            return _NONE
+        try:
+            if self.kind is int:
+                return int(text)
+            if self.kind is float:
+                return float(text)
+            if self.kind in (tuple, list):
+                parts = [p.strip() for p in text.split(",") if p.strip()]
+                return tuple((self.item or str)(p) for p in parts)
+        except ValueError:
+            noun = {int: "an integer", float: "a number"}.get(self.kind, "a comma-separated list")
+            extra = " or none" if self.optional else ""
+            self.fail(f"{value!r} is not {noun}{extra}", param, ctx)
+        return text
+
+
+def option_name(field: str, rename: dict[str, str] | None = None) -> str:
+    """The command-line spelling of a config field: ``num_layers`` -> ``--num-layers``."""
+    return (rename or {}).get(field, "--" + field.replace("_", "-"))
+
+
+class ConfigOptions:
+    """Click options generated from a config dataclass, and the config built from their values.
+
+    Args:
+        config_class: the lesson's Config subclass.
+        exclude: fields the command sets itself (e.g. ``m``/``n`` from ``--grid``).
+        rename: field -> option spelling, e.g. ``{"num_layers": "--layers"}``.
+        defaults: field -> default for this command only (e.g. a smaller model for a demo);
+            normally empty so the config's default applies.
+
+    Example::
+
+        TRAIN = ConfigOptions(SOMConfig, exclude=("m", "n"))
+
+        @group.command()
+        @TRAIN
+        def train(data, out, **options):
+            config = TRAIN.build(options, m=rows, n=cols)   # validated; one-line errors
+    """
+
+    def __init__(self, config_class: type, *, exclude: Iterable[str] = (),
+                 rename: dict[str, str] | None = None, defaults: dict[str, Any] | None = None):
+        self.config_class = config_class
+        self.rename = dict(rename or {})
+        self.defaults = dict(defaults or {})
+        excluded = set(exclude)
+        self.fields = [f for f in dataclasses.fields(config_class)
+                       if f.metadata.get("cli", True) and f.name not in excluded]
+
+    def __call__(self, command: Callable) -> Callable:
+        hints = typing.get_type_hints(self.config_class)
+        base = self.config_class()
+        for f in reversed(self.fields):  # click applies decorators bottom-up
+            command = self._option(f, hints[f.name], getattr(base, f.name))(command)
+        return command
+
+    def _option(self, f: dataclasses.Field, hint: Any, default: Any) -> Callable:
+        from dlcourse.engine.config import _allowed_types
+
+        kinds, optional = _allowed_types(hint)
+        meta = f.metadata
+        default = self.defaults.get(f.name, default)
+        shown = _show(default)
+        help_ = (meta.get("help") or "").rstrip()
+        help_ = f"{help_} [default: {shown}]" if help_ else f"[default: {shown}]"
+        name = option_name(f.name, self.rename)
+        if bool in kinds and len(kinds) == 1:
+            flag = name[2:]
+            return click.option(f"{name}/--no-{flag}", f.name, default=None, help=help_)
+        kind = next((k for k in kinds if k is not bool), str)
+        item = None
+        if kind in (tuple, list):
+            args = typing.get_args(next(a for a in _union_args(hint) if a is not type(None)))
+            item = args[0] if args else str
+        return click.option(name, f.name, type=ConfigValue(kind, optional, meta.get("choices"),
+                                                            item),
+                            default=None, help=help_)
+
+    def build(self, values: dict[str, Any], **fixed: Any):
+        """The validated config from the options' ``values`` (others keep their defaults) and
+        the ``fixed`` fields the command computed itself.
+
+        Raises:
+            click.BadParameter: naming the option (the CLI prints one line and exits 2).
+        """
+        names = {f.name for f in self.fields}
+        changes = dict(self.defaults)
+        for key, value in values.items():
+            if key in names and value is not None and value is not UNSET:
+                changes[key] = None if value is _NONE else value
+        changes.update(fixed)
+        try:
+            return self.config_class().replace(**changes).validate()
+        except ConfigError as exc:
+            message = str(exc)
+            if exc.field and message.startswith(exc.field):
+                message = option_name(exc.field, self.rename) + message[len(exc.field):]
+            elif exc.field:
+                message = message.replace(exc.field, option_name(exc.field, self.rename), 1)
+            raise DlcourseError(message) from None
+
+    def pop(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Remove this object's options from ``values`` (a command's kwargs); return them."""
+        names = {f.name for f in self.fields}
+        return {k: values.pop(k) for k in list(values) if k in names}
+
+
+def _union_args(hint: Any) -> tuple:
+    args = typing.get_args(hint)
+    return args if typing.get_origin(hint) in (typing.Union, __import__("types").UnionType) \
+        else (hint,)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple | list):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+# ---------------------------------------------------------------------------- checks before work
+def check_out_dir(path: str | os.PathLike, option: str = "--out") -> Path:
+    """Return ``path`` if it is, or can become, a writable directory; else a one-line error.
+
+    Nothing is created here: a bad invocation must leave nothing behind.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise DlcourseError(f"{option} {path} exists and is not a directory; choose a folder")
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise DlcourseError(f"{option} {path}: {probe} is a file, so the folder cannot be made")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise DlcourseError(f"{option} {path} is not writable ({probe} does not allow writing); "
+                            "choose another folder")
+    return path
+
+
+def check_input_file(path: str | os.PathLike, what: str = "DATA") -> Path:
+    """An existing, readable, non-empty file; else a one-line error naming ``what``."""
+    path = Path(path)
+    if not path.exists():
+        raise DlcourseError(f"{what} {path} does not exist")
+    if path.is_dir():
+        raise DlcourseError(f"{what} {path} is a directory; pass a file")
+    if not os.access(path, os.R_OK):
+        raise DlcourseError(f"{what} {path} is not readable (permission denied)")
+    if path.stat().st_size == 0:
+        raise DlcourseError(f"{what} {path} is empty")
+    return path
+
+
+def check_model_dir(path: str | os.PathLike, lesson: str) -> Path:
+    """A directory holding a ``lesson`` model written by ``dlcourse <lesson> train``.
+
+    Reads only the model file's header (no torch), so a wrong path fails before any work.
+    """
+    from dlcourse.engine.persist import MODEL_FILE, read_manifest
+
+    path = Path(path)
+    if not path.exists():
+        raise DlcourseError(f"MODEL_DIR {path} does not exist; train one with "
+                            f"'dlcourse {lesson} train DATA --out {path}'")
+    file = path if path.is_file() else path / MODEL_FILE
+    if not file.exists():
+        raise DlcourseError(f"MODEL_DIR {path} holds no {MODEL_FILE}; pass a directory written "
+                            f"by 'dlcourse {lesson} train'")
+    found = read_manifest(file).get("lesson")
+    if found != lesson:
+        raise DlcourseError(f"MODEL_DIR {path} holds a '{found}' model, not a '{lesson}' one; "
+                            f"use 'dlcourse {found} ...' for it")
+    return path
+
+
+def _out_callback(ctx, param, value):
+    return None if value is None else check_out_dir(value)
+
+
+out_option = click.option("--out", "out", required=True, type=click.Path(), callback=_out_callback,
+                          help="Output directory (created if needed; checked before any work).")
+
+
+def model_dir_argument(lesson: str):
+    """The ``MODEL_DIR`` argument, checked to hold a model of ``lesson``."""
+    def callback(ctx, param, value):
+        return check_model_dir(value, lesson)
+
+    return click.argument("model_dir", metavar="MODEL_DIR", callback=callback)
+
+
 device_option = click.option(
-    "--device",
-    default="auto",
-    show_default=True,
-    help="auto (GPU when present), cpu, cuda, cuda:N or mps.",
-)
+    "--device", default="auto", show_default=True,
+    help="auto (GPU when present), cpu, cuda, cuda:N or mps.")
 seed_option = click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
-out_option = click.option(
-    "--out",
-    "out",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="Output directory (created if needed).",
-)
-resume_option = click.option("--resume", is_flag=True, help="Continue from OUT/last.pt.")
+resume_option = click.option("--resume", is_flag=True,
+                             help="Continue an interrupted run from its --out folder.")
 
 
-def echo_table(
-    rows: Sequence[dict], columns: Sequence[str] | None = None, floatfmt: str = ".4g"
-) -> None:
-    """Print rows of dicts as an aligned plain-text table."""
+# ---------------------------------------------------------------------------- output
+def format_value(value: Any, floatfmt: str = ".4g") -> str:
+    """A table cell: floats with ``floatfmt`` (large ones with thousands separators)."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)
+        if abs(value) >= 10_000:
+            return f"{value:,.0f}"
+        return format(value, floatfmt)
+    return str(value)
+
+
+def echo_table(rows: Sequence[dict], columns: Sequence[str] | None = None,
+               floatfmt: str = ".4g") -> None:
+    """Print rows of dicts as a plain-text table: text left-aligned, numbers right-aligned."""
     if not rows:
         click.echo("(nothing)")
         return
     columns = list(columns or dict.fromkeys(k for row in rows for k in row))
-
-    def fmt(value) -> str:
-        return format(value, floatfmt) if isinstance(value, float) else str(value)
-
-    cells = [[fmt(row.get(c, "")) for c in columns] for row in rows]
+    numeric = [all(isinstance(row.get(c), int | float) and not isinstance(row.get(c), bool)
+                   for row in rows if row.get(c) is not None) for c in columns]
+    cells = [[format_value(row.get(c), floatfmt) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join((v.rjust(w) if num else v.ljust(w))
+                         for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    click.echo(line(columns))
     click.echo("  ".join("-" * w for w in widths))
     for row in cells:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)))
+        click.echo(line(row))
 
 
-def parse_grid(value: str) -> tuple[int, int]:
-    """'20x20' -> (20, 20); click.BadParameter otherwise."""
+def parse_grid(value: str, option: str = "--grid") -> tuple[int, int]:
+    """'20x20' -> (20, 20); a one-line error otherwise."""
     try:
         m, n = (int(v) for v in value.lower().split("x"))
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a grid like 20x20") from None
+        raise DlcourseError(f"{option} {value!r} is not a grid like 20x20") from None
     if m < 1 or n < 1:
-        raise click.BadParameter(f"{value!r}: both sides must be >= 1")
+        raise DlcourseError(f"{option} {value!r}: both sides must be >= 1")
     return m, n

@@ -1,4 +1,8 @@
-"""Entry point: `dlcourse <noun> <verb>`, with noun modules imported lazily so --help is fast."""
+"""Entry point: `dlcourse <noun> <verb>`, with noun modules imported lazily so --help is fast.
+
+Every user error ends the same way: one line ``error: ...`` on stderr and exit status 2, with
+no traceback (``--debug`` shows it); click's own usage errors are reformatted to that line too.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +14,23 @@ import sys
 import click
 
 from dlcourse import __version__
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, TrainingInterrupted
 
 # noun -> (module, one-line help). Modules are imported only when the noun is invoked.
 NOUNS = {
-    "data": ("dlcourse.cli.data", "List, fetch and inspect data sets and weights."),
+    "data": ("dlcourse.cli.data", "List, fetch, verify and inspect data sets and weights."),
     "text": ("dlcourse.cli.text", "Tokenize text, build vocabularies, inspect tabular text data."),
     "embed": (
         "dlcourse.cli.embed",
         "Train word2vec/GloVe vectors; similar words, analogies, plots.",
     ),
     "lm": ("dlcourse.cli.lm", "Train and use the embedding-layer and LSTM language models."),
-    "classify": ("dlcourse.cli.classify", "Train, evaluate and use RNN/GRU/LSTM text classifiers."),
+    "classify": ("dlcourse.cli.classify", "Train, evaluate and use text classifiers."),
     "vision": ("dlcourse.cli.vision", "Transfer learning with ImageNet-pretrained CNNs."),
-    "som": ("dlcourse.cli.som", "Self-organizing maps: train, plot, predict."),
+    "som": ("dlcourse.cli.som", "Self-organizing maps: train, evaluate, predict, plot."),
     "tour": ("dlcourse.cli.tour", "Run every lesson end to end on offline data; write a report."),
 }
+GLOBAL_OPTIONS_WITH_VALUE = ("--threads",)
 
 
 class LazyGroup(click.Group):
@@ -35,16 +40,8 @@ class LazyGroup(click.Group):
         return list(NOUNS)
 
     def get_command(self, ctx, name):
-        if name not in NOUNS:
-            return None
-        module_name, _ = NOUNS[name]
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                return None  # a lesson not installed in this build
-            raise
-        return module.group
+        module = _noun_module(name)
+        return None if module is None else module.group
 
     def format_commands(self, ctx, formatter):
         rows = [(name, help_) for name, (_, help_) in NOUNS.items()]
@@ -52,19 +49,36 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+def _noun_module(name: str):
+    if name not in NOUNS:
+        return None
+    module_name, _ = NOUNS[name]
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return None  # a lesson not installed in this build
+        raise
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dlcourse")
 @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on the terminal.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, envvar="DLCOURSE_THREADS",
-              help="CPU threads for torch (default: torch's choice; 1 helps on a busy machine).")
+              help="CPU threads for torch, BLAS and numba [default: the physical cores, split "
+                   "between the processes under torchrun; OMP_NUM_THREADS when set].")
 @click.pass_context
 def cli(ctx, debug: bool, quiet: bool, threads: int | None):
     """dlcourse: a runnable deep-learning course in PyTorch.
 
-    Every lesson is a command: `dlcourse <noun> <verb> --help` tells more.
-    Start with `dlcourse tour`, which runs all lessons on offline data.
+    Every lesson is a noun with the same verbs: `dlcourse NOUN train DATA --out DIR`,
+    `dlcourse NOUN evaluate MODEL_DIR [DATA]`, `dlcourse NOUN predict MODEL_DIR INPUT...`;
+    `dlcourse NOUN VERB --help` tells more. Start with `dlcourse tour`, which runs every
+    lesson on offline data and writes a report.
     """
+    from dlcourse.engine.threads import apply_threads
+
     ctx.obj = {"debug": debug}
     main_process = os.environ.get("RANK", "0") == "0"  # torchrun's rank; dlcourse.engine is heavy
     logging.basicConfig(  # under torchrun only rank 0 reports progress; all ranks report problems
@@ -72,42 +86,93 @@ def cli(ctx, debug: bool, quiet: bool, threads: int | None):
         format="%(message)s" if not debug else "%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    if threads:
-        import torch
+    apply_threads(threads)
 
-        torch.set_num_threads(threads)
+
+def rewrite_legacy(args: list[str]) -> list[str]:
+    """Accept spellings older scripts use, with a one-line note on stderr.
+
+    A noun module may define ``LEGACY = {verb: {"--option": "argument"}}``: ``--option VALUE``
+    then becomes the verb's first argument (``vision predict --model DIR`` ->
+    ``vision predict DIR``).
+    """
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        i += 2 if args[i] in GLOBAL_OPTIONS_WITH_VALUE else 1
+    if i + 1 >= len(args):
+        return args
+    module = _noun_module(args[i])
+    legacy = getattr(module, "LEGACY", None) or {}
+    moved = legacy.get(args[i + 1])
+    if not moved:
+        return args
+    head, rest = args[: i + 2], args[i + 2:]
+    for option in moved:
+        for j, token in enumerate(rest):
+            if token == option and j + 1 < len(rest):
+                value, rest = rest[j + 1], rest[:j] + rest[j + 2:]
+            elif token.startswith(option + "="):
+                value, rest = token.split("=", 1)[1], rest[:j] + rest[j + 1:]
+            else:
+                continue
+            click.echo(f"note: '{option} {value}' is deprecated; write 'dlcourse {args[i]} "
+                       f"{args[i + 1]} {value} ...'", err=True)
+            rest = [value, *rest]
+            break
+    return head + rest
+
+
+def _usage_line(exc: click.UsageError) -> str:
+    message = " ".join(exc.format_message().split())
+    if exc.ctx is not None:
+        message += f" (see '{exc.ctx.command_path} --help')"
+    return message
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors print one line (`error: ...`) and exit 2, no traceback."""
-    args = sys.argv[1:] if argv is None else argv
+    args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="dlcourse", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        args = rewrite_legacy(args)
+        # make_context/invoke rather than click's main(): click's main turns EOFError into a
+        # bare "Aborted!" and prints blank lines; here every exception is ours to report
+        with cli.make_context("dlcourse", args) as ctx:
+            cli.invoke(ctx)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except (
-        DlcourseError,
-        ValueError,
-        FileNotFoundError,
-        NotADirectoryError,
-        PermissionError,
-    ) as exc:
+    except click.UsageError as exc:
         if debug:
             raise
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in message:
-            message = f"{message}: {exc.filename}"
-        click.echo(f"error: {message}", err=True)
-        from dlcourse.errors import TrainingInterrupted
+        click.echo(f"error: {_usage_line(exc)}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        if debug:
+            raise
+        click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except (DlcourseError, ValueError, OSError, EOFError) as exc:
+        if debug:
+            raise
+        click.echo(f"error: {_error_line(exc)}", err=True)
+        if isinstance(exc, TrainingInterrupted):
+            sys.exit(130)
+        user_os = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError,
+                   FileExistsError)
+        sys.exit(1 if isinstance(exc, OSError) and not isinstance(exc, user_os) else 2)
 
-        sys.exit(130 if isinstance(exc, TrainingInterrupted) else 2)
+
+def _error_line(exc: BaseException) -> str:
+    """One line for an exception: its message, plus the file an OSError names."""
+    text = " ".join(str(exc).split()) if str(exc) else type(exc).__name__
+    if isinstance(exc, OSError):
+        text = exc.strerror or text
+        names = [str(n) for n in (exc.filename, exc.filename2) if n]
+        if names and names[0] not in text:
+            text = f"{text}: {names[0]}"
+    elif isinstance(exc, EOFError):
+        text = f"unexpected end of input ({text})"
+    return text

@@ -7,73 +7,19 @@ half-written file, and loaded with ``torch.load(weights_only=True)``: no pickled
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import torch
 
+from dlcourse.engine.files import atomic_path, atomic_write, write_json
 from dlcourse.errors import DlcourseError
+
+__all__ = ["atomic_path", "atomic_write", "load_checkpoint", "save_checkpoint", "write_json"]
 
 FORMAT = "dlcourse"
 FORMAT_VERSION = 1
-
-
-@contextlib.contextmanager
-def atomic_write(
-    path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8"
-) -> Iterator[IO]:
-    """Open a temporary file beside ``path``; rename it over ``path`` only if the block succeeds.
-
-    >>> with atomic_write(tmp / "out.txt") as f:   # doctest: +SKIP
-    ...     f.write("done")
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    binary = "b" in mode
-    try:
-        with os.fdopen(fd, mode, encoding=None if binary else encoding) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` for writers that take a file name (savefig, np.save).
-
-    The temporary path keeps ``path``'s suffix so format detection works; it is renamed over
-    ``path`` when the block succeeds and removed otherwise.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp_name)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-
-
-def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON, atomically."""
-    with atomic_write(path) as handle:
-        json.dump(obj, handle, indent=2, sort_keys=False)
-        handle.write("\n")
-    return Path(path)
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:

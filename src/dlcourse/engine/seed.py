@@ -9,18 +9,19 @@ import numpy as np
 import torch
 
 
-def seed_everything(seed: int, deterministic: bool = True) -> None:
+def seed_everything(seed: int, deterministic: bool = False) -> None:
     """Seed Python, NumPy and torch (all devices).
 
-    With ``deterministic`` the CPU results are bit-identical run to run; on CUDA cuDNN is put in
-    deterministic mode too (slower kernels for some layers).
+    On the CPU a seed and the data fix the result bit for bit either way. On CUDA the fastest
+    cuDNN kernels are not deterministic; ``deterministic=True`` asks for the deterministic ones
+    (slower for some layers), so it is an option rather than the default.
     """
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
+    torch.backends.cudnn.deterministic = bool(deterministic)
     if deterministic:
-        torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
 
 
@@ -49,15 +50,18 @@ def set_rng_state(state: dict) -> None:
     np.random.set_state(
         (
             "MT19937",
-            np_state["keys"].numpy().astype(np.uint32),
+            np_state["keys"].cpu().numpy().astype(np.uint32),
             np_state["pos"],
             np_state["has_gauss"],
             np_state["cached_gaussian"],
         )
     )
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    # RNG states are CPU ByteTensors whatever device the checkpoint was loaded onto
+    torch.set_rng_state(state["torch"].cpu())
+    if state.get("cuda") and torch.cuda.is_available():
+        # a run resumed on fewer (or more) GPUs restores the devices both runs have
+        for index, cuda_state in enumerate(state["cuda"][: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(cuda_state.cpu(), index)
 
 
 def _to_plain(value):

@@ -1,0 +1,214 @@
+"""Hyper-parameter configs: one dataclass per lesson, the single home of every default.
+
+A config field is declared with :func:`param`, which records its help text, its valid choices
+and its range beside the default. :meth:`Config.validate` checks all of them in one place (and
+the types), so the Python API and the command line (whose options are generated from the same
+fields, see ``dlcourse.cli.common.config_options``) refuse the same values with the same message.
+
+Example:
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class ToyConfig(Config):
+    ...     epochs: int = param(10, "Passes over the data.", min=1)
+    ...     mode: str = param("fast", "How to train.", choices=("fast", "exact"))
+    >>> ToyConfig().replace(epochs=0).validate()
+    Traceback (most recent call last):
+    ...
+    dlcourse.errors.ConfigError: epochs must be >= 1, got 0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from typing import Any
+
+from dlcourse.errors import ConfigError
+
+_MISSING = dataclasses.MISSING
+
+
+def param(
+    default: Any = _MISSING,
+    help: str = "",
+    *,
+    choices: tuple | None = None,
+    min: float | None = None,
+    max: float | None = None,
+    exclusive_min: bool = False,
+    cli: bool = True,
+    default_factory: Any = _MISSING,
+) -> Any:
+    """A config field: ``default`` plus the help text, valid ``choices`` and range.
+
+    Args:
+        default: the default value (use ``default_factory`` for lists and dicts).
+        help: one sentence for ``--help`` and the docs.
+        choices: the valid values of a string field (None for free values).
+        min, max: inclusive bounds of a number (``exclusive_min`` makes ``min`` strict, e.g.
+            a learning rate that must be > 0).
+        cli: False keeps the field out of the generated command-line options (objects, or
+            settings the CLI sets itself).
+    """
+    metadata = {"help": help, "choices": choices, "min": min, "max": max,
+                "exclusive_min": exclusive_min, "cli": cli}
+    if default_factory is not _MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def _allowed_types(hint: Any) -> tuple[tuple[type, ...], bool]:
+    """(plain types a field accepts, whether None is allowed) from its annotation."""
+    if hint is Any:
+        return (), True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        kinds: list[type] = []
+        optional = False
+        for arg in typing.get_args(hint):
+            if arg is type(None):
+                optional = True
+            else:
+                sub, _ = _allowed_types(arg)
+                if not sub:
+                    return (), True
+                kinds.extend(sub)
+        return tuple(kinds), optional
+    if origin is not None:  # list[int], tuple[int, ...], dict[str, float]
+        return (origin,), False
+    return ((hint,) if isinstance(hint, type) else ()), False
+
+
+@dataclasses.dataclass
+class Config:
+    """Base of every lesson's config dataclass.
+
+    Subclasses declare fields with :func:`param` and may override :meth:`check` for rules that
+    involve several fields. Instances are plain data: ``to_dict`` gives JSON values that
+    ``from_dict`` turns back into an equal config.
+    """
+
+    @classmethod
+    def fields(cls) -> tuple[dataclasses.Field, ...]:
+        """The dataclass fields, in declaration order."""
+        return dataclasses.fields(cls)
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def hints(cls) -> dict[str, Any]:
+        """Resolved type annotations of the fields (cached per class)."""
+        cache = cls.__dict__.get("_hints_cache")
+        if cache is None:
+            cache = typing.get_type_hints(cls)
+            cls._hints_cache = cache
+        return cache
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with ``changes`` applied; an unknown name raises ConfigError listing the valid
+        ones. Values are not validated here (see :meth:`validate`)."""
+        names = self.field_names()
+        unknown = [k for k in changes if k not in names]
+        if unknown:
+            raise ConfigError(
+                f"unknown parameter {unknown[0]!r} for {type(self).__name__}; valid parameters: "
+                f"{', '.join(names)}", field=unknown[0])
+        return dataclasses.replace(self, **changes)
+
+    def validate(self) -> Config:
+        """Check every field's type, choices and range, then :meth:`check`; returns ``self``.
+
+        Raises:
+            ConfigError: naming the field, the value and what is allowed.
+        """
+        hints = self.hints()
+        for f in self.fields():
+            value = getattr(self, f.name)
+            meta = f.metadata
+            kinds, optional = _allowed_types(hints[f.name])
+            if value is None:
+                if not optional and kinds:
+                    raise ConfigError(f"{f.name} must be set (None is not allowed)", f.name)
+                continue
+            if kinds:
+                value = self._coerce(f.name, value, kinds)
+            if meta.get("choices") is not None and value not in meta["choices"]:
+                raise ConfigError(
+                    f"unknown {f.name} {value!r}; choose one of "
+                    f"{', '.join(map(str, meta['choices']))}", f.name)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                self._check_range(f.name, value, meta)
+        self.check()
+        return self
+
+    def _coerce(self, name: str, value: Any, kinds: tuple[type, ...]) -> Any:
+        """Accept ints for float fields (stored as floats); refuse bools posing as numbers."""
+        if isinstance(value, bool) and bool not in kinds:
+            raise ConfigError(f"{name} must be {_kind_names(kinds)}, got {value!r}", name)
+        if isinstance(value, kinds):
+            return value
+        if float in kinds and isinstance(value, int):
+            setattr(self, name, float(value))
+            return float(value)
+        if int in kinds and isinstance(value, float) and value.is_integer():
+            setattr(self, name, int(value))
+            return int(value)
+        if tuple in kinds and isinstance(value, list):  # JSON has no tuples
+            setattr(self, name, tuple(value))
+            return tuple(value)
+        raise ConfigError(f"{name} must be {_kind_names(kinds)}, got {value!r}", name)
+
+    @staticmethod
+    def _check_range(name: str, value: float, meta: Any) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{name} must be a finite number, got {value}", name)
+        low, high = meta.get("min"), meta.get("max")
+        if low is not None:
+            if meta.get("exclusive_min") and not value > low:
+                raise ConfigError(f"{name} must be > {low}, got {value}", name)
+            if not meta.get("exclusive_min") and value < low:
+                raise ConfigError(f"{name} must be >= {low}, got {value}", name)
+        if high is not None and value > high:
+            raise ConfigError(f"{name} must be <= {high}, got {value}", name)
+
+    def check(self) -> None:
+        """Rules that involve several fields; raise ConfigError. The base has none."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as plain JSON values (tuples become lists)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in self.fields()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], *, strict: bool = True) -> Config:
+        """Rebuild a config from :meth:`to_dict`'s output.
+
+        With ``strict=False`` keys this version does not know are dropped (a model saved by a
+        newer release); with ``strict=True`` they raise ConfigError.
+        """
+        names = set(cls.field_names())
+        if strict:
+            return cls().replace(**values)
+        return cls().replace(**{k: v for k, v in values.items() if k in names})
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Every field's default value (what the CLI shows as ``[default: ...]``)."""
+        return cls().to_dict()
+
+
+def _kind_names(kinds: tuple[type, ...]) -> str:
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+             list: "a list", tuple: "a list", dict: "a mapping"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,245 @@
+"""The estimator contract every lesson follows (scikit-learn's conventions, one checkpoint layout).
+
+* One config dataclass per lesson (:class:`~dlcourse.engine.config.Config`) holds every
+  hyper-parameter and its default once; the estimator keeps it in ``self.config`` and exposes
+  each field as an attribute too (``som.sigma``), so ``get_params``/``set_params`` work.
+* ``__init__`` only stores: ``SOM(20, 20, sigma=3)`` or ``SOM(config=SOMConfig(...))``. Values
+  are validated when ``fit`` starts (:meth:`Estimator.validated_config`); the CLI validates them
+  before any work.
+* ``fit`` returns ``self``; learned attributes end in ``_``; using an unfitted estimator raises
+  :class:`~dlcourse.errors.NotFittedError`.
+* ``save(dir)`` / ``load(dir, device=...)`` are written once here, over ``DIR/model.safetensors``
+  (:mod:`dlcourse.engine.persist`). A lesson supplies only :meth:`Estimator._get_state` (plain
+  arrays/tensors and JSON values out) and :meth:`Estimator._set_state` (and back in). Loading
+  another lesson's model, or weights that do not fit the config, is one clear error.
+
+Nothing here imports torch: SOM and word-vector models save and load without it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+from dlcourse import __version__
+from dlcourse.engine.config import Config
+from dlcourse.engine.persist import model_path, read_manifest, read_state, write_state
+from dlcourse.errors import ConfigError, DlcourseError, IncompatibleModelError, NotFittedError
+
+
+class Estimator:
+    """Base class of the lessons' estimators (SOM, Word2Vec, GloVe, LanguageModel,
+    TextClassifier, ImageClassifier).
+
+    Subclasses set the class attributes and implement ``fit``, ``_get_state`` and
+    ``_set_state``:
+
+    Attributes:
+        config_class: the lesson's :class:`Config` subclass.
+        lesson: the CLI noun whose ``train`` writes this model ("som", "embed", "lm",
+            "classify", "vision"); saved in the model file.
+        framework: "numpy" when the state's arrays are numpy arrays (loads without torch),
+            "torch" when they are tensors.
+        fitted_attribute: a learned attribute that exists once the estimator is fitted.
+        positional: config fields that may be given positionally, e.g. ``("m", "n")``.
+    """
+
+    config_class: ClassVar[type[Config]]
+    lesson: ClassVar[str]
+    framework: ClassVar[str] = "numpy"
+    fitted_attribute: ClassVar[str]
+    positional: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        config_class = cls.__dict__.get("config_class")
+        if config_class is None:
+            return
+        for name in config_class.field_names():
+            if not any(name in klass.__dict__ for klass in cls.__mro__):
+                setattr(cls, name, _config_property(name))
+
+    def __init__(self, *args: Any, config: Config | None = None, **params: Any) -> None:
+        if args and isinstance(args[0], Config):  # Estimator(SomeConfig(...), epochs=3)
+            if config is not None:
+                raise TypeError("pass the config positionally or as config=, not both")
+            config, args = args[0], args[1:]
+        if len(args) > len(self.positional):
+            raise TypeError(f"{type(self).__name__} takes at most {len(self.positional)} "
+                            f"positional arguments ({', '.join(self.positional)}); pass the "
+                            "others by name")
+        for name, value in zip(self.positional, args):
+            if name in params:
+                raise TypeError(f"{name} given both positionally and by name")
+            params[name] = value
+        if config is None:
+            config = self.config_class()
+        elif not isinstance(config, self.config_class):
+            raise ConfigError(f"{type(self).__name__} needs a {self.config_class.__name__}, "
+                              f"got {type(config).__name__}")
+        self.config = config.replace(**params)
+
+    # ------------------------------------------------------------------ parameters
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The hyper-parameters as a dict (``deep`` is accepted for scikit-learn tools)."""
+        return {name: getattr(self.config, name) for name in self.config.field_names()}
+
+    def set_params(self, **params: Any) -> Estimator:
+        """Change hyper-parameters (unknown names raise ConfigError); returns ``self``.
+
+        The new values are validated by the next ``fit`` (or by :meth:`validated_config`).
+        """
+        self.config = self.config.replace(**params)
+        return self
+
+    def validated_config(self) -> Config:
+        """``self.config`` after :meth:`Config.validate` (call this first thing in ``fit``)."""
+        return self.config.validate()
+
+    # ------------------------------------------------------------------ fitted state
+    @property
+    def is_fitted(self) -> bool:
+        """True after ``fit`` or ``load``."""
+        return hasattr(self, self.fitted_attribute)
+
+    def check_is_fitted(self) -> None:
+        """Raise NotFittedError unless the estimator has been fitted or loaded."""
+        if not self.is_fitted:
+            name = type(self).__name__
+            raise NotFittedError(f"this {name} is not fitted yet; call fit(...) first or "
+                                 f"load a trained one with {name}.load(directory)")
+
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(arrays, values): the learned arrays/tensors by name and plain JSON values."""
+        raise NotImplementedError
+
+    def _set_state(self, arrays: dict[str, Any], values: dict[str, Any]) -> None:
+        """Restore what :meth:`_get_state` returned into a fresh estimator built from the saved
+        config (``self.config.device`` says where tensors go)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write ``directory/model.safetensors`` (arrays + config + state); returns its path.
+
+        :meth:`load` needs nothing else: no data, no download. ``self.metadata_`` (plain values
+        such as the CLI's scaler or column names) is saved too. Under torchrun only rank 0
+        writes (the ranks hold the same model).
+
+        Raises:
+            NotFittedError: before ``fit``.
+        """
+        self.check_is_fitted()
+        path = model_path(directory)
+        if os.environ.get("RANK", "0") != "0":
+            return path
+        arrays, values = self._get_state()
+        manifest = {"lesson": self.lesson, "estimator": type(self).__name__,
+                    "dlcourse_version": __version__, "config": self.config.to_dict(),
+                    "state": values, "metadata": dict(getattr(self, "metadata_", {}) or {})}
+        return write_state(path, manifest, arrays)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike, device: str | None = None) -> Estimator:
+        """A fitted estimator from a directory written by :meth:`save` (or its model file).
+
+        Args:
+            directory: the model directory (or ``.../model.safetensors``).
+            device: where to put the model ("cpu", "cuda", "auto"); default: the saved setting.
+
+        Raises:
+            DlcourseError: the file is missing or damaged.
+            IncompatibleModelError: it holds another lesson's model, or arrays that do not fit.
+        """
+        path = model_path(directory)
+        manifest = read_manifest(path)
+        check_compatible(manifest, cls, directory)
+        config = cls.config_class.from_dict(manifest.get("config") or {}, strict=False)
+        if device is not None and "device" in config.field_names():
+            config = config.replace(device=device)
+        estimator = cls(config=config)
+        _, arrays = read_state(path, cls.framework)
+        estimator.metadata_ = dict(manifest.get("metadata") or {})
+        try:
+            estimator._set_state(arrays, manifest.get("state") or {})
+        except KeyError as exc:
+            raise IncompatibleModelError(
+                f"{path} lacks the array {exc.args[0]!r} that {cls.__name__} needs; it was "
+                "written by another version: train it again") from exc
+        return estimator
+
+    def __repr__(self) -> str:
+        defaults = self.config_class()
+        changed = [f"{name}={getattr(self.config, name)!r}" for name in self.config.field_names()
+                   if getattr(self.config, name) != getattr(defaults, name)]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+
+def _config_property(name: str) -> property:
+    def get(self: Estimator) -> Any:
+        return getattr(self.config, name)
+
+    def set_(self: Estimator, value: Any) -> None:
+        self.config = self.config.replace(**{name: value})
+
+    return property(get, set_, doc=f"The ``{name}`` hyper-parameter (stored in ``config``).")
+
+
+def check_compatible(manifest: dict[str, Any], cls: type[Estimator],
+                     where: str | os.PathLike) -> None:
+    """Raise IncompatibleModelError unless ``manifest`` describes a ``cls`` model."""
+    lesson, estimator = manifest.get("lesson"), manifest.get("estimator")
+    if lesson == cls.lesson and estimator == cls.__name__:
+        return
+    if lesson == cls.lesson:
+        raise IncompatibleModelError(
+            f"{where} holds a {estimator} model, not a {cls.__name__}; load it with "
+            f"{estimator}.load")
+    raise IncompatibleModelError(
+        f"{where} holds a '{lesson}' model ({estimator}), not a {cls.__name__}; pass a "
+        f"directory written by 'dlcourse {cls.lesson} train'")
+
+
+def check_resume_config(saved: dict[str, Any], current: dict[str, Any], where: str | os.PathLike,
+                        free: tuple[str, ...] = ("epochs", "device", "progress")) -> None:
+    """Refuse to resume a run whose settings differ from the current ones.
+
+    Args:
+        saved: the config stored in the run's checkpoint.
+        current: the config of the run being resumed.
+        where: the run folder (for the message).
+        free: settings that may change between the runs (more epochs, another device).
+
+    Raises:
+        DlcourseError: naming the first setting that differs and its two values.
+    """
+    for name, value in current.items():
+        if name in free or name not in saved:
+            continue
+        if saved[name] != value:
+            raise DlcourseError(
+                f"cannot resume {where}: it was trained with {name}={saved[name]!r}, this run "
+                f"asks for {value!r}; resume with the same settings or train into a new --out")
+
+
+def module_arrays(module: Any, prefix: str = "model.") -> dict[str, Any]:
+    """A torch module's state dict as ``{prefix + name: tensor}`` (for ``_get_state``)."""
+    return {prefix + key: value for key, value in module.state_dict().items()}
+
+
+def load_module_arrays(module: Any, arrays: dict[str, Any], prefix: str = "model.",
+                       where: str = "the model file") -> None:
+    """Load the ``prefix``-ed tensors of ``arrays`` into ``module`` (strictly).
+
+    Raises:
+        IncompatibleModelError: names or shapes do not match the module built from the config.
+    """
+    state = {key[len(prefix):]: value for key, value in arrays.items() if key.startswith(prefix)}
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as exc:
+        detail = " ".join(str(exc).split())
+        raise IncompatibleModelError(
+            f"the weights in {where} do not fit the model its config describes ({detail[:200]}); "
+            "the file was edited or written by another version: train it again") from exc

@@ -1,0 +1,105 @@
+"""Atomic, umask-respecting file writing (no torch): every output file goes through here.
+
+A file is written to a temporary name in the same folder, flushed to disk and renamed over the
+target, so a crash or ``kill -9`` leaves either the previous file or the new one, never half of
+one. ``tempfile.mkstemp`` creates files with mode 0600; the final file gets the mode any other
+tool would give it (``0666 & ~umask``), so others on a shared machine can read a run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it; set it straight back (no threads write meanwhile
+    # in the short window: this runs once per process and is cached)
+    global _UMASK
+    if _UMASK is None:
+        _UMASK = os.umask(0o022)
+        os.umask(_UMASK)
+    return _UMASK
+
+
+_UMASK: int | None = None
+
+
+def _finish(tmp_name: str, path: Path) -> None:
+    """Give the temporary file the usual permissions and rename it over ``path``."""
+    os.chmod(tmp_name, 0o666 & ~_umask())
+    os.replace(tmp_name, path)
+    with contextlib.suppress(OSError):  # make the rename itself durable where the OS allows
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def make_dirs(path: str | os.PathLike) -> Path:
+    """``mkdir -p`` with the usual permissions; returns the path."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_write(
+    path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8"
+) -> Iterator[IO]:
+    """Open a temporary file beside ``path``; rename it over ``path`` only if the block succeeds.
+
+    Example:
+        >>> with atomic_write(tmp / "out.txt") as f:   # doctest: +SKIP
+        ...     f.write("done")
+    """
+    path = Path(path)
+    make_dirs(path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    binary = "b" in mode
+    try:
+        with os.fdopen(fd, mode, encoding=None if binary else encoding) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        _finish(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` for writers that take a file name (savefig, np.save).
+
+    The temporary path keeps ``path``'s suffix so format detection works; it is renamed over
+    ``path`` when the block succeeds and removed otherwise.
+    """
+    path = Path(path)
+    make_dirs(path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp_name)
+        with open(tmp_name, "rb+") as handle:  # the writer may not have synced
+            os.fsync(handle.fileno())
+        _finish(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON, atomically."""
+    with atomic_write(path) as handle:
+        json.dump(obj, handle, indent=2, sort_keys=False)
+        handle.write("\n")
+    return Path(path)

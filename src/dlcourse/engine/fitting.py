@@ -1,0 +1,287 @@
+"""``fit``: epochs of :func:`~dlcourse.engine.loop.train_one_epoch` plus what every run needs.
+
+Validation after each epoch, LR schedules, early stopping, the best epoch's weights, per-epoch
+history as JSON, checkpoints (``last.pt`` every epoch and on Ctrl-C, ``best.pt``) and resume.
+
+Resume is exact: a run interrupted anywhere and resumed ends with the same weights, bit for bit
+on the CPU, as the run that was never interrupted. The checkpoint keeps the RNG state at the
+start of the interrupted epoch (to draw the same batch order again), the RNG state after the
+last finished batch, the number of batches done, the running loss sums, the optimizer,
+scheduler, scaler and early-stopping states, and the lesson's own state (``extra_state``, e.g.
+a language model's carried hidden state).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from dlcourse.engine.checkpoint import load_checkpoint, save_checkpoint, write_json
+from dlcourse.engine.distributed import all_reduce_sum, is_distributed, is_main_process
+from dlcourse.engine.estimator import check_resume_config
+from dlcourse.engine.interrupt import StopGuard
+from dlcourse.engine.loop import EpochPosition, StepFn, train_one_epoch, unwrap
+from dlcourse.engine.seed import rng_state, set_rng_state
+from dlcourse.errors import DlcourseError, IncompatibleModelError, TrainingInterrupted
+
+log = logging.getLogger(__name__)
+
+ExtraState = tuple[Callable[[], dict], Callable[[dict], None]]
+
+
+class EarlyStopping:
+    """Stop when ``monitor`` has not improved for ``patience`` epochs.
+
+    ``mode`` is "min" for losses and perplexities, "max" for accuracy or F1.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "valid_loss",
+        mode: str = "min",
+        patience: int | None = None,
+        min_delta: float = 0.0,
+    ):
+        if mode not in ("min", "max"):
+            raise ValueError(f"unknown mode {mode!r}; choose one of min, max")
+        self.monitor = monitor
+        self.mode = mode
+        self.patience = patience
+        self.min_delta = min_delta
+        self.best: float | None = None
+        self.bad_epochs = 0
+
+    def improved(self, value: float) -> bool:
+        """Record ``value``; True when it is the best so far."""
+        if self.best is None or (
+            value < self.best - self.min_delta
+            if self.mode == "min"
+            else value > self.best + self.min_delta
+        ):
+            self.best = value
+            self.bad_epochs = 0
+            return True
+        self.bad_epochs += 1
+        return False
+
+    @property
+    def should_stop(self) -> bool:
+        return self.patience is not None and self.bad_epochs > self.patience
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "bad_epochs": self.bad_epochs}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best = state["best"]
+        self.bad_epochs = state["bad_epochs"]
+
+
+def _set_epoch(loader: Any, epoch: int) -> None:
+    for holder in (loader, getattr(loader, "sampler", None),
+                   getattr(loader, "batch_sampler", None)):
+        if holder is not None and hasattr(holder, "set_epoch"):
+            holder.set_epoch(epoch)
+
+
+def _load_resume_state(out: Path | None, extra: dict) -> dict:
+    """The run's ``last.pt`` (tensors on the CPU), checked to belong to this lesson and config."""
+    if out is None or not (out / "last.pt").exists():
+        raise DlcourseError(f"nothing to resume: {out}/last.pt does not exist; "
+                            "run without --resume")
+    # on the CPU: RNG states must stay CPU ByteTensors, and load_state_dict moves the rest
+    state = load_checkpoint(out / "last.pt", map_location="cpu")
+    if "lesson" in extra and state.get("lesson") not in (None, extra["lesson"]):
+        raise IncompatibleModelError(
+            f"cannot resume {out}: it holds a '{state.get('lesson')}' run, not a "
+            f"'{extra['lesson']}' one; train into a new --out")
+    if isinstance(extra.get("config"), dict) and isinstance(state.get("config"), dict):
+        check_resume_config(state["config"], extra["config"], out)
+    return state
+
+
+def fit(
+    model: nn.Module,
+    train_loader: Iterable,
+    step_fn: StepFn,
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    *,
+    evaluate_fn: Callable[[nn.Module], dict[str, float]] | None = None,
+    scheduler=None,
+    scheduler_interval: str = "epoch",
+    monitor: str | None = None,
+    mode: str = "min",
+    patience: int | None = None,
+    grad_clip: float | None = None,
+    device: torch.device | None = None,
+    amp: bool = False,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    checkpoint_extra: dict[str, Any] | None = None,
+    extra_state: ExtraState | None = None,
+    on_epoch_start: Callable[[int], None] | None = None,
+    restore_best: bool = False,
+    desc: str = "train",
+    progress: bool = True,
+) -> list[dict[str, float]]:
+    """Train ``model`` for ``epochs`` epochs and return the per-epoch history.
+
+    Args:
+        step_fn: ``step_fn(model, batch) -> loss`` or ``(loss, n_items)``; the batch is already
+            on the model's device. Used for training only; validation is ``evaluate_fn``.
+        evaluate_fn: ``evaluate_fn(model) -> {"valid_loss": ..., ...}`` after each epoch.
+        scheduler: an LR scheduler; ``ReduceLROnPlateau`` is stepped with the monitored value,
+            others once per epoch (or per step with ``scheduler_interval="step"``).
+        monitor, mode, patience: the metric (default ``valid_loss`` with an ``evaluate_fn``,
+            else ``train_loss``) for the best epoch and, with ``patience``, early stopping.
+        out_dir: where ``last.pt`` (every epoch and on Ctrl-C), ``best.pt`` and
+            ``history.json`` go; the checkpoints load with ``weights_only=True``.
+        resume: continue from ``out_dir/last.pt``, from the exact batch where it stopped.
+        checkpoint_extra: plain values stored in the checkpoints (``lesson``, ``config``,
+            ``vocab``, ``classes``); on resume a different ``lesson`` or ``config`` is refused.
+        extra_state: ``(get, set)``: the lesson's own state to save when an epoch stops early
+            and to restore when it resumes (tensors and plain values).
+        on_epoch_start: called with the epoch index before each epoch (e.g. to reset a state).
+        restore_best: load the best epoch's weights (by ``monitor``) before returning.
+
+    Raises:
+        TrainingInterrupted: after Ctrl-C, once the checkpoint is written.
+        DlcourseError: nothing to resume, a run of another lesson or settings, a diverged loss.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if scheduler_interval not in ("epoch", "step"):
+        raise ValueError(f"unknown scheduler_interval {scheduler_interval!r}; "
+                         "choose one of epoch, step")
+    device = device or next(model.parameters()).device
+    monitor = monitor or ("valid_loss" if evaluate_fn else "train_loss")
+    stopper = EarlyStopping(monitor, mode, patience)
+    plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    scaler = None
+    if amp and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        scaler = torch.amp.GradScaler("cuda")
+    out = Path(out_dir) if out_dir is not None else None
+    main = is_main_process()
+    history: list[dict[str, float]] = []
+    best_weights: dict[str, torch.Tensor] | None = None
+    extra = dict(checkpoint_extra or {})
+    start_epoch, position, epoch_rng = 0, None, None
+
+    if resume:
+        state = _load_resume_state(out, extra)
+        try:
+            unwrap(model).load_state_dict(state["model"])
+        except RuntimeError as exc:
+            raise IncompatibleModelError(
+                f"cannot resume {out}: its weights do not fit this model "
+                f"({' '.join(str(exc).split())[:160]}); train into a new --out") from exc
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and state.get("scheduler") is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        if scaler is not None and state.get("scaler") is not None:
+            scaler.load_state_dict(state["scaler"])
+        stopper.load_state_dict(state["early_stopping"])
+        history = list(state["history"])
+        start_epoch = state["epoch"]
+        epoch_rng = state["rng"]
+        if state.get("position"):
+            position = EpochPosition(**state["position"])
+        if state.get("stopped_early"):
+            log.info("run had already stopped early at epoch %d", start_epoch)
+            start_epoch = epochs  # nothing left to train; restore_best below still applies
+        else:
+            log.info("resuming at epoch %d%s", start_epoch + 1,
+                     f", batch {position.batches_done + 1}" if position else "")
+
+    def snapshot(epoch: int, rng: dict, pos: EpochPosition | None = None,
+                 stopped_early: bool = False) -> dict:
+        return {**extra, "model": unwrap(model).state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                "scaler": scaler.state_dict() if scaler is not None else None,
+                "early_stopping": stopper.state_dict(), "history": history, "epoch": epoch,
+                "rng": rng, "position": pos.to_dict() if pos is not None else None,
+                "batches_done": pos.batches_done if pos is not None else 0,
+                "stopped_early": stopped_early}
+
+    get_extra, set_extra = extra_state if extra_state is not None else (None, None)
+    with StopGuard() as guard:
+        for epoch in range(start_epoch, epochs):
+            if epoch_rng is not None:  # resuming: the state this epoch started from
+                set_rng_state(epoch_rng)
+            epoch_rng = rng_state()
+            _set_epoch(train_loader, epoch)
+            if on_epoch_start is not None:
+                on_epoch_start(epoch)
+            try:
+                result = train_one_epoch(
+                    model, train_loader, step_fn, optimizer, device=device,
+                    grad_clip=grad_clip, amp=amp, scaler=scaler,
+                    scheduler=scheduler if scheduler_interval == "step" else None,
+                    start=position, get_extra=get_extra, set_extra=set_extra, guard=guard,
+                    desc=f"{desc} {epoch + 1}/{epochs}", show_progress=progress)
+            except KeyboardInterrupt:  # a second Ctrl-C: stop at once, keep the last checkpoint
+                kept = (f"; the checkpoint {out / 'last.pt'} from before is kept and --resume "
+                        "continues from it" if out is not None else "")
+                raise TrainingInterrupted(f"stopped at once in epoch {epoch + 1}{kept}") from None
+            position = None
+            if result.stopped is not None:
+                where = f"in epoch {epoch + 1} after {result.stopped.batches_done} batches"
+                if out is not None and main:
+                    save_checkpoint(out / "last.pt", snapshot(epoch, epoch_rng, result.stopped))
+                    raise TrainingInterrupted(
+                        f"interrupted {where}; checkpoint saved to {out / 'last.pt'}; run the "
+                        "same command with --resume to continue")
+                raise TrainingInterrupted(f"interrupted {where}; no output folder, so nothing "
+                                          "was saved")
+            stats = result.stats
+            if is_distributed():  # the loss and throughput of the whole run, not of this rank
+                loss_sum, items = all_reduce_sum([stats["train_loss"] * stats["items"],
+                                                  stats["items"]])
+                stats.update(train_loss=loss_sum / max(items, 1), items=int(items),
+                             items_per_s=items / max(stats["seconds"], 1e-9))
+            record: dict[str, float] = {"epoch": epoch + 1, **stats,
+                                        "lr": optimizer.param_groups[0]["lr"]}
+            if evaluate_fn is not None:
+                record.update(evaluate_fn(model))
+            value = record.get(monitor)
+            if value is None:
+                raise DlcourseError(f"monitored metric {monitor!r} not among {sorted(record)}")
+            is_best = stopper.improved(float(value)) if math.isfinite(value) else False
+            if is_best and restore_best:
+                best_weights = {k: v.detach().clone()
+                                for k, v in unwrap(model).state_dict().items()}
+            if scheduler is not None and scheduler_interval == "epoch":
+                scheduler.step(value) if plateau else scheduler.step()
+            history.append(record)
+            log.info("epoch %d/%d %s (%.1f s, %.0f items/s)", epoch + 1, epochs,
+                     " ".join(f"{k}={v:.4g}" for k, v in record.items()
+                              if k not in ("epoch", "items", "seconds", "items_per_s")),
+                     stats["seconds"], stats["items_per_s"])
+            stop = stopper.should_stop
+            epoch_rng = rng_state()  # the next epoch starts from here
+            if out is not None and main:
+                state = snapshot(epoch + 1, epoch_rng, stopped_early=stop)
+                if is_best:
+                    save_checkpoint(out / "best.pt", state)
+                save_checkpoint(out / "last.pt", state)
+                write_json(out / "history.json", history)
+            if stop:
+                log.info("early stop: %s did not improve for %d epochs", monitor, patience)
+                break
+            if guard.should_stop() and epoch + 1 < epochs:  # Ctrl-C in the epoch's last step
+                saved = f"checkpoint saved to {out / 'last.pt'}; " if out is not None else ""
+                raise TrainingInterrupted(f"interrupted after epoch {epoch + 1}; {saved}run the "
+                                          "same command with --resume to continue")
+    if restore_best:
+        if best_weights is None and out is not None and (out / "best.pt").exists():
+            best_weights = load_checkpoint(out / "best.pt", map_location=device)["model"]
+        if best_weights is not None:
+            unwrap(model).load_state_dict(best_weights)
+    return history

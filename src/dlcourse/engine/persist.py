@@ -1,0 +1,124 @@
+"""The model file every lesson writes: one safetensors file holding arrays plus a JSON manifest.
+
+``DIR/model.safetensors`` stores the learned arrays (numpy arrays or torch tensors) and, in the
+safetensors header's metadata, a JSON manifest: format name and version, the lesson, the
+estimator class, its config and its plain-valued state (vocabulary, classes, history...). One
+file means one atomic rename: a crash leaves the old model or the new one. Nothing is pickled,
+and a model of a torch-free lesson (SOM, word vectors) is read back without importing torch.
+Training checkpoints of the torch-free trainers (``last.safetensors``) use the same layout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from pathlib import Path
+from typing import Any
+
+from dlcourse.engine.files import atomic_path
+from dlcourse.errors import DlcourseError
+
+FORMAT = "dlcourse"
+FORMAT_VERSION = 2
+MODEL_FILE = "model.safetensors"
+_META_KEY = "dlcourse"
+
+
+def model_path(path: str | os.PathLike) -> Path:
+    """The model file for ``path``: a directory means ``path/model.safetensors``."""
+    path = Path(path)
+    return path / MODEL_FILE if path.suffix != ".safetensors" else path
+
+
+def _is_torch(value: Any) -> bool:
+    return type(value).__module__.startswith("torch")
+
+
+def write_state(path: str | os.PathLike, manifest: dict[str, Any],
+                arrays: dict[str, Any]) -> Path:
+    """Write ``arrays`` (numpy arrays or torch tensors) and the JSON ``manifest`` atomically.
+
+    Torch tensors are saved from the CPU, contiguous and unshared (tied weights are stored once
+    per name); numpy arrays need no torch.
+    """
+    path = Path(path)
+    meta = {_META_KEY: json.dumps({"format": FORMAT, "format_version": FORMAT_VERSION,
+                                   **manifest}, allow_nan=True)}
+    if any(_is_torch(v) for v in arrays.values()):
+        import torch
+        from safetensors.torch import save_file
+
+        tensors = {k: (v.detach().to("cpu", copy=True).contiguous() if _is_torch(v)
+                       else torch.from_numpy(_contiguous(v))) for k, v in arrays.items()}
+    else:
+        from safetensors.numpy import save_file
+
+        tensors = {k: _contiguous(v) for k, v in arrays.items()}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+    return path
+
+
+def _contiguous(value: Any):
+    import numpy as np
+
+    return np.ascontiguousarray(value)
+
+
+def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON manifest of a model file, read from its header only (no arrays, no torch).
+
+    Raises:
+        DlcourseError: missing, truncated or foreign file, or written by a newer dlcourse.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DlcourseError(f"{path} does not exist; train a model first or check the path")
+    if path.is_dir():
+        raise DlcourseError(f"{path} is a directory, not a model file")
+    try:
+        with open(path, "rb") as handle:
+            (size,) = struct.unpack("<Q", handle.read(8))
+            if size > 100_000_000:
+                raise ValueError("header too large")
+            header = json.loads(handle.read(size))
+        manifest = json.loads(header["__metadata__"][_META_KEY])
+    except Exception as exc:  # truncated, foreign or hand-edited file: one line
+        raise DlcourseError(f"{path} is not a dlcourse model file ({_reason(exc)}); "
+                            "pass a directory written by a dlcourse train command") from exc
+    if manifest.get("format") != FORMAT:
+        raise DlcourseError(f"{path} is not a dlcourse model file")
+    if manifest.get("format_version", 0) > FORMAT_VERSION:
+        raise DlcourseError(f"{path} was written by a newer dlcourse (format "
+                            f"{manifest['format_version']}); upgrade dlcourse to read it")
+    return manifest
+
+
+def read_state(path: str | os.PathLike, framework: str = "numpy",
+               device: str = "cpu") -> tuple[dict[str, Any], dict[str, Any]]:
+    """(manifest, arrays) of a file written by :func:`write_state`.
+
+    ``framework="numpy"`` returns numpy arrays without importing torch; ``"torch"`` returns
+    tensors on ``device`` (default the CPU).
+    """
+    path = Path(path)
+    manifest = read_manifest(path)
+    try:
+        if framework == "torch":
+            from safetensors.torch import load_file
+
+            arrays = load_file(str(path), device=str(device))
+        else:
+            from safetensors.numpy import load_file
+
+            arrays = load_file(str(path))
+    except Exception as exc:
+        raise DlcourseError(f"cannot read {path}: {_reason(exc)}; the file is damaged, "
+                            "train or save the model again") from exc
+    return manifest, arrays
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -19,3 +19,57 @@ def isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("DLCOURSE_HOME", str(home))
     monkeypatch.delenv("DLCOURSE_OFFLINE", raising=False)
     return home
+
+
+class CliResult:
+    """What one in-process ``dlcourse`` invocation left: exit code, stdout, stderr."""
+
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+    def assert_user_error(self, match: str | None = None) -> None:
+        """One line ``error: ...`` on stderr, exit 2, no traceback (``match``: a regex)."""
+        import re
+
+        lines = [line for line in self.err.splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith("error: ")]
+        assert self.code == 2, f"exit {self.code}, stderr: {self.err!r}"
+        assert len(errors) == 1 and "Traceback" not in self.err, self.err
+        assert not [line for line in lines if not line.startswith(("error: ", "note: "))], \
+            self.err
+        if match is not None:
+            assert re.search(match, errors[0]), errors[0]
+
+
+@pytest.fixture
+def cli_run(capsys):
+    """Run ``dlcourse ARGS...`` in-process as a user would type it; returns a CliResult.
+
+    Example:
+        cli_run("som", "train", "missing.csv", "--out", "out").assert_user_error("does not exist")
+    """
+    from dlcourse.cli.main import main
+
+    def run(*args) -> CliResult:
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A fresh working directory (commands use relative paths, as users type them); returns a
+    function listing every file under it, to assert that a refused command wrote nothing."""
+    monkeypatch.chdir(tmp_path)
+
+    def files() -> set[str]:
+        return {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")}
+
+    return files

@@ -231,3 +231,93 @@ def test_idx_reader(tmp_path):
     path = Path(tmp_path / "x-idx3-ubyte.gz")
     path.write_bytes(gzip.compress(raw))
     assert (read_idx(path) == images).all()
+
+
+def test_a_failed_fetch_leaves_the_cache_as_it_was(isolated_cache):
+    with pytest.raises(DataUnavailableError):
+        fetch("cifar-10", download=False)
+    assert not (isolated_cache / "datasets" / "cifar-10").exists()
+    assert not list(isolated_cache.rglob("*")) or all(p.is_file() for p in
+                                                      isolated_cache.rglob("*"))
+
+
+def test_old_names_are_accepted(isolated_cache):
+    from dlcourse.data import canonical_name, get_dataset
+
+    assert canonical_name("cifar10") == "cifar-10" and get_dataset("cifar100").name == "cifar-100"
+
+
+def test_concurrent_fetches_download_once(isolated_cache, server, register):
+    """torchrun ranks asking for the same data at once: one downloads, the others wait."""
+    name = register(Dataset("t-lock", "test", {"file.bin": SHA},
+                            (UrlSource(f"{server}/file.bin", f"sha256:{SHA}",
+                                       {"file.bin": None}),)))
+    results, errors = [], []
+
+    def worker():
+        try:
+            results.append(fetch(name))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(set(results)) == 1
+    assert len(RangeHandler.requests) == 1
+    assert (results[0] / "file.bin").read_bytes() == PAYLOAD
+
+
+def test_an_edited_file_with_the_same_size_and_mtime_is_caught(isolated_cache):
+    import os
+
+    from dlcourse.data import verify
+
+    directory = fetch("lee", download=False)
+    file = directory / "lee.cor"
+    before = file.stat()
+    data = bytearray(file.read_bytes())
+    data[100] ^= 1
+    file.write_bytes(bytes(data))
+    os.utime(file, ns=(before.st_atime_ns, before.st_mtime_ns))  # hide the edit's mtime
+    assert file.stat().st_size == before.st_size
+    assert verify("lee") == ["lee.cor"]
+    fetch("lee", download=False)  # repaired from the installed package
+    assert verify("lee") == []
+
+
+def test_files_get_the_usual_permissions(isolated_cache):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        directory = fetch("wordsim353", download=False)
+    finally:
+        os.umask(old)
+    assert (directory / "wordsim353.tsv").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_read_only_cache_uses_the_installed_package_or_says_what_to_do(isolated_cache,
+                                                                          monkeypatch):
+    import importlib
+
+    from dlcourse.errors import DlcourseError
+
+    fetch_module = importlib.import_module("dlcourse.data.fetch")  # not the fetch() function
+
+    monkeypatch.setattr(fetch_module, "writable_cache", lambda directory: False)
+    folder = fetch("lee")
+    assert (folder / "lee_background.cor").exists() and "gensim" in str(folder)
+    assert not (isolated_cache / "datasets").exists()
+    with pytest.raises(DlcourseError, match="not writable.*DLCOURSE_HOME"):
+        fetch("rt-sentences")
+
+
+def test_data_verify_command(isolated_cache, cli_run):
+    fetch("wordsim353", download=False)
+    result = cli_run("data", "verify")
+    assert result.code == 0 and "wordsim353: ok" in result.out
+    (isolated_cache / "datasets" / "wordsim353" / "wordsim353.tsv").write_text("broken")
+    cli_run("data", "verify", "wordsim353").assert_user_error("failed verification")

@@ -1,4 +1,4 @@
-"""`dlcourse data list | fetch NAME... | info NAME`."""
+"""`dlcourse data list | fetch NAME... | verify [NAME...] | info NAME`."""
 
 from __future__ import annotations
 
@@ -51,6 +51,27 @@ def fetch_(names, offline_set: bool, no_download: bool):
     for name in names:
         path = fetch(name, download=not no_download)
         click.echo(f"{name}: {path}")
+
+
+@group.command("verify")
+@click.argument("names", nargs=-1)
+def verify_(names):
+    """Re-hash the cached files of NAMES (default: every cached data set) against the registry."""
+    from dlcourse.data import DATASETS, dataset_dir, get_dataset, verify
+    from dlcourse.errors import DlcourseError
+
+    names = [get_dataset(n).name for n in names] or [
+        n for n in DATASETS if dataset_dir(n).exists()]
+    bad = {}
+    for name in names:
+        problems = verify(name)
+        click.echo(f"{name}: {'ok' if not problems else 'BAD ' + ', '.join(problems)}")
+        if problems:
+            bad[name] = problems
+    if bad:
+        first = next(iter(bad))
+        raise DlcourseError(f"{len(bad)} data set(s) failed verification; run `dlcourse data "
+                            f"fetch {first}` to replace the damaged or missing files")
 
 
 @group.command("info")

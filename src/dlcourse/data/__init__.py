@@ -4,19 +4,31 @@
 >>> directory = fetch("lee")          # doctest: +SKIP
 """
 
-from dlcourse.data.fetch import cache_dir, dataset_dir, download, fetch, get_dataset, is_available
-from dlcourse.data.registry import DATASETS, Dataset, DebianSource, PyPISource, UrlSource
+from dlcourse.data.cache import cache_dir, dataset_dir, get_dataset, is_available, verify
+from dlcourse.data.fetch import download, fetch
+from dlcourse.data.registry import (
+    ALIASES,
+    DATASETS,
+    Dataset,
+    DebianSource,
+    PyPISource,
+    UrlSource,
+    canonical_name,
+)
 
 __all__ = [
+    "ALIASES",
     "DATASETS",
     "Dataset",
     "DebianSource",
     "PyPISource",
     "UrlSource",
     "cache_dir",
+    "canonical_name",
     "dataset_dir",
     "download",
     "fetch",
     "get_dataset",
     "is_available",
+    "verify",
 ]

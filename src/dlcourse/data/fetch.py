@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import io
-import json
 import logging
 import os
 import shutil
@@ -18,104 +16,25 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from dlcourse.data.registry import DATASETS, Dataset, DebianSource, PyPISource, UrlSource
-from dlcourse.engine.checkpoint import atomic_path, write_json
+from dlcourse.data.cache import (
+    CHUNK,
+    Verified,
+    cache_dir,
+    check_checksum,
+    dataset_dir,
+    dataset_lock,
+    get_dataset,
+    writable_cache,
+)
+from dlcourse.data.registry import Dataset, DebianSource, PyPISource, UrlSource
+from dlcourse.engine.files import atomic_path
 from dlcourse.errors import ChecksumError, DataUnavailableError, DlcourseError
 
 log = logging.getLogger(__name__)
-CHUNK = 1 << 20
 
 
 class SourceFailed(Exception):
     """One source could not provide the files; the next is tried."""
-
-
-def cache_dir() -> Path:
-    """The cache root: ``$DLCOURSE_HOME`` or the user's cache directory (``~/.cache/dlcourse``)."""
-    home = os.environ.get("DLCOURSE_HOME")
-    if home:
-        return Path(home).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("dlcourse"))
-
-
-def get_dataset(name: str) -> Dataset:
-    """The registry entry for ``name``; DlcourseError listing the names when unknown."""
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise DlcourseError(
-            f"unknown data set {name!r}; choose one of {', '.join(sorted(DATASETS))}"
-        ) from None
-
-
-def dataset_dir(name: str) -> Path:
-    return cache_dir() / "datasets" / name
-
-
-def file_hash(path: Path, algorithm: str = "sha256") -> str:
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        while block := handle.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _check(path: Path, checksum: str | None) -> None:
-    """Raise ChecksumError unless ``path`` matches ``checksum`` ("sha256:..", "md5:..",
-    "sha256-prefix:..", or a bare sha256)."""
-    if not checksum:
-        return
-    algorithm, _, expected = checksum.rpartition(":")
-    algorithm = algorithm or "sha256"
-    if algorithm == "sha256-prefix":
-        ok = file_hash(path, "sha256").startswith(expected)
-    else:
-        ok = file_hash(path, algorithm) == expected
-    if not ok:
-        raise ChecksumError(
-            f"{path.name}: {algorithm} does not match the registry ({expected[:16]}...)"
-        )
-
-
-class _Verified:
-    """Remembers files already hashed (by size and mtime) so a cached data set is not re-hashed."""
-
-    def __init__(self, directory: Path):
-        self.path = directory / ".verified.json"
-        try:
-            self.seen = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            self.seen = {}
-
-    def ok(self, file: Path, sha256: str | None) -> bool:
-        if not file.exists():
-            return False
-        stat = file.stat()
-        key = [stat.st_size, stat.st_mtime_ns]
-        record = self.seen.get(file.name)
-        if record and record["stat"] == key and (sha256 is None or record["sha256"] == sha256):
-            return True
-        actual = file_hash(file)
-        expected = sha256 or (record or {}).get(
-            "sha256"
-        )  # first download's hash when none published
-        if expected and actual != expected:
-            return False
-        self.seen[file.name] = {"stat": key, "sha256": actual}
-        return True
-
-    def save(self) -> None:
-        write_json(self.path, self.seen)
-
-
-def is_available(name: str) -> bool:
-    """True when every file of ``name`` is in the cache and checks out."""
-    ds = get_dataset(name)
-    directory = dataset_dir(name)
-    verified = _Verified(directory)
-    return all(verified.ok(directory / f, sha) for f, sha in ds.files.items())
 
 
 def fetch(name: str, *, download: bool = True) -> Path:
@@ -124,28 +43,60 @@ def fetch(name: str, *, download: bool = True) -> Path:
     Sources are tried in order (an installed package's file, ``pip download``, ``apt-get
     download``, the URL). Every file is checked against its sha256; a mismatching file is never
     used. With ``download=False`` (or DLCOURSE_OFFLINE=1) only installed files and the cache
-    are used.
+    are used. Concurrent calls (torchrun ranks) fetch once: the others wait for the first. A
+    fetch that fails leaves the cache as it was. When the cache cannot be written but an
+    installed package holds every file, that package's folder is used directly.
 
-    Raises DataUnavailableError naming the sources tried and the command or path that fixes it.
+    Raises:
+        DataUnavailableError: naming the sources tried and the command or path that fixes it.
 
-    >>> (fetch("lee") / "lee.cor").exists()   # doctest: +SKIP
-    True
+    Example:
+        >>> (fetch("lee") / "lee.cor").exists()   # doctest: +SKIP
+        True
     """
     if os.environ.get("DLCOURSE_OFFLINE", "0") not in ("", "0"):
         download = False  # DLCOURSE_OFFLINE=1: installed packages and the cache only
     ds = get_dataset(name)
-    directory = dataset_dir(name)
-    verified = _Verified(directory)
-    missing = [f for f, sha in ds.files.items() if not verified.ok(directory / f, sha)]
-    if not missing:
+    directory = dataset_dir(ds.name)
+    if _complete(ds, directory):
         return directory
+    if not writable_cache(directory):
+        installed = _installed_folder(ds)
+        if installed is not None:
+            return installed
+        raise DlcourseError(
+            f"the cache {cache_dir()} is not writable, so {ds.name!r} cannot be stored; set "
+            "DLCOURSE_HOME to a writable folder (e.g. DLCOURSE_HOME=~/dlcourse-cache)")
+    with dataset_lock(ds.name):
+        if _complete(ds, directory):  # another process fetched it while this one waited
+            return directory
+        existed = directory.exists()
+        try:
+            return _fetch_from_sources(ds, directory, download)
+        except BaseException:
+            if not existed:  # leave no empty folders behind
+                shutil.rmtree(directory, ignore_errors=True)
+            raise
+
+
+def _complete(ds: Dataset, directory: Path) -> bool:
+    verified = Verified(directory)
+    missing = [f for f, sha in ds.files.items() if not verified.ok(directory / f, sha)]
+    if not missing and directory.exists():
+        verified.save()
+    return not missing
+
+
+def _fetch_from_sources(ds: Dataset, directory: Path, download: bool) -> Path:
+    verified = Verified(directory)
+    missing = [f for f, sha in ds.files.items() if not verified.ok(directory / f, sha)]
     tried = []
     for source in ds.sources:
         try:
             _provide(source, ds, directory, missing, download)
         except (SourceFailed, ChecksumError) as exc:
             tried.append(f"{source.describe()} ({exc})")
-            log.debug("%s: %s failed: %s", name, source.describe(), exc)
+            log.debug("%s: %s failed: %s", ds.name, source.describe(), exc)
             continue
         missing = [f for f, sha in ds.files.items() if not verified.ok(directory / f, sha)]
         if not missing:
@@ -153,6 +104,34 @@ def fetch(name: str, *, download: bool = True) -> Path:
             return directory
         tried.append(f"{source.describe()} (left {', '.join(missing)} missing or corrupt)")
     raise DataUnavailableError(_unavailable_message(ds, directory, missing, tried))
+
+
+def _installed_folder(ds: Dataset) -> Path | None:
+    """The folder of an installed package (PyPI or Debian) that holds every file of ``ds`` under
+    its own name, checked against the registry; None when there is none."""
+    for source in ds.sources:
+        paths: dict[str, Path] = {}
+        if isinstance(source, PyPISource) and not source.sdist:
+            try:
+                dist = importlib.metadata.distribution(source.distribution)
+            except importlib.metadata.PackageNotFoundError:
+                continue
+            paths = {f: Path(str(dist.locate_file(m))) for f, m in source.members.items()
+                     if isinstance(m, str)}
+        elif isinstance(source, DebianSource):
+            paths = {f: Path(m) for f, m in source.members.items()}
+        if set(paths) != set(ds.files) or not all(p.exists() for p in paths.values()):
+            continue
+        folders = {p.parent for p in paths.values()}
+        if len(folders) != 1 or any(p.name != f for f, p in paths.items()):
+            continue
+        try:
+            for f, p in paths.items():
+                check_checksum(p, ds.files[f])
+        except ChecksumError:
+            continue
+        return folders.pop()
+    return None
 
 
 def _unavailable_message(ds: Dataset, directory: Path, missing: list[str], tried: list[str]) -> str:
@@ -173,7 +152,6 @@ def _unavailable_message(ds: Dataset, directory: Path, missing: list[str], tried
 
 
 def _provide(source, ds: Dataset, directory: Path, wanted: list[str], download: bool) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
     if isinstance(source, PyPISource):
         _from_pypi(source, ds, directory, wanted, download)
     elif isinstance(source, DebianSource):
@@ -189,7 +167,7 @@ def _place(data_or_path: bytes | Path, target: Path, sha256: str | None) -> None
             tmp.write_bytes(data_or_path)
         else:
             shutil.copyfile(data_or_path, tmp)
-        _check(tmp, sha256)
+        check_checksum(tmp, sha256)
 
 
 def _from_pypi(
@@ -341,7 +319,7 @@ def download(
             f"download incomplete ({part.stat().st_size} of {total} bytes); run again to resume"
         )
     try:
-        _check(part, checksum)
+        check_checksum(part, checksum)
     except ChecksumError:
         part.unlink()
         raise
@@ -359,7 +337,7 @@ def _from_url(
             raise SourceFailed("not downloaded and downloads are off")
         download(source.url, archive, source.checksum)
     else:
-        _check(archive, source.checksum)
+        check_checksum(archive, source.checksum)
     if source.extract_all:
         _extract_all(archive, directory)
         return
@@ -373,6 +351,7 @@ def _from_url(
 
 
 def _extract_all(archive: Path, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".extract-", dir=directory) as tmp:
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as z:

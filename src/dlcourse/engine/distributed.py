@@ -42,23 +42,36 @@ def init_distributed(device=None):
     """Join the process group torchrun describes (no-op for a single process).
 
     The backend is nccl when ``device`` is CUDA, gloo otherwise. Returns the device this rank uses
-    (``cuda:LOCAL_RANK`` on GPUs).
+    (see :func:`rank_device`).
     """
     global _initialised_here
     import torch
     import torch.distributed as dist
 
-    from dlcourse.engine.device import resolve_device
-
-    device = resolve_device(device)
+    device = rank_device(device)
     if world_size() <= 1 or dist.is_initialized():
         return device
     if device.type == "cuda":
-        device = torch.device("cuda", local_rank())
         torch.cuda.set_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
     dist.init_process_group(backend=backend)
     _initialised_here = True
+    return device
+
+
+def rank_device(device=None):
+    """The device this process uses: ``resolve_device(device)``, and under torchrun on CUDA the
+    GPU ``LOCAL_RANK % device_count()`` (one GPU per rank, wrapping when ranks outnumber GPUs).
+
+    Every lesson calls this instead of choosing a per-rank device itself.
+    """
+    import torch
+
+    from dlcourse.engine.device import resolve_device
+
+    device = resolve_device(device)
+    if device.type == "cuda" and world_size() > 1:
+        device = torch.device("cuda", local_rank() % torch.cuda.device_count())
     return device
 
 
@@ -159,6 +172,43 @@ def time_all_reduce(numel: int, steps: int = 20, device=None) -> float:
     if buffer.is_cuda:
         torch.cuda.synchronize(buffer.device)
     return 1e3 * (time.perf_counter() - start) / steps
+
+
+class RankBatchSampler:
+    """This rank's part of every global batch of a batch sampler: items r, r + N, r + 2N ...
+
+    Every rank holds the same ``batch_sampler`` (same seed; ``set_epoch`` is passed on), so the
+    ranks see the same global batches and together cover each one exactly once; with DDP
+    averaging the gradients, N ranks train like one process on the global batches (exactly when
+    N divides the batch sizes). A global batch with fewer than N items is skipped on every rank,
+    so all ranks take the same number of steps. With ``world=1`` batches pass through unchanged.
+
+    Example:
+        >>> list(RankBatchSampler([[0, 1, 2, 3], [4, 5, 6], [7]], rank=1, world=2))
+        [[1, 3], [5]]
+    """
+
+    def __init__(self, batch_sampler, rank: int = 0, world: int = 1):
+        if not 0 <= rank < world:
+            raise ValueError(f"rank must be in 0..{world - 1}, got {rank}")
+        self.batch_sampler = batch_sampler
+        self.rank = rank
+        self.world = world
+
+    def set_epoch(self, epoch: int) -> None:
+        """Pass the epoch on, so every rank shuffles alike and differently each epoch."""
+        if hasattr(self.batch_sampler, "set_epoch"):
+            self.batch_sampler.set_epoch(epoch)
+
+    def __iter__(self):
+        for batch in self.batch_sampler:
+            if len(batch) >= self.world:
+                yield list(batch[self.rank::self.world])
+
+    def __len__(self) -> int:
+        if self.world == 1:
+            return len(self.batch_sampler)
+        return sum(len(batch) >= self.world for batch in self.batch_sampler)
 
 
 def active_ranks() -> tuple[int, int]:

@@ -1,0 +1,52 @@
+"""The shell's side of every bad invocation: one line ``error: ...``, exit 2, nothing written.
+
+Each lesson's own bad values are tested in ``tests/<lesson>/test_bad_input.py`` with the same
+``cli_run`` fixture; here are the cases every noun shares.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+NOUNS = ("data", "text", "embed", "lm", "classify", "vision", "som")
+
+
+@pytest.mark.parametrize("args, match", [
+    (("--threads", "0", "data", "list"), "--threads"),
+    (("--threads", "abc", "data", "list"), "--threads"),
+    (("nosuchnoun",), "No such command"),
+    (("data", "nosuchverb"), "No such command"),
+    (("data", "list", "--bogus"), "No such option"),
+    (("data", "info"), "Missing argument"),
+    (("data", "info", "no-such-set"), "unknown data set 'no-such-set'"),
+])
+def test_shell_errors_are_one_line(cli_run, workdir, args, match):
+    result = cli_run(*args)
+    result.assert_user_error(match)
+    assert workdir() == set()
+
+
+@pytest.mark.parametrize("noun", NOUNS)
+def test_every_noun_has_help_and_an_unknown_verb_is_one_line(cli_run, noun):
+    assert cli_run(noun, "--help").code == 0
+    cli_run(noun, "no-such-verb").assert_user_error("No such command")
+
+
+def test_out_must_be_a_writable_folder(tmp_path):
+    from dlcourse.cli.common import check_out_dir
+    from dlcourse.errors import DlcourseError
+
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(DlcourseError, match="exists and is not a directory"):
+        check_out_dir(tmp_path / "file.txt")
+    with pytest.raises(DlcourseError, match="is a file"):
+        check_out_dir(tmp_path / "file.txt" / "sub")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    import os
+
+    if os.geteuid() != 0:  # root may write anywhere
+        with pytest.raises(DlcourseError, match="not writable"):
+            check_out_dir(locked / "run")
+    assert check_out_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert not (tmp_path / "new").exists()  # checking creates nothing

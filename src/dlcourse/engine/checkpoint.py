@@ -8,6 +8,7 @@ half-written file, and loaded with ``torch.load(weights_only=True)``: no pickled
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,13 @@ def load_checkpoint(
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # a truncated or foreign file: say so in one line
-        raise DlcourseError(f"cannot read checkpoint {path}: {str(exc).splitlines()[0]}") from exc
+        if isinstance(exc, pickle.UnpicklingError) or "weights_only" in str(exc):
+            # torch's message ends with a hint to load with weights_only=False: never do that
+            raise DlcourseError(
+                f"refused to read {path}: it holds pickled Python objects, which could run code "
+                "when loaded; dlcourse only reads tensors and plain values") from exc
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DlcourseError(f"cannot read checkpoint {path}: {reason}") from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise DlcourseError(f"{path} is not a dlcourse checkpoint")
     if state.get("format_version", 0) > FORMAT_VERSION:

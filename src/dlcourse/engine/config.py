@@ -190,9 +190,15 @@ class Config:
         newer release); with ``strict=True`` they raise ConfigError.
         """
         names = set(cls.field_names())
-        if strict:
-            return cls().replace(**values)
-        return cls().replace(**{k: v for k, v in values.items() if k in names})
+        if not strict:
+            values = {k: v for k, v in values.items() if k in names}
+        config = cls().replace(**values)
+        hints = cls.hints()
+        for name, value in values.items():  # JSON turned tuples into lists: turn them back
+            kinds, _ = _allowed_types(hints[name])
+            if isinstance(value, list) and tuple in kinds:
+                setattr(config, name, tuple(value))
+        return config
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:

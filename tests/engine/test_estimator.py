@@ -1,0 +1,162 @@
+"""The estimator contract: configs validate in one place, get/set_params, not-fitted errors,
+one model file that loads without torch, and clear errors for another lesson's or a damaged
+model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from dlcourse.engine.config import Config, param
+from dlcourse.engine.estimator import Estimator
+from dlcourse.errors import ConfigError, DlcourseError, IncompatibleModelError, NotFittedError
+
+
+@dataclass
+class ToyConfig(Config):
+    m: int = param(3, "Rows.", min=1)
+    n: int = param(4, "Columns.", min=1)
+    lr: float = param(0.5, "Step size.", min=0, exclusive_min=True)
+    mode: str = param("mean", "How to combine.", choices=("mean", "sum"))
+    sigma: float | None = param(None, "Radius (None: automatic).", min=0, exclusive_min=True)
+    widths: tuple[int, ...] = param((3, 4), "Filter widths.")
+
+    def check(self) -> None:
+        if self.mode == "sum" and self.sigma is None:
+            raise ConfigError("mode 'sum' needs sigma", "sigma")
+
+
+class Toy(Estimator):
+    """A mean of the data times a learned grid: enough state to save and load."""
+
+    config_class = ToyConfig
+    lesson = "toy"
+    fitted_attribute = "weights_"
+    positional = ("m", "n")
+
+    def fit(self, X):
+        c = self.validated_config()
+        self.weights_ = np.full((c.m, c.n), float(np.mean(X)), dtype=np.float32)
+        self.history_ = [{"epoch": 1, "loss": 0.25}]
+        return self
+
+    def _get_state(self):
+        return {"weights": self.weights_}, {"history": self.history_}
+
+    def _set_state(self, arrays, values):
+        self.weights_ = arrays["weights"]
+        self.history_ = values["history"]
+
+
+class OtherToy(Toy):
+    lesson = "other"
+
+
+def test_init_only_stores_and_params_round_trip():
+    toy = Toy(5, 6, lr=2)
+    assert (toy.m, toy.n, toy.lr) == (5, 6, 2)
+    assert toy.get_params()["mode"] == "mean"
+    assert toy.set_params(mode="sum", sigma=1.5) is toy and toy.config.sigma == 1.5
+    toy.sigma = 2.0
+    assert toy.get_params()["sigma"] == 2.0
+    assert Toy(-1).m == -1  # stored, refused only when used
+    assert Toy(config=ToyConfig(m=2)).m == 2 and Toy(ToyConfig(n=7), m=1).n == 7
+    assert repr(Toy(5)) == "Toy(m=5)"
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"m": 0}, "m must be >= 1, got 0"),
+    ({"lr": 0}, "lr must be > 0"),
+    ({"lr": float("nan")}, "lr must be a finite number"),
+    ({"mode": "median"}, "unknown mode 'median'; choose one of mean, sum"),
+    ({"m": True}, "m must be an integer"),
+    ({"m": "3"}, "m must be an integer"),
+    ({"mode": "sum"}, "mode 'sum' needs sigma"),
+    ({"widths": "3,4"}, "widths must be a list"),
+])
+def test_fit_refuses_bad_values_in_one_place(params, match):
+    with pytest.raises(ConfigError, match=match):
+        Toy(**params).fit([1.0])
+
+
+def test_unknown_parameter_names_the_valid_ones():
+    with pytest.raises(ConfigError, match="unknown parameter 'sigm'.*sigma"):
+        Toy(sigm=1)
+    with pytest.raises(TypeError, match="at most 2 positional"):
+        Toy(1, 2, 3)
+
+
+def test_not_fitted_is_one_error_type():
+    with pytest.raises(NotFittedError, match="not fitted yet.*Toy.load"):
+        Toy().save("anywhere")
+    assert issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
+
+
+def test_save_load_round_trip_with_metadata_and_permissions(tmp_path):
+    toy = Toy(2, 3, mode="sum", sigma=1.0).fit([1.0, 3.0])
+    toy.metadata_ = {"columns": ["a", "b"]}
+    old = os.umask(0o022)
+    try:
+        path = toy.save(tmp_path / "run")
+    finally:
+        os.umask(old)
+    assert path == tmp_path / "run" / "model.safetensors"
+    assert path.stat().st_mode & 0o777 == 0o644
+    back = Toy.load(tmp_path / "run")
+    assert np.array_equal(back.weights_, toy.weights_) and back.config == toy.config
+    assert back.history_ == toy.history_ and back.metadata_ == {"columns": ["a", "b"]}
+    assert Toy.load(path).config.widths == (3, 4)  # tuples survive JSON
+
+
+def test_numpy_models_load_without_torch(tmp_path):
+    Toy(2, 2).fit([1.0]).save(tmp_path / "run")
+    code = textwrap.dedent(f"""
+        import sys
+        sys.modules["torch"] = None  # any import of torch now fails
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        from test_estimator import Toy
+        toy = Toy.load({str(tmp_path / "run")!r})
+        print(toy.weights_.sum())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "4.0"
+
+
+def test_another_lessons_model_and_damaged_files_are_clear_errors(tmp_path):
+    Toy(2, 2).fit([1.0]).save(tmp_path / "toy")
+    with pytest.raises(IncompatibleModelError, match="holds a 'toy' model.*dlcourse other train"):
+        OtherToy.load(tmp_path / "toy")
+    with pytest.raises(DlcourseError, match="does not exist"):
+        Toy.load(tmp_path / "missing")
+    data = (tmp_path / "toy" / "model.safetensors").read_bytes()
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(DlcourseError, match="damaged|not a dlcourse model"):
+        Toy.load(tmp_path / "cut")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "model.safetensors").write_bytes(os.urandom(64))
+    with pytest.raises(DlcourseError, match="not a dlcourse model file"):
+        Toy.load(tmp_path / "junk")
+
+
+def test_a_failed_save_keeps_the_previous_model(tmp_path, monkeypatch):
+    toy = Toy(2, 2).fit([1.0])
+    toy.save(tmp_path / "run")
+    before = (tmp_path / "run" / "model.safetensors").read_bytes()
+    toy.weights_ = toy.weights_ + 1
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("safetensors.numpy.save_file", crash)
+    with pytest.raises(OSError, match="disk full"):
+        toy.save(tmp_path / "run")
+    assert (tmp_path / "run" / "model.safetensors").read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["model.safetensors"]

@@ -38,3 +38,12 @@ $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
+
+# Headless Chromium (Debian's package) for the slow browser test of the tour's report
+# (tests/report/test_browser.py) and `python -m dlcourse.report.check RUN_DIR` (sudo unless root).
+.PHONY: browser
+browser:
+	@test -x /usr/bin/chromium || { SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		$$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+	@/usr/bin/chromium --version 2>/dev/null

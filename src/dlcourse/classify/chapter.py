@@ -116,3 +116,37 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
     report.table([{"sentence": s, "label": "pos" if p > 0.5 else "neg", "P(pos)": float(p),
                    "P(pos) baseline": float(q)} for s, p, q in zip(TYPED, p_best, p_bow)],
                  floatfmt=".3f")
+
+    from dlcourse.report import shell_quote
+
+    flags = {"model": "--model", "num_layers": "--layers", "hidden_size": "--hidden-size",
+             "embed_dim": "--embed-dim", "dropout": "--dropout", "epochs": "--epochs",
+             "pooling": "--pooling", "pretrained": "--pretrained",
+             "pretrained_vocab": "--pretrained-vocab"}
+    switches = {("bidirectional", False): "--unidirectional", ("freeze", True): "--freeze"}
+    dirs = dict(zip(MODELS, ("rnn", "bilstm", "glove-frozen", "glove-tuned")))
+    out = "runs/classify"
+    report.commands([
+        f"# this chapter as above (writes {out}/report.html)",
+        f"dlcourse tour --only classify{' --quick' if quick else ''} --out {out}"
+        + ("" if device == "auto" else f" --device {device}"),
+        "# the four networks (full settings); each also reports its test split",
+        *(" ".join(["dlcourse classify train --data rt-sentences",
+                    *(switches[k, v] if (k, v) in switches else f"{flags[k]} {v}"
+                      for k, v in kw.items()),
+                    f"--out {out}/{dirs[name]}"]) for name, kw in MODELS.items()),
+        f"dlcourse classify predict {out}/{dirs[best_name]} "
+        + " ".join(shell_quote(t) for t in TYPED),
+        "# the bag-of-words baseline has no CLI verb: see the Python",
+    ], python="""
+        from dlcourse.classify import TextClassifier, rt_split
+        from dlcourse.classify.baseline import BowLogisticRegression
+        from dlcourse.classify.chapter import MODELS  # the four networks' settings
+
+        split = rt_split()  # the fixed, stratified 80/10/10 split
+        bow = BowLogisticRegression(ngrams=2).fit(*split["train"])
+        print("BoW", bow.evaluate(*split["test"])["accuracy"])
+        for name, settings in MODELS.items():
+            clf = TextClassifier(**settings).fit(*split["train"], valid=split["valid"])
+            print(name, clf.evaluate(*split["test"])["accuracy"])
+    """)

@@ -115,3 +115,31 @@ def run(report: Report, out_dir: Path, *, quick: bool = False, device: str = "au
                  "epoch. The glosses come grouped by topic: while the learning rate is high the "
                  "model tracks the current topic, so the last epoch (learning rate near 0) can "
                  "read slightly higher; on shuffled glosses the curve falls throughout.")
+
+    f, out = FULL, "runs/embeddings"
+    train = f"dlcourse embed train wordnet --dim {f['dim']} --min-count {f['min_count']}"
+    report.commands([
+        f"# this chapter as above (writes {out}/report.html)",
+        f"dlcourse tour --only embeddings{' --quick' if quick else ''} --out {out}"
+        + ("" if device == "auto" else f" --device {device}"),
+        "# skip-gram and CBOW one command each (full settings), then the table's measures",
+        f"{train} --method skipgram --epochs {f['w2v_epochs']} --out {out}/skipgram",
+        f"{train} --method cbow --epochs {f['w2v_epochs']} --out {out}/cbow",
+        f"dlcourse embed evaluate {out}/skipgram",
+        f"dlcourse embed similar {out}/skipgram {' '.join(PROBES)} --topn 5",
+        f"dlcourse embed plot {out}/skipgram {' '.join(PROBES[:5])} --topn 6 --method tsne "
+        f"--out {out}/map.png",
+        "# GloVe with x_max=10 (small-corpus setting) has no CLI option: see the Python",
+    ], python=f"""
+        from dlcourse.data.readers import read_wordnet_glosses
+        from dlcourse.embeddings import (GloVe, Word2Vec, evaluate_analogies,
+                                         evaluate_similarity, tokenize)
+
+        sentences = [tokenize(g) for g in read_wordnet_glosses()]
+        common = dict(vector_size={f['dim']}, min_count={f['min_count']})
+        for model in (Word2Vec("skipgram", epochs={f['w2v_epochs']}, **common),
+                      Word2Vec("cbow", epochs={f['w2v_epochs']}, **common),
+                      GloVe(window=5, x_max=10.0, epochs={f['glove_epochs']}, **common)):
+            kv = model.fit(sentences).wv
+            print(evaluate_similarity(kv)["spearman"], evaluate_analogies(kv)["accuracy"])
+    """)

@@ -73,6 +73,36 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
     for path, caption in figures:
         report.image(path, caption)
 
+    out = "runs/som"
+    report.commands([
+        f"# this chapter as above (writes {out}/report.html)",
+        f"dlcourse tour --only som{' --quick' if quick else ''} --out {out}"
+        + ("" if device == "auto" else f" --device {device}"),
+        "# the three algorithms on raw pixels (full settings), then QE, TE and label agreement",
+        *(f"dlcourse som train sklearn:digits --grid 20x20 --topology hex --epochs 10 "
+          f"--algorithm {a} --no-standardize --out {out}/{a}"
+          for a in ("batch", "minibatch", "online")),
+        f"dlcourse som predict {out}/batch sklearn:digits",
+        f"dlcourse som plot {out}/batch",
+    ], python="""
+        import numpy as np
+        from sklearn.datasets import load_digits
+
+        from dlcourse.som import SOM, Grid, initial_weights
+        from dlcourse.som.compare import train_minisom
+
+        X, y = load_digits(return_X_y=True)  # (1797, 64) pixels 0..16
+        for algorithm in ("batch", "minibatch", "online"):
+            som = SOM(20, 20, topology="hexagonal", sigma=5.0, epochs=10, algorithm=algorithm,
+                      seed=0).fit(X)
+            print(algorithm, som.quantization_error(X), som.topographic_error(X))
+        start = initial_weights(X, Grid(20, 20, "hexagonal"), "pca", np.random.default_rng(0))
+        weights, seconds = train_minisom(X, start.reshape(20, 20, -1), "hexagonal", 5.0,
+                                         epochs=10)
+        peer = SOM.from_weights(weights, topology="hexagonal", device="cpu")
+        print("MiniSom", peer.quantization_error(X), peer.topographic_error(X))
+    """)
+
 
 def _one_core():
     """Limit BLAS to one thread while timing (a no-op without threadpoolctl)."""

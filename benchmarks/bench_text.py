@@ -2,7 +2,10 @@
 
 Peer: torchtext's basic_english rules implemented the straightforward way (twelve re.sub calls
 per line, as torchtext's Python fallback does), measured in the same run and checked to give
-identical tokens. Ratios > 1 mean faster than the peer. Best of --repeat runs, GC off while timing.
+identical tokens. Reading: ``iter_lines`` (strict decoding, line-precise errors) against a bare
+``open()`` loop, and ``load_table`` (quote and delimiter checks) against ``csv.DictReader``, on
+the same files. Ratios > 1 mean faster than the peer. Median of --repeat runs (each pair run
+back to back, so load drifts hit both), GC off while timing.
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_text.py            # full corpora
     PYTHONPATH=src .venv/bin/python benchmarks/bench_text.py --quick    # 10% of them
@@ -14,7 +17,10 @@ import argparse
 import gc
 import random
 import re
+import statistics
+import tempfile
 import time
+from pathlib import Path
 
 _PATTERNS = [r"\'", r"\"", r"\.", r"<br \/>", r",", r"\(", r"\)", r"\!", r"\?", r"\;", r"\:",
              r"\s+"]
@@ -30,10 +36,10 @@ def regex_basic_english(line: str) -> list[str]:
     return line.split()
 
 
-def best_of(fn, repeat: int) -> tuple[float, object]:
-    """Best wall time of ``repeat`` runs and the last output. The garbage collector is off while
-    timing (as in timeit): its passes over millions of token lists are noise, not tokenizing."""
-    best, out = float("inf"), None
+def median_of(fn, repeat: int) -> tuple[float, object]:
+    """Median wall time of ``repeat`` runs and the last output. The garbage collector is off
+    while timing (as in timeit): its passes over millions of token lists are noise."""
+    times, out = [], None
     for _ in range(repeat):
         out = None
         gc.collect()
@@ -41,10 +47,10 @@ def best_of(fn, repeat: int) -> tuple[float, object]:
         try:
             t0 = time.perf_counter()
             out = fn()
-            best = min(best, time.perf_counter() - t0)
+            times.append(time.perf_counter() - t0)
         finally:
             gc.enable()
-    return best, out
+    return statistics.median(times), out
 
 
 def table(rows: list[dict]) -> None:
@@ -61,7 +67,7 @@ def table(rows: list[dict]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="10%% of each corpus")
-    ap.add_argument("--repeat", type=int, default=2, help="best of N timings")
+    ap.add_argument("--repeat", type=int, default=3, help="median of N timings")
     ap.add_argument("--no-spacy", action="store_true")
     args = ap.parse_args()
 
@@ -90,22 +96,24 @@ def main() -> None:
     for name, texts in corpora.items():
         words = sum(len(t.split()) for t in texts)
         print(f"## {name}: {len(texts):,} texts, {words:,} words")
-        peer_s, peer_out = best_of(lambda texts=texts: [regex_basic_english(t) for t in texts],
+        peer_s, peer_out = median_of(lambda texts=texts: [regex_basic_english(t) for t in texts],
                                    args.repeat)
         rows = [{"tokenizer": "peer: torchtext rules via re.sub", "seconds": peer_s,
                  "tokens/s": sum(map(len, peer_out)) / peer_s, "ratio vs peer": 1.0}]
         for tname, fn in tokenizers.items():
             reps = 1 if tname.startswith("spacy") else args.repeat
-            s, out = best_of(lambda fn=fn, texts=texts: fn(texts), reps)
+            s, out = median_of(lambda fn=fn, texts=texts: fn(texts), reps)
             if tname.startswith("basic_english"):
                 assert out == peer_out, "basic_english differs from the torchtext rules"
             rows.append({"tokenizer": tname, "seconds": s, "tokens/s": sum(map(len, out)) / s,
                          "ratio vs peer": peer_s / s})
         table(rows)
 
+    reading(corpora, args.repeat)
+
     texts = corpora["wordnet-glosses"]
     tok = get_tokenizer("basic_english")
-    s, vocab = best_of(lambda: Vocab.build(tok.stream(texts), min_freq=5), 1)
+    s, vocab = median_of(lambda: Vocab.build(tok.stream(texts), min_freq=5), 1)
     n_tok = sum(vocab.freqs)
     print(f"## Vocab.build(tok.stream(wordnet glosses), min_freq=5): {s:.2f} s for tokenizing "
           f"and counting; {len(vocab):,} entries covering {n_tok:,} tokens\n")
@@ -122,6 +130,45 @@ def main() -> None:
                      "ratio (random / bucketed)": padding_fraction(rand, lengths)
                      / max(padding_fraction(bucket, lengths), 1e-9)})
     print("## padding fraction on the review sentences (basic_english lengths)")
+    table(rows)
+
+
+def reading(corpora: dict, repeat: int) -> None:
+    """Reading a corpus file and a labelled CSV: the library's readers against bare stdlib."""
+    import csv
+
+    from dlcourse.text import iter_lines, load_table
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "glosses.txt"
+        corpus.write_text("\n".join(corpora["wordnet-glosses"]) + "\n", encoding="utf-8")
+        csv_path = Path(tmp) / "rt.csv"
+        with open(csv_path, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["text", "label"])
+            w.writerows((t, i % 2) for i, t in enumerate(corpora["rt-sentences"]))
+
+        def bare_lines():
+            with open(corpus, encoding="utf-8") as f:
+                return [line.rstrip("\n") for line in f if line.strip()]
+
+        def bare_csv():
+            with open(csv_path, newline="", encoding="utf-8") as f:
+                return [(r["text"], r["label"]) for r in csv.DictReader(f)]
+
+        rows = []
+        for name, ours, peer in (
+                (f"iter_lines ({corpus.stat().st_size / 1e6:.1f} MB)",
+                 lambda: list(iter_lines(corpus)), bare_lines),
+                (f"load_table ({csv_path.stat().st_size / 1e6:.1f} MB CSV)",
+                 lambda: load_table(csv_path).texts, bare_csv)):
+            pairs = [(median_of(ours, 1)[0], median_of(peer, 1)[0]) for _ in range(repeat)]
+            ours_s = statistics.median(p[0] for p in pairs)
+            peer_s = statistics.median(p[1] for p in pairs)
+            assert len(ours()) == len(peer())
+            rows.append({"reader": name, "seconds": ours_s, "peer seconds": peer_s,
+                         "ratio vs peer": peer_s / ours_s})
+    print("## reading files (peer: bare open() loop / csv.DictReader)")
     table(rows)
 
 

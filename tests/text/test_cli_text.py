@@ -1,76 +1,113 @@
-"""`dlcourse text tokenize | vocab | inspect`, in-process."""
+"""`dlcourse text tokenize | vocab | inspect`, in-process, as a user types them (relative paths
+in a fresh working directory)."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
-import pytest
-
-from dlcourse.cli.main import main
 from dlcourse.text import Vocab
 
 
-def run(args, capsys):
-    main(["text", *args])
-    return capsys.readouterr().out
+def out_of(cli_run, *args) -> str:
+    result = cli_run("text", *args)
+    assert result.code == 0, result.err
+    return result.out
 
 
-def test_tokenize_texts_file_and_ids(tmp_path, capsys):
-    assert run(["tokenize", "Hello, World!", "It's <br />fine"], capsys).splitlines() == \
+def test_tokenize_texts_file_table_and_ids(cli_run, workdir):
+    assert out_of(cli_run, "tokenize", "Hello, World!", "It's <br />fine").splitlines() == \
         ["hello , world !", "it ' s fine"]
-    assert run(["tokenize", "-t", "wordpiece", "--ids", "Hi!"], capsys).strip() == \
+    assert out_of(cli_run, "tokenize", "--tokenizer", "wordpiece", "--ids", "Hi!").strip() == \
         "101 7632 999 102"
-    assert run(["tokenize", "-t", "regex", "--pattern", "[a-z]+", "--json", "ab1cd"],
-               capsys).strip() == '["ab", "cd"]'
-    f = tmp_path / "in.txt"
-    f.write_text("One two.\n\nThree!\n", encoding="utf-8")
-    assert run(["tokenize", "--file", str(f)], capsys).splitlines() == \
-        ["one two .", "", "three !"]
+    assert out_of(cli_run, "tokenize", "--tokenizer", "regex", "--pattern", "[a-z]+", "--json",
+                  "ab1cd").strip() == '["ab", "cd"]'
+    Path("in.txt").write_text("One two.\n\nThree!\n", encoding="utf-8")
+    assert out_of(cli_run, "tokenize", "--file", "in.txt").splitlines() == \
+        ["one two .", "", "three !"]  # blank lines kept: output lines match input lines
+    assert out_of(cli_run, "tokenize", "--file", "in.txt", "--limit", "1").splitlines() == \
+        ["one two ."]
+    Path("r.csv").write_text('review,label\n"Fine, really",pos\nDull,neg\n', encoding="utf-8")
+    assert out_of(cli_run, "tokenize", "--file", "r.csv", "--text-col", "review").splitlines() \
+        == ["fine , really", "dull"]
+    Path("latin.txt").write_bytes("Caf\u00e9 cr\u00e8me\n".encode("latin-1"))
+    assert out_of(cli_run, "tokenize", "--file", "latin.txt", "--encoding", "latin-1").strip() \
+        == "café crème"
+    assert workdir() == {"in.txt", "r.csv", "latin.txt"}  # tokenize writes nothing
 
 
-def test_vocab_builds_prints_and_saves(tmp_path, capsys):
-    corpus = tmp_path / "c.txt"
-    corpus.write_text("the cat the dog\nthe end\n", encoding="utf-8")
-    out = run(["vocab", str(corpus), "--top", "2", "-o", str(tmp_path / "v.json"),
-               "--specials", "<pad>,<unk>,<bos>"], capsys)
+def test_old_spellings_still_work(cli_run, workdir):
+    """`-t NAME` and `vocab --dataset NAME` (with a note) from scripts written before."""
+    assert out_of(cli_run, "tokenize", "-t", "whitespace", "A b").strip() == "A b"
+    result = cli_run("text", "vocab", "--dataset", "pang-lee-sample", "--max-size", "50",
+                     "--top", "3")
+    assert result.code == 0 and "200 texts" in result.out and "vocabulary of 52" in result.out
+    assert "note: '--dataset pang-lee-sample' is deprecated" in result.err
+    cli_run("text", "tokenize", "-t", "regex", "--tokenizer", "spacy", "x") \
+        .assert_user_error("-t regex and --tokenizer spacy disagree")
+
+
+def test_vocab_builds_prints_and_saves(cli_run, workdir):
+    Path("c.txt").write_text("the cat the dog\nthe end\n", encoding="utf-8")
+    out = out_of(cli_run, "vocab", "c.txt", "--top", "2", "--out", "v.json",
+                 "--specials", "<pad>,<unk>,<bos>")
     assert "2 texts, 6 tokens -> vocabulary of 7 (3 specials)" in out
     assert "the" in out and "3" in out
-    v = Vocab.load(tmp_path / "v.json")
+    v = Vocab.load("v.json")
     assert v.itos[:4] == ["<pad>", "<unk>", "<bos>", "the"] and v.freqs[3] == 3
-    ids = run(["tokenize", "--vocab", str(tmp_path / "v.json"), "--ids", "the bird"], capsys)
+    ids = out_of(cli_run, "tokenize", "--vocab", "v.json", "--ids", "the bird")
     assert ids.strip() == "3 1"
-    out = run(["vocab", "--dataset", "pang-lee-sample", "--max-size", "50", "--top", "3"], capsys)
+    out = out_of(cli_run, "vocab", "pang-lee-sample", "--max-size", "50", "--top", "3")
     assert "200 texts" in out and "vocabulary of 52" in out
-    run(["vocab", str(corpus), "--specials", "[UNK],<eos>", "-o", str(tmp_path / "w.json")],
-        capsys)
-    w = Vocab.load(tmp_path / "w.json")
+    out_of(cli_run, "vocab", "c.txt", "--specials", "[UNK],<eos>", "--out", "w.json")
+    w = Vocab.load("w.json")
     assert (w.unk_id, w.pad_id, w.itos[1]) == (0, None, "<eos>")
+    # --out DIR writes DIR/vocab.json (DIR created); several DATA are counted together
+    Path("t.jsonl").write_text('{"text": "the cat sat"}\n', encoding="utf-8")
+    out = out_of(cli_run, "vocab", "c.txt", "t.jsonl", "--out", "runs/v", "--top", "1")
+    assert "3 texts, 9 tokens" in out and Vocab.load("runs/v/vocab.json")["the"] == 2
+    out = out_of(cli_run, "vocab", "c.txt", "--limit", "1", "--specials", "")
+    assert "1 text, 4 tokens -> vocabulary of 3 (0 specials)" in out
 
 
-def test_inspect_table(tmp_path, capsys):
-    p = tmp_path / "train.jsonl"
+def test_inspect_table(cli_run, workdir):
     rows = [{"review": "good film", "label": 1}] * 3 + [{"review": "bad , very bad", "label": 0}]
-    p.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    out = run(["inspect", str(p), "--text-col", "review"], capsys)
+    Path("train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows),
+                                   encoding="utf-8")
+    out = out_of(cli_run, "inspect", "train.jsonl", "--text-col", "review")
     assert "4 rows; columns: review, label" in out and "2 classes" in out
     assert "p50" in out and "max" in out
+    out = out_of(cli_run, "inspect", "train.jsonl", "--text-col", "review", "--label-col", "none",
+                 "--limit", "2")
+    assert "2 rows" in out and "classes" not in out
+    assert "classes" not in out_of(cli_run, "inspect", "train.jsonl", "--text-col", "review",
+                                   "--label-col", "")  # the old spelling of "none"
+    # a ';'-separated CSV (spreadsheets in many locales) and a one-column CSV
+    Path("semi.csv").write_text("text;label\nbon film;pos\n\"a;b\";neg\n", encoding="utf-8")
+    assert "2 rows; columns: text, label" in out_of(cli_run, "inspect", "semi.csv")
+    Path("one.csv").write_text("height\n1.7\n1.8\n", encoding="utf-8")
+    assert "2 rows; columns: height" in out_of(cli_run, "inspect", "one.csv", "--text-col",
+                                               "height", "--label-col", "none")
 
 
-def test_errors_are_one_line(tmp_path, capsys):
-    p = tmp_path / "d.csv"
-    p.write_text("review,label\nfine,pos\n,neg\n", encoding="utf-8")
-    with pytest.raises(SystemExit) as info:
-        main(["text", "inspect", str(p), "--text-col", "review"])
-    assert info.value.code == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: ") and "d.csv:3: missing text" in err
-    with pytest.raises(SystemExit):
-        main(["text", "tokenize", "--ids", "x"])
-    assert "--ids needs --vocab" in capsys.readouterr().err
+def test_missing_values_can_be_dropped(cli_run, workdir):
+    Path("d.csv").write_text("review,label\nfine,pos\n,neg\nok,\n", encoding="utf-8")
+    cli_run("text", "inspect", "d.csv", "--text-col", "review").assert_user_error(
+        r"d\.csv:3: missing text .*--on-missing drop")
+    out = out_of(cli_run, "inspect", "d.csv", "--text-col", "review", "--on-missing", "drop")
+    assert "1 row;" in out
+    assert out_of(cli_run, "tokenize", "--file", "d.csv", "--text-col", "review",
+                  "--on-missing", "drop").splitlines() == ["fine", "ok"]
 
 
-def test_text_help_does_not_import_torch():
-    import subprocess
-    import sys
-
+def test_stdin_and_help_in_a_subprocess(tmp_path):
+    """`--file -` reads standard input; `text --help` imports neither torch nor numpy."""
+    cmd = [sys.executable, "-m", "dlcourse", "text", "tokenize", "--file", "-"]
+    done = subprocess.run(cmd, input="Hello, World!\n\nBye.\n", capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.splitlines() == ["hello , world !", "", "bye ."]
+    done = subprocess.run(cmd, input=b"caf\xe9\n", capture_output=True, cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.decode().startswith("error: <stdin>")
     code = ("import sys; from dlcourse.cli.main import main\n"
             "try: main(['text', '--help'])\n"
             "except SystemExit: pass\n"

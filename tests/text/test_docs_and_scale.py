@@ -7,7 +7,7 @@ import pytest
 
 
 @pytest.mark.parametrize("module", ["", ".tokenizers", ".vocab", ".batching", ".tabular",
-                                    ".wordpiece"])
+                                    ".labels", ".formats", ".reading", ".config", ".wordpiece"])
 def test_docstring_examples(module):
     mod = importlib.import_module(f"dlcourse.text{module}")
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
@@ -19,13 +19,13 @@ def test_vocab_streams_wordnet_glosses_from_a_file(tmp_path):
     import tracemalloc
 
     from dlcourse.data.readers import read_wordnet_glosses
-    from dlcourse.text import Vocab, get_tokenizer, iter_lines
+    from dlcourse.text import Vocab, get_tokenizer, read_text_lines
 
     path = tmp_path / "glosses.txt"
     path.write_text("\n".join(read_wordnet_glosses()) + "\n", encoding="utf-8")
     tok = get_tokenizer("basic_english")
     tracemalloc.start()
-    vocab = Vocab.build(tok.stream(iter_lines(path)), min_freq=5)
+    vocab = Vocab.build(tok.stream(read_text_lines(path, skip_blank=True)), min_freq=5)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     kept = sum(vocab.freqs)  # running tokens of the kept types

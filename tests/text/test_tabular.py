@@ -60,13 +60,15 @@ def test_integer_labels_and_unlabelled(tmp_path):
 
 def test_bad_input_names_file_line_and_problem(tmp_path, caplog):
     p = _write_csv(tmp_path / "d.csv", [("fine", "pos"), ("no label here", ""), ("ok", "neg")])
-    with pytest.raises(DlcourseError, match=r"d\.csv:3: missing label in column 'label'"):
+    with pytest.raises(DlcourseError, match=r"d\.csv:3: missing label in column 'label'; .*"
+                                            r"--on-missing drop .* on_missing='drop' in Python"):
         load_table(p, text_col="review")
     with caplog.at_level(logging.WARNING):
         t = load_table(p, text_col="review", on_missing="drop")
     assert t.labels == ["pos", "neg"] and "dropped 1 rows" in caplog.text
     with pytest.raises(DlcourseError, match=r"d\.csv:1: no column 'text' \(columns: review, "
-                                            r"label\); pass text_col="):
+                                            r"label\); name the right one with --text-col "
+                                            r"\(or text_col= in Python\)"):
         load_table(p)
     with pytest.raises(DlcourseError, match="no column 'y'"):
         load_table(p, text_col="review", label_col="y")
@@ -76,8 +78,9 @@ def test_bad_input_names_file_line_and_problem(tmp_path, caplog):
         load_table(empty)
     latin = tmp_path / "latin.csv"
     latin.write_bytes("review,label\nfine,pos\ncaf\u00e9 cr\u00e8me,neg\n".encode("latin-1"))
-    with pytest.raises(DlcourseError, match=r"latin\.csv:3: byte 0xe9 cannot be decoded as "
-                                            r"utf-8; re-save"):
+    with pytest.raises(DlcourseError, match=r"latin\.csv:3: byte 0xe9 is not valid utf-8; pass "
+                                            r"the file's encoding \(--encoding latin-1 .*"
+                                            r"encoding='latin-1' in Python\)"):
         load_table(latin, text_col="review")
     assert load_table(latin, text_col="review", encoding="latin-1").texts[1] == "café crème"
     ragged = tmp_path / "ragged.csv"

@@ -91,6 +91,8 @@ def test_save_load_and_dict_round_trip(tmp_path):
         Vocab.load(tmp_path / "bad.json")
     with pytest.raises(DlcourseError, match="not found"):
         Vocab.load(tmp_path / "missing.json")
+    with pytest.raises(DlcourseError, match="sub is a directory; give the JSON file"):
+        Vocab.load(tmp_path / "sub")
 
 
 def test_duplicate_tokens_rejected():

@@ -1,111 +1,150 @@
-"""`dlcourse text tokenize | vocab | inspect`: the text pipeline from the command line."""
+"""`dlcourse text`: the text pipeline from the command line.
+
+    dlcourse text tokenize INPUT...              tokens of each text
+    dlcourse text tokenize --file FILE           ... of each line, or of a table's --text-col
+    dlcourse text vocab DATA... [--out DIR|FILE.json]
+    dlcourse text inspect TABLE
+
+DATA is a text file (one text a line), a table (.csv, .tsv, .jsonl, .parquet: its --text-col)
+or a named corpus (lee, wordnet, ...). The options are generated from the text configs
+(:class:`~dlcourse.text.config.TokenizerConfig`, ``VocabConfig``, ``TableConfig``), so each
+default lives once, and every value and file is checked before any work. Nothing here imports
+torch (the spaCy tokenizer does, through spaCy's own thinc, when torch is installed).
+"""
 
 from __future__ import annotations
 
+import itertools
+from pathlib import Path
+
 import click
 
-from dlcourse.cli.common import echo_table
+from dlcourse.cli.common import ConfigOptions, check_input_file, check_out_dir, echo_table
+from dlcourse.errors import DlcourseError
+from dlcourse.text.config import TableConfig, TokenizerConfig, VocabConfig
+from dlcourse.text.formats import TABLE_SUFFIXES, is_table
 
-TOKENIZER_NAMES = ["basic_english", "whitespace", "regex", "spacy", "wordpiece"]
-DATASETS = {  # --dataset NAME -> reader of dlcourse.data.readers returning texts
+group = click.Group("text", help="Tokenize text, build vocabularies, inspect tabular text data.")
+
+# `text vocab --dataset NAME` (before DATA was an argument) -> `text vocab NAME`, with a note
+LEGACY = {"vocab": ("--dataset",)}
+
+CORPORA = {  # named corpus -> reader of dlcourse.data.readers returning texts
     "lee": "read_lee",
     "wordnet": "read_wordnet_glosses",
     "rt-sentences": "read_rt_sentences",
     "pang-lee-sample": "read_pang_lee_sample",
     "wikipedia-sample": "read_wikipedia_sample",
 }
-TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson")
+TOKENIZER = ConfigOptions(TokenizerConfig)
+VOCAB = ConfigOptions(VocabConfig)
+TABLE = ConfigOptions(TableConfig)
+READ = ConfigOptions(TableConfig, exclude=("label_col",))  # texts only: no label column
+LIMIT_HELP = "Use only the first N texts (of each DATA) [default: all]."
 
 
-def tokenizer_options(f):
-    """--tokenizer, --pattern, --vocab-file, --lowercase: shared by every verb."""
-    f = click.option("--lowercase", is_flag=True,
-                     help="Lower-case first (whitespace, regex, spacy; basic_english always "
-                          "does).")(f)
-    f = click.option("--vocab-file", type=click.Path(dir_okay=False),
-                     help="wordpiece: a BERT vocab.txt (default: offline bert-base-uncased).")(f)
-    f = click.option("--pattern", help="regex: the token pattern (default \\w+|[^\\w\\s]).")(f)
-    return click.option("-t", "--tokenizer", "tokenizer", default="basic_english",
-                        show_default=True, type=click.Choice(TOKENIZER_NAMES),
-                        help="Which tokenizer.")(f)
+def _plural(n: int, noun: str) -> str:
+    """``1 text``, ``2,000 texts``."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
-def _make_tokenizer(name: str, pattern, vocab_file, lowercase: bool):
-    from dlcourse.text import get_tokenizer
-
-    kwargs = {}
-    if pattern is not None:
-        if name != "regex":
-            raise click.UsageError("--pattern goes with --tokenizer regex")
-        kwargs["pattern"] = pattern
-    if vocab_file is not None:
-        if name != "wordpiece":
-            raise click.UsageError("--vocab-file goes with --tokenizer wordpiece")
-        kwargs["vocab_file"] = vocab_file
-    if lowercase and name in ("whitespace", "regex", "spacy"):
-        kwargs["lowercase"] = True
-    return get_tokenizer(name, **kwargs)
+def _short_tokenizer(command):
+    """``-t NAME``: the short spelling of ``--tokenizer`` (kept for scripts that use it)."""
+    return click.option("-t", "short_tokenizer", default=None, hidden=True)(command)
 
 
-def _texts_of(path: str, text_col: str, encoding: str):
-    """Texts of a table file (by its text column) or of a plain file (one per line), streamed."""
-    from pathlib import Path
+def _build_configs(values: dict, table: ConfigOptions = READ):
+    """(TokenizerConfig, TableConfig) from a command's option values, validated; one-line
+    errors name the option."""
+    short = values.pop("short_tokenizer", None)
+    if short is not None:
+        if values.get("tokenizer") not in (None, short):
+            raise click.UsageError(f"-t {short} and --tokenizer {values['tokenizer']} disagree; "
+                                   "give one")
+        values["tokenizer"] = short
+    fixed = {} if table is TABLE else {"label_col": None}
+    if values.get("label_col") == "":  # the old spelling of --label-col none
+        fixed["label_col"] = None
+    tokenizer = TOKENIZER.build(TOKENIZER.pop(values))
+    reading = table.build(table.pop(values), **fixed)
+    if tokenizer.vocab_file is not None:
+        check_input_file(tokenizer.vocab_file, "--vocab-file")
+    return tokenizer, reading
 
-    from dlcourse.text import iter_lines, load_table
 
-    if Path(path).suffix.lower() in TABLE_SUFFIXES:
-        return load_table(path, text_col=text_col, label_col=None, encoding=encoding).texts
-    return iter_lines(path, encoding=encoding)
+def _check_source(path: str, reading: TableConfig, what: str) -> Path:
+    """A readable text file or table, refused before work if missing, binary or undecodable."""
+    from dlcourse.text.reading import check_text_file
+
+    if Path(path).suffix.lower() == ".parquet":  # binary by design; pandas checks the rest
+        return check_input_file(path, what)
+    # tables are decoded whole when loaded, so only plain text files get the decoding pass here
+    return check_text_file(path, reading.encoding, what, decode=not is_table(path))
 
 
-@click.group("text")
-def group():
-    """Tokenize text, build vocabularies, inspect tabular text data."""
+def _texts_of(path: Path, reading: TableConfig, limit: int | None, skip_blank: bool = True):
+    """The texts of a table's text column, or the lines of a text file (streamed)."""
+    from dlcourse.text import load_table, read_text_lines
+
+    if is_table(path):
+        return load_table(path, text_col=reading.text_col, label_col=None,
+                          encoding=reading.encoding, on_missing=reading.on_missing,
+                          limit=limit).texts
+    lines = read_text_lines(path, reading.encoding, skip_blank=skip_blank)
+    return lines if limit is None else itertools.islice(lines, limit)
 
 
 @group.command()
-@click.argument("texts", nargs=-1)
-@click.option("-f", "--file", "file", type=click.Path(dir_okay=False),
-              help="Tokenize this file instead, one text a line ('-' = stdin).")
-@tokenizer_options
+@click.argument("inputs", nargs=-1, metavar="[INPUT]...")
+@click.option("-f", "--file", "file", metavar="FILE",
+              help="Tokenize this file instead: one text a line, or a table's --text-col "
+                   "('-' = stdin).")
+@TOKENIZER
+@_short_tokenizer
+@READ
+@click.option("--limit", type=click.IntRange(min=1), help=LIMIT_HELP)
 @click.option("--ids", is_flag=True,
-              help="Print ids: WordPiece ids with [CLS]/[SEP], or --vocab ids.")
-@click.option("--vocab", "vocab_path", type=click.Path(dir_okay=False),
+              help="Print ids: WordPiece ids with [CLS]/[SEP], or the ids of --vocab.")
+@click.option("--vocab", "vocab_path", metavar="VOCAB_JSON",
               help="A vocabulary JSON (from `dlcourse text vocab --out`) for --ids.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON list per line.")
-@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of --file.")
-def tokenize(texts, file, tokenizer, pattern, vocab_file, lowercase, ids, vocab_path, as_json,
-             encoding):
-    """Tokenize TEXTS (or --file): one line of space-separated tokens per text.
+def tokenize(inputs, file, limit, ids, vocab_path, as_json, **options):
+    """Tokenize each INPUT text (or each text of --file): one line of tokens per text.
 
     \b
-    dlcourse text tokenize "Hello, World!"            -> hello , world !
-    dlcourse text tokenize -t spacy "Don't stop"      -> Do n't stop
-    dlcourse text tokenize -t wordpiece --ids "Hi!"   -> 101 7632 999 102
+    dlcourse text tokenize "Hello, World!"                  -> hello , world !
+    dlcourse text tokenize --tokenizer spacy "Don't stop"   -> Do n't stop
+    dlcourse text tokenize --tokenizer wordpiece --ids "Hi!" -> 101 7632 999 102
+    dlcourse text tokenize --file reviews.csv --text-col review --limit 5
     """
-    import itertools
     import json
-    import sys
 
-    from dlcourse.text import Vocab, iter_lines
+    if bool(inputs) == bool(file):
+        raise click.UsageError("give INPUT texts or --file FILE (not both)")
+    tok_config, reading = _build_configs(options)
+    if ids and vocab_path is None and tok_config.tokenizer != "wordpiece":
+        raise click.UsageError("--ids needs --vocab VOCAB_JSON or --tokenizer wordpiece")
+    if vocab_path is not None and not ids:
+        raise click.UsageError("--vocab gives ids: add --ids")
+    if vocab_path is not None:
+        check_input_file(vocab_path, "--vocab")
+    if file is not None and file != "-":
+        file = _check_source(file, reading, "--file")
 
-    if bool(texts) == bool(file):
-        raise click.UsageError("give TEXTS or --file (not both)")
-    tok = _make_tokenizer(tokenizer, pattern, vocab_file, lowercase)
+    from dlcourse.text import Vocab
+
+    tok = tok_config.build()
     vocab = Vocab.load(vocab_path) if vocab_path else None
-    if ids and vocab is None and tokenizer != "wordpiece":
-        raise click.UsageError("--ids needs --vocab FILE.json or --tokenizer wordpiece")
     if file == "-":
-        source = (line.rstrip("\n") for line in sys.stdin)
-    elif file:
-        source = iter_lines(file, encoding=encoding, skip_blank=False)
+        source = _stdin_lines(reading.encoding)
+        source = source if limit is None else itertools.islice(source, limit)
+    elif file is not None:
+        source = iter(_texts_of(file, reading, limit, skip_blank=False))
     else:
-        source = iter(texts)
-    while chunk := list(itertools.islice(source, 4096)):
+        source = iter(inputs[:limit])
+    while chunk := list(itertools.islice(source, 4096)):  # bounded memory on any input size
         if ids and vocab is None:
-            enc = tok.encode(chunk, max_length=10**9)
-            rows = [r[m.bool()].tolist() for r, m in zip(enc["input_ids"],
-                                                       enc["attention_mask"])]
+            rows = tok.encode_ids(chunk)
         else:
             rows = tok.batch(chunk)
             if ids:
@@ -115,43 +154,51 @@ def tokenize(texts, file, tokenizer, pattern, vocab_file, lowercase, ids, vocab_
                        else " ".join(map(str, row)))
 
 
+def _stdin_lines(encoding: str):
+    """Lines of standard input, decoded by the same policy as files."""
+    import io
+    import sys
+
+    from dlcourse.text.reading import check_encoding
+
+    stream = io.TextIOWrapper(sys.stdin.buffer, encoding=check_encoding(encoding),
+                              errors="strict", newline="\n")
+    n = 0  # lines read so far
+    try:
+        for line in stream:
+            n += 1
+            yield line.rstrip("\r\n")
+    except UnicodeDecodeError as e:
+        raise DlcourseError(f"<stdin>: a byte after line {n} is not valid {encoding} "
+                            f"({e.reason}); pass the right --encoding (e.g. latin-1)") from None
+
+
 @group.command()
-@click.argument("corpus", nargs=-1)
-@click.option("--dataset", type=click.Choice(list(DATASETS)),
-              help="Use an offline corpus instead of CORPUS files.")
-@tokenizer_options
-@click.option("--text-col", default="text", show_default=True,
-              help="Text column of .csv/.tsv/.jsonl corpora.")
-@click.option("--max-size", type=int, help="Keep at most this many tokens (specials excluded).")
-@click.option("--min-freq", default=1, show_default=True, type=int, help="Drop rarer tokens.")
-@click.option("--specials", default="<pad>,<unk>", show_default=True,
-              help="Comma-separated special tokens put first; the ones named like pad and unk "
-                   "(<pad>, [UNK] ...) play those roles.")
-@click.option("--top", default=20, show_default=True, type=int, help="Print the top N entries.")
-@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Save the vocabulary JSON.")
-@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of CORPUS.")
-def vocab(corpus, dataset, tokenizer, pattern, vocab_file, lowercase, text_col, max_size,
-          min_freq, specials, top, out, encoding):
-    """Build a vocabulary from CORPUS files (one text a line, or tables) or --dataset.
+@click.argument("data", nargs=-1, required=True, metavar="DATA...")
+@click.option("-o", "--out", metavar="DIR|FILE.json",
+              help="Save the vocabulary as FILE.json, or as DIR/vocab.json (checked before any "
+                   "work).")
+@TOKENIZER
+@_short_tokenizer
+@VOCAB
+@READ
+@click.option("--limit", type=click.IntRange(min=1), help=LIMIT_HELP)
+@click.option("--top", default=20, show_default=True, type=click.IntRange(min=0),
+              help="Print the N most frequent tokens.")
+def vocab(data, out, limit, top, **options):
+    """Build a vocabulary from DATA: text files (one text a line), tables (their --text-col)
+    or named corpora (lee, wordnet, rt-sentences, pang-lee-sample, wikipedia-sample).
 
     \b
-    dlcourse text vocab --dataset wordnet --max-size 10000 --min-freq 2 -o vocab.json
+    dlcourse text vocab wordnet --max-size 10000 --min-freq 2 --out vocab.json
+    dlcourse text vocab reviews.csv --text-col review --out runs/vocab
     """
-    import itertools
+    tok_config, reading = _build_configs(options)
+    vocab_config = VOCAB.build(VOCAB.pop(options))
+    target = None if out is None else _vocab_target(out)
+    sources = [_resolve_data(item, reading) for item in data]
 
-    from dlcourse.text import Vocab
-
-    if bool(corpus) == bool(dataset):
-        raise click.UsageError("give CORPUS files or --dataset NAME (not both)")
-    tok = _make_tokenizer(tokenizer, pattern, vocab_file, lowercase)
-    if dataset:
-        from dlcourse.data import readers
-
-        items = getattr(readers, DATASETS[dataset])()
-        texts = [x[0] if isinstance(x, tuple) else x for x in items]
-    else:
-        texts = itertools.chain.from_iterable(_texts_of(p, text_col, encoding) for p in corpus)
-    names = [s.strip() for s in specials.split(",") if s.strip()]
+    tok = tok_config.build()
     counted = {"texts": 0, "tokens": 0}
 
     def counting(token_lists):
@@ -160,47 +207,89 @@ def vocab(corpus, dataset, tokenizer, pattern, vocab_file, lowercase, text_col, 
             counted["tokens"] += len(tokens)
             yield tokens
 
-    pad = next((n for n in names if "pad" in n.lower()), None)
-    unk = next((n for n in names if "unk" in n.lower()), None)
-    v = Vocab.build(counting(tok.stream(texts)), max_size=max_size, min_freq=min_freq,
-                    specials=names, pad_token=pad, unk_token=unk)
-    covered = sum(v.freqs)
-    click.echo(f"{counted['texts']:,} texts, {counted['tokens']:,} tokens -> vocabulary of "
-               f"{len(v):,} ({len(names)} specials); coverage "
-               f"{covered / max(counted['tokens'], 1):.2%} of running tokens")
-    first = len(names)
+    texts = itertools.chain.from_iterable(_corpus_texts(s, reading, limit) for s in sources)
+    v = vocab_config.build(counting(tok.stream(texts)))
+    if not counted["tokens"]:
+        raise DlcourseError(f"DATA {' '.join(data)} holds no tokens; nothing to count")
+    n_specials = len(vocab_config.specials)
+    click.echo(f"{_plural(counted['texts'], 'text')}, {counted['tokens']:,} tokens -> "
+               f"vocabulary of {len(v):,} ({n_specials} specials); coverage "
+               f"{sum(v.freqs) / counted['tokens']:.2%} of running tokens")
     echo_table([{"id": i, "token": v.itos[i], "count": v.freqs[i]}
-                for i in range(first, min(len(v), first + top))])
-    if out:
-        click.echo(f"saved {v.save(out)}")
+                for i in range(n_specials, min(len(v), n_specials + top))])
+    if target is not None:
+        click.echo(f"saved {v.save(target)}")
+
+
+def _vocab_target(out: str) -> Path:
+    """``--out`` of ``text vocab``: a ``.json`` file, or a folder that gets ``vocab.json``;
+    checked writable without creating anything."""
+    path = Path(out)
+    if path.suffix.lower() == ".json" and not path.is_dir():
+        check_out_dir(path.parent)
+        return path
+    if path.exists() and not path.is_dir():
+        raise DlcourseError(f"--out {path} exists and is neither a folder nor a .json file; "
+                            "choose a folder or FILE.json")
+    return check_out_dir(path) / "vocab.json"
+
+
+def _resolve_data(item: str, reading: TableConfig):
+    """A DATA item: a named corpus (as ``dlcourse data list`` names it) or a file, checked; a
+    one-line error otherwise. Names win, as in ``lm train``: write ``./lee`` for a file."""
+    from dlcourse.data import canonical_name
+
+    name = canonical_name(item)
+    if name in CORPORA:
+        return name
+    path = Path(item)
+    if not (path.exists() or path.suffix or len(path.parts) > 1):  # not meant as a file
+        raise DlcourseError(f"DATA {item!r} is neither a file nor a named corpus; give a file or "
+                            f"one of {', '.join(CORPORA)}")
+    return _check_source(item, reading, "DATA")
+
+
+def _corpus_texts(source, reading: TableConfig, limit: int | None):
+    if isinstance(source, Path):
+        return _texts_of(source, reading, limit)
+    from dlcourse.data import readers
+
+    items = getattr(readers, CORPORA[source])()[:limit]
+    return [x[0] if isinstance(x, tuple) else x for x in items]
 
 
 @group.command()
-@click.argument("data", type=click.Path(dir_okay=False))
-@click.option("--text-col", default="text", show_default=True, help="The text column.")
-@click.option("--label-col", default="label", show_default=True,
-              help="The label column ('' for none).")
-@tokenizer_options
-@click.option("--encoding", default="utf-8", show_default=True, help="File encoding.")
-def inspect(data, text_col, label_col, tokenizer, pattern, vocab_file, lowercase, encoding):
-    """Columns, label counts and token-length percentiles of a CSV/TSV/JSONL table.
+@click.argument("table", metavar="TABLE")
+@TABLE
+@TOKENIZER
+@_short_tokenizer
+@click.option("--limit", type=click.IntRange(min=1), help="Use only the first N rows.")
+def inspect(table, limit, **options):
+    """Columns, label counts and token-length percentiles of TABLE (.csv, .tsv, .jsonl, .parquet).
 
     \b
     dlcourse text inspect train.csv --text-col review --label-col label
     """
+    tok_config, reading = _build_configs(options, TABLE)
+    if not is_table(table):
+        raise DlcourseError(f"TABLE {table} is not a table; give a {', '.join(TABLE_SUFFIXES)} "
+                            "file")
+    path = _check_source(table, reading, "TABLE")
+    tok = tok_config.build()
+
     import numpy as np
 
     from dlcourse.text import load_table
 
-    table = load_table(data, text_col=text_col, label_col=label_col or None, encoding=encoding)
-    tok = _make_tokenizer(tokenizer, pattern, vocab_file, lowercase)
-    lengths = np.array([len(t) for t in tok.batch(table.texts)])  # (N,) tokens per text
-    click.echo(f"{data}: {len(table):,} rows; columns: {', '.join(table.columns or [])}")
-    if table.labels is not None:
-        counts = table.label_counts()
+    data = load_table(path, text_col=reading.text_col, label_col=reading.label_col,
+                      encoding=reading.encoding, on_missing=reading.on_missing, limit=limit)
+    lengths = np.array([len(t) for t in tok.batch(data.texts)])  # (N,) tokens per text
+    click.echo(f"{table}: {_plural(len(data), 'row')}; columns: {', '.join(data.columns or [])}")
+    if data.labels is not None:
+        counts = data.label_counts()
         click.echo(f"labels ({len(counts)} classes):")
-        echo_table([{"label": y, "count": c, "share": c / len(table)} for y, c in counts.items()])
-    click.echo(f"tokens per text ({tokenizer}):")
+        echo_table([{"label": y, "count": c, "share": c / len(data)} for y, c in counts.items()])
+    click.echo(f"tokens per text ({tok_config.tokenizer}):")
     qs = [0, 50, 90, 95, 99, 100]
     row = dict(zip(["min", "p50", "p90", "p95", "p99", "max"],
                    (float(q) for q in np.percentile(lengths, qs))))

@@ -1,8 +1,14 @@
 """Text pipeline shared by the text lessons: tokenizers, vocabulary, one-hot, padding, bucketed
 batches, packed sequences and labelled text tables (what torchtext's Field, build_vocab,
-BucketIterator and TabularDataset did).
+BucketIterator and TabularDataset did), and the one way every lesson reads text files.
+
+Names are imported on first use, so reading, tokenizing and vocabularies do not import torch;
+only the batching helpers (``one_hot``, ``pad_sequences``, ``PadCollate``,
+``BucketBatchSampler``, ...) do.
 
 >>> from torch.utils.data import DataLoader
+>>> from dlcourse.text import (BucketBatchSampler, LabelEncoder, PadCollate, TextTable, Vocab,
+...                            get_tokenizer)
 >>> tok = get_tokenizer("basic_english")
 >>> texts, labels = ["A fine film.", "Dull, dull, dull!", "Fine acting"], ["pos", "neg", "pos"]
 >>> vocab = Vocab.build(tok.stream(texts), max_size=10000, min_freq=1)
@@ -15,52 +21,39 @@ BucketIterator and TabularDataset did).
 (2, True)
 """
 
-from dlcourse.text.batching import (
-    BucketBatchSampler,
-    PadCollate,
-    lengths_to_mask,
-    one_hot,
-    pack_padded,
-    pad_sequences,
-    padding_fraction,
-)
-from dlcourse.text.tabular import LabelEncoder, TextTable, iter_lines, load_table
-from dlcourse.text.tokenizers import (
-    TOKENIZERS,
-    BasicEnglishTokenizer,
-    RegexTokenizer,
-    SpacyTokenizer,
-    Tokenizer,
-    WhitespaceTokenizer,
-    basic_english,
-    get_tokenizer,
-    tokenizer_from_config,
-)
-from dlcourse.text.vocab import UnknownTokenError, Vocab
-from dlcourse.text.wordpiece import WordPieceTokenizer
+from __future__ import annotations
 
-__all__ = [
-    "TOKENIZERS",
-    "BasicEnglishTokenizer",
-    "BucketBatchSampler",
-    "LabelEncoder",
-    "PadCollate",
-    "RegexTokenizer",
-    "SpacyTokenizer",
-    "TextTable",
-    "Tokenizer",
-    "UnknownTokenError",
-    "Vocab",
-    "WhitespaceTokenizer",
-    "WordPieceTokenizer",
-    "basic_english",
-    "get_tokenizer",
-    "iter_lines",
-    "lengths_to_mask",
-    "load_table",
-    "one_hot",
-    "pack_padded",
-    "pad_sequences",
-    "padding_fraction",
-    "tokenizer_from_config",
-]
+import importlib
+
+_MODULES = {  # submodule -> the public names it provides
+    "batching": ("BucketBatchSampler", "PadCollate", "lengths_to_mask", "one_hot",
+                 "pack_padded", "pad_sequences", "padding_fraction"),
+    "config": ("TableConfig", "TokenizerConfig", "VocabConfig"),
+    "formats": ("TABLE_SUFFIXES", "choose_delimiter", "is_table", "table_format"),
+    "labels": ("LabelEncoder",),
+    "reading": ("check_encoding", "check_text_file", "iter_lines", "read_text",
+                "read_text_lines"),
+    "tabular": ("TextTable", "load_table"),
+    "tokenizers": ("TOKENIZERS", "BasicEnglishTokenizer", "RegexTokenizer", "SpacyTokenizer",
+                   "Tokenizer", "WhitespaceTokenizer", "basic_english", "get_tokenizer",
+                   "tokenizer_from_config"),
+    "vocab": ("UnknownTokenError", "Vocab"),
+    "wordpiece": ("WordPieceTokenizer",),
+}
+_WHERE = {name: module for module, names in _MODULES.items() for name in names}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    """Import the submodule that defines ``name`` on first use (PEP 562)."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dlcourse.text' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"dlcourse.text.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

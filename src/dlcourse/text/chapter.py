@@ -146,3 +146,30 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
                 f"{tuple(wp['attention_mask'].shape)}, "
                 f"{int(wp['attention_mask'].sum())} real tokens.")
     log.info("text chapter: %d sentences, vocabulary %d", len(table), len(vocab))
+
+    from dlcourse.report import shell_quote
+
+    csv_path = "runs/text/text/reviews.csv"  # where the first command writes the chapter's CSV
+    report.commands([
+        "# this chapter as above (writes runs/text/report.html)",
+        f"dlcourse tour --only text{' --quick' if quick else ''} --out runs/text"
+        + ("" if device == "auto" else f" --device {device}"),
+        "# the review under three of the tokenizers; the CSV's labels and token lengths",
+        *(f"dlcourse text tokenize --tokenizer {name} {shell_quote(review)}"
+          for name in ("basic_english", "spacy", "wordpiece")),
+        f"dlcourse text inspect {csv_path} --text-col review --label-col label",
+        "# a vocabulary like the table's (max 10k, min_freq 2), here of all WordNet glosses",
+        "dlcourse text vocab wordnet --max-size 10000 --min-freq 2",
+    ], python=f"""
+        from dlcourse.text import (BucketBatchSampler, LabelEncoder, Vocab, get_tokenizer,
+                                   load_table, padding_fraction)
+
+        table = load_table("{csv_path}", text_col="review", label_col="label")
+        train, valid, test = table.split((0.8, 0.1, 0.1), seed=0, stratify=True)
+        tok = get_tokenizer("basic_english")
+        vocab = Vocab.build(tok.batch(train.texts), max_size=10000, min_freq=2)
+        print(len(vocab), vocab.coverage(tok.batch(valid.texts)))
+        data = train.encode(tok, vocab, LabelEncoder().fit(train.labels))
+        lengths = [len(ids) for ids, _ in data]
+        print(padding_fraction(list(BucketBatchSampler(lengths, 64, seed=0)), lengths))
+    """)

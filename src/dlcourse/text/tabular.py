@@ -1,11 +1,11 @@
-"""Labelled text tables (CSV, TSV, JSONL, pandas): loading with line-precise errors, label
-encoding, seeded stratified splits and numericalization for PadCollate."""
+"""Labelled text tables (CSV, TSV, JSONL, parquet, pandas): :func:`load_table` with errors that
+name the file and line, and :class:`TextTable` with seeded stratified splits and numericalization
+for ``PadCollate``. The supported formats are defined once, in :mod:`dlcourse.text.formats`
+(``TABLE_SUFFIXES``, ``is_table``); files are decoded by :mod:`dlcourse.text.reading`'s policy.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
 import re
 from collections import Counter
@@ -13,15 +13,26 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from dlcourse.errors import DlcourseError
+from dlcourse.text.formats import (
+    TABLE_SUFFIXES,
+    choose_delimiter,
+    is_table,
+    read_parquet,
+    rows_csv,
+    rows_frame,
+    rows_jsonl,
+    table_format,
+)
+from dlcourse.text.labels import LabelEncoder
+from dlcourse.text.reading import decode_text
 
-__all__ = ["TextTable", "LabelEncoder", "load_table", "iter_lines", "FORMATS"]
+__all__ = ["TABLE_SUFFIXES", "LabelEncoder", "TextTable", "is_table", "load_table"]
 
 log = logging.getLogger(__name__)
 
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
-           ".parquet": "parquet"}
-_ON_MISSING = ("error", "drop")
+ON_MISSING = ("error", "drop")  # TableConfig.on_missing's choices: --on-missing
 _INT_RE = re.compile(r"[+-]?\d+")
+_SNIFF_CHARS = 65536  # enough of a CSV to see its header and 20 rows
 
 
 class TextTable:
@@ -32,6 +43,11 @@ class TextTable:
         labels: the label column (ints when every label is an integer, else strings), or None.
         path: the source file, or None for a DataFrame or a split.
         columns: every column name of the source (its header), or None.
+
+    >>> table = TextTable(["good", "bad", "fine", "awful"], ["pos", "neg", "pos", "neg"])
+    >>> train, test = table.split((0.5, 0.5), seed=0)
+    >>> len(train), sorted(train.label_counts().items())
+    (2, [('neg', 1), ('pos', 1)])
     """
 
     def __init__(self, texts: Sequence[str], labels: Sequence | None = None,
@@ -102,150 +118,17 @@ class TextTable:
         return list(zip(ids, enc.transform(self.labels)))
 
 
-class LabelEncoder:
-    """Labels (strings or ints) <-> ids ``0..C-1``, scikit-learn style.
-
-    ``classes_`` is sorted, so the same label set always gets the same ids; save it in a
-    checkpoint and rebuild with ``LabelEncoder.from_classes(classes)``.
-
-    >>> enc = LabelEncoder().fit(["pos", "neg", "pos"])
-    >>> enc.classes_, enc.transform(["pos", "neg"]), enc.inverse_transform([0])
-    (['neg', 'pos'], [1, 0], ['neg'])
-    """
-
-    def __init__(self):
-        self.classes_: list | None = None
-
-    def fit(self, labels: Iterable) -> LabelEncoder:
-        """Learn the classes from ``labels``; returns self."""
-        uniq = list(dict.fromkeys(labels))
-        if not uniq:
-            raise ValueError("LabelEncoder.fit got no labels")
-        try:
-            self.classes_ = sorted(uniq)
-        except TypeError:  # mixed types, e.g. 1 and "1": keep first-seen order
-            self.classes_ = uniq
-        self._index = {c: i for i, c in enumerate(self.classes_)}
-        return self
-
-    @classmethod
-    def from_classes(cls, classes: Sequence) -> LabelEncoder:
-        """An encoder with exactly these classes, in this order (e.g. from a checkpoint)."""
-        enc = cls()
-        enc.classes_ = list(classes)
-        enc._index = {c: i for i, c in enumerate(enc.classes_)}
-        return enc
-
-    def save(self, path: str | Path) -> Path:
-        """Write the classes as JSON (atomically): ``{"classes": [...]}``."""
-        from dlcourse.engine import write_json
-
-        self._check()
-        return write_json(path, {"classes": list(self.classes_)})
-
-    @classmethod
-    def load(cls, path: str | Path) -> LabelEncoder:
-        """Read an encoder written by :meth:`save`."""
-        path = Path(path)
-        try:
-            d = json.loads(path.read_text(encoding="utf-8"))
-            return cls.from_classes(d["classes"])
-        except FileNotFoundError:
-            raise DlcourseError(f"label file {path} not found") from None
-        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
-            raise DlcourseError(f"{path}: not a LabelEncoder JSON file ({e}); write one with "
-                                "LabelEncoder.save") from None
-
-    def _check(self) -> None:
-        if self.classes_ is None:
-            raise DlcourseError("this LabelEncoder is not fitted; call fit(labels) first")
-
-    def __len__(self) -> int:
-        self._check()
-        return len(self.classes_)
-
-    def transform(self, labels: Iterable) -> list[int]:
-        """Ids of ``labels``; a label not seen in ``fit`` is an error naming the classes."""
-        self._check()
-        out = []
-        for y in labels:
-            try:
-                out.append(self._index[y])
-            except (KeyError, TypeError):
-                known = ", ".join(map(str, self.classes_[:20]))
-                raise DlcourseError(f"unknown label {y!r}; the encoder knows {known}") from None
-        return out
-
-    def fit_transform(self, labels: Sequence) -> list[int]:
-        """``fit(labels).transform(labels)``."""
-        return self.fit(labels).transform(labels)
-
-    def inverse_transform(self, ids: Iterable[int]) -> list:
-        """Labels of ``ids`` (a list or tensor)."""
-        self._check()
-        if hasattr(ids, "tolist"):
-            ids = ids.tolist()
-        out = []
-        for i in ids:
-            if not isinstance(i, int) or not 0 <= i < len(self.classes_):
-                raise ValueError(f"class id {i!r} is outside 0..{len(self.classes_) - 1}")
-            out.append(self.classes_[i])
-        return out
-
-
-# -- loading ---------------------------------------------------------------------------------
-def iter_lines(path: str | Path, encoding: str = "utf-8", skip_blank: bool = True):
-    """Stream a text file's lines (one document a line) without the newline.
-
-    Decoding errors name the file and line; a UTF-8 byte-order mark is dropped.
-
-    >>> sum(1 for _ in iter_lines(path))  # doctest: +SKIP
-    """
-    path = Path(path)
-    try:
-        f = open(path, "rb")
-    except FileNotFoundError:
-        raise DlcourseError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DlcourseError(f"{path}: is a directory; give a text file") from None
-    with f:
-        for n, raw in enumerate(f, 1):
-            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                line = raw.decode(encoding).rstrip("\r\n")
-            except UnicodeDecodeError as e:
-                raise DlcourseError(
-                    f"{path}:{n}: byte 0x{raw[e.start]:02x} cannot be decoded as {encoding}; "
-                    "re-save the file as UTF-8 or pass the right encoding (--encoding latin-1)"
-                ) from None
-            if line.strip() or not skip_blank:
-                yield line
-
-
-def _decode(raw: bytes, path: Path, encoding: str) -> str:
-    try:
-        return raw.decode("utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8")
-                          else encoding)
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise DlcourseError(
-            f"{path}:{line}: byte 0x{raw[e.start]:02x} cannot be decoded as {encoding}; "
-            "re-save the file as UTF-8 or pass the right encoding (--encoding latin-1)"
-        ) from None
-    except LookupError:
-        raise ValueError(f"unknown text encoding {encoding!r}") from None
-
-
 def _missing(what: str, col: str, where: str, on_missing: str) -> None:
     if on_missing == "error":
         raise DlcourseError(f"{where}: missing {what} in column {col!r}; fill it, remove the "
-                            "row, or load with on_missing='drop'")
+                            "row, or skip such rows (--on-missing drop on the command line, "
+                            "on_missing='drop' in Python)")
 
 
 def _no_column(where: str, col: str, columns: Sequence[str], role: str) -> DlcourseError:
     return DlcourseError(f"{where}: no column {col!r} (columns: {', '.join(map(str, columns))}); "
-                         f"pass {role}= the right name (--{role.replace('_', '-')})")
+                         f"name the right one with --{role.replace('_', '-')} (or {role}= in "
+                         "Python)")
 
 
 def _int_labels(labels: list) -> list:
@@ -258,72 +141,6 @@ def _int_labels(labels: list) -> list:
     return labels
 
 
-def _rows_csv(text: str, path: Path, delimiter: str):
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader, None)
-        while header is not None and not any(h.strip() for h in header):
-            header = next(reader, None)  # blank lines before the header
-        if header is None:
-            raise DlcourseError(f"{path}: empty file; expected a header line naming the columns")
-        header = [h.strip() for h in header]
-        yield header
-        for row in reader:
-            if not row or not any(c.strip() for c in row):
-                yield reader.line_num, None
-                continue
-            if len(row) != len(header):
-                raise DlcourseError(
-                    f"{path}:{reader.line_num}: {len(row)} fields where the header has "
-                    f"{len(header)}; quote fields that contain '{delimiter}'"
-                )
-            yield reader.line_num, dict(zip(header, row))
-    except csv.Error as e:
-        kind = "TSV" if delimiter == "\t" else "CSV"
-        raise DlcourseError(f"{path}:{reader.line_num}: malformed {kind} ({e})") from None
-
-
-def _rows_jsonl(text: str, path: Path):
-    header = None
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DlcourseError(f"{path}:{n}: not valid JSON ({e.msg}); JSONL needs one object "
-                                "a line") from None
-        if not isinstance(obj, dict):
-            raise DlcourseError(f"{path}:{n}: expected a JSON object, found "
-                                f"{type(obj).__name__}")
-        if header is None:
-            header = list(obj)
-            yield header
-        yield n, obj
-    if header is None:
-        raise DlcourseError(f"{path}: empty file; expected one JSON object a line")
-
-
-def _rows_frame(df):
-    yield [str(c) for c in df.columns]
-    for i, row in enumerate(df.to_dict("records")):
-        yield i, {str(k): v for k, v in row.items()}
-
-
-def _read_parquet(path: Path):
-    try:
-        import pandas as pd
-    except ImportError:
-        raise DlcourseError("reading .parquet needs pandas and pyarrow: pip install "
-                            "dlcourse[tables]") from None
-    try:
-        return pd.read_parquet(path)
-    except ImportError as e:
-        raise DlcourseError(f"{path}: {e}; pip install dlcourse[tables]") from None
-    except Exception as e:  # pyarrow raises its own error types for a damaged file
-        raise DlcourseError(f"{path}: not a readable parquet file ({e})") from None
-
-
 def _is_missing(v) -> bool:
     if v is None:
         return True
@@ -334,64 +151,74 @@ def _is_missing(v) -> bool:
     return isinstance(v, str) and not v.strip()
 
 
+def _file_rows(path: Path, fmt: str, encoding: str):
+    """(header-first row iterator, where(i) for messages) of a table file."""
+    if not path.exists():
+        raise DlcourseError(f"{path}: no such file")
+    if path.is_dir():
+        raise DlcourseError(f"{path}: is a directory; give the table file")
+    if fmt == "parquet":
+        return rows_frame(read_parquet(path)), lambda i: f"{path} row {i}"
+    text = decode_text(path.read_bytes(), path, encoding)
+    if not text.strip():
+        raise DlcourseError(f"{path}: empty file; expected a header line naming the columns")
+    if fmt == "jsonl":
+        rows = rows_jsonl(text, path)
+    else:
+        # .csv files written by spreadsheets in many locales use ';'; a one-column file ','
+        delimiter = "\t" if fmt == "tsv" else choose_delimiter(text[:_SNIFF_CHARS])
+        rows = rows_csv(text, path, delimiter)
+    return rows, lambda i: f"{path}:{i}"
+
+
 def load_table(source, text_col: str = "text", label_col: str | None = "label",
                format: str | None = None, encoding: str = "utf-8",
-               on_missing: str = "error") -> TextTable:
+               on_missing: str = "error", limit: int | None = None) -> TextTable:
     """Load a labelled text table.
+
+    The keyword defaults are :class:`~dlcourse.text.config.TableConfig`'s; the command-line
+    spellings are ``--text-col``, ``--label-col``, ``--encoding`` and ``--on-missing``.
 
     Args:
         source: a ``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet`` path (with a header line /
-            objects / columns), or a pandas DataFrame.
+            objects / columns), or a pandas DataFrame. A ``.csv`` may use ``;``, tab or ``|``
+            instead of commas (seen in its header and first rows; a one-column file is fine).
         text_col: the column holding the text.
         label_col: the column holding the label, or None for unlabelled text.
         format: ``csv``, ``tsv``, ``jsonl`` or ``parquet``; default from the file suffix.
         encoding: the file's text encoding.
         on_missing: ``"error"`` (default) stops at the first row with an empty text or label,
             naming the file and line; ``"drop"`` skips such rows and logs how many.
+        limit: keep only the first ``limit`` rows (None: all).
 
     Raises:
         DlcourseError: the file is missing, empty, undecodable, lacks a column, or has a bad row;
             the message names the file and line (``reviews.csv:17: missing label ...``).
+        ValueError: an unknown ``format`` or ``on_missing``, or a ``limit`` below 1.
+
+    >>> load_table("reviews.csv", text_col="review").label_counts()  # doctest: +SKIP
+    {'pos': 5331, 'neg': 5331}
     """
-    if on_missing not in _ON_MISSING:
+    if on_missing not in ON_MISSING:
         raise ValueError(f"unknown on_missing {on_missing!r}; choose one of "
-                         f"{', '.join(_ON_MISSING)}")
+                         f"{', '.join(ON_MISSING)}")
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be >= 1 or None, got {limit}")
     path = None
     if hasattr(source, "to_dict") and hasattr(source, "columns"):  # a pandas DataFrame
-        rows = _rows_frame(source)
-        name = "DataFrame"
+        rows, name = rows_frame(source), "DataFrame"
 
         def where(i):
             return f"DataFrame row {i}"
+        first_line = name
     else:
         path = Path(source)
-        fmt = format or FORMATS.get(path.suffix.lower())
-        if fmt not in FORMATS.values():
-            raise ValueError(f"cannot tell the format of {path}; use a .csv, .tsv, .jsonl or "
-                             ".parquet file or pass format='csv'|'tsv'|'jsonl'|'parquet'")
-        if not path.exists():
-            raise DlcourseError(f"{path}: no such file")
-        if path.is_dir():
-            raise DlcourseError(f"{path}: is a directory; give the table file")
+        fmt = table_format(path, format)
+        rows, where = _file_rows(path, fmt, encoding)
         name = str(path)
-        if fmt == "parquet":
-            rows = _rows_frame(_read_parquet(path))
-
-            def where(i):
-                return f"{path} row {i}"
-        else:
-            text = _decode(path.read_bytes(), path, encoding)
-            if not text.strip():
-                raise DlcourseError(f"{path}: empty file; expected a header line naming the "
-                                    "columns")
-            rows = _rows_jsonl(text, path) if fmt == "jsonl" else \
-                _rows_csv(text, path, "\t" if fmt == "tsv" else ",")
-
-            def where(i):
-                return f"{path}:{i}"
+        first_line = name if fmt == "parquet" else f"{name}:1"
 
     header = next(rows)
-    first_line = f"{name}:1" if path is not None and fmt != "parquet" else name
     if text_col not in header:
         raise _no_column(first_line, text_col, header, "text_col")
     if label_col is not None and label_col not in header:
@@ -412,6 +239,8 @@ def load_table(source, text_col: str = "text", label_col: str | None = "label",
         texts.append(str(text_v))
         if label_col is not None:
             labels.append(label_v.strip() if isinstance(label_v, str) else label_v)
+        if limit is not None and len(texts) >= limit:
+            break
     if blank:
         log.info("%s: skipped %d blank lines", name, blank)
     if dropped:

@@ -208,6 +208,9 @@ class Vocab:
             d = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise DlcourseError(f"vocabulary file {path} not found") from None
+        except IsADirectoryError:
+            raise DlcourseError(f"vocabulary file {path} is a directory; give the JSON file "
+                                "written by Vocab.save") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise DlcourseError(f"{path}: not a vocabulary JSON file ({e}); write one with "
                                 "Vocab.save or 'dlcourse text vocab --out'") from None

@@ -34,6 +34,9 @@ def _read_vocab_txt(path: Path) -> dict[str, int]:
     except FileNotFoundError:
         raise DlcourseError(f"WordPiece vocabulary {path} not found; pass vocab_file= a BERT "
                             "vocab.txt (one token a line)") from None
+    except IsADirectoryError:
+        raise DlcourseError(f"WordPiece vocabulary {path} is a directory; pass vocab_file= a "
+                            "BERT vocab.txt (one token a line)") from None
     except UnicodeDecodeError as e:
         raise DlcourseError(f"{path}: not UTF-8 text ({e.reason}); a vocab.txt is UTF-8") from None
     vocab: dict[str, int] = {}
@@ -153,14 +156,39 @@ class WordPieceTokenizer(Tokenizer):
             raise DlcourseError(f"this WordPiece vocabulary has no {token} token")
         return i
 
+    def encode_ids(self, texts: str | Iterable[str], max_length: int | None = None,
+                   add_special_tokens: bool = True) -> list[list[int]]:
+        """Ids of each text, unpadded (plain lists: no torch needed).
+
+        Args:
+            texts: one text or an iterable of texts.
+            max_length: truncate each sequence to this many ids, ``[CLS]``/``[SEP]`` included
+                (the ``[SEP]`` is kept at the end of a truncated sequence); None keeps all.
+            add_special_tokens: add ``[CLS]`` at the start and ``[SEP]`` at the end.
+
+        >>> WordPieceTokenizer().encode_ids(["Hi!"])
+        [[101, 7632, 999, 102]]
+        """
+        if isinstance(texts, str):
+            texts = [texts]
+        if max_length is not None and max_length < (3 if add_special_tokens else 1):
+            raise ValueError(f"max_length={max_length} leaves no room for a token; use >= 3 "
+                             "with special tokens")
+        seqs = []
+        for e in self._tk.encode_batch(list(texts), add_special_tokens=add_special_tokens):
+            ids = e.ids
+            if max_length is not None and len(ids) > max_length:
+                ids = ids[: max_length - 1] + [ids[-1]] if add_special_tokens else ids[:max_length]
+            seqs.append(ids)
+        return seqs
+
     def encode(self, texts: str | Iterable[str], max_length: int = 128,
                add_special_tokens: bool = True) -> dict:
         """Encode texts to padded model inputs.
 
         Args:
             texts: one text or an iterable of texts.
-            max_length: truncate each sequence to this many ids, ``[CLS]``/``[SEP]`` included
-                (the ``[SEP]`` is kept at the end of a truncated sequence).
+            max_length: truncate each sequence to this many ids, as in :meth:`encode_ids`.
             add_special_tokens: add ``[CLS]`` at the start and ``[SEP]`` at the end.
 
         Returns:
@@ -170,19 +198,7 @@ class WordPieceTokenizer(Tokenizer):
         """
         from dlcourse.text.batching import lengths_to_mask, pad_sequences
 
-        if isinstance(texts, str):
-            texts = [texts]
-        texts = list(texts)
-        if max_length < (3 if add_special_tokens else 1):
-            raise ValueError(f"max_length={max_length} leaves no room for a token; use >= 3 "
-                             "with special tokens")
-        encs = self._tk.encode_batch(texts, add_special_tokens=add_special_tokens)
-        seqs = []
-        for e in encs:
-            ids = e.ids
-            if len(ids) > max_length:
-                ids = ids[: max_length - 1] + [ids[-1]] if add_special_tokens else ids[:max_length]
-            seqs.append(ids)
+        seqs = self.encode_ids(texts, max_length, add_special_tokens)
         input_ids, lengths = pad_sequences(seqs, pad_id=self.pad_id)  # (B, T), (B,)
         mask = lengths_to_mask(lengths, input_ids.shape[1]).long()  # (B, T)
         return {"input_ids": input_ids, "attention_mask": mask}

@@ -77,9 +77,18 @@ class ConfigValue(click.ParamType):
         return text
 
 
-def option_name(field: str, rename: dict[str, str] | None = None) -> str:
-    """The command-line spelling of a config field: ``num_layers`` -> ``--num-layers``."""
-    return (rename or {}).get(field, "--" + field.replace("_", "-"))
+def option_name(field: str, rename: dict[str, str | tuple[str, ...]] | None = None) -> str:
+    """The command-line spelling of a config field: ``num_layers`` -> ``--num-layers`` (the
+    long spelling where ``rename`` gives several, e.g. ``("-t", "--tokenizer")``)."""
+    spelling = (rename or {}).get(field, "--" + field.replace("_", "-"))
+    if isinstance(spelling, tuple):
+        return next((s for s in spelling if s.startswith("--")), spelling[-1])
+    return spelling
+
+
+def _spellings(field: str, rename: dict | None) -> tuple[str, ...]:
+    spelling = (rename or {}).get(field, "--" + field.replace("_", "-"))
+    return spelling if isinstance(spelling, tuple) else (spelling,)
 
 
 class ConfigOptions:
@@ -88,7 +97,8 @@ class ConfigOptions:
     Args:
         config_class: the lesson's Config subclass.
         exclude: fields the command sets itself (e.g. ``m``/``n`` from ``--grid``).
-        rename: field -> option spelling, e.g. ``{"num_layers": "--layers"}``.
+        rename: field -> option spelling, e.g. ``{"num_layers": "--layers"}``, or several
+            spellings, e.g. ``{"tokenizer": ("-t", "--tokenizer")}``.
         defaults: field -> default for this command only (e.g. a smaller model for a demo);
             normally empty so the config's default applies.
 
@@ -103,7 +113,8 @@ class ConfigOptions:
     """
 
     def __init__(self, config_class: type, *, exclude: Iterable[str] = (),
-                 rename: dict[str, str] | None = None, defaults: dict[str, Any] | None = None):
+                 rename: dict[str, str | tuple[str, ...]] | None = None,
+                 defaults: dict[str, Any] | None = None):
         self.config_class = config_class
         self.rename = dict(rename or {})
         self.defaults = dict(defaults or {})
@@ -128,6 +139,7 @@ class ConfigOptions:
         help_ = (meta.get("help") or "").rstrip()
         help_ = f"{help_} [default: {shown}]" if help_ else f"[default: {shown}]"
         name = option_name(f.name, self.rename)
+        spellings = _spellings(f.name, self.rename)
         if bool in kinds and len(kinds) == 1:
             flag = name[2:]
             return click.option(f"{name}/--no-{flag}", f.name, default=None, help=help_)
@@ -136,8 +148,8 @@ class ConfigOptions:
         if kind in (tuple, list):
             args = typing.get_args(next(a for a in _union_args(hint) if a is not type(None)))
             item = args[0] if args else str
-        return click.option(name, f.name, type=ConfigValue(kind, optional, meta.get("choices"),
-                                                            item),
+        return click.option(*spellings, f.name,
+                            type=ConfigValue(kind, optional, meta.get("choices"), item),
                             default=None, help=help_)
 
     def build(self, values: dict[str, Any], **fixed: Any):

@@ -29,7 +29,7 @@ Zaremba, Sutskever & Vinyals (2014), "Recurrent Neural Network Regularization", 
 2 layers of 650 units, 650-d embeddings, dropout 0.5, 35-step BPTT, batch 20, 39 epochs,
 about 82 test perplexity on the Mikolov PTB split (86 valid). With this library::
 
-    dlcourse lm train --model ptb-medium --data ptb --device cuda --out runs/ptb-medium
+    dlcourse lm train ptb --model ptb-medium --device cuda --out runs/ptb-medium
     dlcourse lm evaluate runs/ptb-medium
 
 ``ptb-medium`` uses the pytorch/examples optimiser (SGD lr 20, divided by 4 whenever the
@@ -67,24 +67,23 @@ def ddp_worker(args) -> None:
         world_size,
         wrap_model,
     )
-    from dlcourse.lm import BPTTBatches, LanguageModel, LMConfig, build_model, load_corpus
+    from dlcourse.lm import BPTTBatches, LanguageModel, LMConfig, load_corpus
     from dlcourse.lm.models import detach_hidden
+    from dlcourse.lm.training import build_for
 
     if args.threads:
         torch.set_num_threads(args.threads)
     device = init_distributed(args.device)
     corpus = load_corpus(args.data, max_lines=args.max_lines, max_size=args.max_size, seed=0)
     c = LMConfig.preset("lstm", epochs=args.ddp_epochs, num_layers=1, batch_size=DDP_BATCH,
-                        patience=None)
-    lm = LanguageModel(c).fit(corpus, device=device, progress=False)
+                        patience=None, device=args.device)
+    lm = LanguageModel(c).fit(corpus, progress=False)
     result = {"processes": world_size(),
               "tokens_per_s": statistics.mean(h["items_per_s"] for h in lm.history_),
               "epoch_seconds": statistics.mean(h["seconds"] for h in lm.history_)}
 
     # step timing: synchronised steps alternate with no_sync() steps on the same windows
-    model = build_model("lstm", len(corpus.itos), embed_dim=c.embed_dim,
-                        hidden_dim=c.hidden_dim, num_layers=c.num_layers, dropout=c.dropout,
-                        tie_weights=c.tie_weights).to(device)
+    model = build_for(c, len(corpus.itos)).to(device)
     ddp = wrap_model(model, device)
     optimizer = torch.optim.Adam(ddp.parameters(), lr=c.lr)
     world = world_size() if is_distributed() else 1
@@ -196,13 +195,13 @@ def main() -> None:
              "tokens_per_s": None, "seconds": time.perf_counter() - start}]
     configs = {
         "lesson embedding->linear": LMConfig.preset(
-            "embedding", epochs=args.lesson_epochs, batch_size=10, lr=3e-3),
+            "embedding", epochs=args.lesson_epochs, batch_size=10, lr=3e-3, device=args.device),
         "LSTM 1x200 tied": LMConfig.preset(
-            "lstm", epochs=args.lstm_epochs, num_layers=1, batch_size=10),
+            "lstm", epochs=args.lstm_epochs, num_layers=1, batch_size=10, device=args.device),
     }
     for name, config in configs.items():
         start = time.perf_counter()
-        lm = LanguageModel(config).fit(corpus, device=args.device, progress=False)
+        lm = LanguageModel(config).fit(corpus, progress=False)
         tokens_per_s = sum(h["items_per_s"] for h in lm.history_) / len(lm.history_)
         rows.append({"model": name, "epochs": len(lm.history_),
                      "test_ppl": lm.perplexity(corpus.test), "tokens_per_s": tokens_per_s,

@@ -20,7 +20,7 @@ def tiny_config():
 
     def make(model: str = "lstm", **overrides):
         values = dict(embed_dim=32, hidden_dim=32, num_layers=1, dropout=0.0, batch_size=8,
-                      bptt=20, epochs=2)
+                      bptt=20, epochs=2, device="cpu")
         values.update(overrides)
         return LMConfig.preset(model, **values)
 

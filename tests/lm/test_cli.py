@@ -1,73 +1,109 @@
-"""`dlcourse lm train | evaluate | generate | similar | export`, in-process on the Lee corpus."""
+"""`dlcourse lm train | evaluate | generate | similar | export`, in-process on the Lee corpus,
+with relative paths from a fresh working directory as a user types them."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
-import torch
 
 from dlcourse.cli.main import main
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lm_cli")
-    main(["lm", "train", "--model", "lstm", "--data", "lee", "--dry-run", "--device", "cpu",
-          "--out", str(out)])
-    return out
+    """A dry-run LSTM trained by the CLI (run from its parent folder, with a relative --out)."""
+    root = tmp_path_factory.mktemp("lm_cli")
+    before = os.getcwd()
+    os.chdir(root)
+    try:
+        main(["--threads", "1", "lm", "train", "lee", "--model", "lstm", "--dry-run",
+              "--device", "cpu", "--out", "run"])
+    finally:
+        os.chdir(before)
+    return root / "run"
 
 
-def test_train_writes_model_metrics_history_and_curves(run_dir, capsys):
-    state = torch.load(run_dir / "model.pt", weights_only=True)
-    assert state["config"]["hidden_dim"] == 16 and state["epoch"] == 1
+def test_train_writes_model_metrics_history_and_curves(run_dir):
+    from dlcourse.engine.persist import read_manifest
+
+    manifest = read_manifest(run_dir / "model.safetensors")
+    assert manifest["lesson"] == "lm" and manifest["config"]["hidden_dim"] == 16
+    assert manifest["config"]["epochs"] == 1 and len(manifest["state"]["history"]) == 1
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["data"] == "lee" and 1 < metrics["test_ppl"] < metrics["vocab_size"]
-    assert metrics["train_tokens_per_s"] > 0
+    assert metrics["train_tokens_per_s"] > 0 and metrics["model"] == "lstm"
     assert (run_dir / "curves.png").stat().st_size > 1000
     assert len(json.loads((run_dir / "history.json").read_text())) == 1
 
 
-def test_evaluate_generate_similar_export(run_dir, tmp_path, capsys):
+def test_evaluate_generate_similar_export(run_dir, cli_run, monkeypatch):
+    monkeypatch.chdir(run_dir.parent)
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    main(["lm", "evaluate", str(run_dir), "--max-lines", "100", "--device", "cpu"])
-    out = capsys.readouterr().out
-    assert "test_ppl" in out and f"{metrics['test_ppl']:.2f}" in out
-    main(["lm", "generate", str(run_dir), "--prompt", "the prime minister", "--num", "2",
-          "--max-tokens", "5", "--seed", "4"])
-    lines = capsys.readouterr().out.splitlines()
+    result = cli_run("lm", "evaluate", "run", "--max-lines", "100", "--device", "cpu")
+    assert result.code == 0 and "test_ppl" in result.out
+    assert f"{metrics['test_ppl']:.2f}" in result.out  # the same split and vocabulary
+    assert cli_run("lm", "evaluate", "run", "lee", "--max-lines", "100").out == result.out
+    result = cli_run("lm", "generate", "run", "the", "prime", "minister", "--num", "2",
+                     "--max-tokens", "5", "--seed", "4")
+    lines = result.out.splitlines()
     assert len(lines) == 2 and all(line.startswith("the prime minister ") for line in lines)
     assert all(len(line.split()) == 3 + 5 for line in lines)
-    main(["lm", "similar", str(run_dir), "police", "--topn", "3"])
-    out = capsys.readouterr().out
-    assert out.startswith("police:") and "cosine" in out
-    main(["lm", "export", str(run_dir), "--to", str(tmp_path / "vec.txt")])
-    header = (tmp_path / "vec.txt").read_text().splitlines()[0].split()
+    assert cli_run("lm", "generate", "run", "the prime minister", "--num", "2", "--max-tokens",
+                   "5", "--seed", "4").out == result.out  # one quoted prompt, the same words
+    out = cli_run("lm", "similar", "run", "police", "--topn", "3").out
+    assert out.startswith("police:") and "cosine" in out and len(out.splitlines()) == 6
+    assert cli_run("lm", "export", "run", "--to", "vectors/lm.txt").code == 0
+    header = open("vectors/lm.txt").readline().split()
     assert header[1] == "16" and int(header[0]) == metrics["vocab_size"] - 1
 
 
-def test_user_errors_are_one_line(run_dir, tmp_path, capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["lm", "similar", str(run_dir), "qwxzzy"])
-    assert info.value.code == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: word 'qwxzzy' is not in the vocabulary") and err.count("\n") == 1
-    with pytest.raises(SystemExit):
-        main(["lm", "train", "--data", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "o")])
-    assert capsys.readouterr().err.startswith("error: no data")
-    with pytest.raises(SystemExit):
-        main(["lm", "evaluate", str(tmp_path)])
-    assert "no model at" in capsys.readouterr().err
+def test_old_spellings_work_with_a_note(run_dir, cli_run, monkeypatch):
+    monkeypatch.chdir(run_dir.parent)
+    result = cli_run("lm", "generate", "run", "--prompt", "the prime", "--num", "1",
+                     "--max-tokens", "3", "--seed", "1")
+    assert result.code == 0 and "note: '--prompt the prime' is deprecated" in result.err
+    assert result.out == cli_run("lm", "generate", "run", "the", "prime", "--num", "1",
+                                 "--max-tokens", "3", "--seed", "1").out
+    result = cli_run("lm", "evaluate", "run", "--data", "lee", "--max-lines", "100")
+    assert result.code == 0 and "note: '--data lee' is deprecated" in result.err
+    result = cli_run("--threads", "1", "lm", "train", "--data", "lee", "--dry-run", "--device",
+                     "cpu", "--out", "legacy")
+    assert result.code == 0 and "note: '--data lee' is deprecated" in result.err
+    assert (run_dir.parent / "legacy" / "model.safetensors").exists()
 
 
 def test_lm_help_does_not_import_torch():
     code = ("import sys; from dlcourse.cli.main import main\n"
-            "for args in (['lm', '--help'], ['lm', 'train', '--help']):\n"
+            "for args in (['lm', '--help'], ['lm', 'train', '--help'], "
+            "['lm', 'generate', '--help']):\n"
             "    try: main(args)\n"
             "    except SystemExit: pass\n"
             "print('torch' in sys.modules, 'numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "generate" in out.stdout and "--max-size" in out.stdout
+    assert "generate" in out.stdout and "--max-size" in out.stdout and "--layers" in out.stdout
     assert out.stdout.strip().endswith("False False"), out.stdout
+
+
+def test_every_train_option_defaults_to_the_config():
+    """The options are generated from LMConfig/CorpusConfig: each shows the config's default."""
+    import click
+
+    from dlcourse.cli.common import option_name
+    from dlcourse.cli.lm import RENAME, train
+    from dlcourse.lm.config import CorpusConfig, LMConfig
+
+    ctx = click.Context(train)
+    helps = {p.opts[0]: p.get_help_record(ctx)[1] for p in train.params
+             if isinstance(p, click.Option)}
+    for config in (LMConfig(), CorpusConfig()):
+        for name, value in config.to_dict().items():
+            if name == "model":  # --model is the preset, whose default recipe is the config's
+                assert "[default: lstm]" in helps["--model"]
+                continue
+            shown = ("none" if value is None else ("on" if value else "off")
+                     if isinstance(value, bool) else str(value))
+            assert f"[default: {shown}]" in helps[option_name(name, RENAME)], name

@@ -1,4 +1,5 @@
-"""LanguageModel on a small real corpus: learning, determinism, save/load, generation, vectors."""
+"""LanguageModel on a small real corpus: learning, determinism, save/load, generation, vectors
+(exact resume is in test_resume.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import math
 import pytest
 import torch
 
-from dlcourse.errors import DlcourseError
+from dlcourse.engine.persist import read_manifest, write_state
+from dlcourse.errors import ConfigError, DlcourseError, IncompatibleModelError, NotFittedError
 from dlcourse.lm import LanguageModel, LMConfig, load_corpus
 
 
@@ -15,7 +17,7 @@ from dlcourse.lm import LanguageModel, LMConfig, load_corpus
 def trained(lee_corpus, tmp_path_factory, tiny_config):
     out = tmp_path_factory.mktemp("lstm")
     lm = LanguageModel(tiny_config("lstm", epochs=3, lr=1e-2)).fit(
-        lee_corpus, out_dir=out, device="cpu", progress=False)
+        lee_corpus, out_dir=out, progress=False)
     return lm, out
 
 
@@ -34,46 +36,50 @@ def test_lstm_learns_the_text(trained, lee_corpus):
 def test_lesson_model_trains_as_the_lesson_says(lee_corpus):
     config = LMConfig.preset("embedding", epochs=2, embed_dim=16, lr=1e-2)
     assert (config.optimizer, config.grad_clip, config.patience) == ("adam", None, None)
-    lm = LanguageModel(config).fit(lee_corpus, device="cpu", progress=False)
+    lm = LanguageModel(config, device="cpu").fit(lee_corpus, progress=False)
     assert len(lm.history_) == 2 and lm.history_[1]["train_loss"] < lm.history_[0]["train_loss"]
     assert lm.perplexity(lee_corpus.test) < len(lee_corpus.itos) / 4  # uniform: V
 
 
 def test_same_seed_same_weights(tiny_config):
     small = load_corpus("lee", max_lines=15)
-    a = LanguageModel(tiny_config(epochs=1)).fit(small, device="cpu", progress=False)
-    b = LanguageModel(tiny_config(epochs=1)).fit(small, device="cpu", progress=False)
-    c = LanguageModel(tiny_config(epochs=1, seed=1)).fit(small, device="cpu", progress=False)
+    a = LanguageModel(tiny_config(epochs=1)).fit(small, progress=False)
+    b = LanguageModel(tiny_config(epochs=1)).fit(small, progress=False)
+    c = LanguageModel(tiny_config(epochs=1), seed=1).fit(small, progress=False)
     for (name, pa), pb in zip(a.model_.state_dict().items(), b.model_.state_dict().values()):
         assert torch.equal(pa, pb), name
     assert not torch.equal(a.model_.encoder.weight, c.model_.encoder.weight)
 
 
-def test_checkpoint_loads_safely_and_predicts_the_same(trained, lee_corpus):
+def test_model_file_loads_and_predicts_the_same(trained, lee_corpus):
     lm, out = trained
-    state = torch.load(out / "model.pt", weights_only=True)
-    assert state["lesson"] == "lm" and state["vocab"] == lee_corpus.itos
-    assert state["config"]["model"] == "lstm" and state["config"]["data"] == "lee"
-    loaded = LanguageModel.load(out, device="cpu")
-    assert loaded.perplexity(lee_corpus.test) == pytest.approx(lm.perplexity(lee_corpus.test))
+    manifest = read_manifest(out / "model.safetensors")  # the JSON header, without torch
+    assert (manifest["lesson"], manifest["estimator"]) == ("lm", "LanguageModel")
+    assert manifest["state"]["itos"] == lee_corpus.itos and manifest["state"]["data"] == "lee"
+    assert manifest["config"] == lm.config.to_dict() and manifest["config"]["model"] == "lstm"
+    loaded = LanguageModel.load(out)
+    assert loaded.get_params() == lm.get_params()
+    for (name, a), b in zip(lm.model_.state_dict().items(), loaded.model_.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert loaded.model_.decoder.weight is loaded.model_.encoder.weight  # tying survives
+    assert loaded.perplexity(lee_corpus.test) == lm.perplexity(lee_corpus.test)
     assert loaded.generate("the", seed=3) == lm.generate("the", seed=3)
+    assert loaded.history_ == lm.history_ and loaded.tokenizer_config_ == lm.tokenizer_config_
     assert (out / "history.json").exists() and (out / "best.pt").exists()
 
 
-def test_resume_equals_uninterrupted(tiny_config, tmp_path):
-    small = load_corpus("lee", max_lines=15)
-    full = LanguageModel(tiny_config(epochs=2, patience=None)).fit(
-        small, out_dir=tmp_path / "full", device="cpu", progress=False)
-    LanguageModel(tiny_config(epochs=1, patience=None)).fit(
-        small, out_dir=tmp_path / "part", device="cpu", progress=False)
-    resumed = LanguageModel(tiny_config(epochs=2, patience=None)).fit(
-        small, out_dir=tmp_path / "part", device="cpu", resume=True, progress=False)
-    assert [h["train_loss"] for h in resumed.history_] == pytest.approx(
-        [h["train_loss"] for h in full.history_])
-    last_full = torch.load(tmp_path / "full" / "last.pt", weights_only=True)["model"]
-    last_part = torch.load(tmp_path / "part" / "last.pt", weights_only=True)["model"]
-    for key in last_full:
-        assert torch.equal(last_full[key], last_part[key]), key
+def test_a_different_size_or_another_lessons_model_is_one_clear_error(trained, tmp_path):
+    lm, out = trained
+    manifest = read_manifest(out / "model.safetensors")
+    weights = {f"model.{k}": v for k, v in lm.model_.state_dict().items()}
+    bigger = {**manifest, "config": {**manifest["config"], "embed_dim": 48, "hidden_dim": 48}}
+    write_state(tmp_path / "bigger" / "model.safetensors", bigger, weights)
+    with pytest.raises(IncompatibleModelError, match="do not fit"):
+        LanguageModel.load(tmp_path / "bigger")
+    other = {**manifest, "lesson": "som", "estimator": "SOM"}
+    write_state(tmp_path / "som" / "model.safetensors", other, weights)
+    with pytest.raises(IncompatibleModelError, match="'som' model"):
+        LanguageModel.load(tmp_path / "som")
 
 
 def test_generation_is_seeded_and_top_k_1_is_greedy(trained):
@@ -91,6 +97,8 @@ def test_generation_is_seeded_and_top_k_1_is_greedy(trained):
         lm.generate("the", temperature=-1)
     with pytest.raises(ValueError, match="top_k"):
         lm.generate("the", top_k=0)
+    with pytest.raises(ValueError, match="max_tokens"):
+        lm.generate("the", max_tokens=-5)
 
 
 def test_nearest_words_and_exported_vectors_round_trip(trained, tmp_path):
@@ -146,23 +154,63 @@ def test_text_file_and_split_directory_sources(tmp_path):
         load_corpus(tmp_path / "missing.txt")
 
 
-def test_bad_hyper_parameters_name_the_choices():
-    with pytest.raises(ValueError, match="choose one of embedding, lstm"):
-        LMConfig(model="transformer")
-    with pytest.raises(ValueError, match="choose one of adam, sgd"):
-        LMConfig(optimizer="rmsprop")
-    with pytest.raises(ValueError, match="choose one of embedding, lstm, ptb-medium"):
+def test_bad_hyper_parameters_name_the_choices(lee_corpus):
+    with pytest.raises(ConfigError, match="choose one of embedding, lstm"):
+        LMConfig(model="transformer").validate()
+    with pytest.raises(ConfigError, match="choose one of adam, sgd"):
+        LanguageModel(optimizer="rmsprop").fit(lee_corpus)  # refused before any work
+    with pytest.raises(ConfigError, match="choose one of embedding, lstm, ptb-medium"):
         LMConfig.preset("large")
-    with pytest.raises(ValueError, match="shuffle"):
-        LMConfig(model="lstm", shuffle=True)
-    with pytest.raises(DlcourseError, match="not trained"):
+    with pytest.raises(ConfigError, match="shuffle"):
+        LMConfig(model="lstm", shuffle=True).validate()
+    with pytest.raises(ConfigError, match="tie_weights needs embed_dim == hidden_dim"):
+        LMConfig(embed_dim=32).validate()
+    with pytest.raises(ConfigError, match="unknown parameter 'hidden'"):
+        LanguageModel(hidden=3)
+    with pytest.raises(NotFittedError, match="not fitted"):
         LanguageModel().generate("the")
+    with pytest.raises(NotFittedError):
+        LanguageModel().save("nowhere")
+
+
+def test_presets_and_parameters():
+    lesson = LMConfig.preset("embedding", epochs=3, lr=None)  # None: keep the recipe's value
+    assert (lesson.model, lesson.embed_dim, lesson.epochs, lesson.lr) == ("embedding", 100, 3,
+                                                                          1e-3)
+    assert LMConfig.preset("ptb-medium").validate().hidden_dim == 650
+    assert LMConfig.preset("lstm") == LMConfig()
+    lm = LanguageModel(lesson, epochs=5)
+    assert lm.epochs == 5 and lm.get_params()["embed_dim"] == 100
+    assert lm.set_params(dropout=0.3) is lm and lm.config.dropout == 0.3
 
 
 def test_batch_must_split_evenly_over_processes(monkeypatch, lee_corpus, tiny_config):
     import dlcourse.lm.language_model as language_model
 
-    monkeypatch.setattr(language_model, "is_distributed", lambda: True)
-    monkeypatch.setattr(language_model, "world_size", lambda: 3)
-    with pytest.raises(ValueError, match="multiple of 3"):
-        LanguageModel(tiny_config(batch_size=8)).fit(lee_corpus, device="cpu", progress=False)
+    monkeypatch.setattr(language_model, "active_ranks", lambda: (0, 3))
+    with pytest.raises(ConfigError, match="multiple of 3"):
+        LanguageModel(tiny_config(batch_size=8)).fit(lee_corpus, progress=False)
+
+
+def test_text_that_is_not_utf8_is_one_error_naming_the_file(tmp_path):
+    latin = "caf\xe9 au lait\n".encode("latin-1") * 30
+    (tmp_path / "latin.txt").write_bytes(latin)
+    with pytest.raises(DlcourseError, match=r"latin.txt is not UTF-8 text \(byte 0xe9 at offset "
+                                            r"3\); convert it"):
+        load_corpus(tmp_path / "latin.txt")
+    splits = tmp_path / "splits"
+    splits.mkdir()
+    for split in ("train", "valid", "test"):
+        (splits / f"x.{split}.txt").write_text("a line of text\n" * 10, encoding="utf-8")
+    (splits / "x.valid.txt").write_bytes(latin)
+    with pytest.raises(DlcourseError, match=r"x.valid.txt is not UTF-8"):
+        load_corpus(splits)
+
+
+def test_corpus_names_are_those_of_the_data_list():
+    from dlcourse.data import DATASETS
+    from dlcourse.lm.config import SOURCES, source_name
+
+    assert set(SOURCES) <= set(DATASETS)  # one name everywhere
+    assert [source_name(n) for n in ("lee", "reviews", "wikipedia", "wikitext2", "x.txt")] == [
+        "lee", "rt-sentences", "wikipedia-sample", "wikitext-2", None]

@@ -1,155 +1,272 @@
-"""`dlcourse lm`: train, evaluate and use the embedding-layer and LSTM language models."""
+"""`dlcourse lm`: train, evaluate and use the embedding-layer and LSTM language models.
+
+    dlcourse lm train DATA --out DIR [--model embedding|lstm|ptb-medium] [options]
+    dlcourse lm evaluate MODEL_DIR [DATA]
+    dlcourse lm generate MODEL_DIR [PROMPT...]
+    dlcourse lm similar MODEL_DIR WORD...
+    dlcourse lm export MODEL_DIR --to FILE
+
+The training options are generated from :class:`~dlcourse.lm.config.LMConfig` and
+:class:`~dlcourse.lm.config.CorpusConfig` (each default lives there once) and every value is
+checked before any data is read.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
 
-from dlcourse.cli.common import device_option, echo_table, out_option, resume_option, seed_option
+from dlcourse.cli.common import (
+    ConfigOptions,
+    check_input_file,
+    check_out_dir,
+    device_option,
+    echo_table,
+    model_dir_argument,
+    out_option,
+    resume_option,
+    seed_option,
+)
+from dlcourse.errors import DlcourseError
+from dlcourse.lm.config import PRESETS, SOURCES, CorpusConfig, LMConfig, source_name
 
 group = click.Group("lm", help="Train and use the embedding-layer and LSTM language models.")
 
-DATA_HELP = ("ptb or wikitext-2 (online), wordnet, wikipedia, reviews, lee (offline), a text file "
-             "(split 80/10/10 by --seed) or a directory with *train*, *valid*, *test* files.")
-MAX_LINES_HELP = "Use only the first N train lines (N//8 valid and test)."
+# `lm train --data NAME` (before DATA was an argument) -> `lm train NAME`, with a note
+LEGACY = {"train": ("--data",)}
+
+RENAME = {"num_layers": "--layers", "tie_weights": "--tie", "grad_clip": "--clip"}
+TRAIN = ConfigOptions(LMConfig, exclude=("model",), rename=RENAME)
+CORPUS = ConfigOptions(CorpusConfig)
+EVAL_CORPUS = ConfigOptions(CorpusConfig, exclude=("tokenizer", "max_size", "min_freq"))
+PRESET_HELP = ("The recipe: embedding = the lesson's embedding -> linear model (100-d, Adam "
+               "1e-3, 10 epochs, shuffled windows); lstm = the CPU-sized LSTM (the defaults "
+               "below); ptb-medium = Zaremba's 2x650 LSTM with SGD lr 20 for a GPU. Options "
+               "given change the recipe.")
 DRY_RUN_LINES = 100
 
 
+def check_data(value: str) -> str:
+    """A named corpus (its ``data list`` name) or an existing, readable text file or split
+    folder; a one-line error otherwise. Reads no data."""
+    name = source_name(value)
+    if name is not None:
+        return name
+    path = Path(value).expanduser()
+    if not path.exists():
+        raise DlcourseError(f"DATA {value!r} is neither a named corpus ({', '.join(SOURCES)}) "
+                            "nor an existing file")
+    if path.is_dir():
+        for split in ("train", "valid", "test"):
+            found = [p for p in path.iterdir() if p.is_file() and split in p.name]
+            if len(found) != 1:
+                raise DlcourseError(f"DATA {value} is a directory with {len(found)} *{split}* "
+                                    "files; it needs exactly one *train*, *valid* and *test* "
+                                    "file, or pass a single text file")
+            check_input_file(found[0])
+        return value
+    check_input_file(path)
+    return value
+
+
+def _data_callback(ctx, param, value):
+    return None if value is None else check_data(value)
+
+
+def _legacy_data(ctx, param, value):
+    if value is not None:
+        click.echo(f"note: '--data {value}' is deprecated; write 'dlcourse lm evaluate "
+                   f"MODEL_DIR {value}'", err=True)
+        return check_data(value)
+    return None
+
+
+def _legacy_prompt(ctx, param, value):
+    if value is not None:
+        click.echo(f"note: '--prompt {value}' is deprecated; write 'dlcourse lm generate "
+                   f"MODEL_DIR \"{value}\"'", err=True)
+    return value
+
+
+def _finite(ctx, param, value):
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number", ctx, param)
+    return value
+
+
+def _out_file(ctx, param, value):
+    path = Path(value)
+    if path.is_dir():
+        raise DlcourseError(f"--to {value} is a directory; give a file name such as "
+                            f"{path / 'vectors.txt'}")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise DlcourseError(f"--to {value}: {parent} is a file, so the folder cannot be made")
+    check_out_dir(path.parent, "--to")  # writable, or can be created
+    return path
+
+
+def train_config(preset: str, options: dict, dry_run: bool = False) -> LMConfig:
+    """The validated config of ``lm train``: the preset, then the options given.
+
+    Raises:
+        DlcourseError: a value out of range, naming its option.
+    """
+    # a per-recipe ConfigOptions: its defaults are the preset's values, so options not given
+    # keep the recipe's (e.g. embed_dim 100 for --model embedding), and errors name the option
+    config = ConfigOptions(LMConfig, exclude=("model",), rename=RENAME,
+                           defaults=PRESETS[preset]).build(options)
+    if dry_run:  # a smoke test: one epoch of a tiny network
+        size = min(config.embed_dim, config.hidden_dim, 16)
+        config = config.replace(epochs=1, embed_dim=size, hidden_dim=size, num_layers=1)
+    return config.validate()
+
+
 @group.command()
-@click.option("--model", "kind", type=click.Choice(["embedding", "lstm", "ptb-medium"]),
-              default="lstm", show_default=True,
-              help="embedding: the lesson's embedding -> linear model (Adam, 10 epochs); lstm: "
-              "the CPU-sized LSTM; ptb-medium: Zaremba's 650x2 LSTM recipe (GPU).")
-@click.option("--data", default="wordnet", show_default=True, help=DATA_HELP)
-@click.option("--tokenizer", default=None,
-              help="basic_english, whitespace or spacy [whitespace for ptb/wikitext-2].")
-@click.option("--max-size", default=10000, show_default=True, type=int, help="Vocabulary size.")
-@click.option("--min-freq", default=2, show_default=True, type=int)
-@click.option("--max-lines", default=None, type=int, help=MAX_LINES_HELP)
-@click.option("--epochs", type=int, default=None, help="[preset: 10; ptb-medium 39]")
-@click.option("--embed-dim", type=int, default=None, help="[embedding 100, lstm 200]")
-@click.option("--hidden-dim", type=int, default=None, help="LSTM units [200].")
-@click.option("--layers", "num_layers", type=int, default=None, help="LSTM layers [2].")
-@click.option("--dropout", type=float, default=None, help="[0.2; ptb-medium 0.5]")
-@click.option("--tie/--no-tie", "tie_weights", default=None,
-              help="Tie the decoder to the embedding [lstm: tied].")
-@click.option("--bptt", type=int, default=None, help="Window length [35].")
-@click.option("--batch-size", type=int, default=None, help="Parallel streams [20].")
-@click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default=None)
-@click.option("--lr", type=float, default=None, help="[embedding 1e-3, lstm 2e-3, sgd 20]")
-@click.option("--clip", "grad_clip", type=float, default=None, help="Gradient-norm clip [0.25].")
-@click.option("--patience", type=int, default=None,
-              help="Early stop after N epochs without a better valid perplexity [lstm 2].")
-@click.option("--amp", is_flag=True, default=None, help="Mixed precision (CUDA only).")
+@click.argument("data", metavar="DATA", callback=_data_callback)
+@click.option("--model", "preset", type=click.Choice(list(PRESETS)), default="lstm",
+              show_default=True, help=PRESET_HELP)
+@TRAIN
+@CORPUS
 @click.option("--dry-run", is_flag=True,
-              help=f"Smoke test: {DRY_RUN_LINES} lines, 1 epoch, tiny model.")
-@device_option
-@seed_option
+              help=f"Smoke test: {DRY_RUN_LINES} lines, 1 epoch, a 16-unit model.")
 @out_option
 @resume_option
-def train(kind, data, tokenizer, max_size, min_freq, max_lines, epochs, embed_dim, hidden_dim,
-          num_layers, dropout, tie_weights, bptt, batch_size, optimizer, lr, grad_clip, patience,
-          amp, dry_run, device, seed, out, resume):
-    """Train a language model and save it in --out.
+def train(data, preset, dry_run, out, resume, **options):
+    """Train a language model on DATA and save it in --out.
 
-    Writes model.pt (best weights), last.pt/best.pt (resumable), history.json, metrics.json
-    (valid/test perplexity, tokens/s) and curves.png. Under ``torchrun --nproc_per_node=N -m
-    dlcourse lm train ...`` each process trains on its share of the --batch-size streams (which
-    must be a multiple of N) and rank 0 writes the outputs; --resume works with any N.
+    Writes model.safetensors (the best epoch's weights, vocabulary and tokenizer),
+    last.pt/best.pt (checkpoints), history.json, metrics.json (valid/test perplexity,
+    tokens/s) and curves.png. Ctrl-C stops after the current window and saves last.pt; the
+    same command with --resume continues from exactly there (the same weights, bit for bit on
+    a CPU, as a run never interrupted). Under ``torchrun --nproc_per_node=N -m dlcourse lm
+    train ...`` each process trains on its share of the --batch-size streams (a multiple of
+    N) and rank 0 writes the outputs; --resume works with any N.
+
+    \b
+    DATA: ptb, wikitext-2 (online), wordnet, wikipedia-sample, rt-sentences, lee (offline),
+    a UTF-8 text file (one sentence or paragraph a line, split 80/10/10 by --seed) or a
+    directory with one *train*, *valid* and *test* file.
     """
-    from dlcourse.engine import write_json
+    corpus_config = CORPUS.build(CORPUS.pop(options))
+    config = train_config(preset, options, dry_run)
+    if resume and not (out / "last.pt").exists():
+        raise DlcourseError(f"nothing to resume: {out / 'last.pt'} does not exist; run without "
+                            "--resume")
+    from dlcourse.engine import resolve_device, write_json
     from dlcourse.engine.distributed import (
         init_distributed,
         is_main_process,
         shutdown_distributed,
     )
-    from dlcourse.lm import LanguageModel, LMConfig, load_corpus
+    from dlcourse.lm import LanguageModel, load_corpus
     from dlcourse.plots.common import plot_curves
 
+    resolve_device(config.device)  # an unavailable device fails before the data is read
+    max_lines = corpus_config.max_lines
     if dry_run:
         max_lines = min(max_lines or DRY_RUN_LINES, DRY_RUN_LINES)
-        epochs, embed_dim, hidden_dim = 1, min(embed_dim or 16, 16), min(hidden_dim or 16, 16)
-        num_layers = min(num_layers or 1, 1)
-    corpus = load_corpus(data, tokenizer=tokenizer, max_size=max_size, min_freq=min_freq,
-                         seed=seed, max_lines=max_lines)
-    config = LMConfig.preset(
-        kind, epochs=epochs, embed_dim=embed_dim, hidden_dim=hidden_dim, num_layers=num_layers,
-        dropout=dropout, tie_weights=tie_weights, bptt=bptt, batch_size=batch_size,
-        optimizer=optimizer, lr=lr, grad_clip=grad_clip, patience=patience, amp=amp or None,
-        seed=seed,
-    )
-    out = Path(out)
+    corpus = load_corpus(data, tokenizer=corpus_config.tokenizer,
+                         max_size=corpus_config.max_size, min_freq=corpus_config.min_freq,
+                         seed=config.seed, max_lines=max_lines)
     # every rank loads the same corpus (same seed, same split and vocabulary); a single
     # process is unaffected (init_distributed only resolves the device)
-    rank_device = init_distributed(device)
+    init_distributed(config.device)
     try:
-        lm = LanguageModel(config).fit(corpus, out_dir=out, device=rank_device, resume=resume)
+        lm = LanguageModel(config).fit(corpus, out_dir=out, resume=resume)
     finally:
         shutdown_distributed()
     if not is_main_process():
         return
-    metrics = {**corpus.summary(), **lm.evaluate(corpus), "model": kind,
-               "epochs_run": len(lm.history_),
-               "train_tokens_per_s": lm.history_[-1]["items_per_s"] if lm.history_ else None}
+    history = lm.history_
+    metrics = {**corpus.summary(), **lm.evaluate(corpus), "model": preset,
+               "epochs_run": len(history),
+               "train_tokens_per_s": history[-1]["items_per_s"] if history else None}
     write_json(out / "metrics.json", metrics)
-    plot_curves(lm.history_, ["train_loss", "valid_loss"], out / "curves.png",
-                title=f"{kind} language model on {corpus.name}")
+    plot_curves(history, ["train_loss", "valid_loss"], out / "curves.png",
+                title=f"{preset} language model on {corpus.name}")
     echo_table([{"epoch": h["epoch"], "train_loss": h["train_loss"], "valid_ppl": h["valid_ppl"],
-                 "lr": h["lr"], "tokens/s": round(h["items_per_s"])} for h in lm.history_])
+                 "lr": h["lr"], "tokens/s": round(h["items_per_s"])} for h in history])
     click.echo(f"valid perplexity {metrics['valid_ppl']:.1f}, test perplexity "
-               f"{metrics['test_ppl']:.1f}; saved {out / 'model.pt'}")
+               f"{metrics['test_ppl']:.1f}; saved {out / 'model.safetensors'}")
 
 
 @group.command()
-@click.argument("model_dir", type=click.Path(exists=True))
-@click.option("--data", default=None, help=f"Default: the data it was trained on. {DATA_HELP}")
-@click.option("--max-lines", default=None, type=int, help=MAX_LINES_HELP)
+@model_dir_argument("lm")
+@click.argument("data", metavar="[DATA]", required=False, callback=_data_callback)
+@click.option("--data", "data_option", hidden=True, callback=_legacy_data)
+@EVAL_CORPUS
 @device_option
-def evaluate(model_dir, data, max_lines, device):
-    """Valid and test perplexity of the model in MODEL_DIR."""
+def evaluate(model_dir, data, data_option, device, **options):
+    """Valid and test perplexity of the model in MODEL_DIR on DATA.
+
+    DATA defaults to the corpus the model was trained on (the same seeded split); it is
+    encoded with the model's tokenizer and vocabulary. Prints a table; writes nothing.
+    """
     from dlcourse.lm import LanguageModel, load_corpus
 
+    if data is not None and data_option is not None:
+        raise DlcourseError("give DATA once (as the argument after MODEL_DIR), not with --data")
+    max_lines = EVAL_CORPUS.build(options).max_lines
     lm = LanguageModel.load(model_dir, device=device)
-    corpus = load_corpus(data or lm.data_name_, tokenizer=lm.tokenizer_config_,
-                         seed=lm.config.seed, max_lines=max_lines, vocab=lm.itos_)
+    data = data or data_option
+    if data is None:  # the training corpus: a file path may not resolve from here
+        try:
+            data = check_data(lm.data_name_)
+        except DlcourseError:
+            raise DlcourseError(f"the model was trained on {lm.data_name_!r}, which is not found "
+                                "from here; pass DATA after MODEL_DIR") from None
+    corpus = load_corpus(data, tokenizer=lm.tokenizer_config_, seed=lm.config.seed,
+                         max_lines=max_lines, vocab=lm.itos_)
     echo_table([{"data": corpus.name, **lm.evaluate(corpus),
                  "test_tokens": int(corpus.test.numel())}], floatfmt=".2f")
 
 
 @group.command()
-@click.argument("model_dir", type=click.Path(exists=True))
-@click.option("--prompt", default="", help="Text to continue (empty: a new sentence).")
-@click.option("--max-tokens", default=30, show_default=True, type=int)
-@click.option("--temperature", default=1.0, show_default=True, type=float,
-              help="0 greedy, < 1 safer, > 1 more varied.")
-@click.option("--top-k", default=40, show_default=True, type=int, help="0 = all words.")
-@click.option("--num", "num_samples", default=3, show_default=True, type=int,
+@model_dir_argument("lm")
+@click.argument("prompt", metavar="[PROMPT]...", nargs=-1)
+@click.option("--prompt", "prompt_option", hidden=True, callback=_legacy_prompt)
+@click.option("--max-tokens", default=30, show_default=True, type=click.IntRange(min=1),
+              help="Words to draw per sample.")
+@click.option("--temperature", default=1.0, show_default=True, type=click.FloatRange(min=0),
+              callback=_finite, help="0 greedy, < 1 safer, > 1 more varied.")
+@click.option("--top-k", default=40, show_default=True, type=click.IntRange(min=0),
+              help="Draw among the K most likely words; 0 = all words.")
+@click.option("--num", "num_samples", default=3, show_default=True, type=click.IntRange(min=1),
               help="Number of samples.")
 @click.option("--stop-at-eos", is_flag=True, help="End each sample at the end of a sentence.")
 @click.option("--allow-unk", is_flag=True, help="Let the sampler draw <unk>.")
 @seed_option
 @device_option
-def generate(model_dir, prompt, max_tokens, temperature, top_k, num_samples, stop_at_eos,
-             allow_unk, seed, device):
-    """Sample continuations of --prompt (temperature, top-k)."""
+def generate(model_dir, prompt, prompt_option, max_tokens, temperature, top_k, num_samples,
+             stop_at_eos, allow_unk, seed, device):
+    """Sample continuations of PROMPT (empty: a new sentence) with temperature and top-k.
+
+    Sample i uses seed --seed + i, so the same command prints the same text.
+    """
     from dlcourse.lm import LanguageModel
 
+    if prompt and prompt_option is not None:
+        raise DlcourseError("give the prompt once (after MODEL_DIR), not with --prompt too")
+    text = " ".join(prompt) if prompt else (prompt_option or "")
     lm = LanguageModel.load(model_dir, device=device)
     for i in range(num_samples):
-        text = lm.generate(prompt, max_tokens=max_tokens, temperature=temperature,
-                           top_k=top_k or None, seed=seed + i, stop_at_eos=stop_at_eos,
-                           allow_unk=allow_unk)
-        click.echo(f"{prompt} {text}".strip())
+        continuation = lm.generate(text, max_tokens=max_tokens, temperature=temperature,
+                                   top_k=top_k or None, seed=seed + i, stop_at_eos=stop_at_eos,
+                                   allow_unk=allow_unk)
+        click.echo(f"{text} {continuation}".strip())
 
 
 @group.command()
-@click.argument("model_dir", type=click.Path(exists=True))
-@click.argument("words", nargs=-1, required=True)
-@click.option("--topn", default=10, show_default=True, type=int)
+@model_dir_argument("lm")
+@click.argument("words", metavar="WORD...", nargs=-1, required=True)
+@click.option("--topn", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Neighbours per word.")
 @device_option
 def similar(model_dir, words, topn, device):
-    """Nearest words to WORDS in the model's embedding table."""
+    """Nearest words to each WORD in the model's embedding table (cosine)."""
     from dlcourse.lm import LanguageModel
 
     kv = LanguageModel.load(model_dir, device=device).keyed_vectors()
@@ -160,12 +277,13 @@ def similar(model_dir, words, topn, device):
 
 
 @group.command()
-@click.argument("model_dir", type=click.Path(exists=True))
-@click.option("--to", "path", required=True, type=click.Path(dir_okay=False),
-              help="Output file (word2vec text format).")
+@model_dir_argument("lm")
+@click.option("--to", "path", required=True, callback=_out_file,
+              help="Output file (word2vec text format; its folder is created if needed).")
 def export(model_dir, path):
-    """Export the embedding table as word vectors (word2vec text)."""
+    """Export the embedding table as word vectors (word2vec text, without <pad>)."""
     from dlcourse.lm import LanguageModel
 
     lm = LanguageModel.load(model_dir, device="cpu")
+    path.parent.mkdir(parents=True, exist_ok=True)
     click.echo(f"wrote {lm.export_vectors(path)}")

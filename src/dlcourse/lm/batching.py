@@ -46,7 +46,10 @@ class BPTTBatches:
     ``x`` is ``data[:, i:i+bptt]`` and ``y`` the same window shifted one token ahead, both
     (B, T) with T <= bptt (the last window may be shorter). Windows come in stream order, so
     a model may carry its hidden state across them; ``shuffle=True`` (for stateless models
-    only) visits the windows in a random order drawn from torch's global generator.
+    only) visits the windows in a random order drawn from torch's global generator when a pass
+    starts, so the engine's ``fit``, which restores the RNG state an epoch started from,
+    resumes an interrupted epoch in the same order. The windows are views of ``ids`` on its
+    device: a stream moved to the GPU once is never copied from the host again.
 
     Under torchrun each process reads its share of the same B streams: rank ``r`` of
     ``world_size`` keeps rows ``r::world_size`` of the batchified data. Every rank sees the same

@@ -64,7 +64,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
     try:
         for name, cfg in (("lesson model", lesson_cfg), ("LSTM", lstm_cfg)):
             log.info("training the %s", name)
-            models[name] = LanguageModel(cfg).fit(corpus, device=device, progress=False)
+            models[name] = LanguageModel(cfg, device=device).fit(corpus, progress=False)
     finally:
         torch.set_num_threads(threads)
 
@@ -115,7 +115,42 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
     report.text("**Samples from the LSTM** (temperature 0.8, top-k 40, up to the end of a gloss).")
     report.table(samples)
     report.text(
-        "On the Penn Treebank (`dlcourse lm train --model ptb-medium --data ptb`: 650 units, 2 "
+        "On the Penn Treebank (`dlcourse lm train ptb --model ptb-medium`: 650 units, 2 "
         "layers, dropout 0.5, 39 epochs) Zaremba et al. report about 82 test perplexity; that "
         "recipe needs a GPU and the online PTB files and was not run for this report."
     )
+
+    f, out = FULL, "runs/lm"
+    data = (f"wordnet --tokenizer {tokenizer} --max-lines {f['max_lines']} "
+            f"--max-size {f['max_size']} --batch-size 10")
+    report.commands([
+        f"# this chapter as above (writes {out}/report.html)",
+        f"dlcourse tour --only lm{' --quick' if quick else ''} --out {out}"
+        + ("" if device == "auto" else f" --device {device}"),
+        "# the two networks (full settings; one thread, as the chapter), then their use",
+        f"dlcourse --threads 1 lm train {data} --model embedding --epochs {f['lesson_epochs']} "
+        f"--lr 3e-3 --out {out}/embedding",
+        f"dlcourse --threads 1 lm train {data} --model lstm --epochs {f['lstm_epochs']} "
+        f"--layers 1 --embed-dim {f['lstm_dim']} --hidden-dim {f['lstm_dim']} --out {out}/lstm",
+        f"dlcourse lm evaluate {out}/lstm",
+        f"dlcourse lm similar {out}/lstm {' '.join(PROBES)} --topn 5",
+        *(f'dlcourse lm generate {out}/lstm "{p}" --max-tokens 20 --temperature 0.8 '
+          f"--top-k 40 --stop-at-eos --num 1 --seed {i}" for i, p in enumerate(PROMPTS)),
+        "# the Kneser-Ney bigram has no CLI verb: see the Python",
+    ], python=f"""
+        from dlcourse.lm import KneserNeyBigram, LanguageModel, LMConfig, load_corpus
+
+        corpus = load_corpus("wordnet", tokenizer="{tokenizer}", max_lines={f['max_lines']},
+                             max_size={f['max_size']}, seed=0)
+        bigram = KneserNeyBigram(corpus.summary()["vocab_size"]).fit(corpus.train)
+        print("bigram", bigram.perplexity(corpus.test))
+        lesson = LMConfig.preset("embedding", epochs={f['lesson_epochs']}, lr=3e-3, batch_size=10)
+        lstm = LMConfig.preset("lstm", epochs={f['lstm_epochs']}, num_layers=1, batch_size=10,
+                               embed_dim={f['lstm_dim']}, hidden_dim={f['lstm_dim']})
+        for name, cfg in (("embedding", lesson), ("lstm", lstm)):
+            lm = LanguageModel(cfg).fit(corpus, out_dir=f"{out}/{{name}}")
+            print(name, lm.perplexity(corpus.test))
+        lm = LanguageModel.load("{out}/lstm")
+        print(lm.generate("{PROMPTS[0]}", max_tokens=20, temperature=0.8, top_k=40, seed=0,
+                          stop_at_eos=True))
+    """)

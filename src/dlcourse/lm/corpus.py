@@ -9,21 +9,14 @@ from pathlib import Path
 
 import torch
 
+from dlcourse.errors import DlcourseError
+from dlcourse.lm.config import SOURCES, CorpusConfig, source_name
+
 log = logging.getLogger(__name__)
 
 EOS = "<eos>"
 UNK = "<unk>"
 SPECIALS = ("<pad>", UNK, EOS)
-
-# name -> default tokenizer; PTB and WikiText come tokenized (whitespace, `<unk>` already in)
-SOURCES = {
-    "ptb": "whitespace",
-    "wikitext-2": "whitespace",
-    "wordnet": "basic_english",
-    "wikipedia": "basic_english",
-    "reviews": "basic_english",
-    "lee": "basic_english",
-}
 
 
 @dataclass
@@ -76,8 +69,8 @@ def corpus_from_splits(
     valid: Sequence[str],
     test: Sequence[str],
     tokenizer: str | dict = "basic_english",
-    max_size: int = 10000,
-    min_freq: int = 2,
+    max_size: int = CorpusConfig.max_size,
+    min_freq: int = CorpusConfig.min_freq,
     vocab: list[str] | None = None,
 ) -> Corpus:
     """Build a :class:`Corpus` from three lists of lines; the vocabulary comes from ``train``.
@@ -92,7 +85,7 @@ def corpus_from_splits(
         vocab: use this id -> word list (a trained model's) instead of building one.
 
     Raises:
-        ValueError: an empty split.
+        ValueError: an empty split, or one whose lines hold no words.
     """
     from dlcourse.text import Vocab, get_tokenizer, tokenizer_from_config
 
@@ -129,6 +122,9 @@ def corpus_from_splits(
         itos=itos,
         tokenizer_config=dict(tok.config),
     )
+    for split in ("train", "valid", "test"):  # lines of blanks or punctuation the tokenizer drops
+        if getattr(corpus, split).numel() == 0:
+            raise ValueError(f"the {split} split of {name!r} holds no words; give more text")
     log.info("corpus %s", corpus.summary())
     return corpus
 
@@ -146,6 +142,25 @@ def split_lines(
     return tuple([lines[i] for i in sorted(idx.tolist())] for idx in parts)
 
 
+def read_lines(path: Path) -> list[str]:
+    """The lines of a UTF-8 text file; a file that is not text is one error naming it.
+
+    Raises:
+        DlcourseError: undecodable bytes (with their offset) or NUL bytes (a binary file).
+    """
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DlcourseError(
+            f"{path} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "convert it first, e.g. iconv -f latin1 -t utf-8") from None
+    if "\x00" in text:
+        raise DlcourseError(f"{path} looks like a binary file (it holds NUL bytes); pass a text "
+                            "file with one sentence or paragraph a line")
+    return text.splitlines()
+
+
 def _read_split_files(directory: Path) -> tuple[list[str], list[str], list[str]] | None:
     """Lines of ``*train*``/``*valid*``/``*test*`` files in a directory (PTB, WikiText layout)."""
     found = {}
@@ -153,7 +168,7 @@ def _read_split_files(directory: Path) -> tuple[list[str], list[str], list[str]]
         files = sorted(p for p in directory.iterdir() if p.is_file() and split in p.name)
         if len(files) != 1:
             return None
-        found[split] = files[0].read_text(encoding="utf-8").splitlines()
+        found[split] = read_lines(files[0])
     return found["train"], found["valid"], found["test"]
 
 
@@ -171,9 +186,9 @@ def _source_lines(source: str, seed: int) -> tuple[list[str], list[str], list[st
         return split_lines(readers.read_wordnet_glosses(), seed=seed)
     if source == "lee":
         return split_lines(readers.read_lee(background=True), seed=seed)
-    if source == "reviews":
+    if source == "rt-sentences":
         return split_lines([text for text, _ in readers.read_rt_sentences()], seed=seed)
-    if source == "wikipedia":
+    if source == "wikipedia-sample":
         # split by article so that no article is in two splits, then one paragraph a line
         train, valid, test = split_lines(readers.read_wikipedia_sample(), seed=seed)
         return tuple(
@@ -185,41 +200,45 @@ def _source_lines(source: str, seed: int) -> tuple[list[str], list[str], list[st
 
 def load_corpus(
     source: str | Path,
-    tokenizer: str | dict | None = None,
-    max_size: int = 10000,
-    min_freq: int = 2,
+    tokenizer: str | dict | None = CorpusConfig.tokenizer,
+    max_size: int = CorpusConfig.max_size,
+    min_freq: int = CorpusConfig.min_freq,
     seed: int = 0,
-    max_lines: int | None = None,
+    max_lines: int | None = CorpusConfig.max_lines,
     vocab: list[str] | None = None,
 ) -> Corpus:
     """Load a corpus by name or path and encode it as id streams.
 
     Args:
-        source: ``ptb``, ``wikitext-2`` (online, checksummed by the data layer), ``wordnet``,
-            ``wikipedia``, ``reviews``, ``lee`` (offline), a text file (one line each; split
-            80/10/10 by ``seed``) or a directory holding ``*train*``, ``*valid*``, ``*test*``
-            files (the PTB layout).
+        source: a data set of ``dlcourse data list``: ``ptb``, ``wikitext-2`` (online,
+            checksummed by the data layer), ``wordnet``, ``wikipedia-sample``,
+            ``rt-sentences``, ``lee`` (offline; the old names ``wikipedia``, ``reviews`` and
+            ``wikitext2`` work too); a UTF-8 text file (one line each; split 80/10/10 by
+            ``seed``) or a directory holding ``*train*``, ``*valid*``, ``*test*`` files (the
+            PTB layout).
         tokenizer: tokenizer name or config; default whitespace for PTB/WikiText, basic_english
             otherwise.
         max_size, min_freq: vocabulary limits (from the train split).
-        vocab: encode with this id -> word list (a trained model's ``itos_``) instead.
         seed: seed of the train/valid/test split rule.
         max_lines: keep only the first ``max_lines`` train lines and ``max_lines // 8`` valid
             and test lines (quick runs).
+        vocab: encode with this id -> word list (a trained model's ``itos_``) instead.
 
     Raises:
         FileNotFoundError: ``source`` is neither a known name nor an existing path.
+        DlcourseError: a file that is not UTF-8 text, naming it.
         DataUnavailableError: an online data set that cannot be fetched.
 
     Example:
         >>> corpus = load_corpus("lee")  # doctest: +SKIP
         >>> corpus.summary()["vocab_size"]  # doctest: +SKIP
     """
-    name = str(source)
-    if name in SOURCES:
+    name = source_name(str(source))
+    if name is not None:
         splits = _source_lines(name, seed)
         default_tok = SOURCES[name]
     else:
+        name = str(source)
         path = Path(source).expanduser()
         if not path.exists():
             raise FileNotFoundError(
@@ -232,7 +251,7 @@ def load_corpus(
                     f"{path} must hold exactly one *train*, *valid* and *test* file, "
                     "or pass a single text file"
                 )
-            splits = split_lines(path.read_text(encoding="utf-8").splitlines(), seed=seed)
+            splits = split_lines(read_lines(path), seed=seed)
         default_tok = "basic_english"
     if max_lines is not None:  # keep the 8:1:1 proportions of train, valid and test
         train, valid, test = splits

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dlcourse.engine.loop import autocast
 from dlcourse.lm.batching import BPTTBatches
 from dlcourse.lm.models import detach_hidden
 
@@ -21,6 +22,7 @@ def stream_totals(
     device: torch.device | None = None,
     rank: int = 0,
     world_size: int = 1,
+    amp: bool = False,
 ) -> tuple[float, int]:
     """Summed next-word cross-entropy (nats) and token count over a (N,) id stream.
 
@@ -29,7 +31,8 @@ def stream_totals(
     process's rows (``rank::world_size``), so summing the totals of all ranks (e.g. with
     ``dlcourse.engine.distributed.all_reduce_sum``) gives the totals of one process. A rank
     left without rows returns ``(0.0, 0)``. Eval mode (no dropout) is set for the duration and
-    restored.
+    restored. ``amp`` scores in the same autocast as training with ``amp`` (a model is measured
+    in the precision it trained in); the sum stays on the device and is read once at the end.
 
     Raises:
         ValueError: fewer than two tokens.
@@ -42,15 +45,21 @@ def stream_totals(
         return 0.0, 0
     was_training = model.training
     model.eval()
-    total, count, hidden = 0.0, 0, None
-    for x, y in BPTTBatches(ids, batch_size, bptt, rank=rank, world_size=world_size):
-        x, y = x.to(device), y.to(device)  # (B / world_size, T)
-        logits, hidden = model(x, hidden)  # (B / world_size, T, V)
+    # float64 on the device: one host sync at the end instead of one per window (MPS has no
+    # float64)
+    total = torch.zeros((), dtype=torch.float32 if device.type == "mps" else torch.float64,
+                        device=device)
+    count, hidden = 0, None
+    # the whole stream moves to the device once instead of one copy per window
+    for x, y in BPTTBatches(ids.to(device), batch_size, bptt, rank=rank, world_size=world_size):
+        with autocast(device, amp):
+            logits, hidden = model(x, hidden)  # (B / world_size, T, V) for x (B / world_size, T)
+            loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum")
         hidden = detach_hidden(hidden)
-        total += F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
+        total += loss.to(total.dtype)
         count += y.numel()
     model.train(was_training)
-    return total, count
+    return float(total), count
 
 
 def stream_loss(
@@ -59,6 +68,7 @@ def stream_loss(
     batch_size: int = 10,
     bptt: int = 35,
     device: torch.device | None = None,
+    amp: bool = False,
 ) -> float:
     """Mean next-word cross-entropy (nats) of ``model`` over a (N,) id stream.
 
@@ -67,14 +77,21 @@ def stream_loss(
     Raises:
         ValueError: fewer than two tokens.
     """
-    total, count = stream_totals(model, ids, batch_size, bptt, device)
+    total, count = stream_totals(model, ids, batch_size, bptt, device, amp=amp)
     return total / count
 
 
 def perplexity(model: nn.Module, ids: torch.Tensor, batch_size: int = 10, bptt: int = 35,
-               device: torch.device | None = None) -> float:
-    """``exp`` of :func:`stream_loss`: the model's perplexity on a (N,) id stream."""
-    return math.exp(stream_loss(model, ids, batch_size, bptt, device))
+               device: torch.device | None = None, amp: bool = False) -> float:
+    """``exp`` of :func:`stream_loss`: the model's perplexity on a (N,) id stream.
+
+    Example:
+        >>> from dlcourse.lm import EmbeddingModel
+        >>> _ = torch.manual_seed(0)
+        >>> 1 < perplexity(EmbeddingModel(20, 4), torch.randint(0, 20, (200,))) < 40
+        True
+    """
+    return math.exp(stream_loss(model, ids, batch_size, bptt, device, amp=amp))
 
 
 @torch.no_grad()
@@ -93,7 +110,7 @@ def sample(
     Args:
         model: a model whose ``forward(x, hidden)`` returns ``(logits, hidden)``.
         prompt_ids: the conditioning ids (at least one).
-        max_tokens: number of new ids to draw.
+        max_tokens: number of new ids to draw (>= 1).
         temperature: divides the logits; below 1 sharpens, above 1 flattens; 0 means greedy.
         top_k: sample only among the ``top_k`` most likely words (``None``: all).
         generator: CPU ``torch.Generator`` for reproducible draws.
@@ -104,10 +121,12 @@ def sample(
         The new ids (not the prompt).
 
     Raises:
-        ValueError: empty prompt, negative temperature or ``top_k < 1``.
+        ValueError: empty prompt, ``max_tokens < 1``, negative temperature or ``top_k < 1``.
     """
     if not prompt_ids:
         raise ValueError("the prompt must hold at least one token")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        raise ValueError(f"max_tokens must be an integer >= 1, got {max_tokens!r}")
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0 (0 = greedy), got {temperature}")
     if top_k is not None and top_k < 1:

@@ -1,0 +1,160 @@
+"""The language models' settings: every default once, with its help and valid range (torch-free).
+
+:class:`LMConfig` holds the hyper-parameters of a run (what :class:`~dlcourse.lm.LanguageModel`
+trains), :class:`CorpusConfig` how a text becomes id streams (tokenizer, vocabulary, lines).
+The command line generates its ``lm train`` options from both, so ``--help`` imports no torch.
+
+Example:
+    >>> LMConfig.preset("embedding", epochs=3).embed_dim
+    100
+    >>> LMConfig(dropout=1.5).validate()
+    Traceback (most recent call last):
+    ...
+    dlcourse.errors.ConfigError: dropout must be <= 0.95, got 1.5
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from dlcourse.engine.config import Config, param
+from dlcourse.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+MODELS = ("embedding", "lstm")
+OPTIMIZERS = ("adam", "sgd")
+TOKENIZERS = ("basic_english", "whitespace", "regex", "spacy")
+
+# named corpora (as `dlcourse data list` names them) -> their default tokenizer: PTB and
+# WikiText come tokenized (whitespace-separated, `<unk>` already in)
+SOURCES = {
+    "ptb": "whitespace",
+    "wikitext-2": "whitespace",
+    "wordnet": "basic_english",
+    "wikipedia-sample": "basic_english",
+    "rt-sentences": "basic_english",
+    "lee": "basic_english",
+}
+# the names this lesson used before every data set had one name
+OLD_NAMES = {"wikipedia": "wikipedia-sample", "reviews": "rt-sentences", "wikitext2": "wikitext-2"}
+
+# name -> the fields that differ from LMConfig's defaults (which are the "lstm" recipe)
+PRESETS: dict[str, dict[str, Any]] = {
+    # the embeddings lesson: a 100-d table, Adam 1e-3, cross-entropy, 10 epochs, nothing else
+    "embedding": dict(model="embedding", embed_dim=100, optimizer="adam", lr=1e-3, epochs=10,
+                      grad_clip=None, lr_decay=None, patience=None, shuffle=True),
+    "lstm": {},
+    # Zaremba et al. 2014 medium size with the pytorch/examples optimiser (SGD lr 20, /4 on
+    # plateau, clip 0.25): ~82 test perplexity on PTB after 39 epochs on a GPU
+    "ptb-medium": dict(embed_dim=650, hidden_dim=650, num_layers=2, dropout=0.5,
+                       tie_weights=False, epochs=39, optimizer="sgd", lr=20.0, grad_clip=0.25,
+                       lr_decay=0.25, patience=None),
+}
+
+
+@dataclass
+class LMConfig(Config):
+    """Every hyper-parameter of a language-model run; the defaults are the CPU-sized LSTM.
+
+    :meth:`preset` gives the named recipes: ``embedding`` (the lesson), ``lstm`` (these
+    defaults) and ``ptb-medium`` (Zaremba et al.'s medium LSTM, for a GPU).
+    """
+
+    model: str = param("lstm", "Architecture: embedding (the lesson's embedding -> linear "
+                       "next-word model) or lstm.", choices=MODELS)
+    embed_dim: int = param(200, "Width of the word embeddings (embedding preset 100, "
+                           "ptb-medium 650).", min=1)
+    hidden_dim: int = param(200, "LSTM units per layer (ptb-medium 650).", min=1)
+    num_layers: int = param(2, "Stacked LSTM layers.", min=1)
+    dropout: float = param(0.2, "Dropout on the embeddings, between LSTM layers and before the "
+                           "decoder (ptb-medium 0.5).", min=0.0, max=0.95)
+    tie_weights: bool = param(True, "Share the embedding table with the decoder; needs "
+                              "embed_dim == hidden_dim (ptb-medium: off).")
+    bptt: int = param(35, "Window length of truncated back-propagation through time.", min=1)
+    batch_size: int = param(20, "Parallel streams B (under torchrun a multiple of the "
+                            "processes).", min=1)
+    eval_batch_size: int = param(10, "Parallel streams when measuring perplexity.", min=1)
+    epochs: int = param(10, "Passes over the training stream (ptb-medium 39).", min=1)
+    optimizer: str = param("adam", "adam or sgd (ptb-medium: sgd).", choices=OPTIMIZERS)
+    lr: float = param(2e-3, "Learning rate (embedding preset 1e-3, ptb-medium 20).", min=0.0,
+                      exclusive_min=True)
+    grad_clip: float | None = param(0.25, "Clip the gradient norm to this; none: no clipping "
+                                    "(embedding preset: none).", min=0.0, exclusive_min=True)
+    lr_decay: float | None = param(0.25, "Multiply the LR by this when the valid loss does not "
+                                   "improve; none: constant (embedding preset: none).",
+                                   min=0.0, max=0.99, exclusive_min=True)
+    patience: int | None = param(2, "Stop after this many epochs without a better valid "
+                                 "perplexity; none: never (embedding, ptb-medium: none).", min=0)
+    shuffle: bool = param(False, "Visit the windows in a random order each epoch (embedding "
+                          "model only: the LSTM carries its state from window to window).")
+    amp: bool = param(False, "Mixed precision, training and evaluation alike (CUDA only; "
+                      "ignored on the CPU).")
+    deterministic: bool = param(False, "Deterministic cuDNN kernels on CUDA (slower; the CPU "
+                                "gives the same weights for a seed either way).")
+    seed: int = param(0, "Seed of the initial weights, dropout and window order.", min=0)
+    device: str = param("auto", "auto (GPU when present), cpu, cuda, cuda:N or mps.")
+
+    def check(self) -> None:
+        """Rules across fields: shuffling and weight tying."""
+        if self.shuffle and self.model != "embedding":
+            raise ConfigError("shuffle breaks the hidden state the LSTM carries across "
+                              "windows; use it with model=embedding", "shuffle")
+        if self.model == "lstm" and self.tie_weights and self.embed_dim != self.hidden_dim:
+            raise ConfigError(
+                f"tie_weights needs embed_dim == hidden_dim (got {self.embed_dim} and "
+                f"{self.hidden_dim}); make them equal or turn tying off", "tie_weights")
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> LMConfig:
+        """A named recipe with ``overrides`` applied (``None`` values are ignored, so optional
+        command-line values pass straight through). Not validated (see ``validate``).
+
+        Args:
+            name: ``embedding``, ``lstm`` or ``ptb-medium``.
+            **overrides: config fields to change.
+
+        Raises:
+            ConfigError: unknown preset or field, naming the valid ones.
+
+        Example:
+            >>> LMConfig.preset("ptb-medium", epochs=2).hidden_dim
+            650
+        """
+        if name not in PRESETS:
+            raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}",
+                              "model")
+        changes = {**PRESETS[name], **{k: v for k, v in overrides.items() if v is not None}}
+        return cls().replace(**changes)
+
+
+@dataclass
+class CorpusConfig(Config):
+    """How ``load_corpus`` turns text into id streams: tokenizer, vocabulary and size limits."""
+
+    tokenizer: str | None = param(None, "Tokenizer; none: whitespace for ptb and wikitext-2 "
+                                  "(already tokenized), basic_english otherwise.",
+                                  choices=TOKENIZERS)
+    max_size: int = param(10000, "Vocabulary size, the specials <pad>, <unk>, <eos> included.",
+                          min=4)
+    min_freq: int = param(2, "Drop words seen fewer times in the training split.", min=1)
+    max_lines: int | None = param(None, "Use only the first N training lines (N // 8 valid and "
+                                  "test lines); none: all.", min=1)
+
+
+def source_name(name: str) -> str | None:
+    """The ``dlcourse data list`` name of a named corpus (old spellings accepted with a note on
+    the log), or None when ``name`` names none (it may be a path).
+
+    Example:
+        >>> source_name("lee"), source_name("corpus.txt")
+        ('lee', None)
+    """
+    key = name.strip()
+    if key in OLD_NAMES:
+        log.warning("note: the corpus '%s' is now called '%s' (the name `dlcourse data list` "
+                    "shows)", key, OLD_NAMES[key])
+        return OLD_NAMES[key]
+    return key if key in SOURCES else None

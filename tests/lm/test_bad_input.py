@@ -1,0 +1,172 @@
+"""Every `dlcourse lm` verb with bad input: one line ``error: ...``, exit 2, no traceback, and
+nothing written. Run from a fresh working directory with relative paths, as a user types them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+GOOD = ("lee", "--dry-run", "--device", "cpu")  # a training run that would work
+
+TRAIN = [
+    # values out of range, of the wrong type or not among the choices
+    (("--epochs", "0"), r"--epochs must be >= 1, got 0"),
+    (("--epochs", "abc"), r"'abc' is not an integer"),
+    (("--epochs", "1.5"), r"'1.5' is not an integer"),
+    (("--lr", "0"), r"--lr must be > 0"),
+    (("--lr", "-1e-3"), r"--lr must be > 0"),
+    (("--lr", "nan"), r"--lr must be a finite number"),
+    (("--lr", "fast"), r"'fast' is not a number"),
+    (("--dropout", "1"), r"--dropout must be <= 0.95"),
+    (("--clip", "0"), r"--clip must be > 0"),
+    (("--lr-decay", "1.5"), r"--lr-decay must be <= 0.99"),
+    (("--patience", "-1"), r"--patience must be >= 0"),
+    (("--batch-size", "0"), r"--batch-size must be >= 1"),
+    (("--eval-batch-size", "0"), r"--eval-batch-size must be >= 1"),
+    (("--bptt", "0"), r"--bptt must be >= 1"),
+    (("--layers", "0"), r"--layers must be >= 1"),
+    (("--seed", "-1"), r"--seed must be >= 0"),
+    (("--max-size", "2"), r"--max-size must be >= 4"),
+    (("--min-freq", "0"), r"--min-freq must be >= 1"),
+    (("--max-lines", "0"), r"--max-lines must be >= 1"),
+    (("--max-lines", "none", "--epochs", "none"), r"'none' is not an integer"),
+    (("--model", "transformer"), r"Invalid value for '--model'"),
+    (("--optimizer", "rmsprop"), r"unknown --optimizer 'rmsprop'; choose one of adam, sgd"),
+    (("--tokenizer", "nosuch"), r"unknown --tokenizer 'nosuch'; choose one of basic_english"),
+    (("--device", "gpu"), r"unknown device 'gpu'"),
+    (("--shuffle",), r"--shuffle breaks the hidden state"),
+    (("--model", "ptb-medium", "--tie"), None),  # ptb-medium is 650x650: tying is allowed
+    (("--embed-dim", "32"), r"--tie needs embed_dim == hidden_dim \(got 32 and 200\)"),
+    (("--bogus",), r"No such option '--bogus'"),
+]
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory):
+    """A dry-run LSTM language model (a model.safetensors to copy into each working dir)."""
+    from dlcourse.cli.main import main
+
+    out = tmp_path_factory.mktemp("lm_model") / "run"
+    main(["--threads", "1", "lm", "train", *GOOD, "--out", str(out)])
+    return out
+
+
+@pytest.fixture
+def files(workdir, trained_dir):
+    """The working directory's inputs: good and broken models, good and broken text files."""
+    import torch
+    from safetensors.torch import load_file
+
+    from dlcourse.engine.checkpoint import save_checkpoint
+    from dlcourse.engine.persist import read_manifest, write_state
+
+    model = trained_dir / "model.safetensors"
+    Path("lm").mkdir()
+    shutil.copy(model, "lm/model.safetensors")
+    manifest = read_manifest(model)
+    write_state(Path("som/model.safetensors"), {**manifest, "lesson": "som", "estimator": "SOM"},
+                {"weights": torch.zeros(3, 2)})
+    moved = {**manifest, "state": {**manifest["state"], "data": "gone.txt"}}  # trained elsewhere
+    write_state(Path("moved/model.safetensors"), moved, load_file(model))
+    data = model.read_bytes()
+    Path("truncated").mkdir()
+    Path("truncated/model.safetensors").write_bytes(data[: len(data) // 2])  # arrays cut off
+    Path("header").mkdir()
+    Path("header/model.safetensors").write_bytes(data[:20])  # the JSON header cut off
+    Path("nomodel").mkdir()
+    Path("notes.txt").write_text("the cat sat on the mat\n" * 50, encoding="utf-8")
+    Path("empty.txt").write_text("")
+    Path("blank.txt").write_text("\n   \n\t\n" * 20)
+    Path("tiny.txt").write_text("one line\nand another\n")
+    Path("latin1.txt").write_bytes("le café est très bon\n".encode("latin-1") * 50)
+    Path("binary.bin").write_bytes(bytes(range(256)) * 8)
+    Path("nul.txt").write_bytes(b"valid utf-8\x00with NUL bytes\n" * 50)
+    Path("splits").mkdir()
+    Path("splits/train.txt").write_text("a b c\n" * 20)  # no valid and test files
+    save_checkpoint(Path("classify_run/last.pt"), {"lesson": "classify", "config": {}})
+    return workdir
+
+
+@pytest.mark.parametrize("options, match", TRAIN, ids=[" ".join(o) for o, _ in TRAIN])
+def test_train_option_values(cli_run, files, options, match):
+    before = files()
+    result = cli_run("lm", "train", *GOOD, *options, "--out", "out")
+    if match is None:  # a control case: the same command is accepted
+        assert result.code == 0, result.err
+        return
+    result.assert_user_error(match)
+    assert files() == before
+
+
+CASES = [
+    # train: DATA and --out
+    (("lm", "train", "--out", "out"), r"Missing argument 'DATA'"),
+    (("lm", "train", "lee"), r"Missing option '--out'"),
+    (("lm", "train", "nosuch.txt", "--out", "out"), r"DATA 'nosuch.txt' is neither a named"),
+    (("lm", "train", "empty.txt", "--out", "out"), r"DATA empty.txt is empty"),
+    (("lm", "train", "blank.txt", "--out", "out"), r"train split of 'blank.txt' holds no words"),
+    (("lm", "train", "tiny.txt", "--out", "out"), r"split of 'tiny.txt' is empty"),
+    (("lm", "train", "latin1.txt", "--out", "out"),
+     r"latin1.txt is not UTF-8 text \(byte 0xe9 at offset 6\); convert it"),
+    (("lm", "train", "binary.bin", "--out", "out"), r"binary.bin is not UTF-8 text"),
+    (("lm", "train", "nul.txt", "--out", "out"), r"nul.txt looks like a binary file"),
+    (("lm", "train", "splits", "--out", "out"), r"DATA splits is a directory with 0 \*valid\*"),
+    (("lm", "train", "nomodel", "--out", "out"), r"DATA nomodel is a directory with 0 \*train"),
+    (("lm", "train", "notes.txt", "--out", "notes.txt"), r"--out notes.txt exists and is not a"),
+    (("lm", "train", "notes.txt", "--out", "notes.txt/run"), r"notes.txt is a file"),
+    (("lm", "train", *GOOD, "--out", "out", "--resume"), r"nothing to resume: out/last.pt"),
+    (("lm", "train", *GOOD, "--out", "classify_run", "--resume"),
+     r"cannot resume classify_run: it holds a 'classify' run"),
+    # evaluate MODEL_DIR [DATA]
+    (("lm", "evaluate"), r"Missing argument 'MODEL_DIR'"),
+    (("lm", "evaluate", "nosuch"), r"MODEL_DIR nosuch does not exist"),
+    (("lm", "evaluate", "nomodel"), r"MODEL_DIR nomodel holds no model.safetensors"),
+    (("lm", "evaluate", "som"), r"MODEL_DIR som holds a 'som' model, not a 'lm' one"),
+    (("lm", "evaluate", "header"), r"is not a dlcourse model file"),
+    (("lm", "evaluate", "truncated"), r"cannot read truncated/model.safetensors"),
+    (("lm", "evaluate", "notes.txt"), r"notes.txt is not a dlcourse model file"),
+    (("lm", "evaluate", "lm", "nosuch"), r"DATA 'nosuch' is neither a named corpus"),
+    (("lm", "evaluate", "lm", "latin1.txt"), r"latin1.txt is not UTF-8 text"),
+    (("lm", "evaluate", "lm", "empty.txt"), r"DATA empty.txt is empty"),
+    (("lm", "evaluate", "moved"), r"trained on 'gone.txt', which is not found from here"),
+    (("lm", "evaluate", "lm", "--max-lines", "0"), r"--max-lines must be >= 1"),
+    (("lm", "evaluate", "lm", "--max-lines", "many"), r"'many' is not an integer"),
+    (("lm", "evaluate", "lm", "lee", "--data", "lee"), r"give DATA once"),
+    (("lm", "evaluate", "lm", "--device", "gpu"), r"unknown device 'gpu'"),
+    # generate MODEL_DIR [PROMPT...]
+    (("lm", "generate", "lm", "--max-tokens", "-5"), r"'--max-tokens': -5 is not in the range"),
+    (("lm", "generate", "lm", "--max-tokens", "0"), r"'--max-tokens': 0 is not in the range"),
+    (("lm", "generate", "lm", "--max-tokens", "ten"), r"'ten' is not a valid integer"),
+    (("lm", "generate", "lm", "--temperature", "-1"), r"'--temperature': -1.0 is not in the"),
+    (("lm", "generate", "lm", "--temperature", "inf"), r"inf is not a finite number"),
+    (("lm", "generate", "lm", "--top-k", "-1"), r"'--top-k': -1 is not in the range"),
+    (("lm", "generate", "lm", "--num", "0"), r"'--num': 0 is not in the range"),
+    (("lm", "generate", "lm", "--seed", "x"), r"'x' is not a valid integer"),
+    (("lm", "generate", "lm", "a", "--prompt", "b"), r"give the prompt once"),
+    (("lm", "generate", "nosuch", "the"), r"MODEL_DIR nosuch does not exist"),
+    (("lm", "generate", "som", "the"), r"holds a 'som' model"),
+    (("lm", "generate", "truncated", "the"), r"cannot read truncated/model.safetensors"),
+    (("lm", "generate", "--max-tokens", "-5", "lm"), r"'--max-tokens': -5 is not in the range"),
+    # similar MODEL_DIR WORD...
+    (("lm", "similar", "lm"), r"Missing argument 'WORD...'"),
+    (("lm", "similar", "lm", "qwxzzy"), r"word 'qwxzzy' is not in the vocabulary"),
+    (("lm", "similar", "lm", "the", "--topn", "0"), r"'--topn': 0 is not in the range"),
+    (("lm", "similar", "som", "the"), r"holds a 'som' model"),
+    (("lm", "similar", "header", "the"), r"is not a dlcourse model file"),
+    # export MODEL_DIR --to FILE
+    (("lm", "export", "lm"), r"Missing option '--to'"),
+    (("lm", "export", "lm", "--to", "nomodel"), r"--to nomodel is a directory"),
+    (("lm", "export", "lm", "--to", "notes.txt/vectors.txt"), r"notes.txt is a file, so"),
+    (("lm", "export", "som", "--to", "vectors.txt"), r"holds a 'som' model"),
+    (("lm", "export", "truncated", "--to", "vectors.txt"), r"cannot read truncated"),
+    (("lm", "nosuchverb"), r"No such command 'nosuchverb'"),
+]
+
+
+@pytest.mark.parametrize("args, match", CASES, ids=[" ".join(a[1:]) for a, _ in CASES])
+def test_bad_invocations_are_one_line_and_write_nothing(cli_run, files, args, match):
+    before = files()
+    cli_run(*args).assert_user_error(match)
+    assert files() == before

@@ -54,3 +54,34 @@ def image_folder(tmp_path):
     good = (root / "red" / "0.png").read_bytes()
     (root / "red" / "broken.png").write_bytes(good[: len(good) // 2])
     return root
+
+
+# EfficientNet-Lite0 from random weights at 16 px: the smallest real backbone, no download
+TINY = dict(arch="efficientnet_lite0", weights="none", image_size=16, epochs=1, batch_size=16,
+            device="cpu")
+
+
+def tiny_images(n: int = 16, size: int = 16, seed: int = 0):
+    """Two learnable classes: bright vs dark grey squares with noise."""
+    from dlcourse.vision.data import ArrayImageDataset
+
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    images = rng.integers(0, 80, (n, size, size), dtype=np.uint8) + (labels * 150)[:, None, None]
+    return ArrayImageDataset(images.astype(np.uint8), labels, ["dark", "bright"])
+
+
+@pytest.fixture
+def tiny():
+    """``(make_data, settings)``: :func:`tiny_images` and the smallest classifier settings."""
+    return tiny_images, dict(TINY)
+
+
+@pytest.fixture(scope="session")
+def vision_model(tmp_path_factory):
+    """A small fitted vision model directory, written by the library (no data name saved)."""
+    from dlcourse.vision.estimator import ImageClassifier
+
+    out = tmp_path_factory.mktemp("vision_model")
+    ImageClassifier(**TINY).fit(tiny_images(8)).save(out)
+    return out

@@ -1,58 +1,95 @@
-"""`dlcourse vision` verbs in-process: train (dry run), evaluate, predict, one-line errors."""
+"""`dlcourse vision` verbs in-process, as a user types them from another directory with relative
+paths: train (dry run), evaluate (prints; files only with --out), predict, old spellings."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+from pathlib import Path
 
 import numpy as np
-import pytest
-
-from dlcourse.cli.main import main
 
 
-def _run(capsys, *args):
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    out = capsys.readouterr()
-    return exit_info.value.code, out.out, out.err
-
-
-def _ok(capsys, *args):
-    try:
-        main(list(args))
-    except SystemExit as exc:  # click's standalone exit with 0
-        assert exc.code in (0, None), capsys.readouterr().err
-    captured = capsys.readouterr()
-    return captured.out + captured.err
-
-
-def test_train_evaluate_predict_on_an_image_folder(tmp_path, capsys, image_folder, png_writer,
+def test_train_evaluate_predict_on_an_image_folder(cli_run, workdir, image_folder, png_writer,
                                                    no_feature_cache_writes):
-    out = tmp_path / "run"
-    text = _ok(capsys, "vision", "train", "--data", str(image_folder), "--arch",
-               "efficientnet_lite0", "--weights", "imagenet", "--mode", "features",
-               "--dry-run", "--device", "cpu", "--out", str(out))
-    assert "top-1 (all)" in text and "model saved" in text
-    assert "skipped 1 unreadable image file(s)" in text and "broken.png" in text
-    for name in ("model.pt", "config.json", "metrics.json", "confusion.png", "history.json"):
-        assert (out / name).exists(), name
-    metrics = json.loads((out / "metrics.json").read_text())
+    shutil.copytree(image_folder, "photos")
+    result = cli_run("vision", "train", "photos", "--arch", "efficientnet_lite0", "--weights",
+                     "imagenet", "--mode", "features", "--dry-run", "--device", "cpu",
+                     "--out", "runs/a")
+    assert result.code == 0, result.err
+    assert "top-1 (all)" in result.out and "dlcourse vision predict runs/a" in result.out
+    assert "skipped 1 unreadable image file(s)" in result.err and "broken.png" in result.err
+    run = Path("runs/a")
+    for name in ("model.safetensors", "metrics.json", "confusion.png", "history.json",
+                 "last.pt"):
+        assert (run / name).exists(), name
+    metrics = json.loads((run / "metrics.json").read_text())
     assert 0.0 <= metrics["top1"] <= 1.0 and set(metrics["per_class"]) == {"blue", "red"}
 
-    text = _ok(capsys, "vision", "evaluate", "--model", str(out), "--data", str(image_folder),
-               "--device", "cpu", "--out", str(tmp_path / "eval"))
-    assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["top1"] == metrics["top1"]
+    # evaluate prints and writes nothing; DATA defaults to the training data (from anywhere)
+    before = workdir()
+    Path("elsewhere").mkdir()
+    os.chdir("elsewhere")
+    result = cli_run("vision", "evaluate", "../runs/a", "--device", "cpu")
+    os.chdir("..")
+    Path("elsewhere").rmdir()
+    assert result.code == 0, result.err
+    assert "top-1 (all)" in result.out
+    assert f"{metrics['top1']:.4f}" in result.out and workdir() == before
+    result = cli_run("vision", "evaluate", "runs/a", "photos", "--device", "cpu", "--out", "ev")
+    assert result.code == 0, result.err
+    assert json.loads(Path("ev/metrics.json").read_text())["top1"] == metrics["top1"]
+    assert Path("ev/confusion.png").read_bytes()[:4] == b"\x89PNG"
 
-    img = png_writer(tmp_path / "new.png", np.random.default_rng(5), size=30, color=0)
-    text = _ok(capsys, "vision", "predict", "--model", str(out), str(img), "--top-k", "2",
-               "--device", "cpu")
-    assert "new.png" in text and "red" in text and "blue" in text
+    png_writer(Path("new.png").absolute(), np.random.default_rng(5), size=30, color=0)
+    result = cli_run("vision", "predict", "runs/a", "new.png", "--top-k", "2", "--device", "cpu")
+    assert result.code == 0, result.err
+    assert "new.png" in result.out and "red" in result.out and "blue" in result.out
 
 
-def test_errors_are_one_line(tmp_path, capsys):
-    code, _, err = _run(capsys, "vision", "train", "--data", "no-such-set", "--out",
-                        str(tmp_path / "x"))
-    assert code == 2 and err.startswith("error: unknown data set") and err.count("\n") == 1
-    code, _, err = _run(capsys, "vision", "predict", "--model", str(tmp_path / "missing"),
-                        "img.png")
-    assert code == 2 and "does not exist" in err
+def test_old_spellings_work_with_a_note(cli_run, workdir, image_folder, png_writer,
+                                        no_feature_cache_writes):
+    shutil.copytree(image_folder, "photos")
+    result = cli_run("vision", "train", "--data", "photos", "--arch", "efficientnet_lite0",
+                     "--weights", "none", "--dry-run", "--device", "cpu", "--out", "m")
+    assert result.code == 0, result.err
+    assert "note: '--data photos' is deprecated" in result.err
+    png_writer(Path("x.png").absolute(), np.random.default_rng(1), size=20)
+    result = cli_run("vision", "predict", "--model", "m", "x.png", "--device", "cpu")
+    assert result.code == 0 and "x.png" in result.out
+    assert "note: '--model m' is deprecated; write 'dlcourse vision predict m" in result.err
+    result = cli_run("vision", "evaluate", "--model", "m", "--data", "photos", "--device", "cpu")
+    assert result.code == 0 and "top-1 (all)" in result.out
+    assert result.err.count("note:") == 2
+
+
+def test_named_sets_take_the_data_list_names(cli_run, workdir, caplog,
+                                             no_feature_cache_writes):
+    result = cli_run("vision", "train", "mnist-5k", "--arch", "efficientnet_lite0",
+                     "--weights", "none", "--mode", "finetune", "--no-flip", "--dry-run",
+                     "--device", "cpu", "--out", "digits")
+    assert result.code == 0, result.err
+    assert result.out.startswith("mnist-5k: 32 training, 32 test images, 10 classes")
+    # the old spelling of a CIFAR name is mapped (and, offline, refused in one line)
+    result = cli_run("vision", "train", "cifar10", "--dry-run", "--out", "c")
+    assert "'cifar10' is now called 'cifar-10'" in caplog.text   # a note on stderr
+    result.assert_user_error("cifar-10")
+    assert not any(p.startswith("c") for p in workdir())
+
+
+def test_help_and_refused_settings_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from dlcourse.cli.main import main\n"
+        "for args in (['vision', 'train', '--help'], ['vision', 'evaluate', '--help'],\n"
+        "             ['vision', 'train', 'mnist-5k', '--out', 'x', '--epochs', '0']):\n"
+        "    try: main(args)\n"
+        "    except SystemExit: pass\n"
+        "print('torch' in sys.modules, 'numpy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("False False"), out.stdout
+    assert "error: --epochs must be >= 1" in out.stderr

@@ -9,12 +9,11 @@ import torch
 from dlcourse.errors import DlcourseError
 from dlcourse.vision.data import (
     ArrayImageDataset,
-    load_image,
-    load_image_folder,
     load_named,
     split_stratified,
     stratified_subset,
 )
+from dlcourse.vision.images import load_image, load_image_folder
 from dlcourse.vision.transforms import BatchPreprocess
 
 
@@ -65,6 +64,15 @@ def test_folder_skips_a_truncated_image_and_counts_it(image_folder, caplog):
     assert train.images.shape[1:] == (3, 16, 16)
     assert "broken.png" in caplog.text and "skipped 1 unreadable" in caplog.text
     assert [p.name for p in train.skipped + valid.skipped] == ["broken.png"]
+
+
+def test_parallel_decoding_gives_the_same_images_in_the_same_order(image_folder):
+    one = load_image_folder(image_folder, size=16, seed=0, num_workers=0)
+    two = load_image_folder(image_folder, size=16, seed=0, num_workers=2)
+    for a, b in zip(one, two):
+        assert torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels)
+        assert a.skipped == b.skipped
+    assert [p.name for p in one[0].skipped + one[1].skipped] == ["broken.png"]
 
 
 def test_folder_stops_on_a_bad_image_when_asked(image_folder):

@@ -37,7 +37,8 @@ def worker():
 def _single(worker, cache, monkeypatch, **kw):
     """One process, the same config and global batch, with its feature cache in ``cache``."""
     import dlcourse.vision.features as features
-    from dlcourse.vision.transfer import ImageClassifier, TransferConfig
+    from dlcourse.vision.config import TransferConfig
+    from dlcourse.vision.estimator import ImageClassifier
 
     monkeypatch.setattr(features, "feature_cache_dir", lambda: cache)
     train, valid = worker.fashion()
@@ -93,5 +94,5 @@ def test_finetune_ranks_agree_and_cli_writes_on_rank_0(two_ranks):
         torch.testing.assert_close(r0["model"][key], r1["model"][key], rtol=1e-5, atol=1e-6)
     assert r0["history"][-1]["valid_acc"] == r1["history"][-1]["valid_acc"]
     cli = two_ranks / "cli"
-    assert {"model.pt", "metrics.json", "last.pt", "history.json"} <= {p.name for p in
-                                                                      cli.iterdir()}
+    written = {p.name for p in cli.iterdir()}
+    assert {"model.safetensors", "metrics.json", "last.pt", "history.json"} <= written

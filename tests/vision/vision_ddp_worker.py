@@ -16,8 +16,9 @@ import torch
 import dlcourse.vision.features as features
 from dlcourse.cli.main import main as cli
 from dlcourse.engine.distributed import init_distributed, rank, shutdown_distributed
+from dlcourse.vision.config import TransferConfig
 from dlcourse.vision.data import FASHION_MNIST_CLASSES, ArrayImageDataset, stratified_subset
-from dlcourse.vision.transfer import ImageClassifier, TransferConfig
+from dlcourse.vision.estimator import ImageClassifier
 
 # features mode: shared with the single-process runs of test_distributed.py
 FEATURES = dict(arch="efficientnet_lite0", weights="imagenet", mode="features", image_size=32,
@@ -55,8 +56,8 @@ def run(out: Path) -> None:
     torch.save({"model": ft.model_.state_dict(), "history": ft.history_}, out / f"finetune{r}.pt")
 
     try:                                   # the CLI joins the existing group and leaves it up
-        cli(["vision", "train", "--dry-run", "--arch", "efficientnet_lite0", "--weights", "none",
-             "--mode", "finetune", "--batch-size", "16", "--device", "cpu",
+        cli(["vision", "train", "fashion-mnist", "--dry-run", "--arch", "efficientnet_lite0",
+             "--weights", "none", "--mode", "finetune", "--batch-size", "16", "--device", "cpu",
              "--out", str(out / "cli")])
     except SystemExit as exc:
         if exc.code not in (0, None):

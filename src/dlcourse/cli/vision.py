@@ -1,4 +1,13 @@
-"""`dlcourse vision`: train, evaluate and use transfer-learning image classifiers."""
+"""`dlcourse vision`: train, evaluate and use transfer-learning image classifiers.
+
+    dlcourse vision train DATA --out DIR [options]
+    dlcourse vision evaluate MODEL_DIR [DATA] [--out DIR]
+    dlcourse vision predict MODEL_DIR IMAGE...
+
+DATA is a named set (cifar-10, cifar-100, fashion-mnist, mnist-5k: the ``dlcourse data list``
+names) or an image folder. The training options come from
+:class:`~dlcourse.vision.config.TransferConfig`; every value is checked before any data is read.
+"""
 
 from __future__ import annotations
 
@@ -6,172 +15,234 @@ from pathlib import Path
 
 import click
 
-from dlcourse.cli.common import device_option, echo_table, out_option, seed_option
+from dlcourse.cli.common import (
+    ConfigOptions,
+    check_input_file,
+    check_out_dir,
+    device_option,
+    echo_table,
+    model_dir_argument,
+    out_option,
+    resume_option,
+)
+from dlcourse.errors import DlcourseError
+from dlcourse.vision.config import TransferConfig
 
 group = click.Group("vision", help="Transfer learning: ImageNet backbones on your images.")
 
-ARCH_CHOICES = ("resnet18", "resnet34", "resnet50", "mobilenet_v3_small", "mobilenet_v3_large",
-                "efficientnet_b0", "convnext_tiny", "efficientnet_lite0")
+# old spellings: `vision predict --model DIR IMG` -> `vision predict DIR IMG` (with a note);
+# evaluate moves --data first, then --model in front of it: MODEL_DIR DATA
+LEGACY = {"train": ("--data",), "evaluate": ("--data", "--model"), "predict": ("--model",)}
+TRAIN = ConfigOptions(TransferConfig, rename={"hflip": "--flip"})
+DATA_NAMES = ("cifar-10", "cifar-100", "fashion-mnist", "mnist-5k")
 DRY_RUN_IMAGES = 32
+ON_BAD = click.Choice(["skip", "stop"])
+
+limit_option = click.option("--limit", type=click.IntRange(min=1), default=None,
+                            help="Use this many training and test images (class-balanced).")
+on_bad_option = click.option("--on-bad", type=ON_BAD, default="skip", show_default=True,
+                             help="Unreadable image files in a folder: skip them (counted) or "
+                                  "stop.")
 
 
-def _load_data(data: str, image_size: int | None, seed: int, on_bad: str, limit: int | None,
-               dry_run: bool):
+def _data_source(data: str) -> str:
+    """DATA as a registry name or a folder path; a one-line error for anything else."""
+    from dlcourse.vision.data import named_set
+
+    name = named_set(data)
+    if name is not None:
+        return name
+    path = Path(data).expanduser()
+    if not path.exists():
+        raise DlcourseError(f"DATA {data!r} is neither a data set ({', '.join(DATA_NAMES)}) nor "
+                            "an image folder that exists")
+    if not path.is_dir():
+        raise DlcourseError(f"DATA {data} is a file; pass a data set name "
+                            f"({', '.join(DATA_NAMES)}) or a folder of class subfolders")
+    return str(path)
+
+
+def _check_device(device: str):
+    from dlcourse.engine.device import resolve_device
+
+    return resolve_device(device)
+
+
+def _load_data(source: str, image_size: int, seed: int, on_bad: str, limit: int | None,
+               num_workers: int | None):
     from dlcourse.vision.data import load_named, stratified_subset
 
-    # image folders are decoded once at the training resolution (224 unless --image-size)
-    train, test = load_named(data, size=image_size or 224, seed=seed, on_bad=on_bad)
+    # image folders are decoded once at the training resolution
+    train, test = load_named(source, size=image_size, seed=seed, on_bad=on_bad,
+                             num_workers=num_workers)
     skipped = train.skipped + test.skipped
     if skipped:
         click.echo(f"skipped {len(skipped)} unreadable image file(s), e.g. {skipped[0]}", err=True)
-    n = DRY_RUN_IMAGES if dry_run else limit
-    if n:
-        train = stratified_subset(train, n, seed)
-        test = stratified_subset(test, n, seed)
+    if limit:
+        train = stratified_subset(train, limit, seed)
+        test = stratified_subset(test, limit, seed)
     return train, test
 
 
-def _report(clf, test, out: Path) -> list[dict]:
-    """Evaluate, write metrics.json, the confusion matrix and misclassified grid; rows to print.
+def _report(clf, test, out: Path | None) -> list[dict]:
+    """Evaluate; with ``out`` write metrics.json, confusion.png and misclassified.png; return
+    the rows to print.
 
-    Under torchrun every rank evaluates its share (the result is gathered on all ranks); only
-    rank 0 writes the files.
+    Under torchrun every rank evaluates its share (gathered on all ranks); only rank 0 writes.
     """
-    from dlcourse.engine import write_json
     from dlcourse.engine.distributed import is_main_process
-    from dlcourse.plots.common import plot_confusion_matrix
-    from dlcourse.plots.vision import plot_misclassified
 
     r = clf.evaluate(test)
     if not is_main_process():
         return []
-    write_json(out / "metrics.json", {**r.summary(), "n_test": len(test),
-                                      "per_class": dict(zip(r.classes, r.per_class))})
-    plot_confusion_matrix(r.confusion, r.classes, out / "confusion.png")
-    if (r.predictions != r.labels).any():
-        plot_misclassified(test.images.numpy(), r.labels, r.predictions, r.classes,
-                           out / "misclassified.png")
-    rows = [{"class": c, "accuracy": f"{a:.3f}"} for c, a in zip(r.classes, r.per_class)]
-    rows.append({"class": "top-1 (all)", "accuracy": f"{r.top1:.4f}"})
-    rows.append({"class": "top-5 (all)", "accuracy": f"{r.top5:.4f}"})
+    if out is not None:
+        from dlcourse.engine.files import write_json
+        from dlcourse.plots.common import plot_confusion_matrix
+        from dlcourse.plots.vision import plot_misclassified
+
+        write_json(out / "metrics.json", {**r.summary(), "n_test": len(test),
+                                          "per_class": dict(zip(r.classes, r.per_class))})
+        plot_confusion_matrix(r.confusion, r.classes, out / "confusion.png")
+        if (r.predictions != r.labels).any():
+            plot_misclassified(test.images.numpy(), r.labels, r.predictions, r.classes,
+                               out / "misclassified.png")
+    rows = [{"class": c, "accuracy": a} for c, a in zip(r.classes, r.per_class)]
+    rows.append({"class": "top-1 (all)", "accuracy": r.top1})
+    rows.append({"class": "top-5 (all)", "accuracy": r.top5})
     return rows
 
 
+def _check_resume(out: Path, config: TransferConfig) -> None:
+    """Refuse --resume before any work: no checkpoint, another lesson's run, other settings."""
+    from dlcourse.engine.checkpoint import load_checkpoint
+    from dlcourse.engine.estimator import check_resume_config
+
+    if not (out / "last.pt").exists():
+        raise DlcourseError(f"nothing to resume: {out}/last.pt does not exist; run without "
+                            "--resume")
+    state = load_checkpoint(out / "last.pt")
+    if state.get("lesson") != "vision":
+        raise DlcourseError(f"cannot resume {out}: it holds a '{state.get('lesson')}' run, not "
+                            "a 'vision' one; train into a new --out")
+    check_resume_config(state.get("config") or {}, config.resume_values(), out)
+
+
 @group.command()
-@click.option("--data", default="fashion-mnist", show_default=True,
-              help="cifar10, cifar100, fashion-mnist, mnist-5k, or an image folder DIR.")
-@click.option("--arch", type=click.Choice(ARCH_CHOICES), default="resnet18", show_default=True)
-@click.option("--weights", default="imagenet", show_default=True,
-              help="imagenet, a torchvision enum name (IMAGENET1K_V2), a state-dict PATH, or none.")
-@click.option("--mode", type=click.Choice(["features", "finetune"]), default="features",
-              show_default=True, help="features: frozen backbone, train the head on cached "
-              "features; finetune: train everything.")
-@click.option("--epochs", type=int, default=5, show_default=True)
-@click.option("--batch-size", type=int, default=64, show_default=True)
-@click.option("--lr", type=float, default=0.001, show_default=True)
-@click.option("--momentum", type=float, default=0.9, show_default=True)
-@click.option("--weight-decay", type=float, default=0.0, show_default=True)
-@click.option("--optimizer", type=click.Choice(["sgd", "adamw"]), default="sgd", show_default=True)
-@click.option("--schedule", type=click.Choice(["cosine", "step", "none"]), default="cosine",
-              show_default=True)
-@click.option("--backbone-lr-mult", type=float, default=0.1, show_default=True,
-              help="Backbone learning rate = lr x this (finetune).")
-@click.option("--unfreeze", type=click.Choice(["none", "gradual"]), default="none",
-              show_default=True, help="gradual: thaw one backbone chunk per epoch (finetune).")
-@click.option("--label-smoothing", type=float, default=0.0, show_default=True)
-@click.option("--image-size", type=int, default=None,
-              help="Training resolution in px [default: the weights' own, 224]; 64-96 on a CPU.")
-@click.option("--no-augment", is_flag=True, help="No random crop/flip in finetune mode.")
-@click.option("--no-flip", is_flag=True, help="Random crop only (digits).")
-@click.option("--sync-bn", is_flag=True,
-              help="Under torchrun on CUDA: BatchNorm with the global batch's statistics.")
-@click.option("--limit", type=int, default=None, help="Use this many training and test images.")
-@click.option("--on-bad", type=click.Choice(["skip", "stop"]), default="skip", show_default=True,
-              help="Unreadable image files in a folder: skip them (counted) or stop.")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from last.pt.")
-@click.option("--dry-run", is_flag=True, help="32 images, 1 epoch, 32 px: check the set-up.")
+@click.argument("data", metavar="DATA")
 @out_option
-@device_option
-@seed_option
-def train(data, arch, weights, mode, epochs, batch_size, lr, momentum, weight_decay, optimizer,
-          schedule, backbone_lr_mult, unfreeze, label_smoothing, image_size, no_augment, no_flip,
-          sync_bn, limit, on_bad, resume, dry_run, out, device, seed):
-    """Train a classifier on --data with an ImageNet backbone; save it to --out.
+@TRAIN
+@limit_option
+@on_bad_option
+@resume_option
+@click.option("--dry-run", is_flag=True, help=f"{DRY_RUN_IMAGES} images, 1 epoch, 32 px: check "
+              "the set-up.")
+def train(data, out, limit, on_bad, resume, dry_run, **options):
+    """Train a classifier on DATA with an ImageNet backbone; save it to --out.
+
+    DATA: cifar-10, cifar-100, fashion-mnist, mnist-5k, or an image folder (DIR/<class>/*.jpg,
+    or DIR/train/<class>/... with DIR/val/<class>/...).
 
     Runs unchanged under ``torchrun --nproc_per_node=N -m dlcourse vision train ...`` (gloo on
     CPU, nccl on CUDA): --batch-size is the global batch, split over the N processes, and rank 0
     prints and writes --out.
     """
+    fixed = {"progress": True}
+    if dry_run:
+        fixed.update(epochs=1, image_size=32)
+        limit = DRY_RUN_IMAGES
+    config = TRAIN.build(options, **fixed)
+    source = _data_source(data)
+    _check_device(config.device)
     from dlcourse.engine.distributed import (
         init_distributed,
         is_main_process,
         shutdown_distributed,
     )
-    from dlcourse.vision.transfer import ImageClassifier, TransferConfig
+    from dlcourse.vision.estimator import ImageClassifier
+    from dlcourse.vision.models import check_weights
 
-    out = Path(out)
-    if dry_run:
-        epochs, image_size = 1, 32
-    config = TransferConfig(
-        arch=arch, weights=weights, mode=mode, image_size=image_size, epochs=epochs,
-        batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
-        weight_decay=weight_decay, backbone_lr_mult=backbone_lr_mult, unfreeze=unfreeze,
-        schedule=schedule, label_smoothing=label_smoothing, augment=not no_augment,
-        hflip=not no_flip, sync_bn=sync_bn, seed=seed, device=device, progress=True)
-    init_distributed(device)
+    check_weights(config.arch, config.weights)
+    if resume:
+        _check_resume(out, config)
+    init_distributed(config.device)
     try:
         main = is_main_process()
-        train_set, test = _load_data(data, image_size, seed, on_bad, limit, dry_run)
+        train_set, test = _load_data(source, config.image_size or 224, config.seed, on_bad,
+                                     limit, config.num_workers)
         if main:
-            click.echo(f"{data}: {len(train_set)} training, {len(test)} test images, "
-                       f"{len(train_set.classes)} classes; {arch} ({weights}), mode {mode}")
+            click.echo(f"{source}: {len(train_set)} training, {len(test)} test images, "
+                       f"{len(train_set.classes)} classes; {config.arch} ({config.weights}), "
+                       f"mode {config.mode}")
         clf = ImageClassifier(config).fit(train_set, test, out_dir=out, resume=resume)
+        # what `vision evaluate MODEL_DIR` needs to find the same test images again, from any
+        # working directory
+        clf.metadata_ = {"data": source if source in DATA_NAMES else str(Path(source).resolve())}
         clf.save(out)
         rows = _report(clf, test, out)
         if main:
-            echo_table(rows)
-            click.echo(f"model saved to {out} "
-                       f"(predict with: dlcourse vision predict --model {out} IMG...)")
+            echo_table(rows, floatfmt=".4f")
+            click.echo(f"model saved to {out} (predict with: dlcourse vision predict {out} "
+                       "IMAGE...)")
     finally:
         shutdown_distributed()
 
 
+def _optional_out(ctx, param, value):
+    return None if value is None else check_out_dir(value)
+
+
 @group.command()
-@click.option("--model", "model_dir", required=True, type=click.Path(path_type=Path),
-              help="Directory written by `dlcourse vision train`.")
-@click.option("--data", default="fashion-mnist", show_default=True,
-              help="The data set the model was trained for (its test split is used).")
-@click.option("--limit", type=int, default=None, help="Evaluate on this many test images.")
-@click.option("--on-bad", type=click.Choice(["skip", "stop"]), default="skip", show_default=True)
-@click.option("--dry-run", is_flag=True, help="Evaluate 32 images only.")
-@out_option
+@model_dir_argument("vision")
+@click.argument("data", required=False, metavar="[DATA]")
+@limit_option
+@on_bad_option
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="Seed of the test split (mnist-5k, folders without val/) [default: the "
+                   "model's].")
+@click.option("--out", type=click.Path(), default=None, callback=_optional_out,
+              help="Also write metrics.json, confusion.png and misclassified.png here.")
 @device_option
-@seed_option
-def evaluate(model_dir, data, limit, on_bad, dry_run, out, device, seed):
-    """Top-1/top-5 and per-class accuracy, confusion matrix and misclassified images."""
-    from dlcourse.vision.transfer import ImageClassifier
+def evaluate(model_dir, data, limit, on_bad, seed, out, device):
+    """Top-1/top-5 and per-class accuracy of MODEL_DIR on the test images of DATA.
+
+    DATA defaults to the data set the model was trained on. Prints a table; writes files only
+    with --out.
+    """
+    from dlcourse.engine.persist import model_path, read_manifest
+
+    manifest = read_manifest(model_path(model_dir))
+    saved = manifest.get("metadata") or {}
+    if data is None and not saved.get("data"):
+        raise DlcourseError(f"{model_dir} does not say which data it was trained on; pass DATA")
+    source = _data_source(data if data is not None else saved["data"])
+    _check_device(device)
+    from dlcourse.vision.estimator import ImageClassifier
 
     clf = ImageClassifier.load(model_dir, device=device)
-    _, test = _load_data(data, clf.image_size, seed, on_bad, limit, dry_run)
-    out = Path(out)
-    echo_table(_report(clf, test, out))
-    click.echo(f"metrics.json, confusion.png, misclassified.png written to {out}")
+    split_seed = clf.config.seed if seed is None else seed
+    _, test = _load_data(source, clf.image_size_, split_seed, on_bad, limit,
+                         clf.config.num_workers)
+    echo_table(_report(clf, test, out), floatfmt=".4f")
+    if out is not None:
+        click.echo(f"metrics.json, confusion.png and misclassified.png written to {out}")
 
 
 @group.command()
-@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--model", "model_dir", required=True, type=click.Path(path_type=Path),
-              help="Directory written by `dlcourse vision train`.")
-@click.option("--top-k", type=int, default=5, show_default=True)
+@model_dir_argument("vision")
+@click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
+@click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Labels to show per image.")
 @device_option
-def predict(images, model_dir, top_k, device):
+def predict(model_dir, images, top_k, device):
     """Top-k labels with probabilities for image files."""
-    from dlcourse.vision.transfer import ImageClassifier
+    paths = [check_input_file(p, "IMAGE") for p in images]
+    _check_device(device)
+    from dlcourse.vision.estimator import ImageClassifier
 
     clf = ImageClassifier.load(model_dir, device=device)
     rows = []
-    for path, preds in zip(images, clf.predict(images, k=top_k)):
+    for path, preds in zip(paths, clf.predict(paths, k=top_k)):
         for rank, (label, p) in enumerate(preds, 1):
             rows.append({"image": str(path) if rank == 1 else "", "rank": rank, "label": label,
-                         "probability": f"{p:.3f}"})
-    echo_table(rows)
+                         "probability": p})
+    echo_table(rows, floatfmt=".3f")

@@ -70,3 +70,29 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
                             truths=[test.classes[int(test.labels[i])] for i in picks])
     report.image(grid, "A few test images with the top-3 predictions "
                  "(green: right, red: wrong).")
+
+    out = "runs/vision"
+    common = ("dlcourse vision train fashion-mnist --arch efficientnet_lite0 "
+              "--optimizer adamw --weight-decay 1e-4 --image-size 32 --limit 1000")
+    report.commands([
+        f"# this chapter as above (writes {out}/report.html)",
+        f"dlcourse tour --only vision{' --quick' if quick else ''} --out {out}"
+        + ("" if device == "auto" else f" --device {device}"),
+        "# both methods at 1,000 images (full settings); the CLI tests on its own 1,000 images",
+        f"{common} --weights imagenet --mode features --epochs 30 --lr 3e-3 --batch-size 64 "
+        f"--out {out}/pretrained",
+        f"{common} --weights none --mode finetune --epochs 4 --lr 2e-3 --batch-size 32 "
+        f"--backbone-lr-mult 1.0 --out {out}/scratch",
+        "# the pretrained model on its test images again (prints; --out DIR adds the figures)",
+        f"dlcourse vision evaluate {out}/pretrained --limit 1000",
+    ], python="""
+        from dlcourse.vision.compare import learning_curve
+        from dlcourse.vision.data import load_named, stratified_subset
+
+        train, test = load_named("fashion-mnist")
+        test = stratified_subset(test, 500, seed=1)
+        rows, models = learning_curve(train, test, (100, 300, 1000), image_size=32, epochs=4,
+                                      head_epochs=30, keep=True)
+        for row in rows:
+            print(row)
+    """)

@@ -13,8 +13,9 @@ import logging
 import time
 from collections.abc import Sequence
 
+from dlcourse.vision.config import TransferConfig
 from dlcourse.vision.data import ArrayImageDataset, stratified_subset
-from dlcourse.vision.transfer import ImageClassifier, TransferConfig
+from dlcourse.vision.estimator import ImageClassifier
 
 log = logging.getLogger(__name__)
 

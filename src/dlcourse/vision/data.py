@@ -1,21 +1,21 @@
-"""Image data sets for transfer learning: in-memory arrays, image folders, and the named sets.
+"""Image data sets for transfer learning: in-memory arrays, the named sets, class-balanced splits.
 
 Every data set yields ``(image, label)`` with ``image`` a uint8 tensor (C, H, W), C = 1 or 3, so
 that decoding happens once and resizing, grey-to-RGB, augmentation and normalisation run on whole
 batches on the training device (see :mod:`dlcourse.vision.transforms`).
 
-Named sets: ``cifar10`` and ``cifar100`` (torchvision download into the dlcourse cache; online
-only), ``fashion-mnist`` (offline, 60k/10k 28x28 grey), ``mnist-5k`` (offline, 5,000 28x28 grey
+Named sets (the names ``dlcourse data list`` shows): ``cifar-10`` and ``cifar-100`` (download
+into the dlcourse cache; online only; the old ``cifar10`` is accepted with a note),
+``fashion-mnist`` (offline, 60k/10k 28x28 grey), ``mnist-5k`` (offline, 5,000 28x28 grey
 split 80/20 by seed), or any directory in ``ImageFolder`` layout (``DIR/train/<class>/*.jpg`` and
-``DIR/val/<class>/*`` (or ``test/``), or one ``DIR/<class>/*`` split by seed).
+``DIR/val/<class>/*`` (or ``test/``), or one ``DIR/<class>/*`` split by seed), decoded by
+:mod:`dlcourse.vision.images`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +24,10 @@ from torch.utils.data import Dataset
 
 from dlcourse.errors import DataUnavailableError, DlcourseError
 
-log = logging.getLogger(__name__)
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
-NAMED_SETS = ("cifar10", "cifar100", "fashion-mnist", "mnist-5k")
+NAMED_SETS = ("cifar-10", "cifar-100", "fashion-mnist", "mnist-5k")
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                          "Sneaker", "Bag", "Ankle boot"]
 DIGIT_CLASSES = [str(d) for d in range(10)]
-ON_BAD = ("skip", "stop")
 
 
 class ArrayImageDataset(Dataset):
@@ -89,124 +85,6 @@ class ArrayImageDataset(Dataset):
         idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
         return ArrayImageDataset(self.images[idx], self.labels[idx], self.classes)
 
-
-def load_image(path: str | Path, size: int | None = None) -> torch.Tensor:
-    """Read an image file as uint8 RGB (3, H, W); with ``size``, resized (shorter side) and
-    centre-cropped to ``size`` x ``size``.
-
-    Raises:
-        DlcourseError: the file is missing, unreadable or truncated (message names the path).
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    path = Path(path)
-    try:
-        with Image.open(path) as im:
-            im = im.convert("RGB")                           # forces a full decode
-            if size is not None:
-                w, h = im.size
-                scale = size / min(w, h)
-                nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
-                im = im.resize((nw, nh), Image.Resampling.BILINEAR)
-                left, top = (nw - size) // 2, (nh - size) // 2
-                im = im.crop((left, top, left + size, top + size))
-            arr = np.asarray(im, dtype=np.uint8)             # (H, W, 3)
-    except FileNotFoundError:
-        raise DlcourseError(f"image {path} does not exist; check the path") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DlcourseError(f"cannot read image {path}: {reason}; "
-                            "replace or delete the file") from None
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1)     # (3, H, W)
-
-
-@dataclass
-class BadImages:
-    """Images that could not be read when a folder was loaded."""
-
-    paths: list[Path]
-    reasons: list[str]
-
-
-def load_image_files(paths: Sequence[Path], size: int, on_bad: str = "skip"):
-    """Decode image files to a uint8 tensor (N, 3, size, size).
-
-    Returns ``(images, kept_indices, bad)``: with ``on_bad="skip"`` unreadable files are left out
-    (logged with their path, counted in ``bad``); with ``"stop"`` the first one raises
-    DlcourseError naming it.
-    """
-    if on_bad not in ON_BAD:
-        raise ValueError(f"unknown on_bad {on_bad!r}; choose one of {', '.join(ON_BAD)}")
-    images, kept, bad = [], [], BadImages([], [])
-    for i, p in enumerate(paths):
-        try:
-            images.append(load_image(p, size))
-            kept.append(i)
-        except DlcourseError as exc:
-            if on_bad == "stop":
-                raise DlcourseError(f"{exc} (or skip bad files: on_bad='skip', --on-bad skip)"
-                                    ) from None
-            log.warning("skipping %s", exc)
-            bad.paths.append(Path(p))
-            bad.reasons.append(str(exc))
-    if bad.paths:
-        log.warning("skipped %d unreadable image(s) of %d", len(bad.paths), len(paths))
-    if not images:
-        raise DlcourseError(f"no readable images among {len(paths)} files")
-    return torch.stack(images), kept, bad
-
-
-def _scan_class_dir(root: Path) -> tuple[list[Path], list[int], list[str]]:
-    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-    if not classes:
-        raise DlcourseError(f"{root} has no class subfolders; "
-                            f"lay images out as {root}/<class>/*.jpg")
-    paths, labels = [], []
-    for k, name in enumerate(classes):
-        for p in sorted((root / name).rglob("*")):
-            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS:
-                paths.append(p)
-                labels.append(k)
-    if not paths:
-        raise DlcourseError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) under {root}")
-    return paths, labels, classes
-
-
-def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float = 0.2,
-                      seed: int = 0, on_bad: str = "skip"):
-    """Load an ``ImageFolder``-style directory into (train, valid) :class:`ArrayImageDataset`.
-
-    ``root/train`` with ``root/val`` (or ``valid``/``test``) are used as given; otherwise the class
-    folders under ``root`` are split by ``seed`` (stratified, ``valid_fraction`` held out). Images
-    are decoded once, resized (shorter side) and centre-cropped to ``size``; set ``size`` to the
-    training resolution or a little above it. Unreadable files: see :func:`load_image_files`;
-    the paths skipped are in each data set's ``skipped``.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise DlcourseError(f"{root} is not a directory; give cifar10, cifar100, fashion-mnist, "
-                            "mnist-5k or an image folder")
-    train_dir = root / "train"
-    valid_dir = next((root / n for n in ("val", "valid", "test") if (root / n).is_dir()), None)
-    if train_dir.is_dir() and valid_dir is not None:
-        tp, tl, classes = _scan_class_dir(train_dir)
-        vp, vl, vclasses = _scan_class_dir(valid_dir)
-        if vclasses != classes:
-            raise DlcourseError(f"{valid_dir} has classes {vclasses} but {train_dir} has {classes}")
-    else:
-        paths, labels, classes = _scan_class_dir(root)
-        tr, va = split_stratified(np.asarray(labels), valid_fraction, seed)
-        tp, tl = [paths[i] for i in tr], [labels[i] for i in tr]
-        vp, vl = [paths[i] for i in va], [labels[i] for i in va]
-    out = []
-    for ps, ls in ((tp, tl), (vp, vl)):
-        images, kept, bad = load_image_files(ps, size, on_bad)
-        ds = ArrayImageDataset(images, np.asarray(ls)[kept], classes)
-        ds.skipped = bad.paths
-        out.append(ds)
-    return out[0], out[1]
-
-
 def split_stratified(labels: np.ndarray, valid_fraction: float, seed: int):
     """Indices (train, valid), ``valid_fraction`` of every class held out, chosen by ``seed``."""
     if not 0.0 < valid_fraction < 1.0:
@@ -239,8 +117,8 @@ def _cifar(name: str):
 
     from dlcourse.data import fetch
 
-    root = fetch("cifar-10" if name == "cifar10" else "cifar-100")   # DataUnavailableError offline
-    cls = datasets.CIFAR10 if name == "cifar10" else datasets.CIFAR100
+    root = fetch(name)                                   # DataUnavailableError offline
+    cls = datasets.CIFAR10 if name == "cifar-10" else datasets.CIFAR100
     out = []
     for train in (True, False):
         try:
@@ -252,12 +130,34 @@ def _cifar(name: str):
     return out[0], out[1]
 
 
-def load_named(name: str, *, size: int = 64, seed: int = 0, on_bad: str = "skip"):
+def named_set(name: str) -> str | None:
+    """The registry name of a named image set, or None when ``name`` is none (it may then be a
+    folder). Old spellings (``cifar10``) map to the new ones with a one-line note.
+
+    Example:
+        >>> named_set("fashion-mnist"), named_set("photos/")
+        ('fashion-mnist', None)
+    """
+    from dlcourse.data import ALIASES, canonical_name
+
+    key = name.strip().lower()
+    if key in NAMED_SETS:
+        return key
+    if key == "mnist":             # the lesson's old shorthand
+        return "mnist-5k"
+    if ALIASES.get(key) in NAMED_SETS:
+        return canonical_name(key)
+    return None
+
+
+def load_named(name: str, *, size: int = 64, seed: int = 0, on_bad: str = "skip",
+               num_workers: int | None = None):
     """Load a named data set or an image folder as (train, test) :class:`ArrayImageDataset`.
 
-    ``name`` is one of cifar10, cifar100, fashion-mnist, mnist-5k, or a directory
-    (see :func:`load_image_folder`; ``size`` applies to folders only, the named sets keep their
-    native size and are resized per batch).
+    ``name`` is one of cifar-10, cifar-100, fashion-mnist, mnist-5k (the ``dlcourse data list``
+    names; old spellings such as ``cifar10`` are accepted with a note), or a directory (see
+    :func:`load_image_folder`; ``size``, ``on_bad`` and ``num_workers`` apply to folders only,
+    the named sets keep their native size and are resized per batch).
 
     Raises:
         DataUnavailableError: a download is needed and fails (CIFAR offline).
@@ -265,21 +165,23 @@ def load_named(name: str, *, size: int = 64, seed: int = 0, on_bad: str = "skip"
     """
     from dlcourse.data.readers import read_fashion_mnist, read_mnist_5k
 
-    key = name.lower()
-    if key in ("cifar10", "cifar-10", "cifar100", "cifar-100"):
-        return _cifar(key.replace("-", ""))
+    key = named_set(name)
+    if key in ("cifar-10", "cifar-100"):
+        return _cifar(key)
     if key == "fashion-mnist":
         x, y = read_fashion_mnist("train")
         xt, yt = read_fashion_mnist("test")
         return (ArrayImageDataset(x, y, FASHION_MNIST_CLASSES),
                 ArrayImageDataset(xt, yt, FASHION_MNIST_CLASSES))
-    if key in ("mnist-5k", "mnist"):
+    if key == "mnist-5k":
         x, y = read_mnist_5k()
         tr, te = split_stratified(y, 0.2, seed)
         return (ArrayImageDataset(x[tr], y[tr], DIGIT_CLASSES),
                 ArrayImageDataset(x[te], y[te], DIGIT_CLASSES))
     path = Path(name).expanduser()
     if path.exists():
-        return load_image_folder(path, size, seed=seed, on_bad=on_bad)
+        from dlcourse.vision.images import load_image_folder
+
+        return load_image_folder(path, size, seed=seed, on_bad=on_bad, num_workers=num_workers)
     raise DlcourseError(f"unknown data set {name!r}; choose one of {', '.join(NAMED_SETS)} "
                         "or give an image folder that exists")

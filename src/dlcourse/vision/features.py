@@ -4,6 +4,9 @@ The frozen backbone sees every training image once; its pooled features (N, D) a
 ``<dlcourse cache>/features/<key>.pt``, where the key hashes the architecture, the weights, the
 image size and the data set's pixels and labels. A second run (another head learning rate, more
 epochs) skips the backbone entirely, which is what makes CPU experiments quick.
+
+Everything here takes plain values: a backbone module, its :class:`BackboneInfo`, a data set
+and the :class:`~dlcourse.vision.pipeline.Pipeline` that feeds it.
 """
 
 from __future__ import annotations
@@ -12,23 +15,21 @@ import hashlib
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
+from torch import nn
 from torch.utils.data import Subset
 
-from dlcourse.engine import load_checkpoint, save_checkpoint
+from dlcourse.engine.checkpoint import load_checkpoint, save_checkpoint
 from dlcourse.engine.distributed import (
+    active_ranks,
     all_reduce_sum,
-    is_distributed,
+    gather_shards,
     is_main_process,
-    rank,
-    world_size,
 )
 from dlcourse.vision.data import ArrayImageDataset
-
-if TYPE_CHECKING:
-    from dlcourse.vision.transfer import ImageClassifier
+from dlcourse.vision.models import BackboneInfo
+from dlcourse.vision.pipeline import Pipeline, eval_mode, run_batches
 
 log = logging.getLogger(__name__)
 
@@ -40,68 +41,65 @@ def feature_cache_dir() -> Path:
     return Path(cache_dir()) / "features"
 
 
-def feature_key(clf: ImageClassifier, ds: ArrayImageDataset) -> str:
-    """Cache key of ``ds``'s features under ``clf``'s backbone, weights and image size."""
-    info = clf.info_
+def feature_key(info: BackboneInfo, image_size: int, ds: ArrayImageDataset) -> str:
+    """Cache key of ``ds``'s features under a backbone's weights at ``image_size`` px."""
     weights = info.weights
     if weights.startswith("file:"):                    # a local file may be overwritten
         stat = Path(weights[5:]).expanduser().stat()
         weights += f"|{stat.st_size}|{stat.st_mtime_ns}"
-    raw = f"{info.arch}|{weights}|{clf.image_size}|{ds.fingerprint()}"
+    raw = f"{info.arch}|{weights}|{image_size}|{ds.fingerprint()}"
     return hashlib.sha1(raw.encode()).hexdigest()[:20]
 
 
-@torch.no_grad()
-def compute_features(clf: ImageClassifier, ds: ArrayImageDataset) -> torch.Tensor:
-    """Run ``clf``'s backbone (eval mode, eval preprocessing) over ``ds``: (N, D) float32 on CPU."""
-    backbone = clf.model_.backbone
-    was_training = backbone.training
-    backbone.eval()
-    pre = clf._preprocess(train=False)
-    out = [torch.zeros(0, clf.model_.head.in_features)]          # a rank's shard may be empty
-    for x, _ in clf._loader(ds):
-        x = clf._prepare(x.to(clf.device_), pre)                   # (B, 3, S, S)
-        with torch.autocast("cuda", enabled=clf._amp):
-            out.append(backbone(x).float().cpu())                  # (B, D)
-    backbone.train(was_training)
-    return torch.cat(out)
+def compute_features(backbone: nn.Module, ds, pipe: Pipeline) -> torch.Tensor:
+    """Run ``backbone`` (eval mode, eval preprocessing) over ``ds``: (N, D) float32 on the CPU."""
+    with eval_mode(backbone):
+        return run_batches(backbone, ds, pipe)
 
 
-def extract_features(clf: ImageClassifier, ds: ArrayImageDataset) -> torch.Tensor:
-    """Features (N, D) of ``ds``, from the cache when ``clf.config.feature_cache`` allows it.
+def extract_features(backbone: nn.Module, info: BackboneInfo, ds: ArrayImageDataset,
+                     pipe: Pipeline, *, cache: bool = True) -> torch.Tensor:
+    """Features (N, D) of ``ds``, from the cache when ``cache`` allows it.
 
-    Randomly initialised backbones are never cached (their features depend on the seed only
-    through the weights, which the key does not capture).
+    Randomly initialised backbones are never cached (the key does not capture their weights).
 
     Under a process group the cache is used only when every rank finds it; otherwise rank r runs
     the backbone over images r, r + N, r + 2N ..., the shards are gathered (every rank ends with
-    all N rows, in order) and rank 0 alone writes the cache. N ranks thus extract N times faster
+    all rows, in order) and rank 0 alone writes the cache. N ranks thus extract N times faster
     than one, and nobody waits at a barrier while one rank does all the work (gloo's barrier
     times out after 30 minutes).
+
+    Example:
+        >>> from dlcourse.vision.models import build_backbone        # doctest: +SKIP
+        >>> backbone, info = build_backbone("efficientnet_lite0")    # doctest: +SKIP
+        >>> pipe = Pipeline.build(info, 32, torch.device("cpu"))     # doctest: +SKIP
+        >>> feats = extract_features(backbone, info, ds, pipe)      # doctest: +SKIP
+        >>> feats.shape[1]                                          # doctest: +SKIP
+        1280
     """
-    use_cache = clf.config.feature_cache and clf.info_.weights != "none"
-    path = feature_cache_dir() / f"{feature_key(clf, ds)}.pt" if use_cache else None
+    size = pipe.preprocess.size
+    use_cache = cache and info.weights != "none"
+    path = feature_cache_dir() / f"{feature_key(info, size, ds)}.pt" if use_cache else None
     feats = _read_cache(path, len(ds)) if path is not None else None
-    if is_distributed():
-        everywhere = all_reduce_sum([float(feats is not None)])[0] == world_size()
+    rank, world = active_ranks()
+    if world > 1:
+        everywhere = all_reduce_sum([float(feats is not None)])[0] == world
         feats = feats if everywhere else None
     if feats is not None:
         log.info("features of %d images from cache %s", len(ds), path)
         return feats
     start = time.perf_counter()
-    if is_distributed():
-        from dlcourse.engine.distributed import gather_shards
-
-        part = compute_features(clf, Subset(ds, range(rank(), len(ds), world_size())))
+    if world > 1:
+        part = compute_features(backbone, Subset(ds, range(rank, len(ds), world)), pipe)
         feats = gather_shards(part, len(ds))
     else:
-        feats = compute_features(clf, ds)
+        feats = compute_features(backbone, ds, pipe)
     seconds = time.perf_counter() - start
     log.info("extracted features of %d images in %.1f s (%.0f images/s)", len(ds), seconds,
              len(ds) / max(seconds, 1e-9))
     if path is not None and is_main_process():
-        save_checkpoint(path, {"features": feats, "arch": clf.info_.arch,
-                               "weights": clf.info_.weights, "image_size": clf.image_size})
+        save_checkpoint(path, {"features": feats, "arch": info.arch, "weights": info.weights,
+                               "image_size": size})
     return feats
 
 

@@ -17,13 +17,14 @@ offline, a DataUnavailableError names the fixes.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from dlcourse.errors import DataUnavailableError, DlcourseError
+from dlcourse.vision.config import ARCHS
 from dlcourse.vision.efficientnet_lite import (
     LITE_IMAGE_SIZE,
     LITE_MEAN,
@@ -35,9 +36,6 @@ from dlcourse.vision.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 log = logging.getLogger(__name__)
 
-TORCHVISION_ARCHS = ("resnet18", "resnet34", "resnet50", "mobilenet_v3_small",
-                     "mobilenet_v3_large", "efficientnet_b0", "convnext_tiny")
-ARCHS = (*TORCHVISION_ARCHS, "efficientnet_lite0")
 LITE0_DATASET = "efficientnet-lite0"
 LITE0_FILE = "efficientnet-lite0-57934424.pth"
 
@@ -52,6 +50,15 @@ class BackboneInfo:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     image_size: int       # the resolution the weights were trained at
+
+    def to_dict(self) -> dict:
+        """Plain JSON values (saved with the model)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> BackboneInfo:
+        """Rebuild from :meth:`to_dict`'s output (JSON lists back to tuples)."""
+        return cls(**{**values, "mean": tuple(values["mean"]), "std": tuple(values["std"])})
 
 
 class TransferNet(nn.Module):
@@ -152,6 +159,31 @@ def _is_path(weights: str) -> bool:
         or Path(weights).exists())
 
 
+def check_weights(arch: str, weights: str) -> None:
+    """Refuse an unknown architecture or weights name, or a missing weights file, before any
+    work (nothing is read or downloaded).
+
+    Raises:
+        ValueError: unknown architecture or weights name (the message lists the valid ones).
+        DlcourseError: a weights PATH that is not a file.
+    """
+    _check_arch(arch)
+    weights = str(weights)
+    if weights == "none":
+        return
+    if _is_path(weights):
+        path = Path(weights).expanduser()
+        if not path.is_file():
+            raise DlcourseError(f"weights file {path} does not exist; give a state-dict file, "
+                                "'imagenet' or 'none'")
+    elif arch == "efficientnet_lite0":
+        if weights not in ("imagenet", "IMAGENET1K_V1", "DEFAULT"):
+            raise ValueError(f"unknown weights {weights!r} for efficientnet_lite0; "
+                             "choose one of imagenet, none, PATH")
+    else:
+        _weights_enum(arch, weights)
+
+
 def build_backbone(arch: str = "resnet18",
                    weights: str = "imagenet") -> tuple[nn.Module, BackboneInfo]:
     """Build ``arch`` with ``weights`` and strip its ImageNet classifier.
@@ -163,15 +195,12 @@ def build_backbone(arch: str = "resnet18",
         DataUnavailableError: weights that must be downloaded while offline.
         DlcourseError: a weights file that is missing, unreadable or does not fit the architecture.
     """
-    _check_arch(arch)
     weights = str(weights)
+    check_weights(arch, weights)
     state, label = None, "none"
     if _is_path(weights):
         state, label = _read_state_file(Path(weights).expanduser()), f"file:{weights}"
     elif weights != "none" and arch == "efficientnet_lite0":
-        if weights not in ("imagenet", "IMAGENET1K_V1", "DEFAULT"):
-            raise ValueError(f"unknown weights {weights!r} for efficientnet_lite0; "
-                             "choose one of imagenet, none, PATH")
         state, label = _read_state_file(lite0_weights_path()), "IMAGENET1K_V1"
 
     if arch == "efficientnet_lite0":

@@ -1,4 +1,5 @@
-"""ImageClassifier: feature extraction on real images, fine-tuning, caching, save/load, metrics."""
+"""ImageClassifier: feature extraction on real images, fine-tuning, caching, save/load, metrics,
+the estimator contract (config, get/set_params, NotFittedError, one model file)."""
 
 from __future__ import annotations
 
@@ -6,23 +7,23 @@ import numpy as np
 import pytest
 import torch
 
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import ConfigError, DlcourseError, IncompatibleModelError, NotFittedError
 from dlcourse.vision.data import ArrayImageDataset, stratified_subset
-from dlcourse.vision.transfer import ImageClassifier, TransferConfig, evaluation_from_logits
+from dlcourse.vision.estimator import ImageClassifier
+from dlcourse.vision.metrics import evaluation_from_logits
+from dlcourse.vision.pipeline import Pipeline
+from dlcourse.vision.training import make_optimizer
 
 
-def _tiny(n=16, size=16, seed=0):
-    """Two learnable classes: bright vs dark grey squares with noise."""
-    rng = np.random.default_rng(seed)
-    labels = np.arange(n) % 2
-    images = rng.integers(0, 80, (n, size, size), dtype=np.uint8) + (labels * 150)[:, None, None]
-    return ArrayImageDataset(images.astype(np.uint8), labels, ["dark", "bright"])
+@pytest.fixture
+def finetune(tiny):
+    """A fine-tuning ImageClassifier of the tiny settings, with overrides."""
+    _, settings = tiny
 
+    def make(**kw):
+        return ImageClassifier(**{**settings, "mode": "finetune", **kw})
 
-def _finetune(**kw):
-    base = dict(arch="efficientnet_lite0", weights="none", mode="finetune", image_size=16,
-                epochs=1, batch_size=16, device="cpu")
-    return ImageClassifier(TransferConfig(**{**base, **kw}))
+    return make
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def test_pretrained_features_learn_fashion_mnist(fashion_small, no_feature_cache
     clf = ImageClassifier(arch="efficientnet_lite0", weights="imagenet", mode="features",
                           image_size=32, epochs=30, optimizer="adamw", lr=3e-3, batch_size=50,
                           device="cpu")
-    clf.fit(train, test)
+    assert clf.fit(train, test) is clf
     losses = [h["train_loss"] for h in clf.history_]
     assert losses[-1] < 0.5 * losses[0]
     result = clf.evaluate(test)
@@ -62,31 +63,36 @@ def test_pretrained_features_learn_fashion_mnist(fashion_small, no_feature_cache
     assert len(list(no_feature_cache_writes.glob("*.pt"))) == 2
 
 
-def test_same_seed_same_weights_and_another_seed_differs():
-    ds = _tiny(16)
-    a, b, c = _finetune().fit(ds), _finetune().fit(ds), _finetune(seed=1).fit(ds)
+def test_same_seed_same_weights_and_another_seed_differs(tiny, finetune):
+    ds = tiny[0](16)
+    a, b, c = finetune().fit(ds), finetune().fit(ds), finetune(seed=1).fit(ds)
     sa, sb, sc = (m.model_.state_dict() for m in (a, b, c))
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert not torch.equal(sa["head.weight"], sc["head.weight"])
 
 
 @pytest.mark.slow
-def test_finetune_loss_falls_on_a_learnable_task():
-    clf = _finetune(epochs=4, optimizer="adamw", lr=3e-3, backbone_lr_mult=1.0,
-                    augment=False).fit(_tiny(64))
+def test_finetune_loss_falls_on_a_learnable_task(tiny, finetune):
+    clf = finetune(epochs=4, optimizer="adamw", lr=3e-3, backbone_lr_mult=1.0,
+                   augment=False).fit(tiny[0](64))
     losses = [h["train_loss"] for h in clf.history_]
     assert losses[-1] < losses[0]
 
 
-def test_save_load_gives_the_same_predictions(tmp_path, png_writer):
-    ds = _tiny()
-    clf = _finetune().fit(ds)
+def test_save_load_gives_the_same_predictions(tmp_path, tiny, finetune, png_writer):
+    from dlcourse.engine.persist import read_manifest
+
+    ds = tiny[0]()
+    clf = finetune().fit(ds)
     clf.save(tmp_path / "model")
     loaded = ImageClassifier.load(tmp_path / "model", device="cpu")
-    assert loaded.classes_ == ["dark", "bright"] and loaded.image_size == 16
-    assert torch.allclose(loaded.logits(ds), clf.logits(ds), atol=1e-5)
-    state = torch.load(tmp_path / "model" / "model.pt", weights_only=True)
-    assert state["lesson"] == "vision" and state["config"]["arch"] == "efficientnet_lite0"
+    assert loaded.classes_ == ["dark", "bright"] and loaded.image_size_ == 16
+    assert loaded.get_params() == clf.get_params()
+    assert torch.equal(loaded.logits(ds), clf.logits(ds))
+    assert loaded.history_ == clf.history_ and loaded.info_ == clf.info_
+    manifest = read_manifest(tmp_path / "model" / "model.safetensors")
+    assert manifest["lesson"] == "vision" and manifest["config"]["arch"] == "efficientnet_lite0"
+    assert manifest["state"]["backbone"]["feature_dim"] == 1280
     rng = np.random.default_rng(0)
     files = [png_writer(tmp_path / f"{i}.png", rng, size=40) for i in range(3)]
     preds = loaded.predict(files, k=2)
@@ -95,31 +101,53 @@ def test_save_load_gives_the_same_predictions(tmp_path, png_writer):
     assert preds == clf.predict(files, k=2)
 
 
-def test_gradual_unfreezing_thaws_from_the_head_side():
+def test_the_contract_params_unfitted_and_validation(tiny):
+    clf = ImageClassifier(arch="efficientnet_lite0", lr=0.01)
+    assert clf.lr == 0.01 and clf.get_params()["arch"] == "efficientnet_lite0"
+    assert clf.set_params(epochs=3) is clf and clf.config.epochs == 3
+    with pytest.raises(NotFittedError, match="not fitted"):
+        clf.evaluate(tiny[0]())
+    with pytest.raises(NotFittedError):
+        clf.predict(["x.png"])
+    with pytest.raises(NotFittedError):
+        clf.save("nowhere")
+    for bad, match in [(dict(mode="finetuning"), "choose one of features, finetune"),
+                       (dict(optimizer="adam"), "choose one of sgd, adamw"),
+                       (dict(label_smoothing=1.5), "label_smoothing must be < 1"),
+                       (dict(lr=0), "lr must be > 0"), (dict(epochs=0), "epochs must be >= 1"),
+                       (dict(image_size=4), "image_size must be >= 8"),
+                       (dict(unfreeze="gradual"), "needs mode finetune"),
+                       (dict(batch_size="8"), "batch_size must be an integer")]:
+        with pytest.raises(ConfigError, match=match):
+            ImageClassifier(**bad).fit(tiny[0]())
+    with pytest.raises(ConfigError, match="unknown parameter 'lrate'"):
+        ImageClassifier(lrate=0.1)
+
+
+def test_gradual_unfreezing_thaws_from_the_head_side(tiny, finetune):
     from dlcourse.engine import seed_everything
     from dlcourse.vision.models import build_model
 
     seed_everything(0)                                     # what fit() does before building
     init = build_model("efficientnet_lite0", 2, "none")[0].backbone.state_dict()
-    clf = _finetune(epochs=1, unfreeze="gradual", unfreeze_groups=4)
-    clf.fit(_tiny())
+    clf = finetune(epochs=1, unfreeze="gradual", unfreeze_groups=4)
+    clf.fit(tiny[0]())
     # epoch 1 trains the head only: the backbone's weights are untouched
     after = clf.model_.backbone.state_dict()
     assert torch.equal(after["stem.weight"], init["stem.weight"])
     assert torch.equal(after["head_conv.weight"], init["head_conv.weight"])
-    clf2 = _finetune(epochs=2, unfreeze="gradual", unfreeze_groups=4, schedule="none")
-    clf2.fit(_tiny())
+    clf2 = finetune(epochs=2, unfreeze="gradual", unfreeze_groups=4, schedule="none")
+    clf2.fit(tiny[0]())
     after2 = clf2.model_.backbone.state_dict()
     assert not torch.equal(after2["head_conv.weight"], init["head_conv.weight"])
     assert torch.equal(after2["stem.weight"], init["stem.weight"])
 
 
-def test_backbone_learns_slower_than_the_head():
-    clf = _finetune(backbone_lr_mult=0.1, lr=0.01, schedule="none")
-    clf.fit(_tiny())
-    # checkpoint-free check of the param groups through a fresh optimizer of the same config
+def test_backbone_learns_slower_than_the_head(tiny, finetune):
+    clf = finetune(backbone_lr_mult=0.1, lr=0.01, schedule="none")
+    clf.fit(tiny[0]())
     groups = [{"params": [torch.zeros(1)], "lr": 0.01}, {"params": [torch.zeros(1)], "lr": 0.001}]
-    opt = clf._optimizer(groups)
+    opt = make_optimizer(clf.config, groups)
     assert [g["lr"] for g in opt.param_groups] == [0.01, 0.001]
     assert clf.history_[0]["lr"] == 0.01                   # the head's group is reported
 
@@ -133,47 +161,58 @@ def test_evaluation_metrics_by_hand():
     assert r.per_class == [1.0, pytest.approx(1 / 3), 0.0]
 
 
-def test_bad_settings_and_unfitted_use_are_reported():
-    with pytest.raises(ValueError, match="choose one of features, finetune"):
-        TransferConfig(mode="finetuning")
-    with pytest.raises(ValueError, match="choose one of sgd, adamw"):
-        TransferConfig(optimizer="adam")
-    with pytest.raises(ValueError, match="label_smoothing"):
-        TransferConfig(label_smoothing=1.5)
-    with pytest.raises(DlcourseError, match="not trained"):
-        ImageClassifier().evaluate(_tiny())
-
-
-def test_evaluating_on_other_classes_is_refused():
-    clf = _finetune().fit(_tiny())
+def test_evaluating_on_other_classes_is_refused(tiny, finetune):
+    clf = finetune().fit(tiny[0]())
     other = ArrayImageDataset(np.zeros((2, 8, 8), np.uint8), [0, 1], ["x", "y"])
     with pytest.raises(DlcourseError, match="differ from the model"):
         clf.evaluate(other)
 
 
-def test_precise_bn_sets_running_stats_to_the_data_average():
-    ds = _tiny(16)
-    clf = _finetune(precise_bn=16).fit(ds)
+def test_precise_bn_sets_running_stats_to_the_data_average(tiny, finetune):
+    ds = tiny[0](16)
+    clf = finetune(precise_bn=16).fit(ds)
     net = clf.model_.eval()
-    pre = clf._preprocess(train=False)
+    pipe = Pipeline.build(clf.info_, clf.image_size_, torch.device("cpu"))
     with torch.no_grad():
-        stem = net.backbone.stem(pre(ds.images))           # (16, 32, 8, 8) before the first BN
+        stem = net.backbone.stem(pipe.prepare(ds.images))  # (16, 32, 8, 8) before the first BN
     expected = stem.mean(dim=(0, 2, 3))
     assert torch.allclose(net.backbone.stem_bn.running_mean, expected, atol=1e-4)
     # the training weights are the same with and without recalibration
-    plain = _finetune(precise_bn=0).fit(ds)
+    plain = finetune(precise_bn=0).fit(ds)
     assert torch.equal(plain.model_.head.weight, clf.model_.head.weight)
 
 
-def test_resume_equals_an_uninterrupted_run(fashion_small, tmp_path, no_feature_cache_writes):
-    train, test = fashion_small
-    kw = dict(arch="efficientnet_lite0", mode="features", image_size=32, optimizer="adamw",
-              lr=3e-3, schedule="none", batch_size=50, device="cpu")
-    full = ImageClassifier(epochs=4, **kw).fit(train, out_dir=tmp_path / "full")
-    ImageClassifier(epochs=2, **kw).fit(train, out_dir=tmp_path / "part")
-    resumed = ImageClassifier(epochs=4, **kw).fit(train, out_dir=tmp_path / "part", resume=True)
-    assert torch.allclose(resumed.model_.head.weight, full.model_.head.weight, atol=1e-6)
-    assert [h["epoch"] for h in resumed.history_] == [1, 2, 3, 4]
+def test_loading_another_model_or_mismatched_weights_is_one_clear_error(tmp_path, tiny,
+                                                                         finetune):
+    from dlcourse.engine.persist import read_state, write_state
+
+    clf = finetune().fit(tiny[0]())
+    path = clf.save(tmp_path / "ok")
+    manifest, arrays = read_state(path, "torch")
+    # another lesson's model file
+    write_state(tmp_path / "som" / "model.safetensors", {**manifest, "lesson": "som",
+                                                          "estimator": "SOM"}, arrays)
+    with pytest.raises(IncompatibleModelError, match="'som' model"):
+        ImageClassifier.load(tmp_path / "som")
+    # a head of the wrong shape
+    arrays["model.head.weight"] = torch.zeros(3, 1280)
+    write_state(tmp_path / "bad" / "model.safetensors", manifest, arrays)
+    with pytest.raises(IncompatibleModelError, match="do not fit"):
+        ImageClassifier.load(tmp_path / "bad")
+    # a truncated file
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / "model.safetensors").write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(DlcourseError, match="damaged|not a dlcourse model"):
+        ImageClassifier.load(tmp_path / "cut")
+
+
+def test_workers_do_not_change_the_batches(tiny, finetune):
+    # two epochs: persistent workers must not shift the augmentation of the second one
+    ds = tiny[0](32)
+    one = finetune(batch_size=8, epochs=2, num_workers=0).fit(ds)
+    two = finetune(batch_size=8, epochs=2, num_workers=2).fit(ds)
+    for key, value in one.model_.state_dict().items():
+        assert torch.equal(value, two.model_.state_dict()[key]), key
 
 
 @pytest.mark.slow
@@ -185,17 +224,6 @@ def test_finetuning_the_pretrained_network_beats_chance(fashion_small):
     # 21 steps from a random head: measured 0.46 (chance 0.10)
     assert clf.evaluate(test).top1 > 0.35
     assert clf.history_[-1]["train_loss"] < clf.history_[0]["train_loss"]
-
-
-def test_head_only_training_checkpoint_is_not_taken_for_a_model(tmp_path, fashion_small,
-                                                                 no_feature_cache_writes):
-    train, _ = fashion_small
-    clf = ImageClassifier(arch="efficientnet_lite0", mode="features", image_size=32, epochs=1,
-                          device="cpu").fit(train.subset(range(40)), out_dir=tmp_path)
-    clf.save(tmp_path)
-    assert ImageClassifier.load(tmp_path).classes_ == train.classes
-    with pytest.raises(DlcourseError, match="head only"):
-        ImageClassifier.load(tmp_path / "last.pt")
 
 
 def test_step_and_cosine_schedules_lower_the_learning_rate(fashion_small,

@@ -1,0 +1,217 @@
+"""Transfer learning as an estimator: ``ImageClassifier(...).fit(train, valid)``, then
+``evaluate``, ``predict``, ``save`` and ``ImageClassifier.load``.
+
+Modes (see :class:`~dlcourse.vision.config.TransferConfig`):
+
+- ``features``: the backbone is frozen; its features are computed once (and cached on disk, keyed
+  by backbone, weights, image size and data) and only the linear head is trained on them. Fast
+  on a CPU. Augmentation does not apply (the features are fixed).
+- ``finetune``: the whole network trains, the backbone at ``lr * backbone_lr_mult``; with
+  ``unfreeze="gradual"`` the backbone starts frozen and thaws chunk by chunk.
+
+The training itself lives in :mod:`dlcourse.vision.training`, the forward passes in
+:mod:`dlcourse.vision.pipeline`; this class holds the config, builds the network on the right
+device and keeps what was learned (``model_``, ``classes_``, ``info_``, ``image_size_``,
+``history_``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from dlcourse.engine.distributed import active_ranks, is_distributed, rank_device
+from dlcourse.engine.estimator import Estimator, load_module_arrays, module_arrays
+from dlcourse.engine.loop import unwrap
+from dlcourse.engine.seed import seed_everything
+from dlcourse.errors import ConfigError, DlcourseError
+from dlcourse.vision.config import TransferConfig
+from dlcourse.vision.data import ArrayImageDataset
+from dlcourse.vision.features import extract_features
+from dlcourse.vision.images import load_image
+from dlcourse.vision.metrics import EvalResult, evaluation_from_logits
+from dlcourse.vision.models import BackboneInfo, build_model, check_weights
+from dlcourse.vision.pipeline import Pipeline, logits_of
+from dlcourse.vision.training import finetune, train_head
+
+log = logging.getLogger(__name__)
+
+
+class ImageClassifier(Estimator):
+    """A pretrained backbone plus a new linear head, trained on an image data set.
+
+    Every field of :class:`TransferConfig` is a constructor argument and an attribute
+    (``clf.lr``); ``ImageClassifier(config)`` takes a whole config.
+
+    Learned attributes (after ``fit`` or ``load``): ``model_`` (a
+    :class:`~dlcourse.vision.models.TransferNet`), ``classes_``, ``info_`` (backbone
+    metadata), ``image_size_`` (the resolution used), ``device_``, ``history_`` (per-epoch
+    dicts).
+
+    Example:
+        >>> import numpy as np
+        >>> clf = ImageClassifier(arch="efficientnet_lite0", weights="none", image_size=32,
+        ...                       epochs=1, batch_size=8, device="cpu")
+        >>> ds = ArrayImageDataset(np.zeros((16, 28, 28), np.uint8), np.arange(16) % 2, ["a", "b"])
+        >>> clf.fit(ds).evaluate(ds).top1 <= 1.0
+        True
+    """
+
+    config_class = TransferConfig
+    lesson = "vision"
+    framework = "torch"
+    fitted_attribute = "model_"
+
+    # ---- training ----------------------------------------------------------------------------
+    def fit(self, train: ArrayImageDataset, valid: ArrayImageDataset | None = None,
+            out_dir: str | Path | None = None, resume: bool = False) -> ImageClassifier:
+        """Train on ``train`` (evaluating on ``valid`` after each epoch); returns ``self``.
+
+        With ``out_dir`` the engine writes ``last.pt`` (every epoch and on Ctrl-C), ``best.pt``
+        and ``history.json`` there, and ``resume=True`` continues that run from the exact batch
+        where it stopped (same settings and data; more ``epochs`` are allowed). Call
+        :meth:`save` for the model directory.
+
+        Under a process group (``dlcourse.engine.distributed.init_distributed``, as the CLI does)
+        every rank calls ``fit`` with the same data and config; rank 0 writes the checkpoints,
+        and a run written by N processes resumes with any number.
+
+        Raises:
+            ConfigError: a setting out of range, or ``batch_size`` not a multiple of the
+                number of processes.
+            DlcourseError: unknown weights, classes of ``valid`` that differ from ``train``'s,
+                nothing (or another run) to resume.
+            TrainingInterrupted: Ctrl-C, after the checkpoint is written.
+        """
+        config = self.validated_config()
+        check_weights(config.arch, config.weights)
+        world = active_ranks()[1]
+        if config.batch_size % world:
+            raise ConfigError(f"batch_size {config.batch_size} (the global batch) must be a "
+                              f"multiple of the {world} processes", "batch_size")
+        if valid is not None and list(valid.classes) != list(train.classes):
+            raise DlcourseError(f"validation classes {valid.classes[:5]} differ from the "
+                                f"training classes {train.classes[:5]}")
+        seed_everything(config.seed, deterministic=config.deterministic)
+        device = rank_device(config.device)
+        if device.type == "cuda" and not config.deterministic:
+            # fixed image sizes: cuDNN times its kernels once and keeps the fastest
+            torch.backends.cudnn.benchmark = True
+        model, info = build_model(config.arch, len(train.classes), config.weights)
+        model.to(device)
+        if config.channels_last and device.type == "cuda":
+            model.to(memory_format=torch.channels_last)
+        image_size = config.image_size or info.image_size
+        pipe = self._pipeline(info, image_size, device)
+        # a resumed run must continue the same settings on the same images
+        images = f"{len(train)} images, fingerprint {train.fingerprint()}"
+        extra = {"lesson": self.lesson, "config": {**config.resume_values(),
+                                                   "classes": list(train.classes),
+                                                   "training_images": images}}
+        fit_options = {"out_dir": out_dir, "resume": resume, "checkpoint_extra": extra}
+        if config.mode == "features":
+            model.backbone.requires_grad_(False)
+            feats = extract_features(model.backbone, info, train, pipe,
+                                     cache=config.feature_cache)                 # (N, D)
+            valid_pair = None
+            if valid is not None:
+                valid_pair = (extract_features(model.backbone, info, valid, pipe,
+                                               cache=config.feature_cache), valid.labels)
+            history = train_head(model.head, feats, train.labels, valid_pair, config, device,
+                                 **fit_options)
+        else:
+            if config.sync_bn and is_distributed() and device.type == "cuda":
+                model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+            history = finetune(model, train, valid, pipe, config, **fit_options)
+        self.model_, self.info_, self.image_size_, self.device_ = model, info, image_size, device
+        self.classes_ = list(train.classes)
+        self.history_ = history
+        return self
+
+    def _pipeline(self, info: BackboneInfo | None = None, image_size: int | None = None,
+                  device: torch.device | None = None) -> Pipeline:
+        """How images reach the network under this config (the fitted values by default)."""
+        c = self.config
+        return Pipeline.build(info or self.info_, image_size or self.image_size_,
+                              device or self.device_, amp=c.amp, channels_last=c.channels_last,
+                              batch_size=c.batch_size, num_workers=c.num_workers,
+                              augment=c.augment, hflip=c.hflip)
+
+    # ---- evaluation and prediction -----------------------------------------------------------
+    def logits(self, ds) -> torch.Tensor:
+        """Class logits (N, K) on the CPU for every image of ``ds`` (eval preprocessing).
+
+        Raises:
+            NotFittedError: before ``fit`` or ``load``.
+        """
+        self.check_is_fitted()
+        return logits_of(self.model_, ds, self._pipeline())
+
+    def evaluate(self, ds: ArrayImageDataset) -> EvalResult:
+        """Top-1/top-5 accuracy, loss, per-class accuracy and the confusion matrix on ``ds``.
+
+        Under a process group this is collective: every rank calls it and gets the same result.
+
+        Raises:
+            NotFittedError: before ``fit`` or ``load``.
+            DlcourseError: ``ds`` has other classes than the model.
+        """
+        self.check_is_fitted()
+        if list(ds.classes) != self.classes_:
+            raise DlcourseError(f"data set classes {ds.classes[:5]}... differ from the model's "
+                                f"{self.classes_[:5]}...; evaluate on the data it was trained for")
+        logits = logits_of(self.model_, ds, self._pipeline(), collective=True)   # (N, K)
+        return evaluation_from_logits(logits, ds.labels, ds.classes)
+
+    def predict_images(self, images: torch.Tensor, k: int = 5) -> list[list[tuple[str, float]]]:
+        """Top-``k`` (label, probability) for each uint8 image of a batch (B, C, H, W).
+
+        Raises:
+            NotFittedError: before ``fit`` or ``load``.
+            ValueError: ``k`` < 1.
+        """
+        self.check_is_fitted()
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        ds = TensorDataset(images, torch.zeros(len(images), dtype=torch.long))
+        probs = self.logits(ds).softmax(dim=1)                     # (B, K)
+        top = probs.topk(min(k, probs.shape[1]), dim=1)
+        return [[(self.classes_[int(i)], float(p)) for p, i in zip(ps, idx)]
+                for ps, idx in zip(top.values, top.indices)]
+
+    def predict(self, paths: Sequence[str | Path], k: int = 5) -> list[list[tuple[str, float]]]:
+        """Top-``k`` (label, probability) for each image file in ``paths``.
+
+        Raises:
+            DlcourseError: a file that is missing, empty or not a readable image (named).
+        """
+        self.check_is_fitted()
+        images = torch.stack([load_image(p, self.image_size_) for p in paths])  # (B, 3, S, S)
+        return self.predict_images(images, k)
+
+    # ---- persistence (Estimator.save / Estimator.load) ---------------------------------------
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        values = {"classes": self.classes_, "backbone": self.info_.to_dict(),
+                  "image_size": self.image_size_, "history": self.history_}
+        return module_arrays(unwrap(self.model_)), values
+
+    def _set_state(self, arrays: dict[str, Any], values: dict[str, Any]) -> None:
+        config = self.config
+        self.classes_ = list(values["classes"])
+        self.info_ = BackboneInfo.from_dict(values["backbone"])
+        self.image_size_ = int(values["image_size"])
+        self.history_ = list(values.get("history") or [])
+        self.device_ = rank_device(config.device)
+        # the saved arrays hold every weight: build the bare architecture, download nothing
+        model, _ = build_model(config.arch, len(self.classes_), "none")
+        load_module_arrays(model, arrays, where=f"the {config.arch} model file")
+        model.to(self.device_).eval()
+        if config.channels_last and self.device_.type == "cuda":
+            model.to(memory_format=torch.channels_last)
+        self.model_ = model

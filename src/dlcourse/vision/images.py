@@ -1,0 +1,220 @@
+"""Image files: decoding (in parallel for large folders), unreadable files, ImageFolder layouts.
+
+Files are decoded once, resized (shorter side) and centre-cropped to the training resolution,
+and kept in memory as one uint8 :class:`~dlcourse.vision.data.ArrayImageDataset`; worker
+processes share the decoding of large folders (the order of the images never depends on them).
+Also here: how many DataLoader workers a device gets by default.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from dlcourse.errors import DlcourseError
+from dlcourse.vision.data import NAMED_SETS, ArrayImageDataset, split_stratified
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
+ON_BAD = ("skip", "stop")
+MAX_AUTO_WORKERS = 8
+PARALLEL_DECODE_FILES = 256   # fewer files decode faster than worker processes start
+
+
+def available_cores() -> int:
+    """CPU cores this process may use, split between the ranks on this machine under torchrun."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
+
+
+def default_num_workers(device_type: str, requested: int | None = None) -> int:
+    """DataLoader workers for training batches: ``requested`` when given, else 0 on a CPU and
+    up to 8 on a GPU.
+
+    On a CPU the workers would compete with the training threads for the same cores, and
+    batching in-memory uint8 images costs less than moving them between processes. On a GPU
+    the main process should do little more than launch kernels: the workers gather and stack
+    the next batches (and pin their memory) while the current step runs.
+    """
+    if requested is not None:
+        return requested
+    if device_type != "cuda":
+        return 0
+    return min(MAX_AUTO_WORKERS, max(0, available_cores() - 1))  # one core for the main process
+
+
+def decode_workers(n_files: int, requested: int | None = None) -> int:
+    """Worker processes that decode ``n_files`` image files: ``requested`` when given, else one
+    per available core (up to 8) for folders large enough to repay starting them.
+
+    Decoding happens once, before training, so it competes with nothing on either device.
+    """
+    if requested is not None:
+        return requested
+    cores = available_cores()
+    return 0 if n_files < PARALLEL_DECODE_FILES or cores < 2 else min(MAX_AUTO_WORKERS, cores)
+
+
+def load_image(path: str | Path, size: int | None = None) -> torch.Tensor:
+    """Read an image file as uint8 RGB (3, H, W); with ``size``, resized (shorter side) and
+    centre-cropped to ``size`` x ``size``.
+
+    Raises:
+        DlcourseError: the file is missing, unreadable or truncated (message names the path).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGB")                           # forces a full decode
+            if size is not None:
+                w, h = im.size
+                scale = size / min(w, h)
+                nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+                im = im.resize((nw, nh), Image.Resampling.BILINEAR)
+                left, top = (nw - size) // 2, (nh - size) // 2
+                im = im.crop((left, top, left + size, top + size))
+            arr = np.asarray(im, dtype=np.uint8)             # (H, W, 3)
+    except FileNotFoundError:
+        raise DlcourseError(f"image {path} does not exist; check the path") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DlcourseError(f"cannot read image {path}: {reason}; "
+                            "replace or delete the file") from None
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1)     # (3, H, W)
+
+
+@dataclass
+class BadImages:
+    """Images that could not be read when a folder was loaded."""
+
+    paths: list[Path]
+    reasons: list[str]
+
+
+class _ImageFiles(Dataset):
+    """Image files decoded one by one: (image or None, the reason it could not be read)."""
+
+    def __init__(self, paths: Sequence[Path], size: int):
+        self.paths, self.size = list(paths), size
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor | None, str]:
+        try:
+            return load_image(self.paths[i], self.size), ""
+        except DlcourseError as exc:
+            return None, str(exc)
+
+
+def _as_list(batch: list) -> list:
+    return batch
+
+
+def _decoded(paths: Sequence[Path], size: int, num_workers: int):
+    """(image or None, reason) per file, in the order of ``paths`` whatever ``num_workers``."""
+    files = _ImageFiles(paths, size)
+    if num_workers == 0:
+        yield from (files[i] for i in range(len(files)))
+        return
+    from torch.utils.data import DataLoader
+
+    loader = DataLoader(files, batch_size=16, num_workers=num_workers, collate_fn=_as_list)
+    for batch in loader:
+        yield from batch
+
+
+def load_image_files(paths: Sequence[Path], size: int, on_bad: str = "skip",
+                     num_workers: int | None = None):
+    """Decode image files to a uint8 tensor (N, 3, size, size).
+
+    Args:
+        num_workers: decoding processes (None: :func:`decode_workers`); the result is the same.
+
+    Returns:
+        ``(images, kept_indices, bad)``: with ``on_bad="skip"`` unreadable files are left out
+        (logged with their path, counted in ``bad``); with ``"stop"`` the first one raises
+        DlcourseError naming it.
+    """
+    if on_bad not in ON_BAD:
+        raise ValueError(f"unknown on_bad {on_bad!r}; choose one of {', '.join(ON_BAD)}")
+    images, kept, bad = [], [], BadImages([], [])
+    workers = decode_workers(len(paths), num_workers)
+    for i, (image, reason) in enumerate(_decoded(paths, size, workers)):
+        if image is not None:
+            images.append(image)
+            kept.append(i)
+            continue
+        if on_bad == "stop":
+            raise DlcourseError(f"{reason} (or skip bad files: on_bad='skip', --on-bad skip)")
+        log.warning("skipping %s", reason)
+        bad.paths.append(Path(paths[i]))
+        bad.reasons.append(reason)
+    if bad.paths:
+        log.warning("skipped %d unreadable image(s) of %d", len(bad.paths), len(paths))
+    if not images:
+        where = f"; the first: {bad.reasons[0]}" if bad.reasons else ""
+        raise DlcourseError(f"no readable images among {len(paths)} files{where}")
+    return torch.stack(images), kept, bad
+
+
+def _scan_class_dir(root: Path) -> tuple[list[Path], list[int], list[str]]:
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not classes:
+        raise DlcourseError(f"{root} has no class subfolders; "
+                            f"lay images out as {root}/<class>/*.jpg")
+    paths, labels = [], []
+    for k, name in enumerate(classes):
+        for p in sorted((root / name).rglob("*")):
+            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS:
+                paths.append(p)
+                labels.append(k)
+    if not paths:
+        raise DlcourseError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) under {root}")
+    return paths, labels, classes
+
+
+def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float = 0.2,
+                      seed: int = 0, on_bad: str = "skip", num_workers: int | None = None):
+    """Load an ``ImageFolder``-style directory into (train, valid) :class:`ArrayImageDataset`.
+
+    ``root/train`` with ``root/val`` (or ``valid``/``test``) are used as given; otherwise the class
+    folders under ``root`` are split by ``seed`` (stratified, ``valid_fraction`` held out). Images
+    are decoded once, resized (shorter side) and centre-cropped to ``size``; set ``size`` to the
+    training resolution or a little above it. Unreadable files: see :func:`load_image_files`;
+    the paths skipped are in each data set's ``skipped``. ``num_workers``: decoding processes
+    (see :func:`decode_workers`).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DlcourseError(f"{root} is not a directory; give {', '.join(NAMED_SETS)} or an "
+                            "image folder")
+    train_dir = root / "train"
+    valid_dir = next((root / n for n in ("val", "valid", "test") if (root / n).is_dir()), None)
+    if train_dir.is_dir() and valid_dir is not None:
+        tp, tl, classes = _scan_class_dir(train_dir)
+        vp, vl, vclasses = _scan_class_dir(valid_dir)
+        if vclasses != classes:
+            raise DlcourseError(f"{valid_dir} has classes {vclasses} but {train_dir} has {classes}")
+    else:
+        paths, labels, classes = _scan_class_dir(root)
+        tr, va = split_stratified(np.asarray(labels), valid_fraction, seed)
+        tp, tl = [paths[i] for i in tr], [labels[i] for i in tr]
+        vp, vl = [paths[i] for i in va], [labels[i] for i in va]
+    out = []
+    for ps, ls in ((tp, tl), (vp, vl)):
+        images, kept, bad = load_image_files(ps, size, on_bad, num_workers)
+        ds = ArrayImageDataset(images, np.asarray(ls)[kept], classes)
+        ds.skipped = bad.paths
+        out.append(ds)
+    return out[0], out[1]

@@ -1,0 +1,54 @@
+"""Classification metrics from logits: top-1/top-5 accuracy, loss, per-class accuracy, confusion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class EvalResult:
+    """Top-1/top-5 accuracy, mean loss, per-class accuracy, confusion matrix and predictions."""
+
+    top1: float
+    top5: float
+    loss: float
+    per_class: list[float]
+    confusion: np.ndarray          # (K, K) counts, rows = true class, columns = predicted
+    predictions: np.ndarray        # (N,) predicted class per image
+    labels: np.ndarray             # (N,) true class per image
+    classes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, float]:
+        """The scalar metrics as a plain dict."""
+        return {"top1": self.top1, "top5": self.top5, "loss": self.loss}
+
+
+def evaluation_from_logits(logits: torch.Tensor, labels: torch.Tensor,
+                           classes: Sequence[str]) -> EvalResult:
+    """Metrics of ``logits`` (N, K) against integer ``labels`` (N,).
+
+    Example:
+        >>> r = evaluation_from_logits(torch.tensor([[2.0, 0.0], [0.0, 1.0]]),
+        ...                            torch.tensor([0, 0]), ["a", "b"])
+        >>> r.top1, r.confusion.tolist()
+        (0.5, [[1, 1], [0, 0]])
+    """
+    k = logits.shape[1]
+    labels = labels.long()
+    pred = logits.argmax(dim=1)
+    top5 = logits.topk(min(5, k), dim=1).indices                  # (N, min(5, K))
+    cm = torch.zeros(k, k, dtype=torch.long)
+    cm.index_put_((labels, pred), torch.ones_like(labels), accumulate=True)
+    support = cm.sum(dim=1)
+    per_class = (cm.diag().double() / support.clamp(min=1)).tolist()
+    return EvalResult(
+        top1=(pred == labels).double().mean().item(),
+        top5=(top5 == labels[:, None]).any(dim=1).double().mean().item(),
+        loss=F.cross_entropy(logits.float(), labels).item(),
+        per_class=per_class, confusion=cm.numpy(), predictions=pred.numpy(),
+        labels=labels.numpy(), classes=list(classes))

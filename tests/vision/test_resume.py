@@ -1,0 +1,91 @@
+"""Resume from any batch equals the uninterrupted run, bit for bit on the CPU, in both modes.
+
+``DLCOURSE_INTERRUPT_AFTER=N`` stops training after step N as Ctrl-C would (the checkpoint is
+written, TrainingInterrupted raised); the same call with ``resume=True`` must then end with
+exactly the weights, BN statistics and history of a run that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dlcourse.errors import DlcourseError, TrainingInterrupted
+from dlcourse.vision.estimator import ImageClassifier
+
+TIMING = ("seconds", "items_per_s")
+
+
+def _same_history(a: list[dict], b: list[dict]) -> bool:
+    return [{k: v for k, v in h.items() if k not in TIMING} for h in a] == \
+        [{k: v for k, v in h.items() if k not in TIMING} for h in b]
+
+
+def _assert_same_model(a: ImageClassifier, b: ImageClassifier) -> None:
+    sa, sb = a.model_.state_dict(), b.model_.state_dict()
+    assert sa.keys() == sb.keys()
+    differing = [k for k in sa if not torch.equal(sa[k], sb[k])]
+    assert not differing, differing[:5]
+    assert _same_history(a.history_, b.history_)
+
+
+# 40 training images in batches of 8: 5 steps an epoch; step 3 stops inside epoch 1 and step 7
+# inside epoch 2 (after an epoch boundary, an evaluation and a BN recalibration)
+@pytest.mark.parametrize(("mode", "after"), [("features", 3), ("features", 7),
+                                             ("finetune", 7)])
+def test_interrupted_and_resumed_equals_uninterrupted(tiny, tmp_path, monkeypatch, mode, after):
+    make, settings = tiny
+    train, valid = make(40), make(16, seed=1)
+    # augmentation on and a random head: the batch order and every random draw must repeat
+    settings.update(mode=mode, epochs=2, batch_size=8, optimizer="adamw", lr=3e-3,
+                    precise_bn=16, label_smoothing=0.1)
+    straight = ImageClassifier(**settings).fit(train, valid, out_dir=tmp_path / "straight")
+
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", str(after))
+    with pytest.raises(TrainingInterrupted, match="--resume"):
+        ImageClassifier(**settings).fit(train, valid, out_dir=tmp_path / "run")
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    assert (tmp_path / "run" / "last.pt").exists()
+    resumed = ImageClassifier(**settings).fit(train, valid, out_dir=tmp_path / "run",
+                                              resume=True)
+    _assert_same_model(resumed, straight)
+    assert [h["epoch"] for h in resumed.history_] == [1, 2]
+
+
+def test_resume_with_more_epochs_continues_and_other_settings_are_refused(tiny, tmp_path):
+    make, settings = tiny
+    train = make(16)
+    settings.update(mode="features", batch_size=8, schedule="none")
+    del settings["epochs"]
+    ImageClassifier(**settings, epochs=1).fit(train, out_dir=tmp_path)
+    longer = ImageClassifier(**settings, epochs=2).fit(train, out_dir=tmp_path, resume=True)
+    straight = ImageClassifier(**settings, epochs=2).fit(train)
+    _assert_same_model(longer, straight)
+    with pytest.raises(DlcourseError, match="lr=0.001.*0.01"):
+        ImageClassifier(**{**settings, "lr": 0.01}, epochs=3).fit(train, out_dir=tmp_path,
+                                                                   resume=True)
+    with pytest.raises(DlcourseError, match="trained with training_images='16 images"):
+        ImageClassifier(**settings, epochs=3).fit(make(16, seed=5), out_dir=tmp_path,
+                                                  resume=True)
+    with pytest.raises(DlcourseError, match="nothing to resume"):
+        ImageClassifier(**settings, epochs=1).fit(train, out_dir=tmp_path / "empty",
+                                                  resume=True)
+
+
+def test_cli_run_interrupted_and_resumed_equals_an_uninterrupted_one(cli_run, workdir,
+                                                                      monkeypatch, image_folder):
+    from dlcourse.engine.persist import read_state
+
+    args = ["vision", "train", str(image_folder), "--arch", "efficientnet_lite0", "--weights",
+            "none", "--mode", "finetune", "--image-size", "16", "--epochs", "2",
+            "--batch-size", "4", "--precise-bn", "8", "--device", "cpu"]
+    assert cli_run(*args, "--out", "straight").code == 0
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "4")          # 3 steps an epoch: epoch 2
+    result = cli_run(*args, "--out", "run")
+    assert result.code == 130 and "--resume" in result.err
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    result = cli_run(*args, "--out", "run", "--resume")
+    assert result.code == 0, result.err
+    _, a = read_state("straight/model.safetensors", "torch")
+    _, b = read_state("run/model.safetensors", "torch")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

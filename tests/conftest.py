@@ -48,15 +48,29 @@ def cli_run(capsys):
     Example:
         cli_run("som", "train", "missing.csv", "--out", "out").assert_user_error("does not exist")
     """
+    import sys
+
     from dlcourse.cli.main import main
+    from dlcourse.engine.threads import THREAD_VARIABLES
 
     def run(*args) -> CliResult:
         capsys.readouterr()
+        # the CLI sets the thread count for its process: give the test session its own back
+        saved_env = {k: os.environ.get(k) for k in THREAD_VARIABLES}
+        saved_threads = sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None
         try:
             main([str(a) for a in args])
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            for key, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            if saved_threads is not None:
+                sys.modules["torch"].set_num_threads(saved_threads)
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
 

@@ -114,8 +114,6 @@ def test_two_processes_interrupted_inside_an_epoch_resume_with_one(interrupted_t
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="engine.loop saves rank 0's running loss sum and item "
-                   "count at a stop under torchrun, not the sums over the ranks")
 def test_two_process_stop_keeps_the_whole_epochs_train_loss(interrupted_two_then_one):
     two, one, _ = interrupted_two_then_one
     resumed = json.loads((two / "history.json").read_text())

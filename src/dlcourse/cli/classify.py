@@ -1,4 +1,5 @@
-"""`dlcourse classify train | evaluate | predict`: recurrent text classifiers from the terminal."""
+"""`dlcourse classify train | evaluate | predict`: CNN, Transformer and RNN text classifiers from
+the terminal."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from dlcourse.cli.common import (
     seed_option,
 )
 
-group = click.Group("classify", help="Train, evaluate and use RNN/GRU/LSTM text classifiers.")
+group = click.Group("classify", help="Train, evaluate and use CNN, Transformer and RNN/GRU/LSTM "
+                                    "text classifiers.")
 
 DATA_SETS = ("rt-sentences", "pang-lee-sample", "mr-polarity", "imdb")
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".parquet")
@@ -70,16 +72,33 @@ def _write_metrics(out: Path, metrics: dict, name: str) -> None:
                    "mr-polarity or imdb (downloaded).")
 @click.option("--text-col", default="text", show_default=True, help="Column holding the text.")
 @click.option("--label-col", default="label", show_default=True, help="Column holding the label.")
-@click.option("--model", type=click.Choice(["rnn", "gru", "lstm"]), default="lstm",
-              show_default=True, help="Recurrent cell.")
+@click.option("--model", type=click.Choice(["cnn", "transformer", "rnn", "gru", "lstm"]),
+              default="cnn", show_default=True,
+              help="Kim's CNN, a small Transformer encoder, or a recurrent cell.")
 @click.option("--embed-dim", default=100, show_default=True, type=int,
               help="Embedding size (ignored with --pretrained: the vectors' size).")
-@click.option("--hidden-size", default=128, show_default=True, type=int)
-@click.option("--layers", default=2, show_default=True, type=int, help="Recurrent layers.")
+@click.option("--hidden-size", default=None, type=int,
+              help="RNN units, CNN maps per filter width, or Transformer width "
+                   "[default: 128, 100, 64].")
+@click.option("--layers", default=None, type=int,
+              help="Recurrent or Transformer layers [default: 2].")
 @click.option("--bidirectional/--unidirectional", default=True, show_default=True)
-@click.option("--pooling", type=click.Choice(["last", "mean", "max"]), default="max",
-              show_default=True, help="How the outputs over time become one vector.")
-@click.option("--dropout", default=0.3, show_default=True, type=float)
+@click.option("--pooling", type=click.Choice(["max", "mean", "last", "cls"]), default="max",
+              show_default=True, help="How the outputs over time become one vector (last: RNNs "
+                                      "only, cls: Transformer only).")
+@click.option("--dropout", default=None, type=float,
+              help="Dropout [default: RNN 0.3, CNN 0.5, Transformer 0.1].")
+@click.option("--kernel-sizes", default="3,4,5", show_default=True,
+              help="CNN filter widths, comma-separated.")
+@click.option("--heads", default=4, show_default=True, type=int,
+              help="Transformer attention heads.")
+@click.option("--positions", type=click.Choice(["learned", "sinusoidal"]), default="learned",
+              show_default=True, help="Transformer position codes.")
+@click.option("--multichannel", is_flag=True,
+              help="CNN/Transformer with --pretrained: a frozen copy of the vectors beside the "
+                   "fine-tuned ones (Kim's multichannel model).")
+@click.option("--word-dropout", default=0.2, show_default=True, type=float,
+              help="In training, replace each token by <unk> with this probability.")
 @click.option("--tokenizer", default="basic_english", show_default=True,
               type=click.Choice(["basic_english", "whitespace", "regex", "wordpiece"]))
 @click.option("--max-vocab", default=30000, show_default=True, type=int)
@@ -88,12 +107,14 @@ def _write_metrics(out: Path, metrics: dict, name: str) -> None:
                    "text file.")
 @click.option("--freeze/--fine-tune", default=False, show_default=True,
               help="Keep the pretrained vectors fixed, or train them further.")
-@click.option("--pretrained-vocab", default=0, show_default=True, type=int,
+@click.option("--pretrained-vocab", default=50000, show_default=True, type=int,
               help="Also give the N most frequent words of the pretrained vectors a row "
                    "(words the training texts lack keep their vector).")
 @click.option("--epochs", default=10, show_default=True, type=int)
-@click.option("--batch-size", default=64, show_default=True, type=int)
-@click.option("--lr", default=2e-3, show_default=True, type=float)
+@click.option("--batch-size", default=50, show_default=True, type=int)
+@click.option("--lr", default=1e-3, show_default=True, type=float)
+@click.option("--schedule", type=click.Choice(["none", "linear", "cosine"]), default="none",
+              show_default=True, help="Learning-rate decay to zero over --epochs.")
 @click.option("--patience", default=3, show_default=True, type=int,
               help="Early stopping: epochs without improvement of --monitor.")
 @click.option("--monitor", type=click.Choice(["accuracy", "f1", "loss"]), default="accuracy",
@@ -106,17 +127,18 @@ def _write_metrics(out: Path, metrics: dict, name: str) -> None:
 @resume_option
 @click.option("--dry-run", is_flag=True, help="Smoke test: 200 texts, 1 epoch, a tiny model.")
 def train(train_path, valid_path, data, text_col, label_col, model, embed_dim, hidden_size,
-          layers, bidirectional, pooling, dropout, tokenizer, max_vocab, pretrained, freeze,
-          pretrained_vocab, epochs, batch_size, lr, patience, monitor, class_weight, seed, device,
-          out, resume, dry_run):
+          layers, bidirectional, pooling, dropout, kernel_sizes, heads, positions, multichannel,
+          word_dropout, tokenizer, max_vocab, pretrained, freeze, pretrained_vocab, epochs,
+          batch_size, lr, schedule, patience, monitor, class_weight, seed, device, out, resume,
+          dry_run):
     """Train a classifier on a labelled table (--train) or a named data set (--data); save to OUT.
 
     OUT gets model.pt (everything `predict` needs), metrics_valid.json and confusion_valid.png
     (and *_test when the data set has a test split), and the engine's per-epoch last.pt,
     best.pt and history.json.
 
-    Example: dlcourse classify train --data rt-sentences --model gru --hidden-size 100
-    --layers 1 --dropout 0.5 --pretrained glove-6b-50d --pretrained-vocab 50000 --out runs/rt
+    Example: dlcourse classify train --data rt-sentences --pretrained glove-6b-50d --out runs/rt
+    (the default recipe: Kim's CNN on fine-tuned GloVe vectors with word dropout)
 
     Runs unchanged under ``torchrun --nproc_per_node=N -m dlcourse classify train ...`` (gloo on
     CPU, nccl on CUDA): --batch-size is the global batch, split over the N processes, and rank 0
@@ -124,6 +146,11 @@ def train(train_path, valid_path, data, text_col, label_col, model, embed_dim, h
     """
     if (train_path is None) == (data is None):
         raise click.UsageError("give either --train FILE or --data NAME")
+    try:
+        kernel_sizes = tuple(int(k) for k in kernel_sizes.split(",") if k.strip())
+    except ValueError:
+        raise click.BadParameter(f"{kernel_sizes!r} is not a comma-separated list of widths",
+                                 param_hint="--kernel-sizes") from None
     from dlcourse.classify import TextClassifier
     from dlcourse.classify import data as cdata
     from dlcourse.engine.distributed import (
@@ -143,10 +170,12 @@ def train(train_path, valid_path, data, text_col, label_col, model, embed_dim, h
         epochs, hidden_size, embed_dim, layers, pretrained_vocab = 1, 16, 16, 1, 0
     clf = TextClassifier(
         model, embed_dim=embed_dim, hidden_size=hidden_size, num_layers=layers,
-        bidirectional=bidirectional, pooling=pooling, dropout=dropout, tokenizer=tokenizer,
+        bidirectional=bidirectional, pooling=pooling, dropout=dropout,
+        kernel_sizes=kernel_sizes, num_heads=heads, positions=positions,
+        multichannel=multichannel, word_dropout=word_dropout, tokenizer=tokenizer,
         max_vocab=max_vocab, pretrained=pretrained, freeze=freeze,
-        pretrained_vocab=pretrained_vocab, epochs=epochs,
-        batch_size=batch_size, lr=lr, patience=patience, monitor=monitor,
+        pretrained_vocab=pretrained_vocab, epochs=epochs, batch_size=batch_size, lr=lr,
+        schedule=None if schedule == "none" else schedule, patience=patience, monitor=monitor,
         class_weight=None if class_weight == "none" else class_weight, seed=seed, device=device,
         progress=True)
     out = Path(out)

@@ -152,9 +152,9 @@ class ConfigOptions:
                             type=ConfigValue(kind, optional, meta.get("choices"), item),
                             default=None, help=help_)
 
-    def build(self, values: dict[str, Any], **fixed: Any):
-        """The validated config from the options' ``values`` (others keep their defaults) and
-        the ``fixed`` fields the command computed itself.
+    def build(self, values: dict[str, Any], base: Any = None, **fixed: Any):
+        """The validated config from the options' ``values`` (others keep their defaults, or
+        ``base``'s values, e.g. a preset) and the ``fixed`` fields the command computed itself.
 
         Raises:
             click.BadParameter: naming the option (the CLI prints one line and exits 2).
@@ -166,7 +166,8 @@ class ConfigOptions:
                 changes[key] = None if value is _NONE else value
         changes.update(fixed)
         try:
-            return self.config_class().replace(**changes).validate()
+            start = base if base is not None else self.config_class()
+            return start.replace(**changes).validate()
         except ConfigError as exc:
             message = str(exc)
             if exc.field and message.startswith(exc.field):

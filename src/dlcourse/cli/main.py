@@ -92,8 +92,8 @@ def cli(ctx, debug: bool, quiet: bool, threads: int | None):
 def rewrite_legacy(args: list[str]) -> list[str]:
     """Accept spellings older scripts use, with a one-line note on stderr.
 
-    A noun module may define ``LEGACY = {verb: {"--option": "argument"}}``: ``--option VALUE``
-    then becomes the verb's first argument (``vision predict --model DIR`` ->
+    A noun module may define ``LEGACY = {verb: ("--option", ...)}``: ``--option VALUE`` then
+    becomes the verb's first argument (``vision predict --model DIR`` ->
     ``vision predict DIR``).
     """
     i = 0

@@ -57,8 +57,11 @@ def load_checkpoint(
             raise DlcourseError(
                 f"refused to read {path}: it holds pickled Python objects, which could run code "
                 "when loaded; dlcourse only reads tensors and plain values") from exc
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise DlcourseError(f"cannot read checkpoint {path}: {reason}") from exc
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].split(". ")[0]
+        if len(reason) > 120:
+            reason = reason[:117] + "..."
+        raise DlcourseError(f"cannot read checkpoint {path} ({reason}); the file is damaged or "
+                            "not a dlcourse checkpoint") from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise DlcourseError(f"{path} is not a dlcourse checkpoint")
     if state.get("format_version", 0) > FORMAT_VERSION:

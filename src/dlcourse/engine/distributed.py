@@ -85,15 +85,20 @@ def shutdown_distributed() -> None:
         _initialised_here = False
 
 
-def wrap_model(model, device=None):
-    """Wrap ``model`` in DistributedDataParallel when distributed; otherwise return it unchanged."""
+def wrap_model(model, device=None, *, find_unused_parameters: bool = False):
+    """Wrap ``model`` in DistributedDataParallel when distributed; otherwise return it unchanged.
+
+    ``find_unused_parameters``: some parameters get no gradient in some steps (e.g. layers
+    still frozen during gradual unfreezing), which DDP must be told about.
+    """
     if not is_distributed():
         return model
     from torch.nn.parallel import DistributedDataParallel
 
-    if device is not None and getattr(device, "type", "cpu") == "cuda":
-        return DistributedDataParallel(model, device_ids=[device.index])
-    return DistributedDataParallel(model)
+    ids = [device.index] if device is not None and getattr(device, "type", "cpu") == "cuda" \
+        else None
+    return DistributedDataParallel(model, device_ids=ids,
+                                   find_unused_parameters=find_unused_parameters)
 
 
 def distributed_sampler(dataset, shuffle: bool = True, seed: int = 0, drop_last: bool = False):

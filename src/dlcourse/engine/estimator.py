@@ -43,6 +43,9 @@ class Estimator:
             "torch" when they are tensors.
         fitted_attribute: a learned attribute that exists once the estimator is fitted.
         positional: config fields that may be given positionally, e.g. ``("m", "n")``.
+        load_device: the device :meth:`load` uses when none is asked for: "auto" (a GPU when
+            present, else the CPU), so a model trained on a GPU loads on a laptop; None keeps
+            the saved setting (for lessons that resolve devices themselves).
     """
 
     config_class: ClassVar[type[Config]]
@@ -50,6 +53,7 @@ class Estimator:
     framework: ClassVar[str] = "numpy"
     fitted_attribute: ClassVar[str]
     positional: ClassVar[tuple[str, ...]] = ()
+    load_device: ClassVar[str | None] = "auto"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -146,7 +150,8 @@ class Estimator:
 
         Args:
             directory: the model directory (or ``.../model.safetensors``).
-            device: where to put the model ("cpu", "cuda", "auto"); default: the saved setting.
+            device: where to put the model ("cpu", "cuda", "auto"); default
+                :attr:`load_device`.
 
         Raises:
             DlcourseError: the file is missing or damaged.
@@ -156,6 +161,7 @@ class Estimator:
         manifest = read_manifest(path)
         check_compatible(manifest, cls, directory)
         config = cls.config_class.from_dict(manifest.get("config") or {}, strict=False)
+        device = device if device is not None else cls.load_device
         if device is not None and "device" in config.field_names():
             config = config.replace(device=device)
         estimator = cls(config=config)

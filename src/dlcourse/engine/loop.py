@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from dlcourse.engine.device import to_device
-from dlcourse.engine.distributed import all_reduce_sum, is_distributed
+from dlcourse.engine.distributed import active_ranks, all_reduce_sum, is_distributed
 from dlcourse.engine.interrupt import StopGuard
 from dlcourse.engine.progress import progress as progress_bar
 from dlcourse.engine.seed import set_rng_state
@@ -153,10 +153,13 @@ def train_one_epoch(
     bar = progress_bar(loader, total=total, desc=desc, unit="batch",
                        disable=None if show_progress else True)
     start = start or EpochPosition()
+    # the sums saved at a stop are over every rank; rank 0 carries them on, so the epoch's
+    # reduced train_loss covers the whole epoch whatever the number of processes now
+    carried = start if active_ranks()[0] == 0 else EpochPosition()
     # a float64 running sum on the device: summing on the host would sync every batch
     acc_dtype = torch.float32 if device.type == "mps" else torch.float64
-    loss_sum = torch.tensor(start.loss_sum, dtype=acc_dtype, device=device)
-    items = start.items
+    loss_sum = torch.tensor(carried.loss_sum, dtype=acc_dtype, device=device)
+    items = carried.items
     sync_every = 1 if device.type == "cpu" and not is_distributed() else SYNC_EVERY
     began = time.perf_counter() - start.seconds
     last_value = start.loss_sum
@@ -205,8 +208,11 @@ def train_one_epoch(
                 bar.set_postfix(loss=f"{last_value / max(items, 1):.4f}",
                                 rate=f"{items / max(elapsed, 1e-9):.0f}/s")
             if stop and not last_batch:
+                total_loss, total_items = last_value, items
+                if is_distributed():  # every rank stops here together (see _sync)
+                    total_loss, total_items = all_reduce_sum([last_value, float(items)])
                 return EpochResult({}, EpochPosition(
-                    batches_done=i + 1, loss_sum=last_value, items=items,
+                    batches_done=i + 1, loss_sum=total_loss, items=int(total_items),
                     seconds=time.perf_counter() - began, rng=rng_state(),
                     extra=get_extra() if get_extra is not None else {}))
     seconds = time.perf_counter() - began

@@ -36,7 +36,6 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorData
 from dlcourse.engine.distributed import (
     active_ranks,
     distributed_sampler,
-    is_distributed,
     wrap_model,
 )
 from dlcourse.engine.fitting import fit
@@ -86,18 +85,6 @@ def train_batches(ds: Dataset, batch_size: int, seed: int, *, num_workers: int =
                       num_workers=num_workers, pin_memory=pin_memory)
 
 
-def _wrap(module: nn.Module, device: torch.device, find_unused: bool = False) -> nn.Module:
-    """``module`` in DistributedDataParallel under a process group; unchanged otherwise."""
-    if find_unused and is_distributed():
-        # gradual unfreezing leaves the frozen chunks without gradients, which DDP accepts only
-        # with find_unused_parameters; engine.wrap_model cannot pass it yet
-        from torch.nn.parallel import DistributedDataParallel
-
-        ids = [device.index] if device.type == "cuda" else None
-        return DistributedDataParallel(module, device_ids=ids, find_unused_parameters=True)
-    return wrap_model(module, device)
-
-
 def train_head(head: nn.Linear, feats: torch.Tensor, labels: torch.Tensor,
                valid: tuple[torch.Tensor, torch.Tensor] | None, config: TransferConfig,
                device: torch.device, **fit_options) -> list[dict]:
@@ -131,7 +118,7 @@ def train_head(head: nn.Linear, feats: torch.Tensor, labels: torch.Tensor,
                     "valid_acc": (logits.argmax(1) == valid_labels).float().mean().item()}
 
     opt = make_optimizer(config, [{"params": head.parameters()}])
-    return fit(_wrap(head, device), loader, step, opt, config.epochs, evaluate_fn=evaluate_fn,
+    return fit(wrap_model(head, device), loader, step, opt, config.epochs, evaluate_fn=evaluate_fn,
                scheduler=make_scheduler(config, opt), device=device, amp=False, desc="head",
                progress=config.progress, **fit_options)
 
@@ -189,7 +176,9 @@ def finetune(net: TransferNet, train: Dataset, valid: Dataset | None, pipe: Pipe
     on_epoch_start = gradual_unfreezer(net.backbone, config.unfreeze_groups) if gradual else None
     loader = train_batches(train, config.batch_size, config.seed, num_workers=pipe.num_workers,
                            pin_memory=pipe.device.type == "cuda")
-    history = fit(_wrap(net, pipe.device, find_unused=gradual), loader, step, opt, config.epochs,
+    # gradual unfreezing leaves frozen chunks without gradients, which DDP must be told
+    model = wrap_model(net, pipe.device, find_unused_parameters=gradual)
+    history = fit(model, loader, step, opt, config.epochs,
                   evaluate_fn=evaluate_fn if valid is not None else None,
                   scheduler=make_scheduler(config, opt), device=pipe.device, amp=pipe.amp,
                   on_epoch_start=on_epoch_start, desc="finetune", progress=config.progress,

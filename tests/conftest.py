@@ -57,7 +57,8 @@ def cli_run(capsys):
         capsys.readouterr()
         # the CLI sets the thread count for its process: give the test session its own back
         saved_env = {k: os.environ.get(k) for k in THREAD_VARIABLES}
-        saved_threads = sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None
+        torch = sys.modules.get("torch")
+        saved_threads = torch.get_num_threads() if torch is not None else None
         try:
             main([str(a) for a in args])
             code = 0
@@ -70,7 +71,7 @@ def cli_run(capsys):
                 else:
                     os.environ[key] = value
             if saved_threads is not None:
-                sys.modules["torch"].set_num_threads(saved_threads)
+                torch.set_num_threads(saved_threads)
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
 
@@ -87,3 +88,28 @@ def workdir(tmp_path, monkeypatch):
         return {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")}
 
     return files
+
+
+TORCH_FREE_RUNNER = """
+import sys
+for name in ("torch", "torchvision"):
+    sys.modules[name] = None  # any import of them now raises ImportError
+from dlcourse.cli.main import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.fixture
+def run_without_torch():
+    """Run ``dlcourse ARGS...`` in a subprocess where torch and torchvision cannot be imported
+    (the commands that train no torch model must not need them); returns the CompletedProcess.
+    """
+    import subprocess
+    import sys
+
+    def run(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
+        env = {**os.environ, "DLCOURSE_PROGRESS": "0"}
+        return subprocess.run([sys.executable, "-c", TORCH_FREE_RUNNER, *map(str, args)],
+                              capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env)
+
+    return run

@@ -54,8 +54,7 @@ def apply_threads(threads: int | None) -> int:
         if name == "NUMBA_NUM_THREADS" and "numba" in sys.modules:
             continue  # numba refuses a change after it loaded
         os.environ[name] = str(threads)
-    if "torch" in sys.modules:
-        import torch
-
+    torch = sys.modules.get("torch")  # None also when a test made torch unimportable
+    if torch is not None:
         torch.set_num_threads(threads)
     return threads

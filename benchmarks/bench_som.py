@@ -1,53 +1,68 @@
-"""Benchmark dlcourse.som against MiniSom 2.3 in the same run: samples/s, QE and TE.
+"""Benchmark dlcourse.som's batch SOM against MiniSom 2.3 in the same run: time, QE and TE.
 
-Same grid, data, start weights (our PCA init, handed to MiniSom), epochs (MiniSom: epochs x N
-steps) and gaussian neighbourhood, with the same sigma and learning-rate curves on both sides
-(``--schedule``): ``to_one`` (MiniSom's inverse_decay_to_one / inverse_decay_to_zero: sigma from
---sigma down to 1, lr down to lr/101) and ``default`` (MiniSom's default asymptotic_decay: both
-down to a third of their start). Ours follows each curve exactly (``decay="inverse_time"``,
-``dlcourse.som.compare.matching_params``); the batch rule has no learning rate. Quality is
-measured with one implementation for every map (``SOM.quantization_error`` /
-``topographic_error``, which equal MiniSom's own on the same weights: tests/som/test_som.py).
-MiniSom's topographic error moves with its random sample order (on digits 20x20 about
-0.008-0.012 over seeds 0-4), so compare it with --peer-seed too.
+Modes (any combination; default: the in-process comparison):
 
-Targets (issue 8): samples/s >= 50x MiniSom ``train`` and >= 10x ``train_batch`` at equal or
-lower QE and TE, on digits (20x20) and Fashion-MNIST; ``--scale``: 1M x 100 on 50x50 with
-bounded memory (time and peak RSS).
+* in-process (``--sets``): same data, grid, start weights (our PCA init, handed to MiniSom),
+  epochs (MiniSom: epochs x N random-order steps) and gaussian neighbourhood, with the same
+  sigma and learning-rate curves on both sides (``--schedule``): ``to_one`` (MiniSom's
+  inverse_decay_to_one / inverse_decay_to_zero: sigma down to 1, lr to lr/101) and ``default``
+  (MiniSom's asymptotic_decay: both down to a third). Paired runs, interleaved, MiniSom's random
+  order seeded 0..R-1; medians and ranges. Times are CPU seconds of this process (the machine is
+  shared; wall seconds are printed too). "x train": MiniSom's ``train`` against our whole fit
+  after the PCA start (every epoch plus the trained map's exact QE and TE); "x train+err" adds
+  MiniSom's own ``quantization_error`` and ``topographic_error`` calls, so that both sides
+  deliver a map and its two errors. Quality of every map is measured by one implementation.
+* ``--command``: whole commands on 11,380 x 30 rows (breast cancer, standardised, 20 copies),
+  20x20, 20 epochs: ``dlcourse som train`` as it is, the same steps as ``python -c`` without
+  torch, and a MiniSom script (load, standardise, ``random_weights_init``, ``train_batch``,
+  save). MiniSom 2.3.5's ``pca_weights_init`` eigendecomposes ``cov(data)``, an N x N matrix,
+  which takes minutes on these rows, so its script starts from samples instead.
+* ``--defaults``: ``SOM(10, 10)`` with its defaults against MiniSom's usual settings on the
+  same 10x10 grid and start weights, equal sample visits: its defaults (sigma 1, lr 0.5,
+  asymptotic decay) and its BasicUsage notebook (sigma 1.5).
+* ``--scaling``: time and peak memory against map size and samples (one process per run).
 
-    .venv/bin/python benchmarks/bench_som.py                 # digits + Fashion-MNIST subset
-    .venv/bin/python benchmarks/bench_som.py --quick         # digits only
-    .venv/bin/python benchmarks/bench_som.py --scale         # adds the 1M x 100 run (minutes)
+    .venv/bin/python benchmarks/bench_som.py --quick                 # digits, both schedules
+    .venv/bin/python benchmarks/bench_som.py                         # every data set
+    .venv/bin/python benchmarks/bench_som.py --sets none --command --defaults --scaling
 
-``--threads`` (default 1) caps BLAS/numba threads for both libraries *before* numpy loads: on a
-shared, oversubscribed CPU multithreaded BLAS can be ten times slower than one thread.
+``--threads`` (default 1) caps BLAS/numba threads for both libraries before numpy loads.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
+
+TUNED = ("digits", "fashion")  # schedules and code were tuned looking at these two
+ALL_SETS = ("digits", "fashion", "cancer20", "mnist", "blobs", "wine")
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="digits only")
+    parser.add_argument("--quick", action="store_true", help="digits only, 3 pairs")
+    parser.add_argument("--sets", default=",".join(ALL_SETS),
+                        help=f"comma-separated: {', '.join(ALL_SETS)}, or none")
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--sigma", type=float, default=5.0)
-    parser.add_argument("--grid", type=int, default=20, help="square grid side")
-    parser.add_argument("--topology", default="rectangular", choices=["rectangular", "hexagonal"])
-    parser.add_argument("--fashion-samples", type=int, default=2000,
-                        help="Fashion-MNIST training images used (MiniSom needs ~1.3 ms each)")
-    parser.add_argument("--schedule", default="both", choices=["to_one", "default", "both"],
-                        help="MiniSom decay schedule that both sides follow")
-    parser.add_argument("--peer-seed", type=int, default=0, help="MiniSom's random order seed")
-    parser.add_argument("--repeats", type=int, default=3, help="best of N for dlcourse timings")
+    parser.add_argument("--schedule", default="both", choices=["to_one", "default", "both"])
+    parser.add_argument("--repeats", type=int, default=3, help="paired runs per comparison")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--scale", action="store_true", help="add the 1M x 100, 50x50 run")
-    parser.add_argument("--scale-samples", type=int, default=1_000_000)
-    parser.add_argument("--scale-epochs", type=int, default=3)
-    return parser.parse_args()
+    parser.add_argument("--command", action="store_true", help="whole-command timings")
+    parser.add_argument("--defaults", action="store_true", help="SOM() vs MiniSom's usual")
+    parser.add_argument("--scaling", action="store_true", help="time/memory vs size")
+    parser.add_argument("--peer-limit", type=float, default=120.0,
+                        help="--scaling: skip MiniSom runs estimated above this many seconds")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.quick:
+        args.sets = "digits"
+    return args
 
 
 ARGS = parse_args()
@@ -55,14 +70,19 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA
     os.environ[var] = str(ARGS.threads)
 
 import resource  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from dlcourse.som import SOM, Grid, initial_weights  # noqa: E402
-from dlcourse.som.compare import matching_params, train_minisom  # noqa: E402
+from dlcourse.som.compare import (  # noqa: E402
+    from_minisom_layout,
+    matching_params,
+    to_minisom_layout,
+    train_minisom,
+)
 
 
+# ---------------------------------------------------------------------------- helpers
 def table(rows: list[dict]) -> None:
     columns = list(rows[0])
     cells = [[f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in columns]
@@ -70,117 +90,373 @@ def table(rows: list[dict]) -> None:
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
     for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)), flush=True)
 
 
-def quality(X: np.ndarray, weights: np.ndarray, topology: str) -> tuple[float, float]:
-    judge = SOM.from_weights(weights, topology=topology, device="cpu")
+def spread(values: list[float]) -> str:
+    """Median and range of paired ratios, e.g. ``97x (91-104)``."""
+    return f"{np.median(values):.0f}x ({min(values):.0f}-{max(values):.0f})"
+
+
+def quality(X: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
+    judge = SOM.from_weights(weights, device="cpu")
     return judge.quantization_error(X), judge.topographic_error(X)
 
 
-def ours(X: np.ndarray, algorithm: str, repeats: int, schedule: str = "to_one") -> dict:
-    """Best-of-N fit time (including PCA init) and training time, wall and CPU."""
-    best = {"fit_s": np.inf, "train_s": np.inf, "train_cpu": np.inf}
-    for _ in range(repeats):
-        som = SOM(ARGS.grid, ARGS.grid, topology=ARGS.topology, epochs=ARGS.epochs,
-                  algorithm=algorithm, device="cpu", **matching_params(schedule, ARGS.sigma))
-        start = time.perf_counter()
-        som.fit(X)
-        best["fit_s"] = min(best["fit_s"], time.perf_counter() - start)
-        best["train_s"] = min(best["train_s"], som.history_[-1]["seconds"])
-        best["train_cpu"] = min(best["train_cpu"], som.history_[-1]["cpu_seconds"])
-    return {"som": som, **best}
+def standardise(X: np.ndarray) -> np.ndarray:
+    std = X.std(axis=0)
+    return (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
 
 
-def compare(name: str, X: np.ndarray) -> None:
-    """Every --schedule: MiniSom's train (and train_batch, timed once) against ours, one table."""
-    steps = ARGS.epochs * len(X)
-    ours(X[:200], "batch", 1)  # compile/load the numba kernels outside the timings
-    start_w = initial_weights(X, Grid(ARGS.grid, ARGS.grid, ARGS.topology), "pca",
-                              np.random.default_rng(0)).reshape(ARGS.grid, ARGS.grid, -1)
-    schedules = ["to_one", "default"] if ARGS.schedule == "both" else [ARGS.schedule]
-    batch_s = None  # MiniSom train_batch seconds: the same work under any schedule
-    for schedule in schedules:
-        ends = matching_params(schedule, ARGS.sigma)
-        print(f"\n== {name}: {len(X)} x {X.shape[1]}, {ARGS.grid}x{ARGS.grid} {ARGS.topology}, "
-              f"{ARGS.epochs} epochs ({steps} sample visits), schedule {schedule}: sigma "
-              f"{ARGS.sigma:g} -> {ends['sigma_end']:.4g}, lr 0.5 -> "
-              f"{ends['learning_rate_end']:.4g}", flush=True)
-        peers = {}
-        for method in ("train", "train_batch") if batch_s is None else ("train",):
-            cpu = time.process_time()
-            weights, seconds = train_minisom(X, start_w, ARGS.topology, ARGS.sigma,
-                                             epochs=ARGS.epochs, method=method,
-                                             seed=ARGS.peer_seed, schedule=schedule)
-            peers[method] = (seconds, time.process_time() - cpu,
-                             *quality(X, weights, ARGS.topology))
-        batch_s = peers["train_batch"][0] if "train_batch" in peers else batch_s
-        train_s, train_cpu = peers["train"][:2]
-        rows = [{"method": f"MiniSom.{method}", "samples/s": steps / seconds, "train_s": seconds,
-                 "train_cpu_s": cpu, "fit_s": float("nan"), "QE": qe, "TE": te,
-                 "x train": train_s / seconds, "x train (cpu)": train_cpu / cpu,
-                 "x train_batch": batch_s / seconds}
-                for method, (seconds, cpu, qe, te) in peers.items()]
-        for algorithm, repeats in (("batch", ARGS.repeats), ("minibatch", ARGS.repeats),
-                                   ("online", 1)):
-            run = ours(X, algorithm, repeats, schedule)
-            som = run["som"]
-            rows.append({"method": f"dlcourse {algorithm}", "samples/s": steps / run["train_s"],
-                         "train_s": run["train_s"], "train_cpu_s": run["train_cpu"],
-                         "fit_s": run["fit_s"], "QE": som.quantization_error_,
-                         "TE": som.topographic_error_, "x train": train_s / run["train_s"],
-                         "x train (cpu)": train_cpu / run["train_cpu"],
-                         "x train_batch": batch_s / run["train_s"]})
-        table(rows)
-        peer_qe, peer_te = peers["train"][2], peers["train"][3]
-        ours_rows = [row for row in rows if row["method"].startswith("dlcourse")]
-        for row in ours_rows[:2]:
-            print(f"ratio vs MiniSom.train ({row['method']}, training wall time): "
-                  f"{row['x train']:.1f}x, CPU time {row['x train (cpu)']:.1f}x (target 50x); "
-                  f"vs train_batch {row['x train_batch']:.1f}x (target 10x); incl. PCA init: "
-                  f"{train_s / row['fit_s']:.1f}x")
-        for row in ours_rows:
-            verdict = "ok" if row["QE"] <= peer_qe and row["TE"] <= peer_te else "WORSE"
-            print(f"  {row['method']}: QE {row['QE']:.4g} vs {peer_qe:.4g}, "
-                  f"TE {row['TE']:.4g} vs {peer_te:.4g}: {verdict}")
-
-
-def scale() -> None:
-    n, dim = ARGS.scale_samples, 100
-    print(f"\n== scale: {n} x {dim} float32 (a seeded 20-cluster mixture), 50x50 grid, "
-          f"{ARGS.scale_epochs} batch epochs", flush=True)
-    rng = np.random.default_rng(0)
-    centres = rng.normal(scale=4.0, size=(20, dim)).astype(np.float32)
+def blobs(n: int, dim: int, seed: int = 42) -> np.ndarray:
+    """A seeded mixture of 12 gaussian clusters with unequal spreads, float32 (n, dim)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=3.0, size=(12, dim)).astype(np.float32)
+    scales = rng.uniform(0.5, 1.5, 12).astype(np.float32)
     X = np.empty((n, dim), np.float32)
-    for start in range(0, n, 100_000):  # fill in place: no float64 temporaries of full size
+    for start in range(0, n, 100_000):  # in place: no float64 temporaries of full size
         stop = min(start + 100_000, n)
-        X[start:stop] = centres[rng.integers(0, 20, stop - start)]
-        X[start:stop] += rng.standard_normal((stop - start, dim), dtype=np.float32)
-    rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    som = SOM(50, 50, epochs=ARGS.scale_epochs, device="cpu")
+        label = rng.integers(0, 12, stop - start)
+        X[start:stop] = rng.standard_normal((stop - start, dim), dtype=np.float32)
+        X[start:stop] *= scales[label, None]
+        X[start:stop] += centres[label]
+    return X
+
+
+def cancer20() -> np.ndarray:
+    from sklearn.datasets import load_breast_cancer
+
+    return standardise(np.tile(load_breast_cancer().data, (20, 1)))
+
+
+def dataset(name: str) -> tuple[np.ndarray, int]:
+    """(X, grid side) of a named data set."""
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        return load_digits().data.astype(np.float64), 20
+    if name in ("fashion", "mnist"):
+        from dlcourse.data.readers import read_fashion_mnist, read_mnist_5k
+
+        images = read_fashion_mnist("train")[0][:2000] if name == "fashion" \
+            else read_mnist_5k()[0]
+        return images.reshape(len(images), -1).astype(np.float64) / 255.0, 20
+    if name == "cancer20":
+        return cancer20(), 20
+    if name == "blobs":
+        return blobs(4000, 20).astype(np.float64), 16
+    if name == "wine":
+        from sklearn.datasets import load_wine
+
+        return standardise(load_wine().data), 8
+    raise SystemExit(f"unknown data set {name!r}; choose from {', '.join(ALL_SETS)}")
+
+
+# ---------------------------------------------------------------------------- in-process
+def peer_run(X, start, sigma, schedule, method, seed):
+    """MiniSom from ``start``: (weights, train cpu s, train wall s, errors cpu s)."""
+    cpu = time.process_time()
+    weights, wall = train_minisom(X, start, "rectangular", sigma, epochs=ARGS.epochs,
+                                  method=method, seed=seed, schedule=schedule)
+    train_cpu = time.process_time() - cpu
+    from minisom import MiniSom
+
+    peer = MiniSom(start.shape[1], start.shape[0], X.shape[1])
+    peer._weights = to_minisom_layout(weights, "rectangular")
+    cpu = time.process_time()
+    peer.quantization_error(X)
+    peer.topographic_error(X)
+    return weights, train_cpu, wall, time.process_time() - cpu
+
+
+def compare(name: str) -> None:
+    X, side = dataset(name)
+    sigma = side / 4
+    SOM(side, side, epochs=2, device="cpu").fit(X[:200])  # load the numba kernels first
+    start = initial_weights(X, Grid(side, side), "pca",
+                            np.random.default_rng(0)).reshape(side, side, -1)
+    schedules = ["to_one", "default"] if ARGS.schedule == "both" else [ARGS.schedule]
+    tuned = "tuned on" if name in TUNED else "not tuned on"
+    batch_cpu = None
+    for schedule in schedules:
+        params = matching_params(schedule, sigma)
+        print(f"\n== {name} ({tuned}): {len(X)} x {X.shape[1]}, {side}x{side}, {ARGS.epochs} "
+              f"epochs, schedule {schedule}: sigma {sigma:g} -> {params['sigma_end']:.4g}, "
+              f"lr 0.5 -> {params['learning_rate_end']:.4g}", flush=True)
+        peers, ours = [], []
+        for seed in range(ARGS.repeats):
+            weights, cpu, wall, err_cpu = peer_run(X, start, sigma, schedule, "train", seed)
+            peers.append({"cpu": cpu, "wall": wall, "err": err_cpu, "q": quality(X, weights)})
+            som = SOM(side, side, epochs=ARGS.epochs, device="cpu", **params)
+            begin = time.process_time()
+            som.fit(X)
+            ours.append({"cpu": som.history_[-1]["cpu_seconds"],
+                         "wall": som.history_[-1]["seconds"],
+                         "fit": time.process_time() - begin,
+                         "q": (som.quantization_error_, som.topographic_error_)})
+        if batch_cpu is None:  # sequential order: the same work under either schedule
+            weights, batch_cpu, batch_wall, _ = peer_run(X, start, sigma, schedule,
+                                                         "train_batch", 0)
+            qe, te = quality(X, weights)
+            print(f"MiniSom.train_batch: {batch_cpu:.3f} s CPU, {batch_wall:.3f} s wall, "
+                  f"QE/TE {qe:.4g}/{te:.4g}")
+        q_peer = np.array([p["q"] for p in peers])
+        rows = [
+            {"method": "MiniSom.train", "cpu_s": float(np.median([p["cpu"] for p in peers])),
+             "wall_s": float(np.median([p["wall"] for p in peers])),
+             "QE": float(np.median(q_peer[:, 0])), "TE": float(np.median(q_peer[:, 1])),
+             "TE range": f"{q_peer[:, 1].min():.4f}-{q_peer[:, 1].max():.4f}"},
+            {"method": "dlcourse batch", "cpu_s": float(np.median([o["cpu"] for o in ours])),
+             "wall_s": float(np.median([o["wall"] for o in ours])), "QE": ours[0]["q"][0],
+             "TE": ours[0]["q"][1], "TE range": "(deterministic)"},
+        ]
+        table(rows)
+        x_train = [p["cpu"] / o["cpu"] for p, o in zip(peers, ours, strict=True)]
+        x_err = [(p["cpu"] + p["err"]) / o["cpu"] for p, o in zip(peers, ours, strict=True)]
+        x_wall = [p["wall"] / o["wall"] for p, o in zip(peers, ours, strict=True)]
+        x_fit = [p["cpu"] / o["fit"] for p, o in zip(peers, ours, strict=True)]
+        print(f"ratio vs MiniSom.train, CPU: x train {spread(x_train)}, x train+err "
+              f"{spread(x_err)}, wall x train {spread(x_wall)}, incl. our PCA start "
+              f"{spread(x_fit)}; vs train_batch {batch_cpu / rows[1]['cpu_s']:.0f}x (target 100x)")
+        qe, te = rows[1]["QE"], rows[1]["TE"]
+        verdict = "ok" if qe <= rows[0]["QE"] and te <= rows[0]["TE"] else "WORSE"
+        print(f"  quality vs MiniSom's median: QE {qe:.4g} vs {rows[0]['QE']:.4g}, TE {te:.4g} "
+              f"vs {rows[0]['TE']:.4g}: {verdict}", flush=True)
+
+
+# ---------------------------------------------------------------------------- commands
+NO_TORCH = """
+import json, sys, time
+from pathlib import Path
+import numpy as np
+from dlcourse.engine.persist import write_state
+from dlcourse.som import SOM
+from dlcourse.som.data import Standardizer, load_table
+table = load_table(sys.argv[1])
+scaler = Standardizer().fit(table.X)
+X = scaler.transform(table.X)
+# the settings dlcourse som train passes today (its own option defaults)
+som = SOM(20, 20, epochs=20, sigma_end=1.0, decay="exponential", seed=0, device="cpu").fit(X)
+out = Path(sys.argv[2])
+write_state(out / "model.safetensors", {"lesson": "som", "config": som.get_params(),
+            "scaler": scaler.to_dict(), "history": som.history_},
+            {"weights": som.weights_, "center": som._center})
+metrics = {"quantization_error": som.quantization_error_,
+           "topographic_error": som.topographic_error_}
+(out / "metrics.json").write_text(json.dumps(metrics))
+(out / "history.json").write_text(json.dumps(som.history_))
+"""
+
+MINISOM = """
+import sys
+import numpy as np
+from minisom import MiniSom
+X = np.load(sys.argv[1])
+std = X.std(axis=0)
+X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
+som = MiniSom(20, 20, X.shape[1], sigma=5.0, learning_rate=0.5, random_seed=0)
+som.random_weights_init(X)
+som.train_batch(X, 20 * len(X))
+np.save(sys.argv[2], som.get_weights())
+"""
+
+
+def timed(cmd: list[str], env: dict) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system of the child) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    som.fit(X)
-    seconds = time.perf_counter() - start
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"fit {seconds:.1f} s ({n * ARGS.scale_epochs / seconds:,.0f} samples/s), "
-          f"QE {som.quantization_error_:.4g}, TE {som.topographic_error_:.4g}; peak RSS "
-          f"{rss:,.0f} MiB (data alone {X.nbytes / 2**20:,.0f} MiB, RSS after making it "
-          f"{rss_data:,.0f} MiB)")
+    subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def commands() -> None:
+    X = cancer20()
+    print(f"\n== whole commands: {len(X)} x {X.shape[1]} rows (breast cancer standardised, 20 "
+          "copies), 20x20, 20 epochs; ours: the CLI's defaults (sigma 5 -> 1, exponential, "
+          "PCA start); MiniSom: sigma 5, lr 0.5, its default decay, random_weights_init (its "
+          "pca_weights_init decomposes an N x N matrix: minutes here), train_batch",
+          flush=True)
+    env = {**os.environ, "DLCOURSE_THREADS": str(ARGS.threads)}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "x.npy"
+        np.save(data, X)
+        runs: dict[str, list[tuple[float, float]]] = {"cli": [], "no_torch": [], "minisom": []}
+        cli = [sys.executable, "-m", "dlcourse", "som", "train", str(data), "--grid", "20x20",
+               "--epochs", "20", "--device", "cpu", "--out", f"{tmp}/cli"]
+        no_torch = [sys.executable, "-c", NO_TORCH, str(data), f"{tmp}/plain"]
+        peer = [sys.executable, "-c", MINISOM, str(data), f"{tmp}/minisom.npy"]
+        timed(no_torch, env)  # the numba cache is warm for every timed run
+        for _ in range(ARGS.repeats):  # interleaved, paired by repeat
+            runs["cli"].append(timed(cli, env))
+            runs["no_torch"].append(timed(no_torch, env))
+            runs["minisom"].append(timed(peer, env))
+        ours = json.loads(Path(f"{tmp}/cli/metrics.json").read_text())
+        plain = json.loads(Path(f"{tmp}/plain/metrics.json").read_text())
+        theirs = quality(X, from_minisom_layout(np.load(f"{tmp}/minisom.npy"), "rectangular"))
+    rows = []
+    for key, label, (qe, te) in (
+            ("cli", "dlcourse som train", (ours["quantization_error"],
+                                           ours["topographic_error"])),
+            ("no_torch", "same steps, no torch (python -c)",
+             (plain["quantization_error"], plain["topographic_error"])),
+            ("minisom", "MiniSom script (train_batch)", theirs)):
+        walls, cpus = zip(*runs[key], strict=True)
+        rows.append({"command": label, "wall_s": float(np.median(walls)),
+                     "wall range": f"{min(walls):.2f}-{max(walls):.2f}",
+                     "cpu_s": float(np.median(cpus)), "QE": qe, "TE": te})
+    table(rows)
+    for key in ("cli", "no_torch"):
+        wall = [p[0] / o[0] for p, o in zip(runs["minisom"], runs[key], strict=True)]
+        cpu = [p[1] / o[1] for p, o in zip(runs["minisom"], runs[key], strict=True)]
+        print(f"ratio vs MiniSom script ({key}): wall {spread(wall)}, CPU {spread(cpu)} "
+              "(target 10x)")
+
+
+# ---------------------------------------------------------------------------- defaults
+def usual_sets() -> dict[str, np.ndarray]:
+    from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
+
+    return {"digits": load_digits().data.astype(np.float64),
+            "digits std": standardise(load_digits().data),
+            "breast_cancer std": standardise(load_breast_cancer().data),
+            "wine std": standardise(load_wine().data), "iris std": standardise(load_iris().data),
+            "blobs": blobs(4000, 20).astype(np.float64),
+            "fashion 2k": dataset("fashion")[0]}
+
+
+def defaults() -> None:
+    from minisom import MiniSom
+
+    som = SOM(10, 10)
+    print(f"\n== SOM(10, 10) defaults (batch, {som.epochs} epochs, sigma {som._sigma_start():g} -> "
+          f"{som.sigma_end}, {som.decay}, PCA start) vs MiniSom(10, 10, d, sigma=S, "
+          "learning_rate=0.5) with its default asymptotic decay, our PCA start, "
+          f"train(X, {som.epochs} * N, random_order=True); MiniSom median of seeds 0-2")
+    rows = []
+    for name, X in usual_sets().items():
+        ours = SOM(10, 10, device="cpu").fit(X)
+        start = initial_weights(X, Grid(10, 10), "pca", np.random.default_rng(0))
+        row = {"data": name, "ours QE": ours.quantization_error_,
+               "ours TE": ours.topographic_error_}
+        for sigma in (1.0, 1.5):
+            found = []
+            for seed in range(3):
+                peer = MiniSom(10, 10, X.shape[1], sigma=sigma, learning_rate=0.5,
+                               random_seed=seed)
+                peer._weights = to_minisom_layout(start.reshape(10, 10, -1), "rectangular")
+                peer.train(X, ours.epochs * len(X), random_order=True)
+                found.append(quality(X, from_minisom_layout(peer._weights, "rectangular")))
+            qe, te = np.median(found, axis=0)
+            verdict = "ok" if ours.quantization_error_ <= qe and ours.topographic_error_ <= te \
+                else ("QE" if ours.quantization_error_ > qe else "") + \
+                     ("TE" if ours.topographic_error_ > te else "")
+            row.update({f"S={sigma:g} QE": float(qe), f"S={sigma:g} TE": float(te),
+                        f"vs S={sigma:g}": verdict})
+        rows.append(row)
+        print(f"  {name} done", flush=True)
+    table(rows)
+
+
+# ---------------------------------------------------------------------------- scaling
+SCALING_DIM, SCALING_EPOCHS = 50, 5
+MAP_SIDES, SAMPLES = (10, 20, 50, 100), (10_000, 100_000, 1_000_000)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited from the
+    parent that started it)."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker(spec: dict) -> dict:
+    """One scaling run in a fresh process: seconds, CPU seconds and peak RSS."""
+    X = blobs(spec["n"], SCALING_DIM)
+    side = spec["side"]
+    if spec["lib"] == "ours":
+        SOM(2, 2, epochs=1, device="cpu").fit(X[:10])  # numba's one-time load, not timed
+    rss_data = peak_rss_mb()
+    cpu, start = time.process_time(), time.perf_counter()
+    if spec["lib"] == "ours":
+        som = SOM(side, side, epochs=SCALING_EPOCHS, device="cpu").fit(X)
+        qe, te = som.quantization_error_, som.topographic_error_
+    else:
+        from minisom import MiniSom
+
+        peer = MiniSom(side, side, SCALING_DIM, sigma=side / 4, learning_rate=0.5,
+                       random_seed=0)
+        peer._weights = to_minisom_layout(initial_weights(
+            X, Grid(side, side), "pca", np.random.default_rng(0)).reshape(side, side, -1),
+            "rectangular")
+        steps = SCALING_EPOCHS * len(X)
+        probe = min(steps, 2000)  # estimate the whole run from a short one first
+        peer.train(X[:probe], probe, random_order=True)
+        estimate = (time.perf_counter() - start) * steps / probe
+        if estimate > spec["limit"]:
+            return {"skipped": estimate}
+        cpu, start = time.process_time(), time.perf_counter()
+        peer.train(X, steps, random_order=True)
+        qe, te = peer.quantization_error(X), peer.topographic_error(X)
+    return {"seconds": time.perf_counter() - start, "cpu_s": time.process_time() - cpu,
+            "peak_rss_mb": peak_rss_mb(),
+            "rss_after_data_mb": rss_data, "data_mb": X.nbytes / 2**20, "qe": float(qe),
+            "te": float(te)}
+
+
+def run_worker(spec: dict) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--threads", str(ARGS.threads), "--sets",
+                          "none", "--worker", json.dumps(spec)], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def scaling() -> None:
+    print(f"\n== scaling: blobs (12 gaussian clusters) x {SCALING_DIM} float32, "
+          f"{SCALING_EPOCHS} epochs, rectangular, PCA start; ours: SOM(side, side) defaults "
+          "(fit incl. PCA start and final errors); MiniSom: sigma side/4, lr 0.5, default decay, "
+          f"train (random order), then its QE and TE; one process per run; MiniSom skipped when "
+          f"a 2,000-step probe predicts more than {ARGS.peer_limit:g} s", flush=True)
+    configs = [(10_000, side) for side in MAP_SIDES] + [(n, 20) for n in SAMPLES[1:]] + \
+              [(n, 50) for n in SAMPLES[1:]]
+    rows = []
+    for n, side in configs:
+        row = {"samples": n, "map": f"{side}x{side}"}
+        for lib in ("ours", "minisom"):
+            result = run_worker({"lib": lib, "n": n, "side": side, "limit": ARGS.peer_limit})
+            if "skipped" in result:
+                row.update({f"{lib} cpu s": f"~{result['skipped']:.0f} wall (skipped)",
+                            f"{lib} wall s": "-", f"{lib} peak MiB": "-"})
+                continue
+            row.update({f"{lib} cpu s": round(result["cpu_s"], 3),
+                        f"{lib} wall s": round(result["seconds"], 2),
+                        f"{lib} peak MiB": round(result["peak_rss_mb"])})
+            if lib == "ours":
+                row["data MiB"] = round(result["data_mb"])
+        ours_s, peer_s = row["ours cpu s"], row["minisom cpu s"]
+        row["x (cpu)"] = f"{peer_s / ours_s:.0f}x" if isinstance(peer_s, float) else "-"
+        rows.append(row)
+        print(f"  {n} x {side}x{side} done", flush=True)
+    table(rows)
 
 
 def main() -> None:
-    from sklearn.datasets import load_digits
-
-    print(f"threads {ARGS.threads}; python {sys.version.split()[0]}")
-    compare("sklearn digits", load_digits().data.astype(np.float64))
-    if not ARGS.quick:
-        from dlcourse.data.readers import read_fashion_mnist
-
-        images, _ = read_fashion_mnist("train")
-        X = images[: ARGS.fashion_samples].reshape(-1, 28 * 28).astype(np.float64) / 255.0
-        compare("Fashion-MNIST (train subset)", X)
-    if ARGS.scale:
-        scale()
+    if ARGS.worker:
+        print(json.dumps(worker(json.loads(ARGS.worker))))
+        return
+    print(f"threads {ARGS.threads}; python {sys.version.split()[0]}; numpy {np.__version__}")
+    for name in [s for s in ARGS.sets.split(",") if s and s != "none"]:
+        compare(name)
+    if ARGS.command:
+        commands()
+    if ARGS.defaults:
+        defaults()
+    if ARGS.scaling:
+        scaling()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Numba kernels of the CPU path: batch statistics, L1 distances and the exact online rule.
+"""Numba kernels of the CPU path: block scans, weight layout, L1 distances, the online rule.
 
 Compiled on first use and cached on disk (``cache=True``), so later processes start fast.
 Integer codes stand for the registry names (see ``NEIGHBORHOOD_CODES`` ...), because numba
@@ -39,17 +39,96 @@ def _neighborhood(code, d2, sigma):
     return max(0.0, 1.0 - math.sqrt(d2) / sigma)
 
 
-@njit(cache=True)
-def accumulate(x, bmu, sums, counts):
-    """Add each row ``x[i]`` (B, d) to ``sums[bmu[i]]`` (K, d) and count it in ``counts`` (K,).
+@njit(cache=True, fastmath=True)
+def scan_block(out, best, offset, neighbors, root, dist, miss, rows, stats):
+    """Distance to the best unit, topographic misses and the batch statistics of one block.
 
-    The sufficient statistics of the batch SOM update, in one pass without (B, K) one-hots.
+    ``out`` (B, K) float32 distances minus a per-row ``offset`` (B,), ``best`` (B,) each row's
+    argmin, ``neighbors`` (K, 8) adjacency with valid indices first. Writes ``dist`` (B,)
+    (square-rooted with ``root``: euclidean) and ``miss`` (B,): the second-best unit is not
+    adjacent to the best. With a non-empty ``stats`` (K, c) it also adds each row ``rows[i]``
+    (B, c) to ``stats[best[i]]``: with a last column of ones that is sums and counts at once.
+    Returns the sum of ``dist`` and the number of misses.
+
+    The miss test needs no second argmin: a miss is a unit other than the best that is strictly
+    closer than the best neighbour, and counting those is a loop that vectorises.
     """
+    total = 0.0
+    misses = 0
+    width = stats.shape[1] if stats.shape[0] > 0 else 0
+    for i in range(out.shape[0]):
+        row = out[i]
+        b = best[i]
+        value = np.float64(row[b]) + offset[i]
+        dist[i] = math.sqrt(max(value, 0.0)) if root else value
+        total += dist[i]
+        nearest = row[neighbors[b, 0]]  # every unit has at least one neighbour
+        for j in range(1, neighbors.shape[1]):
+            u = neighbors[b, j]
+            if u >= 0 and row[u] < nearest:
+                nearest = row[u]
+        closer = 0
+        for k in range(row.shape[0]):
+            closer += row[k] < nearest
+        miss[i] = closer > (row[b] < nearest)
+        misses += miss[i]
+        for j in range(width):
+            stats[b, j] += rows[i, j]
+    return total, misses
+
+
+@njit(cache=True)
+def weights32(w, out, code):
+    """Fill ``out`` (K, d + 1) float32 with the GEMM form of weights ``w`` (K, d).
+
+    ``code`` 0 (euclidean): ``[-2 w, |w|^2]`` so that ``[x, 1] . out_k = |x - w_k|^2 - |x|^2``;
+    1 (cosine): ``[-w / |w|, 0]``; 2 (manhattan): ``[w, 0]`` for the L1 kernel.
+    """
+    dim = w.shape[1]
+    for k in range(w.shape[0]):
+        norm = 0.0
+        for j in range(dim):
+            value = np.float32(w[k, j])
+            out[k, j] = value
+            norm += np.float64(value) * value
+        out[k, dim] = 0.0
+        if code == 0:
+            for j in range(dim):
+                out[k, j] *= -2.0
+            out[k, dim] = norm
+        elif code == 1:
+            scale = -1.0 / (math.sqrt(norm) + 1e-12)
+            for j in range(dim):
+                out[k, j] *= scale
+
+
+@njit(cache=True)
+def batch_step(smoothed, w, out, code):
+    """The batch rule in place, then the new weights' GEMM form (see :func:`weights32`).
+
+    ``smoothed`` (K, d + 1): neighbourhood-smoothed per-unit sums and, last, counts; unit k
+    moves to ``sums_k / counts_k`` where that count is positive, else stays. ``w`` (K, d)
+    float64 is updated; ``out`` (K, d + 1) float32 receives the new weights for the next GEMM.
+    """
+    dim = w.shape[1]
+    for k in range(w.shape[0]):
+        mass = smoothed[k, dim]
+        if mass > 1e-12:
+            for j in range(dim):
+                w[k, j] = smoothed[k, j] / mass
+    weights32(w, out, code)
+
+
+@njit(cache=True)
+def winner_distances(x, w, best, out):
+    """Exact float64 Euclidean distance of each row ``x[i]`` (B, d) to ``w[best[i]]``, (B,)."""
     for i in range(x.shape[0]):
-        b = bmu[i]
-        counts[b] += 1.0
+        b = best[i]
+        total = 0.0
         for j in range(x.shape[1]):
-            sums[b, j] += x[i, j]
+            diff = np.float64(x[i, j]) - w[b, j]
+            total += diff * diff
+        out[i] = math.sqrt(total)
 
 
 @njit(cache=True, fastmath=True)

@@ -7,40 +7,41 @@ Float32 on the device; the data are copied to the device once when they fit in
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from dlcourse.som.functions import neighborhood_function
+from dlcourse.som.grid import Grid
 from dlcourse.som.rules import (
+    SearchSpec,
+    TrainSettings,
     batch_update,
     local_rows,
     minibatch_update,
-    order_of_steps,
-    schedule,
     sum_over_ranks,
-    total_steps,
 )
-
-if TYPE_CHECKING:
-    from dlcourse.som.estimator import SOM
 
 # the data go to the device once when they take at most this much (float32)
 RESIDENT_BYTES = 2 << 30
 
 
 class TorchRunner:
-    """Device path: the same algorithms as torch tensor code (float32 on the device)."""
+    """Device path: the same algorithms as torch tensor code (float32 on the device).
 
-    def __init__(self, som: SOM) -> None:
+    Takes plain values: a :class:`SearchSpec` and the device here, the grid and a
+    :class:`TrainSettings` in :meth:`train`.
+    """
+
+    def __init__(self, spec: SearchSpec, device: str) -> None:
         import torch
 
         self.torch = torch
-        self.som = som
-        self.device = torch.device(som.device_)
-        self.chunk = som._chunk()
-        self.neighbors = torch.as_tensor(som._neighbors, dtype=torch.long, device=self.device)
-        self.center = torch.as_tensor(som._center, dtype=torch.float32, device=self.device)
+        self.distance = spec.distance
+        self.device = torch.device(device)
+        self.chunk = spec.chunk
+        self.neighbors = torch.as_tensor(spec.neighbors, dtype=torch.long, device=self.device)
+        self.center = torch.as_tensor(spec.center, dtype=torch.float32, device=self.device)
 
     def _tensor(self, a) -> Any:
         return self.torch.as_tensor(np.asarray(a), dtype=self.torch.float32, device=self.device)
@@ -60,9 +61,9 @@ class TorchRunner:
     def _distances(self, xc, w):
         """Full distances (B, K) of raw inputs xc (B, d) to weights w (K, d)."""
         torch = self.torch
-        if self.som.distance == "manhattan":
+        if self.distance == "manhattan":
             return torch.cdist(xc, w, p=1)
-        if self.som.distance == "cosine":
+        if self.distance == "cosine":
             xn = torch.nn.functional.normalize(xc, dim=1, eps=1e-12)
             wn = torch.nn.functional.normalize(w, dim=1, eps=1e-12)
             return 1.0 - xn @ wn.T
@@ -89,7 +90,7 @@ class TorchRunner:
                 counts += torch.bincount(bmu, minlength=len(w)).to(counts.dtype)
         return torch.cat(bmus), torch.cat(dists), torch.cat(errs)
 
-    def scan(self, X: np.ndarray, w: np.ndarray, exact: bool = True):
+    def scan(self, X: np.ndarray, w: np.ndarray):
         bmu, dist, errors = self._scan_tensor(X, self._tensor(w))
         return bmu.cpu().numpy().astype(np.int64), dist.double().cpu().numpy(), \
             errors.cpu().numpy().astype(np.int8)
@@ -117,45 +118,41 @@ class TorchRunner:
         sums = flat[: n_units * dim].reshape(n_units, dim).to(w.dtype)
         return sums, flat[n_units * dim: -3].to(w.dtype), qe, te
 
-    def train(self, X: np.ndarray, w: np.ndarray, rng: np.random.Generator):
+    def train(self, X: np.ndarray, w: np.ndarray, grid: Grid, settings: TrainSettings,
+              rng: np.random.Generator):
+        """Train from start weights ``w`` (K, d); returns the weights and one dict per epoch."""
         torch = self.torch
-        som = self.som
-        lr, sigma = schedule(som)
-        neigh = neighborhood_function(som.neighborhood)
-        d2 = torch.as_tensor(som._grid_d2, device=self.device)  # (K, K) float32
+        neigh = neighborhood_function(settings.neighborhood)
+        d2 = torch.as_tensor(grid.squared_distances(), device=self.device)  # (K, K) float32
         wt = self._tensor(w)  # (K, d)
         X = self._resident(X)  # one host-to-device copy per fit instead of one per epoch
         history: list[dict] = []
         t0, c0 = time.perf_counter(), time.process_time()
 
-        def record(epoch, qe: float, te: float, frac) -> None:
-            history.append({
-                "epoch": epoch,
-                "quantization_error": qe,
-                "topographic_error": te,
-                "sigma": sigma(frac),
-                "learning_rate": lr(frac) if som.algorithm != "batch" else None,
-                "seconds": time.perf_counter() - t0,
-                "cpu_seconds": time.process_time() - c0,
-            })
+        def record(epoch, qe: float, te: float, sigma: float, lr: float | None) -> None:
+            history.append({"epoch": epoch, "quantization_error": qe, "topographic_error": te,
+                            "sigma": float(sigma), "learning_rate": lr,
+                            "seconds": time.perf_counter() - t0,
+                            "cpu_seconds": time.process_time() - c0})
 
-        if som.algorithm == "batch":
-            epochs = int(som.epochs)
+        if settings.algorithm == "batch":
             part = local_rows(X)  # this rank's rows under torchrun, else all of X
-            for epoch in range(epochs):
+            sigmas = settings.batch_sigmas()
+            for epoch, sigma in enumerate(sigmas):
                 sums, counts, qe, te = self._batch_statistics(part, wt)
-                record(epoch, qe, te, max(epoch - 1, 0) / max(epochs - 1, 1))
-                wt = batch_update(wt, sums, counts, neigh(d2, sigma(epoch / max(epochs - 1, 1))))
+                record(epoch, qe, te, sigmas[max(epoch - 1, 0)], None)
+                wt = batch_update(wt, sums, counts, neigh(d2, sigma))
             _, _, qe, te = self._batch_statistics(part, wt)
-            record(epochs, qe, te, 1.0)
+            record(len(sigmas), qe, te, sigmas[-1], None)
             return wt.double().cpu().numpy(), history
 
         n_samples = len(X)
         _, dist, errors = self._scan_tensor(X, wt)
-        record(0, float(dist.double().mean()), float(errors.double().mean()), 0.0)
-        total = total_steps(som, n_samples)
-        order = order_of_steps(som, n_samples, total, rng)
-        batch = 1 if som.algorithm == "online" else int(som.batch_size)
+        record(0, float(dist.double().mean()), float(errors.double().mean()), settings.sigma,
+               settings.learning_rate)
+        total = settings.total_steps(n_samples)
+        order = settings.order_of_steps(n_samples, total, rng)
+        batch = 1 if settings.algorithm == "online" else int(settings.batch_size)
         n_batches = -(-total // batch)
         for epoch, start in enumerate(range(0, total, n_samples), start=1):
             stop = min(start + n_samples, total)
@@ -166,9 +163,10 @@ class TorchRunner:
                 step = b_start if batch == 1 else b_start // batch
                 frac = step / max((total if batch == 1 else n_batches) - 1, 1)
                 bmu = self._distances(xb, wt).argmin(1)  # (B,)
-                h = neigh(d2[:, bmu], sigma(frac))  # (K, B)
-                wt = minibatch_update(wt, xb, h, lr(frac))
+                h = neigh(d2[:, bmu], settings.sigma_at(frac))  # (K, B)
+                wt = minibatch_update(wt, xb, h, settings.learning_rate_at(frac))
             _, dist, errors = self._scan_tensor(X, wt)
+            frac = (stop - 1) / max(total - 1, 1)
             record(epoch, float(dist.double().mean()), float(errors.double().mean()),
-                   (stop - 1) / max(total - 1, 1))
+                   settings.sigma_at(frac), settings.learning_rate_at(frac))
         return wt.double().cpu().numpy(), history

@@ -1,10 +1,11 @@
 """The ``SOM`` estimator: fit a self-organizing map, measure it, query it, save and load it.
 
 Two paths share one estimator. On the CPU (``backend="numpy"``) distances come from BLAS in
-float32 chunks, numpy's SIMD argmin finds the two best units and a numba kernel accumulates the
-per-unit sums of the batch rule; the online rule is an exact numba loop. Elsewhere
-(``backend="torch"``, chosen automatically for CUDA/MPS) the same algorithms run as torch tensor
-code on the device.
+float32 blocks, numpy's SIMD argmin finds the best unit and one numba kernel per block adds the
+errors and the per-unit sums of the batch rule; the online rule is an exact numba loop.
+Elsewhere (``backend="torch"``, chosen automatically for CUDA/MPS) the same algorithms run as
+torch tensor code on the device. Both backends take plain values (``SearchSpec``,
+``TrainSettings``, the ``Grid``), never the estimator.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dlcourse.som.functions import (
 )
 from dlcourse.som.grid import Grid
 from dlcourse.som.init import initial_weights
+from dlcourse.som.rules import SearchSpec, TrainSettings
 
 BACKENDS = ("auto", "numpy", "torch")
 # BMU scans keep chunk x units distances; this many float32 values (8 MB) bounds that memory.
@@ -44,7 +46,7 @@ def as_matrix(X: Any, name: str = "X") -> np.ndarray:
                          "reshape it, e.g. X.reshape(len(X), -1)")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{name} is empty (shape {X.shape}); pass at least one sample and feature")
-    if X.dtype.kind != "f":
+    if X.dtype not in (np.float32, np.float64):  # ints, bools, float16: kernels take these two
         X = X.astype(np.float64)
     return X
 
@@ -57,13 +59,18 @@ class SOM:
         topology: ``"rectangular"`` or ``"hexagonal"``; ``toroidal`` wraps both grid axes.
         init: ``"pca"`` (a plane along the two main components), ``"random"`` (uniform in the
             data's box) or ``"sample"`` (random samples).
-        neighborhood: ``"gaussian"``, ``"bubble"``, ``"mexican_hat"`` or ``"triangle"``.
-        decay: schedule of the learning rate and radius: ``"exponential"``, ``"linear"`` or
-            ``"inverse_time"``, from ``learning_rate``/``sigma`` to ``learning_rate_end``/
-            ``sigma_end`` over training.
+        neighborhood: ``"gaussian"``, ``"bubble"``, ``"mexican_hat"`` (online/minibatch only;
+            its negative ring pushes neighbours apart, so keep ``sigma_end >= 1``) or
+            ``"triangle"``.
+        decay: schedule of the learning rate and radius: ``"inverse_time"`` (the shape of
+            MiniSom's decays), ``"exponential"`` or ``"linear"``, from ``learning_rate``/
+            ``sigma`` to ``learning_rate_end``/``sigma_end`` over training.
         distance: ``"euclidean"``, ``"cosine"`` or ``"manhattan"`` (BMU search and errors).
-        sigma: start radius in grid units (default ``max(m, n) / 4``, at least 1);
-            ``sigma_end`` the final one (default 1).
+        sigma: start radius in grid units (default ``max(m, n) / 2``, at least 1);
+            ``sigma_end`` the final one (default 0.5). The defaults were chosen against
+            MiniSom's usual settings (benchmarks/bench_som.py --defaults): a wide start orders
+            the map, a narrow end quantises like MiniSom's sigma-1 maps; ``sigma_end=1``
+            gives smoother maps (lower topographic, higher quantization error).
         algorithm: ``"batch"`` (all samples per epoch; learning rate unused), ``"online"``
             (the lesson's per-sample rule, exact with a seed) or ``"minibatch"``.
         epochs: passes over the data; ``iterations`` (online/minibatch only) overrides them
@@ -97,12 +104,12 @@ class SOM:
         toroidal: bool = False,
         init: str = "pca",
         neighborhood: str = "gaussian",
-        decay: str = "exponential",
+        decay: str = "inverse_time",
         distance: str = "euclidean",
         learning_rate: float = 0.5,
         learning_rate_end: float = 0.01,
         sigma: float | None = None,
-        sigma_end: float = 1.0,
+        sigma_end: float = 0.5,
         algorithm: str = "batch",
         epochs: int = 10,
         iterations: int | None = None,
@@ -169,7 +176,7 @@ class SOM:
         return Grid(int(self.m), int(self.n), self.topology, bool(self.toroidal))
 
     def _sigma_start(self) -> float:
-        return float(self.sigma) if self.sigma is not None else max(1.0, max(self.m, self.n) / 4)
+        return float(self.sigma) if self.sigma is not None else max(1.0, max(self.m, self.n) / 2)
 
     def _chunk(self) -> int:
         if self.chunk_size is not None:
@@ -216,7 +223,7 @@ class SOM:
         rng = np.random.default_rng(self.seed)
         weights = initial_weights(X, grid, self.init, rng)  # (K, d) float64
         self._setup_grid()
-        weights, self.history_ = self._runner().train(X, weights, rng)
+        weights, self.history_ = self._runner().train(X, weights, grid, self._settings(), rng)
         self.weights_ = weights.reshape(self.m, self.n, -1)
         self.quantization_error_ = self.history_[-1]["quantization_error"]
         self.topographic_error_ = self.history_[-1]["topographic_error"]
@@ -245,15 +252,17 @@ class SOM:
 
     def _setup_grid(self) -> None:
         self._neighbors = self.grid.neighbors()  # (K, 8)
-        self._d2: np.ndarray | None = None
 
-    @property
-    def _grid_d2(self) -> np.ndarray:
-        """Squared grid distances (K, K) float32, built on first use: the batch algorithm with
-        the gaussian neighbourhood never needs this (K, K) matrix."""
-        if self._d2 is None:
-            self._d2 = self.grid.squared_distances()
-        return self._d2
+    def _settings(self) -> TrainSettings:
+        """The training hyper-parameters as the plain values the backends take."""
+        return TrainSettings(
+            algorithm=self.algorithm, epochs=int(self.epochs),
+            iterations=None if self.iterations is None else int(self.iterations),
+            batch_size=int(self.batch_size), shuffle=bool(self.shuffle),
+            neighborhood=self.neighborhood, decay=self.decay,
+            learning_rate=float(self.learning_rate),
+            learning_rate_end=float(self.learning_rate_end), sigma=self._sigma_start(),
+            sigma_end=float(self.sigma_end))
 
     # ------------------------------------------------------------------ queries
     def _check_fitted(self, X: Any) -> np.ndarray:
@@ -266,11 +275,12 @@ class SOM:
         return X
 
     def _runner(self):
+        spec = SearchSpec(self._neighbors, self.distance, self._center, self._chunk())
         if self.backend_ == "numpy":
-            return NumpyRunner(self)
+            return NumpyRunner(spec)
         from dlcourse.som.backend_torch import TorchRunner  # imports torch
 
-        return TorchRunner(self)
+        return TorchRunner(spec, self.device_)
 
     def _scan(self, X: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """BMU (N,), exact distance to it (N,) and topographic-error flags (N,) of ``X``."""

@@ -80,22 +80,19 @@ class Grid:
         """``sum_u exp(-|p_k - p_u|^2 / (2 sigma^2)) values_u`` for every unit k, (K, c) -> (K, c).
 
         The gaussian of a planar distance is a product of 1-D gaussians in x and y, so the
-        (K, K) neighbourhood matrix is never built: one pass along the rows (per pair of row
-        parities on a hexagonal grid, whose odd rows sit half a unit to the right) and one
-        across them, O(m n (m + n) c) instead of O((m n)^2 c). ``work``: a dict kept by the
-        caller across calls whose buffers are reused (fresh large arrays cost page faults);
-        the result then lives in it until the next call.
+        (K, K) neighbourhood matrix is never built: one batched pass along every row (per pair
+        of row parities on a hexagonal grid, whose odd rows sit half a unit to the right) and
+        one GEMM across the rows, O(m n (m + n) c) instead of O((m n)^2 c), with no transposed
+        copies. ``work``: a dict kept by the caller across calls to this grid whose buffers and
+        offsets are reused (fresh large arrays cost page faults); the result then lives in it
+        until the next call.
         """
         m, n = self.m, self.n
-        period_x, period_y = self.periods()
-        step_y = HEX_ROW_HEIGHT if self.topology == "hexagonal" else 1.0
-        rows, cols = np.arange(m), np.arange(n)
         work = {} if work is None else work
-
-        def kernel(delta: np.ndarray, period: float) -> np.ndarray:
-            if self.toroidal:
-                delta = delta - period * np.round(delta / period)
-            return np.exp(-(delta * delta) / (2.0 * sigma * sigma))
+        if "offsets" not in work:  # squared 1-D offsets: they depend on the grid only
+            work["offsets"] = self._squared_offsets()
+        across2, along2 = work["offsets"]  # (m, m), {(target, source): (n, n)}
+        scale = -0.5 / (sigma * sigma)
 
         def buffer(name: str, shape: tuple[int, ...]) -> np.ndarray:
             if name not in work or work[name].shape != shape:
@@ -103,26 +100,37 @@ class Grid:
             return work[name]
 
         grid = values.reshape(m, n, -1)  # (m, n, c)
-        channels = grid.shape[2]
-        across = kernel((rows[:, None] - rows[None, :]) * step_y, period_y)  # (m, m)
+        across = np.exp(across2 * scale)  # (m, m)
         parities = (0, 1) if self.topology == "hexagonal" else (0,)
         stride = len(parities)
         out = buffer("out", grid.shape)
         along = buffer("along", grid.shape)  # rows smoothed along x towards one target parity
         for target in parities:
             for source in parities:
-                ax = kernel(cols[:, None] + 0.5 * (target - source) - cols[None, :],
-                            period_x)  # (n, n)
-                part = grid[source::stride]  # (r, n, c) rows of one parity
-                r = part.shape[0]
-                flat = buffer(f"flat{source}", (n, r * channels))  # (n, r * c): one GEMM
-                flat.reshape(n, r, channels)[...] = part.transpose(1, 0, 2)
-                moved = np.matmul(ax, flat, out=buffer(f"moved{source}", (n, r * channels)))
-                along[source::stride] = moved.reshape(n, r, channels).transpose(1, 0, 2)
+                ax = np.exp(along2[target, source] * scale)  # (n, n)
+                # (n, n) @ (n, c) for every row of this parity: one batched matmul
+                np.matmul(ax, grid[source::stride], out=along[source::stride])
             picked = across[target::stride]  # (r, m)
             np.matmul(picked, along.reshape(m, -1),
                       out=out[target::stride].reshape(picked.shape[0], -1))  # (r, n * c)
         return out.reshape(m * n, -1)
+
+    def _squared_offsets(self) -> tuple[np.ndarray, dict[tuple[int, int], np.ndarray]]:
+        """Squared y offsets between rows (m, m) and squared x offsets between columns (n, n)
+        for each (target, source) row parity (hexagonal odd rows sit half a unit right)."""
+        period_x, period_y = self.periods()
+        step_y = HEX_ROW_HEIGHT if self.topology == "hexagonal" else 1.0
+
+        def squared(delta: np.ndarray, period: float) -> np.ndarray:
+            if self.toroidal:
+                delta = delta - period * np.round(delta / period)
+            return delta * delta
+
+        rows, cols = np.arange(self.m), np.arange(self.n)
+        parities = (0, 1) if self.topology == "hexagonal" else (0,)
+        along = {(t, s): squared(cols[:, None] + 0.5 * (t - s) - cols[None, :], period_x)
+                 for t in parities for s in parities}
+        return squared((rows[:, None] - rows[None, :]) * step_y, period_y), along
 
     def neighbors(self) -> np.ndarray:
         """Adjacent units of every unit, shape ``(K, 8)`` int32 padded with -1.

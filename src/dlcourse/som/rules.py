@@ -2,20 +2,19 @@
 
 ``batch_update``/``minibatch_update`` take a neighbourhood matrix; the ``*_rule`` forms take
 already smoothed statistics, for callers that smooth without building that matrix.
+:class:`SearchSpec` and :class:`TrainSettings` carry the plain values the backends search and
+train with (never the estimator object).
 ``local_rows``/``sum_over_ranks`` split the batch rule's statistics over torchrun's processes.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 
 from dlcourse.som.functions import decay_function
-
-if TYPE_CHECKING:
-    from dlcourse.som.estimator import SOM
 
 
 def batch_update(w, sums, counts, h):
@@ -57,35 +56,74 @@ def minibatch_rule(w, pulled, mass, lr: float):
     return w + scale[:, None] * pull
 
 
-def schedule(som: SOM):
-    """(lr(frac), sigma(frac)) closures from the estimator's decay settings."""
-    decay = decay_function(som.decay)
-    sigma0 = som._sigma_start()
+@dataclass(frozen=True, eq=False)
+class SearchSpec:
+    """What a best-matching-unit search needs, as plain values.
 
-    def lr(frac: float) -> float:
-        return decay(float(som.learning_rate), float(som.learning_rate_end), frac)
+    ``neighbors`` (K, 8) int32: the adjacent units of each unit, valid indices first and -1
+    padding (``Grid.neighbors``), for the topographic error; ``distance``: euclidean, cosine or
+    manhattan; ``center`` (d,): subtracted from inputs and weights before float32 products
+    (zeros for cosine); ``chunk``: rows per block of distances, bounding memory.
+    """
 
-    def sigma(frac: float) -> float:
-        return decay(sigma0, float(som.sigma_end), frac)
-
-    return lr, sigma
-
-
-def total_steps(som: SOM, n_samples: int) -> int:
-    return int(som.iterations) if som.iterations is not None else int(som.epochs) * n_samples
+    neighbors: np.ndarray
+    distance: str
+    center: np.ndarray
+    chunk: int
 
 
-def order_of_steps(som: SOM, n_samples: int, total: int, rng: np.random.Generator) -> np.ndarray:
-    """Sample index of each of ``total`` steps: seeded permutations per epoch, or cyclic."""
-    epochs = -(-total // n_samples)
-    if som.shuffle:
-        order = np.concatenate([rng.permutation(n_samples) for _ in range(epochs)])
-    else:
-        order = np.tile(np.arange(n_samples), epochs)
-    return order[:total].astype(np.int64)
+@dataclass(frozen=True)
+class TrainSettings:
+    """What a backend trains with: the algorithm, its length and its schedules, as plain values.
+
+    ``sigma`` is the resolved start radius; ``iterations`` (online/minibatch) overrides
+    ``epochs * N`` steps.
+
+    >>> s = TrainSettings("batch", 3, sigma=4.0, sigma_end=1.0, decay="linear")
+    >>> [s.sigma_at(f) for f in (0.0, 0.5, 1.0)]
+    [4.0, 2.5, 1.0]
+    """
+
+    algorithm: str
+    epochs: int
+    iterations: int | None = None
+    batch_size: int = 256
+    shuffle: bool = True
+    neighborhood: str = "gaussian"
+    decay: str = "inverse_time"
+    learning_rate: float = 0.5
+    learning_rate_end: float = 0.01
+    sigma: float = 1.0
+    sigma_end: float = 0.5
+
+    def sigma_at(self, frac: float) -> float:
+        """Neighbourhood radius after ``frac`` (0..1) of training."""
+        return decay_function(self.decay)(self.sigma, self.sigma_end, frac)
+
+    def learning_rate_at(self, frac: float) -> float:
+        """Learning rate after ``frac`` (0..1) of training (online and mini-batch)."""
+        return decay_function(self.decay)(self.learning_rate, self.learning_rate_end, frac)
+
+    def batch_sigmas(self) -> list[float]:
+        """Radius of each batch epoch: the schedule sampled from start to end over the epochs."""
+        last = max(self.epochs - 1, 1)
+        return [self.sigma_at(epoch / last) for epoch in range(self.epochs)]
+
+    def total_steps(self, n_samples: int) -> int:
+        """Samples visited by the online and mini-batch rules."""
+        return int(self.iterations) if self.iterations is not None else self.epochs * n_samples
+
+    def order_of_steps(self, n_samples: int, total: int, rng: np.random.Generator) -> np.ndarray:
+        """Sample index of each of ``total`` steps: seeded permutations per epoch, or cyclic."""
+        epochs = -(-total // n_samples)
+        if self.shuffle:
+            order = np.concatenate([rng.permutation(n_samples) for _ in range(epochs)])
+        else:
+            order = np.tile(np.arange(n_samples), epochs)
+        return order[:total].astype(np.int64)
 
 
-def _multi_process() -> bool:
+def multi_process() -> bool:
     """True under torchrun with several processes and the process group up.
 
     Reads ``WORLD_SIZE`` first so that a single process never imports torch (the CPU path of
@@ -103,7 +141,7 @@ def local_rows(X):
 
     Every rank passes the whole data set to ``SOM.fit`` and scans only its share of it.
     """
-    if not _multi_process():
+    if not multi_process():
         return X
     from dlcourse.engine.distributed import shard
 
@@ -116,7 +154,7 @@ def sum_over_ranks(values):
     The batch rule's statistics are sums over samples, so the sum of every rank's partial
     statistics is what one process computes over all the data (up to float rounding).
     """
-    if not _multi_process():
+    if not multi_process():
         return values
     from dlcourse.engine.distributed import all_reduce_sum
 

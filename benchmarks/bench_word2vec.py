@@ -1,15 +1,20 @@
 """Word2Vec throughput and quality: dlcourse's numba kernel against gensim 4.4 in the same run.
 
-Same corpus (WordNet glosses, 1.46M words), same hyper-parameters, gensim with workers = cores.
-Each trainer runs in its own child process so that its peak RSS is its own; both compile/warm up
-on a tiny corpus first (numba caches its kernel on disk: a one-time cost). Words/s counts the raw
-corpus words times epochs over the wall time of vocabulary building plus training; on a shared
-machine the best of the seeds' runs is reported, with the process CPU time beside it. Quality
-(WordSim-353 rho, analogy accuracy) is the mean over the seeds: one seed's analogy accuracy
-varies by about +-0.004 here.
+Same corpus (WordNet glosses, 1.46M words, tokenized in memory), same hyper-parameters, both
+with workers = cores. Each training runs in its own child process (so that its peak RSS is its
+own), after a warm-up on a tiny corpus (imports, numba's on-disk cache). Words/s counts the
+corpus words times epochs over the wall time of vocabulary building plus training. For every
+seed the two implementations run back to back, in alternating order (the load of other
+processes drifts over minutes); the ratio is the median of the per-seed paired ratios, with
+their spread. Quality (WordSim-353 and SimLex-999 Spearman rho, Google analogy accuracy) is
+the mean over the seeds: one seed's analogy accuracy varies by about +-0.004 here. SimLex-999
+is the copy in gensim's wheel (``gensim/test/test_data/simlex999.txt``).
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_word2vec.py [--epochs 5]
-        [--methods skipgram,cbow]
+        [--methods skipgram,cbow] [--seeds 0,1,2]
+
+The whole commands (``dlcourse embed train FILE`` against a gensim script reading the same
+file) are timed by ``benchmarks/bench_embed_cli.py``.
 
 ``--distributed`` measures the torch path under torchrun (gloo, one thread per process) on the
 first ``--glosses`` glosses: words/s with 1 and 2 processes (the same global batch, so the same
@@ -26,30 +31,26 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from dlcourse.engine.distributed import launch
+sys.path.insert(0, str(Path(__file__).parent))
+from _embed import W2V_PARAMS, glosses, load_note, quality, quality_lines, spread  # noqa: E402
 
-
-def corpus() -> list[list[str]]:
-    from dlcourse.data.readers import read_wordnet_glosses
-    from dlcourse.embeddings import tokenize
-
-    return [tokenize(g) for g in read_wordnet_glosses()]
+corpus = glosses
 
 
 def child(impl: str, method: str, epochs: int, workers: int, seed: int) -> dict:
     """Train one model (after a warm-up) and return timing, quality and peak RSS."""
-    from dlcourse.embeddings import KeyedVectors, evaluate_analogies, evaluate_similarity
+    from dlcourse.embeddings import KeyedVectors
 
     sentences = corpus()
     words = sum(len(s) for s in sentences)
-    params = dict(vector_size=100, window=5, min_count=5, negative=5, sample=1e-3, alpha=0.025,
-                  min_alpha=1e-4, epochs=epochs, workers=workers, seed=seed)
+    params = dict(W2V_PARAMS, epochs=epochs, workers=workers, seed=seed)
     if impl == "gensim":
         from gensim.models import Word2Vec as GensimW2V
 
@@ -68,13 +69,9 @@ def child(impl: str, method: str, epochs: int, workers: int, seed: int) -> dict:
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
-    sim = evaluate_similarity(kv)
-    ana = evaluate_analogies(kv)
     return {"impl": impl, "method": method, "seed": seed, "seconds": seconds,
-            "cpu_seconds": cpu, "words_per_s": words * epochs / seconds,
-            "wordsim_rho": sim["spearman"], "analogy_acc": ana["accuracy"],
-            "analogy_n": ana["total"], "vocab": len(kv),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "cpu_seconds": cpu, "words_per_s": words * epochs / seconds, **quality(kv),
+            "vocab": len(kv), "peak_rss_mb": after.ru_maxrss / 1024}
 
 
 def distributed_child(args) -> None:
@@ -111,6 +108,8 @@ def distributed_child(args) -> None:
 def distributed(args) -> None:
     """The torch path with 1 and 2 processes, and the numba kernel on 2 threads as the peer."""
     import numpy as np
+
+    from dlcourse.engine.distributed import launch
 
     print(f"WordNet glosses [:{args.glosses}], epochs={args.epochs}, dim=100, window=5, "
           f"negative=5, batch {args.batch_size} (global), {os.cpu_count()} cores (shared: load "
@@ -169,6 +168,7 @@ def main() -> None:
         return
     seeds = [int(x) for x in args.seeds.split(",")]
     methods = args.methods.split(",")
+    print(f"start: {load_note()}", flush=True)
     rows = []
     for method in methods:
         for n, seed in enumerate(seeds):
@@ -181,31 +181,25 @@ def main() -> None:
                 print({k: round(v, 4) if isinstance(v, float) else v
                        for k, v in rows[-1].items()}, flush=True)
     print(f"\nWordNet glosses, epochs={args.epochs}, workers={args.workers}, dim=100, window=5, "
-          f"negative=5, min_count=5, sample=1e-3, seeds={seeds}; words/s: best run, "
-          "quality: mean over seeds")
-    cols = ["method", "impl", "words_per_s", "cpu_seconds", "wordsim_rho", "analogy_acc",
-            "peak_rss_mb"]
-    print("  ".join(f"{c:>12}" for c in cols))
-    summary = {}
+          f"negative=5, min_count=5, sample=1e-3, seeds={seeds}; end: {load_note()}")
+    print(f"{'method':>9} {'impl':>9} {'words/s median [min-max]':>26} {'cpu s median':>12} "
+          f"{'peak RSS MB':>11}")
     for method in methods:
         for impl in ("gensim", "dlcourse"):
             runs = [r for r in rows if r["method"] == method and r["impl"] == impl]
-            summary[method, impl] = row = {
-                "method": method, "impl": impl,
-                "words_per_s": max(r["words_per_s"] for r in runs),
-                "cpu_seconds": min(r["cpu_seconds"] for r in runs),
-                "wordsim_rho": sum(r["wordsim_rho"] for r in runs) / len(runs),
-                "analogy_acc": sum(r["analogy_acc"] for r in runs) / len(runs),
-                "peak_rss_mb": max(r["peak_rss_mb"] for r in runs)}
-            print("  ".join(f"{row[c]:>12.4g}" if isinstance(row[c], float) else f"{row[c]:>12}"
-                            for c in cols))
+            print(f"{method:>9} {impl:>9} "
+                  f"{spread([r['words_per_s'] / 1e6 for r in runs]) + 'M':>26} "
+                  f"{statistics.median(r['cpu_seconds'] for r in runs):12.2f} "
+                  f"{max(r['peak_rss_mb'] for r in runs):11.0f}")
     for method in methods:
-        g, d = summary[method, "gensim"], summary[method, "dlcourse"]
-        print(f"{method}: ratio vs gensim: words/s {d['words_per_s'] / g['words_per_s']:.2f}x "
-              f"(target >= 1.0; CPU time {g['cpu_seconds'] / d['cpu_seconds']:.2f}x less), "
-              f"wordsim rho {d['wordsim_rho'] - g['wordsim_rho']:+.3f} (target >= -0.02), "
-              f"analogy acc {d['analogy_acc'] - g['analogy_acc']:+.4f} (target >= 0), "
-              f"peak RSS {d['peak_rss_mb']:.0f} vs {g['peak_rss_mb']:.0f} MB")
+        pairs = [(r, q) for r in rows for q in rows if r["method"] == q["method"] == method
+                 and r["seed"] == q["seed"] and r["impl"] == "dlcourse" and q["impl"] == "gensim"]
+        ratios = [r["words_per_s"] / q["words_per_s"] for r, q in pairs]
+        cpu = [q["cpu_seconds"] / r["cpu_seconds"] for r, q in pairs]
+        print(f"{method}: ratio vs gensim (paired runs, median [min-max]): words/s "
+              f"{spread(ratios)}x (target >= 2), CPU time {spread(cpu)}x less")
+    for line in quality_lines(rows, "gensim", "dlcourse", "method"):
+        print(line)
 
 
 if __name__ == "__main__":

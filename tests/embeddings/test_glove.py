@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 
 import numpy as np
@@ -78,3 +79,24 @@ def test_block_schedule_gives_the_same_vectors_on_any_number_of_threads(lee_sent
     two = GloVe(workers=2, **kw).fit(lee_sentences[:80])
     np.testing.assert_array_equal(one.wv.vectors, two.wv.vectors)
     assert [h["loss"] for h in one.history_] == [h["loss"] for h in two.history_]
+
+
+def test_cached_and_streamed_corpora_give_the_same_vectors(lee_sentences, tmp_path, monkeypatch):
+    # one process keeps the encoded corpus (one pass); above CACHE_TOKENS it streams the file
+    # through count_cooccurrences: the counts are exact integers, so the vectors are the same
+    from dlcourse.embeddings import glove
+
+    path = tmp_path / "lee.txt"
+    path.write_text("\n".join(" ".join(s) for s in lee_sentences[:80]), encoding="utf-8")
+    kw = dict(vector_size=8, min_count=3, epochs=2, seed=3, blocks=2, workers=1)
+    cached = GloVe(**kw).fit(lee_sentences[:80])
+    monkeypatch.setattr(glove, "CACHE_TOKENS", 0)
+    streamed = GloVe(**kw).fit(path)
+    assert streamed.wv.index_to_key == cached.wv.index_to_key
+    np.testing.assert_array_equal(streamed.wv.vectors, cached.wv.vectors)
+
+
+def test_training_needs_no_torch(lee_sentences, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises
+    model = GloVe(vector_size=8, min_count=3, epochs=1, workers=2).fit(lee_sentences[:40])
+    assert len(model.wv) > 50 and np.isfinite(model.wv.vectors).all()

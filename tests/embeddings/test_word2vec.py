@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
+
 import numpy as np
 import pytest
 
-from dlcourse.embeddings import Corpus, KeyedVectors, Word2Vec, word2vec
+from dlcourse.embeddings import Corpus, KeyedVectors, Word2Vec, tokenize, word2vec
 from dlcourse.embeddings.corpus import alias_table, build_vocab, keep_probabilities
 
 
@@ -127,3 +130,57 @@ def test_world_size_without_a_process_group_warns(lee_sentences, monkeypatch, ca
     monkeypatch.setenv("WORLD_SIZE", "2")
     model = Word2Vec(min_count=3, epochs=1, workers=1, vector_size=8).fit(lee_sentences[:20])
     assert "no process group" in caplog.text and len(model.wv) > 0
+
+
+def test_one_pass_scan_matches_the_streamed_encoding(tmp_path, lee_sentences, monkeypatch):
+    # the cached route (scan once, encode with numpy) and the streamed route (encode_blocks each
+    # epoch) must cut the same blocks, or a large corpus would train another model
+    from dlcourse.embeddings import corpus
+
+    monkeypatch.setattr(corpus, "MAX_SENTENCE", 50)  # Lee documents are longer: cut them
+    monkeypatch.setattr(corpus, "_SCAN_TOKENS", 3000)  # several scan pieces
+    scan = corpus.scan_corpus(lee_sentences)
+    words, counts = scan.vocabulary(min_count=3)
+    blocks = scan.blocks(min_count=3, block_tokens=5000)
+    streamed = list(corpus.encode_blocks(lee_sentences, {w: i for i, w in enumerate(words)},
+                                         block_tokens=5000))
+    assert len(blocks) == len(streamed) > 5
+    for (t1, s1, r1), (t2, s2, r2) in zip(blocks, streamed):
+        np.testing.assert_array_equal(t1, t2)
+        np.testing.assert_array_equal(s1, s2)
+        assert r1 == r2
+    assert max(np.diff(s).max() for _, s, _ in blocks) == 50
+    index = {w: i for i, w in enumerate(words)}
+    expected = [index[w] for s in lee_sentences for w in s if w in index]
+    assert np.concatenate([t for t, _, _ in blocks]).tolist() == expected
+    assert sum(r for _, _, r in blocks) == scan.total == sum(map(len, lee_sentences))
+    # the reference: collections.Counter, most frequent first, ties in order of first appearance
+    reference = Counter(w for s in lee_sentences for w in s)
+    kept = sorted(((w, c) for w, c in reference.items() if c >= 3), key=lambda wc: -wc[1])
+    assert words == [w for w, _ in kept] and counts.tolist() == [c for _, c in kept]
+
+
+def test_file_reading_tokenizes_like_tokenize(tmp_path):
+    # plain (already tokenized) text takes str.split, other text the regular expression: both
+    # must give tokenize's words, line by line
+    from dlcourse.data.readers import read_lee
+
+    docs = read_lee()[:50]
+    raw = tmp_path / "raw.txt"
+    raw.write_text("\n".join(docs) + "\n", encoding="utf-8")
+    plain = tmp_path / "plain.txt"
+    plain.write_text("\n".join(" ".join(tokenize(d)) for d in docs) + "\n", encoding="utf-8")
+    expected = [tokenize(d) for d in docs]
+    for path in (raw, plain):
+        assert list(Corpus(path)) == expected
+        words = [w for flat, _ in Corpus(path).token_blocks() for w in flat if w != "\n"]
+        assert words == [w for s in expected for w in s]
+
+
+@pytest.mark.parametrize("method", ["skipgram", "cbow"])
+def test_cpu_training_needs_no_torch(lee_sentences, monkeypatch, method):
+    # the numba path must not import torch (2-4 s at start-up): make it unimportable
+    monkeypatch.setitem(sys.modules, "torch", None)
+    model = Word2Vec(method=method, vector_size=8, min_count=3, epochs=1,
+                     workers=2).fit(lee_sentences[:40])
+    assert len(model.wv) > 50 and np.isfinite(model.wv.vectors).all()

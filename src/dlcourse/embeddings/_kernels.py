@@ -1,14 +1,24 @@
 """Compiled CPU kernels (numba, nogil: several Python threads update the shared weights Hogwild).
 
-Each call trains one thread's share of a block of sentences and returns its loss sum and counts.
-The random generator is xorshift64* seeded per call; negatives come from an alias table; the
-sigmoid and the loss come from tables. Compiled once and cached on disk (``cache=True``).
+Each word2vec call trains one thread's share of a block of sentences and returns its loss sum
+and counts. The random generator is xorshift64* seeded per call; negatives come from an alias
+table; the sigmoid and the loss come from tables. The word2vec kernels are compiled once per
+vector size (:func:`word2vec_kernel`): with the row length a constant, LLVM lays the dot
+products and updates out as whole SIMD registers with no remainder loops (about a quarter
+faster than a row length read at run time). Everything is cached on disk (``cache=True``).
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from dlcourse.embeddings.corpus import MAX_SENTENCE  # the kernels' sentence buffer
 
 _U8 = np.uint64(8)
 _U12 = np.uint64(12)
@@ -26,6 +36,35 @@ _F = (np.arange(_TABLE_SIZE, dtype=np.float64) + 0.5) / _TABLE_SIZE * 12.0 - 6.0
 _SIGMOID = (1 / (1 + np.exp(-_F))).astype(np.float32)
 _LOSS_POS = np.log1p(np.exp(-_F)).astype(np.float32)  # -log sigmoid(f)
 _LOSS_NEG = np.log1p(np.exp(_F)).astype(np.float32)  # -log(1 - sigmoid(f))
+
+
+@intrinsic
+def _prefetch_row(typingctx, matrix, row):
+    """Ask the CPU to start loading ``matrix[row]`` (C-contiguous, up to 512 bytes) into cache.
+
+    The negatives' output rows are random rows of a table larger than L2: issuing all their
+    loads before the first dot product overlaps the cache misses instead of paying them in turn.
+    """
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        i32, i64, i8p = ir.IntType(32), ir.IntType(64), ir.IntType(8).as_pointer()
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1], i64(0)])
+        base = builder.bitcast(ptr, i8p)
+        nbytes = builder.mul(builder.extract_value(ary.shape, 1), i64(aryty.dtype.bitwidth // 8))
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+            "llvm.prefetch.p0i8")
+        # one hint per 64-byte cache line, and the last byte's line (rows need not be aligned);
+        # arguments: read access, high temporal locality, data cache
+        for offset in range(0, 512, 64):
+            with builder.if_then(builder.icmp_signed("<", i64(offset), nbytes)):
+                builder.call(fn, [builder.gep(base, [i64(offset)]), i32(0), i32(3), i32(1)])
+        last = builder.gep(base, [builder.sub(nbytes, i64(1))])
+        builder.call(fn, [last, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(matrix, row), codegen
 
 
 @njit(inline="always")
@@ -50,119 +89,162 @@ def _uniform(bits):
 
 
 @njit(inline="always")
-def _negative(bits, prob, alias):
-    i = _below(bits, prob.shape[0])
-    return i if _uniform(bits) < prob[i] else alias[i]
+def _subsample(tokens, begin, end, keep, sen, state):
+    """Copy the kept words of ``tokens[begin:end]`` into ``sen``; returns (count, state)."""
+    n = 0
+    for p in range(begin, end):
+        w = tokens[p]
+        state, bits = _next(state)
+        if _uniform(bits) < keep[w]:
+            sen[n] = w
+            n += 1
+    return n, state
 
 
 @njit(inline="always")
-def _update(l1, out, target, label, alpha, neu1e, dim):
-    """One logistic output: neu1e += g * out[target]; out[target] += g * l1. Returns the loss.
+def _alpha(alpha0, min_alpha, done, total):
+    # linear decay by the position in the whole run, as word2vec.c and gensim
+    return np.float32(max(alpha0 - (alpha0 - min_alpha) * done / total, min_alpha))
 
-    As gensim does, a score beyond +-6 (sigmoid saturated) makes no update; its loss is then
-    approximated by 0 or |f|.
+
+@njit(inline="always")
+def _outputs(l1, w_out, center, negative, prob, alias, alpha, neu1e, targets, state, dim):
+    """The true word and ``negative`` noise words against input ``l1`` (dim,).
+
+    Accumulates neu1e += g * w_out[t] and applies w_out[t] += g * l1 for each output t with
+    g = (label - sigmoid(l1 . w_out[t])) * alpha. As gensim does, a score beyond +-6 (sigmoid
+    saturated) makes no update; its loss is then approximated by 0 or |f|. Returns (loss, state).
     """
-    f = np.float32(0.0)
-    for k in range(dim):
-        f += l1[k] * out[target, k]
-    if f >= _MAX_EXP or f <= -_MAX_EXP:
-        # -log sigmoid(f) ~ max(0, -f) for the true word, -log(1 - sigmoid(f)) ~ max(0, f)
-        return max(np.float32(0.0), f if label == 0 else -f)
-    t = int((f + _MAX_EXP) * _TABLE_SCALE)
-    g = (label - _SIGMOID[t]) * alpha
-    for k in range(dim):
-        neu1e[k] += g * out[target, k]
-        out[target, k] += g * l1[k]
-    return _LOSS_POS[t] if label > 0 else _LOSS_NEG[t]
-
-
-@njit(nogil=True, fastmath=True, cache=True)
-def train_word2vec_part(tokens, starts, s_begin, s_end, w_in, w_out, keep, prob, alias,
-                        window, negative, cbow, cbow_mean, alpha0, min_alpha, done_before,
-                        total, seed):
-    """Train sentences ``s_begin:s_end`` of a block; returns (loss, outputs, kept words, raw words).
-
-    tokens (N,) int32, starts (S+1,) int64, w_in/w_out (V, D) float32 updated in place,
-    keep (V,) float32 subsampling keep probabilities, prob/alias (V,) the negative-sampling alias
-    table. The learning rate falls linearly from alpha0 to min_alpha over ``total`` words, by the
-    position ``done_before + words done here`` in the whole run.
-    """
-    dim = w_in.shape[1]
-    state = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1)
-    sen = np.empty(10000, dtype=np.int32)
-    neu1 = np.empty(dim, dtype=np.float32)
-    neu1e = np.empty(dim, dtype=np.float32)
+    targets[0] = center
+    _prefetch_row(w_out, np.int64(center))
+    for d in range(1, negative + 1):  # draw all first, so that their rows load together
+        state, bits = _next(state)
+        i = _below(bits, prob.shape[0])
+        t = i if _uniform(bits) < prob[i] else np.int64(alias[i])
+        targets[d] = t
+        _prefetch_row(w_out, t)
     loss = 0.0
-    n_out = 0
-    kept = 0
-    raw = 0
-    one = np.float32(1.0)
-    zero = np.float32(0.0)
-    for s in range(s_begin, s_end):
-        progress = (done_before + raw) / total
-        alpha = np.float32(max(alpha0 - (alpha0 - min_alpha) * progress, min_alpha))
-        n = 0
-        for p in range(starts[s], starts[s + 1]):
-            w = tokens[p]
-            state, bits = _next(state)
-            if _uniform(bits) < keep[w]:
-                sen[n] = w
-                n += 1
-        raw += starts[s + 1] - starts[s]
-        kept += n
-        for i in range(n):
-            state, bits = _next(state)
-            b = _below(bits, window)  # dynamic window: 1..window
-            lo = max(0, i - window + b)
-            hi = min(n, i + window + 1 - b)
-            center = sen[i]
-            if not cbow:
-                for j in range(lo, hi):
+    for d in range(negative + 1):
+        t = targets[d]
+        if d > 0 and t == center:
+            continue
+        row = w_out[t]
+        f = np.float32(0.0)
+        for k in range(dim):
+            f += l1[k] * row[k]
+        if f >= _MAX_EXP or f <= -_MAX_EXP:
+            # -log sigmoid(f) ~ max(0, -f) for the true word, -log(1 - sigmoid(f)) ~ max(0, f)
+            loss += max(np.float32(0.0), f if d > 0 else -f)
+            continue
+        j = int((f + _MAX_EXP) * _TABLE_SCALE)
+        g = ((np.float32(1.0) if d == 0 else np.float32(0.0)) - _SIGMOID[j]) * alpha
+        for k in range(dim):
+            neu1e[k] += g * row[k]
+        for k in range(dim):
+            row[k] += g * l1[k]
+        loss += _LOSS_POS[j] if d == 0 else _LOSS_NEG[j]
+    return loss, state
+
+
+@functools.cache
+def word2vec_kernel(method: str, dim: int):
+    """The compiled kernel of ``method`` ("skipgram" or "cbow") for vectors of size ``dim``.
+
+    ``kernel(tokens, starts, s_begin, s_end, w_in, w_out, keep, prob, alias, window, negative,
+    cbow_mean, alpha0, min_alpha, done_before, total, seed)`` trains sentences
+    ``s_begin:s_end`` of a block and returns (loss, outputs, kept words, words). tokens (N,)
+    int32, starts (S+1,) int64 (at most MAX_SENTENCE words a sentence), w_in/w_out (V, dim)
+    float32 updated in place, keep (V,) float32 subsampling keep probabilities, prob/alias (V,)
+    the negative-sampling alias table. The learning rate falls linearly from alpha0 to
+    min_alpha over ``total`` words, by the position ``done_before + words done here``.
+    """
+    return (_skipgram_kernel if method == "skipgram" else _cbow_kernel)(dim)
+
+
+def _skipgram_kernel(dim):
+    @njit(nogil=True, fastmath=True, cache=True)
+    def skipgram(tokens, starts, s_begin, s_end, w_in, w_out, keep, prob, alias, window,
+                 negative, cbow_mean, alpha0, min_alpha, done_before, total, seed):
+        state = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1)
+        sen = np.empty(MAX_SENTENCE, dtype=np.int32)
+        neu1e = np.empty(dim, dtype=np.float32)
+        targets = np.empty(negative + 1, dtype=np.int64)
+        loss, n_out, kept, raw = 0.0, 0, 0, 0
+        for s in range(s_begin, s_end):
+            alpha = _alpha(alpha0, min_alpha, done_before + raw, total)
+            n, state = _subsample(tokens, starts[s], starts[s + 1], keep, sen, state)
+            raw += starts[s + 1] - starts[s]
+            kept += n
+            for i in range(n):
+                state, bits = _next(state)
+                b = _below(bits, window)  # reduced window: 1..window words each side
+                for j in range(max(0, i - window + b), min(n, i + window + 1 - b)):
                     if j == i:
                         continue
-                    ctx = sen[j]
                     # gensim's convention: the context's input vector predicts the centre word
+                    l1 = w_in[sen[j]]
                     for k in range(dim):
-                        neu1e[k] = zero
-                    loss += _update(w_in[ctx], w_out, center, one, alpha, neu1e, dim)
-                    for _ in range(negative):
-                        state, bits = _next(state)
-                        t = _negative(bits, prob, alias)
-                        if t != center:
-                            loss += _update(w_in[ctx], w_out, t, zero, alpha, neu1e, dim)
+                        neu1e[k] = 0.0
+                    part, state = _outputs(l1, w_out, sen[i], negative, prob, alias, alpha,
+                                           neu1e, targets, state, dim)
+                    loss += part
                     n_out += 1
                     for k in range(dim):
-                        w_in[ctx, k] += neu1e[k]
-            else:
+                        l1[k] += neu1e[k]
+        return loss, n_out, kept, raw
+
+    return skipgram
+
+
+def _cbow_kernel(dim):
+    @njit(nogil=True, fastmath=True, cache=True)
+    def cbow(tokens, starts, s_begin, s_end, w_in, w_out, keep, prob, alias, window, negative,
+             cbow_mean, alpha0, min_alpha, done_before, total, seed):
+        state = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1)
+        sen = np.empty(MAX_SENTENCE, dtype=np.int32)
+        neu1 = np.empty(dim, dtype=np.float32)
+        neu1e = np.empty(dim, dtype=np.float32)
+        targets = np.empty(negative + 1, dtype=np.int64)
+        loss, n_out, kept, raw = 0.0, 0, 0, 0
+        for s in range(s_begin, s_end):
+            alpha = _alpha(alpha0, min_alpha, done_before + raw, total)
+            n, state = _subsample(tokens, starts[s], starts[s + 1], keep, sen, state)
+            raw += starts[s + 1] - starts[s]
+            kept += n
+            for i in range(n):
+                state, bits = _next(state)
+                b = _below(bits, window)  # reduced window: 1..window words each side
+                lo, hi = max(0, i - window + b), min(n, i + window + 1 - b)
                 count = hi - lo - 1
                 if count <= 0:
                     continue
                 for k in range(dim):
-                    neu1[k] = zero
-                    neu1e[k] = zero
+                    neu1[k] = 0.0
+                    neu1e[k] = 0.0
                 for j in range(lo, hi):
                     if j != i:
+                        row = w_in[sen[j]]
                         for k in range(dim):
-                            neu1[k] += w_in[sen[j], k]
-                inv = one / np.float32(count)
+                            neu1[k] += row[k]
+                inv = np.float32(1.0) / np.float32(count)
                 if cbow_mean:
                     for k in range(dim):
                         neu1[k] *= inv
-                loss += _update(neu1, w_out, center, one, alpha, neu1e, dim)
-                for _ in range(negative):
-                    state, bits = _next(state)
-                    t = _negative(bits, prob, alias)
-                    if t != center:
-                        loss += _update(neu1, w_out, t, zero, alpha, neu1e, dim)
+                part, state = _outputs(neu1, w_out, sen[i], negative, prob, alias, alpha, neu1e,
+                                       targets, state, dim)
+                loss += part
                 n_out += 1
                 if not cbow_mean:  # the summed input spreads its error over the window
                     for k in range(dim):
                         neu1e[k] *= inv
                 for j in range(lo, hi):
                     if j != i:
+                        row = w_in[sen[j]]
                         for k in range(dim):
-                            w_in[sen[j], k] += neu1e[k]
-    return loss, n_out, kept, raw
+                            row[k] += neu1e[k]
+        return loss, n_out, kept, raw
+
+    return cbow
 
 
 # co-occurrence weights 1/d are counted in fixed point, units of 2**-30: integer sums are exact
@@ -238,33 +320,47 @@ def sort_reduce(keys, vals, vocab_size):
     return out_keys[:m].copy(), out_vals[:m].copy()
 
 
-@njit(nogil=True, fastmath=True, cache=True)
-def train_glove_part(rows, cols, logx, weight, begin, end, w, c, bw, bc, gw, gc, gbw, gbc, eta):
-    """AdaGrad over co-occurrence entries ``begin:end``: f(X)(w_i.c_j + b_i + b_j - log X)^2.
+@functools.cache
+def glove_kernel(dim: int):
+    """GloVe's AdaGrad step compiled for vectors of size ``dim``.
 
-    rows/cols (M,) int32, logx/weight (M,) float32 precomputed log X_ij and f(X_ij).
-    w/c (V, D) vectors, bw/bc (V,) biases, g* their squared-gradient sums; all updated in place.
-    Returns the sum of 0.5 f(X) diff^2 over the entries.
+    ``kernel(rows, cols, logx, weight, begin, end, w, c, bw, bc, gw, gc, gbw, gbc, eta)`` runs
+    over co-occurrence entries ``begin:end``, minimising f(X)(w_i.c_j + b_i + b_j - log X)^2:
+    rows/cols (M,) int32, logx/weight (M,) float32 precomputed log X_ij and f(X_ij); w/c
+    (V, dim) vectors, bw/bc (V,) biases, g* their squared-gradient sums, all updated in place.
+    Returns the sum of 0.5 f(X) diff^2 over the entries. The entries come shuffled, so each
+    touches four random rows (w_i, c_j and their sums): the rows of the entry two ahead are
+    requested while this one is computed (1.6x faster on the glosses' 4M entries).
     """
-    dim = w.shape[1]
-    loss = 0.0
-    for e in range(begin, end):
-        i, j = rows[e], cols[e]
-        diff = bw[i] + bc[j] - logx[e]
-        for k in range(dim):
-            diff += w[i, k] * c[j, k]
-        fdiff = weight[e] * diff
-        loss += 0.5 * fdiff * diff
-        fdiff *= eta
-        for k in range(dim):
-            g1 = fdiff * c[j, k]
-            g2 = fdiff * w[i, k]
-            w[i, k] -= g1 / np.sqrt(gw[i, k])
-            c[j, k] -= g2 / np.sqrt(gc[j, k])
-            gw[i, k] += g1 * g1
-            gc[j, k] += g2 * g2
-        bw[i] -= fdiff / np.sqrt(gbw[i])
-        bc[j] -= fdiff / np.sqrt(gbc[j])
-        gbw[i] += fdiff * fdiff
-        gbc[j] += fdiff * fdiff
-    return loss
+    @njit(nogil=True, fastmath=True, cache=True)
+    def glove(rows, cols, logx, weight, begin, end, w, c, bw, bc, gw, gc, gbw, gbc, eta):
+        loss = 0.0
+        for e in range(begin, end):
+            if e + 2 < end:
+                i2, j2 = np.int64(rows[e + 2]), np.int64(cols[e + 2])
+                _prefetch_row(w, i2)
+                _prefetch_row(gw, i2)
+                _prefetch_row(c, j2)
+                _prefetch_row(gc, j2)
+            i, j = rows[e], cols[e]
+            wi, cj, gwi, gcj = w[i], c[j], gw[i], gc[j]
+            diff = bw[i] + bc[j] - logx[e]
+            for k in range(dim):
+                diff += wi[k] * cj[k]
+            fdiff = weight[e] * diff
+            loss += 0.5 * fdiff * diff
+            fdiff *= eta
+            for k in range(dim):
+                g1 = fdiff * cj[k]
+                g2 = fdiff * wi[k]
+                wi[k] -= g1 / np.sqrt(gwi[k])
+                cj[k] -= g2 / np.sqrt(gcj[k])
+                gwi[k] += g1 * g1
+                gcj[k] += g2 * g2
+            bw[i] -= fdiff / np.sqrt(gbw[i])
+            bc[j] -= fdiff / np.sqrt(gbc[j])
+            gbw[i] += fdiff * fdiff
+            gbc[j] += fdiff * fdiff
+        return loss
+
+    return glove

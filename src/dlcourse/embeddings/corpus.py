@@ -1,19 +1,31 @@
-"""Streaming corpora and vocabularies for the embedding trainers: tokens in, int32 blocks out."""
+"""Corpora and vocabularies for the embedding trainers: text in, blocks of int32 word ids out.
+
+The trainers read a corpus once (:func:`scan_corpus`): words are counted and every token is
+written down as an int32 index in the same pass, so the vocabulary, the encoding and every
+epoch after the first cost numpy operations, not another pass of Python over the text. Corpora
+of more than ``max_tokens`` tokens are not kept: they are encoded again each epoch
+(:func:`encode_blocks`). Both routes cut the same blocks, so they train the same model.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import re
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import count, repeat
 from pathlib import Path
 
 import numpy as np
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"\w+(?:[-']\w+)*")
+_WORD_OR_LINE_END = re.compile(r"\w+(?:[-']\w+)*|\n")  # "\n" can never be a word: a safe marker
 MAX_SENTENCE = 10000  # longer sentences are cut into pieces of this size (as gensim does)
+BLOCK_TOKENS = 1 << 20  # words per encoded block
+_SCAN_TOKENS = 1 << 18  # words per piece of a token-list corpus while scanning
 
 
 def tokenize(text: str) -> list[str]:
@@ -33,8 +45,8 @@ class Corpus:
     source:
         A path to a UTF-8 text file with one sentence or document per line (tokenized with
         :func:`tokenize`), or a re-iterable of token lists or of strings (tokenized too). The file
-        is read line by line on every pass, never loaded whole; a very long line (text8) is
-        read in pieces of about ``max_line_chars`` characters, each a sentence of its own.
+        is read in pieces on every pass, never loaded whole; a very long line (text8) is cut at
+        whitespace into sentences of about ``max_line_chars`` characters.
     """
 
     def __init__(self, source: str | Path | Iterable[list[str]] | Iterable[str]):
@@ -54,29 +66,248 @@ class Corpus:
 
     def __iter__(self) -> Iterator[list[str]]:
         if isinstance(self.source, Path):
-            yield from self._file_sentences(self.source)
+            for text in self._file_pieces():
+                for line in text.split("\n")[:-1]:
+                    yield tokenize(line)
         else:
             for item in self.source:
                 yield tokenize(item) if isinstance(item, str) else list(item)
 
+    def token_blocks(self) -> Iterator[tuple[list, object]]:
+        """Flat token lists, every sentence followed by an end marker: yields (tokens, marker).
 
-    def _file_sentences(self, path: Path) -> Iterator[list[str]]:
-        """One token list per line; a line longer than max_line_chars is cut at whitespace."""
-        with open(path, encoding="utf-8", errors="replace") as f:
+        The sentences of ``iter(corpus)`` without a Python list per sentence: each piece of a
+        file goes through one regular expression, which also matches the line ends.
+        """
+        if isinstance(self.source, Path):
+            for text in self._file_pieces():
+                text = text.lower()
+                if _split_is_tokenize(text):  # already tokenized text: str.split is faster
+                    flat: list[str] = []
+                    for line in text.split("\n")[:-1]:
+                        flat += line.split()
+                        flat.append("\n")
+                    yield flat, "\n"
+                else:
+                    yield _WORD_OR_LINE_END.findall(text), "\n"
+        else:
+            yield from _list_blocks(self.source, tokenize_strings=True)
+
+    def _file_pieces(self) -> Iterator[str]:
+        """The file's text in pieces of whole lines, each ending in "\\n"; the unfinished line of
+        a piece is cut at its last blank once it reaches max_line_chars."""
+        with open(self.source, encoding="utf-8", errors="replace") as f:
             carry = ""
-            while chunk := f.readline(self.max_line_chars):
-                if chunk.endswith("\n") or len(chunk) < self.max_line_chars:  # a whole line
-                    yield tokenize(carry + chunk)
-                    carry = ""
-                    continue
-                cut = max(chunk.rfind(" "), chunk.rfind("\t"))
-                if cut < 0:  # no whitespace in this piece: keep reading the same word
-                    carry += chunk
-                    continue
-                yield tokenize(carry + chunk[:cut])
-                carry = chunk[cut:]
+            while data := f.read(self.max_line_chars):
+                text = carry + data
+                end = text.rfind("\n") + 1
+                carry = text[end:]
+                text = text[:end]
+                if len(carry) >= self.max_line_chars:
+                    cut = max(carry.rfind(" "), carry.rfind("\t"))
+                    if cut > 0:  # else a single huge word: keep reading until a blank
+                        text += carry[:cut] + "\n"
+                        carry = carry[cut:]
+                if text:
+                    yield text
             if carry:
-                yield tokenize(carry)
+                yield carry + "\n"
+
+
+_WORD_BYTES = np.zeros(256, dtype=bool)  # ASCII \w
+for _chars in (b"abcdefghijklmnopqrstuvwxyz", b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"0123456789_"):
+    _WORD_BYTES[list(_chars)] = True
+_PLAIN_BYTES = _WORD_BYTES.copy()  # \w, blanks, and - ' (allowed between word characters)
+_PLAIN_BYTES[list(b" \t\n\r\f\v-'")] = True
+
+
+def _split_is_tokenize(text: str) -> bool:
+    """True when ``text.split()`` finds exactly :func:`tokenize`'s words in lower-case ``text``:
+    ASCII with only word characters and blanks, hyphens and apostrophes between word characters.
+    """
+    if not text.isascii():
+        return False
+    chars = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    if not _PLAIN_BYTES[chars].all():
+        return False
+    inner = np.flatnonzero((chars == ord("-")) | (chars == ord("'")))
+    if not len(inner):
+        return True
+    if inner[0] == 0 or inner[-1] == len(chars) - 1:
+        return False
+    return bool(_WORD_BYTES[chars[inner - 1]].all() and _WORD_BYTES[chars[inner + 1]].all())
+
+
+def _list_blocks(sentences: Iterable, tokenize_strings: bool = False
+                 ) -> Iterator[tuple[list, object]]:
+    """``token_blocks`` of an iterable of token lists (or strings): None ends each sentence."""
+    flat: list = []
+    for item in sentences:
+        flat += tokenize(item) if tokenize_strings and isinstance(item, str) else item
+        flat.append(None)
+        if len(flat) >= _SCAN_TOKENS:
+            yield flat, None
+            flat = []
+    if flat:
+        yield flat, None
+
+
+def _token_blocks(corpus: Iterable) -> Iterator[tuple[list, object]]:
+    return corpus.token_blocks() if isinstance(corpus, Corpus) else _list_blocks(corpus)
+
+
+@dataclass
+class CorpusScan:
+    """One pass over a corpus (see :func:`scan_corpus`).
+
+    ``words``: every distinct word in order of first appearance; ``counts`` (W,) int64 their
+    counts; ``ids`` (N + S,) int32: each token's index into ``words``, and -1 after every
+    sentence, or None when the corpus had more than ``max_tokens`` tokens.
+    """
+
+    words: list[str]
+    counts: np.ndarray
+    ids: np.ndarray | None
+
+    @property
+    def total(self) -> int:
+        return int(self.counts.sum())
+
+    def vocabulary(self, min_count: int = 5, max_vocab: int | None = None
+                   ) -> tuple[list[str], np.ndarray]:
+        """Words seen ``min_count`` times, at most ``max_vocab`` most frequent, by descending
+        count (ties by first appearance), and their counts."""
+        order = self._order(min_count, max_vocab)
+        return [self.words[i] for i in order], self.counts[order]
+
+    def _order(self, min_count: int, max_vocab: int | None) -> np.ndarray:
+        if min_count < 1:
+            raise ValueError(f"min_count must be >= 1, got {min_count}")
+        seen = np.flatnonzero(self.counts >= min_count)
+        order = seen[np.argsort(-self.counts[seen], kind="stable")]  # (V,) stable: first seen
+        if not len(order):
+            raise ValueError(f"no word occurs min_count={min_count} times in a corpus of "
+                             f"{self.total} tokens; lower min_count or give a larger corpus")
+        return order[:max_vocab]
+
+    def blocks(self, min_count: int = 5, max_vocab: int | None = None,
+               block_tokens: int = BLOCK_TOKENS) -> list[tuple[np.ndarray, np.ndarray, int]]:
+        """The kept corpus encoded with :meth:`vocabulary`'s word ids, as :func:`encode_blocks`
+        would give it."""
+        if self.ids is None:
+            raise ValueError("this scan kept no token ids (the corpus exceeded max_tokens)")
+        order = self._order(min_count, max_vocab)
+        lookup = np.full(len(self.words) + 1, -1, dtype=np.int32)  # (W + 1,) -> id, -1 OOV
+        lookup[order] = np.arange(len(order), dtype=np.int32)
+        lookup[-1] = -2  # ids' sentence ends (-1) index the last entry
+        return _cut_blocks(*_sentences(lookup[self.ids]), block_tokens, last=True)[0]
+
+
+def scan_corpus(corpus: Iterable, max_tokens: int | None = None) -> CorpusScan:
+    """Count the words of ``corpus`` and keep its tokens as int32 ids, in one pass.
+
+    ``corpus``: a :class:`Corpus` (a file is tokenized by one regular expression per piece) or
+    any iterable of token lists. Ids stop being kept (``ids`` None) once the corpus passes
+    ``max_tokens`` tokens (None: no limit), so memory stays that of the counts.
+    """
+    # word -> 1 + index of first appearance, the sentence end marker -> 0: a missing word gets
+    # the next number inside the one C-level lookup per token
+    table: defaultdict = defaultdict(count().__next__)
+    counts = np.zeros(0, dtype=np.int64)
+    parts: list[np.ndarray] | None = [] if max_tokens is None or max_tokens > 0 else None
+    kept = 0
+    for flat, marker in _token_blocks(corpus):
+        _ = table[marker]  # the sentence end marker takes number 0
+        ids = np.fromiter(map(table.__getitem__, flat), dtype=np.int32, count=len(flat))
+        counts = np.pad(counts, (0, len(table) - len(counts)))
+        counts += np.bincount(ids, minlength=len(table))
+        if parts is not None:
+            parts.append(ids)
+            kept += len(ids)
+            if max_tokens is not None and kept - counts[0] > max_tokens:
+                parts = None  # too large to keep: the trainers encode it again each epoch
+    if not table:
+        counts = np.zeros(1, dtype=np.int64)
+    words = list(table)[1:]
+    all_ids = None
+    if parts is not None:
+        all_ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+        all_ids -= 1  # word i -> i, sentence end -> -1
+    return CorpusScan(words, counts[1:], all_ids)
+
+
+def _sentences(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Encoded tokens (ids >= 0, -1 out of vocabulary, -2 ending each sentence) to
+    ``(tokens, kept, raw)``: the in-vocabulary ids, and per sentence their count and the count
+    of all its tokens."""
+    ends = np.flatnonzero(ids == -2)  # (S,)
+    known = ids >= 0
+    # per-sentence sums over [previous end + 1, end]: never empty (the end marker is in it)
+    kept = (np.add.reduceat(known, np.concatenate([[0], ends[:-1] + 1]), dtype=np.int64)
+            if len(ends) else np.zeros(0, dtype=np.int64))  # (S,)
+    raw = np.diff(ends, prepend=-1) - 1  # (S,)
+    return ids[known], kept, raw
+
+
+def _starts(kept: np.ndarray) -> np.ndarray:
+    """Sentence offsets (S'+1,) int64 for sentence lengths ``kept``: empty sentences dropped,
+    sentences over MAX_SENTENCE words cut into pieces."""
+    kept = kept[kept > 0]
+    if len(kept) and kept.max() > MAX_SENTENCE:
+        pieces = -(-kept // MAX_SENTENCE)  # (S,)
+        lengths = np.full(pieces.sum(), MAX_SENTENCE, dtype=np.int64)
+        lengths[np.cumsum(pieces) - 1] = kept - MAX_SENTENCE * (pieces - 1)
+        kept = lengths
+    starts = np.zeros(len(kept) + 1, dtype=np.int64)
+    np.cumsum(kept, out=starts[1:])
+    return starts
+
+
+def _cut_blocks(tokens: np.ndarray, kept: np.ndarray, raw: np.ndarray, block_tokens: int,
+                last: bool) -> tuple[list, tuple]:
+    """Cut sentences into blocks: each ends with the sentence that brings it to block_tokens
+    in-vocabulary words. Returns ``(blocks, rest)``: blocks ``(tokens, starts, raw words)`` and
+    the ``(tokens, kept, raw)`` after the last whole block (with ``last``, that too is a block).
+    """
+    done = np.cumsum(kept)  # (S,) words up to and including each sentence
+    blocks = []
+    first, offset = 0, 0
+    while first < len(kept):
+        end = int(np.searchsorted(done, offset + block_tokens)) + 1  # one past the block
+        if end > len(kept):
+            if not last:
+                break
+            end = len(kept)
+        stop = int(done[end - 1])
+        blocks.append((tokens[offset:stop], _starts(kept[first:end]),
+                       int(raw[first:end].sum())))
+        first, offset = end, stop
+    if last and blocks and len(blocks[-1][1]) == 1 and not blocks[-1][2]:
+        blocks.pop()  # only empty lines
+    return blocks, (tokens[offset:], kept[first:], raw[first:])
+
+
+def encode_blocks(corpus: Iterable, key_to_index: dict[str, int],
+                  block_tokens: int = BLOCK_TOKENS) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+    """Encode sentences to word ids, dropping out-of-vocabulary words, in blocks.
+
+    Yields ``(tokens, starts, raw)``: int32 ids (N,), int64 sentence offsets (S+1,) into
+    ``tokens`` (sentence s is ``tokens[starts[s]:starts[s+1]]``), and the raw token count
+    (including dropped words) of the block. Sentences over 10,000 words are cut; sentences
+    with no word in the vocabulary are dropped.
+    """
+    lookups: dict = {}
+    rest = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), np.zeros(0, np.int64))
+    for flat, marker in _token_blocks(corpus):
+        if marker not in lookups:
+            lookups[marker] = {**key_to_index, marker: -2}.get
+        ids = np.fromiter(map(lookups[marker], flat, repeat(-1)), dtype=np.int32,
+                          count=len(flat))
+        parts = zip(rest, _sentences(ids))
+        blocks, rest = _cut_blocks(*(np.concatenate(p) for p in parts), block_tokens,
+                                   last=False)
+        yield from blocks
+    yield from _cut_blocks(*rest, block_tokens, last=True)[0]
 
 
 def process_group() -> tuple[int, int]:
@@ -119,45 +350,8 @@ def build_vocab(corpus: Iterable[list[str]], min_count: int = 5,
     """
     if min_count < 1:
         raise ValueError(f"min_count must be >= 1, got {min_count}")
-    counter: Counter[str] = Counter()
-    total = 0
-    for sentence in corpus:
-        counter.update(sentence)
-        total += len(sentence)
-    items = [(w, c) for w, c in counter.items() if c >= min_count]
-    items.sort(key=lambda wc: -wc[1])  # stable: ties keep first-seen order
-    if max_vocab is not None:
-        items = items[:max_vocab]
-    if not items:
-        raise ValueError(f"no word occurs min_count={min_count} times in a corpus of {total} "
-                         "tokens; lower min_count or give a larger corpus")
-    words = [w for w, _ in items]
-    return words, np.array([c for _, c in items], dtype=np.int64), total
-
-
-def encode_blocks(corpus: Iterable[list[str]], key_to_index: dict[str, int],
-                  block_tokens: int = 1 << 20) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
-    """Encode sentences to word ids, dropping out-of-vocabulary words, in blocks.
-
-    Yields ``(tokens, starts, raw)``: int32 ids (N,), int64 sentence offsets (S+1,) into
-    ``tokens`` (sentence s is ``tokens[starts[s]:starts[s+1]]``), and the raw token count
-    (including dropped words) of the block. Sentences over 10,000 words are cut.
-    """
-    ids: list[int] = []
-    starts = [0]
-    raw = 0
-    get = key_to_index.get
-    for sentence in corpus:
-        raw += len(sentence)
-        encoded = [i for i in map(get, sentence) if i is not None]
-        for piece in range(0, len(encoded), MAX_SENTENCE):
-            ids.extend(encoded[piece:piece + MAX_SENTENCE])
-            starts.append(len(ids))
-        if len(ids) >= block_tokens:
-            yield np.array(ids, dtype=np.int32), np.array(starts, dtype=np.int64), raw
-            ids, starts, raw = [], [0], 0
-    if len(starts) > 1 or raw:
-        yield np.array(ids, dtype=np.int32), np.array(starts, dtype=np.int64), raw
+    scan = scan_corpus(corpus, max_tokens=0)
+    return (*scan.vocabulary(min_count, max_vocab), scan.total)
 
 
 def keep_probabilities(counts: np.ndarray, sample: float) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,14 +14,15 @@ import numpy as np
 
 from dlcourse.embeddings.corpus import (
     Corpus,
-    build_vocab,
     encode_blocks,
     process_group,
+    scan_corpus,
     shard_sentences,
 )
 from dlcourse.embeddings.vectors import KeyedVectors
 
 log = logging.getLogger(__name__)
+CACHE_TOKENS = 50_000_000  # keep the encoded corpus in memory below this (200 MB)
 
 
 @dataclass
@@ -71,29 +72,45 @@ def count_cooccurrences(corpus: Iterable[list[str]], key_to_index: dict[str, int
     from dlcourse.embeddings import _kernels
 
     rank, world = process_group()
-    keys, units = _count_units(shard_sentences(corpus, rank, world), key_to_index, window,
-                               memory_mb)
+    blocks = encode_blocks(shard_sentences(corpus, rank, world), key_to_index,
+                           block_tokens=_block_tokens(window, memory_mb))
+    keys, units = _count_units(blocks, len(key_to_index), window, memory_mb)
     if world > 1:  # integer sums: the merged table is the single-process one, bit for bit
         keys, units = _kernels.sort_reduce(np.concatenate(_all_gather(keys)),
                                            np.concatenate(_all_gather(units)), len(key_to_index))
+    return _table(keys, units)
+
+
+def _table(keys: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted keys and fixed-point sums to ``(rows, cols, values)``."""
+    from dlcourse.embeddings import _kernels
+
     rows = (keys >> 32).astype(np.int32)
     cols = (keys & 0xFFFFFFFF).astype(np.int32)
     return rows, cols, (units / _kernels.WEIGHT_UNITS).astype(np.float32)
 
 
-def _count_units(corpus: Iterable[list[str]], key_to_index: dict[str, int], window: int,
-                 memory_mb: int) -> tuple[np.ndarray, np.ndarray]:
-    """This process's table: sorted int64 keys ``row << 32 | col`` and int64 summed weights."""
+def _block_tokens(window: int, memory_mb: int) -> int:
+    """Words per block such that a block's entries fill at most half the counting buffer."""
+    return max(_capacity(memory_mb) // (2 * window), 1024)
+
+
+def _capacity(memory_mb: int) -> int:
+    return max(memory_mb * 2**20 // 12, 1 << 16)  # int64 key + int32 weight per entry
+
+
+def _count_units(blocks: Iterable[tuple[np.ndarray, np.ndarray, int]], vocab_size: int,
+                 window: int, memory_mb: int) -> tuple[np.ndarray, np.ndarray]:
+    """The table of encoded ``blocks`` (see ``encode_blocks``): sorted int64 keys
+    ``row << 32 | col`` and int64 summed weights."""
     from dlcourse.embeddings import _kernels
 
-    capacity = max(memory_mb * 2**20 // 12, 1 << 16)  # int64 key + int32 weight per entry
+    capacity = _capacity(memory_mb)
     buf_keys = np.empty(capacity, dtype=np.int64)
     buf_vals = np.empty(capacity, dtype=np.int32)
     keys = np.empty(0, dtype=np.int64)
     vals = np.empty(0, dtype=np.int64)
     fill = 0
-
-    vocab_size = len(key_to_index)
 
     def flush(keys, vals, fill):
         # reduce the buffer, then merge it into the running table (both sorted by key)
@@ -103,8 +120,7 @@ def _count_units(corpus: Iterable[list[str]], key_to_index: dict[str, int], wind
         return _kernels.sort_reduce(np.concatenate([keys, k]), np.concatenate([vals, v]),
                                     vocab_size)
 
-    block = max(capacity // (2 * window), 1024)
-    for tokens, starts, _ in encode_blocks(corpus, key_to_index, block_tokens=block):
+    for tokens, starts, _ in blocks:
         need = len(tokens) * window
         if fill + need > capacity:
             keys, vals = flush(keys, vals, fill)
@@ -118,6 +134,16 @@ def _count_units(corpus: Iterable[list[str]], key_to_index: dict[str, int], wind
     if fill:
         keys, vals = flush(keys, vals, fill)
     return keys, vals
+
+
+def _split(blocks: list, max_tokens: int) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+    """``blocks`` cut at sentence boundaries into blocks of at most about ``max_tokens`` words
+    (views; the raw counts are not split)."""
+    for tokens, starts, raw in blocks:
+        cuts = np.searchsorted(starts, np.arange(0, starts[-1], max_tokens))
+        bounds = [*dict.fromkeys([*(int(c) for c in cuts), len(starts) - 1])]
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            yield tokens[starts[a]:starts[b]], starts[a:b + 1] - starts[a], raw
 
 
 def _all_gather(array: np.ndarray) -> list[np.ndarray]:
@@ -201,10 +227,21 @@ class GloVe:
         cfg = self.config
         stream = Corpus(corpus)
         start = time.perf_counter()
-        words, counts, _ = build_vocab(stream, cfg.min_count, cfg.max_vocab)
+        rank, world = process_group()
+        # one pass: counts, and (one process, corpus up to CACHE_TOKENS) the encoded corpus
+        scan = scan_corpus(stream, max_tokens=CACHE_TOKENS if world == 1 else 0)
+        words, counts = scan.vocabulary(cfg.min_count, cfg.max_vocab)
         self.counts_ = counts
         key_to_index = {w: i for i, w in enumerate(words)}
-        rows, cols, vals = count_cooccurrences(stream, key_to_index, cfg.window, cfg.memory_mb)
+        if scan.ids is not None:
+            blocks = _split(scan.blocks(cfg.min_count, cfg.max_vocab),
+                            _block_tokens(cfg.window, cfg.memory_mb))
+            keys, units = _count_units(blocks, len(words), cfg.window, cfg.memory_mb)
+            rows, cols, vals = _table(keys, units)
+        else:  # every rank counts every N-th sentence of the stream
+            rows, cols, vals = count_cooccurrences(stream, key_to_index, cfg.window,
+                                                   cfg.memory_mb)
+        del scan
         # both directions: X is symmetric, but w and c are separate matrices
         off = rows != cols
         rows, cols = np.concatenate([rows, cols[off]]), np.concatenate([cols, rows[off]])
@@ -214,7 +251,6 @@ class GloVe:
         log.info("%d co-occurrence entries for %d words in %.1fs", len(vals), len(words),
                  count_seconds)
 
-        rank, world = process_group()
         threads = cfg.workers or max(1, (os.cpu_count() or 1)
                                      // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
         parts = cfg.blocks or world * threads  # P
@@ -230,6 +266,7 @@ class GloVe:
         logx = np.log(vals).astype(np.float32)  # (M,)
         weight = np.minimum(1.0, (vals / cfg.x_max) ** cfg.alpha).astype(np.float32)  # (M,)
         vocab_size, dim = len(words), cfg.vector_size
+        kernel = _kernels.glove_kernel(dim)
         # training layout: part q's words in rows q*stride ... (q+1)*stride - 1, so that threads
         # write disjoint stretches of memory (no shared cache lines) and ranks swap slices
         stride = -(-vocab_size // parts)
@@ -254,7 +291,7 @@ class GloVe:
 
         def run(p: int, s: int) -> None:
             b = p * parts + (p + s) % parts
-            block_loss[b] = _kernels.train_glove_part(
+            block_loss[b] = kernel(
                 rows, cols, logx, weight, int(bounds[b]), int(bounds[b + 1]), w, c, bw, bc,
                 gw, gc, gbw, gbc, np.float32(cfg.eta))
 

@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -15,10 +15,10 @@ import numpy as np
 from dlcourse.embeddings.corpus import (
     Corpus,
     alias_table,
-    build_vocab,
     encode_blocks,
     keep_probabilities,
     process_group,
+    scan_corpus,
 )
 from dlcourse.embeddings.vectors import KeyedVectors
 
@@ -120,7 +120,12 @@ class Word2Vec:
         """
         cfg = self.config
         stream = Corpus(corpus)
-        words, counts, total_tokens = build_vocab(stream, cfg.min_count, cfg.max_vocab)
+        # one pass: counts, and the corpus as int32 ids unless it is larger than CACHE_TOKENS
+        scan = scan_corpus(stream, max_tokens=CACHE_TOKENS)
+        words, counts = scan.vocabulary(cfg.min_count, cfg.max_vocab)
+        cached = scan.blocks(cfg.min_count, cfg.max_vocab) if scan.ids is not None else None
+        total_tokens = scan.total
+        del scan  # its ids: the blocks hold their own copy
         self.counts_ = counts
         vocab_size, dim = len(words), cfg.vector_size
         log.info("vocabulary: %d words (min_count=%d) from %d tokens", vocab_size, cfg.min_count,
@@ -145,35 +150,25 @@ class Word2Vec:
         if use_torch:
             from dlcourse.embeddings._torch_w2v import TorchTrainer
 
-            trainer = TorchTrainer(cfg, w_in, w_out, keep, noise, rank, world)
+            trainer = _Blockwise(TorchTrainer(cfg, w_in, w_out, keep, noise, rank, world))
         else:
             trainer = _NumbaTrainer(cfg, w_in, w_out, keep, noise)
 
-        cache: list | None = [] if total_tokens <= CACHE_TOKENS else None
         self.history_: list[dict] = []
-        done = 0
         for epoch in range(1, cfg.epochs + 1):
             start = time.perf_counter()
-            loss_sum, outputs, epoch_raw = 0.0, 0, 0
-            if cache is not None and epoch > 1:
-                blocks: Iterable = cache
-            else:
-                blocks = encode_blocks(stream, key_to_index)
-            for b, (tokens, starts, raw) in enumerate(blocks):
-                if cache is not None and epoch == 1:
-                    cache.append((tokens, starts, raw))
-                block_loss, block_out = trainer.train_block(tokens, starts, done, total,
-                                                            seed=cfg.seed * 1000003 + epoch * 7919
-                                                            + b)
-                done += len(tokens)
-                loss_sum += block_loss
-                outputs += block_out
-                epoch_raw += raw
-                if callback is not None:
-                    seconds = time.perf_counter() - start
-                    callback({"epoch": epoch, "words": epoch_raw,
-                              "words_per_s": epoch_raw / max(seconds, 1e-9),
-                              "loss": loss_sum / max(outputs, 1)})
+
+            def report(loss_sum: float, outputs: int, words: int, epoch: int = epoch,
+                       start: float = start) -> None:
+                callback({"epoch": epoch, "words": words,
+                          "words_per_s": words / max(time.perf_counter() - start, 1e-9),
+                          "loss": loss_sum / max(outputs, 1)})
+
+            blocks = cached if cached is not None else encode_blocks(stream, key_to_index)
+            seed = (cfg.seed * 1000003 + epoch * 7919) % 2**32
+            loss_sum, outputs, epoch_raw = trainer.train_epoch(
+                blocks, seed, (epoch - 1) * train_tokens, total,
+                report if callback is not None else None)
             seconds = time.perf_counter() - start
             self.history_.append({"epoch": epoch, "loss": loss_sum / max(outputs, 1),
                                   "words": epoch_raw, "seconds": seconds,
@@ -234,60 +229,128 @@ def _is_accelerator(device: str) -> bool:
 
 
 class _NumbaTrainer:
-    """Runs the compiled kernel on ``workers`` threads that pull chunks of a block from a queue.
+    """Runs the compiled kernel on ``workers`` threads that take chunks of the blocks in turn.
 
     Chunks of about CHUNK_TOKENS words (cut at sentence boundaries) are handed out in corpus
     order, so a thread slowed down by other load never holds the others back, and the learning
-    rate of a chunk follows its position in the corpus.
+    rate of a chunk follows its position in the corpus. Blocks are pulled from their iterable
+    only when a thread needs the next chunk, so a streamed corpus is encoded while the other
+    threads train. The calling thread trains too and reports progress; each chunk's random
+    seed is its position in the epoch, so ``workers=1`` gives the same bits every run.
     """
 
     def __init__(self, cfg: Word2VecConfig, w_in, w_out, keep, noise):
-        from dlcourse.embeddings import _kernels
+        from dlcourse.embeddings._kernels import word2vec_kernel
 
-        self.kernel = _kernels.train_word2vec_part
+        self.kernel = word2vec_kernel(cfg.method, w_in.shape[1])
         self.cfg = cfg
         self.w_in, self.w_out, self.keep = w_in, w_out, keep
         self.prob, self.alias = alias_table(noise)
         self.workers = max(1, cfg.workers or os.cpu_count() or 1)
 
-    def train_block(self, tokens, starts, done_before, total, seed):
+    def train_epoch(self, blocks: Iterable, seed: int, done_before: int, total: float,
+                    report: Callable | None) -> tuple[float, int, int]:
+        """Train one pass over ``blocks``; returns (loss sum, outputs, raw words)."""
         cfg = self.cfg
-        n_sent = len(starts) - 1
-        n_chunks = max(1, min(n_sent, -(-int(starts[-1]) // CHUNK_TOKENS)))
-        cuts = np.searchsorted(starts, np.linspace(0, starts[-1], n_chunks + 1)[1:-1])
-        bounds = [0, *[int(c) for c in cuts], n_sent]
-        results: list = [None] * n_chunks
+        chunks = _chunks(blocks, done_before)
         lock = threading.Lock()
-        queue = iter(range(n_chunks))
-        errors: list[BaseException] = []
+        totals = [0.0, 0, 0]  # loss sum, outputs, raw words
+        failed: list[BaseException] = []
 
-        def run() -> None:
-            while not errors:
+        def run(main: bool) -> None:
+            done = None
+            while not failed:
                 with lock:
-                    c = next(queue, None)
-                if c is None:
+                    if done is not None:
+                        totals[0] += done[0]
+                        totals[1] += done[1]
+                        totals[2] += done[2]
+                    progress = tuple(totals)
+                    try:
+                        chunk = next(chunks, None)  # may encode the next block of a stream
+                    except BaseException as exc:  # re-raised in the calling thread below
+                        failed.append(exc)
+                        return
+                if main and done is not None and report is not None:
+                    report(*progress)
+                if chunk is None:
                     return
+                c, tokens, starts, s_begin, s_end, done_chunk, raw = chunk
                 try:
-                    results[c] = self.kernel(
-                        tokens, starts, bounds[c], bounds[c + 1], self.w_in, self.w_out,
-                        self.keep, self.prob, self.alias, cfg.window, cfg.negative,
-                        cfg.method == "cbow", cfg.cbow_mean, cfg.alpha, cfg.min_alpha,
-                        float(done_before + starts[bounds[c]]), total, seed * 1009 + c)
-                except BaseException as exc:  # re-raised in the calling thread below
-                    errors.append(exc)
+                    loss, outputs, _, _ = self.kernel(
+                        tokens, starts, s_begin, s_end, self.w_in, self.w_out, self.keep,
+                        self.prob, self.alias, cfg.window, cfg.negative, cfg.cbow_mean,
+                        cfg.alpha, cfg.min_alpha, float(done_chunk), total,
+                        (seed * 1009 + c) % 2**63)
+                except BaseException as exc:
+                    failed.append(exc)
+                    return
+                done = (loss, outputs, raw)
 
-        workers = min(self.workers, n_chunks)
-        if workers == 1:
-            run()
-        else:
-            threads = [threading.Thread(target=run) for _ in range(workers)]
-            for t in threads:
-                t.start()
+        threads = [threading.Thread(target=run, args=(False,), daemon=True)
+                   for _ in range(self.workers - 1)]
+        for t in threads:
+            t.start()
+        try:
+            run(True)
+        except BaseException as exc:  # Ctrl-C: the other threads stop after their chunk
+            failed.append(exc)
+            raise
+        finally:
             for t in threads:
                 t.join()
-        if errors:
-            raise errors[0]
-        return sum(r[0] for r in results), sum(r[1] for r in results)
+        if failed:
+            raise failed[0]
+        return totals[0], totals[1], totals[2]
 
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
         return self.w_in, self.w_out
+
+
+def _chunks(blocks: Iterable, done_before: int) -> Iterator[tuple]:
+    """Cut each block into chunks of about CHUNK_TOKENS words at sentence boundaries.
+
+    Yields ``(index, tokens, starts, first sentence, end sentence, words before, raw words)``:
+    the chunk's index in the epoch, its block's arrays and sentence range, the number of words
+    trained before it in the run (for the learning rate), and its share of the block's raw
+    words (in proportion to its words; the shares add up to the block's count).
+    """
+    index, done = 0, done_before
+    for tokens, starts, raw in blocks:
+        n_sent, n_tok = len(starts) - 1, int(starts[-1])
+        n_chunks = max(1, min(n_sent, -(-n_tok // CHUNK_TOKENS)))
+        cuts = np.searchsorted(starts, np.linspace(0, n_tok, n_chunks + 1)[1:-1])
+        bounds = [0, *[int(c) for c in cuts], n_sent]
+        for k in range(n_chunks):
+            t0, t1 = int(starts[bounds[k]]), int(starts[bounds[k + 1]])
+            share = raw * t1 // max(n_tok, 1) - raw * t0 // max(n_tok, 1)
+            if k == n_chunks - 1:
+                share = raw - raw * t0 // max(n_tok, 1)
+            yield index, tokens, starts, bounds[k], bounds[k + 1], done + t0, share
+            index += 1
+        done += n_tok
+
+
+class _Blockwise:
+    """The torch trainer behind the epoch interface of _NumbaTrainer: one step per block."""
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+
+    def train_epoch(self, blocks: Iterable, seed: int, done_before: int, total: float,
+                    report: Callable | None) -> tuple[float, int, int]:
+        loss_sum, outputs, raw_words, done = 0.0, 0, 0, done_before
+        for b, (tokens, starts, raw) in enumerate(blocks):
+            loss, n = self.trainer.train_block(tokens, starts, done, total, seed=seed + b)
+            done += len(tokens)
+            loss_sum, outputs, raw_words = loss_sum + loss, outputs + n, raw_words + raw
+            if report is not None:
+                report(loss_sum, outputs, raw_words)
+        return loss_sum, outputs, raw_words
+
+    @property
+    def comm_seconds(self) -> float:
+        return self.trainer.comm_seconds
+
+    def weights(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.trainer.weights()

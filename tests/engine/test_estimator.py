@@ -160,3 +160,16 @@ def test_a_failed_save_keeps_the_previous_model(tmp_path, monkeypatch):
         toy.save(tmp_path / "run")
     assert (tmp_path / "run" / "model.safetensors").read_bytes() == before
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["model.safetensors"]
+
+
+def test_auto_means_the_cpu_without_torch_where_no_gpu_can_be(monkeypatch):
+    from dlcourse.engine import accelerator
+
+    monkeypatch.setattr(accelerator.os.path, "exists", lambda path: False)
+    monkeypatch.setattr(accelerator.sys, "platform", "linux")
+    assert accelerator.is_cpu_spec("auto") and accelerator.is_cpu_spec(None)
+    assert accelerator.is_cpu_spec("cpu") and not accelerator.is_cpu_spec("cuda:0")
+    monkeypatch.setattr(accelerator.os.path, "exists", lambda path: path == "/dev/nvidia0")
+    assert not accelerator.is_cpu_spec("auto")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert accelerator.is_cpu_spec("auto")

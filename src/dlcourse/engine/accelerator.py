@@ -1,0 +1,33 @@
+"""Whether "auto" can mean the CPU without importing torch (a 2-4 s import).
+
+``resolve_device("auto")`` must ask torch whether a GPU is usable. The torch-free lessons (SOM,
+word vectors) only need to know whether that question is worth asking: on a machine with no
+trace of an NVIDIA or AMD driver and no Apple GPU, "auto" is the CPU, decided in microseconds.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+_DRIVER_TRACES = ("/proc/driver/nvidia/version", "/dev/nvidia0", "/dev/nvidiactl", "/dev/kfd",
+                  "/dev/dxg")
+
+
+def accelerator_possible() -> bool:
+    """False when no GPU can be present (no driver trace, not Apple silicon); True otherwise."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False  # the user hid every GPU
+    if sys.platform == "darwin":
+        return platform.machine() == "arm64"  # MPS
+    return any(os.path.exists(path) for path in _DRIVER_TRACES)
+
+
+def is_cpu_spec(device: object) -> bool:
+    """True when ``device`` certainly means the CPU: "cpu", or "auto"/None on a machine where
+    :func:`accelerator_possible` is False. Never imports torch."""
+    if device is None or (isinstance(device, str) and device.strip().lower() == "auto"):
+        return not accelerator_possible()
+    return isinstance(device, str) and device.strip().lower() == "cpu" or (
+        getattr(device, "type", None) == "cpu")

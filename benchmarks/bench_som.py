@@ -13,10 +13,10 @@ Modes (any combination; default: the in-process comparison):
   MiniSom's own ``quantization_error`` and ``topographic_error`` calls, so that both sides
   deliver a map and its two errors. Quality of every map is measured by one implementation.
 * ``--command``: whole commands on 11,380 x 30 rows (breast cancer, standardised, 20 copies),
-  20x20, 20 epochs: ``dlcourse som train`` as it is, the same steps as ``python -c`` without
-  torch, and a MiniSom script (load, standardise, ``random_weights_init``, ``train_batch``,
-  save). MiniSom 2.3.5's ``pca_weights_init`` eigendecomposes ``cov(data)``, an N x N matrix,
-  which takes minutes on these rows, so its script starts from samples instead.
+  20x20, 20 epochs: ``dlcourse som train`` as a user types it (its config's defaults; it
+  imports no torch) against a MiniSom script (load, standardise, ``random_weights_init``,
+  ``train_batch``, save). MiniSom 2.3.5's ``pca_weights_init`` eigendecomposes ``cov(data)``,
+  an N x N matrix, which takes minutes on these rows, so its script starts from samples.
 * ``--defaults``: ``SOM(10, 10)`` with its defaults against MiniSom's usual settings on the
   same 10x10 grid and start weights, equal sample visits: its defaults (sigma 1, lr 0.5,
   asymptotic decay) and its BasicUsage notebook (sigma 1.5).
@@ -26,7 +26,9 @@ Modes (any combination; default: the in-process comparison):
     .venv/bin/python benchmarks/bench_som.py                         # every data set
     .venv/bin/python benchmarks/bench_som.py --sets none --command --defaults --scaling
 
-``--threads`` (default 1) caps BLAS/numba threads for both libraries before numpy loads.
+``--threads`` (default 1) caps BLAS/numba threads for both libraries before numpy loads;
+``--threads default`` leaves both at their default: ours the physical cores (what the CLI
+applies), MiniSom's per-sample rule runs on one core whatever the setting.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ TUNED = ("digits", "fashion")  # schedules and code were tuned looking at these 
 ALL_SETS = ("digits", "fashion", "cancer20", "mnist", "blobs", "wine")
 
 
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="digits only, 3 pairs")
@@ -52,7 +55,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--schedule", default="both", choices=["to_one", "default", "both"])
     parser.add_argument("--repeats", type=int, default=3, help="paired runs per comparison")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", default="1", help="a number, or default")
     parser.add_argument("--command", action="store_true", help="whole-command timings")
     parser.add_argument("--defaults", action="store_true", help="SOM() vs MiniSom's usual")
     parser.add_argument("--scaling", action="store_true", help="time/memory vs size")
@@ -66,6 +69,10 @@ def parse_args() -> argparse.Namespace:
 
 
 ARGS = parse_args()
+if ARGS.threads == "default":
+    from dlcourse.engine.threads import apply_threads
+
+    ARGS.threads = str(apply_threads(None))  # the physical cores, as the CLI does
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[var] = str(ARGS.threads)
 
@@ -73,6 +80,7 @@ import resource  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from _som_data import blobs, cancer20, dataset, usual_sets  # noqa: E402
 from dlcourse.som import SOM, Grid, initial_weights  # noqa: E402
 from dlcourse.som.compare import (  # noqa: E402
     from_minisom_layout,
@@ -101,55 +109,6 @@ def spread(values: list[float]) -> str:
 def quality(X: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
     judge = SOM.from_weights(weights, device="cpu")
     return judge.quantization_error(X), judge.topographic_error(X)
-
-
-def standardise(X: np.ndarray) -> np.ndarray:
-    std = X.std(axis=0)
-    return (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
-
-
-def blobs(n: int, dim: int, seed: int = 42) -> np.ndarray:
-    """A seeded mixture of 12 gaussian clusters with unequal spreads, float32 (n, dim)."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(scale=3.0, size=(12, dim)).astype(np.float32)
-    scales = rng.uniform(0.5, 1.5, 12).astype(np.float32)
-    X = np.empty((n, dim), np.float32)
-    for start in range(0, n, 100_000):  # in place: no float64 temporaries of full size
-        stop = min(start + 100_000, n)
-        label = rng.integers(0, 12, stop - start)
-        X[start:stop] = rng.standard_normal((stop - start, dim), dtype=np.float32)
-        X[start:stop] *= scales[label, None]
-        X[start:stop] += centres[label]
-    return X
-
-
-def cancer20() -> np.ndarray:
-    from sklearn.datasets import load_breast_cancer
-
-    return standardise(np.tile(load_breast_cancer().data, (20, 1)))
-
-
-def dataset(name: str) -> tuple[np.ndarray, int]:
-    """(X, grid side) of a named data set."""
-    if name == "digits":
-        from sklearn.datasets import load_digits
-
-        return load_digits().data.astype(np.float64), 20
-    if name in ("fashion", "mnist"):
-        from dlcourse.data.readers import read_fashion_mnist, read_mnist_5k
-
-        images = read_fashion_mnist("train")[0][:2000] if name == "fashion" \
-            else read_mnist_5k()[0]
-        return images.reshape(len(images), -1).astype(np.float64) / 255.0, 20
-    if name == "cancer20":
-        return cancer20(), 20
-    if name == "blobs":
-        return blobs(4000, 20).astype(np.float64), 16
-    if name == "wine":
-        from sklearn.datasets import load_wine
-
-        return standardise(load_wine().data), 8
-    raise SystemExit(f"unknown data set {name!r}; choose from {', '.join(ALL_SETS)}")
 
 
 # ---------------------------------------------------------------------------- in-process
@@ -225,28 +184,6 @@ def compare(name: str) -> None:
 
 
 # ---------------------------------------------------------------------------- commands
-NO_TORCH = """
-import json, sys, time
-from pathlib import Path
-import numpy as np
-from dlcourse.engine.persist import write_state
-from dlcourse.som import SOM
-from dlcourse.som.data import Standardizer, load_table
-table = load_table(sys.argv[1])
-scaler = Standardizer().fit(table.X)
-X = scaler.transform(table.X)
-# the settings dlcourse som train passes today (its own option defaults)
-som = SOM(20, 20, epochs=20, sigma_end=1.0, decay="exponential", seed=0, device="cpu").fit(X)
-out = Path(sys.argv[2])
-write_state(out / "model.safetensors", {"lesson": "som", "config": som.get_params(),
-            "scaler": scaler.to_dict(), "history": som.history_},
-            {"weights": som.weights_, "center": som._center})
-metrics = {"quantization_error": som.quantization_error_,
-           "topographic_error": som.topographic_error_}
-(out / "metrics.json").write_text(json.dumps(metrics))
-(out / "history.json").write_text(json.dumps(som.history_))
-"""
-
 MINISOM = """
 import sys
 import numpy as np
@@ -273,41 +210,45 @@ def timed(cmd: list[str], env: dict) -> tuple[float, float]:
 
 def commands() -> None:
     X = cancer20()
+    defaults = SOM(20, 20).config
     print(f"\n== whole commands: {len(X)} x {X.shape[1]} rows (breast cancer standardised, 20 "
-          "copies), 20x20, 20 epochs; ours: the CLI's defaults (sigma 5 -> 1, exponential, "
-          "PCA start); MiniSom: sigma 5, lr 0.5, its default decay, random_weights_init (its "
-          "pca_weights_init decomposes an N x N matrix: minutes here), train_batch",
-          flush=True)
+          f"copies), 20x20, 20 epochs; ours: `dlcourse som train` with its defaults (sigma "
+          f"{defaults.sigma_start():g} -> {defaults.sigma_end:g}, {defaults.decay}, PCA start; no "
+          "torch); MiniSom: sigma 5, lr 0.5, its default decay, random_weights_init (its "
+          "pca_weights_init decomposes an N x N matrix: minutes here), train_batch", flush=True)
     env = {**os.environ, "DLCOURSE_THREADS": str(ARGS.threads)}
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "x.npy"
         np.save(data, X)
-        runs: dict[str, list[tuple[float, float]]] = {"cli": [], "no_torch": [], "minisom": []}
+        # the same command with MiniSom's sigma curve (asymptotic_decay: 5 -> 5/3), for QE/TE
+        matched = matching_params("default", 5.0)
         cli = [sys.executable, "-m", "dlcourse", "som", "train", str(data), "--grid", "20x20",
-               "--epochs", "20", "--device", "cpu", "--out", f"{tmp}/cli"]
-        no_torch = [sys.executable, "-c", NO_TORCH, str(data), f"{tmp}/plain"]
-        peer = [sys.executable, "-c", MINISOM, str(data), f"{tmp}/minisom.npy"]
-        timed(no_torch, env)  # the numba cache is warm for every timed run
+               "--epochs", "20", "--device", "cpu"]
+        commands = {
+            "cli": [*cli, "--out", f"{tmp}/cli"],
+            "cli_matched": [*cli, "--sigma", "5", "--sigma-end", f"{matched['sigma_end']:.6f}",
+                            "--decay", matched["decay"], "--out", f"{tmp}/cli_matched"],
+            "minisom": [sys.executable, "-c", MINISOM, str(data), f"{tmp}/minisom.npy"]}
+        runs: dict[str, list[tuple[float, float]]] = {key: [] for key in commands}
+        timed(commands["cli"], env)  # the numba cache is warm for every timed run
         for _ in range(ARGS.repeats):  # interleaved, paired by repeat
-            runs["cli"].append(timed(cli, env))
-            runs["no_torch"].append(timed(no_torch, env))
-            runs["minisom"].append(timed(peer, env))
-        ours = json.loads(Path(f"{tmp}/cli/metrics.json").read_text())
-        plain = json.loads(Path(f"{tmp}/plain/metrics.json").read_text())
+            for key, command in commands.items():
+                runs[key].append(timed(command, env))
+        found = {key: json.loads(Path(f"{tmp}/{key}/metrics.json").read_text())
+                 for key in ("cli", "cli_matched")}
         theirs = quality(X, from_minisom_layout(np.load(f"{tmp}/minisom.npy"), "rectangular"))
     rows = []
-    for key, label, (qe, te) in (
-            ("cli", "dlcourse som train", (ours["quantization_error"],
-                                           ours["topographic_error"])),
-            ("no_torch", "same steps, no torch (python -c)",
-             (plain["quantization_error"], plain["topographic_error"])),
-            ("minisom", "MiniSom script (train_batch)", theirs)):
+    for key, label in (("cli", "dlcourse som train (defaults)"),
+                       ("cli_matched", "dlcourse som train, MiniSom's sigma 5 -> 5/3"),
+                       ("minisom", "MiniSom script (train_batch)")):
         walls, cpus = zip(*runs[key], strict=True)
+        qe, te = theirs if key == "minisom" else (found[key]["quantization_error"],
+                                                  found[key]["topographic_error"])
         rows.append({"command": label, "wall_s": float(np.median(walls)),
                      "wall range": f"{min(walls):.2f}-{max(walls):.2f}",
                      "cpu_s": float(np.median(cpus)), "QE": qe, "TE": te})
     table(rows)
-    for key in ("cli", "no_torch"):
+    for key in ("cli", "cli_matched"):
         wall = [p[0] / o[0] for p, o in zip(runs["minisom"], runs[key], strict=True)]
         cpu = [p[1] / o[1] for p, o in zip(runs["minisom"], runs[key], strict=True)]
         print(f"ratio vs MiniSom script ({key}): wall {spread(wall)}, CPU {spread(cpu)} "
@@ -315,22 +256,12 @@ def commands() -> None:
 
 
 # ---------------------------------------------------------------------------- defaults
-def usual_sets() -> dict[str, np.ndarray]:
-    from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
-
-    return {"digits": load_digits().data.astype(np.float64),
-            "digits std": standardise(load_digits().data),
-            "breast_cancer std": standardise(load_breast_cancer().data),
-            "wine std": standardise(load_wine().data), "iris std": standardise(load_iris().data),
-            "blobs": blobs(4000, 20).astype(np.float64),
-            "fashion 2k": dataset("fashion")[0]}
-
-
 def defaults() -> None:
     from minisom import MiniSom
 
     som = SOM(10, 10)
-    print(f"\n== SOM(10, 10) defaults (batch, {som.epochs} epochs, sigma {som._sigma_start():g} -> "
+    print(f"\n== SOM(10, 10) defaults (batch, {som.epochs} epochs, sigma "
+          f"{som.config.sigma_start():g} -> "
           f"{som.sigma_end}, {som.decay}, PCA start) vs MiniSom(10, 10, d, sigma=S, "
           "learning_rate=0.5) with its default asymptotic decay, our PCA start, "
           f"train(X, {som.epochs} * N, random_order=True); MiniSom median of seeds 0-2")

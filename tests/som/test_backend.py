@@ -1,4 +1,5 @@
-"""The CPU backend against plain float64 references: errors, the batch rule, plain-value inputs."""
+"""The CPU backend against plain float64 references: errors, the batch rule, plain-value inputs;
+the numba-free search gives the bits of the compiled one."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import pytest
 from sklearn.datasets import load_digits, load_wine
 
 from dlcourse.som import SOM, Grid, backend_numpy, initial_weights
-from dlcourse.som.backend_numpy import NumpyRunner
+from dlcourse.som.backend_numpy import NumpySearch
 from dlcourse.som.functions import NEIGHBORHOODS
-from dlcourse.som.rules import SearchSpec, TrainSettings
+from dlcourse.som.numpy_training import NumpyRunner
+from dlcourse.som.rules import SearchSpec, TrainSettings, TrainState
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +52,9 @@ def test_one_batch_epoch_is_the_dense_batch_rule(wine):
     grid = Grid(7, 6)
     start = initial_weights(wine, grid, "random", np.random.default_rng(1))
     settings = TrainSettings("batch", epochs=1, sigma=1.7, sigma_end=1.7)
-    w, history = NumpyRunner(_spec(grid, wine)).train(wine, start, grid, settings,
-                                                      np.random.default_rng(0))
+    state = NumpyRunner(_spec(grid, wine)).train(wine, TrainState(start), grid, settings)
+    w, history = state.weights, state.history
+    assert state.finished and not state.centred
     _, best, qe, misses = _reference_errors(wine, start, grid)
     h = NEIGHBORHOODS["gaussian"](grid.squared_distances().astype(np.float64), 1.7)  # (K, K)
     onehot = np.eye(grid.size)[best]  # (N, K)
@@ -82,9 +85,9 @@ def test_runner_trains_from_plain_values_as_the_estimator_does():
     spec = SearchSpec(grid.neighbors(), "euclidean", X.mean(0), chunk=1000)
     settings = TrainSettings("batch", epochs=3, sigma=2.0, sigma_end=som.sigma_end,
                              decay=som.decay)
-    w, history = NumpyRunner(spec).train(X, start, grid, settings, np.random.default_rng(4))
-    np.testing.assert_array_equal(w.reshape(8, 9, -1), som.weights_)
-    assert [h["sigma"] for h in history] == [h["sigma"] for h in som.history_]
+    state = NumpyRunner(spec).train(X, TrainState(start), grid, settings)
+    np.testing.assert_array_equal(state.weights.reshape(8, 9, -1), som.weights_)
+    assert [h["sigma"] for h in state.history] == [h["sigma"] for h in som.history_]
 
 
 def test_train_settings_schedules():
@@ -95,3 +98,19 @@ def test_train_settings_schedules():
     online = TrainSettings("online", epochs=2, iterations=7, shuffle=False)
     order = online.order_of_steps(5, online.total_steps(5), np.random.default_rng(0))
     assert order.tolist() == [0, 1, 2, 3, 4, 0, 1]
+
+
+@pytest.mark.parametrize("distance", ["euclidean", "cosine", "manhattan"])
+def test_numba_free_search_gives_the_compiled_bits(wine, distance):
+    # queries (som predict) use the numpy-only search; training errors the compiled kernels
+    grid = Grid(6, 7, "hexagonal")
+    w = SOM(6, 7, topology="hexagonal", distance=distance, init="random", epochs=1, sigma=0.8,
+            device="cpu").fit(wine).weights_.reshape(42, -1)
+    spec = _spec(grid, wine, distance, chunk=50)
+    plain, compiled = NumpySearch(spec), NumpyRunner(spec)
+    np.testing.assert_array_equal(plain.weights32(w), compiled.weights32(w))
+    bmu, found, flags = plain.scan(wine, w)
+    for got, expected in zip((bmu, found, flags), compiled.scan(wine, w), strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert 0 < flags.sum() < len(wine)  # the comparison is not vacuous
+    np.testing.assert_array_equal(plain.transform(wine, w), compiled.transform(wine, w))

@@ -1,9 +1,11 @@
-"""`dlcourse som train | plot | predict`, run in-process on real tables."""
+"""`dlcourse som train | evaluate | predict | plot`, run in-process on real tables from a fresh
+working directory with relative paths, as a user types them."""
 
 from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 
@@ -14,92 +16,117 @@ from sklearn.datasets import load_wine
 from dlcourse.cli.main import main
 
 
-@pytest.fixture(scope="module")
-def wine_csv(tmp_path_factory):
+def write_wine_csv(path) -> None:
     data = load_wine()
-    path = tmp_path_factory.mktemp("data") / "wine.csv"
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow([*data.feature_names, "cultivar"])
         for row, target in zip(data.data, data.target, strict=True):
             writer.writerow([*row, f"c{target}"])
-    return path
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, wine_csv):
-    out = tmp_path_factory.mktemp("run")
-    main(["som", "train", str(wine_csv), "--grid", "6x7", "--topology", "hex", "--epochs", "5",
-          "--device", "cpu", "--out", str(out)])
-    return out
+def trained(tmp_path_factory):
+    """A hexagonal map of wine.csv in ``run/`` (the folder holds the CSV too)."""
+    folder = tmp_path_factory.mktemp("som_cli")
+    write_wine_csv(folder / "wine.csv")
+    main(["som", "train", str(folder / "wine.csv"), "--grid", "6x7", "--topology", "hex",
+          "--epochs", "5", "--device", "cpu", "--out", str(folder / "run")])
+    return folder
+
+
+@pytest.fixture
+def here(trained, workdir):
+    """The trained run and its CSV copied into a fresh working directory."""
+    shutil.copytree(trained / "run", "run")
+    shutil.copy(trained / "wine.csv", "wine.csv")
+    return workdir
 
 
 def test_train_saves_map_scaler_history_and_metrics(trained):
-    import torch
+    from dlcourse.engine.persist import read_manifest
 
-    state = torch.load(trained / "model.pt", weights_only=True)
-    assert state["config"]["topology"] == "hexagonal" and state["config"]["m"] == 6
-    scaler = state["extra"]["scaler"]
-    assert len(scaler["mean"]) == 13 and min(scaler["scale"]) > 0
-    assert state["classes"] == ["c0", "c1", "c2"]
-    history = json.loads((trained / "history.json").read_text())
+    manifest = read_manifest(trained / "run" / "model.safetensors")
+    assert manifest["lesson"] == "som" and manifest["estimator"] == "SOM"
+    assert manifest["config"]["topology"] == "hexagonal" and manifest["config"]["m"] == 6
+    # the config's own defaults apply (the CLI no longer has its own)
+    assert manifest["config"]["sigma_end"] == 0.5 and manifest["config"]["decay"] == "inverse_time"
+    meta = manifest["metadata"]
+    assert len(meta["scaler"]["mean"]) == 13 and min(meta["scaler"]["scale"]) > 0
+    assert meta["classes"] == ["c0", "c1", "c2"] and meta["label_column"] == "cultivar"
+    assert np.array(meta["unit_labels"], dtype=object).shape == (6, 7)
+    history = json.loads((trained / "run" / "history.json").read_text())
     assert len(history) == 6 and history[-1]["quantization_error"] < history[0][
         "quantization_error"]
-    metrics = json.loads((trained / "metrics.json").read_text())
+    metrics = json.loads((trained / "run" / "metrics.json").read_text())
     assert metrics["samples"] == 178 and metrics["features"] == 13
+    assert (trained / "run" / "last.safetensors").exists()
 
 
-def test_predict_applies_the_saved_scaler(trained, wine_csv, tmp_path, capsys):
-    out = tmp_path / "pred.csv"
-    main(["som", "predict", str(trained), str(wine_csv), "--device", "cpu", "--output", str(out)])
-    rows = list(csv.DictReader(out.open()))
+def test_predict_applies_the_saved_scaler(cli_run, here):
+    result = cli_run("som", "predict", "run", "wine.csv", "--output", "out/pred.csv")
+    assert result.code == 0, result.err
+    rows = list(csv.DictReader(open("out/pred.csv")))
     assert len(rows) == 178 and {"row", "col", "distance", "unit_label", "label"} <= set(rows[0])
     assert all(0 <= int(r["row"]) < 6 and 0 <= int(r["col"]) < 7 for r in rows)
     # on standardised wine a map labelled by majority agrees with most labels (calibrated)
-    agree = np.mean([r["unit_label"] == r["label"] for r in rows])
-    assert agree > 0.9
+    assert np.mean([r["unit_label"] == r["label"] for r in rows]) > 0.9
     # distances are in standardised units: raw-unit distances would be in the hundreds
     assert max(float(r["distance"]) for r in rows) < 10
-    assert "label_agreement" in capsys.readouterr().out
+    printed = cli_run("som", "predict", "run", "wine.csv")
+    assert printed.code == 0 and "158 more rows" in printed.out
 
 
-def test_plot_writes_every_figure(trained, capsys):
-    main(["som", "plot", str(trained), "--device", "cpu", "--features", "0,3"])
+def test_predict_new_samples_without_the_label_column(cli_run, here):
+    data = load_wine()
+    np.save("new.npy", data.data[:5])
+    result = cli_run("som", "predict", "run", "new.npy")
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[0].split() == ["sample", "row", "col", "distance",
+                                                  "unit_label"]
+
+
+def test_evaluate_prints_and_writes_only_when_asked(cli_run, here):
+    before = here()
+    result = cli_run("som", "evaluate", "run")  # DATA: the training data, found from here
+    assert result.code == 0, result.err
+    header, _, values = result.out.splitlines()[:3]
+    assert header.split() == ["data", "samples", "quantization_error", "topographic_error",
+                              "label_agreement"]
+    agreement = float(values.split()[-1])
+    assert 0.9 < agreement <= 1.0  # calibrated on wine
+    assert here() == before
+    written = cli_run("som", "evaluate", "run", "wine.csv", "--limit", "50", "--out", "eval")
+    assert written.code == 0, written.err
+    report = json.loads(open("eval/evaluation.json").read())
+    assert report["samples"] == 50 and report["quantization_error"] > 0
+
+
+def test_plot_writes_every_figure(cli_run, here):
+    result = cli_run("som", "plot", "run", "--features", "0,3", "--out", "figures")
+    assert result.code == 0, result.err
     for name in ("umatrix", "component_planes", "history", "hit_map", "weights_scatter"):
-        assert (trained / f"{name}.png").stat().st_size > 1000, name
+        assert open(f"figures/{name}.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n", name
 
 
-def test_dry_run_on_sklearn_set_and_npy(tmp_path):
-    main(["som", "train", "sklearn:iris", "--dry-run", "--device", "cpu",
-          "--out", str(tmp_path / "a")])
-    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+def test_dry_run_on_sklearn_set_and_npy(cli_run, workdir):
+    assert cli_run("som", "train", "sklearn:iris", "--dry-run", "--device", "cpu",
+                   "--out", "a").code == 0
+    metrics = json.loads(open("a/metrics.json").read())
     assert metrics["grid"] == "5x5" and metrics["epochs"] == 2
-    X = load_wine().data[:60]
-    np.save(tmp_path / "x.npy", X)
-    main(["som", "train", str(tmp_path / "x.npy"), "--grid", "3x4", "--algorithm", "online",
-          "--no-standardize", "--epochs", "2", "--device", "cpu", "--out", str(tmp_path / "b")])
-    main(["som", "predict", str(tmp_path / "b"), str(tmp_path / "x.npy"), "--device", "cpu"])
+    np.save("x.npy", load_wine().data[:60])
+    result = cli_run("som", "train", "x.npy", "--grid", "3x4", "--algorithm", "online",
+                     "--no-standardize", "--epochs", "2", "--device", "cpu", "--out", "b")
+    assert result.code == 0, result.err
+    assert cli_run("som", "predict", "b", "x.npy", "--device", "cpu").code == 0
 
 
-@pytest.mark.parametrize("args, message", [
-    (["som", "train", "missing.csv", "--out", "{tmp}"], "error: data 'missing.csv' not found"),
-    (["som", "train", "sklearn:irish", "--out", "{tmp}"], "error: unknown data set sklearn:irish"),
-    (["som", "train", "sklearn:iris", "--neighborhood", "gausian", "--device", "cpu",
-      "--out", "{tmp}"], "error: unknown neighborhood 'gausian'; choose one of"),
-])
-def test_user_errors_are_one_line(tmp_path, capsys, args, message):
-    with pytest.raises(SystemExit) as info:
-        main([a.replace("{tmp}", str(tmp_path)) for a in args])
-    assert info.value.code == 2
-    err = capsys.readouterr().err
-    assert err.startswith(message) and err.count("\n") == 1
-
-
-def test_predict_with_wrong_columns_is_named(trained, tmp_path, capsys):
-    np.save(tmp_path / "x.npy", np.zeros((5, 4)))
-    with pytest.raises(SystemExit):
-        main(["som", "predict", str(trained), str(tmp_path / "x.npy"), "--device", "cpu"])
-    assert "4 features but the scaler was fitted on 13" in capsys.readouterr().err
+def test_single_column_csv_is_one_feature(cli_run, workdir):
+    with open("h.csv", "w") as handle:
+        handle.write("height\n" + "\n".join(f"{1.5 + i / 100:.2f}" for i in range(40)) + "\n")
+    result = cli_run("som", "train", "h.csv", "--grid", "1x5", "--out", "run")
+    assert result.code == 0, result.err
+    assert "on 40 x 1" in result.out
 
 
 def test_som_help_does_not_import_torch_or_numpy():
@@ -110,3 +137,20 @@ def test_som_help_does_not_import_torch_or_numpy():
             "print('torch' in sys.modules, 'numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("False False"), out.stdout
+    text = " ".join(out.stdout.split())
+    assert "[default: 10x10]" in text and "rect and hex for short" in text
+    assert "[default: 0.5]" in text  # --sigma-end: the config's default
+
+
+def test_every_train_option_default_is_the_configs():
+    from dlcourse.cli.som import train
+    from dlcourse.som.config import SOMConfig
+
+    options = {p.name: p for p in train.params if isinstance(p, __import__("click").Option)}
+    for name, value in SOMConfig().to_dict().items():
+        if name in ("m", "n"):  # --grid
+            continue
+        assert options[name].default is None, name  # None: the config's default applies
+        shown = "none" if value is None else (("on" if value else "off")
+                                              if isinstance(value, bool) else str(value))
+        assert f"[default: {shown}]" in options[name].help, name

@@ -63,3 +63,43 @@ def test_standardizer_round_trips_through_plain_values():
     np.testing.assert_allclose(Z.std(0), 1, atol=1e-9)
     again = Standardizer.from_dict(scaler.to_dict())
     np.testing.assert_allclose(again.inverse_transform(again.transform(X)), X)
+
+
+def test_single_column_and_other_delimiters_read_as_written(tmp_path):
+    (tmp_path / "h.csv").write_text("height\n1.7\n1.8\n")  # a sniffer splits "height" on "h"
+    table = load_table(str(tmp_path / "h.csv"))
+    assert table.feature_names == ["height"] and table.X.ravel().tolist() == [1.7, 1.8]
+    (tmp_path / "s.csv").write_text("a;b;kind\n1.5;2;x\n3;4;y\n")
+    table = load_table(str(tmp_path / "s.csv"))
+    assert table.X.tolist() == [[1.5, 2.0], [3.0, 4.0]] and table.label_column == "kind"
+    (tmp_path / "t.tsv").write_text("a\tb\n1\t2\n")
+    assert load_table(str(tmp_path / "t.tsv")).X.tolist() == [[1.0, 2.0]]
+    (tmp_path / "j.jsonl").write_text('{"a": 1, "y": "p"}\n{"a": 2, "y": "q"}\n')
+    table = load_table(str(tmp_path / "j.jsonl"))
+    assert table.X.tolist() == [[1.0], [2.0]] and table.labels.tolist() == ["p", "q"]
+
+
+def test_infinite_values_and_labels_where_none_exist_are_named(tmp_path):
+    (tmp_path / "i.csv").write_text("a,b\n1,2\n3,inf\n")
+    with pytest.raises(DlcourseError, match=r"infinite value in data row 2, column 'b'"):
+        load_table(str(tmp_path / "i.csv"))
+    X = np.ones((4, 2))
+    X[2, 1] = np.nan
+    np.save(tmp_path / "n.npy", X)
+    with pytest.raises(DlcourseError, match=r"missing value in data row 3, column 'x1'"):
+        load_table(str(tmp_path / "n.npy"))
+    with pytest.raises(DlcourseError, match="sklearn:iris has its labels already"):
+        load_table("sklearn:iris", label_column="species")
+    np.save(tmp_path / "e.npy", np.zeros((0, 3)))
+    with pytest.raises(DlcourseError, match=r"holds an empty \(0, 3\) array"):
+        load_table(str(tmp_path / "e.npy"))
+
+
+def test_new_samples_need_no_label_column(tmp_path):
+    # what predict does: the map's label column is used when the table has it
+    (tmp_path / "new.csv").write_text("a,b\n1,2\n")
+    table = load_table(str(tmp_path / "new.csv"), label_column="kind", require_label=False)
+    assert table.labels is None and table.X.shape == (1, 2)
+    (tmp_path / "text.csv").write_text("a,name\n1,bob\n")
+    with pytest.raises(DlcourseError, match=r"column 'name' is not numeric and the map's labels"):
+        load_table(str(tmp_path / "text.csv"), label_column="kind", require_label=False)

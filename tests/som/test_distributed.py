@@ -55,8 +55,8 @@ def test_cli_under_torchrun_writes_once_and_matches_one_process(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("trained 5x6 hexagonal map") == 1  # rank 0 reports and writes
     main([*args, "--out", str(tmp_path / "one")])
-    two = SOM.load(tmp_path / "two" / "model.pt", device="cpu")
-    one = SOM.load(tmp_path / "one" / "model.pt", device="cpu")
+    two = SOM.load(tmp_path / "two", device="cpu")
+    one = SOM.load(tmp_path / "one", device="cpu")
     np.testing.assert_allclose(two.weights_, one.weights_, rtol=0, atol=1e-10)
     metrics = json.loads((tmp_path / "two" / "metrics.json").read_text())
     assert metrics["samples"] == 178  # the whole data set, not one rank's share

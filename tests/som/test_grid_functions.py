@@ -94,3 +94,14 @@ def test_separable_gaussian_smoothing_equals_the_dense_matrix(topology, toroidal
     values = np.random.default_rng(0).normal(size=(grid.size, 3))
     dense = NEIGHBORHOODS["gaussian"](grid.squared_distances().astype(np.float64), 1.7) @ values
     np.testing.assert_allclose(grid.gaussian_smooth(values, 1.7), dense, rtol=1e-5, atol=1e-6)
+
+
+def test_config_choices_name_the_registries():
+    # SOMConfig lists the names without importing numpy; the registries hold the functions
+    from dlcourse.som import config, functions, grid
+    from dlcourse.som._kernels import DECAY_CODES, DISTANCE_CODES, NEIGHBORHOOD_CODES
+
+    assert config.NEIGHBORHOODS == tuple(functions.NEIGHBORHOODS) == tuple(NEIGHBORHOOD_CODES)
+    assert config.DECAYS == tuple(functions.DECAYS) == tuple(DECAY_CODES)
+    assert config.DISTANCES == tuple(DISTANCE_CODES)
+    assert grid.TOPOLOGIES == config.TOPOLOGIES

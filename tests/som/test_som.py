@@ -163,7 +163,7 @@ def test_other_neighbourhoods_and_decays_train(iris, neighborhood, decay):
     X, _ = iris
     for algorithm in ("batch", "online"):
         if (algorithm, neighborhood) == ("batch", "mexican_hat"):
-            with pytest.raises(ValueError, match="use algorithm='online' or 'minibatch'"):
+            with pytest.raises(ValueError, match="use the online or minibatch algorithm"):
                 SOM(5, 5, neighborhood=neighborhood, device="cpu").fit(X)
             continue
         # the mexican hat's negative ring pushes neighbours apart: it needs sigma_end >= 1
@@ -208,29 +208,68 @@ def test_pca_init_spans_the_main_component(iris):
     np.testing.assert_allclose(w.reshape(36, -1).mean(0), X.mean(0), atol=1e-9)
 
 
-def test_save_load_same_predictions_and_weights_only(tmp_path, iris):
-    import torch
+def test_save_load_same_predictions_and_no_torch(tmp_path, iris):
+    import subprocess
+    import sys
+
+    from dlcourse.engine.persist import read_manifest
 
     X, y = iris
     som = SOM(6, 6, topology="hexagonal", epochs=3, device="cpu").fit(X)
-    path = som.save(tmp_path / "run", classes=["a", "b", "c"], scaler={"mean": [0.0]})
-    raw = torch.load(path, weights_only=True)
-    assert raw["lesson"] == "som" and raw["config"]["topology"] == "hexagonal"
+    som.metadata_ = {"classes": ["a", "b", "c"], "scaler": {"mean": [0.0]}}
+    path = som.save(tmp_path / "run")
+    assert path == tmp_path / "run" / "model.safetensors"
+    manifest = read_manifest(path)
+    assert manifest["lesson"] == "som" and manifest["config"]["topology"] == "hexagonal"
     loaded = SOM.load(tmp_path / "run")
     np.testing.assert_array_equal(loaded.predict(X), som.predict(X))
     np.testing.assert_array_equal(loaded.weights_, som.weights_)
-    assert loaded.history_ == som.history_
+    np.testing.assert_array_equal(loaded.center_, som.center_)
+    # load picks the device anew ("auto": a GPU trained map loads on a laptop)
+    assert loaded.history_ == som.history_ and loaded.config == som.config.replace(device="auto")
     assert loaded.metadata_["classes"] == ["a", "b", "c"]
     assert loaded.topographic_error(X) == pytest.approx(som.topographic_error_)
+    # a saved map loads and answers with torch unimportable
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "import numpy as np; from dlcourse.som import SOM\n"
+            f"som = SOM.load({str(tmp_path / 'run')!r})\n"
+            "print(som.predict(np.zeros((1, 4))).tolist())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str(som.predict(np.zeros((1, 4))).tolist())
 
 
-def test_load_rejects_other_lessons_checkpoints(tmp_path):
-    from dlcourse.engine import save_checkpoint
-    from dlcourse.errors import DlcourseError
+def test_load_rejects_other_lessons_and_edited_models(tmp_path, iris):
+    from dlcourse.engine.persist import read_manifest, write_state
+    from dlcourse.errors import IncompatibleModelError
 
-    save_checkpoint(tmp_path / "model.pt", {"lesson": "lm", "config": {}})
-    with pytest.raises(DlcourseError, match="not an SOM"):
-        SOM.load(tmp_path)
+    manifest = {"lesson": "lm", "estimator": "LanguageModel", "config": {}}
+    write_state(tmp_path / "lm" / "model.safetensors", manifest, {"x": np.zeros(2)})
+    with pytest.raises(IncompatibleModelError, match="holds a 'lm' model"):
+        SOM.load(tmp_path / "lm")
+    som = SOM(4, 5, epochs=1, device="cpu").fit(iris[0])
+    manifest = read_manifest(som.save(tmp_path / "som"))
+    manifest["config"]["m"] = 5  # the config no longer fits the weights
+    write_state(tmp_path / "edited" / "model.safetensors", manifest,
+                {"weights": som.weights_, "center": som.center_})
+    with pytest.raises(IncompatibleModelError, match=r"do not fit the 5x5 map"):
+        SOM.load(tmp_path / "edited")
+
+
+def test_config_params_and_positional_grid():
+    from dlcourse.errors import NotFittedError
+    from dlcourse.som import SOMConfig
+
+    som = SOM(20, 12, sigma=3.0)
+    assert (som.m, som.n, som.sigma) == (20, 12, 3.0)
+    assert som.get_params()["n"] == 12 and som.config == SOMConfig(m=20, n=12, sigma=3.0)
+    assert som.set_params(epochs=4) is som and som.config.epochs == 4
+    assert SOM(config=SOMConfig(m=3, n=4)).grid.size == 12
+    assert SOMConfig().sigma_start() == 5.0  # max(10, 10) / 2
+    with pytest.raises(NotFittedError):
+        som.distance_map()
+    with pytest.raises(TypeError, match="at most 2 positional"):
+        SOM(3, 4, 5)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -240,10 +279,19 @@ def test_load_rejects_other_lessons_checkpoints(tmp_path):
     (dict(init="zeros"), "choose one of pca, random, sample"),
     (dict(epochs=0), "epochs must be >= 1"),
     (dict(sigma=-1.0), "sigma must be > 0"),
+    (dict(m=1, n=1), "a 1x1 grid has no neighbours"),
+    (dict(topology="hexagonal", toroidal=True, m=5), "toroidal needs an even number of rows"),
+    (dict(algorithm="online", neighborhood="mexican_hat"), "sigma_end must be >= 1 with the "
+                                                           "mexican_hat"),
+    (dict(iterations=100), "iterations applies to the online and minibatch algorithms"),
+    (dict(device="gpu"), "unknown device 'gpu'; use auto, cpu, cuda, cuda:N or mps"),
+    (dict(backend="numpy", device="cuda"), "backend numpy runs on the CPU only"),
+    (dict(epochs=2.5), "epochs must be an integer"),
+    (dict(seed=-1), "seed must be >= 0"),
 ])
 def test_bad_hyper_parameters_raise_one_clear_value_error(iris, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        SOM(4, 4, device="cpu", **kwargs).fit(iris[0])
+        SOM(**{"m": 4, "n": 4, "device": "cpu", **kwargs}).fit(iris[0])
 
 
 def test_bad_data_is_named(iris):

@@ -1,242 +1,369 @@
-"""`dlcourse som`: train a self-organizing map on a table, draw its maps, map new samples."""
+"""`dlcourse som`: train a self-organizing map on a table, measure it, map samples, draw it.
+
+    dlcourse som train DATA --out DIR [--grid RxC] [options]
+    dlcourse som evaluate MODEL_DIR [DATA] [--out DIR]
+    dlcourse som predict MODEL_DIR DATA [--output FILE.csv]
+    dlcourse som plot MODEL_DIR [--data DATA] [--out DIR]
+
+The training options are generated from :class:`~dlcourse.som.config.SOMConfig` (each default
+lives there once) and every value is checked before any data is read. On the CPU no command
+imports torch.
+"""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
 
-from dlcourse.cli.common import device_option, echo_table, out_option, parse_grid, seed_option
+from dlcourse.cli.common import (
+    ConfigOptions,
+    check_model_dir,
+    check_out_dir,
+    echo_table,
+    out_option,
+    parse_grid,
+    resume_option,
+)
+from dlcourse.errors import DlcourseError
+from dlcourse.som.config import SOMConfig, check_device_name
 
-group = click.Group("som", help="Self-organizing maps: train, plot, predict.")
+group = click.Group("som", help="Self-organizing maps: train, evaluate, predict, plot.")
 
-TOPOLOGIES = {"rect": "rectangular", "rectangular": "rectangular",
-              "hex": "hexagonal", "hexagonal": "hexagonal"}
-DATA_HELP = ("A .csv or .npy file, sklearn:iris|wine|digits|breast_cancer, fashion-mnist or "
-             "mnist-5k.")
+TOPOLOGY_ALIASES = {"rect": "rectangular", "hex": "hexagonal"}  # short forms older scripts use
+# --grid sets m and n; --topology is declared below to accept the short forms as choices
+TRAIN = ConfigOptions(SOMConfig, exclude=("m", "n", "topology"),
+                      rename={"m": "--grid", "n": "--grid"})
+DEFAULTS = SOMConfig()
+_TOPOLOGY = next(f for f in SOMConfig.fields() if f.name == "topology")
+DRY_RUN_ROWS = 200
+DATA_HELP = ("a .csv/.tsv/.txt/.jsonl/.parquet table or a .npy matrix, sklearn:iris|wine|digits|"
+             "breast_cancer, fashion-mnist or mnist-5k")
 
 
-def _load(data: str, label_column: str | None, limit: int | None, seed: int):
-    from dlcourse.som.data import load_table
+def _device(ctx, param, value):
+    return check_device_name(value)
 
-    return load_table(data, label_column=label_column, limit=limit, seed=seed)
+
+def _optional_out(ctx, param, value):
+    return None if value is None else check_out_dir(value)
+
+
+def _model_dir(ctx, param, value):
+    path = Path(value)
+    if (path / "model.pt").exists() and not (path / "model.safetensors").exists():
+        raise DlcourseError(f"MODEL_DIR {value} holds a model.pt written by an older dlcourse; "
+                            f"train it again with 'dlcourse som train DATA --out {value}'")
+    return check_model_dir(value, "som")
+
+
+def _features(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return [int(v) for v in value.split(",")]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of column numbers",
+                                 ctx, param) from None
+
+
+def _output_file(ctx, param, value):
+    if value is None:
+        return None
+    path = Path(value)
+    if path.is_dir():
+        raise DlcourseError(f"--output {value} is a directory; give a file name such as "
+                            f"{path / 'predictions.csv'}")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise DlcourseError(f"--output {value}: {parent} is a file, so the folder cannot be "
+                                "made")
+    check_out_dir(path.parent, "--output")  # writable, or can be created
+    return path
+
+
+model_dir_argument = click.argument("model_dir", metavar="MODEL_DIR", callback=_model_dir)
+device_option = click.option("--device", default="auto", show_default=True, callback=_device,
+                             help="auto (a GPU when present, else the CPU), cpu, cuda, cuda:N "
+                                  "or mps.")
+limit_option = click.option("--limit", type=click.IntRange(min=1), default=None,
+                            help="Use a seeded random subset of this many rows.")
+seed_option = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+                           help="Seed of the --limit subset.")
+
+
+def train_config(grid: str | None, topology: str | None, options: dict,
+                 dry_run: bool = False) -> SOMConfig:
+    """The validated config of ``som train``: ``--grid`` sets m and n, rect/hex are accepted.
+
+    Raises:
+        DlcourseError: a value out of range, naming its option.
+    """
+    m, n = parse_grid(grid) if grid is not None else (DEFAULTS.m, DEFAULTS.n)
+    fixed = {"m": m, "n": n}
+    if topology is not None:
+        fixed["topology"] = TOPOLOGY_ALIASES.get(topology, topology)
+    if dry_run:  # a smoke test: a small map, two epochs
+        fixed.update(m=min(m, 5), n=min(n, 5), epochs=min(options.get("epochs") or 2, 2))
+    return TRAIN.build(options, **fixed)
 
 
 @group.command()
-@click.argument("data")
-@click.option("--grid", "grid", default="10x10", show_default=True, help="Rows x columns.")
-@click.option("--topology", type=click.Choice(sorted(TOPOLOGIES)), default="rect",
-              show_default=True)
-@click.option("--toroidal", is_flag=True, help="Wrap the grid's edges.")
-@click.option("--algorithm", type=click.Choice(["batch", "online", "minibatch"]), default="batch",
-              show_default=True, help="batch: fast, all samples per epoch; online: the "
-              "per-sample rule; minibatch: in between.")
-@click.option("--epochs", type=int, default=10, show_default=True)
-@click.option("--init", type=click.Choice(["pca", "random", "sample"]), default="pca",
-              show_default=True)
-@click.option("--neighborhood", default="gaussian", show_default=True,
-              help="gaussian, bubble, mexican_hat or triangle.")
-@click.option("--decay", default="exponential", show_default=True,
-              help="exponential, linear or inverse_time.")
-@click.option("--distance", default="euclidean", show_default=True,
-              help="euclidean, cosine or manhattan.")
-@click.option("--sigma", type=float, default=None,
-              help="Start radius in grid units [default: max(rows, cols) / 4].")
-@click.option("--sigma-end", type=float, default=1.0, show_default=True)
-@click.option("--learning-rate", type=float, default=0.5, show_default=True,
-              help="Online/minibatch start learning rate.")
-@click.option("--batch-size", type=int, default=256, show_default=True)
+@click.argument("data", metavar="DATA")
+@out_option
+@click.option("--grid", default=None, metavar="RxC",
+              help=f"Rows x columns of units, e.g. 20x20 [default: {DEFAULTS.m}x{DEFAULTS.n}].")
+@click.option("--topology", default=None,
+              type=click.Choice([*_TOPOLOGY.metadata["choices"], *TOPOLOGY_ALIASES]),
+              help=f"{_TOPOLOGY.metadata['help']} rect and hex for short. "
+                   f"[default: {DEFAULTS.topology}]")
+@TRAIN
 @click.option("--standardize/--no-standardize", default=True, show_default=True,
               help="Scale each feature to mean 0, std 1 (the scaler is saved with the map).")
-@click.option("--label-column", default=None, help="CSV column holding labels (not a feature).")
-@click.option("--limit", type=int, default=None, help="Train on a random subset of this size.")
-@click.option("--dry-run", is_flag=True, help="200 samples, a 5x5 grid, 2 epochs.")
-@device_option
-@seed_option
-@out_option
-def train(data, grid, topology, toroidal, algorithm, epochs, init, neighborhood, decay, distance,
-          sigma, sigma_end, learning_rate, batch_size, standardize, label_column, limit, dry_run,
-          device, seed, out):
-    """Train a map on DATA; save it in --out.
+@click.option("--label-column", default=None,
+              help="The table column holding labels (not a feature) [default: a column named "
+                   "label/class/target/species/y, or the one text column].")
+@limit_option
+@resume_option
+@click.option("--dry-run", is_flag=True, help=f"{DRY_RUN_ROWS} rows, at most 5x5 units, "
+              "2 epochs: check the set-up.")
+def train(data, out, grid, topology, standardize, label_column, limit, resume, dry_run,
+          **options):
+    """Train a map on DATA and save it in --out.
 
-    Writes model.pt (weights, scaler, unit labels), history.json and metrics.json. Under
-    ``torchrun --nproc_per_node=N -m dlcourse som train ...`` the batch algorithm splits every
-    epoch's samples over the N processes (same map as one process); rank 0 writes the outputs.
+    DATA: a table (.csv, .tsv, .txt, .jsonl, .parquet), a .npy matrix, sklearn:NAME (iris,
+    wine, digits, breast_cancer), fashion-mnist or mnist-5k.
+
+    Writes model.safetensors (weights, scaler, column names, unit labels; read without torch),
+    last.safetensors (the checkpoint), history.json and metrics.json. Ctrl-C stops at the next
+    safe point and saves the checkpoint; the same command with --resume continues from there
+    to the map an uninterrupted run gives, bit for bit (every algorithm is seeded). Under
+    'torchrun --nproc_per_node=N -m dlcourse som train ...' the batch algorithm splits every
+    epoch's samples over the N processes (the same map as one process); rank 0 writes the
+    outputs.
     """
-    from dlcourse.engine import write_json
-    from dlcourse.engine.distributed import (
-        init_distributed,
-        is_main_process,
-        shutdown_distributed,
-        world_size,
-    )
-    from dlcourse.som import SOM
-    from dlcourse.som.data import Standardizer
-
-    m, n = parse_grid(grid)
+    config = train_config(grid, topology, options, dry_run)
     if dry_run:
-        m, n, epochs, limit = min(m, 5), min(n, 5), min(epochs, 2), min(limit or 200, 200)
-    table = _load(data, label_column, limit, seed)
-    X = table.X
-    scaler = Standardizer().fit(X) if standardize else None
-    if scaler is not None:
-        X = scaler.transform(X)
-    # every rank loads all the data and SOM.fit scans only its share (gloo on the CPU, nccl
-    # with each rank on its own GPU); one process keeps the device as given, e.g. "auto"
-    rank_device = init_distributed(device)
-    if world_size() > 1:
-        device = str(rank_device)
-    som = SOM(m, n, topology=TOPOLOGIES[topology], toroidal=toroidal, init=init,
-              neighborhood=neighborhood, decay=decay, distance=distance, sigma=sigma,
-              sigma_end=sigma_end, learning_rate=learning_rate, algorithm=algorithm,
-              epochs=epochs, batch_size=batch_size, seed=seed, device=device)
-    start = time.perf_counter()
+        limit = min(limit or DRY_RUN_ROWS, DRY_RUN_ROWS)
+    from dlcourse.som.data import check_source
+    from dlcourse.som.training import check_resumable, resolve_backend
+
+    source = check_source(data)
+    run_info = {"standardize": standardize, "label_column": label_column, "limit": limit}
+    if resume:
+        check_resumable(out, {**config.resume_values(), **run_info})
+    from dlcourse.engine import distributed
+
+    if distributed.world_size() > 1:  # only torchrun needs torch here
+        config = config.replace(device=str(distributed.init_distributed(config.device)))
+    else:
+        resolve_backend(config.device, config.backend)  # an unavailable device: before reading
     try:
-        som.fit(X)
+        som, table, X, scaler = _fit(source, config, out, resume, run_info)
     finally:
-        shutdown_distributed()
-    seconds = time.perf_counter() - start
-    if not is_main_process():
-        return
-    out = Path(out)
-    extra = {"scaler": scaler.to_dict() if scaler else None, "feature_names": table.feature_names,
-             "data": data, "label_column": label_column}
+        if distributed.world_size() > 1:
+            distributed.shutdown_distributed()
+    if distributed.is_main_process():
+        _save(som, table, X, scaler, source, out)
+
+
+def _fit(source: str, config: SOMConfig, out: Path, resume: bool, run_info: dict):
+    from dlcourse.som import SOM
+    from dlcourse.som.data import Standardizer, load_table
+
+    table = load_table(source, run_info["label_column"], run_info["limit"], config.seed)
+    scaler = Standardizer().fit(table.X) if run_info["standardize"] else None
+    X = scaler.transform(table.X) if scaler is not None else table.X
+    som = SOM(config=config).fit(X, out_dir=out, resume=resume, run_info=run_info)
+    return som, table, X, scaler
+
+
+def _save(som, table, X, scaler, source: str, out: Path) -> None:
+    """Write the model with what predict/evaluate/plot need, history.json, metrics.json."""
+    from dlcourse.engine.files import write_json
+    from dlcourse.som.data import IMAGE_SETS
+
+    named_set = source.startswith("sklearn:") or source in IMAGE_SETS
+    metadata = {"scaler": scaler.to_dict() if scaler else None,
+                "feature_names": table.feature_names, "named_features": table.named,
+                # where evaluate/plot find the data again, from any working directory
+                "data": source if named_set else str(Path(source).resolve()),
+                "label_column": table.label_column}
     if table.labels is not None:
-        extra["classes"] = sorted({str(v) for v in table.labels})
-        majority = som.majority_labels(X, [str(v) for v in table.labels])
-        extra["unit_labels"] = majority.tolist()  # (m, n) nested lists, None where no hits
-    som.save(out / "model.pt", **extra)
+        labels = [str(v) for v in table.labels]
+        metadata["classes"] = sorted(set(labels))
+        metadata["unit_labels"] = som.majority_labels(X, labels).tolist()  # (m, n), None: no hit
+    som.metadata_ = metadata
+    som.save(out)
     write_json(out / "history.json", som.history_)
-    metrics = {"data": data, "samples": len(X), "features": X.shape[1], "grid": f"{m}x{n}",
-               "topology": som.topology, "algorithm": algorithm, "epochs": epochs,
-               "quantization_error": som.quantization_error_,
-               "topographic_error": som.topographic_error_, "seconds": seconds,
-               "samples_per_s": len(X) * epochs / max(seconds, 1e-9)}
-    write_json(out / "metrics.json", metrics)
+    c = som.config
+    seconds = som.history_[-1]["seconds"]  # training only, over the resumed runs too
+    write_json(out / "metrics.json", {
+        "data": source, "samples": len(X), "features": X.shape[1], "grid": f"{c.m}x{c.n}",
+        "topology": c.topology, "algorithm": c.algorithm, "epochs": c.epochs,
+        "quantization_error": som.quantization_error_,
+        "topographic_error": som.topographic_error_, "seconds": seconds,
+        "samples_per_s": len(X) * c.epochs / max(seconds, 1e-9)})
     echo_table([{"epoch": h["epoch"], "qe": h["quantization_error"],
                  "te": h["topographic_error"], "sigma": h["sigma"]} for h in som.history_])
-    click.echo(f"trained {m}x{n} {som.topology} map on {len(X)} x {X.shape[1]} in {seconds:.2f}s "
-               f"({som.device_}); saved to {out / 'model.pt'}")
+    click.echo(f"trained {c.m}x{c.n} {c.topology} map on {len(X):,} x {X.shape[1]} in "
+               f"{seconds:.2f}s ({som.device_}); saved to {out} (next: dlcourse som evaluate "
+               f"{out})")
 
 
-def _load_map(directory: str, device: str):
+def _load_map(model_dir: Path, device: str):
     from dlcourse.som import SOM
 
-    return SOM.load(Path(directory) / "model.pt", device=device)
+    return SOM.load(model_dir, device=device)
 
 
-def _prepare(som, data: str, limit: int | None, seed: int):
-    """Load DATA with the map's label column and scaler; returns (table, scaled X)."""
-    from dlcourse.som.data import Standardizer
+def _load_data(som, model_dir: Path, data: str | None, limit: int | None, seed: int):
+    """(table, X) of DATA (default: the map's training data) as the map expects them."""
+    from dlcourse.som.data import IMAGE_SETS, check_source, load_table, model_inputs
 
-    table = _load(data, som.metadata_.get("label_column"), limit, seed)
-    X = table.X
-    if som.metadata_.get("scaler"):
-        X = Standardizer.from_dict(som.metadata_["scaler"]).transform(X)
-    if X.shape[1] != som.n_features_in_:
-        from dlcourse.errors import DlcourseError
+    if data is None:
+        data = som.metadata_.get("data")
+        if data is None:
+            raise DlcourseError(f"{model_dir} does not say which data it was trained on; pass "
+                                "DATA")
+        named = data.startswith("sklearn:") or data in IMAGE_SETS
+        if not named and not Path(data).exists():
+            raise DlcourseError(f"{model_dir} was trained on {data!r}, which is not found from "
+                                "here; pass DATA")
+    table = load_table(check_source(data), som.metadata_.get("label_column"), limit, seed,
+                       require_label=False)
+    return table, model_inputs(table, som.metadata_, som.n_features_in_)
 
-        raise DlcourseError(f"{data} has {X.shape[1]} features but the map was trained on "
-                            f"{som.n_features_in_}; pass data with the training columns")
-    return table, X
 
-
-@group.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False))
-@click.option("--data", default=None, help="Data for the hit map and scatter [default: the "
-              "training data when it can be loaded again].")
-@click.option("--features", default=None, help="Component planes to draw, e.g. 0,5,12 "
-              "[default: the first 8].")
-@click.option("--limit", type=int, default=None, help="Use a random subset of the data.")
-@device_option
+@group.command(short_help="Quantization error, topographic error, label agreement.")
+@model_dir_argument
+@click.argument("data", required=False, metavar="[DATA]")
+@limit_option
 @seed_option
-def plot(directory, data, features, limit, device, seed):
-    """Draw a trained map's figures (PNG) into its DIRECTORY.
-
-    U-matrix, component planes and error curves; with data also the hit map and the scatter.
-    """
-    from dlcourse.plots import som as plots
-
-    som = _load_map(directory, device)
-    out = Path(directory)
-    names = som.metadata_.get("feature_names")
-    picked = None
-    if features:
-        try:
-            picked = [int(v) for v in features.split(",")]
-        except ValueError:
-            raise click.BadParameter(f"{features!r} is not a comma-separated list of column "
-                                     "numbers", param_hint="--features") from None
-        bad = [k for k in picked if not 0 <= k < som.n_features_in_]
-        if bad:
-            raise click.BadParameter(f"feature {bad[0]} out of range 0..{som.n_features_in_ - 1}",
-                                     param_hint="--features")
-    written = [plots.plot_umatrix(som.distance_map(), out / "umatrix.png", som.topology),
-               plots.plot_component_planes(som.weights_, out / "component_planes.png", picked,
-                                           names, som.topology),
-               plots.plot_som_history(som.history_, out / "history.png")]
-    source = data or som.metadata_.get("data")
-    if source:
-        table, X = _prepare(som, source, limit, seed)
-        labels = None
-        if table.labels is not None:
-            labels = som.majority_labels(X, [str(v) for v in table.labels])
-        written.append(plots.plot_hit_map(som.activation_response(X), out / "hit_map.png",
-                                          som.topology, labels))
-        written.append(plots.plot_weight_scatter(X, som.weights_, out / "weights_scatter.png",
-                                                 som.topology, labels=table.labels,
-                                                 names=names))
-    for path in written:
-        click.echo(str(path))
-
-
-@group.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False))
-@click.argument("data")
-@click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
-              help="Write one CSV row per sample (row, col, distance, unit_label) here.")
-@click.option("--limit", type=int, default=None, help="Use a random subset of the data.")
+@click.option("--out", type=click.Path(), default=None, callback=_optional_out,
+              help="Also write evaluation.json here.")
 @device_option
-@seed_option
-def predict(directory, data, output, limit, device, seed):
-    """Map each sample of DATA to its best unit.
+def evaluate(model_dir, data, limit, seed, out, device):
+    """Quantization error, topographic error and label agreement of MODEL_DIR on DATA.
 
-    DIRECTORY holds the trained map; prints or writes (row, col, distance, unit label).
+    DATA defaults to the data the map was trained on. Label agreement: the share of samples
+    whose best unit carries their label (units labelled by the training data's majority);
+    printed when DATA and the model have labels. Writes files only with --out.
     """
     import numpy as np
 
-    from dlcourse.engine import atomic_write
+    from dlcourse.som.measures import label_agreement, majority_labels
 
-    som = _load_map(directory, device)
-    table, X = _prepare(som, data, limit, seed)
+    som = _load_map(model_dir, device)
+    table, X = _load_data(som, model_dir, data, limit, seed)
     bmu, dist = som.bmu_indices(X, return_distances=True)
-    coords = np.stack(np.divmod(bmu, som.n), axis=1)  # (N, 2) row, col
+    row = {"data": table.name, "samples": len(X), "quantization_error": float(dist.mean()),
+           "topographic_error": som.topographic_error(X)}
+    if table.labels is not None:
+        coords = np.stack(np.divmod(bmu, som.config.n), axis=1)  # (N, 2)
+        unit_labels = som.metadata_.get("unit_labels")
+        if unit_labels is not None:
+            row["label_agreement"] = label_agreement(unit_labels, coords, table.labels)
+        else:  # an unlabelled map: how pure its units are on this data
+            own = majority_labels(coords, [str(v) for v in table.labels], som.weights_.shape[:2])
+            row["label_purity"] = label_agreement(own.tolist(), coords, table.labels)
+    echo_table([row])
+    if out is not None:
+        from dlcourse.engine.files import write_json
+
+        write_json(out / "evaluation.json", row)
+        click.echo(f"wrote {out / 'evaluation.json'}")
+
+
+@group.command(short_help="Map each sample of DATA to its best unit.")
+@model_dir_argument
+@click.argument("data", metavar="DATA")
+@click.option("--output", type=click.Path(), default=None, callback=_output_file,
+              help="Write one CSV row per sample (sample, row, col, distance, unit_label, "
+                   "label) here instead of printing the first 20.")
+@limit_option
+@seed_option
+@device_option
+def predict(model_dir, data, output, limit, seed, device):
+    """Map each sample of DATA to its best unit of MODEL_DIR: row, column, distance, unit label.
+
+    DATA: as for train (the map's scaler and columns apply).
+    """
+    som = _load_map(model_dir, device)
+    table, X = _load_data(som, model_dir, data, limit, seed)
+    bmu, dist = som.bmu_indices(X, return_distances=True)
+    n = som.config.n
     unit_labels = som.metadata_.get("unit_labels")
     rows = []
-    for i, (r, c) in enumerate(coords.tolist()):
-        row = {"sample": i, "row": r, "col": c, "distance": float(dist[i])}
+    for i, (b, d) in enumerate(zip(bmu.tolist(), dist.tolist())):
+        r, c = divmod(b, n)
+        row = {"sample": i, "row": r, "col": c, "distance": d}
         if unit_labels is not None:
             row["unit_label"] = unit_labels[r][c]
         if table.labels is not None:
             row["label"] = table.labels[i]
         rows.append(row)
-    if output:
-        import csv
-
-        with atomic_write(output, "w") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        click.echo(f"wrote {len(rows)} rows to {output}")
-    else:
+    if output is None:
         echo_table(rows[:20])
         if len(rows) > 20:
-            click.echo(f"... {len(rows) - 20} more rows (use --output FILE.csv)")
-    summary = {"samples": len(X), "quantization_error": som.quantization_error(X),
-               "topographic_error": som.topographic_error(X)}
-    if unit_labels is not None and table.labels is not None:
-        hits = [row["unit_label"] == str(row["label"]) for row in rows
-                if row["unit_label"] is not None]
-        summary["label_agreement"] = float(np.mean(hits)) if hits else float("nan")
-    echo_table([summary])
+            click.echo(f"... {len(rows) - 20:,} more rows (use --output FILE.csv)")
+        return
+    import csv
+
+    from dlcourse.engine.files import atomic_write
+
+    with atomic_write(output, "w") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    click.echo(f"wrote {len(rows):,} rows to {output}")
+
+
+@group.command(short_help="Draw the U-matrix, hit map, component planes and curves.")
+@model_dir_argument
+@click.option("--data", default=None, help="Data for the hit map and the scatter [default: the "
+              "training data when it is found].")
+@click.option("--features", default=None, callback=_features,
+              help="Component planes to draw, e.g. 0,5,12 [default: the first 8].")
+@limit_option
+@seed_option
+@click.option("--out", type=click.Path(), default=None, callback=_optional_out,
+              help="Folder for the PNG files [default: MODEL_DIR].")
+@device_option
+def plot(model_dir, data, features, limit, seed, out, device):
+    """Draw MODEL_DIR's figures as PNG files: U-matrix, component planes and error curves;
+    with data also the hit map (units labelled by majority) and the map in data space (the
+    two features that vary most)."""
+    from dlcourse.plots import som as plots
+
+    som = _load_map(model_dir, device)
+    d = som.n_features_in_
+    bad = [k for k in features or () if not 0 <= k < d]
+    if bad:
+        raise DlcourseError(f"--features {bad[0]} is out of range 0..{d - 1}")
+    out = Path(out or model_dir)
+    topology, names = som.config.topology, som.metadata_.get("feature_names")
+    table = X = None
+    try:
+        table, X = _load_data(som, model_dir, data, limit, seed)
+    except DlcourseError as exc:
+        if data is not None:
+            raise
+        click.echo(f"note: no hit map or scatter ({exc})", err=True)
+    written = [plots.plot_umatrix(som.distance_map(), out / "umatrix.png", topology),
+               plots.plot_component_planes(som.weights_, out / "component_planes.png", features,
+                                           names, topology),
+               plots.plot_som_history(som.history_, out / "history.png")]
+    if X is not None:
+        labels = None
+        if table.labels is not None:
+            labels = som.majority_labels(X, [str(v) for v in table.labels])
+        written.append(plots.plot_hit_map(som.activation_response(X), out / "hit_map.png",
+                                          topology, labels))
+        if d >= 2:  # the two features that vary most, where the map's folds show
+            dims = tuple(int(k) for k in X.var(axis=0).argsort()[::-1][:2])
+            written.append(plots.plot_weight_scatter(X, som.weights_, out / "weights_scatter.png",
+                                                     topology, dims, labels=table.labels,
+                                                     names=names))
+    for path in written:
+        click.echo(str(path))

@@ -1,12 +1,13 @@
 """Device path of ``SOM.fit`` (CUDA, MPS, or the CPU for tests): the same algorithms in torch.
 
 Float32 on the device; the data are copied to the device once when they fit in
-``RESIDENT_BYTES``, else chunk by chunk.
+``RESIDENT_BYTES``, else chunk by chunk. Training starts from a
+:class:`~dlcourse.som.rules.TrainState` and stops only between epochs, mini-batches or chunks
+of online samples, like the CPU path, so checkpoints and resume work the same way.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -14,8 +15,11 @@ import numpy as np
 from dlcourse.som.functions import neighborhood_function
 from dlcourse.som.grid import Grid
 from dlcourse.som.rules import (
+    ONLINE_CHUNK,
+    Control,
     SearchSpec,
     TrainSettings,
+    TrainState,
     batch_update,
     local_rows,
     minibatch_update,
@@ -42,6 +46,7 @@ class TorchRunner:
         self.chunk = spec.chunk
         self.neighbors = torch.as_tensor(spec.neighbors, dtype=torch.long, device=self.device)
         self.center = torch.as_tensor(spec.center, dtype=torch.float32, device=self.device)
+        self.center64 = np.asarray(spec.center, dtype=np.float64)  # (d,) to uncentre weights
 
     def _tensor(self, a) -> Any:
         return self.torch.as_tensor(np.asarray(a), dtype=self.torch.float32, device=self.device)
@@ -118,55 +123,84 @@ class TorchRunner:
         sums = flat[: n_units * dim].reshape(n_units, dim).to(w.dtype)
         return sums, flat[n_units * dim: -3].to(w.dtype), qe, te
 
-    def train(self, X: np.ndarray, w: np.ndarray, grid: Grid, settings: TrainSettings,
-              rng: np.random.Generator):
-        """Train from start weights ``w`` (K, d); returns the weights and one dict per epoch."""
-        torch = self.torch
+    def train(self, X: np.ndarray, state: TrainState, grid: Grid, settings: TrainSettings,
+              control: Control | None = None) -> TrainState:
+        """Train from ``state`` until done or until ``control`` asks to stop (see
+        :meth:`dlcourse.som.numpy_training.NumpyRunner.train`); returns ``state`` advanced,
+        its weights float64 on the host."""
+        control = control or Control()
         neigh = neighborhood_function(settings.neighborhood)
-        d2 = torch.as_tensor(grid.squared_distances(), device=self.device)  # (K, K) float32
-        wt = self._tensor(w)  # (K, d)
+        d2 = self.torch.as_tensor(grid.squared_distances(), device=self.device)  # (K, K) float32
+        if state.centred:  # a checkpoint of the CPU batch loop
+            state.weights, state.centred = state.weights + self.center64, False
+        wt = self._tensor(state.weights)  # (K, d); float64 -> float32 -> float64 is exact
         X = self._resident(X)  # one host-to-device copy per fit instead of one per epoch
-        history: list[dict] = []
-        t0, c0 = time.perf_counter(), time.process_time()
 
-        def record(epoch, qe: float, te: float, sigma: float, lr: float | None) -> None:
-            history.append({"epoch": epoch, "quantization_error": qe, "topographic_error": te,
-                            "sigma": float(sigma), "learning_rate": lr,
-                            "seconds": time.perf_counter() - t0,
-                            "cpu_seconds": time.process_time() - c0})
+        def host():
+            return wt.double().cpu().numpy()
 
         if settings.algorithm == "batch":
             part = local_rows(X)  # this rank's rows under torchrun, else all of X
             sigmas = settings.batch_sigmas()
-            for epoch, sigma in enumerate(sigmas):
+            for epoch in range(state.epoch, len(sigmas)):
                 sums, counts, qe, te = self._batch_statistics(part, wt)
-                record(epoch, qe, te, sigmas[max(epoch - 1, 0)], None)
-                wt = batch_update(wt, sums, counts, neigh(d2, sigma))
+                control.record(state, epoch, qe, te, sigmas[max(epoch - 1, 0)], None)
+                wt = batch_update(wt, sums, counts, neigh(d2, sigmas[epoch]))
+                state.epoch = epoch + 1
+                control.step()
+                control.epoch_done(state, host)
+                if control.should_stop() and state.epoch < len(sigmas):
+                    return self._stopped(state, host())
             _, _, qe, te = self._batch_statistics(part, wt)
-            record(len(sigmas), qe, te, sigmas[-1], None)
-            return wt.double().cpu().numpy(), history
+            control.record(state, len(sigmas), qe, te, sigmas[-1], None)
+            state.weights, state.finished = host(), True
+            return state
 
         n_samples = len(X)
-        _, dist, errors = self._scan_tensor(X, wt)
-        record(0, float(dist.double().mean()), float(errors.double().mean()), settings.sigma,
-               settings.learning_rate)
+        if not state.history:
+            control.record(state, 0, *self._errors(X, wt), settings.sigma,
+                           settings.learning_rate)
         total = settings.total_steps(n_samples)
-        order = settings.order_of_steps(n_samples, total, rng)
+        order = state.order(settings, n_samples)  # (total,)
         batch = 1 if settings.algorithm == "online" else int(settings.batch_size)
         n_batches = -(-total // batch)
-        for epoch, start in enumerate(range(0, total, n_samples), start=1):
-            stop = min(start + n_samples, total)
-            for b_start in range(start, stop, batch):
+        # a step of DLCOURSE_INTERRUPT_AFTER: one mini-batch, or ONLINE_CHUNK online samples
+        per_step = ONLINE_CHUNK if batch == 1 else 1
+        n_epochs = -(-total // n_samples)
+        for epoch in range(state.epoch, n_epochs):
+            stop = min((epoch + 1) * n_samples, total)
+            done = 0
+            while state.step < stop:
+                b_start = state.step
                 idx = order[b_start:min(b_start + batch, stop)]
-                xb = X[torch.as_tensor(idx, device=self.device)] if isinstance(
-                    X, torch.Tensor) else self._tensor(X[idx])  # (B, d)
+                xb = X[self.torch.as_tensor(idx, device=self.device)] if isinstance(
+                    X, self.torch.Tensor) else self._tensor(X[idx])  # (B, d)
                 step = b_start if batch == 1 else b_start // batch
                 frac = step / max((total if batch == 1 else n_batches) - 1, 1)
                 bmu = self._distances(xb, wt).argmin(1)  # (B,)
                 h = neigh(d2[:, bmu], settings.sigma_at(frac))  # (K, B)
                 wt = minibatch_update(wt, xb, h, settings.learning_rate_at(frac))
-            _, dist, errors = self._scan_tensor(X, wt)
+                state.step = b_start + len(idx)
+                done += 1
+                if done % per_step == 0 or state.step == stop:
+                    control.step()
+                    if state.step < stop and control.should_stop():
+                        return self._stopped(state, host())
             frac = (stop - 1) / max(total - 1, 1)
-            record(epoch, float(dist.double().mean()), float(errors.double().mean()),
-                   settings.sigma_at(frac), settings.learning_rate_at(frac))
-        return wt.double().cpu().numpy(), history
+            control.record(state, epoch + 1, *self._errors(X, wt), settings.sigma_at(frac),
+                           settings.learning_rate_at(frac))
+            state.epoch = epoch + 1
+            control.epoch_done(state, host)
+            if control.should_stop() and state.epoch < n_epochs:
+                return self._stopped(state, host())
+        state.weights, state.finished = host(), True
+        return state
+
+    def _errors(self, X, wt) -> tuple[float, float]:
+        _, dist, errors = self._scan_tensor(X, wt)
+        return float(dist.double().mean()), float(errors.double().mean())
+
+    @staticmethod
+    def _stopped(state: TrainState, weights: np.ndarray) -> TrainState:
+        state.weights, state.stopped = weights, True
+        return state

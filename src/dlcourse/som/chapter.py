@@ -29,6 +29,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
     from sklearn.datasets import load_digits
 
     from dlcourse.plots import som as plots
+    from dlcourse.som.compare import matching_params
 
     out_dir = Path(out_dir)
     digits = load_digits()
@@ -60,7 +61,9 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
     report.section(TITLE)
     report.text(
         f"A {side}x{side} hexagonal map of {len(X)} digits (64 pixels each) trained for {epochs} "
-        f"epochs, gaussian neighbourhood with radius {sigma:g} shrinking to 1, PCA start. "
+        f"epochs, gaussian neighbourhood with radius {sigma:g} shrinking to 1 (inverse-time "
+        "decay, MiniSom's inverse_decay_to_one; the learning rate of the per-sample rules falls "
+        "from 0.5 to 0.5/101), PCA start. "
         "The batch algorithm moves every unit to the neighbourhood-weighted mean of the "
         "samples it and its neighbours win (one BLAS distance pass per epoch); the online rule "
         "is the lesson's `w += lr(t) h(t) (x - w)` one sample at a time; mini-batch sums that "
@@ -74,27 +77,32 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
         report.image(path, caption)
 
     out = "runs/som"
+    full = matching_params("to_one", 5.0)  # the full-size chapter: 20x20, sigma 20 / 4
+    schedule = (f"--sigma {full['sigma']:g} --sigma-end {full['sigma_end']:g} "
+                f"--decay {full['decay']} --learning-rate-end {full['learning_rate_end']:.4g}")
     report.commands([
         f"# this chapter as above (writes {out}/report.html)",
         f"dlcourse tour --only som{' --quick' if quick else ''} --out {out}"
         + ("" if device == "auto" else f" --device {device}"),
         "# the three algorithms on raw pixels (full settings), then QE, TE and label agreement",
         *(f"dlcourse som train sklearn:digits --grid 20x20 --topology hex --epochs 10 "
-          f"--algorithm {a} --no-standardize --out {out}/{a}"
+          f"--algorithm {a} {schedule} --no-standardize --out {out}/{a}"
           for a in ("batch", "minibatch", "online")),
-        f"dlcourse som predict {out}/batch sklearn:digits",
+        f"dlcourse som evaluate {out}/batch",
+        f"dlcourse som predict {out}/batch sklearn:digits --output {out}/batch/predictions.csv",
         f"dlcourse som plot {out}/batch",
     ], python="""
         import numpy as np
         from sklearn.datasets import load_digits
 
         from dlcourse.som import SOM, Grid, initial_weights
-        from dlcourse.som.compare import train_minisom
+        from dlcourse.som.compare import matching_params, train_minisom
 
         X, y = load_digits(return_X_y=True)  # (1797, 64) pixels 0..16
+        schedule = matching_params("to_one", 5.0)  # radius 5 -> 1, MiniSom's curves
         for algorithm in ("batch", "minibatch", "online"):
-            som = SOM(20, 20, topology="hexagonal", sigma=5.0, epochs=10, algorithm=algorithm,
-                      seed=0).fit(X)
+            som = SOM(20, 20, topology="hexagonal", epochs=10, algorithm=algorithm, seed=0,
+                      **schedule).fit(X)
             print(algorithm, som.quantization_error(X), som.topographic_error(X))
         start = initial_weights(X, Grid(20, 20, "hexagonal"), "pca", np.random.default_rng(0))
         weights, seconds = train_minisom(X, start.reshape(20, 20, -1), "hexagonal", 5.0,
@@ -117,9 +125,12 @@ def _train_and_compare(X, y, side: int, epochs: int, sigma: float, device: str):
     """Rows of the comparison table and the trained batch map."""
     from dlcourse.errors import DlcourseError
     from dlcourse.som import SOM, Grid, initial_weights
-    from dlcourse.som.compare import train_minisom
+    from dlcourse.som.compare import matching_params, train_minisom
 
-    settings = dict(topology="hexagonal", sigma=sigma, epochs=epochs, seed=0, device=device)
+    # the schedule MiniSom's row follows (train_minisom's default "to_one"), not SOM's
+    # defaults (radius down to 0.5): the text says "shrinking to 1" and the rows compare alike
+    settings = dict(topology="hexagonal", epochs=epochs, seed=0, device=device,
+                    **matching_params("to_one", sigma))
     rows, maps = [], {}
     for algorithm in ("batch", "minibatch", "online"):
         # a tiny fit first: loading the compiled kernels is not part of the timing

@@ -1,11 +1,18 @@
-"""Tables for the SOM lesson: named data sets, CSV and .npy files, and a saved standardiser.
+"""Tables for the SOM lesson: named data sets, table files and ``.npy`` matrices, and a saved
+standardiser.
 
 ``load_table("sklearn:iris")``, ``load_table("fashion-mnist")``, ``load_table("data.csv")`` all
-return a :class:`Table` of float features, optional labels and feature names.
+return a :class:`Table` of finite float features, optional labels and feature names. Table
+files are the formats the text layer knows (``dlcourse.text.table_format``: .csv, .tsv,
+.jsonl, .parquet) plus ``.txt`` and gzipped delimited text; the delimiter is chosen by
+``dlcourse.text.choose_delimiter``, which never splits a single-column file on a letter.
+:func:`check_source` refuses a bad DATA before anything is read.
 """
 
 from __future__ import annotations
 
+import gzip
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,47 +24,119 @@ from dlcourse.errors import DlcourseError
 SKLEARN_SETS = ("iris", "wine", "digits", "breast_cancer")
 IMAGE_SETS = ("fashion-mnist", "mnist-5k")
 LABEL_COLUMNS = ("label", "labels", "class", "target", "species", "y")
+MATRIX_SUFFIXES = (".npy",)
+TEXT_SUFFIXES = (".txt",)  # delimited text that is not a named table format
+_SAMPLE_BYTES = 65536  # enough lines to choose a delimiter
 
 
 @dataclass
 class Table:
-    """Features ``X`` (N, d) float, ``labels`` (N,) or None, ``feature_names`` (d,), ``name``."""
+    """Features ``X`` (N, d) float, ``labels`` (N,) or None, ``feature_names`` (d,), ``name``;
+    ``named``: the names come from the data (a header, a data set), not ``x0, x1...``;
+    ``label_column``: the table column the labels came from."""
 
     X: np.ndarray
     labels: np.ndarray | None
     feature_names: list[str]
     name: str
+    named: bool = True
+    label_column: str | None = None
+
+
+def _named_set(spec: str) -> str | None:
+    """The image set ``spec`` names (old spellings such as fashion_mnist accepted), or None."""
+    from dlcourse.data import canonical_name
+
+    name = canonical_name(spec)
+    return name if name in IMAGE_SETS else None
+
+
+def _suffix(path: Path) -> str:
+    """The format suffix, looking through ``.gz``: ``x.csv.gz`` -> ``.csv``."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        return suffixes[-2] if len(suffixes) > 1 else ".txt"
+    return suffixes[-1] if suffixes else ""
+
+
+def _table_format(path: Path) -> str | None:
+    """csv, tsv, jsonl, parquet (the text layer's formats), text, npy, or None."""
+    from dlcourse.text import is_table, table_format
+
+    suffix = _suffix(path)
+    if suffix in MATRIX_SUFFIXES:
+        return "npy"
+    if suffix in TEXT_SUFFIXES:
+        return "text"
+    fake = Path("x" + suffix)
+    return table_format(fake) if is_table(fake) else None
+
+
+def check_source(spec: str) -> str:
+    """``spec`` if it names a data set or a readable table file; checks no contents.
+
+    Raises:
+        DlcourseError: one line naming the problem and what DATA may be.
+    """
+    if spec.startswith("sklearn:"):
+        name = spec.split(":", 1)[1]
+        if name not in SKLEARN_SETS:
+            raise DlcourseError(f"unknown data set {spec}; choose one of "
+                                + ", ".join(f"sklearn:{n}" for n in SKLEARN_SETS))
+        return spec
+    named = _named_set(spec)
+    if named is not None:
+        return named
+    path = Path(spec).expanduser()
+    kinds = ("a .csv, .tsv, .txt, .jsonl, .parquet or .npy file, sklearn:NAME "
+             f"({', '.join(SKLEARN_SETS)}) or {' or '.join(IMAGE_SETS)}")
+    if not path.exists():
+        raise DlcourseError(f"DATA {spec!r} not found; pass {kinds}")
+    if path.is_dir():
+        raise DlcourseError(f"DATA {spec} is a directory; pass {kinds}")
+    if not os.access(path, os.R_OK):
+        raise DlcourseError(f"DATA {spec} is not readable (permission denied)")
+    if _table_format(path) is None:
+        raise DlcourseError(f"cannot read {path.name}: pass {kinds}")
+    if path.stat().st_size == 0:
+        raise DlcourseError(f"DATA {spec} is empty")
+    return spec
 
 
 def load_table(spec: str, label_column: str | None = None, limit: int | None = None,
-               seed: int = 0) -> Table:
+               seed: int = 0, require_label: bool = True) -> Table:
     """Load ``spec``: ``sklearn:NAME`` (iris, wine, digits, breast_cancer), ``fashion-mnist``
-    or ``mnist-5k`` (pixels scaled to [0, 1]), a ``.npy`` matrix, or a ``.csv`` file.
+    or ``mnist-5k`` (pixels scaled to [0, 1]), a ``.npy`` matrix, or a table file.
 
-    A CSV's numeric columns are the features; its labels come from ``label_column`` or a column
-    named label/class/target/species/y, or the one non-numeric column. ``limit`` keeps a seeded
-    random subset of that many rows. Raises DlcourseError naming the problem and the fix.
+    A table's numeric columns are the features; its labels come from ``label_column``, a
+    column named label/class/target/species/y, or the one non-numeric column. ``limit`` keeps
+    a seeded random subset of that many rows.
+
+    Raises:
+        DlcourseError: naming the problem (missing or empty file, a column that is not there,
+            a missing or infinite value with its row and column) and the fix.
     """
-    if spec.startswith("sklearn:"):
-        table = _sklearn(spec.split(":", 1)[1])
-    elif spec in IMAGE_SETS:
-        table = _images(spec)
+    spec = check_source(spec)
+    if limit is not None and limit < 1:
+        raise DlcourseError(f"limit must be >= 1, got {limit}")
+    if spec.startswith("sklearn:") or spec in IMAGE_SETS:
+        if label_column is not None and require_label:
+            raise DlcourseError(f"{spec} has its labels already; --label-column names a column "
+                                "of a table file")
+        table = _sklearn(spec.split(":", 1)[1]) if spec.startswith("sklearn:") else _images(spec)
     else:
-        path = Path(spec)
-        if not path.exists():
-            raise DlcourseError(
-                f"data {spec!r} not found; pass a .csv or .npy file, sklearn:NAME "
-                f"({', '.join(SKLEARN_SETS)}) or one of {', '.join(IMAGE_SETS)}")
-        if path.suffix == ".npy":
+        path = Path(spec).expanduser()
+        if _table_format(path) == "npy":
+            if label_column is not None and require_label:
+                raise DlcourseError(f"{path} is a matrix without column names; --label-column "
+                                    "names a column of a table file")
             table = _npy(path)
-        elif path.suffix in (".csv", ".gz", ".txt", ".tsv"):
-            table = _csv(path, label_column)
         else:
-            raise DlcourseError(f"cannot read {path.name}: use a .csv or .npy file")
+            table = _frame_table(_read_frame(path), path, label_column, require_label)
     if limit is not None and limit < len(table.X):
         keep = np.sort(np.random.default_rng(seed).choice(len(table.X), limit, replace=False))
         table = Table(table.X[keep], None if table.labels is None else table.labels[keep],
-                      table.feature_names, table.name)
+                      table.feature_names, table.name, table.named, table.label_column)
     return table
 
 
@@ -67,10 +146,6 @@ def _sklearn(name: str) -> Table:
     except ImportError as exc:
         raise DlcourseError("sklearn: data sets need scikit-learn; pip install "
                             "'scikit-learn'") from exc
-
-    if name not in SKLEARN_SETS:
-        raise DlcourseError(f"unknown data set sklearn:{name}; choose one of "
-                            + ", ".join(f"sklearn:{n}" for n in SKLEARN_SETS))
     bunch = getattr(sets, f"load_{name}")()
     names = [str(n) for n in getattr(bunch, "feature_names", [])] or \
         [f"x{i}" for i in range(bunch.data.shape[1])]
@@ -92,34 +167,80 @@ def _images(name: str) -> Table:
 def _npy(path: Path) -> Table:
     try:
         X = np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise DlcourseError(f"cannot read {path}: {exc}; save a plain numeric array") from exc
-    if X.ndim != 2 or X.dtype.kind not in "fiu":
+    except (ValueError, OSError, EOFError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DlcourseError(f"cannot read {path}: {reason}; save a plain numeric array with "
+                            "numpy.save") from None
+    if X.ndim != 2 or X.dtype.kind not in "fiub":
         raise DlcourseError(f"{path} holds a {X.dtype} array of shape {X.shape}; "
                             "save a 2-D numeric (samples, features) array")
-    return Table(X, None, [f"x{i}" for i in range(X.shape[1])], str(path))
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise DlcourseError(f"{path} holds an empty {X.shape} array; save at least one sample "
+                            "and one feature")
+    names = [f"x{i}" for i in range(X.shape[1])]
+    _check_finite(X if X.dtype.kind == "f" else X.astype(np.float64), names, path)
+    return Table(X, None, names, str(path), named=False)
 
 
-def _csv(path: Path, label_column: str | None) -> Table:
+def _read_frame(path: Path):
+    """A pandas DataFrame of a table file, its delimiter chosen from its first lines."""
     try:
         import pandas as pd
     except ImportError as exc:
-        raise DlcourseError("reading CSV files needs pandas; pip install 'dlcourse[tables]'") \
-            from exc
-
+        raise DlcourseError("reading table files needs pandas; pip install "
+                            "'dlcourse[tables]'") from exc
+    kind = _table_format(path)
     try:
-        frame = pd.read_csv(path, sep=None, engine="python")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DlcourseError(f"cannot parse {path}: {str(exc).splitlines()[0]}") from exc
-    if all(_is_number(c) for c in frame.columns):  # no header row: the first line is data
-        frame = pd.read_csv(path, sep=None, engine="python", header=None)
-        frame.columns = [f"x{i}" for i in range(frame.shape[1])]
+        if kind == "jsonl":
+            return pd.read_json(path, lines=True)
+        if kind == "parquet":
+            return pd.read_parquet(path)
+        opener = gzip.open if path.suffix.lower() == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as handle:
+            sample = handle.read(_SAMPLE_BYTES)
+        if not sample.strip():
+            raise DlcourseError(f"DATA {path} is empty")
+        if "\x00" in sample:
+            raise DlcourseError(f"DATA {path} looks binary (it holds NUL bytes), not a table")
+        from dlcourse.text import choose_delimiter
+
+        sep = "\t" if kind == "tsv" else choose_delimiter(sample)
+        frame = pd.read_csv(path, sep=sep)
+        if all(_is_number(c) for c in frame.columns):  # no header row: the first is data
+            frame = pd.read_csv(path, sep=sep, header=None)
+            frame.columns = [f"x{i}" for i in range(frame.shape[1])]
+            frame.attrs["named"] = False
+        return frame
+    except UnicodeDecodeError as exc:
+        raise DlcourseError(f"{path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                            f"offset {exc.start}); re-save it as UTF-8") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise DlcourseError(f"cannot parse {path}: {reason}") from None
+
+
+def _frame_table(frame, path: Path, label_column: str | None, require_label: bool) -> Table:
+    """Features and labels of a DataFrame (see :func:`load_table`)."""
+    import pandas as pd
+
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
-    if label_column is not None and label_column not in columns:
-        raise DlcourseError(f"{path} has no column {label_column!r}; columns: {', '.join(columns)}")
+    absent = label_column is not None and label_column not in columns
+    if absent and not require_label:
+        text = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
+        if text:
+            raise DlcourseError(f"{path}: column {text[0]!r} is not numeric and the map's labels "
+                                f"are in {label_column!r}; drop it or name it {label_column}")
+        label_column = ""  # no labels, and no guessing either
+    elif absent:
+        raise DlcourseError(f"{path} has no column {label_column!r}; columns: "
+                            f"{', '.join(columns)}")
+    if frame.empty:
+        raise DlcourseError(f"{path} has a header but no data rows")
     text = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if label_column is None:
+    if label_column == "":
+        label_column = None
+    elif label_column is None:
         named = [c for c in columns if c.lower() in LABEL_COLUMNS]
         label_column = named[0] if named else (text[0] if len(text) == 1 else None)
     others = [c for c in text if c != label_column]
@@ -130,11 +251,23 @@ def _csv(path: Path, label_column: str | None) -> Table:
     if not features:
         raise DlcourseError(f"{path} has no numeric feature columns")
     X = frame[features].to_numpy(dtype=np.float64)
-    if np.isnan(X).any():
-        row = int(np.argwhere(np.isnan(X))[0][0])
-        raise DlcourseError(f"{path}: missing value in data row {row + 1}; fill or drop it")
+    _check_finite(X, features, path)
     labels = frame[label_column].to_numpy() if label_column else None
-    return Table(X, labels, features, str(path))
+    if labels is not None and pd.isna(labels).any():
+        row = int(np.argwhere(pd.isna(labels))[0][0])
+        raise DlcourseError(f"{path}: missing label in data row {row + 1} (column "
+                            f"{label_column!r}); fill or drop it")
+    return Table(X, labels, features, str(path), frame.attrs.get("named", True), label_column)
+
+
+def _check_finite(X: np.ndarray, names: list[str], path: Path) -> None:
+    """A one-line error at the first NaN or infinite value (data rows count from 1)."""
+    bad = ~np.isfinite(X)
+    if bad.any():
+        row, col = (int(v) for v in np.argwhere(bad)[0])
+        kind = "missing" if np.isnan(X[row, col]) else "infinite"
+        raise DlcourseError(f"{path}: {kind} value in data row {row + 1}, column "
+                            f"{names[col]!r}; fill or drop it")
 
 
 def _is_number(text: Any) -> bool:
@@ -143,6 +276,28 @@ def _is_number(text: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+def model_inputs(table: Table, metadata: dict[str, Any], n_features: int) -> np.ndarray:
+    """``table``'s features as a map trained with ``metadata`` (the CLI's) expects them:
+    the training columns, scaled with the saved standardiser.
+
+    Raises:
+        DlcourseError: another number of features, or other column names.
+    """
+    X = table.X
+    if X.shape[1] != n_features:
+        raise DlcourseError(f"DATA {table.name} has {X.shape[1]} features but the map was "
+                            f"trained on {n_features}; pass data with the training columns")
+    names = metadata.get("feature_names")
+    if table.named and metadata.get("named_features") and names and names != table.feature_names:
+        i = next(i for i, (a, b) in enumerate(zip(names, table.feature_names)) if a != b)
+        raise DlcourseError(f"DATA {table.name}: column {i + 1} is {table.feature_names[i]!r} "
+                            f"where the map was trained on {names[i]!r}; pass the training "
+                            "columns in their order")
+    if metadata.get("scaler"):
+        X = Standardizer.from_dict(metadata["scaler"]).transform(X)
+    return X
 
 
 class Standardizer:
@@ -172,7 +327,7 @@ class Standardizer:
         return X * self.scale_ + self.mean_
 
     def to_dict(self) -> dict[str, list[float]]:
-        """Plain lists for a checkpoint."""
+        """Plain lists for a model file."""
         return {"mean": self.mean_.tolist(), "scale": self.scale_.tolist()}
 
     @classmethod

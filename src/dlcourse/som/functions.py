@@ -12,6 +12,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+# the names of the choices without a function registry live with the config (torch-free)
+from dlcourse.som.config import ALGORITHMS, DISTANCES, INITS
+
+__all__ = ["ALGORITHMS", "DECAYS", "DISTANCES", "INITS", "NEIGHBORHOODS", "check_choice",
+           "decay_function", "neighborhood_function"]
+
 
 def _xp(a):
     """numpy for arrays, torch for tensors: the functions below serve both CPU and GPU paths."""
@@ -71,10 +77,6 @@ DECAYS: dict[str, Callable[[float, float, float], float]] = {
     "linear": linear,
     "inverse_time": inverse_time,
 }
-
-DISTANCES = ("euclidean", "cosine", "manhattan")
-ALGORITHMS = ("batch", "online", "minibatch")
-INITS = ("pca", "random", "sample")
 
 
 def check_choice(kind: str, value: str, choices) -> str:

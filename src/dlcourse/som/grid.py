@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-TOPOLOGIES = ("rectangular", "hexagonal")
+from dlcourse.som.config import TOPOLOGIES
+
+__all__ = ["HEX_ROW_HEIGHT", "TOPOLOGIES", "Grid"]
 HEX_ROW_HEIGHT = np.sqrt(3.0) / 2.0
 
 

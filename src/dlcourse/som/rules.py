@@ -3,18 +3,25 @@
 ``batch_update``/``minibatch_update`` take a neighbourhood matrix; the ``*_rule`` forms take
 already smoothed statistics, for callers that smooth without building that matrix.
 :class:`SearchSpec` and :class:`TrainSettings` carry the plain values the backends search and
-train with (never the estimator object).
+train with (never the estimator object); :class:`TrainState` is where a run stands (what a
+checkpoint holds and a resumed run starts from).
 ``local_rows``/``sum_over_ranks`` split the batch rule's statistics over torchrun's processes.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from dlcourse.som.functions import decay_function
+
+logger = logging.getLogger(__name__)
 
 
 def batch_update(w, sums, counts, h):
@@ -121,6 +128,95 @@ class TrainSettings:
         else:
             order = np.tile(np.arange(n_samples), epochs)
         return order[:total].astype(np.int64)
+
+
+# the online rule runs this many samples between two checks for Ctrl-C (one "step" of
+# DLCOURSE_INTERRUPT_AFTER): about 0.1 s on 64 features, 1 s on 784
+ONLINE_CHUNK = 2048
+
+
+@dataclass
+class TrainState:
+    """Where a training run stands, as plain values: a checkpoint holds exactly this.
+
+    ``weights`` (K, d) float64 are the backend's working weights, minus the data's centre when
+    ``centred`` (the CPU batch loop works so). ``epoch`` epochs are finished; ``step`` samples
+    of the online/mini-batch order are visited (the order is drawn again from
+    ``order_state``, the generator's state after the start weights); ``sums`` are the running
+    error sums of a mini-batch epoch stopped midway; ``history`` has one dict per finished
+    epoch (and epoch 0, the start map). ``seconds``/``cpu_seconds``: time spent before this
+    process, so a resumed run's history continues the clock.
+    """
+
+    weights: np.ndarray
+    centred: bool = False
+    epoch: int = 0
+    step: int = 0
+    history: list[dict] = field(default_factory=list)
+    sums: tuple[float, float] = (0.0, 0.0)
+    order_state: dict[str, Any] | None = None
+    finished: bool = False
+    stopped: bool = False
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+    def order(self, settings: TrainSettings, n_samples: int) -> np.ndarray:
+        """The sample index of every online/mini-batch step, the same in a resumed run."""
+        rng = np.random.default_rng(0)
+        if self.order_state is not None:
+            rng.bit_generator.state = self.order_state
+        return settings.order_of_steps(n_samples, settings.total_steps(n_samples), rng)
+
+    def to_values(self) -> dict[str, Any]:
+        """Everything but the weights, as JSON values."""
+        return {"centred": self.centred, "epoch": self.epoch, "step": self.step,
+                "history": self.history, "sums": list(self.sums),
+                "order_state": self.order_state, "finished": self.finished,
+                "seconds": self.seconds, "cpu_seconds": self.cpu_seconds}
+
+    @classmethod
+    def from_values(cls, weights: np.ndarray, values: dict[str, Any]) -> TrainState:
+        """Rebuild from :meth:`to_values` and the saved weights."""
+        return cls(weights=np.ascontiguousarray(weights, dtype=np.float64),
+                   centred=bool(values["centred"]), epoch=int(values["epoch"]),
+                   step=int(values["step"]), history=list(values["history"]),
+                   sums=(float(values["sums"][0]), float(values["sums"][1])),
+                   order_state=values.get("order_state"), finished=bool(values["finished"]),
+                   seconds=float(values.get("seconds", 0.0)),
+                   cpu_seconds=float(values.get("cpu_seconds", 0.0)))
+
+
+class Control:
+    """What a backend's training loop reports to and asks: record an epoch, count a step,
+    whether to stop, an epoch is done.
+
+    This base records the history and never stops or saves;
+    :class:`dlcourse.som.training.RunControl` adds Ctrl-C and checkpoints.
+    """
+
+    def __init__(self) -> None:
+        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
+
+    def record(self, state: TrainState, epoch: int, qe: float, te: float, sigma: float,
+               lr: float | None) -> None:
+        """Append epoch ``epoch``'s errors and schedule values to ``state.history``."""
+        state.history.append({
+            "epoch": epoch, "quantization_error": float(qe), "topographic_error": float(te),
+            "sigma": float(sigma), "learning_rate": lr,
+            "seconds": state.seconds + time.perf_counter() - self.wall0,
+            "cpu_seconds": state.cpu_seconds + time.process_time() - self.cpu0})
+        logger.debug("som epoch %d: qe %.4f te %.4f", epoch, qe, te)
+
+    def step(self) -> None:
+        """One training step finished (a batch epoch, an online chunk, a mini-batch)."""
+
+    def should_stop(self) -> bool:
+        """True when the loop should stop at this safe point (Ctrl-C)."""
+        return False
+
+    def epoch_done(self, state: TrainState, sync: Callable[[], np.ndarray] | None = None) -> None:
+        """``state`` finished an epoch; ``sync()`` gives the current weights when
+        ``state.weights`` is not kept up to date (the device path)."""
 
 
 def multi_process() -> bool:

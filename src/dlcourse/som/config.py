@@ -1,0 +1,135 @@
+"""The settings of a self-organizing map: one dataclass, every default once (no torch, no numpy).
+
+:class:`~dlcourse.som.estimator.SOM` validates these fields when ``fit`` starts and
+``dlcourse som train`` generates its options from them, so the Python API and the command line
+refuse the same values with the same message.
+
+Example:
+    >>> SOMConfig(m=20, n=12).validate().sigma_start()
+    10.0
+    >>> SOMConfig(neighborhood="mexican_hat").validate()
+    Traceback (most recent call last):
+    ...
+    dlcourse.errors.ConfigError: neighborhood mexican_hat has negative weights, which the batch \
+rule cannot average; use the online or minibatch algorithm
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from dlcourse.engine.config import Config, param
+from dlcourse.errors import ConfigError
+
+# the registries' names (dlcourse.som.functions holds the functions under the same names; a
+# test keeps the two in step). Here so that this module imports neither numpy nor torch.
+TOPOLOGIES = ("rectangular", "hexagonal")
+INITS = ("pca", "random", "sample")
+NEIGHBORHOODS = ("gaussian", "bubble", "mexican_hat", "triangle")
+DECAYS = ("exponential", "linear", "inverse_time")
+DISTANCES = ("euclidean", "cosine", "manhattan")
+ALGORITHMS = ("batch", "online", "minibatch")
+BACKENDS = ("auto", "numpy", "torch")
+# settings that change where or in what blocks a run computes, never the map it trains: a
+# resumed run may change them
+RESUME_FREE = ("device", "chunk_size")
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def check_device_name(device: str, field: str = "device") -> str:
+    """``device`` if it is spelled like a device (auto, cpu, cuda, cuda:N, mps); whether it
+    exists is found out when it is used (that needs torch).
+
+    Raises:
+        ConfigError: naming the valid spellings.
+    """
+    if not isinstance(device, str) or not _DEVICE.match(device.strip().lower()):
+        raise ConfigError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps", field)
+    return device.strip().lower()
+
+
+@dataclass
+class SOMConfig(Config):
+    """Every hyper-parameter of a self-organizing map (plain values: saved with the model).
+
+    The defaults (a radius from ``max(m, n) / 2`` down to 0.5 with an inverse-time decay, PCA
+    start, batch rule) were chosen against MiniSom's usual settings
+    (``benchmarks/bench_som.py --defaults``): a wide start orders the map, a narrow end
+    quantises like MiniSom's sigma-1 maps; ``sigma_end=1`` gives smoother maps (lower
+    topographic, higher quantization error).
+    """
+
+    m: int = param(10, "Grid rows.", min=1)
+    n: int = param(10, "Grid columns.", min=1)
+    topology: str = param("rectangular", "Unit layout: rectangular (8 neighbours) or hexagonal "
+                          "(6 at equal distance).", choices=TOPOLOGIES)
+    toroidal: bool = param(False, "Wrap both grid axes (a hexagonal torus needs an even number "
+                           "of rows).")
+    init: str = param("pca", "Start weights: pca (a plane along the two main components), "
+                      "random (uniform in the data's box) or sample (random samples).",
+                      choices=INITS)
+    neighborhood: str = param("gaussian", "Neighbourhood function (mexican_hat: online or "
+                              "minibatch only, with sigma_end >= 1).", choices=NEIGHBORHOODS)
+    decay: str = param("inverse_time", "Schedule of the radius and learning rate from their "
+                       "start to their end value (inverse_time: the shape of MiniSom's "
+                       "decays).", choices=DECAYS)
+    distance: str = param("euclidean", "Distance of the best-unit search and the errors.",
+                          choices=DISTANCES)
+    learning_rate: float = param(0.5, "Start learning rate (online and minibatch; the batch "
+                                 "rule has none).", min=0.0, exclusive_min=True)
+    learning_rate_end: float = param(0.01, "Final learning rate (online and minibatch).",
+                                     min=0.0, exclusive_min=True)
+    sigma: float | None = param(None, "Start radius in grid units; none: max(rows, cols) / 2, "
+                                "at least 1.", min=0.0, exclusive_min=True)
+    sigma_end: float = param(0.5, "Final radius in grid units (1 gives smoother maps).",
+                             min=0.0, exclusive_min=True)
+    algorithm: str = param("batch", "batch: every sample once per epoch, all units moved "
+                           "together (fast, deterministic); online: the lesson's per-sample "
+                           "rule; minibatch: that rule summed over batches.", choices=ALGORITHMS)
+    epochs: int = param(10, "Passes over the data.", min=1)
+    iterations: int | None = param(None, "Samples to visit instead of epochs x samples (online "
+                                   "and minibatch).", min=1)
+    batch_size: int = param(256, "Samples per update of the minibatch algorithm.", min=1)
+    shuffle: bool = param(True, "Visit the samples in a seeded random order (online and "
+                          "minibatch); off: in order, cyclically.")
+    chunk_size: int | None = param(None, "Rows per block of the best-unit search; none: 8 MB "
+                                   "of distances (bounds the memory).", min=1)
+    seed: int = param(0, "Seed of the start weights and the sample order.", min=0)
+    device: str = param("auto", "auto (a GPU when present, else the CPU, which needs no "
+                        "torch), cpu, cuda, cuda:N or mps.")
+    backend: str = param("auto", "auto: numpy and numba on the CPU, torch elsewhere; numpy; "
+                         "torch (any device).", choices=BACKENDS)
+
+    def check(self) -> None:
+        """Rules that involve several fields: the grid, the mexican hat, the device."""
+        check_device_name(self.device)
+        if self.m * self.n < 2:
+            raise ConfigError(f"a {self.m}x{self.n} grid has no neighbours; use at least 1x2 "
+                              "units")
+        if self.toroidal and self.topology == "hexagonal" and self.m % 2:
+            raise ConfigError("toroidal needs an even number of rows on a hexagonal grid, got "
+                              f"{self.m} rows", "toroidal")
+        if self.neighborhood == "mexican_hat":
+            if self.algorithm == "batch":
+                raise ConfigError("neighborhood mexican_hat has negative weights, which the "
+                                  "batch rule cannot average; use the online or minibatch "
+                                  "algorithm", "neighborhood")
+            if self.sigma_end < 1.0:
+                raise ConfigError(f"sigma_end must be >= 1 with the mexican_hat neighborhood "
+                                  f"(its negative ring pushes neighbours apart), got "
+                                  f"{self.sigma_end}", "sigma_end")
+        if self.iterations is not None and self.algorithm == "batch":
+            raise ConfigError("iterations applies to the online and minibatch algorithms; the "
+                              "batch algorithm trains for epochs", "iterations")
+        if self.backend == "numpy" and self.device.strip().lower() not in ("auto", "cpu"):
+            raise ConfigError(f"backend numpy runs on the CPU only; use backend torch for "
+                              f"device {self.device}", "backend")
+
+    def sigma_start(self) -> float:
+        """The start radius: ``sigma``, or ``max(m, n) / 2`` (at least 1) when it is None."""
+        return float(self.sigma) if self.sigma is not None else max(1.0, max(self.m, self.n) / 2)
+
+    def resume_values(self) -> dict:
+        """The settings a resumed run must share with the run it continues (plain values)."""
+        return {k: v for k, v in self.to_dict().items() if k not in RESUME_FREE}

@@ -1,0 +1,260 @@
+"""A SOM training run: the backend it computes with, Ctrl-C at a safe point, checkpoints, resume.
+
+``SOM.fit`` hands a backend runner a :class:`~dlcourse.som.rules.TrainState` and a
+:class:`RunControl`. The control counts steps for :class:`~dlcourse.engine.interrupt.StopGuard`
+(a batch epoch, ``ONLINE_CHUNK`` online samples, a mini-batch), says when to stop, and writes
+``OUT/last.safetensors`` (:func:`dlcourse.engine.persist.write_state`: the working weights and
+the state as JSON; no torch). A run resumed from that file starts the same loop from the same
+state, so it ends with the same bits as a run never stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dlcourse import __version__
+from dlcourse.engine.estimator import check_resume_config
+from dlcourse.engine.interrupt import StopGuard
+from dlcourse.engine.persist import MODEL_FILE, read_manifest, read_state, write_state
+from dlcourse.errors import DlcourseError, TrainingInterrupted
+from dlcourse.som.config import check_device_name
+from dlcourse.som.grid import Grid
+from dlcourse.som.rules import Control, SearchSpec, TrainSettings, TrainState, sum_over_ranks
+
+CHECKPOINT_FILE = "last.safetensors"
+# an epoch can take a millisecond and a checkpoint ~10 ms (written and synced to disk): an
+# epoch's checkpoint is written when this many seconds passed since the last one (always at
+# the end of the run and on Ctrl-C), so a kill -9 loses at most about this much work
+CHECKPOINT_EVERY_S = 1.0
+# paths that exist where an accelerator driver is installed (NVIDIA, ROCm, WSL's GPU)
+_ACCELERATOR_PATHS = ("/dev/nvidiactl", "/proc/driver/nvidia/version", "/dev/kfd", "/dev/dxg")
+
+
+# ---------------------------------------------------------------------------- backends
+def _accelerator_possible() -> bool:
+    """Whether ``device="auto"`` could mean a GPU here, decided without importing torch."""
+    torch = sys.modules.get("torch")  # None also when torch was made unimportable
+    if torch is not None:
+        mps = getattr(torch.backends, "mps", None)
+        return bool(torch.cuda.is_available() or (mps is not None and mps.is_available()))
+    if sys.platform == "darwin":
+        return platform.machine() == "arm64"
+    return any(os.path.exists(p) for p in _ACCELERATOR_PATHS)
+
+
+def resolve_backend(device: str, backend: str = "auto") -> tuple[str, str]:
+    """(backend, device) a map computes with: ``("numpy", "cpu")`` or ``("torch", "cuda:0")``.
+
+    The CPU path never imports torch (about 2 s): ``device="cpu"``, ``backend="numpy"`` and
+    ``"auto"`` on a machine without an accelerator driver decide without it.
+
+    Raises:
+        DlcourseError: an unknown or unavailable device.
+    """
+    device = check_device_name(device)
+    if backend == "numpy" or (backend == "auto" and device == "cpu"):
+        return "numpy", "cpu"
+    if device == "auto" and backend == "auto" and not _accelerator_possible():
+        return "numpy", "cpu"
+    try:
+        from dlcourse.engine.device import resolve_device
+    except ImportError:  # torch not installed: only the CPU is there
+        if device == "auto" and backend == "auto":
+            return "numpy", "cpu"
+        raise DlcourseError(f"device {device!r} with backend {backend!r} needs torch; pip "
+                            "install torch, or use --device cpu") from None
+    resolved = resolve_device(device)
+    if backend == "auto":
+        backend = "numpy" if resolved.type == "cpu" else "torch"
+    return backend, str(resolved)
+
+
+def make_runner(spec: SearchSpec, backend: str, device: str, train: bool = True):
+    """The backend's runner: :class:`NumpyRunner` or (importing torch) :class:`TorchRunner`;
+    with ``train=False`` on the CPU the numba-free :class:`NumpySearch`, for queries."""
+    if backend == "numpy":
+        if not train:  # a query need not pay numba's start (about 0.9 s a process)
+            from dlcourse.som.backend_numpy import NumpySearch
+
+            return NumpySearch(spec)
+        from dlcourse.som.numpy_training import NumpyRunner
+
+        return NumpyRunner(spec)
+    from dlcourse.som.backend_torch import TorchRunner
+
+    return TorchRunner(spec, device)
+
+
+def data_fingerprint(X: np.ndarray) -> str:
+    """``"N x d, <hash>"`` of the data: the shape, column sums and about 4,096 rows.
+
+    Enough to tell a resumed run that it got other data, at a fraction of hashing every byte.
+    """
+    step = max(1, len(X) // 4096)
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(np.ascontiguousarray(X[::step], dtype=np.float64).tobytes())
+    digest.update(X.sum(axis=0, dtype=np.float64).tobytes())
+    return f"{len(X)} x {X.shape[1]}, {digest.hexdigest()}"
+
+
+# ---------------------------------------------------------------------------- checkpoints
+class Checkpoint:
+    """``OUT/last.safetensors`` of one run: its settings, its data's fingerprint and a state.
+
+    Args:
+        out_dir: the run's folder.
+        settings: plain values a resumed run must share (the config's resume values, the
+            data's fingerprint, what the CLI did to the data).
+        config: the whole config (saved for reading, not compared).
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, settings: dict[str, Any],
+                 config: dict[str, Any]) -> None:
+        self.path = Path(out_dir) / CHECKPOINT_FILE
+        self.settings, self.config = settings, config
+        self.written_at = time.monotonic()
+
+    def write(self, state: TrainState, weights: np.ndarray | None = None) -> Path:
+        """Save ``state`` (with ``weights`` instead of ``state.weights`` when given) atomically:
+        a crash leaves the previous checkpoint or this one. Only rank 0 writes."""
+        self.written_at = time.monotonic()
+        if os.environ.get("RANK", "0") != "0":
+            return self.path
+        manifest = {"lesson": "som", "estimator": "SOM", "kind": "checkpoint",
+                    "dlcourse_version": __version__, "config": self.config,
+                    "settings": self.settings, "state": state.to_values()}
+        arrays = {"weights": state.weights if weights is None else weights}
+        return write_state(self.path, manifest, arrays)
+
+    def read(self) -> TrainState:
+        """The saved state, after :func:`check_resumable` against this run's settings.
+
+        Raises:
+            DlcourseError: nothing to resume, another lesson's run, other settings or data.
+        """
+        check_resumable(self.path.parent, self.settings)
+        manifest, arrays = read_state(self.path)
+        try:
+            return TrainState.from_values(arrays["weights"], manifest["state"])
+        except (KeyError, TypeError, IndexError) as exc:
+            raise DlcourseError(f"cannot resume from {self.path}: it lacks {exc} (written by "
+                                "another version); train into a new --out") from None
+
+
+def check_resumable(out_dir: str | os.PathLike, settings: dict[str, Any] | None = None
+                    ) -> dict[str, Any]:
+    """Refuse ``--resume`` of ``out_dir`` before any work; returns the checkpoint's manifest.
+
+    Args:
+        out_dir: the run's folder.
+        settings: this run's settings (see :class:`Checkpoint`); None checks only that the
+            folder holds an SOM checkpoint.
+
+    Raises:
+        DlcourseError: no checkpoint, another lesson's run, or settings that differ (naming
+            the first one and both values).
+    """
+    out_dir = Path(out_dir)
+    path = out_dir / CHECKPOINT_FILE
+    if not path.exists():
+        if (out_dir / MODEL_FILE).exists():  # a finished run of some lesson
+            lesson = read_manifest(out_dir / MODEL_FILE).get("lesson")
+            if lesson != "som":
+                raise DlcourseError(f"cannot resume {out_dir}: it holds a '{lesson}' run, not a "
+                                    "'som' one; train into a new --out")
+        elif (out_dir / "last.pt").exists():  # the torch lessons' checkpoint
+            raise DlcourseError(f"cannot resume {out_dir}: it holds another lesson's run "
+                                "(last.pt), not a 'som' one; train into a new --out")
+        raise DlcourseError(f"nothing to resume: {path} does not exist; run without --resume")
+    manifest = read_manifest(path)
+    if manifest.get("lesson") != "som" or manifest.get("kind") != "checkpoint":
+        raise DlcourseError(f"cannot resume {out_dir}: it holds a '{manifest.get('lesson')}' "
+                            "run, not a 'som' one; train into a new --out")
+    if settings is not None:
+        check_resume_config(manifest.get("settings") or {}, settings, out_dir, free=())
+    return manifest
+
+
+# ---------------------------------------------------------------------------- the run
+class RunControl(Control):
+    """A :class:`Control` with Ctrl-C (a :class:`StopGuard`) and throttled checkpoints.
+
+    ``collective``: under torchrun the batch rule's ranks must stop at the same epoch, so
+    the stop flag is summed over them (one tiny all-reduce per epoch).
+    """
+
+    def __init__(self, guard: StopGuard, checkpoint: Checkpoint | None = None,
+                 collective: bool = False) -> None:
+        super().__init__()
+        self.guard, self.checkpoint, self.collective = guard, checkpoint, collective
+
+    def step(self) -> None:
+        self.guard.step()
+
+    def should_stop(self) -> bool:
+        stop = self.guard.should_stop()
+        if self.collective:
+            stop = bool(sum_over_ranks(np.array([float(stop)]))[0] > 0)
+        return stop
+
+    def epoch_done(self, state: TrainState, sync: Callable[[], np.ndarray] | None = None) -> None:
+        if self.checkpoint is None:
+            return
+        if time.monotonic() - self.checkpoint.written_at >= CHECKPOINT_EVERY_S:
+            self.checkpoint.write(self.timed(state), None if sync is None else sync())
+
+    def timed(self, state: TrainState) -> TrainState:
+        """``state`` with the clock of this process added (saved, then continued)."""
+        return TrainState(**{**vars(state),
+                             "seconds": state.seconds + time.perf_counter() - self.wall0,
+                             "cpu_seconds": state.cpu_seconds + time.process_time() - self.cpu0})
+
+
+def _where(state: TrainState, settings: TrainSettings, n_samples: int) -> str:
+    if settings.algorithm == "batch" or state.step == state.epoch * n_samples:
+        return f"after epoch {state.epoch}"
+    done = state.step - state.epoch * n_samples
+    return f"in epoch {state.epoch + 1} after {done:,} of {n_samples:,} samples"
+
+
+def train_run(runner: Any, X: np.ndarray, state: TrainState, grid: Grid,
+              settings: TrainSettings, checkpoint: Checkpoint | None = None,
+              collective: bool = False) -> TrainState:
+    """Train ``state`` to the end with ``runner``, deferring Ctrl-C to the next safe point.
+
+    Returns:
+        the finished state (its weights uncentred); ``checkpoint`` (when given) holds it too.
+
+    Raises:
+        TrainingInterrupted: Ctrl-C (or ``DLCOURSE_INTERRUPT_AFTER``), after the checkpoint is
+            written; a second Ctrl-C stops at once and keeps the previous checkpoint.
+    """
+    if state.finished:  # resuming a run that had ended: nothing left to train
+        return state
+    with StopGuard() as guard:
+        control = RunControl(guard, checkpoint, collective)
+        try:
+            state = runner.train(X, state, grid, settings, control)
+        except KeyboardInterrupt:
+            kept = (f"; the checkpoint {checkpoint.path} from before is kept and --resume "
+                    "continues from it" if checkpoint is not None else "")
+            raise TrainingInterrupted(f"stopped at once{kept}") from None
+    if checkpoint is not None:
+        checkpoint.write(control.timed(state))
+    if state.stopped:
+        where = _where(state, settings, len(X))
+        if checkpoint is None:
+            raise TrainingInterrupted(f"interrupted {where}; no output folder, so nothing was "
+                                      "saved")
+        raise TrainingInterrupted(f"interrupted {where}; checkpoint saved to {checkpoint.path}; "
+                                  "run the same command with --resume to continue")
+    return state

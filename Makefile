@@ -20,7 +20,7 @@ test-all: $(VENV)/.installed-dev data
 	$(BIN)/python -m pytest -q -m ''
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks lessons
 
 data: $(VENV)/.installed
 	$(BIN)/dlcourse data fetch --offline
@@ -34,7 +34,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) -e '.[dev]'
-	touch $@ $(VENV)/.installed
+	touch $@ $(VENV)/.installed $(VENV)/.installed-lessons
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
@@ -47,3 +47,14 @@ browser:
 		$$SUDO apt-get update -qq && \
 		$$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 	@/usr/bin/chromium --version 2>/dev/null
+
+# The five lessons (lessons/*.py, jupytext scripts) executed offline into
+# runs/lessons-<date>-<time>/ as .ipynb + HTML; a failing cell fails the target, naming the
+# notebook and the cell. `DLCOURSE_QUICK=1 make lessons`: small data and epochs (CI).
+.PHONY: lessons
+lessons: $(VENV)/.installed-lessons data
+	DLCOURSE_OFFLINE=1 $(BIN)/python lessons/run.py
+
+$(VENV)/.installed-lessons: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e '.[all,lessons]'
+	touch $@ $(VENV)/.installed

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.engine.checkpoint import atomic_path
+from dlcourse.engine.files import atomic_path
 
 
 def new_figure(width: float = 6.0, height: float = 4.0, **kwargs):

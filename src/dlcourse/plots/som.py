@@ -13,32 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.engine.files import atomic_path
-
-
-def new_figure(width: float = 6.0, height: float = 4.0, **kwargs):
-    """A matplotlib (figure, axes) pair on the non-interactive Agg backend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(figsize=(width, height), **kwargs)
-
-
-def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
-    """Save ``fig`` as PNG atomically and close it.
-
-    The same as ``dlcourse.plots.common.save_figure``, which imports torch today (its
-    ``atomic_path`` comes through ``engine.checkpoint``); use that one once it does not.
-    """
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return path
+from dlcourse.plots.common import new_figure, save_figure
 
 
 def _cells(ax, values: np.ndarray, topology: str, cmap: str = "viridis", vmin=None, vmax=None):

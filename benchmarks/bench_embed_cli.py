@@ -8,9 +8,10 @@ words. Three commands per method and repetition, in rotating order (the load of 
 processes drifts over minutes):
 
 - ``dlcourse``: ``dlcourse embed train FILE --method M --dim 100 --window 5 --min-count 5
-  --epochs 5 --seed R --out DIR`` as it is (the CLI imports torch, ~2.4 s on a quiet machine);
+  --epochs 5 --seed R --out DIR`` as it is (on the CPU it imports no torch; it checks the file,
+  writes the checkpoint ``last.safetensors`` and ``model.safetensors``);
 - ``dlcourse-lib``: a Python process that runs the same training through the library and saves
-  the vectors with numpy: the command less the torch import and the CLI;
+  the vectors with numpy: the command less the CLI, its checks and its checkpoints;
 - ``gensim``: a Python process running ``Word2Vec(LineSentence(FILE), sg=..., same settings,
   workers=cores, seed=R)`` and ``model.save(...)``.
 
@@ -108,7 +109,7 @@ def vectors(impl: str, out: Path):
     if impl == "dlcourse-lib":
         return KeyedVectors(json.loads((out / "words.json").read_text()),
                             np.load(out / "vectors.npy"))
-    return KeyedVectors.load(out / "model.pt")
+    return KeyedVectors.load(out)
 
 
 def warm_up(corpus: Path, tmp: Path) -> None:

@@ -16,8 +16,8 @@ GloVe runs twice: with the library defaults (x_max=100, window 10) and with smal
 compiled into DIR by ``benchmarks/_glove_c.py``; keep DIR outside the repository): its four
 commands (vocab_count, cooccur, shuffle, glove: counting, shuffling, training) against
 ``dlcourse embed train FILE --method glove`` and against the same training through the library
-with the vectors saved by numpy (the command less the torch import), on the glosses written
-one a line, with the same min_count 5, window, x_max 100, dimensions, epochs and 2 threads.
+with the vectors saved by numpy (the command less the CLI and its checkpoints), on the glosses
+written one a line, with the same min_count 5, window, x_max 100, dimensions, epochs and 2 threads.
 Repetitions run back to back in rotating order; ratios are medians of the paired ratios,
 quality (WordSim-353, SimLex-999, analogies) the mean over the repetitions:
 
@@ -183,7 +183,7 @@ def _vectors(impl: str, out: Path):
     if impl == "dlcourse-lib":
         return KeyedVectors(json.loads((out / "words.json").read_text()),
                             np.load(out / "vectors.npy"))
-    return KeyedVectors.load(out / "model.pt")
+    return KeyedVectors.load(out)
 
 
 def versus_c(args) -> None:

@@ -22,7 +22,15 @@ model to float rounding; it prints the largest difference), the share of the tim
 per-step all-gather, and as the single-process peer the numba kernel with 2 threads:
 
     OMP_NUM_THREADS=1 PYTHONPATH=src .venv/bin/python benchmarks/bench_word2vec.py --distributed
-        [--epochs 1] [--methods skipgram] [--glosses 20000] [--batch-size 1024]
+        [--epochs 1] [--methods skipgram] [--glosses 20000] [--batch-size 16384]
+
+``--torch-path 1024,16384`` runs the torch path (the GPU's) at those batch sizes on
+``--device`` (default cpu; cuda on a GPU machine) against the numba kernel on one thread, on
+the glosses: the torch operations per 1,024 predictions (each at least one kernel launch on a
+GPU; profiled on the Lee corpus on the CPU), words/s, final loss and quality (one seed):
+
+    OMP_NUM_THREADS=1 PYTHONPATH=src .venv/bin/python benchmarks/bench_word2vec.py
+        --torch-path 1024,16384 [--epochs 5] [--methods skipgram,cbow] [--device cuda]
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _embed import W2V_PARAMS, glosses, load_note, quality, quality_lines, spread  # noqa: E402
+from dlcourse.embeddings.config import Word2VecConfig  # noqa: E402
 
 corpus = glosses
 
@@ -139,6 +148,69 @@ def distributed(args) -> None:
               f"threads {two['words_per_s'] / peer['words_per_s']:.2f}x")
 
 
+def torch_ops(method: str, batch_size: int) -> tuple[float, float]:
+    """Top-level torch operations (each at least one kernel launch on a GPU) per 1,024
+    predictions of the torch path, and its loss, on one epoch of the Lee corpus (profiled)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from dlcourse.data.readers import read_lee
+    from dlcourse.embeddings import Word2Vec, _torch_w2v, tokenize
+
+    sentences = [tokenize(d) for d in read_lee()]
+    params = dict(vector_size=100, min_count=2, epochs=1, seed=1, backend="torch",
+                  device="cpu", batch_size=batch_size)
+    Word2Vec(method, **params).fit(sentences[:20])  # warm-up
+    predictions = [0]
+    step = _torch_w2v.TorchTrainer._step
+
+    def counted(self, inputs, *args):
+        predictions[0] += len(inputs)
+        return step(self, inputs, *args)
+
+    _torch_w2v.TorchTrainer._step = counted
+    try:
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            model = Word2Vec(method, **params).fit(sentences)
+    finally:
+        _torch_w2v.TorchTrainer._step = step
+    ops = sum(1 for e in prof.events() if e.name.startswith("aten::") and e.cpu_parent is None)
+    return ops / predictions[0] * 1024, model.history_[-1]["loss"]
+
+
+def torch_path(args) -> None:
+    """The torch path (on ``--device``) at several batch sizes against the numba kernel (1 CPU
+    thread)."""
+    import torch
+
+    from dlcourse.embeddings import Word2Vec
+
+    torch.set_num_threads(1)
+    sentences = corpus()
+    words = sum(len(s) for s in sentences)
+    print(f"WordNet glosses, epochs={args.epochs}, seed 0, 1 thread, torch on {args.device}; "
+          f"torch ops profiled on Lee (CPU); start: {load_note()}")
+    print(f"{'method':>8} {'path':>13} {'ops/1024':>8} {'words/s':>8} {'loss':>6} "
+          f"{'wordsim':>7} {'simlex':>7} {'analogy':>7}")
+    for method in args.methods.split(","):
+        runs = [("numba", None)] + [("torch", int(b)) for b in args.torch_path.split(",")]
+        for backend, batch in runs:
+            params = dict(W2V_PARAMS, epochs=args.epochs, seed=0, backend=backend)
+            if batch is None:
+                params["workers"] = 1  # one thread: the torch path runs on one too
+            else:
+                params.update(batch_size=batch, device=args.device)
+            start = time.perf_counter()
+            model = Word2Vec(method, **params).fit(sentences)
+            seconds = time.perf_counter() - start
+            ops = f"{torch_ops(method, batch)[0]:8.1f}" if batch else f"{'-':>8}"
+            q = quality(model.wv)
+            name = "numba" if batch is None else f"torch {batch}"
+            print(f"{method:>8} {name:>13} {ops} {words * args.epochs / seconds:8.0f} "
+                  f"{model.history_[-1]['loss']:6.3f} {q['wordsim_rho']:7.4f} "
+                  f"{q['simlex_rho']:7.4f} {q['analogy_acc']:7.4f}", flush=True)
+    print(f"end: {load_note()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5)
@@ -152,10 +224,19 @@ def main() -> None:
                         help="the torch path with 1 and 2 torchrun processes (see above)")
     parser.add_argument("--glosses", type=int, default=20000,
                         help="with --distributed: train on the first N glosses")
-    parser.add_argument("--batch-size", type=int, default=1024,
+    parser.add_argument("--batch-size", type=int, default=Word2VecConfig().batch_size,
                         help="with --distributed: the global batch of the torch path")
     parser.add_argument("--child-distributed", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--torch-path", metavar="BATCHES",
+                        help="the torch path on the CPU at these batch sizes (e.g. 1024,16384) "
+                             "against the numba kernel: ops per 1,024 predictions, speed, "
+                             "quality")
+    parser.add_argument("--device", default="cpu",
+                        help="with --torch-path: where the torch path trains (cpu, cuda)")
     args = parser.parse_args()
+    if args.torch_path:
+        torch_path(args)
+        return
     if args.child_distributed:
         distributed_child(args)
         return

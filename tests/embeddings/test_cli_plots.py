@@ -1,4 +1,4 @@
-"""`dlcourse embed` verbs in-process on a dry-run model, and the 2-D map."""
+"""`dlcourse embed` verbs in-process on a dry-run model, as a user types them, and the 2-D map."""
 
 from __future__ import annotations
 
@@ -6,72 +6,91 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from dlcourse.cli.embed import group
-from dlcourse.embeddings import KeyedVectors, load_vectors
+from dlcourse.embeddings import KeyedVectors, Word2Vec, load_vectors
 from dlcourse.plots.embeddings import plot_word_map, project_2d
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
+    from dlcourse.cli.main import main
+
     out = tmp_path_factory.mktemp("embed") / "model"
-    result = CliRunner().invoke(group, ["train", "lee", "--out", str(out), "--dry-run",
-                                        "--dim", "16", "--device", "cpu"])
-    assert result.exit_code == 0, result.output
+    main(["embed", "train", "lee", "--out", str(out), "--dry-run", "--dim", "16",
+          "--device", "cpu"])
     return out
 
 
-def test_train_writes_checkpoint_and_history(trained):
+def test_train_writes_model_checkpoint_and_history(trained):
     history = json.loads((trained / "history.json").read_text())
     assert len(history) == 1 and history[0]["words"] > 0
     assert load_vectors(trained).vector_size == 16
+    model = Word2Vec.load(trained)
+    assert model.config.vector_size == 16 and model.history_ == history
+    assert (trained / "last.safetensors").exists()
 
 
-def test_glove_train_dry_run(tmp_path):
-    result = CliRunner().invoke(group, ["train", "lee", "--method", "glove", "--out",
-                                        str(tmp_path), "--dry-run", "--dim", "8"])
-    assert result.exit_code == 0, result.output
-    assert KeyedVectors.load(tmp_path).vector_size == 8
+def test_glove_train_dry_run(cli_run, workdir):
+    result = cli_run("embed", "train", "lee", "--method", "glove", "--out", "run", "--dry-run",
+                     "--dim", "8", "--x-max", "10", "--weight-exponent", "0.5", "--lr", "0.1")
+    assert result.code == 0, result.err
+    from dlcourse.embeddings import GloVe
+
+    model = GloVe.load("run")
+    assert model.wv.vector_size == 8
+    assert (model.config.x_max, model.config.alpha, model.config.eta) == (10.0, 0.5, 0.1)
 
 
-def test_similar_analogy_evaluate(trained, tmp_path):
-    runner = CliRunner()
-    result = runner.invoke(group, ["similar", str(trained), "the", "--topn", "3"])
-    assert result.exit_code == 0 and "nearest to 'the'" in result.output
-    result = runner.invoke(group, ["analogy", str(trained), "the", "a", "of"])
-    assert result.exit_code == 0 and "the : a :: of : ?" in result.output
-    result = runner.invoke(group, ["evaluate", str(trained), "--json", str(tmp_path / "e.json")])
-    assert result.exit_code == 0 and "similarity (spearman)" in result.output
-    assert json.loads((tmp_path / "e.json").read_text())["analogies"]["total"] >= 0
+def test_similar_analogy_evaluate(trained, cli_run, workdir):
+    result = cli_run("embed", "similar", trained, "the", "--topn", "3")
+    assert result.code == 0 and "nearest to 'the'" in result.out
+    result = cli_run("embed", "analogy", trained, "the", "a", "of", "--scoring", "3cosmul")
+    assert result.code == 0 and "the : a :: of : ?" in result.out
+    result = cli_run("embed", "evaluate", trained)
+    assert result.code == 0 and "similarity (spearman)" in result.out
+    assert workdir() == set()  # evaluate prints; it writes only when asked
+    result = cli_run("embed", "evaluate", trained, "wordsim353", "--out", "eval")
+    assert result.code == 0, result.err
+    saved = json.loads(open("eval/evaluation.json").read())
+    assert [r["kind"] for r in saved] == ["similarity"] and saved[0]["pairs"] > 0
 
 
-def test_unknown_word_is_one_clear_error(trained):
-    from dlcourse.errors import DlcourseError
-
-    result = CliRunner().invoke(group, ["similar", str(trained), "thw"])
-    assert isinstance(result.exception, DlcourseError)
-    assert "not in the vocabulary" in str(result.exception) and "the" in str(result.exception)
+def test_old_spellings_work_with_a_note(trained, cli_run, workdir):
+    result = cli_run("embed", "analogy", trained, "the", "a", "of", "--method", "3cosmul")
+    assert result.code == 0 and "note: '--method 3cosmul' is deprecated" in result.err
+    result = cli_run("embed", "export", trained, "old.txt")
+    assert result.code == 0 and "write 'dlcourse embed export MODEL_DIR --to old.txt'" in \
+        result.err
+    result = cli_run("embed", "evaluate", trained, "--json", "e.json")
+    assert result.code == 0 and "--json e.json" in result.err
+    assert json.loads(open("e.json").read())[0]["kind"] == "similarity"
+    result = cli_run("embed", "train", "--data", "lee", "--dry-run", "--alpha", "0.05",
+                     "--dim", "4", "--out", "run")
+    assert result.code == 0, result.err
+    assert "'--alpha 0.05' is deprecated" in result.err and "--data lee" in result.err
+    assert Word2Vec.load("run").config.alpha == 0.05
 
 
 @pytest.mark.parametrize("fmt", ["word2vec", "word2vec-binary", "glove"])
-def test_export_formats_load_back(trained, tmp_path, fmt):
+def test_export_formats_load_back(trained, cli_run, workdir, fmt):
     from gensim.models import KeyedVectors as GensimKV
 
-    dest = tmp_path / ("v.bin" if fmt == "word2vec-binary" else "v.txt")
-    result = CliRunner().invoke(group, ["export", str(trained), str(dest), "--format", fmt])
-    assert result.exit_code == 0, result.output
+    dest = "v.bin" if fmt == "word2vec-binary" else "v.txt"
+    result = cli_run("embed", "export", trained, "--to", dest, "--format", fmt)
+    assert result.code == 0, result.err
     ref = GensimKV.load_word2vec_format(dest, binary=fmt == "word2vec-binary",
                                         no_header=fmt == "glove")
     np.testing.assert_array_equal(ref.vectors, load_vectors(trained).vectors)
+    # the exported file serves as MODEL_DIR too
+    result = cli_run("embed", "similar", dest, "the", "--topn", "2")
+    assert result.code == 0 and "nearest to 'the'" in result.out
 
 
-def test_plot_verb_and_word_map(trained, tmp_path):
-    png = tmp_path / "map.png"
-    result = CliRunner().invoke(group, ["plot", str(trained), "the", "of", "--out", str(png),
-                                        "--topn", "4"])
-    assert result.exit_code == 0, result.output
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+def test_plot_verb_and_word_map(trained, cli_run, workdir):
+    result = cli_run("embed", "plot", trained, "the", "of", "--out", "maps/map.png",
+                     "--topn", "4")
+    assert result.code == 0, result.err
+    assert open("maps/map.png", "rb").read()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_projection_keeps_structure():
@@ -94,13 +113,16 @@ def test_plot_word_map_tsne(tmp_path):
     assert path.stat().st_size > 1000
 
 
-def test_train_from_a_text_file_and_bad_corpus(tmp_path, lee_sentences):
-    corpus = tmp_path / "corpus.txt"
-    corpus.write_text("\n".join(" ".join(s) for s in lee_sentences[:100]), encoding="utf-8")
-    result = CliRunner().invoke(group, ["train", str(corpus), "--method", "cbow", "--out",
-                                        str(tmp_path / "m"), "--dim", "8", "--epochs", "1",
-                                        "--min-count", "2", "--device", "cpu"])
-    assert result.exit_code == 0, result.output
-    assert "police" in load_vectors(tmp_path / "m")
-    result = CliRunner().invoke(group, ["train", "no-such-corpus", "--out", str(tmp_path)])
-    assert result.exit_code == 2 and "neither a file nor one of" in result.output
+def test_train_from_a_text_file(cli_run, workdir, lee_sentences):
+    with open("corpus.txt", "w", encoding="utf-8") as f:
+        f.write("\n".join(" ".join(s) for s in lee_sentences[:100]))
+    result = cli_run("embed", "train", "corpus.txt", "--method", "cbow", "--out", "m", "--dim",
+                     "8", "--epochs", "1", "--min-count", "2", "--device", "cpu")
+    assert result.code == 0, result.err
+    assert "police" in load_vectors("m")
+    with open("latin1.txt", "wb") as f:
+        f.write("le café est très bon\n".encode("latin-1") * 50)
+    result = cli_run("embed", "train", "latin1.txt", "--encoding", "latin-1", "--min-count",
+                     "1", "--epochs", "1", "--out", "l")
+    assert result.code == 0, result.err
+    assert "café" in KeyedVectors.load("l")

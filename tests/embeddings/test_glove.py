@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from dlcourse.embeddings import GloVe, KeyedVectors, count_cooccurrences
+from dlcourse.errors import ConfigError, NotFittedError
 
 
 def _brute_force(sentences, key_to_index, window):
@@ -41,9 +42,14 @@ def test_glove_learns_and_saves(lee_sentences, tmp_path):
     losses = [h["loss"] for h in model.history_]
     assert losses[-1] < 0.6 * losses[0]
     assert model.timings_["count_seconds"] > 0 and model.cooccurrences_ > 10000
-    model.save(tmp_path / "model.pt")
+    model.save(tmp_path)
     back = KeyedVectors.load(tmp_path)
     np.testing.assert_array_equal(back.vectors, model.wv.vectors)
+    loaded = GloVe.load(tmp_path)  # the trainer too (it had no load before)
+    np.testing.assert_array_equal(loaded.wv.vectors, model.wv.vectors)
+    np.testing.assert_array_equal(loaded.counts_, model.counts_)
+    assert loaded.config == model.config and loaded.history_ == model.history_
+    assert loaded.cooccurrences_ == model.cooccurrences_
 
 
 def test_same_seed_same_vectors(lee_sentences):
@@ -53,13 +59,18 @@ def test_same_seed_same_vectors(lee_sentences):
     np.testing.assert_array_equal(a, b)
 
 
-def test_bad_parameters():
-    with pytest.raises(ValueError, match="x_max, eta and alpha must be > 0"):
-        GloVe(x_max=0)
-    with pytest.raises(ValueError, match="window must be >= 1"):
-        GloVe(window=0)
-    with pytest.raises(ValueError, match="blocks must be >= 1"):
-        GloVe(blocks=0)
+def test_bad_parameters(lee_sentences):
+    with pytest.raises(ConfigError, match="x_max must be > 0"):
+        GloVe(x_max=0).fit(lee_sentences[:5])
+    for name in ("eta", "alpha"):
+        with pytest.raises(ConfigError, match=f"{name} must be > 0"):
+            GloVe(**{name: 0.0}).validated_config()
+    with pytest.raises(ConfigError, match="window must be >= 1"):
+        GloVe(window=0).validated_config()
+    with pytest.raises(ConfigError, match="blocks must be >= 1"):
+        GloVe(blocks=0).validated_config()
+    with pytest.raises(NotFittedError):
+        _ = GloVe().wv
 
 
 def test_counts_are_the_same_bits_for_any_buffer(lee_sentences):

@@ -87,15 +87,51 @@ def test_glove_format_without_header(glove, tmp_path):
         KeyedVectors.load_word2vec_format(path)
 
 
-def test_own_checkpoint_round_trip(glove, tmp_path):
-    import torch
+def test_own_model_file_round_trip_without_torch(glove, tmp_path, monkeypatch):
+    import sys
 
-    path = glove.save(tmp_path / "model.pt", config={"note": "test"})
-    state = torch.load(path, weights_only=True)
-    assert state["lesson"] == "embeddings" and state["vocab"] == glove.index_to_key
-    back = KeyedVectors.load(tmp_path)  # a directory holding model.pt
+    from dlcourse.engine.persist import read_manifest
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises
+    path = glove.save(tmp_path)
+    assert path == tmp_path / "model.safetensors"
+    manifest = read_manifest(path)
+    assert manifest["lesson"] == "embed" and manifest["state"]["words"] == glove.index_to_key
+    back = KeyedVectors.load(tmp_path)  # the directory, or the file itself
     np.testing.assert_array_equal(back.vectors, glove.vectors)
     assert back.most_similar("the", topn=3) == glove.most_similar("the", topn=3)
+    assert load_vectors(path).index_to_key == glove.index_to_key
+
+
+def test_files_are_found_by_content_not_name(glove, tmp_path):
+    # a binary file without .bin, a GloVe file named .bin: sniffed from the first bytes
+    binary, text = tmp_path / "vectors", tmp_path / "vectors.bin"
+    glove.save_word2vec_format(binary, binary=True)
+    glove.save_word2vec_format(text, write_header=False)
+    for path in (binary, text):
+        np.testing.assert_array_equal(load_vectors(path).vectors, glove.vectors)
+
+
+def test_damaged_files_are_one_clear_error(glove, tmp_path):
+    binary = tmp_path / "v.bin"
+    glove.save_word2vec_format(binary, binary=True)
+    binary.write_bytes(binary.read_bytes()[:-100])
+    with pytest.raises(DlcourseError, match=r"ends inside vector 76 of 76; the file is truncated"):
+        load_vectors(binary)
+    text = tmp_path / "v.txt"
+    glove.save_word2vec_format(text)
+    text.write_text(text.read_text(encoding="utf-8")[:-300], encoding="utf-8")
+    with pytest.raises(DlcourseError, match=r"v.txt:\d+: expected a word and 50 numbers"):
+        load_vectors(text)
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("caf\xe9 0.5 1.5\n".encode("latin-1"))
+    with pytest.raises(DlcourseError, match=r"latin.txt:1: byte 0xe9 is not valid utf-8"):
+        load_vectors(latin)
+    assert load_vectors(latin, encoding="latin-1").index_to_key == ["café"]
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "model.pt").write_bytes(b"PK")
+    with pytest.raises(DlcourseError, match="model.pt of an older dlcourse"):
+        load_vectors(tmp_path / "old")
 
 
 def test_batch_nearest_neighbors_match_most_similar(glove):

@@ -1,4 +1,18 @@
-"""`dlcourse embed train | similar | analogy | evaluate | plot | export`: word vectors."""
+"""`dlcourse embed`: train word2vec and GloVe vectors; query, evaluate, plot and export them.
+
+    dlcourse embed train DATA --out DIR [--method skipgram|cbow|glove] [options]
+    dlcourse embed evaluate MODEL_DIR [DATA]...
+    dlcourse embed similar MODEL_DIR WORD...
+    dlcourse embed analogy MODEL_DIR A B C
+    dlcourse embed plot MODEL_DIR WORD... --out FILE
+    dlcourse embed export MODEL_DIR --to FILE [--format word2vec|word2vec-binary|glove]
+
+The training options come from :class:`~dlcourse.embeddings.config.Word2VecConfig` and
+:class:`~dlcourse.embeddings.config.GloVeConfig` (each default lives there once) and every value
+is checked before any data is read. MODEL_DIR is a directory written by ``embed train``; every
+verb but train also takes a word2vec (text or binary) or GloVe vectors file there. Nothing here
+imports torch unless word2vec trains on a GPU or under torchrun.
+"""
 
 from __future__ import annotations
 
@@ -6,113 +20,168 @@ from pathlib import Path
 
 import click
 
-from dlcourse.cli.common import device_option, echo_table, out_option, seed_option
+from dlcourse.cli.common import (
+    ConfigOptions,
+    echo_table,
+    option_name,
+    out_option,
+    resume_option,
+)
+from dlcourse.embeddings.config import GloVeConfig, Word2VecConfig
+from dlcourse.errors import DlcourseError
+from dlcourse.text.config import TableConfig
 
 group = click.Group("embed", help="Word vectors: train word2vec/GloVe, query, evaluate, plot.")
 
-CORPORA = {  # CORPUS may name an offline data set instead of a file
-    "wordnet": "read_wordnet_glosses",
-    "lee": "read_lee",
-    "wikipedia-sample": "read_wikipedia_sample",
-}
-ONLINE_CORPORA = {"text8": ("text8", "text8"), "ptb": ("ptb", "ptb.train.txt")}  # name: file
-FORMATS = ("word2vec", "word2vec-binary", "glove")
+# `embed train --data NAME` (the other nouns' old spelling) -> `embed train NAME`, with a note
+LEGACY = {"train": ("--data", "--corpus")}
+
+METHODS = ("skipgram", "cbow", "glove")
+SHARED = ("vector_size", "window", "min_count", "max_vocab", "epochs", "workers", "seed")
+W2V = ConfigOptions(Word2VecConfig, exclude=("method", "alpha"),
+                    rename={"vector_size": "--dim", "min_alpha": "--min-lr", "alpha": "--lr"})
+GLOVE_ONLY = ConfigOptions(GloVeConfig, exclude=(*SHARED, "eta"),
+                           rename={"alpha": "--weight-exponent"})
+GLOVE = ConfigOptions(GloVeConfig, rename={"vector_size": "--dim", "eta": "--lr",
+                                           "alpha": "--weight-exponent"})
+W2V_ONLY = tuple(f.name for f in W2V.fields if f.name not in SHARED)
+READ = ConfigOptions(TableConfig, exclude=("text_col", "label_col", "on_missing"))
 DRY_RUN_SENTENCES = 300
 
 
-def _corpus(name: str, dry_run: bool):
-    """A file path (streamed) or a named offline corpus (tokenized list)."""
-    from dlcourse.embeddings import tokenize
+def note_deprecated(old: str, new: str) -> None:
+    """The one-line note an old spelling gets (it still works)."""
+    click.echo(f"note: '{old}' is deprecated; write {new}", err=True)
 
-    if name in CORPORA:
-        from dlcourse.data import readers
 
-        texts = getattr(readers, CORPORA[name])()
-        if dry_run:
-            texts = texts[:DRY_RUN_SENTENCES]
-        return [tokenize(t) for t in texts]
-    if name in ONLINE_CORPORA:
-        from dlcourse.data import fetch
+def encoding_of(options: dict) -> str:
+    """The validated --encoding of a command's options (removed from them)."""
+    return READ.build(READ.pop(options)).encoding
 
-        dataset, filename = ONLINE_CORPORA[name]
-        name = str(fetch(dataset) / filename)  # downloads once; offline: DataUnavailableError
-    path = Path(name)
-    if not path.is_file():
-        raise click.BadParameter(f"{name!r} is neither a file nor one of "
-                                 f"{', '.join([*CORPORA, *ONLINE_CORPORA])}", param_hint="CORPUS")
-    if dry_run:
-        from itertools import islice
 
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return [tokenize(line) for line in islice(f, DRY_RUN_SENTENCES)]
-    return str(path)
+# ---------------------------------------------------------------------------- train
+def train_config(method: str, options: dict, lr: float | None, dry_run: bool):
+    """The validated Word2VecConfig or GloVeConfig of ``embed train``.
+
+    Raises:
+        DlcourseError: a value out of range (naming its option) or an option of the other
+            trainer.
+    """
+    glove = method == "glove"
+    given = {k for k, v in options.items() if v is not None}
+    wrong = [k for k in given if k in (W2V_ONLY if glove else
+                                       tuple(f.name for f in GLOVE_ONLY.fields))]
+    if glove and "device" in given and options["device"].strip().lower() in ("cpu", "auto"):
+        wrong.remove("device")  # GloVe trains on the CPU: saying so is harmless
+    if wrong:
+        name = option_name(wrong[0], {**W2V.rename, **GLOVE.rename})
+        raise DlcourseError(f"{name} is a {'word2vec' if glove else 'GloVe'} option; "
+                            f"--method {method} does not use it")
+    if glove:
+        values = {k: v for k, v in options.items() if k in GloVeConfig.field_names()}
+        config = GLOVE.build(values, **({} if lr is None else {"eta": lr}))
+    else:
+        values = {k: v for k, v in options.items() if k in Word2VecConfig.field_names()}
+        config = W2V.build(values, method=method, **({} if lr is None else {"alpha": lr}))
+    if dry_run:  # a smoke test: one epoch over a few hundred sentences
+        config = config.replace(epochs=1, min_count=min(config.min_count, 2))
+    return config
 
 
 @group.command()
-@click.argument("corpus")
-@click.option("--method", type=click.Choice(["skipgram", "cbow", "glove"]), default="skipgram",
-              show_default=True)
+@click.argument("data", metavar="DATA")
+@click.option("--method", type=click.Choice(METHODS), default="skipgram", show_default=True,
+              help="skipgram or cbow (word2vec), or glove.")
+@W2V
+@click.option("--lr", type=float, default=None, metavar="NUMBER",
+              help="Start learning rate (word2vec's alpha, GloVe's eta) [default: 0.025; "
+                   "glove 0.05].")
+@click.option("--alpha", "old_alpha", type=float, default=None, hidden=True)  # now --lr
+@GLOVE_ONLY
+@READ
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Use only the first N texts (lines of a file) [default: all].")
+@click.option("--dry-run", is_flag=True,
+              help=f"Smoke test: 1 epoch on {DRY_RUN_SENTENCES} texts.")
 @out_option
-@click.option("--dim", type=int, default=100, show_default=True, help="Vector size.")
-@click.option("--window", type=int, default=None, help="Context window [5; glove 10].")
-@click.option("--min-count", type=int, default=5, show_default=True)
-@click.option("--max-vocab", type=int, default=None, help="Keep only the N most frequent words.")
-@click.option("--epochs", type=int, default=None, help="Passes [5; glove 25].")
-@click.option("--negative", type=int, default=5, show_default=True, help="word2vec negatives.")
-@click.option("--sample", type=float, default=1e-3, show_default=True,
-              help="word2vec subsampling threshold (0: off).")
-@click.option("--alpha", type=float, default=0.025, show_default=True,
-              help="word2vec start learning rate.")
-@click.option("--workers", type=int, default=None,
-              help="CPU threads [all cores; under torchrun GloVe: cores / processes].")
-@device_option
-@seed_option
-@click.option("--dry-run", is_flag=True, help=f"Train 1 epoch on {DRY_RUN_SENTENCES} sentences.")
-def train(corpus, method, out, dim, window, min_count, max_vocab, epochs, negative, sample,
-          alpha, workers, device, seed, dry_run):
-    """Train vectors on CORPUS (a text file, one sentence a line; offline wordnet, lee,
-    wikipedia-sample; text8 or ptb when online) and write OUT/model.pt and OUT/history.json.
+@resume_option
+def train(data, method, lr, old_alpha, limit, dry_run, out, resume, **options):
+    """Train word vectors on DATA and save them in --out.
 
-    word2vec runs a compiled multi-threaded kernel on CPU and batched torch on a GPU
-    (--device auto picks the GPU when present); GloVe runs on CPU. Under
-    ``torchrun --nproc_per_node=N -m dlcourse embed train ...`` GloVe splits counting and
-    training over the N processes (same vectors as one process with N x --workers threads) and
-    word2vec takes the torch path with every batch split over the ranks; rank 0 writes OUT.
+    Writes model.safetensors (vectors, vocabulary, counts; read without torch),
+    last.safetensors (the checkpoint --resume continues from) and history.json. word2vec runs a
+    compiled multi-threaded kernel on the CPU and batched torch on a GPU (--device auto picks
+    the GPU when present); GloVe runs on the CPU. Ctrl-C stops between chunks (GloVe: between
+    rounds) and saves a checkpoint; the same command with --resume continues from there. GloVe
+    and word2vec with --workers 1 then end with exactly the vectors of a run never stopped;
+    Hogwild threads (word2vec, --workers > 1) are not reproducible, stopped or not.
+
+    Under ``torchrun --nproc_per_node=N -m dlcourse embed train ...`` GloVe splits counting
+    and training over the N processes (same vectors as one process with N x --workers
+    threads) and word2vec takes the torch path with every batch split over the ranks; rank 0
+    writes --out.
+
+    \b
+    DATA: lee, wordnet, wikipedia-sample, rt-sentences (offline), text8, ptb (online), or a
+    text file with one sentence or document a line.
     """
-    from dlcourse.embeddings import GloVe, Word2Vec
-    from dlcourse.engine import progress, resolve_device, write_json
-    from dlcourse.engine.distributed import (
-        init_distributed,
-        is_main_process,
-        shutdown_distributed,
-        world_size,
-    )
+    if old_alpha is not None:
+        note_deprecated(f"--alpha {old_alpha}", "'--lr' (the start learning rate)")
+        if lr is not None and lr != old_alpha:
+            raise DlcourseError("--alpha and --lr disagree; give the learning rate once (--lr)")
+        lr = old_alpha
+    encoding = encoding_of(options)
+    config = train_config(method, options, lr, dry_run)
+    estimator = "GloVe" if method == "glove" else "Word2Vec"
+    from dlcourse.embeddings.checkpoint import check_resumable
+    from dlcourse.embeddings.sources import check_data, open_corpus
 
-    sentences = _corpus(corpus, dry_run)
-    out = Path(out)
+    if resume:
+        check_resumable(out, estimator)
+    data = check_data(data, encoding)
+    if method != "glove" and config.backend != "numba":
+        from dlcourse.engine.accelerator import is_cpu_spec
+
+        if not is_cpu_spec(config.device):  # an unavailable GPU fails before the data is read
+            from dlcourse.engine import resolve_device
+
+            resolve_device(config.device)
     if dry_run:
-        epochs, min_count = 1, min(min_count, 2)
-    # gloo on the CPU, nccl with each rank on its own GPU; one process keeps --device as given
-    rank_device = init_distributed(device)
-    if world_size() > 1:
-        device = str(rank_device)
+        limit = min(limit or DRY_RUN_SENTENCES, DRY_RUN_SENTENCES)
+    corpus = open_corpus(data, encoding, limit)
+    model = _fit(method, config, corpus, out, resume)
+    if model is None:  # a torchrun rank other than 0: rank 0 reports
+        return
+    from dlcourse.engine.files import write_json
+
+    write_json(out / "history.json", model.history_)
+    echo_table(model.history_)
+    click.echo(f"{len(model.wv_)} words x {model.wv_.vector_size} dims -> "
+               f"{out / 'model.safetensors'}")
+
+
+def _fit(method: str, config, corpus, out: Path, resume: bool):
+    """Train with a progress bar; under torchrun join the process group first (torch)."""
+    import os
+
+    from dlcourse.embeddings import GloVe, Word2Vec
+    from dlcourse.engine.progress import progress
+
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:  # gloo on the CPU, nccl with each rank on its own GPU
+        from dlcourse.engine.distributed import init_distributed
+
+        init_distributed("cpu" if method == "glove" else config.device)
     bar = progress(None, desc=method, unit="epoch" if method == "glove" else "word")
     try:
         if method == "glove":
-            model = GloVe(vector_size=dim, window=window or 10, min_count=min_count,
-                          max_vocab=max_vocab, epochs=epochs or 25, workers=workers, seed=seed)
-
             def on_epoch(info):
                 bar.update(1)
                 bar.set_postfix(loss=f"{info['loss']:.4f}")
-            model.fit(sentences, callback=on_epoch)
+
+            model = GloVe(config=config).fit(corpus, on_epoch, out_dir=out, resume=resume)
         else:
-            dev = "cpu" if resolve_device(device).type == "cpu" else str(resolve_device(device))
-            model = Word2Vec(method=method, vector_size=dim, window=window or 5,
-                             min_count=min_count, max_vocab=max_vocab, negative=negative,
-                             sample=sample, alpha=alpha, epochs=epochs or 5, workers=workers,
-                             seed=seed, device=dev)
-            last = {"epoch": 1, "words": 0}
+            last = {"epoch": 0, "words": 0}
 
             def on_block(info):
                 step = info["words"] - (last["words"] if info["epoch"] == last["epoch"] else 0)
@@ -120,128 +189,17 @@ def train(corpus, method, out, dim, window, min_count, max_vocab, epochs, negati
                 bar.update(step)
                 bar.set_postfix(epoch=info["epoch"], loss=f"{info['loss']:.4f}",
                                 words_s=f"{info['words_per_s']:.0f}")
-            model.fit(sentences, callback=on_block)
+
+            model = Word2Vec(config=config).fit(corpus, on_block, out_dir=out, resume=resume)
     finally:
         bar.close()
-        shutdown_distributed()
-    if not is_main_process():
-        return
-    model.save(out / "model.pt")
-    write_json(out / "history.json", model.history_)
-    echo_table(model.history_)
-    click.echo(f"{len(model.wv)} words x {model.wv.vector_size} dims -> {out / 'model.pt'}")
+        if distributed:
+            from dlcourse.engine.distributed import shutdown_distributed
+
+            shutdown_distributed()
+    return model if os.environ.get("RANK", "0") == "0" else None
 
 
-def _load(vectors: str):
-    from dlcourse.embeddings import load_vectors
-
-    return load_vectors(vectors)
-
-
-@group.command()
-@click.argument("vectors")
-@click.argument("words", nargs=-1, required=True)
-@click.option("--topn", type=int, default=10, show_default=True)
-def similar(vectors, words, topn):
-    """Nearest words by cosine for each of WORDS.
-
-    VECTORS: a directory from `embed train`, a .pt checkpoint, or a word2vec/GloVe file.
-    """
-    kv = _load(vectors)
-    results = [kv.most_similar(word, topn=topn) for word in words]  # unknown words fail first
-    for word, nearest in zip(words, results):
-        click.echo(f"nearest to {word!r}:")
-        echo_table([{"word": w, "cosine": s} for w, s in nearest])
-
-
-@group.command()
-@click.argument("vectors")
-@click.argument("a")
-@click.argument("b")
-@click.argument("c")
-@click.option("--topn", type=int, default=5, show_default=True)
-@click.option("--method", type=click.Choice(["3cosadd", "3cosmul"]), default="3cosadd",
-              show_default=True)
-def analogy(vectors, a, b, c, topn, method):
-    """A is to B as C is to ? (man king woman -> queen).
-
-    VECTORS: a directory from `embed train`, a .pt checkpoint, or a word2vec/GloVe file.
-    """
-    kv = _load(vectors)
-    answers = kv.analogy(a, b, c, topn=topn, method=method)
-    click.echo(f"{a} : {b} :: {c} : ?")
-    echo_table([{"word": w, "score": s} for w, s in answers])
-
-
-@group.command()
-@click.argument("vectors")
-@click.option("--similarity", "similarity_file", type=click.Path(dir_okay=False),
-              help="Word pairs w1<TAB>w2<TAB>score [WordSim-353].")
-@click.option("--analogies", "analogy_file", type=click.Path(dir_okay=False),
-              help="questions-words file [Google analogies].")
-@click.option("--method", type=click.Choice(["3cosadd", "3cosmul"]), default="3cosadd",
-              show_default=True)
-@click.option("--restrict-vocab", type=int, default=300000, show_default=True,
-              help="Only the N most frequent words take part.")
-@click.option("--sections", is_flag=True, help="Show analogy accuracy per section.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False),
-              help="Also write the results as JSON.")
-def evaluate(vectors, similarity_file, analogy_file, method, restrict_vocab, sections,
-             json_path):
-    """Word-similarity Spearman rho and analogy accuracy.
-
-    VECTORS: a directory from `embed train`, a .pt checkpoint, or a word2vec/GloVe file.
-    """
-    from dlcourse.embeddings import evaluate_analogies, evaluate_similarity
-    from dlcourse.engine import write_json
-
-    kv = _load(vectors)
-    sim = evaluate_similarity(kv, similarity_file, restrict_vocab=restrict_vocab)
-    ana = evaluate_analogies(kv, analogy_file, restrict_vocab=restrict_vocab, method=method)
-    rows = [{"task": "similarity (spearman)", "score": sim["spearman"], "n": sim["pairs"],
-             "oov": sim["oov"]},
-            {"task": f"analogies ({method})", "score": ana["accuracy"], "n": ana["total"],
-             "oov": ana["skipped"]}]
-    if sections:
-        rows += [{"task": f"  {s['section']}", "score": s["accuracy"], "n": s["total"],
-                  "oov": ""} for s in ana["sections"]]
-    echo_table(rows)
-    if json_path:
-        write_json(json_path, {"similarity": sim, "analogies": ana})
-
-
-@group.command()
-@click.argument("vectors")
-@click.argument("words", nargs=-1, required=True)
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
-              help="PNG file to write.")
-@click.option("--topn", type=int, default=6, show_default=True,
-              help="Neighbours shown around each word.")
-@click.option("--method", type=click.Choice(["pca", "tsne"]), default="pca", show_default=True)
-def plot(vectors, words, out, topn, method):
-    """A 2-D map of WORDS and their nearest neighbours.
-
-    VECTORS: a directory from `embed train`, a .pt checkpoint, or a word2vec/GloVe file.
-    """
-    from dlcourse.embeddings import words_and_neighbors
-    from dlcourse.plots.embeddings import plot_word_map
-
-    kv = _load(vectors)
-    shown, groups = words_and_neighbors(kv, words, topn)
-    path = plot_word_map(shown, kv[shown], out, groups=groups, method=method)
-    click.echo(f"{len(shown)} words -> {path}")
-
-
-@group.command()
-@click.argument("vectors")
-@click.argument("dest", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="word2vec",
-              show_default=True, help="word2vec text, word2vec binary, or GloVe text (no header).")
-def export(vectors, dest, fmt):
-    """Write VECTORS to DEST in a format gensim, word2vec or GloVe tools read.
-
-    VECTORS: a directory from `embed train`, a .pt checkpoint, or a word2vec/GloVe file.
-    """
-    kv = _load(vectors)
-    kv.save_word2vec_format(dest, binary=fmt == "word2vec-binary", write_header=fmt != "glove")
-    click.echo(f"{len(kv)} vectors -> {dest} ({fmt})")
+# the verbs that read saved vectors live in their own module (one concern per file); importing
+# it registers them on `group`
+from dlcourse.cli import embed_vectors  # noqa: E402, F401

@@ -34,7 +34,6 @@ def run(report: Report, out_dir: Path, *, quick: bool = False, device: str = "au
         words_and_neighbors,
     )
     from dlcourse.embeddings.evaluate import read_analogies
-    from dlcourse.engine import resolve_device
     from dlcourse.plots.common import plot_curves
     from dlcourse.plots.embeddings import plot_word_map
 
@@ -42,14 +41,13 @@ def run(report: Report, out_dir: Path, *, quick: bool = False, device: str = "au
     out_dir = Path(out_dir)
     sentences = [tokenize(g) for g in read_wordnet_glosses()[:cfg["glosses"]]]
     n_words = sum(len(s) for s in sentences)
-    w2v_device = "cpu" if resolve_device(device).type == "cpu" else str(resolve_device(device))
 
     models, rows = {}, []
     for name, make in [
         ("skip-gram", lambda: Word2Vec("skipgram", vector_size=cfg["dim"], min_count=cfg[
-            "min_count"], epochs=cfg["w2v_epochs"], device=w2v_device)),
+            "min_count"], epochs=cfg["w2v_epochs"], device=device)),
         ("CBOW", lambda: Word2Vec("cbow", vector_size=cfg["dim"], min_count=cfg["min_count"],
-                                  epochs=cfg["w2v_epochs"], device=w2v_device)),
+                                  epochs=cfg["w2v_epochs"], device=device)),
         # x_max=10 as Stanford's demo for small corpora (the library default is 100)
         ("GloVe", lambda: GloVe(vector_size=cfg["dim"], window=5, x_max=10.0,
                                 min_count=cfg["min_count"], epochs=cfg["glove_epochs"])),
@@ -122,14 +120,15 @@ def run(report: Report, out_dir: Path, *, quick: bool = False, device: str = "au
         f"# this chapter as above (writes {out}/report.html)",
         f"dlcourse tour --only embeddings{' --quick' if quick else ''} --out {out}"
         + ("" if device == "auto" else f" --device {device}"),
-        "# skip-gram and CBOW one command each (full settings), then the table's measures",
+        "# skip-gram, CBOW and GloVe one command each (full settings), then the table's measures",
         f"{train} --method skipgram --epochs {f['w2v_epochs']} --out {out}/skipgram",
         f"{train} --method cbow --epochs {f['w2v_epochs']} --out {out}/cbow",
+        f"{train} --method glove --window 5 --x-max 10 --epochs {f['glove_epochs']} "
+        f"--out {out}/glove",
         f"dlcourse embed evaluate {out}/skipgram",
         f"dlcourse embed similar {out}/skipgram {' '.join(PROBES)} --topn 5",
-        f"dlcourse embed plot {out}/skipgram {' '.join(PROBES[:5])} --topn 6 --method tsne "
+        f"dlcourse embed plot {out}/skipgram {' '.join(PROBES[:5])} --topn 6 --projection tsne "
         f"--out {out}/map.png",
-        "# GloVe with x_max=10 (small-corpus setting) has no CLI option: see the Python",
     ], python=f"""
         from dlcourse.data.readers import read_wordnet_glosses
         from dlcourse.embeddings import (GloVe, Word2Vec, evaluate_analogies,

@@ -9,8 +9,6 @@ of more than ``max_tokens`` tokens are not kept: they are encoded again each epo
 
 from __future__ import annotations
 
-import logging
-import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -20,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-log = logging.getLogger(__name__)
 _WORD = re.compile(r"\w+(?:[-']\w+)*")
 _WORD_OR_LINE_END = re.compile(r"\w+(?:[-']\w+)*|\n")  # "\n" can never be a word: a safe marker
 MAX_SENTENCE = 10000  # longer sentences are cut into pieces of this size (as gensim does)
@@ -40,16 +37,31 @@ def tokenize(text: str) -> list[str]:
 class Corpus:
     """A re-iterable stream of token lists from a text file (one sentence per line) or an iterable.
 
-    Parameters
-    ----------
-    source:
-        A path to a UTF-8 text file with one sentence or document per line (tokenized with
-        :func:`tokenize`), or a re-iterable of token lists or of strings (tokenized too). The file
-        is read in pieces on every pass, never loaded whole; a very long line (text8) is cut at
-        whitespace into sentences of about ``max_line_chars`` characters.
+    Args:
+        source: a path to a text file with one sentence or document per line (tokenized with
+            :func:`tokenize`), or a re-iterable of token lists or of strings (tokenized too), or
+            another Corpus. A file is streamed on every pass, never loaded whole; a very long
+            line (text8 is one 100M-character line) is cut at blanks into pieces of about
+            ``max_line_chars`` characters.
+        encoding: the file's text encoding. Files are read through
+            :func:`dlcourse.text.read_text_lines`, the one reading policy of the text lessons:
+            an undecodable byte is an error naming the file and line, never replaced.
+
+    Raises:
+        FileNotFoundError: ``source`` names no file.
+        ValueError: ``source`` is a one-shot iterator (it must be read once per epoch).
+        DlcourseError: an unknown encoding.
     """
 
-    def __init__(self, source: str | Path | Iterable[list[str]] | Iterable[str]):
+    max_line_chars = 1 << 20  # longer lines (text8 is one 100M-character line) come in pieces
+
+    def __init__(self, source: str | Path | Iterable[list[str]] | Iterable[str] | Corpus,
+                 encoding: str = "utf-8"):
+        from dlcourse.text.reading import check_encoding
+
+        if isinstance(source, Corpus):
+            source, encoding = source.source, source.encoding
+        self.encoding = check_encoding(encoding)
         if isinstance(source, (str, Path)):
             path = Path(source)
             if not path.is_file():
@@ -61,8 +73,6 @@ class Corpus:
                              "path or a re-iterable object so it can be read once per epoch")
         else:
             self.source = source
-
-    max_line_chars = 1 << 20  # longer lines (text8 is one 100M-character line) come in pieces
 
     def __iter__(self) -> Iterator[list[str]]:
         if isinstance(self.source, Path):
@@ -94,24 +104,43 @@ class Corpus:
             yield from _list_blocks(self.source, tokenize_strings=True)
 
     def _file_pieces(self) -> Iterator[str]:
-        """The file's text in pieces of whole lines, each ending in "\\n"; the unfinished line of
-        a piece is cut at its last blank once it reaches max_line_chars."""
-        with open(self.source, encoding="utf-8", errors="replace") as f:
-            carry = ""
-            while data := f.read(self.max_line_chars):
-                text = carry + data
-                end = text.rfind("\n") + 1
-                carry = text[end:]
-                text = text[:end]
-                if len(carry) >= self.max_line_chars:
-                    cut = max(carry.rfind(" "), carry.rfind("\t"))
-                    if cut > 0:  # else a single huge word: keep reading until a blank
-                        text += carry[:cut] + "\n"
-                        carry = carry[cut:]
-                if text:
-                    yield text
-            if carry:
-                yield carry + "\n"
+        """The file's lines joined into pieces of about max_line_chars characters, each ending
+        in "\\n"; a longer line is cut at blanks (a single longer word stays whole)."""
+        from dlcourse.text.reading import read_text_lines
+
+        limit = self.max_line_chars
+        lines: list[str] = []
+        size = 0
+        for line in read_text_lines(self.source, self.encoding):
+            if len(line) >= limit:
+                if lines:
+                    yield "\n".join(lines) + "\n"
+                    lines, size = [], 0
+                yield from _cut_at_blanks(line, limit)
+                continue
+            lines.append(line)
+            size += len(line) + 1
+            if size >= limit:
+                yield "\n".join(lines) + "\n"
+                lines, size = [], 0
+        if lines:
+            yield "\n".join(lines) + "\n"
+
+
+def _cut_at_blanks(line: str, limit: int) -> Iterator[str]:
+    """``line`` in pieces of about ``limit`` characters cut at blanks, each ending in "\\n"."""
+    start = 0
+    while len(line) - start > limit:
+        cut = max(line.rfind(" ", start, start + limit), line.rfind("\t", start, start + limit))
+        if cut <= start:  # a single huge word: cut at the next blank after it
+            blanks = [i for i in (line.find(" ", start + limit), line.find("\t", start + limit))
+                      if i >= 0]
+            if not blanks:
+                break
+            cut = min(blanks)
+        yield line[start:cut] + "\n"
+        start = cut
+    yield line[start:] + "\n"
 
 
 _WORD_BYTES = np.zeros(256, dtype=bool)  # ASCII \w
@@ -308,37 +337,6 @@ def encode_blocks(corpus: Iterable, key_to_index: dict[str, int],
                                    last=False)
         yield from blocks
     yield from _cut_blocks(*rest, block_tokens, last=True)[0]
-
-
-def process_group() -> tuple[int, int]:
-    """``(rank, world size)`` of the torchrun process group; ``(0, 1)`` without one.
-
-    Reads ``WORLD_SIZE`` first so that one process never imports torch (the numba trainers do
-    not need it). Under torchrun without ``init_distributed`` it warns that every process will
-    train alone, and returns ``(0, 1)``.
-    """
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return 0, 1
-    from dlcourse.engine.distributed import is_distributed, rank
-
-    if not is_distributed():
-        log.warning("WORLD_SIZE=%d but no process group: call dlcourse.engine.distributed."
-                    "init_distributed() first; this process trains alone on all the data", world)
-        return 0, 1
-    return rank(), world
-
-
-def shard_sentences(corpus: Iterable[list[str]], rank: int, world: int
-                    ) -> Iterable[list[str]]:
-    """Every ``world``-th sentence of ``corpus`` from ``rank`` (the corpus itself for one process).
-
-    >>> list(shard_sentences([["a"], ["b"], ["c"]], 1, 2))
-    [['b']]
-    """
-    if world == 1:
-        return corpus
-    return (sentence for i, sentence in enumerate(corpus) if i % world == rank)
 
 
 def build_vocab(corpus: Iterable[list[str]], min_count: int = 5,

@@ -9,6 +9,7 @@ import numpy as np
 
 from dlcourse.embeddings.vectors import ANALOGY_METHODS, KeyedVectors
 from dlcourse.errors import DlcourseError
+from dlcourse.text.reading import read_text_lines
 
 log = logging.getLogger(__name__)
 
@@ -50,23 +51,62 @@ def _lookup(kv: KeyedVectors, restrict_vocab: int | None, case_insensitive: bool
     return table
 
 
+# the evaluation sets DATA may name: data set -> (file, kind)
+EVAL_SETS = {"wordsim353": ("wordsim353.tsv", "similarity"),
+             "questions-words": ("questions-words.txt", "analogies")}
+
+
 def _default_path(name: str, filename: str) -> Path:
     from dlcourse.data import fetch
 
     return fetch(name) / filename
 
 
+def eval_set(value: str, encoding: str = "utf-8") -> tuple[Path, str]:
+    """(file, "similarity" or "analogies") of an evaluation DATA: a name of :data:`EVAL_SETS`,
+    or a file whose first line that is not blank or a ``#`` comment tells (``: section`` opens
+    an analogy file; anything else is a word-pair file).
+
+    Raises:
+        DlcourseError: neither a name nor a readable text file (missing, empty, binary,
+            undecodable: naming the line).
+    """
+    from dlcourse.text.reading import check_text_file, read_text_lines
+
+    if value in EVAL_SETS:
+        filename, kind = EVAL_SETS[value]
+        return _default_path(value, filename), kind
+    path = Path(value)
+    if not path.exists():
+        raise DlcourseError(f"DATA {value!r} is neither an evaluation set "
+                            f"({', '.join(EVAL_SETS)}) nor an existing file")
+    check_text_file(path, encoding, "DATA")
+    for line in read_text_lines(path, encoding):
+        if line.strip() and not line.startswith("#"):
+            return path, "analogies" if line.lstrip().startswith(":") else "similarity"
+    raise DlcourseError(f"DATA {path} holds only comments; give word pairs or analogies")
+
+
 def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
                         restrict_vocab: int | None = 300000, case_insensitive: bool = True,
-                        delimiter: str = "\t") -> dict:
+                        delimiter: str = "\t", encoding: str = "utf-8") -> dict:
     """Spearman (and Pearson) correlation of cosine similarity with human scores.
 
-    ``path``: word pairs ``w1<TAB>w2<TAB>score`` with ``#`` comment lines (the WordSim-353
-    format; default: the ``wordsim353`` data set). Pairs with a word outside the first
-    ``restrict_vocab`` words are skipped and counted in ``oov``.
+    Args:
+        kv: the vectors.
+        path: word pairs ``w1<TAB>w2<TAB>score`` with ``#`` comment lines (the WordSim-353
+            format); default: the ``wordsim353`` data set.
+        restrict_vocab: pairs with a word outside the first N words are skipped (``oov``).
+        case_insensitive: compare lower-cased words (the most frequent spelling wins).
+        delimiter: the field separator.
+        encoding: the file's encoding (an undecodable byte is an error naming the line).
 
-    Returns ``{"spearman", "pearson", "pairs", "oov", "oov_ratio"}`` (oov_ratio in percent, as
-    gensim's ``evaluate_word_pairs``).
+    Returns:
+        ``{"spearman", "pearson", "pairs", "oov", "oov_ratio"}`` (oov_ratio in percent, as
+        gensim's ``evaluate_word_pairs``).
+
+    Raises:
+        DlcourseError: a malformed line (naming it), fewer than 2 pairs in the vocabulary.
     """
     path = Path(path) if path is not None else _default_path("wordsim353", "wordsim353.tsv")
     if not path.is_file():
@@ -74,23 +114,22 @@ def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
     table = _lookup(kv, restrict_vocab, case_insensitive)
     unit = kv.get_normed_vectors()
     gold, predicted, oov = [], [], 0
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if line.startswith("#") or not line.strip():
-                continue
-            parts = line.rstrip("\n").split(delimiter)
-            try:
-                a, b, score = parts[0], parts[1], float(parts[2])
-            except (IndexError, ValueError):
-                raise DlcourseError(f"{path}:{lineno}: expected 'word1{delimiter!r}word2"
-                                    f"{delimiter!r}score', got {line.strip()!r}") from None
-            if case_insensitive:
-                a, b = a.lower(), b.lower()
-            if a not in table or b not in table:
-                oov += 1
-                continue
-            gold.append(score)
-            predicted.append(float(unit[table[a]] @ unit[table[b]]))
+    for lineno, line in enumerate(read_text_lines(path, encoding), 1):
+        if line.startswith("#") or not line.strip():
+            continue
+        parts = line.split(delimiter)
+        try:
+            a, b, score = parts[0], parts[1], float(parts[2])
+        except (IndexError, ValueError):
+            raise DlcourseError(f"{path}:{lineno}: expected 'word1{delimiter!r}word2"
+                                f"{delimiter!r}score', got {line.strip()!r}") from None
+        if case_insensitive:
+            a, b = a.lower(), b.lower()
+        if a not in table or b not in table:
+            oov += 1
+            continue
+        gold.append(score)
+        predicted.append(float(unit[table[a]] @ unit[table[b]]))
     if len(gold) < 2:
         raise DlcourseError(f"fewer than 2 pairs of {path.name} are in the vocabulary "
                             f"({oov} out of vocabulary); train on a larger corpus")
@@ -99,35 +138,50 @@ def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
             "pairs": len(gold), "oov": oov, "oov_ratio": 100.0 * oov / (len(gold) + oov)}
 
 
-def read_analogies(path: str | Path) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
+def read_analogies(path: str | Path, encoding: str = "utf-8"
+                   ) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
     """Read the questions-words format: ``: section`` lines, then ``a b c d`` questions."""
     sections: list[tuple[str, list]] = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            if line.startswith(":"):
-                sections.append((line[1:].strip(), []))
-                continue
-            words = line.split()
-            if len(words) != 4 or not sections:
-                raise DlcourseError(f"{path}:{lineno}: expected ': section' or four words "
-                                    f"'a b c d', got {line!r}")
-            sections[-1][1].append(tuple(words))
+    for lineno, line in enumerate(read_text_lines(path, encoding), 1):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith(":"):
+            sections.append((line[1:].strip(), []))
+            continue
+        words = line.split()
+        if len(words) != 4 or not sections:
+            raise DlcourseError(f"{path}:{lineno}: expected ': section' or four words "
+                                f"'a b c d', got {line!r}")
+        sections[-1][1].append(tuple(words))
     return sections
 
 
 def evaluate_analogies(kv: KeyedVectors, path: str | Path | None = None,
                        restrict_vocab: int | None = 300000, case_insensitive: bool = True,
-                       method: str = "3cosadd", batch_size: int = 256) -> dict:
+                       method: str = "3cosadd", batch_size: int = 256,
+                       encoding: str = "utf-8") -> dict:
     """Analogy accuracy per section: for ``a b c d``, is d the nearest word to b - a + c?
 
-    Candidates are the first ``restrict_vocab`` words minus a, b and c (gensim's rule); questions
-    with a word outside them are skipped. ``method``: "3cosadd" or "3cosmul".
+    Candidates are the first ``restrict_vocab`` words minus a, b and c (gensim's rule);
+    questions with a word outside them are skipped.
 
-    Returns ``{"accuracy", "correct", "total", "skipped", "sections": [{"section", "correct",
-    "total", "accuracy"}, ...]}``; accuracy is over the questions not skipped (0 if none).
+    Args:
+        kv: the vectors.
+        path: a questions-words file (``: section`` lines, then ``a b c d``); default: the
+            ``questions-words`` data set (Google's analogies).
+        restrict_vocab, case_insensitive: as in :func:`evaluate_similarity`.
+        method: "3cosadd" or "3cosmul".
+        batch_size: questions scored per matrix product.
+        encoding: the file's encoding.
+
+    Returns:
+        ``{"accuracy", "correct", "total", "skipped", "sections": [{"section", "correct",
+        "total", "accuracy"}, ...]}``; accuracy over the questions not skipped (0 if none).
+
+    Raises:
+        ValueError: an unknown method.
+        DlcourseError: a malformed line (naming it).
     """
     if method not in ANALOGY_METHODS:
         raise ValueError(f"unknown analogy method {method!r}; choose one of "
@@ -139,7 +193,7 @@ def evaluate_analogies(kv: KeyedVectors, path: str | Path | None = None,
     table = _lookup(kv, restrict_vocab, case_insensitive)
     unit = kv.get_normed_vectors()[:restrict_vocab]  # (Vr, D)
     results, skipped = [], 0
-    for name, questions in read_analogies(path):
+    for name, questions in read_analogies(path, encoding):
         ids = []
         for q in questions:
             q = tuple(w.lower() for w in q) if case_insensitive else q

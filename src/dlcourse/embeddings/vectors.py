@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from dlcourse.errors import DlcourseError
 log = logging.getLogger(__name__)
 
 ANALOGY_METHODS = ("3cosadd", "3cosmul")
+LESSON = "embed"  # the CLI noun whose model files hold word vectors
 
 
 def _as_list(words: str | Iterable[str] | None) -> list[str]:
@@ -27,22 +29,25 @@ def _as_list(words: str | Iterable[str] | None) -> list[str]:
 class KeyedVectors:
     """Word vectors keyed by word: the result of Word2Vec, GloVe or a file gensim/GloVe wrote.
 
-    Parameters
-    ----------
-    words:
-        The vocabulary, one entry per row of ``vectors`` (no duplicates). Index order is kept; the
-        trainers store the most frequent words first.
-    vectors:
-        float32 array of shape (V, D).
+    gensim's names and formats: ``kv["king"]``, ``most_similar(positive, negative, topn)``,
+    ``key_to_index``, ``index_to_key``, word2vec text/binary and GloVe files; :meth:`save` and
+    :meth:`load` use the model file of every dlcourse lesson (no torch).
 
-    Example
-    -------
-    >>> import numpy as np
-    >>> kv = KeyedVectors(["a", "b", "c"], np.eye(3, dtype=np.float32))
-    >>> kv["b"].tolist(), "c" in kv, len(kv)
-    ([0.0, 1.0, 0.0], True, 3)
-    >>> [w for w, _ in kv.most_similar("a", topn=2)]
-    ['b', 'c']
+    Args:
+        words: the vocabulary, one entry per row of ``vectors`` (no duplicates). Index order is
+            kept; the trainers store the most frequent words first.
+        vectors: float32 array of shape (V, D).
+
+    Raises:
+        ValueError: not (V, D), a row count that differs from the words, a duplicate word.
+
+    Example:
+        >>> import numpy as np
+        >>> kv = KeyedVectors(["a", "b", "c"], np.eye(3, dtype=np.float32))
+        >>> kv["b"].tolist(), "c" in kv, len(kv)
+        ([0.0, 1.0, 0.0], True, 3)
+        >>> [w for w, _ in kv.most_similar("a", topn=2)]
+        ['b', 'c']
     """
 
     def __init__(self, words: Sequence[str], vectors: np.ndarray):
@@ -134,7 +139,17 @@ class KeyedVectors:
         """Nearest words by cosine to the mean unit vector of ``positive`` minus ``negative``.
 
         This is 3CosAdd for analogies: ``most_similar(["king", "woman"], ["man"])`` ~ queen.
-        The query words themselves are left out. ``restrict_vocab`` keeps only the first N words.
+
+        Args:
+            positive, negative: a word or words.
+            topn: how many to return.
+            restrict_vocab: consider only the first N (most frequent) words.
+
+        Returns:
+            ``[(word, cosine), ...]``, best first, the query words left out.
+
+        Raises:
+            DlcourseError: a word not in the vocabulary (naming close entries).
         """
         query, ids = self._query(positive, negative)
         unit = self.get_normed_vectors()[:restrict_vocab]
@@ -179,23 +194,44 @@ class KeyedVectors:
                           batch_size: int = 1024) -> list[list[tuple[str, float]]]:
         """Top-``topn`` cosine neighbours of each word (itself excluded) for a batch of words.
 
-        Runs as one matrix product per batch with torch on ``device`` ("cpu", "cuda", "auto").
+        One matrix product per ``batch_size`` words: numpy on the CPU (no torch), torch on
+        another ``device`` ("cuda", or "auto" where a GPU may be present).
         """
+        from dlcourse.engine.accelerator import is_cpu_spec
+
+        ids = np.array([self.get_index(w) for w in words], dtype=np.int64)
+        k = min(topn, len(self) - 1)
+        out: list[list[tuple[str, float]]] = []
+        if k <= 0:
+            return [[] for _ in ids]
+        if not is_cpu_spec(device):
+            return self._nearest_torch(ids, k, device, batch_size)
+        unit = self.get_normed_vectors()  # (V, D)
+        for start in range(0, len(ids), batch_size):
+            batch = ids[start:start + batch_size]
+            scores = unit[batch] @ unit.T  # (B, V)
+            scores[np.arange(len(batch)), batch] = -np.inf
+            best = np.argpartition(-scores, k - 1, axis=1)[:, :k]  # (B, k) unordered
+            for row, cand in zip(scores, best):
+                cand = cand[np.argsort(-row[cand], kind="stable")]
+                out.append([(self.index_to_key[i], float(row[i])) for i in cand])
+        return out
+
+    def _nearest_torch(self, ids: np.ndarray, k: int, device: str, batch_size: int
+                       ) -> list[list[tuple[str, float]]]:
         import torch
 
         from dlcourse.engine import resolve_device
 
         dev = resolve_device(device)
-        ids = [self.get_index(w) for w in words]
         unit = torch.from_numpy(self.get_normed_vectors()).to(dev)  # (V, D)
-        k = min(topn + 1, len(self))
         out: list[list[tuple[str, float]]] = []
         for start in range(0, len(ids), batch_size):
-            batch = torch.tensor(ids[start:start + batch_size], device=dev)
+            batch = torch.from_numpy(ids[start:start + batch_size]).to(dev)
             scores = unit[batch] @ unit.T  # (B, V)
             scores[torch.arange(len(batch), device=dev), batch] = -float("inf")
             vals, idx = scores.topk(k, dim=1)
-            for v_row, i_row in zip(vals[:, :topn].cpu().tolist(), idx[:, :topn].cpu().tolist()):
+            for v_row, i_row in zip(vals.cpu().tolist(), idx.cpu().tolist()):
                 out.append([(self.index_to_key[i], v) for i, v in zip(i_row, v_row)])
         return out
 
@@ -207,24 +243,13 @@ class KeyedVectors:
         ``write_header=False`` (text only) gives GloVe's format: the same lines without the
         "V D" header line.
         """
-        from dlcourse.engine import atomic_write
+        from dlcourse.embeddings.vector_files import write_vectors
 
         if binary and not write_header:
             raise ValueError("the binary word2vec format always has a header; use binary=False "
                              "for GloVe's header-less text format")
-        path = Path(path)
-        header = f"{len(self)} {self.vector_size}\n".encode()
-        with atomic_write(path, "wb") as f:
-            if write_header:
-                f.write(header)
-            if binary:
-                for word, row in zip(self.index_to_key, self.vectors):
-                    f.write(word.encode("utf-8") + b" " + row.astype("<f4").tobytes() + b"\n")
-            else:
-                fmt = " ".join(["%.9g"] * self.vector_size)
-                for word, row in zip(self.index_to_key, self.vectors):
-                    f.write(f"{word} {fmt % tuple(row.tolist())}\n".encode())
-        return path
+        fmt = "word2vec-binary" if binary else ("word2vec" if write_header else "glove")
+        return write_vectors(self.index_to_key, self.vectors, path, fmt)
 
     @classmethod
     def load_word2vec_format(cls, path: str | Path, binary: bool = False,
@@ -233,8 +258,15 @@ class KeyedVectors:
                              ) -> KeyedVectors:
         """Read a word2vec text/binary file (gensim, word2vec.c) or GloVe's (``no_header=True``).
 
-        ``limit`` reads only the first N vectors.
+        ``limit`` reads only the first N vectors; ``unicode_errors="replace"`` turns
+        undecodable bytes into U+FFFD instead of an error naming the line.
+
+        Raises:
+            FileNotFoundError: no such file.
+            DlcourseError: a damaged or truncated file, or an undecodable byte.
         """
+        from dlcourse.embeddings import vector_files
+
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no vectors file at {path}; give the path of a word2vec or "
@@ -242,117 +274,96 @@ class KeyedVectors:
         if binary:
             if no_header:
                 raise ValueError("binary word2vec files always have a header; drop no_header")
-            return cls._load_binary(path, encoding, unicode_errors, limit)
-        words: list[str] = []
-        rows: list[np.ndarray] = []
-        dim = None
-        with open(path, encoding=encoding, errors=unicode_errors) as f:
-            if not no_header:
-                first = f.readline().split()
-                try:
-                    n, dim = int(first[0]), int(first[1])
-                except (ValueError, IndexError):
-                    raise DlcourseError(f"{path} has no 'V D' header line; for a GloVe file use "
-                                        "no_header=True (CLI: --format glove)") from None
-                limit = n if limit is None else min(limit, n)
-            for lineno, line in enumerate(f, start=1 if no_header else 2):
-                if limit is not None and len(words) >= limit:
-                    break
-                parts = line.rstrip("\n\r ").split(" ")
-                if len(parts) < 2:
-                    continue
-                if dim is None:
-                    dim = len(parts) - 1
-                if len(parts) < dim + 1:
-                    raise DlcourseError(f"{path}:{lineno}: expected a word and {dim} numbers, got "
-                                        f"{len(parts)} fields; is the file truncated?")
-                # The word is everything before the last `dim` fields (GloVe 840B has spaces).
-                words.append(" ".join(parts[:-dim]))
-                rows.append(np.asarray(parts[-dim:], dtype=np.float32))
-        if not rows:
-            raise DlcourseError(f"{path} holds no vectors")
-        return cls(words, np.stack(rows))
+            return cls(*vector_files.read_binary_vectors(path, encoding, unicode_errors, limit))
+        return cls(*vector_files.read_text_vectors(path, not no_header, encoding,
+                                                   unicode_errors, limit))
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write ``directory/model.safetensors`` (the vectors and words; no torch needed to
+        read it): what ``KeyedVectors.load`` and the ``dlcourse embed`` verbs read."""
+        from dlcourse import __version__
+        from dlcourse.engine.persist import model_path, write_state
+
+        manifest = {"lesson": LESSON, "estimator": "KeyedVectors", "dlcourse_version": __version__,
+                    "config": {"vector_size": self.vector_size},
+                    "state": {"words": self.index_to_key}, "metadata": {}}
+        return write_state(model_path(directory), manifest, {"vectors": self.vectors})
 
     @classmethod
-    def _load_binary(cls, path: Path, encoding: str, unicode_errors: str,
-                     limit: int | None) -> KeyedVectors:
-        data = path.read_bytes()
-        end = data.index(b"\n")
-        n, dim = (int(x) for x in data[:end].split())
-        n = n if limit is None else min(n, limit)
-        pos = end + 1
-        words: list[str] = []
-        vectors = np.empty((n, dim), dtype=np.float32)
-        nbytes = 4 * dim
-        for i in range(n):
-            space = data.index(b" ", pos)
-            words.append(data[pos:space].lstrip(b"\n").decode(encoding, errors=unicode_errors))
-            vectors[i] = np.frombuffer(data, dtype="<f4", count=dim, offset=space + 1)
-            pos = space + 1 + nbytes
-        return cls(words, vectors)
+    def load(cls, directory: str | os.PathLike) -> KeyedVectors:
+        """The vectors of a model directory written by ``Word2Vec``, ``GloVe`` or
+        :meth:`save` (or its ``model.safetensors``), without torch.
 
-    def save(self, path: str | Path, config: dict | None = None,
-             history: list | None = None) -> Path:
-        """Save as the library's checkpoint (``load_checkpoint``/``weights_only=True`` loadable).
-
-        ``config`` and ``history`` (plain types) are stored alongside, e.g. by the trainers.
+        Raises:
+            DlcourseError: a missing or damaged file, or a model file of an older dlcourse.
+            IncompatibleModelError: another lesson's model.
         """
-        import torch
+        from dlcourse.engine.persist import model_path, read_state
+        from dlcourse.errors import IncompatibleModelError
 
-        from dlcourse.engine import save_checkpoint
-
-        path = Path(path)
-        save_checkpoint(path, {
-            "lesson": "embeddings",
-            "config": dict(config or {}, vector_size=self.vector_size),
-            "model": {"vectors": torch.from_numpy(self.vectors.copy())},
-            "vocab": list(self.index_to_key), "classes": None,
-            "epoch": int((config or {}).get("epochs", 0)), "history": list(history or []),
-        })
-        return path
-
-    @classmethod
-    def load(cls, path: str | Path) -> KeyedVectors:
-        """Load vectors saved by :meth:`save` (a file, or a directory holding ``model.pt``)."""
-        from dlcourse.engine import load_checkpoint
-
-        path = Path(path)
-        if path.is_dir():
-            path = path / "model.pt"
-        if not path.is_file():
-            raise FileNotFoundError(f"no checkpoint at {path}; train one with `dlcourse embed "
-                                    "train ... --out DIR`")
-        state = load_checkpoint(path)
-        if state.get("lesson") != "embeddings":
-            raise DlcourseError(f"{path} is a {state.get('lesson')!r} checkpoint, not word "
-                                "vectors; give a directory written by `dlcourse embed train`")
-        return cls(state["vocab"], state["model"]["vectors"].numpy())
+        path = model_path(directory)
+        if not path.exists() and (path.parent / "model.pt").exists():
+            raise DlcourseError(f"{path.parent} holds a model.pt of an older dlcourse, which is "
+                                "no longer read; train it again with `dlcourse embed train`")
+        manifest, arrays = read_state(path)
+        lesson = manifest.get("lesson")
+        if lesson != LESSON:
+            hint = " (`dlcourse lm export` writes its vectors)" if lesson == "lm" else ""
+            raise IncompatibleModelError(f"{directory} holds a '{lesson}' model, not word vectors"
+                                         f"{hint}; pass a directory written by `dlcourse embed "
+                                         "train`")
+        words = (manifest.get("state") or {}).get("words")
+        if "vectors" not in arrays or not isinstance(words, list):
+            raise IncompatibleModelError(f"{path} lacks the vectors or the words; train it again")
+        try:
+            return cls(words, arrays["vectors"])
+        except ValueError as exc:  # words and rows that do not match: an edited file
+            raise IncompatibleModelError(f"{path}: {exc}; train it again") from None
 
 
-def load_vectors(path: str | Path) -> KeyedVectors:
-    """Load vectors from any supported file: a checkpoint (dir or .pt), word2vec .bin, or text.
+def load_vectors(path: str | os.PathLike, encoding: str = "utf-8") -> KeyedVectors:
+    """Vectors from any supported place, found by what it is:
 
-    Text files with a "V D" first line are read as word2vec, others as GloVe (no header).
+    - a model directory (``dlcourse embed train``, ``Word2Vec``/``GloVe``/``KeyedVectors.save``)
+      or its ``model.safetensors``;
+    - a word2vec binary file (a "V D" header, then bytes that are not text);
+    - a word2vec text file (a "V D" header) or a GloVe file (no header).
+
+    Raises:
+        FileNotFoundError: nothing at ``path``.
+        DlcourseError: a damaged file, an older dlcourse's ``model.pt``, an undecodable byte.
     """
+    from dlcourse.embeddings.vector_files import sniff_format
+
     path = Path(path)
-    if path.is_dir() or path.suffix == ".pt":
+    if path.is_dir() or path.suffix == ".safetensors":
         return KeyedVectors.load(path)
     if not path.is_file():
         raise FileNotFoundError(f"no vectors at {path}; give a directory from `dlcourse embed "
-                                "train`, a .pt checkpoint or a word2vec/GloVe file")
-    if path.suffix == ".bin":
-        return KeyedVectors.load_word2vec_format(path, binary=True)
-    with open(path, encoding="utf-8", errors="replace") as f:
-        first = f.readline().split()
-    has_header = len(first) == 2 and all(x.isdigit() for x in first)
-    return KeyedVectors.load_word2vec_format(path, no_header=not has_header)
+                                "train` or a word2vec/GloVe file")
+    if path.suffix == ".pt":
+        raise DlcourseError(f"{path} is a checkpoint of an older dlcourse, which is no longer "
+                            "read; train again with `dlcourse embed train`")
+    fmt = sniff_format(path)
+    if fmt == "word2vec-binary":
+        return KeyedVectors.load_word2vec_format(path, binary=True, encoding=encoding)
+    return KeyedVectors.load_word2vec_format(path, no_header=fmt == "glove", encoding=encoding)
 
 
 def words_and_neighbors(kv: KeyedVectors, probes: Sequence[str], topn: int = 5
                         ) -> tuple[list[str], list[int]]:
     """Each probe followed by its ``topn`` nearest words (no repeats), with the probe's group id.
 
-    Returns ``(words, groups)`` ready for :func:`dlcourse.plots.embeddings.plot_word_map`.
+    Args:
+        kv: the vectors.
+        probes: the words to map.
+        topn: neighbours per probe.
+
+    Returns:
+        ``(words, groups)`` ready for :func:`dlcourse.plots.embeddings.plot_word_map`.
+
+    Raises:
+        DlcourseError: a probe not in the vocabulary.
     """
     words: list[str] = []
     groups: list[int] = []

@@ -4,83 +4,52 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from dlcourse.embeddings.corpus import (
-    Corpus,
-    alias_table,
-    encode_blocks,
-    keep_probabilities,
-    process_group,
-    scan_corpus,
+from dlcourse.embeddings import corpus as _corpus
+from dlcourse.embeddings.checkpoint import (
+    RunCheckpoint,
+    check_resumable,
+    data_fingerprint,
+    interrupted_message,
 )
+from dlcourse.embeddings.config import RESUME_FREE, Word2VecConfig
+from dlcourse.embeddings.corpus import Corpus, encode_blocks, keep_probabilities, scan_corpus
+from dlcourse.embeddings.ranks import any_rank, process_group
 from dlcourse.embeddings.vectors import KeyedVectors
+from dlcourse.embeddings.word2vec_cpu import EpochProgress
+from dlcourse.engine.estimator import Estimator
+from dlcourse.engine.interrupt import StopGuard
+from dlcourse.errors import IncompatibleModelError, TrainingInterrupted
 
 log = logging.getLogger(__name__)
 
-METHODS = ("skipgram", "cbow")
-BACKENDS = ("auto", "numba", "torch")
-CHUNK_TOKENS = 50_000  # words per kernel call; threads take chunks in turn
 CACHE_TOKENS = 50_000_000  # keep encoded blocks in memory between epochs below this (200 MB)
 
 
-@dataclass
-class Word2VecConfig:
-    """Hyper-parameters of :class:`Word2Vec` (gensim's defaults and names where they exist)."""
-
-    method: str = "skipgram"
-    vector_size: int = 100
-    window: int = 5
-    min_count: int = 5
-    max_vocab: int | None = None
-    negative: int = 5
-    ns_exponent: float = 0.75
-    sample: float = 1e-3
-    alpha: float = 0.025
-    min_alpha: float = 1e-4
-    epochs: int = 5
-    cbow_mean: bool = True
-    workers: int | None = None
-    seed: int = 0
-    device: str = "cpu"
-    backend: str = "auto"
-    batch_size: int = 1024
-
-    def validate(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"unknown backend {self.backend!r}; choose one of "
-                             f"{', '.join(BACKENDS)}")
-        for name in ("vector_size", "window", "min_count", "epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.negative < 1:
-            raise ValueError(f"negative must be >= 1 (negative sampling), got {self.negative}")
-        if not 0 < self.alpha or self.min_alpha < 0 or self.min_alpha > self.alpha:
-            raise ValueError(f"need 0 <= min_alpha <= alpha and alpha > 0, got alpha={self.alpha}"
-                             f", min_alpha={self.min_alpha}")
-
-
-class Word2Vec:
+class Word2Vec(Estimator):
     """Skip-gram or CBOW with negative sampling, subsampling, dynamic window and linear lr decay.
 
-    ``__init__`` only stores hyper-parameters (see :class:`Word2VecConfig`); :meth:`fit` trains
-    and returns ``self``, with the vectors in ``wv`` (:class:`KeyedVectors`), word counts in
-    ``counts_`` and per-epoch ``history_`` (loss per output, words/s, seconds);
-    ``comm_seconds_`` is the time spent exchanging updates between torchrun ranks.
+    ``Word2Vec("cbow", vector_size=50)`` or ``Word2Vec(config=Word2VecConfig(...))`` only stores
+    the settings (:class:`~dlcourse.embeddings.config.Word2VecConfig`, gensim's names and
+    defaults); :meth:`fit` trains and returns ``self``. Learned attributes end in ``_``:
+    ``wv_`` (the vectors, a :class:`KeyedVectors`), ``syn1neg_`` (the output vectors),
+    ``counts_`` (word counts), ``history_`` (per epoch: loss per output, words, seconds,
+    words/s) and ``comm_seconds_`` (time exchanging updates between torchrun ranks). The one
+    exception to the ``_`` rule is ``wv``, gensim's name, kept as a read-only alias of ``wv_``
+    so gensim code (``model.wv.most_similar(...)``) runs unchanged.
 
     On CPU (``backend="auto"`` or ``"numba"``) a compiled numba kernel runs ``workers`` threads
     that update shared weights without locks (Hogwild, as word2vec.c and gensim do): results are
-    reproducible for a seed only with ``workers=1``. When ``device`` resolves to an accelerator
-    (``"cuda"``, or ``"auto"`` on a GPU machine), or with ``backend="torch"``, a batched torch
-    implementation runs on that device instead (``batch_size`` pairs or windows per step).
+    reproducible for a seed only with ``workers=1``; this path never imports torch. When
+    ``device`` resolves to an accelerator (``"cuda"``, or ``"auto"`` on a GPU machine), or with
+    ``backend="torch"``, a batched torch implementation runs on that device instead
+    (``batch_size`` pairs or windows per step).
 
     Under torchrun (``dlcourse.engine.distributed.init_distributed`` called first, every rank
     given the whole corpus) ``"auto"`` picks the torch path, which splits every batch over the
@@ -88,269 +57,214 @@ class Word2Vec:
     with the same ``batch_size`` and end with identical vectors (see ``_torch_w2v``). The numba
     Hogwild kernel stays single-process (threads share memory, processes do not): with
     ``backend="numba"`` under torchrun ``fit`` raises ``ValueError`` rather than train N copies.
-    On a CPU one process with the numba kernel is faster than several torch ranks.
 
-    Example
-    -------
-    >>> sentences = [["the", "cat", "sat"], ["the", "dog", "sat"]] * 50
-    >>> model = Word2Vec(vector_size=8, min_count=1, epochs=2, workers=1).fit(sentences)
-    >>> model.wv["cat"].shape
-    (8,)
+    Example:
+        >>> sentences = [["the", "cat", "sat"], ["the", "dog", "sat"]] * 50
+        >>> model = Word2Vec(vector_size=8, min_count=1, epochs=2, workers=1).fit(sentences)
+        >>> model.wv["cat"].shape
+        (8,)
     """
 
-    def __init__(self, method: str = "skipgram", vector_size: int = 100, window: int = 5,
-                 min_count: int = 5, max_vocab: int | None = None, negative: int = 5,
-                 ns_exponent: float = 0.75, sample: float = 1e-3, alpha: float = 0.025,
-                 min_alpha: float = 1e-4, epochs: int = 5, cbow_mean: bool = True,
-                 workers: int | None = None, seed: int = 0, device: str = "cpu",
-                 backend: str = "auto", batch_size: int = 1024):
-        self.config = Word2VecConfig(method, vector_size, window, min_count, max_vocab, negative,
-                                     ns_exponent, sample, alpha, min_alpha, epochs, cbow_mean,
-                                     workers, seed, device, backend, batch_size)
-        self.config.validate()
+    config_class = Word2VecConfig
+    lesson = "embed"
+    framework = "numpy"
+    fitted_attribute = "wv_"
+    positional = ("method",)
+
+    @property
+    def wv(self) -> KeyedVectors:
+        """The trained vectors (gensim's name for :attr:`wv_`).
+
+        Raises:
+            NotFittedError: before ``fit`` or ``load``.
+        """
+        self.check_is_fitted()
+        return self.wv_
 
     # ----------------------------------------------------------------- training
-    def fit(self, corpus: str | Path | Iterable[list[str]],
-            callback: Callable[[dict], None] | None = None) -> Word2Vec:
-        """Build the vocabulary and train on ``corpus`` (a file path or re-iterable of token lists).
+    def fit(self, corpus: str | Path | Iterable[list[str]] | Corpus,
+            callback: Callable[[dict], None] | None = None, *,
+            out_dir: str | os.PathLike | None = None, resume: bool = False) -> Word2Vec:
+        """Build the vocabulary and train on ``corpus``; returns ``self``.
 
-        ``callback(info)`` is called after each block with ``epoch``, ``words`` (raw words so far
-        this epoch), ``words_per_s`` and ``loss`` (mean per output so far), e.g. for a progress bar.
-        Returns ``self``.
+        Args:
+            corpus: a text file (one sentence a line; ``Corpus(path, encoding=...)`` for
+                another encoding than UTF-8) or a re-iterable of token lists.
+            callback: called after each chunk (CPU) or block (torch) with ``epoch``, ``words``
+                (raw words so far this epoch), ``words_per_s`` and ``loss`` (mean per output
+                so far), e.g. for a progress bar.
+            out_dir: write ``out_dir/last.safetensors`` (the working vectors and where the run
+                stands) after an epoch (at most every 10 s), at the end and on Ctrl-C, which
+                stops between chunks; and ``out_dir/model.safetensors`` at the end.
+            resume: continue the run in ``out_dir``. With ``workers=1`` (or on the torch path
+                on a CPU) the result is the one a run never stopped gives, bit for bit; more
+                Hogwild threads are not reproducible, stopped or not.
+
+        Raises:
+            ConfigError: a setting out of range or not among the choices.
+            ValueError: a one-shot iterator, a corpus with no word ``min_count`` times, or
+                ``backend="numba"`` under torchrun.
+            DlcourseError: an undecodable file; nothing (or another run) to resume.
+            TrainingInterrupted: Ctrl-C (or ``DLCOURSE_INTERRUPT_AFTER=N``: after step N, a
+                step being a chunk of ~50,000 words on the CPU, a batch on the torch path).
         """
-        cfg = self.config
+        cfg = self.validated_config()
+        if resume and out_dir is None:
+            raise ValueError("resume=True needs the out_dir of the run to continue")
         stream = Corpus(corpus)
+        rank, world = process_group()
+        trainer_name = _trainer_name(cfg, world)
+        checkpoint = None
+        if out_dir is not None:
+            checkpoint = RunCheckpoint(out_dir, "Word2Vec", {}, cfg.to_dict())
+            if resume:  # a wrong folder is refused before the corpus is read
+                check_resumable(out_dir, "Word2Vec")
         # one pass: counts, and the corpus as int32 ids unless it is larger than CACHE_TOKENS
         scan = scan_corpus(stream, max_tokens=CACHE_TOKENS)
         words, counts = scan.vocabulary(cfg.min_count, cfg.max_vocab)
-        cached = scan.blocks(cfg.min_count, cfg.max_vocab) if scan.ids is not None else None
+        block = _corpus.BLOCK_TOKENS  # read here, so that tests can make blocks small
+        cached = (scan.blocks(cfg.min_count, cfg.max_vocab, block) if scan.ids is not None
+                  else None)
         total_tokens = scan.total
         del scan  # its ids: the blocks hold their own copy
-        self.counts_ = counts
-        vocab_size, dim = len(words), cfg.vector_size
-        log.info("vocabulary: %d words (min_count=%d) from %d tokens", vocab_size, cfg.min_count,
-                 total_tokens)
-        rng = np.random.default_rng(cfg.seed)
-        # gensim 4's initialisation: inputs uniform in +-1/D, outputs zero
-        w_in = (rng.random((vocab_size, dim), dtype=np.float32) * 2 - 1) / dim  # (V, D)
-        w_out = np.zeros((vocab_size, dim), dtype=np.float32)  # (V, D)
+        log.info("vocabulary: %d words (min_count=%d) from %d tokens", len(words),
+                 cfg.min_count, total_tokens)
+        if checkpoint is not None:
+            checkpoint.settings = {
+                **{k: v for k, v in cfg.to_dict().items() if k not in RESUME_FREE},
+                "trainer": trainer_name, "data": data_fingerprint(words, counts)}
+        state: dict[str, Any] = {"epoch": 0, "history": [], "position": None, "trainer": {}}
+        if resume:
+            arrays, state = checkpoint.read()
+            w_in, w_out = (np.array(arrays[k], dtype=np.float32) for k in ("w_in", "w_out"))
+        else:
+            rng = np.random.default_rng(cfg.seed)
+            dim = cfg.vector_size
+            # gensim 4's initialisation: inputs uniform in +-1/D, outputs zero
+            w_in = (rng.random((len(words), dim), dtype=np.float32) * 2 - 1) / dim  # (V, D)
+            w_out = np.zeros((len(words), dim), dtype=np.float32)  # (V, D)
         keep = keep_probabilities(counts, cfg.sample)  # (V,)
         noise = counts.astype(np.float64) ** cfg.ns_exponent  # (V,)
-        key_to_index = {w: i for i, w in enumerate(words)}
-        train_tokens = int(counts.sum())  # in-vocabulary tokens per epoch
-        total = float(train_tokens * cfg.epochs)
-
-        rank, world = process_group()
-        if world > 1 and cfg.backend == "numba":
-            raise ValueError(f"backend='numba' trains with threads in one process, and under "
-                             f"torchrun each of the {world} processes would train its own copy; "
-                             "use backend='torch' (or 'auto') under torchrun, or run one process")
-        use_torch = cfg.backend == "torch" or (cfg.backend == "auto"
-                                               and (world > 1 or _is_accelerator(cfg.device)))
-        if use_torch:
+        if trainer_name == "torch":
             from dlcourse.embeddings._torch_w2v import TorchTrainer
 
-            trainer = _Blockwise(TorchTrainer(cfg, w_in, w_out, keep, noise, rank, world))
+            trainer = TorchTrainer(cfg, w_in, w_out, keep, noise, rank, world)
         else:
-            trainer = _NumbaTrainer(cfg, w_in, w_out, keep, noise)
+            from dlcourse.embeddings.word2vec_cpu import NumbaTrainer
 
-        self.history_: list[dict] = []
-        for epoch in range(1, cfg.epochs + 1):
-            start = time.perf_counter()
+            trainer = NumbaTrainer(cfg, w_in, w_out, keep, noise)
+        if resume:
+            trainer.restore(arrays, state["trainer"])
 
-            def report(loss_sum: float, outputs: int, words: int, epoch: int = epoch,
-                       start: float = start) -> None:
-                callback({"epoch": epoch, "words": words,
-                          "words_per_s": words / max(time.perf_counter() - start, 1e-9),
-                          "loss": loss_sum / max(outputs, 1)})
+        key_to_index = {w: i for i, w in enumerate(words)}
+        train_tokens = int(counts.sum())  # in-vocabulary tokens per epoch
+        self.counts_ = counts
+        self.history_ = list(state["history"])
+        position = EpochProgress.from_values(state["position"])
 
-            blocks = cached if cached is not None else encode_blocks(stream, key_to_index)
-            seed = (cfg.seed * 1000003 + epoch * 7919) % 2**32
-            loss_sum, outputs, epoch_raw = trainer.train_epoch(
-                blocks, seed, (epoch - 1) * train_tokens, total,
-                report if callback is not None else None)
-            seconds = time.perf_counter() - start
-            self.history_.append({"epoch": epoch, "loss": loss_sum / max(outputs, 1),
-                                  "words": epoch_raw, "seconds": seconds,
-                                  "words_per_s": epoch_raw / max(seconds, 1e-9)})
-            log.info("epoch %d: loss %.4f, %.0f words/s", epoch, self.history_[-1]["loss"],
-                     self.history_[-1]["words_per_s"])
+        def save(epoch: int, position: EpochProgress | None) -> None:
+            checkpoint.write(trainer.arrays(), {
+                "epoch": epoch, "history": self.history_, "trainer": trainer.extra(),
+                "position": None if position is None else position.to_values()})
+
+        with StopGuard() as guard:
+            for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
+                t0 = time.perf_counter()
+                report = None if callback is None else _reporter(callback, epoch, t0, position)
+                blocks = (cached if cached is not None
+                          else encode_blocks(stream, key_to_index, block))
+                seed = (cfg.seed * 1000003 + epoch * 7919) % 2**32
+                try:
+                    result = trainer.train_epoch(blocks, seed, (epoch - 1) * train_tokens,
+                                                 float(train_tokens * cfg.epochs), position,
+                                                 guard, report)
+                except KeyboardInterrupt:
+                    raise TrainingInterrupted(_stopped_at_once(checkpoint)) from None
+                result.seconds += time.perf_counter() - t0
+                unit = "chunks" if trainer_name == "numba" else "blocks"
+                if result.stopped:
+                    where = f"in epoch {epoch} after {result.done} {unit}"
+                    if checkpoint is not None:
+                        save(epoch - 1, result)
+                    raise TrainingInterrupted(interrupted_message(where, checkpoint))
+                position = EpochProgress()
+                self.history_.append({
+                    "epoch": epoch, "loss": result.loss / max(result.outputs, 1),
+                    "words": result.words, "seconds": result.seconds,
+                    "words_per_s": result.words / max(result.seconds, 1e-9)})
+                log.info("epoch %d: loss %.4f, %.0f words/s", epoch, self.history_[-1]["loss"],
+                         self.history_[-1]["words_per_s"])
+                last = epoch == cfg.epochs  # a stop after the last epoch: the run is done
+                stop, due = any_rank([guard.should_stop() and not last, checkpoint is not None
+                                      and not last and checkpoint.due()], world)
+                if stop:
+                    if checkpoint is not None:
+                        save(epoch, None)
+                    raise TrainingInterrupted(interrupted_message(f"after epoch {epoch}",
+                                                                  checkpoint))
+                if due:
+                    save(epoch, None)
+        if checkpoint is not None:
+            save(cfg.epochs, None)  # what --resume with more epochs continues from
         w_in, self.syn1neg_ = trainer.weights()
         self.comm_seconds_ = getattr(trainer, "comm_seconds", 0.0)
-        self.wv = KeyedVectors(words, w_in)
+        self.wv_ = KeyedVectors(words, w_in)
+        if out_dir is not None:
+            self.save(out_dir)  # rank 0 only
         return self
 
-    # ------------------------------------------------------------------- saving
-    def save(self, path: str | Path) -> Path:
-        """Save the vectors, counts, output weights, config and history as a checkpoint."""
-        import torch
+    # ------------------------------------------------------------------- state
+    def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The vectors, output vectors and counts as arrays; vocabulary and history as JSON."""
+        arrays = {"vectors": self.wv_.vectors, "syn1neg": self.syn1neg_, "counts": self.counts_}
+        return arrays, {"words": self.wv_.index_to_key, "history": self.history_}
 
-        from dlcourse.engine import save_checkpoint
-
-        self._check_fitted()
-        return save_checkpoint(path, {
-            "lesson": "embeddings", "trainer": "word2vec", "config": asdict(self.config),
-            "model": {"vectors": torch.from_numpy(self.wv.vectors.copy()),
-                      "syn1neg": torch.from_numpy(self.syn1neg_.copy()),
-                      "counts": torch.from_numpy(self.counts_.copy())},
-            "vocab": list(self.wv.index_to_key), "classes": None,
-            "epoch": self.config.epochs, "history": self.history_,
-        })
-
-    @classmethod
-    def load(cls, path: str | Path) -> Word2Vec:
-        """Load a model saved by :meth:`save` (file or directory holding ``model.pt``)."""
-        from dlcourse.engine import load_checkpoint
-        from dlcourse.errors import DlcourseError
-
-        state = load_checkpoint(path)
-        if state.get("trainer") != "word2vec":
-            raise DlcourseError(f"{path} holds no Word2Vec model (trainer="
-                                f"{state.get('trainer')!r}); load it with KeyedVectors.load")
-        model = cls(**state["config"])
-        model.wv = KeyedVectors(state["vocab"], state["model"]["vectors"].numpy())
-        model.syn1neg_ = state["model"]["syn1neg"].numpy()
-        model.counts_ = state["model"]["counts"].numpy()
-        model.history_ = state["history"]
-        return model
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "wv"):
-            raise ValueError("this Word2Vec is not trained yet; call fit(corpus) first")
+    def _set_state(self, arrays: dict[str, np.ndarray], values: dict[str, Any]) -> None:
+        vectors, syn1neg = arrays["vectors"], arrays["syn1neg"]
+        words = list(values["words"])
+        shape = (len(words), self.config.vector_size)
+        if vectors.shape != shape or syn1neg.shape != shape or arrays["counts"].shape != shape[:1]:
+            raise IncompatibleModelError(
+                f"the word2vec arrays {vectors.shape}, {syn1neg.shape} do not fit {len(words)} "
+                f"words of {self.config.vector_size} dims; the file was edited or written by "
+                "another version: train it again")
+        self.wv_ = KeyedVectors(words, vectors)
+        self.syn1neg_ = syn1neg
+        self.counts_ = arrays["counts"]
+        self.history_ = list(values.get("history") or [])
 
 
-def _is_accelerator(device: str) -> bool:
-    """True when ``device`` ("cpu", "auto", "cuda", "cuda:1", "mps") resolves to an accelerator."""
-    if device == "cpu":
-        return False  # no torch import for the default CPU path
+def _trainer_name(cfg: Word2VecConfig, world: int) -> str:
+    """"numba" or "torch": where this run trains (torch imported only when it may be needed)."""
+    if world > 1 and cfg.backend == "numba":
+        raise ValueError(f"backend='numba' trains with threads in one process, and under "
+                         f"torchrun each of the {world} processes would train its own copy; "
+                         "use backend='torch' (or 'auto') under torchrun, or run one process")
+    if cfg.backend != "auto":
+        return cfg.backend
+    if world > 1:
+        return "torch"
+    from dlcourse.engine.accelerator import is_cpu_spec
+
+    if is_cpu_spec(cfg.device):  # decided without importing torch (2-4 s)
+        return "numba"
     from dlcourse.engine import resolve_device
 
-    return resolve_device(device).type != "cpu"
+    return "numba" if resolve_device(cfg.device).type == "cpu" else "torch"
 
 
-class _NumbaTrainer:
-    """Runs the compiled kernel on ``workers`` threads that take chunks of the blocks in turn.
+def _reporter(callback: Callable[[dict], None], epoch: int, t0: float,
+              start: EpochProgress) -> Callable[[float, int, int], None]:
+    """The trainer's (loss sum, outputs, words) after each chunk, as the callback's dict."""
+    def report(loss_sum: float, outputs: int, words: int) -> None:
+        seconds = start.seconds + time.perf_counter() - t0
+        callback({"epoch": epoch, "words": words, "words_per_s": words / max(seconds, 1e-9),
+                  "loss": loss_sum / max(outputs, 1)})
 
-    Chunks of about CHUNK_TOKENS words (cut at sentence boundaries) are handed out in corpus
-    order, so a thread slowed down by other load never holds the others back, and the learning
-    rate of a chunk follows its position in the corpus. Blocks are pulled from their iterable
-    only when a thread needs the next chunk, so a streamed corpus is encoded while the other
-    threads train. The calling thread trains too and reports progress; each chunk's random
-    seed is its position in the epoch, so ``workers=1`` gives the same bits every run.
-    """
-
-    def __init__(self, cfg: Word2VecConfig, w_in, w_out, keep, noise):
-        from dlcourse.embeddings._kernels import word2vec_kernel
-
-        self.kernel = word2vec_kernel(cfg.method, w_in.shape[1])
-        self.cfg = cfg
-        self.w_in, self.w_out, self.keep = w_in, w_out, keep
-        self.prob, self.alias = alias_table(noise)
-        self.workers = max(1, cfg.workers or os.cpu_count() or 1)
-
-    def train_epoch(self, blocks: Iterable, seed: int, done_before: int, total: float,
-                    report: Callable | None) -> tuple[float, int, int]:
-        """Train one pass over ``blocks``; returns (loss sum, outputs, raw words)."""
-        cfg = self.cfg
-        chunks = _chunks(blocks, done_before)
-        lock = threading.Lock()
-        totals = [0.0, 0, 0]  # loss sum, outputs, raw words
-        failed: list[BaseException] = []
-
-        def run(main: bool) -> None:
-            done = None
-            while not failed:
-                with lock:
-                    if done is not None:
-                        totals[0] += done[0]
-                        totals[1] += done[1]
-                        totals[2] += done[2]
-                    progress = tuple(totals)
-                    try:
-                        chunk = next(chunks, None)  # may encode the next block of a stream
-                    except BaseException as exc:  # re-raised in the calling thread below
-                        failed.append(exc)
-                        return
-                if main and done is not None and report is not None:
-                    report(*progress)
-                if chunk is None:
-                    return
-                c, tokens, starts, s_begin, s_end, done_chunk, raw = chunk
-                try:
-                    loss, outputs, _, _ = self.kernel(
-                        tokens, starts, s_begin, s_end, self.w_in, self.w_out, self.keep,
-                        self.prob, self.alias, cfg.window, cfg.negative, cfg.cbow_mean,
-                        cfg.alpha, cfg.min_alpha, float(done_chunk), total,
-                        (seed * 1009 + c) % 2**63)
-                except BaseException as exc:
-                    failed.append(exc)
-                    return
-                done = (loss, outputs, raw)
-
-        threads = [threading.Thread(target=run, args=(False,), daemon=True)
-                   for _ in range(self.workers - 1)]
-        for t in threads:
-            t.start()
-        try:
-            run(True)
-        except BaseException as exc:  # Ctrl-C: the other threads stop after their chunk
-            failed.append(exc)
-            raise
-        finally:
-            for t in threads:
-                t.join()
-        if failed:
-            raise failed[0]
-        return totals[0], totals[1], totals[2]
-
-    def weights(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.w_in, self.w_out
+    return report
 
 
-def _chunks(blocks: Iterable, done_before: int) -> Iterator[tuple]:
-    """Cut each block into chunks of about CHUNK_TOKENS words at sentence boundaries.
-
-    Yields ``(index, tokens, starts, first sentence, end sentence, words before, raw words)``:
-    the chunk's index in the epoch, its block's arrays and sentence range, the number of words
-    trained before it in the run (for the learning rate), and its share of the block's raw
-    words (in proportion to its words; the shares add up to the block's count).
-    """
-    index, done = 0, done_before
-    for tokens, starts, raw in blocks:
-        n_sent, n_tok = len(starts) - 1, int(starts[-1])
-        n_chunks = max(1, min(n_sent, -(-n_tok // CHUNK_TOKENS)))
-        cuts = np.searchsorted(starts, np.linspace(0, n_tok, n_chunks + 1)[1:-1])
-        bounds = [0, *[int(c) for c in cuts], n_sent]
-        for k in range(n_chunks):
-            t0, t1 = int(starts[bounds[k]]), int(starts[bounds[k + 1]])
-            share = raw * t1 // max(n_tok, 1) - raw * t0 // max(n_tok, 1)
-            if k == n_chunks - 1:
-                share = raw - raw * t0 // max(n_tok, 1)
-            yield index, tokens, starts, bounds[k], bounds[k + 1], done + t0, share
-            index += 1
-        done += n_tok
-
-
-class _Blockwise:
-    """The torch trainer behind the epoch interface of _NumbaTrainer: one step per block."""
-
-    def __init__(self, trainer):
-        self.trainer = trainer
-
-    def train_epoch(self, blocks: Iterable, seed: int, done_before: int, total: float,
-                    report: Callable | None) -> tuple[float, int, int]:
-        loss_sum, outputs, raw_words, done = 0.0, 0, 0, done_before
-        for b, (tokens, starts, raw) in enumerate(blocks):
-            loss, n = self.trainer.train_block(tokens, starts, done, total, seed=seed + b)
-            done += len(tokens)
-            loss_sum, outputs, raw_words = loss_sum + loss, outputs + n, raw_words + raw
-            if report is not None:
-                report(loss_sum, outputs, raw_words)
-        return loss_sum, outputs, raw_words
-
-    @property
-    def comm_seconds(self) -> float:
-        return self.trainer.comm_seconds
-
-    def weights(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.trainer.weights()
+def _stopped_at_once(checkpoint: RunCheckpoint | None) -> str:
+    kept = (f"; the checkpoint {checkpoint.path} from before is kept and --resume continues "
+            "from it" if checkpoint is not None and checkpoint.path.exists() else "")
+    return f"stopped at once{kept}"

@@ -14,7 +14,19 @@ PROJECTIONS = ("pca", "tsne")
 
 
 def project_2d(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
-    """Project (n, D) vectors to (n, 2): PCA by SVD, or t-SNE (needs scikit-learn)."""
+    """Project (n, D) vectors to (n, 2): PCA by SVD, or t-SNE (needs scikit-learn).
+
+    Args:
+        vectors: (n, D) array, n >= 2.
+        method: "pca" or "tsne".
+        seed: t-SNE's random state.
+
+    Returns:
+        (n, 2) float64 coordinates.
+
+    Raises:
+        ValueError: an unknown method, fewer than 2 vectors, or t-SNE without scikit-learn.
+    """
     if method not in PROJECTIONS:
         raise ValueError(f"unknown projection {method!r}; choose one of {', '.join(PROJECTIONS)}")
     x = np.asarray(vectors, dtype=np.float64)
@@ -43,7 +55,24 @@ def plot_word_map(words: Sequence[str], vectors: np.ndarray, path: str | os.Path
     """Scatter ``words`` at their 2-D projection with labels; ``groups`` colours the points.
 
     Words whose group's first member is the word itself (the probes) are drawn in bold.
-    Returns the PNG path.
+
+    Args:
+        words: the labels, one per row of ``vectors``.
+        vectors: (n, D) word vectors.
+        path: the figure file (PNG, or PDF/SVG by its suffix), written atomically.
+        groups: a group id per word (e.g. from ``words_and_neighbors``); None: one group.
+        method: the projection, "pca" or "tsne".
+        title: the figure's title (default: the projection's name).
+        seed: t-SNE's random state.
+
+    Returns:
+        the figure's path.
+
+    Raises:
+        ValueError: words and vectors of different lengths, or see :func:`project_2d`.
+
+    Example:
+        >>> plot_word_map(["a", "b", "c"], np.eye(3), "map.png")  # doctest: +SKIP
     """
     words = list(words)
     if len(words) != len(vectors):

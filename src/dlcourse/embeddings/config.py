@@ -1,0 +1,117 @@
+"""The settings of the word-vector trainers: one dataclass each, every default once (torch-free).
+
+:class:`Word2VecConfig` (gensim's names and defaults where gensim has them) and
+:class:`GloVeConfig` (Stanford GloVe's) are what :class:`~dlcourse.embeddings.Word2Vec` and
+:class:`~dlcourse.embeddings.GloVe` validate when ``fit`` starts, and what ``dlcourse embed
+train`` generates its options from, so the Python API and the command line refuse the same
+values with the same message. Nothing here imports numpy or torch.
+
+Example:
+    >>> Word2VecConfig(method="cbow", window=3).validate().window
+    3
+    >>> Word2VecConfig(epochs=0).validate()
+    Traceback (most recent call last):
+    ...
+    dlcourse.errors.ConfigError: epochs must be >= 1, got 0
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from dlcourse.engine.config import Config, param
+from dlcourse.errors import ConfigError
+
+METHODS = ("skipgram", "cbow")
+BACKENDS = ("auto", "numba", "torch")
+# settings that change how fast or where a run computes, never what the resumed run must agree
+# with: a resumed run may change them (workers only matter for Hogwild, which is not
+# reproducible anyway; memory_mb changes no bit of the co-occurrence table)
+RESUME_FREE = ("epochs", "workers", "device", "memory_mb")
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def check_device_name(device: str, field: str = "device") -> str:
+    """``device`` if it is spelled like one (auto, cpu, cuda, cuda:N, mps); whether it exists is
+    found out when it is used (that needs torch).
+
+    Raises:
+        ConfigError: naming the valid spellings.
+    """
+    if not isinstance(device, str) or not _DEVICE.match(device.strip().lower()):
+        raise ConfigError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps", field)
+    return device.strip().lower()
+
+
+@dataclass
+class Word2VecConfig(Config):
+    """Every hyper-parameter of :class:`~dlcourse.embeddings.Word2Vec` (skip-gram or CBOW with
+    negative sampling, frequent-word subsampling, a reduced window and a linear learning-rate
+    decay, as word2vec.c and gensim train)."""
+
+    method: str = param("skipgram", "skipgram (a word's vector predicts the words around it) "
+                        "or cbow (the mean of the context predicts the word).", choices=METHODS)
+    vector_size: int = param(100, "Dimensions of the word vectors.", min=1)
+    window: int = param(5, "Context words on each side (a random 1..window each position; "
+                        "GloVe's default: 10).", min=1)
+    min_count: int = param(5, "Ignore words seen fewer times in the corpus.", min=1)
+    max_vocab: int | None = param(None, "Keep only the N most frequent words; none: all.", min=1)
+    negative: int = param(5, "Noise words drawn per prediction (negative sampling).", min=1)
+    ns_exponent: float = param(0.75, "Noise distribution: counts to this power (1: by "
+                               "frequency, 0: uniform, negative: rare words first).",
+                               min=-1.0, max=1.0)
+    sample: float = param(1e-3, "Subsampling threshold of frequent words; 0: keep every word.",
+                          min=0.0, max=1.0)
+    alpha: float = param(0.025, "Start learning rate, falling linearly to min_alpha over the "
+                         "run (GloVe's default: 0.05).", min=0.0, exclusive_min=True, max=10.0)
+    min_alpha: float = param(1e-4, "Final learning rate.", min=0.0, max=10.0)
+    epochs: int = param(5, "Passes over the corpus (GloVe's default: 25).", min=1)
+    cbow_mean: bool = param(True, "CBOW: the mean of the context vectors (off: their sum).")
+    workers: int | None = param(None, "CPU threads updating the shared vectors without locks "
+                                "(Hogwild: reproducible only with 1, stopped and resumed or not; "
+                                "GloVe's result does not depend on them, see blocks); none: all "
+                                "cores.", min=1)
+    seed: int = param(0, "Seed of the start vectors, subsampling and noise words.", min=0)
+    device: str = param("auto", "auto (a GPU when present, else the CPU, which needs no torch), "
+                        "cpu, cuda, cuda:N or mps.")
+    backend: str = param("auto", "auto: the compiled CPU kernel on the CPU, batched torch on a "
+                         "GPU or under torchrun; numba; torch (any device).", choices=BACKENDS)
+    batch_size: int = param(16384, "Torch path: (context, word) pairs or CBOW windows per update "
+                            "step.", min=1)
+
+    def check(self) -> None:
+        """Rules across fields: the learning rates, the device's spelling, the backend."""
+        check_device_name(self.device)
+        if self.min_alpha > self.alpha:
+            raise ConfigError(f"min_alpha must not exceed the start learning rate (alpha), got "
+                              f"{self.min_alpha} > {self.alpha}", "min_alpha")
+        if self.backend == "numba" and self.device.strip().lower() not in ("cpu", "auto"):
+            raise ConfigError(f"backend numba runs on the CPU, not on {self.device!r}; use "
+                              "backend torch (or auto) for a GPU", "backend")
+
+
+@dataclass
+class GloVeConfig(Config):
+    """Every hyper-parameter of :class:`~dlcourse.embeddings.GloVe` (Stanford GloVe's names and
+    defaults: a symmetric window weighted 1/distance, AdaGrad, x_max 100, alpha 0.75)."""
+
+    vector_size: int = param(100, "Dimensions of the word vectors.", min=1)
+    window: int = param(10, "Context words on each side, weighted 1/distance.", min=1)
+    min_count: int = param(5, "Ignore words seen fewer times in the corpus.", min=1)
+    max_vocab: int | None = param(None, "Keep only the N most frequent words; none: all.", min=1)
+    x_max: float = param(100.0, "Co-occurrence count at which an entry gets full weight (10 "
+                         "suits corpora of a few million words).", min=0.0, exclusive_min=True)
+    alpha: float = param(0.75, "Exponent of the weighting function: an entry counted x < x_max "
+                         "times weighs (x / x_max) to this power.", min=0.0, exclusive_min=True,
+                         max=10.0)
+    eta: float = param(0.05, "AdaGrad's start learning rate.", min=0.0, exclusive_min=True,
+                       max=10.0)
+    epochs: int = param(25, "Passes over the co-occurrence table.", min=1)
+    workers: int | None = param(None, "CPU threads; none: the cores (under torchrun: the cores "
+                                "per process).", min=1)
+    seed: int = param(0, "Seed of the start vectors and of the table's shuffle.", min=0)
+    memory_mb: int = param(256, "Counting buffer in MiB (the same table for any size).", min=1)
+    blocks: int | None = param(None, "Vocabulary parts P of the lock-free schedule (the vectors "
+                               "depend on the seed and P only); none: processes x workers.",
+                               min=1)

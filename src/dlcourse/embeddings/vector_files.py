@@ -1,0 +1,165 @@
+"""Word-vector files other tools read and write: word2vec text and binary, GloVe text (no torch).
+
+The word2vec text format is a ``V D`` header line, then one ``word x1 ... xD`` line per word;
+GloVe's is the same without the header; the binary format (word2vec.c, gensim) follows the
+header with ``word<space>`` and D little-endian float32 values per word. Text files are read
+through :func:`dlcourse.text.read_text_lines` (an undecodable byte is an error naming the file
+and line); every damaged file is one :class:`~dlcourse.errors.DlcourseError` naming the fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from dlcourse.errors import DlcourseError
+
+FORMATS = ("word2vec", "word2vec-binary", "glove")
+_HEADER = re.compile(rb"^\s*(\d+)\s+(\d+)\s*\r?\n")
+
+
+def write_vectors(words: list[str], vectors: np.ndarray, path: str | Path, fmt: str) -> Path:
+    """Write ``words`` and their (V, D) ``vectors`` to ``path`` in ``fmt``, atomically.
+
+    Args:
+        fmt: "word2vec" (text with a "V D" header), "word2vec-binary" or "glove" (text, no
+            header).
+
+    Raises:
+        ValueError: an unknown format.
+    """
+    from dlcourse.engine.files import atomic_write
+
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    path = Path(path)
+    dim = vectors.shape[1]
+    with atomic_write(path, "wb") as f:
+        if fmt != "glove":
+            f.write(f"{len(words)} {dim}\n".encode())
+        if fmt == "word2vec-binary":
+            for word, row in zip(words, vectors):
+                f.write(word.encode("utf-8") + b" " + row.astype("<f4").tobytes() + b"\n")
+        else:
+            line = " ".join(["%.9g"] * dim)
+            for word, row in zip(words, vectors):
+                f.write(f"{word} {line % tuple(row.tolist())}\n".encode())
+    return path
+
+
+def sniff_format(path: str | Path) -> str:
+    """"word2vec-binary", "word2vec" or "glove", from the first bytes: no "V D" header line
+    means GloVe; after the header, a line of a word and D numbers means word2vec text, anything
+    else (raw float bytes) word2vec binary. Text in any encoding passes: only the numbers are
+    looked at.
+
+    Raises:
+        DlcourseError: binary data without a header (no vectors file of any kind).
+    """
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    match = _HEADER.match(head)
+    if not match:
+        if b"\x00" in head:  # binary data with no header: no vectors file of any kind
+            raise DlcourseError(f"{path} is binary data without a 'V D' header line, not a "
+                                "word2vec or GloVe vectors file")
+        return "glove"
+    dim = int(match.group(2))
+    line = head[match.end():].split(b"\n", 1)[0].rstrip(b"\r ")
+    fields = line.split(b" ")
+    if dim and len(fields) >= dim + 1:
+        try:
+            [float(x) for x in fields[-dim:]]
+            return "word2vec"
+        except ValueError:
+            pass
+    return "word2vec-binary"
+
+
+def read_text_vectors(path: str | Path, header: bool, encoding: str = "utf-8",
+                      errors: str = "strict", limit: int | None = None
+                      ) -> tuple[list[str], np.ndarray]:
+    """Words and (V, D) float32 vectors of a word2vec text (``header``) or GloVe file.
+
+    The word is everything before the last D fields (GloVe 840B has words with spaces).
+
+    Raises:
+        DlcourseError: no header where one is expected, a short or non-numeric line (naming
+            the file and line), an undecodable byte, or no vectors at all.
+    """
+    from dlcourse.text.reading import read_text_lines
+
+    path = Path(path)
+    words: list[str] = []
+    rows: list[np.ndarray] = []
+    dim = None
+    lines: Iterator[str] = read_text_lines(path, encoding, errors)
+    first = 1
+    if header:
+        top = next(lines, "").split()
+        try:
+            n, dim = int(top[0]), int(top[1])
+        except (ValueError, IndexError):
+            raise DlcourseError(f"{path} has no 'V D' header line; for a GloVe file use "
+                                "no_header=True (CLI: export --format glove)") from None
+        limit = n if limit is None else min(limit, n)
+        first = 2
+    for lineno, line in enumerate(lines, start=first):
+        if limit is not None and len(words) >= limit:
+            break
+        parts = line.rstrip(" ").split(" ")
+        if len(parts) < 2:
+            continue
+        if dim is None:
+            dim = len(parts) - 1
+        if len(parts) < dim + 1:
+            raise DlcourseError(f"{path}:{lineno}: expected a word and {dim} numbers, got "
+                                f"{len(parts)} fields; is the file truncated?")
+        words.append(" ".join(parts[:-dim]))
+        try:
+            rows.append(np.asarray(parts[-dim:], dtype=np.float32))
+        except ValueError:
+            raise DlcourseError(f"{path}:{lineno}: the {dim} values after the word are not all "
+                                "numbers; is this a word-vector file?") from None
+    if not rows:
+        raise DlcourseError(f"{path} holds no vectors; give a word2vec or GloVe file")
+    if header and len(words) < limit:
+        raise DlcourseError(f"{path}: its header announces {limit} vectors but it holds "
+                            f"{len(words)}; is the file truncated?")
+    return words, np.stack(rows)
+
+
+def read_binary_vectors(path: str | Path, encoding: str = "utf-8", errors: str = "strict",
+                        limit: int | None = None) -> tuple[list[str], np.ndarray]:
+    """Words and (V, D) float32 vectors of a word2vec binary file.
+
+    Raises:
+        DlcourseError: no header, a file that ends inside a vector, or an undecodable word.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    match = _HEADER.match(data)
+    if not match:
+        raise DlcourseError(f"{path} has no 'V D' header line, so it is no word2vec binary file")
+    n, dim = int(match.group(1)), int(match.group(2))
+    n = n if limit is None else min(n, limit)
+    pos = match.end()
+    words: list[str] = []
+    vectors = np.empty((n, dim), dtype=np.float32)
+    nbytes = 4 * dim
+    for i in range(n):
+        space = data.find(b" ", pos)
+        if space < 0 or space + 1 + nbytes > len(data):
+            raise DlcourseError(f"{path} ends inside vector {i + 1} of {n}; the file is "
+                                "truncated: write or download it again")
+        try:
+            words.append(data[pos:space].lstrip(b"\n").decode(encoding, errors=errors))
+        except UnicodeDecodeError:
+            raise DlcourseError(f"{path}: word {i + 1} (byte offset {pos}) is not valid "
+                                f"{encoding}; pass the file's encoding (--encoding)") from None
+        vectors[i] = np.frombuffer(data, dtype="<f4", count=dim, offset=space + 1)
+        pos = space + 1 + nbytes
+    return words, vectors

@@ -1,0 +1,223 @@
+"""Every `dlcourse embed` verb with bad input: one line ``error: ...``, exit 2, no traceback, and
+nothing written. Run from a fresh working directory with relative paths, as a user types them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+GOOD = ("lee", "--dry-run", "--device", "cpu")  # a training run that would work
+
+TRAIN = [
+    # values out of range, of the wrong type or not among the choices: before any work
+    (("--epochs", "0"), r"--epochs must be >= 1, got 0"),
+    (("--epochs", "abc"), r"'abc' is not an integer"),
+    (("--epochs", "1.5"), r"'1.5' is not an integer"),
+    (("--window", "0"), r"--window must be >= 1, got 0"),
+    (("--dim", "0"), r"--dim must be >= 1, got 0"),
+    (("--dim", "-3"), r"--dim must be >= 1, got -3"),
+    (("--min-count", "0"), r"--min-count must be >= 1, got 0"),
+    (("--max-vocab", "0"), r"--max-vocab must be >= 1, got 0"),
+    (("--negative", "0"), r"--negative must be >= 1, got 0"),
+    (("--ns-exponent", "2"), r"--ns-exponent must be <= 1.0, got 2.0"),
+    (("--sample", "-0.1"), r"--sample must be >= 0.0"),
+    (("--lr", "0"), r"--lr must be > 0.0, got 0.0"),
+    (("--lr", "nan"), r"--lr must be a finite number"),
+    (("--lr", "fast"), r"'fast' is not a valid float"),
+    (("--min-lr", "1"), r"--min-lr must not exceed the start learning rate"),
+    (("--workers", "0"), r"--workers must be >= 1, got 0"),
+    (("--seed", "-1"), r"--seed must be >= 0, got -1"),
+    (("--batch-size", "0"), r"--batch-size must be >= 1, got 0"),
+    (("--limit", "0"), r"'--limit': 0 is not in the range x>=1"),
+    (("--method", "word2vec"), r"Invalid value for '--method'"),
+    (("--backend", "cuda"), r"unknown --backend 'cuda'; choose one of auto, numba, torch"),
+    (("--device", "gpu"), r"unknown --device 'gpu'; use auto, cpu, cuda"),
+    (("--backend", "numba", "--device", "cuda"), r"--backend numba runs on the CPU"),
+    (("--encoding", "nosuch"), r"unknown --encoding 'nosuch'"),
+    (("--alpha", "0.05", "--lr", "0.1"), r"--alpha and --lr disagree"),
+    (("--x-max", "10"), r"--x-max is a GloVe option; --method skipgram does not use it"),
+    (("--method", "cbow", "--blocks", "2"), r"--blocks is a GloVe option"),
+    (("--method", "glove", "--negative", "3"), r"--negative is a word2vec option"),
+    (("--method", "glove", "--no-cbow-mean"), r"--cbow-mean is a word2vec option"),
+    (("--method", "glove", "--device", "cuda"), r"--device is a word2vec option"),
+    (("--method", "glove", "--x-max", "0"), r"--x-max must be > 0.0, got 0.0"),
+    (("--method", "glove", "--weight-exponent", "-1"), r"--weight-exponent must be > 0.0"),
+    (("--method", "glove", "--memory-mb", "0"), r"--memory-mb must be >= 1, got 0"),
+    (("--method", "glove", "--lr", "0"), r"--lr must be > 0.0"),
+    (("--bogus",), r"No such option '--bogus'"),
+    (("--method", "glove", "--x-max", "10", "--device", "cpu"), None),  # control: accepted
+    (("--method", "cbow", "--epochs", "2", "--window", "2"), None),
+]
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory):
+    """A dry-run skip-gram model (model.safetensors and last.safetensors to copy)."""
+    from dlcourse.cli.main import main
+
+    out = tmp_path_factory.mktemp("embed_model") / "run"
+    main(["--threads", "1", "embed", "train", *GOOD, "--dim", "16", "--out", str(out)])
+    return out
+
+
+@pytest.fixture
+def files(workdir, trained_dir):
+    """The working directory's inputs: good and broken models, vectors and text files."""
+    from dlcourse.embeddings import KeyedVectors
+    from dlcourse.engine.persist import read_manifest, write_state
+
+    model = trained_dir / "model.safetensors"
+    for name in ("embed", "run"):
+        Path(name).mkdir()
+        shutil.copy(model, f"{name}/model.safetensors")
+    shutil.copy(trained_dir / "last.safetensors", "run/last.safetensors")
+    manifest = read_manifest(model)
+    for lesson in ("som", "lm"):
+        write_state(Path(f"{lesson}/model.safetensors"),
+                    {**manifest, "lesson": lesson, "estimator": lesson.upper()},
+                    {"weights": np.zeros((3, 2), np.float32)})
+    data = model.read_bytes()
+    Path("truncated").mkdir()
+    Path("truncated/model.safetensors").write_bytes(data[: len(data) // 2])  # arrays cut off
+    Path("header").mkdir()
+    Path("header/model.safetensors").write_bytes(data[:20])  # the JSON header cut off
+    Path("nomodel").mkdir()
+    Path("oldpt").mkdir()
+    Path("oldpt/model.pt").write_bytes(b"PK\x03\x04" + bytes(100))
+    Path("classify_run").mkdir()
+    Path("classify_run/last.pt").write_bytes(b"PK\x03\x04" + bytes(100))
+    kv = KeyedVectors.load(model)
+    kv.save_word2vec_format("vectors.txt")
+    text = Path("vectors.txt").read_text(encoding="utf-8")
+    Path("cut.txt").write_text(text[: len(text) // 2], encoding="utf-8")  # ends mid-line
+    kv.save_word2vec_format("vectors.bin", binary=True)
+    Path("cut.bin").write_bytes(Path("vectors.bin").read_bytes()[:-40])
+    Path("latin1vec.txt").write_bytes("1 2\ncaf\xe9 0.5 1.5\n".encode("latin-1"))
+    Path("notes.txt").write_text("the cat sat on the mat\n" * 50, encoding="utf-8")
+    Path("empty.txt").write_text("")
+    Path("blank.txt").write_text("\n   \n\t\n" * 20)
+    Path("punct.txt").write_text("... !!! ,,, ???\n" * 20)
+    Path("latin1.txt").write_bytes("le café est très bon\n".encode("latin-1") * 50)
+    Path("late.txt").write_bytes(b"fine text\n" * 30 + "caf\xe9\n".encode("latin-1"))
+    Path("binary.bin").write_bytes(bytes(range(256)) * 8)
+    Path("pairs.tsv").write_text("tiger cat 7.35\n", encoding="utf-8")  # blanks, not tabs
+    Path("questions.txt").write_text(": capitals\nathens greece baghdad\n", encoding="utf-8")
+    return workdir
+
+
+@pytest.mark.parametrize("options, match", TRAIN, ids=[" ".join(o) for o, _ in TRAIN])
+def test_train_option_values(cli_run, files, options, match):
+    before = files()
+    result = cli_run("embed", "train", *GOOD, *options, "--out", "out")
+    if match is None:  # a control case: the same command is accepted
+        assert result.code == 0, result.err
+        return
+    result.assert_user_error(match)
+    assert files() == before
+
+
+CASES = [
+    # train: DATA, --out and --resume
+    (("embed", "train", "--out", "out"), r"Missing argument 'DATA'"),
+    (("embed", "train", "lee"), r"Missing option '--out'"),
+    (("embed", "train", "nosuch.txt", "--out", "out"), r"DATA 'nosuch.txt' is neither a named"),
+    (("embed", "train", "empty.txt", "--out", "out"), r"DATA empty.txt is empty"),
+    (("embed", "train", "blank.txt", "--out", "out"), r"DATA blank.txt is empty"),
+    (("embed", "train", "punct.txt", "--out", "out"), r"no word occurs min_count=5 times"),
+    (("embed", "train", "latin1.txt", "--out", "out"),
+     r"latin1.txt:1: byte 0xe9 is not valid utf-8; pass the file's encoding \(--encoding "
+     r"latin-1"),
+    (("embed", "train", "late.txt", "--out", "out"), r"late.txt:31: byte 0xe9"),
+    (("embed", "train", "binary.bin", "--out", "out"), r"DATA binary.bin looks binary"),
+    (("embed", "train", "nomodel", "--out", "out"), r"DATA nomodel is a directory"),
+    (("embed", "train", "notes.txt", "--out", "notes.txt"), r"--out notes.txt exists and is not"),
+    (("embed", "train", "notes.txt", "--out", "notes.txt/run"), r"notes.txt is a file"),
+    (("embed", "train", *GOOD, "--out", "out", "--resume"),
+     r"nothing to resume: out/last.safetensors does not exist"),
+    (("embed", "train", *GOOD, "--out", "som", "--resume"),
+     r"cannot resume som: it holds a 'som' run, not an 'embed' one"),
+    (("embed", "train", *GOOD, "--out", "classify_run", "--resume"),
+     r"cannot resume classify_run: it holds another lesson's run \(last.pt\)"),
+    (("embed", "train", *GOOD, "--method", "glove", "--out", "run", "--resume"),
+     r"cannot resume run: it holds a Word2Vec run and this run trains GloVe"),
+    (("embed", "train", *GOOD, "--dim", "8", "--out", "run", "--resume"),
+     r"cannot resume run: it was trained with vector_size=16, this run asks for 8"),
+    (("embed", "train", *GOOD, "--dim", "16", "--min-count", "1", "--out", "run", "--resume"),
+     r"cannot resume run: it was trained with min_count=2, this run asks for 1"),
+    # evaluate MODEL_DIR [DATA]...
+    (("embed", "evaluate"), r"Missing argument 'MODEL_DIR'"),
+    (("embed", "evaluate", "nosuch"), r"MODEL_DIR nosuch does not exist"),
+    (("embed", "evaluate", "nomodel"), r"MODEL_DIR nomodel holds no model.safetensors"),
+    (("embed", "evaluate", "som"), r"MODEL_DIR som holds a 'som' model, not a 'embed' one"),
+    (("embed", "evaluate", "lm"), r"MODEL_DIR lm holds a 'lm' model"),
+    (("embed", "evaluate", "header"), r"is not a dlcourse model file"),
+    (("embed", "evaluate", "truncated"), r"cannot read truncated/model.safetensors"),
+    (("embed", "evaluate", "oldpt"), r"holds a model.pt of an older dlcourse"),
+    (("embed", "evaluate", "empty.txt"), r"MODEL_DIR empty.txt is empty"),
+    (("embed", "evaluate", "binary.bin"), r"binary.bin is binary data without a 'V D' header"),
+    (("embed", "evaluate", "embed", "nosuch.tsv"), r"DATA 'nosuch.tsv' is neither an evaluation"),
+    (("embed", "evaluate", "embed", "latin1.txt"), r"latin1.txt:1: byte 0xe9 is not valid"),
+    (("embed", "evaluate", "embed", "empty.txt"), r"DATA empty.txt is empty"),
+    (("embed", "evaluate", "embed", "nomodel"), r"DATA nomodel is a directory"),
+    (("embed", "evaluate", "embed", "pairs.tsv"), r"pairs.tsv:1: expected 'word1"),
+    (("embed", "evaluate", "embed", "questions.txt"), r"questions.txt:2: expected ': section'"),
+    (("embed", "evaluate", "embed", "--restrict-vocab", "0"), r"'--restrict-vocab': 0 is not"),
+    (("embed", "evaluate", "embed", "--scoring", "cos"), r"Invalid value for '--scoring'"),
+    (("embed", "evaluate", "embed", "--method", "cos"), r"'cos' is not one of 3cosadd, 3cosmul"),
+    (("embed", "evaluate", "embed", "--out", "notes.txt"), r"--out notes.txt exists and is not"),
+    (("embed", "evaluate", "embed", "--json", "nomodel"), r"--json nomodel is a directory"),
+    (("embed", "evaluate", "embed", "--encoding", "nosuch"), r"unknown --encoding 'nosuch'"),
+    # similar MODEL_DIR WORD...
+    (("embed", "similar", "embed"), r"Missing argument 'WORD...'"),
+    (("embed", "similar", "embed", "qwxzzy"), r"word 'qwxzzy' is not in the vocabulary"),
+    (("embed", "similar", "embed", "the", "qwxzzy"), r"word 'qwxzzy' is not in the vocabulary"),
+    (("embed", "similar", "embed", "the", "--topn", "0"), r"'--topn': 0 is not in the range"),
+    (("embed", "similar", "embed", "the", "--topn", "x"), r"'x' is not a valid integer"),
+    (("embed", "similar", "som", "the"), r"holds a 'som' model"),
+    (("embed", "similar", "truncated", "the"), r"cannot read truncated/model.safetensors"),
+    # cut in the middle: mid-line (too few numbers) or mid-number (fewer lines than announced)
+    (("embed", "similar", "cut.txt", "the"),
+     r"cut.txt(:\d+: expected a word and 16 numbers|: its header announces \d+ vectors but it "
+     r"holds \d+; is the file truncated)"),
+    (("embed", "similar", "cut.bin", "the"), r"cut.bin ends inside vector \d+ of \d+"),
+    (("embed", "similar", "latin1vec.txt", "the"), r"latin1vec.txt:2: byte 0xe9 is not valid"),
+    (("embed", "similar", "vectors.txt", "the", "--encoding", "base64"),
+     r"--encoding 'base64' is not a text encoding"),
+    # analogy MODEL_DIR A B C
+    (("embed", "analogy", "embed", "the", "of"), r"Missing argument 'C'"),
+    (("embed", "analogy", "embed", "the", "of", "qwxzzy"), r"word 'qwxzzy' is not in the"),
+    (("embed", "analogy", "embed", "the", "of", "a", "--topn", "0"), r"'--topn': 0 is not"),
+    (("embed", "analogy", "embed", "the", "of", "a", "--scoring", "x"), r"Invalid value"),
+    (("embed", "analogy", "nosuch", "the", "of", "a"), r"MODEL_DIR nosuch does not exist"),
+    # plot MODEL_DIR WORD... --out FILE
+    (("embed", "plot", "embed", "the"), r"Missing option '--out'"),
+    (("embed", "plot", "embed", "the", "--out", "nomodel"), r"--out nomodel is a directory"),
+    (("embed", "plot", "embed", "the", "--out", "map.txt"), r"give a .png, .pdf, .svg file"),
+    (("embed", "plot", "embed", "the", "--out", "notes.txt/map.png"), r"notes.txt is a file"),
+    (("embed", "plot", "embed", "qwxzzy", "--out", "map.png"), r"word 'qwxzzy' is not in"),
+    (("embed", "plot", "embed", "the", "--topn", "0", "--out", "map.png"),
+     r"a map needs at least 2 words"),
+    (("embed", "plot", "embed", "the", "--topn", "-1", "--out", "m.png"), r"'--topn': -1 is"),
+    (("embed", "plot", "embed", "the", "--projection", "umap", "--out", "m.png"),
+     r"Invalid value for '--projection'"),
+    (("embed", "plot", "lm", "the", "--out", "m.png"), r"holds a 'lm' model"),
+    # export MODEL_DIR --to FILE
+    (("embed", "export", "embed"), r"Missing option '--to'"),
+    (("embed", "export", "embed", "--to", "nomodel"), r"--to nomodel is a directory"),
+    (("embed", "export", "embed", "--to", "notes.txt/v.txt"), r"notes.txt is a file"),
+    (("embed", "export", "embed", "--to", "v.txt", "--format", "csv"), r"Invalid value"),
+    (("embed", "export", "som", "--to", "v.txt"), r"holds a 'som' model"),
+    (("embed", "export", "header", "--to", "v.txt"), r"is not a dlcourse model file"),
+    (("embed", "export", "embed", "old.txt", "--to", "v.txt"), r"give the file once"),
+    (("embed", "nosuchverb"), r"No such command 'nosuchverb'"),
+]
+
+
+@pytest.mark.parametrize("args, match", CASES, ids=[" ".join(a[1:]) for a, _ in CASES])
+def test_bad_invocations_are_one_line_and_write_nothing(cli_run, files, args, match):
+    before = files()
+    cli_run(*args).assert_user_error(match)
+    assert files() == before

@@ -76,16 +76,16 @@ def _write_metrics(out: Path, metrics: dict, name: str) -> None:
               default="cnn", show_default=True,
               help="Kim's CNN, a small Transformer encoder, or a recurrent cell.")
 @click.option("--embed-dim", default=100, show_default=True, type=int,
-              help="Embedding size (ignored with --pretrained: the vectors' size).")
+              help="Embedding size: random or word2vec vectors (others have their own size).")
 @click.option("--hidden-size", default=None, type=int,
               help="RNN units, CNN maps per filter width, or Transformer width "
                    "[default: 128, 100, 64].")
 @click.option("--layers", default=None, type=int,
               help="Recurrent or Transformer layers [default: 2].")
 @click.option("--bidirectional/--unidirectional", default=True, show_default=True)
-@click.option("--pooling", type=click.Choice(["max", "mean", "last", "cls"]), default="max",
-              show_default=True, help="How the outputs over time become one vector (last: RNNs "
-                                      "only, cls: Transformer only).")
+@click.option("--pooling", type=click.Choice(["max", "mean", "last", "cls"]), default=None,
+              help="How the outputs over time become one vector (last: RNNs only, cls: "
+                   "Transformer only) [default: Transformer mean, others max].")
 @click.option("--dropout", default=None, type=float,
               help="Dropout [default: RNN 0.3, CNN 0.5, Transformer 0.1].")
 @click.option("--kernel-sizes", default="3,4,5", show_default=True,
@@ -99,12 +99,16 @@ def _write_metrics(out: Path, metrics: dict, name: str) -> None:
                    "fine-tuned ones (Kim's multichannel model).")
 @click.option("--word-dropout", default=0.2, show_default=True, type=float,
               help="In training, replace each token by <unk> with this probability.")
+@click.option("--adversarial", default=1.0, show_default=True, type=float,
+              help="Adversarial training: also train on each sentence's word vectors pushed "
+                   "this far the worst way (0: off).")
 @click.option("--tokenizer", default="basic_english", show_default=True,
               type=click.Choice(["basic_english", "whitespace", "regex", "wordpiece"]))
 @click.option("--max-vocab", default=30000, show_default=True, type=int)
-@click.option("--pretrained", default=None,
-              help="Word vectors for the embedding: glove-6b-50d (offline) or a GloVe/word2vec "
-                   "text file.")
+@click.option("--pretrained", default="word2vec", show_default=True,
+              help="Word vectors the embedding starts from: word2vec (trained on the training "
+                   "texts, seconds), glove-6b-50d (offline), a GloVe/word2vec text file, "
+                   "names joined by + to concatenate, or none (random).")
 @click.option("--freeze/--fine-tune", default=False, show_default=True,
               help="Keep the pretrained vectors fixed, or train them further.")
 @click.option("--pretrained-vocab", default=50000, show_default=True, type=int,
@@ -128,9 +132,9 @@ def _write_metrics(out: Path, metrics: dict, name: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Smoke test: 200 texts, 1 epoch, a tiny model.")
 def train(train_path, valid_path, data, text_col, label_col, model, embed_dim, hidden_size,
           layers, bidirectional, pooling, dropout, kernel_sizes, heads, positions, multichannel,
-          word_dropout, tokenizer, max_vocab, pretrained, freeze, pretrained_vocab, epochs,
-          batch_size, lr, schedule, patience, monitor, class_weight, seed, device, out, resume,
-          dry_run):
+          word_dropout, adversarial, tokenizer, max_vocab, pretrained, freeze, pretrained_vocab,
+          epochs, batch_size, lr, schedule, patience, monitor, class_weight, seed, device, out,
+          resume, dry_run):
     """Train a classifier on a labelled table (--train) or a named data set (--data); save to OUT.
 
     OUT gets model.pt (everything `predict` needs), metrics_valid.json and confusion_valid.png
@@ -172,8 +176,9 @@ def train(train_path, valid_path, data, text_col, label_col, model, embed_dim, h
         model, embed_dim=embed_dim, hidden_size=hidden_size, num_layers=layers,
         bidirectional=bidirectional, pooling=pooling, dropout=dropout,
         kernel_sizes=kernel_sizes, num_heads=heads, positions=positions,
-        multichannel=multichannel, word_dropout=word_dropout, tokenizer=tokenizer,
-        max_vocab=max_vocab, pretrained=pretrained, freeze=freeze,
+        multichannel=multichannel, word_dropout=word_dropout, adversarial=adversarial,
+        tokenizer=tokenizer, max_vocab=max_vocab,
+        pretrained=None if pretrained.lower() == "none" else pretrained, freeze=freeze,
         pretrained_vocab=pretrained_vocab, epochs=epochs, batch_size=batch_size, lr=lr,
         schedule=None if schedule == "none" else schedule, patience=patience, monitor=monitor,
         class_weight=None if class_weight == "none" else class_weight, seed=seed, device=device,

@@ -220,6 +220,24 @@ def check_out_dir(path: str | os.PathLike, option: str = "--out") -> Path:
     return path
 
 
+def check_out_file(value: str | os.PathLike, option: str, example: str) -> Path:
+    """A file that can be written: not a directory, its folder writable or creatable.
+
+    ``example`` is a file name suggested when ``value`` is a folder (``vectors.txt``).
+    Nothing is created here.
+    """
+    path = Path(value)
+    if path.is_dir():
+        raise DlcourseError(f"{option} {value} is a directory; give a file name such as "
+                            f"{path / example}")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise DlcourseError(f"{option} {value}: {parent} is a file, so the folder cannot "
+                                "be made")
+    check_out_dir(path.parent, option)
+    return path
+
+
 def check_input_file(path: str | os.PathLike, what: str = "DATA") -> Path:
     """An existing, readable, non-empty file; else a one-line error naming ``what``."""
     path = Path(path)

@@ -17,7 +17,13 @@ from pathlib import Path
 
 import click
 
-from dlcourse.cli.common import check_input_file, check_model_dir, check_out_dir, echo_table
+from dlcourse.cli.common import (
+    check_input_file,
+    check_model_dir,
+    check_out_dir,
+    check_out_file,
+    echo_table,
+)
 from dlcourse.cli.embed import READ, encoding_of, group, note_deprecated
 from dlcourse.errors import DlcourseError
 
@@ -179,20 +185,6 @@ def _evaluate(kv, sets, scoring, restrict_vocab, sections, encoding):
                           "n": s["total"], "oov": None} for s in r["sections"]]
         results.append({"data": str(path), "kind": kind, **r})
     return rows, results
-
-
-def check_out_file(value: str, option: str, example: str) -> Path:
-    """A file that can be written: not a directory, its folder writable or creatable."""
-    path = Path(value)
-    if path.is_dir():
-        raise DlcourseError(f"{option} {value} is a directory; give a file name such as "
-                            f"{path / example}")
-    for parent in path.parents:
-        if parent.exists() and not parent.is_dir():
-            raise DlcourseError(f"{option} {value}: {parent} is a file, so the folder cannot "
-                                "be made")
-    check_out_dir(path.parent, option)
-    return path
 
 
 def _figure_file(ctx, param, value):

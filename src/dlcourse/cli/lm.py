@@ -21,7 +21,7 @@ import click
 from dlcourse.cli.common import (
     ConfigOptions,
     check_input_file,
-    check_out_dir,
+    check_out_file,
     device_option,
     echo_table,
     model_dir_argument,
@@ -97,15 +97,7 @@ def _finite(ctx, param, value):
 
 
 def _out_file(ctx, param, value):
-    path = Path(value)
-    if path.is_dir():
-        raise DlcourseError(f"--to {value} is a directory; give a file name such as "
-                            f"{path / 'vectors.txt'}")
-    for parent in path.parents:
-        if parent.exists() and not parent.is_dir():
-            raise DlcourseError(f"--to {value}: {parent} is a file, so the folder cannot be made")
-    check_out_dir(path.parent, "--to")  # writable, or can be created
-    return path
+    return check_out_file(value, "--to", "vectors.txt")
 
 
 def train_config(preset: str, options: dict, dry_run: bool = False) -> LMConfig:

@@ -17,9 +17,12 @@ from dlcourse.cli.main import main as cli
 from dlcourse.engine.distributed import init_distributed, rank, shutdown_distributed
 
 # shared with the single-process runs of test_distributed.py; 160 training texts in one bucket
-# pool make 10 global batches of 16, so each of 2 ranks takes 8 items a step
+# pool make 10 global batches of 16, so each of 2 ranks takes 8 items a step. No dropout of any
+# kind and no adversarial step: their random draws and per-rank gradients depend on how a batch
+# is split, and the test compares 2 processes with 1
 CONFIG = dict(model="gru", embed_dim=16, hidden_size=16, num_layers=1, dropout=0.0, epochs=2,
-              batch_size=16, lr=0.01, monitor="loss", device="cpu")
+              batch_size=16, lr=0.01, monitor="loss", word_dropout=0.0, adversarial=0.0,
+              pretrained=None, device="cpu")
 
 
 def split():

@@ -3,7 +3,8 @@
 import pytest
 
 TINY = dict(model="gru", embed_dim=32, hidden_size=16, num_layers=1, dropout=0.0, epochs=8,
-            batch_size=32, lr=0.01, device="cpu")
+            batch_size=32, lr=0.01, word_dropout=0.0, adversarial=0.0, pretrained=None,
+            pretrained_vocab=0, device="cpu")
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -87,6 +87,30 @@ def test_wrong_column_is_one_error_line(trained, capsys):
     assert len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize("model, extra", [
+    ("cnn", ["--kernel-sizes", "2,3", "--multichannel", "--pretrained", "glove-test"]),
+    ("transformer", ["--positions", "sinusoidal", "--pooling", "cls", "--schedule", "cosine"]),
+])
+def test_train_the_new_models_and_predict(trained, capsys, tmp_path, model, extra):
+    d, _ = trained
+    out = tmp_path / model
+    main(["classify", "train", "--train", str(d / "train.csv"), "--valid", str(d / "valid.csv"),
+          "--text-col", "review", "--model", model, *extra, "--out", str(out), "--device", "cpu",
+          "--dry-run"])
+    state = json.loads((out / "metrics_valid.json").read_text())
+    assert state["n"] == 40
+    main(["classify", "predict", str(out), "a gorgeous, witty film"])
+    assert capsys.readouterr().out.splitlines()[-1].split()[-3] in ("neg", "pos")
+
+
+def test_bad_kernel_sizes_is_a_usage_error(trained, capsys):
+    d, _ = trained
+    with pytest.raises(SystemExit) as e:
+        main(["classify", "train", "--train", str(d / "train.csv"), "--kernel-sizes", "3,x",
+              "--out", str(d / "y"), "--dry-run"])
+    assert e.value.code == 2 and "--kernel-sizes" in capsys.readouterr().err
+
+
 def test_module_import_stays_light():
     code = "import sys, dlcourse.cli.classify; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -78,7 +78,7 @@ def test_load_rejects_missing_and_foreign(tmp_path):
 
 def test_frozen_glove_rows_and_coverage(pang_lee, tiny):
     texts, labels = pang_lee
-    clf = TextClassifier(**dict(tiny, epochs=2), pretrained="glove-test", freeze=True)
+    clf = TextClassifier(**dict(tiny, epochs=2, pretrained="glove-test", freeze=True))
     clf.fit(texts, labels)
     from dlcourse.classify import load_vectors
 
@@ -96,7 +96,7 @@ def test_frozen_glove_rows_and_coverage(pang_lee, tiny):
 
 def test_fine_tuned_vectors_move(pang_lee, tiny):
     texts, labels = pang_lee
-    clf = TextClassifier(**dict(tiny, epochs=2), pretrained="glove-test", freeze=False)
+    clf = TextClassifier(**dict(tiny, epochs=2, pretrained="glove-test", freeze=False))
     clf.fit(texts, labels)
     from dlcourse.classify import load_vectors
 
@@ -146,11 +146,12 @@ def test_balanced_class_weights_raise_minority_recall(pang_lee, tiny):
 @pytest.mark.parametrize(
     "kwargs, args, error, match",
     [
-        (dict(model="transformer"), None, ValueError, "choose one of rnn, gru, lstm"),
+        (dict(model="bert"), None, ValueError, "choose one of rnn, gru, lstm, cnn, transformer"),
         (dict(monitor="auc"), None, ValueError, "choose one of accuracy, f1, loss"),
         (dict(class_weight="inverse"), None, ValueError, "balanced"),
         (dict(pooling="sum"), None, ValueError, "choose one of last, mean, max"),
-        (dict(pretrained="no/such/vectors.txt"), None, DlcourseError, "glove-6b-50d"),
+        (dict(pretrained="no/such/vectors.txt"), None, DlcourseError, "glove-6b-50d, glove-test, "
+                                                                      "word2vec"),
         ({}, (["a", "b"], ["x"]), DlcourseError, "one label per text"),
         ({}, (["a", "b"], ["x", "x"]), DlcourseError, "at least two"),
         ({}, ([], []), DlcourseError, "non-empty"),
@@ -176,14 +177,14 @@ def test_vectors_from_the_embeddings_lesson(pang_lee, tiny, tmp_path):
     rng = np.random.default_rng(0)
     words = ["film", "funny", "dull", "the"]
     kv = KeyedVectors(words, rng.normal(size=(4, 8)).astype(np.float32))
-    kv.save(tmp_path / "emb" / "model.pt")  # what `dlcourse embed train --out` writes
+    kv.save(tmp_path / "emb")  # a model directory, as `dlcourse embed train --out` writes
     for source in (kv, str(tmp_path / "emb")):
-        clf = TextClassifier(**dict(tiny, epochs=1), pretrained=source, freeze=True)
+        clf = TextClassifier(**dict(tiny, epochs=1, pretrained=source, freeze=True))
         clf.fit(texts, labels)
         assert clf.config_.embed_dim == 8 and clf.coverage_["found"] == 4
         row = clf.model_.embedding.weight.detach().numpy()[clf.vocab_["dull"]]
         np.testing.assert_array_equal(row, kv.vectors[2])
-    assert TextClassifier(**tiny, pretrained=kv).get_params()["pretrained"] == "KeyedVectors"
+    assert TextClassifier(**dict(tiny, pretrained=kv)).get_params()["pretrained"] == "KeyedVectors"
 
 
 def test_resume_equals_uninterrupted(pang_lee_split, tiny, tmp_path):

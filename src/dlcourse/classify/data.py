@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
+
 log = logging.getLogger(__name__)
 
 #: fixed split of the review sentences used by the CLI, the benchmark and the tour
@@ -55,6 +57,31 @@ def holdout(texts: list[str], labels: list, fraction: float = 0.1, seed: int = 0
         raise ValueError(f"fraction must lie in (0, 1), got {fraction}")
     parts = split_indices(len(texts), (1.0 - fraction, fraction), seed=seed, stratify=labels)
     return tuple(([texts[i] for i in idx], [labels[i] for i in idx]) for idx in parts)
+
+
+def kfold(texts: list[str], labels: list, k: int = 10, seed: int = 0, valid_fraction: float = 0.1):
+    """Kim (2014)'s cross-validation protocol: ``k`` stratified folds, each the test part once;
+    the other folds give the training texts, a stratified ``valid_fraction`` of which is held
+    out for early stopping.
+
+    Yields:
+        ``(train, valid, test)`` pairs of ``(texts, labels)``, one triple per fold; the test
+        parts cover every text exactly once.
+
+    >>> folds = list(kfold([f"t{i}" for i in range(20)], [i % 2 for i in range(20)], k=4))
+    >>> len(folds), sorted(t for _, _, test in folds for t in test[0])[:3]
+    (4, ['t0', 't1', 't10'])
+    """
+    from dlcourse.data.readers import split_indices
+
+    if k < 2:
+        raise ValueError(f"k must be >= 2, got {k}")
+    parts = split_indices(len(texts), (1.0 / k,) * k, seed=seed, stratify=labels)
+    for i, test_idx in enumerate(parts):
+        rest = np.concatenate([p for j, p in enumerate(parts) if j != i])
+        rest_texts, rest_labels = [texts[j] for j in rest], [labels[j] for j in rest]
+        train, valid = holdout(rest_texts, rest_labels, valid_fraction, seed=seed + i)
+        yield train, valid, ([texts[j] for j in test_idx], [labels[j] for j in test_idx])
 
 
 def load_pang_lee_sample() -> tuple[list[str], list[str]]:

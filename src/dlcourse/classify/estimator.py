@@ -21,13 +21,15 @@ import torch
 
 from dlcourse.classify.metrics import classification_metrics
 from dlcourse.classify.models import (
-    CELLS,
-    ClassifierConfig,
-    RNNClassifier,
+    architecture,
+    build_classifier,
     classification_loss,
+    config_from_dict,
     logits_to_proba,
+    model_config,
 )
-from dlcourse.classify.pretrained import embedding_matrix, load_vectors
+from dlcourse.classify.pretrained import vocabulary_vectors
+from dlcourse.classify.training import SCHEDULES, adversarial_loss, drop_words, lr_schedule
 from dlcourse.engine import fit as engine_fit
 from dlcourse.engine import load_checkpoint, resolve_device, save_checkpoint, seed_everything
 from dlcourse.engine.distributed import (
@@ -46,29 +48,60 @@ MONITORS = {"accuracy": ("valid_acc", "max"), "f1": ("valid_f1", "max"),
             "loss": ("valid_loss", "min")}
 CLASS_WEIGHTS = (None, "balanced")
 MODEL_FILE = "model.pt"
+RESUME_FREE = ("epochs", "device", "progress")
 
 
 class TextClassifier:
-    """Recurrent text classifier: tokenizer + vocabulary + :class:`RNNClassifier` + its training.
+    """Text classifier: tokenizer + vocabulary + a CNN, Transformer or RNN + its training.
 
     ``__init__`` only stores the settings; :meth:`fit` learns ``tokenizer_``, ``vocab_``,
     ``classes_``, ``model_``, ``history_`` and (with ``pretrained``) ``coverage_``.
 
+    The defaults are the recipe chosen on the review sentences' validation split (see
+    ``benchmarks/bench_classify.py``): Kim's CNN (filter widths 3, 4, 5, 100 maps each, dropout
+    0.5) with word dropout 0.2 and adversarial training (epsilon 1), Adam at 1e-3 on batches of
+    50 for up to 10 epochs, the best epoch on validation kept. The word vectors are fine-tuned:
+    by default word2vec trained on the training texts at fit time; with
+    ``pretrained="glove-6b-50d"`` GloVe, and the 50,000 most frequent GloVe words join the
+    vocabulary.
+
     Args:
-        model: recurrent cell, "rnn", "gru" or "lstm".
+        model: "cnn" (Kim 2014), "transformer" (a small encoder), or a recurrent cell "rnn",
+            "gru", "lstm".
         embed_dim: embedding size (taken from the vectors when ``pretrained`` is given).
-        hidden_size, num_layers, bidirectional, dropout: the recurrent stack.
-        pooling: "last" (final hidden state), "mean" or "max" over time.
+        hidden_size: RNN hidden units, CNN feature maps per filter width, or the Transformer's
+            width; None: the model's default (``dlcourse.classify.models.MODEL_DEFAULTS``).
+        num_layers: recurrent or Transformer layers (None: the model's default; the CNN has one).
+        bidirectional: read both ways (RNNs).
+        dropout: before the output layer, and on the RNN's inputs and between its layers;
+            None: the model's default.
+        pooling: how positions become one vector: "max" or "mean" (every model), "last" (RNN:
+            the final hidden state), "cls" (Transformer: a [CLS] position); None: the model's
+            default ("mean" for the Transformer, "max" for the others).
+        kernel_sizes: the CNN's filter widths in words.
+        num_heads, positions: the Transformer's attention heads and position codes ("learned"
+            or "sinusoidal").
+        multichannel: CNN/Transformer with ``pretrained``: a frozen copy of the vectors beside
+            the fine-tuned ones (Kim's multichannel model).
+        word_dropout: in training, each token becomes ``<unk>`` with this probability.
+        adversarial: adversarial training: each sentence's word vectors are also pushed this far
+            (L2 norm) in the direction that raises its loss most (0: off; twice the compute).
         tokenizer: a name for ``dlcourse.text.get_tokenizer`` ("basic_english", "wordpiece", ...)
             or a tokenizer object with ``config``.
         max_vocab, min_freq: vocabulary limits (built from the training texts).
-        max_len: texts are cut to this many tokens (None: no limit).
-        pretrained: None, "glove-6b-50d", a GloVe/word2vec text file, or a KeyedVectors object.
+        max_len: texts are cut to this many tokens (None: no limit; the Transformer's learned
+            positions cover 512).
+        pretrained: the word vectors the embedding starts from: "word2vec" (trained on the
+            training texts at fit time, ``embed_dim`` wide: seconds), "glove-6b-50d" (offline),
+            a GloVe/word2vec file, a KeyedVectors object, several names joined by "+" to
+            concatenate (``"glove-6b-50d+word2vec"``), or None (random).
         freeze: keep the pretrained embedding fixed (False: fine-tune it).
         pretrained_vocab: also put the first (most frequent) N words of the pretrained vectors
             in the vocabulary, so words the training texts lack still get their vector.
         epochs, batch_size, lr, weight_decay, grad_clip: training (Adam); under torchrun
             ``batch_size`` is the global batch, split over the processes.
+        schedule: learning rate over the run: None (constant), "linear" or "cosine" decay to
+            zero at the last step of ``epochs``.
         patience: early stopping on ``monitor`` ("accuracy", "f1" (macro) or "loss") of the
             validation set; the best epoch's weights are kept. Needs ``valid`` in :meth:`fit`.
         class_weight: None or "balanced" (weights inverse to the class counts).
@@ -77,32 +110,39 @@ class TextClassifier:
         progress: show a progress bar per epoch (the CLI turns it on).
 
     Example:
-        >>> clf = TextClassifier("gru", embed_dim=16, hidden_size=16, epochs=2)  # doctest: +SKIP
+        >>> clf = TextClassifier("cnn", pretrained="glove-6b-50d")  # doctest: +SKIP
         >>> clf.fit(texts, labels, valid=(v_texts, v_labels))  # doctest: +SKIP
         >>> clf.predict(["a fine film"])  # doctest: +SKIP
     """
 
     def __init__(
         self,
-        model: str = "lstm",
+        model: str = "cnn",
         *,
         embed_dim: int = 100,
-        hidden_size: int = 128,
-        num_layers: int = 2,
+        hidden_size: int | None = None,
+        num_layers: int | None = None,
         bidirectional: bool = True,
-        dropout: float = 0.3,
-        pooling: str = "max",
+        dropout: float | None = None,
+        pooling: str | None = None,
+        kernel_sizes: tuple[int, ...] = (3, 4, 5),
+        num_heads: int = 4,
+        positions: str = "learned",
+        multichannel: bool = False,
+        word_dropout: float = 0.2,
+        adversarial: float = 1.0,
         tokenizer="basic_english",
         max_vocab: int | None = 30000,
         min_freq: int = 1,
         max_len: int | None = 400,
-        pretrained=None,
+        pretrained="word2vec",
         freeze: bool = False,
-        pretrained_vocab: int = 0,
+        pretrained_vocab: int = 50000,
         epochs: int = 10,
-        batch_size: int = 64,
-        lr: float = 2e-3,
+        batch_size: int = 50,
+        lr: float = 1e-3,
         weight_decay: float = 0.0,
+        schedule: str | None = None,
         grad_clip: float | None = 5.0,
         patience: int | None = 3,
         monitor: str = "accuracy",
@@ -118,6 +158,12 @@ class TextClassifier:
         self.bidirectional = bidirectional
         self.dropout = dropout
         self.pooling = pooling
+        self.kernel_sizes = kernel_sizes
+        self.num_heads = num_heads
+        self.positions = positions
+        self.multichannel = multichannel
+        self.word_dropout = word_dropout
+        self.adversarial = adversarial
         self.tokenizer = tokenizer
         self.max_vocab = max_vocab
         self.min_freq = min_freq
@@ -129,6 +175,7 @@ class TextClassifier:
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
+        self.schedule = schedule
         self.grad_clip = grad_clip
         self.patience = patience
         self.monitor = monitor
@@ -148,21 +195,33 @@ class TextClassifier:
         if not isinstance(params["tokenizer"], str):
             params["tokenizer"] = params["tokenizer"].config.get("name", "custom")
         params["device"] = str(params["device"])
+        params["kernel_sizes"] = [int(k) for k in params["kernel_sizes"]]
         return params
 
     def _check_params(self) -> None:
-        if self.model not in CELLS:
-            raise ValueError(f"unknown model '{self.model}'; choose one of {', '.join(CELLS)}")
+        arch = architecture(self.model)  # raises on an unknown name, listing the choices
         if self.monitor not in MONITORS:
             raise ValueError(f"unknown monitor '{self.monitor}'; choose one of "
                              f"{', '.join(MONITORS)}")
         if self.class_weight not in CLASS_WEIGHTS:
             raise ValueError(f"unknown class_weight '{self.class_weight}'; choose None or balanced")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule '{self.schedule}'; choose None, linear or cosine")
         for name in ("epochs", "batch_size", "min_freq"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if not 0.0 <= self.word_dropout < 1.0:
+            raise ValueError(f"word_dropout must lie in [0, 1), got {self.word_dropout}")
+        if self.adversarial < 0:
+            raise ValueError(f"adversarial must be >= 0, got {self.adversarial}")
+        if self.multichannel and arch == "rnn":
+            raise ValueError("multichannel applies to the cnn and transformer models; "
+                             "drop it or choose --model cnn")
+
+    def _max_positions(self) -> int:
+        return self.max_len if self.max_len is not None else 512
 
     # ------------------------------------------------------------------ encoding
     def _encode(self, texts: Sequence[str]) -> list[list[int]]:
@@ -171,8 +230,8 @@ class TextClassifier:
         return [self._ids(tokens) for tokens in token_lists]
 
     def _ids(self, tokens: list[str]) -> list[int]:
-        if self.max_len is not None:
-            tokens = tokens[: self.max_len]
+        if self.max_len is not None or self.model == "transformer":
+            tokens = tokens[: self._max_positions()]
         ids = self.vocab_.lookup(tokens)
         return ids if ids else [self.vocab_.unk_id]
 
@@ -254,26 +313,29 @@ class TextClassifier:
         ids = [self._ids(tokens) for tokens in token_lists]
         y = self._targets(labels)
 
-        vectors = None
+        vectors, trained_rows = None, None
         self.coverage_ = None
         embed_dim = self.embed_dim
         if self.pretrained is not None:
-            words, vecs = load_vectors(self.pretrained)
-            n_train_types = len(self.vocab_.itos)
-            extra = [w for w in words[: self.pretrained_vocab] if w not in self.vocab_.stoi]
-            if extra:
-                self.vocab_ = Vocab(self.vocab_.itos + extra, self.vocab_.freqs + [0] * len(extra))
-            vectors, self.coverage_ = embedding_matrix(
-                self.vocab_.itos, words, vecs, pad_id=self.vocab_.pad_id,
-                token_lists=token_lists, seed=self.seed, counted=n_train_types)
+            itos, vectors, self.coverage_ = vocabulary_vectors(
+                self.pretrained, token_lists, self.vocab_.itos, dim=self.embed_dim,
+                pad_id=self.vocab_.pad_id, seed=self.seed, extra_words=self.pretrained_vocab)
+            extra = len(itos) - len(self.vocab_.itos)
+            if extra:  # words no training text holds: their rows never get a gradient
+                trained_rows = len(self.vocab_.itos)
+                self.vocab_ = Vocab(itos, self.vocab_.freqs + [0] * extra)
             embed_dim = vectors.shape[1]
-        self.config_ = ClassifierConfig(
-            vocab_size=len(self.vocab_.itos), num_classes=len(self.classes_), cell=self.model,
+        self.config_ = model_config(
+            self.model, vocab_size=len(self.vocab_.itos), num_classes=len(self.classes_),
             embed_dim=embed_dim, hidden_size=self.hidden_size, num_layers=self.num_layers,
-            bidirectional=self.bidirectional, dropout=self.dropout, pooling=self.pooling,
-            padding_idx=self.vocab_.pad_id,
-            freeze_embeddings=bool(self.freeze and self.pretrained is not None))
-        self.model_ = RNNClassifier(self.config_)
+            dropout=self.dropout, pooling=self.pooling, padding_idx=self.vocab_.pad_id,
+            freeze_embeddings=bool(self.freeze and self.pretrained is not None),
+            bidirectional=self.bidirectional, kernel_sizes=tuple(self.kernel_sizes),
+            num_heads=self.num_heads, positions=self.positions,
+            max_positions=self._max_positions(),
+            static_channel=bool(self.multichannel and self.pretrained is not None),
+            trained_rows=trained_rows)
+        self.model_ = build_classifier(self.config_)
         if vectors is not None:
             self.model_.load_vectors(torch.from_numpy(vectors))
         self.model_.to(self.device_)
@@ -292,9 +354,15 @@ class TextClassifier:
         loader = DataLoader(items, batch_sampler=sampler,
                             collate_fn=PadCollate(self.vocab_.pad_id, batch_first=True))
 
+        pad_id, unk_id = self.vocab_.pad_id, self.vocab_.unk_id
+
         def step_fn(model, batch):
             batch_ids, lengths, targets = batch  # (B, T), (B,), (B,)
-            return classification_loss(model(batch_ids, lengths), targets, weights), len(targets)
+            batch_ids = drop_words(batch_ids, self.word_dropout, unk_id, pad_id)
+            loss = adversarial_loss(model, batch_ids, lengths,
+                                    lambda logits: classification_loss(logits, targets, weights),
+                                    self.adversarial)
+            return loss, len(targets)
 
         monitor, mode = MONITORS[self.monitor]
         evaluate_fn = None
@@ -316,10 +384,11 @@ class TextClassifier:
 
         optimizer = torch.optim.Adam([p for p in self.model_.parameters() if p.requires_grad],
                                      lr=self.lr, weight_decay=self.weight_decay)
+        scheduler = lr_schedule(optimizer, self.schedule, self.epochs * len(loader))
         start = time.perf_counter()
         self.history_ = engine_fit(
             wrap_model(self.model_, self.device_), loader, step_fn, optimizer, self.epochs,
-            evaluate_fn=evaluate_fn,
+            evaluate_fn=evaluate_fn, scheduler=scheduler, scheduler_interval="step",
             monitor=monitor if valid is not None else "train_loss",
             mode=mode if valid is not None else "min",
             patience=self.patience if valid is not None else None, grad_clip=self.grad_clip,
@@ -370,10 +439,15 @@ class TextClassifier:
 
     # ------------------------------------------------------------------ persistence
     def _checkpoint_extra(self) -> dict:
+        params = self.get_params()
+        # the settings a resumed run may change sit at the top of "config", where the engine's
+        # resume check lets them differ; every other setting must match
+        free = {k: params.pop(k) for k in RESUME_FREE}
         return {
             "lesson": "classify",
-            "config": {"model": self.config_.to_dict(), "tokenizer": self.tokenizer_.config,
-                       "params": self.get_params(), "coverage": self.coverage_,
+            "config": {"model": self.config_.to_dict(), "architecture": architecture(self.model),
+                       "tokenizer": self.tokenizer_.config, **free,
+                       "params": params, "coverage": self.coverage_,
                        "vocab": {"unk_token": self.vocab_.unk_token,
                                  "pad_token": self.vocab_.pad_token}},
             "vocab": list(self.vocab_.itos),
@@ -412,7 +486,7 @@ class TextClassifier:
             raise DlcourseError(f"{directory} holds a '{state.get('lesson')}' model, not a text "
                                 "classifier; pass a directory written by classify train")
         cfg = state["config"]
-        params = dict(cfg["params"])
+        params = {**cfg["params"], **{k: cfg[k] for k in RESUME_FREE if k in cfg}}
         params["device"] = device
         self = cls(**params)
         self.tokenizer = cfg["tokenizer"].get("name", self.tokenizer)
@@ -421,8 +495,9 @@ class TextClassifier:
         self.vocab_ = Vocab(state["vocab"], **cfg["vocab"])
         self.classes_ = list(state["classes"])
         self.coverage_ = cfg["coverage"]
-        self.config_ = ClassifierConfig(**cfg["model"])
-        self.model_ = RNNClassifier(self.config_)
+        # checkpoints from before the CNN and Transformer hold RNN configs and no architecture
+        self.config_ = config_from_dict(cfg.get("architecture", "rnn"), cfg["model"])
+        self.model_ = build_classifier(self.config_)
         self.model_.load_state_dict(state["model"])
         self.model_.to(self.device_).eval()
         self.history_ = state["history"]
@@ -433,10 +508,10 @@ class TextClassifier:
 
 _PARAM_NAMES = (
     "model", "embed_dim", "hidden_size", "num_layers", "bidirectional", "dropout", "pooling",
+    "kernel_sizes", "num_heads", "positions", "multichannel", "word_dropout", "adversarial",
     "tokenizer", "max_vocab", "min_freq", "max_len", "pretrained", "freeze",
-    "pretrained_vocab", "epochs",
-    "batch_size", "lr", "weight_decay", "grad_clip", "patience", "monitor", "class_weight",
-    "seed", "device", "progress",
+    "pretrained_vocab", "epochs", "batch_size", "lr", "weight_decay", "schedule", "grad_clip",
+    "patience", "monitor", "class_weight", "seed", "device", "progress",
 )
 
 

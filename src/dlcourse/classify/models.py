@@ -1,4 +1,6 @@
-"""Plain nn.Modules of the lesson: Embedding -> RNN/GRU/LSTM (packed) -> pooling -> Linear."""
+"""Plain nn.Modules of the lesson: Embedding -> RNN/GRU/LSTM (packed) -> pooling -> Linear; the
+losses, and the registry that builds any of the lesson's classifiers (the CNN in ``cnn.py``, the
+Transformer in ``transformer.py``) from its config."""
 
 from __future__ import annotations
 
@@ -7,6 +9,10 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from dlcourse.classify.cnn import CNNClassifier, CNNConfig
+from dlcourse.classify.layers import WordEmbedding
+from dlcourse.classify.transformer import TransformerClassifier, TransformerConfig
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 POOLINGS = ("last", "mean", "max")
@@ -17,7 +23,7 @@ class ClassifierConfig:
     """Everything needed to rebuild an :class:`RNNClassifier` (plain types: goes in checkpoints).
 
     ``num_classes == 2`` gives one logit (BCEWithLogits); more gives one logit per class
-    (cross-entropy).
+    (cross-entropy). ``trained_rows``: see :class:`~dlcourse.classify.layers.WordEmbedding`.
     """
 
     vocab_size: int
@@ -31,6 +37,7 @@ class ClassifierConfig:
     pooling: str = "max"
     padding_idx: int = 0
     freeze_embeddings: bool = False
+    trained_rows: int | None = None
 
     def __post_init__(self):
         if self.cell not in CELLS:
@@ -73,8 +80,8 @@ class RNNClassifier(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.embedding = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=c.padding_idx)
-        self.embedding.weight.requires_grad_(not c.freeze_embeddings)
+        self.embedding = WordEmbedding(c.vocab_size, c.embed_dim, c.padding_idx,
+                                       freeze=c.freeze_embeddings, trained_rows=c.trained_rows)
         self.embed_dropout = nn.Dropout(c.dropout)
         self.rnn = CELLS[c.cell](
             c.embed_dim,
@@ -90,11 +97,7 @@ class RNNClassifier(nn.Module):
 
     def load_vectors(self, matrix: torch.Tensor) -> None:
         """Copy a (vocab_size, embed_dim) matrix of word vectors into the embedding layer."""
-        if tuple(matrix.shape) != tuple(self.embedding.weight.shape):
-            raise ValueError(f"vector matrix has shape {tuple(matrix.shape)}, the embedding "
-                             f"needs {tuple(self.embedding.weight.shape)}")
-        with torch.no_grad():
-            self.embedding.weight.copy_(matrix)
+        self.embedding.load_vectors(matrix)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits for a padded batch: ``ids`` (B, T) int64, ``lengths`` (B,) >= 1."""
@@ -146,3 +149,84 @@ def logits_to_proba(logits: torch.Tensor) -> torch.Tensor:
         p = torch.sigmoid(logits)
         return torch.stack([1 - p, p], dim=1)
     return torch.softmax(logits, dim=1)
+
+
+#: the lesson's classifiers by name; "rnn", "gru" and "lstm" are cells of :class:`RNNClassifier`
+MODEL_NAMES = (*CELLS, "cnn", "transformer")
+
+
+def architecture(model: str) -> str:
+    """The family of a model name: "rnn" (for rnn, gru and lstm), "cnn" or "transformer"."""
+    if model not in MODEL_NAMES:
+        raise ValueError(f"unknown model '{model}'; choose one of {', '.join(MODEL_NAMES)}")
+    return "rnn" if model in CELLS else model
+
+
+#: what ``hidden_size``, ``num_layers``, ``dropout`` and ``pooling`` left at None mean, per
+#: family: for the CNN ``hidden_size`` is the feature maps per filter width, for the Transformer
+#: its width
+MODEL_DEFAULTS = {
+    "rnn": {"hidden_size": 128, "num_layers": 2, "dropout": 0.3, "pooling": "max"},
+    "cnn": {"hidden_size": 100, "num_layers": 1, "dropout": 0.5, "pooling": "max"},
+    "transformer": {"hidden_size": 64, "num_layers": 2, "dropout": 0.1, "pooling": "mean"},
+}
+
+
+def model_config(model: str, *, vocab_size: int, num_classes: int = 2, embed_dim: int = 100,
+                 hidden_size: int | None = None, num_layers: int | None = None,
+                 dropout: float | None = None, pooling: str | None = None, padding_idx: int = 0,
+                 freeze_embeddings: bool = False, bidirectional: bool = True,
+                 kernel_sizes: tuple[int, ...] = (3, 4, 5), num_heads: int = 4,
+                 positions: str = "learned", max_positions: int = 512,
+                 static_channel: bool = False, trained_rows: int | None = None):
+    """The config of any of the lesson's models from one set of settings.
+
+    ``hidden_size``, ``num_layers``, ``dropout`` and ``pooling`` left at None take the family's
+    :data:`MODEL_DEFAULTS`; settings another family uses are ignored (``kernel_sizes`` for an
+    RNN, ``bidirectional`` for a CNN ...).
+
+    >>> model_config("cnn", vocab_size=50).num_filters
+    100
+
+    Raises:
+        ValueError: an unknown model name, or a setting the config refuses.
+    """
+    arch = architecture(model)
+    d = MODEL_DEFAULTS[arch]
+    hidden = d["hidden_size"] if hidden_size is None else hidden_size
+    layers = d["num_layers"] if num_layers is None else num_layers
+    common = dict(vocab_size=vocab_size, num_classes=num_classes, embed_dim=embed_dim,
+                  dropout=d["dropout"] if dropout is None else dropout,
+                  pooling=d["pooling"] if pooling is None else pooling,
+                  padding_idx=padding_idx, freeze_embeddings=freeze_embeddings,
+                  trained_rows=trained_rows)
+    if arch == "rnn":
+        if static_channel:
+            raise ValueError("multichannel applies to the cnn and transformer models; "
+                             "drop it or choose --model cnn")
+        return ClassifierConfig(**common, cell=model, hidden_size=hidden, num_layers=layers,
+                                bidirectional=bidirectional)
+    if arch == "cnn":
+        return CNNConfig(**common, kernel_sizes=tuple(kernel_sizes), num_filters=hidden,
+                         static_channel=static_channel)
+    return TransformerConfig(**common, d_model=hidden, num_layers=layers, num_heads=num_heads,
+                             positions=positions, max_positions=max_positions,
+                             static_channel=static_channel)
+
+
+def config_from_dict(arch: str, settings: dict):
+    """The config object of an architecture from its ``to_dict()`` (what checkpoints hold)."""
+    configs = {"rnn": ClassifierConfig, "cnn": CNNConfig, "transformer": TransformerConfig}
+    if arch not in configs:
+        raise ValueError(f"unknown architecture '{arch}'; choose one of {', '.join(configs)}")
+    return configs[arch](**settings)
+
+
+def build_classifier(config) -> nn.Module:
+    """The module a config describes: :class:`ClassifierConfig` -> :class:`RNNClassifier`,
+    ``CNNConfig`` -> ``CNNClassifier``, ``TransformerConfig`` -> ``TransformerClassifier``."""
+    for config_type, module in ((ClassifierConfig, RNNClassifier), (CNNConfig, CNNClassifier),
+                                (TransformerConfig, TransformerClassifier)):
+        if isinstance(config, config_type):
+            return module(config)
+    raise TypeError(f"no classifier for a {type(config).__name__}")

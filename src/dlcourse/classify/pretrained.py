@@ -1,8 +1,10 @@
-"""Word vectors for the embedding layer: load GloVe/word2vec vectors, build the matrix, coverage."""
+"""Word vectors for the embedding layer: load GloVe/word2vec vectors or train word2vec on the
+training texts, build the matrix for a vocabulary, report the coverage."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -15,6 +17,11 @@ log = logging.getLogger(__name__)
 
 #: names of offline vector sets accepted by :func:`load_vectors`, besides a file path
 PRETRAINED_NAMES = ("glove-6b-50d", "glove-test")
+#: the ``pretrained`` source that :func:`vocabulary_vectors` trains on the training texts
+FIT_WORD2VEC = "word2vec"
+#: word2vec settings for the training texts (a few hundred thousand words: a few seconds);
+#: one worker, so the vectors are bit-reproducible for a seed
+FIT_WORD2VEC_SETTINGS = dict(method="skipgram", window=5, min_count=2, epochs=20, workers=1)
 
 
 def load_vectors(source) -> tuple[list[str], np.ndarray]:
@@ -47,8 +54,9 @@ def load_vectors(source) -> tuple[list[str], np.ndarray]:
     path = Path(source)
     if not path.exists():
         raise DlcourseError(
-            f"pretrained vectors '{source}' not found; pass one of {', '.join(PRETRAINED_NAMES)} "
-            "or the path of a GloVe/word2vec file or an embeddings model directory"
+            f"pretrained vectors '{source}' not found; pass one of {', '.join(PRETRAINED_NAMES)}, "
+            f"{FIT_WORD2VEC} (trained on the training texts), or the path of a GloVe/word2vec "
+            "file or an embeddings model directory"
         )
     kv = load_keyed_vectors(path)
     return list(kv.index_to_key), np.asarray(kv.vectors, dtype=np.float32)
@@ -86,7 +94,8 @@ def embedding_matrix(
     vectors = np.asarray(vectors, dtype=np.float32)
     index = {w: i for i, w in enumerate(words)}
     rng = np.random.default_rng(seed)
-    matrix = rng.normal(0.0, float(vectors.std()), (len(itos), vectors.shape[1]))
+    scale = float(vectors.std()) if vectors.size else 1.0  # no vectors: nn.Embedding's N(0, 1)
+    matrix = rng.normal(0.0, scale, (len(itos), vectors.shape[1]))
     matrix = matrix.astype(np.float32)  # (V, D)
     found = np.zeros(len(itos), dtype=bool)
     for i, token in enumerate(itos):
@@ -112,3 +121,82 @@ def embedding_matrix(
     log.info("pretrained vectors cover %d of %d vocabulary entries (%.1f%%)",
              coverage["found"], n, 100 * coverage["type_coverage"])
     return matrix, coverage
+
+
+def train_word2vec(token_lists: Sequence[Sequence[str]], dim: int, seed: int = 0
+                   ) -> tuple[list[str], np.ndarray]:
+    """Skip-gram vectors of the words seen twice or more in ``token_lists`` (the embeddings
+    lesson's numba word2vec, :data:`FIT_WORD2VEC_SETTINGS`): in-domain vectors when no
+    pretrained ones are at hand. Same texts and seed, same vectors.
+
+    Returns:
+        ``(words, vectors)``, vectors float32 ``(len(words), dim)``; no words when none occurs
+        twice (every row of the embedding then starts random).
+    """
+    from dlcourse.embeddings import Word2Vec
+
+    token_lists = [list(t) for t in token_lists if t]
+    counts = Counter(w for tokens in token_lists for w in tokens)
+    if not any(n >= FIT_WORD2VEC_SETTINGS["min_count"] for n in counts.values()):
+        log.warning("no word occurs twice in the training texts: no word2vec vectors, the "
+                    "embedding starts random")
+        return [], np.zeros((0, dim), dtype=np.float32)
+    start = time.perf_counter()
+    # a step of fitting a classifier, not a lesson of its own: one summary line instead of the
+    # trainer's line per epoch
+    quiet = logging.getLogger("dlcourse.embeddings")
+    level = quiet.level
+    quiet.setLevel(max(level, logging.WARNING))
+    try:
+        model = Word2Vec(vector_size=dim, seed=seed, **FIT_WORD2VEC_SETTINGS).fit(token_lists)
+    finally:
+        quiet.setLevel(level)
+    log.info("word2vec on the training texts: %d words x %d dimensions in %.1f s",
+             len(model.wv.index_to_key), dim, time.perf_counter() - start)
+    return list(model.wv.index_to_key), np.asarray(model.wv.vectors, dtype=np.float32)
+
+
+def sources(pretrained) -> list:
+    """The vector sources of a ``pretrained`` setting: "a+b" names vectors to concatenate
+    (``"glove-6b-50d+word2vec"``); a path that exists, or an object, is one source."""
+    if isinstance(pretrained, str) and "+" in pretrained and not Path(pretrained).exists():
+        return [p for p in pretrained.split("+") if p]
+    return [pretrained]
+
+
+def vocabulary_vectors(pretrained, token_lists: Sequence[Sequence[str]], itos: list[str],
+                       *, dim: int, pad_id: int, seed: int = 0, extra_words: int = 0
+                       ) -> tuple[list[str], np.ndarray, dict]:
+    """The embedding matrix of ``pretrained`` for a vocabulary built from ``token_lists``.
+
+    Args:
+        pretrained: one source or several joined by "+" (see :func:`sources`): a name of
+            :data:`PRETRAINED_NAMES`, ``"word2vec"`` (trained here on ``token_lists``, ``dim``
+            wide), a vector file or directory, or a KeyedVectors-like object. Several sources
+            give their vectors side by side (widths add up).
+        token_lists: the training texts as tokens.
+        itos: the training vocabulary.
+        dim: the width of fit-time word2vec vectors.
+        pad_id, seed: as in :func:`embedding_matrix`.
+        extra_words: the first N words of the first loaded source join the vocabulary, so
+            words the training texts lack keep their vector.
+
+    Returns:
+        ``(itos, matrix, coverage)``: the vocabulary (``itos`` plus the extra words), its
+        float32 ``(len(itos), total width)`` matrix, and the first source's coverage.
+    """
+    srcs = sources(pretrained)
+    loaded = [train_word2vec(token_lists, dim, seed) if src == FIT_WORD2VEC
+              else load_vectors(src) for src in srcs]
+    n_train, known = len(itos), set(itos)
+    # fit-time word2vec knows only the training words already in the vocabulary
+    first = next((words for src, (words, _) in zip(srcs, loaded) if src != FIT_WORD2VEC), [])
+    itos = list(itos) + [w for w in first[:extra_words] if w not in known]
+    matrices, coverage = [], None
+    for i, (words, vecs) in enumerate(loaded):
+        matrix, cov = embedding_matrix(itos, words, vecs, pad_id=pad_id,
+                                       token_lists=token_lists if i == 0 else None,
+                                       seed=seed + i, counted=n_train)
+        matrices.append(matrix)
+        coverage = coverage or cov
+    return itos, np.concatenate(matrices, axis=1), coverage

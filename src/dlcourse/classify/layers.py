@@ -1,0 +1,80 @@
+"""The word-embedding layer of every classifier of the lesson: a trainable table, optionally
+fixed rows for words training never sees, an optional frozen copy beside it (Kim's multichannel
+model), padding zeroed, dropout."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class WordEmbedding(nn.Module):
+    """Token ids (B, T) -> vectors (B, T, out_dim), zero on padding positions.
+
+    Args:
+        vocab_size, dim: the table's shape.
+        padding_idx: the id of the padding token (its positions come out as zeros).
+        freeze: keep the trainable table fixed (``requires_grad=False``).
+        static_channel: also keep a frozen copy of the vectors and concatenate it (Kim 2014's
+            multichannel model): fine-tuning moves the words seen in training, the copy keeps
+            every word where the pretrained vectors put it. ``out_dim = 2 * dim``.
+        dropout: dropout on the vectors (training only).
+        trained_rows: only ids below this are trainable (``weight``); the rows above (words of
+            the pretrained vectors that the training texts lack) sit in the buffer ``fixed``.
+            They would get no gradient anyway; kept out of the parameters, the optimizer does
+            not sweep the whole table every step (half of a CNN's step with 50,000 extra
+            GloVe words). None: every row is trainable.
+
+    Example:
+        >>> emb = WordEmbedding(10, 4, padding_idx=0, static_channel=True, trained_rows=6)
+        >>> emb(torch.tensor([[3, 8, 0]])).shape, tuple(emb.weight.shape)
+        (torch.Size([1, 3, 8]), (6, 4))
+    """
+
+    def __init__(self, vocab_size: int, dim: int, padding_idx: int = 0, *, freeze: bool = False,
+                 static_channel: bool = False, dropout: float = 0.0,
+                 trained_rows: int | None = None):
+        super().__init__()
+        rows = vocab_size if trained_rows is None else trained_rows
+        if not padding_idx < rows <= vocab_size:
+            raise ValueError(f"trained_rows must lie in ({padding_idx}, {vocab_size}], got {rows}")
+        self.padding_idx = padding_idx
+        self.weight = nn.Parameter(torch.randn(rows, dim), requires_grad=not freeze)
+        # buffers, not parameters: no optimizer sees them, and they are saved with the model
+        self.register_buffer("fixed", torch.randn(vocab_size - rows, dim)
+                             if rows < vocab_size else None)
+        self.register_buffer("static", self.table().detach().clone() if static_channel else None)
+        with torch.no_grad():
+            self.weight[padding_idx].zero_()
+        self.dropout = nn.Dropout(dropout)
+        self.out_dim = dim * (2 if static_channel else 1)
+
+    def table(self) -> torch.Tensor:
+        """The whole (vocab_size, dim) table: trainable rows, then fixed ones."""
+        return self.weight if self.fixed is None else torch.cat([self.weight, self.fixed])
+
+    def load_vectors(self, matrix: torch.Tensor) -> None:
+        """Copy a (vocab_size, dim) matrix into the table (and the static channel)."""
+        if tuple(matrix.shape) != tuple(self.table().shape):
+            raise ValueError(f"vector matrix has shape {tuple(matrix.shape)}, the embedding "
+                             f"needs {tuple(self.table().shape)}")
+        rows = self.weight.shape[0]
+        with torch.no_grad():
+            self.weight.copy_(matrix[:rows])
+            if self.fixed is not None:
+                self.fixed.copy_(matrix[rows:])
+            if self.static is not None:
+                self.static.copy_(matrix)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        rows = self.weight.shape[0]
+        x = nn.functional.embedding(ids.clamp(max=rows - 1), self.weight)  # (B, T, D)
+        if self.fixed is not None:
+            seen = (ids < rows).unsqueeze(-1)  # (B, T, 1)
+            x = torch.where(seen, x, nn.functional.embedding((ids - rows).clamp(min=0),
+                                                             self.fixed))
+        x = self.dropout(x)
+        if self.static is not None:
+            x = torch.cat([x, nn.functional.embedding(ids, self.static)], dim=-1)  # (B, T, 2D)
+        # zero the padding positions explicitly: the padding row may have been overwritten
+        return x * (ids != self.padding_idx).unsqueeze(-1).to(x.dtype)

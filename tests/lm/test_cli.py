@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +108,16 @@ def test_every_train_option_defaults_to_the_config():
             shown = ("none" if value is None else ("on" if value else "off")
                      if isinstance(value, bool) else str(value))
             assert f"[default: {shown}]" in helps[option_name(name, RENAME)], name
+
+
+def test_train_reads_a_latin1_file_with_encoding(cli_run, workdir, tmp_path):
+    text = "le café est très bon et le thé aussi\n" * 60
+    Path("latin1.txt").write_bytes(text.encode("latin-1"))
+    result = cli_run("lm", "train", "latin1.txt", "--encoding", "latin-1", "--dry-run",
+                     "--out", "out")
+    assert result.code == 0, result.err
+    from dlcourse.lm import LanguageModel
+
+    assert "café" in LanguageModel.load("out").itos_  # decoded, not replaced
+    result = cli_run("lm", "evaluate", "out", "latin1.txt", "--encoding", "latin-1")
+    assert result.code == 0, result.err

@@ -139,8 +139,8 @@ def train(data, preset, dry_run, out, resume, **options):
 
     \b
     DATA: ptb, wikitext-2 (online), wordnet, wikipedia-sample, rt-sentences, lee (offline),
-    a UTF-8 text file (one sentence or paragraph a line, split 80/10/10 by --seed) or a
-    directory with one *train*, *valid* and *test* file.
+    a text file (one sentence or paragraph a line, split 80/10/10 by --seed; UTF-8 unless
+    --encoding) or a directory with one *train*, *valid* and *test* file.
     """
     corpus_config = CORPUS.build(CORPUS.pop(options))
     config = train_config(preset, options, dry_run)
@@ -162,7 +162,7 @@ def train(data, preset, dry_run, out, resume, **options):
         max_lines = min(max_lines or DRY_RUN_LINES, DRY_RUN_LINES)
     corpus = load_corpus(data, tokenizer=corpus_config.tokenizer,
                          max_size=corpus_config.max_size, min_freq=corpus_config.min_freq,
-                         seed=config.seed, max_lines=max_lines)
+                         seed=config.seed, max_lines=max_lines, encoding=corpus_config.encoding)
     # every rank loads the same corpus (same seed, same split and vocabulary); a single
     # process is unaffected (init_distributed only resolves the device)
     init_distributed(config.device)
@@ -201,7 +201,7 @@ def evaluate(model_dir, data, data_option, device, **options):
 
     if data is not None and data_option is not None:
         raise DlcourseError("give DATA once (as the argument after MODEL_DIR), not with --data")
-    max_lines = EVAL_CORPUS.build(options).max_lines
+    corpus_config = EVAL_CORPUS.build(options)
     lm = LanguageModel.load(model_dir, device=device)
     data = data or data_option
     if data is None:  # the training corpus: a file path may not resolve from here
@@ -211,7 +211,8 @@ def evaluate(model_dir, data, data_option, device, **options):
             raise DlcourseError(f"the model was trained on {lm.data_name_!r}, which is not found "
                                 "from here; pass DATA after MODEL_DIR") from None
     corpus = load_corpus(data, tokenizer=lm.tokenizer_config_, seed=lm.config.seed,
-                         max_lines=max_lines, vocab=lm.itos_)
+                         max_lines=corpus_config.max_lines, vocab=lm.itos_,
+                         encoding=corpus_config.encoding)
     echo_table([{"data": corpus.name, **lm.evaluate(corpus),
                  "test_tokens": int(corpus.test.numel())}], floatfmt=".2f")
 

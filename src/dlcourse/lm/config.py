@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dlcourse.engine.config import Config, param
-from dlcourse.errors import ConfigError
+from dlcourse.errors import ConfigError, DlcourseError
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +142,15 @@ class CorpusConfig(Config):
     min_freq: int = param(2, "Drop words seen fewer times in the training split.", min=1)
     max_lines: int | None = param(None, "Use only the first N training lines (N // 8 valid and "
                                   "test lines); none: all.", min=1)
+    encoding: str = param("utf-8", "Text encoding of DATA files, e.g. latin-1 or cp1252.")
+
+    def check(self) -> None:
+        from dlcourse.text.reading import check_encoding
+
+        try:
+            check_encoding(self.encoding)
+        except DlcourseError as e:  # the same words as every text command's --encoding
+            raise ConfigError(str(e), "encoding") from None
 
 
 def source_name(name: str) -> str | None:

@@ -72,6 +72,7 @@ def corpus_from_splits(
     max_size: int = CorpusConfig.max_size,
     min_freq: int = CorpusConfig.min_freq,
     vocab: list[str] | None = None,
+    encoding: str = CorpusConfig.encoding,
 ) -> Corpus:
     """Build a :class:`Corpus` from three lists of lines; the vocabulary comes from ``train``.
 
@@ -142,33 +143,33 @@ def split_lines(
     return tuple([lines[i] for i in sorted(idx.tolist())] for idx in parts)
 
 
-def read_lines(path: Path) -> list[str]:
-    """The lines of a UTF-8 text file; a file that is not text is one error naming it.
+def read_lines(path: Path, encoding: str = "utf-8") -> list[str]:
+    """The lines of a text file; a file that is not text is one error naming it.
+
+    Decoding follows ``dlcourse.text.reading`` (the policy of every text command), so an
+    undecodable byte names the file and line and suggests ``--encoding``.
 
     Raises:
-        DlcourseError: undecodable bytes (with their offset) or NUL bytes (a binary file).
+        DlcourseError: undecodable bytes or NUL bytes (a binary file).
     """
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DlcourseError(
-            f"{path} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "convert it first, e.g. iconv -f latin1 -t utf-8") from None
+    from dlcourse.text.reading import decode_text
+
+    text = decode_text(path.read_bytes(), path, encoding)
     if "\x00" in text:
         raise DlcourseError(f"{path} looks like a binary file (it holds NUL bytes); pass a text "
                             "file with one sentence or paragraph a line")
     return text.splitlines()
 
 
-def _read_split_files(directory: Path) -> tuple[list[str], list[str], list[str]] | None:
+def _read_split_files(directory: Path,
+                      encoding: str) -> tuple[list[str], list[str], list[str]] | None:
     """Lines of ``*train*``/``*valid*``/``*test*`` files in a directory (PTB, WikiText layout)."""
     found = {}
     for split in ("train", "valid", "test"):
         files = sorted(p for p in directory.iterdir() if p.is_file() and split in p.name)
         if len(files) != 1:
             return None
-        found[split] = read_lines(files[0])
+        found[split] = read_lines(files[0], encoding)
     return found["train"], found["valid"], found["test"]
 
 
@@ -176,7 +177,7 @@ def _source_lines(source: str, seed: int) -> tuple[list[str], list[str], list[st
     from dlcourse.data import fetch, readers
 
     if source in ("ptb", "wikitext-2"):
-        splits = _read_split_files(fetch(source))
+        splits = _read_split_files(fetch(source), "utf-8")
         if splits is None:
             raise ValueError(f"the {source} directory does not hold one train/valid/test file each")
         if source == "wikitext-2":  # drop blank lines; headings stay as lines (" = Title = ")
@@ -206,6 +207,7 @@ def load_corpus(
     seed: int = 0,
     max_lines: int | None = CorpusConfig.max_lines,
     vocab: list[str] | None = None,
+    encoding: str = CorpusConfig.encoding,
 ) -> Corpus:
     """Load a corpus by name or path and encode it as id streams.
 
@@ -223,10 +225,11 @@ def load_corpus(
         max_lines: keep only the first ``max_lines`` train lines and ``max_lines // 8`` valid
             and test lines (quick runs).
         vocab: encode with this id -> word list (a trained model's ``itos_``) instead.
+        encoding: text encoding of a file ``source`` (named data sets are UTF-8).
 
     Raises:
         FileNotFoundError: ``source`` is neither a known name nor an existing path.
-        DlcourseError: a file that is not UTF-8 text, naming it.
+        DlcourseError: a file that does not decode with ``encoding``, naming it and the line.
         DataUnavailableError: an online data set that cannot be fetched.
 
     Example:
@@ -244,14 +247,14 @@ def load_corpus(
             raise FileNotFoundError(
                 f"no data {name!r}: give one of {', '.join(SOURCES)} or a path to a text file"
             )
-        splits = _read_split_files(path) if path.is_dir() else None
+        splits = _read_split_files(path, encoding) if path.is_dir() else None
         if splits is None:
             if path.is_dir():
                 raise ValueError(
                     f"{path} must hold exactly one *train*, *valid* and *test* file, "
                     "or pass a single text file"
                 )
-            splits = split_lines(read_lines(path), seed=seed)
+            splits = split_lines(read_lines(path, encoding), seed=seed)
         default_tok = "basic_english"
     if max_lines is not None:  # keep the 8:1:1 proportions of train, valid and test
         train, valid, test = splits

@@ -25,8 +25,9 @@ from dlcourse.cli.common import (
     parse_grid,
     resume_option,
 )
+from dlcourse.engine.accelerator import check_device_name
 from dlcourse.errors import DlcourseError
-from dlcourse.som.config import SOMConfig, check_device_name
+from dlcourse.som.config import SOMConfig
 
 group = click.Group("som", help="Self-organizing maps: train, evaluate, predict, plot.")
 

@@ -17,9 +17,9 @@ Example:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.config import Config, param
 from dlcourse.errors import ConfigError
 
@@ -29,20 +29,6 @@ BACKENDS = ("auto", "numba", "torch")
 # with: a resumed run may change them (workers only matter for Hogwild, which is not
 # reproducible anyway; memory_mb changes no bit of the co-occurrence table)
 RESUME_FREE = ("epochs", "workers", "device", "memory_mb")
-_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-
-
-def check_device_name(device: str, field: str = "device") -> str:
-    """``device`` if it is spelled like one (auto, cpu, cuda, cuda:N, mps); whether it exists is
-    found out when it is used (that needs torch).
-
-    Raises:
-        ConfigError: naming the valid spellings.
-    """
-    if not isinstance(device, str) or not _DEVICE.match(device.strip().lower()):
-        raise ConfigError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps", field)
-    return device.strip().lower()
-
 
 @dataclass
 class Word2VecConfig(Config):

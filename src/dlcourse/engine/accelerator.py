@@ -1,4 +1,5 @@
-"""Whether "auto" can mean the CPU without importing torch (a 2-4 s import).
+"""Device names without importing torch (a 2-4 s import): their spelling, and whether "auto"
+can mean the CPU.
 
 ``resolve_device("auto")`` must ask torch whether a GPU is usable. The torch-free lessons (SOM,
 word vectors) only need to know whether that question is worth asking: on a machine with no
@@ -9,10 +10,26 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import sys
+
+from dlcourse.errors import ConfigError
 
 _DRIVER_TRACES = ("/proc/driver/nvidia/version", "/dev/nvidia0", "/dev/nvidiactl", "/dev/kfd",
                   "/dev/dxg")
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def check_device_name(device: str, field: str = "device") -> str:
+    """``device`` if it is spelled like a device (auto, cpu, cuda, cuda:N, mps), lower-cased;
+    whether it exists is found out when it is used (that needs torch).
+
+    Raises:
+        ConfigError: naming the valid spellings.
+    """
+    if not isinstance(device, str) or not _DEVICE.match(device.strip().lower()):
+        raise ConfigError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps", field)
+    return device.strip().lower()
 
 
 def accelerator_possible() -> bool:

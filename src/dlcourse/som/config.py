@@ -16,9 +16,9 @@ rule cannot average; use the online or minibatch algorithm
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.config import Config, param
 from dlcourse.errors import ConfigError
 
@@ -34,20 +34,6 @@ BACKENDS = ("auto", "numpy", "torch")
 # settings that change where or in what blocks a run computes, never the map it trains: a
 # resumed run may change them
 RESUME_FREE = ("device", "chunk_size")
-_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-
-
-def check_device_name(device: str, field: str = "device") -> str:
-    """``device`` if it is spelled like a device (auto, cpu, cuda, cuda:N, mps); whether it
-    exists is found out when it is used (that needs torch).
-
-    Raises:
-        ConfigError: naming the valid spellings.
-    """
-    if not isinstance(device, str) or not _DEVICE.match(device.strip().lower()):
-        raise ConfigError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps", field)
-    return device.strip().lower()
-
 
 @dataclass
 class SOMConfig(Config):

@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from dlcourse import __version__
+from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.estimator import check_resume_config
 from dlcourse.engine.interrupt import StopGuard
 from dlcourse.engine.persist import MODEL_FILE, read_manifest, read_state, write_state
 from dlcourse.errors import DlcourseError, TrainingInterrupted
-from dlcourse.som.config import check_device_name
 from dlcourse.som.grid import Grid
 from dlcourse.som.rules import Control, SearchSpec, TrainSettings, TrainState, sum_over_ranks
 

@@ -39,7 +39,7 @@ def run(out: Path) -> None:
     torch.save({"model": clf.model_.state_dict(), "history": clf.history_,
                 "best_epoch": clf.best_epoch_}, out / f"rank{rank()}.pt")
     try:                                   # the CLI joins the existing group and leaves it up
-        cli(["classify", "train", "--dry-run", "--data", "pang-lee-sample", "--model", "gru",
+        cli(["classify", "train", "pang-lee-sample", "--dry-run", "--model", "gru",
              "--dropout", "0", "--device", "cpu", "--out", str(out / "cli")])
     except SystemExit as exc:
         if exc.code not in (0, None):

@@ -25,7 +25,7 @@ def trained(tmp_path_factory, pang_lee_split):
     train = _write_csv(d / "train.csv", tr_t, tr_y)
     valid = _write_csv(d / "valid.csv", va_t, va_y)
     out = d / "model"
-    main(["classify", "train", "--train", train, "--valid", valid, "--text-col", "review",
+    main(["classify", "train", train, "--valid", valid, "--text-col", "review",
           "--label-col", "label", "--model", "gru", "--out", str(out), "--device", "cpu",
           "--dry-run"])
     return d, out
@@ -33,7 +33,8 @@ def trained(tmp_path_factory, pang_lee_split):
 
 def test_train_writes_model_metrics_and_figure(trained, capsys):
     _, out = trained
-    assert (out / "model.pt").is_file() and (out / "confusion_valid.png").stat().st_size > 1000
+    assert (out / "model.safetensors").is_file() and not (out / "model.pt").exists()
+    assert (out / "confusion_valid.png").stat().st_size > 1000
     assert (out / "history.json").is_file() and (out / "last.pt").is_file()
     metrics = json.loads((out / "metrics_valid.json").read_text())
     assert metrics["n"] == 40 and metrics["classes"] == ["neg", "pos"]
@@ -58,16 +59,23 @@ def test_predict_texts_file_and_csv_output(trained, capsys, tmp_path):
     assert lines[2].split()[-3] in ("neg", "pos")
     f = tmp_path / "in.txt"
     f.write_text("first one\n\nsecond one\n", encoding="utf-8")
-    main(["classify", "predict", str(out), "--file", str(f), "--output", str(tmp_path / "p.csv")])
+    main(["classify", "predict", str(out), "--file", str(f), "--out", str(tmp_path / "p.csv")])
     rows = list(csv.DictReader(open(tmp_path / "p.csv", encoding="utf-8")))
     assert [r["text"] for r in rows] == ["first one", "second one"]
     assert abs(float(rows[0]["p_neg"]) + float(rows[0]["p_pos"]) - 1) < 1e-5
+    # a table's --text-col, and the old --output spelling with a note
+    table = _write_csv(tmp_path / "t.csv", ["first one", "second one"], ["pos", "neg"])
+    main(["classify", "predict", str(out), "--file", table, "--text-col", "review",
+          "--output", str(tmp_path / "q.csv")])
+    assert "note: '--output" in capsys.readouterr().err
+    again = list(csv.DictReader(open(tmp_path / "q.csv", encoding="utf-8")))
+    assert again == rows
 
 
 @pytest.mark.parametrize("args, message", [
-    (["train", "--out", "X"], "either --train FILE or --data NAME"),
+    (["train", "--out", "X"], "Missing argument 'DATA'"),
     (["predict", "MODEL"], "give texts to classify"),
-    (["evaluate", "MODEL"], "either DATA_FILE or --data NAME"),
+    (["evaluate", "MODEL"], "Missing argument 'DATA'"),
 ])
 def test_usage_errors(trained, capsys, args, message):
     _, out = trained
@@ -80,7 +88,7 @@ def test_usage_errors(trained, capsys, args, message):
 def test_wrong_column_is_one_error_line(trained, capsys):
     d, out = trained
     with pytest.raises(SystemExit) as e:
-        main(["classify", "train", "--train", str(d / "train.csv"), "--text-col", "text",
+        main(["classify", "train", str(d / "train.csv"), "--text-col", "text",
               "--out", str(d / "x"), "--dry-run"])
     err = capsys.readouterr().err.strip()
     assert e.value.code == 2 and err.startswith("error:") and "review" in err
@@ -94,7 +102,7 @@ def test_wrong_column_is_one_error_line(trained, capsys):
 def test_train_the_new_models_and_predict(trained, capsys, tmp_path, model, extra):
     d, _ = trained
     out = tmp_path / model
-    main(["classify", "train", "--train", str(d / "train.csv"), "--valid", str(d / "valid.csv"),
+    main(["classify", "train", str(d / "train.csv"), "--valid", str(d / "valid.csv"),
           "--text-col", "review", "--model", model, *extra, "--out", str(out), "--device", "cpu",
           "--dry-run"])
     state = json.loads((out / "metrics_valid.json").read_text())
@@ -106,15 +114,45 @@ def test_train_the_new_models_and_predict(trained, capsys, tmp_path, model, extr
 def test_bad_kernel_sizes_is_a_usage_error(trained, capsys):
     d, _ = trained
     with pytest.raises(SystemExit) as e:
-        main(["classify", "train", "--train", str(d / "train.csv"), "--kernel-sizes", "3,x",
+        main(["classify", "train", str(d / "train.csv"), "--kernel-sizes", "3,x",
               "--out", str(d / "y"), "--dry-run"])
     assert e.value.code == 2 and "--kernel-sizes" in capsys.readouterr().err
 
 
 def test_module_import_stays_light():
-    code = "import sys, dlcourse.cli.classify; print('torch' in sys.modules)"
+    code = ("import sys, dlcourse.cli.classify, dlcourse.classify.config; "
+            "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("args", [
+    ("classify", "--help"),
+    ("classify", "train", "--help"),
+    ("classify", "evaluate", "--help"),
+    ("classify", "predict", "--help"),
+    ("classify", "train", "pang-lee-sample", "--out", "o", "--epochs", "0"),  # refused first
+])
+def test_help_and_refusals_need_no_torch(run_without_torch, tmp_path, args):
+    result = run_without_torch(*args, cwd=tmp_path)
+    assert result.returncode == (2 if "--epochs" in args else 0), result.stderr
+    assert "torch" not in result.stderr and not list(tmp_path.iterdir())
+
+
+def test_old_spellings_work_with_a_note(trained, capsys, tmp_path):
+    d, out = trained
+    main(["classify", "train", "--train", str(d / "train.csv"), "--valid", str(d / "valid.csv"),
+          "--text-col", "review", "--model", "gru", "--out", str(tmp_path / "old"),
+          "--device", "cpu", "--dry-run"])
+    assert "note: '--train " in capsys.readouterr().err
+    assert (tmp_path / "old" / "model.safetensors").is_file()
+    main(["classify", "evaluate", str(out), "--data", "pang-lee-sample"])
+    captured = capsys.readouterr()
+    assert "note: '--data pang-lee-sample' is deprecated" in captured.err
+    assert "pang-lee-sample: accuracy" in captured.out
+    main(["classify", "predict", "--model", str(out), "a gorgeous, witty film"])
+    captured = capsys.readouterr()
+    assert "note: '--model " in captured.err and "p_pos" in captured.out
 
 
 def test_evaluate_file_labels_against_integer_classes(pang_lee_split, tiny, tmp_path, capsys):

@@ -9,7 +9,7 @@ from dlcourse.classify import TextClassifier
 from dlcourse.classify.cnn import CNNClassifier, CNNConfig
 from dlcourse.classify.layers import WordEmbedding
 from dlcourse.classify.models import (
-    ClassifierConfig,
+    RNNConfig,
     build_classifier,
     classification_loss,
     config_from_dict,
@@ -20,6 +20,7 @@ from dlcourse.classify.transformer import (
     TransformerConfig,
     sinusoidal_positions,
 )
+from dlcourse.errors import DlcourseError
 
 SMALL = dict(model="cnn", embed_dim=16, hidden_size=8, epochs=6, batch_size=32, lr=0.01,
              pretrained=None, pretrained_vocab=0, adversarial=0.0, device="cpu")
@@ -104,7 +105,7 @@ def test_configs_name_the_choices():
 
 
 def test_registry_round_trips_every_config():
-    for arch, config in (("rnn", ClassifierConfig(vocab_size=9, cell="gru")),
+    for arch, config in (("rnn", RNNConfig(vocab_size=9, cell="gru")),
                          ("cnn", CNNConfig(vocab_size=9, kernel_sizes=(2, 3))),
                          ("transformer", TransformerConfig(vocab_size=9))):
         again = config_from_dict(arch, config.to_dict())
@@ -170,45 +171,37 @@ def test_save_load_round_trip_and_seeding(pang_lee_split, tmp_path, model, extra
     sa, sb, sc = (x.model_.state_dict() for x in (a, b, c))
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert not all(torch.equal(sa[k], sc[k]) for k in sa)
+    from dlcourse.engine.persist import read_manifest
+
     a.save(tmp_path / "m")
-    state = torch.load(tmp_path / "m" / "model.pt", weights_only=True)
-    assert state["config"]["architecture"] == model
+    state = read_manifest(tmp_path / "m" / "model.safetensors")["state"]
+    assert state["architecture"] == model
     loaded = TextClassifier.load(tmp_path / "m", device="cpu")
-    assert type(loaded.model_) is type(a.model_) and loaded.config_ == a.config_
+    assert type(loaded.model_) is type(a.model_) and loaded.model_config_ == a.model_config_
     np.testing.assert_allclose(loaded.predict_proba(valid[0]), a.predict_proba(valid[0]),
                                rtol=1e-5, atol=1e-6)
     assert loaded.get_params()["model"] == model
 
 
-def test_checkpoint_without_architecture_loads_as_rnn(tiny_fitted, pang_lee, tmp_path):
-    # the layout written before the CNN and Transformer: no "architecture", epochs, device and
-    # progress inside "params"
+def test_a_model_pt_of_the_old_layout_is_refused_with_the_fix(tiny_fitted, tmp_path):
+    # models saved before model.safetensors must be trained again (the README says so)
     from dlcourse.engine import save_checkpoint
 
-    texts, _ = pang_lee
-    path = tiny_fitted.save(tmp_path / "new")
-    state = torch.load(path, weights_only=True)
-    cfg = state["config"]
-    cfg.pop("architecture")
-    for k in ("epochs", "device", "progress"):
-        cfg["params"][k] = cfg.pop(k)
-    save_checkpoint(tmp_path / "old" / "model.pt", state)
-    old = TextClassifier.load(tmp_path / "old", device="cpu")
-    assert old.epochs == tiny_fitted.epochs
-    np.testing.assert_allclose(old.predict_proba(texts), tiny_fitted.predict_proba(texts),
-                               rtol=1e-6)
+    save_checkpoint(tmp_path / "old" / "model.pt", {"lesson": "classify", "model": {}})
+    with pytest.raises(DlcourseError, match="model.safetensors does not exist; train a model"):
+        TextClassifier.load(tmp_path / "old", device="cpu")
 
 
 def test_model_defaults_and_bad_combinations(pang_lee, tiny):
     texts, labels = pang_lee
     clf = TextClassifier(**dict(SMALL, hidden_size=None, epochs=1)).fit(texts, labels)
-    assert clf.config_.num_filters == 100 and clf.config_.dropout == 0.5
-    assert clf.config_.kernel_sizes == (3, 4, 5)
+    assert clf.model_config_.num_filters == 100 and clf.model_config_.dropout == 0.5
+    assert clf.model_config_.kernel_sizes == (3, 4, 5)
     with pytest.raises(ValueError, match="multichannel applies to the cnn and transformer"):
         TextClassifier(**dict(tiny, multichannel=True)).fit(texts, labels)
     with pytest.raises(ValueError, match="word_dropout"):
         TextClassifier(**dict(tiny, word_dropout=1.0)).fit(texts, labels)
-    with pytest.raises(ValueError, match="choose None, linear or cosine"):
+    with pytest.raises(ValueError, match="unknown schedule .step.; choose one of linear, cosine"):
         TextClassifier(**dict(tiny, schedule="step")).fit(texts, labels)
 
 
@@ -288,7 +281,7 @@ def test_estimator_default_vectors_without_pretrained(pang_lee):
     from collections import Counter
 
     counts = Counter(t for tokens in clf.tokenizer_.batch(texts) for t in tokens)
-    assert clf.config_.embed_dim == 12
+    assert clf.model_config_.embed_dim == 12
     assert clf.coverage_["found"] == sum(n >= 2 for n in counts.values())  # min_count 2
     again = TextClassifier(**kw).fit(texts, labels)
     a, b = clf.model_.state_dict(), again.model_.state_dict()

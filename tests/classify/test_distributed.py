@@ -17,7 +17,7 @@ TIMING = ("seconds", "items_per_s")                 # the only per-rank figures 
 
 
 def test_rank_batches_split_every_global_batch_alike():
-    from dlcourse.classify.estimator import RankBatchSampler
+    from dlcourse.engine.distributed import RankBatchSampler
     from dlcourse.text import BucketBatchSampler
 
     lengths = [(7 * i) % 13 + 1 for i in range(37)]
@@ -85,7 +85,7 @@ def test_two_processes_agree_and_match_one(two_ranks, worker):
     saved = TextClassifier.load(two_ranks / "fit", device="cpu")          # written by rank 0
     assert saved.predict(valid[0]) == one.predict(valid[0])
     cli = {p.name for p in (two_ranks / "cli").iterdir()}
-    assert {"model.pt", "metrics_valid.json", "last.pt", "history.json"} <= cli
+    assert {"model.safetensors", "metrics_valid.json", "last.pt", "history.json"} <= cli
 
 
 @pytest.mark.slow

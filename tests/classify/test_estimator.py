@@ -53,26 +53,41 @@ def test_same_seed_same_weights_other_seed_differs(pang_lee, tiny):
 
 
 def test_save_load_gives_same_predictions(tiny_fitted, pang_lee, tmp_path):
+    from safetensors.torch import load_file
+
+    from dlcourse.engine.persist import read_manifest
+
     texts, _ = pang_lee
-    path = tiny_fitted.save(tmp_path / "m", metadata={"text_col": "review"})
-    state = torch.load(path, weights_only=True)  # plain types only
-    assert state["lesson"] == "classify" and state["classes"] == ["neg", "pos"]
-    assert state["vocab"][:2] == ["<pad>", "<unk>"]
-    assert state["config"]["tokenizer"]["name"] == "basic_english"
+    tiny_fitted.metadata_ = {"text_col": "review"}
+    path = tiny_fitted.save(tmp_path / "m")
+    assert path == tmp_path / "m" / "model.safetensors" and not (tmp_path / "m/model.pt").exists()
+    manifest = read_manifest(path)  # plain JSON values only
+    state = manifest["state"]
+    assert manifest["lesson"] == "classify" and manifest["estimator"] == "TextClassifier"
+    assert state["classes"] == ["neg", "pos"] and state["vocab"][:2] == ["<pad>", "<unk>"]
+    assert state["tokenizer"]["name"] == "basic_english"
+    assert manifest["config"] == tiny_fitted.config.to_dict()
+    arrays = load_file(path)
+    for key, value in tiny_fitted.model_.state_dict().items():
+        assert torch.equal(arrays["model." + key], value)
     loaded = TextClassifier.load(tmp_path / "m", device="cpu")
     np.testing.assert_allclose(loaded.predict_proba(texts), tiny_fitted.predict_proba(texts),
                                rtol=1e-6, atol=1e-7)
     assert loaded.metadata_ == {"text_col": "review"}
     assert loaded.history_ == tiny_fitted.history_
+    assert loaded.best_epoch_ == tiny_fitted.best_epoch_
+    assert loaded.get_params() == {**tiny_fitted.get_params(), "device": "cpu"}
 
 
 def test_load_rejects_missing_and_foreign(tmp_path):
-    from dlcourse.engine import save_checkpoint
+    from dlcourse.engine.persist import write_state
+    from dlcourse.errors import IncompatibleModelError
 
     with pytest.raises(DlcourseError, match="does not exist"):
         TextClassifier.load(tmp_path / "nothing")
-    save_checkpoint(tmp_path / "som" / "model.pt", {"lesson": "som", "model": {}})
-    with pytest.raises(DlcourseError, match="not a text classifier"):
+    write_state(tmp_path / "som" / "model.safetensors", {"lesson": "som", "estimator": "SOM"},
+                {"weights": np.zeros((3, 2), np.float32)})
+    with pytest.raises(IncompatibleModelError, match="holds a 'som' model .* not a TextClassifier"):
         TextClassifier.load(tmp_path / "som")
 
 
@@ -84,7 +99,7 @@ def test_frozen_glove_rows_and_coverage(pang_lee, tiny):
 
     words, vectors = load_vectors("glove-test")
     cov = clf.coverage_
-    assert clf.config_.embed_dim == vectors.shape[1] and clf.config_.freeze_embeddings
+    assert clf.model_config_.embed_dim == vectors.shape[1] and clf.model_config_.freeze_embeddings
     assert 0 < cov["found"] < cov["vocab_size"] and 0 < cov["token_coverage"] < 1
     weight = clf.model_.embedding.weight.detach().numpy()
     known = [w for w in words if w in clf.vocab_.stoi]
@@ -146,10 +161,13 @@ def test_balanced_class_weights_raise_minority_recall(pang_lee, tiny):
 @pytest.mark.parametrize(
     "kwargs, args, error, match",
     [
-        (dict(model="bert"), None, ValueError, "choose one of rnn, gru, lstm, cnn, transformer"),
+        (dict(model="bert"), None, ValueError, "choose one of cnn, transformer, rnn, gru, lstm"),
         (dict(monitor="auc"), None, ValueError, "choose one of accuracy, f1, loss"),
         (dict(class_weight="inverse"), None, ValueError, "balanced"),
-        (dict(pooling="sum"), None, ValueError, "choose one of last, mean, max"),
+        (dict(pooling="sum"), None, ValueError, "choose one of max, mean, last, cls"),
+        (dict(pooling="cls"), None, ValueError, "pooling cls is for the transformer, not gru"),
+        (dict(lr=0), None, ValueError, "lr must be > 0"),
+        (dict(epochs=1.5), None, ValueError, "epochs must be an integer"),
         (dict(pretrained="no/such/vectors.txt"), None, DlcourseError, "glove-6b-50d, glove-test, "
                                                                       "word2vec"),
         ({}, (["a", "b"], ["x"]), DlcourseError, "one label per text"),
@@ -164,7 +182,9 @@ def test_bad_input_names_problem_and_fix(kwargs, args, error, match, tiny):
 
 
 def test_use_before_fit_and_unknown_labels(tiny_fitted):
-    with pytest.raises(DlcourseError, match="not trained"):
+    from dlcourse.errors import NotFittedError
+
+    with pytest.raises(NotFittedError, match="not fitted yet"):
         TextClassifier().predict(["x"])
     with pytest.raises(DlcourseError, match="not seen in training"):
         tiny_fitted.evaluate(["a fine film"], ["neutral"])
@@ -181,10 +201,11 @@ def test_vectors_from_the_embeddings_lesson(pang_lee, tiny, tmp_path):
     for source in (kv, str(tmp_path / "emb")):
         clf = TextClassifier(**dict(tiny, epochs=1, pretrained=source, freeze=True))
         clf.fit(texts, labels)
-        assert clf.config_.embed_dim == 8 and clf.coverage_["found"] == 4
+        assert clf.model_config_.embed_dim == 8 and clf.coverage_["found"] == 4
         row = clf.model_.embedding.weight.detach().numpy()[clf.vocab_["dull"]]
         np.testing.assert_array_equal(row, kv.vectors[2])
-    assert TextClassifier(**dict(tiny, pretrained=kv)).get_params()["pretrained"] == "KeyedVectors"
+    assert TextClassifier(**dict(tiny, pretrained=kv)).config.to_dict()["pretrained"] == \
+        "KeyedVectors"
 
 
 def test_resume_equals_uninterrupted(pang_lee_split, tiny, tmp_path):

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from dlcourse.classify.models import (
-    ClassifierConfig,
     RNNClassifier,
+    RNNConfig,
     classification_loss,
     logits_to_proba,
 )
@@ -15,7 +15,7 @@ def _model(**kw):
     torch.manual_seed(0)
     cfg = dict(vocab_size=20, embed_dim=6, hidden_size=8, dropout=0.0)
     cfg.update(kw)
-    return RNNClassifier(ClassifierConfig(**cfg)).eval()
+    return RNNClassifier(RNNConfig(**cfg)).eval()
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
@@ -42,11 +42,11 @@ def test_two_classes_give_one_logit_and_probabilities_sum_to_one():
 
 def test_bad_config_names_choices():
     with pytest.raises(ValueError, match="choose one of rnn, gru, lstm"):
-        ClassifierConfig(vocab_size=5, cell="transformer")
+        RNNConfig(vocab_size=5, cell="transformer")
     with pytest.raises(ValueError, match="choose one of last, mean, max"):
-        ClassifierConfig(vocab_size=5, pooling="sum")
+        RNNConfig(vocab_size=5, pooling="sum")
     with pytest.raises(ValueError, match="at least two"):
-        ClassifierConfig(vocab_size=5, num_classes=1)
+        RNNConfig(vocab_size=5, num_classes=1)
 
 
 def test_frozen_embedding_stays_and_vectors_load():

@@ -135,7 +135,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
 
 def _flags(settings: dict) -> list[str]:
     """The `dlcourse classify train` options that give a model of MODELS its settings."""
-    names = {"num_layers": "--layers", "batch_size": "--batch-size"}
+    names = {"num_layers": "--layers", "num_heads": "--heads"}
     switches = {("bidirectional", False): "--unidirectional", ("freeze", True): "--freeze"}
     out = []
     for key, value in settings.items():
@@ -157,8 +157,9 @@ def _commands(report, quick: bool, device: str, best_name: str) -> None:
         f"dlcourse tour --only classify{' --quick' if quick else ''} --out {out}"
         + ("" if device == "auto" else f" --device {device}"),
         f"# the {len(MODELS)} networks (full settings); each also reports its test split",
-        *(" ".join(["dlcourse classify train --data rt-sentences", *_flags(kw),
+        *(" ".join(["dlcourse classify train rt-sentences", *_flags(kw),
                     f"--out {out}/{DIRS[name]}"]) for name, kw in MODELS.items()),
+        f"dlcourse classify evaluate {out}/{DIRS[best_name]} rt-sentences",
         f"dlcourse classify predict {out}/{DIRS[best_name]} "
         + " ".join(shell_quote(t) for t in TYPED),
         "# the bag-of-words baseline has no CLI verb: see the Python",

@@ -155,13 +155,19 @@ def load_dataset(name: str) -> dict[str, tuple[list[str], list] | None]:
     raise ValueError(f"unknown data set '{name}'; choose one of {', '.join(DATASETS)}")
 
 
-def read_labelled(path: str | Path, text_col: str = "text", label_col: str | None = "label"):
+def read_labelled(path: str | Path, text_col: str = "text", label_col: str | None = "label",
+                  encoding: str = "utf-8", on_missing: str = "error"):
     """Texts and labels (None when ``label_col`` is None) from a CSV/TSV/JSON-lines/parquet file.
 
+    The keyword defaults are :class:`~dlcourse.text.config.TableConfig`'s (``--text-col``,
+    ``--label-col``, ``--encoding``, ``--on-missing`` on the command line).
+
     Raises:
-        DlcourseError: the file or a column is missing (the message lists the columns).
+        DlcourseError: the file or a column is missing (the message lists the columns), a byte
+            does not decode, or a row lacks a value (with ``on_missing="error"``).
     """
     from dlcourse.text import load_table
 
-    table = load_table(path, text_col=text_col, label_col=label_col)
+    table = load_table(path, text_col=text_col, label_col=label_col, encoding=encoding,
+                       on_missing=on_missing)
     return list(table.texts), (None if label_col is None else list(table.labels))

@@ -11,6 +11,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from dlcourse.classify.cnn import CNNClassifier, CNNConfig
+from dlcourse.classify.config import MODEL_DEFAULTS, architecture
 from dlcourse.classify.layers import WordEmbedding
 from dlcourse.classify.transformer import TransformerClassifier, TransformerConfig
 
@@ -19,7 +20,7 @@ POOLINGS = ("last", "mean", "max")
 
 
 @dataclass
-class ClassifierConfig:
+class RNNConfig:
     """Everything needed to rebuild an :class:`RNNClassifier` (plain types: goes in checkpoints).
 
     ``num_classes == 2`` gives one logit (BCEWithLogits); more gives one logit per class
@@ -55,7 +56,7 @@ class ClassifierConfig:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
 
     def to_dict(self) -> dict:
-        """Plain dict for checkpoints; ``ClassifierConfig(**d)`` rebuilds it."""
+        """Plain dict for checkpoints; ``RNNConfig(**d)`` rebuilds it."""
         return asdict(self)
 
 
@@ -67,16 +68,16 @@ class RNNClassifier(nn.Module):
     hidden state of the top layer, both directions; "mean"/"max": over the real time steps only)
     and returns logits: (B,) for two classes, (B, C) for more.
 
-    The lesson's first model is ``ClassifierConfig(V, cell="rnn", num_layers=1,
+    The lesson's first model is ``RNNConfig(V, cell="rnn", num_layers=1,
     bidirectional=False, pooling="last")``; the second a 2-layer LSTM.
 
     Example:
-        >>> m = RNNClassifier(ClassifierConfig(vocab_size=10, embed_dim=4, hidden_size=8))
+        >>> m = RNNClassifier(RNNConfig(vocab_size=10, embed_dim=4, hidden_size=8))
         >>> m(torch.tensor([[2, 3, 4], [5, 6, 0]]), torch.tensor([3, 2])).shape
         torch.Size([2])
     """
 
-    def __init__(self, config: ClassifierConfig):
+    def __init__(self, config: RNNConfig):
         super().__init__()
         self.config = config
         c = config
@@ -151,27 +152,6 @@ def logits_to_proba(logits: torch.Tensor) -> torch.Tensor:
     return torch.softmax(logits, dim=1)
 
 
-#: the lesson's classifiers by name; "rnn", "gru" and "lstm" are cells of :class:`RNNClassifier`
-MODEL_NAMES = (*CELLS, "cnn", "transformer")
-
-
-def architecture(model: str) -> str:
-    """The family of a model name: "rnn" (for rnn, gru and lstm), "cnn" or "transformer"."""
-    if model not in MODEL_NAMES:
-        raise ValueError(f"unknown model '{model}'; choose one of {', '.join(MODEL_NAMES)}")
-    return "rnn" if model in CELLS else model
-
-
-#: what ``hidden_size``, ``num_layers``, ``dropout`` and ``pooling`` left at None mean, per
-#: family: for the CNN ``hidden_size`` is the feature maps per filter width, for the Transformer
-#: its width
-MODEL_DEFAULTS = {
-    "rnn": {"hidden_size": 128, "num_layers": 2, "dropout": 0.3, "pooling": "max"},
-    "cnn": {"hidden_size": 100, "num_layers": 1, "dropout": 0.5, "pooling": "max"},
-    "transformer": {"hidden_size": 64, "num_layers": 2, "dropout": 0.1, "pooling": "mean"},
-}
-
-
 def model_config(model: str, *, vocab_size: int, num_classes: int = 2, embed_dim: int = 100,
                  hidden_size: int | None = None, num_layers: int | None = None,
                  dropout: float | None = None, pooling: str | None = None, padding_idx: int = 0,
@@ -204,7 +184,7 @@ def model_config(model: str, *, vocab_size: int, num_classes: int = 2, embed_dim
         if static_channel:
             raise ValueError("multichannel applies to the cnn and transformer models; "
                              "drop it or choose --model cnn")
-        return ClassifierConfig(**common, cell=model, hidden_size=hidden, num_layers=layers,
+        return RNNConfig(**common, cell=model, hidden_size=hidden, num_layers=layers,
                                 bidirectional=bidirectional)
     if arch == "cnn":
         return CNNConfig(**common, kernel_sizes=tuple(kernel_sizes), num_filters=hidden,
@@ -216,16 +196,16 @@ def model_config(model: str, *, vocab_size: int, num_classes: int = 2, embed_dim
 
 def config_from_dict(arch: str, settings: dict):
     """The config object of an architecture from its ``to_dict()`` (what checkpoints hold)."""
-    configs = {"rnn": ClassifierConfig, "cnn": CNNConfig, "transformer": TransformerConfig}
+    configs = {"rnn": RNNConfig, "cnn": CNNConfig, "transformer": TransformerConfig}
     if arch not in configs:
         raise ValueError(f"unknown architecture '{arch}'; choose one of {', '.join(configs)}")
     return configs[arch](**settings)
 
 
 def build_classifier(config) -> nn.Module:
-    """The module a config describes: :class:`ClassifierConfig` -> :class:`RNNClassifier`,
+    """The module a config describes: :class:`RNNConfig` -> :class:`RNNClassifier`,
     ``CNNConfig`` -> ``CNNClassifier``, ``TransformerConfig`` -> ``TransformerClassifier``."""
-    for config_type, module in ((ClassifierConfig, RNNClassifier), (CNNConfig, CNNClassifier),
+    for config_type, module in ((RNNConfig, RNNClassifier), (CNNConfig, CNNClassifier),
                                 (TransformerConfig, TransformerClassifier)):
         if isinstance(config, config_type):
             return module(config)

@@ -4,6 +4,7 @@ training texts, build the matrix for a vocabulary, report the coverage."""
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -11,14 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from dlcourse.classify.config import FIT_WORD2VEC, PRETRAINED_NAMES
+from dlcourse.engine.interrupt import ENV_INTERRUPT_AFTER
 from dlcourse.errors import DlcourseError
 
 log = logging.getLogger(__name__)
 
-#: names of offline vector sets accepted by :func:`load_vectors`, besides a file path
-PRETRAINED_NAMES = ("glove-6b-50d", "glove-test")
-#: the ``pretrained`` source that :func:`vocabulary_vectors` trains on the training texts
-FIT_WORD2VEC = "word2vec"
 #: word2vec settings for the training texts (a few hundred thousand words: a few seconds);
 #: one worker, so the vectors are bit-reproducible for a seed
 FIT_WORD2VEC_SETTINGS = dict(method="skipgram", window=5, min_count=2, epochs=20, workers=1)
@@ -143,14 +142,18 @@ def train_word2vec(token_lists: Sequence[Sequence[str]], dim: int, seed: int = 0
         return [], np.zeros((0, dim), dtype=np.float32)
     start = time.perf_counter()
     # a step of fitting a classifier, not a lesson of its own: one summary line instead of the
-    # trainer's line per epoch
+    # trainer's line per epoch, and a simulated Ctrl-C (DLCOURSE_INTERRUPT_AFTER) counts the
+    # classifier's steps only (these seconds of set-up are redone on --resume anyway)
     quiet = logging.getLogger("dlcourse.embeddings")
     level = quiet.level
     quiet.setLevel(max(level, logging.WARNING))
+    simulated = os.environ.pop(ENV_INTERRUPT_AFTER, None)
     try:
         model = Word2Vec(vector_size=dim, seed=seed, **FIT_WORD2VEC_SETTINGS).fit(token_lists)
     finally:
         quiet.setLevel(level)
+        if simulated is not None:
+            os.environ[ENV_INTERRUPT_AFTER] = simulated
     log.info("word2vec on the training texts: %d words x %d dimensions in %.1f s",
              len(model.wv.index_to_key), dim, time.perf_counter() - start)
     return list(model.wv.index_to_key), np.asarray(model.wv.vectors, dtype=np.float32)
@@ -162,6 +165,24 @@ def sources(pretrained) -> list:
     if isinstance(pretrained, str) and "+" in pretrained and not Path(pretrained).exists():
         return [p for p in pretrained.split("+") if p]
     return [pretrained]
+
+
+def check_pretrained(pretrained) -> None:
+    """Refuse, before any work, a ``pretrained`` source that is neither a known name, a vectors
+    object nor a path that exists (torch-free; reads no vectors).
+
+    Raises:
+        DlcourseError: naming the source and the valid choices.
+    """
+    for src in sources(pretrained):
+        if src is None or not isinstance(src, str | Path):
+            continue
+        if src in (FIT_WORD2VEC, *PRETRAINED_NAMES) or Path(src).exists():
+            continue
+        raise DlcourseError(
+            f"pretrained vectors '{src}' not found; pass one of {', '.join(PRETRAINED_NAMES)}, "
+            f"{FIT_WORD2VEC} (trained on the training texts), none, or the path of a "
+            "GloVe/word2vec file or an embeddings model directory")
 
 
 def vocabulary_vectors(pretrained, token_lists: Sequence[Sequence[str]], itos: list[str],

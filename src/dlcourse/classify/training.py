@@ -10,7 +10,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-SCHEDULES = (None, "linear", "cosine")
+from dlcourse.classify.config import SCHEDULES as DECAYS
+
+SCHEDULES = (None, *DECAYS)
 
 
 def drop_words(ids: torch.Tensor, p: float, unk_id: int, pad_id: int,

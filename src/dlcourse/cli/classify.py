@@ -1,5 +1,15 @@
-"""`dlcourse classify train | evaluate | predict`: CNN, Transformer and RNN text classifiers from
-the terminal."""
+"""`dlcourse classify`: train, evaluate and use CNN, Transformer and RNN text classifiers.
+
+    dlcourse classify train DATA --out DIR [--valid FILE] [--text-col C --label-col C] [options]
+    dlcourse classify evaluate MODEL_DIR DATA [--out DIR]
+    dlcourse classify predict MODEL_DIR TEXT... [--file FILE] [--out CSV]
+
+DATA is a named data set (rt-sentences, pang-lee-sample, mr-polarity, imdb: the ``dlcourse data
+list`` names) or a table file (.csv, .tsv, .jsonl, .parquet) with a text and a label column.
+The training options come from :class:`~dlcourse.classify.config.ClassifierConfig`, the table
+options from :class:`~dlcourse.text.config.TableConfig`; every value is checked before any data
+is read, and nothing is written before the training starts.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +17,89 @@ from pathlib import Path
 
 import click
 
+from dlcourse.classify.config import ClassifierConfig
 from dlcourse.cli.common import (
+    ConfigOptions,
+    check_input_file,
+    check_out_dir,
+    check_out_file,
     device_option,
     echo_table,
+    model_dir_argument,
     out_option,
     resume_option,
-    seed_option,
 )
+from dlcourse.errors import DlcourseError
+from dlcourse.text.config import TableConfig
+from dlcourse.text.formats import TABLE_SUFFIXES, is_table
 
 group = click.Group("classify", help="Train, evaluate and use CNN, Transformer and RNN/GRU/LSTM "
                                     "text classifiers.")
 
+# old spellings: `train --train FILE` / `train --data NAME` -> `train DATA`, and
+# `predict --model DIR` -> `predict DIR` (each with a note); `evaluate --data NAME` is a hidden
+# option, since MODEL_DIR already comes first there
+LEGACY = {"train": ("--train", "--data"), "predict": ("--model",)}
+
+# two-way switches keep their lesson spellings (--unidirectional, --fine-tune); see _switches
+SWITCHES = {"bidirectional": "--bidirectional/--unidirectional", "freeze": "--freeze/--fine-tune"}
+TRAIN = ConfigOptions(ClassifierConfig, exclude=tuple(SWITCHES),
+                      rename={"num_layers": "--layers", "num_heads": "--heads"})
+TABLE = ConfigOptions(TableConfig)
+READ = ConfigOptions(TableConfig, exclude=("label_col",))  # texts only: no label column
 DATA_SETS = ("rt-sentences", "pang-lee-sample", "mr-polarity", "imdb")
-TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".parquet")
+DRY_RUN = {"train": 200, "valid": 100, "test": 100}
+batch_option = click.option("--batch-size", type=click.IntRange(min=1), default=256,
+                            show_default=True, help="Texts per forward pass.")
 
 
-def _labelled(data: str | None, path: str | None, text_col: str, label_col: str):
-    """(train, valid, test) pairs of (texts, labels) for --data NAME, or (table, None, None)."""
+def _switches(command):
+    """The two-way config switches, with their help from the config (one home)."""
+    fields = {f.name: f for f in ClassifierConfig.fields()}
+    for name, spelling in reversed(SWITCHES.items()):
+        shown = "on" if getattr(ClassifierConfig(), name) else "off"
+        help_ = f"{fields[name].metadata['help']} [default: {shown}]"
+        command = click.option(spelling, name, default=None, help=help_)(command)
+    return command
+
+
+def check_data(value: str, what: str = "DATA") -> str:
+    """A named data set, or an existing, non-empty table file; a one-line error otherwise.
+    Reads no data."""
+    from dlcourse.data import canonical_name
+
+    name = canonical_name(value)
+    if name in DATA_SETS:
+        return name
+    path = Path(value).expanduser()
+    kinds = ", ".join(TABLE_SUFFIXES)
+    if not path.exists():
+        raise DlcourseError(f"{what} {value!r} is neither a data set ({', '.join(DATA_SETS)}) "
+                            f"nor a table file that exists")
+    if path.is_dir():
+        raise DlcourseError(f"{what} {value} is a directory; pass a table file ({kinds}) or a "
+                            f"data set name ({', '.join(DATA_SETS)})")
+    if not is_table(path):
+        raise DlcourseError(f"{what} {value} is not a table file; pass a {kinds} file with a "
+                            "text and a label column")
+    check_input_file(path, what)
+    return value
+
+
+def _data_callback(ctx, param, value):
+    return None if value is None else check_data(value)
+
+
+def _labelled(source: str, table: TableConfig, what: str = "train"):
+    """(train, valid, test) pairs of (texts, labels) of a named set (a part it lacks is None),
+    or (the table, None, None)."""
     from dlcourse.classify import data as cdata
 
-    if data is not None:
-        parts = cdata.load_dataset(data)
+    if source in DATA_SETS:
+        parts = cdata.load_dataset(source)
         return parts["train"], parts["valid"], parts["test"]
-    return cdata.read_labelled(path, text_col, label_col), None, None
+    return cdata.read_labelled(source, table.text_col, table.label_col, table.encoding,
+                               table.on_missing), None, None
 
 
 def _metric_rows(metrics: dict) -> list[dict]:
@@ -61,143 +131,114 @@ def _write_metrics(out: Path, metrics: dict, name: str) -> None:
                           out / f"confusion_{name}.png", title=f"Confusion matrix ({name})")
 
 
+def _check_resume(out: Path, config: ClassifierConfig) -> None:
+    """Refuse --resume before any work: no checkpoint, another lesson's run, other settings."""
+    from dlcourse.engine.checkpoint import load_checkpoint
+    from dlcourse.engine.estimator import check_resume_config
+
+    if not (out / "last.pt").exists():
+        raise DlcourseError(f"nothing to resume: {out}/last.pt does not exist; run without "
+                            "--resume")
+    state = load_checkpoint(out / "last.pt")
+    if state.get("lesson") != "classify":
+        raise DlcourseError(f"cannot resume {out}: it holds a '{state.get('lesson')}' run, not "
+                            "a 'classify' one; train into a new --out")
+    check_resume_config(state.get("config") or {}, config.resume_values(), out)
+
+
+def _head(pair, n):
+    return None if pair is None else (pair[0][:n], pair[1][:n])
+
+
 @group.command()
-@click.option("--train", "train_path", type=click.Path(exists=True, dir_okay=False),
-              help="Training table (CSV/TSV/JSON lines/parquet) with a text and a label column.")
-@click.option("--valid", "valid_path", type=click.Path(exists=True, dir_okay=False),
-              help="Validation table (default: 10% of --train, stratified).")
-@click.option("--data", type=click.Choice(DATA_SETS),
-              help="Named data instead of --train: rt-sentences (offline, 10,568 review "
-                   "sentences, fixed 80/10/10 split), pang-lee-sample (offline, 200), "
-                   "mr-polarity or imdb (downloaded).")
-@click.option("--text-col", default="text", show_default=True, help="Column holding the text.")
-@click.option("--label-col", default="label", show_default=True, help="Column holding the label.")
-@click.option("--model", type=click.Choice(["cnn", "transformer", "rnn", "gru", "lstm"]),
-              default="cnn", show_default=True,
-              help="Kim's CNN, a small Transformer encoder, or a recurrent cell.")
-@click.option("--embed-dim", default=100, show_default=True, type=int,
-              help="Embedding size: random or word2vec vectors (others have their own size).")
-@click.option("--hidden-size", default=None, type=int,
-              help="RNN units, CNN maps per filter width, or Transformer width "
-                   "[default: 128, 100, 64].")
-@click.option("--layers", default=None, type=int,
-              help="Recurrent or Transformer layers [default: 2].")
-@click.option("--bidirectional/--unidirectional", default=True, show_default=True)
-@click.option("--pooling", type=click.Choice(["max", "mean", "last", "cls"]), default=None,
-              help="How the outputs over time become one vector (last: RNNs only, cls: "
-                   "Transformer only) [default: Transformer mean, others max].")
-@click.option("--dropout", default=None, type=float,
-              help="Dropout [default: RNN 0.3, CNN 0.5, Transformer 0.1].")
-@click.option("--kernel-sizes", default="3,4,5", show_default=True,
-              help="CNN filter widths, comma-separated.")
-@click.option("--heads", default=4, show_default=True, type=int,
-              help="Transformer attention heads.")
-@click.option("--positions", type=click.Choice(["learned", "sinusoidal"]), default="learned",
-              show_default=True, help="Transformer position codes.")
-@click.option("--multichannel", is_flag=True,
-              help="CNN/Transformer with --pretrained: a frozen copy of the vectors beside the "
-                   "fine-tuned ones (Kim's multichannel model).")
-@click.option("--word-dropout", default=0.2, show_default=True, type=float,
-              help="In training, replace each token by <unk> with this probability.")
-@click.option("--adversarial", default=1.0, show_default=True, type=float,
-              help="Adversarial training: also train on each sentence's word vectors pushed "
-                   "this far the worst way (0: off).")
-@click.option("--tokenizer", default="basic_english", show_default=True,
-              type=click.Choice(["basic_english", "whitespace", "regex", "wordpiece"]))
-@click.option("--max-vocab", default=30000, show_default=True, type=int)
-@click.option("--pretrained", default="word2vec", show_default=True,
-              help="Word vectors the embedding starts from: word2vec (trained on the training "
-                   "texts, seconds), glove-6b-50d (offline), a GloVe/word2vec text file, "
-                   "names joined by + to concatenate, or none (random).")
-@click.option("--freeze/--fine-tune", default=False, show_default=True,
-              help="Keep the pretrained vectors fixed, or train them further.")
-@click.option("--pretrained-vocab", default=50000, show_default=True, type=int,
-              help="Also give the N most frequent words of the pretrained vectors a row "
-                   "(words the training texts lack keep their vector).")
-@click.option("--epochs", default=10, show_default=True, type=int)
-@click.option("--batch-size", default=50, show_default=True, type=int)
-@click.option("--lr", default=1e-3, show_default=True, type=float)
-@click.option("--schedule", type=click.Choice(["none", "linear", "cosine"]), default="none",
-              show_default=True, help="Learning-rate decay to zero over --epochs.")
-@click.option("--patience", default=3, show_default=True, type=int,
-              help="Early stopping: epochs without improvement of --monitor.")
-@click.option("--monitor", type=click.Choice(["accuracy", "f1", "loss"]), default="accuracy",
-              show_default=True, help="Validation metric for early stopping and the best epoch.")
-@click.option("--class-weight", type=click.Choice(["none", "balanced"]), default="none",
-              show_default=True, help="balanced: weigh classes inversely to their counts.")
-@seed_option
-@device_option
+@click.argument("data", metavar="DATA", callback=_data_callback)
 @out_option
+@click.option("--valid", "valid_path", metavar="FILE",
+              help="Validation table [default: the data set's split, or 10% of a table, "
+                   "stratified].")
+@TABLE
+@TRAIN
+@_switches
 @resume_option
-@click.option("--dry-run", is_flag=True, help="Smoke test: 200 texts, 1 epoch, a tiny model.")
-def train(train_path, valid_path, data, text_col, label_col, model, embed_dim, hidden_size,
-          layers, bidirectional, pooling, dropout, kernel_sizes, heads, positions, multichannel,
-          word_dropout, adversarial, tokenizer, max_vocab, pretrained, freeze, pretrained_vocab,
-          epochs, batch_size, lr, schedule, patience, monitor, class_weight, seed, device, out,
-          resume, dry_run):
-    """Train a classifier on a labelled table (--train) or a named data set (--data); save to OUT.
+@click.option("--dry-run", is_flag=True, help=f"Smoke test: {DRY_RUN['train']} texts, 1 epoch, "
+              "a 16-unit model.")
+def train(data, out, valid_path, resume, dry_run, **options):
+    """Train a classifier on DATA and save it in --out.
 
-    OUT gets model.pt (everything `predict` needs), metrics_valid.json and confusion_valid.png
-    (and *_test when the data set has a test split), and the engine's per-epoch last.pt,
-    best.pt and history.json.
+    DATA: rt-sentences (offline, 10,568 review sentences, fixed 80/10/10 split),
+    pang-lee-sample (offline, 200), mr-polarity or imdb (downloaded), or a table file
+    (.csv, .tsv, .jsonl, .parquet) with --text-col and --label-col.
 
-    Example: dlcourse classify train --data rt-sentences --pretrained glove-6b-50d --out runs/rt
-    (the default recipe: Kim's CNN on fine-tuned GloVe vectors with word dropout)
+    --out gets model.safetensors (everything `predict` needs), metrics_valid.json and
+    confusion_valid.png (and *_test when the data set has a test split), and the engine's
+    last.pt, best.pt and history.json. Ctrl-C stops after the current batch and saves last.pt;
+    the same command with --resume continues from exactly there.
+
+    Example: dlcourse classify train rt-sentences --pretrained glove-6b-50d --out runs/rt
 
     Runs unchanged under ``torchrun --nproc_per_node=N -m dlcourse classify train ...`` (gloo on
     CPU, nccl on CUDA): --batch-size is the global batch, split over the N processes, and rank 0
-    prints and writes OUT; --resume works with any N.
+    prints and writes --out; --resume works with any N.
     """
-    if (train_path is None) == (data is None):
-        raise click.UsageError("give either --train FILE or --data NAME")
-    try:
-        kernel_sizes = tuple(int(k) for k in kernel_sizes.split(",") if k.strip())
-    except ValueError:
-        raise click.BadParameter(f"{kernel_sizes!r} is not a comma-separated list of widths",
-                                 param_hint="--kernel-sizes") from None
-    from dlcourse.classify import TextClassifier
+    table = TABLE.build(TABLE.pop(options))
+    if table.label_col is None:
+        raise DlcourseError("--label-col none: training needs labels; name the label column")
+    switches = {k: options.pop(k) for k in SWITCHES if options.get(k) is not None}
+    options = {k: v for k, v in options.items() if k not in SWITCHES}
+    config = TRAIN.build(options, progress=True, **switches)
+    if dry_run:  # a smoke test of the settings given (checked above): one epoch, a tiny network
+        config = config.replace(epochs=1, hidden_size=16, embed_dim=16, num_layers=1,
+                                pretrained_vocab=0).validate()
+    from dlcourse.classify.pretrained import check_pretrained
+
+    check_pretrained(config.pretrained)
+    if valid_path is not None:
+        check_data(valid_path, "--valid")
+        if valid_path in DATA_SETS:
+            raise DlcourseError(f"--valid {valid_path}: pass a table file; a data set's own "
+                                "validation split is used when DATA names it")
+    if resume:
+        _check_resume(out, config)
     from dlcourse.classify import data as cdata
+    from dlcourse.engine.device import resolve_device
+
+    resolve_device(config.device)  # an unavailable device fails before the data is read
+    train_set, valid_set, test_set = _labelled(data, table)
+    if valid_path is not None:
+        valid_set = _labelled(valid_path, table)[0]
+    elif valid_set is None:
+        train_set, valid_set = cdata.holdout(*train_set, fraction=0.1, seed=config.seed)
+    if dry_run:
+        train_set, valid_set, test_set = (_head(part, DRY_RUN[k]) for k, part in
+                                          (("train", train_set), ("valid", valid_set),
+                                           ("test", test_set)))
+    _fit_and_report(config, data, table, train_set, valid_set, test_set, out, resume)
+
+
+def _fit_and_report(config, data, table, train_set, valid_set, test_set, out, resume):
+    from dlcourse.classify import TextClassifier
     from dlcourse.engine.distributed import (
         init_distributed,
         is_main_process,
         shutdown_distributed,
     )
 
-    train_set, valid_set, test_set = _labelled(data, train_path, text_col, label_col)
-    if valid_path is not None:
-        valid_set = cdata.read_labelled(valid_path, text_col, label_col)
-    elif valid_set is None:
-        train_set, valid_set = cdata.holdout(*train_set, fraction=0.1, seed=seed)
-    if dry_run:
-        train_set, valid_set = _head(train_set, 200), _head(valid_set, 100)
-        test_set = None if test_set is None else _head(test_set, 100)
-        epochs, hidden_size, embed_dim, layers, pretrained_vocab = 1, 16, 16, 1, 0
-    clf = TextClassifier(
-        model, embed_dim=embed_dim, hidden_size=hidden_size, num_layers=layers,
-        bidirectional=bidirectional, pooling=pooling, dropout=dropout,
-        kernel_sizes=kernel_sizes, num_heads=heads, positions=positions,
-        multichannel=multichannel, word_dropout=word_dropout, adversarial=adversarial,
-        tokenizer=tokenizer, max_vocab=max_vocab,
-        pretrained=None if pretrained.lower() == "none" else pretrained, freeze=freeze,
-        pretrained_vocab=pretrained_vocab, epochs=epochs, batch_size=batch_size, lr=lr,
-        schedule=None if schedule == "none" else schedule, patience=patience, monitor=monitor,
-        class_weight=None if class_weight == "none" else class_weight, seed=seed, device=device,
-        progress=True)
-    out = Path(out)
     # every rank reads the same data and split; a single process is unaffected
-    init_distributed(device)
+    init_distributed(config.device)
     try:
         if is_main_process():
-            click.echo(f"training {model} on {len(train_set[0])} texts, validating on "
+            click.echo(f"training {config.model} on {len(train_set[0])} texts, validating on "
                        f"{len(valid_set[0])}")
-        clf.fit(*train_set, valid=valid_set, out_dir=out, resume=resume)
+        clf = TextClassifier(config).fit(*train_set, valid=valid_set, out_dir=out, resume=resume)
     finally:
         shutdown_distributed()
     if not is_main_process():
         return
     click.echo(f"trained on {clf.device_} in {clf.fit_seconds_:.1f} s")
-    clf.save(out, metadata={"text_col": text_col, "label_col": label_col,
-                            "data": data or str(train_path)})
+    # what `classify evaluate` needs to read a table the same way, from any working directory
+    clf.metadata_ = {"text_col": table.text_col, "label_col": table.label_col,
+                     "data": data if data in DATA_SETS else str(Path(data).resolve())}
+    clf.save(out)
     if clf.coverage_ is not None:
         c = clf.coverage_
         click.echo(f"pretrained vectors cover {c['found']}/{c['vocab_size']} vocabulary entries "
@@ -210,76 +251,121 @@ def train(train_path, valid_path, data, text_col, label_col, model, embed_dim, h
             metrics = clf.evaluate(*part)
             _write_metrics(out, metrics, name)
             _show_metrics(metrics, name)
-    click.echo(f"saved {out / 'model.pt'}")
+    click.echo(f"saved {out / 'model.safetensors'} (predict with: dlcourse classify predict "
+               f"{out} TEXT...)")
 
 
-def _head(pair, n):
-    return pair[0][:n], pair[1][:n]
+def _legacy_data(ctx, param, value):
+    if value is not None:
+        click.echo(f"note: '--data {value}' is deprecated; write 'dlcourse classify evaluate "
+                   f"MODEL_DIR {value}'", err=True)
+        return check_data(value)
+    return None
+
+
+def _optional_out(ctx, param, value):
+    return None if value is None else check_out_dir(value)
+
+
+def _as_classes(labels: list, classes: list) -> list:
+    """Labels read from a file matched to the model's classes by their text ("1" -> 1)."""
+    by_text = {str(c): c for c in classes}
+    return [by_text.get(str(y), y) for y in labels]
 
 
 @group.command()
-@click.argument("model_dir", type=click.Path(exists=True))
-@click.argument("data_file", required=False, type=click.Path(exists=True, dir_okay=False))
-@click.option("--data", type=click.Choice(DATA_SETS),
-              help="Named data instead of DATA_FILE (its test split where it has one).")
-@click.option("--text-col", default=None, help="Text column (default: the one used in training).")
-@click.option("--label-col", default=None, help="Label column (default: the training one).")
-@click.option("--out", "out", type=click.Path(file_okay=False),
+@model_dir_argument("classify")
+@click.argument("data", metavar="DATA", required=False, callback=_data_callback)
+@click.option("--data", "data_option", hidden=True, callback=_legacy_data)
+@TABLE
+@click.option("--out", type=click.Path(), default=None, callback=_optional_out,
               help="Also write metrics_eval.json and confusion_eval.png here.")
-@click.option("--batch-size", default=256, show_default=True, type=int)
+@batch_option
 @device_option
-def evaluate(model_dir, data_file, data, text_col, label_col, out, batch_size, device):
-    """Accuracy, precision/recall/F1, confusion matrix and ROC-AUC of MODEL_DIR on labelled data.
+def evaluate(model_dir, data, data_option, out, batch_size, device, **options):
+    """Accuracy, precision/recall/F1, confusion matrix and ROC-AUC of MODEL_DIR on DATA.
 
-    Example: dlcourse classify evaluate runs/rt reviews.csv --text-col review --label-col label
+    DATA: a data set name (its test split where it has one) or a labelled table; a table's
+    columns default to the ones the model was trained with. Prints; writes files only with
+    --out.
+
+    Example: dlcourse classify evaluate runs/rt reviews.csv --text-col review
     """
-    if (data_file is None) == (data is None):
-        raise click.UsageError("give either DATA_FILE or --data NAME")
+    from dlcourse.engine.persist import model_path, read_manifest
+
+    if data is not None and data_option is not None:
+        raise DlcourseError("give DATA once (the --data option is the old spelling)")
+    data = data if data is not None else data_option
+    if data is None:
+        raise DlcourseError("Missing argument 'DATA': a data set name "
+                            f"({', '.join(DATA_SETS)}) or a labelled table file")
+    saved = read_manifest(model_path(model_dir)).get("metadata") or {}
+    base = TableConfig(text_col=saved.get("text_col", "text"),
+                       label_col=saved.get("label_col", "label"))
+    table = TABLE.build(options, base=base)
+    if table.label_col is None:
+        raise DlcourseError("--label-col none: evaluating needs labels; name the label column")
+    from dlcourse.engine.device import resolve_device
+
+    resolve_device(device)
+    train_set, _, test_set = _labelled(data, table)
+    texts, labels = test_set if test_set is not None else train_set
     from dlcourse.classify import TextClassifier
 
     clf = TextClassifier.load(model_dir, device=device)
-    text_col = text_col or clf.metadata_.get("text_col", "text")
-    label_col = label_col or clf.metadata_.get("label_col", "label")
-    train_set, _, test_set = _labelled(data, data_file, text_col, label_col)
-    texts, labels = test_set if test_set is not None else train_set
-    labels = _match_label_type(labels, clf.classes_)
-    metrics = clf.evaluate(texts, labels, batch_size=batch_size)
-    _show_metrics(metrics, data or Path(data_file).name)
+    metrics = clf.evaluate(texts, _as_classes(labels, clf.classes_), batch_size=batch_size)
+    _show_metrics(metrics, data if data in DATA_SETS else Path(data).name)
     if out is not None:
-        _write_metrics(Path(out), metrics, "eval")
-        click.echo(f"wrote {Path(out) / 'metrics_eval.json'} and confusion_eval.png")
+        _write_metrics(out, metrics, "eval")
+        click.echo(f"wrote {out / 'metrics_eval.json'} and confusion_eval.png")
 
 
-def _match_label_type(labels, classes):
-    """Labels read from a file as text ("1") matched to numeric classes (1) of the model."""
-    if classes and all(isinstance(c, int) for c in classes):
-        try:
-            return [int(y) for y in labels]
-        except (TypeError, ValueError):
-            return labels
-    return labels
+def _legacy_output(ctx, param, value):
+    if value is not None:
+        click.echo(f"note: '--output {value}' is deprecated; write '--out {value}'", err=True)
+        return _out_csv(ctx, param, value)
+    return None
+
+
+def _out_csv(ctx, param, value):
+    return None if value is None else check_out_file(value, "--out", "predictions.csv")
 
 
 @group.command()
-@click.argument("model_dir", type=click.Path(exists=True))
-@click.argument("texts", nargs=-1)
-@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False),
-              help="Texts to classify: one per line, or a table (CSV/TSV/...) with --text-col.")
-@click.option("--text-col", default=None, help="Text column of a table --file.")
-@click.option("--output", type=click.Path(dir_okay=False),
+@model_dir_argument("classify")
+@click.argument("texts", nargs=-1, metavar="[TEXT]...")
+@click.option("--file", "file", metavar="FILE",
+              help="Texts to classify: one per line, or a table (.csv, .tsv, ...) with "
+                   "--text-col.")
+@READ
+@click.option("--out", "out", metavar="CSV", callback=_out_csv,
               help="Write text,label,p_<class>... as CSV here instead of printing.")
-@click.option("--batch-size", default=256, show_default=True, type=int)
+@click.option("--output", "output", hidden=True, callback=_legacy_output)
+@batch_option
 @device_option
-def predict(model_dir, texts, file, text_col, output, batch_size, device):
-    """Label TEXTS (or the texts of --file) with MODEL_DIR, with class probabilities.
+def predict(model_dir, texts, file, out, output, batch_size, device, **options):
+    """Label each TEXT (or the texts of --file) with MODEL_DIR, with class probabilities.
 
     Example: dlcourse classify predict runs/rt "a gorgeous, witty film" "tedious and flat"
     """
+    from dlcourse.text.reading import check_text_file
+
+    if out is not None and output is not None:
+        raise DlcourseError("give --out once (--output is the old spelling)")
+    out = out if out is not None else output
+    reading = READ.build(options, label_col=None)
     texts = list(texts)
     if file is not None:
-        texts += _read_texts(file, text_col)
+        if Path(file).suffix.lower() == ".parquet":  # binary by design; pandas checks the rest
+            check_input_file(file, "--file")
+        else:
+            check_text_file(file, reading.encoding, "--file", decode=not is_table(file))
+        texts += _read_texts(file, reading)
     if not texts:
-        raise click.UsageError("give texts to classify, or --file FILE")
+        raise DlcourseError("give texts to classify, or --file FILE")
+    from dlcourse.engine.device import resolve_device
+
+    resolve_device(device)
     from dlcourse.classify import TextClassifier
 
     clf = TextClassifier.load(model_dir, device=device)
@@ -288,16 +374,16 @@ def predict(model_dir, texts, file, text_col, output, batch_size, device):
     rows = [{"text": t, "label": classes[p.argmax()], **{f"p_{c}": float(v)
                                                             for c, v in zip(classes, p)}}
             for t, p in zip(texts, proba)]
-    if output is not None:
+    if out is not None:
         import csv
 
         from dlcourse.engine import atomic_write
 
-        with atomic_write(output, "w") as f:
+        with atomic_write(out, "w") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
-        click.echo(f"wrote {len(rows)} predictions to {output}")
+        click.echo(f"wrote {len(rows)} predictions to {out}")
         return
     for row in rows:
         if len(row["text"]) > 60:
@@ -305,11 +391,10 @@ def predict(model_dir, texts, file, text_col, output, batch_size, device):
     echo_table(rows, floatfmt=".3f")
 
 
-def _read_texts(path: str, text_col: str | None) -> list[str]:
-    from dlcourse.classify.data import read_labelled
+def _read_texts(path: str, reading: TableConfig) -> list[str]:
+    from dlcourse.text import load_table, read_text_lines
 
-    if Path(path).suffix.lower() in TABLE_SUFFIXES:
-        return read_labelled(path, text_col or "text", None)[0]
-    from dlcourse.text import iter_lines
-
-    return [line for line in iter_lines(path) if line.strip()]
+    if is_table(path):
+        return list(load_table(path, text_col=reading.text_col, label_col=None,
+                               encoding=reading.encoding, on_missing=reading.on_missing).texts)
+    return list(read_text_lines(path, reading.encoding, skip_blank=True))

@@ -1,0 +1,180 @@
+"""The settings of a text classifier: one dataclass, every default once (torch-free).
+
+``dlcourse classify train`` builds its options from these fields and
+:class:`~dlcourse.classify.estimator.TextClassifier` validates them when ``fit`` starts, so the
+Python API and the command line refuse the same values with the same message.
+
+Example:
+    >>> ClassifierConfig(model="lstm", pooling="last").validate().bidirectional
+    True
+    >>> ClassifierConfig(word_dropout=1.0).validate()
+    Traceback (most recent call last):
+    ...
+    dlcourse.errors.ConfigError: word_dropout must be <= 0.95, got 1.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dlcourse.engine.config import Config, param
+from dlcourse.errors import ConfigError
+
+#: recurrent cells of the RNN classifier
+CELLS = ("rnn", "gru", "lstm")
+#: every classifier by name: Kim's CNN, a Transformer encoder and the recurrent cells
+MODELS = ("cnn", "transformer", *CELLS)
+POOLINGS = ("max", "mean", "last", "cls")
+POSITIONS = ("learned", "sinusoidal")
+SCHEDULES = ("linear", "cosine")
+#: the validation metric for early stopping and the best epoch -> (history key, mode)
+MONITORS = {"accuracy": ("valid_acc", "max"), "f1": ("valid_f1", "max"),
+            "loss": ("valid_loss", "min")}
+CLASS_WEIGHTS = ("balanced",)
+#: what ``hidden_size``, ``num_layers``, ``dropout`` and ``pooling`` left at None mean, per
+#: family: for the CNN ``hidden_size`` is the feature maps per filter width, for the Transformer
+#: its width
+MODEL_DEFAULTS = {
+    "rnn": {"hidden_size": 128, "num_layers": 2, "dropout": 0.3, "pooling": "max"},
+    "cnn": {"hidden_size": 100, "num_layers": 1, "dropout": 0.5, "pooling": "max"},
+    "transformer": {"hidden_size": 64, "num_layers": 2, "dropout": 0.1, "pooling": "mean"},
+}
+TOKENIZERS = ("basic_english", "whitespace", "regex", "spacy", "wordpiece")
+#: offline vector sets ``pretrained`` names besides "word2vec" and file paths
+PRETRAINED_NAMES = ("glove-6b-50d", "glove-test")
+#: the ``pretrained`` source trained on the training texts at fit time
+FIT_WORD2VEC = "word2vec"
+
+
+def architecture(model: str) -> str:
+    """The family of a model name: "rnn" (for rnn, gru and lstm), "cnn" or "transformer".
+
+    >>> architecture("gru")
+    'rnn'
+    """
+    if model not in MODELS:
+        raise ValueError(f"unknown model '{model}'; choose one of {', '.join(MODELS)}")
+    return "rnn" if model in CELLS else model
+
+
+@dataclass
+class ClassifierConfig(Config):
+    """Every hyper-parameter of a text classifier (plain values: saved with the model).
+
+    The defaults are the recipe chosen on the review sentences' validation split (see
+    ``benchmarks/bench_classify.py``): Kim's CNN (filter widths 3, 4, 5, 100 maps each, dropout
+    0.5) with word dropout 0.2 and adversarial training (epsilon 1), Adam at 1e-3 on batches of
+    50 for up to 10 epochs, the best epoch on validation kept. The word vectors are fine-tuned:
+    by default word2vec trained on the training texts at fit time; with
+    ``pretrained="glove-6b-50d"`` GloVe, and the 50,000 most frequent GloVe words join the
+    vocabulary. ``hidden_size``, ``num_layers``, ``dropout`` and ``pooling`` left at None take
+    the model family's defaults (``dlcourse.classify.models.MODEL_DEFAULTS``).
+
+    ``pretrained`` may also be a KeyedVectors-like object (``index_to_key`` and ``vectors``) in
+    Python; the saved config then names its type.
+    """
+
+    model: str = param("cnn", "cnn (Kim 2014), transformer (a small encoder), or a recurrent "
+                       "cell: rnn, gru, lstm.", choices=MODELS)
+    embed_dim: int = param(100, "Embedding size: random or word2vec vectors (other pretrained "
+                           "vectors have their own size).", min=1)
+    hidden_size: int | None = param(None, "RNN units, CNN feature maps per filter width, or the "
+                                    "Transformer's width; none: the model's (128, 100, 64).",
+                                    min=1)
+    num_layers: int | None = param(None, "Recurrent or Transformer layers; none: the model's "
+                                   "(2; the CNN has one).", min=1)
+    bidirectional: bool = param(True, "RNNs read the text both ways.")
+    dropout: float | None = param(None, "Dropout before the output layer, on the RNN's inputs "
+                                  "and between its layers; none: the model's (RNN 0.3, CNN 0.5, "
+                                  "Transformer 0.1).", min=0.0, max=0.95)
+    pooling: str | None = param(None, "How the positions become one vector: max, mean, last "
+                                "(RNNs: the final state), cls (Transformer: a [CLS] position); "
+                                "none: the model's (Transformer mean, others max).",
+                                choices=POOLINGS)
+    kernel_sizes: tuple[int, ...] = param((3, 4, 5), "The CNN's filter widths in words, "
+                                          "comma-separated.")
+    num_heads: int = param(4, "The Transformer's attention heads.", min=1)
+    positions: str = param("learned", "The Transformer's position codes.", choices=POSITIONS)
+    multichannel: bool = param(False, "CNN/Transformer with pretrained vectors: a frozen copy "
+                               "beside the fine-tuned ones (Kim's multichannel model).")
+    word_dropout: float = param(0.2, "In training, each token becomes <unk> with this "
+                                "probability.", min=0.0, max=0.95)
+    adversarial: float = param(1.0, "Adversarial training: also train on each sentence's word "
+                               "vectors pushed this far (L2) the worst way; 0: off (twice the "
+                               "compute when on).", min=0.0)
+    tokenizer: str = param("basic_english", "Which tokenizer.", choices=TOKENIZERS)
+    max_vocab: int | None = param(30000, "Keep at most this many training words; none: all.",
+                                  min=1)
+    min_freq: int = param(1, "Drop training words seen fewer times.", min=1)
+    max_len: int | None = param(400, "Cut texts to this many tokens; none: no limit (the "
+                                "Transformer's learned positions cover 512).", min=1)
+    pretrained: Any = param(FIT_WORD2VEC, "Word vectors the embedding starts from: word2vec "
+                            "(trained on the training texts, seconds), glove-6b-50d (offline), "
+                            "a GloVe/word2vec file or embeddings model folder, names joined by "
+                            "+ to concatenate, or none (random).")
+    freeze: bool = param(False, "Keep the pretrained vectors fixed (else fine-tune them).")
+    pretrained_vocab: int = param(50000, "Also give the N most frequent words of the pretrained "
+                                  "vectors a row (words the training texts lack keep their "
+                                  "vector).", min=0)
+    epochs: int = param(10, "Passes over the training texts.", min=1)
+    batch_size: int = param(50, "Texts per optimizer step (the global batch under torchrun).",
+                            min=1)
+    lr: float = param(1e-3, "Adam's learning rate.", min=0.0, exclusive_min=True)
+    weight_decay: float = param(0.0, "Adam's weight decay (L2).", min=0.0)
+    schedule: str | None = param(None, "Learning rate decay to zero at the last step: linear, "
+                                 "cosine, or none (constant).", choices=SCHEDULES)
+    grad_clip: float | None = param(5.0, "Clip the gradient norm to this; none: no clipping.",
+                                    min=0.0, exclusive_min=True)
+    patience: int | None = param(3, "Early stopping: epochs without improvement of --monitor "
+                                 "(needs validation data); none: never stop early.", min=0)
+    monitor: str = param("accuracy", "Validation metric for early stopping and the best epoch.",
+                         choices=tuple(MONITORS))
+    class_weight: str | None = param(None, "balanced: weigh classes inversely to their counts; "
+                                     "none: equal weights.", choices=CLASS_WEIGHTS)
+    seed: int = param(0, "Random seed (weights, batch order, dropout, word2vec).", min=0)
+    device: str = param("auto", "auto (GPU when present), cpu, cuda, cuda:N or mps.")
+    progress: bool = param(False, "Show a progress bar per epoch.", cli=False)
+
+    def check(self) -> None:
+        """Rules a single field's range cannot express."""
+        arch = architecture(self.model)
+        if self.multichannel and arch == "rnn":
+            raise ConfigError("multichannel applies to the cnn and transformer models; drop it "
+                              "or choose --model cnn", "multichannel")
+        if self.pooling == "last" and arch != "rnn":
+            raise ConfigError(f"pooling last is for the recurrent models, not {self.model}; "
+                              "choose max or mean", "pooling")
+        if self.pooling == "cls" and arch != "transformer":
+            raise ConfigError(f"pooling cls is for the transformer, not {self.model}; choose "
+                              "max or mean", "pooling")
+        width = self.hidden_size or MODEL_DEFAULTS[arch]["hidden_size"]
+        if arch == "transformer" and width % self.num_heads:
+            raise ConfigError(f"num_heads {self.num_heads} must divide the transformer's width "
+                              f"(hidden_size {width})", "num_heads")
+        if not self.kernel_sizes or any(not isinstance(k, int) or isinstance(k, bool) or k < 1
+                                        for k in self.kernel_sizes):
+            raise ConfigError(f"kernel_sizes must be widths >= 1, got {self.kernel_sizes!r}",
+                              "kernel_sizes")
+        if not (self.pretrained is None or isinstance(self.pretrained, str | Path)
+                or hasattr(self.pretrained, "vectors")):
+            raise ConfigError(f"pretrained must be a name, a path or vectors, got "
+                              f"{type(self.pretrained).__name__}", "pretrained")
+        if isinstance(self.pretrained, str) and not self.pretrained.strip():
+            raise ConfigError("pretrained must name vectors (or be none), got ''", "pretrained")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON values; a vectors object becomes its type name, a path a string."""
+        values = super().to_dict()
+        if isinstance(self.pretrained, Path):
+            values["pretrained"] = str(self.pretrained)
+        elif not (self.pretrained is None or isinstance(self.pretrained, str)):
+            values["pretrained"] = type(self.pretrained).__name__
+        return values
+
+    def resume_values(self) -> dict[str, Any]:
+        """The settings a resumed run must share with the run it continues (plain values);
+        ``epochs``, ``device`` and ``progress`` may change (the engine's resume check skips
+        them)."""
+        return self.to_dict()

@@ -1,0 +1,87 @@
+"""Texts to token ids, ids to logits, labels to class indices: the plain functions the
+classifier's training and prediction share (they take a tokenizer, a vocabulary, a module and
+values, never the estimator)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from dlcourse.classify.config import ClassifierConfig
+from dlcourse.errors import DlcourseError
+
+#: the Transformer's learned positions cover this many tokens when ``max_len`` is None
+TRANSFORMER_POSITIONS = 512
+
+
+def token_limit(config: ClassifierConfig) -> int | None:
+    """How many tokens of a text the model reads: ``max_len``, or the Transformer's positions
+    when ``max_len`` is None (the other models read any length)."""
+    if config.max_len is not None:
+        return config.max_len
+    return TRANSFORMER_POSITIONS if config.model == "transformer" else None
+
+
+def token_ids(tokens: Sequence[str], vocab, limit: int | None) -> list[int]:
+    """Ids of ``tokens`` cut to ``limit``; an empty text becomes one ``<unk>`` (every text
+    gets an answer)."""
+    ids = vocab.lookup(tokens if limit is None else tokens[:limit])
+    return ids if ids else [vocab.unk_id]
+
+
+def encode(texts: Sequence[str], tokenizer, vocab, limit: int | None) -> list[list[int]]:
+    """Token ids of each text (see :func:`token_ids`)."""
+    return [token_ids(tokens, vocab, limit) for tokens in tokenizer.batch(list(texts))]
+
+
+def length_batches(ids: Sequence[Sequence[int]], pad_id: int, batch_size: int
+                   ) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
+    """(positions, padded ids (B, T), lengths (B,)) in length order: texts of similar length
+    share a batch, so there is little padding."""
+    from dlcourse.text import pad_sequences
+
+    order = np.argsort([len(x) for x in ids], kind="stable")
+    for start in range(0, len(order), batch_size):
+        pos = order[start: start + batch_size]
+        padded, lengths = pad_sequences([ids[i] for i in pos], pad_id)
+        yield pos, padded, lengths
+
+
+@torch.no_grad()
+def logits_of(model: nn.Module, ids: Sequence[Sequence[int]], *, pad_id: int,
+              num_classes: int, device: torch.device, batch_size: int = 256) -> torch.Tensor:
+    """Logits of encoded texts in input order, on the CPU: (N,) for two classes, (N, C) for
+    more. The model is put in eval mode (no dropout)."""
+    model.eval()
+    out: list[torch.Tensor | None] = [None] * len(ids)
+    for pos, batch, lengths in length_batches(ids, pad_id, batch_size):
+        logits = model(batch.to(device), lengths.to(device)).float().cpu()
+        for row, i in enumerate(pos):
+            out[i] = logits[row]
+    if not out:
+        return torch.zeros((0,) if num_classes == 2 else (0, num_classes))
+    return torch.stack(out)
+
+
+def plain(value):
+    """numpy scalars -> python values, so classes stay plain (JSON in the model file)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def class_indices(labels: Sequence, classes: Sequence) -> np.ndarray:
+    """The index in ``classes`` of each label, int64 (N,).
+
+    Raises:
+        DlcourseError: a label that is not one of ``classes`` (up to 5 are named).
+    """
+    index = {c: i for i, c in enumerate(classes)}
+    labels = [plain(y) for y in labels]
+    unknown = sorted({str(y) for y in labels if y not in index})
+    if unknown:
+        raise DlcourseError(
+            f"labels {', '.join(unknown[:5])} were not seen in training (classes: "
+            f"{', '.join(map(str, classes))}); evaluate on data with the same classes")
+    return np.array([index[y] for y in labels], dtype=np.int64)

@@ -1,0 +1,182 @@
+"""Every `dlcourse classify` verb with bad input: one line ``error: ...``, exit 2, no traceback,
+and nothing written. Run from a fresh working directory with relative paths, as a user types
+them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+GOOD = ("pang-lee-sample", "--dry-run", "--device", "cpu")  # a training run that would work
+
+TRAIN = [
+    # values out of range, of the wrong type or not among the choices
+    (("--epochs", "0"), r"--epochs must be >= 1, got 0"),
+    (("--epochs", "abc"), r"'abc' is not an integer"),
+    (("--epochs", "1.5"), r"'1.5' is not an integer"),
+    (("--epochs", "none"), r"'none' is not an integer"),
+    (("--lr", "0"), r"--lr must be > 0"),
+    (("--lr", "nan"), r"--lr must be a finite number"),
+    (("--lr", "fast"), r"'fast' is not a number"),
+    (("--dropout", "1"), r"--dropout must be <= 0.95"),
+    (("--word-dropout", "-0.1"), r"--word-dropout must be >= 0"),
+    (("--word-dropout", "1"), r"--word-dropout must be <= 0.95"),
+    (("--adversarial", "-1"), r"--adversarial must be >= 0"),
+    (("--batch-size", "0"), r"--batch-size must be >= 1"),
+    (("--layers", "0"), r"--layers must be >= 1"),
+    (("--heads", "0"), r"--heads must be >= 1"),
+    (("--embed-dim", "0"), r"--embed-dim must be >= 1, got 0"),  # checked before --dry-run
+    (("--seed", "-1"), r"--seed must be >= 0"),
+    (("--max-vocab", "0"), r"--max-vocab must be >= 1"),
+    (("--min-freq", "0"), r"--min-freq must be >= 1"),
+    (("--max-len", "0"), r"--max-len must be >= 1"),
+    (("--patience", "-1"), r"--patience must be >= 0"),
+    (("--grad-clip", "0"), r"--grad-clip must be > 0"),
+    (("--pretrained-vocab", "-5"), r"--pretrained-vocab must be >= 0"),
+    (("--model", "bert"), r"unknown --model 'bert'; choose one of cnn, transformer, rnn"),
+    (("--pooling", "sum"), r"unknown --pooling 'sum'; choose one of max, mean, last, cls"),
+    (("--pooling", "cls"), r"--pooling cls is for the transformer, not cnn"),
+    (("--model", "gru", "--pooling", "last"), None),  # the lesson's RNN: accepted
+    (("--tokenizer", "nosuch"), r"unknown --tokenizer 'nosuch'; choose one of basic_english"),
+    (("--monitor", "auc"), r"unknown --monitor 'auc'; choose one of accuracy, f1, loss"),
+    (("--class-weight", "inverse"), r"unknown --class-weight 'inverse'; choose one of balanced"),
+    (("--schedule", "step"), r"unknown --schedule 'step'; choose one of linear, cosine"),
+    (("--positions", "rotary"), r"unknown --positions 'rotary'"),
+    (("--kernel-sizes", "3,x"), r"'3,x' is not a comma-separated list"),
+    (("--kernel-sizes", "3,0"), r"--kernel-sizes must be widths >= 1"),
+    (("--model", "gru", "--multichannel"), r"--multichannel applies to the cnn and transformer"),
+    (("--model", "transformer", "--heads", "3"), r"--heads 3 must divide the transformer's"),
+    (("--pretrained", "no/such.txt"), r"pretrained vectors 'no/such.txt' not found"),
+    (("--pretrained", "glove-test+nosuch"), r"pretrained vectors 'nosuch' not found"),
+    (("--device", "gpu"), r"unknown device 'gpu'"),
+    (("--encoding", "nosuch"), r"unknown --encoding 'nosuch'; use a text encoding name"),
+    (("--on-missing", "skip"), r"unknown --on-missing 'skip'; choose one of error, drop"),
+    (("--label-col", "none"), r"--label-col none: training needs labels"),
+    (("--text-col", "x", "--label-col", "x"), r"--label-col 'x' is also the text column"),
+    (("--bogus",), r"No such option '--bogus'"),
+]
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory):
+    """A dry-run classifier (a model.safetensors to copy into each working dir)."""
+    from dlcourse.cli.main import main
+
+    out = tmp_path_factory.mktemp("classify_model") / "run"
+    main(["--threads", "1", "classify", "train", *GOOD, "--model", "gru", "--pretrained", "none",
+          "--out", str(out)])
+    return out
+
+
+@pytest.fixture
+def files(workdir, trained_dir):
+    """The working directory's inputs: good and broken models, tables and text files."""
+    import torch
+
+    from dlcourse.engine.checkpoint import save_checkpoint
+    from dlcourse.engine.persist import read_manifest, write_state
+
+    model = trained_dir / "model.safetensors"
+    Path("clf").mkdir()
+    shutil.copy(model, "clf/model.safetensors")
+    manifest = read_manifest(model)
+    write_state(Path("som/model.safetensors"), {**manifest, "lesson": "som", "estimator": "SOM"},
+                {"weights": torch.zeros(3, 2)})
+    data = model.read_bytes()
+    Path("truncated").mkdir()
+    Path("truncated/model.safetensors").write_bytes(data[: len(data) // 2])  # arrays cut off
+    Path("header").mkdir()
+    Path("header/model.safetensors").write_bytes(data[:20])  # the JSON header cut off
+    Path("nomodel").mkdir()
+    Path("good.csv").write_text("review,label\na fine film,pos\na dull film,neg\n" * 20)
+    Path("header.csv").write_text("review,label\n")
+    Path("gap.csv").write_text("review,label\na fine film,pos\na dull film,\n")
+    Path("latin1.csv").write_bytes("review,label\nle café est bon,pos\n".encode("latin-1") * 9)
+    Path("empty.csv").write_text("")
+    Path("notes.txt").write_text("the cat sat on the mat\n" * 50, encoding="utf-8")
+    Path("empty.txt").write_text("")
+    Path("latin1.txt").write_bytes("le café est très bon\n".encode("latin-1") * 50)
+    Path("binary.bin").write_bytes(bytes(range(256)) * 8)
+    save_checkpoint(Path("lm_run/last.pt"), {"lesson": "lm", "config": {}})
+    return workdir
+
+
+@pytest.mark.parametrize("options, match", TRAIN, ids=[" ".join(o) for o, _ in TRAIN])
+def test_train_option_values(cli_run, files, options, match):
+    before = files()
+    result = cli_run("--threads", "1", "classify", "train", *GOOD, *options, "--out", "out")
+    if match is None:  # a control case: the same command is accepted
+        assert result.code == 0, result.err
+        return
+    result.assert_user_error(match)
+    assert files() == before
+
+
+TABLE = ("--text-col", "review")
+CASES = [
+    # train DATA --out DIR
+    (("train", "--out", "out"), r"Missing argument 'DATA'"),
+    (("train", "pang-lee-sample"), r"Missing option '--out'"),
+    (("train", "nosuch.csv", "--out", "out"), r"DATA 'nosuch.csv' is neither a data set"),
+    (("train", "lee", "--out", "out"), r"DATA 'lee' is neither a data set \(rt-sentences"),
+    (("train", "nomodel", "--out", "out"), r"DATA nomodel is a directory; pass a table file"),
+    (("train", "notes.txt", "--out", "out"), r"DATA notes.txt is not a table file"),
+    (("train", "empty.csv", "--out", "out"), r"DATA empty.csv is empty"),
+    (("train", "header.csv", *TABLE, "--out", "out"), r"header.csv: no rows with a text"),
+    (("train", "good.csv", "--out", "out"), r"column 'text'.*review"),
+    (("train", "good.csv", *TABLE, "--label-col", "y", "--out", "out"), r"column 'y'"),
+    (("train", "gap.csv", *TABLE, "--out", "out"), r"gap.csv:3: .*label"),
+    (("train", "latin1.csv", *TABLE, "--out", "out"), r"latin1.csv.*--encoding"),
+    (("train", *GOOD, "--valid", "nosuch.csv", "--out", "out"), r"--valid 'nosuch.csv' is "),
+    (("train", *GOOD, "--valid", "nomodel", "--out", "out"), r"--valid nomodel is a directory"),
+    (("train", *GOOD, "--valid", "rt-sentences", "--out", "out"), r"--valid rt-sentences: pass"),
+    (("train", *GOOD, "--out", "notes.txt"), r"--out notes.txt exists and is not a directory"),
+    (("train", *GOOD, "--out", "notes.txt/run"), r"notes.txt is a file"),
+    (("train", *GOOD, "--out", "out", "--resume"), r"nothing to resume: out/last.pt"),
+    (("train", *GOOD, "--out", "lm_run", "--resume"),
+     r"cannot resume lm_run: it holds a 'lm' run"),
+    # evaluate MODEL_DIR DATA
+    (("evaluate",), r"Missing argument 'MODEL_DIR'"),
+    (("evaluate", "clf"), r"Missing argument 'DATA'"),
+    (("evaluate", "nosuch", "good.csv"), r"MODEL_DIR nosuch does not exist"),
+    (("evaluate", "nomodel", "good.csv"), r"MODEL_DIR nomodel holds no model.safetensors"),
+    (("evaluate", "som", "good.csv"), r"MODEL_DIR som holds a 'som' model, not a 'classify'"),
+    (("evaluate", "header", "good.csv"), r"is not a dlcourse model file"),
+    (("evaluate", "truncated", "good.csv", *TABLE), r"cannot read truncated/model.safetensors"),
+    (("evaluate", "notes.txt", "good.csv"), r"notes.txt is not a dlcourse model file"),
+    (("evaluate", "clf", "nosuch.csv"), r"DATA 'nosuch.csv' is neither a data set"),
+    (("evaluate", "clf", "nomodel"), r"DATA nomodel is a directory"),
+    (("evaluate", "clf", "empty.csv"), r"DATA empty.csv is empty"),
+    (("evaluate", "clf", "good.csv"), r"column 'text'"),  # the model's columns by default
+    (("evaluate", "clf", "good.csv", *TABLE, "--label-col", "none"), r"evaluating needs labels"),
+    (("evaluate", "clf", "good.csv", *TABLE, "--out", "notes.txt"), r"--out notes.txt exists"),
+    (("evaluate", "clf", "good.csv", *TABLE, "--batch-size", "0"), r"0 is not in the range"),
+    (("evaluate", "clf", "good.csv", *TABLE, "--device", "gpu"), r"unknown device 'gpu'"),
+    (("evaluate", "clf", "good.csv", *TABLE, "--encoding", "nosuch"), r"unknown --encoding 'no"),
+    (("evaluate", "clf", "pang-lee-sample", "--data", "pang-lee-sample"), r"give DATA once"),
+    # predict MODEL_DIR TEXT...
+    (("predict", "clf"), r"give texts to classify, or --file FILE"),
+    (("predict", "som", "a film"), r"holds a 'som' model"),
+    (("predict", "truncated", "a film"), r"cannot read truncated/model.safetensors"),
+    (("predict", "header", "a film"), r"is not a dlcourse model file"),
+    (("predict", "clf", "--file", "nosuch.txt"), r"--file nosuch.txt does not exist"),
+    (("predict", "clf", "--file", "nomodel"), r"--file nomodel is a directory"),
+    (("predict", "clf", "--file", "empty.txt"), r"--file empty.txt is empty"),
+    (("predict", "clf", "--file", "binary.bin"), r"binary.bin looks binary"),
+    (("predict", "clf", "--file", "latin1.txt"), r"latin1.txt.*--encoding"),
+    (("predict", "clf", "--file", "good.csv"), r"column 'text'"),
+    (("predict", "clf", "a film", "--out", "nomodel"), r"--out nomodel is a directory"),
+    (("predict", "clf", "a film", "--out", "notes.txt/p.csv"), r"notes.txt is a file"),
+    (("predict", "clf", "a film", "--batch-size", "0"), r"0 is not in the range"),
+    (("predict", "clf", "a film", "--device", "gpu"), r"unknown device 'gpu'"),
+    (("nosuchverb",), r"No such command 'nosuchverb'"),
+]
+
+
+@pytest.mark.parametrize("args, match", CASES, ids=[" ".join(a) for a, _ in CASES])
+def test_bad_invocations_are_one_line_and_write_nothing(cli_run, files, args, match):
+    before = files()
+    cli_run("--threads", "1", "classify", *args).assert_user_error(match)
+    assert files() == before

@@ -1,0 +1,124 @@
+"""Exact resume: a run interrupted inside an epoch (DLCOURSE_INTERRUPT_AFTER) and resumed ends
+with the same tensors, bit for bit, and the same history as the run never interrupted. Dropout,
+word dropout and the batch order are random, so this holds only if each comes from the state the
+engine restores."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from dlcourse.classify import TextClassifier
+from dlcourse.engine.checkpoint import load_checkpoint
+from dlcourse.errors import DlcourseError, TrainingInterrupted
+
+TIMING = ("seconds", "items_per_s")  # the only history values a resume may change
+
+
+def assert_same_tensors(a, b, where: str = "") -> None:
+    """Every tensor (nested in dicts and lists) equal, bit for bit; plain values equal."""
+    if isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), where
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for key in a:
+            assert_same_tensors(a[key], b[key], f"{where}/{key}")
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same_tensors(x, y, f"{where}/{i}")
+    else:
+        assert a == b, where
+
+
+def without_timing(history: list[dict]) -> list[dict]:
+    return [{k: v for k, v in h.items() if k not in TIMING} for h in history]
+
+
+# every source of randomness a step has: dropout masks, word dropout, the adversarial step (no
+# draws of its own, but a second forward with dropout), shuffled batches; the CNN also trains
+# word2vec at fit time and decays its learning rate per step
+RANDOM = dict(word_dropout=0.2, adversarial=1.0, epochs=3, patience=None)
+CASES = [
+    ("gru", dict(dropout=0.3)),
+    ("cnn", dict(hidden_size=8, dropout=0.5, pretrained="word2vec", schedule="cosine")),
+]
+
+
+@pytest.mark.parametrize("model, overrides", CASES, ids=[m for m, _ in CASES])
+def test_interrupted_twice_inside_epochs_and_resumed_equals_uninterrupted(
+        model, overrides, pang_lee_split, tiny, tmp_path, monkeypatch):
+    train, valid = pang_lee_split
+    config = dict(tiny, model=model, **RANDOM, **overrides)
+    full = TextClassifier(**config).fit(*train, valid=valid, out_dir=tmp_path / "full")
+
+    part = tmp_path / "part"
+    # 160 texts in batches of 32: 5 steps an epoch. The guard counts the steps of each call:
+    # 3 into epoch 1, then the other 2 and 2 into epoch 2, resumed from a resumed run
+    for steps, where in ((3, "epoch 1 after 3 batches"), (4, "epoch 2 after 2 batches")):
+        monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", str(steps))
+        with pytest.raises(TrainingInterrupted, match=where):
+            TextClassifier(**config).fit(*train, valid=valid, out_dir=part,
+                                         resume=(part / "last.pt").exists())
+        assert load_checkpoint(part / "last.pt")["position"] is not None  # a mid-epoch stop
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    resumed = TextClassifier(**config).fit(*train, valid=valid, out_dir=part, resume=True)
+
+    done, again = load_checkpoint(tmp_path / "full" / "last.pt"), load_checkpoint(part / "last.pt")
+    for key in ("model", "optimizer", "scheduler", "rng"):
+        assert_same_tensors(done[key], again[key], key)
+    assert_same_tensors(full.model_.state_dict(), resumed.model_.state_dict(), "best")
+    # train_loss of the resumed epochs covers the whole epoch, not the batches after the stop
+    assert without_timing(resumed.history_) == without_timing(full.history_)
+    assert without_timing(json.loads((part / "history.json").read_text())) == without_timing(
+        full.history_)
+    assert resumed.best_epoch_ == full.best_epoch_
+
+
+def test_resume_with_other_settings_or_texts_is_refused(pang_lee_split, tiny, tmp_path,
+                                                        monkeypatch):
+    train, valid = pang_lee_split
+    config = dict(tiny, epochs=2, patience=None)
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "2")
+    with pytest.raises(TrainingInterrupted):
+        TextClassifier(**config).fit(*train, valid=valid, out_dir=tmp_path)
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    with pytest.raises(DlcourseError, match="trained with hidden_size=16, this run asks for 32"):
+        TextClassifier(**dict(config, hidden_size=32)).fit(*train, valid=valid, out_dir=tmp_path,
+                                                           resume=True)
+    with pytest.raises(DlcourseError, match="trained with training_texts="):
+        TextClassifier(**config).fit(train[0][:100], train[1][:100], valid=valid,
+                                     out_dir=tmp_path, resume=True)
+    # more epochs and another device spelling are fine: the run continues
+    longer = TextClassifier(**dict(config, epochs=3, device="auto")).fit(
+        *train, valid=valid, out_dir=tmp_path, resume=True)
+    assert [h["epoch"] for h in longer.history_] == [1, 2, 3]
+
+
+def test_cli_interrupt_and_resume_equals_the_uninterrupted_command(cli_run, workdir,
+                                                                    monkeypatch):
+    from safetensors.torch import load_file
+
+    args = ["--threads", "1", "classify", "train", "pang-lee-sample", "--model", "gru",
+            "--embed-dim", "16", "--hidden-size", "16", "--layers", "1", "--batch-size", "32",
+            "--epochs", "2", "--pretrained", "none", "--word-dropout", "0.2", "--device", "cpu"]
+    assert cli_run(*args, "--out", "B").code == 0
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "4")
+    stopped = cli_run(*args, "--out", "A")
+    assert stopped.code == 130
+    assert "interrupted in epoch 1 after 4 batches" in stopped.err and "--resume" in stopped.err
+    written = workdir()
+    assert "A/last.pt" in written and "A/model.safetensors" not in written
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    assert cli_run(*args, "--out", "A", "--resume").code == 0
+    a, b = load_file("A/model.safetensors"), load_file("B/model.safetensors")
+    assert_same_tensors(a, b, "model.safetensors")
+    history = [without_timing(json.loads(open(f"{run}/history.json").read())) for run in "AB"]
+    assert history[0] == history[1]
+    metrics = [json.loads(open(f"{run}/metrics_valid.json").read()) for run in "AB"]
+    assert metrics[0] == metrics[1]
+
+    refused = cli_run(*args, "--hidden-size", "32", "--out", "A", "--resume")
+    refused.assert_user_error(r"cannot resume A: it was trained with hidden_size=16")

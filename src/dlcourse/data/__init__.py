@@ -6,15 +6,8 @@
 
 from dlcourse.data.cache import cache_dir, dataset_dir, get_dataset, is_available, verify
 from dlcourse.data.fetch import download, fetch
-from dlcourse.data.registry import (
-    ALIASES,
-    DATASETS,
-    Dataset,
-    DebianSource,
-    PyPISource,
-    UrlSource,
-    canonical_name,
-)
+from dlcourse.data.registry import ALIASES, DATASETS, canonical_name
+from dlcourse.data.sources import Dataset, DebianSource, PyPISource, UrlSource
 
 __all__ = [
     "ALIASES",

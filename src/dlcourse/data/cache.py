@@ -18,7 +18,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from dlcourse.data.registry import DATASETS, Dataset, canonical_name
+from dlcourse.data.registry import DATASETS, canonical_name
+from dlcourse.data.sources import Dataset
 from dlcourse.engine.files import write_json
 from dlcourse.errors import ChecksumError, DlcourseError
 

@@ -26,7 +26,7 @@ from dlcourse.data.cache import (
     get_dataset,
     writable_cache,
 )
-from dlcourse.data.registry import Dataset, DebianSource, PyPISource, UrlSource
+from dlcourse.data.sources import Dataset, DebianSource, PyPISource, UrlSource
 from dlcourse.engine.files import atomic_path
 from dlcourse.errors import ChecksumError, DataUnavailableError, DlcourseError
 

@@ -2,77 +2,13 @@
 
 Each data set lists its files (with a sha256 where one is known) and several sources tried in
 order: a file installed by a PyPI or Debian package, a `pip download` of the package, an
-`apt-get download` of the Debian package, and the canonical URL. See ``docs/data.md``.
+`apt-get download` of the Debian package, and the canonical URL (the kinds are in
+:mod:`dlcourse.data.sources`; ``docs/architecture.md`` lists the data sets).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-
-@dataclass(frozen=True)
-class PyPISource:
-    """Files inside a PyPI distribution (a wheel, or an sdist with ``sdist=True``).
-
-    ``members`` maps a data-set file name to its path inside the archive; a tuple path names a
-    member of an archive nested inside the first (an sdist that carries a tarball).
-    """
-
-    requirement: str  # "gensim==4.4.0"
-    members: dict[str, str | tuple[str, ...]]
-    sdist: bool = False
-
-    @property
-    def distribution(self) -> str:
-        return self.requirement.split("==")[0]
-
-    def describe(self) -> str:
-        kind = "source archive" if self.sdist else "wheel"
-        return f"PyPI {kind} {self.requirement}"
-
-
-@dataclass(frozen=True)
-class DebianSource:
-    """Files installed by a Debian package: ``members`` maps file name to its absolute path."""
-
-    package: str
-    members: dict[str, str]
-
-    def describe(self) -> str:
-        return f"Debian package {self.package}"
-
-
-@dataclass(frozen=True)
-class UrlSource:
-    """A download. ``members`` maps file name to its path inside the archive, or None when the
-    download is the file itself; ``extract_all`` unpacks the whole archive into the data set's
-    directory. ``checksum`` ("sha256:<hex>" or "md5:<hex>") is the published hash of the download
-    (None when no publisher gives one: then the first download's sha256 is recorded and later
-    ones must match it)."""
-
-    url: str
-    checksum: str | None = None
-    members: dict[str, str | None] = field(default_factory=dict)
-    extract_all: bool = False
-
-    def describe(self) -> str:
-        return f"URL {self.url}"
-
-
-Source = PyPISource | DebianSource | UrlSource
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A named data set or weight file."""
-
-    name: str
-    description: str
-    files: dict[str, str | None]  # file name -> sha256 (None where no hash is known)
-    sources: tuple[Source, ...]
-    license: str = ""
-    offline: bool = False  # True when a PyPI or Debian package ships it
-
+from dlcourse.data.sources import Dataset, DebianSource, PyPISource, UrlSource
 
 _GENSIM = "gensim==4.4.0"
 _GT = "gensim/test/test_data/"

@@ -23,6 +23,7 @@ from dlcourse.cli.common import (
     check_input_file,
     check_out_dir,
     check_out_file,
+    check_resume,
     device_option,
     echo_table,
     model_dir_argument,
@@ -131,21 +132,6 @@ def _write_metrics(out: Path, metrics: dict, name: str) -> None:
                           out / f"confusion_{name}.png", title=f"Confusion matrix ({name})")
 
 
-def _check_resume(out: Path, config: ClassifierConfig) -> None:
-    """Refuse --resume before any work: no checkpoint, another lesson's run, other settings."""
-    from dlcourse.engine.checkpoint import load_checkpoint
-    from dlcourse.engine.estimator import check_resume_config
-
-    if not (out / "last.pt").exists():
-        raise DlcourseError(f"nothing to resume: {out}/last.pt does not exist; run without "
-                            "--resume")
-    state = load_checkpoint(out / "last.pt")
-    if state.get("lesson") != "classify":
-        raise DlcourseError(f"cannot resume {out}: it holds a '{state.get('lesson')}' run, not "
-                            "a 'classify' one; train into a new --out")
-    check_resume_config(state.get("config") or {}, config.resume_values(), out)
-
-
 def _head(pair, n):
     return None if pair is None else (pair[0][:n], pair[1][:n])
 
@@ -198,7 +184,7 @@ def train(data, out, valid_path, resume, dry_run, **options):
             raise DlcourseError(f"--valid {valid_path}: pass a table file; a data set's own "
                                 "validation split is used when DATA names it")
     if resume:
-        _check_resume(out, config)
+        check_resume(out, "classify", config.resume_values())
     from dlcourse.classify import data as cdata
     from dlcourse.engine.device import resolve_device
 

@@ -345,3 +345,11 @@ def parse_grid(value: str, option: str = "--grid") -> tuple[int, int]:
     if m < 1 or n < 1:
         raise DlcourseError(f"{option} {value!r}: both sides must be >= 1")
     return m, n
+
+
+def check_resume(out: Path, lesson: str, settings: dict) -> None:
+    """Refuse ``--resume`` before any work: no checkpoint in OUT, another lesson's run, or
+    other settings (the check ``fit`` repeats when it loads the checkpoint)."""
+    from dlcourse.engine.fitting import load_resume_state
+
+    load_resume_state(out, {"lesson": lesson, "config": settings})

@@ -22,6 +22,7 @@ from dlcourse.cli.common import (
     ConfigOptions,
     check_input_file,
     check_out_file,
+    check_resume,
     device_option,
     echo_table,
     model_dir_argument,
@@ -144,9 +145,8 @@ def train(data, preset, dry_run, out, resume, **options):
     """
     corpus_config = CORPUS.build(CORPUS.pop(options))
     config = train_config(preset, options, dry_run)
-    if resume and not (out / "last.pt").exists():
-        raise DlcourseError(f"nothing to resume: {out / 'last.pt'} does not exist; run without "
-                            "--resume")
+    if resume:
+        check_resume(out, "lm", config.to_dict())
     from dlcourse.engine import resolve_device, write_json
     from dlcourse.engine.distributed import (
         init_distributed,

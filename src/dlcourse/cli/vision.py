@@ -19,6 +19,7 @@ from dlcourse.cli.common import (
     ConfigOptions,
     check_input_file,
     check_out_dir,
+    check_resume,
     device_option,
     echo_table,
     model_dir_argument,
@@ -112,21 +113,6 @@ def _report(clf, test, out: Path | None) -> list[dict]:
     return rows
 
 
-def _check_resume(out: Path, config: TransferConfig) -> None:
-    """Refuse --resume before any work: no checkpoint, another lesson's run, other settings."""
-    from dlcourse.engine.checkpoint import load_checkpoint
-    from dlcourse.engine.estimator import check_resume_config
-
-    if not (out / "last.pt").exists():
-        raise DlcourseError(f"nothing to resume: {out}/last.pt does not exist; run without "
-                            "--resume")
-    state = load_checkpoint(out / "last.pt")
-    if state.get("lesson") != "vision":
-        raise DlcourseError(f"cannot resume {out}: it holds a '{state.get('lesson')}' run, not "
-                            "a 'vision' one; train into a new --out")
-    check_resume_config(state.get("config") or {}, config.resume_values(), out)
-
-
 @group.command()
 @click.argument("data", metavar="DATA")
 @out_option
@@ -163,7 +149,7 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
 
     check_weights(config.arch, config.weights)
     if resume:
-        _check_resume(out, config)
+        check_resume(out, "vision", config.resume_values())
     init_distributed(config.device)
     try:
         main = is_main_process()

@@ -89,8 +89,20 @@ def _set_epoch(loader: Any, epoch: int) -> None:
             holder.set_epoch(epoch)
 
 
-def _load_resume_state(out: Path | None, extra: dict) -> dict:
-    """The run's ``last.pt`` (tensors on the CPU), checked to belong to this lesson and config."""
+def load_resume_state(out: Path | None, extra: dict) -> dict:
+    """The run's ``last.pt`` (tensors on the CPU), checked to belong to this lesson and config.
+
+    The command line calls it before any work (with the settings it knows then), ``fit`` again
+    with the full ``checkpoint_extra``, so a wrong ``--resume`` fails the same way both times.
+
+    Args:
+        out: the run folder.
+        extra: ``{"lesson": ..., "config": {...}}`` as given to :func:`fit`.
+
+    Raises:
+        DlcourseError: no ``last.pt``; settings that differ (``IncompatibleModelError``: a run
+            of another lesson).
+    """
     if out is None or not (out / "last.pt").exists():
         raise DlcourseError(f"nothing to resume: {out}/last.pt does not exist; "
                             "run without --resume")
@@ -174,7 +186,7 @@ def fit(
     start_epoch, position, epoch_rng = 0, None, None
 
     if resume:
-        state = _load_resume_state(out, extra)
+        state = load_resume_state(out, extra)
         try:
             unwrap(model).load_state_dict(state["model"])
         except RuntimeError as exc:

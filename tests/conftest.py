@@ -113,3 +113,23 @@ def run_without_torch():
                               capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env)
 
     return run
+
+
+@pytest.fixture
+def refused(cli_run):
+    """``refused(files, *args, match=regex)``: ``dlcourse ARGS`` is refused with one error line
+    and leaves the folder ``files()`` lists as it was; ``match=None`` is a control case that must
+    succeed. The bad-input suites of every noun use it.
+    """
+
+    def check(files, *args, match: str | None) -> CliResult:
+        before = files()
+        result = cli_run(*args)
+        if match is None:  # a control case: the same command is accepted
+            assert result.code == 0, result.err
+            return result
+        result.assert_user_error(match)
+        assert files() == before
+        return result
+
+    return check

@@ -250,6 +250,9 @@ def fit(
                     raise TrainingInterrupted(
                         f"interrupted {where}; checkpoint saved to {out / 'last.pt'}; run the "
                         "same command with --resume to continue")
+                if out is not None:  # another torchrun rank: every rank stopped here
+                    raise TrainingInterrupted(f"interrupted {where}; rank 0 writes the "
+                                              f"checkpoint {out / 'last.pt'}")
                 raise TrainingInterrupted(f"interrupted {where}; no output folder, so nothing "
                                           "was saved")
             stats = result.stats

@@ -27,6 +27,7 @@ from dlcourse.cli.common import (
     device_option,
     echo_table,
     model_dir_argument,
+    note_deprecated,
     out_option,
     resume_option,
 )
@@ -243,8 +244,7 @@ def _fit_and_report(config, data, table, train_set, valid_set, test_set, out, re
 
 def _legacy_data(ctx, param, value):
     if value is not None:
-        click.echo(f"note: '--data {value}' is deprecated; write 'dlcourse classify evaluate "
-                   f"MODEL_DIR {value}'", err=True)
+        note_deprecated(f"--data {value}", f"'dlcourse classify evaluate MODEL_DIR {value}'")
         return check_data(value)
     return None
 
@@ -308,7 +308,7 @@ def evaluate(model_dir, data, data_option, out, batch_size, device, **options):
 
 def _legacy_output(ctx, param, value):
     if value is not None:
-        click.echo(f"note: '--output {value}' is deprecated; write '--out {value}'", err=True)
+        note_deprecated(f"--output {value}", f"'--out {value}'")
         return _out_csv(ctx, param, value)
     return None
 

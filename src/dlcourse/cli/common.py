@@ -353,3 +353,8 @@ def check_resume(out: Path, lesson: str, settings: dict) -> None:
     from dlcourse.engine.fitting import load_resume_state
 
     load_resume_state(out, {"lesson": lesson, "config": settings})
+
+
+def note_deprecated(old: str, new: str) -> None:
+    """The one-line note an old spelling gets (it still works)."""
+    click.echo(f"note: '{old}' is deprecated; write {new}", err=True)

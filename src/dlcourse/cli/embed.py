@@ -23,6 +23,7 @@ import click
 from dlcourse.cli.common import (
     ConfigOptions,
     echo_table,
+    note_deprecated,
     option_name,
     out_option,
     resume_option,
@@ -47,11 +48,6 @@ GLOVE = ConfigOptions(GloVeConfig, rename={"vector_size": "--dim", "eta": "--lr"
 W2V_ONLY = tuple(f.name for f in W2V.fields if f.name not in SHARED)
 READ = ConfigOptions(TableConfig, exclude=("text_col", "label_col", "on_missing"))
 DRY_RUN_SENTENCES = 300
-
-
-def note_deprecated(old: str, new: str) -> None:
-    """The one-line note an old spelling gets (it still works)."""
-    click.echo(f"note: '{old}' is deprecated; write {new}", err=True)
 
 
 def encoding_of(options: dict) -> str:

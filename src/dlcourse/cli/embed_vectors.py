@@ -23,8 +23,9 @@ from dlcourse.cli.common import (
     check_out_dir,
     check_out_file,
     echo_table,
+    note_deprecated,
 )
-from dlcourse.cli.embed import READ, encoding_of, group, note_deprecated
+from dlcourse.cli.embed import READ, encoding_of, group
 from dlcourse.errors import DlcourseError
 
 SCORINGS = ("3cosadd", "3cosmul")

@@ -26,6 +26,7 @@ from dlcourse.cli.common import (
     device_option,
     echo_table,
     model_dir_argument,
+    note_deprecated,
     out_option,
     resume_option,
     seed_option,
@@ -78,16 +79,14 @@ def _data_callback(ctx, param, value):
 
 def _legacy_data(ctx, param, value):
     if value is not None:
-        click.echo(f"note: '--data {value}' is deprecated; write 'dlcourse lm evaluate "
-                   f"MODEL_DIR {value}'", err=True)
+        note_deprecated(f"--data {value}", f"'dlcourse lm evaluate MODEL_DIR {value}'")
         return check_data(value)
     return None
 
 
 def _legacy_prompt(ctx, param, value):
     if value is not None:
-        click.echo(f"note: '--prompt {value}' is deprecated; write 'dlcourse lm generate "
-                   f"MODEL_DIR \"{value}\"'", err=True)
+        note_deprecated(f"--prompt {value}", f"'dlcourse lm generate MODEL_DIR \"{value}\"'")
     return value
 
 

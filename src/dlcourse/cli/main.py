@@ -14,6 +14,7 @@ import sys
 import click
 
 from dlcourse import __version__
+from dlcourse.cli.common import note_deprecated
 from dlcourse.errors import DlcourseError, TrainingInterrupted
 
 # noun -> (module, one-line help). Modules are imported only when the noun is invoked.
@@ -115,8 +116,7 @@ def rewrite_legacy(args: list[str]) -> list[str]:
                 value, rest = token.split("=", 1)[1], rest[:j] + rest[j + 1:]
             else:
                 continue
-            click.echo(f"note: '{option} {value}' is deprecated; write 'dlcourse {args[i]} "
-                       f"{args[i + 1]} {value} ...'", err=True)
+            note_deprecated(f"{option} {value}", f"'dlcourse {args[i]} {args[i + 1]} {value} ...'")
             rest = [value, *rest]
             break
     return head + rest

@@ -3,6 +3,7 @@ Lee sample with a checkpoint directory and runs ``dlcourse classify train --dry-
 rank's weights and history. Not a test module itself.
 
     python -m torch.distributed.run --standalone --nproc_per_node=2 classify_ddp_worker.py OUT
+    (add ``minilm`` after OUT: the ``--model minilm`` CLI run alone)
 """
 
 from __future__ import annotations
@@ -47,5 +48,21 @@ def run(out: Path) -> None:
     shutdown_distributed()
 
 
+def run_minilm(out: Path) -> None:
+    """``classify train --model minilm`` (a tiny random encoder) under torchrun, in a launch of
+    its own: a second CLI call in one process races the first one's group teardown."""
+    torch.set_num_threads(1)
+    try:
+        cli(["classify", "train", "pang-lee-sample", "--dry-run", "--model", "minilm",
+             "--pretrained", "none", "--hidden-size", "16", "--layers", "1", "--heads", "2",
+             "--dropout", "0", "--device", "cpu", "--out", str(out)])
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise
+
+
 if __name__ == "__main__":
-    run(Path(sys.argv[1]))
+    if sys.argv[2:] == ["minilm"]:
+        run_minilm(Path(sys.argv[1]))
+    else:
+        run(Path(sys.argv[1]))

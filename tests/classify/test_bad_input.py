@@ -56,6 +56,16 @@ TRAIN = [
     (("--label-col", "none"), r"--label-col none: training needs labels"),
     (("--text-col", "x", "--label-col", "x"), r"--label-col 'x' is also the text column"),
     (("--bogus",), r"No such option '--bogus'"),
+    # the pretrained MiniLM brings its own vectors, vocabulary, pooling and shape
+    (("--model", "minilm", "--pretrained", "glove-6b-50d"),
+     r"--pretrained 'glove-6b-50d' does not apply to minilm \(it brings its own weights\)"),
+    (("--model", "minilm", "--freeze"), r"--freeze applies to word-vector models, not minilm"),
+    (("--model", "minilm", "--multichannel"), r"--multichannel applies to word-vector models"),
+    (("--model", "minilm", "--pooling", "max"), r"minilm pools by mean, not max"),
+    (("--model", "minilm", "--tokenizer", "basic_english"), r"minilm reads its own WordPiece"),
+    (("--model", "minilm", "--hidden-size", "128"), r"of minilm comes from its pretrained"),
+    (("--model", "minilm", "--heads", "4"), r"minilm has 12 attention heads, got"),
+    (("--model", "minilm", "--max-len", "1000"), r"for minilm counts \[CLS\] and \[SEP\]"),
 ]
 
 

@@ -102,3 +102,14 @@ def test_checkpoint_of_two_processes_resumes_with_one(two_ranks, worker, tmp_pat
     for key, value in straight.model_.state_dict().items():
         torch.testing.assert_close(resumed.model_.state_dict()[key], value, rtol=1e-4, atol=1e-5)
     assert resumed.best_epoch_ == straight.best_epoch_
+
+
+@pytest.mark.slow
+def test_minilm_trains_under_torchrun(tmp_path, pang_lee_split):
+    from dlcourse.classify import TextClassifier
+
+    result = launch([WORKER, tmp_path / "run", "minilm"], 2, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    saved = TextClassifier.load(tmp_path / "run", device="cpu")           # written by rank 0
+    assert saved.config.model == "minilm" and saved.history_[0]["items"] == 180
+    assert len(saved.predict(pang_lee_split[1][0])) == 40

@@ -44,6 +44,10 @@ RANDOM = dict(word_dropout=0.2, adversarial=1.0, epochs=3, patience=None)
 CASES = [
     ("gru", dict(dropout=0.3)),
     ("cnn", dict(hidden_size=8, dropout=0.5, pretrained="word2vec", schedule="cosine")),
+    # a tiny random BERT on minilm's WordPiece vocabulary, AdamW with warm-up and decay
+    ("minilm", dict(tokenizer="wordpiece", pretrained=None, hidden_size=16, num_layers=1,
+                    num_heads=2, dropout=0.1, max_len=32, schedule="warmup",
+                    weight_decay=0.01)),
 ]
 
 

@@ -23,6 +23,9 @@ import importlib
 
 # public name -> module that defines it
 _EXPORTS = {
+    "BertClassifier": "bert",
+    "BertConfig": "bert",
+    "load_bert_weights": "bert",
     "CNNClassifier": "cnn",
     "CNNConfig": "cnn",
     "ClassifierConfig": "config",

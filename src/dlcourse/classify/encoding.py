@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dlcourse.classify.config import ClassifierConfig
+from dlcourse.classify.config import ClassifierConfig, architecture
 from dlcourse.errors import DlcourseError
 
 #: the Transformer's learned positions cover this many tokens when ``max_len`` is None
@@ -18,23 +18,38 @@ TRANSFORMER_POSITIONS = 512
 
 
 def token_limit(config: ClassifierConfig) -> int | None:
-    """How many tokens of a text the model reads: ``max_len``, or the Transformer's positions
-    when ``max_len`` is None (the other models read any length)."""
+    """How many tokens of a text the model reads: ``max_len``, or the Transformer's (and
+    BERT's) positions when ``max_len`` is None (the other models read any length). For minilm
+    the count includes ``[CLS]`` and ``[SEP]``."""
     if config.max_len is not None:
         return config.max_len
-    return TRANSFORMER_POSITIONS if config.model == "transformer" else None
+    return TRANSFORMER_POSITIONS if config.model in ("transformer", "minilm") else None
 
 
-def token_ids(tokens: Sequence[str], vocab, limit: int | None) -> list[int]:
+def bracket_ids(config: ClassifierConfig, vocab) -> tuple[int, int] | None:
+    """The ``([CLS], [SEP])`` ids BERT models put around every text; None for the others."""
+    if architecture(config.model) != "bert":
+        return None
+    cls_id, sep_id = vocab.lookup(["[CLS]", "[SEP]"])
+    return cls_id, sep_id
+
+
+def token_ids(tokens: Sequence[str], vocab, limit: int | None,
+              brackets: tuple[int, int] | None = None) -> list[int]:
     """Ids of ``tokens`` cut to ``limit``; an empty text becomes one ``<unk>`` (every text
-    gets an answer)."""
+    gets an answer). ``brackets=(cls, sep)`` wraps the ids (BERT), within ``limit``."""
+    if brackets is not None:
+        cut = tokens if limit is None else tokens[:max(limit - 2, 0)]
+        return [brackets[0], *vocab.lookup(cut), brackets[1]]
     ids = vocab.lookup(tokens if limit is None else tokens[:limit])
     return ids if ids else [vocab.unk_id]
 
 
-def encode(texts: Sequence[str], tokenizer, vocab, limit: int | None) -> list[list[int]]:
+def encode(texts: Sequence[str], tokenizer, vocab, limit: int | None,
+           brackets: tuple[int, int] | None = None) -> list[list[int]]:
     """Token ids of each text (see :func:`token_ids`)."""
-    return [token_ids(tokens, vocab, limit) for tokens in tokenizer.batch(list(texts))]
+    return [token_ids(tokens, vocab, limit, brackets)
+            for tokens in tokenizer.batch(list(texts))]
 
 
 def length_batches(ids: Sequence[Sequence[int]], pad_id: int, batch_size: int

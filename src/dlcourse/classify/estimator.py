@@ -24,8 +24,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from dlcourse.classify.config import ClassifierConfig, architecture
+from dlcourse.classify.bert import BertConfig, load_bert_weights
+from dlcourse.classify.config import MINILM_DATA, MODEL_DEFAULTS, ClassifierConfig, architecture
 from dlcourse.classify.encoding import (
+    bracket_ids,
     class_indices,
     encode,
     logits_of,
@@ -102,7 +104,9 @@ class TextClassifier(Estimator):
         from dlcourse.text import LabelEncoder, Vocab, get_tokenizer
 
         config = self.validated_config()
-        check_pretrained(config.pretrained)
+        bert = architecture(config.model) == "bert"
+        if not bert:  # minilm's check() already refused word vectors
+            check_pretrained(config.pretrained)
         texts, labels = list(texts), [plain(y) for y in labels]
         if len(texts) != len(labels):
             raise DlcourseError(f"{len(texts)} texts but {len(labels)} labels; pass one label "
@@ -115,42 +119,32 @@ class TextClassifier(Estimator):
                                 "a classifier needs at least two")
         seed_everything(config.seed)  # every rank alike: the same initial weights and batches
         device = rank_device(config.device)
-        tokenizer = get_tokenizer(config.tokenizer)
-        token_lists = tokenizer.batch(texts)
-        vocab = Vocab.build(token_lists, max_size=config.max_vocab, min_freq=config.min_freq,
-                            specials=("<pad>", "<unk>"))
-        limit = token_limit(config)
-        ids = [token_ids(tokens, vocab, limit) for tokens in token_lists]
+        if bert:
+            tokenizer, module_config, weights = _bert_parts(config, len(classes))
+            vocab = tokenizer.to_vocab()  # the model's own: nothing is built from the texts
+            token_lists = tokenizer.batch(texts)
+        else:
+            tokenizer = get_tokenizer(config.tokenizer)
+            token_lists = tokenizer.batch(texts)
+            vocab = Vocab.build(token_lists, max_size=config.max_vocab, min_freq=config.min_freq,
+                                specials=("<pad>", "<unk>"))
+        limit, brackets = token_limit(config), bracket_ids(config, vocab)
+        ids = [token_ids(tokens, vocab, limit, brackets) for tokens in token_lists]
         y = class_indices(labels, classes)
 
-        vectors, trained_rows, coverage, embed_dim = None, None, None, config.embed_dim
-        if config.pretrained is not None:
-            itos, vectors, coverage = vocabulary_vectors(
-                config.pretrained, token_lists, vocab.itos, dim=config.embed_dim,
-                pad_id=vocab.pad_id, seed=config.seed, extra_words=config.pretrained_vocab)
-            extra = len(itos) - len(vocab.itos)
-            if extra:  # words no training text holds: their rows never get a gradient
-                trained_rows = len(vocab.itos)
-                vocab = Vocab(itos, vocab.freqs + [0] * extra)
-            embed_dim = vectors.shape[1]
-        module_config = model_config(
-            config.model, vocab_size=len(vocab.itos), num_classes=len(classes),
-            embed_dim=embed_dim, hidden_size=config.hidden_size, num_layers=config.num_layers,
-            dropout=config.dropout, pooling=config.pooling, padding_idx=vocab.pad_id,
-            freeze_embeddings=bool(config.freeze and config.pretrained is not None),
-            bidirectional=config.bidirectional, kernel_sizes=tuple(config.kernel_sizes),
-            num_heads=config.num_heads, positions=config.positions,
-            max_positions=config.max_len if config.max_len is not None else 512,
-            static_channel=bool(config.multichannel and config.pretrained is not None),
-            trained_rows=trained_rows)
-        model = build_classifier(module_config)
-        if vectors is not None:
-            model.load_vectors(torch.from_numpy(vectors))
+        coverage = None
+        if bert:
+            model = build_classifier(module_config)
+            if weights is not None:
+                load_bert_weights(model, weights)
+        else:
+            model, module_config, vocab, coverage = _word_vector_model(
+                config, token_lists, vocab, len(classes))
         model.to(device)
 
         valid_pair = None
         if valid is not None:
-            valid_pair = (encode(valid[0], tokenizer, vocab, limit),
+            valid_pair = (encode(valid[0], tokenizer, vocab, limit, brackets),
                           class_indices(valid[1], classes))
         # a resumed run must continue the same settings on the same texts
         extra = {"lesson": self.lesson,
@@ -170,7 +164,8 @@ class TextClassifier(Estimator):
 
     # ------------------------------------------------------------------ use
     def _logits(self, texts: Sequence[str], batch_size: int) -> torch.Tensor:
-        ids = encode(texts, self.tokenizer_, self.vocab_, token_limit(self.config))
+        ids = encode(texts, self.tokenizer_, self.vocab_, token_limit(self.config),
+                     bracket_ids(self.config, self.vocab_))
         return logits_of(self.model_, ids, pad_id=self.vocab_.pad_id,
                          num_classes=len(self.classes_), device=self.device_,
                          batch_size=batch_size)
@@ -242,6 +237,63 @@ class TextClassifier(Estimator):
         model = build_classifier(self.model_config_)
         load_module_arrays(model, arrays, where=f"the {self.config.model} classifier file")
         self.model_ = model.to(self.device_).eval()
+
+
+def _word_vector_model(config: ClassifierConfig, token_lists, vocab, num_classes: int):
+    """(module, module config, vocabulary, coverage) of the word-vector models: the embedding
+    starts from ``config.pretrained`` (whose frequent words may join the vocabulary)."""
+    from dlcourse.text import Vocab
+
+    vectors, trained_rows, coverage, embed_dim = None, None, None, config.embed_dim
+    if config.pretrained is not None:
+        itos, vectors, coverage = vocabulary_vectors(
+            config.pretrained, token_lists, vocab.itos, dim=config.embed_dim,
+            pad_id=vocab.pad_id, seed=config.seed, extra_words=config.pretrained_vocab)
+        extra = len(itos) - len(vocab.itos)
+        if extra:  # words no training text holds: their rows never get a gradient
+            trained_rows = len(vocab.itos)
+            vocab = Vocab(itos, vocab.freqs + [0] * extra)
+        embed_dim = vectors.shape[1]
+    module_config = model_config(
+        config.model, vocab_size=len(vocab.itos), num_classes=num_classes,
+        embed_dim=embed_dim, hidden_size=config.hidden_size, num_layers=config.num_layers,
+        dropout=config.dropout, pooling=config.pooling, padding_idx=vocab.pad_id,
+        freeze_embeddings=bool(config.freeze and config.pretrained is not None),
+        bidirectional=config.bidirectional, kernel_sizes=tuple(config.kernel_sizes),
+        num_heads=config.num_heads, positions=config.positions,
+        max_positions=config.max_len if config.max_len is not None else 512,
+        static_channel=bool(config.multichannel and config.pretrained is not None),
+        trained_rows=trained_rows)
+    model = build_classifier(module_config)
+    if vectors is not None:
+        model.load_vectors(torch.from_numpy(vectors))
+    return model, module_config, vocab, coverage
+
+
+def _bert_parts(config: ClassifierConfig, num_classes: int):
+    """minilm's tokenizer (its WordPiece vocabulary, kept whole in the model file so loading
+    needs no data set), module config and weights file (None: a random encoder)."""
+    import tempfile
+
+    from dlcourse.data import fetch
+    from dlcourse.text import WordPieceTokenizer
+
+    folder = fetch(MINILM_DATA)
+    with tempfile.TemporaryDirectory() as tmp:
+        # a tokenizer from a vocab.txt path would need the data set at load time; its JSON
+        # pipeline (what ``config`` then holds) does not
+        path = WordPieceTokenizer(folder / "vocab.txt").save(Path(tmp) / "tokenizer.json")
+        tokenizer = WordPieceTokenizer.load(path)
+    if config.pretrained is None:
+        return tokenizer, model_config(
+            config.model, vocab_size=tokenizer.vocab_size, num_classes=num_classes,
+            hidden_size=config.hidden_size, num_layers=config.num_layers,
+            dropout=config.dropout, num_heads=config.num_heads,
+            padding_idx=tokenizer.pad_id), None
+    dropout = MODEL_DEFAULTS["bert"]["dropout"] if config.dropout is None else config.dropout
+    module_config = BertConfig.from_hf(folder / "config.json", num_classes=num_classes,
+                                       dropout=dropout)
+    return tokenizer, module_config, folder / "model.safetensors"
 
 
 def _fingerprint(texts: Sequence[str], labels: Sequence) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dlcourse.classify.config import MONITORS, ClassifierConfig
+from dlcourse.classify.config import MONITORS, ClassifierConfig, architecture
 from dlcourse.classify.encoding import logits_of
 from dlcourse.classify.metrics import classification_metrics
 from dlcourse.classify.models import classification_loss, logits_to_proba
@@ -109,8 +109,11 @@ def train_classifier(
             m = classification_metrics(v_y.numpy(), pred, list(classes))
             return {"valid_loss": loss, "valid_acc": m["accuracy"], "valid_f1": m["macro_f1"]}
 
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
-                                 lr=config.lr, weight_decay=config.weight_decay)
+    # a pretrained BERT fine-tunes with AdamW (weight decay decoupled from the adaptive step)
+    bert = architecture(config.model) == "bert"
+    optimizer_class = torch.optim.AdamW if bert else torch.optim.Adam
+    optimizer = optimizer_class([p for p in model.parameters() if p.requires_grad],
+                                lr=config.lr, weight_decay=config.weight_decay)
     scheduler = lr_schedule(optimizer, config.schedule, config.epochs * len(loader))
     history = engine_fit(
         wrap_model(model, device), loader, step_fn, optimizer, config.epochs,

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from dlcourse.classify.bert import BertClassifier, BertConfig
 from dlcourse.classify.cnn import CNNClassifier, CNNConfig
 from dlcourse.classify.config import MODEL_DEFAULTS, architecture
 from dlcourse.classify.layers import WordEmbedding
@@ -189,6 +190,10 @@ def model_config(model: str, *, vocab_size: int, num_classes: int = 2, embed_dim
     if arch == "cnn":
         return CNNConfig(**common, kernel_sizes=tuple(kernel_sizes), num_filters=hidden,
                          static_channel=static_channel)
+    if arch == "bert":
+        return BertConfig(vocab_size=vocab_size, num_classes=num_classes, hidden_size=hidden,
+                          num_layers=layers, num_heads=num_heads, max_positions=max_positions,
+                          dropout=common["dropout"], padding_idx=padding_idx)
     return TransformerConfig(**common, d_model=hidden, num_layers=layers, num_heads=num_heads,
                              positions=positions, max_positions=max_positions,
                              static_channel=static_channel)
@@ -196,7 +201,8 @@ def model_config(model: str, *, vocab_size: int, num_classes: int = 2, embed_dim
 
 def config_from_dict(arch: str, settings: dict):
     """The config object of an architecture from its ``to_dict()`` (what checkpoints hold)."""
-    configs = {"rnn": RNNConfig, "cnn": CNNConfig, "transformer": TransformerConfig}
+    configs = {"rnn": RNNConfig, "cnn": CNNConfig, "transformer": TransformerConfig,
+               "bert": BertConfig}
     if arch not in configs:
         raise ValueError(f"unknown architecture '{arch}'; choose one of {', '.join(configs)}")
     return configs[arch](**settings)
@@ -204,9 +210,11 @@ def config_from_dict(arch: str, settings: dict):
 
 def build_classifier(config) -> nn.Module:
     """The module a config describes: :class:`RNNConfig` -> :class:`RNNClassifier`,
-    ``CNNConfig`` -> ``CNNClassifier``, ``TransformerConfig`` -> ``TransformerClassifier``."""
+    ``CNNConfig`` -> ``CNNClassifier``, ``TransformerConfig`` -> ``TransformerClassifier``,
+    ``BertConfig`` -> ``BertClassifier``."""
     for config_type, module in ((RNNConfig, RNNClassifier), (CNNConfig, CNNClassifier),
-                                (TransformerConfig, TransformerClassifier)):
+                                (TransformerConfig, TransformerClassifier),
+                                (BertConfig, BertClassifier)):
         if isinstance(config, config_type):
             return module(config)
     raise TypeError(f"no classifier for a {type(config).__name__}")

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from dlcourse.classify.config import SCHEDULES as DECAYS
+from dlcourse.classify.config import WARMUP_SHARE
 
 SCHEDULES = (None, *DECAYS)
 
@@ -99,16 +100,27 @@ def adversarial_loss(model: nn.Module, ids: torch.Tensor, lengths: torch.Tensor,
 
 def lr_schedule(optimizer: torch.optim.Optimizer, name: str | None, total_steps: int):
     """A per-step ``LambdaLR`` taking the learning rate from its start to zero at step
-    ``total_steps``: "linear" or "cosine"; None gives None (a constant rate).
+    ``total_steps``: "linear" or "cosine"; "warmup" first rises linearly from zero over
+    :data:`WARMUP_SHARE` of the steps (fine-tuning a pretrained Transformer), then decays
+    linearly; None gives None (a constant rate).
 
     Raises:
         ValueError: an unknown name (the message lists :data:`SCHEDULES`).
     """
     if name not in SCHEDULES:
-        raise ValueError(f"unknown schedule '{name}'; choose None, linear or cosine")
+        raise ValueError(f"unknown schedule '{name}'; choose None, linear, cosine or warmup")
     if name is None:
         return None
     total = max(total_steps, 1)
+    if name == "warmup":
+        rise = max(1, round(WARMUP_SHARE * total))
+
+        def warmup(s: int) -> float:  # the full rate at step rise - 1, then down to zero
+            if s < rise:
+                return (s + 1) / rise
+            return max(0.0, (total - s) / (total - rise + 1))
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, warmup)
     if name == "linear":
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1 - s / total))
     return torch.optim.lr_scheduler.LambdaLR(

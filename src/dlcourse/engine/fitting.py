@@ -152,7 +152,8 @@ def fit(
             others once per epoch (or per step with ``scheduler_interval="step"``).
         monitor, mode, patience: the metric (default ``valid_loss`` with an ``evaluate_fn``,
             else ``train_loss``) for the best epoch and, with ``patience``, early stopping.
-        out_dir: where ``last.pt`` (every epoch and on Ctrl-C), ``best.pt`` and
+        out_dir: where ``last.pt`` (every epoch and on Ctrl-C: everything a resume needs),
+            ``best.pt`` (the best epoch's weights, history and ``checkpoint_extra``) and
             ``history.json`` go; the checkpoints load with ``weights_only=True``.
         resume: continue from ``out_dir/last.pt``, from the exact batch where it stopped.
         checkpoint_extra: plain values stored in the checkpoints (``lesson``, ``config``,
@@ -283,8 +284,10 @@ def fit(
             epoch_rng = rng_state()  # the next epoch starts from here
             if out is not None and main:
                 state = snapshot(epoch + 1, epoch_rng, stopped_early=stop)
-                if is_best:
-                    save_checkpoint(out / "best.pt", state)
+                if is_best:  # the weights restore_best needs; --resume reads last.pt, so the
+                    # optimizer state (twice the weights under Adam) is not written twice
+                    save_checkpoint(out / "best.pt", {
+                        key: state[key] for key in (*extra, "model", "history", "epoch")})
                 save_checkpoint(out / "last.pt", state)
                 write_json(out / "history.json", history)
             if stop:

@@ -133,3 +133,78 @@ def refused(cli_run):
         return result
 
     return check
+
+
+@pytest.fixture
+def model_inputs(workdir):
+    """``model_inputs(model_file, name, others=("som",))`` writes, in the working directory, the
+    inputs every noun's bad-input suite feeds its verbs: ``NAME/`` (a copy of a trained model),
+    one model folder per lesson in ``others`` (the same manifest naming another lesson),
+    ``truncated/`` and ``header/`` (the model file cut in its arrays and in its JSON header),
+    ``nomodel/`` (an empty folder) and the text files ``notes.txt`` (good), ``empty.txt``,
+    ``blank.txt``, ``latin1.txt`` and ``binary.bin``.
+    """
+    import shutil
+    from pathlib import Path
+
+    import numpy as np
+
+    from dlcourse.engine.persist import read_manifest, write_state
+
+    def write(model: Path, name: str, others: tuple[str, ...] = ("som",)) -> None:
+        Path(name).mkdir()
+        shutil.copy(model, Path(name) / "model.safetensors")
+        manifest = read_manifest(model)
+        for lesson in others:
+            write_state(Path(lesson) / "model.safetensors",
+                        {**manifest, "lesson": lesson, "estimator": lesson.upper()},
+                        {"weights": np.zeros((3, 2), np.float32)})
+        data = model.read_bytes()
+        Path("truncated").mkdir()
+        Path("truncated/model.safetensors").write_bytes(data[: len(data) // 2])  # arrays cut
+        Path("header").mkdir()
+        Path("header/model.safetensors").write_bytes(data[:20])  # the JSON header cut off
+        Path("nomodel").mkdir()
+        Path("notes.txt").write_text("the cat sat on the mat\n" * 50, encoding="utf-8")
+        Path("empty.txt").write_text("")
+        Path("blank.txt").write_text("\n   \n\t\n" * 20)
+        Path("latin1.txt").write_bytes("le café est très bon\n".encode("latin-1") * 50)
+        Path("binary.bin").write_bytes(bytes(range(256)) * 8)
+
+    return write
+
+
+class SameRun:
+    """The resume tests' yardstick: a resumed run must equal the uninterrupted one."""
+
+    #: the only history values a resume may change
+    TIMING = ("seconds", "items_per_s")
+
+    @classmethod
+    def tensors(cls, a, b, where: str = "") -> None:
+        """Every tensor (nested in dicts and lists) equal, bit for bit; plain values equal."""
+        import torch
+
+        if isinstance(a, torch.Tensor):
+            assert torch.equal(a, b), where
+        elif isinstance(a, dict):
+            assert a.keys() == b.keys(), where
+            for key in a:
+                cls.tensors(a[key], b[key], f"{where}/{key}")
+        elif isinstance(a, list | tuple):
+            assert len(a) == len(b), where
+            for i, (x, y) in enumerate(zip(a, b)):
+                cls.tensors(x, y, f"{where}/{i}")
+        else:
+            assert a == b, where
+
+    @classmethod
+    def history(cls, history: list[dict]) -> list[dict]:
+        """The history without its timings."""
+        return [{k: v for k, v in h.items() if k not in cls.TIMING} for h in history]
+
+
+@pytest.fixture
+def same_run():
+    """:class:`SameRun`: ``same_run.tensors(a, b)``, ``same_run.history(h)``."""
+    return SameRun

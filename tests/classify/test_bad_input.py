@@ -4,7 +4,6 @@ them."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -81,34 +80,16 @@ def trained_dir(tmp_path_factory):
 
 
 @pytest.fixture
-def files(workdir, trained_dir):
+def files(workdir, model_inputs, trained_dir):
     """The working directory's inputs: good and broken models, tables and text files."""
-    import torch
-
     from dlcourse.engine.checkpoint import save_checkpoint
-    from dlcourse.engine.persist import read_manifest, write_state
 
-    model = trained_dir / "model.safetensors"
-    Path("clf").mkdir()
-    shutil.copy(model, "clf/model.safetensors")
-    manifest = read_manifest(model)
-    write_state(Path("som/model.safetensors"), {**manifest, "lesson": "som", "estimator": "SOM"},
-                {"weights": torch.zeros(3, 2)})
-    data = model.read_bytes()
-    Path("truncated").mkdir()
-    Path("truncated/model.safetensors").write_bytes(data[: len(data) // 2])  # arrays cut off
-    Path("header").mkdir()
-    Path("header/model.safetensors").write_bytes(data[:20])  # the JSON header cut off
-    Path("nomodel").mkdir()
+    model_inputs(trained_dir / "model.safetensors", "clf")
     Path("good.csv").write_text("review,label\na fine film,pos\na dull film,neg\n" * 20)
     Path("header.csv").write_text("review,label\n")
     Path("gap.csv").write_text("review,label\na fine film,pos\na dull film,\n")
     Path("latin1.csv").write_bytes("review,label\nle café est bon,pos\n".encode("latin-1") * 9)
     Path("empty.csv").write_text("")
-    Path("notes.txt").write_text("the cat sat on the mat\n" * 50, encoding="utf-8")
-    Path("empty.txt").write_text("")
-    Path("latin1.txt").write_bytes("le café est très bon\n".encode("latin-1") * 50)
-    Path("binary.bin").write_bytes(bytes(range(256)) * 8)
     save_checkpoint(Path("lm_run/last.pt"), {"lesson": "lm", "config": {}})
     return workdir
 

@@ -8,34 +8,10 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from dlcourse.classify import TextClassifier
 from dlcourse.engine.checkpoint import load_checkpoint
 from dlcourse.errors import DlcourseError, TrainingInterrupted
-
-TIMING = ("seconds", "items_per_s")  # the only history values a resume may change
-
-
-def assert_same_tensors(a, b, where: str = "") -> None:
-    """Every tensor (nested in dicts and lists) equal, bit for bit; plain values equal."""
-    if isinstance(a, torch.Tensor):
-        assert torch.equal(a, b), where
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for key in a:
-            assert_same_tensors(a[key], b[key], f"{where}/{key}")
-    elif isinstance(a, list | tuple):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same_tensors(x, y, f"{where}/{i}")
-    else:
-        assert a == b, where
-
-
-def without_timing(history: list[dict]) -> list[dict]:
-    return [{k: v for k, v in h.items() if k not in TIMING} for h in history]
-
 
 # every source of randomness a step has: dropout masks, word dropout, the adversarial step (no
 # draws of its own, but a second forward with dropout), shuffled batches; the CNN also trains
@@ -53,7 +29,7 @@ CASES = [
 
 @pytest.mark.parametrize("model, overrides", CASES, ids=[m for m, _ in CASES])
 def test_interrupted_twice_inside_epochs_and_resumed_equals_uninterrupted(
-        model, overrides, pang_lee_split, tiny, tmp_path, monkeypatch):
+        model, overrides, pang_lee_split, tiny, tmp_path, monkeypatch, same_run):
     train, valid = pang_lee_split
     config = dict(tiny, model=model, **RANDOM, **overrides)
     full = TextClassifier(**config).fit(*train, valid=valid, out_dir=tmp_path / "full")
@@ -72,11 +48,11 @@ def test_interrupted_twice_inside_epochs_and_resumed_equals_uninterrupted(
 
     done, again = load_checkpoint(tmp_path / "full" / "last.pt"), load_checkpoint(part / "last.pt")
     for key in ("model", "optimizer", "scheduler", "rng"):
-        assert_same_tensors(done[key], again[key], key)
-    assert_same_tensors(full.model_.state_dict(), resumed.model_.state_dict(), "best")
+        same_run.tensors(done[key], again[key], key)
+    same_run.tensors(full.model_.state_dict(), resumed.model_.state_dict(), "best")
     # train_loss of the resumed epochs covers the whole epoch, not the batches after the stop
-    assert without_timing(resumed.history_) == without_timing(full.history_)
-    assert without_timing(json.loads((part / "history.json").read_text())) == without_timing(
+    assert same_run.history(resumed.history_) == same_run.history(full.history_)
+    assert same_run.history(json.loads((part / "history.json").read_text())) == same_run.history(
         full.history_)
     assert resumed.best_epoch_ == full.best_epoch_
 
@@ -102,7 +78,7 @@ def test_resume_with_other_settings_or_texts_is_refused(pang_lee_split, tiny, tm
 
 
 def test_cli_interrupt_and_resume_equals_the_uninterrupted_command(cli_run, workdir,
-                                                                    monkeypatch):
+                                                                    monkeypatch, same_run):
     from safetensors.torch import load_file
 
     args = ["--threads", "1", "classify", "train", "pang-lee-sample", "--model", "gru",
@@ -118,8 +94,8 @@ def test_cli_interrupt_and_resume_equals_the_uninterrupted_command(cli_run, work
     monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
     assert cli_run(*args, "--out", "A", "--resume").code == 0
     a, b = load_file("A/model.safetensors"), load_file("B/model.safetensors")
-    assert_same_tensors(a, b, "model.safetensors")
-    history = [without_timing(json.loads(open(f"{run}/history.json").read())) for run in "AB"]
+    same_run.tensors(a, b, "model.safetensors")
+    history = [same_run.history(json.loads(open(f"{run}/history.json").read())) for run in "AB"]
     assert history[0] == history[1]
     metrics = [json.loads(open(f"{run}/metrics_valid.json").read()) for run in "AB"]
     assert metrics[0] == metrics[1]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 GOOD = ("lee", "--dry-run", "--device", "cpu")  # a training run that would work
@@ -64,27 +63,15 @@ def trained_dir(tmp_path_factory):
 
 
 @pytest.fixture
-def files(workdir, trained_dir):
+def files(workdir, model_inputs, trained_dir):
     """The working directory's inputs: good and broken models, vectors and text files."""
     from dlcourse.embeddings import KeyedVectors
-    from dlcourse.engine.persist import read_manifest, write_state
 
     model = trained_dir / "model.safetensors"
-    for name in ("embed", "run"):
-        Path(name).mkdir()
-        shutil.copy(model, f"{name}/model.safetensors")
+    model_inputs(model, "embed", others=("som", "lm"))
+    Path("run").mkdir()
+    shutil.copy(model, "run/model.safetensors")
     shutil.copy(trained_dir / "last.safetensors", "run/last.safetensors")
-    manifest = read_manifest(model)
-    for lesson in ("som", "lm"):
-        write_state(Path(f"{lesson}/model.safetensors"),
-                    {**manifest, "lesson": lesson, "estimator": lesson.upper()},
-                    {"weights": np.zeros((3, 2), np.float32)})
-    data = model.read_bytes()
-    Path("truncated").mkdir()
-    Path("truncated/model.safetensors").write_bytes(data[: len(data) // 2])  # arrays cut off
-    Path("header").mkdir()
-    Path("header/model.safetensors").write_bytes(data[:20])  # the JSON header cut off
-    Path("nomodel").mkdir()
     Path("oldpt").mkdir()
     Path("oldpt/model.pt").write_bytes(b"PK\x03\x04" + bytes(100))
     Path("classify_run").mkdir()
@@ -96,13 +83,8 @@ def files(workdir, trained_dir):
     kv.save_word2vec_format("vectors.bin", binary=True)
     Path("cut.bin").write_bytes(Path("vectors.bin").read_bytes()[:-40])
     Path("latin1vec.txt").write_bytes("1 2\ncaf\xe9 0.5 1.5\n".encode("latin-1"))
-    Path("notes.txt").write_text("the cat sat on the mat\n" * 50, encoding="utf-8")
-    Path("empty.txt").write_text("")
-    Path("blank.txt").write_text("\n   \n\t\n" * 20)
     Path("punct.txt").write_text("... !!! ,,, ???\n" * 20)
-    Path("latin1.txt").write_bytes("le café est très bon\n".encode("latin-1") * 50)
     Path("late.txt").write_bytes(b"fine text\n" * 30 + "caf\xe9\n".encode("latin-1"))
-    Path("binary.bin").write_bytes(bytes(range(256)) * 8)
     Path("pairs.tsv").write_text("tiger cat 7.35\n", encoding="utf-8")  # blanks, not tabs
     Path("questions.txt").write_text(": capitals\nathens greece baghdad\n", encoding="utf-8")
     return workdir

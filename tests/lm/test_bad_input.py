@@ -3,7 +3,6 @@ nothing written. Run from a fresh working directory with relative paths, as a us
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -54,34 +53,19 @@ def trained_dir(tmp_path_factory):
 
 
 @pytest.fixture
-def files(workdir, trained_dir):
+def files(workdir, model_inputs, trained_dir):
     """The working directory's inputs: good and broken models, good and broken text files."""
-    import torch
     from safetensors.torch import load_file
 
     from dlcourse.engine.checkpoint import save_checkpoint
     from dlcourse.engine.persist import read_manifest, write_state
 
     model = trained_dir / "model.safetensors"
-    Path("lm").mkdir()
-    shutil.copy(model, "lm/model.safetensors")
+    model_inputs(model, "lm")
     manifest = read_manifest(model)
-    write_state(Path("som/model.safetensors"), {**manifest, "lesson": "som", "estimator": "SOM"},
-                {"weights": torch.zeros(3, 2)})
     moved = {**manifest, "state": {**manifest["state"], "data": "gone.txt"}}  # trained elsewhere
     write_state(Path("moved/model.safetensors"), moved, load_file(model))
-    data = model.read_bytes()
-    Path("truncated").mkdir()
-    Path("truncated/model.safetensors").write_bytes(data[: len(data) // 2])  # arrays cut off
-    Path("header").mkdir()
-    Path("header/model.safetensors").write_bytes(data[:20])  # the JSON header cut off
-    Path("nomodel").mkdir()
-    Path("notes.txt").write_text("the cat sat on the mat\n" * 50, encoding="utf-8")
-    Path("empty.txt").write_text("")
-    Path("blank.txt").write_text("\n   \n\t\n" * 20)
     Path("tiny.txt").write_text("one line\nand another\n")
-    Path("latin1.txt").write_bytes("le café est très bon\n".encode("latin-1") * 50)
-    Path("binary.bin").write_bytes(bytes(range(256)) * 8)
     Path("nul.txt").write_bytes(b"valid utf-8\x00with NUL bytes\n" * 50)
     Path("splits").mkdir()
     Path("splits/train.txt").write_text("a b c\n" * 20)  # no valid and test files

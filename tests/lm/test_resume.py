@@ -6,33 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from dlcourse.engine.checkpoint import load_checkpoint
 from dlcourse.errors import DlcourseError, TrainingInterrupted
 from dlcourse.lm import LanguageModel
-
-TIMING = ("seconds", "items_per_s")  # the only history values a resume may change
-
-
-def assert_same_tensors(a, b, where: str = "") -> None:
-    """Every tensor (nested in dicts and lists) equal, bit for bit; plain values equal."""
-    if isinstance(a, torch.Tensor):
-        assert torch.equal(a, b), where
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for key in a:
-            assert_same_tensors(a[key], b[key], f"{where}/{key}")
-    elif isinstance(a, list | tuple):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same_tensors(x, y, f"{where}/{i}")
-    else:
-        assert a == b, where
-
-
-def without_timing(history: list[dict]) -> list[dict]:
-    return [{k: v for k, v in h.items() if k not in TIMING} for h in history]
 
 
 @pytest.mark.parametrize("model, overrides", [
@@ -40,7 +17,7 @@ def without_timing(history: list[dict]) -> list[dict]:
     ("embedding", dict(shuffle=True, lr=1e-2)),  # shuffled window order drawn per epoch
 ])
 def test_interrupted_twice_inside_epochs_and_resumed_equals_uninterrupted(
-        model, overrides, lee_corpus, tiny_config, tmp_path, monkeypatch):
+        model, overrides, lee_corpus, tiny_config, tmp_path, monkeypatch, same_run):
     config = tiny_config(model, patience=None, **overrides)
     full = LanguageModel(config).fit(lee_corpus, out_dir=tmp_path / "full", progress=False)
 
@@ -61,14 +38,14 @@ def test_interrupted_twice_inside_epochs_and_resumed_equals_uninterrupted(
     monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
     resumed = LanguageModel(config).fit(lee_corpus, out_dir=part, resume=True, progress=False)
 
-    assert_same_tensors(load_checkpoint(tmp_path / "full" / "last.pt")["model"],
+    same_run.tensors(load_checkpoint(tmp_path / "full" / "last.pt")["model"],
                         load_checkpoint(part / "last.pt")["model"], "model")
-    assert_same_tensors(load_checkpoint(tmp_path / "full" / "last.pt")["optimizer"],
+    same_run.tensors(load_checkpoint(tmp_path / "full" / "last.pt")["optimizer"],
                         load_checkpoint(part / "last.pt")["optimizer"], "optimizer")
-    assert_same_tensors(full.model_.state_dict(), resumed.model_.state_dict(), "best")
+    same_run.tensors(full.model_.state_dict(), resumed.model_.state_dict(), "best")
     # train_loss of the twice-resumed epochs covers the whole epoch, not the windows after it
-    assert without_timing(resumed.history_) == without_timing(full.history_)
-    assert without_timing(json.loads((part / "history.json").read_text())) == without_timing(
+    assert same_run.history(resumed.history_) == same_run.history(full.history_)
+    assert same_run.history(json.loads((part / "history.json").read_text())) == same_run.history(
         full.history_)
 
 
@@ -87,7 +64,7 @@ def test_resume_with_other_settings_is_refused(lee_corpus, tiny_config, tmp_path
 
 
 def test_cli_interrupt_and_resume_equals_the_uninterrupted_command(cli_run, workdir,
-                                                                    monkeypatch):
+                                                                    monkeypatch, same_run):
     from safetensors.torch import load_file
 
     args = ["--threads", "1", "lm", "train", "lee", "--max-lines", "60", "--embed-dim", "32",
@@ -101,8 +78,8 @@ def test_cli_interrupt_and_resume_equals_the_uninterrupted_command(cli_run, work
     monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
     assert cli_run(*args, "--out", "A", "--resume").code == 0
     a, b = load_file("A/model.safetensors"), load_file("B/model.safetensors")
-    assert_same_tensors(a, b, "model.safetensors")
-    history = [without_timing(json.loads(open(f"{run}/history.json").read())) for run in "AB"]
+    same_run.tensors(a, b, "model.safetensors")
+    history = [same_run.history(json.loads(open(f"{run}/history.json").read())) for run in "AB"]
     assert history[0] == history[1]
     metrics = [json.loads(open(f"{run}/metrics.json").read()) for run in "AB"]
     assert metrics[0]["test_ppl"] == metrics[1]["test_ppl"]

@@ -20,6 +20,7 @@ from dlcourse.cli.common import (
     ConfigOptions,
     check_model_dir,
     check_out_dir,
+    check_out_file,
     echo_table,
     out_option,
     parse_grid,
@@ -69,18 +70,7 @@ def _features(ctx, param, value):
 
 
 def _output_file(ctx, param, value):
-    if value is None:
-        return None
-    path = Path(value)
-    if path.is_dir():
-        raise DlcourseError(f"--output {value} is a directory; give a file name such as "
-                            f"{path / 'predictions.csv'}")
-    for parent in path.parents:
-        if parent.exists() and not parent.is_dir():
-            raise DlcourseError(f"--output {value}: {parent} is a file, so the folder cannot be "
-                                "made")
-    check_out_dir(path.parent, "--output")  # writable, or can be created
-    return path
+    return None if value is None else check_out_file(value, "--output", "predictions.csv")
 
 
 model_dir_argument = click.argument("model_dir", metavar="MODEL_DIR", callback=_model_dir)

@@ -43,7 +43,8 @@ class Word2VecConfig(Config):
                         "GloVe's default: 10).", min=1)
     min_count: int = param(5, "Ignore words seen fewer times in the corpus.", min=1)
     max_vocab: int | None = param(None, "Keep only the N most frequent words; none: all.", min=1)
-    negative: int = param(5, "Noise words drawn per prediction (negative sampling).", min=1)
+    negative: int = param(5, "Noise words drawn per prediction (negative sampling; on the CPU "
+                             "skip-gram shares one draw across a centre word's window).", min=1)
     ns_exponent: float = param(0.75, "Noise distribution: counts to this power (1: by "
                                "frequency, 0: uniform, negative: rare words first).",
                                min=-1.0, max=1.0)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from dlcourse.embeddings.base import VectorEstimator
 from dlcourse.embeddings.checkpoint import (
     RunCheckpoint,
     check_resumable,
@@ -24,7 +25,6 @@ from dlcourse.embeddings.corpus import Corpus, scan_corpus
 from dlcourse.embeddings.glove_training import PARAMS, BlockTable, Rounds
 from dlcourse.embeddings.ranks import any_rank, process_group
 from dlcourse.embeddings.vectors import KeyedVectors
-from dlcourse.engine.estimator import Estimator
 from dlcourse.engine.interrupt import StopGuard
 from dlcourse.errors import IncompatibleModelError, TrainingInterrupted
 
@@ -34,7 +34,7 @@ CACHE_TOKENS = 50_000_000  # keep the encoded corpus in memory below this (200 M
 __all__ = ["GloVe", "count_cooccurrences"]
 
 
-class GloVe(Estimator):
+class GloVe(VectorEstimator):
     """GloVe (Pennington et al. 2014): fit word and context vectors to log co-occurrence counts.
 
     Minimises sum f(X_ij) (w_i.c_j + b_i + b'_j - log X_ij)^2 with f(x) = min(1, (x/x_max)^alpha)
@@ -64,19 +64,6 @@ class GloVe(Estimator):
     """
 
     config_class = GloVeConfig
-    lesson = "embed"
-    framework = "numpy"
-    fitted_attribute = "wv_"
-
-    @property
-    def wv(self) -> KeyedVectors:
-        """The trained vectors (gensim's name for :attr:`wv_`).
-
-        Raises:
-            NotFittedError: before ``fit`` or ``load``.
-        """
-        self.check_is_fitted()
-        return self.wv_
 
     def fit(self, corpus: str | Path | Iterable[list[str]] | Corpus,
             callback: Callable[[dict], None] | None = None, *,

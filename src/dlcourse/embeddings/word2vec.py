@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from dlcourse.embeddings import corpus as _corpus
+from dlcourse.embeddings.base import VectorEstimator
 from dlcourse.embeddings.checkpoint import (
     RunCheckpoint,
     check_resumable,
@@ -23,7 +24,6 @@ from dlcourse.embeddings.corpus import Corpus, encode_blocks, keep_probabilities
 from dlcourse.embeddings.ranks import any_rank, process_group
 from dlcourse.embeddings.vectors import KeyedVectors
 from dlcourse.embeddings.word2vec_cpu import EpochProgress
-from dlcourse.engine.estimator import Estimator
 from dlcourse.engine.interrupt import StopGuard
 from dlcourse.errors import IncompatibleModelError, TrainingInterrupted
 
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 CACHE_TOKENS = 50_000_000  # keep encoded blocks in memory between epochs below this (200 MB)
 
 
-class Word2Vec(Estimator):
+class Word2Vec(VectorEstimator):
     """Skip-gram or CBOW with negative sampling, subsampling, dynamic window and linear lr decay.
 
     ``Word2Vec("cbow", vector_size=50)`` or ``Word2Vec(config=Word2VecConfig(...))`` only stores
@@ -66,20 +66,7 @@ class Word2Vec(Estimator):
     """
 
     config_class = Word2VecConfig
-    lesson = "embed"
-    framework = "numpy"
-    fitted_attribute = "wv_"
     positional = ("method",)
-
-    @property
-    def wv(self) -> KeyedVectors:
-        """The trained vectors (gensim's name for :attr:`wv_`).
-
-        Raises:
-            NotFittedError: before ``fit`` or ``load``.
-        """
-        self.check_is_fitted()
-        return self.wv_
 
     # ----------------------------------------------------------------- training
     def fit(self, corpus: str | Path | Iterable[list[str]] | Corpus,

@@ -65,6 +65,15 @@ TRAIN = [
     (("--model", "minilm", "--hidden-size", "128"), r"of minilm comes from its pretrained"),
     (("--model", "minilm", "--heads", "4"), r"minilm has 12 attention heads, got"),
     (("--model", "minilm", "--max-len", "1000"), r"for minilm counts \[CLS\] and \[SEP\]"),
+    # knowledge distillation: the teacher is a classifier folder that knows the same labels
+    (("--teacher", "nosuch"), r"teacher nosuch does not exist; train one first"),
+    (("--teacher", "nomodel"), r"teacher nomodel holds no model.safetensors"),
+    (("--teacher", "som"), r"teacher som holds a 'som' model, not a text classifier"),
+    (("--teacher", "header"), r"is not a dlcourse model file"),
+    (("--teacher", ""), r"--teacher must be a trained classifier's folder \(or none\), got ''"),
+    (("--augment", "2"), r"--augment makes copies for a teacher to label; give a teacher"),
+    (("--teacher", "clf", "--augment", "-1"), r"--augment must be >= 0"),
+    (("--teacher", "clf", "--augment", "1"), None),  # a dry run distilled from clf: accepted
 ]
 
 
@@ -86,6 +95,7 @@ def files(workdir, model_inputs, trained_dir):
 
     model_inputs(trained_dir / "model.safetensors", "clf")
     Path("good.csv").write_text("review,label\na fine film,pos\na dull film,neg\n" * 20)
+    Path("stars.csv").write_text("review,label\n" + "a fine film,5\na dull film,1\n" * 20)
     Path("header.csv").write_text("review,label\n")
     Path("gap.csv").write_text("review,label\na fine film,pos\na dull film,\n")
     Path("latin1.csv").write_bytes("review,label\nle café est bon,pos\n".encode("latin-1") * 9)
@@ -120,6 +130,8 @@ CASES = [
     (("train", *GOOD, "--valid", "rt-sentences", "--out", "out"), r"--valid rt-sentences: pass"),
     (("train", *GOOD, "--out", "notes.txt"), r"--out notes.txt exists and is not a directory"),
     (("train", *GOOD, "--out", "notes.txt/run"), r"notes.txt is a file"),
+    (("train", "stars.csv", *TABLE, "--teacher", "clf", "--out", "out"),
+     r"teacher clf knows the labels \['neg', 'pos'\], the training texts have \[1, 5\]"),
     (("train", *GOOD, "--out", "out", "--resume"), r"nothing to resume: out/last.pt"),
     (("train", *GOOD, "--out", "lm_run", "--resume"),
      r"cannot resume lm_run: it holds a 'lm' run"),

@@ -61,6 +61,8 @@ TOKENIZERS = ("basic_english", "whitespace", "regex", "spacy", "wordpiece")
 PRETRAINED_NAMES = ("glove-6b-50d", "glove-test")
 #: the ``pretrained`` source trained on the training texts at fit time
 FIT_WORD2VEC = "word2vec"
+#: perturbed copies of each training text a teacher labels when ``augment`` is None
+DEFAULT_AUGMENT = 4
 
 
 def architecture(model: str) -> str:
@@ -89,6 +91,11 @@ class ClassifierConfig(Config):
     ``pretrained="glove-6b-50d"`` GloVe, and the 50,000 most frequent GloVe words join the
     vocabulary. ``hidden_size``, ``num_layers``, ``dropout`` and ``pooling`` left at None take
     the model family's defaults (``dlcourse.classify.models.MODEL_DEFAULTS``).
+
+    ``teacher`` names a saved classifier whose predicted probabilities the model learns beside
+    the labels (half each on the training texts, the teacher's alone on ``augment`` perturbed
+    copies of each; see :mod:`dlcourse.classify.distill`): a CNN distilled from a fine-tuned
+    minilm keeps the CNN's speed with part of minilm's accuracy.
 
     ``pretrained`` may also be a KeyedVectors-like object (``index_to_key`` and ``vectors``) in
     Python; the saved config then names its type.
@@ -168,7 +175,16 @@ class ClassifierConfig(Config):
                          choices=tuple(MONITORS))
     class_weight: str | None = param(None, "balanced: weigh classes inversely to their counts; "
                                      "none: equal weights.", choices=CLASS_WEIGHTS)
-    seed: int = param(0, "Random seed (weights, batch order, dropout, word2vec).", min=0)
+    teacher: str | None = param(None, "A trained classifier's folder (e.g. a --model minilm "
+                                "run): the model also learns its probabilities, on the training "
+                                "texts and on --augment perturbed copies of each (knowledge "
+                                "distillation: a fast model with much of the teacher's "
+                                "accuracy); the teacher must know the same labels.")
+    augment: int | None = param(None, "With --teacher: perturbed copies of each training text "
+                                "(words dropped or one phrase kept) that the teacher labels; "
+                                "none: 4.", min=0)
+    seed: int = param(0, "Random seed (weights, batch order, dropout, word2vec, the copies of "
+                      "--augment).", min=0)
     device: str = param("auto", "auto (GPU when present), cpu, cuda, cuda:N or mps.")
     progress: bool = param(False, "Show a progress bar per epoch.", cli=False)
 
@@ -210,6 +226,12 @@ class ClassifierConfig(Config):
                               f"{type(self.pretrained).__name__}", "pretrained")
         if isinstance(self.pretrained, str) and not self.pretrained.strip():
             raise ConfigError("pretrained must name vectors (or be none), got ''", "pretrained")
+        if self.augment is not None and self.teacher is None:
+            raise ConfigError("augment makes copies for a teacher to label; give a teacher "
+                              "(a trained classifier's folder) or drop augment", "augment")
+        if self.teacher is not None and not str(self.teacher).strip():
+            raise ConfigError("teacher must be a trained classifier's folder (or none), got ''",
+                              "teacher")
 
     def _check_bert(self) -> None:
         """minilm's refusals: settings that contradict a pretrained BERT encoder."""
@@ -243,6 +265,8 @@ class ClassifierConfig(Config):
     def to_dict(self) -> dict[str, Any]:
         """The fields as JSON values; a vectors object becomes its type name, a path a string."""
         values = super().to_dict()
+        if self.teacher is not None:
+            values["teacher"] = str(self.teacher)
         if isinstance(self.pretrained, Path):
             values["pretrained"] = str(self.pretrained)
         elif not (self.pretrained is None or isinstance(self.pretrained, str)):

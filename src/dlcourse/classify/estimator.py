@@ -25,7 +25,14 @@ import numpy as np
 import torch
 
 from dlcourse.classify.bert import BertConfig, load_bert_weights
-from dlcourse.classify.config import MINILM_DATA, MODEL_DEFAULTS, ClassifierConfig, architecture
+from dlcourse.classify.config import (
+    DEFAULT_AUGMENT,
+    MINILM_DATA,
+    MODEL_DEFAULTS,
+    ClassifierConfig,
+    architecture,
+)
+from dlcourse.classify.distill import check_teacher, distillation_set
 from dlcourse.classify.encoding import (
     bracket_ids,
     class_indices,
@@ -107,6 +114,8 @@ class TextClassifier(Estimator):
         bert = architecture(config.model) == "bert"
         if not bert:  # minilm's check() already refused word vectors
             check_pretrained(config.pretrained)
+        if config.teacher is not None:
+            check_teacher(config.teacher)
         texts, labels = list(texts), [plain(y) for y in labels]
         if len(texts) != len(labels):
             raise DlcourseError(f"{len(texts)} texts but {len(labels)} labels; pass one label "
@@ -117,6 +126,8 @@ class TextClassifier(Estimator):
         if len(classes) < 2:
             raise DlcourseError(f"only one class ({classes[0]!r}) in the training labels; "
                                 "a classifier needs at least two")
+        if config.teacher is not None:
+            check_teacher(config.teacher, classes)
         seed_everything(config.seed)  # every rank alike: the same initial weights and batches
         device = rank_device(config.device)
         if bert:
@@ -131,6 +142,12 @@ class TextClassifier(Estimator):
         limit, brackets = token_limit(config), bracket_ids(config, vocab)
         ids = [token_ids(tokens, vocab, limit, brackets) for tokens in token_lists]
         y = class_indices(labels, classes)
+        soft = None
+        if config.teacher is not None:  # every rank labels the same copies alike
+            copies, soft, y = distillation_set(
+                config.teacher, texts, y, classes, seed=config.seed, device=config.device,
+                copies=DEFAULT_AUGMENT if config.augment is None else config.augment)
+            ids += encode(copies, tokenizer, vocab, limit, brackets)
 
         coverage = None
         if bert:
@@ -150,11 +167,13 @@ class TextClassifier(Estimator):
         extra = {"lesson": self.lesson,
                  "config": {**config.resume_values(), "classes": list(classes),
                             "training_texts": _fingerprint(texts, labels)}}
+        if soft is not None:  # the same teacher's answers, not just its folder's name
+            extra["config"]["teacher_targets"] = hashlib.sha256(soft.tobytes()).hexdigest()[:16]
         start = time.perf_counter()
         history, best_epoch = train_classifier(
             model, ids, y, config, device, classes=classes, pad_id=vocab.pad_id,
             unk_id=vocab.unk_id, valid=valid_pair, out_dir=out_dir, resume=resume,
-            checkpoint_extra=extra)
+            checkpoint_extra=extra, soft=soft)
         self.fit_seconds_ = time.perf_counter() - start
         self.tokenizer_, self.vocab_, self.classes_ = tokenizer, vocab, list(classes)
         self.coverage_, self.model_config_, self.device_ = coverage, module_config, device

@@ -52,6 +52,7 @@ def train_classifier(
     out_dir: str | Path | None = None,
     resume: bool = False,
     checkpoint_extra: dict[str, Any] | None = None,
+    soft: np.ndarray | None = None,
 ) -> tuple[list[dict], int]:
     """Train ``model`` (already on ``device``) on encoded texts; returns (history, best epoch).
 
@@ -67,6 +68,9 @@ def train_classifier(
             ``config.monitor`` and keeps the best epoch's weights.
         out_dir, resume, checkpoint_extra: the engine's checkpoints (see
             :func:`dlcourse.engine.fitting.fit`).
+        soft: what the model learns instead of ``y`` (knowledge distillation, see
+            :func:`dlcourse.classify.distill.soft_targets`): (N,) probabilities of the second
+            class for two classes, else (N, C); ``y`` then only weighs the classes.
 
     Returns:
         The per-epoch history and the 1-based epoch whose weights the model now holds.
@@ -81,7 +85,8 @@ def train_classifier(
     sampler = RankBatchSampler(
         BucketBatchSampler([len(x) for x in ids], config.batch_size, shuffle=True,
                            seed=config.seed), rank, world)
-    loader = DataLoader(list(zip(ids, y.tolist())), batch_sampler=sampler,
+    targets = y.tolist() if soft is None else torch.from_numpy(soft)
+    loader = DataLoader(list(zip(ids, targets)), batch_sampler=sampler,
                         collate_fn=PadCollate(pad_id, batch_first=True))
 
     def step_fn(net, batch):

@@ -131,7 +131,9 @@ def classification_loss(
     """BCEWithLogits for one logit per item (two classes), cross-entropy for (B, C) logits.
 
     ``class_weights`` (C,) weighs each class's items (for two classes: ``pos_weight`` =
-    weight[1] / weight[0], scaled back by weight[0], which is the same weighting).
+    weight[1] / weight[0], scaled back by weight[0], which is the same weighting). ``targets``
+    are class indices, or probabilities (knowledge distillation): (B,) of the second class for
+    one logit, (B, C) otherwise; a probability weighs its item by the expected class weight.
     """
     if logits.dim() == 1:
         y = targets.to(logits.dtype)
@@ -139,7 +141,8 @@ def classification_loss(
             return nn.functional.binary_cross_entropy_with_logits(logits, y)
         w = class_weights.to(logits.device, logits.dtype)
         per_item = nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
-        weights = torch.where(targets.bool(), w[1], w[0])
+        weights = (w[0] + (w[1] - w[0]) * y if targets.is_floating_point()
+                   else torch.where(targets.bool(), w[1], w[0]))
         return (per_item * weights).sum() / weights.sum()
     w = None if class_weights is None else class_weights.to(logits.device, logits.dtype)
     return nn.functional.cross_entropy(logits, targets, weight=w)

@@ -169,6 +169,9 @@ def train(data, out, valid_path, resume, dry_run, **options):
     defaults (AdamW lr 3e-5, 10% warm-up then decay, 2 epochs, batch 32, 64 WordPiece tokens;
     options given override them): 2-3 minutes an epoch on rt-sentences on 2 CPU cores.
 
+    --teacher MODEL_DIR (a minilm run, say) is distilled into the model: it also learns the
+    teacher's probabilities on the texts and on --augment (4) perturbed copies of each.
+
     Runs unchanged under ``torchrun --nproc_per_node=N -m dlcourse classify train ...`` (gloo on
     CPU, nccl on CUDA): --batch-size is the global batch, split over the N processes, and rank 0
     prints and writes --out; --resume works with any N.
@@ -191,6 +194,10 @@ def train(data, out, valid_path, resume, dry_run, **options):
 
     if not minilm:  # minilm's check() allows only its own weights (or none)
         check_pretrained(config.pretrained)
+    if config.teacher is not None:
+        from dlcourse.classify.distill import check_teacher
+
+        check_teacher(config.teacher)
     if valid_path is not None:
         check_data(valid_path, "--valid")
         if valid_path in DATA_SETS:

@@ -1,0 +1,120 @@
+"""Knowledge distillation: a saved classifier (the teacher) labels the training texts and
+perturbed copies of them with its probabilities, and the model being fitted learns those too.
+
+The recipe follows Tang et al. 2019 ("Distilling task-specific knowledge from BERT into simple
+neural networks"): each copy either drops every word with probability 0.1 or keeps one phrase
+of 1 to 5 words (probability 0.25), so the teacher's knowledge reaches sentences the labels do
+not cover. On the review sentences a CNN distilled from a fine-tuned minilm gains about two
+points and keeps its speed (``benchmarks/bench_classify.py --teacher``).
+
+Example:
+    >>> augment_texts(["a fine and moving film"], copies=2, seed=0)
+    ['a fine and moving film', 'a moving film', 'a fine and moving']
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from dlcourse.errors import DlcourseError
+
+log = logging.getLogger(__name__)
+
+#: a copy drops each word with this probability ...
+DROP_WORD = 0.1
+#: ... or, with this probability, keeps a single phrase of 1 to PHRASE_MAX words
+KEEP_PHRASE, PHRASE_MAX = 0.25, 5
+#: the weight of the label against the teacher's probabilities on the original texts
+LABEL_WEIGHT = 0.5
+
+
+def check_teacher(teacher: str | os.PathLike, classes: Sequence | None = None) -> Path:
+    """The model file of a saved text classifier, refused (before any work, torch-free: the
+    header alone is read) when missing, of another lesson, or, given ``classes``, trained on
+    other labels.
+
+    Raises:
+        DlcourseError: naming the folder and what is wrong with it.
+    """
+    from dlcourse.engine.persist import MODEL_FILE, read_manifest
+
+    path = Path(teacher)
+    if not path.exists():
+        raise DlcourseError(f"teacher {path} does not exist; train one first, e.g. "
+                            f"'dlcourse classify train DATA --model minilm --out {path}'")
+    file = path if path.is_file() else path / MODEL_FILE
+    if not file.exists():
+        raise DlcourseError(f"teacher {path} holds no {MODEL_FILE}; pass a folder written by "
+                            "'dlcourse classify train'")
+    manifest = read_manifest(file)
+    if manifest.get("lesson") != "classify":
+        raise DlcourseError(f"teacher {path} holds a '{manifest.get('lesson')}' model, not a "
+                            "text classifier; pass a folder written by 'dlcourse classify "
+                            "train'")
+    known = (manifest.get("state") or {}).get("classes") or []
+    if classes is not None and sorted(map(str, known)) != sorted(map(str, classes)):
+        raise DlcourseError(f"teacher {path} knows the labels {list(known)}, the training "
+                            f"texts have {list(classes)}; a teacher must know the same labels")
+    return file
+
+
+def augment_texts(texts: Sequence[str], copies: int, seed: int) -> list[str]:
+    """The texts, then ``copies`` perturbed copies of each (text-major), deterministic in
+    ``seed``. Words are split on white space; a copy is never empty (and may equal its
+    original)."""
+    rng = np.random.default_rng(seed)
+    out = list(texts)
+    for text in texts:
+        words = text.split()
+        for _ in range(copies):
+            if len(words) > 1 and rng.random() < KEEP_PHRASE:
+                n = int(rng.integers(1, PHRASE_MAX + 1))
+                start = int(rng.integers(0, max(1, len(words) - n + 1)))
+                kept = words[start:start + n]
+            else:
+                kept = [w for w in words if rng.random() >= DROP_WORD] or words
+            out.append(" ".join(kept))
+    return out
+
+
+def teacher_probabilities(teacher: str | os.PathLike, texts: Sequence[str], classes: Sequence,
+                          device: str = "auto") -> np.ndarray:
+    """The teacher's class probabilities ``(len(texts), len(classes))`` float32, columns in the
+    order of ``classes`` (the student's label order)."""
+    from dlcourse.classify.estimator import TextClassifier
+
+    start = time.perf_counter()
+    model = TextClassifier.load(teacher, device=device)
+    proba = model.predict_proba(list(texts))
+    order = [list(map(str, model.classes_)).index(str(c)) for c in classes]
+    log.info("teacher %s labelled %d texts in %.1f s", teacher, len(texts),
+             time.perf_counter() - start)
+    return np.ascontiguousarray(proba[:, order], dtype=np.float32)
+
+
+def soft_targets(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """What the student learns: on the first ``len(y)`` texts (the originals, class indices
+    ``y``) :data:`LABEL_WEIGHT` of the label and the rest of the teacher, on the copies the
+    teacher alone. ``(N,)`` P(second class) for two classes (one logit), else ``(N, C)``."""
+    target = proba.copy()
+    target[:len(y)] *= 1.0 - LABEL_WEIGHT
+    target[np.arange(len(y)), y] += LABEL_WEIGHT
+    return target[:, 1].copy() if target.shape[1] == 2 else target
+
+
+def distillation_set(teacher: str | os.PathLike, texts: Sequence[str], y: np.ndarray,
+                     classes: Sequence, *, copies: int, seed: int,
+                     device: str = "auto") -> tuple[list[str], np.ndarray, np.ndarray]:
+    """What a student trains on besides ``texts`` (class indices ``y``): the perturbed copies,
+    the soft targets of the originals and copies (:func:`soft_targets`), and the class indices
+    of both (the copies' from the teacher, for class weights)."""
+    all_texts = augment_texts(texts, copies, seed)
+    proba = teacher_probabilities(teacher, all_texts, classes, device)
+    hard = np.concatenate([y, proba[len(texts):].argmax(1)]).astype(y.dtype)
+    return all_texts[len(texts):], soft_targets(y, proba), hard

@@ -10,6 +10,9 @@ default's measured beside the new one's.
     python benchmarks/bench_classify.py --distributed   # sentences/s with 1 and 2 processes
     python benchmarks/bench_classify.py --only minilm --seeds 1 --folds 0 --threads 2
         # the fine-tuned MiniLM (opt-in: 2 epochs, about 5 minutes on 2 threads)
+    python benchmarks/bench_classify.py --only distilled --folds 0 --teacher runs/minilm
+        # the default CNN distilled from a saved classifier (trained first, on the same fixed
+        # split, with: dlcourse classify train rt-sentences --model minilm --out runs/minilm)
 
 Runs are seed-major (every model with seed 0, then every model with seed 1 ...), so the load of
 other processes drifts over all rows alike; timings are medians. Each network runs with one
@@ -71,6 +74,8 @@ MODELS = {
 #: rows run only when --only names them (they would make the default run much longer)
 OPT_IN = ("MiniLM-L6 fine-tuned (--model minilm)",)
 DEFAULT_RECIPE = "CNN, GloVe (defaults + --pretrained glove-6b-50d)"
+#: the row --teacher adds: the default recipe distilled from that saved classifier
+DISTILLED = "CNN, GloVe, distilled from --teacher (4 copies)"
 PREVIOUS = "previous default (2-layer BiLSTM, GloVe)"
 
 # the data-parallel throughput run: one BiGRU, random embeddings, global batch 64, no dropout
@@ -259,6 +264,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=1, help="epochs of the --distributed runs")
     ap.add_argument("--limit", type=int, default=None,
                     help="first N training sentences in the --distributed runs")
+    ap.add_argument("--teacher", default=None, metavar="MODEL_DIR",
+                    help="add the row of the default recipe distilled from this classifier "
+                         "(trained on the same fixed split)")
     ap.add_argument("--ddp-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.ddp_worker:
@@ -266,6 +274,8 @@ def main() -> None:
     if args.distributed:
         return distributed(args.epochs, args.limit)
     torch.set_num_threads(args.threads)
+    if args.teacher:
+        MODELS[DISTILLED] = dict(GLOVE, teacher=args.teacher)
     models = {k: v for k, v in MODELS.items()
               if (args.only is None and k not in OPT_IN) or (args.only and args.only in k)}
     results = fixed_split(models, args.seeds, args.device, args.quick)

@@ -32,6 +32,8 @@ DROP_WORD = 0.1
 KEEP_PHRASE, PHRASE_MAX = 0.25, 5
 #: the weight of the label against the teacher's probabilities on the original texts
 LABEL_WEIGHT = 0.5
+#: texts per call to the teacher (a step of the progress bar)
+LABEL_CHUNK = 1024
 
 
 def check_teacher(teacher: str | os.PathLike, classes: Sequence | None = None) -> Path:
@@ -84,14 +86,19 @@ def augment_texts(texts: Sequence[str], copies: int, seed: int) -> list[str]:
 
 
 def teacher_probabilities(teacher: str | os.PathLike, texts: Sequence[str], classes: Sequence,
-                          device: str = "auto") -> np.ndarray:
+                          device: str = "auto", progress: bool = False) -> np.ndarray:
     """The teacher's class probabilities ``(len(texts), len(classes))`` float32, columns in the
-    order of ``classes`` (the student's label order)."""
+    order of ``classes`` (the student's label order); ``progress`` shows a bar (a minilm
+    teacher takes minutes on a CPU)."""
     from dlcourse.classify.estimator import TextClassifier
+    from dlcourse.engine.progress import progress as bar
 
     start = time.perf_counter()
     model = TextClassifier.load(teacher, device=device)
-    proba = model.predict_proba(list(texts))
+    texts = list(texts)
+    chunks = bar(range(0, len(texts), LABEL_CHUNK), desc=f"teacher labels {len(texts)} texts",
+                 unit="chunk", disable=None if progress else True)
+    proba = np.concatenate([model.predict_proba(texts[i:i + LABEL_CHUNK]) for i in chunks])
     order = [list(map(str, model.classes_)).index(str(c)) for c in classes]
     log.info("teacher %s labelled %d texts in %.1f s", teacher, len(texts),
              time.perf_counter() - start)
@@ -110,11 +117,12 @@ def soft_targets(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
 
 def distillation_set(teacher: str | os.PathLike, texts: Sequence[str], y: np.ndarray,
                      classes: Sequence, *, copies: int, seed: int,
-                     device: str = "auto") -> tuple[list[str], np.ndarray, np.ndarray]:
+                     device: str = "auto", progress: bool = False
+                     ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """What a student trains on besides ``texts`` (class indices ``y``): the perturbed copies,
     the soft targets of the originals and copies (:func:`soft_targets`), and the class indices
     of both (the copies' from the teacher, for class weights)."""
     all_texts = augment_texts(texts, copies, seed)
-    proba = teacher_probabilities(teacher, all_texts, classes, device)
+    proba = teacher_probabilities(teacher, all_texts, classes, device, progress)
     hard = np.concatenate([y, proba[len(texts):].argmax(1)]).astype(y.dtype)
     return all_texts[len(texts):], soft_targets(y, proba), hard

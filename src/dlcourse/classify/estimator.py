@@ -146,6 +146,7 @@ class TextClassifier(Estimator):
         if config.teacher is not None:  # every rank labels the same copies alike
             copies, soft, y = distillation_set(
                 config.teacher, texts, y, classes, seed=config.seed, device=config.device,
+                progress=config.progress,
                 copies=DEFAULT_AUGMENT if config.augment is None else config.augment)
             ids += encode(copies, tokenizer, vocab, limit, brackets)
 

@@ -66,9 +66,9 @@ TRAIN = [
     (("--model", "minilm", "--heads", "4"), r"minilm has 12 attention heads, got"),
     (("--model", "minilm", "--max-len", "1000"), r"for minilm counts \[CLS\] and \[SEP\]"),
     # knowledge distillation: the teacher is a classifier folder that knows the same labels
-    (("--teacher", "nosuch"), r"teacher nosuch does not exist; train one first"),
+    (("--teacher", "nosuch"), r"teacher nosuch does not exist; train one with 'dlcourse classify"),
     (("--teacher", "nomodel"), r"teacher nomodel holds no model.safetensors"),
-    (("--teacher", "som"), r"teacher som holds a 'som' model, not a text classifier"),
+    (("--teacher", "som"), r"teacher som holds a 'som' model, not a 'classify' one"),
     (("--teacher", "header"), r"is not a dlcourse model file"),
     (("--teacher", ""), r"--teacher must be a trained classifier's folder \(or none\), got ''"),
     (("--augment", "2"), r"--augment makes copies for a teacher to label; give a teacher"),

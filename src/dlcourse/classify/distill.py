@@ -44,21 +44,11 @@ def check_teacher(teacher: str | os.PathLike, classes: Sequence | None = None) -
     Raises:
         DlcourseError: naming the folder and what is wrong with it.
     """
-    from dlcourse.engine.persist import MODEL_FILE, read_manifest
+    from dlcourse.engine.persist import check_model_dir, model_path, read_manifest
 
-    path = Path(teacher)
-    if not path.exists():
-        raise DlcourseError(f"teacher {path} does not exist; train one first, e.g. "
-                            f"'dlcourse classify train DATA --model minilm --out {path}'")
-    file = path if path.is_file() else path / MODEL_FILE
-    if not file.exists():
-        raise DlcourseError(f"teacher {path} holds no {MODEL_FILE}; pass a folder written by "
-                            "'dlcourse classify train'")
+    path = check_model_dir(teacher, "classify", what="teacher")
+    file = model_path(path)
     manifest = read_manifest(file)
-    if manifest.get("lesson") != "classify":
-        raise DlcourseError(f"teacher {path} holds a '{manifest.get('lesson')}' model, not a "
-                            "text classifier; pass a folder written by 'dlcourse classify "
-                            "train'")
     known = (manifest.get("state") or {}).get("classes") or []
     if classes is not None and sorted(map(str, known)) != sorted(map(str, classes)):
         raise DlcourseError(f"teacher {path} knows the labels {list(known)}, the training "

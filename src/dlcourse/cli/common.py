@@ -25,6 +25,7 @@ from typing import Any
 
 import click
 
+from dlcourse.engine.persist import check_model_dir
 from dlcourse.errors import ConfigError, DlcourseError
 
 NONE_WORDS = ("none", "null")  # how a user sets an optional setting to None: --max-len none
@@ -249,28 +250,6 @@ def check_input_file(path: str | os.PathLike, what: str = "DATA") -> Path:
         raise DlcourseError(f"{what} {path} is not readable (permission denied)")
     if path.stat().st_size == 0:
         raise DlcourseError(f"{what} {path} is empty")
-    return path
-
-
-def check_model_dir(path: str | os.PathLike, lesson: str) -> Path:
-    """A directory holding a ``lesson`` model written by ``dlcourse <lesson> train``.
-
-    Reads only the model file's header (no torch), so a wrong path fails before any work.
-    """
-    from dlcourse.engine.persist import MODEL_FILE, read_manifest
-
-    path = Path(path)
-    if not path.exists():
-        raise DlcourseError(f"MODEL_DIR {path} does not exist; train one with "
-                            f"'dlcourse {lesson} train DATA --out {path}'")
-    file = path if path.is_file() else path / MODEL_FILE
-    if not file.exists():
-        raise DlcourseError(f"MODEL_DIR {path} holds no {MODEL_FILE}; pass a directory written "
-                            f"by 'dlcourse {lesson} train'")
-    found = read_manifest(file).get("lesson")
-    if found != lesson:
-        raise DlcourseError(f"MODEL_DIR {path} holds a '{found}' model, not a '{lesson}' one; "
-                            f"use 'dlcourse {found} ...' for it")
     return path
 
 

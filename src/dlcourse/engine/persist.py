@@ -95,6 +95,30 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     return manifest
 
 
+def check_model_dir(path: str | os.PathLike, lesson: str, what: str = "MODEL_DIR") -> Path:
+    """A directory (or model file) holding a ``lesson`` model written by ``dlcourse <lesson>
+    train``; ``what`` names it in the messages (the argument or option).
+
+    Reads only the model file's header (no torch), so a wrong path fails before any work.
+
+    Raises:
+        DlcourseError: missing, holding no model file, or another lesson's model.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DlcourseError(f"{what} {path} does not exist; train one with "
+                            f"'dlcourse {lesson} train DATA --out {path}'")
+    file = path if path.is_file() else path / MODEL_FILE
+    if not file.exists():
+        raise DlcourseError(f"{what} {path} holds no {MODEL_FILE}; pass a directory written "
+                            f"by 'dlcourse {lesson} train'")
+    found = read_manifest(file).get("lesson")
+    if found != lesson:
+        raise DlcourseError(f"{what} {path} holds a '{found}' model, not a '{lesson}' one; "
+                            f"use 'dlcourse {found} ...' for it")
+    return path
+
+
 def read_state(path: str | os.PathLike, framework: str = "numpy",
                device: str = "cpu") -> tuple[dict[str, Any], dict[str, Any]]:
     """(manifest, arrays) of a file written by :func:`write_state`.

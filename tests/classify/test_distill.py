@@ -121,3 +121,23 @@ def test_a_teacher_that_cannot_teach_is_refused_before_training(teacher_dir, pan
     with pytest.raises(ConfigError, match="augment makes copies for a teacher"):
         TextClassifier(**dict(tiny, augment=2)).fit(*train)
     assert check_teacher(teacher_dir, ["pos", "neg"]).name == "model.safetensors"
+
+
+def test_three_classes_distil_through_probability_targets(pang_lee_split, tiny, tmp_path):
+    """More than two classes: the student learns (N, 3) probability rows (cross-entropy with
+    soft targets), here the length of a review sentence in three bands."""
+    train, _ = pang_lee_split
+
+    def band(text):
+        n = len(text.split())
+        return "short" if n < 15 else "medium" if n < 25 else "long"
+
+    labels = [band(t) for t in train[0]]
+    assert len(set(labels)) == 3
+    TextClassifier(**dict(tiny, epochs=10)).fit(train[0], labels).save(tmp_path)
+    answers = TextClassifier.load(tmp_path, device="cpu").predict(train[0])
+    student = TextClassifier(**dict(tiny, teacher=str(tmp_path), augment=2,
+                                    class_weight="balanced")).fit(train[0], labels)
+    assert student.classes_ == ["long", "medium", "short"]
+    agree = np.mean([a == b for a, b in zip(student.predict(train[0]), answers)])
+    assert agree > 0.6, agree  # chance is about a third

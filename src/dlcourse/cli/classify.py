@@ -149,7 +149,7 @@ def _head(pair, n):
 @_switches
 @resume_option
 @click.option("--dry-run", is_flag=True, help=f"Smoke test: {DRY_RUN['train']} texts, 1 epoch, "
-              "a 16-unit model.")
+              "a 16-unit model, one --augment copy.")
 def train(data, out, valid_path, resume, dry_run, **options):
     """Train a classifier on DATA and save it in --out.
 
@@ -185,6 +185,8 @@ def train(data, out, valid_path, resume, dry_run, **options):
     base = ClassifierConfig.minilm() if options.get("model") == "minilm" else None
     config = TRAIN.build(options, base=base, progress=True, **switches)
     minilm = config.model == "minilm"
+    if dry_run and config.teacher is not None:  # a smoke test: at most one copy of each text
+        config = config.replace(augment=0 if config.augment == 0 else 1)
     if dry_run and minilm:  # the pretrained encoder has its own size: one epoch of it
         config = config.replace(epochs=1).validate()
     elif dry_run:  # a smoke test of the settings given (checked above): one epoch, a tiny network

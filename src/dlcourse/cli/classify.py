@@ -225,23 +225,20 @@ def train(data, out, valid_path, resume, dry_run, **options):
 
 def _fit_and_report(config, data, table, train_set, valid_set, test_set, out, resume):
     from dlcourse.classify import TextClassifier
-    from dlcourse.engine.distributed import (
-        init_distributed,
-        is_main_process,
-        shutdown_distributed,
-    )
+    from dlcourse.engine.distributed import is_main_process, process_group
 
     # every rank reads the same data and split; a single process is unaffected
-    init_distributed(config.device)
-    try:
+    with process_group(config.device):
         if is_main_process():
             click.echo(f"training {config.model} on {len(train_set[0])} texts, validating on "
                        f"{len(valid_set[0])}")
         clf = TextClassifier(config).fit(*train_set, valid=valid_set, out_dir=out, resume=resume)
-    finally:
-        shutdown_distributed()
-    if not is_main_process():
-        return
+        if is_main_process():
+            _report(clf, data, table, valid_set, test_set, out)
+
+
+def _report(clf, data, table, valid_set, test_set, out):
+    """Rank 0 after training: save the model, print and write its metrics."""
     click.echo(f"trained on {clf.device_} in {clf.fit_seconds_:.1f} s")
     # what `classify evaluate` needs to read a table the same way, from any working directory
     clf.metadata_ = {"text_col": table.text_col, "label_col": table.label_col,

@@ -145,29 +145,25 @@ def train(data, method, lr, old_alpha, limit, dry_run, out, resume, **options):
     if dry_run:
         limit = min(limit or DRY_RUN_SENTENCES, DRY_RUN_SENTENCES)
     corpus = open_corpus(data, encoding, limit)
-    model = _fit(method, config, corpus, out, resume)
-    if model is None:  # a torchrun rank other than 0: rank 0 reports
-        return
-    from dlcourse.engine.files import write_json
+    from dlcourse.engine.distributed import is_main_process, process_group
 
-    write_json(out / "history.json", model.history_)
-    echo_table(model.history_)
-    click.echo(f"{len(model.wv_)} words x {model.wv_.vector_size} dims -> "
-               f"{out / 'model.safetensors'}")
+    # under torchrun: gloo on the CPU, nccl with each rank on its own GPU; no torch otherwise
+    with process_group("cpu" if method == "glove" else config.device):
+        model = _fit(method, config, corpus, out, resume)
+        if is_main_process():  # rank 0 reports
+            from dlcourse.engine.files import write_json
+
+            write_json(out / "history.json", model.history_)
+            echo_table(model.history_)
+            click.echo(f"{len(model.wv_)} words x {model.wv_.vector_size} dims -> "
+                       f"{out / 'model.safetensors'}")
 
 
 def _fit(method: str, config, corpus, out: Path, resume: bool):
-    """Train with a progress bar; under torchrun join the process group first (torch)."""
-    import os
-
+    """Train with a progress bar (inside the process group under torchrun)."""
     from dlcourse.embeddings import GloVe, Word2Vec
     from dlcourse.engine.progress import progress
 
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    if distributed:  # gloo on the CPU, nccl with each rank on its own GPU
-        from dlcourse.engine.distributed import init_distributed
-
-        init_distributed("cpu" if method == "glove" else config.device)
     bar = progress(None, desc=method, unit="epoch" if method == "glove" else "word")
     try:
         if method == "glove":
@@ -189,11 +185,7 @@ def _fit(method: str, config, corpus, out: Path, resume: bool):
             model = Word2Vec(config=config).fit(corpus, on_block, out_dir=out, resume=resume)
     finally:
         bar.close()
-        if distributed:
-            from dlcourse.engine.distributed import shutdown_distributed
-
-            shutdown_distributed()
-    return model if os.environ.get("RANK", "0") == "0" else None
+    return model
 
 
 # the verbs that read saved vectors live in their own module (one concern per file); importing

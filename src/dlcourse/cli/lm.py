@@ -146,14 +146,9 @@ def train(data, preset, dry_run, out, resume, **options):
     config = train_config(preset, options, dry_run)
     if resume:
         check_resume(out, "lm", config.to_dict())
-    from dlcourse.engine import resolve_device, write_json
-    from dlcourse.engine.distributed import (
-        init_distributed,
-        is_main_process,
-        shutdown_distributed,
-    )
+    from dlcourse.engine import resolve_device
+    from dlcourse.engine.distributed import is_main_process, process_group
     from dlcourse.lm import LanguageModel, load_corpus
-    from dlcourse.plots.common import plot_curves
 
     resolve_device(config.device)  # an unavailable device fails before the data is read
     max_lines = corpus_config.max_lines
@@ -163,14 +158,18 @@ def train(data, preset, dry_run, out, resume, **options):
                          max_size=corpus_config.max_size, min_freq=corpus_config.min_freq,
                          seed=config.seed, max_lines=max_lines, encoding=corpus_config.encoding)
     # every rank loads the same corpus (same seed, same split and vocabulary); a single
-    # process is unaffected (init_distributed only resolves the device)
-    init_distributed(config.device)
-    try:
+    # process is unaffected
+    with process_group(config.device):
         lm = LanguageModel(config).fit(corpus, out_dir=out, resume=resume)
-    finally:
-        shutdown_distributed()
-    if not is_main_process():
-        return
+        if is_main_process():
+            _report(lm, corpus, preset, out)
+
+
+def _report(lm, corpus, preset: str, out: Path) -> None:
+    """Rank 0 after training: metrics.json, the loss curves and the table."""
+    from dlcourse.engine import write_json
+    from dlcourse.plots.common import plot_curves
+
     history = lm.history_
     metrics = {**corpus.summary(), **lm.evaluate(corpus), "model": preset,
                "epochs_run": len(history),

@@ -145,17 +145,14 @@ def train(data, out, grid, topology, standardize, label_column, limit, resume, d
         check_resumable(out, {**config.resume_values(), **run_info})
     from dlcourse.engine import distributed
 
-    if distributed.world_size() > 1:  # only torchrun needs torch here
-        config = config.replace(device=str(distributed.init_distributed(config.device)))
-    else:
-        resolve_backend(config.device, config.backend)  # an unavailable device: before reading
-    try:
+    with distributed.process_group(config.device):  # no torch for a single process
+        if distributed.world_size() > 1:  # this rank's device in the joined group
+            config = config.replace(device=str(distributed.init_distributed(config.device)))
+        else:
+            resolve_backend(config.device, config.backend)  # an unavailable device: before reading
         som, table, X, scaler = _fit(source, config, out, resume, run_info)
-    finally:
-        if distributed.world_size() > 1:
-            distributed.shutdown_distributed()
-    if distributed.is_main_process():
-        _save(som, table, X, scaler, source, out)
+        if distributed.is_main_process():
+            _save(som, table, X, scaler, source, out)
 
 
 def _fit(source: str, config: SOMConfig, out: Path, resume: bool, run_info: dict):

@@ -139,19 +139,14 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
     config = TRAIN.build(options, **fixed)
     source = _data_source(data)
     _check_device(config.device)
-    from dlcourse.engine.distributed import (
-        init_distributed,
-        is_main_process,
-        shutdown_distributed,
-    )
+    from dlcourse.engine.distributed import is_main_process, process_group
     from dlcourse.vision.estimator import ImageClassifier
     from dlcourse.vision.models import check_weights
 
     check_weights(config.arch, config.weights)
     if resume:
         check_resume(out, "vision", config.resume_values())
-    init_distributed(config.device)
-    try:
+    with process_group(config.device):
         main = is_main_process()
         train_set, test = _load_data(source, config.image_size or 224, config.seed, on_bad,
                                      limit, config.num_workers)
@@ -169,8 +164,6 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
             echo_table(rows, floatfmt=".4f")
             click.echo(f"model saved to {out} (predict with: dlcourse vision predict {out} "
                        "IMAGE...)")
-    finally:
-        shutdown_distributed()
 
 
 def _optional_out(ctx, param, value):

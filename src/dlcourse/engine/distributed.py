@@ -7,6 +7,8 @@ code runs under ``torchrun --nproc_per_node=N -m dlcourse ...`` (gloo on CPU, nc
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _initialised_here = False
 
@@ -83,6 +85,32 @@ def shutdown_distributed() -> None:
     if _initialised_here and dist.is_initialized():
         dist.destroy_process_group()
         _initialised_here = False
+
+
+@contextmanager
+def process_group(device=None) -> Iterator[None]:
+    """Run a command's block inside torchrun's process group; nothing at all (no torch) for a
+    single process.
+
+    Joins the group on entry (:func:`init_distributed`; ``init_distributed(device)`` inside
+    the block returns this rank's device) and leaves it on exit. A block that ends normally
+    first waits for every rank, so that no rank tears its connections down or exits while
+    another still works, for instance rank 0 writing the outputs after training; after an
+    error (or Ctrl-C) the group is left at once, since a barrier could wait for ranks that never
+    come (torchrun then stops the others). Leaves a group it did not create untouched.
+    """
+    if world_size() <= 1:
+        yield
+        return
+    init_distributed(device)
+    finished = False
+    try:
+        yield
+        finished = True
+    finally:
+        if finished and _initialised_here:
+            barrier()
+        shutdown_distributed()
 
 
 def wrap_model(model, device=None, *, find_unused_parameters: bool = False):

@@ -4,7 +4,6 @@ training texts, build the matrix for a vocabulary, report the coverage."""
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -13,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcourse.classify.config import FIT_WORD2VEC, PRETRAINED_NAMES
-from dlcourse.engine.interrupt import ENV_INTERRUPT_AFTER
+from dlcourse.engine.interrupt import simulated_interrupt_paused
 from dlcourse.errors import DlcourseError
 
 log = logging.getLogger(__name__)
@@ -147,13 +146,11 @@ def train_word2vec(token_lists: Sequence[Sequence[str]], dim: int, seed: int = 0
     quiet = logging.getLogger("dlcourse.embeddings")
     level = quiet.level
     quiet.setLevel(max(level, logging.WARNING))
-    simulated = os.environ.pop(ENV_INTERRUPT_AFTER, None)
     try:
-        model = Word2Vec(vector_size=dim, seed=seed, **FIT_WORD2VEC_SETTINGS).fit(token_lists)
+        with simulated_interrupt_paused():
+            model = Word2Vec(vector_size=dim, seed=seed, **FIT_WORD2VEC_SETTINGS).fit(token_lists)
     finally:
         quiet.setLevel(level)
-        if simulated is not None:
-            os.environ[ENV_INTERRUPT_AFTER] = simulated
     log.info("word2vec on the training texts: %d words x %d dimensions in %.1f s",
              len(model.wv.index_to_key), dim, time.perf_counter() - start)
     return list(model.wv.index_to_key), np.asarray(model.wv.vectors, dtype=np.float32)

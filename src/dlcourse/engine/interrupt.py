@@ -17,6 +17,8 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
@@ -70,3 +72,16 @@ class StopGuard:
     def should_stop(self) -> bool:
         """True once Ctrl-C was pressed (or the simulated interrupt is due)."""
         return self.requested
+
+
+@contextmanager
+def simulated_interrupt_paused() -> Iterator[None]:
+    """A block whose guards ignore ``DLCOURSE_INTERRUPT_AFTER``: a set-up step that trains a
+    model of its own inside another fit (classify's word2vec vectors), whose steps must not
+    count as the outer trainer's."""
+    value = os.environ.pop(ENV_INTERRUPT_AFTER, None)
+    try:
+        yield
+    finally:
+        if value is not None:
+            os.environ[ENV_INTERRUPT_AFTER] = value

@@ -114,8 +114,6 @@ class TextClassifier(Estimator):
         bert = architecture(config.model) == "bert"
         if not bert:  # minilm's check() already refused word vectors
             check_pretrained(config.pretrained)
-        if config.teacher is not None:
-            check_teacher(config.teacher)
         texts, labels = list(texts), [plain(y) for y in labels]
         if len(texts) != len(labels):
             raise DlcourseError(f"{len(texts)} texts but {len(labels)} labels; pass one label "
@@ -126,7 +124,7 @@ class TextClassifier(Estimator):
         if len(classes) < 2:
             raise DlcourseError(f"only one class ({classes[0]!r}) in the training labels; "
                                 "a classifier needs at least two")
-        if config.teacher is not None:
+        if config.teacher is not None:  # before any work: a header read
             check_teacher(config.teacher, classes)
         seed_everything(config.seed)  # every rank alike: the same initial weights and batches
         device = rank_device(config.device)

@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 from dlcourse.classify.config import ClassifierConfig
+from dlcourse.cli.classify_metrics import show_metrics, write_metrics
 from dlcourse.cli.common import (
     ConfigOptions,
     check_input_file,
@@ -103,35 +104,6 @@ def _labelled(source: str, table: TableConfig, what: str = "train"):
         return parts["train"], parts["valid"], parts["test"]
     return cdata.read_labelled(source, table.text_col, table.label_col, table.encoding,
                                table.on_missing), None, None
-
-
-def _metric_rows(metrics: dict) -> list[dict]:
-    rows = [{"class": str(m["class"]), "precision": m["precision"], "recall": m["recall"],
-             "f1": m["f1"], "support": m["support"]} for m in metrics["per_class"]]
-    rows.append({"class": "macro", "precision": metrics["macro_precision"],
-                 "recall": metrics["macro_recall"], "f1": metrics["macro_f1"],
-                 "support": metrics["n"]})
-    return rows
-
-
-def _show_metrics(metrics: dict, name: str) -> None:
-    auc = f", ROC-AUC {metrics['roc_auc']:.4f}" if "roc_auc" in metrics else ""
-    click.echo(f"{name}: accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f}"
-               f"{auc} ({metrics['n']} texts)")
-    echo_table(_metric_rows(metrics))
-    click.echo("confusion matrix (rows: true, columns: predicted)")
-    classes = [str(c) for c in metrics["classes"]]
-    echo_table([{"true": c, **dict(zip(classes, row))}
-                for c, row in zip(classes, metrics["confusion_matrix"])])
-
-
-def _write_metrics(out: Path, metrics: dict, name: str) -> None:
-    from dlcourse.engine import write_json
-    from dlcourse.plots.common import plot_confusion_matrix
-
-    write_json(out / f"metrics_{name}.json", metrics)
-    plot_confusion_matrix(metrics["confusion_matrix"], [str(c) for c in metrics["classes"]],
-                          out / f"confusion_{name}.png", title=f"Confusion matrix ({name})")
 
 
 def _head(pair, n):
@@ -254,8 +226,8 @@ def _report(clf, data, table, valid_set, test_set, out):
     for name, part in (("valid", valid_set), ("test", test_set)):
         if part is not None:
             metrics = clf.evaluate(*part)
-            _write_metrics(out, metrics, name)
-            _show_metrics(metrics, name)
+            write_metrics(out, metrics, name)
+            show_metrics(metrics, name)
     click.echo(f"saved {out / 'model.safetensors'} (predict with: dlcourse classify predict "
                f"{out} TEXT...)")
 
@@ -318,9 +290,9 @@ def evaluate(model_dir, data, data_option, out, batch_size, device, **options):
 
     clf = TextClassifier.load(model_dir, device=device)
     metrics = clf.evaluate(texts, _as_classes(labels, clf.classes_), batch_size=batch_size)
-    _show_metrics(metrics, data if data in DATA_SETS else Path(data).name)
+    show_metrics(metrics, data if data in DATA_SETS else Path(data).name)
     if out is not None:
-        _write_metrics(out, metrics, "eval")
+        write_metrics(out, metrics, "eval")
         click.echo(f"wrote {out / 'metrics_eval.json'} and confusion_eval.png")
 
 

@@ -1,0 +1,42 @@
+"""How `dlcourse classify train` and `evaluate` show and write a set's metrics (printed tables,
+``metrics_NAME.json`` and a confusion-matrix figure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dlcourse.cli.common import echo_table
+
+
+def _metric_rows(metrics: dict) -> list[dict]:
+    """Per-class precision, recall, F1 and support, then the macro row."""
+    rows = [{"class": str(m["class"]), "precision": m["precision"], "recall": m["recall"],
+             "f1": m["f1"], "support": m["support"]} for m in metrics["per_class"]]
+    rows.append({"class": "macro", "precision": metrics["macro_precision"],
+                 "recall": metrics["macro_recall"], "f1": metrics["macro_f1"],
+                 "support": metrics["n"]})
+    return rows
+
+
+def show_metrics(metrics: dict, name: str) -> None:
+    """Print accuracy, macro F1 (and ROC-AUC), the per-class table and the confusion matrix."""
+    auc = f", ROC-AUC {metrics['roc_auc']:.4f}" if "roc_auc" in metrics else ""
+    click.echo(f"{name}: accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f}"
+               f"{auc} ({metrics['n']} texts)")
+    echo_table(_metric_rows(metrics))
+    click.echo("confusion matrix (rows: true, columns: predicted)")
+    classes = [str(c) for c in metrics["classes"]]
+    echo_table([{"true": c, **dict(zip(classes, row))}
+                for c, row in zip(classes, metrics["confusion_matrix"])])
+
+
+def write_metrics(out: Path, metrics: dict, name: str) -> None:
+    """Write ``OUT/metrics_NAME.json`` and ``OUT/confusion_NAME.png``."""
+    from dlcourse.engine import write_json
+    from dlcourse.plots.common import plot_confusion_matrix
+
+    write_json(out / f"metrics_{name}.json", metrics)
+    plot_confusion_matrix(metrics["confusion_matrix"], [str(c) for c in metrics["classes"]],
+                          out / f"confusion_{name}.png", title=f"Confusion matrix ({name})")

@@ -61,6 +61,11 @@ TOKENIZERS = ("basic_english", "whitespace", "regex", "spacy", "wordpiece")
 PRETRAINED_NAMES = ("glove-6b-50d", "glove-test")
 #: the ``pretrained`` source trained on the training texts at fit time
 FIT_WORD2VEC = "word2vec"
+#: the ``pretrained`` source derived at fit time from the MiniLM encoder, word by word
+#: (:mod:`dlcourse.classify.minilm_words`)
+MINILM_WORDS = "minilm-words"
+#: the default word vectors: GloVe and minilm-words side by side (150 widths)
+DEFAULT_PRETRAINED = f"glove-6b-50d+{MINILM_WORDS}"
 #: perturbed copies of each training text a teacher labels when ``augment`` is None
 DEFAULT_AUGMENT = 4
 
@@ -87,9 +92,11 @@ class ClassifierConfig(Config):
     ``benchmarks/bench_classify.py``): Kim's CNN (filter widths 3, 4, 5, 100 maps each, dropout
     0.5) with word dropout 0.2 and adversarial training (epsilon 1), Adam at 1e-3 on batches of
     50 for up to 10 epochs, the best epoch on validation kept. The word vectors are fine-tuned:
-    by default word2vec trained on the training texts at fit time; with
-    ``pretrained="glove-6b-50d"`` GloVe, and the 50,000 most frequent GloVe words join the
-    vocabulary. ``hidden_size``, ``num_layers``, ``dropout`` and ``pooling`` left at None take
+    by default GloVe 6B 50d beside 100-d "minilm-words" (:data:`DEFAULT_PRETRAINED`: each
+    vocabulary word run alone through the pretrained all-MiniLM-L6-v2 encoder at fit time, see
+    :mod:`dlcourse.classify.minilm_words`), and the 50,000 most frequent GloVe words join the
+    vocabulary; ``pretrained="word2vec"`` trains vectors on the training texts instead (any
+    language, nothing to fetch). ``hidden_size``, ``num_layers``, ``dropout`` and ``pooling`` left at None take
     the model family's defaults (``dlcourse.classify.models.MODEL_DEFAULTS``).
 
     ``teacher`` names a saved classifier whose predicted probabilities the model learns beside
@@ -151,11 +158,13 @@ class ClassifierConfig(Config):
     min_freq: int = param(1, "Drop training words seen fewer times.", min=1)
     max_len: int | None = param(400, "Cut texts to this many tokens; none: no limit (the "
                                 "Transformer's learned positions cover 512).", min=1)
-    pretrained: Any = param(FIT_WORD2VEC, "Word vectors the embedding starts from: word2vec "
-                            "(trained on the training texts, seconds), glove-6b-50d (offline), "
-                            "a GloVe/word2vec file or embeddings model folder, names joined by "
-                            "+ to concatenate, or none (random); for minilm: minilm-l6 (its "
-                            "weights) or none (a random encoder).")
+    pretrained: Any = param(DEFAULT_PRETRAINED, "Word vectors the embedding starts from, names "
+                            "joined by + side by side: glove-6b-50d (offline), minilm-words "
+                            "(each word through the MiniLM encoder at fit time: about a minute, "
+                            "then cached), word2vec (trained on the training texts, seconds; "
+                            "for other languages), a GloVe/word2vec file or embeddings model "
+                            "folder, or none (random); for minilm: minilm-l6 (its weights) or "
+                            "none (a random encoder).")
     freeze: bool = param(False, "Keep the pretrained vectors fixed (else fine-tune them).")
     pretrained_vocab: int = param(50000, "Also give the N most frequent words of the pretrained "
                                   "vectors a row (words the training texts lack keep their "

@@ -266,7 +266,8 @@ def _word_vector_model(config: ClassifierConfig, token_lists, vocab, num_classes
     if config.pretrained is not None:
         itos, vectors, coverage = vocabulary_vectors(
             config.pretrained, token_lists, vocab.itos, dim=config.embed_dim,
-            pad_id=vocab.pad_id, seed=config.seed, extra_words=config.pretrained_vocab)
+            pad_id=vocab.pad_id, seed=config.seed, extra_words=config.pretrained_vocab,
+            progress=config.progress)
         extra = len(itos) - len(vocab.itos)
         if extra:  # words no training text holds: their rows never get a gradient
             trained_rows = len(vocab.itos)

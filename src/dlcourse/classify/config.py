@@ -160,11 +160,11 @@ class ClassifierConfig(Config):
                                 "Transformer's learned positions cover 512).", min=1)
     pretrained: Any = param(DEFAULT_PRETRAINED, "Word vectors the embedding starts from, names "
                             "joined by + side by side: glove-6b-50d (offline), minilm-words "
-                            "(each word through the MiniLM encoder at fit time: about a minute, "
-                            "then cached), word2vec (trained on the training texts, seconds; "
-                            "for other languages), a GloVe/word2vec file or embeddings model "
-                            "folder, or none (random); for minilm: minilm-l6 (its weights) or "
-                            "none (a random encoder).")
+                            "(each word once through the MiniLM encoder: about 30 s the first "
+                            "time, then only new words), word2vec (trained on the training "
+                            "texts, seconds; for other languages), a GloVe/word2vec file or "
+                            "embeddings model folder, or none (random); for minilm: minilm-l6 "
+                            "(its weights) or none (a random encoder).")
     freeze: bool = param(False, "Keep the pretrained vectors fixed (else fine-tune them).")
     pretrained_vocab: int = param(50000, "Also give the N most frequent words of the pretrained "
                                   "vectors a row (words the training texts lack keep their "

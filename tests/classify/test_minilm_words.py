@@ -155,3 +155,13 @@ def test_a_classifier_from_minilm_words_predicts_without_the_encoder(
     assert loaded.predict(texts) == clf.predict(texts)
     assert torch.allclose(torch.as_tensor(loaded.predict_proba(texts)),
                           torch.as_tensor(clf.predict_proba(texts)))
+
+
+def test_the_same_seed_gives_the_same_classifier_with_or_without_stored_words(
+        pang_lee_split, tiny, own_cache):
+    (train, valid) = pang_lee_split
+    settings = dict(tiny, model="cnn", hidden_size=8, pretrained="minilm-words", epochs=1)
+    cold = TextClassifier(**settings).fit(*train)  # every word through the encoder
+    warm = TextClassifier(**settings).fit(*train)  # every word from the store
+    a, b = cold.model_.state_dict(), warm.model_.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)

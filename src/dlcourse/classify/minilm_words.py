@@ -129,8 +129,11 @@ def encode_words(words: Sequence[str], folder: Path, *, progress: bool = False) 
     from dlcourse.text import WordPieceTokenizer
 
     tokenizer = WordPieceTokenizer(folder / "vocab.txt")
-    model = BertClassifier(BertConfig.from_hf(folder / "config.json", num_classes=2,
-                                              dropout=0.0))
+    # building the encoder draws random initial weights: from a fork of torch's generator, so
+    # a classifier seeded before this starts the same whether its words were stored or not
+    with torch.random.fork_rng(devices=[]):
+        model = BertClassifier(BertConfig.from_hf(folder / "config.json", num_classes=2,
+                                                  dropout=0.0))
     load_bert_weights(model, folder / "model.safetensors")
     model.eval()
     pieces = [ids[:MAX_PIECES] or [tokenizer.unk_id]

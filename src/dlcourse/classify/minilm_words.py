@@ -22,7 +22,6 @@ adds to every vocabulary), later fits encode only the words never seen before.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcourse.classify.config import MINILM_DATA, MINILM_WORDS
+from dlcourse.engine.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -180,9 +180,9 @@ def project(vectors: np.ndarray, basis: tuple[np.ndarray, np.ndarray]) -> np.nda
 class VectorStore:
     """Word vectors kept in a folder: ``basis.npz`` and files of ``words`` and ``vectors``.
 
-    Writers only ever add a new file (written under a temporary name, then renamed), so
-    processes that fit at the same time (torchrun's ranks, two commands) never see half a
-    file; the worst a race costs is a word encoded twice. Past :data:`MAX_FILES` files, the
+    Writers only ever add a new file (``engine.files.atomic_write``: a temporary name, then a
+    rename), so processes that fit at the same time (torchrun's ranks, two commands) never see
+    half a file; the worst a race costs is a word encoded twice. Past :data:`MAX_FILES` files, the
     reader merges them into one. A store that cannot be written is only logged.
     """
 
@@ -220,15 +220,10 @@ class VectorStore:
                            words=np.array(words, dtype=str), vectors=vectors)
 
     def _write(self, name: str, **arrays) -> bool:
-        tmp = self.folder / f".{name}.{os.getpid()}.tmp"
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as f:
+            with atomic_write(self.folder / name, "wb") as f:
                 np.savez(f, **arrays)
-            os.replace(tmp, self.folder / name)
             return True
         except OSError as e:
             log.warning("minilm-words: cache not written (%s)", e)
-            with contextlib.suppress(OSError):
-                tmp.unlink()
             return False

@@ -55,11 +55,7 @@ def load_vectors(source) -> tuple[list[str], np.ndarray]:
         source = fetch("glove-test") / "test_glove.txt"
     path = Path(source)
     if not path.exists():
-        raise DlcourseError(
-            f"pretrained vectors '{source}' not found; pass one of {', '.join(PRETRAINED_NAMES)}, "
-            f"{FIT_WORD2VEC} (trained on the training texts), or the path of a GloVe/word2vec "
-            "file or an embeddings model directory"
-        )
+        raise _not_found(source)
     kv = load_keyed_vectors(path)
     return list(kv.index_to_key), np.asarray(kv.vectors, dtype=np.float32)
 
@@ -180,11 +176,15 @@ def check_pretrained(pretrained) -> None:
             continue
         if src in (*DERIVED, *PRETRAINED_NAMES) or Path(src).exists():
             continue
-        raise DlcourseError(
-            f"pretrained vectors '{src}' not found; pass one of {', '.join(PRETRAINED_NAMES)}, "
-            f"{FIT_WORD2VEC} (trained on the training texts), {MINILM_WORDS} (from the MiniLM "
-            "encoder), none, or the path of a "
-            "GloVe/word2vec file or an embeddings model directory")
+        raise _not_found(src)
+
+
+def _not_found(source) -> DlcourseError:
+    """The error for a vectors source that names nothing known, with the valid choices."""
+    return DlcourseError(
+        f"pretrained vectors '{source}' not found; pass one of {', '.join(PRETRAINED_NAMES)}, "
+        f"{FIT_WORD2VEC} (trained on the training texts), {MINILM_WORDS} (from the MiniLM "
+        "encoder), none, or the path of a GloVe/word2vec file or an embeddings model directory")
 
 
 def vocabulary_vectors(pretrained, token_lists: Sequence[Sequence[str]], itos: list[str],

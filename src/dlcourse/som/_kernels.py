@@ -77,6 +77,95 @@ def scan_block(out, best, offset, neighbors, root, dist, miss, rows, stats):
     return total, misses
 
 
+@njit(cache=True, fastmath=True)
+def _dot(x, w):
+    total = np.float32(0.0)
+    for t in range(x.shape[0]):
+        total += x[t] * w[t]
+    return total
+
+
+@njit(cache=True, fastmath=True)
+def _distance(xa, wa, i, j, exact, stamp, ticket):
+    # the float32 distance (minus the row's offset) of row i to unit j, computed once per row
+    if stamp[j] != ticket:
+        exact[j] = _dot(xa[i], wa[j])
+        stamp[j] = ticket
+    return exact[j]
+
+
+@njit(cache=True, fastmath=True)
+def pruned_block(bound, guess, xa, wa, offset, slack, neighbors, root, first, best, dist, miss,
+                 rows, stats, exact, stamp, candidates):
+    """:func:`scan_block`'s results with most distances never computed.
+
+    ``bound`` (B, K) float32: lower bounds of the distances minus each row's ``offset`` (B,),
+    ``[P x, |R x|, 1] . [-2 P w, -2 |R w|, |w|^2]`` for an orthonormal projection P and the rest
+    R (Cauchy-Schwarz on the rest: ``x . w <= Px . Pw + |Rx| |Rw|``); ``guess`` (B,) each row's
+    unit of lowest bound. ``xa`` (B, d + 1) and ``wa`` (K, d + 1) are the GEMM forms of
+    :func:`weights32`: a distance is their dot. The guess and its grid neighbours give a
+    threshold; only units whose bound is below it (plus ``slack`` (B,), a margin for float32
+    rounding) can be the best unit or closer than its nearest neighbour, so only their
+    distances are computed. ``first`` numbers this block's first row within the pass;
+    ``exact``, ``stamp``, ``candidates`` (K,) are scratch (``stamp`` zeroed once per pass).
+    Writes ``best`` (B,) too; otherwise the arguments and results of :func:`scan_block`.
+    """
+    total = 0.0
+    misses = 0
+    width = stats.shape[1] if stats.shape[0] > 0 else 0
+    n_units = bound.shape[1]
+    for i in range(bound.shape[0]):
+        row = bound[i]
+        ticket = first + i + 1
+        b = guess[i]
+        top = _distance(xa, wa, i, b, exact, stamp, ticket)
+        limit = top
+        for t in range(neighbors.shape[1]):
+            u = neighbors[b, t]
+            if u >= 0:
+                limit = max(limit, _distance(xa, wa, i, u, exact, stamp, ticket))
+        limit += slack[i]
+        count = 0
+        for j in range(n_units):
+            if row[j] < limit:
+                candidates[count] = j
+                count += 1
+        for c in range(count):
+            j = candidates[c]
+            value = _distance(xa, wa, i, j, exact, stamp, ticket)
+            if value < top or (value == top and j < b):  # argmin's tie rule
+                top, b = value, j
+        best[i] = b
+        value = np.float64(top) + offset[i]
+        dist[i] = math.sqrt(max(value, 0.0)) if root else value
+        total += dist[i]
+        nearest = np.float32(np.inf)
+        for t in range(neighbors.shape[1]):
+            u = neighbors[b, t]
+            if u >= 0:
+                nearest = min(nearest, _distance(xa, wa, i, u, exact, stamp, ticket))
+        # a miss: a unit other than b strictly closer than b's nearest neighbour; all such
+        # units are candidates unless b moved away from the guess to a farther neighbourhood
+        found = False
+        if nearest + slack[i] <= limit:
+            for c in range(count):
+                j = candidates[c]
+                if j != b and exact[j] < nearest:
+                    found = True
+                    break
+        else:
+            for j in range(n_units):
+                if j != b and row[j] < nearest + slack[i]:
+                    if _distance(xa, wa, i, j, exact, stamp, ticket) < nearest:
+                        found = True
+                        break
+        miss[i] = found
+        misses += found
+        for j in range(width):
+            stats[b, j] += rows[i, j]
+    return total, misses
+
+
 @njit(cache=True)
 def weights32(w, out, code):
     """Fill ``out`` (K, d + 1) float32 with the GEMM form of weights ``w`` (K, d).

@@ -29,6 +29,15 @@ from dlcourse.som.rules import (
     sum_over_ranks,
 )
 
+# Batch training prunes its best-unit search on wide data: a GEMM over PRUNE_RANK principal
+# axes bounds every distance from below, and only the few units the bound cannot rule out get
+# an exact one. Below PRUNE_MIN_DIM features the full GEMM is already cheap.
+PRUNE_MIN_DIM = 128
+PRUNE_RANK = 48
+PRUNE_ROWS = 512  # evenly spaced rows estimate the axes: any orthonormal basis is exact
+# float32 rounding margin of a bound and a distance, relative to |x - c|^2 + max |w - c|^2
+PRUNE_SLACK = 1e-4
+
 
 class NumpyRunner(NumpySearch):
     """CPU path: the search (with its numba kernels) plus the three training rules, all from
@@ -43,6 +52,9 @@ class NumpyRunner(NumpySearch):
         >>> state.finished, len(state.history), state.weights.shape
         (True, 4, (16, 3))
     """
+
+    _basis: np.ndarray | None = None  # (d, k) float32 pruning axes, see prune_with
+    _bounds: np.ndarray | None = None
 
     # ------------------------------------------------------------------ compiled search
     def weights32(self, w: np.ndarray, centred: bool = False) -> np.ndarray:
@@ -62,12 +74,76 @@ class NumpyRunner(NumpySearch):
         _kernels.manhattan(xa[:, :-1], np.ascontiguousarray(wa[:, :-1]), out)
         return out
 
+    def prune_with(self, X: np.ndarray, rank: int = PRUNE_RANK) -> None:
+        """Let the next passes of :meth:`accumulate` prune their search with ``rank`` main axes
+        of ``X`` (N, d) when it is wide enough (euclidean only); :meth:`drop_cache` stops it.
+
+        The answers are the same whatever the axes (they only decide how many distances are
+        computed), but each distance is a float32 dot instead of a GEMM entry, so a best unit
+        can differ from the full search's where two units tie to float32 rounding.
+        """
+        self._basis = None
+        if self.spec.distance != "euclidean" or X.shape[1] < PRUNE_MIN_DIM:
+            return
+        step = max(1, len(X) // PRUNE_ROWS)
+        if self._cache is not None and self._cache[0] is X:
+            rows = self._cache[1][::step, :-1]  # (~PRUNE_ROWS, d) float32, centred
+        else:
+            rows = (X[::step] - self.spec.center).astype(np.float32)
+        # two steps of subspace iteration from a fixed start: the span of the main axes is
+        # enough (no need for the axes themselves); float64 QR keeps the basis orthonormal
+        basis = np.random.default_rng(0).standard_normal((X.shape[1], min(rank, X.shape[1])),
+                                                     np.float32)
+        for _ in range(2):
+            basis = np.linalg.qr((rows.T @ (rows @ basis)).astype(np.float64))[0]
+            basis = basis.astype(np.float32)
+        self._basis = np.ascontiguousarray(basis)  # (d, k)
+        self._bounds = None  # (N, k + 2) bound rows of the cached X, made on first use
+
+    def drop_cache(self) -> None:
+        """Forget the float32 copy of the rows and the pruning axes."""
+        super().drop_cache()
+        self._basis = self._bounds = None
+
+    def _bound_rows(self, X, xa, offset, start, stop) -> np.ndarray:
+        """Rows ``[P x, |R x|, 1]`` (B, k + 2) float32 of a block (see ``pruned_block``),
+        kept for the whole X when its float32 copy is cached."""
+        cached = self._cache is not None and self._cache[0] is X
+        if cached and self._bounds is not None:
+            return self._bounds[start:stop]
+        source = self._cache[1] if cached else xa
+        low = self._basis.shape[1]
+        out = np.empty((len(source), low + 2), np.float32)
+        np.matmul(source[:, :-1], self._basis, out=out[:, :low])
+        rest = (self._cache[2] if cached else offset).astype(np.float64)
+        rest -= np.einsum("ij,ij->i", out[:, :low], out[:, :low], dtype=np.float64)
+        out[:, low] = np.sqrt(np.maximum(rest, 0.0))
+        out[:, low + 1] = 1.0
+        if cached:
+            self._bounds = out
+            return out[start:stop]
+        return out
+
+    def _bound_weights(self, wa: np.ndarray) -> np.ndarray:
+        """``[-2 P w, -2 |R w|, |w|^2]`` (K, k + 2) float32 from the GEMM form ``wa``."""
+        low = self._basis.shape[1]
+        out = np.empty((len(wa), low + 2), np.float32)
+        np.matmul(wa[:, :-1], self._basis, out=out[:, :low])  # wa holds -2 w
+        rest = wa[:, -1].astype(np.float64)
+        rest -= 0.25 * np.einsum("ij,ij->i", out[:, :low], out[:, :low], dtype=np.float64)
+        out[:, low] = -2.0 * np.sqrt(np.maximum(rest, 0.0))
+        out[:, low + 1] = wa[:, -1]
+        return out
+
     def accumulate(self, X: np.ndarray, wa: np.ndarray, stats: np.ndarray | None,
                    dist: np.ndarray, miss: np.ndarray) -> tuple[np.ndarray, float, int]:
         """One pass over X against float32 weights ``wa`` (:meth:`weights32`): best units (N,)
         returned with the distance sum and the miss count; per-row distances and misses
         written into ``dist`` and ``miss`` (N,); per-unit sums and counts added into ``stats``
-        (K, d + 1) when given. One numba kernel per block does all but the GEMM and argmin."""
+        (K, d + 1) when given. One numba kernel per block does all but the GEMM and argmin
+        (after :meth:`prune_with`, also the argmin and most distances)."""
+        if self._basis is not None:
+            return self._pruned(X, wa, stats, dist, miss)
         best = np.empty(len(X), np.int64)
         total, misses = 0.0, 0
         cosine = self.spec.distance == "cosine"
@@ -85,6 +161,30 @@ class NumpyRunner(NumpySearch):
             part, count = _kernels.scan_block(out, block, offset, self.spec.neighbors, root,
                                               dist[start:stop], miss[start:stop], rows,
                                               stats if stats is not None else none)
+            total += part
+            misses += count
+        return best, total, misses
+
+    def _pruned(self, X, wa, stats, dist, miss) -> tuple[np.ndarray, float, int]:
+        """:meth:`accumulate` with the bound of :meth:`prune_with`."""
+        best = np.empty(len(X), np.int64)
+        total, misses = 0.0, 0
+        low_w = self._bound_weights(wa)  # (K, k + 2)
+        reach = float(wa[:, -1].max())  # max |w - c|^2
+        exact, stamp = np.empty(len(wa), np.float32), np.zeros(len(wa), np.int64)
+        candidates = np.empty(len(wa), np.int64)
+        none = np.empty((0, 0))
+        for start in range(0, len(X), self.spec.chunk):
+            stop = min(start + self.spec.chunk, len(X))
+            xa, offset = self.inputs(X, start, stop)
+            bound = self.distances(self._bound_rows(X, xa, offset, start, stop), low_w)
+            guess = bound.argmin(axis=1)  # numpy's SIMD argmin
+            slack = (PRUNE_SLACK * (offset + reach)).astype(np.float32)  # (B,)
+            rows = xa if stats is not None else none
+            part, count = _kernels.pruned_block(
+                bound, guess, xa, wa, offset, slack, self.spec.neighbors, self.root, start,
+                best[start:stop], dist[start:stop], miss[start:stop], rows,
+                stats if stats is not None else none, exact, stamp, candidates)
             total += part
             misses += count
         return best, total, misses
@@ -152,6 +252,7 @@ class NumpyRunner(NumpySearch):
                      control: Control) -> TrainState:
         part = local_rows(X)  # this rank's rows under torchrun, else all of X
         self.cache_rows(part)
+        self.prune_with(part)
         center = self.spec.center
         if not state.centred:  # (K, d): the loop works on centred weights, in place
             state.weights, state.centred = np.asarray(state.weights, np.float64) - center, True

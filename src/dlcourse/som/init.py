@@ -21,13 +21,12 @@ def initial_weights(X: np.ndarray, grid: Grid, init: str, rng: np.random.Generat
     if init == "sample":
         pick = rng.choice(len(X), size=n_units, replace=len(X) < n_units)
         return X[pick].astype(np.float64)
-    low, high = X.min(axis=0).astype(np.float64), X.max(axis=0).astype(np.float64)
     if init == "random":
+        low, high = X.min(axis=0).astype(np.float64), X.max(axis=0).astype(np.float64)
         return low + (high - low) * rng.random((n_units, dim))
     # about 16k evenly spaced rows estimate the two main components well enough for a start
-    rows = X[:: max(1, len(X) // 16384)].astype(np.float64)  # (<= 32k, d)
     mean = X.mean(axis=0, dtype=np.float64)
-    rows -= mean
+    rows = X[:: max(1, len(X) // 16384)] - mean  # (<= 32k, d)
     values, vectors = top_components(rows, 2)  # (<=2,), (d, <=2)
     spans = 2.0 * np.sqrt(np.maximum(values, 0.0))  # (<=2,)
     pos = grid.positions()  # (K, 2) as (x, y)
@@ -41,12 +40,13 @@ def initial_weights(X: np.ndarray, grid: Grid, init: str, rng: np.random.Generat
     return weights
 
 
-def top_components(rows: np.ndarray, k: int, iterations: int = 8) -> tuple[np.ndarray, np.ndarray]:
+def top_components(rows: np.ndarray, k: int, iterations: int = 6) -> tuple[np.ndarray, np.ndarray]:
     """Largest ``k`` eigenvalues (k,) and eigenvectors (d, k) of the covariance of centred ``rows``.
 
     Small ``d``: the full eigendecomposition. Large ``d``: subspace iteration on a few more
     vectors than asked (a fixed start, so deterministic), ``O(N d k)`` per step instead of the
-    ``O(N d^2 + d^3)`` of forming and decomposing the covariance.
+    ``O(N d^2 + d^3)`` of forming and decomposing the covariance; its passes over the rows are
+    float32 products (they are memory-bound: half the bytes), the rest float64.
     """
     n, dim = rows.shape
     k = min(k, dim)
@@ -54,9 +54,11 @@ def top_components(rows: np.ndarray, k: int, iterations: int = 8) -> tuple[np.nd
     if dim <= 128:
         values, vectors = np.linalg.eigh(rows.T @ rows * scale)  # ascending
         return values[::-1][:k], vectors[:, ::-1][:, :k]
-    basis = np.random.default_rng(0).standard_normal((dim, k + 4))  # (d, k + 4)
-    for _ in range(iterations):
-        basis, _ = np.linalg.qr(rows.T @ (rows @ basis))  # power step, re-orthonormalised
-    small = basis.T @ (rows.T @ (rows @ basis)) * scale  # (k + 4, k + 4) Rayleigh-Ritz
-    values, vectors = np.linalg.eigh(small)
+    low = np.asarray(rows, dtype=np.float32)  # (n, d)
+    basis = np.random.default_rng(0).standard_normal((dim, k + 6))  # (d, k + 6)
+    for _ in range(iterations):  # power step, re-orthonormalised
+        step = low.T @ (low @ basis.astype(np.float32))
+        basis, _ = np.linalg.qr(step.astype(np.float64))
+    projected = (low @ basis.astype(np.float32)).astype(np.float64)  # (n, k + 6)
+    values, vectors = np.linalg.eigh(projected.T @ projected * scale)  # Rayleigh-Ritz
     return values[::-1][:k], (basis @ vectors)[:, ::-1][:, :k]

@@ -79,17 +79,22 @@ def minilm_word_vectors(words: Sequence[str], *, dim: int = DIM, progress: bool 
     store = VectorStore(store_folder(dim)) if cache else None
     known = store.read() if store is not None else {}
     basis = store.basis() if store is not None else None
-    if basis is None:
-        basis = _fit_basis(folder, dim, known, store, progress)
-    missing = [w for w in dict.fromkeys(words) if w not in known]
-    if missing:
+    reference = [] if basis is not None else reference_words()
+    # one encoder run: the reference words first (the PCA is fitted on them), then the others
+    todo = list(dict.fromkeys(reference + [w for w in words if w not in known]))
+    if todo:
         start = time.perf_counter()
-        new = project(encode_words(missing, folder, progress=progress), basis)
-        log.info("minilm-words: %d new words through the encoder in %.1f s", len(missing),
+        raw = encode_words(todo, folder, progress=progress)  # (len(todo), 384)
+        if basis is None:
+            basis = fit_basis(raw[:len(reference)], dim)
+            if store is not None:
+                store.save_basis(basis)
+        new = project(raw, basis)
+        log.info("minilm-words: %d words through the encoder in %.1f s", len(todo),
                  time.perf_counter() - start)
-        known.update(zip(missing, new))
+        known.update(zip(todo, new))
         if store is not None:
-            store.add(missing, new)
+            store.add(todo, new)
     return np.stack([known[w] for w in words]) if words else np.zeros((0, dim), np.float32)
 
 
@@ -100,24 +105,11 @@ def store_folder(dim: int) -> Path:
     return Path(cache_dir()) / MINILM_WORDS / f"v{VERSION}-{dim}"
 
 
-def _fit_basis(folder: Path, dim: int, known: dict, store: VectorStore | None,
-               progress: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The PCA of the reference words' encodings; their vectors join ``known`` (and the
-    store)."""
+def reference_words() -> list[str]:
+    """The words the PCA is fitted on: GloVe 6B's :data:`REFERENCE_WORDS` most frequent."""
     from dlcourse.data.readers import read_glove_6b_50d
 
-    start = time.perf_counter()
-    reference = list(dict.fromkeys(read_glove_6b_50d()[0][:REFERENCE_WORDS]))
-    raw = encode_words(reference, folder, progress=progress)  # (50000, 384)
-    basis = fit_basis(raw, dim)
-    vectors = project(raw, basis)
-    log.info("minilm-words: %d reference words through the encoder in %.1f s", len(reference),
-             time.perf_counter() - start)
-    known.update(zip(reference, vectors))
-    if store is not None:
-        store.save_basis(basis)
-        store.add(reference, vectors)
-    return basis
+    return list(dict.fromkeys(read_glove_6b_50d()[0][:REFERENCE_WORDS]))
 
 
 def encode_words(words: Sequence[str], folder: Path, *, progress: bool = False) -> np.ndarray:

@@ -38,3 +38,22 @@ def test_crash_in_one_rank_ends_the_run(tmp_path):
     result = run_worker(tmp_path, 2, crash_rank=1, timeout=180)
     assert result.returncode != 0
     assert "failed on purpose" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("main, expected", [(True, ["block", "barrier"]),
+                                            (False, ["barrier", "block"])])
+def test_main_process_first_orders_the_ranks(monkeypatch, main, expected):
+    from dlcourse.engine import distributed
+
+    calls = []
+    monkeypatch.setattr(distributed, "is_distributed", lambda: True)
+    monkeypatch.setattr(distributed, "is_main_process", lambda: main)
+    monkeypatch.setattr(distributed, "barrier", lambda: calls.append("barrier"))
+    with distributed.main_process_first():
+        calls.append("block")
+    assert calls == expected
+    monkeypatch.setattr(distributed, "is_distributed", lambda: False)  # one process: no wait
+    calls.clear()
+    with distributed.main_process_first():
+        calls.append("block")
+    assert calls == ["block"]

@@ -224,9 +224,11 @@ def vocabulary_vectors(pretrained, token_lists: Sequence[Sequence[str]], itos: l
             words, vecs = train_word2vec(token_lists, dim, seed)
         elif src == MINILM_WORDS:
             from dlcourse.classify.minilm_words import minilm_word_vectors
+            from dlcourse.engine.distributed import main_process_first
 
             words = [w for w in itos if w not in SPECIALS]
-            vecs = minilm_word_vectors(words, progress=progress)
+            with main_process_first():  # torchrun: rank 0 fills the store, the others read it
+                vecs = minilm_word_vectors(words, progress=progress)
         else:
             words, vecs = files[i]
         matrix, cov = embedding_matrix(itos, words, vecs, pad_id=pad_id,

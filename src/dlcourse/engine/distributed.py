@@ -162,6 +162,23 @@ def barrier() -> None:
         dist.barrier()
 
 
+@contextmanager
+def main_process_first() -> Iterator[None]:
+    """Run a block on rank 0 first; the other ranks wait for it at a barrier, then run it too.
+
+    For work that fills a cache every rank then reads (minilm-words' store): it is done once
+    instead of by every rank at the same time. For one process the block just runs.
+    """
+    if not is_distributed():
+        yield
+        return
+    if not is_main_process():
+        barrier()
+    yield
+    if is_main_process():
+        barrier()
+
+
 def shard(items, rank_: int | None = None, world: int | None = None):
     """This rank's share of a sequence: every ``world``-th item starting at ``rank``."""
     rank_ = rank() if rank_ is None else rank_

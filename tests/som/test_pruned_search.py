@@ -80,3 +80,18 @@ def test_pruned_training_is_the_same_cached_or_blockwise(wide, monkeypatch):
     errors = [[(h["quantization_error"], h["topographic_error"]) for h in som.history_]
               for som in (cached, blockwise)]
     assert errors[0] == errors[1]
+
+
+def test_pruned_training_interrupted_and_resumed_equals_uninterrupted(wide, tmp_path,
+                                                                      monkeypatch):
+    from dlcourse.errors import TrainingInterrupted
+
+    kw = dict(m=8, n=8, epochs=5, device="cpu", seed=1)
+    full = SOM(**kw).fit(wide, out_dir=tmp_path / "full")
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "2")
+    with pytest.raises(TrainingInterrupted, match="interrupted after epoch 2"):
+        SOM(**kw).fit(wide, out_dir=tmp_path / "part")
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    resumed = SOM(**kw).fit(wide, out_dir=tmp_path / "part", resume=True)
+    np.testing.assert_array_equal(resumed.weights_, full.weights_)
+    assert resumed.topographic_error_ == full.topographic_error_

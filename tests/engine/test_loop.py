@@ -33,7 +33,7 @@ def step(model, batch):
     return nn.functional.cross_entropy(model(x), y)
 
 
-def train(epochs, out_dir=None, resume=False, seed=0, patience=None):
+def train(epochs, out_dir=None, resume=False, seed=0, patience=None, ema_decay=None):
     model, loader, optimizer, scheduler, (x, y) = make_problem(seed)
     valid = DataLoader(TensorDataset(x[:64], y[:64]), batch_size=32)
 
@@ -52,6 +52,7 @@ def train(epochs, out_dir=None, resume=False, seed=0, patience=None):
         resume=resume,
         patience=patience,
         checkpoint_extra={"config": {"hidden": 32}, "classes": ["a", "b", "c"]},
+        ema_decay=ema_decay,
     )
     return model, history
 
@@ -96,16 +97,18 @@ def test_ctrl_c_saves_checkpoint_and_resume_continues(tmp_path, monkeypatch):
     assert [h["epoch"] for h in history] == [1, 2, 3]
 
 
-@pytest.mark.parametrize("after", [1, 7, 15, 16, 29, 44])
-def test_resume_from_any_batch_equals_the_uninterrupted_run(tmp_path, monkeypatch, after):
+@pytest.mark.parametrize("after, ema", [(1, None), (7, None), (15, None), (16, None),
+                                        (29, None), (44, None), (7, 0.9), (16, 0.9)])
+def test_resume_from_any_batch_equals_the_uninterrupted_run(tmp_path, monkeypatch, after, ema):
     """Interrupted after step ``after`` (first, middle, last batch of an epoch), then resumed:
-    every weight and every epoch's train and valid loss equal the uninterrupted run's."""
-    full, full_history = train(3, out_dir=tmp_path / "full")
+    every weight and every epoch's train and valid loss equal the uninterrupted run's (with a
+    moving average of the weights too: the returned model and the valid losses are its)."""
+    full, full_history = train(3, out_dir=tmp_path / "full", ema_decay=ema)
     monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", str(after))
     with pytest.raises(TrainingInterrupted):
-        train(3, out_dir=tmp_path / "cut")
+        train(3, out_dir=tmp_path / "cut", ema_decay=ema)
     monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
-    resumed, history = train(3, out_dir=tmp_path / "cut", resume=True)
+    resumed, history = train(3, out_dir=tmp_path / "cut", resume=True, ema_decay=ema)
     for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
     keys = ("train_loss", "valid_loss", "items", "lr")
@@ -311,3 +314,28 @@ def test_resuming_a_run_that_stopped_early_restores_its_best_weights(tmp_path):
     assert len(history) == 4  # stopped after two epochs without improvement
     for key, value in model2.state_dict().items():
         assert torch.equal(value, best[key])
+
+
+def test_the_moving_average_is_what_the_run_returns_and_evaluates():
+    """fit(ema_decay=d) returns the average of the weights after every step (first step's
+    weights, then avg = d avg + (1 - d) w) and validates that average, not the last weights."""
+    from dlcourse.engine.averaging import WeightAverage
+
+    model, loader, optimizer, _, (x, y) = make_problem()
+    seen = []
+    optimizer.register_step_post_hook(
+        lambda *_: seen.append([p.detach().clone() for p in model.parameters()]))
+    evaluated = []
+    fit(model, loader, step, optimizer, 2, ema_decay=0.8,
+        evaluate_fn=lambda m: evaluated.append([p.detach().clone() for p in m.parameters()])
+        or {"valid_loss": 0.0})
+    expected = [p.clone() for p in seen[0]]
+    for weights in seen[1:]:
+        for e, w in zip(expected, weights):
+            e.mul_(0.8).add_(w, alpha=0.2)
+    for got, e, last, ev in zip(model.parameters(), expected, seen[-1], evaluated[-1]):
+        torch.testing.assert_close(got.detach(), e)
+        torch.testing.assert_close(ev, e)
+        assert not torch.allclose(e, last)  # the average is not just the last weights
+    with pytest.raises(ValueError, match="decay must lie in"):
+        WeightAverage(model, optimizer, 1.0)

@@ -55,7 +55,7 @@ MODEL_DEFAULTS = {
 MINILM_DEFAULTS = {"model": "minilm", "pretrained": MINILM_DATA, "tokenizer": "wordpiece",
                    "num_heads": MINILM_HEADS, "max_len": 64, "lr": 3e-5, "weight_decay": 0.01,
                    "schedule": "warmup", "epochs": 2, "batch_size": 32, "word_dropout": 0.0,
-                   "adversarial": 0.0, "grad_clip": 1.0}
+                   "adversarial": 0.0, "grad_clip": 1.0, "ema_span": 0.0}
 TOKENIZERS = ("basic_english", "whitespace", "regex", "spacy", "wordpiece")
 #: offline vector sets ``pretrained`` names besides "word2vec" and file paths
 PRETRAINED_NAMES = ("glove-6b-50d", "glove-test")
@@ -91,13 +91,15 @@ class ClassifierConfig(Config):
     The defaults are the recipe chosen on the review sentences' validation split (see
     ``benchmarks/bench_classify.py``): Kim's CNN (filter widths 3, 4, 5, 100 maps each, dropout
     0.5) with word dropout 0.2 and adversarial training (epsilon 1), Adam at 1e-3 on batches of
-    50 for up to 10 epochs, the best epoch on validation kept. The word vectors are fine-tuned:
-    by default GloVe 6B 50d beside 100-d "minilm-words" (:data:`DEFAULT_PRETRAINED`: each
-    vocabulary word run alone through the pretrained all-MiniLM-L6-v2 encoder at fit time, see
-    :mod:`dlcourse.classify.minilm_words`), and the 50,000 most frequent GloVe words join the
-    vocabulary; ``pretrained="word2vec"`` trains vectors on the training texts instead (any
-    language, nothing to fetch). ``hidden_size``, ``num_layers``, ``dropout`` and ``pooling``
-    left at None take the model family's defaults (``dlcourse.classify.models.MODEL_DEFAULTS``).
+    50 for up to 10 epochs, validated and kept as a moving average of the weights over about
+    the last 30% of the steps (``ema_span``), the best epoch on validation kept. The word
+    vectors are fine-tuned: by default GloVe 6B 50d beside 100-d "minilm-words"
+    (:data:`DEFAULT_PRETRAINED`: each vocabulary word run alone through the pretrained
+    all-MiniLM-L6-v2 encoder at fit time, see :mod:`dlcourse.classify.minilm_words`), and the
+    50,000 most frequent GloVe words join the vocabulary; ``pretrained="word2vec"`` trains
+    vectors on the training texts instead (any language, nothing to fetch). ``hidden_size``,
+    ``num_layers``, ``dropout`` and ``pooling`` left at None take the model family's defaults
+    (``dlcourse.classify.models.MODEL_DEFAULTS``).
 
     ``teacher`` names a saved classifier whose predicted probabilities the model learns beside
     the labels (half each on the training texts, the teacher's alone on ``augment`` perturbed
@@ -178,6 +180,10 @@ class ClassifierConfig(Config):
                                  "cosine, or none (constant).", choices=SCHEDULES)
     grad_clip: float | None = param(5.0, "Clip the gradient norm to this; none: no clipping.",
                                     min=0.0, exclusive_min=True)
+    ema_span: float = param(0.3, "Average the weights over about this share of the training "
+                            "steps, the last ones (an exponential moving average); validation, "
+                            "the best epoch and the saved model use the average; 0: off.",
+                            min=0.0, max=1.0)
     patience: int | None = param(3, "Early stopping: epochs without improvement of --monitor "
                                  "(needs validation data); none: never stop early.", min=0)
     monitor: str = param("accuracy", "Validation metric for early stopping and the best epoch.",

@@ -38,6 +38,17 @@ def balanced_weights(y: np.ndarray, num_classes: int) -> torch.Tensor:
     return torch.tensor(len(y) / (num_classes * np.maximum(counts, 1)), dtype=torch.float32)
 
 
+def ema_decay(span: float, steps: int) -> float | None:
+    """The per-step decay of a moving average over about ``span`` of ``steps`` (its weights
+    fall by e every ``span * steps`` steps), or None (no average) for a span under two steps.
+
+    >>> round(ema_decay(0.3, 1700), 5), ema_decay(0.0, 1700), ema_decay(0.3, 5)
+    (0.99804, None, None)
+    """
+    horizon = span * steps
+    return 1.0 - 1.0 / horizon if horizon >= 2 else None
+
+
 def train_classifier(
     model: nn.Module,
     ids: Sequence[list[int]],
@@ -127,8 +138,9 @@ def train_classifier(
         mode=mode if valid is not None else "min",
         patience=config.patience if valid is not None else None, grad_clip=config.grad_clip,
         device=device, out_dir=out_dir, resume=resume, checkpoint_extra=checkpoint_extra,
-        restore_best=valid is not None, desc=f"classify {config.model}",
-        progress=config.progress)
+        restore_best=valid is not None,
+        ema_decay=ema_decay(config.ema_span, config.epochs * len(loader)),
+        desc=f"classify {config.model}", progress=config.progress)
     if valid is None:
         return history, len(history)
     # the engine restored this epoch's weights (restore_best)

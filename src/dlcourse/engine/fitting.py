@@ -16,12 +16,14 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable
+from contextlib import closing, nullcontext
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from dlcourse.engine.averaging import WeightAverage
 from dlcourse.engine.checkpoint import load_checkpoint, save_checkpoint, write_json
 from dlcourse.engine.distributed import all_reduce_sum, is_distributed, is_main_process
 from dlcourse.engine.estimator import check_resume_config
@@ -139,6 +141,7 @@ def fit(
     extra_state: ExtraState | None = None,
     on_epoch_start: Callable[[int], None] | None = None,
     restore_best: bool = False,
+    ema_decay: float | None = None,
     desc: str = "train",
     progress: bool = True,
 ) -> list[dict[str, float]]:
@@ -162,6 +165,10 @@ def fit(
             and to restore when it resumes (tensors and plain values).
         on_epoch_start: called with the epoch index before each epoch (e.g. to reset a state).
         restore_best: load the best epoch's weights (by ``monitor``) before returning.
+        ema_decay: keep an exponential moving average of the weights with this decay per
+            step (:class:`~dlcourse.engine.averaging.WeightAverage`): validation, the best epoch
+            and the returned model use it; it is checkpointed with its decay, which a resumed
+            run keeps (so resume stays exact even when the decay was derived from ``epochs``).
 
     Raises:
         TrainingInterrupted: after Ctrl-C, once the checkpoint is written.
@@ -184,7 +191,7 @@ def fit(
     history: list[dict[str, float]] = []
     best_weights: dict[str, torch.Tensor] | None = None
     extra = dict(checkpoint_extra or {})
-    start_epoch, position, epoch_rng = 0, None, None
+    start_epoch, position, epoch_rng, averaged = 0, None, None, None
 
     if resume:
         state = load_resume_state(out, extra)
@@ -205,6 +212,9 @@ def fit(
         epoch_rng = state["rng"]
         if state.get("position"):
             position = EpochPosition(**state["position"])
+        averaged = state.get("average")
+        if averaged is not None and ema_decay:  # the run's own decay, whatever epochs say now
+            ema_decay = float(state["average_decay"])
         if state.get("stopped_early"):
             log.info("run had already stopped early at epoch %d", start_epoch)
             start_epoch = epochs  # nothing left to train; restore_best below still applies
@@ -212,19 +222,26 @@ def fit(
             log.info("resuming at epoch %d%s", start_epoch + 1,
                      f", batch {position.batches_done + 1}" if position else "")
 
+    average = WeightAverage(unwrap(model), optimizer, ema_decay) if ema_decay else None
+    if average is not None and resume and averaged is not None:
+        average.load_state_dict(averaged)
+
     def snapshot(epoch: int, rng: dict, pos: EpochPosition | None = None,
                  stopped_early: bool = False) -> dict:
         return {**extra, "model": unwrap(model).state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict() if scheduler is not None else None,
                 "scaler": scaler.state_dict() if scaler is not None else None,
+                "average": average.state_dict() if average is not None else None,
+                "average_decay": ema_decay if average is not None else None,
                 "early_stopping": stopper.state_dict(), "history": history, "epoch": epoch,
                 "rng": rng, "position": pos.to_dict() if pos is not None else None,
                 "batches_done": pos.batches_done if pos is not None else 0,
                 "stopped_early": stopped_early}
 
     get_extra, set_extra = extra_state if extra_state is not None else (None, None)
-    with StopGuard() as guard:
+    # the average stops following the optimizer when training ends, however it ends
+    with StopGuard() as guard, closing(average) if average is not None else nullcontext():
         for epoch in range(start_epoch, epochs):
             if epoch_rng is not None:  # resuming: the state this epoch started from
                 set_rng_state(epoch_rng)
@@ -264,15 +281,20 @@ def fit(
                              items_per_s=items / max(stats["seconds"], 1e-9))
             record: dict[str, float] = {"epoch": epoch + 1, **stats,
                                         "lr": optimizer.param_groups[0]["lr"]}
-            if evaluate_fn is not None:
-                record.update(evaluate_fn(model))
-            value = record.get(monitor)
-            if value is None:
-                raise DlcourseError(f"monitored metric {monitor!r} not among {sorted(record)}")
-            is_best = stopper.improved(float(value)) if math.isfinite(value) else False
+            best_model = None  # this epoch's weights for best.pt, when they differ from last.pt's
+            with average.applied() if average is not None else nullcontext():
+                if evaluate_fn is not None:
+                    record.update(evaluate_fn(model))
+                value = record.get(monitor)
+                if value is None:
+                    raise DlcourseError(f"monitored metric {monitor!r} not among "
+                                        f"{sorted(record)}")
+                is_best = stopper.improved(float(value)) if math.isfinite(value) else False
+                if is_best and (restore_best or average is not None):
+                    best_model = {k: v.detach().clone()
+                                  for k, v in unwrap(model).state_dict().items()}
             if is_best and restore_best:
-                best_weights = {k: v.detach().clone()
-                                for k, v in unwrap(model).state_dict().items()}
+                best_weights = best_model
             if scheduler is not None and scheduler_interval == "epoch":
                 scheduler.step(value) if plateau else scheduler.step()
             history.append(record)
@@ -287,7 +309,8 @@ def fit(
                 if is_best:  # the weights restore_best needs; --resume reads last.pt, so the
                     # optimizer state (twice the weights under Adam) is not written twice
                     save_checkpoint(out / "best.pt", {
-                        key: state[key] for key in (*extra, "model", "history", "epoch")})
+                        **{key: state[key] for key in (*extra, "model", "history", "epoch")},
+                        "model": best_model if best_model is not None else state["model"]})
                 save_checkpoint(out / "last.pt", state)
                 write_json(out / "history.json", history)
             if stop:
@@ -297,9 +320,11 @@ def fit(
                 saved = f"checkpoint saved to {out / 'last.pt'}; " if out is not None else ""
                 raise TrainingInterrupted(f"interrupted after epoch {epoch + 1}; {saved}run the "
                                           "same command with --resume to continue")
-    if restore_best:
-        if best_weights is None and out is not None and (out / "best.pt").exists():
-            best_weights = load_checkpoint(out / "best.pt", map_location=device)["model"]
-        if best_weights is not None:
-            unwrap(model).load_state_dict(best_weights)
+    if restore_best and best_weights is None and out is not None and (out / "best.pt").exists():
+        best_weights = load_checkpoint(out / "best.pt", map_location=device)["model"]
+    if restore_best and best_weights is not None:
+        unwrap(model).load_state_dict(best_weights)
+    elif average is not None:
+        average.copy_to_model()
     return history
+

@@ -44,8 +44,9 @@ from dlcourse.classify.data import kfold, load_rt_sentences
 from dlcourse.engine.distributed import launch, time_all_reduce
 
 # the training settings of main before issue 18 (d649ae5): no word dropout, no adversarial
-# training, Adam at 2e-3 on batches of 64, no extra GloVe words unless asked
-BEFORE = dict(word_dropout=0.0, adversarial=0.0, batch_size=64, lr=2e-3, pretrained_vocab=0)
+# training, Adam at 2e-3 on batches of 64, no extra GloVe words unless asked, no weight average
+BEFORE = dict(word_dropout=0.0, adversarial=0.0, batch_size=64, lr=2e-3, pretrained_vocab=0,
+              ema_span=0.0)
 GLOVE = dict(pretrained="glove-6b-50d")
 
 MODELS = {

@@ -191,7 +191,8 @@ class NumpyRunner(NumpySearch):
 
     def scan(self, X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`NumpySearch.scan` by the numba kernels: the same bits, faster (the errors
-        of every online or mini-batch epoch and of the trained map)."""
+        of every online or mini-batch epoch and of the trained map); after :meth:`prune_with`,
+        the pruned search's answers (see there)."""
         dist, miss = np.empty(len(X)), np.empty(len(X), np.bool_)
         best, _, _ = self.accumulate(X, self.weights32(w), None, dist, miss)
         if self.spec.distance == "euclidean":  # float32 search, float64 error

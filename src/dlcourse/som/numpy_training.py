@@ -17,6 +17,7 @@ from dlcourse.som import _kernels
 from dlcourse.som.backend_numpy import WEIGHT_CODES, NumpySearch
 from dlcourse.som.functions import neighborhood_function
 from dlcourse.som.grid import Grid
+from dlcourse.som.init import top_components
 from dlcourse.som.rules import (
     ONLINE_CHUNK,
     Control,
@@ -90,14 +91,10 @@ class NumpyRunner(NumpySearch):
             rows = self._cache[1][::step, :-1]  # (~PRUNE_ROWS, d) float32, centred
         else:
             rows = (X[::step] - self.spec.center).astype(np.float32)
-        # two steps of subspace iteration from a fixed start: the span of the main axes is
-        # enough (no need for the axes themselves); float64 QR keeps the basis orthonormal
-        basis = np.random.default_rng(0).standard_normal((X.shape[1], min(rank, X.shape[1])),
-                                                     np.float32)
-        for _ in range(2):
-            basis = np.linalg.qr((rows.T @ (rows @ basis)).astype(np.float64))[0]
-            basis = basis.astype(np.float32)
-        self._basis = np.ascontiguousarray(basis)  # (d, k)
+        # two steps of the PCA start's subspace iteration: a rough span of the main axes is
+        # enough (any orthonormal basis gives a valid bound)
+        _, axes = top_components(rows, rank, iterations=2)  # (d, k)
+        self._basis = np.ascontiguousarray(axes, dtype=np.float32)
         self._bounds = None  # (N, k + 2) bound rows of the cached X, made on first use
 
     def drop_cache(self) -> None:

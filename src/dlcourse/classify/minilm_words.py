@@ -157,9 +157,10 @@ def fit_basis(vectors: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"dim must be in 1..{min(vectors.shape)} for {len(vectors)} vectors of "
                          f"{vectors.shape[1]} widths, got {dim}")
     mean = vectors.mean(0)  # (W,)
-    _, _, axes = np.linalg.svd(vectors - mean, full_matrices=False)  # axes (W, W), rows
+    centred = vectors - mean  # (N, W)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)  # axes (W, W), rows
     axes = axes[:dim].T  # (W, dim)
-    spread = float(((vectors - mean) @ axes).std())
+    spread = float((centred @ axes).std())
     return mean.astype(np.float32), (axes * (SCALE / max(spread, 1e-12))).astype(np.float32)
 
 

@@ -339,3 +339,28 @@ def test_the_moving_average_is_what_the_run_returns_and_evaluates():
         assert not torch.allclose(e, last)  # the average is not just the last weights
     with pytest.raises(ValueError, match="decay must lie in"):
         WeightAverage(model, optimizer, 1.0)
+
+
+def test_the_weights_stand_for_an_epoch_whose_average_validates_worse():
+    """An average that still lags far behind (decay 0.99 over 30 steps: mostly the first
+    step's weights) validates worse than the weights: those stand for the epoch and are
+    returned, and the history says so; a useful average (decay 0.9 once the loss has
+    settled, in the fourth epoch) is kept instead."""
+    model, loader, optimizer, _, (x, y) = make_problem()
+    valid = DataLoader(TensorDataset(x[:64], y[:64]), batch_size=32)
+    seen = []
+    optimizer.register_step_post_hook(
+        lambda *_: seen.append([p.detach().clone() for p in model.parameters()]))
+
+    def evaluate_fn(m):
+        return {"valid_loss": evaluate(m, valid, step, device=torch.device("cpu"))["loss"]}
+
+    history = fit(model, loader, step, optimizer, 2, evaluate_fn=evaluate_fn, ema_decay=0.99)
+    assert [h["averaged"] for h in history] == [0.0, 0.0]
+    assert history[-1]["average_valid_loss"] > history[-1]["valid_loss"]
+    for got, last in zip(model.parameters(), seen[-1]):
+        assert torch.equal(got, last)  # the weights themselves, not the average
+
+    _, smoothed = train(4, ema_decay=0.9)
+    assert smoothed[-1]["averaged"] == 1.0
+    assert smoothed[-1]["valid_loss"] <= smoothed[-1]["own_valid_loss"]

@@ -62,9 +62,11 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
         f"split 80/10/10 with a fixed seed: {len(train[0]):,} train, {len(valid[0]):,} valid, "
         f"{len(test[0]):,} test. Each network trains with Adam, length-bucketed batches, "
         "gradient clipping and early stopping on validation accuracy; the best epoch is kept. "
-        "Beside the lesson's RNN, the networks are judged and kept as a moving average of "
-        "their weights over about the last 30% of the steps (ema_span), which smooths out the "
-        "noise of the last steps much as a small ensemble would, for one copy of the weights.")
+        "Beside the lesson's RNN, the networks also keep a moving average of their weights "
+        "over about the last 30% of the steps (ema_span), which smooths out the noise of the "
+        "last steps much as a small ensemble would, for one copy of the weights; each epoch "
+        "validates both the average and the weights and keeps the better, because an average "
+        "lags behind weights that are still improving fast.")
 
     rows, histories, roc, fitted = [], {}, {}, {}
     start = time.perf_counter()

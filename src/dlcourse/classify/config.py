@@ -91,8 +91,9 @@ class ClassifierConfig(Config):
     The defaults are the recipe chosen on the review sentences' validation split (see
     ``benchmarks/bench_classify.py``): Kim's CNN (filter widths 3, 4, 5, 100 maps each, dropout
     0.5) with word dropout 0.2 and adversarial training (epsilon 1), Adam at 1e-3 on batches of
-    50 for up to 10 epochs, validated and kept as a moving average of the weights over about
-    the last 30% of the steps (``ema_span``), the best epoch on validation kept. The word
+    50 for up to 10 epochs, with a moving average of the weights over about the last 30% of
+    the steps (``ema_span``): each epoch validates the average and the weights, the better
+    stands for the epoch, and the best epoch on validation is kept. The word
     vectors are fine-tuned: by default GloVe 6B 50d beside 100-d "minilm-words"
     (:data:`DEFAULT_PRETRAINED`: each vocabulary word run alone through the pretrained
     all-MiniLM-L6-v2 encoder at fit time, see :mod:`dlcourse.classify.minilm_words`), and the
@@ -181,8 +182,9 @@ class ClassifierConfig(Config):
     grad_clip: float | None = param(5.0, "Clip the gradient norm to this; none: no clipping.",
                                     min=0.0, exclusive_min=True)
     ema_span: float = param(0.3, "Average the weights over about this share of the training "
-                            "steps, the last ones (an exponential moving average); validation, "
-                            "the best epoch and the saved model use the average; 0: off.",
+                            "steps, the last ones (an exponential moving average); each epoch "
+                            "validates the average and the weights, and the better competes "
+                            "for the best epoch and is saved; 0: off.",
                             min=0.0, max=1.0)
     patience: int | None = param(3, "Early stopping: epochs without improvement of --monitor "
                                  "(needs validation data); none: never stop early.", min=0)

@@ -1,10 +1,12 @@
 """An exponential moving average of a model's weights during training (``fit(ema_decay=...)``).
 
 After every optimizer step the average moves ``1 - decay`` of the way towards the current
-weights (torch's :class:`~torch.optim.swa_utils.AveragedModel` with its EMA rule). Evaluation,
-the best epoch and the final model use the average: it smooths out the last steps' noise, which
-on a small data set is worth about as much as a small ensemble, at the price of one more copy of
-the weights and an in-place update per step.
+weights (torch's :class:`~torch.optim.swa_utils.AveragedModel` with its EMA rule). It smooths
+out the last steps' noise, which on a small data set is worth about as much as a small
+ensemble, at the price of one more copy of the weights and an in-place update per step; but it
+lags the weights by about half its span, so ``fit`` validates both each epoch and lets the
+better stand for it (on the review sentences: the weights while they improve fast, the average
+in the last epochs).
 """
 
 from __future__ import annotations

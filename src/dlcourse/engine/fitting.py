@@ -166,8 +166,10 @@ def fit(
         on_epoch_start: called with the epoch index before each epoch (e.g. to reset a state).
         restore_best: load the best epoch's weights (by ``monitor``) before returning.
         ema_decay: keep an exponential moving average of the weights with this decay per
-            step (:class:`~dlcourse.engine.averaging.WeightAverage`): validation, the best epoch
-            and the returned model use it; it is checkpointed with its decay, which a resumed
+            step (:class:`~dlcourse.engine.averaging.WeightAverage`): each epoch validates both
+            the average and the weights, and the better by ``monitor`` (history key
+            ``averaged``: 1 or 0) competes for the best epoch and is what is returned; without
+            ``evaluate_fn`` the average is. It is checkpointed with its decay, which a resumed
             run keeps (so resume stays exact even when the decay was derived from ``epochs``).
 
     Raises:
@@ -281,16 +283,19 @@ def fit(
                              items_per_s=items / max(stats["seconds"], 1e-9))
             record: dict[str, float] = {"epoch": epoch + 1, **stats,
                                         "lr": optimizer.param_groups[0]["lr"]}
+            use_average = average is not None
+            if evaluate_fn is not None:
+                metrics, use_average = _validate(model, evaluate_fn, average, monitor, mode)
+                record.update(metrics)
+            if average is not None:
+                record["averaged"] = float(use_average)
+            value = record.get(monitor)
+            if value is None:
+                raise DlcourseError(f"monitored metric {monitor!r} not among {sorted(record)}")
+            is_best = stopper.improved(float(value)) if math.isfinite(value) else False
             best_model = None  # this epoch's weights for best.pt, when they differ from last.pt's
-            with average.applied() if average is not None else nullcontext():
-                if evaluate_fn is not None:
-                    record.update(evaluate_fn(model))
-                value = record.get(monitor)
-                if value is None:
-                    raise DlcourseError(f"monitored metric {monitor!r} not among "
-                                        f"{sorted(record)}")
-                is_best = stopper.improved(float(value)) if math.isfinite(value) else False
-                if is_best and (restore_best or average is not None):
+            if is_best and (restore_best or average is not None):
+                with average.applied() if use_average else nullcontext():
                     best_model = {k: v.detach().clone()
                                   for k, v in unwrap(model).state_dict().items()}
             if is_best and restore_best:
@@ -324,7 +329,33 @@ def fit(
         best_weights = load_checkpoint(out / "best.pt", map_location=device)["model"]
     if restore_best and best_weights is not None:
         unwrap(model).load_state_dict(best_weights)
-    elif average is not None:
+    elif average is not None and (not history or history[-1].get("averaged", 1.0)):
         average.copy_to_model()
     return history
+
+
+def _validate(model: nn.Module, evaluate_fn: Callable[[nn.Module], dict[str, float]],
+              average: WeightAverage | None, monitor: str, mode: str
+              ) -> tuple[dict[str, float], bool]:
+    """This epoch's validation metrics, and whether they are the weight average's.
+
+    With an average both it and the weights themselves are validated and the better by
+    ``monitor`` stands for the epoch (the average on a tie): an average lags the weights by
+    about half its span, which pays where the weights wander around a plateau but not while
+    they still improve fast, and only validation can tell which is the case. The other's
+    monitored value is kept as ``own_<monitor>`` or ``average_<monitor>``.
+    """
+    if average is None:
+        return evaluate_fn(model), False
+    own = evaluate_fn(model)
+    with average.applied():
+        averaged = evaluate_fn(model)
+    a, o = averaged.get(monitor), own.get(monitor)
+    if a is None or o is None or not math.isfinite(o):
+        use_average = True
+    else:  # a NaN average loses
+        use_average = a <= o if mode == "min" else a >= o
+    if use_average:
+        return {**averaged, **({} if o is None else {f"own_{monitor}": o})}, True
+    return {**own, **({} if a is None else {f"average_{monitor}": a})}, False
 

@@ -226,8 +226,11 @@ def _report(clf, data, table, valid_set, test_set, out):
         c = clf.coverage_
         click.echo(f"pretrained vectors cover {c['found']}/{c['vocab_size']} vocabulary entries "
                    f"({c['type_coverage']:.1%}), {c.get('token_coverage', 0):.1%} of tokens")
-    echo_table([{k: h[k] for k in ("epoch", "train_loss", "valid_loss", "valid_acc", "valid_f1",
-                                   "items_per_s")} for h in clf.history_])
+    # "weights": which of the weight average and the weights themselves stood for the epoch
+    echo_table([{**{k: h[k] for k in ("epoch", "train_loss", "valid_loss", "valid_acc",
+                                      "valid_f1", "items_per_s")},
+                 **({"weights": "average" if h["averaged"] else "own"} if "averaged" in h
+                    else {})} for h in clf.history_])
     click.echo(f"best epoch {clf.best_epoch_}")
     for name, part in (("valid", valid_set), ("test", test_set)):
         if part is not None:

@@ -7,11 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlcourse.classify import TextClassifier
+from dlcourse.classify import TextClassifier, distill
 from dlcourse.classify.distill import (
     LABEL_WEIGHT,
+    LABELS_FILE,
     augment_texts,
     check_teacher,
+    distillation_set,
     soft_targets,
     teacher_probabilities,
 )
@@ -97,11 +99,18 @@ def test_distilled_run_interrupted_and_resumed_equals_uninterrupted(
     with pytest.raises(TrainingInterrupted, match="epoch 2 after 3 batches"):
         TextClassifier(**config).fit(*train, valid=valid, out_dir=part)
     monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    assert (part / LABELS_FILE).exists()  # the teacher's answers, kept for the resume
+
+    def asked_again(*args, **kwargs):
+        raise AssertionError("the resumed run asked the teacher again")
+
+    monkeypatch.setattr(distill, "teacher_probabilities", asked_again)
     resumed = TextClassifier(**config).fit(*train, valid=valid, out_dir=part, resume=True)
     same_run.tensors(full.model_.state_dict(), resumed.model_.state_dict(), "model")
     assert same_run.history(resumed.history_) == same_run.history(full.history_)
     saved = load_checkpoint(part / "last.pt")["config"]
     assert saved["teacher"] == str(teacher_dir) and len(saved["teacher_targets"]) == 16
+    monkeypatch.undo()  # other copies: the teacher is asked (then the settings refused)
     with pytest.raises(DlcourseError, match="trained with augment=1, this run asks for 2"):
         TextClassifier(**dict(config, augment=2)).fit(*train, valid=valid, out_dir=part,
                                                       resume=True)
@@ -141,3 +150,26 @@ def test_three_classes_distil_through_probability_targets(pang_lee_split, tiny, 
     assert student.classes_ == ["long", "medium", "short"]
     agree = np.mean([a == b for a, b in zip(student.predict(train[0]), answers)])
     assert agree > 0.6, agree  # chance is about a third
+
+
+def test_kept_answers_serve_only_the_same_teacher_texts_and_classes(teacher_dir, pang_lee,
+                                                                     tmp_path, monkeypatch):
+    texts, labels = pang_lee[0][:6], pang_lee[1][:6]
+    y = np.array([0 if label == "neg" else 1 for label in labels])
+    first = distillation_set(teacher_dir, texts, y, ["neg", "pos"], copies=1, seed=0,
+                             device="cpu", keep_in=tmp_path)
+    asked = []
+    real = distill.teacher_probabilities
+    monkeypatch.setattr(distill, "teacher_probabilities",
+                        lambda *a, **k: asked.append(len(a[1])) or real(*a, **k))
+    again = distillation_set(teacher_dir, texts, y, ["neg", "pos"], copies=1, seed=0,
+                             device="cpu", keep_in=tmp_path)
+    assert asked == [] and np.array_equal(first[1], again[1])  # read back, the same targets
+    distillation_set(teacher_dir, texts, y, ["neg", "pos"], copies=1, seed=1, device="cpu",
+                     keep_in=tmp_path)  # other copies: asked, and kept instead
+    distillation_set(teacher_dir, texts, y, ["pos", "neg"], copies=1, seed=1, device="cpu",
+                     keep_in=tmp_path)  # other class order: asked
+    (tmp_path / LABELS_FILE).write_bytes(b"cut")  # unreadable: asked, not an error
+    distillation_set(teacher_dir, texts, y, ["pos", "neg"], copies=1, seed=1, device="cpu",
+                     keep_in=tmp_path)
+    assert asked == [12, 12, 12]

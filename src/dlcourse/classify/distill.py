@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -34,6 +35,8 @@ KEEP_PHRASE, PHRASE_MAX = 0.25, 5
 LABEL_WEIGHT = 0.5
 #: texts per call to the teacher (a step of the progress bar)
 LABEL_CHUNK = 1024
+#: the teacher's answers, kept in the run's folder so that ``--resume`` does not ask again
+LABELS_FILE = "teacher_labels.npz"
 
 
 def check_teacher(teacher: str | os.PathLike, classes: Sequence | None = None) -> Path:
@@ -107,12 +110,55 @@ def soft_targets(y: np.ndarray, proba: np.ndarray) -> np.ndarray:
 
 def distillation_set(teacher: str | os.PathLike, texts: Sequence[str], y: np.ndarray,
                      classes: Sequence, *, copies: int, seed: int,
-                     device: str = "auto", progress: bool = False
+                     device: str = "auto", progress: bool = False,
+                     keep_in: str | os.PathLike | None = None, write: bool = True
                      ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """What a student trains on besides ``texts`` (class indices ``y``): the perturbed copies,
     the soft targets of the originals and copies (:func:`soft_targets`), and the class indices
-    of both (the copies' from the teacher, for class weights)."""
+    of both (the copies' from the teacher, for class weights).
+
+    ``keep_in``: a run's folder; the teacher's answers are read from its :data:`LABELS_FILE`
+    when that holds the answers of this teacher (its model file's bytes) to these texts and
+    classes, else asked for and written there (when ``write``: one process of a torchrun), so
+    a resumed run skips the minutes of labelling and gets the very same targets."""
     all_texts = augment_texts(texts, copies, seed)
-    proba = teacher_probabilities(teacher, all_texts, classes, device, progress)
+    key = _labels_key(teacher, all_texts, classes)
+    proba = _kept_labels(keep_in, key) if keep_in is not None else None
+    if proba is None:
+        proba = teacher_probabilities(teacher, all_texts, classes, device, progress)
+        if keep_in is not None and write:
+            _keep_labels(keep_in, key, proba)
     hard = np.concatenate([y, proba[len(texts):].argmax(1)]).astype(y.dtype)
     return all_texts[len(texts):], soft_targets(y, proba), hard
+
+
+def _labels_key(teacher: str | os.PathLike, texts: Sequence[str], classes: Sequence) -> str:
+    """What the teacher's answers depend on: its model file, the texts and the classes."""
+    digest = hashlib.sha256(check_teacher(teacher).read_bytes())
+    for text in texts:
+        digest.update(text.encode("utf-8") + b"\0")
+    digest.update("\0".join(map(str, classes)).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _kept_labels(folder: str | os.PathLike, key: str) -> np.ndarray | None:
+    """The answers kept in ``folder`` under ``key``, or None (none, others, or unreadable)."""
+    path = Path(folder) / LABELS_FILE
+    try:
+        with np.load(path, allow_pickle=False) as kept:
+            if str(kept["key"]) != key:
+                return None
+            log.info("teacher answers read from %s", path)
+            return np.ascontiguousarray(kept["proba"], dtype=np.float32)
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _keep_labels(folder: str | os.PathLike, key: str, proba: np.ndarray) -> None:
+    """Write the answers whole (a temporary file renamed), so a cut run leaves none or all."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    part = folder / (LABELS_FILE + ".part")
+    with open(part, "wb") as f:
+        np.savez(f, key=np.array(key), proba=proba)
+    os.replace(part, folder / LABELS_FILE)

@@ -52,7 +52,7 @@ from dlcourse.classify.models import (
     model_config,
 )
 from dlcourse.classify.pretrained import check_pretrained, vocabulary_vectors
-from dlcourse.engine.distributed import rank_device
+from dlcourse.engine.distributed import is_main_process, rank_device
 from dlcourse.engine.estimator import Estimator, load_module_arrays, module_arrays
 from dlcourse.engine.loop import unwrap
 from dlcourse.engine.seed import seed_everything
@@ -145,7 +145,8 @@ class TextClassifier(Estimator):
             copies, soft, y = distillation_set(
                 config.teacher, texts, y, classes, seed=config.seed, device=config.device,
                 progress=config.progress,
-                copies=DEFAULT_AUGMENT if config.augment is None else config.augment)
+                copies=DEFAULT_AUGMENT if config.augment is None else config.augment,
+                keep_in=out_dir, write=is_main_process())
             ids += encode(copies, tokenizer, vocab, limit, brackets)
 
         coverage = None

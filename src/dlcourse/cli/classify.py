@@ -148,7 +148,8 @@ def train(data, out, valid_path, resume, dry_run, **options):
     options given override them): 2-3 minutes an epoch on rt-sentences on 2 CPU cores.
 
     --teacher MODEL_DIR (a minilm run, say) is distilled into the model: it also learns the
-    teacher's probabilities on the texts and on --augment (4) perturbed copies of each.
+    teacher's probabilities on the texts and on --augment (4) perturbed copies of each; its
+    answers are kept in --out (teacher_labels.npz), so --resume does not ask it again.
 
     Runs unchanged under ``torchrun --nproc_per_node=N -m dlcourse classify train ...`` (gloo on
     CPU, nccl on CUDA): --batch-size is the global batch, split over the N processes, and rank 0

@@ -54,6 +54,7 @@ from dlcourse.classify.models import (
 from dlcourse.classify.pretrained import check_pretrained, vocabulary_vectors
 from dlcourse.engine.distributed import is_main_process, rank_device
 from dlcourse.engine.estimator import Estimator, load_module_arrays, module_arrays
+from dlcourse.engine.fitting import load_resume_state
 from dlcourse.engine.loop import unwrap
 from dlcourse.engine.seed import seed_everything
 from dlcourse.errors import DlcourseError
@@ -126,6 +127,9 @@ class TextClassifier(Estimator):
                                 "a classifier needs at least two")
         if config.teacher is not None:  # before any work: a header read
             check_teacher(config.teacher, classes)
+        if resume:  # other settings are refused before minutes of labelling or vectors
+            load_resume_state(None if out_dir is None else Path(out_dir),
+                              {"lesson": self.lesson, "config": config.resume_values()})
         seed_everything(config.seed)  # every rank alike: the same initial weights and batches
         device = rank_device(config.device)
         if bert:

@@ -45,6 +45,22 @@ def test_rt_split_is_fixed_stratified_and_disjoint():
     assert rt_split(seed=1)["test"] != a["test"]
 
 
+def test_rated_sentences_of_other_domains():
+    """Hutto & Gilbert's Amazon, NYT and tweet sentences (the out-of-domain benchmark's data):
+    labelled by the sign of their rating, those rated 0 dropped; movies is rt-sentences."""
+    from dlcourse.classify.data import load_rated_sentences, load_rt_sentences
+
+    counts = {}
+    for domain in ("amazon", "nyt", "tweets"):
+        texts, labels = load_rated_sentences(domain)
+        counts[domain] = (len(texts), labels.count("pos"))
+        assert set(labels) == {"pos", "neg"} and all(t.strip() for t in texts)
+    assert counts == {"amazon": (3610, 2128), "nyt": (4946, 2204), "tweets": (4196, 2897)}
+    assert load_rated_sentences("movies") == load_rt_sentences()
+    with pytest.raises(ValueError, match="unknown domain 'books'; choose one of movies"):
+        load_rated_sentences("books")
+
+
 def test_vector_file_formats_and_matrix(tmp_path):
     words, vectors = load_vectors("glove-test")
     assert vectors.shape == (76, 50) and vectors.dtype == np.float32

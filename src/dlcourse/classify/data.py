@@ -20,12 +20,19 @@ def load_rt_sentences() -> tuple[list[str], list[str]]:
     The label is the sign of the mean human rating; the 37 sentences rated exactly 0 have no
     polarity and are dropped (the count is logged), leaving 10,568.
     """
-    from dlcourse.data.readers import read_rt_sentences
+    return load_rated_sentences("movies")
 
-    rows = read_rt_sentences()
+
+def load_rated_sentences(domain: str) -> tuple[list[str], list[str]]:
+    """Hutto & Gilbert's rated sentences of one domain (movies: rt-sentences; amazon, nyt,
+    tweets: the data set hutto-sentences) as texts and "pos"/"neg" labels, those rated exactly
+    0 dropped (:func:`load_rt_sentences` explains the labels)."""
+    from dlcourse.data.readers import read_rated_sentences
+
+    rows = read_rated_sentences(domain)
     kept = [(text, rating) for text, rating in rows if rating != 0]
     if len(kept) < len(rows):
-        log.info("dropped %d review sentences rated 0 (no polarity)", len(rows) - len(kept))
+        log.info("dropped %d %s sentences rated 0 (no polarity)", len(rows) - len(kept), domain)
     return [t for t, _ in kept], ["pos" if r > 0 else "neg" for _, r in kept]
 
 

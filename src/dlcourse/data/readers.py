@@ -91,7 +91,26 @@ def read_rt_sentences() -> list[tuple[str, float]]:
 
     The sign of the rating is the sentiment label; 37 sentences rate exactly 0.
     """
-    path = fetch("rt-sentences") / "movieReviewSnippets_GroundTruth.txt"
+    return read_rated_sentences("movies")
+
+
+#: the rated sentences of Hutto & Gilbert (2014) by domain -> (data set, file)
+RATED_SENTENCES = {
+    "movies": ("rt-sentences", "movieReviewSnippets_GroundTruth.txt"),
+    "amazon": ("hutto-sentences", "amazonReviewSnippets_GroundTruth.txt"),
+    "nyt": ("hutto-sentences", "nytEditorialSnippets_GroundTruth.txt"),
+    "tweets": ("hutto-sentences", "tweets_GroundTruth.txt"),
+}
+
+
+def read_rated_sentences(domain: str) -> list[tuple[str, float]]:
+    """Hutto & Gilbert's sentences of one domain (:data:`RATED_SENTENCES`: movies, amazon, nyt,
+    tweets) with their mean human rating (-4..+4), as (text, rating)."""
+    if domain not in RATED_SENTENCES:
+        raise ValueError(f"unknown domain {domain!r}; choose one of "
+                         f"{', '.join(RATED_SENTENCES)}")
+    name, file = RATED_SENTENCES[domain]
+    path = fetch(name) / file
     rows = []
     for number, line in enumerate(
         path.read_bytes().decode("utf-8", errors="replace").splitlines(), 1

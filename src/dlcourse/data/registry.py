@@ -29,6 +29,13 @@ _LEE = {
 _WIKI = {
     "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2": "a53f4648dec40467ebdcbc7a1307eddb51fe6e28e9309f6ebde81ba0d04bea2d",
 }
+#: the rated sentences of domains other than movie reviews in vaderSentiment's sdist
+_HUTTO_TAR = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz"
+_HUTTO = {
+    "amazonReviewSnippets_GroundTruth.txt": "11a9807a0974a2506a2d3b4851eaf69b3d6d20688ce4923adda2312a4f6dd6c2",
+    "nytEditorialSnippets_GroundTruth.txt": "7d8fbcce7dde5d716da53e78f4ef4be6b706e9ef1e1d51887e6d0ad4b69cc27e",
+    "tweets_GroundTruth.txt": "dfbe7102e2f92579ed8b19df9a3822491880697c67adf712fb66e520cc05102f",
+}
 _WORDNET = {
     "data.noun": "fea17d2f9656611334eac790e5d69e47645fa180c4aa481fb4cd9b3520754ca2",
     "data.verb": "adcf43e35b581e8036d8b5a52d63d9cd3d3b4870b2720d3c03c799df44777bc2",
@@ -144,6 +151,17 @@ DATASETS: dict[str, Dataset] = {
                     sdist=True,
                 )
             ],
+            "MIT",
+            offline=True,
+        ),
+        _ds(
+            "hutto-sentences",
+            "Hutto & Gilbert 2014's other rated sentences: 3,708 Amazon product reviews, 5,190 "
+            "NYT editorials, 4,200 tweets",
+            _HUTTO,
+            [PyPISource("vaderSentiment==3.3.2",
+                        {name: (_HUTTO_TAR, "hutto_ICWSM_2014/" + name) for name in _HUTTO},
+                        sdist=True)],
             "MIT",
             offline=True,
         ),

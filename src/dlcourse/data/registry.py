@@ -18,6 +18,13 @@ def _gensim(files: dict[str, str]) -> PyPISource:
     return PyPISource(_GENSIM, {name: _GT + name for name in files})
 
 
+def _vader(files) -> PyPISource:
+    """Hutto & Gilbert's (2014) rated sentences, in a tarball inside vaderSentiment's sdist."""
+    tarball = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz"
+    return PyPISource("vaderSentiment==3.3.2",
+                      {name: (tarball, "hutto_ICWSM_2014/" + name) for name in files}, sdist=True)
+
+
 def _ds(name, description, files, sources, license="", offline=False) -> Dataset:
     return Dataset(name, description, files, tuple(sources), license, offline)
 
@@ -30,7 +37,6 @@ _WIKI = {
     "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2": "a53f4648dec40467ebdcbc7a1307eddb51fe6e28e9309f6ebde81ba0d04bea2d",
 }
 #: the rated sentences of domains other than movie reviews in vaderSentiment's sdist
-_HUTTO_TAR = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz"
 _HUTTO = {
     "amazonReviewSnippets_GroundTruth.txt": "11a9807a0974a2506a2d3b4851eaf69b3d6d20688ce4923adda2312a4f6dd6c2",
     "nytEditorialSnippets_GroundTruth.txt": "7d8fbcce7dde5d716da53e78f4ef4be6b706e9ef1e1d51887e6d0ad4b69cc27e",
@@ -139,18 +145,7 @@ DATASETS: dict[str, Dataset] = {
             {
                 "movieReviewSnippets_GroundTruth.txt": "c8293b0d942e90e223ea2c0955d969040d1a1be514a978b9af0698940bd13350"
             },
-            [
-                PyPISource(
-                    "vaderSentiment==3.3.2",
-                    {
-                        "movieReviewSnippets_GroundTruth.txt": (
-                            "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz",
-                            "hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt",
-                        )
-                    },
-                    sdist=True,
-                )
-            ],
+            [_vader(["movieReviewSnippets_GroundTruth.txt"])],
             "MIT",
             offline=True,
         ),
@@ -159,9 +154,7 @@ DATASETS: dict[str, Dataset] = {
             "Hutto & Gilbert 2014's other rated sentences: 3,708 Amazon product reviews, 5,190 "
             "NYT editorials, 4,200 tweets",
             _HUTTO,
-            [PyPISource("vaderSentiment==3.3.2",
-                        {name: (_HUTTO_TAR, "hutto_ICWSM_2014/" + name) for name in _HUTTO},
-                        sdist=True)],
+            [_vader(_HUTTO)],
             "MIT",
             offline=True,
         ),

@@ -1,6 +1,7 @@
 """Run by the classify distributed tests under torchrun: trains ``TextClassifier`` on the Pang &
-Lee sample with a checkpoint directory and runs ``dlcourse classify train --dry-run``; saves this
-rank's weights and history. Not a test module itself.
+Lee sample with a checkpoint directory, labels distillation targets with the saved model as the
+teacher and runs ``dlcourse classify train --dry-run``; saves this rank's weights, history and
+targets. Not a test module itself.
 
     python -m torch.distributed.run --standalone --nproc_per_node=2 classify_ddp_worker.py OUT
     (add ``minilm`` after OUT: the ``--model minilm`` CLI run alone)
@@ -13,9 +14,10 @@ from pathlib import Path
 
 import torch
 
-from dlcourse.classify import TextClassifier, holdout, load_pang_lee_sample
+from dlcourse.classify import TextClassifier, distill, holdout, load_pang_lee_sample
+from dlcourse.classify.encoding import class_indices
 from dlcourse.cli.main import main as cli
-from dlcourse.engine.distributed import init_distributed, rank, shutdown_distributed
+from dlcourse.engine.distributed import barrier, init_distributed, rank, shutdown_distributed
 
 # shared with the single-process runs of test_distributed.py; 160 training texts in one bucket
 # pool make 10 global batches of 16, so each of 2 ranks takes 8 items a step. No dropout of any
@@ -39,6 +41,21 @@ def run(out: Path) -> None:
     clf.save(out / "fit")                                     # rank 0 only
     torch.save({"model": clf.model_.state_dict(), "history": clf.history_,
                 "best_epoch": clf.best_epoch_}, out / f"rank{rank()}.pt")
+    barrier()                                         # rank 0's saved model is the teacher
+    asked = []                                        # how many texts this rank's teacher saw
+    ask = distill.teacher_probabilities
+
+    def counted(teacher, texts, *args):
+        asked.append(len(texts))
+        return ask(teacher, texts, *args)
+
+    distill.teacher_probabilities = counted
+    y = class_indices(train[1], clf.classes_)
+    _, soft, hard = distill.distillation_set(out / "fit", train[0], y, clf.classes_, copies=2,
+                                             seed=0, device="cpu", keep_in=out / "labels",
+                                             write=rank() == 0)
+    distill.teacher_probabilities = ask
+    torch.save({"soft": soft, "hard": hard, "asked": asked}, out / f"labels{rank()}.pt")
     try:                                   # the CLI joins the existing group and leaves it up
         cli(["classify", "train", "pang-lee-sample", "--dry-run", "--model", "gru",
              "--dropout", "0", "--device", "cpu", "--out", str(out / "cli")])

@@ -1,6 +1,7 @@
 """TextClassifier under torchrun: 2 gloo processes agree with each other and with one process on
-the same global batches, and a run written by 2 processes resumes with 1 (slow: one launch of
-``classify_ddp_worker.py``). The fast test checks the per-rank batch split alone."""
+the same global batches, share a teacher's labelling, and a run written by 2 processes resumes
+with 1 (slow: one launch of ``classify_ddp_worker.py``). The fast test checks the per-rank batch
+split alone."""
 
 from __future__ import annotations
 
@@ -86,6 +87,24 @@ def test_two_processes_agree_and_match_one(two_ranks, worker):
     assert saved.predict(valid[0]) == one.predict(valid[0])
     cli = {p.name for p in (two_ranks / "cli").iterdir()}
     assert {"model.safetensors", "metrics_valid.json", "last.pt", "history.json"} <= cli
+
+
+@pytest.mark.slow
+def test_two_processes_share_the_teachers_labelling(two_ranks, worker):
+    from dlcourse.classify import TextClassifier
+    from dlcourse.classify.distill import LABELS_FILE, distillation_set
+    from dlcourse.classify.encoding import class_indices
+
+    r0, r1 = (torch.load(two_ranks / f"labels{r}.pt", weights_only=False) for r in (0, 1))
+    assert r0["asked"] == [240] and r1["asked"] == [240]     # 160 texts + 2 copies each, halved
+    assert (r0["soft"] == r1["soft"]).all() and (r0["hard"] == r1["hard"]).all()
+    assert (two_ranks / "labels" / LABELS_FILE).exists()                # written by rank 0
+    train, _ = worker.split()
+    classes = TextClassifier.load(two_ranks / "fit", device="cpu").classes_
+    _, soft, hard = distillation_set(two_ranks / "fit", train[0],
+                                     class_indices(train[1], classes), classes, copies=2,
+                                     seed=0, device="cpu")
+    assert soft == pytest.approx(r0["soft"], abs=1e-5) and (hard == r0["hard"]).all()
 
 
 @pytest.mark.slow

@@ -120,16 +120,36 @@ def distillation_set(teacher: str | os.PathLike, texts: Sequence[str], y: np.nda
     ``keep_in``: a run's folder; the teacher's answers are read from its :data:`LABELS_FILE`
     when that holds the answers of this teacher (its model file's bytes) to these texts and
     classes, else asked for and written there (when ``write``: one process of a torchrun), so
-    a resumed run skips the minutes of labelling and gets the very same targets."""
+    a resumed run skips the minutes of labelling and gets the very same targets. Under
+    torchrun the ranks share the labelling and all get every answer."""
     all_texts = augment_texts(texts, copies, seed)
     key = _labels_key(teacher, all_texts, classes)
     proba = _kept_labels(keep_in, key) if keep_in is not None else None
     if proba is None:
-        proba = teacher_probabilities(teacher, all_texts, classes, device, progress)
+        proba = _ask_teacher(teacher, all_texts, classes, device, progress)
         if keep_in is not None and write:
             _keep_labels(keep_in, key, proba)
     hard = np.concatenate([y, proba[len(texts):].argmax(1)]).astype(y.dtype)
     return all_texts[len(texts):], soft_targets(y, proba), hard
+
+
+def _ask_teacher(teacher: str | os.PathLike, texts: list[str], classes: Sequence, device: str,
+                 progress: bool) -> np.ndarray:
+    """:func:`teacher_probabilities` of ``texts``; under torchrun each rank asks for every N-th
+    text and the shares are gathered, so N processes label in 1/N of the time and every rank
+    gets all the answers."""
+    from dlcourse.engine.distributed import active_ranks
+
+    rank, world = active_ranks()
+    if world == 1:
+        return teacher_probabilities(teacher, texts, classes, device, progress)
+    import torch
+
+    from dlcourse.engine.distributed import gather_shards, rank_device
+
+    part = teacher_probabilities(teacher, texts[rank::world], classes,
+                                 str(rank_device(device)), progress)
+    return gather_shards(torch.from_numpy(part), len(texts)).numpy()
 
 
 def _labels_key(teacher: str | os.PathLike, texts: Sequence[str], classes: Sequence) -> str:

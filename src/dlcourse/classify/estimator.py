@@ -145,7 +145,7 @@ class TextClassifier(Estimator):
         ids = [token_ids(tokens, vocab, limit, brackets) for tokens in token_lists]
         y = class_indices(labels, classes)
         soft = None
-        if config.teacher is not None:  # every rank labels the same copies alike
+        if config.teacher is not None:  # the ranks share the labelling, all get the answers
             copies, soft, y = distillation_set(
                 config.teacher, texts, y, classes, seed=config.seed, device=config.device,
                 progress=config.progress,

@@ -19,55 +19,22 @@ Names are imported lazily (PEP 562), so that the torch-free settings
 
 from __future__ import annotations
 
-import importlib
+import lazy_loader
 
-# public name -> module that defines it
-_EXPORTS = {
-    "BertClassifier": "bert",
-    "BertConfig": "bert",
-    "load_bert_weights": "bert",
-    "CNNClassifier": "cnn",
-    "CNNConfig": "cnn",
-    "ClassifierConfig": "config",
-    "holdout": "data",
-    "kfold": "data",
-    "load_pang_lee_sample": "data",
-    "load_rt_sentences": "data",
-    "read_labelled": "data",
-    "rt_split": "data",
-    "TextClassifier": "estimator",
-    "WordEmbedding": "layers",
-    "classification_metrics": "metrics",
-    "confusion_matrix": "metrics",
-    "precision_recall_f1": "metrics",
-    "roc_auc": "metrics",
-    "roc_curve": "metrics",
-    "RNNClassifier": "models",
-    "RNNConfig": "models",
-    "build_classifier": "models",
-    "classification_loss": "models",
-    "logits_to_proba": "models",
-    "model_config": "models",
-    "embedding_matrix": "pretrained",
-    "load_vectors": "pretrained",
-    "train_word2vec": "pretrained",
-    "adversarial_loss": "training",
-    "drop_words": "training",
-    "lr_schedule": "training",
-    "TransformerClassifier": "transformer",
-    "TransformerConfig": "transformer",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'dlcourse.classify' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"dlcourse.classify.{_EXPORTS[name]}"), name)
-    globals()[name] = value  # cache: the next lookup skips __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+# submodule -> the public names it provides, each imported on first use (PEP 562)
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "bert": ["BertClassifier", "BertConfig", "load_bert_weights"],
+    "cnn": ["CNNClassifier", "CNNConfig"],
+    "config": ["ClassifierConfig"],
+    "data": ["holdout", "kfold", "load_pang_lee_sample", "load_rt_sentences", "read_labelled",
+             "rt_split"],
+    "estimator": ["TextClassifier"],
+    "layers": ["WordEmbedding"],
+    "metrics": ["classification_metrics", "confusion_matrix", "precision_recall_f1", "roc_auc",
+                "roc_curve"],
+    "models": ["RNNClassifier", "RNNConfig", "build_classifier", "classification_loss",
+               "logits_to_proba", "model_config"],
+    "pretrained": ["embedding_matrix", "load_vectors", "train_word2vec"],
+    "training": ["adversarial_loss", "drop_words", "lr_schedule"],
+    "transformer": ["TransformerClassifier", "TransformerConfig"],
+})

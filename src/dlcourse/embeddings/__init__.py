@@ -11,31 +11,15 @@ runs.
 
 from __future__ import annotations
 
-import importlib
+import lazy_loader
 
-_MODULES = {  # submodule -> the public names it provides
-    "config": ("GloVeConfig", "Word2VecConfig"),
-    "corpus": ("Corpus", "tokenize"),
-    "cooccurrence": ("count_cooccurrences",),
-    "evaluate": ("evaluate_analogies", "evaluate_similarity", "one_hot", "spearman"),
-    "glove": ("GloVe",),
-    "vectors": ("KeyedVectors", "load_vectors", "words_and_neighbors"),
-    "word2vec": ("Word2Vec",),
-}
-_WHERE = {name: module for module, names in _MODULES.items() for name in names}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    """Import the submodule that defines ``name`` on first use."""
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'dlcourse.embeddings' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"dlcourse.embeddings.{module}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+# submodule -> the public names it provides, each imported on first use (PEP 562)
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "config": ["GloVeConfig", "Word2VecConfig"],
+    "corpus": ["Corpus", "tokenize"],
+    "cooccurrence": ["count_cooccurrences"],
+    "evaluate": ["evaluate_analogies", "evaluate_similarity", "one_hot", "spearman"],
+    "glove": ["GloVe"],
+    "vectors": ["KeyedVectors", "load_vectors", "words_and_neighbors"],
+    "word2vec": ["Word2Vec"],
+})

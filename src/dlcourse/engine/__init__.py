@@ -7,39 +7,17 @@ Names are imported lazily (PEP 562) so that torch-free parts (``engine.files``,
 
 from __future__ import annotations
 
-import importlib
+import lazy_loader
 
-# public name -> module that defines it
-_EXPORTS = {
-    "Config": "config",
-    "param": "config",
-    "Estimator": "estimator",
-    "atomic_path": "files",
-    "atomic_write": "files",
-    "make_dirs": "files",
-    "write_json": "files",
-    "load_checkpoint": "checkpoint",
-    "save_checkpoint": "checkpoint",
-    "resolve_device": "device",
-    "to_device": "device",
-    "EarlyStopping": "fitting",
-    "evaluate": "loop",
-    "fit": "fitting",
-    "train_one_epoch": "loop",
-    "progress": "progress",
-    "seed_everything": "seed",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'dlcourse.engine' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"dlcourse.engine.{_EXPORTS[name]}"), name)
-    globals()[name] = value  # cache: the next lookup skips __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+# submodule -> the public names it provides, each imported on first use (PEP 562)
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "config": ["Config", "param"],
+    "estimator": ["Estimator"],
+    "files": ["atomic_path", "atomic_write", "make_dirs", "write_json"],
+    "checkpoint": ["load_checkpoint", "save_checkpoint"],
+    "device": ["resolve_device", "to_device"],
+    "fitting": ["EarlyStopping", "fit"],
+    "loop": ["evaluate", "train_one_epoch"],
+    "progress": ["progress"],
+    "seed": ["seed_everything"],
+})

@@ -12,43 +12,16 @@ serve ``dlcourse lm --help`` without importing torch.
 
 from __future__ import annotations
 
-import importlib
+import lazy_loader
 
-# public name -> module that defines it
-_EXPORTS = {
-    "BPTTBatches": "batching",
-    "batchify": "batching",
-    "CorpusConfig": "config",
-    "LMConfig": "config",
-    "PRESETS": "config",
-    "SOURCES": "config",
-    "Corpus": "corpus",
-    "corpus_from_splits": "corpus",
-    "load_corpus": "corpus",
-    "split_lines": "corpus",
-    "perplexity": "inference",
-    "sample": "inference",
-    "stream_loss": "inference",
-    "stream_totals": "inference",
-    "LanguageModel": "language_model",
-    "EmbeddingModel": "models",
-    "LSTMModel": "models",
-    "build_model": "models",
-    "detach_hidden": "models",
-    "KneserNeyBigram": "ngram",
-    "CarriedHidden": "training",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'dlcourse.lm' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"dlcourse.lm.{_EXPORTS[name]}"), name)
-    globals()[name] = value  # cache: the next lookup skips __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+# submodule -> the public names it provides, each imported on first use (PEP 562)
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "batching": ["BPTTBatches", "batchify"],
+    "config": ["CorpusConfig", "LMConfig", "PRESETS", "SOURCES"],
+    "corpus": ["Corpus", "corpus_from_splits", "load_corpus", "split_lines"],
+    "inference": ["perplexity", "sample", "stream_loss", "stream_totals"],
+    "language_model": ["LanguageModel"],
+    "models": ["EmbeddingModel", "LSTMModel", "build_model", "detach_hidden"],
+    "ngram": ["KneserNeyBigram"],
+    "training": ["CarriedHidden"],
+})

@@ -14,31 +14,15 @@ True
 
 from __future__ import annotations
 
-import importlib
+import lazy_loader
 
-_MODULES = {  # submodule -> the public names it provides
-    "config": ("SOMConfig",),
-    "estimator": ("SOM",),
-    "functions": ("DECAYS", "DISTANCES", "NEIGHBORHOODS"),
-    "grid": ("Grid",),
-    "init": ("initial_weights", "top_components"),
-    "measures": ("as_matrix",),
-    "rules": ("batch_rule", "batch_update", "minibatch_rule", "minibatch_update"),
-}
-_WHERE = {name: module for module, names in _MODULES.items() for name in names}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    """Import the submodule that defines ``name`` on first use (PEP 562)."""
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'dlcourse.som' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"dlcourse.som.{module}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+# submodule -> the public names it provides, each imported on first use (PEP 562)
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "config": ["SOMConfig"],
+    "estimator": ["SOM"],
+    "functions": ["DECAYS", "DISTANCES", "NEIGHBORHOODS"],
+    "grid": ["Grid"],
+    "init": ["initial_weights", "top_components"],
+    "measures": ["as_matrix"],
+    "rules": ["batch_rule", "batch_update", "minibatch_rule", "minibatch_update"],
+})

@@ -23,37 +23,20 @@ only the batching helpers (``one_hot``, ``pad_sequences``, ``PadCollate``,
 
 from __future__ import annotations
 
-import importlib
+import lazy_loader
 
-_MODULES = {  # submodule -> the public names it provides
-    "batching": ("BucketBatchSampler", "PadCollate", "lengths_to_mask", "one_hot",
-                 "pack_padded", "pad_sequences", "padding_fraction"),
-    "config": ("TableConfig", "TokenizerConfig", "VocabConfig"),
-    "formats": ("TABLE_SUFFIXES", "choose_delimiter", "is_table", "table_format"),
-    "labels": ("LabelEncoder",),
-    "reading": ("check_encoding", "check_text_file", "iter_lines", "read_text",
-                "read_text_lines"),
-    "tabular": ("TextTable", "load_table"),
-    "tokenizers": ("TOKENIZERS", "BasicEnglishTokenizer", "RegexTokenizer", "SpacyTokenizer",
+# submodule -> the public names it provides, each imported on first use (PEP 562)
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "batching": ["BucketBatchSampler", "PadCollate", "lengths_to_mask", "one_hot", "pack_padded",
+                 "pad_sequences", "padding_fraction"],
+    "config": ["TableConfig", "TokenizerConfig", "VocabConfig"],
+    "formats": ["TABLE_SUFFIXES", "choose_delimiter", "is_table", "table_format"],
+    "labels": ["LabelEncoder"],
+    "reading": ["check_encoding", "check_text_file", "iter_lines", "read_text", "read_text_lines"],
+    "tabular": ["TextTable", "load_table"],
+    "tokenizers": ["TOKENIZERS", "BasicEnglishTokenizer", "RegexTokenizer", "SpacyTokenizer",
                    "Tokenizer", "WhitespaceTokenizer", "basic_english", "get_tokenizer",
-                   "tokenizer_from_config"),
-    "vocab": ("UnknownTokenError", "Vocab"),
-    "wordpiece": ("WordPieceTokenizer",),
-}
-_WHERE = {name: module for module, names in _MODULES.items() for name in names}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    """Import the submodule that defines ``name`` on first use (PEP 562)."""
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'dlcourse.text' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"dlcourse.text.{module}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+                   "tokenizer_from_config"],
+    "vocab": ["UnknownTokenError", "Vocab"],
+    "wordpiece": ["WordPieceTokenizer"],
+})

@@ -13,39 +13,17 @@ Names are imported lazily (PEP 562), so that the torch-free settings
 
 from __future__ import annotations
 
-import importlib
+import lazy_loader
 
-# public name -> module that defines it
-_EXPORTS = {
-    "ARCHS": "config",
-    "TransferConfig": "config",
-    "ArrayImageDataset": "data",
-    "load_named": "data",
-    "stratified_subset": "data",
-    "EfficientNetLite0": "efficientnet_lite",
-    "convert_lukemelas_state_dict": "efficientnet_lite",
-    "ImageClassifier": "estimator",
-    "load_image": "images",
-    "load_image_folder": "images",
-    "EvalResult": "metrics",
-    "BackboneInfo": "models",
-    "TransferNet": "models",
-    "build_backbone": "models",
-    "build_model": "models",
-    "Pipeline": "pipeline",
-    "BatchPreprocess": "transforms",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'dlcourse.vision' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"dlcourse.vision.{_EXPORTS[name]}"), name)
-    globals()[name] = value  # cache: the next lookup skips __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+# submodule -> the public names it provides, each imported on first use (PEP 562)
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "config": ["ARCHS", "TransferConfig"],
+    "data": ["ArrayImageDataset", "load_named", "stratified_subset"],
+    "efficientnet_lite": ["EfficientNetLite0", "convert_lukemelas_state_dict"],
+    "estimator": ["ImageClassifier"],
+    "images": ["load_image", "load_image_folder"],
+    "metrics": ["EvalResult"],
+    "models": ["BackboneInfo", "TransferNet", "build_backbone", "build_model"],
+    "pipeline": ["Pipeline"],
+    "transforms": ["BatchPreprocess"],
+})

@@ -70,8 +70,9 @@ def cli_run(capsys):
 
     def run(*args) -> CliResult:
         capsys.readouterr()
-        # the CLI sets the thread count for its process: give the test session its own back
-        saved_env = {k: os.environ.get(k) for k in THREAD_VARIABLES}
+        # the CLI sets the thread count (and -q the progress) for its process: give the test
+        # session its own back
+        saved_env = {k: os.environ.get(k) for k in (*THREAD_VARIABLES, "DLCOURSE_PROGRESS")}
         torch = sys.modules.get("torch")
         saved_threads = torch.get_num_threads() if torch is not None else None
         try:

@@ -39,3 +39,10 @@ class ChecksumError(DlcourseError):
 
 class TrainingInterrupted(DlcourseError):
     """Training stopped by Ctrl-C after saving a checkpoint that ``resume`` continues from."""
+
+
+def a_quoted(name: object) -> str:
+    """``name`` quoted after its article, for messages: ``a_quoted("som")`` -> "a 'som'",
+    ``a_quoted("embed")`` -> "an 'embed'"."""
+    text = str(name)
+    return f"{'an' if text[:1].lower() in 'aeiou' else 'a'} '{text}'"

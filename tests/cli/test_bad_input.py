@@ -50,3 +50,17 @@ def test_out_must_be_a_writable_folder(tmp_path):
             check_out_dir(locked / "run")
     assert check_out_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
     assert not (tmp_path / "new").exists()  # checking creates nothing
+
+
+def test_train_refuses_another_lessons_folder_and_replaces_its_own(cli_run, workdir):
+    som = ("som", "train", "sklearn:iris", "--grid", "3x3", "--epochs", "1", "--out", "run")
+    assert cli_run(*som).code == 0
+    with open("small.txt", "w") as f:
+        f.write("the cat sat on the mat\n" * 50)
+    files = workdir()
+    cli_run("embed", "train", "small.txt", "--min-count", "1", "--out", "run").assert_user_error(
+        r"--out run holds a 'som' model, not an 'embed' one; use another folder")
+    cli_run("embed", "train", "small.txt", "--min-count", "1", "--out", "run",
+            "--resume").assert_user_error(r"holds a 'som' model")
+    assert workdir() == files                                          # nothing written
+    assert cli_run(*som, "--epochs", "2").code == 0                    # a som run replaces it

@@ -40,11 +40,24 @@ def test_user_error_is_one_line(capsys):
     assert "Traceback" not in err
 
 
-def test_debug_shows_the_traceback():
-    from dlcourse.errors import DlcourseError
+def test_debug_shows_the_traceback_and_keeps_the_exit_status(cli_run):
+    result = cli_run("--debug", "data", "info", "no-such-set")
+    assert result.code == 2 and "Traceback" in result.err and "DlcourseError" in result.err
+    assert result.err.splitlines()[-1].startswith("error: unknown data set 'no-such-set'")
 
-    with pytest.raises(DlcourseError):
-        main(["--debug", "data", "info", "no-such-set"])
+
+def test_quiet_shows_results_only(cli_run, workdir, monkeypatch):
+    monkeypatch.setenv("DLCOURSE_PROGRESS", "1")
+    with open("small.txt", "w") as f:
+        f.write("the cat sat on the mat\nthe dog sat on the log\n" * 300)
+    loud = cli_run("embed", "train", "small.txt", "--out", "a", "--epochs", "2",
+                   "--min-count", "1")
+    quiet = cli_run("-q", "embed", "train", "small.txt", "--out", "b", "--epochs", "2",
+                    "--min-count", "1")
+    assert loud.code == quiet.code == 0
+    assert "skipgram:" in loud.err                                         # the progress bar
+    assert quiet.err == ""
+    assert "model.safetensors" in quiet.out and "words_per_s" in quiet.out    # the result
 
 
 def test_unknown_option_is_a_usage_error(capsys):

@@ -169,7 +169,7 @@ CASES = [
     (("train", *GOOD, "--out", "notes.txt/run"), r"notes.txt is a file, so the folder cannot"),
     (("train", *GOOD, "--out", "out", "--resume"),
      r"nothing to resume: out/last.safetensors does not exist; run without --resume"),
-    (("train", *GOOD, "--out", "lm", "--resume"), r"cannot resume lm: it holds a 'lm' run"),
+    (("train", *GOOD, "--out", "lm", "--resume"), r"--out lm holds a 'lm' model, not a 'som' one"),
     (("train", *GOOD, "--out", "torchrun", "--resume"),
      r"cannot resume torchrun: it holds another lesson's run \(last.pt\)"),
     (("train", *GOOD, "--out", "broken", "--resume"), r"cannot read broken/last.safetensors"),

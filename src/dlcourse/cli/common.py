@@ -25,8 +25,8 @@ from typing import Any
 
 import click
 
-from dlcourse.engine.persist import check_model_dir
-from dlcourse.errors import ConfigError, DlcourseError
+from dlcourse.engine.persist import MODEL_FILE, check_model_dir, read_manifest
+from dlcourse.errors import ConfigError, DlcourseError, a_quoted
 
 NONE_WORDS = ("none", "null")  # how a user sets an optional setting to None: --max-len none
 
@@ -253,8 +253,28 @@ def check_input_file(path: str | os.PathLike, what: str = "DATA") -> Path:
     return path
 
 
+def check_out_lesson(out: Path, lesson: str) -> None:
+    """Refuse to train into a folder holding another lesson's model: the two runs' files
+    (model, checkpoints, figures) would mix. A finished run of the same lesson is replaced."""
+    if not (out / MODEL_FILE).is_file():
+        return
+    try:
+        found = read_manifest(out / MODEL_FILE).get("lesson")
+    except DlcourseError:
+        found = None
+    if found != lesson:
+        what = f"{a_quoted(found)} model" if found else f"a {MODEL_FILE} of another program"
+        raise DlcourseError(f"--out {out} holds {what}, not {a_quoted(lesson)} one; use "
+                            "another folder for this run")
+
+
 def _out_callback(ctx, param, value):
-    return None if value is None else check_out_dir(value)
+    if value is None:
+        return None
+    out = check_out_dir(value)
+    if ctx.parent is not None:  # dlcourse NOUN train: the noun is the lesson
+        check_out_lesson(out, ctx.parent.info_name)
+    return out
 
 
 out_option = click.option("--out", "out", required=True, type=click.Path(), callback=_out_callback,

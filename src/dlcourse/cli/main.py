@@ -10,6 +10,7 @@ import importlib
 import logging
 import os
 import sys
+import traceback
 
 import click
 
@@ -65,7 +66,8 @@ def _noun_module(name: str):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dlcourse")
 @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on the terminal.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress bars or progress messages: results, warnings and errors only.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, envvar="DLCOURSE_THREADS",
               help="CPU threads for torch, BLAS and numba [default: the physical cores, split "
                    "between the processes under torchrun; OMP_NUM_THREADS when set].")
@@ -81,6 +83,8 @@ def cli(ctx, debug: bool, quiet: bool, threads: int | None):
     from dlcourse.engine.threads import apply_threads
 
     ctx.obj = {"debug": debug}
+    if quiet:  # read by dlcourse.engine.progress (and inherited by torchrun's workers)
+        os.environ["DLCOURSE_PROGRESS"] = "0"
     main_process = os.environ.get("RANK", "0") == "0"  # torchrun's rank; dlcourse.engine is heavy
     logging.basicConfig(  # under torchrun only rank 0 reports progress; all ranks report problems
         level=logging.WARNING if quiet or not main_process else logging.INFO,
@@ -142,27 +146,31 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
-        if debug:
-            raise
+        _traceback(debug)
         click.echo(f"error: {_usage_line(exc)}", err=True)
         sys.exit(2)
     except click.ClickException as exc:
-        if debug:
-            raise
+        _traceback(debug)
         click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("interrupted", err=True)
         sys.exit(130)
     except (DlcourseError, ValueError, OSError, EOFError) as exc:
-        if debug:
-            raise
+        _traceback(debug)
         click.echo(f"error: {_error_line(exc)}", err=True)
         if isinstance(exc, TrainingInterrupted):
             sys.exit(130)
         user_os = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError,
                    FileExistsError)
         sys.exit(1 if isinstance(exc, OSError) and not isinstance(exc, user_os) else 2)
+
+
+def _traceback(debug: bool) -> None:
+    """With ``--debug`` the traceback of the error being handled goes to stderr before its
+    one-line message; the exit status stays the same (2 for a user error)."""
+    if debug:
+        traceback.print_exc()
 
 
 def _error_line(exc: BaseException) -> str:

@@ -52,10 +52,6 @@ def _optional_out(ctx, param, value):
 
 
 def _model_dir(ctx, param, value):
-    path = Path(value)
-    if (path / "model.pt").exists() and not (path / "model.safetensors").exists():
-        raise DlcourseError(f"MODEL_DIR {value} holds a model.pt written by an older dlcourse; "
-                            f"train it again with 'dlcourse som train DATA --out {value}'")
     return check_model_dir(value, "som")
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from dlcourse import __version__
 from dlcourse.engine.estimator import check_resume_config
 from dlcourse.engine.persist import MODEL_FILE, read_manifest, read_state, write_state
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, a_quoted
 
 CHECKPOINT_FILE = "last.safetensors"
 LESSON = "embed"
@@ -57,15 +57,15 @@ def check_resumable(out_dir: str | os.PathLike, estimator: str,
         if (out_dir / MODEL_FILE).exists():  # a finished run of some lesson
             lesson = read_manifest(out_dir / MODEL_FILE).get("lesson")
             if lesson != LESSON:
-                raise DlcourseError(f"cannot resume {out_dir}: it holds a '{lesson}' run, not an "
-                                    f"'{LESSON}' one; train into a new --out")
+                raise DlcourseError(f"cannot resume {out_dir}: it holds {a_quoted(lesson)} run, "
+                                    f"not an '{LESSON}' one; train into a new --out")
         elif (out_dir / "last.pt").exists():  # the torch lessons' checkpoint
             raise DlcourseError(f"cannot resume {out_dir}: it holds another lesson's run "
                                 f"(last.pt), not an '{LESSON}' one; train into a new --out")
         raise DlcourseError(f"nothing to resume: {path} does not exist; run without --resume")
     manifest = read_manifest(path)
     if manifest.get("lesson") != LESSON or manifest.get("kind") != "checkpoint":
-        raise DlcourseError(f"cannot resume {out_dir}: it holds a '{manifest.get('lesson')}' "
+        raise DlcourseError(f"cannot resume {out_dir}: it holds {a_quoted(manifest.get('lesson'))} "
                             f"run, not an '{LESSON}' one; train into a new --out")
     if manifest.get("estimator") != estimator:
         raise DlcourseError(f"cannot resume {out_dir}: it holds a {manifest.get('estimator')} "

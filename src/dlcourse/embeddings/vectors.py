@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, a_quoted
 
 log = logging.getLogger(__name__)
 
@@ -309,9 +309,9 @@ class KeyedVectors:
         lesson = manifest.get("lesson")
         if lesson != LESSON:
             hint = " (`dlcourse lm export` writes its vectors)" if lesson == "lm" else ""
-            raise IncompatibleModelError(f"{directory} holds a '{lesson}' model, not word vectors"
-                                         f"{hint}; pass a directory written by `dlcourse embed "
-                                         "train`")
+            raise IncompatibleModelError(f"{directory} holds {a_quoted(lesson)} model, not word "
+                                         f"vectors{hint}; pass a directory written by "
+                                         "`dlcourse embed train`")
         words = (manifest.get("state") or {}).get("words")
         if "vectors" not in arrays or not isinstance(words, list):
             raise IncompatibleModelError(f"{path} lacks the vectors or the words; train it again")

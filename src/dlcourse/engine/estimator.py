@@ -25,7 +25,13 @@ from typing import Any, ClassVar
 from dlcourse import __version__
 from dlcourse.engine.config import Config
 from dlcourse.engine.persist import model_path, read_manifest, read_state, write_state
-from dlcourse.errors import ConfigError, DlcourseError, IncompatibleModelError, NotFittedError
+from dlcourse.errors import (
+    ConfigError,
+    DlcourseError,
+    IncompatibleModelError,
+    NotFittedError,
+    a_quoted,
+)
 
 
 class Estimator:
@@ -203,7 +209,7 @@ def check_compatible(manifest: dict[str, Any], cls: type[Estimator],
             f"{where} holds a {estimator} model, not a {cls.__name__}; load it with "
             f"{estimator}.load")
     raise IncompatibleModelError(
-        f"{where} holds a '{lesson}' model ({estimator}), not a {cls.__name__}; pass a "
+        f"{where} holds {a_quoted(lesson)} model ({estimator}), not a {cls.__name__}; pass a "
         f"directory written by 'dlcourse {cls.lesson} train'")
 
 

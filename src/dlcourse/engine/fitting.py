@@ -30,7 +30,7 @@ from dlcourse.engine.estimator import check_resume_config
 from dlcourse.engine.interrupt import StopGuard
 from dlcourse.engine.loop import EpochPosition, StepFn, train_one_epoch, unwrap
 from dlcourse.engine.seed import rng_state, set_rng_state
-from dlcourse.errors import DlcourseError, IncompatibleModelError, TrainingInterrupted
+from dlcourse.errors import DlcourseError, IncompatibleModelError, TrainingInterrupted, a_quoted
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +112,8 @@ def load_resume_state(out: Path | None, extra: dict) -> dict:
     state = load_checkpoint(out / "last.pt", map_location="cpu")
     if "lesson" in extra and state.get("lesson") not in (None, extra["lesson"]):
         raise IncompatibleModelError(
-            f"cannot resume {out}: it holds a '{state.get('lesson')}' run, not a "
-            f"'{extra['lesson']}' one; train into a new --out")
+            f"cannot resume {out}: it holds {a_quoted(state.get('lesson'))} run, not "
+            f"{a_quoted(extra['lesson'])} one; train into a new --out")
     if isinstance(extra.get("config"), dict) and isinstance(state.get("config"), dict):
         check_resume_config(state["config"], extra["config"], out)
     return state

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dlcourse.engine.files import atomic_path
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, a_quoted
 
 FORMAT = "dlcourse"
 FORMAT_VERSION = 2
@@ -77,6 +77,9 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
         raise DlcourseError(f"{path} does not exist; train a model first or check the path")
     if path.is_dir():
         raise DlcourseError(f"{path} is a directory, not a model file")
+    if path.stat().st_size == 0:
+        raise DlcourseError(f"{path} is empty, not a dlcourse model file; pass a directory "
+                            "written by a dlcourse train command")
     try:
         with open(path, "rb") as handle:
             (size,) = struct.unpack("<Q", handle.read(8))
@@ -102,20 +105,24 @@ def check_model_dir(path: str | os.PathLike, lesson: str, what: str = "MODEL_DIR
     Reads only the model file's header (no torch), so a wrong path fails before any work.
 
     Raises:
-        DlcourseError: missing, holding no model file, or another lesson's model.
+        DlcourseError: missing, holding no model file (or an older dlcourse's model.pt), or
+            another lesson's model.
     """
     path = Path(path)
     if not path.exists():
         raise DlcourseError(f"{what} {path} does not exist; train one with "
                             f"'dlcourse {lesson} train DATA --out {path}'")
     file = path if path.is_file() else path / MODEL_FILE
+    if not file.exists() and (path / "model.pt").exists():
+        raise DlcourseError(f"{what} {path} holds a model.pt written by an older dlcourse; "
+                            f"train it again with 'dlcourse {lesson} train DATA --out {path}'")
     if not file.exists():
         raise DlcourseError(f"{what} {path} holds no {MODEL_FILE}; pass a directory written "
                             f"by 'dlcourse {lesson} train'")
     found = read_manifest(file).get("lesson")
     if found != lesson:
-        raise DlcourseError(f"{what} {path} holds a '{found}' model, not a '{lesson}' one; "
-                            f"use 'dlcourse {found} ...' for it")
+        raise DlcourseError(f"{what} {path} holds {a_quoted(found)} model, not "
+                            f"{a_quoted(lesson)} one; use 'dlcourse {found} ...' for it")
     return path
 
 

@@ -26,7 +26,7 @@ from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.estimator import check_resume_config
 from dlcourse.engine.interrupt import StopGuard
 from dlcourse.engine.persist import MODEL_FILE, read_manifest, read_state, write_state
-from dlcourse.errors import DlcourseError, TrainingInterrupted
+from dlcourse.errors import DlcourseError, TrainingInterrupted, a_quoted
 from dlcourse.som.grid import Grid
 from dlcourse.som.rules import Control, SearchSpec, TrainSettings, TrainState, sum_over_ranks
 
@@ -169,16 +169,17 @@ def check_resumable(out_dir: str | os.PathLike, settings: dict[str, Any] | None 
         if (out_dir / MODEL_FILE).exists():  # a finished run of some lesson
             lesson = read_manifest(out_dir / MODEL_FILE).get("lesson")
             if lesson != "som":
-                raise DlcourseError(f"cannot resume {out_dir}: it holds a '{lesson}' run, not a "
-                                    "'som' one; train into a new --out")
+                raise DlcourseError(f"cannot resume {out_dir}: it holds {a_quoted(lesson)} "
+                                    "run, not a 'som' one; train into a new --out")
         elif (out_dir / "last.pt").exists():  # the torch lessons' checkpoint
             raise DlcourseError(f"cannot resume {out_dir}: it holds another lesson's run "
                                 "(last.pt), not a 'som' one; train into a new --out")
         raise DlcourseError(f"nothing to resume: {path} does not exist; run without --resume")
     manifest = read_manifest(path)
     if manifest.get("lesson") != "som" or manifest.get("kind") != "checkpoint":
-        raise DlcourseError(f"cannot resume {out_dir}: it holds a '{manifest.get('lesson')}' "
-                            "run, not a 'som' one; train into a new --out")
+        raise DlcourseError(f"cannot resume {out_dir}: it holds "
+                            f"{a_quoted(manifest.get('lesson'))} run, not a 'som' one; train "
+                            "into a new --out")
     if settings is not None:
         check_resume_config(manifest.get("settings") or {}, settings, out_dir, free=())
     return manifest

@@ -64,7 +64,7 @@ def test_train_saves_map_scaler_history_and_metrics(trained):
 
 
 def test_predict_applies_the_saved_scaler(cli_run, here):
-    result = cli_run("som", "predict", "run", "wine.csv", "--output", "out/pred.csv")
+    result = cli_run("som", "predict", "run", "wine.csv", "--out", "out/pred.csv")
     assert result.code == 0, result.err
     rows = list(csv.DictReader(open("out/pred.csv")))
     assert len(rows) == 178 and {"row", "col", "distance", "unit_label", "label"} <= set(rows[0])

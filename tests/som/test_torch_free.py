@@ -28,7 +28,7 @@ def folder(tmp_path_factory):
     ("som", "train", "new.npy", "--grid", "3x3", "--algorithm", "online", "--out", "online"),
     ("som", "evaluate", "run"),
     ("som", "predict", "run", "new.npy"),
-    ("som", "predict", "run", "wine.csv", "--output", "pred.csv"),
+    ("som", "predict", "run", "wine.csv", "--out", "pred.csv"),
     ("som", "plot", "run"),
 ], ids=lambda a: " ".join(a[1:]))
 def test_som_commands_need_no_torch(run_without_torch, folder, args):

@@ -2,7 +2,7 @@
 
     dlcourse som train DATA --out DIR [--grid RxC] [options]
     dlcourse som evaluate MODEL_DIR [DATA] [--out DIR]
-    dlcourse som predict MODEL_DIR DATA [--output FILE.csv]
+    dlcourse som predict MODEL_DIR DATA [--out FILE.csv]
     dlcourse som plot MODEL_DIR [--data DATA] [--out DIR]
 
 The training options are generated from :class:`~dlcourse.som.config.SOMConfig` (each default
@@ -35,7 +35,9 @@ group = click.Group("som", help="Self-organizing maps: train, evaluate, predict,
 TOPOLOGY_ALIASES = {"rect": "rectangular", "hex": "hexagonal"}  # short forms older scripts use
 # --grid sets m and n; --topology is declared below to accept the short forms as choices
 TRAIN = ConfigOptions(SOMConfig, exclude=("m", "n", "topology"),
-                      rename={"m": "--grid", "n": "--grid"})
+                      rename={"m": "--grid", "n": "--grid",  # the other lessons' spellings first
+                              "learning_rate": ("--lr", "--learning-rate"),
+                              "learning_rate_end": ("--lr-end", "--learning-rate-end")})
 DEFAULTS = SOMConfig()
 _TOPOLOGY = next(f for f in SOMConfig.fields() if f.name == "topology")
 DRY_RUN_ROWS = 200
@@ -66,7 +68,7 @@ def _features(ctx, param, value):
 
 
 def _output_file(ctx, param, value):
-    return None if value is None else check_out_file(value, "--output", "predictions.csv")
+    return None if value is None else check_out_file(value, "--out", "predictions.csv")
 
 
 model_dir_argument = click.argument("model_dir", metavar="MODEL_DIR", callback=_model_dir)
@@ -107,7 +109,7 @@ def train_config(grid: str | None, topology: str | None, options: dict,
 @TRAIN
 @click.option("--standardize/--no-standardize", default=True, show_default=True,
               help="Scale each feature to mean 0, std 1 (the scaler is saved with the map).")
-@click.option("--label-column", default=None,
+@click.option("--label-col", "--label-column", "label_column", default=None,
               help="The table column holding labels (not a feature) [default: a column named "
                    "label/class/target/species/y, or the one text column].")
 @limit_option
@@ -201,8 +203,10 @@ def _load_map(model_dir: Path, device: str):
     return SOM.load(model_dir, device=device)
 
 
-def _load_data(som, model_dir: Path, data: str | None, limit: int | None, seed: int):
-    """(table, X) of DATA (default: the map's training data) as the map expects them."""
+def _load_data(som, model_dir: Path, data: str | None, limit: int | None, seed: int,
+               what: str = "DATA"):
+    """(table, X) of DATA (default: the map's training data) as the map expects them; ``what``
+    names DATA in the messages."""
     from dlcourse.som.data import IMAGE_SETS, check_source, load_table, model_inputs
 
     if data is None:
@@ -214,7 +218,7 @@ def _load_data(som, model_dir: Path, data: str | None, limit: int | None, seed: 
         if not named and not Path(data).exists():
             raise DlcourseError(f"{model_dir} was trained on {data!r}, which is not found from "
                                 "here; pass DATA")
-    table = load_table(check_source(data), som.metadata_.get("label_column"), limit, seed,
+    table = load_table(check_source(data, what), som.metadata_.get("label_column"), limit, seed,
                        require_label=False)
     return table, model_inputs(table, som.metadata_, som.n_features_in_)
 
@@ -262,7 +266,8 @@ def evaluate(model_dir, data, limit, seed, out, device):
 @group.command(short_help="Map each sample of DATA to its best unit.")
 @model_dir_argument
 @click.argument("data", metavar="DATA")
-@click.option("--output", type=click.Path(), default=None, callback=_output_file,
+@click.option("--out", "--output", "output", type=click.Path(), default=None,
+              callback=_output_file,
               help="Write one CSV row per sample (sample, row, col, distance, unit_label, "
                    "label) here instead of printing the first 20.")
 @limit_option
@@ -290,7 +295,7 @@ def predict(model_dir, data, output, limit, seed, device):
     if output is None:
         echo_table(rows[:20])
         if len(rows) > 20:
-            click.echo(f"... {len(rows) - 20:,} more rows (use --output FILE.csv)")
+            click.echo(f"... {len(rows) - 20:,} more rows (use --out FILE.csv)")
         return
     import csv
 
@@ -329,7 +334,7 @@ def plot(model_dir, data, features, limit, seed, out, device):
     topology, names = som.config.topology, som.metadata_.get("feature_names")
     table = X = None
     try:
-        table, X = _load_data(som, model_dir, data, limit, seed)
+        table, X = _load_data(som, model_dir, data, limit, seed, "--data")
     except DlcourseError as exc:
         if data is not None:
             raise

@@ -79,7 +79,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
     out = "runs/som"
     full = matching_params("to_one", 5.0)  # the full-size chapter: 20x20, sigma 20 / 4
     schedule = (f"--sigma {full['sigma']:g} --sigma-end {full['sigma_end']:g} "
-                f"--decay {full['decay']} --learning-rate-end {full['learning_rate_end']:.4g}")
+                f"--decay {full['decay']} --lr-end {full['learning_rate_end']:.4g}")
     report.commands([
         f"# this chapter as above (writes {out}/report.html)",
         f"dlcourse tour --only som{' --quick' if quick else ''} --out {out}"
@@ -89,7 +89,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
           f"--algorithm {a} {schedule} --no-standardize --out {out}/{a}"
           for a in ("batch", "minibatch", "online")),
         f"dlcourse som evaluate {out}/batch",
-        f"dlcourse som predict {out}/batch sklearn:digits --output {out}/batch/predictions.csv",
+        f"dlcourse som predict {out}/batch sklearn:digits --out {out}/batch/predictions.csv",
         f"dlcourse som plot {out}/batch",
     ], python="""
         import numpy as np

@@ -72,8 +72,9 @@ def _table_format(path: Path) -> str | None:
     return table_format(fake) if is_table(fake) else None
 
 
-def check_source(spec: str) -> str:
-    """``spec`` if it names a data set or a readable table file; checks no contents.
+def check_source(spec: str, what: str = "DATA") -> str:
+    """``spec`` if it names a data set or a readable table file; checks no contents. ``what``
+    names it in the messages (the argument or option).
 
     Raises:
         DlcourseError: one line naming the problem and what DATA may be.
@@ -91,15 +92,15 @@ def check_source(spec: str) -> str:
     kinds = ("a .csv, .tsv, .txt, .jsonl, .parquet or .npy file, sklearn:NAME "
              f"({', '.join(SKLEARN_SETS)}) or {' or '.join(IMAGE_SETS)}")
     if not path.exists():
-        raise DlcourseError(f"DATA {spec!r} not found; pass {kinds}")
+        raise DlcourseError(f"{what} {spec!r} not found; pass {kinds}")
     if path.is_dir():
-        raise DlcourseError(f"DATA {spec} is a directory; pass {kinds}")
+        raise DlcourseError(f"{what} {spec} is a directory; pass {kinds}")
     if not os.access(path, os.R_OK):
-        raise DlcourseError(f"DATA {spec} is not readable (permission denied)")
+        raise DlcourseError(f"{what} {spec} is not readable (permission denied)")
     if _table_format(path) is None:
         raise DlcourseError(f"cannot read {path.name}: pass {kinds}")
     if path.stat().st_size == 0:
-        raise DlcourseError(f"DATA {spec} is empty")
+        raise DlcourseError(f"{what} {spec} is empty")
     return spec
 
 
@@ -121,14 +122,14 @@ def load_table(spec: str, label_column: str | None = None, limit: int | None = N
         raise DlcourseError(f"limit must be >= 1, got {limit}")
     if spec.startswith("sklearn:") or spec in IMAGE_SETS:
         if label_column is not None and require_label:
-            raise DlcourseError(f"{spec} has its labels already; --label-column names a column "
+            raise DlcourseError(f"{spec} has its labels already; --label-col names a column "
                                 "of a table file")
         table = _sklearn(spec.split(":", 1)[1]) if spec.startswith("sklearn:") else _images(spec)
     else:
         path = Path(spec).expanduser()
         if _table_format(path) == "npy":
             if label_column is not None and require_label:
-                raise DlcourseError(f"{path} is a matrix without column names; --label-column "
+                raise DlcourseError(f"{path} is a matrix without column names; --label-col "
                                     "names a column of a table file")
             table = _npy(path)
         else:
@@ -246,7 +247,7 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
     others = [c for c in text if c != label_column]
     if others:
         raise DlcourseError(f"{path}: column {others[0]!r} is not numeric; drop it or name it "
-                            "with --label-column")
+                            "with --label-col")
     features = [c for c in columns if c != label_column]
     if not features:
         raise DlcourseError(f"{path} has no numeric feature columns")

@@ -32,7 +32,7 @@ def load_rated_sentences(domain: str) -> tuple[list[str], list[str]]:
     rows = read_rated_sentences(domain)
     kept = [(text, rating) for text, rating in rows if rating != 0]
     if len(kept) < len(rows):
-        log.info("dropped %d %s sentences rated 0 (no polarity)", len(rows) - len(kept), domain)
+        log.info("%s: dropped %d sentences rated 0 (no polarity)", domain, len(rows) - len(kept))
     return [t for t, _ in kept], ["pos" if r > 0 else "neg" for _, r in kept]
 
 

@@ -321,3 +321,48 @@ def test_data_verify_command(isolated_cache, cli_run):
     assert result.code == 0 and "wordsim353: ok" in result.out
     (isolated_cache / "datasets" / "wordsim353" / "wordsim353.tsv").write_text("broken")
     cli_run("data", "verify", "wordsim353").assert_user_error("failed verification")
+
+
+def test_data_verify_says_not_fetched_apart_from_damaged(isolated_cache, cli_run):
+    """A set never fetched is one line naming the fetch command, before any other output; a
+    damaged one is reported as such (both exit 2)."""
+    result = cli_run("data", "verify", "ptb")
+    result.assert_user_error(r"^error: ptb is not fetched, so there is nothing to verify; run "
+                             r"`dlcourse data fetch ptb` first$")
+    assert result.out == ""
+    fetch("wordsim353", download=False)
+    cli_run("data", "verify", "wordsim353", "ptb", "text8").assert_user_error(
+        r"ptb, text8 are not fetched.*`dlcourse data fetch ptb text8`")
+    (isolated_cache / "datasets" / "wordsim353" / "wordsim353.tsv").unlink()  # fetched, then lost
+    result = cli_run("data", "verify", "wordsim353")
+    result.assert_user_error(r"failed verification; run `dlcourse data fetch wordsim353` to "
+                             r"replace the damaged or missing files")
+    assert "wordsim353: BAD wordsim353.tsv" in result.out
+    assert "verify" in cli_run("data", "--help").out.split("Commands:")[0]  # the group's line
+
+
+def test_missing_archive_hint_names_the_archive(isolated_cache, cli_run, register, tmp_path,
+                                                monkeypatch):
+    """A set unpacked from an archive needs all of it: the offline hint names the archive and
+    where to put it, and following the hint works."""
+    monkeypatch.setenv("DLCOURSE_OFFLINE", "1")
+    for name, archive, marker in (("cifar-10", "cifar-10-python.tar.gz", "batches.meta"),
+                                  ("imdb", "aclImdb_v1.tar.gz", "README")):
+        result = cli_run("data", "fetch", name)
+        result.assert_user_error(f"copy the whole archive {archive} .* into "
+                                 f"{isolated_cache / 'downloads'} and run the same command again")
+        assert marker not in result.err
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for member, data in (("pkg/README", b"read me\n"), ("pkg/train/0.txt", b"a review\n")):
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    name = register(Dataset("t-archive", "test", {"pkg/README": None},
+                            (UrlSource("http://127.0.0.1:9/pkg.tar.gz", None, extract_all=True),)))
+    cli_run("data", "fetch", name).assert_user_error(r"copy the whole archive pkg.tar.gz")
+    (isolated_cache / "downloads").mkdir(parents=True)
+    (isolated_cache / "downloads" / "pkg.tar.gz").write_bytes(buffer.getvalue())
+    assert cli_run("data", "fetch", name).code == 0
+    assert (isolated_cache / "datasets" / name / "pkg" / "train" / "0.txt").read_bytes() == \
+        b"a review\n"

@@ -19,6 +19,8 @@ TRAIN = [
     (("--dim", "0"), r"--dim must be >= 1, got 0"),
     (("--dim", "-3"), r"--dim must be >= 1, got -3"),
     (("--min-count", "0"), r"--min-count must be >= 1, got 0"),
+    (("--embed-dim", "0"), r"--dim must be >= 1, got 0"),  # other lessons' spellings: the same
+    (("--min-freq", "0"), r"--min-count must be >= 1, got 0"),  # options, errors name them once
     (("--max-vocab", "0"), r"--max-vocab must be >= 1, got 0"),
     (("--negative", "0"), r"--negative must be >= 1, got 0"),
     (("--ns-exponent", "2"), r"--ns-exponent must be <= 1.0, got 2.0"),
@@ -114,7 +116,7 @@ CASES = [
     (("embed", "train", *GOOD, "--out", "out", "--resume"),
      r"nothing to resume: out/last.safetensors does not exist"),
     (("embed", "train", *GOOD, "--out", "som", "--resume"),
-     r"cannot resume som: it holds a 'som' run, not an 'embed' one"),
+     r"--out som holds a 'som' model, not an 'embed' one; use another folder"),
     (("embed", "train", *GOOD, "--out", "classify_run", "--resume"),
      r"cannot resume classify_run: it holds another lesson's run \(last.pt\)"),
     (("embed", "train", *GOOD, "--method", "glove", "--out", "run", "--resume"),
@@ -123,11 +125,16 @@ CASES = [
      r"cannot resume run: it was trained with vector_size=16, this run asks for 8"),
     (("embed", "train", *GOOD, "--dim", "16", "--min-count", "1", "--out", "run", "--resume"),
      r"cannot resume run: it was trained with min_count=2, this run asks for 1"),
+    # --embed-dim and --min-freq reach the config (the run asks for their values)
+    (("embed", "train", *GOOD, "--embed-dim", "8", "--out", "run", "--resume"),
+     r"it was trained with vector_size=16, this run asks for 8"),
+    (("embed", "train", *GOOD, "--embed-dim", "16", "--min-freq", "1", "--out", "run",
+      "--resume"), r"it was trained with min_count=2, this run asks for 1"),
     # evaluate MODEL_DIR [DATA]...
     (("embed", "evaluate"), r"Missing argument 'MODEL_DIR'"),
     (("embed", "evaluate", "nosuch"), r"MODEL_DIR nosuch does not exist"),
     (("embed", "evaluate", "nomodel"), r"MODEL_DIR nomodel holds no model.safetensors"),
-    (("embed", "evaluate", "som"), r"MODEL_DIR som holds a 'som' model, not a 'embed' one"),
+    (("embed", "evaluate", "som"), r"MODEL_DIR som holds a 'som' model, not an 'embed' one"),
     (("embed", "evaluate", "lm"), r"MODEL_DIR lm holds a 'lm' model"),
     (("embed", "evaluate", "header"), r"is not a dlcourse model file"),
     (("embed", "evaluate", "truncated"), r"cannot read truncated/model.safetensors"),
@@ -196,3 +203,14 @@ CASES = [
 def test_bad_invocations_are_one_line_and_write_nothing(refused, files, args, match):
     assert match is not None
     refused(files, *args, match=match)
+
+
+def test_help_marks_required_and_shows_both_spellings(cli_run):
+    """`export --help` marks --to required (the old positional FILE still works, with a note);
+    `train --help` lists --embed-dim and --min-freq beside --dim and --min-count."""
+    export_help = " ".join(cli_run("embed", "export", "--help").out.split())
+    assert "--to TEXT The file to write (its folder is created if needed). [required]" in \
+        export_help
+    assert export_help.count("[required]") == 1
+    train_help = cli_run("embed", "train", "--help").out
+    assert "--dim, --embed-dim INT" in train_help and "--min-count, --min-freq INT" in train_help

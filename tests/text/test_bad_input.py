@@ -110,7 +110,7 @@ CASES = [
     (("vocab", "ok.txt", "latin.txt"), r"latin.txt:2: byte 0xe9 is not valid utf-8"),
     (("vocab", "punct.txt"), "holds no tokens"),
     (("vocab", "ok.txt", "--min-freq", "0"), "--min-freq must be >= 1, got 0"),
-    (("vocab", "ok.txt", "--max-size", "-1"), "--max-size must be >= 0, got -1"),
+    (("vocab", "ok.txt", "--max-size", "-1"), "--max-vocab must be >= 0, got -1"),
     (("vocab", "ok.txt", "--max-size", "ten"), "'ten' is not an integer or none"),
     (("vocab", "ok.txt", "--specials", "<pad>,<pad>"), "--specials repeat a token"),
     (("vocab", "ok.txt", "--top", "-1"), "--top"),
@@ -118,6 +118,12 @@ CASES = [
     (("vocab", "ok.txt", "--tokenizer", "nosuch"), "unknown --tokenizer 'nosuch'"),
     (("vocab", "ok.txt", "--out", "existing.txt"),
      "--out existing.txt exists and is neither a folder nor a .json file"),
+    # a new name with a suffix reads as a file: refused rather than made a folder x.txt/
+    (("vocab", "ok.txt", "--out", "x.txt"),
+     r"--out x.txt: a vocabulary is saved as JSON; give x.json or a folder name without a "
+     r"suffix"),
+    (("vocab", "ok.txt", "--out", "runs/x.txt"), r"give runs/x.json or a folder"),
+    (("vocab", "ok.txt", "--min-count", "0"), "--min-freq must be >= 1, got 0"),  # same option
     (("vocab", "ok.txt", "--out", "existing.txt/v.json"), "existing.txt"),
     (("vocab", "ok.txt", "--out", "existing.txt/sub"), "existing.txt"),
     (("vocab", "r.csv", "--text-col", "nosuch"), "no column 'nosuch'"),

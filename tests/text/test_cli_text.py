@@ -70,6 +70,40 @@ def test_vocab_builds_prints_and_saves(cli_run, workdir):
     assert "1 text, 4 tokens -> vocabulary of 3 (0 specials)" in out
 
 
+def test_other_lessons_spellings_and_help_that_fits_each_verb(cli_run, workdir):
+    """--max-vocab/--min-count (as `embed train` and `classify train` say) are the same options
+    as --max-size/--min-freq; the help speaks of what each verb reads."""
+    new = out_of(cli_run, "vocab", "pang-lee-sample", "--max-vocab", "50", "--min-count", "2",
+                 "--top", "3", "--out", "v.json")
+    old = out_of(cli_run, "vocab", "pang-lee-sample", "--max-size", "50", "--min-freq", "2",
+                 "--top", "3")
+    assert "vocabulary of 52" in new and new.splitlines()[:-1] == old.splitlines()
+    assert min(Vocab.load("v.json").freqs[2:]) >= 2
+    vocab_help = " ".join(out_of(cli_run, "vocab", "--help").split())
+    assert "--max-vocab, --max-size INT" in vocab_help
+    assert "--min-freq, --min-count INT" in vocab_help
+    assert "first N texts of each DATA" in vocab_help
+    tokenize_help = " ".join(out_of(cli_run, "tokenize", "--help").split())
+    assert "DATA" not in tokenize_help and "first N texts [default: all]" in tokenize_help
+    for text in (vocab_help, tokenize_help):  # no label column on these verbs
+        on_missing = text.split("--on-missing")[1].split("--limit")[0]
+        assert "empty text" in on_missing and "label" not in on_missing
+    inspect_help = " ".join(out_of(cli_run, "inspect", "--help").split())
+    assert "empty text or label" in inspect_help  # inspect reads labels
+
+
+def test_empty_stdin_is_an_error(cli_run, workdir, monkeypatch):
+    """`--file -` with nothing piped in says so (exit 2) instead of printing nothing."""
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    result = cli_run("text", "tokenize", "--file", "-")
+    result.assert_user_error(r"--file -: standard input is empty; pipe text in")
+    assert result.out == ""
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\n")))  # one blank text
+    assert out_of(cli_run, "tokenize", "--file", "-") == "\n"
+
+
 def test_inspect_table(cli_run, workdir):
     rows = [{"review": "good film", "label": 1}] * 3 + [{"review": "bad , very bad", "label": 0}]
     Path("train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows),

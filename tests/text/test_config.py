@@ -41,7 +41,12 @@ def test_cli_options_come_from_the_configs():
     for options, config in ((cli.TOKENIZER, TokenizerConfig), (cli.VOCAB, VocabConfig),
                             (cli.TABLE, TableConfig)):
         assert [f.name for f in options.fields] == list(config.field_names())
-    assert [f.name for f in cli.READ.fields] == ["text_col", "encoding", "on_missing"]
+    # texts without labels: --on-missing is the CLI's own (its help speaks of texts alone),
+    # still checked and defaulted by TableConfig
+    assert [f.name for f in cli.READ.fields] == ["text_col", "encoding"]
+    on_missing = next(p for p in cli.tokenize.params if p.name == "on_missing")
+    assert on_missing.default is None
+    assert f"[default: {TableConfig().on_missing}]" in on_missing.help
 
 
 def test_tokenizer_config_builds_and_checks_combinations():

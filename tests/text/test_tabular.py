@@ -65,7 +65,8 @@ def test_bad_input_names_file_line_and_problem(tmp_path, caplog):
         load_table(p, text_col="review")
     with caplog.at_level(logging.WARNING):
         t = load_table(p, text_col="review", on_missing="drop")
-    assert t.labels == ["pos", "neg"] and "dropped 1 rows" in caplog.text
+    assert t.labels == ["pos", "neg"]
+    assert "dropped 1 row with a missing text or label" in caplog.text
     with pytest.raises(DlcourseError, match=r"d\.csv:1: no column 'text' \(columns: review, "
                                             r"label\); name the right one with --text-col "
                                             r"\(or text_col= in Python\)"):

@@ -9,7 +9,7 @@ from dlcourse.cli.common import echo_table
 
 @click.group("data")
 def group():
-    """List, fetch and inspect the registered data sets and weights."""
+    """List, fetch, verify and inspect the registered data sets and weights."""
 
 
 @group.command("list")
@@ -56,12 +56,25 @@ def fetch_(names, offline_set: bool, no_download: bool):
 @group.command("verify")
 @click.argument("names", nargs=-1)
 def verify_(names):
-    """Re-hash the cached files of NAMES (default: every cached data set) against the registry."""
-    from dlcourse.data import DATASETS, dataset_dir, get_dataset, verify
+    """Re-hash the cached files of NAMES (default: every fetched data set) against the registry.
+
+    Exits 2 when a data set named is not fetched (nothing to check) or a file is damaged or
+    missing.
+    """
+    from dlcourse.data import DATASETS, get_dataset, verify
     from dlcourse.errors import DlcourseError
 
-    names = [get_dataset(n).name for n in names] or [
-        n for n in DATASETS if dataset_dir(n).exists()]
+    if not names:
+        names = [n for n in DATASETS if _fetched(n)]
+        if not names:
+            click.echo("no data set is fetched yet: nothing to verify (see `dlcourse data list`)")
+            return
+    names = list(dict.fromkeys(get_dataset(n).name for n in names))
+    absent = [n for n in names if not _fetched(n)]
+    if absent:  # refused before any hashing: not a damaged cache, just never fetched
+        raise DlcourseError(f"{', '.join(absent)} {'is' if len(absent) == 1 else 'are'} not "
+                            f"fetched, so there is nothing to verify; run `dlcourse data fetch "
+                            f"{' '.join(absent)}` first")
     bad = {}
     for name in names:
         problems = verify(name)
@@ -72,6 +85,14 @@ def verify_(names):
         first = next(iter(bad))
         raise DlcourseError(f"{len(bad)} data set(s) failed verification; run `dlcourse data "
                             f"fetch {first}` to replace the damaged or missing files")
+
+
+def _fetched(name: str) -> bool:
+    """True when ``name`` has a cache folder: a fetch once stored it (a failed fetch leaves no
+    folder), so files missing from it now are damage that verify reports."""
+    from dlcourse.data import dataset_dir
+
+    return dataset_dir(name).is_dir()
 
 
 @group.command("info")

@@ -39,11 +39,15 @@ LEGACY = {"train": ("--data", "--corpus")}
 
 METHODS = ("skipgram", "cbow", "glove")
 SHARED = ("vector_size", "window", "min_count", "max_vocab", "epochs", "workers", "seed")
+# the other lessons' spellings work too (`lm train` and `classify train` say --embed-dim and
+# --min-freq)
+SHARED_NAMES = {"vector_size": ("--dim", "--embed-dim"),
+                "min_count": ("--min-count", "--min-freq")}
 W2V = ConfigOptions(Word2VecConfig, exclude=("method", "alpha"),
-                    rename={"vector_size": "--dim", "min_alpha": "--min-lr", "alpha": "--lr"})
+                    rename={**SHARED_NAMES, "min_alpha": "--min-lr", "alpha": "--lr"})
 GLOVE_ONLY = ConfigOptions(GloVeConfig, exclude=(*SHARED, "eta"),
                            rename={"alpha": "--weight-exponent"})
-GLOVE = ConfigOptions(GloVeConfig, rename={"vector_size": "--dim", "eta": "--lr",
+GLOVE = ConfigOptions(GloVeConfig, rename={**SHARED_NAMES, "eta": "--lr",
                                            "alpha": "--weight-exponent"})
 W2V_ONLY = tuple(f.name for f in W2V.fields if f.name not in SHARED)
 READ = ConfigOptions(TableConfig, exclude=("text_col", "label_col", "on_missing"))

@@ -229,10 +229,22 @@ def _export_file(ctx, param, value):
     return None if value is None else check_out_file(value, "--to", "vectors.txt")
 
 
+class _RequiredOption(click.Option):
+    """An option shown ``[required]`` whose absence the command reports itself, with click's
+    words: click's own check would refuse the old positional spelling it stands in for."""
+
+    def get_help_record(self, ctx):
+        self.required = True  # only while the help line is made (click 8.1 and 8.2+ alike)
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.required = False
+
+
 @group.command()
 @model_argument
 @click.argument("old_dest", metavar="", required=False, callback=_export_file)
-@click.option("--to", "dest", callback=_export_file,
+@click.option("--to", "dest", cls=_RequiredOption, callback=_export_file,
               help="The file to write (its folder is created if needed).")
 @click.option("--format", "fmt", type=click.Choice(["word2vec", "word2vec-binary", "glove"]),
               default=None, help="word2vec text, word2vec binary or GloVe text (no header) "

@@ -19,10 +19,17 @@ from pathlib import Path
 
 import click
 
-from dlcourse.cli.common import ConfigOptions, check_input_file, check_out_dir, echo_table
+from dlcourse.cli.common import (
+    ConfigOptions,
+    ConfigValue,
+    check_input_file,
+    check_out_dir,
+    echo_table,
+)
 from dlcourse.errors import DlcourseError
 from dlcourse.text.config import TableConfig, TokenizerConfig, VocabConfig
 from dlcourse.text.formats import TABLE_SUFFIXES, is_table
+from dlcourse.text.tabular import ON_MISSING
 
 group = click.Group("text", help="Tokenize text, build vocabularies, inspect tabular text data.")
 
@@ -37,10 +44,22 @@ CORPORA = {  # named corpus -> reader of dlcourse.data.readers returning texts
     "wikipedia-sample": "read_wikipedia_sample",
 }
 TOKENIZER = ConfigOptions(TokenizerConfig)
-VOCAB = ConfigOptions(VocabConfig)
+# the spellings of the other lessons work too (`embed train --max-vocab/--min-count`)
+VOCAB = ConfigOptions(VocabConfig, rename={"max_size": ("--max-vocab", "--max-size"),
+                                           "min_freq": ("--min-freq", "--min-count")})
 TABLE = ConfigOptions(TableConfig)
-READ = ConfigOptions(TableConfig, exclude=("label_col",))  # texts only: no label column
-LIMIT_HELP = "Use only the first N texts (of each DATA) [default: all]."
+# texts only: no label column, so --on-missing gets help that speaks of texts alone (below)
+READ = ConfigOptions(TableConfig, exclude=("label_col", "on_missing"))
+
+
+def _on_missing(command):
+    """``--on-missing`` of the verbs that read texts without labels."""
+    # TableConfig.validate checks the value, as for the generated options
+    return click.option("--on-missing", "on_missing", type=ConfigValue(str, False, ON_MISSING),
+                        default=None,
+                        help="A table row with an empty text: error stops there, naming the "
+                             f"line; drop skips such rows. [default: {TableConfig().on_missing}]"
+                        )(command)
 
 
 def _plural(n: int, noun: str) -> str:
@@ -63,6 +82,9 @@ def _build_configs(values: dict, table: ConfigOptions = READ):
                                    "give one")
         values["tokenizer"] = short
     fixed = {} if table is TABLE else {"label_col": None}
+    on_missing = values.pop("on_missing", None) if table is not TABLE else None
+    if on_missing is not None:
+        fixed["on_missing"] = on_missing
     if values.get("label_col") == "":  # the old spelling of --label-col none
         fixed["label_col"] = None
     tokenizer = TOKENIZER.build(TOKENIZER.pop(values))
@@ -102,7 +124,9 @@ def _texts_of(path: Path, reading: TableConfig, limit: int | None, skip_blank: b
 @TOKENIZER
 @_short_tokenizer
 @READ
-@click.option("--limit", type=click.IntRange(min=1), help=LIMIT_HELP)
+@_on_missing
+@click.option("--limit", type=click.IntRange(min=1),
+              help="Use only the first N texts [default: all].")
 @click.option("--ids", is_flag=True,
               help="Print ids: WordPiece ids with [CLS]/[SEP], or the ids of --vocab.")
 @click.option("--vocab", "vocab_path", metavar="VOCAB_JSON",
@@ -142,7 +166,9 @@ def tokenize(inputs, file, limit, ids, vocab_path, as_json, **options):
         source = iter(_texts_of(file, reading, limit, skip_blank=False))
     else:
         source = iter(inputs[:limit])
+    n = 0  # texts tokenized so far
     while chunk := list(itertools.islice(source, 4096)):  # bounded memory on any input size
+        n += len(chunk)
         if ids and vocab is None:
             rows = tok.encode_ids(chunk)
         else:
@@ -152,6 +178,9 @@ def tokenize(inputs, file, limit, ids, vocab_path, as_json, **options):
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False) if as_json
                        else " ".join(map(str, row)))
+    if not n and file == "-":  # an empty file is refused before work; stdin only once read
+        raise DlcourseError("--file -: standard input is empty; pipe text in (one text a line), "
+                            "e.g. echo 'Hello, World!' | dlcourse text tokenize --file -")
 
 
 def _stdin_lines(encoding: str):
@@ -175,14 +204,16 @@ def _stdin_lines(encoding: str):
 
 @group.command()
 @click.argument("data", nargs=-1, required=True, metavar="DATA...")
-@click.option("-o", "--out", metavar="DIR|FILE.json",
-              help="Save the vocabulary as FILE.json, or as DIR/vocab.json (checked before any "
-                   "work).")
+@click.option("-o", "--out", metavar="FILE.json|DIR",
+              help="Save the vocabulary as FILE.json, or as DIR/vocab.json (a name without a "
+                   "suffix is a folder; checked before any work).")
 @TOKENIZER
 @_short_tokenizer
 @VOCAB
 @READ
-@click.option("--limit", type=click.IntRange(min=1), help=LIMIT_HELP)
+@_on_missing
+@click.option("--limit", type=click.IntRange(min=1),
+              help="Use only the first N texts of each DATA [default: all].")
 @click.option("--top", default=20, show_default=True, type=click.IntRange(min=0),
               help="Print the N most frequent tokens.")
 def vocab(data, out, limit, top, **options):
@@ -190,7 +221,7 @@ def vocab(data, out, limit, top, **options):
     or named corpora (lee, wordnet, rt-sentences, pang-lee-sample, wikipedia-sample).
 
     \b
-    dlcourse text vocab wordnet --max-size 10000 --min-freq 2 --out vocab.json
+    dlcourse text vocab wordnet --max-vocab 10000 --min-freq 2 --out vocab.json
     dlcourse text vocab reviews.csv --text-col review --out runs/vocab
     """
     tok_config, reading = _build_configs(options)
@@ -223,14 +254,24 @@ def vocab(data, out, limit, top, **options):
 
 def _vocab_target(out: str) -> Path:
     """``--out`` of ``text vocab``: a ``.json`` file, or a folder that gets ``vocab.json``;
-    checked writable without creating anything."""
+    checked writable without creating anything.
+
+    A new name with another suffix (``x.txt``) is refused rather than made a folder: it reads
+    as a file, and a vocabulary is JSON.
+    """
     path = Path(out)
-    if path.suffix.lower() == ".json" and not path.is_dir():
+    if path.is_dir():
+        return check_out_dir(path) / "vocab.json"
+    if path.suffix.lower() == ".json":
         check_out_dir(path.parent)
         return path
-    if path.exists() and not path.is_dir():
+    if path.exists():
         raise DlcourseError(f"--out {path} exists and is neither a folder nor a .json file; "
                             "choose a folder or FILE.json")
+    if path.suffix:
+        raise DlcourseError(f"--out {path}: a vocabulary is saved as JSON; give "
+                            f"{path.with_suffix('.json')} or a folder name without a suffix "
+                            "(it gets vocab.json)")
     return check_out_dir(path) / "vocab.json"
 
 

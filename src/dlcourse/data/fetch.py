@@ -144,7 +144,13 @@ def _unavailable_message(ds: Dataset, directory: Path, missing: list[str], tried
             )
         elif isinstance(source, DebianSource):
             fixes.append(f"`apt-get install {source.package}`")
-    fixes.append(f"copy {', '.join(missing)} into {directory}")
+    unpacked = [s for s in ds.sources if isinstance(s, UrlSource) and s.extract_all]
+    if unpacked:  # the registry lists one marker file, but the lesson reads the whole archive
+        archive = _archive_path(unpacked[0])
+        fixes.append(f"copy the whole archive {archive.name} (downloaded from that URL "
+                     f"elsewhere) into {archive.parent} and run the same command again")
+    else:
+        fixes.append(f"copy {', '.join(missing)} into {directory}")
     return (
         f"data set {ds.name!r} is not available: tried {'; '.join(tried) or 'nothing'}. "
         f"Fix: {', or '.join(fixes)}"
@@ -330,8 +336,7 @@ def download(
 def _from_url(
     source: UrlSource, ds: Dataset, directory: Path, wanted: list[str], download_allowed: bool
 ) -> None:
-    downloads = cache_dir() / "downloads"
-    archive = downloads / source.url.rstrip("/").rsplit("/", 1)[-1]
+    archive = _archive_path(source)
     if not archive.exists():
         if not download_allowed:
             raise SourceFailed("not downloaded and downloads are off")
@@ -348,6 +353,11 @@ def _from_url(
             _place(archive, directory / f, ds.files.get(f))
         else:
             _place(_read_member(archive.read_bytes(), member), directory / f, ds.files.get(f))
+
+
+def _archive_path(source: UrlSource) -> Path:
+    """Where ``source``'s download is kept: a copy put there by hand is checked and used too."""
+    return cache_dir() / "downloads" / source.url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _extract_all(archive: Path, directory: Path) -> None:

@@ -244,7 +244,8 @@ def load_table(source, text_col: str = "text", label_col: str | None = "label",
     if blank:
         log.info("%s: skipped %d blank lines", name, blank)
     if dropped:
-        log.warning("%s: dropped %d rows with a missing text or label", name, dropped)
+        log.warning("%s: dropped %d %s with a missing text%s", name, dropped,
+                    "row" if dropped == 1 else "rows", " or label" if label_col else "")
     if not texts:
         raise DlcourseError(f"{name}: no rows with a text" + (" and a label" if label_col else ""))
     log.info("%s: %d rows", name, len(texts))

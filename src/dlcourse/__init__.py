@@ -5,4 +5,4 @@ Lessons live in subpackages (``dlcourse.embeddings``, ``dlcourse.lm``, ``dlcours
 ``dlcourse.text``). Importing this package is cheap: nothing heavy is imported here.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

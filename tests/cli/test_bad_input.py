@@ -48,6 +48,9 @@ def test_out_must_be_a_writable_folder(tmp_path):
     if os.geteuid() != 0:  # root may write anywhere
         with pytest.raises(DlcourseError, match="not writable"):
             check_out_dir(locked / "run")
+    if os.path.isdir("/proc/self"):  # root passes os.access there, yet nothing can be made
+        with pytest.raises(DlcourseError, match="/proc/x is not writable"):
+            check_out_dir("/proc/x")
     assert check_out_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
     assert not (tmp_path / "new").exists()  # checking creates nothing
 

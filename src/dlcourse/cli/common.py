@@ -215,10 +215,22 @@ def check_out_dir(path: str | os.PathLike, option: str = "--out") -> Path:
         probe = probe.parent
     if not probe.is_dir():
         raise DlcourseError(f"{option} {path}: {probe} is a file, so the folder cannot be made")
-    if not os.access(probe, os.W_OK | os.X_OK):
+    if not os.access(probe, os.W_OK | os.X_OK) or not _can_write_in(probe):
         raise DlcourseError(f"{option} {path} is not writable ({probe} does not allow writing); "
                             "choose another folder")
     return path
+
+
+def _can_write_in(folder: Path) -> bool:
+    """Whether a file can really be made in ``folder`` (a hidden one, removed at once): root
+    passes every ``os.access`` test, but not a read-only mount or /proc."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".dlcourse-probe-"):
+            return True
+    except OSError:
+        return False
 
 
 def check_out_file(value: str | os.PathLike, option: str, example: str) -> Path:

@@ -41,13 +41,31 @@ def test_train_writes_model_metrics_history_and_curves(run_dir):
     assert len(json.loads((run_dir / "history.json").read_text())) == 1
 
 
+def evaluated(result) -> dict:
+    """The figures of `lm evaluate`'s one-row table."""
+    assert result.code == 0, result.err
+    header, _, row = result.out.splitlines()
+    values = dict(zip(header.split(), row.split()))
+    return {"valid_ppl": float(values["valid_ppl"]), "test_ppl": float(values["test_ppl"]),
+            "test_tokens": int(values["test_tokens"].replace(",", ""))}
+
+
+def train_figures(run: Path) -> dict:
+    metrics = json.loads((run / "metrics.json").read_text())
+    return {"valid_ppl": round(metrics["valid_ppl"], 2), "test_ppl": round(metrics["test_ppl"], 2),
+            "test_tokens": metrics["test_tokens"]}
+
+
 def test_evaluate_generate_similar_export(run_dir, cli_run, monkeypatch):
     monkeypatch.chdir(run_dir.parent)
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    result = cli_run("lm", "evaluate", "run", "--max-lines", "100", "--device", "cpu")
-    assert result.code == 0 and "test_ppl" in result.out
-    assert f"{metrics['test_ppl']:.2f}" in result.out  # the same split and vocabulary
+    # the dry run read 100 lines: evaluate reads them again, so the figures are training's
+    result = cli_run("lm", "evaluate", "run", "--device", "cpu")
+    assert evaluated(result) == train_figures(run_dir)
+    assert cli_run("lm", "evaluate", "run", "lee").out == result.out  # the corpus, named
     assert cli_run("lm", "evaluate", "run", "lee", "--max-lines", "100").out == result.out
+    whole = evaluated(cli_run("lm", "evaluate", "run", "--max-lines", "none"))
+    assert whole["test_tokens"] > metrics["test_tokens"]  # an explicit value still overrides
     result = cli_run("lm", "generate", "run", "the", "prime", "minister", "--num", "2",
                      "--max-tokens", "5", "--seed", "4")
     lines = result.out.splitlines()
@@ -77,6 +95,65 @@ def test_old_spellings_work_with_a_note(run_dir, cli_run, monkeypatch):
     assert (run_dir.parent / "legacy" / "model.safetensors").exists()
 
 
+@pytest.fixture(scope="module")
+def alias_run(tmp_path_factory):
+    """A small LSTM trained with the other lessons' spellings of four options (200 lines)."""
+    root = tmp_path_factory.mktemp("lm_alias")
+    before = os.getcwd()
+    os.chdir(root)
+    try:
+        main(["--threads", "1", "lm", "train", "lee", "--max-lines", "200", "--epochs", "1",
+              "--embed-dim", "12", "--hidden-size", "12", "--layers", "1", "--grad-clip", "0.5",
+              "--max-vocab", "300", "--min-count", "3", "--device", "cpu", "--out", "run"])
+    finally:
+        os.chdir(before)
+    return root / "run"
+
+
+def test_other_spellings_set_the_config(alias_run):
+    from dlcourse.engine.persist import read_manifest
+
+    config = read_manifest(alias_run / "model.safetensors")["config"]
+    assert config["hidden_dim"] == 12 and config["grad_clip"] == 0.5
+    assert json.loads((alias_run / "metrics.json").read_text())["vocab_size"] <= 300 + 3
+
+
+@pytest.mark.parametrize("spellings, field, value", [
+    (("--hidden-size", "--hidden-dim"), "hidden_dim", 24),
+    (("--grad-clip", "--clip"), "grad_clip", 0.75),
+    (("--max-vocab", "--max-size"), "max_size", 321),
+    (("--min-freq", "--min-count"), "min_freq", 5),
+])
+def test_both_spellings_of_an_option_set_one_field(spellings, field, value):
+    """`lm train` parses each spelling into the field it builds the config from; the first is
+    the one --help shows first."""
+    from dlcourse.cli.lm import CORPUS, train, train_config
+
+    for spelling in spellings:
+        ctx = train.make_context("train", ["lee", "--out", "out", "--no-tie", spelling,
+                                           str(value)])
+        options = {k: v for k, v in ctx.params.items()
+                   if k not in ("data", "preset", "dry_run", "out", "resume")}
+        corpus = CORPUS.build(CORPUS.pop(options)).to_dict()
+        built = {**corpus, **train_config("lstm", options).to_dict()}
+        assert built[field] == value, spelling
+    option = next(p for p in train.params if p.name == field)
+    assert option.opts[:2] == list(spellings)
+
+
+def test_evaluate_reproduces_the_training_figures(alias_run, cli_run, monkeypatch):
+    """`lm evaluate MODEL_DIR` reads the training --max-lines (200), not every line."""
+    monkeypatch.chdir(alias_run.parent)
+    assert evaluated(cli_run("lm", "evaluate", "run")) == train_figures(alias_run)
+
+
+def test_evaluate_help_says_what_its_options_do(cli_run):
+    out = " ".join(cli_run("lm", "evaluate", "--help").out.split())
+    assert "--max-lines" in out and "Use only the first N training lines" not in out
+    assert "the first N // 8 lines of DATA's valid and test parts" in out
+    assert "the model's training setting" in out
+
+
 def test_lm_help_does_not_import_torch():
     code = ("import sys; from dlcourse.cli.main import main\n"
             "for args in (['lm', '--help'], ['lm', 'train', '--help'], "
@@ -85,7 +162,8 @@ def test_lm_help_does_not_import_torch():
             "    except SystemExit: pass\n"
             "print('torch' in sys.modules, 'numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "generate" in out.stdout and "--max-size" in out.stdout and "--layers" in out.stdout
+    assert "generate" in out.stdout and "--max-vocab, --max-size" in out.stdout
+    assert "--layers" in out.stdout and "--hidden-size, --hidden-dim" in out.stdout
     assert out.stdout.strip().endswith("False False"), out.stdout
 
 

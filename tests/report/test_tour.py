@@ -106,3 +106,26 @@ def test_whole_tour_in_quick_mode(tmp_path, monkeypatch):
     for code in python:
         check_python_imports(code)
     assert Path(tmp_path / "runs" / "tour-quick" / "report.md").exists()
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.parametrize("device, chapter, match", [
+    ("foo", "som", r"unknown device 'foo'; use auto, cpu, cuda, cuda:N or mps"),
+    ("foo", "text", r"unknown device 'foo'"),  # a chapter that uses no device
+    ("tpu", "text", r"unknown device 'tpu'"),
+    ("meta", "text", r"unknown device 'meta'"),  # a torch device, but no lesson's
+    ("cuda:99", "text", r"device 'cuda:99'"),  # no such GPU here (none, or fewer)
+    ("cuda", "text", r"device 'cuda' asked for but CUDA is not available; use --device cpu"),
+])
+def test_tour_refuses_a_device_before_any_work(refused, workdir, device, chapter, match):
+    """`dlcourse tour --device X` is checked as every lesson checks it: one line, exit 2, no
+    report (a chapter used to fail after the report was written, or not at all)."""
+    if device == "cuda" and _cuda_available():
+        pytest.skip("CUDA is available here")
+    refused(workdir, "--threads", "1", "tour", "--device", device, "--quick", "--only", chapter,
+            "--out", "o8", match=match)

@@ -20,7 +20,7 @@ import click
 
 from dlcourse.cli.common import (
     ConfigOptions,
-    check_input_file,
+    ConfigValue,
     check_out_file,
     check_resume,
     device_option,
@@ -39,10 +39,24 @@ group = click.Group("lm", help="Train and use the embedding-layer and LSTM langu
 # `lm train --data NAME` (before DATA was an argument) -> `lm train NAME`, with a note
 LEGACY = {"train": ("--data",)}
 
-RENAME = {"num_layers": "--layers", "tie_weights": "--tie", "grad_clip": "--clip"}
+# field -> spellings, the first "--" one shown first and named in errors; the second of a pair
+# is the other lessons' (or this lesson's earlier) name for the same setting
+RENAME = {"num_layers": "--layers", "tie_weights": "--tie",
+          "grad_clip": ("--grad-clip", "--clip"), "hidden_dim": ("--hidden-size", "--hidden-dim"),
+          "max_size": ("--max-vocab", "--max-size"), "min_freq": ("--min-freq", "--min-count")}
 TRAIN = ConfigOptions(LMConfig, exclude=("model",), rename=RENAME)
-CORPUS = ConfigOptions(CorpusConfig)
-EVAL_CORPUS = ConfigOptions(CorpusConfig, exclude=("tokenizer", "max_size", "min_freq"))
+CORPUS = ConfigOptions(CorpusConfig, rename=RENAME)
+# evaluate's corpus options: their defaults come from the model (see `evaluate`), so they are
+# written here rather than generated with CorpusConfig's defaults and help
+EVAL_MAX_LINES = click.option(
+    "--max-lines", "max_lines", type=ConfigValue(int, optional=True), default=None,
+    help="Measure on the first N // 8 lines of DATA's valid and test parts, as `lm train "
+         "--max-lines N` did (so the same figures); none: every line. [default: the model's "
+         "training setting when DATA is its training corpus, else none]")
+EVAL_ENCODING = click.option(
+    "--encoding", "encoding", type=ConfigValue(str, optional=False), default=None,
+    help="Text encoding of a DATA file, e.g. latin-1. [default: the model's training setting "
+         "when DATA is its training corpus, else utf-8]")
 PRESET_HELP = ("The recipe: embedding = the lesson's embedding -> linear model (100-d, Adam "
                "1e-3, 10 epochs, shuffled windows); lstm = the CPU-sized LSTM (the defaults "
                "below); ptb-medium = Zaremba's 2x650 LSTM with SGD lr 20 for a GPU. Options "
@@ -51,26 +65,44 @@ DRY_RUN_LINES = 100
 
 
 def check_data(value: str) -> str:
-    """A named corpus (its ``data list`` name) or an existing, readable text file or split
-    folder; a one-line error otherwise. Reads no data."""
+    """A named corpus (its ``data list`` name), an existing file or a folder with one *train*,
+    *valid* and *test* file; a one-line error otherwise. Reads no data (see
+    :func:`check_data_text`, which needs the encoding)."""
     name = source_name(value)
     if name is not None:
         return name
-    path = Path(value).expanduser()
-    if not path.exists():
+    if not Path(value).expanduser().exists():
         raise DlcourseError(f"DATA {value!r} is neither a named corpus ({', '.join(SOURCES)}) "
                             "nor an existing file")
-    if path.is_dir():
-        for split in ("train", "valid", "test"):
-            found = [p for p in path.iterdir() if p.is_file() and split in p.name]
-            if len(found) != 1:
-                raise DlcourseError(f"DATA {value} is a directory with {len(found)} *{split}* "
-                                    "files; it needs exactly one *train*, *valid* and *test* "
-                                    "file, or pass a single text file")
-            check_input_file(found[0])
-        return value
-    check_input_file(path)
+    _data_files(value)
     return value
+
+
+def _data_files(data: str) -> list[Path]:
+    """The text files behind DATA: none for a named corpus, the file, or the folder's three."""
+    if source_name(data) is not None:
+        return []
+    path = Path(data).expanduser()
+    if not path.is_dir():
+        return [path]
+    files = []
+    for split in ("train", "valid", "test"):
+        found = [p for p in path.iterdir() if p.is_file() and split in p.name]
+        if len(found) != 1:
+            raise DlcourseError(f"DATA {data} is a directory with {len(found)} *{split}* "
+                                "files; it needs exactly one *train*, *valid* and *test* "
+                                "file, or pass a single text file")
+        files.extend(found)
+    return files
+
+
+def check_data_text(data: str, encoding: str) -> None:
+    """Refuse, before any work, DATA files that are empty, binary or not ``encoding`` text,
+    in the words of every text lesson (:func:`dlcourse.text.reading.check_text_file`)."""
+    from dlcourse.text.reading import check_text_file
+
+    for path in _data_files(data):
+        check_text_file(path, encoding, "DATA")
 
 
 def _data_callback(ctx, param, value):
@@ -144,6 +176,7 @@ def train(data, preset, dry_run, out, resume, **options):
     """
     corpus_config = CORPUS.build(CORPUS.pop(options))
     config = train_config(preset, options, dry_run)
+    check_data_text(data, corpus_config.encoding)
     if resume:
         check_resume(out, "lm", config.to_dict())
     from dlcourse.engine import resolve_device
@@ -187,19 +220,22 @@ def _report(lm, corpus, preset: str, out: Path) -> None:
 @model_dir_argument("lm")
 @click.argument("data", metavar="[DATA]", required=False, callback=_data_callback)
 @click.option("--data", "data_option", hidden=True, callback=_legacy_data)
-@EVAL_CORPUS
+@EVAL_MAX_LINES
+@EVAL_ENCODING
 @device_option
-def evaluate(model_dir, data, data_option, device, **options):
+def evaluate(model_dir, data, data_option, max_lines, encoding, device):
     """Valid and test perplexity of the model in MODEL_DIR on DATA.
 
-    DATA defaults to the corpus the model was trained on (the same seeded split); it is
+    DATA defaults to the corpus the model was trained on, read as training read it (the same
+    seed, --max-lines and --encoding, so the same split and the figures of metrics.json); it is
     encoded with the model's tokenizer and vocabulary. Prints a table; writes nothing.
     """
     from dlcourse.lm import LanguageModel, load_corpus
 
     if data is not None and data_option is not None:
         raise DlcourseError("give DATA once (as the argument after MODEL_DIR), not with --data")
-    corpus_config = EVAL_CORPUS.build(options)
+    given = {k: v for k, v in (("max_lines", max_lines), ("encoding", encoding)) if v is not None}
+    CORPUS.build(given)  # the values' checks, before the model is loaded
     lm = LanguageModel.load(model_dir, device=device)
     data = data or data_option
     if data is None:  # the training corpus: a file path may not resolve from here
@@ -208,11 +244,28 @@ def evaluate(model_dir, data, data_option, device, **options):
         except DlcourseError:
             raise DlcourseError(f"the model was trained on {lm.data_name_!r}, which is not found "
                                 "from here; pass DATA after MODEL_DIR") from None
-    corpus = load_corpus(data, tokenizer=lm.tokenizer_config_, seed=lm.config.seed,
-                         max_lines=corpus_config.max_lines, vocab=lm.itos_,
-                         encoding=corpus_config.encoding)
+    # the training corpus is read with its training settings unless an option says otherwise;
+    # another corpus with the defaults (a model file from before the settings were kept has none)
+    saved = lm.corpus_settings_ if _same_data(data, lm.data_name_) else {}
+    settings = CORPUS.build({**saved, **given})
+    check_data_text(data, settings.encoding)
+    corpus = load_corpus(data, tokenizer=lm.tokenizer_config_,
+                         seed=saved.get("seed", lm.config.seed), max_lines=settings.max_lines,
+                         vocab=lm.itos_, encoding=settings.encoding)
     echo_table([{"data": corpus.name, **lm.evaluate(corpus),
                  "test_tokens": int(corpus.test.numel())}], floatfmt=".2f")
+
+
+def _same_data(data: str, trained_on: str | None) -> bool:
+    """Whether DATA is the corpus the model was trained on: the same name, or the same file."""
+    if data == trained_on:
+        return True
+    if trained_on is None or source_name(data) or source_name(trained_on):
+        return False  # two names, or a name and a file
+    try:
+        return Path(data).expanduser().samefile(Path(trained_on).expanduser())
+    except OSError:  # the training file is not found from here
+        return False
 
 
 @group.command()
@@ -261,6 +314,12 @@ def similar(model_dir, words, topn, device):
     from dlcourse.lm import LanguageModel
 
     kv = LanguageModel.load(model_dir, device=device).keyed_vectors()
+    unknown = list(dict.fromkeys(w for w in words if w not in kv))
+    if len(unknown) == 1:
+        kv.get_index(unknown[0])  # its error names close entries
+    if unknown:
+        raise DlcourseError(f"words {', '.join(map(repr, unknown))} are not in the vocabulary "
+                            f"({len(kv)} words); check their spelling and case")
     for word in words:
         click.echo(f"{word}:")
         echo_table([{"word": w, "cosine": s} for w, s in kv.most_similar(word, topn=topn)],

@@ -122,7 +122,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
 
     f, out = FULL, "runs/lm"
     data = (f"wordnet --tokenizer {tokenizer} --max-lines {f['max_lines']} "
-            f"--max-size {f['max_size']} --batch-size 10")
+            f"--max-vocab {f['max_size']} --batch-size 10")
     report.commands([
         f"# this chapter as above (writes {out}/report.html)",
         f"dlcourse tour --only lm{' --quick' if quick else ''} --out {out}"
@@ -131,7 +131,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
         f"dlcourse --threads 1 lm train {data} --model embedding --epochs {f['lesson_epochs']} "
         f"--lr 3e-3 --out {out}/embedding",
         f"dlcourse --threads 1 lm train {data} --model lstm --epochs {f['lstm_epochs']} "
-        f"--layers 1 --embed-dim {f['lstm_dim']} --hidden-dim {f['lstm_dim']} --out {out}/lstm",
+        f"--layers 1 --embed-dim {f['lstm_dim']} --hidden-size {f['lstm_dim']} --out {out}/lstm",
         f"dlcourse lm evaluate {out}/lstm",
         f"dlcourse lm similar {out}/lstm {' '.join(PROBES)} --topn 5",
         *(f'dlcourse lm generate {out}/lstm "{p}" --max-tokens 20 --temperature 0.8 '

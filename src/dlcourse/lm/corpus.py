@@ -28,6 +28,9 @@ class Corpus:
         train, valid, test: (N,) int64 id streams, ``<eos>`` after every line.
         itos: the vocabulary, id -> word (specials ``<pad>``, ``<unk>``, ``<eos>`` first).
         tokenizer_config: plain dict that rebuilds the tokenizer (``tokenizer_from_config``).
+        settings: the :func:`load_corpus` arguments that chose the lines (``seed``,
+            ``max_lines``, ``encoding``), so that the same split can be read again; empty for a
+            corpus built from lists of lines.
     """
 
     name: str
@@ -36,6 +39,7 @@ class Corpus:
     test: torch.Tensor
     itos: list[str]
     tokenizer_config: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
         """Token counts and vocabulary size, plain types."""
@@ -260,7 +264,9 @@ def load_corpus(
         train, valid, test = splits
         held = max(1, max_lines // 8)
         splits = (train[:max_lines], valid[:held], test[:held])
-    return corpus_from_splits(
+    corpus = corpus_from_splits(
         name, *splits, tokenizer=tokenizer or default_tok, max_size=max_size, min_freq=min_freq,
         vocab=vocab,
     )
+    corpus.settings = {"seed": seed, "max_lines": max_lines, "encoding": encoding}
+    return corpus

@@ -28,8 +28,10 @@ class LanguageModel(Estimator):
     carried across windows and detached, reset each epoch, gradient clipping, LR decay on
     plateau, early stopping on valid perplexity, best weights kept, exact resume). Learned
     attributes end in ``_``: ``model_``, ``itos_``, ``tokenizer_config_``, ``data_name_``,
-    ``history_``, ``device_``. ``save(dir)`` / ``LanguageModel.load(dir, device=...)`` use the
-    one model file of every lesson (``dir/model.safetensors``).
+    ``corpus_settings_`` (the corpus's :attr:`~dlcourse.lm.corpus.Corpus.settings`: its split
+    can be read again), ``history_``, ``device_``. ``save(dir)`` /
+    ``LanguageModel.load(dir, device=...)`` use the one model file of every lesson
+    (``dir/model.safetensors``).
 
     Example:
         >>> from dlcourse.lm import LanguageModel, LMConfig, load_corpus  # doctest: +SKIP
@@ -121,6 +123,7 @@ class LanguageModel(Estimator):
         self.itos_ = itos
         self.tokenizer_config_ = dict(corpus.tokenizer_config)
         self.data_name_ = corpus.name
+        self.corpus_settings_ = dict(corpus.settings)
         self.history_ = history
         self.device_ = device
         if out_dir is not None:
@@ -238,15 +241,19 @@ class LanguageModel(Estimator):
 
     # ---------------------------------------------------------------------- save/load
     def _get_state(self) -> tuple[dict, dict]:
-        """The weights as tensors; vocabulary, tokenizer, data name and history as JSON."""
+        """The weights as tensors; vocabulary, tokenizer, data, corpus settings and history as
+        JSON."""
         values = {"itos": self.itos_, "tokenizer": self.tokenizer_config_,
-                  "data": self.data_name_, "history": self.history_}
+                  "data": self.data_name_, "corpus": self.corpus_settings_,
+                  "history": self.history_}
         return module_arrays(self.model_), values
 
     def _set_state(self, arrays: dict, values: dict) -> None:
         self.itos_ = list(values["itos"])
         self.tokenizer_config_ = dict(values["tokenizer"])
         self.data_name_ = values.get("data")
+        # files written before the settings were kept have none: evaluate then reads all lines
+        self.corpus_settings_ = dict(values.get("corpus") or {})
         self.history_ = list(values.get("history") or [])
         model = build_for(self.config, len(self.itos_))
         # a vocabulary or size that does not match the arrays is one IncompatibleModelError

@@ -29,7 +29,8 @@ def bad_inputs(workdir, vision_model, image_folder, png_writer):
     shutil.copytree(image_folder, "photos")
     for name in ("a", "b"):                       # class folders holding only unreadable files
         Path("broken", name).mkdir(parents=True)
-        Path("broken", name, "x.png").write_bytes(b"garbage")
+        for file in ("x.png", "y.png"):
+            Path("broken", name, file).write_bytes(b"garbage")
     shutil.copytree(vision_model, "vis")
     manifest, arrays = read_state("vis/model.safetensors", "torch")
     write_state("som/model.safetensors", {**manifest, "lesson": "som", "estimator": "SOM"},
@@ -59,7 +60,7 @@ CASES = [
     (("vision", "train", "emptydir", "--out", "run", *GOOD), "no class subfolders"),
     (("vision", "train", "broken", "--out", "run", *GOOD), "no readable images"),
     (("vision", "train", "broken", "--out", "run", "--on-bad", "stop", *GOOD),
-     r"cannot read image .*x\.png"),
+     r"cannot read image .*[xy]\.png"),
     ((*TRAIN, "--epochs", "0"), "--epochs must be >= 1"),
     ((*TRAIN, "--epochs", "abc"), "'abc' is not an integer"),
     ((*TRAIN, "--epochs", "2.5"), "'2.5' is not an integer"),
@@ -122,6 +123,7 @@ CASES = [
     (("vision", "predict", "vis", "good.png", "--top-k", "0"), "--top-k"),
     (("vision", "predict", "vis", "good.png", "--top-k", "two"), "--top-k"),
     (("vision", "predict", "som", "good.png"), "holds a 'som' model"),
+    (("vision", "predict", "som", "nope.png"), "holds a 'som' model"),
     (("vision", "predict", "cut", "good.png"), "not a dlcourse model file"),
     (("vision", "predict", "file.txt", "good.png"), "not a dlcourse model file"),
     (("vision", "predict", "--model", "nowhere", "good.png"), "does not exist"),

@@ -72,7 +72,8 @@ def test_named_sets_take_the_data_list_names(cli_run, workdir, caplog,
     assert result.code == 0, result.err
     assert result.out.startswith("mnist-5k: 32 training, 32 test images, 10 classes")
     # the old spelling of a CIFAR name is mapped (and, offline, refused in one line)
-    result = cli_run("vision", "train", "cifar10", "--dry-run", "--out", "c")
+    result = cli_run("vision", "train", "cifar10", "--dry-run", "--out", "c", "--arch",
+                     "efficientnet_lite0")
     assert "'cifar10' is now called 'cifar-10'" in caplog.text   # a note on stderr
     result.assert_user_error("cifar-10")
     assert not any(p.startswith("c") for p in workdir())

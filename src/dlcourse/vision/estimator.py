@@ -36,9 +36,10 @@ from dlcourse.vision.data import ArrayImageDataset
 from dlcourse.vision.features import extract_features
 from dlcourse.vision.images import load_image
 from dlcourse.vision.metrics import EvalResult, evaluation_from_logits
-from dlcourse.vision.models import BackboneInfo, build_model, check_weights
+from dlcourse.vision.models import BackboneInfo, build_model
 from dlcourse.vision.pipeline import Pipeline, logits_of
 from dlcourse.vision.training import finetune, train_head
+from dlcourse.vision.weights import check_weights
 
 log = logging.getLogger(__name__)
 

@@ -27,6 +27,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".
 ON_BAD = ("skip", "stop")
 MAX_AUTO_WORKERS = 8
 PARALLEL_DECODE_FILES = 256   # fewer files decode faster than worker processes start
+MIN_PER_CLASS_TO_SPLIT = 2    # one training and one validation image
 
 
 def available_cores() -> int:
@@ -135,11 +136,12 @@ def _decoded(paths: Sequence[Path], size: int, num_workers: int):
 
 
 def load_image_files(paths: Sequence[Path], size: int, on_bad: str = "skip",
-                     num_workers: int | None = None):
+                     num_workers: int | None = None, what: str = "files"):
     """Decode image files to a uint8 tensor (N, 3, size, size).
 
     Args:
         num_workers: decoding processes (None: :func:`decode_workers`); the result is the same.
+        what: the files' name in the message when none is readable ("training files").
 
     Returns:
         ``(images, kept_indices, bad)``: with ``on_bad="skip"`` unreadable files are left out
@@ -164,24 +166,52 @@ def load_image_files(paths: Sequence[Path], size: int, on_bad: str = "skip",
         log.warning("skipped %d unreadable image(s) of %d", len(bad.paths), len(paths))
     if not images:
         where = f"; the first: {bad.reasons[0]}" if bad.reasons else ""
-        raise DlcourseError(f"no readable images among {len(paths)} files{where}")
+        raise DlcourseError(f"no readable images among the {len(paths)} {what}{where}")
     return torch.stack(images), kept, bad
 
 
 def _scan_class_dir(root: Path) -> tuple[list[Path], list[int], list[str]]:
+    """Image files and labels of ``root/<class>/...``; refuses an empty class folder or a
+    single class before anything is decoded."""
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not classes:
         raise DlcourseError(f"{root} has no class subfolders; "
                             f"lay images out as {root}/<class>/*.jpg")
     paths, labels = [], []
     for k, name in enumerate(classes):
-        for p in sorted((root / name).rglob("*")):
-            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS:
-                paths.append(p)
-                labels.append(k)
-    if not paths:
-        raise DlcourseError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) under {root}")
+        files = [p for p in sorted((root / name).rglob("*"))
+                 if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+        if not files:
+            raise DlcourseError(f"class folder {root / name} holds no image files "
+                                f"({', '.join(IMAGE_EXTENSIONS)}); add images or remove it")
+        paths.extend(files)
+        labels.extend([k] * len(files))
+    if len(classes) < 2:
+        raise DlcourseError(f"{root} has one class folder ({classes[0]}); a classifier needs at "
+                            f"least 2: add {root}/<another class>/ with images")
     return paths, labels, classes
+
+
+def _check_split(root: Path, labels: list[int], classes: list[str]) -> None:
+    """Every class needs one training and one validation image when ``root`` is split."""
+    counts = np.bincount(labels, minlength=len(classes))
+    k = int(np.argmin(counts))
+    if counts[k] < MIN_PER_CLASS_TO_SPLIT:
+        raise DlcourseError(
+            f"class folder {root / classes[k]} holds only {counts[k]} image file(s); splitting "
+            f"{root} into training and validation images needs at least "
+            f"{MIN_PER_CLASS_TO_SPLIT} per class: add images, or lay out {root}/train/<class>/ "
+            f"and {root}/val/<class>/")
+
+
+def _check_classes_kept(train: ArrayImageDataset, bad: BadImages) -> None:
+    """A class whose training files were all unreadable cannot be learned: say which."""
+    counts = np.bincount(train.labels.numpy(), minlength=len(train.classes))
+    empty = [c for c, n in zip(train.classes, counts) if n == 0]
+    if empty:
+        raise DlcourseError(
+            f"class {empty[0]!r} has no readable training image ({len(bad.paths)} unreadable "
+            f"file(s) skipped, e.g. {bad.reasons[0]}); add images of it")
 
 
 def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float = 0.2,
@@ -194,6 +224,11 @@ def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float
     training resolution or a little above it. Unreadable files: see :func:`load_image_files`;
     the paths skipped are in each data set's ``skipped``. ``num_workers``: decoding processes
     (see :func:`decode_workers`).
+
+    Raises:
+        DlcourseError: before decoding, a folder without class subfolders, an empty class
+            folder, a single class, or (to split) a class with fewer than 2 image files; after
+            it, a class left without readable training images (the message names the fix).
     """
     root = Path(root)
     if not root.is_dir():
@@ -208,13 +243,18 @@ def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float
             raise DlcourseError(f"{valid_dir} has classes {vclasses} but {train_dir} has {classes}")
     else:
         paths, labels, classes = _scan_class_dir(root)
+        _check_split(root, labels, classes)
         tr, va = split_stratified(np.asarray(labels), valid_fraction, seed)
         tp, tl = [paths[i] for i in tr], [labels[i] for i in tr]
         vp, vl = [paths[i] for i in va], [labels[i] for i in va]
-    out = []
-    for ps, ls in ((tp, tl), (vp, vl)):
-        images, kept, bad = load_image_files(ps, size, on_bad, num_workers)
-        ds = ArrayImageDataset(images, np.asarray(ls)[kept], classes)
-        ds.skipped = bad.paths
-        out.append(ds)
-    return out[0], out[1]
+    train, bad = _decode(tp, tl, classes, size, on_bad, num_workers, "training files")
+    _check_classes_kept(train, bad)
+    valid, _ = _decode(vp, vl, classes, size, on_bad, num_workers, "validation files")
+    return train, valid
+
+
+def _decode(paths, labels, classes, size, on_bad, num_workers, what):
+    images, kept, bad = load_image_files(paths, size, on_bad, num_workers, what)
+    ds = ArrayImageDataset(images, np.asarray(labels)[kept], classes)
+    ds.skipped = bad.paths
+    return ds, bad

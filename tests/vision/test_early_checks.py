@@ -1,0 +1,149 @@
+"""`dlcourse vision train` refuses what would fail later before it reads or decodes any image:
+pretrained weights missing offline, a weights file that is not one, image folders too small to
+train on; each as one ``error:`` line that says what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+LITE = ("--arch", "efficientnet_lite0", "--weights", "none", "--device", "cpu")
+
+
+@pytest.fixture
+def no_decoding(monkeypatch):
+    """Decoding an image file fails the test."""
+    import dlcourse.vision.images as images
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("images were decoded before the check")
+
+    monkeypatch.setattr(images, "load_image_files", refuse)
+
+
+@pytest.fixture
+def no_data_read(monkeypatch, no_decoding):
+    """Reading a data set (or decoding an image file) fails the test."""
+    import dlcourse.vision.data as data
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("data was read before the check")
+
+    monkeypatch.setattr(data, "load_named", refuse)
+
+
+def test_default_resnet18_offline_is_refused_first_with_the_fixes(cli_run, workdir,
+                                                                  isolated_cache, monkeypatch,
+                                                                  no_data_read):
+    monkeypatch.setenv("DLCOURSE_OFFLINE", "1")
+    result = cli_run("vision", "train", "fashion-mnist", "--out", "x", "--dry-run")
+    result.assert_user_error(r"resnet18's ImageNet weights \(IMAGENET1K_V1\) are not in the "
+                             r"cache .*`dlcourse data fetch resnet18-imagenet`.*--arch "
+                             r"efficientnet_lite0.*--weights none")
+    assert result.out == "" and not Path("x").exists()
+
+
+@pytest.fixture
+def weight_files(workdir):
+    """Files a user may pass as --weights, none of them a state dict of resnet18."""
+    import torch
+
+    Path("afile").write_bytes(b"hi\n")                      # the audit's file
+    Path("folder.pth").mkdir()
+    torch.save(torch.nn.Linear(3, 2), "whole.pt")           # a pickled module, not a state dict
+    torch.save(torch.nn.Linear(3, 2).state_dict(), "linear.pth")
+    torch.save({"epoch": 3}, "nostate.pt")
+    Path("cut.pth").write_bytes(Path("linear.pth").read_bytes()[:200])
+    return workdir
+
+
+@pytest.mark.parametrize(("weights", "match"), [
+    ("afile", r"weights afile is not a readable weights file \(neither a PyTorch nor a "
+              r"safetensors file\); give a PyTorch state dict .* or a \.safetensors file of "
+              r"resnet18"),
+    ("whole.pt", r"not a readable weights file \(it holds pickled objects.*a whole model"),
+    ("cut.pth", r"weights cut\.pth is cut short"),
+    ("nostate.pt", r"do not hold a state dict"),
+    ("linear.pth", r"do not fit resnet18: 122 of its 122 tensors missing .*2 unknown "
+                   r"\(e\.g\. weight\)"),
+    ("folder.pth", r"weights folder\.pth is a folder"),
+])
+def test_a_bad_weights_file_is_refused_before_the_data(cli_run, weight_files, no_data_read,
+                                                       weights, match):
+    before = weight_files()
+    result = cli_run("vision", "train", "fashion-mnist", "--out", "x", "--dry-run",
+                     "--weights", weights)
+    result.assert_user_error(match)
+    assert result.out == "" and weight_files() == before
+
+
+def test_a_lukemelas_named_state_dict_of_another_shape_is_refused(tmp_path):
+    import torch
+
+    from dlcourse.errors import IncompatibleModelError
+    from dlcourse.vision.weights import check_weights, lite0_weights_path
+
+    state = torch.load(lite0_weights_path(), map_location="cpu", weights_only=True)
+    state["_fc.weight"] = state["_fc.weight"][:10]            # a 10-class head
+    torch.save(state, tmp_path / "lite10.pth")
+    with pytest.raises(IncompatibleModelError, match=r"shape classifier\.weight \(10, 1280\) "
+                                                     r"instead of \(1000, 1280\)"):
+        check_weights("efficientnet_lite0", str(tmp_path / "lite10.pth"))
+
+
+@pytest.fixture
+def small_folders(workdir, png_writer):
+    """Image folders too small to train on, each missing something different."""
+    rng = np.random.default_rng(0)
+    png_writer(Path("emptyclass/cat/a.png").absolute(), rng)
+    Path("emptyclass/dog").mkdir()
+    for name in ("cat", "dog"):                              # 1 readable image a class + 1 bad
+        png_writer(Path(f"few/{name}/a.png").absolute(), rng)
+    Path("few/cat/bad.png").write_bytes(b"junk")
+    for file in ("a.png", "b.png"):
+        png_writer(Path(f"oneclass/cat/{file}").absolute(), rng)
+    for file in ("a.png", "b.png"):                          # train/val layout, dog's only
+        png_writer(Path(f"split/train/cat/{file}").absolute(), rng)   # training file is bad
+        for name in ("cat", "dog"):
+            png_writer(Path(f"split/val/{name}/{file}").absolute(), rng)
+    Path("split/train/dog").mkdir()
+    Path("split/train/dog/bad.png").write_bytes(b"junk")
+    return workdir
+
+
+@pytest.mark.parametrize(("folder", "match"), [
+    ("emptyclass", r"class folder emptyclass/dog holds no image files \(\.jpg.*add images or "
+                   r"remove it"),
+    ("few", r"class folder few/dog holds only 1 image file\(s\); splitting few into training "
+            r"and validation images needs at least 2 per class: add images, or lay out "
+            r"few/train/<class>/ and few/val/<class>/"),
+    ("oneclass", r"oneclass has one class folder \(cat\); a classifier needs at least 2"),
+])
+def test_a_folder_too_small_is_refused_before_decoding(cli_run, small_folders, no_decoding,
+                                                       folder, match):
+    before = small_folders()
+    result = cli_run("vision", "train", folder, "--out", "run", "--dry-run", *LITE)
+    result.assert_user_error(match)
+    assert result.out == "" and small_folders() == before
+
+
+def test_a_class_without_readable_training_images_is_named(cli_run, small_folders):
+    result = cli_run("vision", "train", "split", "--out", "run", "--dry-run", *LITE)
+    result.assert_user_error(r"class 'dog' has no readable training image \(1 unreadable "
+                             r"file\(s\) skipped, e\.g\. cannot read image "
+                             r"split/train/dog/bad\.png.*add images of it")
+    assert not Path("run").exists()
+
+
+def test_evaluate_limit_speaks_of_test_images_only(cli_run):
+    import re
+
+    def limit_help(verb: str) -> str:
+        out = cli_run("vision", verb, "--help").out
+        return " ".join(re.search(r"--limit.*?(?=\n  --)", out, re.S).group(0).split())
+
+    assert "Use this many test images" in limit_help("evaluate")
+    assert "training" not in limit_help("evaluate")
+    assert "training and this many test images" in limit_help("train")

@@ -40,11 +40,16 @@ def run_tour(
     A failing chapter is recorded in the report and the tour goes on; the report is rewritten
     after every chapter so an interrupted tour still leaves what it finished.
     """
+    from dlcourse.engine.accelerator import check_device_name
+    from dlcourse.engine.device import resolve_device
+
     out_dir = Path(out_dir)
     keys = [k for k, _, _ in CHAPTERS]
     for key in only or []:
         if key not in keys:
             raise ValueError(f"unknown chapter {key!r}; choose from {', '.join(keys)}")
+    # before any chapter: a misspelt or absent device would fail each chapter in turn
+    resolve_device(check_device_name(device))
     report = Report(out_dir, "dlcourse tour")
     report.text(
         "Every lesson of the course, run end to end on real data that installs offline, "

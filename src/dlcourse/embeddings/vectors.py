@@ -89,7 +89,11 @@ class KeyedVectors:
             raise DlcourseError(self._unknown_message(word)) from None
 
     def _unknown_message(self, word: str) -> str:
-        close = difflib.get_close_matches(str(word), self.index_to_key[:50000], n=5, cutoff=0.7)
+        keys = self.index_to_key[:50000]
+        # the same word in other case first (War -> war), then near spellings
+        close = [k for k in keys if k.lower() == str(word).lower() and k != word][:5]
+        close += [k for k in difflib.get_close_matches(str(word), keys, n=5, cutoff=0.7)
+                  if k not in close][:5 - len(close)]
         hint = (f"; close entries: {', '.join(close)}" if close
                 else "; check its spelling and case")
         return f"word {word!r} is not in the vocabulary ({len(self)} words){hint}"

@@ -42,8 +42,10 @@ class CliResult:
     def __init__(self, code: int, out: str, err: str):
         self.code, self.out, self.err = code, out, err
 
-    def assert_user_error(self, match: str | None = None) -> None:
-        """One line ``error: ...`` on stderr, exit 2, no traceback (``match``: a regex)."""
+    def assert_user_error(self, match: str | None = None, report: bool = False) -> None:
+        """One line ``error: ...`` on stderr, exit 2, no traceback, nothing on stdout (a refused
+        command prints no partial result; ``report``: a check whose findings are its output,
+        e.g. ``data verify``); ``match``: a regex."""
         import re
 
         lines = [line for line in self.err.splitlines() if line.strip()]
@@ -52,6 +54,7 @@ class CliResult:
         assert len(errors) == 1 and "Traceback" not in self.err, self.err
         assert not [line for line in lines if not line.startswith(("error: ", "note: "))], \
             self.err
+        assert report or not self.out.strip(), f"printed before the error: {self.out[:300]!r}"
         if match is not None:
             assert re.search(match, errors[0]), errors[0]
 

@@ -43,6 +43,9 @@ class TrainingInterrupted(DlcourseError):
 
 def a_quoted(name: object) -> str:
     """``name`` quoted after its article, for messages: ``a_quoted("som")`` -> "a 'som'",
-    ``a_quoted("embed")`` -> "an 'embed'"."""
-    text = str(name)
-    return f"{'an' if text[:1].lower() in 'aeiou' else 'a'} '{text}'"
+    ``a_quoted("embed")`` -> "an 'embed'", ``a_quoted("lm")`` -> "an 'lm'" (said letter by
+    letter: "el-em")."""
+    text = str(name).lower()
+    spelt = not any(c in "aeiouy" for c in text)  # no vowel: an initialism, read as letters
+    vowel_sound = text[:1] in ("aeiou" if not spelt else "aefhilmnorsx")
+    return f"{'an' if vowel_sound and text else 'a'} '{name}'"

@@ -320,7 +320,7 @@ def test_data_verify_command(isolated_cache, cli_run):
     result = cli_run("data", "verify")
     assert result.code == 0 and "wordsim353: ok" in result.out
     (isolated_cache / "datasets" / "wordsim353" / "wordsim353.tsv").write_text("broken")
-    cli_run("data", "verify", "wordsim353").assert_user_error("failed verification")
+    cli_run("data", "verify", "wordsim353").assert_user_error("failed verification", report=True)
 
 
 def test_data_verify_says_not_fetched_apart_from_damaged(isolated_cache, cli_run):
@@ -336,7 +336,7 @@ def test_data_verify_says_not_fetched_apart_from_damaged(isolated_cache, cli_run
     (isolated_cache / "datasets" / "wordsim353" / "wordsim353.tsv").unlink()  # fetched, then lost
     result = cli_run("data", "verify", "wordsim353")
     result.assert_user_error(r"failed verification; run `dlcourse data fetch wordsim353` to "
-                             r"replace the damaged or missing files")
+                             r"replace the damaged or missing files", report=True)
     assert "wordsim353: BAD wordsim353.tsv" in result.out
     assert "verify" in cli_run("data", "--help").out.split("Commands:")[0]  # the group's line
 

@@ -135,7 +135,7 @@ CASES = [
     (("embed", "evaluate", "nosuch"), r"MODEL_DIR nosuch does not exist"),
     (("embed", "evaluate", "nomodel"), r"MODEL_DIR nomodel holds no model.safetensors"),
     (("embed", "evaluate", "som"), r"MODEL_DIR som holds a 'som' model, not an 'embed' one"),
-    (("embed", "evaluate", "lm"), r"MODEL_DIR lm holds a 'lm' model"),
+    (("embed", "evaluate", "lm"), r"MODEL_DIR lm holds an 'lm' model"),
     (("embed", "evaluate", "header"), r"is not a dlcourse model file"),
     (("embed", "evaluate", "truncated"), r"cannot read truncated/model.safetensors"),
     (("embed", "evaluate", "oldpt"), r"holds a model.pt of an older dlcourse"),
@@ -186,7 +186,7 @@ CASES = [
     (("embed", "plot", "embed", "the", "--topn", "-1", "--out", "m.png"), r"'--topn': -1 is"),
     (("embed", "plot", "embed", "the", "--projection", "umap", "--out", "m.png"),
      r"Invalid value for '--projection'"),
-    (("embed", "plot", "lm", "the", "--out", "m.png"), r"holds a 'lm' model"),
+    (("embed", "plot", "lm", "the", "--out", "m.png"), r"holds an 'lm' model"),
     # export MODEL_DIR --to FILE
     (("embed", "export", "embed"), r"Missing option '--to'"),
     (("embed", "export", "embed", "--to", "nomodel"), r"--to nomodel is a directory"),

@@ -123,7 +123,7 @@ CASES = [
     (("lm", "evaluate"), r"Missing argument 'MODEL_DIR'"),
     (("lm", "evaluate", "nosuch"), r"MODEL_DIR nosuch does not exist"),
     (("lm", "evaluate", "nomodel"), r"MODEL_DIR nomodel holds no model.safetensors"),
-    (("lm", "evaluate", "som"), r"MODEL_DIR som holds a 'som' model, not a 'lm' one"),
+    (("lm", "evaluate", "som"), r"MODEL_DIR som holds a 'som' model, not an 'lm' one"),
     (("lm", "evaluate", "header"), r"is not a dlcourse model file"),
     (("lm", "evaluate", "truncated"), r"cannot read truncated/model.safetensors"),
     (("lm", "evaluate", "notes.txt"), r"notes.txt is not a dlcourse model file"),

@@ -245,7 +245,7 @@ def test_load_rejects_other_lessons_and_edited_models(tmp_path, iris):
 
     manifest = {"lesson": "lm", "estimator": "LanguageModel", "config": {}}
     write_state(tmp_path / "lm" / "model.safetensors", manifest, {"x": np.zeros(2)})
-    with pytest.raises(IncompatibleModelError, match="holds a 'lm' model"):
+    with pytest.raises(IncompatibleModelError, match="holds an 'lm' model"):
         SOM.load(tmp_path / "lm")
     som = SOM(4, 5, epochs=1, device="cpu").fit(iris[0])
     manifest = read_manifest(som.save(tmp_path / "som"))

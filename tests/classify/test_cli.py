@@ -46,7 +46,7 @@ def test_evaluate_uses_the_training_columns(trained, capsys):
     main(["classify", "evaluate", str(out), str(d / "valid.csv"), "--out", str(d / "ev")])
     text = capsys.readouterr().out
     assert "accuracy" in text and "macro" in text and "confusion matrix" in text
-    saved = json.loads((d / "ev" / "metrics_eval.json").read_text())
+    saved = json.loads((d / "ev" / "evaluation.json").read_text())
     expected = json.loads((out / "metrics_valid.json").read_text())
     assert saved["accuracy"] == pytest.approx(expected["accuracy"])
 

@@ -145,6 +145,11 @@ def test_evaluate_reproduces_the_training_figures(alias_run, cli_run, monkeypatc
     """`lm evaluate MODEL_DIR` reads the training --max-lines (200), not every line."""
     monkeypatch.chdir(alias_run.parent)
     assert evaluated(cli_run("lm", "evaluate", "run")) == train_figures(alias_run)
+    # --out keeps the same figures in evaluation.json, as every lesson's evaluate --out does
+    assert cli_run("lm", "evaluate", "run", "--out", "ev").code == 0
+    saved = json.loads((alias_run.parent / "ev" / "evaluation.json").read_text())
+    assert {k: round(v, 2) if k.endswith("_ppl") else v for k, v in saved.items()
+            if k != "data"} == train_figures(alias_run)
 
 
 def test_evaluate_help_says_what_its_options_do(cli_run):

@@ -39,8 +39,8 @@ def test_train_evaluate_predict_on_an_image_folder(cli_run, workdir, image_folde
     assert f"{metrics['top1']:.4f}" in result.out and workdir() == before
     result = cli_run("vision", "evaluate", "runs/a", "photos", "--device", "cpu", "--out", "ev")
     assert result.code == 0, result.err
-    assert json.loads(Path("ev/metrics.json").read_text())["top1"] == metrics["top1"]
-    assert Path("ev/confusion.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads(Path("ev/evaluation.json").read_text())["top1"] == metrics["top1"]
+    assert Path("ev/confusion_eval.png").read_bytes()[:4] == b"\x89PNG"
 
     png_writer(Path("new.png").absolute(), np.random.default_rng(5), size=30, color=0)
     result = cli_run("vision", "predict", "runs/a", "new.png", "--top-k", "2", "--device", "cpu")

@@ -270,7 +270,7 @@ def _as_classes(labels: list, classes: list) -> list:
 @click.option("--data", "data_option", hidden=True, callback=_legacy_data)
 @TABLE
 @click.option("--out", type=click.Path(), default=None, callback=_optional_out,
-              help="Also write metrics_eval.json and confusion_eval.png here.")
+              help="Also write evaluation.json and confusion_eval.png here.")
 @batch_option
 @device_option
 def evaluate(model_dir, data, data_option, out, batch_size, device, **options):
@@ -307,8 +307,8 @@ def evaluate(model_dir, data, data_option, out, batch_size, device, **options):
     metrics = clf.evaluate(texts, _as_classes(labels, clf.classes_), batch_size=batch_size)
     show_metrics(metrics, data if data in DATA_SETS else Path(data).name)
     if out is not None:
-        write_metrics(out, metrics, "eval")
-        click.echo(f"wrote {out / 'metrics_eval.json'} and confusion_eval.png")
+        write_metrics(out, metrics, "eval", json_name="evaluation.json")
+        click.echo(f"wrote {out / 'evaluation.json'} and confusion_eval.png")
 
 
 def _legacy_output(ctx, param, value):

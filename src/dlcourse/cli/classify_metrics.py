@@ -32,11 +32,11 @@ def show_metrics(metrics: dict, name: str) -> None:
                 for c, row in zip(classes, metrics["confusion_matrix"])])
 
 
-def write_metrics(out: Path, metrics: dict, name: str) -> None:
-    """Write ``OUT/metrics_NAME.json`` and ``OUT/confusion_NAME.png``."""
+def write_metrics(out: Path, metrics: dict, name: str, json_name: str | None = None) -> None:
+    """Write ``OUT/metrics_NAME.json`` (or ``OUT/json_name``) and ``OUT/confusion_NAME.png``."""
     from dlcourse.engine import write_json
     from dlcourse.plots.common import plot_confusion_matrix
 
-    write_json(out / f"metrics_{name}.json", metrics)
+    write_json(out / (json_name or f"metrics_{name}.json"), metrics)
     plot_confusion_matrix(metrics["confusion_matrix"], [str(c) for c in metrics["classes"]],
                           out / f"confusion_{name}.png", title=f"Confusion matrix ({name})")

@@ -21,6 +21,7 @@ import click
 from dlcourse.cli.common import (
     ConfigOptions,
     ConfigValue,
+    check_out_dir,
     check_out_file,
     check_resume,
     device_option,
@@ -148,6 +149,10 @@ def train_config(preset: str, options: dict, dry_run: bool = False) -> LMConfig:
     return config.validate()
 
 
+
+def _optional_out(ctx, param, value):
+    return None if value is None else check_out_dir(value)
+
 @group.command()
 @click.argument("data", metavar="DATA", callback=_data_callback)
 @click.option("--model", "preset", type=click.Choice(list(PRESETS)), default="lstm",
@@ -222,13 +227,16 @@ def _report(lm, corpus, preset: str, out: Path) -> None:
 @click.option("--data", "data_option", hidden=True, callback=_legacy_data)
 @EVAL_MAX_LINES
 @EVAL_ENCODING
+@click.option("--out", type=click.Path(), default=None, callback=_optional_out,
+              help="Also write evaluation.json here.")
 @device_option
-def evaluate(model_dir, data, data_option, max_lines, encoding, device):
+def evaluate(model_dir, data, data_option, max_lines, encoding, out, device):
     """Valid and test perplexity of the model in MODEL_DIR on DATA.
 
     DATA defaults to the corpus the model was trained on, read as training read it (the same
     seed, --max-lines and --encoding, so the same split and the figures of metrics.json); it is
-    encoded with the model's tokenizer and vocabulary. Prints a table; writes nothing.
+    encoded with the model's tokenizer and vocabulary. Prints a table; writes files only with
+    --out.
     """
     from dlcourse.lm import LanguageModel, load_corpus
 
@@ -252,8 +260,12 @@ def evaluate(model_dir, data, data_option, max_lines, encoding, device):
     corpus = load_corpus(data, tokenizer=lm.tokenizer_config_,
                          seed=saved.get("seed", lm.config.seed), max_lines=settings.max_lines,
                          vocab=lm.itos_, encoding=settings.encoding)
-    echo_table([{"data": corpus.name, **lm.evaluate(corpus),
-                 "test_tokens": int(corpus.test.numel())}], floatfmt=".2f")
+    row = {"data": corpus.name, **lm.evaluate(corpus), "test_tokens": int(corpus.test.numel())}
+    echo_table([row], floatfmt=".2f")
+    if out is not None:
+        from dlcourse.engine import write_json
+
+        click.echo(f"wrote {write_json(out / 'evaluation.json', row)}")
 
 
 def _same_data(data: str, trained_on: str | None) -> bool:

@@ -90,9 +90,13 @@ def _load_data(source: str, image_size: int, seed: int, on_bad: str, limit: int 
     return train, test
 
 
-def _report(clf, test, out: Path | None) -> list[dict]:
-    """Evaluate; with ``out`` write metrics.json, confusion.png and misclassified.png; return
-    the rows to print.
+#: what ``evaluate --out`` writes (train writes metrics.json, confusion.png, misclassified.png)
+EVALUATION_FILES = ("evaluation.json", "confusion_eval.png", "misclassified_eval.png")
+
+def _report(clf, test, out: Path | None, names: tuple[str, str, str] = (
+        "metrics.json", "confusion.png", "misclassified.png")) -> list[dict]:
+    """Evaluate; with ``out`` write the metrics, the confusion matrix and the misclassified
+    images under ``names`` (training's by default); return the rows to print.
 
     Under torchrun every rank evaluates its share (gathered on all ranks); only rank 0 writes.
     """
@@ -106,12 +110,12 @@ def _report(clf, test, out: Path | None) -> list[dict]:
         from dlcourse.plots.common import plot_confusion_matrix
         from dlcourse.plots.vision import plot_misclassified
 
-        write_json(out / "metrics.json", {**r.summary(), "n_test": len(test),
-                                          "per_class": dict(zip(r.classes, r.per_class))})
-        plot_confusion_matrix(r.confusion, r.classes, out / "confusion.png")
+        write_json(out / names[0], {**r.summary(), "n_test": len(test),
+                                    "per_class": dict(zip(r.classes, r.per_class))})
+        plot_confusion_matrix(r.confusion, r.classes, out / names[1])
         if (r.predictions != r.labels).any():
             plot_misclassified(test.images.numpy(), r.labels, r.predictions, r.classes,
-                               out / "misclassified.png")
+                               out / names[2])
     rows = [{"class": c, "accuracy": a} for c, a in zip(r.classes, r.per_class)]
     rows.append({"class": "top-1 (all)", "accuracy": r.top1})
     rows.append({"class": "top-5 (all)", "accuracy": r.top5})
@@ -187,7 +191,8 @@ def _optional_out(ctx, param, value):
               help="Seed of the test split (mnist-5k, folders without val/) [default: the "
                    "model's].")
 @click.option("--out", type=click.Path(), default=None, callback=_optional_out,
-              help="Also write metrics.json, confusion.png and misclassified.png here.")
+              help="Also write evaluation.json, confusion_eval.png and misclassified_eval.png "
+                   "here.")
 @device_option
 def evaluate(model_dir, data, limit, on_bad, seed, out, device):
     """Top-1/top-5 and per-class accuracy of MODEL_DIR on the test images of DATA.
@@ -209,9 +214,9 @@ def evaluate(model_dir, data, limit, on_bad, seed, out, device):
     split_seed = clf.config.seed if seed is None else seed
     _, test = _load_data(source, clf.image_size_, split_seed, on_bad, limit,
                          clf.config.num_workers)
-    echo_table(_report(clf, test, out), floatfmt=".4f")
+    echo_table(_report(clf, test, out, EVALUATION_FILES), floatfmt=".4f")
     if out is not None:
-        click.echo(f"metrics.json, confusion.png and misclassified.png written to {out}")
+        click.echo(f"{', '.join(EVALUATION_FILES)} written to {out}")
 
 
 @group.command()

@@ -14,18 +14,22 @@ import pytest
 from dlcourse.cli.main import main
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    """A dry-run LSTM trained by the CLI (run from its parent folder, with a relative --out)."""
-    root = tmp_path_factory.mktemp("lm_cli")
+def train_in(root: Path, *options: str) -> Path:
+    """``dlcourse --threads 1 lm train lee OPTIONS --device cpu --out run`` run from ``root``
+    (a relative --out, as users type it); returns the run folder."""
     before = os.getcwd()
     os.chdir(root)
     try:
-        main(["--threads", "1", "lm", "train", "lee", "--model", "lstm", "--dry-run",
-              "--device", "cpu", "--out", "run"])
+        main(["--threads", "1", "lm", "train", "lee", *options, "--device", "cpu", "--out", "run"])
     finally:
         os.chdir(before)
     return root / "run"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A dry-run LSTM trained by the CLI."""
+    return train_in(tmp_path_factory.mktemp("lm_cli"), "--model", "lstm", "--dry-run")
 
 
 def test_train_writes_model_metrics_history_and_curves(run_dir):
@@ -98,16 +102,9 @@ def test_old_spellings_work_with_a_note(run_dir, cli_run, monkeypatch):
 @pytest.fixture(scope="module")
 def alias_run(tmp_path_factory):
     """A small LSTM trained with the other lessons' spellings of four options (200 lines)."""
-    root = tmp_path_factory.mktemp("lm_alias")
-    before = os.getcwd()
-    os.chdir(root)
-    try:
-        main(["--threads", "1", "lm", "train", "lee", "--max-lines", "200", "--epochs", "1",
-              "--embed-dim", "12", "--hidden-size", "12", "--layers", "1", "--grad-clip", "0.5",
-              "--max-vocab", "300", "--min-count", "3", "--device", "cpu", "--out", "run"])
-    finally:
-        os.chdir(before)
-    return root / "run"
+    return train_in(tmp_path_factory.mktemp("lm_alias"), "--max-lines", "200", "--epochs", "1",
+                    "--embed-dim", "12", "--hidden-size", "12", "--layers", "1", "--grad-clip",
+                    "0.5", "--max-vocab", "300", "--min-count", "3")
 
 
 def test_other_spellings_set_the_config(alias_run):

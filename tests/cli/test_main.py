@@ -110,3 +110,19 @@ def test_tour_reports_each_chapter_and_survives_a_failure(tmp_path, monkeypatch)
     assert "Good chapter" in markdown and "boom" in markdown and "good/figure.png" in markdown
     assert path.name == "report.html" and "<table>" in path.read_text()
 
+
+
+def test_a_ctrl_c_outside_the_trainer_names_the_kept_checkpoint(tmp_path, monkeypatch):
+    """Ctrl-C while a train command writes its last files (the trainer's own handler is done):
+    the message says --resume finishes the run when a checkpoint is there."""
+    from dlcourse.cli.main import _resume_hint
+
+    monkeypatch.chdir(tmp_path)
+    args = ["--threads", "1", "som", "train", "x.npy", "--out", "run"]
+    assert _resume_hint(args) == ""                                   # nothing kept yet
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "last.safetensors").write_bytes(b"x")
+    assert "run/last.safetensors is kept: run the same command with --resume" in \
+        _resume_hint(args)
+    assert "--resume" in _resume_hint(["lm", "train", "lee", "--out=run"])
+    assert _resume_hint(["som", "evaluate", "run"]) == ""             # not a train command

@@ -35,6 +35,18 @@ def test_same_seed_same_weights_single_worker(lee_sentences, method):
     assert not np.array_equal(a, c)
 
 
+def test_dlcourse_threads_1_means_one_worker_and_reproducible_vectors(lee_sentences,
+                                                                      monkeypatch):
+    """`dlcourse --threads 1` (which sets NUMBA_NUM_THREADS=1) with workers left at None: one
+    Hogwild thread, so the same vectors twice, as with workers=1."""
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "1")
+    kw = dict(method="skipgram", vector_size=16, min_count=3, epochs=1, seed=3)
+    a = Word2Vec(**kw).fit(lee_sentences[:80]).wv.vectors
+    b = Word2Vec(**kw).fit(lee_sentences[:80]).wv.vectors
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, Word2Vec(workers=1, **kw).fit(lee_sentences[:80]).wv.vectors)
+
+
 def test_cbow_learns_topical_neighbours(lee_sentences):
     model = Word2Vec(method="cbow", vector_size=50, min_count=2, epochs=20, seed=1,
                      workers=2).fit(lee_sentences)

@@ -163,6 +163,14 @@ def test_a_second_ctrl_c_stops_at_once_and_keeps_the_last_checkpoint(tmp_path):
     state = load_checkpoint(tmp_path / "last.pt")
     assert state["epoch"] == 1 and state["batches_done"] == 0  # epoch 1's checkpoint, intact
 
+    # before any checkpoint: no promise of one to resume from
+    calls["n"] = 17
+    model, loader, optimizer, _, _ = make_problem()
+    with pytest.raises(TrainingInterrupted, match=r"stopped at once in epoch 1, before the first "
+                                                  r"checkpoint; run the same command again"):
+        fit(model, loader, double_ctrl_c, optimizer, 3, out_dir=tmp_path / "fresh")
+    assert not (tmp_path / "fresh" / "last.pt").exists()
+
 
 def test_extra_state_is_saved_mid_epoch_and_restored(tmp_path, monkeypatch):
     """A lesson's carried state (here a running tensor the steps depend on) survives resume."""

@@ -132,11 +132,20 @@ def test_second_ctrl_c_stops_at_once_and_keeps_the_checkpoint(iris, tmp_path):
             raise KeyboardInterrupt
 
     checkpoint = training.Checkpoint(tmp_path, {}, {})
-    with pytest.raises(TrainingInterrupted, match="stopped at once; the checkpoint .*last."
-                                                  "safetensors from before is kept"):
+
+    def run():
         training.train_run(Impatient(), iris, TrainState(iris[:4].copy()), None,
                            TrainSettings("batch", 2), checkpoint)
+
+    with pytest.raises(TrainingInterrupted, match="stopped at once, before the first "
+                                                  "checkpoint; run the same command again"):
+        run()
     assert not (tmp_path / "last.safetensors").exists()  # nothing half-written
+    (tmp_path / "last.safetensors").write_bytes(b"an earlier checkpoint")
+    with pytest.raises(TrainingInterrupted, match="stopped at once; the checkpoint .*last."
+                                                  "safetensors from before is kept"):
+        run()
+    assert (tmp_path / "last.safetensors").read_bytes() == b"an earlier checkpoint"
 
 
 def test_without_an_output_folder_an_interrupt_saves_nothing(iris, monkeypatch):

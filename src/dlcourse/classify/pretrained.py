@@ -13,7 +13,7 @@ import numpy as np
 
 from dlcourse.classify.config import FIT_WORD2VEC, MINILM_WORDS, PRETRAINED_NAMES
 from dlcourse.engine.interrupt import simulated_interrupt_paused
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, TrainingInterrupted
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,10 @@ def train_word2vec(token_lists: Sequence[Sequence[str]], dim: int, seed: int = 0
     try:
         with simulated_interrupt_paused():
             model = Word2Vec(vector_size=dim, seed=seed, **FIT_WORD2VEC_SETTINGS).fit(token_lists)
+    except TrainingInterrupted:  # its own message would speak of a run without an out_dir
+        raise TrainingInterrupted("interrupted while training the word2vec vectors, before the "
+                                  "classifier's first checkpoint; run the same command again "
+                                  "(they take seconds)") from None
     finally:
         quiet.setLevel(level)
     log.info("word2vec on the training texts: %d words x %d dimensions in %.1f s",

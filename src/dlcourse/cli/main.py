@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import traceback
+from pathlib import Path
 
 import click
 
@@ -86,11 +87,16 @@ def cli(ctx, debug: bool, quiet: bool, threads: int | None):
     if quiet:  # read by dlcourse.engine.progress (and inherited by torchrun's workers)
         os.environ["DLCOURSE_PROGRESS"] = "0"
     main_process = os.environ.get("RANK", "0") == "0"  # torchrun's rank; dlcourse.engine is heavy
-    logging.basicConfig(  # under torchrun only rank 0 reports progress; all ranks report problems
-        level=logging.WARNING if quiet or not main_process else logging.INFO,
+    # other libraries (torch, numba) report warnings only: torch's exit hook, for one, logs
+    # cache statistics at INFO. Under torchrun only rank 0 reports progress; all ranks report
+    # problems
+    logging.basicConfig(
+        level=logging.WARNING,
         format="%(message)s" if not debug else "%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("dlcourse").setLevel(
+        logging.WARNING if quiet or not main_process else logging.INFO)
     apply_threads(threads)
 
 
@@ -154,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("interrupted", err=True)
+        click.echo(f"interrupted{_resume_hint(args)}", err=True)
         sys.exit(130)
     except (DlcourseError, ValueError, OSError, EOFError) as exc:
         _traceback(debug)
@@ -164,6 +170,23 @@ def main(argv: list[str] | None = None) -> None:
         user_os = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError,
                    FileExistsError)
         sys.exit(1 if isinstance(exc, OSError) and not isinstance(exc, user_os) else 2)
+
+
+def _resume_hint(args: list[str]) -> str:
+    """For a Ctrl-C outside a trainer's own handling (while a checkpoint or the final files are
+    written, say): the checkpoint a ``train --out OUT`` run left, which ``--resume`` continues
+    from or finishes."""
+    if "train" not in args:
+        return ""
+    out = next((v for k, v in zip(args, args[1:]) if k == "--out"), None)
+    out = out or next((a.split("=", 1)[1] for a in args if a.startswith("--out=")), None)
+    if out is None:
+        return ""
+    kept = [p for p in (Path(out) / "last.pt", Path(out) / "last.safetensors") if p.is_file()]
+    if not kept:
+        return ""
+    return (f"; the checkpoint {kept[0]} is kept: run the same command with --resume to "
+            "continue (or to finish writing the run's files)")
 
 
 def _traceback(debug: bool) -> None:

@@ -57,8 +57,8 @@ class Word2VecConfig(Config):
     cbow_mean: bool = param(True, "CBOW: the mean of the context vectors (off: their sum).")
     workers: int | None = param(None, "CPU threads updating the shared vectors without locks "
                                 "(Hogwild: reproducible only with 1, stopped and resumed or not; "
-                                "GloVe's result does not depend on them, see blocks); none: all "
-                                "cores.", min=1)
+                                "GloVe's result does not depend on them, see blocks); none: "
+                                "dlcourse --threads (default the physical cores).", min=1)
     seed: int = param(0, "Seed of the start vectors, subsampling and noise words.", min=0)
     device: str = param("auto", "auto (a GPU when present, else the CPU, which needs no torch), "
                         "cpu, cuda, cuda:N or mps.")
@@ -95,8 +95,8 @@ class GloVeConfig(Config):
     eta: float = param(0.05, "AdaGrad's start learning rate.", min=0.0, exclusive_min=True,
                        max=10.0)
     epochs: int = param(25, "Passes over the co-occurrence table.", min=1)
-    workers: int | None = param(None, "CPU threads; none: the cores (under torchrun: the cores "
-                                "per process).", min=1)
+    workers: int | None = param(None, "CPU threads; none: dlcourse --threads (default the "
+                                "physical cores; under torchrun the cores per process).", min=1)
     seed: int = param(0, "Seed of the start vectors and of the table's shuffle.", min=0)
     memory_mb: int = param(256, "Counting buffer in MiB (the same table for any size).", min=1)
     blocks: int | None = param(None, "Vocabulary parts P of the lock-free schedule (the vectors "

@@ -25,7 +25,8 @@ from dlcourse.embeddings.corpus import Corpus, scan_corpus
 from dlcourse.embeddings.glove_training import PARAMS, BlockTable, Rounds
 from dlcourse.embeddings.ranks import any_rank, process_group
 from dlcourse.embeddings.vectors import KeyedVectors
-from dlcourse.engine.interrupt import StopGuard
+from dlcourse.engine.interrupt import StopGuard, stopped_at_once
+from dlcourse.engine.threads import thread_budget
 from dlcourse.errors import IncompatibleModelError, TrainingInterrupted
 
 log = logging.getLogger(__name__)
@@ -106,8 +107,7 @@ class GloVe(VectorEstimator):
         log.info("%d co-occurrence entries for %d words in %.1fs", len(vals), len(words),
                  count_seconds)
 
-        threads = cfg.workers or max(1, (os.cpu_count() or 1)
-                                     // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+        threads = cfg.workers or thread_budget()
         parts = cfg.blocks or world * threads  # P
         rng = np.random.default_rng(cfg.seed)
         table = BlockTable.build(rows, cols, vals, parts, len(words), cfg.x_max, cfg.alpha, rng)
@@ -150,10 +150,8 @@ class GloVe(VectorEstimator):
                     try:
                         rounds.run(s, pool)
                     except KeyboardInterrupt:
-                        kept = checkpoint is not None and checkpoint.path.exists()
-                        raise TrainingInterrupted("stopped at once" + (
-                            f"; the checkpoint {checkpoint.path} from before is kept and "
-                            "--resume continues from it" if kept else "")) from None
+                        raise stopped_at_once(
+                            None if checkpoint is None else checkpoint.path) from None
                     guard.step()
                     if s + 1 < parts and any_rank([guard.should_stop()], world)[0]:
                         where = f"in epoch {epoch} after {s + 1} of {parts} rounds"

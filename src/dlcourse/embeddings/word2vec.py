@@ -24,7 +24,7 @@ from dlcourse.embeddings.corpus import Corpus, encode_blocks, keep_probabilities
 from dlcourse.embeddings.ranks import any_rank, process_group
 from dlcourse.embeddings.vectors import KeyedVectors
 from dlcourse.embeddings.word2vec_cpu import EpochProgress
-from dlcourse.engine.interrupt import StopGuard
+from dlcourse.engine.interrupt import StopGuard, stopped_at_once
 from dlcourse.errors import IncompatibleModelError, TrainingInterrupted
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ class Word2Vec(VectorEstimator):
                                                  float(train_tokens * cfg.epochs), position,
                                                  guard, report)
                 except KeyboardInterrupt:
-                    raise TrainingInterrupted(_stopped_at_once(checkpoint)) from None
+                    raise stopped_at_once(None if checkpoint is None else checkpoint.path) from None
                 result.seconds += time.perf_counter() - t0
                 unit = "chunks" if trainer_name == "numba" else "blocks"
                 if result.stopped:
@@ -250,8 +250,3 @@ def _reporter(callback: Callable[[dict], None], epoch: int, t0: float,
 
     return report
 
-
-def _stopped_at_once(checkpoint: RunCheckpoint | None) -> str:
-    kept = (f"; the checkpoint {checkpoint.path} from before is kept and --resume continues "
-            "from it" if checkpoint is not None and checkpoint.path.exists() else "")
-    return f"stopped at once{kept}"

@@ -12,7 +12,6 @@ new chunk, the chunks in flight finish, and the epoch reports how many chunks it
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from dlcourse.embeddings.corpus import alias_table
+from dlcourse.engine.threads import thread_budget
 
 CHUNK_TOKENS = 50_000  # words per kernel call; threads take chunks in turn
 
@@ -66,7 +66,7 @@ class NumbaTrainer:
         self.cfg = cfg
         self.w_in, self.w_out, self.keep = w_in, w_out, keep
         self.prob, self.alias = alias_table(noise)
-        self.workers = max(1, cfg.workers or os.cpu_count() or 1)
+        self.workers = max(1, cfg.workers or thread_budget())
 
     def train_epoch(self, blocks: Iterable, seed: int, done_before: int, total: float,
                     start: EpochProgress, guard: Any,

@@ -27,7 +27,7 @@ from dlcourse.engine.averaging import WeightAverage
 from dlcourse.engine.checkpoint import load_checkpoint, save_checkpoint, write_json
 from dlcourse.engine.distributed import all_reduce_sum, is_distributed, is_main_process
 from dlcourse.engine.estimator import check_resume_config
-from dlcourse.engine.interrupt import StopGuard
+from dlcourse.engine.interrupt import StopGuard, stopped_at_once
 from dlcourse.engine.loop import EpochPosition, StepFn, train_one_epoch, unwrap
 from dlcourse.engine.seed import rng_state, set_rng_state
 from dlcourse.errors import DlcourseError, IncompatibleModelError, TrainingInterrupted, a_quoted
@@ -259,9 +259,8 @@ def fit(
                     start=position, get_extra=get_extra, set_extra=set_extra, guard=guard,
                     desc=f"{desc} {epoch + 1}/{epochs}", show_progress=progress)
             except KeyboardInterrupt:  # a second Ctrl-C: stop at once, keep the last checkpoint
-                kept = (f"; the checkpoint {out / 'last.pt'} from before is kept and --resume "
-                        "continues from it" if out is not None else "")
-                raise TrainingInterrupted(f"stopped at once in epoch {epoch + 1}{kept}") from None
+                raise stopped_at_once(None if out is None else out / "last.pt",
+                                      f" in epoch {epoch + 1}") from None
             position = None
             if result.stopped is not None:
                 where = f"in epoch {epoch + 1} after {result.stopped.batches_done} batches"

@@ -19,6 +19,9 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+from dlcourse.errors import TrainingInterrupted
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +88,15 @@ def simulated_interrupt_paused() -> Iterator[None]:
     finally:
         if value is not None:
             os.environ[ENV_INTERRUPT_AFTER] = value
+
+
+def stopped_at_once(checkpoint: str | os.PathLike | None, where: str = "") -> TrainingInterrupted:
+    """The error of a second Ctrl-C (``where``: e.g. " in epoch 2"): it names the checkpoint an
+    earlier step left, which ``--resume`` continues from, or says that none was written yet."""
+    if checkpoint is None:
+        return TrainingInterrupted(f"stopped at once{where}")
+    if Path(checkpoint).exists():
+        return TrainingInterrupted(f"stopped at once{where}; the checkpoint {checkpoint} from "
+                                   "before is kept and --resume continues from it")
+    return TrainingInterrupted(f"stopped at once{where}, before the first checkpoint; run the "
+                               "same command again (without --resume)")

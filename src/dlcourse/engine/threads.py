@@ -40,6 +40,16 @@ def default_threads() -> int:
     return max(1, physical_cores() // max(1, local_world))
 
 
+def thread_budget() -> int:
+    """The threads a numeric job of this process may use: what :func:`apply_threads` chose
+    (``dlcourse --threads N``, OMP_NUM_THREADS), else :func:`default_threads`."""
+    for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return default_threads()
+
+
 def apply_threads(threads: int | None) -> int:
     """Use ``threads`` (or the user's OMP_NUM_THREADS, or :func:`default_threads`) for torch,
     BLAS and numba; returns the number chosen.

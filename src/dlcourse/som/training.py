@@ -24,7 +24,7 @@ import numpy as np
 from dlcourse import __version__
 from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.estimator import check_resume_config
-from dlcourse.engine.interrupt import StopGuard
+from dlcourse.engine.interrupt import StopGuard, stopped_at_once
 from dlcourse.engine.persist import MODEL_FILE, read_manifest, read_state, write_state
 from dlcourse.errors import DlcourseError, TrainingInterrupted, a_quoted
 from dlcourse.som.grid import Grid
@@ -246,9 +246,7 @@ def train_run(runner: Any, X: np.ndarray, state: TrainState, grid: Grid,
         try:
             state = runner.train(X, state, grid, settings, control)
         except KeyboardInterrupt:
-            kept = (f"; the checkpoint {checkpoint.path} from before is kept and --resume "
-                    "continues from it" if checkpoint is not None else "")
-            raise TrainingInterrupted(f"stopped at once{kept}") from None
+            raise stopped_at_once(None if checkpoint is None else checkpoint.path) from None
     if checkpoint is not None:
         checkpoint.write(control.timed(state))
     if state.stopped:

@@ -41,11 +41,16 @@ class TrainingInterrupted(DlcourseError):
     """Training stopped by Ctrl-C after saving a checkpoint that ``resume`` continues from."""
 
 
-def a_quoted(name: object) -> str:
-    """``name`` quoted after its article, for messages: ``a_quoted("som")`` -> "a 'som'",
-    ``a_quoted("embed")`` -> "an 'embed'", ``a_quoted("lm")`` -> "an 'lm'" (said letter by
-    letter: "el-em")."""
+def article(name: object) -> str:
+    """"a" or "an" before ``name`` in a message: "an" for "embed", "ImageClassifier" and "lm"
+    (said letter by letter: "el-em"), "a" for "som"."""
     text = str(name).lower()
     spelt = not any(c in "aeiouy" for c in text)  # no vowel: an initialism, read as letters
     vowel_sound = text[:1] in ("aeiou" if not spelt else "aefhilmnorsx")
-    return f"{'an' if vowel_sound and text else 'a'} '{name}'"
+    return "an" if vowel_sound and text else "a"
+
+
+def a_quoted(name: object) -> str:
+    """``name`` quoted after its article: ``a_quoted("som")`` -> "a 'som'",
+    ``a_quoted("embed")`` -> "an 'embed'"."""
+    return f"{article(name)} '{name}'"

@@ -49,7 +49,7 @@ TRAIN = [
     (("--model", "transformer", "--heads", "3"), r"--heads 3 must divide the transformer's"),
     (("--pretrained", "no/such.txt"), r"pretrained vectors 'no/such.txt' not found"),
     (("--pretrained", "glove-test+nosuch"), r"pretrained vectors 'nosuch' not found"),
-    (("--device", "gpu"), r"unknown device 'gpu'"),
+    (("--device", "gpu"), r"unknown --device 'gpu'; use auto, cpu, cuda"),
     (("--encoding", "nosuch"), r"unknown --encoding 'nosuch'; use a text encoding name"),
     (("--on-missing", "skip"), r"unknown --on-missing 'skip'; choose one of error, drop"),
     (("--label-col", "none"), r"--label-col none: training needs labels"),

@@ -39,7 +39,7 @@ TRAIN = [
     (("--model", "transformer"), r"Invalid value for '--model'"),
     (("--optimizer", "rmsprop"), r"unknown --optimizer 'rmsprop'; choose one of adam, sgd"),
     (("--tokenizer", "nosuch"), r"unknown --tokenizer 'nosuch'; choose one of basic_english"),
-    (("--device", "gpu"), r"unknown device 'gpu'"),
+    (("--device", "gpu"), r"unknown --device 'gpu'; use auto, cpu, cuda"),
     (("--shuffle",), r"--shuffle breaks the hidden state"),
     (("--model", "ptb-medium", "--tie"), None),  # ptb-medium is 650x650: tying is allowed
     (("--embed-dim", "32"), r"--tie needs embed_dim == hidden_dim \(got 32 and 200\)"),

@@ -120,7 +120,8 @@ def _cuda_available() -> bool:
     ("tpu", "text", r"unknown device 'tpu'"),
     ("meta", "text", r"unknown device 'meta'"),  # a torch device, but no lesson's
     ("cuda:99", "text", r"device 'cuda:99'"),  # no such GPU here (none, or fewer)
-    ("cuda", "text", r"device 'cuda' asked for but CUDA is not available; use --device cpu"),
+    ("cuda", "text", r"device 'cuda' asked for but CUDA is not available; use the CPU "
+                     r"\(--device cpu"),
 ])
 def test_tour_refuses_a_device_before_any_work(refused, workdir, device, chapter, match):
     """`dlcourse tour --device X` is checked as every lesson checks it: one line, exit 2, no

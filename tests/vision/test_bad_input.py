@@ -85,7 +85,7 @@ CASES = [
      "unknown weights 'IMAGENET9K' for resnet18"),
     (("vision", "train", "photos", "--out", "run", "--weights", "missing/w.pth"),
      "weights file missing/w.pth does not exist"),
-    ((*TRAIN, "--device", "tpu"), "unknown device 'tpu'"),
+    ((*TRAIN, "--device", "tpu"), "unknown --device 'tpu'; use auto, cpu, cuda"),
     ((*TRAIN, "--device", "cuda"), "CUDA is not available"),
     ((*TRAIN, "--limit", "0"), "--limit"),
     ((*TRAIN, "--on-bad", "maybe"), "'maybe' is not one of"),

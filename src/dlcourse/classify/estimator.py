@@ -65,8 +65,9 @@ class TextClassifier(Estimator):
 
     Every field of :class:`~dlcourse.classify.config.ClassifierConfig` is a constructor
     argument and an attribute (``clf.lr``); ``TextClassifier(config)`` takes a whole config.
-    The defaults: Kim's CNN on word2vec vectors trained on the training texts, word dropout
-    and adversarial training (see the config for every setting).
+    The defaults: Kim's CNN on GloVe 6B 50d beside minilm-words vectors (fine-tuned), word
+    dropout, adversarial training and a moving average of the weights (see the config for
+    every setting; ``pretrained="word2vec"`` trains vectors on the training texts instead).
 
     Learned attributes (after ``fit`` or ``load``): ``tokenizer_``, ``vocab_``, ``classes_``,
     ``model_`` (an ``nn.Module``), ``model_config_`` (its module config), ``device_``,
@@ -115,6 +116,9 @@ class TextClassifier(Estimator):
         bert = architecture(config.model) == "bert"
         if not bert:  # minilm's check() already refused word vectors
             check_pretrained(config.pretrained)
+        if isinstance(texts, str) or isinstance(labels, str):
+            raise DlcourseError("fit takes a list of texts and a list of labels, not one string; "
+                                "pass [text] and [label]")
         texts, labels = list(texts), [plain(y) for y in labels]
         if len(texts) != len(labels):
             raise DlcourseError(f"{len(texts)} texts but {len(labels)} labels; pass one label "

@@ -142,6 +142,10 @@ class Config:
                     f"{', '.join(map(str, meta['choices']))}", f.name)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 self._check_range(f.name, value, meta)
+        if isinstance(getattr(self, "device", None), str):  # every lesson spells devices alike
+            from dlcourse.engine.accelerator import check_device_name
+
+            check_device_name(self.device)
         self.check()
         return self
 

@@ -38,14 +38,16 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise DlcourseError(
-                f"device {spec!r} asked for but CUDA is not available; use --device cpu"
+                f"device {spec!r} asked for but CUDA is not available; use the CPU "
+                "(--device cpu, device=\"cpu\")"
             )
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise DlcourseError(
                 f"device {spec!r} does not exist: {torch.cuda.device_count()} CUDA device(s) here"
             )
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise DlcourseError("device 'mps' asked for but MPS is not available; use --device cpu")
+        raise DlcourseError("device 'mps' asked for but MPS is not available; use the CPU "
+                            "(--device cpu, device=\"cpu\")")
     return device
 
 

@@ -31,6 +31,7 @@ from dlcourse.errors import (
     IncompatibleModelError,
     NotFittedError,
     a_quoted,
+    article,
 )
 
 
@@ -206,10 +207,11 @@ def check_compatible(manifest: dict[str, Any], cls: type[Estimator],
         return
     if lesson == cls.lesson:
         raise IncompatibleModelError(
-            f"{where} holds a {estimator} model, not a {cls.__name__}; load it with "
-            f"{estimator}.load")
+            f"{where} holds {article(estimator)} {estimator} model, not {article(cls.__name__)} "
+            f"{cls.__name__}; load it with {estimator}.load")
     raise IncompatibleModelError(
-        f"{where} holds {a_quoted(lesson)} model ({estimator}), not a {cls.__name__}; pass a "
+        f"{where} holds {a_quoted(lesson)} model ({estimator}), not {article(cls.__name__)} "
+        f"{cls.__name__}; pass a "
         f"directory written by 'dlcourse {cls.lesson} train'")
 
 

@@ -10,7 +10,7 @@ import torch
 from dlcourse.engine import fit, seed_everything
 from dlcourse.engine.distributed import active_ranks, all_reduce_sum, rank_device, wrap_model
 from dlcourse.engine.estimator import Estimator, load_module_arrays, module_arrays
-from dlcourse.errors import ConfigError
+from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.lm.batching import BPTTBatches
 from dlcourse.lm.config import LMConfig
 from dlcourse.lm.corpus import EOS, UNK, Corpus
@@ -42,6 +42,7 @@ class LanguageModel(Estimator):
 
     config_class = LMConfig
     lesson = "lm"
+    positional = ("model",)
     framework = "torch"
     fitted_attribute = "model_"
 
@@ -68,7 +69,7 @@ class LanguageModel(Estimator):
                 ``last.pt`` on Ctrl-C) and ``model.safetensors`` (the best weights) at the end.
             resume: continue an interrupted run from ``out_dir/last.pt``, from the exact window
                 where it stopped (same weights as a run never interrupted, bit for bit on CPU).
-            progress: show a progress bar (when on a terminal).
+            progress: show a progress bar (on stderr; the CLI turns it off with -q).
 
         Returns:
             ``self``, with ``history_`` a list of per-epoch dicts (``train_loss``, ``valid_loss``,
@@ -77,9 +78,13 @@ class LanguageModel(Estimator):
         Raises:
             ConfigError: a setting out of range, or under a process group a ``batch_size``
                 that is not a multiple of the number of processes.
-            DlcourseError: ``resume`` onto a run of another lesson or other settings.
+            DlcourseError: not a Corpus; ``resume`` onto a run of another lesson or other
+                settings.
         """
         c = self.validated_config()
+        if not isinstance(corpus, Corpus):
+            raise DlcourseError("fit takes a Corpus (dlcourse.lm.load_corpus(NAME or FILE), or "
+                                f"corpus_from_splits(...)), got {type(corpus).__name__}")
         rank, world = active_ranks()
         if c.batch_size % world:
             raise ConfigError(f"batch_size {c.batch_size} does not split evenly over {world} "

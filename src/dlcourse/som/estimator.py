@@ -150,6 +150,7 @@ class SOM(Estimator):
         self.history_ = state.history
         self.quantization_error_ = self.history_[-1]["quantization_error"]
         self.topographic_error_ = self.history_[-1]["topographic_error"]
+        self.metadata_ = {}  # plain values a caller saves with the map (the CLI: its scaler)
         return self
 
     @classmethod

@@ -66,6 +66,7 @@ class ImageClassifier(Estimator):
 
     config_class = TransferConfig
     lesson = "vision"
+    positional = ("arch",)
     framework = "torch"
     fitted_attribute = "model_"
 
@@ -92,6 +93,11 @@ class ImageClassifier(Estimator):
         """
         config = self.validated_config()
         check_weights(config.arch, config.weights)
+        for name, data in (("train", train), ("valid", valid)):
+            if data is not None and not isinstance(data, ArrayImageDataset):
+                raise DlcourseError(f"{name} must be an ArrayImageDataset (from dlcourse.vision's "
+                                    "load_named or load_image_folder), got "
+                                    f"{type(data).__name__}")
         world = active_ranks()[1]
         if config.batch_size % world:
             raise ConfigError(f"batch_size {config.batch_size} (the global batch) must be a "

@@ -26,7 +26,12 @@ from pathlib import Path
 
 import torch
 
-from dlcourse.errors import DataUnavailableError, DlcourseError, IncompatibleModelError
+from dlcourse.errors import (
+    ConfigError,
+    DataUnavailableError,
+    DlcourseError,
+    IncompatibleModelError,
+)
 from dlcourse.vision.config import ARCHS
 
 LITE0_DATASET = "efficientnet-lite0"
@@ -45,7 +50,8 @@ def _offline() -> bool:
 
 def _check_arch(arch: str) -> None:
     if arch not in ARCHS:
-        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
+        raise ConfigError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}",
+                          "arch")
 
 
 def is_path(weights: str) -> bool:
@@ -70,7 +76,8 @@ def weights_enum(arch: str, name: str):
         return enum[choice]
     except KeyError:
         valid = ", ".join(["imagenet", "none", "PATH", *enum.__members__])
-        raise ValueError(f"unknown weights {name!r} for {arch}; choose one of {valid}") from None
+        raise ConfigError(f"unknown weights {name!r} for {arch}; choose one of {valid}",
+                          "weights") from None
 
 
 def read_weights_file(path: str | Path, arch: str = "the architecture") -> dict[str, torch.Tensor]:
@@ -168,7 +175,7 @@ def check_weights(arch: str, weights: str) -> None:
         >>> check_weights("resnet18", "IMAGENET9K")
         Traceback (most recent call last):
         ...
-        ValueError: unknown weights 'IMAGENET9K' for resnet18; choose one of imagenet, none, ...
+        dlcourse.errors.ConfigError: unknown weights 'IMAGENET9K' for resnet18; choose one of ...
 
     Raises:
         ValueError: unknown architecture or weights name (the message lists the valid ones).
@@ -183,8 +190,8 @@ def check_weights(arch: str, weights: str) -> None:
         _check_fits(arch, read_weights_file(path, arch), path)
     elif arch == "efficientnet_lite0":
         if weights not in ("imagenet", "IMAGENET1K_V1", "DEFAULT"):
-            raise ValueError(f"unknown weights {weights!r} for efficientnet_lite0; "
-                             "choose one of imagenet, none, PATH")
+            raise ConfigError(f"unknown weights {weights!r} for efficientnet_lite0; "
+                              "choose one of imagenet, none, PATH", "weights")
     else:
         weights_enum(arch, weights)
 

@@ -1,0 +1,58 @@
+"""What every lesson's estimator shares, side by side: the device check, a positional model
+name, one-line refusals of the wrong kind of data, and messages about another estimator's
+folder."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+
+from dlcourse.errors import ConfigError, DlcourseError, IncompatibleModelError
+
+# every estimator with a device (GloVe runs on the CPU only)
+ESTIMATORS = [("dlcourse.som", "SOM", {"m": 3, "n": 3}), ("dlcourse.embeddings", "Word2Vec", {}),
+              ("dlcourse.lm", "LanguageModel", {}), ("dlcourse.classify", "TextClassifier", {}),
+              ("dlcourse.vision", "ImageClassifier", {})]
+
+
+def estimator(module: str, name: str):
+    return getattr(importlib.import_module(module), name)
+
+
+@pytest.mark.parametrize("module, name, kw", ESTIMATORS)
+def test_a_misspelt_device_is_a_config_error_naming_the_field(module, name, kw):
+    with pytest.raises(ConfigError, match="unknown device 'tpu'") as info:
+        estimator(module, name)(device="tpu", **kw).validated_config()
+    assert info.value.field == "device"
+
+
+def test_the_model_name_may_be_given_positionally_in_every_lesson():
+    assert estimator("dlcourse.lm", "LanguageModel")("embedding").model == "embedding"
+    assert estimator("dlcourse.vision", "ImageClassifier")("efficientnet_lite0").arch == \
+        "efficientnet_lite0"
+    assert estimator("dlcourse.classify", "TextClassifier")("gru").model == "gru"
+    assert estimator("dlcourse.embeddings", "Word2Vec")("cbow").method == "cbow"
+
+
+def test_fit_refuses_the_wrong_kind_of_data_in_one_line():
+    with pytest.raises(DlcourseError, match="fit takes a Corpus .*got list"):
+        estimator("dlcourse.lm", "LanguageModel")().fit(["the cat sat"])
+    with pytest.raises(DlcourseError, match="train must be an ArrayImageDataset .*got list"):
+        estimator("dlcourse.vision", "ImageClassifier")(weights="none").fit(["a.png"])
+    with pytest.raises(DlcourseError, match="not one string; pass \\[text\\] and \\[label\\]"):
+        estimator("dlcourse.classify", "TextClassifier")(pretrained=None).fit("a film", ["pos"])
+    with pytest.raises(ConfigError, match="unknown weights 'foo'") as info:
+        estimator("dlcourse.vision", "ImageClassifier")(weights="foo").fit(["a.png"])
+    assert info.value.field == "weights"
+
+
+def test_another_estimators_folder_is_named_with_its_article(tmp_path):
+    SOM = estimator("dlcourse.som", "SOM")
+    som = SOM(3, 3, epochs=1, device="cpu").fit(np.random.default_rng(0).normal(size=(30, 2)))
+    assert som.metadata_ == {}
+    som.save(tmp_path)
+    with pytest.raises(IncompatibleModelError, match=r"holds a 'som' model \(SOM\), not an "
+                                                     r"ImageClassifier"):
+        estimator("dlcourse.vision", "ImageClassifier").load(tmp_path)

@@ -56,3 +56,19 @@ def test_another_estimators_folder_is_named_with_its_article(tmp_path):
     with pytest.raises(IncompatibleModelError, match=r"holds a 'som' model \(SOM\), not an "
                                                      r"ImageClassifier"):
         estimator("dlcourse.vision", "ImageClassifier").load(tmp_path)
+
+
+def test_fit_with_out_dir_leaves_a_model_that_load_reads(tmp_path):
+    """In every lesson ``fit(..., out_dir=D)`` ends with the model file: ``load(D)`` gives the
+    same answers (here the three that used to leave checkpoints only)."""
+    from dlcourse.classify import TextClassifier, load_pang_lee_sample
+    from dlcourse.som import SOM
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    som = SOM(3, 3, epochs=2, device="cpu").fit(X, out_dir=tmp_path / "som")
+    assert np.array_equal(SOM.load(tmp_path / "som").predict(X), som.predict(X))
+    texts, labels = load_pang_lee_sample()
+    texts, labels = texts[:30] + texts[-30:], labels[:30] + labels[-30:]    # both classes
+    clf = TextClassifier("gru", pretrained=None, embed_dim=8, hidden_size=8, num_layers=1,
+                         epochs=1, device="cpu").fit(texts, labels, out_dir=tmp_path / "clf")
+    assert TextClassifier.load(tmp_path / "clf").predict(texts) == clf.predict(texts)

@@ -96,7 +96,8 @@ class TextClassifier(Estimator):
             labels: one label per text (any hashable: "pos"/"neg", 0/1, ...), >= 2 classes.
             valid: optional ``(texts, labels)`` to monitor; the best epoch's weights are kept.
             out_dir: optional directory for the engine's per-epoch ``last.pt``/``best.pt`` and
-                ``history.json`` (call :meth:`save` for the model itself).
+                ``history.json``, and at the end the model file (:meth:`save`; ``load(out_dir)``
+                reads it), as every lesson's ``fit`` does.
             resume: continue an interrupted run from ``out_dir/last.pt`` (same data and
                 settings; more ``epochs`` are allowed); the result equals an uninterrupted run,
                 bit for bit on a CPU.
@@ -187,6 +188,8 @@ class TextClassifier(Estimator):
         self.coverage_, self.model_config_, self.device_ = coverage, module_config, device
         self.history_, self.best_epoch_ = history, best_epoch
         self.model_ = model.eval()
+        if out_dir is not None:
+            self.save(out_dir)  # rank 0 only
         return self
 
     # ------------------------------------------------------------------ use

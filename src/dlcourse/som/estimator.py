@@ -99,7 +99,8 @@ class SOM(Estimator):
             X: the data, (N, d) finite numbers.
             out_dir: write ``out_dir/last.safetensors`` during training: after an epoch
                 (at most one a second), at the end, and on Ctrl-C, which stops at the next
-                safe point (between epochs, mini-batches or chunks of online samples).
+                safe point (between epochs, mini-batches or chunks of online samples); at the
+                end the map's model file too (:meth:`save`), as every lesson's ``fit`` does.
             resume: continue the run in ``out_dir`` from where it stopped; the resumed map is
                 the one a run never stopped gives, bit for bit on the CPU.
             run_info: more plain values a resumed run must share (the CLI passes what it did
@@ -151,6 +152,8 @@ class SOM(Estimator):
         self.quantization_error_ = self.history_[-1]["quantization_error"]
         self.topographic_error_ = self.history_[-1]["topographic_error"]
         self.metadata_ = {}  # plain values a caller saves with the map (the CLI: its scaler)
+        if out_dir is not None:
+            self.save(out_dir)  # rank 0 only; load(out_dir) reads it, as in every lesson
         return self
 
     @classmethod

@@ -77,8 +77,8 @@ class ImageClassifier(Estimator):
 
         With ``out_dir`` the engine writes ``last.pt`` (every epoch and on Ctrl-C), ``best.pt``
         and ``history.json`` there, and ``resume=True`` continues that run from the exact batch
-        where it stopped (same settings and data; more ``epochs`` are allowed). Call
-        :meth:`save` for the model directory.
+        where it stopped (same settings and data; more ``epochs`` are allowed); at the end
+        the model file goes there too (:meth:`save`), as every lesson's ``fit`` does.
 
         Under a process group (``dlcourse.engine.distributed.init_distributed``, as the CLI does)
         every rank calls ``fit`` with the same data and config; rank 0 writes the checkpoints,
@@ -139,6 +139,8 @@ class ImageClassifier(Estimator):
         self.model_, self.info_, self.image_size_, self.device_ = model, info, image_size, device
         self.classes_ = list(train.classes)
         self.history_ = history
+        if out_dir is not None:
+            self.save(out_dir)  # rank 0 only
         return self
 
     def _pipeline(self, info: BackboneInfo | None = None, image_size: int | None = None,

@@ -28,9 +28,10 @@ def test_lstm_learns_the_text(trained, lee_corpus):
     v = len(lee_corpus.itos)
     assert min(h["valid_ppl"] for h in lm.history_) < v / 5  # far below uniform guessing
     assert lm.history_[0]["items_per_s"] > 0
-    # fit keeps the best epoch's weights
+    # fit keeps the best epoch's weights, and says which (as the classifier does)
     assert lm.perplexity(lee_corpus.valid) == pytest.approx(
-        min(h["valid_ppl"] for h in lm.history_), rel=1e-4)
+        lm.history_[lm.best_epoch_ - 1]["valid_ppl"], rel=1e-4)
+    assert lm.history_[lm.best_epoch_ - 1]["valid_ppl"] == min(h["valid_ppl"] for h in lm.history_)
 
 
 def test_lesson_model_trains_as_the_lesson_says(lee_corpus):
@@ -66,6 +67,7 @@ def test_model_file_loads_and_predicts_the_same(trained, lee_corpus):
     assert loaded.perplexity(lee_corpus.test) == lm.perplexity(lee_corpus.test)
     assert loaded.generate("the", seed=3) == lm.generate("the", seed=3)
     assert loaded.history_ == lm.history_ and loaded.tokenizer_config_ == lm.tokenizer_config_
+    assert loaded.best_epoch_ == lm.best_epoch_
     assert (out / "history.json").exists() and (out / "best.pt").exists()
 
 

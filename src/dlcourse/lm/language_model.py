@@ -28,6 +28,7 @@ class LanguageModel(Estimator):
     carried across windows and detached, reset each epoch, gradient clipping, LR decay on
     plateau, early stopping on valid perplexity, best weights kept, exact resume). Learned
     attributes end in ``_``: ``model_``, ``itos_``, ``tokenizer_config_``, ``data_name_``,
+    ``best_epoch_`` (the epoch whose weights were kept, as the classifier's),
     ``corpus_settings_`` (the corpus's :attr:`~dlcourse.lm.corpus.Corpus.settings`: its split
     can be read again), ``history_``, ``device_``. ``save(dir)`` /
     ``LanguageModel.load(dir, device=...)`` use the one model file of every lesson
@@ -130,6 +131,7 @@ class LanguageModel(Estimator):
         self.data_name_ = corpus.name
         self.corpus_settings_ = dict(corpus.settings)
         self.history_ = history
+        self.best_epoch_ = _best_epoch(history)
         self.device_ = device
         if out_dir is not None:
             self.save(out_dir)  # rank 0 only
@@ -260,8 +262,16 @@ class LanguageModel(Estimator):
         # files written before the settings were kept have none: evaluate then reads all lines
         self.corpus_settings_ = dict(values.get("corpus") or {})
         self.history_ = list(values.get("history") or [])
+        self.best_epoch_ = _best_epoch(self.history_)
         model = build_for(self.config, len(self.itos_))
         # a vocabulary or size that does not match the arrays is one IncompatibleModelError
         load_module_arrays(model, arrays, where="the language-model file")
         self.device_ = rank_device(self.config.device)
         self.model_ = model.to(self.device_).eval()
+
+
+def _best_epoch(history: list[dict]) -> int:
+    """The epoch (from 1) whose weights fit restored: the lowest validation loss; 0 before any."""
+    if not history:
+        return 0
+    return 1 + min(range(len(history)), key=lambda i: history[i]["valid_loss"])

@@ -72,3 +72,13 @@ def test_fit_with_out_dir_leaves_a_model_that_load_reads(tmp_path):
     clf = TextClassifier("gru", pretrained=None, embed_dim=8, hidden_size=8, num_layers=1,
                          epochs=1, device="cpu").fit(texts, labels, out_dir=tmp_path / "clf")
     assert TextClassifier.load(tmp_path / "clf").predict(texts) == clf.predict(texts)
+
+
+def test_a_parameter_two_lessons_share_takes_either_name():
+    """The other lessons' name of a setting reaches the field (the CLI's shared spellings)."""
+    assert estimator("dlcourse.lm", "LanguageModel")(hidden_size=16).hidden_dim == 16
+    assert estimator("dlcourse.som", "SOM")(3, 3, lr=0.1, lr_end=0.01).learning_rate == 0.1
+    assert estimator("dlcourse.embeddings", "Word2Vec")(embed_dim=8, lr=0.05).config.alpha == 0.05
+    assert estimator("dlcourse.embeddings", "GloVe")(lr=0.1, min_freq=2).config.eta == 0.1
+    with pytest.raises(ConfigError, match="hidden_size and hidden_dim are one parameter"):
+        estimator("dlcourse.lm", "LanguageModel")(hidden_size=16, hidden_dim=8)

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.config import Config, param
@@ -35,6 +36,10 @@ class Word2VecConfig(Config):
     """Every hyper-parameter of :class:`~dlcourse.embeddings.Word2Vec` (skip-gram or CBOW with
     negative sampling, frequent-word subsampling, a reduced window and a linear learning-rate
     decay, as word2vec.c and gensim train)."""
+
+    aliases: ClassVar[dict[str, str]] = {"embed_dim": "vector_size", "min_freq": "min_count",
+                                           "lr": "alpha", "min_lr": "min_alpha"}
+
 
     method: str = param("skipgram", "skipgram (a word's vector predicts the words around it) "
                         "or cbow (the mean of the context predicts the word).", choices=METHODS)
@@ -82,6 +87,10 @@ class Word2VecConfig(Config):
 class GloVeConfig(Config):
     """Every hyper-parameter of :class:`~dlcourse.embeddings.GloVe` (Stanford GloVe's names and
     defaults: a symmetric window weighted 1/distance, AdaGrad, x_max 100, alpha 0.75)."""
+
+    aliases: ClassVar[dict[str, str]] = {"embed_dim": "vector_size", "min_freq": "min_count",
+                                           "lr": "eta"}
+
 
     vector_size: int = param(100, "Dimensions of the word vectors.", min=1)
     window: int = param(10, "Context words on each side, weighted 1/distance.", min=1)

@@ -23,7 +23,7 @@ import dataclasses
 import math
 import types
 import typing
-from typing import Any
+from typing import Any, ClassVar
 
 from dlcourse.errors import ConfigError
 
@@ -87,8 +87,12 @@ class Config:
 
     Subclasses declare fields with :func:`param` and may override :meth:`check` for rules that
     involve several fields. Instances are plain data: ``to_dict`` gives JSON values that
-    ``from_dict`` turns back into an equal config.
+    ``from_dict`` turns back into an equal config. ``aliases`` maps the other lessons' names
+    of a field to it (``LMConfig``: ``hidden_size`` -> ``hidden_dim``), so a parameter two
+    lessons share is accepted under either name; the field's own name is what is stored.
     """
+
+    aliases: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def fields(cls) -> tuple[dataclasses.Field, ...]:
@@ -110,8 +114,15 @@ class Config:
 
     def replace(self, **changes: Any) -> Config:
         """A copy with ``changes`` applied; an unknown name raises ConfigError listing the valid
-        ones. Values are not validated here (see :meth:`validate`)."""
+        ones; an alias (:attr:`aliases`) stands for its field. Values are not validated here
+        (see :meth:`validate`)."""
         names = self.field_names()
+        for alias, name in self.aliases.items():
+            if alias in changes:
+                if name in changes:
+                    raise ConfigError(f"{alias} and {name} are one parameter; give it once",
+                                      field=name)
+                changes[name] = changes.pop(alias)
         unknown = [k for k in changes if k not in names]
         if unknown:
             raise ConfigError(

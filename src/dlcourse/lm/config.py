@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from dlcourse.engine.config import Config, param
 from dlcourse.errors import ConfigError, DlcourseError
@@ -62,6 +62,9 @@ class LMConfig(Config):
     :meth:`preset` gives the named recipes: ``embedding`` (the lesson), ``lstm`` (these
     defaults) and ``ptb-medium`` (Zaremba et al.'s medium LSTM, for a GPU).
     """
+
+    aliases: ClassVar[dict[str, str]] = {"hidden_size": "hidden_dim"}  # the classifier's name
+
 
     model: str = param("lstm", "Architecture: embedding (the lesson's embedding -> linear "
                        "next-word model) or lstm.", choices=MODELS)
@@ -133,6 +136,9 @@ class LMConfig(Config):
 @dataclass
 class CorpusConfig(Config):
     """How ``load_corpus`` turns text into id streams: tokenizer, vocabulary and size limits."""
+
+    aliases: ClassVar[dict[str, str]] = {"max_vocab": "max_size", "min_count": "min_freq"}
+
 
     tokenizer: str | None = param(None, "Tokenizer; none: whitespace for ptb and wikitext-2 "
                                   "(already tokenized), basic_english otherwise.",

@@ -17,6 +17,7 @@ rule cannot average; use the online or minibatch algorithm
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.config import Config, param
@@ -45,6 +46,9 @@ class SOMConfig(Config):
     quantises like MiniSom's sigma-1 maps; ``sigma_end=1`` gives smoother maps (lower
     topographic, higher quantization error).
     """
+
+    aliases: ClassVar[dict[str, str]] = {"lr": "learning_rate", "lr_end": "learning_rate_end"}
+
 
     m: int = param(10, "Grid rows.", min=1)
     n: int = param(10, "Grid columns.", min=1)

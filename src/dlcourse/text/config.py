@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from dlcourse.engine.config import Config, param
 from dlcourse.errors import ConfigError, DlcourseError
@@ -95,6 +96,9 @@ class TokenizerConfig(Config):
 @dataclass
 class VocabConfig(Config):
     """How to build a vocabulary (``Vocab.build``'s settings, whose defaults these are)."""
+
+    aliases: ClassVar[dict[str, str]] = {"max_vocab": "max_size", "min_count": "min_freq"}
+
 
     max_size: int | None = param(None, "Keep at most this many tokens, specials excluded; none "
                                        "keeps all.", min=0)

@@ -216,18 +216,19 @@ def _fit_and_report(config, data, table, train_set, valid_set, test_set, out, re
         if is_main_process():
             click.echo(f"training {config.model} on {len(train_set[0])} texts, validating on "
                        f"{len(valid_set[0])}")
-        clf = TextClassifier(config).fit(*train_set, valid=valid_set, out_dir=out, resume=resume)
+        clf = TextClassifier(config)
+        # what `classify evaluate` needs to read a table the same way, from any working
+        # directory; fit writes it into the model file with the rest
+        clf.metadata_ = {"text_col": table.text_col, "label_col": table.label_col,
+                         "data": data if data in DATA_SETS else str(Path(data).resolve())}
+        clf.fit(*train_set, valid=valid_set, out_dir=out, resume=resume)
         if is_main_process():
-            _report(clf, data, table, valid_set, test_set, out)
+            _report(clf, valid_set, test_set, out)
 
 
-def _report(clf, data, table, valid_set, test_set, out):
-    """Rank 0 after training: save the model, print and write its metrics."""
+def _report(clf, valid_set, test_set, out):
+    """Rank 0 after training (fit wrote the model): print and write its metrics."""
     click.echo(f"trained on {clf.device_} in {clf.fit_seconds_:.1f} s")
-    # what `classify evaluate` needs to read a table the same way, from any working directory
-    clf.metadata_ = {"text_col": table.text_col, "label_col": table.label_col,
-                     "data": data if data in DATA_SETS else str(Path(data).resolve())}
-    clf.save(out)
     if clf.coverage_ is not None:
         c = clf.coverage_
         click.echo(f"pretrained vectors cover {c['found']}/{c['vocab_size']} vocabulary entries "

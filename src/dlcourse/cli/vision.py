@@ -166,11 +166,11 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
             click.echo(f"{source}: {len(train_set)} training, {len(test)} test images, "
                        f"{len(train_set.classes)} classes; {config.arch} ({config.weights}), "
                        f"mode {config.mode}")
-        clf = ImageClassifier(config).fit(train_set, test, out_dir=out, resume=resume)
+        clf = ImageClassifier(config)
         # what `vision evaluate MODEL_DIR` needs to find the same test images again, from any
-        # working directory
+        # working directory; fit writes it into the model file with the rest
         clf.metadata_ = {"data": source if source in DATA_NAMES else str(Path(source).resolve())}
-        clf.save(out)
+        clf.fit(train_set, test, out_dir=out, resume=resume)
         rows = _report(clf, test, out)
         if main:
             echo_table(rows, floatfmt=".4f")

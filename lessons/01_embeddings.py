@@ -155,8 +155,9 @@ for epoch in range(1 if QUICK else 2):
 print(f"{time.perf_counter() - began:.1f} s")
 
 # %% [markdown]
-# The nearest words by cosine similarity of the input vectors, for a few probe words. Even
-# this small model on a slice of the corpus groups some related words:
+# The nearest words by cosine similarity of the input vectors, for a few probe words. With the
+# full settings this small model on a slice of the corpus already groups some related words
+# (the quick mode's few steps do not get that far):
 
 # %%
 def nearest(table: torch.Tensor, itos: list[str], word: str, topn: int = 6) -> list[str]:
@@ -206,7 +207,8 @@ print(vectors["skipgram"].most_similar("water", topn=6))
 #
 # ### In plain PyTorch
 #
-# The counts for the 1,000 most frequent words (each pair at distance `d` adds `1/d`), then a
+# The counts for the 1,000 most frequent words (300 in quick mode; each pair at distance `d`
+# adds `1/d`), then a
 # weighted least-squares fit of all non-zero cells at once:
 
 # %%
@@ -231,13 +233,14 @@ dim = 50
 w, w_tilde = (nn.Parameter(torch.randn(len(glove_vocab), dim) * 0.1) for _ in range(2))
 b, b_tilde = (nn.Parameter(torch.zeros(len(glove_vocab))) for _ in range(2))
 optimizer = torch.optim.Adam([w, w_tilde, b, b_tilde], lr=0.05)
-for step in range(100 if QUICK else 150):
+steps = 100 if QUICK else 150
+for step in range(steps):
     pred = (w[rows_] * w_tilde[cols_]).sum(-1) + b[rows_] + b_tilde[cols_]  # (nnz,)
     loss = (weight * (pred - x.log()) ** 2).mean()
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
-    if step % 100 == 0:
+    if step % 50 == 0 or step == steps - 1:
         print(f"step {step}: weighted squared error {loss.item():.4f}")
 glove_table = (w + w_tilde).detach()   # GloVe keeps the sum of the two tables
 for probe in PROBES:
@@ -378,7 +381,7 @@ print(language_model.most_similar("water", topn=6))
 #
 # ### Nearest words
 #
-# The same probe words in each trained table (whole-corpus models):
+# The same probe words in each trained table:
 
 # %%
 for probe in PROBES:
@@ -409,7 +412,7 @@ for name, s in scores.items():
 # %% [markdown]
 # With the full settings, skip-gram and GloVe give the best neighbours and scores: they see
 # all 1.46 million words, and their objective is exactly "words in similar company get similar
-# vectors". The language model's table saw a tenth of the text for two epochs, and its task
+# vectors". The language model's table saw about a fifteenth of the text for two epochs, and its task
 # (guess the next word from the current one) rewards what a word predicts rather than what it
 # means, so its neighbours are mostly noise at this size. Published vectors are trained on
 # billions of words; the ranking, not the absolute scores, is the lesson here.
@@ -440,7 +443,7 @@ display(Image(filename=path))
 # ```
 # dlcourse embed train wordnet --method skipgram --dim 100 --epochs 3 --out runs/skipgram
 # dlcourse embed similar runs/skipgram water music king
-# dlcourse embed plot runs/skipgram water music king --method tsne --out runs/map.png
+# dlcourse embed plot runs/skipgram water music king --projection tsne --out runs/map.png
 # dlcourse lm train wordnet --model embedding --epochs 3 --out runs/lm-embedding
 # dlcourse lm similar runs/lm-embedding water music
 # ```

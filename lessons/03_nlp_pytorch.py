@@ -70,7 +70,8 @@ print("tensors can move to a GPU with .to('cuda'); here:", device)
 #
 # 10,605 Rotten Tomatoes sentences rated by people (Hutto & Gilbert, 2014) ship with a PyPI
 # package and work offline. `dlcourse.classify.rt_split` labels each one by the sign of its
-# mean rating (`pos`/`neg`) and splits them 80/10/10 with a fixed seed.
+# mean rating (`pos`/`neg`; the 37 rated exactly 0 have no polarity and are dropped, leaving
+# 10,568) and splits them 80/10/10 with a fixed seed.
 
 # %%
 from dlcourse.classify import rt_split
@@ -409,7 +410,8 @@ print(loaded.predict(["Not bad at all."]), loaded.predict_proba(["Not bad at all
 # ```
 # dlcourse classify train rt-sentences --model lstm --layers 2 --unidirectional \
 #     --pooling last --tokenizer wordpiece --hidden-size 128 --dropout 0.3 --batch-size 64 \
-#     --pretrained none --word-dropout 0 --adversarial 0 --epochs 4 --out runs/reviews
+#     --min-freq 2 --pretrained none --word-dropout 0 --adversarial 0 --epochs 4 \
+#     --out runs/reviews
 # dlcourse classify evaluate runs/reviews rt-sentences
 # dlcourse classify predict runs/reviews "A gorgeous, witty and moving film."
 # ```

@@ -310,7 +310,7 @@ display(Image(filename=plot_curves(history, ["train_loss", "valid_acc"], OUT / "
 # The training loss falls much faster than the validation accuracy rises: the model fits the
 # training reviews more than it learns what makes a review positive, and a plain RNN reads
 # the start of a review through many multiplications by the same matrix, so it learns from it
-# slowly. Lesson 3's LSTM did better on the same sentences.
+# slowly. The GRU below, whose gates decide what to keep, does better on the same sentences.
 #
 # ## The same process with `dlcourse.classify`
 #

@@ -160,7 +160,8 @@ for title, w in [("random start", start), ("trained", trained)]:
 # The library's `algorithm="online"` is the same rule (compiled, so it runs the
 # per-sample loop hundreds of times faster); the default `algorithm="batch"` instead moves
 # every unit, once per epoch, to the neighbourhood-weighted mean of the samples it and its
-# neighbours win. Same grid, same schedule:
+# neighbours win. Same grid, same schedule (with the quick mode's few epochs the batch map is
+# still coarse; with the full settings the two end up about equally good):
 
 # %%
 for algorithm in ("online", "batch"):
@@ -198,7 +199,7 @@ display(Image(filename=plot_som_history(som.history_, OUT / "som_history.png",
 # ### The U-matrix
 #
 # For each unit, the mean distance between its weights and its neighbours' weights. Units
-# inside a cluster resemble their neighbours (dark cells); light cells are the ridges
+# inside a cluster resemble their neighbours (light cells); dark cells are the ridges
 # between clusters. No label is used: this is the map's own view of the data's structure.
 
 # %%

@@ -23,7 +23,10 @@ def check_command_line(line: str) -> None:
     required to exist (they are what the commands before it create).
 
     Raises:
-        click.UsageError: an unknown option or verb, a bad value, a missing or extra argument.
+        click.UsageError: an unknown option or verb, a bad value, a missing or extra argument,
+            or a spelling the CLI keeps for old scripts only (a hidden legacy option, or an
+            option's older name where it has a first, current one): shown commands teach the
+            current ones.
     """
     from dlcourse.cli.main import cli
 
@@ -32,7 +35,16 @@ def check_command_line(line: str) -> None:
     command, name, args, ctx = cli, "dlcourse", args[1:], None
     while True:
         ctx = click.Context(command, info_name=name, parent=ctx)
+        used = {a.split("=", 1)[0] for a in args if a.startswith("--")}  # parse_args eats args
         opts, rest, _ = command.make_parser(ctx).parse_args(args)
+        for param in command.params:
+            if not isinstance(param, click.Option) or param.name not in opts:
+                continue
+            longs = [o for o in param.opts if o.startswith("--")]
+            old = (used & set(longs[1:])) | (used & set(longs) if param.hidden else set())
+            if old:
+                raise click.UsageError(f"{line}: {sorted(old)[0]} is an old spelling; write "
+                                       f"{longs[0] if not param.hidden else 'the current one'}")
         for param in command.params:
             value = opts.get(param.name)
             if param.name not in opts or param.value_is_missing(value):

@@ -186,8 +186,9 @@ class ClassifierConfig(Config):
                             "validates the average and the weights, and the better competes "
                             "for the best epoch and is saved; 0: off.",
                             min=0.0, max=1.0)
-    patience: int | None = param(3, "Early stopping: epochs without improvement of --monitor "
-                                 "(needs validation data); none: never stop early.", min=0)
+    patience: int | None = param(3, "Early stopping: epochs in a row without improvement of "
+                                 "--monitor that are tolerated (it stops at the next one; needs "
+                                 "validation data); none: never stop early.", min=0)
     monitor: str = param("accuracy", "Validation metric for early stopping and the best epoch.",
                          choices=tuple(MONITORS))
     class_weight: str | None = param(None, "balanced: weigh classes inversely to their counts; "

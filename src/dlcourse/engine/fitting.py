@@ -38,7 +38,9 @@ ExtraState = tuple[Callable[[], dict], Callable[[dict], None]]
 
 
 class EarlyStopping:
-    """Stop when ``monitor`` has not improved for ``patience`` epochs.
+    """Stop when ``monitor`` has not improved for more than ``patience`` epochs in a row: that
+    many are tolerated, so 0 stops at the first epoch without improvement and 3 after the
+    fourth.
 
     ``mode`` is "min" for losses and perplexities, "max" for accuracy or F1.
     """

@@ -89,8 +89,9 @@ class LMConfig(Config):
     lr_decay: float | None = param(0.25, "Multiply the LR by this when the valid loss does not "
                                    "improve; none: constant (embedding preset: none).",
                                    min=0.0, max=0.99, exclusive_min=True)
-    patience: int | None = param(2, "Stop after this many epochs without a better valid "
-                                 "perplexity; none: never (embedding, ptb-medium: none).", min=0)
+    patience: int | None = param(2, "Epochs in a row without a better valid perplexity that "
+                                 "are tolerated (it stops at the next one); none: never "
+                                 "(embedding, ptb-medium: none).", min=0)
     shuffle: bool = param(False, "Visit the windows in a random order each epoch (embedding "
                           "model only: the LSTM carries its state from window to window).")
     amp: bool = param(False, "Mixed precision, training and evaluation alike (CUDA only; "

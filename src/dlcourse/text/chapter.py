@@ -159,7 +159,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
           for name in ("basic_english", "spacy", "wordpiece")),
         f"dlcourse text inspect {csv_path} --text-col review --label-col label",
         "# a vocabulary like the table's (max 10k, min_freq 2), here of all WordNet glosses",
-        "dlcourse text vocab wordnet --max-size 10000 --min-freq 2",
+        "dlcourse text vocab wordnet --max-vocab 10000 --min-freq 2",
     ], python=f"""
         from dlcourse.text import (BucketBatchSampler, LabelEncoder, Vocab, get_tokenizer,
                                    load_table, padding_fraction)

@@ -70,7 +70,7 @@ legacy_method = click.option("--method", "old_method", hidden=True, callback=_le
 @group.command()
 @model_argument
 @click.argument("words", metavar="WORD...", nargs=-1, required=True)
-@click.option("--topn", type=click.IntRange(min=1), default=10, show_default=True,
+@click.option("--top", "--topn", "topn", type=click.IntRange(min=1), default=10, show_default=True,
               help="Neighbours per word.")
 @READ
 def similar(model_dir, words, topn, **options):
@@ -92,7 +92,7 @@ def similar(model_dir, words, topn, **options):
 @click.argument("a")
 @click.argument("b")
 @click.argument("c")
-@click.option("--topn", type=click.IntRange(min=1), default=5, show_default=True,
+@click.option("--top", "--topn", "topn", type=click.IntRange(min=1), default=5, show_default=True,
               help="Answers to show.")
 @click.option("--scoring", type=click.Choice(SCORINGS), default=None,
               help="3cosadd (nearest to b - a + c) or 3cosmul (Levy and Goldberg) "
@@ -200,7 +200,7 @@ def _figure_file(ctx, param, value):
 @click.argument("words", metavar="WORD...", nargs=-1, required=True)
 @click.option("--out", required=True, callback=_figure_file, help="The figure file (.png, "
               ".pdf or .svg; its folder is created if needed).")
-@click.option("--topn", type=click.IntRange(min=0), default=6, show_default=True,
+@click.option("--top", "--topn", "topn", type=click.IntRange(min=0), default=6, show_default=True,
               help="Neighbours shown around each word.")
 @click.option("--projection", type=click.Choice(PROJECTIONS), default=None,
               help="pca, or tsne (needs scikit-learn) [default: pca].")

@@ -318,7 +318,7 @@ def generate(model_dir, prompt, prompt_option, max_tokens, temperature, top_k, n
 @group.command()
 @model_dir_argument("lm")
 @click.argument("words", metavar="WORD...", nargs=-1, required=True)
-@click.option("--topn", default=10, show_default=True, type=click.IntRange(min=1),
+@click.option("--top", "--topn", "topn", default=10, show_default=True, type=click.IntRange(min=1),
               help="Neighbours per word.")
 @device_option
 def similar(model_dir, words, topn, device):

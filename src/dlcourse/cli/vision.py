@@ -222,7 +222,7 @@ def evaluate(model_dir, data, limit, on_bad, seed, out, device):
 @group.command()
 @model_dir_argument("vision")
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
-@click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True,
+@click.option("--top", "--top-k", "top_k", type=click.IntRange(min=1), default=5, show_default=True,
               help="Labels to show per image.")
 @device_option
 def predict(model_dir, images, top_k, device):

@@ -126,8 +126,8 @@ def run(report: Report, out_dir: Path, *, quick: bool = False, device: str = "au
         f"{train} --method glove --window 5 --x-max 10 --epochs {f['glove_epochs']} "
         f"--out {out}/glove",
         f"dlcourse embed evaluate {out}/skipgram",
-        f"dlcourse embed similar {out}/skipgram {' '.join(PROBES)} --topn 5",
-        f"dlcourse embed plot {out}/skipgram {' '.join(PROBES[:5])} --topn 6 --projection tsne "
+        f"dlcourse embed similar {out}/skipgram {' '.join(PROBES)} --top 5",
+        f"dlcourse embed plot {out}/skipgram {' '.join(PROBES[:5])} --top 6 --projection tsne "
         f"--out {out}/map.png",
     ], python=f"""
         from dlcourse.data.readers import read_wordnet_glosses

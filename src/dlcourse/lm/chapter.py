@@ -133,7 +133,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
         f"dlcourse --threads 1 lm train {data} --model lstm --epochs {f['lstm_epochs']} "
         f"--layers 1 --embed-dim {f['lstm_dim']} --hidden-size {f['lstm_dim']} --out {out}/lstm",
         f"dlcourse lm evaluate {out}/lstm",
-        f"dlcourse lm similar {out}/lstm {' '.join(PROBES)} --topn 5",
+        f"dlcourse lm similar {out}/lstm {' '.join(PROBES)} --top 5",
         *(f'dlcourse lm generate {out}/lstm "{p}" --max-tokens 20 --temperature 0.8 '
           f"--top-k 40 --stop-at-eos --num 1 --seed {i}" for i, p in enumerate(PROMPTS)),
         "# the Kneser-Ney bigram has no CLI verb: see the Python",

@@ -412,9 +412,9 @@ for name, s in scores.items():
 # %% [markdown]
 # With the full settings, skip-gram and GloVe give the best neighbours and scores: they see
 # all 1.46 million words, and their objective is exactly "words in similar company get similar
-# vectors". The language model's table saw about a fifteenth of the text for two epochs, and its task
-# (guess the next word from the current one) rewards what a word predicts rather than what it
-# means, so its neighbours are mostly noise at this size. Published vectors are trained on
+# vectors". The language model's table saw about a fifteenth of the text for two epochs, and its
+# task (guess the next word from the current one) rewards what a word predicts rather than what
+# it means, so its neighbours are mostly noise at this size. Published vectors are trained on
 # billions of words; the ranking, not the absolute scores, is the lesson here.
 #
 # ### A 2-D map

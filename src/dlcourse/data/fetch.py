@@ -37,6 +37,12 @@ class SourceFailed(Exception):
     """One source could not provide the files; the next is tried."""
 
 
+def downloads_off() -> bool:
+    """True under ``DLCOURSE_OFFLINE=1``: nothing is downloaded, installed files and the cache
+    serve (``dlcourse data fetch`` and every weight file alike)."""
+    return os.environ.get("DLCOURSE_OFFLINE", "0") not in ("", "0")
+
+
 def fetch(name: str, *, download: bool = True) -> Path:
     """Return the directory holding data set ``name``'s files, obtaining them if needed.
 
@@ -54,8 +60,8 @@ def fetch(name: str, *, download: bool = True) -> Path:
         >>> (fetch("lee") / "lee.cor").exists()   # doctest: +SKIP
         True
     """
-    if os.environ.get("DLCOURSE_OFFLINE", "0") not in ("", "0"):
-        download = False  # DLCOURSE_OFFLINE=1: installed packages and the cache only
+    if downloads_off():
+        download = False  # installed packages and the cache only
     ds = get_dataset(name)
     directory = dataset_dir(ds.name)
     if _complete(ds, directory):

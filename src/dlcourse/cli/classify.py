@@ -23,13 +23,13 @@ from dlcourse.cli.classify_metrics import show_metrics, write_metrics
 from dlcourse.cli.common import (
     ConfigOptions,
     check_input_file,
-    check_out_dir,
     check_out_file,
     check_resume,
     device_option,
     echo_table,
     model_dir_argument,
     note_deprecated,
+    optional_out_dir,
     out_option,
     resume_option,
 )
@@ -255,10 +255,6 @@ def _legacy_data(ctx, param, value):
     return None
 
 
-def _optional_out(ctx, param, value):
-    return None if value is None else check_out_dir(value)
-
-
 def _as_classes(labels: list, classes: list) -> list:
     """Labels read from a file matched to the model's classes by their text ("1" -> 1)."""
     by_text = {str(c): c for c in classes}
@@ -270,7 +266,7 @@ def _as_classes(labels: list, classes: list) -> list:
 @click.argument("data", metavar="DATA", required=False, callback=_data_callback)
 @click.option("--data", "data_option", hidden=True, callback=_legacy_data)
 @TABLE
-@click.option("--out", type=click.Path(), default=None, callback=_optional_out,
+@click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
               help="Also write evaluation.json and confusion_eval.png here.")
 @batch_option
 @device_option

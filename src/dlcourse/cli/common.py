@@ -280,6 +280,12 @@ def check_out_lesson(out: Path, lesson: str) -> None:
                             "another folder for this run")
 
 
+def optional_out_dir(ctx, param, value):
+    """Click callback of an optional output folder (``evaluate --out``, ``plot --out``):
+    checked like :func:`check_out_dir`, nothing created."""
+    return None if value is None else check_out_dir(value)
+
+
 def _out_callback(ctx, param, value):
     if value is None:
         return None

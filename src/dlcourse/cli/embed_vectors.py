@@ -20,10 +20,10 @@ import click
 from dlcourse.cli.common import (
     check_input_file,
     check_model_dir,
-    check_out_dir,
     check_out_file,
     echo_table,
     note_deprecated,
+    optional_out_dir,
 )
 from dlcourse.cli.embed import READ, encoding_of, group
 from dlcourse.errors import DlcourseError
@@ -113,10 +113,6 @@ def analogy(model_dir, a, b, c, topn, scoring, old_method, **options):
     echo_table([{"word": w, "score": s} for w, s in answers])
 
 
-def _optional_out(ctx, param, value):
-    return None if value is None else check_out_dir(value)
-
-
 @group.command()
 @model_argument
 @click.argument("data", metavar="[DATA]...", nargs=-1)
@@ -126,7 +122,7 @@ def _optional_out(ctx, param, value):
 @click.option("--restrict-vocab", type=click.IntRange(min=1), default=300000, show_default=True,
               help="Only the N most frequent words take part.")
 @click.option("--sections", is_flag=True, help="Show analogy accuracy per section.")
-@click.option("--out", type=click.Path(), default=None, callback=_optional_out,
+@click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
               help="Also write evaluation.json into this folder.")
 @click.option("--similarity", "old_similarity", hidden=True)
 @click.option("--analogies", "old_analogies", hidden=True)

@@ -21,19 +21,26 @@ import click
 from dlcourse.cli.common import (
     ConfigOptions,
     ConfigValue,
-    check_out_dir,
     check_out_file,
     check_resume,
     device_option,
     echo_table,
     model_dir_argument,
     note_deprecated,
+    optional_out_dir,
     out_option,
     resume_option,
     seed_option,
 )
 from dlcourse.errors import DlcourseError
-from dlcourse.lm.config import PRESETS, SOURCES, CorpusConfig, LMConfig, source_name
+from dlcourse.lm.config import (
+    PRESETS,
+    SOURCES,
+    CorpusConfig,
+    LMConfig,
+    source_name,
+    split_files,
+)
 
 group = click.Group("lm", help="Train and use the embedding-layer and LSTM language models.")
 
@@ -87,8 +94,7 @@ def _data_files(data: str) -> list[Path]:
     if not path.is_dir():
         return [path]
     files = []
-    for split in ("train", "valid", "test"):
-        found = [p for p in path.iterdir() if p.is_file() and split in p.name]
+    for split, found in split_files(path).items():
         if len(found) != 1:
             raise DlcourseError(f"DATA {data} is a directory with {len(found)} *{split}* "
                                 "files; it needs exactly one *train*, *valid* and *test* "
@@ -148,10 +154,6 @@ def train_config(preset: str, options: dict, dry_run: bool = False) -> LMConfig:
         config = config.replace(epochs=1, embed_dim=size, hidden_dim=size, num_layers=1)
     return config.validate()
 
-
-
-def _optional_out(ctx, param, value):
-    return None if value is None else check_out_dir(value)
 
 @group.command()
 @click.argument("data", metavar="DATA", callback=_data_callback)
@@ -227,7 +229,7 @@ def _report(lm, corpus, preset: str, out: Path) -> None:
 @click.option("--data", "data_option", hidden=True, callback=_legacy_data)
 @EVAL_MAX_LINES
 @EVAL_ENCODING
-@click.option("--out", type=click.Path(), default=None, callback=_optional_out,
+@click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
               help="Also write evaluation.json here.")
 @device_option
 def evaluate(model_dir, data, data_option, max_lines, encoding, out, device):

@@ -19,9 +19,9 @@ import click
 from dlcourse.cli.common import (
     ConfigOptions,
     check_model_dir,
-    check_out_dir,
     check_out_file,
     echo_table,
+    optional_out_dir,
     out_option,
     parse_grid,
     resume_option,
@@ -47,10 +47,6 @@ DATA_HELP = ("a .csv/.tsv/.txt/.jsonl/.parquet table or a .npy matrix, sklearn:i
 
 def _device(ctx, param, value):
     return check_device_name(value)
-
-
-def _optional_out(ctx, param, value):
-    return None if value is None else check_out_dir(value)
 
 
 def _model_dir(ctx, param, value):
@@ -228,7 +224,7 @@ def _load_data(som, model_dir: Path, data: str | None, limit: int | None, seed: 
 @click.argument("data", required=False, metavar="[DATA]")
 @limit_option
 @seed_option
-@click.option("--out", type=click.Path(), default=None, callback=_optional_out,
+@click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
               help="Also write evaluation.json here.")
 @device_option
 def evaluate(model_dir, data, limit, seed, out, device):
@@ -316,7 +312,7 @@ def predict(model_dir, data, output, limit, seed, device):
               help="Component planes to draw, e.g. 0,5,12 [default: the first 8].")
 @limit_option
 @seed_option
-@click.option("--out", type=click.Path(), default=None, callback=_optional_out,
+@click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
               help="Folder for the PNG files [default: MODEL_DIR].")
 @device_option
 def plot(model_dir, data, features, limit, seed, out, device):

@@ -18,11 +18,11 @@ import click
 from dlcourse.cli.common import (
     ConfigOptions,
     check_input_file,
-    check_out_dir,
     check_resume,
     device_option,
     echo_table,
     model_dir_argument,
+    optional_out_dir,
     out_option,
     resume_option,
 )
@@ -178,10 +178,6 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
                        "IMAGE...)")
 
 
-def _optional_out(ctx, param, value):
-    return None if value is None else check_out_dir(value)
-
-
 @group.command()
 @model_dir_argument("vision")
 @click.argument("data", required=False, metavar="[DATA]")
@@ -190,7 +186,7 @@ def _optional_out(ctx, param, value):
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help="Seed of the test split (mnist-5k, folders without val/) [default: the "
                    "model's].")
-@click.option("--out", type=click.Path(), default=None, callback=_optional_out,
+@click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
               help="Also write evaluation.json, confusion_eval.png and misclassified_eval.png "
                    "here.")
 @device_option

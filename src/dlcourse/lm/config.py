@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from dlcourse.engine.config import Config, param
@@ -174,3 +175,10 @@ def source_name(name: str) -> str | None:
                     "shows)", key, OLD_NAMES[key])
         return OLD_NAMES[key]
     return key if key in SOURCES else None
+
+
+def split_files(directory: Path) -> dict[str, list[Path]]:
+    """The files of a folder in the PTB/WikiText layout: for each of ``train``, ``valid`` and
+    ``test``, the files whose names contain it (a usable folder has exactly one each)."""
+    return {split: sorted(p for p in directory.iterdir() if p.is_file() and split in p.name)
+            for split in ("train", "valid", "test")}

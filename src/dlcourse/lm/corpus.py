@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from dlcourse.errors import DlcourseError
-from dlcourse.lm.config import SOURCES, CorpusConfig, source_name
+from dlcourse.lm.config import SOURCES, CorpusConfig, source_name, split_files
 
 log = logging.getLogger(__name__)
 
@@ -171,13 +171,10 @@ def read_lines(path: Path, encoding: str = "utf-8") -> list[str]:
 def _read_split_files(directory: Path,
                       encoding: str) -> tuple[list[str], list[str], list[str]] | None:
     """Lines of ``*train*``/``*valid*``/``*test*`` files in a directory (PTB, WikiText layout)."""
-    found = {}
-    for split in ("train", "valid", "test"):
-        files = sorted(p for p in directory.iterdir() if p.is_file() and split in p.name)
-        if len(files) != 1:
-            return None
-        found[split] = read_lines(files[0], encoding)
-    return found["train"], found["valid"], found["test"]
+    files = split_files(directory)
+    if any(len(found) != 1 for found in files.values()):
+        return None
+    return tuple(read_lines(files[split][0], encoding) for split in ("train", "valid", "test"))
 
 
 def _source_lines(source: str, seed: int) -> tuple[list[str], list[str], list[str]]:

@@ -77,7 +77,7 @@ def ddp_worker(args) -> None:
     corpus = load_corpus(args.data, max_lines=args.max_lines, max_size=args.max_size, seed=0)
     c = LMConfig.preset("lstm", epochs=args.ddp_epochs, num_layers=1, batch_size=DDP_BATCH,
                         patience=None, device=args.device)
-    lm = LanguageModel(c).fit(corpus, progress=False)
+    lm = LanguageModel(c).fit(corpus)
     result = {"processes": world_size(),
               "tokens_per_s": statistics.mean(h["items_per_s"] for h in lm.history_),
               "epoch_seconds": statistics.mean(h["seconds"] for h in lm.history_)}
@@ -201,7 +201,7 @@ def main() -> None:
     }
     for name, config in configs.items():
         start = time.perf_counter()
-        lm = LanguageModel(config).fit(corpus, progress=False)
+        lm = LanguageModel(config).fit(corpus)
         tokens_per_s = sum(h["items_per_s"] for h in lm.history_) / len(lm.history_)
         rows.append({"model": name, "epochs": len(lm.history_),
                      "test_ppl": lm.perplexity(corpus.test), "tokens_per_s": tokens_per_s,

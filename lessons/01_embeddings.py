@@ -369,7 +369,7 @@ corpus = load_corpus("wordnet", tokenizer=tokenizer.config,
 config = LMConfig.preset("embedding", epochs=1 if QUICK else 2, lr=3e-3, batch_size=10,
                          device="cpu")
 began = time.perf_counter()
-language_model = LanguageModel(config=config).fit(corpus, progress=False)
+language_model = LanguageModel(config=config).fit(corpus)
 print(f"{corpus.summary()}: {time.perf_counter() - began:.1f} s")
 print(f"test perplexity {language_model.perplexity(corpus.test):.0f} "
       f"(a uniform guess: {len(corpus.itos):,})")

@@ -24,7 +24,7 @@ def main(out: Path, config: dict) -> None:
     corpus = load_corpus("lee", max_lines=MAX_LINES, seed=0)
     # no out_dir: each rank keeps its own in-memory best weights, so agreement is not the
     # trivial result of every rank reading rank 0's best.pt
-    lm = LanguageModel(LMConfig(**config), device="cpu").fit(corpus, progress=False)
+    lm = LanguageModel(LMConfig(**config), device="cpu").fit(corpus)
     torch.save(lm.model_.state_dict(), out / f"rank{rank()}.pt")
     torch.save(lm.history_, out / f"history{rank()}.pt")
     shutdown_distributed()

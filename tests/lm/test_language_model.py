@@ -17,7 +17,7 @@ from dlcourse.lm import LanguageModel, LMConfig, load_corpus
 def trained(lee_corpus, tmp_path_factory, tiny_config):
     out = tmp_path_factory.mktemp("lstm")
     lm = LanguageModel(tiny_config("lstm", epochs=3, lr=1e-2)).fit(
-        lee_corpus, out_dir=out, progress=False)
+        lee_corpus, out_dir=out)
     return lm, out
 
 
@@ -37,16 +37,16 @@ def test_lstm_learns_the_text(trained, lee_corpus):
 def test_lesson_model_trains_as_the_lesson_says(lee_corpus):
     config = LMConfig.preset("embedding", epochs=2, embed_dim=16, lr=1e-2)
     assert (config.optimizer, config.grad_clip, config.patience) == ("adam", None, None)
-    lm = LanguageModel(config, device="cpu").fit(lee_corpus, progress=False)
+    lm = LanguageModel(config, device="cpu").fit(lee_corpus)
     assert len(lm.history_) == 2 and lm.history_[1]["train_loss"] < lm.history_[0]["train_loss"]
     assert lm.perplexity(lee_corpus.test) < len(lee_corpus.itos) / 4  # uniform: V
 
 
 def test_same_seed_same_weights(tiny_config):
     small = load_corpus("lee", max_lines=15)
-    a = LanguageModel(tiny_config(epochs=1)).fit(small, progress=False)
-    b = LanguageModel(tiny_config(epochs=1)).fit(small, progress=False)
-    c = LanguageModel(tiny_config(epochs=1), seed=1).fit(small, progress=False)
+    a = LanguageModel(tiny_config(epochs=1)).fit(small)
+    b = LanguageModel(tiny_config(epochs=1)).fit(small)
+    c = LanguageModel(tiny_config(epochs=1), seed=1).fit(small)
     for (name, pa), pb in zip(a.model_.state_dict().items(), b.model_.state_dict().values()):
         assert torch.equal(pa, pb), name
     assert not torch.equal(a.model_.encoder.weight, c.model_.encoder.weight)
@@ -192,7 +192,7 @@ def test_batch_must_split_evenly_over_processes(monkeypatch, lee_corpus, tiny_co
 
     monkeypatch.setattr(language_model, "active_ranks", lambda: (0, 3))
     with pytest.raises(ConfigError, match="multiple of 3"):
-        LanguageModel(tiny_config(batch_size=8)).fit(lee_corpus, progress=False)
+        LanguageModel(tiny_config(batch_size=8)).fit(lee_corpus)
 
 
 def test_text_that_is_not_utf8_is_one_error_naming_the_file(tmp_path):

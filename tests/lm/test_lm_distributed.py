@@ -37,7 +37,7 @@ def test_two_processes_agree_with_each_other_and_with_one(tmp_path):
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
     h0, h1 = (torch.load(tmp_path / f"history{r}.pt") for r in (0, 1))
     corpus = load_corpus("lee", max_lines=300, seed=0)
-    single = LanguageModel(LMConfig(**CONFIG), device="cpu").fit(corpus, progress=False)
+    single = LanguageModel(LMConfig(**CONFIG), device="cpu").fit(corpus)
     for key, value in single.model_.state_dict().items():
         assert torch.equal(r0[key], r1[key]), key  # DDP: identical updates on every rank
         # same global batch; only the float rounding of the gradient average differs

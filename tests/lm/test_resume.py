@@ -19,7 +19,7 @@ from dlcourse.lm import LanguageModel
 def test_interrupted_twice_inside_epochs_and_resumed_equals_uninterrupted(
         model, overrides, lee_corpus, tiny_config, tmp_path, monkeypatch, same_run):
     config = tiny_config(model, patience=None, **overrides)
-    full = LanguageModel(config).fit(lee_corpus, out_dir=tmp_path / "full", progress=False)
+    full = LanguageModel(config).fit(lee_corpus, out_dir=tmp_path / "full")
 
     part = tmp_path / "part"
     # the guard counts the steps of each process: 30 windows into epoch 1 (of 76), then the
@@ -27,8 +27,7 @@ def test_interrupted_twice_inside_epochs_and_resumed_equals_uninterrupted(
     for steps, where in ((30, "epoch 1 after 30 batches"), (100, "epoch 2 after 54 batches")):
         monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", str(steps))
         with pytest.raises(TrainingInterrupted, match=where):
-            LanguageModel(config).fit(lee_corpus, out_dir=part, resume=(part / "last.pt").exists(),
-                                      progress=False)
+            LanguageModel(config).fit(lee_corpus, out_dir=part, resume=(part / "last.pt").exists())
         position = load_checkpoint(part / "last.pt")["position"]
         carried = position["extra"]
         if model == "lstm":  # the hidden state of the 8 streams at the stop: (layers, B, H)
@@ -36,7 +35,7 @@ def test_interrupted_twice_inside_epochs_and_resumed_equals_uninterrupted(
         else:
             assert carried == {}
     monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
-    resumed = LanguageModel(config).fit(lee_corpus, out_dir=part, resume=True, progress=False)
+    resumed = LanguageModel(config).fit(lee_corpus, out_dir=part, resume=True)
 
     same_run.tensors(load_checkpoint(tmp_path / "full" / "last.pt")["model"],
                         load_checkpoint(part / "last.pt")["model"], "model")
@@ -52,14 +51,14 @@ def test_interrupted_twice_inside_epochs_and_resumed_equals_uninterrupted(
 def test_resume_with_other_settings_is_refused(lee_corpus, tiny_config, tmp_path, monkeypatch):
     monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "10")
     with pytest.raises(TrainingInterrupted):
-        LanguageModel(tiny_config()).fit(lee_corpus, out_dir=tmp_path, progress=False)
+        LanguageModel(tiny_config()).fit(lee_corpus, out_dir=tmp_path)
     monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
     bigger = tiny_config(embed_dim=48, hidden_dim=48)
     with pytest.raises(DlcourseError, match="trained with embed_dim=32, this run asks for 48"):
-        LanguageModel(bigger).fit(lee_corpus, out_dir=tmp_path, resume=True, progress=False)
+        LanguageModel(bigger).fit(lee_corpus, out_dir=tmp_path, resume=True)
     # more epochs and another device are fine: the run continues
     longer = LanguageModel(tiny_config(epochs=3, patience=None)).fit(
-        lee_corpus, out_dir=tmp_path, resume=True, progress=False)
+        lee_corpus, out_dir=tmp_path, resume=True)
     assert [h["epoch"] for h in longer.history_] == [1, 2, 3]
 
 

@@ -148,7 +148,7 @@ def train_config(preset: str, options: dict, dry_run: bool = False) -> LMConfig:
     # a per-recipe ConfigOptions: its defaults are the preset's values, so options not given
     # keep the recipe's (e.g. embed_dim 100 for --model embedding), and errors name the option
     config = ConfigOptions(LMConfig, exclude=("model",), rename=RENAME,
-                           defaults=PRESETS[preset]).build(options)
+                           defaults=PRESETS[preset]).build(options, progress=True)
     if dry_run:  # a smoke test: one epoch of a tiny network
         size = min(config.embed_dim, config.hidden_dim, 16)
         config = config.replace(epochs=1, embed_dim=size, hidden_dim=size, num_layers=1)

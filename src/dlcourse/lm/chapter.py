@@ -64,7 +64,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
     try:
         for name, cfg in (("lesson model", lesson_cfg), ("LSTM", lstm_cfg)):
             log.info("training the %s", name)
-            models[name] = LanguageModel(cfg, device=device).fit(corpus, progress=False)
+            models[name] = LanguageModel(cfg, device=device).fit(corpus)
     finally:
         torch.set_num_threads(threads)
 

@@ -101,6 +101,7 @@ class LMConfig(Config):
                                 "gives the same weights for a seed either way).")
     seed: int = param(0, "Seed of the initial weights, dropout and window order.", min=0)
     device: str = param("auto", "auto (GPU when present), cpu, cuda, cuda:N or mps.")
+    progress: bool = param(False, "Show a progress bar per epoch.", cli=False)
 
     def check(self) -> None:
         """Rules across fields: shuffling and weight tying."""

@@ -53,7 +53,6 @@ class LanguageModel(Estimator):
         corpus: Corpus,
         out_dir: str | Path | None = None,
         resume: bool = False,
-        progress: bool = True,
     ) -> LanguageModel:
         """Train on ``corpus.train``, validating on ``corpus.valid`` after every epoch.
 
@@ -70,7 +69,6 @@ class LanguageModel(Estimator):
                 ``last.pt`` on Ctrl-C) and ``model.safetensors`` (the best weights) at the end.
             resume: continue an interrupted run from ``out_dir/last.pt``, from the exact window
                 where it stopped (same weights as a run never interrupted, bit for bit on CPU).
-            progress: show a progress bar (on stderr; the CLI turns it off with -q).
 
         Returns:
             ``self``, with ``history_`` a list of per-epoch dicts (``train_loss``, ``valid_loss``,
@@ -124,7 +122,7 @@ class LanguageModel(Estimator):
             checkpoint_extra={"lesson": self.lesson, "config": settings},
             extra_state=(carried.state_dict, carried.load_state_dict),
             on_epoch_start=carried.reset, restore_best=True, desc=f"lm {c.model}",
-            progress=progress)
+            progress=c.progress)
         self.model_ = model.eval()
         self.itos_ = itos
         self.tokenizer_config_ = dict(corpus.tokenizer_config)

@@ -83,10 +83,7 @@ class CNNClassifier(nn.Module):
     def __init__(self, config: CNNConfig):
         super().__init__()
         self.config = c = config
-        self.embedding = WordEmbedding(c.vocab_size, c.embed_dim, c.padding_idx,
-                                       freeze=c.freeze_embeddings,
-                                       static_channel=c.static_channel,
-                                       dropout=c.embed_dropout, trained_rows=c.trained_rows)
+        self.embedding = WordEmbedding.of(c)
         self.convs = nn.ModuleList(
             nn.Conv1d(self.embedding.out_dim, c.num_filters, k, padding=k - 1)
             for k in c.kernel_sizes)

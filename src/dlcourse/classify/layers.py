@@ -31,6 +31,16 @@ class WordEmbedding(nn.Module):
         (torch.Size([1, 3, 8]), (6, 4))
     """
 
+    @classmethod
+    def of(cls, config) -> WordEmbedding:
+        """The embedding a model config describes: its ``vocab_size``, ``embed_dim``,
+        ``padding_idx``, ``freeze_embeddings``, ``static_channel``, ``embed_dropout`` and
+        ``trained_rows`` (the fields every classifier's config shares)."""
+        c = config
+        return cls(c.vocab_size, c.embed_dim, c.padding_idx, freeze=c.freeze_embeddings,
+                   static_channel=c.static_channel, dropout=c.embed_dropout,
+                   trained_rows=c.trained_rows)
+
     def __init__(self, vocab_size: int, dim: int, padding_idx: int = 0, *, freeze: bool = False,
                  static_channel: bool = False, dropout: float = 0.0,
                  trained_rows: int | None = None):

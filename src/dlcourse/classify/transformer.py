@@ -103,10 +103,7 @@ class TransformerClassifier(nn.Module):
     def __init__(self, config: TransformerConfig):
         super().__init__()
         self.config = c = config
-        self.embedding = WordEmbedding(c.vocab_size, c.embed_dim, c.padding_idx,
-                                       freeze=c.freeze_embeddings,
-                                       static_channel=c.static_channel,
-                                       dropout=c.embed_dropout, trained_rows=c.trained_rows)
+        self.embedding = WordEmbedding.of(c)
         e = self.embedding.out_dim
         self.project = nn.Linear(e, c.d_model) if e != c.d_model else nn.Identity()
         if c.positions == "learned":

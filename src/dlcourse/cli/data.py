@@ -1,4 +1,4 @@
-"""`dlcourse data list | fetch NAME... | verify [NAME...] | info NAME`."""
+"""`dlcourse data list | fetch NAME... | verify [NAME...] | info NAME | remove NAME...`."""
 
 from __future__ import annotations
 
@@ -6,27 +6,44 @@ import click
 
 from dlcourse.cli.common import echo_table
 
+# what `data remove --derived` deletes (dlcourse.data.cache.DERIVED_FOLDERS), for its help
+DERIVED_HELP = "vision's image features, classify's minilm-words vectors"
+
 
 @click.group("data")
 def group():
-    """List, fetch, verify and inspect the registered data sets and weights."""
+    """List, fetch, verify, inspect and remove the registered data sets and weights."""
 
 
 @group.command("list")
 def list_():
-    """Every registered data set, whether it is cached, and whether a package ships it."""
-    from dlcourse.data import DATASETS, is_available
+    """Every registered data set, whether it is cached (and its size), and whether a package
+    ships it; then the cache's folder and what it holds in all."""
+    from dlcourse.data import DATASETS, cache_dir, disk_usage, is_available
+    from dlcourse.data.cache import CACHE_FOLDERS, DERIVED_FOLDERS, dataset_paths
 
-    rows = [
-        {
-            "name": d.name,
-            "cached": "yes" if is_available(d.name) else "no",
-            "offline": "yes" if d.offline else "online only",
-            "description": d.description,
-        }
-        for d in DATASETS.values()
-    ]
+    rows = []
+    for d in DATASETS.values():
+        cached = is_available(d.name)
+        size = sum(disk_usage(p) for p in dataset_paths(d.name))
+        rows.append({"name": d.name, "cached": "yes" if cached else "no",
+                     "size": _size(size) if size else "",
+                     "offline": "yes" if d.offline else "online only",
+                     "description": d.description})
     echo_table(rows)
+    root = cache_dir()
+    total = sum(disk_usage(root / f) for f in CACHE_FOLDERS)
+    derived = sum(disk_usage(root / f) for f in DERIVED_FOLDERS)
+    click.echo(f"cache {root}: {_size(total)} in all, {_size(derived)} of it made at "
+               f"run time ({', '.join(DERIVED_FOLDERS)}); `dlcourse data remove` frees space")
+
+
+def _size(size: int) -> str:
+    """Bytes for people: "820 B", "35.2 kB", "1.2 GB"."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}"
+    return f"{size} B"
 
 
 @group.command("fetch")
@@ -111,3 +128,47 @@ def info(name: str):
     click.echo("sources, tried in order:")
     for source in ds.sources:
         click.echo(f"  {source.describe()}")
+
+
+@group.command("remove")
+@click.argument("names", nargs=-1)
+@click.option("--derived", is_flag=True,
+              help=f"Remove what commands make at run time from other data ({DERIVED_HELP}); "
+                   "they make it again when needed.")
+@click.option("--all", "everything", is_flag=True,
+              help="Everything dlcourse keeps in the cache: every data set, download, weight "
+                   "file and derived store.")
+def remove_(names, derived: bool, everything: bool):
+    """Delete NAMES from the cache (their files and downloaded archives) to free disk space.
+
+    `dlcourse data fetch NAME` (or a command that needs it) brings a data set back; the
+    offline ones come from installed packages again, the others are downloaded again.
+    """
+    from dlcourse.data import cache_dir, get_dataset, remove
+    from dlcourse.data.cache import CACHE_FOLDERS, DERIVED_FOLDERS, remove_paths
+
+    if everything and (names or derived):
+        raise click.UsageError("--all removes every data set and store; name none with it")
+    if not (names or derived or everything):
+        raise click.UsageError("name one or more data sets, or use --derived or --all (see "
+                               "`dlcourse data list`)")
+    names = list(dict.fromkeys(get_dataset(n).name for n in names))  # unknown: refused first
+    root = cache_dir()
+    freed = 0
+    if everything:
+        freed = remove_paths([root / f for f in CACHE_FOLDERS])
+        click.echo(f"removed everything in {root}: {_size(freed)} freed")
+        return
+    for name in names:
+        size = remove(name)
+        freed += size
+        click.echo(f"removed {name} ({_size(size)})" if size
+                   else f"{name}: not in the cache, nothing to remove")
+    if derived:
+        for folder in DERIVED_FOLDERS:
+            size = remove_paths([root / folder])
+            freed += size
+            click.echo(f"removed {folder} ({_size(size)})" if size
+                       else f"{folder}: empty, nothing to remove")
+    if len(names) + len(DERIVED_FOLDERS) * derived > 1:
+        click.echo(f"{_size(freed)} freed")

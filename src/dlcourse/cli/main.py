@@ -162,6 +162,11 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo(f"interrupted{_resume_hint(args)}", err=True)
         sys.exit(130)
+    except BrokenPipeError:
+        # whatever read stdout has stopped (`dlcourse data list | head -3`): end quietly as
+        # shell tools do, stdout pointed at /dev/null so the flush at exit does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)  # 128 + SIGPIPE, what the shell reports for a tool the pipe stopped
     except (DlcourseError, ValueError, OSError, EOFError) as exc:
         _traceback(debug)
         click.echo(f"error: {_error_line(exc)}", err=True)

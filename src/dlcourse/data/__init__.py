@@ -4,7 +4,15 @@
 >>> directory = fetch("lee")          # doctest: +SKIP
 """
 
-from dlcourse.data.cache import cache_dir, dataset_dir, get_dataset, is_available, verify
+from dlcourse.data.cache import (
+    cache_dir,
+    dataset_dir,
+    disk_usage,
+    get_dataset,
+    is_available,
+    remove,
+    verify,
+)
 from dlcourse.data.fetch import download, fetch
 from dlcourse.data.registry import ALIASES, DATASETS, canonical_name
 from dlcourse.data.sources import Dataset, DebianSource, PyPISource, UrlSource
@@ -19,9 +27,11 @@ __all__ = [
     "cache_dir",
     "canonical_name",
     "dataset_dir",
+    "disk_usage",
     "download",
     "fetch",
     "get_dataset",
     "is_available",
+    "remove",
     "verify",
 ]

@@ -1,4 +1,5 @@
-"""The local cache of data sets: where it is, which files are verified, and a lock per data set.
+"""The local cache of data sets: where it is, which files are verified, a lock per data set,
+and what each part of it takes on disk (``dlcourse data list``, ``dlcourse data remove``).
 
 Every file is checked against its sha256 when it enters the cache. Re-hashing 150 MB at every
 command would be slow, so a verified file is remembered in ``.verified.json`` with its sha256,
@@ -14,17 +15,23 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from dlcourse.data.registry import DATASETS, canonical_name
-from dlcourse.data.sources import Dataset
+from dlcourse.data.sources import Dataset, UrlSource
 from dlcourse.engine.files import write_json
 from dlcourse.errors import ChecksumError, DlcourseError
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
+#: cache folders that commands fill at run time from other data (vision's image features,
+#: classify's minilm-words vectors): removing them costs only the time to make them again
+DERIVED_FOLDERS = ("features", "minilm-words")
+#: every folder dlcourse keeps in the cache root; removing "everything" touches nothing else
+CACHE_FOLDERS = ("datasets", "downloads", "weights", *DERIVED_FOLDERS)
 
 
 def cache_dir() -> Path:
@@ -52,6 +59,11 @@ def get_dataset(name: str) -> Dataset:
 def dataset_dir(name: str) -> Path:
     """Where data set ``name``'s files live in the cache."""
     return cache_dir() / "datasets" / get_dataset(name).name
+
+
+def download_path(source: UrlSource) -> Path:
+    """Where ``source``'s download is kept: a copy put there by hand is checked and used too."""
+    return cache_dir() / "downloads" / source.url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def file_hash(path: Path, algorithm: str = "sha256") -> str:
@@ -170,3 +182,51 @@ def writable_cache(directory: Path) -> bool:
     while not probe.exists() and probe.parent != probe:
         probe = probe.parent
     return os.access(probe, os.W_OK | os.X_OK)
+
+
+def disk_usage(path: Path) -> int:
+    """Bytes of the files at or under ``path`` (0 when it does not exist; links not followed)."""
+    if path.is_symlink() or path.is_file():
+        return path.lstat().st_size
+    total = 0
+    for root, _, files in os.walk(path):
+        total += sum(os.lstat(os.path.join(root, f)).st_size for f in files)
+    return total
+
+
+def dataset_paths(name: str) -> list[Path]:
+    """What data set ``name`` holds in the cache: its folder and its downloaded archives."""
+    ds = get_dataset(name)
+    archives = [download_path(s) for s in ds.sources if isinstance(s, UrlSource)]
+    return [dataset_dir(ds.name), *archives]
+
+
+def remove_paths(paths: list[Path]) -> int:
+    """Delete ``paths`` (folders or files, absent ones skipped); returns the bytes freed.
+
+    Raises:
+        DlcourseError: the cache cannot be written (checked before anything is deleted).
+    """
+    present = [p for p in paths if p.exists() or p.is_symlink()]
+    for path in present:
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise DlcourseError(f"cannot remove {path}: its folder is not writable")
+    freed = sum(disk_usage(p) for p in present)
+    for path in present:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    return freed
+
+
+def remove(name: str) -> int:
+    """Delete data set ``name`` from the cache (its files and downloaded archives); returns the
+    bytes freed, 0 when it was not there. ``fetch`` brings it back.
+
+    Example:
+        >>> remove("wordsim353")  # doctest: +SKIP
+        65536
+    """
+    with dataset_lock(get_dataset(name).name):  # never under a fetch of the same set
+        return remove_paths(dataset_paths(name))

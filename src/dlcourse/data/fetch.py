@@ -23,6 +23,7 @@ from dlcourse.data.cache import (
     check_checksum,
     dataset_dir,
     dataset_lock,
+    download_path,
     get_dataset,
     writable_cache,
 )
@@ -152,7 +153,7 @@ def _unavailable_message(ds: Dataset, directory: Path, missing: list[str], tried
             fixes.append(f"`apt-get install {source.package}`")
     unpacked = [s for s in ds.sources if isinstance(s, UrlSource) and s.extract_all]
     if unpacked:  # the registry lists one marker file, but the lesson reads the whole archive
-        archive = _archive_path(unpacked[0])
+        archive = download_path(unpacked[0])
         fixes.append(f"copy the whole archive {archive.name} (downloaded from that URL "
                      f"elsewhere) into {archive.parent} and run the same command again")
     else:
@@ -342,7 +343,7 @@ def download(
 def _from_url(
     source: UrlSource, ds: Dataset, directory: Path, wanted: list[str], download_allowed: bool
 ) -> None:
-    archive = _archive_path(source)
+    archive = download_path(source)
     if not archive.exists():
         if not download_allowed:
             raise SourceFailed("not downloaded and downloads are off")
@@ -359,11 +360,6 @@ def _from_url(
             _place(archive, directory / f, ds.files.get(f))
         else:
             _place(_read_member(archive.read_bytes(), member), directory / f, ds.files.get(f))
-
-
-def _archive_path(source: UrlSource) -> Path:
-    """Where ``source``'s download is kept: a copy put there by hand is checked and used too."""
-    return cache_dir() / "downloads" / source.url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _extract_all(archive: Path, directory: Path) -> None:

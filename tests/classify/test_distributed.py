@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from dlcourse.engine.distributed import launch
+from dlcourse.engine.distributed import launch, launch_output
 
 WORKER = Path(__file__).with_name("classify_ddp_worker.py")
 TIMING = ("seconds", "items_per_s")                 # the only per-rank figures of a history
@@ -45,7 +45,7 @@ def two_ranks(tmp_path_factory):
     """The output directory of one 2-process run of the worker."""
     out = tmp_path_factory.mktemp("ddp")
     result = launch([WORKER, out], 2, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, launch_output(result)
     return out
 
 
@@ -131,7 +131,7 @@ def test_minilm_trains_under_torchrun(tmp_path, pang_lee_split):
     from dlcourse.classify import TextClassifier
 
     result = launch([WORKER, tmp_path / "run", "minilm"], 2, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, launch_output(result)
     saved = TextClassifier.load(tmp_path / "run", device="cpu")           # written by rank 0
     assert saved.config.model == "minilm" and saved.history_[0]["items"] == 180
     assert len(saved.predict(pang_lee_split[1][0])) == 40

@@ -15,7 +15,7 @@ import pytest
 
 from dlcourse.cli.main import main
 from dlcourse.embeddings import GloVe, KeyedVectors, Word2Vec, count_cooccurrences
-from dlcourse.engine.distributed import launch
+from dlcourse.engine.distributed import launch, launch_output
 
 WORKER = Path(__file__).with_name("embed_ddp_worker.py")
 _spec = importlib.util.spec_from_file_location("embed_ddp_worker", WORKER)
@@ -33,7 +33,7 @@ def ranks(tmp_path_factory):
     """Both ranks' saved results from one 2-process run of the worker."""
     out = tmp_path_factory.mktemp("ddp")
     result = torchrun(str(WORKER), str(out))
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, launch_output(result)
     return np.load(out / "rank0.npz"), np.load(out / "rank1.npz")
 
 
@@ -80,7 +80,7 @@ def test_numba_backend_refuses_to_train_copies(ranks):
 def test_cli_under_torchrun_writes_once_and_matches_one_process(tmp_path, method):
     args = ["embed", "train", "lee", "--method", method, "--dim", "12", "--dry-run"]
     result = torchrun("-m", "dlcourse", *args, "--workers", "1", "--out", str(tmp_path / "two"))
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, launch_output(result)
     assert result.stdout.count("words x 12 dims") == 1  # rank 0 reports and writes
     two = KeyedVectors.load(tmp_path / "two")
     if method == "glove":  # 2 ranks x 1 thread: the block schedule of 1 process x 2 threads

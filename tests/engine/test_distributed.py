@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from dlcourse.engine.distributed import launch
+from dlcourse.engine.distributed import launch, launch_output
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
@@ -22,7 +22,7 @@ def test_two_processes_match_one(tmp_path):
     one.mkdir(), two.mkdir()
     assert run_worker(one, 1).returncode == 0
     result = run_worker(two, 2)
-    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.returncode == 0, launch_output(result)
     r0, r1 = torch.load(two / "rank0.pt"), torch.load(two / "rank1.pt")
     single = torch.load(one / "rank0.pt")
     for key in single:

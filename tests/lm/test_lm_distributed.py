@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 from dlcourse.cli.main import main
 from dlcourse.engine.checkpoint import load_checkpoint
-from dlcourse.engine.distributed import launch
+from dlcourse.engine.distributed import launch, launch_output
 from dlcourse.lm import LanguageModel, LMConfig, load_corpus
 
 WORKER = Path(__file__).with_name("lm_ddp_worker.py")
@@ -33,7 +33,7 @@ def torchrun(args: list[str], nproc: int = 2, timeout: float = 300):
 @pytest.mark.slow
 def test_two_processes_agree_with_each_other_and_with_one(tmp_path):
     result = torchrun([str(WORKER), str(tmp_path), json.dumps(CONFIG)])
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, launch_output(result)
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
     h0, h1 = (torch.load(tmp_path / f"history{r}.pt") for r in (0, 1))
     corpus = load_corpus("lee", max_lines=300, seed=0)
@@ -56,7 +56,7 @@ def test_cli_under_torchrun_and_resume_with_one_process(tmp_path):
     two, one = tmp_path / "two", tmp_path / "one"
     result = torchrun(["-m", "dlcourse", "lm", "train", "--epochs", "1", *CLI_ARGS,
                        "--out", str(two)])
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, launch_output(result)
     assert result.stdout.count("test perplexity") == 1  # rank 0 alone reports
     for name in ("model.safetensors", "metrics.json", "curves.png", "last.pt", "history.json"):
         assert (two / name).exists(), name

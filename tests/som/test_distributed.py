@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from dlcourse.cli.main import main
-from dlcourse.engine.distributed import launch
+from dlcourse.engine.distributed import launch, launch_output
 from dlcourse.som import SOM
 
 WORKER = Path(__file__).with_name("som_ddp_worker.py")
@@ -30,7 +30,7 @@ def torchrun(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 def test_two_processes_fit_the_map_of_one(tmp_path):
     result = torchrun(str(WORKER), str(tmp_path))
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, launch_output(result)
     r0, r1 = np.load(tmp_path / "rank0.npz"), np.load(tmp_path / "rank1.npz")
     X = worker.data()
     for name, params in worker.CASES.items():
@@ -52,7 +52,7 @@ def test_cli_under_torchrun_writes_once_and_matches_one_process(tmp_path):
     args = ["som", "train", "sklearn:wine", "--grid", "5x6", "--topology", "hex", "--epochs",
             "4", "--device", "cpu"]
     result = torchrun("-m", "dlcourse", *args, "--out", str(tmp_path / "two"))
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, launch_output(result)
     assert result.stdout.count("trained 5x6 hexagonal map") == 1  # rank 0 reports and writes
     main([*args, "--out", str(tmp_path / "one")])
     two = SOM.load(tmp_path / "two", device="cpu")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from dlcourse.engine.distributed import launch
+from dlcourse.engine.distributed import launch, launch_output
 
 WORKER = Path(__file__).with_name("vision_ddp_worker.py")
 
@@ -19,7 +19,7 @@ def two_ranks(tmp_path_factory):
     """The output directory of one 2-process run of the worker."""
     out = tmp_path_factory.mktemp("ddp")
     result = launch([WORKER, out], 2, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, launch_output(result)
     return out
 
 

@@ -191,13 +191,15 @@ def launch(args, nproc: int = 2, *, threads: int | None = 1, timeout: float | No
     """Run ``python -m torch.distributed.run --standalone --nproc_per_node=N ARGS`` on this machine.
 
     ``args`` is a script path and its arguments, or ``["-m", "dlcourse", ...]``. ``threads`` sets
-    OMP_NUM_THREADS per process (None keeps the environment's). Returns the CompletedProcess
-    (text output captured unless ``capture=False``); used by the tests and benchmarks.
+    OMP_NUM_THREADS per process (None keeps the environment's). A process killed by a fatal
+    signal (SIGABRT, SIGSEGV) prints the Python stack of every thread first (faulthandler).
+    Returns the CompletedProcess (text output captured unless ``capture=False``); used by the
+    tests and benchmarks.
     """
     import subprocess
     import sys
 
-    env = {**os.environ, "DLCOURSE_PROGRESS": "0"}
+    env = {**os.environ, "DLCOURSE_PROGRESS": "0", "PYTHONFAULTHANDLER": "1"}
     if threads is not None:
         env["OMP_NUM_THREADS"] = str(threads)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
@@ -205,6 +207,16 @@ def launch(args, nproc: int = 2, *, threads: int | None = 1, timeout: float | No
     return subprocess.run(cmd, capture_output=capture, text=True, timeout=timeout, env=env,
                           check=check)
 
+
+
+def launch_output(result) -> str:
+    """What a :func:`launch` run's processes printed on stderr, warnings left out, for an error
+    message: a rank's own last words come before torchrun's summary, so its tail alone can
+    miss them (at most the first and last 4,000 characters)."""
+    lines = [line for line in (result.stderr or "").splitlines()
+             if "Warning" not in line and "warnings.warn" not in line]
+    text = "\n".join(lines)
+    return text if len(text) <= 8000 else f"{text[:4000]}\n...\n{text[-4000:]}"
 
 def time_all_reduce(numel: int, steps: int = 20, device=None) -> float:
     """Milliseconds one all-reduce of ``numel`` float32 values takes on this process group

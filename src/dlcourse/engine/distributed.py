@@ -97,11 +97,16 @@ def process_group(device=None) -> Iterator[None]:
     first waits for every rank, so that no rank tears its connections down or exits while
     another still works, for instance rank 0 writing the outputs after training; after an
     error (or Ctrl-C) the group is left at once, since a barrier could wait for ranks that never
-    come (torchrun then stops the others). Leaves a group it did not create untouched.
+    come (torchrun then stops the others). Leaves a group it did not create untouched. A rank
+    killed by a fatal signal (SIGABRT, SIGSEGV) prints its threads' Python stacks first
+    (faulthandler), so that torchrun's summary is not all a bug report has.
     """
     if world_size() <= 1:
         yield
         return
+    import faulthandler
+
+    faulthandler.enable()
     init_distributed(device)
     finished = False
     try:

@@ -75,6 +75,8 @@ def test_derived_and_all_touch_only_dlcourse_folders(isolated_cache, cli_run):
     assert result.code == 0 and result.out.startswith(f"removed everything in {isolated_cache}")
     assert sorted(p.name for p in isolated_cache.iterdir()) == ["notes.txt"]
     assert mine.read_text() == "keep me"
+    again = cli_run("data", "remove", "--all")
+    assert again.code == 0 and "holds nothing of dlcourse's: nothing to remove" in again.out
 
 
 def test_a_closed_pipe_ends_quietly(isolated_cache):

@@ -156,8 +156,10 @@ def remove_(names, derived: bool, everything: bool):
     root = cache_dir()
     freed = 0
     if everything:
-        freed = remove_paths([root / f for f in CACHE_FOLDERS])
-        click.echo(f"removed everything in {root}: {_size(freed)} freed")
+        present = [root / f for f in CACHE_FOLDERS if (root / f).exists()]
+        freed = remove_paths(present)
+        click.echo(f"removed everything in {root}: {_size(freed)} freed" if present
+                   else f"{root} holds nothing of dlcourse's: nothing to remove")
         return
     for name in names:
         size = remove(name)

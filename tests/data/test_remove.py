@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from dlcourse.data import UrlSource, dataset_dir, get_dataset, is_available
 from dlcourse.data.cache import download_path
 
@@ -87,3 +89,12 @@ def test_a_closed_pipe_ends_quietly(isolated_cache):
     child.stdout.close()
     err = child.stderr.read().decode()
     assert child.wait(timeout=60) == 141 and err == ""
+
+
+def test_every_derived_store_is_in_the_help_and_the_cache_layout():
+    from dlcourse.cli.data import DERIVED_HELP
+    from dlcourse.data.cache import DERIVED_FOLDERS, cache_folder
+
+    assert DERIVED_HELP == ", ".join(DERIVED_FOLDERS.values())
+    with pytest.raises(ValueError, match="add it to CACHE_FOLDERS"):
+        cache_folder("elsewhere")

@@ -100,9 +100,9 @@ def minilm_word_vectors(words: Sequence[str], *, dim: int = DIM, progress: bool 
 
 def store_folder(dim: int) -> Path:
     """Where the vectors ``dim`` wide are kept: ``<dlcourse cache>/minilm-words/v2-<dim>``."""
-    from dlcourse.data import cache_dir
+    from dlcourse.data.cache import cache_folder
 
-    return Path(cache_dir()) / MINILM_WORDS / f"v{VERSION}-{dim}"
+    return cache_folder(MINILM_WORDS) / f"v{VERSION}-{dim}"
 
 
 def reference_words() -> list[str]:

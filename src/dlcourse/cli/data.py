@@ -6,7 +6,8 @@ import click
 
 from dlcourse.cli.common import echo_table
 
-# what `data remove --derived` deletes (dlcourse.data.cache.DERIVED_FOLDERS), for its help
+# what `data remove --derived` deletes, for its help: dlcourse.data.cache.DERIVED_FOLDERS's
+# descriptions (a test checks), written out so that `--help` imports no data module
 DERIVED_HELP = "vision's image features, classify's minilm-words vectors"
 
 

@@ -27,10 +27,12 @@ from dlcourse.errors import ChecksumError, DlcourseError
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
-#: cache folders that commands fill at run time from other data (vision's image features,
-#: classify's minilm-words vectors): removing them costs only the time to make them again
-DERIVED_FOLDERS = ("features", "minilm-words")
-#: every folder dlcourse keeps in the cache root; removing "everything" touches nothing else
+#: cache folders that commands fill at run time from other data -> what they hold; removing
+#: them costs only the time to make them again (``dlcourse data remove --derived``)
+DERIVED_FOLDERS = {"features": "vision's image features",
+                   "minilm-words": "classify's minilm-words vectors"}
+#: every folder dlcourse keeps in the cache root (:func:`cache_folder`); removing "everything"
+#: touches nothing else
 CACHE_FOLDERS = ("datasets", "downloads", "weights", *DERIVED_FOLDERS)
 
 
@@ -42,6 +44,14 @@ def cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("dlcourse"))
+
+
+def cache_folder(name: str) -> Path:
+    """``<cache root>/<name>``, one of :data:`CACHE_FOLDERS`: a store kept anywhere else in the
+    cache would escape ``dlcourse data list`` and ``dlcourse data remove``."""
+    if name not in CACHE_FOLDERS:
+        raise ValueError(f"unknown cache folder {name!r}; add it to CACHE_FOLDERS")
+    return cache_dir() / name
 
 
 def get_dataset(name: str) -> Dataset:
@@ -58,12 +68,12 @@ def get_dataset(name: str) -> Dataset:
 
 def dataset_dir(name: str) -> Path:
     """Where data set ``name``'s files live in the cache."""
-    return cache_dir() / "datasets" / get_dataset(name).name
+    return cache_folder("datasets") / get_dataset(name).name
 
 
 def download_path(source: UrlSource) -> Path:
     """Where ``source``'s download is kept: a copy put there by hand is checked and used too."""
-    return cache_dir() / "downloads" / source.url.rstrip("/").rsplit("/", 1)[-1]
+    return cache_folder("downloads") / source.url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def file_hash(path: Path, algorithm: str = "sha256") -> str:

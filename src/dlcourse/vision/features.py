@@ -36,9 +36,9 @@ log = logging.getLogger(__name__)
 
 def feature_cache_dir() -> Path:
     """Where cached features live: ``<dlcourse cache>/features``."""
-    from dlcourse.data import cache_dir
+    from dlcourse.data.cache import cache_folder
 
-    return Path(cache_dir()) / "features"
+    return cache_folder("features")
 
 
 def feature_key(info: BackboneInfo, image_size: int, ds: ArrayImageDataset) -> str:

@@ -201,7 +201,8 @@ def lite0_weights_path() -> Path:
 
 def _torchvision_file(arch: str, enum) -> Path:
     """The local file of torchvision weights ``enum``, downloaded when missing and online."""
-    from dlcourse.data import cache_dir, dataset_dir, fetch
+    from dlcourse.data import dataset_dir, fetch
+    from dlcourse.data.cache import cache_folder
 
     fname = enum.url.rsplit("/", 1)[-1]
     what = f"{arch}'s ImageNet weights ({enum.name})"
@@ -216,7 +217,7 @@ def _torchvision_file(arch: str, enum) -> Path:
                 f"{what} are not in the cache and {why}: run `dlcourse data fetch "
                 f"{RESNET18_DATASET}` once with a network connection (or copy {fname} into "
                 f"{dataset_dir(RESNET18_DATASET)}), {OFFLINE_CHOICES}") from None
-    folder = Path(cache_dir()) / "weights"
+    folder = cache_folder("weights")
     target = folder / fname
     if target.is_file():
         return target

@@ -29,9 +29,13 @@ def small_minilm_words(tmp_path_factory):
 
 @pytest.fixture
 def isolated_cache(tmp_path, monkeypatch):
-    """An empty DLCOURSE_HOME for tests that exercise fetching."""
+    """An empty DLCOURSE_HOME for tests that exercise fetching (the data sets' lock files, which
+    live in the temporary folder, go to the test's own folder, not to /tmp by hundreds)."""
+    import tempfile
+
     home = tmp_path / "cache"
     monkeypatch.setenv("DLCOURSE_HOME", str(home))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     monkeypatch.delenv("DLCOURSE_OFFLINE", raising=False)
     return home
 

@@ -235,8 +235,8 @@ def remove(name: str) -> int:
     bytes freed, 0 when it was not there. ``fetch`` brings it back.
 
     Example:
-        >>> remove("wordsim353")  # doctest: +SKIP
-        65536
+        >>> remove("wordsim353") > 0  # doctest: +SKIP
+        True
     """
     with dataset_lock(get_dataset(name).name):  # never under a fetch of the same set
         return remove_paths(dataset_paths(name))

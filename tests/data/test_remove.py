@@ -46,9 +46,14 @@ def test_remove_frees_a_set_and_fetch_brings_it_back(isolated_cache, cli_run):
 
 def test_remove_takes_the_downloaded_archive_too(isolated_cache, cli_run):
     folder, archive = _fake_download("ptb")
+    partial = archive.with_name(archive.name + ".part")  # an interrupted download of it
+    partial.write_bytes(b"p" * 1000)
+    row = next(line for line in cli_run("data", "list").out.splitlines()
+               if line.startswith("ptb "))
+    assert row.split()[1:4] == ["no", "6.0", "kB"]  # not complete, but taking disk
     result = cli_run("data", "remove", "ptb")
-    assert result.code == 0 and result.out.strip() == "removed ptb (5.0 kB)"
-    assert not folder.exists() and not archive.exists()
+    assert result.code == 0 and result.out.strip() == "removed ptb (6.0 kB)"
+    assert not folder.exists() and not archive.exists() and not partial.exists()
 
 
 def test_bad_requests_remove_nothing(isolated_cache, cli_run):

@@ -205,10 +205,12 @@ def disk_usage(path: Path) -> int:
 
 
 def dataset_paths(name: str) -> list[Path]:
-    """What data set ``name`` holds in the cache: its folder and its downloaded archives."""
+    """What data set ``name`` holds in the cache: its folder, its downloaded archives and any
+    partial download (``.part``, which the next fetch resumes)."""
     ds = get_dataset(name)
     archives = [download_path(s) for s in ds.sources if isinstance(s, UrlSource)]
-    return [dataset_dir(ds.name), *archives]
+    partial = [a.with_name(a.name + ".part") for a in archives]
+    return [dataset_dir(ds.name), *archives, *partial]
 
 
 def remove_paths(paths: list[Path]) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.error
+import urllib.request
 
 import pytest
 import torch
@@ -96,7 +97,7 @@ def test_missing_weights_offline_are_refused_without_a_download(isolated_cache, 
         raise AssertionError("a download was attempted offline")
 
     monkeypatch.setenv("DLCOURSE_OFFLINE", "1")
-    monkeypatch.setattr(torch.hub, "download_url_to_file", no_download)
+    monkeypatch.setattr(urllib.request, "urlopen", no_download)
     with pytest.raises(DataUnavailableError, match="downloads are off") as err:
         fetch_weights("resnet34", "imagenet")
     message = str(err.value)
@@ -109,7 +110,7 @@ def test_a_failed_download_gives_the_reason_and_the_offline_choices(isolated_cac
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network")
 
-    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
     with pytest.raises(DataUnavailableError, match="no network") as err:
         build_backbone("resnet34", "imagenet")
     assert "--weights none" in str(err.value) and "\n" not in str(err.value)

@@ -27,6 +27,7 @@ import torch
 
 from dlcourse.data.fetch import downloads_off
 from dlcourse.errors import (
+    ChecksumError,
     ConfigError,
     DataUnavailableError,
     DlcourseError,
@@ -201,8 +202,9 @@ def lite0_weights_path() -> Path:
 
 def _torchvision_file(arch: str, enum) -> Path:
     """The local file of torchvision weights ``enum``, downloaded when missing and online."""
-    from dlcourse.data import dataset_dir, fetch
+    from dlcourse.data import dataset_dir, download, fetch
     from dlcourse.data.cache import cache_folder
+    from dlcourse.data.fetch import SourceFailed
 
     fname = enum.url.rsplit("/", 1)[-1]
     what = f"{arch}'s ImageNet weights ({enum.name})"
@@ -226,12 +228,11 @@ def _torchvision_file(arch: str, enum) -> Path:
     if downloads_off():
         raise DataUnavailableError(f"{what} are not in the cache and downloads are off "
                                    f"(DLCOURSE_OFFLINE=1): {fixes}")
-    folder.mkdir(parents=True, exist_ok=True)
     match = _HUB_HASH.search(fname)
-    try:  # writes a temporary file, checks the sha256 prefix in the name, then renames
-        torch.hub.download_url_to_file(enum.url, str(target), progress=False,
-                                       hash_prefix=match.group(1) if match else None)
-    except Exception as exc:  # URLError / socket errors when offline, or a hash mismatch
+    try:  # the data layer's download: a resumable .part, the sha256 prefix in the name checked
+        download(enum.url, target, f"sha256-prefix:{match.group(1)}" if match else None,
+                 show_progress=False)
+    except (SourceFailed, ChecksumError) as exc:  # offline, cut short, or a hash mismatch
         raise DataUnavailableError(
             f"cannot get {what} ({str(exc).splitlines()[0][:100]}): {fixes}") from None
     return target

@@ -21,7 +21,7 @@ def list_():
     """Every registered data set, whether it is cached (and its size), and whether a package
     ships it; then the cache's folder and what it holds in all."""
     from dlcourse.data import DATASETS, cache_dir, disk_usage, is_available
-    from dlcourse.data.cache import CACHE_FOLDERS, DERIVED_FOLDERS, dataset_paths
+    from dlcourse.data.cache import CACHE_FOLDERS, DERIVED_FOLDERS, cache_folder, dataset_paths
 
     rows = []
     for d in DATASETS.values():
@@ -32,10 +32,9 @@ def list_():
                      "offline": "yes" if d.offline else "online only",
                      "description": d.description})
     echo_table(rows)
-    root = cache_dir()
-    total = sum(disk_usage(root / f) for f in CACHE_FOLDERS)
-    derived = sum(disk_usage(root / f) for f in DERIVED_FOLDERS)
-    click.echo(f"cache {root}: {_size(total)} in all, {_size(derived)} of it made at "
+    total = sum(disk_usage(cache_folder(f)) for f in CACHE_FOLDERS)
+    derived = sum(disk_usage(cache_folder(f)) for f in DERIVED_FOLDERS)
+    click.echo(f"cache {cache_dir()}: {_size(total)} in all, {_size(derived)} of it made at "
                f"run time ({', '.join(DERIVED_FOLDERS)}); `dlcourse data remove` frees space")
 
 
@@ -146,7 +145,7 @@ def remove_(names, derived: bool, everything: bool):
     offline ones come from installed packages again, the others are downloaded again.
     """
     from dlcourse.data import cache_dir, get_dataset, remove
-    from dlcourse.data.cache import CACHE_FOLDERS, DERIVED_FOLDERS, remove_paths
+    from dlcourse.data.cache import CACHE_FOLDERS, DERIVED_FOLDERS, cache_folder, remove_paths
 
     if everything and (names or derived):
         raise click.UsageError("--all removes every data set and store; name none with it")
@@ -157,7 +156,7 @@ def remove_(names, derived: bool, everything: bool):
     root = cache_dir()
     freed = 0
     if everything:
-        present = [root / f for f in CACHE_FOLDERS if (root / f).exists()]
+        present = [cache_folder(f) for f in CACHE_FOLDERS if cache_folder(f).exists()]
         freed = remove_paths(present)
         click.echo(f"removed everything in {root}: {_size(freed)} freed" if present
                    else f"{root} holds nothing of dlcourse's: nothing to remove")
@@ -169,7 +168,7 @@ def remove_(names, derived: bool, everything: bool):
                    else f"{name}: not in the cache, nothing to remove")
     if derived:
         for folder in DERIVED_FOLDERS:
-            size = remove_paths([root / folder])
+            size = remove_paths([cache_folder(folder)])
             freed += size
             click.echo(f"removed {folder} ({_size(size)})" if size
                        else f"{folder}: empty, nothing to remove")

@@ -54,7 +54,9 @@ def test_train_saves_map_scaler_history_and_metrics(trained):
     meta = manifest["metadata"]
     assert len(meta["scaler"]["mean"]) == 13 and min(meta["scaler"]["scale"]) > 0
     assert meta["classes"] == ["c0", "c1", "c2"] and meta["label_column"] == "cultivar"
-    assert np.array(meta["unit_labels"], dtype=object).shape == (6, 7)
+    unit_labels = manifest["state"]["unit_labels"]
+    assert np.array(unit_labels, dtype=object).shape == (6, 7)
+    assert {v for row in unit_labels for v in row} - {None} <= {"c0", "c1", "c2"}
     history = json.loads((trained / "run" / "history.json").read_text())
     assert len(history) == 6 and history[-1]["quantization_error"] < history[0][
         "quantization_error"]

@@ -239,6 +239,36 @@ def test_save_load_same_predictions_and_no_torch(tmp_path, iris):
     assert out.stdout.strip() == str(som.predict(np.zeros((1, 4))).tolist())
 
 
+def test_fit_with_labels_keeps_unit_labels_and_caller_metadata_in_one_save(tmp_path, iris):
+    from dlcourse.engine.persist import read_manifest, write_state
+
+    X, y = iris
+    som = SOM(5, 5, epochs=4, device="cpu")
+    som.metadata_ = {"scaler": {"mean": [0.0] * 4}}
+    som.fit(X, y, out_dir=tmp_path / "run")  # numpy int labels: saved as plain JSON
+    expected = som.majority_labels(X, y.tolist()).tolist()
+    assert som.unit_labels_ == expected
+    assert {v for row in expected for v in row} - {None} == {0, 1, 2}
+    loaded = SOM.load(tmp_path / "run")  # the file fit wrote, nothing saved after it
+    assert loaded.unit_labels_ == expected
+    assert loaded.metadata_ == {"scaler": {"mean": [0.0] * 4}}
+    assert SOM(5, 5, epochs=1, device="cpu").fit(X).unit_labels_ is None
+    # a file of dlcourse 0.2 kept the CLI's unit labels in its metadata
+    manifest = read_manifest(tmp_path / "run" / "model.safetensors")
+    del manifest["state"]["unit_labels"]
+    manifest["metadata"]["unit_labels"] = expected
+    write_state(tmp_path / "old" / "model.safetensors", manifest,
+                {"weights": som.weights_, "center": som.center_})
+    assert SOM.load(tmp_path / "old").unit_labels_ == expected
+
+
+def test_labels_of_another_length_are_refused_before_training(tmp_path, iris):
+    X, y = iris
+    with pytest.raises(ValueError, match=r"y has shape \(149,\) for 150 rows"):
+        SOM(3, 3, device="cpu").fit(X, y[1:], out_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
 def test_load_rejects_other_lessons_and_edited_models(tmp_path, iris):
     from dlcourse.engine.persist import read_manifest, write_state
     from dlcourse.errors import IncompatibleModelError

@@ -144,39 +144,38 @@ def train(data, out, grid, topology, standardize, label_column, limit, resume, d
             config = config.replace(device=str(distributed.init_distributed(config.device)))
         else:
             resolve_backend(config.device, config.backend)  # an unavailable device: before reading
-        som, table, X, scaler = _fit(source, config, out, resume, run_info)
+        som, table, X = _fit(source, config, out, resume, run_info)
         if distributed.is_main_process():
-            _save(som, table, X, scaler, source, out)
+            _report(som, X, source, out)
 
 
 def _fit(source: str, config: SOMConfig, out: Path, resume: bool, run_info: dict):
+    """Read the data and train; fit writes the model file once, scaler and labels in it."""
     from dlcourse.som import SOM
-    from dlcourse.som.data import Standardizer, load_table
+    from dlcourse.som.data import IMAGE_SETS, Standardizer, load_table
 
     table = load_table(source, run_info["label_column"], run_info["limit"], config.seed)
     scaler = Standardizer().fit(table.X) if run_info["standardize"] else None
     X = scaler.transform(table.X) if scaler is not None else table.X
-    som = SOM(config=config).fit(X, out_dir=out, resume=resume, run_info=run_info)
-    return som, table, X, scaler
-
-
-def _save(som, table, X, scaler, source: str, out: Path) -> None:
-    """Write the model with what predict/evaluate/plot need, history.json, metrics.json."""
-    from dlcourse.engine.files import write_json
-    from dlcourse.som.data import IMAGE_SETS
-
     named_set = source.startswith("sklearn:") or source in IMAGE_SETS
-    metadata = {"scaler": scaler.to_dict() if scaler else None,
-                "feature_names": table.feature_names, "named_features": table.named,
-                # where evaluate/plot find the data again, from any working directory
-                "data": source if named_set else str(Path(source).resolve()),
-                "label_column": table.label_column}
+    som = SOM(config=config)
+    som.metadata_ = {"scaler": scaler.to_dict() if scaler else None,
+                     "feature_names": table.feature_names, "named_features": table.named,
+                     # where evaluate/plot find the data again, from any working directory
+                     "data": source if named_set else str(Path(source).resolve()),
+                     "label_column": table.label_column}
+    labels = None
     if table.labels is not None:
         labels = [str(v) for v in table.labels]
-        metadata["classes"] = sorted(set(labels))
-        metadata["unit_labels"] = som.majority_labels(X, labels).tolist()  # (m, n), None: no hit
-    som.metadata_ = metadata
-    som.save(out)
+        som.metadata_["classes"] = sorted(set(labels))
+    som.fit(X, labels, out_dir=out, resume=resume, run_info=run_info)
+    return som, table, X
+
+
+def _report(som, X, source: str, out: Path) -> None:
+    """Write history.json and metrics.json beside the model and print the run."""
+    from dlcourse.engine.files import write_json
+
     write_json(out / "history.json", som.history_)
     c = som.config
     seconds = som.history_[-1]["seconds"]  # training only, over the resumed runs too
@@ -245,7 +244,7 @@ def evaluate(model_dir, data, limit, seed, out, device):
            "topographic_error": som.topographic_error(X)}
     if table.labels is not None:
         coords = np.stack(np.divmod(bmu, som.config.n), axis=1)  # (N, 2)
-        unit_labels = som.metadata_.get("unit_labels")
+        unit_labels = som.unit_labels_
         if unit_labels is not None:
             row["label_agreement"] = label_agreement(unit_labels, coords, table.labels)
         else:  # an unlabelled map: how pure its units are on this data
@@ -278,7 +277,7 @@ def predict(model_dir, data, output, limit, seed, device):
     table, X = _load_data(som, model_dir, data, limit, seed)
     bmu, dist = som.bmu_indices(X, return_distances=True)
     n = som.config.n
-    unit_labels = som.metadata_.get("unit_labels")
+    unit_labels = som.unit_labels_
     rows = []
     for i, (b, d) in enumerate(zip(bmu.tolist(), dist.tolist())):
         r, c = divmod(b, n)

@@ -47,8 +47,10 @@ class SOM(Estimator):
     is the start map; for ``"minibatch"`` the inner epochs hold running means over each
     epoch's batches, taken before each update, like a training loss, and the last entry the
     exact final errors), ``n_features_in_``, ``center_`` (the data's mean, subtracted before
-    float32 products; zeros for cosine), ``metadata_`` (plain values saved with the map, e.g.
-    the CLI's scaler and column names).
+    float32 products; zeros for cosine), ``unit_labels_`` (after ``fit(X, y)``: each unit's
+    most frequent label, (m, n) nested lists, None where no sample lands; else None),
+    ``metadata_`` (plain values saved with the map, e.g. the CLI's scaler and column names: set
+    it before ``fit`` and the model file ``fit`` writes holds it).
 
     Example:
         >>> X = np.random.default_rng(0).normal(size=(200, 3))
@@ -93,10 +95,12 @@ class SOM(Estimator):
     # ------------------------------------------------------------------ training
     def fit(self, X: Any, y: Any = None, *, out_dir: str | os.PathLike | None = None,
             resume: bool = False, run_info: dict[str, Any] | None = None) -> SOM:
-        """Initialise and train the map on ``X`` (N, d); returns ``self``. ``y`` is ignored.
+        """Initialise and train the map on ``X`` (N, d); returns ``self``.
 
         Args:
             X: the data, (N, d) finite numbers.
+            y: optional labels, one per row (they do not move the map): each unit's most
+                frequent label becomes ``unit_labels_``, saved with the map.
             out_dir: write ``out_dir/last.safetensors`` during training: after an epoch
                 (at most one a second), at the end, and on Ctrl-C, which stops at the next
                 safe point (between epochs, mini-batches or chunks of online samples); at the
@@ -123,6 +127,7 @@ class SOM(Estimator):
         if resume and out_dir is None:
             raise ValueError("resume=True needs the out_dir of the run to continue")
         X = measures.as_matrix(X)
+        labels = None if y is None else _plain_labels(y, len(X))  # checked before any work
         self.backend_, self.device_ = resolve_backend(config.device, config.backend)
         grid = self.grid
         # Euclidean distances do not change under a shift: centring keeps float32 BMU search
@@ -151,7 +156,9 @@ class SOM(Estimator):
         self.history_ = state.history
         self.quantization_error_ = self.history_[-1]["quantization_error"]
         self.topographic_error_ = self.history_[-1]["topographic_error"]
-        self.metadata_ = {}  # plain values a caller saves with the map (the CLI: its scaler)
+        self.unit_labels_ = None if labels is None else self.majority_labels(X, labels).tolist()
+        # plain values a caller set before fit (the CLI: its scaler), saved with the map
+        self.metadata_ = dict(getattr(self, "metadata_", None) or {})
         if out_dir is not None:
             self.save(out_dir)  # rank 0 only; load(out_dir) reads it, as in every lesson
         return self
@@ -178,6 +185,7 @@ class SOM(Estimator):
         som.center_ = (weights.reshape(-1, weights.shape[2]).mean(0)
                        if config.distance != "cosine" else np.zeros(weights.shape[2]))
         som.history_ = []
+        som.unit_labels_ = None
         return som
 
     # ------------------------------------------------------------------ queries
@@ -261,7 +269,8 @@ class SOM(Estimator):
         arrays = {"weights": np.ascontiguousarray(self.weights_), "center": self.center_}
         values = {"history": self.history_,
                   "quantization_error": getattr(self, "quantization_error_", None),
-                  "topographic_error": getattr(self, "topographic_error_", None)}
+                  "topographic_error": getattr(self, "topographic_error_", None),
+                  "unit_labels": getattr(self, "unit_labels_", None)}
         return arrays, values
 
     def _set_state(self, arrays: dict[str, Any], values: dict[str, Any]) -> None:
@@ -278,6 +287,16 @@ class SOM(Estimator):
         self.weights_, self.center_ = weights, center
         self.n_features_in_ = weights.shape[2]
         self.history_ = list(values.get("history") or [])
+        # files of dlcourse 0.2 and before kept the CLI's unit labels in the metadata
+        self.unit_labels_ = values.get("unit_labels", self.metadata_.get("unit_labels"))
         for name in ("quantization_error", "topographic_error"):
             if values.get(name) is not None:
                 setattr(self, name + "_", float(values[name]))
+
+
+def _plain_labels(y: Any, n: int) -> list:
+    """``y`` as a list of JSON-ready values (numpy scalars unwrapped), one per row of X."""
+    labels = [v.item() if isinstance(v, np.generic) else v for v in np.asarray(y, dtype=object)]
+    if np.ndim(y) != 1 or len(labels) != n:
+        raise ValueError(f"y has shape {np.shape(y)} for {n} rows of X; pass one label per row")
+    return labels

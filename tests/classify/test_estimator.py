@@ -76,6 +76,7 @@ def test_save_load_gives_same_predictions(tiny_fitted, pang_lee, tmp_path):
     assert loaded.metadata_ == {"text_col": "review"}
     assert loaded.history_ == tiny_fitted.history_
     assert loaded.best_epoch_ == tiny_fitted.best_epoch_
+    assert loaded.fit_seconds_ == tiny_fitted.fit_seconds_ > 0
     assert loaded.get_params() == {**tiny_fitted.get_params(), "device": "cpu"}
 
 

@@ -49,7 +49,7 @@ def test_glove_learns_and_saves(lee_sentences, tmp_path):
     np.testing.assert_array_equal(loaded.wv.vectors, model.wv.vectors)
     np.testing.assert_array_equal(loaded.counts_, model.counts_)
     assert loaded.config == model.config and loaded.history_ == model.history_
-    assert loaded.cooccurrences_ == model.cooccurrences_
+    assert loaded.cooccurrences_ == model.cooccurrences_ and loaded.timings_ == model.timings_
 
 
 def test_same_seed_same_vectors(lee_sentences):

@@ -115,6 +115,7 @@ def test_save_load_same_vectors(tmp_path, lee_skipgram):
     np.testing.assert_array_equal(back.counts_, lee_skipgram.counts_)
     assert back.wv.most_similar("war", topn=5) == lee_skipgram.wv.most_similar("war", topn=5)
     assert back.config == lee_skipgram.config and back.history_ == lee_skipgram.history_
+    assert back.comm_seconds_ == lee_skipgram.comm_seconds_
     kv = KeyedVectors.load(tmp_path / "model.safetensors")
     assert kv.index_to_key == lee_skipgram.wv.index_to_key
 

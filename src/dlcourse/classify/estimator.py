@@ -72,7 +72,8 @@ class TextClassifier(Estimator):
     Learned attributes (after ``fit`` or ``load``): ``tokenizer_``, ``vocab_``, ``classes_``,
     ``model_`` (an ``nn.Module``), ``model_config_`` (its module config), ``device_``,
     ``history_`` (per-epoch dicts), ``best_epoch_``, ``coverage_`` (the pretrained vectors'
-    coverage, or None) and, after ``fit``, ``fit_seconds_``.
+    coverage, or None) and ``fit_seconds_`` (the last ``fit``'s training time; None in files of
+    dlcourse 0.2 and before).
 
     Example:
         >>> clf = TextClassifier("cnn", pretrained="glove-6b-50d")  # doctest: +SKIP
@@ -246,7 +247,8 @@ class TextClassifier(Estimator):
                   "tokenizer": self.tokenizer_.config, "vocab": list(self.vocab_.itos),
                   "unk_token": self.vocab_.unk_token, "pad_token": self.vocab_.pad_token,
                   "classes": list(self.classes_), "coverage": self.coverage_,
-                  "history": self.history_, "best_epoch": self.best_epoch_}
+                  "history": self.history_, "best_epoch": self.best_epoch_,
+                  "fit_seconds": self.fit_seconds_}
         return module_arrays(unwrap(self.model_)), values
 
     def _set_state(self, arrays: dict[str, Any], values: dict[str, Any]) -> None:
@@ -260,6 +262,7 @@ class TextClassifier(Estimator):
         self.coverage_ = values.get("coverage")
         self.history_ = list(values.get("history") or [])
         self.best_epoch_ = values.get("best_epoch", len(self.history_))
+        self.fit_seconds_ = values.get("fit_seconds")
         # JSON made the tuples (kernel sizes) lists
         settings = {k: tuple(v) if isinstance(v, list) else v
                     for k, v in values["model_config"].items()}

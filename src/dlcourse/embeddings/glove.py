@@ -192,7 +192,7 @@ class GloVe(VectorEstimator):
         """The vectors and counts as arrays; vocabulary, history and timings as JSON."""
         arrays = {"vectors": self.wv_.vectors, "counts": self.counts_}
         return arrays, {"words": self.wv_.index_to_key, "history": self.history_,
-                        "cooccurrences": self.cooccurrences_}
+                        "cooccurrences": self.cooccurrences_, "timings": self.timings_}
 
     def _set_state(self, arrays: dict[str, np.ndarray], values: dict[str, Any]) -> None:
         vectors, words = arrays["vectors"], list(values["words"])
@@ -206,3 +206,4 @@ class GloVe(VectorEstimator):
         self.counts_ = arrays["counts"]
         self.history_ = list(values.get("history") or [])
         self.cooccurrences_ = int(values.get("cooccurrences", 0))
+        self.timings_ = dict(values.get("timings") or {})

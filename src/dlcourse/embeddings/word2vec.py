@@ -204,7 +204,8 @@ class Word2Vec(VectorEstimator):
     def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """The vectors, output vectors and counts as arrays; vocabulary and history as JSON."""
         arrays = {"vectors": self.wv_.vectors, "syn1neg": self.syn1neg_, "counts": self.counts_}
-        return arrays, {"words": self.wv_.index_to_key, "history": self.history_}
+        return arrays, {"words": self.wv_.index_to_key, "history": self.history_,
+                        "comm_seconds": self.comm_seconds_}
 
     def _set_state(self, arrays: dict[str, np.ndarray], values: dict[str, Any]) -> None:
         vectors, syn1neg = arrays["vectors"], arrays["syn1neg"]
@@ -219,6 +220,7 @@ class Word2Vec(VectorEstimator):
         self.syn1neg_ = syn1neg
         self.counts_ = arrays["counts"]
         self.history_ = list(values.get("history") or [])
+        self.comm_seconds_ = float(values.get("comm_seconds", 0.0))
 
 
 def _trainer_name(cfg: Word2VecConfig, world: int) -> str:

@@ -70,6 +70,8 @@ def test_evaluate_generate_similar_export(run_dir, cli_run, monkeypatch):
     assert cli_run("lm", "evaluate", "run", "lee", "--max-lines", "100").out == result.out
     whole = evaluated(cli_run("lm", "evaluate", "run", "--max-lines", "none"))
     assert whole["test_tokens"] > metrics["test_tokens"]  # an explicit value still overrides
+    # --limit, the other lessons' name for "use only the first N items", is the same setting
+    assert evaluated(cli_run("lm", "evaluate", "run", "--limit", "none")) == whole
     result = cli_run("lm", "generate", "run", "the", "prime", "minister", "--num", "2",
                      "--max-tokens", "5", "--seed", "4")
     lines = result.out.splitlines()

@@ -51,13 +51,14 @@ LEGACY = {"train": ("--data",)}
 # is the other lessons' (or this lesson's earlier) name for the same setting
 RENAME = {"num_layers": "--layers", "tie_weights": "--tie",
           "grad_clip": ("--grad-clip", "--clip"), "hidden_dim": ("--hidden-size", "--hidden-dim"),
-          "max_size": ("--max-vocab", "--max-size"), "min_freq": ("--min-freq", "--min-count")}
+          "max_size": ("--max-vocab", "--max-size"), "min_freq": ("--min-freq", "--min-count"),
+          "max_lines": ("--max-lines", "--limit")}
 TRAIN = ConfigOptions(LMConfig, exclude=("model",), rename=RENAME)
 CORPUS = ConfigOptions(CorpusConfig, rename=RENAME)
 # evaluate's corpus options: their defaults come from the model (see `evaluate`), so they are
 # written here rather than generated with CorpusConfig's defaults and help
 EVAL_MAX_LINES = click.option(
-    "--max-lines", "max_lines", type=ConfigValue(int, optional=True), default=None,
+    "--max-lines", "--limit", "max_lines", type=ConfigValue(int, optional=True), default=None,
     help="Measure on the first N // 8 lines of DATA's valid and test parts, as `lm train "
          "--max-lines N` did (so the same figures); none: every line. [default: the model's "
          "training setting when DATA is its training corpus, else none]")

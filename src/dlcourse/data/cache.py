@@ -168,22 +168,16 @@ def dataset_lock(name: str) -> Iterator[None]:
 
     Under torchrun every rank may ask for the same data at once; the first takes the lock and
     fetches, the others wait and then find the files verified, so no two processes write the
-    same file. The lock file lives in the temporary folder (keyed by the cache path), so a
-    failed fetch leaves the cache exactly as it was.
+    same file (on POSIX and Windows alike: the filelock package). The lock file lives in the
+    temporary folder (keyed by the cache path), so a failed fetch leaves the cache exactly as
+    it was.
     """
     key = hashlib.sha256(str(dataset_dir(name).resolve()).encode()).hexdigest()[:16]
     path = Path(tempfile.gettempdir()) / f"dlcourse-{getattr(os, 'getuid', lambda: 0)()}-{key}.lock"
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks; concurrent fetches stay the user's call
+    from filelock import FileLock  # fcntl on POSIX, msvcrt on Windows
+
+    with FileLock(path):
         yield
-        return
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def writable_cache(directory: Path) -> bool:

@@ -86,6 +86,15 @@ def test_export_formats_load_back(trained, cli_run, workdir, fmt):
     assert result.code == 0 and "nearest to 'the'" in result.out
 
 
+@pytest.mark.parametrize("name", ["model.safetensors", "last.safetensors", "history.json"])
+def test_export_never_writes_over_the_runs_own_files(trained, cli_run, workdir, name):
+    before = (trained / name).read_bytes()
+    cli_run("embed", "export", trained, "--to", trained / name).assert_user_error(
+        f"the training run's own {name}; writing there would destroy it")
+    assert (trained / name).read_bytes() == before
+    assert cli_run("embed", "similar", trained, "the", "--topn", "2").code == 0
+
+
 def test_plot_verb_and_word_map(trained, cli_run, workdir):
     result = cli_run("embed", "plot", trained, "the", "of", "--out", "maps/map.png",
                      "--topn", "4")

@@ -65,6 +65,17 @@ def test_train_saves_map_scaler_history_and_metrics(trained):
     assert (trained / "run" / "last.safetensors").exists()
 
 
+def test_outputs_never_replace_the_data_or_the_run(cli_run, here):
+    """--out onto the DATA being read, or onto a file of the model folder: refused, untouched."""
+    data, model = open("wine.csv", "rb").read(), open("run/model.safetensors", "rb").read()
+    cli_run("som", "predict", "run", "wine.csv", "--out", "wine.csv").assert_user_error(
+        "--out wine.csv is the file this command reads")
+    cli_run("som", "predict", "run", "wine.csv", "--out", "run/model.safetensors"
+            ).assert_user_error("the training run's own model.safetensors")
+    assert open("wine.csv", "rb").read() == data
+    assert open("run/model.safetensors", "rb").read() == model
+
+
 def test_predict_applies_the_saved_scaler(cli_run, here):
     result = cli_run("som", "predict", "run", "wine.csv", "--out", "out/pred.csv")
     assert result.code == 0, result.err

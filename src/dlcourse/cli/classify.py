@@ -341,6 +341,8 @@ def predict(model_dir, texts, file, out, output, batch_size, device, **options):
     if out is not None and output is not None:
         raise DlcourseError("give --out once (--output is the old spelling)")
     out = out if out is not None else output
+    if out is not None:  # a --file read and replaced by its own predictions: refused
+        check_out_file(out, "--out", "predictions.csv", inputs=[file])
     reading = READ.build(options, label_col=None)
     texts = list(texts)
     if file is not None:

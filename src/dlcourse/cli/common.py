@@ -233,8 +233,17 @@ def _can_write_in(folder: Path) -> bool:
         return False
 
 
-def check_out_file(value: str | os.PathLike, option: str, example: str) -> Path:
-    """A file that can be written: not a directory, its folder writable or creatable.
+#: the files a training run keeps in its folder: an output option never writes over them
+RUN_FILES = frozenset({MODEL_FILE, "model.pt", "last.safetensors", "last.pt", "best.pt",
+                       "model.json", "vocab.json", "config.json", "tokenizer.json",
+                       "history.json", "metrics.json"})
+
+
+def check_out_file(value: str | os.PathLike, option: str, example: str,
+                   inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
+    """A file that can be written: not a directory, its folder writable or creatable, not a
+    file of a model folder (its model, checkpoint, vocabulary ...) and none of ``inputs``
+    (the command's own data, which it would replace while reading it).
 
     ``example`` is a file name suggested when ``value`` is a folder (``vectors.txt``).
     Nothing is created here.
@@ -247,6 +256,16 @@ def check_out_file(value: str | os.PathLike, option: str, example: str) -> Path:
         if parent.exists() and not parent.is_dir():
             raise DlcourseError(f"{option} {value}: {parent} is a file, so the folder cannot "
                                 "be made")
+    if path.name in RUN_FILES and path.is_file() and any(
+            (path.parent / name).exists() for name in (MODEL_FILE, "last.safetensors", "last.pt")):
+        raise DlcourseError(f"{option} {value} is the training run's own {path.name}; writing "
+                            f"there would destroy it: give another name, such as "
+                            f"{path.parent / example}")
+    for source in inputs:
+        if source is not None and path.is_file() and Path(source).is_file() \
+                and os.path.samefile(path, source):
+            raise DlcourseError(f"{option} {value} is the file this command reads; give "
+                                "another name")
     check_out_dir(path.parent, option)
     return path
 

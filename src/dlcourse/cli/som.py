@@ -273,6 +273,8 @@ def predict(model_dir, data, output, limit, seed, device):
 
     DATA: as for train (the map's scaler and columns apply).
     """
+    if output is not None:  # DATA read and replaced by its own mapping: refused
+        check_out_file(output, "--out", "predictions.csv", inputs=[data])
     som = _load_map(model_dir, device)
     table, X = _load_data(som, model_dir, data, limit, seed)
     bmu, dist = som.bmu_indices(X, return_distances=True)

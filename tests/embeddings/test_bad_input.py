@@ -214,3 +214,16 @@ def test_help_marks_required_and_shows_both_spellings(cli_run):
     assert export_help.count("[required]") == 1
     train_help = cli_run("embed", "train", "--help").out
     assert "--dim, --embed-dim INT" in train_help and "--min-count, --min-freq INT" in train_help
+
+
+@pytest.mark.parametrize("options, match", [
+    (("--dim", "8"), r"it was trained with vector_size=16, this run asks for 8"),
+    (("--dim", "16", "--window", "2"), r"it was trained with window=5, this run asks for 2"),
+])
+def test_resume_with_other_settings_is_refused_before_the_corpus_is_read(
+        refused, files, monkeypatch, options, match):
+    import dlcourse.embeddings.sources as sources
+
+    monkeypatch.setattr(sources, "open_corpus",
+                        lambda *a, **k: pytest.fail("the corpus was read before the refusal"))
+    refused(files, "embed", "train", *GOOD, *options, "--out", "run", "--resume", match=match)

@@ -134,10 +134,12 @@ def train(data, method, lr, old_alpha, limit, dry_run, out, resume, **options):
     config = train_config(method, options, lr, dry_run)
     estimator = "GloVe" if method == "glove" else "Word2Vec"
     from dlcourse.embeddings.checkpoint import check_resumable
+    from dlcourse.embeddings.config import RESUME_FREE
     from dlcourse.embeddings.sources import check_data, open_corpus
 
-    if resume:
-        check_resumable(out, estimator)
+    if resume:  # the settings now, before the corpus is read (fit checks the data's too)
+        check_resumable(out, estimator, {k: v for k, v in config.to_dict().items()
+                                         if k not in RESUME_FREE})
     data = check_data(data, encoding)
     if method != "glove" and config.backend != "numba":
         from dlcourse.engine.accelerator import is_cpu_spec

@@ -114,12 +114,15 @@ def test_tour_reports_each_chapter_and_survives_a_failure(tmp_path, monkeypatch)
 
 def test_a_ctrl_c_outside_the_trainer_names_the_kept_checkpoint(tmp_path, monkeypatch):
     """Ctrl-C while a train command writes its last files (the trainer's own handler is done):
-    the message says --resume finishes the run when a checkpoint is there."""
+    the message says --resume finishes the run when a checkpoint is there, and that nothing was
+    saved when none is (a stop while the data is read: --resume would be refused)."""
     from dlcourse.cli.main import _resume_hint
 
     monkeypatch.chdir(tmp_path)
     args = ["--threads", "1", "som", "train", "x.npy", "--out", "run"]
-    assert _resume_hint(args) == ""                                   # nothing kept yet
+    assert _resume_hint(args) == ("; nothing was saved in run yet (a run keeps its first "
+                                  "checkpoint after an epoch or a step of training): run the "
+                                  "command again, without --resume")
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "last.safetensors").write_bytes(b"x")
     assert "run/last.safetensors is kept: run the same command with --resume" in \

@@ -178,9 +178,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _resume_hint(args: list[str]) -> str:
-    """For a Ctrl-C outside a trainer's own handling (while a checkpoint or the final files are
-    written, say): the checkpoint a ``train --out OUT`` run left, which ``--resume`` continues
-    from or finishes."""
+    """For a Ctrl-C outside a trainer's own handling (while the data is read, a checkpoint or the
+    final files are written, say): the checkpoint a ``train --out OUT`` run left, which
+    ``--resume`` continues from or finishes, or that there is none yet."""
     if "train" not in args:
         return ""
     out = next((v for k, v in zip(args, args[1:]) if k == "--out"), None)
@@ -189,7 +189,8 @@ def _resume_hint(args: list[str]) -> str:
         return ""
     kept = [p for p in (Path(out) / "last.pt", Path(out) / "last.safetensors") if p.is_file()]
     if not kept:
-        return ""
+        return (f"; nothing was saved in {out} yet (a run keeps its first checkpoint after "
+                "an epoch or a step of training): run the command again, without --resume")
     return (f"; the checkpoint {kept[0]} is kept: run the same command with --resume to "
             "continue (or to finish writing the run's files)")
 

@@ -41,6 +41,7 @@ TRAIN = [
     (("--alpha", "0.05", "--lr", "0.1"), r"--alpha and --lr disagree"),
     (("--x-max", "10"), r"--x-max is a GloVe option; --method skipgram does not use it"),
     (("--method", "cbow", "--blocks", "2"), r"--blocks is a GloVe option"),
+    (("--no-cbow-mean",), r"--cbow-mean/--no-cbow-mean is a CBOW option; --method skipgram"),
     (("--method", "glove", "--negative", "3"), r"--negative is a word2vec option"),
     (("--method", "glove", "--no-cbow-mean"), r"--cbow-mean is a word2vec option"),
     (("--method", "glove", "--device", "cuda"), r"--device is a word2vec option"),

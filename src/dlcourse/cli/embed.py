@@ -77,13 +77,16 @@ def train_config(method: str, options: dict, lr: float | None, dry_run: bool):
         name = option_name(wrong[0], {**W2V.rename, **GLOVE.rename})
         raise DlcourseError(f"{name} is a {'word2vec' if glove else 'GloVe'} option; "
                             f"--method {method} does not use it")
+    if method == "skipgram" and "cbow_mean" in given:
+        raise DlcourseError("--cbow-mean/--no-cbow-mean is a CBOW option; --method skipgram "
+                            "does not use it")
     if glove:
         values = {k: v for k, v in options.items() if k in GloVeConfig.field_names()}
         config = GLOVE.build(values, **({} if lr is None else {"eta": lr}))
     else:
         values = {k: v for k, v in options.items() if k in Word2VecConfig.field_names()}
         config = W2V.build(values, method=method, **({} if lr is None else {"alpha": lr}))
-    if dry_run:  # a smoke test: one epoch over a few hundred sentences
+    if dry_run:  # a smoke test: one epoch over a few hundred sentences, which keep a vocabulary
         config = config.replace(epochs=1, min_count=min(config.min_count, 2))
     return config
 
@@ -102,7 +105,8 @@ def train_config(method: str, options: dict, lr: float | None, dry_run: bool):
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Use only the first N texts (lines of a file) [default: all].")
 @click.option("--dry-run", is_flag=True,
-              help=f"Smoke test: 1 epoch on {DRY_RUN_SENTENCES} texts.")
+              help=f"Smoke test: 1 epoch on {DRY_RUN_SENTENCES} texts, --min-count at most 2 "
+                   "(so that so few texts keep a vocabulary).")
 @out_option
 @resume_option
 def train(data, method, lr, old_alpha, limit, dry_run, out, resume, **options):

@@ -66,6 +66,8 @@ def test_vocab_builds_prints_and_saves(cli_run, workdir):
     Path("t.jsonl").write_text('{"text": "the cat sat"}\n', encoding="utf-8")
     out = out_of(cli_run, "vocab", "c.txt", "t.jsonl", "--out", "runs/v", "--top", "1")
     assert "3 texts, 9 tokens" in out and Vocab.load("runs/v/vocab.json")["the"] == 2
+    # ... and that folder is what tokenize --vocab takes too
+    assert out_of(cli_run, "tokenize", "--vocab", "runs/v", "--ids", "the sat").strip() == "2 6"
     out = out_of(cli_run, "vocab", "c.txt", "--limit", "1", "--specials", "")
     assert "1 text, 4 tokens -> vocabulary of 3 (0 specials)" in out
 

@@ -130,7 +130,8 @@ def _texts_of(path: Path, reading: TableConfig, limit: int | None, skip_blank: b
 @click.option("--ids", is_flag=True,
               help="Print ids: WordPiece ids with [CLS]/[SEP], or the ids of --vocab.")
 @click.option("--vocab", "vocab_path", metavar="VOCAB_JSON",
-              help="A vocabulary JSON (from `dlcourse text vocab --out`) for --ids.")
+              help="A vocabulary JSON, or the folder holding it (from `dlcourse text vocab "
+                   "--out`), for --ids.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON list per line.")
 def tokenize(inputs, file, limit, ids, vocab_path, as_json, **options):
     """Tokenize each INPUT text (or each text of --file): one line of tokens per text.
@@ -151,6 +152,12 @@ def tokenize(inputs, file, limit, ids, vocab_path, as_json, **options):
     if vocab_path is not None and not ids:
         raise click.UsageError("--vocab gives ids: add --ids")
     if vocab_path is not None:
+        if Path(vocab_path).is_dir():  # the folder `text vocab --out DIR` wrote
+            if not (Path(vocab_path) / "vocab.json").is_file():
+                raise DlcourseError(f"--vocab {vocab_path} is a directory without vocab.json; "
+                                    "pass a vocabulary JSON or the folder `text vocab --out` "
+                                    "wrote")
+            vocab_path = Path(vocab_path) / "vocab.json"
         check_input_file(vocab_path, "--vocab")
     if file is not None and file != "-":
         file = _check_source(file, reading, "--file")
@@ -226,6 +233,8 @@ def vocab(data, out, limit, top, **options):
     """
     tok_config, reading = _build_configs(options)
     vocab_config = VOCAB.build(VOCAB.pop(options))
+    if vocab_config.max_size == 0:
+        raise DlcourseError("--max-vocab 0 keeps no token; give 1 or more, or none for all")
     target = None if out is None else _vocab_target(out)
     sources = [_resolve_data(item, reading) for item in data]
 
@@ -243,6 +252,9 @@ def vocab(data, out, limit, top, **options):
     if not counted["tokens"]:
         raise DlcourseError(f"DATA {' '.join(data)} holds no tokens; nothing to count")
     n_specials = len(vocab_config.specials)
+    if len(v) == n_specials:  # before anything is printed or saved
+        raise DlcourseError(f"no token of DATA occurs --min-freq {vocab_config.min_freq} "
+                            "times; lower it")
     click.echo(f"{_plural(counted['texts'], 'text')}, {counted['tokens']:,} tokens -> "
                f"vocabulary of {len(v):,} ({n_specials} specials); coverage "
                f"{sum(v.freqs) / counted['tokens']:.2%} of running tokens")

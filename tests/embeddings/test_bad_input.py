@@ -156,6 +156,9 @@ CASES = [
     (("embed", "evaluate", "embed", "--encoding", "nosuch"), r"unknown --encoding 'nosuch'"),
     # similar MODEL_DIR WORD...
     (("embed", "similar", "embed"), r"Missing argument 'WORD...'"),
+    (("embed", "similar", "run/last.safetensors", "the"),
+     r"run/last.safetensors is a training checkpoint, not the trained vectors; pass the run's "
+     r"folder run"),
     (("embed", "similar", "embed", "qwxzzy"), r"word 'qwxzzy' is not in the vocabulary"),
     (("embed", "similar", "embed", "the", "qwxzzy"), r"word 'qwxzzy' is not in the vocabulary"),
     (("embed", "similar", "embed", "the", "--topn", "0"), r"'--topn': 0 is not in the range"),

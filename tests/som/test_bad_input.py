@@ -188,6 +188,9 @@ CASES = [
     (("evaluate", "header"), r"header/model.safetensors is not a dlcourse model file"),
     (("evaluate", "truncated"), r"cannot read truncated/model.safetensors"),
     (("evaluate", "notes.txt"), r"notes.txt is not a dlcourse model file"),
+    (("evaluate", "som/last.safetensors"),
+     r"som/last.safetensors is a training checkpoint, not the trained model; pass the run's "
+     r"folder som"),
     (("evaluate", "moved"), r"moved was trained on '/nowhere/wine.csv', which is not found"),
     (("evaluate", "som", "nosuch.csv"), r"DATA 'nosuch.csv' not found"),
     (("evaluate", "som", "folder"), r"DATA folder is a directory"),

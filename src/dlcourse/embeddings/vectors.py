@@ -311,6 +311,9 @@ class KeyedVectors:
                                 "no longer read; train it again with `dlcourse embed train`")
         manifest, arrays = read_state(path)
         lesson = manifest.get("lesson")
+        if manifest.get("kind") == "checkpoint":  # last.safetensors given for the model
+            raise DlcourseError(f"{path} is a training checkpoint, not the trained vectors; "
+                                f"pass the run's folder {path.parent}")
         if lesson != LESSON:
             hint = " (`dlcourse lm export` writes its vectors)" if lesson == "lm" else ""
             raise IncompatibleModelError(f"{directory} holds {a_quoted(lesson)} model, not word "

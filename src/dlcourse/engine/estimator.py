@@ -166,6 +166,9 @@ class Estimator:
         """
         path = model_path(directory)
         manifest = read_manifest(path)
+        if manifest.get("kind") == "checkpoint":  # last.safetensors given for the model
+            raise DlcourseError(f"{path} is a training checkpoint, not the trained model; pass "
+                                f"the run's folder {path.parent}")
         check_compatible(manifest, cls, directory)
         config = cls.config_class.from_dict(manifest.get("config") or {}, strict=False)
         device = device if device is not None else cls.load_device

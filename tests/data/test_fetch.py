@@ -366,3 +366,21 @@ def test_missing_archive_hint_names_the_archive(isolated_cache, cli_run, registe
     assert cli_run("data", "fetch", name).code == 0
     assert (isolated_cache / "datasets" / name / "pkg" / "train" / "0.txt").read_bytes() == \
         b"a review\n"
+
+
+def test_an_unusable_dlcourse_home_is_named(isolated_cache, monkeypatch, cli_run):
+    """A DLCOURSE_HOME that is a file, or that cannot be made: one line naming it, exit 2,
+    and a set an installed package holds is still served from there."""
+    isolated_cache.parent.joinpath("notes.txt").write_text("x")
+    monkeypatch.setenv("DLCOURSE_HOME", str(isolated_cache.parent / "notes.txt"))
+    for args in (("data", "list"), ("data", "fetch", "lee")):
+        cli_run(*args).assert_user_error(r"DLCOURSE_HOME=\S*notes.txt is a file, not a folder")
+    monkeypatch.setenv("DLCOURSE_HOME", "/proc/dlcourse-cache")  # no folder can be made there
+    cli_run("data", "fetch", "cifar-10", "--no-download").assert_user_error(
+        r"(cannot be made|is not writable).*set DLCOURSE_HOME to a writable folder")
+    result = cli_run("data", "fetch", "lee")
+    assert result.code == 0 and "site-packages" in result.out
+    # every name is checked before the first is fetched
+    monkeypatch.setenv("DLCOURSE_HOME", str(isolated_cache))
+    cli_run("data", "fetch", "wordsim353", "nosuch").assert_user_error("unknown data set 'nosuch'")
+    assert not isolated_cache.exists()

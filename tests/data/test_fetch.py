@@ -337,7 +337,7 @@ def test_data_verify_says_not_fetched_apart_from_damaged(isolated_cache, cli_run
     result = cli_run("data", "verify", "wordsim353")
     result.assert_user_error(r"failed verification; run `dlcourse data fetch wordsim353` to "
                              r"replace the damaged or missing files", report=True)
-    assert "wordsim353: BAD wordsim353.tsv" in result.out
+    assert "wordsim353: BAD wordsim353.tsv (missing)" in result.out
     assert "verify" in cli_run("data", "--help").out.split("Commands:")[0]  # the group's line
 
 

@@ -94,10 +94,15 @@ def verify_(names):
         raise DlcourseError(f"{', '.join(absent)} {'is' if len(absent) == 1 else 'are'} not "
                             f"fetched, so there is nothing to verify; run `dlcourse data fetch "
                             f"{' '.join(absent)}` first")
+    from dlcourse.data.cache import dataset_dir
+
     bad = {}
     for name in names:
         problems = verify(name)
-        click.echo(f"{name}: {'ok' if not problems else 'BAD ' + ', '.join(problems)}")
+        folder = dataset_dir(name)
+        shown = [f"{f} (missing)" if not (folder / f).exists() else f"{f} (damaged)"
+                 for f in problems]
+        click.echo(f"{name}: {'ok' if not problems else 'BAD ' + ', '.join(shown)}")
         if problems:
             bad[name] = problems
     if bad:

@@ -215,7 +215,7 @@ def plot(model_dir, words, out, topn, projection, old_method, **options):
     kv = _load(model_dir, encoding_of(options))
     shown, groups = words_and_neighbors(kv, words, topn)  # unknown words fail here
     if len(shown) < 2:
-        raise DlcourseError("a map needs at least 2 words; give more words or --topn >= 1")
+        raise DlcourseError("a map needs at least 2 words; give more words or --top >= 1")
     path = plot_word_map(shown, kv[shown], out, groups=groups,
                          method=projection or old_method or "pca")
     click.echo(f"{len(shown)} words -> {path}")

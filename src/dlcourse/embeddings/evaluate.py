@@ -122,7 +122,7 @@ def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
             a, b, score = parts[0], parts[1], float(parts[2])
         except (IndexError, ValueError):
             raise DlcourseError(f"{path}:{lineno}: expected 'word1{delimiter!r}word2"
-                                f"{delimiter!r}score', got {line.strip()!r}") from None
+                                f"{delimiter!r}score', got {_shown(line)}") from None
         if case_insensitive:
             a, b = a.lower(), b.lower()
         if a not in table or b not in table:
@@ -152,7 +152,7 @@ def read_analogies(path: str | Path, encoding: str = "utf-8"
         words = line.split()
         if len(words) != 4 or not sections:
             raise DlcourseError(f"{path}:{lineno}: expected ': section' or four words "
-                                f"'a b c d', got {line!r}")
+                                f"'a b c d', got {_shown(line)}")
         sections[-1][1].append(tuple(words))
     return sections
 
@@ -234,3 +234,9 @@ def one_hot(words: list[str], max_words: int = 10000) -> KeyedVectors:
         raise ValueError(f"{len(words)} words make a {len(words)}x{len(words)} one-hot matrix; "
                          f"keep at most max_words={max_words} (e.g. the evaluation words)")
     return KeyedVectors(words, np.eye(len(words), dtype=np.float32))
+
+
+def _shown(line: str, width: int = 80) -> str:
+    """A file's line quoted in a one-line error: its first ``width`` characters."""
+    line = line.strip()
+    return repr(line) if len(line) <= width else f"{line[:width]!r}... ({len(line):,} characters)"

@@ -141,7 +141,13 @@ def _usage_line(exc: click.UsageError) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors print one line (`error: ...`) and exit 2, no traceback."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    from dlcourse.engine.interrupt import sigint_after_imports
+
+    with sigint_after_imports():  # a Ctrl-C inside `import torch` would break torch, not stop
+        _run(list(sys.argv[1:] if argv is None else argv))
+
+
+def _run(args: list[str]) -> None:
     debug = "--debug" in args
     try:
         args = rewrite_legacy(args)

@@ -6,6 +6,11 @@ the weights half-updated, and no checkpoint taken then can resume to the same mo
 saves a checkpoint that records exactly where it stopped and raises
 :class:`~dlcourse.errors.TrainingInterrupted`. A second Ctrl-C stops at once, as usual.
 
+Before a trainer's guard is in place a Ctrl-C stops the command at once, except while a module
+is being imported (:func:`defer_sigint_during_imports`): a KeyboardInterrupt raised inside
+``import torch`` leaves torch or numpy half-initialised, and what follows is a traceback, an
+abort of torch's C++ side or an interrupt that is swallowed, never the one-line stop.
+
 ``DLCOURSE_INTERRUPT_AFTER=N`` makes the guard act as if Ctrl-C came after step N (counted
 over the whole run). The tests use it to interrupt every trainer at a chosen point, in-process
 or through the CLI; it is also a way to try ``--resume`` by hand.
@@ -17,6 +22,7 @@ import logging
 import os
 import signal
 import threading
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +32,43 @@ from dlcourse.errors import TrainingInterrupted
 log = logging.getLogger(__name__)
 
 ENV_INTERRUPT_AFTER = "DLCOURSE_INTERRUPT_AFTER"
+#: how long a Ctrl-C that came during an import waits before it is delivered again
+RETRY_S = 0.05
+_IMPORT_FRAMES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
+
+
+def _importing(frame: types.FrameType | None) -> bool:
+    """True when ``frame`` or a caller of it is Python's import machinery."""
+    while frame is not None:
+        if frame.f_code.co_filename in _IMPORT_FRAMES:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _sigint_after_imports(signum, frame) -> None:
+    if _importing(frame):  # deliver it again once the import is done
+        timer = threading.Timer(RETRY_S, os.kill, (os.getpid(), signal.SIGINT))
+        timer.daemon = True
+        timer.start()
+        return
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def sigint_after_imports() -> Iterator[None]:
+    """A block (a whole command) in which Ctrl-C waits for the import in progress, if any,
+    then stops the program as usual; a :class:`StopGuard` entered inside takes over and gives
+    it back on exit. Only in the main thread, and only over Python's own handler."""
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    signal.signal(signal.SIGINT, _sigint_after_imports)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class StopGuard:

@@ -1,0 +1,41 @@
+"""Ctrl-C before a trainer's guard: it waits for the import in progress, then stops."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+
+import pytest
+
+from dlcourse.engine.interrupt import sigint_after_imports
+
+MODULE = """
+import os, signal, time
+os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of this module's import
+for _ in range(50):
+    time.sleep(0.002)
+DONE = True
+"""
+
+
+def test_ctrl_c_during_an_import_is_delivered_after_it(tmp_path, monkeypatch):
+    (tmp_path / "dlcourse_slow_module.py").write_text(MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "dlcourse_slow_module", raising=False)
+    reached = []
+    with pytest.raises(KeyboardInterrupt), sigint_after_imports():
+        import dlcourse_slow_module  # noqa: F401
+        reached.append("after the import")
+        time.sleep(5)  # the Ctrl-C comes back here, well before the end
+    assert reached == ["after the import"]
+    assert sys.modules["dlcourse_slow_module"].DONE  # the module was imported whole
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_outside_an_import_ctrl_c_stops_at_once():
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt), sigint_after_imports():
+        signal.raise_signal(signal.SIGINT)
+        time.sleep(5)
+    assert time.perf_counter() - start < 1

@@ -205,3 +205,23 @@ def test_train_reads_a_latin1_file_with_encoding(cli_run, workdir, tmp_path):
     assert "café" in LanguageModel.load("out").itos_  # decoded, not replaced
     result = cli_run("lm", "evaluate", "out", "latin1.txt", "--encoding", "latin-1")
     assert result.code == 0, result.err
+
+
+def test_a_model_of_a_corpus_file_evaluates_from_another_folder(cli_run, workdir):
+    """`lm train corpus.txt` keeps where the file is: `lm evaluate MODEL_DIR` finds it from any
+    working directory (it kept the name as typed, found only from the training folder)."""
+    import random
+
+    rng = random.Random(0)
+    words = "the cat dog sat on a mat big small red house".split()
+    Path("corpus.txt").write_text("\n".join(" ".join(rng.choice(words) for _ in range(8))
+                                            for _ in range(300)))
+    trained = cli_run("--threads", "1", "lm", "train", "corpus.txt", "--out", "run",
+                      "--epochs", "1", "--device", "cpu")
+    assert trained.code == 0, trained.err
+    os.mkdir("elsewhere")
+    os.chdir("elsewhere")
+    result = cli_run("lm", "evaluate", "../run")
+    assert result.code == 0, result.err
+    assert str(Path("../corpus.txt").resolve()) in result.out
+    assert evaluated(result) == train_figures(Path("../run"))

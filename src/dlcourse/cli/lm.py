@@ -195,6 +195,8 @@ def train(data, preset, dry_run, out, resume, **options):
     max_lines = corpus_config.max_lines
     if dry_run:
         max_lines = min(max_lines or DRY_RUN_LINES, DRY_RUN_LINES)
+    if source_name(data) is None:  # a file or folder: the model keeps where it is, so that
+        data = str(Path(data).expanduser().resolve())  # `lm evaluate` finds it from anywhere
     corpus = load_corpus(data, tokenizer=corpus_config.tokenizer,
                          max_size=corpus_config.max_size, min_freq=corpus_config.min_freq,
                          seed=config.seed, max_lines=max_lines, encoding=corpus_config.encoding)

@@ -13,6 +13,7 @@ checked before any data is read.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -195,11 +196,12 @@ def train(data, preset, dry_run, out, resume, **options):
     max_lines = corpus_config.max_lines
     if dry_run:
         max_lines = min(max_lines or DRY_RUN_LINES, DRY_RUN_LINES)
-    if source_name(data) is None:  # a file or folder: the model keeps where it is, so that
-        data = str(Path(data).expanduser().resolve())  # `lm evaluate` finds it from anywhere
     corpus = load_corpus(data, tokenizer=corpus_config.tokenizer,
                          max_size=corpus_config.max_size, min_freq=corpus_config.min_freq,
                          seed=config.seed, max_lines=max_lines, encoding=corpus_config.encoding)
+    if source_name(data) is None:  # a file or folder: the model keeps where it is, so that
+        corpus = dataclasses.replace(corpus, name=str(Path(data).expanduser().resolve()))
+        # `lm evaluate MODEL_DIR` finds it from any working directory
     # every rank loads the same corpus (same seed, same split and vocabulary); a single
     # process is unaffected
     with process_group(config.device):

@@ -156,14 +156,35 @@ def test_som_help_does_not_import_torch_or_numpy():
 
 
 def test_every_train_option_default_is_the_configs():
+    import dataclasses
+
     from dlcourse.cli.som import train
     from dlcourse.som.config import SOMConfig
 
     options = {p.name: p for p in train.params if isinstance(p, __import__("click").Option)}
+    no_option = {f.name for f in dataclasses.fields(SOMConfig) if not f.metadata.get("cli", True)}
+    assert no_option == {"progress"}  # on in the CLI unless `dlcourse -q`
     for name, value in SOMConfig().to_dict().items():
-        if name in ("m", "n"):  # --grid
+        if name in ("m", "n") or name in no_option:  # --grid; not an option
             continue
         assert options[name].default is None, name  # None: the config's default applies
         shown = "none" if value is None else (("on" if value else "off")
                                               if isinstance(value, bool) else str(value))
         assert f"[default: {shown}]" in options[name].help, name
+
+
+def test_train_shows_progress_over_the_epochs_unless_quiet(cli_run, here, monkeypatch):
+    monkeypatch.setenv("DLCOURSE_PROGRESS", "1")  # the suite turns bars off
+    result = cli_run("som", "train", "wine.csv", "--grid", "4x4", "--epochs", "3", "--out", "r")
+    assert result.code == 0, result.err
+    assert "som: 100%" in result.err and "3/3" in result.err and "qe=" in result.err
+    quiet = cli_run("-q", "som", "train", "wine.csv", "--grid", "4x4", "--epochs", "3",
+                    "--out", "r2")
+    assert quiet.code == 0 and "som:" not in quiet.err
+    assert np.array_equal(_weights("r"), _weights("r2"))  # the bar changes nothing
+
+
+def _weights(run: str) -> np.ndarray:
+    from dlcourse.som import SOM
+
+    return SOM.load(run).weights_

@@ -85,7 +85,7 @@ def train_config(grid: str | None, topology: str | None, options: dict,
         DlcourseError: a value out of range, naming its option.
     """
     m, n = parse_grid(grid) if grid is not None else (DEFAULTS.m, DEFAULTS.n)
-    fixed = {"m": m, "n": n}
+    fixed = {"m": m, "n": n, "progress": True}  # bars unless `dlcourse -q`
     if topology is not None:
         fixed["topology"] = TOPOLOGY_ALIASES.get(topology, topology)
     if dry_run:  # a smoke test: a small map, two epochs

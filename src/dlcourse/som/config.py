@@ -34,7 +34,7 @@ ALGORITHMS = ("batch", "online", "minibatch")
 BACKENDS = ("auto", "numpy", "torch")
 # settings that change where or in what blocks a run computes, never the map it trains: a
 # resumed run may change them
-RESUME_FREE = ("device", "chunk_size")
+RESUME_FREE = ("device", "chunk_size", "progress")
 
 @dataclass
 class SOMConfig(Config):
@@ -90,6 +90,8 @@ class SOMConfig(Config):
                         "torch), cpu, cuda, cuda:N or mps.")
     backend: str = param("auto", "auto: numpy and numba on the CPU, torch elsewhere; numpy; "
                          "torch (any device).", choices=BACKENDS)
+    progress: bool = param(False, "Show a progress bar over the epochs, with the errors.",
+                           cli=False)
 
     def check(self) -> None:
         """Rules that involve several fields: the grid, the mexican hat, the device."""

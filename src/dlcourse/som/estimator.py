@@ -149,7 +149,8 @@ class SOM(Estimator):
         spec = SearchSpec(grid.neighbors(), config.distance, center, self._chunk())
         state = train_run(make_runner(spec, self.backend_, self.device_), X, state, grid,
                           self._settings(), checkpoint,
-                          collective=config.algorithm == "batch" and multi_process())
+                          collective=config.algorithm == "batch" and multi_process(),
+                          progress=config.progress)
         self.center_ = center
         self.n_features_in_ = X.shape[1]
         self.weights_ = np.asarray(state.weights, np.float64).reshape(config.m, config.n, -1)

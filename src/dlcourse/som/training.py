@@ -16,6 +16,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from contextlib import closing, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -194,9 +195,17 @@ class RunControl(Control):
     """
 
     def __init__(self, guard: StopGuard, checkpoint: Checkpoint | None = None,
-                 collective: bool = False) -> None:
+                 collective: bool = False, bar: Any = None) -> None:
         super().__init__()
         self.guard, self.checkpoint, self.collective = guard, checkpoint, collective
+        self.bar = bar  # a tqdm bar over the epochs, or None
+
+    def record(self, state: TrainState, epoch: int, qe: float, te: float, sigma: float,
+               lr: float | None) -> None:
+        super().record(state, epoch, qe, te, sigma, lr)
+        if self.bar is not None and epoch > 0:  # epoch 0 is the start map
+            self.bar.update(epoch - self.bar.n)
+            self.bar.set_postfix(qe=f"{qe:.4g}", te=f"{te:.3f}", sigma=f"{sigma:.3g}")
 
     def step(self) -> None:
         self.guard.step()
@@ -220,6 +229,12 @@ class RunControl(Control):
                              "cpu_seconds": state.cpu_seconds + time.process_time() - self.cpu0})
 
 
+def _planned_epochs(settings: TrainSettings, n_samples: int) -> int:
+    if settings.algorithm == "batch":
+        return settings.epochs
+    return -(-settings.total_steps(n_samples) // n_samples)  # passes over the data, rounded up
+
+
 def _where(state: TrainState, settings: TrainSettings, n_samples: int) -> str:
     if settings.algorithm == "batch" or state.step == state.epoch * n_samples:
         return f"after epoch {state.epoch}"
@@ -229,8 +244,9 @@ def _where(state: TrainState, settings: TrainSettings, n_samples: int) -> str:
 
 def train_run(runner: Any, X: np.ndarray, state: TrainState, grid: Grid,
               settings: TrainSettings, checkpoint: Checkpoint | None = None,
-              collective: bool = False) -> TrainState:
-    """Train ``state`` to the end with ``runner``, deferring Ctrl-C to the next safe point.
+              collective: bool = False, progress: bool = False) -> TrainState:
+    """Train ``state`` to the end with ``runner``, deferring Ctrl-C to the next safe point;
+    ``progress``: a bar over the epochs on stderr (see :mod:`dlcourse.engine.progress`).
 
     Returns:
         the finished state (its weights uncentred); ``checkpoint`` (when given) holds it too.
@@ -241,8 +257,16 @@ def train_run(runner: Any, X: np.ndarray, state: TrainState, grid: Grid,
     """
     if state.finished:  # resuming a run that had ended: nothing left to train
         return state
-    with StopGuard() as guard:
-        control = RunControl(guard, checkpoint, collective)
+    bar = None
+    if progress:
+        from dlcourse.engine.progress import progress as progress_bar
+
+        epochs = state.history[-1]["epoch"] if state.history else 0
+        bar = progress_bar(None, total=_planned_epochs(settings, len(X)), desc="som",
+                           unit="epoch")
+        bar.update(epochs)
+    with StopGuard() as guard, closing(bar) if bar is not None else nullcontext():
+        control = RunControl(guard, checkpoint, collective, bar)
         try:
             state = runner.train(X, state, grid, settings, control)
         except KeyboardInterrupt:

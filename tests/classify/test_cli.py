@@ -70,6 +70,11 @@ def test_predict_texts_file_and_csv_output(trained, capsys, tmp_path):
     assert "note: '--output" in capsys.readouterr().err
     again = list(csv.DictReader(open(tmp_path / "q.csv", encoding="utf-8")))
     assert again == rows
+    # without --text-col: the column the model was trained on ("review"), as evaluate does
+    main(["classify", "predict", str(out), "--file", table, "--out", str(tmp_path / "r.csv")])
+    assert list(csv.DictReader(open(tmp_path / "r.csv", encoding="utf-8"))) == rows
+    assert "[default: the model's training column, else text]" in " ".join(
+        _help(["classify", "predict", "--help"]).split())
 
 
 @pytest.mark.parametrize("args, message", [
@@ -166,3 +171,11 @@ def test_evaluate_file_labels_against_integer_classes(pang_lee_split, tiny, tmp_
     main(["classify", "evaluate", str(tmp_path / "m"), data, "--text-col", "review"])
     expected = clf.evaluate(va_t, [to_int[y] for y in va_y])["accuracy"]
     assert f"accuracy {expected:.4f}" in capsys.readouterr().out
+
+
+def _help(args: list[str]) -> str:
+    from click.testing import CliRunner
+
+    from dlcourse.cli.main import cli
+
+    return CliRunner().invoke(cli, args).output

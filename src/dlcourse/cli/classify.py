@@ -50,7 +50,11 @@ SWITCHES = {"bidirectional": "--bidirectional/--unidirectional", "freeze": "--fr
 TRAIN = ConfigOptions(ClassifierConfig, exclude=tuple(SWITCHES),
                       rename={"num_layers": "--layers", "num_heads": "--heads"})
 TABLE = ConfigOptions(TableConfig)
-READ = ConfigOptions(TableConfig, exclude=("label_col",))  # texts only: no label column
+# evaluate and predict read a table the way the model's training did, unless told otherwise
+MODEL_SHOWN = {"text_col": "the model's training column, else text",
+               "label_col": "the model's training column, else label"}
+MODEL_TABLE = ConfigOptions(TableConfig, shown=MODEL_SHOWN)
+READ = ConfigOptions(TableConfig, exclude=("label_col",), shown=MODEL_SHOWN)  # texts only
 DATA_SETS = ("rt-sentences", "pang-lee-sample", "mr-polarity", "imdb")
 DRY_RUN = {"train": 200, "valid": 100, "test": 100}
 batch_option = click.option("--batch-size", type=click.IntRange(min=1), default=256,
@@ -265,7 +269,7 @@ def _as_classes(labels: list, classes: list) -> list:
 @model_dir_argument("classify")
 @click.argument("data", metavar="DATA", required=False, callback=_data_callback)
 @click.option("--data", "data_option", hidden=True, callback=_legacy_data)
-@TABLE
+@MODEL_TABLE
 @click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
               help="Also write evaluation.json and confusion_eval.png here.")
 @batch_option
@@ -290,7 +294,7 @@ def evaluate(model_dir, data, data_option, out, batch_size, device, **options):
     saved = read_manifest(model_path(model_dir)).get("metadata") or {}
     base = TableConfig(text_col=saved.get("text_col", "text"),
                        label_col=saved.get("label_col", "label"))
-    table = TABLE.build(options, base=base)
+    table = MODEL_TABLE.build(options, base=base)
     if table.label_col is None:
         raise DlcourseError("--label-col none: evaluating needs labels; name the label column")
     from dlcourse.engine.device import resolve_device
@@ -343,7 +347,11 @@ def predict(model_dir, texts, file, out, output, batch_size, device, **options):
     out = out if out is not None else output
     if out is not None:  # a --file read and replaced by its own predictions: refused
         check_out_file(out, "--out", "predictions.csv", inputs=[file])
-    reading = READ.build(options, label_col=None)
+    from dlcourse.engine.persist import model_path, read_manifest
+
+    saved = read_manifest(model_path(model_dir)).get("metadata") or {}
+    reading = READ.build(options, base=TableConfig(text_col=saved.get("text_col", "text")),
+                         label_col=None)
     texts = list(texts)
     if file is not None:
         if Path(file).suffix.lower() == ".parquet":  # binary by design; pandas checks the rest

@@ -102,6 +102,8 @@ class ConfigOptions:
             spellings, e.g. ``{"tokenizer": ("-t", "--tokenizer")}``.
         defaults: field -> default for this command only (e.g. a smaller model for a demo);
             normally empty so the config's default applies.
+        shown: field -> what the help says the default is, where the command finds it at run
+            time (e.g. ``"the model's"``: a column a trained model remembers).
 
     Example::
 
@@ -115,10 +117,11 @@ class ConfigOptions:
 
     def __init__(self, config_class: type, *, exclude: Iterable[str] = (),
                  rename: dict[str, str | tuple[str, ...]] | None = None,
-                 defaults: dict[str, Any] | None = None):
+                 defaults: dict[str, Any] | None = None, shown: dict[str, str] | None = None):
         self.config_class = config_class
         self.rename = dict(rename or {})
         self.defaults = dict(defaults or {})
+        self.shown = dict(shown or {})
         excluded = set(exclude)
         self.fields = [f for f in dataclasses.fields(config_class)
                        if f.metadata.get("cli", True) and f.name not in excluded]
@@ -136,7 +139,7 @@ class ConfigOptions:
         kinds, optional = _allowed_types(hint)
         meta = f.metadata
         default = self.defaults.get(f.name, default)
-        shown = _show(default)
+        shown = self.shown.get(f.name) or _show(default)
         help_ = (meta.get("help") or "").rstrip()
         help_ = f"{help_} [default: {shown}]" if help_ else f"[default: {shown}]"
         name = option_name(f.name, self.rename)

@@ -178,7 +178,8 @@ class ClassifierConfig(Config):
     lr: float = param(1e-3, "Adam's learning rate.", min=0.0, exclusive_min=True)
     weight_decay: float = param(0.0, "Adam's weight decay (L2).", min=0.0)
     schedule: str | None = param(None, "Learning rate decay to zero at the last step: linear, "
-                                 "cosine, or none (constant).", choices=SCHEDULES)
+                                 "cosine, warmup (a rise over the first 10% of the steps, "
+                                 "then linear), or none (constant).", choices=SCHEDULES)
     grad_clip: float | None = param(5.0, "Clip the gradient norm to this; none: no clipping.",
                                     min=0.0, exclusive_min=True)
     ema_span: float = param(0.3, "Average the weights over about this share of the training "

@@ -52,8 +52,9 @@ class ConfigValue(click.ParamType):
         self.name = kind.__name__
 
     def get_metavar(self, param, ctx=None) -> str:  # click 8.2 passes ctx
-        if self.choices:
-            return "[" + "|".join(map(str, self.choices)) + "]"
+        if self.choices:  # "none" too where the field may be None
+            shown = [*map(str, self.choices), *(["none"] if self.optional else [])]
+            return "[" + "|".join(dict.fromkeys(shown)) + "]"
         return {int: "INT", float: "NUMBER", str: "TEXT", tuple: "LIST", list: "LIST"}.get(
             self.kind, "VALUE")
 

@@ -79,6 +79,10 @@ def test_evaluate_generate_similar_export(run_dir, cli_run, monkeypatch):
     assert all(len(line.split()) == 3 + 5 for line in lines)
     assert cli_run("lm", "generate", "run", "the prime minister", "--num", "2", "--max-tokens",
                    "5", "--seed", "4").out == result.out  # one quoted prompt, the same words
+    assert "vocabulary" not in result.err
+    zebra = cli_run("lm", "generate", "run", "the", "qwzzyx", "--num", "1", "--max-tokens", "2")
+    assert zebra.code == 0 and zebra.out.startswith("the qwzzyx ")
+    assert "note: 'qwzzyx' is not in the model's vocabulary" in zebra.err
     out = cli_run("lm", "similar", "run", "police", "--topn", "3").out
     assert out.startswith("police:") and "cosine" in out and len(out.splitlines()) == 6
     assert cli_run("lm", "export", "run", "--to", "vectors/lm.txt").code == 0

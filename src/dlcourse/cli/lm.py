@@ -315,6 +315,12 @@ def generate(model_dir, prompt, prompt_option, max_tokens, temperature, top_k, n
         raise DlcourseError("give the prompt once (after MODEL_DIR), not with --prompt too")
     text = " ".join(prompt) if prompt else (prompt_option or "")
     lm = LanguageModel.load(model_dir, device=device)
+    known = set(lm.itos_)
+    unknown = list(dict.fromkeys(t for t in lm.tokenize(text) if t not in known))
+    if unknown:  # the model reads them as <unk>: say so rather than continue silently
+        click.echo(f"note: {', '.join(map(repr, unknown))} "
+                   f"{'is' if len(unknown) == 1 else 'are'} not in the model's vocabulary "
+                   f"({len(known):,} words); the model reads <unk> there", err=True)
     for i in range(num_samples):
         continuation = lm.generate(text, max_tokens=max_tokens, temperature=temperature,
                                    top_k=top_k or None, seed=seed + i, stop_at_eos=stop_at_eos,

@@ -36,6 +36,7 @@ def test_train_evaluate_predict_on_an_image_folder(cli_run, workdir, image_folde
     Path("elsewhere").rmdir()
     assert result.code == 0, result.err
     assert "top-1 (all)" in result.out
+    assert "top-5" not in result.out  # two classes: every image is in its top 5
     assert f"{metrics['top1']:.4f}" in result.out and workdir() == before
     result = cli_run("vision", "evaluate", "runs/a", "photos", "--device", "cpu", "--out", "ev")
     assert result.code == 0, result.err

@@ -85,6 +85,18 @@ def test_fit_refuses_bad_values_in_one_place(params, match):
         Toy(**params).fit([1.0])
 
 
+def test_numpy_scalars_are_taken_as_plain_values():
+    """Settings drawn from a numpy grid (np.int64, np.float32) validate and save as plain JSON."""
+    toy = Toy(np.int64(2), n=np.int32(3), lr=np.float32(0.25), sigma=np.float64(1.0),
+              mode=np.str_("sum")).fit([1.0])
+    values = toy.config.to_dict()
+    assert values["m"] == 2 and values["lr"] == 0.25 and values["mode"] == "sum"
+    assert [type(values[k]) for k in ("m", "n", "lr", "sigma", "mode")] == [int, int, float,
+                                                                             float, str]
+    with pytest.raises(ConfigError, match="m must be an integer"):
+        Toy(np.float64(2.5)).fit([1.0])
+
+
 def test_unknown_parameter_names_the_valid_ones():
     with pytest.raises(ConfigError, match="unknown parameter 'sigm'.*sigma"):
         Toy(sigm=1)

@@ -161,7 +161,11 @@ class Config:
         return self
 
     def _coerce(self, name: str, value: Any, kinds: tuple[type, ...]) -> Any:
-        """Accept ints for float fields (stored as floats); refuse bools posing as numbers."""
+        """Accept ints for float fields (stored as floats) and numpy scalars (stored as plain
+        values: ``np.int64(4)`` from a grid of settings); refuse bools posing as numbers."""
+        if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+            value = value.item()
+            setattr(self, name, value)
         if isinstance(value, bool) and bool not in kinds:
             raise ConfigError(f"{name} must be {_kind_names(kinds)}, got {value!r}", name)
         if isinstance(value, kinds):

@@ -33,6 +33,14 @@ def test_bow_three_classes_and_errors():
         BowLogisticRegression().fit(["a"], [])
     with pytest.raises(ValueError, match="C > 0"):
         BowLogisticRegression(C=0).fit(["a", "b"], [0, 1])
+    with pytest.raises(ValueError, match="a number C > 0, got ngrams=1, C='1'"):
+        BowLogisticRegression(ngrams=1, C="1").fit(["a", "b"], [0, 1])
+    # one text as a string is one prediction (it was one per character); arrays work as lists
+    assert bow.predict("good") == ["p"] and bow.predict(np.array(["bad", "meh"])) == ["n", "o"]
+    with pytest.raises(DlcourseError, match="item 1 is NoneType"):
+        BowLogisticRegression().fit(["a", None], [0, 1])
+    with pytest.raises(DlcourseError, match="label 1 is missing"):
+        BowLogisticRegression().fit(["a", "b"], [0, None])
 
 
 def test_rt_split_is_fixed_stratified_and_disjoint():

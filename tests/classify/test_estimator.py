@@ -159,6 +159,19 @@ def test_balanced_class_weights_raise_minority_recall(pang_lee, tiny):
     assert balanced["per_class"][0]["recall"] > plain["per_class"][0]["recall"]
 
 
+def test_a_bad_validation_set_is_refused_before_training(pang_lee_split, tiny, monkeypatch):
+    import dlcourse.classify.estimator as estimator
+
+    (texts, labels), _ = pang_lee_split
+    monkeypatch.setattr(estimator, "train_classifier",
+                        lambda *a, **k: pytest.fail("training started"))
+    for valid, match in [((texts[:5], labels[:3]), "5 texts but 3 labels"),
+                         ({"texts": texts[:5]}, "valid must be a pair"),
+                         (("a film", "pos"), "valid texts must be a list of strings")]:
+        with pytest.raises(DlcourseError, match=match):
+            TextClassifier(**{**tiny, "epochs": 1}).fit(texts, labels, valid=valid)
+
+
 @pytest.mark.parametrize(
     "kwargs, args, error, match",
     [
@@ -174,6 +187,13 @@ def test_balanced_class_weights_raise_minority_recall(pang_lee, tiny):
         ({}, (["a", "b"], ["x"]), DlcourseError, "one label per text"),
         ({}, (["a", "b"], ["x", "x"]), DlcourseError, "at least two"),
         ({}, ([], []), DlcourseError, "non-empty"),
+        ({}, ("good film", ["pos"]), DlcourseError, "texts must be a list of strings, got one"),
+        ({}, (["good film", None], ["pos", "neg"]), DlcourseError,
+         "item 1 is NoneType None; drop or fill"),
+        ({}, (["good film", 3], ["pos", "neg"]), DlcourseError, "item 1 is int 3"),
+        ({}, (["good film", "bad film"], ["pos", float("nan")]), DlcourseError,
+         r"label 1 is missing \(nan\)"),
+        ({}, (["good film", "bad film"], ["pos", None]), DlcourseError, "label 1 is missing"),
     ],
 )
 def test_bad_input_names_problem_and_fix(kwargs, args, error, match, tiny):

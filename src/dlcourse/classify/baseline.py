@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from dlcourse.classify.encoding import class_indices, label_list, text_list
 from dlcourse.classify.metrics import classification_metrics
 from dlcourse.errors import DlcourseError
 
@@ -64,11 +65,14 @@ class BowLogisticRegression:
         """Learn the n-gram vocabulary and the weights; returns self."""
         from dlcourse.text import LabelEncoder, Vocab, get_tokenizer
 
-        if self.ngrams < 1 or self.C <= 0:
-            raise ValueError(f"need ngrams >= 1 and C > 0, got ngrams={self.ngrams}, C={self.C}")
-        if len(texts) != len(labels) or not texts:
-            raise DlcourseError(f"{len(texts)} texts and {len(labels)} labels; pass one label per "
-                                "text, at least one text")
+        if not isinstance(self.ngrams, int) or not isinstance(self.C, int | float) \
+                or self.ngrams < 1 or self.C <= 0:
+            raise ValueError(f"need an integer ngrams >= 1 and a number C > 0, got "
+                             f"ngrams={self.ngrams!r}, C={self.C!r}")
+        texts = text_list(texts)
+        labels = label_list(labels, len(texts))
+        if not texts:
+            raise DlcourseError("no training texts; pass at least one text per class")
         self.tokenizer_ = get_tokenizer(self.tokenizer)
         enc = LabelEncoder().fit(labels)
         self.classes_ = enc.classes_
@@ -102,24 +106,26 @@ class BowLogisticRegression:
         self.bias_ = self.bias_.detach()
         return self
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """(N, C) class probabilities, columns in ``classes_`` order."""
+    def predict_proba(self, texts: Sequence[str] | str) -> np.ndarray:
+        """(N, C) class probabilities, columns in ``classes_`` order (one text may be given as
+        a string, as for ``TextClassifier``)."""
         if not hasattr(self, "weight_"):
             raise DlcourseError("the baseline is not trained; call fit() first")
+        texts = [texts] if isinstance(texts, str) else text_list(texts)  # one text: one row
         logits = torch.sparse.mm(self._features(texts), self.weight_) + self.bias_  # (N, K)
         if logits.shape[1] == 1:
             p = torch.sigmoid(logits[:, 0])
             return torch.stack([1 - p, p], dim=1).numpy()
         return torch.softmax(logits, dim=1).numpy()
 
-    def predict(self, texts: Sequence[str]) -> list:
+    def predict(self, texts: Sequence[str] | str) -> list:
         """The most probable class of each text."""
         return [self.classes_[i] for i in self.predict_proba(texts).argmax(1)]
 
     def evaluate(self, texts: Sequence[str], labels: Sequence) -> dict:
         """The same metrics as ``TextClassifier.evaluate`` (without the loss)."""
-        index = {c: i for i, c in enumerate(self.classes_)}
-        y = np.array([index[t] for t in labels])
+        texts = text_list(texts)
+        y = class_indices(label_list(labels, len(texts)), self.classes_)
         proba = self.predict_proba(texts)
         scores = proba[:, 1] if len(self.classes_) == 2 else None
         return classification_metrics(y, proba.argmax(1), self.classes_, scores)

@@ -86,6 +86,42 @@ def plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def text_list(texts, what: str = "texts") -> list[str]:
+    """``texts`` (a list, tuple, numpy array, pandas Series or generator of strings) as a list.
+
+    Raises:
+        DlcourseError: ``texts`` is None or one string, or an item is not a string (the first
+            is named with its position).
+    """
+    if texts is None or isinstance(texts, str):
+        raise DlcourseError(f"{what} must be a list of strings, got "
+                            f"{'one string' if texts is not None else 'None'}; pass [text]")
+    items = [plain(t) for t in texts]
+    for i, text in enumerate(items):
+        if not isinstance(text, str):
+            raise DlcourseError(f"{what} must be strings, but item {i} is "
+                                f"{type(text).__name__} {text!r}; drop or fill the missing texts")
+    return items
+
+
+def label_list(labels, n: int) -> list:
+    """One plain label per text (numpy scalars unwrapped).
+
+    Raises:
+        DlcourseError: not ``n`` labels, or a missing label (None or NaN), named by position.
+    """
+    if labels is None or isinstance(labels, str):
+        raise DlcourseError("labels must be a list with one label per text")
+    items = [plain(y) for y in labels]
+    if len(items) != n:
+        raise DlcourseError(f"{n} texts but {len(items)} labels; pass one label per text")
+    for i, label in enumerate(items):
+        if label is None or (isinstance(label, float) and label != label):
+            raise DlcourseError(f"label {i} is missing ({label!r}); drop or fill the rows "
+                                "without a label")
+    return items
+
+
 def class_indices(labels: Sequence, classes: Sequence) -> np.ndarray:
     """The index in ``classes`` of each label, int64 (N,).
 

@@ -37,8 +37,9 @@ from dlcourse.classify.encoding import (
     bracket_ids,
     class_indices,
     encode,
+    label_list,
     logits_of,
-    plain,
+    text_list,
     token_ids,
     token_limit,
 )
@@ -118,13 +119,13 @@ class TextClassifier(Estimator):
         bert = architecture(config.model) == "bert"
         if not bert:  # minilm's check() already refused word vectors
             check_pretrained(config.pretrained)
-        if isinstance(texts, str) or isinstance(labels, str):
-            raise DlcourseError("fit takes a list of texts and a list of labels, not one string; "
-                                "pass [text] and [label]")
-        texts, labels = list(texts), [plain(y) for y in labels]
-        if len(texts) != len(labels):
-            raise DlcourseError(f"{len(texts)} texts but {len(labels)} labels; pass one label "
-                                "per text")
+        texts = text_list(texts)
+        labels = label_list(labels, len(texts))
+        if valid is not None:  # checked now, not after the first epoch
+            if not isinstance(valid, tuple | list) or len(valid) != 2:
+                raise DlcourseError("valid must be a pair (texts, labels)")
+            valid_texts = text_list(valid[0], "valid texts")
+            valid = (valid_texts, label_list(valid[1], len(valid_texts)))
         if not texts:
             raise DlcourseError("no training texts; pass a non-empty training set")
         classes = LabelEncoder().fit(labels).classes_
@@ -211,6 +212,7 @@ class TextClassifier(Estimator):
         self.check_is_fitted()
         if isinstance(texts, str):
             texts = [texts]
+        texts = text_list(texts)
         return logits_to_proba(self._logits(texts, batch_size)).numpy()
 
     def predict(self, texts: Sequence[str] | str, batch_size: int = 256) -> list:
@@ -232,8 +234,9 @@ class TextClassifier(Estimator):
             DlcourseError: a label the model was not trained on.
         """
         self.check_is_fitted()
-        y = class_indices(labels, self.classes_)
-        logits = self._logits(list(texts), batch_size)
+        texts = text_list(texts)
+        y = class_indices(label_list(labels, len(texts)), self.classes_)
+        logits = self._logits(texts, batch_size)
         proba = logits_to_proba(logits).numpy()
         scores = proba[:, 1] if len(self.classes_) == 2 else None
         metrics = classification_metrics(y, proba.argmax(1), self.classes_, scores)

@@ -101,6 +101,22 @@ def test_carried_hidden_state_equals_one_long_pass():
     assert not detach_hidden(hidden)[0].requires_grad
 
 
+@pytest.mark.parametrize("ids, match", [
+    (torch.tensor([0, 1, 7, 2]), r"token ids must be in \[0, 5\), got 0..7"),
+    (torch.tensor([0, -1, 2]), r"in \[0, 5\), got -1..2"),
+    (torch.tensor([0.0, 1.0, 2.0]), "token ids must be integers, got float32"),
+    (torch.tensor([3]), "need at least two token ids, got 1"),
+])
+def test_kneser_ney_refuses_ids_it_cannot_count(ids, match):
+    with pytest.raises(ValueError, match=match):
+        KneserNeyBigram(5).fit(ids)
+    with pytest.raises(ValueError, match="not fitted yet"):
+        KneserNeyBigram(5).perplexity(torch.tensor([0, 1]))
+    fitted = KneserNeyBigram(5).fit(torch.tensor([0, 1, 2, 3, 4, 1]))
+    with pytest.raises(ValueError, match=match):
+        fitted.perplexity(ids)
+
+
 def test_kneser_ney_distributions_sum_to_one_and_beat_unigram_on_real_text(lee_corpus):
     v = len(lee_corpus.itos)
     kn = KneserNeyBigram(v).fit(lee_corpus.train)
@@ -114,3 +130,19 @@ def test_kneser_ney_distributions_sum_to_one_and_beat_unigram_on_real_text(lee_c
     unigram_ppl = float(np.exp(-np.log(counts[test] / counts.sum()).mean()))
     bigram_ppl = kn.perplexity(lee_corpus.test)
     assert kn.perplexity(lee_corpus.train) < bigram_ppl < unigram_ppl < v
+
+
+def test_corpus_from_splits_takes_lists_of_lines_only():
+    """A split given as one string was read a character a line (a 5-word 'vocabulary', no
+    error); a pandas Series is a list of lines; a None line is named."""
+    import pandas as pd
+
+    from dlcourse.lm.corpus import corpus_from_splits
+
+    with pytest.raises(ValueError, match="the train split must be a list of lines, got one"):
+        corpus_from_splits("x", "the cat sat", ["a dog"], ["the end"])
+    with pytest.raises(ValueError, match="line 1 of the valid split is NoneType None"):
+        corpus_from_splits("x", ["the cat sat"], ["a dog", None], ["the end"])
+    corpus = corpus_from_splits("x", pd.Series(["the cat sat", "the dog sat"]), ("a cat",),
+                                iter(["the end"]))
+    assert corpus.train.numel() == 8 and {"cat", "dog", "sat"} <= set(corpus.itos)

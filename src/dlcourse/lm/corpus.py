@@ -90,13 +90,24 @@ def corpus_from_splits(
         vocab: use this id -> word list (a trained model's) instead of building one.
 
     Raises:
-        ValueError: an empty split, or one whose lines hold no words.
+        ValueError: a split that is one string or holds a line that is not a string, an empty
+            split, or one whose lines hold no words.
     """
     from dlcourse.text import Vocab, get_tokenizer, tokenizer_from_config
 
-    for split, lines in (("train", train), ("valid", valid), ("test", test)):
+    splits = {"train": train, "valid": valid, "test": test}
+    for split, lines in splits.items():
+        if isinstance(lines, str):  # iterating it would give one line per character
+            raise ValueError(f"the {split} split must be a list of lines, got one string; "
+                             "pass text.splitlines()")
+        lines = splits[split] = list(lines)
+        bad = next((i for i, line in enumerate(lines) if not isinstance(line, str)), None)
+        if bad is not None:
+            raise ValueError(f"line {bad} of the {split} split is {type(lines[bad]).__name__} "
+                             f"{lines[bad]!r}, not a string; drop or fill the missing lines")
         if not lines:
             raise ValueError(f"the {split} split of {name!r} is empty; give more text")
+    train, valid, test = splits["train"], splits["valid"], splits["test"]
     if isinstance(tokenizer, dict):
         tok = tokenizer_from_config(tokenizer)
     else:

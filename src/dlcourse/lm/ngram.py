@@ -36,8 +36,12 @@ class KneserNeyBigram:
         self.discount = discount
 
     def fit(self, ids: torch.Tensor | np.ndarray) -> KneserNeyBigram:
-        """Count the bigrams of a (N,) id stream; returns ``self``."""
-        ids = np.asarray(ids, dtype=np.int64)
+        """Count the bigrams of a (N,) id stream; returns ``self``.
+
+        Raises:
+            ValueError: fewer than two ids, or ids that are not integers in [0, vocab_size).
+        """
+        ids = self._ids(ids)
         v = self.vocab_size
         keys, counts = np.unique(ids[:-1] * v + ids[1:], return_counts=True)  # bigram -> c(v, w)
         left, right = keys // v, keys % v
@@ -78,7 +82,20 @@ class KneserNeyBigram:
 
     def perplexity(self, ids: torch.Tensor | np.ndarray) -> float:
         """``exp`` of the mean negative log-likelihood of ``ids[1:]`` given ``ids[:-1]``."""
-        ids = np.asarray(ids, dtype=np.int64)
-        if ids.size < 2:
-            raise ValueError("perplexity needs at least two tokens")
+        if not hasattr(self, "discount_"):
+            raise ValueError("the bigram model is not fitted yet; call fit(ids) first")
+        ids = self._ids(ids)
         return math.exp(-float(self.log_prob(ids[:-1], ids[1:]).mean()))
+
+    def _ids(self, ids) -> np.ndarray:
+        """``ids`` as a flat int64 array, checked: at least two, integers in [0, vocab_size)."""
+        values = np.asarray(ids).reshape(-1)
+        if values.size < 2:
+            raise ValueError(f"need at least two token ids, got {values.size}")
+        if not np.issubdtype(values.dtype, np.integer):
+            raise ValueError(f"token ids must be integers, got {values.dtype}")
+        low, high = int(values.min()), int(values.max())
+        if low < 0 or high >= self.vocab_size:
+            raise ValueError(f"token ids must be in [0, {self.vocab_size}), got {low}..{high}; "
+                             "encode with the vocabulary the model counts")
+        return values.astype(np.int64)

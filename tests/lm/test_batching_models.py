@@ -144,5 +144,5 @@ def test_corpus_from_splits_takes_lists_of_lines_only():
     with pytest.raises(ValueError, match="line 1 of the valid split is NoneType None"):
         corpus_from_splits("x", ["the cat sat"], ["a dog", None], ["the end"])
     corpus = corpus_from_splits("x", pd.Series(["the cat sat", "the dog sat"]), ("a cat",),
-                                iter(["the end"]))
+                                iter(["the end"]), min_freq=1)
     assert corpus.train.numel() == 8 and {"cat", "dog", "sat"} <= set(corpus.itos)

@@ -99,6 +99,11 @@ def test_save_load_gives_the_same_predictions(tmp_path, tiny, finetune, png_writ
     assert len(preds) == 3 and all(len(p) == 2 for p in preds)
     assert all(p[0][1] >= p[1][1] and 0.99 < p[0][1] + p[1][1] <= 1.0 + 1e-6 for p in preds)
     assert preds == clf.predict(files, k=2)
+    # one path alone is one image (a string was walked character by character); none: []
+    alone = loaded.predict(str(files[0]), k=2)  # a batch of one: the same up to float rounding
+    assert len(alone) == 1 and [c for c, _ in alone[0]] == [c for c, _ in preds[0]]
+    assert [p for _, p in alone[0]] == pytest.approx([p for _, p in preds[0]], abs=1e-5)
+    assert loaded.predict([]) == []
 
 
 def test_the_contract_params_unfitted_and_validation(tiny):
@@ -122,6 +127,12 @@ def test_the_contract_params_unfitted_and_validation(tiny):
             ImageClassifier(**bad).fit(tiny[0]())
     with pytest.raises(ConfigError, match="unknown parameter 'lrate'"):
         ImageClassifier(lrate=0.1)
+    _, settings = tiny
+    empty = tiny[0]().subset(np.arange(0))
+    with pytest.raises(DlcourseError, match="the train set holds no images"):
+        ImageClassifier(**settings).fit(empty)
+    with pytest.raises(DlcourseError, match="resume=True needs the out_dir"):
+        ImageClassifier(**settings).fit(tiny[0](), resume=True)
 
 
 def test_gradual_unfreezing_thaws_from_the_head_side(tiny, finetune):

@@ -107,7 +107,9 @@ def load_resume_state(out: Path | None, extra: dict) -> dict:
         DlcourseError: no ``last.pt``; settings that differ (``IncompatibleModelError``: a run
             of another lesson).
     """
-    if out is None or not (out / "last.pt").exists():
+    if out is None:  # the Python API's fit(..., resume=True) without out_dir
+        raise DlcourseError("resume=True needs the out_dir of the run to continue")
+    if not (out / "last.pt").exists():
         raise DlcourseError(f"nothing to resume: {out}/last.pt does not exist; "
                             "run without --resume")
     # on the CPU: RNG states must stay CPU ByteTensors, and load_state_dict moves the rest

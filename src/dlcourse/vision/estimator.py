@@ -98,6 +98,9 @@ class ImageClassifier(Estimator):
                 raise DlcourseError(f"{name} must be an ArrayImageDataset (from dlcourse.vision's "
                                     "load_named or load_image_folder), got "
                                     f"{type(data).__name__}")
+            if data is not None and len(data) == 0:
+                raise DlcourseError(f"the {name} set holds no images; give at least one image "
+                                    "per class")
         world = active_ranks()[1]
         if config.batch_size % world:
             raise ConfigError(f"batch_size {config.batch_size} (the global batch) must be a "
@@ -194,13 +197,18 @@ class ImageClassifier(Estimator):
         return [[(self.classes_[int(i)], float(p)) for p, i in zip(ps, idx)]
                 for ps, idx in zip(top.values, top.indices)]
 
-    def predict(self, paths: Sequence[str | Path], k: int = 5) -> list[list[tuple[str, float]]]:
-        """Top-``k`` (label, probability) for each image file in ``paths``.
+    def predict(self, paths: Sequence[str | Path] | str | Path,
+                k: int = 5) -> list[list[tuple[str, float]]]:
+        """Top-``k`` (label, probability) for each image file in ``paths`` (one path may be
+        given alone; no paths give ``[]``).
 
         Raises:
             DlcourseError: a file that is missing, empty or not a readable image (named).
         """
         self.check_is_fitted()
+        paths = [paths] if isinstance(paths, str | Path) else list(paths)
+        if not paths:
+            return []
         images = torch.stack([load_image(p, self.image_size_) for p in paths])  # (B, 3, S, S)
         return self.predict_images(images, k)
 

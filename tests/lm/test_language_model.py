@@ -129,6 +129,22 @@ def test_evaluate_needs_the_models_vocabulary(trained, lee_corpus):
     assert math.isclose(ppl["test_ppl"], lm.perplexity(lee_corpus.test), rel_tol=1e-6)
 
 
+def test_perplexity_and_generate_take_what_users_have(trained, lee_corpus):
+    """Ids as a list or numpy array are a stream; ids outside the vocabulary, float ids and a
+    single id are one clear error (they were deep torch errors); a prompt may be a word list."""
+    lm, _ = trained
+    ids = lee_corpus.test[:400]
+    expected = lm.perplexity(ids)
+    assert lm.perplexity(ids.tolist()) == expected == lm.perplexity(ids.numpy())
+    for bad, match in [([0, len(lm.itos_)], rf"in \[0, {len(lm.itos_)}\), got 0..{len(lm.itos_)}"),
+                       (ids.float(), "must be integers, got torch.float32"),
+                       ([3], "at least two token ids, got 1")]:
+        with pytest.raises(ValueError, match=match):
+            lm.perplexity(bad)
+    assert lm.generate(["the", "war"], max_tokens=4, seed=1) == lm.generate("the war",
+                                                                           max_tokens=4, seed=1)
+
+
 def test_text_file_and_split_directory_sources(tmp_path):
     lines = [f"line {i} says the cat sat on the mat number {i % 7}" for i in range(200)]
     path = tmp_path / "corpus.txt"

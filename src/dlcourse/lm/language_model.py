@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from dlcourse.engine import fit, seed_everything
@@ -137,12 +138,24 @@ class LanguageModel(Estimator):
 
     # ---------------------------------------------------------------------- inference
     def perplexity(self, ids: torch.Tensor) -> float:
-        """Perplexity on a (N,) id stream (e.g. ``corpus.test``), hidden state carried.
+        """Perplexity on a (N,) id stream (e.g. ``corpus.test``; a list or numpy array of ids
+        too), hidden state carried.
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
+            ValueError: fewer than two ids, or ids that are not integers of the vocabulary.
         """
         self.check_is_fitted()
+        ids = torch.as_tensor(np.asarray(ids) if not torch.is_tensor(ids) else ids).reshape(-1)
+        if ids.numel() < 2:
+            raise ValueError(f"perplexity needs at least two token ids, got {ids.numel()}")
+        if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+            raise ValueError(f"token ids must be integers, got {ids.dtype}")
+        low, high = int(ids.min()), int(ids.max())
+        if low < 0 or high >= len(self.itos_):
+            raise ValueError(f"token ids must be in [0, {len(self.itos_)}), got {low}..{high}; "
+                             "encode the text with LanguageModel.encode")
+        ids = ids.long()
         c = self.config
         return math.exp(stream_loss(self.model_, ids, c.eval_batch_size, c.bptt, amp=c.amp))
 
@@ -191,7 +204,8 @@ class LanguageModel(Estimator):
         stop_at_eos: bool = False,
         allow_unk: bool = False,
     ) -> str:
-        """Sample a continuation of ``prompt`` (returned without the prompt).
+        """Sample a continuation of ``prompt`` (returned without the prompt; a list of words
+        is joined with spaces).
 
         The prompt is tokenized like the training text and preceded by ``<eos>`` (a sentence
         start); unknown words become ``<unk>``. Same ``seed``, same text.
@@ -209,6 +223,10 @@ class LanguageModel(Estimator):
             ValueError: ``max_tokens < 1``, a negative temperature or ``top_k < 1``.
         """
         self.check_is_fitted()
+        if prompt is None:
+            prompt = ""
+        if not isinstance(prompt, str):  # a list of words
+            prompt = " ".join(map(str, prompt))
         stoi = {w: i for i, w in enumerate(self.itos_)}
         prompt_ids = [stoi[EOS]] + [stoi.get(t, stoi[UNK]) for t in self.tokenize(prompt)]
         generator = torch.Generator()

@@ -300,6 +300,16 @@ def test_config_params_and_positional_grid():
         som.distance_map()
     with pytest.raises(TypeError, match="at most 2 positional"):
         SOM(3, 4, 5)
+    # the other lessons' name a constructor takes is an attribute too (it raised AttributeError)
+    aliased = SOM(2, 2, lr=0.2)
+    assert aliased.lr == aliased.learning_rate == 0.2
+    aliased.lr = 0.3
+    assert aliased.config.learning_rate == 0.3 and "lr" not in aliased.get_params()
+
+
+def test_ragged_rows_are_one_clear_error():
+    with pytest.raises(ValueError, match="X has rows of different lengths"):
+        SOM(2, 2, device="cpu").fit([[1.0, 2.0], [3.0]])
 
 
 @pytest.mark.parametrize("kwargs, message", [

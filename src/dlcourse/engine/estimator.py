@@ -70,6 +70,10 @@ class Estimator:
         for name in config_class.field_names():
             if not any(name in klass.__dict__ for klass in cls.__mro__):
                 setattr(cls, name, _config_property(name))
+        # the other lessons' names a constructor takes (SOM(lr=...)) read and set their field
+        for alias, name in config_class.aliases.items():
+            if not any(alias in klass.__dict__ for klass in cls.__mro__):
+                setattr(cls, alias, _config_property(name))
 
     def __init__(self, *args: Any, config: Config | None = None, **params: Any) -> None:
         if args and isinstance(args[0], Config):  # Estimator(SomeConfig(...), epochs=3)

@@ -28,7 +28,11 @@ def as_matrix(X: Any, name: str = "X") -> np.ndarray:
     """
     if type(X).__module__.startswith("torch"):
         X = X.detach().cpu().numpy()
-    X = np.asarray(X)
+    try:
+        X = np.asarray(X)
+    except ValueError:  # rows of different lengths
+        raise ValueError(f"{name} has rows of different lengths; give every sample the same "
+                         "features") from None
     if X.dtype.kind not in "fiub":
         raise ValueError(f"{name} must be numeric, got dtype {X.dtype}; convert it to floats")
     if X.ndim != 2:

@@ -148,6 +148,21 @@ def test_bad_parameters_and_corpora():
         Word2Vec(min_count=5).fit([["a", "b"]])
     with pytest.raises(FileNotFoundError, match="no corpus file"):
         Word2Vec().fit("/nonexistent/corpus.txt")
+    with pytest.raises(ValueError, match="a file path or a list of sentences, got NoneType"):
+        Word2Vec().fit(None)
+    with pytest.raises(ValueError, match="tokens must be strings, got int 1"):
+        Word2Vec(min_count=1, workers=1).fit([[1, 2, 3]] * 5)
+
+
+def test_sentences_as_numpy_arrays_train_like_lists(lee_sentences):
+    """Token arrays (np.array(words)) were added as numbers by `list += array` and failed."""
+    import numpy as np
+
+    kw = dict(vector_size=8, min_count=2, epochs=1, workers=1, seed=3)
+    as_lists = Word2Vec(**kw).fit(lee_sentences[:80])
+    as_arrays = Word2Vec(**kw).fit([np.array(s) for s in lee_sentences[:80]])
+    assert as_arrays.wv.index_to_key == as_lists.wv.index_to_key
+    np.testing.assert_array_equal(as_arrays.wv.vectors, as_lists.wv.vectors)
 
 
 def test_undecodable_file_names_file_and_line(tmp_path):

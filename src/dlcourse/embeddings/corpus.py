@@ -61,6 +61,9 @@ class Corpus:
 
         if isinstance(source, Corpus):
             source, encoding = source.source, source.encoding
+        if source is None or not hasattr(source, "__iter__"):
+            raise ValueError(f"the corpus must be a file path or a list of sentences, got "
+                             f"{type(source).__name__}")
         self.encoding = check_encoding(encoding)
         if isinstance(source, (str, Path)):
             path = Path(source)
@@ -172,7 +175,8 @@ def _list_blocks(sentences: Iterable, tokenize_strings: bool = False
     """``token_blocks`` of an iterable of token lists (or strings): None ends each sentence."""
     flat: list = []
     for item in sentences:
-        flat += tokenize(item) if tokenize_strings and isinstance(item, str) else item
+        # extend, not +=: a numpy array of tokens would take `list += array` as numpy addition
+        flat.extend(tokenize(item) if tokenize_strings and isinstance(item, str) else item)
         flat.append(None)
         if len(flat) >= _SCAN_TOKENS:
             yield flat, None
@@ -258,6 +262,10 @@ def scan_corpus(corpus: Iterable, max_tokens: int | None = None) -> CorpusScan:
     if not table:
         counts = np.zeros(1, dtype=np.int64)
     words = list(table)[1:]
+    bad = next((w for w in words if not isinstance(w, str)), None)  # distinct words: cheap
+    if bad is not None:
+        raise ValueError(f"tokens must be strings, got {type(bad).__name__} {bad!r}; pass "
+                         "sentences as lists of words (or texts), e.g. [str(t) for t in ids]")
     all_ids = None
     if parts is not None:
         all_ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)

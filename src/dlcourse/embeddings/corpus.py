@@ -9,6 +9,7 @@ of more than ``max_tokens`` tokens are not kept: they are encoded again each epo
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -61,7 +62,7 @@ class Corpus:
 
         if isinstance(source, Corpus):
             source, encoding = source.source, source.encoding
-        if source is None or not hasattr(source, "__iter__"):
+        if not isinstance(source, str | os.PathLike) and not hasattr(source, "__iter__"):
             raise ValueError(f"the corpus must be a file path or a list of sentences, got "
                              f"{type(source).__name__}")
         self.encoding = check_encoding(encoding)

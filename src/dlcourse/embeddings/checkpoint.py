@@ -20,6 +20,7 @@ import numpy as np
 
 from dlcourse import __version__
 from dlcourse.engine.estimator import check_resume_config
+from dlcourse.engine.interrupt import RESUME_HINT
 from dlcourse.engine.persist import MODEL_FILE, read_manifest, read_state, write_state
 from dlcourse.errors import DlcourseError, a_quoted
 
@@ -123,5 +124,4 @@ def interrupted_message(where: str, checkpoint: RunCheckpoint | None) -> str:
     """The one line a stopped run ends with: where it stopped and how to go on."""
     if checkpoint is None:
         return f"interrupted {where}; no out_dir was given, so nothing was saved"
-    return (f"interrupted {where}; checkpoint saved to {checkpoint.path}; run the same command "
-            "with --resume to continue")
+    return f"interrupted {where}; checkpoint saved to {checkpoint.path}; {RESUME_HINT}"

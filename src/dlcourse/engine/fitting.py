@@ -27,7 +27,7 @@ from dlcourse.engine.averaging import WeightAverage
 from dlcourse.engine.checkpoint import load_checkpoint, save_checkpoint, write_json
 from dlcourse.engine.distributed import all_reduce_sum, is_distributed, is_main_process
 from dlcourse.engine.estimator import check_resume_config
-from dlcourse.engine.interrupt import StopGuard, stopped_at_once
+from dlcourse.engine.interrupt import RESUME_HINT, StopGuard, stopped_at_once
 from dlcourse.engine.loop import EpochPosition, StepFn, train_one_epoch, unwrap
 from dlcourse.engine.seed import rng_state, set_rng_state
 from dlcourse.errors import DlcourseError, IncompatibleModelError, TrainingInterrupted, a_quoted
@@ -271,8 +271,8 @@ def fit(
                 if out is not None and main:
                     save_checkpoint(out / "last.pt", snapshot(epoch, epoch_rng, result.stopped))
                     raise TrainingInterrupted(
-                        f"interrupted {where}; checkpoint saved to {out / 'last.pt'}; run the "
-                        "same command with --resume to continue")
+                        f"interrupted {where}; checkpoint saved to {out / 'last.pt'}; "
+                        f"{RESUME_HINT}")
                 if out is not None:  # another torchrun rank: every rank stopped here
                     raise TrainingInterrupted(f"interrupted {where}; rank 0 writes the "
                                               f"checkpoint {out / 'last.pt'}")
@@ -326,8 +326,8 @@ def fit(
                 break
             if guard.should_stop() and epoch + 1 < epochs:  # Ctrl-C in the epoch's last step
                 saved = f"checkpoint saved to {out / 'last.pt'}; " if out is not None else ""
-                raise TrainingInterrupted(f"interrupted after epoch {epoch + 1}; {saved}run the "
-                                          "same command with --resume to continue")
+                raise TrainingInterrupted(f"interrupted after epoch {epoch + 1}; {saved}"
+                                          f"{RESUME_HINT}")
     if restore_best and best_weights is None and out is not None and (out / "best.pt").exists():
         best_weights = load_checkpoint(out / "best.pt", map_location=device)["model"]
     if restore_best and best_weights is not None:

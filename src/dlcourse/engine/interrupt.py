@@ -32,6 +32,8 @@ from dlcourse.errors import TrainingInterrupted
 log = logging.getLogger(__name__)
 
 ENV_INTERRUPT_AFTER = "DLCOURSE_INTERRUPT_AFTER"
+#: how an interrupted run with a checkpoint goes on, for command-line and Python users alike
+RESUME_HINT = "run the same command with --resume (in Python: fit again with resume=True)"
 #: how long a Ctrl-C that came during an import waits before it is delivered again
 RETRY_S = 0.05
 _IMPORT_FRAMES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")

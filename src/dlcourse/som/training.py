@@ -25,7 +25,7 @@ import numpy as np
 from dlcourse import __version__
 from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.estimator import check_resume_config
-from dlcourse.engine.interrupt import StopGuard, stopped_at_once
+from dlcourse.engine.interrupt import RESUME_HINT, StopGuard, stopped_at_once
 from dlcourse.engine.persist import MODEL_FILE, read_manifest, read_state, write_state
 from dlcourse.errors import DlcourseError, TrainingInterrupted, a_quoted
 from dlcourse.som.grid import Grid
@@ -279,5 +279,5 @@ def train_run(runner: Any, X: np.ndarray, state: TrainState, grid: Grid,
             raise TrainingInterrupted(f"interrupted {where}; no output folder, so nothing was "
                                       "saved")
         raise TrainingInterrupted(f"interrupted {where}; checkpoint saved to {checkpoint.path}; "
-                                  "run the same command with --resume to continue")
+                                  f"{RESUME_HINT}")
     return state

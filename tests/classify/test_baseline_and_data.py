@@ -31,9 +31,9 @@ def test_bow_three_classes_and_errors():
     assert bow.predict_proba(["good"]).shape == (1, 3)
     with pytest.raises(DlcourseError, match="one label per text"):
         BowLogisticRegression().fit(["a"], [])
-    with pytest.raises(ValueError, match="C > 0"):
+    with pytest.raises(ValueError, match="C must be > 0.0, got 0.0"):
         BowLogisticRegression(C=0).fit(["a", "b"], [0, 1])
-    with pytest.raises(ValueError, match="a number C > 0, got ngrams=1, C='1'"):
+    with pytest.raises(ValueError, match="C must be a number, got '1'"):
         BowLogisticRegression(ngrams=1, C="1").fit(["a", "b"], [0, 1])
     # one text as a string is one prediction (it was one per character); arrays work as lists
     assert bow.predict("good") == ["p"] and bow.predict(np.array(["bad", "meh"])) == ["n", "o"]
@@ -41,6 +41,24 @@ def test_bow_three_classes_and_errors():
         BowLogisticRegression().fit(["a", None], [0, 1])
     with pytest.raises(DlcourseError, match="label 1 is missing"):
         BowLogisticRegression().fit(["a", "b"], [0, None])
+
+
+def test_bow_follows_the_estimator_contract(tmp_path):
+    """Parameters, repr, not-fitted error, and a model file that gives the same answers."""
+    from dlcourse.errors import NotFittedError
+
+    texts = ["good good", "bad bad", "meh meh", "good", "bad", "meh"]
+    labels = ["p", "n", "o", "p", "n", "o"]
+    bow = BowLogisticRegression(ngrams=1, C=10.0)
+    assert bow.get_params()["C"] == 10.0 and repr(bow) == "BowLogisticRegression(ngrams=1, C=10.0)"
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        bow.predict(["good"])
+    assert bow.fit(texts, labels) is bow
+    bow.save(tmp_path / "bow")
+    loaded = BowLogisticRegression.load(tmp_path / "bow")
+    assert loaded.get_params() == bow.get_params() and loaded.classes_ == bow.classes_
+    np.testing.assert_allclose(loaded.predict_proba(texts), bow.predict_proba(texts), rtol=1e-6)
+    assert loaded.evaluate(texts, labels) == bow.evaluate(texts, labels)
 
 
 def test_rt_split_is_fixed_stratified_and_disjoint():

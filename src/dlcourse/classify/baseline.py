@@ -3,27 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from dlcourse.classify.encoding import class_indices, label_list, text_list
 from dlcourse.classify.metrics import classification_metrics
+from dlcourse.engine.config import Config, param
+from dlcourse.engine.estimator import Estimator
 from dlcourse.errors import DlcourseError
 
 
-class BowLogisticRegression:
+@dataclass
+class BowConfig(Config):
+    """The settings of :class:`BowLogisticRegression`."""
+
+    ngrams: int = param(2, "Longest n-gram used (1: words only, 2: words and word pairs).",
+                        min=1)
+    min_freq: int = param(1, "N-grams seen fewer times in training are dropped.", min=1)
+    C: float = param(1.0, "Inverse regularisation strength.", min=0.0, exclusive_min=True)
+    tokenizer: str = param("basic_english", "A dlcourse.text.get_tokenizer name.")
+    max_iter: int = param(200, "L-BFGS iterations.", min=1)
+
+
+class BowLogisticRegression(Estimator):
     """Logistic regression on binary bag-of-n-grams features, fitted by L-BFGS in torch.
 
     The objective is scikit-learn's: ``0.5 * ||w||^2 + C * sum(log-loss)`` (bias not
     penalised), with a softmax over classes (for two classes: one weight vector, sigmoid).
-
-    Args:
-        ngrams: longest n-gram used (1: words only, 2: words and word pairs).
-        min_freq: n-grams seen fewer times in training are dropped.
-        C: inverse regularisation strength.
-        tokenizer: a ``dlcourse.text.get_tokenizer`` name.
-        max_iter: L-BFGS iterations.
+    Every field of :class:`BowConfig` is a constructor argument and an attribute; learned
+    attributes: ``tokenizer_``, ``vocab_`` (the n-grams), ``classes_``, ``weight_`` (F, K) and
+    ``bias_`` (K,); ``save``/``load`` as every lesson's estimator.
 
     Example:
         >>> bow = BowLogisticRegression().fit(["good fun", "dull mess"], ["pos", "neg"])
@@ -31,13 +43,10 @@ class BowLogisticRegression:
         ['pos']
     """
 
-    def __init__(self, ngrams: int = 2, min_freq: int = 1, C: float = 1.0,
-                 tokenizer: str = "basic_english", max_iter: int = 200):
-        self.ngrams = ngrams
-        self.min_freq = min_freq
-        self.C = C
-        self.tokenizer = tokenizer
-        self.max_iter = max_iter
+    config_class = BowConfig
+    lesson = "classify"
+    framework = "torch"
+    fitted_attribute = "weight_"
 
     def _grams(self, texts: Sequence[str]) -> list[list[str]]:
         out = []
@@ -65,10 +74,7 @@ class BowLogisticRegression:
         """Learn the n-gram vocabulary and the weights; returns self."""
         from dlcourse.text import LabelEncoder, Vocab, get_tokenizer
 
-        if not isinstance(self.ngrams, int) or not isinstance(self.C, int | float) \
-                or self.ngrams < 1 or self.C <= 0:
-            raise ValueError(f"need an integer ngrams >= 1 and a number C > 0, got "
-                             f"ngrams={self.ngrams!r}, C={self.C!r}")
+        self.validated_config()
         texts = text_list(texts)
         labels = label_list(labels, len(texts))
         if not texts:
@@ -109,8 +115,7 @@ class BowLogisticRegression:
     def predict_proba(self, texts: Sequence[str] | str) -> np.ndarray:
         """(N, C) class probabilities, columns in ``classes_`` order (one text may be given as
         a string, as for ``TextClassifier``)."""
-        if not hasattr(self, "weight_"):
-            raise DlcourseError("the baseline is not trained; call fit() first")
+        self.check_is_fitted()
         texts = [texts] if isinstance(texts, str) else text_list(texts)  # one text: one row
         logits = torch.sparse.mm(self._features(texts), self.weight_) + self.bias_  # (N, K)
         if logits.shape[1] == 1:
@@ -129,3 +134,16 @@ class BowLogisticRegression:
         proba = self.predict_proba(texts)
         scores = proba[:, 1] if len(self.classes_) == 2 else None
         return classification_metrics(y, proba.argmax(1), self.classes_, scores)
+
+    # ---- persistence (Estimator.save / Estimator.load) ---------------------------------------
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        arrays = {"weight": self.weight_.contiguous(), "bias": self.bias_.contiguous()}
+        return arrays, {"grams": list(self.vocab_.itos), "classes": list(self.classes_)}
+
+    def _set_state(self, arrays: dict[str, Any], values: dict[str, Any]) -> None:
+        from dlcourse.text import Vocab, get_tokenizer
+
+        self.tokenizer_ = get_tokenizer(self.config.tokenizer)
+        self.vocab_ = Vocab(values["grams"], unk_token=None, pad_token=None)
+        self.classes_ = list(values["classes"])
+        self.weight_, self.bias_ = arrays["weight"].float(), arrays["bias"].float()

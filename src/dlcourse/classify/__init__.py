@@ -2,10 +2,11 @@
 and RNN/GRU/LSTM models.
 
 ``TextClassifier`` is the estimator (fit/predict/evaluate/save/load) and ``ClassifierConfig``
-its settings; ``CNNClassifier``, ``TransformerClassifier`` and ``RNNClassifier`` the plain
-``nn.Module``s inside (built from their module configs by ``build_classifier``);
-``drop_words`` and ``adversarial_loss`` the training's regularisers for a loop of your own; the
-metrics are numpy functions usable on any predictions.
+its settings; ``BowLogisticRegression`` the bag-of-words baseline, with the same contract;
+``CNNClassifier``, ``TransformerClassifier`` and ``RNNClassifier`` the plain ``nn.Module``s
+inside (built from their module configs by ``build_classifier``); ``drop_words`` and
+``adversarial_loss`` the training's regularisers for a loop of your own; the metrics are numpy
+functions usable on any predictions.
 
 Names are imported lazily (PEP 562), so that the torch-free settings
 (``dlcourse.classify.config``) serve ``dlcourse classify --help`` without importing torch.
@@ -23,6 +24,7 @@ import lazy_loader
 
 # submodule -> the public names it provides, each imported on first use (PEP 562)
 __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "baseline": ["BowConfig", "BowLogisticRegression"],
     "bert": ["BertClassifier", "BertConfig", "load_bert_weights"],
     "cnn": ["CNNClassifier", "CNNConfig"],
     "config": ["ClassifierConfig"],

@@ -19,6 +19,15 @@ DONE = True
 """
 
 
+@pytest.fixture(autouse=True)
+def python_default_handler():
+    """Python's own Ctrl-C handler, as in a terminal: a process started in the background by a
+    shell (`cmd &`, CI runners) inherits SIGINT ignored, and then the CLI leaves it so."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_ctrl_c_during_an_import_is_delivered_after_it(tmp_path, monkeypatch):
     (tmp_path / "dlcourse_slow_module.py").write_text(MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -31,6 +40,13 @@ def test_ctrl_c_during_an_import_is_delivered_after_it(tmp_path, monkeypatch):
     assert reached == ["after the import"]
     assert sys.modules["dlcourse_slow_module"].DONE  # the module was imported whole
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_ignored_ctrl_c_stays_ignored():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with sigint_after_imports():
+        signal.raise_signal(signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def test_outside_an_import_ctrl_c_stops_at_once():

@@ -14,6 +14,7 @@ is read, and nothing is written before the training starts.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -217,9 +218,10 @@ def _fit_and_report(config, data, table, train_set, valid_set, test_set, out, re
         check_teacher(config.teacher, LabelEncoder().fit([plain(y) for y in train_set[1]]).classes_)
     # every rank reads the same data and split; a single process is unaffected
     with process_group(config.device):
-        if is_main_process():
-            click.echo(f"training {config.model} on {len(train_set[0])} texts, validating on "
-                       f"{len(valid_set[0])}")
+        if is_main_process():  # a progress message (stderr, none with -q), not a result
+            logging.getLogger("dlcourse.cli").info(
+                "training %s on %d texts, validating on %d", config.model, len(train_set[0]),
+                len(valid_set[0]))
         clf = TextClassifier(config)
         # what `classify evaluate` needs to read a table the same way, from any working
         # directory; fit writes it into the model file with the rest

@@ -22,6 +22,6 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "inference": ["perplexity", "sample", "stream_loss", "stream_totals"],
     "language_model": ["LanguageModel"],
     "models": ["EmbeddingModel", "LSTMModel", "build_model", "detach_hidden"],
-    "ngram": ["KneserNeyBigram"],
+    "ngram": ["BigramConfig", "KneserNeyBigram"],
     "training": ["CarriedHidden"],
 })

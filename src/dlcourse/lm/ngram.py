@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
+
+from dlcourse.engine.config import Config, param
+from dlcourse.engine.estimator import Estimator
+from dlcourse.errors import ConfigError
+
+if TYPE_CHECKING:  # counting needs no torch: a torch tensor of ids is read as an array
+    import torch
 
 
-class KneserNeyBigram:
+@dataclass
+class BigramConfig(Config):
+    """The settings of :class:`KneserNeyBigram`."""
+
+    vocab_size: int | None = param(None, "V, the number of word ids; none: the largest id seen "
+                                         "in training, plus one.", min=1)
+    discount: float | None = param(None, "Fixed discount in (0, 1); none: estimated from the "
+                                         "counts.", min=0.0, exclusive_min=True, max=1.0)
+
+    def check(self) -> None:
+        if self.discount is not None and self.discount >= 1.0:
+            raise ConfigError(f"discount must be < 1, got {self.discount}", "discount")
+
+
+class KneserNeyBigram(Estimator):
     """Interpolated Kneser-Ney bigram model over word ids (Chen & Goodman 1998).
 
     ``P(w | v) = max(c(v, w) - d, 0) / c(v) + d * N1+(v .) / c(v) * P_cont(w)``, where
@@ -17,23 +39,22 @@ class KneserNeyBigram:
     never seen fall back to ``P_cont``. The discount is ``d = n1 / (n1 + 2 n2)`` from the
     counts of bigrams seen once and twice, unless given.
 
-    Args:
-        vocab_size: V, the number of word ids.
-        discount: fixed discount in (0, 1), or ``None`` to estimate it.
+    The settings are :class:`BigramConfig`'s (``vocab_size`` may be given by position); learned
+    attributes: ``vocab_size_``, ``discount_``, the bigram ``keys_`` and ``counts_``, the context
+    counts and ``p_cont_``; ``save``/``load`` as every lesson's estimator (no torch needed).
 
     Example:
-        >>> lm = KneserNeyBigram(vocab_size=4).fit(torch.tensor([0, 1, 2, 1, 2, 3, 1, 2]))
+        >>> lm = KneserNeyBigram(vocab_size=4).fit(np.array([0, 1, 2, 1, 2, 3, 1, 2]))
         >>> round(float(lm.prob(1).sum()), 6)
         1.0
     """
 
-    def __init__(self, vocab_size: int, discount: float | None = None):
-        if vocab_size < 1:
-            raise ValueError(f"vocab_size must be >= 1, got {vocab_size}")
-        if discount is not None and not 0.0 < discount < 1.0:
-            raise ValueError(f"discount must be in (0, 1), got {discount}")
-        self.vocab_size = vocab_size
-        self.discount = discount
+    config_class = BigramConfig
+    lesson = "lm"
+    framework = "numpy"
+    fitted_attribute = "discount_"
+    positional = ("vocab_size",)
+    _ARRAYS = ("keys_", "counts_", "context_count_", "context_types_", "p_cont_")
 
     def fit(self, ids: torch.Tensor | np.ndarray) -> KneserNeyBigram:
         """Count the bigrams of a (N,) id stream; returns ``self``.
@@ -41,12 +62,13 @@ class KneserNeyBigram:
         Raises:
             ValueError: fewer than two ids, or ids that are not integers in [0, vocab_size).
         """
-        ids = self._ids(ids)
-        v = self.vocab_size
+        config = self.validated_config()
+        ids = self._ids(ids, config.vocab_size)
+        v = self.vocab_size_ = config.vocab_size or int(ids.max()) + 1
         keys, counts = np.unique(ids[:-1] * v + ids[1:], return_counts=True)  # bigram -> c(v, w)
         left, right = keys // v, keys % v
         n1, n2 = int((counts == 1).sum()), int((counts == 2).sum())
-        d = self.discount if self.discount is not None else n1 / max(n1 + 2 * n2, 1)
+        d = config.discount if config.discount is not None else n1 / max(n1 + 2 * n2, 1)
         self.discount_ = float(min(max(d, 1e-3), 0.999))
         self.keys_, self.counts_ = keys, counts.astype(np.float64)
         self.context_count_ = np.bincount(left, weights=self.counts_, minlength=v)  # c(v)
@@ -64,7 +86,7 @@ class KneserNeyBigram:
         """Natural-log ``P(nxt | prev)`` for arrays of context and next ids (same shape)."""
         prev = np.asarray(prev, dtype=np.int64)
         nxt = np.asarray(nxt, dtype=np.int64)
-        v, d = self.vocab_size, self.discount_
+        v, d = self.vocab_size_, self.discount_
         key = prev * v + nxt
         pos = np.clip(np.searchsorted(self.keys_, key), 0, len(self.keys_) - 1)
         c_vw = np.where(self.keys_[pos] == key, self.counts_[pos], 0.0)
@@ -77,17 +99,17 @@ class KneserNeyBigram:
 
     def prob(self, prev: int) -> np.ndarray:
         """The full (V,) next-word distribution after word id ``prev``."""
-        nxt = np.arange(self.vocab_size)
+        self.check_is_fitted()
+        nxt = np.arange(self.vocab_size_)
         return np.exp(self.log_prob(np.full_like(nxt, prev), nxt))
 
     def perplexity(self, ids: torch.Tensor | np.ndarray) -> float:
         """``exp`` of the mean negative log-likelihood of ``ids[1:]`` given ``ids[:-1]``."""
-        if not hasattr(self, "discount_"):
-            raise ValueError("the bigram model is not fitted yet; call fit(ids) first")
-        ids = self._ids(ids)
+        self.check_is_fitted()
+        ids = self._ids(ids, self.vocab_size_)
         return math.exp(-float(self.log_prob(ids[:-1], ids[1:]).mean()))
 
-    def _ids(self, ids) -> np.ndarray:
+    def _ids(self, ids, vocab_size: int | None) -> np.ndarray:
         """``ids`` as a flat int64 array, checked: at least two, integers in [0, vocab_size)."""
         values = np.asarray(ids).reshape(-1)
         if values.size < 2:
@@ -95,7 +117,18 @@ class KneserNeyBigram:
         if not np.issubdtype(values.dtype, np.integer):
             raise ValueError(f"token ids must be integers, got {values.dtype}")
         low, high = int(values.min()), int(values.max())
-        if low < 0 or high >= self.vocab_size:
-            raise ValueError(f"token ids must be in [0, {self.vocab_size}), got {low}..{high}; "
-                             "encode with the vocabulary the model counts")
+        if low < 0 or (vocab_size is not None and high >= vocab_size):
+            bound = f"in [0, {vocab_size})" if vocab_size is not None else ">= 0"
+            raise ValueError(f"token ids must be {bound}, got {low}..{high}; encode with the "
+                             "vocabulary the model counts")
         return values.astype(np.int64)
+
+    # ---- persistence (Estimator.save / Estimator.load) ---------------------------------------
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        arrays = {name: np.ascontiguousarray(getattr(self, name)) for name in self._ARRAYS}
+        return arrays, {"vocab_size": self.vocab_size_, "discount": self.discount_}
+
+    def _set_state(self, arrays: dict[str, Any], values: dict[str, Any]) -> None:
+        for name in self._ARRAYS:
+            setattr(self, name, np.asarray(arrays[name]))
+        self.vocab_size_, self.discount_ = int(values["vocab_size"]), float(values["discount"])

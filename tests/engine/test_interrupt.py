@@ -55,3 +55,20 @@ def test_outside_an_import_ctrl_c_stops_at_once():
         signal.raise_signal(signal.SIGINT)
         time.sleep(5)
     assert time.perf_counter() - start < 1
+
+
+def test_a_ctrl_c_after_the_last_safe_point_is_reported(caplog):
+    """The guard's first Ctrl-C waits for the trainer's next check; when none comes (training
+    had finished), the user is told that the run completes rather than left guessing."""
+    from dlcourse.engine.interrupt import StopGuard
+
+    with caplog.at_level("WARNING", logger="dlcourse"), StopGuard() as guard:
+        signal.raise_signal(signal.SIGINT)
+        assert guard.should_stop()
+    assert "stopping after the current step" in caplog.text
+    assert "Ctrl-C came after the last safe point: training had finished" in caplog.text
+    caplog.clear()
+    with pytest.raises(RuntimeError), StopGuard():  # a run that ends in an error: not this
+        signal.raise_signal(signal.SIGINT)
+        raise RuntimeError("stopped")
+    assert "after the last safe point" not in caplog.text

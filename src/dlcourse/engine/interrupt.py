@@ -106,10 +106,14 @@ class StopGuard:
             self._previous = signal.signal(signal.SIGINT, self._on_sigint)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
             self._previous = None
+        if exc_type is None and self.requested and self.interrupt_after is None:
+            # the Ctrl-C came after the last safe point: say that it stopped nothing
+            log.warning("Ctrl-C came after the last safe point: training had finished, so the "
+                        "run completes and saves as usual")
 
     def step(self) -> None:
         """Count one finished training step (for ``DLCOURSE_INTERRUPT_AFTER``)."""

@@ -104,6 +104,11 @@ def test_save_load_gives_the_same_predictions(tmp_path, tiny, finetune, png_writ
     assert len(alone) == 1 and [c for c, _ in alone[0]] == [c for c, _ in preds[0]]
     assert [p for _, p in alone[0]] == pytest.approx([p for _, p in preds[0]], abs=1e-5)
     assert loaded.predict([]) == []
+    # a batch as numpy, channels last, gives what the (B, C, H, W) tensor gives
+    batch = ds.images[:4]  # (4, 1, 16, 16) uint8 tensor
+    expected = loaded.predict_images(batch, k=2)
+    assert loaded.predict_images(batch.numpy().transpose(0, 2, 3, 1), k=2) == expected
+    assert loaded.predict_images(batch[:, 0], k=2) == expected  # grey (B, H, W)
 
 
 def test_the_contract_params_unfitted_and_validation(tiny):

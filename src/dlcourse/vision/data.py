@@ -56,7 +56,11 @@ class ArrayImageDataset(Dataset):
         if x.dim() != 4 or x.shape[1] not in (1, 3):
             raise ValueError("images must be (N,H,W), (N,H,W,C) or (N,C,H,W); "
                              f"got {tuple(x.shape)}")
-        y = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+        y_arr = np.asarray(labels)
+        if y_arr.dtype.kind not in "iu" and not (y_arr.size == 0 and y_arr.dtype.kind == "f"):
+            raise ValueError(f"labels must be integer class indices, got {y_arr.dtype}; map "
+                             "names to indices, e.g. [classes.index(name) for name in names]")
+        y = torch.as_tensor(y_arr, dtype=torch.long)
         if len(y) != len(x):
             raise ValueError(f"{len(x)} images but {len(y)} labels")
         if len(y) and (int(y.min()) < 0 or int(y.max()) >= len(classes)):

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import TensorDataset
@@ -182,7 +183,8 @@ class ImageClassifier(Estimator):
         return evaluation_from_logits(logits, ds.labels, ds.classes)
 
     def predict_images(self, images: torch.Tensor, k: int = 5) -> list[list[tuple[str, float]]]:
-        """Top-``k`` (label, probability) for each uint8 image of a batch (B, C, H, W).
+        """Top-``k`` (label, probability) for each uint8 image of a batch: a tensor or numpy
+        array (B, C, H, W), (B, H, W, C) or grey (B, H, W), as ``ArrayImageDataset`` takes.
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
@@ -191,6 +193,10 @@ class ImageClassifier(Estimator):
         self.check_is_fitted()
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
+        if torch.is_tensor(images):
+            images = images.detach().cpu().numpy()
+        images = ArrayImageDataset(images, np.zeros(len(images), dtype=np.int64),
+                                   self.classes_).images  # (B, C, H, W) uint8, checked
         ds = TensorDataset(images, torch.zeros(len(images), dtype=torch.long))
         probs = self.logits(ds).softmax(dim=1)                     # (B, K)
         top = probs.topk(min(k, probs.shape[1]), dim=1)

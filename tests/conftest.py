@@ -139,6 +139,23 @@ def run_without_torch():
 
 
 @pytest.fixture
+def python_without_torch():
+    """Run Python ``code`` in a subprocess where torch cannot be imported (the models that need
+    no torch must load and answer without it); returns its stripped stdout, failing the test
+    with the child's stderr when it exits non-zero."""
+    import subprocess
+    import sys
+
+    def run(code: str) -> str:
+        done = subprocess.run([sys.executable, "-c", "import sys; sys.modules['torch'] = None\n"
+                               + code], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    return run
+
+
+@pytest.fixture
 def refused(cli_run):
     """``refused(files, *args, match=regex)``: ``dlcourse ARGS`` is refused with one error line
     and leaves the folder ``files()`` lists as it was; ``match=None`` is a control case that must

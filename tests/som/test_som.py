@@ -208,9 +208,7 @@ def test_pca_init_spans_the_main_component(iris):
     np.testing.assert_allclose(w.reshape(36, -1).mean(0), X.mean(0), atol=1e-9)
 
 
-def test_save_load_same_predictions_and_no_torch(tmp_path, iris):
-    import subprocess
-    import sys
+def test_save_load_same_predictions_and_no_torch(tmp_path, iris, python_without_torch):
 
     from dlcourse.engine.persist import read_manifest
 
@@ -230,13 +228,10 @@ def test_save_load_same_predictions_and_no_torch(tmp_path, iris):
     assert loaded.metadata_["classes"] == ["a", "b", "c"]
     assert loaded.topographic_error(X) == pytest.approx(som.topographic_error_)
     # a saved map loads and answers with torch unimportable
-    code = ("import sys; sys.modules['torch'] = None\n"
-            "import numpy as np; from dlcourse.som import SOM\n"
-            f"som = SOM.load({str(tmp_path / 'run')!r})\n"
-            "print(som.predict(np.zeros((1, 4))).tolist())")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == str(som.predict(np.zeros((1, 4))).tolist())
+    out = python_without_torch("import numpy as np; from dlcourse.som import SOM\n"
+                               f"som = SOM.load({str(tmp_path / 'run')!r})\n"
+                               "print(som.predict(np.zeros((1, 4))).tolist())")
+    assert out == str(som.predict(np.zeros((1, 4))).tolist())
 
 
 def test_fit_with_labels_keeps_unit_labels_and_caller_metadata_in_one_save(tmp_path, iris):

@@ -257,6 +257,23 @@ def test_fit_with_labels_keeps_unit_labels_and_caller_metadata_in_one_save(tmp_p
     assert SOM.load(tmp_path / "old").unit_labels_ == expected
 
 
+def test_evaluate_is_one_dict_of_the_measures(iris):
+    """Like the other lessons' evaluate: the errors of one pass, and label agreement with y."""
+    X, y = iris
+    labelled = SOM(5, 5, epochs=4, device="cpu").fit(X, y)
+    row = labelled.evaluate(X, y)
+    assert row["quantization_error"] == pytest.approx(labelled.quantization_error(X))
+    assert row["topographic_error"] == pytest.approx(labelled.topographic_error(X))
+    coords = labelled.predict(X)
+    expected = np.mean([labelled.unit_labels_[r][c] == t for (r, c), t in zip(coords, y)])
+    assert row["label_agreement"] == pytest.approx(expected) and row["label_agreement"] > 0.8
+    plain = SOM(5, 5, epochs=4, device="cpu").fit(X)
+    assert set(plain.evaluate(X)) == {"quantization_error", "topographic_error"}
+    assert 0.8 < plain.evaluate(X, y)["label_purity"] <= 1.0
+    with pytest.raises(ValueError, match="one label per row"):
+        plain.evaluate(X, y[:-1])
+
+
 def test_labels_of_another_length_are_refused_before_training(tmp_path, iris):
     X, y = iris
     with pytest.raises(ValueError, match=r"y has shape \(149,\) for 150 rows"):

@@ -177,6 +177,16 @@ def test_evaluation_metrics_by_hand():
     assert r.per_class == [1.0, pytest.approx(1 / 3), 0.0]
 
 
+def test_evaluation_reads_as_a_dict_too():
+    """``r["accuracy"]`` as in the other lessons' evaluate dicts; attributes stay."""
+    r = evaluation_from_logits(torch.tensor([[2.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0]),
+                               ["a", "b"])
+    assert r["accuracy"] == r["top1"] == r.top1 == 0.5 and r["classes"] == ["a", "b"]
+    assert list(r)[:4] == ["accuracy", "top1", "top5", "loss"] and len(dict(r)) == len(r) == 9
+    with pytest.raises(KeyError):
+        r["f1"]
+
+
 def test_evaluating_on_other_classes_is_refused(tiny, finetune):
     clf = finetune().fit(tiny[0]())
     other = ArrayImageDataset(np.zeros((2, 8, 8), np.uint8), [0, 1], ["x", "y"])

@@ -233,23 +233,9 @@ def evaluate(model_dir, data, limit, seed, out, device):
     whose best unit carries their label (units labelled by the training data's majority);
     printed when DATA and the model have labels. Writes files only with --out.
     """
-    import numpy as np
-
-    from dlcourse.som.measures import label_agreement, majority_labels
-
     som = _load_map(model_dir, device)
     table, X = _load_data(som, model_dir, data, limit, seed)
-    bmu, dist = som.bmu_indices(X, return_distances=True)
-    row = {"data": table.name, "samples": len(X), "quantization_error": float(dist.mean()),
-           "topographic_error": som.topographic_error(X)}
-    if table.labels is not None:
-        coords = np.stack(np.divmod(bmu, som.config.n), axis=1)  # (N, 2)
-        unit_labels = som.unit_labels_
-        if unit_labels is not None:
-            row["label_agreement"] = label_agreement(unit_labels, coords, table.labels)
-        else:  # an unlabelled map: how pure its units are on this data
-            own = majority_labels(coords, [str(v) for v in table.labels], som.weights_.shape[:2])
-            row["label_purity"] = label_agreement(own.tolist(), coords, table.labels)
+    row = {"data": table.name, "samples": len(X), **som.evaluate(X, table.labels)}
     echo_table([row])
     if out is not None:
         from dlcourse.engine.files import write_json

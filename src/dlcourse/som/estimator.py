@@ -235,6 +235,31 @@ class SOM(Estimator):
         """Share of samples whose two best units are not adjacent on the grid (hex-aware)."""
         return float(self._scan(X)[2].mean())
 
+    def evaluate(self, X: Any, y: Any = None) -> dict[str, float]:
+        """The map's measures on ``X`` in one pass, as a dict like the other lessons'
+        ``evaluate``: ``quantization_error`` and ``topographic_error``; with labels ``y``,
+        ``label_agreement`` (the share of samples whose best unit's label, ``unit_labels_``, is
+        theirs) when the map has unit labels, else ``label_purity`` (the same against the
+        majority labels of ``X`` itself).
+
+        Raises:
+            NotFittedError: before ``fit`` or ``load``.
+            ValueError: ``X`` with other features than the map's, or labels of another length.
+        """
+        best, dist, miss = self._scan(X)
+        row = {"quantization_error": float(dist.mean()), "topographic_error": float(miss.mean())}
+        if y is not None:
+            labels = _plain_labels(y, len(dist))
+            coords = np.stack(np.divmod(best, self.config.n), axis=1)  # (N, 2)
+            unit_labels = getattr(self, "unit_labels_", None)
+            if unit_labels is not None:
+                row["label_agreement"] = measures.label_agreement(unit_labels, coords, labels)
+            else:  # an unlabelled map: how pure its units are on this data
+                own = measures.majority_labels(coords, [str(v) for v in labels],
+                                               (self.config.m, self.config.n))
+                row["label_purity"] = measures.label_agreement(own.tolist(), coords, labels)
+        return row
+
     def distance_map(self, scaling: str = "mean") -> np.ndarray:
         """U-matrix: mean (or sum) distance of each unit's weights to its grid neighbours, (m, n).
 

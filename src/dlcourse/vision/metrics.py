@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import torch
@@ -11,8 +11,13 @@ import torch.nn.functional as F
 
 
 @dataclass
-class EvalResult:
-    """Top-1/top-5 accuracy, mean loss, per-class accuracy, confusion matrix and predictions."""
+class EvalResult(Mapping):
+    """Top-1/top-5 accuracy, mean loss, per-class accuracy, confusion matrix and predictions.
+
+    Read as attributes (``r.top1``) or, like the other lessons' ``evaluate`` dicts, by key:
+    ``r["accuracy"]`` (top-1, the name ``TextClassifier.evaluate`` uses), ``r["top1"]``,
+    ``r["loss"]`` ..., and ``dict(r)`` holds them all.
+    """
 
     top1: float
     top5: float
@@ -26,6 +31,23 @@ class EvalResult:
     def summary(self) -> dict[str, float]:
         """The scalar metrics as a plain dict."""
         return {"top1": self.top1, "top5": self.top5, "loss": self.loss}
+
+    def __getitem__(self, key: str):
+        if key == "accuracy":
+            return self.top1
+        if key in self._keys():
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("accuracy", *self._keys()))
+
+    def __len__(self) -> int:
+        return 1 + len(self._keys())
+
+    @classmethod
+    def _keys(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
 
 
 def evaluation_from_logits(logits: torch.Tensor, labels: torch.Tensor,

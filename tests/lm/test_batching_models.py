@@ -104,7 +104,7 @@ def test_carried_hidden_state_equals_one_long_pass():
 @pytest.mark.parametrize("ids, match", [
     (torch.tensor([0, 1, 7, 2]), r"token ids must be in \[0, 5\), got 0..7"),
     (torch.tensor([0, -1, 2]), r"in \[0, 5\), got -1..2"),
-    (torch.tensor([0.0, 1.0, 2.0]), "token ids must be integers, got float32"),
+    (torch.tensor([0.0, 1.0, 2.0]), "token ids must be integers, got torch.float32"),
     (torch.tensor([3]), "need at least two token ids, got 1"),
 ])
 def test_kneser_ney_refuses_ids_it_cannot_count(ids, match):

@@ -24,6 +24,7 @@ from dlcourse.cli.classify_metrics import show_metrics, write_metrics
 from dlcourse.cli.common import (
     ConfigOptions,
     check_input_file,
+    check_not_input,
     check_out_file,
     check_resume,
     device_option,
@@ -109,6 +110,15 @@ def _labelled(source: str, table: TableConfig, what: str = "train"):
         return parts["train"], parts["valid"], parts["test"]
     return cdata.read_labelled(source, table.text_col, table.label_col, table.encoding,
                                table.on_missing), None, None
+
+
+def _model_columns(model_dir: Path) -> TableConfig:
+    """The table columns the model was trained on (its metadata), the defaults otherwise."""
+    from dlcourse.engine.persist import model_path, read_manifest
+
+    saved = read_manifest(model_path(model_dir)).get("metadata") or {}
+    return TableConfig(text_col=saved.get("text_col", "text"),
+                       label_col=saved.get("label_col", "label"))
 
 
 def _head(pair, n):
@@ -285,7 +295,6 @@ def evaluate(model_dir, data, data_option, out, batch_size, device, **options):
 
     Example: dlcourse classify evaluate runs/rt reviews.csv --text-col review
     """
-    from dlcourse.engine.persist import model_path, read_manifest
 
     if data is not None and data_option is not None:
         raise DlcourseError("give DATA once (the --data option is the old spelling)")
@@ -293,10 +302,7 @@ def evaluate(model_dir, data, data_option, out, batch_size, device, **options):
     if data is None:
         raise DlcourseError("Missing argument 'DATA': a data set name "
                             f"({', '.join(DATA_SETS)}) or a labelled table file")
-    saved = read_manifest(model_path(model_dir)).get("metadata") or {}
-    base = TableConfig(text_col=saved.get("text_col", "text"),
-                       label_col=saved.get("label_col", "label"))
-    table = MODEL_TABLE.build(options, base=base)
+    table = MODEL_TABLE.build(options, base=_model_columns(model_dir))
     if table.label_col is None:
         raise DlcourseError("--label-col none: evaluating needs labels; name the label column")
     from dlcourse.engine.device import resolve_device
@@ -348,12 +354,8 @@ def predict(model_dir, texts, file, out, output, batch_size, device, **options):
         raise DlcourseError("give --out once (--output is the old spelling)")
     out = out if out is not None else output
     if out is not None:  # a --file read and replaced by its own predictions: refused
-        check_out_file(out, "--out", "predictions.csv", inputs=[file])
-    from dlcourse.engine.persist import model_path, read_manifest
-
-    saved = read_manifest(model_path(model_dir)).get("metadata") or {}
-    reading = READ.build(options, base=TableConfig(text_col=saved.get("text_col", "text")),
-                         label_col=None)
+        check_not_input(out, "--out", file)
+    reading = READ.build(options, base=_model_columns(model_dir), label_col=None)
     texts = list(texts)
     if file is not None:
         if Path(file).suffix.lower() == ".parquet":  # binary by design; pandas checks the rest

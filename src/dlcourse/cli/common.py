@@ -243,11 +243,9 @@ RUN_FILES = frozenset({MODEL_FILE, "model.pt", "last.safetensors", "last.pt", "b
                        "history.json", "metrics.json"})
 
 
-def check_out_file(value: str | os.PathLike, option: str, example: str,
-                   inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
-    """A file that can be written: not a directory, its folder writable or creatable, not a
-    file of a model folder (its model, checkpoint, vocabulary ...) and none of ``inputs``
-    (the command's own data, which it would replace while reading it).
+def check_out_file(value: str | os.PathLike, option: str, example: str) -> Path:
+    """A file that can be written: not a directory, its folder writable or creatable, and not a
+    file of a model folder (its model, checkpoint, vocabulary ...).
 
     ``example`` is a file name suggested when ``value`` is a folder (``vectors.txt``).
     Nothing is created here.
@@ -265,13 +263,16 @@ def check_out_file(value: str | os.PathLike, option: str, example: str,
         raise DlcourseError(f"{option} {value} is the training run's own {path.name}; writing "
                             f"there would destroy it: give another name, such as "
                             f"{path.parent / example}")
-    for source in inputs:
-        if source is not None and path.is_file() and Path(source).is_file() \
-                and os.path.samefile(path, source):
-            raise DlcourseError(f"{option} {value} is the file this command reads; give "
-                                "another name")
     check_out_dir(path.parent, option)
     return path
+
+
+def check_not_input(out: Path, option: str, source: str | os.PathLike | None) -> None:
+    """Refuse an output file (checked by :func:`check_out_file`) that is the file ``source`` the
+    command reads: it would be replaced by its own results."""
+    if source is not None and out.is_file() and Path(source).is_file() \
+            and os.path.samefile(out, source):
+        raise DlcourseError(f"{option} {out} is the file this command reads; give another name")
 
 
 def check_input_file(path: str | os.PathLike, what: str = "DATA") -> Path:

@@ -19,6 +19,7 @@ import click
 from dlcourse.cli.common import (
     ConfigOptions,
     check_model_dir,
+    check_not_input,
     check_out_file,
     echo_table,
     optional_out_dir,
@@ -260,7 +261,7 @@ def predict(model_dir, data, output, limit, seed, device):
     DATA: as for train (the map's scaler and columns apply).
     """
     if output is not None:  # DATA read and replaced by its own mapping: refused
-        check_out_file(output, "--out", "predictions.csv", inputs=[data])
+        check_not_input(output, "--out", data)
     som = _load_map(model_dir, device)
     table, X = _load_data(som, model_dir, data, limit, seed)
     bmu, dist = som.bmu_indices(X, return_distances=True)

@@ -25,6 +25,7 @@ from dlcourse.embeddings.corpus import Corpus, scan_corpus
 from dlcourse.embeddings.glove_training import PARAMS, BlockTable, Rounds
 from dlcourse.embeddings.ranks import any_rank, process_group
 from dlcourse.embeddings.vectors import KeyedVectors
+from dlcourse.engine.estimator import check_resume_dir
 from dlcourse.engine.interrupt import StopGuard, stopped_at_once
 from dlcourse.engine.threads import thread_budget
 from dlcourse.errors import IncompatibleModelError, TrainingInterrupted
@@ -89,8 +90,7 @@ class GloVe(VectorEstimator):
                 step being one round, P per epoch).
         """
         cfg = self.validated_config()
-        if resume and out_dir is None:
-            raise ValueError("resume=True needs the out_dir of the run to continue")
+        check_resume_dir(resume, out_dir)
         stream = Corpus(corpus)
         start = time.perf_counter()
         rank, world = process_group()

@@ -24,6 +24,7 @@ from dlcourse.embeddings.corpus import Corpus, encode_blocks, keep_probabilities
 from dlcourse.embeddings.ranks import any_rank, process_group
 from dlcourse.embeddings.vectors import KeyedVectors
 from dlcourse.embeddings.word2vec_cpu import EpochProgress
+from dlcourse.engine.estimator import check_resume_dir
 from dlcourse.engine.interrupt import StopGuard, stopped_at_once
 from dlcourse.errors import IncompatibleModelError, TrainingInterrupted
 
@@ -96,8 +97,7 @@ class Word2Vec(VectorEstimator):
                 step being a chunk of ~50,000 words on the CPU, a batch on the torch path).
         """
         cfg = self.validated_config()
-        if resume and out_dir is None:
-            raise ValueError("resume=True needs the out_dir of the run to continue")
+        check_resume_dir(resume, out_dir)
         stream = Corpus(corpus)
         rank, world = process_group()
         trainer_name = _trainer_name(cfg, world)

@@ -222,6 +222,17 @@ def check_compatible(manifest: dict[str, Any], cls: type[Estimator],
         f"directory written by 'dlcourse {cls.lesson} train'")
 
 
+def check_resume_dir(resume: bool, out_dir: str | os.PathLike | None) -> None:
+    """Refuse ``fit(..., resume=True)`` without the ``out_dir`` of the run to continue (every
+    lesson's trainer asks this one question first).
+
+    Raises:
+        ConfigError: ``resume`` without ``out_dir`` (a ValueError too).
+    """
+    if resume and out_dir is None:
+        raise ConfigError("resume=True needs the out_dir of the run to continue", "resume")
+
+
 def check_resume_config(saved: dict[str, Any], current: dict[str, Any], where: str | os.PathLike,
                         free: tuple[str, ...] = ("epochs", "device", "progress")) -> None:
     """Refuse to resume a run whose settings differ from the current ones.

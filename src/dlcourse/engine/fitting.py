@@ -26,7 +26,7 @@ from torch import nn
 from dlcourse.engine.averaging import WeightAverage
 from dlcourse.engine.checkpoint import load_checkpoint, save_checkpoint, write_json
 from dlcourse.engine.distributed import all_reduce_sum, is_distributed, is_main_process
-from dlcourse.engine.estimator import check_resume_config
+from dlcourse.engine.estimator import check_resume_config, check_resume_dir
 from dlcourse.engine.interrupt import RESUME_HINT, StopGuard, stopped_at_once
 from dlcourse.engine.loop import EpochPosition, StepFn, train_one_epoch, unwrap
 from dlcourse.engine.seed import rng_state, set_rng_state
@@ -107,8 +107,7 @@ def load_resume_state(out: Path | None, extra: dict) -> dict:
         DlcourseError: no ``last.pt``; settings that differ (``IncompatibleModelError``: a run
             of another lesson).
     """
-    if out is None:  # the Python API's fit(..., resume=True) without out_dir
-        raise DlcourseError("resume=True needs the out_dir of the run to continue")
+    check_resume_dir(True, out)  # the Python API's fit(..., resume=True) without out_dir
     if not (out / "last.pt").exists():
         raise DlcourseError(f"nothing to resume: {out}/last.pt does not exist; "
                             "run without --resume")

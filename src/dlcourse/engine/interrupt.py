@@ -7,7 +7,7 @@ saves a checkpoint that records exactly where it stopped and raises
 :class:`~dlcourse.errors.TrainingInterrupted`. A second Ctrl-C stops at once, as usual.
 
 Before a trainer's guard is in place a Ctrl-C stops the command at once, except while a module
-is being imported (:func:`defer_sigint_during_imports`): a KeyboardInterrupt raised inside
+is being imported (:func:`sigint_after_imports`): a KeyboardInterrupt raised inside
 ``import torch`` leaves torch or numpy half-initialised, and what follows is a traceback, an
 abort of torch's C++ side or an interrupt that is swallowed, never the one-line stop.
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from dlcourse.engine import fit, seed_everything
@@ -16,6 +15,7 @@ from dlcourse.lm.batching import BPTTBatches
 from dlcourse.lm.config import LMConfig
 from dlcourse.lm.corpus import EOS, UNK, Corpus
 from dlcourse.lm.inference import sample, stream_loss, stream_totals
+from dlcourse.lm.ngram import token_ids
 from dlcourse.lm.training import CarriedHidden, build_for, make_optimizer
 
 
@@ -146,16 +146,8 @@ class LanguageModel(Estimator):
             ValueError: fewer than two ids, or ids that are not integers of the vocabulary.
         """
         self.check_is_fitted()
-        ids = torch.as_tensor(np.asarray(ids) if not torch.is_tensor(ids) else ids).reshape(-1)
-        if ids.numel() < 2:
-            raise ValueError(f"perplexity needs at least two token ids, got {ids.numel()}")
-        if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
-            raise ValueError(f"token ids must be integers, got {ids.dtype}")
-        low, high = int(ids.min()), int(ids.max())
-        if low < 0 or high >= len(self.itos_):
-            raise ValueError(f"token ids must be in [0, {len(self.itos_)}), got {low}..{high}; "
-                             "encode the text with LanguageModel.encode")
-        ids = ids.long()
+        ids = torch.from_numpy(token_ids(ids, len(self.itos_),
+                                         "encode the text with LanguageModel.encode"))
         c = self.config
         return math.exp(stream_loss(self.model_, ids, c.eval_batch_size, c.bptt, amp=c.amp))
 

@@ -16,6 +16,30 @@ if TYPE_CHECKING:  # counting needs no torch: a torch tensor of ids is read as a
     import torch
 
 
+def token_ids(ids: Any, vocab_size: int | None,
+              fix: str = "encode with the vocabulary the model counts") -> np.ndarray:
+    """``ids`` (a torch tensor, numpy array or list) as a flat int64 array, checked: at least two
+    integers in ``[0, vocab_size)`` (``vocab_size`` None: any non-negative ids).
+
+    Raises:
+        ValueError: fewer than two ids, non-integer ids or ids outside the range (``fix`` says
+            what to do about the last).
+    """
+    dtype = getattr(ids, "dtype", None)
+    if hasattr(ids, "detach"):  # a torch tensor, wherever it lives
+        ids = ids.detach().cpu().numpy()
+    values = np.asarray(ids).reshape(-1)
+    if values.size < 2:
+        raise ValueError(f"need at least two token ids, got {values.size}")
+    if not np.issubdtype(values.dtype, np.integer):
+        raise ValueError(f"token ids must be integers, got {dtype or values.dtype}")
+    low, high = int(values.min()), int(values.max())
+    if low < 0 or (vocab_size is not None and high >= vocab_size):
+        bound = f"in [0, {vocab_size})" if vocab_size is not None else ">= 0"
+        raise ValueError(f"token ids must be {bound}, got {low}..{high}; {fix}")
+    return values.astype(np.int64)
+
+
 @dataclass
 class BigramConfig(Config):
     """The settings of :class:`KneserNeyBigram`."""
@@ -63,7 +87,7 @@ class KneserNeyBigram(Estimator):
             ValueError: fewer than two ids, or ids that are not integers in [0, vocab_size).
         """
         config = self.validated_config()
-        ids = self._ids(ids, config.vocab_size)
+        ids = token_ids(ids, config.vocab_size)
         v = self.vocab_size_ = config.vocab_size or int(ids.max()) + 1
         keys, counts = np.unique(ids[:-1] * v + ids[1:], return_counts=True)  # bigram -> c(v, w)
         left, right = keys // v, keys % v
@@ -106,22 +130,8 @@ class KneserNeyBigram(Estimator):
     def perplexity(self, ids: torch.Tensor | np.ndarray) -> float:
         """``exp`` of the mean negative log-likelihood of ``ids[1:]`` given ``ids[:-1]``."""
         self.check_is_fitted()
-        ids = self._ids(ids, self.vocab_size_)
+        ids = token_ids(ids, self.vocab_size_)
         return math.exp(-float(self.log_prob(ids[:-1], ids[1:]).mean()))
-
-    def _ids(self, ids, vocab_size: int | None) -> np.ndarray:
-        """``ids`` as a flat int64 array, checked: at least two, integers in [0, vocab_size)."""
-        values = np.asarray(ids).reshape(-1)
-        if values.size < 2:
-            raise ValueError(f"need at least two token ids, got {values.size}")
-        if not np.issubdtype(values.dtype, np.integer):
-            raise ValueError(f"token ids must be integers, got {values.dtype}")
-        low, high = int(values.min()), int(values.max())
-        if low < 0 or (vocab_size is not None and high >= vocab_size):
-            bound = f"in [0, {vocab_size})" if vocab_size is not None else ">= 0"
-            raise ValueError(f"token ids must be {bound}, got {low}..{high}; encode with the "
-                             "vocabulary the model counts")
-        return values.astype(np.int64)
 
     # ---- persistence (Estimator.save / Estimator.load) ---------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse.engine.estimator import Estimator
+from dlcourse.engine.estimator import Estimator, check_resume_dir
 from dlcourse.som import measures
 from dlcourse.som.config import SOMConfig
 from dlcourse.som.grid import Grid
@@ -124,8 +124,7 @@ class SOM(Estimator):
                 a step being a batch epoch, 2,048 online samples or a mini-batch).
         """
         config = self.validated_config()
-        if resume and out_dir is None:
-            raise ValueError("resume=True needs the out_dir of the run to continue")
+        check_resume_dir(resume, out_dir)
         X = measures.as_matrix(X)
         labels = None if y is None else _plain_labels(y, len(X))  # checked before any work
         self.backend_, self.device_ = resolve_backend(config.device, config.backend)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
@@ -82,12 +83,18 @@ def cli_run(capsys):
         saved_env = {k: os.environ.get(k) for k in (*THREAD_VARIABLES, "DLCOURSE_PROGRESS")}
         torch = sys.modules.get("torch")
         saved_threads = torch.get_num_threads() if torch is not None else None
+        # pytest's log capture keeps the CLI's logging.basicConfig from reaching stderr: show
+        # its messages there, in order with the rest, as a user sees them
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logging.getLogger("dlcourse").addHandler(handler)
         try:
             main([str(a) for a in args])
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
         finally:
+            logging.getLogger("dlcourse").removeHandler(handler)
             for key, value in saved_env.items():
                 if value is None:
                     os.environ.pop(key, None)

@@ -128,6 +128,8 @@ CASES = [
     (("train", *GOOD, "--valid", "nosuch.csv", "--out", "out"), r"--valid 'nosuch.csv' is "),
     (("train", *GOOD, "--valid", "nomodel", "--out", "out"), r"--valid nomodel is a directory"),
     (("train", *GOOD, "--valid", "rt-sentences", "--out", "out"), r"--valid rt-sentences: pass"),
+    # a bad --valid is refused before DATA's read logs its row count
+    (("train", "good.csv", *TABLE, "--valid", "gap.csv", "--out", "out"), r"gap.csv:3: .*label"),
     (("train", *GOOD, "--out", "notes.txt"), r"--out notes.txt exists and is not a directory"),
     (("train", *GOOD, "--out", "notes.txt/run"), r"notes.txt is a file"),
     (("train", "stars.csv", *TABLE, "--teacher", "clf", "--out", "out"),

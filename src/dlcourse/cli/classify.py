@@ -205,9 +205,11 @@ def train(data, out, valid_path, resume, dry_run, **options):
     from dlcourse.engine.device import resolve_device
 
     resolve_device(config.device)  # an unavailable device fails before the data is read
+    # --valid first: a bad one is refused before DATA's (long) read says anything
+    given_valid = None if valid_path is None else _labelled(valid_path, table)[0]
     train_set, valid_set, test_set = _labelled(data, table)
-    if valid_path is not None:
-        valid_set = _labelled(valid_path, table)[0]
+    if given_valid is not None:
+        valid_set = given_valid
     elif valid_set is None:
         train_set, valid_set = cdata.holdout(*train_set, fraction=0.1, seed=config.seed)
     if dry_run:
@@ -308,11 +310,11 @@ def evaluate(model_dir, data, data_option, out, batch_size, device, **options):
     from dlcourse.engine.device import resolve_device
 
     resolve_device(device)
-    train_set, _, test_set = _labelled(data, table)
-    texts, labels = test_set if test_set is not None else train_set
     from dlcourse.classify import TextClassifier
 
-    clf = TextClassifier.load(model_dir, device=device)
+    clf = TextClassifier.load(model_dir, device=device)  # a damaged model before DATA's read
+    train_set, _, test_set = _labelled(data, table)
+    texts, labels = test_set if test_set is not None else train_set
     metrics = clf.evaluate(texts, _as_classes(labels, clf.classes_), batch_size=batch_size)
     show_metrics(metrics, data if data in DATA_SETS else Path(data).name)
     if out is not None:

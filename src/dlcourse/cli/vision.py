@@ -11,6 +11,7 @@ names) or an image folder. The training options come from
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -78,12 +79,10 @@ def _load_data(source: str, image_size: int, seed: int, on_bad: str, limit: int 
                num_workers: int | None):
     from dlcourse.vision.data import load_named, stratified_subset
 
-    # image folders are decoded once at the training resolution
+    # image folders are decoded once at the training resolution; load_named warns about each
+    # unreadable file
     train, test = load_named(source, size=image_size, seed=seed, on_bad=on_bad,
                              num_workers=num_workers)
-    skipped = train.skipped + test.skipped
-    if skipped:
-        click.echo(f"skipped {len(skipped)} unreadable image file(s), e.g. {skipped[0]}", err=True)
     if limit:
         train = stratified_subset(train, limit, seed)
         test = stratified_subset(test, limit, seed)
@@ -163,10 +162,11 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
         main = is_main_process()
         train_set, test = _load_data(source, config.image_size or 224, config.seed, on_bad,
                                      limit, config.num_workers)
-        if main:
-            click.echo(f"{source}: {len(train_set)} training, {len(test)} test images, "
-                       f"{len(train_set.classes)} classes; {config.arch} ({config.weights}), "
-                       f"mode {config.mode}")
+        if main:  # a progress message (stderr, none with -q), not a result
+            logging.getLogger("dlcourse.cli").info(
+                "%s: %d training, %d test images, %d classes; %s (%s), mode %s", source,
+                len(train_set), len(test), len(train_set.classes), config.arch, config.weights,
+                config.mode)
         clf = ImageClassifier(config)
         # what `vision evaluate MODEL_DIR` needs to find the same test images again, from any
         # working directory; fit writes it into the model file with the rest

@@ -248,6 +248,7 @@ def load_table(source, text_col: str = "text", label_col: str | None = "label",
                     "row" if dropped == 1 else "rows", " or label" if label_col else "")
     if not texts:
         raise DlcourseError(f"{name}: no rows with a text" + (" and a label" if label_col else ""))
-    log.info("%s: %d rows", name, len(texts))
+    # debug: the commands say how many texts they train or score on, after their checks
+    log.debug("%s: %d rows", name, len(texts))
     return TextTable(texts, _int_labels(labels) if label_col is not None else None, path,
                      text_col, label_col, header)

@@ -121,8 +121,9 @@ class Vocab:
             ranked = ranked[:max_size]
         itos = specials + [t for t, _ in ranked]
         freqs = [0] * len(specials) + [c for _, c in ranked]
-        log.info("vocabulary: %d token lists, %d tokens, %d types, kept %d (+%d specials)",
-                 n_lists, sum(counter.values()), len(counter), len(ranked), len(specials))
+        if ranked:  # an empty vocabulary is its caller's error to report, in one line
+            log.info("vocabulary: %d token lists, %d tokens, %d types, kept %d (+%d specials)",
+                     n_lists, sum(counter.values()), len(counter), len(ranked), len(specials))
         return cls(itos, freqs, unk_token=unk_token, pad_token=pad_token)
 
     def __len__(self) -> int:

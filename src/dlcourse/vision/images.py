@@ -101,6 +101,13 @@ class BadImages:
     paths: list[Path]
     reasons: list[str]
 
+    def report(self, total: int) -> None:
+        """Warn about each unreadable file and their count (of ``total``)."""
+        for reason in self.reasons:
+            log.warning("skipping %s", reason)
+        if self.paths:
+            log.warning("skipped %d unreadable image(s) of %d", len(self.paths), total)
+
 
 class _ImageFiles(Dataset):
     """Image files decoded one by one: (image or None, the reason it could not be read)."""
@@ -136,12 +143,14 @@ def _decoded(paths: Sequence[Path], size: int, num_workers: int):
 
 
 def load_image_files(paths: Sequence[Path], size: int, on_bad: str = "skip",
-                     num_workers: int | None = None, what: str = "files"):
+                     num_workers: int | None = None, what: str = "files", report: bool = True):
     """Decode image files to a uint8 tensor (N, 3, size, size).
 
     Args:
         num_workers: decoding processes (None: :func:`decode_workers`); the result is the same.
         what: the files' name in the message when none is readable ("training files").
+        report: log the unreadable files (``bad.report``) here; False leaves it to a caller
+            that checks more first, so that a refusal is its one error line.
 
     Returns:
         ``(images, kept_indices, bad)``: with ``on_bad="skip"`` unreadable files are left out
@@ -159,14 +168,13 @@ def load_image_files(paths: Sequence[Path], size: int, on_bad: str = "skip",
             continue
         if on_bad == "stop":
             raise DlcourseError(f"{reason} (or skip bad files: on_bad='skip', --on-bad skip)")
-        log.warning("skipping %s", reason)
         bad.paths.append(Path(paths[i]))
         bad.reasons.append(reason)
-    if bad.paths:
-        log.warning("skipped %d unreadable image(s) of %d", len(bad.paths), len(paths))
     if not images:
         where = f"; the first: {bad.reasons[0]}" if bad.reasons else ""
         raise DlcourseError(f"no readable images among the {len(paths)} {what}{where}")
+    if report:
+        bad.report(len(paths))
     return torch.stack(images), kept, bad
 
 
@@ -247,14 +255,17 @@ def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float
         tr, va = split_stratified(np.asarray(labels), valid_fraction, seed)
         tp, tl = [paths[i] for i in tr], [labels[i] for i in tr]
         vp, vl = [paths[i] for i in va], [labels[i] for i in va]
-    train, bad = _decode(tp, tl, classes, size, on_bad, num_workers, "training files")
-    _check_classes_kept(train, bad)
-    valid, _ = _decode(vp, vl, classes, size, on_bad, num_workers, "validation files")
+    train = _decode(tp, tl, classes, size, on_bad, num_workers, "training files",
+                    check=_check_classes_kept)
+    valid = _decode(vp, vl, classes, size, on_bad, num_workers, "validation files")
     return train, valid
 
 
-def _decode(paths, labels, classes, size, on_bad, num_workers, what):
-    images, kept, bad = load_image_files(paths, size, on_bad, num_workers, what)
+def _decode(paths, labels, classes, size, on_bad, num_workers, what, check=None):
+    images, kept, bad = load_image_files(paths, size, on_bad, num_workers, what, report=False)
     ds = ArrayImageDataset(images, np.asarray(labels)[kept], classes)
     ds.skipped = bad.paths
-    return ds, bad
+    if check is not None:
+        check(ds, bad)
+    bad.report(len(paths))
+    return ds

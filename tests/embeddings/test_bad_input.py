@@ -52,6 +52,9 @@ TRAIN = [
     (("--bogus",), r"No such option '--bogus'"),
     (("--method", "glove", "--x-max", "10", "--device", "cpu"), None),  # control: accepted
     (("--method", "cbow", "--epochs", "2", "--window", "2"), None),
+    # the other trainer's option at its default is harmless: accepted
+    (("--method", "cbow", "--blocks", "none"), None),
+    (("--method", "glove", "--negative", "5", "--device", "auto"), None),
 ]
 
 

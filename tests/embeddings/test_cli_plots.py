@@ -41,6 +41,15 @@ def test_glove_train_dry_run(cli_run, workdir):
     assert (model.config.x_max, model.config.alpha, model.config.eta) == (10.0, 0.5, 0.1)
 
 
+@pytest.mark.parametrize("backend, noted", [("numba", True), ("torch", False)])
+def test_batch_size_on_the_cpu_kernel_is_noted(cli_run, workdir, backend, noted):
+    """The CPU kernel updates pair by pair: a --batch-size it cannot use gets a note."""
+    result = cli_run("embed", "train", "lee", "--out", "run", "--dry-run", "--dim", "8",
+                     "--device", "cpu", "--backend", backend, "--batch-size", "512")
+    assert result.code == 0, result.err
+    assert ("note: --batch-size sets the torch path's step" in result.err) is noted
+
+
 def test_similar_analogy_evaluate(trained, cli_run, workdir):
     result = cli_run("embed", "similar", trained, "the", "--topn", "3")
     assert result.code == 0 and "nearest to 'the'" in result.out

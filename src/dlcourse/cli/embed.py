@@ -69,9 +69,14 @@ def train_config(method: str, options: dict, lr: float | None, dry_run: bool):
     """
     glove = method == "glove"
     given = {k for k, v in options.items() if v is not None}
-    wrong = [k for k in given if k in (W2V_ONLY if glove else
-                                       tuple(f.name for f in GLOVE_ONLY.fields))]
-    if glove and "device" in given and options["device"].strip().lower() in ("cpu", "auto"):
+    other = W2V if glove else GLOVE_ONLY
+    others = [k for k in given if k in (W2V_ONLY if glove else
+                                        tuple(f.name for f in GLOVE_ONLY.fields))]
+    # the other trainer's option at its default (`--blocks none`, a script that spells out
+    # every default) is harmless; another value would be silently ignored
+    typed, default = other.build({k: options[k] for k in others}), other.build({})
+    wrong = [k for k in others if getattr(typed, k) != getattr(default, k)]
+    if glove and "device" in wrong and options["device"].strip().lower() == "cpu":
         wrong.remove("device")  # GloVe trains on the CPU: saying so is harmless
     if wrong:
         name = option_name(wrong[0], {**W2V.rename, **GLOVE.rename})
@@ -88,7 +93,21 @@ def train_config(method: str, options: dict, lr: float | None, dry_run: bool):
         config = W2V.build(values, method=method, **({} if lr is None else {"alpha": lr}))
     if dry_run:  # a smoke test: one epoch over a few hundred sentences, which keep a vocabulary
         config = config.replace(epochs=1, min_count=min(config.min_count, 2))
+    if not glove and "batch_size" in given and _cpu_kernel(config):
+        click.echo("note: --batch-size sets the torch path's step (a GPU, torchrun); the CPU "
+                   "kernel updates the vectors pair by pair", err=True)
     return config
+
+
+def _cpu_kernel(config: Word2VecConfig) -> bool:
+    """word2vec certainly trains with the numba kernel (decided without importing torch)."""
+    import os
+
+    from dlcourse.engine.accelerator import is_cpu_spec
+
+    if config.backend != "auto":
+        return config.backend == "numba"
+    return int(os.environ.get("WORLD_SIZE", "1")) == 1 and is_cpu_spec(config.device)
 
 
 @group.command()

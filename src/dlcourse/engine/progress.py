@@ -1,9 +1,16 @@
-"""Progress bars for long jobs: tqdm on the main process, silent elsewhere or when disabled."""
+"""Progress bars for long jobs: tqdm on the main process, silent elsewhere or when disabled.
+
+On a terminal (or in a notebook) the bar redraws itself; on a pipe or in a log file, where
+carriage returns would leave clutter glued to the next line, the same bar is written as a
+plain line at most every :data:`LINE_INTERVAL` seconds (short jobs print none: their
+trainers' per-epoch lines and results say the rest).
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
@@ -11,10 +18,42 @@ from dlcourse.engine.distributed import is_main_process
 
 T = TypeVar("T")
 
+#: seconds between two progress lines when stderr is not a terminal
+LINE_INTERVAL = 30.0
+
 
 def progress_enabled() -> bool:
-    """Bars show on the main process unless DLCOURSE_PROGRESS=0."""
+    """Progress shows on the main process unless DLCOURSE_PROGRESS=0."""
     return is_main_process() and os.environ.get("DLCOURSE_PROGRESS", "1") != "0"
+
+
+def interactive() -> bool:
+    """stderr redraws a bar: a terminal, a notebook, or DLCOURSE_PROGRESS=1 (forced)."""
+    stream = sys.stderr
+    return (os.environ.get("DLCOURSE_PROGRESS") == "1" or "ipykernel" in sys.modules
+            or bool(stream is not None and stream.isatty()))
+
+
+class _Lines:
+    """A file for tqdm that keeps its latest status and writes it as one line at most every
+    ``every`` seconds (a bar's redraws are ``\\r`` + status)."""
+
+    def __init__(self, stream, every: float):
+        self.stream, self.every = stream, every
+        self.last = time.monotonic()  # the first line comes ``every`` seconds in
+        self.status = ""
+
+    def write(self, text: str) -> None:
+        status = text.replace("\r", "").strip()
+        if status:
+            self.status = status
+
+    def flush(self) -> None:
+        now = time.monotonic()
+        if self.status and now - self.last >= self.every:
+            self.stream.write(self.status + "\n")
+            self.stream.flush()
+            self.last, self.status = now, ""
 
 
 def progress(
@@ -33,14 +72,15 @@ def progress(
 
     if disable is None:
         disable = not progress_enabled()
+    redraw = interactive()
     return tqdm(
         iterable,
         total=total,
         desc=desc,
         unit=unit,
         disable=disable,
-        leave=leave,
-        file=sys.stderr,
-        dynamic_ncols=True,
-        mininterval=0.5,
+        leave=leave and redraw,
+        file=sys.stderr if redraw else _Lines(sys.stderr, LINE_INTERVAL),
+        dynamic_ncols=redraw,
+        mininterval=0.5 if redraw else LINE_INTERVAL,
     )

@@ -1,0 +1,45 @@
+"""Progress on a terminal is a redrawn bar; on a pipe or in a log file, plain lines."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+import time
+
+progress_module = importlib.import_module("dlcourse.engine.progress")
+
+
+def test_a_pipe_gets_a_plain_line_now_and_then_not_carriage_returns(monkeypatch, capsys):
+    monkeypatch.delenv("DLCOURSE_PROGRESS", raising=False)
+    monkeypatch.setattr(progress_module, "LINE_INTERVAL", 0.2)
+    bar = progress_module.progress(range(10), total=10, desc="som", unit="epoch")
+    for _ in bar:
+        time.sleep(0.05)
+        bar.set_postfix(qe="1.5")
+    bar.close()
+    err = capsys.readouterr().err  # captured: not a terminal
+    lines = err.splitlines()
+    assert "\r" not in err and 1 <= len(lines) <= 3, err  # 0.5 s of work, a line per 0.2 s
+    assert all(line.startswith("som:") and "qe=1.5" in line for line in lines)
+
+
+def test_a_short_job_on_a_pipe_prints_no_progress(monkeypatch, capsys):
+    monkeypatch.delenv("DLCOURSE_PROGRESS", raising=False)
+    for _ in progress_module.progress(range(1000), total=1000, desc="fast"):
+        pass
+    assert capsys.readouterr().err == ""
+
+
+def test_the_command_line_on_a_pipe(workdir):
+    """`embed train` piped to a file: its epoch lines and results, no bar clutter."""
+    with open("small.txt", "w") as f:
+        f.write("the cat sat on the mat\nthe dog sat on the log\n" * 300)
+    env_code = ("import os, sys; os.environ.pop('DLCOURSE_PROGRESS', None); "
+                "from dlcourse.cli.main import main; main(sys.argv[1:])")
+    done = subprocess.run([sys.executable, "-c", env_code, "embed", "train", "small.txt",
+                           "--out", "a", "--epochs", "2", "--min-count", "1"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "\r" not in done.stderr and "skipgram:" not in done.stderr, done.stderr
+    assert "epoch 1: loss" in done.stderr and "epoch 2: loss" in done.stderr

@@ -19,6 +19,7 @@ NOUNS = ("data", "text", "embed", "lm", "classify", "vision", "som")
     (("data", "list", "--bogus"), "No such option"),
     (("data", "info"), "Missing argument"),
     (("data", "info", "no-such-set"), "unknown data set 'no-such-set'"),
+    (("data", "fetch", "ptb", "--offline"), "give NAMES or --offline .*, not both; --no-download"),
 ])
 def test_shell_errors_are_one_line(cli_run, workdir, args, match):
     result = cli_run(*args)

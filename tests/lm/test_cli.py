@@ -179,8 +179,8 @@ def test_every_train_option_defaults_to_the_config():
     """The options are generated from LMConfig/CorpusConfig: each shows the config's default."""
     import click
 
-    from dlcourse.cli.common import option_name
     from dlcourse.cli.lm import RENAME, train
+    from dlcourse.cli.options import option_name
     from dlcourse.lm.config import CorpusConfig, LMConfig
 
     ctx = click.Context(train)

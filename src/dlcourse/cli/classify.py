@@ -20,9 +20,9 @@ from pathlib import Path
 import click
 
 from dlcourse.classify.config import ClassifierConfig
+from dlcourse.cli.classify_data import DATA_SETS, check_data, labelled, model_columns, take
 from dlcourse.cli.classify_metrics import show_metrics, write_metrics
 from dlcourse.cli.common import (
-    ConfigOptions,
     check_input_file,
     check_not_input,
     check_out_file,
@@ -35,9 +35,10 @@ from dlcourse.cli.common import (
     out_option,
     resume_option,
 )
+from dlcourse.cli.options import ConfigOptions
 from dlcourse.errors import DlcourseError
 from dlcourse.text.config import TableConfig
-from dlcourse.text.formats import TABLE_SUFFIXES, is_table
+from dlcourse.text.formats import is_table
 
 group = click.Group("classify", help="Train, evaluate and use CNN, Transformer and RNN/GRU/LSTM "
                                     "text classifiers.")
@@ -57,7 +58,6 @@ MODEL_SHOWN = {"text_col": "the model's training column, else text",
                "label_col": "the model's training column, else label"}
 MODEL_TABLE = ConfigOptions(TableConfig, shown=MODEL_SHOWN)
 READ = ConfigOptions(TableConfig, exclude=("label_col",), shown=MODEL_SHOWN)  # texts only
-DATA_SETS = ("rt-sentences", "pang-lee-sample", "mr-polarity", "imdb")
 DRY_RUN = {"train": 200, "valid": 100, "test": 100}
 batch_option = click.option("--batch-size", type=click.IntRange(min=1), default=256,
                             show_default=True, help="Texts per forward pass.")
@@ -73,56 +73,8 @@ def _switches(command):
     return command
 
 
-def check_data(value: str, what: str = "DATA") -> str:
-    """A named data set, or an existing, non-empty table file; a one-line error otherwise.
-    Reads no data."""
-    from dlcourse.data import canonical_name
-
-    name = canonical_name(value)
-    if name in DATA_SETS:
-        return name
-    path = Path(value).expanduser()
-    kinds = ", ".join(TABLE_SUFFIXES)
-    if not path.exists():
-        raise DlcourseError(f"{what} {value!r} is neither a data set ({', '.join(DATA_SETS)}) "
-                            f"nor a table file that exists")
-    if path.is_dir():
-        raise DlcourseError(f"{what} {value} is a directory; pass a table file ({kinds}) or a "
-                            f"data set name ({', '.join(DATA_SETS)})")
-    if not is_table(path):
-        raise DlcourseError(f"{what} {value} is not a table file; pass a {kinds} file with a "
-                            "text and a label column")
-    check_input_file(path, what)
-    return value
-
-
 def _data_callback(ctx, param, value):
     return None if value is None else check_data(value)
-
-
-def _labelled(source: str, table: TableConfig, what: str = "train"):
-    """(train, valid, test) pairs of (texts, labels) of a named set (a part it lacks is None),
-    or (the table, None, None)."""
-    from dlcourse.classify import data as cdata
-
-    if source in DATA_SETS:
-        parts = cdata.load_dataset(source)
-        return parts["train"], parts["valid"], parts["test"]
-    return cdata.read_labelled(source, table.text_col, table.label_col, table.encoding,
-                               table.on_missing), None, None
-
-
-def _model_columns(model_dir: Path) -> TableConfig:
-    """The table columns the model was trained on (its metadata), the defaults otherwise."""
-    from dlcourse.engine.persist import model_path, read_manifest
-
-    saved = read_manifest(model_path(model_dir)).get("metadata") or {}
-    return TableConfig(text_col=saved.get("text_col", "text"),
-                       label_col=saved.get("label_col", "label"))
-
-
-def _head(pair, n):
-    return None if pair is None else (pair[0][:n], pair[1][:n])
 
 
 @group.command()
@@ -206,14 +158,14 @@ def train(data, out, valid_path, resume, dry_run, **options):
 
     resolve_device(config.device)  # an unavailable device fails before the data is read
     # --valid first: a bad one is refused before DATA's (long) read says anything
-    given_valid = None if valid_path is None else _labelled(valid_path, table)[0]
-    train_set, valid_set, test_set = _labelled(data, table)
+    given_valid = None if valid_path is None else labelled(valid_path, table)[0]
+    train_set, valid_set, test_set = labelled(data, table)
     if given_valid is not None:
         valid_set = given_valid
     elif valid_set is None:
         train_set, valid_set = cdata.holdout(*train_set, fraction=0.1, seed=config.seed)
     if dry_run:
-        train_set, valid_set, test_set = (_head(part, DRY_RUN[k]) for k, part in
+        train_set, valid_set, test_set = (take(part, DRY_RUN[k]) for k, part in
                                           (("train", train_set), ("valid", valid_set),
                                            ("test", test_set)))
     _fit_and_report(config, data, table, train_set, valid_set, test_set, out, resume)
@@ -304,7 +256,7 @@ def evaluate(model_dir, data, data_option, out, batch_size, device, **options):
     if data is None:
         raise DlcourseError("Missing argument 'DATA': a data set name "
                             f"({', '.join(DATA_SETS)}) or a labelled table file")
-    table = MODEL_TABLE.build(options, base=_model_columns(model_dir))
+    table = MODEL_TABLE.build(options, base=model_columns(model_dir))
     if table.label_col is None:
         raise DlcourseError("--label-col none: evaluating needs labels; name the label column")
     from dlcourse.engine.device import resolve_device
@@ -313,7 +265,7 @@ def evaluate(model_dir, data, data_option, out, batch_size, device, **options):
     from dlcourse.classify import TextClassifier
 
     clf = TextClassifier.load(model_dir, device=device)  # a damaged model before DATA's read
-    train_set, _, test_set = _labelled(data, table)
+    train_set, _, test_set = labelled(data, table)
     texts, labels = test_set if test_set is not None else train_set
     metrics = clf.evaluate(texts, _as_classes(labels, clf.classes_), batch_size=batch_size)
     show_metrics(metrics, data if data in DATA_SETS else Path(data).name)
@@ -357,7 +309,7 @@ def predict(model_dir, texts, file, out, output, batch_size, device, **options):
     out = out if out is not None else output
     if out is not None:  # a --file read and replaced by its own predictions: refused
         check_not_input(out, "--out", file)
-    reading = READ.build(options, base=_model_columns(model_dir), label_col=None)
+    reading = READ.build(options, base=model_columns(model_dir), label_col=None)
     texts = list(texts)
     if file is not None:
         if Path(file).suffix.lower() == ".parquet":  # binary by design; pandas checks the rest

@@ -20,14 +20,8 @@ from pathlib import Path
 
 import click
 
-from dlcourse.cli.common import (
-    ConfigOptions,
-    echo_table,
-    note_deprecated,
-    option_name,
-    out_option,
-    resume_option,
-)
+from dlcourse.cli.common import echo_table, note_deprecated, out_option, resume_option
+from dlcourse.cli.options import ConfigOptions, option_name
 from dlcourse.embeddings.config import GloVeConfig, Word2VecConfig
 from dlcourse.errors import DlcourseError
 from dlcourse.text.config import TableConfig

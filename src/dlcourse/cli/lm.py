@@ -20,8 +20,6 @@ from pathlib import Path
 import click
 
 from dlcourse.cli.common import (
-    ConfigOptions,
-    ConfigValue,
     check_out_file,
     check_resume,
     device_option,
@@ -33,6 +31,7 @@ from dlcourse.cli.common import (
     resume_option,
     seed_option,
 )
+from dlcourse.cli.options import ConfigOptions, ConfigValue
 from dlcourse.errors import DlcourseError
 from dlcourse.lm.config import (
     PRESETS,

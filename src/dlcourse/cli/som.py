@@ -17,7 +17,6 @@ from pathlib import Path
 import click
 
 from dlcourse.cli.common import (
-    ConfigOptions,
     check_model_dir,
     check_not_input,
     check_out_file,
@@ -27,6 +26,7 @@ from dlcourse.cli.common import (
     parse_grid,
     resume_option,
 )
+from dlcourse.cli.options import ConfigOptions
 from dlcourse.engine.accelerator import check_device_name
 from dlcourse.errors import DlcourseError
 from dlcourse.som.config import SOMConfig

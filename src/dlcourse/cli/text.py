@@ -19,13 +19,8 @@ from pathlib import Path
 
 import click
 
-from dlcourse.cli.common import (
-    ConfigOptions,
-    ConfigValue,
-    check_input_file,
-    check_out_dir,
-    echo_table,
-)
+from dlcourse.cli.common import check_input_file, check_out_dir, echo_table
+from dlcourse.cli.options import ConfigOptions, ConfigValue
 from dlcourse.errors import DlcourseError
 from dlcourse.text.config import TableConfig, TokenizerConfig, VocabConfig
 from dlcourse.text.formats import TABLE_SUFFIXES, is_table

@@ -17,7 +17,6 @@ from pathlib import Path
 import click
 
 from dlcourse.cli.common import (
-    ConfigOptions,
     check_input_file,
     check_resume,
     device_option,
@@ -27,6 +26,7 @@ from dlcourse.cli.common import (
     out_option,
     resume_option,
 )
+from dlcourse.cli.options import ConfigOptions
 from dlcourse.errors import DlcourseError
 from dlcourse.vision.config import TransferConfig
 

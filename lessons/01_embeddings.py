@@ -31,8 +31,10 @@ from IPython.display import Image, display
 from torch import nn
 
 QUICK = os.environ.get("DLCOURSE_QUICK", "0") not in ("", "0")
-# figures go here: the run folder under `make lessons`, a temporary folder otherwise
-OUT = Path(os.environ.get("DLCOURSE_LESSON_OUT") or tempfile.mkdtemp(prefix="lesson1-"))
+# figures go here: the run folder under `make lessons`, else one under the temporary folder
+OUT = Path(os.environ.get("DLCOURSE_LESSON_OUT")
+           or Path(tempfile.gettempdir(), "dlcourse-lessons", "lesson1"))
+OUT.mkdir(parents=True, exist_ok=True)  # one folder per lesson, reused by every run
 torch.manual_seed(0)
 # the library's progress bars would want ipywidgets in a notebook; they are off here anyway
 warnings.filterwarnings("ignore", message="IProgress not found")
@@ -444,6 +446,10 @@ display(Image(filename=path))
 # dlcourse embed train wordnet --method skipgram --dim 100 --epochs 3 --out runs/skipgram
 # dlcourse embed similar runs/skipgram water music king
 # dlcourse embed plot runs/skipgram water music king --projection tsne --out runs/map.png
-# dlcourse lm train wordnet --model embedding --epochs 3 --out runs/lm-embedding
+# dlcourse lm train wordnet --model embedding --max-lines 6000 --epochs 2 \
+#     --out runs/lm-embedding
 # dlcourse lm similar runs/lm-embedding water music
 # ```
+#
+# `--max-lines 6000` reads the 6,000 glosses the language model above used (seconds); without it
+# `lm train` reads all 117,659 (about 3.5 minutes an epoch on one core).

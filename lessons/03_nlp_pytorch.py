@@ -27,8 +27,10 @@ from IPython.display import Image, display
 from torch import nn
 
 QUICK = os.environ.get("DLCOURSE_QUICK", "0") not in ("", "0")
-# figures go here: the run folder under `make lessons`, a temporary folder otherwise
-OUT = Path(os.environ.get("DLCOURSE_LESSON_OUT") or tempfile.mkdtemp(prefix="lesson3-"))
+# figures go here: the run folder under `make lessons`, else one under the temporary folder
+OUT = Path(os.environ.get("DLCOURSE_LESSON_OUT")
+           or Path(tempfile.gettempdir(), "dlcourse-lessons", "lesson3"))
+OUT.mkdir(parents=True, exist_ok=True)  # one folder per lesson, reused by every run
 # the library's progress bars would want ipywidgets in a notebook; they are off here anyway
 warnings.filterwarnings("ignore", message="IProgress not found")
 torch.manual_seed(0)
@@ -377,9 +379,10 @@ from dlcourse.classify import TextClassifier
 clf = TextClassifier(model="lstm", num_layers=2, bidirectional=False, pooling="last",
                      tokenizer="wordpiece", embed_dim=100, hidden_size=128, dropout=0.3,
                      min_freq=2, lr=1e-3, batch_size=64, epochs=1 if QUICK else 4, seed=0,
-                     # the defaults add pretrained word vectors, word dropout and adversarial
-                     # training (a stronger recipe); the lesson's model has none of them
-                     pretrained=None, word_dropout=0.0, adversarial=0.0)
+                     # the defaults add pretrained word vectors, word dropout, adversarial
+                     # training and a moving average of the weights (a stronger recipe); the
+                     # lesson's model has none of them
+                     pretrained=None, word_dropout=0.0, adversarial=0.0, ema_span=0.0)
 began = time.perf_counter()
 clf.fit(train_texts, train_labels, valid=(valid_texts, valid_labels))
 lib = clf.evaluate(test_texts, test_labels)
@@ -410,8 +413,8 @@ print(loaded.predict(["Not bad at all."]), loaded.predict_proba(["Not bad at all
 # ```
 # dlcourse classify train rt-sentences --model lstm --layers 2 --unidirectional \
 #     --pooling last --tokenizer wordpiece --hidden-size 128 --dropout 0.3 --batch-size 64 \
-#     --min-freq 2 --pretrained none --word-dropout 0 --adversarial 0 --epochs 4 \
-#     --out runs/reviews
+#     --min-freq 2 --pretrained none --word-dropout 0 --adversarial 0 --ema-span 0 \
+#     --epochs 4 --out runs/reviews
 # dlcourse classify evaluate runs/reviews rt-sentences
 # dlcourse classify predict runs/reviews "A gorgeous, witty and moving film."
 # ```

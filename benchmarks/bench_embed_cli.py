@@ -164,10 +164,16 @@ def scaling(args, tmp: Path) -> None:
         corpus = tmp / f"corpus-{label}.txt"
         words = write_corpus(corpus, part, copies)
         for method in args.methods.split(","):
+            times = {}
             for impl in IMPLS:
                 seconds, rss = timed(command(impl, corpus, method, tmp / "out", 0, args.epochs))
+                times[impl] = seconds
                 print(f"{method:>9} {words:>10,} {impl:>13} {seconds:8.2f} {rss:11.0f}",
                       flush=True)
+            # one run per size (the paired medians are the --reps mode's): a cost curve
+            print(f"{method:>9} {words:>10,} {'vs gensim':>13} " + ", ".join(
+                f"{impl} {times['gensim'] / times[impl]:.2f}x" for impl in IMPLS
+                if impl != "gensim") + " (gensim's seconds / ours)", flush=True)
         corpus.unlink()
     print(f"epochs={args.epochs}; end: {load_note()}")
 

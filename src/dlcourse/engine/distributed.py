@@ -77,12 +77,19 @@ def rank_device(device=None):
     return device
 
 
-def shutdown_distributed() -> None:
-    """Leave the process group if this module created it."""
+def shutdown_distributed(wait: bool = True) -> None:
+    """Leave the process group if this module created it.
+
+    ``wait``: first wait for every rank (a normal end), so that no rank tears its connections
+    down while a peer still reads from them (a gloo rank that did could abort at exit); False
+    after an error, when some rank may never come.
+    """
     global _initialised_here
     import torch.distributed as dist
 
     if _initialised_here and dist.is_initialized():
+        if wait:
+            dist.barrier()
         dist.destroy_process_group()
         _initialised_here = False
 
@@ -113,9 +120,7 @@ def process_group(device=None) -> Iterator[None]:
         yield
         finished = True
     finally:
-        if finished and _initialised_here:
-            barrier()
-        shutdown_distributed()
+        shutdown_distributed(wait=finished)
 
 
 def wrap_model(model, device=None, *, find_unused_parameters: bool = False):

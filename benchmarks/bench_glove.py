@@ -241,7 +241,9 @@ def main() -> None:
                         help="1 vs 2 torchrun processes (see the module docstring)")
     parser.add_argument("--vs-c", metavar="DIR",
                         help="end to end against Stanford's GloVe C built in DIR (see above)")
-    parser.add_argument("--reps", type=int, default=3, help="with --vs-c: repetitions")
+    parser.add_argument("--reps", type=int, default=3,
+                        help="repetitions of the paired timings (counting; with --vs-c, the "
+                             "whole runs)")
     parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--child-distributed", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -273,13 +275,16 @@ def main() -> None:
     key_to_index = {w: i for i, w in enumerate(words)}
     count_cooccurrences(sentences[:100], key_to_index, args.window)  # numba cache warm-up
 
-    t = time.perf_counter()
-    rows, _, _ = count_cooccurrences(sentences, key_to_index, args.window)
-    ours_count = time.perf_counter() - t
-    t = time.perf_counter()
-    nnz = scipy_count(sentences, key_to_index, args.window)
-    peer_count = time.perf_counter() - t
-    assert nnz == len(rows), (nnz, len(rows))
+    ours_counts, peer_counts = [], []
+    for _ in range(args.reps):  # paired, interleaved: the load drifts over both alike
+        t = time.perf_counter()
+        rows, _, _ = count_cooccurrences(sentences, key_to_index, args.window)
+        ours_counts.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        nnz = scipy_count(sentences, key_to_index, args.window)
+        peer_counts.append(time.perf_counter() - t)
+        assert nnz == len(rows), (nnz, len(rows))
+    count_ratios = [p / o for p, o in zip(peer_counts, ours_counts)]
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     table = []
@@ -304,8 +309,9 @@ def main() -> None:
 
     print(f"WordNet glosses: {n_words:,} words, vocabulary {len(words):,}, window {args.window}, "
           f"{len(rows):,} distinct pairs (upper triangle)")
-    print(f"co-occurrence counting: dlcourse {ours_count:.2f}s, numpy+scipy.sparse "
-          f"{peer_count:.2f}s: ratio vs scipy {peer_count / ours_count:.2f}x faster")
+    print(f"co-occurrence counting ({args.reps} paired runs, median [min-max]): dlcourse "
+          f"{spread(ours_counts)}s, numpy+scipy.sparse {spread(peer_counts)}s: ratio vs scipy "
+          f"{spread(count_ratios)}x faster")
     print(f"peak RSS {rss_before:.0f} MB before GloVe (corpus as token lists), {rss_after:.0f} MB "
           "after both GloVe runs")
     print(f"{'vectors':>24}  {'seconds':>8}  {'wordsim rho':>11}  {'analogy acc':>11}")
@@ -314,7 +320,7 @@ def main() -> None:
         scores.append((evaluate_similarity(kv)["spearman"], evaluate_analogies(kv)["accuracy"]))
         print(f"{name:>24}  {seconds:8.2f}  {scores[-1][0]:11.4f}  {scores[-1][1]:11.4f}")
     for (name, _, _), (rho, acc) in zip(table[:-1], scores):
-        print(f"{name}: ratio vs gensim skip-gram: wordsim rho {rho - scores[-1][0]:+.3f}, "
+        print(f"{name}: quality minus gensim skip-gram's: wordsim rho {rho - scores[-1][0]:+.3f}, "
               f"analogy acc {acc - scores[-1][1]:+.4f}")
 
 if __name__ == "__main__":

@@ -189,10 +189,11 @@ def torch_path(args) -> None:
     words = sum(len(s) for s in sentences)
     print(f"WordNet glosses, epochs={args.epochs}, seed 0, 1 thread, torch on {args.device}; "
           f"torch ops profiled on Lee (CPU); start: {load_note()}")
-    print(f"{'method':>8} {'path':>13} {'ops/1024':>8} {'words/s':>8} {'loss':>6} "
-          f"{'wordsim':>7} {'simlex':>7} {'analogy':>7}")
+    print(f"{'method':>8} {'path':>13} {'ops/1024':>8} {'words/s':>8} {'x numba':>7} "
+          f"{'loss':>6} {'wordsim':>7} {'simlex':>7} {'analogy':>7}")
     for method in args.methods.split(","):
         runs = [("numba", None)] + [("torch", int(b)) for b in args.torch_path.split(",")]
+        numba_rate = None  # the peer, measured first in the same run (one run each)
         for backend, batch in runs:
             params = dict(W2V_PARAMS, epochs=args.epochs, seed=0, backend=backend)
             if batch is None:
@@ -205,7 +206,9 @@ def torch_path(args) -> None:
             ops = f"{torch_ops(method, batch)[0]:8.1f}" if batch else f"{'-':>8}"
             q = quality(model.wv)
             name = "numba" if batch is None else f"torch {batch}"
-            print(f"{method:>8} {name:>13} {ops} {words * args.epochs / seconds:8.0f} "
+            rate = words * args.epochs / seconds
+            numba_rate = numba_rate or rate
+            print(f"{method:>8} {name:>13} {ops} {rate:8.0f} {rate / numba_rate:7.2f} "
                   f"{model.history_[-1]['loss']:6.3f} {q['wordsim_rho']:7.4f} "
                   f"{q['simlex_rho']:7.4f} {q['analogy_acc']:7.4f}", flush=True)
     print(f"end: {load_note()}")

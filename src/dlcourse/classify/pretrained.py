@@ -116,8 +116,8 @@ def embedding_matrix(
         total = sum(counts.values())
         covered = sum(n for t, n in counts.items() if t in known)
         coverage["token_coverage"] = covered / total if total else 0.0
-    log.info("pretrained vectors cover %d of %d vocabulary entries (%.1f%%)",
-             coverage["found"], n, 100 * coverage["type_coverage"])
+    log.debug("pretrained vectors cover %d of %d vocabulary entries (%.1f%%)",
+              coverage["found"], n, 100 * coverage["type_coverage"])
     return matrix, coverage
 
 
@@ -239,5 +239,8 @@ def vocabulary_vectors(pretrained, token_lists: Sequence[Sequence[str]], itos: l
                                        token_lists=token_lists if i == 0 else None,
                                        seed=seed + i, counted=n_train)
         matrices.append(matrix)
+        tokens = f", {cov['token_coverage']:.1%} of the tokens" if "token_coverage" in cov else ""
+        log.info("%s covers %d of %d vocabulary entries (%.1f%%)%s", src, cov["found"],
+                 cov["vocab_size"], 100 * cov["type_coverage"], tokens)
         coverage = coverage or cov
     return itos, np.concatenate(matrices, axis=1), coverage

@@ -199,10 +199,6 @@ def _fit_and_report(config, data, table, train_set, valid_set, test_set, out, re
 def _report(clf, valid_set, test_set, out):
     """Rank 0 after training (fit wrote the model): print and write its metrics."""
     click.echo(f"trained on {clf.device_} in {clf.fit_seconds_:.1f} s")
-    if clf.coverage_ is not None:
-        c = clf.coverage_
-        click.echo(f"pretrained vectors cover {c['found']}/{c['vocab_size']} vocabulary entries "
-                   f"({c['type_coverage']:.1%}), {c.get('token_coverage', 0):.1%} of tokens")
     # "weights": which of the weight average and the weights themselves stood for the epoch
     echo_table([{**{k: h[k] for k in ("epoch", "train_loss", "valid_loss", "valid_acc",
                                       "valid_f1", "items_per_s")},

@@ -76,6 +76,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
                  "test accuracy": m["accuracy"], "macro F1": m["macro_f1"],
                  "ROC-AUC": m["roc_auc"], "epochs": "-",
                  "seconds": time.perf_counter() - start})
+    log.info("BoW logistic regression (baseline): test accuracy %.4f", m["accuracy"])
     y_test = [bow.classes_.index(y) for y in test[1]]
     roc["BoW logistic regression"] = (*roc_curve(y_test, bow.predict_proba(test[0])[:, 1]),
                                       m["roc_auc"])
@@ -174,8 +175,7 @@ def _commands(report, quick: bool, device: str, best_name: str) -> None:
         + " ".join(shell_quote(t) for t in TYPED),
         "# the bag-of-words baseline has no CLI verb: see the Python",
     ], python="""
-        from dlcourse.classify import TextClassifier, rt_split
-        from dlcourse.classify.baseline import BowLogisticRegression
+        from dlcourse.classify import BowLogisticRegression, TextClassifier, rt_split
         from dlcourse.classify.chapter import MODELS  # the networks' settings
 
         split = rt_split()  # the fixed, stratified 80/10/10 split

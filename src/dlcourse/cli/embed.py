@@ -87,21 +87,13 @@ def train_config(method: str, options: dict, lr: float | None, dry_run: bool):
         config = W2V.build(values, method=method, **({} if lr is None else {"alpha": lr}))
     if dry_run:  # a smoke test: one epoch over a few hundred sentences, which keep a vocabulary
         config = config.replace(epochs=1, min_count=min(config.min_count, 2))
-    if not glove and "batch_size" in given and _cpu_kernel(config):
+    from dlcourse.embeddings.word2vec import uses_cpu_kernel
+    from dlcourse.engine.distributed import world_size
+
+    if not glove and "batch_size" in given and uses_cpu_kernel(config, world_size()):
         click.echo("note: --batch-size sets the torch path's step (a GPU, torchrun); the CPU "
                    "kernel updates the vectors pair by pair", err=True)
     return config
-
-
-def _cpu_kernel(config: Word2VecConfig) -> bool:
-    """word2vec certainly trains with the numba kernel (decided without importing torch)."""
-    import os
-
-    from dlcourse.engine.accelerator import is_cpu_spec
-
-    if config.backend != "auto":
-        return config.backend == "numba"
-    return int(os.environ.get("WORLD_SIZE", "1")) == 1 and is_cpu_spec(config.device)
 
 
 @group.command()

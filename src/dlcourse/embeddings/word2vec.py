@@ -223,20 +223,26 @@ class Word2Vec(VectorEstimator):
         self.comm_seconds_ = float(values.get("comm_seconds", 0.0))
 
 
+def uses_cpu_kernel(cfg: Word2VecConfig, world: int = 1) -> bool:
+    """True when ``cfg`` certainly trains with the numba kernel in ``world`` processes, decided
+    without importing torch (False may still end on the CPU kernel: see ``fit``)."""
+    from dlcourse.engine.accelerator import is_cpu_spec
+
+    if cfg.backend != "auto":
+        return cfg.backend == "numba"
+    return world == 1 and is_cpu_spec(cfg.device)  # no torch import (2-4 s)
+
+
 def _trainer_name(cfg: Word2VecConfig, world: int) -> str:
     """"numba" or "torch": where this run trains (torch imported only when it may be needed)."""
     if world > 1 and cfg.backend == "numba":
         raise ValueError(f"backend='numba' trains with threads in one process, and under "
                          f"torchrun each of the {world} processes would train its own copy; "
                          "use backend='torch' (or 'auto') under torchrun, or run one process")
-    if cfg.backend != "auto":
-        return cfg.backend
-    if world > 1:
-        return "torch"
-    from dlcourse.engine.accelerator import is_cpu_spec
-
-    if is_cpu_spec(cfg.device):  # decided without importing torch (2-4 s)
+    if uses_cpu_kernel(cfg, world):
         return "numba"
+    if cfg.backend != "auto" or world > 1:
+        return "torch"
     from dlcourse.engine import resolve_device
 
     return "numba" if resolve_device(cfg.device).type == "cpu" else "torch"

@@ -255,17 +255,16 @@ def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float
         tr, va = split_stratified(np.asarray(labels), valid_fraction, seed)
         tp, tl = [paths[i] for i in tr], [labels[i] for i in tr]
         vp, vl = [paths[i] for i in va], [labels[i] for i in va]
-    train = _decode(tp, tl, classes, size, on_bad, num_workers, "training files",
-                    check=_check_classes_kept)
-    valid = _decode(vp, vl, classes, size, on_bad, num_workers, "validation files")
+    train, bad = _decode(tp, tl, classes, size, on_bad, num_workers, "training files")
+    _check_classes_kept(train, bad)  # a refusal is one error line: the warnings come after
+    bad.report(len(tp))
+    valid, bad = _decode(vp, vl, classes, size, on_bad, num_workers, "validation files")
+    bad.report(len(vp))
     return train, valid
 
 
-def _decode(paths, labels, classes, size, on_bad, num_workers, what, check=None):
+def _decode(paths, labels, classes, size, on_bad, num_workers, what):
     images, kept, bad = load_image_files(paths, size, on_bad, num_workers, what, report=False)
     ds = ArrayImageDataset(images, np.asarray(labels)[kept], classes)
     ds.skipped = bad.paths
-    if check is not None:
-        check(ds, bad)
-    bad.report(len(paths))
-    return ds
+    return ds, bad

@@ -116,8 +116,6 @@ def embedding_matrix(
         total = sum(counts.values())
         covered = sum(n for t, n in counts.items() if t in known)
         coverage["token_coverage"] = covered / total if total else 0.0
-    log.debug("pretrained vectors cover %d of %d vocabulary entries (%.1f%%)",
-              coverage["found"], n, 100 * coverage["type_coverage"])
     return matrix, coverage
 
 

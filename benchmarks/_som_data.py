@@ -66,3 +66,22 @@ def usual_sets() -> dict[str, np.ndarray]:
             "wine std": standardise(load_wine().data), "iris std": standardise(load_iris().data),
             "blobs": blobs(4000, 20).astype(np.float64),
             "fashion 2k": dataset("fashion")[0]}
+
+
+def held_out_sets() -> dict[str, tuple[np.ndarray, int]]:
+    """(X, grid side) of data and grid sizes the defaults were not chosen on: a check that the
+    ``--defaults`` comparison is not fitted to :func:`usual_sets`."""
+    from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+
+    from dlcourse.data.readers import read_fashion_mnist, read_mnist_5k
+
+    def pixels(images: np.ndarray) -> np.ndarray:
+        return images.reshape(len(images), -1).astype(np.float64) / 255.0
+
+    digits, cancer = standardise(load_digits().data), standardise(load_breast_cancer().data)
+    return {"diabetes std": (standardise(load_diabetes().data), 10),
+            "MNIST 2k": (pixels(read_mnist_5k()[0][:2000]), 10),
+            "Fashion-MNIST 2k-4k": (pixels(read_fashion_mnist("train")[0][2000:4000]), 10),
+            "blobs (seed 7, 10-d)": (blobs(3000, 10, seed=7).astype(np.float64), 10),
+            "digits std 6x6": (digits, 6), "digits std 15x15": (digits, 15),
+            "breast cancer std 6x6": (cancer, 6), "breast cancer std 15x15": (cancer, 15)}

@@ -4,34 +4,17 @@
 >>> directory = fetch("lee")          # doctest: +SKIP
 """
 
-from dlcourse.data.cache import (
-    cache_dir,
-    dataset_dir,
-    disk_usage,
-    get_dataset,
-    is_available,
-    remove,
-    verify,
-)
-from dlcourse.data.fetch import download, fetch
-from dlcourse.data.registry import ALIASES, DATASETS, canonical_name
-from dlcourse.data.sources import Dataset, DebianSource, PyPISource, UrlSource
+from __future__ import annotations
 
-__all__ = [
-    "ALIASES",
-    "DATASETS",
-    "Dataset",
-    "DebianSource",
-    "PyPISource",
-    "UrlSource",
-    "cache_dir",
-    "canonical_name",
-    "dataset_dir",
-    "disk_usage",
-    "download",
-    "fetch",
-    "get_dataset",
-    "is_available",
-    "remove",
-    "verify",
-]
+import lazy_loader
+
+# submodule -> the public names it provides, imported on first use (PEP 562): a command that
+# only reads a file (``som predict``, ``embed similar``) then never loads the downloader
+# (urllib, tarfile, importlib.metadata)
+__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
+    "cache": ["cache_dir", "dataset_dir", "disk_usage", "get_dataset", "is_available", "remove",
+              "verify"],
+    "fetch": ["download", "fetch"],
+    "registry": ["ALIASES", "DATASETS", "canonical_name"],
+    "sources": ["Dataset", "DebianSource", "PyPISource", "UrlSource"],
+})

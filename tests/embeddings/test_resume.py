@@ -135,3 +135,19 @@ def test_cli_ctrl_c_then_resume(cli_run, workdir, monkeypatch, method, stop, whe
     assert_same_arrays(Path("full"), Path("part"))
     full, part = (json.loads(open(f"{d}/history.json").read()) for d in ("full", "part"))
     assert without_timing(part) == without_timing(full)
+
+
+def test_cli_glove_resume_at_default_blocks_keeps_the_first_runs(cli_run, workdir, monkeypatch):
+    # --blocks left at its default: P = processes x workers, worked out by the first run; the
+    # same command with --resume (here with fewer workers, as on another machine) keeps that P
+    args = ["embed", "train", "lee", "--method", "glove", "--epochs", "3", "--dim", "8",
+            "--min-count", "2", "--window", "5"]
+    assert cli_run(*args, "--workers", "2", "--out", "full").code == 0
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "3")
+    result = cli_run(*args, "--workers", "2", "--out", "part")
+    assert result.code == 130 and "in epoch 2 after 1 of 2 rounds" in result.err, result.err
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    result = cli_run(*args, "--workers", "1", "--out", "part", "--resume")
+    assert result.code == 0, result.err
+    assert_same_arrays(Path("full"), Path("part"))
+    assert read_manifest(Path("part/model.safetensors"))["config"]["blocks"] is None

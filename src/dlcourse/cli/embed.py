@@ -147,8 +147,10 @@ def train(data, method, lr, old_alpha, limit, dry_run, out, resume, **options):
     from dlcourse.embeddings.sources import check_data, open_corpus
 
     if resume:  # the settings now, before the corpus is read (fit checks the data's too)
-        check_resumable(out, estimator, {k: v for k, v in config.to_dict().items()
-                                         if k not in RESUME_FREE})
+        settings = {k: v for k, v in config.to_dict().items() if k not in RESUME_FREE}
+        if settings.get("blocks", 0) is None:  # GloVe's default: the saved run's P
+            del settings["blocks"]
+        check_resumable(out, estimator, settings)
     data = check_data(data, encoding)
     if method != "glove" and config.backend != "numba":
         from dlcourse.engine.accelerator import is_cpu_spec

@@ -94,8 +94,9 @@ class GloVe(VectorEstimator):
         stream = Corpus(corpus)
         start = time.perf_counter()
         rank, world = process_group()
+        saved_parts = None
         if resume:  # a wrong folder is refused before the corpus is read
-            check_resumable(out_dir, "GloVe")
+            saved_parts = (check_resumable(out_dir, "GloVe").get("settings") or {}).get("blocks")
         # one pass: counts, and (one process, corpus up to CACHE_TOKENS) the encoded corpus
         scan = scan_corpus(stream, max_tokens=CACHE_TOKENS if world == 1 else 0)
         words, counts = scan.vocabulary(cfg.min_count, cfg.max_vocab)
@@ -108,7 +109,9 @@ class GloVe(VectorEstimator):
                  count_seconds)
 
         threads = cfg.workers or thread_budget()
-        parts = cfg.blocks or world * threads  # P
+        # P; a resumed run left at the default keeps the P its first run worked out (the
+        # vectors depend on it), whatever the processes and threads now
+        parts = cfg.blocks or saved_parts or world * threads
         rng = np.random.default_rng(cfg.seed)
         table = BlockTable.build(rows, cols, vals, parts, len(words), cfg.x_max, cfg.alpha, rng)
         del rows, cols

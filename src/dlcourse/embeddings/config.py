@@ -109,6 +109,5 @@ class GloVeConfig(Config):
     seed: int = param(0, "Seed of the start vectors and of the table's shuffle.", min=0)
     memory_mb: int = param(256, "Counting buffer in MiB (the same table for any size).", min=1)
     blocks: int | None = param(None, "Vocabulary parts P of the lock-free schedule (the vectors "
-                               "depend on the seed and P only); none: processes x workers (on --resume: the first "
-                               "run's P).",
-                               min=1)
+                               "depend on the seed and P only); none: processes x workers (on "
+                               "--resume: the first run's P).", min=1)

@@ -4,11 +4,13 @@ teacher and runs ``dlcourse classify train --dry-run``; saves this rank's weight
 targets. Not a test module itself.
 
     python -m torch.distributed.run --standalone --nproc_per_node=2 classify_ddp_worker.py OUT
-    (add ``minilm`` after OUT: the ``--model minilm`` CLI run alone)
+    (add ``minilm`` after OUT: the ``--model minilm`` CLI run alone; ``resume``: a run with
+    dropout stopped inside an epoch and resumed, beside the same run never stopped)
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from dlcourse.classify import TextClassifier, distill, holdout, load_pang_lee_sa
 from dlcourse.classify.encoding import class_indices
 from dlcourse.cli.main import main as cli
 from dlcourse.engine.distributed import barrier, init_distributed, rank, shutdown_distributed
+from dlcourse.errors import TrainingInterrupted
 
 # shared with the single-process runs of test_distributed.py; 160 training texts in one bucket
 # pool make 10 global batches of 16, so each of 2 ranks takes 8 items a step. No dropout of any
@@ -78,8 +81,33 @@ def run_minilm(out: Path) -> None:
             raise
 
 
+def run_resume(out: Path) -> None:
+    """The run never stopped, and the same run stopped after 13 steps (epoch 2, batch 3) and
+    resumed, with dropout and word dropout on: the ranks draw different noise (each takes its
+    own half of a batch), so each rank's generators must come back as they were."""
+    torch.set_num_threads(1)
+    init_distributed("cpu")
+    train, valid = split()
+    config = {**CONFIG, "dropout": 0.5, "word_dropout": 0.2}
+    full = TextClassifier(**config).fit(*train, valid=valid, out_dir=out / "full")
+    os.environ["DLCOURSE_INTERRUPT_AFTER"] = "13"
+    try:
+        TextClassifier(**config).fit(*train, valid=valid, out_dir=out / "part")
+        raise AssertionError("the run was not interrupted")
+    except TrainingInterrupted as exc:
+        stopped = str(exc)
+    del os.environ["DLCOURSE_INTERRUPT_AFTER"]
+    part = TextClassifier(**config).fit(*train, valid=valid, out_dir=out / "part", resume=True)
+    torch.save({"full": full.model_.state_dict(), "part": part.model_.state_dict(),
+                "histories": (full.history_, part.history_), "stopped": stopped},
+               out / f"resume{rank()}.pt")
+    shutdown_distributed()
+
+
 if __name__ == "__main__":
     if sys.argv[2:] == ["minilm"]:
         run_minilm(Path(sys.argv[1]))
+    elif sys.argv[2:] == ["resume"]:
+        run_resume(Path(sys.argv[1]))
     else:
         run(Path(sys.argv[1]))

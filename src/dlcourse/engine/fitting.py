@@ -29,7 +29,7 @@ from dlcourse.engine.distributed import all_reduce_sum, is_distributed, is_main_
 from dlcourse.engine.estimator import check_resume_config, check_resume_dir
 from dlcourse.engine.interrupt import RESUME_HINT, StopGuard, stopped_at_once
 from dlcourse.engine.loop import EpochPosition, StepFn, train_one_epoch, unwrap
-from dlcourse.engine.seed import rng_state, set_rng_state
+from dlcourse.engine.seed import gather_rng_state, rank_rng_state, rng_state, set_rng_state
 from dlcourse.errors import DlcourseError, IncompatibleModelError, TrainingInterrupted, a_quoted
 
 log = logging.getLogger(__name__)
@@ -214,9 +214,11 @@ def fit(
         stopper.load_state_dict(state["early_stopping"])
         history = list(state["history"])
         start_epoch = state["epoch"]
-        epoch_rng = state["rng"]
+        epoch_rng = rank_rng_state(state["rng"])
         if state.get("position"):
             position = EpochPosition(**state["position"])
+            if position.rng is not None:
+                position.rng = rank_rng_state(position.rng)
         averaged = state.get("average")
         if averaged is not None and ema_decay:  # the run's own decay, whatever epochs say now
             ema_decay = float(state["average_decay"])
@@ -267,8 +269,11 @@ def fit(
             position = None
             if result.stopped is not None:
                 where = f"in epoch {epoch + 1} after {result.stopped.batches_done} batches"
+                if out is not None:  # every rank's generators (all ranks stopped here)
+                    result.stopped.rng = gather_rng_state(result.stopped.rng)
+                    saved_rng = gather_rng_state(epoch_rng)
                 if out is not None and main:
-                    save_checkpoint(out / "last.pt", snapshot(epoch, epoch_rng, result.stopped))
+                    save_checkpoint(out / "last.pt", snapshot(epoch, saved_rng, result.stopped))
                     raise TrainingInterrupted(
                         f"interrupted {where}; checkpoint saved to {out / 'last.pt'}; "
                         f"{RESUME_HINT}")
@@ -311,8 +316,9 @@ def fit(
                      stats["seconds"], stats["items_per_s"])
             stop = stopper.should_stop
             epoch_rng = rng_state()  # the next epoch starts from here
+            saved_rng = gather_rng_state(epoch_rng) if out is not None else None
             if out is not None and main:
-                state = snapshot(epoch + 1, epoch_rng, stopped_early=stop)
+                state = snapshot(epoch + 1, saved_rng, stopped_early=stop)
                 if is_best:  # the weights restore_best needs; --resume reads last.pt, so the
                     # optimizer state (twice the weights under Adam) is not written twice
                     save_checkpoint(out / "best.pt", {

@@ -29,7 +29,7 @@ from dlcourse.engine.seed import set_rng_state
 from dlcourse.errors import DlcourseError
 
 StepFn = Callable[[nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, int]"]
-SYNC_EVERY = 20  # batches between host syncs on accelerators and under torchrun
+SYNC_EVERY = 20  # batches between host syncs (and the ranks' stop check) on accelerators
 
 
 @dataclass
@@ -160,7 +160,10 @@ def train_one_epoch(
     acc_dtype = torch.float32 if device.type == "mps" else torch.float64
     loss_sum = torch.tensor(carried.loss_sum, dtype=acc_dtype, device=device)
     items = carried.items
-    sync_every = 1 if device.type == "cpu" and not is_distributed() else SYNC_EVERY
+    # on the CPU reading the loss costs nothing and the ranks' all-reduce of two numbers (gloo)
+    # well under a step, so a Ctrl-C stops every rank after the current step; an accelerator
+    # would wait for its queue at every read
+    sync_every = 1 if device.type == "cpu" else SYNC_EVERY
     began = time.perf_counter() - start.seconds
     last_value = start.loss_sum
     iterator = iter(bar)

@@ -74,3 +74,32 @@ def _to_tuple(value):
     if isinstance(value, list):
         return tuple(_to_tuple(v) for v in value)
     return value
+
+
+def gather_rng_state(state: dict) -> dict:
+    """``state`` (this rank's :func:`rng_state`) as a checkpoint written by rank 0 keeps it:
+    under torchrun ``{"ranks": [every rank's state]}``, since ranks that draw different amounts
+    (dropout on batches of different shapes) hold different states; else ``state`` itself.
+    Collective: every rank calls it."""
+    from dlcourse.engine.distributed import active_ranks
+
+    _, world = active_ranks()
+    if world == 1:
+        return state
+    import torch.distributed as dist
+
+    states: list = [None] * world
+    dist.all_gather_object(states, state)
+    return {"ranks": states}
+
+
+def rank_rng_state(saved: dict) -> dict:
+    """This rank's state from what :func:`gather_rng_state` saved. A run with as many processes
+    as the saved one gets its own, so it resumes bit for bit; with another number rank r takes
+    saved rank r mod N (the random draws then differ from the run never stopped)."""
+    if "ranks" not in saved:
+        return saved
+    from dlcourse.engine.distributed import active_ranks
+
+    rank, _ = active_ranks()
+    return saved["ranks"][rank % len(saved["ranks"])]

@@ -178,3 +178,26 @@ def test_cli_interrupt_and_resume_equals_the_uninterrupted_command(cli_run, work
     refused = cli_run(*args, "--batch-size", "50", "--out", "A", "--resume")
     refused.assert_user_error(r"cannot resume A: it was trained with batch_size=40, this run "
                               r"asks for 50")
+
+
+def test_a_real_ctrl_c_that_stops_the_map_is_reported_once(caplog):
+    """A Ctrl-C the loop honours gives its "stopping" line and the interrupt, not also the line
+    of a Ctrl-C that came too late to stop anything (every SOM interrupt printed both)."""
+    import signal
+
+    from dlcourse.som.grid import Grid
+    from dlcourse.som.rules import TrainSettings, TrainState
+
+    class Runner:  # the user presses Ctrl-C during the first epoch; the loop stops after it
+        def train(self, X, state, grid, settings, control):
+            signal.raise_signal(signal.SIGINT)
+            assert control.should_stop()
+            state.epoch, state.stopped = 1, True
+            return state
+
+    X = np.zeros((4, 2))
+    with pytest.raises(TrainingInterrupted, match="interrupted after epoch 1"):
+        training.train_run(Runner(), X, TrainState(X.copy()), Grid(2, 2),
+                           TrainSettings("batch", 3))
+    assert "stopping after the current step" in caplog.text
+    assert "after the last safe point" not in caplog.text

@@ -91,6 +91,7 @@ class StopGuard:
         self.interrupt_after = interrupt_after
         self.steps = 0
         self.requested = False
+        self.honoured = False  # the trainer stopped for the request (see stopped)
         self._previous = None
 
     def _on_sigint(self, signum, frame) -> None:
@@ -110,7 +111,8 @@ class StopGuard:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
             self._previous = None
-        if exc_type is None and self.requested and self.interrupt_after is None:
+        if exc_type is None and self.requested and not self.honoured \
+                and self.interrupt_after is None:
             # the Ctrl-C came after the last safe point: say that it stopped nothing
             log.warning("Ctrl-C came after the last safe point: training had finished, so the "
                         "run completes and saves as usual")
@@ -124,6 +126,12 @@ class StopGuard:
     def should_stop(self) -> bool:
         """True once Ctrl-C was pressed (or the simulated interrupt is due)."""
         return self.requested
+
+    def stopped(self) -> None:
+        """Say that the trainer stopped for the request and returns normally from the guard's
+        block (it raises :class:`~dlcourse.errors.TrainingInterrupted` after it), so that the
+        exit does not report a Ctrl-C that came too late to stop anything."""
+        self.honoured = True
 
 
 @contextmanager

@@ -271,6 +271,8 @@ def train_run(runner: Any, X: np.ndarray, state: TrainState, grid: Grid,
             state = runner.train(X, state, grid, settings, control)
         except KeyboardInterrupt:
             raise stopped_at_once(None if checkpoint is None else checkpoint.path) from None
+        if state.stopped:  # TrainingInterrupted follows, once the checkpoint is written
+            guard.stopped()
     if checkpoint is not None:
         checkpoint.write(control.timed(state))
     if state.stopped:

@@ -129,3 +129,40 @@ def test_a_ctrl_c_outside_the_trainer_names_the_kept_checkpoint(tmp_path, monkey
         _resume_hint(args)
     assert "--resume" in _resume_hint(["lm", "train", "lee", "--out=run"])
     assert _resume_hint(["som", "evaluate", "run"]) == ""             # not a train command
+
+
+def test_entry_ends_the_process_at_once_with_the_status(monkeypatch, capsys):
+    """``dlcourse`` skips Python's teardown (0.5-2 s after the last line) once its files are
+    written: it ends through ``os._exit`` with main's status, stdout flushed first."""
+    from dlcourse.cli import main as cli_main
+
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        pytest.skip("under a tracer or profiler entry() exits the usual way")
+
+    class Ended(Exception):
+        pass
+
+    codes = []
+
+    def end(code):
+        codes.append(code)
+        raise Ended
+
+    monkeypatch.setattr(cli_main.os, "_exit", end)
+    for argv, code in ((["text", "tokenize", "Hello, World!"], 0),
+                       (["text", "tokenize", "--tokenizer", "nope", "x"], 2)):
+        monkeypatch.setattr(sys, "argv", ["dlcourse", *argv])
+        with pytest.raises(Ended):
+            cli_main.entry()
+        assert codes[-1] == code
+    assert capsys.readouterr().out == "hello , world !\n"
+
+
+def test_output_on_a_pipe_is_whole_when_the_process_ends(tmp_path):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("".join(f"line {i}, a short text\n" for i in range(20_000)))
+    result = subprocess.run([sys.executable, "-m", "dlcourse", "text", "tokenize", "--file",
+                             str(texts)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 20_000 and lines[-1] == "line 19999 , a short text"

@@ -1,6 +1,6 @@
 """`python -m dlcourse` runs the command line."""
 
-from dlcourse.cli.main import entry
+from dlcourse.cli.launch import entry
 
 if __name__ == "__main__":
     entry()

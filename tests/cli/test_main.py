@@ -134,7 +134,7 @@ def test_a_ctrl_c_outside_the_trainer_names_the_kept_checkpoint(tmp_path, monkey
 def test_entry_ends_the_process_at_once_with_the_status(monkeypatch, capsys):
     """``dlcourse`` skips Python's teardown (0.5-2 s after the last line) once its files are
     written: it ends through ``os._exit`` with main's status, stdout flushed first."""
-    from dlcourse.cli import main as cli_main
+    from dlcourse.cli import launch
 
     if sys.gettrace() is not None or sys.getprofile() is not None:
         pytest.skip("under a tracer or profiler entry() exits the usual way")
@@ -148,12 +148,12 @@ def test_entry_ends_the_process_at_once_with_the_status(monkeypatch, capsys):
         codes.append(code)
         raise Ended
 
-    monkeypatch.setattr(cli_main.os, "_exit", end)
+    monkeypatch.setattr(launch.os, "_exit", end)
     for argv, code in ((["text", "tokenize", "Hello, World!"], 0),
                        (["text", "tokenize", "--tokenizer", "nope", "x"], 2)):
         monkeypatch.setattr(sys, "argv", ["dlcourse", *argv])
         with pytest.raises(Ended):
-            cli_main.entry()
+            launch.entry()
         assert codes[-1] == code
     assert capsys.readouterr().out == "hello , world !\n"
 

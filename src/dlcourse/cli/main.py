@@ -139,36 +139,6 @@ def _usage_line(exc: click.UsageError) -> str:
     return message
 
 
-def entry() -> None:
-    """The ``dlcourse`` program (console script, ``python -m dlcourse``, torchrun): :func:`main`,
-    then the process ends at once with its exit status.
-
-    Python's own teardown after the last line (modules, numba's and torch's exit hooks, gloo's
-    threads) took 0.5 s of a 2 s ``som train`` or ``embed train`` and 2 s of ``lm train``, time
-    the user waits for nothing, and a Ctrl-C in it reported a finished run as failed. Every file
-    is written and closed by then; logging and the standard streams are flushed here. Under a
-    tracer or profiler (coverage, cProfile) the usual exit runs, so that they can report. An
-    unexpected exception ends as usual too, with its traceback.
-    """
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    if sys.gettrace() is not None or sys.getprofile() is not None:
-        sys.exit(code)
-    if isinstance(code, str):  # sys.exit("message"): what Python itself would print
-        print(code, file=sys.stderr)
-        code = 1
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a reader that went away; a stream already closed
-            pass
-    os._exit(code or 0)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user errors print one line (`error: ...`) and exit 2, no traceback."""
     from dlcourse.engine.interrupt import sigint_after_imports

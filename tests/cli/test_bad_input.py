@@ -68,3 +68,14 @@ def test_train_refuses_another_lessons_folder_and_replaces_its_own(cli_run, work
             "--resume").assert_user_error(r"holds a 'som' model")
     assert workdir() == files                                          # nothing written
     assert cli_run(*som, "--epochs", "2").code == 0                    # a som run replaces it
+
+
+@pytest.mark.parametrize("args", [("lm", "train", "lee", "--batch-size", "5"),
+                                  ("vision", "train", "mnist-5k", "--batch-size", "5")])
+def test_a_batch_torchrun_cannot_share_is_refused_before_the_data(cli_run, workdir,
+                                                                  monkeypatch, args):
+    monkeypatch.setenv("WORLD_SIZE", "2")  # what torchrun --nproc_per_node=2 sets
+    result = cli_run(*args, "--out", "run")
+    result.assert_user_error("--batch-size 5 does not split evenly over the 2 torchrun "
+                             "processes; use a multiple of 2")
+    assert workdir() == set()

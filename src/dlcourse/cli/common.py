@@ -220,6 +220,17 @@ def check_resume(out: Path, lesson: str, settings: dict) -> None:
     load_resume_state(out, {"lesson": lesson, "config": settings})
 
 
+def check_batch_split(batch_size: int) -> None:
+    """Under torchrun, refuse a global ``--batch-size`` the processes cannot share evenly
+    before any data is read (``fit`` checks it too, after loading)."""
+    from dlcourse.engine.distributed import world_size
+
+    world = world_size()
+    if batch_size % world:
+        raise DlcourseError(f"--batch-size {batch_size} does not split evenly over the {world} "
+                            f"torchrun processes; use a multiple of {world}")
+
+
 def note_deprecated(old: str, new: str) -> None:
     """The one-line note an old spelling gets (it still works)."""
     click.echo(f"note: '{old}' is deprecated; write {new}", err=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from dlcourse.cli.common import (
+    check_batch_split,
     check_out_file,
     check_resume,
     device_option,
@@ -184,6 +185,7 @@ def train(data, preset, dry_run, out, resume, **options):
     """
     corpus_config = CORPUS.build(CORPUS.pop(options))
     config = train_config(preset, options, dry_run)
+    check_batch_split(config.batch_size)
     check_data_text(data, corpus_config.encoding)
     if resume:
         check_resume(out, "lm", config.to_dict())

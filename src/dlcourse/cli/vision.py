@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from dlcourse.cli.common import (
+    check_batch_split,
     check_input_file,
     check_resume,
     device_option,
@@ -146,6 +147,7 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
         fixed.update(epochs=1, image_size=32)
         limit = DRY_RUN_IMAGES
     config = TRAIN.build(options, **fixed)
+    check_batch_split(config.batch_size)
     source = _data_source(data)
     _check_device(config.device)
     from dlcourse.engine.distributed import is_main_process, process_group

@@ -97,6 +97,15 @@ def test_ctrl_c_saves_checkpoint_and_resume_continues(tmp_path, monkeypatch):
     assert [h["epoch"] for h in history] == [1, 2, 3]
 
 
+def test_resuming_a_finished_run_says_so(tmp_path, caplog):
+    train(2, out_dir=tmp_path)
+    with caplog.at_level("INFO", logger="dlcourse"):
+        _, history = train(2, out_dir=tmp_path, resume=True)
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert "run had finished its 2 epochs" in caplog.text                # not "resuming at 3"
+    assert "resuming" not in caplog.text
+
+
 @pytest.mark.parametrize("after, ema", [(1, None), (7, None), (15, None), (16, None),
                                         (29, None), (44, None), (7, 0.9), (16, 0.9)])
 def test_resume_from_any_batch_equals_the_uninterrupted_run(tmp_path, monkeypatch, after, ema):

@@ -10,7 +10,7 @@ import sys
 
 def _stop_before_main(signum, frame) -> None:
     # nothing is read or written before main runs: end at once, as main ends a Ctrl-C
-    os.write(2, b"interrupted\n")
+    os.write(2, b"error: interrupted\n")
     os._exit(130)
 
 

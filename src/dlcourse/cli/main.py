@@ -166,7 +166,7 @@ def _run(args: list[str]) -> None:
         click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo(f"interrupted{_resume_hint(args)}", err=True)
+        click.echo(f"error: interrupted{_resume_hint(args)}", err=True)
         sys.exit(130)
     except BrokenPipeError:
         # whatever read stdout has stopped (`dlcourse data list | head -3`): end quietly as
@@ -195,8 +195,8 @@ def _resume_hint(args: list[str]) -> str:
         return ""
     kept = [p for p in (Path(out) / "last.pt", Path(out) / "last.safetensors") if p.is_file()]
     if not kept:
-        return (f"; nothing was saved in {out} yet (a run keeps its first checkpoint after "
-                "an epoch or a step of training): run the command again, without --resume")
+        return (f"; nothing was saved in {out} yet (a run writes its first checkpoint once "
+                "training is under way): run the command again, without --resume")
     return (f"; the checkpoint {kept[0]} is kept: run the same command with --resume to "
             "continue (or to finish writing the run's files)")
 

@@ -225,6 +225,8 @@ def fit(
         if state.get("stopped_early"):
             log.info("run had already stopped early at epoch %d", start_epoch)
             start_epoch = epochs  # nothing left to train; restore_best below still applies
+        elif start_epoch >= epochs:  # a finished run: its outputs are written again
+            log.info("run had finished its %d epochs", start_epoch)
         else:
             log.info("resuming at epoch %d%s", start_epoch + 1,
                      f", batch {position.batches_done + 1}" if position else "")

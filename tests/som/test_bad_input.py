@@ -176,7 +176,8 @@ CASES = [
      r"cannot resume torchrun: it holds another lesson's run \(last.pt\)"),
     (("train", *GOOD, "--out", "broken", "--resume"), r"cannot read broken/last.safetensors"),
     (("train", *GOOD, "--grid", "6x5", "--out", "som", "--resume"),
-     r"cannot resume som: it was trained with m=4, this run asks for 6"),
+     r"cannot resume som: it was trained on a 4x5 grid, this run asks for 6x5; resume with "
+     r"the same --grid"),
     (("train", *GOOD, "--no-standardize", "--out", "som", "--resume"),
      r"cannot resume som: it was trained with standardize=True, this run asks for False"),
     # evaluate MODEL_DIR [DATA]

@@ -182,7 +182,14 @@ def check_resumable(out_dir: str | os.PathLike, settings: dict[str, Any] | None 
                             f"{a_quoted(manifest.get('lesson'))} run, not a 'som' one; train "
                             "into a new --out")
     if settings is not None:
-        check_resume_config(manifest.get("settings") or {}, settings, out_dir, free=())
+        saved = manifest.get("settings") or {}
+        grids = [(s.get("m"), s.get("n")) for s in (saved, settings)]
+        if None not in grids[0] + grids[1] and grids[0] != grids[1]:  # --grid, not m and n
+            raise DlcourseError(f"cannot resume {out_dir}: it was trained on a "
+                                f"{grids[0][0]}x{grids[0][1]} grid, this run asks for "
+                                f"{grids[1][0]}x{grids[1][1]}; resume with the same --grid or "
+                                "train into a new --out")
+        check_resume_config(saved, settings, out_dir, free=())
     return manifest
 
 

@@ -34,6 +34,9 @@ TRAIN = [
     (("--patience", "-1"), r"--patience must be >= 0"),
     (("--grad-clip", "0"), r"--grad-clip must be > 0"),
     (("--pretrained-vocab", "-5"), r"--pretrained-vocab must be >= 0"),
+    (("--ngrams", "-1"), r"--ngrams must be >= 0, got -1"),
+    (("--ngrams", "6"), r"--ngrams must be <= 5, got 6"),
+    (("--ngrams", "two"), r"'two' is not an integer"),
     (("--model", "bert"), r"unknown --model 'bert'; choose one of cnn, transformer, rnn"),
     (("--pooling", "sum"), r"unknown --pooling 'sum'; choose one of max, mean, last, cls"),
     (("--pooling", "cls"), r"--pooling cls is for the transformer, not cnn"),
@@ -60,6 +63,8 @@ TRAIN = [
      r"--pretrained 'glove-6b-50d' does not apply to minilm \(it brings its own weights\)"),
     (("--model", "minilm", "--freeze"), r"--freeze applies to word-vector models, not minilm"),
     (("--model", "minilm", "--multichannel"), r"--multichannel applies to word-vector models"),
+    (("--model", "minilm", "--ngrams", "2"), r"--ngrams applies to word-vector models, not"),
+    (("--model", "minilm", "--ngrams", "0"), None),  # none asked for: accepted
     (("--model", "minilm", "--pooling", "max"), r"minilm pools by mean, not max"),
     (("--model", "minilm", "--tokenizer", "basic_english"), r"minilm reads its own WordPiece"),
     (("--model", "minilm", "--hidden-size", "128"), r"of minilm comes from its pretrained"),

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from dlcourse.classify.layers import WordEmbedding
+from dlcourse.classify.layers import NGRAM_BUCKETS, WordEmbedding, ngram_score
 
 CNN_POOLINGS = ("max", "mean")
 
@@ -19,7 +19,8 @@ class CNNConfig:
 
     ``kernel_sizes`` are the filter widths in words, ``num_filters`` the feature maps per width
     (Kim: 3, 4, 5 and 100). ``num_classes == 2`` gives one logit. ``static_channel`` and
-    ``trained_rows``: see :class:`~dlcourse.classify.layers.WordEmbedding`.
+    ``trained_rows``: see :class:`~dlcourse.classify.layers.WordEmbedding`; ``ngrams`` and
+    ``ngram_buckets``: :class:`~dlcourse.classify.layers.NgramScore` (``ngrams=0``: none).
     """
 
     vocab_size: int
@@ -34,6 +35,8 @@ class CNNConfig:
     freeze_embeddings: bool = False
     static_channel: bool = False
     trained_rows: int | None = None
+    ngrams: int = 0
+    ngram_buckets: int = NGRAM_BUCKETS
 
     def __post_init__(self):
         self.kernel_sizes = tuple(int(k) for k in self.kernel_sizes)
@@ -45,6 +48,8 @@ class CNNConfig:
                              "the labels need at least two distinct values")
         if not self.kernel_sizes or min(self.kernel_sizes) < 1:
             raise ValueError(f"kernel_sizes must be widths >= 1, got {self.kernel_sizes}")
+        if self.ngrams < 0:
+            raise ValueError(f"ngrams must be >= 0, got {self.ngrams}")
         for name in ("vocab_size", "embed_dim", "num_filters"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -90,6 +95,7 @@ class CNNClassifier(nn.Module):
         self.dropout = nn.Dropout(c.dropout)
         width = c.num_filters * len(c.kernel_sizes)
         self.head = nn.Linear(width, 1 if c.num_classes == 2 else c.num_classes)
+        self.ngram_score = ngram_score(c)
 
     def load_vectors(self, matrix: torch.Tensor) -> None:
         """Copy a (vocab_size, embed_dim) matrix of word vectors into the embedding layer."""
@@ -114,4 +120,6 @@ class CNNClassifier(nn.Module):
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits for a padded batch: ``ids`` (B, T) int64, ``lengths`` (B,) >= 1."""
         logits = self.head(self.dropout(self.features(ids, lengths)))  # (B, 1) or (B, C)
+        if self.ngram_score is not None:
+            logits = logits + self.ngram_score(ids, lengths)
         return logits.squeeze(-1) if self.config.num_classes == 2 else logits

@@ -40,15 +40,17 @@ WARMUP_SHARE = 0.1
 MONITORS = {"accuracy": ("valid_acc", "max"), "f1": ("valid_f1", "max"),
             "loss": ("valid_loss", "min")}
 CLASS_WEIGHTS = ("balanced",)
-#: what ``hidden_size``, ``num_layers``, ``dropout`` and ``pooling`` left at None mean, per
-#: family: for the CNN ``hidden_size`` is the feature maps per filter width, for the Transformer
-#: its width
+#: what ``hidden_size``, ``num_layers``, ``dropout``, ``pooling`` and ``ngrams`` left at None
+#: mean, per family: for the CNN ``hidden_size`` is the feature maps per filter width, for the
+#: Transformer its width
 MODEL_DEFAULTS = {
-    "rnn": {"hidden_size": 128, "num_layers": 2, "dropout": 0.3, "pooling": "max"},
-    "cnn": {"hidden_size": 100, "num_layers": 1, "dropout": 0.5, "pooling": "max"},
-    "transformer": {"hidden_size": 64, "num_layers": 2, "dropout": 0.1, "pooling": "mean"},
+    "rnn": {"hidden_size": 128, "num_layers": 2, "dropout": 0.3, "pooling": "max", "ngrams": 0},
+    "cnn": {"hidden_size": 100, "num_layers": 1, "dropout": 0.5, "pooling": "max", "ngrams": 0},
+    "transformer": {"hidden_size": 64, "num_layers": 2, "dropout": 0.1, "pooling": "mean",
+                    "ngrams": 0},
     # a random encoder (pretrained=None, for tests) of minilm's shape
-    "bert": {"hidden_size": 384, "num_layers": 6, "dropout": 0.1, "pooling": "mean"},
+    "bert": {"hidden_size": 384, "num_layers": 6, "dropout": 0.1, "pooling": "mean",
+             "ngrams": 0},
 }
 #: what ``ClassifierConfig.minilm()`` changes: the fine-tuning recipe of BERT models (AdamW,
 #: linear warm-up over 10% of the steps then decay, a small rate, few epochs)
@@ -98,9 +100,11 @@ class ClassifierConfig(Config):
     (:data:`DEFAULT_PRETRAINED`: each vocabulary word run alone through the pretrained
     all-MiniLM-L6-v2 encoder at fit time, see :mod:`dlcourse.classify.minilm_words`), and the
     50,000 most frequent GloVe words join the vocabulary; ``pretrained="word2vec"`` trains
-    vectors on the training texts instead (any language, nothing to fetch). ``hidden_size``,
-    ``num_layers``, ``dropout`` and ``pooling`` left at None take the model family's defaults
-    (``dlcourse.classify.models.MODEL_DEFAULTS``).
+    vectors on the training texts instead (any language, nothing to fetch). ``ngrams`` adds a
+    linear score over the words and word n-grams of the text, trained with the network (a
+    bag-of-n-grams part beside it, see :class:`~dlcourse.classify.layers.NgramScore`).
+    ``hidden_size``, ``num_layers``, ``dropout``, ``pooling`` and ``ngrams`` left at None take
+    the model family's defaults (:data:`MODEL_DEFAULTS`).
 
     ``teacher`` names a saved classifier whose predicted probabilities the model learns beside
     the labels (half each on the training texts, the teacher's alone on ``augment`` perturbed
@@ -148,6 +152,10 @@ class ClassifierConfig(Config):
                                           "comma-separated.")
     num_heads: int = param(4, "The Transformer's attention heads.", min=1)
     positions: str = param("learned", "The Transformer's position codes.", choices=POSITIONS)
+    ngrams: int | None = param(None, "A linear score over the text's words and runs of up to N "
+                               "words (hashed), trained with the network and added to its "
+                               "output (a bag-of-n-grams part beside the deep one); 0 or none: "
+                               "none.", min=0, max=5)
     multichannel: bool = param(False, "CNN/Transformer with pretrained vectors: a frozen copy "
                                "beside the fine-tuned ones (Kim's multichannel model).")
     word_dropout: float = param(0.2, "In training, each token becomes <unk> with this "
@@ -259,7 +267,7 @@ class ClassifierConfig(Config):
             raise ConfigError(f"pretrained {self.pretrained!r} does not apply to minilm (it "
                               f"brings its own weights): use {MINILM_DATA} or none{fix}",
                               "pretrained")
-        for name in ("freeze", "multichannel"):
+        for name in ("freeze", "multichannel", "ngrams"):
             if getattr(self, name):
                 raise ConfigError(f"{name} applies to word-vector models, not minilm; drop it",
                                   name)

@@ -300,7 +300,7 @@ def _word_vector_model(config: ClassifierConfig, token_lists, vocab, num_classes
         num_heads=config.num_heads, positions=config.positions,
         max_positions=config.max_len if config.max_len is not None else 512,
         static_channel=bool(config.multichannel and config.pretrained is not None),
-        trained_rows=trained_rows)
+        trained_rows=trained_rows, ngrams=config.ngrams)
     model = build_classifier(module_config)
     if vectors is not None:
         model.load_vectors(torch.from_numpy(vectors))

@@ -88,3 +88,66 @@ class WordEmbedding(nn.Module):
             x = torch.cat([x, nn.functional.embedding(ids, self.static)], dim=-1)  # (B, T, 2D)
         # zero the padding positions explicitly: the padding row may have been overwritten
         return x * (ids != self.padding_idx).unsqueeze(-1).to(x.dtype)
+
+
+#: rows of the n-gram score's hashed table for word pairs (and longer n-grams)
+NGRAM_BUCKETS = 2 ** 18
+# a prime that spreads consecutive ids over the buckets (the pair (a, b) -> a * P + b)
+_HASH_PRIME = 1_000_003
+
+
+class NgramScore(nn.Module):
+    """A linear score over the words and word n-grams of a text, added to a network's logits
+    (the "wide" part of Cheng et al. 2016's wide and deep model; a bag-of-n-grams logistic
+    regression trained jointly with the network).
+
+    Each word id has a row of ``num_outputs`` weights; each n-gram of 2 .. ``ngrams`` words is
+    hashed into one of ``buckets`` further rows (collisions share a row). The score of a text
+    is the sum of the rows of its n-grams, so padding never counts and a padded batch scores
+    as each text alone. The table starts at zero: before training the network alone decides.
+
+    ``forward(ids, lengths)``: ``ids`` (B, T), ``lengths`` (B,) -> scores (B, num_outputs).
+
+    Example:
+        >>> s = NgramScore(10, 1, ngrams=2, buckets=16)
+        >>> s(torch.tensor([[2, 3, 4], [5, 0, 0]]), torch.tensor([3, 1])).shape
+        torch.Size([2, 1])
+    """
+
+    def __init__(self, vocab_size: int, num_outputs: int, ngrams: int = 2,
+                 buckets: int = NGRAM_BUCKETS):
+        super().__init__()
+        if ngrams < 1:
+            raise ValueError(f"ngrams must be >= 1, got {ngrams}")
+        if ngrams > 1 and buckets < 1:
+            raise ValueError(f"buckets must be >= 1 for n-grams of 2 or more words, got {buckets}")
+        self.vocab_size, self.ngrams = vocab_size, ngrams
+        self.buckets = buckets if ngrams > 1 else 0
+        self.weight = nn.Parameter(torch.zeros(vocab_size + self.buckets, num_outputs))
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        t = ids.shape[1]
+        real = (torch.arange(t, device=ids.device)[None, :]
+                < lengths.to(ids.device)[:, None])  # (B, T), True on tokens
+        rows, keep = [ids], [real]
+        gram = ids
+        for n in range(2, self.ngrams + 1):
+            if t < n:
+                break
+            gram = gram[:, :-1] * _HASH_PRIME + ids[:, n - 1:]  # (B, T - n + 1), exact in int64
+            rows.append(gram % self.buckets + self.vocab_size)
+            keep.append(real[:, n - 1:])  # the n-gram's last word is a token
+            gram = gram % self.buckets  # keep the next product small
+        ids_all, keep_all = torch.cat(rows, 1), torch.cat(keep, 1)  # (B, G)
+        scores = nn.functional.embedding(ids_all, self.weight)  # (B, G, O)
+        return (scores * keep_all.unsqueeze(-1).to(scores.dtype)).sum(1)  # (B, O)
+
+
+def ngram_score(config) -> NgramScore | None:
+    """The n-gram score a model config asks for (its ``ngrams``, ``ngram_buckets``,
+    ``vocab_size`` and ``num_classes``: one output for two classes), or None when ``ngrams``
+    is 0."""
+    if not config.ngrams:
+        return None
+    outputs = 1 if config.num_classes == 2 else config.num_classes
+    return NgramScore(config.vocab_size, outputs, config.ngrams, config.ngram_buckets)

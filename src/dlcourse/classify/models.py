@@ -13,7 +13,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from dlcourse.classify.bert import BertClassifier, BertConfig
 from dlcourse.classify.cnn import CNNClassifier, CNNConfig
 from dlcourse.classify.config import MODEL_DEFAULTS, architecture
-from dlcourse.classify.layers import WordEmbedding
+from dlcourse.classify.layers import NGRAM_BUCKETS, WordEmbedding, ngram_score
 from dlcourse.classify.transformer import TransformerClassifier, TransformerConfig
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
@@ -25,7 +25,8 @@ class RNNConfig:
     """Everything needed to rebuild an :class:`RNNClassifier` (plain types: goes in checkpoints).
 
     ``num_classes == 2`` gives one logit (BCEWithLogits); more gives one logit per class
-    (cross-entropy). ``trained_rows``: see :class:`~dlcourse.classify.layers.WordEmbedding`.
+    (cross-entropy). ``trained_rows``: see :class:`~dlcourse.classify.layers.WordEmbedding`;
+    ``ngrams`` and ``ngram_buckets``: :class:`~dlcourse.classify.layers.NgramScore` (0: none).
     """
 
     vocab_size: int
@@ -40,6 +41,8 @@ class RNNConfig:
     padding_idx: int = 0
     freeze_embeddings: bool = False
     trained_rows: int | None = None
+    ngrams: int = 0
+    ngram_buckets: int = NGRAM_BUCKETS
 
     def __post_init__(self):
         if self.cell not in CELLS:
@@ -50,6 +53,8 @@ class RNNConfig:
         if self.num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {self.num_classes}; "
                              "the labels need at least two distinct values")
+        if self.ngrams < 0:
+            raise ValueError(f"ngrams must be >= 0, got {self.ngrams}")
         for name in ("vocab_size", "embed_dim", "hidden_size", "num_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -96,6 +101,7 @@ class RNNClassifier(nn.Module):
         n_dirs = 2 if c.bidirectional else 1
         self.out_dropout = nn.Dropout(c.dropout)
         self.head = nn.Linear(n_dirs * c.hidden_size, 1 if c.num_classes == 2 else c.num_classes)
+        self.ngram_score = ngram_score(c)
 
     def load_vectors(self, matrix: torch.Tensor) -> None:
         """Copy a (vocab_size, embed_dim) matrix of word vectors into the embedding layer."""
@@ -122,6 +128,8 @@ class RNNClassifier(nn.Module):
             else:
                 pooled = out.masked_fill(~mask, float("-inf")).max(dim=1).values
         logits = self.head(self.out_dropout(pooled))  # (B, 1) or (B, C)
+        if self.ngram_score is not None:
+            logits = logits + self.ngram_score(ids, lengths)
         return logits.squeeze(-1) if c.num_classes == 2 else logits
 
 
@@ -162,12 +170,13 @@ def model_config(model: str, *, vocab_size: int, num_classes: int = 2, embed_dim
                  freeze_embeddings: bool = False, bidirectional: bool = True,
                  kernel_sizes: tuple[int, ...] = (3, 4, 5), num_heads: int = 4,
                  positions: str = "learned", max_positions: int = 512,
-                 static_channel: bool = False, trained_rows: int | None = None):
+                 static_channel: bool = False, trained_rows: int | None = None,
+                 ngrams: int | None = None):
     """The config of any of the lesson's models from one set of settings.
 
-    ``hidden_size``, ``num_layers``, ``dropout`` and ``pooling`` left at None take the family's
-    :data:`MODEL_DEFAULTS`; settings another family uses are ignored (``kernel_sizes`` for an
-    RNN, ``bidirectional`` for a CNN ...).
+    ``hidden_size``, ``num_layers``, ``dropout``, ``pooling`` and ``ngrams`` left at None take
+    the family's :data:`MODEL_DEFAULTS`; settings another family uses are ignored
+    (``kernel_sizes`` for an RNN, ``bidirectional`` for a CNN ...).
 
     >>> model_config("cnn", vocab_size=50).num_filters
     100
@@ -183,7 +192,7 @@ def model_config(model: str, *, vocab_size: int, num_classes: int = 2, embed_dim
                   dropout=d["dropout"] if dropout is None else dropout,
                   pooling=d["pooling"] if pooling is None else pooling,
                   padding_idx=padding_idx, freeze_embeddings=freeze_embeddings,
-                  trained_rows=trained_rows)
+                  trained_rows=trained_rows, ngrams=d["ngrams"] if ngrams is None else ngrams)
     if arch == "rnn":
         if static_channel:
             raise ValueError("multichannel applies to the cnn and transformer models; "
@@ -194,6 +203,9 @@ def model_config(model: str, *, vocab_size: int, num_classes: int = 2, embed_dim
         return CNNConfig(**common, kernel_sizes=tuple(kernel_sizes), num_filters=hidden,
                          static_channel=static_channel)
     if arch == "bert":
+        if common["ngrams"]:
+            raise ValueError("ngrams applies to the cnn, transformer and recurrent models; "
+                             "drop it or choose another --model")
         return BertConfig(vocab_size=vocab_size, num_classes=num_classes, hidden_size=hidden,
                           num_layers=layers, num_heads=num_heads, max_positions=max_positions,
                           dropout=common["dropout"], padding_idx=padding_idx)

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from dlcourse.classify.layers import WordEmbedding
+from dlcourse.classify.layers import NGRAM_BUCKETS, WordEmbedding, ngram_score
 
 TRANSFORMER_POOLINGS = ("cls", "mean", "max")
 POSITIONS = ("learned", "sinusoidal")
@@ -22,7 +22,8 @@ class TransformerConfig:
     ``d_model`` is the width of the attention layers (the word vectors are projected to it when
     ``embed_dim`` differs), ``ff_dim`` the hidden width of each feed-forward block (None:
     ``2 * d_model``), ``max_positions`` the longest input a learned position table covers.
-    ``static_channel`` and ``trained_rows``: see :class:`~dlcourse.classify.layers.WordEmbedding`.
+    ``static_channel`` and ``trained_rows``: see :class:`~dlcourse.classify.layers.WordEmbedding`;
+    ``ngrams`` and ``ngram_buckets``: :class:`~dlcourse.classify.layers.NgramScore` (0: none).
     """
 
     vocab_size: int
@@ -41,6 +42,8 @@ class TransformerConfig:
     freeze_embeddings: bool = False
     static_channel: bool = False
     trained_rows: int | None = None
+    ngrams: int = 0
+    ngram_buckets: int = NGRAM_BUCKETS
 
     def __post_init__(self):
         if self.pooling not in TRANSFORMER_POOLINGS:
@@ -52,6 +55,8 @@ class TransformerConfig:
         if self.num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {self.num_classes}; "
                              "the labels need at least two distinct values")
+        if self.ngrams < 0:
+            raise ValueError(f"ngrams must be >= 0, got {self.ngrams}")
         for name in ("vocab_size", "embed_dim", "d_model", "num_layers", "num_heads",
                      "max_positions"):
             if getattr(self, name) < 1:
@@ -121,6 +126,7 @@ class TransformerClassifier(nn.Module):
                                              enable_nested_tensor=False)
         self.dropout = nn.Dropout(c.dropout)
         self.head = nn.Linear(c.d_model, 1 if c.num_classes == 2 else c.num_classes)
+        self.ngram_score = ngram_score(c)
 
     def load_vectors(self, matrix: torch.Tensor) -> None:
         """Copy a (vocab_size, embed_dim) matrix of word vectors into the embedding layer."""
@@ -147,4 +153,6 @@ class TransformerClassifier(nn.Module):
         else:
             pooled = h.masked_fill(~real.unsqueeze(-1), float("-inf")).max(dim=1).values
         logits = self.head(self.dropout(pooled))  # (B, 1) or (B, C)
+        if self.ngram_score is not None:
+            logits = logits + self.ngram_score(ids, lengths)
         return logits.squeeze(-1) if c.num_classes == 2 else logits

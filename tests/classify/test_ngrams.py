@@ -79,7 +79,7 @@ def test_configs_refuse_negative_ngrams_and_old_checkpoints_load_without_it():
 
 def test_defaults_per_family_and_a_fit_saves_and_reloads_the_table(pang_lee_split, tmp_path):
     train, valid = pang_lee_split
-    cnn = TextClassifier(**dict(SMALL, ngrams=2)).fit(*train, valid=valid)
+    cnn = TextClassifier(**SMALL).fit(*train, valid=valid)  # the CNN's default: 2
     assert cnn.model_config_.ngrams == 2
     cnn.save(tmp_path / "m")
     again = TextClassifier.load(tmp_path / "m", device="cpu")
@@ -94,5 +94,5 @@ def test_defaults_per_family_and_a_fit_saves_and_reloads_the_table(pang_lee_spli
     assert again.evaluate(*train)["accuracy"] > 0.8
     gru = TextClassifier(**dict(SMALL, model="gru", epochs=1)).fit(*train)
     assert gru.model_config_.ngrams == 0 and gru.model_.ngram_score is None
-    off = TextClassifier(**dict(SMALL, epochs=1)).fit(*train)
+    off = TextClassifier(**dict(SMALL, ngrams=0, epochs=1)).fit(*train)
     assert off.model_.ngram_score is None

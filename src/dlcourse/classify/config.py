@@ -45,7 +45,7 @@ CLASS_WEIGHTS = ("balanced",)
 #: Transformer its width
 MODEL_DEFAULTS = {
     "rnn": {"hidden_size": 128, "num_layers": 2, "dropout": 0.3, "pooling": "max", "ngrams": 0},
-    "cnn": {"hidden_size": 100, "num_layers": 1, "dropout": 0.5, "pooling": "max", "ngrams": 0},
+    "cnn": {"hidden_size": 100, "num_layers": 1, "dropout": 0.5, "pooling": "max", "ngrams": 2},
     "transformer": {"hidden_size": 64, "num_layers": 2, "dropout": 0.1, "pooling": "mean",
                     "ngrams": 0},
     # a random encoder (pretrained=None, for tests) of minilm's shape
@@ -100,9 +100,10 @@ class ClassifierConfig(Config):
     (:data:`DEFAULT_PRETRAINED`: each vocabulary word run alone through the pretrained
     all-MiniLM-L6-v2 encoder at fit time, see :mod:`dlcourse.classify.minilm_words`), and the
     50,000 most frequent GloVe words join the vocabulary; ``pretrained="word2vec"`` trains
-    vectors on the training texts instead (any language, nothing to fetch). ``ngrams`` adds a
-    linear score over the words and word n-grams of the text, trained with the network (a
-    bag-of-n-grams part beside it, see :class:`~dlcourse.classify.layers.NgramScore`).
+    vectors on the training texts instead (any language, nothing to fetch). The CNN's output
+    also adds a linear score over the text's words and word pairs, trained with it
+    (``ngrams=2``: a bag-of-n-grams part beside the network, the "wide" part of a wide and deep
+    model; see :class:`~dlcourse.classify.layers.NgramScore`).
     ``hidden_size``, ``num_layers``, ``dropout``, ``pooling`` and ``ngrams`` left at None take
     the model family's defaults (:data:`MODEL_DEFAULTS`).
 
@@ -154,8 +155,8 @@ class ClassifierConfig(Config):
     positions: str = param("learned", "The Transformer's position codes.", choices=POSITIONS)
     ngrams: int | None = param(None, "A linear score over the text's words and runs of up to N "
                                "words (hashed), trained with the network and added to its "
-                               "output (a bag-of-n-grams part beside the deep one); 0 or none: "
-                               "none.", min=0, max=5)
+                               "output (a bag-of-n-grams part beside the deep one); 0: none; "
+                               "none: the model's (CNN 2, others 0).", min=0, max=5)
     multichannel: bool = param(False, "CNN/Transformer with pretrained vectors: a frozen copy "
                                "beside the fine-tuned ones (Kim's multichannel model).")
     word_dropout: float = param(0.2, "In training, each token becomes <unk> with this "

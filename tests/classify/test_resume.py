@@ -102,3 +102,42 @@ def test_cli_interrupt_and_resume_equals_the_uninterrupted_command(cli_run, work
 
     refused = cli_run(*args, "--hidden-size", "32", "--out", "A", "--resume")
     refused.assert_user_error(r"cannot resume A: it was trained with hidden_size=16")
+
+
+def test_a_run_saved_before_the_ngram_score_resumes_without_it(pang_lee_split, tiny, tmp_path,
+                                                                 monkeypatch):
+    """A CNN run interrupted by a version without ``ngrams`` (its config lacks the key) was
+    trained without the score: today's default (2) is refused before any work, naming the
+    setting, and ``ngrams=0`` continues it; its saved model loads with ``ngrams == 0``."""
+    import torch
+
+    from dlcourse.engine.checkpoint import save_checkpoint
+    from dlcourse.engine.persist import read_state, write_state
+
+    train, valid = pang_lee_split
+    config = dict(tiny, model="cnn", hidden_size=8, epochs=2, patience=None)
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "2")
+    with pytest.raises(TrainingInterrupted):
+        TextClassifier(**config, ngrams=0).fit(*train, valid=valid, out_dir=tmp_path)
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    state = load_checkpoint(tmp_path / "last.pt")
+    del state["config"]["ngrams"]  # as the older version wrote it
+    state.pop("before", None)
+    save_checkpoint(tmp_path / "last.pt", state)
+
+    with pytest.raises(DlcourseError, match="trained with ngrams=0, this run asks for 2"):
+        TextClassifier(**config).fit(*train, valid=valid, out_dir=tmp_path, resume=True)
+    resumed = TextClassifier(**config, ngrams=0).fit(*train, valid=valid, out_dir=tmp_path,
+                                                     resume=True)
+    assert resumed.model_config_.ngrams == 0 and len(resumed.history_) == 2
+
+    path = resumed.save(tmp_path / "model")
+    manifest, arrays = read_state(path, "torch")
+    del manifest["config"]["ngrams"]  # the older version saved neither key
+    del manifest["state"]["model_config"]["ngrams"], manifest["state"]["model_config"][
+        "ngram_buckets"]
+    write_state(path, manifest, arrays)
+    old = TextClassifier.load(tmp_path / "model", device="cpu")
+    assert old.config.ngrams == 0 and old.model_config_.ngrams == 0
+    assert not any("ngram" in k for k in old.model_.state_dict())
+    torch.testing.assert_close(old.predict_proba(valid[0]), resumed.predict_proba(valid[0]))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from dlcourse.engine.config import Config, param
 from dlcourse.errors import ConfigError
@@ -126,6 +126,9 @@ class ClassifierConfig(Config):
     weights) are refused by :meth:`check`. ``pretrained=None`` gives a randomly initialised
     encoder of ``hidden_size``/``num_layers``/``num_heads`` (tiny ones for tests).
     """
+
+    #: a classifier saved before the n-gram score existed was trained without it
+    before: ClassVar[dict[str, Any]] = {"ngrams": 0}
 
     model: str = param("cnn", "cnn (Kim 2014), transformer (a small encoder), a recurrent "
                        "cell: rnn, gru, lstm, or minilm (the pretrained all-MiniLM-L6-v2 BERT "
@@ -304,5 +307,9 @@ class ClassifierConfig(Config):
     def resume_values(self) -> dict[str, Any]:
         """The settings a resumed run must share with the run it continues (plain values);
         ``epochs``, ``device`` and ``progress`` may change (the engine's resume check skips
-        them)."""
-        return self.to_dict()
+        them). ``ngrams`` left at None is the family's value, so that a run saved before the
+        score existed (:attr:`before`) is told apart from today's default."""
+        values = self.to_dict()
+        if self.ngrams is None:
+            values["ngrams"] = MODEL_DEFAULTS[architecture(self.model)]["ngrams"]
+        return values

@@ -136,7 +136,8 @@ class TextClassifier(Estimator):
             check_teacher(config.teacher, classes)
         if resume:  # other settings are refused before minutes of labelling or vectors
             load_resume_state(None if out_dir is None else Path(out_dir),
-                              {"lesson": self.lesson, "config": config.resume_values()})
+                              {"lesson": self.lesson, "config": config.resume_values(),
+                               "before": config.before})
         seed_everything(config.seed)  # every rank alike: the same initial weights and batches
         device = rank_device(config.device)
         if bert:
@@ -177,7 +178,8 @@ class TextClassifier(Estimator):
         # a resumed run must continue the same settings on the same texts
         extra = {"lesson": self.lesson,
                  "config": {**config.resume_values(), "classes": list(classes),
-                            "training_texts": _fingerprint(texts, labels)}}
+                            "training_texts": _fingerprint(texts, labels)},
+                 "before": config.before}
         if soft is not None:  # the same teacher's answers, not just its folder's name
             extra["config"]["teacher_targets"] = hashlib.sha256(soft.tobytes()).hexdigest()[:16]
         start = time.perf_counter()

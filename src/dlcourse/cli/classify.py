@@ -152,7 +152,7 @@ def train(data, out, valid_path, resume, dry_run, **options):
             raise DlcourseError(f"--valid {valid_path}: pass a table file; a data set's own "
                                 "validation split is used when DATA names it")
     if resume:
-        check_resume(out, "classify", config.resume_values())
+        check_resume(out, "classify", config.resume_values(), config.before)
     from dlcourse.classify import data as cdata
     from dlcourse.engine.device import resolve_device
 

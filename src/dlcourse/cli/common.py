@@ -212,12 +212,13 @@ def parse_grid(value: str, option: str = "--grid") -> tuple[int, int]:
     return m, n
 
 
-def check_resume(out: Path, lesson: str, settings: dict) -> None:
+def check_resume(out: Path, lesson: str, settings: dict, before: dict | None = None) -> None:
     """Refuse ``--resume`` before any work: no checkpoint in OUT, another lesson's run, or
-    other settings (the check ``fit`` repeats when it loads the checkpoint)."""
+    other settings (the check ``fit`` repeats when it loads the checkpoint; ``before``: the
+    config class's, for runs saved before a setting existed)."""
     from dlcourse.engine.fitting import load_resume_state
 
-    load_resume_state(out, {"lesson": lesson, "config": settings})
+    load_resume_state(out, {"lesson": lesson, "config": settings, "before": before})
 
 
 def check_batch_split(batch_size: int) -> None:

@@ -90,9 +90,13 @@ class Config:
     ``from_dict`` turns back into an equal config. ``aliases`` maps the other lessons' names
     of a field to it (``LMConfig``: ``hidden_size`` -> ``hidden_dim``), so a parameter two
     lessons share is accepted under either name; the field's own name is what is stored.
+    ``before`` maps each field added since models were first saved to the value a model saved
+    without it was trained with (``ClassifierConfig``: ``ngrams`` -> 0): :meth:`from_dict`
+    fills it in, and a resume compares against it.
     """
 
     aliases: ClassVar[dict[str, str]] = {}
+    before: ClassVar[dict[str, Any]] = {}
 
     @classmethod
     def fields(cls) -> tuple[dataclasses.Field, ...]:
@@ -206,11 +210,13 @@ class Config:
         """Rebuild a config from :meth:`to_dict`'s output.
 
         With ``strict=False`` keys this version does not know are dropped (a model saved by a
-        newer release); with ``strict=True`` they raise ConfigError.
+        newer release); with ``strict=True`` they raise ConfigError. A field of :attr:`before`
+        that ``values`` lack (a model saved before the field existed) takes its value there.
         """
         names = set(cls.field_names())
         if not strict:
             values = {k: v for k, v in values.items() if k in names}
+        values = {**cls.before, **values}
         config = cls().replace(**values)
         hints = cls.hints()
         for name, value in values.items():  # JSON turned tuples into lists: turn them back

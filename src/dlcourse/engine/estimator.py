@@ -234,7 +234,8 @@ def check_resume_dir(resume: bool, out_dir: str | os.PathLike | None) -> None:
 
 
 def check_resume_config(saved: dict[str, Any], current: dict[str, Any], where: str | os.PathLike,
-                        free: tuple[str, ...] = ("epochs", "device", "progress")) -> None:
+                        free: tuple[str, ...] = ("epochs", "device", "progress"),
+                        before: dict[str, Any] | None = None) -> None:
     """Refuse to resume a run whose settings differ from the current ones.
 
     Args:
@@ -242,10 +243,14 @@ def check_resume_config(saved: dict[str, Any], current: dict[str, Any], where: s
         current: the config of the run being resumed.
         where: the run folder (for the message).
         free: settings that may change between the runs (more epochs, another device).
+        before: settings added since ``saved`` may have been written, with the value a run
+            saved without them was trained with (``Config.before``); other settings
+            ``saved`` lacks are not compared.
 
     Raises:
         DlcourseError: naming the first setting that differs and its two values.
     """
+    saved = {**(before or {}), **saved}
     for name, value in current.items():
         if name in free or name not in saved:
             continue

@@ -101,7 +101,8 @@ def load_resume_state(out: Path | None, extra: dict) -> dict:
 
     Args:
         out: the run folder.
-        extra: ``{"lesson": ..., "config": {...}}`` as given to :func:`fit`.
+        extra: ``{"lesson": ..., "config": {...}}`` as given to :func:`fit`, and ``"before"``
+            (the config class's ``before``) where settings were added since the first release.
 
     Raises:
         DlcourseError: no ``last.pt``; settings that differ (``IncompatibleModelError``: a run
@@ -118,7 +119,7 @@ def load_resume_state(out: Path | None, extra: dict) -> dict:
             f"cannot resume {out}: it holds {a_quoted(state.get('lesson'))} run, not "
             f"{a_quoted(extra['lesson'])} one; train into a new --out")
     if isinstance(extra.get("config"), dict) and isinstance(state.get("config"), dict):
-        check_resume_config(state["config"], extra["config"], out)
+        check_resume_config(state["config"], extra["config"], out, before=extra.get("before"))
     return state
 
 
@@ -163,7 +164,8 @@ def fit(
             ``history.json`` go; the checkpoints load with ``weights_only=True``.
         resume: continue from ``out_dir/last.pt``, from the exact batch where it stopped.
         checkpoint_extra: plain values stored in the checkpoints (``lesson``, ``config``,
-            ``vocab``, ``classes``); on resume a different ``lesson`` or ``config`` is refused.
+            ``vocab``, ``classes``); on resume a different ``lesson`` or ``config`` is refused
+            (``before``: see :func:`load_resume_state`).
         extra_state: ``(get, set)``: the lesson's own state to save when an epoch stops early
             and to restore when it resumes (tensors and plain values).
         on_epoch_start: called with the epoch index before each epoch (e.g. to reset a state).

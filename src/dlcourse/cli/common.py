@@ -24,7 +24,7 @@ from typing import Any
 import click
 
 from dlcourse.engine.persist import MODEL_FILE, check_model_dir, read_manifest
-from dlcourse.errors import DlcourseError, a_quoted
+from dlcourse.errors import ConfigError, DlcourseError, a_quoted
 
 
 # ---------------------------------------------------------------------------- checks before work
@@ -224,12 +224,12 @@ def check_resume(out: Path, lesson: str, settings: dict, before: dict | None = N
 def check_batch_split(batch_size: int) -> None:
     """Under torchrun, refuse a global ``--batch-size`` the processes cannot share evenly
     before any data is read (``fit`` checks it too, after loading)."""
-    from dlcourse.engine.distributed import world_size
+    from dlcourse.engine.distributed import check_global_batch
 
-    world = world_size()
-    if batch_size % world:
-        raise DlcourseError(f"--batch-size {batch_size} does not split evenly over the {world} "
-                            f"torchrun processes; use a multiple of {world}")
+    try:
+        check_global_batch(batch_size)
+    except ConfigError as exc:
+        raise DlcourseError(str(exc).replace("batch_size", "--batch-size", 1)) from None
 
 
 def note_deprecated(old: str, new: str) -> None:

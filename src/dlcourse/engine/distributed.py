@@ -289,6 +289,21 @@ def active_ranks() -> tuple[int, int]:
     return (rank(), world_size()) if is_distributed() else (0, 1)
 
 
+def check_global_batch(batch_size: int, world: int | None = None) -> None:
+    """Refuse a global ``batch_size`` that ``world`` processes (default: torchrun's) cannot
+    share evenly; each trains on ``batch_size // world`` items a step.
+
+    Raises:
+        ConfigError: on ``batch_size``.
+    """
+    from dlcourse.errors import ConfigError
+
+    world = world_size() if world is None else world
+    if batch_size % world:
+        raise ConfigError(f"batch_size {batch_size} does not split evenly over the {world} "
+                          f"torchrun processes; use a multiple of {world}", "batch_size")
+
+
 def gather_shards(part, n: int):
     """Reassemble ``n`` rows (of any trailing shape) from every rank's ``part``: rank r holds rows
     r, r + N, r + 2N ... Collective: every rank calls it and gets all ``n`` rows, on the CPU.

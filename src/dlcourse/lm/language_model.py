@@ -8,9 +8,15 @@ from pathlib import Path
 import torch
 
 from dlcourse.engine import fit, seed_everything
-from dlcourse.engine.distributed import active_ranks, all_reduce_sum, rank_device, wrap_model
+from dlcourse.engine.distributed import (
+    active_ranks,
+    all_reduce_sum,
+    check_global_batch,
+    rank_device,
+    wrap_model,
+)
 from dlcourse.engine.estimator import Estimator, load_module_arrays, module_arrays
-from dlcourse.errors import ConfigError, DlcourseError
+from dlcourse.errors import DlcourseError
 from dlcourse.lm.batching import BPTTBatches
 from dlcourse.lm.config import LMConfig
 from dlcourse.lm.corpus import EOS, UNK, Corpus
@@ -86,9 +92,7 @@ class LanguageModel(Estimator):
             raise DlcourseError("fit takes a Corpus (dlcourse.lm.load_corpus(NAME or FILE), or "
                                 f"corpus_from_splits(...)), got {type(corpus).__name__}")
         rank, world = active_ranks()
-        if c.batch_size % world:
-            raise ConfigError(f"batch_size {c.batch_size} does not split evenly over {world} "
-                              f"processes; use a multiple of {world}", "batch_size")
+        check_global_batch(c.batch_size, world)
         seed_everything(c.seed, deterministic=c.deterministic)
         device = rank_device(c.device)
         itos = list(corpus.itos)

@@ -27,11 +27,16 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from dlcourse.engine.distributed import active_ranks, is_distributed, rank_device
+from dlcourse.engine.distributed import (
+    active_ranks,
+    check_global_batch,
+    is_distributed,
+    rank_device,
+)
 from dlcourse.engine.estimator import Estimator, load_module_arrays, module_arrays
 from dlcourse.engine.loop import unwrap
 from dlcourse.engine.seed import seed_everything
-from dlcourse.errors import ConfigError, DlcourseError
+from dlcourse.errors import DlcourseError
 from dlcourse.vision.config import TransferConfig
 from dlcourse.vision.data import ArrayImageDataset
 from dlcourse.vision.features import extract_features
@@ -102,10 +107,7 @@ class ImageClassifier(Estimator):
             if data is not None and len(data) == 0:
                 raise DlcourseError(f"the {name} set holds no images; give at least one image "
                                     "per class")
-        world = active_ranks()[1]
-        if config.batch_size % world:
-            raise ConfigError(f"batch_size {config.batch_size} (the global batch) must be a "
-                              f"multiple of the {world} processes", "batch_size")
+        check_global_batch(config.batch_size, active_ranks()[1])
         if valid is not None and list(valid.classes) != list(train.classes):
             raise DlcourseError(f"validation classes {valid.classes[:5]} differ from the "
                                 f"training classes {train.classes[:5]}")

@@ -79,3 +79,19 @@ def test_a_batch_torchrun_cannot_share_is_refused_before_the_data(cli_run, workd
     result.assert_user_error("--batch-size 5 does not split evenly over the 2 torchrun "
                              "processes; use a multiple of 2")
     assert workdir() == set()
+
+
+def test_under_torchrun_one_process_per_machine_prints_a_user_error(cli_run, workdir,
+                                                                     monkeypatch):
+    """Every torchrun process meets the same bad input: the first on the machine says so, the
+    others exit 2 silently (each process printed it, unless torchrun had stopped it first)."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    result = cli_run("lm", "train", "lee", "--batch-size", "5", "--out", "run")
+    assert (result.code, result.err, result.out) == (2, "", "")
+    monkeypatch.setenv("LOCAL_RANK", "0")  # rank 1 of a second machine
+    cli_run("lm", "train", "lee", "--batch-size", "5", "--out", "run").assert_user_error(
+        "does not split evenly")
+    assert workdir() == set()
+

@@ -159,15 +159,12 @@ def _run(args: list[str]) -> None:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
         _traceback(debug)
-        click.echo(f"error: {_usage_line(exc)}", err=True)
-        sys.exit(2)
+        _fail(_usage_line(exc), 2)
     except click.ClickException as exc:
         _traceback(debug)
-        click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
-        sys.exit(exc.exit_code)
+        _fail(" ".join(exc.format_message().split()), exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo(f"error: interrupted{_resume_hint(args)}", err=True)
-        sys.exit(130)
+        _fail(f"interrupted{_resume_hint(args)}", 130)
     except BrokenPipeError:
         # whatever read stdout has stopped (`dlcourse data list | head -3`): end quietly as
         # shell tools do, stdout pointed at /dev/null so the flush at exit does not fail again
@@ -175,12 +172,32 @@ def _run(args: list[str]) -> None:
         sys.exit(141)  # 128 + SIGPIPE, what the shell reports for a tool the pipe stopped
     except (DlcourseError, ValueError, OSError, EOFError) as exc:
         _traceback(debug)
-        click.echo(f"error: {_error_line(exc)}", err=True)
-        if isinstance(exc, TrainingInterrupted):
-            sys.exit(130)
         user_os = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError,
                    FileExistsError)
-        sys.exit(1 if isinstance(exc, OSError) and not isinstance(exc, user_os) else 2)
+        if isinstance(exc, TrainingInterrupted):
+            status = 130
+        elif isinstance(exc, OSError) and not isinstance(exc, user_os):
+            status = 1
+        else:
+            status = 2
+        _fail(_error_line(exc), status)
+
+
+def _fail(message: str, status: int) -> None:
+    """Print ``error: MESSAGE`` and exit with ``status``.
+
+    Under torchrun every process runs the same command on the same machine's files, so a user
+    error (2) or a Ctrl-C (130) reaches all of them alike: only the first process of each
+    machine (``LOCAL_RANK`` 0) prints it, not one line per process. Other failures may be one
+    process's own: every process prints those, naming its rank.
+    """
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        if status in (2, 130) and os.environ.get("LOCAL_RANK", "0") != "0":
+            sys.exit(status)
+        if status not in (2, 130):
+            message = f"rank {os.environ.get('RANK', '0')}: {message}"
+    click.echo(f"error: {message}", err=True)
+    sys.exit(status)
 
 
 def _resume_hint(args: list[str]) -> str:

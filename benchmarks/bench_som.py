@@ -47,7 +47,6 @@ TUNED = ("digits", "fashion")  # schedules and code were tuned looking at these 
 ALL_SETS = ("digits", "fashion", "cancer20", "mnist", "blobs", "wine")
 
 
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="digits only, 3 pairs")

@@ -70,8 +70,9 @@ def _noun_module(name: str):
 @click.option("-q", "--quiet", is_flag=True,
               help="No progress bars or progress messages: results, warnings and errors only.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, envvar="DLCOURSE_THREADS",
-              help="CPU threads for torch, BLAS and numba [default: the physical cores, split "
-                   "between the processes under torchrun; OMP_NUM_THREADS when set].")
+              help="CPU threads for torch, BLAS and numba; on a machine busy with other work 1 "
+                   "is often faster [default: the physical cores, split between the processes "
+                   "under torchrun; OMP_NUM_THREADS when set].")
 @click.pass_context
 def cli(ctx, debug: bool, quiet: bool, threads: int | None):
     """dlcourse: a runnable deep-learning course in PyTorch.

@@ -26,7 +26,7 @@ from pathlib import Path
 
 # PyTorch's worker threads (OpenMP) busy-wait between operations. In a Jupyter kernel, while
 # another program used a core, that made training here up to 18x slower (lesson 4, quick
-# settings: 423 s against 23 s); threads that sleep instead cost 5-15% on an idle
+# settings: 423 s against 23 s); threads that sleep instead cost up to a third on an idle
 # machine. This has to be set before torch is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import click
 
+from dlcourse.cli.options import option_error
 from dlcourse.engine.persist import MODEL_FILE, check_model_dir, read_manifest
 from dlcourse.errors import ConfigError, DlcourseError, a_quoted
 
@@ -229,7 +230,7 @@ def check_batch_split(batch_size: int) -> None:
     try:
         check_global_batch(batch_size)
     except ConfigError as exc:
-        raise DlcourseError(str(exc).replace("batch_size", "--batch-size", 1)) from None
+        raise option_error(exc) from None
 
 
 def note_deprecated(old: str, new: str) -> None:

@@ -76,6 +76,18 @@ def option_name(field: str, rename: dict[str, str | tuple[str, ...]] | None = No
     return spelling
 
 
+def option_error(exc: ConfigError,
+                 rename: dict[str, str | tuple[str, ...]] | None = None) -> DlcourseError:
+    """A config's error as the command line says it: its field named as the option
+    (``batch_size 5 ...`` -> ``--batch-size 5 ...``)."""
+    message = str(exc)
+    if exc.field and message.startswith(exc.field):
+        message = option_name(exc.field, rename) + message[len(exc.field):]
+    elif exc.field:
+        message = message.replace(exc.field, option_name(exc.field, rename), 1)
+    return DlcourseError(message)
+
+
 def _spellings(field: str, rename: dict | None) -> tuple[str, ...]:
     spelling = (rename or {}).get(field, "--" + field.replace("_", "-"))
     return spelling if isinstance(spelling, tuple) else (spelling,)
@@ -162,12 +174,7 @@ class ConfigOptions:
             start = base if base is not None else self.config_class()
             return start.replace(**changes).validate()
         except ConfigError as exc:
-            message = str(exc)
-            if exc.field and message.startswith(exc.field):
-                message = option_name(exc.field, self.rename) + message[len(exc.field):]
-            elif exc.field:
-                message = message.replace(exc.field, option_name(exc.field, self.rename), 1)
-            raise DlcourseError(message) from None
+            raise option_error(exc, self.rename) from None
 
     def pop(self, values: dict[str, Any]) -> dict[str, Any]:
         """Remove this object's options from ``values`` (a command's kwargs); return them."""

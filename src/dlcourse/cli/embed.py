@@ -143,14 +143,10 @@ def train(data, method, lr, old_alpha, limit, dry_run, out, resume, **options):
     config = train_config(method, options, lr, dry_run)
     estimator = "GloVe" if method == "glove" else "Word2Vec"
     from dlcourse.embeddings.checkpoint import check_resumable
-    from dlcourse.embeddings.config import RESUME_FREE
     from dlcourse.embeddings.sources import check_data, open_corpus
 
     if resume:  # the settings now, before the corpus is read (fit checks the data's too)
-        settings = {k: v for k, v in config.to_dict().items() if k not in RESUME_FREE}
-        if settings.get("blocks", 0) is None:  # GloVe's default: the saved run's P
-            del settings["blocks"]
-        check_resumable(out, estimator, settings)
+        check_resumable(out, estimator, config.resume_values())
     data = check_data(data, encoding)
     if method != "glove" and config.backend != "numba":
         from dlcourse.engine.accelerator import is_cpu_spec

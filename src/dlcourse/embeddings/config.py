@@ -82,6 +82,10 @@ class Word2VecConfig(Config):
             raise ConfigError(f"backend numba runs on the CPU, not on {self.device!r}; use "
                               "backend torch (or auto) for a GPU", "backend")
 
+    def resume_values(self) -> dict:
+        """The settings a resumed run must share with the run it continues (plain values)."""
+        return {k: v for k, v in self.to_dict().items() if k not in RESUME_FREE}
+
 
 @dataclass
 class GloVeConfig(Config):
@@ -111,3 +115,14 @@ class GloVeConfig(Config):
     blocks: int | None = param(None, "Vocabulary parts P of the lock-free schedule (the vectors "
                                "depend on the seed and P only); none: processes x workers (on "
                                "--resume: the first run's P).", min=1)
+
+    def resume_values(self) -> dict:
+        """The settings a resumed run must share with the run it continues (plain values).
+
+        ``blocks`` left at None is not among them: a resumed run then takes the P its first
+        run worked out (the saved settings hold that P), whatever the processes and threads.
+        """
+        values = {k: v for k, v in self.to_dict().items() if k not in RESUME_FREE}
+        if self.blocks is None:
+            del values["blocks"]
+        return values

@@ -19,7 +19,7 @@ from dlcourse.embeddings.checkpoint import (
     data_fingerprint,
     interrupted_message,
 )
-from dlcourse.embeddings.config import RESUME_FREE, GloVeConfig
+from dlcourse.embeddings.config import GloVeConfig
 from dlcourse.embeddings.cooccurrence import count_cooccurrences, symmetric_table
 from dlcourse.embeddings.corpus import Corpus, scan_corpus
 from dlcourse.embeddings.glove_training import PARAMS, BlockTable, Rounds
@@ -118,8 +118,8 @@ class GloVe(VectorEstimator):
         params = table.start_params(cfg.vector_size, rng)
         checkpoint = None
         if out_dir is not None:
-            settings = {**{k: v for k, v in cfg.to_dict().items() if k not in RESUME_FREE},
-                        "blocks": parts, "data": data_fingerprint(words, counts)}
+            settings = {**cfg.resume_values(), "blocks": parts,
+                        "data": data_fingerprint(words, counts)}
             checkpoint = RunCheckpoint(out_dir, "GloVe", settings, cfg.to_dict())
         state: dict[str, Any] = {"epoch": 0, "history": [], "position": None}
         rounds = Rounds(table, params, cfg.eta, rank, world)

@@ -19,7 +19,7 @@ from dlcourse.embeddings.checkpoint import (
     data_fingerprint,
     interrupted_message,
 )
-from dlcourse.embeddings.config import RESUME_FREE, Word2VecConfig
+from dlcourse.embeddings.config import Word2VecConfig
 from dlcourse.embeddings.corpus import Corpus, encode_blocks, keep_probabilities, scan_corpus
 from dlcourse.embeddings.ranks import any_rank, process_group
 from dlcourse.embeddings.vectors import KeyedVectors
@@ -118,7 +118,7 @@ class Word2Vec(VectorEstimator):
                  cfg.min_count, total_tokens)
         if checkpoint is not None:
             checkpoint.settings = {
-                **{k: v for k, v in cfg.to_dict().items() if k not in RESUME_FREE},
+                **cfg.resume_values(),
                 "trainer": trainer_name, "data": data_fingerprint(words, counts)}
         state: dict[str, Any] = {"epoch": 0, "history": [], "position": None, "trainer": {}}
         if resume:

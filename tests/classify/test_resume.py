@@ -71,8 +71,9 @@ def test_resume_with_other_settings_or_texts_is_refused(pang_lee_split, tiny, tm
     with pytest.raises(DlcourseError, match="trained with training_texts="):
         TextClassifier(**config).fit(train[0][:100], train[1][:100], valid=valid,
                                      out_dir=tmp_path, resume=True)
-    # more epochs and another device spelling are fine: the run continues
-    longer = TextClassifier(**dict(config, epochs=3, device="auto")).fit(
+    # more epochs, another device spelling and another patience (they only decide where and
+    # how long the run goes on) are fine: the run continues
+    longer = TextClassifier(**dict(config, epochs=3, device="auto", patience=4)).fit(
         *train, valid=valid, out_dir=tmp_path, resume=True)
     assert [h["epoch"] for h in longer.history_] == [1, 2, 3]
 

@@ -95,7 +95,9 @@ class ClassifierConfig(Config):
     0.5) with word dropout 0.2 and adversarial training (epsilon 1), Adam at 1e-3 on batches of
     50 for up to 10 epochs, with a moving average of the weights over about the last 30% of
     the steps (``ema_span``): each epoch validates the average and the weights, the better
-    stands for the epoch, and the best epoch on validation is kept. The word
+    stands for the epoch, and the best epoch on validation is kept. Early stopping waits 5
+    epochs (``patience``): the average catches up with the weights late, and after 3 it cut
+    off runs whose average would have won the last epochs. The word
     vectors are fine-tuned: by default GloVe 6B 50d beside 100-d "minilm-words"
     (:data:`DEFAULT_PRETRAINED`: each vocabulary word run alone through the pretrained
     all-MiniLM-L6-v2 encoder at fit time, see :mod:`dlcourse.classify.minilm_words`), and the
@@ -199,7 +201,7 @@ class ClassifierConfig(Config):
                             "validates the average and the weights, and the better competes "
                             "for the best epoch and is saved; 0: off.",
                             min=0.0, max=1.0)
-    patience: int | None = param(3, "Early stopping: epochs in a row without improvement of "
+    patience: int | None = param(5, "Early stopping: epochs in a row without improvement of "
                                  "--monitor that are tolerated (it stops at the next one; needs "
                                  "validation data); none: never stop early.", min=0)
     monitor: str = param("accuracy", "Validation metric for early stopping and the best epoch.",
@@ -307,9 +309,11 @@ class ClassifierConfig(Config):
     def resume_values(self) -> dict[str, Any]:
         """The settings a resumed run must share with the run it continues (plain values);
         ``epochs``, ``device`` and ``progress`` may change (the engine's resume check skips
-        them). ``ngrams`` left at None is the family's value, so that a run saved before the
+        them, and ``patience`` is left out here: like ``epochs`` it only decides where a run
+        stops). ``ngrams`` left at None is the family's value, so that a run saved before the
         score existed (:attr:`before`) is told apart from today's default."""
         values = self.to_dict()
+        del values["patience"]
         if self.ngrams is None:
             values["ngrams"] = MODEL_DEFAULTS[architecture(self.model)]["ngrams"]
         return values

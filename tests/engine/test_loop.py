@@ -336,6 +336,36 @@ def test_resuming_a_run_that_stopped_early_restores_its_best_weights(tmp_path):
         assert torch.equal(value, best[key])
 
 
+def test_a_run_that_stopped_early_resumed_with_more_patience_goes_on_as_if_it_had_it(tmp_path):
+    # the same validation values each run: epoch 2 is the best, then no improvement
+    def scores():
+        values = iter([1.0, 0.5, 0.9, 0.95, 0.4, 0.3])
+        return lambda m: {"valid_loss": next(values)}
+
+    def run(patience, out, resume=False):
+        model, loader, optimizer, _, _ = make_problem()
+        history = fit(model, loader, step, optimizer, 6, evaluate_fn=scores() if not resume
+                      else _after(scores(), 4), patience=patience, out_dir=out, resume=resume)
+        return model, history
+
+    _, stopped = run(1, tmp_path / "part")
+    assert len(stopped) == 4  # two epochs without improvement after epoch 2
+    resumed_model, resumed = run(3, tmp_path / "part", resume=True)
+    full_model, full = run(3, tmp_path / "full")
+    assert [h["epoch"] for h in resumed] == [1, 2, 3, 4, 5, 6]
+    assert [h["valid_loss"] for h in resumed] == [h["valid_loss"] for h in full]
+    for key, value in full_model.state_dict().items():
+        assert torch.equal(value, resumed_model.state_dict()[key])
+
+
+def _after(evaluate_fn, skip):
+    """``evaluate_fn`` with its first ``skip`` answers drawn already (the epochs a resumed run
+    does not validate again)."""
+    for _ in range(skip):
+        evaluate_fn(None)
+    return evaluate_fn
+
+
 def test_the_moving_average_is_what_the_run_returns_and_evaluates():
     """fit(ema_decay=d) returns the average of the weights after every step (first step's
     weights, then avg = d avg + (1 - d) w) and validates that average, not the last weights."""

@@ -224,7 +224,7 @@ def fit(
         averaged = state.get("average")
         if averaged is not None and ema_decay:  # the run's own decay, whatever epochs say now
             ema_decay = float(state["average_decay"])
-        if state.get("stopped_early"):
+        if state.get("stopped_early") and stopper.should_stop:  # more patience goes on
             log.info("run had already stopped early at epoch %d", start_epoch)
             start_epoch = epochs  # nothing left to train; restore_best below still applies
         elif start_epoch >= epochs:  # a finished run: its outputs are written again

@@ -331,7 +331,9 @@ def fit(
                 save_checkpoint(out / "last.pt", state)
                 write_json(out / "history.json", history)
             if stop:
-                log.info("early stop: %s did not improve for %d epochs", monitor, patience)
+                bad = stopper.bad_epochs
+                log.info("early stop: %s did not improve for %d epoch%s (patience %d)", monitor,
+                         bad, "" if bad == 1 else "s", patience)
                 break
             if guard.should_stop() and epoch + 1 < epochs:  # Ctrl-C in the epoch's last step
                 saved = f"checkpoint saved to {out / 'last.pt'}; " if out is not None else ""

@@ -131,6 +131,8 @@ class ClassifierConfig(Config):
 
     #: a classifier saved before the n-gram score existed was trained without it
     before: ClassVar[dict[str, Any]] = {"ngrams": 0}
+    #: like ``epochs`` it only decides where a run stops
+    resume_free: ClassVar[tuple[str, ...]] = ("patience",)
 
     model: str = param("cnn", "cnn (Kim 2014), transformer (a small encoder), a recurrent "
                        "cell: rnn, gru, lstm, or minilm (the pretrained all-MiniLM-L6-v2 BERT "
@@ -309,11 +311,10 @@ class ClassifierConfig(Config):
     def resume_values(self) -> dict[str, Any]:
         """The settings a resumed run must share with the run it continues (plain values);
         ``epochs``, ``device`` and ``progress`` may change (the engine's resume check skips
-        them, and ``patience`` is left out here: like ``epochs`` it only decides where a run
-        stops). ``ngrams`` left at None is the family's value, so that a run saved before the
-        score existed (:attr:`before`) is told apart from today's default."""
-        values = self.to_dict()
-        del values["patience"]
+        them; :attr:`resume_free` leaves out ``patience`` here). ``ngrams`` left at None is the
+        family's value, so that a run saved before the score existed (:attr:`before`) is told
+        apart from today's default."""
+        values = super().resume_values()
         if self.ngrams is None:
             values["ngrams"] = MODEL_DEFAULTS[architecture(self.model)]["ngrams"]
         return values

@@ -188,7 +188,7 @@ def train(data, preset, dry_run, out, resume, **options):
     check_batch_split(config.batch_size)
     check_data_text(data, corpus_config.encoding)
     if resume:
-        check_resume(out, "lm", config.to_dict())
+        check_resume(out, "lm", config.resume_values())
     from dlcourse.engine import resolve_device
     from dlcourse.engine.distributed import is_main_process, process_group
     from dlcourse.lm import LanguageModel, load_corpus

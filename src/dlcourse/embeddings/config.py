@@ -39,6 +39,7 @@ class Word2VecConfig(Config):
 
     aliases: ClassVar[dict[str, str]] = {"embed_dim": "vector_size", "min_freq": "min_count",
                                            "lr": "alpha", "min_lr": "min_alpha"}
+    resume_free: ClassVar[tuple[str, ...]] = RESUME_FREE
 
 
     method: str = param("skipgram", "skipgram (a word's vector predicts the words around it) "
@@ -82,10 +83,6 @@ class Word2VecConfig(Config):
             raise ConfigError(f"backend numba runs on the CPU, not on {self.device!r}; use "
                               "backend torch (or auto) for a GPU", "backend")
 
-    def resume_values(self) -> dict:
-        """The settings a resumed run must share with the run it continues (plain values)."""
-        return {k: v for k, v in self.to_dict().items() if k not in RESUME_FREE}
-
 
 @dataclass
 class GloVeConfig(Config):
@@ -94,6 +91,7 @@ class GloVeConfig(Config):
 
     aliases: ClassVar[dict[str, str]] = {"embed_dim": "vector_size", "min_freq": "min_count",
                                            "lr": "eta"}
+    resume_free: ClassVar[tuple[str, ...]] = RESUME_FREE
 
 
     vector_size: int = param(100, "Dimensions of the word vectors.", min=1)
@@ -122,7 +120,7 @@ class GloVeConfig(Config):
         ``blocks`` left at None is not among them: a resumed run then takes the P its first
         run worked out (the saved settings hold that P), whatever the processes and threads.
         """
-        values = {k: v for k, v in self.to_dict().items() if k not in RESUME_FREE}
+        values = super().resume_values()
         if self.blocks is None:
             del values["blocks"]
         return values

@@ -92,11 +92,13 @@ class Config:
     lessons share is accepted under either name; the field's own name is what is stored.
     ``before`` maps each field added since models were first saved to the value a model saved
     without it was trained with (``ClassifierConfig``: ``ngrams`` -> 0): :meth:`from_dict`
-    fills it in, and a resume compares against it.
+    fills it in, and a resume compares against it. ``resume_free`` names the fields a resumed
+    run may change (speed, place, where it stops): :meth:`resume_values` leaves them out.
     """
 
     aliases: ClassVar[dict[str, str]] = {}
     before: ClassVar[dict[str, Any]] = {}
+    resume_free: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def fields(cls) -> tuple[dataclasses.Field, ...]:
@@ -204,6 +206,11 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain JSON values (tuples become lists)."""
         return {f.name: _plain(getattr(self, f.name)) for f in self.fields()}
+
+    def resume_values(self) -> dict[str, Any]:
+        """The settings a resumed run must share with the run it continues (plain values):
+        :meth:`to_dict` without the :attr:`resume_free` fields."""
+        return {k: v for k, v in self.to_dict().items() if k not in self.resume_free}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], *, strict: bool = True) -> Config:

@@ -48,6 +48,7 @@ class SOMConfig(Config):
     """
 
     aliases: ClassVar[dict[str, str]] = {"lr": "learning_rate", "lr_end": "learning_rate_end"}
+    resume_free: ClassVar[tuple[str, ...]] = RESUME_FREE
 
 
     m: int = param(10, "Grid rows.", min=1)
@@ -121,7 +122,3 @@ class SOMConfig(Config):
     def sigma_start(self) -> float:
         """The start radius: ``sigma``, or ``max(m, n) / 2`` (at least 1) when it is None."""
         return float(self.sigma) if self.sigma is not None else max(1.0, max(self.m, self.n) / 2)
-
-    def resume_values(self) -> dict:
-        """The settings a resumed run must share with the run it continues (plain values)."""
-        return {k: v for k, v in self.to_dict().items() if k not in RESUME_FREE}

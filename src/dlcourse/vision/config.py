@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from dlcourse.engine.config import Config, param
 from dlcourse.errors import ConfigError
@@ -41,6 +42,8 @@ class TransferConfig(Config):
     starts frozen and one more of its ``unfreeze_groups`` chunks (from the head side) thaws
     each epoch.
     """
+
+    resume_free: ClassVar[tuple[str, ...]] = SPEED_ONLY
 
     arch: str = param("resnet18", "Backbone architecture.", choices=ARCHS)
     weights: str = param(
@@ -100,7 +103,3 @@ class TransferConfig(Config):
         if self.unfreeze == "gradual" and self.mode != "finetune":
             raise ConfigError("unfreeze gradual needs mode finetune (features mode never "
                               "trains the backbone)", "unfreeze")
-
-    def resume_values(self) -> dict:
-        """The settings a resumed run must share with the run it continues (plain values)."""
-        return {k: v for k, v in self.to_dict().items() if k not in SPEED_ONLY}

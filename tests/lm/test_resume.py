@@ -56,8 +56,9 @@ def test_resume_with_other_settings_is_refused(lee_corpus, tiny_config, tmp_path
     bigger = tiny_config(embed_dim=48, hidden_dim=48)
     with pytest.raises(DlcourseError, match="trained with embed_dim=32, this run asks for 48"):
         LanguageModel(bigger).fit(lee_corpus, out_dir=tmp_path, resume=True)
-    # more epochs and another device are fine: the run continues
-    longer = LanguageModel(tiny_config(epochs=3, patience=None)).fit(
+    # more epochs, another device and another patience (they only decide where and how long
+    # the run goes on) are fine: the run continues
+    longer = LanguageModel(tiny_config(epochs=3, device="auto", patience=4)).fit(
         lee_corpus, out_dir=tmp_path, resume=True)
     assert [h["epoch"] for h in longer.history_] == [1, 2, 3]
 

@@ -65,6 +65,8 @@ class LMConfig(Config):
     """
 
     aliases: ClassVar[dict[str, str]] = {"hidden_size": "hidden_dim"}  # the classifier's name
+    # early stopping only decides where a run stops (like epochs): a resumed run may change it
+    resume_free: ClassVar[tuple[str, ...]] = ("patience",)
 
 
     model: str = param("lstm", "Architecture: embedding (the lesson's embedding -> linear "

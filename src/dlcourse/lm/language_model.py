@@ -116,9 +116,10 @@ class LanguageModel(Estimator):
             return {"valid_loss": loss, "valid_ppl": math.exp(loss)}
 
         optimizer, scheduler = make_optimizer(model, c)
-        # what a resumed run must agree with: every setting (the engine lets epochs and device
-        # change) and the data, so a run of another size or corpus is refused in one line
-        settings = {**c.to_dict(), "data": corpus.name, "vocab_size": len(itos)}
+        # what a resumed run must agree with: every setting but patience (the engine lets
+        # epochs and device change too) and the data, so a run of another size or corpus is
+        # refused in one line
+        settings = {**c.resume_values(), "data": corpus.name, "vocab_size": len(itos)}
         history = fit(
             wrap_model(model, device), loader, carried.step, optimizer, c.epochs,
             evaluate_fn=evaluate_fn, scheduler=scheduler, monitor="valid_loss", mode="min",

@@ -8,7 +8,12 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from dlcourse.classify.layers import NGRAM_BUCKETS, WordEmbedding, ngram_score
+from dlcourse.classify.layers import (
+    NGRAM_BUCKETS,
+    WordEmbedding,
+    check_model_config,
+    ngram_score,
+)
 
 CNN_POOLINGS = ("max", "mean")
 
@@ -43,19 +48,10 @@ class CNNConfig:
         if self.pooling not in CNN_POOLINGS:
             raise ValueError(f"unknown pooling '{self.pooling}' for the CNN; choose one of "
                              f"{', '.join(CNN_POOLINGS)}")
-        if self.num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2, got {self.num_classes}; "
-                             "the labels need at least two distinct values")
         if not self.kernel_sizes or min(self.kernel_sizes) < 1:
             raise ValueError(f"kernel_sizes must be widths >= 1, got {self.kernel_sizes}")
-        if self.ngrams < 0:
-            raise ValueError(f"ngrams must be >= 0, got {self.ngrams}")
-        for name in ("vocab_size", "embed_dim", "num_filters"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("dropout", "embed_dropout"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
+        check_model_config(self, ("vocab_size", "embed_dim", "num_filters"),
+                           ("dropout", "embed_dropout"))
 
     def to_dict(self) -> dict:
         """Plain dict for checkpoints; ``CNNConfig(**d)`` rebuilds it."""

@@ -151,3 +151,23 @@ def ngram_score(config) -> NgramScore | None:
         return None
     outputs = 1 if config.num_classes == 2 else config.num_classes
     return NgramScore(config.vocab_size, outputs, config.ngrams, config.ngram_buckets)
+
+
+def check_model_config(config, sizes: tuple[str, ...], fractions: tuple[str, ...]) -> None:
+    """The checks every classifier's model config shares: at least two classes, ``ngrams`` >= 0,
+    the fields ``sizes`` >= 1 and the dropout rates ``fractions`` in [0, 1).
+
+    Raises:
+        ValueError: naming the first field out of range and its value.
+    """
+    if config.num_classes < 2:
+        raise ValueError(f"num_classes must be >= 2, got {config.num_classes}; "
+                         "the labels need at least two distinct values")
+    if config.ngrams < 0:
+        raise ValueError(f"ngrams must be >= 0, got {config.ngrams}")
+    for name in sizes:
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
+    for name in fractions:
+        if not 0.0 <= getattr(config, name) < 1.0:
+            raise ValueError(f"{name} must lie in [0, 1), got {getattr(config, name)}")

@@ -13,7 +13,12 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from dlcourse.classify.bert import BertClassifier, BertConfig
 from dlcourse.classify.cnn import CNNClassifier, CNNConfig
 from dlcourse.classify.config import MODEL_DEFAULTS, architecture
-from dlcourse.classify.layers import NGRAM_BUCKETS, WordEmbedding, ngram_score
+from dlcourse.classify.layers import (
+    NGRAM_BUCKETS,
+    WordEmbedding,
+    check_model_config,
+    ngram_score,
+)
 from dlcourse.classify.transformer import TransformerClassifier, TransformerConfig
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
@@ -50,16 +55,8 @@ class RNNConfig:
         if self.pooling not in POOLINGS:
             raise ValueError(f"unknown pooling '{self.pooling}'; choose one of "
                              f"{', '.join(POOLINGS)}")
-        if self.num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2, got {self.num_classes}; "
-                             "the labels need at least two distinct values")
-        if self.ngrams < 0:
-            raise ValueError(f"ngrams must be >= 0, got {self.ngrams}")
-        for name in ("vocab_size", "embed_dim", "hidden_size", "num_layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+        check_model_config(self, ("vocab_size", "embed_dim", "hidden_size", "num_layers"),
+                           ("dropout",))
 
     def to_dict(self) -> dict:
         """Plain dict for checkpoints; ``RNNConfig(**d)`` rebuilds it."""

@@ -9,7 +9,12 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from dlcourse.classify.layers import NGRAM_BUCKETS, WordEmbedding, ngram_score
+from dlcourse.classify.layers import (
+    NGRAM_BUCKETS,
+    WordEmbedding,
+    check_model_config,
+    ngram_score,
+)
 
 TRANSFORMER_POOLINGS = ("cls", "mean", "max")
 POSITIONS = ("learned", "sinusoidal")
@@ -52,21 +57,11 @@ class TransformerConfig:
         if self.positions not in POSITIONS:
             raise ValueError(f"unknown positions '{self.positions}'; choose one of "
                              f"{', '.join(POSITIONS)}")
-        if self.num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2, got {self.num_classes}; "
-                             "the labels need at least two distinct values")
-        if self.ngrams < 0:
-            raise ValueError(f"ngrams must be >= 0, got {self.ngrams}")
-        for name in ("vocab_size", "embed_dim", "d_model", "num_layers", "num_heads",
-                     "max_positions"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_model_config(self, ("vocab_size", "embed_dim", "d_model", "num_layers",
+                                  "num_heads", "max_positions"), ("dropout", "embed_dropout"))
         if self.d_model % self.num_heads:
             raise ValueError(f"d_model ({self.d_model}) must be a multiple of num_heads "
                              f"({self.num_heads}); change --hidden-size or --heads")
-        for name in ("dropout", "embed_dropout"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
 
     def to_dict(self) -> dict:
         """Plain dict for checkpoints; ``TransformerConfig(**d)`` rebuilds it."""

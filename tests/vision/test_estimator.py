@@ -71,6 +71,16 @@ def test_same_seed_same_weights_and_another_seed_differs(tiny, finetune):
     assert not torch.equal(sa["head.weight"], sc["head.weight"])
 
 
+@pytest.mark.parametrize("arch", ["resnet18", "mobilenet_v3_small"])
+def test_a_last_batch_of_one_image_trains(tiny, finetune, arch):
+    # 9 images in batches of 8 at 32 px: the last training batch and the last batch of the
+    # batch-norm recalibration would hold one image on a 1x1 feature map, which BatchNorm
+    # refuses in training mode ("Expected more than 1 value per channel"); it is left out
+    clf = finetune(arch=arch, image_size=32, batch_size=8).fit(tiny[0](9, size=32))
+    assert len(clf.history_) == 1 and np.isfinite(clf.history_[0]["train_loss"])
+    assert len(clf.predict_images(np.zeros((3, 32, 32), np.uint8))) == 3
+
+
 @pytest.mark.slow
 def test_finetune_loss_falls_on_a_learnable_task(tiny, finetune):
     clf = finetune(epochs=4, optimizer="adamw", lr=3e-3, backbone_lr_mult=1.0,

@@ -157,6 +157,10 @@ def recalibrate_batchnorm(model: nn.Module, ds: Dataset, pipe: Pipeline, max_ima
     unaffected; ``max_images=0`` does nothing.
     """
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if len(ds) % pipe.batch_size == 1:
+        # a last batch of one image has no variance (torch refuses it once the feature map is
+        # 1x1): stop before it; len(ds) - 1 images are whole batches
+        max_images = min(max_images, len(ds) - 1)
     if not bns or max_images <= 0:
         return
     saved = [m.momentum for m in bns]

@@ -78,10 +78,16 @@ def train_batches(ds: Dataset, batch_size: int, seed: int, *, num_workers: int =
     rank, world = active_ranks()
     sampler = distributed_sampler(ds, shuffle=True, seed=seed) or DistributedSampler(
         ds, num_replicas=1, rank=0, shuffle=True, seed=seed)
+    per_rank = batch_size // world
+    # a last batch of one image cannot train BatchNorm (torch refuses a single value per
+    # channel once the feature map is 1x1, as it is at small image sizes): leave that image
+    # out of this epoch (another one each epoch, the order being shuffled). Every rank's share
+    # has the same length, so the ranks drop alike.
+    single = len(sampler) % per_rank == 1 and len(sampler) > 1
     # not persistent: every epoch's iterator then draws its workers' base seed from the global
     # RNG at the same point whatever the number of workers, so the augmentation that follows
     # (and a resumed epoch) sees the same random numbers; re-forking costs well under a second
-    return DataLoader(ds, batch_size=batch_size // world, sampler=sampler,
+    return DataLoader(ds, batch_size=per_rank, sampler=sampler, drop_last=single,
                       num_workers=num_workers, pin_memory=pin_memory)
 
 

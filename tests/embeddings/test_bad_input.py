@@ -90,6 +90,7 @@ def files(workdir, model_inputs, trained_dir):
     Path("cut.bin").write_bytes(Path("vectors.bin").read_bytes()[:-40])
     Path("latin1vec.txt").write_bytes("1 2\ncaf\xe9 0.5 1.5\n".encode("latin-1"))
     Path("punct.txt").write_text("... !!! ,,, ???\n" * 20)
+    Path("oneword.txt").write_text("alpha\nbeta\n" * 10)  # no two words share a line
     Path("late.txt").write_bytes(b"fine text\n" * 30 + "caf\xe9\n".encode("latin-1"))
     Path("pairs.tsv").write_text("tiger cat 7.35\n", encoding="utf-8")  # blanks, not tabs
     Path("questions.txt").write_text(": capitals\nathens greece baghdad\n", encoding="utf-8")
@@ -109,6 +110,8 @@ CASES = [
     (("embed", "train", "empty.txt", "--out", "out"), r"DATA empty.txt is empty"),
     (("embed", "train", "blank.txt", "--out", "out"), r"DATA blank.txt is empty"),
     (("embed", "train", "punct.txt", "--out", "out"), r"no word occurs min_count=5 times"),
+    (("embed", "train", "oneword.txt", "--method", "glove", "--out", "out"),
+     r"no two of the 2 vocabulary words occur in one text within 10 words"),
     (("embed", "train", "latin1.txt", "--out", "out"),
      r"latin1.txt:1: byte 0xe9 is not valid utf-8; pass the file's encoding \(--encoding "
      r"latin-1"),

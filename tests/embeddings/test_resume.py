@@ -151,3 +151,18 @@ def test_cli_glove_resume_at_default_blocks_keeps_the_first_runs(cli_run, workdi
     assert result.code == 0, result.err
     assert_same_arrays(Path("full"), Path("part"))
     assert read_manifest(Path("part/model.safetensors"))["config"]["blocks"] is None
+
+
+@pytest.mark.parametrize("cls", [Word2Vec, GloVe])
+def test_a_refit_stopped_midway_keeps_the_previous_fit_whole(cls, lee_sentences, tmp_path,
+                                                             monkeypatch):
+    est = cls(vector_size=8, min_count=2, epochs=2, workers=1).fit(lee_sentences[:100])
+    words, counts, history = list(est.wv.index_to_key), est.counts_.copy(), est.history_
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "1")
+    with pytest.raises(TrainingInterrupted):
+        est.fit(lee_sentences[100:160])  # another vocabulary, stopped in its first epoch
+    # vectors, counts and history all still the first fit's: it saves and loads as one model
+    assert est.wv.index_to_key == words and est.history_ == history
+    assert np.array_equal(est.counts_, counts)
+    est.save(tmp_path)
+    assert cls.load(tmp_path).wv.index_to_key == words

@@ -104,6 +104,11 @@ class GloVe(VectorEstimator):
         rows, cols, vals = symmetric_table(scan, stream, key_to_index, cfg.window, cfg.memory_mb,
                                            cfg.min_count, cfg.max_vocab)
         del scan
+        if not len(vals):  # every rank counts the whole corpus: all refuse alike
+            raise ValueError(f"no two of the {len(words)} vocabulary words occur in one text "
+                             f"within {cfg.window} words of each other, so GloVe has no "
+                             "co-occurrence to fit; give longer texts, a lower min_count or a "
+                             "wider window")
         count_seconds = time.perf_counter() - start
         log.info("%d co-occurrence entries for %d words in %.1fs", len(vals), len(words),
                  count_seconds)
@@ -129,9 +134,9 @@ class GloVe(VectorEstimator):
                 params[name][...] = arrays[name]
             if state["position"] is not None:
                 rounds.restore_losses(arrays["block_loss"])
-        self.counts_ = counts
-        self.cooccurrences_ = len(vals)
-        self.history_ = list(state["history"])
+        # the learned attributes are set together at the end: a refit stopped midway leaves
+        # the previous fit's whole state, not half of each
+        history = list(state["history"])
         position = state["position"] or {"round": 0, "seconds": 0.0}
 
         def save(epoch: int, position: dict | None) -> None:
@@ -139,7 +144,7 @@ class GloVe(VectorEstimator):
             arrays = dict(params)
             if position is not None:
                 arrays["block_loss"] = rounds.losses_for_checkpoint()
-            checkpoint.write(arrays, {"epoch": epoch, "history": self.history_,
+            checkpoint.write(arrays, {"epoch": epoch, "history": history,
                                       "position": position})
 
         train_start = time.perf_counter()
@@ -164,7 +169,7 @@ class GloVe(VectorEstimator):
                         raise TrainingInterrupted(interrupted_message(where, checkpoint))
                 position = {"round": 0, "seconds": 0.0}
                 loss = rounds.epoch_loss(len(vals))
-                self.history_.append({"epoch": epoch, "loss": loss,
+                history.append({"epoch": epoch, "loss": loss,
                                       "seconds": time.perf_counter() - t0})
                 log.info("glove epoch %d: loss %.5f", epoch, loss)
                 if callback is not None:
@@ -186,6 +191,7 @@ class GloVe(VectorEstimator):
                          "train_seconds": time.perf_counter() - train_start,
                          "comm_seconds": rounds.comm_seconds}
         self.wv_ = KeyedVectors(words, (params["w"] + params["c"])[table.where])
+        self.counts_, self.cooccurrences_, self.history_ = counts, len(vals), history
         if out_dir is not None:
             self.save(out_dir)  # rank 0 only
         return self

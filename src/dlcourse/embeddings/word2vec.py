@@ -145,13 +145,14 @@ class Word2Vec(VectorEstimator):
 
         key_to_index = {w: i for i, w in enumerate(words)}
         train_tokens = int(counts.sum())  # in-vocabulary tokens per epoch
-        self.counts_ = counts
-        self.history_ = list(state["history"])
+        # the learned attributes are set together at the end: a refit stopped midway leaves
+        # the previous fit's whole state, not half of each
+        history = list(state["history"])
         position = EpochProgress.from_values(state["position"])
 
         def save(epoch: int, position: EpochProgress | None) -> None:
             checkpoint.write(trainer.arrays(), {
-                "epoch": epoch, "history": self.history_, "trainer": trainer.extra(),
+                "epoch": epoch, "history": history, "trainer": trainer.extra(),
                 "position": None if position is None else position.to_values()})
 
         with StopGuard() as guard:
@@ -175,12 +176,12 @@ class Word2Vec(VectorEstimator):
                         save(epoch - 1, result)
                     raise TrainingInterrupted(interrupted_message(where, checkpoint))
                 position = EpochProgress()
-                self.history_.append({
+                history.append({
                     "epoch": epoch, "loss": result.loss / max(result.outputs, 1),
                     "words": result.words, "seconds": result.seconds,
                     "words_per_s": result.words / max(result.seconds, 1e-9)})
-                log.info("epoch %d: loss %.4f, %.0f words/s", epoch, self.history_[-1]["loss"],
-                         self.history_[-1]["words_per_s"])
+                log.info("epoch %d: loss %.4f, %.0f words/s", epoch, history[-1]["loss"],
+                         history[-1]["words_per_s"])
                 last = epoch == cfg.epochs  # a stop after the last epoch: the run is done
                 stop, due = any_rank([guard.should_stop() and not last, checkpoint is not None
                                       and not last and checkpoint.due()], world)
@@ -196,6 +197,7 @@ class Word2Vec(VectorEstimator):
         w_in, self.syn1neg_ = trainer.weights()
         self.comm_seconds_ = getattr(trainer, "comm_seconds", 0.0)
         self.wv_ = KeyedVectors(words, w_in)
+        self.counts_, self.history_ = counts, history
         if out_dir is not None:
             self.save(out_dir)  # rank 0 only
         return self

@@ -58,6 +58,25 @@ def test_another_estimators_folder_is_named_with_its_article(tmp_path):
         estimator("dlcourse.vision", "ImageClassifier").load(tmp_path)
 
 
+@pytest.mark.parametrize("module, name, kw", [*ESTIMATORS, ("dlcourse.embeddings", "GloVe", {})])
+def test_fit_refuses_an_out_dir_holding_another_lessons_model(module, name, kw, tmp_path):
+    # the CLI's --out check, in the Python API too: refused before the data is looked at, so
+    # the other run's files stay as they were. The folder holds a SOM's model file, whose
+    # manifest names the lm lesson when the estimator under test is the SOM itself.
+    som = estimator("dlcourse.som", "SOM")(2, 2, epochs=1, device="cpu")
+    som.fit(np.random.default_rng(0).normal(size=(10, 2)))
+    other = "lm" if module == "dlcourse.som" else "som"
+    som.lesson = other
+    som.save(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    new = estimator(module, name)(**kw)
+    data = (None, None) if name == "TextClassifier" else (None,)
+    with pytest.raises(DlcourseError, match=rf"out_dir {tmp_path} holds an? '{other}' model, "
+                                            rf"not an? '{new.lesson}' one"):
+        new.fit(*data, out_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
 def test_fit_with_out_dir_leaves_a_model_that_load_reads(tmp_path):
     """In every lesson ``fit(..., out_dir=D)`` ends with the model file: ``load(D)`` gives the
     same answers (here the three that used to leave checkpoints only)."""

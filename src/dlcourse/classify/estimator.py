@@ -115,7 +115,7 @@ class TextClassifier(Estimator):
         """
         from dlcourse.text import LabelEncoder, Vocab, get_tokenizer
 
-        config = self.validated_config()
+        config = self.validated_config(out_dir, resume)
         bert = architecture(config.model) == "bert"
         if not bert:  # minilm's check() already refused word vectors
             check_pretrained(config.pretrained)

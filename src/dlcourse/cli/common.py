@@ -24,8 +24,9 @@ from typing import Any
 import click
 
 from dlcourse.cli.options import option_error
-from dlcourse.engine.persist import MODEL_FILE, check_model_dir, read_manifest
-from dlcourse.errors import ConfigError, DlcourseError, a_quoted
+from dlcourse.engine.estimator import check_out_lesson
+from dlcourse.engine.persist import MODEL_FILE, check_model_dir
+from dlcourse.errors import ConfigError, DlcourseError
 
 
 # ---------------------------------------------------------------------------- checks before work
@@ -114,21 +115,6 @@ def check_input_file(path: str | os.PathLike, what: str = "DATA") -> Path:
     return path
 
 
-def check_out_lesson(out: Path, lesson: str) -> None:
-    """Refuse to train into a folder holding another lesson's model: the two runs' files
-    (model, checkpoints, figures) would mix. A finished run of the same lesson is replaced."""
-    if not (out / MODEL_FILE).is_file():
-        return
-    try:
-        found = read_manifest(out / MODEL_FILE).get("lesson")
-    except DlcourseError:
-        found = None
-    if found != lesson:
-        what = f"{a_quoted(found)} model" if found else f"a {MODEL_FILE} of another program"
-        raise DlcourseError(f"--out {out} holds {what}, not {a_quoted(lesson)} one; use "
-                            "another folder for this run")
-
-
 def optional_out_dir(ctx, param, value):
     """Click callback of an optional output folder (``evaluate --out``, ``plot --out``):
     checked like :func:`check_out_dir`, nothing created."""
@@ -140,7 +126,7 @@ def _out_callback(ctx, param, value):
         return None
     out = check_out_dir(value)
     if ctx.parent is not None:  # dlcourse NOUN train: the noun is the lesson
-        check_out_lesson(out, ctx.parent.info_name)
+        check_out_lesson(out, ctx.parent.info_name, "--out")
     return out
 
 

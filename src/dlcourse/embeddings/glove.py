@@ -25,7 +25,6 @@ from dlcourse.embeddings.corpus import Corpus, scan_corpus
 from dlcourse.embeddings.glove_training import PARAMS, BlockTable, Rounds
 from dlcourse.embeddings.ranks import any_rank, process_group
 from dlcourse.embeddings.vectors import KeyedVectors
-from dlcourse.engine.estimator import check_resume_dir
 from dlcourse.engine.interrupt import StopGuard, stopped_at_once
 from dlcourse.engine.threads import thread_budget
 from dlcourse.errors import IncompatibleModelError, TrainingInterrupted
@@ -89,8 +88,7 @@ class GloVe(VectorEstimator):
             TrainingInterrupted: Ctrl-C (or ``DLCOURSE_INTERRUPT_AFTER=N``: after step N, a
                 step being one round, P per epoch).
         """
-        cfg = self.validated_config()
-        check_resume_dir(resume, out_dir)
+        cfg = self.validated_config(out_dir, resume)
         stream = Corpus(corpus)
         start = time.perf_counter()
         rank, world = process_group()

@@ -24,7 +24,6 @@ from dlcourse.embeddings.corpus import Corpus, encode_blocks, keep_probabilities
 from dlcourse.embeddings.ranks import any_rank, process_group
 from dlcourse.embeddings.vectors import KeyedVectors
 from dlcourse.embeddings.word2vec_cpu import EpochProgress
-from dlcourse.engine.estimator import check_resume_dir
 from dlcourse.engine.interrupt import StopGuard, stopped_at_once
 from dlcourse.errors import IncompatibleModelError, TrainingInterrupted
 
@@ -96,8 +95,7 @@ class Word2Vec(VectorEstimator):
             TrainingInterrupted: Ctrl-C (or ``DLCOURSE_INTERRUPT_AFTER=N``: after step N, a
                 step being a chunk of ~50,000 words on the CPU, a batch on the torch path).
         """
-        cfg = self.validated_config()
-        check_resume_dir(resume, out_dir)
+        cfg = self.validated_config(out_dir, resume)
         stream = Corpus(corpus)
         rank, world = process_group()
         trainer_name = _trainer_name(cfg, world)

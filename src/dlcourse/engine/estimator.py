@@ -24,7 +24,13 @@ from typing import Any, ClassVar
 
 from dlcourse import __version__
 from dlcourse.engine.config import Config
-from dlcourse.engine.persist import model_path, read_manifest, read_state, write_state
+from dlcourse.engine.persist import (
+    MODEL_FILE,
+    model_path,
+    read_manifest,
+    read_state,
+    write_state,
+)
 from dlcourse.errors import (
     ConfigError,
     DlcourseError,
@@ -108,9 +114,16 @@ class Estimator:
         self.config = self.config.replace(**params)
         return self
 
-    def validated_config(self) -> Config:
-        """``self.config`` after :meth:`Config.validate` (call this first thing in ``fit``)."""
-        return self.config.validate()
+    def validated_config(self, out_dir: str | os.PathLike | None = None,
+                         resume: bool = False) -> Config:
+        """``self.config`` after :meth:`Config.validate`, and ``fit``'s ``out_dir`` checked
+        (call this first thing in ``fit``): ``resume`` needs one, and it must not hold another
+        lesson's model (see :func:`check_out_lesson`)."""
+        config = self.config.validate()
+        check_resume_dir(resume, out_dir)
+        if out_dir is not None:
+            check_out_lesson(Path(out_dir), self.lesson)
+        return config
 
     # ------------------------------------------------------------------ fitted state
     @property
@@ -220,6 +233,25 @@ def check_compatible(manifest: dict[str, Any], cls: type[Estimator],
         f"{where} holds {a_quoted(lesson)} model ({estimator}), not {article(cls.__name__)} "
         f"{cls.__name__}; pass a "
         f"directory written by 'dlcourse {cls.lesson} train'")
+
+
+def check_out_lesson(out: Path, lesson: str, option: str = "out_dir") -> None:
+    """Refuse to train into a folder holding another lesson's model: the two runs' files
+    (model, checkpoints, figures) would mix. A finished run of the same lesson is replaced.
+
+    Raises:
+        DlcourseError: naming ``option`` (``--out`` for the CLI), the folder and what it holds.
+    """
+    if not (out / MODEL_FILE).is_file():
+        return
+    try:
+        found = read_manifest(out / MODEL_FILE).get("lesson")
+    except DlcourseError:
+        found = None
+    if found != lesson:
+        what = f"{a_quoted(found)} model" if found else f"a {MODEL_FILE} of another program"
+        raise DlcourseError(f"{option} {out} holds {what}, not {a_quoted(lesson)} one; use "
+                            "another folder for this run")
 
 
 def check_resume_dir(resume: bool, out_dir: str | os.PathLike | None) -> None:

@@ -87,7 +87,7 @@ class LanguageModel(Estimator):
             DlcourseError: not a Corpus; ``resume`` onto a run of another lesson or other
                 settings.
         """
-        c = self.validated_config()
+        c = self.validated_config(out_dir, resume)
         if not isinstance(corpus, Corpus):
             raise DlcourseError("fit takes a Corpus (dlcourse.lm.load_corpus(NAME or FILE), or "
                                 f"corpus_from_splits(...)), got {type(corpus).__name__}")

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse.engine.estimator import Estimator, check_resume_dir
+from dlcourse.engine.estimator import Estimator
 from dlcourse.som import measures
 from dlcourse.som.config import SOMConfig
 from dlcourse.som.grid import Grid
@@ -123,8 +123,7 @@ class SOM(Estimator):
             TrainingInterrupted: Ctrl-C (or ``DLCOURSE_INTERRUPT_AFTER=N``: after step N,
                 a step being a batch epoch, 2,048 online samples or a mini-batch).
         """
-        config = self.validated_config()
-        check_resume_dir(resume, out_dir)
+        config = self.validated_config(out_dir, resume)
         X = measures.as_matrix(X)
         labels = None if y is None else _plain_labels(y, len(X))  # checked before any work
         self.backend_, self.device_ = resolve_backend(config.device, config.backend)

@@ -97,7 +97,7 @@ class ImageClassifier(Estimator):
                 nothing (or another run) to resume.
             TrainingInterrupted: Ctrl-C, after the checkpoint is written.
         """
-        config = self.validated_config()
+        config = self.validated_config(out_dir, resume)
         check_weights(config.arch, config.weights)
         for name, data in (("train", train), ("valid", valid)):
             if data is not None and not isinstance(data, ArrayImageDataset):

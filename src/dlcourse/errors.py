@@ -25,6 +25,14 @@ class NotFittedError(DlcourseError, ValueError, AttributeError):
     scikit-learn, so code written for either keeps working)."""
 
 
+class UnknownTokenError(DlcourseError, KeyError):
+    """A word or token is not in a vocabulary (that has no unknown token): a ``KeyError`` too,
+    so code written for gensim's ``KeyedVectors`` or a dict keeps working."""
+
+    def __str__(self) -> str:  # KeyError would print the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
 class IncompatibleModelError(DlcourseError):
     """A model directory holds another lesson's model, or weights that do not fit the config."""
 

@@ -44,6 +44,15 @@ def test_unknown_word_suggests_close_entries(glove):
         glove.most_similar("qqqqqq")
 
 
+def test_an_unknown_word_is_a_key_error_as_in_gensim(glove):
+    # gensim code skips out-of-vocabulary words with `except KeyError`
+    with pytest.raises(KeyError) as info:
+        glove["qqqqqq"]
+    assert str(info.value).startswith("word 'qqqqqq' is not in")  # one line, not quoted
+    assert np.array_equal(glove.get_vector("the"), glove["the"])
+    assert np.linalg.norm(glove.get_vector("the", norm=True)) == pytest.approx(1.0, abs=1e-6)
+
+
 @pytest.mark.filterwarnings("ignore:Call to deprecated:DeprecationWarning")
 def test_reads_stanford_glove_like_gensim(glove, glove_path):
     ref = GensimKV.load_word2vec_format(glove_path, no_header=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.errors import DlcourseError, a_quoted
+from dlcourse.errors import DlcourseError, UnknownTokenError, a_quoted
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +82,12 @@ class KeyedVectors:
         return f"KeyedVectors({len(self)} words, {self.vector_size} dims)"
 
     def get_index(self, word: str) -> int:
-        """Row of ``word``; an unknown word raises DlcourseError naming close entries."""
+        """Row of ``word``; an unknown word raises UnknownTokenError (a KeyError, as in gensim,
+        and a DlcourseError) naming close entries."""
         try:
             return self.key_to_index[word]
         except KeyError:
-            raise DlcourseError(self._unknown_message(word)) from None
+            raise UnknownTokenError(self._unknown_message(word)) from None
 
     def _unknown_message(self, word: str) -> str:
         keys = self.index_to_key[:50000]
@@ -103,6 +104,10 @@ class KeyedVectors:
         if isinstance(word, str):
             return self.vectors[self.get_index(word)]
         return self.vectors[[self.get_index(w) for w in word]]
+
+    def get_vector(self, word: str, norm: bool = False) -> np.ndarray:
+        """The vector (D,) of ``word`` (gensim's name), of unit length with ``norm``."""
+        return (self.get_normed_vectors() if norm else self.vectors)[self.get_index(word)]
 
     def get_normed_vectors(self) -> np.ndarray:
         """Unit-length copy of the vectors (V, D); zero rows stay zero. Cached."""
@@ -153,7 +158,7 @@ class KeyedVectors:
             ``[(word, cosine), ...]``, best first, the query words left out.
 
         Raises:
-            DlcourseError: a word not in the vocabulary (naming close entries).
+            UnknownTokenError: a word not in the vocabulary (naming close entries).
         """
         query, ids = self._query(positive, negative)
         unit = self.get_normed_vectors()[:restrict_vocab]

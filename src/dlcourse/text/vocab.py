@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, UnknownTokenError
 
 __all__ = ["Vocab", "UnknownTokenError"]
 
@@ -26,13 +26,6 @@ def _role(role: str, token: str | None, known, where: str) -> str | None:
     if token == _DEFAULT_ROLES[role]:
         return None
     raise ValueError(f"{role} {token!r} is not {where}; add it there or pass {role}=None")
-
-
-class UnknownTokenError(DlcourseError, KeyError):
-    """A token is not in a vocabulary that has no unknown token (a ``KeyError`` too)."""
-
-    def __str__(self) -> str:  # KeyError would print the message in quotes
-        return str(self.args[0]) if self.args else ""
 
 
 class Vocab:

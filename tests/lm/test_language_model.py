@@ -143,6 +143,9 @@ def test_perplexity_and_generate_take_what_users_have(trained, lee_corpus):
             lm.perplexity(bad)
     assert lm.generate(["the", "war"], max_tokens=4, seed=1) == lm.generate("the war",
                                                                            max_tokens=4, seed=1)
+    # one string is one line (it was read as a list of one-character lines)
+    assert lm.encode("the war").tolist() == lm.encode(["the war"]).tolist()
+    assert len(lm.encode("the war")) == 3  # two words and <eos>
 
 
 def test_text_file_and_split_directory_sources(tmp_path):

@@ -32,6 +32,9 @@ def test_array_dataset_rejects_bad_input_with_a_clear_message():
         ArrayImageDataset(np.zeros((2, 8, 8), np.uint8), [0, 2], ["a", "b"])
     with pytest.raises(ValueError, match="2 images but 3 labels"):
         ArrayImageDataset(np.zeros((2, 8, 8), np.uint8), [0, 1, 1], ["a", "b"])
+    # one colour image without its batch axis was read as 24 grey images 3 pixels wide
+    with pytest.raises(ValueError, match=r"24 grey images 3 pixels wide; .*images\[None\]"):
+        ArrayImageDataset(np.zeros((24, 24, 3), np.uint8), [0] * 24, ["a", "b"])
     # float or text labels were truncated or a torch error: class indices only
     with pytest.raises(ValueError, match="labels must be integer class indices, got float64"):
         ArrayImageDataset(np.zeros((2, 8, 8), np.uint8), [0.5, 1.5], ["a", "b"])

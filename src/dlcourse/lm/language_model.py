@@ -178,9 +178,12 @@ class LanguageModel(Estimator):
         self.check_is_fitted()
         return tokenizer_from_config(self.tokenizer_config_)(text)
 
-    def encode(self, lines: list[str]) -> torch.Tensor:
-        """(N,) id stream of ``lines`` in this model's vocabulary, ``<eos>`` after each line."""
+    def encode(self, lines: list[str] | str) -> torch.Tensor:
+        """(N,) id stream of ``lines`` (one string is one line) in this model's vocabulary,
+        ``<eos>`` after each line."""
         self.check_is_fitted()
+        if isinstance(lines, str):  # not a list of one-character lines
+            lines = [lines]
         stoi = {w: i for i, w in enumerate(self.itos_)}
         unk, eos = stoi[UNK], stoi[EOS]
         ids: list[int] = []

@@ -49,6 +49,11 @@ class ArrayImageDataset(Dataset):
         x = torch.from_numpy(arr if arr.flags.writeable else arr.copy())
         if x.dtype != torch.uint8:
             raise ValueError(f"images must be uint8 pixels 0-255, got {x.dtype}")
+        if x.dim() == 3 and x.shape[-1] in (3, 4) and x.shape[1] > 4:
+            # (H, W, 3) is one colour image, which (N, H, W) would read as H grey images
+            raise ValueError(f"images of shape {tuple(x.shape)} would be {x.shape[0]} grey "
+                             f"images {x.shape[2]} pixels wide; pass one colour image as a "
+                             f"batch of one, images[None] of shape {(1, *x.shape)}")
         if x.dim() == 3:
             x = x[:, None]                                   # (N, 1, H, W)
         elif x.dim() == 4 and x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):

@@ -20,6 +20,13 @@ class ConfigError(DlcourseError, ValueError):
         self.field = field
 
 
+class InputError(DlcourseError, ValueError):
+    """Data or an argument given to ``fit``, ``predict``, ``evaluate`` or a query that cannot be
+    used (wrong type, shape or length, empty, unknown). A ``ValueError`` too, so that both
+    ``except ValueError`` (scikit-learn's convention) and ``except DlcourseError`` catch it in
+    every lesson."""
+
+
 class NotFittedError(DlcourseError, ValueError, AttributeError):
     """An estimator was used before ``fit`` or ``load`` (a ValueError and AttributeError, as in
     scikit-learn, so code written for either keeps working)."""

@@ -9,7 +9,7 @@ import importlib
 import numpy as np
 import pytest
 
-from dlcourse.errors import ConfigError, DlcourseError, IncompatibleModelError
+from dlcourse.errors import ConfigError, DlcourseError, IncompatibleModelError, InputError
 
 # every estimator with a device (GloVe runs on the CPU only)
 ESTIMATORS = [("dlcourse.som", "SOM", {"m": 3, "n": 3}), ("dlcourse.embeddings", "Word2Vec", {}),
@@ -46,6 +46,36 @@ def test_fit_refuses_the_wrong_kind_of_data_in_one_line():
     with pytest.raises(ConfigError, match="unknown weights 'foo'") as info:
         estimator("dlcourse.vision", "ImageClassifier")(weights="foo").fit(["a.png"])
     assert info.value.field == "weights"
+
+
+@pytest.mark.parametrize("module, name, kw, data", [
+    ("dlcourse.som", "SOM", {"m": 2, "n": 2}, (np.zeros((0, 3)),)),
+    ("dlcourse.som", "SOM", {"m": 2, "n": 2}, (np.zeros((4, 3)), [1, 2])),
+    ("dlcourse.embeddings", "Word2Vec", {}, (iter([["a", "b"]]),)),
+    ("dlcourse.lm", "LanguageModel", {}, (["the cat sat"],)),
+    ("dlcourse.classify", "TextClassifier", {"pretrained": None}, (["a", "b"], ["pos"])),
+    ("dlcourse.vision", "ImageClassifier", {"weights": "none"}, (["a.png"],)),
+])
+def test_data_fit_cannot_use_is_one_error_type_in_every_lesson(module, name, kw, data):
+    # InputError: `except ValueError` (scikit-learn's habit) and `except DlcourseError` both
+    # catch it, whichever lesson raised it (SOM and the embeddings raised bare ValueErrors,
+    # the torch lessons bare DlcourseErrors)
+    with pytest.raises(InputError) as info:
+        estimator(module, name)(**kw).fit(*data)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, DlcourseError)
+
+
+def test_a_misspelt_device_is_refused_at_load(tmp_path):
+    # it loaded, then failed at the first query (SOM) or was kept in the config (Word2Vec)
+    SOM, Word2Vec = estimator("dlcourse.som", "SOM"), estimator("dlcourse.embeddings", "Word2Vec")
+    SOM(2, 2, epochs=1, device="cpu").fit(np.random.default_rng(0).normal(size=(10, 2))).save(
+        tmp_path / "som")
+    Word2Vec(vector_size=4, min_count=1, epochs=1, workers=1).fit([["a", "b", "c"]] * 5).save(
+        tmp_path / "w2v")
+    for cls, folder in ((SOM, "som"), (Word2Vec, "w2v")):
+        with pytest.raises(ConfigError, match="unknown device 'gpu'"):
+            cls.load(tmp_path / folder, device="gpu")
+        assert cls.load(tmp_path / folder, device="CPU").config.device == "cpu"
 
 
 def test_another_estimators_folder_is_named_with_its_article(tmp_path):

@@ -13,7 +13,7 @@ from dlcourse.classify.encoding import class_indices, label_list, text_list
 from dlcourse.classify.metrics import classification_metrics
 from dlcourse.engine.config import Config, param
 from dlcourse.engine.estimator import Estimator
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import InputError
 
 
 @dataclass
@@ -78,12 +78,12 @@ class BowLogisticRegression(Estimator):
         texts = text_list(texts)
         labels = label_list(labels, len(texts))
         if not texts:
-            raise DlcourseError("no training texts; pass at least one text per class")
+            raise InputError("no training texts; pass at least one text per class")
         self.tokenizer_ = get_tokenizer(self.tokenizer)
         enc = LabelEncoder().fit(labels)
         self.classes_ = enc.classes_
         if len(self.classes_) < 2:
-            raise DlcourseError("the labels hold one class; a classifier needs at least two")
+            raise InputError("the labels hold one class; a classifier needs at least two")
         self.vocab_ = Vocab.build(self._grams(texts), min_freq=self.min_freq, specials=(),
                                   unk_token=None, pad_token=None)
         x = self._features(texts)  # (N, F) sparse

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlcourse.errors import DlcourseError, IncompatibleModelError
+from dlcourse.errors import DlcourseError, IncompatibleModelError, InputError
 
 
 @dataclass
@@ -53,14 +53,14 @@ class BertConfig:
         for name in ("vocab_size", "hidden_size", "num_layers", "num_heads", "max_positions",
                      "type_vocab_size", "intermediate_size"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.hidden_size % self.num_heads:
-            raise ValueError(f"num_heads {self.num_heads} must divide hidden_size "
+            raise InputError(f"num_heads {self.num_heads} must divide hidden_size "
                              f"{self.hidden_size}")
         if self.num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2, got {self.num_classes}")
+            raise InputError(f"num_classes must be >= 2, got {self.num_classes}")
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+            raise InputError(f"dropout must lie in [0, 1), got {self.dropout}")
 
     def to_dict(self) -> dict:
         """Plain dict for checkpoints; ``BertConfig(**d)`` rebuilds it."""
@@ -152,7 +152,7 @@ class BertClassifier(nn.Module):
         """The last layer's states (B, T, D) of padded ids (B, T) (padding rows are junk)."""
         T = ids.shape[1]
         if T > self.config.max_positions:
-            raise DlcourseError(f"{T} tokens exceed the encoder's {self.config.max_positions} "
+            raise InputError(f"{T} tokens exceed the encoder's {self.config.max_positions} "
                                 "positions; lower max_len")
         pos = torch.arange(T, device=ids.device)
         x = self.embedding(ids) + self.positions(pos)[None] + self.token_types.weight[0]

@@ -14,6 +14,7 @@ from dlcourse.classify.layers import (
     check_model_config,
     ngram_score,
 )
+from dlcourse.errors import InputError
 
 CNN_POOLINGS = ("max", "mean")
 
@@ -46,10 +47,10 @@ class CNNConfig:
     def __post_init__(self):
         self.kernel_sizes = tuple(int(k) for k in self.kernel_sizes)
         if self.pooling not in CNN_POOLINGS:
-            raise ValueError(f"unknown pooling '{self.pooling}' for the CNN; choose one of "
+            raise InputError(f"unknown pooling '{self.pooling}' for the CNN; choose one of "
                              f"{', '.join(CNN_POOLINGS)}")
         if not self.kernel_sizes or min(self.kernel_sizes) < 1:
-            raise ValueError(f"kernel_sizes must be widths >= 1, got {self.kernel_sizes}")
+            raise InputError(f"kernel_sizes must be widths >= 1, got {self.kernel_sizes}")
         check_model_config(self, ("vocab_size", "embed_dim", "num_filters"),
                            ("dropout", "embed_dropout"))
 

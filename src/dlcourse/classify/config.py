@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from dlcourse.engine.config import Config, param
-from dlcourse.errors import ConfigError
+from dlcourse.errors import ConfigError, InputError
 
 #: recurrent cells of the RNN classifier
 CELLS = ("rnn", "gru", "lstm")
@@ -80,7 +80,7 @@ def architecture(model: str) -> str:
     'rnn'
     """
     if model not in MODELS:
-        raise ValueError(f"unknown model '{model}'; choose one of {', '.join(MODELS)}")
+        raise InputError(f"unknown model '{model}'; choose one of {', '.join(MODELS)}")
     if model == "minilm":
         return "bert"
     return "rnn" if model in CELLS else model

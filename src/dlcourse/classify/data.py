@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dlcourse.errors import InputError
+
 log = logging.getLogger(__name__)
 
 #: fixed split of the review sentences used by the CLI, the benchmark and the tour
@@ -61,7 +63,7 @@ def holdout(texts: list[str], labels: list, fraction: float = 0.1, seed: int = 0
     from dlcourse.data.readers import split_indices
 
     if not 0.0 < fraction < 1.0:
-        raise ValueError(f"fraction must lie in (0, 1), got {fraction}")
+        raise InputError(f"fraction must lie in (0, 1), got {fraction}")
     parts = split_indices(len(texts), (1.0 - fraction, fraction), seed=seed, stratify=labels)
     return tuple(([texts[i] for i in idx], [labels[i] for i in idx]) for idx in parts)
 
@@ -82,7 +84,7 @@ def kfold(texts: list[str], labels: list, k: int = 10, seed: int = 0, valid_frac
     from dlcourse.data.readers import split_indices
 
     if k < 2:
-        raise ValueError(f"k must be >= 2, got {k}")
+        raise InputError(f"k must be >= 2, got {k}")
     parts = split_indices(len(texts), (1.0 / k,) * k, seed=seed, stratify=labels)
     for i, test_idx in enumerate(parts):
         rest = np.concatenate([p for j, p in enumerate(parts) if j != i])
@@ -120,7 +122,7 @@ def load_imdb(split: str = "train") -> tuple[list[str], list[str]]:
     from dlcourse.data import fetch
 
     if split not in ("train", "test"):
-        raise ValueError(f"unknown split '{split}'; choose one of train, test")
+        raise InputError(f"unknown split '{split}'; choose one of train, test")
     d = fetch("imdb") / "aclImdb" / split
     texts, labels = [], []
     for label in ("neg", "pos"):
@@ -159,7 +161,7 @@ def load_dataset(name: str) -> dict[str, tuple[list[str], list] | None]:
                 for k, idx in zip(("train", "valid", "test"), parts)}
     if name == "imdb":
         return {"train": load_imdb("train"), "valid": None, "test": load_imdb("test")}
-    raise ValueError(f"unknown data set '{name}'; choose one of {', '.join(DATASETS)}")
+    raise InputError(f"unknown data set '{name}'; choose one of {', '.join(DATASETS)}")
 
 
 def read_labelled(path: str | Path, text_col: str = "text", label_col: str | None = "label",

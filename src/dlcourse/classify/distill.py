@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def check_teacher(teacher: str | os.PathLike, classes: Sequence | None = None) -
     manifest = read_manifest(file)
     known = (manifest.get("state") or {}).get("classes") or []
     if classes is not None and sorted(map(str, known)) != sorted(map(str, classes)):
-        raise DlcourseError(f"teacher {path} knows the labels {list(known)}, the training "
+        raise InputError(f"teacher {path} knows the labels {list(known)}, the training "
                             f"texts have {list(classes)}; a teacher must know the same labels")
     return file
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from dlcourse.classify.config import ClassifierConfig, architecture
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import InputError
 
 #: the Transformer's learned positions cover this many tokens when ``max_len`` is None
 TRANSFORMER_POSITIONS = 512
@@ -94,12 +94,12 @@ def text_list(texts, what: str = "texts") -> list[str]:
             is named with its position).
     """
     if texts is None or isinstance(texts, str):
-        raise DlcourseError(f"{what} must be a list of strings, got "
+        raise InputError(f"{what} must be a list of strings, got "
                             f"{'one string' if texts is not None else 'None'}; pass [text]")
     items = [plain(t) for t in texts]
     for i, text in enumerate(items):
         if not isinstance(text, str):
-            raise DlcourseError(f"{what} must be strings, but item {i} is "
+            raise InputError(f"{what} must be strings, but item {i} is "
                                 f"{type(text).__name__} {text!r}; drop or fill the missing texts")
     return items
 
@@ -111,13 +111,13 @@ def label_list(labels, n: int) -> list:
         DlcourseError: not ``n`` labels, or a missing label (None or NaN), named by position.
     """
     if labels is None or isinstance(labels, str):
-        raise DlcourseError("labels must be a list with one label per text")
+        raise InputError("labels must be a list with one label per text")
     items = [plain(y) for y in labels]
     if len(items) != n:
-        raise DlcourseError(f"{n} texts but {len(items)} labels; pass one label per text")
+        raise InputError(f"{n} texts but {len(items)} labels; pass one label per text")
     for i, label in enumerate(items):
         if label is None or (isinstance(label, float) and label != label):
-            raise DlcourseError(f"label {i} is missing ({label!r}); drop or fill the rows "
+            raise InputError(f"label {i} is missing ({label!r}); drop or fill the rows "
                                 "without a label")
     return items
 
@@ -132,7 +132,7 @@ def class_indices(labels: Sequence, classes: Sequence) -> np.ndarray:
     labels = [plain(y) for y in labels]
     unknown = sorted({str(y) for y in labels if y not in index})
     if unknown:
-        raise DlcourseError(
+        raise InputError(
             f"labels {', '.join(unknown[:5])} were not seen in training (classes: "
             f"{', '.join(map(str, classes))}); evaluate on data with the same classes")
     return np.array([index[y] for y in labels], dtype=np.int64)

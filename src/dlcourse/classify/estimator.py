@@ -58,7 +58,7 @@ from dlcourse.engine.estimator import Estimator, load_module_arrays, module_arra
 from dlcourse.engine.fitting import load_resume_state
 from dlcourse.engine.loop import unwrap
 from dlcourse.engine.seed import seed_everything
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import InputError
 
 
 class TextClassifier(Estimator):
@@ -123,14 +123,14 @@ class TextClassifier(Estimator):
         labels = label_list(labels, len(texts))
         if valid is not None:  # checked now, not after the first epoch
             if not isinstance(valid, tuple | list) or len(valid) != 2:
-                raise DlcourseError("valid must be a pair (texts, labels)")
+                raise InputError("valid must be a pair (texts, labels)")
             valid_texts = text_list(valid[0], "valid texts")
             valid = (valid_texts, label_list(valid[1], len(valid_texts)))
         if not texts:
-            raise DlcourseError("no training texts; pass a non-empty training set")
+            raise InputError("no training texts; pass a non-empty training set")
         classes = LabelEncoder().fit(labels).classes_
         if len(classes) < 2:
-            raise DlcourseError(f"only one class ({classes[0]!r}) in the training labels; "
+            raise InputError(f"only one class ({classes[0]!r}) in the training labels; "
                                 "a classifier needs at least two")
         if config.teacher is not None:  # before any work: a header read
             check_teacher(config.teacher, classes)

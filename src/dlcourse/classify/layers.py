@@ -7,6 +7,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from dlcourse.errors import InputError
+
 
 class WordEmbedding(nn.Module):
     """Token ids (B, T) -> vectors (B, T, out_dim), zero on padding positions.
@@ -47,7 +49,7 @@ class WordEmbedding(nn.Module):
         super().__init__()
         rows = vocab_size if trained_rows is None else trained_rows
         if not padding_idx < rows <= vocab_size:
-            raise ValueError(f"trained_rows must lie in ({padding_idx}, {vocab_size}], got {rows}")
+            raise InputError(f"trained_rows must lie in ({padding_idx}, {vocab_size}], got {rows}")
         self.padding_idx = padding_idx
         self.weight = nn.Parameter(torch.randn(rows, dim), requires_grad=not freeze)
         # buffers, not parameters: no optimizer sees them, and they are saved with the model
@@ -66,7 +68,7 @@ class WordEmbedding(nn.Module):
     def load_vectors(self, matrix: torch.Tensor) -> None:
         """Copy a (vocab_size, dim) matrix into the table (and the static channel)."""
         if tuple(matrix.shape) != tuple(self.table().shape):
-            raise ValueError(f"vector matrix has shape {tuple(matrix.shape)}, the embedding "
+            raise InputError(f"vector matrix has shape {tuple(matrix.shape)}, the embedding "
                              f"needs {tuple(self.table().shape)}")
         rows = self.weight.shape[0]
         with torch.no_grad():
@@ -118,9 +120,9 @@ class NgramScore(nn.Module):
                  buckets: int = NGRAM_BUCKETS):
         super().__init__()
         if ngrams < 1:
-            raise ValueError(f"ngrams must be >= 1, got {ngrams}")
+            raise InputError(f"ngrams must be >= 1, got {ngrams}")
         if ngrams > 1 and buckets < 1:
-            raise ValueError(f"buckets must be >= 1 for n-grams of 2 or more words, got {buckets}")
+            raise InputError(f"buckets must be >= 1 for n-grams of 2 or more words, got {buckets}")
         self.vocab_size, self.ngrams = vocab_size, ngrams
         self.buckets = buckets if ngrams > 1 else 0
         self.weight = nn.Parameter(torch.zeros(vocab_size + self.buckets, num_outputs))
@@ -161,13 +163,13 @@ def check_model_config(config, sizes: tuple[str, ...], fractions: tuple[str, ...
         ValueError: naming the first field out of range and its value.
     """
     if config.num_classes < 2:
-        raise ValueError(f"num_classes must be >= 2, got {config.num_classes}; "
+        raise InputError(f"num_classes must be >= 2, got {config.num_classes}; "
                          "the labels need at least two distinct values")
     if config.ngrams < 0:
-        raise ValueError(f"ngrams must be >= 0, got {config.ngrams}")
+        raise InputError(f"ngrams must be >= 0, got {config.ngrams}")
     for name in sizes:
         if getattr(config, name) < 1:
-            raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
+            raise InputError(f"{name} must be >= 1, got {getattr(config, name)}")
     for name in fractions:
         if not 0.0 <= getattr(config, name) < 1.0:
-            raise ValueError(f"{name} must lie in [0, 1), got {getattr(config, name)}")
+            raise InputError(f"{name} must lie in [0, 1), got {getattr(config, name)}")

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from dlcourse.errors import InputError
+
 
 def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> np.ndarray:
     """Count matrix ``cm[i, j]`` = items of true class ``i`` predicted as class ``j``.
@@ -24,9 +26,9 @@ def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n_classes: in
     t = np.asarray(y_true, dtype=np.int64)
     p = np.asarray(y_pred, dtype=np.int64)
     if t.shape != p.shape:
-        raise ValueError(f"y_true has {t.size} items but y_pred has {p.size}; pass equal lengths")
+        raise InputError(f"y_true has {t.size} items but y_pred has {p.size}; pass equal lengths")
     if t.size and (min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= n_classes):
-        raise ValueError(f"class indices must lie in [0, {n_classes}); encode the labels first")
+        raise InputError(f"class indices must lie in [0, {n_classes}); encode the labels first")
     # one bincount over the flattened (true, pred) pair index
     return np.bincount(t * n_classes + p, minlength=n_classes * n_classes).reshape(
         n_classes, n_classes
@@ -68,7 +70,7 @@ def roc_auc(y_true: Sequence[int], scores: Sequence[float]) -> float:
     n_pos = int((y == 1).sum())
     n_neg = y.size - n_pos
     if n_pos == 0 or n_neg == 0:
-        raise ValueError("ROC-AUC needs both classes in y_true; evaluate on more data")
+        raise InputError("ROC-AUC needs both classes in y_true; evaluate on more data")
     order = np.argsort(s, kind="mergesort")
     sorted_s = s[order]
     ranks = np.empty(s.size, dtype=np.float64)

@@ -32,6 +32,7 @@ import numpy as np
 
 from dlcourse.classify.config import MINILM_DATA, MINILM_WORDS
 from dlcourse.engine.files import atomic_write
+from dlcourse.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def minilm_word_vectors(words: Sequence[str], *, dim: int = DIM, progress: bool 
     from dlcourse.data import fetch
 
     if not 0 < dim <= ENCODER_WIDTH:
-        raise ValueError(f"dim must be in 1..{ENCODER_WIDTH}, got {dim}")
+        raise InputError(f"dim must be in 1..{ENCODER_WIDTH}, got {dim}")
     folder = fetch(MINILM_DATA)
     store = VectorStore(store_folder(dim)) if cache else None
     known = store.read() if store is not None else {}
@@ -154,7 +155,7 @@ def fit_basis(vectors: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
     ``vectors`` (N, W), the axes scaled so that the projected vectors' overall standard
     deviation is :data:`SCALE`."""
     if not 0 < dim <= min(vectors.shape):
-        raise ValueError(f"dim must be in 1..{min(vectors.shape)} for {len(vectors)} vectors of "
+        raise InputError(f"dim must be in 1..{min(vectors.shape)} for {len(vectors)} vectors of "
                          f"{vectors.shape[1]} widths, got {dim}")
     mean = vectors.mean(0)  # (W,)
     centred = vectors - mean  # (N, W)

@@ -20,6 +20,7 @@ from dlcourse.classify.layers import (
     ngram_score,
 )
 from dlcourse.classify.transformer import TransformerClassifier, TransformerConfig
+from dlcourse.errors import InputError
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 POOLINGS = ("last", "mean", "max")
@@ -51,9 +52,9 @@ class RNNConfig:
 
     def __post_init__(self):
         if self.cell not in CELLS:
-            raise ValueError(f"unknown model '{self.cell}'; choose one of {', '.join(CELLS)}")
+            raise InputError(f"unknown model '{self.cell}'; choose one of {', '.join(CELLS)}")
         if self.pooling not in POOLINGS:
-            raise ValueError(f"unknown pooling '{self.pooling}'; choose one of "
+            raise InputError(f"unknown pooling '{self.pooling}'; choose one of "
                              f"{', '.join(POOLINGS)}")
         check_model_config(self, ("vocab_size", "embed_dim", "hidden_size", "num_layers"),
                            ("dropout",))
@@ -192,7 +193,7 @@ def model_config(model: str, *, vocab_size: int, num_classes: int = 2, embed_dim
                   trained_rows=trained_rows, ngrams=d["ngrams"] if ngrams is None else ngrams)
     if arch == "rnn":
         if static_channel:
-            raise ValueError("multichannel applies to the cnn and transformer models; "
+            raise InputError("multichannel applies to the cnn and transformer models; "
                              "drop it or choose --model cnn")
         return RNNConfig(**common, cell=model, hidden_size=hidden, num_layers=layers,
                                 bidirectional=bidirectional)
@@ -201,7 +202,7 @@ def model_config(model: str, *, vocab_size: int, num_classes: int = 2, embed_dim
                          static_channel=static_channel)
     if arch == "bert":
         if common["ngrams"]:
-            raise ValueError("ngrams applies to the cnn, transformer and recurrent models; "
+            raise InputError("ngrams applies to the cnn, transformer and recurrent models; "
                              "drop it or choose another --model")
         return BertConfig(vocab_size=vocab_size, num_classes=num_classes, hidden_size=hidden,
                           num_layers=layers, num_heads=num_heads, max_positions=max_positions,
@@ -216,7 +217,7 @@ def config_from_dict(arch: str, settings: dict):
     configs = {"rnn": RNNConfig, "cnn": CNNConfig, "transformer": TransformerConfig,
                "bert": BertConfig}
     if arch not in configs:
-        raise ValueError(f"unknown architecture '{arch}'; choose one of {', '.join(configs)}")
+        raise InputError(f"unknown architecture '{arch}'; choose one of {', '.join(configs)}")
     return configs[arch](**settings)
 
 

@@ -12,6 +12,7 @@ from torch import nn
 
 from dlcourse.classify.config import SCHEDULES as DECAYS
 from dlcourse.classify.config import WARMUP_SHARE
+from dlcourse.errors import InputError
 
 SCHEDULES = (None, *DECAYS)
 
@@ -108,7 +109,7 @@ def lr_schedule(optimizer: torch.optim.Optimizer, name: str | None, total_steps:
         ValueError: an unknown name (the message lists :data:`SCHEDULES`).
     """
     if name not in SCHEDULES:
-        raise ValueError(f"unknown schedule '{name}'; choose None, linear, cosine or warmup")
+        raise InputError(f"unknown schedule '{name}'; choose None, linear, cosine or warmup")
     if name is None:
         return None
     total = max(total_steps, 1)

@@ -15,6 +15,7 @@ from dlcourse.classify.layers import (
     check_model_config,
     ngram_score,
 )
+from dlcourse.errors import InputError
 
 TRANSFORMER_POOLINGS = ("cls", "mean", "max")
 POSITIONS = ("learned", "sinusoidal")
@@ -52,15 +53,15 @@ class TransformerConfig:
 
     def __post_init__(self):
         if self.pooling not in TRANSFORMER_POOLINGS:
-            raise ValueError(f"unknown pooling '{self.pooling}' for the transformer; choose one "
+            raise InputError(f"unknown pooling '{self.pooling}' for the transformer; choose one "
                              f"of {', '.join(TRANSFORMER_POOLINGS)}")
         if self.positions not in POSITIONS:
-            raise ValueError(f"unknown positions '{self.positions}'; choose one of "
+            raise InputError(f"unknown positions '{self.positions}'; choose one of "
                              f"{', '.join(POSITIONS)}")
         check_model_config(self, ("vocab_size", "embed_dim", "d_model", "num_layers",
                                   "num_heads", "max_positions"), ("dropout", "embed_dropout"))
         if self.d_model % self.num_heads:
-            raise ValueError(f"d_model ({self.d_model}) must be a multiple of num_heads "
+            raise InputError(f"d_model ({self.d_model}) must be a multiple of num_heads "
                              f"({self.num_heads}); change --hidden-size or --heads")
 
     def to_dict(self) -> dict:
@@ -132,7 +133,7 @@ class TransformerClassifier(nn.Module):
         c = self.config
         b, t = ids.shape
         if t > c.max_positions:
-            raise ValueError(f"input of {t} tokens is longer than max_positions "
+            raise InputError(f"input of {t} tokens is longer than max_positions "
                              f"({c.max_positions}); cut the texts (max_len) first")
         x = self.project(self.embedding(ids)) + self.positions[:t]  # (B, T, d)
         real = (torch.arange(t, device=ids.device)[None, :]

@@ -23,7 +23,7 @@ from pathlib import Path
 from dlcourse.data.registry import DATASETS, canonical_name
 from dlcourse.data.sources import Dataset, UrlSource
 from dlcourse.engine.files import write_json
-from dlcourse.errors import ChecksumError, DlcourseError
+from dlcourse.errors import ChecksumError, DlcourseError, InputError
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
@@ -54,7 +54,7 @@ def cache_folder(name: str) -> Path:
     """``<cache root>/<name>``, one of :data:`CACHE_FOLDERS`: a store kept anywhere else in the
     cache would escape ``dlcourse data list`` and ``dlcourse data remove``."""
     if name not in CACHE_FOLDERS:
-        raise ValueError(f"unknown cache folder {name!r}; add it to CACHE_FOLDERS")
+        raise InputError(f"unknown cache folder {name!r}; add it to CACHE_FOLDERS")
     return cache_dir() / name
 
 

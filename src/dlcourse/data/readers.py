@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcourse.data.fetch import fetch
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def read_rated_sentences(domain: str) -> list[tuple[str, float]]:
     """Hutto & Gilbert's sentences of one domain (:data:`RATED_SENTENCES`: movies, amazon, nyt,
     tweets) with their mean human rating (-4..+4), as (text, rating)."""
     if domain not in RATED_SENTENCES:
-        raise ValueError(f"unknown domain {domain!r}; choose one of "
+        raise InputError(f"unknown domain {domain!r}; choose one of "
                          f"{', '.join(RATED_SENTENCES)}")
     name, file = RATED_SENTENCES[domain]
     path = fetch(name) / file
@@ -177,7 +177,7 @@ def read_fashion_mnist(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """Fashion-MNIST images uint8 (N, 28, 28) and labels int64 (N,); split "train" or "test"."""
     prefix = {"train": "train", "test": "t10k"}.get(split)
     if prefix is None:
-        raise ValueError(f"unknown split {split!r}; choose one of train, test")
+        raise InputError(f"unknown split {split!r}; choose one of train, test")
     directory = fetch("fashion-mnist")
     images = read_idx(directory / f"{prefix}-images-idx3-ubyte.gz")
     labels = read_idx(directory / f"{prefix}-labels-idx1-ubyte.gz").astype(np.int64)
@@ -213,7 +213,7 @@ def split_indices(
     Returns one sorted-by-shuffle index array per fraction; the last part takes the remainder.
     """
     if abs(sum(fractions) - 1.0) > 1e-6:
-        raise ValueError(f"fractions {fractions} must add up to 1")
+        raise InputError(f"fractions {fractions} must add up to 1")
     rng = np.random.default_rng(seed)
     groups = (
         [np.arange(n)]

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dlcourse.errors import InputError
+
 _WORD = re.compile(r"\w+(?:[-']\w+)*")
 _WORD_OR_LINE_END = re.compile(r"\w+(?:[-']\w+)*|\n")  # "\n" can never be a word: a safe marker
 MAX_SENTENCE = 10000  # longer sentences are cut into pieces of this size (as gensim does)
@@ -63,7 +65,7 @@ class Corpus:
         if isinstance(source, Corpus):
             source, encoding = source.source, source.encoding
         if not isinstance(source, str | os.PathLike) and not hasattr(source, "__iter__"):
-            raise ValueError(f"the corpus must be a file path or a list of sentences, got "
+            raise InputError(f"the corpus must be a file path or a list of sentences, got "
                              f"{type(source).__name__}")
         self.encoding = check_encoding(encoding)
         if isinstance(source, (str, Path)):
@@ -73,7 +75,7 @@ class Corpus:
                                         "sentence per line")
             self.source: Path | Iterable = path
         elif iter(source) is source:
-            raise ValueError("the corpus is a one-shot iterator (a generator); pass a list, a file "
+            raise InputError("the corpus is a one-shot iterator (a generator); pass a list, a file "
                              "path or a re-iterable object so it can be read once per epoch")
         else:
             self.source = source
@@ -222,11 +224,11 @@ class CorpusScan:
 
     def _order(self, min_count: int, max_vocab: int | None) -> np.ndarray:
         if min_count < 1:
-            raise ValueError(f"min_count must be >= 1, got {min_count}")
+            raise InputError(f"min_count must be >= 1, got {min_count}")
         seen = np.flatnonzero(self.counts >= min_count)
         order = seen[np.argsort(-self.counts[seen], kind="stable")]  # (V,) stable: first seen
         if not len(order):
-            raise ValueError(f"no word occurs min_count={min_count} times in a corpus of "
+            raise InputError(f"no word occurs min_count={min_count} times in a corpus of "
                              f"{self.total} tokens; lower min_count or give a larger corpus")
         return order[:max_vocab]
 
@@ -235,7 +237,7 @@ class CorpusScan:
         """The kept corpus encoded with :meth:`vocabulary`'s word ids, as :func:`encode_blocks`
         would give it."""
         if self.ids is None:
-            raise ValueError("this scan kept no token ids (the corpus exceeded max_tokens)")
+            raise InputError("this scan kept no token ids (the corpus exceeded max_tokens)")
         order = self._order(min_count, max_vocab)
         lookup = np.full(len(self.words) + 1, -1, dtype=np.int32)  # (W + 1,) -> id, -1 OOV
         lookup[order] = np.arange(len(order), dtype=np.int32)
@@ -271,7 +273,7 @@ def scan_corpus(corpus: Iterable, max_tokens: int | None = None) -> CorpusScan:
     words = list(table)[1:]
     bad = [w for w in words if not isinstance(w, str)]  # distinct words: cheap
     if bad:
-        raise ValueError(f"tokens must be strings, got {type(bad[0]).__name__} {bad[0]!r}; pass "
+        raise InputError(f"tokens must be strings, got {type(bad[0]).__name__} {bad[0]!r}; pass "
                          "sentences as lists of words (or texts), e.g. [str(t) for t in ids]")
     all_ids = None
     if parts is not None:
@@ -362,7 +364,7 @@ def build_vocab(corpus: Iterable[list[str]], min_count: int = 5,
     appearance), their int64 counts, and the number of tokens in the whole corpus.
     """
     if min_count < 1:
-        raise ValueError(f"min_count must be >= 1, got {min_count}")
+        raise InputError(f"min_count must be >= 1, got {min_count}")
     scan = scan_corpus(corpus, max_tokens=0)
     return (*scan.vocabulary(min_count, max_vocab), scan.total)
 

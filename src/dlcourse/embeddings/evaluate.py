@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcourse.embeddings.vectors import ANALOGY_METHODS, KeyedVectors
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, InputError
 from dlcourse.text.reading import read_text_lines
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ def evaluate_analogies(kv: KeyedVectors, path: str | Path | None = None,
         DlcourseError: a malformed line (naming it).
     """
     if method not in ANALOGY_METHODS:
-        raise ValueError(f"unknown analogy method {method!r}; choose one of "
+        raise InputError(f"unknown analogy method {method!r}; choose one of "
                          f"{', '.join(ANALOGY_METHODS)}")
     path = Path(path) if path is not None else _default_path("questions-words",
                                                               "questions-words.txt")
@@ -231,7 +231,7 @@ def one_hot(words: list[str], max_words: int = 10000) -> KeyedVectors:
     ``max_words`` guards memory (V*V*4 bytes); evaluate them on the words that matter.
     """
     if len(words) > max_words:
-        raise ValueError(f"{len(words)} words make a {len(words)}x{len(words)} one-hot matrix; "
+        raise InputError(f"{len(words)} words make a {len(words)}x{len(words)} one-hot matrix; "
                          f"keep at most max_words={max_words} (e.g. the evaluation words)")
     return KeyedVectors(words, np.eye(len(words), dtype=np.float32))
 

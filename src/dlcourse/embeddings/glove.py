@@ -27,7 +27,7 @@ from dlcourse.embeddings.ranks import any_rank, process_group
 from dlcourse.embeddings.vectors import KeyedVectors
 from dlcourse.engine.interrupt import StopGuard, stopped_at_once
 from dlcourse.engine.threads import thread_budget
-from dlcourse.errors import IncompatibleModelError, TrainingInterrupted
+from dlcourse.errors import IncompatibleModelError, InputError, TrainingInterrupted
 
 log = logging.getLogger(__name__)
 CACHE_TOKENS = 50_000_000  # keep the encoded corpus in memory below this (200 MB)
@@ -103,7 +103,7 @@ class GloVe(VectorEstimator):
                                            cfg.min_count, cfg.max_vocab)
         del scan
         if not len(vals):  # every rank counts the whole corpus: all refuse alike
-            raise ValueError(f"no two of the {len(words)} vocabulary words occur in one text "
+            raise InputError(f"no two of the {len(words)} vocabulary words occur in one text "
                              f"within {cfg.window} words of each other, so GloVe has no "
                              "co-occurrence to fit; give longer texts, a lower min_count or a "
                              "wider window")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, InputError
 
 FORMATS = ("word2vec", "word2vec-binary", "glove")
 _HEADER = re.compile(rb"^\s*(\d+)\s+(\d+)\s*\r?\n")
@@ -34,7 +34,7 @@ def write_vectors(words: list[str], vectors: np.ndarray, path: str | Path, fmt: 
     from dlcourse.engine.files import atomic_write
 
     if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     path = Path(path)
     dim = vectors.shape[1]
     with atomic_write(path, "wb") as f:

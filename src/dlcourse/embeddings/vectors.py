@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.errors import DlcourseError, UnknownTokenError, a_quoted
+from dlcourse.errors import DlcourseError, InputError, UnknownTokenError, a_quoted
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +53,16 @@ class KeyedVectors:
     def __init__(self, words: Sequence[str], vectors: np.ndarray):
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2:
-            raise ValueError(f"vectors must be a 2-D array (V, D), got shape {vectors.shape}")
+            raise InputError(f"vectors must be a 2-D array (V, D), got shape {vectors.shape}")
         words = [str(w) for w in words]
         if len(words) != vectors.shape[0]:
-            raise ValueError(f"{len(words)} words but {vectors.shape[0]} vector rows; give one "
+            raise InputError(f"{len(words)} words but {vectors.shape[0]} vector rows; give one "
                              "vector per word")
         self.index_to_key: list[str] = words
         self.key_to_index: dict[str, int] = {w: i for i, w in enumerate(words)}
         if len(self.key_to_index) != len(words):
             dup = next(w for i, w in enumerate(words) if self.key_to_index[w] != i)
-            raise ValueError(f"duplicate word {dup!r} in the vocabulary; words must be unique")
+            raise InputError(f"duplicate word {dup!r} in the vocabulary; words must be unique")
         self.vectors: np.ndarray = vectors  # (V, D)
         self._unit: np.ndarray | None = None
 
@@ -125,7 +125,7 @@ class KeyedVectors:
     def _query(self, positive, negative) -> tuple[np.ndarray, list[int]]:
         pos, neg = _as_list(positive), _as_list(negative)
         if not pos and not neg:
-            raise ValueError("most_similar needs at least one positive or negative word")
+            raise InputError("most_similar needs at least one positive or negative word")
         unit = self.get_normed_vectors()
         ids = [self.get_index(w) for w in pos + neg]
         weights = np.array([1.0] * len(pos) + [-1.0] * len(neg), dtype=np.float32)
@@ -170,7 +170,7 @@ class KeyedVectors:
         """3CosMul (Levy and Goldberg 2014): prod (1+cos(d,p))/2 / (prod (1+cos(d,n))/2 + 1e-6)."""
         pos, neg = _as_list(positive), _as_list(negative)
         if not pos:
-            raise ValueError("most_similar_cosmul needs at least one positive word")
+            raise InputError("most_similar_cosmul needs at least one positive word")
         unit = self.get_normed_vectors()
         full = unit[:restrict_vocab]
         pos_ids = [self.get_index(w) for w in pos]
@@ -184,7 +184,7 @@ class KeyedVectors:
                 method: str = "3cosadd") -> list[tuple[str, float]]:
         """Solve ``a : b :: c : ?`` (man : king :: woman : queen) by 3CosAdd or 3CosMul."""
         if method not in ANALOGY_METHODS:
-            raise ValueError(f"unknown analogy method {method!r}; choose one of "
+            raise InputError(f"unknown analogy method {method!r}; choose one of "
                              f"{', '.join(ANALOGY_METHODS)}")
         fn = self.most_similar if method == "3cosadd" else self.most_similar_cosmul
         return fn(positive=[b, c], negative=[a], topn=topn)
@@ -193,7 +193,7 @@ class KeyedVectors:
         """The word furthest from the mean of the others (lowest cosine to the group mean)."""
         words = list(words)
         if len(words) < 2:
-            raise ValueError("doesnt_match needs at least two words")
+            raise InputError("doesnt_match needs at least two words")
         unit = self.get_normed_vectors()[[self.get_index(w) for w in words]]  # (n, D)
         mean = unit.mean(axis=0)
         mean /= max(float(np.linalg.norm(mean)), 1e-12)
@@ -255,7 +255,7 @@ class KeyedVectors:
         from dlcourse.embeddings.vector_files import write_vectors
 
         if binary and not write_header:
-            raise ValueError("the binary word2vec format always has a header; use binary=False "
+            raise InputError("the binary word2vec format always has a header; use binary=False "
                              "for GloVe's header-less text format")
         fmt = "word2vec-binary" if binary else ("word2vec" if write_header else "glove")
         return write_vectors(self.index_to_key, self.vectors, path, fmt)
@@ -282,7 +282,7 @@ class KeyedVectors:
                                     "GloVe file")
         if binary:
             if no_header:
-                raise ValueError("binary word2vec files always have a header; drop no_header")
+                raise InputError("binary word2vec files always have a header; drop no_header")
             return cls(*vector_files.read_binary_vectors(path, encoding, unicode_errors, limit))
         return cls(*vector_files.read_text_vectors(path, not no_header, encoding,
                                                    unicode_errors, limit))

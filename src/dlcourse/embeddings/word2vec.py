@@ -25,7 +25,7 @@ from dlcourse.embeddings.ranks import any_rank, process_group
 from dlcourse.embeddings.vectors import KeyedVectors
 from dlcourse.embeddings.word2vec_cpu import EpochProgress
 from dlcourse.engine.interrupt import StopGuard, stopped_at_once
-from dlcourse.errors import IncompatibleModelError, TrainingInterrupted
+from dlcourse.errors import IncompatibleModelError, InputError, TrainingInterrupted
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ def uses_cpu_kernel(cfg: Word2VecConfig, world: int = 1) -> bool:
 def _trainer_name(cfg: Word2VecConfig, world: int) -> str:
     """"numba" or "torch": where this run trains (torch imported only when it may be needed)."""
     if world > 1 and cfg.backend == "numba":
-        raise ValueError(f"backend='numba' trains with threads in one process, and under "
+        raise InputError(f"backend='numba' trains with threads in one process, and under "
                          f"torchrun each of the {world} processes would train its own copy; "
                          "use backend='torch' (or 'auto') under torchrun, or run one process")
     if uses_cpu_kernel(cfg, world):

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from dlcourse import __version__
+from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.config import Config
 from dlcourse.engine.persist import (
     MODEL_FILE,
@@ -188,6 +189,8 @@ class Estimator:
                                 f"the run's folder {path.parent}")
         check_compatible(manifest, cls, directory)
         config = cls.config_class.from_dict(manifest.get("config") or {}, strict=False)
+        if device is not None:  # a misspelling is refused here, in every lesson
+            device = check_device_name(device)
         device = device if device is not None else cls.load_device
         if device is not None and "device" in config.field_names():
             config = config.replace(device=device)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from dlcourse.errors import InputError
+
 
 def batchify(ids: torch.Tensor, batch_size: int) -> torch.Tensor:
     """Cut a 1-D stream of word ids into ``batch_size`` contiguous streams.
@@ -28,12 +30,12 @@ def batchify(ids: torch.Tensor, batch_size: int) -> torch.Tensor:
                 [5, 6, 7, 8, 9]])
     """
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        raise InputError(f"batch_size must be >= 1, got {batch_size}")
     if ids.dim() != 1:
-        raise ValueError(f"expected a 1-D stream of ids, got shape {tuple(ids.shape)}")
+        raise InputError(f"expected a 1-D stream of ids, got shape {tuple(ids.shape)}")
     steps = ids.numel() // batch_size
     if steps < 2:
-        raise ValueError(
+        raise InputError(
             f"{ids.numel()} tokens are too few for {batch_size} streams; "
             "use a smaller batch size or more text"
         )
@@ -84,9 +86,9 @@ class BPTTBatches:
         world_size: int = 1,
     ):
         if bptt < 1:
-            raise ValueError(f"bptt must be >= 1, got {bptt}")
+            raise InputError(f"bptt must be >= 1, got {bptt}")
         if not 0 <= rank < world_size:
-            raise ValueError(f"rank must be in [0, world_size), got {rank} of {world_size}")
+            raise InputError(f"rank must be in [0, world_size), got {rank} of {world_size}")
         self.data = batchify(ids, batch_size)[rank::world_size]  # (B / world_size, S)
         self.bptt = bptt
         self.shuffle = shuffle

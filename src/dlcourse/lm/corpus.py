@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, InputError
 from dlcourse.lm.config import SOURCES, CorpusConfig, source_name, split_files
 
 log = logging.getLogger(__name__)
@@ -98,15 +98,15 @@ def corpus_from_splits(
     splits = {"train": train, "valid": valid, "test": test}
     for split, lines in splits.items():
         if isinstance(lines, str):  # iterating it would give one line per character
-            raise ValueError(f"the {split} split must be a list of lines, got one string; "
+            raise InputError(f"the {split} split must be a list of lines, got one string; "
                              "pass text.splitlines()")
         lines = splits[split] = list(lines)
         bad = next((i for i, line in enumerate(lines) if not isinstance(line, str)), None)
         if bad is not None:
-            raise ValueError(f"line {bad} of the {split} split is {type(lines[bad]).__name__} "
+            raise InputError(f"line {bad} of the {split} split is {type(lines[bad]).__name__} "
                              f"{lines[bad]!r}, not a string; drop or fill the missing lines")
         if not lines:
-            raise ValueError(f"the {split} split of {name!r} is empty; give more text")
+            raise InputError(f"the {split} split of {name!r} is empty; give more text")
     train, valid, test = splits["train"], splits["valid"], splits["test"]
     if isinstance(tokenizer, dict):
         tok = tokenizer_from_config(tokenizer)
@@ -121,7 +121,7 @@ def corpus_from_splits(
     else:
         itos = list(vocab)
         if UNK not in itos or EOS not in itos:
-            raise ValueError(f"the vocabulary must contain {UNK} and {EOS}")
+            raise InputError(f"the vocabulary must contain {UNK} and {EOS}")
     stoi = {w: i for i, w in enumerate(itos)}
     eos = stoi[EOS]
     unk = stoi[UNK]
@@ -140,7 +140,7 @@ def corpus_from_splits(
     )
     for split in ("train", "valid", "test"):  # lines of blanks or punctuation the tokenizer drops
         if getattr(corpus, split).numel() == 0:
-            raise ValueError(f"the {split} split of {name!r} holds no words; give more text")
+            raise InputError(f"the {split} split of {name!r} holds no words; give more text")
     s = corpus.summary()
     log.info("%s: %s training, %s validation, %s test tokens; %s words in the vocabulary",
              s["data"], f"{s['train_tokens']:,}", f"{s['valid_tokens']:,}",
@@ -194,7 +194,7 @@ def _source_lines(source: str, seed: int) -> tuple[list[str], list[str], list[st
     if source in ("ptb", "wikitext-2"):
         splits = _read_split_files(fetch(source), "utf-8")
         if splits is None:
-            raise ValueError(f"the {source} directory does not hold one train/valid/test file each")
+            raise InputError(f"the {source} directory does not hold one train/valid/test file each")
         if source == "wikitext-2":  # drop blank lines; headings stay as lines (" = Title = ")
             splits = tuple([s for s in lines if s.strip()] for lines in splits)
         return splits
@@ -265,7 +265,7 @@ def load_corpus(
         splits = _read_split_files(path, encoding) if path.is_dir() else None
         if splits is None:
             if path.is_dir():
-                raise ValueError(
+                raise InputError(
                     f"{path} must hold exactly one *train*, *valid* and *test* file, "
                     "or pass a single text file"
                 )

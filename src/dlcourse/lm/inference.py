@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dlcourse.engine.loop import autocast
+from dlcourse.errors import InputError
 from dlcourse.lm.batching import BPTTBatches
 from dlcourse.lm.models import detach_hidden
 
@@ -38,7 +39,7 @@ def stream_totals(
         ValueError: fewer than two tokens.
     """
     if ids.numel() < 2:
-        raise ValueError("need at least two tokens to measure perplexity")
+        raise InputError("need at least two tokens to measure perplexity")
     device = device or next(model.parameters()).device
     batch_size = max(1, min(batch_size, ids.numel() // 2))
     if rank >= batch_size:  # more ranks than streams: nothing to read here
@@ -124,13 +125,13 @@ def sample(
         ValueError: empty prompt, ``max_tokens < 1``, negative temperature or ``top_k < 1``.
     """
     if not prompt_ids:
-        raise ValueError("the prompt must hold at least one token")
+        raise InputError("the prompt must hold at least one token")
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-        raise ValueError(f"max_tokens must be an integer >= 1, got {max_tokens!r}")
+        raise InputError(f"max_tokens must be an integer >= 1, got {max_tokens!r}")
     if temperature < 0:
-        raise ValueError(f"temperature must be >= 0 (0 = greedy), got {temperature}")
+        raise InputError(f"temperature must be >= 0 (0 = greedy), got {temperature}")
     if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k must be >= 1 or None, got {top_k}")
+        raise InputError(f"top_k must be >= 1 or None, got {top_k}")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()

@@ -16,7 +16,7 @@ from dlcourse.engine.distributed import (
     wrap_model,
 )
 from dlcourse.engine.estimator import Estimator, load_module_arrays, module_arrays
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import InputError
 from dlcourse.lm.batching import BPTTBatches
 from dlcourse.lm.config import LMConfig
 from dlcourse.lm.corpus import EOS, UNK, Corpus
@@ -89,7 +89,7 @@ class LanguageModel(Estimator):
         """
         c = self.validated_config(out_dir, resume)
         if not isinstance(corpus, Corpus):
-            raise DlcourseError("fit takes a Corpus (dlcourse.lm.load_corpus(NAME or FILE), or "
+            raise InputError("fit takes a Corpus (dlcourse.lm.load_corpus(NAME or FILE), or "
                                 f"corpus_from_splits(...)), got {type(corpus).__name__}")
         rank, world = active_ranks()
         check_global_batch(c.batch_size, world)
@@ -164,7 +164,7 @@ class LanguageModel(Estimator):
         """
         self.check_is_fitted()
         if list(corpus.itos) != self.itos_:
-            raise ValueError(
+            raise InputError(
                 "the corpus vocabulary differs from the model's; encode it with "
                 "LanguageModel.encode or load_corpus(..., vocab=model.itos_)"
             )

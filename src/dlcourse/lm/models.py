@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from dlcourse.errors import InputError
+
 Hidden = tuple[torch.Tensor, torch.Tensor] | None
 
 
@@ -78,11 +80,11 @@ class LSTMModel(nn.Module):
     ):
         super().__init__()
         if min(vocab_size, embed_dim, hidden_dim, num_layers) < 1:
-            raise ValueError("vocab_size, embed_dim, hidden_dim and num_layers must be >= 1")
+            raise InputError("vocab_size, embed_dim, hidden_dim and num_layers must be >= 1")
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+            raise InputError(f"dropout must be in [0, 1), got {dropout}")
         if tie_weights and embed_dim != hidden_dim:
-            raise ValueError(
+            raise InputError(
                 f"tie_weights needs embed_dim == hidden_dim (got {embed_dim} and {hidden_dim}); "
                 "set them equal or turn tying off"
             )
@@ -152,4 +154,4 @@ def build_model(kind: str, vocab_size: int, **kwargs) -> nn.Module:
             dropout=kwargs["dropout"],
             tie_weights=kwargs["tie_weights"],
         )
-    raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
+    raise InputError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")

@@ -10,7 +10,7 @@ import numpy as np
 
 from dlcourse.engine.config import Config, param
 from dlcourse.engine.estimator import Estimator
-from dlcourse.errors import ConfigError
+from dlcourse.errors import ConfigError, InputError
 
 if TYPE_CHECKING:  # counting needs no torch: a torch tensor of ids is read as an array
     import torch
@@ -30,13 +30,13 @@ def token_ids(ids: Any, vocab_size: int | None,
         ids = ids.detach().cpu().numpy()
     values = np.asarray(ids).reshape(-1)
     if values.size < 2:
-        raise ValueError(f"need at least two token ids, got {values.size}")
+        raise InputError(f"need at least two token ids, got {values.size}")
     if not np.issubdtype(values.dtype, np.integer):
-        raise ValueError(f"token ids must be integers, got {dtype or values.dtype}")
+        raise InputError(f"token ids must be integers, got {dtype or values.dtype}")
     low, high = int(values.min()), int(values.max())
     if low < 0 or (vocab_size is not None and high >= vocab_size):
         bound = f"in [0, {vocab_size})" if vocab_size is not None else ">= 0"
-        raise ValueError(f"token ids must be {bound}, got {low}..{high}; {fix}")
+        raise InputError(f"token ids must be {bound}, got {low}..{high}; {fix}")
     return values.astype(np.int64)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dlcourse.errors import InputError
 from dlcourse.plots.common import new_figure, save_figure
 
 PROJECTIONS = ("pca", "tsne")
@@ -28,15 +29,15 @@ def project_2d(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.nd
         ValueError: an unknown method, fewer than 2 vectors, or t-SNE without scikit-learn.
     """
     if method not in PROJECTIONS:
-        raise ValueError(f"unknown projection {method!r}; choose one of {', '.join(PROJECTIONS)}")
+        raise InputError(f"unknown projection {method!r}; choose one of {', '.join(PROJECTIONS)}")
     x = np.asarray(vectors, dtype=np.float64)
     if x.ndim != 2 or len(x) < 2:
-        raise ValueError(f"need at least 2 vectors of shape (n, D) to map, got {x.shape}")
+        raise InputError(f"need at least 2 vectors of shape (n, D) to map, got {x.shape}")
     if method == "tsne":
         try:
             from sklearn.manifold import TSNE
         except ImportError:
-            raise ValueError("t-SNE needs scikit-learn (pip install scikit-learn); or use "
+            raise InputError("t-SNE needs scikit-learn (pip install scikit-learn); or use "
                              "method='pca'") from None
         perplexity = float(min(30, max(2, (len(x) - 1) // 3)))
         return TSNE(n_components=2, perplexity=perplexity, init="pca",
@@ -76,7 +77,7 @@ def plot_word_map(words: Sequence[str], vectors: np.ndarray, path: str | os.Path
     """
     words = list(words)
     if len(words) != len(vectors):
-        raise ValueError(f"{len(words)} words but {len(vectors)} vectors")
+        raise InputError(f"{len(words)} words but {len(vectors)} vectors")
     xy = project_2d(vectors, method, seed)  # (n, 2)
     groups = list(groups) if groups is not None else [0] * len(words)
     fig, ax = new_figure(8, 6.5)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dlcourse.errors import InputError
 from dlcourse.plots.common import new_figure, save_figure
 
 
@@ -88,7 +89,7 @@ def plot_component_planes(weights: np.ndarray, path: str | os.PathLike,
     weights = np.asarray(weights, dtype=float)
     features = list(range(min(8, weights.shape[2]))) if features is None else list(features)
     if not features:
-        raise ValueError("no features to plot; pass at least one component index")
+        raise InputError("no features to plot; pass at least one component index")
     columns = min(columns, len(features))
     rows = -(-len(features) // columns)
     fig, axes = new_figure(3.2 * columns, 3.0 * rows, nrows=rows, ncols=columns, squeeze=False)

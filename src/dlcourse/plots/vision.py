@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dlcourse.errors import InputError
+
 
 def _to_hwc(image: np.ndarray) -> np.ndarray:
     """uint8 (C, H, W) or (H, W) -> (H, W, 3) or (H, W) for imshow."""
@@ -29,7 +31,7 @@ def plot_image_grid(images: Sequence[np.ndarray], titles: Sequence[str], path: s
 
     n = len(images)
     if n == 0:
-        raise ValueError("no images to plot")
+        raise InputError("no images to plot")
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     fig, axes = new_figure(1.7 * ncols, 1.9 * nrows, nrows=nrows, ncols=ncols, squeeze=False)
@@ -52,7 +54,7 @@ def plot_misclassified(images: np.ndarray, labels: np.ndarray, predictions: np.n
     """The first ``max_images`` images whose prediction is wrong, titled "true -> predicted"."""
     wrong = np.flatnonzero(np.asarray(labels) != np.asarray(predictions))[:max_images]
     if len(wrong) == 0:
-        raise ValueError("no misclassified images: nothing to plot")
+        raise InputError("no misclassified images: nothing to plot")
     titles = [f"{classes[labels[i]]}\n-> {classes[predictions[i]]}" for i in wrong]
     return plot_image_grid([images[i] for i in wrong], titles, path,
                            title=f"misclassified ({len(wrong)} shown)")

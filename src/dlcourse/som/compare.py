@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, InputError
 
 
 def to_minisom_layout(weights: np.ndarray, topology: str) -> np.ndarray:
@@ -50,7 +50,7 @@ def matching_params(schedule: str, sigma: float, learning_rate: float = 0.5) -> 
     elif schedule == "default":
         ends = (learning_rate / 3.0, sigma / 3.0)
     else:
-        raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        raise InputError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
     return {"decay": "inverse_time", "sigma": sigma, "sigma_end": ends[1],
             "learning_rate": learning_rate, "learning_rate_end": ends[0]}
 
@@ -72,11 +72,11 @@ def train_minisom(X: np.ndarray, start: np.ndarray, topology: str, sigma: float,
     except ImportError as exc:
         raise DlcourseError("the comparison needs MiniSom; pip install minisom") from exc
     if schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        raise InputError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
     lr_decay, sigma_decay = SCHEDULES[schedule]
     m, n, dim = start.shape
     if topology == "hexagonal" and m % 2:
-        raise ValueError(f"the hexagonal comparison needs an even number of rows, got {m}")
+        raise InputError(f"the hexagonal comparison needs an even number of rows, got {m}")
     peer = MiniSom(n, m, dim, sigma=sigma, learning_rate=learning_rate, topology=topology,
                    neighborhood_function="gaussian", decay_function=lr_decay,
                    sigma_decay_function=sigma_decay, random_seed=seed)
@@ -88,6 +88,6 @@ def train_minisom(X: np.ndarray, start: np.ndarray, topology: str, sigma: float,
     elif method == "train_batch":
         peer.train_batch(X, steps)
     else:
-        raise ValueError(f"unknown method {method!r}; choose one of train, train_batch")
+        raise InputError(f"unknown method {method!r}; choose one of train, train_batch")
     seconds = time.perf_counter() - begin
     return from_minisom_layout(peer.get_weights(), topology), seconds

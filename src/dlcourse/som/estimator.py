@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from dlcourse.engine.estimator import Estimator
+from dlcourse.errors import InputError
 from dlcourse.som import measures
 from dlcourse.som.config import SOMConfig
 from dlcourse.som.grid import Grid
@@ -176,7 +177,7 @@ class SOM(Estimator):
         """
         weights = np.asarray(weights, dtype=np.float64)
         if weights.ndim != 3:
-            raise ValueError(f"weights must be (m, n, d), got shape {weights.shape}")
+            raise InputError(f"weights must be (m, n, d), got shape {weights.shape}")
         som = cls(weights.shape[0], weights.shape[1], **params)
         config = som.validated_config()
         som.weights_ = weights
@@ -192,7 +193,7 @@ class SOM(Estimator):
         self.check_is_fitted()
         X = measures.as_matrix(X)
         if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features but the map was trained on "
+            raise InputError(f"X has {X.shape[1]} features but the map was trained on "
                              f"{self.n_features_in_}; pass data with the same columns")
         return X
 
@@ -320,7 +321,9 @@ class SOM(Estimator):
 
 def _plain_labels(y: Any, n: int) -> list:
     """``y`` as a list of JSON-ready values (numpy scalars unwrapped), one per row of X."""
-    labels = [v.item() if isinstance(v, np.generic) else v for v in np.asarray(y, dtype=object)]
-    if np.ndim(y) != 1 or len(labels) != n:
-        raise ValueError(f"y has shape {np.shape(y)} for {n} rows of X; pass one label per row")
-    return labels
+    if isinstance(y, str | os.PathLike):  # fit(X, "runs/x"): out_dir is a keyword
+        raise InputError(f"y must hold one label per row of X, got {y!r}; pass the output "
+                         "folder as out_dir=...")
+    if np.ndim(y) != 1 or len(y) != n:
+        raise InputError(f"y has shape {np.shape(y)} for {n} rows of X; pass one label per row")
+    return [v.item() if isinstance(v, np.generic) else v for v in np.asarray(y, dtype=object)]

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from dlcourse.errors import InputError
+
 # the names of the choices without a function registry live with the config (torch-free)
 from dlcourse.som.config import ALGORITHMS, DISTANCES, INITS
 
@@ -86,7 +88,7 @@ def check_choice(kind: str, value: str, choices) -> str:
     'gaussian'
     """
     if value not in choices:
-        raise ValueError(f"unknown {kind} {value!r}; choose one of {', '.join(choices)}")
+        raise InputError(f"unknown {kind} {value!r}; choose one of {', '.join(choices)}")
     return value
 
 

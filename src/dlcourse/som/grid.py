@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dlcourse.errors import InputError
 from dlcourse.som.config import TOPOLOGIES
 
 __all__ = ["HEX_ROW_HEIGHT", "TOPOLOGIES", "Grid"]
@@ -34,15 +35,15 @@ class Grid:
 
     def __post_init__(self) -> None:
         if self.topology not in TOPOLOGIES:
-            raise ValueError(
+            raise InputError(
                 f"unknown topology {self.topology!r}; choose one of {', '.join(TOPOLOGIES)}"
             )
         if int(self.m) < 1 or int(self.n) < 1:
-            raise ValueError(f"grid {self.m}x{self.n} is empty; use at least 1x2 units")
+            raise InputError(f"grid {self.m}x{self.n} is empty; use at least 1x2 units")
         if self.m * self.n < 2:
-            raise ValueError("a 1x1 grid has no neighbours; use at least 1x2 units")
+            raise InputError("a 1x1 grid has no neighbours; use at least 1x2 units")
         if self.toroidal and self.topology == "hexagonal" and self.m % 2:
-            raise ValueError(
+            raise InputError(
                 f"a toroidal hexagonal grid needs an even number of rows, got m={self.m}"
             )
 

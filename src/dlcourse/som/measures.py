@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from dlcourse.errors import InputError
 from dlcourse.som.functions import check_choice
 from dlcourse.som.grid import Grid
 
@@ -31,20 +32,20 @@ def as_matrix(X: Any, name: str = "X") -> np.ndarray:
     try:
         X = np.asarray(X)
     except ValueError:  # rows of different lengths
-        raise ValueError(f"{name} has rows of different lengths; give every sample the same "
+        raise InputError(f"{name} has rows of different lengths; give every sample the same "
                          "features") from None
     if X.dtype.kind not in "fiub":
-        raise ValueError(f"{name} must be numeric, got dtype {X.dtype}; convert it to floats")
+        raise InputError(f"{name} must be numeric, got dtype {X.dtype}; convert it to floats")
     if X.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (samples, features), got shape {X.shape}; "
+        raise InputError(f"{name} must be 2-D (samples, features), got shape {X.shape}; "
                          "reshape it, e.g. X.reshape(len(X), -1)")
     if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} is empty (shape {X.shape}); pass at least one sample and feature")
+        raise InputError(f"{name} is empty (shape {X.shape}); pass at least one sample and feature")
     if X.dtype not in (np.float32, np.float64):  # ints, bools, float16: kernels take these two
         X = X.astype(np.float64)
     if not np.isfinite(X).all():
         row, col = np.argwhere(~np.isfinite(X))[0]
-        raise ValueError(f"{name} holds {X[row, col]} at row {row}, column {col}; drop or impute "
+        raise InputError(f"{name} holds {X[row, col]} at row {row}, column {col}; drop or impute "
                          "NaN and infinite values first")
     return X
 
@@ -81,7 +82,7 @@ def labels_map(coords: np.ndarray, labels: Sequence) -> dict[tuple[int, int], Co
     """
     labels = list(labels)
     if len(labels) != len(coords):
-        raise ValueError(f"got {len(labels)} labels for {len(coords)} samples; pass one per "
+        raise InputError(f"got {len(labels)} labels for {len(coords)} samples; pass one per "
                          "sample")
     result: dict[tuple[int, int], Counter] = {}
     for (r, c), label in zip(np.asarray(coords).tolist(), labels, strict=True):

@@ -11,6 +11,8 @@ import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 from torch.utils.data import Sampler
 
+from dlcourse.errors import InputError
+
 __all__ = [
     "one_hot",
     "pad_sequences",
@@ -40,14 +42,14 @@ def one_hot(ids, num_classes: int, sparse: bool = False) -> torch.Tensor:
     """
     ids = torch.as_tensor(ids, dtype=torch.long)
     if num_classes < 1:
-        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+        raise InputError(f"num_classes must be >= 1, got {num_classes}")
     if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= num_classes):
         bad = ids[(ids < 0) | (ids >= num_classes)][0].item()
-        raise ValueError(f"id {bad} is outside 0..{num_classes - 1}; num_classes must be the "
+        raise InputError(f"id {bad} is outside 0..{num_classes - 1}; num_classes must be the "
                          "vocabulary size")
     if sparse:
         if ids.dim() != 1:
-            raise ValueError(f"sparse one_hot takes 1-D ids, got shape {tuple(ids.shape)}")
+            raise InputError(f"sparse one_hot takes 1-D ids, got shape {tuple(ids.shape)}")
         n = ids.numel()
         indices = torch.stack([torch.arange(n), ids])  # (2, N): row, column of each 1
         # one entry per row, rows in order: already coalesced
@@ -59,10 +61,10 @@ def one_hot(ids, num_classes: int, sparse: bool = False) -> torch.Tensor:
 def _as_list(seq) -> list[int]:
     if isinstance(seq, torch.Tensor):
         if seq.dim() != 1:
-            raise ValueError(f"each sequence must be 1-D, got shape {tuple(seq.shape)}")
+            raise InputError(f"each sequence must be 1-D, got shape {tuple(seq.shape)}")
         return seq.tolist()
     if isinstance(seq, str):
-        raise ValueError("pad_sequences takes id sequences, got a string; map tokens to ids "
+        raise InputError("pad_sequences takes id sequences, got a string; map tokens to ids "
                          "first (vocab.lookup(tokens))")
     return list(seq)
 
@@ -89,13 +91,13 @@ def pad_sequences(seqs: Sequence, pad_id: int = 0, batch_first: bool = True,
     ([[5, 6, 7], [8, 0, 0]], [3, 1])
     """
     if side not in _SIDES:
-        raise ValueError(f"unknown padding side {side!r}; choose one of {', '.join(_SIDES)}")
+        raise InputError(f"unknown padding side {side!r}; choose one of {', '.join(_SIDES)}")
     if max_len is not None and max_len < 1:
-        raise ValueError(f"max_len must be >= 1 or None, got {max_len}")
+        raise InputError(f"max_len must be >= 1 or None, got {max_len}")
     seqs = list(seqs)
     if seqs and all(isinstance(s, torch.Tensor) for s in seqs):
         if any(s.dim() != 1 for s in seqs):
-            raise ValueError("each sequence must be 1-D, got shapes "
+            raise InputError("each sequence must be 1-D, got shapes "
                              f"{sorted({tuple(s.shape) for s in seqs})}")
         rows = [s[:max_len] if max_len is not None else s for s in seqs]
         flat = torch.cat(rows).long() if rows else torch.empty(0, dtype=torch.long)
@@ -124,7 +126,7 @@ def lengths_to_mask(lengths, max_len: int | None = None, side: str = "right") ->
     [[True, True, False], [True, False, False]]
     """
     if side not in _SIDES:
-        raise ValueError(f"unknown padding side {side!r}; choose one of {', '.join(_SIDES)}")
+        raise InputError(f"unknown padding side {side!r}; choose one of {', '.join(_SIDES)}")
     lengths = torch.as_tensor(lengths, dtype=torch.long)
     t = int(lengths.max()) if max_len is None and lengths.numel() else (max_len or 0)
     pos = torch.arange(t, device=lengths.device)  # (T,)
@@ -146,7 +148,7 @@ class PadCollate:
     def __init__(self, pad_id: int = 0, batch_first: bool = True, side: str = "right",
                  max_len: int | None = None):
         if side not in _SIDES:
-            raise ValueError(f"unknown padding side {side!r}; choose one of {', '.join(_SIDES)}")
+            raise InputError(f"unknown padding side {side!r}; choose one of {', '.join(_SIDES)}")
         self.pad_id = pad_id
         self.batch_first = batch_first
         self.side = side
@@ -154,7 +156,7 @@ class PadCollate:
 
     def __call__(self, items: Sequence):
         if not items:
-            raise ValueError("PadCollate got an empty batch")
+            raise InputError("PadCollate got an empty batch")
         first = items[0]
         labelled = isinstance(first, tuple) and len(first) == 2
         seqs = [it[0] for it in items] if labelled else list(items)
@@ -166,7 +168,7 @@ class PadCollate:
         if isinstance(labels[0], torch.Tensor):
             return padded, lengths, torch.stack(labels)
         if isinstance(labels[0], str):
-            raise ValueError(f"label {labels[0]!r} is a string; encode labels to ids first "
+            raise InputError(f"label {labels[0]!r} is a string; encode labels to ids first "
                              "(LabelEncoder().fit(labels).transform(labels))")
         return padded, lengths, torch.tensor(labels)  # (B,)
 
@@ -192,7 +194,7 @@ class BucketBatchSampler(Sampler):
     def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool = True,
                  seed: int = 0, drop_last: bool = False, bucket_size: int | None = None):
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise InputError(f"batch_size must be >= 1, got {batch_size}")
         self.lengths = [int(n) for n in (lengths.tolist() if hasattr(lengths, "tolist")
                                          else lengths)]
         self.batch_size = batch_size
@@ -201,7 +203,7 @@ class BucketBatchSampler(Sampler):
         self.drop_last = drop_last
         self.bucket_size = batch_size * 100 if bucket_size is None else bucket_size
         if self.bucket_size < batch_size:
-            raise ValueError(f"bucket_size ({self.bucket_size}) must be >= batch_size "
+            raise InputError(f"bucket_size ({self.bucket_size}) must be >= batch_size "
                              f"({batch_size})")
         self.epoch = 0
 
@@ -261,7 +263,7 @@ def pack_padded(embedded: torch.Tensor, lengths, batch_first: bool = True) -> Pa
     """
     lengths = torch.as_tensor(lengths, dtype=torch.long)
     if lengths.numel() and int(lengths.min()) < 1:
-        raise ValueError("pack_padded needs every length >= 1; drop or pad empty sequences "
+        raise InputError("pack_padded needs every length >= 1; drop or pad empty sequences "
                          "to one token first")
     # pack_padded_sequence wants the lengths on the CPU whatever the data's device
     return pack_padded_sequence(embedded, lengths.cpu(), batch_first=batch_first,

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, InputError
 
 __all__ = ["FORMATS", "TABLE_SUFFIXES", "choose_delimiter", "is_table", "table_format"]
 
@@ -43,12 +43,12 @@ def table_format(path: str | os.PathLike, format: str | None = None) -> str:
     kinds = sorted(set(FORMATS.values()))
     if format is not None:
         if format not in kinds:
-            raise ValueError(f"unknown table format {format!r}; choose one of {', '.join(kinds)}")
+            raise InputError(f"unknown table format {format!r}; choose one of {', '.join(kinds)}")
         return format
     try:
         return FORMATS[Path(path).suffix.lower()]
     except KeyError:
-        raise ValueError(f"cannot tell the format of {path}; use a {', '.join(TABLE_SUFFIXES)} "
+        raise InputError(f"cannot tell the format of {path}; use a {', '.join(TABLE_SUFFIXES)} "
                          f"file or pass format='csv'|'tsv'|'jsonl'|'parquet'") from None
 
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, InputError
 
 __all__ = ["LabelEncoder"]
 
@@ -29,7 +29,7 @@ class LabelEncoder:
         """Learn the classes from ``labels``; returns self."""
         uniq = list(dict.fromkeys(labels))
         if not uniq:
-            raise ValueError("LabelEncoder.fit got no labels")
+            raise InputError("LabelEncoder.fit got no labels")
         try:
             self.classes_ = sorted(uniq)
         except TypeError:  # mixed types, e.g. 1 and "1": keep first-seen order
@@ -100,6 +100,6 @@ class LabelEncoder:
         out = []
         for i in ids:
             if not isinstance(i, int) or not 0 <= i < len(self.classes_):
-                raise ValueError(f"class id {i!r} is outside 0..{len(self.classes_) - 1}")
+                raise InputError(f"class id {i!r} is outside 0..{len(self.classes_) - 1}")
             out.append(self.classes_[i])
         return out

@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, InputError
 
 __all__ = [
     "ERRORS",
@@ -159,7 +159,7 @@ def decode_text(raw: bytes, path: str | os.PathLike, encoding: str = "utf-8",
 
 def _check_errors(errors: str) -> None:
     if errors not in ERRORS:
-        raise ValueError(f"unknown errors {errors!r}; choose one of {', '.join(ERRORS)}")
+        raise InputError(f"unknown errors {errors!r}; choose one of {', '.join(ERRORS)}")
 
 
 def _open_text(path: Path, codec: str, errors: str):

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, InputError
 from dlcourse.text.formats import (
     TABLE_SUFFIXES,
     choose_delimiter,
@@ -56,7 +56,7 @@ class TextTable:
         self.texts = list(texts)
         self.labels = None if labels is None else list(labels)
         if self.labels is not None and len(self.labels) != len(self.texts):
-            raise ValueError(f"{len(self.texts)} texts but {len(self.labels)} labels")
+            raise InputError(f"{len(self.texts)} texts but {len(self.labels)} labels")
         self.path = None if path is None else Path(path)
         self.text_col = text_col
         self.label_col = label_col
@@ -200,10 +200,10 @@ def load_table(source, text_col: str = "text", label_col: str | None = "label",
     {'pos': 5331, 'neg': 5331}
     """
     if on_missing not in ON_MISSING:
-        raise ValueError(f"unknown on_missing {on_missing!r}; choose one of "
+        raise InputError(f"unknown on_missing {on_missing!r}; choose one of "
                          f"{', '.join(ON_MISSING)}")
     if limit is not None and limit < 1:
-        raise ValueError(f"limit must be >= 1 or None, got {limit}")
+        raise InputError(f"limit must be >= 1 or None, got {limit}")
     path = None
     if hasattr(source, "to_dict") and hasattr(source, "columns"):  # a pandas DataFrame
         rows, name = rows_frame(source), "DataFrame"

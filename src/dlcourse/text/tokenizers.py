@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, InputError
 
 __all__ = [
     "Tokenizer",
@@ -144,7 +144,7 @@ class RegexTokenizer(Tokenizer):
         try:
             self._re = re.compile(self.pattern)
         except re.error as e:
-            raise ValueError(f"invalid regex tokenizer pattern {self.pattern!r}: {e}") from None
+            raise InputError(f"invalid regex tokenizer pattern {self.pattern!r}: {e}") from None
         self.lowercase = bool(lowercase)
         self.gaps = bool(gaps)
 
@@ -237,18 +237,18 @@ def get_tokenizer(name: str = "basic_english", **kwargs) -> Tokenizer:
     try:
         factory = TOKENIZERS[name]
     except (KeyError, TypeError):
-        raise ValueError(
+        raise InputError(
             f"unknown tokenizer {name!r}; choose one of {', '.join(TOKENIZERS)}"
         ) from None
     try:
         return factory(**kwargs)
     except TypeError as e:
-        raise ValueError(f"bad option for tokenizer {name!r}: {e}") from None
+        raise InputError(f"bad option for tokenizer {name!r}: {e}") from None
 
 
 def tokenizer_from_config(config: dict[str, Any]) -> Tokenizer:
     """Rebuild a tokenizer from its ``config`` dict (as saved in a checkpoint)."""
     if not isinstance(config, dict) or "name" not in config:
-        raise ValueError(f"a tokenizer config is a dict with a 'name' key, got {config!r}")
+        raise InputError(f"a tokenizer config is a dict with a 'name' key, got {config!r}")
     config = dict(config)
     return get_tokenizer(config.pop("name"), **config)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from dlcourse.errors import DlcourseError, UnknownTokenError
+from dlcourse.errors import DlcourseError, InputError, UnknownTokenError
 
 __all__ = ["Vocab", "UnknownTokenError"]
 
@@ -25,7 +25,7 @@ def _role(role: str, token: str | None, known, where: str) -> str | None:
         return token
     if token == _DEFAULT_ROLES[role]:
         return None
-    raise ValueError(f"{role} {token!r} is not {where}; add it there or pass {role}=None")
+    raise InputError(f"{role} {token!r} is not {where}; add it there or pass {role}=None")
 
 
 class Vocab:
@@ -52,10 +52,10 @@ class Vocab:
         self.stoi = {t: i for i, t in enumerate(self.itos)}
         if len(self.stoi) != len(self.itos):
             dup = Counter(self.itos).most_common(1)[0][0]
-            raise ValueError(f"vocabulary tokens must be unique; {dup!r} appears more than once")
+            raise InputError(f"vocabulary tokens must be unique; {dup!r} appears more than once")
         self.freqs = [0] * len(self.itos) if freqs is None else [int(f) for f in freqs]
         if len(self.freqs) != len(self.itos):
-            raise ValueError(f"freqs has {len(self.freqs)} counts for {len(self.itos)} tokens")
+            raise InputError(f"freqs has {len(self.freqs)} counts for {len(self.itos)} tokens")
         unk_token = _role("unk_token", unk_token, self.stoi, "in the vocabulary")
         pad_token = _role("pad_token", pad_token, self.stoi, "in the vocabulary")
         self.unk_token = unk_token
@@ -90,9 +90,9 @@ class Vocab:
                 string where a token list was expected.
         """
         if max_size is not None and max_size < 0:
-            raise ValueError(f"max_size must be >= 0 or None, got {max_size}")
+            raise InputError(f"max_size must be >= 0 or None, got {max_size}")
         if min_freq < 1:
-            raise ValueError(f"min_freq must be >= 1, got {min_freq}")
+            raise InputError(f"min_freq must be >= 1, got {min_freq}")
         specials = list(dict.fromkeys(specials))
         unk_token = _role("unk_token", unk_token, specials, f"among specials {specials}")
         pad_token = _role("pad_token", pad_token, specials, f"among specials {specials}")
@@ -100,7 +100,7 @@ class Vocab:
         n_lists = 0
         for tokens in token_lists:
             if isinstance(tokens, str):
-                raise ValueError("Vocab.build expects token lists, got a string; tokenize "
+                raise InputError("Vocab.build expects token lists, got a string; tokenize "
                                  "first: Vocab.build(tok.stream(texts))")
             counter.update(tokens)  # C-level counting; dict order = first occurrence
             n_lists += 1
@@ -157,7 +157,7 @@ class Vocab:
             return [self.itos[i] for i in ids]
         except (IndexError, TypeError):
             bad = next(i for i in ids if not isinstance(i, int) or not 0 <= i < len(self))
-            raise ValueError(f"id {bad!r} is out of range for a vocabulary of {len(self)}") \
+            raise InputError(f"id {bad!r} is out of range for a vocabulary of {len(self)}") \
                 from None
 
     def coverage(self, token_lists: Iterable[Sequence[str]]) -> float:
@@ -183,7 +183,7 @@ class Vocab:
             return cls(d["itos"], d.get("freqs"), unk_token=d.get("unk_token"),
                        pad_token=d.get("pad_token"))
         except (KeyError, TypeError, AttributeError):
-            raise ValueError("a vocabulary dict needs an 'itos' token list (see "
+            raise InputError("a vocabulary dict needs an 'itos' token list (see "
                              "Vocab.to_dict)") from None
 
     def save(self, path: str | Path) -> Path:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, InputError
 from dlcourse.text.tokenizers import Tokenizer
 
 __all__ = ["WordPieceTokenizer", "BERT_SPECIALS", "default_vocab_file"]
@@ -172,7 +172,7 @@ class WordPieceTokenizer(Tokenizer):
         if isinstance(texts, str):
             texts = [texts]
         if max_length is not None and max_length < (3 if add_special_tokens else 1):
-            raise ValueError(f"max_length={max_length} leaves no room for a token; use >= 3 "
+            raise InputError(f"max_length={max_length} leaves no room for a token; use >= 3 "
                              "with special tokens")
         seqs = []
         for e in self._tk.encode_batch(list(texts), add_special_tokens=add_special_tokens):
@@ -260,12 +260,12 @@ class WordPieceTokenizer(Tokenizer):
         from tokenizers import models, normalizers, pre_tokenizers, trainers
 
         if model not in _MODELS:
-            raise ValueError(f"unknown subword model {model!r}; choose one of {', '.join(_MODELS)}")
+            raise InputError(f"unknown subword model {model!r}; choose one of {', '.join(_MODELS)}")
         specials = list(special_tokens)
         if "[UNK]" not in specials:
-            raise ValueError("special_tokens must include '[UNK]'")
+            raise InputError("special_tokens must include '[UNK]'")
         if vocab_size <= len(specials):
-            raise ValueError(f"vocab_size={vocab_size} must exceed the {len(specials)} specials")
+            raise InputError(f"vocab_size={vocab_size} must exceed the {len(specials)} specials")
         common = dict(vocab_size=vocab_size, min_frequency=min_frequency,
                       special_tokens=specials, show_progress=False)
         if model == "wordpiece":

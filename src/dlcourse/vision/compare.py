@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Sequence
 
+from dlcourse.errors import InputError
 from dlcourse.vision.config import TransferConfig
 from dlcourse.vision.data import ArrayImageDataset, stratified_subset
 from dlcourse.vision.estimator import ImageClassifier
@@ -35,7 +36,7 @@ def method_config(method: str, *, arch: str = "efficientnet_lite0", image_size: 
         return TransferConfig(arch=arch, weights="none", mode="finetune", image_size=image_size,
                               epochs=epochs, optimizer="adamw", lr=2e-3, weight_decay=1e-4,
                               backbone_lr_mult=1.0, batch_size=32, seed=seed, device=device)
-    raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
 
 
 def learning_curve(train: ArrayImageDataset, test: ArrayImageDataset, sizes: Sequence[int], *,

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from dlcourse.errors import DataUnavailableError, DlcourseError
+from dlcourse.errors import DataUnavailableError, DlcourseError, InputError
 
 NAMED_SETS = ("cifar-10", "cifar-100", "fashion-mnist", "mnist-5k")
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
@@ -48,10 +48,10 @@ class ArrayImageDataset(Dataset):
         arr = np.asarray(images)
         x = torch.from_numpy(arr if arr.flags.writeable else arr.copy())
         if x.dtype != torch.uint8:
-            raise ValueError(f"images must be uint8 pixels 0-255, got {x.dtype}")
+            raise InputError(f"images must be uint8 pixels 0-255, got {x.dtype}")
         if x.dim() == 3 and x.shape[-1] in (3, 4) and x.shape[1] > 4:
             # (H, W, 3) is one colour image, which (N, H, W) would read as H grey images
-            raise ValueError(f"images of shape {tuple(x.shape)} would be {x.shape[0]} grey "
+            raise InputError(f"images of shape {tuple(x.shape)} would be {x.shape[0]} grey "
                              f"images {x.shape[2]} pixels wide; pass one colour image as a "
                              f"batch of one, images[None] of shape {(1, *x.shape)}")
         if x.dim() == 3:
@@ -59,17 +59,17 @@ class ArrayImageDataset(Dataset):
         elif x.dim() == 4 and x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
             x = x.permute(0, 3, 1, 2)                        # (N, H, W, C) -> (N, C, H, W)
         if x.dim() != 4 or x.shape[1] not in (1, 3):
-            raise ValueError("images must be (N,H,W), (N,H,W,C) or (N,C,H,W); "
+            raise InputError("images must be (N,H,W), (N,H,W,C) or (N,C,H,W); "
                              f"got {tuple(x.shape)}")
         y_arr = np.asarray(labels)
         if y_arr.dtype.kind not in "iu" and not (y_arr.size == 0 and y_arr.dtype.kind == "f"):
-            raise ValueError(f"labels must be integer class indices, got {y_arr.dtype}; map "
+            raise InputError(f"labels must be integer class indices, got {y_arr.dtype}; map "
                              "names to indices, e.g. [classes.index(name) for name in names]")
         y = torch.as_tensor(y_arr, dtype=torch.long)
         if len(y) != len(x):
-            raise ValueError(f"{len(x)} images but {len(y)} labels")
+            raise InputError(f"{len(x)} images but {len(y)} labels")
         if len(y) and (int(y.min()) < 0 or int(y.max()) >= len(classes)):
-            raise ValueError(f"labels must lie in 0..{len(classes) - 1} for {len(classes)} classes")
+            raise InputError(f"labels must lie in 0..{len(classes) - 1} for {len(classes)} classes")
         self.images = x.contiguous()
         self.labels = y
         self.classes = list(classes)
@@ -97,7 +97,7 @@ class ArrayImageDataset(Dataset):
 def split_stratified(labels: np.ndarray, valid_fraction: float, seed: int):
     """Indices (train, valid), ``valid_fraction`` of every class held out, chosen by ``seed``."""
     if not 0.0 < valid_fraction < 1.0:
-        raise ValueError(f"valid_fraction must lie in (0, 1), got {valid_fraction}")
+        raise InputError(f"valid_fraction must lie in (0, 1), got {valid_fraction}")
     rng = np.random.default_rng(seed)
     train, valid = [], []
     for k in np.unique(labels):

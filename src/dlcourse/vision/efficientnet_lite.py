@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dlcourse.errors import InputError
+
 #: Normalisation of the lite models on [0, 1] pixels: (x*255 - 127) / 128.
 LITE_MEAN = (127.0 / 255.0,) * 3
 LITE_STD = (128.0 / 255.0,) * 3
@@ -210,7 +212,7 @@ def convert_lukemelas_state_dict(state: dict[str, torch.Tensor]) -> dict[str, to
             continue
         top, _, rest = key.partition(".")
         if top not in _TOP_NAMES or m:
-            raise ValueError(f"unexpected key {key!r} in an EfficientNet-Lite0 state dict; "
+            raise InputError(f"unexpected key {key!r} in an EfficientNet-Lite0 state dict; "
                              "is this a Lite0 checkpoint (no squeeze-excitation)?")
         out[f"{_TOP_NAMES[top]}.{rest}"] = value
     return out

@@ -36,7 +36,7 @@ from dlcourse.engine.distributed import (
 from dlcourse.engine.estimator import Estimator, load_module_arrays, module_arrays
 from dlcourse.engine.loop import unwrap
 from dlcourse.engine.seed import seed_everything
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import InputError
 from dlcourse.vision.config import TransferConfig
 from dlcourse.vision.data import ArrayImageDataset
 from dlcourse.vision.features import extract_features
@@ -101,15 +101,15 @@ class ImageClassifier(Estimator):
         check_weights(config.arch, config.weights)
         for name, data in (("train", train), ("valid", valid)):
             if data is not None and not isinstance(data, ArrayImageDataset):
-                raise DlcourseError(f"{name} must be an ArrayImageDataset (from dlcourse.vision's "
+                raise InputError(f"{name} must be an ArrayImageDataset (from dlcourse.vision's "
                                     "load_named or load_image_folder), got "
                                     f"{type(data).__name__}")
             if data is not None and len(data) == 0:
-                raise DlcourseError(f"the {name} set holds no images; give at least one image "
+                raise InputError(f"the {name} set holds no images; give at least one image "
                                     "per class")
         check_global_batch(config.batch_size, active_ranks()[1])
         if valid is not None and list(valid.classes) != list(train.classes):
-            raise DlcourseError(f"validation classes {valid.classes[:5]} differ from the "
+            raise InputError(f"validation classes {valid.classes[:5]} differ from the "
                                 f"training classes {train.classes[:5]}")
         seed_everything(config.seed, deterministic=config.deterministic)
         device = rank_device(config.device)
@@ -179,7 +179,7 @@ class ImageClassifier(Estimator):
         """
         self.check_is_fitted()
         if list(ds.classes) != self.classes_:
-            raise DlcourseError(f"data set classes {ds.classes[:5]}... differ from the model's "
+            raise InputError(f"data set classes {ds.classes[:5]}... differ from the model's "
                                 f"{self.classes_[:5]}...; evaluate on the data it was trained for")
         logits = logits_of(self.model_, ds, self._pipeline(), collective=True)   # (N, K)
         return evaluation_from_logits(logits, ds.labels, ds.classes)
@@ -194,7 +194,7 @@ class ImageClassifier(Estimator):
         """
         self.check_is_fitted()
         if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
+            raise InputError(f"k must be >= 1, got {k}")
         if torch.is_tensor(images):
             images = images.detach().cpu().numpy()
         images = ArrayImageDataset(images, np.zeros(len(images), dtype=np.int64),

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, InputError
 from dlcourse.vision.data import NAMED_SETS, ArrayImageDataset, split_stratified
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ def load_image_files(paths: Sequence[Path], size: int, on_bad: str = "skip",
         DlcourseError naming it.
     """
     if on_bad not in ON_BAD:
-        raise ValueError(f"unknown on_bad {on_bad!r}; choose one of {', '.join(ON_BAD)}")
+        raise InputError(f"unknown on_bad {on_bad!r}; choose one of {', '.join(ON_BAD)}")
     images, kept, bad = [], [], BadImages([], [])
     workers = decode_workers(len(paths), num_workers)
     for i, (image, reason) in enumerate(_decoded(paths, size, workers)):

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from dlcourse.errors import IncompatibleModelError
+from dlcourse.errors import IncompatibleModelError, InputError
 from dlcourse.vision.efficientnet_lite import (
     LITE_IMAGE_SIZE,
     LITE_MEAN,
@@ -140,7 +140,7 @@ def build_model(arch: str, num_classes: int,
         (torch.Size([2, 10]), 1280)
     """
     if num_classes < 2:
-        raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        raise InputError(f"num_classes must be >= 2, got {num_classes}")
     backbone, info = build_backbone(arch, weights)
     return TransferNet(backbone, info.feature_dim, num_classes), info
 

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dlcourse.errors import InputError
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -36,7 +38,7 @@ class BatchPreprocess(nn.Module):
                  hflip: bool = True):
         super().__init__()
         if size < 8:
-            raise ValueError(f"image size must be >= 8 pixels, got {size}")
+            raise InputError(f"image size must be >= 8 pixels, got {size}")
         self.size = int(size)
         self.augment = augment
         self.hflip = hflip

@@ -197,6 +197,18 @@ def test_evaluation_reads_as_a_dict_too():
         r["f1"]
 
 
+def test_predict_and_evaluate_name_the_argument_they_take(tiny):
+    make, settings = tiny
+    clf = ImageClassifier(**settings).fit(make(8))
+    for bad, kind in ((3, "int"), (np.zeros((2, 16, 16), np.uint8), "ndarray")):
+        with pytest.raises(ValueError, match=rf"takes image file paths .*got {kind}; for pixel "
+                                             r"arrays use predict_images"):
+            clf.predict(bad)  # raw TypeErrors before
+    with pytest.raises(DlcourseError, match="evaluate takes an ArrayImageDataset .*got list"):
+        clf.evaluate(["a.png"])  # an AttributeError before
+    assert clf.predict([]) == []
+
+
 def test_evaluating_on_other_classes_is_refused(tiny, finetune):
     clf = finetune().fit(tiny[0]())
     other = ArrayImageDataset(np.zeros((2, 8, 8), np.uint8), [0, 1], ["x", "y"])

@@ -153,7 +153,7 @@ class BertClassifier(nn.Module):
         T = ids.shape[1]
         if T > self.config.max_positions:
             raise InputError(f"{T} tokens exceed the encoder's {self.config.max_positions} "
-                                "positions; lower max_len")
+                             "positions; lower max_len")
         pos = torch.arange(T, device=ids.device)
         x = self.embedding(ids) + self.positions(pos)[None] + self.token_types.weight[0]
         x = self.drop(self.embed_norm(x))  # (B, T, D)

@@ -55,7 +55,7 @@ def check_teacher(teacher: str | os.PathLike, classes: Sequence | None = None) -
     known = (manifest.get("state") or {}).get("classes") or []
     if classes is not None and sorted(map(str, known)) != sorted(map(str, classes)):
         raise InputError(f"teacher {path} knows the labels {list(known)}, the training "
-                            f"texts have {list(classes)}; a teacher must know the same labels")
+                         f"texts have {list(classes)}; a teacher must know the same labels")
     return file
 
 

@@ -95,12 +95,12 @@ def text_list(texts, what: str = "texts") -> list[str]:
     """
     if texts is None or isinstance(texts, str):
         raise InputError(f"{what} must be a list of strings, got "
-                            f"{'one string' if texts is not None else 'None'}; pass [text]")
+                         f"{'one string' if texts is not None else 'None'}; pass [text]")
     items = [plain(t) for t in texts]
     for i, text in enumerate(items):
         if not isinstance(text, str):
             raise InputError(f"{what} must be strings, but item {i} is "
-                                f"{type(text).__name__} {text!r}; drop or fill the missing texts")
+                             f"{type(text).__name__} {text!r}; drop or fill the missing texts")
     return items
 
 
@@ -118,7 +118,7 @@ def label_list(labels, n: int) -> list:
     for i, label in enumerate(items):
         if label is None or (isinstance(label, float) and label != label):
             raise InputError(f"label {i} is missing ({label!r}); drop or fill the rows "
-                                "without a label")
+                             "without a label")
     return items
 
 

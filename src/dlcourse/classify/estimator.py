@@ -131,7 +131,7 @@ class TextClassifier(Estimator):
         classes = LabelEncoder().fit(labels).classes_
         if len(classes) < 2:
             raise InputError(f"only one class ({classes[0]!r}) in the training labels; "
-                                "a classifier needs at least two")
+                             "a classifier needs at least two")
         if config.teacher is not None:  # before any work: a header read
             check_teacher(config.teacher, classes)
         if resume:  # other settings are refused before minutes of labelling or vectors

@@ -90,7 +90,7 @@ class LanguageModel(Estimator):
         c = self.validated_config(out_dir, resume)
         if not isinstance(corpus, Corpus):
             raise InputError("fit takes a Corpus (dlcourse.lm.load_corpus(NAME or FILE), or "
-                                f"corpus_from_splits(...)), got {type(corpus).__name__}")
+                             f"corpus_from_splits(...)), got {type(corpus).__name__}")
         rank, world = active_ranks()
         check_global_batch(c.batch_size, world)
         seed_everything(c.seed, deterministic=c.deterministic)

@@ -102,15 +102,15 @@ class ImageClassifier(Estimator):
         for name, data in (("train", train), ("valid", valid)):
             if data is not None and not isinstance(data, ArrayImageDataset):
                 raise InputError(f"{name} must be an ArrayImageDataset (from dlcourse.vision's "
-                                    "load_named or load_image_folder), got "
-                                    f"{type(data).__name__}")
+                                 "load_named or load_image_folder), got "
+                                 f"{type(data).__name__}")
             if data is not None and len(data) == 0:
                 raise InputError(f"the {name} set holds no images; give at least one image "
-                                    "per class")
+                                 "per class")
         check_global_batch(config.batch_size, active_ranks()[1])
         if valid is not None and list(valid.classes) != list(train.classes):
             raise InputError(f"validation classes {valid.classes[:5]} differ from the "
-                                f"training classes {train.classes[:5]}")
+                             f"training classes {train.classes[:5]}")
         seed_everything(config.seed, deterministic=config.deterministic)
         device = rank_device(config.device)
         if device.type == "cuda" and not config.deterministic:
@@ -178,9 +178,12 @@ class ImageClassifier(Estimator):
             DlcourseError: ``ds`` has other classes than the model.
         """
         self.check_is_fitted()
+        if not isinstance(ds, ArrayImageDataset):
+            raise InputError(f"evaluate takes an ArrayImageDataset (dlcourse.vision's "
+                             f"load_named or load_image_folder), got {type(ds).__name__}")
         if list(ds.classes) != self.classes_:
             raise InputError(f"data set classes {ds.classes[:5]}... differ from the model's "
-                                f"{self.classes_[:5]}...; evaluate on the data it was trained for")
+                             f"{self.classes_[:5]}...; evaluate on the data it was trained for")
         logits = logits_of(self.model_, ds, self._pipeline(), collective=True)   # (N, K)
         return evaluation_from_logits(logits, ds.labels, ds.classes)
 
@@ -214,7 +217,15 @@ class ImageClassifier(Estimator):
             DlcourseError: a file that is missing, empty or not a readable image (named).
         """
         self.check_is_fitted()
-        paths = [paths] if isinstance(paths, str | Path) else list(paths)
+        given = paths
+        paths = [paths] if isinstance(paths, str | Path) else paths
+        try:
+            paths = list(paths)
+        except TypeError:
+            paths = None
+        if paths is None or not all(isinstance(p, str | Path) for p in paths):
+            raise InputError(f"predict takes image file paths (a path or a list of them), got "
+                             f"{type(given).__name__}; for pixel arrays use predict_images")
         if not paths:
             return []
         images = torch.stack([load_image(p, self.image_size_) for p in paths])  # (B, 3, S, S)

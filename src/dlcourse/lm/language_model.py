@@ -220,12 +220,16 @@ class LanguageModel(Estimator):
             allow_unk: let the sampler draw ``<unk>`` (by default it is never drawn).
 
         Raises:
-            ValueError: ``max_tokens < 1``, a negative temperature or ``top_k < 1``.
+            ValueError: ``max_tokens < 1``, a negative temperature or ``top_k < 1``; a prompt
+                that is neither text nor a list of words.
         """
         self.check_is_fitted()
         if prompt is None:
             prompt = ""
         if not isinstance(prompt, str):  # a list of words
+            if isinstance(prompt, bytes) or not hasattr(prompt, "__iter__"):
+                raise InputError(f"prompt must be text or a list of words, got "
+                                 f"{type(prompt).__name__}")
             prompt = " ".join(map(str, prompt))
         stoi = {w: i for i, w in enumerate(self.itos_)}
         prompt_ids = [stoi[EOS]] + [stoi.get(t, stoi[UNK]) for t in self.tokenize(prompt)]

@@ -136,6 +136,8 @@ def test_the_contract_params_unfitted_and_validation(tiny):
                        (dict(label_smoothing=1.5), "label_smoothing must be < 1"),
                        (dict(lr=0), "lr must be > 0"), (dict(epochs=0), "epochs must be >= 1"),
                        (dict(image_size=4), "image_size must be >= 8"),
+                       (dict(arch="convnext_tiny", image_size=16),
+                        "convnext_tiny needs image_size >= 32, got 16"),  # a torch error late
                        (dict(unfreeze="gradual"), "needs mode finetune"),
                        (dict(batch_size="8"), "batch_size must be an integer")]:
         with pytest.raises(ConfigError, match=match):

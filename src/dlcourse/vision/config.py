@@ -97,6 +97,10 @@ class TransferConfig(Config):
 
     def check(self) -> None:
         """Rules a single field's range cannot express."""
+        if self.arch == "convnext_tiny" and self.image_size is not None and self.image_size < 32:
+            # its 4x4 stem and three 2x2 downsamplings need a 32 px input at least
+            raise ConfigError(f"convnext_tiny needs image_size >= 32, got {self.image_size}",
+                              "image_size")
         if self.label_smoothing >= 1.0:
             raise ConfigError(f"label_smoothing must be < 1, got {self.label_smoothing}",
                               "label_smoothing")

@@ -233,16 +233,18 @@ class TextClassifier(Estimator):
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
-            DlcourseError: a label the model was not trained on.
+            DlcourseError: a label the model was not trained on; no texts (an InputError).
         """
         self.check_is_fitted()
         texts = text_list(texts)
         y = class_indices(label_list(labels, len(texts)), self.classes_)
+        if not len(y):  # an accuracy of no texts would be a made-up number
+            raise InputError("evaluate needs at least one labelled text, got none")
         logits = self._logits(texts, batch_size)
         proba = logits_to_proba(logits).numpy()
         scores = proba[:, 1] if len(self.classes_) == 2 else None
         metrics = classification_metrics(y, proba.argmax(1), self.classes_, scores)
-        metrics["loss"] = classification_loss(logits, torch.from_numpy(y)).item() if len(y) else 0.0
+        metrics["loss"] = classification_loss(logits, torch.from_numpy(y)).item()
         return metrics
 
     # ---- persistence (Estimator.save / Estimator.load) ---------------------------------------

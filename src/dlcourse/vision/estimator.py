@@ -181,6 +181,8 @@ class ImageClassifier(Estimator):
         if not isinstance(ds, ArrayImageDataset):
             raise InputError(f"evaluate takes an ArrayImageDataset (dlcourse.vision's "
                              f"load_named or load_image_folder), got {type(ds).__name__}")
+        if not len(ds):  # top-1 of no images would be NaN
+            raise InputError("evaluate needs at least one image, got an empty data set")
         if list(ds.classes) != self.classes_:
             raise InputError(f"data set classes {ds.classes[:5]}... differ from the model's "
                              f"{self.classes_[:5]}...; evaluate on the data it was trained for")

@@ -40,6 +40,12 @@ def test_user_error_is_one_line(capsys):
     assert "Traceback" not in err
 
 
+def test_an_old_data_set_name_is_noted_once(cli_run):
+    result = cli_run("data", "info", "cifar10")  # the note came once per lookup: 4 times
+    assert result.code == 0 and result.err.count("'cifar10' is now called 'cifar-10'") == 1
+    assert result.out.startswith("cifar-10:")
+
+
 def test_debug_shows_the_traceback_and_keeps_the_exit_status(cli_run):
     result = cli_run("--debug", "data", "info", "no-such-set")
     assert result.code == 2 and "Traceback" in result.err and "DlcourseError" in result.err

@@ -39,10 +39,37 @@ def main(out: Path, global_batch: int, epochs: int, crash_rank: int) -> None:
             raise RuntimeError(f"rank {rank()} failed on purpose")
         return nn.functional.mse_loss(m(batch[0]).squeeze(1), batch[1])
 
+    if crash_rank == -2:  # a stop after 3 steps whose checkpoint takes rank 0 a second to write
+        return stop_with_a_slow_checkpoint(ddp, loader, step, optimizer, epochs, out)
     history = fit(ddp, loader, step, optimizer, epochs, out_dir=out / "run", progress=False)
     torch.save({k: v.clone() for k, v in model.state_dict().items()}, out / f"rank{rank()}.pt")
     torch.save(history, out / f"history{rank()}.pt")
     shutdown_distributed()
+
+
+def stop_with_a_slow_checkpoint(ddp, loader, step, optimizer, epochs, out: Path) -> None:
+    """Each rank writes when it left ``fit``; rank 0 also when its checkpoint was written."""
+    import os
+    import time
+
+    from dlcourse.engine import fitting
+    from dlcourse.errors import TrainingInterrupted
+
+    save = fitting.save_checkpoint
+
+    def slow_save(path, state):
+        time.sleep(1.0)
+        written = save(path, state)
+        (out / "saved.txt").write_text(repr(time.time()))
+        return written
+
+    fitting.save_checkpoint = slow_save
+    os.environ["DLCOURSE_INTERRUPT_AFTER"] = "3"
+    try:
+        fit(ddp, loader, step, optimizer, epochs, out_dir=out / "run", progress=False)
+    except TrainingInterrupted:
+        (out / f"left{rank()}.txt").write_text(repr(time.time()))
+    shutdown_distributed(wait=False)
 
 
 if __name__ == "__main__":

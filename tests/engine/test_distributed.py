@@ -40,6 +40,17 @@ def test_crash_in_one_rank_ends_the_run(tmp_path):
     assert "failed on purpose" in result.stderr + result.stdout
 
 
+@pytest.mark.slow
+def test_no_rank_leaves_an_interrupted_run_before_its_checkpoint_is_written(tmp_path):
+    # torchrun stops the other processes as soon as one ends: a rank that left at once after
+    # Ctrl-C got rank 0 killed while it wrote last.pt (a 70 MB classifier lost it every time)
+    result = run_worker(tmp_path, 2, crash_rank=-2, timeout=180)
+    assert result.returncode == 0, launch_output(result)
+    saved = float((tmp_path / "saved.txt").read_text())
+    assert float((tmp_path / "left1.txt").read_text()) >= saved
+    assert (tmp_path / "run" / "last.pt").exists()
+
+
 @pytest.mark.parametrize("main, expected", [(True, ["block", "barrier"]),
                                             (False, ["barrier", "block"])])
 def test_main_process_first_orders_the_ranks(monkeypatch, main, expected):

@@ -143,6 +143,8 @@ def test_perplexity_and_generate_take_what_users_have(trained, lee_corpus):
             lm.perplexity(bad)
     assert lm.generate(["the", "war"], max_tokens=4, seed=1) == lm.generate("the war",
                                                                            max_tokens=4, seed=1)
+    with pytest.raises(ValueError, match="evaluate takes a Corpus .*got list"):
+        lm.evaluate(["the war began"])  # an AttributeError before
     with pytest.raises(ValueError, match="prompt must be text or a list of words, got int"):
         lm.generate(123)  # a raw TypeError before
     # one string is one line (it was read as a list of one-character lines)

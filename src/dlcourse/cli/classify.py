@@ -46,7 +46,7 @@ group = click.Group("classify", help="Train, evaluate and use CNN, Transformer a
 # old spellings: `train --train FILE` / `train --data NAME` -> `train DATA`, and
 # `predict --model DIR` -> `predict DIR` (each with a note); `evaluate --data NAME` is a hidden
 # option, since MODEL_DIR already comes first there
-LEGACY = {"train": ("--train", "--data"), "predict": ("--model",)}
+LEGACY = {"train": (("--train", "--data"),), "predict": ("--model",)}
 
 # two-way switches keep their lesson spellings (--unidirectional, --fine-tune); see _switches
 SWITCHES = {"bidirectional": "--bidirectional/--unidirectional", "freeze": "--freeze/--fine-tune"}
@@ -116,7 +116,8 @@ def train(data, out, valid_path, resume, dry_run, **options):
 
     --teacher MODEL_DIR (a minilm run, say) is distilled into the model: it also learns the
     teacher's probabilities on the texts and on --augment (4) perturbed copies of each; its
-    answers are kept in --out (teacher_labels.npz), so --resume does not ask it again.
+    answers are kept in --out (teacher_labels.npz), so --resume does not ask it again (it
+    still reads the teacher's model file, to check that the answers are that teacher's).
 
     Runs unchanged under ``torchrun --nproc_per_node=N -m dlcourse classify train ...`` (gloo on
     CPU, nccl on CUDA): --batch-size is the global batch, split over the N processes, and rank 0

@@ -29,7 +29,7 @@ from dlcourse.text.config import TableConfig
 group = click.Group("embed", help="Word vectors: train word2vec/GloVe, query, evaluate, plot.")
 
 # `embed train --data NAME` (the other nouns' old spelling) -> `embed train NAME`, with a note
-LEGACY = {"train": ("--data", "--corpus")}
+LEGACY = {"train": (("--data", "--corpus"),)}
 
 METHODS = ("skipgram", "cbow", "glove")
 SHARED = ("vector_size", "window", "min_count", "max_vocab", "epochs", "workers", "seed")

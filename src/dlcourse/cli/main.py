@@ -104,9 +104,11 @@ def cli(ctx, debug: bool, quiet: bool, threads: int | None):
 def rewrite_legacy(args: list[str]) -> list[str]:
     """Accept spellings older scripts use, with a one-line note on stderr.
 
-    A noun module may define ``LEGACY = {verb: ("--option", ...)}``: ``--option VALUE`` then
-    becomes the verb's first argument (``vision predict --model DIR`` ->
-    ``vision predict DIR``).
+    A noun module may define ``LEGACY = {verb: (spelling, ...)}``, one entry per argument of
+    the verb in order, each an option or a tuple of alternative options: ``--option VALUE``
+    then becomes that argument (``vision predict --model DIR`` -> ``vision predict DIR``;
+    ``vision evaluate DIR --data SET`` -> ``vision evaluate DIR SET``). Arguments given
+    without an option fill the other places in order.
     """
     i = 0
     while i < len(args) and args[i].startswith("-"):
@@ -115,22 +117,36 @@ def rewrite_legacy(args: list[str]) -> list[str]:
         return args
     module = _noun_module(args[i])
     legacy = getattr(module, "LEGACY", None) or {}
-    moved = legacy.get(args[i + 1])
-    if not moved:
+    places = legacy.get(args[i + 1])
+    if not places:
         return args
     head, rest = args[: i + 2], args[i + 2:]
-    for option in moved:
-        for j, token in enumerate(rest):
-            if token == option and j + 1 < len(rest):
-                value, rest = rest[j + 1], rest[:j] + rest[j + 2:]
-            elif token.startswith(option + "="):
-                value, rest = token.split("=", 1)[1], rest[:j] + rest[j + 1:]
-            else:
-                continue
-            note_deprecated(f"{option} {value}", f"'dlcourse {args[i]} {args[i + 1]} {value} ...'")
-            rest = [value, *rest]
-            break
-    return head + rest
+    given: dict[int, str] = {}
+    old: list[str] = []
+    for place, spellings in enumerate(places):
+        for option in (spellings,) if isinstance(spellings, str) else spellings:
+            for j, token in enumerate(rest):
+                if token == option and j + 1 < len(rest):
+                    value, rest = rest[j + 1], rest[:j] + rest[j + 2:]
+                elif token.startswith(option + "="):
+                    value, rest = token.split("=", 1)[1], rest[:j] + rest[j + 1:]
+                else:
+                    continue
+                given[place] = value
+                old.append(f"{option} {value}")
+                break
+            if place in given:
+                break
+    if not given:
+        return args
+    moved: list[str] = []
+    for place in range(max(given) + 1):  # the others from the leading plain arguments
+        if place in given:
+            moved.append(given[place])
+        elif rest and not rest[0].startswith("-"):
+            moved.append(rest.pop(0))
+    note_deprecated(" ".join(old), f"'dlcourse {args[i]} {args[i + 1]} {' '.join(moved)} ...'")
+    return head + moved + rest
 
 
 def _usage_line(exc: click.UsageError) -> str:

@@ -35,7 +35,7 @@ group = click.Group("vision", help="Transfer learning: ImageNet backbones on you
 
 # old spellings: `vision predict --model DIR IMG` -> `vision predict DIR IMG` (with a note);
 # evaluate moves --data first, then --model in front of it: MODEL_DIR DATA
-LEGACY = {"train": ("--data",), "evaluate": ("--data", "--model"), "predict": ("--model",)}
+LEGACY = {"train": ("--data",), "evaluate": ("--model", "--data"), "predict": ("--model",)}
 TRAIN = ConfigOptions(TransferConfig, rename={"hflip": "--flip"})
 DATA_NAMES = ("cifar-10", "cifar-100", "fashion-mnist", "mnist-5k")
 DRY_RUN_IMAGES = 32

@@ -384,16 +384,22 @@ ALIASES: dict[str, str] = {
 }
 
 
+_NOTED: set[str] = set()  # old spellings already noted in this process
+
+
 def canonical_name(name: str) -> str:
     """The registry's name for ``name``: an old spelling (``cifar10``) is mapped to the one the
-    ``dlcourse data list`` shows (``cifar-10``) with a one-line note on stderr; other names
-    come back unchanged (lessons also accept file paths and their own keywords)."""
+    ``dlcourse data list`` shows (``cifar-10``) with a one-line note on stderr, once per
+    process; other names come back unchanged (lessons also accept file paths and their own
+    keywords)."""
     key = name.strip()
     if key in ALIASES:
-        import logging
+        if key not in _NOTED:
+            import logging
 
-        logging.getLogger("dlcourse").warning(
-            "note: '%s' is now called '%s' (the name `dlcourse data list` shows)",
-            key, ALIASES[key])
+            _NOTED.add(key)
+            logging.getLogger("dlcourse").warning(
+                "note: '%s' is now called '%s' (the name `dlcourse data list` shows)",
+                key, ALIASES[key])
         return ALIASES[key]
     return key

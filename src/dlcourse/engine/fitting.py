@@ -25,7 +25,12 @@ from torch import nn
 
 from dlcourse.engine.averaging import WeightAverage
 from dlcourse.engine.checkpoint import load_checkpoint, save_checkpoint, write_json
-from dlcourse.engine.distributed import all_reduce_sum, is_distributed, is_main_process
+from dlcourse.engine.distributed import (
+    all_reduce_sum,
+    barrier,
+    is_distributed,
+    is_main_process,
+)
 from dlcourse.engine.estimator import check_resume_config, check_resume_dir
 from dlcourse.engine.interrupt import RESUME_HINT, StopGuard, stopped_at_once
 from dlcourse.engine.loop import EpochPosition, StepFn, train_one_epoch, unwrap
@@ -278,6 +283,10 @@ def fit(
                     saved_rng = gather_rng_state(epoch_rng)
                 if out is not None and main:
                     save_checkpoint(out / "last.pt", snapshot(epoch, saved_rng, result.stopped))
+                # torchrun stops every rank as soon as one exits: the others leave only once
+                # rank 0's checkpoint is on disk (every rank stopped here, see train_one_epoch)
+                barrier()
+                if out is not None and main:
                     raise TrainingInterrupted(
                         f"interrupted {where}; checkpoint saved to {out / 'last.pt'}; "
                         f"{RESUME_HINT}")
@@ -335,7 +344,11 @@ def fit(
                 log.info("early stop: %s did not improve for %d epoch%s (patience %d)", monitor,
                          bad, "" if bad == 1 else "s", patience)
                 break
-            if guard.should_stop() and epoch + 1 < epochs:  # Ctrl-C in the epoch's last step
+            interrupted = guard.should_stop()  # Ctrl-C in the epoch's last step
+            if is_distributed():  # a signal may reach the ranks on either side of this check
+                interrupted = all_reduce_sum([float(interrupted)])[0] > 0
+            if interrupted and epoch + 1 < epochs:
+                barrier()  # rank 0's last.pt is on disk before any rank exits
                 saved = f"checkpoint saved to {out / 'last.pt'}; " if out is not None else ""
                 raise TrainingInterrupted(f"interrupted after epoch {epoch + 1}; {saved}"
                                           f"{RESUME_HINT}")

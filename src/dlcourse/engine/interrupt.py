@@ -99,8 +99,9 @@ class StopGuard:
             signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
             raise KeyboardInterrupt
         self.requested = True
-        log.warning("stopping after the current step to save a checkpoint "
-                    "(press Ctrl-C again to stop at once)")
+        if os.environ.get("RANK", "0") == "0":  # under torchrun every process gets the signal
+            log.warning("stopping after the current step to save a checkpoint "
+                        "(press Ctrl-C again to stop at once)")
 
     def __enter__(self) -> StopGuard:
         if threading.current_thread() is threading.main_thread():

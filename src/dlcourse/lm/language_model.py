@@ -160,9 +160,13 @@ class LanguageModel(Estimator):
         """``valid_ppl`` and ``test_ppl`` on a corpus encoded with this model's vocabulary.
 
         Raises:
-            ValueError: the corpus has another vocabulary.
+            ValueError: not a Corpus, or a corpus with another vocabulary.
         """
         self.check_is_fitted()
+        if not isinstance(corpus, Corpus):
+            raise InputError("evaluate takes a Corpus (load_corpus(NAME or FILE, "
+                             f"vocab=model.itos_)), got {type(corpus).__name__}; for a token id "
+                             "stream use perplexity(ids)")
         if list(corpus.itos) != self.itos_:
             raise InputError(
                 "the corpus vocabulary differs from the model's; encode it with "

@@ -283,6 +283,12 @@ def train_run(runner: Any, X: np.ndarray, state: TrainState, grid: Grid,
     if checkpoint is not None:
         checkpoint.write(control.timed(state))
     if state.stopped:
+        if collective:
+            # the ranks stopped together: none exits before rank 0's checkpoint is on disk
+            # (torchrun stops the other processes as soon as one ends)
+            from dlcourse.engine.distributed import barrier
+
+            barrier()
         where = _where(state, settings, len(X))
         if checkpoint is None:
             raise TrainingInterrupted(f"interrupted {where}; no output folder, so nothing was "

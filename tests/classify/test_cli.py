@@ -158,6 +158,15 @@ def test_old_spellings_work_with_a_note(trained, capsys, tmp_path):
     main(["classify", "predict", "--model", str(out), "a gorgeous, witty film"])
     captured = capsys.readouterr()
     assert "note: '--model " in captured.err and "p_pos" in captured.out
+    # the other lessons' spellings of the settings they share (lm, embed, text)
+    main(["classify", "train", str(d / "train.csv"), "--text-col", "review", "--model", "gru",
+          "--hidden-dim", "12", "--min-count", "2", "--max-size", "500", "--clip", "1.5",
+          "--out", str(tmp_path / "alias"), "--device", "cpu", "--dry-run"])
+    from dlcourse.classify import TextClassifier
+
+    config = TextClassifier.load(tmp_path / "alias").config
+    # (--dry-run sets its own small hidden size: --hidden-dim is accepted, not kept)
+    assert (config.min_freq, config.max_vocab, config.grad_clip) == (2, 500, 1.5)
 
 
 def test_evaluate_file_labels_against_integer_classes(pang_lee_split, tiny, tmp_path, capsys):

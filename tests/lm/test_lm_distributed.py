@@ -92,9 +92,9 @@ def interrupted_two_then_one(tmp_path_factory):
     finally:
         del os.environ["DLCOURSE_INTERRUPT_AFTER"]
     assert result.returncode != 0 and "interrupted in epoch 1 after 30 batches" in result.stderr
-    # every rank tells the truth: rank 0 saved, the other says rank 0 writes the checkpoint
-    assert "checkpoint saved to" in result.stderr and "rank 0 writes the checkpoint" in \
-        result.stderr and "nothing was saved" not in result.stderr
+    # one line, from the first process (the others' would repeat it): rank 0 saved
+    assert result.stderr.count("error: interrupted") == 1
+    assert "checkpoint saved to" in result.stderr and "nothing was saved" not in result.stderr
     position = load_checkpoint(two / "last.pt")["position"]
     main(["lm", "train", "--epochs", "2", "--resume", *CLI_ARGS, "--out", str(two)])
     main(["lm", "train", "--epochs", "2", *CLI_ARGS, "--out", str(one)])

@@ -50,8 +50,14 @@ LEGACY = {"train": (("--train", "--data"),), "predict": ("--model",)}
 
 # two-way switches keep their lesson spellings (--unidirectional, --fine-tune); see _switches
 SWITCHES = {"bidirectional": "--bidirectional/--unidirectional", "freeze": "--freeze/--fine-tune"}
+# the other lessons' spellings of a shared setting work too (lm's --hidden-dim and --clip,
+# embed's --min-count, text's --max-size)
 TRAIN = ConfigOptions(ClassifierConfig, exclude=tuple(SWITCHES),
-                      rename={"num_layers": "--layers", "num_heads": "--heads"})
+                      rename={"num_layers": "--layers", "num_heads": "--heads",
+                              "hidden_size": ("--hidden-size", "--hidden-dim"),
+                              "min_freq": ("--min-freq", "--min-count"),
+                              "max_vocab": ("--max-vocab", "--max-size"),
+                              "grad_clip": ("--grad-clip", "--clip")})
 TABLE = ConfigOptions(TableConfig)
 # evaluate and predict read a table the way the model's training did, unless told otherwise
 MODEL_SHOWN = {"text_col": "the model's training column, else text",

@@ -65,6 +65,21 @@ def test_data_fit_cannot_use_is_one_error_type_in_every_lesson(module, name, kw,
     assert isinstance(info.value, ValueError) and isinstance(info.value, DlcourseError)
 
 
+def test_a_refit_of_a_loaded_model_drops_the_old_datas_metadata(tmp_path):
+    # the CLI's scaler of the first data was saved again with a map of other data, and
+    # `som predict` then scaled the new rows with it
+    SOM = estimator("dlcourse.som", "SOM")
+    rng = np.random.default_rng(0)
+    som = SOM(2, 2, epochs=1, device="cpu")
+    som.metadata_ = {"scaler": {"mean": [5.0, 5.0]}, "data": "a.npy"}
+    som.fit(rng.normal(5, 3, size=(20, 2))).save(tmp_path / "a")
+    again = SOM.load(tmp_path / "a").fit(rng.normal(size=(20, 2)))
+    assert again.metadata_ == {}
+    told = SOM.load(tmp_path / "a")
+    told.metadata_ = {"data": "b.npy"}  # set by the caller for this fit: kept
+    assert told.fit(rng.normal(size=(20, 2))).metadata_ == {"data": "b.npy"}
+
+
 def test_a_misspelt_device_is_refused_at_load(tmp_path):
     # it loaded, then failed at the first query (SOM) or was kept in the config (Word2Vec)
     SOM, Word2Vec = estimator("dlcourse.som", "SOM"), estimator("dlcourse.embeddings", "Word2Vec")

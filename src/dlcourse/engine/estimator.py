@@ -119,11 +119,16 @@ class Estimator:
                          resume: bool = False) -> Config:
         """``self.config`` after :meth:`Config.validate`, and ``fit``'s ``out_dir`` checked
         (call this first thing in ``fit``): ``resume`` needs one, and it must not hold another
-        lesson's model (see :func:`check_out_lesson`)."""
+        lesson's model (see :func:`check_out_lesson`). A refit of a loaded model starts with
+        empty ``metadata_`` unless the caller set new ones."""
         config = self.config.validate()
         check_resume_dir(resume, out_dir)
         if out_dir is not None:
             check_out_lesson(Path(out_dir), self.lesson)
+        if getattr(self, "metadata_", None) is getattr(self, "_loaded_metadata", False):
+            # a loaded model's metadata (the CLI's scaler, the data's name) describe the data it
+            # was trained on, not this fit's: dropped unless the caller set new ones
+            self.metadata_ = {}
         return config
 
     # ------------------------------------------------------------------ fitted state
@@ -197,6 +202,7 @@ class Estimator:
         estimator = cls(config=config)
         _, arrays = read_state(path, cls.framework)
         estimator.metadata_ = dict(manifest.get("metadata") or {})
+        estimator._loaded_metadata = estimator.metadata_  # see validated_config
         try:
             estimator._set_state(arrays, manifest.get("state") or {})
         except KeyError as exc:

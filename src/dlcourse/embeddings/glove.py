@@ -23,8 +23,9 @@ from dlcourse.embeddings.config import GloVeConfig
 from dlcourse.embeddings.cooccurrence import count_cooccurrences, symmetric_table
 from dlcourse.embeddings.corpus import Corpus, scan_corpus
 from dlcourse.embeddings.glove_training import PARAMS, BlockTable, Rounds
-from dlcourse.embeddings.ranks import any_rank, process_group, wait_for_all
+from dlcourse.embeddings.ranks import any_rank, process_group
 from dlcourse.embeddings.vectors import KeyedVectors
+from dlcourse.engine.distributed import barrier
 from dlcourse.engine.interrupt import StopGuard, stopped_at_once
 from dlcourse.engine.threads import thread_budget
 from dlcourse.errors import IncompatibleModelError, InputError, TrainingInterrupted
@@ -164,7 +165,7 @@ class GloVe(VectorEstimator):
                         if checkpoint is not None:
                             save(epoch - 1, {"round": s + 1,
                                              "seconds": time.perf_counter() - t0})
-                        wait_for_all(world)
+                        barrier()  # no rank leaves before rank 0's checkpoint is on disk
                         raise TrainingInterrupted(interrupted_message(where, checkpoint))
                 position = {"round": 0, "seconds": 0.0}
                 loss = rounds.epoch_loss(len(vals))
@@ -180,7 +181,7 @@ class GloVe(VectorEstimator):
                     if checkpoint is not None:
                         save(epoch, None)
                 if stop:
-                    wait_for_all(world)
+                    barrier()  # no rank leaves before rank 0's checkpoint is on disk
                     raise TrainingInterrupted(interrupted_message(f"after epoch {epoch}",
                                                                   checkpoint))
         if checkpoint is not None:

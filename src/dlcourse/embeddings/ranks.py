@@ -59,16 +59,6 @@ def any_rank(flags: list[bool], world: int) -> list[bool]:
     return [v > 0 for v in all_reduce_sum([float(f) for f in flags])]
 
 
-def wait_for_all(world: int) -> None:
-    """Every rank waits for the others (nothing for one process). After an agreed stop it keeps
-    any rank from exiting before rank 0's checkpoint is on disk: torchrun stops the remaining
-    processes as soon as one ends."""
-    if world > 1:
-        from dlcourse.engine.distributed import barrier
-
-        barrier()
-
-
 def all_gather(array: np.ndarray) -> list[np.ndarray]:
     """Every rank's ``array`` (same dtype and trailing shape, any length), in rank order."""
     import torch

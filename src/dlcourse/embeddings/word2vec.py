@@ -21,9 +21,10 @@ from dlcourse.embeddings.checkpoint import (
 )
 from dlcourse.embeddings.config import Word2VecConfig
 from dlcourse.embeddings.corpus import Corpus, encode_blocks, keep_probabilities, scan_corpus
-from dlcourse.embeddings.ranks import any_rank, process_group, wait_for_all
+from dlcourse.embeddings.ranks import any_rank, process_group
 from dlcourse.embeddings.vectors import KeyedVectors
 from dlcourse.embeddings.word2vec_cpu import EpochProgress
+from dlcourse.engine.distributed import barrier
 from dlcourse.engine.interrupt import StopGuard, stopped_at_once
 from dlcourse.errors import IncompatibleModelError, InputError, TrainingInterrupted
 
@@ -172,7 +173,7 @@ class Word2Vec(VectorEstimator):
                     where = f"in epoch {epoch} after {result.done} {unit}"
                     if checkpoint is not None:
                         save(epoch - 1, result)
-                    wait_for_all(world)
+                    barrier()  # no rank leaves before rank 0's checkpoint is on disk
                     raise TrainingInterrupted(interrupted_message(where, checkpoint))
                 position = EpochProgress()
                 history.append({
@@ -187,7 +188,7 @@ class Word2Vec(VectorEstimator):
                 if stop:
                     if checkpoint is not None:
                         save(epoch, None)
-                    wait_for_all(world)
+                    barrier()  # no rank leaves before rank 0's checkpoint is on disk
                     raise TrainingInterrupted(interrupted_message(f"after epoch {epoch}",
                                                                   checkpoint))
                 if due:

@@ -165,8 +165,8 @@ def all_reduce_sum(values):
 
 
 def barrier() -> None:
-    """Wait for every rank (no-op for one process)."""
-    if is_distributed():
+    """Wait for every rank (no-op for one process, which never imports torch here)."""
+    if world_size() > 1 and is_distributed():
         import torch.distributed as dist
 
         dist.barrier()

@@ -24,6 +24,7 @@ import numpy as np
 
 from dlcourse import __version__
 from dlcourse.engine.accelerator import check_device_name
+from dlcourse.engine.distributed import barrier
 from dlcourse.engine.estimator import check_resume_config
 from dlcourse.engine.interrupt import RESUME_HINT, StopGuard, stopped_at_once
 from dlcourse.engine.persist import MODEL_FILE, read_manifest, read_state, write_state
@@ -283,11 +284,9 @@ def train_run(runner: Any, X: np.ndarray, state: TrainState, grid: Grid,
     if checkpoint is not None:
         checkpoint.write(control.timed(state))
     if state.stopped:
+        # the ranks stopped together: none leaves before rank 0's checkpoint is on disk
+        # (torchrun stops the other processes as soon as one ends)
         if collective:
-            # the ranks stopped together: none exits before rank 0's checkpoint is on disk
-            # (torchrun stops the other processes as soon as one ends)
-            from dlcourse.engine.distributed import barrier
-
             barrier()
         where = _where(state, settings, len(X))
         if checkpoint is None:

@@ -169,3 +169,33 @@ def test_encode_feeds_a_dataloader(reviews):
                                                    collate_fn=PadCollate(vocab.pad_id))))
     assert padded.shape[0] == 8 and padded.shape[1] == int(lengths.max())
     assert set(labels.tolist()) <= {0, 1}
+
+
+def test_a_labelled_table_is_encoded_with_the_training_encoder_only(reviews):
+    # each table fitting its own encoder gave a test set without one class other ids
+    table = TextTable(["good", "bad"], ["pos", "neg"])
+    tok = get_tokenizer("basic_english")
+    vocab = Vocab.build(tok.stream(table.texts))
+    with pytest.raises(ValueError, match="encode needs the label_encoder fitted on the training"):
+        table.encode(tok, vocab)
+    enc = LabelEncoder().fit(["neg", "neu", "pos"])
+    assert [label for _, label in table.encode(tok, vocab, enc)] == [2, 0]
+    assert TextTable(["good"]).encode(tok, vocab) == [vocab.lookup(["good"])]  # no labels
+
+
+def test_labels_are_kept_as_written_and_json_values_checked(tmp_path):
+    (tmp_path / "i.csv").write_text("text,label\na,1\nb,2\nc,01\n", encoding="utf-8")
+    assert load_table(tmp_path / "i.csv").labels == ["1", "2", "01"]  # "01" merged with 1
+    (tmp_path / "n.csv").write_text("text,label\na,1\nb,-2\n", encoding="utf-8")
+    assert load_table(tmp_path / "n.csv").labels == [1, -2]
+    (tmp_path / "l.jsonl").write_text('{"text": "a", "label": ["x"]}\n', encoding="utf-8")
+    with pytest.raises(DlcourseError, match=r"l.jsonl:1: the label must be a string or a "
+                                            r"number, found a JSON array"):
+        load_table(tmp_path / "l.jsonl")  # an unhashable-type TypeError before
+
+
+def test_a_long_well_formed_csv_field_is_read(tmp_path):
+    # the csv module's 131,072-character limit refused it, blaming a quote
+    text = "word " * 60_000
+    (tmp_path / "long.csv").write_text(f"text,label\nshort,a\n{text},b\n", encoding="utf-8")
+    assert load_table(tmp_path / "long.csv").texts == ["short", text]

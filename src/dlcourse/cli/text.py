@@ -137,8 +137,6 @@ def tokenize(inputs, file, limit, ids, vocab_path, as_json, **options):
     dlcourse text tokenize --tokenizer wordpiece --ids "Hi!" -> 101 7632 999 102
     dlcourse text tokenize --file reviews.csv --text-col review --limit 5
     """
-    import json
-
     if bool(inputs) == bool(file):
         raise click.UsageError("give INPUT texts or --file FILE (not both)")
     tok_config, reading = _build_configs(options)
@@ -169,20 +167,45 @@ def tokenize(inputs, file, limit, ids, vocab_path, as_json, **options):
     else:
         source = iter(inputs[:limit])
     n = 0  # texts tokenized so far
+    # a vocabulary without an unknown token has no id for a word outside it: every text is
+    # looked up before the first line is written, so such a word leaves no half output
+    closed = ids and vocab is not None and vocab.unk_id is None
+    held: list = []
     while chunk := list(itertools.islice(source, 4096)):  # bounded memory on any input size
-        n += len(chunk)
         if ids and vocab is None:
             rows = tok.encode_ids(chunk)
         else:
             rows = tok.batch(chunk)
             if ids:
-                rows = [vocab.lookup(r) for r in rows]
-        for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False) if as_json
-                       else " ".join(map(str, row)))
+                rows = [_ids_of(vocab, r, n + k + 1, vocab_path) for k, r in enumerate(rows)]
+        n += len(chunk)
+        if closed:
+            held.extend(rows)
+            continue
+        _echo_rows(rows, as_json)
+    _echo_rows(held, as_json)
     if not n and file == "-":  # an empty file is refused before work; stdin only once read
         raise DlcourseError("--file -: standard input is empty; pipe text in (one text a line), "
                             "e.g. echo 'Hello, World!' | dlcourse text tokenize --file -")
+
+
+def _ids_of(vocab, tokens: list[str], line: int, vocab_path) -> list[int]:
+    from dlcourse.errors import UnknownTokenError
+
+    try:
+        return vocab.lookup(tokens)
+    except UnknownTokenError:
+        word = next(t for t in tokens if t not in vocab.stoi)
+        raise DlcourseError(f"text {line}: {word!r} is not in --vocab {vocab_path}, which has no "
+                            "unknown token to stand for it; build the vocabulary with one "
+                            "(dlcourse text vocab ... --specials '<pad>,<unk>')") from None
+
+
+def _echo_rows(rows, as_json: bool) -> None:
+    import json
+
+    for row in rows:
+        click.echo(json.dumps(row, ensure_ascii=False) if as_json else " ".join(map(str, row)))
 
 
 def _stdin_lines(encoding: str):
@@ -335,7 +358,7 @@ def inspect(table, limit, **options):
     click.echo(f"{table}: {_plural(len(data), 'row')}; columns: {', '.join(data.columns or [])}")
     if data.labels is not None:
         counts = data.label_counts()
-        click.echo(f"labels ({len(counts)} classes):")
+        click.echo(f"labels ({len(counts)} {'class' if len(counts) == 1 else 'classes'}):")
         echo_table([{"label": y, "count": c, "share": c / len(data)} for y, c in counts.items()])
     click.echo(f"tokens per text ({tok_config.tokenizer}):")
     qs = [0, 50, 90, 95, 99, 100]

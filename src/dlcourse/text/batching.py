@@ -26,6 +26,14 @@ __all__ = [
 _SIDES = ("right", "left")
 
 
+def _integer_ids(ids) -> torch.Tensor:
+    """``ids`` as a long tensor; floats are refused (1.5 was silently read as id 1)."""
+    t = torch.as_tensor(ids)
+    if t.numel() and (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool):
+        raise InputError(f"token ids must be integers, got {t.dtype}")
+    return t.long()
+
+
 def one_hot(ids, num_classes: int, sparse: bool = False) -> torch.Tensor:
     """One-hot rows for ids: the vocabulary is the column axis.
 
@@ -40,7 +48,7 @@ def one_hot(ids, num_classes: int, sparse: bool = False) -> torch.Tensor:
     >>> one_hot([0, 1, 2], 3).tolist()
     [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
     """
-    ids = torch.as_tensor(ids, dtype=torch.long)
+    ids = _integer_ids(ids)
     if num_classes < 1:
         raise InputError(f"num_classes must be >= 1, got {num_classes}")
     if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= num_classes):
@@ -100,12 +108,12 @@ def pad_sequences(seqs: Sequence, pad_id: int = 0, batch_first: bool = True,
             raise InputError("each sequence must be 1-D, got shapes "
                              f"{sorted({tuple(s.shape) for s in seqs})}")
         rows = [s[:max_len] if max_len is not None else s for s in seqs]
-        flat = torch.cat(rows).long() if rows else torch.empty(0, dtype=torch.long)
+        flat = _integer_ids(torch.cat(rows)) if rows else torch.empty(0, dtype=torch.long)
     else:
         rows = [_as_list(s) for s in seqs]
         if max_len is not None:
             rows = [r[:max_len] for r in rows]
-        flat = torch.tensor([i for r in rows for i in r], dtype=torch.long)
+        flat = _integer_ids([i for r in rows for i in r])
     lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)  # (B,)
     t = int(lengths.max()) if rows else 0
     padded = torch.full((len(rows), t), pad_id, dtype=torch.long, device=flat.device)  # (B, T)

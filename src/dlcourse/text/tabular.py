@@ -109,13 +109,18 @@ class TextTable:
         """Numericalize: ``[(ids, label_id), ...]`` (or ``[ids, ...]`` without labels).
 
         The result is a map-style data set for ``DataLoader(..., collate_fn=PadCollate())``.
+        A labelled table needs ``label_encoder``, fitted on the training labels and shared by
+        every table (torchtext's ``LABEL.build_vocab(train)``), so that a class has one id.
         """
+        if self.labels is not None and label_encoder is None:
+            # a table numbering its own classes would give another table's labels other ids
+            raise InputError("encode needs the label_encoder fitted on the training labels "
+                             "(LabelEncoder().fit(train.labels)), the same for every table")
         token_lists = tokenizer.batch(self.texts)
         ids = [vocab.lookup(t[:max_len] if max_len else t) for t in token_lists]
         if self.labels is None:
             return ids
-        enc = label_encoder or LabelEncoder().fit(self.labels)
-        return list(zip(ids, enc.transform(self.labels)))
+        return list(zip(ids, label_encoder.transform(self.labels)))
 
 
 def _missing(what: str, col: str, where: str, on_missing: str) -> None:
@@ -134,7 +139,9 @@ def _no_column(where: str, col: str, columns: Sequence[str], role: str) -> Dlcou
 def _int_labels(labels: list) -> list:
     """Ints when every label is an integer: "0"/"1" in a CSV, or 1.0/0.0 from a pandas column
     that held a missing value."""
-    if labels and all(isinstance(y, str) and _INT_RE.fullmatch(y.strip()) for y in labels):
+    # written as Python writes the int ("7", "-2"): "01" or "+1" stay text, not merged with "1"
+    if labels and all(isinstance(y, str) and _INT_RE.fullmatch(y.strip())
+                      and str(int(y)) == y.strip() for y in labels):
         return [int(y) for y in labels]
     if labels and all(isinstance(y, float) and y.is_integer() for y in labels):
         return [int(y) for y in labels]
@@ -236,6 +243,10 @@ def load_table(source, text_col: str = "text", label_col: str | None = "label",
             _missing(what, text_col if what == "text" else label_col, where(i), on_missing)
             dropped += 1
             continue
+        for what, value in (("text", text_v), ("label", label_v)):
+            if isinstance(value, list | dict):  # a JSON array or object
+                raise InputError(f"{where(i)}: the {what} must be a string or a number, found "
+                                 f"a JSON {'array' if isinstance(value, list) else 'object'}")
         texts.append(str(text_v))
         if label_col is not None:
             labels.append(label_v.strip() if isinstance(label_v, str) else label_v)

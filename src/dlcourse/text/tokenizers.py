@@ -153,9 +153,9 @@ class RegexTokenizer(Tokenizer):
             text = text.lower()
         if self.gaps:
             return [t for t in self._re.split(text) if t]
-        if self._re.groups:  # findall would return groups; we want whole matches
-            return [m.group(0) for m in self._re.finditer(text)]
-        return self._re.findall(text)
+        # whole matches (findall would return groups), never empty ones (a pattern such as
+        # \w* matches the empty string between words)
+        return [m.group(0) for m in self._re.finditer(text) if m.end() > m.start()]
 
     @property
     def config(self) -> dict[str, Any]:

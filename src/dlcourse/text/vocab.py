@@ -72,7 +72,8 @@ class Vocab:
         """Count tokens over a stream of token lists and keep the frequent ones.
 
         Order: ``specials`` first (in the given order), then tokens by frequency, highest first,
-        ties in order of first occurrence. Only the counts are held in memory, so
+        ties in order of first occurrence (torchtext broke them alphabetically; the lessons'
+        trained figures rest on this order, so it stays). Only the counts are held in memory, so
         ``Vocab.build(tok.stream(open("big.txt")))`` works on any corpus size.
 
         Args:
@@ -153,12 +154,11 @@ class Vocab:
         """Tokens of ``ids`` (a list or a 1-D tensor)."""
         if hasattr(ids, "tolist"):
             ids = ids.tolist()
-        try:
-            return [self.itos[i] for i in ids]
-        except (IndexError, TypeError):
-            bad = next(i for i in ids if not isinstance(i, int) or not 0 <= i < len(self))
-            raise InputError(f"id {bad!r} is out of range for a vocabulary of {len(self)}") \
-                from None
+        ids = list(ids)
+        bad = next((i for i in ids if not isinstance(i, int) or not 0 <= i < len(self)), None)
+        if bad is not None:  # -1 read the last token
+            raise InputError(f"id {bad!r} is out of range for a vocabulary of {len(self)}")
+        return [self.itos[i] for i in ids]
 
     def coverage(self, token_lists: Iterable[Sequence[str]]) -> float:
         """Fraction of running tokens in ``token_lists`` that are in the vocabulary (0..1)."""

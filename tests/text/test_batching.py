@@ -141,3 +141,11 @@ def test_pack_padded_lstm_equals_per_sequence_run():
         assert torch.allclose(h[0, i], h_alone[0, 0], atol=1e-6)  # last real step, not padding
     with pytest.raises(ValueError, match="every length >= 1"):
         pack_padded(batch, torch.tensor([3, 0, 1]))
+
+
+def test_pad_collate_tells_a_pair_of_ids_from_an_id_list_and_label():
+    assert PadCollate()([(4, 5), (6, 7)])[0].tolist() == [[4, 5], [6, 7]]  # a TypeError before
+    padded, lengths, labels = PadCollate()([[[4, 5], 1], [[6], 0]])  # lists: labelled too
+    assert padded.tolist() == [[4, 5], [6, 0]] and labels.tolist() == [1, 0]
+    with pytest.raises(ValueError, match="token ids must be integers"):
+        pad_sequences([[1.5, 2.5], [1.0]])  # read as 1, 2 and 1 before

@@ -110,3 +110,14 @@ def test_checkpoint_round_trip_with_weights_only(tmp_path):
     state = load_checkpoint(tmp_path / "model.pt")  # torch.load(weights_only=True)
     assert Vocab.from_dict(state["vocab"]) == v
     assert tokenizer_from_config(state["tokenizer"])("A CAT!") == ["a", "cat"]
+
+
+def test_a_vocabulary_dict_without_roles_keeps_the_default_tokens():
+    # as a bare list does ({"itos": [...]} lost <unk> and <pad>, so unknown words failed)
+    v = Vocab.from_dict({"itos": ["<pad>", "<unk>", "a"]})
+    assert (v.pad_id, v.unk_id) == (0, 1) and v.lookup(["a", "zebra"]) == [2, 1]
+    assert Vocab.from_dict({"itos": ["a"], "unk_token": None}).unk_id is None
+    with pytest.raises(ValueError, match="needs an 'itos' token list"):
+        Vocab.from_dict({"itos": "abc"})  # read as the tokens a, b, c before
+    with pytest.raises(ValueError, match="id -1 is out of range"):
+        v.lookup_tokens([-1])  # the last token before

@@ -166,7 +166,9 @@ class PadCollate:
         if not items:
             raise InputError("PadCollate got an empty batch")
         first = items[0]
-        labelled = isinstance(first, tuple) and len(first) == 2
+        # (ids, label) or [ids, label]; a pair of bare ids such as (4, 5) is a sequence
+        labelled = isinstance(first, tuple | list) and len(first) == 2 and \
+            not isinstance(first[0], int) and getattr(first[0], "ndim", 1) != 0
         seqs = [it[0] for it in items] if labelled else list(items)
         padded, lengths = pad_sequences(seqs, self.pad_id, self.batch_first, self.side,
                                         self.max_len)

@@ -179,12 +179,12 @@ class Vocab:
         """Rebuild from :meth:`to_dict` output (or a bare ``itos`` list)."""
         if isinstance(d, list):
             return cls(d)
-        try:
-            return cls(d["itos"], d.get("freqs"), unk_token=d.get("unk_token"),
-                       pad_token=d.get("pad_token"))
-        except (KeyError, TypeError, AttributeError):
+        if not isinstance(d, dict) or not isinstance(d.get("itos"), list):  # "abc" read as 3
             raise InputError("a vocabulary dict needs an 'itos' token list (see "
-                             "Vocab.to_dict)") from None
+                             "Vocab.to_dict)")
+        # roles left out mean the default tokens where present, as for a bare list
+        return cls(d["itos"], d.get("freqs"), unk_token=d.get("unk_token", _DEFAULT_ROLES[
+            "unk_token"]), pad_token=d.get("pad_token", _DEFAULT_ROLES["pad_token"]))
 
     def save(self, path: str | Path) -> Path:
         """Write the vocabulary as JSON (atomically); returns the path."""

@@ -25,6 +25,7 @@ FILES = {
     "holes.csv": b"review,label\nfine,pos\n,neg\n",
     "ragged.csv": b"review,label\nfine,pos\nhello, world,neg\n",
     "unclosed.csv": b'review,label\nfine,pos\n"it opens,neg\nand runs,pos\n',
+    "dup.csv": b"text,label,text\na,pos,b\n",  # the last 'text' column was read silently
     "bad.jsonl": b'{"text": "a", "label": 1}\n{"text": "b", "label": \n',
     "bad.parquet": b"PAR1 this is not a parquet file",
     "vocab.json": b'{"itos": ["<pad>", "<unk>", "one"], "unk_token": "<unk>"}',
@@ -123,6 +124,7 @@ CASES = [
     (("vocab", "r.csv", "--text-col", "nosuch"), "no column 'nosuch'"),
     (("vocab", "r.csv", "--label-col", "label"), "No such option"),
     (("vocab", "unclosed.csv", "--text-col", "review"), "unclosed.csv:3: a quote opened"),
+    (("inspect", "dup.csv"), "dup.csv:1: column 'text' appears twice in the header"),
     (("vocab", "latin.csv", "--text-col", "review"), r"latin.csv:3: byte 0xe9"),
     # -- inspect
     (("inspect",), "Missing argument 'TABLE'"),

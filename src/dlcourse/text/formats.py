@@ -102,6 +102,10 @@ def rows_csv(text: str, path: Path, delimiter: str) -> Iterator:
         if header is None:
             raise DlcourseError(f"{path}: empty file; expected a header line naming the columns")
         header = [h.strip() for h in header]
+        twice = next((h for i, h in enumerate(header) if h in header[:i]), None)
+        if twice is not None:  # the row dicts would keep only the last such column
+            raise DlcourseError(f"{path}:{start}: column {twice!r} appears twice in the header; "
+                                "give each column its own name")
         yield header
         last = None  # (start line, fields) of the last non-blank row
         while True:

@@ -318,7 +318,8 @@ def main() -> None:
                     help="first N training sentences in the --distributed runs")
     ap.add_argument("--speed", type=int, default=0, metavar="ROUNDS",
                     help="only the paired throughput/latency of the previous default, the CNN "
-                         "on GloVe alone and the defaults (2 epochs each, ROUNDS rounds)")
+                         "on GloVe alone, the defaults and the defaults without the n-gram "
+                         "score (--ngrams 0) (2 epochs each, ROUNDS rounds)")
     ap.add_argument("--teacher", default=None, metavar="MODEL_DIR",
                     help="add the row of the default recipe distilled from this classifier "
                          "(trained on the same fixed split)")

@@ -13,7 +13,9 @@ processes drifts over minutes):
 - ``dlcourse-lib``: a Python process that runs the same training through the library and saves
   the vectors with numpy: the command less the CLI, its checks and its checkpoints;
 - ``gensim``: a Python process running ``Word2Vec(LineSentence(FILE), sg=..., same settings,
-  workers=cores, seed=R)`` and ``model.save(...)``.
+  workers=2, seed=R)`` and ``model.save(...)``.
+
+All three train on ``WORKERS`` (2) threads, whatever the environment's thread variables say.
 
 Ratios are medians of the per-repetition ratios (paired: the commands ran back to back), with
 their spread; quality (WordSim-353, SimLex-999, analogies) is the mean over the repetitions'
@@ -48,6 +50,7 @@ from _embed import (  # noqa: E402
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+WORKERS = 2  # threads of every side (gensim's workers, --workers, Word2Vec(workers=))
 PYTHON = sys.executable
 DLCOURSE = str(Path(sys.executable).with_name("dlcourse"))
 
@@ -55,10 +58,10 @@ GENSIM_SCRIPT = """
 import os, sys
 from gensim.models import Word2Vec
 from gensim.models.word2vec import LineSentence
-corpus, method, out, seed, epochs = sys.argv[1:6]
+corpus, method, out, seed, epochs, workers = sys.argv[1:7]
 model = Word2Vec(LineSentence(corpus), sg=int(method == "skipgram"), vector_size=100, window=5,
                  min_count=5, negative=5, sample=1e-3, alpha=0.025, min_alpha=1e-4,
-                 epochs=int(epochs), workers=os.cpu_count(), seed=int(seed))
+                 epochs=int(epochs), workers=int(workers), seed=int(seed))
 os.makedirs(out, exist_ok=True)
 model.save(os.path.join(out, "model.gensim"))
 """
@@ -67,10 +70,10 @@ LIBRARY_SCRIPT = """
 import json, os, sys
 import numpy as np
 from dlcourse.embeddings import Word2Vec
-corpus, method, out, seed, epochs = sys.argv[1:6]
+corpus, method, out, seed, epochs, workers = sys.argv[1:7]
 model = Word2Vec(method=method, vector_size=100, window=5, min_count=5, negative=5,
                  sample=1e-3, alpha=0.025, min_alpha=1e-4, epochs=int(epochs),
-                 seed=int(seed)).fit(corpus)
+                 workers=int(workers), seed=int(seed)).fit(corpus)
 os.makedirs(out, exist_ok=True)
 np.save(os.path.join(out, "vectors.npy"), model.wv.vectors)
 with open(os.path.join(out, "words.json"), "w") as f:
@@ -79,14 +82,15 @@ with open(os.path.join(out, "words.json"), "w") as f:
 
 
 def command(impl: str, corpus: Path, method: str, out: Path, seed: int, epochs: int) -> list:
-    args = [str(corpus), method, str(out), str(seed), str(epochs)]
+    """One side's command line; every side trains on ``WORKERS`` threads."""
+    args = [str(corpus), method, str(out), str(seed), str(epochs), str(WORKERS)]
     if impl == "gensim":
         return [PYTHON, "-c", GENSIM_SCRIPT, *args]
     if impl == "dlcourse-lib":
         return [PYTHON, "-c", LIBRARY_SCRIPT, *args]
     return [DLCOURSE, "embed", "train", str(corpus), "--method", method, "--dim", "100",
             "--window", "5", "--min-count", "5", "--epochs", str(epochs), "--seed", str(seed),
-            "--out", str(out)]
+            "--workers", str(WORKERS), "--out", str(out)]
 
 
 def timed(cmd: list) -> tuple[float, float]:
@@ -193,7 +197,7 @@ def main() -> None:
         if args.scaling:
             scaling(args, tmp)
         else:
-            print(f"start: {load_note()}", flush=True)
+            print(f"start: {load_note()}; every side on {WORKERS} threads", flush=True)
             paired(args, corpus, tmp)
 
 

@@ -58,13 +58,15 @@ from _embed import (  # noqa: E402
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+VS_C_THREADS = 2  # --vs-c: threads of GloVe C, the command and the library alike
+
 LIBRARY_SCRIPT = """
 import json, os, sys
 import numpy as np
 from dlcourse.embeddings import GloVe
-corpus, out, window, dim, epochs = sys.argv[1:6]
+corpus, out, window, dim, epochs, workers = sys.argv[1:7]
 model = GloVe(vector_size=int(dim), window=int(window), min_count=5, x_max=100.0,
-              epochs=int(epochs)).fit(corpus)
+              epochs=int(epochs), workers=int(workers)).fit(corpus)
 os.makedirs(out, exist_ok=True)
 np.save(os.path.join(out, "vectors.npy"), model.wv.vectors)
 with open(os.path.join(out, "words.json"), "w") as f:
@@ -166,13 +168,15 @@ def _impl_commands(impl: str, args, corpus: Path, out: Path, tools: Path) -> lis
     if impl == "glove-c":
         out.mkdir(parents=True, exist_ok=True)
         return _glove_c.pipeline(tools, corpus, out, min_count=5, window=args.window,
-                                 dim=args.dim, epochs=args.epochs, x_max=100.0, threads=2)
+                                 dim=args.dim, epochs=args.epochs, x_max=100.0,
+                                 threads=VS_C_THREADS)
+    # the same threads on every side: GloVe's blocks (and so its vectors) follow them
     if impl == "dlcourse-lib":
         return [[sys.executable, "-c", LIBRARY_SCRIPT, corpus, out, args.window, args.dim,
-                 args.epochs]]
+                 args.epochs, VS_C_THREADS]]
     return [[Path(sys.executable).with_name("dlcourse"), "embed", "train", corpus, "--method",
              "glove", "--dim", args.dim, "--window", args.window, "--epochs", args.epochs,
-             "--min-count", 5, "--workers", 2, "--out", out]]
+             "--min-count", 5, "--workers", VS_C_THREADS, "--out", out]]
 
 
 def _vectors(impl: str, out: Path):

@@ -49,6 +49,14 @@ from _scaling import comm_share, scaling_rows
 from dlcourse.engine.distributed import time_all_reduce
 
 
+def used_device(asked: str) -> str:
+    """The device ``asked`` resolves to here, as the header names it (``cpu (asked: auto)``)."""
+    from dlcourse.engine import resolve_device
+
+    used = str(resolve_device(asked))
+    return used if used == asked else f"{used} (asked: {asked})"
+
+
 def throughput(arch: str, size: int, batch: int, device: str, repeats: int = 3) -> dict:
     """Images/s of a frozen-backbone forward pass and of a full training step (fwd + bwd + SGD)."""
     import torch
@@ -182,7 +190,7 @@ def distributed_throughput(args) -> None:
     base = rows[0]["images_per_s"]
     print(f"\nEfficientNet-Lite0 fine-tune at {args.size} px, {args.ddp_images} {args.data} "
           f"images, 1 epoch, global batch {args.ddp_batch}, 1 torch thread per process, "
-          f"device {args.device}")
+          f"device {used_device(args.device)}")
     print(f"{'processes':>9} {'train img/s':>11} {'vs 1 proc':>9} {'step ms':>8} "
           f"{'no_sync ms':>10} {'comm share':>10} {'all-reduce ms':>13} {'wall s':>7}")
     for r in rows:
@@ -243,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
     test = stratified_subset(test, n_test, seed=1)
     print(f"# {args.data}: EfficientNet-Lite0 at {args.size} px, {len(test)} test images, "
           f"{epochs} epochs for both, torch {torch.__version__}, {torch.get_num_threads()} "
-          f"threads, device {args.device}")
+          f"threads, device {used_device(args.device)}")
     # feature_cache off: the pretrained time includes running the backbone over the images
     rows, _ = learning_curve(train, test, sizes, image_size=args.size, epochs=epochs,
                              head_epochs=30, device=args.device, feature_cache=False)

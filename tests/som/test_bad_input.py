@@ -20,11 +20,12 @@ TRAIN = [
     (("--epochs", "0"), r"--epochs must be >= 1, got 0"),
     (("--epochs", "abc"), r"'abc' is not an integer"),
     (("--epochs", "1.5"), r"'1.5' is not an integer"),
-    (("--sigma", "0"), r"--sigma must be > 0.0, got 0.0"),
-    (("--sigma", "-2"), r"--sigma must be > 0.0, got -2.0"),
+    (("--sigma", "0"), r"--sigma must be >= 0.01, got 0.0"),
+    (("--sigma", "-2"), r"--sigma must be >= 0.01, got -2.0"),
     (("--sigma", "nan"), r"--sigma must be a finite number"),
     (("--sigma", "wide"), r"'wide' is not a number or none"),
-    (("--sigma-end", "0"), r"--sigma-end must be > 0.0"),
+    (("--sigma-end", "0"), r"--sigma-end must be >= 0.01"),
+    (("--sigma-end", "1e-200"), r"--sigma-end must be >= 0.01"),  # a ZeroDivisionError before
     (("--lr", "0"), r"--lr must be > 0.0"),
     (("--learning-rate", "0"), r"--lr must be > 0.0"),            # the older spelling, the same
     (("--lr-end", "inf"), r"--lr-end must be a finite number"),

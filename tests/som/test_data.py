@@ -26,6 +26,27 @@ def test_csv_without_header_and_explicit_label_column(tmp_path):
     assert table.X.shape == (2, 2) and table.labels.tolist() == [0, 1]
 
 
+def test_csv_without_header_and_with_a_text_label_keeps_its_first_row(tmp_path):
+    # UCI's iris.data: its first row was read as the header, one sample lost and the next
+    # numbered 0
+    path = tmp_path / "iris.csv"
+    path.write_text("5.1,3.5,Iris-setosa\n4.9,3.0,Iris-setosa\n7.0,3.2,Iris-versicolor\n")
+    table = load_table(str(path), label_column="x2")
+    assert table.X.tolist() == [[5.1, 3.5], [4.9, 3.0], [7.0, 3.2]]
+    assert table.labels.tolist() == ["Iris-setosa", "Iris-setosa", "Iris-versicolor"]
+    # a real header's text column name is not among its values: still a header
+    path.write_text("a,b,species\n5.1,3.5,setosa\n4.9,3.0,setosa\n")
+    assert load_table(str(path)).X.shape == (2, 2)
+
+
+def test_a_constant_column_keeps_scale_one():
+    # a column of 0.1 has a float std of about 1e-17, which scaled any later value by 1e16
+    X = np.column_stack([np.full(30, 0.1), np.arange(30.0), np.full(30, 1e-15) * np.arange(30)])
+    scale = Standardizer().fit(X).scale_
+    assert scale[0] == 1.0 and scale[1] == pytest.approx(np.arange(30.0).std())
+    assert scale[2] == pytest.approx((np.full(30, 1e-15) * np.arange(30)).std())  # small, real
+
+
 def test_csv_problems_are_named(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("a,name,kind\n1,bob,x\n2,amy,y\n")

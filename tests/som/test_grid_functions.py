@@ -89,8 +89,11 @@ def test_unknown_names_list_the_valid_choices():
 
 @pytest.mark.parametrize("topology", ["rectangular", "hexagonal"])
 @pytest.mark.parametrize("toroidal", [False, True])
-def test_separable_gaussian_smoothing_equals_the_dense_matrix(topology, toroidal):
-    grid = Grid(6, 5, topology, toroidal)
+@pytest.mark.parametrize("rows", [6, 1])  # one row: a hexagonal grid without odd rows
+def test_separable_gaussian_smoothing_equals_the_dense_matrix(topology, toroidal, rows):
+    if rows == 1 and toroidal and topology == "hexagonal":
+        pytest.skip("a hexagonal torus needs an even number of rows")
+    grid = Grid(rows, 5, topology, toroidal)
     values = np.random.default_rng(0).normal(size=(grid.size, 3))
     dense = NEIGHBORHOODS["gaussian"](grid.squared_distances().astype(np.float64), 1.7) @ values
     np.testing.assert_allclose(grid.gaussian_smooth(values, 1.7), dense, rtol=1e-5, atol=1e-6)

@@ -330,7 +330,7 @@ def test_ragged_rows_are_one_clear_error():
     (dict(distance="cheb"), "choose one of euclidean, cosine, manhattan"),
     (dict(init="zeros"), "choose one of pca, random, sample"),
     (dict(epochs=0), "epochs must be >= 1"),
-    (dict(sigma=-1.0), "sigma must be > 0"),
+    (dict(sigma=-1.0), "sigma must be >= 0.01"),
     (dict(m=1, n=1), "a 1x1 grid has no neighbours"),
     (dict(topology="hexagonal", toroidal=True, m=5), "toroidal needs an even number of rows"),
     (dict(algorithm="online", neighborhood="mexican_hat"), "sigma_end must be >= 1 with the "

@@ -123,7 +123,8 @@ def plot_weight_scatter(X: np.ndarray, weights: np.ndarray, path: str | os.PathL
     pairs = [(i, j) for i in range(m * n) for j in table[i] if j > i]
     fig, ax = new_figure(6, 5.5)
     colors = None if labels is None else np.unique(np.asarray(labels), return_inverse=True)[1]
-    ax.scatter(X[:, a], X[:, b], s=6, c=colors, cmap="tab10", alpha=0.5, linewidths=0)
+    ax.scatter(X[:, a], X[:, b], s=6, c=colors, cmap=None if colors is None else "tab10",
+               alpha=0.5, linewidths=0)
     ax.add_collection(LineCollection([w2d[[i, j]] for i, j in pairs], colors="black",
                                      linewidths=0.6))
     ax.scatter(w2d[:, 0], w2d[:, 1], s=8, c="red", zorder=3)

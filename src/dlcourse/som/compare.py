@@ -16,6 +16,10 @@ from dlcourse.errors import DlcourseError, InputError
 
 def to_minisom_layout(weights: np.ndarray, topology: str) -> np.ndarray:
     """Our (m, n, d) weights as MiniSom's (n, m, d) array of the same map (m even for hex)."""
+    if topology == "hexagonal" and weights.shape[0] % 2:
+        # MiniSom shifts the other rows: an odd number of rows has no mirror image that fits
+        raise InputError(f"a hexagonal map goes to MiniSom's layout with an even number of "
+                         f"rows, got {weights.shape[0]}")
     theirs = weights.transpose(1, 0, 2)
     return np.ascontiguousarray(theirs[::-1] if topology == "hexagonal" else theirs)
 

@@ -71,10 +71,12 @@ class SOMConfig(Config):
                                  "rule has none).", min=0.0, exclusive_min=True)
     learning_rate_end: float = param(0.01, "Final learning rate (online and minibatch).",
                                      min=0.0, exclusive_min=True)
+    # radii below 0.01 grid units weigh a neighbour at exp(-5000) or less: the map is already
+    # k-means there, and far smaller ones divide by zero
     sigma: float | None = param(None, "Start radius in grid units; none: max(rows, cols) / 2, "
-                                "at least 1.", min=0.0, exclusive_min=True)
+                                "at least 1.", min=0.01)
     sigma_end: float = param(0.5, "Final radius in grid units (1 gives smoother maps).",
-                             min=0.0, exclusive_min=True)
+                             min=0.01)
     algorithm: str = param("batch", "batch: every sample once per epoch, all units moved "
                            "together (fast, deterministic); online: the lesson's per-sample "
                            "rule; minibatch: that rule summed over batches.", choices=ALGORITHMS)

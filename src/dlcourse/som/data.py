@@ -207,7 +207,7 @@ def _read_frame(path: Path):
 
         sep = "\t" if kind == "tsv" else choose_delimiter(sample)
         frame = pd.read_csv(path, sep=sep)
-        if all(_is_number(c) for c in frame.columns):  # no header row: the first is data
+        if _first_row_is_data(frame):  # no header row: the first is data
             frame = pd.read_csv(path, sep=sep, header=None)
             frame.columns = [f"x{i}" for i in range(frame.shape[1])]
             frame.attrs["named"] = False
@@ -218,6 +218,18 @@ def _read_frame(path: Path):
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise DlcourseError(f"cannot parse {path}: {reason}") from None
+
+
+def _first_row_is_data(frame) -> bool:
+    """True when the header pandas read is a data row: the names of the numeric columns are
+    numbers, and a text column's name is one of its own values (a label, as in UCI's
+    ``iris.data``: ``5.1,3.5,1.4,0.2,Iris-setosa``)."""
+    import pandas as pd
+
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    if not numeric or not all(_is_number(c) for c in numeric):
+        return False
+    return all(str(c) in set(frame[c].astype(str)) for c in frame.columns if c not in numeric)
 
 
 def _frame_table(frame, path: Path, label_column: str | None, require_label: bool) -> Table:
@@ -313,7 +325,10 @@ class Standardizer:
         """Learn the mean and standard deviation of ``X`` (N, d)."""
         self.mean_ = X.mean(axis=0, dtype=np.float64)
         std = X.std(axis=0, dtype=np.float64)
-        self.scale_ = np.where(std > 0, std, 1.0)
+        # a constant column's std is rounding noise (1e-17 for a column of 0.1), not 0: a
+        # scale that small would blow any later value up by 1e16
+        tiny = 1e-12 * np.abs(X).max(axis=0, initial=0.0)  # relative to the column's values
+        self.scale_ = np.where(std > tiny, std, 1.0)
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:

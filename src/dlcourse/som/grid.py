@@ -104,7 +104,8 @@ class Grid:
 
         grid = values.reshape(m, n, -1)  # (m, n, c)
         across = np.exp(across2 * scale)  # (m, m)
-        parities = (0, 1) if self.topology == "hexagonal" else (0,)
+        # a one-row hexagonal grid has no odd rows to shift
+        parities = (0, 1) if self.topology == "hexagonal" and m > 1 else (0,)
         stride = len(parities)
         out = buffer("out", grid.shape)
         along = buffer("along", grid.shape)  # rows smoothed along x towards one target parity

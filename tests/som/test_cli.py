@@ -88,6 +88,14 @@ def test_predict_applies_the_saved_scaler(cli_run, here):
     assert max(float(r["distance"]) for r in rows) < 10
     printed = cli_run("som", "predict", "run", "wine.csv")
     assert printed.code == 0 and "158 more rows" in printed.out
+    # --limit: each row keeps its number in DATA (it was numbered 0..N-1 within the subset)
+    some = cli_run("som", "predict", "run", "wine.csv", "--limit", "5", "--out", "out/five.csv")
+    assert some.code == 0, some.err
+    five = list(csv.DictReader(open("out/five.csv")))
+    assert [r["sample"] for r in five] != ["0", "1", "2", "3", "4"]
+    for r in five:  # the same mapping as the full run's row of that number
+        assert {k: r[k] for k in ("row", "col", "label")} == {
+            k: rows[int(r["sample"])][k] for k in ("row", "col", "label")}
 
 
 def test_predict_new_samples_without_the_label_column(cli_run, here):

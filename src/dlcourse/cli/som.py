@@ -258,7 +258,8 @@ def evaluate(model_dir, data, limit, seed, out, device):
 def predict(model_dir, data, output, limit, seed, device):
     """Map each sample of DATA to its best unit of MODEL_DIR: row, column, distance, unit label.
 
-    DATA: as for train (the map's scaler and columns apply).
+    DATA: as for train (the map's scaler and columns apply). ``sample`` is the row's number in
+    DATA (from 0), also for the rows --limit keeps.
     """
     if output is not None:  # DATA read and replaced by its own mapping: refused
         check_not_input(output, "--out", data)
@@ -270,7 +271,9 @@ def predict(model_dir, data, output, limit, seed, device):
     rows = []
     for i, (b, d) in enumerate(zip(bmu.tolist(), dist.tolist())):
         r, c = divmod(b, n)
-        row = {"sample": i, "row": r, "col": c, "distance": d}
+        # the row of DATA, also when --limit kept some of them
+        sample = i if table.rows is None else int(table.rows[i])
+        row = {"sample": sample, "row": r, "col": c, "distance": d}
         if unit_labels is not None:
             row["unit_label"] = unit_labels[r][c]
         if table.labels is not None:

@@ -33,7 +33,8 @@ _SAMPLE_BYTES = 65536  # enough lines to choose a delimiter
 class Table:
     """Features ``X`` (N, d) float, ``labels`` (N,) or None, ``feature_names`` (d,), ``name``;
     ``named``: the names come from the data (a header, a data set), not ``x0, x1...``;
-    ``label_column``: the table column the labels came from."""
+    ``label_column``: the table column the labels came from; ``rows``: each sample's row in
+    the data when ``limit`` kept some of them (None: all, in order)."""
 
     X: np.ndarray
     labels: np.ndarray | None
@@ -41,6 +42,7 @@ class Table:
     name: str
     named: bool = True
     label_column: str | None = None
+    rows: np.ndarray | None = None
 
 
 def _named_set(spec: str) -> str | None:
@@ -137,7 +139,7 @@ def load_table(spec: str, label_column: str | None = None, limit: int | None = N
     if limit is not None and limit < len(table.X):
         keep = np.sort(np.random.default_rng(seed).choice(len(table.X), limit, replace=False))
         table = Table(table.X[keep], None if table.labels is None else table.labels[keep],
-                      table.feature_names, table.name, table.named, table.label_column)
+                      table.feature_names, table.name, table.named, table.label_column, keep)
     return table
 
 

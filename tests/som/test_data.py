@@ -124,3 +124,7 @@ def test_new_samples_need_no_label_column(tmp_path):
     (tmp_path / "text.csv").write_text("a,name\n1,bob\n")
     with pytest.raises(DlcourseError, match=r"column 'name' is not numeric and the map's labels"):
         load_table(str(tmp_path / "text.csv"), label_column="kind", require_label=False)
+    # the labels under another usual name (the map's were in 'kind'): used, not refused
+    (tmp_path / "label.csv").write_text("a,label\n1,x\n2,y\n")
+    table = load_table(str(tmp_path / "label.csv"), label_column="kind", require_label=False)
+    assert table.labels.tolist() == ["x", "y"] and table.X.tolist() == [[1.0], [2.0]]

@@ -243,10 +243,14 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
     absent = label_column is not None and label_column not in columns
     if absent and not require_label:
         text = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
-        if text:
+        named = [c for c in text if c.lower() in LABEL_COLUMNS]
+        if len(text) == 1 and named:  # the labels under another usual name (label, class...)
+            label_column = named[0]
+        elif text:
             raise DlcourseError(f"{path}: column {text[0]!r} is not numeric and the map's labels "
                                 f"are in {label_column!r}; drop it or name it {label_column}")
-        label_column = ""  # no labels, and no guessing either
+        else:
+            label_column = ""  # no labels, and no guessing either
     elif absent:
         raise DlcourseError(f"{path} has no column {label_column!r}; columns: "
                             f"{', '.join(columns)}")

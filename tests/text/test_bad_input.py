@@ -82,6 +82,8 @@ CASES = [
      r"latin-1 on the command line, encoding='latin-1' in Python\)"),
     (("tokenize", "--file", "latin.txt", "--encoding", "base64"),
      "--encoding 'base64' is not a text encoding"),
+    (("tokenize", "--file", "ok.txt", "--encoding", "utf-16"),  # the file was not named
+     "ok.txt does not read as utf-16: UTF-16 stream does not start with BOM"),
     (("tokenize", "--file", "r.csv"), r"r.csv:1: no column 'text' \(columns: review, label\); "
                                       r"name the right one with --text-col"),
     (("tokenize", "--file", "holes.csv", "--text-col", "review"),

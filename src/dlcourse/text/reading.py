@@ -93,6 +93,8 @@ def _scan(path: Path, encoding: str, codec: str) -> None:
                 before = e.object[: e.start].decode(codec, errors="replace")
                 raise _decode_error(path, encoding, codec, line + before.count("\n"),
                                     e.object[e.start]) from None
+            except UnicodeError as e:  # e.g. UTF-16 without its byte-order mark
+                raise DlcourseError(f"{path} does not read as {encoding}: {e}") from None
             line += text.count("\n")
             if not chunk:
                 return
@@ -155,6 +157,8 @@ def decode_text(raw: bytes, path: str | os.PathLike, encoding: str = "utf-8",
         before = raw[: e.start].decode(codec, errors="replace")
         raise _decode_error(Path(path), encoding, codec, before.count("\n") + 1,
                             raw[e.start]) from None
+    except UnicodeError as e:  # e.g. UTF-16 without its byte-order mark
+        raise DlcourseError(f"{path} does not read as {encoding}: {e}") from None
 
 
 def _check_errors(errors: str) -> None:

@@ -142,8 +142,10 @@ def test_stdin_and_help_in_a_subprocess(tmp_path):
     done = subprocess.run(cmd, input="Hello, World!\n\nBye.\n", capture_output=True, text=True,
                           cwd=tmp_path)
     assert done.returncode == 0 and done.stdout.splitlines() == ["hello , world !", "", "bye ."]
-    done = subprocess.run(cmd, input=b"caf\xe9\n", capture_output=True, cwd=tmp_path)
-    assert done.returncode == 2 and done.stderr.decode().startswith("error: <stdin>")
+    done = subprocess.run(cmd, input=b"ok\ncaf\xe9\n", capture_output=True, cwd=tmp_path)
+    # named by its line, as in a file (it said "a byte after line 0")
+    assert done.returncode == 2 and done.stderr.decode().startswith(
+        "error: <stdin>:2: byte 0xe9 is not valid utf-8") and not done.stdout
     code = ("import sys; from dlcourse.cli.main import main\n"
             "try: main(['text', '--help'])\n"
             "except SystemExit: pass\n"

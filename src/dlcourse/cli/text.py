@@ -215,16 +215,24 @@ def _stdin_lines(encoding: str):
 
     from dlcourse.text.reading import check_encoding
 
-    stream = io.TextIOWrapper(sys.stdin.buffer, encoding=check_encoding(encoding),
-                              errors="strict", newline="\n")
-    n = 0  # lines read so far
-    try:
-        for line in stream:
-            n += 1
-            yield line.rstrip("\r\n")
-    except UnicodeDecodeError as e:
-        raise DlcourseError(f"<stdin>: a byte after line {n} is not valid {encoding} "
-                            f"({e.reason}); pass the right --encoding (e.g. latin-1)") from None
+    codec = check_encoding(encoding)
+    if codec.startswith(("utf-16", "utf-32")):  # a newline is more than the byte 0x0a there
+        stream = io.TextIOWrapper(sys.stdin.buffer, encoding=codec, errors="strict",
+                                  newline="\n")
+        try:
+            for line in stream:
+                yield line.rstrip("\r\n")
+        except UnicodeError as e:
+            raise DlcourseError(f"<stdin> does not read as {encoding}: {e}") from None
+        return
+    # line by line, so that an undecodable byte is named with its line, as in a file
+    for n, raw in enumerate(sys.stdin.buffer, 1):
+        try:
+            line = raw.decode("utf-8-sig" if codec == "utf-8" and n == 1 else codec)
+        except UnicodeDecodeError as e:
+            raise DlcourseError(f"<stdin>:{n}: byte 0x{raw[e.start]:02x} is not valid "
+                                f"{encoding}; pass the right --encoding (e.g. latin-1)") from None
+        yield line.rstrip("\r\n")
 
 
 @group.command()

@@ -227,7 +227,8 @@ class SOM(Estimator):
         return self._runner().transform(X, self._flat_weights())
 
     def quantization_error(self, X: Any) -> float:
-        """Mean distance from each sample to its best matching unit."""
+        """Mean distance from each sample to its best matching unit, in the map's ``distance``
+        (MiniSom's is Euclidean whatever its activation distance)."""
         return float(self._scan(X)[1].mean())
 
     def topographic_error(self, X: Any) -> float:
@@ -262,7 +263,11 @@ class SOM(Estimator):
     def distance_map(self, scaling: str = "mean") -> np.ndarray:
         """U-matrix: mean (or sum) distance of each unit's weights to its grid neighbours, (m, n).
 
-        Always Euclidean in weight space; neighbours as in :meth:`Grid.neighbors`.
+        Always Euclidean in weight space; neighbours as in :meth:`Grid.neighbors`. Not divided
+        by its maximum: MiniSom's ``distance_map()`` sums and divides by the largest value, so
+        ``som.distance_map("sum") / som.distance_map("sum").max()`` is MiniSom's (its hexagonal
+        maps with an even number of rows aside, whose neighbour offsets MiniSom takes for the
+        other row shift).
         """
         self.check_is_fitted()
         return measures.distance_map(self._flat_weights(), self.grid, scaling)

@@ -78,9 +78,9 @@ def cli_run(capsys):
 
     def run(*args) -> CliResult:
         capsys.readouterr()
-        registry = sys.modules.get("dlcourse.data.registry")
-        if registry is not None:  # a user's command is a process of its own: notes anew
-            registry._NOTED.clear()
+        names = sys.modules.get("dlcourse.data.names")
+        if names is not None:  # a user's command is a process of its own: notes anew
+            names._NOTED.clear()
         # the CLI sets the thread count (and -q the progress) for its process: give the test
         # session its own back
         saved_env = {k: os.environ.get(k) for k in (*THREAD_VARIABLES, "DLCOURSE_PROGRESS")}

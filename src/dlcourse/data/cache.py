@@ -20,7 +20,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from dlcourse.data.registry import DATASETS, canonical_name
+from dlcourse.data.names import canonical_name
+from dlcourse.data.registry import DATASETS
 from dlcourse.data.sources import Dataset, UrlSource
 from dlcourse.engine.files import write_json
 from dlcourse.errors import ChecksumError, DlcourseError, InputError

@@ -370,36 +370,3 @@ DATASETS: dict[str, Dataset] = {
         ),
     ]
 }
-
-# Older spellings (in the vision lesson and users' scripts) -> the registry's one name.
-ALIASES: dict[str, str] = {
-    "cifar10": "cifar-10",
-    "cifar100": "cifar-100",
-    "wikitext2": "wikitext-2",
-    "fashion_mnist": "fashion-mnist",
-    "fashionmnist": "fashion-mnist",
-    "mnist5k": "mnist-5k",
-    "glove6b": "glove-6b",
-    "glove-6b-50": "glove-6b-50d",
-}
-
-
-_NOTED: set[str] = set()  # old spellings already noted in this process
-
-
-def canonical_name(name: str) -> str:
-    """The registry's name for ``name``: an old spelling (``cifar10``) is mapped to the one the
-    ``dlcourse data list`` shows (``cifar-10``) with a one-line note on stderr, once per
-    process; other names come back unchanged (lessons also accept file paths and their own
-    keywords)."""
-    key = name.strip()
-    if key in ALIASES:
-        if key not in _NOTED:
-            import logging
-
-            _NOTED.add(key)
-            logging.getLogger("dlcourse").warning(
-                "note: '%s' is now called '%s' (the name `dlcourse data list` shows)",
-                key, ALIASES[key])
-        return ALIASES[key]
-    return key

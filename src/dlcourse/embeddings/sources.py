@@ -31,7 +31,7 @@ def corpus_name(value: str) -> str | None:
     >>> corpus_name("lee"), corpus_name("corpus.txt")
     ('lee', None)
     """
-    from dlcourse.data.registry import canonical_name
+    from dlcourse.data.names import canonical_name
 
     key = value.strip()
     if key in OLD_NAMES:

@@ -47,7 +47,7 @@ class Table:
 
 def _named_set(spec: str) -> str | None:
     """The image set ``spec`` names (old spellings such as fashion_mnist accepted), or None."""
-    from dlcourse.data.registry import canonical_name
+    from dlcourse.data.names import canonical_name
 
     name = canonical_name(spec)
     return name if name in IMAGE_SETS else None

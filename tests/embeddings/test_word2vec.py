@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from dlcourse.embeddings import Corpus, KeyedVectors, Word2Vec, tokenize, word2vec
-from dlcourse.embeddings.corpus import alias_table, build_vocab, keep_probabilities
+from dlcourse.embeddings.corpus import build_vocab
+from dlcourse.embeddings.sampling import alias_table, keep_probabilities
 from dlcourse.errors import ConfigError, DlcourseError, NotFittedError
 
 

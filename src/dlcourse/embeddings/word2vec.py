@@ -20,8 +20,9 @@ from dlcourse.embeddings.checkpoint import (
     interrupted_message,
 )
 from dlcourse.embeddings.config import Word2VecConfig
-from dlcourse.embeddings.corpus import Corpus, encode_blocks, keep_probabilities, scan_corpus
+from dlcourse.embeddings.corpus import Corpus, encode_blocks, scan_corpus
 from dlcourse.embeddings.ranks import any_rank, process_group
+from dlcourse.embeddings.sampling import keep_probabilities
 from dlcourse.embeddings.vectors import KeyedVectors
 from dlcourse.embeddings.word2vec_cpu import EpochProgress
 from dlcourse.engine.distributed import barrier

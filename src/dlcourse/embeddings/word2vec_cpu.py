@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse.embeddings.corpus import alias_table
+from dlcourse.embeddings.sampling import alias_table
 from dlcourse.engine.threads import thread_budget
 
 CHUNK_TOKENS = 50_000  # words per kernel call; threads take chunks in turn

@@ -106,6 +106,22 @@ def test_empty_stdin_is_an_error(cli_run, workdir, monkeypatch):
     assert out_of(cli_run, "tokenize", "--file", "-") == "\n"
 
 
+def test_vocab_reads_stdin_as_dash(cli_run, workdir, monkeypatch):
+    """`text vocab -` counts standard input's lines (beside files), as `tokenize --file -`."""
+    import io
+
+    Path("c.txt").write_text("the end\n", encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"the cat\nthe dog\n")))
+    out = out_of(cli_run, "vocab", "-", "c.txt", "--out", "v.json")
+    assert "3 texts, 6 tokens -> vocabulary of 6 (2 specials)" in out
+    assert Vocab.load("v.json")["the"] == 2
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"a\n")))
+    assert "1 text, 1 token ->" in out_of(cli_run, "vocab", "-")
+    cli_run("text", "vocab", "-", "-").assert_user_error("standard input\\) more than once")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    cli_run("text", "vocab", "-").assert_user_error("DATA - holds no tokens")
+
+
 def test_inspect_table(cli_run, workdir):
     rows = [{"review": "good film", "label": 1}] * 3 + [{"review": "bad , very bad", "label": 0}]
     Path("train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows),

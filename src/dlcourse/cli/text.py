@@ -250,8 +250,9 @@ def _stdin_lines(encoding: str):
 @click.option("--top", default=20, show_default=True, type=click.IntRange(min=0),
               help="Print the N most frequent tokens.")
 def vocab(data, out, limit, top, **options):
-    """Build a vocabulary from DATA: text files (one text a line), tables (their --text-col)
-    or named corpora (lee, wordnet, rt-sentences, pang-lee-sample, wikipedia-sample).
+    """Build a vocabulary from DATA: text files (one text a line), tables (their --text-col),
+    named corpora (lee, wordnet, rt-sentences, pang-lee-sample, wikipedia-sample) or - for
+    standard input (one text a line).
 
     \b
     dlcourse text vocab wordnet --max-vocab 10000 --min-freq 2 --out vocab.json
@@ -262,6 +263,8 @@ def vocab(data, out, limit, top, **options):
     if vocab_config.max_size == 0:
         raise DlcourseError("--max-vocab 0 keeps no token; give 1 or more, or none for all")
     target = None if out is None else _vocab_target(out)
+    if data.count("-") > 1:
+        raise click.UsageError("DATA names - (standard input) more than once")
     sources = [_resolve_data(item, reading) for item in data]
 
     tok = tok_config.build()
@@ -281,7 +284,7 @@ def vocab(data, out, limit, top, **options):
     if len(v) == n_specials:  # before anything is printed or saved
         raise DlcourseError(f"no token of DATA occurs --min-freq {vocab_config.min_freq} "
                             "times; lower it")
-    click.echo(f"{_plural(counted['texts'], 'text')}, {counted['tokens']:,} tokens -> "
+    click.echo(f"{_plural(counted['texts'], 'text')}, {_plural(counted['tokens'], 'token')} -> "
                f"vocabulary of {len(v):,} ({n_specials} specials); coverage "
                f"{sum(v.freqs) / counted['tokens']:.2%} of running tokens")
     echo_table([{"id": i, "token": v.itos[i], "count": v.freqs[i]}
@@ -318,6 +321,8 @@ def _resolve_data(item: str, reading: TableConfig):
     one-line error otherwise. Names win, as in ``lm train``: write ``./lee`` for a file."""
     from dlcourse.data import canonical_name
 
+    if item == "-":
+        return item  # standard input, one text a line
     name = canonical_name(item)
     if name in CORPORA:
         return name
@@ -329,6 +334,8 @@ def _resolve_data(item: str, reading: TableConfig):
 
 
 def _corpus_texts(source, reading: TableConfig, limit: int | None):
+    if source == "-":
+        return itertools.islice(_stdin_lines(reading.encoding), limit)
     if isinstance(source, Path):
         return _texts_of(source, reading, limit)
     from dlcourse.data import readers

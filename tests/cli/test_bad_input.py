@@ -20,6 +20,9 @@ NOUNS = ("data", "text", "embed", "lm", "classify", "vision", "som")
     (("data", "info"), "Missing argument"),
     (("data", "info", "no-such-set"), "unknown data set 'no-such-set'"),
     (("data", "fetch", "ptb", "--offline"), "give NAMES or --offline .*, not both; --no-download"),
+    # a list option with an empty item is a slip, not fewer items ('' is how to say none)
+    (("text", "vocab", "lee", "--specials", ","), "',' has an empty item"),
+    (("text", "vocab", "lee", "--specials", "<pad>,,<unk>"), "'<pad>,,<unk>' has an empty item"),
 ])
 def test_shell_errors_are_one_line(cli_run, workdir, args, match):
     result = cli_run(*args)

@@ -58,7 +58,10 @@ class ConfigValue(click.ParamType):
             if self.kind is float:
                 return float(text)
             if self.kind in (tuple, list):
-                parts = [p.strip() for p in text.split(",") if p.strip()]
+                parts = [p.strip() for p in text.split(",")] if text else []
+                if not all(parts):  # ',' or 'a,,b' is a slip, not an empty list
+                    self.fail(f"{value!r} has an empty item; separate items with single commas "
+                              "(an empty value '' gives none)", param, ctx)
                 return tuple((self.item or str)(p) for p in parts)
         except ValueError:
             noun = {int: "an integer", float: "a number"}.get(self.kind, "a comma-separated list")

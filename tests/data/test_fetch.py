@@ -215,6 +215,21 @@ def test_readers_on_installed_data(isolated_cache):
     assert sum(labels[i] == "pos" for i in valid) == 10
 
 
+def test_small_stratified_split_leaves_no_part_empty():
+    """Ten rows of five classes: each class rounds its 10% to no row, yet the valid and test
+    parts each get the row that their share of ten asks for; parts a share cannot fill
+    (three rows, 10%) stay empty."""
+    import numpy as np
+
+    from dlcourse.data.readers import split_indices
+
+    parts = split_indices(10, (0.8, 0.1, 0.1), seed=0, stratify=np.repeat(np.arange(5), 2))
+    assert [len(p) for p in parts] == [8, 1, 1]
+    assert sorted(np.concatenate(parts).tolist()) == list(range(10))
+    assert [len(p) for p in split_indices(3, (0.8, 0.1, 0.1), seed=0, stratify=[0, 1, 1])] \
+        == [3, 0, 0]
+
+
 def test_idx_reader(tmp_path):
     import gzip
 

@@ -226,4 +226,12 @@ def split_indices(
         bounds = np.round(np.cumsum(fractions)[:-1] * len(group)).astype(int)
         for i, piece in enumerate(np.split(group, bounds)):
             parts[i].append(piece)
-    return tuple(rng.permutation(np.concatenate(p)) for p in parts)
+    merged = [list(np.concatenate(p)) for p in parts]
+    # per-class rounding can leave a small part empty (10 rows of 5 classes: every class
+    # rounds its 10% to 0 rows); give it a row of the largest part, as its share of n asks
+    for i, share in enumerate(fractions):
+        if not merged[i] and round(share * n) >= 1:
+            donor = max(range(len(merged)), key=lambda j: len(merged[j]))
+            if len(merged[donor]) > 1:
+                merged[i].append(merged[donor].pop())
+    return tuple(rng.permutation(np.asarray(p, dtype=np.int64)) for p in merged)

@@ -42,6 +42,24 @@ def test_ctrl_c_during_an_import_is_delivered_after_it(tmp_path, monkeypatch):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_ctrl_c_while_numba_compiles_is_delivered_after_it():
+    """A KeyboardInterrupt raised in numba's compiler or in llvmlite's callbacks crashed, hung
+    or was swallowed (GloVe's first kernels compile while it counts); code under a numba or
+    llvmlite folder is let finish first, like an import."""
+    import os
+
+    compiler = compile("import signal, time\nsignal.raise_signal(signal.SIGINT)\n"
+                       "for _ in range(50):\n    time.sleep(0.002)\ndone.append(True)\n",
+                       os.path.join(os.sep, "site-packages", "numba", "core", "compiler.py"),
+                       "exec")
+    done, reached = [], []
+    with pytest.raises(KeyboardInterrupt), sigint_after_imports():
+        exec(compiler, {"done": done})
+        reached.append("after the compilation")
+        time.sleep(5)
+    assert done == [True] and reached == ["after the compilation"]
+
+
 def test_an_ignored_ctrl_c_stays_ignored():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with sigint_after_imports():

@@ -7,9 +7,11 @@ saves a checkpoint that records exactly where it stopped and raises
 :class:`~dlcourse.errors.TrainingInterrupted`. A second Ctrl-C stops at once, as usual.
 
 Before a trainer's guard is in place a Ctrl-C stops the command at once, except while a module
-is being imported (:func:`sigint_after_imports`): a KeyboardInterrupt raised inside
-``import torch`` leaves torch or numpy half-initialised, and what follows is a traceback, an
-abort of torch's C++ side or an interrupt that is swallowed, never the one-line stop.
+is being imported or numba compiles or loads a kernel (:func:`sigint_after_imports`): a
+KeyboardInterrupt raised inside ``import torch`` leaves torch or numpy half-initialised, one
+raised in numba's compiler or in llvmlite's callbacks leaves LLVM's state broken, and what
+follows is a traceback, a crash, a hang or an interrupt that is swallowed, never the one-line
+stop.
 
 ``DLCOURSE_INTERRUPT_AFTER=N`` makes the guard act as if Ctrl-C came after step N (counted
 over the whole run). The tests use it to interrupt every trainer at a chosen point, in-process
@@ -37,19 +39,23 @@ RESUME_HINT = "run the same command with --resume (in Python: fit again with res
 #: how long a Ctrl-C that came during an import waits before it is delivered again
 RETRY_S = 0.05
 _IMPORT_FRAMES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
+# numba's compiler and cache loader, and llvmlite's ctypes callbacks: Python code that must not
+# be cut in the middle either (a compiled kernel that runs has no Python frame)
+_COMPILER_DIRS = tuple(f"{os.sep}{name}{os.sep}" for name in ("numba", "llvmlite"))
 
 
 def _importing(frame: types.FrameType | None) -> bool:
-    """True when ``frame`` or a caller of it is Python's import machinery."""
+    """True when ``frame`` or a caller of it is Python's import machinery or numba's compiler."""
     while frame is not None:
-        if frame.f_code.co_filename in _IMPORT_FRAMES:
+        name = frame.f_code.co_filename
+        if name in _IMPORT_FRAMES or any(part in name for part in _COMPILER_DIRS):
             return True
         frame = frame.f_back
     return False
 
 
 def _sigint_after_imports(signum, frame) -> None:
-    if _importing(frame):  # deliver it again once the import is done
+    if _importing(frame):  # deliver it again once the import or the compilation is done
         timer = threading.Timer(RETRY_S, os.kill, (os.getpid(), signal.SIGINT))
         timer.daemon = True
         timer.start()
@@ -59,9 +65,10 @@ def _sigint_after_imports(signum, frame) -> None:
 
 @contextmanager
 def sigint_after_imports() -> Iterator[None]:
-    """A block (a whole command) in which Ctrl-C waits for the import in progress, if any,
-    then stops the program as usual; a :class:`StopGuard` entered inside takes over and gives
-    it back on exit. Only in the main thread, and only over Python's own handler."""
+    """A block (a whole command) in which Ctrl-C waits for the import or numba compilation in
+    progress, if any, then stops the program as usual; a :class:`StopGuard` entered inside
+    takes over and gives it back on exit. Only in the main thread, and only over Python's own
+    handler."""
     if threading.current_thread() is not threading.main_thread() \
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield

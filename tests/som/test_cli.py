@@ -98,6 +98,25 @@ def test_predict_applies_the_saved_scaler(cli_run, here):
             k: rows[int(r["sample"])][k] for k in ("row", "col", "label")}
 
 
+def test_the_map_loaded_in_python_answers_raw_rows_as_the_cli_does(cli_run, here):
+    """`som train` standardises and saves its scaler; SOM.load(...).predict(raw rows) gave
+    other units than `som predict` (the rows went unscaled), with no word."""
+    from dlcourse.som import SOM
+
+    assert cli_run("som", "predict", "run", "wine.csv", "--out", "pred.csv").code == 0
+    cli = [[int(r["row"]), int(r["col"])] for r in csv.DictReader(open("pred.csv"))]
+    raw = load_wine().data
+    som = SOM.load("run", device="cpu")
+    assert som.predict(raw).tolist() == cli
+    scaled = som.scale(raw)  # what the weights see: mean 0, std 1 per feature
+    assert np.allclose(scaled.mean(0), 0, atol=1e-9) and np.allclose(scaled.std(0), 1)
+    assert som.quantization_error(raw) == pytest.approx(
+        float(np.linalg.norm(scaled - som.weights_.reshape(-1, 13)[
+            som.bmu_indices(raw)], axis=1).mean()))
+    assert sum(len(v) for v in som.win_map(raw).values()) == 178
+    assert np.array_equal(som.win_map(raw)[tuple(cli[0])][0], raw[0])  # rows as given
+
+
 def test_predict_new_samples_without_the_label_column(cli_run, here):
     data = load_wine()
     np.save("new.npy", data.data[:5])

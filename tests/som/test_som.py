@@ -214,7 +214,7 @@ def test_save_load_same_predictions_and_no_torch(tmp_path, iris, python_without_
 
     X, y = iris
     som = SOM(6, 6, topology="hexagonal", epochs=3, device="cpu").fit(X)
-    som.metadata_ = {"classes": ["a", "b", "c"], "scaler": {"mean": [0.0]}}
+    som.metadata_ = {"classes": ["a", "b", "c"], "scaler": {"mean": [0.0] * 4, "scale": [1.0] * 4}}
     path = som.save(tmp_path / "run")
     assert path == tmp_path / "run" / "model.safetensors"
     manifest = read_manifest(path)
@@ -239,14 +239,15 @@ def test_fit_with_labels_keeps_unit_labels_and_caller_metadata_in_one_save(tmp_p
 
     X, y = iris
     som = SOM(5, 5, epochs=4, device="cpu")
-    som.metadata_ = {"scaler": {"mean": [0.0] * 4}}
+    identity = {"mean": [0.0] * 4, "scale": [1.0] * 4}  # a scaler queries apply: no change
+    som.metadata_ = {"scaler": identity}
     som.fit(X, y, out_dir=tmp_path / "run")  # numpy int labels: saved as plain JSON
     expected = som.majority_labels(X, y.tolist()).tolist()
     assert som.unit_labels_ == expected
     assert {v for row in expected for v in row} - {None} == {0, 1, 2}
     loaded = SOM.load(tmp_path / "run")  # the file fit wrote, nothing saved after it
     assert loaded.unit_labels_ == expected
-    assert loaded.metadata_ == {"scaler": {"mean": [0.0] * 4}}
+    assert loaded.metadata_ == {"scaler": identity}
     assert SOM(5, 5, epochs=1, device="cpu").fit(X).unit_labels_ is None
     # a file of dlcourse 0.2 kept the CLI's unit labels in its metadata
     manifest = read_manifest(tmp_path / "run" / "model.safetensors")

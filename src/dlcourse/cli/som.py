@@ -337,8 +337,10 @@ def plot(model_dir, data, features, limit, seed, out, device):
         written.append(plots.plot_hit_map(som.activation_response(X), out / "hit_map.png",
                                           topology, labels))
         if d >= 2:  # the two features that vary most, where the map's folds show
-            dims = tuple(int(k) for k in X.var(axis=0).argsort()[::-1][:2])
-            written.append(plots.plot_weight_scatter(X, som.weights_, out / "weights_scatter.png",
+            shown = som.scale(X)  # in the weights' units
+            dims = tuple(int(k) for k in shown.var(axis=0).argsort()[::-1][:2])
+            written.append(plots.plot_weight_scatter(shown, som.weights_,
+                                                     out / "weights_scatter.png",
                                                      topology, dims, labels=table.labels,
                                                      names=names))
     for path in written:

@@ -298,8 +298,8 @@ def _is_number(text: Any) -> bool:
 
 
 def model_inputs(table: Table, metadata: dict[str, Any], n_features: int) -> np.ndarray:
-    """``table``'s features as a map trained with ``metadata`` (the CLI's) expects them:
-    the training columns, scaled with the saved standardiser.
+    """``table``'s features as a map trained with ``metadata`` (the CLI's) expects them: the
+    training columns, in the data's own units (the map's queries apply its saved scaler).
 
     Raises:
         DlcourseError: another number of features, or other column names.
@@ -314,8 +314,6 @@ def model_inputs(table: Table, metadata: dict[str, Any], n_features: int) -> np.
         raise DlcourseError(f"DATA {table.name}: column {i + 1} is {table.feature_names[i]!r} "
                             f"where the map was trained on {names[i]!r}; pass the training "
                             "columns in their order")
-    if metadata.get("scaler"):
-        X = Standardizer.from_dict(metadata["scaler"]).transform(X)
     return X
 
 

@@ -156,7 +156,12 @@ class SOM(Estimator):
         self.history_ = state.history
         self.quantization_error_ = self.history_[-1]["quantization_error"]
         self.topographic_error_ = self.history_[-1]["topographic_error"]
-        self.unit_labels_ = None if labels is None else self.majority_labels(X, labels).tolist()
+        self.unit_labels_ = None
+        if labels is not None:  # X is in the weights' space already: no scaler applies here
+            best = self._runner().scan(X, self._flat_weights())[0]
+            coords = np.stack(np.divmod(best, config.n), axis=1)  # (N, 2)
+            self.unit_labels_ = measures.majority_labels(coords, labels,
+                                                         (config.m, config.n)).tolist()
         # plain values a caller set before fit (the CLI: its scaler), saved with the map
         self.metadata_ = dict(getattr(self, "metadata_", None) or {})
         if out_dir is not None:
@@ -189,13 +194,30 @@ class SOM(Estimator):
         return som
 
     # ------------------------------------------------------------------ queries
-    def _matrix(self, X: Any) -> np.ndarray:
+    def scale(self, X: Any) -> np.ndarray:
+        """``X`` (N, d) as the map's weights see it: standardised with the scaler that
+        ``dlcourse som train`` saved in ``metadata_["scaler"]``, unchanged for a map without
+        one. Every query (``predict``, ``transform``, the errors ...) applies it itself, so
+        they take the data's own units; use this to compare rows with ``weights_``.
+
+        Raises:
+            NotFittedError: before ``fit`` or ``load``.
+            ValueError: ``X`` with other features than the map's, or non-finite values.
+        """
         self.check_is_fitted()
         X = measures.as_matrix(X)
         if X.shape[1] != self.n_features_in_:
             raise InputError(f"X has {X.shape[1]} features but the map was trained on "
                              f"{self.n_features_in_}; pass data with the same columns")
-        return X
+        scaler = (getattr(self, "metadata_", None) or {}).get("scaler")
+        if not scaler:
+            return X
+        from dlcourse.som.data import Standardizer
+
+        return Standardizer.from_dict(scaler).transform(X)
+
+    def _matrix(self, X: Any) -> np.ndarray:
+        return self.scale(X)
 
     def _flat_weights(self) -> np.ndarray:
         return self.weights_.reshape(-1, self.n_features_in_)  # (K, d)
@@ -279,9 +301,10 @@ class SOM(Estimator):
 
     def win_map(self, X: Any, return_indices: bool = False) -> dict[tuple[int, int], list]:
         """``{(row, col): [samples (or their indices) won by that unit]}`` for units that win."""
-        X = self._matrix(X)
+        coords = self.predict(X)
+        X = measures.as_matrix(X)
         result: dict[tuple[int, int], list] = {}
-        for i, (r, c) in enumerate(self.predict(X).tolist()):
+        for i, (r, c) in enumerate(coords.tolist()):
             result.setdefault((r, c), []).append(i if return_indices else X[i])
         return result
 

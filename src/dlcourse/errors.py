@@ -27,6 +27,11 @@ class InputError(DlcourseError, ValueError):
     every lesson."""
 
 
+class MissingFileError(InputError, FileNotFoundError):
+    """A file a call names is not there (or is a folder): an :class:`InputError`, and a
+    ``FileNotFoundError`` as Python's own ``open`` and gensim raise."""
+
+
 class NotFittedError(DlcourseError, ValueError, AttributeError):
     """An estimator was used before ``fit`` or ``load`` (a ValueError and AttributeError, as in
     scikit-learn, so code written for either keeps working)."""

@@ -67,3 +67,9 @@ def test_bad_files(lee_skipgram, tmp_path):
         evaluate_similarity(lee_skipgram.wv, bad)
     with pytest.raises(FileNotFoundError):
         evaluate_analogies(lee_skipgram.wv, tmp_path / "missing.txt")
+    with pytest.raises(DlcourseError, match="no word-pair file"):  # one line on the CLI
+        evaluate_similarity(lee_skipgram.wv, tmp_path / "missing.tsv")
+    # a gold score that is not a number a correlation can use: refused, naming the line
+    bad.write_text("tiger\tcat\t7.35\nwar\tpeace\tnan\n", encoding="utf-8")
+    with pytest.raises(DlcourseError, match=r"pairs.tsv:2: the score 'nan' is not a finite"):
+        evaluate_similarity(lee_skipgram.wv, bad)

@@ -134,7 +134,7 @@ def test_estimator_contract(lee_sentences):
         Word2Vec(dim=3)
 
 
-def test_bad_parameters_and_corpora():
+def test_bad_parameters_and_corpora(tmp_path):
     with pytest.raises(ConfigError, match="choose one of skipgram, cbow"):
         Word2Vec(method="sg").fit([["a", "b"]])
     with pytest.raises(ConfigError, match="epochs must be >= 1, got 0"):
@@ -147,8 +147,11 @@ def test_bad_parameters_and_corpora():
         Word2Vec(min_count=1).fit(s for s in [["a", "b"]])
     with pytest.raises(ValueError, match="lower min_count"):
         Word2Vec(min_count=5).fit([["a", "b"]])
-    with pytest.raises(FileNotFoundError, match="no corpus file"):
+    # a missing file or a folder: a DlcourseError (one line on the CLI), a FileNotFoundError too
+    with pytest.raises(FileNotFoundError, match="corpus file /nonexistent/corpus.txt does not"):
         Word2Vec().fit("/nonexistent/corpus.txt")
+    with pytest.raises(DlcourseError, match="corpus file .* is a directory"):
+        Word2Vec().fit(tmp_path)
     with pytest.raises(ValueError, match="a file path or a list of sentences, got NoneType"):
         Word2Vec().fit(None)
     with pytest.raises(ValueError, match="tokens must be strings, got int 1"):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.errors import InputError
+from dlcourse.errors import InputError, MissingFileError
 
 _WORD = re.compile(r"\w+(?:[-']\w+)*")
 _WORD_OR_LINE_END = re.compile(r"\w+(?:[-']\w+)*|\n")  # "\n" can never be a word: a safe marker
@@ -51,7 +51,7 @@ class Corpus:
             an undecodable byte is an error naming the file and line, never replaced.
 
     Raises:
-        FileNotFoundError: ``source`` names no file.
+        MissingFileError: ``source`` names no file (an InputError and a FileNotFoundError).
         ValueError: ``source`` is a one-shot iterator (it must be read once per epoch).
         DlcourseError: an unknown encoding.
     """
@@ -71,8 +71,9 @@ class Corpus:
         if isinstance(source, (str, Path)):
             path = Path(source)
             if not path.is_file():
-                raise FileNotFoundError(f"no corpus file at {path}; give a text file with one "
-                                        "sentence per line")
+                what = "is a directory" if path.is_dir() else "does not exist"
+                raise MissingFileError(f"corpus file {path} {what}; give a text file with one "
+                                       "sentence per line")
             self.source: Path | Iterable = path
         elif iter(source) is source:
             raise InputError("the corpus is a one-shot iterator (a generator); pass a list, a file "

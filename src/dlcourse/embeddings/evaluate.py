@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
 
 from dlcourse.embeddings.vectors import ANALOGY_METHODS, KeyedVectors
-from dlcourse.errors import DlcourseError, InputError
+from dlcourse.errors import DlcourseError, InputError, MissingFileError
 from dlcourse.text.reading import read_text_lines
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
     """
     path = Path(path) if path is not None else _default_path("wordsim353", "wordsim353.tsv")
     if not path.is_file():
-        raise FileNotFoundError(f"no word-pair file at {path}; give a TSV of w1, w2, score")
+        raise MissingFileError(f"no word-pair file at {path}; give a TSV of w1, w2, score")
     table = _lookup(kv, restrict_vocab, case_insensitive)
     unit = kv.get_normed_vectors()
     gold, predicted, oov = [], [], 0
@@ -123,6 +124,9 @@ def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
         except (IndexError, ValueError):
             raise DlcourseError(f"{path}:{lineno}: expected 'word1{delimiter!r}word2"
                                 f"{delimiter!r}score', got {_shown(line)}") from None
+        if not math.isfinite(score):  # float() reads "nan" and "inf"; no correlation can
+            raise DlcourseError(f"{path}:{lineno}: the score {parts[2].strip()!r} is not a "
+                                "finite number; fix or remove the line")
         if case_insensitive:
             a, b = a.lower(), b.lower()
         if a not in table or b not in table:
@@ -189,7 +193,7 @@ def evaluate_analogies(kv: KeyedVectors, path: str | Path | None = None,
     path = Path(path) if path is not None else _default_path("questions-words",
                                                               "questions-words.txt")
     if not path.is_file():
-        raise FileNotFoundError(f"no analogy file at {path}; give a questions-words file")
+        raise MissingFileError(f"no analogy file at {path}; give a questions-words file")
     table = _lookup(kv, restrict_vocab, case_insensitive)
     unit = kv.get_normed_vectors()[:restrict_vocab]  # (Vr, D)
     results, skipped = [], 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.errors import DlcourseError, InputError, UnknownTokenError, a_quoted
+from dlcourse.errors import DlcourseError, InputError, MissingFileError, UnknownTokenError, a_quoted
 
 log = logging.getLogger(__name__)
 
@@ -271,15 +271,16 @@ class KeyedVectors:
         undecodable bytes into U+FFFD instead of an error naming the line.
 
         Raises:
-            FileNotFoundError: no such file.
+            MissingFileError: no such file (a FileNotFoundError too).
             DlcourseError: a damaged or truncated file, or an undecodable byte.
         """
         from dlcourse.embeddings import vector_files
 
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"no vectors file at {path}; give the path of a word2vec or "
-                                    "GloVe file")
+            what = "is a directory" if path.is_dir() else "does not exist"
+            raise MissingFileError(f"vectors file {path} {what}; give the path of a word2vec or "
+                                   "GloVe file")
         if binary:
             if no_header:
                 raise InputError("binary word2vec files always have a header; drop no_header")
@@ -342,7 +343,7 @@ def load_vectors(path: str | os.PathLike, encoding: str = "utf-8") -> KeyedVecto
     - a word2vec text file (a "V D" header) or a GloVe file (no header).
 
     Raises:
-        FileNotFoundError: nothing at ``path``.
+        MissingFileError: nothing at ``path`` (a FileNotFoundError too).
         DlcourseError: a damaged file, an older dlcourse's ``model.pt``, an undecodable byte.
     """
     from dlcourse.embeddings.vector_files import sniff_format
@@ -351,7 +352,7 @@ def load_vectors(path: str | os.PathLike, encoding: str = "utf-8") -> KeyedVecto
     if path.is_dir() or path.suffix == ".safetensors":
         return KeyedVectors.load(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no vectors at {path}; give a directory from `dlcourse embed "
+        raise MissingFileError(f"no vectors at {path}; give a directory from `dlcourse embed "
                                 "train` or a word2vec/GloVe file")
     if path.suffix == ".pt":
         raise DlcourseError(f"{path} is a checkpoint of an older dlcourse, which is no longer "

@@ -137,6 +137,27 @@ def test_cli_ctrl_c_then_resume(cli_run, workdir, monkeypatch, method, stop, whe
     assert without_timing(part) == without_timing(full)
 
 
+@pytest.mark.parametrize("method", ["skipgram", "glove"])
+def test_cli_resume_on_other_data_is_one_line_before_any_work(cli_run, workdir, monkeypatch,
+                                                               method):
+    """The vocabulary line came before the refusal; GloVe counted every co-occurrence first."""
+    import dlcourse.embeddings.glove as glove
+
+    args = ["embed", "train", "--method", method, "--epochs", "2", "--workers", "1", "--dim",
+            "8", "--min-count", "2", "--out", "run"]
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "1")
+    assert cli_run(*args, "lee").code == 130
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+
+    def counted(*a, **k):
+        raise AssertionError("co-occurrences counted before the resume check")
+
+    monkeypatch.setattr(glove, "symmetric_table", counted)
+    Path("other.txt").write_text("the cat sat on the mat\n" * 20 + "a dog ran\n" * 20)
+    cli_run(*args, "other.txt", "--resume").assert_user_error(
+        r"cannot resume run: it was trained with data=")
+
+
 def test_cli_glove_resume_at_default_blocks_keeps_the_first_runs(cli_run, workdir, monkeypatch):
     # --blocks left at its default: P = processes x workers, worked out by the first run; the
     # same command with --resume (here with fewer workers, as on another machine) keeps that P

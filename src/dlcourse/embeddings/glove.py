@@ -99,6 +99,14 @@ class GloVe(VectorEstimator):
         # one pass: counts, and (one process, corpus up to CACHE_TOKENS) the encoded corpus
         scan = scan_corpus(stream, max_tokens=CACHE_TOKENS if world == 1 else 0)
         words, counts = scan.vocabulary(cfg.min_count, cfg.max_vocab)
+        threads = cfg.workers or thread_budget()
+        # P; a resumed run left at the default keeps the P its first run worked out (the
+        # vectors depend on it), whatever the processes and threads now
+        parts = cfg.blocks or saved_parts or world * threads
+        settings = {**cfg.resume_values(), "blocks": parts,
+                    "data": data_fingerprint(words, counts)}
+        if resume:  # other data or settings: refused before the co-occurrences are counted
+            check_resumable(out_dir, "GloVe", settings)
         key_to_index = {w: i for i, w in enumerate(words)}
         rows, cols, vals = symmetric_table(scan, stream, key_to_index, cfg.window, cfg.memory_mb,
                                            cfg.min_count, cfg.max_vocab)
@@ -112,18 +120,12 @@ class GloVe(VectorEstimator):
         log.info("%d co-occurrence entries for %d words in %.1fs", len(vals), len(words),
                  count_seconds)
 
-        threads = cfg.workers or thread_budget()
-        # P; a resumed run left at the default keeps the P its first run worked out (the
-        # vectors depend on it), whatever the processes and threads now
-        parts = cfg.blocks or saved_parts or world * threads
         rng = np.random.default_rng(cfg.seed)
         table = BlockTable.build(rows, cols, vals, parts, len(words), cfg.x_max, cfg.alpha, rng)
         del rows, cols
         params = table.start_params(cfg.vector_size, rng)
         checkpoint = None
         if out_dir is not None:
-            settings = {**cfg.resume_values(), "blocks": parts,
-                        "data": data_fingerprint(words, counts)}
             checkpoint = RunCheckpoint(out_dir, "GloVe", settings, cfg.to_dict())
         state: dict[str, Any] = {"epoch": 0, "history": [], "position": None}
         rounds = Rounds(table, params, cfg.eta, rank, world)

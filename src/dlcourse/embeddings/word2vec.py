@@ -114,17 +114,17 @@ class Word2Vec(VectorEstimator):
                   else None)
         total_tokens = scan.total
         del scan  # its ids: the blocks hold their own copy
-        log.info("vocabulary: %d words (min_count=%d) from %d tokens", len(words),
-                 cfg.min_count, total_tokens)
         if checkpoint is not None:
             checkpoint.settings = {
                 **cfg.resume_values(),
                 "trainer": trainer_name, "data": data_fingerprint(words, counts)}
         state: dict[str, Any] = {"epoch": 0, "history": [], "position": None, "trainer": {}}
-        if resume:
+        if resume:  # read (and checked against this data) before anything is said of it
             arrays, state = checkpoint.read()
             w_in, w_out = (np.array(arrays[k], dtype=np.float32) for k in ("w_in", "w_out"))
-        else:
+        log.info("vocabulary: %d words (min_count=%d) from %d tokens", len(words),
+                 cfg.min_count, total_tokens)
+        if not resume:
             rng = np.random.default_rng(cfg.seed)
             dim = cfg.vector_size
             # gensim 4's initialisation: inputs uniform in +-1/D, outputs zero

@@ -20,6 +20,10 @@ NOUNS = ("data", "text", "embed", "lm", "classify", "vision", "som")
     (("data", "info"), "Missing argument"),
     (("data", "info", "no-such-set"), "unknown data set 'no-such-set'"),
     (("data", "fetch", "ptb", "--offline"), "give NAMES or --offline .*, not both; --no-download"),
+    # an empty --out is "." to pathlib: the run's files would land in the working folder
+    (("som", "train", "sklearn:iris", "--out", ""), "--out is empty; name a folder"),
+    (("embed", "train", "lee", "--out", " "), "--out is empty; name a folder"),
+    (("som", "evaluate", "x", "--out", ""), "--out is empty"),
     # a list option with an empty item is a slip, not fewer items ('' is how to say none)
     (("text", "vocab", "lee", "--specials", ","), "',' has an empty item"),
     (("text", "vocab", "lee", "--specials", "<pad>,,<unk>"), "'<pad>,,<unk>' has an empty item"),

@@ -35,6 +35,8 @@ def check_out_dir(path: str | os.PathLike, option: str = "--out") -> Path:
 
     Nothing is created here: a bad invocation must leave nothing behind.
     """
+    if not str(path).strip():  # Path("") is ".": a run would land in the working folder
+        raise DlcourseError(f"{option} is empty; name a folder (e.g. {option} runs/x)")
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise DlcourseError(f"{option} {path} exists and is not a directory; choose a folder")

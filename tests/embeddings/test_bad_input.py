@@ -55,6 +55,7 @@ TRAIN = [
     # the other trainer's option at its default is harmless: accepted
     (("--method", "cbow", "--blocks", "none"), None),
     (("--method", "glove", "--negative", "5", "--device", "auto"), None),
+    (("--method", "skipgram", "--cbow-mean"), None),  # CBOW's default: as glove takes it
 ]
 
 

@@ -76,7 +76,8 @@ def train_config(method: str, options: dict, lr: float | None, dry_run: bool):
         name = option_name(wrong[0], {**W2V.rename, **GLOVE.rename})
         raise DlcourseError(f"{name} is a {'word2vec' if glove else 'GloVe'} option; "
                             f"--method {method} does not use it")
-    if method == "skipgram" and "cbow_mean" in given:
+    # at its default it is harmless, as above
+    if method == "skipgram" and options.get("cbow_mean") not in (None, W2V.build({}).cbow_mean):
         raise DlcourseError("--cbow-mean/--no-cbow-mean is a CBOW option; --method skipgram "
                             "does not use it")
     if glove:

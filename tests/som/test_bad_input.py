@@ -47,6 +47,10 @@ TRAIN = [
     (("--neighborhood", "mexican_hat", "--algorithm", "online"),
      r"--sigma-end must be >= 1 with the mexican_hat neighborhood"),
     (("--iterations", "500"), r"--iterations applies to the online and minibatch algorithms"),
+    # schedules only shrink: a growing radius or rate was trained without a word
+    (("--sigma", "0.3"), r"--sigma-end 0.5 is above the start radius 0.3: the radius shrinks"),
+    (("--algorithm", "online", "--lr-end", "2"), r"--lr-end 2 is above the start rate 0.5"),
+    (("--sigma", "0.3", "--sigma-end", "0.3"), None),  # a constant radius is fine
     (("--topology", "hex", "--toroidal", "--grid", "5x6"),
      r"--toroidal needs an even number of rows on a hexagonal grid, got 5 rows"),
     (("--limit", "0"), r"'--limit': 0 is not in the range x>=1"),

@@ -117,6 +117,18 @@ def test_the_map_loaded_in_python_answers_raw_rows_as_the_cli_does(cli_run, here
     assert np.array_equal(som.win_map(raw)[tuple(cli[0])][0], raw[0])  # rows as given
 
 
+def test_options_the_batch_rule_does_not_use_get_a_note(cli_run, workdir):
+    """--lr, --lr-end, --batch-size and --shuffle shape the online rules only: said, not
+    silently ignored."""
+    result = cli_run("som", "train", "sklearn:iris", "--grid", "3x3", "--epochs", "1",
+                     "--lr", "0.1", "--batch-size", "8", "--out", "run")
+    assert result.code == 0, result.err
+    assert "note: the batch algorithm does not use --lr, --batch-size" in result.err
+    online = cli_run("som", "train", "sklearn:iris", "--grid", "3x3", "--epochs", "1",
+                     "--algorithm", "online", "--lr", "0.1", "--out", "run2")
+    assert online.code == 0 and "note:" not in online.err
+
+
 def test_predict_new_samples_without_the_label_column(cli_run, here):
     data = load_wine()
     np.save("new.npy", data.data[:5])

@@ -26,7 +26,7 @@ from dlcourse.cli.common import (
     parse_grid,
     resume_option,
 )
-from dlcourse.cli.options import ConfigOptions
+from dlcourse.cli.options import ConfigOptions, option_name
 from dlcourse.engine.accelerator import check_device_name
 from dlcourse.errors import DlcourseError
 from dlcourse.som.config import SOMConfig
@@ -91,7 +91,14 @@ def train_config(grid: str | None, topology: str | None, options: dict,
         fixed["topology"] = TOPOLOGY_ALIASES.get(topology, topology)
     if dry_run:  # a smoke test: a small map, two epochs
         fixed.update(m=min(m, 5), n=min(n, 5), epochs=min(options.get("epochs") or 2, 2))
-    return TRAIN.build(options, **fixed)
+    config = TRAIN.build(options, **fixed)
+    unused = [k for k in ("learning_rate", "learning_rate_end", "batch_size", "shuffle")
+              if options.get(k) is not None]
+    if config.algorithm == "batch" and unused:  # typed, so the user expects them to matter
+        names = ", ".join(option_name(k, TRAIN.rename) for k in unused)
+        click.echo(f"note: the batch algorithm does not use {names} (online and minibatch "
+                   "do); the batch rule has no learning rate or sample order", err=True)
+    return config
 
 
 @group.command()

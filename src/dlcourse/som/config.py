@@ -114,6 +114,14 @@ class SOMConfig(Config):
                 raise ConfigError(f"sigma_end must be >= 1 with the mexican_hat neighborhood "
                                   f"(its negative ring pushes neighbours apart), got "
                                   f"{self.sigma_end}", "sigma_end")
+        if self.sigma_end > self.sigma_start():
+            raise ConfigError(f"sigma_end {self.sigma_end:g} is above the start radius "
+                              f"{self.sigma_start():g}: the radius shrinks over training",
+                              "sigma_end")
+        if self.algorithm != "batch" and self.learning_rate_end > self.learning_rate:
+            raise ConfigError(f"learning_rate_end {self.learning_rate_end:g} is above "
+                              f"the start rate {self.learning_rate:g}: the rate decays over "
+                              "training", "learning_rate_end")
         if self.iterations is not None and self.algorithm == "batch":
             raise ConfigError("iterations applies to the online and minibatch algorithms; the "
                               "batch algorithm trains for epochs", "iterations")

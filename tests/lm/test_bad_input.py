@@ -30,6 +30,9 @@ TRAIN = [
     (("--hidden-size", "0"), r"--hidden-size must be >= 1"),
     (("--hidden-dim", "0"), r"--hidden-size must be >= 1"),
     (("--seed", "-1"), r"--seed must be >= 0"),
+    # every generator a run seeds takes 0..2**32 - 1: refused up front, not by numpy later
+    (("--seed", "99999999999999999999"), r"--seed must be <= 4294967295, got 9999"),
+    (("--seed", "4294967295"), None),
     (("--max-vocab", "2"), r"--max-vocab must be >= 4"),
     (("--max-size", "2"), r"--max-vocab must be >= 4"),
     (("--min-freq", "0"), r"--min-freq must be >= 1"),
@@ -117,6 +120,9 @@ CASES = [
     (("lm", "train", "notes.txt", "--out", "notes.txt"), r"--out notes.txt exists and is not a"),
     (("lm", "train", "notes.txt", "--out", "notes.txt/run"), r"notes.txt is a file"),
     (("lm", "train", *GOOD, "--out", "out", "--resume"), r"nothing to resume: out/last.pt"),
+    # a vocabulary of <pad>, <unk> and <eos> alone: every word <unk>, a perplexity near 1
+    (("lm", "train", *GOOD, "--min-freq", "100000", "--out", "out"),
+     r"no word occurs min_freq=100000 times or more in the train split of 'lee'; lower"),
     (("lm", "train", *GOOD, "--out", "classify_run", "--resume"),
      r"cannot resume classify_run: it holds a 'classify' run"),
     # evaluate MODEL_DIR [DATA]
@@ -141,11 +147,17 @@ CASES = [
     (("lm", "generate", "lm", "--max-tokens", "-5"), r"'--max-tokens': -5 is not in the range"),
     (("lm", "generate", "lm", "--max-tokens", "0"), r"'--max-tokens': 0 is not in the range"),
     (("lm", "generate", "lm", "--max-tokens", "ten"), r"'ten' is not a valid integer"),
+    # a typo's count of words would draw for hours with nothing printed
+    (("lm", "generate", "lm", "--max-tokens", "100000000000"),
+     r"'--max-tokens': 100000000000 is not in the range 1<=x<=100000"),
     (("lm", "generate", "lm", "--temperature", "-1"), r"'--temperature': -1.0 is not in the"),
     (("lm", "generate", "lm", "--temperature", "inf"), r"inf is not a finite number"),
     (("lm", "generate", "lm", "--top-k", "-1"), r"'--top-k': -1 is not in the range"),
     (("lm", "generate", "lm", "--num", "0"), r"'--num': 0 is not in the range"),
     (("lm", "generate", "lm", "--seed", "x"), r"'x' is not a valid integer"),
+    (("lm", "generate", "lm", "--seed", "-1"), r"'--seed': -1 is not in the range 0<=x<=429"),
+    (("lm", "generate", "lm", "--seed", "99999999999999999999"),
+     r"'--seed': 99999999999999999999 is not in the range 0<=x<=4294967295"),
     (("lm", "generate", "lm", "a", "--prompt", "b"), r"give the prompt once"),
     (("lm", "generate", "nosuch", "the"), r"MODEL_DIR nosuch does not exist"),
     (("lm", "generate", "som", "the"), r"holds a 'som' model"),
@@ -155,7 +167,8 @@ CASES = [
     (("lm", "similar", "lm"), r"Missing argument 'WORD...'"),
     (("lm", "similar", "lm", "qwxzzy"), r"word 'qwxzzy' is not in the vocabulary"),
     (("lm", "similar", "lm", "the", "qwxzzy", "zzqq", "qwxzzy"),
-     r"words 'qwxzzy', 'zzqq' are not in the vocabulary \(\d+ words\); check their spelling"),
+     r"words 'qwxzzy', 'zzqq' are not in the vocabulary \([\d,]+ words\); check their "
+     r"spelling"),
     (("lm", "similar", "lm", "the", "--topn", "0"), r"'--topn': 0 is not in the range"),
     (("lm", "similar", "som", "the"), r"holds a 'som' model"),
     (("lm", "similar", "header", "the"), r"is not a dlcourse model file"),

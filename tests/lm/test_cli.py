@@ -90,6 +90,26 @@ def test_evaluate_generate_similar_export(run_dir, cli_run, monkeypatch):
     assert header[1] == "16" and int(header[0]) == metrics["vocab_size"] - 1
 
 
+def test_generate_and_similar_read_words_and_count_the_vocabulary_alike(run_dir, cli_run,
+                                                                         monkeypatch):
+    """Python's generate draws as `lm generate` does (--top-k 40); `similar` reads a word with
+    the model's tokenizer, as generate reads a prompt, and both name the vocabulary size
+    training reported (<pad>, <unk>, <eos> included)."""
+    from dlcourse.lm import LanguageModel
+
+    monkeypatch.chdir(run_dir.parent)
+    lm = LanguageModel.load("run")
+    drawn = cli_run("lm", "generate", "run", "the", "--num", "1", "--max-tokens", "20", "--seed",
+                    "4").out
+    assert drawn == f"the {lm.generate('the', max_tokens=20, seed=4)}\n"
+    police = cli_run("lm", "similar", "run", "police", "--topn", "3").out
+    assert cli_run("lm", "similar", "run", "Police", "--topn", "3").out == police
+    size = json.loads((run_dir / "metrics.json").read_text())["vocab_size"]
+    note = cli_run("lm", "generate", "run", "qwxzzy", "--num", "1", "--max-tokens", "1").err
+    assert f"({size:,} words)" in note
+    cli_run("lm", "similar", "run", "qwxzzy").assert_user_error(rf"\({size:,} words\)")
+
+
 def test_old_spellings_work_with_a_note(run_dir, cli_run, monkeypatch):
     monkeypatch.chdir(run_dir.parent)
     result = cli_run("lm", "generate", "run", "--prompt", "the prime", "--num", "1",

@@ -99,7 +99,7 @@ def test_generation_is_seeded_and_top_k_1_is_greedy(trained):
     with pytest.raises(ValueError, match="temperature"):
         lm.generate("the", temperature=-1)
     with pytest.raises(ValueError, match="top_k"):
-        lm.generate("the", top_k=0)
+        lm.generate("the", top_k=-1)
     with pytest.raises(ValueError, match="max_tokens"):
         lm.generate("the", max_tokens=-5)
 

@@ -86,3 +86,55 @@ def test_cli_interrupt_and_resume_equals_the_uninterrupted_command(cli_run, work
 
     refused = cli_run(*args, "--hidden-dim", "48", "--embed-dim", "48", "--out", "A", "--resume")
     refused.assert_user_error(r"cannot resume A: it was trained with embed_dim=32")
+
+
+def test_resume_on_other_data_of_the_same_vocabulary_size_is_refused(tmp_path, monkeypatch,
+                                                                      tiny_config):
+    """The tokenizer, the lines or the words of the vocabulary changed while its size did not
+    (a --max-vocab every corpus fills): the refusal names what changed."""
+    import dataclasses
+
+    from dlcourse.lm import load_corpus
+
+    def corpus(**options):
+        return load_corpus("lee", **{"max_lines": 60, "max_size": 200, **options})
+
+    trained_on = corpus()
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "10")
+    with pytest.raises(TrainingInterrupted):
+        LanguageModel(tiny_config()).fit(trained_on, out_dir=tmp_path)
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    swapped = list(trained_on.itos)
+    swapped[3], swapped[4] = swapped[4], swapped[3]  # two words' ids exchanged
+    for other, match in [
+            (corpus(tokenizer="whitespace"), r"trained with tokenizer=\{'name': 'basic_english'"),
+            (corpus(max_lines=59), "trained with max_lines=60, this run asks for 59"),
+            (corpus(min_freq=3), "trained with min_freq=2, this run asks for 3"),
+            (dataclasses.replace(trained_on, itos=swapped), "trained with vocab_sha256=")]:
+        assert len(other.itos) == len(trained_on.itos) == 203
+        with pytest.raises(DlcourseError, match=match):
+            LanguageModel(tiny_config()).fit(other, out_dir=tmp_path, resume=True)
+    assert len(LanguageModel(tiny_config()).fit(trained_on, out_dir=tmp_path,
+                                                resume=True).history_) == 2
+
+
+def test_cli_resume_with_other_data_options_is_refused_before_reading(cli_run, workdir,
+                                                                      monkeypatch):
+    args = ["--threads", "1", "lm", "train", "lee", "--dry-run", "--max-vocab", "100",
+            "--device", "cpu", "--out", "A"]
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "3")
+    assert cli_run(*args).code == 130
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    import dlcourse.lm.corpus
+
+    def unread(*args, **kwargs):
+        raise AssertionError("the corpus was read")
+
+    monkeypatch.setattr(dlcourse.lm.corpus, "load_corpus", unread)
+    for option, match in [(("--tokenizer", "whitespace"), r"tokenizer=\{'name': 'basic_english'"),
+                          (("--limit", "50"), r"max_lines=100, this run asks for 50"),
+                          (("--min-count", "3"), r"min_freq=2, this run asks for 3"),
+                          (("--max-size", "99"), r"max_size=100, this run asks for 99"),
+                          (("--encoding", "latin-1"), r"encoding='utf-8', this run asks for")]:
+        cli_run(*args, *option, "--resume").assert_user_error(
+            rf"cannot resume A: it was trained with {match}")

@@ -30,15 +30,19 @@ from dlcourse.cli.common import (
     optional_out_dir,
     out_option,
     resume_option,
-    seed_option,
 )
 from dlcourse.cli.options import ConfigOptions, ConfigValue
 from dlcourse.errors import DlcourseError
 from dlcourse.lm.config import (
+    MAX_TOKENS,
     PRESETS,
+    SEED_MAX,
     SOURCES,
+    TOP_K,
     CorpusConfig,
     LMConfig,
+    data_settings,
+    default_tokenizer,
     source_name,
     split_files,
 )
@@ -187,22 +191,27 @@ def train(data, preset, dry_run, out, resume, **options):
     config = train_config(preset, options, dry_run)
     check_batch_split(config.batch_size)
     check_data_text(data, corpus_config.encoding)
-    if resume:
-        check_resume(out, "lm", config.resume_values())
+    max_lines = corpus_config.max_lines
+    if dry_run:
+        max_lines = min(max_lines or DRY_RUN_LINES, DRY_RUN_LINES)
+    # a file or folder: the model keeps where it is, so that `lm evaluate MODEL_DIR` finds it
+    # from any working directory
+    name = source_name(data) or str(Path(data).expanduser().resolve())
+    read = dict(seed=config.seed, max_lines=max_lines, encoding=corpus_config.encoding,
+                max_size=corpus_config.max_size, min_freq=corpus_config.min_freq)
+    if resume:  # the settings and the data's (the vocabulary itself is compared by fit)
+        from dlcourse.text import get_tokenizer
+
+        tokenizer = get_tokenizer(corpus_config.tokenizer or default_tokenizer(name)).config
+        check_resume(out, "lm", {**config.resume_values(),
+                                 **data_settings(name, tokenizer, read)})
     from dlcourse.engine import resolve_device
     from dlcourse.engine.distributed import is_main_process, process_group
     from dlcourse.lm import LanguageModel, load_corpus
 
     resolve_device(config.device)  # an unavailable device fails before the data is read
-    max_lines = corpus_config.max_lines
-    if dry_run:
-        max_lines = min(max_lines or DRY_RUN_LINES, DRY_RUN_LINES)
-    corpus = load_corpus(data, tokenizer=corpus_config.tokenizer,
-                         max_size=corpus_config.max_size, min_freq=corpus_config.min_freq,
-                         seed=config.seed, max_lines=max_lines, encoding=corpus_config.encoding)
-    if source_name(data) is None:  # a file or folder: the model keeps where it is, so that
-        corpus = dataclasses.replace(corpus, name=str(Path(data).expanduser().resolve()))
-        # `lm evaluate MODEL_DIR` finds it from any working directory
+    corpus = load_corpus(data, tokenizer=corpus_config.tokenizer, **read)
+    corpus = dataclasses.replace(corpus, name=name)
     # every rank loads the same corpus (same seed, same split and vocabulary); a single
     # process is unaffected
     with process_group(config.device):
@@ -263,7 +272,8 @@ def evaluate(model_dir, data, data_option, max_lines, encoding, out, device):
     # the training corpus is read with its training settings unless an option says otherwise;
     # another corpus with the defaults (a model file from before the settings were kept has none)
     saved = lm.corpus_settings_ if _same_data(data, lm.data_name_) else {}
-    settings = CORPUS.build({**saved, **given})
+    # the lines only: the vocabulary is the model's, whatever max_size and min_freq built it
+    settings = CORPUS.build({**{k: saved.get(k) for k in ("max_lines", "encoding")}, **given})
     check_data_text(data, settings.encoding)
     corpus = load_corpus(data, tokenizer=lm.tokenizer_config_,
                          seed=saved.get("seed", lm.config.seed), max_lines=settings.max_lines,
@@ -292,23 +302,24 @@ def _same_data(data: str, trained_on: str | None) -> bool:
 @model_dir_argument("lm")
 @click.argument("prompt", metavar="[PROMPT]...", nargs=-1)
 @click.option("--prompt", "prompt_option", hidden=True, callback=_legacy_prompt)
-@click.option("--max-tokens", default=30, show_default=True, type=click.IntRange(min=1),
-              help="Words to draw per sample.")
+@click.option("--max-tokens", default=30, show_default=True,
+              type=click.IntRange(min=1, max=MAX_TOKENS), help="Words to draw per sample.")
 @click.option("--temperature", default=1.0, show_default=True, type=click.FloatRange(min=0),
               callback=_finite, help="0 greedy, < 1 safer, > 1 more varied.")
-@click.option("--top-k", default=40, show_default=True, type=click.IntRange(min=0),
+@click.option("--top-k", default=TOP_K, show_default=True, type=click.IntRange(min=0),
               help="Draw among the K most likely words; 0 = all words.")
 @click.option("--num", "num_samples", default=3, show_default=True, type=click.IntRange(min=1),
               help="Number of samples.")
 @click.option("--stop-at-eos", is_flag=True, help="End each sample at the end of a sentence.")
 @click.option("--allow-unk", is_flag=True, help="Let the sampler draw <unk>.")
-@seed_option
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, SEED_MAX),
+              help="Seed of the first sample.")
 @device_option
 def generate(model_dir, prompt, prompt_option, max_tokens, temperature, top_k, num_samples,
              stop_at_eos, allow_unk, seed, device):
     """Sample continuations of PROMPT (empty: a new sentence) with temperature and top-k.
 
-    Sample i uses seed --seed + i, so the same command prints the same text.
+    Sample i uses seed --seed + i (modulo 2**32), so the same command prints the same text.
     """
     from dlcourse.lm import LanguageModel
 
@@ -324,7 +335,8 @@ def generate(model_dir, prompt, prompt_option, max_tokens, temperature, top_k, n
                    f"({len(known):,} words); the model reads <unk> there", err=True)
     for i in range(num_samples):
         continuation = lm.generate(text, max_tokens=max_tokens, temperature=temperature,
-                                   top_k=top_k or None, seed=seed + i, stop_at_eos=stop_at_eos,
+                                   top_k=top_k, seed=(seed + i) % (SEED_MAX + 1),
+                                   stop_at_eos=stop_at_eos,
                                    allow_unk=allow_unk)
         click.echo(f"{text} {continuation}".strip())
 
@@ -336,17 +348,14 @@ def generate(model_dir, prompt, prompt_option, max_tokens, temperature, top_k, n
               help="Neighbours per word.")
 @device_option
 def similar(model_dir, words, topn, device):
-    """Nearest words to each WORD in the model's embedding table (cosine)."""
+    """Nearest words to each WORD in the model's embedding table (cosine); each WORD is read
+    with the model's tokenizer, as generate reads it (President -> president if it lowercases)."""
     from dlcourse.lm import LanguageModel
 
-    kv = LanguageModel.load(model_dir, device=device).keyed_vectors()
-    unknown = list(dict.fromkeys(w for w in words if w not in kv))
-    if len(unknown) == 1:
-        kv.get_index(unknown[0])  # its error names close entries
-    if unknown:
-        raise DlcourseError(f"words {', '.join(map(repr, unknown))} are not in the vocabulary "
-                            f"({len(kv)} words); check their spelling and case")
-    for word in words:
+    lm = LanguageModel.load(model_dir, device=device)
+    entries = lm.vocabulary_entries(words)  # every word checked, read as generate reads it
+    kv = lm.keyed_vectors()
+    for word in entries:
         click.echo(f"{word}:")
         echo_table([{"word": w, "cosine": s} for w, s in kv.most_similar(word, topn=topn)],
                    floatfmt=".3f")

@@ -41,6 +41,12 @@ SOURCES = {
 }
 # the names this lesson used before every data set had one name
 OLD_NAMES = {"wikipedia": "wikipedia-sample", "reviews": "rt-sentences", "wikitext2": "wikitext-2"}
+# the largest seed: every generator a run seeds (Python's, numpy's, torch's) takes 0..2**32 - 1
+SEED_MAX = 2**32 - 1
+# sampling: the words drawn among when no top_k is given (0 or None: all words), and the most
+# words one sample may draw (a larger count is a typo that would run for hours)
+TOP_K = 40
+MAX_TOKENS = 100_000
 
 # name -> the fields that differ from LMConfig's defaults (which are the "lstm" recipe)
 PRESETS: dict[str, dict[str, Any]] = {
@@ -101,7 +107,8 @@ class LMConfig(Config):
                       "ignored on the CPU).")
     deterministic: bool = param(False, "Deterministic cuDNN kernels on CUDA (slower; the CPU "
                                 "gives the same weights for a seed either way).")
-    seed: int = param(0, "Seed of the initial weights, dropout and window order.", min=0)
+    seed: int = param(0, "Seed of the initial weights, dropout and window order.", min=0,
+                      max=SEED_MAX)
     device: str = param("auto", "auto (GPU when present), cpu, cuda, cuda:N or mps.")
     progress: bool = param(False, "Show a progress bar per epoch.", cli=False)
 
@@ -148,8 +155,8 @@ class CorpusConfig(Config):
     tokenizer: str | None = param(None, "Tokenizer; none: whitespace for ptb and wikitext-2 "
                                   "(already tokenized), basic_english otherwise.",
                                   choices=TOKENIZERS)
-    max_size: int = param(10000, "Vocabulary size, the specials <pad>, <unk>, <eos> included.",
-                          min=4)
+    max_size: int = param(10000, "Most words in the vocabulary, besides the specials <pad>, "
+                          "<unk> and <eos>.", min=4)
     min_freq: int = param(2, "Drop words seen fewer times in the training split.", min=1)
     max_lines: int | None = param(None, "Use only the first N training lines (N // 8 valid and "
                                   "test lines); none: all.", min=1)
@@ -178,6 +185,26 @@ def source_name(name: str) -> str | None:
                     "shows)", key, OLD_NAMES[key])
         return OLD_NAMES[key]
     return key if key in SOURCES else None
+
+
+def default_tokenizer(name: str) -> str:
+    """The tokenizer of a corpus read without one: whitespace for a named corpus that comes
+    tokenized (PTB, WikiText), basic_english for the others and for files."""
+    return SOURCES.get(name, "basic_english")
+
+
+def data_settings(name: str, tokenizer_config: dict, settings: dict) -> dict[str, Any]:
+    """What a resumed run must share with the run it continues besides the config: the corpus
+    ``name``, the tokenizer and the ``load_corpus`` settings that chose the lines and the
+    vocabulary (a :class:`~dlcourse.lm.corpus.Corpus`'s ``settings``; the split's seed is
+    ``split_seed``), so that the refusal names the one that changed.
+
+    Example:
+        >>> data_settings("lee", {"name": "basic_english"}, {"seed": 0, "max_lines": 60})
+        {'data': 'lee', 'tokenizer': {'name': 'basic_english'}, 'split_seed': 0, 'max_lines': 60}
+    """
+    return {"data": name, "tokenizer": dict(tokenizer_config),
+            **{("split_seed" if key == "seed" else key): v for key, v in settings.items()}}
 
 
 def split_files(directory: Path) -> dict[str, list[Path]]:

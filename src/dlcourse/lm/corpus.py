@@ -10,7 +10,13 @@ from pathlib import Path
 import torch
 
 from dlcourse.errors import DlcourseError, InputError
-from dlcourse.lm.config import SOURCES, CorpusConfig, source_name, split_files
+from dlcourse.lm.config import (
+    SOURCES,
+    CorpusConfig,
+    default_tokenizer,
+    source_name,
+    split_files,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +34,9 @@ class Corpus:
         train, valid, test: (N,) int64 id streams, ``<eos>`` after every line.
         itos: the vocabulary, id -> word (specials ``<pad>``, ``<unk>``, ``<eos>`` first).
         tokenizer_config: plain dict that rebuilds the tokenizer (``tokenizer_from_config``).
-        settings: the :func:`load_corpus` arguments that chose the lines (``seed``,
-            ``max_lines``, ``encoding``), so that the same split can be read again; empty for a
-            corpus built from lists of lines.
+        settings: the :func:`load_corpus` arguments that chose the lines and the vocabulary
+            (``seed``, ``max_lines``, ``encoding``, ``max_size``, ``min_freq``), so that the
+            same split can be read again; empty for a corpus built from lists of lines.
     """
 
     name: str
@@ -91,7 +97,8 @@ def corpus_from_splits(
 
     Raises:
         ValueError: a split that is one string or holds a line that is not a string, an empty
-            split, or one whose lines hold no words.
+            split, one whose lines hold no words, or a vocabulary built of the specials alone
+            (no word occurs ``min_freq`` times, or ``max_size`` 0).
     """
     from dlcourse.text import Vocab, get_tokenizer, tokenizer_from_config
 
@@ -141,6 +148,11 @@ def corpus_from_splits(
     for split in ("train", "valid", "test"):  # lines of blanks or punctuation the tokenizer drops
         if getattr(corpus, split).numel() == 0:
             raise InputError(f"the {split} split of {name!r} holds no words; give more text")
+    if len(itos) == len(SPECIALS) and vocab is None:  # every word would be <unk>
+        raise InputError(
+            "max_size=0 leaves no word in the vocabulary; raise it" if max_size == 0 else
+            f"no word occurs min_freq={min_freq} times or more in the train split of {name!r}; "
+            "lower min_freq (--min-freq)")
     s = corpus.summary()
     log.info("%s: %s training, %s validation, %s test tokens; %s words in the vocabulary",
              s["data"], f"{s['train_tokens']:,}", f"{s['valid_tokens']:,}",
@@ -254,7 +266,6 @@ def load_corpus(
     name = source_name(str(source))
     if name is not None:
         splits = _source_lines(name, seed)
-        default_tok = SOURCES[name]
     else:
         name = str(source)
         path = Path(source).expanduser()
@@ -270,14 +281,14 @@ def load_corpus(
                     "or pass a single text file"
                 )
             splits = split_lines(read_lines(path, encoding), seed=seed)
-        default_tok = "basic_english"
     if max_lines is not None:  # keep the 8:1:1 proportions of train, valid and test
         train, valid, test = splits
         held = max(1, max_lines // 8)
         splits = (train[:max_lines], valid[:held], test[:held])
     corpus = corpus_from_splits(
-        name, *splits, tokenizer=tokenizer or default_tok, max_size=max_size, min_freq=min_freq,
-        vocab=vocab,
+        name, *splits, tokenizer=tokenizer or default_tokenizer(name), max_size=max_size,
+        min_freq=min_freq, vocab=vocab,
     )
-    corpus.settings = {"seed": seed, "max_lines": max_lines, "encoding": encoding}
+    corpus.settings = {"seed": seed, "max_lines": max_lines, "encoding": encoding,
+                       "max_size": max_size, "min_freq": min_freq}
     return corpus

@@ -11,6 +11,7 @@ from torch import nn
 from dlcourse.engine.loop import autocast
 from dlcourse.errors import InputError
 from dlcourse.lm.batching import BPTTBatches
+from dlcourse.lm.config import MAX_TOKENS
 from dlcourse.lm.models import detach_hidden
 
 
@@ -111,9 +112,9 @@ def sample(
     Args:
         model: a model whose ``forward(x, hidden)`` returns ``(logits, hidden)``.
         prompt_ids: the conditioning ids (at least one).
-        max_tokens: number of new ids to draw (>= 1).
+        max_tokens: number of new ids to draw (1 to ``MAX_TOKENS``, 100,000).
         temperature: divides the logits; below 1 sharpens, above 1 flattens; 0 means greedy.
-        top_k: sample only among the ``top_k`` most likely words (``None``: all).
+        top_k: sample only among the ``top_k`` most likely words (0 or ``None``: all).
         generator: CPU ``torch.Generator`` for reproducible draws.
         stop_id: stop after drawing this id (e.g. ``<eos>``).
         banned_ids: ids never drawn (e.g. ``<unk>`` and ``<pad>``).
@@ -122,16 +123,19 @@ def sample(
         The new ids (not the prompt).
 
     Raises:
-        ValueError: empty prompt, ``max_tokens < 1``, negative temperature or ``top_k < 1``.
+        ValueError: empty prompt, ``max_tokens`` out of range, negative temperature or
+            ``top_k``.
     """
     if not prompt_ids:
         raise InputError("the prompt must hold at least one token")
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-        raise InputError(f"max_tokens must be an integer >= 1, got {max_tokens!r}")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) \
+            or not 1 <= max_tokens <= MAX_TOKENS:
+        raise InputError(f"max_tokens must be an integer from 1 to {MAX_TOKENS:,}, got "
+                         f"{max_tokens!r}")
     if temperature < 0:
         raise InputError(f"temperature must be >= 0 (0 = greedy), got {temperature}")
-    if top_k is not None and top_k < 1:
-        raise InputError(f"top_k must be >= 1 or None, got {top_k}")
+    if top_k is not None and top_k < 0:
+        raise InputError(f"top_k must be >= 0 (0 or None: all words), got {top_k}")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -146,7 +150,7 @@ def sample(
             nxt = int(last.argmax())
         else:
             last = last / temperature
-            if top_k is not None and top_k < last.numel():
+            if top_k and top_k < last.numel():
                 kth = torch.topk(last, top_k).values[-1]
                 last = last.masked_fill(last < kth, float("-inf"))
             nxt = int(torch.multinomial(F.softmax(last, dim=-1), 1, generator=generator))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import math
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from dlcourse.engine import fit, seed_everything
+from dlcourse.engine.config import Config
 from dlcourse.engine.distributed import (
     active_ranks,
     all_reduce_sum,
@@ -16,10 +20,10 @@ from dlcourse.engine.distributed import (
     wrap_model,
 )
 from dlcourse.engine.estimator import Estimator, load_module_arrays, module_arrays
-from dlcourse.errors import InputError
+from dlcourse.errors import InputError, UnknownTokenError
 from dlcourse.lm.batching import BPTTBatches
-from dlcourse.lm.config import LMConfig
-from dlcourse.lm.corpus import EOS, UNK, Corpus
+from dlcourse.lm.config import PRESETS, SEED_MAX, TOP_K, LMConfig, data_settings
+from dlcourse.lm.corpus import EOS, SPECIALS, UNK, Corpus
 from dlcourse.lm.inference import sample, stream_loss, stream_totals
 from dlcourse.lm.ngram import token_ids
 from dlcourse.lm.training import CarriedHidden, build_for, make_optimizer
@@ -29,17 +33,18 @@ class LanguageModel(Estimator):
     """A word-level language model: train, measure perplexity, generate, inspect the table.
 
     ``LanguageModel(config)`` or ``LanguageModel(config, epochs=3)`` or
-    ``LanguageModel(model="embedding", embed_dim=100)`` only store the settings
-    (:class:`~dlcourse.lm.LMConfig`; its :meth:`~dlcourse.lm.LMConfig.preset` gives the named
-    recipes). :meth:`fit` builds and trains the network with the engine's ``fit`` (hidden state
-    carried across windows and detached, reset each epoch, gradient clipping, LR decay on
-    plateau, early stopping on valid perplexity, best weights kept, exact resume). Learned
-    attributes end in ``_``: ``model_``, ``itos_``, ``tokenizer_config_``, ``data_name_``,
-    ``best_epoch_`` (the epoch whose weights were kept, as the classifier's),
-    ``corpus_settings_`` (the corpus's :attr:`~dlcourse.lm.corpus.Corpus.settings`: its split
-    can be read again), ``history_``, ``device_``. ``save(dir)`` /
-    ``LanguageModel.load(dir, device=...)`` use the one model file of every lesson
-    (``dir/model.safetensors``).
+    ``LanguageModel("embedding", epochs=3)`` only store the settings
+    (:class:`~dlcourse.lm.LMConfig`); without a config the model's name starts from its recipe
+    (:meth:`~dlcourse.lm.LMConfig.preset`, as ``lm train --model embedding`` does: 100-d, Adam
+    1e-3, no clipping, shuffled windows), the fields given changing it. :meth:`fit` builds and
+    trains the network with the engine's ``fit`` (hidden state carried across windows and
+    detached, reset each epoch, gradient clipping, LR decay on plateau, early stopping on valid
+    perplexity, best weights kept, exact resume). Learned attributes end in ``_``: ``model_``,
+    ``itos_``, ``tokenizer_config_``, ``data_name_``, ``best_epoch_`` (the epoch whose weights
+    were kept, as the classifier's), ``corpus_settings_`` (the corpus's
+    :attr:`~dlcourse.lm.corpus.Corpus.settings`: its split can be read again), ``history_``,
+    ``device_``. ``save(dir)`` / ``LanguageModel.load(dir, device=...)`` use the one model file
+    of every lesson (``dir/model.safetensors``).
 
     Example:
         >>> from dlcourse.lm import LanguageModel, LMConfig, load_corpus  # doctest: +SKIP
@@ -53,6 +58,14 @@ class LanguageModel(Estimator):
     positional = ("model",)
     framework = "torch"
     fitted_attribute = "model_"
+
+    def __init__(self, *args: Any, config: LMConfig | None = None, **params: Any) -> None:
+        super().__init__(*args, config=config, **params)
+        if config is None and not (args and isinstance(args[0], Config)) \
+                and self.config.model in PRESETS:
+            # no config: the model's recipe, then the fields given (None too: grad_clip=None)
+            given = {**dict(zip(self.positional, args)), **params}
+            self.config = LMConfig.preset(self.config.model).replace(**given)
 
     # ----------------------------------------------------------------------- training
     def fit(
@@ -84,13 +97,17 @@ class LanguageModel(Estimator):
         Raises:
             ConfigError: a setting out of range, or under a process group a ``batch_size``
                 that is not a multiple of the number of processes.
-            DlcourseError: not a Corpus; ``resume`` onto a run of another lesson or other
-                settings.
+            DlcourseError: not a Corpus, or one whose vocabulary holds only the specials;
+                ``resume`` onto a run of another lesson, other settings or other data (corpus,
+                tokenizer, lines or vocabulary).
         """
         c = self.validated_config(out_dir, resume)
         if not isinstance(corpus, Corpus):
             raise InputError("fit takes a Corpus (dlcourse.lm.load_corpus(NAME or FILE), or "
                              f"corpus_from_splits(...)), got {type(corpus).__name__}")
+        if set(corpus.itos) <= set(SPECIALS):  # every word of the text would be <unk>
+            raise InputError(f"the vocabulary of {corpus.name!r} holds no word besides "
+                             f"{', '.join(SPECIALS)}; load it with a lower min_freq")
         rank, world = active_ranks()
         check_global_batch(c.batch_size, world)
         seed_everything(c.seed, deterministic=c.deterministic)
@@ -117,9 +134,13 @@ class LanguageModel(Estimator):
 
         optimizer, scheduler = make_optimizer(model, c)
         # what a resumed run must agree with: every setting but patience (the engine lets
-        # epochs and device change too) and the data, so a run of another size or corpus is
-        # refused in one line
-        settings = {**c.resume_values(), "data": corpus.name, "vocab_size": len(itos)}
+        # epochs and device change too), the data and how it was read, and the vocabulary
+        # itself, so a run of another size, corpus or tokenizer is refused in one line naming
+        # the setting (a vocabulary of the same size from other words: its digest)
+        settings = {**c.resume_values(),
+                    **data_settings(corpus.name, corpus.tokenizer_config, corpus.settings),
+                    "vocab_size": len(itos),
+                    "vocab_sha256": hashlib.sha256("\n".join(itos).encode()).hexdigest()[:16]}
         history = fit(
             wrap_model(model, device), loader, carried.step, optimizer, c.epochs,
             evaluate_fn=evaluate_fn, scheduler=scheduler, monitor="valid_loss", mode="min",
@@ -203,7 +224,7 @@ class LanguageModel(Estimator):
         prompt: str = "",
         max_tokens: int = 30,
         temperature: float = 1.0,
-        top_k: int | None = None,
+        top_k: int | None = TOP_K,
         seed: int | None = None,
         stop_at_eos: bool = False,
         allow_unk: bool = False,
@@ -216,18 +237,23 @@ class LanguageModel(Estimator):
 
         Args:
             prompt: conditioning text (may be empty).
-            max_tokens: words to draw (>= 1).
+            max_tokens: words to draw (1 to 100,000).
             temperature: 0 greedy, < 1 safer, > 1 more varied.
-            top_k: restrict each draw to the ``top_k`` most likely words.
-            seed: seed of the sampling generator (``None``: nondeterministic).
+            top_k: restrict each draw to the ``top_k`` most likely words (40, as ``lm
+                generate``; 0 or ``None``: all words).
+            seed: seed of the sampling generator, 0 to 2**32 - 1 (``None``: nondeterministic).
             stop_at_eos: stop at the end of the sentence (the ``<eos>`` is kept).
             allow_unk: let the sampler draw ``<unk>`` (by default it is never drawn).
 
         Raises:
-            ValueError: ``max_tokens < 1``, a negative temperature or ``top_k < 1``; a prompt
-                that is neither text nor a list of words.
+            ValueError: ``max_tokens`` out of range, a negative temperature or ``top_k``, a
+                seed out of range; a prompt that is neither text nor a list of words.
         """
         self.check_is_fitted()
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
+                                 or not 0 <= seed <= SEED_MAX):
+            raise InputError(f"seed must be an integer from 0 to {SEED_MAX:,} or None, got "
+                             f"{seed!r}")
         if prompt is None:
             prompt = ""
         if not isinstance(prompt, str):  # a list of words
@@ -260,9 +286,39 @@ class LanguageModel(Estimator):
         keep = [i for i, w in enumerate(self.itos_) if w != "<pad>"]
         return KeyedVectors([self.itos_[i] for i in keep], table[keep])
 
+    def vocabulary_entries(self, words: list[str]) -> list[str]:
+        """The vocabulary entry each word stands for: the word itself, or the one token the
+        model's tokenizer makes of it, as ``generate`` reads it (``President`` -> ``president``
+        with basic_english).
+
+        Raises:
+            UnknownTokenError: naming every word that is in the vocabulary neither way.
+        """
+        self.check_is_fitted()
+        known = set(self.itos_) - {"<pad>"}  # the table's words (keyed_vectors)
+        entries, unknown = [], []
+        for word in words:
+            tokens = [word] if word in known else self.tokenize(word)
+            if len(tokens) == 1 and tokens[0] in known:
+                entries.append(tokens[0])
+            elif word not in unknown:
+                unknown.append(word)
+        if len(unknown) > 1:
+            raise UnknownTokenError(f"words {', '.join(map(repr, unknown))} are not in the "
+                                    f"vocabulary ({len(self.itos_):,} words); check their "
+                                    "spelling")
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], sorted(known), n=5, cutoff=0.7)
+            raise UnknownTokenError(f"word {unknown[0]!r} is not in the vocabulary "
+                                    f"({len(self.itos_):,} words); "
+                                    + (f"close entries: {', '.join(close)}" if close
+                                       else "check its spelling"))
+        return entries
+
     def most_similar(self, word: str, topn: int = 10) -> list[tuple[str, float]]:
-        """Nearest words to ``word`` by cosine similarity in the embedding table."""
-        return self.keyed_vectors().most_similar(word, topn=topn)
+        """Nearest words to ``word`` (read as :meth:`vocabulary_entries` reads it) by cosine
+        similarity in the embedding table."""
+        return self.keyed_vectors().most_similar(self.vocabulary_entries([word])[0], topn=topn)
 
     def export_vectors(self, path: str | Path) -> Path:
         """Write the embedding table in word2vec text format (gensim and GloVe tools read it)."""

@@ -44,6 +44,8 @@ def bad_inputs(workdir, vision_model, image_folder, png_writer):
     save_checkpoint("lmrun/last.pt", {"lesson": "lm", "config": {}})
     save_checkpoint("otherrun/last.pt", {"lesson": "vision", "config": {
         **TransferConfig(arch="efficientnet_lite0", weights="none").resume_values(), "lr": 0.5}})
+    save_checkpoint("cosinerun/last.pt", {"lesson": "vision", "config": TransferConfig(
+        arch="efficientnet_lite0", weights="none", epochs=2).resume_values()})
     Path("cutrun").mkdir()
     Path("cutrun/last.pt").write_bytes(b"PK\x03\x04 truncated")
     return workdir
@@ -71,11 +73,13 @@ CASES = [
     ((*TRAIN, "--lr", "fast"), "'fast' is not a number"),
     ((*TRAIN, "--momentum", "1.5"), "--momentum must be <= 1"),
     ((*TRAIN, "--image-size", "4"), "--image-size must be >= 8"),
+    ((*TRAIN, "--image-size", "100000"), "--image-size must be <= 1024"),
     ((*TRAIN, "--label-smoothing", "1"), "--label-smoothing must be < 1"),
     ((*TRAIN, "--gamma", "0"), "--gamma must be > 0"),
     ((*TRAIN, "--precise-bn", "-1"), "--precise-bn must be >= 0"),
     ((*TRAIN, "--num-workers", "-2"), "--num-workers must be >= 0"),
     ((*TRAIN, "--seed", "-1"), "--seed must be >= 0"),
+    ((*TRAIN, "--seed", "99999999999999999999"), "--seed must be <= 4294967295"),
     ((*TRAIN, "--unfreeze", "gradual"), "needs mode finetune"),
     ((*TRAIN, "--mode", "finetuning"),
      "unknown --mode 'finetuning'; choose one of features, finetune"),
@@ -96,6 +100,9 @@ CASES = [
     ((*TRAIN[:4], "lmrun", *GOOD, "--resume"), "holds an 'lm' run"),
     ((*TRAIN[:4], "otherrun", *GOOD, "--resume"), "trained with lr=0.5"),
     ((*TRAIN[:4], "cutrun", *GOOD, "--resume"), "cannot read checkpoint"),
+    ((*TRAIN[:4], "cosinerun", *GOOD, "--resume"),
+     "--epochs 5 cannot continue cosinerun: its cosine learning-rate schedule spans the 2 "
+     "epochs the run started with"),
     # evaluate
     (("vision", "evaluate"), "Missing argument 'MODEL_DIR'"),
     (("vision", "evaluate", "nowhere"), "MODEL_DIR nowhere does not exist"),
@@ -108,6 +115,8 @@ CASES = [
     (("vision", "evaluate", "vis", "no-such-set"), "neither a data set"),
     (("vision", "evaluate", "vis", "mnist-5k", "--device", "cpu"), "differ from the model"),
     (("vision", "evaluate", "vis", "photos", "--limit", "0"), "--limit"),
+    (("vision", "evaluate", "vis", "broken", "--device", "cpu"),
+     "no readable images among the 2 validation files"),
     (("vision", "evaluate", "vis", "photos", "--seed", "-3"), "--seed"),
     (("vision", "evaluate", "vis", "photos", "--device", "tpu"), "unknown device"),
     (("vision", "evaluate", "vis", "photos", "--out", "file.txt"), "is not a directory"),

@@ -43,6 +43,14 @@ def test_train_evaluate_predict_on_an_image_folder(cli_run, workdir, image_folde
     assert result.code == 0, result.err
     assert json.loads(Path("ev/evaluation.json").read_text())["top1"] == metrics["top1"]
     assert Path("ev/confusion_eval.png").read_bytes()[:4] == b"\x89PNG"
+    # one test image: the other class has no accuracy (it was printed as 0.0000)
+    result = cli_run("vision", "evaluate", "runs/a", "photos", "--device", "cpu", "--limit", "1",
+                     "--out", "ev1")
+    assert result.code == 0, result.err
+    per_class = json.loads(Path("ev1/evaluation.json").read_text())["per_class"]
+    assert list(per_class.values()).count(None) == 1
+    missing = next(c for c, a in per_class.items() if a is None)
+    assert any(line.split() == [missing, "n/a"] for line in result.out.splitlines())
 
     png_writer(Path("new.png").absolute(), np.random.default_rng(5), size=30, color=0)
     result = cli_run("vision", "predict", "runs/a", "new.png", "--top-k", "2", "--device", "cpu")

@@ -51,6 +51,16 @@ def test_stratified_subset_is_balanced_and_seeded(fashion_test):
     assert not torch.equal(sub.images, stratified_subset(fashion_test, 100, seed=4).images)
 
 
+def test_stratified_subset_gives_the_remainder_to_classes_drawn_by_the_seed():
+    """Fewer images than classes: which classes get one depends on the seed (it was always
+    the first ones, so --limit 5 of a 10-class set tested classes 0-4 only)."""
+    ds = ArrayImageDataset(np.zeros((40, 4, 4), np.uint8), np.arange(40) % 10, list("abcdefghij"))
+    kept = [frozenset(stratified_subset(ds, 5, seed).labels.tolist()) for seed in range(8)]
+    assert all(len(k) == 5 for k in kept)                  # 5 images of 5 different classes
+    assert len(set(kept)) > 1
+    assert kept[3] == frozenset(stratified_subset(ds, 5, 3).labels.tolist())
+
+
 def test_split_stratified_holds_out_each_class():
     labels = np.repeat(np.arange(4), 10)
     tr, va = split_stratified(labels, 0.2, seed=0)
@@ -97,6 +107,20 @@ def test_folder_with_train_and_val_subfolders(tmp_path, png_writer):
     train, valid = load_named(str(tmp_path), size=12)
     assert (len(train), len(valid)) == (6, 4)
     assert train.classes == valid.classes == ["cat", "dog"]
+
+
+def test_without_train_only_the_validation_images_are_decoded(tmp_path, png_writer):
+    """What evaluate loads: unreadable training files neither stop it nor get named."""
+    rng = np.random.default_rng(1)
+    for name in ("cat", "dog"):
+        (tmp_path / "train" / name).mkdir(parents=True)
+        (tmp_path / "train" / name / "junk.png").write_bytes(b"junk")
+        png_writer(tmp_path / "val" / name / "0.png", rng)
+    train, valid = load_named(str(tmp_path), size=12, with_train=False)
+    assert train is None and len(valid) == 2 and valid.classes == ["cat", "dog"]
+    assert load_named("mnist-5k", with_train=False)[0] is None
+    with pytest.raises(DlcourseError, match="no readable images among the 2 training files"):
+        load_named(str(tmp_path), size=12)
 
 
 def test_load_image_names_the_missing_or_bad_file(tmp_path):

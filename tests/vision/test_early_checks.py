@@ -109,6 +109,9 @@ def small_folders(workdir, png_writer):
         for name in ("cat", "dog"):
             png_writer(Path(f"split/val/{name}/{file}").absolute(), rng)
     Path("split/train/dog").mkdir()
+    for name in ("cat", "dog"):                              # half a train/val layout
+        png_writer(Path(f"trainonly/train/{name}/a.png").absolute(), rng)
+        png_writer(Path(f"valonly/val/{name}/a.png").absolute(), rng)
     Path("split/train/dog/bad.png").write_bytes(b"junk")
     return workdir
 
@@ -120,6 +123,12 @@ def small_folders(workdir, png_writer):
             r"and validation images needs at least 2 per class: add images, or lay out "
             r"few/train/<class>/ and few/val/<class>/"),
     ("oneclass", r"oneclass has one class folder \(cat\); a classifier needs at least 2"),
+    # each was "has one class folder (train); a classifier needs at least 2"
+    ("trainonly", r"trainonly holds train/ but no val/ \(or valid/, test/\) beside it: add "
+                  r"trainonly/val/<class>/ with validation images, or move the class folders "
+                  r"of trainonly/train up into trainonly to split them by seed"),
+    ("valonly", r"valonly holds val/ but no train/ beside it: add valonly/train/<class>/ with "
+                r"training images"),
 ])
 def test_a_folder_too_small_is_refused_before_decoding(cli_run, small_folders, no_decoding,
                                                        folder, match):

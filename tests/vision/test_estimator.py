@@ -63,6 +63,28 @@ def test_pretrained_features_learn_fashion_mnist(fashion_small, no_feature_cache
     assert len(list(no_feature_cache_writes.glob("*.pt"))) == 2
 
 
+def test_a_damaged_feature_cache_is_computed_again(tiny, no_feature_cache_writes, caplog):
+    """The cache is derived data: a file cut short costs a warning, not the run (it stopped
+    training with "cannot read checkpoint ... damaged")."""
+    from dataclasses import replace
+
+    from dlcourse.engine.checkpoint import load_checkpoint
+    from dlcourse.vision.features import extract_features
+    from dlcourse.vision.models import build_backbone
+
+    backbone, info = build_backbone("efficientnet_lite0", "none")
+    info = replace(info, weights="IMAGENET1K_V1")       # a named weight: the cache is used
+    pipe = Pipeline.build(info, 16, torch.device("cpu"))
+    ds = tiny[0](8)
+    feats = extract_features(backbone, info, ds, pipe)
+    (path,) = no_feature_cache_writes.glob("*.pt")
+    path.write_bytes(path.read_bytes()[:100])
+    again = extract_features(backbone, info, ds, pipe)
+    assert torch.equal(again, feats)
+    assert f"ignoring the feature cache: cannot read checkpoint {path}" in caplog.text
+    assert torch.equal(load_checkpoint(path)["features"], feats)   # written again
+
+
 def test_same_seed_same_weights_and_another_seed_differs(tiny, finetune):
     ds = tiny[0](16)
     a, b, c = finetune().fit(ds), finetune().fit(ds), finetune(seed=1).fit(ds)
@@ -186,7 +208,8 @@ def test_evaluation_metrics_by_hand():
     r = evaluation_from_logits(logits, labels, ["a", "b", "c"])
     assert r.top1 == 0.5 and r.top5 == 1.0
     assert r.confusion.tolist() == [[1, 0, 0], [1, 1, 1], [0, 0, 0]]
-    assert r.per_class == [1.0, pytest.approx(1 / 3), 0.0]
+    # class c has no images: its accuracy is undefined, not 0
+    assert r.per_class[:2] == [1.0, pytest.approx(1 / 3)] and np.isnan(r.per_class[2])
 
 
 def test_evaluation_reads_as_a_dict_too():
@@ -199,9 +222,13 @@ def test_evaluation_reads_as_a_dict_too():
         r["f1"]
 
 
-def test_predict_and_evaluate_name_the_argument_they_take(tiny):
+def test_predict_and_evaluate_name_the_argument_they_take(tiny, tmp_path):
     make, settings = tiny
     clf = ImageClassifier(**settings).fit(make(8))
+    # a folder was "cannot read image ...: [Errno 21] Is a directory; replace or delete the file"
+    with pytest.raises(DlcourseError, match=rf"^image {tmp_path} is a folder, not an image "
+                                            r"file; pass the image files in it$"):
+        clf.predict(tmp_path)
     for bad, kind in ((3, "int"), (np.zeros((2, 16, 16), np.uint8), "ndarray")):
         with pytest.raises(ValueError, match=rf"takes image file paths .*got {kind}; for pixel "
                                              r"arrays use predict_images"):

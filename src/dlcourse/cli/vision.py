@@ -12,6 +12,7 @@ names) or an image folder. The training options come from
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import click
@@ -19,7 +20,6 @@ import click
 from dlcourse.cli.common import (
     check_batch_split,
     check_input_file,
-    check_resume,
     device_option,
     echo_table,
     model_dir_argument,
@@ -27,8 +27,8 @@ from dlcourse.cli.common import (
     out_option,
     resume_option,
 )
-from dlcourse.cli.options import ConfigOptions
-from dlcourse.errors import DlcourseError
+from dlcourse.cli.options import ConfigOptions, option_error
+from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.vision.config import TransferConfig
 
 group = click.Group("vision", help="Transfer learning: ImageNet backbones on your images.")
@@ -77,15 +77,17 @@ def _check_device(device: str):
 
 
 def _load_data(source: str, image_size: int, seed: int, on_bad: str, limit: int | None,
-               num_workers: int | None):
+               num_workers: int | None, with_train: bool = True):
+    """(train, test) of DATA; ``with_train=False``: (None, test), a folder's training images
+    left undecoded (evaluate)."""
     from dlcourse.vision.data import load_named, stratified_subset
 
     # image folders are decoded once at the training resolution; load_named warns about each
     # unreadable file
     train, test = load_named(source, size=image_size, seed=seed, on_bad=on_bad,
-                             num_workers=num_workers)
+                             num_workers=num_workers, with_train=with_train)
     if limit:
-        train = stratified_subset(train, limit, seed)
+        train = stratified_subset(train, limit, seed) if train is not None else None
         test = stratified_subset(test, limit, seed)
     return train, test
 
@@ -110,13 +112,15 @@ def _report(clf, test, out: Path | None, names: tuple[str, str, str] = (
         from dlcourse.plots.common import plot_confusion_matrix
         from dlcourse.plots.vision import plot_misclassified
 
-        write_json(out / names[0], {**r.summary(), "n_test": len(test),
-                                    "per_class": dict(zip(r.classes, r.per_class))})
+        # a class without test images has no accuracy: null (JSON has no NaN)
+        per_class = {c: None if math.isnan(a) else a for c, a in zip(r.classes, r.per_class)}
+        write_json(out / names[0], {**r.summary(), "n_test": len(test), "per_class": per_class})
         plot_confusion_matrix(r.confusion, r.classes, out / names[1])
         if (r.predictions != r.labels).any():
             plot_misclassified(test.images.numpy(), r.labels, r.predictions, r.classes,
                                out / names[2])
-    rows = [{"class": c, "accuracy": a} for c, a in zip(r.classes, r.per_class)]
+    rows = [{"class": c, "accuracy": "n/a" if math.isnan(a) else a}
+            for c, a in zip(r.classes, r.per_class)]
     rows.append({"class": "top-1 (all)", "accuracy": r.top1})
     if len(r.classes) > 5:  # with 5 classes or fewer every image is in its top 5
         rows.append({"class": "top-5 (all)", "accuracy": r.top5})
@@ -152,13 +156,17 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
     _check_device(config.device)
     from dlcourse.engine.distributed import is_main_process, process_group
     from dlcourse.vision.estimator import ImageClassifier
+    from dlcourse.vision.training import check_resume
     from dlcourse.vision.weights import check_weights, fetch_weights
 
     # every check that can fail runs before any data is read: names, a weights file, the run
     # to resume, then pretrained weights (downloaded now, or refused offline with the fixes)
     check_weights(config.arch, config.weights)
     if resume:
-        check_resume(out, "vision", config.resume_values())
+        try:
+            check_resume(out, {"lesson": "vision", "config": config.resume_values()}, config)
+        except ConfigError as exc:
+            raise option_error(exc, TRAIN.rename) from None
     fetch_weights(config.arch, config.weights)
     with process_group(config.device):
         main = is_main_process()
@@ -212,7 +220,7 @@ def evaluate(model_dir, data, limit, on_bad, seed, out, device):
     clf = ImageClassifier.load(model_dir, device=device)
     split_seed = clf.config.seed if seed is None else seed
     _, test = _load_data(source, clf.image_size_, split_seed, on_bad, limit,
-                         clf.config.num_workers)
+                         clf.config.num_workers, with_train=False)
     echo_table(_report(clf, test, out, EVALUATION_FILES), floatfmt=".4f")
     if out is not None:
         click.echo(f"{', '.join(EVALUATION_FILES)} written to {out}")

@@ -30,6 +30,10 @@ SCHEDULES = ("cosine", "step", "none")
 UNFREEZE = ("none", "gradual")
 # settings that change how fast a run goes, never what it computes: a resumed run may change them
 SPEED_ONLY = ("num_workers", "feature_cache", "progress")
+# ranges checked before any work: larger values fail late (a 100,000 px square needs terabytes;
+# torch's 64-bit generators overflow once the sampler adds the epoch to a huge seed)
+MAX_IMAGE_SIZE = 1024
+MAX_SEED = 2**32 - 1
 
 
 @dataclass
@@ -53,7 +57,7 @@ class TransferConfig(Config):
                       "features; finetune: train the whole network.", choices=MODES)
     image_size: int | None = param(
         None, "Training resolution in px (none: the weights' own, 224); 32-96 is practical on "
-        "a CPU.", min=8)
+        "a CPU.", min=8, max=MAX_IMAGE_SIZE)
     epochs: int = param(5, "Passes over the training images.", min=1)
     batch_size: int = param(64, "Images per optimizer step (the global batch under torchrun).",
                             min=1)
@@ -91,7 +95,8 @@ class TransferConfig(Config):
     deterministic: bool = param(
         False, "Deterministic cuDNN kernels on CUDA (slower; CPU runs are reproducible "
         "either way).")
-    seed: int = param(0, "Random seed (weights of the head, batch order, augmentation).", min=0)
+    seed: int = param(0, "Random seed (weights of the head, batch order, augmentation).", min=0,
+                      max=MAX_SEED)
     device: str = param("auto", "auto (GPU when present), cpu, cuda, cuda:N or mps.")
     progress: bool = param(False, "Show progress bars.", cli=False)
 

@@ -115,6 +115,7 @@ def stratified_subset(ds: ArrayImageDataset, n: int, seed: int = 0) -> ArrayImag
     rng = np.random.default_rng(seed)
     labels = ds.labels.numpy()
     per_class = [rng.permutation(np.flatnonzero(labels == k)) for k in range(len(ds.classes))]
+    per_class = [per_class[k] for k in rng.permutation(len(per_class))]
     # round-robin over classes: equal counts, the remainder to the first classes in random order
     order = [idx[r] for r in range(max(map(len, per_class))) for idx in per_class if r < len(idx)]
     return ds.subset(np.sort(np.asarray(order[:n])))
@@ -139,6 +140,23 @@ def _cifar(name: str):
     return out[0], out[1]
 
 
+def _named(key: str, seed: int) -> tuple[ArrayImageDataset, ArrayImageDataset]:
+    """(train, test) of the named set ``key`` (mnist-5k split by ``seed``)."""
+    from dlcourse.data.readers import read_fashion_mnist, read_mnist_5k
+
+    if key in ("cifar-10", "cifar-100"):
+        return _cifar(key)
+    if key == "fashion-mnist":
+        x, y = read_fashion_mnist("train")
+        xt, yt = read_fashion_mnist("test")
+        return (ArrayImageDataset(x, y, FASHION_MNIST_CLASSES),
+                ArrayImageDataset(xt, yt, FASHION_MNIST_CLASSES))
+    x, y = read_mnist_5k()
+    tr, te = split_stratified(y, 0.2, seed)
+    return (ArrayImageDataset(x[tr], y[tr], DIGIT_CLASSES),
+            ArrayImageDataset(x[te], y[te], DIGIT_CLASSES))
+
+
 def named_set(name: str) -> str | None:
     """The registry name of a named image set, or None when ``name`` is none (it may then be a
     folder). Old spellings (``cifar10``) map to the new ones with a one-line note.
@@ -160,37 +178,28 @@ def named_set(name: str) -> str | None:
 
 
 def load_named(name: str, *, size: int = 64, seed: int = 0, on_bad: str = "skip",
-               num_workers: int | None = None):
+               num_workers: int | None = None, with_train: bool = True):
     """Load a named data set or an image folder as (train, test) :class:`ArrayImageDataset`.
 
     ``name`` is one of cifar-10, cifar-100, fashion-mnist, mnist-5k (the ``dlcourse data list``
     names; old spellings such as ``cifar10`` are accepted with a note), or a directory (see
     :func:`load_image_folder`; ``size``, ``on_bad`` and ``num_workers`` apply to folders only,
-    the named sets keep their native size and are resized per batch).
+    the named sets keep their native size and are resized per batch). ``with_train=False``
+    gives None in the training set's place (a folder's training images are not decoded).
 
     Raises:
         DataUnavailableError: a download is needed and fails (CIFAR offline).
         DlcourseError: an unknown name that is not a directory either.
     """
-    from dlcourse.data.readers import read_fashion_mnist, read_mnist_5k
-
     key = named_set(name)
-    if key in ("cifar-10", "cifar-100"):
-        return _cifar(key)
-    if key == "fashion-mnist":
-        x, y = read_fashion_mnist("train")
-        xt, yt = read_fashion_mnist("test")
-        return (ArrayImageDataset(x, y, FASHION_MNIST_CLASSES),
-                ArrayImageDataset(xt, yt, FASHION_MNIST_CLASSES))
-    if key == "mnist-5k":
-        x, y = read_mnist_5k()
-        tr, te = split_stratified(y, 0.2, seed)
-        return (ArrayImageDataset(x[tr], y[tr], DIGIT_CLASSES),
-                ArrayImageDataset(x[te], y[te], DIGIT_CLASSES))
+    if key is not None:
+        train, test = _named(key, seed)
+        return (train if with_train else None), test
     path = Path(name).expanduser()
     if path.exists():
         from dlcourse.vision.images import load_image_folder
 
-        return load_image_folder(path, size, seed=seed, on_bad=on_bad, num_workers=num_workers)
+        return load_image_folder(path, size, seed=seed, on_bad=on_bad, num_workers=num_workers,
+                                 with_train=with_train)
     raise DlcourseError(f"unknown data set {name!r}; choose one of {', '.join(NAMED_SETS)} "
                         "or give an image folder that exists")

@@ -44,7 +44,7 @@ from dlcourse.vision.images import load_image
 from dlcourse.vision.metrics import EvalResult, evaluation_from_logits
 from dlcourse.vision.models import BackboneInfo, build_model
 from dlcourse.vision.pipeline import Pipeline, logits_of
-from dlcourse.vision.training import finetune, train_head
+from dlcourse.vision.training import check_resume, finetune, train_head
 from dlcourse.vision.weights import check_weights
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,8 @@ class ImageClassifier(Estimator):
 
         With ``out_dir`` the engine writes ``last.pt`` (every epoch and on Ctrl-C), ``best.pt``
         and ``history.json`` there, and ``resume=True`` continues that run from the exact batch
-        where it stopped (same settings and data; more ``epochs`` are allowed); at the end
+        where it stopped (same settings and data; other ``epochs`` are allowed unless the
+        schedule is cosine, whose cycle spans the epochs the run started with); at the end
         the model file goes there too (:meth:`save`), as every lesson's ``fit`` does.
 
         Under a process group (``dlcourse.engine.distributed.init_distributed``, as the CLI does)
@@ -94,7 +95,8 @@ class ImageClassifier(Estimator):
             ConfigError: a setting out of range, or ``batch_size`` not a multiple of the
                 number of processes.
             DlcourseError: unknown weights, classes of ``valid`` that differ from ``train``'s,
-                nothing (or another run) to resume.
+                nothing (or another run) to resume, other ``epochs`` under the cosine
+                schedule; all before any work.
             TrainingInterrupted: Ctrl-C, after the checkpoint is written.
         """
         config = self.validated_config(out_dir, resume)
@@ -111,6 +113,13 @@ class ImageClassifier(Estimator):
         if valid is not None and list(valid.classes) != list(train.classes):
             raise InputError(f"validation classes {valid.classes[:5]} differ from the "
                              f"training classes {train.classes[:5]}")
+        # a resumed run must continue the same settings on the same images
+        images = f"{len(train)} images, fingerprint {train.fingerprint()}"
+        extra = {"lesson": self.lesson, "config": {**config.resume_values(),
+                                                   "classes": list(train.classes),
+                                                   "training_images": images}}
+        if resume:
+            check_resume(out_dir, extra, config)
         seed_everything(config.seed, deterministic=config.deterministic)
         device = rank_device(config.device)
         if device.type == "cuda" and not config.deterministic:
@@ -122,11 +131,6 @@ class ImageClassifier(Estimator):
             model.to(memory_format=torch.channels_last)
         image_size = config.image_size or info.image_size
         pipe = self._pipeline(info, image_size, device)
-        # a resumed run must continue the same settings on the same images
-        images = f"{len(train)} images, fingerprint {train.fingerprint()}"
-        extra = {"lesson": self.lesson, "config": {**config.resume_values(),
-                                                   "classes": list(train.classes),
-                                                   "training_images": images}}
         fit_options = {"out_dir": out_dir, "resume": resume, "checkpoint_extra": extra}
         if config.mode == "features":
             model.backbone.requires_grad_(False)
@@ -216,7 +220,8 @@ class ImageClassifier(Estimator):
         given alone; no paths give ``[]``).
 
         Raises:
-            DlcourseError: a file that is missing, empty or not a readable image (named).
+            DlcourseError: a file that is missing, a folder, empty or not a readable image
+                (named).
         """
         self.check_is_fitted()
         given = paths

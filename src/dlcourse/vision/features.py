@@ -27,6 +27,7 @@ from dlcourse.engine.distributed import (
     gather_shards,
     is_main_process,
 )
+from dlcourse.errors import DlcourseError
 from dlcourse.vision.data import ArrayImageDataset
 from dlcourse.vision.models import BackboneInfo
 from dlcourse.vision.pipeline import Pipeline, eval_mode, run_batches
@@ -104,8 +105,16 @@ def extract_features(backbone: nn.Module, info: BackboneInfo, ds: ArrayImageData
 
 
 def _read_cache(path: Path, n: int) -> torch.Tensor | None:
-    """The cached features at ``path`` when they exist and have ``n`` rows, else None."""
+    """The cached features at ``path`` when they exist and have ``n`` rows, else None.
+
+    A file that cannot be read (cut short, overwritten) only costs a warning: the features are
+    derived data, computed again and written over it.
+    """
     if not path.exists():
         return None
-    feats = load_checkpoint(path)["features"]
-    return feats if feats.shape[0] == n else None
+    try:
+        feats = load_checkpoint(path).get("features")
+    except DlcourseError as exc:
+        log.warning("ignoring the feature cache: %s; computing the features again", exc)
+        return None
+    return feats if torch.is_tensor(feats) and feats.shape[0] == n else None

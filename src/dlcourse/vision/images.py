@@ -28,6 +28,7 @@ ON_BAD = ("skip", "stop")
 MAX_AUTO_WORKERS = 8
 PARALLEL_DECODE_FILES = 256   # fewer files decode faster than worker processes start
 MIN_PER_CLASS_TO_SPLIT = 2    # one training and one validation image
+SPLIT_FOLDERS = ("train", "val", "valid", "test")
 
 
 def available_cores() -> int:
@@ -69,11 +70,15 @@ def load_image(path: str | Path, size: int | None = None) -> torch.Tensor:
     centre-cropped to ``size`` x ``size``.
 
     Raises:
-        DlcourseError: the file is missing, unreadable or truncated (message names the path).
+        DlcourseError: the file is missing, a folder, unreadable or truncated (message names
+            the path).
     """
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
+    if path.is_dir():
+        raise DlcourseError(f"image {path} is a folder, not an image file; pass the image "
+                            "files in it")
     try:
         with Image.open(path) as im:
             im = im.convert("RGB")                           # forces a full decode
@@ -178,10 +183,15 @@ def load_image_files(paths: Sequence[Path], size: int, on_bad: str = "skip",
     return torch.stack(images), kept, bad
 
 
+def _subfolders(root: Path) -> list[str]:
+    """The names of ``root``'s folders (hidden ones left out), sorted."""
+    return sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+
+
 def _scan_class_dir(root: Path) -> tuple[list[Path], list[int], list[str]]:
     """Image files and labels of ``root/<class>/...``; refuses an empty class folder or a
     single class before anything is decoded."""
-    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    classes = _subfolders(root)
     if not classes:
         raise DlcourseError(f"{root} has no class subfolders; "
                             f"lay images out as {root}/<class>/*.jpg")
@@ -212,6 +222,21 @@ def _check_split(root: Path, labels: list[int], classes: list[str]) -> None:
             f"and {root}/val/<class>/")
 
 
+def _check_both_splits(root: Path) -> None:
+    """``root/train/`` alone (or ``root/val/`` alone) is half of a train/val layout, not a
+    single class: say which half is missing."""
+    folders = _subfolders(root)
+    if len(folders) != 1 or folders[0] not in SPLIT_FOLDERS:
+        return
+    if folders[0] == "train":
+        raise DlcourseError(
+            f"{root} holds train/ but no val/ (or valid/, test/) beside it: add "
+            f"{root}/val/<class>/ with validation images, or move the class folders of "
+            f"{root}/train up into {root} to split them by seed")
+    raise DlcourseError(f"{root} holds {folders[0]}/ but no train/ beside it: add "
+                        f"{root}/train/<class>/ with training images")
+
+
 def _check_classes_kept(train: ArrayImageDataset, bad: BadImages) -> None:
     """A class whose training files were all unreadable cannot be learned: say which."""
     counts = np.bincount(train.labels.numpy(), minlength=len(train.classes))
@@ -223,7 +248,8 @@ def _check_classes_kept(train: ArrayImageDataset, bad: BadImages) -> None:
 
 
 def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float = 0.2,
-                      seed: int = 0, on_bad: str = "skip", num_workers: int | None = None):
+                      seed: int = 0, on_bad: str = "skip", num_workers: int | None = None,
+                      with_train: bool = True):
     """Load an ``ImageFolder``-style directory into (train, valid) :class:`ArrayImageDataset`.
 
     ``root/train`` with ``root/val`` (or ``valid``/``test``) are used as given; otherwise the class
@@ -231,12 +257,14 @@ def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float
     are decoded once, resized (shorter side) and centre-cropped to ``size``; set ``size`` to the
     training resolution or a little above it. Unreadable files: see :func:`load_image_files`;
     the paths skipped are in each data set's ``skipped``. ``num_workers``: decoding processes
-    (see :func:`decode_workers`).
+    (see :func:`decode_workers`). ``with_train=False`` decodes the validation images only
+    (None in the training set's place): what evaluating a model needs.
 
     Raises:
-        DlcourseError: before decoding, a folder without class subfolders, an empty class
-            folder, a single class, or (to split) a class with fewer than 2 image files; after
-            it, a class left without readable training images (the message names the fix).
+        DlcourseError: before decoding, a folder without class subfolders, train/ without
+            val/ (or the reverse), an empty class folder, a single class, or (to split) a class
+            with fewer than 2 image files; after it, a class left without readable training
+            images (the message names the fix).
     """
     root = Path(root)
     if not root.is_dir():
@@ -250,14 +278,17 @@ def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float
         if vclasses != classes:
             raise DlcourseError(f"{valid_dir} has classes {vclasses} but {train_dir} has {classes}")
     else:
+        _check_both_splits(root)
         paths, labels, classes = _scan_class_dir(root)
         _check_split(root, labels, classes)
         tr, va = split_stratified(np.asarray(labels), valid_fraction, seed)
         tp, tl = [paths[i] for i in tr], [labels[i] for i in tr]
         vp, vl = [paths[i] for i in va], [labels[i] for i in va]
-    train, bad = _decode(tp, tl, classes, size, on_bad, num_workers, "training files")
-    _check_classes_kept(train, bad)  # a refusal is one error line: the warnings come after
-    bad.report(len(tp))
+    train = None
+    if with_train:
+        train, bad = _decode(tp, tl, classes, size, on_bad, num_workers, "training files")
+        _check_classes_kept(train, bad)  # a refusal is one error line: the warnings come after
+        bad.report(len(tp))
     valid, bad = _decode(vp, vl, classes, size, on_bad, num_workers, "validation files")
     bad.report(len(vp))
     return train, valid

@@ -22,7 +22,7 @@ class EvalResult(Mapping):
     top1: float
     top5: float
     loss: float
-    per_class: list[float]
+    per_class: list[float]         # NaN for a class without images (nothing to be right about)
     confusion: np.ndarray          # (K, K) counts, rows = true class, columns = predicted
     predictions: np.ndarray        # (N,) predicted class per image
     labels: np.ndarray             # (N,) true class per image
@@ -57,8 +57,8 @@ def evaluation_from_logits(logits: torch.Tensor, labels: torch.Tensor,
     Example:
         >>> r = evaluation_from_logits(torch.tensor([[2.0, 0.0], [0.0, 1.0]]),
         ...                            torch.tensor([0, 0]), ["a", "b"])
-        >>> r.top1, r.confusion.tolist()
-        (0.5, [[1, 1], [0, 0]])
+        >>> r.top1, r.confusion.tolist(), r.per_class
+        (0.5, [[1, 1], [0, 0]], [0.5, nan])
     """
     k = logits.shape[1]
     labels = labels.long()
@@ -67,7 +67,8 @@ def evaluation_from_logits(logits: torch.Tensor, labels: torch.Tensor,
     cm = torch.zeros(k, k, dtype=torch.long)
     cm.index_put_((labels, pred), torch.ones_like(labels), accumulate=True)
     support = cm.sum(dim=1)
-    per_class = (cm.diag().double() / support.clamp(min=1)).tolist()
+    per_class = torch.where(support > 0, cm.diag().double() / support.clamp(min=1),
+                            float("nan")).tolist()
     return EvalResult(
         top1=(pred == labels).double().mean().item(),
         top5=(top5 == labels[:, None]).any(dim=1).double().mean().item(),

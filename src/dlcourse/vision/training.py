@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -38,8 +39,9 @@ from dlcourse.engine.distributed import (
     distributed_sampler,
     wrap_model,
 )
-from dlcourse.engine.fitting import fit
+from dlcourse.engine.fitting import fit, load_resume_state
 from dlcourse.engine.loop import unwrap
+from dlcourse.errors import ConfigError
 from dlcourse.vision.config import TransferConfig
 from dlcourse.vision.metrics import evaluation_from_logits
 from dlcourse.vision.models import TransferNet, backbone_groups
@@ -64,6 +66,28 @@ def make_scheduler(config: TransferConfig, optimizer: torch.optim.Optimizer):
         return torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size,
                                                gamma=config.gamma)
     return None
+
+
+def check_resume(out_dir: str | Path, extra: dict, config: TransferConfig) -> None:
+    """Refuse ``resume`` before any work: what ``fit`` checks when it loads ``last.pt``
+    (:func:`~dlcourse.engine.fitting.load_resume_state`, given ``fit``'s ``checkpoint_extra``),
+    and other ``epochs`` under the cosine schedule.
+
+    The engine lets a resumed run change ``epochs``, which suits the step and none schedules
+    (their learning rate at an epoch does not depend on the total); the cosine schedule spans
+    the epochs the run started with, so with other epochs the resumed run would restart its
+    cycle and equal no uninterrupted run.
+
+    Raises:
+        DlcourseError: as ``load_resume_state``; ConfigError naming ``epochs`` and the schedule.
+    """
+    state = load_resume_state(Path(out_dir), extra)
+    started = (state.get("config") or {}).get("epochs")
+    if config.schedule == "cosine" and started is not None and started != config.epochs:
+        raise ConfigError(
+            f"epochs {config.epochs} cannot continue {out_dir}: its cosine learning-rate "
+            f"schedule spans the {started} epochs the run started with; resume with {started} "
+            "epochs (schedules step and none may add epochs) or train into a new --out", "epochs")
 
 
 def train_batches(ds: Dataset, batch_size: int, seed: int, *, num_workers: int = 0,

@@ -28,6 +28,7 @@ TRAIN = [
     (("--heads", "0"), r"--heads must be >= 1"),
     (("--embed-dim", "0"), r"--embed-dim must be >= 1, got 0"),  # checked before --dry-run
     (("--seed", "-1"), r"--seed must be >= 0"),
+    (("--seed", "99999999999999999999"), r"--seed must be <= 4294967295"),  # numpy/torch range
     (("--max-vocab", "0"), r"--max-vocab must be >= 1"),
     (("--min-freq", "0"), r"--min-freq must be >= 1"),
     (("--max-len", "0"), r"--max-len must be >= 1"),

@@ -3,7 +3,9 @@ nothing written. Run from a fresh working directory with relative paths, as a us
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,7 @@ TRAIN = [
     (("--min-lr", "1"), r"--min-lr must not exceed the start learning rate"),
     (("--workers", "0"), r"--workers must be >= 1, got 0"),
     (("--seed", "-1"), r"--seed must be >= 0, got -1"),
+    (("--seed", "99999999999999999999"), r"--seed must be <= 4294967295"),  # numpy/torch range
     (("--batch-size", "0"), r"--batch-size must be >= 1, got 0"),
     (("--limit", "0"), r"'--limit': 0 is not in the range x>=1"),
     (("--method", "word2vec"), r"Invalid value for '--method'"),
@@ -63,9 +66,23 @@ TRAIN = [
 def trained_dir(tmp_path_factory):
     """A dry-run skip-gram model (model.safetensors and last.safetensors to copy)."""
     from dlcourse.cli.main import main
+    from dlcourse.engine.threads import THREAD_VARIABLES
 
     out = tmp_path_factory.mktemp("embed_model") / "run"
-    main(["--threads", "1", "embed", "train", *GOOD, "--dim", "16", "--out", str(out)])
+    # the command sets the thread count for its process: give the test session its own back
+    # (left at 1, later tests in this process ran on one BLAS thread)
+    saved = {k: os.environ.get(k) for k in THREAD_VARIABLES}
+    threads = torch.get_num_threads() if (torch := sys.modules.get("torch")) else None
+    try:
+        main(["--threads", "1", "embed", "train", *GOOD, "--dim", "16", "--out", str(out)])
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        if threads is not None:
+            sys.modules["torch"].set_num_threads(threads)
     return out
 
 

@@ -33,6 +33,7 @@ TRAIN = [
     (("--chunk-size", "0"), r"--chunk-size must be >= 1"),
     (("--iterations", "0"), r"--iterations must be >= 1"),
     (("--seed", "-1"), r"--seed must be >= 0"),
+    (("--seed", "99999999999999999999"), r"--seed must be <= 4294967295"),  # numpy/torch range
     (("--topology", "cube"), r"'cube' is not one of 'rectangular', 'hexagonal', 'rect', 'hex'"),
     (("--neighborhood", "gausian"), r"unknown --neighborhood 'gausian'; choose one of gaussian"),
     (("--decay", "fast"), r"unknown --decay 'fast'; choose one of exponential, linear"),
@@ -159,7 +160,9 @@ CASES = [
     (("train", "nan.csv", "--out", "out"), r"nan.csv: missing value in data row 2, column 'b'"),
     (("train", "inf.csv", "--out", "out"), r"inf.csv: infinite value in data row 2, column 'b'"),
     (("train", "text.csv", "--out", "out"), r"column 'name' is not numeric; drop it or name"),
-    (("train", "ragged.csv", "--out", "out"), r"cannot parse ragged.csv: .*Expected 2 fields"),
+    (("train", "ragged.csv", "--out", "out"),
+     r"cannot read ragged.csv as a table: line 3 has 3 fields where the lines before have 2 "
+     r"\(separator ','\); give a table with the same columns on every line"),
     (("train", "latin1.csv", "--out", "out"), r"latin1.csv is not UTF-8 text \(byte 0xe9"),
     (("train", "binary.csv", "--out", "out"), r"binary.csv (is not UTF-8|looks binary)"),
     (("train", "empty.npy", "--out", "out"), r"DATA empty.npy is empty"),

@@ -162,10 +162,22 @@ def test_plot_writes_every_figure(cli_run, here):
 
 
 def test_dry_run_on_sklearn_set_and_npy(cli_run, workdir):
-    assert cli_run("som", "train", "sklearn:iris", "--dry-run", "--device", "cpu",
-                   "--out", "a").code == 0
+    result = cli_run("som", "train", "sklearn:iris", "--dry-run", "--device", "cpu",
+                     "--out", "a")
+    assert result.code == 0 and "note:" not in result.err
     metrics = json.loads(open("a/metrics.json").read())
     assert metrics["grid"] == "5x5" and metrics["epochs"] == 2
+    # typed values the smoke test replaces are named, not dropped in silence; those it keeps
+    # (a smaller grid, one epoch) are not
+    result = cli_run("som", "train", "sklearn:iris", "--dry-run", "--grid", "20X20", "--epochs",
+                     "9", "--limit", "500", "--device", "cpu", "--out", "a2")
+    assert result.code == 0, result.err
+    assert "note: --dry-run replaces --grid 20x20 -> 5x5, --epochs 9 -> 2, --limit 500 -> 200 " \
+        "(a smoke test; leave --dry-run out to train with them)" in result.err
+    assert json.loads(open("a2/metrics.json").read())["grid"] == "5x5"
+    result = cli_run("som", "train", "sklearn:iris", "--dry-run", "--grid", "3x3", "--epochs",
+                     "1", "--limit", "50", "--device", "cpu", "--out", "a3")
+    assert result.code == 0 and "note:" not in result.err
     np.save("x.npy", load_wine().data[:60])
     result = cli_run("som", "train", "x.npy", "--grid", "3x4", "--algorithm", "online",
                      "--no-standardize", "--epochs", "2", "--device", "cpu", "--out", "b")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from dlcourse.engine.config import Config, param
+from dlcourse.engine.config import SEED_MAX, Config, param
 from dlcourse.errors import ConfigError, InputError
 
 #: recurrent cells of the RNN classifier
@@ -219,7 +219,8 @@ class ClassifierConfig(Config):
                                 "(words dropped or one phrase kept) that the teacher labels; "
                                 "none: 4.", min=0)
     seed: int = param(0, "Random seed (weights, batch order, dropout, word2vec, the copies of "
-                      "--augment).", min=0)
+                      "--augment).", min=0,
+                      max=SEED_MAX)
     device: str = param("auto", "auto (GPU when present), cpu, cuda, cuda:N or mps.")
     progress: bool = param(False, "Show a progress bar per epoch.", cli=False)
 

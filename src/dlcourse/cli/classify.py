@@ -31,6 +31,7 @@ from dlcourse.cli.common import (
     echo_table,
     model_dir_argument,
     note_deprecated,
+    note_dry_run,
     optional_out_dir,
     out_option,
     resume_option,
@@ -175,6 +176,8 @@ def train(data, out, valid_path, resume, dry_run, **options):
         train_set, valid_set, test_set = (take(part, DRY_RUN[k]) for k, part in
                                           (("train", train_set), ("valid", valid_set),
                                            ("test", test_set)))
+        note_dry_run(options, {k: getattr(config, k) for k in (
+            "epochs", "hidden_size", "embed_dim", "num_layers", "augment")}, TRAIN.rename)
     _fit_and_report(config, data, table, train_set, valid_set, test_set, out, resume)
 
 

@@ -23,7 +23,8 @@ from typing import Any
 
 import click
 
-from dlcourse.cli.options import option_error
+from dlcourse.cli.options import UNSET, given_value, option_error, option_name
+from dlcourse.engine.distributed import is_main_process
 from dlcourse.engine.estimator import check_out_lesson
 from dlcourse.engine.persist import MODEL_FILE, check_model_dir
 from dlcourse.errors import ConfigError, DlcourseError
@@ -224,3 +225,24 @@ def check_batch_split(batch_size: int) -> None:
 def note_deprecated(old: str, new: str) -> None:
     """The one-line note an old spelling gets (it still works)."""
     click.echo(f"note: '{old}' is deprecated; write {new}", err=True)
+
+
+def note_dry_run(typed: dict[str, Any], smoke: dict[str, Any],
+                 rename: dict[str, str | tuple[str, ...]] | None = None) -> None:
+    """Name the typed values ``--dry-run`` replaces with its smoke test's, so that none is
+    dropped in silence.
+
+    Args:
+        typed: the command's options as given (None: not given).
+        smoke: field -> the value the smoke test uses instead.
+        rename: the command's option spellings (:func:`~dlcourse.cli.options.option_name`).
+    """
+    replaced = []
+    for field, used in smoke.items():
+        value = given_value(typed.get(field))
+        if value is not UNSET and value != used:
+            replaced.append(f"{option_name(field, rename)} {'none' if value is None else value}"
+                            f" -> {used}")
+    if replaced and is_main_process():  # once under torchrun
+        click.echo(f"note: --dry-run replaces {', '.join(replaced)} (a smoke test; leave "
+                   "--dry-run out to train with them)", err=True)

@@ -20,7 +20,13 @@ from pathlib import Path
 
 import click
 
-from dlcourse.cli.common import echo_table, note_deprecated, out_option, resume_option
+from dlcourse.cli.common import (
+    echo_table,
+    note_deprecated,
+    note_dry_run,
+    out_option,
+    resume_option,
+)
 from dlcourse.cli.options import ConfigOptions, option_name
 from dlcourse.embeddings.config import GloVeConfig, Word2VecConfig
 from dlcourse.errors import DlcourseError
@@ -156,8 +162,11 @@ def train(data, method, lr, old_alpha, limit, dry_run, out, resume, **options):
             from dlcourse.engine import resolve_device
 
             resolve_device(config.device)
-    if dry_run:
-        limit = min(limit or DRY_RUN_SENTENCES, DRY_RUN_SENTENCES)
+    if dry_run:  # every check passed: say which typed values the smoke test replaces
+        smoke = {"epochs": config.epochs, "min_count": config.min_count,
+                 "limit": min(limit or DRY_RUN_SENTENCES, DRY_RUN_SENTENCES)}
+        note_dry_run({**options, "limit": limit}, smoke, {**W2V.rename, **GLOVE.rename})
+        limit = smoke["limit"]
     corpus = open_corpus(data, encoding, limit)
     from dlcourse.engine.distributed import is_main_process, process_group
 

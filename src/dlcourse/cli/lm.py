@@ -27,6 +27,7 @@ from dlcourse.cli.common import (
     echo_table,
     model_dir_argument,
     note_deprecated,
+    note_dry_run,
     optional_out_dir,
     out_option,
     resume_option,
@@ -187,7 +188,8 @@ def train(data, preset, dry_run, out, resume, **options):
     a text file (one sentence or paragraph a line, split 80/10/10 by --seed; UTF-8 unless
     --encoding) or a directory with one *train*, *valid* and *test* file.
     """
-    corpus_config = CORPUS.build(CORPUS.pop(options))
+    typed_corpus = CORPUS.pop(options)
+    corpus_config = CORPUS.build(typed_corpus)
     config = train_config(preset, options, dry_run)
     check_batch_split(config.batch_size)
     check_data_text(data, corpus_config.encoding)
@@ -210,6 +212,10 @@ def train(data, preset, dry_run, out, resume, **options):
     from dlcourse.lm import LanguageModel, load_corpus
 
     resolve_device(config.device)  # an unavailable device fails before the data is read
+    if dry_run:  # every check passed: say which typed values the smoke test replaces
+        note_dry_run({**options, **typed_corpus},
+                     {"epochs": 1, "embed_dim": config.embed_dim, "hidden_dim": config.hidden_dim,
+                      "num_layers": 1, "max_lines": max_lines}, RENAME)
     corpus = load_corpus(data, tokenizer=corpus_config.tokenizer, **read)
     corpus = dataclasses.replace(corpus, name=name)
     # every rank loads the same corpus (same seed, same split and vocabulary); a single

@@ -70,6 +70,14 @@ class ConfigValue(click.ParamType):
         return text
 
 
+def given_value(value: Any) -> Any:
+    """A typed option's value as the config takes it (None for "none"), or UNSET when the
+    option was not given."""
+    if value is None or value is UNSET:
+        return UNSET
+    return None if value is _NONE else value
+
+
 def option_name(field: str, rename: dict[str, str | tuple[str, ...]] | None = None) -> str:
     """The command-line spelling of a config field: ``num_layers`` -> ``--num-layers`` (the
     long spelling where ``rename`` gives several, e.g. ``("-t", "--tokenizer")``)."""

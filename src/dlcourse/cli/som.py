@@ -21,6 +21,7 @@ from dlcourse.cli.common import (
     check_not_input,
     check_out_file,
     echo_table,
+    note_dry_run,
     optional_out_dir,
     out_option,
     parse_grid,
@@ -136,6 +137,8 @@ def train(data, out, grid, topology, standardize, label_column, limit, resume, d
     outputs.
     """
     config = train_config(grid, topology, options, dry_run)
+    typed = {**options, "limit": limit,
+             "grid": None if grid is None else "x".join(map(str, parse_grid(grid)))}
     if dry_run:
         limit = min(limit or DRY_RUN_ROWS, DRY_RUN_ROWS)
     from dlcourse.som.data import check_source
@@ -152,6 +155,9 @@ def train(data, out, grid, topology, standardize, label_column, limit, resume, d
             config = config.replace(device=str(distributed.init_distributed(config.device)))
         else:
             resolve_backend(config.device, config.backend)  # an unavailable device: before reading
+        if dry_run:  # every check passed: say which typed values the smoke test replaces
+            note_dry_run(typed, {"grid": f"{config.m}x{config.n}", "epochs": config.epochs,
+                                 "limit": limit}, TRAIN.rename)
         som, table, X = _fit(source, config, out, resume, run_info)
         if distributed.is_main_process():
             _report(som, X, source, out)

@@ -23,6 +23,7 @@ from dlcourse.cli.common import (
     device_option,
     echo_table,
     model_dir_argument,
+    note_dry_run,
     optional_out_dir,
     out_option,
     resume_option,
@@ -147,9 +148,10 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
     prints and writes --out.
     """
     fixed = {"progress": True}
+    typed = {**options, "limit": limit}
     if dry_run:
         fixed.update(epochs=1, image_size=32)
-        limit = DRY_RUN_IMAGES
+        limit = min(limit or DRY_RUN_IMAGES, DRY_RUN_IMAGES)
     config = TRAIN.build(options, **fixed)
     check_batch_split(config.batch_size)
     source = _data_source(data)
@@ -170,6 +172,8 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
     fetch_weights(config.arch, config.weights)
     with process_group(config.device):
         main = is_main_process()
+        if dry_run:  # every check passed: say which typed values the smoke test replaces
+            note_dry_run(typed, {"epochs": 1, "image_size": 32, "limit": limit}, TRAIN.rename)
         train_set, test = _load_data(source, config.image_size or 224, config.seed, on_bad,
                                      limit, config.num_workers)
         if main:  # a progress message (stderr, none with -q), not a result

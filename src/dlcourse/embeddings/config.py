@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dlcourse.engine.accelerator import check_device_name
-from dlcourse.engine.config import Config, param
+from dlcourse.engine.config import SEED_MAX, Config, param
 from dlcourse.errors import ConfigError
 
 METHODS = ("skipgram", "cbow")
@@ -65,7 +65,8 @@ class Word2VecConfig(Config):
                                 "(Hogwild: reproducible only with 1, stopped and resumed or not; "
                                 "GloVe's result does not depend on them, see blocks); none: "
                                 "dlcourse --threads (default the physical cores).", min=1)
-    seed: int = param(0, "Seed of the start vectors, subsampling and noise words.", min=0)
+    seed: int = param(0, "Seed of the start vectors, subsampling and noise words.",
+                      min=0, max=SEED_MAX)
     device: str = param("auto", "auto (a GPU when present, else the CPU, which needs no torch), "
                         "cpu, cuda, cuda:N or mps.")
     backend: str = param("auto", "auto: the compiled CPU kernel on the CPU, batched torch on a "
@@ -108,7 +109,8 @@ class GloVeConfig(Config):
     epochs: int = param(25, "Passes over the co-occurrence table.", min=1)
     workers: int | None = param(None, "CPU threads; none: dlcourse --threads (default the "
                                 "physical cores; under torchrun the cores per process).", min=1)
-    seed: int = param(0, "Seed of the start vectors and of the table's shuffle.", min=0)
+    seed: int = param(0, "Seed of the start vectors and of the table's shuffle.", min=0,
+                      max=SEED_MAX)
     memory_mb: int = param(256, "Counting buffer in MiB (the same table for any size).", min=1)
     blocks: int | None = param(None, "Vocabulary parts P of the lock-free schedule (the vectors "
                                "depend on the seed and P only); none: processes x workers (on "

@@ -28,6 +28,8 @@ from typing import Any, ClassVar
 from dlcourse.errors import ConfigError
 
 _MISSING = dataclasses.MISSING
+# the largest seed: every generator a run seeds (Python's, numpy's, torch's) takes 0..2**32 - 1
+SEED_MAX = 2**32 - 1
 
 
 def param(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from dlcourse.engine.config import Config, param
+from dlcourse.engine.config import SEED_MAX, Config, param
 from dlcourse.errors import ConfigError, DlcourseError
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,6 @@ SOURCES = {
 }
 # the names this lesson used before every data set had one name
 OLD_NAMES = {"wikipedia": "wikipedia-sample", "reviews": "rt-sentences", "wikitext2": "wikitext-2"}
-# the largest seed: every generator a run seeds (Python's, numpy's, torch's) takes 0..2**32 - 1
-SEED_MAX = 2**32 - 1
 # sampling: the words drawn among when no top_k is given (0 or None: all words), and the most
 # words one sample may draw (a larger count is a typo that would run for hours)
 TOP_K = 40

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dlcourse.engine.accelerator import check_device_name
-from dlcourse.engine.config import Config, param
+from dlcourse.engine.config import SEED_MAX, Config, param
 from dlcourse.errors import ConfigError
 
 # the registries' names (dlcourse.som.functions holds the functions under the same names; a
@@ -88,7 +88,8 @@ class SOMConfig(Config):
                           "minibatch); off: in order, cyclically.")
     chunk_size: int | None = param(None, "Rows per block of the best-unit search; none: 8 MB "
                                    "of distances (bounds the memory).", min=1)
-    seed: int = param(0, "Seed of the start weights and the sample order.", min=0)
+    seed: int = param(0, "Seed of the start weights and the sample order.", min=0,
+                      max=SEED_MAX)
     device: str = param("auto", "auto (a GPU when present, else the CPU, which needs no "
                         "torch), cpu, cuda, cuda:N or mps.")
     backend: str = param("auto", "auto: numpy and numba on the CPU, torch elsewhere; numpy; "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -219,6 +220,14 @@ def _read_frame(path: Path):
                             f"offset {exc.start}); re-save it as UTF-8") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
+        # pandas' "Error tokenizing data. C error: Expected 2 fields in line 3, saw 5"
+        ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", reason)
+        if ragged:
+            want, line, saw = ragged.groups()
+            raise DlcourseError(
+                f"cannot read {path} as a table: line {line} has {saw} fields where the lines "
+                f"before have {want} (separator {sep!r}); give a table with the same columns "
+                "on every line (prose is not a table)") from None
         raise DlcourseError(f"cannot parse {path}: {reason}") from None
 
 

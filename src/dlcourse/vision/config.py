@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from dlcourse.engine.config import Config, param
+from dlcourse.engine.config import SEED_MAX, Config, param
 from dlcourse.errors import ConfigError
 
 TORCHVISION_ARCHS = ("resnet18", "resnet34", "resnet50", "mobilenet_v3_small",
@@ -30,10 +30,8 @@ SCHEDULES = ("cosine", "step", "none")
 UNFREEZE = ("none", "gradual")
 # settings that change how fast a run goes, never what it computes: a resumed run may change them
 SPEED_ONLY = ("num_workers", "feature_cache", "progress")
-# ranges checked before any work: larger values fail late (a 100,000 px square needs terabytes;
-# torch's 64-bit generators overflow once the sampler adds the epoch to a huge seed)
+# checked before any work: a larger value fails late (a 100,000 px square needs terabytes)
 MAX_IMAGE_SIZE = 1024
-MAX_SEED = 2**32 - 1
 
 
 @dataclass
@@ -96,7 +94,7 @@ class TransferConfig(Config):
         False, "Deterministic cuDNN kernels on CUDA (slower; CPU runs are reproducible "
         "either way).")
     seed: int = param(0, "Random seed (weights of the head, batch order, augmentation).", min=0,
-                      max=MAX_SEED)
+                      max=SEED_MAX)
     device: str = param("auto", "auto (GPU when present), cpu, cuda, cuda:N or mps.")
     progress: bool = param(False, "Show progress bars.", cli=False)
 

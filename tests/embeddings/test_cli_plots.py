@@ -144,3 +144,56 @@ def test_train_from_a_text_file(cli_run, workdir, lee_sentences):
                      "1", "--epochs", "1", "--out", "l")
     assert result.code == 0, result.err
     assert "café" in KeyedVectors.load("l")
+
+
+def test_a_probe_heads_its_own_group_when_it_is_another_probes_neighbour():
+    from dlcourse.embeddings.vectors import words_and_neighbors
+
+    kv = KeyedVectors(["king", "queen", "man", "apple"],
+                      np.array([[1, 0, 0], [0.9, 0.1, 0], [0.7, 0.3, 0], [0, 0, 1]], np.float32))
+    words, groups = words_and_neighbors(kv, ["king", "queen", "king"], topn=2)
+    # queen is king's nearest word but is drawn, in bold, as the head of its own group
+    assert words == ["king", "man", "queen"]
+    assert groups == [0, 0, 1]
+
+
+def test_tsne_maps_two_words(tmp_path):
+    pytest.importorskip("sklearn")
+    xy = project_2d(np.random.default_rng(0).normal(size=(2, 5)), "tsne")
+    assert xy.shape == (2, 2) and np.isfinite(xy).all()
+
+
+def test_word_map_labels_lie_inside_the_frame(tmp_path, monkeypatch):
+    """A long word at the right edge ran past the axes (autoscale sees only the points)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    import dlcourse.plots.embeddings as plots
+
+    figures = []
+    save = plots.save_figure
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: figures.append(fig) or
+                        save(fig, path))
+    words = ["a", "b", "a-rather-long-label-at-the-right-edge"]
+    plot_word_map(words, np.array([[0.0, 0], [1, 1], [2, 0]]), tmp_path / "m.png")
+    ax = figures[0].axes[0]
+    figures[0].set_canvas(FigureCanvasAgg(figures[0]))  # closing the figure left a bare canvas
+    renderer = ax.figure.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    for text in ax.texts:
+        box = text.get_window_extent(renderer)
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1, (text.get_text(), box, frame)
+        assert frame.y0 <= box.y0 and box.y1 <= frame.y1, (text.get_text(), box, frame)
+
+
+def test_missing_glyphs_are_one_line(tmp_path, caplog):
+    """Matplotlib warned once per glyph, with its own source line; now one log line."""
+    import warnings
+
+    import dlcourse.plots.common as common
+
+    common._NOTED_GLYPHS.discard("DEVANAGARI LETTER HA")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no matplotlib warning gets through
+        plot_word_map(["हु", "हि", "ok"], np.eye(3), tmp_path / "m.png")
+    notes = [r.getMessage() for r in caplog.records if "font has no" in r.getMessage()]
+    assert notes == ["the figures' font has no devanagari letter ha: labels with it show boxes"]

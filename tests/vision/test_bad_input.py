@@ -35,6 +35,8 @@ def bad_inputs(workdir, vision_model, image_folder, png_writer):
     manifest, arrays = read_state("vis/model.safetensors", "torch")
     write_state("som/model.safetensors", {**manifest, "lesson": "som", "estimator": "SOM"},
                 {"weights": np.zeros((2, 2))})
+    write_state("moved/model.safetensors",  # trained on a folder that was moved since
+                {**manifest, "metadata": {"data": str(Path("gone").absolute())}}, arrays)
     Path("cut").mkdir()
     Path("cut/model.safetensors").write_bytes(Path("vis/model.safetensors").read_bytes()[:100])
     Path("damaged").mkdir()
@@ -113,6 +115,8 @@ CASES = [
     (("vision", "evaluate", "file.txt", "photos"), "not a dlcourse model file"),
     (("vision", "evaluate", "vis", "--device", "cpu"), "does not say which data"),
     (("vision", "evaluate", "vis", "no-such-set"), "neither a data set"),
+    (("vision", "evaluate", "moved", "--device", "cpu"),
+     "trained on the folder .*gone, which no longer exists; pass DATA"),
     (("vision", "evaluate", "vis", "mnist-5k", "--device", "cpu"), "differ from the model"),
     (("vision", "evaluate", "vis", "photos", "--limit", "0"), "--limit"),
     (("vision", "evaluate", "vis", "broken", "--device", "cpu"),

@@ -217,6 +217,9 @@ def evaluate(model_dir, data, limit, on_bad, seed, out, device):
     saved = manifest.get("metadata") or {}
     if data is None and not saved.get("data"):
         raise DlcourseError(f"{model_dir} does not say which data it was trained on; pass DATA")
+    if data is None and not Path(saved["data"]).exists() and saved["data"] not in DATA_NAMES:
+        raise DlcourseError(f"{model_dir} was trained on the folder {saved['data']}, which no "
+                            "longer exists; pass DATA (where the images are now)")
     source = _data_source(data if data is not None else saved["data"])
     _check_device(device)
     from dlcourse.vision.estimator import ImageClassifier

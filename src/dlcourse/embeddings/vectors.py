@@ -365,7 +365,8 @@ def load_vectors(path: str | os.PathLike, encoding: str = "utf-8") -> KeyedVecto
 
 def words_and_neighbors(kv: KeyedVectors, probes: Sequence[str], topn: int = 5
                         ) -> tuple[list[str], list[int]]:
-    """Each probe followed by its ``topn`` nearest words (no repeats), with the probe's group id.
+    """Each probe followed by its ``topn`` nearest words (no repeats; a probe is not listed as
+    another probe's neighbour), with the probe's group id.
 
     Args:
         kv: the vectors.
@@ -380,9 +381,12 @@ def words_and_neighbors(kv: KeyedVectors, probes: Sequence[str], topn: int = 5
     """
     words: list[str] = []
     groups: list[int] = []
-    seen: set[str] = set()
-    for g, probe in enumerate(probes):
-        for word in [probe] + [w for w, _ in kv.most_similar(probe, topn=topn)]:
+    # a probe heads its own group even when it is also an earlier probe's neighbour
+    seen: set[str] = set(probes)
+    for g, probe in enumerate(dict.fromkeys(probes)):
+        words.append(probe)
+        groups.append(g)
+        for word, _ in kv.most_similar(probe, topn=topn):
             if word not in seen:
                 seen.add(word)
                 words.append(word)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Mapping, Sequence
+import re
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from dlcourse.engine.files import atomic_path
+
+log = logging.getLogger(__name__)
+# matplotlib's words: "Glyph 2361 (\N{DEVANAGARI LETTER HA}) missing from font(s) DejaVu Sans."
+_GLYPH = re.compile(r"Glyph \d+ \(\\N\{(.*?)\}\) missing from font")
+_NOTED_GLYPHS: set[str] = set()
 
 
 def new_figure(width: float = 6.0, height: float = 4.0, **kwargs):
@@ -21,12 +30,33 @@ def new_figure(width: float = 6.0, height: float = 4.0, **kwargs):
     return plt.subplots(figsize=(width, height), **kwargs)
 
 
+@contextmanager
+def glyphs_noted() -> Iterator[None]:
+    """A block that draws text: matplotlib's warning per character its font lacks (a
+    Devanagari word in a word map, each with matplotlib's source line) becomes one log line
+    naming the characters; other warnings pass through unchanged."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    missing = []
+    for w in caught:
+        found = _GLYPH.search(str(w.message))
+        if found is None:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        elif found.group(1) not in _NOTED_GLYPHS:  # once per character, as warnings go
+            _NOTED_GLYPHS.add(found.group(1))
+            missing.append(found.group(1).lower())
+    if missing:
+        log.warning("the figures' font has no %s: labels with it show boxes",
+                    ", ".join(missing))
+
+
 def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
     """Save ``fig`` as PNG atomically and close it."""
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, glyphs_noted():
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return path

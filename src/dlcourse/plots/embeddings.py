@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcourse.errors import InputError
-from dlcourse.plots.common import new_figure, save_figure
+from dlcourse.plots.common import glyphs_noted, new_figure, save_figure
 
 PROJECTIONS = ("pca", "tsne")
 
@@ -39,7 +39,8 @@ def project_2d(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.nd
         except ImportError:
             raise InputError("t-SNE needs scikit-learn (pip install scikit-learn); or use "
                              "method='pca'") from None
-        perplexity = float(min(30, max(2, (len(x) - 1) // 3)))
+        # t-SNE needs perplexity < n: two words get 1
+        perplexity = float(min(30, max(2, (len(x) - 1) // 3), len(x) - 1))
         return TSNE(n_components=2, perplexity=perplexity, init="pca",
                     random_state=seed).fit_transform(x)
     x = x - x.mean(axis=0)
@@ -87,13 +88,45 @@ def plot_word_map(words: Sequence[str], vectors: np.ndarray, path: str | os.Path
     first: dict[int, int] = {}
     for i, g in enumerate(groups):
         first.setdefault(g, i)
+    labels = []
     for i, (word, (x, y), g) in enumerate(zip(words, xy, groups)):
         colour = cmap(g % 10)
         probe = first[g] == i
         ax.scatter(x, y, color=colour, s=40 if probe else 14)
-        ax.annotate(word, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=9,
-                    color=colour, fontweight="bold" if probe else "normal")
+        labels.append(ax.annotate(word, (x, y), xytext=(3, 3), textcoords="offset points",
+                                  fontsize=9, color=colour,
+                                  fontweight="bold" if probe else "normal"))
     ax.set_title(title or f"word vectors ({method.upper()})")
     ax.set_xticks([])
     ax.set_yticks([])
+    with glyphs_noted():
+        _fit_labels(ax, labels)
     return save_figure(fig, path)
+
+
+def _fit_labels(ax, labels: list, rounds: int = 50) -> None:
+    """Widen the axes' limits until every label lies inside the frame: matplotlib's autoscale
+    sees the points only, so a word at the right edge ran past it. A label's size is fixed in
+    pixels, so a wider range makes it longer in data units: the limits are found by iterating
+    on the labels' pixel offsets from their points (converges while each label is narrower
+    than the frame)."""
+    # the limits first: reading them applies the pending autoscale, which transData needs
+    low = np.array([ax.get_xlim()[0], ax.get_ylim()[0]])  # (2,)
+    high = np.array([ax.get_xlim()[1], ax.get_ylim()[1]])
+    renderer = ax.figure.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    size = np.array([frame.width, frame.height])  # (2,) pixels
+    anchors = np.array([t.xy for t in labels], dtype=np.float64)  # (n, 2) data
+    at = ax.transData.transform(anchors)  # (n, 2) pixels
+    boxes = np.array([t.get_window_extent(renderer).get_points() for t in labels])  # (n, 2, 2)
+    low_px, high_px = boxes[:, 0] - at, boxes[:, 1] - at  # (n, 2) offsets from each point
+    for _ in range(rounds):
+        scale = (high - low) / size  # (2,) data units per pixel
+        new_low = np.minimum(low, (anchors + low_px * scale).min(axis=0))
+        new_high = np.maximum(high, (anchors + high_px * scale).max(axis=0))
+        if np.allclose(new_low, low) and np.allclose(new_high, high):
+            break
+        low, high = new_low, new_high
+    pad = 0.01 * (high - low)  # (2,) a hair of room beyond the outermost label
+    ax.set_xlim(low[0] - pad[0], high[0] + pad[0])
+    ax.set_ylim(low[1] - pad[1], high[1] + pad[1])

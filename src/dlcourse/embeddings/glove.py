@@ -107,6 +107,7 @@ class GloVe(VectorEstimator):
                     "data": data_fingerprint(words, counts)}
         if resume:  # other data or settings: refused before the co-occurrences are counted
             check_resumable(out_dir, "GloVe", settings)
+        kept, total = int(counts.sum()), scan.total
         key_to_index = {w: i for i, w in enumerate(words)}
         rows, cols, vals = symmetric_table(scan, stream, key_to_index, cfg.window, cfg.memory_mb,
                                            cfg.min_count, cfg.max_vocab)
@@ -117,6 +118,8 @@ class GloVe(VectorEstimator):
                              "co-occurrence to fit; give longer texts, a lower min_count or a "
                              "wider window")
         count_seconds = time.perf_counter() - start
+        log.info("vocabulary: %d words (min_count=%d), %d of the %d tokens", len(words),
+                 cfg.min_count, kept, total)
         log.info("%d co-occurrence entries for %d words in %.1fs", len(vals), len(words),
                  count_seconds)
 

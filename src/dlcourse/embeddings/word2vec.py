@@ -122,8 +122,9 @@ class Word2Vec(VectorEstimator):
         if resume:  # read (and checked against this data) before anything is said of it
             arrays, state = checkpoint.read()
             w_in, w_out = (np.array(arrays[k], dtype=np.float32) for k in ("w_in", "w_out"))
-        log.info("vocabulary: %d words (min_count=%d) from %d tokens", len(words),
-                 cfg.min_count, total_tokens)
+        # the kept words' tokens are the count a resumed run's data check names
+        log.info("vocabulary: %d words (min_count=%d), %d of the %d tokens", len(words),
+                 cfg.min_count, int(counts.sum()), total_tokens)
         if not resume:
             rng = np.random.default_rng(cfg.seed)
             dim = cfg.vector_size

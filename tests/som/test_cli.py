@@ -161,6 +161,22 @@ def test_plot_writes_every_figure(cli_run, here):
         assert open(f"figures/{name}.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n", name
 
 
+def test_plot_of_a_one_row_map_is_a_wide_strip(cli_run, here):
+    from PIL import Image
+
+    result = cli_run("som", "train", "wine.csv", "--grid", "1x40", "--epochs", "3",
+                     "--device", "cpu", "--out", "strip")
+    assert result.code == 0, result.err
+    result = cli_run("som", "plot", "strip", "--out", "figures")
+    assert result.code == 0, result.err
+    # a 1 x 40 map fills a wide figure (it was a thin strip in a square one)
+    for name in ("umatrix", "component_planes", "hit_map"):
+        width, height = Image.open(f"figures/{name}.png").size
+        assert width > 3 * height, (name, width, height)
+    width, height = Image.open("figures/umatrix.png").size
+    assert width > 600, width
+
+
 def test_dry_run_on_sklearn_set_and_npy(cli_run, workdir):
     result = cli_run("som", "train", "sklearn:iris", "--dry-run", "--device", "cpu",
                      "--out", "a")

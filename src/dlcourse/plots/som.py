@@ -44,13 +44,32 @@ def _cells(ax, values: np.ndarray, topology: str, cmap: str = "viridis", vmin=No
     return collection, pos
 
 
+def _map_size(m: int, n: int, box: tuple[float, float], cell_max: float = 0.3,
+              cell_min: float = 0.0) -> tuple[float, float]:
+    """Inches (width, height) of one map panel whose cells are square: an m x n map scaled to
+    fit ``box``, each cell between ``cell_min`` and ``cell_max`` inches (a 1 x 200 map is a
+    wide strip, not a strip lost in a square figure)."""
+    cell = min(cell_max, box[0] / n, box[1] / m)
+    cell = max(cell, cell_min)
+    return n * cell, m * cell
+
+
+def _colorbar(fig, collection, ax, m: int, n: int, **kwargs) -> None:
+    """A colorbar beside a map, or under it when the map is much wider than tall."""
+    wide = n >= 3 * m
+    fig.colorbar(collection, ax=ax, fraction=0.046 if not wide else 0.15, pad=0.04,
+                 orientation="horizontal" if wide else "vertical", **kwargs)
+
+
 def plot_umatrix(umatrix: np.ndarray, path: str | os.PathLike, topology: str = "rectangular",
                  title: str = "U-matrix (mean distance to neighbours)") -> Path:
     """Draw the U-matrix (``SOM.distance_map()``, shape (m, n)): light cells are cluster borders."""
     umatrix = np.asarray(umatrix, dtype=float)
-    fig, ax = new_figure(6, 5.5)
+    m, n = umatrix.shape
+    width, height = _map_size(m, n, (10.0, 5.0))
+    fig, ax = new_figure(max(4.0, width + 1.5), max(2.5, height + 1.2))
     collection, _ = _cells(ax, umatrix, topology, cmap="bone_r")
-    fig.colorbar(collection, ax=ax, fraction=0.046)
+    _colorbar(fig, collection, ax, m, n)
     ax.set_title(title)
     return save_figure(fig, path)
 
@@ -64,9 +83,12 @@ def plot_hit_map(hits: np.ndarray, path: str | os.PathLike, topology: str = "rec
     """
     hits = np.asarray(hits, dtype=float)
     m, n = hits.shape
-    fig, ax = new_figure(max(5.0, 0.32 * n + 2), max(4.5, 0.3 * m + 1.5))
+    # cells wide enough for a label when there are labels, within 30 x 20 inches
+    width, height = _map_size(m, n, (30.0, 20.0), cell_max=0.32,
+                              cell_min=0.0 if labels is None else 0.32)
+    fig, ax = new_figure(max(4.0, min(width, 30.0) + 2), max(2.5, min(height, 20.0) + 1.5))
     collection, pos = _cells(ax, hits, topology, cmap="Blues")
-    fig.colorbar(collection, ax=ax, fraction=0.046, label="samples won")
+    _colorbar(fig, collection, ax, m, n, label="samples won")
     if labels is not None:
         labels = np.asarray(labels, dtype=object).ravel()
         top = hits.max() or 1.0
@@ -92,10 +114,13 @@ def plot_component_planes(weights: np.ndarray, path: str | os.PathLike,
         raise InputError("no features to plot; pass at least one component index")
     columns = min(columns, len(features))
     rows = -(-len(features) // columns)
-    fig, axes = new_figure(3.2 * columns, 3.0 * rows, nrows=rows, ncols=columns, squeeze=False)
+    m, n = weights.shape[:2]
+    width, height = _map_size(m, n, (3.0, 3.0))
+    fig, axes = new_figure(max(2.5, width + 0.9) * columns, max(1.5, height + 0.9) * rows,
+                           nrows=rows, ncols=columns, squeeze=False)
     for ax, k in zip(axes.ravel(), features, strict=False):
         collection, _ = _cells(ax, weights[:, :, k], topology, cmap="coolwarm")
-        fig.colorbar(collection, ax=ax, fraction=0.046)
+        _colorbar(fig, collection, ax, m, n)
         ax.set_title(names[k] if names is not None else f"feature {k}", fontsize=9)
     for ax in axes.ravel()[len(features):]:
         ax.axis("off")

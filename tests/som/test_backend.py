@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits, load_wine
 
-from dlcourse.som import SOM, Grid, backend_numpy, initial_weights
+from dlcourse.som import SOM, Grid, _kernels, backend_numpy, initial_weights, numpy_training
 from dlcourse.som.backend_numpy import NumpySearch
 from dlcourse.som.functions import NEIGHBORHOODS
 from dlcourse.som.numpy_training import NumpyRunner
@@ -69,12 +69,52 @@ def test_one_batch_epoch_is_the_dense_batch_rule(wine):
 
 
 def test_cached_and_blockwise_inputs_train_the_same_map(wine, monkeypatch):
+    monkeypatch.setattr(numpy_training, "SMALL_WORK", 0)  # the GEMM path, block by block
     cached = SOM(6, 6, epochs=4, chunk_size=50, device="cpu").fit(wine)
     monkeypatch.setattr(backend_numpy, "CACHE_BYTES", 0)  # convert block by block each epoch
     blockwise = SOM(6, 6, epochs=4, chunk_size=50, device="cpu").fit(wine)
     np.testing.assert_array_equal(blockwise.weights_, cached.weights_)
     assert blockwise.history_[-1]["topographic_error"] == cached.history_[-1][
         "topographic_error"]
+
+
+GRIDS = [(7, 6, "rectangular", False), (6, 7, "hexagonal", False), (6, 6, "hexagonal", True),
+         (1, 9, "hexagonal", False), (5, 8, "rectangular", True)]
+
+
+@pytest.mark.parametrize("m, n, topology, toroidal", GRIDS)
+def test_compiled_smoothing_is_the_separable_gaussian(m, n, topology, toroidal):
+    grid = Grid(m, n, topology, toroidal)
+    values = np.random.default_rng(0).normal(size=(grid.size, 5))
+    across2, along2 = grid.separable_offsets()
+    out = np.empty_like(values)
+    work = np.empty((len(along2), m, n, 5))
+    _kernels.gaussian_smooth(values, across2, along2, 1.3, work, out)
+    np.testing.assert_allclose(out, grid.gaussian_smooth(values, 1.3), rtol=1e-12)
+
+
+@pytest.mark.parametrize("m, n, topology, toroidal", GRIDS)
+def test_small_problems_train_in_one_call_per_epoch_to_the_gemm_paths_map(
+        wine, monkeypatch, m, n, topology, toroidal):
+    calls = []
+    epoch = _kernels.small_batch_epoch
+
+    def counted(*args):
+        calls.append(1)
+        return epoch(*args)
+
+    monkeypatch.setattr(_kernels, "small_batch_epoch", counted)
+    params = dict(topology=topology, toroidal=toroidal, epochs=6, sigma=2.0, device="cpu")
+    small = SOM(m, n, **params).fit(wine)
+    assert len(calls) == 6  # wine (178 x 13) is small: one compiled call an epoch
+    monkeypatch.setattr(numpy_training, "SMALL_WORK", 0)
+    gemm = SOM(m, n, **params).fit(wine)
+    assert len(calls) == 6
+    # the float32 distances are summed in another order: the same map to float rounding
+    np.testing.assert_allclose(small.weights_, gemm.weights_, rtol=1e-9, atol=1e-9)
+    for a, b in zip(small.history_, gemm.history_, strict=True):
+        assert a["quantization_error"] == pytest.approx(b["quantization_error"], rel=1e-6)
+        assert a["topographic_error"] == b["topographic_error"]
 
 
 def test_runner_trains_from_plain_values_as_the_estimator_does():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from dlcourse.som import SOM, Grid, backend_numpy, numpy_training
+from dlcourse.som import SOM, Grid, backend_numpy, compiled_search
 from dlcourse.som.numpy_training import NumpyRunner
 from dlcourse.som.rules import SearchSpec
 
@@ -53,19 +53,19 @@ def test_bounds_never_exceed_the_distances(wide):
         xa, offset = runner.inputs(wide, 0, len(wide))
         exact = xa.astype(np.float64) @ wa.T.astype(np.float64)  # (N, K)
         bound = runner._bound_rows(wide, xa, offset, 0, len(wide)) @ runner._bound_weights(wa).T
-        slack = numpy_training.PRUNE_SLACK * (offset + wa[:, -1].max())
+        slack = compiled_search.PRUNE_SLACK * (offset + wa[:, -1].max())
         assert (bound <= exact + slack[:, None]).all()
         # and it is tight enough to prune: most units are far above the best distance
         assert (bound > exact.min(1, keepdims=True)).mean() > 0.9
 
 
 def test_training_with_and_without_pruning_gives_the_same_map(wide, monkeypatch):
-    kernel, calls = numpy_training._kernels.pruned_block, []
-    monkeypatch.setattr(numpy_training._kernels, "pruned_block",
+    kernel, calls = compiled_search._kernels.pruned_block, []
+    monkeypatch.setattr(compiled_search._kernels, "pruned_block",
                         lambda *args: calls.append(1) or kernel(*args))
     pruned = SOM(10, 10, epochs=6, device="cpu").fit(wide)
     assert len(calls) == 7  # every pass pruned: 6 epochs and the final errors
-    monkeypatch.setattr(numpy_training, "PRUNE_MIN_DIM", 10**6)
+    monkeypatch.setattr(compiled_search, "PRUNE_MIN_DIM", 10**6)
     full = SOM(10, 10, epochs=6, device="cpu").fit(wide)
     np.testing.assert_allclose(pruned.weights_, full.weights_, rtol=1e-9, atol=1e-9)
     np.testing.assert_array_equal(pruned.bmu_indices(wide), full.bmu_indices(wide))

@@ -208,6 +208,94 @@ def batch_step(smoothed, w, out, code):
     weights32(w, out, code)
 
 
+@njit(cache=True, fastmath=True)
+def gaussian_smooth(values, across2, along2, sigma, work, out):
+    """:meth:`dlcourse.som.grid.Grid.gaussian_smooth` in loops, for small maps (no BLAS call
+    per row, no Python per epoch).
+
+    ``values`` (K, c) of an m x n grid, ``across2`` (m, m) squared row offsets, ``along2``
+    (P, P, n, n) squared column offsets per (target, source) row parity (P = 2 on a hexagonal
+    grid of several rows, else 1); ``work`` (P, m, n, c) scratch; writes ``out`` (K, c).
+    """
+    parities, m, n = along2.shape[0], across2.shape[0], along2.shape[2]
+    width = values.shape[1]
+    scale = -0.5 / (sigma * sigma)
+    across = np.exp(across2 * scale)  # (m, m)
+    along = np.exp(along2 * scale)  # (P, P, n, n)
+    work[:] = 0.0
+    # every row smoothed along x towards each target parity; 1-D views so the loops vectorise
+    for target in range(parities):
+        for r in range(m):
+            kernel = along[target, r % parities]
+            for j in range(n):
+                dst = work[target, r, j]
+                for k in range(n):
+                    a, src = kernel[j, k], values[r * n + k]
+                    for q in range(width):
+                        dst[q] += a * src[q]
+    flat_out = out.reshape(m, n * width)  # then across the rows, whole rows at a time
+    flat_work = work.reshape(parities, m, n * width)
+    flat_out[:] = 0.0
+    for t in range(m):
+        dst = flat_out[t]
+        for r in range(m):
+            a, src = across[t, r], flat_work[t % parities, r]
+            for q in range(n * width):
+                dst[q] += a * src[q]
+
+
+@njit(cache=True, fastmath=True)
+def small_search(xa, wa, dists, best):
+    """The GEMM ``dists = xa . wa^T`` (N, K) float32 and each row's argmin ``best`` (N,) in
+    loops: for a small problem cheaper than a BLAS call and numpy's argmin.
+
+    ``xa`` (N, d + 1) rows and ``wa`` (K, d + 1) weights in the GEMM form of
+    :func:`weights32` (the rows' last column is 1).
+    """
+    units, width = wa.shape
+    wat = np.empty((width, units), np.float32)  # (d + 1, K): a unit's terms side by side
+    for k in range(units):
+        for j in range(width):
+            wat[j, k] = wa[k, j]
+    for i in range(xa.shape[0]):
+        row = dists[i]  # one feature at a time over all units: the loop vectorises
+        last = wat[width - 1]
+        for k in range(units):
+            row[k] = last[k]
+        for j in range(width - 1):
+            x, terms = xa[i, j], wat[j]
+            for k in range(units):
+                row[k] += x * terms[k]
+        b, low = 0, row[0]
+        for k in range(1, units):
+            if row[k] < low:
+                b, low = k, row[k]
+        best[i] = b
+
+
+@njit(cache=True, fastmath=True)
+def small_batch_epoch(xa, offset, w, wa, neighbors, across2, along2, sigma, code, dist, miss,
+                      best, dists):
+    """One batch epoch of a small Euclidean problem in one call: :func:`small_search`,
+    :func:`scan_block`, the separable smoothing and :func:`batch_step`, with no BLAS or Python
+    call in between (on 178 rows and 64 units those calls cost more than the arithmetic).
+
+    ``xa`` (N, d + 1) float32 rows in GEMM form, ``offset`` (N,); ``w`` (K, d) centred float64
+    weights and ``wa`` (K, d + 1) their float32 GEMM form, both updated; ``dists`` (N, K)
+    float32 scratch; ``across2``/``along2`` see :func:`gaussian_smooth`. Writes ``dist``,
+    ``miss``, ``best`` (N,) of the weights before the update; returns their distance sum and
+    miss count.
+    """
+    small_search(xa, wa, dists, best)
+    stats = np.zeros((wa.shape[0], xa.shape[1]))  # (K, d + 1): per-unit sums, then counts
+    total, misses = scan_block(dists, best, offset, neighbors, True, dist, miss, xa, stats)
+    work = np.empty((along2.shape[0], across2.shape[0], along2.shape[2], xa.shape[1]))
+    smoothed = np.empty_like(stats)
+    gaussian_smooth(stats, across2, along2, sigma, work, smoothed)
+    batch_step(smoothed, w, wa, code)
+    return total, misses
+
+
 @njit(cache=True)
 def winner_distances(x, w, best, out):
     """Exact float64 Euclidean distance of each row ``x[i]`` (B, d) to ``w[best[i]]``, (B,)."""

@@ -7,8 +7,8 @@ the (centred) data is made once per fit when it fits in ``CACHE_BYTES``, else bl
 
 This module imports no numba: answering a query (``dlcourse som predict``) costs no compiler
 start (about 0.9 s). It computes the same bits as the numba kernels of
-:mod:`dlcourse.som._kernels` (sums in the same order), which the training loops of
-:mod:`dlcourse.som.numpy_training` add for speed.
+:mod:`dlcourse.som._kernels` (sums in the same order), which
+:mod:`dlcourse.som.compiled_search` adds for speed.
 """
 
 from __future__ import annotations

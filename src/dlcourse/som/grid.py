@@ -136,6 +136,15 @@ class Grid:
                  for t in parities for s in parities}
         return squared((rows[:, None] - rows[None, :]) * step_y, period_y), along
 
+    def separable_offsets(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`gaussian_smooth`'s squared offsets as float64 arrays: between rows (m, m) and
+        between columns (P, P, n, n) per (target, source) row parity, P = 2 on a hexagonal
+        grid of several rows, else 1 (``dlcourse.som._kernels.gaussian_smooth`` takes them)."""
+        across2, along = self._squared_offsets()
+        parities = 2 if self.topology == "hexagonal" and self.m > 1 else 1
+        along2 = np.array([[along[t, s] for s in range(parities)] for t in range(parities)])
+        return across2.astype(np.float64), along2.astype(np.float64)
+
     def neighbors(self) -> np.ndarray:
         """Adjacent units of every unit, shape ``(K, 8)`` int32 padded with -1.
 

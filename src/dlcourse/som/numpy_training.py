@@ -1,8 +1,9 @@
 """CPU training loops of ``SOM.fit``: the batch, online and mini-batch rules over
-:class:`~dlcourse.som.backend_numpy.NumpySearch`, resumable at every safe point.
+:class:`~dlcourse.som.compiled_search.CompiledSearch`, resumable at every safe point.
 
 Batch epochs smooth the per-unit sums of one pass with the separable gaussian (or a dense
-neighbourhood matrix) and move every unit at once; the online rule is the exact numba loop of
+neighbourhood matrix) and move every unit at once (a small problem's epoch is one compiled
+call, :func:`dlcourse.som._kernels.small_batch_epoch`); the online rule is the exact numba loop of
 :mod:`dlcourse.som._kernels`, run in chunks of ``ONLINE_CHUNK`` samples; mini-batches sum that
 rule over a batch. Every loop starts from a :class:`~dlcourse.som.rules.TrainState` and stops
 only where that state says everything (between epochs, chunks or batches), so a run resumed
@@ -14,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from dlcourse.som import _kernels
-from dlcourse.som.backend_numpy import WEIGHT_CODES, NumpySearch
+from dlcourse.som.backend_numpy import WEIGHT_CODES
+from dlcourse.som.compiled_search import CompiledSearch
 from dlcourse.som.functions import neighborhood_function
 from dlcourse.som.grid import Grid
-from dlcourse.som.init import top_components
 from dlcourse.som.rules import (
     ONLINE_CHUNK,
     Control,
@@ -30,17 +31,14 @@ from dlcourse.som.rules import (
     sum_over_ranks,
 )
 
-# Batch training prunes its best-unit search on wide data: a GEMM over PRUNE_RANK principal
-# axes bounds every distance from below, and only the few units the bound cannot rule out get
-# an exact one. Below PRUNE_MIN_DIM features the full GEMM is already cheap.
-PRUNE_MIN_DIM = 128
-PRUNE_RANK = 48
-PRUNE_ROWS = 512  # evenly spaced rows estimate the axes: any orthonormal basis is exact
-# float32 rounding margin of a bound and a distance, relative to |x - c|^2 + max |w - c|^2
-PRUNE_SLACK = 1e-4
+# A batch epoch is one compiled call (no BLAS, no Python in between) when rows x units x
+# (d + 1), and the smoothing's units x (m + n) x (d + 1), are at most this: below it the
+# per-call costs outweigh the arithmetic (wine, 178 x 13 on 8x8: 2.6x faster a fit; about
+# 0.85M the two paths are even, above it the GEMM is faster)
+SMALL_WORK = 1 << 19
 
 
-class NumpyRunner(NumpySearch):
+class NumpyRunner(CompiledSearch):
     """CPU path: the search (with its numba kernels) plus the three training rules, all from
     plain values.
 
@@ -53,148 +51,6 @@ class NumpyRunner(NumpySearch):
         >>> state.finished, len(state.history), state.weights.shape
         (True, 4, (16, 3))
     """
-
-    _basis: np.ndarray | None = None  # (d, k) float32 pruning axes, see prune_with
-    _bounds: np.ndarray | None = None
-
-    # ------------------------------------------------------------------ compiled search
-    def weights32(self, w: np.ndarray, centred: bool = False) -> np.ndarray:
-        """:meth:`NumpySearch.weights32` by the numba kernel: the same bits, faster at every
-        mini-batch."""
-        wc = w if centred else w - self.spec.center
-        out = np.empty((len(wc), wc.shape[1] + 1), np.float32)
-        _kernels.weights32(np.ascontiguousarray(wc, dtype=np.float64), out,
-                           WEIGHT_CODES[self.spec.distance])
-        return out
-
-    def distances(self, xa: np.ndarray, wa: np.ndarray) -> np.ndarray:
-        """:meth:`NumpySearch.distances`, L1 distances by the numba kernel."""
-        if self.spec.distance != "manhattan":
-            return super().distances(xa, wa)
-        out = np.empty((len(xa), len(wa)), np.float32)  # (B, K)
-        _kernels.manhattan(xa[:, :-1], np.ascontiguousarray(wa[:, :-1]), out)
-        return out
-
-    def prune_with(self, X: np.ndarray, rank: int = PRUNE_RANK) -> None:
-        """Let the next passes of :meth:`accumulate` prune their search with ``rank`` main axes
-        of ``X`` (N, d) when it is wide enough (euclidean only); :meth:`drop_cache` stops it.
-
-        The answers are the same whatever the axes (they only decide how many distances are
-        computed), but each distance is a float32 dot instead of a GEMM entry, so a best unit
-        can differ from the full search's where two units tie to float32 rounding.
-        """
-        self._basis = None
-        if self.spec.distance != "euclidean" or X.shape[1] < PRUNE_MIN_DIM:
-            return
-        step = max(1, len(X) // PRUNE_ROWS)
-        if self._cache is not None and self._cache[0] is X:
-            rows = self._cache[1][::step, :-1]  # (~PRUNE_ROWS, d) float32, centred
-        else:
-            rows = (X[::step] - self.spec.center).astype(np.float32)
-        # two steps of the PCA start's subspace iteration: a rough span of the main axes is
-        # enough (any orthonormal basis gives a valid bound)
-        _, axes = top_components(rows, rank, iterations=2)  # (d, k)
-        self._basis = np.ascontiguousarray(axes, dtype=np.float32)
-        self._bounds = None  # (N, k + 2) bound rows of the cached X, made on first use
-
-    def drop_cache(self) -> None:
-        """Forget the float32 copy of the rows and the pruning axes."""
-        super().drop_cache()
-        self._basis = self._bounds = None
-
-    def _bound_rows(self, X, xa, offset, start, stop) -> np.ndarray:
-        """Rows ``[P x, |R x|, 1]`` (B, k + 2) float32 of a block (see ``pruned_block``),
-        kept for the whole X when its float32 copy is cached."""
-        cached = self._cache is not None and self._cache[0] is X
-        if cached and self._bounds is not None:
-            return self._bounds[start:stop]
-        source = self._cache[1] if cached else xa
-        low = self._basis.shape[1]
-        out = np.empty((len(source), low + 2), np.float32)
-        np.matmul(source[:, :-1], self._basis, out=out[:, :low])
-        rest = (self._cache[2] if cached else offset).astype(np.float64)
-        rest -= np.einsum("ij,ij->i", out[:, :low], out[:, :low], dtype=np.float64)
-        out[:, low] = np.sqrt(np.maximum(rest, 0.0))
-        out[:, low + 1] = 1.0
-        if cached:
-            self._bounds = out
-            return out[start:stop]
-        return out
-
-    def _bound_weights(self, wa: np.ndarray) -> np.ndarray:
-        """``[-2 P w, -2 |R w|, |w|^2]`` (K, k + 2) float32 from the GEMM form ``wa``."""
-        low = self._basis.shape[1]
-        out = np.empty((len(wa), low + 2), np.float32)
-        np.matmul(wa[:, :-1], self._basis, out=out[:, :low])  # wa holds -2 w
-        rest = wa[:, -1].astype(np.float64)
-        rest -= 0.25 * np.einsum("ij,ij->i", out[:, :low], out[:, :low], dtype=np.float64)
-        out[:, low] = -2.0 * np.sqrt(np.maximum(rest, 0.0))
-        out[:, low + 1] = wa[:, -1]
-        return out
-
-    def accumulate(self, X: np.ndarray, wa: np.ndarray, stats: np.ndarray | None,
-                   dist: np.ndarray, miss: np.ndarray) -> tuple[np.ndarray, float, int]:
-        """One pass over X against float32 weights ``wa`` (:meth:`weights32`): best units (N,)
-        returned with the distance sum and the miss count; per-row distances and misses
-        written into ``dist`` and ``miss`` (N,); per-unit sums and counts added into ``stats``
-        (K, d + 1) when given. One numba kernel per block does all but the GEMM and argmin
-        (after :meth:`prune_with`, also the argmin and most distances)."""
-        if self._basis is not None:
-            return self._pruned(X, wa, stats, dist, miss)
-        best = np.empty(len(X), np.int64)
-        total, misses = 0.0, 0
-        cosine = self.spec.distance == "cosine"
-        root = self.spec.distance == "euclidean"
-        none = np.empty((0, 0))
-        for start in range(0, len(X), self.spec.chunk):
-            stop = min(start + self.spec.chunk, len(X))
-            xa, offset = self.inputs(X, start, stop)
-            out = self.distances(xa, wa)
-            block = out.argmin(axis=1)  # numpy's SIMD argmin
-            best[start:stop] = block
-            rows = none
-            if stats is not None:  # cosine averages the raw rows, not the unit ones
-                rows = np.column_stack([X[start:stop], np.ones(stop - start)]) if cosine else xa
-            part, count = _kernels.scan_block(out, block, offset, self.spec.neighbors, root,
-                                              dist[start:stop], miss[start:stop], rows,
-                                              stats if stats is not None else none)
-            total += part
-            misses += count
-        return best, total, misses
-
-    def _pruned(self, X, wa, stats, dist, miss) -> tuple[np.ndarray, float, int]:
-        """:meth:`accumulate` with the bound of :meth:`prune_with`."""
-        best = np.empty(len(X), np.int64)
-        total, misses = 0.0, 0
-        low_w = self._bound_weights(wa)  # (K, k + 2)
-        reach = float(wa[:, -1].max())  # max |w - c|^2
-        exact, stamp = np.empty(len(wa), np.float32), np.zeros(len(wa), np.int64)
-        candidates = np.empty(len(wa), np.int64)
-        none = np.empty((0, 0))
-        for start in range(0, len(X), self.spec.chunk):
-            stop = min(start + self.spec.chunk, len(X))
-            xa, offset = self.inputs(X, start, stop)
-            bound = self.distances(self._bound_rows(X, xa, offset, start, stop), low_w)
-            guess = bound.argmin(axis=1)  # numpy's SIMD argmin
-            slack = (PRUNE_SLACK * (offset + reach)).astype(np.float32)  # (B,)
-            rows = xa if stats is not None else none
-            part, count = _kernels.pruned_block(
-                bound, guess, xa, wa, offset, slack, self.spec.neighbors, self.root, start,
-                best[start:stop], dist[start:stop], miss[start:stop], rows,
-                stats if stats is not None else none, exact, stamp, candidates)
-            total += part
-            misses += count
-        return best, total, misses
-
-    def scan(self, X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`NumpySearch.scan` by the numba kernels: the same bits, faster (the errors
-        of every online or mini-batch epoch and of the trained map); after :meth:`prune_with`,
-        the pruned search's answers (see there)."""
-        dist, miss = np.empty(len(X)), np.empty(len(X), np.bool_)
-        best, _, _ = self.accumulate(X, self.weights32(w), None, dist, miss)
-        if self.spec.distance == "euclidean":  # float32 search, float64 error
-            _kernels.winner_distances(X, np.ascontiguousarray(w, dtype=np.float64), best, dist)
-        return best, dist, miss
 
     # ------------------------------------------------------------------ training
     def train(self, X: np.ndarray, state: TrainState, grid: Grid, settings: TrainSettings,
@@ -246,20 +102,48 @@ class NumpyRunner(NumpySearch):
         totals = sum_over_ranks(np.array([dist.sum(), miss.sum(), len(part)], np.float64))
         return totals[0] / totals[2], totals[1] / totals[2]
 
+    def _small_problem(self, part: np.ndarray, grid: Grid,
+                       dense: np.ndarray | None) -> tuple | None:
+        """The arrays besides the weights that :func:`_kernels.small_batch_epoch` takes, when
+        one call per epoch is the faster way (Euclidean, the separable gaussian, one process,
+        a small problem), else None."""
+        units, width = grid.size, part.shape[1] + 1
+        if (dense is not None or self.spec.distance != "euclidean" or multi_process()
+                or len(part) * units * width > SMALL_WORK
+                or units * (grid.m + grid.n) * width > SMALL_WORK):
+            return None
+        xa, offset = np.empty((len(part), width), np.float32), np.empty(len(part), np.float32)
+        self._convert(part, xa, offset)
+        return (xa, offset, *grid.separable_offsets())
+
+    def _small_errors(self, part: np.ndarray, w: np.ndarray, xa: np.ndarray,
+                      offset: np.ndarray) -> tuple[float, float]:
+        """:meth:`_final_errors` of a small problem (see :meth:`_small_problem`)."""
+        best, dists = np.empty(len(part), np.int64), np.empty((len(part), len(w)), np.float32)
+        dist, miss = np.empty(len(part)), np.empty(len(part), np.bool_)
+        _kernels.small_search(xa, self.weights32(w), dists, best)
+        none = np.empty((0, 0))
+        _kernels.scan_block(dists, best, offset, self.spec.neighbors, True, dist, miss, none,
+                            none)
+        _kernels.winner_distances(part, np.ascontiguousarray(w, dtype=np.float64), best, dist)
+        return float(dist.mean()), float(miss.mean())
+
     def _train_batch(self, X, state: TrainState, grid: Grid, settings: TrainSettings,
                      control: Control) -> TrainState:
         part = local_rows(X)  # this rank's rows under torchrun, else all of X
-        self.cache_rows(part)
-        self.prune_with(part)
+        dense = None
+        if settings.neighborhood != "gaussian":  # not separable: needs the (K, K) matrix
+            h_of = neighborhood_function(settings.neighborhood)
+            dense = grid.squared_distances().astype(np.float64)
+        small = self._small_problem(part, grid, dense)
+        if small is None:
+            self.cache_rows(part)
+            self.prune_with(part)
         center = self.spec.center
         if not state.centred:  # (K, d): the loop works on centred weights, in place
             state.weights, state.centred = np.asarray(state.weights, np.float64) - center, True
         wc = np.ascontiguousarray(state.weights, dtype=np.float64)
         state.weights = wc
-        dense = None
-        if settings.neighborhood != "gaussian":  # not separable: needs the (K, K) matrix
-            h_of = neighborhood_function(settings.neighborhood)
-            dense = grid.squared_distances().astype(np.float64)
         stats = np.empty((len(wc), wc.shape[1] + 1))  # (K, d + 1): per-BMU sums, then counts
         buffers = (np.empty(len(part)), np.empty(len(part), np.bool_))
         # (K, d + 1) float32, rewritten by every batch step exactly as weights32 would make it,
@@ -267,16 +151,25 @@ class NumpyRunner(NumpySearch):
         wa = self.weights32(wc, centred=True)
         code = WEIGHT_CODES[self.spec.distance]
         sigmas = settings.batch_sigmas()
+        if small is not None:
+            best, dists = np.empty(len(part), np.int64), np.empty((len(part), len(wc)), np.float32)
         for epoch in range(state.epoch, len(sigmas)):
-            stats.fill(0.0)
-            qe, te = self._statistics(part, wa, stats, buffers)
+            if small is not None:  # the whole epoch, update included, in one compiled call
+                total, misses = _kernels.small_batch_epoch(
+                    small[0], small[1], wc, wa, self.spec.neighbors, small[2], small[3],
+                    sigmas[epoch], code, *buffers, best, dists)
+                qe, te = total / len(part), misses / len(part)
+            else:
+                stats.fill(0.0)
+                qe, te = self._statistics(part, wa, stats, buffers)
             # errors of the weights after `epoch` updates, the last one made with sigmas[epoch-1]
             control.record(state, epoch, qe, te, sigmas[max(epoch - 1, 0)], None)
-            if dense is None:  # separable: two 1-D passes, no (K, K)
-                smoothed = grid.gaussian_smooth(stats, sigmas[epoch], self.work)  # (K, d + 1)
-            else:
-                smoothed = h_of(dense, sigmas[epoch]) @ stats
-            _kernels.batch_step(smoothed, wc, wa, code)  # the batch rule, in place
+            if small is None:
+                if dense is None:  # separable: two 1-D passes, no (K, K)
+                    smoothed = grid.gaussian_smooth(stats, sigmas[epoch], self.work)  # (K, d + 1)
+                else:
+                    smoothed = h_of(dense, sigmas[epoch]) @ stats
+                _kernels.batch_step(smoothed, wc, wa, code)  # the batch rule, in place
             state.epoch = epoch + 1
             control.step()
             control.epoch_done(state)
@@ -285,7 +178,9 @@ class NumpyRunner(NumpySearch):
                 state.stopped = True
                 return state
         w = wc + center
-        control.record(state, len(sigmas), *self._final_errors(part, w), sigmas[-1], None)
+        errors = (self._final_errors(part, w) if small is None
+                  else self._small_errors(part, w, small[0], small[1]))
+        control.record(state, len(sigmas), *errors, sigmas[-1], None)
         self.drop_cache()
         state.weights, state.centred, state.finished = w, False, True
         return state

@@ -274,26 +274,35 @@ def small_search(xa, wa, dists, best):
 
 
 @njit(cache=True, fastmath=True)
-def small_batch_epoch(xa, offset, w, wa, neighbors, across2, along2, sigma, code, dist, miss,
-                      best, dists):
-    """One batch epoch of a small Euclidean problem in one call: :func:`small_search`,
-    :func:`scan_block`, the separable smoothing and :func:`batch_step`, with no BLAS or Python
+def small_batch_epoch(xa, offset, wa, neighbors, across2, along2, sigma, dist, miss, best,
+                      dists, smoothed):
+    """A small Euclidean problem's batch epoch up to the update in one call:
+    :func:`small_search`, :func:`scan_block` and the separable smoothing, with no BLAS or Python
     call in between (on 178 rows and 64 units those calls cost more than the arithmetic).
 
-    ``xa`` (N, d + 1) float32 rows in GEMM form, ``offset`` (N,); ``w`` (K, d) centred float64
-    weights and ``wa`` (K, d + 1) their float32 GEMM form, both updated; ``dists`` (N, K)
-    float32 scratch; ``across2``/``along2`` see :func:`gaussian_smooth`. Writes ``dist``,
-    ``miss``, ``best`` (N,) of the weights before the update; returns their distance sum and
-    miss count.
+    ``xa`` (N, d + 1) float32 rows and ``wa`` (K, d + 1) weights in GEMM form, ``offset``
+    (N,); ``dists`` (N, K) float32 scratch; ``across2``/``along2`` see
+    :func:`gaussian_smooth`. Writes ``dist``, ``miss``, ``best`` (N,) and the smoothed sums and
+    counts ``smoothed`` (K, d + 1) for :func:`batch_step`; returns the distance sum and miss
+    count. (:func:`batch_step` stays a call of its own: numba compiles a kernel first reached
+    from a fastmath kernel with fastmath and caches it so, and the update must keep its bits.)
     """
     small_search(xa, wa, dists, best)
     stats = np.zeros((wa.shape[0], xa.shape[1]))  # (K, d + 1): per-unit sums, then counts
     total, misses = scan_block(dists, best, offset, neighbors, True, dist, miss, xa, stats)
     work = np.empty((along2.shape[0], across2.shape[0], along2.shape[2], xa.shape[1]))
-    smoothed = np.empty_like(stats)
     gaussian_smooth(stats, across2, along2, sigma, work, smoothed)
-    batch_step(smoothed, w, wa, code)
     return total, misses
+
+
+@njit(cache=True, fastmath=True)
+def small_scan(xa, offset, wa, neighbors, dist, miss, best):
+    """:func:`small_search` then :func:`scan_block` (no statistics) in one call: best units,
+    float32 distances and misses (N,) of a small problem; returns the miss count."""
+    dists = np.empty((xa.shape[0], wa.shape[0]), np.float32)
+    small_search(xa, wa, dists, best)
+    none = np.empty((0, 0))
+    return scan_block(dists, best, offset, neighbors, True, dist, miss, none, none)[1]
 
 
 @njit(cache=True)

@@ -117,16 +117,13 @@ class NumpyRunner(CompiledSearch):
         return (xa, offset, *grid.separable_offsets())
 
     def _small_errors(self, part: np.ndarray, w: np.ndarray, xa: np.ndarray,
-                      offset: np.ndarray) -> tuple[float, float]:
+                      offset: np.ndarray, best: np.ndarray) -> tuple[float, float]:
         """:meth:`_final_errors` of a small problem (see :meth:`_small_problem`)."""
-        best, dists = np.empty(len(part), np.int64), np.empty((len(part), len(w)), np.float32)
         dist, miss = np.empty(len(part)), np.empty(len(part), np.bool_)
-        _kernels.small_search(xa, self.weights32(w), dists, best)
-        none = np.empty((0, 0))
-        _kernels.scan_block(dists, best, offset, self.spec.neighbors, True, dist, miss, none,
-                            none)
+        misses = _kernels.small_scan(xa, offset, self.weights32(w), self.spec.neighbors, dist,
+                                     miss, best)
         _kernels.winner_distances(part, np.ascontiguousarray(w, dtype=np.float64), best, dist)
-        return float(dist.mean()), float(miss.mean())
+        return float(dist.mean()), misses / len(part)
 
     def _train_batch(self, X, state: TrainState, grid: Grid, settings: TrainSettings,
                      control: Control) -> TrainState:
@@ -154,22 +151,23 @@ class NumpyRunner(CompiledSearch):
         if small is not None:
             best, dists = np.empty(len(part), np.int64), np.empty((len(part), len(wc)), np.float32)
         for epoch in range(state.epoch, len(sigmas)):
-            if small is not None:  # the whole epoch, update included, in one compiled call
+            if small is not None:  # the whole epoch up to the update in one compiled call
                 total, misses = _kernels.small_batch_epoch(
-                    small[0], small[1], wc, wa, self.spec.neighbors, small[2], small[3],
-                    sigmas[epoch], code, *buffers, best, dists)
+                    small[0], small[1], wa, self.spec.neighbors, small[2], small[3],
+                    sigmas[epoch], *buffers, best, dists, stats)
                 qe, te = total / len(part), misses / len(part)
             else:
                 stats.fill(0.0)
                 qe, te = self._statistics(part, wa, stats, buffers)
             # errors of the weights after `epoch` updates, the last one made with sigmas[epoch-1]
             control.record(state, epoch, qe, te, sigmas[max(epoch - 1, 0)], None)
-            if small is None:
-                if dense is None:  # separable: two 1-D passes, no (K, K)
-                    smoothed = grid.gaussian_smooth(stats, sigmas[epoch], self.work)  # (K, d + 1)
-                else:
-                    smoothed = h_of(dense, sigmas[epoch]) @ stats
-                _kernels.batch_step(smoothed, wc, wa, code)  # the batch rule, in place
+            if small is not None:  # smoothed already (into stats)
+                smoothed = stats
+            elif dense is None:  # separable: two 1-D passes, no (K, K)
+                smoothed = grid.gaussian_smooth(stats, sigmas[epoch], self.work)  # (K, d + 1)
+            else:
+                smoothed = h_of(dense, sigmas[epoch]) @ stats
+            _kernels.batch_step(smoothed, wc, wa, code)  # the batch rule, in place
             state.epoch = epoch + 1
             control.step()
             control.epoch_done(state)
@@ -179,7 +177,7 @@ class NumpyRunner(CompiledSearch):
                 return state
         w = wc + center
         errors = (self._final_errors(part, w) if small is None
-                  else self._small_errors(part, w, small[0], small[1]))
+                  else self._small_errors(part, w, small[0], small[1], best))
         control.record(state, len(sigmas), *errors, sigmas[-1], None)
         self.drop_cache()
         state.weights, state.centred, state.finished = w, False, True

@@ -152,21 +152,19 @@ class Grid:
         error); hexagonal grids the six units at distance 1.
         """
         pos = self.positions()
-        r, c = np.divmod(np.arange(self.size), self.n)
+        units = np.arange(self.size)
+        r, c = np.divmod(units, self.n)
         limit = 2.0 if self.topology == "rectangular" else 1.0
-        candidates = []
-        for dr in (-1, 0, 1):
-            for dc in (-1, 0, 1):
-                rr, cc = r + dr, c + dc
-                if self.toroidal:
-                    rr, cc = rr % self.m, cc % self.n
-                ok = (rr >= 0) & (rr < self.m) & (cc >= 0) & (cc < self.n)
-                other = np.where(ok, rr * self.n + cc, 0)
-                delta = self.offsets(pos, pos[other])
-                ok &= np.einsum("ij,ij->i", delta, delta) <= limit + 1e-9
-                ok &= other != np.arange(self.size)
-                candidates.append(np.where(ok, other, -1))
-        table = np.sort(np.stack(candidates, axis=1), axis=1)  # (K, 9)
+        dr, dc = np.divmod(np.arange(9), 3)  # the 3 x 3 block of grid offsets around a unit
+        rr, cc = r[:, None] + (dr - 1), c[:, None] + (dc - 1)  # (K, 9)
+        if self.toroidal:
+            rr, cc = rr % self.m, cc % self.n
+        ok = (rr >= 0) & (rr < self.m) & (cc >= 0) & (cc < self.n)
+        other = np.where(ok, rr * self.n + cc, 0)  # (K, 9)
+        delta = self.offsets(pos[:, None, :], pos[other])  # (K, 9, 2)
+        ok &= np.einsum("ijk,ijk->ij", delta, delta) <= limit + 1e-9
+        ok &= other != units[:, None]
+        table = np.sort(np.where(ok, other, -1), axis=1)  # (K, 9)
         # small toroidal grids reach one unit by two offsets: keep it once
         table[:, 1:][table[:, 1:] == table[:, :-1]] = -1
         table = -np.sort(-table, axis=1)  # valid indices first, -1 padding last

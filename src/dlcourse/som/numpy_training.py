@@ -12,6 +12,8 @@ from a checkpoint computes the same bits as one never stopped.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from dlcourse.som import _kernels
@@ -36,6 +38,16 @@ from dlcourse.som.rules import (
 # per-call costs outweigh the arithmetic (wine, 178 x 13 on 8x8: 2.6x faster a fit; about
 # 0.85M the two paths are even, above it the GEMM is faster)
 SMALL_WORK = 1 << 19
+
+
+class SmallProblem(NamedTuple):
+    """What a small problem's compiled epoch takes besides the weights (see
+    :meth:`NumpyRunner._small_problem`)."""
+
+    xa: np.ndarray  # (N, d + 1) float32 centred rows and a column of ones
+    offset: np.ndarray  # (N,) float32 |x - c|^2
+    across2: np.ndarray  # (m, m) squared row offsets
+    along2: np.ndarray  # (P, P, n, n) squared column offsets per row parity
 
 
 class NumpyRunner(CompiledSearch):
@@ -103,10 +115,10 @@ class NumpyRunner(CompiledSearch):
         return totals[0] / totals[2], totals[1] / totals[2]
 
     def _small_problem(self, part: np.ndarray, grid: Grid,
-                       dense: np.ndarray | None) -> tuple | None:
-        """The arrays besides the weights that :func:`_kernels.small_batch_epoch` takes, when
-        one call per epoch is the faster way (Euclidean, the separable gaussian, one process,
-        a small problem), else None."""
+                       dense: np.ndarray | None) -> SmallProblem | None:
+        """The arrays :func:`_kernels.small_batch_epoch` takes besides the weights, when one
+        call per epoch is the faster way (Euclidean, the separable gaussian, one process, a
+        small problem), else None."""
         units, width = grid.size, part.shape[1] + 1
         if (dense is not None or self.spec.distance != "euclidean" or multi_process()
                 or len(part) * units * width > SMALL_WORK
@@ -114,14 +126,14 @@ class NumpyRunner(CompiledSearch):
             return None
         xa, offset = np.empty((len(part), width), np.float32), np.empty(len(part), np.float32)
         self._convert(part, xa, offset)
-        return (xa, offset, *grid.separable_offsets())
+        return SmallProblem(xa, offset, *grid.separable_offsets())
 
-    def _small_errors(self, part: np.ndarray, w: np.ndarray, xa: np.ndarray,
-                      offset: np.ndarray, best: np.ndarray) -> tuple[float, float]:
+    def _small_errors(self, part: np.ndarray, w: np.ndarray, small: SmallProblem,
+                      best: np.ndarray) -> tuple[float, float]:
         """:meth:`_final_errors` of a small problem (see :meth:`_small_problem`)."""
         dist, miss = np.empty(len(part)), np.empty(len(part), np.bool_)
-        misses = _kernels.small_scan(xa, offset, self.weights32(w), self.spec.neighbors, dist,
-                                     miss, best)
+        misses = _kernels.small_scan(small.xa, small.offset, self.weights32(w),
+                                     self.spec.neighbors, dist, miss, best)
         _kernels.winner_distances(part, np.ascontiguousarray(w, dtype=np.float64), best, dist)
         return float(dist.mean()), misses / len(part)
 
@@ -153,8 +165,8 @@ class NumpyRunner(CompiledSearch):
         for epoch in range(state.epoch, len(sigmas)):
             if small is not None:  # the whole epoch up to the update in one compiled call
                 total, misses = _kernels.small_batch_epoch(
-                    small[0], small[1], wa, self.spec.neighbors, small[2], small[3],
-                    sigmas[epoch], *buffers, best, dists, stats)
+                    small.xa, small.offset, wa, self.spec.neighbors, small.across2,
+                    small.along2, sigmas[epoch], *buffers, best, dists, stats)
                 qe, te = total / len(part), misses / len(part)
             else:
                 stats.fill(0.0)
@@ -177,7 +189,7 @@ class NumpyRunner(CompiledSearch):
                 return state
         w = wc + center
         errors = (self._final_errors(part, w) if small is None
-                  else self._small_errors(part, w, small[0], small[1], best))
+                  else self._small_errors(part, w, small, best))
         control.record(state, len(sigmas), *errors, sigmas[-1], None)
         self.drop_cache()
         state.weights, state.centred, state.finished = w, False, True

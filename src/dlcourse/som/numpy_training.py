@@ -35,7 +35,7 @@ from dlcourse.som.rules import (
 
 # A batch epoch is one compiled call (no BLAS, no Python in between) when rows x units x
 # (d + 1), and the smoothing's units x (m + n) x (d + 1), are at most this: below it the
-# per-call costs outweigh the arithmetic (wine, 178 x 13 on 8x8: 2.6x faster a fit; about
+# per-call costs outweigh the arithmetic (wine, 178 x 13 on 8x8: a fit 2.5x faster; about
 # 0.85M the two paths are even, above it the GEMM is faster)
 SMALL_WORK = 1 << 19
 

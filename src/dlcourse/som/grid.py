@@ -104,8 +104,7 @@ class Grid:
 
         grid = values.reshape(m, n, -1)  # (m, n, c)
         across = np.exp(across2 * scale)  # (m, m)
-        # a one-row hexagonal grid has no odd rows to shift
-        parities = (0, 1) if self.topology == "hexagonal" and m > 1 else (0,)
+        parities = range(self._row_parities())
         stride = len(parities)
         out = buffer("out", grid.shape)
         along = buffer("along", grid.shape)  # rows smoothed along x towards one target parity
@@ -136,13 +135,19 @@ class Grid:
                  for t in parities for s in parities}
         return squared((rows[:, None] - rows[None, :]) * step_y, period_y), along
 
+    def _row_parities(self) -> int:
+        """How many row parities the separable smoothing tells apart: 2 on a hexagonal grid of
+        several rows (its odd rows sit half a unit right), else 1 (a one-row hexagonal grid
+        has no odd rows to shift)."""
+        return 2 if self.topology == "hexagonal" and self.m > 1 else 1
+
     def separable_offsets(self) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`gaussian_smooth`'s squared offsets as float64 arrays: between rows (m, m) and
         between columns (P, P, n, n) per (target, source) row parity, P = 2 on a hexagonal
         grid of several rows, else 1 (``dlcourse.som._kernels.gaussian_smooth`` takes them)."""
         across2, along = self._squared_offsets()
-        parities = 2 if self.topology == "hexagonal" and self.m > 1 else 1
-        along2 = np.array([[along[t, s] for s in range(parities)] for t in range(parities)])
+        parities = range(self._row_parities())
+        along2 = np.array([[along[t, s] for s in parities] for t in parities])
         return across2.astype(np.float64), along2.astype(np.float64)
 
     def neighbors(self) -> np.ndarray:

@@ -154,31 +154,3 @@ def test_numba_free_search_gives_the_compiled_bits(wine, distance):
         np.testing.assert_array_equal(got, expected)
     assert 0 < flags.sum() < len(wine)  # the comparison is not vacuous
     np.testing.assert_array_equal(plain.transform(wine, w), compiled.transform(wine, w))
-
-
-def test_no_fastmath_kernel_calls_an_exact_one():
-    # numba compiles a kernel first reached from a fastmath kernel with fastmath and caches it
-    # so: its bits would then depend on which fit ran first in a fresh cache
-    import ast
-    import inspect
-    import re
-    from pathlib import Path
-
-    tree = ast.parse(inspect.getsource(_kernels))
-    fastmath = {}
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.decorator_list:
-            flags = ast.unparse(node.decorator_list[0])
-            if flags.startswith("njit"):
-                fastmath[node.name] = "fastmath=True" in flags
-    assert fastmath["small_batch_epoch"] and not fastmath["batch_step"]  # the check sees both
-    package = Path(_kernels.__file__).parent
-    called_from_python = {name for path in package.glob("*.py") if path.name != "_kernels.py"
-                          for name in re.findall(r"_kernels\.(\w+)\(", path.read_text())}
-    assert {"batch_step", "small_batch_epoch", "winner_distances"} <= called_from_python
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and fastmath.get(node.name):
-            calls = {c.func.id for c in ast.walk(node) if isinstance(c, ast.Call)
-                     and isinstance(c.func, ast.Name) and c.func.id in fastmath}
-            exact = {name for name in calls if not fastmath[name]}
-            assert not exact & called_from_python, (node.name, exact)

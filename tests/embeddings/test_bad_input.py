@@ -255,3 +255,17 @@ def test_resume_with_other_settings_is_refused_before_the_corpus_is_read(
     monkeypatch.setattr(sources, "open_corpus",
                         lambda *a, **k: pytest.fail("the corpus was read before the refusal"))
     refused(files, "embed", "train", *GOOD, *options, "--out", "run", "--resume", match=match)
+
+
+def test_a_file_named_like_a_corpus_is_read_when_given_as_a_path(cli_run, workdir):
+    # ./lee used to be normalised to "lee" and train on the named corpus instead
+    Path("lee").write_text("alpha beta gamma delta alpha beta\n" * 50)
+    args = ("--threads", "1", "embed", "train", "--epochs", "1", "--dim", "5", "--min-count",
+            "1", "--dry-run")
+    as_path = cli_run(*args, "./lee", "--out", "file")
+    assert as_path.code == 0, as_path.err
+    assert "4 words x 5 dims" in as_path.out and "named corpus" not in as_path.err
+    as_name = cli_run(*args, "lee", "--out", "corpus")
+    assert as_name.code == 0, as_name.err
+    assert "4 words" not in as_name.out  # the Lee corpus
+    assert "DATA 'lee' is the named corpus; for the file of that name write ./lee" in as_name.err

@@ -8,6 +8,7 @@ undecodable file), ``open_corpus`` gives what ``Word2Vec.fit`` / ``GloVe.fit`` t
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 
 from dlcourse.errors import DlcourseError
@@ -56,6 +57,12 @@ def check_data(value: str, encoding: str = "utf-8") -> str:
 
     name = corpus_name(value)
     if name is not None:
+        if Path(value.strip()).is_file():  # a bare name is the corpus; say how to get the file
+            import logging
+
+            logging.getLogger("dlcourse").warning(
+                "note: DATA '%s' is the named corpus; for the file of that name write ./%s",
+                value.strip(), value.strip())
         return name
     path = Path(value).expanduser()
     if not path.exists():
@@ -63,7 +70,10 @@ def check_data(value: str, encoding: str = "utf-8") -> str:
         raise DlcourseError(f"DATA {value!r} is neither a named corpus ({names}) nor an "
                             "existing file")
     check_text_file(path, encoding, "DATA")
-    return str(path)
+    # a path that reads as a name once normalised (./lee -> lee) keeps its folder, so that
+    # open_corpus reads the file and not the corpus
+    text = str(path)
+    return text if corpus_name(text) is None else os.path.join(".", text)
 
 
 def open_corpus(data: str, encoding: str = "utf-8", limit: int | None = None):

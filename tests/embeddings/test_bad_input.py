@@ -269,3 +269,16 @@ def test_a_file_named_like_a_corpus_is_read_when_given_as_a_path(cli_run, workdi
     assert as_name.code == 0, as_name.err
     assert "4 words" not in as_name.out  # the Lee corpus
     assert "DATA 'lee' is the named corpus; for the file of that name write ./lee" in as_name.err
+
+
+def test_a_diverging_glove_stops_with_one_line_and_writes_nothing(cli_run, files):
+    # AdaGrad at lr 2 overflows on Lee; the kernel used to raise ZeroDivisionError (exit 1,
+    # a traceback). Found in training, so after the counting's log lines
+    before = files()
+    result = cli_run("--threads", "1", "embed", "train", "lee", "--method", "glove",
+                     "--epochs", "2", "--dim", "20", "--lr", "2", "--out", "out")
+    assert result.code == 2 and "Traceback" not in result.err, result.err
+    assert result.err.strip().splitlines()[-1] == (
+        "error: GloVe diverged: the loss became nan in epoch 1; lower the learning rate "
+        "(--lr, now 2)")
+    assert files() == before

@@ -349,7 +349,9 @@ def glove_kernel(dim: int):
     touches four random rows (w_i, c_j and their sums): the rows of the entry two ahead are
     requested while this one is computed (1.6x faster on the glosses' 4M entries).
     """
-    @njit(nogil=True, fastmath=True, cache=True)
+    # error_model numpy: a diverging step gives inf or nan (the caller checks each epoch's
+    # loss) instead of a ZeroDivisionError from inside the kernel
+    @njit(nogil=True, fastmath=True, cache=True, error_model="numpy")
     def glove(rows, cols, logx, weight, begin, end, w, c, bw, bc, gw, gc, gbw, gbc, eta):
         loss = 0.0
         for e in range(begin, end):

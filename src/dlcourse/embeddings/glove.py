@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -28,7 +29,12 @@ from dlcourse.embeddings.vectors import KeyedVectors
 from dlcourse.engine.distributed import barrier
 from dlcourse.engine.interrupt import StopGuard, stopped_at_once
 from dlcourse.engine.threads import thread_budget
-from dlcourse.errors import IncompatibleModelError, InputError, TrainingInterrupted
+from dlcourse.errors import (
+    DlcourseError,
+    IncompatibleModelError,
+    InputError,
+    TrainingInterrupted,
+)
 
 log = logging.getLogger(__name__)
 CACHE_TOKENS = 50_000_000  # keep the encoded corpus in memory below this (200 MB)
@@ -174,6 +180,10 @@ class GloVe(VectorEstimator):
                         raise TrainingInterrupted(interrupted_message(where, checkpoint))
                 position = {"round": 0, "seconds": 0.0}
                 loss = rounds.epoch_loss(len(vals))
+                if not math.isfinite(loss):  # the same sum on every rank: all stop here
+                    raise DlcourseError(f"GloVe diverged: the loss became {loss} in epoch "
+                                        f"{epoch}; lower the learning rate (--lr, now "
+                                        f"{cfg.eta:g})")
                 history.append({"epoch": epoch, "loss": loss,
                                       "seconds": time.perf_counter() - t0})
                 log.info("glove epoch %d: loss %.5f", epoch, loss)

@@ -96,6 +96,27 @@ def test_glove_format_without_header(glove, tmp_path):
         KeyedVectors.load_word2vec_format(path)
 
 
+def test_words_a_format_cannot_hold_are_refused_before_writing(tmp_path):
+    # GloVe 840B has words with spaces: its text format keeps them (the reader takes the last
+    # D fields as numbers), the word2vec formats would split them and misalign the file
+    from dlcourse.cli.common import VECTOR_FORMATS
+    from dlcourse.embeddings.vector_files import FORMATS
+
+    assert VECTOR_FORMATS == FORMATS  # the CLI's --format choices
+    kv = KeyedVectors(["a", "new york"], np.eye(2, 3, dtype=np.float32))
+    for binary, name in ((False, "v.txt"), (True, "v.bin")):
+        with pytest.raises(DlcourseError, match=r"1 of the 2 words .* e\.g\. 'new york'"):
+            kv.save_word2vec_format(tmp_path / name, binary=binary)
+        assert not (tmp_path / name).exists()
+    kv.save_word2vec_format(tmp_path / "v.glove", write_header=False)
+    back = load_vectors(tmp_path / "v.glove")
+    assert back.index_to_key == ["a", "new york"]
+    np.testing.assert_array_equal(back.vectors, kv.vectors)
+    with pytest.raises(DlcourseError, match="line break"):
+        KeyedVectors(["a", "b\nc"], np.eye(2, 3)).save_word2vec_format(
+            tmp_path / "w.glove", write_header=False)
+
+
 def test_own_model_file_round_trip_without_torch(glove, tmp_path, monkeypatch):
     import sys
 

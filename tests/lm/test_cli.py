@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dlcourse.cli.main import main
@@ -88,6 +89,19 @@ def test_evaluate_generate_similar_export(run_dir, cli_run, monkeypatch):
     assert cli_run("lm", "export", "run", "--to", "vectors/lm.txt").code == 0
     header = open("vectors/lm.txt").readline().split()
     assert header[1] == "16" and int(header[0]) == metrics["vocab_size"] - 1
+    # a .bin file is word2vec binary, as `embed export` writes it (it was text in any case)
+    from gensim.models import KeyedVectors
+
+    assert "(word2vec-binary)" in cli_run("lm", "export", "run", "--to", "vectors/lm.bin").out
+    binary = KeyedVectors.load_word2vec_format("vectors/lm.bin", binary=True)
+    text = KeyedVectors.load_word2vec_format("vectors/lm.txt")
+    assert binary.index_to_key == text.index_to_key and binary.vector_size == 16
+    np.testing.assert_allclose(binary.vectors, text.vectors, rtol=1e-6)
+    # the run's own files are never written over
+    before = (run_dir / "curves.png").read_bytes()
+    cli_run("lm", "export", "run", "--to", "run/curves.png").assert_user_error(
+        "the training run's own curves.png")
+    assert (run_dir / "curves.png").read_bytes() == before
 
 
 def test_generate_and_similar_read_words_and_count_the_vocabulary_alike(run_dir, cli_run,

@@ -66,10 +66,27 @@ def _can_write_in(folder: Path) -> bool:
         return False
 
 
-#: the files a training run keeps in its folder: an output option never writes over them
-RUN_FILES = frozenset({MODEL_FILE, "model.pt", "last.safetensors", "last.pt", "best.pt",
-                       "model.json", "vocab.json", "config.json", "tokenizer.json",
-                       "history.json", "metrics.json"})
+#: the files a training run keeps in its folder (and the evaluations written there): an
+#: output option never writes over them
+RUN_FILES = frozenset({
+    MODEL_FILE, "model.pt", "last.safetensors", "last.pt", "best.pt", "model.json", "vocab.json",
+    "config.json", "tokenizer.json", "history.json", "metrics.json", "curves.png",  # lm
+    "metrics_valid.json", "metrics_test.json", "confusion_valid.png", "confusion_test.png",
+    "teacher_labels.npz",  # classify
+    "confusion.png", "misclassified.png",  # vision
+    "evaluation.json", "confusion_eval.png", "misclassified_eval.png"})  # evaluate --out
+
+#: the formats of the commands that write word vectors (``embed export``, ``lm export``)
+VECTOR_FORMATS = ("word2vec", "word2vec-binary", "glove")
+vector_format_option = click.option(
+    "--format", "fmt", type=click.Choice(VECTOR_FORMATS), default=None,
+    help="word2vec text, word2vec binary or GloVe text (no header) [default: word2vec-binary "
+         "for a .bin file, else word2vec].")
+
+
+def vector_format(fmt: str | None, dest: Path) -> str:
+    """``--format`` as given, else the default of the file's suffix."""
+    return fmt or ("word2vec-binary" if dest.suffix == ".bin" else "word2vec")
 
 
 def check_out_file(value: str | os.PathLike, option: str, example: str) -> Path:

@@ -24,6 +24,8 @@ from dlcourse.cli.common import (
     echo_table,
     note_deprecated,
     optional_out_dir,
+    vector_format,
+    vector_format_option,
 )
 from dlcourse.cli.embed import READ, encoding_of, group
 from dlcourse.errors import DlcourseError
@@ -242,9 +244,7 @@ class _RequiredOption(click.Option):
 @click.argument("old_dest", metavar="", required=False, callback=_export_file)
 @click.option("--to", "dest", cls=_RequiredOption, callback=_export_file,
               help="The file to write (its folder is created if needed).")
-@click.option("--format", "fmt", type=click.Choice(["word2vec", "word2vec-binary", "glove"]),
-              default=None, help="word2vec text, word2vec binary or GloVe text (no header) "
-                                 "[default: word2vec-binary for a .bin file, else word2vec].")
+@vector_format_option
 @READ
 def export(model_dir, old_dest, dest, fmt, **options):
     """Write the vectors in a format gensim, word2vec.c or GloVe tools read.
@@ -261,7 +261,7 @@ def export(model_dir, old_dest, dest, fmt, **options):
         dest = old_dest
     if dest is None:
         raise click.UsageError("Missing option '--to'.")
-    fmt = fmt or ("word2vec-binary" if dest.suffix == ".bin" else "word2vec")
+    fmt = vector_format(fmt, dest)
     kv = _load(model_dir, encoding_of(options))
     kv.save_word2vec_format(dest, binary=fmt == "word2vec-binary", write_header=fmt != "glove")
     click.echo(f"{len(kv)} vectors -> {dest} ({fmt})")

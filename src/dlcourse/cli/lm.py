@@ -31,6 +31,8 @@ from dlcourse.cli.common import (
     optional_out_dir,
     out_option,
     resume_option,
+    vector_format,
+    vector_format_option,
 )
 from dlcourse.cli.options import ConfigOptions, ConfigValue
 from dlcourse.errors import DlcourseError
@@ -370,11 +372,14 @@ def similar(model_dir, words, topn, device):
 @group.command()
 @model_dir_argument("lm")
 @click.option("--to", "path", required=True, callback=_out_file,
-              help="Output file (word2vec text format; its folder is created if needed).")
-def export(model_dir, path):
-    """Export the embedding table as word vectors (word2vec text, without <pad>)."""
+              help="The file to write (its folder is created if needed).")
+@vector_format_option
+def export(model_dir, path, fmt):
+    """Export the embedding table as word vectors (without <pad>), in a format gensim,
+    word2vec.c, GloVe tools and `dlcourse embed` read."""
     from dlcourse.lm import LanguageModel
 
+    fmt = vector_format(fmt, path)
     lm = LanguageModel.load(model_dir, device="cpu")
     path.parent.mkdir(parents=True, exist_ok=True)
-    click.echo(f"wrote {lm.export_vectors(path)}")
+    click.echo(f"wrote {lm.export_vectors(path, fmt)} ({fmt})")

@@ -29,12 +29,14 @@ def write_vectors(words: list[str], vectors: np.ndarray, path: str | Path, fmt: 
             header).
 
     Raises:
-        ValueError: an unknown format.
+        InputError: an unknown format; a word the format cannot hold (an empty one, a line
+            break, or in the word2vec formats a space or tab: their readers end a word there).
     """
     from dlcourse.engine.files import atomic_write
 
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    _check_words(words, fmt)
     path = Path(path)
     dim = vectors.shape[1]
     with atomic_write(path, "wb") as f:
@@ -48,6 +50,18 @@ def write_vectors(words: list[str], vectors: np.ndarray, path: str | Path, fmt: 
             for word, row in zip(words, vectors):
                 f.write(f"{word} {line % tuple(row.tolist())}\n".encode())
     return path
+
+
+def _check_words(words: list[str], fmt: str) -> None:
+    """Refuse words that would come back as other words (or misalign the file) when read."""
+    breaks = "\n\r" if fmt == "glove" else "\n\r \t"
+    bad = [w for w in words if not w or any(c in w for c in breaks)]
+    if bad:
+        where = ("a line break" if fmt == "glove"
+                 else "a space, tab or line break (word2vec readers end a word at a space)")
+        hint = "; the glove format (--format glove) keeps spaces" if fmt != "glove" else ""
+        raise InputError(f"{len(bad)} of the {len(words)} words are empty or hold {where}, "
+                         f"e.g. {bad[0]!r}: the {fmt} format cannot hold them{hint}")
 
 
 def sniff_format(path: str | Path) -> str:

@@ -320,11 +320,13 @@ class LanguageModel(Estimator):
         similarity in the embedding table."""
         return self.keyed_vectors().most_similar(self.vocabulary_entries([word])[0], topn=topn)
 
-    def export_vectors(self, path: str | Path) -> Path:
-        """Write the embedding table in word2vec text format (gensim and GloVe tools read it)."""
-        path = Path(path)
-        self.keyed_vectors().save_word2vec_format(path)
-        return path
+    def export_vectors(self, path: str | Path, fmt: str = "word2vec") -> Path:
+        """Write the embedding table as word vectors: ``fmt`` "word2vec" (text, gensim and
+        GloVe tools read it), "word2vec-binary" or "glove" (text without the header)."""
+        from dlcourse.embeddings.vector_files import write_vectors
+
+        kv = self.keyed_vectors()
+        return write_vectors(kv.index_to_key, kv.vectors, path, fmt)
 
     # ---------------------------------------------------------------------- save/load
     def _get_state(self) -> tuple[dict, dict]:

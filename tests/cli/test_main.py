@@ -40,6 +40,20 @@ def test_user_error_is_one_line(capsys):
     assert "Traceback" not in err
 
 
+def test_running_out_of_memory_is_one_line(cli_run, workdir, monkeypatch):
+    # it was a traceback (a 100000x100000 SOM asked numpy for 74.5 GiB)
+    import numpy as np
+
+    def allocate(*args, **kwargs):
+        return np.empty((1 << 18, 1 << 18))  # 512 GiB: numpy's MemoryError, with the size
+
+    monkeypatch.setattr("dlcourse.som.SOM.fit", allocate)
+    result = cli_run("som", "train", "sklearn:iris", "--grid", "3x3", "--out", "run")
+    assert result.code == 1 and "Traceback" not in result.err, result.err
+    assert result.err.splitlines()[-1].startswith("error: out of memory: Unable to allocate ")
+    assert result.err.splitlines()[-1].endswith("; use smaller settings or less data (--limit)")
+
+
 def test_an_old_data_set_name_is_noted_once(cli_run):
     result = cli_run("data", "info", "cifar10")  # the note came once per lookup: 4 times
     assert result.code == 0 and result.err.count("'cifar10' is now called 'cifar-10'") == 1

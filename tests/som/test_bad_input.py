@@ -17,6 +17,9 @@ TRAIN = [
     (("--grid", "abc"), r"--grid 'abc' is not a grid like 20x20"),
     (("--grid", "3x"), r"--grid '3x' is not a grid like 20x20"),
     (("--grid", "1x1"), r"a 1x1 grid has no neighbours"),
+    # it allocated 74.5 GiB and died with a traceback
+    (("--grid", "100000x100000"), r"a 100000x100000 map has 10,000,000,000 units; at most "
+                                  r"1,000,000 are supported"),
     (("--epochs", "0"), r"--epochs must be >= 1, got 0"),
     (("--epochs", "abc"), r"'abc' is not an integer"),
     (("--epochs", "1.5"), r"'1.5' is not an integer"),

@@ -255,3 +255,29 @@ def _weights(run: str) -> np.ndarray:
     from dlcourse.som import SOM
 
     return SOM.load(run).weights_
+
+
+def test_evaluate_and_plot_default_to_the_rows_a_limited_run_trained_on(cli_run, workdir):
+    # they read the whole file; evaluate then disagreed with train's own metrics
+    assert cli_run("som", "train", "sklearn:iris", "--grid", "4x4", "--limit", "30", "--epochs",
+                   "3", "--seed", "3", "--device", "cpu", "--out", "m").code == 0
+    metrics = json.loads(open("m/metrics.json").read())
+    result = cli_run("som", "evaluate", "m", "--out", "e")
+    assert result.code == 0, result.err
+    row = json.loads(open("e/evaluation.json").read())
+    assert row["samples"] == metrics["samples"] == 30
+    assert row["quantization_error"] == pytest.approx(metrics["quantization_error"])
+    assert row["topographic_error"] == pytest.approx(metrics["topographic_error"])
+    # an explicit --limit (or DATA) still chooses
+    assert cli_run("som", "evaluate", "m", "--limit", "150", "--out", "all").code == 0
+    assert json.loads(open("all/evaluation.json").read())["samples"] == 150
+
+
+def test_metrics_count_the_samples_iterations_visit(cli_run, workdir):
+    # --iterations replaces epochs x samples: metrics said 3 epochs for 5 samples visited
+    result = cli_run("som", "train", "sklearn:iris", "--grid", "3x3", "--algorithm", "online",
+                     "--epochs", "3", "--iterations", "75", "--device", "cpu", "--out", "o")
+    assert result.code == 0, result.err
+    metrics = json.loads(open("o/metrics.json").read())
+    assert metrics["samples_visited"] == 75 and metrics["epochs"] == 0.5
+    assert metrics["samples_per_s"] == pytest.approx(75 / metrics["seconds"])

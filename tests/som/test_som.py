@@ -275,6 +275,20 @@ def test_evaluate_is_one_dict_of_the_measures(iris):
         plain.evaluate(X, y[:-1])
 
 
+def test_label_agreement_counts_samples_on_unlabelled_units_as_misses(iris):
+    # trained on 15 rows, a 10x10 map labels at most 15 units: most of the 150 rows land on
+    # units without a label, which used to be left out (0.94 where 20% agreed)
+    X, y = iris
+    rng = np.random.default_rng(0)
+    few = rng.choice(len(X), 15, replace=False)
+    som = SOM(10, 10, epochs=5, device="cpu").fit(X[few], y[few])
+    coords = som.predict(X)
+    units = [som.unit_labels_[r][c] for r, c in coords]
+    assert 0 < units.count(None) < len(X)  # the case is there
+    expected = np.mean([u is not None and u == t for u, t in zip(units, y)])
+    assert som.evaluate(X, y)["label_agreement"] == pytest.approx(expected)
+
+
 def test_labels_of_another_length_are_refused_before_training(tmp_path, iris):
     X, y = iris
     with pytest.raises(ValueError, match=r"y has shape \(149,\) for 150 rows"):

@@ -187,6 +187,10 @@ def _run(args: list[str]) -> None:
         # shell tools do, stdout pointed at /dev/null so the flush at exit does not fail again
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(141)  # 128 + SIGPIPE, what the shell reports for a tool the pipe stopped
+    except MemoryError as exc:  # numpy's names the size it could not allocate
+        _traceback(debug)
+        _fail(f"out of memory: {_error_line(exc)}; use smaller settings or less data "
+              "(--limit)", 1)
     except (DlcourseError, ValueError, OSError, EOFError) as exc:
         _traceback(debug)
         user_os = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError,

@@ -8,6 +8,7 @@ No heavy imports here (no torch, no numpy): ``dlcourse <noun> --help`` stays fas
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -94,8 +95,9 @@ def option_error(exc: ConfigError,
     message = str(exc)
     if exc.field and message.startswith(exc.field):
         message = option_name(exc.field, rename) + message[len(exc.field):]
-    elif exc.field:
-        message = message.replace(exc.field, option_name(exc.field, rename), 1)
+    elif exc.field:  # the field as a word: "m" must not rename the "m" of "map"
+        message = re.sub(rf"\b{re.escape(exc.field)}\b",
+                         lambda _: option_name(exc.field, rename), message, count=1)
     return DlcourseError(message)
 
 

@@ -177,7 +177,9 @@ def _fit(source: str, config: SOMConfig, out: Path, resume: bool, run_info: dict
                      "feature_names": table.feature_names, "named_features": table.named,
                      # where evaluate/plot find the data again, from any working directory
                      "data": source if named_set else str(Path(source).resolve()),
-                     "label_column": table.label_column}
+                     "label_column": table.label_column,
+                     # the --limit subset, so that evaluate and plot default to the same rows
+                     "limit": run_info["limit"], "limit_seed": config.seed}
     labels = None
     if table.labels is not None:
         labels = [str(v) for v in table.labels]
@@ -193,12 +195,15 @@ def _report(som, X, source: str, out: Path) -> None:
     write_json(out / "history.json", som.history_)
     c = som.config
     seconds = som.history_[-1]["seconds"]  # training only, over the resumed runs too
+    # --iterations (online, mini-batch) replaces epochs x samples
+    visited = len(X) * c.epochs if c.iterations is None else int(c.iterations)
     write_json(out / "metrics.json", {
         "data": source, "samples": len(X), "features": X.shape[1], "grid": f"{c.m}x{c.n}",
-        "topology": c.topology, "algorithm": c.algorithm, "epochs": c.epochs,
-        "quantization_error": som.quantization_error_,
+        "topology": c.topology, "algorithm": c.algorithm,
+        "epochs": c.epochs if c.iterations is None else round(visited / len(X), 4),
+        "samples_visited": visited, "quantization_error": som.quantization_error_,
         "topographic_error": som.topographic_error_, "seconds": seconds,
-        "samples_per_s": len(X) * c.epochs / max(seconds, 1e-9)})
+        "samples_per_s": visited / max(seconds, 1e-9)})
     echo_table([{"epoch": h["epoch"], "qe": h["quantization_error"],
                  "te": h["topographic_error"], "sigma": h["sigma"]} for h in som.history_])
     click.echo(f"trained {c.m}x{c.n} {c.topology} map on {len(X):,} x {X.shape[1]} in "
@@ -214,11 +219,13 @@ def _load_map(model_dir: Path, device: str):
 
 def _load_data(som, model_dir: Path, data: str | None, limit: int | None, seed: int,
                what: str = "DATA"):
-    """(table, X) of DATA (default: the map's training data) as the map expects them; ``what``
-    names DATA in the messages."""
+    """(table, X) of DATA (default: the map's training data, its --limit subset too unless
+    ``limit`` is given) as the map expects them; ``what`` names DATA in the messages."""
     from dlcourse.som.data import IMAGE_SETS, check_source, load_table, model_inputs
 
     if data is None:
+        if limit is None and som.metadata_.get("limit") is not None:  # the training rows
+            limit, seed = int(som.metadata_["limit"]), int(som.metadata_["limit_seed"])
         data = som.metadata_.get("data")
         if data is None:
             raise DlcourseError(f"{model_dir} does not say which data it was trained on; pass "
@@ -243,9 +250,12 @@ def _load_data(som, model_dir: Path, data: str | None, limit: int | None, seed: 
 def evaluate(model_dir, data, limit, seed, out, device):
     """Quantization error, topographic error and label agreement of MODEL_DIR on DATA.
 
-    DATA defaults to the data the map was trained on. Label agreement: the share of samples
-    whose best unit carries their label (units labelled by the training data's majority);
-    printed when DATA and the model have labels. Writes files only with --out.
+    DATA defaults to the data the map was trained on (its rows: a map trained with --limit is
+    evaluated on that subset unless --limit is given). Label agreement: the share of samples
+    whose best unit carries their label (units labelled by the training data's majority; a
+    sample on a unit no training sample won does not agree); printed when DATA and the model
+    have labels. A map trained without labels prints label_purity instead: the same share
+    against the majority labels DATA itself gives the units. Writes files only with --out.
     """
     som = _load_map(model_dir, device)
     table, X = _load_data(som, model_dir, data, limit, seed)

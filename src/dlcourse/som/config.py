@@ -35,6 +35,9 @@ BACKENDS = ("auto", "numpy", "torch")
 # settings that change where or in what blocks a run computes, never the map it trains: a
 # resumed run may change them
 RESUME_FREE = ("device", "chunk_size", "progress")
+# the largest map (1000 x 1000): beyond it the unit tables alone (weights, neighbours, the
+# search's distance blocks) take gigabytes before any training, and no map that size has a use
+MAX_UNITS = 1_000_000
 
 @dataclass
 class SOMConfig(Config):
@@ -123,6 +126,10 @@ class SOMConfig(Config):
             raise ConfigError(f"learning_rate_end {self.learning_rate_end:g} is above "
                               f"the start rate {self.learning_rate:g}: the rate decays over "
                               "training", "learning_rate_end")
+        if self.m * self.n > MAX_UNITS:
+            raise ConfigError(f"a {self.m}x{self.n} map has {self.m * self.n:,} units; at most "
+                              f"{MAX_UNITS:,} are supported (maps usually have far fewer units "
+                              "than samples: about 5 sqrt(N) is a common start)", "m")
         if self.iterations is not None and self.algorithm == "batch":
             raise ConfigError("iterations applies to the online and minibatch algorithms; the "
                               "batch algorithm trains for epochs", "iterations")

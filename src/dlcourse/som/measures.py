@@ -105,7 +105,8 @@ def majority_labels(coords: np.ndarray, labels: Sequence, shape: tuple[int, int]
 
 def label_agreement(unit_labels: Sequence[Sequence], coords: np.ndarray,
                     labels: Sequence) -> float:
-    """Share of samples whose label is their best unit's label (units without one skipped).
+    """Share of samples whose label is their best unit's label; a sample whose best unit has
+    no label (it won no training sample) does not agree.
 
     Args:
         unit_labels: (m, n) nested lists, e.g. the training data's majority labels.
@@ -113,9 +114,12 @@ def label_agreement(unit_labels: Sequence[Sequence], coords: np.ndarray,
         labels: one label per sample (compared as text).
 
     Returns:
-        the share in [0, 1], NaN when no sample lands on a labelled unit.
+        the share in [0, 1], NaN when there are no samples.
+
+    Example:
+        >>> label_agreement([["a", None]], np.array([[0, 0], [0, 0], [0, 1]]), ["a", "b", "b"])
+        0.3333333333333333
     """
-    hits = [str(unit_labels[r][c]) == str(label)
-            for (r, c), label in zip(np.asarray(coords).tolist(), labels, strict=True)
-            if unit_labels[r][c] is not None]
+    hits = [unit_labels[r][c] is not None and str(unit_labels[r][c]) == str(label)
+            for (r, c), label in zip(np.asarray(coords).tolist(), labels, strict=True)]
     return float(np.mean(hits)) if hits else float("nan")

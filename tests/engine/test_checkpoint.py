@@ -57,3 +57,20 @@ def test_pickled_objects_are_refused(tmp_path):
 def test_write_json(tmp_path):
     write_json(tmp_path / "a" / "h.json", [{"epoch": 1}])
     assert (tmp_path / "a" / "h.json").read_text().startswith("[")
+
+
+def test_write_json_writes_strict_json(tmp_path):
+    # NaN (a som metrics.json's QE of an overflowing map) made files other readers refuse
+    import json
+
+    import numpy as np
+
+    values = {"qe": float("nan"), "te": np.float64("inf"), "ok": 0.5,
+              "rows": [1.0, -np.inf, (2.0, float("nan"))], "name": "x"}
+    path = write_json(tmp_path / "m.json", values)
+
+    def refuse(token):
+        raise ValueError(token)
+
+    assert json.loads(path.read_text(), parse_constant=refuse) == {
+        "qe": None, "te": None, "ok": 0.5, "rows": [1.0, None, [2.0, None]], "name": "x"}

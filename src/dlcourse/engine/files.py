@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -98,8 +99,20 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON, atomically."""
+    """Write ``obj`` as indented JSON, atomically; NaN and infinities become null (Python's
+    ``NaN`` is not JSON: other readers refuse the file)."""
     with atomic_write(path) as handle:
-        json.dump(obj, handle, indent=2, sort_keys=False)
+        json.dump(_finite(obj), handle, indent=2, sort_keys=False, allow_nan=False)
         handle.write("\n")
     return Path(path)
+
+
+def _finite(obj: Any) -> Any:
+    """``obj`` with every non-finite float (numpy's too) replaced by None."""
+    if isinstance(obj, float):  # numpy.float64 is a float
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: _finite(value) for key, value in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(value) for value in obj]
+    return obj

@@ -30,7 +30,7 @@ TRAIN = [
     (("--lr", "0"), r"--lr must be > 0.0, got 0.0"),
     (("--lr", "nan"), r"--lr must be a finite number"),
     (("--lr", "fast"), r"'fast' is not a valid float"),
-    (("--min-lr", "1"), r"--min-lr must not exceed the start learning rate"),
+    (("--min-lr", "1"), r"--min-lr 1 is above the start learning rate 0.025: the rate decays"),
     (("--workers", "0"), r"--workers must be >= 1, got 0"),
     (("--seed", "-1"), r"--seed must be >= 0, got -1"),
     (("--seed", "99999999999999999999"), r"--seed must be <= 4294967295"),  # numpy/torch range

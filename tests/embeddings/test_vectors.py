@@ -162,6 +162,22 @@ def test_damaged_files_are_one_clear_error(glove, tmp_path):
     (tmp_path / "old" / "model.pt").write_bytes(b"PK")
     with pytest.raises(DlcourseError, match="model.pt of an older dlcourse"):
         load_vectors(tmp_path / "old")
+    # a NaN made `similar` list the word itself at -inf
+    nan = tmp_path / "nan.glove"
+    nan.write_text("a 0 0 0\nb 1 nan 0\nc 0 1 inf\n")
+    with pytest.raises(DlcourseError, match=r"nan.glove: the vector of 'b' \(vector 2\) holds "
+                                            r"nan; 2 of 3 vectors are not finite numbers"):
+        load_vectors(nan)
+    two = KeyedVectors(["a", "b"], np.array([[1, 0], [1, 1]], dtype=np.float32))
+    two.save_word2vec_format(binary, binary=True)
+    data = bytearray(binary.read_bytes())
+    data[-9:-5] = np.float32(np.inf).tobytes()  # b's first value
+    binary.write_bytes(bytes(data))
+    with pytest.raises(DlcourseError, match=r"the vector of 'b' \(vector 2\) holds inf"):
+        load_vectors(binary)
+    (tmp_path / "best.pt").write_bytes(b"PK")
+    with pytest.raises(DlcourseError, match=r"best.pt is a torch checkpoint \(an lm run's"):
+        load_vectors(tmp_path / "best.pt")
 
 
 def test_batch_nearest_neighbors_match_most_similar(glove):

@@ -78,8 +78,8 @@ class Word2VecConfig(Config):
         """Rules across fields: the learning rates, the device's spelling, the backend."""
         check_device_name(self.device)
         if self.min_alpha > self.alpha:
-            raise ConfigError(f"min_alpha must not exceed the start learning rate (alpha), got "
-                              f"{self.min_alpha} > {self.alpha}", "min_alpha")
+            raise ConfigError(f"min_alpha {self.min_alpha:g} is above the start learning rate "
+                              f"{self.alpha:g}: the rate decays over training", "min_alpha")
         if self.backend == "numba" and self.device.strip().lower() not in ("cpu", "auto"):
             raise ConfigError(f"backend numba runs on the CPU, not on {self.device!r}; use "
                               "backend torch (or auto) for a GPU", "backend")

@@ -135,8 +135,12 @@ def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
         gold.append(score)
         predicted.append(float(unit[table[a]] @ unit[table[b]]))
     if len(gold) < 2:
+        cut = restrict_vocab is not None and restrict_vocab < len(kv)
         raise DlcourseError(f"fewer than 2 pairs of {path.name} are in the vocabulary "
-                            f"({oov} out of vocabulary); train on a larger corpus")
+                            f"({oov} out of vocabulary" + (
+                                f" among the first {restrict_vocab} words); look further "
+                                "(--restrict-vocab) or train on a larger corpus" if cut else
+                                "); train on a larger corpus"))
     return {"spearman": spearman(gold, predicted),
             "pearson": _pearson(np.array(gold), np.array(predicted)),
             "pairs": len(gold), "oov": oov, "oov_ratio": 100.0 * oov / (len(gold) + oov)}
@@ -181,7 +185,8 @@ def evaluate_analogies(kv: KeyedVectors, path: str | Path | None = None,
 
     Returns:
         ``{"accuracy", "correct", "total", "skipped", "sections": [{"section", "correct",
-        "total", "accuracy"}, ...]}``; accuracy over the questions not skipped (0 if none).
+        "total", "accuracy"}, ...]}``; accuracy over the questions not skipped (overall: 0 if
+        none; a section none of whose questions is in the vocabulary: None, not a score of 0).
 
     Raises:
         ValueError: an unknown method.
@@ -220,7 +225,7 @@ def evaluate_analogies(kv: KeyedVectors, path: str | Path | None = None,
             scores[rows, chunk[:, :3]] = -np.inf
             correct += int((scores.argmax(axis=1) == chunk[:, 3]).sum())
         results.append({"section": name, "correct": correct, "total": len(ids_arr),
-                        "accuracy": correct / len(ids_arr) if len(ids_arr) else 0.0})
+                        "accuracy": correct / len(ids_arr) if len(ids_arr) else None})
     total = sum(r["total"] for r in results)
     correct = sum(r["correct"] for r in results)
     log.info("analogies: %d/%d correct, %d skipped", correct, total, skipped)

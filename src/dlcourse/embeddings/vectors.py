@@ -355,8 +355,10 @@ def load_vectors(path: str | os.PathLike, encoding: str = "utf-8") -> KeyedVecto
         raise MissingFileError(f"no vectors at {path}; give a directory from `dlcourse embed "
                                 "train` or a word2vec/GloVe file")
     if path.suffix == ".pt":
-        raise DlcourseError(f"{path} is a checkpoint of an older dlcourse, which is no longer "
-                            "read; train again with `dlcourse embed train`")
+        raise DlcourseError(f"{path} is a torch checkpoint (an lm run's best.pt, or an older "
+                            "dlcourse's model), not word vectors: export an lm run's with "
+                            "`dlcourse lm export RUN --to vectors.txt`, or give a folder from "
+                            "`dlcourse embed train`")
     fmt = sniff_format(path)
     if fmt == "word2vec-binary":
         return KeyedVectors.load_word2vec_format(path, binary=True, encoding=encoding)

@@ -281,3 +281,15 @@ def test_metrics_count_the_samples_iterations_visit(cli_run, workdir):
     metrics = json.loads(open("o/metrics.json").read())
     assert metrics["samples_visited"] == 75 and metrics["epochs"] == 0.5
     assert metrics["samples_per_s"] == pytest.approx(75 / metrics["seconds"])
+
+
+def test_unstandardized_data_too_spread_for_float32_is_refused_before_writing(refused,
+                                                                             workdir):
+    # its squared distances overflowed float32: QE inf, every row on one unit, exit 0
+    X = np.random.default_rng(1).normal(size=(20, 3))
+    X[:, 2] *= 1e20
+    np.savetxt("w.csv", X, delimiter=",", header="a,b,c", comments="")
+    refused(workdir, "som", "train", "w.csv", "--out", "m", "--grid", "2x2",
+            "--no-standardize", "--device", "cpu", match=r"column 'c' lies up to")
+    refused(workdir, "som", "train", "w.csv", "--out", "m", "--grid", "2x2", "--device", "cpu",
+            match=None)  # standardised, the same data trains

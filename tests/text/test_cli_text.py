@@ -122,6 +122,23 @@ def test_vocab_reads_stdin_as_dash(cli_run, workdir, monkeypatch):
     cli_run("text", "vocab", "-").assert_user_error("DATA - holds no tokens")
 
 
+def test_vocab_reads_stdin_as_it_reads_the_same_file(cli_run, workdir, monkeypatch):
+    """A blank line is no text in a file, so none on stdin either (stdin counted it, and it
+    used up one of --limit's texts)."""
+    import io
+
+    data = b"one line\n\n  \nthird line\nfourth\n"
+    Path("lines.txt").write_bytes(data)
+    for extra, said in (((), "3 texts, 5 tokens"), (("--limit", "2"), "2 texts, 4 tokens")):
+        assert said in out_of(cli_run, "vocab", "lines.txt", "--top", "0", *extra)
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+        assert said in out_of(cli_run, "vocab", "-", "--top", "0", *extra)
+    # tokenize keeps them: its output lines match the input lines
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert out_of(cli_run, "tokenize", "--file", "-").splitlines() == \
+        ["one line", "", "", "third line", "fourth"]
+
+
 def test_inspect_table(cli_run, workdir):
     rows = [{"review": "good film", "label": 1}] * 3 + [{"review": "bad , very bad", "label": 0}]
     Path("train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows),

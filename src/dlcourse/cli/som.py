@@ -166,11 +166,13 @@ def train(data, out, grid, topology, standardize, label_column, limit, resume, d
 def _fit(source: str, config: SOMConfig, out: Path, resume: bool, run_info: dict):
     """Read the data and train; fit writes the model file once, scaler and labels in it."""
     from dlcourse.som import SOM
-    from dlcourse.som.data import IMAGE_SETS, Standardizer, load_table
+    from dlcourse.som.data import IMAGE_SETS, Standardizer, check_float32_range, load_table
 
     table = load_table(source, run_info["label_column"], run_info["limit"], config.seed)
-    scaler = Standardizer().fit(table.X) if run_info["standardize"] else None
+    scaler = Standardizer().fit(table.X, table.feature_names) if run_info["standardize"] \
+        else None
     X = scaler.transform(table.X) if scaler is not None else table.X
+    check_float32_range(X, table.feature_names, table.name)
     named_set = source.startswith("sklearn:") or source in IMAGE_SETS
     som = SOM(config=config)
     som.metadata_ = {"scaler": scaler.to_dict() if scaler else None,

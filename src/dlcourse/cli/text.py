@@ -208,8 +208,15 @@ def _echo_rows(rows, as_json: bool) -> None:
         click.echo(json.dumps(row, ensure_ascii=False) if as_json else " ".join(map(str, row)))
 
 
-def _stdin_lines(encoding: str):
-    """Lines of standard input, decoded by the same policy as files."""
+def _stdin_lines(encoding: str, skip_blank: bool = False):
+    """Lines of standard input, decoded by the same policy as files; ``skip_blank`` leaves out
+    lines that are empty or only whitespace, as ``read_text_lines`` does for a file."""
+    lines = _stdin_decoded(encoding)
+    return (line for line in lines if line.strip()) if skip_blank else lines
+
+
+def _stdin_decoded(encoding: str):
+    """Every line of standard input without its line end, decoded (see :func:`_stdin_lines`)."""
     import io
     import sys
 
@@ -334,8 +341,8 @@ def _resolve_data(item: str, reading: TableConfig):
 
 
 def _corpus_texts(source, reading: TableConfig, limit: int | None):
-    if source == "-":
-        return itertools.islice(_stdin_lines(reading.encoding), limit)
+    if source == "-":  # read as a file is: blank lines are no texts, nor count to --limit
+        return itertools.islice(_stdin_lines(reading.encoding, skip_blank=True), limit)
     if isinstance(source, Path):
         return _texts_of(source, reading, limit)
     from dlcourse.data import readers

@@ -4,16 +4,15 @@ standardiser.
 ``load_table("sklearn:iris")``, ``load_table("fashion-mnist")``, ``load_table("data.csv")`` all
 return a :class:`Table` of finite float features, optional labels and feature names. Table
 files are the formats the text layer knows (``dlcourse.text.table_format``: .csv, .tsv,
-.jsonl, .parquet) plus ``.txt`` and gzipped delimited text; the delimiter is chosen by
-``dlcourse.text.choose_delimiter``, which never splits a single-column file on a letter.
-:func:`check_source` refuses a bad DATA before anything is read.
+.jsonl, .parquet) plus ``.txt`` and gzipped delimited text, read by
+:mod:`dlcourse.som.table_files` (the delimiter, a header or not). :func:`check_source` refuses a
+bad DATA before anything is read; :func:`check_float32_range` data too spread out for the map's
+float32 distances.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,13 +20,13 @@ from typing import Any
 import numpy as np
 
 from dlcourse.errors import DlcourseError
+from dlcourse.som.table_files import read_frame
 
 SKLEARN_SETS = ("iris", "wine", "digits", "breast_cancer")
 IMAGE_SETS = ("fashion-mnist", "mnist-5k")
 LABEL_COLUMNS = ("label", "labels", "class", "target", "species", "y")
 MATRIX_SUFFIXES = (".npy",)
 TEXT_SUFFIXES = (".txt",)  # delimited text that is not a named table format
-_SAMPLE_BYTES = 65536  # enough lines to choose a delimiter
 
 
 @dataclass
@@ -136,7 +135,8 @@ def load_table(spec: str, label_column: str | None = None, limit: int | None = N
                                     "names a column of a table file")
             table = _npy(path)
         else:
-            table = _frame_table(_read_frame(path), path, label_column, require_label)
+            table = _frame_table(read_frame(path, _table_format(path)), path, label_column,
+                                 require_label)
     if limit is not None and limit < len(table.X):
         keep = np.sort(np.random.default_rng(seed).choice(len(table.X), limit, replace=False))
         table = Table(table.X[keep], None if table.labels is None else table.labels[keep],
@@ -186,75 +186,22 @@ def _npy(path: Path) -> Table:
     return Table(X, None, names, str(path), named=False)
 
 
-def _read_frame(path: Path):
-    """A pandas DataFrame of a table file, its delimiter chosen from its first lines."""
-    try:
-        import pandas as pd
-    except ImportError as exc:
-        raise DlcourseError("reading table files needs pandas; pip install "
-                            "'dlcourse[tables]'") from exc
-    kind = _table_format(path)
-    try:
-        if kind == "jsonl":
-            return pd.read_json(path, lines=True)
-        if kind == "parquet":
-            return pd.read_parquet(path)
-        opener = gzip.open if path.suffix.lower() == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as handle:
-            sample = handle.read(_SAMPLE_BYTES)
-        if not sample.strip():
-            raise DlcourseError(f"DATA {path} is empty")
-        if "\x00" in sample:
-            raise DlcourseError(f"DATA {path} looks binary (it holds NUL bytes), not a table")
-        from dlcourse.text import choose_delimiter
-
-        sep = "\t" if kind == "tsv" else choose_delimiter(sample)
-        frame = pd.read_csv(path, sep=sep)
-        if _first_row_is_data(frame):  # no header row: the first is data
-            frame = pd.read_csv(path, sep=sep, header=None)
-            frame.columns = [f"x{i}" for i in range(frame.shape[1])]
-            frame.attrs["named"] = False
-        return frame
-    except UnicodeDecodeError as exc:
-        raise DlcourseError(f"{path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
-                            f"offset {exc.start}); re-save it as UTF-8") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        # pandas' "Error tokenizing data. C error: Expected 2 fields in line 3, saw 5"
-        ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", reason)
-        if ragged:
-            want, line, saw = ragged.groups()
-            raise DlcourseError(
-                f"cannot read {path} as a table: line {line} has {saw} fields where the lines "
-                f"before have {want} (separator {sep!r}); give a table with the same columns "
-                "on every line (prose is not a table)") from None
-        raise DlcourseError(f"cannot parse {path}: {reason}") from None
-
-
-def _first_row_is_data(frame) -> bool:
-    """True when the header pandas read is a data row: the names of the numeric columns are
-    numbers, and a text column's name is one of its own values (a label, as in UCI's
-    ``iris.data``: ``5.1,3.5,1.4,0.2,Iris-setosa``)."""
-    import pandas as pd
-
-    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-    if not numeric or not all(_is_number(c) for c in numeric):
-        return False
-    return all(str(c) in set(frame[c].astype(str)) for c in frame.columns if c not in numeric)
-
-
 def _frame_table(frame, path: Path, label_column: str | None, require_label: bool) -> Table:
     """Features and labels of a DataFrame (see :func:`load_table`)."""
     import pandas as pd
 
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
+    if frame.empty:  # before the columns are judged: those of a header alone have no type
+        raise DlcourseError(f"{path} has a header but no data rows")
     absent = label_column is not None and label_column not in columns
     if absent and not require_label:
         text = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
         named = [c for c in text if c.lower() in LABEL_COLUMNS]
         if len(text) == 1 and named:  # the labels under another usual name (label, class...)
             label_column = named[0]
+        elif len(text) == 1 and not frame.attrs.get("named", True):
+            label_column = text[0]  # no header: its one text column is the label, as in train
         elif text:
             raise DlcourseError(f"{path}: column {text[0]!r} is not numeric and the map's labels "
                                 f"are in {label_column!r}; drop it or name it {label_column}")
@@ -263,8 +210,6 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
     elif absent:
         raise DlcourseError(f"{path} has no column {label_column!r}; columns: "
                             f"{', '.join(columns)}")
-    if frame.empty:
-        raise DlcourseError(f"{path} has a header but no data rows")
     text = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if label_column == "":
         label_column = None
@@ -298,14 +243,6 @@ def _check_finite(X: np.ndarray, names: list[str], path: Path) -> None:
                             f"{names[col]!r}; fill or drop it")
 
 
-def _is_number(text: Any) -> bool:
-    try:
-        float(text)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
 def model_inputs(table: Table, metadata: dict[str, Any], n_features: int) -> np.ndarray:
     """``table``'s features as a map trained with ``metadata`` (the CLI's) expects them: the
     training columns, in the data's own units (the map's queries apply its saved scaler).
@@ -326,6 +263,43 @@ def model_inputs(table: Table, metadata: dict[str, Any], n_features: int) -> np.
     return X
 
 
+# a column past this |value| is refused by Standardizer.fit: its x - mean (up to twice it) and
+# the map's weights in data units must stay finite in float64 (max 1.8e308)
+MAX_STANDARDIZED = np.finfo(np.float64).max / 4
+# columns past this |value| get their mean and std from the column divided by its largest
+# |value|: N squares of 1e100 sum to far below float64's max for any N
+_SQUARES_OVERFLOW = 1e100
+# the largest distance of a row from the data's mean (over all columns) that training accepts:
+# the best-unit search computes squared distances in float32 (max 3.4e38), between a row and a
+# unit both inside the data's box, so up to (2 * 1e18) ** 2 = 4e36, leaving 85x headroom for
+# the sums of its matrix product; farther, they overflow to inf and the map is garbage
+FLOAT32_RADIUS = 1e18
+
+
+def check_float32_range(X: np.ndarray, names: list[str], name: str) -> None:
+    """Refuse, before training, data (as the map will see it: after any standardising) whose
+    rows lie farther than :data:`FLOAT32_RADIUS` from its mean; standardised data never does.
+
+    Raises:
+        DlcourseError: one line naming the most spread-out column and the fix.
+    """
+    if not len(X):
+        return
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and nan are refused below
+        mean = X.mean(axis=0, dtype=np.float64)
+        # (d,) the largest |x - mean| of each column, from its extremes: no (N, d) temporary
+        spread = np.maximum(X.max(axis=0).astype(np.float64) - mean,
+                            mean - X.min(axis=0).astype(np.float64))
+        radius = np.sqrt(np.sum(spread ** 2))
+    if not radius <= FLOAT32_RADIUS:  # nan too: a mean that overflowed
+        j = int(np.argmax(np.where(np.isnan(spread), np.inf, spread)))
+        far = spread[j] if np.isfinite(spread[j]) else float(np.abs(X[:, j]).max())
+        raise DlcourseError(f"{name}: column {names[j]!r} lies up to {far:.3g} from its "
+                            "mean; the map's float32 distances overflow past "
+                            f"{FLOAT32_RADIUS:.0e} (over all columns): drop --no-standardize or "
+                            "rescale the data")
+
+
 class Standardizer:
     """Per-feature ``(x - mean_) / scale_``; constant features keep scale 1.
 
@@ -334,13 +308,33 @@ class Standardizer:
     [[1.0, 0.0]]
     """
 
-    def fit(self, X: np.ndarray) -> Standardizer:
-        """Learn the mean and standard deviation of ``X`` (N, d)."""
-        self.mean_ = X.mean(axis=0, dtype=np.float64)
-        std = X.std(axis=0, dtype=np.float64)
+    def fit(self, X: np.ndarray, names: list[str] | None = None) -> Standardizer:
+        """Learn the mean and standard deviation of ``X`` (N, d); ``names`` (d,) name the
+        columns in the errors (default: their numbers).
+
+        Raises:
+            DlcourseError: a column whose values are too large to centre in float64.
+        """
+        peak = np.abs(X).max(axis=0, initial=0.0).astype(np.float64)  # (d,) largest |value|
+        if (peak > MAX_STANDARDIZED).any():
+            j = int(np.argmax(peak))
+            column = repr(names[j]) if names is not None else str(j + 1)
+            raise DlcourseError(f"column {column} holds values up to {peak[j]:.3g}, too large "
+                                "to standardise in float64; rescale it (e.g. to other units)")
+        with np.errstate(over="ignore", invalid="ignore"):  # big columns are redone below
+            self.mean_ = X.mean(axis=0, dtype=np.float64)
+            std = X.std(axis=0, dtype=np.float64)
+        # squares of values past ~1e154 overflow float64: such a std came out inf and its
+        # column was ignored by the map. Divided by its largest |value| first, a column's
+        # statistics fit, and multiplying back is exact up to rounding
+        big = peak > _SQUARES_OVERFLOW
+        if big.any():
+            unit = X[:, big] / peak[big]  # (N, b) in [-1, 1]
+            self.mean_[big] = unit.mean(axis=0, dtype=np.float64) * peak[big]
+            std[big] = unit.std(axis=0, dtype=np.float64) * peak[big]
         # a constant column's std is rounding noise (1e-17 for a column of 0.1), not 0: a
         # scale that small would blow any later value up by 1e16
-        tiny = 1e-12 * np.abs(X).max(axis=0, initial=0.0)  # relative to the column's values
+        tiny = 1e-12 * peak  # relative to the column's values
         self.scale_ = np.where(std > tiny, std, 1.0)
         return self
 

@@ -5,6 +5,8 @@ a CSV, and row readers that report problems at the line where they start.
 (True, False, 'jsonl')
 >>> choose_delimiter("height\\n1.7\\n1.8\\n"), choose_delimiter("a;b\\n1,5;2\\n")
 (',', ';')
+>>> splits_on_whitespace("1.5 2.0\\n3.5  4.0\\n"), splits_on_whitespace("one two\\nthree\\n")
+(True, False)
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 
 from dlcourse.errors import DlcourseError, InputError
 
-__all__ = ["FORMATS", "TABLE_SUFFIXES", "choose_delimiter", "is_table", "table_format"]
+__all__ = ["FORMATS", "TABLE_SUFFIXES", "choose_delimiter", "is_table", "splits_on_whitespace",
+           "table_format"]
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
            ".parquet": "parquet"}
@@ -66,10 +69,7 @@ def choose_delimiter(sample: str, candidates: Sequence[str] = DELIMITERS,
         candidates: delimiters to try, in order of preference.
         default: the answer when no candidate fits.
     """
-    lines = sample.splitlines(keepends=True)
-    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
-        lines = lines[:-1]  # the sample may have cut its last line short
-    lines = [line for line in lines if line.strip()][: _SAMPLE_ROWS + 1]
+    lines = _sample_lines(sample)
     for delimiter in candidates:
         try:
             counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
@@ -80,6 +80,28 @@ def choose_delimiter(sample: str, candidates: Sequence[str] = DELIMITERS,
         if voters and voters[0] >= 2 and all(c == voters[0] for c in voters):
             return delimiter
     return default
+
+
+def splits_on_whitespace(sample: str) -> bool:
+    """True when every sampled line of ``sample`` splits on runs of whitespace into the
+    same number (two or more) of fields: a matrix as ``numpy.savetxt`` writes it (``1.0e+00
+    2.0e+00``), which no :data:`DELIMITERS` candidate fits. No quoting: a text field with a
+    space in it makes the lines ragged, and the answer False.
+
+    Not part of :func:`choose_delimiter`: a CSV keeps CSV semantics (a space there is part of
+    a field); only a reader of plain delimited text (``.txt``) asks this when that finds none.
+    """
+    counts = [len(line.split()) for line in _sample_lines(sample)]
+    return bool(counts) and counts[0] >= 2 and all(c == counts[0] for c in counts)
+
+
+def _sample_lines(sample: str) -> list[str]:
+    """The non-blank lines of ``sample`` that vote on a delimiter (the header and
+    ``_SAMPLE_ROWS`` rows), without a last line the sample cut short."""
+    lines = sample.splitlines(keepends=True)
+    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the sample may have cut its last line short
+    return [line for line in lines if line.strip()][: _SAMPLE_ROWS + 1]
 
 
 # ---------------------------------------------------------------------------- row readers

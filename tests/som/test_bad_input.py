@@ -231,7 +231,7 @@ CASES = [
     (("plot", "som", "--features", "a,b"), r"'a,b' is not a comma-separated list"),
     (("plot", "som", "--features", "99"), r"--features 99 is out of range 0..12"),
     (("plot", "som", "--data", "nosuch.csv"), r"--data 'nosuch.csv' not found"),
-    (("plot", "som", "--data", "four.npy"), r"four.npy has 4 features but the map"),
+    (("plot", "som", "--data", "four.npy"), r"--data four.npy has 4 features but the map"),
     (("plot", "som", "--out", "notes.txt"), r"--out notes.txt exists and is not a directory"),
     (("plot", "lm"), r"MODEL_DIR lm holds an 'lm' model"),
     (("plot", "header"), r"is not a dlcourse model file"),

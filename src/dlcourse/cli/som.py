@@ -125,7 +125,8 @@ def train(data, out, grid, topology, standardize, label_column, limit, resume, d
           **options):
     """Train a map on DATA and save it in --out.
 
-    DATA: a table (.csv, .tsv, .txt, .jsonl, .parquet), a .npy matrix, sklearn:NAME (iris,
+    DATA: a table (.csv, .tsv, .txt, .jsonl, .parquet; a .txt may be separated by commas,
+    tabs, ;, | or spaces, as numpy.savetxt writes it), a .npy matrix, sklearn:NAME (iris,
     wine, digits, breast_cancer), fashion-mnist or mnist-5k.
 
     Writes model.safetensors (weights, scaler, column names, unit labels; read without torch),
@@ -238,7 +239,7 @@ def _load_data(som, model_dir: Path, data: str | None, limit: int | None, seed: 
                                 "here; pass DATA")
     table = load_table(check_source(data, what), som.metadata_.get("label_column"), limit, seed,
                        require_label=False)
-    return table, model_inputs(table, som.metadata_, som.n_features_in_)
+    return table, model_inputs(table, som.metadata_, som.n_features_in_, what)
 
 
 @group.command(short_help="Quantization error, topographic error, label agreement.")

@@ -243,21 +243,23 @@ def _check_finite(X: np.ndarray, names: list[str], path: Path) -> None:
                             f"{names[col]!r}; fill or drop it")
 
 
-def model_inputs(table: Table, metadata: dict[str, Any], n_features: int) -> np.ndarray:
+def model_inputs(table: Table, metadata: dict[str, Any], n_features: int,
+                 what: str = "DATA") -> np.ndarray:
     """``table``'s features as a map trained with ``metadata`` (the CLI's) expects them: the
-    training columns, in the data's own units (the map's queries apply its saved scaler).
+    training columns, in the data's own units (the map's queries apply its saved scaler);
+    ``what`` names the data in the messages (``--data`` for ``som plot``).
 
     Raises:
         DlcourseError: another number of features, or other column names.
     """
     X = table.X
     if X.shape[1] != n_features:
-        raise DlcourseError(f"DATA {table.name} has {X.shape[1]} features but the map was "
+        raise DlcourseError(f"{what} {table.name} has {X.shape[1]} features but the map was "
                             f"trained on {n_features}; pass data with the training columns")
     names = metadata.get("feature_names")
     if table.named and metadata.get("named_features") and names and names != table.feature_names:
         i = next(i for i, (a, b) in enumerate(zip(names, table.feature_names)) if a != b)
-        raise DlcourseError(f"DATA {table.name}: column {i + 1} is {table.feature_names[i]!r} "
+        raise DlcourseError(f"{what} {table.name}: column {i + 1} is {table.feature_names[i]!r} "
                             f"where the map was trained on {names[i]!r}; pass the training "
                             "columns in their order")
     return X

@@ -53,6 +53,19 @@ TRAIN = [
     (("--model", "transformer", "--heads", "3"), r"--heads 3 must divide the transformer's"),
     (("--pretrained", "no/such.txt"), r"pretrained vectors 'no/such.txt' not found"),
     (("--pretrained", "glove-test+nosuch"), r"pretrained vectors 'nosuch' not found"),
+    # a path is checked for what it holds, before the data is read (a header or 64 KB)
+    (("--pretrained", "som"), r"pretrained vectors som holds a 'som' model, not word vectors;"),
+    (("--pretrained", "lm"), r"holds an 'lm' model, not word vectors \(`dlcourse lm export`"),
+    (("--pretrained", "clf"), r"pretrained vectors clf holds a 'classify' model"),
+    (("--pretrained", "nomodel"), r"pretrained vectors nomodel holds no model.safetensors"),
+    (("--pretrained", "header"), r"pretrained vectors header: .* is not a dlcourse model file"),
+    (("--pretrained", "notes.txt"),
+     r"notes.txt is not a word-vector file: its first line 'the cat sat on the mat' is not a"),
+    (("--pretrained", "glove-test+notes.txt"), r"notes.txt is not a word-vector file"),
+    (("--pretrained", "empty.txt"), r"pretrained vectors empty.txt is empty; pass a GloVe"),
+    (("--pretrained", "binary.bin"), r"binary.bin is binary data without a 'V D' header"),
+    (("--pretrained", "short.bin"), r"short.bin: its header announces 3 vectors of 4 numbers"),
+    (("--pretrained", "vectors.txt"), None),  # a GloVe file: accepted
     (("--device", "gpu"), r"unknown --device 'gpu'; use auto, cpu, cuda"),
     (("--encoding", "nosuch"), r"unknown --encoding 'nosuch'; use a text encoding name"),
     (("--on-missing", "skip"), r"unknown --on-missing 'skip'; choose one of error, drop"),
@@ -99,13 +112,19 @@ def files(workdir, model_inputs, trained_dir):
     """The working directory's inputs: good and broken models, tables and text files."""
     from dlcourse.engine.checkpoint import save_checkpoint
 
-    model_inputs(trained_dir / "model.safetensors", "clf")
+    model_inputs(trained_dir / "model.safetensors", "clf", others=("som", "lm"))
     Path("good.csv").write_text("review,label\na fine film,pos\na dull film,neg\n" * 20)
     Path("stars.csv").write_text("review,label\n" + "a fine film,5\na dull film,1\n" * 20)
     Path("header.csv").write_text("review,label\n")
     Path("gap.csv").write_text("review,label\na fine film,pos\na dull film,\n")
     Path("latin1.csv").write_bytes("review,label\nle café est bon,pos\n".encode("latin-1") * 9)
     Path("empty.csv").write_text("")
+    Path("ids.csv").write_text("review,label\n" + "".join(f"film {i},pos\n" for i in range(40)))
+    Path("single.csv").write_text("review,label\n" + "a fine film,a\na dull film,b\n" * 3 +
+                                  "an odd film,c\na weird film,d\n")
+    Path("gaps.txt").write_text("a fine film\n\na dull film\n")
+    Path("vectors.txt").write_text("film 0.1 0.2\nfine 0.3 -0.1\n")
+    Path("short.bin").write_bytes(b"3 4\nfilm ")
     save_checkpoint(Path("lm_run/last.pt"), {"lesson": "lm", "config": {}})
     return workdir
 
@@ -134,6 +153,16 @@ CASES = [
     (("train", *GOOD, "--valid", "nosuch.csv", "--out", "out"), r"--valid 'nosuch.csv' is "),
     (("train", *GOOD, "--valid", "nomodel", "--out", "out"), r"--valid nomodel is a directory"),
     (("train", *GOOD, "--valid", "rt-sentences", "--out", "out"), r"--valid rt-sentences: pass"),
+    # labels: the text column given for them, or validation labels training never saw
+    (("train", "ids.csv", "--text-col", "label", "--label-col", "review", "--out", "out"),
+     r"--label-col 'review': each of the 40 rows of ids.csv has its own label \('film 0', "
+     r"'film 1', 'film 2', 'film 3', 'film 4' and 35 more\), so there are no classes"),
+    (("train", *GOOD, "--valid", "stars.csv", *TABLE, "--out", "out"),
+     r"--valid stars.csv: 2 labels not seen in training \(1, 5; the 2 classes: 'neg', 'pos'\)"
+     r"; give --valid only labels that pang-lee-sample has"),
+    (("train", "single.csv", *TABLE, "--out", "out"),
+     r"the validation split \(10% of single.csv\): 1 label not seen in training \('d'; the 3 "
+     r"classes: 'a', 'b', 'c'\); a label with a single row can land there alone"),
     # a bad --valid is refused before DATA's read logs its row count
     (("train", "good.csv", *TABLE, "--valid", "gap.csv", "--out", "out"), r"gap.csv:3: .*label"),
     (("train", *GOOD, "--out", "notes.txt"), r"--out notes.txt exists and is not a directory"),
@@ -162,6 +191,11 @@ CASES = [
     (("evaluate", "clf", "good.csv", *TABLE, "--device", "gpu"), r"unknown device 'gpu'"),
     (("evaluate", "clf", "good.csv", *TABLE, "--encoding", "nosuch"), r"unknown --encoding 'no"),
     (("evaluate", "clf", "pang-lee-sample", "--data", "pang-lee-sample"), r"give DATA once"),
+    (("evaluate", "clf", "stars.csv", *TABLE), r"stars.csv \(--label-col 'label'\): 2 labels "
+     r"not seen in training \(1, 5; the 2 classes: 'neg', 'pos'\); evaluate on data with"),
+    (("evaluate", "clf", "ids.csv", "--text-col", "label", "--label-col", "review"),
+     r"ids.csv \(--label-col 'review'\): 40 labels not seen in training \('film 0', 'film 1',"
+     r" 'film 10', 'film 11', 'film 12' and 35 more; the 2 classes"),
     # predict MODEL_DIR TEXT...
     (("predict", "clf"), r"give texts to classify, or --file FILE"),
     (("predict", "som", "a film"), r"holds a 'som' model"),
@@ -173,6 +207,8 @@ CASES = [
     (("predict", "clf", "--file", "binary.bin"), r"binary.bin looks binary"),
     (("predict", "clf", "--file", "latin1.txt"), r"latin1.txt.*--encoding"),
     (("predict", "clf", "--file", "good.csv"), r"column 'text'"),
+    (("predict", "clf", "--file", "gaps.txt"), r"^error: gaps.txt:2: blank line \(no text "
+     r"to classify\); fill or remove it, or skip blank lines with --on-missing drop$"),
     (("predict", "clf", "a film", "--out", "nomodel"), r"--out nomodel is a directory"),
     (("predict", "clf", "a film", "--out", "notes.txt/p.csv"), r"notes.txt is a file"),
     (("predict", "clf", "a film", "--batch-size", "0"), r"0 is not in the range"),

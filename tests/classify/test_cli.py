@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import subprocess
 import sys
 
@@ -58,7 +59,7 @@ def test_predict_texts_file_and_csv_output(trained, capsys, tmp_path):
     assert lines[0].split() == ["text", "label", "p_neg", "p_pos"] and len(lines) == 4
     assert lines[2].split()[-3] in ("neg", "pos")
     f = tmp_path / "in.txt"
-    f.write_text("first one\n\nsecond one\n", encoding="utf-8")
+    f.write_text("first one\nsecond one\n\n\n", encoding="utf-8")  # blank lines at the end
     main(["classify", "predict", str(out), "--file", str(f), "--out", str(tmp_path / "p.csv")])
     rows = list(csv.DictReader(open(tmp_path / "p.csv", encoding="utf-8")))
     assert [r["text"] for r in rows] == ["first one", "second one"]
@@ -75,6 +76,57 @@ def test_predict_texts_file_and_csv_output(trained, capsys, tmp_path):
     assert list(csv.DictReader(open(tmp_path / "r.csv", encoding="utf-8"))) == rows
     assert "[default: the model's training column, else text]" in " ".join(
         _help(["classify", "predict", "--help"]).split())
+
+
+def test_predict_blank_lines_are_missing_texts(trained, capsys, tmp_path):
+    _, out = trained
+    f = tmp_path / "gaps.txt"
+    f.write_text("first one\n\nsecond one\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as e:  # one row a line, or an error saying which is not
+        main(["classify", "predict", str(out), "--file", str(f)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.strip().splitlines() == [
+        f"error: {f}:2: blank line (no text to classify); fill or remove it, or skip blank "
+        "lines with --on-missing drop"]
+    main(["classify", "predict", str(out), "--file", str(f), "--on-missing", "drop",
+          "--out", str(tmp_path / "p.csv")])
+    assert "note: skipped 1 blank line of" in capsys.readouterr().err
+    rows = list(csv.DictReader(open(tmp_path / "p.csv", encoding="utf-8")))
+    assert [r["text"] for r in rows] == ["first one", "second one"]
+
+
+def test_predict_notes_texts_without_a_known_word(trained, capsys):
+    _, out = trained
+    main(["classify", "predict", str(out), "zzz qqq"])
+    captured = capsys.readouterr()
+    assert re.fullmatch(r"note: the text 'zzz qqq' has no word the model knows \([\d,]+ "
+                        r"words\); it reads only <unk> there, so the label is a guess\n",
+                        captured.err)
+    assert "zzz qqq" in captured.out
+    main(["classify", "predict", str(out), "a gorgeous film", "", "zzz"])
+    err = capsys.readouterr().err
+    assert "note: 2 of the 3 texts (rows 2, 3) have no word the model knows" in err
+    main(["classify", "predict", str(out), "a gorgeous, witty film"])
+    assert "note:" not in capsys.readouterr().err
+
+
+def test_api_names_texts_without_a_known_word(tiny_fitted):
+    assert tiny_fitted.unknown_texts(["a fine film", "zzz qqq", "", "zzz film"]) == [1, 2]
+
+
+def test_label_errors_quote_and_cap_the_labels(tiny_fitted, pang_lee_split, tiny):
+    from dlcourse.classify import TextClassifier
+    from dlcourse.errors import DlcourseError
+
+    with pytest.raises(DlcourseError) as e:
+        tiny_fitted.evaluate([f"film {i}" for i in range(9)], [f"x{i}" for i in range(9)])
+    assert str(e.value) == ("evaluate: 9 labels not seen in training ('x0', 'x1', 'x2', 'x3', "
+                            "'x4' and 4 more; the 2 classes: 'neg', 'pos'); evaluate on data "
+                            "with the model's classes")
+    (tr_t, tr_y), _ = pang_lee_split
+    with pytest.raises(DlcourseError, match=r"^valid: 1 label not seen in training \(3; the 2 "
+                       r"classes: 'neg', 'pos'\); give those labels training texts too"):
+        TextClassifier(**dict(tiny, epochs=1)).fit(tr_t, tr_y, valid=(["a film"], [3]))
 
 
 @pytest.mark.parametrize("args, message", [

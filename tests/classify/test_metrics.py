@@ -60,3 +60,34 @@ def test_against_sklearn_on_random_data():
     assert m["per_class"][1]["recall"] == pytest.approx(metrics.recall_score(y, pred))
     assert m["confusion_matrix"] == metrics.confusion_matrix(y, pred).tolist()
     assert m["classes"] == ["neg", "pos"] and m["n"] == 500
+
+
+def test_macro_averages_only_classes_in_the_set_or_predicted():
+    metrics = pytest.importorskip("sklearn.metrics")
+    # classes 0 and 3 ("Pos", "meh") are known to the model but neither in y nor predicted
+    y = [1, 1, 1, 2, 2, 2]
+    pred = [1, 2, 1, 2, 2, 1]
+    m = classification_metrics(y, pred, ["Pos", "neg", "pos", "meh"])
+    p, r, f, _ = metrics.precision_recall_fscore_support(y, pred, average="macro")
+    assert (m["macro_precision"], m["macro_recall"], m["macro_f1"]) == pytest.approx((p, r, f))
+    assert m["macro_classes"] == ["neg", "pos"]
+    assert [c["in_macro"] for c in m["per_class"]] == [False, True, True, False]
+    # a class only predicted (never true) counts, as in sklearn: its precision is 0
+    pred = [1, 0, 1, 2, 2, 1]
+    m = classification_metrics(y, pred, ["Pos", "neg", "pos", "meh"])
+    p, r, f, _ = metrics.precision_recall_fscore_support(y, pred, average="macro",
+                                                         zero_division=0)
+    assert (m["macro_precision"], m["macro_recall"], m["macro_f1"]) == pytest.approx((p, r, f))
+    assert m["macro_classes"] == ["Pos", "neg", "pos"]
+    assert classification_metrics([], [], ["a", "b"])["macro_f1"] == 0.0
+
+
+def test_metrics_table_says_which_classes_the_macro_row_leaves_out(capsys):
+    from dlcourse.cli.classify_metrics import show_metrics
+
+    show_metrics(classification_metrics([1, 2], [1, 2], ["Pos", "neg", "pos", "meh"]), "valid")
+    out = capsys.readouterr().out
+    assert "macro F1 1.0000" in out
+    assert "left out (no texts, never predicted): Pos, meh" in out
+    show_metrics(classification_metrics([0, 1], [0, 1], ["neg", "pos"]), "valid")
+    assert "left out" not in capsys.readouterr().out

@@ -139,7 +139,7 @@ def test_bad_parameters_and_corpora(tmp_path):
         Word2Vec(method="sg").fit([["a", "b"]])
     with pytest.raises(ConfigError, match="epochs must be >= 1, got 0"):
         Word2Vec(epochs=0).fit([["a", "b"]])
-    with pytest.raises(ConfigError, match="min_alpha must not exceed the start"):
+    with pytest.raises(ConfigError, match="min_alpha 0.02 is above the start learning rate 0.01"):
         Word2Vec(alpha=0.01, min_alpha=0.02).validated_config()
     with pytest.raises(ConfigError, match="unknown device 'gpu'"):
         Word2Vec(device="gpu").validated_config()

@@ -122,17 +122,36 @@ def label_list(labels, n: int) -> list:
     return items
 
 
-def class_indices(labels: Sequence, classes: Sequence) -> np.ndarray:
+def few(values: Sequence, most: int = 5) -> str:
+    """Up to ``most`` values, strings quoted (``'pos', 1``), then "and N more": a list an
+    error message can hold on one line."""
+    more = f" and {len(values) - most} more" if len(values) > most else ""
+    return ", ".join(repr(plain(v)) for v in values[:most]) + more
+
+
+def unseen_labels(labels: Sequence, classes: Sequence) -> list:
+    """The distinct labels that are not among ``classes``, sorted by their text."""
+    known = set(classes)
+    return sorted({plain(y) for y in labels if plain(y) not in known}, key=str)
+
+
+def class_indices(labels: Sequence, classes: Sequence, where: str = "evaluate",
+                  advice: str = "evaluate on data with the model's classes") -> np.ndarray:
     """The index in ``classes`` of each label, int64 (N,).
 
+    Args:
+        where: what holds the labels, the message's start ("--valid v.csv").
+        advice: what to do about a label not in ``classes``, for the message.
+
     Raises:
-        DlcourseError: a label that is not one of ``classes`` (up to 5 are named).
+        DlcourseError: a label that is not one of ``classes`` (up to 5 of them, and of the
+            classes, are named).
     """
     index = {c: i for i, c in enumerate(classes)}
     labels = [plain(y) for y in labels]
-    unknown = sorted({str(y) for y in labels if y not in index})
+    unknown = unseen_labels(labels, classes)
     if unknown:
         raise InputError(
-            f"labels {', '.join(unknown[:5])} were not seen in training (classes: "
-            f"{', '.join(map(str, classes))}); evaluate on data with the same classes")
+            f"{where}: {len(unknown)} label{'s' if len(unknown) > 1 else ''} not seen in "
+            f"training ({few(unknown)}; the {len(classes)} classes: {few(classes)}); {advice}")
     return np.array([index[y] for y in labels], dtype=np.int64)

@@ -132,6 +132,11 @@ class TextClassifier(Estimator):
         if len(classes) < 2:
             raise InputError(f"only one class ({classes[0]!r}) in the training labels; "
                              "a classifier needs at least two")
+        valid_y = None
+        if valid is not None:  # before the vocabulary and the vectors, not after them
+            valid_y = class_indices(valid[1], classes, "valid",
+                                    "give those labels training texts too, or drop their "
+                                    "validation rows")
         if config.teacher is not None:  # before any work: a header read
             check_teacher(config.teacher, classes)
         if resume:  # other settings are refused before minutes of labelling or vectors
@@ -173,8 +178,7 @@ class TextClassifier(Estimator):
 
         valid_pair = None
         if valid is not None:
-            valid_pair = (encode(valid[0], tokenizer, vocab, limit, brackets),
-                          class_indices(valid[1], classes))
+            valid_pair = (encode(valid[0], tokenizer, vocab, limit, brackets), valid_y)
         # a resumed run must continue the same settings on the same texts
         extra = {"lesson": self.lesson,
                  "config": {**config.resume_values(), "classes": list(classes),
@@ -225,6 +229,20 @@ class TextClassifier(Estimator):
         """
         proba = self.predict_proba(texts, batch_size)
         return [self.classes_[i] for i in proba.argmax(1)]
+
+    def unknown_texts(self, texts: Sequence[str]) -> list[int]:
+        """Positions of the texts in which the model knows no word (empty ones too): it reads
+        only ``<unk>`` there, so their label says next to nothing about the text.
+
+        Raises:
+            NotFittedError: before ``fit`` or ``load``.
+        """
+        self.check_is_fitted()
+        brackets = bracket_ids(self.config, self.vocab_)
+        ids = encode(text_list(texts), self.tokenizer_, self.vocab_, token_limit(self.config),
+                     brackets)
+        inner = slice(1, -1) if brackets is not None else slice(None)  # not [CLS], [SEP]
+        return [i for i, x in enumerate(ids) if all(t == self.vocab_.unk_id for t in x[inner])]
 
     def evaluate(self, texts: Sequence[str], labels: Sequence, batch_size: int = 256) -> dict:
         """Accuracy, per-class and macro precision/recall/F1, confusion matrix, ROC-AUC (two

@@ -115,20 +115,28 @@ def classification_metrics(
         scores: for two classes, the probability (or any score) of ``classes[1]``; adds ``roc_auc``.
 
     Returns:
-        ``{"n", "accuracy", "macro_precision", "macro_recall", "macro_f1", "per_class": [{"class",
-        "precision", "recall", "f1", "support"}], "confusion_matrix": [[...]], "classes": [...],
-        "roc_auc"?}``
+        ``{"n", "accuracy", "macro_precision", "macro_recall", "macro_f1", "macro_classes",
+        "per_class": [{"class", "precision", "recall", "f1", "support", "in_macro"}],
+        "confusion_matrix": [[...]], "classes": [...], "roc_auc"?}``
+
+    The macro averages are over the classes present in ``y_true`` or ``y_pred`` (as
+    scikit-learn's ``average="macro"``), listed in ``macro_classes``: a class the model knows
+    but the set neither holds nor gets predicted has nothing to be right or wrong about, and its
+    zeros would only pull the averages down. Its ``per_class`` row stays, with
+    ``in_macro: false``.
     """
     n_classes = len(classes)
     cm = confusion_matrix(y_true, y_pred, n_classes)
     precision, recall, f1 = precision_recall_f1(cm)
     n = int(cm.sum())
+    present = (cm.sum(axis=1) > 0) | (cm.sum(axis=0) > 0)
     out = {
         "n": n,
         "accuracy": float(np.trace(cm) / n) if n else 0.0,
-        "macro_precision": float(precision.mean()),
-        "macro_recall": float(recall.mean()),
-        "macro_f1": float(f1.mean()),
+        "macro_precision": _mean(precision[present]),
+        "macro_recall": _mean(recall[present]),
+        "macro_f1": _mean(f1[present]),
+        "macro_classes": [_plain(c) for c, keep in zip(classes, present) if keep],
         "per_class": [
             {
                 "class": _plain(c),
@@ -136,6 +144,7 @@ def classification_metrics(
                 "recall": float(recall[i]),
                 "f1": float(f1[i]),
                 "support": int(cm[i].sum()),
+                "in_macro": bool(present[i]),
             }
             for i, c in enumerate(classes)
         ],
@@ -146,6 +155,11 @@ def classification_metrics(
         y = np.asarray(y_true)
         out["roc_auc"] = roc_auc(y, scores) if 0 < y.sum() < y.size else float("nan")
     return out
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean, 0.0 for no values (no texts: nothing was right)."""
+    return float(values.mean()) if values.size else 0.0
 
 
 def _plain(value):

@@ -4,6 +4,7 @@ training texts, build the matrix for a vocabulary, report the coverage."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -168,17 +169,94 @@ def sources(pretrained) -> list:
 
 def check_pretrained(pretrained) -> None:
     """Refuse, before any work, a ``pretrained`` source that is neither a known name, a vectors
-    object nor a path that exists (torch-free; reads no vectors).
+    object, an ``embed`` model folder nor a word-vector file (torch-free; reads a model file's
+    header or a file's first 64 KB, no vectors).
 
     Raises:
-        DlcourseError: naming the source and the valid choices.
+        DlcourseError: naming the source and what to pass instead.
     """
     for src in sources(pretrained):
-        if src is None or not isinstance(src, str | Path):
+        if src is None or not isinstance(src, str | Path) or src in (*DERIVED,
+                                                                      *PRETRAINED_NAMES):
             continue
-        if src in (*DERIVED, *PRETRAINED_NAMES) or Path(src).exists():
-            continue
-        raise _not_found(src)
+        path = Path(src)
+        if not path.exists():
+            raise _not_found(src)
+        if path.is_dir() or path.suffix == ".safetensors":
+            _check_vectors_model(path)
+        else:
+            _check_vectors_file(path)
+
+
+#: what a ``pretrained`` path must be, for the messages
+_WANTED = "pass a GloVe/word2vec file or a folder written by `dlcourse embed train`"
+
+
+def _check_vectors_model(path: Path) -> None:
+    """A folder (or model file) of the embeddings lesson: its manifest says so."""
+    from dlcourse.embeddings.vectors import LESSON
+    from dlcourse.engine.persist import model_path, read_manifest
+    from dlcourse.errors import a_quoted
+
+    file = model_path(path)
+    if not file.is_file():
+        raise DlcourseError(f"pretrained vectors {path} holds no {file.name}; {_WANTED}")
+    try:
+        manifest = read_manifest(file)
+    except DlcourseError as exc:  # a foreign or damaged file: its reason, and what to pass
+        raise DlcourseError(f"pretrained vectors {path}: {str(exc).split(';')[0]}; "
+                            f"{_WANTED}") from None
+    lesson = manifest.get("lesson")
+    if manifest.get("kind") == "checkpoint":
+        raise DlcourseError(f"pretrained vectors {path} is a training checkpoint, not the "
+                            f"trained vectors; pass the run's folder {file.parent}")
+    if lesson != LESSON:
+        hint = " (`dlcourse lm export` writes its vectors to a file)" if lesson == "lm" else ""
+        raise DlcourseError(f"pretrained vectors {path} holds {a_quoted(lesson)} model, not "
+                            f"word vectors{hint}; {_WANTED}")
+
+
+def _check_vectors_file(path: Path) -> None:
+    """A word2vec (text or binary) or GloVe file, judged by its first bytes as the reader
+    will judge the whole (:func:`~dlcourse.embeddings.vector_files.sniff_format`)."""
+    from dlcourse.embeddings.vector_files import sniff_format
+
+    if path.suffix == ".pt":
+        raise DlcourseError(f"pretrained vectors {path} is a checkpoint of an older dlcourse, "
+                            f"which is no longer read; {_WANTED}")
+    try:
+        fmt = sniff_format(path)
+    except DlcourseError as exc:  # binary data without a header
+        raise DlcourseError(f"pretrained vectors {exc}; {_WANTED}") from None
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    if fmt == "word2vec-binary":  # a header, then at least a word, a space and D floats each
+        header = re.match(rb"\s*(\d+)\s+(\d+)\s*\r?\n", head)
+        n, dim = int(header.group(1)), int(header.group(2))
+        if path.stat().st_size < header.end() + n * (4 * dim + 2):
+            raise DlcourseError(f"pretrained vectors {path}: its header announces {n} vectors of "
+                                f"{dim} numbers, but the file is too short for them (truncated, "
+                                f"or not a word2vec file); {_WANTED}")
+    elif fmt == "glove":  # the reader takes the width from the first line: a word and numbers
+        lines = (x.rstrip(b" \r").split(b" ") for x in head.splitlines())
+        first = next((fields for fields in lines if len(fields) >= 2), None)
+        if not head.strip():
+            raise DlcourseError(f"pretrained vectors {path} is empty; {_WANTED}")
+        if first is None or not _numbers(first[1:]):
+            shown = ("no line holds a word and numbers" if first is None else "its first line "
+                     f"{b' '.join(first)[:40].decode('utf-8', 'replace')!r} is not a word and "
+                     "numbers")
+            raise DlcourseError(f"pretrained vectors {path} is not a word-vector file: {shown}; "
+                                f"{_WANTED}")
+
+
+def _numbers(fields: list[bytes]) -> bool:
+    """Whether every field reads as a number."""
+    try:
+        [float(x) for x in fields]
+    except ValueError:
+        return False
+    return True
 
 
 def _not_found(source) -> DlcourseError:

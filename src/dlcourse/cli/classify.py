@@ -20,7 +20,17 @@ from pathlib import Path
 import click
 
 from dlcourse.classify.config import ClassifierConfig
-from dlcourse.cli.classify_data import DATA_SETS, check_data, labelled, model_columns, take
+from dlcourse.cli.classify_data import (
+    DATA_SETS,
+    check_data,
+    check_label_column,
+    check_valid_labels,
+    labelled,
+    model_columns,
+    note_unknown,
+    read_texts,
+    take,
+)
 from dlcourse.cli.classify_metrics import show_metrics, write_metrics
 from dlcourse.cli.common import (
     check_input_file,
@@ -168,6 +178,7 @@ def train(data, out, valid_path, resume, dry_run, **options):
     # --valid first: a bad one is refused before DATA's (long) read says anything
     given_valid = None if valid_path is None else labelled(valid_path, table)[0]
     train_set, valid_set, test_set = labelled(data, table)
+    check_label_column(data, train_set[1], table)
     if given_valid is not None:
         valid_set = given_valid
     elif valid_set is None:
@@ -178,6 +189,7 @@ def train(data, out, valid_path, resume, dry_run, **options):
                                            ("test", test_set)))
         note_dry_run(options, {k: getattr(config, k) for k in (
             "epochs", "hidden_size", "embed_dim", "num_layers", "augment")}, TRAIN.rename)
+    check_valid_labels(data, valid_path, train_set[1], valid_set[1])
     _fit_and_report(config, data, table, train_set, valid_set, test_set, out, resume)
 
 
@@ -273,8 +285,16 @@ def evaluate(model_dir, data, data_option, out, batch_size, device, **options):
     clf = TextClassifier.load(model_dir, device=device)  # a damaged model before DATA's read
     train_set, _, test_set = labelled(data, table)
     texts, labels = test_set if test_set is not None else train_set
-    metrics = clf.evaluate(texts, _as_classes(labels, clf.classes_), batch_size=batch_size)
-    show_metrics(metrics, data if data in DATA_SETS else Path(data).name)
+    labels = _as_classes(labels, clf.classes_)
+    name = data if data in DATA_SETS else Path(data).name
+    if data not in DATA_SETS:  # evaluate would refuse them too, without naming the column
+        from dlcourse.classify.encoding import class_indices
+
+        class_indices(labels, clf.classes_, f"{name} (--label-col {table.label_col!r})",
+                      "evaluate on data with the model's classes, or name the label column "
+                      "with --label-col")
+    metrics = clf.evaluate(texts, labels, batch_size=batch_size)
+    show_metrics(metrics, name)
     if out is not None:
         write_metrics(out, metrics, "eval", json_name="evaluation.json")
         click.echo(f"wrote {out / 'evaluation.json'} and confusion_eval.png")
@@ -295,8 +315,8 @@ def _out_csv(ctx, param, value):
 @model_dir_argument("classify")
 @click.argument("texts", nargs=-1, metavar="[TEXT]...")
 @click.option("--file", "file", metavar="FILE",
-              help="Texts to classify: one per line, or a table (.csv, .tsv, ...) with "
-                   "--text-col.")
+              help="Texts to classify: one per line (a blank line is a missing text, see "
+                   "--on-missing), or a table (.csv, .tsv, ...) with --text-col.")
 @READ
 @click.option("--out", "out", metavar="CSV", callback=_out_csv,
               help="Write text,label,p_<class>... as CSV here instead of printing.")
@@ -322,7 +342,7 @@ def predict(model_dir, texts, file, out, output, batch_size, device, **options):
             check_input_file(file, "--file")
         else:
             check_text_file(file, reading.encoding, "--file", decode=not is_table(file))
-        texts += _read_texts(file, reading)
+        texts += read_texts(file, reading)
     if not texts:
         raise DlcourseError("give texts to classify, or --file FILE")
     from dlcourse.engine.device import resolve_device
@@ -331,6 +351,7 @@ def predict(model_dir, texts, file, out, output, batch_size, device, **options):
     from dlcourse.classify import TextClassifier
 
     clf = TextClassifier.load(model_dir, device=device)
+    note_unknown(texts, clf.unknown_texts(texts), len(clf.vocab_))
     proba = clf.predict_proba(texts, batch_size=batch_size)
     classes = [str(c) for c in clf.classes_]
     rows = [{"text": t, "label": classes[p.argmax()], **{f"p_{c}": float(v)
@@ -351,12 +372,3 @@ def predict(model_dir, texts, file, out, output, batch_size, device, **options):
         if len(row["text"]) > 60:
             row["text"] = row["text"][:57] + "..."
     echo_table(rows, floatfmt=".3f")
-
-
-def _read_texts(path: str, reading: TableConfig) -> list[str]:
-    from dlcourse.text import load_table, read_text_lines
-
-    if is_table(path):
-        return list(load_table(path, text_col=reading.text_col, label_col=None,
-                               encoding=reading.encoding, on_missing=reading.on_missing).texts)
-    return list(read_text_lines(path, reading.encoding, skip_blank=True))

@@ -1,9 +1,12 @@
 """Where `dlcourse classify` finds its data: a named set or a table file, checked before it is
-read, and the table columns a saved model was trained on."""
+read; its labels, checked before training; the table columns a saved model was trained on; and
+the texts `predict` reads from --file."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import click
 
 from dlcourse.cli.common import check_input_file
 from dlcourse.errors import DlcourseError
@@ -57,6 +60,78 @@ def model_columns(model_dir: Path) -> TableConfig:
                        label_col=saved.get("label_col", "label"))
 
 
+def check_label_column(data: str, labels: list, table: TableConfig) -> None:
+    """Refuse a table whose every row has its own label (three rows or more): almost surely the
+    text (or an id) column given as --label-col, and no class could be learned from it."""
+    from dlcourse.classify.encoding import few, plain
+
+    distinct = {plain(y) for y in labels}
+    if data not in DATA_SETS and len(labels) >= 3 and len(distinct) == len(labels):
+        raise DlcourseError(
+            f"--label-col {table.label_col!r}: each of the {len(labels)} rows of {data} has its "
+            f"own label ({few(labels)}), so there are no classes to learn; name the label "
+            "column with --label-col")
+
+
+def check_valid_labels(data: str, valid_path: str | None, train_labels: list,
+                       valid_labels: list) -> None:
+    """Refuse validation labels that no training row has, before training starts (the
+    estimator would refuse them too, but after the vocabulary and the vectors)."""
+    from dlcourse.classify.encoding import class_indices, plain
+    from dlcourse.text import LabelEncoder
+
+    classes = LabelEncoder().fit([plain(y) for y in train_labels]).classes_
+    if valid_path is not None:
+        where = f"--valid {valid_path}"
+        advice = f"give --valid only labels that {data} has, or drop those rows"
+    elif data in DATA_SETS:
+        where, advice = f"the validation split of {data}", "pass --valid FILE with the same labels"
+    else:  # the stratified holdout moves a label of one row there only when it must
+        where = f"the validation split (10% of {data})"
+        advice = "a label with a single row can land there alone: give it more rows, or pass " \
+                 "--valid FILE"
+    class_indices(valid_labels, classes, where, advice)
+
+
 def take(pair, n):
     """The first ``n`` texts and labels of a (texts, labels) pair (None stays None)."""
     return None if pair is None else (pair[0][:n], pair[1][:n])
+
+
+def note_unknown(texts: list[str], unknown: list[int], vocab_size: int) -> None:
+    """One note naming the texts without a known word (as `lm generate` notes its unknown
+    words): their labels are the model's answer to <unk> alone."""
+    from dlcourse.classify.encoding import few
+
+    if not unknown:
+        return
+    if len(texts) == 1:
+        what = f"the text {texts[0][:40]!r} has"
+    else:
+        what = (f"{len(unknown)} of the {len(texts)} texts (row{'s' if len(unknown) > 1 else ''} "
+                f"{few([i + 1 for i in unknown])}) {'has' if len(unknown) == 1 else 'have'}")
+    guess = "the label is a guess" if len(unknown) == 1 else "their labels are guesses"
+    click.echo(f"note: {what} no word the model knows ({vocab_size:,} words); it reads only "
+               f"<unk> there, so {guess}", err=True)
+
+
+def read_texts(path: str, reading: TableConfig) -> list[str]:
+    """The texts of --file: a table's text column, or a text file's lines. A blank line
+    before the last text is a missing text (--on-missing: an error naming it, or skipped with
+    a note), so that the predictions stay one per line; blank lines at the end are no texts."""
+    from dlcourse.text import load_table, read_text_lines
+
+    if is_table(path):
+        return list(load_table(path, text_col=reading.text_col, label_col=None,
+                               encoding=reading.encoding, on_missing=reading.on_missing).texts)
+    lines = list(read_text_lines(path, reading.encoding))
+    while lines and not lines[-1].strip():
+        lines.pop()
+    blank = [i for i, line in enumerate(lines) if not line.strip()]
+    if blank and reading.on_missing == "error":
+        raise DlcourseError(f"{path}:{blank[0] + 1}: blank line (no text to classify); fill or "
+                            "remove it, or skip blank lines with --on-missing drop")
+    if blank:
+        click.echo(f"note: skipped {len(blank)} blank line{'s' if len(blank) > 1 else ''} of "
+                   f"{path}, so the predictions are fewer than its lines", err=True)
+    return [line for line in lines if line.strip()]

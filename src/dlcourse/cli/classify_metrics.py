@@ -20,12 +20,23 @@ def _metric_rows(metrics: dict) -> list[dict]:
     return rows
 
 
+def _few(names: list[str], most: int = 5) -> str:
+    """Up to ``most`` names, then how many more."""
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
+
+
 def show_metrics(metrics: dict, name: str) -> None:
     """Print accuracy, macro F1 (and ROC-AUC), the per-class table and the confusion matrix."""
     auc = f", ROC-AUC {metrics['roc_auc']:.4f}" if "roc_auc" in metrics else ""
     click.echo(f"{name}: accuracy {metrics['accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f}"
                f"{auc} ({metrics['n']} texts)")
     echo_table(_metric_rows(metrics))
+    left_out = [str(m["class"]) for m in metrics["per_class"] if not m.get("in_macro", True)]
+    if left_out:  # why the macro row is not the mean of the rows above it
+        click.echo(f"macro: the mean over the {len(metrics['per_class']) - len(left_out)} "
+                   f"classes in the set or predicted; left out (no texts, never predicted): "
+                   f"{_few(left_out)}")
     click.echo("confusion matrix (rows: true, columns: predicted)")
     classes = [str(c) for c in metrics["classes"]]
     echo_table([{"true": c, **dict(zip(classes, row))}

@@ -187,3 +187,12 @@ def test_bad_invocations_are_one_line_and_write_nothing(refused, files, args, ma
     assert match is not None
     result = refused(files, *args, match=match)
     assert result.out == ""  # nothing printed before the error (e.g. a first word's table)
+
+
+def test_a_corpus_name_that_is_also_a_file_is_noted(cli_run, workdir):
+    # embed train read ./lee as the corpus; lm reads the path, and notes the bare name
+    Path("lee").write_text("alpha beta gamma delta\n" * 40)
+    result = cli_run("lm", "train", "lee", "--dry-run", "--device", "cpu", "--out", "run")
+    assert result.code == 0, result.err
+    assert "note: DATA 'lee' is the named corpus; for the file of that name write ./lee" \
+        in result.err

@@ -81,12 +81,16 @@ PRESET_HELP = ("The recipe: embedding = the lesson's embedding -> linear model (
 DRY_RUN_LINES = 100
 
 
-def check_data(value: str) -> str:
+def check_data(value: str, typed: bool = True) -> str:
     """A named corpus (its ``data list`` name), an existing file or a folder with one *train*,
     *valid* and *test* file; a one-line error otherwise. Reads no data (see
-    :func:`check_data_text`, which needs the encoding)."""
+    :func:`check_data_text`, which needs the encoding). ``typed``: DATA as the user typed it,
+    noted when a file of the working folder has the corpus's name."""
     name = source_name(value)
     if name is not None:
+        if typed and Path(value.strip()).exists():  # the corpus; say how to get the file
+            click.echo(f"note: DATA '{value.strip()}' is the named corpus; for the file of that "
+                       f"name write ./{value.strip()}", err=True)
         return name
     if not Path(value).expanduser().exists():
         raise DlcourseError(f"DATA {value!r} is neither a named corpus ({', '.join(SOURCES)}) "
@@ -273,7 +277,7 @@ def evaluate(model_dir, data, data_option, max_lines, encoding, out, device):
     data = data or data_option
     if data is None:  # the training corpus: a file path may not resolve from here
         try:
-            data = check_data(lm.data_name_)
+            data = check_data(lm.data_name_, typed=False)
         except DlcourseError:
             raise DlcourseError(f"the model was trained on {lm.data_name_!r}, which is not found "
                                 "from here; pass DATA after MODEL_DIR") from None

@@ -260,9 +260,9 @@ print(f"test accuracy of the {side} x {side} map: "
 # %% [markdown]
 # The library does this bookkeeping when `fit` gets the labels too: `SOM.fit(X, y)` keeps each
 # unit's majority label as `unit_labels_` (saved with the map), and `evaluate(X, y)` reports
-# the share of samples that land on a unit of their own label as `label_agreement`. It leaves
-# out the samples whose unit won no training sample, so it can read a little higher than
-# `map_accuracy` above, which counts them as wrong. The table below uses it.
+# the share of samples that land on a unit of their own label as `label_agreement`: a sample
+# whose unit won no training sample counts as wrong, as in `map_accuracy` above, so the two
+# agree. The table below uses it.
 
 # %% [markdown]
 # ## Where SOMs are used, and their limits

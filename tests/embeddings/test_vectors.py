@@ -192,3 +192,35 @@ def test_batch_nearest_neighbors_match_most_similar(glove):
 def test_analogy_method_must_be_known(glove):
     with pytest.raises(ValueError, match="choose one of 3cosadd, 3cosmul"):
         glove.analogy("the", "of", "and", method="cos")
+
+
+def test_gensim_calls_with_vectors_rows_and_every_score_run_unchanged(glove, glove_path):
+    # most_similar(kv["x"]) read the vector's numbers as words; topn=None and kv[0] failed
+    ref = GensimKV.load_word2vec_format(glove_path, no_header=True)
+    word = glove.index_to_key[3]
+    for query in (glove[word], [glove[word]], [word, glove[glove.index_to_key[5]]]):
+        ours, theirs = glove.most_similar(query, topn=4), ref.most_similar(query, topn=4)
+        assert [w for w, _ in ours] == [w for w, _ in theirs]
+        np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], atol=1e-6)
+    np.testing.assert_allclose(glove.most_similar(word, topn=None),
+                               ref.most_similar(word, topn=None), atol=1e-6)
+    np.testing.assert_array_equal(glove[0], ref[0])
+    with pytest.raises(DlcourseError, match=r"a query vector must have shape \(50,\)"):
+        glove.most_similar(np.zeros(3, np.float32))
+
+
+def test_vectors_must_be_finite():
+    # a NaN row made most_similar return the query word itself, at -inf
+    with pytest.raises(DlcourseError, match=r"the vector of 'a' \(row 0\) is not all finite"):
+        KeyedVectors(["a", "b"], np.array([[np.nan, 1.0], [1.0, 0.0]]))
+
+
+def test_save_never_writes_over_another_lessons_model(glove, tmp_path):
+    from dlcourse.som import SOM
+
+    SOM(2, 2, epochs=1, device="cpu").fit(np.random.default_rng(0).normal(size=(20, 3))) \
+        .save(tmp_path / "run")
+    before = (tmp_path / "run" / "model.safetensors").read_bytes()
+    with pytest.raises(DlcourseError, match=r"run holds a 'som' model, not an 'embed' one"):
+        glove.save(tmp_path / "run")
+    assert (tmp_path / "run" / "model.safetensors").read_bytes() == before

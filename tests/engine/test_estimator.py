@@ -145,8 +145,21 @@ def test_another_lessons_model_and_damaged_files_are_clear_errors(tmp_path):
     Toy(2, 2).fit([1.0]).save(tmp_path / "toy")
     with pytest.raises(IncompatibleModelError, match="holds a 'toy' model.*dlcourse other train"):
         OtherToy.load(tmp_path / "toy")
-    with pytest.raises(DlcourseError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match="does not exist"):  # MissingFileError
         Toy.load(tmp_path / "missing")
+    # a run's checkpoint file given for its folder: it said ".../best.pt/model.safetensors
+    # does not exist"
+    (tmp_path / "toy" / "best.pt").write_bytes(b"PK")
+    with pytest.raises(ValueError, match=r"best.pt is a file, not a model folder .*; pass the "
+                                         r"run's folder"):
+        Toy.load(tmp_path / "toy" / "best.pt")
+    # save never writes over another lesson's model (fit's out_dir refused it; save did not)
+    before = (tmp_path / "toy" / "model.safetensors").read_bytes()
+    with pytest.raises(DlcourseError, match=r"directory .*toy holds a 'toy' model, not an "
+                                            r"'other' one"):
+        OtherToy(2, 2).fit([2.0]).save(tmp_path / "toy")
+    assert (tmp_path / "toy" / "model.safetensors").read_bytes() == before
+    Toy(2, 2).fit([3.0]).save(tmp_path / "toy")  # the same lesson's model is replaced
     data = (tmp_path / "toy" / "model.safetensors").read_bytes()
     (tmp_path / "cut").mkdir()
     (tmp_path / "cut" / "model.safetensors").write_bytes(data[: len(data) // 2])

@@ -18,10 +18,12 @@ ANALOGY_METHODS = ("3cosadd", "3cosmul")
 LESSON = "embed"  # the CLI noun whose model files hold word vectors
 
 
-def _as_list(words: str | Iterable[str] | None) -> list[str]:
+def _as_list(words: str | np.ndarray | Iterable[str | np.ndarray] | None) -> list:
+    """A word, a vector (D,) or a sequence of them, as a list (gensim takes either)."""
     if words is None:
         return []
-    if isinstance(words, str):
+    if isinstance(words, str) or (isinstance(words, np.ndarray) and words.ndim == 1
+                                  and words.dtype.kind in "fiu"):
         return [words]
     return list(words)
 
@@ -58,6 +60,11 @@ class KeyedVectors:
         if len(words) != vectors.shape[0]:
             raise InputError(f"{len(words)} words but {vectors.shape[0]} vector rows; give one "
                              "vector per word")
+        finite = np.isfinite(vectors).all(axis=1)  # a NaN ranks below every cosine: a word
+        if not finite.all():  # would come out as its own nearest neighbour
+            first = int(np.argmin(finite))
+            raise InputError(f"the vector of {words[first]!r} (row {first}) is not all finite "
+                             f"numbers; {int((~finite).sum())} of {len(words)} rows are not")
         self.index_to_key: list[str] = words
         self.key_to_index: dict[str, int] = {w: i for i, w in enumerate(words)}
         if len(self.key_to_index) != len(words):
@@ -81,12 +88,15 @@ class KeyedVectors:
     def __repr__(self) -> str:
         return f"KeyedVectors({len(self)} words, {self.vector_size} dims)"
 
-    def get_index(self, word: str) -> int:
-        """Row of ``word``; an unknown word raises UnknownTokenError (a KeyError, as in gensim,
-        and a DlcourseError) naming close entries."""
+    def get_index(self, word: str | int) -> int:
+        """Row of ``word`` (a row number in range is itself, as in gensim); an unknown word
+        raises UnknownTokenError (a KeyError, as in gensim, and a DlcourseError) naming close
+        entries."""
         try:
             return self.key_to_index[word]
         except KeyError:
+            if isinstance(word, int | np.integer) and 0 <= word < len(self):
+                return int(word)
             raise UnknownTokenError(self._unknown_message(word)) from None
 
     def _unknown_message(self, word: str) -> str:
@@ -99,9 +109,9 @@ class KeyedVectors:
                 else "; check its spelling and case")
         return f"word {word!r} is not in the vocabulary ({len(self)} words){hint}"
 
-    def __getitem__(self, word: str | Sequence[str]) -> np.ndarray:
-        """The vector (D,) of a word, or a (n, D) array for a list of words."""
-        if isinstance(word, str):
+    def __getitem__(self, word: str | int | Sequence[str]) -> np.ndarray:
+        """The vector (D,) of a word (or row number), or a (n, D) array for a list of them."""
+        if isinstance(word, str | int | np.integer):
             return self.vectors[self.get_index(word)]
         return self.vectors[[self.get_index(w) for w in word]]
 
@@ -123,13 +133,24 @@ class KeyedVectors:
         return float(unit[self.get_index(w1)] @ unit[self.get_index(w2)])
 
     def _query(self, positive, negative) -> tuple[np.ndarray, list[int]]:
+        """The unit query vector and the rows of the query words (left out of the answers);
+        a vector given instead of a word enters as it is, as in gensim."""
         pos, neg = _as_list(positive), _as_list(negative)
         if not pos and not neg:
             raise InputError("most_similar needs at least one positive or negative word")
         unit = self.get_normed_vectors()
-        ids = [self.get_index(w) for w in pos + neg]
+        rows, ids = [], []
+        for item in pos + neg:
+            if isinstance(item, np.ndarray):
+                if item.shape != (self.vector_size,):
+                    raise InputError(f"a query vector must have shape ({self.vector_size},), "
+                                     f"got {item.shape}")
+                rows.append(np.asarray(item, dtype=np.float32))
+            else:
+                ids.append(self.get_index(item))
+                rows.append(unit[ids[-1]])
         weights = np.array([1.0] * len(pos) + [-1.0] * len(neg), dtype=np.float32)
-        mean = weights @ unit[ids] / len(ids)  # (D,)
+        mean = weights @ np.stack(rows) / len(rows)  # (D,)
         return mean / max(float(np.linalg.norm(mean)), 1e-12), ids
 
     def _top(self, scores: np.ndarray, exclude: list[int], topn: int) -> list[tuple[str, float]]:
@@ -150,8 +171,9 @@ class KeyedVectors:
         This is 3CosAdd for analogies: ``most_similar(["king", "woman"], ["man"])`` ~ queen.
 
         Args:
-            positive, negative: a word or words.
-            topn: how many to return.
+            positive, negative: a word or words, or vectors (D,) in their place (gensim's
+                ``most_similar(kv["king"])``).
+            topn: how many to return; None: the cosine of every word (V,), as gensim gives.
             restrict_vocab: consider only the first N (most frequent) words.
 
         Returns:
@@ -162,6 +184,8 @@ class KeyedVectors:
         """
         query, ids = self._query(positive, negative)
         unit = self.get_normed_vectors()[:restrict_vocab]
+        if topn is None:
+            return unit @ query
         return self._top(unit @ query, [i for i in ids if i < len(unit)], topn)
 
     def most_similar_cosmul(self, positive: str | Sequence[str] | None = None,
@@ -292,12 +316,15 @@ class KeyedVectors:
         """Write ``directory/model.safetensors`` (the vectors and words; no torch needed to
         read it): what ``KeyedVectors.load`` and the ``dlcourse embed`` verbs read."""
         from dlcourse import __version__
+        from dlcourse.engine.estimator import check_out_lesson
         from dlcourse.engine.persist import model_path, write_state
 
+        path = model_path(directory)
+        check_out_lesson(path.parent, LESSON, "directory")  # never over another lesson's model
         manifest = {"lesson": LESSON, "estimator": "KeyedVectors", "dlcourse_version": __version__,
                     "config": {"vector_size": self.vector_size},
                     "state": {"words": self.index_to_key}, "metadata": {}}
-        return write_state(model_path(directory), manifest, {"vectors": self.vectors})
+        return write_state(path, manifest, {"vectors": self.vectors})
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> KeyedVectors:

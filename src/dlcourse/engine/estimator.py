@@ -163,9 +163,12 @@ class Estimator:
 
         Raises:
             NotFittedError: before ``fit``.
+            DlcourseError: ``directory`` holds another lesson's model (the two runs' files
+                would mix; a model of this lesson is replaced).
         """
         self.check_is_fitted()
         path = model_path(directory)
+        check_out_lesson(path.parent, self.lesson, "directory")
         if os.environ.get("RANK", "0") != "0":
             return path
         arrays, values = self._get_state()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dlcourse.engine.files import atomic_path
-from dlcourse.errors import DlcourseError, a_quoted
+from dlcourse.errors import DlcourseError, InputError, MissingFileError, a_quoted
 
 FORMAT = "dlcourse"
 FORMAT_VERSION = 2
@@ -70,16 +70,23 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     """The JSON manifest of a model file, read from its header only (no arrays, no torch).
 
     Raises:
-        DlcourseError: missing, truncated or foreign file, or written by a newer dlcourse.
+        MissingFileError: nothing at ``path`` (a FileNotFoundError too), or a folder.
+        InputError: a file given where a model folder is expected (a run's ``best.pt``), an
+            empty, truncated or foreign file.
+        DlcourseError: a file written by a newer dlcourse.
     """
     path = Path(path)
     if not path.exists():
-        raise DlcourseError(f"{path} does not exist; train a model first or check the path")
+        given = path.parent if path.name == MODEL_FILE else path  # what model_path was given
+        if given.is_file():  # a run's best.pt or last.pt, say: not a model folder
+            raise InputError(f"{given} is a file, not a model folder (a folder holding "
+                             f"{MODEL_FILE}); pass the run's folder {given.parent}")
+        raise MissingFileError(f"{path} does not exist; train a model first or check the path")
     if path.is_dir():
-        raise DlcourseError(f"{path} is a directory, not a model file")
+        raise MissingFileError(f"{path} is a directory, not a model file")
     if path.stat().st_size == 0:
-        raise DlcourseError(f"{path} is empty, not a dlcourse model file; pass a directory "
-                            "written by a dlcourse train command")
+        raise InputError(f"{path} is empty, not a dlcourse model file; pass a directory "
+                         "written by a dlcourse train command")
     try:
         with open(path, "rb") as handle:
             (size,) = struct.unpack("<Q", handle.read(8))
@@ -88,10 +95,10 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
             header = json.loads(handle.read(size))
         manifest = json.loads(header["__metadata__"][_META_KEY])
     except Exception as exc:  # truncated, foreign or hand-edited file: one line
-        raise DlcourseError(f"{path} is not a dlcourse model file ({_reason(exc)}); "
-                            "pass a directory written by a dlcourse train command") from exc
+        raise InputError(f"{path} is not a dlcourse model file ({_reason(exc)}); "
+                         "pass a directory written by a dlcourse train command") from exc
     if manifest.get("format") != FORMAT:
-        raise DlcourseError(f"{path} is not a dlcourse model file")
+        raise InputError(f"{path} is not a dlcourse model file")
     if manifest.get("format_version", 0) > FORMAT_VERSION:
         raise DlcourseError(f"{path} was written by a newer dlcourse (format "
                             f"{manifest['format_version']}); upgrade dlcourse to read it")
@@ -110,8 +117,8 @@ def check_model_dir(path: str | os.PathLike, lesson: str, what: str = "MODEL_DIR
     """
     path = Path(path)
     if not path.exists():
-        raise DlcourseError(f"{what} {path} does not exist; train one with "
-                            f"'dlcourse {lesson} train DATA --out {path}'")
+        raise MissingFileError(f"{what} {path} does not exist; train one with "
+                               f"'dlcourse {lesson} train DATA --out {path}'")
     file = path if path.is_file() else path / MODEL_FILE
     if not file.exists() and (path / "model.pt").exists():
         raise DlcourseError(f"{what} {path} holds a model.pt written by an older dlcourse; "

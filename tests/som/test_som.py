@@ -387,3 +387,13 @@ def test_top_components_by_subspace_iteration_match_the_eigendecomposition():
     np.testing.assert_allclose(values, exact_values[::-1][:2], rtol=1e-6)
     for k in range(2):
         assert abs(vectors[:, k] @ exact_vectors[:, -1 - k]) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_data_too_spread_for_the_float32_search_is_refused_before_training():
+    # it failed deep in the PCA start (LinAlgError), or trained a map of infinities
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    with pytest.raises(ValueError, match=r"X: column '0' lies up to .* standardise or rescale"):
+        SOM(3, 3, device="cpu").fit(X * 1e200)
+    assert np.isfinite(SOM(3, 3, epochs=2, device="cpu").fit(X * 1e10).quantization_error_)
+    # a constant offset is no spread: the search subtracts the mean first
+    assert np.isfinite(SOM(3, 3, epochs=2, device="cpu").fit(X + 1e30).quantization_error_)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, InputError
 from dlcourse.som.table_files import read_frame
 
 SKLEARN_SETS = ("iris", "wine", "digits", "breast_cancer")
@@ -278,12 +278,13 @@ _SQUARES_OVERFLOW = 1e100
 FLOAT32_RADIUS = 1e18
 
 
-def check_float32_range(X: np.ndarray, names: list[str], name: str) -> None:
+def check_float32_range(X: np.ndarray, names: list[str], name: str,
+                        fix: str = "drop --no-standardize or rescale the data") -> None:
     """Refuse, before training, data (as the map will see it: after any standardising) whose
     rows lie farther than :data:`FLOAT32_RADIUS` from its mean; standardised data never does.
 
     Raises:
-        DlcourseError: one line naming the most spread-out column and the fix.
+        InputError: one line naming the most spread-out column and the fix.
     """
     if not len(X):
         return
@@ -296,10 +297,9 @@ def check_float32_range(X: np.ndarray, names: list[str], name: str) -> None:
     if not radius <= FLOAT32_RADIUS:  # nan too: a mean that overflowed
         j = int(np.argmax(np.where(np.isnan(spread), np.inf, spread)))
         far = spread[j] if np.isfinite(spread[j]) else float(np.abs(X[:, j]).max())
-        raise DlcourseError(f"{name}: column {names[j]!r} lies up to {far:.3g} from its "
+        raise InputError(f"{name}: column {names[j]!r} lies up to {far:.3g} from its "
                             "mean; the map's float32 distances overflow past "
-                            f"{FLOAT32_RADIUS:.0e} (over all columns): drop --no-standardize or "
-                            "rescale the data")
+                            f"{FLOAT32_RADIUS:.0e} (over all columns): {fix}")
 
 
 class Standardizer:

@@ -21,6 +21,7 @@ from dlcourse.engine.estimator import Estimator
 from dlcourse.errors import InputError
 from dlcourse.som import measures
 from dlcourse.som.config import SOMConfig
+from dlcourse.som.data import check_float32_range
 from dlcourse.som.grid import Grid
 from dlcourse.som.init import initial_weights
 from dlcourse.som.rules import SearchSpec, TrainSettings, TrainState, multi_process
@@ -119,13 +120,17 @@ class SOM(Estimator):
 
         Raises:
             ConfigError: a setting out of range or not among the choices.
-            ValueError: ``X`` not 2-D, empty, or holding NaN or infinite values.
+            ValueError: ``X`` not 2-D, empty, holding NaN or infinite values, or spread too
+                far for the float32 search (rows over 1e18 from the mean).
             DlcourseError: an unavailable device; nothing (or another run) to resume.
             TrainingInterrupted: Ctrl-C (or ``DLCOURSE_INTERRUPT_AFTER=N``: after step N,
                 a step being a batch epoch, 2,048 online samples or a mini-batch).
         """
         config = self.validated_config(out_dir, resume)
         X = measures.as_matrix(X)
+        if config.distance != "cosine":  # cosine searches unit rows: nothing to overflow
+            check_float32_range(X, [str(j) for j in range(X.shape[1])], "X",
+                                "standardise or rescale X")
         labels = None if y is None else _plain_labels(y, len(X))  # checked before any work
         self.backend_, self.device_ = resolve_backend(config.device, config.backend)
         grid = self.grid

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits, load_iris, load_wine
 
+from dlcourse.errors import DlcourseError
 from dlcourse.som import SOM, Grid, initial_weights
 
 
@@ -397,3 +398,15 @@ def test_data_too_spread_for_the_float32_search_is_refused_before_training():
     assert np.isfinite(SOM(3, 3, epochs=2, device="cpu").fit(X * 1e10).quantization_error_)
     # a constant offset is no spread: the search subtracts the mean first
     assert np.isfinite(SOM(3, 3, epochs=2, device="cpu").fit(X + 1e30).quantization_error_)
+
+
+def test_load_refuses_an_unavailable_device_at_once(tmp_path):
+    # it loaded, and the first query failed; the other lessons refuse at load
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is there")
+    SOM(2, 2, epochs=1, device="cpu").fit(np.random.default_rng(0).normal(size=(20, 3))) \
+        .save(tmp_path / "map")
+    with pytest.raises(DlcourseError, match="'cuda' asked for but CUDA is not available"):
+        SOM.load(tmp_path / "map", device="cuda")
+    assert SOM.load(tmp_path / "map", device="cpu").device_ == "cpu"

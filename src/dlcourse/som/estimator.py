@@ -88,6 +88,16 @@ class SOM(Estimator):
             decay=c.decay, learning_rate=c.learning_rate, learning_rate_end=c.learning_rate_end,
             sigma=c.sigma_start(), sigma_end=c.sigma_end)
 
+    @classmethod
+    def load(cls, directory: str | os.PathLike, device: str | None = None) -> SOM:
+        """:meth:`Estimator.load`; a ``device`` given is resolved at once (an unavailable GPU
+        is refused here, as the other lessons do), else where queries run is decided on first
+        use (no torch for the CPU)."""
+        som = super().load(directory, device)
+        if device is not None:
+            som.backend_, som.device_ = resolve_backend(som.config.device, som.config.backend)
+        return som
+
     def _runner(self):
         if not hasattr(self, "backend_"):  # loaded: resolve where queries run on first use
             self.backend_, self.device_ = resolve_backend(self.config.device, self.config.backend)

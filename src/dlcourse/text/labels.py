@@ -3,19 +3,57 @@
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from dlcourse.errors import DlcourseError, InputError
+from dlcourse.errors import InputError, MissingFileError, NotFittedError
 
 __all__ = ["LabelEncoder"]
+
+
+def plain(value):
+    """numpy scalars -> python values (``np.int64(1)`` -> ``1``), so classes stay plain (JSON
+    in the label file); anything else is returned as it is. numpy is not imported for this."""
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return value.item()
+    return value
+
+
+def as_id(value, size: int, what: str = "id", bounds: str | None = None) -> int:
+    """``value`` as an id in ``0..size-1``: any integer-like (``int``, ``np.int64``, a one-element
+    integer tensor; ``operator.index``) is accepted.
+
+    Raises:
+        InputError: ``value`` is not an integer (the message names its type), or it is out of
+            range (``bounds`` ends that message, "outside 0..size-1" by default).
+    """
+    try:
+        i = operator.index(value)
+    except TypeError:
+        value = plain(value)  # np.float64(1.5) is named "float 1.5"
+        raise InputError(f"{what} {value!r} is {type(value).__name__}, not an integer; pass "
+                         "integer ids") from None
+    if not 0 <= i < size:  # -1 would silently read the last entry
+        raise InputError(f"{what} {i} is {bounds or f'outside 0..{size - 1}'}")
+    return i
+
+
+def _label_list(labels, where: str) -> list:
+    """``labels`` as a list of plain values; one string or None is refused (its characters
+    would be taken for labels)."""
+    if labels is None or isinstance(labels, str):
+        got = "None" if labels is None else f"one string {labels!r}"
+        raise InputError(f"{where} takes a list of labels, got {got}; pass [label]")
+    return [plain(y) for y in labels]
 
 
 class LabelEncoder:
     """Labels (strings or ints) <-> ids ``0..C-1``, scikit-learn style.
 
     ``classes_`` is sorted, so the same label set always gets the same ids; save it in a
-    checkpoint and rebuild with ``LabelEncoder.from_classes(classes)``.
+    checkpoint and rebuild with ``LabelEncoder.from_classes(classes)``. numpy labels are stored
+    as plain Python values (``np.int64(1)`` -> ``1``).
 
     >>> enc = LabelEncoder().fit(["pos", "neg", "pos"])
     >>> enc.classes_, enc.transform(["pos", "neg"]), enc.inverse_transform([0])
@@ -26,8 +64,12 @@ class LabelEncoder:
         self.classes_: list | None = None
 
     def fit(self, labels: Iterable) -> LabelEncoder:
-        """Learn the classes from ``labels``; returns self."""
-        uniq = list(dict.fromkeys(labels))
+        """Learn the classes from ``labels`` (a list, array, Series...); returns self.
+
+        Raises:
+            InputError: no labels, or one string / None instead of a list of labels.
+        """
+        uniq = list(dict.fromkeys(_label_list(labels, "LabelEncoder.fit")))
         if not uniq:
             raise InputError("LabelEncoder.fit got no labels")
         try:
@@ -41,7 +83,7 @@ class LabelEncoder:
     def from_classes(cls, classes: Sequence) -> LabelEncoder:
         """An encoder with exactly these classes, in this order (e.g. from a checkpoint)."""
         enc = cls()
-        enc.classes_ = list(classes)
+        enc.classes_ = _label_list(classes, "LabelEncoder.from_classes")
         enc._index = {c: i for i, c in enumerate(enc.classes_)}
         return enc
 
@@ -54,52 +96,67 @@ class LabelEncoder:
 
     @classmethod
     def load(cls, path: str | Path) -> LabelEncoder:
-        """Read an encoder written by :meth:`save`."""
+        """Read an encoder written by :meth:`save`.
+
+        Raises:
+            MissingFileError: ``path`` is not there or is a folder.
+            InputError: the file is not a LabelEncoder JSON file.
+        """
         path = Path(path)
         try:
             d = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(d["classes"], list):
+                raise TypeError("'classes' is not a list")
             return cls.from_classes(d["classes"])
         except FileNotFoundError:
-            raise DlcourseError(f"label file {path} not found") from None
+            raise MissingFileError(f"label file {path} not found") from None
         except IsADirectoryError:
-            raise DlcourseError(f"label file {path} is a directory; give the JSON file written "
-                                "by LabelEncoder.save") from None
+            raise MissingFileError(f"label file {path} is a directory; give the JSON file "
+                                   "written by LabelEncoder.save") from None
         except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
-            raise DlcourseError(f"{path}: not a LabelEncoder JSON file ({e}); write one with "
-                                "LabelEncoder.save") from None
+            raise InputError(f"{path}: not a LabelEncoder JSON file ({e}); write one with "
+                             "LabelEncoder.save") from None
 
     def _check(self) -> None:
         if self.classes_ is None:
-            raise DlcourseError("this LabelEncoder is not fitted; call fit(labels) first")
+            raise NotFittedError("this LabelEncoder is not fitted; call fit(labels) first")
 
     def __len__(self) -> int:
         self._check()
         return len(self.classes_)
 
     def transform(self, labels: Iterable) -> list[int]:
-        """Ids of ``labels``; a label not seen in ``fit`` is an error naming the classes."""
+        """Ids of ``labels``.
+
+        Raises:
+            NotFittedError: before ``fit``.
+            InputError: a label not seen in ``fit`` (the message names the classes), or one
+                string instead of a list.
+        """
         self._check()
         out = []
-        for y in labels:
+        for y in _label_list(labels, "LabelEncoder.transform"):
             try:
                 out.append(self._index[y])
             except (KeyError, TypeError):
                 known = ", ".join(map(str, self.classes_[:20]))
-                raise DlcourseError(f"unknown label {y!r}; the encoder knows {known}") from None
+                raise InputError(f"unknown label {y!r}; the encoder knows {known}") from None
         return out
 
     def fit_transform(self, labels: Sequence) -> list[int]:
         """``fit(labels).transform(labels)``."""
+        labels = _label_list(labels, "LabelEncoder.fit_transform")  # a generator is read once
         return self.fit(labels).transform(labels)
 
     def inverse_transform(self, ids: Iterable[int]) -> list:
-        """Labels of ``ids`` (a list or tensor)."""
+        """Labels of ``ids`` (a list, array or tensor of integers, numpy's included).
+
+        Raises:
+            NotFittedError: before ``fit``.
+            InputError: an id that is not an integer (its type is named) or is out of range.
+        """
         self._check()
         if hasattr(ids, "tolist"):
             ids = ids.tolist()
-        out = []
-        for i in ids:
-            if not isinstance(i, int) or not 0 <= i < len(self.classes_):
-                raise InputError(f"class id {i!r} is outside 0..{len(self.classes_) - 1}")
-            out.append(self.classes_[i])
-        return out
+        n = len(self.classes_)
+        return [self.classes_[as_id(i, n, "class id")] for i in ids]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from dlcourse.errors import DlcourseError, InputError
+from dlcourse.text.labels import plain
 
 __all__ = [
     "Tokenizer",
@@ -16,26 +18,106 @@ __all__ = [
     "RegexTokenizer",
     "SpacyTokenizer",
     "basic_english",
+    "check_text",
+    "check_texts",
     "get_tokenizer",
     "tokenizer_from_config",
     "TOKENIZERS",
 ]
 
 
+def _bad_text(text, where: str) -> InputError:
+    """The error for a text that is not a string: its type and value, and what to do."""
+    missing = text is None or (isinstance(text, float) and text != text)  # None, NaN
+    fix = "drop or fill the missing texts" if missing else "pass str texts"
+    return InputError(f"{where} {type(text).__name__} {text!r}; {fix}")
+
+
+def _short(text: str, most: int = 30) -> str:
+    """``text`` quoted, cut to ``most`` characters for a one-line message."""
+    return repr(text if len(text) <= most else text[:most] + "...")
+
+
+def check_text(text, where: str = "a tokenizer takes one string, but got") -> str:
+    """``text`` as a plain ``str`` (a ``np.str_`` is converted: spaCy takes only ``str``).
+
+    Raises:
+        InputError: ``text`` is not a string, e.g. None or NaN from a pandas column.
+    """
+    if type(text) is str:
+        return text
+    if isinstance(text, str):
+        return str(text)
+    raise _bad_text(plain(text), where)
+
+
+def check_texts(texts, where: str = "batch", start: int = 0) -> list[str]:
+    """``texts`` (a list, tuple, array, pandas Series or generator of strings) as a list of
+    plain strings; items are numbered from ``start`` in messages.
+
+    Raises:
+        InputError: ``texts`` is one string or None, or an item is not a string (the first is
+            named with its position, e.g. "item 1 is float nan").
+    """
+    if texts is None or isinstance(texts, str):
+        got = "None" if texts is None else f"one string {_short(texts)}"
+        raise InputError(f"{where} takes a list of texts, got {got}; pass [text] (or call the "
+                         "tokenizer on one text)")
+    items = list(texts)
+    for i, text in enumerate(items):
+        if type(text) is not str:
+            items[i] = check_text(text, f"texts must be strings, but item {start + i} is")
+    return items
+
+
+def _checked_call(call):
+    @functools.wraps(call)
+    def __call__(self, text, *args, **kwargs):
+        return call(self, check_text(text), *args, **kwargs)
+
+    __call__._checks_texts = True
+    return __call__
+
+
+def _checked_batch(batch):
+    @functools.wraps(batch)
+    def batch_(self, texts, *args, **kwargs):
+        return batch(self, check_texts(texts), *args, **kwargs)
+
+    batch_._checks_texts = True
+    return batch_
+
+
 class Tokenizer:
     """Base class: a callable ``str -> list[str]`` with ``batch``, ``stream`` and ``config``.
 
     Subclasses implement ``__call__`` and ``config``; ``batch`` defaults to a loop and is
-    overridden where a faster whole-batch path exists.
+    overridden where a faster whole-batch path exists. Every subclass's ``__call__`` and
+    ``batch`` are wrapped to check their input first (:func:`check_text`,
+    :func:`check_texts`), so each receives plain strings: None or NaN (a pandas column with
+    missing texts) or one string passed to ``batch`` is an :class:`InputError`.
     """
 
     name = "base"
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for attr, wrap in (("__call__", _checked_call), ("batch", _checked_batch)):
+            method = cls.__dict__.get(attr)
+            if method is not None and not getattr(method, "_checks_texts", False):
+                setattr(cls, attr, wrap(method))
+
     def __call__(self, text: str) -> list[str]:
         raise NotImplementedError
 
+    @_checked_batch
     def batch(self, texts: Iterable[str]) -> list[list[str]]:
-        """Tokenize many texts; returns one token list per text, in order."""
+        """Tokenize many texts; returns one token list per text, in order.
+
+        Raises:
+            InputError: ``texts`` is one string, or an item is not a string (named by its
+                position).
+        """
         return [self(t) for t in texts]
 
     def stream(self, texts: Iterable[str], chunk_size: int = 1024) -> Iterator[list[str]]:
@@ -43,10 +125,19 @@ class Tokenizer:
 
         Only one chunk is held in memory, so a corpus of any size can be streamed, e.g. into
         ``Vocab.build(tok.stream(open("corpus.txt")))``.
+
+        Raises:
+            InputError: as :meth:`batch` (positions count from the first text of the stream).
         """
-        it = iter(texts)
+        if texts is None or isinstance(texts, str):  # refused now, not at the first next()
+            check_texts(texts, "stream")
+        return self._stream(iter(texts), chunk_size)
+
+    def _stream(self, it: Iterator, chunk_size: int) -> Iterator[list[str]]:
+        start = 0
         while chunk := list(itertools.islice(it, chunk_size)):
-            yield from self.batch(chunk)
+            yield from self.batch(check_texts(chunk, "stream", start))
+            start += len(chunk)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -96,7 +187,7 @@ def basic_english(line: str) -> list[str]:
     >>> basic_english("You can now install TorchText using pip!")
     ['you', 'can', 'now', 'install', 'torchtext', 'using', 'pip', '!']
     """
-    return _normalize(line.lower()).split()
+    return _normalize(check_text(line).lower()).split()
 
 
 class BasicEnglishTokenizer(Tokenizer):

@@ -9,7 +9,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from dlcourse.errors import DlcourseError, InputError, UnknownTokenError
+from dlcourse.errors import InputError, MissingFileError, UnknownTokenError
+from dlcourse.text.labels import as_id
 
 __all__ = ["Vocab", "UnknownTokenError"]
 
@@ -151,14 +152,16 @@ class Vocab:
         return [get(t, unk) for t in tokens]
 
     def lookup_tokens(self, ids: Iterable[int]) -> list[str]:
-        """Tokens of ``ids`` (a list or a 1-D tensor)."""
+        """Tokens of ``ids`` (a list, a 1-D array or tensor, of ints, numpy ints or tensors).
+
+        Raises:
+            InputError: an id that is not an integer (its type is named) or is out of range.
+        """
         if hasattr(ids, "tolist"):
             ids = ids.tolist()
-        ids = list(ids)
-        bad = next((i for i in ids if not isinstance(i, int) or not 0 <= i < len(self)), None)
-        if bad is not None:  # -1 read the last token
-            raise InputError(f"id {bad!r} is out of range for a vocabulary of {len(self)}")
-        return [self.itos[i] for i in ids]
+        n, itos = len(self), self.itos
+        bounds = f"out of range for a vocabulary of {n}"
+        return [itos[as_id(i, n, "id", bounds)] for i in ids]
 
     def coverage(self, token_lists: Iterable[Sequence[str]]) -> float:
         """Fraction of running tokens in ``token_lists`` that are in the vocabulary (0..1)."""
@@ -196,19 +199,24 @@ class Vocab:
 
     @classmethod
     def load(cls, path: str | Path) -> Vocab:
-        """Read a vocabulary written by :meth:`save`."""
+        """Read a vocabulary written by :meth:`save`.
+
+        Raises:
+            MissingFileError: ``path`` is not there or is a folder.
+            InputError: the file is not a vocabulary JSON file.
+        """
         path = Path(path)
         try:
             d = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise DlcourseError(f"vocabulary file {path} not found") from None
+            raise MissingFileError(f"vocabulary file {path} not found") from None
         except IsADirectoryError:
-            raise DlcourseError(f"vocabulary file {path} is a directory; give the JSON file "
-                                "written by Vocab.save") from None
+            raise MissingFileError(f"vocabulary file {path} is a directory; give the JSON file "
+                                   "written by Vocab.save") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise DlcourseError(f"{path}: not a vocabulary JSON file ({e}); write one with "
-                                "Vocab.save or 'dlcourse text vocab --out'") from None
+            raise InputError(f"{path}: not a vocabulary JSON file ({e}); write one with "
+                             "Vocab.save or 'dlcourse text vocab --out'") from None
         try:
             return cls.from_dict(d)
         except ValueError as e:
-            raise DlcourseError(f"{path}: {e}") from None
+            raise InputError(f"{path}: {e}") from None

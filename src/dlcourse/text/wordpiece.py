@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dlcourse.errors import DlcourseError, InputError
-from dlcourse.text.tokenizers import Tokenizer
+from dlcourse.text.tokenizers import Tokenizer, check_texts
 
 __all__ = ["WordPieceTokenizer", "BERT_SPECIALS", "default_vocab_file"]
 
@@ -169,13 +169,12 @@ class WordPieceTokenizer(Tokenizer):
         >>> WordPieceTokenizer().encode_ids(["Hi!"])
         [[101, 7632, 999, 102]]
         """
-        if isinstance(texts, str):
-            texts = [texts]
+        texts = [texts] if isinstance(texts, str) else check_texts(texts, "encode_ids")
         if max_length is not None and max_length < (3 if add_special_tokens else 1):
             raise InputError(f"max_length={max_length} leaves no room for a token; use >= 3 "
                              "with special tokens")
         seqs = []
-        for e in self._tk.encode_batch(list(texts), add_special_tokens=add_special_tokens):
+        for e in self._tk.encode_batch(texts, add_special_tokens=add_special_tokens):
             ids = e.ids
             if max_length is not None and len(ids) > max_length:
                 ids = ids[: max_length - 1] + [ids[-1]] if add_special_tokens else ids[:max_length]

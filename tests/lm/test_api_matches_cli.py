@@ -41,7 +41,7 @@ def test_generate_has_the_commands_default_and_ranges(lm):
 
     assert text() == text(top_k=40)  # `lm generate`'s --top-k 40
     assert text(top_k=0) == text(top_k=None) != text()  # 0, as --top-k 0: all words
-    for options, match in [(dict(top_k=-1), "top_k must be >= 0"),
+    for options, match in [(dict(top_k=-1), "top_k must be an integer >= 0"),
                            (dict(max_tokens=100_001), "max_tokens must be an integer from 1 to "
                                                       "100,000, got 100001"),
                            (dict(seed=-1), "seed must be an integer from 0 to 4,294,967,295"),

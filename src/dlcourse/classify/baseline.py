@@ -128,9 +128,17 @@ class BowLogisticRegression(Estimator):
         return [self.classes_[i] for i in self.predict_proba(texts).argmax(1)]
 
     def evaluate(self, texts: Sequence[str], labels: Sequence) -> dict:
-        """The same metrics as ``TextClassifier.evaluate`` (without the loss)."""
+        """The same metrics as ``TextClassifier.evaluate`` (without the loss).
+
+        Raises:
+            NotFittedError: before ``fit`` or ``load``.
+            InputError: a label the model was not trained on; no texts.
+        """
+        self.check_is_fitted()
         texts = text_list(texts)
         y = class_indices(label_list(labels, len(texts)), self.classes_)
+        if not len(y):  # an accuracy of no texts would be a made-up number, as in TextClassifier
+            raise InputError("evaluate needs at least one labelled text, got none")
         proba = self.predict_proba(texts)
         scores = proba[:, 1] if len(self.classes_) == 2 else None
         return classification_metrics(y, proba.argmax(1), self.classes_, scores)

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from dlcourse.classify.config import ClassifierConfig, architecture
+from dlcourse.engine.config import whole_number
 from dlcourse.errors import InputError
 
 #: the Transformer's learned positions cover this many tokens when ``max_len`` is None
@@ -52,12 +53,24 @@ def encode(texts: Sequence[str], tokenizer, vocab, limit: int | None,
             for tokens in tokenizer.batch(list(texts))]
 
 
+def batch_count(batch_size) -> int:
+    """``batch_size`` of ``predict``, ``predict_proba`` or ``evaluate`` as a plain ``int`` >= 1
+    (numpy integers and ``64.0`` pass, as in configs).
+
+    Raises:
+        InputError: naming batch_size (``range`` would fail with a message that names none).
+    """
+    return whole_number("batch_size", batch_size, 1, None,
+                        "an integer >= 1 (texts scored at a time)")
+
+
 def length_batches(ids: Sequence[Sequence[int]], pad_id: int, batch_size: int
                    ) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
     """(positions, padded ids (B, T), lengths (B,)) in length order: texts of similar length
     share a batch, so there is little padding."""
     from dlcourse.text import pad_sequences
 
+    batch_size = batch_count(batch_size)
     order = np.argsort([len(x) for x in ids], kind="stable")
     for start in range(0, len(order), batch_size):
         pos = order[start: start + batch_size]
@@ -69,7 +82,13 @@ def length_batches(ids: Sequence[Sequence[int]], pad_id: int, batch_size: int
 def logits_of(model: nn.Module, ids: Sequence[Sequence[int]], *, pad_id: int,
               num_classes: int, device: torch.device, batch_size: int = 256) -> torch.Tensor:
     """Logits of encoded texts in input order, on the CPU: (N,) for two classes, (N, C) for
-    more. The model is put in eval mode (no dropout)."""
+    more. The model is put in eval mode (no dropout).
+
+    Raises:
+        InputError: ``batch_size`` is not an integer >= 1 (see :func:`batch_count`), even
+            when there are no texts.
+    """
+    batch_size = batch_count(batch_size)
     model.eval()
     out: list[torch.Tensor | None] = [None] * len(ids)
     for pos, batch, lengths in length_batches(ids, pad_id, batch_size):
@@ -105,10 +124,11 @@ def text_list(texts, what: str = "texts") -> list[str]:
 
 
 def label_list(labels, n: int) -> list:
-    """One plain label per text (numpy scalars unwrapped).
+    """One plain label per text (numpy scalars unwrapped): a string or a number.
 
     Raises:
-        DlcourseError: not ``n`` labels, or a missing label (None or NaN), named by position.
+        DlcourseError: not ``n`` labels, a missing label (None or NaN) or one that is not a
+            string or a number (a tuple, list, dict, array...), the first named by position.
     """
     if labels is None or isinstance(labels, str):
         raise InputError("labels must be a list with one label per text")
@@ -119,6 +139,12 @@ def label_list(labels, n: int) -> list:
         if label is None or (isinstance(label, float) and label != label):
             raise InputError(f"label {i} is missing ({label!r}); drop or fill the rows "
                              "without a label")
+        # the classes are saved as JSON, which reads a tuple back as a list (unhashable) and
+        # cannot write the rest: such a label would break the model after load
+        if not isinstance(label, str | int | float):
+            raise InputError(f"label {i} is {type(label).__name__} {label!r}; a label must be "
+                             "one string or number, not a tuple, list, dict or array (join "
+                             "its parts into one string)")
     return items
 
 

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import types
 import typing
 from typing import Any, ClassVar
 
-from dlcourse.errors import ConfigError
+from dlcourse.errors import ConfigError, InputError
 
 _MISSING = dataclasses.MISSING
 # the largest seed: every generator a run seeds (Python's, numpy's, torch's) takes 0..2**32 - 1
@@ -252,3 +253,23 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     return value
+
+
+def whole_number(name: str, value: Any, low: int, high: int | None, wanted: str) -> int:
+    """``value`` as a plain ``int``, taken as config int fields take it (``Config._coerce``):
+    numpy integers and floats with an integer value (``4.0``) pass.
+
+    Raises:
+        InputError: "<name> must be <wanted>, got <value>" for a bool, a fraction, NaN, an
+            infinity, text or a number outside ``low`` to ``high`` (``None``: no upper bound).
+    """
+    number = None
+    if isinstance(value, bool):  # True is an int to Python, not a count
+        pass
+    elif isinstance(value, numbers.Integral):
+        number = int(value)
+    elif isinstance(value, numbers.Real) and float(value).is_integer():  # False for NaN, inf
+        number = int(value)
+    if number is None or number < low or (high is not None and number > high):
+        raise InputError(f"{name} must be {wanted}, got {value!r}")
+    return number

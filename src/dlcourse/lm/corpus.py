@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from dlcourse.errors import DlcourseError, InputError
+from dlcourse.errors import DlcourseError, InputError, MissingFileError
 from dlcourse.lm.config import (
     SOURCES,
     CorpusConfig,
@@ -255,7 +255,8 @@ def load_corpus(
         encoding: text encoding of a file ``source`` (named data sets are UTF-8).
 
     Raises:
-        FileNotFoundError: ``source`` is neither a known name nor an existing path.
+        MissingFileError: ``source`` is neither a known name nor an existing path (an
+            InputError and a FileNotFoundError).
         DlcourseError: a file that does not decode with ``encoding``, naming it and the line.
         DataUnavailableError: an online data set that cannot be fetched.
 
@@ -269,8 +270,8 @@ def load_corpus(
     else:
         name = str(source)
         path = Path(source).expanduser()
-        if not path.exists():
-            raise FileNotFoundError(
+        if not path.exists():  # a FileNotFoundError too, as open() raises
+            raise MissingFileError(
                 f"no data {name!r}: give one of {', '.join(SOURCES)} or a path to a text file"
             )
         splits = _read_split_files(path, encoding) if path.is_dir() else None

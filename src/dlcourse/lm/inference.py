@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dlcourse.engine.config import whole_number
 from dlcourse.engine.loop import autocast
 from dlcourse.errors import InputError
 from dlcourse.lm.batching import BPTTBatches
@@ -123,19 +125,23 @@ def sample(
         The new ids (not the prompt).
 
     Raises:
-        ValueError: empty prompt, ``max_tokens`` out of range, negative temperature or
-            ``top_k``.
+        InputError: empty prompt; ``max_tokens`` or ``top_k`` that is not a whole number in
+            range (``4.0`` and numpy integers are whole numbers); a temperature that is
+            negative, NaN or infinite.
     """
     if not prompt_ids:
         raise InputError("the prompt must hold at least one token")
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) \
-            or not 1 <= max_tokens <= MAX_TOKENS:
-        raise InputError(f"max_tokens must be an integer from 1 to {MAX_TOKENS:,}, got "
-                         f"{max_tokens!r}")
-    if temperature < 0:
-        raise InputError(f"temperature must be >= 0 (0 = greedy), got {temperature}")
-    if top_k is not None and top_k < 0:
-        raise InputError(f"top_k must be >= 0 (0 or None: all words), got {top_k}")
+    max_tokens = whole_number("max_tokens", max_tokens, 1, MAX_TOKENS,
+                              f"an integer from 1 to {MAX_TOKENS:,}")
+    # NaN and infinities would pass a plain `< 0` test and reach torch.multinomial, which
+    # refuses the NaN probabilities they make with a RuntimeError
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) \
+            or not math.isfinite(temperature) or temperature < 0:
+        raise InputError(f"temperature must be a finite number >= 0 (0 = greedy), got "
+                         f"{temperature!r}")
+    temperature = float(temperature)
+    if top_k is not None:
+        top_k = whole_number("top_k", top_k, 0, None, "an integer >= 0 (0 or None: all words)")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from dlcourse.engine import fit, seed_everything
-from dlcourse.engine.config import Config
+from dlcourse.engine.config import Config, whole_number
 from dlcourse.engine.distributed import (
     active_ranks,
     all_reduce_sum,
@@ -246,14 +246,15 @@ class LanguageModel(Estimator):
             allow_unk: let the sampler draw ``<unk>`` (by default it is never drawn).
 
         Raises:
-            ValueError: ``max_tokens`` out of range, a negative temperature or ``top_k``, a
-                seed out of range; a prompt that is neither text nor a list of words.
+            InputError: ``max_tokens``, ``top_k`` or ``seed`` that is not a whole number in
+                range (``4.0`` and numpy integers are whole numbers, as in configs); a
+                temperature that is negative, NaN or infinite; a prompt that is neither text
+                nor a list of words.
         """
         self.check_is_fitted()
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)
-                                 or not 0 <= seed <= SEED_MAX):
-            raise InputError(f"seed must be an integer from 0 to {SEED_MAX:,} or None, got "
-                             f"{seed!r}")
+        if seed is not None:  # np.int64(1) or 1.0 as a config's seed takes them
+            seed = whole_number("seed", seed, 0, SEED_MAX,
+                                f"an integer from 0 to {SEED_MAX:,} or None")
         if prompt is None:
             prompt = ""
         if not isinstance(prompt, str):  # a list of words

@@ -25,18 +25,36 @@ def token_ids(ids: Any, vocab_size: int | None,
         ValueError: fewer than two ids, non-integer ids or ids outside the range (``fix`` says
             what to do about the last).
     """
+    values = id_array(ids, None, fix, check=False).reshape(-1)
+    if values.size < 2:
+        raise InputError(f"need at least two token ids, got {values.size}")
+    return id_array(ids, vocab_size, fix).reshape(-1)
+
+
+def id_array(ids: Any, vocab_size: int | None,
+             fix: str = "encode with the vocabulary the model counts",
+             check: bool = True) -> np.ndarray:
+    """``ids`` (a torch tensor, numpy array, list or one id) as an int64 array of its own
+    shape, checked (unless ``check`` is False): integers in ``[0, vocab_size)`` (``vocab_size``
+    None: any non-negative ids).
+
+    Raises:
+        ValueError: non-integer ids or ids outside the range (``fix`` says what to do).
+    """
     dtype = getattr(ids, "dtype", None)
     if hasattr(ids, "detach"):  # a torch tensor, wherever it lives
         ids = ids.detach().cpu().numpy()
-    values = np.asarray(ids).reshape(-1)
-    if values.size < 2:
-        raise InputError(f"need at least two token ids, got {values.size}")
+    values = np.asarray(ids)
+    if not check:
+        return values
     if not np.issubdtype(values.dtype, np.integer):
         raise InputError(f"token ids must be integers, got {dtype or values.dtype}")
-    low, high = int(values.min()), int(values.max())
-    if low < 0 or (vocab_size is not None and high >= vocab_size):
-        bound = f"in [0, {vocab_size})" if vocab_size is not None else ">= 0"
-        raise InputError(f"token ids must be {bound}, got {low}..{high}; {fix}")
+    if values.size:
+        low, high = int(values.min()), int(values.max())
+        if low < 0 or (vocab_size is not None and high >= vocab_size):
+            bound = f"in [0, {vocab_size})" if vocab_size is not None else ">= 0"
+            got = f"{low}..{high}" if low != high else f"{low}"
+            raise InputError(f"token ids must be {bound}, got {got}; {fix}")
     return values.astype(np.int64)
 
 
@@ -107,9 +125,21 @@ class KneserNeyBigram(Estimator):
         return self
 
     def log_prob(self, prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
-        """Natural-log ``P(nxt | prev)`` for arrays of context and next ids (same shape)."""
-        prev = np.asarray(prev, dtype=np.int64)
-        nxt = np.asarray(nxt, dtype=np.int64)
+        """Natural-log ``P(nxt | prev)`` for arrays of context and next ids (same shape, or
+        shapes that broadcast).
+
+        Raises:
+            NotFittedError: before ``fit`` or ``load``.
+            InputError: ids that are not integers in ``[0, vocab_size_)`` (they would index
+                past the counts), or shapes that do not broadcast.
+        """
+        self.check_is_fitted()
+        prev, nxt = (id_array(a, self.vocab_size_) for a in (prev, nxt))
+        try:
+            np.broadcast_shapes(prev.shape, nxt.shape)
+        except ValueError:
+            raise InputError(f"prev and nxt must have one shape, got {prev.shape} and "
+                             f"{nxt.shape}") from None
         v, d = self.vocab_size_, self.discount_
         key = prev * v + nxt
         pos = np.clip(np.searchsorted(self.keys_, key), 0, len(self.keys_) - 1)
@@ -122,8 +152,17 @@ class KneserNeyBigram(Estimator):
         return np.log(p)
 
     def prob(self, prev: int) -> np.ndarray:
-        """The full (V,) next-word distribution after word id ``prev``."""
+        """The full (V,) next-word distribution after word id ``prev``.
+
+        Raises:
+            NotFittedError: before ``fit`` or ``load``.
+            InputError: ``prev`` is not one integer in ``[0, vocab_size_)``.
+        """
         self.check_is_fitted()
+        prev = id_array(prev, self.vocab_size_)
+        if prev.ndim:  # a (V,) answer is for one context id, not a batch of them
+            raise InputError(f"prob takes one word id, got shape {prev.shape}; use log_prob "
+                             "for many")
         nxt = np.arange(self.vocab_size_)
         return np.exp(self.log_prob(np.full_like(nxt, prev), nxt))
 

@@ -83,6 +83,12 @@ CASES = [
     ((*TRAIN, "--seed", "-1"), "--seed must be >= 0"),
     ((*TRAIN, "--seed", "99999999999999999999"), "--seed must be <= 4294967295"),
     ((*TRAIN, "--unfreeze", "gradual"), "needs mode finetune"),
+    # one image a batch stopped finetuning mid-epoch inside batch norm
+    ((*TRAIN, "--mode", "finetune", "--batch-size", "1"),
+     "--batch-size must be >= 2 with mode finetune"),
+    # the run's folder became a class of the next scan of DATA
+    (("vision", "train", "photos", "--out", "photos/run", *GOOD),
+     "--out photos/run is inside DATA photos"),
     ((*TRAIN, "--mode", "finetuning"),
      "unknown --mode 'finetuning'; choose one of features, finetune"),
     ((*TRAIN, "--optimizer", "adam"), "unknown --optimizer 'adam'; choose one of sgd, adamw"),
@@ -112,7 +118,7 @@ CASES = [
     (("vision", "evaluate", "som", "photos"), "holds a 'som' model"),
     (("vision", "evaluate", "cut", "photos"), "not a dlcourse model file"),
     (("vision", "evaluate", "damaged", "photos", "--device", "cpu"), "damaged"),
-    (("vision", "evaluate", "file.txt", "photos"), "not a dlcourse model file"),
+    (("vision", "evaluate", "file.txt", "photos"), "file.txt is a file, not a model folder"),
     (("vision", "evaluate", "vis", "--device", "cpu"), "does not say which data"),
     (("vision", "evaluate", "vis", "no-such-set"), "neither a data set"),
     (("vision", "evaluate", "moved", "--device", "cpu"),
@@ -138,7 +144,7 @@ CASES = [
     (("vision", "predict", "som", "good.png"), "holds a 'som' model"),
     (("vision", "predict", "som", "nope.png"), "holds a 'som' model"),
     (("vision", "predict", "cut", "good.png"), "not a dlcourse model file"),
-    (("vision", "predict", "file.txt", "good.png"), "not a dlcourse model file"),
+    (("vision", "predict", "file.txt", "good.png"), "file.txt is a file, not a model folder"),
     (("vision", "predict", "--model", "nowhere", "good.png"), "does not exist"),
 ]
 

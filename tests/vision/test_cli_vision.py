@@ -110,3 +110,96 @@ def test_help_and_refused_settings_do_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("False False"), out.stdout
     assert "error: --epochs must be >= 1" in out.stderr
+
+
+def test_limit_below_the_classes_is_refused(cli_run, workdir, png_writer,
+                                            no_feature_cache_writes):
+    # one class had no training image at all, and the run went on
+    rng = np.random.default_rng(0)
+    for k, name in enumerate(["red", "blue"]):
+        for i in range(4):
+            png_writer(Path("imgs", name, f"{i}.png"), rng, color=2 * k)
+    result = cli_run("--threads", "1", "vision", "train", "imgs", "--out", "run", "--arch",
+                     "efficientnet_lite0", "--weights", "none", "--image-size", "16",
+                     "--epochs", "1", "--device", "cpu", "--limit", "1")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.splitlines()[-1] == (
+        "error: --limit 1 is below the 2 classes of imgs: give every class a training image "
+        "(--limit at least the number of classes)")
+    assert not Path("run").exists()
+
+
+def test_a_folder_named_like_a_data_set_is_noted(cli_run, workdir, png_writer):
+    Path("mnist").mkdir()
+    result = cli_run("vision", "train", "mnist", "--out", "run", "--arch", "efficientnet_lite0",
+                     "--weights", "none", "--device", "cpu", "--resume")  # stops: nothing
+    assert result.code == 2 and "nothing to resume" in result.err
+    assert "note: DATA 'mnist' is the data set mnist-5k; for the folder of that name write " \
+        "./mnist" in result.err
+
+
+def test_16_bit_greyscale_is_scaled_not_white(workdir):
+    # PIL's convert("RGB") clipped 16-bit values at 255: a pure white image
+    from PIL import Image
+
+    from dlcourse.vision.images import load_image
+
+    ramp = np.linspace(0, 1, 64 * 64).reshape(64, 64)
+    Image.fromarray((ramp * 65535).astype(np.uint16)).save("g16.png")
+    Image.fromarray(np.round(ramp * 255).astype(np.uint8)).save("g8.png")
+    wide, narrow = load_image("g16.png", 16).float(), load_image("g8.png", 16).float()
+    assert wide.std() > 50 and (wide - narrow).abs().max() <= 1
+
+
+def test_images_past_pils_pixel_limit_are_unreadable_files(workdir, monkeypatch, png_writer):
+    # PIL's DecompressionBombError is no OSError: it escaped as a traceback, even under
+    # --on-bad skip; below the limit its raw warning went to stderr
+    import warnings
+
+    from PIL import Image
+
+    from dlcourse.errors import DlcourseError
+    from dlcourse.vision.images import load_image
+
+    png_writer(Path("big.png"), np.random.default_rng(0), size=20)  # 400 pixels
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # errors above 200, warns above 100
+    try:
+        load_image("big.png", 16)
+    except DlcourseError as exc:
+        assert str(exc).startswith("cannot read image big.png: Image size (400 pixels)")
+    else:
+        raise AssertionError("no error")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_image("big.png", 16).shape == (3, 16, 16)
+
+
+def test_a_model_without_errors_leaves_no_earlier_misclassified_figure(workdir):
+    # the figure of an earlier run (another model's errors) stayed, and evaluate named it
+    from dlcourse.cli.vision import _report
+    from dlcourse.vision.data import ArrayImageDataset
+    from dlcourse.vision.metrics import EvalResult
+
+    labels = np.array([0, 1, 0, 1])
+    test = ArrayImageDataset(np.zeros((4, 8, 8), np.uint8), labels, ["a", "b"])
+
+    class Model:
+        def __init__(self, predictions):
+            self.predictions = np.asarray(predictions)
+
+        def evaluate(self, data):
+            right = (self.predictions == labels).astype(float)
+            confusion = np.zeros((2, 2), int)
+            np.add.at(confusion, (labels, self.predictions), 1)
+            return EvalResult(top1=right.mean(), top5=1.0, loss=0.1,
+                              per_class=[right[labels == k].mean() for k in (0, 1)],
+                              confusion=confusion, predictions=self.predictions,
+                              labels=labels, classes=["a", "b"])
+
+    out = Path("run")
+    out.mkdir()
+    _report(Model([1, 1, 0, 1]), test, out)
+    assert (out / "misclassified.png").exists()
+    _report(Model(labels), test, out)
+    assert not (out / "misclassified.png").exists() and (out / "confusion.png").exists()

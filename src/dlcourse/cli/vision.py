@@ -54,12 +54,16 @@ on_bad_option = click.option("--on-bad", type=ON_BAD, default="skip", show_defau
                                   "stop.")
 
 
-def _data_source(data: str) -> str:
-    """DATA as a registry name or a folder path; a one-line error for anything else."""
+def _data_source(data: str, typed: bool = False) -> str:
+    """DATA as a registry name or a folder path; a one-line error for anything else.
+    ``typed``: DATA as the user typed it, noted when a folder here has a data set's name."""
     from dlcourse.vision.data import named_set
 
     name = named_set(data)
     if name is not None:
+        if typed and Path(data.strip()).is_dir():  # the data set; say how to get the folder
+            click.echo(f"note: DATA '{data.strip()}' is the data set {name}; for the folder of "
+                       f"that name write ./{data.strip()}", err=True)
         return name
     path = Path(data).expanduser()
     if not path.exists():
@@ -120,6 +124,8 @@ def _report(clf, test, out: Path | None, names: tuple[str, str, str] = (
         if (r.predictions != r.labels).any():
             plot_misclassified(test.images.numpy(), r.labels, r.predictions, r.classes,
                                out / names[2])
+        else:  # none misclassified: an earlier run's figure would show another model's errors
+            (out / names[2]).unlink(missing_ok=True)
     rows = [{"class": c, "accuracy": "n/a" if math.isnan(a) else a}
             for c, a in zip(r.classes, r.per_class)]
     rows.append({"class": "top-1 (all)", "accuracy": r.top1})
@@ -154,7 +160,11 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
         limit = min(limit or DRY_RUN_IMAGES, DRY_RUN_IMAGES)
     config = TRAIN.build(options, **fixed)
     check_batch_split(config.batch_size)
-    source = _data_source(data)
+    source = _data_source(data, typed=True)
+    if source not in DATA_NAMES and out.resolve().is_relative_to(Path(source).resolve()):
+        # its model and figures would be read as images of a class named after the folder
+        raise DlcourseError(f"--out {out} is inside DATA {data}: a later scan would take it "
+                            "for a class of images; train into a folder outside DATA")
     _check_device(config.device)
     from dlcourse.engine.distributed import is_main_process, process_group
     from dlcourse.vision.estimator import ImageClassifier
@@ -176,6 +186,11 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
             note_dry_run(typed, {"epochs": 1, "image_size": 32, "limit": limit}, TRAIN.rename)
         train_set, test = _load_data(source, config.image_size or 224, config.seed, on_bad,
                                      limit, config.num_workers)
+        if typed["limit"] is not None and typed["limit"] < len(train_set.classes):
+            # some classes would have no training image at all (a folder refuses that)
+            raise DlcourseError(f"--limit {typed['limit']} is below the "
+                                f"{len(train_set.classes)} classes of {data}: give every class "
+                                "a training image (--limit at least the number of classes)")
         if main:  # a progress message (stderr, none with -q), not a result
             logging.getLogger("dlcourse.cli").info(
                 "%s: %d training, %d test images, %d classes; %s (%s), mode %s", source,
@@ -230,7 +245,8 @@ def evaluate(model_dir, data, limit, on_bad, seed, out, device):
                          clf.config.num_workers, with_train=False)
     echo_table(_report(clf, test, out, EVALUATION_FILES), floatfmt=".4f")
     if out is not None:
-        click.echo(f"{', '.join(EVALUATION_FILES)} written to {out}")
+        written = [name for name in EVALUATION_FILES if (out / name).exists()]
+        click.echo(f"{', '.join(written)} written to {out}")
 
 
 @group.command()

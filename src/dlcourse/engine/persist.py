@@ -119,6 +119,9 @@ def check_model_dir(path: str | os.PathLike, lesson: str, what: str = "MODEL_DIR
     if not path.exists():
         raise MissingFileError(f"{what} {path} does not exist; train one with "
                                f"'dlcourse {lesson} train DATA --out {path}'")
+    if path.is_file() and path.suffix != ".safetensors":  # a run's best.pt, say
+        raise InputError(f"{what} {path} is a file, not a model folder; pass the run's folder "
+                         f"{path.parent}")
     file = path if path.is_file() else path / MODEL_FILE
     if not file.exists() and (path / "model.pt").exists():
         raise DlcourseError(f"{what} {path} holds a model.pt written by an older dlcourse; "

@@ -110,3 +110,8 @@ class TransferConfig(Config):
         if self.unfreeze == "gradual" and self.mode != "finetune":
             raise ConfigError("unfreeze gradual needs mode finetune (features mode never "
                               "trains the backbone)", "unfreeze")
+        if self.mode == "finetune" and self.batch_size < 2:
+            # batch norm trains on a batch's statistics: one image has no spread (torch stops
+            # mid-epoch once a feature map is 1x1)
+            raise ConfigError(f"batch_size must be >= 2 with mode finetune (batch norm needs "
+                              f"two images a batch), got {self.batch_size}", "batch_size")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,23 +81,52 @@ def load_image(path: str | Path, size: int | None = None) -> torch.Tensor:
         raise DlcourseError(f"image {path} is a folder, not an image file; pass the image "
                             "files in it")
     try:
-        with Image.open(path) as im:
-            im = im.convert("RGB")                           # forces a full decode
-            if size is not None:
-                w, h = im.size
-                scale = size / min(w, h)
-                nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
-                im = im.resize((nw, nh), Image.Resampling.BILINEAR)
-                left, top = (nw - size) // 2, (nh - size) // 2
-                im = im.crop((left, top, left + size, top + size))
-            arr = np.asarray(im, dtype=np.uint8)             # (H, W, 3)
+        with warnings.catch_warnings():
+            # PIL warns above 89 MP (a "decompression bomb") when it opens the file; we resize
+            # anyway, and refuse above 179 MP (DecompressionBombError) as an unreadable file
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            arr = _pixels(Image.open(path), size)            # (H, W, 3) uint8
     except FileNotFoundError:
         raise DlcourseError(f"image {path} does not exist; check the path") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
+            Image.DecompressionBombError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DlcourseError(f"cannot read image {path}: {reason}; "
                             "replace or delete the file") from None
     return torch.from_numpy(arr.copy()).permute(2, 0, 1)     # (3, H, W)
+
+
+def _pixels(opened, size: int | None) -> np.ndarray:
+    """The pixels (H, W, 3) uint8 of an opened image: RGB, resized so that the shorter side is
+    ``size``, centre-cropped to ``size`` x ``size``."""
+    from PIL import Image
+
+    with opened as im:
+        im = _eight_bit(im).convert("RGB")               # forces a full decode
+        if size is not None:
+            w, h = im.size
+            scale = size / min(w, h)
+            nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+            im = im.resize((nw, nh), Image.Resampling.BILINEAR)
+            left, top = (nw - size) // 2, (nh - size) // 2
+            im = im.crop((left, top, left + size, top + size))
+        return np.asarray(im, dtype=np.uint8)
+
+
+def _eight_bit(im):
+    """``im`` with 16-bit or float pixels scaled to 8 bits: PIL's ``convert("RGB")`` clips
+    them at 255, so a 16-bit greyscale PNG came out pure white."""
+    from PIL import Image
+
+    if im.mode not in ("I", "F") and not im.mode.startswith("I;16"):
+        return im
+    values = np.asarray(im, dtype=np.float64)  # (H, W)
+    top = float(values.max()) if values.size else 0.0
+    # 16-bit data (I;16*, or a 16-bit PNG opened as I): 65535 is white; other ranges to their
+    # maximum, which is white
+    full = 65535.0 if im.mode.startswith("I;16") or 255 < top <= 65535 else max(top, 255.0)
+    scaled = np.clip(values * (255.0 / full), 0, 255)
+    return Image.fromarray(np.round(scaled).astype(np.uint8), "L")
 
 
 @dataclass

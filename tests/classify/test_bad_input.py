@@ -180,7 +180,7 @@ CASES = [
     (("evaluate", "som", "good.csv"), r"MODEL_DIR som holds a 'som' model, not a 'classify'"),
     (("evaluate", "header", "good.csv"), r"is not a dlcourse model file"),
     (("evaluate", "truncated", "good.csv", *TABLE), r"cannot read truncated/model.safetensors"),
-    (("evaluate", "notes.txt", "good.csv"), r"notes.txt is not a dlcourse model file"),
+    (("evaluate", "notes.txt", "good.csv"), r"notes.txt is a file, not a model folder"),
     (("evaluate", "clf", "nosuch.csv"), r"DATA 'nosuch.csv' is neither a data set"),
     (("evaluate", "clf", "nomodel"), r"DATA nomodel is a directory"),
     (("evaluate", "clf", "empty.csv"), r"DATA empty.csv is empty"),

@@ -132,7 +132,7 @@ CASES = [
     (("lm", "evaluate", "som"), r"MODEL_DIR som holds a 'som' model, not an 'lm' one"),
     (("lm", "evaluate", "header"), r"is not a dlcourse model file"),
     (("lm", "evaluate", "truncated"), r"cannot read truncated/model.safetensors"),
-    (("lm", "evaluate", "notes.txt"), r"notes.txt is not a dlcourse model file"),
+    (("lm", "evaluate", "notes.txt"), r"notes.txt is a file, not a model folder"),
     (("lm", "evaluate", "lm", "nosuch"), r"DATA 'nosuch' is neither a named corpus"),
     (("lm", "evaluate", "lm", "latin1.txt"), r"latin1.txt:1: byte 0xe9 is not valid utf-8"),
     (("lm", "evaluate", "lm", "empty.txt"), r"DATA empty.txt is empty; give a file"),

@@ -141,6 +141,17 @@ def test_numpy_models_load_without_torch(tmp_path):
     assert out.stdout.strip() == "4.0"
 
 
+def test_numpy_values_in_metadata_are_saved_as_lists(tmp_path):
+    # an array in metadata_ made save fail with "Object of type ndarray is not JSON serializable"
+    toy = Toy(2, 2).fit([1.0])
+    toy.metadata_ = {"scale": np.array([1.5, 2.0]), "n": np.int64(3)}
+    assert Toy.load(toy.save(tmp_path / "toy").parent).metadata_ == {"scale": [1.5, 2.0],
+                                                                      "n": 3}
+    toy.metadata_ = {"when": object()}
+    with pytest.raises(TypeError, match="object .* cannot be saved in a model file"):
+        toy.save(tmp_path / "other")
+
+
 def test_another_lessons_model_and_damaged_files_are_clear_errors(tmp_path):
     Toy(2, 2).fit([1.0]).save(tmp_path / "toy")
     with pytest.raises(IncompatibleModelError, match="holds a 'toy' model.*dlcourse other train"):

@@ -160,3 +160,10 @@ def test_wordpiece_ids_refuse_missing_texts():
     with pytest.raises(InputError, match=r"item 1 is NoneType None; drop or fill"):
         tok.encode_ids(["hi", None])
     assert tok.encode_ids("hi") == tok.encode_ids(["hi"])
+
+
+def test_label_encoder_refuses_missing_labels():
+    # a class "nan" (or None) was learnt from a column's gaps
+    for labels in (["pos", None, "neg"], np.array([1.0, np.nan, 2.0])):
+        with pytest.raises(InputError, match=r"label 1 is missing \((None|nan)\); drop or fill"):
+            LabelEncoder().fit(labels)

@@ -141,8 +141,8 @@ def _report(clf, test, out: Path | None, names: tuple[str, str, str] = (
 @limit_option("training and this many test images")
 @on_bad_option
 @resume_option
-@click.option("--dry-run", is_flag=True, help=f"{DRY_RUN_IMAGES} images, 1 epoch, 32 px: check "
-              "the set-up.")
+@click.option("--dry-run", is_flag=True, help=f"At most {DRY_RUN_IMAGES} training and "
+              f"{DRY_RUN_IMAGES} test images, 1 epoch, 32 px: check the set-up.")
 def train(data, out, limit, on_bad, resume, dry_run, **options):
     """Train a classifier on DATA with an ImageNet backbone; save it to --out.
 

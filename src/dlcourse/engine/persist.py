@@ -44,7 +44,7 @@ def write_state(path: str | os.PathLike, manifest: dict[str, Any],
     """
     path = Path(path)
     meta = {_META_KEY: json.dumps({"format": FORMAT, "format_version": FORMAT_VERSION,
-                                   **manifest}, allow_nan=True)}
+                                   **manifest}, allow_nan=True, default=_json_value)}
     if any(_is_torch(v) for v in arrays.values()):
         import torch
         from safetensors.torch import save_file
@@ -58,6 +58,14 @@ def write_state(path: str | os.PathLike, manifest: dict[str, Any],
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=meta)
     return path
+
+
+def _json_value(value: Any) -> Any:
+    """numpy arrays and scalars in a manifest (a user's ``metadata_``, say) as JSON values."""
+    if hasattr(value, "tolist") and type(value).__module__ == "numpy":
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} {value!r} cannot be saved in a model file: give "
+                    "plain values (numbers, strings, lists, dicts)")
 
 
 def _contiguous(value: Any):

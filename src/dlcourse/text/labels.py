@@ -67,9 +67,15 @@ class LabelEncoder:
         """Learn the classes from ``labels`` (a list, array, Series...); returns self.
 
         Raises:
-            InputError: no labels, or one string / None instead of a list of labels.
+            InputError: no labels, a missing one (None or NaN), or one string / None instead of
+                a list of labels.
         """
-        uniq = list(dict.fromkeys(_label_list(labels, "LabelEncoder.fit")))
+        items = _label_list(labels, "LabelEncoder.fit")
+        missing = next((i for i, y in enumerate(items) if y is None or y != y), None)  # NaN
+        if missing is not None:  # a class "nan" or None would be learnt from the gaps
+            raise InputError(f"label {missing} is missing ({items[missing]!r}); drop or fill "
+                             "the rows without a label")
+        uniq = list(dict.fromkeys(items))
         if not uniq:
             raise InputError("LabelEncoder.fit got no labels")
         try:

@@ -167,3 +167,9 @@ def test_label_encoder_refuses_missing_labels():
     for labels in (["pos", None, "neg"], np.array([1.0, np.nan, 2.0])):
         with pytest.raises(InputError, match=r"label 1 is missing \((None|nan)\); drop or fill"):
             LabelEncoder().fit(labels)
+
+
+def test_label_encoder_refuses_labels_json_cannot_keep():
+    # a tuple came back from save/load as an (unhashable) list, as in TextClassifier
+    with pytest.raises(InputError, match=r"label 1 is tuple \(1, 2\); a label must be one"):
+        LabelEncoder().fit(["a", (1, 2)])

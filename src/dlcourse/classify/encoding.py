@@ -13,6 +13,7 @@ from torch import nn
 from dlcourse.classify.config import ClassifierConfig, architecture
 from dlcourse.engine.config import whole_number
 from dlcourse.errors import InputError
+from dlcourse.text.labels import check_labels, plain
 
 #: the Transformer's learned positions cover this many tokens when ``max_len`` is None
 TRANSFORMER_POSITIONS = 512
@@ -100,11 +101,6 @@ def logits_of(model: nn.Module, ids: Sequence[Sequence[int]], *, pad_id: int,
     return torch.stack(out)
 
 
-def plain(value):
-    """numpy scalars -> python values, so classes stay plain (JSON in the model file)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def text_list(texts, what: str = "texts") -> list[str]:
     """``texts`` (a list, tuple, numpy array, pandas Series or generator of strings) as a list.
 
@@ -135,17 +131,7 @@ def label_list(labels, n: int) -> list:
     items = [plain(y) for y in labels]
     if len(items) != n:
         raise InputError(f"{n} texts but {len(items)} labels; pass one label per text")
-    for i, label in enumerate(items):
-        if label is None or (isinstance(label, float) and label != label):
-            raise InputError(f"label {i} is missing ({label!r}); drop or fill the rows "
-                             "without a label")
-        # the classes are saved as JSON, which reads a tuple back as a list (unhashable) and
-        # cannot write the rest: such a label would break the model after load
-        if not isinstance(label, str | int | float):
-            raise InputError(f"label {i} is {type(label).__name__} {label!r}; a label must be "
-                             "one string or number, not a tuple, list, dict or array (join "
-                             "its parts into one string)")
-    return items
+    return check_labels(items)
 
 
 def few(values: Sequence, most: int = 5) -> str:

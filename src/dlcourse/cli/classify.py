@@ -196,9 +196,9 @@ def train(data, out, valid_path, resume, dry_run, **options):
 def _fit_and_report(config, data, table, train_set, valid_set, test_set, out, resume):
     from dlcourse.classify import TextClassifier
     from dlcourse.classify.distill import check_teacher
-    from dlcourse.classify.encoding import plain
     from dlcourse.engine.distributed import is_main_process, process_group
     from dlcourse.text import LabelEncoder
+    from dlcourse.text.labels import plain
 
     if config.teacher is not None:  # the teacher's labels against the data's, before any output
         check_teacher(config.teacher, LabelEncoder().fit([plain(y) for y in train_set[1]]).classes_)

@@ -63,7 +63,8 @@ def model_columns(model_dir: Path) -> TableConfig:
 def check_label_column(data: str, labels: list, table: TableConfig) -> None:
     """Refuse a table whose every row has its own label (three rows or more): almost surely the
     text (or an id) column given as --label-col, and no class could be learned from it."""
-    from dlcourse.classify.encoding import few, plain
+    from dlcourse.classify.encoding import few
+    from dlcourse.text.labels import plain
 
     distinct = {plain(y) for y in labels}
     if data not in DATA_SETS and len(labels) >= 3 and len(distinct) == len(labels):
@@ -77,8 +78,9 @@ def check_valid_labels(data: str, valid_path: str | None, train_labels: list,
                        valid_labels: list) -> None:
     """Refuse validation labels that no training row has, before training starts (the
     estimator would refuse them too, but after the vocabulary and the vectors)."""
-    from dlcourse.classify.encoding import class_indices, plain
+    from dlcourse.classify.encoding import class_indices
     from dlcourse.text import LabelEncoder
+    from dlcourse.text.labels import plain
 
     classes = LabelEncoder().fit([plain(y) for y in train_labels]).classes_
     if valid_path is not None:

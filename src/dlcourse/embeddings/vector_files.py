@@ -143,7 +143,7 @@ def read_text_vectors(path: str | Path, header: bool, encoding: str = "utf-8",
     if header and len(words) < limit:
         raise DlcourseError(f"{path}: its header announces {limit} vectors but it holds "
                             f"{len(words)}; is the file truncated?")
-    return words, _finite(path, words, np.stack(rows))
+    return words, np.stack(rows)
 
 
 def read_binary_vectors(path: str | Path, encoding: str = "utf-8", errors: str = "strict",
@@ -176,16 +176,5 @@ def read_binary_vectors(path: str | Path, encoding: str = "utf-8", errors: str =
                                 f"{encoding}; pass the file's encoding (--encoding)") from None
         vectors[i] = np.frombuffer(data, dtype="<f4", count=dim, offset=space + 1)
         pos = space + 1 + nbytes
-    return words, _finite(path, words, vectors)
+    return words, vectors
 
-
-def _finite(path: Path, words: list[str], vectors: np.ndarray) -> np.ndarray:
-    """``vectors``, once every value is a finite number (a NaN ranks below every cosine, so a
-    word would come out as its own nearest neighbour, at -inf)."""
-    bad = ~np.isfinite(vectors).all(axis=1)
-    if bad.any():
-        first = int(np.argmax(bad))
-        raise DlcourseError(f"{path}: the vector of {words[first]!r} (vector {first + 1}) holds "
-                            f"{vectors[first][~np.isfinite(vectors[first])][0]}; "
-                            f"{int(bad.sum())} of {len(words)} vectors are not finite numbers")
-    return vectors

@@ -308,9 +308,15 @@ class KeyedVectors:
         if binary:
             if no_header:
                 raise InputError("binary word2vec files always have a header; drop no_header")
-            return cls(*vector_files.read_binary_vectors(path, encoding, unicode_errors, limit))
-        return cls(*vector_files.read_text_vectors(path, not no_header, encoding,
-                                                   unicode_errors, limit))
+            words, vectors = vector_files.read_binary_vectors(path, encoding, unicode_errors,
+                                                              limit)
+        else:
+            words, vectors = vector_files.read_text_vectors(path, not no_header, encoding,
+                                                            unicode_errors, limit)
+        try:
+            return cls(words, vectors)
+        except InputError as exc:  # a duplicate word, a NaN: name the file
+            raise InputError(f"{path}: {exc}") from None
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``directory/model.safetensors`` (the vectors and words; no torch needed to

@@ -20,6 +20,26 @@ def plain(value):
     return value
 
 
+def check_labels(items: list) -> list:
+    """``items`` (plain labels), once each is one string or number and none is missing.
+
+    Raises:
+        InputError: the first missing label (None or NaN) or one that is not a string or a
+            number (a tuple, list, dict, array), named by its position.
+    """
+    for i, label in enumerate(items):
+        if label is None or (isinstance(label, float) and label != label):  # NaN != NaN
+            raise InputError(f"label {i} is missing ({label!r}); drop or fill the rows "
+                             "without a label")
+        # classes are saved as JSON, which reads a tuple back as a list (unhashable) and
+        # cannot write the rest: such a label would break the model or encoder after load
+        if not isinstance(label, str | int | float):
+            raise InputError(f"label {i} is {type(label).__name__} {label!r}; a label must be "
+                             "one string or number, not a tuple, list, dict or array (join "
+                             "its parts into one string)")
+    return items
+
+
 def as_id(value, size: int, what: str = "id", bounds: str | None = None) -> int:
     """``value`` as an id in ``0..size-1``: any integer-like (``int``, ``np.int64``, a one-element
     integer tensor; ``operator.index``) is accepted.
@@ -67,15 +87,10 @@ class LabelEncoder:
         """Learn the classes from ``labels`` (a list, array, Series...); returns self.
 
         Raises:
-            InputError: no labels, a missing one (None or NaN), or one string / None instead of
-                a list of labels.
+            InputError: no labels, a missing one (None or NaN) or one that is no string or
+                number (see :func:`check_labels`), or one string / None instead of a list.
         """
-        items = _label_list(labels, "LabelEncoder.fit")
-        missing = next((i for i, y in enumerate(items) if y is None or y != y), None)  # NaN
-        if missing is not None:  # a class "nan" or None would be learnt from the gaps
-            raise InputError(f"label {missing} is missing ({items[missing]!r}); drop or fill "
-                             "the rows without a label")
-        uniq = list(dict.fromkeys(items))
+        uniq = list(dict.fromkeys(check_labels(_label_list(labels, "LabelEncoder.fit"))))
         if not uniq:
             raise InputError("LabelEncoder.fit got no labels")
         try:

@@ -147,7 +147,7 @@ def test_train_from_a_text_file(cli_run, workdir, lee_sentences):
 
 
 def test_a_probe_heads_its_own_group_when_it_is_another_probes_neighbour():
-    from dlcourse.embeddings.vectors import words_and_neighbors
+    from dlcourse.embeddings import words_and_neighbors
 
     kv = KeyedVectors(["king", "queen", "man", "apple"],
                       np.array([[1, 0, 0], [0.9, 0.1, 0], [0.7, 0.3, 0], [0, 0, 1]], np.float32))

@@ -70,22 +70,21 @@ def check_texts(texts, where: str = "batch", start: int = 0) -> list[str]:
     return items
 
 
-def _checked_call(call):
-    @functools.wraps(call)
-    def __call__(self, text, *args, **kwargs):
-        return call(self, check_text(text), *args, **kwargs)
+def _checking(check):
+    """A decorator that passes a method's first argument through ``check`` first
+    (:func:`check_text` for ``__call__``, :func:`check_texts` for ``batch``)."""
+    def wrap(method):
+        @functools.wraps(method)
+        def checked(self, texts, *args, **kwargs):
+            return method(self, check(texts), *args, **kwargs)
 
-    __call__._checks_texts = True
-    return __call__
+        checked._checks_texts = True
+        return checked
+
+    return wrap
 
 
-def _checked_batch(batch):
-    @functools.wraps(batch)
-    def batch_(self, texts, *args, **kwargs):
-        return batch(self, check_texts(texts), *args, **kwargs)
-
-    batch_._checks_texts = True
-    return batch_
+_checked_call, _checked_batch = _checking(check_text), _checking(check_texts)
 
 
 class Tokenizer:

@@ -282,3 +282,26 @@ def test_a_diverging_glove_stops_with_one_line_and_writes_nothing(cli_run, files
         "error: GloVe diverged: the loss became nan in epoch 1; lower the learning rate "
         "(--lr, now 2)")
     assert files() == before
+
+
+@pytest.mark.parametrize("method", ["skipgram", "cbow"])
+def test_a_diverging_word2vec_stops_with_one_line_and_writes_nothing(cli_run, files, method):
+    # --lr 10 used to exit 0 with a loss of 1.6e9 per prediction and vectors whose every
+    # nearest neighbour sat at cosine 0.99 (the kernel's clipped tables keep the loss finite)
+    before = files()
+    result = cli_run("--threads", "1", "embed", "train", "lee", "--method", method,
+                     "--epochs", "2", "--dim", "20", "--lr", "10", "--out", "out")
+    assert result.code == 2 and "Traceback" not in result.err, result.err
+    last = result.err.strip().splitlines()[-1]
+    assert last.startswith("error: word2vec diverged: the loss per prediction became "), last
+    assert last.endswith(" in epoch 1 (an untrained model's is 4.16); lower the learning rate "
+                         "(--lr, now 10)"), last
+    assert files() == before
+
+
+def test_a_high_but_sound_word2vec_rate_is_not_called_diverged(lee_sentences):
+    from dlcourse.embeddings import Word2Vec
+
+    # lr 0.2 on Lee ends epoch 1 at about 2.3 per prediction, below an untrained model's 4.16
+    model = Word2Vec(vector_size=20, epochs=1, alpha=0.2, workers=1).fit(lee_sentences)
+    assert model.history_[0]["loss"] < 4.16

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -27,7 +28,12 @@ from dlcourse.embeddings.vectors import KeyedVectors
 from dlcourse.embeddings.word2vec_cpu import EpochProgress
 from dlcourse.engine.distributed import barrier
 from dlcourse.engine.interrupt import StopGuard, stopped_at_once
-from dlcourse.errors import IncompatibleModelError, InputError, TrainingInterrupted
+from dlcourse.errors import (
+    DlcourseError,
+    IncompatibleModelError,
+    InputError,
+    TrainingInterrupted,
+)
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +184,7 @@ class Word2Vec(VectorEstimator):
                     barrier()  # no rank leaves before rank 0's checkpoint is on disk
                     raise TrainingInterrupted(interrupted_message(where, checkpoint))
                 position = EpochProgress()
+                _check_converging(result.loss / max(result.outputs, 1), epoch, cfg)
                 history.append({
                     "epoch": epoch, "loss": result.loss / max(result.outputs, 1),
                     "words": result.words, "seconds": result.seconds,
@@ -226,6 +233,23 @@ class Word2Vec(VectorEstimator):
         self.counts_ = arrays["counts"]
         self.history_ = list(values.get("history") or [])
         self.comm_seconds_ = float(values.get("comm_seconds", 0.0))
+
+
+def _check_converging(loss: float, epoch: int, cfg: Word2VecConfig) -> None:
+    """Stop a run whose epoch ended worse than an untrained model (the same loss on every rank).
+
+    The output vectors start at zero, so an untrained model scores every prediction (the true
+    word and ``negative`` noise words) at ln 2 each. Too high a learning rate does not make the
+    loss infinite (the kernel's sigmoid saturates and its loss table is clipped) but blows the
+    vectors up: at ``--lr 0.5`` on Lee the loss per prediction is 47-90 and every word's
+    nearest neighbour sits at cosine 0.99. Twice the untrained loss is past any run that learns.
+    """
+    untrained = (1 + cfg.negative) * math.log(2)
+    if not math.isfinite(loss) or loss > 2 * untrained:
+        raise DlcourseError(
+            f"word2vec diverged: the loss per prediction became {loss:.4g} in epoch {epoch} "
+            f"(an untrained model's is {untrained:.3g}); lower the learning rate (--lr, now "
+            f"{cfg.alpha:g})")
 
 
 def uses_cpu_kernel(cfg: Word2VecConfig, world: int = 1) -> bool:

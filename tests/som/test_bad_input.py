@@ -35,6 +35,13 @@ TRAIN = [
     (("--batch-size", "0"), r"--batch-size must be >= 1"),
     (("--chunk-size", "0"), r"--chunk-size must be >= 1"),
     (("--iterations", "0"), r"--iterations must be >= 1"),
+    # a typo's epochs or iterations built their schedule and sample order until memory ran out
+    (("--epochs", "99999999999999999999"), r"--epochs must be <= 100000, got 9999"),
+    (("--algorithm", "online", "--iterations", "10000000000"),
+     r"--iterations must be <= 100000000, got 10000000000"),
+    (("--algorithm", "minibatch", "--lr", "1e-320"), r"--lr must be >= 1e-12 \(a smaller"),
+    # a subnormal rate: the compiled online rule divided by it (ZeroDivisionError traceback)
+    (("--algorithm", "online", "--lr-end", "1e-320"), r"--lr-end must be >= 1e-12"),
     (("--seed", "-1"), r"--seed must be >= 0"),
     (("--seed", "99999999999999999999"), r"--seed must be <= 4294967295"),  # numpy/torch range
     (("--topology", "cube"), r"'cube' is not one of 'rectangular', 'hexagonal', 'rect', 'hex'"),
@@ -126,6 +133,7 @@ def files(workdir, trained_dir):
     Path("inf.csv").write_text("a,b\n1,2\n3,-inf\n")
     Path("text.csv").write_text("a,name,kind\n1,bob,x\n2,amy,y\n")
     Path("ragged.csv").write_text("a,b\n1,2\n3,4,5\n")
+    Path("oneline.txt").write_text("1 2 3\n4 5\n")  # ragged on spaces: one text column
     Path("latin1.csv").write_bytes("caf\u00e9,b\n1,2\n".encode("latin-1"))
     Path("binary.csv").write_bytes(b"\x00\x01\x02" * 100)
     Path("data.json").write_text("[1, 2]")
@@ -156,6 +164,9 @@ CASES = [
     (("train", "nosuch.csv", "--out", "out"), r"DATA 'nosuch.csv' not found; pass a \.csv"),
     (("train", "sklearn:irish", "--out", "out"), r"unknown data set sklearn:irish; choose one"),
     (("train", "folder", "--out", "out"), r"DATA folder is a directory; pass a \.csv"),
+    (("train", "", "--out", "out"), r"DATA is an empty string; pass a \.csv"),  # not "a directory"
+    (("train", "oneline.txt", "--out", "out"),
+     r"oneline.txt has no numeric feature columns; it reads as one column: no separator"),
     (("train", "data.json", "--out", "out"), r"cannot read data.json: pass a \.csv"),
     (("train", "empty.csv", "--out", "out"), r"DATA empty.csv is empty"),
     (("train", "blank.csv", "--out", "out"), r"DATA blank.csv is empty"),
@@ -206,6 +217,7 @@ CASES = [
     (("evaluate", "moved"), r"moved was trained on '/nowhere/wine.csv', which is not found"),
     (("evaluate", "som", "nosuch.csv"), r"DATA 'nosuch.csv' not found"),
     (("evaluate", "som", "folder"), r"DATA folder is a directory"),
+    (("evaluate", "som", ""), r"DATA is an empty string"),
     (("evaluate", "som", "empty.csv"), r"DATA empty.csv is empty"),
     (("evaluate", "som", "four.npy"), r"four.npy has 4 features but the map was trained on 13"),
     (("evaluate", "som", "renamed.csv"),
@@ -232,6 +244,7 @@ CASES = [
     (("plot", "som", "--features", "99"), r"--features 99 is out of range 0..12"),
     (("plot", "som", "--data", "nosuch.csv"), r"--data 'nosuch.csv' not found"),
     (("plot", "som", "--data", "four.npy"), r"--data four.npy has 4 features but the map"),
+    (("plot", "som", "--data", ""), r"--data is an empty string"),
     (("plot", "som", "--out", "notes.txt"), r"--out notes.txt exists and is not a directory"),
     (("plot", "lm"), r"MODEL_DIR lm holds an 'lm' model"),
     (("plot", "header"), r"is not a dlcourse model file"),

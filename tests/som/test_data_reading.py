@@ -50,11 +50,12 @@ def test_a_first_row_with_an_empty_cell_is_data_not_a_header(tmp_path):
     # a repeated number was renamed "1.0.1" by pandas: the same loss
     path.write_text("1.0,1.0,3.0\n4.0,5.0,6.0\n")
     assert load_table(str(path)).X.tolist() == [[1, 1, 3], [4, 5, 6]]
-    # pandas' to_csv writes an empty first header cell for the index: still a header
+    # pandas' to_csv writes an empty first header cell for the index: still a header, and
+    # the index (0, 1, 2...: no information) is dropped with a note
     path.write_text(",a,b\n0,1.5,2.5\n1,3.5,4.5\n")
     table = load_table(str(path))
-    assert table.feature_names[1:] == ["a", "b"] and table.X[:, 1:].tolist() == [[1.5, 2.5],
-                                                                                [3.5, 4.5]]
+    assert table.feature_names == ["a", "b"] and table.X.tolist() == [[1.5, 2.5], [3.5, 4.5]]
+    assert "dropped its first column" in table.notes[0]
 
 
 def test_new_data_without_a_header_has_its_text_column_as_the_label(tmp_path):

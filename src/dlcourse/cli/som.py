@@ -27,9 +27,9 @@ from dlcourse.cli.common import (
     parse_grid,
     resume_option,
 )
-from dlcourse.cli.options import ConfigOptions, option_name
+from dlcourse.cli.options import ConfigOptions, option_error, option_name
 from dlcourse.engine.accelerator import check_device_name
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.som.config import SOMConfig
 
 group = click.Group("som", help="Self-organizing maps: train, evaluate, predict, plot.")
@@ -125,9 +125,10 @@ def train(data, out, grid, topology, standardize, label_column, limit, resume, d
           **options):
     """Train a map on DATA and save it in --out.
 
-    DATA: a table (.csv, .tsv, .txt, .jsonl, .parquet; a .txt may be separated by commas,
-    tabs, ;, | or spaces, as numpy.savetxt writes it), a .npy matrix, sklearn:NAME (iris,
-    wine, digits, breast_cancer), fashion-mnist or mnist-5k.
+    DATA: a table (.csv, .tsv, .txt, .jsonl, .parquet; separated by commas, tabs, ;, | or
+    spaces as numpy.savetxt writes them, its '# a b c' header line naming the columns; the
+    index pandas' to_csv writes is dropped), a .npy matrix, sklearn:NAME (iris, wine, digits,
+    breast_cancer), fashion-mnist or mnist-5k.
 
     Writes model.safetensors (weights, scaler, column names, unit labels; read without torch),
     last.safetensors (the checkpoint), history.json and metrics.json. Ctrl-C stops at the next
@@ -167,14 +168,17 @@ def train(data, out, grid, topology, standardize, label_column, limit, resume, d
 def _fit(source: str, config: SOMConfig, out: Path, resume: bool, run_info: dict):
     """Read the data and train; fit writes the model file once, scaler and labels in it."""
     from dlcourse.som import SOM
-    from dlcourse.som.data import IMAGE_SETS, Standardizer, check_float32_range, load_table
+    from dlcourse.som import data as tables
 
-    table = load_table(source, run_info["label_column"], run_info["limit"], config.seed)
-    scaler = Standardizer().fit(table.X, table.feature_names) if run_info["standardize"] \
+    table = tables.load_table(source, run_info["label_column"], run_info["limit"], config.seed)
+    _echo_notes(table)
+    scaler = tables.Standardizer().fit(table.X, table.feature_names) if run_info["standardize"] \
         else None
     X = scaler.transform(table.X) if scaler is not None else table.X
-    check_float32_range(X, table.feature_names, table.name)
-    named_set = source.startswith("sklearn:") or source in IMAGE_SETS
+    fix = "drop --no-standardize or rescale the data"
+    if config.distance == "cosine":  # SOM.fit checks the other distances (once), not this one
+        tables.check_float32_range(X, table.feature_names, table.name, fix)
+    named_set = source.startswith("sklearn:") or source in tables.IMAGE_SETS
     som = SOM(config=config)
     som.metadata_ = {"scaler": scaler.to_dict() if scaler else None,
                      "feature_names": table.feature_names, "named_features": table.named,
@@ -187,7 +191,12 @@ def _fit(source: str, config: SOMConfig, out: Path, resume: bool, run_info: dict
     if table.labels is not None:
         labels = [str(v) for v in table.labels]
         som.metadata_["classes"] = sorted(set(labels))
-    som.fit(X, labels, out_dir=out, resume=resume, run_info=run_info)
+    try:
+        som.fit(X, labels, out_dir=out, resume=resume, run_info=run_info)
+    except tables.SpreadError as exc:  # fit's own checks (before any work), in the CLI's words
+        raise exc.renamed(table.name, table.feature_names, fix) from None
+    except ConfigError as exc:  # e.g. --epochs too many for these samples
+        raise option_error(exc, TRAIN.rename) from None
     return som, table, X
 
 
@@ -225,6 +234,7 @@ def _load_data(som, model_dir: Path, data: str | None, limit: int | None, seed: 
     """(table, X) of DATA (default: the map's training data, its --limit subset too unless
     ``limit`` is given) as the map expects them; ``what`` names DATA in the messages."""
     from dlcourse.som.data import IMAGE_SETS, check_source, load_table, model_inputs
+    from dlcourse.som.data import check_float32_range as check_range
 
     if data is None:
         if limit is None and som.metadata_.get("limit") is not None:  # the training rows
@@ -239,7 +249,22 @@ def _load_data(som, model_dir: Path, data: str | None, limit: int | None, seed: 
                                 "here; pass DATA")
     table = load_table(check_source(data, what), som.metadata_.get("label_column"), limit, seed,
                        require_label=False)
-    return table, model_inputs(table, som.metadata_, som.n_features_in_, what)
+    _echo_notes(table)
+    X = model_inputs(table, som.metadata_, som.n_features_in_, what)
+    if som.config.distance != "cosine":  # as fit refuses them: the queries search in float32
+        ends = som.scale([X.max(axis=0), X.min(axis=0)])  # (2, d): scaling is monotone
+        check_range(ends, table.feature_names, table.name, "pass data in the units and range "
+                    "of the training data", center=som.center_)
+    return table, X
+
+
+def _echo_notes(table) -> None:
+    """What reading ``table`` decided for the user (a column taken as the labels, an index
+    dropped): one ``note:`` line each on stderr, once under torchrun."""
+    from dlcourse.engine.distributed import is_main_process
+
+    for note in table.notes if is_main_process() else ():
+        click.echo(f"note: {note}", err=True)
 
 
 @group.command(short_help="Quantization error, topographic error, label agreement.")

@@ -38,6 +38,13 @@ RESUME_FREE = ("device", "chunk_size", "progress")
 # the largest map (1000 x 1000): beyond it the unit tables alone (weights, neighbours, the
 # search's distance blocks) take gigabytes before any training, and no map that size has a use
 MAX_UNITS = 1_000_000
+# the most epochs (a history entry each) and online or mini-batch steps (the run keeps its
+# sample order in memory, 8 bytes a step: 800 MB here); past them a typo ran out of memory
+MAX_EPOCHS = 100_000
+MAX_STEPS = 100_000_000
+# the smallest learning rate: the compiled kernels flush tinier (subnormal) numbers to 0 and
+# then divide by them; far above that, a rate of 1e-12 moves no unit anyway
+MIN_RATE = 1e-12
 
 @dataclass
 class SOMConfig(Config):
@@ -83,9 +90,9 @@ class SOMConfig(Config):
     algorithm: str = param("batch", "batch: every sample once per epoch, all units moved "
                            "together (fast, deterministic); online: the lesson's per-sample "
                            "rule; minibatch: that rule summed over batches.", choices=ALGORITHMS)
-    epochs: int = param(10, "Passes over the data.", min=1)
+    epochs: int = param(10, "Passes over the data.", min=1, max=MAX_EPOCHS)
     iterations: int | None = param(None, "Samples to visit instead of epochs x samples (online "
-                                   "and minibatch).", min=1)
+                                   "and minibatch).", min=1, max=MAX_STEPS)
     batch_size: int = param(256, "Samples per update of the minibatch algorithm.", min=1)
     shuffle: bool = param(True, "Visit the samples in a seeded random order (online and "
                           "minibatch); off: in order, cyclically.")
@@ -103,6 +110,10 @@ class SOMConfig(Config):
     def check(self) -> None:
         """Rules that involve several fields: the grid, the mexican hat, the device."""
         check_device_name(self.device)
+        for name in ("learning_rate", "learning_rate_end"):
+            if getattr(self, name) < MIN_RATE:
+                raise ConfigError(f"{name} must be >= {MIN_RATE:g} (a smaller rate moves no "
+                                  f"unit), got {getattr(self, name):g}", name)
         if self.m * self.n < 2:
             raise ConfigError(f"a {self.m}x{self.n} grid has no neighbours; use at least 1x2 "
                               "units")
@@ -136,6 +147,20 @@ class SOMConfig(Config):
         if self.backend == "numpy" and self.device.strip().lower() not in ("auto", "cpu"):
             raise ConfigError(f"backend numpy runs on the CPU only; use backend torch for "
                               f"device {self.device}", "backend")
+
+    def check_steps(self, n_samples: int) -> None:
+        """Refuse an online or mini-batch run of ``epochs`` over ``n_samples`` samples that
+        visits more than :data:`MAX_STEPS` of them (checked when the data's size is known).
+
+        Raises:
+            ConfigError: naming epochs, the steps and the fix.
+        """
+        steps = self.epochs * n_samples
+        if self.algorithm != "batch" and self.iterations is None and steps > MAX_STEPS:
+            raise ConfigError(f"epochs {self.epochs:,} over {n_samples:,} samples are "
+                              f"{steps:,} steps of the {self.algorithm} rule; at most "
+                              f"{MAX_STEPS:,} are supported (the run keeps their order in "
+                              "memory): use fewer epochs or a number of iterations", "epochs")
 
     def sigma_start(self) -> float:
         """The start radius: ``sigma``, or ``max(m, n) / 2`` (at least 1) when it is None."""

@@ -13,7 +13,7 @@ float32 distances.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,9 @@ class Table:
     """Features ``X`` (N, d) float, ``labels`` (N,) or None, ``feature_names`` (d,), ``name``;
     ``named``: the names come from the data (a header, a data set), not ``x0, x1...``;
     ``label_column``: the table column the labels came from; ``rows``: each sample's row in
-    the data when ``limit`` kept some of them (None: all, in order)."""
+    the data when ``limit`` kept some of them (None: all, in order); ``notes``: what reading
+    decided that the user did not say (a column taken as the labels, an index dropped), one
+    line each, for the CLI to show."""
 
     X: np.ndarray
     labels: np.ndarray | None
@@ -43,6 +45,7 @@ class Table:
     named: bool = True
     label_column: str | None = None
     rows: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def _named_set(spec: str) -> str | None:
@@ -93,6 +96,8 @@ def check_source(spec: str, what: str = "DATA") -> str:
     path = Path(spec).expanduser()
     kinds = ("a .csv, .tsv, .txt, .jsonl, .parquet or .npy file, sklearn:NAME "
              f"({', '.join(SKLEARN_SETS)}) or {' or '.join(IMAGE_SETS)}")
+    if not spec.strip():  # Path("") is the working directory
+        raise DlcourseError(f"{what} is an empty string; pass {kinds}")
     if not path.exists():
         raise DlcourseError(f"{what} {spec!r} not found; pass {kinds}")
     if path.is_dir():
@@ -139,8 +144,8 @@ def load_table(spec: str, label_column: str | None = None, limit: int | None = N
                                  require_label)
     if limit is not None and limit < len(table.X):
         keep = np.sort(np.random.default_rng(seed).choice(len(table.X), limit, replace=False))
-        table = Table(table.X[keep], None if table.labels is None else table.labels[keep],
-                      table.feature_names, table.name, table.named, table.label_column, keep)
+        table = replace(table, X=table.X[keep], rows=keep,
+                        labels=None if table.labels is None else table.labels[keep])
     return table
 
 
@@ -192,6 +197,8 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
 
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
+    notes = list(frame.attrs.get("notes", []))
+    guessed = False  # the labels are the one text column, which nobody named
     if frame.empty:  # before the columns are judged: those of a header alone have no type
         raise DlcourseError(f"{path} has a header but no data rows")
     absent = label_column is not None and label_column not in columns
@@ -202,6 +209,7 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
             label_column = named[0]
         elif len(text) == 1 and not frame.attrs.get("named", True):
             label_column = text[0]  # no header: its one text column is the label, as in train
+            guessed = True
         elif text:
             raise DlcourseError(f"{path}: column {text[0]!r} is not numeric and the map's labels "
                                 f"are in {label_column!r}; drop it or name it {label_column}")
@@ -216,13 +224,16 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
     elif label_column is None:
         named = [c for c in columns if c.lower() in LABEL_COLUMNS]
         label_column = named[0] if named else (text[0] if len(text) == 1 else None)
+        guessed = not named and label_column is not None
     others = [c for c in text if c != label_column]
     if others:
         raise DlcourseError(f"{path}: column {others[0]!r} is not numeric; drop it or name it "
                             "with --label-col")
     features = [c for c in columns if c != label_column]
     if not features:
-        raise DlcourseError(f"{path} has no numeric feature columns")
+        raise DlcourseError(f"{path} has no numeric feature columns" + (
+            "; it reads as one column: no separator (, tab ; | or spaces) splits every line "
+            "into the same number of fields" if len(columns) == 1 else ""))
     X = frame[features].to_numpy(dtype=np.float64)
     _check_finite(X, features, path)
     labels = frame[label_column].to_numpy() if label_column else None
@@ -230,7 +241,11 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
         row = int(np.argwhere(pd.isna(labels))[0][0])
         raise DlcourseError(f"{path}: missing label in data row {row + 1} (column "
                             f"{label_column!r}); fill or drop it")
-    return Table(X, labels, features, str(path), frame.attrs.get("named", True), label_column)
+    if guessed:
+        notes.append(f"{path.name}: column {label_column!r}, its one text column, holds the "
+                     "labels" + ("; --label-col names another" if require_label else ""))
+    return Table(X, labels, features, str(path), frame.attrs.get("named", True), label_column,
+                 notes=notes)
 
 
 def _check_finite(X: np.ndarray, names: list[str], path: Path) -> None:
@@ -278,18 +293,38 @@ _SQUARES_OVERFLOW = 1e100
 FLOAT32_RADIUS = 1e18
 
 
+class SpreadError(InputError):
+    """:func:`check_float32_range`'s refusal. ``column`` (its index), ``spread`` and
+    ``origin`` let a caller that knows the data better say it again: :meth:`renamed`."""
+
+    def __init__(self, name: str, names: list[str], column: int, spread: float, fix: str,
+                 origin: str = "its mean"):
+        self.column, self.spread, self.origin = column, spread, origin
+        super().__init__(f"{name}: column {names[column]!r} lies up to {spread:.3g} from "
+                         f"{origin}; the map's float32 distances overflow past "
+                         f"{FLOAT32_RADIUS:.0e} (over all columns): {fix}")
+
+    def renamed(self, name: str, names: list[str], fix: str) -> SpreadError:
+        """The same refusal, naming the data ``name``, its columns ``names`` and the fix."""
+        return SpreadError(name, names, self.column, self.spread, fix, self.origin)
+
+
 def check_float32_range(X: np.ndarray, names: list[str], name: str,
-                        fix: str = "drop --no-standardize or rescale the data") -> None:
+                        fix: str = "drop --no-standardize or rescale the data",
+                        center: np.ndarray | None = None) -> None:
     """Refuse, before training, data (as the map will see it: after any standardising) whose
     rows lie farther than :data:`FLOAT32_RADIUS` from its mean; standardised data never does.
+    With ``center`` (a fitted map's ``center_``), the rows' distance from that instead: new data
+    for a map's queries, which search in float32 around the training data's centre.
 
     Raises:
-        InputError: one line naming the most spread-out column and the fix.
+        SpreadError: an :class:`InputError`, one line naming the most spread-out column and the
+            fix.
     """
     if not len(X):
         return
     with np.errstate(over="ignore", invalid="ignore"):  # inf and nan are refused below
-        mean = X.mean(axis=0, dtype=np.float64)
+        mean = X.mean(axis=0, dtype=np.float64) if center is None else np.asarray(center)
         # (d,) the largest |x - mean| of each column, from its extremes: no (N, d) temporary
         spread = np.maximum(X.max(axis=0).astype(np.float64) - mean,
                             mean - X.min(axis=0).astype(np.float64))
@@ -297,9 +332,8 @@ def check_float32_range(X: np.ndarray, names: list[str], name: str,
     if not radius <= FLOAT32_RADIUS:  # nan too: a mean that overflowed
         j = int(np.argmax(np.where(np.isnan(spread), np.inf, spread)))
         far = spread[j] if np.isfinite(spread[j]) else float(np.abs(X[:, j]).max())
-        raise InputError(f"{name}: column {names[j]!r} lies up to {far:.3g} from its "
-                            "mean; the map's float32 distances overflow past "
-                            f"{FLOAT32_RADIUS:.0e} (over all columns): {fix}")
+        raise SpreadError(name, names, j, far, fix,
+                          "its mean" if center is None else "the map's centre")
 
 
 class Standardizer:

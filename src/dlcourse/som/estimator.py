@@ -129,7 +129,8 @@ class SOM(Estimator):
         sequential: there every rank trains on all of ``X`` by itself.
 
         Raises:
-            ConfigError: a setting out of range or not among the choices.
+            ConfigError: a setting out of range or not among the choices, or an online run
+                of more than 100 million steps.
             ValueError: ``X`` not 2-D, empty, holding NaN or infinite values, or spread too
                 far for the float32 search (rows over 1e18 from the mean).
             DlcourseError: an unavailable device; nothing (or another run) to resume.
@@ -138,6 +139,7 @@ class SOM(Estimator):
         """
         config = self.validated_config(out_dir, resume)
         X = measures.as_matrix(X)
+        config.check_steps(len(X))
         if config.distance != "cosine":  # cosine searches unit rows: nothing to overflow
             check_float32_range(X, [str(j) for j in range(X.shape[1])], "X",
                                 "standardise or rescale X")

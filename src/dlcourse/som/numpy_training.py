@@ -65,6 +65,11 @@ class NumpyRunner(CompiledSearch):
     """
 
     # ------------------------------------------------------------------ training
+    def warm(self) -> None:
+        """Load numba's compiler before the training clock starts (see ``_kernels.warm``): the
+        first epoch's seconds then compare with the others'."""
+        _kernels.warm()
+
     def train(self, X: np.ndarray, state: TrainState, grid: Grid, settings: TrainSettings,
               control: Control | None = None) -> TrainState:
         """Train from ``state`` until done or until ``control`` asks to stop.

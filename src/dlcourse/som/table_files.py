@@ -1,9 +1,12 @@
 """Reading a SOM table file into a pandas DataFrame: the delimiter, and whether the first line
-is a header or already data.
+is a header or already data; as numpy and pandas write tables: leading '#' lines skipped (the
+last one names the columns of a header-less table: ``savetxt(header=...)``), spaces as the
+separator, pandas' ``to_csv`` index (an empty first header cell) dropped when it is 0..n-1.
 
 :func:`read_frame` is what :func:`dlcourse.som.data.load_table` reads a table file with; it
 returns the columns as written (a header-less file gets ``x0, x1...`` and ``attrs["named"]``
-False), and leaves choosing features and labels to the caller.
+False; ``attrs["notes"]``: what it decided, for the user), and leaves choosing features and
+labels to the caller.
 
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "m.txt"
@@ -15,12 +18,14 @@ False), and leaves choosing features and labels to the caller.
 from __future__ import annotations
 
 import gzip
+import io
 import re
 from pathlib import Path
 
 from dlcourse.errors import DlcourseError
 
 _SAMPLE_BYTES = 65536  # enough lines to choose a delimiter
+_SAMPLE_ROWS = 21  # the header and 20 rows vote on whitespace as the separator
 WHITESPACE = r"\s+"  # pandas' separator for runs of spaces and tabs
 
 
@@ -28,8 +33,9 @@ def read_frame(path: Path, kind: str):
     """A pandas DataFrame of the table file ``path``; ``kind`` is its format (csv, tsv, jsonl,
     parquet, or text: delimited text of another suffix, ``.txt``).
 
-    The delimiter is chosen from the first lines (``dlcourse.text.choose_delimiter``); a text
-    file that none of those delimiters fits but runs of whitespace do is read split on those.
+    The delimiter is chosen from the first lines after any leading '#' comment lines
+    (``dlcourse.text.choose_delimiter``); a file that none of those delimiters fits but runs of
+    whitespace do is read split on those (a .csv or .tsv when its rows then hold numbers).
 
     Raises:
         DlcourseError: an empty, binary or non-UTF-8 file, or one pandas cannot parse, with the
@@ -53,16 +59,26 @@ def read_frame(path: Path, kind: str):
             raise DlcourseError(f"DATA {path} is empty")
         if "\x00" in sample:
             raise DlcourseError(f"DATA {path} looks binary (it holds NUL bytes), not a table")
-        sep = _separator(sample, kind)
-        frame = pd.read_csv(path, sep=sep)
+        lines = io.StringIO(sample, newline=None).readlines()  # line ends as pandas sees them
+        skip, comment = _comment_lines(lines)
+        body = "".join(lines[skip:])
+        if not body.strip():
+            raise DlcourseError(f"DATA {path} holds only comment lines (#), no table")
+        sep = _separator(body, kind)
+        frame = pd.read_csv(path, sep=sep, skiprows=skip)
         # the first line's cells as written: pandas renames an empty header cell "Unnamed: 1"
         # and a repeated one "1.0.1", which no longer read as the number a data row holds
-        first = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str,
+        first = pd.read_csv(path, sep=sep, skiprows=skip, header=None, nrows=1, dtype=str,
                             keep_default_na=False).iloc[0].tolist()
-        if _first_row_is_data(frame, first):  # no header row: the first is data
-            frame = pd.read_csv(path, sep=sep, header=None)
-            frame.columns = [f"x{i}" for i in range(frame.shape[1])]
-            frame.attrs["named"] = False
+        if not _index_header(frame, first) and _first_row_is_data(frame, first):
+            # no header row: the first is data; numpy.savetxt(header=...) wrote the names
+            # as a comment line ("# a b c") right above it
+            names = _comment_names(comment, sep, len(first))
+            frame = pd.read_csv(path, sep=sep, skiprows=skip, header=None)
+            frame.columns = names or [f"x{i}" for i in range(frame.shape[1])]
+            frame.attrs["named"] = names is not None
+        elif first and not first[0].strip():
+            frame = _drop_index(frame, path)
         return frame
     except UnicodeDecodeError as exc:
         raise DlcourseError(f"{path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
@@ -83,17 +99,97 @@ def read_frame(path: Path, kind: str):
 
 def _separator(sample: str, kind: str) -> str:
     """The separator of a delimited file from its first lines: tab for a TSV, else a delimiter
-    spreadsheets write; for a text file that none fits, runs of whitespace when every line
-    splits on them into the same number of fields (``numpy.savetxt``'s default). A CSV is not
-    split on spaces: there they belong to the fields."""
-    from dlcourse.text.formats import choose_delimiter, splits_on_whitespace
+    spreadsheets write; when none fits, runs of whitespace if every line splits on them into
+    the same number of fields (``numpy.savetxt``'s default). A CSV or TSV is split on spaces
+    only when its rows then hold numbers (at most one text column, a label): in a one-column
+    CSV of names the spaces belong to the fields."""
+    from dlcourse.text.formats import DELIMITERS, choose_delimiter, splits_on_whitespace
 
-    if kind == "tsv":
-        return "\t"
-    sep = choose_delimiter(sample, default="")
-    if not sep and kind == "text" and splits_on_whitespace(sample):
+    sep = choose_delimiter(sample, ("\t",) if kind == "tsv" else DELIMITERS, default="")
+    if not sep and splits_on_whitespace(sample) and (kind == "text" or _numeric_rows(sample)):
         return WHITESPACE
-    return sep or ","
+    return sep or ("\t" if kind == "tsv" else ",")
+
+
+def _numeric_rows(sample: str) -> bool:
+    """True when the sampled lines after the first split on whitespace into number columns, at
+    most one of them (a label column) text, and two numbers at least."""
+    rows = [line.split() for line in sample.splitlines() if line.strip()][1:_SAMPLE_ROWS]
+    if not sample.endswith(("\n", "\r")) and len(rows) > 1:
+        rows = rows[:-1]  # the sample may have cut its last line short
+    if not rows:
+        return False
+    text = {j for row in rows for j, cell in enumerate(row) if not _is_number(cell)}
+    return len(text) <= 1 and len(rows[0]) - len(text) >= 2
+
+
+def _comment_lines(lines: list[str]) -> tuple[int, str | None]:
+    """(how many ``lines`` open the file before the table, the last of them that is a
+    comment): lines starting with '#' (numpy.savetxt writes its ``header`` so) and blank ones."""
+    skip, comment = 0, None
+    for line in lines:
+        if line.strip() and not line.lstrip().startswith("#"):
+            break
+        skip += 1
+        comment = line.rstrip("\r\n") if line.strip() else comment
+    return skip, comment
+
+
+def _comment_names(comment: str | None, sep: str, width: int) -> list[str] | None:
+    """The column names a comment line gives a header-less table (``# a b c``, ``# a,b,c``):
+    its fields without the '#', when there are ``width`` of them, all different and none
+    empty; else None (a comment, not a header)."""
+    import csv
+
+    if comment is None:
+        return None
+    if sep == WHITESPACE:
+        names = comment.lstrip()[1:].split()
+    else:
+        names = [c.strip() for c in next(csv.reader([comment], delimiter=sep), [])]
+        if names:  # "# a" -> "a"; a first cell that is only '#' is a name ("#,x,y")
+            names[0] = names[0].lstrip()[1:].strip() or "#"
+    if len(names) != width or len(set(names)) != width or not all(names):
+        return None
+    return names
+
+
+def _index_header(frame, first: list[str]) -> bool:
+    """True when the first line is a header pandas' ``DataFrame.to_csv`` wrote with the index:
+    its first cell empty, the others filled, and either the default column names 0, 1, 2...
+    or a first column of distinct whole numbers (the index) below it."""
+    import pandas as pd
+
+    cells = [c.strip() for c in first]
+    if len(cells) < 2 or cells[0] or not all(cells[1:]):
+        return False
+    if cells[1:] == [str(i) for i in range(len(cells) - 1)]:
+        return True
+    column = frame.iloc[:, 0]
+    return bool(pd.api.types.is_integer_dtype(column) and column.is_unique and len(column))
+
+
+def _drop_index(frame, path: Path):
+    """``frame`` without its first column when it has no name and counts the rows 0, 1, 2...
+    (pandas' default index: no information); a note in ``attrs["notes"]`` either way when it
+    holds whole numbers, which an index does."""
+    import numpy as np
+    import pandas as pd
+
+    column = frame.iloc[:, 0]
+    if not pd.api.types.is_integer_dtype(column):
+        return frame
+    if np.array_equal(column.to_numpy(), np.arange(len(frame))):
+        kept = frame.iloc[:, 1:].copy()
+        kept.attrs = {**frame.attrs, "notes": [
+            f"{path.name}: dropped its first column (no name, the row numbers 0, 1, 2...: "
+            "the index pandas' to_csv writes)"]}
+        return kept
+    frame.attrs["notes"] = [
+        f"{path.name}: its first column has no name and holds whole numbers, as pandas' index "
+        f"does; it is a feature {column.name!r} here (write the file with to_csv(index=False) "
+        "to leave it out)"]
+    return frame
 
 
 def _first_row_is_data(frame, first: list[str]) -> bool:

@@ -42,6 +42,9 @@ TRAIN = [
     (("--algorithm", "minibatch", "--lr", "1e-320"), r"--lr must be >= 1e-12 \(a smaller"),
     # a subnormal rate: the compiled online rule divided by it (ZeroDivisionError traceback)
     (("--algorithm", "online", "--lr-end", "1e-320"), r"--lr-end must be >= 1e-12"),
+    # a rate above 2 moves the best unit past the sample by more each step: QE inf, exit 0
+    (("--algorithm", "online", "--lr", "1e300"), r"--lr must be <= 2.0, got 1e\+300"),
+    (("--algorithm", "minibatch", "--lr", "3", "--lr-end", "2.5"), r"--lr must be <= 2.0"),
     (("--seed", "-1"), r"--seed must be >= 0"),
     (("--seed", "99999999999999999999"), r"--seed must be <= 4294967295"),  # numpy/torch range
     (("--topology", "cube"), r"'cube' is not one of 'rectangular', 'hexagonal', 'rect', 'hex'"),
@@ -234,6 +237,7 @@ CASES = [
     (("predict", "som", "empty.npy"), r"DATA empty.npy is empty"),
     (("predict", "som", "folder"), r"DATA folder is a directory"),
     (("predict", "som", "wine.csv", "--out", "folder"), r"--out folder is a directory"),
+    (("predict", "som", "wine.csv", "--out", ""), r"--out is empty; give a file name such as"),
     (("predict", "som", "wine.csv", "--output", "folder"), r"--out folder is a directory"),
     (("predict", "som", "wine.csv", "--out", "notes.txt/p.csv"), r"notes.txt is a file"),
     (("predict", "lm", "wine.csv"), r"MODEL_DIR lm holds an 'lm' model"),

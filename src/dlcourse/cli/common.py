@@ -96,6 +96,8 @@ def check_out_file(value: str | os.PathLike, option: str, example: str) -> Path:
     ``example`` is a file name suggested when ``value`` is a folder (``vectors.txt``).
     Nothing is created here.
     """
+    if not str(value).strip():  # Path("") is ".", a directory
+        raise DlcourseError(f"{option} is empty; give a file name such as {example}")
     path = Path(value)
     if path.is_dir():
         raise DlcourseError(f"{option} {value} is a directory; give a file name such as "

@@ -77,10 +77,12 @@ class SOMConfig(Config):
                        "decays).", choices=DECAYS)
     distance: str = param("euclidean", "Distance of the best-unit search and the errors.",
                           choices=DISTANCES)
+    # above 2 a step moves the best unit past the sample by more than it started from (the
+    # error is multiplied by 1 - rate): the map diverges to inf
     learning_rate: float = param(0.5, "Start learning rate (online and minibatch; the batch "
-                                 "rule has none).", min=0.0, exclusive_min=True)
+                                 "rule has none).", min=0.0, exclusive_min=True, max=2.0)
     learning_rate_end: float = param(0.01, "Final learning rate (online and minibatch).",
-                                     min=0.0, exclusive_min=True)
+                                     min=0.0, exclusive_min=True, max=2.0)
     # radii below 0.01 grid units weigh a neighbour at exp(-5000) or less: the map is already
     # k-means there, and far smaller ones divide by zero
     sigma: float | None = param(None, "Start radius in grid units; none: max(rows, cols) / 2, "

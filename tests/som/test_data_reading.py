@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, InputError
+from dlcourse.som import SOM
 from dlcourse.som.data import Standardizer, check_float32_range, load_table
 from dlcourse.text.formats import choose_delimiter, splits_on_whitespace
 
@@ -139,3 +140,16 @@ def test_cli_refuses_values_too_large_to_standardise_before_writing(cli_run, wor
     cli_run("som", "train", "w.csv", "--out", "m", "--grid", "2x2", "--epochs", "1") \
         .assert_user_error(r"column 'c' holds values up to 1.5e\+308, too large to standardise")
     assert workdir() == before
+
+
+def test_the_python_queries_refuse_rows_the_float32_search_cannot_measure():
+    # the CLI refused such data for evaluate and predict, SOM's own queries answered QE inf
+    rng = np.random.default_rng(0)
+    som = SOM(3, 3, epochs=2, device="cpu").fit(rng.normal(size=(30, 2)))
+    far = rng.normal(size=(5, 2))
+    assert np.isfinite(som.quantization_error(far * 1e3))  # far out, but measurable
+    far[0, 1] = 1e30
+    for query in (som.predict, som.transform, som.quantization_error, som.evaluate):
+        with pytest.raises(InputError, match=r"X: column '1' lies up to 1e\+30 from the map's "
+                           r"centre; .*pass data in the units and range of the training data"):
+            query(far)

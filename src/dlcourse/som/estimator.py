@@ -234,7 +234,15 @@ class SOM(Estimator):
         return Standardizer.from_dict(scaler).transform(X)
 
     def _matrix(self, X: Any) -> np.ndarray:
-        return self.scale(X)
+        """``X`` scaled, refused (InputError) where the float32 search would overflow: rows
+        beyond ``FLOAT32_RADIUS`` of the training data's centre, which fit refuses too."""
+        X = self.scale(X)
+        if self.config.distance != "cosine" and len(X):  # cosine searches unit rows
+            ends = np.stack([X.max(axis=0), X.min(axis=0)])  # (2, d): enough for the spread
+            check_float32_range(ends, [str(j) for j in range(X.shape[1])], "X",
+                                "pass data in the units and range of the training data",
+                                center=self.center_)
+        return X
 
     def _flat_weights(self) -> np.ndarray:
         return self.weights_.reshape(-1, self.n_features_in_)  # (K, d)
@@ -251,7 +259,8 @@ class SOM(Estimator):
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
-            ValueError: ``X`` with other features than the map's, or non-finite values.
+            ValueError: ``X`` with other features than the map's, non-finite values, or rows
+                beyond float32's range around the map's centre (1e18).
         """
         bmu, dist, _ = self._scan(X)
         return (bmu, dist) if return_distances else bmu

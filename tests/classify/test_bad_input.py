@@ -122,6 +122,7 @@ def files(workdir, model_inputs, trained_dir):
     Path("ids.csv").write_text("review,label\n" + "".join(f"film {i},pos\n" for i in range(40)))
     Path("single.csv").write_text("review,label\n" + "a fine film,a\na dull film,b\n" * 3 +
                                   "an odd film,c\na weird film,d\n")
+    Path("four.csv").write_text("review,label\n" + "a fine film,pos\na dull film,neg\n" * 2)
     Path("gaps.txt").write_text("a fine film\n\na dull film\n")
     Path("vectors.txt").write_text("film 0.1 0.2\nfine 0.3 -0.1\n")
     Path("short.bin").write_bytes(b"3 4\nfilm ")
@@ -160,6 +161,10 @@ CASES = [
     (("train", *GOOD, "--valid", "stars.csv", *TABLE, "--out", "out"),
      r"--valid stars.csv: 2 labels not seen in training \(1, 5; the 2 classes: 'neg', 'pos'\)"
      r"; give --valid only labels that pang-lee-sample has"),
+    # two rows a label: the 10% split rounded to none; it trained, then failed to evaluate
+    (("train", "four.csv", *TABLE, "--out", "out"),
+     r"the validation split \(10% of four.csv, by label\) holds no row: four.csv has 4 "
+     r"labelled rows; give it more rows \(3 or more of each label\), or pass --valid FILE"),
     (("train", "single.csv", *TABLE, "--out", "out"),
      r"the validation split \(10% of single.csv\): 1 label not seen in training \('d'; the 3 "
      r"classes: 'a', 'b', 'c'\); a label with a single row can land there alone"),

@@ -82,6 +82,11 @@ def check_valid_labels(data: str, valid_path: str | None, train_labels: list,
     from dlcourse.text import LabelEncoder
     from dlcourse.text.labels import plain
 
+    if not valid_labels and valid_path is None:  # a validation split that rounded to no row
+        raise DlcourseError(
+            f"the validation split (10% of {data}, by label) holds no row: {data} has "
+            f"{len(train_labels)} labelled rows; give it more rows (3 or more of each label), "
+            "or pass --valid FILE")
     classes = LabelEncoder().fit([plain(y) for y in train_labels]).classes_
     if valid_path is not None:
         where = f"--valid {valid_path}"

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 LESSONS_DIR = Path(__file__).resolve().parent
+TEMPLATES = LESSONS_DIR / "templates"  # nbconvert templates of the lesson pages
 KERNEL_NAME = "dlcourse-lessons"
 
 
@@ -109,6 +110,15 @@ def _error_text(cell) -> str:
     return "the cell failed"
 
 
+def html_page(nb) -> str:
+    """The notebook ``nb`` as nbconvert's lab page (figures embedded) without the scripts that
+    page loads from a CDN (templates/offline): it opens offline with nothing missing."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="offline")
+    return exporter.from_notebook_node(nb)[0]
+
+
 def run_notebook(path: Path, out_dir: Path, env: dict[str, str], timeout: int,
                  verbose: bool = False) -> Result:
     """Execute one percent script; write ``out_dir/<stem>.ipynb`` and ``.html`` either way.
@@ -119,7 +129,6 @@ def run_notebook(path: Path, out_dir: Path, env: dict[str, str], timeout: int,
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-    from nbconvert import HTMLExporter
 
     script = path.read_text(encoding="utf-8")
     nb = jupytext.reads(script, fmt="py:percent")
@@ -154,8 +163,7 @@ def run_notebook(path: Path, out_dir: Path, env: dict[str, str], timeout: int,
     seconds = time.perf_counter() - start
     ipynb, html = out_dir / f"{path.stem}.ipynb", out_dir / f"{path.stem}.html"
     nbformat.write(nb, str(ipynb))
-    body, _ = HTMLExporter().from_notebook_node(nb)
-    html.write_text(body, encoding="utf-8")
+    html.write_text(html_page(nb), encoding="utf-8")
     code_cells = sum(c.cell_type == "code" for c in nb.cells)
     return Result(path.stem, round(seconds, 1), code_cells, str(ipynb), str(html), error)
 

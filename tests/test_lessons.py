@@ -162,3 +162,17 @@ def test_all_lessons_run_in_quick_mode(tmp_path):
         assert len(images) >= 2, f"{name} shows {len(images)} figures"
         html = (tmp_path / f"{name}.html").read_text(encoding="utf-8")
         assert html.count("data:image/png;base64") >= len(images)  # figures embedded
+
+
+def test_a_lesson_page_loads_nothing_from_the_network():
+    # nbconvert's lab page loaded require.js, MathJax and mermaid from cdnjs: offline, the
+    # "self-contained" page logged three failed loads
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A lesson"),
+                                         nbformat.v4.new_code_cell("1 + 1")])
+    page = _runner().html_page(nb)
+    assert "A lesson" in page
+    assert "jp-CodeCell" in page  # the lab page, its cells styled
+    assert not re.findall(r"""(?:src|href)=["']https?:|from ["']https?:|import\(["']https?:""",
+                          page)

@@ -7,7 +7,7 @@ The grammar every noun follows::
 
     dlcourse NOUN train DATA --out DIR [options]
     dlcourse NOUN evaluate MODEL_DIR [DATA]
-    dlcourse NOUN predict MODEL_DIR INPUT...
+    dlcourse NOUN predict MODEL_DIR INPUT...   (embed: similar, analogy; lm: generate)
 
 A lesson's training options come from its config dataclass through
 :class:`~dlcourse.cli.options.ConfigOptions`, so each default lives once (in the config) and the

@@ -78,7 +78,8 @@ def cli(ctx, debug: bool, quiet: bool, threads: int | None):
     """dlcourse: a runnable deep-learning course in PyTorch.
 
     Every lesson is a noun with the same verbs: `dlcourse NOUN train DATA --out DIR`,
-    `dlcourse NOUN evaluate MODEL_DIR [DATA]`, `dlcourse NOUN predict MODEL_DIR INPUT...`;
+    `dlcourse NOUN evaluate MODEL_DIR [DATA]`, `dlcourse NOUN predict MODEL_DIR INPUT...`
+    (word vectors answer with `similar` and `analogy`, language models with `generate`);
     `dlcourse NOUN VERB --help` tells more. Start with `dlcourse tour`, which runs every
     lesson on offline data and writes a report.
     """

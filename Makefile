@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
 # Both create .venv when needed and reinstall only when pyproject.toml or constraints.txt changed,
-# and both fetch the offline data sets into the cache ($DLCOURSE_HOME, ~150 MB) the first time.
+# and both fetch the offline data sets into the cache ($DLCOURSE_HOME, ~250 MB) the first time.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

@@ -74,8 +74,11 @@ def test_predict_texts_file_and_csv_output(trained, capsys, tmp_path):
     # without --text-col: the column the model was trained on ("review"), as evaluate does
     main(["classify", "predict", str(out), "--file", table, "--out", str(tmp_path / "r.csv")])
     assert list(csv.DictReader(open(tmp_path / "r.csv", encoding="utf-8"))) == rows
-    assert "[default: the model's training column, else text]" in " ".join(
-        _help(["classify", "predict", "--help"]).split())
+    predict_help = " ".join(_help(["classify", "predict", "--help"]).split())
+    assert "[default: the model's training column, else text]" in predict_help
+    # predict reads no labels: its --on-missing spoke of "an empty text or label"
+    on_missing = predict_help.split("--on-missing")[-1].split("--out")[0]
+    assert "empty text:" in on_missing and "label" not in on_missing
 
 
 def test_predict_blank_lines_are_missing_texts(trained, capsys, tmp_path):

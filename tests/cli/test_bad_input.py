@@ -12,8 +12,8 @@ NOUNS = ("data", "text", "embed", "lm", "classify", "vision", "som")
 
 
 @pytest.mark.parametrize("args, match", [
-    (("--threads", "0", "data", "list"), "--threads"),
-    (("--threads", "abc", "data", "list"), "--threads"),
+    (("--threads", "0", "data", "list"), "--threads must be a whole number >= 1, got '0'"),
+    (("--threads", "abc", "data", "list"), "--threads must be a whole number >= 1, got 'abc'"),
     (("nosuchnoun",), "No such command"),
     (("data", "nosuchverb"), "No such command"),
     (("data", "list", "--bogus"), "No such option"),
@@ -31,6 +31,16 @@ NOUNS = ("data", "text", "embed", "lm", "classify", "vision", "som")
 def test_shell_errors_are_one_line(cli_run, workdir, args, match):
     result = cli_run(*args)
     result.assert_user_error(match)
+    assert workdir() == set()
+
+
+def test_a_bad_threads_variable_is_named_as_the_variable(cli_run, workdir, monkeypatch):
+    # it was reported as "Invalid value for '--threads'", an option nobody had typed
+    monkeypatch.setenv("DLCOURSE_THREADS", "abc")
+    cli_run("data", "list").assert_user_error(
+        "DLCOURSE_THREADS must be a whole number >= 1, got 'abc'")
+    monkeypatch.setenv("DLCOURSE_THREADS", "1")
+    assert cli_run("data", "list").code == 0
     assert workdir() == set()
 
 

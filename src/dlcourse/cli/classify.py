@@ -45,6 +45,7 @@ from dlcourse.cli.common import (
     optional_out_dir,
     out_option,
     resume_option,
+    texts_on_missing_option,
 )
 from dlcourse.cli.options import ConfigOptions
 from dlcourse.errors import DlcourseError
@@ -74,7 +75,8 @@ TABLE = ConfigOptions(TableConfig)
 MODEL_SHOWN = {"text_col": "the model's training column, else text",
                "label_col": "the model's training column, else label"}
 MODEL_TABLE = ConfigOptions(TableConfig, shown=MODEL_SHOWN)
-READ = ConfigOptions(TableConfig, exclude=("label_col",), shown=MODEL_SHOWN)  # texts only
+# texts only: no label column, and --on-missing that speaks of texts alone
+READ = ConfigOptions(TableConfig, exclude=("label_col", "on_missing"), shown=MODEL_SHOWN)
 DRY_RUN = {"train": 200, "valid": 100, "test": 100}
 batch_option = click.option("--batch-size", type=click.IntRange(min=1), default=256,
                             show_default=True, help="Texts per forward pass.")
@@ -318,6 +320,7 @@ def _out_csv(ctx, param, value):
               help="Texts to classify: one per line (a blank line is a missing text, see "
                    "--on-missing), or a table (.csv, .tsv, ...) with --text-col.")
 @READ
+@texts_on_missing_option
 @click.option("--out", "out", metavar="CSV", callback=_out_csv,
               help="Write text,label,p_<class>... as CSV here instead of printing.")
 @click.option("--output", "output", hidden=True, callback=_legacy_output)
@@ -335,7 +338,9 @@ def predict(model_dir, texts, file, out, output, batch_size, device, **options):
     out = out if out is not None else output
     if out is not None:  # a --file read and replaced by its own predictions: refused
         check_not_input(out, "--out", file)
-    reading = READ.build(options, base=model_columns(model_dir), label_col=None)
+    on_missing = options.pop("on_missing")
+    reading = READ.build(options, base=model_columns(model_dir), label_col=None,
+                         **({} if on_missing is None else {"on_missing": on_missing}))
     texts = list(texts)
     if file is not None:
         if Path(file).suffix.lower() == ".parquet":  # binary by design; pandas checks the rest

@@ -265,3 +265,18 @@ def note_dry_run(typed: dict[str, Any], smoke: dict[str, Any],
     if replaced and is_main_process():  # once under torchrun
         click.echo(f"note: --dry-run replaces {', '.join(replaced)} (a smoke test; leave "
                    "--dry-run out to train with them)", err=True)
+
+
+def texts_on_missing_option(command):
+    """``--on-missing`` of the verbs that read texts without labels (its help speaks of texts
+    alone; TableConfig's own option speaks of labels too)."""
+    from dlcourse.cli.options import ConfigValue
+    from dlcourse.text.config import TableConfig
+    from dlcourse.text.tabular import ON_MISSING
+
+    # TableConfig.validate checks the value, as for the generated options
+    return click.option("--on-missing", "on_missing", type=ConfigValue(str, False, ON_MISSING),
+                        default=None,
+                        help="A table row with an empty text: error stops there, naming the "
+                             f"line; drop skips such rows. [default: {TableConfig().on_missing}]"
+                        )(command)

@@ -64,12 +64,30 @@ def _noun_module(name: str):
         raise
 
 
+def _threads(ctx: click.Context, value: str | None) -> int | None:
+    """--threads as a whole number >= 1; a bad value names where it came from, the option or
+    the DLCOURSE_THREADS variable (which a user may have set long ago)."""
+    if value is None:
+        return None
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = None
+    if number is None or number < 1:
+        source = ctx.get_parameter_source("threads")
+        where = ("DLCOURSE_THREADS" if source is click.core.ParameterSource.ENVIRONMENT
+                 else "--threads")
+        raise click.UsageError(f"{where} must be a whole number >= 1, got {value!r}", ctx)
+    return number
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dlcourse")
 @click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
 @click.option("-q", "--quiet", is_flag=True,
               help="No progress bars or progress messages: results, warnings and errors only.")
-@click.option("--threads", type=click.IntRange(min=1), default=None, envvar="DLCOURSE_THREADS",
+@click.option("--threads", type=str, default=None, envvar="DLCOURSE_THREADS",
+              callback=lambda ctx, _, value: _threads(ctx, value), metavar="INT",
               help="CPU threads for torch, BLAS and numba; on a machine busy with other work 1 "
                    "is often faster [default: the physical cores, split between the processes "
                    "under torchrun; OMP_NUM_THREADS when set].")

@@ -19,12 +19,16 @@ from pathlib import Path
 
 import click
 
-from dlcourse.cli.common import check_input_file, check_out_dir, echo_table
-from dlcourse.cli.options import ConfigOptions, ConfigValue
+from dlcourse.cli.common import (
+    check_input_file,
+    check_out_dir,
+    echo_table,
+    texts_on_missing_option,
+)
+from dlcourse.cli.options import ConfigOptions
 from dlcourse.errors import DlcourseError
 from dlcourse.text.config import TableConfig, TokenizerConfig, VocabConfig
 from dlcourse.text.formats import TABLE_SUFFIXES, is_table
-from dlcourse.text.tabular import ON_MISSING
 
 group = click.Group("text", help="Tokenize text, build vocabularies, inspect tabular text data.")
 
@@ -45,16 +49,6 @@ VOCAB = ConfigOptions(VocabConfig, rename={"max_size": ("--max-vocab", "--max-si
 TABLE = ConfigOptions(TableConfig)
 # texts only: no label column, so --on-missing gets help that speaks of texts alone (below)
 READ = ConfigOptions(TableConfig, exclude=("label_col", "on_missing"))
-
-
-def _on_missing(command):
-    """``--on-missing`` of the verbs that read texts without labels."""
-    # TableConfig.validate checks the value, as for the generated options
-    return click.option("--on-missing", "on_missing", type=ConfigValue(str, False, ON_MISSING),
-                        default=None,
-                        help="A table row with an empty text: error stops there, naming the "
-                             f"line; drop skips such rows. [default: {TableConfig().on_missing}]"
-                        )(command)
 
 
 def _plural(n: int, noun: str) -> str:
@@ -119,7 +113,7 @@ def _texts_of(path: Path, reading: TableConfig, limit: int | None, skip_blank: b
 @TOKENIZER
 @_short_tokenizer
 @READ
-@_on_missing
+@texts_on_missing_option
 @click.option("--limit", type=click.IntRange(min=1),
               help="Use only the first N texts [default: all].")
 @click.option("--ids", is_flag=True,
@@ -251,7 +245,7 @@ def _stdin_decoded(encoding: str):
 @_short_tokenizer
 @VOCAB
 @READ
-@_on_missing
+@texts_on_missing_option
 @click.option("--limit", type=click.IntRange(min=1),
               help="Use only the first N texts of each DATA [default: all].")
 @click.option("--top", default=20, show_default=True, type=click.IntRange(min=0),

@@ -1,7 +1,7 @@
 """The local cache of data sets: where it is, which files are verified, a lock per data set,
 and what each part of it takes on disk (``dlcourse data list``, ``dlcourse data remove``).
 
-Every file is checked against its sha256 when it enters the cache. Re-hashing 150 MB at every
+Every file is checked against its sha256 when it enters the cache. Re-hashing 250 MB at every
 command would be slow, so a verified file is remembered in ``.verified.json`` with its sha256,
 inode, size, and modification and change times in nanoseconds: an edit, a replacement or a copy
 over it changes one of them and the file is hashed again. ``dlcourse data verify`` re-hashes

@@ -34,7 +34,7 @@ class TableConfig(Config):
 
     text_col: str = param("text", "The column holding the text (in a table file).")
     label_col: str | None = param("label", "The column holding the label; none for "
-                                           "unlabelled text.")
+                                           "unlabelled text (where no labels are needed).")
     encoding: str = param("utf-8", "Text encoding of the input files, e.g. latin-1 or cp1252.")
     on_missing: str = param("error", "A row with an empty text or label: error stops there, "
                                      "naming the line; drop skips such rows.", choices=ON_MISSING)

@@ -55,10 +55,16 @@ def _map_size(m: int, n: int, box: tuple[float, float], cell_max: float = 0.3,
 
 
 def _colorbar(fig, collection, ax, m: int, n: int, **kwargs) -> None:
-    """A colorbar beside a map, or under it when the map is much wider than tall."""
+    """A colorbar beside a map, or under it when the map is much wider than tall, as long as
+    the map's side: one sized as a share of the figure stood taller than a hexagonal map (its
+    rows are closer than its columns) and ran into the title."""
+    from mpl_toolkits.axes_grid1 import make_axes_locatable
+
     wide = n >= 3 * m
-    fig.colorbar(collection, ax=ax, fraction=0.046 if not wide else 0.15, pad=0.04,
-                 orientation="horizontal" if wide else "vertical", **kwargs)
+    cax = make_axes_locatable(ax).append_axes("bottom" if wide else "right",
+                                              size="8%" if wide else "5%", pad=0.15)
+    fig.colorbar(collection, cax=cax, orientation="horizontal" if wide else "vertical",
+                 **kwargs)
 
 
 def plot_umatrix(umatrix: np.ndarray, path: str | os.PathLike, topology: str = "rectangular",

@@ -146,3 +146,14 @@ def test_a_parameter_two_lessons_share_takes_either_name():
     assert estimator("dlcourse.embeddings", "GloVe")(lr=0.1, min_freq=2).config.eta == 0.1
     with pytest.raises(ConfigError, match="hidden_size and hidden_dim are one parameter"):
         estimator("dlcourse.lm", "LanguageModel")(hidden_size=16, hidden_dim=8)
+
+
+@pytest.mark.parametrize("module, name, kw", ESTIMATORS)
+def test_fit_takes_out_dir_and_resume_by_keyword_only_in_every_lesson(module, name, kw):
+    # three lessons took them positionally, two by keyword only: fit(data, "runs/a") meant
+    # a run folder in one lesson and a TypeError or validation data in the next
+    import inspect
+
+    params = inspect.signature(estimator(module, name).fit).parameters
+    for field in ("out_dir", "resume"):
+        assert params[field].kind is inspect.Parameter.KEYWORD_ONLY, (name, field)

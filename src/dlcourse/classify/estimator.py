@@ -89,7 +89,7 @@ class TextClassifier(Estimator):
     positional = ("model",)
 
     # ------------------------------------------------------------------ training
-    def fit(self, texts: Sequence[str], labels: Sequence, valid=None,
+    def fit(self, texts: Sequence[str], labels: Sequence, valid=None, *,
             out_dir: str | Path | None = None, resume: bool = False) -> TextClassifier:
         """Train on ``texts``/``labels``; ``valid=(texts, labels)`` enables early stopping.
 

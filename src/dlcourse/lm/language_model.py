@@ -71,6 +71,7 @@ class LanguageModel(Estimator):
     def fit(
         self,
         corpus: Corpus,
+        *,
         out_dir: str | Path | None = None,
         resume: bool = False,
     ) -> LanguageModel:

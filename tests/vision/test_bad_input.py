@@ -37,6 +37,8 @@ def bad_inputs(workdir, vision_model, image_folder, png_writer):
                 {"weights": np.zeros((2, 2))})
     write_state("moved/model.safetensors",  # trained on a folder that was moved since
                 {**manifest, "metadata": {"data": str(Path("gone").absolute())}}, arrays)
+    write_state("visab/model.safetensors",  # the same model, its classes named as broken's
+                {**manifest, "state": {**manifest["state"], "classes": ["a", "b"]}}, arrays)
     Path("cut").mkdir()
     Path("cut/model.safetensors").write_bytes(Path("vis/model.safetensors").read_bytes()[:100])
     Path("damaged").mkdir()
@@ -80,6 +82,9 @@ CASES = [
     ((*TRAIN, "--gamma", "0"), "--gamma must be > 0"),
     ((*TRAIN, "--precise-bn", "-1"), "--precise-bn must be >= 0"),
     ((*TRAIN, "--num-workers", "-2"), "--num-workers must be >= 0"),
+    ((*TRAIN, "--num-workers", "1000000000"), "--num-workers must be <= 256"),  # it hung
+    ((*TRAIN, "--weights", ""), "--weights is empty"),  # "weights . is a folder"
+    (("vision", "train", "", "--out", "run", *GOOD), "DATA is empty"),  # DATA . (the cwd)
     ((*TRAIN, "--seed", "-1"), "--seed must be >= 0"),
     ((*TRAIN, "--seed", "99999999999999999999"), "--seed must be <= 4294967295"),
     ((*TRAIN, "--unfreeze", "gradual"), "needs mode finetune"),
@@ -125,17 +130,22 @@ CASES = [
      "trained on the folder .*gone, which no longer exists; pass DATA"),
     (("vision", "evaluate", "vis", "mnist-5k", "--device", "cpu"), "differ from the model"),
     (("vision", "evaluate", "vis", "photos", "--limit", "0"), "--limit"),
-    (("vision", "evaluate", "vis", "broken", "--device", "cpu"),
+    (("vision", "evaluate", "visab", "broken", "--device", "cpu"),
      "no readable images among the 2 validation files"),
     (("vision", "evaluate", "vis", "photos", "--seed", "-3"), "--seed"),
     (("vision", "evaluate", "vis", "photos", "--device", "tpu"), "unknown device"),
     (("vision", "evaluate", "vis", "photos", "--out", "file.txt"), "is not a directory"),
+    (("vision", "evaluate", "vis", ""), "DATA is empty"),
+    # its figures became a class of photos
+    (("vision", "evaluate", "vis", "photos", "--out", "photos/ev"),
+     "--out photos/ev is inside DATA photos"),
     (("vision", "evaluate", "--model", "nowhere", "--data", "photos"), "does not exist"),
     # predict
     (("vision", "predict", "vis"), "Missing argument 'IMAGE...'"),
     (("vision", "predict", "vis", "nope.png"), "IMAGE nope.png does not exist"),
     (("vision", "predict", "vis", "empty.png"), "IMAGE empty.png is empty"),
     (("vision", "predict", "vis", "emptydir"), "IMAGE emptydir is a directory"),
+    (("vision", "predict", "vis", "", "good.png"), r"an IMAGE is empty \(''\)"),
     (("vision", "predict", "vis", "good.png", "garbage.png", "--device", "cpu"),
      r"cannot read image garbage\.png"),
     (("vision", "predict", "vis", "trunc.png", "--device", "cpu"), r"cannot read image trunc"),

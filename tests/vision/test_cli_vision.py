@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 
 def test_train_evaluate_predict_on_an_image_folder(cli_run, workdir, image_folder, png_writer,
@@ -77,6 +78,30 @@ def test_old_spellings_work_with_a_note(cli_run, workdir, image_folder, png_writ
     # was moved first and read as MODEL_DIR)
     result = cli_run("vision", "evaluate", "m", "--data", "photos", "--device", "cpu")
     assert result.code == 0 and "top-1 (all)" in result.out
+    # the model by its old option, then DATA as an argument
+    result = cli_run("vision", "evaluate", "--model", "m", "photos", "--device", "cpu")
+    assert result.code == 0 and "top-1 (all)" in result.out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("train", "--out", "x", "ab", "--data", "xy"), "DATA given twice: as an argument and as "
+                                                    r"--data xy \(its old spelling\)"),
+    (("train", "--data=ab", "ab", "--out", "x"), "DATA given twice"),
+    (("train", "--out", "x", "--data", "xy", "--data", "ab"),
+     r"--data given twice \(xy, ab\); give DATA once"),
+    (("evaluate", "m", "ab", "--data", "xy"), "DATA given twice: as an argument and as --data"),
+    (("evaluate", "--model", "m", "m", "ab"), "MODEL_DIR given twice"),
+    (("evaluate", "--model", "m", "m"), "MODEL_DIR given twice"),
+    (("evaluate", "--data", "ab"), "Missing argument 'MODEL_DIR'"),
+    (("predict", "--model", "m", "m", "a.png"), "MODEL_DIR given twice"),
+    (("train", "--data", "ab", "--out"), "Option '--out' requires an argument"),
+], ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+def test_an_argument_given_twice_is_one_error_line(cli_run, workdir, args, message):
+    # it was the deprecation note, then "Got unexpected extra argument (ab)" or "No such option
+    # '--data'": two lines, neither naming the cause
+    result = cli_run("vision", *args)
+    result.assert_user_error(message)
+    assert result.err.count("\n") == 1 and not workdir()
 
 
 def test_named_sets_take_the_data_list_names(cli_run, workdir, caplog,

@@ -156,3 +156,40 @@ def test_evaluate_limit_speaks_of_test_images_only(cli_run):
     assert "Use this many test images" in limit_help("evaluate")
     assert "training" not in limit_help("evaluate")
     assert "training and this many test images" in limit_help("train")
+
+
+@pytest.fixture
+def class_folders(workdir, png_writer, vision_model):
+    """``abc/`` (3 classes x 3 images), ``xy/`` (2 classes, one file unreadable) and ``vis/``,
+    a model of the classes dark and bright."""
+    import shutil
+
+    rng = np.random.default_rng(0)
+    for folder, classes in (("abc", "abc"), ("xy", "xy")):
+        for name in classes:
+            for i in range(3):
+                png_writer(Path(folder, name, f"{i}.png").absolute(), rng, size=8)
+    Path("xy/x/bad.png").write_bytes(b"junk")
+    shutil.copytree(vision_model, "vis")
+    return workdir
+
+
+@pytest.mark.parametrize("data", ["xy", "abc", "mnist-5k", "cifar-100"])
+def test_evaluate_refuses_other_classes_before_decoding(cli_run, class_folders, no_data_read,
+                                                       data):
+    # the images were decoded (and their unreadable files reported) before the refusal
+    before = class_folders()
+    result = cli_run("vision", "evaluate", "vis", data, "--device", "cpu")
+    result.assert_user_error(rf"the classes of DATA {data} \(.*\) differ from the model's "
+                             r"\(dark, bright\); evaluate vis on data with its classes")
+    assert result.err.count("\n") == 1 and class_folders() == before
+
+
+@pytest.mark.parametrize(("data", "limit", "classes"), [("abc", 2, 3), ("mnist-5k", 9, 10),
+                                                        ("cifar-100", 99, 100)])
+def test_a_limit_below_the_classes_is_refused_before_decoding(cli_run, class_folders,
+                                                              no_data_read, data, limit, classes):
+    before = class_folders()
+    result = cli_run("vision", "train", data, "--out", "run", "--limit", limit, *LITE)
+    result.assert_user_error(rf"--limit {limit} is below the {classes} classes of {data}")
+    assert result.err.count("\n") == 1 and class_folders() == before

@@ -222,6 +222,23 @@ def test_evaluation_reads_as_a_dict_too():
         r["f1"]
 
 
+def test_evaluation_has_a_plain_form_that_json_writes(vision_model, tiny):
+    # dict(r) holds numpy arrays and NaN: json.dumps failed, unlike classify's evaluate dict
+    import json
+
+    r = ImageClassifier.load(vision_model).evaluate(tiny[0](6))
+    plain = json.loads(json.dumps(r.to_dict(), allow_nan=False))
+    assert plain["accuracy"] == plain["top1"] == r.top1 and plain["n"] == 6
+    assert plain["confusion_matrix"] == r.confusion.tolist() and plain["classes"] == r.classes
+    assert plain["predictions"] == r.predictions.tolist() and plain["labels"] == [0, 1] * 3
+    assert [c["support"] for c in plain["per_class"]] == [3, 3]
+    # a class without images has no accuracy: null, as in `vision evaluate --out`'s file
+    r = evaluation_from_logits(torch.tensor([[2.0, 0.0]]), torch.tensor([0]), ["a", "b"])
+    assert json.loads(json.dumps(r.to_dict(), allow_nan=False))["per_class"] == [
+        {"class": "a", "accuracy": 1.0, "support": 1},
+        {"class": "b", "accuracy": None, "support": 0}]
+
+
 def test_predict_and_evaluate_name_the_argument_they_take(tiny, tmp_path):
     make, settings = tiny
     clf = ImageClassifier(**settings).fit(make(8))

@@ -23,6 +23,7 @@ from dlcourse.cli.common import (
     device_option,
     echo_table,
     model_dir_argument,
+    note_deprecated,
     note_dry_run,
     optional_out_dir,
     out_option,
@@ -34,13 +35,83 @@ from dlcourse.vision.config import TransferConfig
 
 group = click.Group("vision", help="Transfer learning: ImageNet backbones on your images.")
 
-# old spellings: `vision predict --model DIR IMG` -> `vision predict DIR IMG` (with a note);
-# evaluate moves --data first, then --model in front of it: MODEL_DIR DATA
-LEGACY = {"train": ("--data",), "evaluate": ("--model", "--data"), "predict": ("--model",)}
+# old spellings of the arguments, in their order: `vision predict --model DIR IMG` ->
+# `vision predict DIR IMG` (with a note); see OldSpellings
+OLD_SPELLINGS = {"train": ("--data",), "evaluate": ("--model", "--data"),
+                 "predict": ("--model",)}
 TRAIN = ConfigOptions(TransferConfig, rename={"hflip": "--flip"})
 DATA_NAMES = ("cifar-10", "cifar-100", "fashion-mnist", "mnist-5k")
 DRY_RUN_IMAGES = 32
 ON_BAD = click.Choice(["skip", "stop"])
+
+
+class OldSpellings(click.Command):
+    """A verb that still takes the old options of its arguments (:data:`OLD_SPELLINGS`:
+    ``--data SET`` for DATA), each moved to its argument's place with a one-line note once the
+    command line parses. An argument given both ways, or an old option twice, is one error
+    line (it was the note, then click's "unexpected extra argument")."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args, old, moved = _move_old_options(ctx, self, list(args))
+        rest = super().parse_args(ctx, args)
+        if old:  # after parsing: a refused command line is one error line, no note
+            note_deprecated(" ".join(old), f"'{ctx.command_path} {' '.join(moved)} ...'")
+        return rest
+
+
+def _move_old_options(ctx: click.Context, command: click.Command, args: list[str]
+                      ) -> tuple[list[str], list[str], list[str]]:
+    """(args with the old options' values as arguments, the old options used, the arguments
+    that fill their places)."""
+    places = OLD_SPELLINGS.get(command.name, ())
+    params = command.get_params(ctx)
+    valued = {o for p in params if isinstance(p, click.Option) and not (p.is_flag or p.count)
+              for o in p.opts}
+    arguments = [p for p in params if isinstance(p, click.Argument)]
+    options, plain, given, old = [], [], {}, []
+    tokens = iter(args)
+    for token in tokens:
+        name, eq, value = token.partition("=")
+        if token == "--":
+            plain.extend(tokens)
+        elif name in places:
+            value = value if eq else next(tokens, None)
+            place = places.index(name)
+            if value is None or place in given:  # click's "No such option" named no cause
+                raise click.UsageError(f"{name} given twice ({given[place]}, {value}); give "
+                                       f"{_name(arguments[place])} once" if value is not None
+                                       else f"{name} needs a value", ctx)
+            given[place], old = value, [*old, f"{name} {value}"]
+        elif token.startswith("-") and token != "-":
+            if token not in valued:
+                options.append(token)
+            elif (value := next(tokens, None)) is None:  # as click says it
+                raise click.UsageError(f"Option '{token}' requires an argument.", ctx)
+            else:
+                options += [token, value]
+        else:
+            plain.append(token)
+    if not given:
+        return args, [], []
+    moved, free = [], list(plain)
+    for place in range(len(places)):
+        if place in given or free:
+            moved.append(given[place] if place in given else free.pop(0))
+        elif place < max(given):
+            raise click.UsageError(f"Missing argument '{_name(arguments[place])}'.", ctx)
+    twice = next((p for p, v in given.items() if v in plain), None)
+    if twice is None and free and arguments[-1].nargs != -1:  # an argument left over
+        twice = min(given)
+    if twice is not None:
+        raise click.UsageError(f"{_name(arguments[twice])} given twice: as an argument and as "
+                               f"{places[twice]} {given[twice]} (its old spelling); give it "
+                               "once, as the argument", ctx)
+    # "--" before the arguments: one that starts with "-" stays an argument
+    return [*options, "--", *moved, *free], old, moved
+
+
+def _name(argument: click.Argument) -> str:
+    return argument.human_readable_name.strip("[].")   # "[DATA]" -> "DATA"
 
 
 def limit_option(images: str):
@@ -59,6 +130,9 @@ def _data_source(data: str, typed: bool = False) -> str:
     ``typed``: DATA as the user typed it, noted when a folder here has a data set's name."""
     from dlcourse.vision.data import named_set
 
+    if not data.strip():  # Path("") is ".": the working folder would be read as the images
+        raise DlcourseError(f"DATA is empty; give a data set ({', '.join(DATA_NAMES)}) or an "
+                            "image folder")
     name = named_set(data)
     if name is not None:
         if typed and Path(data.strip()).is_dir():  # the data set; say how to get the folder
@@ -73,6 +147,49 @@ def _data_source(data: str, typed: bool = False) -> str:
         raise DlcourseError(f"DATA {data} is a file; pass a data set name "
                             f"({', '.join(DATA_NAMES)}) or a folder of class subfolders")
     return str(path)
+
+
+def _check_limit(source: str, data: str, limit: int | None) -> None:
+    """Refuse a training --limit below the number of classes (some would have no training
+    image at all) from DATA's name or folder listing, before any image is read."""
+    from dlcourse.vision.data import peek_classes
+
+    n_classes, _ = peek_classes(source)  # also every refusal of the folder's layout
+    if limit is not None and limit < n_classes:
+        raise DlcourseError(f"--limit {limit} is below the {n_classes} classes of {data}: give "
+                            "every class a training image (--limit at least the number of "
+                            "classes)")
+
+
+def _check_classes(source: str, data: str, model_dir: str, model_classes: list[str]) -> None:
+    """Refuse DATA whose classes differ from the model's, from its name or folder listing
+    alone (nothing decoded); CIFAR-100's names come with its files, so there only the count."""
+    from dlcourse.vision.data import peek_classes
+
+    n_classes, names = peek_classes(source)
+    if not model_classes or (names is None and n_classes == len(model_classes)):
+        return  # compared once the data is read (ImageClassifier.evaluate)
+    if names != model_classes:
+        order = " in another order" if sorted(names or []) == sorted(model_classes) else ""
+        raise DlcourseError(f"the classes of DATA {data} ({_class_list(names, n_classes)}) "
+                            f"differ from the model's{order} ({_class_list(model_classes)}); "
+                            f"evaluate {model_dir} on data with its classes")
+
+
+def _class_list(names: list[str] | None, n: int | None = None) -> str:
+    if names is None:
+        return f"{n} classes"
+    shown = ", ".join(names[:5])
+    return shown if len(names) <= 5 else f"{shown} ... {len(names)} in all"
+
+
+def _check_out_outside(out: Path | None, source: str, data: str, verb: str) -> None:
+    """Refuse an --out folder inside the image folder DATA: its figures (PNG files) would be
+    read as images of a class named after the folder by the next scan of DATA."""
+    if out is not None and source not in DATA_NAMES and \
+            out.resolve().is_relative_to(Path(source).resolve()):
+        raise DlcourseError(f"--out {out} is inside DATA {data}: a later scan would take it "
+                            f"for a class of images; {verb} into a folder outside DATA")
 
 
 def _check_device(device: str):
@@ -134,7 +251,7 @@ def _report(clf, test, out: Path | None, names: tuple[str, str, str] = (
     return rows
 
 
-@group.command()
+@group.command(cls=OldSpellings)
 @click.argument("data", metavar="DATA")
 @out_option
 @TRAIN
@@ -161,10 +278,7 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
     config = TRAIN.build(options, **fixed)
     check_batch_split(config.batch_size)
     source = _data_source(data, typed=True)
-    if source not in DATA_NAMES and out.resolve().is_relative_to(Path(source).resolve()):
-        # its model and figures would be read as images of a class named after the folder
-        raise DlcourseError(f"--out {out} is inside DATA {data}: a later scan would take it "
-                            "for a class of images; train into a folder outside DATA")
+    _check_out_outside(out, source, data, "train")
     _check_device(config.device)
     from dlcourse.engine.distributed import is_main_process, process_group
     from dlcourse.vision.estimator import ImageClassifier
@@ -179,6 +293,7 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
             check_resume(out, {"lesson": "vision", "config": config.resume_values()}, config)
         except ConfigError as exc:
             raise option_error(exc, TRAIN.rename) from None
+    _check_limit(source, data, typed["limit"])
     fetch_weights(config.arch, config.weights)
     with process_group(config.device):
         main = is_main_process()
@@ -186,11 +301,6 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
             note_dry_run(typed, {"epochs": 1, "image_size": 32, "limit": limit}, TRAIN.rename)
         train_set, test = _load_data(source, config.image_size or 224, config.seed, on_bad,
                                      limit, config.num_workers)
-        if typed["limit"] is not None and typed["limit"] < len(train_set.classes):
-            # some classes would have no training image at all (a folder refuses that)
-            raise DlcourseError(f"--limit {typed['limit']} is below the "
-                                f"{len(train_set.classes)} classes of {data}: give every class "
-                                "a training image (--limit at least the number of classes)")
         if main:  # a progress message (stderr, none with -q), not a result
             logging.getLogger("dlcourse.cli").info(
                 "%s: %d training, %d test images, %d classes; %s (%s), mode %s", source,
@@ -208,7 +318,7 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
                        "IMAGE...)")
 
 
-@group.command()
+@group.command(cls=OldSpellings)
 @model_dir_argument("vision")
 @click.argument("data", required=False, metavar="[DATA]")
 @limit_option("test images")
@@ -235,8 +345,11 @@ def evaluate(model_dir, data, limit, on_bad, seed, out, device):
     if data is None and not Path(saved["data"]).exists() and saved["data"] not in DATA_NAMES:
         raise DlcourseError(f"{model_dir} was trained on the folder {saved['data']}, which no "
                             "longer exists; pass DATA (where the images are now)")
-    source = _data_source(data if data is not None else saved["data"])
+    data = data if data is not None else saved["data"]
+    source = _data_source(data)
+    _check_out_outside(out, source, data, "evaluate")
     _check_device(device)
+    _check_classes(source, data, model_dir, (manifest.get("state") or {}).get("classes") or [])
     from dlcourse.vision.estimator import ImageClassifier
 
     clf = ImageClassifier.load(model_dir, device=device)
@@ -249,7 +362,7 @@ def evaluate(model_dir, data, limit, on_bad, seed, out, device):
         click.echo(f"{', '.join(written)} written to {out}")
 
 
-@group.command()
+@group.command(cls=OldSpellings)
 @model_dir_argument("vision")
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
 @click.option("--top", "--top-k", "top_k", type=click.IntRange(min=1), default=5, show_default=True,
@@ -257,6 +370,8 @@ def evaluate(model_dir, data, limit, on_bad, seed, out, device):
 @device_option
 def predict(model_dir, images, top_k, device):
     """Top-k labels with probabilities for image files."""
+    if not all(p.strip() for p in images):  # Path("") is ".", named as a directory
+        raise DlcourseError("an IMAGE is empty (''); give image files")
     paths = [check_input_file(p, "IMAGE") for p in images]
     _check_device(device)
     from dlcourse.vision.estimator import ImageClassifier

@@ -18,10 +18,10 @@ import lazy_loader
 # submodule -> the public names it provides, each imported on first use (PEP 562)
 __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "config": ["ARCHS", "TransferConfig"],
-    "data": ["ArrayImageDataset", "load_named", "stratified_subset"],
+    "data": ["ArrayImageDataset", "load_named", "peek_classes", "stratified_subset"],
     "efficientnet_lite": ["EfficientNetLite0", "convert_lukemelas_state_dict"],
     "estimator": ["ImageClassifier"],
-    "images": ["load_image", "load_image_folder"],
+    "images": ["load_image", "load_image_folder", "scan_image_folder"],
     "metrics": ["EvalResult"],
     "models": ["BackboneInfo", "TransferNet", "build_backbone", "build_model"],
     "pipeline": ["Pipeline"],

@@ -32,6 +32,8 @@ UNFREEZE = ("none", "gradual")
 SPEED_ONLY = ("num_workers", "feature_cache", "progress")
 # checked before any work: a larger value fails late (a 100,000 px square needs terabytes)
 MAX_IMAGE_SIZE = 1024
+# each worker is a process: a billion of them never started, and hung the run before that
+MAX_WORKERS = 256
 
 
 @dataclass
@@ -89,7 +91,7 @@ class TransferConfig(Config):
     num_workers: int | None = param(
         None, "DataLoader worker processes that batch (and decode) images; none: 0 on a CPU, "
         "where batching in-memory images costs less than the workers, up to 8 on a GPU. Batch "
-        "order does not depend on it.", min=0)
+        "order does not depend on it.", min=0, max=MAX_WORKERS)
     deterministic: bool = param(
         False, "Deterministic cuDNN kernels on CUDA (slower; CPU runs are reproducible "
         "either way).")
@@ -100,6 +102,10 @@ class TransferConfig(Config):
 
     def check(self) -> None:
         """Rules a single field's range cannot express."""
+        if not str(self.weights).strip():  # it was read as the PATH "." (a folder)
+            raise ConfigError("weights is empty; give imagenet, none, a torchvision enum name "
+                              "such as IMAGENET1K_V2, or the PATH of a state-dict file",
+                              "weights")
         if self.arch == "convnext_tiny" and self.image_size is not None and self.image_size < 32:
             # its 4x4 stem and three 2x2 downsamplings need a 32 px input at least
             raise ConfigError(f"convnext_tiny needs image_size >= 32, got {self.image_size}",

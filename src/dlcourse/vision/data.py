@@ -28,6 +28,13 @@ NAMED_SETS = ("cifar-10", "cifar-100", "fashion-mnist", "mnist-5k")
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                          "Sneaker", "Bag", "Ankle boot"]
 DIGIT_CLASSES = [str(d) for d in range(10)]
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                   "ship", "truck"]
+# the class names of each named set where they are known without its files (CIFAR-100's 100
+# names come with its download)
+NAMED_CLASSES: dict[str, list[str] | int] = {
+    "cifar-10": CIFAR10_CLASSES, "cifar-100": 100, "fashion-mnist": FASHION_MNIST_CLASSES,
+    "mnist-5k": DIGIT_CLASSES}
 
 
 class ArrayImageDataset(Dataset):
@@ -175,6 +182,33 @@ def named_set(name: str) -> str | None:
     if ALIASES.get(key) in NAMED_SETS:
         return canonical_name(key)
     return None
+
+
+def peek_classes(name: str) -> tuple[int, list[str] | None]:
+    """(number of classes, their names) of a named set or image folder, known before any image
+    is read or decoded: from the set's name or the folder's listing. The names are None where
+    only the data files hold them (cifar-100).
+
+    Raises:
+        DlcourseError: as :func:`load_named` would before decoding (an unknown name, a folder
+            laid out wrongly, see :func:`~dlcourse.vision.images.scan_image_folder`).
+
+    Example:
+        >>> peek_classes("mnist-5k")
+        (10, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
+    """
+    key = named_set(name)
+    if key is not None:
+        known = NAMED_CLASSES[key]
+        return (known, None) if isinstance(known, int) else (len(known), list(known))
+    path = Path(name).expanduser()
+    if not path.exists():
+        raise DlcourseError(f"unknown data set {name!r}; choose one of {', '.join(NAMED_SETS)} "
+                            "or give an image folder that exists")
+    from dlcourse.vision.images import scan_image_folder
+
+    classes = scan_image_folder(path).classes
+    return len(classes), classes
 
 
 def load_named(name: str, *, size: int = 64, seed: int = 0, on_bad: str = "skip",

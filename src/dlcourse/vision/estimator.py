@@ -77,7 +77,7 @@ class ImageClassifier(Estimator):
     fitted_attribute = "model_"
 
     # ---- training ----------------------------------------------------------------------------
-    def fit(self, train: ArrayImageDataset, valid: ArrayImageDataset | None = None,
+    def fit(self, train: ArrayImageDataset, valid: ArrayImageDataset | None = None, *,
             out_dir: str | Path | None = None, resume: bool = False) -> ImageClassifier:
         """Train on ``train`` (evaluating on ``valid`` after each epoch); returns ``self``.
 

@@ -277,6 +277,44 @@ def _check_classes_kept(train: ArrayImageDataset, bad: BadImages) -> None:
             f"file(s) skipped, e.g. {bad.reasons[0]}); add images of it")
 
 
+@dataclass
+class FolderFiles:
+    """The image files of an ``ImageFolder`` layout, listed and checked, none decoded."""
+
+    classes: list[str]
+    train: tuple[list[Path], list[int]]     # (paths, labels)
+    valid: tuple[list[Path], list[int]]
+
+
+def scan_image_folder(root: str | Path, *, valid_fraction: float = 0.2,
+                      seed: int = 0) -> FolderFiles:
+    """List an image folder as :func:`load_image_folder` reads it, decoding nothing: the class
+    names, and the training and validation files (``root/train`` with ``root/val``, or the
+    class folders under ``root`` split by ``seed``).
+
+    Raises:
+        DlcourseError: every refusal :func:`load_image_folder` makes before decoding.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DlcourseError(f"{root} is not a directory; give {', '.join(NAMED_SETS)} or an "
+                            "image folder")
+    train_dir = root / "train"
+    valid_dir = next((root / n for n in ("val", "valid", "test") if (root / n).is_dir()), None)
+    if train_dir.is_dir() and valid_dir is not None:
+        tp, tl, classes = _scan_class_dir(train_dir)
+        vp, vl, vclasses = _scan_class_dir(valid_dir)
+        if vclasses != classes:
+            raise DlcourseError(f"{valid_dir} has classes {vclasses} but {train_dir} has {classes}")
+        return FolderFiles(classes, (tp, tl), (vp, vl))
+    _check_both_splits(root)
+    paths, labels, classes = _scan_class_dir(root)
+    _check_split(root, labels, classes)
+    tr, va = split_stratified(np.asarray(labels), valid_fraction, seed)
+    return FolderFiles(classes, ([paths[i] for i in tr], [labels[i] for i in tr]),
+                       ([paths[i] for i in va], [labels[i] for i in va]))
+
+
 def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float = 0.2,
                       seed: int = 0, on_bad: str = "skip", num_workers: int | None = None,
                       with_train: bool = True):
@@ -291,36 +329,21 @@ def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float
     (None in the training set's place): what evaluating a model needs.
 
     Raises:
-        DlcourseError: before decoding, a folder without class subfolders, train/ without
-            val/ (or the reverse), an empty class folder, a single class, or (to split) a class
-            with fewer than 2 image files; after it, a class left without readable training
-            images (the message names the fix).
+        DlcourseError: before decoding (:func:`scan_image_folder`), a folder without class
+            subfolders, train/ without val/ (or the reverse), an empty class folder, a single
+            class, or (to split) a class with fewer than 2 image files; after it, a class left
+            without readable training images (the message names the fix).
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise DlcourseError(f"{root} is not a directory; give {', '.join(NAMED_SETS)} or an "
-                            "image folder")
-    train_dir = root / "train"
-    valid_dir = next((root / n for n in ("val", "valid", "test") if (root / n).is_dir()), None)
-    if train_dir.is_dir() and valid_dir is not None:
-        tp, tl, classes = _scan_class_dir(train_dir)
-        vp, vl, vclasses = _scan_class_dir(valid_dir)
-        if vclasses != classes:
-            raise DlcourseError(f"{valid_dir} has classes {vclasses} but {train_dir} has {classes}")
-    else:
-        _check_both_splits(root)
-        paths, labels, classes = _scan_class_dir(root)
-        _check_split(root, labels, classes)
-        tr, va = split_stratified(np.asarray(labels), valid_fraction, seed)
-        tp, tl = [paths[i] for i in tr], [labels[i] for i in tr]
-        vp, vl = [paths[i] for i in va], [labels[i] for i in va]
+    files = scan_image_folder(root, valid_fraction=valid_fraction, seed=seed)
     train = None
     if with_train:
-        train, bad = _decode(tp, tl, classes, size, on_bad, num_workers, "training files")
+        train, bad = _decode(*files.train, files.classes, size, on_bad, num_workers,
+                             "training files")
         _check_classes_kept(train, bad)  # a refusal is one error line: the warnings come after
-        bad.report(len(tp))
-    valid, bad = _decode(vp, vl, classes, size, on_bad, num_workers, "validation files")
-    bad.report(len(vp))
+        bad.report(len(files.train[0]))
+    valid, bad = _decode(*files.valid, files.classes, size, on_bad, num_workers,
+                         "validation files")
+    bad.report(len(files.valid[0]))
     return train, valid
 
 

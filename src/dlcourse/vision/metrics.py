@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,6 +33,28 @@ class EvalResult(Mapping):
     def summary(self) -> dict[str, float]:
         """The scalar metrics as a plain dict."""
         return {"top1": self.top1, "top5": self.top5, "loss": self.loss}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every metric as plain JSON values, keyed as ``TextClassifier.evaluate``'s dict:
+        ``n``, ``accuracy`` (top-1), ``top1``, ``top5``, ``loss``, ``per_class`` (one
+        ``{"class", "accuracy", "support"}`` per class, accuracy None for a class without
+        images: JSON has no NaN), ``confusion_matrix``, ``classes``, ``predictions`` and
+        ``labels`` (class indices).
+
+        Example:
+            >>> import json
+            >>> r = evaluation_from_logits(torch.tensor([[2.0, 0.0]]), torch.tensor([0]),
+            ...                            ["a", "b"])
+            >>> json.dumps(r.to_dict()["per_class"][1])
+            '{"class": "b", "accuracy": null, "support": 0}'
+        """
+        support = self.confusion.sum(axis=1)                       # (K,) images per class
+        per_class = [{"class": c, "accuracy": None if math.isnan(a) else float(a),
+                      "support": int(n)} for c, a, n in zip(self.classes, self.per_class, support)]
+        return {"n": int(len(self.labels)), "accuracy": float(self.top1),
+                **{k: float(v) for k, v in self.summary().items()}, "per_class": per_class,
+                "confusion_matrix": self.confusion.tolist(), "classes": list(self.classes),
+                "predictions": self.predictions.tolist(), "labels": self.labels.tolist()}
 
     def __getitem__(self, key: str):
         if key == "accuracy":

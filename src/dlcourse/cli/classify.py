@@ -47,6 +47,7 @@ from dlcourse.cli.common import (
     resume_option,
     texts_on_missing_option,
 )
+from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions
 from dlcourse.errors import DlcourseError
 from dlcourse.text.config import TableConfig
@@ -55,10 +56,9 @@ from dlcourse.text.formats import is_table
 group = click.Group("classify", help="Train, evaluate and use CNN, Transformer and RNN/GRU/LSTM "
                                     "text classifiers.")
 
-# old spellings: `train --train FILE` / `train --data NAME` -> `train DATA`, and
+# old spellings (OldSpellings): `train --train FILE` / `train --data NAME` -> `train DATA`, and
 # `predict --model DIR` -> `predict DIR` (each with a note); `evaluate --data NAME` is a hidden
 # option, since MODEL_DIR already comes first there
-LEGACY = {"train": (("--train", "--data"),), "predict": ("--model",)}
 
 # two-way switches keep their lesson spellings (--unidirectional, --fine-tune); see _switches
 SWITCHES = {"bidirectional": "--bidirectional/--unidirectional", "freeze": "--freeze/--fine-tune"}
@@ -96,7 +96,7 @@ def _data_callback(ctx, param, value):
     return None if value is None else check_data(value)
 
 
-@group.command()
+@group.command(cls=OldSpellings, old_spellings=(("--train", "--data"),))
 @click.argument("data", metavar="DATA", callback=_data_callback)
 @out_option
 @click.option("--valid", "valid_path", metavar="FILE",
@@ -313,7 +313,7 @@ def _out_csv(ctx, param, value):
     return None if value is None else check_out_file(value, "--out", "predictions.csv")
 
 
-@group.command()
+@group.command(cls=OldSpellings, old_spellings=("--model",))
 @model_dir_argument("classify")
 @click.argument("texts", nargs=-1, metavar="[TEXT]...")
 @click.option("--file", "file", metavar="FILE",

@@ -27,15 +27,13 @@ from dlcourse.cli.common import (
     out_option,
     resume_option,
 )
+from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions, option_name
 from dlcourse.embeddings.config import GloVeConfig, Word2VecConfig
 from dlcourse.errors import DlcourseError
 from dlcourse.text.config import TableConfig
 
 group = click.Group("embed", help="Word vectors: train word2vec/GloVe, query, evaluate, plot.")
-
-# `embed train --data NAME` (the other nouns' old spelling) -> `embed train NAME`, with a note
-LEGACY = {"train": (("--data", "--corpus"),)}
 
 METHODS = ("skipgram", "cbow", "glove")
 SHARED = ("vector_size", "window", "min_count", "max_vocab", "epochs", "workers", "seed")
@@ -103,7 +101,7 @@ def train_config(method: str, options: dict, lr: float | None, dry_run: bool):
     return config
 
 
-@group.command()
+@group.command(cls=OldSpellings, old_spellings=(("--data", "--corpus"),))
 @click.argument("data", metavar="DATA")
 @click.option("--method", type=click.Choice(METHODS), default="skipgram", show_default=True,
               help="skipgram or cbow (word2vec), or glove.")

@@ -34,6 +34,7 @@ from dlcourse.cli.common import (
     vector_format,
     vector_format_option,
 )
+from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions, ConfigValue
 from dlcourse.errors import DlcourseError
 from dlcourse.lm.config import (
@@ -51,9 +52,6 @@ from dlcourse.lm.config import (
 )
 
 group = click.Group("lm", help="Train and use the embedding-layer and LSTM language models.")
-
-# `lm train --data NAME` (before DATA was an argument) -> `lm train NAME`, with a note
-LEGACY = {"train": ("--data",)}
 
 # field -> spellings, the first "--" one shown first and named in errors; the second of a pair
 # is the other lessons' (or this lesson's earlier) name for the same setting
@@ -168,7 +166,7 @@ def train_config(preset: str, options: dict, dry_run: bool = False) -> LMConfig:
     return config.validate()
 
 
-@group.command()
+@group.command(cls=OldSpellings, old_spellings=("--data",))
 @click.argument("data", metavar="DATA", callback=_data_callback)
 @click.option("--model", "preset", type=click.Choice(list(PRESETS)), default="lstm",
               show_default=True, help=PRESET_HELP)

@@ -16,7 +16,6 @@ from pathlib import Path
 import click
 
 from dlcourse import __version__
-from dlcourse.cli.common import note_deprecated
 from dlcourse.errors import DlcourseError, TrainingInterrupted
 
 # noun -> (module, one-line help). Modules are imported only when the noun is invoked.
@@ -33,7 +32,6 @@ NOUNS = {
     "som": ("dlcourse.cli.som", "Self-organizing maps: train, evaluate, predict, plot."),
     "tour": ("dlcourse.cli.tour", "Run every lesson end to end on offline data; write a report."),
 }
-GLOBAL_OPTIONS_WITH_VALUE = ("--threads",)
 
 
 class LazyGroup(click.Group):
@@ -120,54 +118,6 @@ def cli(ctx, debug: bool, quiet: bool, threads: int | None):
     apply_threads(threads)
 
 
-def rewrite_legacy(args: list[str]) -> list[str]:
-    """Accept spellings older scripts use, with a one-line note on stderr.
-
-    A noun module may define ``LEGACY = {verb: (spelling, ...)}``, one entry per argument of
-    the verb in order, each an option or a tuple of alternative options: ``--option VALUE``
-    then becomes that argument (``vision predict --model DIR`` -> ``vision predict DIR``;
-    ``vision evaluate DIR --data SET`` -> ``vision evaluate DIR SET``). Arguments given
-    without an option fill the other places in order.
-    """
-    i = 0
-    while i < len(args) and args[i].startswith("-"):
-        i += 2 if args[i] in GLOBAL_OPTIONS_WITH_VALUE else 1
-    if i + 1 >= len(args):
-        return args
-    module = _noun_module(args[i])
-    legacy = getattr(module, "LEGACY", None) or {}
-    places = legacy.get(args[i + 1])
-    if not places:
-        return args
-    head, rest = args[: i + 2], args[i + 2:]
-    given: dict[int, str] = {}
-    old: list[str] = []
-    for place, spellings in enumerate(places):
-        for option in (spellings,) if isinstance(spellings, str) else spellings:
-            for j, token in enumerate(rest):
-                if token == option and j + 1 < len(rest):
-                    value, rest = rest[j + 1], rest[:j] + rest[j + 2:]
-                elif token.startswith(option + "="):
-                    value, rest = token.split("=", 1)[1], rest[:j] + rest[j + 1:]
-                else:
-                    continue
-                given[place] = value
-                old.append(f"{option} {value}")
-                break
-            if place in given:
-                break
-    if not given:
-        return args
-    moved: list[str] = []
-    for place in range(max(given) + 1):  # the others from the leading plain arguments
-        if place in given:
-            moved.append(given[place])
-        elif rest and not rest[0].startswith("-"):
-            moved.append(rest.pop(0))
-    note_deprecated(" ".join(old), f"'dlcourse {args[i]} {args[i + 1]} {' '.join(moved)} ...'")
-    return head + moved + rest
-
-
 def _usage_line(exc: click.UsageError) -> str:
     message = " ".join(exc.format_message().split())
     if exc.ctx is not None:
@@ -186,7 +136,6 @@ def main(argv: list[str] | None = None) -> None:
 def _run(args: list[str]) -> None:
     debug = "--debug" in args
     try:
-        args = rewrite_legacy(args)
         # make_context/invoke rather than click's main(): click's main turns EOFError into a
         # bare "Aborted!" and prints blank lines; here every exception is ours to report
         with cli.make_context("dlcourse", args) as ctx:

@@ -25,15 +25,13 @@ from dlcourse.cli.common import (
     echo_table,
     texts_on_missing_option,
 )
+from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions
 from dlcourse.errors import DlcourseError
 from dlcourse.text.config import TableConfig, TokenizerConfig, VocabConfig
 from dlcourse.text.formats import TABLE_SUFFIXES, is_table
 
 group = click.Group("text", help="Tokenize text, build vocabularies, inspect tabular text data.")
-
-# `text vocab --dataset NAME` (before DATA was an argument) -> `text vocab NAME`, with a note
-LEGACY = {"vocab": ("--dataset",)}
 
 CORPORA = {  # named corpus -> reader of dlcourse.data.readers returning texts
     "lee": "read_lee",
@@ -236,7 +234,7 @@ def _stdin_decoded(encoding: str):
         yield line.rstrip("\r\n")
 
 
-@group.command()
+@group.command(cls=OldSpellings, old_spellings=("--dataset",))
 @click.argument("data", nargs=-1, required=True, metavar="DATA...")
 @click.option("-o", "--out", metavar="FILE.json|DIR",
               help="Save the vocabulary as FILE.json, or as DIR/vocab.json (a name without a "

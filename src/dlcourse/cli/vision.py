@@ -23,95 +23,22 @@ from dlcourse.cli.common import (
     device_option,
     echo_table,
     model_dir_argument,
-    note_deprecated,
     note_dry_run,
     optional_out_dir,
     out_option,
     resume_option,
 )
+from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions, option_error
 from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.vision.config import TransferConfig
 
 group = click.Group("vision", help="Transfer learning: ImageNet backbones on your images.")
 
-# old spellings of the arguments, in their order: `vision predict --model DIR IMG` ->
-# `vision predict DIR IMG` (with a note); see OldSpellings
-OLD_SPELLINGS = {"train": ("--data",), "evaluate": ("--model", "--data"),
-                 "predict": ("--model",)}
 TRAIN = ConfigOptions(TransferConfig, rename={"hflip": "--flip"})
 DATA_NAMES = ("cifar-10", "cifar-100", "fashion-mnist", "mnist-5k")
 DRY_RUN_IMAGES = 32
 ON_BAD = click.Choice(["skip", "stop"])
-
-
-class OldSpellings(click.Command):
-    """A verb that still takes the old options of its arguments (:data:`OLD_SPELLINGS`:
-    ``--data SET`` for DATA), each moved to its argument's place with a one-line note once the
-    command line parses. An argument given both ways, or an old option twice, is one error
-    line (it was the note, then click's "unexpected extra argument")."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        args, old, moved = _move_old_options(ctx, self, list(args))
-        rest = super().parse_args(ctx, args)
-        if old:  # after parsing: a refused command line is one error line, no note
-            note_deprecated(" ".join(old), f"'{ctx.command_path} {' '.join(moved)} ...'")
-        return rest
-
-
-def _move_old_options(ctx: click.Context, command: click.Command, args: list[str]
-                      ) -> tuple[list[str], list[str], list[str]]:
-    """(args with the old options' values as arguments, the old options used, the arguments
-    that fill their places)."""
-    places = OLD_SPELLINGS.get(command.name, ())
-    params = command.get_params(ctx)
-    valued = {o for p in params if isinstance(p, click.Option) and not (p.is_flag or p.count)
-              for o in p.opts}
-    arguments = [p for p in params if isinstance(p, click.Argument)]
-    options, plain, given, old = [], [], {}, []
-    tokens = iter(args)
-    for token in tokens:
-        name, eq, value = token.partition("=")
-        if token == "--":
-            plain.extend(tokens)
-        elif name in places:
-            value = value if eq else next(tokens, None)
-            place = places.index(name)
-            if value is None or place in given:  # click's "No such option" named no cause
-                raise click.UsageError(f"{name} given twice ({given[place]}, {value}); give "
-                                       f"{_name(arguments[place])} once" if value is not None
-                                       else f"{name} needs a value", ctx)
-            given[place], old = value, [*old, f"{name} {value}"]
-        elif token.startswith("-") and token != "-":
-            if token not in valued:
-                options.append(token)
-            elif (value := next(tokens, None)) is None:  # as click says it
-                raise click.UsageError(f"Option '{token}' requires an argument.", ctx)
-            else:
-                options += [token, value]
-        else:
-            plain.append(token)
-    if not given:
-        return args, [], []
-    moved, free = [], list(plain)
-    for place in range(len(places)):
-        if place in given or free:
-            moved.append(given[place] if place in given else free.pop(0))
-        elif place < max(given):
-            raise click.UsageError(f"Missing argument '{_name(arguments[place])}'.", ctx)
-    twice = next((p for p, v in given.items() if v in plain), None)
-    if twice is None and free and arguments[-1].nargs != -1:  # an argument left over
-        twice = min(given)
-    if twice is not None:
-        raise click.UsageError(f"{_name(arguments[twice])} given twice: as an argument and as "
-                               f"{places[twice]} {given[twice]} (its old spelling); give it "
-                               "once, as the argument", ctx)
-    # "--" before the arguments: one that starts with "-" stays an argument
-    return [*options, "--", *moved, *free], old, moved
-
-
-def _name(argument: click.Argument) -> str:
-    return argument.human_readable_name.strip("[].")   # "[DATA]" -> "DATA"
 
 
 def limit_option(images: str):
@@ -251,7 +178,7 @@ def _report(clf, test, out: Path | None, names: tuple[str, str, str] = (
     return rows
 
 
-@group.command(cls=OldSpellings)
+@group.command(cls=OldSpellings, old_spellings=("--data",))
 @click.argument("data", metavar="DATA")
 @out_option
 @TRAIN
@@ -318,7 +245,7 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
                        "IMAGE...)")
 
 
-@group.command(cls=OldSpellings)
+@group.command(cls=OldSpellings, old_spellings=("--model", "--data"))
 @model_dir_argument("vision")
 @click.argument("data", required=False, metavar="[DATA]")
 @limit_option("test images")
@@ -362,7 +289,7 @@ def evaluate(model_dir, data, limit, on_bad, seed, out, device):
         click.echo(f"{', '.join(written)} written to {out}")
 
 
-@group.command(cls=OldSpellings)
+@group.command(cls=OldSpellings, old_spellings=("--model",))
 @model_dir_argument("vision")
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
 @click.option("--top", "--top-k", "top_k", type=click.IntRange(min=1), default=5, show_default=True,

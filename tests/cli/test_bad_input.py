@@ -24,6 +24,10 @@ NOUNS = ("data", "text", "embed", "lm", "classify", "vision", "som")
     (("som", "train", "sklearn:iris", "--out", ""), "--out is empty; name a folder"),
     (("embed", "train", "lee", "--out", " "), "--out is empty; name a folder"),
     (("som", "evaluate", "x", "--out", ""), "--out is empty"),
+    # an empty MODEL_DIR is "." too: "MODEL_DIR . holds no model.safetensors"
+    (("som", "evaluate", ""), "MODEL_DIR is empty; pass the folder a 'dlcourse som train' run"),
+    (("vision", "predict", " ", "a.png"), "MODEL_DIR is empty"),
+    (("lm", "generate", "", "the"), "MODEL_DIR is empty"),
     # a list option with an empty item is a slip, not fewer items ('' is how to say none)
     (("text", "vocab", "lee", "--specials", ","), "',' has an empty item"),
     (("text", "vocab", "lee", "--specials", "<pad>,,<unk>"), "'<pad>,,<unk>' has an empty item"),

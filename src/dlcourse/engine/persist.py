@@ -123,6 +123,9 @@ def check_model_dir(path: str | os.PathLike, lesson: str, what: str = "MODEL_DIR
         DlcourseError: missing, holding no model file (or an older dlcourse's model.pt), or
             another lesson's model.
     """
+    if not str(path).strip():  # Path("") is ".", the working folder
+        raise InputError(f"{what} is empty; pass the folder a 'dlcourse {lesson} train' run "
+                         "wrote (its --out)")
     path = Path(path)
     if not path.exists():
         raise MissingFileError(f"{what} {path} does not exist; train one with "

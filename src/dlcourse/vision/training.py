@@ -86,8 +86,9 @@ def check_resume(out_dir: str | Path, extra: dict, config: TransferConfig) -> No
     if config.schedule == "cosine" and started is not None and started != config.epochs:
         raise ConfigError(
             f"epochs {config.epochs} cannot continue {out_dir}: its cosine learning-rate "
-            f"schedule spans the {started} epochs the run started with; resume with {started} "
-            "epochs (schedules step and none may add epochs) or train into a new --out", "epochs")
+            f"schedule spans the {started} epoch{'s' * (started != 1)} the run started with; "
+            f"resume with {started} epoch{'s' * (started != 1)} (schedules step and none may "
+            "add epochs) or train into a new --out", "epochs")
 
 
 def train_batches(ds: Dataset, batch_size: int, seed: int, *, num_workers: int = 0,

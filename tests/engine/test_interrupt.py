@@ -90,3 +90,30 @@ def test_a_ctrl_c_after_the_last_safe_point_is_reported(caplog):
         signal.raise_signal(signal.SIGINT)
         raise RuntimeError("stopped")
     assert "after the last safe point" not in caplog.text
+
+
+def test_a_second_ctrl_c_as_a_stopped_program_ends_is_ignored(tmp_path):
+    # after "error: interrupted ...; checkpoint saved", a second Ctrl-C landing in the last
+    # milliseconds printed a KeyboardInterrupt traceback and ended the process by the signal
+    import os
+    import subprocess
+
+    script = (
+        "import os, signal, sys\n"
+        "from dlcourse.engine.interrupt import command_ends_process\n"
+        "command_ends_process()  # what the dlcourse program does before main\n"
+        "from dlcourse.cli.main import main\n"
+        "try:\n"
+        "    main(['--threads', '1', 'som', 'train', 'sklearn:iris', '--grid', '3x3',\n"
+        "          '--algorithm', 'online', '--epochs', '3', '--out', sys.argv[1]])\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C, after main's last line\n"
+        "print('ended', code)\n")
+    env = {**os.environ, "DLCOURSE_INTERRUPT_AFTER": "2"}  # the first: a stop after step 2
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "run")],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.stdout.split() == ["ended", "130"], result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: interrupted")
+    assert (tmp_path / "run" / "last.safetensors").is_file()

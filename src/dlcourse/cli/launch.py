@@ -32,6 +32,9 @@ def entry() -> None:
 
     if signal.getsignal(signal.SIGINT) is _stop_before_main:
         signal.signal(signal.SIGINT, signal.default_int_handler)  # main takes it from here
+    from dlcourse.engine.interrupt import command_ends_process
+
+    command_ends_process()  # a Ctrl-C after main's last line is ignored, not a traceback
     try:
         main()
         code = 0

@@ -42,6 +42,13 @@ _IMPORT_FRAMES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap
 # numba's compiler and cache loader, and llvmlite's ctypes callbacks: Python code that must not
 # be cut in the middle either (a compiled kernel that runs has no Python frame)
 _COMPILER_DIRS = tuple(f"{os.sep}{name}{os.sep}" for name in ("numba", "llvmlite"))
+# set when a guard's run stopped for Ctrl-C: the command is ending (its checkpoint is saved, its
+# one line on the way), and a further Ctrl-C in :func:`sigint_after_imports`'s block is
+# ignored instead of raising into the unwinding (a traceback, or "Exception ignored in
+# tqdm.__del__")
+_ending = False
+# set by the dlcourse program (cli.launch): its process ends when the command does
+_program = False
 
 
 def _importing(frame: types.FrameType | None) -> bool:
@@ -55,12 +62,23 @@ def _importing(frame: types.FrameType | None) -> bool:
 
 
 def _sigint_after_imports(signum, frame) -> None:
+    if _ending:  # the run stopped already and is saying so: nothing left to interrupt
+        return
     if _importing(frame):  # deliver it again once the import or the compilation is done
         timer = threading.Timer(RETRY_S, os.kill, (os.getpid(), signal.SIGINT))
         timer.daemon = True
         timer.start()
         return
     raise KeyboardInterrupt
+
+
+def command_ends_process() -> None:
+    """Say that this process ends with the command run in :func:`sigint_after_imports` (the
+    ``dlcourse`` program; not a test or a notebook calling ``main``): Ctrl-C is then ignored
+    from the end of that block to the process's exit, where Python's handler would print a
+    traceback under the command's last line."""
+    global _program
+    _program = True
 
 
 @contextmanager
@@ -73,11 +91,13 @@ def sigint_after_imports() -> Iterator[None]:
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield
         return
+    global _ending
+    _ending = False
     signal.signal(signal.SIGINT, _sigint_after_imports)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, signal.SIG_IGN if _program else signal.default_int_handler)
 
 
 class StopGuard:
@@ -116,9 +136,12 @@ class StopGuard:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        global _ending
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
             self._previous = None
+        if exc_type is not None and self.requested:  # stopped for Ctrl-C: the command ends
+            _ending = True
         if exc_type is None and self.requested and not self.honoured \
                 and self.interrupt_after is None:
             # the Ctrl-C came after the last safe point: say that it stopped nothing

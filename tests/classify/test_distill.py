@@ -173,3 +173,24 @@ def test_kept_answers_serve_only_the_same_teacher_texts_and_classes(teacher_dir,
     distillation_set(teacher_dir, texts, y, ["pos", "neg"], copies=1, seed=1, device="cpu",
                      keep_in=tmp_path)
     assert asked == [12, 12, 12]
+
+
+def test_a_student_is_the_same_whether_the_teachers_answers_are_asked_or_read(
+        teacher_dir, pang_lee_split, tiny, tmp_path, monkeypatch, same_run):
+    # a run stopped before its first checkpoint keeps the answers; run again (without
+    # --resume) it read them, drew nothing from torch's generator, and its student started
+    # from other weights than a run that asked the teacher (10 of 11 tensors differed)
+    import shutil
+
+    train, valid = pang_lee_split
+    config = dict(tiny, epochs=1, patience=None, teacher=str(teacher_dir), augment=1)
+    asked = TextClassifier(**config).fit(*train, valid=valid, out_dir=tmp_path / "asked")
+    (tmp_path / "read").mkdir()
+    shutil.copy(tmp_path / "asked" / LABELS_FILE, tmp_path / "read" / LABELS_FILE)
+
+    def asked_again(*args, **kwargs):
+        raise AssertionError("the answers were there to read")
+
+    monkeypatch.setattr(distill, "teacher_probabilities", asked_again)
+    read = TextClassifier(**config).fit(*train, valid=valid, out_dir=tmp_path / "read")
+    same_run.tensors(asked.model_.state_dict(), read.model_.state_dict(), "model")

@@ -165,6 +165,9 @@ class TextClassifier(Estimator):
                 copies=DEFAULT_AUGMENT if config.augment is None else config.augment,
                 keep_in=out_dir, write=is_main_process())
             ids += encode(copies, tokenizer, vocab, limit, brackets)
+            # asking the teacher draws from torch's generator, reading its saved answers does
+            # not: the student starts from the same weights either way
+            seed_everything(config.seed)
 
         coverage = None
         if bert:

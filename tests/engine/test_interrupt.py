@@ -117,3 +117,22 @@ def test_a_second_ctrl_c_as_a_stopped_program_ends_is_ignored(tmp_path):
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: interrupted")
     assert (tmp_path / "run" / "last.safetensors").is_file()
+
+
+def test_sigterm_is_a_stop_request_inside_a_guard_and_restored_after():
+    # SIGTERM (a scheduler's or `timeout`'s stop) killed a run at once: the work since its
+    # last checkpoint was lost, and one landing in a checkpoint write left a temp file
+    import os
+
+    from dlcourse.engine.interrupt import StopGuard
+
+    before = signal.getsignal(signal.SIGTERM)
+    with StopGuard() as guard:
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(100):  # the handler runs at the next bytecode boundary
+            if guard.should_stop():
+                break
+            time.sleep(0.01)
+        assert guard.should_stop()
+        guard.stopped()
+    assert signal.getsignal(signal.SIGTERM) is before

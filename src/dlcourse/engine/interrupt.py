@@ -2,7 +2,7 @@
 
 A KeyboardInterrupt raised in the middle of ``optimizer.step()`` or of a numba kernel leaves
 the weights half-updated, and no checkpoint taken then can resume to the same model. Inside
-:class:`StopGuard` the first Ctrl-C only sets a flag; the trainer checks it between steps,
+:class:`StopGuard` the first Ctrl-C (or SIGTERM) only sets a flag; the trainer checks it between steps,
 saves a checkpoint that records exactly where it stopped and raises
 :class:`~dlcourse.errors.TrainingInterrupted`. A second Ctrl-C stops at once, as usual.
 
@@ -119,27 +119,33 @@ class StopGuard:
         self.steps = 0
         self.requested = False
         self.honoured = False  # the trainer stopped for the request (see stopped)
-        self._previous = None
+        self._previous: dict[int, object] = {}
 
     def _on_sigint(self, signum, frame) -> None:
         if self.requested:  # second Ctrl-C: the user wants out now
-            signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
+            self._restore()
             raise KeyboardInterrupt
         self.requested = True
         if os.environ.get("RANK", "0") == "0":  # under torchrun every process gets the signal
             log.warning("stopping after the current step to save a checkpoint "
                         "(press Ctrl-C again to stop at once)")
 
+    def _restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        self._previous = {}
+
     def __enter__(self) -> StopGuard:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+            # SIGTERM too (a scheduler's or `timeout`'s stop, torchrun passing one on): the
+            # same checkpoint at the next safe point instead of the work since the last one lost
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._on_sigint)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         global _ending
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        self._restore()
         if exc_type is not None and self.requested:  # stopped for Ctrl-C: the command ends
             _ending = True
         if exc_type is None and self.requested and not self.honoured \

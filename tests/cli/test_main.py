@@ -168,13 +168,24 @@ def test_entry_ends_the_process_at_once_with_the_status(monkeypatch, capsys):
         codes.append(code)
         raise Ended
 
+    import signal
+
+    from dlcourse.engine import interrupt
+
     monkeypatch.setattr(launch.os, "_exit", end)
-    for argv, code in ((["text", "tokenize", "Hello, World!"], 0),
-                       (["text", "tokenize", "--tokenizer", "nope", "x"], 2)):
-        monkeypatch.setattr(sys, "argv", ["dlcourse", *argv])
-        with pytest.raises(Ended):
-            launch.entry()
-        assert codes[-1] == code
+    monkeypatch.setattr(interrupt, "_program", False)  # entry sets it: undone after the test
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        for argv, code in ((["text", "tokenize", "Hello, World!"], 0),
+                           (["text", "tokenize", "--tokenizer", "nope", "x"], 2)):
+            monkeypatch.setattr(sys, "argv", ["dlcourse", *argv])
+            with pytest.raises(Ended):
+                launch.entry()
+            assert codes[-1] == code
+            # from main's end to the exit a Ctrl-C is ignored (a traceback under the last line)
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, handler)
     assert capsys.readouterr().out == "hello , world !\n"
 
 

@@ -2,8 +2,8 @@
 
 A KeyboardInterrupt raised in the middle of ``optimizer.step()`` or of a numba kernel leaves
 the weights half-updated, and no checkpoint taken then can resume to the same model. Inside
-:class:`StopGuard` the first Ctrl-C (or SIGTERM) only sets a flag; the trainer checks it between steps,
-saves a checkpoint that records exactly where it stopped and raises
+:class:`StopGuard` the first Ctrl-C (or SIGTERM) only sets a flag; the trainer checks it between
+steps, saves a checkpoint that records exactly where it stopped and raises
 :class:`~dlcourse.errors.TrainingInterrupted`. A second Ctrl-C stops at once, as usual.
 
 Before a trainer's guard is in place a Ctrl-C stops the command at once, except while a module

@@ -157,3 +157,20 @@ def test_fit_takes_out_dir_and_resume_by_keyword_only_in_every_lesson(module, na
     params = inspect.signature(estimator(module, name).fit).parameters
     for field in ("out_dir", "resume"):
         assert params[field].kind is inspect.Parameter.KEYWORD_ONLY, (name, field)
+
+
+def test_a_fresh_run_over_a_finished_one_says_so_at_the_start(tmp_path, caplog):
+    # the old model stays until the new run ends: stopped midway, `evaluate DIR` read the old
+    # map beside the new run's checkpoint, and nothing had said that a model was there
+    import logging
+
+    SOM = estimator("dlcourse.som", "SOM")
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    with caplog.at_level(logging.INFO, logger="dlcourse"):
+        SOM(2, 2, epochs=1, device="cpu").fit(X, out_dir=tmp_path / "run")
+        assert "holds a finished run" not in caplog.text
+        SOM(2, 2, epochs=1, device="cpu").fit(X, out_dir=tmp_path / "run", resume=True)
+        assert "holds a finished run" not in caplog.text  # a resume continues it
+        SOM(2, 2, epochs=1, device="cpu").fit(X, out_dir=tmp_path / "run")
+    assert f"{tmp_path / 'run'} holds a finished run: this one replaces its model when it " \
+           "ends" in caplog.text

@@ -18,6 +18,7 @@ Nothing here imports torch: SOM and word-vector models save and load without it.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, ClassVar
@@ -125,6 +126,12 @@ class Estimator:
         check_resume_dir(resume, out_dir)
         if out_dir is not None:
             check_out_lesson(Path(out_dir), self.lesson)
+            if not resume and (Path(out_dir) / MODEL_FILE).is_file():
+                # said at the start: stopped midway, the folder holds the old model beside this
+                # run's checkpoint, and evaluate reads the old one
+                logging.getLogger("dlcourse").info(
+                    "%s holds a finished run: this one replaces its model when it ends (until "
+                    "then the folder's model is the old one)", out_dir)
         if getattr(self, "metadata_", None) is getattr(self, "_loaded_metadata", False):
             # a loaded model's metadata (the CLI's scaler, the data's name) describe the data it
             # was trained on, not this fit's: dropped unless the caller set new ones

@@ -45,13 +45,15 @@ def _cells(ax, values: np.ndarray, topology: str, cmap: str = "viridis", vmin=No
 
 
 def _map_size(m: int, n: int, box: tuple[float, float], cell_max: float = 0.3,
-              cell_min: float = 0.0) -> tuple[float, float]:
+              cell_min: float = 0.0, topology: str = "rectangular") -> tuple[float, float]:
     """Inches (width, height) of one map panel whose cells are square: an m x n map scaled to
     fit ``box``, each cell between ``cell_min`` and ``cell_max`` inches (a 1 x 200 map is a
-    wide strip, not a strip lost in a square figure)."""
-    cell = min(cell_max, box[0] / n, box[1] / m)
+    wide strip, not a strip lost in a square figure). Hexagonal rows lie sqrt(3)/2 apart, so
+    such a map is that much less tall (a square panel left a gap under it)."""
+    rows = m * (np.sqrt(3) / 2 if topology == "hexagonal" else 1.0)
+    cell = min(cell_max, box[0] / n, box[1] / rows)
     cell = max(cell, cell_min)
-    return n * cell, m * cell
+    return n * cell, rows * cell
 
 
 def _colorbar(fig, collection, ax, m: int, n: int, **kwargs) -> None:
@@ -72,7 +74,7 @@ def plot_umatrix(umatrix: np.ndarray, path: str | os.PathLike, topology: str = "
     """Draw the U-matrix (``SOM.distance_map()``, shape (m, n)): light cells are cluster borders."""
     umatrix = np.asarray(umatrix, dtype=float)
     m, n = umatrix.shape
-    width, height = _map_size(m, n, (10.0, 5.0))
+    width, height = _map_size(m, n, (10.0, 5.0), topology=topology)
     fig, ax = new_figure(max(4.0, width + 1.5), max(2.5, height + 1.2))
     collection, _ = _cells(ax, umatrix, topology, cmap="bone_r")
     _colorbar(fig, collection, ax, m, n)
@@ -91,7 +93,7 @@ def plot_hit_map(hits: np.ndarray, path: str | os.PathLike, topology: str = "rec
     m, n = hits.shape
     # cells wide enough for a label when there are labels, within 30 x 20 inches
     width, height = _map_size(m, n, (30.0, 20.0), cell_max=0.32,
-                              cell_min=0.0 if labels is None else 0.32)
+                              cell_min=0.0 if labels is None else 0.32, topology=topology)
     fig, ax = new_figure(max(4.0, min(width, 30.0) + 2), max(2.5, min(height, 20.0) + 1.5))
     collection, pos = _cells(ax, hits, topology, cmap="Blues")
     _colorbar(fig, collection, ax, m, n, label="samples won")
@@ -121,7 +123,7 @@ def plot_component_planes(weights: np.ndarray, path: str | os.PathLike,
     columns = min(columns, len(features))
     rows = -(-len(features) // columns)
     m, n = weights.shape[:2]
-    width, height = _map_size(m, n, (3.0, 3.0))
+    width, height = _map_size(m, n, (3.0, 3.0), topology=topology)
     fig, axes = new_figure(max(2.5, width + 0.9) * columns, max(1.5, height + 0.9) * rows,
                            nrows=rows, ncols=columns, squeeze=False)
     for ax, k in zip(axes.ravel(), features, strict=False):

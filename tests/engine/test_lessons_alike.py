@@ -174,3 +174,56 @@ def test_a_fresh_run_over_a_finished_one_says_so_at_the_start(tmp_path, caplog):
         SOM(2, 2, epochs=1, device="cpu").fit(X, out_dir=tmp_path / "run")
     assert f"{tmp_path / 'run'} holds a finished run: this one replaces its model when it " \
            "ends" in caplog.text
+
+
+def test_reading_a_folder_whose_later_run_stopped_says_which_model_it_reads(tmp_path, caplog,
+                                                                             monkeypatch):
+    # a fresh run over a finished one, interrupted: the folder holds the old model beside the
+    # new run's checkpoint; `som evaluate DIR` read the old map without a word
+    import logging
+
+    from dlcourse.engine.persist import check_model_dir
+    from dlcourse.errors import TrainingInterrupted
+
+    SOM = estimator("dlcourse.som", "SOM")
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    run = tmp_path / "run"
+    SOM(2, 2, epochs=3, device="cpu").fit(X, out_dir=run)
+    with caplog.at_level(logging.INFO, logger="dlcourse"):
+        check_model_dir(run, "som")  # a finished run: its checkpoint is older than its model
+        assert "did not finish" not in caplog.text
+        monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "1")
+        with pytest.raises(TrainingInterrupted):
+            SOM(2, 2, epochs=3, device="cpu", seed=1).fit(X, out_dir=run)
+        check_model_dir(run, "som")
+    assert f"note: {run} also holds the checkpoint last.safetensors of a later run that did " \
+           "not finish; this reads the model of the run before it" in caplog.text
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    caplog.clear()
+    SOM(2, 2, epochs=3, device="cpu", seed=1).fit(X, out_dir=run, resume=True)
+    with caplog.at_level(logging.INFO, logger="dlcourse"):
+        check_model_dir(run, "som")
+    assert "did not finish" not in caplog.text
+
+
+def test_a_run_removes_the_temporary_files_a_killed_run_left(tmp_path, caplog):
+    # kill -9 between a checkpoint's temporary file and its rename left `.last.XXXXXXXX.pt`
+    # in the run folder for good
+    import logging
+    import os
+
+    SOM = estimator("dlcourse.som", "SOM")
+    run = tmp_path / "run"
+    run.mkdir()
+    left = [run / ".last.k2j_9xq1.safetensors", run / ".history.json.a8b7c6d5.tmp"]
+    kept = [run / ".notes.txt", run / "mine.tmp", run / ".last.k2j_9xq1.safetensors.bak"]
+    for path in left + kept:
+        path.write_text("x")
+        os.utime(path, (1e9, 1e9))  # 2001: older than this process
+    writing = run / ".model.z0z0z0z0.safetensors"  # another writer's, still at work
+    writing.write_text("x")
+    with caplog.at_level(logging.INFO, logger="dlcourse"):
+        SOM(2, 2, epochs=1, device="cpu").fit(np.eye(3), out_dir=run)
+    assert not any(path.exists() for path in left)
+    assert all(path.exists() for path in kept + [writing])
+    assert f"removed 2 temporary file(s) a killed run left in {run}" in caplog.text

@@ -21,10 +21,10 @@ import numpy as np
 from dlcourse import __version__
 from dlcourse.engine.estimator import check_resume_config
 from dlcourse.engine.interrupt import RESUME_HINT
-from dlcourse.engine.persist import MODEL_FILE, read_manifest, read_state, write_state
-from dlcourse.errors import DlcourseError, a_quoted
+from dlcourse.engine.persist import CHECKPOINT_FILES, checkpoint_manifest, read_state, write_state
+from dlcourse.errors import DlcourseError
 
-CHECKPOINT_FILE = "last.safetensors"
+CHECKPOINT_FILE = CHECKPOINT_FILES[1]  # last.safetensors
 LESSON = "embed"
 CHECKPOINT_EVERY_S = 10.0
 
@@ -52,22 +52,7 @@ def check_resumable(out_dir: str | os.PathLike, estimator: str,
         DlcourseError: no checkpoint, another lesson's or trainer's run, or settings that
             differ (naming the first one and both values).
     """
-    out_dir = Path(out_dir)
-    path = out_dir / CHECKPOINT_FILE
-    if not path.exists():
-        if (out_dir / MODEL_FILE).exists():  # a finished run of some lesson
-            lesson = read_manifest(out_dir / MODEL_FILE).get("lesson")
-            if lesson != LESSON:
-                raise DlcourseError(f"cannot resume {out_dir}: it holds {a_quoted(lesson)} run, "
-                                    f"not an '{LESSON}' one; train into a new --out")
-        elif (out_dir / "last.pt").exists():  # the torch lessons' checkpoint
-            raise DlcourseError(f"cannot resume {out_dir}: it holds another lesson's run "
-                                f"(last.pt), not an '{LESSON}' one; train into a new --out")
-        raise DlcourseError(f"nothing to resume: {path} does not exist; run without --resume")
-    manifest = read_manifest(path)
-    if manifest.get("lesson") != LESSON or manifest.get("kind") != "checkpoint":
-        raise DlcourseError(f"cannot resume {out_dir}: it holds {a_quoted(manifest.get('lesson'))} "
-                            f"run, not an '{LESSON}' one; train into a new --out")
+    manifest = checkpoint_manifest(out_dir, LESSON)
     if manifest.get("estimator") != estimator:
         raise DlcourseError(f"cannot resume {out_dir}: it holds a {manifest.get('estimator')} "
                             f"run and this run trains {estimator}; resume with the same "

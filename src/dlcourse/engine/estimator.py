@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 from dlcourse import __version__
 from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.config import Config
+from dlcourse.engine.files import remove_stale_temp_files
 from dlcourse.engine.persist import (
     MODEL_FILE,
     model_path,
@@ -126,6 +127,11 @@ class Estimator:
         check_resume_dir(resume, out_dir)
         if out_dir is not None:
             check_out_lesson(Path(out_dir), self.lesson)
+            removed = remove_stale_temp_files(out_dir)
+            if removed:
+                logging.getLogger("dlcourse").info(
+                    "removed %d temporary file(s) a killed run left in %s (%s)", len(removed),
+                    out_dir, ", ".join(sorted(path.name for path in removed)))
             if not resume and (Path(out_dir) / MODEL_FILE).is_file():
                 # said at the start: stopped midway, the folder holds the old model beside this
                 # run's checkpoint, and evaluate reads the old one

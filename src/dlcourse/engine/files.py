@@ -12,7 +12,9 @@ import contextlib
 import json
 import math
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -29,6 +31,9 @@ def _umask() -> int:
 
 
 _UMASK: int | None = None
+_STARTED = time.time()  # temporary files older than this process are no writer's of ours
+# mkstemp's names here: "." + the target's name or stem + "." + 8 random characters + a suffix
+_TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.(tmp|pt|safetensors|npz|npy|png|svg|pdf)")
 
 
 def _finish(tmp_name: str, path: Path) -> None:
@@ -96,6 +101,27 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+def remove_stale_temp_files(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files a killed writer left in ``folder``; returns them.
+
+    ``kill -9`` (or a power cut) between a temporary file's creation and its rename leaves it
+    beside the run's files, hidden. Only files older than this process are removed, so another
+    writer still at work keeps its own.
+    """
+    folder = Path(folder)
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for path in folder.iterdir():
+        if not _TEMP_NAME.fullmatch(path.name):
+            continue
+        with contextlib.suppress(OSError):  # gone meanwhile, or not ours to remove
+            if path.is_file() and path.stat().st_mtime < _STARTED:
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:

@@ -10,7 +10,9 @@ Training checkpoints of the torch-free trainers (``last.safetensors``) use the s
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import struct
 from pathlib import Path
@@ -22,6 +24,7 @@ from dlcourse.errors import DlcourseError, InputError, MissingFileError, a_quote
 FORMAT = "dlcourse"
 FORMAT_VERSION = 2
 MODEL_FILE = "model.safetensors"
+CHECKPOINT_FILES = ("last.pt", "last.safetensors")  # the torch lessons', the numpy trainers'
 _META_KEY = "dlcourse"
 
 
@@ -144,7 +147,59 @@ def check_model_dir(path: str | os.PathLike, lesson: str, what: str = "MODEL_DIR
     if found != lesson:
         raise DlcourseError(f"{what} {path} holds {a_quoted(found)} model, not "
                             f"{a_quoted(lesson)} one; use 'dlcourse {found} ...' for it")
+    later = unfinished_checkpoint(path)
+    if later is not None:
+        logging.getLogger("dlcourse").warning(
+            "note: %s also holds the checkpoint %s of a later run that did not finish; this "
+            "reads the model of the run before it ('dlcourse %s train ... --resume' finishes "
+            "the later one)", path, later.name, lesson)
     return path
+
+
+def checkpoint_manifest(out_dir: str | os.PathLike, lesson: str) -> dict[str, Any]:
+    """The manifest of ``out_dir/last.safetensors``, a checkpoint of a ``lesson`` run (the
+    numpy trainers': SOM, word2vec, GloVe), read to resume it.
+
+    Raises:
+        DlcourseError: no such checkpoint (naming another lesson's run where the folder holds
+            one), or a checkpoint of another lesson.
+    """
+    out_dir = Path(out_dir)
+    path = out_dir / CHECKPOINT_FILES[1]
+    other = f"not {a_quoted(lesson)} one; train into a new --out"
+    if not path.exists():
+        if (out_dir / MODEL_FILE).exists():  # a finished run of some lesson
+            found = read_manifest(out_dir / MODEL_FILE).get("lesson")
+            if found != lesson:
+                raise DlcourseError(f"cannot resume {out_dir}: it holds {a_quoted(found)} run, "
+                                    + other)
+        elif (out_dir / CHECKPOINT_FILES[0]).exists():  # the torch lessons' checkpoint
+            raise DlcourseError(f"cannot resume {out_dir}: it holds another lesson's run "
+                                f"({CHECKPOINT_FILES[0]}), " + other)
+        raise DlcourseError(f"nothing to resume: {path} does not exist; run without --resume")
+    manifest = read_manifest(path)
+    if manifest.get("lesson") != lesson or manifest.get("kind") != "checkpoint":
+        raise DlcourseError(f"cannot resume {out_dir}: it holds "
+                            f"{a_quoted(manifest.get('lesson'))} run, " + other)
+    return manifest
+
+
+def unfinished_checkpoint(folder: str | os.PathLike) -> Path | None:
+    """The checkpoint in ``folder`` written after its model file, or None.
+
+    A run writes its model when it ends, after its last checkpoint; a checkpoint newer than
+    the model belongs to a later run into the same folder, stopped before its end.
+    """
+    folder = Path(folder)
+    try:
+        model = (folder / MODEL_FILE).stat().st_mtime_ns
+    except OSError:  # a model file given directly, or none
+        return None
+    for name in CHECKPOINT_FILES:
+        with contextlib.suppress(OSError):
+            if (folder / name).stat().st_mtime_ns > model:
+                return folder / name
+    return None
 
 
 def read_state(path: str | os.PathLike, framework: str = "numpy",

@@ -27,12 +27,12 @@ from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.distributed import barrier
 from dlcourse.engine.estimator import check_resume_config
 from dlcourse.engine.interrupt import RESUME_HINT, StopGuard, stopped_at_once
-from dlcourse.engine.persist import MODEL_FILE, read_manifest, read_state, write_state
-from dlcourse.errors import DlcourseError, TrainingInterrupted, a_quoted
+from dlcourse.engine.persist import CHECKPOINT_FILES, checkpoint_manifest, read_state, write_state
+from dlcourse.errors import DlcourseError, TrainingInterrupted
 from dlcourse.som.grid import Grid
 from dlcourse.som.rules import Control, SearchSpec, TrainSettings, TrainState, sum_over_ranks
 
-CHECKPOINT_FILE = "last.safetensors"
+CHECKPOINT_FILE = CHECKPOINT_FILES[1]  # last.safetensors
 # an epoch can take a millisecond and a checkpoint ~10 ms (written and synced to disk): an
 # epoch's checkpoint is written when this many seconds passed since the last one (always at
 # the end of the run and on Ctrl-C), so a kill -9 loses at most about this much work
@@ -165,23 +165,7 @@ def check_resumable(out_dir: str | os.PathLike, settings: dict[str, Any] | None 
         DlcourseError: no checkpoint, another lesson's run, or settings that differ (naming
             the first one and both values).
     """
-    out_dir = Path(out_dir)
-    path = out_dir / CHECKPOINT_FILE
-    if not path.exists():
-        if (out_dir / MODEL_FILE).exists():  # a finished run of some lesson
-            lesson = read_manifest(out_dir / MODEL_FILE).get("lesson")
-            if lesson != "som":
-                raise DlcourseError(f"cannot resume {out_dir}: it holds {a_quoted(lesson)} "
-                                    "run, not a 'som' one; train into a new --out")
-        elif (out_dir / "last.pt").exists():  # the torch lessons' checkpoint
-            raise DlcourseError(f"cannot resume {out_dir}: it holds another lesson's run "
-                                "(last.pt), not a 'som' one; train into a new --out")
-        raise DlcourseError(f"nothing to resume: {path} does not exist; run without --resume")
-    manifest = read_manifest(path)
-    if manifest.get("lesson") != "som" or manifest.get("kind") != "checkpoint":
-        raise DlcourseError(f"cannot resume {out_dir}: it holds "
-                            f"{a_quoted(manifest.get('lesson'))} run, not a 'som' one; train "
-                            "into a new --out")
+    manifest = checkpoint_manifest(out_dir, "som")
     if settings is not None:
         saved = manifest.get("settings") or {}
         grids = [(s.get("m"), s.get("n")) for s in (saved, settings)]

@@ -224,3 +224,21 @@ def test_save_never_writes_over_another_lessons_model(glove, tmp_path):
     with pytest.raises(DlcourseError, match=r"run holds a 'som' model, not an 'embed' one"):
         glove.save(tmp_path / "run")
     assert (tmp_path / "run" / "model.safetensors").read_bytes() == before
+
+
+def test_query_arguments_of_the_wrong_kind_are_named(glove):
+    # most_similar(42) was "'int' object is not iterable"; topn="x" a comparison TypeError
+    from dlcourse.errors import InputError
+
+    word = glove.index_to_key[0]
+    assert glove.most_similar(42, topn=3) == glove.most_similar(glove.index_to_key[42], topn=3)
+    for call in (lambda: glove.most_similar(word, topn="x"),
+                 lambda: glove.most_similar(word, topn=-1),
+                 lambda: glove.most_similar_cosmul(word, topn=True),
+                 lambda: glove.nearest_neighbors([word], topn=2.5)):
+        with pytest.raises(InputError, match="topn must be a whole number >= 0, got"):
+            call()
+    with pytest.raises(InputError, match="restrict_vocab must be a whole number >= 0 or None"):
+        glove.most_similar(word, restrict_vocab="all")
+    assert glove.most_similar_cosmul(word, topn=None).shape == (len(glove),)
+    assert glove.most_similar(word, topn=0) == []

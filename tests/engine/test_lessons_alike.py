@@ -227,3 +227,20 @@ def test_a_run_removes_the_temporary_files_a_killed_run_left(tmp_path, caplog):
     assert not any(path.exists() for path in left)
     assert all(path.exists() for path in kept + [writing])
     assert f"removed 2 temporary file(s) a killed run left in {run}" in caplog.text
+
+
+@pytest.mark.parametrize("place", ["file", "file/sub", ""])
+def test_fit_and_save_refuse_a_folder_that_cannot_be_one_before_any_work(tmp_path, place,
+                                                                         monkeypatch):
+    # fit(out_dir=<a file>) trained, then ended in FileExistsError; save("") wrote
+    # model.safetensors into the working folder
+    SOM = estimator("dlcourse.som", "SOM")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "file").write_text("mine")
+    with pytest.raises(InputError, match="out_dir .*(empty|not a directory|is a file)"):
+        SOM(2, 2, epochs=1, device="cpu").fit(np.eye(3), out_dir=place)
+    fitted = SOM(2, 2, epochs=1, device="cpu").fit(np.eye(3))
+    with pytest.raises(InputError, match="directory .*(empty|not a directory|is a file)"):
+        fitted.save(place)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+    assert (tmp_path / "file").read_text() == "mine"

@@ -106,3 +106,19 @@ def test_bigram_queries_in_range_still_answer():
     expected = model.log_prob(np.array([0, 1]), np.array([1, 2]))
     assert np.allclose(model.log_prob(torch.tensor([0, 1]), [1, 2]), expected)
     assert np.allclose(model.log_prob(1, [0, 1, 2]), np.log(model.prob(1)))  # broadcast
+
+
+def test_set_params_model_brings_its_recipe_as_the_constructor_does():
+    # a grid over `model` (clone, then set_params) trained the lesson's model with the LSTM's
+    # settings: 200-d embeddings, lr 2e-3, clipping, LR decay, early stopping
+    from sklearn.base import clone
+
+    from dlcourse.lm import LanguageModel
+
+    lesson = LanguageModel(model="embedding").get_params()
+    assert LanguageModel().set_params(model="embedding").get_params() == lesson
+    assert clone(LanguageModel()).set_params(model="embedding").get_params() == lesson
+    assert LanguageModel(model="embedding").set_params(model="lstm").get_params() == \
+        LanguageModel().get_params()
+    mine = LanguageModel(embed_dim=64).set_params(model="embedding", hidden_size=32)
+    assert (mine.embed_dim, mine.hidden_dim, mine.lr) == (64, 32, lesson["lr"])  # mine stay

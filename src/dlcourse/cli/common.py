@@ -26,46 +26,11 @@ import click
 from dlcourse.cli.options import UNSET, given_value, option_error, option_name
 from dlcourse.engine.distributed import is_main_process
 from dlcourse.engine.estimator import check_out_lesson
+from dlcourse.engine.files import check_out_dir
 from dlcourse.engine.persist import MODEL_FILE, check_model_dir
 from dlcourse.errors import ConfigError, DlcourseError
 
-
 # ---------------------------------------------------------------------------- checks before work
-def check_out_dir(path: str | os.PathLike, option: str = "--out") -> Path:
-    """Return ``path`` if it is, or can become, a writable directory; else a one-line error.
-
-    Nothing is created here: a bad invocation must leave nothing behind.
-    """
-    if not str(path).strip():  # Path("") is ".": a run would land in the working folder
-        raise DlcourseError(f"{option} is empty; name a folder (e.g. {option} runs/x)")
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise DlcourseError(f"{option} {path} exists and is not a directory; choose a folder")
-    probe = path
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if not probe.is_dir():
-        raise DlcourseError(f"{option} {path}: {probe} is a file, so the folder cannot be made")
-    if not os.access(probe, os.W_OK | os.X_OK) or not _can_write_in(probe):
-        raise DlcourseError(f"{option} {path} is not writable ({probe} does not allow writing); "
-                            "choose another folder")
-    return path
-
-
-def _can_write_in(folder: Path) -> bool:
-    """Whether a file can really be made in ``folder`` (a hidden one, removed at once): root
-    passes every ``os.access`` test, but not a read-only mount or /proc."""
-    import tempfile
-
-    try:
-        with tempfile.TemporaryFile(dir=folder, prefix=".dlcourse-probe-"):
-            return True
-    except OSError:
-        return False
-
-
 #: the files a training run keeps in its folder (and the evaluations written there): an
 #: output option never writes over them
 RUN_FILES = frozenset({

@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,10 +23,19 @@ def _as_list(words: str | np.ndarray | Iterable[str | np.ndarray] | None) -> lis
     """A word, a vector (D,) or a sequence of them, as a list (gensim takes either)."""
     if words is None:
         return []
-    if isinstance(words, str) or (isinstance(words, np.ndarray) and words.ndim == 1
-                                  and words.dtype.kind in "fiu"):
-        return [words]
+    if isinstance(words, str | int | np.integer) or (
+            isinstance(words, np.ndarray) and words.ndim == 1 and words.dtype.kind in "fiu"):
+        return [words]  # a row number is a key too, as in gensim
     return list(words)
+
+
+def _count(value: Any, name: str, none: bool = False) -> int | None:
+    """``value``, a whole number >= 0 (or None where ``none``), for the argument ``name``."""
+    if (value is None and none) or (isinstance(value, int | np.integer)
+                                    and not isinstance(value, bool) and value >= 0):
+        return value
+    allowed = " or None" if none else ""
+    raise InputError(f"{name} must be a whole number >= 0{allowed}, got {value!r}")
 
 
 class KeyedVectors:
@@ -156,7 +166,7 @@ class KeyedVectors:
     def _top(self, scores: np.ndarray, exclude: list[int], topn: int) -> list[tuple[str, float]]:
         scores = scores.copy()
         scores[exclude] = -np.inf
-        topn = min(topn, len(scores) - len(set(exclude)))
+        topn = min(_count(topn, "topn"), len(scores) - len(set(exclude)))
         if topn <= 0:
             return []
         best = np.argpartition(-scores, topn - 1)[:topn]
@@ -183,7 +193,7 @@ class KeyedVectors:
             UnknownTokenError: a word not in the vocabulary (naming close entries).
         """
         query, ids = self._query(positive, negative)
-        unit = self.get_normed_vectors()[:restrict_vocab]
+        unit = self.get_normed_vectors()[:_count(restrict_vocab, "restrict_vocab", none=True)]
         if topn is None:
             return unit @ query
         return self._top(unit @ query, [i for i in ids if i < len(unit)], topn)
@@ -196,12 +206,14 @@ class KeyedVectors:
         if not pos:
             raise InputError("most_similar_cosmul needs at least one positive word")
         unit = self.get_normed_vectors()
-        full = unit[:restrict_vocab]
+        full = unit[:_count(restrict_vocab, "restrict_vocab", none=True)]
         pos_ids = [self.get_index(w) for w in pos]
         neg_ids = [self.get_index(w) for w in neg]
         sims_pos = (1 + full @ unit[pos_ids].T) / 2  # (V, P)
         sims_neg = (1 + full @ unit[neg_ids].T) / 2  # (V, N)
         scores = np.prod(sims_pos, axis=1) / (np.prod(sims_neg, axis=1) + 1e-6)
+        if topn is None:  # every word's score, as most_similar gives
+            return scores
         return self._top(scores, [i for i in pos_ids + neg_ids if i < len(full)], topn)
 
     def analogy(self, a: str, b: str, c: str, topn: int = 1,
@@ -233,7 +245,7 @@ class KeyedVectors:
         from dlcourse.engine.accelerator import is_cpu_spec
 
         ids = np.array([self.get_index(w) for w in words], dtype=np.int64)
-        k = min(topn, len(self) - 1)
+        k = min(_count(topn, "topn"), len(self) - 1)
         out: list[list[tuple[str, float]]] = []
         if k <= 0:
             return [[] for _ in ids]

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from dlcourse import __version__
 from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.config import Config
-from dlcourse.engine.files import remove_stale_temp_files
+from dlcourse.engine.files import check_out_dir, remove_stale_temp_files
 from dlcourse.engine.persist import (
     MODEL_FILE,
     model_path,
@@ -38,6 +38,7 @@ from dlcourse.errors import (
     ConfigError,
     DlcourseError,
     IncompatibleModelError,
+    InputError,
     NotFittedError,
     a_quoted,
     article,
@@ -126,6 +127,7 @@ class Estimator:
         config = self.config.validate()
         check_resume_dir(resume, out_dir)
         if out_dir is not None:
+            check_out_dir(out_dir, "out_dir")  # a file there failed only when the run ended
             check_out_lesson(Path(out_dir), self.lesson)
             removed = remove_stale_temp_files(out_dir)
             if removed:
@@ -180,7 +182,10 @@ class Estimator:
                 would mix; a model of this lesson is replaced).
         """
         self.check_is_fitted()
+        if not str(directory).strip():  # Path("") is the working folder
+            raise InputError("directory is empty; name a folder, e.g. save('runs/x')")
         path = model_path(directory)
+        check_out_dir(path.parent, "directory")
         check_out_lesson(path.parent, self.lesson, "directory")
         if os.environ.get("RANK", "0") != "0":
             return path

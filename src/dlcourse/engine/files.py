@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from dlcourse.errors import InputError
+
 
 def _umask() -> int:
     # os.umask can only be read by setting it; set it straight back (no threads write meanwhile
@@ -46,6 +48,39 @@ def _finish(tmp_name: str, path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def check_out_dir(path: str | os.PathLike, option: str = "--out") -> Path:
+    """Return ``path`` if it is, or can become, a writable directory; else a one-line error.
+
+    Nothing is created here: a bad invocation must leave nothing behind.
+    """
+    if not str(path).strip():  # Path("") is ".": a run would land in the working folder
+        raise InputError(f"{option} is empty; name a folder (e.g. {option} runs/x)")
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{option} {path} exists and is not a directory; choose a folder")
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise InputError(f"{option} {path}: {probe} is a file, so the folder cannot be made")
+    if not os.access(probe, os.W_OK | os.X_OK) or not _can_write_in(probe):
+        raise InputError(f"{option} {path} is not writable ({probe} does not allow writing); "
+                            "choose another folder")
+    return path
+
+
+def _can_write_in(folder: Path) -> bool:
+    """Whether a file can really be made in ``folder`` (a hidden one, removed at once): root
+    passes every ``os.access`` test, but not a read-only mount or /proc."""
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".dlcourse-probe-"):
+            return True
+    except OSError:
+        return False
 
 
 def make_dirs(path: str | os.PathLike) -> Path:

@@ -67,6 +67,20 @@ class LanguageModel(Estimator):
             given = {**dict(zip(self.positional, args)), **params}
             self.config = LMConfig.preset(self.config.model).replace(**given)
 
+    def set_params(self, **params: Any) -> LanguageModel:
+        """As :meth:`Estimator.set_params`; a new ``model`` also brings its recipe: every setting
+        still at the old model's recipe takes the new one's, as ``LanguageModel(model=...)``
+        gives them (so a grid over ``model`` trains each recipe, not the LSTM's settings on the
+        lesson's model). Settings changed before, or given in the same call, stay."""
+        old, new = self.config.model, params.get("model", self.config.model)
+        if new != old and old in PRESETS and new in PRESETS:
+            given = {self.config_class.aliases.get(name, name) for name in params}
+            before, after = LMConfig.preset(old), LMConfig.preset(new)
+            for name in self.config.field_names():
+                if name not in given and getattr(self.config, name) == getattr(before, name):
+                    params[name] = getattr(after, name)
+        return super().set_params(**params)
+
     # ----------------------------------------------------------------------- training
     def fit(
         self,

@@ -144,6 +144,9 @@ def test_a_parameter_two_lessons_share_takes_either_name():
     assert estimator("dlcourse.som", "SOM")(3, 3, lr=0.1, lr_end=0.01).learning_rate == 0.1
     assert estimator("dlcourse.embeddings", "Word2Vec")(embed_dim=8, lr=0.05).config.alpha == 0.05
     assert estimator("dlcourse.embeddings", "GloVe")(lr=0.1, min_freq=2).config.eta == 0.1
+    clf = estimator("dlcourse.classify", "TextClassifier")(hidden_dim=16, min_count=3,
+                                                           max_size=500)
+    assert (clf.hidden_size, clf.min_freq, clf.max_vocab) == (16, 3, 500)
     with pytest.raises(ConfigError, match="hidden_size and hidden_dim are one parameter"):
         estimator("dlcourse.lm", "LanguageModel")(hidden_size=16, hidden_dim=8)
 

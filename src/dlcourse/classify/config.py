@@ -131,6 +131,9 @@ class ClassifierConfig(Config):
 
     #: a classifier saved before the n-gram score existed was trained without it
     before: ClassVar[dict[str, Any]] = {"ngrams": 0}
+    # the other lessons' names: the language model's, the word vectors' and the vocabulary's
+    aliases: ClassVar[dict[str, str]] = {"hidden_dim": "hidden_size", "min_count": "min_freq",
+                                         "max_size": "max_vocab"}
     #: like ``epochs`` it only decides where a run stops
     resume_free: ClassVar[tuple[str, ...]] = ("patience",)
 

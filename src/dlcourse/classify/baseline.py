@@ -86,6 +86,11 @@ class BowLogisticRegression(Estimator):
             raise InputError("the labels hold one class; a classifier needs at least two")
         self.vocab_ = Vocab.build(self._grams(texts), min_freq=self.min_freq, specials=(),
                                   unk_token=None, pad_token=None)
+        if not self.vocab_.itos:  # no feature: the bias alone, a constant prediction
+            raise InputError(f"no word or word pair is seen min_freq={self.min_freq} times in "
+                             f"the {len(texts)} training texts (empty, or only what the "
+                             f"{self.tokenizer} tokenizer drops); give texts with words or "
+                             "lower min_freq")
         x = self._features(texts)  # (N, F) sparse
         y = torch.tensor(enc.transform(labels))  # (N,)
         n_out = 1 if len(self.classes_) == 2 else len(self.classes_)

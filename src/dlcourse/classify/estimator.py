@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,9 @@ class TextClassifier(Estimator):
         Raises:
             ConfigError: a setting out of range (named).
             DlcourseError: texts and labels of different lengths, fewer than two classes,
-                unknown pretrained vectors, nothing (or another run) to resume.
+                labels mixing numbers and strings, training texts without a word (or none
+                seen ``min_freq`` times), unknown pretrained vectors, nothing (or another run)
+                to resume.
             TrainingInterrupted: Ctrl-C, after the checkpoint is written.
         """
         from dlcourse.text import LabelEncoder, Vocab, get_tokenizer
@@ -153,7 +156,10 @@ class TextClassifier(Estimator):
             tokenizer = get_tokenizer(config.tokenizer)
             token_lists = tokenizer.batch(texts)
             vocab = Vocab.build(token_lists, max_size=config.max_vocab, min_freq=config.min_freq,
-                                specials=("<pad>", "<unk>"))
+                                specials=_SPECIALS)
+        # a vocabulary of the specials alone reads every text as <unk>: a constant prediction
+        if not (any(token_lists) if bert else len(vocab.itos) > len(_SPECIALS)):
+            raise _no_words(token_lists, config)
         limit, brackets = token_limit(config), bracket_ids(config, vocab)
         ids = [token_ids(tokens, vocab, limit, brackets) for tokens in token_lists]
         y = class_indices(labels, classes)
@@ -298,6 +304,24 @@ class TextClassifier(Estimator):
         model = build_classifier(self.model_config_)
         load_module_arrays(model, arrays, where=f"the {self.config.model} classifier file")
         self.model_ = model.to(self.device_).eval()
+
+
+#: the tokens a word-vector model's vocabulary starts with, before the training words
+_SPECIALS = ("<pad>", "<unk>")
+
+
+def _no_words(token_lists: Sequence[Sequence[str]], config: ClassifierConfig) -> InputError:
+    """The error for training texts that leave the vocabulary no word: none has a token, or
+    none is seen ``min_freq`` times (the most frequent word is named)."""
+    counts = Counter(t for tokens in token_lists for t in tokens if t not in _SPECIALS)
+    if not counts:
+        return InputError(f"no training text has a word ({len(token_lists)} texts, all empty "
+                          f"or only what the {config.tokenizer} tokenizer drops); give texts "
+                          "with words")
+    word, top = counts.most_common(1)[0]
+    return InputError(f"min_freq={config.min_freq} leaves no word in the vocabulary (the most "
+                      f"frequent of the {len(counts)} training words, {word!r}, is seen {top} "
+                      f"time{'s' if top > 1 else ''}); lower min_freq or give more texts")
 
 
 def _word_vector_model(config: ClassifierConfig, token_lists, vocab, num_classes: int):

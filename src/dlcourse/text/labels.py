@@ -21,12 +21,16 @@ def plain(value):
 
 
 def check_labels(items: list) -> list:
-    """``items`` (plain labels), once each is one string or number and none is missing.
+    """``items`` (plain labels), once each is one string or number, none is missing and they
+    are all strings or all numbers (bools count as numbers).
 
     Raises:
         InputError: the first missing label (None or NaN) or one that is not a string or a
-            number (a tuple, list, dict, array), named by its position.
+            number (a tuple, list, dict, array), named by its position; or numbers and
+            strings mixed (0 and "0" would be two classes that print alike; scikit-learn
+            refuses them too), the first of each kind named.
     """
+    first = None  # (position, label) of the first label, whose kind all others must share
     for i, label in enumerate(items):
         if label is None or (isinstance(label, float) and label != label):  # NaN != NaN
             raise InputError(f"label {i} is missing ({label!r}); drop or fill the rows "
@@ -37,6 +41,12 @@ def check_labels(items: list) -> list:
             raise InputError(f"label {i} is {type(label).__name__} {label!r}; a label must be "
                              "one string or number, not a tuple, list, dict or array (join "
                              "its parts into one string)")
+        if first is None:
+            first = (i, label)
+        elif isinstance(label, str) != isinstance(first[1], str):
+            (j, a), (k, b) = first, (i, label)
+            raise InputError(f"labels mix numbers and strings (label {j} is {a!r}, label {k} "
+                             f"is {b!r}); give one kind, all numbers or all strings")
     return items
 
 
@@ -87,16 +97,14 @@ class LabelEncoder:
         """Learn the classes from ``labels`` (a list, array, Series...); returns self.
 
         Raises:
-            InputError: no labels, a missing one (None or NaN) or one that is no string or
-                number (see :func:`check_labels`), or one string / None instead of a list.
+            InputError: no labels, a missing one (None or NaN), one that is no string or
+                number, numbers mixed with strings (see :func:`check_labels`), or one string /
+                None instead of a list.
         """
         uniq = list(dict.fromkeys(check_labels(_label_list(labels, "LabelEncoder.fit"))))
         if not uniq:
             raise InputError("LabelEncoder.fit got no labels")
-        try:
-            self.classes_ = sorted(uniq)
-        except TypeError:  # mixed types, e.g. 1 and "1": keep first-seen order
-            self.classes_ = uniq
+        self.classes_ = sorted(uniq)  # all strings or all numbers (check_labels): comparable
         self._index = {c: i for i, c in enumerate(self.classes_)}
         return self
 

@@ -39,6 +39,23 @@ def test_numpy_savetxt_header_line_names_the_columns(tmp_path):
         load_table(str(tmp_path / "only.csv"))
 
 
+@pytest.mark.parametrize("header, delimiter, name", [("a b c", " ", "f.txt"),
+                                                     ("a,b,c", ",", "f.csv"), ("", " ", "g.txt")])
+def test_numpy_savetxt_footer_lines_are_skipped(tmp_path, header, delimiter, name):
+    # savetxt(footer=...) ends the table with '#' lines: a .csv's footer was read as a row of
+    # missing values, a .txt's as a text column
+    np.savetxt(tmp_path / name, X, header=header, footer="made by numpy\nin 2026",
+               delimiter=delimiter)
+    with open(tmp_path / name, "a") as handle:
+        handle.write("\n")  # a blank line after the footer too
+    table = load_table(str(tmp_path / name))
+    np.testing.assert_allclose(table.X, X)
+    assert table.feature_names == (header.replace(",", " ").split() or ["x0", "x1", "x2"])
+    (tmp_path / "mid.csv").write_text("u,v\n1,2\n# a note\n3,4\n")  # not a footer: refused
+    with pytest.raises(DlcourseError):
+        load_table(str(tmp_path / "mid.csv"))
+
+
 def test_a_space_separated_csv_reads_as_its_columns(tmp_path):
     # numpy.savetxt's default separator in a file named .csv: one text column, refused
     np.savetxt(tmp_path / "s.csv", X)

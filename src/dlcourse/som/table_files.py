@@ -21,6 +21,7 @@ import gzip
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 from dlcourse.errors import DlcourseError
 
@@ -61,11 +62,17 @@ def read_frame(path: Path, kind: str):
             raise DlcourseError(f"DATA {path} looks binary (it holds NUL bytes), not a table")
         lines = io.StringIO(sample, newline=None).readlines()  # line ends as pandas sees them
         skip, comment = _comment_lines(lines)
-        body = "".join(lines[skip:])
+        rows = lines[skip:]
+        while rows and (not rows[-1].strip() or rows[-1].lstrip().startswith("#")):
+            rows.pop()  # a footer (see _footer) must not vote on the separator
+        body = "".join(rows)
         if not body.strip():
             raise DlcourseError(f"DATA {path} holds only comment lines (#), no table")
         sep = _separator(body, kind)
-        frame = pd.read_csv(path, sep=sep, skiprows=skip)
+        # numpy.savetxt(footer=...) ends the table with '#' lines: pandas' C reader cannot
+        # skip a footer, so such a file (rare) goes through its Python reader
+        footer = {} if opener is gzip.open else _footer(path)
+        frame = pd.read_csv(path, sep=sep, skiprows=skip, **footer)
         # the first line's cells as written: pandas renames an empty header cell "Unnamed: 1"
         # and a repeated one "1.0.1", which no longer read as the number a data row holds
         first = pd.read_csv(path, sep=sep, skiprows=skip, header=None, nrows=1, dtype=str,
@@ -74,7 +81,7 @@ def read_frame(path: Path, kind: str):
             # no header row: the first is data; numpy.savetxt(header=...) wrote the names
             # as a comment line ("# a b c") right above it
             names = _comment_names(comment, sep, len(first))
-            frame = pd.read_csv(path, sep=sep, skiprows=skip, header=None)
+            frame = pd.read_csv(path, sep=sep, skiprows=skip, header=None, **footer)
             frame.columns = names or [f"x{i}" for i in range(frame.shape[1])]
             frame.attrs["named"] = names is not None
         elif first and not first[0].strip():
@@ -95,6 +102,21 @@ def read_frame(path: Path, kind: str):
                 f"before have {want} (separator {shown}); give a table with the same columns "
                 "on every line (prose is not a table)") from None
         raise DlcourseError(f"cannot parse {path}: {reason}") from None
+
+
+def _footer(path: Path) -> dict[str, Any]:
+    """``read_csv``'s arguments that skip the '#' lines (and blank ones among them) ending the
+    file ``path``; none when it ends with a row."""
+    with open(path, "rb") as handle:
+        handle.seek(max(0, path.stat().st_size - _SAMPLE_BYTES))
+        tail = handle.read().decode("utf-8", errors="replace")
+    count = last = 0  # lines read from the end; the count up to the earliest '#' line
+    for line in reversed(tail.splitlines()):
+        if line.strip() and not line.lstrip().startswith("#"):
+            break
+        count += 1
+        last = count if line.strip() else last
+    return {"skipfooter": last, "engine": "python"} if last else {}
 
 
 def _separator(sample: str, kind: str) -> str:

@@ -15,7 +15,7 @@ split 80/20 by seed), or any directory in ``ImageFolder`` layout (``DIR/train/<c
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +43,12 @@ class ArrayImageDataset(Dataset):
     Parameters:
         images: uint8 array (N, H, W) grey, (N, H, W, C) channels-last or (N, C, H, W).
         labels: int array (N,) of class indices.
-        classes: class names, ``classes[label]``.
+        classes: class names, ``classes[label]``, each given once.
+
+    Raises:
+        InputError: images that are not uint8 (N, H, W), (N, H, W, C) or (N, C, H, W); labels
+            that are not one integer per image in ``0..len(classes)-1``; class names that are
+            not distinct strings. The message names the argument and the fix.
 
     Example:
         >>> ds = ArrayImageDataset(np.zeros((4, 28, 28), np.uint8), np.arange(4), list("abcd"))
@@ -52,34 +57,11 @@ class ArrayImageDataset(Dataset):
     """
 
     def __init__(self, images, labels, classes: Sequence[str]):
-        arr = np.asarray(images)
-        x = torch.from_numpy(arr if arr.flags.writeable else arr.copy())
-        if x.dtype != torch.uint8:
-            raise InputError(f"images must be uint8 pixels 0-255, got {x.dtype}")
-        if x.dim() == 3 and x.shape[-1] in (3, 4) and x.shape[1] > 4:
-            # (H, W, 3) is one colour image, which (N, H, W) would read as H grey images
-            raise InputError(f"images of shape {tuple(x.shape)} would be {x.shape[0]} grey "
-                             f"images {x.shape[2]} pixels wide; pass one colour image as a "
-                             f"batch of one, images[None] of shape {(1, *x.shape)}")
-        if x.dim() == 3:
-            x = x[:, None]                                   # (N, 1, H, W)
-        elif x.dim() == 4 and x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
-            x = x.permute(0, 3, 1, 2)                        # (N, H, W, C) -> (N, C, H, W)
-        if x.dim() != 4 or x.shape[1] not in (1, 3):
-            raise InputError("images must be (N,H,W), (N,H,W,C) or (N,C,H,W); "
-                             f"got {tuple(x.shape)}")
-        y_arr = np.asarray(labels)
-        if y_arr.dtype.kind not in "iu" and not (y_arr.size == 0 and y_arr.dtype.kind == "f"):
-            raise InputError(f"labels must be integer class indices, got {y_arr.dtype}; map "
-                             "names to indices, e.g. [classes.index(name) for name in names]")
-        y = torch.as_tensor(y_arr, dtype=torch.long)
-        if len(y) != len(x):
-            raise InputError(f"{len(x)} images but {len(y)} labels")
-        if len(y) and (int(y.min()) < 0 or int(y.max()) >= len(classes)):
-            raise InputError(f"labels must lie in 0..{len(classes) - 1} for {len(classes)} classes")
+        # names first: the label range and the messages below depend on how many there are
+        self.classes = check_class_names(classes)
+        x = image_batch(images)
         self.images = x.contiguous()
-        self.labels = y
-        self.classes = list(classes)
+        self.labels = _check_labels(labels, len(x), len(self.classes))
         self.skipped: list[Path] = []      # unreadable files left out when loading a folder
 
     def __len__(self) -> int:
@@ -100,6 +82,94 @@ class ArrayImageDataset(Dataset):
         """A new data set holding the images at ``indices``."""
         idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
         return ArrayImageDataset(self.images[idx], self.labels[idx], self.classes)
+
+
+def image_batch(images) -> torch.Tensor:
+    """``images`` as one uint8 tensor (N, C, H, W), C = 1 or 3: a numpy array or tensor (N, H, W)
+    grey, (N, H, W, C) channels-last or (N, C, H, W).
+
+    Raises:
+        InputError: not uint8 pixels, or of another shape (the message says what to give).
+    """
+    if torch.is_tensor(images):  # np.asarray cannot read a CUDA tensor
+        images = images.detach().cpu().numpy()
+    try:
+        arr = np.asarray(images)
+    except ValueError:  # numpy's "inhomogeneous shape": images of different sizes
+        arr = None
+    if arr is None or arr.dtype == object:
+        raise InputError(f"images must be one uint8 array of equal-sized images, got "
+                         f"{type(images).__name__}; bring them to one size and stack them, "
+                         "e.g. np.stack(images)")
+    if arr.dtype != np.uint8:
+        raise InputError(f"images must be uint8 pixels 0-255, got {arr.dtype}; scale and "
+                         "convert them, e.g. (x * 255).astype(np.uint8) for floats in 0-1")
+    x = torch.from_numpy(arr if arr.flags.writeable else arr.copy())
+    if x.dim() == 3 and x.shape[-1] in (3, 4) and x.shape[1] > 4:
+        # (H, W, 3) is one colour image, which (N, H, W) would read as H grey images
+        raise InputError(f"images of shape {tuple(x.shape)} would be {x.shape[0]} grey "
+                         f"images {x.shape[2]} pixels wide; pass one colour image as a "
+                         f"batch of one, images[None] of shape {(1, *x.shape)}")
+    if x.dim() == 3:
+        x = x[:, None]                                   # (N, 1, H, W)
+    elif x.dim() == 4 and x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
+        x = x.permute(0, 3, 1, 2)                        # (N, H, W, C) -> (N, C, H, W)
+    if x.dim() != 4 or x.shape[1] not in (1, 3):
+        raise InputError("images must be (N,H,W), (N,H,W,C) or (N,C,H,W); "
+                         f"got {tuple(x.shape)}")
+    return x
+
+
+def check_class_names(classes) -> list[str]:
+    """``classes`` as a list of distinct plain strings, ``classes[label]`` naming a class.
+
+    Raises:
+        InputError: not a list of strings, empty, or a name given twice (named).
+    """
+    if isinstance(classes, str | bytes) or not isinstance(classes, Iterable):
+        got = f"str {classes!r}" if isinstance(classes, str) else type(classes).__name__
+        raise InputError(f"classes must be a list of class names, got {got}; give one name "
+                         "per class, e.g. ['cat', 'dog']")
+    names = list(classes)
+    if not names:
+        raise InputError("classes is empty; give one name per class, e.g. ['cat', 'dog']")
+    for i, name in enumerate(names):
+        # the names are hashed, saved as JSON and printed with predictions: text only
+        if not isinstance(name, str):
+            raise InputError(f"classes[{i}] is {type(name).__name__} {name!r}; class names "
+                             "must be strings, e.g. [str(c) for c in classes]")
+    seen: set[str] = set()
+    for name in names:
+        # two outputs with one name: a prediction could not say which class it meant
+        if name in seen:
+            raise InputError(f"class name {name!r} appears {names.count(name)} times in "
+                             "classes; give each class its own name")
+        seen.add(name)
+    return [str(name) for name in names]  # np.str_ -> str
+
+
+def _check_labels(labels, n_images: int, n_classes: int) -> torch.Tensor:
+    """``labels`` as a long tensor (N,) of class indices in ``0..n_classes-1``."""
+    if torch.is_tensor(labels):
+        labels = labels.detach().cpu().numpy()
+    y = np.asarray(labels)
+    if y.ndim != 1:
+        # a column (N, 1) was taken and broke cross_entropy, or trained on wrong targets
+        raise InputError(f"labels must be a 1-D array of class indices, one per image (shape "
+                         f"({n_images},)), got shape {y.shape}; flatten a column with "
+                         "labels.ravel(), turn one-hot rows into indices with labels.argmax(1)")
+    if y.dtype.kind not in "iu" and not (y.size == 0 and y.dtype.kind == "f"):
+        raise InputError(f"labels must be integer class indices, got {y.dtype}; map "
+                         "names to indices, e.g. [classes.index(name) for name in names]")
+    if len(y) != n_images:
+        raise InputError(f"{n_images} images but {len(y)} labels; give one label per image")
+    if len(y):
+        bad = y[(y < 0) | (y >= n_classes)]
+        if len(bad):
+            raise InputError(f"labels must lie in 0..{n_classes - 1} for {n_classes} classes, "
+                             f"got {bad[0]}; give each image the index of its class in classes")
+    return torch.as_tensor(y.astype(np.int64, copy=False), dtype=torch.long)
+
 
 def split_stratified(labels: np.ndarray, valid_fraction: float, seed: int):
     """Indices (train, valid), ``valid_fraction`` of every class held out, chosen by ``seed``."""

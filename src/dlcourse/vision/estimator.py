@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
+from dlcourse.engine.config import whole_number
 from dlcourse.engine.distributed import (
     active_ranks,
     check_global_batch,
@@ -38,7 +39,7 @@ from dlcourse.engine.loop import unwrap
 from dlcourse.engine.seed import seed_everything
 from dlcourse.errors import InputError
 from dlcourse.vision.config import TransferConfig
-from dlcourse.vision.data import ArrayImageDataset
+from dlcourse.vision.data import ArrayImageDataset, image_batch
 from dlcourse.vision.features import extract_features
 from dlcourse.vision.images import load_image
 from dlcourse.vision.metrics import EvalResult, evaluation_from_logits
@@ -94,25 +95,17 @@ class ImageClassifier(Estimator):
         Raises:
             ConfigError: a setting out of range, or ``batch_size`` not a multiple of the
                 number of processes.
+            InputError: ``train`` (or ``valid``) that is not a non-empty
+                :class:`ArrayImageDataset`, or a ``train`` whose images are all of one class.
             DlcourseError: unknown weights, classes of ``valid`` that differ from ``train``'s,
                 nothing (or another run) to resume, other ``epochs`` under the cosine
                 schedule; all before any work.
             TrainingInterrupted: Ctrl-C, after the checkpoint is written.
         """
         config = self.validated_config(out_dir, resume)
-        check_weights(config.arch, config.weights)
-        for name, data in (("train", train), ("valid", valid)):
-            if data is not None and not isinstance(data, ArrayImageDataset):
-                raise InputError(f"{name} must be an ArrayImageDataset (from dlcourse.vision's "
-                                 "load_named or load_image_folder), got "
-                                 f"{type(data).__name__}")
-            if data is not None and len(data) == 0:
-                raise InputError(f"the {name} set holds no images; give at least one image "
-                                 "per class")
+        check_weights(config.arch, config.weights)  # settings first, as every lesson does
+        _check_training_data(train, valid)
         check_global_batch(config.batch_size, active_ranks()[1])
-        if valid is not None and list(valid.classes) != list(train.classes):
-            raise InputError(f"validation classes {valid.classes[:5]} differ from the "
-                             f"training classes {train.classes[:5]}")
         # a resumed run must continue the same settings on the same images
         images = f"{len(train)} images, fingerprint {train.fingerprint()}"
         extra = {"lesson": self.lesson, "config": {**config.resume_values(),
@@ -170,6 +163,10 @@ class ImageClassifier(Estimator):
             NotFittedError: before ``fit`` or ``load``.
         """
         self.check_is_fitted()
+        if not (hasattr(ds, "__len__") and hasattr(ds, "__getitem__")):
+            raise InputError(f"logits takes an ArrayImageDataset (dlcourse.vision's load_named "
+                             f"or load_image_folder), got {type(ds).__name__}; for pixel "
+                             "arrays use predict_images")
         return logits_of(self.model_, ds, self._pipeline())
 
     def evaluate(self, ds: ArrayImageDataset) -> EvalResult:
@@ -199,15 +196,11 @@ class ImageClassifier(Estimator):
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
-            ValueError: ``k`` < 1.
+            InputError: ``k`` that is not a whole number >= 1; images of another type or shape.
         """
         self.check_is_fitted()
-        if k < 1:
-            raise InputError(f"k must be >= 1, got {k}")
-        if torch.is_tensor(images):
-            images = images.detach().cpu().numpy()
-        images = ArrayImageDataset(images, np.zeros(len(images), dtype=np.int64),
-                                   self.classes_).images  # (B, C, H, W) uint8, checked
+        k = _check_k(k)
+        images = image_batch(images)                               # (B, C, H, W) uint8
         ds = TensorDataset(images, torch.zeros(len(images), dtype=torch.long))
         probs = self.logits(ds).softmax(dim=1)                     # (B, K)
         top = probs.topk(min(k, probs.shape[1]), dim=1)
@@ -222,8 +215,10 @@ class ImageClassifier(Estimator):
         Raises:
             DlcourseError: a file that is missing, a folder, empty or not a readable image
                 (named).
+            InputError: ``k`` that is not a whole number >= 1 (before any file is read).
         """
         self.check_is_fitted()
+        k = _check_k(k)
         given = paths
         paths = [paths] if isinstance(paths, str | Path) else paths
         try:
@@ -258,3 +253,33 @@ class ImageClassifier(Estimator):
         if config.channels_last and self.device_.type == "cuda":
             model.to(memory_format=torch.channels_last)
         self.model_ = model
+
+
+def _check_k(k) -> int:
+    """``k`` of ``predict``/``predict_images`` as an int >= 1 (``True`` is no count here)."""
+    return whole_number("k", k, 1, None, "an integer >= 1 (the number of classes to list "
+                        "per image)")
+
+
+def _check_training_data(train, valid) -> None:
+    """Refuse what ``fit`` cannot train on, before the network is built or any image is seen."""
+    for name, data in (("train", train), ("valid", valid)):
+        if data is None and name == "valid":  # valid is optional, train is not
+            continue
+        if not isinstance(data, ArrayImageDataset):
+            raise InputError(f"{name} must be an ArrayImageDataset (from dlcourse.vision's "
+                             "load_named or load_image_folder), got "
+                             f"{type(data).__name__}")
+        if len(data) == 0:
+            raise InputError(f"the {name} set holds no images; give at least one image "
+                             "per class")
+    present = np.unique(train.labels.numpy())
+    if len(present) < 2:
+        # one class trains a head that always answers it, at 100% training accuracy
+        fix = (f"add images of another of the classes {train.classes[:5]}"
+               if len(train.classes) > 1 else "give two or more classes, with images of each")
+        raise InputError(f"only one class ({train.classes[int(present[0])]!r}) in the "
+                         f"training labels; a classifier needs at least two: {fix}")
+    if valid is not None and list(valid.classes) != list(train.classes):
+        raise InputError(f"validation classes {valid.classes[:5]} differ from the "
+                         f"training classes {train.classes[:5]}")

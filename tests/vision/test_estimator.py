@@ -213,11 +213,16 @@ def test_evaluation_metrics_by_hand():
 
 
 def test_evaluation_reads_as_a_dict_too():
-    """``r["accuracy"]`` as in the other lessons' evaluate dicts; attributes stay."""
+    """``r["accuracy"]`` as in the other lessons' evaluate dicts, of plain values (dict(r)
+    held numpy arrays and NaN: json.dumps failed); the attributes stay numpy."""
+    import json
+
     r = evaluation_from_logits(torch.tensor([[2.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0]),
                                ["a", "b"])
     assert r["accuracy"] == r["top1"] == r.top1 == 0.5 and r["classes"] == ["a", "b"]
-    assert list(r)[:4] == ["accuracy", "top1", "top5", "loss"] and len(dict(r)) == len(r) == 9
+    assert list(r)[:5] == ["n", "accuracy", "top1", "top5", "loss"] and len(r) == 10
+    assert json.loads(json.dumps(dict(r), allow_nan=False)) == r.to_dict()
+    assert r["confusion_matrix"] == [[1, 1], [0, 0]] and isinstance(r.confusion, np.ndarray)
     with pytest.raises(KeyError):
         r["f1"]
 

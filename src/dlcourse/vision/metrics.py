@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -16,9 +17,10 @@ import torch.nn.functional as F
 class EvalResult(Mapping):
     """Top-1/top-5 accuracy, mean loss, per-class accuracy, confusion matrix and predictions.
 
-    Read as attributes (``r.top1``) or, like the other lessons' ``evaluate`` dicts, by key:
-    ``r["accuracy"]`` (top-1, the name ``TextClassifier.evaluate`` uses), ``r["top1"]``,
-    ``r["loss"]`` ..., and ``dict(r)`` holds them all.
+    Read as attributes (``r.top1``, numpy arrays) or, like the other lessons' ``evaluate``
+    dicts, by key: ``r["accuracy"]`` (top-1, the name ``TextClassifier.evaluate`` uses),
+    ``r["top1"]``, ``r["confusion_matrix"]`` ...; the keys and plain values of
+    :meth:`to_dict`, so ``json.dumps(dict(r))`` writes them.
     """
 
     top1: float
@@ -57,21 +59,17 @@ class EvalResult(Mapping):
                 "predictions": self.predictions.tolist(), "labels": self.labels.tolist()}
 
     def __getitem__(self, key: str):
-        if key == "accuracy":
-            return self.top1
-        if key in self._keys():
-            return getattr(self, key)
-        raise KeyError(key)
+        return self._plain[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(("accuracy", *self._keys()))
+        return iter(self._plain)
 
     def __len__(self) -> int:
-        return 1 + len(self._keys())
+        return len(self._plain)
 
-    @classmethod
-    def _keys(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
+    @cached_property
+    def _plain(self) -> dict[str, Any]:
+        return self.to_dict()
 
 
 def evaluation_from_logits(logits: torch.Tensor, labels: torch.Tensor,

@@ -78,3 +78,26 @@ def test_bad_files(lee_skipgram, tmp_path):
     bad.write_text("tiger\tcat\t7.35\nwar\tpeace\tnan\n", encoding="utf-8")
     with pytest.raises(DlcourseError, match=r"pairs.tsv:2: the score 'nan' is not a finite"):
         evaluate_similarity(lee_skipgram.wv, bad)
+
+
+def test_the_estimators_evaluate_gives_what_the_command_prints(lee_skipgram, tmp_path):
+    # every other lesson's estimator has evaluate; word2vec and GloVe had only module functions
+    import json
+
+    from dlcourse.embeddings import GloVe, Word2Vec, evaluate_analogies, evaluate_similarity
+    from dlcourse.errors import DlcourseError, NotFittedError
+
+    scores = lee_skipgram.evaluate()
+    assert list(scores) == ["wordsim353", "questions-words"]
+    assert scores["wordsim353"] == evaluate_similarity(lee_skipgram.wv)
+    assert scores["questions-words"] == evaluate_analogies(lee_skipgram.wv)
+    json.dumps(scores, allow_nan=False)  # plain values
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("# mine\nwar\tpeace\t5.0\ngovernment\tminister\t7.5\nfire\tarea\t3.0\n")
+    mine = lee_skipgram.evaluate(pairs)[str(pairs)]
+    assert mine["pairs"] + mine["oov"] == 3 and -1 <= mine["spearman"] <= 1
+    with pytest.raises(DlcourseError, match="neither an evaluation set"):
+        lee_skipgram.evaluate(["wordsim353", "no-such-set"])
+    for cls in (Word2Vec, GloVe):
+        with pytest.raises(NotFittedError):
+            cls().evaluate()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+from typing import Any
+
 from dlcourse.embeddings.vectors import KeyedVectors
 from dlcourse.engine.estimator import Estimator
 
@@ -22,3 +26,43 @@ class VectorEstimator(Estimator):
         """
         self.check_is_fitted()
         return self.wv_
+
+    def evaluate(self, data: str | os.PathLike | Sequence[str | os.PathLike] | None = None, *,
+                 restrict_vocab: int | None = 300000, method: str = "3cosadd",
+                 encoding: str = "utf-8") -> dict[str, dict[str, Any]]:
+        """Word-similarity and analogy scores of the vectors, as ``dlcourse embed evaluate``.
+
+        Args:
+            data: a data set (``wordsim353``, ``simlex999``, ``questions-words`` ...) or a file
+                of word pairs or of analogies, or a list of them; default WordSim-353 and
+                Google's analogies.
+            restrict_vocab: only the first N (most frequent) words count; pairs and questions
+                with other words are skipped.
+            method: ``3cosadd`` or ``3cosmul`` for the analogies.
+            encoding: of the files.
+
+        Returns:
+            ``{data: scores}`` in plain values: a similarity set's ``spearman``, ``pearson``,
+            ``pairs`` and ``oov``; an analogy set's ``accuracy``, ``total``, ``skipped`` and
+            ``sections`` (see :func:`~dlcourse.embeddings.evaluate_similarity` and
+            :func:`~dlcourse.embeddings.evaluate_analogies`).
+
+        Raises:
+            NotFittedError: before ``fit`` or ``load``.
+            DlcourseError: an unknown data set, or a file of neither kind.
+        """
+        from dlcourse.embeddings.evaluate import eval_set, evaluate_analogies, evaluate_similarity
+
+        kv = self.wv
+        given = [data] if isinstance(data, str | os.PathLike) else list(data or [])
+        names = [str(d) for d in given] or ["wordsim353", "questions-words"]
+        sets = [eval_set(name, encoding) for name in names]  # every set checked before any work
+        scores = {}
+        for name, (path, kind) in zip(names, sets, strict=True):
+            if kind == "similarity":
+                scores[name] = evaluate_similarity(kv, path, restrict_vocab=restrict_vocab,
+                                                   encoding=encoding)
+            else:
+                scores[name] = evaluate_analogies(kv, path, restrict_vocab=restrict_vocab,
+                                                  method=method, encoding=encoding)
+        return scores

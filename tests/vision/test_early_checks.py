@@ -45,6 +45,17 @@ def test_default_resnet18_offline_is_refused_first_with_the_fixes(cli_run, workd
     assert result.out == "" and not Path("x").exists()
 
 
+def test_an_online_only_set_offline_is_refused_before_the_weights(cli_run, workdir,
+                                                                   isolated_cache, monkeypatch,
+                                                                   no_data_read):
+    # the weights' error came first and advised --arch efficientnet_lite0, which then met
+    # this one: CIFAR-10 itself cannot be had offline
+    monkeypatch.setenv("DLCOURSE_OFFLINE", "1")
+    result = cli_run("vision", "train", "cifar-10", "--out", "x", "--dry-run")
+    result.assert_user_error(r"data set 'cifar-10' is not available: .*downloads are off")
+    assert "ImageNet weights" not in result.err and not Path("x").exists()
+
+
 @pytest.fixture
 def weight_files(workdir):
     """Files a user may pass as --weights, none of them a state dict of resnet18."""

@@ -221,6 +221,13 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
         except ConfigError as exc:
             raise option_error(exc, TRAIN.rename) from None
     _check_limit(source, data, typed["limit"])
+    from dlcourse.data import fetch, get_dataset
+    from dlcourse.data.fetch import downloads_off
+
+    if source in DATA_NAMES and downloads_off() and not get_dataset(source).offline:
+        # an online-only set missing offline is said first: the weights' fixes (another
+        # --arch) would only lead to this error next
+        fetch(source, download=False)
     fetch_weights(config.arch, config.weights)
     with process_group(config.device):
         main = is_main_process()

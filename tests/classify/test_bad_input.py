@@ -48,7 +48,7 @@ TRAIN = [
     (("--schedule", "step"), r"unknown --schedule 'step'; choose one of linear, cosine"),
     (("--positions", "rotary"), r"unknown --positions 'rotary'"),
     (("--kernel-sizes", "3,x"), r"'3,x' is not a comma-separated list"),
-    (("--kernel-sizes", "3,0"), r"--kernel-sizes must be widths >= 1"),
+    (("--kernel-sizes", "3,0"), r"--kernel-sizes must be widths 1-100 words, got \(3, 0\)"),
     (("--model", "gru", "--multichannel"), r"--multichannel applies to the cnn and transformer"),
     (("--model", "transformer", "--heads", "3"), r"--heads 3 must divide the transformer's"),
     (("--pretrained", "no/such.txt"), r"pretrained vectors 'no/such.txt' not found"),

@@ -31,6 +31,23 @@ NOUNS = ("data", "text", "embed", "lm", "classify", "vision", "som")
     # a list option with an empty item is a slip, not fewer items ('' is how to say none)
     (("text", "vocab", "lee", "--specials", ","), "',' has an empty item"),
     (("text", "vocab", "lee", "--specials", "<pad>,,<unk>"), "'<pad>,,<unk>' has an empty item"),
+    (("text", "vocab", "lee", "--out", ""), "--out is empty"),  # wrote ./vocab.json
+    (("text", "tokenize", "--tokenizer", "regex", "--pattern", "", "a b"),  # printed no token
+     "--pattern is empty"),
+    (("tour", "--only", "text", "--out", ""), "--out is empty"),  # ran into runs/tour-<date>
+    (("tour", "--only", "text", "--out", "/proc/x"), "/proc does not allow writing"),
+    # typos of 10**12: hangs (threads, layers, filter widths), allocation tracebacks, or a
+    # model trained to a loss of 1e29 and saved
+    (("embed", "train", "lee", "--out", "o", "--workers", "100000"), "--workers must be <= 1024"),
+    (("lm", "train", "lee", "--out", "o", "--layers", "1000000000000"), "--layers must be"),
+    (("lm", "train", "lee", "--out", "o", "--lr", "1e12"), "--lr must be <= 1000"),
+    (("classify", "train", "rt-sentences", "--out", "o", "--kernel-sizes", "1000000"),
+     r"--kernel-sizes must be widths 1-100 words"),
+    (("classify", "train", "rt-sentences", "--out", "o", "--hidden-size", "1000000000000"),
+     "--hidden-size must be <= 65536"),
+    (("vision", "train", "fashion-mnist", "--out", "o", "--lr", "1e30"), "--lr must be <= 10"),
+    (("vision", "train", "fashion-mnist", "--out", "o", "--weight-decay", "1e30"),
+     "--weight-decay must be <= 10"),
 ])
 def test_shell_errors_are_one_line(cli_run, workdir, args, match):
     result = cli_run(*args)

@@ -122,3 +122,13 @@ def test_set_params_model_brings_its_recipe_as_the_constructor_does():
         LanguageModel().get_params()
     mine = LanguageModel(embed_dim=64).set_params(model="embedding", hidden_size=32)
     assert (mine.embed_dim, mine.hidden_dim, mine.lr) == (64, 32, lesson["lr"])  # mine stay
+
+
+def test_the_perplexity_of_a_diverged_loss_is_infinite_not_a_traceback():
+    # `lm train --lr 1e12` ended in "OverflowError: math range error" from math.exp
+    import math
+
+    from dlcourse.lm.inference import perplexity_of
+
+    assert perplexity_of(math.log(99.0)) == pytest.approx(99.0)
+    assert perplexity_of(1e6) == math.inf and math.isnan(perplexity_of(math.nan))

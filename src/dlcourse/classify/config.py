@@ -40,6 +40,9 @@ WARMUP_SHARE = 0.1
 MONITORS = {"accuracy": ("valid_acc", "max"), "f1": ("valid_f1", "max"),
             "loss": ("valid_loss", "min")}
 CLASS_WEIGHTS = ("balanced",)
+#: bounds far above any model a CPU or GPU trains here: a typo of 10**12 was a hang or an
+#: allocation traceback
+MAX_WIDTH, MAX_LAYERS, MAX_TOKENS, MAX_KERNEL = 65536, 100, 1_000_000, 100
 #: what ``hidden_size``, ``num_layers``, ``dropout``, ``pooling`` and ``ngrams`` left at None
 #: mean, per family: for the CNN ``hidden_size`` is the feature maps per filter width, for the
 #: Transformer its width
@@ -145,12 +148,12 @@ class ClassifierConfig(Config):
                        "2-3 minutes on 2 CPU cores).",
                        choices=MODELS)
     embed_dim: int = param(100, "Embedding size: random or word2vec vectors (other pretrained "
-                           "vectors have their own size).", min=1)
+                           "vectors have their own size).", min=1, max=MAX_WIDTH)
     hidden_size: int | None = param(None, "RNN units, CNN feature maps per filter width, or the "
                                     "Transformer's width; none: the model's (128, 100, 64).",
-                                    min=1)
+                                    min=1, max=MAX_WIDTH)
     num_layers: int | None = param(None, "Recurrent or Transformer layers; none: the model's "
-                                   "(2; the CNN has one).", min=1)
+                                   "(2; the CNN has one).", min=1, max=MAX_LAYERS)
     bidirectional: bool = param(True, "RNNs read the text both ways.")
     dropout: float | None = param(None, "Dropout before the output layer, on the RNN's inputs "
                                   "and between its layers; none: the model's (RNN 0.3, CNN 0.5, "
@@ -161,7 +164,7 @@ class ClassifierConfig(Config):
                                 choices=POOLINGS)
     kernel_sizes: tuple[int, ...] = param((3, 4, 5), "The CNN's filter widths in words, "
                                           "comma-separated.")
-    num_heads: int = param(4, "The Transformer's attention heads.", min=1)
+    num_heads: int = param(4, "The Transformer's attention heads.", min=1, max=MAX_WIDTH)
     positions: str = param("learned", "The Transformer's position codes.", choices=POSITIONS)
     ngrams: int | None = param(None, "A linear score over the text's words and runs of up to N "
                                "words (hashed), trained with the network and added to its "
@@ -173,13 +176,14 @@ class ClassifierConfig(Config):
                                 "probability.", min=0.0, max=0.95)
     adversarial: float = param(1.0, "Adversarial training: also train on each sentence's word "
                                "vectors pushed this far (L2) the worst way; 0: off (twice the "
-                               "compute when on).", min=0.0)
+                               "compute when on).", min=0.0, max=100.0)
     tokenizer: str = param("basic_english", "Which tokenizer.", choices=TOKENIZERS)
     max_vocab: int | None = param(30000, "Keep at most this many training words; none: all.",
                                   min=1)
     min_freq: int = param(1, "Drop training words seen fewer times.", min=1)
     max_len: int | None = param(400, "Cut texts to this many tokens; none: no limit (the "
-                                "Transformer's learned positions cover 512).", min=1)
+                                "Transformer's learned positions cover 512).", min=1,
+                                max=MAX_TOKENS)
     pretrained: Any = param(DEFAULT_PRETRAINED, "Word vectors the embedding starts from, names "
                             "joined by + side by side: glove-6b-50d (offline), minilm-words "
                             "(each word once through the MiniLM encoder: about 30 s the first "
@@ -194,8 +198,8 @@ class ClassifierConfig(Config):
     epochs: int = param(10, "Passes over the training texts.", min=1)
     batch_size: int = param(50, "Texts per optimizer step (the global batch under torchrun).",
                             min=1)
-    lr: float = param(1e-3, "Adam's learning rate.", min=0.0, exclusive_min=True)
-    weight_decay: float = param(0.0, "Adam's weight decay (L2).", min=0.0)
+    lr: float = param(1e-3, "Adam's learning rate.", min=0.0, exclusive_min=True, max=10.0)
+    weight_decay: float = param(0.0, "Adam's weight decay (L2).", min=0.0, max=10.0)
     schedule: str | None = param(None, "Learning rate decay to zero at the last step: linear, "
                                  "cosine, warmup (a rise over the first 10% of the steps, "
                                  "then linear), or none (constant).", choices=SCHEDULES)
@@ -255,10 +259,10 @@ class ClassifierConfig(Config):
         if arch in ("transformer", "bert") and width % self.num_heads:
             raise ConfigError(f"num_heads {self.num_heads} must divide the transformer's width "
                               f"(hidden_size {width})", "num_heads")
-        if not self.kernel_sizes or any(not isinstance(k, int) or isinstance(k, bool) or k < 1
-                                        for k in self.kernel_sizes):
-            raise ConfigError(f"kernel_sizes must be widths >= 1, got {self.kernel_sizes!r}",
-                              "kernel_sizes")
+        if not self.kernel_sizes or any(not isinstance(k, int) or isinstance(k, bool)
+                                        or not 1 <= k <= MAX_KERNEL for k in self.kernel_sizes):
+            raise ConfigError(f"kernel_sizes must be widths 1-{MAX_KERNEL} words, got "
+                              f"{self.kernel_sizes!r}", "kernel_sizes")
         if not (self.pretrained is None or isinstance(self.pretrained, str | Path)
                 or hasattr(self.pretrained, "vectors")):
             raise ConfigError(f"pretrained must be a name, a path or vectors, got "

@@ -299,6 +299,8 @@ def _vocab_target(out: str) -> Path:
     A new name with another suffix (``x.txt``) is refused rather than made a folder: it reads
     as a file, and a vocabulary is JSON.
     """
+    if not str(out).strip():  # Path("") is the working folder
+        raise DlcourseError("--out is empty; give a folder or FILE.json")
     path = Path(out)
     if path.is_dir():
         return check_out_dir(path) / "vocab.json"

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from dlcourse.cli.common import device_option
+from dlcourse.cli.common import device_option, optional_out_dir
 
 
 @click.command("tour")
@@ -14,7 +14,7 @@ from dlcourse.cli.common import device_option
     "--out",
     "out",
     default=None,
-    type=click.Path(file_okay=False),
+    callback=optional_out_dir,
     help="Run folder (default: runs/tour-<date>-<time>).",
 )
 @click.option(

@@ -29,6 +29,7 @@ BACKENDS = ("auto", "numba", "torch")
 # settings that change how fast or where a run computes, never what the resumed run must agree
 # with: a resumed run may change them (workers only matter for Hogwild, which is not
 # reproducible anyway; memory_mb changes no bit of the co-occurrence table)
+MAX_WORKERS = 1024  # threads; 100,000 hung starting them
 RESUME_FREE = ("epochs", "workers", "device", "memory_mb")
 
 @dataclass
@@ -64,7 +65,8 @@ class Word2VecConfig(Config):
     workers: int | None = param(None, "CPU threads updating the shared vectors without locks "
                                 "(Hogwild: reproducible only with 1, stopped and resumed or not; "
                                 "GloVe's result does not depend on them, see blocks); none: "
-                                "dlcourse --threads (default the physical cores).", min=1)
+                                "dlcourse --threads (default the physical cores).", min=1,
+                                max=MAX_WORKERS)
     seed: int = param(0, "Seed of the start vectors, subsampling and noise words.",
                       min=0, max=SEED_MAX)
     device: str = param("auto", "auto (a GPU when present, else the CPU, which needs no torch), "
@@ -108,7 +110,8 @@ class GloVeConfig(Config):
                        max=10.0)
     epochs: int = param(25, "Passes over the co-occurrence table.", min=1)
     workers: int | None = param(None, "CPU threads; none: dlcourse --threads (default the "
-                                "physical cores; under torchrun the cores per process).", min=1)
+                                "physical cores; under torchrun the cores per process).", min=1,
+                                max=MAX_WORKERS)
     seed: int = param(0, "Seed of the start vectors and of the table's shuffle.", min=0,
                       max=SEED_MAX)
     memory_mb: int = param(256, "Counting buffer in MiB (the same table for any size).", min=1)

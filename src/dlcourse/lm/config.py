@@ -47,6 +47,9 @@ TOP_K = 40
 MAX_TOKENS = 100_000
 
 # name -> the fields that differ from LMConfig's defaults (which are the "lstm" recipe)
+#: bounds far above any model trained here: a typo of 10**12 hung building the model
+MAX_WIDTH, MAX_LAYERS = 65536, 100
+
 PRESETS: dict[str, dict[str, Any]] = {
     # the embeddings lesson: a 100-d table, Adam 1e-3, cross-entropy, 10 epochs, nothing else
     "embedding": dict(model="embedding", embed_dim=100, optimizer="adam", lr=1e-3, epochs=10,
@@ -76,9 +79,9 @@ class LMConfig(Config):
     model: str = param("lstm", "Architecture: embedding (the lesson's embedding -> linear "
                        "next-word model) or lstm.", choices=MODELS)
     embed_dim: int = param(200, "Width of the word embeddings (embedding preset 100, "
-                           "ptb-medium 650).", min=1)
-    hidden_dim: int = param(200, "LSTM units per layer (ptb-medium 650).", min=1)
-    num_layers: int = param(2, "Stacked LSTM layers.", min=1)
+                           "ptb-medium 650).", min=1, max=MAX_WIDTH)
+    hidden_dim: int = param(200, "LSTM units per layer (ptb-medium 650).", min=1, max=MAX_WIDTH)
+    num_layers: int = param(2, "Stacked LSTM layers.", min=1, max=MAX_LAYERS)
     dropout: float = param(0.2, "Dropout on the embeddings, between LSTM layers and before the "
                            "decoder (ptb-medium 0.5).", min=0.0, max=0.95)
     tie_weights: bool = param(True, "Share the embedding table with the decoder; needs "
@@ -90,7 +93,7 @@ class LMConfig(Config):
     epochs: int = param(10, "Passes over the training stream (ptb-medium 39).", min=1)
     optimizer: str = param("adam", "adam or sgd (ptb-medium: sgd).", choices=OPTIMIZERS)
     lr: float = param(2e-3, "Learning rate (embedding preset 1e-3, ptb-medium 20).", min=0.0,
-                      exclusive_min=True)
+                      exclusive_min=True, max=1000.0)
     grad_clip: float | None = param(0.25, "Clip the gradient norm to this; none: no clipping "
                                     "(embedding preset: none).", min=0.0, exclusive_min=True)
     lr_decay: float | None = param(0.25, "Multiply the LR by this when the valid loss does not "

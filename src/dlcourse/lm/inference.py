@@ -18,6 +18,12 @@ from dlcourse.lm.models import detach_hidden
 
 
 @torch.no_grad()
+
+def perplexity_of(loss: float) -> float:
+    """exp(``loss``), infinite past float's range (a diverged run's loss, not an OverflowError
+    traceback)."""
+    return math.inf if loss >= 709.0 else math.exp(loss)  # NaN stays NaN
+
 def stream_totals(
     model: nn.Module,
     ids: torch.Tensor,
@@ -95,7 +101,7 @@ def perplexity(model: nn.Module, ids: torch.Tensor, batch_size: int = 10, bptt: 
         >>> 1 < perplexity(EmbeddingModel(20, 4), torch.randint(0, 20, (200,))) < 40
         True
     """
-    return math.exp(stream_loss(model, ids, batch_size, bptt, device, amp=amp))
+    return perplexity_of(stream_loss(model, ids, batch_size, bptt, device, amp=amp))
 
 
 @torch.no_grad()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import math
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from dlcourse.errors import InputError, UnknownTokenError
 from dlcourse.lm.batching import BPTTBatches
 from dlcourse.lm.config import PRESETS, SEED_MAX, TOP_K, LMConfig, data_settings
 from dlcourse.lm.corpus import EOS, SPECIALS, UNK, Corpus
-from dlcourse.lm.inference import sample, stream_loss, stream_totals
+from dlcourse.lm.inference import perplexity_of, sample, stream_loss, stream_totals
 from dlcourse.lm.ngram import token_ids
 from dlcourse.lm.training import CarriedHidden, build_for, make_optimizer
 
@@ -145,7 +144,7 @@ class LanguageModel(Estimator):
                                          rank=rank, world_size=world, amp=c.amp)
             total, count = all_reduce_sum([total, count])
             loss = total / count
-            return {"valid_loss": loss, "valid_ppl": math.exp(loss)}
+            return {"valid_loss": loss, "valid_ppl": perplexity_of(loss)}
 
         optimizer, scheduler = make_optimizer(model, c)
         # what a resumed run must agree with: every setting but patience (the engine lets
@@ -190,7 +189,8 @@ class LanguageModel(Estimator):
         ids = torch.from_numpy(token_ids(ids, len(self.itos_),
                                          "encode the text with LanguageModel.encode"))
         c = self.config
-        return math.exp(stream_loss(self.model_, ids, c.eval_batch_size, c.bptt, amp=c.amp))
+        return perplexity_of(stream_loss(self.model_, ids, c.eval_batch_size, c.bptt,
+                                         amp=c.amp))
 
     def evaluate(self, corpus: Corpus) -> dict[str, float]:
         """``valid_ppl`` and ``test_ppl`` on a corpus encoded with this model's vocabulary.

@@ -68,6 +68,9 @@ class TokenizerConfig(Config):
 
     def check(self) -> None:
         if self.pattern is not None:
+            if not self.pattern:  # matches nothing but empty strings: every text had no token
+                raise ConfigError("pattern is empty; give a regular expression for the "
+                                  "tokens, e.g. '[a-z]+'", "pattern")
             if self.tokenizer != "regex":
                 raise ConfigError(f"pattern is for the regex tokenizer, not {self.tokenizer}",
                                   "pattern")

@@ -62,11 +62,13 @@ class TransferConfig(Config):
     batch_size: int = param(64, "Images per optimizer step (the global batch under torchrun).",
                             min=1)
     optimizer: str = param("sgd", "Optimizer.", choices=OPTIMIZERS)
-    lr: float = param(0.001, "Learning rate of the head.", min=0.0, exclusive_min=True)
+    lr: float = param(0.001, "Learning rate of the head.", min=0.0, exclusive_min=True,
+                      max=10.0)
     momentum: float = param(0.9, "SGD momentum.", min=0.0, max=1.0)
-    weight_decay: float = param(0.0, "Weight decay (L2 for SGD, decoupled for AdamW).", min=0.0)
+    weight_decay: float = param(0.0, "Weight decay (L2 for SGD, decoupled for AdamW).", min=0.0,
+                                max=10.0)
     backbone_lr_mult: float = param(0.1, "Backbone learning rate = lr x this (finetune).",
-                                    min=0.0)
+                                    min=0.0, max=100.0)
     unfreeze: str = param("none", "gradual: the backbone starts frozen and thaws one chunk per "
                           "epoch from the head side (finetune).", choices=UNFREEZE)
     unfreeze_groups: int = param(4, "Backbone chunks gradual unfreezing thaws, one per epoch.",

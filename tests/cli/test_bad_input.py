@@ -32,6 +32,14 @@ NOUNS = ("data", "text", "embed", "lm", "classify", "vision", "som")
     (("text", "vocab", "lee", "--specials", ","), "',' has an empty item"),
     (("text", "vocab", "lee", "--specials", "<pad>,,<unk>"), "'<pad>,,<unk>' has an empty item"),
     (("text", "vocab", "lee", "--out", ""), "--out is empty"),  # wrote ./vocab.json
+    # an empty DATA was "." too: "DATA . is a directory; give a text file"
+    (("embed", "train", "", "--out", "o"), "DATA is empty; give a named corpus"),
+    (("text", "vocab", ""), "DATA is empty; give a text file"),
+    (("text", "tokenize", "--file", ""), "--file is empty"),
+    (("text", "tokenize", "--tokenizer", "wordpiece", "--vocab-file", "", "hi"),
+     "--vocab-file is empty"),
+    (("classify", "train", "", "--out", "o"), "DATA is empty; pass a table file"),
+    (("lm", "train", "", "--out", "o"), "DATA is empty; give a named corpus"),
     (("text", "tokenize", "--tokenizer", "regex", "--pattern", "", "a b"),  # printed no token
      "--pattern is empty"),
     (("tour", "--only", "text", "--out", ""), "--out is empty"),  # ran into runs/tour-<date>

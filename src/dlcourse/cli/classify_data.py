@@ -24,8 +24,11 @@ def check_data(value: str, what: str = "DATA") -> str:
     name = canonical_name(value)
     if name in DATA_SETS:
         return name
-    path = Path(value).expanduser()
     kinds = ", ".join(TABLE_SUFFIXES)
+    if not value.strip():  # Path("") is ".", the working folder
+        raise DlcourseError(f"{what} is empty; pass a table file ({kinds}) or a data set name "
+                            f"({', '.join(DATA_SETS)})")
+    path = Path(value).expanduser()
     if not path.exists():
         raise DlcourseError(f"{what} {value!r} is neither a data set ({', '.join(DATA_SETS)}) "
                             f"nor a table file that exists")

@@ -90,6 +90,8 @@ def check_not_input(out: Path, option: str, source: str | os.PathLike | None) ->
 
 def check_input_file(path: str | os.PathLike, what: str = "DATA") -> Path:
     """An existing, readable, non-empty file; else a one-line error naming ``what``."""
+    if not str(path).strip():  # Path("") is ".", the working folder
+        raise DlcourseError(f"{what} is empty; pass a file")
     path = Path(path)
     if not path.exists():
         raise DlcourseError(f"{what} {path} does not exist")

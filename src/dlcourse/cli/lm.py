@@ -90,6 +90,9 @@ def check_data(value: str, typed: bool = True) -> str:
             click.echo(f"note: DATA '{value.strip()}' is the named corpus; for the file of that "
                        f"name write ./{value.strip()}", err=True)
         return name
+    if not value.strip():  # Path("") is ".", the working folder
+        raise DlcourseError(f"DATA is empty; give a named corpus ({', '.join(SOURCES)}), a "
+                            "text file or a folder of *train*, *valid* and *test* files")
     if not Path(value).expanduser().exists():
         raise DlcourseError(f"DATA {value!r} is neither a named corpus ({', '.join(SOURCES)}) "
                             "nor an existing file")

@@ -129,6 +129,8 @@ def tokenize(inputs, file, limit, ids, vocab_path, as_json, **options):
     dlcourse text tokenize --tokenizer wordpiece --ids "Hi!" -> 101 7632 999 102
     dlcourse text tokenize --file reviews.csv --text-col review --limit 5
     """
+    if file is not None and not file.strip():  # '' is no file, not a missing option
+        raise DlcourseError("--file is empty; give a text or table file (- for standard input)")
     if bool(inputs) == bool(file):
         raise click.UsageError("give INPUT texts or --file FILE (not both)")
     tok_config, reading = _build_configs(options)

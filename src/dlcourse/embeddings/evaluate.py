@@ -77,6 +77,9 @@ def eval_set(value: str, encoding: str = "utf-8") -> tuple[Path, str]:
     if value in EVAL_SETS:
         filename, kind = EVAL_SETS[value]
         return _default_path(value, filename), kind
+    if not str(value).strip():  # Path("") is ".", the working folder
+        raise DlcourseError(f"DATA is empty; give an evaluation set ({', '.join(EVAL_SETS)}) "
+                            "or a file of word pairs or analogies")
     path = Path(value)
     if not path.exists():
         raise DlcourseError(f"DATA {value!r} is neither an evaluation set "

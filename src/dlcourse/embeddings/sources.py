@@ -64,9 +64,11 @@ def check_data(value: str, encoding: str = "utf-8") -> str:
                 "note: DATA '%s' is the named corpus; for the file of that name write ./%s",
                 value.strip(), value.strip())
         return name
+    names = ", ".join([*OFFLINE, *ONLINE])
+    if not value.strip():  # Path("") is ".", the working folder
+        raise DlcourseError(f"DATA is empty; give a named corpus ({names}) or a text file")
     path = Path(value).expanduser()
     if not path.exists():
-        names = ", ".join([*OFFLINE, *ONLINE])
         raise DlcourseError(f"DATA {value!r} is neither a named corpus ({names}) nor an "
                             "existing file")
     check_text_file(path, encoding, "DATA")

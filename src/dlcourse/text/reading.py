@@ -120,6 +120,8 @@ def check_text_file(path: str | os.PathLike, encoding: str = "utf-8",
     Raises:
         DlcourseError: one line naming the file (and line) and the fix.
     """
+    if not str(path).strip():  # Path("") is ".", the working folder
+        raise DlcourseError(f"{what} is empty; give a text file")
     path = Path(path)
     codec = check_encoding(encoding)
     if not path.exists():

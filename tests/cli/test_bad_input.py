@@ -54,6 +54,13 @@ NOUNS = ("data", "text", "embed", "lm", "classify", "vision", "som")
     (("classify", "train", "rt-sentences", "--out", "o", "--hidden-size", "1000000000000"),
      "--hidden-size must be <= 65536"),
     (("vision", "train", "fashion-mnist", "--out", "o", "--lr", "1e30"), "--lr must be <= 10"),
+    (("embed", "train", "lee", "--out", "o", "--dim", "1000000000000"), "--dim must be <= 65536"),
+    (("embed", "train", "lee", "--out", "o", "--negative", "1000000000000"),
+     "--negative must be <= 1000"),
+    (("som", "evaluate", "x", "--seed", "1000000000000"), r"0<=x<=4294967295"),
+    # an optional choice's none is one of the choices
+    (("classify", "train", "rt-sentences", "--out", "o", "--class-weight", "x"),
+     "choose one of balanced, none"),
     (("vision", "train", "fashion-mnist", "--out", "o", "--weight-decay", "1e30"),
      "--weight-decay must be <= 10"),
 ])

@@ -226,7 +226,7 @@ CASES = [
     (("evaluate", "som", "renamed.csv"),
      r"column 1 is 'alcool' where the map was trained on 'alcohol'"),
     (("evaluate", "som", "--limit", "0"), r"'--limit': 0 is not in the range x>=1"),
-    (("evaluate", "som", "--seed", "-1"), r"'--seed': -1 is not in the range x>=0"),
+    (("evaluate", "som", "--seed", "-1"), r"'--seed': -1 is not in the range 0<=x<=4294967295"),
     (("evaluate", "som", "--device", "gpu"), r"unknown device 'gpu'"),
     (("evaluate", "som", "--out", "notes.txt"), r"--out notes.txt exists and is not a directory"),
     # predict MODEL_DIR DATA

@@ -321,7 +321,8 @@ def _same_data(data: str, trained_on: str | None) -> bool:
               callback=_finite, help="0 greedy, < 1 safer, > 1 more varied.")
 @click.option("--top-k", default=TOP_K, show_default=True, type=click.IntRange(min=0),
               help="Draw among the K most likely words; 0 = all words.")
-@click.option("--num", "num_samples", default=3, show_default=True, type=click.IntRange(min=1),
+@click.option("--num", "num_samples", default=3, show_default=True,
+              type=click.IntRange(1, 100_000),
               help="Number of samples.")
 @click.option("--stop-at-eos", is_flag=True, help="End each sample at the end of a sentence.")
 @click.option("--allow-unk", is_flag=True, help="Let the sampler draw <unk>.")

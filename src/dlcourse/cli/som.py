@@ -29,6 +29,7 @@ from dlcourse.cli.common import (
 )
 from dlcourse.cli.options import ConfigOptions, option_error, option_name
 from dlcourse.engine.accelerator import check_device_name
+from dlcourse.engine.config import SEED_MAX
 from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.som.config import SOMConfig
 
@@ -75,7 +76,8 @@ device_option = click.option("--device", default="auto", show_default=True, call
                                   "or mps.")
 limit_option = click.option("--limit", type=click.IntRange(min=1), default=None,
                             help="Use a seeded random subset of this many rows.")
-seed_option = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+seed_option = click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0,
+                           show_default=True,
                            help="Seed of the --limit subset.")
 
 

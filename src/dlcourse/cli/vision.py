@@ -30,6 +30,7 @@ from dlcourse.cli.common import (
 )
 from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions, option_error
+from dlcourse.engine.config import SEED_MAX
 from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.vision.config import TransferConfig
 
@@ -257,7 +258,7 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
 @click.argument("data", required=False, metavar="[DATA]")
 @limit_option("test images")
 @on_bad_option
-@click.option("--seed", type=click.IntRange(min=0), default=None,
+@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=None,
               help="Seed of the test split (mnist-5k, folders without val/) [default: the "
                    "model's].")
 @click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,

@@ -45,13 +45,14 @@ class Word2VecConfig(Config):
 
     method: str = param("skipgram", "skipgram (a word's vector predicts the words around it) "
                         "or cbow (the mean of the context predicts the word).", choices=METHODS)
-    vector_size: int = param(100, "Dimensions of the word vectors.", min=1)
+    vector_size: int = param(100, "Dimensions of the word vectors.", min=1, max=65536)
     window: int = param(5, "Context words on each side (a random 1..window each position; "
-                        "GloVe's default: 10).", min=1)
+                        "GloVe's default: 10).", min=1, max=10000)
     min_count: int = param(5, "Ignore words seen fewer times in the corpus.", min=1)
     max_vocab: int | None = param(None, "Keep only the N most frequent words; none: all.", min=1)
     negative: int = param(5, "Noise words drawn per prediction (negative sampling; on the CPU "
-                             "skip-gram shares one draw across a centre word's window).", min=1)
+                             "skip-gram shares one draw across a centre word's window).", min=1,
+                         max=1000)
     ns_exponent: float = param(0.75, "Noise distribution: counts to this power (1: by "
                                "frequency, 0: uniform, negative: rare words first).",
                                min=-1.0, max=1.0)
@@ -97,8 +98,9 @@ class GloVeConfig(Config):
     resume_free: ClassVar[tuple[str, ...]] = RESUME_FREE
 
 
-    vector_size: int = param(100, "Dimensions of the word vectors.", min=1)
-    window: int = param(10, "Context words on each side, weighted 1/distance.", min=1)
+    vector_size: int = param(100, "Dimensions of the word vectors.", min=1, max=65536)
+    window: int = param(10, "Context words on each side, weighted 1/distance.", min=1,
+                        max=10000)
     min_count: int = param(5, "Ignore words seen fewer times in the corpus.", min=1)
     max_vocab: int | None = param(None, "Keep only the N most frequent words; none: all.", min=1)
     x_max: float = param(100.0, "Co-occurrence count at which an entry gets full weight (10 "

@@ -157,9 +157,10 @@ class Config:
             if kinds:
                 value = self._coerce(f.name, value, kinds)
             if meta.get("choices") is not None and value not in meta["choices"]:
+                none = ", none" if optional else ""  # an optional choice's None is one too
                 raise ConfigError(
                     f"unknown {f.name} {value!r}; choose one of "
-                    f"{', '.join(map(str, meta['choices']))}", f.name)
+                    f"{', '.join(map(str, meta['choices']))}{none}", f.name)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 self._check_range(f.name, value, meta)
         if isinstance(getattr(self, "device", None), str):  # every lesson spells devices alike

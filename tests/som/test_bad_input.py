@@ -213,7 +213,9 @@ CASES = [
     (("evaluate", "lm"), r"MODEL_DIR lm holds an 'lm' model, not a 'som' one"),
     (("evaluate", "header"), r"header/model.safetensors is not a dlcourse model file"),
     (("evaluate", "truncated"), r"cannot read truncated/model.safetensors"),
-    (("evaluate", "notes.txt"), r"notes.txt is a file, not a model folder"),
+    # its folder holds no model: "pass the run's folder ." was no fix
+    (("evaluate", "notes.txt"), r"notes.txt is a file, not a model folder; pass a folder "
+                                r"written by 'dlcourse som train'"),
     (("evaluate", "som/last.safetensors"),
      r"som/last.safetensors is a training checkpoint, not the trained model; pass the run's "
      r"folder som"),

@@ -90,8 +90,10 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
     if not path.exists():
         given = path.parent if path.name == MODEL_FILE else path  # what model_path was given
         if given.is_file():  # a run's best.pt or last.pt, say: not a model folder
+            fix = (f"pass the run's folder {given.parent}"
+                   if (given.parent / MODEL_FILE).is_file() else "pass a run's folder")
             raise InputError(f"{given} is a file, not a model folder (a folder holding "
-                             f"{MODEL_FILE}); pass the run's folder {given.parent}")
+                             f"{MODEL_FILE}); {fix}")
         raise MissingFileError(f"{path} does not exist; train a model first or check the path")
     if path.is_dir():
         raise MissingFileError(f"{path} is a directory, not a model file")
@@ -134,8 +136,9 @@ def check_model_dir(path: str | os.PathLike, lesson: str, what: str = "MODEL_DIR
         raise MissingFileError(f"{what} {path} does not exist; train one with "
                                f"'dlcourse {lesson} train DATA --out {path}'")
     if path.is_file() and path.suffix != ".safetensors":  # a run's best.pt, say
-        raise InputError(f"{what} {path} is a file, not a model folder; pass the run's folder "
-                         f"{path.parent}")
+        fix = (f"pass the run's folder {path.parent}" if (path.parent / MODEL_FILE).is_file()
+               else f"pass a folder written by 'dlcourse {lesson} train'")
+        raise InputError(f"{what} {path} is a file, not a model folder; {fix}")
     file = path if path.is_file() else path / MODEL_FILE
     if not file.exists() and (path / "model.pt").exists():
         raise DlcourseError(f"{what} {path} holds a model.pt written by an older dlcourse; "

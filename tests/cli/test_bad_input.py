@@ -166,3 +166,24 @@ def test_an_argument_also_given_in_its_old_spelling_is_one_line_in_every_noun(
                              "spelling\\); give it once, as the argument")
     assert "note:" not in result.err
     assert workdir() == set()
+
+
+@pytest.mark.parametrize("args, unused, note", [
+    (("classify", "train", "tiny.csv"), ("--heads", "2", "--positions", "sinusoidal"),
+     "note: --model cnn does not use --heads, --positions"),
+    (("classify", "train", "tiny.csv", "--model", "gru"), ("--kernel-sizes", "2"),
+     "note: --model gru does not use --kernel-sizes"),
+    (("vision", "train", "fashion-mnist", "--arch", "efficientnet_lite0", "--limit", "3"),
+     ("--backbone-lr-mult", "0.5"), "note: --mode features does not use --backbone-lr-mult"),
+])
+def test_an_option_the_model_does_not_read_is_noted(cli_run, workdir, args, unused, note):
+    # --heads 7 with the CNN, --backbone-lr-mult in features mode: accepted and ignored silently
+    from pathlib import Path
+
+    Path("tiny.csv").write_text("text,label\ngood film,pos\ndull film,neg\n")
+    result = cli_run(*args, *unused, "--out", "o")
+    result.assert_user_error()  # the tiny table, or --limit below the classes, stops it early
+    assert note in result.err
+    plain = cli_run(*args, "--out", "o")  # only options the model reads: no note
+    plain.assert_user_error()
+    assert "does not use" not in plain.err

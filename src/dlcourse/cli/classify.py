@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from dlcourse.classify.config import ClassifierConfig
+from dlcourse.classify.config import ClassifierConfig, architecture
 from dlcourse.cli.classify_data import (
     DATA_SETS,
     check_data,
@@ -48,7 +48,7 @@ from dlcourse.cli.common import (
     texts_on_missing_option,
 )
 from dlcourse.cli.old_spellings import OldSpellings
-from dlcourse.cli.options import ConfigOptions
+from dlcourse.cli.options import ConfigOptions, option_name
 from dlcourse.errors import DlcourseError
 from dlcourse.text.config import TableConfig
 from dlcourse.text.formats import is_table
@@ -95,6 +95,22 @@ def _switches(command):
 def _data_callback(ctx, param, value):
     return None if value is None else check_data(value)
 
+
+
+#: settings that only some model families read, and those families
+FAMILY_SETTINGS = {"kernel_sizes": ("cnn",), "num_heads": ("transformer", "bert"),
+                   "positions": ("transformer",)}
+
+
+def _note_unused(options: dict, model: str) -> None:
+    """A note naming the options typed that ``model`` does not read (--heads with the CNN):
+    typed, so the user expects them to matter."""
+    family = architecture(model)
+    unused = [name for name, families in FAMILY_SETTINGS.items()
+              if options.get(name) is not None and family not in families]
+    if unused:
+        names = ", ".join(option_name(name, TRAIN.rename) for name in unused)
+        click.echo(f"note: --model {model} does not use {names}", err=True)
 
 @group.command(cls=OldSpellings, old_spellings=(("--train", "--data"),))
 @click.argument("data", metavar="DATA", callback=_data_callback)
@@ -150,6 +166,7 @@ def train(data, out, valid_path, resume, dry_run, **options):
     # --model minilm starts from its fine-tuning recipe; options given still override it
     base = ClassifierConfig.minilm() if options.get("model") == "minilm" else None
     config = TRAIN.build(options, base=base, progress=True, **switches)
+    _note_unused(options, config.model)
     minilm = config.model == "minilm"
     if dry_run and config.teacher is not None:  # a smoke test: at most one copy of each text
         config = config.replace(augment=0 if config.augment == 0 else 1)

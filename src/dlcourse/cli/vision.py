@@ -29,7 +29,7 @@ from dlcourse.cli.common import (
     resume_option,
 )
 from dlcourse.cli.old_spellings import OldSpellings
-from dlcourse.cli.options import ConfigOptions, option_error
+from dlcourse.cli.options import ConfigOptions, option_error, option_name
 from dlcourse.engine.config import SEED_MAX
 from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.vision.config import TransferConfig
@@ -204,6 +204,11 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
         fixed.update(epochs=1, image_size=32)
         limit = min(limit or DRY_RUN_IMAGES, DRY_RUN_IMAGES)
     config = TRAIN.build(options, **fixed)
+    unused = [k for k in ("backbone_lr_mult", "unfreeze_groups") if options.get(k) is not None]
+    if config.mode == "features" and unused:  # typed, so the user expects them to matter
+        names = ", ".join(option_name(k, TRAIN.rename) for k in unused)
+        click.echo(f"note: --mode features does not use {names} (the backbone is frozen; "
+                   "--mode finetune trains it)", err=True)
     check_batch_split(config.batch_size)
     source = _data_source(data, typed=True)
     _check_out_outside(out, source, data, "train")

@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from dlcourse.cli.options import UNSET, given_value, option_error, option_name
+from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.distributed import is_main_process
 from dlcourse.engine.estimator import check_out_lesson
 from dlcourse.engine.files import check_out_dir
@@ -131,8 +132,14 @@ def model_dir_argument(lesson: str):
     return click.argument("model_dir", metavar="MODEL_DIR", callback=callback)
 
 
+def _device_name(ctx, param, value):
+    """--device spelled like a device, checked before the heavy imports (whether it exists is
+    found out when it is used: that needs torch)."""
+    return check_device_name(value)  # "unknown device 'gpu'", as every lesson says it
+
+
 device_option = click.option(
-    "--device", default="auto", show_default=True,
+    "--device", default="auto", show_default=True, callback=_device_name,
     help="auto (GPU when present), cpu, cuda, cuda:N or mps.")
 seed_option = click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 resume_option = click.option("--resume", is_flag=True,

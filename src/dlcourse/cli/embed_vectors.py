@@ -51,7 +51,7 @@ model_argument = click.argument("model_dir", metavar="MODEL_DIR", callback=_mode
 
 
 def _load(model_dir: Path, encoding: str):
-    from dlcourse.embeddings.vectors import load_vectors
+    from dlcourse.embeddings.vector_files import load_vectors
 
     return load_vectors(model_dir, encoding=encoding)
 

@@ -20,7 +20,8 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "cooccurrence": ["count_cooccurrences"],
     "evaluate": ["evaluate_analogies", "evaluate_similarity", "one_hot", "spearman"],
     "glove": ["GloVe"],
-    "vectors": ["KeyedVectors", "load_vectors"],
+    "vector_files": ["load_vectors"],
+    "vectors": ["KeyedVectors"],
     "word2vec": ["Word2Vec"],
     "word_maps": ["words_and_neighbors"],
 })

@@ -1,4 +1,5 @@
-"""Word-vector files other tools read and write: word2vec text and binary, GloVe text (no torch).
+"""Word-vector files other tools read and write: word2vec text and binary, GloVe text (no torch),
+and :func:`load_vectors`, which reads any of them or a model folder, found by what it is.
 
 The word2vec text format is a ``V D`` header line, then one ``word x1 ... xD`` line per word;
 GloVe's is the same without the header; the binary format (word2vec.c, gensim) follows the
@@ -9,13 +10,18 @@ and line); every damaged file is one :class:`~dlcourse.errors.DlcourseError` nam
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dlcourse.errors import DlcourseError, InputError
+from dlcourse.errors import DlcourseError, InputError, MissingFileError
+
+if TYPE_CHECKING:
+    from dlcourse.embeddings.vectors import KeyedVectors
 
 FORMATS = ("word2vec", "word2vec-binary", "glove")
 _HEADER = re.compile(rb"^\s*(\d+)\s+(\d+)\s*\r?\n")
@@ -178,3 +184,33 @@ def read_binary_vectors(path: str | Path, encoding: str = "utf-8", errors: str =
         pos = space + 1 + nbytes
     return words, vectors
 
+
+def load_vectors(path: str | os.PathLike, encoding: str = "utf-8") -> KeyedVectors:
+    """Vectors from any supported place, found by what it is:
+
+    - a model directory (``dlcourse embed train``, ``Word2Vec``/``GloVe``/``KeyedVectors.save``)
+      or its ``model.safetensors``;
+    - a word2vec binary file (a "V D" header, then bytes that are not text);
+    - a word2vec text file (a "V D" header) or a GloVe file (no header).
+
+    Raises:
+        MissingFileError: nothing at ``path`` (a FileNotFoundError too).
+        DlcourseError: a damaged file, an older dlcourse's ``model.pt``, an undecodable byte.
+    """
+    from dlcourse.embeddings.vectors import KeyedVectors  # no cycle at import time
+
+    path = Path(path)
+    if path.is_dir() or path.suffix == ".safetensors":
+        return KeyedVectors.load(path)
+    if not path.is_file():
+        raise MissingFileError(f"no vectors at {path}; give a directory from `dlcourse embed "
+                                "train` or a word2vec/GloVe file")
+    if path.suffix == ".pt":
+        raise DlcourseError(f"{path} is a torch checkpoint (an lm run's best.pt, or an older "
+                            "dlcourse's model), not word vectors: export an lm run's with "
+                            "`dlcourse lm export RUN --to vectors.txt`, or give a folder from "
+                            "`dlcourse embed train`")
+    fmt = sniff_format(path)
+    if fmt == "word2vec-binary":
+        return KeyedVectors.load_word2vec_format(path, binary=True, encoding=encoding)
+    return KeyedVectors.load_word2vec_format(path, no_header=fmt == "glove", encoding=encoding)

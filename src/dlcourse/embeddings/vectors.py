@@ -378,33 +378,3 @@ class KeyedVectors:
         except ValueError as exc:  # words and rows that do not match: an edited file
             raise IncompatibleModelError(f"{path}: {exc}; train it again") from None
 
-
-def load_vectors(path: str | os.PathLike, encoding: str = "utf-8") -> KeyedVectors:
-    """Vectors from any supported place, found by what it is:
-
-    - a model directory (``dlcourse embed train``, ``Word2Vec``/``GloVe``/``KeyedVectors.save``)
-      or its ``model.safetensors``;
-    - a word2vec binary file (a "V D" header, then bytes that are not text);
-    - a word2vec text file (a "V D" header) or a GloVe file (no header).
-
-    Raises:
-        MissingFileError: nothing at ``path`` (a FileNotFoundError too).
-        DlcourseError: a damaged file, an older dlcourse's ``model.pt``, an undecodable byte.
-    """
-    from dlcourse.embeddings.vector_files import sniff_format
-
-    path = Path(path)
-    if path.is_dir() or path.suffix == ".safetensors":
-        return KeyedVectors.load(path)
-    if not path.is_file():
-        raise MissingFileError(f"no vectors at {path}; give a directory from `dlcourse embed "
-                                "train` or a word2vec/GloVe file")
-    if path.suffix == ".pt":
-        raise DlcourseError(f"{path} is a torch checkpoint (an lm run's best.pt, or an older "
-                            "dlcourse's model), not word vectors: export an lm run's with "
-                            "`dlcourse lm export RUN --to vectors.txt`, or give a folder from "
-                            "`dlcourse embed train`")
-    fmt = sniff_format(path)
-    if fmt == "word2vec-binary":
-        return KeyedVectors.load_word2vec_format(path, binary=True, encoding=encoding)
-    return KeyedVectors.load_word2vec_format(path, no_header=fmt == "glove", encoding=encoding)

@@ -276,6 +276,23 @@ def test_evaluate_is_one_dict_of_the_measures(iris):
         plain.evaluate(X, y[:-1])
 
 
+def test_score_lets_scikit_learn_model_selection_pick_a_map(iris):
+    """score is minus the QE, so GridSearchCV's default scoring picks the map nearest the
+    held-out folds (here the larger grid), and cross_val_score runs on clones."""
+    from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+
+    X, y = iris
+    som = SOM(3, 3, epochs=4, device="cpu").fit(X)
+    assert som.score(X) == pytest.approx(-som.quantization_error(X)) and som.score(X, y) < 0
+    folds = KFold(3, shuffle=True, random_state=0)
+    search = GridSearchCV(SOM(3, 3, epochs=4, device="cpu"), {"m": [2, 6], "n": [2, 6]},
+                          cv=folds).fit(X)
+    assert search.best_params_ == {"m": 6, "n": 6}
+    assert search.best_estimator_.weights_.shape == (6, 6, 4)
+    scores = cross_val_score(SOM(4, 4, epochs=4, device="cpu"), X, cv=folds)
+    assert scores.shape == (3,) and (scores < 0).all()
+
+
 def test_label_agreement_counts_samples_on_unlabelled_units_as_misses(iris):
     # trained on 15 rows, a 10x10 map labels at most 15 units: most of the 150 rows land on
     # units without a label, which used to be left out (0.94 where 20% agreed)

@@ -63,6 +63,8 @@ class Estimator:
         load_device: the device :meth:`load` uses when none is asked for: "auto" (a GPU when
             present, else the CPU), so a model trained on a GPU loads on a laptop; None keeps
             the saved setting (for lessons that resolve devices themselves).
+        estimator_type: "classifier" for estimators fitted on ``(texts, labels)`` whose
+            ``score`` is accuracy (scikit-learn then stratifies its folds), else None.
     """
 
     config_class: ClassVar[type[Config]]
@@ -71,6 +73,7 @@ class Estimator:
     fitted_attribute: ClassVar[str]
     positional: ClassVar[tuple[str, ...]] = ()
     load_device: ClassVar[str | None] = "auto"
+    estimator_type: ClassVar[str | None] = None  # "classifier": scikit-learn stratifies folds
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -117,6 +120,16 @@ class Estimator:
         """
         self.config = self.config.replace(**params)
         return self
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's tags (its model selection reads them: ``clone``, ``GridSearchCV``,
+        ``cross_val_score``), built only when scikit-learn asks for them."""
+        from sklearn.utils import ClassifierTags, Tags, TargetTags
+
+        classifier = self.estimator_type == "classifier"
+        return Tags(estimator_type=self.estimator_type,
+                    target_tags=TargetTags(required=classifier),
+                    classifier_tags=ClassifierTags() if classifier else None)
 
     def validated_config(self, out_dir: str | os.PathLike | None = None,
                          resume: bool = False) -> Config:

@@ -283,6 +283,13 @@ class SOM(Estimator):
         """Share of samples whose two best units are not adjacent on the grid (hex-aware)."""
         return float(self._scan(X)[2].mean())
 
+    def score(self, X: Any, y: Any = None) -> float:
+        """Minus the quantization error on ``X`` (higher is better; ``y`` is ignored), as
+        scikit-learn's ``KMeans.score``: ``GridSearchCV`` and ``cross_val_score`` then pick the
+        map nearest to held-out data. A smaller end radius always scores higher; weigh
+        :meth:`topographic_error` too when the map's order matters."""
+        return -self.quantization_error(X)
+
     def evaluate(self, X: Any, y: Any = None) -> dict[str, float]:
         """The map's measures on ``X`` in one pass, as a dict like the other lessons'
         ``evaluate``: ``quantization_error`` and ``topographic_error``; with labels ``y``,

@@ -128,6 +128,9 @@ def test_second_ctrl_c_stops_at_once_and_keeps_the_checkpoint(iris, tmp_path):
     from dlcourse.som.rules import TrainSettings, TrainState
 
     class Impatient:
+        def warm(self):
+            pass
+
         def train(self, *args):
             raise KeyboardInterrupt
 
@@ -189,6 +192,9 @@ def test_a_real_ctrl_c_that_stops_the_map_is_reported_once(caplog):
     from dlcourse.som.rules import TrainSettings, TrainState
 
     class Runner:  # the user presses Ctrl-C during the first epoch; the loop stops after it
+        def warm(self):
+            pass
+
         def train(self, X, state, grid, settings, control):
             signal.raise_signal(signal.SIGINT)
             assert control.should_stop()

@@ -95,6 +95,9 @@ class TorchRunner:
                 counts += torch.bincount(bmu, minlength=len(w)).to(counts.dtype)
         return torch.cat(bmus), torch.cat(dists), torch.cat(errs)
 
+    def warm(self) -> None:
+        """Nothing to load before the clock starts (the numpy runner loads numba here)."""
+
     def scan(self, X: np.ndarray, w: np.ndarray):
         bmu, dist, errors = self._scan_tensor(X, self._tensor(w))
         return bmu.cpu().numpy().astype(np.int64), dist.double().cpu().numpy(), \

@@ -249,8 +249,7 @@ def train_run(runner: Any, X: np.ndarray, state: TrainState, grid: Grid,
     """
     if state.finished:  # resuming a run that had ended: nothing left to train
         return state
-    if hasattr(runner, "warm"):  # numba's one-time start, before the clock (RunControl)
-        runner.warm()
+    runner.warm()  # numba's one-time start, before the clock (RunControl)
     bar = None
     if progress:
         from dlcourse.engine.progress import progress as progress_bar

@@ -25,6 +25,10 @@ TRAIN = [
     (("--patience", "-1"), r"--patience must be >= 0"),
     (("--batch-size", "0"), r"--batch-size must be >= 1"),
     (("--eval-batch-size", "0"), r"--eval-batch-size must be >= 1"),
+    # streams past any run: refused as typed, before the data is read (a typo of 10**12 was
+    # refused by the batching once the data was read)
+    (("--batch-size", "1000000000000"), r"--batch-size must be <= 65536, got 1000000000000"),
+    (("--eval-batch-size", "65537"), r"--eval-batch-size must be <= 65536, got 65537"),
     (("--bptt", "0"), r"--bptt must be >= 1"),
     (("--layers", "0"), r"--layers must be >= 1"),
     (("--hidden-size", "0"), r"--hidden-size must be >= 1"),

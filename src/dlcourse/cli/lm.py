@@ -14,7 +14,10 @@ checked before any data is read.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -35,8 +38,8 @@ from dlcourse.cli.common import (
     vector_format_option,
 )
 from dlcourse.cli.old_spellings import OldSpellings
-from dlcourse.cli.options import ConfigOptions, ConfigValue
-from dlcourse.errors import DlcourseError
+from dlcourse.cli.options import ConfigOptions, ConfigValue, option_error
+from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.lm.config import (
     MAX_TOKENS,
     PRESETS,
@@ -45,6 +48,7 @@ from dlcourse.lm.config import (
     TOP_K,
     CorpusConfig,
     LMConfig,
+    check_streams,
     data_settings,
     default_tokenizer,
     source_name,
@@ -61,15 +65,27 @@ RENAME = {"num_layers": "--layers", "tie_weights": "--tie",
           "max_lines": ("--max-lines", "--limit")}
 TRAIN = ConfigOptions(LMConfig, exclude=("model",), rename=RENAME)
 CORPUS = ConfigOptions(CorpusConfig, rename=RENAME)
+
+
+def _corpus_value(ctx, param, value):
+    """An evaluate corpus option checked as it is parsed, before torch is imported, in the
+    words of train's (``--max-lines must be >= 1, got 0``)."""
+    if value is not None:
+        CORPUS.build({param.name: value})
+    return value
+
+
 # evaluate's corpus options: their defaults come from the model (see `evaluate`), so they are
 # written here rather than generated with CorpusConfig's defaults and help
 EVAL_MAX_LINES = click.option(
     "--max-lines", "--limit", "max_lines", type=ConfigValue(int, optional=True), default=None,
+    callback=_corpus_value,
     help="Measure on the first N // 8 lines of DATA's valid and test parts, as `lm train "
          "--max-lines N` did (so the same figures); none: every line. [default: the model's "
          "training setting when DATA is its training corpus, else none]")
 EVAL_ENCODING = click.option(
     "--encoding", "encoding", type=ConfigValue(str, optional=False), default=None,
+    callback=_corpus_value,
     help="Text encoding of a DATA file, e.g. latin-1. [default: the model's training setting "
          "when DATA is its training corpus, else utf-8]")
 PRESET_HELP = ("The recipe: embedding = the lesson's embedding -> linear model (100-d, Adam "
@@ -223,14 +239,49 @@ def train(data, preset, dry_run, out, resume, **options):
         note_dry_run({**options, **typed_corpus},
                      {"epochs": 1, "embed_dim": config.embed_dim, "hidden_dim": config.hidden_dim,
                       "num_layers": 1, "max_lines": max_lines}, RENAME)
-    corpus = load_corpus(data, tokenizer=corpus_config.tokenizer, **read)
-    corpus = dataclasses.replace(corpus, name=name)
+    with _held_log_lines() as release:
+        corpus = load_corpus(data, tokenizer=corpus_config.tokenizer, **read)
+        corpus = dataclasses.replace(corpus, name=name)
+        try:  # streams the splits cannot hold, before a model is built and any line printed
+            check_streams(config, {split: getattr(corpus, split).numel()
+                                   for split in ("train", "valid", "test")}, repr(data.strip()))
+        except ConfigError as exc:
+            raise option_error(exc, RENAME) from None
+        release()
     # every rank loads the same corpus (same seed, same split and vocabulary); a single
     # process is unaffected
     with process_group(config.device):
         lm = LanguageModel(config).fit(corpus, out_dir=out, resume=resume)
         if is_main_process():
             _report(lm, corpus, preset, out)
+
+
+@contextmanager
+def _held_log_lines() -> Iterator:
+    """Hold the lines that reading DATA logs (the vocabulary's and the splits' sizes) until
+    ``release()`` prints them, once the checks that need the splits' sizes have passed: a
+    refusal is then the only line printed, as before any other work."""
+    held: list[logging.LogRecord] = []
+    loggers = [logging.getLogger(name) for name in ("dlcourse.text.vocab", "dlcourse.lm.corpus")]
+
+    def hold(record: logging.LogRecord) -> bool:
+        held.append(record)
+        return False
+
+    def release() -> None:
+        for logger in loggers:
+            logger.removeFilter(hold)
+        for record in held:
+            logging.getLogger(record.name).handle(record)
+        held.clear()
+
+    for logger in loggers:
+        logger.addFilter(hold)
+    try:
+        yield release
+    finally:  # an error: the held lines are dropped
+        for logger in loggers:
+            logger.removeFilter(hold)
 
 
 def _report(lm, corpus, preset: str, out: Path) -> None:
@@ -268,12 +319,12 @@ def evaluate(model_dir, data, data_option, max_lines, encoding, out, device):
     encoded with the model's tokenizer and vocabulary. Prints a table; writes files only with
     --out.
     """
+    if data is not None and data_option is not None:  # before the heavy imports
+        raise DlcourseError("give DATA once (as the argument after MODEL_DIR), not with --data")
+    # the values were checked as they were parsed (_corpus_value)
+    given = {k: v for k, v in (("max_lines", max_lines), ("encoding", encoding)) if v is not None}
     from dlcourse.lm import LanguageModel, load_corpus
 
-    if data is not None and data_option is not None:
-        raise DlcourseError("give DATA once (as the argument after MODEL_DIR), not with --data")
-    given = {k: v for k, v in (("max_lines", max_lines), ("encoding", encoding)) if v is not None}
-    CORPUS.build(given)  # the values' checks, before the model is loaded
     lm = LanguageModel.load(model_dir, device=device)
     data = data or data_option
     if data is None:  # the training corpus: a file path may not resolve from here
@@ -335,11 +386,11 @@ def generate(model_dir, prompt, prompt_option, max_tokens, temperature, top_k, n
 
     Sample i uses seed --seed + i (modulo 2**32), so the same command prints the same text.
     """
-    from dlcourse.lm import LanguageModel
-
-    if prompt and prompt_option is not None:
+    if prompt and prompt_option is not None:  # before the heavy imports
         raise DlcourseError("give the prompt once (after MODEL_DIR), not with --prompt too")
     text = " ".join(prompt) if prompt else (prompt_option or "")
+    from dlcourse.lm import LanguageModel
+
     lm = LanguageModel.load(model_dir, device=device)
     known = set(lm.itos_)
     unknown = list(dict.fromkeys(t for t in lm.tokenize(text) if t not in known))

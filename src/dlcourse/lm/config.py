@@ -49,6 +49,9 @@ MAX_TOKENS = 100_000
 # name -> the fields that differ from LMConfig's defaults (which are the "lstm" recipe)
 #: bounds far above any model trained here: a typo of 10**12 hung building the model
 MAX_WIDTH, MAX_LAYERS = 65536, 100
+#: the most parallel streams of --batch-size and --eval-batch-size: far above any run (each
+#: stream is a row of every window's logits), so that a typo is refused before any data is read
+MAX_STREAMS = 65536
 
 PRESETS: dict[str, dict[str, Any]] = {
     # the embeddings lesson: a 100-d table, Adam 1e-3, cross-entropy, 10 epochs, nothing else
@@ -88,8 +91,12 @@ class LMConfig(Config):
                               "embed_dim == hidden_dim (ptb-medium: off).")
     bptt: int = param(35, "Window length of truncated back-propagation through time.", min=1)
     batch_size: int = param(20, "Parallel streams B (under torchrun a multiple of the "
-                            "processes).", min=1)
-    eval_batch_size: int = param(10, "Parallel streams when measuring perplexity.", min=1)
+                            "processes); the train split must hold two tokens a stream.",
+                            min=1, max=MAX_STREAMS)
+    eval_batch_size: int = param(10, "Parallel streams when measuring perplexity (each starts "
+                                 "without context: more streams, a higher perplexity); the "
+                                 "valid and test splits must hold two tokens a stream.", min=1,
+                                 max=MAX_STREAMS)
     epochs: int = param(10, "Passes over the training stream (ptb-medium 39).", min=1)
     optimizer: str = param("adam", "adam or sgd (ptb-medium: sgd).", choices=OPTIMIZERS)
     lr: float = param(2e-3, "Learning rate (embedding preset 1e-3, ptb-medium 20).", min=0.0,
@@ -170,6 +177,51 @@ class CorpusConfig(Config):
             check_encoding(self.encoding)
         except DlcourseError as e:  # the same words as every text command's --encoding
             raise ConfigError(str(e), "encoding") from None
+
+
+def most_streams(tokens: int) -> int:
+    """The most parallel streams a stream of ``tokens`` ids is cut into: two tokens a stream
+    (one read, the next predicted), as :func:`~dlcourse.lm.batching.batchify` needs.
+
+    Example:
+        >>> most_streams(1930)
+        965
+    """
+    return max(1, tokens // 2)
+
+
+def check_streams(config: LMConfig, tokens: dict[str, int], name: str = "the corpus") -> None:
+    """Refuse, before a model is built, a ``batch_size`` the train split cannot hold or an
+    ``eval_batch_size`` the valid or test split cannot hold (two tokens a stream, see
+    :func:`most_streams`): more streams would leave the training nothing to read, and would cut
+    a measured split into one-token predictions without context, a perplexity not comparable
+    with another run's.
+
+    Args:
+        config: the run's settings.
+        tokens: split (``train``, ``valid``, ``test``) -> its tokens; the splits given are
+            checked.
+        name: the corpus, as the message names it.
+
+    Raises:
+        ConfigError: on ``batch_size`` or ``eval_batch_size``, naming the most the split holds.
+
+    Example:
+        >>> check_streams(LMConfig(eval_batch_size=1000), {"train": 17237, "valid": 1930})
+        Traceback (most recent call last):
+        ...
+        dlcourse.errors.ConfigError: eval_batch_size 1000 is more streams than the valid split \
+of the corpus holds: its 1,930 tokens make at most 965 (two tokens a stream); lower it or give \
+more text
+    """
+    for split, count in tokens.items():
+        field = "batch_size" if split == "train" else "eval_batch_size"
+        streams = getattr(config, field)
+        if streams > most_streams(count):
+            raise ConfigError(f"{field} {streams} is more streams than the {split} split of "
+                              f"{name} holds: its {count:,} tokens make at most "
+                              f"{most_streams(count):,} (two tokens a stream); lower it or give "
+                              "more text", field)
 
 
 def source_name(name: str) -> str | None:

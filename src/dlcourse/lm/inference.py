@@ -13,17 +13,17 @@ from dlcourse.engine.config import whole_number
 from dlcourse.engine.loop import autocast
 from dlcourse.errors import InputError
 from dlcourse.lm.batching import BPTTBatches
-from dlcourse.lm.config import MAX_TOKENS
+from dlcourse.lm.config import MAX_TOKENS, most_streams
 from dlcourse.lm.models import detach_hidden
 
-
-@torch.no_grad()
 
 def perplexity_of(loss: float) -> float:
     """exp(``loss``), infinite past float's range (a diverged run's loss, not an OverflowError
     traceback)."""
     return math.inf if loss >= 709.0 else math.exp(loss)  # NaN stays NaN
 
+
+@torch.no_grad()
 def stream_totals(
     model: nn.Module,
     ids: torch.Tensor,
@@ -36,13 +36,15 @@ def stream_totals(
 ) -> tuple[float, int]:
     """Summed next-word cross-entropy (nats) and token count over a (N,) id stream.
 
-    The stream is cut into ``batch_size`` contiguous streams and read window by window with the
-    hidden state carried across windows, as in training; ``rank``/``world_size`` keep only this
-    process's rows (``rank::world_size``), so summing the totals of all ranks (e.g. with
-    ``dlcourse.engine.distributed.all_reduce_sum``) gives the totals of one process. A rank
-    left without rows returns ``(0.0, 0)``. Eval mode (no dropout) is set for the duration and
-    restored. ``amp`` scores in the same autocast as training with ``amp`` (a model is measured
-    in the precision it trained in); the sum stays on the device and is read once at the end.
+    The stream is cut into ``batch_size`` contiguous streams (at most
+    :func:`~dlcourse.lm.config.most_streams`, two tokens each, for a short stream) and read
+    window by window with the hidden state carried across windows, as in training;
+    ``rank``/``world_size`` keep only this process's rows (``rank::world_size``), so summing
+    the totals of all ranks (e.g. with ``dlcourse.engine.distributed.all_reduce_sum``) gives
+    the totals of one process. A rank left without rows returns ``(0.0, 0)``. Eval mode (no
+    dropout) is set for the duration and restored. ``amp`` scores in the same autocast as
+    training with ``amp`` (a model is measured in the precision it trained in); the sum stays
+    on the device and is read once at the end.
 
     Raises:
         ValueError: fewer than two tokens.
@@ -50,7 +52,7 @@ def stream_totals(
     if ids.numel() < 2:
         raise InputError("need at least two tokens to measure perplexity")
     device = device or next(model.parameters()).device
-    batch_size = max(1, min(batch_size, ids.numel() // 2))
+    batch_size = min(batch_size, most_streams(ids.numel()))
     if rank >= batch_size:  # more ranks than streams: nothing to read here
         return 0.0, 0
     was_training = model.training

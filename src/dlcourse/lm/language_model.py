@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,21 @@ from dlcourse.engine.distributed import (
 from dlcourse.engine.estimator import Estimator, load_module_arrays, module_arrays
 from dlcourse.errors import InputError, UnknownTokenError
 from dlcourse.lm.batching import BPTTBatches
-from dlcourse.lm.config import PRESETS, SEED_MAX, TOP_K, LMConfig, data_settings
+from dlcourse.lm.config import (
+    PRESETS,
+    SEED_MAX,
+    TOP_K,
+    LMConfig,
+    check_streams,
+    data_settings,
+    most_streams,
+)
 from dlcourse.lm.corpus import EOS, SPECIALS, UNK, Corpus
 from dlcourse.lm.inference import perplexity_of, sample, stream_loss, stream_totals
 from dlcourse.lm.ngram import token_ids
 from dlcourse.lm.training import CarriedHidden, build_for, make_optimizer
+
+log = logging.getLogger(__name__)
 
 
 class LanguageModel(Estimator):
@@ -109,8 +120,11 @@ class LanguageModel(Estimator):
             ``valid_ppl``, ``lr``, ``items_per_s`` = training tokens/s of all ranks ...).
 
         Raises:
-            ConfigError: a setting out of range, or under a process group a ``batch_size``
-                that is not a multiple of the number of processes.
+            ConfigError: a setting out of range; a ``batch_size`` the train split or an
+                ``eval_batch_size`` the valid split cannot hold (two tokens a stream, see
+                :func:`~dlcourse.lm.config.check_streams`), before a model is built; under a
+                process group a ``batch_size`` that is not a multiple of the number of
+                processes.
             DlcourseError: not a Corpus, or one whose vocabulary holds only the specials;
                 ``resume`` onto a run of another lesson, other settings or other data (corpus,
                 tokenizer, lines or vocabulary).
@@ -124,6 +138,9 @@ class LanguageModel(Estimator):
                              f"{', '.join(SPECIALS)}; load it with a lower min_freq")
         rank, world = active_ranks()
         check_global_batch(c.batch_size, world)
+        # before the model is built: streams the splits cannot hold (a typo, or a tiny text)
+        check_streams(c, {"train": corpus.train.numel(), "valid": corpus.valid.numel()},
+                      repr(corpus.name))
         seed_everything(c.seed, deterministic=c.deterministic)
         device = rank_device(c.device)
         itos = list(corpus.itos)
@@ -179,7 +196,9 @@ class LanguageModel(Estimator):
     # ---------------------------------------------------------------------- inference
     def perplexity(self, ids: torch.Tensor) -> float:
         """Perplexity on a (N,) id stream (e.g. ``corpus.test``; a list or numpy array of ids
-        too), hidden state carried.
+        too), hidden state carried, read as ``eval_batch_size`` streams; a stream too short for
+        them (two tokens a stream) is read as the most it holds, with a note on the log (the
+        figure is not comparable with one read as ``eval_batch_size`` streams).
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
@@ -189,6 +208,11 @@ class LanguageModel(Estimator):
         ids = torch.from_numpy(token_ids(ids, len(self.itos_),
                                          "encode the text with LanguageModel.encode"))
         c = self.config
+        most = most_streams(ids.numel())
+        if c.eval_batch_size > most and ids.numel() >= 2:  # fewer: stream_loss's refusal
+            log.warning("note: %s tokens hold at most %s of the eval_batch_size %s streams "
+                        "(two tokens a stream); perplexity measured with %s", f"{ids.numel():,}",
+                        f"{most:,}", f"{c.eval_batch_size:,}", f"{most:,}")
         return perplexity_of(stream_loss(self.model_, ids, c.eval_batch_size, c.bptt,
                                          amp=c.amp))
 

@@ -73,6 +73,9 @@ MINILM_WORDS = "minilm-words"
 DEFAULT_PRETRAINED = f"glove-6b-50d+{MINILM_WORDS}"
 #: perturbed copies of each training text a teacher labels when ``augment`` is None
 DEFAULT_AUGMENT = 4
+#: the most copies ``augment`` makes of each text: far above any useful count (the training
+#: set grows by that factor; a typo of 10**11 filled the memory before any error)
+MAX_AUGMENT = 100
 
 
 def architecture(model: str) -> str:
@@ -224,7 +227,7 @@ class ClassifierConfig(Config):
                                 "accuracy); the teacher must know the same labels.")
     augment: int | None = param(None, "With --teacher: perturbed copies of each training text "
                                 "(words dropped or one phrase kept) that the teacher labels; "
-                                "none: 4.", min=0)
+                                "none: 4.", min=0, max=MAX_AUGMENT)
     seed: int = param(0, "Random seed (weights, batch order, dropout, word2vec, the copies of "
                       "--augment).", min=0,
                       max=SEED_MAX)

@@ -22,6 +22,7 @@ import click
 from dlcourse.classify.config import ClassifierConfig, architecture
 from dlcourse.cli.classify_data import (
     DATA_SETS,
+    check_columns,
     check_data,
     check_label_column,
     check_valid_labels,
@@ -188,6 +189,8 @@ def train(data, out, valid_path, resume, dry_run, **options):
         if valid_path in DATA_SETS:
             raise DlcourseError(f"--valid {valid_path}: pass a table file; a data set's own "
                                 "validation split is used when DATA names it")
+    # the tables' headers name the columns: a mistyped one costs no torch start-up
+    check_columns((valid_path, data), table)
     if resume:
         check_resume(out, "classify", config.resume_values(), config.before)
     from dlcourse.classify import data as cdata
@@ -209,6 +212,9 @@ def train(data, out, valid_path, resume, dry_run, **options):
         note_dry_run(options, {k: getattr(config, k) for k in (
             "epochs", "hidden_size", "embed_dim", "num_layers", "augment")}, TRAIN.rename)
     check_valid_labels(data, valid_path, train_set[1], valid_set[1])
+    from dlcourse.classify.estimator import check_words
+
+    check_words(train_set[0], config)  # --min-freq against the texts, before any progress line
     _fit_and_report(config, data, table, train_set, valid_set, test_set, out, resume)
 
 
@@ -296,6 +302,7 @@ def evaluate(model_dir, data, data_option, out, batch_size, device, **options):
     table = MODEL_TABLE.build(options, base=model_columns(model_dir))
     if table.label_col is None:
         raise DlcourseError("--label-col none: evaluating needs labels; name the label column")
+    check_columns((data,), table)  # from the header, before torch and the model's load
     from dlcourse.engine.device import resolve_device
 
     resolve_device(device)

@@ -54,6 +54,17 @@ def labelled(source: str, table: TableConfig):
                                table.on_missing), None, None
 
 
+def check_columns(sources, table: TableConfig) -> None:
+    """Refuse a table file among ``sources`` (named data sets and None are skipped) that lacks
+    the text or label column, from its header alone: before torch is imported and before any
+    row is read, with the message the full read would give."""
+    from dlcourse.text.tabular import check_columns as check_header
+
+    for source in sources:
+        if source is not None and source not in DATA_SETS:
+            check_header(source, table.text_col, table.label_col, encoding=table.encoding)
+
+
 def model_columns(model_dir: Path) -> TableConfig:
     """The table columns the model was trained on (its metadata), the defaults otherwise."""
     from dlcourse.engine.persist import model_path, read_manifest

@@ -26,7 +26,8 @@ from dlcourse.text.formats import (
 from dlcourse.text.labels import LabelEncoder
 from dlcourse.text.reading import decode_text
 
-__all__ = ["TABLE_SUFFIXES", "LabelEncoder", "TextTable", "is_table", "load_table"]
+__all__ = ["TABLE_SUFFIXES", "LabelEncoder", "TextTable", "check_columns", "is_table", "load_table",
+           "table_columns"]
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,14 @@ def _no_column(where: str, col: str, columns: Sequence[str], role: str) -> Dlcou
                          "Python)")
 
 
+def _check_header(header: Sequence[str], text_col: str, label_col: str | None,
+                  where: str) -> None:
+    if text_col not in header:
+        raise _no_column(where, text_col, header, "text_col")
+    if label_col is not None and label_col not in header:
+        raise _no_column(where, label_col, header, "label_col")
+
+
 def _int_labels(labels: list) -> list:
     """Ints when every label is an integer: "0"/"1" in a CSV, or 1.0/0.0 from a pandas column
     that held a missing value."""
@@ -226,10 +235,7 @@ def load_table(source, text_col: str = "text", label_col: str | None = "label",
         first_line = name if fmt == "parquet" else f"{name}:1"
 
     header = next(rows)
-    if text_col not in header:
-        raise _no_column(first_line, text_col, header, "text_col")
-    if label_col is not None and label_col not in header:
-        raise _no_column(first_line, label_col, header, "label_col")
+    _check_header(header, text_col, label_col, first_line)
     texts, labels = [], []
     dropped = blank = 0
     for i, row in rows:
@@ -263,3 +269,58 @@ def load_table(source, text_col: str = "text", label_col: str | None = "label",
     log.debug("%s: %d rows", name, len(texts))
     return TextTable(texts, _int_labels(labels) if label_col is not None else None, path,
                      text_col, label_col, header)
+
+
+def table_columns(source: str | Path, format: str | None = None,
+                  encoding: str = "utf-8") -> list[str]:
+    """The column names of a table file, read without its rows (and without pandas or torch
+    for a CSV, TSV or JSONL file): the header line, the first object's keys, or a parquet
+    file's schema, as :func:`load_table` sees them.
+
+    A delimited file is decoded whole (so a byte its encoding cannot read is refused here too,
+    naming its line); only its header is parsed.
+
+    Raises:
+        DlcourseError: the file is missing, empty, undecodable or has no readable header.
+    """
+    path = Path(source)
+    fmt = table_format(path, format)
+    if fmt == "parquet":
+        return _parquet_columns(path)
+    rows, _ = _file_rows(path, fmt, encoding)
+    return next(rows)
+
+
+def check_columns(source: str | Path, text_col: str = "text", label_col: str | None = "label",
+                  format: str | None = None, encoding: str = "utf-8") -> list[str]:
+    """Refuse a table file without ``text_col`` (or ``label_col``) from its header alone, with
+    :func:`load_table`'s message (naming the columns it has); returns the columns. Commands
+    call it before their heavy imports, so that a mistyped column costs no start-up.
+
+    >>> check_columns("reviews.csv", text_col="review")  # doctest: +SKIP
+    ['review', 'label']
+    """
+    path = Path(source)
+    fmt = table_format(path, format)
+    header = table_columns(path, fmt, encoding)
+    _check_header(header, text_col, label_col, str(path) if fmt == "parquet" else f"{path}:1")
+    return header
+
+
+def _parquet_columns(path: Path) -> list[str]:
+    """The DataFrame columns of a parquet file, from its schema (the pandas index columns it
+    stores are no columns of the DataFrame)."""
+    if not path.exists():
+        raise DlcourseError(f"{path}: no such file")
+    if path.is_dir():
+        raise DlcourseError(f"{path}: is a directory; give the table file")
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:  # read_parquet says what to install (or reads it another way)
+        return next(rows_frame(read_parquet(path)))
+    try:
+        schema = pq.read_schema(path)
+        index = (schema.pandas_metadata or {}).get("index_columns", [])
+    except Exception as e:  # pyarrow raises its own error types for a damaged file
+        raise DlcourseError(f"{path}: not a readable parquet file ({e})") from None
+    return [name for name in schema.names if name not in index]

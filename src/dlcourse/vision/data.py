@@ -48,7 +48,9 @@ class ArrayImageDataset(Dataset):
     Raises:
         InputError: images that are not uint8 (N, H, W), (N, H, W, C) or (N, C, H, W); labels
             that are not one integer per image in ``0..len(classes)-1``; class names that are
-            not distinct strings. The message names the argument and the fix.
+            not distinct strings. The message names the argument and the fix. Assigning
+            ``ds.labels`` or ``ds.classes`` later runs the same checks, and ``check()`` (which
+            ``ImageClassifier.fit`` and ``evaluate`` call) runs them on what it holds now.
 
     Example:
         >>> ds = ArrayImageDataset(np.zeros((4, 28, 28), np.uint8), np.arange(4), list("abcd"))
@@ -58,11 +60,54 @@ class ArrayImageDataset(Dataset):
 
     def __init__(self, images, labels, classes: Sequence[str]):
         # names first: the label range and the messages below depend on how many there are
-        self.classes = check_class_names(classes)
+        self.classes = classes
         x = image_batch(images)
         self.images = x.contiguous()
-        self.labels = _check_labels(labels, len(x), len(self.classes))
+        self.labels = labels
         self.skipped: list[Path] = []      # unreadable files left out when loading a folder
+
+    @property
+    def classes(self) -> list[str]:
+        """The class names, ``classes[label]``; a new list is checked as the constructor checks
+        it (distinct strings, and every label still in range)."""
+        return self._classes
+
+    @classes.setter
+    def classes(self, value: Sequence[str]) -> None:
+        names = check_class_names(value)
+        if "_labels" in self.__dict__:  # replaced after construction: the labels must still fit
+            _check_labels(self._labels, len(self._labels), len(names))
+        self._classes = names
+
+    @property
+    def labels(self) -> torch.Tensor:
+        """The class indices, a long tensor (N,); a new value is checked as the constructor
+        checks it (one integer per image in ``0..len(classes)-1``), so ``ds.labels = y`` with
+        another length, a column (N, 1) or an index past the class names fails right there."""
+        return self._labels
+
+    @labels.setter
+    def labels(self, value) -> None:
+        self._labels = _check_labels(value, len(self.images), len(self.classes))
+
+    def check(self) -> ArrayImageDataset:
+        """Run the constructor's checks again on what the data set holds now (``fit`` and
+        ``evaluate`` do, before any work): labels changed in place (``ds.labels[0] = 7``) or
+        images replaced with another count are caught here. Returns ``self``.
+
+        Raises:
+            InputError: as the constructor would, naming the argument and the fix.
+        """
+        check_class_names(self._classes)
+        if not (torch.is_tensor(self.images) and self.images.dtype == torch.uint8
+                and self.images.dim() == 4 and self.images.shape[1] in (1, 3)):
+            got = (f"{self.images.dtype} {tuple(self.images.shape)}"
+                   if torch.is_tensor(self.images) else type(self.images).__name__)
+            raise InputError(f"images must be a uint8 tensor (N, C, H, W), C = 1 or 3, got {got}; "
+                             "build a new data set, ArrayImageDataset(images, labels, classes), "
+                             "rather than replacing ds.images")
+        _check_labels(self._labels, len(self.images), len(self._classes))
+        return self
 
     def __len__(self) -> int:
         return len(self.labels)

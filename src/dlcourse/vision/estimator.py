@@ -96,7 +96,9 @@ class ImageClassifier(Estimator):
             ConfigError: a setting out of range, or ``batch_size`` not a multiple of the
                 number of processes.
             InputError: ``train`` (or ``valid``) that is not a non-empty
-                :class:`ArrayImageDataset`, or a ``train`` whose images are all of one class.
+                :class:`ArrayImageDataset`, whose labels no longer fit its images and classes
+                (changed in place since it was built), or a ``train`` whose images are all of
+                one class.
             DlcourseError: unknown weights, classes of ``valid`` that differ from ``train``'s,
                 nothing (or another run) to resume, other ``epochs`` under the cosine
                 schedule; all before any work.
@@ -182,6 +184,7 @@ class ImageClassifier(Estimator):
         if not isinstance(ds, ArrayImageDataset):
             raise InputError(f"evaluate takes an ArrayImageDataset (dlcourse.vision's "
                              f"load_named or load_image_folder), got {type(ds).__name__}")
+        ds.check()  # labels changed since the data set was built: named here, not as a crash
         if not len(ds):  # top-1 of no images would be NaN
             raise InputError("evaluate needs at least one image, got an empty data set")
         if list(ds.classes) != self.classes_:
@@ -270,6 +273,11 @@ def _check_training_data(train, valid) -> None:
             raise InputError(f"{name} must be an ArrayImageDataset (from dlcourse.vision's "
                              "load_named or load_image_folder), got "
                              f"{type(data).__name__}")
+        # labels, classes or images replaced or changed in place since it was built
+        try:
+            data.check()
+        except InputError as exc:
+            raise InputError(f"{name}: {exc}") from None
         if len(data) == 0:
             raise InputError(f"the {name} set holds no images; give at least one image "
                              "per class")

@@ -34,6 +34,7 @@ from dlcourse.cli.classify_data import (
 )
 from dlcourse.cli.classify_metrics import show_metrics, write_metrics
 from dlcourse.cli.common import (
+    check_device,
     check_input_file,
     check_not_input,
     check_out_file,
@@ -194,9 +195,7 @@ def train(data, out, valid_path, resume, dry_run, **options):
     if resume:
         check_resume(out, "classify", config.resume_values(), config.before)
     from dlcourse.classify import data as cdata
-    from dlcourse.engine.device import resolve_device
-
-    resolve_device(config.device)  # an unavailable device fails before the data is read
+    check_device(config.device)  # an unavailable device fails before the data is read
     # --valid first: a bad one is refused before DATA's (long) read says anything
     given_valid = None if valid_path is None else labelled(valid_path, table)[0]
     train_set, valid_set, test_set = labelled(data, table)
@@ -303,9 +302,6 @@ def evaluate(model_dir, data, data_option, out, batch_size, device, **options):
     if table.label_col is None:
         raise DlcourseError("--label-col none: evaluating needs labels; name the label column")
     check_columns((data,), table)  # from the header, before torch and the model's load
-    from dlcourse.engine.device import resolve_device
-
-    resolve_device(device)
     from dlcourse.classify import TextClassifier
 
     clf = TextClassifier.load(model_dir, device=device)  # a damaged model before DATA's read
@@ -374,9 +370,6 @@ def predict(model_dir, texts, file, out, output, batch_size, device, **options):
         texts += read_texts(file, reading)
     if not texts:
         raise DlcourseError("give texts to classify, or --file FILE")
-    from dlcourse.engine.device import resolve_device
-
-    resolve_device(device)
     from dlcourse.classify import TextClassifier
 
     clf = TextClassifier.load(model_dir, device=device)

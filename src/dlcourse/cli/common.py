@@ -17,6 +17,7 @@ CLI refuses exactly what ``Config.validate`` refuses, before any data is read.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -132,10 +133,44 @@ def model_dir_argument(lesson: str):
     return click.argument("model_dir", metavar="MODEL_DIR", callback=callback)
 
 
+#: the hint the engine's refusal of an absent GPU gives, for Python and the command line alike
+_API_DEVICE_HINT = '(--device cpu, device="cpu")'
+
+
+def cli_device_message(message: str, option: str = "--device") -> str:
+    """The engine's refusal of a device (:func:`~dlcourse.engine.device.resolve_device`) as the
+    command line says it: its hint names the option alone, not the Python API's
+    ``device="cpu"``. Other messages are returned as they are."""
+    return message.replace(_API_DEVICE_HINT, f"({option} cpu, or {option} auto, which takes a "
+                                             "GPU only when there is one)")
+
+
+def check_device(device: str, option: str = "--device") -> str:
+    """``device`` (spelled as :func:`check_device_name` allows) when this machine has it; else
+    the engine's one-line refusal, worded for the command line (:func:`cli_device_message`).
+    ``auto`` and ``cpu`` always exist and import nothing; the others need torch to ask.
+
+    Raises:
+        DlcourseError: a GPU (``cuda``, ``cuda:N``, ``mps``) that is not here.
+    """
+    if device in ("auto", "cpu"):
+        return device
+    try:
+        from dlcourse.engine.device import resolve_device
+    except ImportError:  # no torch: the command that uses the device says so itself
+        return device
+    try:
+        resolve_device(device)
+    except DlcourseError as exc:
+        raise DlcourseError(cli_device_message(str(exc), option)) from None
+    return device
+
+
 def _device_name(ctx, param, value):
-    """--device spelled like a device, checked before the heavy imports (whether it exists is
-    found out when it is used: that needs torch)."""
-    return check_device_name(value)  # "unknown device 'gpu'", as every lesson says it
+    """--device spelled like a device and present on this machine, checked as the command
+    line is read (an absent GPU imports torch to find out; auto and cpu import nothing)."""
+    # "unknown device 'gpu'", as every lesson says it
+    return check_device(check_device_name(value), param.opts[0] if param else "--device")
 
 
 device_option = click.option(
@@ -216,8 +251,36 @@ def check_batch_split(batch_size: int) -> None:
 
 
 def note_deprecated(old: str, new: str) -> None:
-    """The one-line note an old spelling gets (it still works)."""
-    click.echo(f"note: '{old}' is deprecated; write {new}", err=True)
+    """The one-line note an old spelling gets (it still works).
+
+    Under a running command the note is printed when the command ends well, after its output:
+    a command refused for a bad value (an old spelling's value among them) prints its one
+    ``error:`` line alone. Outside a command it is printed at once.
+    """
+    line = f"note: '{old}' is deprecated; write {new}"
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        click.echo(line, err=True)
+        return
+    root = ctx.find_root()
+    held = root.meta.get(_HELD_NOTES)
+    if held is None:
+        held = root.meta[_HELD_NOTES] = []
+        outer = sys.exc_info()[1]  # an exception handled around the whole command
+
+        def print_if_ended_well() -> None:  # the root context closes, an error in flight or not
+            exc = sys.exc_info()[1]
+            if exc is None or exc is outer or (
+                    isinstance(exc, SystemExit | click.exceptions.Exit)
+                    and getattr(exc, "code", getattr(exc, "exit_code", 1)) in (0, None)):
+                for note in held:
+                    click.echo(note, err=True)
+
+        root.call_on_close(print_if_ended_well)
+    held.append(line)
+
+
+_HELD_NOTES = "dlcourse.held_notes"
 
 
 def note_dry_run(typed: dict[str, Any], smoke: dict[str, Any],

@@ -21,6 +21,7 @@ from pathlib import Path
 import click
 
 from dlcourse.cli.common import (
+    check_device,
     echo_table,
     note_deprecated,
     note_dry_run,
@@ -157,9 +158,7 @@ def train(data, method, lr, old_alpha, limit, dry_run, out, resume, **options):
         from dlcourse.engine.accelerator import is_cpu_spec
 
         if not is_cpu_spec(config.device):  # an unavailable GPU fails before the data is read
-            from dlcourse.engine import resolve_device
-
-            resolve_device(config.device)
+            check_device(config.device)
     if dry_run:  # every check passed: say which typed values the smoke test replaces
         smoke = {"epochs": config.epochs, "min_count": config.min_count,
                  "limit": min(limit or DRY_RUN_SENTENCES, DRY_RUN_SENTENCES)}

@@ -24,6 +24,7 @@ import click
 
 from dlcourse.cli.common import (
     check_batch_split,
+    check_device,
     check_out_file,
     check_resume,
     device_option,
@@ -230,11 +231,10 @@ def train(data, preset, dry_run, out, resume, **options):
         tokenizer = get_tokenizer(corpus_config.tokenizer or default_tokenizer(name)).config
         check_resume(out, "lm", {**config.resume_values(),
                                  **data_settings(name, tokenizer, read)})
-    from dlcourse.engine import resolve_device
     from dlcourse.engine.distributed import is_main_process, process_group
     from dlcourse.lm import LanguageModel, load_corpus
 
-    resolve_device(config.device)  # an unavailable device fails before the data is read
+    check_device(config.device)  # an unavailable device fails before the data is read
     if dry_run:  # every check passed: say which typed values the smoke test replaces
         note_dry_run({**options, **typed_corpus},
                      {"epochs": 1, "embed_dim": config.embed_dim, "hidden_dim": config.hidden_dim,

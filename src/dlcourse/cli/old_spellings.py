@@ -3,9 +3,11 @@
 ``@group.command(cls=OldSpellings, old_spellings=("--model", "--data"))`` names, for each of
 the verb's arguments in order, the option (or a tuple of alternative options) that once gave
 it: ``vision evaluate --model DIR --data SET`` then runs as ``vision evaluate DIR SET``, with a
-one-line note once the command line parses. An argument given both ways, or an old option
-twice, is one error line (a rewrite before parsing printed the note, then click's
-"unexpected extra argument").
+one-line note when the command ends well (see :func:`~dlcourse.cli.common.note_deprecated`).
+An argument given both ways, an old option twice, or a bad value under an old spelling (a DATA
+that does not exist) is one error line, with no note (a rewrite before parsing printed the
+note, then click's "unexpected extra argument"; a note printed at parsing came before the
+command's own "error: DATA ... does not exist").
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class OldSpellings(click.Command):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         args, old, moved = _move_old_options(ctx, self, list(args))
         rest = super().parse_args(ctx, args)
-        if old:  # after parsing: a refused command line is one error line, no note
+        if old:  # printed when the command ends well: a refused value is one error line
             note_deprecated(" ".join(old), f"'{ctx.command_path} {' '.join(moved)} ...'")
         return rest
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from dlcourse.cli.common import (
+    check_device,
     check_model_dir,
     check_not_input,
     check_out_file,
@@ -49,7 +50,7 @@ DATA_HELP = ("a .csv/.tsv/.txt/.jsonl/.parquet table or a .npy matrix, sklearn:i
 
 
 def _device(ctx, param, value):
-    return check_device_name(value)
+    return check_device(check_device_name(value))  # an absent GPU: as the line is read
 
 
 def _model_dir(ctx, param, value):
@@ -157,8 +158,8 @@ def train(data, out, grid, topology, standardize, label_column, limit, resume, d
     with distributed.process_group(config.device):  # no torch for a single process
         if distributed.world_size() > 1:  # this rank's device in the joined group
             config = config.replace(device=str(distributed.init_distributed(config.device)))
-        else:
-            resolve_backend(config.device, config.backend)  # an unavailable device: before reading
+        else:  # an unavailable device: before reading
+            resolve_backend(check_device(config.device), config.backend)
         if dry_run:  # every check passed: say which typed values the smoke test replaces
             note_dry_run(typed, {"grid": f"{config.m}x{config.n}", "epochs": config.epochs,
                                  "limit": limit}, TRAIN.rename)

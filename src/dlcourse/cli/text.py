@@ -26,7 +26,7 @@ from dlcourse.cli.common import (
     texts_on_missing_option,
 )
 from dlcourse.cli.old_spellings import OldSpellings
-from dlcourse.cli.options import ConfigOptions
+from dlcourse.cli.options import ConfigOptions, given_value
 from dlcourse.errors import DlcourseError
 from dlcourse.text.config import TableConfig, TokenizerConfig, VocabConfig
 from dlcourse.text.formats import TABLE_SUFFIXES, is_table
@@ -260,9 +260,9 @@ def vocab(data, out, limit, top, **options):
     dlcourse text vocab reviews.csv --text-col review --out runs/vocab
     """
     tok_config, reading = _build_configs(options)
-    vocab_config = VOCAB.build(VOCAB.pop(options))
-    if vocab_config.max_size == 0:
-        raise DlcourseError("--max-vocab 0 keeps no token; give 1 or more, or none for all")
+    vocab_options = VOCAB.pop(options)
+    _check_max_vocab(given_value(vocab_options.get("max_size")))
+    vocab_config = VOCAB.build(vocab_options)
     target = None if out is None else _vocab_target(out)
     if data.count("-") > 1:
         raise click.UsageError("DATA names - (standard input) more than once")
@@ -292,6 +292,17 @@ def vocab(data, out, limit, top, **options):
                 for i in range(n_specials, min(len(v), n_specials + top))])
     if target is not None:
         click.echo(f"saved {v.save(target)}")
+
+
+def _check_max_vocab(max_size) -> None:
+    """``text vocab --max-vocab``: 1 or more, or none. ``VocabConfig`` (the Python API) takes 0
+    as well, a vocabulary of the specials alone; printed here it would list nothing, so the
+    command refuses it, and its message names the range the command takes, not the API's."""
+    if isinstance(max_size, int) and max_size < 1:
+        if max_size == 0:
+            raise DlcourseError("--max-vocab 0 keeps no token; give 1 or more, or none for all")
+        raise DlcourseError(f"--max-vocab must be >= 1, or none to keep every token, got "
+                            f"{max_size}")
 
 
 def _vocab_target(out: str) -> Path:

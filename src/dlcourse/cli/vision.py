@@ -19,6 +19,7 @@ import click
 
 from dlcourse.cli.common import (
     check_batch_split,
+    check_device,
     check_input_file,
     device_option,
     echo_table,
@@ -120,12 +121,6 @@ def _check_out_outside(out: Path | None, source: str, data: str, verb: str) -> N
                             f"for a class of images; {verb} into a folder outside DATA")
 
 
-def _check_device(device: str):
-    from dlcourse.engine.device import resolve_device
-
-    return resolve_device(device)
-
-
 def _load_data(source: str, image_size: int, seed: int, on_bad: str, limit: int | None,
                num_workers: int | None, with_train: bool = True):
     """(train, test) of DATA; ``with_train=False``: (None, test), a folder's training images
@@ -212,7 +207,7 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
     check_batch_split(config.batch_size)
     source = _data_source(data, typed=True)
     _check_out_outside(out, source, data, "train")
-    _check_device(config.device)
+    check_device(config.device)
     from dlcourse.engine.distributed import is_main_process, process_group
     from dlcourse.vision.estimator import ImageClassifier
     from dlcourse.vision.training import check_resume
@@ -288,7 +283,7 @@ def evaluate(model_dir, data, limit, on_bad, seed, out, device):
     data = data if data is not None else saved["data"]
     source = _data_source(data)
     _check_out_outside(out, source, data, "evaluate")
-    _check_device(device)
+    check_device(device)
     _check_classes(source, data, model_dir, (manifest.get("state") or {}).get("classes") or [])
     from dlcourse.vision.estimator import ImageClassifier
 
@@ -313,7 +308,7 @@ def predict(model_dir, images, top_k, device):
     if not all(p.strip() for p in images):  # Path("") is ".", named as a directory
         raise DlcourseError("an IMAGE is empty (''); give image files")
     paths = [check_input_file(p, "IMAGE") for p in images]
-    _check_device(device)
+    check_device(device)
     from dlcourse.vision.estimator import ImageClassifier
 
     clf = ImageClassifier.load(model_dir, device=device)

@@ -253,3 +253,26 @@ def test_resuming_a_run_that_stopped_early_keeps_its_best_weights(pang_lee_split
     a, b = first.model_.state_dict(), again.model_.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert again.best_epoch_ == first.best_epoch_
+
+
+def test_scikit_learn_model_selection_runs_on_the_classifier(pang_lee, tiny):
+    """score is accuracy and the classifier says it is one: cross_val_score clones it onto
+    stratified folds (the file is sorted by label: plain folds would train on one class) and
+    GridSearchCV refits the best setting."""
+    from sklearn.base import is_classifier
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+
+    from dlcourse.classify import TextClassifier
+
+    texts, labels = np.array(pang_lee[0]), np.array(pang_lee[1])
+    tiny["epochs"] = 3
+    assert is_classifier(TextClassifier(**tiny))
+    scores = cross_val_score(TextClassifier(**tiny), texts, labels, cv=2)
+    by_hand = [TextClassifier(**tiny).fit(texts[a], labels[a]).score(texts[b], labels[b])
+               for a, b in StratifiedKFold(2).split(texts, labels)]
+    assert scores.tolist() == pytest.approx(by_hand)
+    search = GridSearchCV(TextClassifier(**tiny), {"hidden_size": [8, 16]}, cv=2).fit(texts,
+                                                                                      labels)
+    best = search.best_estimator_
+    assert best.hidden_size == search.best_params_["hidden_size"]
+    assert best.score(texts, labels) == pytest.approx(np.mean(best.predict(texts) == labels))

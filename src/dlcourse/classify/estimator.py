@@ -88,6 +88,7 @@ class TextClassifier(Estimator):
     framework = "torch"
     fitted_attribute = "model_"
     positional = ("model",)
+    estimator_type = "classifier"
 
     # ------------------------------------------------------------------ training
     def fit(self, texts: Sequence[str], labels: Sequence, valid=None, *,
@@ -252,6 +253,16 @@ class TextClassifier(Estimator):
                      brackets)
         inner = slice(1, -1) if brackets is not None else slice(None)  # not [CLS], [SEP]
         return [i for i, x in enumerate(ids) if all(t == self.vocab_.unk_id for t in x[inner])]
+
+    def score(self, texts: Sequence[str], labels: Sequence, batch_size: int = 256) -> float:
+        """Accuracy on a labelled set, as scikit-learn's classifiers score: ``GridSearchCV``
+        and ``cross_val_score`` rank settings by it (on stratified folds).
+
+        Raises:
+            NotFittedError: before ``fit`` or ``load``.
+            DlcourseError: as :meth:`evaluate`.
+        """
+        return self.evaluate(texts, labels, batch_size)["accuracy"]
 
     def evaluate(self, texts: Sequence[str], labels: Sequence, batch_size: int = 256) -> dict:
         """Accuracy, per-class and macro precision/recall/F1, confusion matrix, ROC-AUC (two

@@ -293,6 +293,22 @@ def test_score_lets_scikit_learn_model_selection_pick_a_map(iris):
     assert scores.shape == (3,) and (scores < 0).all()
 
 
+def test_a_map_is_a_pipeline_step_and_sparse_rows_are_named(iris):
+    from scipy import sparse
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, _ = iris
+    pipe = make_pipeline(StandardScaler(), SOM(4, 4, epochs=3, device="cpu"))
+    distances = pipe.fit_transform(X)
+    som = pipe[-1]
+    assert distances.shape == (150, 16)
+    assert np.allclose(distances, som.transform(pipe[0].transform(X)))
+    assert np.allclose(distances.min(1).mean(), som.quantization_error(pipe[0].transform(X)))
+    with pytest.raises(ValueError, match=r"X is a sparse matrix; .* X.toarray\(\)"):
+        SOM(4, 4, device="cpu").fit(sparse.csr_matrix(X))
+
+
 def test_label_agreement_counts_samples_on_unlabelled_units_as_misses(iris):
     # trained on 15 rows, a 10x10 map labels at most 15 units: most of the 150 rows land on
     # units without a label, which used to be left out (0.94 where 20% agreed)
@@ -392,6 +408,10 @@ def test_bad_data_is_named(iris):
         som.predict(X[:, :3])
     with pytest.raises(ValueError, match="not fitted"):
         SOM(3, 3).predict(X)
+    # numbers held as objects (a DataFrame with mixed columns) are floats; text is refused
+    assert np.array_equal(som.predict(X.astype(object)), som.predict(X))
+    with pytest.raises(ValueError, match="must be numeric, got dtype object"):
+        som.predict(np.array([["a", 1.0, 2.0, 3.0]], dtype=object))
 
 
 def test_top_components_by_subspace_iteration_match_the_eigendecomposition():

@@ -124,12 +124,14 @@ class Estimator:
     def __sklearn_tags__(self) -> Any:
         """scikit-learn's tags (its model selection reads them: ``clone``, ``GridSearchCV``,
         ``cross_val_score``), built only when scikit-learn asks for them."""
-        from sklearn.utils import ClassifierTags, Tags, TargetTags
+        from sklearn.utils import ClassifierTags, Tags, TargetTags, TransformerTags
 
         classifier = self.estimator_type == "classifier"
         return Tags(estimator_type=self.estimator_type,
                     target_tags=TargetTags(required=classifier),
-                    classifier_tags=ClassifierTags() if classifier else None)
+                    classifier_tags=ClassifierTags() if classifier else None,
+                    # SOM.transform: distances to the units, as KMeans.transform
+                    transformer_tags=TransformerTags() if hasattr(self, "transform") else None)
 
     def validated_config(self, out_dir: str | os.PathLike | None = None,
                          resume: bool = False) -> Config:

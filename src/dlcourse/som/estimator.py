@@ -274,6 +274,11 @@ class SOM(Estimator):
         X = self._matrix(X)
         return self._runner().transform(X, self._flat_weights())
 
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """``fit(X, y, **fit_params)`` then ``transform(X)``, as scikit-learn's transformers
+        (a map as a step of a ``Pipeline``)."""
+        return self.fit(X, y, **fit_params).transform(X)
+
     def quantization_error(self, X: Any) -> float:
         """Mean distance from each sample to its best matching unit, in the map's ``distance``
         (MiniSom's is Euclidean whatever its activation distance)."""

@@ -29,11 +29,19 @@ def as_matrix(X: Any, name: str = "X") -> np.ndarray:
     """
     if type(X).__module__.startswith("torch"):
         X = X.detach().cpu().numpy()
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):  # scipy.sparse: np.asarray sees one object
+        raise InputError(f"{name} is a sparse matrix; a map needs dense rows: pass "
+                         f"{name}.toarray() (it holds {X.shape[0]} x {X.shape[1]} values)")
     try:
         X = np.asarray(X)
     except ValueError:  # rows of different lengths
         raise InputError(f"{name} has rows of different lengths; give every sample the same "
                          "features") from None
+    if X.dtype.kind == "O":  # numbers held as objects (a DataFrame's mixed columns): floats
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError):
+            pass  # text or other objects: refused below
     if X.dtype.kind not in "fiub":
         raise InputError(f"{name} must be numeric, got dtype {X.dtype}; convert it to floats")
     if X.ndim != 2:

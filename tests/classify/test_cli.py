@@ -113,6 +113,22 @@ def test_predict_notes_texts_without_a_known_word(trained, capsys):
     assert "note:" not in capsys.readouterr().err
 
 
+def test_predict_notes_a_text_col_that_no_table_reads(trained, capsys, tmp_path):
+    _, out = trained
+    main(["classify", "predict", str(out), "a gorgeous, witty film", "--text-col", "review"])
+    captured = capsys.readouterr()
+    assert captured.err.startswith("note: --text-col names a column of a table --file")
+    assert "gorgeous" in captured.out
+    texts = tmp_path / "texts.txt"
+    texts.write_text("a gorgeous, witty film\n")
+    main(["classify", "predict", str(out), "--file", str(texts), "--text-col", "review"])
+    assert "note: --text-col" in capsys.readouterr().err
+    table = tmp_path / "t.csv"
+    table.write_text('review\n"a gorgeous, witty film"\n')
+    main(["classify", "predict", str(out), "--file", str(table), "--text-col", "review"])
+    assert "note: --text-col" not in capsys.readouterr().err
+
+
 def test_api_names_texts_without_a_known_word(tiny_fitted):
     assert tiny_fitted.unknown_texts(["a fine film", "zzz qqq", "", "zzz film"]) == [1, 2]
 

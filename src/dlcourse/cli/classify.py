@@ -362,6 +362,10 @@ def predict(model_dir, texts, file, out, output, batch_size, device, **options):
     reading = READ.build(options, base=model_columns(model_dir), label_col=None,
                          **({} if on_missing is None else {"on_missing": on_missing}))
     texts = list(texts)
+    if options.get("text_col") is not None and (file is None or not is_table(file)):
+        click.echo("note: --text-col names a column of a table --file (.csv, .tsv, .jsonl, "
+                   ".parquet); TEXT arguments and plain text files are read a text a line",
+                   err=True)
     if file is not None:
         if Path(file).suffix.lower() == ".parquet":  # binary by design; pandas checks the rest
             check_input_file(file, "--file")

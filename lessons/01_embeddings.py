@@ -25,9 +25,9 @@ import warnings
 from pathlib import Path
 
 # PyTorch's worker threads (OpenMP) busy-wait between operations. In a Jupyter kernel, while
-# another program used a core, that made training here up to 18x slower (lesson 4, quick
-# settings: 423 s against 23 s); threads that sleep instead cost up to a third on an idle
-# machine. This has to be set before torch is imported.
+# another program used a core, that made training many times slower; threads that sleep
+# instead cost some speed on an idle machine (lessons/README.md, "Times", has the measurements).
+# This has to be set before torch is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
@@ -187,9 +187,9 @@ for probe in PROBES:
 #
 # The same algorithm with the tricks that make it work on a real corpus (a learning rate that
 # decays to zero, subsampling of frequent words, random window sizes) runs as a compiled,
-# multi-threaded kernel: a few seconds per pass over the whole corpus instead of minutes.
-# `method="cbow"` selects CBOW. The result, `model.wv`, is a table of word vectors with
-# `most_similar` (gensim's interface).
+# multi-threaded kernel, fast enough to take several passes over all 1.46 million words (the
+# cell prints its time). `method="cbow"` selects CBOW. The result, `model.wv`, is a table of
+# word vectors with `most_similar` (gensim's interface).
 
 # %%
 from dlcourse.embeddings import Word2Vec
@@ -356,7 +356,8 @@ display(Image(filename=plot_curves(history, ["train_loss"], OUT / "lm_loss.png",
 
 # %%
 table = lm.embedding.weight.detach()
-print(f"table {tuple(table.shape)}; 'water' starts {table[lm_vocab['water'], :5].tolist()}")
+print(f"table {tuple(table.shape)}; 'water' starts "
+      f"{[round(x, 3) for x in table[lm_vocab['water'], :5].tolist()]}")
 for probe in PROBES:
     if probe in lm_vocab:
         print(f"{probe:>7}: {', '.join(nearest(table, lm_vocab.itos, probe))}")
@@ -389,7 +390,9 @@ print(language_model.most_similar("water", topn=6))
 #
 # ### Nearest words
 #
-# The same probe words in each trained table:
+# The same probe words in each trained table. With the full settings, skip-gram, CBOW and GloVe
+# find related words ("red": yellow, purple, white); the quick mode's little text gives mostly
+# frequent words such as "for" and "the".
 
 # %%
 for probe in PROBES:
@@ -423,12 +426,13 @@ for name, s in scores.items():
 # vectors". The language model's table saw about a fifteenth of the text for two epochs, and its
 # task (guess the next word from the current one) rewards what a word predicts rather than what
 # it means, so its neighbours are mostly noise at this size. Published vectors are trained on
-# billions of words; the ranking, not the absolute scores, is the lesson here.
+# billions of words; the ranking, not the absolute scores, is the lesson here. (The quick mode's
+# scores, all near 0 on fewer than 100 pairs, rank nothing.)
 #
 # ### A 2-D map
 #
-# The vectors have 100 dimensions; t-SNE (or PCA in quick mode) squeezes a few probe words and
-# their nearest neighbours onto a plane, keeping near words near.
+# The vectors have 100 dimensions (32 in quick mode); t-SNE (PCA in quick mode) squeezes a few
+# probe words and their nearest neighbours onto a plane, keeping near words near.
 
 # %%
 from dlcourse.embeddings import words_and_neighbors
@@ -457,5 +461,5 @@ display(Image(filename=path))
 # dlcourse lm similar runs/lm-embedding water music
 # ```
 #
-# `--max-lines 6000` reads the 6,000 glosses the language model above used (seconds); without it
-# `lm train` reads all 117,659 (about 3.5 minutes an epoch on one core).
+# `--max-lines 6000` reads the 6,000 training glosses the language model above used; without it
+# `lm train` reads all 117,659 glosses, a training split about 16 times as large.

@@ -25,9 +25,9 @@ import warnings
 from pathlib import Path
 
 # PyTorch's worker threads (OpenMP) busy-wait between operations. In a Jupyter kernel, while
-# another program used a core, that made training here up to 18x slower (lesson 4, quick
-# settings: 423 s against 23 s); threads that sleep instead cost up to a third on an idle
-# machine. This has to be set before torch is imported.
+# another program used a core, that made training many times slower; threads that sleep
+# instead cost some speed on an idle machine (lessons/README.md, "Times", has the measurements).
+# This has to be set before torch is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
@@ -197,8 +197,8 @@ print(f"{total:,} parameters, {head:,} of them in the new head")
 #
 # Cross-entropy over the 10 classes, and SGD with momentum 0.9 as in the lesson. The lesson's
 # learning rate of 0.001 suits its 8,000 steps (10 epochs of 50,000 images); our run takes
-# about 50 steps on a CPU (2 epochs; 4 steps in quick mode, 240 in the lesson's 10 epochs on a
-# GPU), so we take a ten times larger one.
+# about 50 steps on a CPU (2 epochs of 24 batches; 8 steps in quick mode, 240 in the lesson's
+# 10 epochs on a GPU), so we take a ten times larger one.
 
 # %%
 net = net.to(DEVICE)
@@ -210,14 +210,15 @@ optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
 #
 # A plain PyTorch loop: batches of 64 in a new random order each epoch, forward, loss,
 # backward, step; the running loss is printed every 10 batches (every 100 in the lesson,
-# which had 50,000 images) and the mean loss after each epoch.
+# which had 50,000 images; the quick mode's 4 batches an epoch print none) and the mean loss
+# after each epoch.
 
 # %%
 from torch.utils.data import DataLoader
 
 loader = DataLoader(train_ds, batch_size=64, shuffle=True,
                     generator=torch.Generator().manual_seed(0))
-epochs = 1 if QUICK else (10 if DEVICE.type == "cuda" else 2)  # the lesson's 10 on a GPU
+epochs = 2 if QUICK or DEVICE.type != "cuda" else 10  # the lesson's 10 on a GPU
 history = []
 began = time.perf_counter()
 for epoch in range(1, epochs + 1):
@@ -330,7 +331,8 @@ best = models["pretrained, frozen (features)"]
 model_dir = OUT / "fashion-classifier"
 best.save(model_dir)
 loaded = ImageClassifier.load(model_dir)
-print(loaded.predict_images(test_ds.images[:3], k=2))
+for top2 in loaded.predict_images(test_ds.images[:3], k=2):
+    print(", ".join(f"{name} {p:.2f}" for name, p in top2))
 print("true:", [classes[int(y)] for y in test_ds.labels[:3]])
 
 # %% [markdown]

@@ -16,9 +16,9 @@ import warnings
 from pathlib import Path
 
 # PyTorch's worker threads (OpenMP) busy-wait between operations. In a Jupyter kernel, while
-# another program used a core, that made training here up to 18x slower (lesson 4, quick
-# settings: 423 s against 23 s); threads that sleep instead cost up to a third on an idle
-# machine. This has to be set before torch is imported.
+# another program used a core, that made training many times slower; threads that sleep
+# instead cost some speed on an idle machine (lessons/README.md, "Times", has the measurements).
+# This has to be set before torch is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch
@@ -319,7 +319,8 @@ display(Image(filename=plot_curves(history, ["train_loss", "valid_acc"], OUT / "
 # training reviews more than it learns what makes a review positive, and a plain RNN reads
 # the start of a review through many multiplications by the same matrix, so it learns from it
 # slowly. The GRU below, whose gates decide what to keep, does better on the same sentences
-# (with the full settings; the quick mode's one epoch is too short to tell them apart).
+# (with the full settings; in the quick mode's two epochs on a fifth of the sentences every
+# model stays near chance, 50%, and the curves tell nothing).
 #
 # ## The same process with `dlcourse.classify`
 #
@@ -361,7 +362,7 @@ for h in clf.history_:
 
 # %%
 began = time.perf_counter()
-gru = TextClassifier(model="gru", epochs=1 if QUICK else 3, **LESSON)
+gru = TextClassifier(model="gru", epochs=2 if QUICK else 3, **LESSON)
 gru.fit(train_texts, train_labels, valid=(valid_texts, valid_labels))
 print(f"GRU: {time.perf_counter() - began:.0f} s, validation accuracy "
       f"{gru.evaluate(valid_texts, valid_labels)['accuracy']:.3f}")

@@ -159,11 +159,11 @@ for title, w in [("random start", start), ("trained", trained)]:
           f"TE {te:.3f} (library {lib.topographic_error(X2):.3f})")
 
 # %% [markdown]
-# The library's `algorithm="online"` is the same rule (compiled, so it runs the
-# per-sample loop hundreds of times faster); the default `algorithm="batch"` instead moves
-# every unit, once per epoch, to the neighbourhood-weighted mean of the samples it and its
-# neighbours win. Same grid, same schedule (with the quick mode's few epochs the batch map is
-# still coarse; with the full settings the two end up about equally good):
+# The library's `algorithm="online"` is the same rule, compiled instead of a Python loop; the
+# default `algorithm="batch"` instead moves every unit, once per epoch, to the
+# neighbourhood-weighted mean of the samples it and its neighbours win. Same grid, same schedule
+# (with the quick mode's few epochs the batch map is still coarse; with the full settings the two
+# end up about equally good):
 
 # %%
 for algorithm in ("online", "batch"):
@@ -213,8 +213,8 @@ display(Image(filename=plot_umatrix(som.distance_map(), OUT / "umatrix.png", "he
 # ### The hit map
 #
 # How many training digits each unit wins, and (now using the labels, only to read the
-# map) the digit most of them show. Neighbouring units share digits; the borders between
-# digit regions follow the ridges of the U-matrix.
+# map) the digit most of them show. Neighbouring units share digits, and the borders between
+# digit regions tend to lie along the darker ridges of the U-matrix.
 
 # %%
 hits = som.activation_response(X_train)          # (side, side) counts

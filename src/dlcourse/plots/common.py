@@ -51,6 +51,22 @@ def glyphs_noted() -> Iterator[None]:
                     ", ".join(missing))
 
 
+def epoch_axis(ax) -> None:
+    """Label ``ax``'s x axis "epoch" with whole-number ticks, once its lines are drawn (one or
+    two epochs got ticks such as 0.96, 1.04 or 1.5)."""
+    import math
+
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel("epoch")
+    low, high = ax.get_xlim()
+    whole = list(range(math.ceil(low), math.floor(high) + 1))
+    if len(whole) <= 1:  # one epoch: the locator would fall back to fractions
+        ax.set_xticks(whole)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
     """Save ``fig`` as PNG atomically and close it."""
     import matplotlib.pyplot as plt
@@ -95,7 +111,7 @@ def plot_histories(
                 xs, ys = zip(*points)
                 label = key if not name else name if len(keys) == 1 else f"{name} {key}"
                 ax.plot(xs, ys, marker="o", label=label)
-    ax.set_xlabel("epoch")
+    epoch_axis(ax)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)

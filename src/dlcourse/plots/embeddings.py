@@ -100,8 +100,34 @@ def plot_word_map(words: Sequence[str], vectors: np.ndarray, path: str | os.Path
     ax.set_xticks([])
     ax.set_yticks([])
     with glyphs_noted():
+        _spread_labels(ax, labels)
         _fit_labels(ax, labels)
     return save_figure(fig, path)
+
+
+def _spread_labels(ax, labels: list, gap: float = 3.0) -> None:
+    """Move each label that would cover one placed before it to the first free corner of its
+    point (above right, below right, above left, below left; the corner covering the fewest
+    when none is free): near words of a tight cluster printed over each other."""
+    ax.get_xlim(), ax.get_ylim()  # apply the pending autoscale: the boxes depend on it
+    renderer = ax.figure.canvas.get_renderer()
+    to_points = 72.0 / ax.figure.dpi
+    placed: list = []  # the window extents of the labels placed so far
+    for label in labels:
+        box = label.get_window_extent(renderer)
+        w, h = box.width * to_points, box.height * to_points  # the label's size in points
+        corners = [(gap, gap), (gap, -gap - h), (-gap - w, gap), (-gap - w, -gap - h)]
+        covered = []
+        for corner in corners:
+            label.set_position(corner)  # offset points from the word's dot
+            box = label.get_window_extent(renderer)
+            covered.append(sum(box.overlaps(other) for other in placed))
+            if not covered[-1]:
+                break
+        else:
+            label.set_position(corners[int(np.argmin(covered))])
+            box = label.get_window_extent(renderer)
+        placed.append(box)
 
 
 def _fit_labels(ax, labels: list, rounds: int = 50) -> None:

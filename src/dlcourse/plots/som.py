@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcourse.errors import InputError
-from dlcourse.plots.common import new_figure, save_figure
+from dlcourse.plots.common import epoch_axis, new_figure, save_figure
 
 
 def _cells(ax, values: np.ndarray, topology: str, cmap: str = "viridis", vmin=None, vmax=None):
@@ -170,11 +170,11 @@ def plot_weight_scatter(X: np.ndarray, weights: np.ndarray, path: str | os.PathL
 def plot_som_history(history: Sequence[dict], path: str | os.PathLike,
                      title: str = "SOM training") -> Path:
     """Quantization and topographic error per epoch, side by side."""
-    fig, axes = new_figure(9, 3.5, ncols=2)
+    fig, axes = new_figure(9, 3.5, ncols=2, layout="constrained")  # the title clears the axes
     epochs = [h["epoch"] for h in history]
     for ax, key in zip(axes, ("quantization_error", "topographic_error"), strict=True):
         ax.plot(epochs, [h[key] for h in history], marker="o")
-        ax.set_xlabel("epoch")
+        epoch_axis(ax)
         ax.set_title(key.replace("_", " "))
         ax.grid(alpha=0.3)
     fig.suptitle(title)

@@ -39,3 +39,26 @@ def test_word_map_labels_of_a_tight_cluster_do_not_cover_each_other():
     _spread_labels(ax, labels)
     assert overlaps() == 0
     assert labels[0].xyann == (3, 3) and labels[-1].xyann == (3, 3)  # free ones stay put
+
+
+@pytest.mark.parametrize("names, below", [
+    (["a", "b"], False),
+    (["lesson RNN (Embedding -> RNN -> Linear)", "Transformer encoder, GloVe 50d",
+      "Kim's CNN + n-gram score, GloVe 50d + MiniLM words (the defaults)"], True),
+])
+def test_a_wide_legend_goes_below_the_curves(monkeypatch, tmp_path, names, below):
+    # three long model names filled the axes' lower half and hid the RNN's points
+    from dlcourse.plots import common
+
+    kept = {}
+    monkeypatch.setattr(common, "save_figure", lambda fig, path: kept.setdefault("fig", fig))
+    histories = {name: [{"epoch": e, "acc": 0.5 + 0.01 * e} for e in (1, 2, 3)]
+                 for name in names}
+    common.plot_histories(histories, ["acc"], tmp_path / "x.png")
+    fig = kept["fig"]
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    frame = ax.get_window_extent(renderer)
+    assert bool(legend.y1 <= frame.y0) == below
+    assert below or frame.contains(legend.x0, legend.y0)

@@ -115,7 +115,11 @@ def plot_histories(
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    lines = ax.get_legend_handles_labels()[1]
+    if sum(len(label) for label in lines) > 80:  # a wide legend covers the curves: put it below
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
+    else:
+        ax.legend()
     return save_figure(fig, path)
 
 

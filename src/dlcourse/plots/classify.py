@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.plots.common import new_figure, save_figure
+from dlcourse.plots.common import new_figure, place_legend, save_figure
 
 
 def plot_roc_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]],
@@ -21,5 +21,5 @@ def plot_roc_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]],
     ax.set_xlabel("false-positive rate")
     ax.set_ylabel("true-positive rate")
     ax.set_title(title)
-    ax.legend(fontsize=7, loc="lower right")
+    place_legend(ax, "lower right", fontsize=7)
     return save_figure(fig, path)

@@ -67,6 +67,16 @@ def epoch_axis(ax) -> None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
+def place_legend(ax, loc: str = "best", **kwargs) -> None:
+    """``ax.legend(loc=loc, **kwargs)``, or below the axes when its labels are long: a wide
+    legend inside covered the curves (the classify chapter's model names)."""
+    labels = ax.get_legend_handles_labels()[1]
+    if sum(len(label) for label in labels) > 80:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False, **kwargs)
+    else:
+        ax.legend(loc=loc, **kwargs)
+
+
 def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
     """Save ``fig`` as PNG atomically and close it."""
     import matplotlib.pyplot as plt
@@ -115,11 +125,7 @@ def plot_histories(
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    lines = ax.get_legend_handles_labels()[1]
-    if sum(len(label) for label in lines) > 80:  # a wide legend covers the curves: put it below
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
-    else:
-        ax.legend()
+    place_legend(ax)
     return save_figure(fig, path)
 
 

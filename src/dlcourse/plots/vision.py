@@ -77,7 +77,7 @@ def plot_predictions(images: Sequence[np.ndarray],
 def plot_learning_curves(rows: Sequence[dict], path: str | Path, x: str = "n_train",
                          y: str = "accuracy", group: str = "method", title: str = "") -> Path:
     """Accuracy against training-set size (log axis), one line per ``group`` value."""
-    from dlcourse.plots.common import new_figure, save_figure
+    from dlcourse.plots.common import new_figure, place_legend, save_figure
 
     fig, ax = new_figure(5.5, 3.8)
     for name in dict.fromkeys(r[group] for r in rows):
@@ -87,7 +87,7 @@ def plot_learning_curves(rows: Sequence[dict], path: str | Path, x: str = "n_tra
     ax.set_xlabel("training images")
     ax.set_ylabel("test accuracy")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    place_legend(ax, fontsize=8)
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()

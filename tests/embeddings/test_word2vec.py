@@ -275,3 +275,28 @@ def test_cpu_training_needs_no_torch(lee_sentences, monkeypatch, method):
     model = Word2Vec(method=method, vector_size=8, min_count=3, epochs=1,
                      workers=2).fit(lee_sentences[:40])
     assert len(model.wv) > 50 and np.isfinite(model.wv.vectors).all()
+
+
+def test_a_gensim_or_stanford_user_is_told_what_to_write():
+    """gensim's habits (data in the constructor, sg=1, size=, hs=) and Stanford's option names:
+    accepted where they mean the same, otherwise one error saying what to write here."""
+    from dlcourse.embeddings import GloVe, Word2Vec
+    from dlcourse.errors import ConfigError
+
+    sentences = [["the", "cat", "sat"], ["the", "dog", "ran"]]
+    with pytest.raises(TypeError, match=r"pass the data to fit: Word2Vec\(...\)\.fit\(data\)"):
+        Word2Vec(sentences, vector_size=10, min_count=1)
+    with pytest.raises(TypeError, match="takes settings only"):
+        Word2Vec(iter(sentences))
+    for kwargs, message in [
+            (dict(sentences=sentences), r"pass the data to fit: Word2Vec\(...\)\.fit\(sentences\)"),
+            (dict(sg=1), r"method='skipgram' \(sg=1\) or method='cbow' \(sg=0\)"),
+            (dict(size=50), "size is vector_size"), (dict(hs=1), "negative sampling"),
+            (dict(corpus_file="c.txt"), r"fit\('corpus.txt'\)")]:
+        with pytest.raises(ConfigError, match=message):
+            Word2Vec(**kwargs)
+    assert Word2Vec(max_final_vocab=10).max_vocab == 10
+    glove = GloVe(max_iter=3, window_size=4, vocab_min_count=2, learning_rate=0.1)
+    assert (glove.epochs, glove.window, glove.min_count, glove.eta) == (3, 4, 2, 0.1)
+    with pytest.raises(ConfigError, match="GloVe trains on the CPU"):
+        GloVe(device="cpu")

@@ -32,6 +32,16 @@ BACKENDS = ("auto", "numba", "torch")
 MAX_WORKERS = 1024  # threads; 100,000 hung starting them
 RESUME_FREE = ("epochs", "workers", "device", "memory_mb")
 
+
+def _data_goes_to_fit(estimator: str) -> dict[str, str]:
+    """The hints for the data a gensim user passes to the constructor, which here only stores
+    settings."""
+    return {name: f"the constructor only stores settings; pass the data to fit: "
+                  f"{estimator}(...).fit({what})"
+            for name, what in (("sentences", "sentences"), ("corpus_iterable", "sentences"),
+                               ("corpus_file", "'corpus.txt'"))}
+
+
 @dataclass
 class Word2VecConfig(Config):
     """Every hyper-parameter of :class:`~dlcourse.embeddings.Word2Vec` (skip-gram or CBOW with
@@ -39,7 +49,18 @@ class Word2VecConfig(Config):
     decay, as word2vec.c and gensim train)."""
 
     aliases: ClassVar[dict[str, str]] = {"embed_dim": "vector_size", "min_freq": "min_count",
-                                           "lr": "alpha", "min_lr": "min_alpha"}
+                                           "lr": "alpha", "min_lr": "min_alpha",
+                                           "max_final_vocab": "max_vocab"}  # gensim's
+    elsewhere: ClassVar[dict[str, str]] = {**_data_goes_to_fit("Word2Vec"), **{
+        "sg": "gensim's sg is method here: method='skipgram' (sg=1) or method='cbow' (sg=0)",
+        "hs": "hierarchical softmax is not implemented; negative sampling (negative=5) is",
+        "size": "gensim 3's size is vector_size (gensim 4's name)",
+        "iter": "gensim 3's iter is epochs (gensim 4's name)",
+        "max_vocab_size": "to keep the N most frequent words write max_vocab=N",
+        "compute_loss": "the loss is always measured: history_ holds it per epoch",
+        "callbacks": "pass one function to fit: fit(sentences, callback=fn), called with the "
+                     "epoch, words, words/s and loss",
+    }}
     resume_free: ClassVar[tuple[str, ...]] = RESUME_FREE
 
 
@@ -94,7 +115,15 @@ class GloVeConfig(Config):
     defaults: a symmetric window weighted 1/distance, AdaGrad, x_max 100, alpha 0.75)."""
 
     aliases: ClassVar[dict[str, str]] = {"embed_dim": "vector_size", "min_freq": "min_count",
-                                           "lr": "eta"}
+                                           "lr": "eta",  # Stanford's glove.c and build scripts:
+                                           "learning_rate": "eta", "max_iter": "epochs",
+                                           "window_size": "window", "vocab_min_count": "min_count",
+                                           "threads": "workers"}
+    elsewhere: ClassVar[dict[str, str]] = {
+        **_data_goes_to_fit("GloVe"),
+        "device": "GloVe trains on the CPU (a compiled lock-free AdaGrad kernel); it takes no "
+                  "device",
+    }
     resume_free: ClassVar[tuple[str, ...]] = RESUME_FREE
 
 

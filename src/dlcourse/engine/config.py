@@ -97,9 +97,13 @@ class Config:
     without it was trained with (``ClassifierConfig``: ``ngrams`` -> 0): :meth:`from_dict`
     fills it in, and a resume compares against it. ``resume_free`` names the fields a resumed
     run may change (speed, place, where it stops): :meth:`resume_values` leaves them out.
+    ``elsewhere`` maps names the peer libraries use that mean something else here, or nothing,
+    to what to write instead (``Word2VecConfig``: gensim's ``sg``): the unknown-parameter
+    error says it.
     """
 
     aliases: ClassVar[dict[str, str]] = {}
+    elsewhere: ClassVar[dict[str, str]] = {}
     before: ClassVar[dict[str, Any]] = {}
     resume_free: ClassVar[tuple[str, ...]] = ()
 
@@ -133,6 +137,9 @@ class Config:
                                       field=name)
                 changes[name] = changes.pop(alias)
         unknown = [k for k in changes if k not in names]
+        if unknown and unknown[0] in self.elsewhere:
+            raise ConfigError(f"unknown parameter {unknown[0]!r} for {type(self).__name__}: "
+                              f"{self.elsewhere[unknown[0]]}", field=unknown[0])
         if unknown:
             raise ConfigError(
                 f"unknown parameter {unknown[0]!r} for {type(self).__name__}; valid parameters: "

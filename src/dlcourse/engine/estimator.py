@@ -100,6 +100,11 @@ class Estimator:
         for name, value in zip(self.positional, args):
             if name in params:
                 raise TypeError(f"{name} given both positionally and by name")
+            if not isinstance(value, str | Config) and hasattr(value, "__iter__"):
+                # Word2Vec(sentences, ...) as in gensim, SOM(X): data where a setting goes
+                raise TypeError(f"{type(self).__name__}(...) takes settings only ({name} got "
+                                f"{type(value).__name__}); pass the data to fit: "
+                                f"{type(self).__name__}(...).fit(data)")
             params[name] = value
         if config is None:
             config = self.config_class()

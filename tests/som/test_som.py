@@ -447,3 +447,22 @@ def test_load_refuses_an_unavailable_device_at_once(tmp_path):
     with pytest.raises(DlcourseError, match="'cuda' asked for but CUDA is not available"):
         SOM.load(tmp_path / "map", device="cuda")
     assert SOM.load(tmp_path / "map", device="cpu").device_ == "cpu"
+
+
+def test_a_minisom_or_scikit_learn_user_is_told_what_to_write():
+    """MiniSom's names mean the same here (neighborhood_function, activation_distance,
+    random_seed; scikit-learn's random_state); its input_len and decay functions get a hint."""
+    from dlcourse.errors import ConfigError
+
+    som = SOM(5, 5, neighborhood_function="bubble", activation_distance="cosine",
+              random_seed=3)
+    assert (som.neighborhood, som.distance, som.seed) == ("bubble", "cosine", 3)
+    assert SOM(3, 3, random_state=7).get_params()["seed"] == 7
+    with pytest.raises(TypeError, match="MiniSom's third, input_len, is not needed"):
+        SOM(10, 10, 4)
+    with pytest.raises(ConfigError, match="input_len is not needed"):
+        SOM(10, 10, input_len=4)
+    with pytest.raises(ConfigError, match="write decay='inverse_time'"):
+        SOM(10, 10, decay_function="asymptotic_decay")
+    with pytest.raises(ConfigError, match="random_state and seed are one parameter"):
+        SOM(3, 3, random_state=1, seed=2)

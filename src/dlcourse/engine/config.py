@@ -99,7 +99,9 @@ class Config:
     run may change (speed, place, where it stops): :meth:`resume_values` leaves them out.
     ``elsewhere`` maps names the peer libraries use that mean something else here, or nothing,
     to what to write instead (``Word2VecConfig``: gensim's ``sg``): the unknown-parameter
-    error says it.
+    error says it; a key ``"positional N"`` is said when N positional arguments are given
+    (``SOMConfig``: MiniSom's third, ``input_len``). Every config with a ``seed`` also takes
+    scikit-learn's ``random_state`` for it.
     """
 
     aliases: ClassVar[dict[str, str]] = {}
@@ -125,12 +127,18 @@ class Config:
             cls._hints_cache = cache
         return cache
 
+    @classmethod
+    def all_aliases(cls) -> dict[str, str]:
+        """:attr:`aliases`, and scikit-learn's ``random_state`` for a config with a ``seed``."""
+        common = {"random_state": "seed"} if "seed" in cls.field_names() else {}
+        return {**common, **cls.aliases}
+
     def replace(self, **changes: Any) -> Config:
         """A copy with ``changes`` applied; an unknown name raises ConfigError listing the valid
         ones; an alias (:attr:`aliases`) stands for its field. Values are not validated here
         (see :meth:`validate`)."""
         names = self.field_names()
-        for alias, name in self.aliases.items():
+        for alias, name in self.all_aliases().items():
             if alias in changes:
                 if name in changes:
                     raise ConfigError(f"{alias} and {name} are one parameter; give it once",

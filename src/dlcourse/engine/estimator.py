@@ -84,7 +84,7 @@ class Estimator:
             if not any(name in klass.__dict__ for klass in cls.__mro__):
                 setattr(cls, name, _config_property(name))
         # the other lessons' names a constructor takes (SOM(lr=...)) read and set their field
-        for alias, name in config_class.aliases.items():
+        for alias, name in config_class.all_aliases().items():
             if not any(alias in klass.__dict__ for klass in cls.__mro__):
                 setattr(cls, alias, _config_property(name))
 
@@ -94,9 +94,10 @@ class Estimator:
                 raise TypeError("pass the config positionally or as config=, not both")
             config, args = args[0], args[1:]
         if len(args) > len(self.positional):
+            extra = self.config_class.elsewhere.get(f"positional {len(self.positional) + 1}")
             raise TypeError(f"{type(self).__name__} takes at most {len(self.positional)} "
                             f"positional arguments ({', '.join(self.positional)}); pass the "
-                            "others by name")
+                            "others by name" + (f" ({extra})" if extra else ""))
         for name, value in zip(self.positional, args):
             if name in params:
                 raise TypeError(f"{name} given both positionally and by name")

@@ -84,7 +84,7 @@ class LanguageModel(Estimator):
         lesson's model). Settings changed before, or given in the same call, stay."""
         old, new = self.config.model, params.get("model", self.config.model)
         if new != old and old in PRESETS and new in PRESETS:
-            given = {self.config_class.aliases.get(name, name) for name in params}
+            given = {self.config_class.all_aliases().get(name, name) for name in params}
             before, after = LMConfig.preset(old), LMConfig.preset(new)
             for name in self.config.field_names():
                 if name not in given and getattr(self.config, name) == getattr(before, name):

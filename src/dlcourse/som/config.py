@@ -57,7 +57,23 @@ class SOMConfig(Config):
     topographic, higher quantization error).
     """
 
-    aliases: ClassVar[dict[str, str]] = {"lr": "learning_rate", "lr_end": "learning_rate_end"}
+    aliases: ClassVar[dict[str, str]] = {"lr": "learning_rate", "lr_end": "learning_rate_end",
+                                           # MiniSom's names
+                                           "neighborhood_function": "neighborhood",
+                                           "activation_distance": "distance",
+                                           "random_seed": "seed"}
+    elsewhere: ClassVar[dict[str, str]] = {
+        "input_len": "MiniSom's input_len is not needed: the map takes its features from the "
+                     "data given to fit",
+        "positional 3": "MiniSom's third, input_len, is not needed: the map takes its features "
+                        "from the data given to fit",
+        "decay_function": "write decay='inverse_time' (MiniSom's decays), 'exponential' or "
+                          "'linear'; it shapes both the radius and the learning rate",
+        "sigma_decay_function": "write decay=... (one schedule for the radius and the learning "
+                                "rate) and sigma_end=... (the last radius)",
+        "x": "write SOM(rows, cols): the grid's size comes first, positionally or as m and n",
+        "y": "write SOM(rows, cols): the grid's size comes first, positionally or as m and n",
+    }
     resume_free: ClassVar[tuple[str, ...]] = RESUME_FREE
 
 

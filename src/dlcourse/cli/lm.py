@@ -58,10 +58,12 @@ from dlcourse.lm.config import (
 
 group = click.Group("lm", help="Train and use the embedding-layer and LSTM language models.")
 
-# field -> spellings, the first "--" one shown first and named in errors; the second of a pair
-# is the other lessons' (or this lesson's earlier) name for the same setting
-RENAME = {"num_layers": "--layers", "tie_weights": "--tie",
-          "grad_clip": ("--grad-clip", "--clip"), "hidden_dim": ("--hidden-size", "--hidden-dim"),
+# field -> spellings, the first "--" one shown first and named in errors; the others are the
+# other lessons' (or this lesson's earlier) names for the same setting, and pytorch/examples'
+# word_language_model's (--emsize, --nhid, --nlayers, --clip)
+RENAME = {"num_layers": ("--layers", "--nlayers"), "tie_weights": "--tie",
+          "embed_dim": ("--embed-dim", "--emsize"), "grad_clip": ("--grad-clip", "--clip"),
+          "hidden_dim": ("--hidden-size", "--hidden-dim", "--nhid"),
           "max_size": ("--max-vocab", "--max-size"), "min_freq": ("--min-freq", "--min-count"),
           "max_lines": ("--max-lines", "--limit")}
 TRAIN = ConfigOptions(LMConfig, exclude=("model",), rename=RENAME)

@@ -37,7 +37,10 @@ from dlcourse.vision.config import TransferConfig
 
 group = click.Group("vision", help="Transfer learning: ImageNet backbones on your images.")
 
-TRAIN = ConfigOptions(TransferConfig, rename={"hflip": "--flip"})
+# --model as classify and lm train name their model; --model and --wd as torchvision's
+# classification recipes (references/classification/train.py) spell them
+TRAIN = ConfigOptions(TransferConfig, rename={"hflip": "--flip", "arch": ("--arch", "--model"),
+                                              "weight_decay": ("--weight-decay", "--wd")})
 DATA_NAMES = ("cifar-10", "cifar-100", "fashion-mnist", "mnist-5k")
 DRY_RUN_IMAGES = 32
 ON_BAD = click.Choice(["skip", "stop"])

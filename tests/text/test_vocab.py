@@ -121,3 +121,34 @@ def test_a_vocabulary_dict_without_roles_keeps_the_default_tokens():
         Vocab.from_dict({"itos": "abc"})  # read as the tokens a, b, c before
     with pytest.raises(ValueError, match="id -1 is out of range"):
         v.lookup_tokens([-1])  # the last token before
+
+
+def test_torchtext_tutorial_code_runs_as_written():
+    """The PyTorch text-classification tutorial's vocabulary lines, unchanged but the import:
+    build_vocab_from_iterator, set_default_index, vocab(tokens), get_itos/get_stoi."""
+    from dlcourse.text import build_vocab_from_iterator, get_tokenizer
+
+    train_iter = [(1, "Here is an example!"), (2, "an example, and another example")]
+    tokenizer = get_tokenizer("basic_english")
+
+    def yield_tokens(data_iter):
+        for _, text in data_iter:
+            yield tokenizer(text)
+
+    vocab = build_vocab_from_iterator(yield_tokens(train_iter), specials=["<unk>"])
+    with pytest.raises(KeyError, match="'zebra' is not in the vocabulary"):
+        vocab(["zebra"])  # as in torchtext: no default index yet
+    vocab.set_default_index(vocab["<unk>"])
+    # by count, ties alphabetical, as torchtext orders them
+    assert vocab.get_itos() == ["<unk>", "example", "an", "!", ",", "and", "another", "here",
+                                "is"]
+    assert vocab(["here", "is", "an", "example", "zebra"]) == [7, 8, 2, 1, 0]
+    assert vocab.get_stoi()["example"] == 1 and vocab.lookup_token(1) == "example"
+    assert vocab.lookup_indices(["and"]) == [5] and vocab.get_default_index() == 0
+    capped = build_vocab_from_iterator(yield_tokens(train_iter), specials=["<unk>", "<pad>"],
+                                       special_first=False, max_tokens=4, min_freq=1)
+    assert capped.get_itos() == ["example", "an", "<unk>", "<pad>"]
+    assert build_vocab_from_iterator(yield_tokens(train_iter), min_freq=2).get_itos() == [
+        "example", "an"]
+    with pytest.raises(ValueError, match="max_tokens 1 leaves no room"):
+        build_vocab_from_iterator([["a"]], specials=["<unk>"], max_tokens=1)

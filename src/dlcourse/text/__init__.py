@@ -37,6 +37,6 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "tokenizers": ["TOKENIZERS", "BasicEnglishTokenizer", "RegexTokenizer", "SpacyTokenizer",
                    "Tokenizer", "WhitespaceTokenizer", "basic_english", "get_tokenizer",
                    "tokenizer_from_config"],
-    "vocab": ["UnknownTokenError", "Vocab"],
+    "vocab": ["UnknownTokenError", "Vocab", "build_vocab_from_iterator"],
     "wordpiece": ["WordPieceTokenizer"],
 })

@@ -12,7 +12,7 @@ from typing import Any
 from dlcourse.errors import InputError, MissingFileError, UnknownTokenError
 from dlcourse.text.labels import as_id
 
-__all__ = ["Vocab", "UnknownTokenError"]
+__all__ = ["Vocab", "UnknownTokenError", "build_vocab_from_iterator"]
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,41 @@ class Vocab:
         bounds = f"out of range for a vocabulary of {n}"
         return [itos[as_id(i, n, "id", bounds)] for i in ids]
 
+    # torchtext's Vocab interface, so that code written for it (the PyTorch tutorials) runs
+    def __call__(self, tokens: Iterable[str]) -> list[int]:
+        """``vocab(tokens)``: :meth:`lookup` (torchtext's call)."""
+        return self.lookup(tokens)
+
+    def lookup_indices(self, tokens: Iterable[str]) -> list[int]:
+        """torchtext's name of :meth:`lookup`."""
+        return self.lookup(tokens)
+
+    def lookup_token(self, index: int) -> str:
+        """The token of one id (torchtext's name)."""
+        return self.lookup_tokens([index])[0]
+
+    def get_itos(self) -> list[str]:
+        """A copy of :attr:`itos` (torchtext's name)."""
+        return list(self.itos)
+
+    def get_stoi(self) -> dict[str, int]:
+        """A copy of :attr:`stoi` (torchtext's name)."""
+        return dict(self.stoi)
+
+    def set_default_index(self, index: int | None) -> None:
+        """Map unknown tokens to ``index`` (its token becomes :attr:`unk_token`), or raise
+        :class:`UnknownTokenError` for them with None: torchtext's way to name the unknown
+        token, e.g. ``vocab.set_default_index(vocab["<unk>"])``."""
+        if index is None:
+            self.unk_token, self.unk_id = None, None
+            return
+        self.unk_token = self.lookup_token(index)
+        self.unk_id = self.stoi[self.unk_token]
+
+    def get_default_index(self) -> int | None:
+        """:attr:`unk_id` (torchtext's name)."""
+        return self.unk_id
+
     def coverage(self, token_lists: Iterable[Sequence[str]]) -> float:
         """Fraction of running tokens in ``token_lists`` that are in the vocabulary (0..1)."""
         seen = known = 0
@@ -220,3 +255,36 @@ class Vocab:
             return cls.from_dict(d)
         except ValueError as e:
             raise InputError(f"{path}: {e}") from None
+
+
+def build_vocab_from_iterator(iterator: Iterable[Sequence[str]], min_freq: int = 1,
+                              specials: Sequence[str] | None = None, special_first: bool = True,
+                              max_tokens: int | None = None) -> Vocab:
+    """torchtext's ``build_vocab_from_iterator``, with its arguments and result: a
+    :class:`Vocab` of the tokens seen ``min_freq`` times, most frequent first, with ``specials``
+    first (or last); ``max_tokens`` counts the specials too. As in torchtext no token is the
+    unknown one until ``vocab.set_default_index(vocab["<unk>"])`` (until then an unknown token
+    raises); :meth:`Vocab.build` is the one-call form with ``<pad>`` and ``<unk>``.
+
+    Raises:
+        ValueError: ``max_tokens`` not above the number of specials, or a bad ``min_freq``.
+
+    Example:
+        >>> vocab = build_vocab_from_iterator([["a", "b", "a"]], specials=["<unk>"])
+        >>> vocab.set_default_index(vocab["<unk>"])
+        >>> vocab(["a", "zzz"]), vocab.get_itos()
+        ([1, 0], ['<unk>', 'a', 'b'])
+    """
+    specials = list(dict.fromkeys(specials or ()))
+    if max_tokens is not None and max_tokens <= len(specials):
+        raise InputError(f"max_tokens {max_tokens} leaves no room beside the {len(specials)} "
+                         "specials; give a larger number")
+    size = None if max_tokens is None else max_tokens - len(specials)
+    plain = Vocab.build(iterator, max_size=size, min_freq=min_freq,
+                        specials=(), unk_token=None, pad_token=None)
+    freqs = dict(zip(plain.itos, plain.freqs, strict=True))
+    # torchtext's order: by count, highest first, ties in alphabetical order
+    words = sorted((t for t in plain.itos if t not in set(specials)),
+                   key=lambda t: (-freqs[t], t))
+    itos = specials + words if special_first else words + specials
+    return Vocab(itos, [freqs.get(t, 0) for t in itos], unk_token=None, pad_token=None)

@@ -242,3 +242,34 @@ def test_query_arguments_of_the_wrong_kind_are_named(glove):
         glove.most_similar(word, restrict_vocab="all")
     assert glove.most_similar_cosmul(word, topn=None).shape == (len(glove),)
     assert glove.most_similar(word, topn=0) == []
+
+
+def test_gensims_other_queries_give_gensims_answers(glove, glove_path, tmp_path):
+    """n_similarity, distance(s), similar_by_word/vector, closer_than, rank, get_mean_vector,
+    has_index_for and evaluate_word_pairs, against gensim on the same vectors."""
+    ref = GensimKV.load_word2vec_format(glove_path, no_header=True)
+    w = glove.index_to_key
+    a, b, c, d = w[3], w[7], w[11], w[20]
+    assert glove.n_similarity([a, b], [c, d]) == pytest.approx(ref.n_similarity([a, b], [c, d]),
+                                                                abs=1e-5)
+    assert glove.distance(a, b) == pytest.approx(ref.distance(a, b), abs=1e-5)
+    np.testing.assert_allclose(glove.distances(a, [b, c]), ref.distances(a, [b, c]), atol=1e-5)
+    np.testing.assert_allclose(glove.distances(a), ref.distances(a), atol=1e-5)
+    assert [x for x, _ in glove.similar_by_word(a, topn=5)] == [
+        x for x, _ in ref.similar_by_word(a, topn=5)]
+    assert [x for x, _ in glove.similar_by_vector(glove[b], topn=5)] == [
+        x for x, _ in ref.similar_by_vector(ref[b], topn=5)]
+    assert sorted(glove.closer_than(a, d)) == sorted(ref.closer_than(a, d))
+    assert glove.rank(a, d) == ref.rank(a, d)
+    np.testing.assert_allclose(glove.get_mean_vector([a, b, "not-a-word"]),
+                               ref.get_mean_vector([a, b, "not-a-word"]), atol=1e-6)
+    assert glove.has_index_for(a) and not glove.has_index_for("not-a-word")
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"{w[i]}\t{w[i + 5]}\t{(i * 7) % 10}\n" for i in range(20)) +
+                     "zzzz\tqqqq\t3\n")
+    (pearson, p1), (rho, p2), oov = glove.evaluate_word_pairs(pairs)
+    (ref_pearson, ref_p1), (ref_rho, ref_p2), ref_oov = ref.evaluate_word_pairs(pairs)
+    assert (pearson, rho, oov) == pytest.approx((ref_pearson, ref_rho, ref_oov), abs=1e-5)
+    assert (p1, p2) == pytest.approx((ref_p1, ref_p2), rel=1e-3, abs=1e-6)
+    with pytest.raises(ValueError, match="at least one word in each list"):
+        glove.n_similarity([], [a])

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from dlcourse.embeddings.gensim_queries import GensimQueries
 from dlcourse.errors import DlcourseError, InputError, MissingFileError, UnknownTokenError, a_quoted
 
 log = logging.getLogger(__name__)
@@ -38,11 +39,13 @@ def _count(value: Any, name: str, none: bool = False) -> int | None:
     raise InputError(f"{name} must be a whole number >= 0{allowed}, got {value!r}")
 
 
-class KeyedVectors:
+class KeyedVectors(GensimQueries):
     """Word vectors keyed by word: the result of Word2Vec, GloVe or a file gensim/GloVe wrote.
 
     gensim's names and formats: ``kv["king"]``, ``most_similar(positive, negative, topn)``,
-    ``key_to_index``, ``index_to_key``, word2vec text/binary and GloVe files; :meth:`save` and
+    ``key_to_index``, ``index_to_key``, word2vec text/binary and GloVe files, and gensim's
+    other queries (``n_similarity``, ``distances``, ``rank``, ``evaluate_word_pairs``, ...:
+    :class:`~dlcourse.embeddings.gensim_queries.GensimQueries`); :meth:`save` and
     :meth:`load` use the model file of every dlcourse lesson (no torch).
 
     Args:

@@ -466,3 +466,35 @@ def test_a_minisom_or_scikit_learn_user_is_told_what_to_write():
         SOM(10, 10, decay_function="asymptotic_decay")
     with pytest.raises(ConfigError, match="random_state and seed are one parameter"):
         SOM(3, 3, random_state=1, seed=2)
+
+
+def test_a_minisom_script_runs_with_its_calls(iris):
+    """MiniSom's calls as a script writes them, against MiniSom itself where they must agree:
+    train(data, n) is the online rule for n samples; winner/activate/quantization answer from
+    the same weights."""
+    from minisom import MiniSom
+
+    from dlcourse.som.compare import to_minisom_layout
+
+    X, _ = iris
+    som = SOM(6, 6, sigma=1.5, learning_rate=0.5, device="cpu")
+    som.pca_weights_init(X)
+    som.train(X, 500, random_order=True)
+    assert (som.algorithm, som.iterations, som.shuffle) == ("online", 500, True)
+    assert som.history_[-1]["epoch"] >= 1
+    som.train_batch(X, 300)
+    assert (som.iterations, som.shuffle) == (300, False)
+    weights = som.get_weights()
+    assert weights.shape == (6, 6, 4) and weights is not som.weights_
+    peer = MiniSom(6, 6, 4)
+    peer._weights = to_minisom_layout(weights, "rectangular")
+    for x in X[:20]:
+        r, c = som.winner(x)
+        assert (r, c) == tuple(som.predict(x[None])[0])
+        np.testing.assert_allclose(som.activate(x)[r, c], som.activate(x).min())
+        np.testing.assert_allclose(som.activate(x).min(), peer.activate(x).min(), rtol=1e-4)
+    np.testing.assert_allclose(som.quantization(X), peer.quantization(X), rtol=1e-5, atol=1e-6)
+    som.random_weights_init(X)
+    assert som.init == "sample"
+    with pytest.raises(ValueError, match="x must be one sample"):
+        som.winner(X[:2])

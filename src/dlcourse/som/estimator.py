@@ -24,6 +24,7 @@ from dlcourse.som.config import SOMConfig
 from dlcourse.som.data import check_float32_range
 from dlcourse.som.grid import Grid
 from dlcourse.som.init import initial_weights
+from dlcourse.som.minisom_names import MiniSomNames
 from dlcourse.som.rules import SearchSpec, TrainSettings, TrainState, multi_process
 from dlcourse.som.training import (
     Checkpoint,
@@ -37,7 +38,7 @@ from dlcourse.som.training import (
 CHUNK_VALUES = 1 << 21
 
 
-class SOM(Estimator):
+class SOM(Estimator, MiniSomNames):
     """A self-organizing map of ``m x n`` units over ``d``-dimensional data.
 
     Every field of :class:`~dlcourse.som.config.SOMConfig` is a constructor argument and an
@@ -52,7 +53,9 @@ class SOM(Estimator):
     float32 products; zeros for cosine), ``unit_labels_`` (after ``fit(X, y)``: each unit's
     most frequent label, (m, n) nested lists, None where no sample lands; else None),
     ``metadata_`` (plain values saved with the map, e.g. the CLI's scaler and column names: set
-    it before ``fit`` and the model file ``fit`` writes holds it).
+    it before ``fit`` and the model file ``fit`` writes holds it). MiniSom's method names
+    (``winner``, ``activate``, ``get_weights``, ``quantization``, ``train``, ``train_batch``,
+    ...) work too: :class:`~dlcourse.som.minisom_names.MiniSomNames`.
 
     Example:
         >>> X = np.random.default_rng(0).normal(size=(200, 3))

@@ -300,3 +300,30 @@ def test_a_gensim_or_stanford_user_is_told_what_to_write():
     assert (glove.epochs, glove.window, glove.min_count, glove.eta) == (3, 4, 2, 0.1)
     with pytest.raises(ConfigError, match="GloVe trains on the CPU"):
         GloVe(device="cpu")
+
+
+def test_gensims_two_step_training_runs_as_its_tutorials_write_it(lee_sentences, tmp_path):
+    """build_vocab then train(total_examples=model.corpus_count, epochs=model.epochs): the same
+    vectors as one fit with those settings."""
+    from dlcourse.embeddings import Word2Vec
+    from dlcourse.errors import DlcourseError
+
+    sentences = lee_sentences[:100]
+    model = Word2Vec(vector_size=16, min_count=2, workers=1, seed=3)
+    assert model.corpus_count == 0
+    model.build_vocab(sentences)
+    assert model.corpus_count == 100
+    model.train(sentences, total_examples=model.corpus_count, epochs=2, start_alpha=0.03)
+    assert (model.epochs, model.alpha) == (2, 0.03)
+    same = Word2Vec(vector_size=16, min_count=2, workers=1, seed=3, epochs=2, alpha=0.03)
+    np.testing.assert_array_equal(model.wv.vectors, same.fit(sentences).wv.vectors)
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(" ".join(s) for s in sentences) + "\n")
+    model.build_vocab(corpus_file=str(corpus))
+    assert model.corpus_count == 100
+    with pytest.raises(DlcourseError, match="train does not take callbacks"):
+        model.train(sentences, callbacks=[print])
+    with pytest.raises(DlcourseError, match="one of corpus_iterable"):
+        model.train(sentences, corpus_file=str(corpus))
+    with pytest.raises(DlcourseError, match="update=True"):
+        model.build_vocab(sentences, update=True)

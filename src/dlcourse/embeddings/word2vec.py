@@ -22,6 +22,7 @@ from dlcourse.embeddings.checkpoint import (
 )
 from dlcourse.embeddings.config import Word2VecConfig
 from dlcourse.embeddings.corpus import Corpus, encode_blocks, scan_corpus
+from dlcourse.embeddings.gensim_training import GensimTraining
 from dlcourse.embeddings.ranks import any_rank, process_group
 from dlcourse.embeddings.sampling import keep_probabilities
 from dlcourse.embeddings.vectors import KeyedVectors
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 CACHE_TOKENS = 50_000_000  # keep encoded blocks in memory between epochs below this (200 MB)
 
 
-class Word2Vec(VectorEstimator):
+class Word2Vec(VectorEstimator, GensimTraining):
     """Skip-gram or CBOW with negative sampling, subsampling, dynamic window and linear lr decay.
 
     ``Word2Vec("cbow", vector_size=50)`` or ``Word2Vec(config=Word2VecConfig(...))`` only stores
@@ -50,7 +51,8 @@ class Word2Vec(VectorEstimator):
     ``counts_`` (word counts), ``history_`` (per epoch: loss per output, words, seconds,
     words/s) and ``comm_seconds_`` (time exchanging updates between torchrun ranks). The one
     exception to the ``_`` rule is ``wv``, gensim's name, kept as a read-only alias of ``wv_``
-    so gensim code (``model.wv.most_similar(...)``) runs unchanged.
+    so gensim code (``model.wv.most_similar(...)``) runs unchanged; gensim's two-step
+    ``build_vocab`` and ``train`` work too (:mod:`~dlcourse.embeddings.gensim_training`).
 
     On CPU (``backend="auto"`` or ``"numba"``) a compiled numba kernel runs ``workers`` threads
     that update shared weights without locks (Hogwild, as word2vec.c and gensim do): results are

@@ -107,6 +107,22 @@ def test_the_most_the_splits_hold_trains_and_prints_the_reading_lines(cli_run, w
     assert Path("out/model.safetensors").is_file()
 
 
+def test_a_small_text_shrinks_the_default_eval_batch_size_with_a_note(cli_run, workdir):
+    # 12 lines leave 7 valid and 7 test tokens: the default 10 streams were refused though the
+    # user typed no --eval-batch-size; a typed 10 still is
+    Path("tiny.txt").write_text("the cat sat on the mat\nthe dog sat on the log\n"
+                                "a bird flew over the house\n" * 4)
+    result = cli_run("lm", "train", "tiny.txt", "--epochs", "1", "--embed-dim", "8",
+                     "--hidden-size", "8", "--device", "cpu", "--out", "out")
+    assert result.code == 0, result.err
+    assert "note: --eval-batch-size 10 is more streams than the valid and test splits hold (7 " \
+           "tokens, two a stream): measuring with 3" in result.err
+    assert LanguageModel.load("out").eval_batch_size == 3
+    typed = cli_run("lm", "train", "tiny.txt", "--epochs", "1", "--eval-batch-size", "10",
+                    "--device", "cpu", "--out", "out2")
+    typed.assert_user_error("--eval-batch-size 10 is more streams than the valid split")
+
+
 def test_fit_refuses_streams_before_building_the_model(tiny_config, small_corpus, monkeypatch):
     import dlcourse.lm.language_model as module
 

@@ -52,6 +52,7 @@ from dlcourse.lm.config import (
     check_streams,
     data_settings,
     default_tokenizer,
+    most_streams,
     source_name,
     split_files,
 )
@@ -244,12 +245,20 @@ def train(data, preset, dry_run, out, resume, **options):
     with _held_log_lines() as release:
         corpus = load_corpus(data, tokenizer=corpus_config.tokenizer, **read)
         corpus = dataclasses.replace(corpus, name=name)
+        tokens = {split: getattr(corpus, split).numel() for split in ("train", "valid", "test")}
+        fewer = None  # a small text: the default --eval-batch-size shrinks to what it holds
+        fits = most_streams(min(tokens["valid"], tokens["test"]))
+        if options.get("eval_batch_size") is None and config.eval_batch_size > fits:
+            fewer, config = config.eval_batch_size, config.replace(eval_batch_size=fits)
         try:  # streams the splits cannot hold, before a model is built and any line printed
-            check_streams(config, {split: getattr(corpus, split).numel()
-                                   for split in ("train", "valid", "test")}, repr(data.strip()))
+            check_streams(config, tokens, repr(data.strip()))
         except ConfigError as exc:
             raise option_error(exc, RENAME) from None
         release()
+    if fewer is not None:
+        click.echo(f"note: --eval-batch-size {fewer} is more streams than the valid and test "
+                   f"splits hold ({min(tokens['valid'], tokens['test']):,} tokens, two a "
+                   f"stream): measuring with {fits}", err=True)
     # every rank loads the same corpus (same seed, same split and vocabulary); a single
     # process is unaffected
     with process_group(config.device):

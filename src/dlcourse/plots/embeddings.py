@@ -106,9 +106,9 @@ def plot_word_map(words: Sequence[str], vectors: np.ndarray, path: str | os.Path
 
 
 def _spread_labels(ax, labels: list, gap: float = 3.0) -> None:
-    """Move each label that would cover one placed before it to the first free corner of its
-    point (above right, below right, above left, below left; the corner covering the fewest
-    when none is free): near words of a tight cluster printed over each other."""
+    """Move each label that would cover one placed before it to the first free place around
+    its point (its four corners, then above, below, right and left of it; the place covering
+    the fewest when none is free): near words of a tight cluster printed over each other."""
     ax.get_xlim(), ax.get_ylim()  # apply the pending autoscale: the boxes depend on it
     renderer = ax.figure.canvas.get_renderer()
     to_points = 72.0 / ax.figure.dpi
@@ -116,7 +116,9 @@ def _spread_labels(ax, labels: list, gap: float = 3.0) -> None:
     for label in labels:
         box = label.get_window_extent(renderer)
         w, h = box.width * to_points, box.height * to_points  # the label's size in points
-        corners = [(gap, gap), (gap, -gap - h), (-gap - w, gap), (-gap - w, -gap - h)]
+        corners = [(gap, gap), (gap, -gap - h), (-gap - w, gap), (-gap - w, -gap - h),
+                   (-w / 2, 2 * gap), (-w / 2, -2 * gap - h), (2 * gap, -h / 2),
+                   (-2 * gap - w, -h / 2)]  # the corners, then above, below, right, left
         covered = []
         for corner in corners:
             label.set_position(corner)  # offset points from the word's dot

@@ -3,7 +3,8 @@
 :class:`GensimQueries` is a mixin of :class:`~dlcourse.embeddings.vectors.KeyedVectors`: it
 uses its lookup (``get_index``, ``get_normed_vectors``, ``index_to_key``, ``most_similar``)
 and adds the names gensim 4 gives the same questions. Evaluation returns gensim's shapes
-(tuples) from :mod:`dlcourse.embeddings.evaluate`, which also gives them as dicts.
+(tuples, gensim's sections of questions) from :mod:`dlcourse.embeddings.evaluate`, which
+gives them as dicts.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.errors import InputError
+from dlcourse.errors import InputError, MissingFileError
 
 
 def _p_value(r: float, n: int) -> float:
@@ -34,8 +35,23 @@ class GensimQueries:
     """gensim 4's names for the remaining queries of a table of word vectors."""
 
     def has_index_for(self, key) -> bool:
-        """Whether ``key`` has a vector (gensim's name of ``key in kv``)."""
-        return key in self.key_to_index
+        """Whether ``key`` has a vector: a word of the vocabulary or a row number in range
+        (gensim's ``key in kv``)."""
+        try:
+            self.get_index(key)
+        except KeyError:
+            return False
+        return True
+
+    def _key_vector(self, key, table: np.ndarray) -> np.ndarray:
+        """The row of ``table`` of a word or row number, or ``key`` itself when a vector."""
+        if isinstance(key, str | int | np.integer):
+            return table[self.get_index(key)]
+        vector = np.asarray(key, dtype=np.float32)
+        if vector.shape != (self.vector_size,):
+            raise InputError(f"a vector in place of a word must have shape "
+                             f"({self.vector_size},), got {vector.shape}")
+        return vector
 
     def get_mean_vector(self, keys: Sequence, weights: Sequence[float] | None = None,
                         pre_normalize: bool = True, post_normalize: bool = False,
@@ -43,26 +59,29 @@ class GensimQueries:
         """Weighted mean (D,) of the vectors of ``keys`` (words, row numbers or vectors), of
         unit vectors with ``pre_normalize``, itself made unit with ``post_normalize``.
 
+        As in gensim, missing words are skipped with ``ignore_missing`` (none found: a zero
+        vector), and the weighted sum is divided by the sum of the used weights' sizes.
+
         Raises:
-            InputError: no key with a vector; UnknownTokenError: a missing word when
-                ``ignore_missing`` is False.
+            InputError: no keys, or not one weight per key; UnknownTokenError: a missing word
+                when ``ignore_missing`` is False.
         """
-        keys = list(keys)
+        keys = [keys] if isinstance(keys, str) else list(keys)
+        if not keys:
+            raise InputError("get_mean_vector needs at least one key; give a list of words")
         weights = np.ones(len(keys)) if weights is None else np.asarray(weights, dtype=float)
         if weights.shape != (len(keys),):
-            raise InputError(f"{len(weights)} weights for {len(keys)} keys; give one per key")
+            raise InputError(f"{weights.size} weights for {len(keys)} keys; give one per key")
         table = self.get_normed_vectors() if pre_normalize else self.vectors
         rows, used = [], []
         for key, weight in zip(keys, weights, strict=True):
-            if isinstance(key, np.ndarray):
-                rows.append(np.asarray(key, dtype=np.float32))
-            elif key in self.key_to_index or not ignore_missing:
-                rows.append(table[self.get_index(key)])
-            else:
+            if (isinstance(key, str | int | np.integer) and ignore_missing
+                    and not self.has_index_for(key)):
                 continue
+            rows.append(self._key_vector(key, table))
             used.append(weight)
         if not rows:
-            raise InputError("none of the keys has a vector; give words in the vocabulary")
+            return np.zeros(self.vector_size, dtype=np.float32)
         used = np.asarray(used, dtype=np.float32)
         mean = used @ np.stack(rows) / max(float(np.abs(used).sum()), 1e-12)  # (D,)
         return mean / max(float(np.linalg.norm(mean)), 1e-12) if post_normalize else mean
@@ -84,15 +103,15 @@ class GensimQueries:
         """Cosine distance, ``1 - similarity``."""
         return 1.0 - self.similarity(w1, w2)
 
-    def distances(self, word_or_vector, other_words: Sequence[str] = ()) -> np.ndarray:
+    def distances(self, word_or_vector, other_words: Sequence[str] | None = ()
+                  ) -> np.ndarray:
         """Cosine distances from a word (or a vector (D,)) to ``other_words``, or to every
-        word when none are given."""
+        word when they are empty or None."""
         unit = self.get_normed_vectors()
-        if isinstance(word_or_vector, np.ndarray):
-            query = word_or_vector / max(float(np.linalg.norm(word_or_vector)), 1e-12)
-        else:
-            query = unit[self.get_index(word_or_vector)]
-        rows = unit if not len(other_words) else unit[[self.get_index(w) for w in other_words]]
+        query = self._key_vector(word_or_vector, unit)
+        query = query / max(float(np.linalg.norm(query)), 1e-12)
+        other = [] if other_words is None else list(other_words)
+        rows = unit[[self.get_index(w) for w in other]] if other else unit
         return 1.0 - rows @ query
 
     def similar_by_word(self, word: str, topn: int = 10, restrict_vocab: int | None = None):
@@ -120,11 +139,19 @@ class GensimQueries:
 
     def evaluate_word_pairs(self, pairs: str | Path, delimiter: str = "\t",
                             encoding: str = "utf8", restrict_vocab: int = 300000,
-                            case_insensitive: bool = True):
+                            case_insensitive: bool = True, dummy4unknown: bool = False):
         """gensim's form of :func:`~dlcourse.embeddings.evaluate.evaluate_similarity`:
-        ``((pearson, p), (spearman, p), oov_ratio)``, the ratio in percent."""
+        ``((pearson, p), (spearman, p), oov_ratio)``, the ratio in percent.
+
+        Raises:
+            InputError: ``dummy4unknown=True`` (pairs with unknown words are left out).
+        """
         from dlcourse.embeddings.evaluate import evaluate_similarity
 
+        if dummy4unknown:
+            raise InputError("evaluate_word_pairs(dummy4unknown=True) is not supported: pairs "
+                             "with unknown words are left out and counted in oov_ratio; drop "
+                             "dummy4unknown")
         r = evaluate_similarity(self, pairs, restrict_vocab, case_insensitive, delimiter,
                                 encoding)
         n = r["pairs"]
@@ -132,11 +159,65 @@ class GensimQueries:
                 (r["spearman"], _p_value(r["spearman"], n)), r["oov_ratio"])
 
     def evaluate_word_analogies(self, analogies: str | Path, restrict_vocab: int = 300000,
-                                case_insensitive: bool = True):
-        """gensim's form of :func:`~dlcourse.embeddings.evaluate.evaluate_analogies`:
-        ``(accuracy, sections)``; each section is a dict of counts (``correct`` and
-        ``total``), where gensim lists the questions themselves."""
-        from dlcourse.embeddings.evaluate import evaluate_analogies
+                                case_insensitive: bool = True, dummy4unknown: bool = False,
+                                similarity_function: str = "most_similar"):
+        """gensim's analogy evaluation, in its shape: ``(accuracy, sections)``, each section
+        ``{"section", "correct", "incorrect"}`` with the questions ``(a, b, c, d)`` (upper
+        case when ``case_insensitive``), the last one ``"Total accuracy"``.
 
-        r = evaluate_analogies(self, analogies, restrict_vocab, case_insensitive)
-        return r["accuracy"], r["sections"]
+        Questions with a word outside the first ``restrict_vocab`` words are skipped, or
+        counted incorrect with ``dummy4unknown``; the answers are those of
+        :func:`~dlcourse.embeddings.evaluate.evaluate_analogies`, with 3CosMul for
+        ``similarity_function="most_similar_cosmul"``.
+
+        Raises:
+            InputError: an unknown ``similarity_function``; MissingFileError: no such file.
+        """
+        from dlcourse.embeddings.evaluate import _lookup, read_analogies
+
+        methods = {"most_similar": "3cosadd", "most_similar_cosmul": "3cosmul"}
+        if similarity_function not in methods:
+            raise InputError(f"unknown similarity_function {similarity_function!r}; choose "
+                             f"one of {', '.join(methods)}")
+        path = Path(analogies)
+        if not path.is_file():
+            raise MissingFileError(f"no analogy file at {path}; give a questions-words file")
+        table = _lookup(self, restrict_vocab, case_insensitive)
+        unit = self.get_normed_vectors()[:restrict_vocab]  # (Vr, D)
+        sections = []
+        for name, questions in read_analogies(path, encoding="utf-8"):
+            keys = [tuple(w.lower() for w in q) if case_insensitive else q for q in questions]
+            known = [i for i, q in enumerate(keys) if all(w in table for w in q)]
+            ids = np.array([[table[w] for w in keys[i]] for i in known],
+                           dtype=np.int64).reshape(-1, 4)  # (Q, 4): a b c d
+            right = dict(zip(known, _answers(unit, ids, methods[similarity_function])
+                             == ids[:, 3]))
+            section = {"section": name, "correct": [], "incorrect": []}
+            for i, q in enumerate(questions):
+                if i in right or dummy4unknown:
+                    shown = tuple(w.upper() for w in q) if case_insensitive else tuple(q)
+                    section["correct" if right.get(i) else "incorrect"].append(shown)
+            sections.append(section)
+        total = {"section": "Total accuracy",
+                 "correct": [q for s in sections for q in s["correct"]],
+                 "incorrect": [q for s in sections for q in s["incorrect"]]}
+        answered = len(total["correct"]) + len(total["incorrect"])
+        sections.append(total)
+        return (len(total["correct"]) / answered if answered else 0.0), sections
+
+
+def _answers(unit: np.ndarray, ids: np.ndarray, method: str, batch: int = 256) -> np.ndarray:
+    """The predicted row (Q,) of each question ``ids`` (Q, 4), a, b and c left out, by
+    3CosAdd or 3CosMul over the rows of ``unit`` (Vr, D)."""
+    out = np.empty(len(ids), dtype=np.int64)
+    for s in range(0, len(ids), batch):
+        chunk = ids[s:s + batch]
+        a, b, c = unit[chunk[:, 0]], unit[chunk[:, 1]], unit[chunk[:, 2]]  # (B, D) each
+        if method == "3cosadd":
+            scores = (b + c - a) @ unit.T  # (B, Vr)
+        else:
+            sa, sb, sc = ((1 + x @ unit.T) / 2 for x in (a, b, c))  # (B, Vr) each
+            scores = sb * sc / (sa + 1e-6)
+        scores[np.arange(len(chunk))[:, None], chunk[:, :3]] = -np.inf
+        out[s:s + batch] = scores.argmax(axis=1)
+    return out

@@ -9,7 +9,6 @@ start where gensim would continue.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from dlcourse.errors import InputError
@@ -21,7 +20,18 @@ def _corpus(corpus_iterable: Any, corpus_file: Any, verb: str) -> Any:
     return corpus_file if corpus_file is not None else corpus_iterable
 
 
+# gensim arguments that have another way here: what to write instead
+_INSTEAD = {
+    "callbacks": "pass one function as model.fit(corpus, callback=fn) (called with the epoch, "
+                 "words and loss)",
+    "trim_rule": "the constructor's min_count and max_vocab choose the words",
+}
+
+
 def _refuse(kwargs: dict, verb: str) -> None:
+    for name in sorted(kwargs):
+        if name in _INSTEAD:
+            raise InputError(f"{verb} does not take {name}; {_INSTEAD[name]}")
     if kwargs:
         raise InputError(f"{verb} does not take {', '.join(sorted(kwargs))} here; the other "
                          "settings are the constructor's (Word2Vec(min_count=..., ...))")
@@ -35,27 +45,34 @@ class GensimTraining:
         """Sentences counted by :meth:`build_vocab` (gensim's name), 0 before."""
         return getattr(self, "_corpus_count", 0)
 
+    @property
+    def corpus_total_words(self) -> int:
+        """Words counted by :meth:`build_vocab` (gensim's name), 0 before."""
+        return getattr(self, "_corpus_total_words", 0)
+
     def build_vocab(self, corpus_iterable: Any = None, corpus_file: Any = None,
                     update: bool = False, progress_per: int | None = None, **kwargs: Any) -> None:
-        """gensim's first step: counts the corpus's sentences (:attr:`corpus_count`); the
-        vocabulary itself is built by :meth:`train` (``fit``), with the constructor's
-        ``min_count`` and ``max_vocab``.
+        """gensim's first step: counts the corpus's sentences and words
+        (:attr:`corpus_count`, :attr:`corpus_total_words`); the vocabulary itself is built by
+        :meth:`train` (``fit``), with the constructor's ``min_count`` and ``max_vocab``.
 
         Raises:
-            InputError: both or neither corpus, ``update=True`` (growing a trained vocabulary
-                is not supported: train on all the text), or arguments of gensim's it does not
-                take.
+            InputError: both or neither corpus, a one-shot iterator (``train`` reads the
+                corpus again), ``update=True`` (growing a trained vocabulary is not supported:
+                train on all the text), or arguments of gensim's it does not take.
+            MissingFileError: no such corpus file.
         """
         _refuse(kwargs, "build_vocab")
         if update:
             raise InputError("build_vocab(update=True) (growing a trained vocabulary) is not "
                              "supported; train again on all the text")
-        corpus = _corpus(corpus_iterable, corpus_file, "build_vocab")
-        if isinstance(corpus, str | Path):
-            with open(corpus, "rb") as f:
-                self._corpus_count = sum(1 for _ in f)
-        else:
-            self._corpus_count = sum(1 for _ in corpus)
+        from dlcourse.embeddings.corpus import Corpus
+
+        sentences = words = 0
+        for sentence in Corpus(_corpus(corpus_iterable, corpus_file, "build_vocab")):
+            sentences += 1
+            words += len(sentence)
+        self._corpus_count, self._corpus_total_words = sentences, words
 
     def train(self, corpus_iterable: Any = None, corpus_file: Any = None,
               total_examples: int | None = None, total_words: int | None = None,

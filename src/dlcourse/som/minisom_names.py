@@ -4,7 +4,9 @@ ports with its calls as written.
 :class:`MiniSomNames` is a mixin: it uses the estimator's ``fit``, ``set_params``,
 ``bmu_indices``, ``transform`` and ``weights_``. Coordinates are ``(row, col)`` of an m x n
 map, as :meth:`SOM.predict` gives them (MiniSom's ``(i, j)`` index its own ``(x, y, d)``
-weights array; :mod:`dlcourse.som.compare` converts between the two layouts).
+weights array; :mod:`dlcourse.som.compare` converts between the two layouts). Each ``train``
+is one ``fit`` from the start weights (``init``), where MiniSom's continues from its current
+weights; the ``*_weights_init`` methods choose ``init`` for the next fit.
 """
 
 from __future__ import annotations
@@ -48,11 +50,18 @@ class MiniSomNames:
         return self.weights_.reshape(-1, self.weights_.shape[-1])[self.bmu_indices(X)]
 
     def train(self, data: Any, num_iteration: int, random_order: bool = False,
-              verbose: bool = False, use_epochs: bool = False) -> None:
+              verbose: bool = False, use_epochs: bool = False, fixed_points: Any = None) -> None:
         """MiniSom's ``train``: the online rule for ``num_iteration`` samples (epochs with
         ``use_epochs``), in random order or cycling through ``data``; sets ``algorithm``,
         ``iterations``/``epochs`` and ``shuffle`` and fits (``verbose`` sets ``progress``).
-        The batch algorithm (``fit`` with the defaults) is this lesson's fast path."""
+        The batch algorithm (``fit`` with the defaults) is this lesson's fast path.
+
+        Raises:
+            InputError: ``fixed_points`` (samples pinned to units are not supported).
+        """
+        if fixed_points:
+            raise InputError("train(fixed_points=...) (samples pinned to units) is not "
+                             "supported; drop fixed_points")
         settings = {"algorithm": "online", "shuffle": bool(random_order),
                     "progress": bool(verbose)}
         if use_epochs:

@@ -131,7 +131,8 @@ class Vocab:
         i = self.stoi.get(token, self.unk_id)
         if i is None:
             raise UnknownTokenError(f"token {token!r} is not in the vocabulary and it has no "
-                                    "unknown token; build it with unk_token='<unk>'")
+                                    "unknown token; call vocab.set_default_index(vocab["
+                                    "'<unk>']) or build it with unk_token='<unk>'")
         return i
 
     def __iter__(self):
@@ -165,11 +166,16 @@ class Vocab:
 
     # torchtext's Vocab interface, so that code written for it (the PyTorch tutorials) runs
     def __call__(self, tokens: Iterable[str]) -> list[int]:
-        """``vocab(tokens)``: :meth:`lookup` (torchtext's call)."""
-        return self.lookup(tokens)
+        """``vocab(tokens)``: :meth:`lookup` (torchtext's call) of a list of tokens."""
+        return self.lookup_indices(tokens)
 
     def lookup_indices(self, tokens: Iterable[str]) -> list[int]:
-        """torchtext's name of :meth:`lookup`."""
+        """torchtext's name of :meth:`lookup`; a string (not a token list) is refused, as
+        torchtext does, rather than read as its characters."""
+        if isinstance(tokens, str):
+            raise InputError(f"expected a list of tokens, got the string {tokens[:40]!r}; "
+                             "tokenize it first (vocab(tokenizer(text))), or use vocab[token] "
+                             "for one token")
         return self.lookup(tokens)
 
     def lookup_token(self, index: int) -> str:
@@ -279,12 +285,14 @@ def build_vocab_from_iterator(iterator: Iterable[Sequence[str]], min_freq: int =
     if max_tokens is not None and max_tokens <= len(specials):
         raise InputError(f"max_tokens {max_tokens} leaves no room beside the {len(specials)} "
                          "specials; give a larger number")
-    size = None if max_tokens is None else max_tokens - len(specials)
-    plain = Vocab.build(iterator, max_size=size, min_freq=min_freq,
-                        specials=(), unk_token=None, pad_token=None)
+    plain = Vocab.build(iterator, min_freq=min_freq, specials=(), unk_token=None,
+                        pad_token=None)
     freqs = dict(zip(plain.itos, plain.freqs, strict=True))
-    # torchtext's order: by count, highest first, ties in alphabetical order
-    words = sorted((t for t in plain.itos if t not in set(specials)),
-                   key=lambda t: (-freqs[t], t))
+    # torchtext's order: by count, highest first, ties in alphabetical order; max_tokens cuts
+    # that list before the specials leave it (a special seen in the text takes a place)
+    ranked = sorted(plain.itos, key=lambda t: (-freqs[t], t))
+    if max_tokens is not None:
+        ranked = ranked[:max_tokens - len(specials)]
+    words = [t for t in ranked if t not in set(specials)]
     itos = specials + words if special_first else words + specials
     return Vocab(itos, [freqs.get(t, 0) for t in itos], unk_token=None, pad_token=None)

@@ -150,7 +150,7 @@ def test_textless_training_set_is_refused_before_any_progress_line(refused, work
 def test_check_words_agrees_with_fit_and_stops_early(monkeypatch):
     from dlcourse.classify import TextClassifier
     from dlcourse.classify.config import ClassifierConfig
-    from dlcourse.classify.estimator import check_words
+    from dlcourse.classify.no_words import check_words
     from dlcourse.errors import InputError
     from dlcourse.text import tokenizers
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -53,6 +52,7 @@ from dlcourse.classify.models import (
     logits_to_proba,
     model_config,
 )
+from dlcourse.classify.no_words import SPECIALS, no_words_error
 from dlcourse.classify.pretrained import check_pretrained, vocabulary_vectors
 from dlcourse.engine.distributed import is_main_process, rank_device
 from dlcourse.engine.estimator import Estimator, load_module_arrays, module_arrays
@@ -157,10 +157,10 @@ class TextClassifier(Estimator):
             tokenizer = get_tokenizer(config.tokenizer)
             token_lists = tokenizer.batch(texts)
             vocab = Vocab.build(token_lists, max_size=config.max_vocab, min_freq=config.min_freq,
-                                specials=_SPECIALS)
+                                specials=SPECIALS)
         # a vocabulary of the specials alone reads every text as <unk>: a constant prediction
-        if not (any(token_lists) if bert else len(vocab.itos) > len(_SPECIALS)):
-            raise _no_words(token_lists, config)
+        if not (any(token_lists) if bert else len(vocab.itos) > len(SPECIALS)):
+            raise no_words_error(token_lists, config)
         limit, brackets = token_limit(config), bracket_ids(config, vocab)
         ids = [token_ids(tokens, vocab, limit, brackets) for tokens in token_lists]
         y = class_indices(labels, classes)
@@ -318,56 +318,6 @@ class TextClassifier(Estimator):
 
 
 #: the tokens a word-vector model's vocabulary starts with, before the training words
-_SPECIALS = ("<pad>", "<unk>")
-
-
-def check_words(texts: Sequence[str], config: ClassifierConfig) -> None:
-    """Refuse training texts that would leave a word-vector model's vocabulary no word (no text
-    has a token, or no word is seen ``min_freq`` times), with :meth:`TextClassifier.fit`'s
-    message, before any model is built: the CLI calls it before its progress lines. It stops
-    at the first word seen ``min_freq`` times, so a usual setting tokenizes a few dozen texts;
-    only a refusal reads them all. (minilm's own vocabulary is checked by ``fit``.)
-
-    Raises:
-        InputError: the vocabulary would hold no word.
-    """
-    from dlcourse.text import get_tokenizer
-
-    config = config.validate()
-    if architecture(config.model) == "bert":
-        return
-    tokenizer, texts = get_tokenizer(config.tokenizer), text_list(texts)
-    counts: Counter[str] = Counter()
-    start, step = 0, 64
-    while start < len(texts):  # growing chunks: an early answer, then C-speed counting
-        for tokens in tokenizer.batch(texts[start:start + step]):
-            counts.update(tokens)
-        start, step = start + step, step * 2
-        if any(n >= config.min_freq for word, n in counts.items() if word not in _SPECIALS):
-            return
-    raise _no_words_in(counts, len(texts), config)
-
-
-def _no_words(token_lists: Sequence[Sequence[str]], config: ClassifierConfig) -> InputError:
-    """The error for training texts that leave the vocabulary no word: none has a token, or
-    none is seen ``min_freq`` times (the most frequent word is named)."""
-    return _no_words_in(Counter(t for tokens in token_lists for t in tokens), len(token_lists),
-                        config)
-
-
-def _no_words_in(counts: Counter, n_texts: int, config: ClassifierConfig) -> InputError:
-    """:func:`_no_words` from the token counts of ``n_texts`` texts."""
-    counts = Counter({t: n for t, n in counts.items() if t not in _SPECIALS})
-    if not counts:
-        return InputError(f"no training text has a word ({n_texts} texts, all empty "
-                          f"or only what the {config.tokenizer} tokenizer drops); give texts "
-                          "with words")
-    word, top = counts.most_common(1)[0]
-    return InputError(f"min_freq={config.min_freq} leaves no word in the vocabulary (the most "
-                      f"frequent of the {len(counts)} training words, {word!r}, is seen {top} "
-                      f"time{'s' if top > 1 else ''}); lower min_freq or give more texts")
-
-
 def _word_vector_model(config: ClassifierConfig, token_lists, vocab, num_classes: int):
     """(module, module config, vocabulary, coverage) of the word-vector models: the embedding
     starts from ``config.pretrained`` (whose frequent words may join the vocabulary)."""

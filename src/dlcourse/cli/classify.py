@@ -211,7 +211,7 @@ def train(data, out, valid_path, resume, dry_run, **options):
         note_dry_run(options, {k: getattr(config, k) for k in (
             "epochs", "hidden_size", "embed_dim", "num_layers", "augment")}, TRAIN.rename)
     check_valid_labels(data, valid_path, train_set[1], valid_set[1])
-    from dlcourse.classify.estimator import check_words
+    from dlcourse.classify.no_words import check_words
 
     check_words(train_set[0], config)  # --min-freq against the texts, before any progress line
     _fit_and_report(config, data, table, train_set, valid_set, test_set, out, resume)

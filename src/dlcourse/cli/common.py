@@ -133,16 +133,14 @@ def model_dir_argument(lesson: str):
     return click.argument("model_dir", metavar="MODEL_DIR", callback=callback)
 
 
-#: the hint the engine's refusal of an absent GPU gives, for Python and the command line alike
-_API_DEVICE_HINT = '(--device cpu, device="cpu")'
-
-
 def cli_device_message(message: str, option: str = "--device") -> str:
     """The engine's refusal of a device (:func:`~dlcourse.engine.device.resolve_device`) as the
     command line says it: its hint names the option alone, not the Python API's
     ``device="cpu"``. Other messages are returned as they are."""
-    return message.replace(_API_DEVICE_HINT, f"({option} cpu, or {option} auto, which takes a "
-                                             "GPU only when there is one)")
+    from dlcourse.engine.device import CPU_HINT  # imports torch: only after a GPU was asked
+
+    return message.replace(CPU_HINT, f"({option} cpu, or {option} auto, which takes a GPU only "
+                                     "when there is one)")
 
 
 def check_device(device: str, option: str = "--device") -> str:

@@ -9,6 +9,10 @@ import torch
 
 from dlcourse.errors import DlcourseError
 
+#: the hint of an absent GPU's refusal, for Python and the command line alike (the CLI swaps it
+#: for its own words: dlcourse.cli.common.cli_device_message)
+CPU_HINT = '(--device cpu, device="cpu")'
+
 
 def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
     """Turn a device spec into a ``torch.device``.
@@ -38,16 +42,15 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise DlcourseError(
-                f"device {spec!r} asked for but CUDA is not available; use the CPU "
-                "(--device cpu, device=\"cpu\")"
+                f"device {spec!r} asked for but CUDA is not available; use the CPU {CPU_HINT}"
             )
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise DlcourseError(
                 f"device {spec!r} does not exist: {torch.cuda.device_count()} CUDA device(s) here"
             )
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise DlcourseError("device 'mps' asked for but MPS is not available; use the CPU "
-                            "(--device cpu, device=\"cpu\")")
+        raise DlcourseError(f"device 'mps' asked for but MPS is not available; use the CPU "
+                            f"{CPU_HINT}")
     return device
 
 

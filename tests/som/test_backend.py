@@ -95,22 +95,22 @@ def test_compiled_smoothing_is_the_separable_gaussian(m, n, topology, toroidal):
 
 
 @pytest.mark.parametrize("m, n, topology, toroidal", GRIDS)
-def test_small_problems_train_in_one_call_per_epoch_to_the_gemm_paths_map(
+def test_small_problems_train_in_one_call_to_the_gemm_paths_map(
         wine, monkeypatch, m, n, topology, toroidal):
     calls = []
-    epoch = _kernels.small_batch_epoch
+    epochs = _kernels.small_batch_epochs
 
     def counted(*args):
-        calls.append(1)
-        return epoch(*args)
+        calls.append(len(args[7]))  # the sigmas of the epochs this call runs
+        return epochs(*args)
 
-    monkeypatch.setattr(_kernels, "small_batch_epoch", counted)
+    monkeypatch.setattr(_kernels, "small_batch_epochs", counted)
     params = dict(topology=topology, toroidal=toroidal, epochs=6, sigma=2.0, device="cpu")
     small = SOM(m, n, **params).fit(wine)
-    assert len(calls) == 6  # wine (178 x 13) is small: one compiled call an epoch
+    assert calls == [6]  # wine (178 x 13) is small: every epoch in one compiled call
     monkeypatch.setattr(numpy_training, "SMALL_WORK", 0)
     gemm = SOM(m, n, **params).fit(wine)
-    assert len(calls) == 6
+    assert calls == [6]
     # the float32 distances are summed in another order: the same map to float rounding
     np.testing.assert_allclose(small.weights_, gemm.weights_, rtol=1e-9, atol=1e-9)
     for a, b in zip(small.history_, gemm.history_, strict=True):
@@ -129,6 +129,23 @@ def test_runner_trains_from_plain_values_as_the_estimator_does():
     state = NumpyRunner(spec).train(X, TrainState(start), grid, settings)
     np.testing.assert_array_equal(state.weights.reshape(8, 9, -1), som.weights_)
     assert [h["sigma"] for h in state.history] == [h["sigma"] for h in som.history_]
+
+
+def test_a_small_problem_resumed_after_its_last_epoch_only_measures_the_map(wine):
+    # a checkpoint written after the last epoch (the process then killed before the end):
+    # the resumed run trains nothing more and measures the map as the uninterrupted run did
+    grid = Grid(6, 6)
+    spec = SearchSpec(grid.neighbors(), "euclidean", wine.mean(0), chunk=1000)
+    settings = TrainSettings("batch", epochs=4, sigma=2.0, sigma_end=0.5, decay="inverse_time")
+    start = initial_weights(wine, grid, "pca", np.random.default_rng(0))
+    done = NumpyRunner(spec).train(wine, TrainState(start), grid, settings)
+    last = TrainState(done.weights - wine.mean(0), centred=True, epoch=4,
+                      history=done.history[:-1])
+    resumed = NumpyRunner(spec).train(wine, last, grid, settings)
+    assert resumed.finished and resumed.history == done.history[:-1] + [resumed.history[-1]]
+    np.testing.assert_allclose(resumed.weights, done.weights, rtol=0, atol=1e-12)
+    for name in ("quantization_error", "topographic_error"):
+        assert resumed.history[-1][name] == pytest.approx(done.history[-1][name], rel=1e-12)
 
 
 def test_train_settings_schedules():

@@ -252,24 +252,47 @@ def small_search(xa, wa, dists, best):
     ``xa`` (N, d + 1) rows and ``wa`` (K, d + 1) weights in the GEMM form of
     :func:`weights32` (the rows' last column is 1).
     """
-    units, width = wa.shape
+    n, (units, width) = xa.shape[0], wa.shape
+    feats = width - 1
     wat = np.empty((width, units), np.float32)  # (d + 1, K): a unit's terms side by side
     for k in range(units):
         for j in range(width):
             wat[j, k] = wa[k, j]
-    for i in range(xa.shape[0]):
-        row = dists[i]  # one feature at a time over all units: the loop vectorises
-        last = wat[width - 1]
+    for i in range(n):
         for k in range(units):
-            row[k] = last[k]
-        for j in range(width - 1):
-            x, terms = xa[i, j], wat[j]
+            dists[i, k] = wat[feats, k]
+    # four features at a time over all rows, the loop over units innermost (it vectorises):
+    # a row's sums wait on their previous pass, so a quarter of the passes, and rows in
+    # between, hide that wait (on wine's 13 features x 64 units 30% faster than one feature
+    # a pass within each row)
+    j = 0
+    while j + 4 <= feats:
+        t0, t1, t2, t3 = wat[j], wat[j + 1], wat[j + 2], wat[j + 3]
+        for i in range(n):
+            x0, x1, x2, x3 = xa[i, j], xa[i, j + 1], xa[i, j + 2], xa[i, j + 3]
             for k in range(units):
-                row[k] += x * terms[k]
-        b, low = 0, row[0]
+                dists[i, k] += (x0 * t0[k] + x1 * t1[k]) + (x2 * t2[k] + x3 * t3[k])
+        j += 4
+    while j < feats:
+        t0 = wat[j]
+        for i in range(n):
+            x0 = xa[i, j]
+            for k in range(units):
+                dists[i, k] += x0 * t0[k]
+        j += 1
+    # each row's minimum (a reduction that vectorises, where a running argmin does not), then
+    # the first unit that holds it, as numpy's argmin; two passes run faster than one
+    lows = np.empty(n, np.float32)
+    for i in range(n):
+        low = dists[i, 0]
         for k in range(1, units):
-            if row[k] < low:
-                b, low = k, row[k]
+            value = dists[i, k]
+            low = value if value < low else low
+        lows[i] = low
+    for i in range(n):
+        b = 0
+        while b < units - 1 and dists[i, b] != lows[i]:
+            b += 1
         best[i] = b
 
 
@@ -284,8 +307,9 @@ def small_batch_epoch(xa, offset, wa, neighbors, across2, along2, sigma, dist, m
     (N,); ``dists`` (N, K) float32 scratch; ``across2``/``along2`` see
     :func:`gaussian_smooth`. Writes ``dist``, ``miss``, ``best`` (N,) and the smoothed sums and
     counts ``smoothed`` (K, d + 1) for :func:`batch_step`; returns the distance sum and miss
-    count. (:func:`batch_step` stays a call of its own: numba compiles a kernel first reached
-    from a fastmath kernel with fastmath and caches it so, and the update must keep its bits.)
+    count. (:func:`batch_step` is called apart, from :func:`small_batch_epochs`: numba compiles
+    a kernel first reached from a fastmath kernel with fastmath and caches it so, and the update
+    must keep its bits.)
     """
     small_search(xa, wa, dists, best)
     stats = np.zeros((wa.shape[0], xa.shape[1]))  # (K, d + 1): per-unit sums, then counts
@@ -293,6 +317,29 @@ def small_batch_epoch(xa, offset, wa, neighbors, across2, along2, sigma, dist, m
     work = np.empty((along2.shape[0], across2.shape[0], along2.shape[2], xa.shape[1]))
     gaussian_smooth(stats, across2, along2, sigma, work, smoothed)
     return total, misses
+
+
+@njit(cache=True)
+def small_batch_epochs(xa, offset, wa, w, neighbors, across2, along2, sigmas, code, final, dist,
+                       miss, best, dists, smoothed, totals, misses):
+    """``len(sigmas)`` batch epochs of a small Euclidean problem in one call: per epoch
+    :func:`small_batch_epoch` with that epoch's sigma, then :func:`batch_step` on ``w`` (K, d)
+    float64 and ``wa`` in place. Writes each epoch's distance sum and miss count, of the
+    weights before its update, into ``totals`` and ``misses`` (E,). With ``final`` (the last
+    epochs of the fit) it then scans the trained weights (:func:`small_scan`: ``best``, float32
+    ``dist``, ``miss``) and returns their miss count, else -1.
+
+    Always the path of a small fit, one epoch a call or many, so a run stopped between calls
+    and resumed computes the same bits; exact itself, so :func:`batch_step` keeps its own.
+    """
+    for epoch in range(sigmas.shape[0]):
+        totals[epoch], misses[epoch] = small_batch_epoch(
+            xa, offset, wa, neighbors, across2, along2, sigmas[epoch], dist, miss, best, dists,
+            smoothed)
+        batch_step(smoothed, w, wa, code)
+    if not final:
+        return -1
+    return small_scan(xa, offset, wa, neighbors, dist, miss, best)
 
 
 @njit(cache=True, fastmath=True)

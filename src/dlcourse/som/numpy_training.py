@@ -2,8 +2,8 @@
 :class:`~dlcourse.som.compiled_search.CompiledSearch`, resumable at every safe point.
 
 Batch epochs smooth the per-unit sums of one pass with the separable gaussian (or a dense
-neighbourhood matrix) and move every unit at once (a small problem's epoch is one compiled
-call, :func:`dlcourse.som._kernels.small_batch_epoch`); the online rule is the exact numba loop of
+neighbourhood matrix) and move every unit at once (a small problem's epochs are one compiled
+call, :func:`dlcourse.som._kernels.small_batch_epochs`); the online rule is the exact numba loop of
 :mod:`dlcourse.som._kernels`, run in chunks of ``ONLINE_CHUNK`` samples; mini-batches sum that
 rule over a batch. Every loop starts from a :class:`~dlcourse.som.rules.TrainState` and stops
 only where that state says everything (between epochs, chunks or batches), so a run resumed
@@ -38,6 +38,9 @@ from dlcourse.som.rules import (
 # per-call costs outweigh the arithmetic (wine, 178 x 13 on 8x8: a fit 2.5x faster; about
 # 0.85M the two paths are even, above it the GEMM is faster)
 SMALL_WORK = 1 << 19
+# ... and runs as many epochs a call as fit in this much of that work (about 20 ms: a Ctrl-C
+# waits no longer for the next safe point)
+SMALL_CALL_WORK = 1 << 25
 
 
 class SmallProblem(NamedTuple):
@@ -133,15 +136,6 @@ class NumpyRunner(CompiledSearch):
         self._convert(part, xa, offset)
         return SmallProblem(xa, offset, *grid.separable_offsets())
 
-    def _small_errors(self, part: np.ndarray, w: np.ndarray, small: SmallProblem,
-                      best: np.ndarray) -> tuple[float, float]:
-        """:meth:`_final_errors` of a small problem (see :meth:`_small_problem`)."""
-        dist, miss = np.empty(len(part)), np.empty(len(part), np.bool_)
-        misses = _kernels.small_scan(small.xa, small.offset, self.weights32(w),
-                                     self.spec.neighbors, dist, miss, best)
-        _kernels.winner_distances(part, np.ascontiguousarray(w, dtype=np.float64), best, dist)
-        return float(dist.mean()), misses / len(part)
-
     def _train_batch(self, X, state: TrainState, grid: Grid, settings: TrainSettings,
                      control: Control) -> TrainState:
         part = local_rows(X)  # this rank's rows under torchrun, else all of X
@@ -163,28 +157,22 @@ class NumpyRunner(CompiledSearch):
         # (K, d + 1) float32, rewritten by every batch step exactly as weights32 would make it,
         # so a resumed run rebuilds the same operand from the saved weights
         wa = self.weights32(wc, centred=True)
-        code = WEIGHT_CODES[self.spec.distance]
         sigmas = settings.batch_sigmas()
         if small is not None:
-            best, dists = np.empty(len(part), np.int64), np.empty((len(part), len(wc)), np.float32)
+            errors = self._small_epochs(part, state, small, sigmas, wc, wa, stats, buffers,
+                                        control)
+            if errors is None:
+                return state
         for epoch in range(state.epoch, len(sigmas)):
-            if small is not None:  # the whole epoch up to the update in one compiled call
-                total, misses = _kernels.small_batch_epoch(
-                    small.xa, small.offset, wa, self.spec.neighbors, small.across2,
-                    small.along2, sigmas[epoch], *buffers, best, dists, stats)
-                qe, te = total / len(part), misses / len(part)
-            else:
-                stats.fill(0.0)
-                qe, te = self._statistics(part, wa, stats, buffers)
+            stats.fill(0.0)
+            qe, te = self._statistics(part, wa, stats, buffers)
             # errors of the weights after `epoch` updates, the last one made with sigmas[epoch-1]
             control.record(state, epoch, qe, te, sigmas[max(epoch - 1, 0)], None)
-            if small is not None:  # smoothed already (into stats)
-                smoothed = stats
-            elif dense is None:  # separable: two 1-D passes, no (K, K)
+            if dense is None:  # separable: two 1-D passes, no (K, K)
                 smoothed = grid.gaussian_smooth(stats, sigmas[epoch], self.work)  # (K, d + 1)
             else:
                 smoothed = h_of(dense, sigmas[epoch]) @ stats
-            _kernels.batch_step(smoothed, wc, wa, code)  # the batch rule, in place
+            _kernels.batch_step(smoothed, wc, wa, WEIGHT_CODES[self.spec.distance])
             state.epoch = epoch + 1
             control.step()
             control.epoch_done(state)
@@ -193,12 +181,55 @@ class NumpyRunner(CompiledSearch):
                 state.stopped = True
                 return state
         w = wc + center
-        errors = (self._final_errors(part, w) if small is None
-                  else self._small_errors(part, w, small, best))
+        if small is None:
+            errors = self._final_errors(part, w)
         control.record(state, len(sigmas), *errors, sigmas[-1], None)
         self.drop_cache()
         state.weights, state.centred, state.finished = w, False, True
         return state
+
+    def _small_epochs(self, part: np.ndarray, state: TrainState, small: SmallProblem,
+                      sigmas: list[float], wc: np.ndarray, wa: np.ndarray, stats: np.ndarray,
+                      buffers: tuple[np.ndarray, np.ndarray],
+                      control: Control) -> tuple[float, float] | None:
+        """A small problem's remaining batch epochs, as many a compiled call as
+        ``SMALL_CALL_WORK`` and the next stop check allow (on wine, 10 epochs and the trained
+        map's scan in one call instead of eleven calls and their Python); the history and checks
+        then per epoch as the GEMM path makes them. Returns the trained map's QE and TE (exact
+        float64 distances, as :meth:`_final_errors`), or None when it stopped early
+        (``state.stopped``)."""
+        work = len(part) * len(wc) * (wc.shape[1] + 1)
+        best = np.empty(len(part), np.int64)
+        dists = np.empty((len(part), len(wc)), np.float32)
+        totals, misses = np.empty(len(sigmas)), np.empty(len(sigmas), np.int64)
+        radii = np.asarray(sigmas, np.float64)
+        final = -1  # the trained map's misses, once the last call has scanned it
+        while state.epoch < len(sigmas):
+            start = state.epoch
+            count = min(len(sigmas) - start, max(1, SMALL_CALL_WORK // work),
+                        control.steps_allowed() or len(sigmas))
+            final = _kernels.small_batch_epochs(
+                small.xa, small.offset, wa, wc, self.spec.neighbors, small.across2,
+                small.along2, radii[start:start + count], WEIGHT_CODES[self.spec.distance],
+                start + count == len(sigmas), *buffers, best, dists, stats, totals, misses)
+            for epoch in range(start, start + count):
+                control.record(state, epoch, totals[epoch - start] / len(part),
+                               misses[epoch - start] / len(part), sigmas[max(epoch - 1, 0)],
+                               None)
+                control.step()
+            state.epoch = start + count
+            control.epoch_done(state)
+            if control.should_stop() and state.epoch < len(sigmas):
+                state.stopped = True
+                return None
+        if final < 0:  # resumed from a checkpoint written after the last epoch: scan only
+            final = _kernels.small_batch_epochs(
+                small.xa, small.offset, wa, wc, self.spec.neighbors, small.across2,
+                small.along2, radii[:0], WEIGHT_CODES[self.spec.distance], True, *buffers,
+                best, dists, stats, totals, misses)
+        dist = buffers[0]
+        _kernels.winner_distances(part, wc + self.spec.center, best, dist)
+        return float(dist.mean()), final / len(part)
 
     # ------------------------------------------------------------------ online
     def _train_online(self, X, state: TrainState, grid: Grid, settings: TrainSettings,

@@ -214,6 +214,11 @@ class Control:
         """True when the loop should stop at this safe point (Ctrl-C)."""
         return False
 
+    def steps_allowed(self) -> int | None:
+        """How many steps may run before the next :meth:`should_stop` check must come (a
+        simulated interrupt due); None: any number."""
+        return None
+
     def epoch_done(self, state: TrainState, sync: Callable[[], np.ndarray] | None = None) -> None:
         """``state`` finished an epoch; ``sync()`` gives the current weights when
         ``state.weights`` is not kept up to date (the device path)."""

@@ -208,6 +208,13 @@ class RunControl(Control):
             stop = bool(sum_over_ranks(np.array([float(stop)]))[0] > 0)
         return stop
 
+    def steps_allowed(self) -> int | None:
+        if self.checkpoint is not None and CHECKPOINT_EVERY_S <= 0:  # one after every epoch
+            return 1
+        if self.guard.interrupt_after is None:
+            return None
+        return max(1, self.guard.interrupt_after - self.guard.steps)
+
     def epoch_done(self, state: TrainState, sync: Callable[[], np.ndarray] | None = None) -> None:
         if self.checkpoint is None:
             return

@@ -213,7 +213,7 @@ def test_every_train_option_defaults_to_the_config():
     """The options are generated from LMConfig/CorpusConfig: each shows the config's default."""
     import click
 
-    from dlcourse.cli.lm import RENAME, train
+    from dlcourse.cli.lm import RENAME, TRAIN, train
     from dlcourse.cli.options import option_name
     from dlcourse.lm.config import CorpusConfig, LMConfig
 
@@ -227,8 +227,8 @@ def test_every_train_option_defaults_to_the_config():
             if name == "model":  # --model is the preset, whose default recipe is the config's
                 assert "[default: lstm]" in helps["--model"]
                 continue
-            shown = ("none" if value is None else ("on" if value else "off")
-                     if isinstance(value, bool) else str(value))
+            shown = TRAIN.shown.get(name) or ("none" if value is None else (
+                "on" if value else "off") if isinstance(value, bool) else str(value))
             assert f"[default: {shown}]" in helps[option_name(name, RENAME)], name
 
 

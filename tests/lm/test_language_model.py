@@ -57,10 +57,15 @@ def test_model_file_loads_and_predicts_the_same(trained, lee_corpus):
     manifest = read_manifest(out / "model.safetensors")  # the JSON header, without torch
     assert (manifest["lesson"], manifest["estimator"]) == ("lm", "LanguageModel")
     assert manifest["state"]["itos"] == lee_corpus.itos and manifest["state"]["data"] == "lee"
-    assert manifest["config"] == lm.config.to_dict() and manifest["config"]["model"] == "lstm"
+    # eval_batch_size left to the data: the file holds the streams fit measured with
+    assert (lm.config.eval_batch_size, lm.eval_batch_size_) == (None, 10)
+    used = {"eval_batch_size": 10}
+    assert manifest["config"] == {**lm.config.to_dict(), **used}
+    assert manifest["config"]["model"] == "lstm"
     loaded = LanguageModel.load(out)
     # a loaded model goes where it can run ("auto"), whatever device it was trained on
-    assert loaded.get_params() == {**lm.get_params(), "device": "auto"}
+    assert loaded.get_params() == {**lm.get_params(), "device": "auto", **used}
+    assert loaded.eval_batch_size_ == 10
     for (name, a), b in zip(lm.model_.state_dict().items(), loaded.model_.state_dict().values()):
         assert torch.equal(a, b), name
     assert loaded.model_.decoder.weight is loaded.model_.encoder.weight  # tying survives

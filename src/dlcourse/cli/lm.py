@@ -40,19 +40,20 @@ from dlcourse.cli.common import (
 )
 from dlcourse.cli.lm_data import check_data, check_data_text
 from dlcourse.cli.old_spellings import OldSpellings
-from dlcourse.cli.options import ConfigOptions, ConfigValue, option_error
+from dlcourse.cli.options import ConfigOptions, ConfigValue, option_error, option_name
 from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.lm.config import (
+    EVAL_BATCH_SIZE,
     MAX_TOKENS,
     PRESETS,
     SEED_MAX,
     TOP_K,
     CorpusConfig,
     LMConfig,
+    auto_eval_streams,
     check_streams,
     data_settings,
     default_tokenizer,
-    most_streams,
     source_name,
 )
 
@@ -66,7 +67,8 @@ RENAME = {"num_layers": ("--layers", "--nlayers"), "tie_weights": "--tie",
           "hidden_dim": ("--hidden-size", "--hidden-dim", "--nhid"),
           "max_size": ("--max-vocab", "--max-size"), "min_freq": ("--min-freq", "--min-count"),
           "max_lines": ("--max-lines", "--limit")}
-TRAIN = ConfigOptions(LMConfig, exclude=("model",), rename=RENAME)
+TRAIN = ConfigOptions(LMConfig, exclude=("model",), rename=RENAME,
+                      shown={"eval_batch_size": f"{EVAL_BATCH_SIZE}, fewer on a short text"})
 CORPUS = ConfigOptions(CorpusConfig, rename=RENAME)
 
 
@@ -198,19 +200,15 @@ def train(data, preset, dry_run, out, resume, **options):
         corpus = load_corpus(data, tokenizer=corpus_config.tokenizer, **read)
         corpus = dataclasses.replace(corpus, name=name)
         tokens = {split: getattr(corpus, split).numel() for split in ("train", "valid", "test")}
-        fewer = None  # a small text: the default --eval-batch-size shrinks to what it holds
-        fits = most_streams(min(tokens["valid"], tokens["test"]))
-        if options.get("eval_batch_size") is None and config.eval_batch_size > fits:
-            fewer, config = config.eval_batch_size, config.replace(eval_batch_size=fits)
+        # none typed: fit's streams, fewer on a small text (so fit notes nothing more)
+        config, note = auto_eval_streams(config, tokens, option_name("eval_batch_size", RENAME))
         try:  # streams the splits cannot hold, before a model is built and any line printed
             check_streams(config, tokens, repr(data.strip()))
         except ConfigError as exc:
             raise option_error(exc, RENAME) from None
         release()
-    if fewer is not None:
-        click.echo(f"note: --eval-batch-size {fewer} is more streams than the valid and test "
-                   f"splits hold ({min(tokens['valid'], tokens['test']):,} tokens, two a "
-                   f"stream): measuring with {fits}", err=True)
+    if note is not None:
+        click.echo(f"note: {note}", err=True)
     # every rank loads the same corpus (same seed, same split and vocabulary); a single
     # process is unaffected
     with process_group(config.device):

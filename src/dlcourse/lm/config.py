@@ -52,6 +52,8 @@ MAX_WIDTH, MAX_LAYERS = 65536, 100
 #: the most parallel streams of --batch-size and --eval-batch-size: far above any run (each
 #: stream is a row of every window's logits), so that a typo is refused before any data is read
 MAX_STREAMS = 65536
+#: the eval_batch_size of a run that sets none, where the valid and test splits hold it
+EVAL_BATCH_SIZE = 10
 
 PRESETS: dict[str, dict[str, Any]] = {
     # the embeddings lesson: a 100-d table, Adam 1e-3, cross-entropy, 10 epochs, nothing else
@@ -93,10 +95,11 @@ class LMConfig(Config):
     batch_size: int = param(20, "Parallel streams B (under torchrun a multiple of the "
                             "processes); the train split must hold two tokens a stream.",
                             min=1, max=MAX_STREAMS)
-    eval_batch_size: int = param(10, "Parallel streams when measuring perplexity (each starts "
-                                 "without context: more streams, a higher perplexity); the "
-                                 "valid and test splits must hold two tokens a stream.", min=1,
-                                 max=MAX_STREAMS)
+    eval_batch_size: int | None = param(
+        None, "Parallel streams when measuring perplexity (each starts without context: more "
+        "streams, a higher perplexity); the valid and test splits must hold two tokens a "
+        f"stream. none: {EVAL_BATCH_SIZE}, or the most the splits hold when they are shorter "
+        "(with a note).", min=1, max=MAX_STREAMS)
     epochs: int = param(10, "Passes over the training stream (ptb-medium 39).", min=1)
     optimizer: str = param("adam", "adam or sgd (ptb-medium: sgd).", choices=OPTIMIZERS)
     lr: float = param(2e-3, "Learning rate (embedding preset 1e-3, ptb-medium 20).", min=0.0,
@@ -119,6 +122,14 @@ class LMConfig(Config):
                       max=SEED_MAX)
     device: str = param("auto", "auto (GPU when present), cpu, cuda, cuda:N or mps.")
     progress: bool = param(False, "Show a progress bar per epoch.", cli=False)
+
+    def resume_values(self) -> dict[str, Any]:
+        """As :meth:`Config.resume_values`, without an ``eval_batch_size`` left to the data
+        (None): ``fit`` compares the streams it resolves to (:func:`auto_eval_streams`)."""
+        values = super().resume_values()
+        if values["eval_batch_size"] is None:
+            del values["eval_batch_size"]
+        return values
 
     def check(self) -> None:
         """Rules across fields: shuffling and weight tying."""
@@ -216,12 +227,46 @@ more text
     """
     for split, count in tokens.items():
         field = "batch_size" if split == "train" else "eval_batch_size"
-        streams = getattr(config, field)
-        if streams > most_streams(count):
+        streams = getattr(config, field)  # None: left to the data (auto_eval_streams)
+        if streams is not None and streams > most_streams(count):
             raise ConfigError(f"{field} {streams} is more streams than the {split} split of "
                               f"{name} holds: its {count:,} tokens make at most "
                               f"{most_streams(count):,} (two tokens a stream); lower it or give "
                               "more text", field)
+
+
+def auto_eval_streams(config: LMConfig, tokens: dict[str, int],
+                      called: str = "eval_batch_size") -> tuple[LMConfig, str | None]:
+    """``config`` with an ``eval_batch_size`` left to the data (None) resolved, as ``fit`` and
+    ``lm train`` both measure: :data:`EVAL_BATCH_SIZE` streams, or the most the shortest of
+    the valid and test splits holds (see :func:`most_streams`), with the note that says so. A
+    value that was set is kept (:func:`check_streams` refuses it if the splits cannot hold it).
+
+    Args:
+        config: the run's settings.
+        tokens: split -> its tokens; the ``valid`` and ``test`` ones given are measured.
+        called: the setting's name in the note (``--eval-batch-size`` on the command line).
+
+    Returns:
+        ``(config, note)``: ``note`` is None unless fewer streams than the default are used.
+
+    Example:
+        >>> config, note = auto_eval_streams(LMConfig(), {"train": 80, "valid": 7, "test": 9})
+        >>> config.eval_batch_size, note
+        (3, 'eval_batch_size 10 is more streams than the valid and test splits hold (7 tokens, \
+two a stream): measuring with 3')
+    """
+    if config.eval_batch_size is not None:
+        return config, None
+    measured = {split: count for split, count in tokens.items() if split in ("valid", "test")}
+    shortest = min(measured.values(), default=2 * EVAL_BATCH_SIZE)
+    fits = min(EVAL_BATCH_SIZE, most_streams(shortest))
+    note = None
+    if fits < EVAL_BATCH_SIZE:
+        splits = " and ".join(measured) + (" splits hold" if len(measured) > 1 else " split holds")
+        note = (f"{called} {EVAL_BATCH_SIZE} is more streams than the {splits} ({shortest:,} "
+                f"tokens, two a stream): measuring with {fits}")
+    return config.replace(eval_batch_size=fits), note
 
 
 def source_name(name: str) -> str | None:

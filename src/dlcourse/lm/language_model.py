@@ -23,10 +23,12 @@ from dlcourse.engine.estimator import Estimator, load_module_arrays, module_arra
 from dlcourse.errors import InputError, UnknownTokenError
 from dlcourse.lm.batching import BPTTBatches
 from dlcourse.lm.config import (
+    EVAL_BATCH_SIZE,
     PRESETS,
     SEED_MAX,
     TOP_K,
     LMConfig,
+    auto_eval_streams,
     check_streams,
     data_settings,
     most_streams,
@@ -53,8 +55,10 @@ class LanguageModel(Estimator):
     ``itos_``, ``tokenizer_config_``, ``data_name_``, ``best_epoch_`` (the epoch whose weights
     were kept, as the classifier's), ``corpus_settings_`` (the corpus's
     :attr:`~dlcourse.lm.corpus.Corpus.settings`: its split can be read again), ``history_``,
-    ``device_``. ``save(dir)`` / ``LanguageModel.load(dir, device=...)`` use the one model file
-    of every lesson (``dir/model.safetensors``).
+    ``device_``, ``eval_batch_size_`` (the streams perplexity is measured with: an
+    ``eval_batch_size`` left at None resolved by ``fit``, as ``lm train`` resolves it).
+    ``save(dir)`` / ``LanguageModel.load(dir, device=...)`` use the one model file of every
+    lesson (``dir/model.safetensors``), whose config holds the ``eval_batch_size`` used.
 
     Example:
         >>> from dlcourse.lm import LanguageModel, LMConfig, load_corpus  # doctest: +SKIP
@@ -108,6 +112,11 @@ class LanguageModel(Estimator):
         ``batch_size``; the validation loss is summed over ranks, so early stopping and the LR
         decay agree everywhere; only rank 0 writes to ``out_dir``, which every rank must see.
 
+        ``eval_batch_size`` left at None (the default) is resolved from the data as ``lm
+        train`` resolves it (:func:`~dlcourse.lm.config.auto_eval_streams`): 10 streams, or the
+        most the valid and test splits hold when they are shorter, with a note on the log. The
+        value used is ``eval_batch_size_``, the checkpoints' and the saved model's.
+
         Args:
             corpus: id streams and vocabulary (:func:`dlcourse.lm.load_corpus`).
             out_dir: if given, ``last.pt``/``best.pt``/``history.json`` each epoch (and
@@ -121,7 +130,7 @@ class LanguageModel(Estimator):
 
         Raises:
             ConfigError: a setting out of range; a ``batch_size`` the train split or an
-                ``eval_batch_size`` the valid split cannot hold (two tokens a stream, see
+                ``eval_batch_size`` set that the valid split cannot hold (two tokens a stream, see
                 :func:`~dlcourse.lm.config.check_streams`), before a model is built; under a
                 process group a ``batch_size`` that is not a multiple of the number of
                 processes.
@@ -138,8 +147,13 @@ class LanguageModel(Estimator):
                              f"{', '.join(SPECIALS)}; load it with a lower min_freq")
         rank, world = active_ranks()
         check_global_batch(c.batch_size, world)
-        # before the model is built: streams the splits cannot hold (a typo, or a tiny text)
-        check_streams(c, {"train": corpus.train.numel(), "valid": corpus.valid.numel()},
+        # before the model is built: the streams a small text holds where none were set, and
+        # streams set that the splits cannot hold (a typo, or a tiny text)
+        tokens = {split: getattr(corpus, split).numel() for split in ("train", "valid", "test")}
+        c, note = auto_eval_streams(c, tokens)
+        if note is not None:
+            log.warning("note: %s", note)
+        check_streams(c, {split: tokens[split] for split in ("train", "valid")},
                       repr(corpus.name))
         seed_everything(c.seed, deterministic=c.deterministic)
         device = rank_device(c.device)
@@ -189,9 +203,23 @@ class LanguageModel(Estimator):
         self.history_ = history
         self.best_epoch_ = _best_epoch(history)
         self.device_ = device
+        self.eval_batch_size_ = c.eval_batch_size
         if out_dir is not None:
             self.save(out_dir)  # rank 0 only
         return self
+
+    def save(self, directory: str | Path) -> Path:
+        """As :meth:`Estimator.save`; the file's config holds the ``eval_batch_size`` the model
+        was measured with (``eval_batch_size_`` where the setting was left at None), so the
+        loaded model, ``lm evaluate`` and a resumed run measure as this one did."""
+        if self.config.eval_batch_size is not None or not self.is_fitted:
+            return super().save(directory)
+        auto, self.config = self.config, self.config.replace(
+            eval_batch_size=self.eval_batch_size_)
+        try:
+            return super().save(directory)
+        finally:
+            self.config = auto
 
     # ---------------------------------------------------------------------- inference
     def perplexity(self, ids: torch.Tensor) -> float:
@@ -208,13 +236,14 @@ class LanguageModel(Estimator):
         ids = torch.from_numpy(token_ids(ids, len(self.itos_),
                                          "encode the text with LanguageModel.encode"))
         c = self.config
+        # a value set after fit measures with it; None: the streams fit resolved
+        streams = self.eval_batch_size_ if c.eval_batch_size is None else c.eval_batch_size
         most = most_streams(ids.numel())
-        if c.eval_batch_size > most and ids.numel() >= 2:  # fewer: stream_loss's refusal
+        if streams > most and ids.numel() >= 2:  # fewer: stream_loss's refusal
             log.warning("note: %s tokens hold at most %s of the eval_batch_size %s streams "
                         "(two tokens a stream); perplexity measured with %s", f"{ids.numel():,}",
-                        f"{most:,}", f"{c.eval_batch_size:,}", f"{most:,}")
-        return perplexity_of(stream_loss(self.model_, ids, c.eval_batch_size, c.bptt,
-                                         amp=c.amp))
+                        f"{most:,}", f"{streams:,}", f"{most:,}")
+        return perplexity_of(stream_loss(self.model_, ids, streams, c.bptt, amp=c.amp))
 
     def evaluate(self, corpus: Corpus) -> dict[str, float]:
         """``valid_ppl`` and ``test_ppl`` on a corpus encoded with this model's vocabulary.
@@ -385,6 +414,7 @@ class LanguageModel(Estimator):
         self.corpus_settings_ = dict(values.get("corpus") or {})
         self.history_ = list(values.get("history") or [])
         self.best_epoch_ = _best_epoch(self.history_)
+        self.eval_batch_size_ = self.config.eval_batch_size or EVAL_BATCH_SIZE
         model = build_for(self.config, len(self.itos_))
         # a vocabulary or size that does not match the arrays is one IncompatibleModelError
         load_module_arrays(model, arrays, where="the language-model file")

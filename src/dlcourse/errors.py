@@ -4,6 +4,10 @@ The CLI prints any :class:`DlcourseError` as ``error: <message>`` and exits with
 (130 for :class:`TrainingInterrupted`). Library users can catch the narrower classes.
 """
 
+from __future__ import annotations
+
+import sys
+
 
 class DlcourseError(Exception):
     """Bad input or an unavailable resource; the CLI prints the message as one line."""
@@ -27,6 +31,11 @@ class InputError(DlcourseError, ValueError):
     every lesson."""
 
 
+class InputTypeError(InputError, TypeError):
+    """Data holding values that are not numbers (a dict, a list in a cell): an
+    :class:`InputError`, and a ``TypeError`` as numpy and scikit-learn raise for them."""
+
+
 class MissingFileError(InputError, FileNotFoundError):
     """A file a call names is not there (or is a folder): an :class:`InputError`, and a
     ``FileNotFoundError`` as Python's own ``open`` and gensim raise."""
@@ -34,7 +43,35 @@ class MissingFileError(InputError, FileNotFoundError):
 
 class NotFittedError(DlcourseError, ValueError, AttributeError):
     """An estimator was used before ``fit`` or ``load`` (a ValueError and AttributeError, as in
-    scikit-learn, so code written for either keeps working)."""
+    scikit-learn, so code written for either keeps working).
+
+    Once scikit-learn is imported, the error raised is also its
+    ``sklearn.exceptions.NotFittedError``, so ``except`` clauses (and its estimator checks)
+    written for scikit-learn catch it; scikit-learn is never imported for this.
+    """
+
+    def __new__(cls, *args: object, **kwargs: object) -> NotFittedError:
+        if cls is NotFittedError:
+            cls = _with_sklearn_class() or cls
+        return super().__new__(cls, *args, **kwargs)
+
+    def __reduce__(self) -> tuple:  # pickled as the plain class: it needs no scikit-learn
+        return (NotFittedError, *super().__reduce__()[1:])
+
+
+_SKLEARN_NOT_FITTED: dict[type, type] = {}  # scikit-learn's class -> ours subclassing both
+
+
+def _with_sklearn_class() -> type | None:
+    """A NotFittedError that is scikit-learn's too, when scikit-learn is loaded, else None."""
+    module = sys.modules.get("sklearn.exceptions")
+    theirs = getattr(module, "NotFittedError", None)
+    if not isinstance(theirs, type) or not issubclass(theirs, BaseException):
+        return None
+    if theirs not in _SKLEARN_NOT_FITTED:
+        _SKLEARN_NOT_FITTED[theirs] = type("NotFittedError", (NotFittedError, theirs), {
+            "__module__": __name__, "__doc__": NotFittedError.__doc__})
+    return _SKLEARN_NOT_FITTED[theirs]
 
 
 class UnknownTokenError(DlcourseError, KeyError):

@@ -26,6 +26,7 @@ from dlcourse.som.grid import Grid
 from dlcourse.som.init import initial_weights
 from dlcourse.som.minisom_names import MiniSomNames
 from dlcourse.som.rules import SearchSpec, TrainSettings, TrainState, multi_process
+from dlcourse.som.sklearn_api import as_matrix, plain_labels, set_weights
 from dlcourse.som.training import (
     Checkpoint,
     data_fingerprint,
@@ -101,6 +102,11 @@ class SOM(Estimator, MiniSomNames):
             som.backend_, som.device_ = resolve_backend(som.config.device, som.config.backend)
         return som
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # transform: float32 distances
+        return tags
+
     def _runner(self):
         if not hasattr(self, "backend_"):  # loaded: resolve where queries run on first use
             self.backend_, self.device_ = resolve_backend(self.config.device, self.config.backend)
@@ -110,7 +116,7 @@ class SOM(Estimator, MiniSomNames):
     # ------------------------------------------------------------------ training
     def fit(self, X: Any, y: Any = None, *, out_dir: str | os.PathLike | None = None,
             resume: bool = False, run_info: dict[str, Any] | None = None) -> SOM:
-        """Initialise and train the map on ``X`` (N, d); returns ``self``.
+        """Initialise and train the map on ``X`` (N, d), afresh at every call; returns ``self``.
 
         Args:
             X: the data, (N, d) finite numbers.
@@ -140,13 +146,20 @@ class SOM(Estimator, MiniSomNames):
             TrainingInterrupted: Ctrl-C (or ``DLCOURSE_INTERRUPT_AFTER=N``: after step N,
                 a step being a batch epoch, 2,048 online samples or a mini-batch).
         """
+        return self._fit(X, y, out_dir, resume, run_info)
+
+    def _fit(self, X: Any, y: Any = None, out_dir: str | os.PathLike | None = None,
+             resume: bool = False, run_info: dict[str, Any] | None = None,
+             start: np.ndarray | None = None, rounds: int = 0) -> SOM:
+        """:meth:`fit`; ``start``, weights (m, n, d) to continue from (when they fit ``X``),
+        in place of ``init``; ``rounds`` (> 0 when continuing) varies the order's seed."""
         config = self.validated_config(out_dir, resume)
-        X = measures.as_matrix(X)
+        X = as_matrix(X)
         config.check_steps(len(X))
         if config.distance != "cosine":  # cosine searches unit rows: nothing to overflow
             check_float32_range(X, [str(j) for j in range(X.shape[1])], "X",
                                 "standardise or rescale X")
-        labels = None if y is None else _plain_labels(y, len(X))  # checked before any work
+        labels = None if y is None else plain_labels(y, len(X))  # checked before any work
         self.backend_, self.device_ = resolve_backend(config.device, config.backend)
         grid = self.grid
         # Euclidean distances do not change under a shift: centring keeps float32 BMU search
@@ -161,8 +174,11 @@ class SOM(Estimator, MiniSomNames):
         if resume:
             state = checkpoint.read()
         else:
-            rng = np.random.default_rng(config.seed)
-            start = initial_weights(X, grid, config.init, rng)  # (K, d) float64
+            rng = np.random.default_rng([config.seed, rounds] if rounds else config.seed)
+            if start is not None and start.shape == (config.m, config.n, X.shape[1]):
+                start = np.array(start, dtype=np.float64).reshape(grid.size, -1)
+            else:
+                start = initial_weights(X, grid, config.init, rng)  # (K, d) float64
             # the online/mini-batch order is drawn from here: saved, so a resume draws it again
             state = TrainState(start, order_state=rng.bit_generator.state)
         spec = SearchSpec(grid.neighbors(), config.distance, center, self._chunk())
@@ -177,6 +193,7 @@ class SOM(Estimator, MiniSomNames):
         self.quantization_error_ = self.history_[-1]["quantization_error"]
         self.topographic_error_ = self.history_[-1]["topographic_error"]
         self.unit_labels_ = None
+        self._rounds = rounds  # MiniSomNames.train continues from here
         if labels is not None:  # X is in the weights' space already: no scaler applies here
             best = self._runner().scan(X, self._flat_weights())[0]
             coords = np.stack(np.divmod(best, config.n), axis=1)  # (N, 2)
@@ -204,13 +221,8 @@ class SOM(Estimator, MiniSomNames):
         if weights.ndim != 3:
             raise InputError(f"weights must be (m, n, d), got shape {weights.shape}")
         som = cls(weights.shape[0], weights.shape[1], **params)
-        config = som.validated_config()
-        som.weights_ = weights
-        som.n_features_in_ = weights.shape[2]
-        som.center_ = (weights.reshape(-1, weights.shape[2]).mean(0)
-                       if config.distance != "cosine" else np.zeros(weights.shape[2]))
-        som.history_ = []
-        som.unit_labels_ = None
+        som.validated_config()
+        set_weights(som, weights)
         return som
 
     # ------------------------------------------------------------------ queries
@@ -225,7 +237,7 @@ class SOM(Estimator, MiniSomNames):
             ValueError: ``X`` with other features than the map's, or non-finite values.
         """
         self.check_is_fitted()
-        X = measures.as_matrix(X)
+        X = as_matrix(X)
         if X.shape[1] != self.n_features_in_:
             raise InputError(f"X has {X.shape[1]} features but the map was trained on "
                              f"{self.n_features_in_}; pass data with the same columns")
@@ -273,7 +285,7 @@ class SOM(Estimator, MiniSomNames):
         return np.stack(np.divmod(self.bmu_indices(X), self.config.n), axis=1)
 
     def transform(self, X: Any) -> np.ndarray:
-        """Distances from every sample to every unit, shape (N, m * n)."""
+        """Distances from every sample to every unit, (N, m * n) float32 (the search's)."""
         X = self._matrix(X)
         return self._runner().transform(X, self._flat_weights())
 
@@ -312,7 +324,7 @@ class SOM(Estimator, MiniSomNames):
         best, dist, miss = self._scan(X)
         row = {"quantization_error": float(dist.mean()), "topographic_error": float(miss.mean())}
         if y is not None:
-            labels = _plain_labels(y, len(dist))
+            labels = plain_labels(y, len(dist))
             coords = np.stack(np.divmod(best, self.config.n), axis=1)  # (N, 2)
             unit_labels = getattr(self, "unit_labels_", None)
             if unit_labels is not None:
@@ -343,7 +355,7 @@ class SOM(Estimator, MiniSomNames):
     def win_map(self, X: Any, return_indices: bool = False) -> dict[tuple[int, int], list]:
         """``{(row, col): [samples (or their indices) won by that unit]}`` for units that win."""
         coords = self.predict(X)
-        X = measures.as_matrix(X)
+        X = as_matrix(X)
         result: dict[tuple[int, int], list] = {}
         for i, (r, c) in enumerate(coords.tolist()):
             result.setdefault((r, c), []).append(i if return_indices else X[i])
@@ -386,13 +398,3 @@ class SOM(Estimator, MiniSomNames):
         for name in ("quantization_error", "topographic_error"):
             if values.get(name) is not None:
                 setattr(self, name + "_", float(values[name]))
-
-
-def _plain_labels(y: Any, n: int) -> list:
-    """``y`` as a list of JSON-ready values (numpy scalars unwrapped), one per row of X."""
-    if isinstance(y, str | os.PathLike):  # fit(X, "runs/x"): out_dir is a keyword
-        raise InputError(f"y must hold one label per row of X, got {y!r}; pass the output "
-                         "folder as out_dir=...")
-    if np.ndim(y) != 1 or len(y) != n:
-        raise InputError(f"y has shape {np.shape(y)} for {n} rows of X; pass one label per row")
-    return [v.item() if isinstance(v, np.generic) else v for v in np.asarray(y, dtype=object)]

@@ -4,9 +4,9 @@ ports with its calls as written.
 :class:`MiniSomNames` is a mixin: it uses the estimator's ``fit``, ``set_params``,
 ``bmu_indices``, ``transform`` and ``weights_``. Coordinates are ``(row, col)`` of an m x n
 map, as :meth:`SOM.predict` gives them (MiniSom's ``(i, j)`` index its own ``(x, y, d)``
-weights array; :mod:`dlcourse.som.compare` converts between the two layouts). Each ``train``
-is one ``fit`` from the start weights (``init``), where MiniSom's continues from its current
-weights; the ``*_weights_init`` methods choose ``init`` for the next fit.
+weights array; :mod:`dlcourse.som.compare` converts between the two layouts). As in MiniSom,
+``train`` continues from the map's current weights (a trained map's, or those a
+``*_weights_init(data)`` set), its schedule starting again; ``fit`` always starts afresh.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from dlcourse.errors import InputError
+from dlcourse.som.init import initial_weights
+from dlcourse.som.sklearn_api import as_matrix, set_weights
 
 
 def _one_sample(x: Any) -> np.ndarray:
@@ -36,8 +38,10 @@ class MiniSomNames:
                                                self.config.n))
 
     def activate(self, x: Any) -> np.ndarray:
-        """Distances from the sample ``x`` (d,) to every unit, shape (m, n)."""
-        return self.transform(_one_sample(x))[0].reshape(self.config.m, self.config.n)
+        """Distances from the sample ``x`` (d,) to every unit, shape (m, n), float64 as
+        MiniSom's (:meth:`transform`'s float32 values)."""
+        distances = self.transform(_one_sample(x))[0].astype(np.float64)
+        return distances.reshape(self.config.m, self.config.n)
 
     def get_weights(self) -> np.ndarray:
         """The unit weights (m, n, d), a copy (in the map's space: scaled when it has a
@@ -53,8 +57,14 @@ class MiniSomNames:
               verbose: bool = False, use_epochs: bool = False, fixed_points: Any = None) -> None:
         """MiniSom's ``train``: the online rule for ``num_iteration`` samples (epochs with
         ``use_epochs``), in random order or cycling through ``data``; sets ``algorithm``,
-        ``iterations``/``epochs`` and ``shuffle`` and fits (``verbose`` sets ``progress``).
+        ``iterations``/``epochs`` and ``shuffle`` (``verbose`` sets ``progress``) and trains.
         The batch algorithm (``fit`` with the defaults) is this lesson's fast path.
+
+        Like MiniSom's, it continues from the current weights when the map has them for this
+        grid and ``data``'s features (the sigma and learning-rate schedule start again, and
+        the random order is drawn anew each call); else it starts from ``init`` as ``fit``.
+        A map whose model file holds the CLI's scaler (its weights are in standardised units)
+        starts afresh too.
 
         Raises:
             InputError: ``fixed_points`` (samples pinned to units are not supported).
@@ -68,22 +78,43 @@ class MiniSomNames:
             settings.update(epochs=num_iteration, iterations=None)
         else:
             settings.update(iterations=num_iteration)
-        self.set_params(**settings).fit(data)
+        rounds = getattr(self, "_rounds", 0)
+        scaler = (getattr(self, "metadata_", None) or {}).get("scaler")
+        if not self.is_fitted or rounds is None or scaler:
+            self.set_params(**settings)._fit(data)
+        else:  # _fit starts afresh where the weights do not fit data's features
+            self.set_params(**settings)._fit(data, start=self.weights_, rounds=rounds + 1)
 
     def train_random(self, data: Any, num_iteration: int, verbose: bool = False) -> None:
         """MiniSom's ``train_random``: :meth:`train` in random order."""
         self.train(data, num_iteration, random_order=True, verbose=verbose)
 
     def train_batch(self, data: Any, num_iteration: int, verbose: bool = False) -> None:
-        """MiniSom's ``train_batch``: :meth:`train` cycling through ``data`` in order (the
-        online rule, as MiniSom's; the batch algorithm is ``fit`` with the defaults)."""
+        """MiniSom's ``train_batch``: :meth:`train` cycling through ``data`` in order from
+        its first row at every call (the online rule, as MiniSom's; the batch algorithm is
+        ``fit`` with the defaults)."""
         self.train(data, num_iteration, random_order=False, verbose=verbose)
 
     def random_weights_init(self, data: Any = None) -> None:
-        """Start from random samples of the data (``init="sample"``), at the next fit."""
-        self.set_params(init="sample")
+        """Set the weights to random samples of ``data`` (``init="sample"``, seeded by
+        ``seed``), as MiniSom's; the next :meth:`train` starts from them. Without ``data``,
+        only ``init``: the next ``train`` starts afresh from it."""
+        self._init_weights("sample", data)
 
     def pca_weights_init(self, data: Any = None) -> None:
-        """Start from the plane of the data's two main components (``init="pca"``, the
-        default), at the next fit."""
-        self.set_params(init="pca")
+        """Set the weights on the plane of ``data``'s two main components (``init="pca"``, the
+        default; +-2 standard deviations around the mean, where MiniSom's spans +-1 of the
+        uncentred components); the next :meth:`train` starts from them. Without ``data``, only
+        ``init``: the next ``train`` starts afresh from it."""
+        self._init_weights("pca", data)
+
+    def _init_weights(self, init: str, data: Any) -> None:
+        self.set_params(init=init)
+        if data is None:
+            self._rounds = None  # the next train starts from init
+            return
+        X = as_matrix(data, "data")
+        config = self.validated_config()  # drops a loaded map's metadata (its scaler)
+        start = initial_weights(X, self.grid, init, np.random.default_rng(config.seed))
+        set_weights(self, start.reshape(config.m, config.n, X.shape[1]))
+        self._rounds = 0

@@ -1,0 +1,96 @@
+"""What :class:`~dlcourse.som.estimator.SOM` needs to meet scikit-learn's conventions: its
+input checks worded as scikit-learn words them (its estimator checks match on the words), the
+labels of ``fit(X, y)`` as plain values, and a fitted map set from given weights."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from dlcourse.errors import InputError, InputTypeError
+from dlcourse.som import measures
+
+
+def as_matrix(X: Any, name: str = "X") -> np.ndarray:
+    """:func:`dlcourse.som.measures.as_matrix`, whose refusals of complex, non-numeric,
+    non-2-D and empty data also carry scikit-learn's words ("Complex data not supported",
+    "Reshape your data", "0 feature(s) (shape=(12, 0)) while a minimum of 1 is required");
+    values that are not numbers (a dict in a cell) raise :class:`InputTypeError`, a TypeError.
+    Data it accepts pass unchanged: the rewording runs only on the way out of an error."""
+    try:
+        return measures.as_matrix(X, name)
+    except InputError:
+        better = _sklearn_worded(X, name)
+        if better is None:
+            raise
+        raise better from None
+
+
+def _sklearn_worded(X: Any, name: str) -> InputError | None:
+    """The refusal of ``X`` worded as scikit-learn's checks expect, or None to keep ours."""
+    try:
+        if type(X).__module__.startswith("torch"):
+            X = X.detach().cpu().numpy()
+        if hasattr(X, "toarray") and hasattr(X, "nnz"):  # sparse: ours names the fix
+            return None
+        arr = np.asarray(X)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    if arr.dtype.kind == "c":
+        return InputError(f"Complex data not supported: {name} has dtype {arr.dtype}; pass real "
+                          f"numbers, e.g. {name}.real or abs({name})")
+    if arr.dtype.kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except TypeError as err:  # a dict, a list ... in a cell (text raises ValueError)
+            return InputTypeError(f"{name} must be numeric, got dtype object ({err}); convert "
+                                  "it to floats")
+        except ValueError:
+            return None
+    if arr.dtype.kind not in "fiub":
+        return None
+    if arr.ndim != 2:
+        how = (f"{name}.reshape(-1, 1) if it is one feature, {name}.reshape(1, -1) if it is one "
+               "sample" if arr.ndim == 1 else f"e.g. {name}.reshape(len({name}), -1)")
+        return InputError(f"{name} must be 2-D (samples, features), got shape {arr.shape}. "
+                          f"Reshape your data: {how}")
+    if 0 in arr.shape:
+        what = "sample(s)" if arr.shape[0] == 0 else "feature(s)"
+        return InputError(f"{name} is empty: 0 {what} (shape={arr.shape}) while a minimum of 1 "
+                          "is required; pass at least one sample and feature")
+    return None
+
+
+def plain_labels(y: Any, n: int) -> list:
+    """``y`` as a list of JSON-ready values (numpy scalars unwrapped), one per row of X.
+
+    Raises:
+        InputError: a path where labels go, or not one label per row.
+    """
+    if isinstance(y, str | os.PathLike):  # fit(X, "runs/x"): out_dir is a keyword
+        raise InputError(f"y must hold one label per row of X, got {y!r}; pass the output "
+                         "folder as out_dir=...")
+    try:  # converted first: array-likes need not support numpy's functions (np.ndim)
+        labels = np.asarray(y, dtype=object)
+    except ValueError:  # nested sequences of different lengths
+        raise InputError(f"y holds sequences of different lengths for {n} rows of X; pass one "
+                         "label per row") from None
+    if labels.ndim != 1 or len(labels) != n:
+        raise InputError(f"y has shape {labels.shape} for {n} rows of X; pass one label per row")
+    return [v.item() if isinstance(v, np.generic) else v for v in labels]
+
+
+def set_weights(som: Any, weights: np.ndarray) -> None:
+    """Make ``som`` a fitted map with these (m, n, d) weights (as ``from_weights``): no history,
+    no unit labels; the errors of an earlier fit are dropped (they measured other weights)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    som.weights_ = weights
+    som.n_features_in_ = weights.shape[2]
+    som.center_ = (weights.reshape(-1, weights.shape[2]).mean(0)
+                   if som.config.distance != "cosine" else np.zeros(weights.shape[2]))
+    som.history_ = []
+    som.unit_labels_ = None
+    for name in ("quantization_error_", "topographic_error_"):
+        som.__dict__.pop(name, None)

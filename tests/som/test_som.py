@@ -404,7 +404,7 @@ def test_bad_data_is_named(iris):
     with pytest.raises(ValueError, match="NaN"):
         SOM(3, 3, device="cpu").fit(bad)
     som = SOM(3, 3, epochs=1, device="cpu").fit(X)
-    with pytest.raises(ValueError, match="3 features but the map was trained on 4"):
+    with pytest.raises(ValueError, match="X has 3 features, but SOM is expecting 4 features"):
         som.predict(X[:, :3])
     with pytest.raises(ValueError, match="not fitted"):
         SOM(3, 3).predict(X)

@@ -239,8 +239,10 @@ class SOM(Estimator, MiniSomNames):
         self.check_is_fitted()
         X = as_matrix(X)
         if X.shape[1] != self.n_features_in_:
-            raise InputError(f"X has {X.shape[1]} features but the map was trained on "
-                             f"{self.n_features_in_}; pass data with the same columns")
+            # scikit-learn's words (its checks match them), then what to do
+            raise InputError(f"X has {X.shape[1]} features, but SOM is expecting "
+                             f"{self.n_features_in_} features as input: pass data with the "
+                             "columns the map was trained on")
         scaler = (getattr(self, "metadata_", None) or {}).get("scaler")
         if not scaler:
             return X

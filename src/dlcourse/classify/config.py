@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from dlcourse.engine.config import SEED_MAX, Config, param
+from dlcourse.engine.config import MAX_EPOCHS, SEED_MAX, Config, param
 from dlcourse.errors import ConfigError, InputError
 
 #: recurrent cells of the RNN classifier
@@ -198,7 +198,7 @@ class ClassifierConfig(Config):
     pretrained_vocab: int = param(50000, "Also give the N most frequent words of the pretrained "
                                   "vectors a row (words the training texts lack keep their "
                                   "vector).", min=0)
-    epochs: int = param(10, "Passes over the training texts.", min=1)
+    epochs: int = param(10, "Passes over the training texts.", min=1, max=MAX_EPOCHS)
     batch_size: int = param(50, "Texts per optimizer step (the global batch under torchrun).",
                             min=1)
     lr: float = param(1e-3, "Adam's learning rate.", min=0.0, exclusive_min=True, max=10.0)

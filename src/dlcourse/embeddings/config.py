@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dlcourse.engine.accelerator import check_device_name
-from dlcourse.engine.config import SEED_MAX, Config, param
+from dlcourse.engine.config import MAX_EPOCHS, SEED_MAX, Config, param
 from dlcourse.errors import ConfigError
 
 METHODS = ("skipgram", "cbow")
@@ -82,7 +82,7 @@ class Word2VecConfig(Config):
     alpha: float = param(0.025, "Start learning rate, falling linearly to min_alpha over the "
                          "run (GloVe's default: 0.05).", min=0.0, exclusive_min=True, max=10.0)
     min_alpha: float = param(1e-4, "Final learning rate.", min=0.0, max=10.0)
-    epochs: int = param(5, "Passes over the corpus (GloVe's default: 25).", min=1)
+    epochs: int = param(5, "Passes over the corpus (GloVe's default: 25).", min=1, max=MAX_EPOCHS)
     cbow_mean: bool = param(True, "CBOW: the mean of the context vectors (off: their sum).")
     workers: int | None = param(None, "CPU threads updating the shared vectors without locks "
                                 "(Hogwild: reproducible only with 1, stopped and resumed or not; "
@@ -139,7 +139,7 @@ class GloVeConfig(Config):
                          max=10.0)
     eta: float = param(0.05, "AdaGrad's start learning rate.", min=0.0, exclusive_min=True,
                        max=10.0)
-    epochs: int = param(25, "Passes over the co-occurrence table.", min=1)
+    epochs: int = param(25, "Passes over the co-occurrence table.", min=1, max=MAX_EPOCHS)
     workers: int | None = param(None, "CPU threads; none: dlcourse --threads (default the "
                                 "physical cores; under torchrun the cores per process).", min=1,
                                 max=MAX_WORKERS)

@@ -31,6 +31,9 @@ from dlcourse.errors import ConfigError, InputError
 _MISSING = dataclasses.MISSING
 # the largest seed: every generator a run seeds (Python's, numpy's, torch's) takes 0..2**32 - 1
 SEED_MAX = 2**32 - 1
+#: the most epochs of any trainer: a history entry each, and far past any run (10**12 is a
+#: typo that would otherwise train for ever)
+MAX_EPOCHS = 100_000
 
 
 def param(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from dlcourse.engine.config import SEED_MAX, Config, param
+from dlcourse.engine.config import MAX_EPOCHS, SEED_MAX, Config, param
 from dlcourse.errors import ConfigError, DlcourseError
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,8 @@ class LMConfig(Config):
         "streams, a higher perplexity); the valid and test splits must hold two tokens a "
         f"stream. none: {EVAL_BATCH_SIZE}, or the most the splits hold when they are shorter "
         "(with a note).", min=1, max=MAX_STREAMS)
-    epochs: int = param(10, "Passes over the training stream (ptb-medium 39).", min=1)
+    epochs: int = param(10, "Passes over the training stream (ptb-medium 39).", min=1,
+                        max=MAX_EPOCHS)
     optimizer: str = param("adam", "adam or sgd (ptb-medium: sgd).", choices=OPTIMIZERS)
     lr: float = param(2e-3, "Learning rate (embedding preset 1e-3, ptb-medium 20).", min=0.0,
                       exclusive_min=True, max=1000.0)

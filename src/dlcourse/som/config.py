@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dlcourse.engine.accelerator import check_device_name
-from dlcourse.engine.config import SEED_MAX, Config, param
+from dlcourse.engine.config import MAX_EPOCHS, SEED_MAX, Config, param
 from dlcourse.errors import ConfigError
 
 # the registries' names (dlcourse.som.functions holds the functions under the same names; a
@@ -38,9 +38,8 @@ RESUME_FREE = ("device", "chunk_size", "progress")
 # the largest map (1000 x 1000): beyond it the unit tables alone (weights, neighbours, the
 # search's distance blocks) take gigabytes before any training, and no map that size has a use
 MAX_UNITS = 1_000_000
-# the most epochs (a history entry each) and online or mini-batch steps (the run keeps its
-# sample order in memory, 8 bytes a step: 800 MB here); past them a typo ran out of memory
-MAX_EPOCHS = 100_000
+# the most online or mini-batch steps (the run keeps its sample order in memory, 8 bytes a
+# step: 800 MB here), as the engine's MAX_EPOCHS: past them a typo ran out of memory
 MAX_STEPS = 100_000_000
 # the smallest learning rate: the compiled kernels flush tinier (subnormal) numbers to 0 and
 # then divide by them; far above that, a rate of 1e-12 moves no unit anyway

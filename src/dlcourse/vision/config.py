@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from dlcourse.engine.config import SEED_MAX, Config, param
+from dlcourse.engine.config import MAX_EPOCHS, SEED_MAX, Config, param
 from dlcourse.errors import ConfigError
 
 TORCHVISION_ARCHS = ("resnet18", "resnet34", "resnet50", "mobilenet_v3_small",
@@ -58,7 +58,7 @@ class TransferConfig(Config):
     image_size: int | None = param(
         None, "Training resolution in px (none: the weights' own, 224); 32-96 is practical on "
         "a CPU.", min=8, max=MAX_IMAGE_SIZE)
-    epochs: int = param(5, "Passes over the training images.", min=1)
+    epochs: int = param(5, "Passes over the training images.", min=1, max=MAX_EPOCHS)
     batch_size: int = param(64, "Images per optimizer step (the global batch under torchrun).",
                             min=1)
     optimizer: str = param("sgd", "Optimizer.", choices=OPTIMIZERS)

@@ -49,6 +49,9 @@ DUPLICATE_CAP = 128.0  # about the draws per batch of the most frequent noise wo
 class TorchTrainer:
     """Trains ``w_in``/``w_out`` (copied to the device) block by block; see ``Word2Vec.fit``.
 
+    The start arrays are new random ones, a checkpoint's, or a trained model's copies for a
+    continued ``train``; on the CPU the tensors share their memory, so they change in place.
+
     Ctrl-C is honoured between blocks: the generator's state is saved with the checkpoint, so
     a resumed run draws the same pairs and noise words (bit for bit on a CPU; a GPU's
     ``index_add_`` adds duplicate rows in any order).

@@ -31,17 +31,23 @@ def _p_value(r: float, n: int) -> float:
     return float(2.0 * student.sf(abs(stat), n - 2))
 
 
+class EmptyListError(InputError, ZeroDivisionError):
+    """An empty list of words where a mean is needed: an :class:`InputError`, and the
+    ``ZeroDivisionError`` gensim's ``n_similarity`` raises, so gensim's ``except`` clauses
+    keep working."""
+
+
 class GensimQueries:
     """gensim 4's names for the remaining queries of a table of word vectors."""
 
     def has_index_for(self, key) -> bool:
-        """Whether ``key`` has a vector: a word of the vocabulary or a row number in range
-        (gensim's ``key in kv``)."""
-        try:
-            self.get_index(key)
-        except KeyError:
-            return False
-        return True
+        """Whether ``key`` has a vector: a word of the vocabulary or a row number
+        ``0 <= key < len(kv)``, as gensim's ``has_index_for`` and ``key in kv``."""
+        # not through get_index: its error lists close spellings (a difflib search over the
+        # vocabulary), far too slow for `word in kv` in a loop over a text
+        if key in self.key_to_index:
+            return True
+        return isinstance(key, int | np.integer) and 0 <= key < len(self.index_to_key)
 
     def _key_vector(self, key, table: np.ndarray) -> np.ndarray:
         """The row of ``table`` of a word or row number, or ``key`` itself when a vector."""
@@ -90,13 +96,16 @@ class GensimQueries:
         """Cosine between the mean vectors of two lists of words (gensim's: the raw
         vectors' means).
 
+        As in gensim, unknown words are left out of the means, and a list with no known word
+        has a zero mean, whose cosine with anything is 0.0.
+
         Raises:
-            InputError: an empty list (gensim raises ZeroDivisionError).
+            InputError: an empty list (a ``ZeroDivisionError`` too, as gensim raises).
         """
         if not len(ws1) or not len(ws2):
-            raise InputError("n_similarity needs at least one word in each list")
-        a, b = (self.get_mean_vector(ws, pre_normalize=False, post_normalize=True,
-                                     ignore_missing=False) for ws in (ws1, ws2))
+            raise EmptyListError("n_similarity needs at least one word in each list")
+        a, b = (self.get_mean_vector(ws, pre_normalize=False, post_normalize=True)
+                for ws in (ws1, ws2))
         return float(a @ b)
 
     def distance(self, w1: str, w2: str) -> float:

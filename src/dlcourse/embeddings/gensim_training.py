@@ -2,13 +2,16 @@
 ``model.build_vocab(sentences)`` then ``model.train(sentences,
 total_examples=model.corpus_count, epochs=model.epochs)``, as gensim's tutorials write it.
 
-:class:`GensimTraining` is a mixin over the estimator's ``set_params`` and ``fit``: ``train``
-is one ``fit`` (the vocabulary is built there), so a second ``train`` trains again from the
-start where gensim would continue.
+:class:`GensimTraining` is a mixin over the estimator's ``set_params`` and ``_fit``: ``train``
+is one ``fit`` (the vocabulary is built there), given the trained model's vectors to start
+from, so a second ``train`` continues from them as gensim's does, as long as the vocabulary it
+builds is the same; on another one the old rows would mean other words, so it starts from new
+random vectors and warns so. ``fit`` itself always starts afresh (scikit-learn's rule).
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from dlcourse.errors import InputError
@@ -77,11 +80,29 @@ class GensimTraining:
     def train(self, corpus_iterable: Any = None, corpus_file: Any = None,
               total_examples: int | None = None, total_words: int | None = None,
               epochs: int | None = None, start_alpha: float | None = None,
-              end_alpha: float | None = None, compute_loss: bool = True, **kwargs: Any) -> None:
+              end_alpha: float | None = None, compute_loss: bool = False,
+              **kwargs: Any) -> tuple[int, int]:
         """gensim's second step: ``fit`` on the corpus with ``epochs``, ``start_alpha`` and
         ``end_alpha`` when given (they become ``epochs``, ``alpha`` and ``min_alpha``).
-        ``total_examples``/``total_words`` are not needed (the corpus is read to its end), the
-        loss is always measured (``history_``).
+        ``total_examples``/``total_words`` are not needed (the corpus is read to its end); the
+        loss is always measured (``history_``), ``compute_loss`` only decides what
+        :meth:`get_latest_training_loss` gives.
+
+        On a trained (or loaded) model ``train`` continues from its vectors and output vectors,
+        as gensim's does, with the learning rate falling from ``alpha`` to ``min_alpha`` again
+        over this call's epochs. That needs the vocabulary this corpus gives (with the
+        constructor's ``min_count`` and ``max_vocab``) to be the trained one, the same words in
+        the same order; otherwise (or with another ``vector_size``) it starts from new random
+        vectors and warns so: gensim grows the vocabulary with ``build_vocab(update=True)``,
+        which is not supported here.
+
+        Returns:
+            gensim's ``(trained_word_count, raw_word_count)`` over every epoch of this call:
+            the corpus's words in the vocabulary (unknown words and those under ``min_count``
+            dropped) times the epochs, and all its words times the epochs. gensim's first
+            number also drops the words subsampling (``sample``) skipped; the count of those
+            is not kept here, so with ``sample > 0`` the first number is larger than gensim's
+            (the same with ``sample=0``).
 
         Raises:
             InputError: both or neither corpus, or arguments of gensim's it does not take
@@ -92,4 +113,27 @@ class GensimTraining:
         settings = {name: value for name, value in (("epochs", epochs), ("alpha", start_alpha),
                                                     ("min_alpha", end_alpha))
                     if value is not None}
-        self.set_params(**settings).fit(corpus)
+        start = ((self.wv_.index_to_key, self.wv_.vectors, self.syn1neg_) if self.is_fitted
+                 else None)
+        self.set_params(**settings)._fit(corpus, start=start)
+        if self._restart_reason is not None:  # known only once the corpus gave its vocabulary
+            warnings.warn(f"{type(self).__name__}.train restarted from new random vectors "
+                          f"because {self._restart_reason}; gensim would continue from the "
+                          "trained ones (growing the vocabulary, build_vocab(update=True), is "
+                          "not supported here)", UserWarning, stacklevel=2)
+        self._compute_loss = compute_loss  # set after fit: a train that fails keeps the last
+        epochs_run = len(self.history_)
+        return (int(self.counts_.sum()) * epochs_run,
+                sum(int(epoch["words"]) for epoch in self.history_))
+
+    def get_latest_training_loss(self) -> float:
+        """0.0, as in gensim, unless the last :meth:`train` had ``compute_loss=True``; then
+        the last epoch's mean loss per prediction (``history_[-1]["loss"]``).
+
+        gensim gives the loss summed over every prediction of the call instead, which the
+        trainers do not keep (only each epoch's mean, in ``history_``): compare its trend
+        between calls, not its value with gensim's.
+        """
+        if not getattr(self, "_compute_loss", False) or not getattr(self, "history_", None):
+            return 0.0
+        return float(self.history_[-1]["loss"])

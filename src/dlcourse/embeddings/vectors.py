@@ -95,8 +95,9 @@ class KeyedVectors(GensimQueries):
     def __len__(self) -> int:
         return len(self.index_to_key)
 
-    def __contains__(self, word: object) -> bool:
-        return word in self.key_to_index
+    def __contains__(self, key: object) -> bool:
+        """A word of the vocabulary, or a row number in range (gensim's: ``3 in kv``)."""
+        return self.has_index_for(key)
 
     def __repr__(self) -> str:
         return f"KeyedVectors({len(self)} words, {self.vector_size} dims)"

@@ -39,6 +39,8 @@ from dlcourse.errors import (
 log = logging.getLogger(__name__)
 
 CACHE_TOKENS = 50_000_000  # keep encoded blocks in memory between epochs below this (200 MB)
+# a trained model's (words, input vectors, output vectors), which Word2Vec._fit continues from
+Start = tuple[list[str], np.ndarray, np.ndarray]
 
 
 class Word2Vec(VectorEstimator, GensimTraining):
@@ -52,7 +54,8 @@ class Word2Vec(VectorEstimator, GensimTraining):
     words/s) and ``comm_seconds_`` (time exchanging updates between torchrun ranks). The one
     exception to the ``_`` rule is ``wv``, gensim's name, kept as a read-only alias of ``wv_``
     so gensim code (``model.wv.most_similar(...)``) runs unchanged; gensim's two-step
-    ``build_vocab`` and ``train`` work too (:mod:`~dlcourse.embeddings.gensim_training`).
+    ``build_vocab`` and ``train`` work too, a second ``train`` continuing from the trained
+    vectors (:mod:`~dlcourse.embeddings.gensim_training`), while ``fit`` always starts afresh.
 
     On CPU (``backend="auto"`` or ``"numba"``) a compiled numba kernel runs ``workers`` threads
     that update shared weights without locks (Hogwild, as word2vec.c and gensim do): results are
@@ -105,6 +108,22 @@ class Word2Vec(VectorEstimator, GensimTraining):
             TrainingInterrupted: Ctrl-C (or ``DLCOURSE_INTERRUPT_AFTER=N``: after step N, a
                 step being a chunk of ~50,000 words on the CPU, a batch on the torch path).
         """
+        return self._fit(corpus, callback, out_dir=out_dir, resume=resume)
+
+    def _fit(self, corpus: str | Path | Iterable[list[str]] | Corpus,
+             callback: Callable[[dict], None] | None = None, *,
+             out_dir: str | os.PathLike | None = None, resume: bool = False,
+             start: Start | None = None) -> Word2Vec:
+        """:meth:`fit`; ``start``, a trained model's ``(words, vectors, output vectors)``, is
+        continued from (copies of its arrays, in place of the random start) when the vocabulary
+        built here is ``words`` (the same words in the same order) and the vector size matches
+        (gensim's second ``train``); ignored with ``resume``, whose checkpoint holds the arrays.
+
+        Sets ``_restart_reason``: why ``start`` was not used (None when it was, or none was
+        given), for ``train``'s warning; and ``_rounds``, the continued calls in a row (0 after
+        a fresh start), which varies the random draws so a continued call does not repeat the
+        subsampling and noise words of the call before it.
+        """
         cfg = self.validated_config(out_dir, resume)
         stream = Corpus(corpus)
         rank, world = process_group()
@@ -133,22 +152,31 @@ class Word2Vec(VectorEstimator, GensimTraining):
         # the kept words' tokens are the count a resumed run's data check names
         log.info("vocabulary: %d words (min_count=%d), %d of the %d tokens", len(words),
                  cfg.min_count, int(counts.sum()), total_tokens)
+        restart_reason, rounds = None, 0
         if not resume:
-            rng = np.random.default_rng(cfg.seed)
-            dim = cfg.vector_size
-            # gensim 4's initialisation: inputs uniform in +-1/D, outputs zero
-            w_in = (rng.random((len(words), dim), dtype=np.float32) * 2 - 1) / dim  # (V, D)
-            w_out = np.zeros((len(words), dim), dtype=np.float32)  # (V, D)
+            restart_reason = None if start is None else _restart_reason(start, words,
+                                                                         cfg.vector_size)
+            if start is not None and restart_reason is None:
+                # copies: the trainers update their arrays in place, and a call stopped midway
+                # must leave the model's vectors as they were
+                w_in, w_out = (np.array(a, dtype=np.float32) for a in start[1:])
+                rounds = getattr(self, "_rounds", 0) + 1
+                log.info("continuing from the current vectors (call %d in a row)", rounds + 1)
+            else:
+                w_in, w_out = initial_weights(len(words), cfg.vector_size, cfg.seed)
         keep = keep_probabilities(counts, cfg.sample)  # (V,)
         noise = counts.astype(np.float64) ** cfg.ns_exponent  # (V,)
+        # the chunks' seeds (CPU) and the torch generator come from the seed: a continued call
+        # takes another, as gensim's train draws on from where the last call left its generator
+        run_cfg = cfg if not rounds else cfg.replace(seed=_round_seed(cfg.seed, rounds))
         if trainer_name == "torch":
             from dlcourse.embeddings._torch_w2v import TorchTrainer
 
-            trainer = TorchTrainer(cfg, w_in, w_out, keep, noise, rank, world)
+            trainer = TorchTrainer(run_cfg, w_in, w_out, keep, noise, rank, world)
         else:
             from dlcourse.embeddings.word2vec_cpu import NumbaTrainer
 
-            trainer = NumbaTrainer(cfg, w_in, w_out, keep, noise)
+            trainer = NumbaTrainer(run_cfg, w_in, w_out, keep, noise)
         if resume:
             trainer.restore(arrays, state["trainer"])
 
@@ -170,7 +198,7 @@ class Word2Vec(VectorEstimator, GensimTraining):
                 report = None if callback is None else _reporter(callback, epoch, t0, position)
                 blocks = (cached if cached is not None
                           else encode_blocks(stream, key_to_index, block))
-                seed = (cfg.seed * 1000003 + epoch * 7919) % 2**32
+                seed = (run_cfg.seed * 1000003 + epoch * 7919) % 2**32
                 try:
                     result = trainer.train_epoch(blocks, seed, (epoch - 1) * train_tokens,
                                                  float(train_tokens * cfg.epochs), position,
@@ -210,6 +238,7 @@ class Word2Vec(VectorEstimator, GensimTraining):
         self.comm_seconds_ = getattr(trainer, "comm_seconds", 0.0)
         self.wv_ = KeyedVectors(words, w_in)
         self.counts_, self.history_ = counts, history
+        self._restart_reason, self._rounds = restart_reason, rounds
         if out_dir is not None:
             self.save(out_dir)  # rank 0 only
         return self
@@ -235,6 +264,33 @@ class Word2Vec(VectorEstimator, GensimTraining):
         self.counts_ = arrays["counts"]
         self.history_ = list(values.get("history") or [])
         self.comm_seconds_ = float(values.get("comm_seconds", 0.0))
+
+
+def initial_weights(n_words: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """gensim 4's start: input vectors uniform in +-1/D, output vectors zero; each (V, D)."""
+    rng = np.random.default_rng(seed)
+    w_in = (rng.random((n_words, dim), dtype=np.float32) * 2 - 1) / dim  # (V, D)
+    return w_in, np.zeros((n_words, dim), dtype=np.float32)
+
+
+def _restart_reason(start: Start, words: list[str], dim: int) -> str | None:
+    """Why a run on vocabulary ``words`` of ``dim`` dimensions cannot continue from ``start``
+    (one line, for ``train``'s warning); None when it can."""
+    old_words, vectors, _ = start
+    if list(old_words) != list(words):
+        old, new = set(old_words), set(words)
+        if old == new:  # the counts changed the words' order, so the rows mean other words
+            return "the vocabulary differs (the same words, in another order by frequency)"
+        return (f"the vocabulary differs ({len(new - old)} words new, {len(old - new)} gone, "
+                f"{len(words)} in all)")
+    if vectors.shape[1] != dim:
+        return f"the vector size differs ({dim} now, {vectors.shape[1]} before)"
+    return None
+
+
+def _round_seed(seed: int, rounds: int) -> int:
+    """The seed of the ``rounds``-th continued call in a row of a run seeded ``seed``."""
+    return int(np.random.SeedSequence([seed, rounds]).generate_state(1)[0])
 
 
 def _check_converging(loss: float, epoch: int, cfg: Word2VecConfig) -> None:

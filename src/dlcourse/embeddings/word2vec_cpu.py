@@ -53,7 +53,9 @@ class NumbaTrainer:
 
     Args:
         cfg: the run's Word2VecConfig.
-        w_in, w_out: (V, D) float32 input and output vectors.
+        w_in, w_out: (V, D) float32 input and output vectors to start from (new random ones, a
+            checkpoint's, or a trained model's copies for a continued ``train``: they are
+            updated in place).
         keep: (V,) subsampling keep probabilities.
         noise: (V,) noise weights (counts ** ns_exponent).
     """

@@ -1,0 +1,116 @@
+"""More of gensim 4's behaviour, checked against gensim itself on a tiny corpus: row numbers
+``in`` the vectors, ``n_similarity`` with unknown words, what ``train`` returns, a second
+``train`` and ``get_latest_training_loss``."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from dlcourse.embeddings import KeyedVectors, Word2Vec
+from dlcourse.errors import InputError
+
+gensim_models = pytest.importorskip("gensim.models")
+
+SENTENCES = [["the", "cat", "sat", "on", "mat"], ["the", "dog", "sat", "on", "log"]] * 50
+SETTINGS = dict(vector_size=8, min_count=1, workers=1, seed=1)
+
+
+@pytest.fixture(scope="module")
+def pair():
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(6)]
+    vectors = rng.normal(size=(6, 4)).astype(np.float32)
+    ref = gensim_models.KeyedVectors(4)
+    ref.add_vectors(words, vectors)
+    return KeyedVectors(words, vectors), ref
+
+
+def _gensim_model(**settings) -> object:
+    model = gensim_models.Word2Vec(**{**SETTINGS, **settings})
+    model.build_vocab(SENTENCES)
+    return model
+
+
+def _ours(**settings) -> Word2Vec:
+    model = Word2Vec(**{**SETTINGS, **settings})
+    model.build_vocab(SENTENCES)
+    return model
+
+
+def test_row_numbers_are_in_the_vectors_as_in_gensim(pair):
+    ours, ref = pair
+    for key in (3, 0, 5, np.int64(2), True, 6, -1, 99, "3", 3.0, "w1", "zz"):
+        assert (key in ours) == (key in ref), key
+        assert ours.has_index_for(key) == ref.has_index_for(key), key
+    assert 3 in ours and 6 not in ours and -1 not in ours
+
+
+def test_n_similarity_skips_unknown_words_as_gensim_does(pair):
+    ours, ref = pair
+    for ws1, ws2 in ((["w1", "zz"], ["w2"]), (["w1", "w3", "qq"], ["w2", 4]),
+                     (["zz"], ["w2"]), (["zz"], ["qq"])):
+        assert ours.n_similarity(ws1, ws2) == pytest.approx(float(ref.n_similarity(ws1, ws2)),
+                                                            abs=1e-6), (ws1, ws2)
+    # no known word: a zero mean, cosine 0.0 in both (gensim 4.4 raises nothing here)
+    assert ours.n_similarity(["zz"], ["w2"]) == 0.0
+    for ws1, ws2 in (([], ["w1"]), (["w1"], [])):
+        with pytest.raises(ZeroDivisionError):
+            ref.n_similarity(ws1, ws2)
+        with pytest.raises(ZeroDivisionError, match="at least one word"):
+            ours.n_similarity(ws1, ws2)
+        with pytest.raises(InputError):
+            ours.n_similarity(ws1, ws2)
+
+
+@pytest.mark.parametrize("extra", [dict(sample=0), dict(sample=0, min_count=60)])
+def test_train_returns_gensims_counts_without_subsampling(extra):
+    """With sample=0 (and words under min_count dropped) the counts are gensim's exactly."""
+    ref, ours = _gensim_model(**extra), _ours(**extra)
+    expected = ref.train(SENTENCES, total_examples=ref.corpus_count, epochs=3)
+    got = ours.train(SENTENCES, total_examples=ours.corpus_count, epochs=3)
+    assert got == tuple(expected)
+    assert all(isinstance(n, int) for n in got)
+
+
+def test_train_counts_words_before_subsampling():
+    """gensim's first count drops subsampled words; ours cannot, and is the larger."""
+    ref, ours = _gensim_model(sample=1e-3), _ours(sample=1e-3)
+    trained, raw = ref.train(SENTENCES, total_examples=ref.corpus_count, epochs=2)
+    assert ours.train(SENTENCES, total_examples=ours.corpus_count, epochs=2) == (1000, raw)
+    assert trained < 1000 == raw
+
+
+def test_a_second_train_continues_as_in_gensim():
+    """gensim continues from the trained vectors, and so does ours, without a warning (the
+    vocabulary is the same); tests/embeddings/test_train_continues.py checks it further."""
+    ref = _gensim_model()
+    ref.train(SENTENCES, total_examples=ref.corpus_count, epochs=2)
+    first = ref.wv.vectors.copy()
+    ref.train(SENTENCES, total_examples=ref.corpus_count, epochs=2)
+    assert not np.allclose(first, ref.wv.vectors)  # gensim continued
+
+    ours = _ours()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # neither train warns
+        ours.train(SENTENCES, total_examples=ours.corpus_count, epochs=2)
+        first = ours.wv.vectors.copy()
+        ours.train(SENTENCES, total_examples=ours.corpus_count, epochs=2)
+    assert not np.allclose(first, ours.wv.vectors)  # continued: not the first train again
+
+
+def test_latest_training_loss_is_zero_unless_asked_as_in_gensim():
+    ref, ours = _gensim_model(), _ours()
+    assert ref.get_latest_training_loss() == 0 and ours.get_latest_training_loss() == 0.0
+    ref.train(SENTENCES, total_examples=ref.corpus_count, epochs=2)
+    ours.train(SENTENCES, total_examples=ours.corpus_count, epochs=2)
+    assert ref.get_latest_training_loss() == 0.0 and ours.get_latest_training_loss() == 0.0
+    ref.train(SENTENCES, total_examples=ref.corpus_count, epochs=2, compute_loss=True)
+    ours.train(SENTENCES, total_examples=ours.corpus_count, epochs=2, compute_loss=True)
+    assert ref.get_latest_training_loss() > 0
+    # ours: the last epoch's mean per prediction (gensim's is a sum over the whole call)
+    assert ours.get_latest_training_loss() == ours.history_[-1]["loss"] > 0
+    ours.train(SENTENCES, total_examples=ours.corpus_count, epochs=2)
+    assert ours.get_latest_training_loss() == 0.0

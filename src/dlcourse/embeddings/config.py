@@ -57,7 +57,8 @@ class Word2VecConfig(Config):
         "size": "gensim 3's size is vector_size (gensim 4's name)",
         "iter": "gensim 3's iter is epochs (gensim 4's name)",
         "max_vocab_size": "to keep the N most frequent words write max_vocab=N",
-        "compute_loss": "the loss is always measured: history_ holds it per epoch",
+        "compute_loss": ("the loss is always measured: history_ holds it per epoch (gensim's "
+                         "train(compute_loss=True) and get_latest_training_loss() work too)"),
         "callbacks": "pass one function to fit: fit(sentences, callback=fn), called with the "
                      "epoch, words, words/s and loss",
     }}

@@ -12,7 +12,6 @@ tensor code on the device. Both backends take plain values (``SearchSpec``,
 from __future__ import annotations
 
 import os
-from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -26,7 +25,15 @@ from dlcourse.som.grid import Grid
 from dlcourse.som.init import initial_weights
 from dlcourse.som.minisom_names import MiniSomNames
 from dlcourse.som.rules import SearchSpec, TrainSettings, TrainState, multi_process
-from dlcourse.som.sklearn_api import as_matrix, plain_labels, set_weights
+from dlcourse.som.sklearn_api import (
+    as_matrix,
+    check_feature_names,
+    feature_names,
+    plain_labels,
+    saved_feature_names,
+    set_feature_names,
+    set_weights,
+)
 from dlcourse.som.training import (
     Checkpoint,
     data_fingerprint,
@@ -154,6 +161,7 @@ class SOM(Estimator, MiniSomNames):
         """:meth:`fit`; ``start``, weights (m, n, d) to continue from (when they fit ``X``),
         in place of ``init``; ``rounds`` (> 0 when continuing) varies the order's seed."""
         config = self.validated_config(out_dir, resume)
+        names = feature_names(X)  # a DataFrame's columns: later queries must match them
         X = as_matrix(X)
         config.check_steps(len(X))
         if config.distance != "cosine":  # cosine searches unit rows: nothing to overflow
@@ -188,6 +196,7 @@ class SOM(Estimator, MiniSomNames):
                           progress=config.progress)
         self.center_ = center
         self.n_features_in_ = X.shape[1]
+        set_feature_names(self, names)
         self.weights_ = np.asarray(state.weights, np.float64).reshape(config.m, config.n, -1)
         self.history_ = state.history
         self.quantization_error_ = self.history_[-1]["quantization_error"]
@@ -237,6 +246,7 @@ class SOM(Estimator, MiniSomNames):
             ValueError: ``X`` with other features than the map's, or non-finite values.
         """
         self.check_is_fitted()
+        check_feature_names(self, X)
         X = as_matrix(X)
         if X.shape[1] != self.n_features_in_:
             # scikit-learn's words (its checks match them), then what to do
@@ -349,24 +359,6 @@ class SOM(Estimator, MiniSomNames):
         self.check_is_fitted()
         return measures.distance_map(self._flat_weights(), self.grid, scaling)
 
-    def activation_response(self, X: Any) -> np.ndarray:
-        """Hit map: how many samples each unit wins, shape (m, n)."""
-        hits = np.bincount(self.bmu_indices(X), minlength=self.grid.size)
-        return hits.reshape(self.config.m, self.config.n)
-
-    def win_map(self, X: Any, return_indices: bool = False) -> dict[tuple[int, int], list]:
-        """``{(row, col): [samples (or their indices) won by that unit]}`` for units that win."""
-        coords = self.predict(X)
-        X = as_matrix(X)
-        result: dict[tuple[int, int], list] = {}
-        for i, (r, c) in enumerate(coords.tolist()):
-            result.setdefault((r, c), []).append(i if return_indices else X[i])
-        return result
-
-    def labels_map(self, X: Any, labels: Any) -> dict[tuple[int, int], Counter]:
-        """``{(row, col): Counter(labels of the samples that unit wins)}``."""
-        return measures.labels_map(self.predict(X), labels)
-
     def majority_labels(self, X: Any, labels: Any) -> np.ndarray:
         """Most frequent label per unit, an (m, n) object array (None where a unit wins nothing)."""
         return measures.majority_labels(self.predict(X), labels,
@@ -378,7 +370,8 @@ class SOM(Estimator, MiniSomNames):
         values = {"history": self.history_,
                   "quantization_error": getattr(self, "quantization_error_", None),
                   "topographic_error": getattr(self, "topographic_error_", None),
-                  "unit_labels": getattr(self, "unit_labels_", None)}
+                  "unit_labels": getattr(self, "unit_labels_", None),
+                  "feature_names": saved_feature_names(self)}
         return arrays, values
 
     def _set_state(self, arrays: dict[str, Any], values: dict[str, Any]) -> None:
@@ -394,6 +387,7 @@ class SOM(Estimator, MiniSomNames):
                 "again")
         self.weights_, self.center_ = weights, center
         self.n_features_in_ = weights.shape[2]
+        set_feature_names(self, values.get("feature_names"))
         self.history_ = list(values.get("history") or [])
         # files of dlcourse 0.2 and before kept the CLI's unit labels in the metadata
         self.unit_labels_ = values.get("unit_labels", self.metadata_.get("unit_labels"))

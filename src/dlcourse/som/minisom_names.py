@@ -11,11 +11,13 @@ weights array; :mod:`dlcourse.som.compare` converts between the two layouts). As
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
 from dlcourse.errors import InputError
+from dlcourse.som import measures
 from dlcourse.som.init import initial_weights
 from dlcourse.som.sklearn_api import as_matrix, set_weights
 
@@ -118,3 +120,21 @@ class MiniSomNames:
         start = initial_weights(X, self.grid, init, np.random.default_rng(config.seed))
         set_weights(self, start.reshape(config.m, config.n, X.shape[1]))
         self._rounds = 0
+
+    def activation_response(self, X: Any) -> np.ndarray:
+        """Hit map: how many samples each unit wins, shape (m, n)."""
+        hits = np.bincount(self.bmu_indices(X), minlength=self.grid.size)
+        return hits.reshape(self.config.m, self.config.n)
+
+    def win_map(self, X: Any, return_indices: bool = False) -> dict[tuple[int, int], list]:
+        """``{(row, col): [samples (or their indices) won by that unit]}`` for units that win."""
+        coords = self.predict(X)
+        X = as_matrix(X)
+        result: dict[tuple[int, int], list] = {}
+        for i, (r, c) in enumerate(coords.tolist()):
+            result.setdefault((r, c), []).append(i if return_indices else X[i])
+        return result
+
+    def labels_map(self, X: Any, labels: Any) -> dict[tuple[int, int], Counter]:
+        """``{(row, col): Counter(labels of the samples that unit wins)}``."""
+        return measures.labels_map(self.predict(X), labels)

@@ -1,10 +1,12 @@
 """What :class:`~dlcourse.som.estimator.SOM` needs to meet scikit-learn's conventions: its
 input checks worded as scikit-learn words them (its estimator checks match on the words), the
-labels of ``fit(X, y)`` as plain values, and a fitted map set from given weights."""
+labels of ``fit(X, y)`` as plain values, a fitted map set from given weights, and a table's
+column names (``feature_names_in_``) checked at every query."""
 
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -94,3 +96,49 @@ def set_weights(som: Any, weights: np.ndarray) -> None:
     som.unit_labels_ = None
     for name in ("quantization_error_", "topographic_error_"):
         som.__dict__.pop(name, None)
+
+
+def feature_names(X: Any) -> list[str] | None:
+    """The column names of a table ``X`` (a pandas or polars DataFrame), when all are strings
+    (scikit-learn's ``feature_names_in_`` rule), else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    names = list(columns)
+    return names if names and all(isinstance(n, str) for n in names) else None
+
+
+def check_feature_names(som: Any, X: Any) -> None:
+    """Refuse a table whose columns are not the map's, by name or order (a reordered table
+    would silently give other units), and warn, as scikit-learn does, when only one side has
+    names. Checked before the data is converted; the feature count is checked after."""
+    fitted = getattr(som, "feature_names_in_", None)
+    names = feature_names(X)
+    if fitted is not None and names is not None:
+        fitted = [str(n) for n in fitted]
+        if names != fitted and len(names) == len(fitted):
+            how = ("the same columns in another order" if sorted(names) == sorted(fitted)
+                   else f"columns {[n for n in names if n not in fitted]} unseen at fit time")
+            raise InputError(f"X has {how}: the map was trained on {fitted}; pass "
+                             "X[som.feature_names_in_]")
+    elif fitted is not None and not hasattr(X, "columns"):
+        warnings.warn(f"X does not have valid feature names, but {type(som).__name__} was "
+                      "fitted with feature names", UserWarning, stacklevel=3)
+    elif names is not None and fitted is None and getattr(som, "n_features_in_", None):
+        warnings.warn(f"X has feature names, but {type(som).__name__} was fitted without "
+                      "feature names", UserWarning, stacklevel=3)
+
+
+def set_feature_names(som: Any, names: list[str] | None) -> None:
+    """``som.feature_names_in_`` from ``names``; absent for data without string column names
+    (scikit-learn's rule)."""
+    if names is None:
+        som.__dict__.pop("feature_names_in_", None)
+    else:
+        som.feature_names_in_ = np.asarray(names, dtype=object)
+
+
+def saved_feature_names(som: Any) -> list[str] | None:
+    """``som.feature_names_in_`` as JSON values for the model file (None without names)."""
+    names = getattr(som, "feature_names_in_", None)
+    return None if names is None else [str(n) for n in names]

@@ -95,9 +95,13 @@ class Estimator:
             config, args = args[0], args[1:]
         if len(args) > len(self.positional):
             extra = self.config_class.elsewhere.get(f"positional {len(self.positional) + 1}")
-            raise TypeError(f"{type(self).__name__} takes at most {len(self.positional)} "
-                            f"positional arguments ({', '.join(self.positional)}); pass the "
-                            "others by name" + (f" ({extra})" if extra else ""))
+            name = type(self).__name__
+            many = len(self.positional)
+            takes = (f"takes at most {many} positional argument{'s' * (many > 1)} "
+                     f"({', '.join(self.positional)}); pass the others by name" if many
+                     else f"takes settings by name only, e.g. {name}("
+                     f"{self.config_class.field_names()[0]}=...)")
+            raise TypeError(f"{name} {takes}" + (f" ({extra})" if extra else ""))
         for name, value in zip(self.positional, args):
             if name in params:
                 raise TypeError(f"{name} given both positionally and by name")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import torch
 
-from dlcourse.errors import DlcourseError, InputError, MissingFileError
+from dlcourse.engine.config import SEED_MAX, whole_number
+from dlcourse.errors import ConfigError, DlcourseError, InputError, MissingFileError
 from dlcourse.lm.config import (
     SOURCES,
     CorpusConfig,
@@ -255,6 +256,10 @@ def load_corpus(
         encoding: text encoding of a file ``source`` (named data sets are UTF-8).
 
     Raises:
+        ConfigError: a setting :class:`~dlcourse.lm.config.CorpusConfig` refuses (``max_size``
+            below 4, ``min_freq`` or ``max_lines`` below 1, an unknown encoding: the error
+            ``lm train`` gives for the option), or a ``seed`` that is not an integer from 0 to
+            2**32 - 1, before any text is read.
         MissingFileError: ``source`` is neither a known name nor an existing path (an
             InputError and a FileNotFoundError).
         DlcourseError: a file that does not decode with ``encoding``, naming it and the line.
@@ -264,6 +269,16 @@ def load_corpus(
         >>> corpus = load_corpus("lee")  # doctest: +SKIP
         >>> corpus.summary()["vocab_size"]  # doctest: +SKIP
     """
+    # the checks and words of `lm train`'s options; a tokenizer given as a config (a trained
+    # model's) or a name get_tokenizer knows beyond the command line's choices is its to check
+    settings = CorpusConfig(max_size=max_size, min_freq=min_freq, max_lines=max_lines,
+                            encoding=encoding).validate()
+    max_size, min_freq = settings.max_size, settings.min_freq  # np.int64(5) -> 5: JSON values
+    max_lines, encoding = settings.max_lines, settings.encoding
+    try:
+        seed = whole_number("seed", seed, 0, SEED_MAX, f"an integer from 0 to {SEED_MAX:,}")
+    except InputError as exc:  # a setting, as LMConfig's seed that `lm train` splits with
+        raise ConfigError(str(exc), "seed") from None
     name = source_name(str(source))
     if name is not None:
         splits = _source_lines(name, seed)

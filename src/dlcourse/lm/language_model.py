@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import logging
 from pathlib import Path
@@ -20,7 +19,7 @@ from dlcourse.engine.distributed import (
     wrap_model,
 )
 from dlcourse.engine.estimator import Estimator, load_module_arrays, module_arrays
-from dlcourse.errors import InputError, UnknownTokenError
+from dlcourse.errors import InputError
 from dlcourse.lm.batching import BPTTBatches
 from dlcourse.lm.config import (
     EVAL_BATCH_SIZE,
@@ -37,11 +36,12 @@ from dlcourse.lm.corpus import EOS, SPECIALS, UNK, Corpus
 from dlcourse.lm.inference import perplexity_of, sample, stream_loss, stream_totals
 from dlcourse.lm.ngram import token_ids
 from dlcourse.lm.training import CarriedHidden, build_for, make_optimizer
+from dlcourse.lm.word_vectors import EmbeddingVectors
 
 log = logging.getLogger(__name__)
 
 
-class LanguageModel(Estimator):
+class LanguageModel(EmbeddingVectors, Estimator):
     """A word-level language model: train, measure perplexity, generate, inspect the table.
 
     ``LanguageModel(config)`` or ``LanguageModel(config, epochs=3)`` or
@@ -226,15 +226,19 @@ class LanguageModel(Estimator):
         """Perplexity on a (N,) id stream (e.g. ``corpus.test``; a list or numpy array of ids
         too), hidden state carried, read as ``eval_batch_size`` streams; a stream too short for
         them (two tokens a stream) is read as the most it holds, with a note on the log (the
-        figure is not comparable with one read as ``eval_batch_size`` streams).
+        figure is not comparable with one read as ``eval_batch_size`` streams). Text is
+        measured as ``perplexity(lm.encode(text))``.
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
-            ValueError: fewer than two ids, or ids that are not integers of the vocabulary.
+            InputError: text (naming :meth:`encode`), a Corpus (naming :meth:`evaluate`) or
+                another object instead of ids; fewer than two ids, or ids that are not integers
+                of the vocabulary.
         """
         self.check_is_fitted()
-        ids = torch.from_numpy(token_ids(ids, len(self.itos_),
-                                         "encode the text with LanguageModel.encode"))
+        ids = torch.from_numpy(token_ids(
+            ids, len(self.itos_), "encode the text with LanguageModel.encode", taker="perplexity",
+            text_fix="encode it first: lm.perplexity(lm.encode(text))"))
         c = self.config
         # a value set after fit measures with it; None: the streams fit resolved
         streams = self.eval_batch_size_ if c.eval_batch_size is None else c.eval_batch_size
@@ -249,13 +253,14 @@ class LanguageModel(Estimator):
         """``valid_ppl`` and ``test_ppl`` on a corpus encoded with this model's vocabulary.
 
         Raises:
-            ValueError: not a Corpus, or a corpus with another vocabulary.
+            InputError: not a Corpus, or a corpus with another vocabulary.
         """
         self.check_is_fitted()
         if not isinstance(corpus, Corpus):
+            other = ("for a text use perplexity(lm.encode(text))" if isinstance(corpus, str)
+                     else "for a token id stream use perplexity(ids)")
             raise InputError("evaluate takes a Corpus (load_corpus(NAME or FILE, "
-                             f"vocab=model.itos_)), got {type(corpus).__name__}; for a token id "
-                             "stream use perplexity(ids)")
+                             f"vocab=model.itos_)), got {type(corpus).__name__}; {other}")
         if list(corpus.itos) != self.itos_:
             raise InputError(
                 "the corpus vocabulary differs from the model's; encode it with "
@@ -317,7 +322,7 @@ class LanguageModel(Estimator):
             InputError: ``max_tokens``, ``top_k`` or ``seed`` that is not a whole number in
                 range (``4.0`` and numpy integers are whole numbers, as in configs); a
                 temperature that is negative, NaN or infinite; a prompt that is neither text
-                nor a list of words.
+                nor a list of words (token ids among them: generate reads words).
         """
         self.check_is_fitted()
         if seed is not None:  # np.int64(1) or 1.0 as a config's seed takes them
@@ -329,7 +334,14 @@ class LanguageModel(Estimator):
             if isinstance(prompt, bytes) or not hasattr(prompt, "__iter__"):
                 raise InputError(f"prompt must be text or a list of words, got "
                                  f"{type(prompt).__name__}")
-            prompt = " ".join(map(str, prompt))
+            prompt = list(prompt)
+            # ids would be read as the words "12", "5" (and tensor items as "tensor(12)")
+            bad = next((w for w in prompt if not isinstance(w, str)), None)
+            if bad is not None:
+                raise InputError(f"prompt must be text or a list of words, got "
+                                 f"{type(bad).__name__} {bad!r} in the list; for token ids "
+                                 "give the words: [lm.itos_[i] for i in ids]")
+            prompt = " ".join(prompt)
         stoi = {w: i for i, w in enumerate(self.itos_)}
         prompt_ids = [stoi[EOS]] + [stoi.get(t, stoi[UNK]) for t in self.tokenize(prompt)]
         generator = torch.Generator()
@@ -344,58 +356,6 @@ class LanguageModel(Estimator):
                              if w in stoi),
         )
         return " ".join(self.itos_[i] for i in ids)
-
-    # ------------------------------------------------------------------ word vectors
-    def keyed_vectors(self):
-        """The input embedding table as :class:`dlcourse.embeddings.KeyedVectors` (no ``<pad>``)."""
-        from dlcourse.embeddings import KeyedVectors
-
-        self.check_is_fitted()
-        table = self.model_.embedding_table.detach().float().cpu().numpy()  # (V, E)
-        keep = [i for i, w in enumerate(self.itos_) if w != "<pad>"]
-        return KeyedVectors([self.itos_[i] for i in keep], table[keep])
-
-    def vocabulary_entries(self, words: list[str]) -> list[str]:
-        """The vocabulary entry each word stands for: the word itself, or the one token the
-        model's tokenizer makes of it, as ``generate`` reads it (``President`` -> ``president``
-        with basic_english).
-
-        Raises:
-            UnknownTokenError: naming every word that is in the vocabulary neither way.
-        """
-        self.check_is_fitted()
-        known = set(self.itos_) - {"<pad>"}  # the table's words (keyed_vectors)
-        entries, unknown = [], []
-        for word in words:
-            tokens = [word] if word in known else self.tokenize(word)
-            if len(tokens) == 1 and tokens[0] in known:
-                entries.append(tokens[0])
-            elif word not in unknown:
-                unknown.append(word)
-        if len(unknown) > 1:
-            raise UnknownTokenError(f"words {', '.join(map(repr, unknown))} are not in the "
-                                    f"vocabulary ({len(self.itos_):,} words); check their "
-                                    "spelling")
-        if unknown:
-            close = difflib.get_close_matches(unknown[0], sorted(known), n=5, cutoff=0.7)
-            raise UnknownTokenError(f"word {unknown[0]!r} is not in the vocabulary "
-                                    f"({len(self.itos_):,} words); "
-                                    + (f"close entries: {', '.join(close)}" if close
-                                       else "check its spelling"))
-        return entries
-
-    def most_similar(self, word: str, topn: int = 10) -> list[tuple[str, float]]:
-        """Nearest words to ``word`` (read as :meth:`vocabulary_entries` reads it) by cosine
-        similarity in the embedding table."""
-        return self.keyed_vectors().most_similar(self.vocabulary_entries([word])[0], topn=topn)
-
-    def export_vectors(self, path: str | Path, fmt: str = "word2vec") -> Path:
-        """Write the embedding table as word vectors: ``fmt`` "word2vec" (text, gensim and
-        GloVe tools read it), "word2vec-binary" or "glove" (text without the header)."""
-        from dlcourse.embeddings.vector_files import write_vectors
-
-        kv = self.keyed_vectors()
-        return write_vectors(kv.index_to_key, kv.vectors, path, fmt)
 
     # ---------------------------------------------------------------------- save/load
     def _get_state(self) -> tuple[dict, dict]:

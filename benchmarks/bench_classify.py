@@ -43,6 +43,7 @@ from dlcourse.classify import TextClassifier, classification_metrics, rt_split
 from dlcourse.classify.baseline import BowLogisticRegression
 from dlcourse.classify.config import MINILM_DEFAULTS
 from dlcourse.classify.data import kfold, load_rated_sentences
+from dlcourse.classify.encoding import class_indices
 from dlcourse.data.readers import RATED_SENTENCES
 from dlcourse.engine.distributed import launch, time_all_reduce
 
@@ -222,7 +223,7 @@ def fixed_split(models: dict, seeds: int, device: str, quick: bool) -> dict:
         if "clf" in r:
             r["latency"] = latency(r["clf"], test[0])
             if seeds > 1:  # the seeds' averaged probabilities: an ensemble, for comparison
-                truth = [r["clf"].classes_.index(y) for y in test[1]]
+                truth = class_indices(test[1], r["clf"].classes_)
                 vote = np.mean(probas[name], axis=0).argmax(1)
                 r["ensemble"] = classification_metrics(truth, vote, r["clf"].classes_)["accuracy"]
     return results

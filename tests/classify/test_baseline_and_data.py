@@ -56,7 +56,7 @@ def test_bow_follows_the_estimator_contract(tmp_path):
     assert bow.fit(texts, labels) is bow
     bow.save(tmp_path / "bow")
     loaded = BowLogisticRegression.load(tmp_path / "bow")
-    assert loaded.get_params() == bow.get_params() and loaded.classes_ == bow.classes_
+    assert loaded.get_params() == bow.get_params() and (loaded.classes_ == bow.classes_).all()
     np.testing.assert_allclose(loaded.predict_proba(texts), bow.predict_proba(texts), rtol=1e-6)
     assert loaded.evaluate(texts, labels) == bow.evaluate(texts, labels)
 

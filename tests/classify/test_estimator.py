@@ -14,7 +14,7 @@ def test_training_loss_falls_and_train_set_is_learned(pang_lee_split, tiny):
     h = clf.history_
     assert len(h) == tiny["epochs"] and h[-1]["train_loss"] < 0.5 * h[0]["train_loss"]
     assert clf.evaluate(texts, labels)["accuracy"] > 0.9
-    assert clf.classes_ == ["neg", "pos"]
+    assert clf.classes_.tolist() == ["neg", "pos"]
 
 
 def test_best_epoch_weights_are_kept(tiny_fitted, pang_lee_split):
@@ -32,6 +32,7 @@ def test_predict_proba_predict_and_evaluate_agree(tiny_fitted, pang_lee):
     np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-5)
     pred = tiny_fitted.predict(texts)
     assert pred == [tiny_fitted.classes_[i] for i in proba.argmax(1)]
+    assert all(type(p) is str for p in pred)  # plain values, not numpy scalars
     m = tiny_fitted.evaluate(texts, labels)
     assert m["accuracy"] == pytest.approx(np.mean(np.array(pred) == np.array(labels)))
     assert 0.5 < m["roc_auc"] <= 1.0 and m["n"] == 200
@@ -129,7 +130,7 @@ def test_three_classes_use_softmax(pang_lee, tiny):
     texts = texts[:300]
     labels = [i % 3 for i in range(300)]  # ints as labels
     clf = TextClassifier(**dict(tiny, epochs=1)).fit(texts, labels)
-    assert clf.classes_ == [0, 1, 2]
+    assert clf.classes_.tolist() == [0, 1, 2]
     proba = clf.predict_proba(texts[:5])
     assert proba.shape == (5, 3)
     np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-5)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from dlcourse.classify.encoding import class_indices, label_list, text_list
+from dlcourse.classify.encoding import class_array, class_indices, label_list, text_list
 from dlcourse.classify.metrics import classification_metrics
 from dlcourse.engine.config import Config, param
 from dlcourse.engine.estimator import Estimator
@@ -34,8 +34,9 @@ class BowLogisticRegression(Estimator):
     The objective is scikit-learn's: ``0.5 * ||w||^2 + C * sum(log-loss)`` (bias not
     penalised), with a softmax over classes (for two classes: one weight vector, sigmoid).
     Every field of :class:`BowConfig` is a constructor argument and an attribute; learned
-    attributes: ``tokenizer_``, ``vocab_`` (the n-grams), ``classes_``, ``weight_`` (F, K) and
-    ``bias_`` (K,); ``save``/``load`` as every lesson's estimator.
+    attributes: ``tokenizer_``, ``vocab_`` (the n-grams), ``classes_`` (the sorted labels, a
+    numpy array), ``weight_`` (F, K) and ``bias_`` (K,); ``save``/``load`` as every lesson's
+    estimator, ``score`` (accuracy) for scikit-learn's model selection as ``TextClassifier``.
 
     Example:
         >>> bow = BowLogisticRegression().fit(["good fun", "dull mess"], ["pos", "neg"])
@@ -47,6 +48,7 @@ class BowLogisticRegression(Estimator):
     lesson = "classify"
     framework = "torch"
     fitted_attribute = "weight_"
+    estimator_type = "classifier"
 
     def _grams(self, texts: Sequence[str]) -> list[list[str]]:
         out = []
@@ -81,7 +83,7 @@ class BowLogisticRegression(Estimator):
             raise InputError("no training texts; pass at least one text per class")
         self.tokenizer_ = get_tokenizer(self.tokenizer)
         enc = LabelEncoder().fit(labels)
-        self.classes_ = enc.classes_
+        self.classes_ = class_array(enc.classes_)
         if len(self.classes_) < 2:
             raise InputError("the labels hold one class; a classifier needs at least two")
         self.vocab_ = Vocab.build(self._grams(texts), min_freq=self.min_freq, specials=(),
@@ -129,8 +131,19 @@ class BowLogisticRegression(Estimator):
         return torch.softmax(logits, dim=1).numpy()
 
     def predict(self, texts: Sequence[str] | str) -> list:
-        """The most probable class of each text."""
-        return [self.classes_[i] for i in self.predict_proba(texts).argmax(1)]
+        """The most probable class of each text, a list of plain values (no numpy scalars)."""
+        proba = self.predict_proba(texts)  # first: unfitted, it says so
+        return self.classes_[proba.argmax(1)].tolist()
+
+    def score(self, texts: Sequence[str], labels: Sequence) -> float:
+        """Accuracy on a labelled set, as ``TextClassifier.score``: ``GridSearchCV`` and
+        ``cross_val_score`` rank settings by it (on stratified folds).
+
+        Raises:
+            NotFittedError: before ``fit`` or ``load``.
+            InputError: as :meth:`evaluate`.
+        """
+        return self.evaluate(texts, labels)["accuracy"]
 
     def evaluate(self, texts: Sequence[str], labels: Sequence) -> dict:
         """The same metrics as ``TextClassifier.evaluate`` (without the loss).
@@ -151,12 +164,12 @@ class BowLogisticRegression(Estimator):
     # ---- persistence (Estimator.save / Estimator.load) ---------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
         arrays = {"weight": self.weight_.contiguous(), "bias": self.bias_.contiguous()}
-        return arrays, {"grams": list(self.vocab_.itos), "classes": list(self.classes_)}
+        return arrays, {"grams": list(self.vocab_.itos), "classes": self.classes_.tolist()}
 
     def _set_state(self, arrays: dict[str, Any], values: dict[str, Any]) -> None:
         from dlcourse.text import Vocab, get_tokenizer
 
         self.tokenizer_ = get_tokenizer(self.config.tokenizer)
         self.vocab_ = Vocab(values["grams"], unk_token=None, pad_token=None)
-        self.classes_ = list(values["classes"])
+        self.classes_ = class_array(values["classes"])
         self.weight_, self.bias_ = arrays["weight"].float(), arrays["bias"].float()

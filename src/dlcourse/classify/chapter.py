@@ -47,6 +47,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
     """
     from dlcourse.classify import TextClassifier, roc_curve, rt_split
     from dlcourse.classify.baseline import BowLogisticRegression
+    from dlcourse.classify.encoding import class_indices
     from dlcourse.plots.classify import plot_roc_curves
     from dlcourse.plots.common import plot_confusion_matrix, plot_histories
 
@@ -78,7 +79,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
                  "ROC-AUC": m["roc_auc"], "epochs": "-",
                  "seconds": time.perf_counter() - start})
     log.info("BoW logistic regression (baseline): test accuracy %.4f", m["accuracy"])
-    y_test = [bow.classes_.index(y) for y in test[1]]
+    y_test = class_indices(test[1], bow.classes_)
     roc["BoW logistic regression"] = (*roc_curve(y_test, bow.predict_proba(test[0])[:, 1]),
                                       m["roc_auc"])
     for name, kw in MODELS.items():
@@ -141,9 +142,8 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
     report.table([{"class": c["class"], "precision": c["precision"], "recall": c["recall"],
                    "F1": c["f1"], "support": c["support"]} for c in best_m["per_class"]])
 
-    pos = best.classes_.index("pos")
-    p_best = best.predict_proba(TYPED)[:, pos]
-    p_bow = bow.predict_proba(TYPED)[:, bow.classes_.index("pos")]
+    p_best = best.predict_proba(TYPED)[:, best.classes_.tolist().index("pos")]
+    p_bow = bow.predict_proba(TYPED)[:, bow.classes_.tolist().index("pos")]
     report.text(f"Typed sentences, P(positive) from {best_name} and from the baseline:")
     report.table([{"sentence": s, "label": "pos" if p > 0.5 else "neg", "P(pos)": float(p),
                    "P(pos) baseline": float(q)} for s, p, q in zip(TYPED, p_best, p_bow)],

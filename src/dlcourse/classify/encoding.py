@@ -12,7 +12,7 @@ from torch import nn
 
 from dlcourse.classify.config import ClassifierConfig, architecture
 from dlcourse.engine.config import whole_number
-from dlcourse.errors import InputError
+from dlcourse.errors import InputError, article
 from dlcourse.text.labels import check_labels, plain
 
 #: the Transformer's learned positions cover this many tokens when ``max_len`` is None
@@ -101,13 +101,31 @@ def logits_of(model: nn.Module, ids: Sequence[Sequence[int]], *, pad_id: int,
     return torch.stack(out)
 
 
+def refuse_table(values, what: str, items: str = "strings") -> None:
+    """Refuse a table (a pandas or polars DataFrame: anything with ``columns``) where one
+    column goes: iterating it gives its column names, so ``df[["text"]]`` read as one text.
+
+    Raises:
+        InputError: naming the column to pass (pandas is not imported to recognise it).
+    """
+    columns = getattr(values, "columns", None)
+    if columns is None:
+        return
+    names, kind = list(columns), type(values).__name__
+    pick = (f"pass one column of it, e.g. df[{names[0]!r}]" if names
+            else "pass one column of strings")
+    raise InputError(f"{what} must be a sequence of {items}, got {article(kind)} {kind} with "
+                     f"the columns {few(names) or 'none'}; {pick}")
+
+
 def text_list(texts, what: str = "texts") -> list[str]:
     """``texts`` (a list, tuple, numpy array, pandas Series or generator of strings) as a list.
 
     Raises:
-        DlcourseError: ``texts`` is None or one string, or an item is not a string (the first
-            is named with its position).
+        DlcourseError: ``texts`` is None, one string or a DataFrame, or an item is not a
+            string (the first is named with its position).
     """
+    refuse_table(texts, what)
     if texts is None or isinstance(texts, str):
         raise InputError(f"{what} must be a list of strings, got "
                          f"{'one string' if texts is not None else 'None'}; pass [text]")
@@ -123,9 +141,11 @@ def label_list(labels, n: int) -> list:
     """One plain label per text (numpy scalars unwrapped): a string or a number.
 
     Raises:
-        DlcourseError: not ``n`` labels, a missing label (None or NaN) or one that is not a
-            string or a number (a tuple, list, dict, array...), the first named by position.
+        DlcourseError: not ``n`` labels, a DataFrame, a missing label (None or NaN) or one that
+            is not a string or a number (a tuple, list, dict, array...), the first named by
+            position.
     """
+    refuse_table(labels, "labels", "strings or numbers")
     if labels is None or isinstance(labels, str):
         raise InputError("labels must be a list with one label per text")
     items = [plain(y) for y in labels]
@@ -159,6 +179,7 @@ def class_indices(labels: Sequence, classes: Sequence, where: str = "evaluate",
         DlcourseError: a label that is not one of ``classes`` (up to 5 of them, and of the
             classes, are named).
     """
+    classes = [plain(c) for c in classes]  # a model's classes_ array holds numpy scalars
     index = {c: i for i, c in enumerate(classes)}
     labels = [plain(y) for y in labels]
     unknown = unseen_labels(labels, classes)
@@ -167,3 +188,10 @@ def class_indices(labels: Sequence, classes: Sequence, where: str = "evaluate",
             f"{where}: {len(unknown)} label{'s' if len(unknown) > 1 else ''} not seen in "
             f"training ({few(unknown)}; the {len(classes)} classes: {few(classes)}); {advice}")
     return np.array([index[y] for y in labels], dtype=np.int64)
+
+
+def class_array(classes: Sequence) -> np.ndarray:
+    """The sorted class labels as the numpy array scikit-learn's classifiers keep in
+    ``classes_``: its scorers find a probability column by ``classes_ == label``, which a list
+    answers with one False (roc_auc, neg_log_loss then gave NaN). Saved as ``.tolist()``."""
+    return np.asarray(list(classes))

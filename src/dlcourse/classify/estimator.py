@@ -35,6 +35,7 @@ from dlcourse.classify.config import (
 from dlcourse.classify.distill import check_teacher, distillation_set
 from dlcourse.classify.encoding import (
     bracket_ids,
+    class_array,
     class_indices,
     encode,
     label_list,
@@ -71,11 +72,12 @@ class TextClassifier(Estimator):
     dropout, adversarial training and a moving average of the weights (see the config for
     every setting; ``pretrained="word2vec"`` trains vectors on the training texts instead).
 
-    Learned attributes (after ``fit`` or ``load``): ``tokenizer_``, ``vocab_``, ``classes_``,
-    ``model_`` (an ``nn.Module``), ``model_config_`` (its module config), ``device_``,
-    ``history_`` (per-epoch dicts), ``best_epoch_``, ``coverage_`` (the pretrained vectors'
-    coverage, or None) and ``fit_seconds_`` (the last ``fit``'s training time; None in files of
-    dlcourse 0.2 and before).
+    Learned attributes (after ``fit`` or ``load``): ``tokenizer_``, ``vocab_``, ``classes_``
+    (the sorted labels, a numpy array as in scikit-learn), ``model_`` (an ``nn.Module``),
+    ``model_config_`` (its module config), ``device_``, ``history_`` (per-epoch dicts),
+    ``best_epoch_``, ``coverage_`` (the pretrained vectors' coverage, or None) and
+    ``fit_seconds_`` (the last ``fit``'s training time; None in files of dlcourse 0.2 and
+    before).
 
     Example:
         >>> clf = TextClassifier("cnn", pretrained="glove-6b-50d")  # doctest: +SKIP
@@ -202,7 +204,7 @@ class TextClassifier(Estimator):
             unk_id=vocab.unk_id, valid=valid_pair, out_dir=out_dir, resume=resume,
             checkpoint_extra=extra, soft=soft)
         self.fit_seconds_ = time.perf_counter() - start
-        self.tokenizer_, self.vocab_, self.classes_ = tokenizer, vocab, list(classes)
+        self.tokenizer_, self.vocab_, self.classes_ = tokenizer, vocab, class_array(classes)
         self.coverage_, self.model_config_, self.device_ = coverage, module_config, device
         self.history_, self.best_epoch_ = history, best_epoch
         self.model_ = model.eval()
@@ -232,13 +234,14 @@ class TextClassifier(Estimator):
         return logits_to_proba(self._logits(texts, batch_size)).numpy()
 
     def predict(self, texts: Sequence[str] | str, batch_size: int = 256) -> list:
-        """The most probable class label of each text.
+        """The most probable class label of each text, a list of plain values (``str``,
+        ``int``, ``float``, ``bool``; no numpy scalars).
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
         """
         proba = self.predict_proba(texts, batch_size)
-        return [self.classes_[i] for i in proba.argmax(1)]
+        return self.classes_[proba.argmax(1)].tolist()
 
     def unknown_texts(self, texts: Sequence[str]) -> list[int]:
         """Positions of the texts in which the model knows no word (empty ones too): it reads
@@ -291,7 +294,7 @@ class TextClassifier(Estimator):
                   "model_config": self.model_config_.to_dict(),
                   "tokenizer": self.tokenizer_.config, "vocab": list(self.vocab_.itos),
                   "unk_token": self.vocab_.unk_token, "pad_token": self.vocab_.pad_token,
-                  "classes": list(self.classes_), "coverage": self.coverage_,
+                  "classes": self.classes_.tolist(), "coverage": self.coverage_,
                   "history": self.history_, "best_epoch": self.best_epoch_,
                   "fit_seconds": self.fit_seconds_}
         return module_arrays(unwrap(self.model_)), values
@@ -303,7 +306,7 @@ class TextClassifier(Estimator):
         self.tokenizer_ = tokenizer_from_config(values["tokenizer"])
         self.vocab_ = Vocab(values["vocab"], unk_token=values["unk_token"],
                             pad_token=values["pad_token"])
-        self.classes_ = list(values["classes"])
+        self.classes_ = class_array(values["classes"])
         self.coverage_ = values.get("coverage")
         self.history_ = list(values.get("history") or [])
         self.best_epoch_ = values.get("best_epoch", len(self.history_))

@@ -4,6 +4,7 @@ batches (what torchtext's BucketIterator did) and packed sequences for RNNs."""
 from __future__ import annotations
 
 import math
+import operator
 import random
 from collections.abc import Iterator, Sequence
 
@@ -77,9 +78,38 @@ def _as_list(seq) -> list[int]:
     return list(seq)
 
 
-def pad_sequences(seqs: Sequence, pad_id: int = 0, batch_first: bool = True,
-                  side: str = "right", max_len: int | None = None):
+class _DefaultPad(int):
+    """0, the default pad id, as an object of its own: ``pad_id is _DEFAULT_PAD`` tells a
+    pad_id left out from one given as 0, so that giving it and ``padding_value`` is refused."""
+
+
+_DEFAULT_PAD = _DefaultPad(0)
+
+
+def _pad_value(pad_id, padding_value) -> int:
+    """The padding id from ``pad_id`` or its torch name ``padding_value``, as an int."""
+    name = "pad_id"
+    if padding_value is not None:
+        if pad_id is not _DEFAULT_PAD:
+            raise InputError(f"pad_id={pad_id!r} and padding_value={padding_value!r} both set the "
+                             "padding id; pass one (padding_value is torch's name for pad_id)")
+        pad_id, name = padding_value, "padding_value"
+    if isinstance(pad_id, float) and pad_id.is_integer():  # torch's default is 0.0
+        return int(pad_id)
+    try:
+        return operator.index(pad_id)  # int, numpy int, one-element integer tensor
+    except TypeError:
+        raise InputError(f"{name} must be an integer id, got {type(pad_id).__name__} {pad_id!r}; "
+                         "pass the vocabulary's (vocab.pad_id, from a '<pad>' special)") from None
+
+
+def pad_sequences(seqs: Sequence, pad_id: int = _DEFAULT_PAD, batch_first: bool = True,
+                  side: str = "right", max_len: int | None = None, *,
+                  padding_value: int | None = None):
     """Pad id sequences of different lengths into one tensor.
+
+    Like torch's ``pad_sequence``, but it takes lists too, defaults to ``(B, T)`` and returns
+    the lengths as well.
 
     Args:
         seqs: lists of ints or 1-D tensors.
@@ -88,16 +118,22 @@ def pad_sequences(seqs: Sequence, pad_id: int = 0, batch_first: bool = True,
         side: ``"right"`` pads after the tokens, ``"left"`` before them (for models that read
             the last position).
         max_len: truncate longer sequences to their first ``max_len`` ids.
+        padding_value: torch's name for ``pad_id``; give one of the two.
 
     Returns:
         ``(padded, lengths)``: LongTensor ``(B, T)`` (or ``(T, B)``) with T = the longest
         (truncated) length, on the device of tensor inputs (CPU for lists), and a CPU
         LongTensor ``(B,)`` of true lengths (what ``pack_padded`` wants).
 
+    Raises:
+        InputError: both ``pad_id`` and ``padding_value`` given, or a padding id that is not an
+            integer (None: the vocabulary has no padding token); a bad ``side`` or ``max_len``.
+
     >>> padded, lengths = pad_sequences([[5, 6, 7], [8]], pad_id=0)
     >>> padded.tolist(), lengths.tolist()
     ([[5, 6, 7], [8, 0, 0]], [3, 1])
     """
+    pad_id = _pad_value(pad_id, padding_value)
     if side not in _SIDES:
         raise InputError(f"unknown padding side {side!r}; choose one of {', '.join(_SIDES)}")
     if max_len is not None and max_len < 1:

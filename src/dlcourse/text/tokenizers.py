@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from dlcourse.errors import DlcourseError, InputError
-from dlcourse.text.labels import plain
+from dlcourse.text.text_checks import check_text, check_texts
 
 __all__ = [
     "Tokenizer",
@@ -17,6 +17,7 @@ __all__ = [
     "WhitespaceTokenizer",
     "RegexTokenizer",
     "SpacyTokenizer",
+    "FunctionTokenizer",
     "basic_english",
     "check_text",
     "check_texts",
@@ -24,50 +25,6 @@ __all__ = [
     "tokenizer_from_config",
     "TOKENIZERS",
 ]
-
-
-def _bad_text(text, where: str) -> InputError:
-    """The error for a text that is not a string: its type and value, and what to do."""
-    missing = text is None or (isinstance(text, float) and text != text)  # None, NaN
-    fix = "drop or fill the missing texts" if missing else "pass str texts"
-    return InputError(f"{where} {type(text).__name__} {text!r}; {fix}")
-
-
-def _short(text: str, most: int = 30) -> str:
-    """``text`` quoted, cut to ``most`` characters for a one-line message."""
-    return repr(text if len(text) <= most else text[:most] + "...")
-
-
-def check_text(text, where: str = "a tokenizer takes one string, but got") -> str:
-    """``text`` as a plain ``str`` (a ``np.str_`` is converted: spaCy takes only ``str``).
-
-    Raises:
-        InputError: ``text`` is not a string, e.g. None or NaN from a pandas column.
-    """
-    if type(text) is str:
-        return text
-    if isinstance(text, str):
-        return str(text)
-    raise _bad_text(plain(text), where)
-
-
-def check_texts(texts, where: str = "batch", start: int = 0) -> list[str]:
-    """``texts`` (a list, tuple, array, pandas Series or generator of strings) as a list of
-    plain strings; items are numbered from ``start`` in messages.
-
-    Raises:
-        InputError: ``texts`` is one string or None, or an item is not a string (the first is
-            named with its position, e.g. "item 1 is float nan").
-    """
-    if texts is None or isinstance(texts, str):
-        got = "None" if texts is None else f"one string {_short(texts)}"
-        raise InputError(f"{where} takes a list of texts, got {got}; pass [text] (or call the "
-                         "tokenizer on one text)")
-    items = list(texts)
-    for i, text in enumerate(items):
-        if type(text) is not str:
-            items[i] = check_text(text, f"texts must be strings, but item {start + i} is")
-    return items
 
 
 def _checking(check):
@@ -254,10 +211,14 @@ class RegexTokenizer(Tokenizer):
 
 
 class SpacyTokenizer(Tokenizer):
-    """spaCy's rule-based tokenizer for ``language`` (``spacy.blank``: no model download).
+    """spaCy's rule-based tokenizer for ``language``: a language code (``"en"``, ``"de"``:
+    ``spacy.blank``, no model download) or the name of an installed spaCy model
+    (``"en_core_web_sm"``, what torchtext users pass), of which only the tokenizer is loaded.
 
     Raises:
         DlcourseError: spaCy is not installed (``pip install dlcourse[spacy]``).
+        InputError: ``language`` is neither a spaCy language code nor an installed model (the
+            message names the installed ones).
     """
 
     name = "spacy"
@@ -269,10 +230,7 @@ class SpacyTokenizer(Tokenizer):
             raise DlcourseError(
                 "the spacy tokenizer needs spaCy; install it with: pip install dlcourse[spacy]"
             ) from None
-        try:
-            self._nlp = spacy.blank(language)
-        except (ImportError, KeyError, ValueError) as e:
-            raise DlcourseError(f"spaCy has no tokenizer for language {language!r}: {e}") from None
+        self._nlp = _spacy_pipeline(spacy, language)
         self.language = language
         self.lowercase = bool(lowercase)
 
@@ -292,6 +250,70 @@ class SpacyTokenizer(Tokenizer):
         return {"name": self.name, "language": self.language, "lowercase": self.lowercase}
 
 
+def _spacy_pipeline(spacy, language):
+    """The spaCy pipeline for ``language`` (an installed model's name or a language code),
+    without components: tokenizing never runs them."""
+    installed = spacy.util.get_installed_models()
+    if language in installed:
+        # torchtext loads the whole model; its components (tagger, parser, ...) are left out
+        # here, so a transformer model does not load its weights just to split words
+        meta = spacy.util.get_model_meta(spacy.util.get_package_path(language))
+        return spacy.load(language, exclude=meta.get("components") or meta.get("pipeline", []))
+    try:
+        if not isinstance(language, str):
+            raise TypeError(language)
+        return spacy.blank(language)
+    except (ImportError, KeyError, TypeError, ValueError):
+        models = ", ".join(installed) or "none (add one: python -m spacy download en_core_web_sm)"
+        raise InputError(
+            f"spaCy has no language or installed model {language!r}; pass a language code such "
+            f"as 'en' or 'de' (spaCy's rules, no download) or an installed model: {models}"
+        ) from None
+
+
+class FunctionTokenizer(Tokenizer):
+    """A function ``str -> list of str`` (``str.split``, a lambda, another library's tokenizer)
+    as a :class:`Tokenizer`, with ``batch`` and ``stream``: what ``get_tokenizer(function)``
+    returns (torchtext returns the function itself; the tokens are the same).
+
+    It has no ``config``: a function is not a plain setting, so a model that saves its tokenizer
+    needs a named one.
+    """
+
+    name = "function"
+
+    def __init__(self, function: Callable[[str], list[str]]):
+        if not callable(function):
+            raise InputError(f"FunctionTokenizer takes a function str -> list of tokens, got "
+                             f"{type(function).__name__}")
+        self.function = function
+
+    def __call__(self, text: str) -> list[str]:
+        tokens = self.function(text)
+        if isinstance(tokens, Iterable) and not isinstance(tokens, str):  # list(str): chars
+            tokens = list(tokens)
+            bad = next((t for t in tokens if not isinstance(t, str)), None)
+            if bad is None:
+                return tokens
+            got = f"a token of type {type(bad).__name__}"
+        else:
+            got = type(tokens).__name__
+        raise InputError(f"tokenizer function {self._label} returned {got}; it must return a "
+                         "list of str tokens")
+
+    @property
+    def _label(self) -> str:
+        return getattr(self.function, "__qualname__", None) or repr(self.function)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        raise InputError(f"a tokenizer made from function {self._label} has no config to save; "
+                         "use a named tokenizer (get_tokenizer('whitespace'), ...)")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._label})"
+
+
 def _wordpiece(**kwargs) -> Tokenizer:
     from dlcourse.text.wordpiece import WordPieceTokenizer
 
@@ -307,12 +329,18 @@ TOKENIZERS = {
 }
 
 
-def get_tokenizer(name: str = "basic_english", **kwargs) -> Tokenizer:
-    """Build a tokenizer by name.
+def get_tokenizer(name: str | Callable[[str], list[str]] | None = "basic_english",
+                  language: str | None = None, **kwargs) -> Tokenizer:
+    """Build a tokenizer by name, as torchtext's ``get_tokenizer(tokenizer, language)`` does.
 
     Args:
-        name: one of ``basic_english``, ``whitespace``, ``regex``, ``spacy``, ``wordpiece``
-            (a :class:`Tokenizer` instance is returned as it is).
+        name: one of ``basic_english``, ``whitespace``, ``regex``, ``spacy``, ``wordpiece``;
+            None for torchtext's plain split (``str.split``: the whitespace tokenizer); or a
+            function ``str -> list of str``, wrapped as a :class:`FunctionTokenizer`. A
+            :class:`Tokenizer` instance is returned as it is.
+        language: spacy's language code or installed model (``"en"``, ``"en_core_web_sm"``;
+            default ``"en"``); basic_english takes only ``"en"``, as in torchtext. Ignored for
+            None and functions, as there.
         **kwargs: the tokenizer's options, e.g. ``pattern=`` for regex, ``vocab_file=`` for
             wordpiece, ``lowercase=`` for whitespace/regex/spacy.
 
@@ -321,14 +349,30 @@ def get_tokenizer(name: str = "basic_english", **kwargs) -> Tokenizer:
 
     >>> get_tokenizer("basic_english")("Hello, World!")
     ['hello', ',', 'world', '!']
+    >>> get_tokenizer(None)("Hello, World!")
+    ['Hello,', 'World!']
     """
     if isinstance(name, Tokenizer):
         return name
+    if callable(name):
+        if kwargs:
+            raise InputError(f"options {', '.join(kwargs)} are for named tokenizers; a "
+                             "function tokenizer takes none")
+        return FunctionTokenizer(name)
+    if name is None:
+        name = "whitespace"  # torchtext's str.split tokenizer
+    elif name == "basic_english":
+        if language not in (None, "en"):
+            raise InputError(f"basic_english is English only (language='en'); for {language!r} "
+                             f"use get_tokenizer('spacy', language={language!r})")
+    elif language is not None:
+        kwargs["language"] = language
     try:
         factory = TOKENIZERS[name]
     except (KeyError, TypeError):
         raise InputError(
-            f"unknown tokenizer {name!r}; choose one of {', '.join(TOKENIZERS)}"
+            f"unknown tokenizer {name!r}; choose one of {', '.join(TOKENIZERS)}, None "
+            "(str.split) or a function str -> list of tokens"
         ) from None
     try:
         return factory(**kwargs)

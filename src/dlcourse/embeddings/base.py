@@ -33,7 +33,7 @@ class VectorEstimator(Estimator):
         """Word-similarity and analogy scores of the vectors, as ``dlcourse embed evaluate``.
 
         Args:
-            data: a data set (``wordsim353``, ``simlex999``, ``questions-words`` ...) or a file
+            data: a registered set (``wordsim353``, ``questions-words``) or a file
                 of word pairs or of analogies, or a list of them; default WordSim-353 and
                 Google's analogies.
             restrict_vocab: only the first N (most frequent) words count; pairs and questions
@@ -56,7 +56,8 @@ class VectorEstimator(Estimator):
         kv = self.wv
         given = [data] if isinstance(data, str | os.PathLike) else list(data or [])
         names = [str(d) for d in given] or ["wordsim353", "questions-words"]
-        sets = [eval_set(name, encoding) for name in names]  # every set checked before any work
+        # every set checked before any work
+        sets = [eval_set(name, encoding, "data") for name in names]
         scores = {}
         for name, (path, kind) in zip(names, sets, strict=True):
             if kind == "similarity":

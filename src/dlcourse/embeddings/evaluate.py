@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -52,43 +53,44 @@ def _lookup(kv: KeyedVectors, restrict_vocab: int | None, case_insensitive: bool
     return table
 
 
-# the evaluation sets DATA may name: data set -> (file, kind)
-EVAL_SETS = {"wordsim353": ("wordsim353.tsv", "similarity"),
-             "questions-words": ("questions-words.txt", "analogies")}
+def eval_set(value: str, encoding: str = "utf-8", what: str = "DATA") -> tuple[Path, str]:
+    """(file, "similarity" or "analogies") of an evaluation set: a registered name
+    (:mod:`~dlcourse.embeddings.named_sets`), or a file whose first line that is not blank or
+    a ``#`` comment tells (``: section`` opens an analogy file; anything else is a word-pair
+    file).
 
-
-def _default_path(name: str, filename: str) -> Path:
-    from dlcourse.data import fetch
-
-    return fetch(name) / filename
-
-
-def eval_set(value: str, encoding: str = "utf-8") -> tuple[Path, str]:
-    """(file, "similarity" or "analogies") of an evaluation DATA: a name of :data:`EVAL_SETS`,
-    or a file whose first line that is not blank or a ``#`` comment tells (``: section`` opens
-    an analogy file; anything else is a word-pair file).
+    Args:
+        value: the name or file.
+        encoding: the file's text encoding.
+        what: how messages name the argument: the command line's ``DATA``, or ``data`` as
+            ``Word2Vec.evaluate`` calls it.
 
     Raises:
         DlcourseError: neither a name nor a readable text file (missing, empty, binary,
-            undecodable: naming the line).
+            undecodable: naming the line), or the name of a set of vectors.
     """
+    from dlcourse.embeddings import named_sets
     from dlcourse.text.reading import check_text_file, read_text_lines
 
-    if value in EVAL_SETS:
-        filename, kind = EVAL_SETS[value]
-        return _default_path(value, filename), kind
+    sets = ", ".join(named_sets.names("similarity", "analogies"))
+    kind = named_sets.kind_of(value)
+    if kind == "vectors":
+        raise DlcourseError(f"{what} {value!r} is a set of word vectors, not an evaluation set "
+                            f"({sets})")
+    if kind is not None:
+        return named_sets.set_file(named_sets.named(value, kind)), kind
     if not str(value).strip():  # Path("") is ".", the working folder
-        raise DlcourseError(f"DATA is empty; give an evaluation set ({', '.join(EVAL_SETS)}) "
-                            "or a file of word pairs or analogies")
+        raise DlcourseError(f"{what} is empty; give an evaluation set ({sets}) or a file of "
+                            "word pairs or analogies")
     path = Path(value)
     if not path.exists():
-        raise DlcourseError(f"DATA {value!r} is neither an evaluation set "
-                            f"({', '.join(EVAL_SETS)}) nor an existing file")
-    check_text_file(path, encoding, "DATA")
+        raise DlcourseError(f"{what} {value!r} is neither an evaluation set ({sets}) nor an "
+                            "existing file")
+    check_text_file(path, encoding, what)
     for line in read_text_lines(path, encoding):
         if line.strip() and not line.startswith("#"):
             return path, "analogies" if line.lstrip().startswith(":") else "similarity"
-    raise DlcourseError(f"DATA {path} holds only comments; give word pairs or analogies")
+    raise DlcourseError(f"{what} {path} holds only comments; give word pairs or analogies")
 
 
 def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
@@ -99,7 +101,7 @@ def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
     Args:
         kv: the vectors.
         path: word pairs ``w1<TAB>w2<TAB>score`` with ``#`` comment lines (the WordSim-353
-            format); default: the ``wordsim353`` data set.
+            format), or a registered set's name; default: the ``wordsim353`` data set.
         restrict_vocab: pairs with a word outside the first N words are skipped (``oov``).
         case_insensitive: compare lower-cased words (the most frequent spelling wins).
         delimiter: the field separator.
@@ -110,11 +112,16 @@ def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
         gensim's ``evaluate_word_pairs``).
 
     Raises:
+        MissingFileError: no such file (a FileNotFoundError too).
+        InputError: the name of a set of another kind (analogies, vectors).
         DlcourseError: a malformed line (naming it), fewer than 2 pairs in the vocabulary.
     """
-    path = Path(path) if path is not None else _default_path("wordsim353", "wordsim353.tsv")
+    from dlcourse.embeddings import named_sets
+
+    path = named_sets.resolve(path, "similarity", "wordsim353")
     if not path.is_file():
-        raise MissingFileError(f"no word-pair file at {path}; give a TSV of w1, w2, score")
+        raise MissingFileError(f"no word-pair file at {path}; give a TSV of w1, w2, score or "
+                               f"a registered set ({', '.join(named_sets.names('similarity'))})")
     table = _lookup(kv, restrict_vocab, case_insensitive)
     unit = kv.get_normed_vectors()
     gold, predicted, oov = [], [], 0
@@ -149,6 +156,21 @@ def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
             "pairs": len(gold), "oov": oov, "oov_ratio": 100.0 * oov / (len(gold) + oov)}
 
 
+def analogy_file(path: str | os.PathLike | None) -> Path:
+    """The questions-words file ``path`` stands for (a registered name, or None: Google's).
+
+    Raises:
+        MissingFileError: no such file; InputError: the name of a set of another kind.
+    """
+    from dlcourse.embeddings import named_sets
+
+    path = named_sets.resolve(path, "analogies", "questions-words")
+    if not path.is_file():
+        raise MissingFileError(f"no analogy file at {path}; give a questions-words file or a "
+                               f"registered set ({', '.join(named_sets.names('analogies'))})")
+    return path
+
+
 def read_analogies(path: str | Path, encoding: str = "utf-8"
                    ) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
     """Read the questions-words format: ``: section`` lines, then ``a b c d`` questions."""
@@ -179,8 +201,8 @@ def evaluate_analogies(kv: KeyedVectors, path: str | Path | None = None,
 
     Args:
         kv: the vectors.
-        path: a questions-words file (``: section`` lines, then ``a b c d``); default: the
-            ``questions-words`` data set (Google's analogies).
+        path: a questions-words file (``: section`` lines, then ``a b c d``) or a registered
+            set's name; default: the ``questions-words`` data set (Google's analogies).
         restrict_vocab, case_insensitive: as in :func:`evaluate_similarity`.
         method: "3cosadd" or "3cosmul".
         batch_size: questions scored per matrix product.
@@ -192,16 +214,14 @@ def evaluate_analogies(kv: KeyedVectors, path: str | Path | None = None,
         none; a section none of whose questions is in the vocabulary: None, not a score of 0).
 
     Raises:
-        ValueError: an unknown method.
+        ValueError: an unknown method, the name of a set of another kind.
+        MissingFileError: no such file (a FileNotFoundError too).
         DlcourseError: a malformed line (naming it).
     """
     if method not in ANALOGY_METHODS:
         raise InputError(f"unknown analogy method {method!r}; choose one of "
                          f"{', '.join(ANALOGY_METHODS)}")
-    path = Path(path) if path is not None else _default_path("questions-words",
-                                                              "questions-words.txt")
-    if not path.is_file():
-        raise MissingFileError(f"no analogy file at {path}; give a questions-words file")
+    path = analogy_file(path)
     table = _lookup(kv, restrict_vocab, case_insensitive)
     unit = kv.get_normed_vectors()[:restrict_vocab]  # (Vr, D)
     results, skipped = [], 0

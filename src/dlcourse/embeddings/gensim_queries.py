@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.errors import InputError, MissingFileError
+from dlcourse.errors import InputError
 
 
 def _p_value(r: float, n: int) -> float:
@@ -29,6 +29,31 @@ def _p_value(r: float, n: int) -> float:
         return 0.0
     stat = r * math.sqrt((n - 2) / (1.0 - r * r))
     return float(2.0 * student.sf(abs(stat), n - 2))
+
+
+def query_vector(value, dim: int | None, what: str = "a vector in place of a word"
+                 ) -> np.ndarray:
+    """``value`` as the float32 vector (``dim``,) a query takes in place of a word (any length
+    when ``dim`` is None), checked: every query that takes raw vectors goes through here.
+
+    Raises:
+        InputError: another shape, or a NaN or infinite value (its cosines would all be NaN,
+            and a NaN sorts among the scores as if it were one).
+    """
+    try:
+        with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, refused below
+            vector = np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be an array of numbers, got "
+                         f"{type(value).__name__}") from None
+    if vector.ndim != 1 or (dim is not None and vector.shape != (dim,)):
+        shape = f"({dim},)" if dim is not None else "(D,)"
+        raise InputError(f"{what} must have shape {shape}, got {vector.shape}")
+    bad = int((~np.isfinite(vector)).sum())
+    if bad:
+        raise InputError(f"{what} must hold finite numbers; {bad} of its {vector.size} values "
+                         "are NaN, infinite or beyond float32's range")
+    return vector
 
 
 class EmptyListError(InputError, ZeroDivisionError):
@@ -53,11 +78,7 @@ class GensimQueries:
         """The row of ``table`` of a word or row number, or ``key`` itself when a vector."""
         if isinstance(key, str | int | np.integer):
             return table[self.get_index(key)]
-        vector = np.asarray(key, dtype=np.float32)
-        if vector.shape != (self.vector_size,):
-            raise InputError(f"a vector in place of a word must have shape "
-                             f"({self.vector_size},), got {vector.shape}")
-        return vector
+        return query_vector(key, self.vector_size)
 
     def get_mean_vector(self, keys: Sequence, weights: Sequence[float] | None = None,
                         pre_normalize: bool = True, post_normalize: bool = False,
@@ -123,6 +144,26 @@ class GensimQueries:
         rows = unit[[self.get_index(w) for w in other]] if other else unit
         return 1.0 - rows @ query
 
+    @staticmethod
+    def cosine_similarities(vector_1: np.ndarray, vectors_all: np.ndarray) -> np.ndarray:
+        """Cosines (N,) of ``vector_1`` (D,) with each row of ``vectors_all`` (N, D), as
+        gensim's static method; a zero vector has cosine 0 with everything (gensim: NaN).
+
+        Raises:
+            InputError: not (D,) and (N, D), or a NaN or infinite value.
+        """
+        one = query_vector(vector_1, None, "vector_1")
+        table = np.asarray(vectors_all, dtype=np.float32)
+        if table.ndim != 2 or table.shape[1] != one.size:
+            raise InputError(f"vectors_all must have shape (N, {one.size}) for a vector_1 of "
+                             f"{one.size} values, got {table.shape}")
+        if not np.isfinite(table).all():
+            raise InputError("vectors_all must hold finite numbers; "
+                             f"{int((~np.isfinite(table)).any(axis=1).sum())} of its "
+                             f"{len(table)} rows do not")
+        norms = np.maximum(np.linalg.norm(table, axis=1) * np.linalg.norm(one), 1e-12)  # (N,)
+        return table @ one / norms
+
     def similar_by_word(self, word: str, topn: int = 10, restrict_vocab: int | None = None):
         """:meth:`most_similar` of one word."""
         return self.most_similar(word, topn=topn, restrict_vocab=restrict_vocab)
@@ -149,7 +190,8 @@ class GensimQueries:
     def evaluate_word_pairs(self, pairs: str | Path, delimiter: str = "\t",
                             encoding: str = "utf8", restrict_vocab: int = 300000,
                             case_insensitive: bool = True, dummy4unknown: bool = False):
-        """gensim's form of :func:`~dlcourse.embeddings.evaluate.evaluate_similarity`:
+        """gensim's form of :func:`~dlcourse.embeddings.evaluate.evaluate_similarity` on a
+        word-pair file (or a registered set's name, as ``"wordsim353"``):
         ``((pearson, p), (spearman, p), oov_ratio)``, the ratio in percent.
 
         Raises:
@@ -170,7 +212,8 @@ class GensimQueries:
     def evaluate_word_analogies(self, analogies: str | Path, restrict_vocab: int = 300000,
                                 case_insensitive: bool = True, dummy4unknown: bool = False,
                                 similarity_function: str = "most_similar"):
-        """gensim's analogy evaluation, in its shape: ``(accuracy, sections)``, each section
+        """gensim's analogy evaluation of a questions-words file (or a registered set's name,
+        as ``"questions-words"``), in gensim's shape: ``(accuracy, sections)``, each section
         ``{"section", "correct", "incorrect"}`` with the questions ``(a, b, c, d)`` (upper
         case when ``case_insensitive``), the last one ``"Total accuracy"``.
 
@@ -180,17 +223,16 @@ class GensimQueries:
         ``similarity_function="most_similar_cosmul"``.
 
         Raises:
-            InputError: an unknown ``similarity_function``; MissingFileError: no such file.
+            InputError: an unknown ``similarity_function``, the name of another kind of set;
+                MissingFileError: no such file.
         """
-        from dlcourse.embeddings.evaluate import _lookup, read_analogies
+        from dlcourse.embeddings.evaluate import _lookup, analogy_file, read_analogies
 
         methods = {"most_similar": "3cosadd", "most_similar_cosmul": "3cosmul"}
         if similarity_function not in methods:
             raise InputError(f"unknown similarity_function {similarity_function!r}; choose "
                              f"one of {', '.join(methods)}")
-        path = Path(analogies)
-        if not path.is_file():
-            raise MissingFileError(f"no analogy file at {path}; give a questions-words file")
+        path = analogy_file(analogies)
         table = _lookup(self, restrict_vocab, case_insensitive)
         unit = self.get_normed_vectors()[:restrict_vocab]  # (Vr, D)
         sections = []

@@ -10,6 +10,7 @@ and line); every damaged file is one :class:`~dlcourse.errors.DlcourseError` nam
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 FORMATS = ("word2vec", "word2vec-binary", "glove")
 _HEADER = re.compile(rb"^\s*(\d+)\s+(\d+)\s*\r?\n")
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # in no text file's lines
 
 
 def write_vectors(words: list[str], vectors: np.ndarray, path: str | Path, fmt: str) -> Path:
@@ -97,6 +99,23 @@ def sniff_format(path: str | Path) -> str:
         except ValueError:
             pass
     return "word2vec-binary"
+
+
+def looks_binary(path: str | Path) -> bool:
+    """True when ``path`` starts as a word2vec binary file: a "V D" header line, then no line
+    of a word and D numbers (:func:`sniff_format`) but bytes no text holds (control bytes, or
+    bytes that are not UTF-8). A damaged text file is not taken for one."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    match = _HEADER.match(head)
+    if not match or sniff_format(path) != "word2vec-binary":
+        return False
+    body = head[match.end():]
+    try:  # final=False: the first 64 KiB may end inside a character
+        codecs.getincrementaldecoder("utf-8")().decode(body, final=False)
+    except UnicodeDecodeError:
+        return True
+    return _CONTROL.search(body) is not None
 
 
 def read_text_vectors(path: str | Path, header: bool, encoding: str = "utf-8",
@@ -188,6 +207,8 @@ def read_binary_vectors(path: str | Path, encoding: str = "utf-8", errors: str =
 def load_vectors(path: str | os.PathLike, encoding: str = "utf-8") -> KeyedVectors:
     """Vectors from any supported place, found by what it is:
 
+    - a registered set of vectors (``dlcourse data list``): ``"glove-test"`` (gensim's 76
+      GloVe vectors), ``"glove-6b-50d"`` (Stanford's 400,000, needs pyarrow);
     - a model directory (``dlcourse embed train``, ``Word2Vec``/``GloVe``/``KeyedVectors.save``)
       or its ``model.safetensors``;
     - a word2vec binary file (a "V D" header, then bytes that are not text);
@@ -195,16 +216,24 @@ def load_vectors(path: str | os.PathLike, encoding: str = "utf-8") -> KeyedVecto
 
     Raises:
         MissingFileError: nothing at ``path`` (a FileNotFoundError too).
+        InputError: the name of an evaluation set.
         DlcourseError: a damaged file, an older dlcourse's ``model.pt``, an undecodable byte.
     """
+    from dlcourse.embeddings import named_sets
     from dlcourse.embeddings.vectors import KeyedVectors  # no cycle at import time
 
-    path = Path(path)
+    name = named_sets.named(path, "vectors")
+    if name == "glove-6b-50d":  # no vectors file: a numpy array and a parquet word index
+        from dlcourse.data.readers import read_glove_6b_50d
+
+        return KeyedVectors(*read_glove_6b_50d())
+    path = Path(path) if name is None else named_sets.set_file(name)
     if path.is_dir() or path.suffix == ".safetensors":
         return KeyedVectors.load(path)
     if not path.is_file():
         raise MissingFileError(f"no vectors at {path}; give a directory from `dlcourse embed "
-                                "train` or a word2vec/GloVe file")
+                                "train`, a word2vec/GloVe file or a registered set ("
+                                f"{', '.join(named_sets.names('vectors'))})")
     if path.suffix == ".pt":
         raise DlcourseError(f"{path} is a torch checkpoint (an lm run's best.pt, or an older "
                             "dlcourse's model), not word vectors: export an lm run's with "

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse.embeddings.gensim_queries import GensimQueries
+from dlcourse.embeddings.gensim_queries import GensimQueries, query_vector
 from dlcourse.errors import DlcourseError, InputError, MissingFileError, UnknownTokenError, a_quoted
 
 log = logging.getLogger(__name__)
@@ -156,10 +156,7 @@ class KeyedVectors(GensimQueries):
         rows, ids = [], []
         for item in pos + neg:
             if isinstance(item, np.ndarray):
-                if item.shape != (self.vector_size,):
-                    raise InputError(f"a query vector must have shape ({self.vector_size},), "
-                                     f"got {item.shape}")
-                rows.append(np.asarray(item, dtype=np.float32))
+                rows.append(query_vector(item, self.vector_size, "a query vector"))
             else:
                 ids.append(self.get_index(item))
                 rows.append(unit[ids[-1]])
@@ -309,10 +306,12 @@ class KeyedVectors(GensimQueries):
 
         ``limit`` reads only the first N vectors; ``unicode_errors="replace"`` turns
         undecodable bytes into U+FFFD instead of an error naming the line.
+        :func:`~dlcourse.embeddings.load_vectors` tells the formats apart by itself.
 
         Raises:
             MissingFileError: no such file (a FileNotFoundError too).
-            DlcourseError: a damaged or truncated file, or an undecodable byte.
+            DlcourseError: a damaged or truncated file, an undecodable byte, or a binary file
+                read without ``binary=True`` (saying so).
         """
         from dlcourse.embeddings import vector_files
 
@@ -327,8 +326,17 @@ class KeyedVectors(GensimQueries):
             words, vectors = vector_files.read_binary_vectors(path, encoding, unicode_errors,
                                                               limit)
         else:
-            words, vectors = vector_files.read_text_vectors(path, not no_header, encoding,
-                                                            unicode_errors, limit)
+            try:
+                words, vectors = vector_files.read_text_vectors(path, not no_header, encoding,
+                                                                unicode_errors, limit)
+            except DlcourseError:  # the text reader's complaint would be about the bytes
+                if vector_files.looks_binary(path):
+                    raise DlcourseError(
+                        f"{path} looks like a word2vec binary file (a 'V D' header line, then "
+                        f"raw float bytes); pass binary=True{' without no_header' * no_header}"
+                        ", or read it with dlcourse."
+                        "embeddings.load_vectors, which tells the formats apart") from None
+                raise
         try:
             return cls(words, vectors)
         except InputError as exc:  # a duplicate word, a NaN: name the file

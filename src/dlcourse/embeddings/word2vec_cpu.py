@@ -12,6 +12,7 @@ new chunk, the chunks in flight finish, and the epoch reports how many chunks it
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -82,7 +83,9 @@ class NumbaTrainer:
             total: words of the whole run.
             start: the epoch's progress so far (zero, or where a stopped run left it).
             guard: a StopGuard: ``step()`` after each chunk, ``should_stop()`` before the next.
-            report: called with (loss sum, outputs, words) after each chunk, for progress.
+            report: called in this thread with the epoch's (loss sum, outputs, words) so far
+                after each chunk, whichever thread trained it, for progress: the last call
+                has the epoch's totals.
 
         Returns:
             the epoch's progress; ``stopped`` when the guard stopped it before the end.
@@ -94,48 +97,53 @@ class NumbaTrainer:
         totals = [start.loss, start.outputs, start.words, start.done]
         stopping: list[bool] = []
         failed: list[BaseException] = []
+        # the totals after every chunk, whichever thread finished it (None: a thread ended),
+        # for this thread to report: one report a chunk, as it ends, the last one the epoch's
+        events: queue.SimpleQueue = queue.SimpleQueue()
 
-        def run(main: bool) -> None:
+        def run() -> None:
             done = None
-            while not failed:
-                with lock:
-                    if done is not None:
-                        for k, value in enumerate((*done, 1)):
-                            totals[k] += value
-                        guard.step()
-                    progress = tuple(totals)
-                    try:
+            try:
+                while not failed:
+                    with lock:
+                        if done is not None:
+                            for k, value in enumerate((*done, 1)):
+                                totals[k] += value
+                            guard.step()
+                            events.put(tuple(totals[:3]))  # in the lock: in the order of the sums
                         chunk = None if stopping else next(chunks, None)  # may encode a block
-                    except BaseException as exc:  # re-raised in the calling thread below
-                        failed.append(exc)
+                        if chunk is not None and guard.should_stop():  # work is left: stop here
+                            stopping.append(True)
+                            chunk = None
+                    if chunk is None:
                         return
-                    if chunk is not None and guard.should_stop():  # work is left: stop here
-                        stopping.append(True)
-                        chunk = None
-                if main and done is not None and report is not None:
-                    report(*progress[:3])
-                if chunk is None:
-                    return
-                c, tokens, starts, s_begin, s_end, done_chunk, raw = chunk
-                try:
+                    c, tokens, starts, s_begin, s_end, done_chunk, raw = chunk
                     loss, outputs, _, _ = self.kernel(
                         tokens, starts, s_begin, s_end, self.w_in, self.w_out, self.keep,
                         self.prob, self.alias, cfg.window, cfg.negative, cfg.cbow_mean,
                         cfg.alpha, cfg.min_alpha, float(done_chunk), total,
                         (seed * 1009 + c) % 2**63)
-                except BaseException as exc:
-                    failed.append(exc)
-                    return
-                done = (loss, outputs, raw)
+                    done = (loss, outputs, raw)
+            except BaseException as exc:  # re-raised in the calling thread below
+                failed.append(exc)
+            finally:
+                events.put(None)
 
-        threads = [threading.Thread(target=run, args=(False,), daemon=True)
-                   for _ in range(self.workers - 1)]
+        # this thread only reports (and takes a second Ctrl-C at once): the kernel runs on
+        # ``workers`` threads of its own
+        threads = [threading.Thread(target=run, daemon=True) for _ in range(self.workers)]
         for t in threads:
             t.start()
         try:
-            run(True)
-        except BaseException as exc:  # a second Ctrl-C: the other threads stop after their chunk
-            failed.append(exc)
+            running = len(threads)
+            while running:
+                progress = events.get()
+                if progress is None:
+                    running -= 1
+                elif report is not None:
+                    report(*progress)
+        except BaseException as exc:  # the callback's error, or a second Ctrl-C: the threads
+            failed.append(exc)  # stop after their chunk
             raise
         finally:
             for t in threads:

@@ -100,7 +100,7 @@ def test_a_last_batch_of_one_image_trains(tiny, finetune, arch):
     # refuses in training mode ("Expected more than 1 value per channel"); it is left out
     clf = finetune(arch=arch, image_size=32, batch_size=8).fit(tiny[0](9, size=32))
     assert len(clf.history_) == 1 and np.isfinite(clf.history_[0]["train_loss"])
-    assert len(clf.predict_images(np.zeros((3, 32, 32), np.uint8))) == 3
+    assert len(clf.predict_images(np.zeros((4, 32, 32), np.uint8))) == 4  # four grey images
 
 
 @pytest.mark.slow

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from dlcourse.engine.config import whole_number
 from dlcourse.errors import DataUnavailableError, DlcourseError, InputError
 
 NAMED_SETS = ("cifar-10", "cifar-100", "fashion-mnist", "mnist-5k")
@@ -76,7 +77,7 @@ class ArrayImageDataset(Dataset):
     def classes(self, value: Sequence[str]) -> None:
         names = check_class_names(value)
         if "_labels" in self.__dict__:  # replaced after construction: the labels must still fit
-            _check_labels(self._labels, len(self._labels), len(names))
+            check_labels(self._labels, len(self._labels), len(names))
         self._classes = names
 
     @property
@@ -88,7 +89,7 @@ class ArrayImageDataset(Dataset):
 
     @labels.setter
     def labels(self, value) -> None:
-        self._labels = _check_labels(value, len(self.images), len(self.classes))
+        self._labels = check_labels(value, len(self.images), len(self.classes))
 
     def check(self) -> ArrayImageDataset:
         """Run the constructor's checks again on what the data set holds now (``fit`` and
@@ -106,7 +107,7 @@ class ArrayImageDataset(Dataset):
             raise InputError(f"images must be a uint8 tensor (N, C, H, W), C = 1 or 3, got {got}; "
                              "build a new data set, ArrayImageDataset(images, labels, classes), "
                              "rather than replacing ds.images")
-        _check_labels(self._labels, len(self.images), len(self._classes))
+        check_labels(self._labels, len(self.images), len(self._classes))
         return self
 
     def __len__(self) -> int:
@@ -129,13 +130,21 @@ class ArrayImageDataset(Dataset):
         return ArrayImageDataset(self.images[idx], self.labels[idx], self.classes)
 
 
-def image_batch(images) -> torch.Tensor:
+def image_batch(images, *, labelled: bool = True) -> torch.Tensor:
     """``images`` as one uint8 tensor (N, C, H, W), C = 1 or 3: a numpy array or tensor (N, H, W)
     grey, (N, H, W, C) channels-last or (N, C, H, W).
+
+    ``labelled``: the images come with one label each (a data set), so an array (3, H, W) is
+    three grey images. Unlabelled (``labelled=False``, as ``predict_images`` passes them) such
+    an array is refused: it is just as likely one colour image channels-first, as
+    ``torchvision.io.read_image`` returns it. A list of images is a batch either way.
 
     Raises:
         InputError: not uint8 pixels, or of another shape (the message says what to give).
     """
+    shape = tuple(getattr(images, "shape", ()))
+    if not labelled and len(shape) == 3 and shape[0] == 3:
+        raise _channels_first_error(shape, torch.is_tensor(images))
     if torch.is_tensor(images):  # np.asarray cannot read a CUDA tensor
         images = images.detach().cpu().numpy()
     try:
@@ -163,6 +172,19 @@ def image_batch(images) -> torch.Tensor:
         raise InputError("images must be (N,H,W), (N,H,W,C) or (N,C,H,W); "
                          f"got {tuple(x.shape)}")
     return x
+
+
+def _channels_first_error(shape: tuple[int, ...], tensor: bool) -> InputError:
+    """The InputError for unlabelled images (3, H, W): one colour image or three grey ones."""
+    _, h, w = shape
+    # the conversion to channels-last, spelled for a tensor or a numpy array
+    last = "permute(1, 2, 0)" if tensor else "transpose(1, 2, 0)"
+    return InputError(
+        f"images of shape (3, {h}, {w}) may be one colour image channels-first (as "
+        "torchvision.io.read_image gives) or 3 grey images; give a batch, (B, C, H, W), "
+        f"(B, H, W, C) or grey (B, H, W): one colour image as images[None] (1, 3, {h}, {w}) "
+        f"or images.{last}[None] (1, {h}, {w}, 3), three grey images as images[:, None] "
+        f"(3, 1, {h}, {w})")
 
 
 def check_class_names(classes) -> list[str]:
@@ -193,7 +215,7 @@ def check_class_names(classes) -> list[str]:
     return [str(name) for name in names]  # np.str_ -> str
 
 
-def _check_labels(labels, n_images: int, n_classes: int) -> torch.Tensor:
+def check_labels(labels, n_images: int, n_classes: int) -> torch.Tensor:
     """``labels`` as a long tensor (N,) of class indices in ``0..n_classes-1``."""
     if torch.is_tensor(labels):
         labels = labels.detach().cpu().numpy()
@@ -231,7 +253,17 @@ def split_stratified(labels: np.ndarray, valid_fraction: float, seed: int):
 
 
 def stratified_subset(ds: ArrayImageDataset, n: int, seed: int = 0) -> ArrayImageDataset:
-    """``n`` images of ``ds`` with classes as balanced as possible (a learning-curve budget)."""
+    """``n`` images of ``ds`` with classes as balanced as possible (a learning-curve budget).
+
+    ``n`` is a budget, at most that many: ``len(ds)`` or more keeps all of ``ds`` (returned as
+    it is), as ``--limit`` above a set's size does.
+
+    Raises:
+        InputError: ``n`` that is not a whole number >= 1 (a negative one sliced from the end,
+            0 gave an empty set).
+    """
+    n = whole_number("n", n, 1, None, "a whole number >= 1, the number of images to keep "
+                     "(e.g. 1000; len(ds) or more keeps them all)")
     if n >= len(ds):
         return ds
     rng = np.random.default_rng(seed)

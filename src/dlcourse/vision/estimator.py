@@ -39,9 +39,9 @@ from dlcourse.engine.loop import unwrap
 from dlcourse.engine.seed import seed_everything
 from dlcourse.errors import InputError
 from dlcourse.vision.config import TransferConfig
-from dlcourse.vision.data import ArrayImageDataset, image_batch
+from dlcourse.vision.data import ArrayImageDataset, check_labels, image_batch
 from dlcourse.vision.features import extract_features
-from dlcourse.vision.images import load_image
+from dlcourse.vision.images import load_image, square_images
 from dlcourse.vision.metrics import EvalResult, evaluation_from_logits
 from dlcourse.vision.models import BackboneInfo, build_model
 from dlcourse.vision.pipeline import Pipeline, logits_of
@@ -76,6 +76,7 @@ class ImageClassifier(Estimator):
     positional = ("arch",)
     framework = "torch"
     fitted_attribute = "model_"
+    estimator_type = "classifier"  # score is accuracy: scikit-learn stratifies its folds
 
     # ---- training ----------------------------------------------------------------------------
     def fit(self, train: ArrayImageDataset, valid: ArrayImageDataset | None = None, *,
@@ -197,18 +198,20 @@ class ImageClassifier(Estimator):
         """Top-``k`` (label, probability) for each uint8 image of a batch: a tensor or numpy
         array (B, C, H, W), (B, H, W, C) or grey (B, H, W), as ``ArrayImageDataset`` takes.
 
+        Images are resized (shorter side) and centre-cropped as :meth:`predict` treats files,
+        so a file's pixels get the prediction its path gets (:meth:`evaluate` crops and resizes
+        whole batches on the device: the same up to resampling). One image (3, H, W)
+        channels-first, as ``torchvision.io.read_image`` gives it, is refused: it would read as
+        three grey images; pass it as ``img[None]``.
+
         Raises:
             NotFittedError: before ``fit`` or ``load``.
-            InputError: ``k`` that is not a whole number >= 1; images of another type or shape.
+            InputError: ``k`` that is not a whole number >= 1; images of another type or shape,
+                or a (3, H, W) array (the message says how to give it).
         """
         self.check_is_fitted()
         k = _check_k(k)
-        images = image_batch(images)                               # (B, C, H, W) uint8
-        ds = TensorDataset(images, torch.zeros(len(images), dtype=torch.long))
-        probs = self.logits(ds).softmax(dim=1)                     # (B, K)
-        top = probs.topk(min(k, probs.shape[1]), dim=1)
-        return [[(self.classes_[int(i)], float(p)) for p, i in zip(ps, idx)]
-                for ps, idx in zip(top.values, top.indices)]
+        return self._top_k(self._probabilities(image_batch(images, labelled=False)), k)
 
     def predict(self, paths: Sequence[str | Path] | str | Path,
                 k: int = 5) -> list[list[tuple[str, float]]]:
@@ -222,19 +225,80 @@ class ImageClassifier(Estimator):
         """
         self.check_is_fitted()
         k = _check_k(k)
-        given = paths
-        paths = [paths] if isinstance(paths, str | Path) else paths
-        try:
-            paths = list(paths)
-        except TypeError:
-            paths = None
-        if paths is None or not all(isinstance(p, str | Path) for p in paths):
+        files = _path_list(paths)
+        if files is None:
             raise InputError(f"predict takes image file paths (a path or a list of them), got "
-                             f"{type(given).__name__}; for pixel arrays use predict_images")
-        if not paths:
+                             f"{type(paths).__name__}; for pixel arrays use predict_images")
+        if not files:
             return []
-        images = torch.stack([load_image(p, self.image_size_) for p in paths])  # (B, 3, S, S)
-        return self.predict_images(images, k)
+        return self._top_k(self._probabilities(self._read_files(files)), k)
+
+    def score(self, images, labels=None) -> float:
+        """Top-1 accuracy on labelled images, as scikit-learn's classifiers score (its
+        ``cross_val_score`` and ``GridSearchCV`` rank settings by it).
+
+        Args:
+            images: image file paths (as :meth:`predict` takes), a uint8 batch (as
+                :meth:`predict_images` takes), or an :class:`ArrayImageDataset`, which holds
+                its labels (``labels`` is then left out; the result is ``evaluate(ds).top1``).
+            labels: one per image: class names from ``classes_`` or their indices.
+
+        Raises:
+            NotFittedError: before ``fit`` or ``load``.
+            InputError: no images, labels missing, of another count or not classes of the
+                model; images as :meth:`predict` or :meth:`predict_images` refuse them.
+            DlcourseError: an unreadable file (named).
+        """
+        self.check_is_fitted()
+        if isinstance(images, ArrayImageDataset):
+            if labels is not None:
+                raise InputError("score(ds) takes the labels an ArrayImageDataset holds; "
+                                 "leave labels out, or pass the images and labels alone")
+            return self.evaluate(images).top1
+        if labels is None:
+            raise InputError("score needs the true labels, one per image: score(images, "
+                             "labels), with class names of classes_ or their indices")
+        files = _path_list(images)
+        batch = image_batch(images, labelled=False) if files is None else self._read_files(files)
+        if not len(batch):  # an accuracy of no images would be a made-up number
+            raise InputError("score needs at least one labelled image, got none")
+        y = self._label_indices(labels, len(batch))
+        predicted = self._probabilities(batch).argmax(dim=1)
+        return float((predicted == y).double().mean())
+
+    def _read_files(self, paths: list[str | Path]) -> torch.Tensor:
+        """The files decoded at the model's resolution, (B, 3, S, S) uint8."""
+        size = self.image_size_
+        if not paths:
+            return torch.zeros((0, 3, size, size), dtype=torch.uint8)
+        return torch.stack([load_image(p, size) for p in paths])
+
+    def _probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """Class probabilities (B, K) on the CPU of uint8 images (B, C, H, W)."""
+        images = square_images(images, self.image_size_)   # as files are: no stretching
+        ds = TensorDataset(images, torch.zeros(len(images), dtype=torch.long))
+        return self.logits(ds).softmax(dim=1)
+
+    def _top_k(self, probs: torch.Tensor, k: int) -> list[list[tuple[str, float]]]:
+        top = probs.topk(min(k, probs.shape[1]), dim=1)
+        return [[(self.classes_[int(i)], float(p)) for p, i in zip(ps, idx)]
+                for ps, idx in zip(top.values, top.indices)]
+
+    def _label_indices(self, labels, n_images: int) -> torch.Tensor:
+        """``labels`` (class names of ``classes_`` or indices) as class indices (N,)."""
+        if torch.is_tensor(labels):
+            labels = labels.detach().cpu().numpy()
+        y = np.asarray(labels)
+        if y.ndim == 1 and y.dtype.kind in "USO":
+            index = {name: i for i, name in enumerate(self.classes_)}
+            names = y.tolist()  # plain str: np.str_('cat') in a message reads badly
+            unknown = [name for name in names if not isinstance(name, str) or name not in index]
+            if unknown:
+                raise InputError(f"label {unknown[0]!r} is not a class of the model "
+                                 f"{self.classes_[:10]}; give class names it was trained on "
+                                 "or their indices")
+            y = np.array([index[name] for name in names], dtype=np.int64)
+        return check_labels(y, n_images, len(self.classes_))
 
     # ---- persistence (Estimator.save / Estimator.load) ---------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -256,6 +320,18 @@ class ImageClassifier(Estimator):
         if config.channels_last and self.device_.type == "cuda":
             model.to(memory_format=torch.channels_last)
         self.model_ = model
+
+
+def _path_list(paths) -> list[str | Path] | None:
+    """``paths`` as a list of file paths (one path alone is a list of one), or None when it is
+    something else (pixels)."""
+    if isinstance(paths, str | Path):
+        return [paths]
+    try:
+        files = list(paths)
+    except TypeError:
+        return None
+    return files if all(isinstance(p, str | Path) for p in files) else None
 
 
 def _check_k(k) -> int:

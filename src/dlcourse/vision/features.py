@@ -49,6 +49,10 @@ def feature_key(info: BackboneInfo, image_size: int, ds: ArrayImageDataset) -> s
         stat = Path(weights[5:]).expanduser().stat()
         weights += f"|{stat.st_size}|{stat.st_mtime_ns}"
     raw = f"{info.arch}|{weights}|{image_size}|{ds.fingerprint()}"
+    if ds.images.shape[-2] != ds.images.shape[-1]:
+        # non-square images were stretched by earlier versions, now they are centre-cropped:
+        # features cached from the stretched images must not be read back
+        raw += "|centre-crop"
     return hashlib.sha1(raw.encode()).hexdigest()[:20]
 
 

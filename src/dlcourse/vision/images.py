@@ -1,9 +1,10 @@
 """Image files: decoding (in parallel for large folders), unreadable files, ImageFolder layouts.
 
 Files are decoded once, resized (shorter side) and centre-cropped to the training resolution,
-and kept in memory as one uint8 :class:`~dlcourse.vision.data.ArrayImageDataset`; worker
-processes share the decoding of large folders (the order of the images never depends on them).
-Also here: how many DataLoader workers a device gets by default.
+and kept in memory as one uint8 :class:`~dlcourse.vision.data.ArrayImageDataset`
+(:func:`square_images` treats pixel arrays the same way); worker processes share the
+decoding of large folders (the order of the images never depends on them). Also here: how
+many DataLoader workers a device gets by default.
 """
 
 from __future__ import annotations
@@ -99,18 +100,44 @@ def load_image(path: str | Path, size: int | None = None) -> torch.Tensor:
 def _pixels(opened, size: int | None) -> np.ndarray:
     """The pixels (H, W, 3) uint8 of an opened image: RGB, resized so that the shorter side is
     ``size``, centre-cropped to ``size`` x ``size``."""
-    from PIL import Image
-
     with opened as im:
         im = _eight_bit(im).convert("RGB")               # forces a full decode
         if size is not None:
-            w, h = im.size
-            scale = size / min(w, h)
-            nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
-            im = im.resize((nw, nh), Image.Resampling.BILINEAR)
-            left, top = (nw - size) // 2, (nh - size) // 2
-            im = im.crop((left, top, left + size, top + size))
+            im = _square(im, size)
         return np.asarray(im, dtype=np.uint8)
+
+
+def _square(im, size: int):
+    """The PIL image ``im`` resized so that its shorter side is ``size`` and centre-cropped to
+    ``size`` x ``size`` (returned as it is when it has that size already)."""
+    from PIL import Image
+
+    w, h = im.size
+    if (w, h) == (size, size):
+        return im
+    scale = size / min(w, h)
+    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+    im = im.resize((nw, nh), Image.Resampling.BILINEAR)
+    left, top = (nw - size) // 2, (nh - size) // 2
+    return im.crop((left, top, left + size, top + size))
+
+
+def square_images(images: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 images (B, C, H, W), C = 1 or 3, resized and centre-cropped to (B, C, size, size)
+    exactly as :func:`load_image` treats a file's pixels, so that an image predicted from its
+    pixels gets the prediction its file gets. Images of that size already come back as they are.
+    """
+    if images.shape[-2:] == (size, size):
+        return images
+    from PIL import Image
+
+    out = []
+    for image in images.cpu().numpy():                   # (C, H, W)
+        # (H, W) for grey: PIL has no one-channel (H, W, 1) image
+        pixels = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+        square = np.asarray(_square(Image.fromarray(pixels), size), dtype=np.uint8)
+        out.append(square[None] if square.ndim == 2 else square.transpose(2, 0, 1))
+    return torch.from_numpy(np.stack(out))
 
 
 def _eight_bit(im):

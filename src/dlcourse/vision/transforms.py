@@ -3,7 +3,8 @@ normalise.
 
 Doing this per batch (instead of per PIL image in the loader) keeps CPU runs simple and lets a
 GPU do the resizing. The evaluation path is the backbone's own preprocessing (the weights'
-``transforms()``: resize to ``size``, mean/std); training adds a random crop and flip.
+``transforms()``: resize to ``size``, mean/std), after a centre crop of non-square images as
+image files get; training adds a random crop and flip.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 class BatchPreprocess(nn.Module):
     """Turn a uint8 batch (B, C, H, W), C in {1, 3}, into a normalised float batch (B, 3, S, S).
+
+    Non-square images are cropped to their centre square before they are resized, as
+    :func:`~dlcourse.vision.images.load_image` resizes the shorter side and crops a file's.
 
     Parameters:
         size: output side ``S`` in pixels.
@@ -51,6 +55,13 @@ class BatchPreprocess(nn.Module):
         x = images.to(self.mean.device, torch.float32) / 255.0  # (B, C, H, W) in [0, 1]
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)                          # grey -> (B, 3, H, W)
+        h, w = x.shape[-2:]
+        if h != w:
+            # the centre square, as files are cropped (predict, image folders): a stretch
+            # would train and evaluate on distorted shapes that predictions never see
+            side = min(h, w)
+            top, left = (h - side) // 2, (w - side) // 2
+            x = x[..., top:top + side, left:left + side]
         if x.shape[-2:] != (self.size, self.size):
             down = min(x.shape[-2:]) > self.size                 # antialias only when shrinking
             x = F.interpolate(x, size=(self.size, self.size), mode="bilinear",

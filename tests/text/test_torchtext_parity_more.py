@@ -32,6 +32,13 @@ def test_none_is_torchtexts_split_tokenizer(reviews):
     assert tokenizer_from_config(tok.config)(reviews[1]) == reviews[1].split()
 
 
+def test_the_first_argument_has_torchtexts_name(reviews):
+    # torchtext's signature is get_tokenizer(tokenizer, language="en")
+    by_keyword = get_tokenizer(tokenizer="basic_english", language="en")
+    assert by_keyword(reviews[0]) == get_tokenizer("basic_english")(reviews[0])
+    assert isinstance(get_tokenizer(tokenizer=None), WhitespaceTokenizer)
+
+
 def test_a_function_is_used_as_the_tokenizer(reviews):
     # torchtext returns the callable itself; the wrapper gives the same tokens plus batch/stream
     for function in (str.split, basic_english, lambda s: s.lower().split(" ")):

@@ -329,12 +329,12 @@ TOKENIZERS = {
 }
 
 
-def get_tokenizer(name: str | Callable[[str], list[str]] | None = "basic_english",
+def get_tokenizer(tokenizer: str | Callable[[str], list[str]] | None = "basic_english",
                   language: str | None = None, **kwargs) -> Tokenizer:
     """Build a tokenizer by name, as torchtext's ``get_tokenizer(tokenizer, language)`` does.
 
     Args:
-        name: one of ``basic_english``, ``whitespace``, ``regex``, ``spacy``, ``wordpiece``;
+        tokenizer: one of ``basic_english``, ``whitespace``, ``regex``, ``spacy``, ``wordpiece``;
             None for torchtext's plain split (``str.split``: the whitespace tokenizer); or a
             function ``str -> list of str``, wrapped as a :class:`FunctionTokenizer`. A
             :class:`Tokenizer` instance is returned as it is.
@@ -352,13 +352,14 @@ def get_tokenizer(name: str | Callable[[str], list[str]] | None = "basic_english
     >>> get_tokenizer(None)("Hello, World!")
     ['Hello,', 'World!']
     """
-    if isinstance(name, Tokenizer):
-        return name
-    if callable(name):
+    if isinstance(tokenizer, Tokenizer):
+        return tokenizer
+    if callable(tokenizer):
         if kwargs:
             raise InputError(f"options {', '.join(kwargs)} are for named tokenizers; a "
                              "function tokenizer takes none")
-        return FunctionTokenizer(name)
+        return FunctionTokenizer(tokenizer)
+    name = tokenizer
     if name is None:
         name = "whitespace"  # torchtext's str.split tokenizer
     elif name == "basic_english":

@@ -55,6 +55,8 @@ CASES = [
     (("tokenize", "--tokenizer", "regex", "--pattern", "(", "x"),
      "--pattern '\\(' is not a valid regular expression"),
     (("tokenize", "--vocab-file", "ok.txt", "x"), "--vocab-file is for the wordpiece tokenizer"),
+    (("tokenize", "--language", "de", "x"), "--language is for the spacy tokenizer, not "
+                                             "basic_english"),
     (("tokenize", "--tokenizer", "wordpiece", "--vocab-file", "missing.txt", "x"),
      "--vocab-file missing.txt does not exist"),
     (("tokenize", "--tokenizer", "wordpiece", "--vocab-file", "ok.txt", "x"), r"no \[UNK\] token"),

@@ -36,6 +36,15 @@ def test_tokenize_texts_file_table_and_ids(cli_run, workdir):
     assert workdir() == {"in.txt", "r.csv", "latin.txt"}  # tokenize writes nothing
 
 
+def test_tokenize_with_a_spacy_language(cli_run):
+    # German rules keep "gehen's" and "z.B." whole; the English default splits both
+    text = "Wir gehen's an, z.B. morgen!"
+    assert out_of(cli_run, "tokenize", "--tokenizer", "spacy", "--language", "de", text).strip() \
+        == "Wir gehen's an , z.B. morgen !"
+    assert out_of(cli_run, "tokenize", "--tokenizer", "spacy", text).strip() == \
+        "Wir gehen 's an , z. B. morgen !"
+
+
 def test_old_spellings_still_work(cli_run, workdir):
     """`-t NAME` and `vocab --dataset NAME` (with a note) from scripts written before."""
     assert out_of(cli_run, "tokenize", "-t", "whitespace", "A b").strip() == "A b"

@@ -59,7 +59,9 @@ def test_tokenizer_config_builds_and_checks_combinations():
             "basic_english, whitespace, regex, spacy, wordpiece"),
            ({"pattern": "x"}, "pattern", "pattern is for the regex tokenizer, not basic_english"),
            ({"tokenizer": "regex", "pattern": "("}, "pattern", "not a valid regular expression"),
-           ({"vocab_file": "v.txt"}, "vocab_file", "vocab_file is for the wordpiece tokenizer")]
+           ({"vocab_file": "v.txt"}, "vocab_file", "vocab_file is for the wordpiece tokenizer"),
+           ({"language": "de"}, "language", "language is for the spacy tokenizer, not "
+            "basic_english")]
     for changes, field, message in bad:
         with pytest.raises(ConfigError, match=message) as info:
             TokenizerConfig(**changes).validate()

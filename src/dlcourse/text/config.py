@@ -65,6 +65,8 @@ class TokenizerConfig(Config):
                                    "and wordpiece always do).")
     vocab_file: str | None = param(None, "A BERT vocab.txt for the wordpiece tokenizer; none "
                                          "means the offline bert-base-uncased one.")
+    language: str | None = param(None, "The spacy tokenizer's language code or installed model "
+                                       "(de, en_core_web_sm); none means en.")
 
     def check(self) -> None:
         if self.pattern is not None:
@@ -82,6 +84,9 @@ class TokenizerConfig(Config):
         if self.vocab_file is not None and self.tokenizer != "wordpiece":
             raise ConfigError(f"vocab_file is for the wordpiece tokenizer, not {self.tokenizer}",
                               "vocab_file")
+        if self.language is not None and self.tokenizer != "spacy":
+            raise ConfigError(f"language is for the spacy tokenizer, not {self.tokenizer}",
+                              "language")
 
     def build(self) -> Tokenizer:
         """The tokenizer these settings describe (validated first)."""
@@ -91,6 +96,8 @@ class TokenizerConfig(Config):
             kwargs["pattern"] = self.pattern
         if self.vocab_file is not None:
             kwargs["vocab_file"] = self.vocab_file
+        if self.language is not None:
+            kwargs["language"] = self.language
         if self.lowercase and self.tokenizer in _LOWERCASING:
             kwargs["lowercase"] = True
         return get_tokenizer(self.tokenizer, **kwargs)

@@ -65,6 +65,16 @@ def test_reads_stanford_glove_like_gensim(glove, glove_path):
     ours = glove.most_similar_cosmul(positive=["the", "of"], negative=["and"], topn=5)
     theirs = ref.most_similar_cosmul(positive=["the", "of"], negative=["and"], topn=5)
     assert [w for w, _ in ours] == [w for w, _ in theirs]
+    # vectors in place of words, as gensim takes them (unit vectors: gensim does not scale them)
+    the, of = ref.get_vector("the", norm=True), ref.get_vector("of", norm=True)
+    ours = glove.most_similar_cosmul(positive=[the, "of"], negative=["and"], topn=5)
+    theirs = ref.most_similar_cosmul(positive=[the, "of"], negative=["and"], topn=5)
+    assert [w for w, _ in ours] == [w for w, _ in theirs]  # "the" not excluded: given as a vector
+    assert "the" in [w for w, _ in glove.most_similar_cosmul(positive=[the, of], topn=3)]
+    np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5)
+    scaled = glove.most_similar_cosmul(positive=[3 * glove["the"], "of"], negative=["and"])
+    assert [w for w, _ in scaled] == [w for w, _ in glove.most_similar_cosmul(
+        positive=[the, "of"], negative=["and"])]  # a vector counts by its direction
     assert glove.similarity("the", "of") == pytest.approx(ref.similarity("the", "of"), abs=1e-6)
     words = ["the", "of", "and", "ö"]
     assert glove.doesnt_match(words) == ref.doesnt_match(words)

@@ -202,20 +202,36 @@ class KeyedVectors(GensimQueries):
     def most_similar_cosmul(self, positive: str | Sequence[str] | None = None,
                             negative: str | Sequence[str] | None = None, topn: int = 10,
                             restrict_vocab: int | None = None) -> list[tuple[str, float]]:
-        """3CosMul (Levy and Goldberg 2014): prod (1+cos(d,p))/2 / (prod (1+cos(d,n))/2 + 1e-6)."""
+        """3CosMul (Levy and Goldberg 2014): prod (1+cos(d,p))/2 / (prod (1+cos(d,n))/2 + 1e-6).
+
+        Takes what :meth:`most_similar` takes: words, or vectors (D,) in their place; a vector
+        counts by its direction (gensim uses it unscaled, so a raw ``kv["king"]`` is not a
+        cosine there).
+        """
         pos, neg = _as_list(positive), _as_list(negative)
         if not pos:
             raise InputError("most_similar_cosmul needs at least one positive word")
         unit = self.get_normed_vectors()
         full = unit[:_count(restrict_vocab, "restrict_vocab", none=True)]
-        pos_ids = [self.get_index(w) for w in pos]
-        neg_ids = [self.get_index(w) for w in neg]
-        sims_pos = (1 + full @ unit[pos_ids].T) / 2  # (V, P)
-        sims_neg = (1 + full @ unit[neg_ids].T) / 2  # (V, N)
+        ids: list[int] = []
+
+        def rows(items: list) -> np.ndarray:  # (n, D) unit rows of the words and vectors
+            out = []
+            for item in items:
+                if isinstance(item, np.ndarray):
+                    vector = query_vector(item, self.vector_size, "a query vector")
+                    out.append(vector / max(float(np.linalg.norm(vector)), 1e-12))
+                else:
+                    ids.append(self.get_index(item))
+                    out.append(unit[ids[-1]])
+            return np.stack(out) if out else np.empty((0, unit.shape[1]), unit.dtype)
+
+        sims_pos = (1 + full @ rows(pos).T) / 2  # (V, P)
+        sims_neg = (1 + full @ rows(neg).T) / 2  # (V, N)
         scores = np.prod(sims_pos, axis=1) / (np.prod(sims_neg, axis=1) + 1e-6)
         if topn is None:  # every word's score, as most_similar gives
             return scores
-        return self._top(scores, [i for i in pos_ids + neg_ids if i < len(full)], topn)
+        return self._top(scores, [i for i in ids if i < len(full)], topn)
 
     def analogy(self, a: str, b: str, c: str, topn: int = 1,
                 method: str = "3cosadd") -> list[tuple[str, float]]:

@@ -146,20 +146,29 @@ class KeyedVectors(GensimQueries):
         unit = self.get_normed_vectors()
         return float(unit[self.get_index(w1)] @ unit[self.get_index(w2)])
 
+    def _rows(self, items: list, ids: list[int], unit_vectors: bool) -> list[np.ndarray]:
+        """The unit rows of the words among ``items`` (their indices appended to ``ids``, to be
+        left out of the answers) and the vectors given in place of words: as they are (gensim's
+        most_similar) or scaled to unit length (``unit_vectors``)."""
+        unit, rows = self.get_normed_vectors(), []
+        for item in items:
+            if isinstance(item, np.ndarray):
+                vector = query_vector(item, self.vector_size, "a query vector")
+                scale = max(float(np.linalg.norm(vector)), 1e-12) if unit_vectors else 1.0
+                rows.append(vector / scale)
+            else:
+                ids.append(self.get_index(item))
+                rows.append(unit[ids[-1]])
+        return rows
+
     def _query(self, positive, negative) -> tuple[np.ndarray, list[int]]:
         """The unit query vector and the rows of the query words (left out of the answers);
         a vector given instead of a word enters as it is, as in gensim."""
         pos, neg = _as_list(positive), _as_list(negative)
         if not pos and not neg:
             raise InputError("most_similar needs at least one positive or negative word")
-        unit = self.get_normed_vectors()
-        rows, ids = [], []
-        for item in pos + neg:
-            if isinstance(item, np.ndarray):
-                rows.append(query_vector(item, self.vector_size, "a query vector"))
-            else:
-                ids.append(self.get_index(item))
-                rows.append(unit[ids[-1]])
+        ids: list[int] = []
+        rows = self._rows(pos + neg, ids, unit_vectors=False)
         weights = np.array([1.0] * len(pos) + [-1.0] * len(neg), dtype=np.float32)
         mean = weights @ np.stack(rows) / len(rows)  # (D,)
         return mean / max(float(np.linalg.norm(mean)), 1e-12), ids
@@ -211,23 +220,11 @@ class KeyedVectors(GensimQueries):
         pos, neg = _as_list(positive), _as_list(negative)
         if not pos:
             raise InputError("most_similar_cosmul needs at least one positive word")
-        unit = self.get_normed_vectors()
-        full = unit[:_count(restrict_vocab, "restrict_vocab", none=True)]
+        full = self.get_normed_vectors()[:_count(restrict_vocab, "restrict_vocab", none=True)]
         ids: list[int] = []
-
-        def rows(items: list) -> np.ndarray:  # (n, D) unit rows of the words and vectors
-            out = []
-            for item in items:
-                if isinstance(item, np.ndarray):
-                    vector = query_vector(item, self.vector_size, "a query vector")
-                    out.append(vector / max(float(np.linalg.norm(vector)), 1e-12))
-                else:
-                    ids.append(self.get_index(item))
-                    out.append(unit[ids[-1]])
-            return np.stack(out) if out else np.empty((0, unit.shape[1]), unit.dtype)
-
-        sims_pos = (1 + full @ rows(pos).T) / 2  # (V, P)
-        sims_neg = (1 + full @ rows(neg).T) / 2  # (V, N)
+        sims_pos = (1 + full @ np.stack(self._rows(pos, ids, True)).T) / 2  # (V, P)
+        neg_rows = self._rows(neg, ids, True)
+        sims_neg = (1 + full @ np.stack(neg_rows).T) / 2 if neg else np.ones((len(full), 0))
         scores = np.prod(sims_pos, axis=1) / (np.prod(sims_neg, axis=1) + 1e-6)
         if topn is None:  # every word's score, as most_similar gives
             return scores

@@ -87,6 +87,24 @@ def test_unknown_option_is_a_usage_error(capsys):
     assert "No such option" in capsys.readouterr().err
 
 
+def test_a_global_option_after_the_noun_says_where_it_goes(cli_run):
+    result = cli_run("som", "-q", "train", "x.csv")
+    assert result.code == 2 and result.err == (
+        "error: No such option '-q'. -q is a global option: put it before the noun "
+        "(dlcourse -q som ...)\n")
+    result = cli_run("embed", "train", "x.txt", "--threads", "1")
+    assert "(dlcourse --threads N embed ...)" in result.err
+
+
+@pytest.mark.parametrize("args", [(), ("som",), ("text",)])
+def test_a_noun_without_a_verb_shows_its_help(cli_run, args):
+    # it was exit 2 and the whole help squeezed into one `error:` line
+    result = cli_run(*args)
+    assert result.code == 0 and result.err == ""
+    assert result.out.startswith(f"Usage: {' '.join(('dlcourse',) + args)} [OPTIONS] COMMAND")
+    assert "\nCommands:\n" in result.out
+
+
 def test_data_fetch_offline_set_from_installed_packages(isolated_cache, capsys):
     main(["data", "fetch", "--no-download", "lee", "wordsim353"])
     out = capsys.readouterr().out

@@ -118,8 +118,17 @@ def cli(ctx, debug: bool, quiet: bool, threads: int | None):
     apply_threads(threads)
 
 
+GLOBAL_OPTIONS = ("-q", "--quiet", "--debug", "--threads")
+
+
 def _usage_line(exc: click.UsageError) -> str:
     message = " ".join(exc.format_message().split())
+    if isinstance(exc, click.NoSuchOption) and exc.option_name in GLOBAL_OPTIONS \
+            and exc.ctx is not None and exc.ctx.parent is not None:
+        noun = exc.ctx.command_path.split()[1]
+        given = exc.option_name + (" N" if exc.option_name == "--threads" else "")
+        return (f"{message} {exc.option_name} is a global option: put it before the noun "
+                f"(dlcourse {given} {noun} ...)")
     if exc.ctx is not None:
         message += f" (see '{exc.ctx.command_path} --help')"
     return message
@@ -142,6 +151,9 @@ def _run(args: list[str]) -> None:
             cli.invoke(ctx)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:  # `dlcourse som`: its help, laid out
+        click.echo(exc.ctx.get_help())
+        sys.exit(0)
     except click.UsageError as exc:
         _traceback(debug)
         _fail(_usage_line(exc), 2)

@@ -28,9 +28,11 @@ METHODS = ("skipgram", "cbow")
 BACKENDS = ("auto", "numba", "torch")
 # settings that change how fast or where a run computes, never what the resumed run must agree
 # with: a resumed run may change them (workers only matter for Hogwild, which is not
-# reproducible anyway; memory_mb changes no bit of the co-occurrence table)
+# reproducible anyway; memory_mb changes no bit of the co-occurrence table). GloVe's epochs too:
+# its schedule does not depend on them, so a finished run resumed with more epochs ends as a
+# longer run would; word2vec's learning rate falls over all its epochs, so they are fixed
 MAX_WORKERS = 1024  # threads; 100,000 hung starting them
-RESUME_FREE = ("epochs", "workers", "device", "memory_mb")
+RESUME_FREE = ("workers", "device", "memory_mb")
 
 
 def _data_goes_to_fit(estimator: str) -> dict[str, str]:
@@ -125,7 +127,7 @@ class GloVeConfig(Config):
         "device": "GloVe trains on the CPU (a compiled lock-free AdaGrad kernel); it takes no "
                   "device",
     }
-    resume_free: ClassVar[tuple[str, ...]] = RESUME_FREE
+    resume_free: ClassVar[tuple[str, ...]] = RESUME_FREE + ("epochs",)
 
 
     vector_size: int = param(100, "Dimensions of the word vectors.", min=1, max=65536)

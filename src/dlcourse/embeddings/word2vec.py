@@ -233,7 +233,7 @@ class Word2Vec(VectorEstimator, GensimTraining):
                 if due:
                     save(epoch, None)
         if checkpoint is not None:
-            save(cfg.epochs, None)  # what --resume with more epochs continues from
+            save(cfg.epochs, None)  # stopped while the files are written: --resume writes them
         w_in, self.syn1neg_ = trainer.weights()
         self.comm_seconds_ = getattr(trainer, "comm_seconds", 0.0)
         self.wv_ = KeyedVectors(words, w_in)

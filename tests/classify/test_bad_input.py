@@ -13,9 +13,9 @@ GOOD = ("pang-lee-sample", "--dry-run", "--device", "cpu")  # a training run tha
 TRAIN = [
     # values out of range, of the wrong type or not among the choices
     (("--epochs", "0"), r"--epochs must be >= 1, got 0"),
-    (("--epochs", "abc"), r"'abc' is not an integer"),
-    (("--epochs", "1.5"), r"'1.5' is not an integer"),
-    (("--epochs", "none"), r"'none' is not an integer"),
+    (("--epochs", "abc"), r"--epochs must be a whole number, got 'abc'"),
+    (("--epochs", "1.5"), r"--epochs must be a whole number, got '1.5'"),
+    (("--epochs", "none"), r"--epochs must be a whole number, got 'none'"),
     (("--lr", "0"), r"--lr must be > 0"),
     (("--lr", "nan"), r"--lr must be a finite number"),
     (("--lr", "fast"), r"'fast' is not a number"),
@@ -37,7 +37,7 @@ TRAIN = [
     (("--pretrained-vocab", "-5"), r"--pretrained-vocab must be >= 0"),
     (("--ngrams", "-1"), r"--ngrams must be >= 0, got -1"),
     (("--ngrams", "6"), r"--ngrams must be <= 5, got 6"),
-    (("--ngrams", "two"), r"'two' is not an integer"),
+    (("--ngrams", "two"), r"--ngrams must be a whole number or none, got 'two'"),
     (("--model", "bert"), r"unknown --model 'bert'; choose one of cnn, transformer, rnn"),
     (("--pooling", "sum"), r"unknown --pooling 'sum'; choose one of max, mean, last, cls"),
     (("--pooling", "cls"), r"--pooling cls is for the transformer, not cnn"),
@@ -192,7 +192,8 @@ CASES = [
     (("evaluate", "clf", "good.csv"), r"column 'text'"),  # the model's columns by default
     (("evaluate", "clf", "good.csv", *TABLE, "--label-col", "none"), r"evaluating needs labels"),
     (("evaluate", "clf", "good.csv", *TABLE, "--out", "notes.txt"), r"--out notes.txt exists"),
-    (("evaluate", "clf", "good.csv", *TABLE, "--batch-size", "0"), r"0 is not in the range"),
+    (("evaluate", "clf", "good.csv", *TABLE, "--batch-size", "0"),
+     r"--batch-size must be >= 1, got 0"),
     (("evaluate", "clf", "good.csv", *TABLE, "--device", "gpu"), r"unknown device 'gpu'"),
     (("evaluate", "clf", "good.csv", *TABLE, "--encoding", "nosuch"), r"unknown --encoding 'no"),
     (("evaluate", "clf", "pang-lee-sample", "--data", "pang-lee-sample"), r"give DATA once"),
@@ -216,7 +217,7 @@ CASES = [
      r"to classify\); fill or remove it, or skip blank lines with --on-missing drop$"),
     (("predict", "clf", "a film", "--out", "nomodel"), r"--out nomodel is a directory"),
     (("predict", "clf", "a film", "--out", "notes.txt/p.csv"), r"notes.txt is a file"),
-    (("predict", "clf", "a film", "--batch-size", "0"), r"0 is not in the range"),
+    (("predict", "clf", "a film", "--batch-size", "0"), r"--batch-size must be >= 1, got 0"),
     (("predict", "clf", "a film", "--device", "gpu"), r"unknown device 'gpu'"),
     (("nosuchverb",), r"No such command 'nosuchverb'"),
 ]

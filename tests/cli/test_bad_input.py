@@ -57,7 +57,8 @@ NOUNS = ("data", "text", "embed", "lm", "classify", "vision", "som")
     (("embed", "train", "lee", "--out", "o", "--dim", "1000000000000"), "--dim must be <= 65536"),
     (("embed", "train", "lee", "--out", "o", "--negative", "1000000000000"),
      "--negative must be <= 1000"),
-    (("som", "evaluate", "x", "--seed", "1000000000000"), r"0<=x<=4294967295"),
+    (("som", "evaluate", "x", "--seed", "1000000000000"),
+     r"--seed must be between 0 and 4294967295, got 1000000000000"),
     # a misspelt device was found after the heavy imports (3-4 s): now as it is parsed
     (("lm", "evaluate", "x", "--device", "gpu"), "unknown device 'gpu'; use auto, cpu"),
     (("classify", "predict", "x", "a text", "--device", "gpu"), "unknown device 'gpu'"),

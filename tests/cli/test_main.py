@@ -215,3 +215,21 @@ def test_output_on_a_pipe_is_whole_when_the_process_ends(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 20_000 and lines[-1] == "line 19999 , a short text"
+
+
+@pytest.mark.parametrize("args, line", [
+    (("embed", "train", "lee", "--limit", "0"), "--limit must be >= 1, got 0"),
+    (("som", "evaluate", "x", "--seed", "-1"), "--seed must be between 0 and 4294967295, got -1"),
+    (("lm", "generate", "x", "--temperature", "-1"), "--temperature must be >= 0, got -1.0"),
+    (("lm", "generate", "x", "--temperature", "hot"), "--temperature must be a number, got 'hot'"),
+    (("embed", "train", "lee", "--method", "foo"),
+     "unknown --method 'foo'; choose one of skipgram, cbow, glove"),
+    (("embed", "similar", "x", "w", "--top", "x"), "--top must be a whole number, got 'x'"),
+    (("embed", "similar", "x", "w", "--topn=x"), "--topn must be a whole number, got 'x'"),
+])
+def test_clicks_bad_values_read_as_the_settings_checks_do(cli_run, args, line):
+    # click said "Invalid value for '--limit': 0 is not in the range x>=1." where a setting's
+    # own check says "--epochs must be >= 1, got 0"; one wording for one problem, the option
+    # named as typed
+    result = cli_run(*args)
+    assert result.code == 2 and result.err == f"error: {line}\n"

@@ -21,8 +21,8 @@ TRAIN = [
     (("--grid", "100000x100000"), r"a 100000x100000 map has 10,000,000,000 units; at most "
                                   r"1,000,000 are supported"),
     (("--epochs", "0"), r"--epochs must be >= 1, got 0"),
-    (("--epochs", "abc"), r"'abc' is not an integer"),
-    (("--epochs", "1.5"), r"'1.5' is not an integer"),
+    (("--epochs", "abc"), r"--epochs must be a whole number, got 'abc'"),
+    (("--epochs", "1.5"), r"--epochs must be a whole number, got '1.5'"),
     (("--sigma", "0"), r"--sigma must be >= 0.01, got 0.0"),
     (("--sigma", "-2"), r"--sigma must be >= 0.01, got -2.0"),
     (("--sigma", "nan"), r"--sigma must be a finite number"),
@@ -47,7 +47,8 @@ TRAIN = [
     (("--algorithm", "minibatch", "--lr", "3", "--lr-end", "2.5"), r"--lr must be <= 2.0"),
     (("--seed", "-1"), r"--seed must be >= 0"),
     (("--seed", "99999999999999999999"), r"--seed must be <= 4294967295"),  # numpy/torch range
-    (("--topology", "cube"), r"'cube' is not one of 'rectangular', 'hexagonal', 'rect', 'hex'"),
+    (("--topology", "cube"),
+     r"unknown --topology 'cube'; choose one of rectangular, hexagonal, rect, hex"),
     (("--neighborhood", "gausian"), r"unknown --neighborhood 'gausian'; choose one of gaussian"),
     (("--decay", "fast"), r"unknown --decay 'fast'; choose one of exponential, linear"),
     (("--distance", "cheb"), r"unknown --distance 'cheb'; choose one of euclidean, cosine"),
@@ -67,7 +68,7 @@ TRAIN = [
     (("--sigma", "0.3", "--sigma-end", "0.3"), None),  # a constant radius is fine
     (("--topology", "hex", "--toroidal", "--grid", "5x6"),
      r"--toroidal needs an even number of rows on a hexagonal grid, got 5 rows"),
-    (("--limit", "0"), r"'--limit': 0 is not in the range x>=1"),
+    (("--limit", "0"), r"--limit must be >= 1, got 0"),
     (("--label-col", "nosuch"), r"wine.csv has no column 'nosuch'; columns: alcohol"),
     (("--label-column", "nosuch"), r"wine.csv has no column 'nosuch'; columns: alcohol"),
     (("--bogus",), r"No such option '--bogus'"),
@@ -227,8 +228,8 @@ CASES = [
     (("evaluate", "som", "four.npy"), r"four.npy has 4 features but the map was trained on 13"),
     (("evaluate", "som", "renamed.csv"),
      r"column 1 is 'alcool' where the map was trained on 'alcohol'"),
-    (("evaluate", "som", "--limit", "0"), r"'--limit': 0 is not in the range x>=1"),
-    (("evaluate", "som", "--seed", "-1"), r"'--seed': -1 is not in the range 0<=x<=4294967295"),
+    (("evaluate", "som", "--limit", "0"), r"--limit must be >= 1, got 0"),
+    (("evaluate", "som", "--seed", "-1"), r"--seed must be between 0 and 429"),
     (("evaluate", "som", "--device", "gpu"), r"unknown device 'gpu'"),
     (("evaluate", "som", "--out", "notes.txt"), r"--out notes.txt exists and is not a directory"),
     # predict MODEL_DIR DATA

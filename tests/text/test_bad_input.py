@@ -108,7 +108,8 @@ CASES = [
     (("vocab", "ok.txt", "--min-freq", "0"), "--min-freq must be >= 1, got 0"),
     (("vocab", "ok.txt", "--max-size", "-1"), "--max-vocab must be >= 1, or none to keep every "
                                               "token, got -1"),
-    (("vocab", "ok.txt", "--max-size", "ten"), "'ten' is not an integer or none"),
+    (("vocab", "ok.txt", "--max-size", "ten"),
+     "--max-size must be a whole number or none, got 'ten'"),
     (("vocab", "ok.txt", "--max-vocab", "0"), "--max-vocab 0 keeps no token"),
     (("vocab", "ok.txt", "--min-freq", "2", "--out", "v.json"),
      "no token of DATA occurs --min-freq 2 times; lower it"),

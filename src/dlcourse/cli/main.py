@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -119,9 +120,48 @@ def cli(ctx, debug: bool, quiet: bool, threads: int | None):
 
 
 GLOBAL_OPTIONS = ("-q", "--quiet", "--debug", "--threads")
+_RANGE = re.compile(r"(?P<value>.+) is not in the range (?:(?P<low>[^<>=x]+)(?P<lop><=?))?x"
+                    r"(?:(?P<hop>[<>]=?)(?P<high>[^<>=]+?))?\.?$")
+_CHOICE = re.compile(r"(?P<value>.+) is not one of (?P<choices>.+?)\.?$")
+_NUMBER = re.compile(r"(?P<value>.+) is not (?:a valid|an) (?P<kind>integer|float)"
+                     r"(?: range)?(?P<none> or none)?\.?$")
 
 
-def _usage_line(exc: click.UsageError) -> str:
+def _bad_value_line(exc: click.BadParameter, args: list[str]) -> str | None:
+    """click's own messages for a bad option value, in the words the settings' checks use
+    (``--limit must be >= 1, got 0``; ``unknown --method 'foo'; choose one of a, b``), naming
+    the option as typed in ``args`` (``--topn`` or ``--top``), or None for other messages."""
+    param = exc.param
+    if param is None:
+        return None
+    if isinstance(param, click.Option):
+        typed = [o for o in param.opts if any(a == o or a.startswith(o + "=") for a in args)]
+        name = (typed or [o for o in param.opts if o.startswith("--")] or param.opts)[0]
+    else:
+        name = param.human_readable_name
+    text = " ".join(str(exc.message).split())
+    if match := _RANGE.match(text):
+        low, high = match["low"], match["high"]
+        if low is not None and high is not None:
+            bound = (f"between {low} and {high}" if (match["lop"], match["hop"]) == ("<=", "<=")
+                     else f"{match['lop'].replace('<', '>')} {low} and {match['hop']} {high}")
+        elif low is not None:
+            bound = f"{match['lop'].replace('<', '>')} {low}"
+        else:
+            bound = f"{match['hop']} {high}"
+        return f"{name} must be {bound}, got {match['value']}"
+    if match := _CHOICE.match(text):
+        choices = ", ".join(c.strip().strip("'") for c in match["choices"].split(","))
+        return f"unknown {name} {match['value']}; choose one of {choices}"
+    if match := _NUMBER.match(text):
+        kind = "a whole number" if match["kind"] == "integer" else "a number"
+        return f"{name} must be {kind}{match['none'] or ''}, got {match['value']}"
+    return None
+
+
+def _usage_line(exc: click.UsageError, args: list[str]) -> str:
+    if isinstance(exc, click.BadParameter) and (line := _bad_value_line(exc, args)) is not None:
+        return line
     message = " ".join(exc.format_message().split())
     if isinstance(exc, click.NoSuchOption) and exc.option_name in GLOBAL_OPTIONS \
             and exc.ctx is not None and exc.ctx.parent is not None:
@@ -156,7 +196,7 @@ def _run(args: list[str]) -> None:
         sys.exit(0)
     except click.UsageError as exc:
         _traceback(debug)
-        _fail(_usage_line(exc), 2)
+        _fail(_usage_line(exc, args), 2)
     except click.ClickException as exc:
         _traceback(debug)
         _fail(" ".join(exc.format_message().split()), exc.exit_code)

@@ -194,7 +194,7 @@ CASES = [
     (("evaluate", "clf", "good.csv", *TABLE, "--out", "notes.txt"), r"--out notes.txt exists"),
     (("evaluate", "clf", "good.csv", *TABLE, "--batch-size", "0"),
      r"--batch-size must be >= 1, got 0"),
-    (("evaluate", "clf", "good.csv", *TABLE, "--device", "gpu"), r"unknown device 'gpu'"),
+    (("evaluate", "clf", "good.csv", *TABLE, "--device", "gpu"), r"unknown --device 'gpu'"),
     (("evaluate", "clf", "good.csv", *TABLE, "--encoding", "nosuch"), r"unknown --encoding 'no"),
     (("evaluate", "clf", "pang-lee-sample", "--data", "pang-lee-sample"), r"give DATA once"),
     (("evaluate", "clf", "stars.csv", *TABLE), r"stars.csv \(--label-col 'label'\): 2 labels "
@@ -218,7 +218,7 @@ CASES = [
     (("predict", "clf", "a film", "--out", "nomodel"), r"--out nomodel is a directory"),
     (("predict", "clf", "a film", "--out", "notes.txt/p.csv"), r"notes.txt is a file"),
     (("predict", "clf", "a film", "--batch-size", "0"), r"--batch-size must be >= 1, got 0"),
-    (("predict", "clf", "a film", "--device", "gpu"), r"unknown device 'gpu'"),
+    (("predict", "clf", "a film", "--device", "gpu"), r"unknown --device 'gpu'"),
     (("nosuchverb",), r"No such command 'nosuchverb'"),
 ]
 

@@ -60,9 +60,9 @@ NOUNS = ("data", "text", "embed", "lm", "classify", "vision", "som")
     (("som", "evaluate", "x", "--seed", "1000000000000"),
      r"--seed must be between 0 and 4294967295, got 1000000000000"),
     # a misspelt device was found after the heavy imports (3-4 s): now as it is parsed
-    (("lm", "evaluate", "x", "--device", "gpu"), "unknown device 'gpu'; use auto, cpu"),
-    (("classify", "predict", "x", "a text", "--device", "gpu"), "unknown device 'gpu'"),
-    (("tour", "--device", "tpu"), "unknown device 'tpu'"),
+    (("lm", "evaluate", "x", "--device", "gpu"), "unknown --device 'gpu'; use auto, cpu"),
+    (("classify", "predict", "x", "a text", "--device", "gpu"), "unknown --device 'gpu'"),
+    (("tour", "--device", "tpu"), "unknown --device 'tpu'"),
     # an optional choice's none is one of the choices
     (("classify", "train", "rt-sentences", "--out", "o", "--class-weight", "x"),
      "choose one of balanced, none"),

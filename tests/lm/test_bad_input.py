@@ -147,7 +147,7 @@ CASES = [
     (("lm", "evaluate", "lm", "--max-lines", "many"),
      r"--max-lines must be a whole number or none, got 'many'"),
     (("lm", "evaluate", "lm", "lee", "--data", "lee"), r"give DATA once"),
-    (("lm", "evaluate", "lm", "--device", "gpu"), r"unknown device 'gpu'"),
+    (("lm", "evaluate", "lm", "--device", "gpu"), r"unknown --device 'gpu'"),
     # generate MODEL_DIR [PROMPT...]
     (("lm", "generate", "lm", "--max-tokens", "-5"),
      r"--max-tokens must be between 1 and 100000, got -5"),

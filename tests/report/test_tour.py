@@ -127,10 +127,10 @@ def _cuda_available() -> bool:
 
 
 @pytest.mark.parametrize("device, chapter, match", [
-    ("foo", "som", r"unknown device 'foo'; use auto, cpu, cuda, cuda:N or mps"),
-    ("foo", "text", r"unknown device 'foo'"),  # a chapter that uses no device
-    ("tpu", "text", r"unknown device 'tpu'"),
-    ("meta", "text", r"unknown device 'meta'"),  # a torch device, but no lesson's
+    ("foo", "som", r"unknown --device 'foo'; use auto, cpu, cuda, cuda:N or mps"),
+    ("foo", "text", r"unknown --device 'foo'"),  # a chapter that uses no device
+    ("tpu", "text", r"unknown --device 'tpu'"),
+    ("meta", "text", r"unknown --device 'meta'"),  # a torch device, but no lesson's
     ("cuda:99", "text", r"device 'cuda:99'"),  # no such GPU here (none, or fewer)
     ("cuda", "text", r"device 'cuda' asked for but CUDA is not available; use the CPU "
                      r"\(--device cpu"),

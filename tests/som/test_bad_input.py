@@ -230,7 +230,7 @@ CASES = [
      r"column 1 is 'alcool' where the map was trained on 'alcohol'"),
     (("evaluate", "som", "--limit", "0"), r"--limit must be >= 1, got 0"),
     (("evaluate", "som", "--seed", "-1"), r"--seed must be between 0 and 429"),
-    (("evaluate", "som", "--device", "gpu"), r"unknown device 'gpu'"),
+    (("evaluate", "som", "--device", "gpu"), r"unknown --device 'gpu'"),
     (("evaluate", "som", "--out", "notes.txt"), r"--out notes.txt exists and is not a directory"),
     # predict MODEL_DIR DATA
     (("predict", "som"), r"Missing argument 'DATA'"),

@@ -133,7 +133,7 @@ CASES = [
     (("vision", "evaluate", "visab", "broken", "--device", "cpu"),
      "no readable images among the 2 validation files"),
     (("vision", "evaluate", "vis", "photos", "--seed", "-3"), "--seed"),
-    (("vision", "evaluate", "vis", "photos", "--device", "tpu"), "unknown device"),
+    (("vision", "evaluate", "vis", "photos", "--device", "tpu"), "unknown --device 'tpu'"),
     (("vision", "evaluate", "vis", "photos", "--out", "file.txt"), "is not a directory"),
     (("vision", "evaluate", "vis", ""), "DATA is empty"),
     # its figures became a class of photos

@@ -167,8 +167,12 @@ def check_device(device: str, option: str = "--device") -> str:
 def _device_name(ctx, param, value):
     """--device spelled like a device and present on this machine, checked as the command
     line is read (an absent GPU imports torch to find out; auto and cpu import nothing)."""
-    # "unknown device 'gpu'", as every lesson says it
-    return check_device(check_device_name(value), param.opts[0] if param else "--device")
+    option = param.opts[0] if param else "--device"
+    try:
+        name = check_device_name(value)
+    except ConfigError as exc:  # "unknown --device 'gpu'", as train's settings check says it
+        raise DlcourseError(str(exc).replace("unknown device", f"unknown {option}", 1)) from None
+    return check_device(name, option)
 
 
 device_option = click.option(

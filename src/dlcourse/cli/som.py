@@ -21,6 +21,7 @@ from dlcourse.cli.common import (
     check_model_dir,
     check_not_input,
     check_out_file,
+    device_option,
     echo_table,
     note_dry_run,
     optional_out_dir,
@@ -29,7 +30,6 @@ from dlcourse.cli.common import (
     resume_option,
 )
 from dlcourse.cli.options import ConfigOptions, option_error, option_name
-from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.config import SEED_MAX
 from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.som.config import SOMConfig
@@ -48,9 +48,6 @@ DRY_RUN_ROWS = 200
 DATA_HELP = ("a .csv/.tsv/.txt/.jsonl/.parquet table or a .npy matrix, sklearn:iris|wine|digits|"
              "breast_cancer, fashion-mnist or mnist-5k")
 
-
-def _device(ctx, param, value):
-    return check_device(check_device_name(value))  # an absent GPU: as the line is read
 
 
 def _model_dir(ctx, param, value):
@@ -72,9 +69,6 @@ def _output_file(ctx, param, value):
 
 
 model_dir_argument = click.argument("model_dir", metavar="MODEL_DIR", callback=_model_dir)
-device_option = click.option("--device", default="auto", show_default=True, callback=_device,
-                             help="auto (a GPU when present, else the CPU), cpu, cuda, cuda:N "
-                                  "or mps.")
 limit_option = click.option("--limit", type=click.IntRange(min=1), default=None,
                             help="Use a seeded random subset of this many rows.")
 seed_option = click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0,

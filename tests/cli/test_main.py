@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -226,6 +227,12 @@ def test_output_on_a_pipe_is_whole_when_the_process_ends(tmp_path):
      "unknown --method 'foo'; choose one of skipgram, cbow, glove"),
     (("embed", "similar", "x", "w", "--top", "x"), "--top must be a whole number, got 'x'"),
     (("embed", "similar", "x", "w", "--topn=x"), "--topn must be a whole number, got 'x'"),
+    (("embed", "train", "lee", "--limit", "lots"), "--limit must be a whole number or all, got "
+                                                     "'lots'"),
+    # it was Python's own "Stop argument for islice() must be None or an integer: ..."
+    (("embed", "train", "lee", "--out", "o", "--limit", "99999999999999999999999"),
+     "--limit must be <= 9223372036854775807, got 99999999999999999999999"),
+    (("som", "train", "x.csv", "--limit", "-3"), "--limit must be >= 1, got -3"),
 ])
 def test_clicks_bad_values_read_as_the_settings_checks_do(cli_run, args, line):
     # click said "Invalid value for '--limit': 0 is not in the range x>=1." where a setting's
@@ -233,3 +240,11 @@ def test_clicks_bad_values_read_as_the_settings_checks_do(cli_run, args, line):
     # named as typed
     result = cli_run(*args)
     assert result.code == 2 and result.err == f"error: {line}\n"
+
+
+def test_limit_all_is_the_default_it_shows(cli_run, workdir):
+    # the help says [default: all]; typing it was refused
+    Path("t.txt").write_text("a b\nc d\n", encoding="utf-8")
+    assert cli_run("text", "vocab", "t.txt", "--limit", "all").out == \
+        cli_run("text", "vocab", "t.txt").out
+    assert cli_run("text", "tokenize", "--file", "t.txt", "--limit", "ALL").out == "a b\nc d\n"

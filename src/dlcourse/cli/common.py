@@ -175,6 +175,34 @@ def _device_name(ctx, param, value):
     return check_device(name, option)
 
 
+
+class Limit(click.ParamType):
+    """``--limit N``: a whole number >= 1, or ``all`` (no limit: the default, None)."""
+
+    name = "limit"
+
+    def get_metavar(self, param, ctx=None) -> str:
+        return "N"
+
+    def convert(self, value, param, ctx):
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            number = value
+        elif str(value).strip().lower() in ("all", "none"):
+            return None
+        else:
+            try:
+                number = int(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not an integer or all", param, ctx)
+        if number is not None and number < 1:
+            self.fail(f"{number} is not in the range x>=1", param, ctx)
+        if number is not None and number > sys.maxsize:  # islice's bound, and far past any data
+            self.fail(f"{number} is not in the range x<={sys.maxsize}", param, ctx)
+        return number
+
+
+LIMIT = Limit()
+
 device_option = click.option(
     "--device", default="auto", show_default=True, callback=_device_name,
     help="auto (GPU when present), cpu, cuda, cuda:N or mps.")

@@ -21,6 +21,7 @@ from pathlib import Path
 import click
 
 from dlcourse.cli.common import (
+    LIMIT,
     check_device,
     echo_table,
     note_deprecated,
@@ -113,7 +114,7 @@ def train_config(method: str, options: dict, lr: float | None, dry_run: bool):
 @click.option("--alpha", "old_alpha", type=float, default=None, hidden=True)  # now --lr
 @GLOVE_ONLY
 @READ
-@click.option("--limit", type=click.IntRange(min=1), default=None,
+@click.option("--limit", type=LIMIT, default=None,
               help="Use only the first N texts (lines of a file) [default: all].")
 @click.option("--dry-run", is_flag=True,
               help=f"Smoke test: 1 epoch on {DRY_RUN_SENTENCES} texts, --min-count at most 2 "

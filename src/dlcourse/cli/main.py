@@ -124,7 +124,7 @@ _RANGE = re.compile(r"(?P<value>.+) is not in the range (?:(?P<low>[^<>=x]+)(?P<
                     r"(?:(?P<hop>[<>]=?)(?P<high>[^<>=]+?))?\.?$")
 _CHOICE = re.compile(r"(?P<value>.+) is not one of (?P<choices>.+?)\.?$")
 _NUMBER = re.compile(r"(?P<value>.+) is not (?:a valid|an) (?P<kind>integer|float)"
-                     r"(?: range)?(?P<none> or none)?\.?$")
+                     r"(?: range)?(?P<none> or (?:none|all))?\.?$")
 
 
 def _bad_value_line(exc: click.BadParameter, args: list[str]) -> str | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from dlcourse.cli.common import (
+    LIMIT,
     check_device,
     check_model_dir,
     check_not_input,
@@ -69,8 +70,9 @@ def _output_file(ctx, param, value):
 
 
 model_dir_argument = click.argument("model_dir", metavar="MODEL_DIR", callback=_model_dir)
-limit_option = click.option("--limit", type=click.IntRange(min=1), default=None,
-                            help="Use a seeded random subset of this many rows.")
+limit_option = click.option("--limit", type=LIMIT, default=None,
+                            help="Use a seeded random subset of this many rows "
+                                 "[default: all].")
 seed_option = click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0,
                            show_default=True,
                            help="Seed of the --limit subset.")

@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from dlcourse.cli.common import (
+    LIMIT,
     check_input_file,
     check_out_dir,
     echo_table,
@@ -112,7 +113,7 @@ def _texts_of(path: Path, reading: TableConfig, limit: int | None, skip_blank: b
 @_short_tokenizer
 @READ
 @texts_on_missing_option
-@click.option("--limit", type=click.IntRange(min=1),
+@click.option("--limit", type=LIMIT,
               help="Use only the first N texts [default: all].")
 @click.option("--ids", is_flag=True,
               help="Print ids: WordPiece ids with [CLS]/[SEP], or the ids of --vocab.")
@@ -246,7 +247,7 @@ def _stdin_decoded(encoding: str):
 @VOCAB
 @READ
 @texts_on_missing_option
-@click.option("--limit", type=click.IntRange(min=1),
+@click.option("--limit", type=LIMIT,
               help="Use only the first N texts of each DATA [default: all].")
 @click.option("--top", default=20, show_default=True, type=click.IntRange(min=0),
               help="Print the N most frequent tokens.")
@@ -363,7 +364,7 @@ def _corpus_texts(source, reading: TableConfig, limit: int | None):
 @TABLE
 @TOKENIZER
 @_short_tokenizer
-@click.option("--limit", type=click.IntRange(min=1), help="Use only the first N rows.")
+@click.option("--limit", type=LIMIT, help="Use only the first N rows [default: all].")
 def inspect(table, limit, **options):
     """Columns, label counts and token-length percentiles of TABLE (.csv, .tsv, .jsonl, .parquet).
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from dlcourse.cli.common import (
+    LIMIT,
     check_batch_split,
     check_device,
     check_input_file,
@@ -48,8 +49,8 @@ ON_BAD = click.Choice(["skip", "stop"])
 
 def limit_option(images: str):
     """``--limit N``: a class-balanced subset of ``images``."""
-    return click.option("--limit", type=click.IntRange(min=1), default=None,
-                        help=f"Use this many {images} (class-balanced).")
+    return click.option("--limit", type=LIMIT, default=None,
+                        help=f"Use this many {images} (class-balanced) [default: all].")
 
 
 on_bad_option = click.option("--on-bad", type=ON_BAD, default="skip", show_default=True,

@@ -179,6 +179,36 @@ def test_a_fresh_run_over_a_finished_one_says_so_at_the_start(tmp_path, caplog):
            "ends" in caplog.text
 
 
+def test_a_fresh_run_over_an_interrupted_one_says_it_drops_its_checkpoint(tmp_path, caplog,
+                                                                          monkeypatch):
+    # the checkpoint of a run stopped by Ctrl-C was replaced without a word when the same
+    # command was typed again without --resume
+    import logging
+
+    from dlcourse.errors import TrainingInterrupted
+
+    SOM = estimator("dlcourse.som", "SOM")
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    run = tmp_path / "run"
+    for finished_before in (False, True):
+        if finished_before:
+            SOM(2, 2, epochs=3, device="cpu").fit(X, out_dir=run)
+        monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "1")
+        with pytest.raises(TrainingInterrupted):
+            SOM(2, 2, epochs=3, device="cpu").fit(X, out_dir=run)
+        monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="dlcourse"):
+            SOM(2, 2, epochs=3, device="cpu").fit(X, out_dir=run)
+        assert f"{run} holds an interrupted run's checkpoint (last.safetensors): this run " \
+               "starts over and replaces it; to continue that run instead, stop this one " \
+               "and add --resume" in caplog.text
+        assert "holds a finished run" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="dlcourse"):
+        SOM(2, 2, epochs=3, device="cpu").fit(X, out_dir=run)  # over a finished run
+    assert "interrupted" not in caplog.text and "holds a finished run" in caplog.text
+
 def test_reading_a_folder_whose_later_run_stopped_says_which_model_it_reads(tmp_path, caplog,
                                                                              monkeypatch):
     # a fresh run over a finished one, interrupted: the folder holds the old model beside the

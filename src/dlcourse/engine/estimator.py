@@ -28,10 +28,12 @@ from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.config import Config
 from dlcourse.engine.files import check_out_dir, remove_stale_temp_files
 from dlcourse.engine.persist import (
+    CHECKPOINT_FILES,
     MODEL_FILE,
     model_path,
     read_manifest,
     read_state,
+    unfinished_checkpoint,
     write_state,
 )
 from dlcourse.errors import (
@@ -159,7 +161,13 @@ class Estimator:
                 logging.getLogger("dlcourse").info(
                     "removed %d temporary file(s) a killed run left in %s (%s)", len(removed),
                     out_dir, ", ".join(sorted(path.name for path in removed)))
-            if not resume and (Path(out_dir) / MODEL_FILE).is_file():
+            interrupted = None if resume else interrupted_checkpoint(Path(out_dir))
+            if interrupted is not None:
+                logging.getLogger("dlcourse").warning(
+                    "%s holds an interrupted run's checkpoint (%s): this run starts over and "
+                    "replaces it; to continue that run instead, stop this one and add --resume",
+                    out_dir, interrupted.name)
+            elif not resume and (Path(out_dir) / MODEL_FILE).is_file():
                 # said at the start: stopped midway, the folder holds the old model beside this
                 # run's checkpoint, and evaluate reads the old one
                 logging.getLogger("dlcourse").info(
@@ -346,6 +354,15 @@ def check_resume_config(saved: dict[str, Any], current: dict[str, Any], where: s
                 f"cannot resume {where}: it was trained with {name}={saved[name]!r}, this run "
                 f"asks for {value!r}; resume with the same settings or train into a new --out")
 
+
+
+def interrupted_checkpoint(out_dir: Path) -> Path | None:
+    """The checkpoint of a run stopped before it wrote its model in ``out_dir`` (newer than
+    the folder's model, or with no model beside it), else None."""
+    if (out_dir / MODEL_FILE).is_file():
+        return unfinished_checkpoint(out_dir)
+    return next((out_dir / name for name in CHECKPOINT_FILES if (out_dir / name).is_file()),
+                None)
 
 def module_arrays(module: Any, prefix: str = "model.") -> dict[str, Any]:
     """A torch module's state dict as ``{prefix + name: tensor}`` (for ``_get_state``)."""

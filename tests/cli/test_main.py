@@ -248,3 +248,20 @@ def test_limit_all_is_the_default_it_shows(cli_run, workdir):
     assert cli_run("text", "vocab", "t.txt", "--limit", "all").out == \
         cli_run("text", "vocab", "t.txt").out
     assert cli_run("text", "tokenize", "--file", "t.txt", "--limit", "ALL").out == "a b\nc d\n"
+
+
+def test_evaluate_and_plot_refuse_another_lessons_model_folder(cli_run, workdir):
+    # train --out refused it; evaluate --out wrote evaluation.json beside an embed model
+    assert cli_run("-q", "som", "train", "sklearn:iris", "--grid", "3x3", "--epochs", "2",
+                   "--out", "s").code == 0
+    assert cli_run("-q", "embed", "train", "lee", "--epochs", "1", "--dim", "8", "--workers",
+                   "1", "--out", "e").code == 0
+    before = sorted(p.name for p in Path("e").iterdir())
+    for args in (("som", "evaluate", "s", "--out", "e"), ("som", "plot", "s", "--out", "e")):
+        result = cli_run(*args)
+        assert result.code == 2 and result.err == (
+            "error: --out e holds an 'embed' model, not a 'som' one; use another folder for "
+            "this run\n")
+    assert sorted(p.name for p in Path("e").iterdir()) == before
+    assert cli_run("-q", "som", "evaluate", "s", "--out", "s").code == 0  # its own folder
+    assert Path("s/evaluation.json").is_file()

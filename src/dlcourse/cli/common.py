@@ -108,8 +108,15 @@ def check_input_file(path: str | os.PathLike, what: str = "DATA") -> Path:
 
 def optional_out_dir(ctx, param, value):
     """Click callback of an optional output folder (``evaluate --out``, ``plot --out``):
-    checked like :func:`check_out_dir`, nothing created."""
-    return None if value is None else check_out_dir(value)
+    checked like :func:`check_out_dir`, nothing created, and refused when it holds another
+    lesson's model (``evaluation.json`` and the figures would land beside it)."""
+    if value is None:
+        return None
+    out = check_out_dir(value)
+    if ctx.parent is not None:  # dlcourse NOUN VERB: the noun's lesson; dlcourse tour: none
+        lesson = ctx.parent.info_name if ctx.parent.parent is not None else ctx.info_name
+        check_out_lesson(out, lesson, "--out")
+    return out
 
 
 def _out_callback(ctx, param, value):

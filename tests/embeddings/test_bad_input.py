@@ -40,6 +40,10 @@ TRAIN = [
     (("--backend", "cuda"), r"unknown --backend 'cuda'; choose one of auto, numba, torch"),
     (("--device", "gpu"), r"unknown --device 'gpu'; use auto, cpu, cuda"),
     (("--backend", "numba", "--device", "cuda"), r"--backend numba runs on the CPU"),
+    # numpy's out-of-memory came after the vocabulary was built (exit 1)
+    (("--method", "glove", "--memory-mb", "100000000"),
+     r"--memory-mb 100000000 MiB is more than this machine's memory \(\d+\.\d GiB\)"),
+    (("--method", "glove", "--blocks", "100000"), r"--blocks must be <= 4096, got 100000"),
     (("--encoding", "nosuch"), r"unknown --encoding 'nosuch'"),
     (("--alpha", "0.05", "--lr", "0.1"), r"--alpha and --lr disagree"),
     (("--x-max", "10"), r"--x-max is a GloVe option; --method skipgram does not use it"),

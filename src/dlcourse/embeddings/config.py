@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -32,7 +33,16 @@ BACKENDS = ("auto", "numba", "torch")
 # its schedule does not depend on them, so a finished run resumed with more epochs ends as a
 # longer run would; word2vec's learning rate falls over all its epochs, so they are fixed
 MAX_WORKERS = 1024  # threads; 100,000 hung starting them
+MAX_BLOCKS = 4096  # GloVe's P: its P x P loss table; 100,000 asked numpy for 74.5 GiB
 RESUME_FREE = ("workers", "device", "memory_mb")
+
+
+def _physical_memory() -> int | None:
+    """This machine's memory in bytes, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system
+        return None
 
 
 def _data_goes_to_fit(estimator: str) -> dict[str, str]:
@@ -151,7 +161,15 @@ class GloVeConfig(Config):
     memory_mb: int = param(256, "Counting buffer in MiB (the same table for any size).", min=1)
     blocks: int | None = param(None, "Vocabulary parts P of the lock-free schedule (the vectors "
                                "depend on the seed and P only); none: processes x workers (on "
-                               "--resume: the first run's P).", min=1)
+                               "--resume: the first run's P).", min=1, max=MAX_BLOCKS)
+
+    def check(self) -> None:
+        # a buffer past the machine's memory failed in numpy only after the vocabulary was built
+        total = _physical_memory()
+        if total is not None and self.memory_mb * 2**20 > total:
+            raise ConfigError(f"memory_mb {self.memory_mb} MiB is more than this machine's "
+                              f"memory ({total / 2**30:.1f} GiB); the default 256 counts any "
+                              "corpus", "memory_mb")
 
     def resume_values(self) -> dict:
         """The settings a resumed run must share with the run it continues (plain values).

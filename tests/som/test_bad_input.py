@@ -136,6 +136,9 @@ def files(workdir, trained_dir):
     Path("nan.csv").write_text("a,b\n1,2\n3,\n")
     Path("inf.csv").write_text("a,b\n1,2\n3,-inf\n")
     Path("text.csv").write_text("a,name,kind\n1,bob,x\n2,amy,y\n")
+    wine = Path("wine.csv").read_text().splitlines()
+    Path("noted.csv").write_text("\n".join([wine[0] + ",note"] + [line + ",ok" for line in
+                                                                   wine[1:]]) + "\n")
     Path("ragged.csv").write_text("a,b\n1,2\n3,4,5\n")
     Path("oneline.txt").write_text("1 2 3\n4 5\n")  # ragged on spaces: one text column
     Path("latin1.csv").write_bytes("caf\u00e9,b\n1,2\n".encode("latin-1"))
@@ -228,6 +231,9 @@ CASES = [
     (("evaluate", "som", "four.npy"), r"four.npy has 4 features but the map was trained on 13"),
     (("evaluate", "som", "renamed.csv"),
      r"column 1 is 'alcool' where the map was trained on 'alcohol'"),
+    # it said "name it with --label-col", an option evaluate does not have
+    (("evaluate", "som", "noted.csv"),
+     r"noted.csv: column 'note' is not numeric; drop it \(the map's labels are in 'cultivar'\)"),
     (("evaluate", "som", "--limit", "0"), r"--limit must be >= 1, got 0"),
     (("evaluate", "som", "--seed", "-1"), r"--seed must be between 0 and 429"),
     (("evaluate", "som", "--device", "gpu"), r"unknown --device 'gpu'"),

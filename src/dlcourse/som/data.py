@@ -227,8 +227,13 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
         guessed = not named and label_column is not None
     others = [c for c in text if c != label_column]
     if others:
-        raise DlcourseError(f"{path}: column {others[0]!r} is not numeric; drop it or name it "
-                            "with --label-col")
+        if require_label:
+            fix = "drop it or name it with --label-col"
+        elif label_column:
+            fix = f"drop it (the map's labels are in {label_column!r})"
+        else:
+            fix = "drop it (the map was trained without labels)"
+        raise DlcourseError(f"{path}: column {others[0]!r} is not numeric; {fix}")
     features = [c for c in columns if c != label_column]
     if not features:
         raise DlcourseError(f"{path} has no numeric feature columns" + (

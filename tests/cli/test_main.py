@@ -7,6 +7,7 @@ import sys
 import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dlcourse import __version__
@@ -265,3 +266,22 @@ def test_evaluate_and_plot_refuse_another_lessons_model_folder(cli_run, workdir)
     assert sorted(p.name for p in Path("e").iterdir()) == before
     assert cli_run("-q", "som", "evaluate", "s", "--out", "s").code == 0  # its own folder
     assert Path("s/evaluation.json").is_file()
+
+
+@pytest.mark.parametrize("noun, data", [("som", "sklearn:iris"), ("embed", "lee"),
+                                        ("lm", "lee"), ("classify", "rt-sentences"),
+                                        ("vision", "mnist-5k")])
+def test_dry_run_refuses_to_replace_a_trained_model(cli_run, workdir, noun, data):
+    # the smoke test's one-epoch tiny model replaced a finished run's, after a note
+    from dlcourse.engine.persist import read_manifest, write_state
+
+    Path("run").mkdir()
+    write_state(Path("run/model.safetensors"), {"lesson": noun, "estimator": "X"},
+                {"w": np.zeros(2)})
+    before = Path("run/model.safetensors").read_bytes()
+    result = cli_run(noun, "train", data, "--out", "run", "--dry-run")
+    assert result.code == 2 and result.err == (
+        "error: --dry-run would replace the trained model in run with the smoke test's; give a "
+        "new --out\n")
+    assert Path("run/model.safetensors").read_bytes() == before
+    assert read_manifest(Path("run/model.safetensors"))["lesson"] == noun

@@ -35,6 +35,7 @@ from dlcourse.cli.classify_data import (
 from dlcourse.cli.classify_metrics import show_metrics, write_metrics
 from dlcourse.cli.common import (
     check_device,
+    check_dry_run_out,
     check_input_file,
     check_not_input,
     check_out_file,
@@ -170,6 +171,8 @@ def train(data, out, valid_path, resume, dry_run, **options):
     config = TRAIN.build(options, base=base, progress=True, **switches)
     _note_unused(options, config.model)
     minilm = config.model == "minilm"
+    if dry_run:
+        check_dry_run_out(out)
     if dry_run and config.teacher is not None:  # a smoke test: at most one copy of each text
         config = config.replace(augment=0 if config.augment == 0 else 1)
     if dry_run and minilm:  # the pretrained encoder has its own size: one epoch of it

@@ -320,6 +320,14 @@ def note_deprecated(old: str, new: str) -> None:
 _HELD_NOTES = "dlcourse.held_notes"
 
 
+def check_dry_run_out(out: str | os.PathLike) -> None:
+    """Refuse ``--dry-run`` into a folder holding a trained model: the smoke test's model (a
+    tiny network, one epoch) would replace it."""
+    if (Path(out) / MODEL_FILE).is_file():
+        raise DlcourseError(f"--dry-run would replace the trained model in {out} with the smoke "
+                            "test's; give a new --out")
+
+
 def note_dry_run(typed: dict[str, Any], smoke: dict[str, Any],
                  rename: dict[str, str | tuple[str, ...]] | None = None) -> None:
     """Name the typed values ``--dry-run`` replaces with its smoke test's, so that none is

@@ -23,6 +23,7 @@ import click
 from dlcourse.cli.common import (
     LIMIT,
     check_device,
+    check_dry_run_out,
     echo_table,
     note_deprecated,
     note_dry_run,
@@ -148,6 +149,8 @@ def train(data, method, lr, old_alpha, limit, dry_run, out, resume, **options):
         lr = old_alpha
     encoding = encoding_of(options)
     config = train_config(method, options, lr, dry_run)
+    if dry_run:
+        check_dry_run_out(out)
     estimator = "GloVe" if method == "glove" else "Word2Vec"
     from dlcourse.embeddings.checkpoint import check_resumable
     from dlcourse.embeddings.sources import check_data, open_corpus

@@ -25,6 +25,7 @@ import click
 from dlcourse.cli.common import (
     check_batch_split,
     check_device,
+    check_dry_run_out,
     check_out_file,
     check_resume,
     device_option,
@@ -176,6 +177,7 @@ def train(data, preset, dry_run, out, resume, **options):
     check_data_text(data, corpus_config.encoding)
     max_lines = corpus_config.max_lines
     if dry_run:
+        check_dry_run_out(out)
         max_lines = min(max_lines or DRY_RUN_LINES, DRY_RUN_LINES)
     # a file or folder: the model keeps where it is, so that `lm evaluate MODEL_DIR` finds it
     # from any working directory

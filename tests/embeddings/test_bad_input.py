@@ -231,6 +231,9 @@ CASES = [
     (("embed", "export", "embed", "--to", "v.txt", "--format", "csv"),
      r"unknown --format 'csv'; choose one of word2vec, word2vec-binary, glove"),
     (("embed", "export", "som", "--to", "v.txt"), r"holds a 'som' model"),
+    # a vectors file converted in place: it was overwritten by its own conversion
+    (("embed", "export", "vectors.txt", "--to", "./vectors.txt", "--format", "glove"),
+     r"--to (\./)?vectors.txt is the file this command reads; give another name"),
     (("embed", "export", "header", "--to", "v.txt"), r"is not a dlcourse model file"),
     (("embed", "export", "embed", "old.txt", "--to", "v.txt"), r"give the file once"),
     (("embed", "nosuchverb"), r"No such command 'nosuchverb'"),

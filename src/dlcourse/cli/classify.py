@@ -172,7 +172,7 @@ def train(data, out, valid_path, resume, dry_run, **options):
     _note_unused(options, config.model)
     minilm = config.model == "minilm"
     if dry_run:
-        check_dry_run_out(out)
+        check_dry_run_out(out, resume)
     if dry_run and config.teacher is not None:  # a smoke test: at most one copy of each text
         config = config.replace(augment=0 if config.augment == 0 else 1)
     if dry_run and minilm:  # the pretrained encoder has its own size: one epoch of it

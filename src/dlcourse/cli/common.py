@@ -320,10 +320,11 @@ def note_deprecated(old: str, new: str) -> None:
 _HELD_NOTES = "dlcourse.held_notes"
 
 
-def check_dry_run_out(out: str | os.PathLike) -> None:
-    """Refuse ``--dry-run`` into a folder holding a trained model: the smoke test's model (a
-    tiny network, one epoch) would replace it."""
-    if (Path(out) / MODEL_FILE).is_file():
+def check_dry_run_out(out: str | os.PathLike, resume: bool) -> None:
+    """Refuse a fresh ``--dry-run`` into a folder holding a trained model: the smoke test's
+    model (a tiny network, one epoch) would replace it (``--resume`` continues a smoke test's
+    own run, checked against its settings)."""
+    if not resume and (Path(out) / MODEL_FILE).is_file():
         raise DlcourseError(f"--dry-run would replace the trained model in {out} with the smoke "
                             "test's; give a new --out")
 

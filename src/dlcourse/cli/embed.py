@@ -150,7 +150,7 @@ def train(data, method, lr, old_alpha, limit, dry_run, out, resume, **options):
     encoding = encoding_of(options)
     config = train_config(method, options, lr, dry_run)
     if dry_run:
-        check_dry_run_out(out)
+        check_dry_run_out(out, resume)
     estimator = "GloVe" if method == "glove" else "Word2Vec"
     from dlcourse.embeddings.checkpoint import check_resumable
     from dlcourse.embeddings.sources import check_data, open_corpus

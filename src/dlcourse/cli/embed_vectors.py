@@ -20,6 +20,7 @@ import click
 from dlcourse.cli.common import (
     check_input_file,
     check_model_dir,
+    check_not_input,
     check_out_file,
     echo_table,
     note_deprecated,
@@ -262,6 +263,7 @@ def export(model_dir, old_dest, dest, fmt, **options):
     if dest is None:
         raise click.UsageError("Missing option '--to'.")
     fmt = vector_format(fmt, dest)
+    check_not_input(Path(dest), "--to", model_dir)  # a vectors file converted in place
     kv = _load(model_dir, encoding_of(options))
     kv.save_word2vec_format(dest, binary=fmt == "word2vec-binary", write_header=fmt != "glove")
     click.echo(f"{len(kv)} vectors -> {dest} ({fmt})")

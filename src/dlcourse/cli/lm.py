@@ -177,7 +177,7 @@ def train(data, preset, dry_run, out, resume, **options):
     check_data_text(data, corpus_config.encoding)
     max_lines = corpus_config.max_lines
     if dry_run:
-        check_dry_run_out(out)
+        check_dry_run_out(out, resume)
         max_lines = min(max_lines or DRY_RUN_LINES, DRY_RUN_LINES)
     # a file or folder: the model keeps where it is, so that `lm evaluate MODEL_DIR` finds it
     # from any working directory

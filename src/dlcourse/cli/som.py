@@ -142,7 +142,7 @@ def train(data, out, grid, topology, standardize, label_column, limit, resume, d
     typed = {**options, "limit": limit,
              "grid": None if grid is None else "x".join(map(str, parse_grid(grid)))}
     if dry_run:
-        check_dry_run_out(out)
+        check_dry_run_out(out, resume)
         limit = min(limit or DRY_RUN_ROWS, DRY_RUN_ROWS)
     from dlcourse.som.data import check_source
     from dlcourse.som.training import check_resumable, resolve_backend

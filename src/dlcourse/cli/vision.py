@@ -201,7 +201,7 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
     fixed = {"progress": True}
     typed = {**options, "limit": limit}
     if dry_run:
-        check_dry_run_out(out)
+        check_dry_run_out(out, resume)
         fixed.update(epochs=1, image_size=32)
         limit = min(limit or DRY_RUN_IMAGES, DRY_RUN_IMAGES)
     config = TRAIN.build(options, **fixed)

@@ -123,6 +123,8 @@ def files(workdir, model_inputs, trained_dir):
     Path("single.csv").write_text("review,label\n" + "a fine film,a\na dull film,b\n" * 3 +
                                   "an odd film,c\na weird film,d\n")
     Path("four.csv").write_text("review,label\n" + "a fine film,pos\na dull film,neg\n" * 2)
+    Path("one.csv").write_text("review,label\n" + "a fine film,x\n" * 3)
+    Path("thirty.csv").write_text("review,label\n" + "a fine film,x\n" * 30)
     Path("gaps.txt").write_text("a fine film\n\na dull film\n")
     Path("vectors.txt").write_text("film 0.1 0.2\nfine 0.3 -0.1\n")
     Path("short.bin").write_bytes(b"3 4\nfilm ")
@@ -165,6 +167,11 @@ CASES = [
     (("train", "four.csv", *TABLE, "--out", "out"),
      r"the validation split \(10% of four.csv, by label\) holds no row: four.csv has 4 "
      r"labelled rows; give it more rows \(3 or more of each label\), or pass --valid FILE"),
+    # one label: it asked for "more rows (3 or more of each label)" of the one it had, and
+    # with 30 rows it printed the training line first
+    (("train", "one.csv", *TABLE, "--out", "out"),
+     r"^error: only one class \('x'\) in the labels of one.csv; a classifier needs at least two"),
+    (("train", "thirty.csv", *TABLE, "--out", "out"), r"^error: only one class \('x'\)"),
     (("train", "single.csv", *TABLE, "--out", "out"),
      r"the validation split \(10% of single.csv\): 1 label not seen in training \('d'; the 3 "
      r"classes: 'a', 'b', 'c'\); a label with a single row can land there alone"),

@@ -42,6 +42,16 @@ def test_train_writes_model_metrics_and_figure(trained, capsys):
     assert 0.0 <= metrics["accuracy"] <= 1.0 and "roc_auc" in metrics
 
 
+def test_evaluate_on_the_training_table_says_training_rows_are_scored(trained, capsys):
+    d, out = trained
+    main(["classify", "evaluate", str(out), str(d / "valid.csv")])
+    assert "note:" not in capsys.readouterr().err  # other rows: no note
+    main(["classify", "evaluate", str(out), str(d / "train.csv")])
+    assert capsys.readouterr().err == (
+        "note: train.csv is the data the model was trained on and has no test split: all its "
+        "rows are scored, training rows among them\n")
+
+
 def test_evaluate_uses_the_training_columns(trained, capsys):
     d, out = trained
     main(["classify", "evaluate", str(out), str(d / "valid.csv"), "--out", str(d / "ev")])

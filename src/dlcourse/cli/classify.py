@@ -28,6 +28,7 @@ from dlcourse.cli.classify_data import (
     check_valid_labels,
     labelled,
     model_columns,
+    note_training_rows,
     note_unknown,
     read_texts,
     take,
@@ -312,6 +313,8 @@ def evaluate(model_dir, data, data_option, out, batch_size, device, **options):
     texts, labels = test_set if test_set is not None else train_set
     labels = _as_classes(labels, clf.classes_)
     name = data if data in DATA_SETS else Path(data).name
+    if test_set is None:
+        note_training_rows(data, name, (clf.metadata_ or {}).get("data"))
     if data not in DATA_SETS:  # evaluate would refuse them too, without naming the column
         from dlcourse.classify.encoding import class_indices
 

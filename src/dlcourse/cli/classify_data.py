@@ -96,6 +96,10 @@ def check_valid_labels(data: str, valid_path: str | None, train_labels: list,
     from dlcourse.text import LabelEncoder
     from dlcourse.text.labels import plain
 
+    labels = {plain(y) for y in [*train_labels, *valid_labels]}
+    if len(labels) == 1:  # before the split's advice, which would ask for more rows of it
+        raise DlcourseError(f"only one class ({labels.pop()!r}) in the labels of {data}; a "
+                            "classifier needs at least two")
     if not valid_labels and valid_path is None:  # a validation split that rounded to no row
         raise DlcourseError(
             f"the validation split (10% of {data}, by label) holds no row: {data} has "
@@ -156,3 +160,11 @@ def read_texts(path: str, reading: TableConfig) -> list[str]:
         click.echo(f"note: skipped {len(blank)} blank line{'s' if len(blank) > 1 else ''} of "
                    f"{path}, so the predictions are fewer than its lines", err=True)
     return [line for line in lines if line.strip()]
+
+
+def note_training_rows(data: str, name: str, trained_on: str | None) -> None:
+    """Say so when ``evaluate`` scores the data the model was trained on, which has no test
+    split: every row is scored, the training rows among them."""
+    if trained_on is not None and trained_on in (data, str(Path(data).resolve())):
+        click.echo(f"note: {name} is the data the model was trained on and has no test split: "
+                   "all its rows are scored, training rows among them", err=True)

@@ -146,9 +146,13 @@ CASES = [
     (("vision", "predict", "vis", "empty.png"), "IMAGE empty.png is empty"),
     (("vision", "predict", "vis", "emptydir"), "IMAGE emptydir is a directory"),
     (("vision", "predict", "vis", "", "good.png"), r"an IMAGE is empty \(''\)"),
+    # checked before torch loads the model; "replace or delete the file" was a training
+    # folder's advice
     (("vision", "predict", "vis", "good.png", "garbage.png", "--device", "cpu"),
-     r"cannot read image garbage\.png"),
-    (("vision", "predict", "vis", "trunc.png", "--device", "cpu"), r"cannot read image trunc"),
+     r"IMAGE garbage\.png is not an image file PIL can read \(.*\); give \.png, \.jpg or "
+     r"other image files$"),
+    (("vision", "predict", "vis", "trunc.png", "--device", "cpu"),
+     r"IMAGE trunc.png is not an image file PIL can read"),
     (("vision", "predict", "vis", "good.png", "--top-k", "0"), "--top-k"),
     (("vision", "predict", "vis", "good.png", "--top-k", "two"), "--top-k"),
     (("vision", "predict", "som", "good.png"), "holds a 'som' model"),

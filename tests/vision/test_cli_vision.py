@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -52,6 +53,11 @@ def test_train_evaluate_predict_on_an_image_folder(cli_run, workdir, image_folde
     assert list(per_class.values()).count(None) == 1
     missing = next(c for c, a in per_class.items() if a is None)
     assert any(line.split() == [missing, "n/a"] for line in result.out.splitlines())
+    # another seed splits the folder anew: its test images may have been trained on
+    result = cli_run("vision", "evaluate", "runs/a", "--device", "cpu", "--seed", "5")
+    assert result.code == 0 and result.err.count("note: ") == 1
+    assert re.search(r"note: --seed 5 draws another split of \S*photos than training's \(seed "
+                     r"0\): its test images may include training images", result.err)
 
     png_writer(Path("new.png").absolute(), np.random.default_rng(5), size=30, color=0)
     result = cli_run("vision", "predict", "runs/a", "new.png", "--top-k", "2", "--device", "cpu")

@@ -194,6 +194,10 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
     DATA: cifar-10, cifar-100, fashion-mnist, mnist-5k, or an image folder (DIR/<class>/*.jpg,
     or DIR/train/<class>/... with DIR/val/<class>/...).
 
+    Writes model.safetensors, metrics.json, figures and the checkpoint last.pt. Ctrl-C
+    stops after the current batch and saves last.pt; the same command with --resume continues
+    from that batch, to the model a run never stopped would end with.
+
     Runs unchanged under ``torchrun --nproc_per_node=N -m dlcourse vision train ...`` (gloo on
     CPU, nccl on CUDA): --batch-size is the global batch, split over the N processes, and rank 0
     prints and writes --out.
@@ -295,12 +299,51 @@ def evaluate(model_dir, data, limit, on_bad, seed, out, device):
 
     clf = ImageClassifier.load(model_dir, device=device)
     split_seed = clf.config.seed if seed is None else seed
+    if split_seed != clf.config.seed and _seeded_split(source) and \
+            _same_source(data, saved.get("data")):
+        click.echo(f"note: --seed {split_seed} draws another split of {data} than training's "
+                   f"(seed {clf.config.seed}): its test images may include training images",
+                   err=True)
     _, test = _load_data(source, clf.image_size_, split_seed, on_bad, limit,
                          clf.config.num_workers, with_train=False)
     echo_table(_report(clf, test, out, EVALUATION_FILES), floatfmt=".4f")
     if out is not None:
         written = [name for name in EVALUATION_FILES if (out / name).exists()]
         click.echo(f"{', '.join(written)} written to {out}")
+
+
+def _seeded_split(source: str) -> bool:
+    """True when the test images of ``source`` are drawn by seed: mnist-5k, and a folder of
+    class folders without train/ and val/ (the other data sets have a test split of their own)."""
+    from dlcourse.vision.data import NAMED_SETS
+
+    if source in NAMED_SETS:
+        return source == "mnist-5k"
+    return not (Path(source) / "train").is_dir()
+
+
+def _same_source(data: str, trained: str | None) -> bool:
+    """True when ``data`` names the data the model was trained on (a set or the same folder)."""
+    if trained is None:
+        return False
+    if data == trained:
+        return True
+    return Path(data).exists() and Path(trained).exists() and Path(data).resolve() == \
+        Path(trained).resolve()
+
+def _check_image(path: Path) -> Path:
+    """An IMAGE that PIL can read, checked before torch and the model load (PIL only)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.verify()  # the header and the data's integrity, without decoding
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            Image.DecompressionBombError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DlcourseError(f"IMAGE {path} is not an image file PIL can read ({reason}); give "
+                            ".png, .jpg or other image files") from None
+    return path
 
 
 @group.command(cls=OldSpellings, old_spellings=("--model",))
@@ -313,7 +356,7 @@ def predict(model_dir, images, top_k, device):
     """Top-k labels with probabilities for image files."""
     if not all(p.strip() for p in images):  # Path("") is ".", named as a directory
         raise DlcourseError("an IMAGE is empty (''); give image files")
-    paths = [check_input_file(p, "IMAGE") for p in images]
+    paths = [_check_image(check_input_file(p, "IMAGE")) for p in images]
     check_device(device)
     from dlcourse.vision.estimator import ImageClassifier
 

@@ -151,13 +151,23 @@ def test_perplexity_of_a_short_stream_notes_the_streams_it_used(model_dir, caplo
     with caplog.at_level(logging.WARNING, logger="dlcourse"):
         ppl = lm.perplexity(ids)
     notes = [r.getMessage() for r in caplog.records]
-    assert notes == ["note: 6 tokens hold at most 3 of the eval_batch_size 10 streams (two "
-                     "tokens a stream); perplexity measured with 3"]
+    assert notes == ["note: 6 tokens hold at most 3 of the 10 streams of eval_batch_size "
+                     "(--eval-batch-size; two tokens a stream): perplexity measured with 3"]
     assert ppl == pytest.approx(math.exp(stream_loss(lm.model_, ids, 3, 20)))
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="dlcourse"):
         lm.perplexity(lm.encode(["the government said on monday"] * 4))  # 24 tokens hold 10
     assert not caplog.records
+
+
+def test_evaluate_notes_each_short_split_once(model_dir, cli_run, workdir):
+    # a short text printed one unnamed note twice, once a split
+    Path("short.txt").write_text("the government said\n" * 20, encoding="utf-8")
+    result = cli_run("lm", "evaluate", str(model_dir), "short.txt", "--device", "cpu")
+    assert result.code == 0, result.err
+    notes = [line for line in result.err.splitlines() if line.startswith("note: ")]
+    assert [note.split(":")[1] for note in notes] == [" the valid split", " the test split"]
+    assert all("streams of eval_batch_size (--eval-batch-size" in note for note in notes)
 
 
 def test_stream_totals_records_no_gradient(model_dir):

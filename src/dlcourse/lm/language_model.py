@@ -239,15 +239,23 @@ class LanguageModel(EmbeddingVectors, Estimator):
         ids = torch.from_numpy(token_ids(
             ids, len(self.itos_), "encode the text with LanguageModel.encode", taker="perplexity",
             text_fix="encode it first: lm.perplexity(lm.encode(text))"))
+        value, note = self._perplexity(ids, "")
+        if note:
+            log.warning("note: %s", note)
+        return value
+
+    def _perplexity(self, ids: torch.Tensor, split: str) -> tuple[float, str | None]:
+        """Perplexity of checked ids, and the note when they hold fewer streams than asked."""
         c = self.config
         # a value set after fit measures with it; None: the streams fit resolved
         streams = self.eval_batch_size_ if c.eval_batch_size is None else c.eval_batch_size
         most = most_streams(ids.numel())
+        note = None
         if streams > most and ids.numel() >= 2:  # fewer: stream_loss's refusal
-            log.warning("note: %s tokens hold at most %s of the eval_batch_size %s streams "
-                        "(two tokens a stream); perplexity measured with %s", f"{ids.numel():,}",
-                        f"{most:,}", f"{streams:,}", f"{most:,}")
-        return perplexity_of(stream_loss(self.model_, ids, streams, c.bptt, amp=c.amp))
+            note = (f"{split}{ids.numel():,} tokens hold at most {most:,} of the {streams:,} "
+                    "streams of eval_batch_size (--eval-batch-size; two tokens a stream): "
+                    f"perplexity measured with {most:,}")
+        return perplexity_of(stream_loss(self.model_, ids, streams, c.bptt, amp=c.amp)), note
 
     def evaluate(self, corpus: Corpus) -> dict[str, float]:
         """``valid_ppl`` and ``test_ppl`` on a corpus encoded with this model's vocabulary.
@@ -266,8 +274,12 @@ class LanguageModel(EmbeddingVectors, Estimator):
                 "the corpus vocabulary differs from the model's; encode it with "
                 "LanguageModel.encode or load_corpus(..., vocab=model.itos_)"
             )
-        return {"valid_ppl": self.perplexity(corpus.valid),
-                "test_ppl": self.perplexity(corpus.test)}
+        (valid, valid_note), (test, test_note) = (
+            self._perplexity(torch.from_numpy(token_ids(ids, len(self.itos_))), f"{name}: ")
+            for name, ids in (("the valid split", corpus.valid), ("the test split", corpus.test)))
+        for note in dict.fromkeys(n for n in (valid_note, test_note) if n):  # said once each
+            log.warning("note: %s", note)
+        return {"valid_ppl": valid, "test_ppl": test}
 
     def tokenize(self, text: str) -> list[str]:
         """Tokens of ``text`` with the tokenizer the model was trained with."""

@@ -175,15 +175,17 @@ def test_damaged_files_are_one_clear_error(glove, tmp_path):
     # a NaN made `similar` list the word itself at -inf
     nan = tmp_path / "nan.glove"
     nan.write_text("a 0 0 0\nb 1 nan 0\nc 0 1 inf\n")
-    with pytest.raises(DlcourseError, match=r"nan.glove: the vector of 'b' \(row 1\) is not all "
-                                            r"finite numbers; 2 of 3 rows are not"):
+    with pytest.raises(DlcourseError, match=r"nan.glove: the vector of 'b' \(vector 2, counted "
+                                            r"from 1\) is not all finite numbers; 2 of 3 "
+                                            r"vectors are not"):
         load_vectors(nan)
     two = KeyedVectors(["a", "b"], np.array([[1, 0], [1, 1]], dtype=np.float32))
     two.save_word2vec_format(binary, binary=True)
     data = bytearray(binary.read_bytes())
     data[-9:-5] = np.float32(np.inf).tobytes()  # b's first value
     binary.write_bytes(bytes(data))
-    with pytest.raises(DlcourseError, match=r"v.bin: the vector of 'b' \(row 1\) is not all"):
+    with pytest.raises(DlcourseError,
+                       match=r"v.bin: the vector of 'b' \(vector 2, counted from 1\) is not all"):
         load_vectors(binary)
     (tmp_path / "best.pt").write_bytes(b"PK")
     with pytest.raises(DlcourseError, match=r"best.pt is a torch checkpoint \(an lm run's"):
@@ -219,9 +221,19 @@ def test_gensim_calls_with_vectors_rows_and_every_score_run_unchanged(glove, glo
         glove.most_similar(np.zeros(3, np.float32))
 
 
+def test_a_text_file_whose_rows_are_shorter_than_its_header_says(tmp_path):
+    # it was read as a binary file and said "ends inside vector 2 of 2; the file is truncated"
+    path = tmp_path / "v.txt"
+    path.write_text("2 5\nking 1 2 3 4\nqueen 1 2 3 4\n")
+    with pytest.raises(DlcourseError, match=r"v.txt:2: expected a word and 5 numbers \(the "
+                                            r"header's D\), got 5 fields"):
+        load_vectors(path)
+
+
 def test_vectors_must_be_finite():
     # a NaN row made most_similar return the query word itself, at -inf
-    with pytest.raises(DlcourseError, match=r"the vector of 'a' \(row 0\) is not all finite"):
+    with pytest.raises(DlcourseError,
+                       match=r"the vector of 'a' \(vector 1, counted from 1\) is not all finite"):
         KeyedVectors(["a", "b"], np.array([[np.nan, 1.0], [1.0, 0.0]]))
 
 

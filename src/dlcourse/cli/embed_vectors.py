@@ -218,7 +218,9 @@ def plot(model_dir, words, out, topn, projection, old_method, **options):
     kv = _load(model_dir, encoding_of(options))
     shown, groups = words_and_neighbors(kv, words, topn)  # unknown words fail here
     if len(shown) < 2:
-        raise DlcourseError("a map needs at least 2 words; give more words or --top >= 1")
+        fix = (f"the vectors hold only {len(kv)} word" if len(kv) < 2 else
+               "give more words or --top >= 1")
+        raise DlcourseError(f"a map needs at least 2 words; {fix}")
     path = plot_word_map(shown, kv[shown], out, groups=groups,
                          method=projection or old_method or "pca")
     click.echo(f"{len(shown)} words -> {path}")

@@ -92,12 +92,13 @@ def sniff_format(path: str | Path) -> str:
     dim = int(match.group(2))
     line = head[match.end():].split(b"\n", 1)[0].rstrip(b"\r ")
     fields = line.split(b" ")
-    if dim and len(fields) >= dim + 1:
-        try:
-            [float(x) for x in fields[-dim:]]
+    numbers = fields[-dim:] if dim and len(fields) >= dim + 1 else fields[1:]
+    try:  # a text line of a word and numbers, even too few of them (the reader says so)
+        if numbers and b"\x00" not in line:
+            [float(x) for x in numbers]
             return "word2vec"
-        except ValueError:
-            pass
+    except ValueError:
+        pass
     return "word2vec-binary"
 
 
@@ -155,7 +156,8 @@ def read_text_vectors(path: str | Path, header: bool, encoding: str = "utf-8",
         if dim is None:
             dim = len(parts) - 1
         if len(parts) < dim + 1:
-            raise DlcourseError(f"{path}:{lineno}: expected a word and {dim} numbers, got "
+            said = " (the header's D)" if header else ""
+            raise DlcourseError(f"{path}:{lineno}: expected a word and {dim} numbers{said}, got "
                                 f"{len(parts)} fields; is the file truncated?")
         words.append(" ".join(parts[:-dim]))
         try:

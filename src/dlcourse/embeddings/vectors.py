@@ -76,8 +76,9 @@ class KeyedVectors(GensimQueries):
         finite = np.isfinite(vectors).all(axis=1)  # a NaN ranks below every cosine: a word
         if not finite.all():  # would come out as its own nearest neighbour
             first = int(np.argmin(finite))
-            raise InputError(f"the vector of {words[first]!r} (row {first}) is not all finite "
-                             f"numbers; {int((~finite).sum())} of {len(words)} rows are not")
+            raise InputError(f"the vector of {words[first]!r} (vector {first + 1}, counted "
+                             f"from 1) is not all finite numbers; {int((~finite).sum())} of "
+                             f"{len(words)} vectors are not")
         self.index_to_key: list[str] = words
         self.key_to_index: dict[str, int] = {w: i for i, w in enumerate(words)}
         if len(self.key_to_index) != len(words):

@@ -89,7 +89,8 @@ def test_cli_interrupt_and_resume_equals_the_uninterrupted_command(cli_run, work
     monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "4")
     stopped = cli_run(*args, "--out", "A")
     assert stopped.code == 130
-    assert "interrupted in epoch 1 after 4 batches" in stopped.err and "--resume" in stopped.err
+    assert stopped.err.endswith("error: interrupted in epoch 1 after 4 batches; checkpoint "
+                                "saved to A/last.pt; run the same command with --resume\n")
     written = workdir()
     assert "A/last.pt" in written and "A/model.safetensors" not in written
     monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")

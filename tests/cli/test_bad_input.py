@@ -12,8 +12,13 @@ NOUNS = ("data", "text", "embed", "lm", "classify", "vision", "som")
 
 
 @pytest.mark.parametrize("args, match", [
-    (("--threads", "0", "data", "list"), "--threads must be a whole number >= 1, got '0'"),
-    (("--threads", "abc", "data", "list"), "--threads must be a whole number >= 1, got 'abc'"),
+    (("--threads", "0", "data", "list"), "--threads must be a whole number from 1 to 1024, "
+                                         "got '0'"),
+    (("--threads", "abc", "data", "list"), "--threads must be a whole number from 1 to 1024, "
+                                           "got 'abc'"),
+    # it was taken: torch and numba would start 100,000 threads
+    (("--threads", "100000", "data", "list"), "--threads must be a whole number from 1 to 1024, "
+                                              "got '100000'"),
     (("nosuchnoun",), "No such command"),
     (("data", "nosuchverb"), "No such command"),
     (("data", "list", "--bogus"), "No such option"),
@@ -79,7 +84,7 @@ def test_a_bad_threads_variable_is_named_as_the_variable(cli_run, workdir, monke
     # it was reported as "Invalid value for '--threads'", an option nobody had typed
     monkeypatch.setenv("DLCOURSE_THREADS", "abc")
     cli_run("data", "list").assert_user_error(
-        "DLCOURSE_THREADS must be a whole number >= 1, got 'abc'")
+        "DLCOURSE_THREADS must be a whole number from 1 to 1024, got 'abc'")
     monkeypatch.setenv("DLCOURSE_THREADS", "1")
     assert cli_run("data", "list").code == 0
     assert workdir() == set()

@@ -35,6 +35,9 @@ NOUNS = {
 }
 
 
+MAX_THREADS = 1024  # as embed's --workers: 100,000 threads hung starting them
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands live in modules imported on first use."""
 
@@ -64,19 +67,20 @@ def _noun_module(name: str):
 
 
 def _threads(ctx: click.Context, value: str | None) -> int | None:
-    """--threads as a whole number >= 1; a bad value names where it came from, the option or
-    the DLCOURSE_THREADS variable (which a user may have set long ago)."""
+    """--threads as a whole number from 1 to MAX_THREADS; a bad value names where it came
+    from, the option or the DLCOURSE_THREADS variable (which a user may have set long ago)."""
     if value is None:
         return None
     try:
         number = int(value.strip())
     except ValueError:
         number = None
-    if number is None or number < 1:
+    if number is None or number < 1 or number > MAX_THREADS:
         source = ctx.get_parameter_source("threads")
         where = ("DLCOURSE_THREADS" if source is click.core.ParameterSource.ENVIRONMENT
                  else "--threads")
-        raise click.UsageError(f"{where} must be a whole number >= 1, got {value!r}", ctx)
+        raise click.UsageError(f"{where} must be a whole number from 1 to {MAX_THREADS}, got "
+                               f"{value!r}", ctx)
     return number
 
 
@@ -276,4 +280,6 @@ def _error_line(exc: BaseException) -> str:
             text = f"{text}: {names[0]}"
     elif isinstance(exc, EOFError):
         text = f"unexpected end of input ({text})"
-    return text
+    # the library's hint for Python callers ("run the same command with --resume (in Python:
+    # fit again with resume=True)") is no fix a command-line user can type
+    return re.sub(r" \(in Python: [^()]*\)", "", text)

@@ -138,7 +138,8 @@ CASES = [
     (("inspect", "ok.txt"), r"TABLE ok.txt is not a table; give a .csv, .tsv, .tab, .jsonl, "
                             r".ndjson, .parquet file"),
     (("inspect", "dir.csv"), "TABLE dir.csv is a directory"),
-    (("inspect", "empty.csv"), "TABLE empty.csv is empty"),
+    (("inspect", "empty.csv"),
+     "TABLE empty.csv is empty; give a table with a header row, then one text a row"),
     (("inspect", "bin.csv"), "TABLE bin.csv looks binary"),
     (("inspect", "latin.csv", "--text-col", "review"),
      r"latin.csv:3: byte 0xe9 is not valid utf-8; .*--encoding latin-1"),

@@ -105,7 +105,7 @@ def check_source(spec: str, what: str = "DATA") -> str:
     if not os.access(path, os.R_OK):
         raise DlcourseError(f"{what} {spec} is not readable (permission denied)")
     if _table_format(path) is None:
-        raise DlcourseError(f"cannot read {path.name}: pass {kinds}")
+        raise DlcourseError(f"cannot read {path}: pass {kinds}")
     if path.stat().st_size == 0:
         raise DlcourseError(f"{what} {spec} is empty")
     return spec

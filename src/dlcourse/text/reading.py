@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from dlcourse.errors import DlcourseError, InputError
+from dlcourse.text.formats import is_table
 
 __all__ = [
     "ERRORS",
@@ -134,7 +135,9 @@ def check_text_file(path: str | os.PathLike, encoding: str = "utf-8",
     except PermissionError:
         raise DlcourseError(f"{what} {path} is not readable (permission denied)") from None
     if not head.strip():
-        raise DlcourseError(f"{what} {path} is empty; give a file with one text a line")
+        give = ("a table with a header row, then one text a row" if is_table(path)
+                else "a file with one text a line")
+        raise DlcourseError(f"{what} {path} is empty; give {give}")
     nul = -1 if _wide(codec) else head.find(b"\x00")
     if nul >= 0:
         raise DlcourseError(f"{what} {path} looks binary (a NUL byte at offset {nul}), not "

@@ -5,6 +5,7 @@ folder."""
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -208,6 +209,36 @@ def test_a_fresh_run_over_an_interrupted_one_says_it_drops_its_checkpoint(tmp_pa
     with caplog.at_level(logging.INFO, logger="dlcourse"):
         SOM(2, 2, epochs=3, device="cpu").fit(X, out_dir=run)  # over a finished run
     assert "interrupted" not in caplog.text and "holds a finished run" in caplog.text
+
+def test_a_corpus_refused_inside_fit_is_not_preceded_by_the_folders_note(tmp_path, caplog,
+                                                                         cli_run, workdir):
+    # word2vec and GloVe read their corpus in fit: "run holds a finished run: ..." came
+    # before the corpus's one error line
+    import logging
+
+    from dlcourse.errors import DlcourseError
+
+    Word2Vec = estimator("dlcourse.embeddings", "Word2Vec")
+    sentences = [["a", "b", "c", "a"]] * 20
+    Word2Vec(vector_size=4, min_count=1, epochs=1, workers=1).fit(sentences,
+                                                                   out_dir=tmp_path / "run")
+    for name in ("Word2Vec", "GloVe"):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="dlcourse"), \
+                pytest.raises(DlcourseError, match="no word occurs min_count=1000"):
+            estimator("dlcourse.embeddings", name)(min_count=1000).fit(
+                sentences, out_dir=tmp_path / "run")
+        assert "holds a finished run" not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="dlcourse"):
+        Word2Vec(vector_size=4, min_count=1, epochs=1, workers=1).fit(sentences,
+                                                                       out_dir=tmp_path / "run")
+    assert "holds a finished run" in caplog.text  # a corpus that passes: said, as before
+    Path("c.txt").write_text("a b c a\n" * 20, encoding="utf-8")
+    assert cli_run("-q", "embed", "train", "c.txt", "--min-count", "1", "--dim", "4",
+                   "--epochs", "1", "--out", "e").code == 0
+    result = cli_run("embed", "train", "c.txt", "--min-count", "1000", "--out", "e")
+    assert result.code == 2 and result.err.startswith("error: no word occurs min_count=1000")
 
 def test_reading_a_folder_whose_later_run_stopped_says_which_model_it_reads(tmp_path, caplog,
                                                                              monkeypatch):

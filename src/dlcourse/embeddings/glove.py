@@ -95,7 +95,7 @@ class GloVe(VectorEstimator):
             TrainingInterrupted: Ctrl-C (or ``DLCOURSE_INTERRUPT_AFTER=N``: after step N, a
                 step being one round, P per epoch).
         """
-        cfg = self.validated_config(out_dir, resume)
+        cfg = self.validated_config(out_dir, resume, later_notes=True)
         stream = Corpus(corpus)
         start = time.perf_counter()
         rank, world = process_group()
@@ -105,6 +105,7 @@ class GloVe(VectorEstimator):
         # one pass: counts, and (one process, corpus up to CACHE_TOKENS) the encoded corpus
         scan = scan_corpus(stream, max_tokens=CACHE_TOKENS if world == 1 else 0)
         words, counts = scan.vocabulary(cfg.min_count, cfg.max_vocab)
+        self.say_folder_notes()  # after the corpus passed its checks (min_count keeps a word)
         threads = cfg.workers or thread_budget()
         # P; a resumed run left at the default keeps the P its first run worked out (the
         # vectors depend on it), whatever the processes and threads now

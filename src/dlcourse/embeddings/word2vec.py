@@ -124,7 +124,7 @@ class Word2Vec(VectorEstimator, GensimTraining):
         a fresh start), which varies the random draws so a continued call does not repeat the
         subsampling and noise words of the call before it.
         """
-        cfg = self.validated_config(out_dir, resume)
+        cfg = self.validated_config(out_dir, resume, later_notes=True)
         stream = Corpus(corpus)
         rank, world = process_group()
         trainer_name = _trainer_name(cfg, world)
@@ -136,6 +136,7 @@ class Word2Vec(VectorEstimator, GensimTraining):
         # one pass: counts, and the corpus as int32 ids unless it is larger than CACHE_TOKENS
         scan = scan_corpus(stream, max_tokens=CACHE_TOKENS)
         words, counts = scan.vocabulary(cfg.min_count, cfg.max_vocab)
+        self.say_folder_notes()  # after the corpus passed its checks (min_count keeps a word)
         block = _corpus.BLOCK_TOKENS  # read here, so that tests can make blocks small
         cached = (scan.blocks(cfg.min_count, cfg.max_vocab, block) if scan.ids is not None
                   else None)

@@ -146,38 +146,36 @@ class Estimator:
                     transformer_tags=TransformerTags() if hasattr(self, "transform") else None)
 
     def validated_config(self, out_dir: str | os.PathLike | None = None,
-                         resume: bool = False) -> Config:
+                         resume: bool = False, later_notes: bool = False) -> Config:
         """``self.config`` after :meth:`Config.validate`, and ``fit``'s ``out_dir`` checked
         (call this first thing in ``fit``): ``resume`` needs one, and it must not hold another
         lesson's model (see :func:`check_out_lesson`). A refit of a loaded model starts with
-        empty ``metadata_`` unless the caller set new ones."""
+        empty ``metadata_`` unless the caller set new ones.
+
+        What the folder holds (a finished run, an interrupted run's checkpoint, a killed run's
+        temporary files) is said at once, or with ``later_notes`` when :meth:`say_folder_notes`
+        is called: after the checks of data that ``fit`` reads itself, so that a refused corpus
+        gets its one error line alone."""
         config = self.config.validate()
         check_resume_dir(resume, out_dir)
+        self._folder_notes: list[tuple[int, str]] = []
         if out_dir is not None:
             check_out_dir(out_dir, "out_dir")  # a file there failed only when the run ended
             check_out_lesson(Path(out_dir), self.lesson)
-            removed = remove_stale_temp_files(out_dir)
-            if removed:
-                logging.getLogger("dlcourse").info(
-                    "removed %d temporary file(s) a killed run left in %s (%s)", len(removed),
-                    out_dir, ", ".join(sorted(path.name for path in removed)))
-            interrupted = None if resume else interrupted_checkpoint(Path(out_dir))
-            if interrupted is not None:
-                logging.getLogger("dlcourse").warning(
-                    "%s holds an interrupted run's checkpoint (%s): this run starts over and "
-                    "replaces it; to continue that run instead, stop this one and add --resume",
-                    out_dir, interrupted.name)
-            elif not resume and (Path(out_dir) / MODEL_FILE).is_file():
-                # said at the start: stopped midway, the folder holds the old model beside this
-                # run's checkpoint, and evaluate reads the old one
-                logging.getLogger("dlcourse").info(
-                    "%s holds a finished run: this one replaces its model when it ends (until "
-                    "then the folder's model is the old one)", out_dir)
+            self._folder_notes = _folder_notes(Path(out_dir), resume)
+        if not later_notes:
+            self.say_folder_notes()
         if getattr(self, "metadata_", None) is getattr(self, "_loaded_metadata", False):
             # a loaded model's metadata (the CLI's scaler, the data's name) describe the data it
             # was trained on, not this fit's: dropped unless the caller set new ones
             self.metadata_ = {}
         return config
+
+    def say_folder_notes(self) -> None:
+        """Log what :meth:`validated_config` found in the run folder (once)."""
+        for level, message in getattr(self, "_folder_notes", []):
+            logging.getLogger("dlcourse").log(level, message)
+        self._folder_notes = []
 
     # ------------------------------------------------------------------ fitted state
     @property
@@ -355,6 +353,27 @@ def check_resume_config(saved: dict[str, Any], current: dict[str, Any], where: s
                 f"asks for {value!r}; resume with the same settings or train into a new --out")
 
 
+
+def _folder_notes(out_dir: Path, resume: bool) -> list[tuple[int, str]]:
+    """(level, message) of what a run into ``out_dir`` should be told: the temporary files of
+    a killed run (removed now), an interrupted run's checkpoint it replaces, or a finished run
+    whose model it replaces when it ends."""
+    notes = []
+    removed = remove_stale_temp_files(out_dir)
+    if removed:
+        notes.append((logging.INFO, f"removed {len(removed)} temporary file(s) a killed run "
+                      f"left in {out_dir} ({', '.join(sorted(p.name for p in removed))})"))
+    interrupted = None if resume else interrupted_checkpoint(out_dir)
+    if interrupted is not None:
+        notes.append((logging.WARNING, f"{out_dir} holds an interrupted run's checkpoint "
+                      f"({interrupted.name}): this run starts over and replaces it; to continue "
+                      "that run instead, stop this one and add --resume"))
+    elif not resume and (out_dir / MODEL_FILE).is_file():
+        # said at the start: stopped midway, the folder holds the old model beside this run's
+        # checkpoint, and evaluate reads the old one
+        notes.append((logging.INFO, f"{out_dir} holds a finished run: this one replaces its "
+                      "model when it ends (until then the folder's model is the old one)"))
+    return notes
 
 def interrupted_checkpoint(out_dir: Path) -> Path | None:
     """The checkpoint of a run stopped before it wrote its model in ``out_dir`` (newer than

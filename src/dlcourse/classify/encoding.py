@@ -12,8 +12,8 @@ from torch import nn
 
 from dlcourse.classify.config import ClassifierConfig, architecture
 from dlcourse.engine.config import whole_number
-from dlcourse.errors import InputError, article
-from dlcourse.text.labels import check_labels, plain
+from dlcourse.errors import InputError
+from dlcourse.text.labels import check_labels, few, plain, refuse_table
 
 #: the Transformer's learned positions cover this many tokens when ``max_len`` is None
 TRANSFORMER_POSITIONS = 512
@@ -101,23 +101,6 @@ def logits_of(model: nn.Module, ids: Sequence[Sequence[int]], *, pad_id: int,
     return torch.stack(out)
 
 
-def refuse_table(values, what: str, items: str = "strings") -> None:
-    """Refuse a table (a pandas or polars DataFrame: anything with ``columns``) where one
-    column goes: iterating it gives its column names, so ``df[["text"]]`` read as one text.
-
-    Raises:
-        InputError: naming the column to pass (pandas is not imported to recognise it).
-    """
-    columns = getattr(values, "columns", None)
-    if columns is None:
-        return
-    names, kind = list(columns), type(values).__name__
-    pick = (f"pass one column of it, e.g. df[{names[0]!r}]" if names
-            else "pass one column of strings")
-    raise InputError(f"{what} must be a sequence of {items}, got {article(kind)} {kind} with "
-                     f"the columns {few(names) or 'none'}; {pick}")
-
-
 def text_list(texts, what: str = "texts") -> list[str]:
     """``texts`` (a list, tuple, numpy array, pandas Series or generator of strings) as a list.
 
@@ -152,13 +135,6 @@ def label_list(labels, n: int) -> list:
     if len(items) != n:
         raise InputError(f"{n} texts but {len(items)} labels; pass one label per text")
     return check_labels(items)
-
-
-def few(values: Sequence, most: int = 5) -> str:
-    """Up to ``most`` values, strings quoted (``'pos', 1``), then "and N more": a list an
-    error message can hold on one line."""
-    more = f" and {len(values) - most} more" if len(values) > most else ""
-    return ", ".join(repr(plain(v)) for v in values[:most]) + more
 
 
 def unseen_labels(labels: Sequence, classes: Sequence) -> list:

@@ -8,6 +8,7 @@ from typing import Any
 
 from dlcourse.embeddings.vectors import KeyedVectors
 from dlcourse.engine.estimator import Estimator
+from dlcourse.errors import InputError
 
 
 class VectorEstimator(Estimator):
@@ -67,3 +68,11 @@ class VectorEstimator(Estimator):
                 scores[name] = evaluate_analogies(kv, path, restrict_vocab=restrict_vocab,
                                                   method=method, encoding=encoding)
         return scores
+
+
+def check_callback(callback: Any) -> None:
+    """Refuse a ``callback`` that cannot be called before any work (it failed in the training
+    loop, after the vocabulary)."""
+    if callback is not None and not callable(callback):
+        raise InputError(f"callback must be a function of one dict (epoch, words, words_per_s, "
+                         f"loss), got {type(callback).__name__} {callback!r}")

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcourse.errors import InputError, MissingFileError
+from dlcourse.text.labels import refuse_table
 
 _WORD = re.compile(r"\w+(?:[-']\w+)*")
 _WORD_OR_LINE_END = re.compile(r"\w+(?:[-']\w+)*|\n")  # "\n" can never be a word: a safe marker
@@ -64,6 +65,7 @@ class Corpus:
 
         if isinstance(source, Corpus):
             source, encoding = source.source, source.encoding
+        refuse_table(source, "the corpus", "texts or token lists")  # it iterates its columns
         if not isinstance(source, str | os.PathLike) and not hasattr(source, "__iter__"):
             raise InputError(f"the corpus must be a file path or a list of sentences, got "
                              f"{type(source).__name__}")
@@ -72,8 +74,10 @@ class Corpus:
             path = Path(source)
             if not path.is_file():
                 what = "is a directory" if path.is_dir() else "does not exist"
+                text = (" (to train on this text itself, pass a list: [text])"
+                        if isinstance(source, str) and len(source.split()) > 1 else "")
                 raise MissingFileError(f"corpus file {path} {what}; give a text file with one "
-                                       "sentence per line")
+                                       f"sentence per line{text}")
             self.source: Path | Iterable = path
         elif iter(source) is source:
             raise InputError("the corpus is a one-shot iterator (a generator); pass a list, a file "
@@ -184,7 +188,10 @@ def _list_blocks(sentences: Iterable, tokenize_strings: bool = False
     """``token_blocks`` of an iterable of token lists (or strings), each sentence ended by
     :data:`_SENTENCE_END`."""
     flat: list = []
-    for item in sentences:
+    for i, item in enumerate(sentences):
+        if not isinstance(item, str) and not hasattr(item, "__iter__"):  # None, NaN, a number
+            raise InputError(f"sentence {i} of the corpus is {type(item).__name__} {item!r}, "
+                             "not a text or a list of tokens; drop or fill the missing texts")
         # extend, not +=: a numpy array of tokens would take `list += array` as numpy addition
         flat.extend(tokenize(item) if tokenize_strings and isinstance(item, str) else item)
         flat.append(_SENTENCE_END)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse.embeddings.base import VectorEstimator
+from dlcourse.embeddings.base import VectorEstimator, check_callback
 from dlcourse.embeddings.checkpoint import (
     RunCheckpoint,
     check_resumable,
@@ -96,6 +96,7 @@ class GloVe(VectorEstimator):
                 step being one round, P per epoch).
         """
         cfg = self.validated_config(out_dir, resume, later_notes=True)
+        check_callback(callback)
         stream = Corpus(corpus)
         start = time.perf_counter()
         rank, world = process_group()

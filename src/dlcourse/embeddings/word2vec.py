@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from dlcourse.embeddings import corpus as _corpus
-from dlcourse.embeddings.base import VectorEstimator
+from dlcourse.embeddings.base import VectorEstimator, check_callback
 from dlcourse.embeddings.checkpoint import (
     RunCheckpoint,
     check_resumable,
@@ -125,6 +125,7 @@ class Word2Vec(VectorEstimator, GensimTraining):
         subsampling and noise words of the call before it.
         """
         cfg = self.validated_config(out_dir, resume, later_notes=True)
+        check_callback(callback)
         stream = Corpus(corpus)
         rank, world = process_group()
         trainer_name = _trainer_name(cfg, world)

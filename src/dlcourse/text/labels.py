@@ -7,7 +7,7 @@ import operator
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from dlcourse.errors import InputError, MissingFileError, NotFittedError
+from dlcourse.errors import InputError, MissingFileError, NotFittedError, article
 
 __all__ = ["LabelEncoder"]
 
@@ -18,6 +18,30 @@ def plain(value):
     if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
         return value.item()
     return value
+
+
+def few(values: Sequence, most: int = 5) -> str:
+    """Up to ``most`` values, strings quoted (``'pos', 1``), then "and N more": a list an
+    error message can hold on one line."""
+    more = f" and {len(values) - most} more" if len(values) > most else ""
+    return ", ".join(repr(plain(v)) for v in values[:most]) + more
+
+
+def refuse_table(values, what: str, items: str = "strings") -> None:
+    """Refuse a table (a pandas or polars DataFrame: anything with ``columns``) where one
+    column goes: iterating it gives its column names, so ``df[["text"]]`` read as one text.
+
+    Raises:
+        InputError: naming the column to pass (pandas is not imported to recognise it).
+    """
+    columns = getattr(values, "columns", None)
+    if columns is None:
+        return
+    names, kind = list(columns), type(values).__name__
+    pick = (f"pass one column of it, e.g. df[{names[0]!r}]" if names
+            else "pass one column of strings")
+    raise InputError(f"{what} must be a sequence of {items}, got {article(kind)} {kind} with "
+                     f"the columns {few(names) or 'none'}; {pick}")
 
 
 def check_labels(items: list) -> list:

@@ -28,8 +28,17 @@ _SIDES = ("right", "left")
 
 
 def _integer_ids(ids) -> torch.Tensor:
-    """``ids`` as a long tensor; floats are refused (1.5 was silently read as id 1)."""
-    t = torch.as_tensor(ids)
+    """``ids`` as a long tensor; floats are refused (1.5 was silently read as id 1), and so
+    are tokens (strings), nested lists and ids past int64, with our words, not torch's."""
+    try:
+        t = torch.as_tensor(ids)
+    except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
+        token = next((i for i in ids if isinstance(i, str)), None)  # only once it failed
+        if token is not None:
+            raise InputError(f"pad_sequences takes id sequences, got the token {token!r}; map "
+                             "tokens to ids first (vocab.lookup(tokens))") from None
+        raise InputError(f"token ids must be whole numbers that fit int64, one list of them a "
+                         f"sequence ({' '.join(str(exc).split())})") from None
     if t.numel() and (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool):
         raise InputError(f"token ids must be integers, got {t.dtype}")
     return t.long()
@@ -75,6 +84,9 @@ def _as_list(seq) -> list[int]:
     if isinstance(seq, str):
         raise InputError("pad_sequences takes id sequences, got a string; map tokens to ids "
                          "first (vocab.lookup(tokens))")
+    if not hasattr(seq, "__iter__"):
+        raise InputError(f"pad_sequences takes a list of id sequences, got {seq!r} where a "
+                         "sequence goes")
     return list(seq)
 
 
@@ -138,6 +150,9 @@ def pad_sequences(seqs: Sequence, pad_id: int = _DEFAULT_PAD, batch_first: bool 
         raise InputError(f"unknown padding side {side!r}; choose one of {', '.join(_SIDES)}")
     if max_len is not None and max_len < 1:
         raise InputError(f"max_len must be >= 1 or None, got {max_len}")
+    if seqs is None or isinstance(seqs, str) or not hasattr(seqs, "__iter__"):
+        raise InputError(f"pad_sequences takes a list of id sequences, got "
+                         f"{type(seqs).__name__}")
     seqs = list(seqs)
     if seqs and all(isinstance(s, torch.Tensor) for s in seqs):
         if any(s.dim() != 1 for s in seqs):

@@ -29,6 +29,17 @@ def _role(role: str, token: str | None, known, where: str) -> str | None:
     raise InputError(f"{role} {token!r} is not {where}; add it there or pass {role}=None")
 
 
+def _check_tokens(tokens: Iterable, where: str) -> None:
+    """Refuse a token that is not a string (None, a number, a tensor): it would take an id
+    that no text can ever look up."""
+    bad = next((t for t in tokens if not isinstance(t, str)), _NONE)
+    if bad is not _NONE:
+        raise InputError(f"tokens must be strings, found {type(bad).__name__} {bad!r} in "
+                         f"{where}; tokenize the texts first (get_tokenizer(...).stream(texts))")
+
+
+_NONE = object()
+
 class Vocab:
     """An ordered token list (``itos``) with its inverse (``stoi``) and corpus counts (``freqs``).
 
@@ -49,7 +60,12 @@ class Vocab:
 
     def __init__(self, itos: Sequence[str], freqs: Sequence[int] | None = None,
                  unk_token: str | None = "<unk>", pad_token: str | None = "<pad>"):
+        if isinstance(itos, str) or not hasattr(itos, "__iter__"):
+            got = "one string" if isinstance(itos, str) else type(itos).__name__
+            raise InputError(f"itos must be a list of tokens, got {got}; pass a list, or build "
+                             "one from token lists: Vocab.build(token_lists)")
         self.itos = list(itos)
+        _check_tokens(self.itos, "itos")
         self.stoi = {t: i for i, t in enumerate(self.itos)}
         if len(self.stoi) != len(self.itos):
             dup = Counter(self.itos).most_common(1)[0][0]
@@ -98,6 +114,9 @@ class Vocab:
         specials = list(dict.fromkeys(specials))
         unk_token = _role("unk_token", unk_token, specials, f"among specials {specials}")
         pad_token = _role("pad_token", pad_token, specials, f"among specials {specials}")
+        if isinstance(token_lists, str) or not hasattr(token_lists, "__iter__"):
+            raise InputError(f"Vocab.build takes an iterable of token lists, got "
+                             f"{type(token_lists).__name__}")
         counter: Counter[str] = Counter()
         n_lists = 0
         for tokens in token_lists:
@@ -106,6 +125,7 @@ class Vocab:
                                  "first: Vocab.build(tok.stream(texts))")
             counter.update(tokens)  # C-level counting; dict order = first occurrence
             n_lists += 1
+        _check_tokens(counter, "the token lists")
         special_set = set(specials)
         # sorted() is stable, so equal counts keep first-occurrence order
         ranked = sorted(

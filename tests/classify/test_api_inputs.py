@@ -82,3 +82,19 @@ def test_batch_size_takes_integer_likes_as_configs_do(clf, pang_lee_split):
     assert clf.evaluate(texts, labels, batch_size=np.int32(3))["n"] == len(texts)
     with pytest.raises(InputError, match="batch_size"):  # even with nothing to score
         clf.predict([], batch_size=0)
+
+
+def test_texts_that_are_not_strings_get_the_fix_that_fits():
+    from dlcourse.classify.encoding import text_list
+    from dlcourse.errors import InputError
+
+    with pytest.raises(InputError, match=r"texts must be a list of strings, got int 5; pass "
+                                         r"\[text\]"):
+        text_list(5)  # it was TypeError: 'int' object is not iterable
+    long_tokens = [["a", "fine", "film"] * 20]
+    with pytest.raises(InputError, match=r"item 0 is list \['a', 'fine', .*\.\.\.; join each "
+                                         r"text's tokens into one string") as info:
+        text_list(long_tokens)  # token lists were told to "drop or fill the missing texts"
+    assert len(str(info.value)) < 150  # not the whole list
+    with pytest.raises(InputError, match=r"item 1 is NoneType None; drop or fill the missing"):
+        text_list(["a film", None])

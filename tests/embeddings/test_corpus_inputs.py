@@ -55,3 +55,12 @@ def test_a_callback_that_cannot_be_called_is_refused_before_training(estimator, 
                                             r"int 5"):
         estimator(**SMALL).fit([["a", "b"]] * 3, callback=5)
     assert "vocabulary" not in caplog.text  # before the corpus is read
+
+
+def test_evaluate_refuses_an_empty_list_and_a_number():
+    model = Word2Vec(**SMALL).fit([["king", "queen", "man", "woman"]] * 5)
+    with pytest.raises(InputError, match=r"data is an empty list; name a set or a file"):
+        model.evaluate([])  # it ran the default sets
+    with pytest.raises(InputError, match=r"data must be a set's name, a file or a list of "
+                                         r"them, got int 5"):
+        model.evaluate(5)  # it was TypeError: 'int' object is not iterable

@@ -78,6 +78,8 @@ def test_reads_stanford_glove_like_gensim(glove, glove_path):
     assert glove.similarity("the", "of") == pytest.approx(ref.similarity("the", "of"), abs=1e-6)
     words = ["the", "of", "and", "ö"]
     assert glove.doesnt_match(words) == ref.doesnt_match(words)
+    # gensim leaves out a word it does not know (with a warning): it was an error here
+    assert glove.doesnt_match(words + ["zzqx"]) == ref.doesnt_match(words + ["zzqx"])
 
 
 @pytest.mark.parametrize("binary", [False, True])

@@ -109,14 +109,18 @@ def text_list(texts, what: str = "texts") -> list[str]:
             string (the first is named with its position).
     """
     refuse_table(texts, what)
-    if texts is None or isinstance(texts, str):
-        raise InputError(f"{what} must be a list of strings, got "
-                         f"{'one string' if texts is not None else 'None'}; pass [text]")
+    if texts is None or isinstance(texts, str) or not hasattr(texts, "__iter__"):
+        got = ("one string" if isinstance(texts, str) else "None" if texts is None
+               else f"{type(texts).__name__} {texts!r}")
+        raise InputError(f"{what} must be a list of strings, got {got}; pass [text]")
     items = [plain(t) for t in texts]
     for i, text in enumerate(items):
         if not isinstance(text, str):
+            shown = repr(text) if len(repr(text)) <= 40 else repr(text)[:37] + "..."
+            fix = ("join each text's tokens into one string (' '.join(tokens))"
+                   if isinstance(text, list | tuple) else "drop or fill the missing texts")
             raise InputError(f"{what} must be strings, but item {i} is "
-                             f"{type(text).__name__} {text!r}; drop or fill the missing texts")
+                             f"{type(text).__name__} {shown}; {fix}")
     return items
 
 

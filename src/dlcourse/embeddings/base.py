@@ -55,8 +55,18 @@ class VectorEstimator(Estimator):
         from dlcourse.embeddings.evaluate import eval_set, evaluate_analogies, evaluate_similarity
 
         kv = self.wv
-        given = [data] if isinstance(data, str | os.PathLike) else list(data or [])
-        names = [str(d) for d in given] or ["wordsim353", "questions-words"]
+        if data is None:
+            names = ["wordsim353", "questions-words"]
+        elif isinstance(data, str | os.PathLike):
+            names = [str(data)]
+        elif hasattr(data, "__iter__"):
+            names = [str(d) for d in data]
+            if not names:  # it ran the default sets
+                raise InputError("data is an empty list; name a set or a file, or leave data "
+                                 "out for WordSim-353 and Google's analogies")
+        else:
+            raise InputError(f"data must be a set's name, a file or a list of them, got "
+                             f"{type(data).__name__} {data!r}")
         # every set checked before any work
         sets = [eval_set(name, encoding, "data") for name in names]
         scores = {}

@@ -9,6 +9,7 @@ gives them as dicts.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from dlcourse.errors import InputError
+
+log = logging.getLogger(__name__)
 
 
 def _p_value(r: float, n: int) -> float:
@@ -173,6 +176,24 @@ class GensimQueries:
         """The words nearest a vector (D,), by cosine."""
         return self.most_similar(positive=[np.asarray(vector)], topn=topn,
                                  restrict_vocab=restrict_vocab)
+
+    def doesnt_match(self, words: Sequence[str]) -> str:
+        """The word furthest from the mean of the others (lowest cosine to the group mean).
+        Words not in the vocabulary are left out with a warning on the log, as in gensim."""
+        words = list(words)
+        if len(words) < 2:
+            raise InputError("doesnt_match needs at least two words")
+        unknown = [w for w in words if w not in self]
+        if len(unknown) == len(words):
+            self.get_index(words[0])  # none known: the unknown word's own error, with hints
+        if unknown:
+            log.warning("doesnt_match: %s not in the vocabulary, left out",
+                        ", ".join(map(repr, unknown)))
+            words = [w for w in words if w not in unknown]
+        unit = self.get_normed_vectors()[[self.get_index(w) for w in words]]  # (n, D)
+        mean = unit.mean(axis=0)
+        mean /= max(float(np.linalg.norm(mean)), 1e-12)
+        return words[int(np.argmin(unit @ mean))]
 
     def closer_than(self, key1: str, key2: str) -> list[str]:
         """Every word closer to ``key1`` than ``key2`` is (``key1`` left out)."""

@@ -240,16 +240,6 @@ class KeyedVectors(GensimQueries):
         fn = self.most_similar if method == "3cosadd" else self.most_similar_cosmul
         return fn(positive=[b, c], negative=[a], topn=topn)
 
-    def doesnt_match(self, words: Sequence[str]) -> str:
-        """The word furthest from the mean of the others (lowest cosine to the group mean)."""
-        words = list(words)
-        if len(words) < 2:
-            raise InputError("doesnt_match needs at least two words")
-        unit = self.get_normed_vectors()[[self.get_index(w) for w in words]]  # (n, D)
-        mean = unit.mean(axis=0)
-        mean /= max(float(np.linalg.norm(mean)), 1e-12)
-        return words[int(np.argmin(unit @ mean))]
-
     def nearest_neighbors(self, words: Sequence[str], topn: int = 10, device: str = "cpu",
                           batch_size: int = 1024) -> list[list[tuple[str, float]]]:
         """Top-``topn`` cosine neighbours of each word (itself excluded) for a batch of words.

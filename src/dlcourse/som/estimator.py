@@ -28,6 +28,7 @@ from dlcourse.som.rules import SearchSpec, TrainSettings, TrainState, multi_proc
 from dlcourse.som.sklearn_api import (
     as_matrix,
     check_feature_names,
+    checked_weights,
     feature_names,
     plain_labels,
     saved_feature_names,
@@ -226,9 +227,7 @@ class SOM(Estimator, MiniSomNames):
             >>> SOM.from_weights(w, device="cpu").predict(w[0]).tolist()
             [[0, 0], [0, 1], [0, 2], [0, 3]]
         """
-        weights = np.asarray(weights, dtype=np.float64)
-        if weights.ndim != 3:
-            raise InputError(f"weights must be (m, n, d), got shape {weights.shape}")
+        weights = checked_weights(weights)
         som = cls(weights.shape[0], weights.shape[1], **params)
         som.validated_config()
         set_weights(som, weights)

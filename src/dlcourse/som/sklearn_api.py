@@ -81,7 +81,29 @@ def plain_labels(y: Any, n: int) -> list:
                          "label per row") from None
     if labels.ndim != 1 or len(labels) != n:
         raise InputError(f"y has shape {labels.shape} for {n} rows of X; pass one label per row")
-    return [v.item() if isinstance(v, np.generic) else v for v in labels]
+    values = [v.item() if isinstance(v, np.generic) else v for v in labels]
+    missing = next((i for i, v in enumerate(values)
+                    if v is None or (isinstance(v, float) and v != v)), None)  # NaN != NaN
+    if missing is not None:  # a unit's label None read as "won no sample"
+        raise InputError(f"y[{missing}] is missing ({values[missing]!r}); drop that row of X "
+                         "and y or fill its label")
+    return values
+
+
+def checked_weights(weights: Any) -> np.ndarray:
+    """``weights`` as a float64 (m, n, d) array of finite numbers, else InputError (NaN
+    weights made the queries blame the data)."""
+    try:
+        weights = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"weights must be numbers, an (m, n, d) array; got "
+                         f"{np.asarray(weights).dtype} values") from None
+    if weights.ndim != 3:
+        raise InputError(f"weights must be (m, n, d), got shape {weights.shape}")
+    if not np.isfinite(weights).all():
+        raise InputError(f"weights hold {int((~np.isfinite(weights)).sum())} values that are "
+                         "NaN or infinite; a map's weights are finite numbers")
+    return weights
 
 
 def set_weights(som: Any, weights: np.ndarray) -> None:

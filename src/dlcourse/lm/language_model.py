@@ -151,10 +151,10 @@ class LanguageModel(EmbeddingVectors, Estimator):
         # streams set that the splits cannot hold (a typo, or a tiny text)
         tokens = {split: getattr(corpus, split).numel() for split in ("train", "valid", "test")}
         c, note = auto_eval_streams(c, tokens)
-        if note is not None:
-            log.warning("note: %s", note)
         check_streams(c, {split: tokens[split] for split in ("train", "valid")},
                       repr(corpus.name))
+        if note is not None:  # after the refusal of streams set, which would come alone
+            log.warning("note: %s", note)
         seed_everything(c.seed, deterministic=c.deterministic)
         device = rank_device(c.device)
         itos = list(corpus.itos)
@@ -236,6 +236,10 @@ class LanguageModel(EmbeddingVectors, Estimator):
                 of the vocabulary.
         """
         self.check_is_fitted()
+        if getattr(ids, "ndim", 1) > 1:  # rows of a batch were read as one stream
+            raise InputError(f"perplexity takes one (N,) id stream, got shape "
+                             f"{tuple(ids.shape)}; pass ids.reshape(-1) if the rows are one "
+                             "text in order")
         ids = torch.from_numpy(token_ids(
             ids, len(self.itos_), "encode the text with LanguageModel.encode", taker="perplexity",
             text_fix="encode it first: lm.perplexity(lm.encode(text))"))
@@ -294,6 +298,10 @@ class LanguageModel(EmbeddingVectors, Estimator):
         self.check_is_fitted()
         if isinstance(lines, str):  # not a list of one-character lines
             lines = [lines]
+        lines = list(lines) if hasattr(lines, "__iter__") else lines
+        if not isinstance(lines, list) or any(not isinstance(x, str) for x in lines):
+            raise InputError(f"encode takes a text or a list of texts, got "
+                             f"{type(lines).__name__} {lines!r:.60}")
         stoi = {w: i for i, w in enumerate(self.itos_)}
         unk, eos = stoi[UNK], stoi[EOS]
         ids: list[int] = []

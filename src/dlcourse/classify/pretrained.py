@@ -14,7 +14,7 @@ import numpy as np
 
 from dlcourse.classify.config import FIT_WORD2VEC, MINILM_WORDS, PRETRAINED_NAMES
 from dlcourse.engine.interrupt import simulated_interrupt_paused
-from dlcourse.errors import DlcourseError, TrainingInterrupted
+from dlcourse.errors import DlcourseError, InputError, TrainingInterrupted
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def load_vectors(source) -> tuple[list[str], np.ndarray]:
         ``(words, vectors)`` with vectors a float32 ``(len(words), dim)`` array.
 
     Raises:
-        DlcourseError: the file does not exist or is not a vector file.
+        InputError: the file does not exist or is not a vector file.
     """
     if hasattr(source, "index_to_key") and hasattr(source, "vectors"):
         return list(source.index_to_key), np.asarray(source.vectors, dtype=np.float32)
@@ -173,7 +173,7 @@ def check_pretrained(pretrained) -> None:
     header or a file's first 64 KB, no vectors).
 
     Raises:
-        DlcourseError: naming the source and what to pass instead.
+        InputError: naming the source and what to pass instead.
     """
     for src in sources(pretrained):
         if src is None or not isinstance(src, str | Path) or src in (*DERIVED,
@@ -200,19 +200,19 @@ def _check_vectors_model(path: Path) -> None:
 
     file = model_path(path)
     if not file.is_file():
-        raise DlcourseError(f"pretrained vectors {path} holds no {file.name}; {_WANTED}")
+        raise InputError(f"pretrained vectors {path} holds no {file.name}; {_WANTED}")
     try:
         manifest = read_manifest(file)
     except DlcourseError as exc:  # a foreign or damaged file: its reason, and what to pass
-        raise DlcourseError(f"pretrained vectors {path}: {str(exc).split(';')[0]}; "
+        raise InputError(f"pretrained vectors {path}: {str(exc).split(';')[0]}; "
                             f"{_WANTED}") from None
     lesson = manifest.get("lesson")
     if manifest.get("kind") == "checkpoint":
-        raise DlcourseError(f"pretrained vectors {path} is a training checkpoint, not the "
+        raise InputError(f"pretrained vectors {path} is a training checkpoint, not the "
                             f"trained vectors; pass the run's folder {file.parent}")
     if lesson != LESSON:
         hint = " (`dlcourse lm export` writes its vectors to a file)" if lesson == "lm" else ""
-        raise DlcourseError(f"pretrained vectors {path} holds {a_quoted(lesson)} model, not "
+        raise InputError(f"pretrained vectors {path} holds {a_quoted(lesson)} model, not "
                             f"word vectors{hint}; {_WANTED}")
 
 
@@ -222,31 +222,31 @@ def _check_vectors_file(path: Path) -> None:
     from dlcourse.embeddings.vector_files import sniff_format
 
     if path.suffix == ".pt":
-        raise DlcourseError(f"pretrained vectors {path} is a checkpoint of an older dlcourse, "
+        raise InputError(f"pretrained vectors {path} is a checkpoint of an older dlcourse, "
                             f"which is no longer read; {_WANTED}")
     try:
         fmt = sniff_format(path)
     except DlcourseError as exc:  # binary data without a header
-        raise DlcourseError(f"pretrained vectors {exc}; {_WANTED}") from None
+        raise InputError(f"pretrained vectors {exc}; {_WANTED}") from None
     with open(path, "rb") as f:
         head = f.read(1 << 16)
     if fmt == "word2vec-binary":  # a header, then at least a word, a space and D floats each
         header = re.match(rb"\s*(\d+)\s+(\d+)\s*\r?\n", head)
         n, dim = int(header.group(1)), int(header.group(2))
         if path.stat().st_size < header.end() + n * (4 * dim + 2):
-            raise DlcourseError(f"pretrained vectors {path}: its header announces {n} vectors of "
+            raise InputError(f"pretrained vectors {path}: its header announces {n} vectors of "
                                 f"{dim} numbers, but the file is too short for them (truncated, "
                                 f"or not a word2vec file); {_WANTED}")
     elif fmt == "glove":  # the reader takes the width from the first line: a word and numbers
         lines = (x.rstrip(b" \r").split(b" ") for x in head.splitlines())
         first = next((fields for fields in lines if len(fields) >= 2), None)
         if not head.strip():
-            raise DlcourseError(f"pretrained vectors {path} is empty; {_WANTED}")
+            raise InputError(f"pretrained vectors {path} is empty; {_WANTED}")
         if first is None or not _numbers(first[1:]):
             shown = ("no line holds a word and numbers" if first is None else "its first line "
                      f"{b' '.join(first)[:40].decode('utf-8', 'replace')!r} is not a word and "
                      "numbers")
-            raise DlcourseError(f"pretrained vectors {path} is not a word-vector file: {shown}; "
+            raise InputError(f"pretrained vectors {path} is not a word-vector file: {shown}; "
                                 f"{_WANTED}")
 
 

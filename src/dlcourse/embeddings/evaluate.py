@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcourse.embeddings.vectors import ANALOGY_METHODS, KeyedVectors
-from dlcourse.errors import DlcourseError, InputError, MissingFileError
+from dlcourse.errors import InputError, MissingFileError
 from dlcourse.text.reading import read_text_lines
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def eval_set(value: str, encoding: str = "utf-8", what: str = "DATA") -> tuple[P
             ``Word2Vec.evaluate`` calls it.
 
     Raises:
-        DlcourseError: neither a name nor a readable text file (missing, empty, binary,
+        InputError: neither a name nor a readable text file (missing, empty, binary,
             undecodable: naming the line), or the name of a set of vectors.
     """
     from dlcourse.embeddings import named_sets
@@ -75,22 +75,22 @@ def eval_set(value: str, encoding: str = "utf-8", what: str = "DATA") -> tuple[P
     sets = ", ".join(named_sets.names("similarity", "analogies"))
     kind = named_sets.kind_of(value)
     if kind == "vectors":
-        raise DlcourseError(f"{what} {value!r} is a set of word vectors, not an evaluation set "
+        raise InputError(f"{what} {value!r} is a set of word vectors, not an evaluation set "
                             f"({sets})")
     if kind is not None:
         return named_sets.set_file(named_sets.named(value, kind)), kind
     if not str(value).strip():  # Path("") is ".", the working folder
-        raise DlcourseError(f"{what} is empty; give an evaluation set ({sets}) or a file of "
+        raise InputError(f"{what} is empty; give an evaluation set ({sets}) or a file of "
                             "word pairs or analogies")
     path = Path(value)
     if not path.exists():
-        raise DlcourseError(f"{what} {value!r} is neither an evaluation set ({sets}) nor an "
+        raise MissingFileError(f"{what} {value!r} is neither an evaluation set ({sets}) nor an "
                             "existing file")
     check_text_file(path, encoding, what)
     for line in read_text_lines(path, encoding):
         if line.strip() and not line.startswith("#"):
             return path, "analogies" if line.lstrip().startswith(":") else "similarity"
-    raise DlcourseError(f"{what} {path} holds only comments; give word pairs or analogies")
+    raise InputError(f"{what} {path} holds only comments; give word pairs or analogies")
 
 
 def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
@@ -114,7 +114,7 @@ def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
     Raises:
         MissingFileError: no such file (a FileNotFoundError too).
         InputError: the name of a set of another kind (analogies, vectors).
-        DlcourseError: a malformed line (naming it), fewer than 2 pairs in the vocabulary.
+        InputError: a malformed line (naming it), fewer than 2 pairs in the vocabulary.
     """
     from dlcourse.embeddings import named_sets
 
@@ -132,10 +132,10 @@ def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
         try:
             a, b, score = parts[0], parts[1], float(parts[2])
         except (IndexError, ValueError):
-            raise DlcourseError(f"{path}:{lineno}: expected 'word1{delimiter!r}word2"
+            raise InputError(f"{path}:{lineno}: expected 'word1{delimiter!r}word2"
                                 f"{delimiter!r}score', got {_shown(line)}") from None
         if not math.isfinite(score):  # float() reads "nan" and "inf"; no correlation can
-            raise DlcourseError(f"{path}:{lineno}: the score {parts[2].strip()!r} is not a "
+            raise InputError(f"{path}:{lineno}: the score {parts[2].strip()!r} is not a "
                                 "finite number; fix or remove the line")
         if case_insensitive:
             a, b = a.lower(), b.lower()
@@ -146,7 +146,7 @@ def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
         predicted.append(float(unit[table[a]] @ unit[table[b]]))
     if len(gold) < 2:
         cut = restrict_vocab is not None and restrict_vocab < len(kv)
-        raise DlcourseError(f"fewer than 2 pairs of {path.name} are in the vocabulary "
+        raise InputError(f"fewer than 2 pairs of {path.name} are in the vocabulary "
                             f"({oov} out of vocabulary" + (
                                 f" among the first {restrict_vocab} words); look further "
                                 "(--restrict-vocab) or train on a larger corpus" if cut else
@@ -184,7 +184,7 @@ def read_analogies(path: str | Path, encoding: str = "utf-8"
             continue
         words = line.split()
         if len(words) != 4 or not sections:
-            raise DlcourseError(f"{path}:{lineno}: expected ': section' or four words "
+            raise InputError(f"{path}:{lineno}: expected ': section' or four words "
                                 f"'a b c d', got {_shown(line)}")
         sections[-1][1].append(tuple(words))
     return sections
@@ -216,7 +216,7 @@ def evaluate_analogies(kv: KeyedVectors, path: str | Path | None = None,
     Raises:
         ValueError: an unknown method, the name of a set of another kind.
         MissingFileError: no such file (a FileNotFoundError too).
-        DlcourseError: a malformed line (naming it).
+        InputError: a malformed line (naming it).
     """
     if method not in ANALOGY_METHODS:
         raise InputError(f"unknown analogy method {method!r}; choose one of "

@@ -5,7 +5,7 @@ The word2vec text format is a ``V D`` header line, then one ``word x1 ... xD`` l
 GloVe's is the same without the header; the binary format (word2vec.c, gensim) follows the
 header with ``word<space>`` and D little-endian float32 values per word. Text files are read
 through :func:`dlcourse.text.read_text_lines` (an undecodable byte is an error naming the file
-and line); every damaged file is one :class:`~dlcourse.errors.DlcourseError` naming the fix.
+and line); every damaged file is one :class:`~dlcourse.errors.InputError` naming the fix.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dlcourse.errors import DlcourseError, InputError, MissingFileError
+from dlcourse.errors import InputError, MissingFileError
 
 if TYPE_CHECKING:
     from dlcourse.embeddings.vectors import KeyedVectors
@@ -79,23 +79,26 @@ def sniff_format(path: str | Path) -> str:
     looked at.
 
     Raises:
-        DlcourseError: binary data without a header (no vectors file of any kind).
+        InputError: binary data without a header (no vectors file of any kind).
     """
     with open(path, "rb") as f:
         head = f.read(1 << 16)
     match = _HEADER.match(head)
     if not match:
         if b"\x00" in head:  # binary data with no header: no vectors file of any kind
-            raise DlcourseError(f"{path} is binary data without a 'V D' header line, not a "
+            raise InputError(f"{path} is binary data without a 'V D' header line, not a "
                                 "word2vec or GloVe vectors file")
         return "glove"
     dim = int(match.group(2))
     line = head[match.end():].split(b"\n", 1)[0].rstrip(b"\r ")
     fields = line.split(b" ")
-    numbers = fields[-dim:] if dim and len(fields) >= dim + 1 else fields[1:]
-    try:  # a text line of a word and numbers, even too few of them (the reader says so)
-        if numbers and b"\x00" not in line:
-            [float(x) for x in numbers]
+    if b"\x00" in line:
+        return "word2vec-binary"
+    if dim and len(fields) >= dim + 1:  # raw float bytes hold a space 1 time in 256, not D times
+        return "word2vec"  # text, numbers or not (the reader names a bad value's line)
+    try:  # a text line of a word and too few numbers (the reader says so)
+        if len(fields) > 1:
+            [float(x) for x in fields[1:]]
             return "word2vec"
     except ValueError:
         pass
@@ -127,7 +130,7 @@ def read_text_vectors(path: str | Path, header: bool, encoding: str = "utf-8",
     The word is everything before the last D fields (GloVe 840B has words with spaces).
 
     Raises:
-        DlcourseError: no header where one is expected, a short or non-numeric line (naming
+        InputError: no header where one is expected, a short or non-numeric line (naming
             the file and line), an undecodable byte, or no vectors at all.
     """
     from dlcourse.text.reading import read_text_lines
@@ -143,7 +146,7 @@ def read_text_vectors(path: str | Path, header: bool, encoding: str = "utf-8",
         try:
             n, dim = int(top[0]), int(top[1])
         except (ValueError, IndexError):
-            raise DlcourseError(f"{path} has no 'V D' header line; for a GloVe file use "
+            raise InputError(f"{path} has no 'V D' header line; for a GloVe file use "
                                 "no_header=True (CLI: export --format glove)") from None
         limit = n if limit is None else min(limit, n)
         first = 2
@@ -157,18 +160,18 @@ def read_text_vectors(path: str | Path, header: bool, encoding: str = "utf-8",
             dim = len(parts) - 1
         if len(parts) < dim + 1:
             said = " (the header's D)" if header else ""
-            raise DlcourseError(f"{path}:{lineno}: expected a word and {dim} numbers{said}, got "
+            raise InputError(f"{path}:{lineno}: expected a word and {dim} numbers{said}, got "
                                 f"{len(parts)} fields; is the file truncated?")
         words.append(" ".join(parts[:-dim]))
         try:
             rows.append(np.asarray(parts[-dim:], dtype=np.float32))
         except ValueError:
-            raise DlcourseError(f"{path}:{lineno}: the {dim} values after the word are not all "
+            raise InputError(f"{path}:{lineno}: the {dim} values after the word are not all "
                                 "numbers; is this a word-vector file?") from None
     if not rows:
-        raise DlcourseError(f"{path} holds no vectors; give a word2vec or GloVe file")
+        raise InputError(f"{path} holds no vectors; give a word2vec or GloVe file")
     if header and len(words) < limit:
-        raise DlcourseError(f"{path}: its header announces {limit} vectors but it holds "
+        raise InputError(f"{path}: its header announces {limit} vectors but it holds "
                             f"{len(words)}; is the file truncated?")
     return words, np.stack(rows)
 
@@ -178,13 +181,13 @@ def read_binary_vectors(path: str | Path, encoding: str = "utf-8", errors: str =
     """Words and (V, D) float32 vectors of a word2vec binary file.
 
     Raises:
-        DlcourseError: no header, a file that ends inside a vector, or an undecodable word.
+        InputError: no header, a file that ends inside a vector, or an undecodable word.
     """
     path = Path(path)
     data = path.read_bytes()
     match = _HEADER.match(data)
     if not match:
-        raise DlcourseError(f"{path} has no 'V D' header line, so it is no word2vec binary file")
+        raise InputError(f"{path} has no 'V D' header line, so it is no word2vec binary file")
     n, dim = int(match.group(1)), int(match.group(2))
     n = n if limit is None else min(n, limit)
     pos = match.end()
@@ -194,12 +197,12 @@ def read_binary_vectors(path: str | Path, encoding: str = "utf-8", errors: str =
     for i in range(n):
         space = data.find(b" ", pos)
         if space < 0 or space + 1 + nbytes > len(data):
-            raise DlcourseError(f"{path} ends inside vector {i + 1} of {n}; the file is "
+            raise InputError(f"{path} ends inside vector {i + 1} of {n}; the file is "
                                 "truncated: write or download it again")
         try:
             words.append(data[pos:space].lstrip(b"\n").decode(encoding, errors=errors))
         except UnicodeDecodeError:
-            raise DlcourseError(f"{path}: word {i + 1} (byte offset {pos}) is not valid "
+            raise InputError(f"{path}: word {i + 1} (byte offset {pos}) is not valid "
                                 f"{encoding}; pass the file's encoding (--encoding)") from None
         vectors[i] = np.frombuffer(data, dtype="<f4", count=dim, offset=space + 1)
         pos = space + 1 + nbytes
@@ -219,7 +222,7 @@ def load_vectors(path: str | os.PathLike, encoding: str = "utf-8") -> KeyedVecto
     Raises:
         MissingFileError: nothing at ``path`` (a FileNotFoundError too).
         InputError: the name of an evaluation set.
-        DlcourseError: a damaged file, an older dlcourse's ``model.pt``, an undecodable byte.
+        InputError: a damaged file, an older dlcourse's ``model.pt``, an undecodable byte.
     """
     from dlcourse.embeddings import named_sets
     from dlcourse.embeddings.vectors import KeyedVectors  # no cycle at import time
@@ -237,7 +240,7 @@ def load_vectors(path: str | os.PathLike, encoding: str = "utf-8") -> KeyedVecto
                                 "train`, a word2vec/GloVe file or a registered set ("
                                 f"{', '.join(named_sets.names('vectors'))})")
     if path.suffix == ".pt":
-        raise DlcourseError(f"{path} is a torch checkpoint (an lm run's best.pt, or an older "
+        raise InputError(f"{path} is a torch checkpoint (an lm run's best.pt, or an older "
                             "dlcourse's model), not word vectors: export an lm run's with "
                             "`dlcourse lm export RUN --to vectors.txt`, or give a folder from "
                             "`dlcourse embed train`")

@@ -179,7 +179,7 @@ def checkpoint_manifest(out_dir: str | os.PathLike, lesson: str) -> dict[str, An
         elif (out_dir / CHECKPOINT_FILES[0]).exists():  # the torch lessons' checkpoint
             raise DlcourseError(f"cannot resume {out_dir}: it holds another lesson's run "
                                 f"({CHECKPOINT_FILES[0]}), " + other)
-        raise DlcourseError(f"nothing to resume: {path} does not exist; run without --resume")
+        raise MissingFileError(f"nothing to resume: {path} does not exist; run without --resume")
     manifest = read_manifest(path)
     if manifest.get("lesson") != lesson or manifest.get("kind") != "checkpoint":
         raise DlcourseError(f"cannot resume {out_dir}: it holds "

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse.errors import DlcourseError, InputError
+from dlcourse.errors import DlcourseError, InputError, MissingFileError
 from dlcourse.som.table_files import read_frame
 
 SKLEARN_SETS = ("iris", "wine", "digits", "breast_cancer")
@@ -82,12 +82,12 @@ def check_source(spec: str, what: str = "DATA") -> str:
     names it in the messages (the argument or option).
 
     Raises:
-        DlcourseError: one line naming the problem and what DATA may be.
+        InputError: one line naming the problem and what DATA may be.
     """
     if spec.startswith("sklearn:"):
         name = spec.split(":", 1)[1]
         if name not in SKLEARN_SETS:
-            raise DlcourseError(f"unknown data set {spec}; choose one of "
+            raise InputError(f"unknown data set {spec}; choose one of "
                                 + ", ".join(f"sklearn:{n}" for n in SKLEARN_SETS))
         return spec
     named = _named_set(spec)
@@ -97,17 +97,17 @@ def check_source(spec: str, what: str = "DATA") -> str:
     kinds = ("a .csv, .tsv, .txt, .jsonl, .parquet or .npy file, sklearn:NAME "
              f"({', '.join(SKLEARN_SETS)}) or {' or '.join(IMAGE_SETS)}")
     if not spec.strip():  # Path("") is the working directory
-        raise DlcourseError(f"{what} is an empty string; pass {kinds}")
+        raise InputError(f"{what} is an empty string; pass {kinds}")
     if not path.exists():
-        raise DlcourseError(f"{what} {spec!r} not found; pass {kinds}")
+        raise MissingFileError(f"{what} {spec!r} not found; pass {kinds}")
     if path.is_dir():
-        raise DlcourseError(f"{what} {spec} is a directory; pass {kinds}")
+        raise InputError(f"{what} {spec} is a directory; pass {kinds}")
     if not os.access(path, os.R_OK):
-        raise DlcourseError(f"{what} {spec} is not readable (permission denied)")
+        raise InputError(f"{what} {spec} is not readable (permission denied)")
     if _table_format(path) is None:
-        raise DlcourseError(f"cannot read {path}: pass {kinds}")
+        raise InputError(f"cannot read {path}: pass {kinds}")
     if path.stat().st_size == 0:
-        raise DlcourseError(f"{what} {spec} is empty")
+        raise InputError(f"{what} {spec} is empty")
     return spec
 
 
@@ -121,22 +121,22 @@ def load_table(spec: str, label_column: str | None = None, limit: int | None = N
     a seeded random subset of that many rows.
 
     Raises:
-        DlcourseError: naming the problem (missing or empty file, a column that is not there,
+        InputError: naming the problem (missing or empty file, a column that is not there,
             a missing or infinite value with its row and column) and the fix.
     """
     spec = check_source(spec)
     if limit is not None and limit < 1:
-        raise DlcourseError(f"limit must be >= 1, got {limit}")
+        raise InputError(f"limit must be >= 1, got {limit}")
     if spec.startswith("sklearn:") or spec in IMAGE_SETS:
         if label_column is not None and require_label:
-            raise DlcourseError(f"{spec} has its labels already; --label-col names a column "
+            raise InputError(f"{spec} has its labels already; --label-col names a column "
                                 "of a table file")
         table = _sklearn(spec.split(":", 1)[1]) if spec.startswith("sklearn:") else _images(spec)
     else:
         path = Path(spec).expanduser()
         if _table_format(path) == "npy":
             if label_column is not None and require_label:
-                raise DlcourseError(f"{path} is a matrix without column names; --label-col "
+                raise InputError(f"{path} is a matrix without column names; --label-col "
                                     "names a column of a table file")
             table = _npy(path)
         else:
@@ -178,13 +178,13 @@ def _npy(path: Path) -> Table:
         X = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DlcourseError(f"cannot read {path}: {reason}; save a plain numeric array with "
+        raise InputError(f"cannot read {path}: {reason}; save a plain numeric array with "
                             "numpy.save") from None
     if X.ndim != 2 or X.dtype.kind not in "fiub":
-        raise DlcourseError(f"{path} holds a {X.dtype} array of shape {X.shape}; "
+        raise InputError(f"{path} holds a {X.dtype} array of shape {X.shape}; "
                             "save a 2-D numeric (samples, features) array")
     if X.shape[0] == 0 or X.shape[1] == 0:
-        raise DlcourseError(f"{path} holds an empty {X.shape} array; save at least one sample "
+        raise InputError(f"{path} holds an empty {X.shape} array; save at least one sample "
                             "and one feature")
     names = [f"x{i}" for i in range(X.shape[1])]
     _check_finite(X if X.dtype.kind == "f" else X.astype(np.float64), names, path)
@@ -200,7 +200,7 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
     notes = list(frame.attrs.get("notes", []))
     guessed = False  # the labels are the one text column, which nobody named
     if frame.empty:  # before the columns are judged: those of a header alone have no type
-        raise DlcourseError(f"{path} has a header but no data rows")
+        raise InputError(f"{path} has a header but no data rows")
     absent = label_column is not None and label_column not in columns
     if absent and not require_label:
         text = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
@@ -211,12 +211,12 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
             label_column = text[0]  # no header: its one text column is the label, as in train
             guessed = True
         elif text:
-            raise DlcourseError(f"{path}: column {text[0]!r} is not numeric and the map's labels "
+            raise InputError(f"{path}: column {text[0]!r} is not numeric and the map's labels "
                                 f"are in {label_column!r}; drop it or name it {label_column}")
         else:
             label_column = ""  # no labels, and no guessing either
     elif absent:
-        raise DlcourseError(f"{path} has no column {label_column!r}; columns: "
+        raise InputError(f"{path} has no column {label_column!r}; columns: "
                             f"{', '.join(columns)}")
     text = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if label_column == "":
@@ -233,10 +233,10 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
             fix = f"drop it (the map's labels are in {label_column!r})"
         else:
             fix = "drop it (the map was trained without labels)"
-        raise DlcourseError(f"{path}: column {others[0]!r} is not numeric; {fix}")
+        raise InputError(f"{path}: column {others[0]!r} is not numeric; {fix}")
     features = [c for c in columns if c != label_column]
     if not features:
-        raise DlcourseError(f"{path} has no numeric feature columns" + (
+        raise InputError(f"{path} has no numeric feature columns" + (
             "; it reads as one column: no separator (, tab ; | or spaces) splits every line "
             "into the same number of fields" if len(columns) == 1 else ""))
     X = frame[features].to_numpy(dtype=np.float64)
@@ -244,7 +244,7 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
     labels = frame[label_column].to_numpy() if label_column else None
     if labels is not None and pd.isna(labels).any():
         row = int(np.argwhere(pd.isna(labels))[0][0])
-        raise DlcourseError(f"{path}: missing label in data row {row + 1} (column "
+        raise InputError(f"{path}: missing label in data row {row + 1} (column "
                             f"{label_column!r}); fill or drop it")
     if guessed:
         notes.append(f"{path.name}: column {label_column!r}, its one text column, holds the "
@@ -259,7 +259,7 @@ def _check_finite(X: np.ndarray, names: list[str], path: Path) -> None:
     if bad.any():
         row, col = (int(v) for v in np.argwhere(bad)[0])
         kind = "missing" if np.isnan(X[row, col]) else "infinite"
-        raise DlcourseError(f"{path}: {kind} value in data row {row + 1}, column "
+        raise InputError(f"{path}: {kind} value in data row {row + 1}, column "
                             f"{names[col]!r}; fill or drop it")
 
 
@@ -270,16 +270,16 @@ def model_inputs(table: Table, metadata: dict[str, Any], n_features: int,
     ``what`` names the data in the messages (``--data`` for ``som plot``).
 
     Raises:
-        DlcourseError: another number of features, or other column names.
+        InputError: another number of features, or other column names.
     """
     X = table.X
     if X.shape[1] != n_features:
-        raise DlcourseError(f"{what} {table.name} has {X.shape[1]} features but the map was "
+        raise InputError(f"{what} {table.name} has {X.shape[1]} features but the map was "
                             f"trained on {n_features}; pass data with the training columns")
     names = metadata.get("feature_names")
     if table.named and metadata.get("named_features") and names and names != table.feature_names:
         i = next(i for i, (a, b) in enumerate(zip(names, table.feature_names)) if a != b)
-        raise DlcourseError(f"{what} {table.name}: column {i + 1} is {table.feature_names[i]!r} "
+        raise InputError(f"{what} {table.name}: column {i + 1} is {table.feature_names[i]!r} "
                             f"where the map was trained on {names[i]!r}; pass the training "
                             "columns in their order")
     return X
@@ -354,13 +354,13 @@ class Standardizer:
         columns in the errors (default: their numbers).
 
         Raises:
-            DlcourseError: a column whose values are too large to centre in float64.
+            InputError: a column whose values are too large to centre in float64.
         """
         peak = np.abs(X).max(axis=0, initial=0.0).astype(np.float64)  # (d,) largest |value|
         if (peak > MAX_STANDARDIZED).any():
             j = int(np.argmax(peak))
             column = repr(names[j]) if names is not None else str(j + 1)
-            raise DlcourseError(f"column {column} holds values up to {peak[j]:.3g}, too large "
+            raise InputError(f"column {column} holds values up to {peak[j]:.3g}, too large "
                                 "to standardise in float64; rescale it (e.g. to other units)")
         with np.errstate(over="ignore", invalid="ignore"):  # big columns are redone below
             self.mean_ = X.mean(axis=0, dtype=np.float64)
@@ -382,7 +382,7 @@ class Standardizer:
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Standardise ``X`` (N, d) with the learned statistics."""
         if X.shape[1] != len(self.mean_):
-            raise DlcourseError(f"data has {X.shape[1]} features but the scaler was fitted on "
+            raise InputError(f"data has {X.shape[1]} features but the scaler was fitted on "
                                 f"{len(self.mean_)}; pass data with the training columns")
         return (X - self.mean_) / self.scale_
 

@@ -11,7 +11,7 @@ never silently replaced; binary files and unknown encodings are refused before a
 >>> list(read_text_lines(path))
 Traceback (most recent call last):
 ...
-dlcourse.errors.DlcourseError: .../corpus.txt:1: byte 0xe9 is not valid utf-8; pass the file's ...
+dlcourse.errors.InputError: .../corpus.txt:1: byte 0xe9 is not valid utf-8; pass the file's ...
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from dlcourse.errors import DlcourseError, InputError
+from dlcourse.errors import InputError, MissingFileError
 from dlcourse.text.formats import is_table
 
 __all__ = [
@@ -43,7 +43,7 @@ def check_encoding(encoding: str) -> str:
     """The codec's canonical name (``"UTF8"`` -> ``"utf-8"``); an unknown name is an error.
 
     Raises:
-        DlcourseError: the name is not a Python text codec; the message suggests common ones.
+        InputError: the name is not a Python text codec; the message suggests common ones.
 
     >>> check_encoding("Latin-1"), check_encoding("utf8")
     ('iso8859-1', 'utf-8')
@@ -51,10 +51,10 @@ def check_encoding(encoding: str) -> str:
     try:
         info = codecs.lookup(encoding)
     except (LookupError, TypeError):
-        raise DlcourseError(f"unknown encoding {encoding!r}; use a text encoding name such as "
+        raise InputError(f"unknown encoding {encoding!r}; use a text encoding name such as "
                             "utf-8, latin-1, cp1252 or utf-16") from None
     if not getattr(info, "_is_text_encoding", True):  # base64, zlib ... are codecs too
-        raise DlcourseError(f"encoding {encoding!r} is not a text encoding; use one such as "
+        raise InputError(f"encoding {encoding!r} is not a text encoding; use one such as "
                             "utf-8, latin-1, cp1252 or utf-16")
     return info.name
 
@@ -75,8 +75,8 @@ def _wide(codec: str) -> bool:
     return codec.startswith(("utf-16", "utf-32"))
 
 
-def _decode_error(path: Path, encoding: str, codec: str, line: int, byte: int) -> DlcourseError:
-    return DlcourseError(f"{path}:{line}: byte 0x{byte:02x} is not valid {encoding}; "
+def _decode_error(path: Path, encoding: str, codec: str, line: int, byte: int) -> InputError:
+    return InputError(f"{path}:{line}: byte 0x{byte:02x} is not valid {encoding}; "
                          f"{_fix_hint(encoding, codec)}")
 
 
@@ -95,7 +95,7 @@ def _scan(path: Path, encoding: str, codec: str) -> None:
                 raise _decode_error(path, encoding, codec, line + before.count("\n"),
                                     e.object[e.start]) from None
             except UnicodeError as e:  # e.g. UTF-16 without its byte-order mark
-                raise DlcourseError(f"{path} does not read as {encoding}: {e}") from None
+                raise InputError(f"{path} does not read as {encoding}: {e}") from None
             line += text.count("\n")
             if not chunk:
                 return
@@ -119,28 +119,28 @@ def check_text_file(path: str | os.PathLike, encoding: str = "utf-8",
         the path, as a ``Path``.
 
     Raises:
-        DlcourseError: one line naming the file (and line) and the fix.
+        InputError: one line naming the file (and line) and the fix.
     """
     if not str(path).strip():  # Path("") is ".", the working folder
-        raise DlcourseError(f"{what} is empty; give a text file")
+        raise InputError(f"{what} is empty; give a text file")
     path = Path(path)
     codec = check_encoding(encoding)
     if not path.exists():
-        raise DlcourseError(f"{what} {path} does not exist")
+        raise MissingFileError(f"{what} {path} does not exist")
     if path.is_dir():
-        raise DlcourseError(f"{what} {path} is a directory; give a text file")
+        raise InputError(f"{what} {path} is a directory; give a text file")
     try:
         with open(path, "rb") as f:
             head = f.read(_SNIFF)
     except PermissionError:
-        raise DlcourseError(f"{what} {path} is not readable (permission denied)") from None
+        raise InputError(f"{what} {path} is not readable (permission denied)") from None
     if not head.strip():
         give = ("a table with a header row, then one text a row" if is_table(path)
                 else "a file with one text a line")
-        raise DlcourseError(f"{what} {path} is empty; give {give}")
+        raise InputError(f"{what} {path} is empty; give {give}")
     nul = -1 if _wide(codec) else head.find(b"\x00")
     if nul >= 0:
-        raise DlcourseError(f"{what} {path} looks binary (a NUL byte at offset {nul}), not "
+        raise InputError(f"{what} {path} looks binary (a NUL byte at offset {nul}), not "
                             "text; give a text file")
     if decode:
         _scan(path, encoding, codec)
@@ -152,7 +152,7 @@ def decode_text(raw: bytes, path: str | os.PathLike, encoding: str = "utf-8",
     """Bytes of ``path`` as text, a UTF-8 byte-order mark dropped; errors name the line.
 
     Raises:
-        DlcourseError: an unknown encoding, or a byte that does not decode (with ``strict``).
+        InputError: an unknown encoding, or a byte that does not decode (with ``strict``).
     """
     codec = check_encoding(encoding)
     _check_errors(errors)
@@ -163,7 +163,7 @@ def decode_text(raw: bytes, path: str | os.PathLike, encoding: str = "utf-8",
         raise _decode_error(Path(path), encoding, codec, before.count("\n") + 1,
                             raw[e.start]) from None
     except UnicodeError as e:  # e.g. UTF-16 without its byte-order mark
-        raise DlcourseError(f"{path} does not read as {encoding}: {e}") from None
+        raise InputError(f"{path} does not read as {encoding}: {e}") from None
 
 
 def _check_errors(errors: str) -> None:
@@ -176,9 +176,9 @@ def _open_text(path: Path, codec: str, errors: str):
         # newline="\n": split on LF only, as a byte-wise reader would (a lone CR is text)
         return open(path, encoding=_reading_codec(codec), errors=errors, newline="\n")
     except FileNotFoundError:
-        raise DlcourseError(f"{path}: no such file") from None
+        raise MissingFileError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise DlcourseError(f"{path}: is a directory; give a text file") from None
+        raise InputError(f"{path}: is a directory; give a text file") from None
 
 
 def read_text(path: str | os.PathLike, encoding: str = "utf-8", errors: str = "strict") -> str:
@@ -191,15 +191,15 @@ def read_text(path: str | os.PathLike, encoding: str = "utf-8", errors: str = "s
             line; ``"replace"``: it becomes U+FFFD (only when a caller really wants that).
 
     Raises:
-        DlcourseError: missing file, a directory, an unknown encoding or an undecodable byte.
+        InputError: missing file, a directory, an unknown encoding or an undecodable byte.
     """
     path = Path(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise DlcourseError(f"{path}: no such file") from None
+        raise MissingFileError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise DlcourseError(f"{path}: is a directory; give a text file") from None
+        raise InputError(f"{path}: is a directory; give a text file") from None
     return decode_text(raw, path, encoding, errors)
 
 
@@ -220,7 +220,7 @@ def read_text_lines(path: str | os.PathLike, encoding: str = "utf-8", errors: st
         the lines, in order.
 
     Raises:
-        DlcourseError: missing file, a directory, an unknown encoding, or an undecodable byte
+        InputError: missing file, a directory, an unknown encoding, or an undecodable byte
             (``corpus.txt:17: byte 0xe9 is not valid utf-8; pass the file's encoding ...``).
     """
     path = Path(path)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from dlcourse.errors import DlcourseError, InputError
+from dlcourse.errors import InputError, MissingFileError
 from dlcourse.vision.data import NAMED_SETS, ArrayImageDataset, split_stratified
 
 log = logging.getLogger(__name__)
@@ -72,14 +72,14 @@ def load_image(path: str | Path, size: int | None = None) -> torch.Tensor:
     centre-cropped to ``size`` x ``size``.
 
     Raises:
-        DlcourseError: the file is missing, a folder, unreadable or truncated (message names
+        InputError: the file is missing, a folder, unreadable or truncated (message names
             the path).
     """
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     if path.is_dir():
-        raise DlcourseError(f"image {path} is a folder, not an image file; pass the image "
+        raise InputError(f"image {path} is a folder, not an image file; pass the image "
                             "files in it")
     try:
         with warnings.catch_warnings():
@@ -88,11 +88,11 @@ def load_image(path: str | Path, size: int | None = None) -> torch.Tensor:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             arr = _pixels(Image.open(path), size)            # (H, W, 3) uint8
     except FileNotFoundError:
-        raise DlcourseError(f"image {path} does not exist; check the path") from None
+        raise MissingFileError(f"image {path} does not exist; check the path") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
             Image.DecompressionBombError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DlcourseError(f"cannot read image {path}: {reason}; "
+        raise InputError(f"cannot read image {path}: {reason}; "
                             "replace or delete the file") from None
     return torch.from_numpy(arr.copy()).permute(2, 0, 1)     # (3, H, W)
 
@@ -183,7 +183,7 @@ class _ImageFiles(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor | None, str]:
         try:
             return load_image(self.paths[i], self.size), ""
-        except DlcourseError as exc:
+        except InputError as exc:
             return None, str(exc)
 
 
@@ -229,12 +229,12 @@ def load_image_files(paths: Sequence[Path], size: int, on_bad: str = "skip",
             kept.append(i)
             continue
         if on_bad == "stop":
-            raise DlcourseError(f"{reason} (or skip bad files: on_bad='skip', --on-bad skip)")
+            raise InputError(f"{reason} (or skip bad files: on_bad='skip', --on-bad skip)")
         bad.paths.append(Path(paths[i]))
         bad.reasons.append(reason)
     if not images:
         where = f"; the first: {bad.reasons[0]}" if bad.reasons else ""
-        raise DlcourseError(f"no readable images among the {len(paths)} {what}{where}")
+        raise InputError(f"no readable images among the {len(paths)} {what}{where}")
     if report:
         bad.report(len(paths))
     return torch.stack(images), kept, bad
@@ -250,19 +250,19 @@ def _scan_class_dir(root: Path) -> tuple[list[Path], list[int], list[str]]:
     single class before anything is decoded."""
     classes = _subfolders(root)
     if not classes:
-        raise DlcourseError(f"{root} has no class subfolders; "
+        raise InputError(f"{root} has no class subfolders; "
                             f"lay images out as {root}/<class>/*.jpg")
     paths, labels = [], []
     for k, name in enumerate(classes):
         files = [p for p in sorted((root / name).rglob("*"))
                  if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
         if not files:
-            raise DlcourseError(f"class folder {root / name} holds no image files "
+            raise InputError(f"class folder {root / name} holds no image files "
                                 f"({', '.join(IMAGE_EXTENSIONS)}); add images or remove it")
         paths.extend(files)
         labels.extend([k] * len(files))
     if len(classes) < 2:
-        raise DlcourseError(f"{root} has one class folder ({classes[0]}); a classifier needs at "
+        raise InputError(f"{root} has one class folder ({classes[0]}); a classifier needs at "
                             f"least 2: add {root}/<another class>/ with images")
     return paths, labels, classes
 
@@ -272,7 +272,7 @@ def _check_split(root: Path, labels: list[int], classes: list[str]) -> None:
     counts = np.bincount(labels, minlength=len(classes))
     k = int(np.argmin(counts))
     if counts[k] < MIN_PER_CLASS_TO_SPLIT:
-        raise DlcourseError(
+        raise InputError(
             f"class folder {root / classes[k]} holds only {counts[k]} image file(s); splitting "
             f"{root} into training and validation images needs at least "
             f"{MIN_PER_CLASS_TO_SPLIT} per class: add images, or lay out {root}/train/<class>/ "
@@ -286,11 +286,11 @@ def _check_both_splits(root: Path) -> None:
     if len(folders) != 1 or folders[0] not in SPLIT_FOLDERS:
         return
     if folders[0] == "train":
-        raise DlcourseError(
+        raise InputError(
             f"{root} holds train/ but no val/ (or valid/, test/) beside it: add "
             f"{root}/val/<class>/ with validation images, or move the class folders of "
             f"{root}/train up into {root} to split them by seed")
-    raise DlcourseError(f"{root} holds {folders[0]}/ but no train/ beside it: add "
+    raise InputError(f"{root} holds {folders[0]}/ but no train/ beside it: add "
                         f"{root}/train/<class>/ with training images")
 
 
@@ -299,7 +299,7 @@ def _check_classes_kept(train: ArrayImageDataset, bad: BadImages) -> None:
     counts = np.bincount(train.labels.numpy(), minlength=len(train.classes))
     empty = [c for c, n in zip(train.classes, counts) if n == 0]
     if empty:
-        raise DlcourseError(
+        raise InputError(
             f"class {empty[0]!r} has no readable training image ({len(bad.paths)} unreadable "
             f"file(s) skipped, e.g. {bad.reasons[0]}); add images of it")
 
@@ -320,11 +320,11 @@ def scan_image_folder(root: str | Path, *, valid_fraction: float = 0.2,
     class folders under ``root`` split by ``seed``).
 
     Raises:
-        DlcourseError: every refusal :func:`load_image_folder` makes before decoding.
+        InputError: every refusal :func:`load_image_folder` makes before decoding.
     """
     root = Path(root)
     if not root.is_dir():
-        raise DlcourseError(f"{root} is not a directory; give {', '.join(NAMED_SETS)} or an "
+        raise InputError(f"{root} is not a directory; give {', '.join(NAMED_SETS)} or an "
                             "image folder")
     train_dir = root / "train"
     valid_dir = next((root / n for n in ("val", "valid", "test") if (root / n).is_dir()), None)
@@ -332,7 +332,7 @@ def scan_image_folder(root: str | Path, *, valid_fraction: float = 0.2,
         tp, tl, classes = _scan_class_dir(train_dir)
         vp, vl, vclasses = _scan_class_dir(valid_dir)
         if vclasses != classes:
-            raise DlcourseError(f"{valid_dir} has classes {vclasses} but {train_dir} has {classes}")
+            raise InputError(f"{valid_dir} has classes {vclasses} but {train_dir} has {classes}")
         return FolderFiles(classes, (tp, tl), (vp, vl))
     _check_both_splits(root)
     paths, labels, classes = _scan_class_dir(root)
@@ -356,7 +356,7 @@ def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float
     (None in the training set's place): what evaluating a model needs.
 
     Raises:
-        DlcourseError: before decoding (:func:`scan_image_folder`), a folder without class
+        InputError: before decoding (:func:`scan_image_folder`), a folder without class
             subfolders, train/ without val/ (or the reverse), an empty class folder, a single
             class, or (to split) a class with fewer than 2 image files; after it, a class left
             without readable training images (the message names the fix).

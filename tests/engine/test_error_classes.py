@@ -1,0 +1,62 @@
+"""Unusable data and arguments raise InputError (a ValueError too) in every lesson, and a
+missing file MissingFileError (a FileNotFoundError too), as the README says: these raised the
+bare DlcourseError, which `except ValueError` and `except FileNotFoundError` miss."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dlcourse.errors import InputError, MissingFileError
+
+
+def test_table_and_text_files(workdir):
+    from dlcourse.som.data import load_table
+    from dlcourse.text.reading import check_text_file
+
+    with pytest.raises(MissingFileError) as info:
+        load_table("nope.csv")
+    assert isinstance(info.value, FileNotFoundError)
+    Path("header.csv").write_text("a,b\n")
+    with pytest.raises(InputError, match="has a header but no data rows"):
+        load_table("header.csv")
+    Path("latin.txt").write_bytes("caf\xe9\n".encode("latin-1"))
+    with pytest.raises(MissingFileError):
+        check_text_file("nope.txt")
+    with pytest.raises(ValueError, match="byte 0xe9 is not valid utf-8"):
+        check_text_file("latin.txt", decode=True)
+
+
+def test_vector_files_and_evaluation_sets(workdir):
+    from dlcourse.embeddings import KeyedVectors, load_vectors
+
+    Path("bad.txt").write_text("2 3\nking 1 x 3\nqueen 1 2 3\n")
+    with pytest.raises(InputError, match="are not all numbers"):
+        load_vectors("bad.txt")
+    kv = KeyedVectors(["a", "b"], np.eye(2))
+    with pytest.raises(MissingFileError, match="no word-pair file at missing.txt"):
+        from dlcourse.embeddings import evaluate_similarity
+
+        evaluate_similarity(kv, "missing.txt")
+
+
+def test_images_and_run_folders(workdir):
+    from dlcourse.engine.persist import MODEL_FILE, write_state
+    from dlcourse.som import SOM
+    from dlcourse.vision.images import load_image
+
+    with pytest.raises(MissingFileError):
+        load_image("missing.png")
+    Path("junk.png").write_bytes(b"not a png")
+    with pytest.raises(InputError, match="cannot read image junk.png"):
+        load_image("junk.png")
+    Path("run").mkdir()
+    write_state(Path("run") / MODEL_FILE, {"lesson": "embed", "estimator": "Word2Vec"},
+                {"w": np.zeros(2)})
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    with pytest.raises(InputError, match="holds an 'embed' model, not a 'som' one"):
+        SOM(2, 2, epochs=1, device="cpu").fit(X, out_dir="run")
+    with pytest.raises(MissingFileError, match="nothing to resume"):
+        SOM(2, 2, epochs=1, device="cpu").fit(X, out_dir="fresh", resume=True)

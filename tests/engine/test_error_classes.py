@@ -60,3 +60,18 @@ def test_images_and_run_folders(workdir):
         SOM(2, 2, epochs=1, device="cpu").fit(X, out_dir="run")
     with pytest.raises(MissingFileError, match="nothing to resume"):
         SOM(2, 2, epochs=1, device="cpu").fit(X, out_dir="fresh", resume=True)
+
+
+def test_a_table_source_that_is_no_path_and_an_empty_validation_pair():
+    from dlcourse.classify import TextClassifier
+    from dlcourse.som.data import load_table
+
+    for source in (None, 5):  # pathlib's TypeError named no fix
+        with pytest.raises(InputError, match=r"DATA must be a file path or a data set's name, "
+                                             r"got \w+ .*; for an array use SOM\(\).fit\(X\)"):
+            load_table(source)
+    texts, labels = ["a fine film", "a dull film"] * 5, ["pos", "neg"] * 5
+    with pytest.raises(InputError, match=r"valid holds no texts; pass a validation pair with "
+                                         r"texts, or valid=None"):
+        TextClassifier(epochs=1, pretrained=None, device="cpu").fit(texts, labels,
+                                                                    valid=([], []))

@@ -131,6 +131,9 @@ class TextClassifier(Estimator):
             if not isinstance(valid, tuple | list) or len(valid) != 2:
                 raise InputError("valid must be a pair (texts, labels)")
             valid_texts = text_list(valid[0], "valid texts")
+            if not valid_texts:  # it was taken, and every epoch measured nothing
+                raise InputError("valid holds no texts; pass a validation pair with texts, or "
+                                 "valid=None")
             valid = (valid_texts, label_list(valid[1], len(valid_texts)))
         if not texts:
             raise InputError("no training texts; pass a non-empty training set")

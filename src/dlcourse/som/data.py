@@ -84,11 +84,16 @@ def check_source(spec: str, what: str = "DATA") -> str:
     Raises:
         InputError: one line naming the problem and what DATA may be.
     """
+    if isinstance(spec, os.PathLike):
+        spec = os.fspath(spec)
+    if not isinstance(spec, str):  # pathlib's TypeError named no fix
+        raise InputError(f"{what} must be a file path or a data set's name, got "
+                         f"{type(spec).__name__} {spec!r:.40}; for an array use SOM().fit(X)")
     if spec.startswith("sklearn:"):
         name = spec.split(":", 1)[1]
         if name not in SKLEARN_SETS:
             raise InputError(f"unknown data set {spec}; choose one of "
-                                + ", ".join(f"sklearn:{n}" for n in SKLEARN_SETS))
+                             + ", ".join(f"sklearn:{n}" for n in SKLEARN_SETS))
         return spec
     named = _named_set(spec)
     if named is not None:

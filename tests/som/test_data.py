@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from dlcourse.errors import DlcourseError
-from dlcourse.som.data import Standardizer, load_table
+from dlcourse.som.data import load_table
+from dlcourse.som.scaling import Standardizer
 
 
 def test_csv_with_header_finds_the_label_column(tmp_path):

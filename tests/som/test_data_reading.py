@@ -8,7 +8,8 @@ import pytest
 
 from dlcourse.errors import DlcourseError, InputError
 from dlcourse.som import SOM
-from dlcourse.som.data import Standardizer, check_float32_range, load_table
+from dlcourse.som.data import load_table
+from dlcourse.som.scaling import Standardizer, check_float32_range
 from dlcourse.text.formats import choose_delimiter, splits_on_whitespace
 
 ROWS = "0.5,1.5,-2.0,pos\n-1.0,0.25,3.0,neg\n2.0,-0.5,1.0,pos\n"  # a labelled table, no header

@@ -122,17 +122,17 @@ def test_queries_refuse_data_too_far_for_the_float32_map(refused, workdir, cli_r
 
 
 def test_train_checks_the_float32_range_once(cli_run, workdir, monkeypatch):
-    import dlcourse.som.data as data
     import dlcourse.som.estimator as estimator
+    import dlcourse.som.scaling as scaling
 
     calls = []
-    check = data.check_float32_range
+    check = scaling.check_float32_range
 
     def counted(*args, **kwargs):
         calls.append(args[2])
         return check(*args, **kwargs)
 
-    monkeypatch.setattr(data, "check_float32_range", counted)
+    monkeypatch.setattr(scaling, "check_float32_range", counted)
     monkeypatch.setattr(estimator, "check_float32_range", counted)
     np.savetxt("w.csv", X * [1, 1, 1e20], delimiter=",", header="a,b,c", comments="")
     args = ("som", "train", "w.csv", "--grid", "2x2", "--epochs", "1", "--device", "cpu")

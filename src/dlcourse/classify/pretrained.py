@@ -205,15 +205,15 @@ def _check_vectors_model(path: Path) -> None:
         manifest = read_manifest(file)
     except DlcourseError as exc:  # a foreign or damaged file: its reason, and what to pass
         raise InputError(f"pretrained vectors {path}: {str(exc).split(';')[0]}; "
-                            f"{_WANTED}") from None
+                         f"{_WANTED}") from None
     lesson = manifest.get("lesson")
     if manifest.get("kind") == "checkpoint":
         raise InputError(f"pretrained vectors {path} is a training checkpoint, not the "
-                            f"trained vectors; pass the run's folder {file.parent}")
+                         f"trained vectors; pass the run's folder {file.parent}")
     if lesson != LESSON:
         hint = " (`dlcourse lm export` writes its vectors to a file)" if lesson == "lm" else ""
         raise InputError(f"pretrained vectors {path} holds {a_quoted(lesson)} model, not "
-                            f"word vectors{hint}; {_WANTED}")
+                         f"word vectors{hint}; {_WANTED}")
 
 
 def _check_vectors_file(path: Path) -> None:
@@ -223,7 +223,7 @@ def _check_vectors_file(path: Path) -> None:
 
     if path.suffix == ".pt":
         raise InputError(f"pretrained vectors {path} is a checkpoint of an older dlcourse, "
-                            f"which is no longer read; {_WANTED}")
+                         f"which is no longer read; {_WANTED}")
     try:
         fmt = sniff_format(path)
     except DlcourseError as exc:  # binary data without a header
@@ -235,8 +235,8 @@ def _check_vectors_file(path: Path) -> None:
         n, dim = int(header.group(1)), int(header.group(2))
         if path.stat().st_size < header.end() + n * (4 * dim + 2):
             raise InputError(f"pretrained vectors {path}: its header announces {n} vectors of "
-                                f"{dim} numbers, but the file is too short for them (truncated, "
-                                f"or not a word2vec file); {_WANTED}")
+                             f"{dim} numbers, but the file is too short for them (truncated, "
+                             f"or not a word2vec file); {_WANTED}")
     elif fmt == "glove":  # the reader takes the width from the first line: a word and numbers
         lines = (x.rstrip(b" \r").split(b" ") for x in head.splitlines())
         first = next((fields for fields in lines if len(fields) >= 2), None)
@@ -247,7 +247,7 @@ def _check_vectors_file(path: Path) -> None:
                      f"{b' '.join(first)[:40].decode('utf-8', 'replace')!r} is not a word and "
                      "numbers")
             raise InputError(f"pretrained vectors {path} is not a word-vector file: {shown}; "
-                                f"{_WANTED}")
+                             f"{_WANTED}")
 
 
 def _numbers(fields: list[bytes]) -> bool:

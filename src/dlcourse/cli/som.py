@@ -168,17 +168,17 @@ def train(data, out, grid, topology, standardize, label_column, limit, resume, d
 
 def _fit(source: str, config: SOMConfig, out: Path, resume: bool, run_info: dict):
     """Read the data and train; fit writes the model file once, scaler and labels in it."""
-    from dlcourse.som import SOM
+    from dlcourse.som import SOM, scaling
     from dlcourse.som import data as tables
 
     table = tables.load_table(source, run_info["label_column"], run_info["limit"], config.seed)
     _echo_notes(table)
-    scaler = tables.Standardizer().fit(table.X, table.feature_names) if run_info["standardize"] \
+    scaler = scaling.Standardizer().fit(table.X, table.feature_names) if run_info["standardize"] \
         else None
     X = scaler.transform(table.X) if scaler is not None else table.X
     fix = "drop --no-standardize or rescale the data"
     if config.distance == "cosine":  # SOM.fit checks the other distances (once), not this one
-        tables.check_float32_range(X, table.feature_names, table.name, fix)
+        scaling.check_float32_range(X, table.feature_names, table.name, fix)
     named_set = source.startswith("sklearn:") or source in tables.IMAGE_SETS
     som = SOM(config=config)
     som.metadata_ = {"scaler": scaler.to_dict() if scaler else None,
@@ -194,7 +194,7 @@ def _fit(source: str, config: SOMConfig, out: Path, resume: bool, run_info: dict
         som.metadata_["classes"] = sorted(set(labels))
     try:
         som.fit(X, labels, out_dir=out, resume=resume, run_info=run_info)
-    except tables.SpreadError as exc:  # fit's own checks (before any work), in the CLI's words
+    except scaling.SpreadError as exc:  # fit's own checks (before any work), in the CLI's words
         raise exc.renamed(table.name, table.feature_names, fix) from None
     except ConfigError as exc:  # e.g. --epochs too many for these samples
         raise option_error(exc, TRAIN.rename) from None
@@ -235,7 +235,7 @@ def _load_data(som, model_dir: Path, data: str | None, limit: int | None, seed: 
     """(table, X) of DATA (default: the map's training data, its --limit subset too unless
     ``limit`` is given) as the map expects them; ``what`` names DATA in the messages."""
     from dlcourse.som.data import IMAGE_SETS, check_source, load_table, model_inputs
-    from dlcourse.som.data import check_float32_range as check_range
+    from dlcourse.som.scaling import check_float32_range as check_range
 
     if data is None:
         if limit is None and som.metadata_.get("limit") is not None:  # the training rows

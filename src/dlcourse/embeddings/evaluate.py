@@ -76,16 +76,16 @@ def eval_set(value: str, encoding: str = "utf-8", what: str = "DATA") -> tuple[P
     kind = named_sets.kind_of(value)
     if kind == "vectors":
         raise InputError(f"{what} {value!r} is a set of word vectors, not an evaluation set "
-                            f"({sets})")
+                         f"({sets})")
     if kind is not None:
         return named_sets.set_file(named_sets.named(value, kind)), kind
     if not str(value).strip():  # Path("") is ".", the working folder
         raise InputError(f"{what} is empty; give an evaluation set ({sets}) or a file of "
-                            "word pairs or analogies")
+                         "word pairs or analogies")
     path = Path(value)
     if not path.exists():
         raise MissingFileError(f"{what} {value!r} is neither an evaluation set ({sets}) nor an "
-                            "existing file")
+                               "existing file")
     check_text_file(path, encoding, what)
     for line in read_text_lines(path, encoding):
         if line.strip() and not line.startswith("#"):
@@ -133,10 +133,10 @@ def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
             a, b, score = parts[0], parts[1], float(parts[2])
         except (IndexError, ValueError):
             raise InputError(f"{path}:{lineno}: expected 'word1{delimiter!r}word2"
-                                f"{delimiter!r}score', got {_shown(line)}") from None
+                             f"{delimiter!r}score', got {_shown(line)}") from None
         if not math.isfinite(score):  # float() reads "nan" and "inf"; no correlation can
             raise InputError(f"{path}:{lineno}: the score {parts[2].strip()!r} is not a "
-                                "finite number; fix or remove the line")
+                             "finite number; fix or remove the line")
         if case_insensitive:
             a, b = a.lower(), b.lower()
         if a not in table or b not in table:
@@ -147,7 +147,7 @@ def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
     if len(gold) < 2:
         cut = restrict_vocab is not None and restrict_vocab < len(kv)
         raise InputError(f"fewer than 2 pairs of {path.name} are in the vocabulary "
-                            f"({oov} out of vocabulary" + (
+                         f"({oov} out of vocabulary" + (
                                 f" among the first {restrict_vocab} words); look further "
                                 "(--restrict-vocab) or train on a larger corpus" if cut else
                                 "); train on a larger corpus"))
@@ -185,7 +185,7 @@ def read_analogies(path: str | Path, encoding: str = "utf-8"
         words = line.split()
         if len(words) != 4 or not sections:
             raise InputError(f"{path}:{lineno}: expected ': section' or four words "
-                                f"'a b c d', got {_shown(line)}")
+                             f"'a b c d', got {_shown(line)}")
         sections[-1][1].append(tuple(words))
     return sections
 

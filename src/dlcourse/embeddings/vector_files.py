@@ -87,7 +87,7 @@ def sniff_format(path: str | Path) -> str:
     if not match:
         if b"\x00" in head:  # binary data with no header: no vectors file of any kind
             raise InputError(f"{path} is binary data without a 'V D' header line, not a "
-                                "word2vec or GloVe vectors file")
+                             "word2vec or GloVe vectors file")
         return "glove"
     dim = int(match.group(2))
     line = head[match.end():].split(b"\n", 1)[0].rstrip(b"\r ")
@@ -147,7 +147,7 @@ def read_text_vectors(path: str | Path, header: bool, encoding: str = "utf-8",
             n, dim = int(top[0]), int(top[1])
         except (ValueError, IndexError):
             raise InputError(f"{path} has no 'V D' header line; for a GloVe file use "
-                                "no_header=True (CLI: export --format glove)") from None
+                             "no_header=True (CLI: export --format glove)") from None
         limit = n if limit is None else min(limit, n)
         first = 2
     for lineno, line in enumerate(lines, start=first):
@@ -161,18 +161,18 @@ def read_text_vectors(path: str | Path, header: bool, encoding: str = "utf-8",
         if len(parts) < dim + 1:
             said = " (the header's D)" if header else ""
             raise InputError(f"{path}:{lineno}: expected a word and {dim} numbers{said}, got "
-                                f"{len(parts)} fields; is the file truncated?")
+                             f"{len(parts)} fields; is the file truncated?")
         words.append(" ".join(parts[:-dim]))
         try:
             rows.append(np.asarray(parts[-dim:], dtype=np.float32))
         except ValueError:
             raise InputError(f"{path}:{lineno}: the {dim} values after the word are not all "
-                                "numbers; is this a word-vector file?") from None
+                             "numbers; is this a word-vector file?") from None
     if not rows:
         raise InputError(f"{path} holds no vectors; give a word2vec or GloVe file")
     if header and len(words) < limit:
         raise InputError(f"{path}: its header announces {limit} vectors but it holds "
-                            f"{len(words)}; is the file truncated?")
+                         f"{len(words)}; is the file truncated?")
     return words, np.stack(rows)
 
 
@@ -198,12 +198,12 @@ def read_binary_vectors(path: str | Path, encoding: str = "utf-8", errors: str =
         space = data.find(b" ", pos)
         if space < 0 or space + 1 + nbytes > len(data):
             raise InputError(f"{path} ends inside vector {i + 1} of {n}; the file is "
-                                "truncated: write or download it again")
+                             "truncated: write or download it again")
         try:
             words.append(data[pos:space].lstrip(b"\n").decode(encoding, errors=errors))
         except UnicodeDecodeError:
             raise InputError(f"{path}: word {i + 1} (byte offset {pos}) is not valid "
-                                f"{encoding}; pass the file's encoding (--encoding)") from None
+                             f"{encoding}; pass the file's encoding (--encoding)") from None
         vectors[i] = np.frombuffer(data, dtype="<f4", count=dim, offset=space + 1)
         pos = space + 1 + nbytes
     return words, vectors
@@ -241,9 +241,9 @@ def load_vectors(path: str | os.PathLike, encoding: str = "utf-8") -> KeyedVecto
                                 f"{', '.join(named_sets.names('vectors'))})")
     if path.suffix == ".pt":
         raise InputError(f"{path} is a torch checkpoint (an lm run's best.pt, or an older "
-                            "dlcourse's model), not word vectors: export an lm run's with "
-                            "`dlcourse lm export RUN --to vectors.txt`, or give a folder from "
-                            "`dlcourse embed train`")
+                         "dlcourse's model), not word vectors: export an lm run's with "
+                         "`dlcourse lm export RUN --to vectors.txt`, or give a folder from "
+                         "`dlcourse embed train`")
     fmt = sniff_format(path)
     if fmt == "word2vec-binary":
         return KeyedVectors.load_word2vec_format(path, binary=True, encoding=encoding)

@@ -122,7 +122,7 @@ def load_resume_state(out: Path | None, extra: dict) -> dict:
     check_resume_dir(True, out)  # the Python API's fit(..., resume=True) without out_dir
     if not (out / "last.pt").exists():
         raise MissingFileError(f"nothing to resume: {out}/last.pt does not exist; "
-                            "run without --resume")
+                               "run without --resume")
     # on the CPU: RNG states must stay CPU ByteTensors, and load_state_dict moves the rest
     state = load_checkpoint(out / "last.pt", map_location="cpu")
     if "lesson" in extra and state.get("lesson") not in (None, extra["lesson"]):

@@ -20,11 +20,11 @@ from dlcourse.engine.estimator import Estimator
 from dlcourse.errors import InputError
 from dlcourse.som import measures
 from dlcourse.som.config import SOMConfig
-from dlcourse.som.data import check_float32_range
 from dlcourse.som.grid import Grid
 from dlcourse.som.init import initial_weights
 from dlcourse.som.minisom_names import MiniSomNames
 from dlcourse.som.rules import SearchSpec, TrainSettings, TrainState, multi_process
+from dlcourse.som.scaling import check_float32_range
 from dlcourse.som.sklearn_api import (
     as_matrix,
     check_feature_names,
@@ -255,7 +255,7 @@ class SOM(Estimator, MiniSomNames):
         scaler = (getattr(self, "metadata_", None) or {}).get("scaler")
         if not scaler:
             return X
-        from dlcourse.som.data import Standardizer
+        from dlcourse.som.scaling import Standardizer
 
         return Standardizer.from_dict(scaler).transform(X)
 

@@ -52,10 +52,10 @@ def check_encoding(encoding: str) -> str:
         info = codecs.lookup(encoding)
     except (LookupError, TypeError):
         raise InputError(f"unknown encoding {encoding!r}; use a text encoding name such as "
-                            "utf-8, latin-1, cp1252 or utf-16") from None
+                         "utf-8, latin-1, cp1252 or utf-16") from None
     if not getattr(info, "_is_text_encoding", True):  # base64, zlib ... are codecs too
         raise InputError(f"encoding {encoding!r} is not a text encoding; use one such as "
-                            "utf-8, latin-1, cp1252 or utf-16")
+                         "utf-8, latin-1, cp1252 or utf-16")
     return info.name
 
 
@@ -77,7 +77,7 @@ def _wide(codec: str) -> bool:
 
 def _decode_error(path: Path, encoding: str, codec: str, line: int, byte: int) -> InputError:
     return InputError(f"{path}:{line}: byte 0x{byte:02x} is not valid {encoding}; "
-                         f"{_fix_hint(encoding, codec)}")
+                      f"{_fix_hint(encoding, codec)}")
 
 
 def _scan(path: Path, encoding: str, codec: str) -> None:
@@ -141,7 +141,7 @@ def check_text_file(path: str | os.PathLike, encoding: str = "utf-8",
     nul = -1 if _wide(codec) else head.find(b"\x00")
     if nul >= 0:
         raise InputError(f"{what} {path} looks binary (a NUL byte at offset {nul}), not "
-                            "text; give a text file")
+                         "text; give a text file")
     if decode:
         _scan(path, encoding, codec)
     return path

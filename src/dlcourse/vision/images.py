@@ -80,7 +80,7 @@ def load_image(path: str | Path, size: int | None = None) -> torch.Tensor:
     path = Path(path)
     if path.is_dir():
         raise InputError(f"image {path} is a folder, not an image file; pass the image "
-                            "files in it")
+                         "files in it")
     try:
         with warnings.catch_warnings():
             # PIL warns above 89 MP (a "decompression bomb") when it opens the file; we resize
@@ -93,7 +93,7 @@ def load_image(path: str | Path, size: int | None = None) -> torch.Tensor:
             Image.DecompressionBombError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"cannot read image {path}: {reason}; "
-                            "replace or delete the file") from None
+                         "replace or delete the file") from None
     return torch.from_numpy(arr.copy()).permute(2, 0, 1)     # (3, H, W)
 
 
@@ -251,19 +251,19 @@ def _scan_class_dir(root: Path) -> tuple[list[Path], list[int], list[str]]:
     classes = _subfolders(root)
     if not classes:
         raise InputError(f"{root} has no class subfolders; "
-                            f"lay images out as {root}/<class>/*.jpg")
+                         f"lay images out as {root}/<class>/*.jpg")
     paths, labels = [], []
     for k, name in enumerate(classes):
         files = [p for p in sorted((root / name).rglob("*"))
                  if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
         if not files:
             raise InputError(f"class folder {root / name} holds no image files "
-                                f"({', '.join(IMAGE_EXTENSIONS)}); add images or remove it")
+                             f"({', '.join(IMAGE_EXTENSIONS)}); add images or remove it")
         paths.extend(files)
         labels.extend([k] * len(files))
     if len(classes) < 2:
         raise InputError(f"{root} has one class folder ({classes[0]}); a classifier needs at "
-                            f"least 2: add {root}/<another class>/ with images")
+                         f"least 2: add {root}/<another class>/ with images")
     return paths, labels, classes
 
 
@@ -291,7 +291,7 @@ def _check_both_splits(root: Path) -> None:
             f"{root}/val/<class>/ with validation images, or move the class folders of "
             f"{root}/train up into {root} to split them by seed")
     raise InputError(f"{root} holds {folders[0]}/ but no train/ beside it: add "
-                        f"{root}/train/<class>/ with training images")
+                     f"{root}/train/<class>/ with training images")
 
 
 def _check_classes_kept(train: ArrayImageDataset, bad: BadImages) -> None:
@@ -325,7 +325,7 @@ def scan_image_folder(root: str | Path, *, valid_fraction: float = 0.2,
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"{root} is not a directory; give {', '.join(NAMED_SETS)} or an "
-                            "image folder")
+                         "image folder")
     train_dir = root / "train"
     valid_dir = next((root / n for n in ("val", "valid", "test") if (root / n).is_dir()), None)
     if train_dir.is_dir() and valid_dir is not None:

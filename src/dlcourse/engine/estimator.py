@@ -26,14 +26,13 @@ from typing import Any, ClassVar
 from dlcourse import __version__
 from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.config import Config
-from dlcourse.engine.files import check_out_dir, remove_stale_temp_files
+from dlcourse.engine.files import check_out_dir
 from dlcourse.engine.persist import (
-    CHECKPOINT_FILES,
     MODEL_FILE,
+    folder_notes,
     model_path,
     read_manifest,
     read_state,
-    unfinished_checkpoint,
     write_state,
 )
 from dlcourse.errors import (
@@ -162,7 +161,7 @@ class Estimator:
         if out_dir is not None:
             check_out_dir(out_dir, "out_dir")  # a file there failed only when the run ended
             check_out_lesson(Path(out_dir), self.lesson)
-            self._folder_notes = _folder_notes(Path(out_dir), resume)
+            self._folder_notes = folder_notes(Path(out_dir), resume)
         if not later_notes:
             self.say_folder_notes()
         if getattr(self, "metadata_", None) is getattr(self, "_loaded_metadata", False):
@@ -353,35 +352,6 @@ def check_resume_config(saved: dict[str, Any], current: dict[str, Any], where: s
                 f"asks for {value!r}; resume with the same settings or train into a new --out")
 
 
-
-def _folder_notes(out_dir: Path, resume: bool) -> list[tuple[int, str]]:
-    """(level, message) of what a run into ``out_dir`` should be told: the temporary files of
-    a killed run (removed now), an interrupted run's checkpoint it replaces, or a finished run
-    whose model it replaces when it ends."""
-    notes = []
-    removed = remove_stale_temp_files(out_dir)
-    if removed:
-        notes.append((logging.INFO, f"removed {len(removed)} temporary file(s) a killed run "
-                      f"left in {out_dir} ({', '.join(sorted(p.name for p in removed))})"))
-    interrupted = None if resume else interrupted_checkpoint(out_dir)
-    if interrupted is not None:
-        notes.append((logging.WARNING, f"{out_dir} holds an interrupted run's checkpoint "
-                      f"({interrupted.name}): this run starts over and replaces it; to continue "
-                      "that run instead, stop this one and add --resume"))
-    elif not resume and (out_dir / MODEL_FILE).is_file():
-        # said at the start: stopped midway, the folder holds the old model beside this run's
-        # checkpoint, and evaluate reads the old one
-        notes.append((logging.INFO, f"{out_dir} holds a finished run: this one replaces its "
-                      "model when it ends (until then the folder's model is the old one)"))
-    return notes
-
-def interrupted_checkpoint(out_dir: Path) -> Path | None:
-    """The checkpoint of a run stopped before it wrote its model in ``out_dir`` (newer than
-    the folder's model, or with no model beside it), else None."""
-    if (out_dir / MODEL_FILE).is_file():
-        return unfinished_checkpoint(out_dir)
-    return next((out_dir / name for name in CHECKPOINT_FILES if (out_dir / name).is_file()),
-                None)
 
 def module_arrays(module: Any, prefix: str = "model.") -> dict[str, Any]:
     """A torch module's state dict as ``{prefix + name: tensor}`` (for ``_get_state``)."""

@@ -18,7 +18,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from dlcourse.engine.files import atomic_path
+from dlcourse.engine.files import atomic_path, remove_stale_temp_files
 from dlcourse.errors import DlcourseError, InputError, MissingFileError, a_quoted
 
 FORMAT = "dlcourse"
@@ -204,6 +204,35 @@ def unfinished_checkpoint(folder: str | os.PathLike) -> Path | None:
                 return folder / name
     return None
 
+
+def folder_notes(out_dir: Path, resume: bool) -> list[tuple[int, str]]:
+    """(level, message) of what a run into ``out_dir`` should be told: the temporary files of
+    a killed run (removed now), an interrupted run's checkpoint it replaces, or a finished run
+    whose model it replaces when it ends."""
+    notes = []
+    removed = remove_stale_temp_files(out_dir)
+    if removed:
+        notes.append((logging.INFO, f"removed {len(removed)} temporary file(s) a killed run "
+                      f"left in {out_dir} ({', '.join(sorted(p.name for p in removed))})"))
+    interrupted = None if resume else interrupted_checkpoint(out_dir)
+    if interrupted is not None:
+        notes.append((logging.WARNING, f"{out_dir} holds an interrupted run's checkpoint "
+                      f"({interrupted.name}): this run starts over and replaces it; to continue "
+                      "that run instead, stop this one and add --resume"))
+    elif not resume and (out_dir / MODEL_FILE).is_file():
+        # said at the start: stopped midway, the folder holds the old model beside this run's
+        # checkpoint, and evaluate reads the old one
+        notes.append((logging.INFO, f"{out_dir} holds a finished run: this one replaces its "
+                      "model when it ends (until then the folder's model is the old one)"))
+    return notes
+
+def interrupted_checkpoint(out_dir: Path) -> Path | None:
+    """The checkpoint of a run stopped before it wrote its model in ``out_dir`` (newer than
+    the folder's model, or with no model beside it), else None."""
+    if (out_dir / MODEL_FILE).is_file():
+        return unfinished_checkpoint(out_dir)
+    return next((out_dir / name for name in CHECKPOINT_FILES if (out_dir / name).is_file()),
+                None)
 
 def read_state(path: str | os.PathLike, framework: str = "numpy",
                device: str = "cpu") -> tuple[dict[str, Any], dict[str, Any]]:

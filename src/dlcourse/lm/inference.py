@@ -174,3 +174,25 @@ def sample(
         x = torch.tensor([[nxt]], dtype=torch.long, device=device)  # (1, 1)
     model.train(was_training)
     return out
+
+
+def prompt_text(prompt) -> str:
+    """``generate``'s prompt as text: None is empty, a list of words is joined with spaces.
+
+    Raises:
+        InputError: neither text nor a list of words (token ids among them).
+    """
+    if prompt is None:
+        return ""
+    if isinstance(prompt, str):
+        return prompt
+    if isinstance(prompt, bytes) or not hasattr(prompt, "__iter__"):
+        raise InputError(f"prompt must be text or a list of words, got {type(prompt).__name__}")
+    words = list(prompt)
+    # ids would be read as the words "12", "5" (and tensor items as "tensor(12)")
+    bad = next((w for w in words if not isinstance(w, str)), None)
+    if bad is not None:
+        raise InputError(f"prompt must be text or a list of words, got {type(bad).__name__} "
+                         f"{bad!r} in the list; for token ids give the words: "
+                         "[lm.itos_[i] for i in ids]")
+    return " ".join(words)

@@ -33,7 +33,13 @@ from dlcourse.lm.config import (
     most_streams,
 )
 from dlcourse.lm.corpus import EOS, SPECIALS, UNK, Corpus
-from dlcourse.lm.inference import perplexity_of, sample, stream_loss, stream_totals
+from dlcourse.lm.inference import (
+    perplexity_of,
+    prompt_text,
+    sample,
+    stream_loss,
+    stream_totals,
+)
 from dlcourse.lm.ngram import token_ids
 from dlcourse.lm.training import CarriedHidden, build_for, make_optimizer
 from dlcourse.lm.word_vectors import EmbeddingVectors
@@ -348,20 +354,7 @@ class LanguageModel(EmbeddingVectors, Estimator):
         if seed is not None:  # np.int64(1) or 1.0 as a config's seed takes them
             seed = whole_number("seed", seed, 0, SEED_MAX,
                                 f"an integer from 0 to {SEED_MAX:,} or None")
-        if prompt is None:
-            prompt = ""
-        if not isinstance(prompt, str):  # a list of words
-            if isinstance(prompt, bytes) or not hasattr(prompt, "__iter__"):
-                raise InputError(f"prompt must be text or a list of words, got "
-                                 f"{type(prompt).__name__}")
-            prompt = list(prompt)
-            # ids would be read as the words "12", "5" (and tensor items as "tensor(12)")
-            bad = next((w for w in prompt if not isinstance(w, str)), None)
-            if bad is not None:
-                raise InputError(f"prompt must be text or a list of words, got "
-                                 f"{type(bad).__name__} {bad!r} in the list; for token ids "
-                                 "give the words: [lm.itos_[i] for i in ids]")
-            prompt = " ".join(prompt)
+        prompt = prompt_text(prompt)
         stoi = {w: i for i, w in enumerate(self.itos_)}
         prompt_ids = [stoi[EOS]] + [stoi.get(t, stoi[UNK]) for t in self.tokenize(prompt)]
         generator = torch.Generator()

@@ -92,6 +92,22 @@ def architecture(model: str) -> str:
     return "rnn" if model in CELLS else model
 
 
+#: settings that only some model families read, and those families
+FAMILY_SETTINGS = {"kernel_sizes": ("cnn",), "num_heads": ("transformer", "bert"),
+                   "positions": ("transformer",)}
+
+
+def unused_settings(names: list[str], model: str) -> list[str]:
+    """Those of the settings ``names`` that ``model``'s family does not read.
+
+    >>> unused_settings(["num_heads", "epochs"], "cnn")
+    ['num_heads']
+    """
+    family = architecture(model)
+    return [name for name, families in FAMILY_SETTINGS.items()
+            if name in names and family not in families]
+
+
 @dataclass
 class ClassifierConfig(Config):
     """Every hyper-parameter of a text classifier (plain values: saved with the model).

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from dlcourse.classify.config import ClassifierConfig, architecture
+from dlcourse.classify.config import ClassifierConfig, unused_settings
 from dlcourse.cli.classify_data import (
     DATA_SETS,
     check_columns,
@@ -101,17 +101,10 @@ def _data_callback(ctx, param, value):
 
 
 
-#: settings that only some model families read, and those families
-FAMILY_SETTINGS = {"kernel_sizes": ("cnn",), "num_heads": ("transformer", "bert"),
-                   "positions": ("transformer",)}
-
-
 def _note_unused(options: dict, model: str) -> None:
     """A note naming the options typed that ``model`` does not read (--heads with the CNN):
     typed, so the user expects them to matter."""
-    family = architecture(model)
-    unused = [name for name, families in FAMILY_SETTINGS.items()
-              if options.get(name) is not None and family not in families]
+    unused = unused_settings([k for k, v in options.items() if v is not None], model)
     if unused:
         names = ", ".join(option_name(name, TRAIN.rename) for name in unused)
         click.echo(f"note: --model {model} does not use {names}", err=True)

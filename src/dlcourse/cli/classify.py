@@ -100,7 +100,6 @@ def _data_callback(ctx, param, value):
     return None if value is None else check_data(value)
 
 
-
 def _note_unused(options: dict, model: str) -> None:
     """A note naming the options typed that ``model`` does not read (--heads with the CNN):
     typed, so the user expects them to matter."""
@@ -108,6 +107,7 @@ def _note_unused(options: dict, model: str) -> None:
     if unused:
         names = ", ".join(option_name(name, TRAIN.rename) for name in unused)
         click.echo(f"note: --model {model} does not use {names}", err=True)
+
 
 @group.command(cls=OldSpellings, old_spellings=(("--train", "--data"),))
 @click.argument("data", metavar="DATA", callback=_data_callback)

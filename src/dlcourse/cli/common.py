@@ -182,7 +182,6 @@ def _device_name(ctx, param, value):
     return check_device(name, option)
 
 
-
 class Limit(click.ParamType):
     """``--limit N``: a whole number >= 1, or ``all`` (no limit: the default, None)."""
 

@@ -51,7 +51,6 @@ DATA_HELP = ("a .csv/.tsv/.txt/.jsonl/.parquet table or a .npy matrix, sklearn:i
              "breast_cancer, fashion-mnist or mnist-5k")
 
 
-
 def _model_dir(ctx, param, value):
     return check_model_dir(value, "som")
 

@@ -145,6 +145,7 @@ def _load_data(source: str, image_size: int, seed: int, on_bad: str, limit: int 
 #: what ``evaluate --out`` writes (train writes metrics.json, confusion.png, misclassified.png)
 EVALUATION_FILES = ("evaluation.json", "confusion_eval.png", "misclassified_eval.png")
 
+
 def _report(clf, test, out: Path | None, names: tuple[str, str, str] = (
         "metrics.json", "confusion.png", "misclassified.png")) -> list[dict]:
     """Evaluate; with ``out`` write the metrics, the confusion matrix and the misclassified
@@ -330,6 +331,7 @@ def _same_source(data: str, trained: str | None) -> bool:
         return True
     return Path(data).exists() and Path(trained).exists() and Path(data).resolve() == \
         Path(trained).resolve()
+
 
 def _check_image(path: Path) -> Path:
     """An IMAGE that PIL can read, checked before torch and the model load (PIL only)."""

@@ -218,7 +218,6 @@ def launch(args, nproc: int = 2, *, threads: int | None = 1, timeout: float | No
                           check=check)
 
 
-
 def launch_output(result) -> str:
     """What a :func:`launch` run's processes printed on stderr, warnings left out, for an error
     message: a rank's own last words come before torchrun's summary, so its tail alone can
@@ -227,6 +226,7 @@ def launch_output(result) -> str:
              if "Warning" not in line and "warnings.warn" not in line]
     text = "\n".join(lines)
     return text if len(text) <= 8000 else f"{text[:4000]}\n...\n{text[-4000:]}"
+
 
 def time_all_reduce(numel: int, steps: int = 20, device=None) -> float:
     """Milliseconds one all-reduce of ``numel`` float32 values takes on this process group

@@ -352,7 +352,6 @@ def check_resume_config(saved: dict[str, Any], current: dict[str, Any], where: s
                 f"asks for {value!r}; resume with the same settings or train into a new --out")
 
 
-
 def module_arrays(module: Any, prefix: str = "model.") -> dict[str, Any]:
     """A torch module's state dict as ``{prefix + name: tensor}`` (for ``_get_state``)."""
     return {prefix + key: value for key, value in module.state_dict().items()}

@@ -226,6 +226,7 @@ def folder_notes(out_dir: Path, resume: bool) -> list[tuple[int, str]]:
                       "model when it ends (until then the folder's model is the old one)"))
     return notes
 
+
 def interrupted_checkpoint(out_dir: Path) -> Path | None:
     """The checkpoint of a run stopped before it wrote its model in ``out_dir`` (newer than
     the folder's model, or with no model beside it), else None."""
@@ -233,6 +234,7 @@ def interrupted_checkpoint(out_dir: Path) -> Path | None:
         return unfinished_checkpoint(out_dir)
     return next((out_dir / name for name in CHECKPOINT_FILES if (out_dir / name).is_file()),
                 None)
+
 
 def read_state(path: str | os.PathLike, framework: str = "numpy",
                device: str = "cpu") -> tuple[dict[str, Any], dict[str, Any]]:

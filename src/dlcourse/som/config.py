@@ -45,6 +45,7 @@ MAX_STEPS = 100_000_000
 # then divide by them; far above that, a rate of 1e-12 moves no unit anyway
 MIN_RATE = 1e-12
 
+
 @dataclass
 class SOMConfig(Config):
     """Every hyper-parameter of a self-organizing map (plain values: saved with the model).

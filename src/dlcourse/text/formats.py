@@ -108,6 +108,7 @@ def _sample_lines(sample: str) -> list[str]:
 # Each reader yields the header (a list of column names) first, then (line, row) pairs, where
 # row is a dict by column name or None for a blank line. ``line`` is where the row *starts*.
 
+
 def rows_csv(text: str, path: Path, delimiter: str) -> Iterator:
     """Rows of CSV/TSV ``text``; a quote left open is reported at the line that opens it."""
     kind = "TSV" if delimiter == "\t" else "CSV"

@@ -40,6 +40,7 @@ def _check_tokens(tokens: Iterable, where: str) -> None:
 
 _NONE = object()
 
+
 class Vocab:
     """An ordered token list (``itos``) with its inverse (``stoi``) and corpus counts (``freqs``).
 

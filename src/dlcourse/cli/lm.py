@@ -39,7 +39,7 @@ from dlcourse.cli.common import (
     vector_format,
     vector_format_option,
 )
-from dlcourse.cli.lm_data import check_data, check_data_text
+from dlcourse.cli.lm_data import check_data, check_data_text, same_data
 from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions, ConfigValue, option_error, option_name
 from dlcourse.errors import ConfigError, DlcourseError
@@ -298,7 +298,7 @@ def evaluate(model_dir, data, data_option, max_lines, encoding, out, device):
                                 "from here; pass DATA after MODEL_DIR") from None
     # the training corpus is read with its training settings unless an option says otherwise;
     # another corpus with the defaults (a model file from before the settings were kept has none)
-    saved = lm.corpus_settings_ if _same_data(data, lm.data_name_) else {}
+    saved = lm.corpus_settings_ if same_data(data, lm.data_name_) else {}
     # the lines only: the vocabulary is the model's, whatever max_size and min_freq built it
     settings = CORPUS.build({**{k: saved.get(k) for k in ("max_lines", "encoding")}, **given})
     check_data_text(data, settings.encoding)
@@ -311,18 +311,6 @@ def evaluate(model_dir, data, data_option, max_lines, encoding, out, device):
         from dlcourse.engine import write_json
 
         click.echo(f"wrote {write_json(out / 'evaluation.json', row)}")
-
-
-def _same_data(data: str, trained_on: str | None) -> bool:
-    """Whether DATA is the corpus the model was trained on: the same name, or the same file."""
-    if data == trained_on:
-        return True
-    if trained_on is None or source_name(data) or source_name(trained_on):
-        return False  # two names, or a name and a file
-    try:
-        return Path(data).expanduser().samefile(Path(trained_on).expanduser())
-    except OSError:  # the training file is not found from here
-        return False
 
 
 @group.command()

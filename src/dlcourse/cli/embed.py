@@ -65,28 +65,28 @@ def train_config(method: str, options: dict, lr: float | None, dry_run: bool):
     """The validated Word2VecConfig or GloVeConfig of ``embed train``.
 
     Raises:
-        DlcourseError: a value out of range (naming its option) or an option of the other
-            trainer.
+        DlcourseError: a value out of range (naming its option), or a GPU asked of GloVe (the
+            other trainer's options are noted: the run does not use them).
     """
     glove = method == "glove"
     given = {k for k, v in options.items() if v is not None}
     other = W2V if glove else GLOVE_ONLY
-    others = [k for k in given if k in (W2V_ONLY if glove else
-                                        tuple(f.name for f in GLOVE_ONLY.fields))]
+    others = [k for k in options if k in given  # in --help's order, not a set's
+              and k in (W2V_ONLY if glove else tuple(f.name for f in GLOVE_ONLY.fields))]
     # the other trainer's option at its default (`--blocks none`, a script that spells out
     # every default) is harmless; another value would be silently ignored
     typed, default = other.build({k: options[k] for k in others}), other.build({})
     wrong = [k for k in others if getattr(typed, k) != getattr(default, k)]
     if glove and "device" in wrong and options["device"].strip().lower() == "cpu":
         wrong.remove("device")  # GloVe trains on the CPU: saying so is harmless
-    if wrong:
-        name = option_name(wrong[0], {**W2V.rename, **GLOVE.rename})
-        raise DlcourseError(f"{name} is a {'word2vec' if glove else 'GloVe'} option; "
-                            f"--method {method} does not use it")
+    if glove and "device" in wrong:  # a GPU asked of the CPU trainer: refused, not noted
+        raise DlcourseError("--device is a word2vec option; --method glove trains on the CPU")
     # at its default it is harmless, as above
     if method == "skipgram" and options.get("cbow_mean") not in (None, W2V.build({}).cbow_mean):
-        raise DlcourseError("--cbow-mean/--no-cbow-mean is a CBOW option; --method skipgram "
-                            "does not use it")
+        wrong.append("cbow_mean")
+    if wrong:  # noted, as every lesson notes the settings its chosen model does not read
+        names = ", ".join(option_name(k, {**W2V.rename, **GLOVE.rename}) for k in wrong)
+        click.echo(f"note: --method {method} does not use {names}", err=True)
     if glove:
         values = {k: v for k, v in options.items() if k in GloVeConfig.field_names()}
         config = GLOVE.build(values, **({} if lr is None else {"eta": lr}))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dlcourse.cli.common import check_input_file
+from dlcourse.cli.common import check_input_file, same_source
 from dlcourse.errors import DlcourseError
 from dlcourse.text.config import TableConfig
 from dlcourse.text.formats import TABLE_SUFFIXES, is_table
@@ -165,6 +165,6 @@ def read_texts(path: str, reading: TableConfig) -> list[str]:
 def note_training_rows(data: str, name: str, trained_on: str | None) -> None:
     """Say so when ``evaluate`` scores the data the model was trained on, which has no test
     split: every row is scored, the training rows among them."""
-    if trained_on is not None and trained_on in (data, str(Path(data).resolve())):
+    if same_source(data, trained_on, DATA_SETS.__contains__):
         click.echo(f"note: {name} is the data the model was trained on and has no test split: "
                    "all its rows are scored, training rows among them", err=True)

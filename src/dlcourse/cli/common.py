@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,21 @@ def check_not_input(out: Path, option: str, source: str | os.PathLike | None) ->
             and os.path.samefile(out, source):
         raise DlcourseError(f"{option} {out} is the file this command reads; give another name")
 
+
+def same_source(data: str, trained_on: str | None,
+                is_name: Callable[[str], bool] = lambda _: False) -> bool:
+    """Whether DATA is what a model was trained on: the same string, or the same file or folder
+    (``is_name``: a data set's name, compared as a name only, never as a path)."""
+    if trained_on is None:
+        return False
+    if data == trained_on:
+        return True
+    if is_name(data) or is_name(trained_on):
+        return False  # two names, or a name and a path
+    try:
+        return Path(data).expanduser().samefile(Path(trained_on).expanduser())
+    except OSError:  # the training file is not found from here
+        return False
 
 def check_input_file(path: str | os.PathLike, what: str = "DATA") -> Path:
     """An existing, readable, non-empty file; else a one-line error naming ``what``."""

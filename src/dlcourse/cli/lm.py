@@ -36,10 +36,11 @@ from dlcourse.cli.common import (
     optional_out_dir,
     out_option,
     resume_option,
+    same_source,
     vector_format,
     vector_format_option,
 )
-from dlcourse.cli.lm_data import check_data, check_data_text, same_data
+from dlcourse.cli.lm_data import check_data, check_data_text
 from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions, ConfigValue, option_error, option_name
 from dlcourse.errors import ConfigError, DlcourseError
@@ -298,7 +299,8 @@ def evaluate(model_dir, data, data_option, max_lines, encoding, out, device):
                                 "from here; pass DATA after MODEL_DIR") from None
     # the training corpus is read with its training settings unless an option says otherwise;
     # another corpus with the defaults (a model file from before the settings were kept has none)
-    saved = lm.corpus_settings_ if same_data(data, lm.data_name_) else {}
+    saved = (lm.corpus_settings_ if same_source(data, lm.data_name_, source_name)
+             else {})
     # the lines only: the vocabulary is the model's, whatever max_size and min_freq built it
     settings = CORPUS.build({**{k: saved.get(k) for k in ("max_lines", "encoding")}, **given})
     check_data_text(data, settings.encoding)

@@ -56,15 +56,3 @@ def check_data_text(data: str, encoding: str) -> None:
 
     for path in _data_files(data):
         check_text_file(path, encoding, "DATA")
-
-
-def same_data(data: str, trained_on: str | None) -> bool:
-    """Whether DATA is the corpus the model was trained on: the same name, or the same file."""
-    if data == trained_on:
-        return True
-    if trained_on is None or source_name(data) or source_name(trained_on):
-        return False  # two names, or a name and a file
-    try:
-        return Path(data).expanduser().samefile(Path(trained_on).expanduser())
-    except OSError:  # the training file is not found from here
-        return False

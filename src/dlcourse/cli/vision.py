@@ -30,6 +30,7 @@ from dlcourse.cli.common import (
     optional_out_dir,
     out_option,
     resume_option,
+    same_source,
 )
 from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions, option_error, option_name
@@ -299,9 +300,11 @@ def evaluate(model_dir, data, limit, on_bad, seed, out, device):
     from dlcourse.vision.estimator import ImageClassifier
 
     clf = ImageClassifier.load(model_dir, device=device)
+    from dlcourse.vision.data import named_set
+
     split_seed = clf.config.seed if seed is None else seed
     if split_seed != clf.config.seed and _seeded_split(source) and \
-            _same_source(data, saved.get("data")):
+            same_source(data, saved.get("data"), lambda name: named_set(name) is not None):
         click.echo(f"note: --seed {split_seed} draws another split of {data} than training's "
                    f"(seed {clf.config.seed}): its test images may include training images",
                    err=True)
@@ -321,16 +324,6 @@ def _seeded_split(source: str) -> bool:
     if source in NAMED_SETS:
         return source == "mnist-5k"
     return not (Path(source) / "train").is_dir()
-
-
-def _same_source(data: str, trained: str | None) -> bool:
-    """True when ``data`` names the data the model was trained on (a set or the same folder)."""
-    if trained is None:
-        return False
-    if data == trained:
-        return True
-    return Path(data).exists() and Path(trained).exists() and Path(data).resolve() == \
-        Path(trained).resolve()
 
 
 def _check_image(path: Path) -> Path:

@@ -251,6 +251,19 @@ def test_limit_all_is_the_default_it_shows(cli_run, workdir):
     assert cli_run("text", "tokenize", "--file", "t.txt", "--limit", "ALL").out == "a b\nc d\n"
 
 
+def test_every_limit_takes_all(cli_run, workdir):
+    # `--limit all` worked in text/embed/som but lm's --limit (a config field) refused it, as did
+    # the max_* settings (--max-vocab, --max-len), whose "none" means the same
+    for args in (("lm", "train", "gone.txt", "--limit", "all"),
+                 ("lm", "evaluate", "gone", "--limit", "ALL"),
+                 ("classify", "train", "gone.csv", "--max-len", "all", "--max-vocab", "all"),
+                 ("embed", "train", "gone.txt", "--max-vocab", "all", "--out", "o")):
+        result = cli_run(*args)
+        assert result.code == 2 and "gone" in result.err and "all" not in result.err, args
+    result = cli_run("lm", "train", "gone.txt", "--limit", "every")
+    assert result.err == "error: --limit must be a whole number or all, got 'every'\n"
+
+
 def test_evaluate_and_plot_refuse_another_lessons_model_folder(cli_run, workdir):
     # train --out refused it; evaluate --out wrote evaluation.json beside an embed model
     assert cli_run("-q", "som", "train", "sklearn:iris", "--grid", "3x3", "--epochs", "2",

@@ -85,10 +85,10 @@ def _corpus_value(ctx, param, value):
 # evaluate's corpus options: their defaults come from the model (see `evaluate`), so they are
 # written here rather than generated with CorpusConfig's defaults and help
 EVAL_MAX_LINES = click.option(
-    "--max-lines", "--limit", "max_lines", type=ConfigValue(int, optional=True), default=None,
-    callback=_corpus_value,
+    "--max-lines", "--limit", "max_lines", type=ConfigValue(int, optional=True, unlimited=True),
+    default=None, callback=_corpus_value,
     help="Measure on the first N // 8 lines of DATA's valid and test parts, as `lm train "
-         "--max-lines N` did (so the same figures); none: every line. [default: the model's "
+         "--max-lines N` did (so the same figures); all or none: every line. [default: the model's "
          "training setting when DATA is its training corpus, else none]")
 EVAL_ENCODING = click.option(
     "--encoding", "encoding", type=ConfigValue(str, optional=False), default=None,

@@ -33,11 +33,14 @@ _NONE = object()  # the user typed "none"
 
 class ConfigValue(click.ParamType):
     """A number, string or comma list typed for one config field; "none" means None where the
-    field allows it. Range and choice checks are left to ``Config.validate`` (one place)."""
+    field allows it, and so does "all" for a limit (``unlimited``: a ``max_*`` field, whose None
+    is no limit, as ``--limit all`` elsewhere). Range and choice checks are left to
+    ``Config.validate`` (one place)."""
 
     def __init__(self, kind: type, optional: bool, choices: Sequence | None = None,
-                 item: type | None = None):
+                 item: type | None = None, unlimited: bool = False):
         self.kind, self.optional, self.choices, self.item = kind, optional, choices, item
+        self.unlimited = unlimited
         self.name = kind.__name__
 
     def get_metavar(self, param, ctx=None) -> str:  # click 8.2 passes ctx
@@ -51,7 +54,8 @@ class ConfigValue(click.ParamType):
         if not isinstance(value, str):
             return value
         text = value.strip()
-        if self.optional and text.lower() in NONE_WORDS:
+        if self.optional and (text.lower() in NONE_WORDS
+                              or (self.unlimited and text.lower() == "all")):
             return _NONE
         try:
             if self.kind is int:
@@ -66,7 +70,7 @@ class ConfigValue(click.ParamType):
                 return tuple((self.item or str)(p) for p in parts)
         except ValueError:
             noun = {int: "an integer", float: "a number"}.get(self.kind, "a comma-separated list")
-            extra = " or none" if self.optional else ""
+            extra = " or all" if self.unlimited else " or none" if self.optional else ""
             self.fail(f"{value!r} is not {noun}{extra}", param, ctx)
         return text
 
@@ -167,7 +171,8 @@ class ConfigOptions:
             args = typing.get_args(next(a for a in _union_args(hint) if a is not type(None)))
             item = args[0] if args else str
         return click.option(*spellings, f.name,
-                            type=ConfigValue(kind, optional, meta.get("choices"), item),
+                            type=ConfigValue(kind, optional, meta.get("choices"), item,
+                                             unlimited=optional and f.name.startswith("max_")),
                             default=None, help=help_)
 
     def build(self, values: dict[str, Any], base: Any = None, **fixed: Any):

@@ -115,6 +115,25 @@ def test_empty_stdin_is_an_error(cli_run, workdir, monkeypatch):
     assert out_of(cli_run, "tokenize", "--file", "-") == "\n"
 
 
+def test_vocab_out_leaves_a_models_vocabulary_alone(cli_run, workdir):
+    # --out runs/clf wrote runs/clf/vocab.json over the classify model's own vocabulary
+    import numpy as np
+
+    from dlcourse.engine.persist import write_state
+
+    write_state(Path("clf/model.safetensors"), {"lesson": "classify", "config": {}},
+                {"weights": np.zeros((3, 2), np.float32)})
+    Path("clf/vocab.json").write_text('{"model": "vocabulary"}', encoding="utf-8")
+    Path("c.txt").write_text("the cat\n", encoding="utf-8")
+    for out, says in (("clf", "holds"), ("clf/vocab.json", "is in a folder holding")):
+        result = cli_run("text", "vocab", "c.txt", "--out", out)
+        assert (result.code, result.out) == (2, "") and result.err == (
+            f"error: --out {out} {says} a 'classify' model; save the vocabulary elsewhere\n")
+    assert Path("clf/vocab.json").read_text(encoding="utf-8") == '{"model": "vocabulary"}'
+    out_of(cli_run, "vocab", "c.txt", "--out", "clf/words.json")  # a new file of its own name
+    assert Vocab.load("clf/words.json")["cat"] >= 0
+
+
 def test_vocab_reads_stdin_as_dash(cli_run, workdir, monkeypatch):
     """`text vocab -` counts standard input's lines (beside files), as `tokenize --file -`."""
     import io

@@ -28,7 +28,8 @@ from dlcourse.cli.common import (
 )
 from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions, given_value
-from dlcourse.errors import DlcourseError
+from dlcourse.engine.persist import MODEL_FILE, read_manifest
+from dlcourse.errors import DlcourseError, InputError, a_quoted
 from dlcourse.text.config import TableConfig, TokenizerConfig, VocabConfig
 from dlcourse.text.formats import TABLE_SUFFIXES, is_table
 
@@ -317,8 +318,11 @@ def _vocab_target(out: str) -> Path:
         raise DlcourseError("--out is empty; give a folder or FILE.json")
     path = Path(out)
     if path.is_dir():
+        _refuse_model_folder(path, path)
         return check_out_dir(path) / "vocab.json"
     if path.suffix.lower() == ".json":
+        if path.exists():
+            _refuse_model_folder(path.parent, path)
         check_out_dir(path.parent)
         return path
     if path.exists():
@@ -329,6 +333,19 @@ def _vocab_target(out: str) -> Path:
                             f"{path.with_suffix('.json')} or a folder name without a suffix "
                             "(it gets vocab.json)")
     return check_out_dir(path) / "vocab.json"
+
+
+def _refuse_model_folder(folder: Path, out: Path) -> None:
+    """A trained model's folder keeps its own vocab.json (classify, lm): a new vocabulary
+    there would replace the model's or lie beside it as if it were."""
+    if (folder / MODEL_FILE).is_file():
+        try:
+            lesson = read_manifest(folder / MODEL_FILE).get("lesson")
+        except DlcourseError:
+            lesson = None
+        what = f"{a_quoted(lesson)} model" if lesson else f"a {MODEL_FILE}"
+        where = "holds" if out == folder else "is in a folder holding"
+        raise InputError(f"--out {out} {where} {what}; save the vocabulary elsewhere")
 
 
 def _resolve_data(item: str, reading: TableConfig):

@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits, load_wine
 
-from dlcourse.som import SOM, Grid, _kernels, backend_numpy, initial_weights, numpy_training
+from dlcourse.som import (
+    SOM,
+    Grid,
+    _kernels,
+    _small_kernels,
+    backend_numpy,
+    initial_weights,
+    numpy_training,
+)
 from dlcourse.som.backend_numpy import NumpySearch
 from dlcourse.som.functions import NEIGHBORHOODS
 from dlcourse.som.numpy_training import NumpyRunner
@@ -98,13 +106,13 @@ def test_compiled_smoothing_is_the_separable_gaussian(m, n, topology, toroidal):
 def test_small_problems_train_in_one_call_to_the_gemm_paths_map(
         wine, monkeypatch, m, n, topology, toroidal):
     calls = []
-    epochs = _kernels.small_batch_epochs
+    epochs = _small_kernels.small_batch_epochs
 
     def counted(*args):
         calls.append(len(args[7]))  # the sigmas of the epochs this call runs
         return epochs(*args)
 
-    monkeypatch.setattr(_kernels, "small_batch_epochs", counted)
+    monkeypatch.setattr(_small_kernels, "small_batch_epochs", counted)
     params = dict(topology=topology, toroidal=toroidal, epochs=6, sigma=2.0, device="cpu")
     small = SOM(m, n, **params).fit(wine)
     assert calls == [6]  # wine (178 x 13) is small: every epoch in one compiled call

@@ -3,11 +3,12 @@
 
 Batch epochs smooth the per-unit sums of one pass with the separable gaussian (or a dense
 neighbourhood matrix) and move every unit at once (a small problem's epochs are one compiled
-call, :func:`dlcourse.som._kernels.small_batch_epochs`); the online rule is the exact numba loop of
-:mod:`dlcourse.som._kernels`, run in chunks of ``ONLINE_CHUNK`` samples; mini-batches sum that
-rule over a batch. Every loop starts from a :class:`~dlcourse.som.rules.TrainState` and stops
-only where that state says everything (between epochs, chunks or batches), so a run resumed
-from a checkpoint computes the same bits as one never stopped.
+call, :func:`dlcourse.som._small_kernels.small_batch_epochs`); the online rule is the exact
+numba loop of :mod:`dlcourse.som._kernels`, run in chunks of ``ONLINE_CHUNK`` samples;
+mini-batches sum that rule over a batch. Every loop starts from a
+:class:`~dlcourse.som.rules.TrainState` and stops only where that state says everything
+(between epochs, chunks or batches), so a run resumed from a checkpoint computes the same bits
+as one never stopped.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dlcourse.som import _kernels
+from dlcourse.som import _kernels, _small_kernels
 from dlcourse.som.backend_numpy import WEIGHT_CODES
 from dlcourse.som.compiled_search import CompiledSearch
 from dlcourse.som.functions import neighborhood_function
@@ -124,7 +125,7 @@ class NumpyRunner(CompiledSearch):
 
     def _small_problem(self, part: np.ndarray, grid: Grid,
                        dense: np.ndarray | None) -> SmallProblem | None:
-        """The arrays :func:`_kernels.small_batch_epoch` takes besides the weights, when one
+        """The arrays :func:`_small_kernels.small_batch_epoch` takes besides the weights, when one
         call per epoch is the faster way (Euclidean, the separable gaussian, one process, a
         small problem), else None."""
         units, width = grid.size, part.shape[1] + 1
@@ -208,7 +209,7 @@ class NumpyRunner(CompiledSearch):
             start = state.epoch
             count = min(len(sigmas) - start, max(1, SMALL_CALL_WORK // work),
                         control.steps_allowed() or len(sigmas))
-            final = _kernels.small_batch_epochs(
+            final = _small_kernels.small_batch_epochs(
                 small.xa, small.offset, wa, wc, self.spec.neighbors, small.across2,
                 small.along2, radii[start:start + count], WEIGHT_CODES[self.spec.distance],
                 start + count == len(sigmas), *buffers, best, dists, stats, totals, misses)
@@ -223,7 +224,7 @@ class NumpyRunner(CompiledSearch):
                 state.stopped = True
                 return None
         if final < 0:  # resumed from a checkpoint written after the last epoch: scan only
-            final = _kernels.small_batch_epochs(
+            final = _small_kernels.small_batch_epochs(
                 small.xa, small.offset, wa, wc, self.spec.neighbors, small.across2,
                 small.along2, radii[:0], WEIGHT_CODES[self.spec.distance], True, *buffers,
                 best, dists, stats, totals, misses)

@@ -144,8 +144,9 @@ def info(name: str):
 @group.command("remove")
 @click.argument("names", nargs=-1)
 @click.option("--derived", is_flag=True,
-              help=f"Remove what commands make at run time from other data ({DERIVED_HELP}); "
-                   "they make it again when needed.")
+              help=f"Remove every store commands make at run time from other data "
+                   f"({DERIVED_HELP}), of whichever data set; NAMES given beside it are removed "
+                   "whole as well. Commands make the stores again when needed.")
 @click.option("--all", "everything", is_flag=True,
               help="Everything dlcourse keeps in the cache: every data set, download, weight "
                    "file and derived store.")

@@ -1,6 +1,7 @@
 """numba compiles a kernel first reached from a ``fastmath`` kernel with fastmath and caches it
 so: a kernel also called on its own (from Python, or from an exact kernel) would then give bits
-that depend on which caller ran first in a fresh cache. Every kernel module is checked."""
+that depend on which caller ran first in a fresh cache. Every lesson's kernel modules are
+checked, together (a kernel of one may call another's)."""
 
 from __future__ import annotations
 
@@ -35,29 +36,37 @@ def _called_from_python(path: Path) -> set[str]:
             for name in re.findall(rf"{path.stem}\.(\w+)\(", other.read_text())}
 
 
+# a lesson's kernel modules checked as one: a kernel of one may call another's
+LESSONS = sorted({path.parent for path in MODULES})
+
+
 def test_the_check_sees_the_kernels_and_their_callers():
     assert {path.relative_to(PACKAGE).as_posix() for path in MODULES} >= {
-        "som/_kernels.py", "embeddings/_kernels.py"}
+        "som/_kernels.py", "som/_small_kernels.py", "embeddings/_kernels.py"}
     som = PACKAGE / "som" / "_kernels.py"
-    kinds = _kernels(ast.parse(som.read_text()))
+    small = PACKAGE / "som" / "_small_kernels.py"
+    kinds = _kernels(ast.parse(som.read_text())) | _kernels(ast.parse(small.read_text()))
     assert kinds["small_batch_epoch"] == "fastmath" and kinds["batch_step"] == "exact"
     assert kinds["small_batch_epochs"] == "exact"
-    assert {"batch_step", "small_batch_epochs", "winner_distances"} <= _called_from_python(som)
+    assert {"batch_step", "winner_distances"} <= _called_from_python(som)
+    assert "small_batch_epochs" in _called_from_python(small)
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.relative_to(PACKAGE).as_posix())
-def test_no_fastmath_kernel_calls_an_exact_kernel_called_elsewhere(path):
-    tree = ast.parse(path.read_text())
-    kinds = _kernels(tree)
-    assert "fastmath" in kinds.values()  # the check sees the module's kernels
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.relative_to(PACKAGE).as_posix())
+def test_no_fastmath_kernel_calls_an_exact_kernel_called_elsewhere(lesson):
+    paths = [path for path in MODULES if path.parent == lesson]
+    trees = [ast.parse(path.read_text()) for path in paths]
+    kinds = {name: kind for tree in trees for name, kind in _kernels(tree).items()}
+    assert "fastmath" in kinds.values()  # the check sees the lesson's kernels
     # exact kernels called from Python (any module of the lesson) or from an exact kernel
-    elsewhere = _called_from_python(path)
+    elsewhere = {name for path in paths for name in _called_from_python(path)}
     calls: dict[str, set[str]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name in kinds:
-            calls[node.name] = {c.func.id for c in ast.walk(node) if isinstance(c, ast.Call)
-                                and isinstance(c.func, ast.Name) and c.func.id in kinds
-                                and c.func.id != node.name}
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name in kinds:
+                calls[node.name] = {c.func.id for c in ast.walk(node) if isinstance(c, ast.Call)
+                                    and isinstance(c.func, ast.Name) and c.func.id in kinds
+                                    and c.func.id != node.name}
     for name, callees in calls.items():
         if kinds[name] == "exact":
             elsewhere |= callees

@@ -145,7 +145,7 @@ CASES = [
     (("lm", "evaluate", "moved"), r"trained on 'gone.txt', which is not found from here"),
     (("lm", "evaluate", "lm", "--max-lines", "0"), r"--max-lines must be >= 1"),
     (("lm", "evaluate", "lm", "--max-lines", "many"),
-     r"--max-lines must be a whole number or none, got 'many'"),
+     r"--max-lines must be a whole number or all, got 'many'"),
     (("lm", "evaluate", "lm", "lee", "--data", "lee"), r"give DATA once"),
     (("lm", "evaluate", "lm", "--device", "gpu"), r"unknown --device 'gpu'"),
     # generate MODEL_DIR [PROMPT...]

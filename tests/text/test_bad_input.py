@@ -109,7 +109,7 @@ CASES = [
     (("vocab", "ok.txt", "--max-size", "-1"), "--max-vocab must be >= 1, or none to keep every "
                                               "token, got -1"),
     (("vocab", "ok.txt", "--max-size", "ten"),
-     "--max-size must be a whole number or none, got 'ten'"),
+     "--max-size must be a whole number or all, got 'ten'"),
     (("vocab", "ok.txt", "--max-vocab", "0"), "--max-vocab 0 keeps no token"),
     (("vocab", "ok.txt", "--min-freq", "2", "--out", "v.json"),
      "no token of DATA occurs --min-freq 2 times; lower it"),

@@ -178,7 +178,8 @@ def _statements(code: str) -> list[ast.stmt]:
 
 def _check_signature(where: str, obj, shown: ast.arguments | None = None, *,
                      call: ast.Call | None = None):
-    """Every parameter (or keyword) shown exists, and a constant default shown is the code's."""
+    """Every parameter (or keyword) shown exists, and a constant default shown in a signature
+    is the code's (a call's keywords are values of its own)."""
     params = inspect.signature(obj).parameters
     any_keyword = any(p.kind is p.VAR_KEYWORD for p in params.values())
     if call is not None:
@@ -192,7 +193,7 @@ def _check_signature(where: str, obj, shown: ast.arguments | None = None, *,
         assert not missing, f"{where}: the code also requires {missing}"
     for name, value in pairs:
         assert name in params or any_keyword, f"{where}: no parameter {name!r} in {list(params)}"
-        if name in params and isinstance(value, ast.Constant):
+        if call is None and name in params and isinstance(value, ast.Constant):
             default = params[name].default
             assert default is inspect.Parameter.empty or default == value.value, (
                 f"{where}: shows {name}={value.value!r}, the code's default is {default!r}")

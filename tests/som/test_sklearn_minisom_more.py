@@ -3,32 +3,53 @@ weights, compared with the real libraries."""
 
 from __future__ import annotations
 
+import inspect
 import pickle
 
 import numpy as np
 import pytest
 
-from dlcourse.errors import DlcourseError, InputError, NotFittedError
+from dlcourse.errors import ConfigError, DlcourseError, InputError, NotFittedError
 from dlcourse.som.compare import from_minisom_layout, to_minisom_layout
+from dlcourse.som.config import SOMConfig
 from dlcourse.som.estimator import SOM
-
-# left failing on purpose: SOM(config=<not a SOMConfig>) is refused at once (a config of
-# another type cannot back the parameters get_params reports)
-KNOWN_FAILURES = {"check_do_not_raise_errors_in_init_or_set_params"}
 
 
 def _data(rows=60, features=3, seed=0):
     return np.random.default_rng(seed).normal(size=(rows, features))
 
 
-def test_sklearn_estimator_checks_pass_but_the_known_one():
+def test_sklearn_estimator_checks_all_pass():
     estimator_checks = pytest.importorskip("sklearn.utils.estimator_checks")
     with pytest.warns(UserWarning):  # SOM does not inherit sklearn's BaseEstimator
         results = estimator_checks.check_estimator(
             SOM(4, 4, epochs=2, device="cpu", progress=False), on_fail=None)
     failed = {r["check_name"]: r["exception"] for r in results if r["status"] == "failed"}
-    assert set(failed) <= KNOWN_FAILURES, failed
+    assert not failed, failed
     assert len(results) > 40
+
+
+def test_a_config_of_another_type_is_refused_when_fit_starts():
+    # __init__ and set_params only store (check_estimator's SOM(config=-1) failed): the fit
+    # that would use the config refuses it, before the data is looked at
+    som = SOM(config=-1, m=3)
+    assert som.get_params()["m"] == 3
+    with pytest.raises(ConfigError, match="^SOM needs a SOMConfig, got int$"):
+        som.fit("not even data")
+    som.set_params(config=SOMConfig(m=2, n=2, epochs=2), seed=1)  # a whole config replaces it
+    assert som.fit(_data()).weights_.shape == (2, 2, 3) and som.seed == 1
+    with pytest.raises(ConfigError, match="^SOM needs a SOMConfig, got dict$"):
+        som.set_params(config={"m": 2}).fit(_data())
+
+
+def test_the_signature_is_the_settings():
+    # help(SOM) and IDEs showed (*args, config=None, **params)
+    parameters = inspect.signature(SOM).parameters
+    assert list(parameters)[:3] == ["m", "n", "config"]
+    assert list(parameters)[3:] == [name for name in SOMConfig.field_names()
+                                    if name not in ("m", "n")]
+    assert parameters["m"].default == SOMConfig.m and parameters["sigma_end"].default == 0.5
+    assert parameters["sigma"].kind is inspect.Parameter.KEYWORD_ONLY
 
 
 def test_not_fitted_is_sklearns_error_too_once_sklearn_is_loaded():

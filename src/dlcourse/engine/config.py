@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import numbers
 import types
@@ -120,6 +121,25 @@ class Config:
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def signature(cls, positional: tuple[str, ...] = ()) -> inspect.Signature:
+        """An estimator's constructor as these settings: the ``positional`` fields, ``config``,
+        then every other field by name, each with its default."""
+        def parameter(field: dataclasses.Field, kind: Any) -> inspect.Parameter:
+            default = (field.default_factory() if field.default_factory is not _MISSING
+                       else field.default if field.default is not _MISSING
+                       else inspect.Parameter.empty)
+            return inspect.Parameter(field.name, kind, default=default, annotation=field.type)
+
+        fields = {field.name: field for field in cls.fields()}
+        return inspect.Signature([
+            *(parameter(fields[name], inspect.Parameter.POSITIONAL_OR_KEYWORD)
+              for name in positional),
+            inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None,
+                              annotation=f"{cls.__name__} | None"),
+            *(parameter(field, inspect.Parameter.KEYWORD_ONLY) for name, field in fields.items()
+              if name not in positional)])
 
     @classmethod
     def hints(cls) -> dict[str, Any]:

@@ -88,6 +88,8 @@ class Estimator:
         for alias, name in config_class.all_aliases().items():
             if not any(alias in klass.__dict__ for klass in cls.__mro__):
                 setattr(cls, alias, _config_property(name))
+        # help(), IDEs and scikit-learn read the settings, not (*args, config, **params)
+        cls.__signature__ = config_class.signature(cls.positional)
 
     def __init__(self, *args: Any, config: Config | None = None, **params: Any) -> None:
         if args and isinstance(args[0], Config):  # Estimator(SomeConfig(...), epochs=3)
@@ -112,12 +114,21 @@ class Estimator:
                                 f"{type(value).__name__}); pass the data to fit: "
                                 f"{type(self).__name__}(...).fit(data)")
             params[name] = value
-        if config is None:
-            config = self.config_class()
-        elif not isinstance(config, self.config_class):
-            raise ConfigError(f"{type(self).__name__} needs a {self.config_class.__name__}, "
-                              f"got {type(config).__name__}")
-        self.config = config.replace(**params)
+        self._config_error = None
+        config = self._stored_config(config)
+        self.config = (self.config_class() if config is None else config).replace(**params)
+
+    def _stored_config(self, config: Any) -> Config | None:
+        """``config`` when it is the lesson's config class, else None with the error kept for
+        :meth:`validated_config`: ``__init__`` and ``set_params`` only store (scikit-learn's
+        rule, which its ``check_estimator`` tries with ``config=-1``)."""
+        if config is None or isinstance(config, self.config_class):
+            self._config_error = None
+            return config
+        self._config_error = ConfigError(f"{type(self).__name__} needs a "
+                                         f"{self.config_class.__name__}, got "
+                                         f"{type(config).__name__}")
+        return None
 
     # ------------------------------------------------------------------ parameters
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -127,8 +138,11 @@ class Estimator:
     def set_params(self, **params: Any) -> Estimator:
         """Change hyper-parameters (unknown names raise ConfigError); returns ``self``.
 
-        The new values are validated by the next ``fit`` (or by :meth:`validated_config`).
+        The new values are validated by the next ``fit`` (or by :meth:`validated_config`);
+        ``config=`` replaces the whole config first.
         """
+        if "config" in params:
+            self.config = self._stored_config(params.pop("config")) or self.config
         self.config = self.config.replace(**params)
         return self
 
@@ -155,6 +169,8 @@ class Estimator:
         temporary files) is said at once, or with ``later_notes`` when :meth:`say_folder_notes`
         is called: after the checks of data that ``fit`` reads itself, so that a refused corpus
         gets its one error line alone."""
+        if getattr(self, "_config_error", None) is not None:
+            raise self._config_error
         config = self.config.validate()
         check_resume_dir(resume, out_dir)
         self._folder_notes: list[tuple[int, str]] = []

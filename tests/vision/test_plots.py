@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlcourse.plots.vision import plot_learning_curves, plot_misclassified, plot_predictions
+from dlcourse.plots.vision import (
+    plot_learning_curves,
+    plot_misclassified,
+    plot_predictions,
+    prediction_titles,
+)
 
 
 def test_figures_are_written(tmp_path):
@@ -21,6 +26,15 @@ def test_figures_are_written(tmp_path):
     r = plot_learning_curves(rows, tmp_path / "curve.png")
     for path in (p, q, r):
         assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 2000
+
+
+def test_predictions_name_the_true_class_where_they_are_wrong():
+    # a wrong guess was red with no word of the right class, and guesses without truths
+    # (ImageNet's classes for a pullover) were green, the colour of "right"
+    preds = [[("a", 0.9), ("b", 0.1)], [("c", 0.6), ("a", 0.4)]]
+    assert prediction_titles(preds, ["a", "b"], top=2) == (
+        ["a 0.90\nb 0.10", "c 0.60\na 0.40\ntrue: b"], ["green", "red"])
+    assert prediction_titles(preds, top=1) == (["a 0.90", "c 0.60"], ["black", "black"])
 
 
 def test_nothing_misclassified_is_reported(tmp_path):

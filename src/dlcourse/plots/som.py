@@ -71,7 +71,7 @@ def _colorbar(fig, collection, ax, m: int, n: int, **kwargs) -> None:
 
 def plot_umatrix(umatrix: np.ndarray, path: str | os.PathLike, topology: str = "rectangular",
                  title: str = "U-matrix (mean distance to neighbours)") -> Path:
-    """Draw the U-matrix (``SOM.distance_map()``, shape (m, n)): light cells are cluster borders."""
+    """Draw the U-matrix (``SOM.distance_map()``, shape (m, n)): dark cells are cluster borders."""
     umatrix = np.asarray(umatrix, dtype=float)
     m, n = umatrix.shape
     width, height = _map_size(m, n, (10.0, 5.0), topology=topology)

@@ -34,7 +34,11 @@ def plot_image_grid(images: Sequence[np.ndarray], titles: Sequence[str], path: s
         raise InputError("no images to plot")
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
-    fig, axes = new_figure(1.7 * ncols, 1.9 * nrows, nrows=nrows, ncols=ncols, squeeze=False)
+    lines = max(str(text).count("\n") + 1 for text in titles) if len(titles) else 0
+    # a row: the image and its title's lines above it; constrained layout keeps a second row's
+    # titles clear of the first row's images (tight_layout let them run underneath)
+    fig, axes = new_figure(1.7 * ncols, (1.7 + 0.12 * lines) * nrows, nrows=nrows, ncols=ncols,
+                           squeeze=False, layout="constrained")
     for ax in axes.flat[n:]:
         ax.axis("off")
     for i, (img, text) in enumerate(zip(images, titles)):
@@ -45,7 +49,6 @@ def plot_image_grid(images: Sequence[np.ndarray], titles: Sequence[str], path: s
         ax.axis("off")
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
     return save_figure(fig, path)
 
 
@@ -62,16 +65,32 @@ def plot_misclassified(images: np.ndarray, labels: np.ndarray, predictions: np.n
 
 def plot_predictions(images: Sequence[np.ndarray],
                      predictions: Sequence[Sequence[tuple[str, float]]],
-                     path: str | Path, truths: Sequence[str] | None = None, top: int = 3) -> Path:
-    """Images with their top-``top`` (label, probability); green when the top label is right."""
+                     path: str | Path, truths: Sequence[str] | None = None, top: int = 3,
+                     title: str | None = None) -> Path:
+    """Images with their top-``top`` (label, probability). With ``truths``, green where the
+    top label is right and red, with a last line "true: LABEL", where it is wrong; black
+    without them. ``title`` defaults to "predictions (top-N)"."""
+    titles, colors = prediction_titles(predictions, truths, top)
+    return plot_image_grid(images, titles, path, ncols=min(6, len(images)), colors=colors,
+                           title=f"predictions (top-{top})" if title is None else title)
+
+
+def prediction_titles(predictions: Sequence[Sequence[tuple[str, float]]],
+                      truths: Sequence[str] | None = None,
+                      top: int = 3) -> tuple[list[str], list[str]]:
+    """The titles and colours :func:`plot_predictions` gives its images."""
     titles, colors = [], []
     for i, pred in enumerate(predictions):
         lines = [f"{lab} {p:.2f}" for lab, p in list(pred)[:top]]
+        if truths is None:
+            colors.append("black")
+        elif pred[0][0] == truths[i]:
+            colors.append("green")
+        else:
+            colors.append("red")
+            lines.append(f"true: {truths[i]}")
         titles.append("\n".join(lines))
-        ok = truths is None or pred[0][0] == truths[i]
-        colors.append("green" if ok else "red")
-    return plot_image_grid(images, titles, path, ncols=min(6, len(images)), colors=colors,
-                           title=f"predictions (top-{top})")
+    return titles, colors
 
 
 def plot_learning_curves(rows: Sequence[dict], path: str | Path, x: str = "n_train",

@@ -69,7 +69,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
     grid = plot_predictions(images.numpy(), preds, out_dir / "vision_predictions.png",
                             truths=[test.classes[int(test.labels[i])] for i in picks])
     report.image(grid, "A few test images with the top-3 predictions "
-                 "(green: right, red: wrong).")
+                 "(green: right; red: wrong, with the true class).")
 
     out = "runs/vision"
     common = ("dlcourse vision train fashion-mnist --arch efficientnet_lite0 "

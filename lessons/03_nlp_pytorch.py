@@ -37,7 +37,7 @@ QUICK = os.environ.get("DLCOURSE_QUICK", "0") not in ("", "0")
 OUT = Path(os.environ.get("DLCOURSE_LESSON_OUT")
            or Path(tempfile.gettempdir(), "dlcourse-lessons", "lesson3"))
 OUT.mkdir(parents=True, exist_ok=True)  # one folder per lesson, reused by every run
-# the library's progress bars would want ipywidgets in a notebook; they are off here anyway
+# tqdm's notebook bars want ipywidgets; without it they are text lines, after a warning
 warnings.filterwarnings("ignore", message="IProgress not found")
 torch.manual_seed(0)
 print(f"{'quick' if QUICK else 'full'} settings; figures in {OUT}")
@@ -205,8 +205,9 @@ from dlcourse.text import pad_sequences
 
 lib_padded, lib_lengths = pad_sequences(train_ids[:4], pad_id=vocab.pad_id)
 print(torch.equal(lib_padded, padded), torch.equal(lib_lengths, lengths))
-# BERT-style model inputs: [CLS] ... [SEP], padding and an attention mask, in one call
-print(bert.encode(train_texts[:2], max_length=16))
+# BERT-style model inputs in one call: [CLS] ... [SEP], the long text cut at 16 pieces, the
+# short one padded with [PAD] (id 0), and an attention mask with 0 on the padding
+print(bert.encode(["A fine film.", train_texts[0]], max_length=16))
 
 # %% [markdown]
 # ## A model: an LSTM classifier

@@ -30,7 +30,7 @@ QUICK = os.environ.get("DLCOURSE_QUICK", "0") not in ("", "0")
 OUT = Path(os.environ.get("DLCOURSE_LESSON_OUT")
            or Path(tempfile.gettempdir(), "dlcourse-lessons", "lesson4"))
 OUT.mkdir(parents=True, exist_ok=True)  # one folder per lesson, reused by every run
-# the library's progress bars would want ipywidgets in a notebook; they are off here anyway
+# tqdm's notebook bars want ipywidgets; without it they are text lines, after a warning
 warnings.filterwarnings("ignore", message="IProgress not found")
 torch.manual_seed(0)
 print(f"{'quick' if QUICK else 'full'} settings; files in {OUT}")

@@ -112,11 +112,22 @@ def _error_text(cell) -> str:
 
 def html_page(nb) -> str:
     """The notebook ``nb`` as nbconvert's lab page (figures embedded) without the scripts that
-    page loads from a CDN (templates/offline): it opens offline with nothing missing."""
+    page loads from a CDN (templates/offline): it opens offline with nothing missing. The
+    page's title is the notebook's first heading (a browser tab then names the lesson)."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="offline")
-    return exporter.from_notebook_node(nb)[0]
+    return exporter.from_notebook_node(nb, resources={"metadata": {"name": title(nb)}})[0]
+
+
+def title(nb) -> str:
+    """The text of the notebook's first ``#`` heading, else "Notebook"."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return "Notebook"
 
 
 def run_notebook(path: Path, out_dir: Path, env: dict[str, str], timeout: int,

@@ -18,7 +18,7 @@ TRAIN = [
     (("--epochs", "none"), r"--epochs must be a whole number, got 'none'"),
     (("--lr", "0"), r"--lr must be > 0"),
     (("--lr", "nan"), r"--lr must be a finite number"),
-    (("--lr", "fast"), r"'fast' is not a number"),
+    (("--lr", "fast"), r"--lr must be a number, got 'fast'"),
     (("--dropout", "1"), r"--dropout must be <= 0.95"),
     (("--word-dropout", "-0.1"), r"--word-dropout must be >= 0"),
     (("--word-dropout", "1"), r"--word-dropout must be <= 0.95"),

@@ -234,6 +234,12 @@ def test_output_on_a_pipe_is_whole_when_the_process_ends(tmp_path):
     (("embed", "train", "lee", "--out", "o", "--limit", "99999999999999999999999"),
      "--limit must be <= 9223372036854775807, got 99999999999999999999999"),
     (("som", "train", "x.csv", "--limit", "-3"), "--limit must be >= 1, got -3"),
+    # the settings' own checks name the spelling typed too (they said --max-lines, --lr)
+    (("lm", "train", "wordnet", "--limit", "0", "--out", "o"), "--limit must be >= 1, got 0"),
+    (("som", "train", "x.csv", "--learning-rate", "x", "--out", "o"),
+     "--learning-rate must be a number, got 'x'"),
+    (("classify", "train", "t.csv", "--dropout", "x", "--out", "o"),
+     "--dropout must be a number or none, got 'x'"),
 ])
 def test_clicks_bad_values_read_as_the_settings_checks_do(cli_run, args, line):
     # click said "Invalid value for '--limit': 0 is not in the range x>=1." where a setting's

@@ -22,7 +22,7 @@ def _err_lines(result) -> list[str]:
 # ---- text vocab --max-vocab --------------------------------------------------------------------
 @pytest.mark.parametrize("option, value, match", [
     ("--max-vocab", "-1", "--max-vocab must be >= 1, or none to keep every token, got -1"),
-    ("--max-size", "-7", "--max-vocab must be >= 1, or none to keep every token, got -7"),
+    ("--max-size", "-7", "--max-size must be >= 1, or none to keep every token, got -7"),
     ("--max-vocab", "0", "--max-vocab 0 keeps no token; give 1 or more, or none for all"),
 ])
 def test_vocab_max_vocab_names_the_range_the_command_takes(cli_run, workdir, option, value,

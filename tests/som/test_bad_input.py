@@ -26,11 +26,11 @@ TRAIN = [
     (("--sigma", "0"), r"--sigma must be >= 0.01, got 0.0"),
     (("--sigma", "-2"), r"--sigma must be >= 0.01, got -2.0"),
     (("--sigma", "nan"), r"--sigma must be a finite number"),
-    (("--sigma", "wide"), r"'wide' is not a number or none"),
+    (("--sigma", "wide"), r"--sigma must be a number or none, got 'wide'"),
     (("--sigma-end", "0"), r"--sigma-end must be >= 0.01"),
     (("--sigma-end", "1e-200"), r"--sigma-end must be >= 0.01"),  # a ZeroDivisionError before
     (("--lr", "0"), r"--lr must be > 0.0"),
-    (("--learning-rate", "0"), r"--lr must be > 0.0"),            # the older spelling, the same
+    (("--learning-rate", "0"), r"--learning-rate must be > 0.0"),  # the older spelling, as typed
     (("--lr-end", "inf"), r"--lr-end must be a finite number"),
     (("--batch-size", "0"), r"--batch-size must be >= 1"),
     (("--chunk-size", "0"), r"--chunk-size must be >= 1"),
@@ -193,7 +193,7 @@ CASES = [
     (("train", "trunc.npy", "--out", "out"), r"cannot read trunc.npy: "),
     (("train", "nan.npy", "--out", "out"), r"nan.npy: missing value in data row 5, column 'x2'"),
     (("train", "sklearn:iris", "--label-column", "nosuch", "--out", "out"),
-     r"sklearn:iris has its labels already; --label-col names a column"),
+     r"sklearn:iris has its labels already; --label-column names a column"),
     (("train", "four.npy", "--label-column", "x1", "--out", "out"),
      r"four.npy is a matrix without column names"),
     (("train", *GOOD, "--out", "notes.txt"), r"--out notes.txt exists and is not a directory"),
@@ -247,7 +247,7 @@ CASES = [
     (("predict", "som", "folder"), r"DATA folder is a directory"),
     (("predict", "som", "wine.csv", "--out", "folder"), r"--out folder is a directory"),
     (("predict", "som", "wine.csv", "--out", ""), r"--out is empty; give a file name such as"),
-    (("predict", "som", "wine.csv", "--output", "folder"), r"--out folder is a directory"),
+    (("predict", "som", "wine.csv", "--output", "folder"), r"--output folder is a directory"),
     (("predict", "som", "wine.csv", "--out", "notes.txt/p.csv"), r"notes.txt is a file"),
     (("predict", "lm", "wine.csv"), r"MODEL_DIR lm holds an 'lm' model"),
     (("predict", "truncated", "wine.csv"), r"cannot read truncated/model.safetensors"),

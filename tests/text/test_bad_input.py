@@ -106,7 +106,7 @@ CASES = [
     (("vocab", "ok.txt", "latin.txt"), r"latin.txt:2: byte 0xe9 is not valid utf-8"),
     (("vocab", "punct.txt"), "holds no tokens"),
     (("vocab", "ok.txt", "--min-freq", "0"), "--min-freq must be >= 1, got 0"),
-    (("vocab", "ok.txt", "--max-size", "-1"), "--max-vocab must be >= 1, or none to keep every "
+    (("vocab", "ok.txt", "--max-size", "-1"), "--max-size must be >= 1, or none to keep every "
                                               "token, got -1"),
     (("vocab", "ok.txt", "--max-size", "ten"),
      "--max-size must be a whole number or all, got 'ten'"),
@@ -124,7 +124,7 @@ CASES = [
      r"--out x.txt: a vocabulary is saved as JSON; give x.json or a folder name without a "
      r"suffix"),
     (("vocab", "ok.txt", "--out", "runs/x.txt"), r"give runs/x.json or a folder"),
-    (("vocab", "ok.txt", "--min-count", "0"), "--min-freq must be >= 1, got 0"),  # same option
+    (("vocab", "ok.txt", "--min-count", "0"), "--min-count must be >= 1, got 0"),  # as typed
     (("vocab", "ok.txt", "--out", "existing.txt/v.json"), "existing.txt"),
     (("vocab", "ok.txt", "--out", "existing.txt/sub"), "existing.txt"),
     (("vocab", "r.csv", "--text-col", "nosuch"), "no column 'nosuch'"),

@@ -74,7 +74,7 @@ CASES = [
     ((*TRAIN, "--lr", "0"), "--lr must be > 0"),
     ((*TRAIN, "--lr", "-1e-3"), "--lr must be > 0"),
     ((*TRAIN, "--lr", "nan"), "--lr must be a finite number"),
-    ((*TRAIN, "--lr", "fast"), "'fast' is not a number"),
+    ((*TRAIN, "--lr", "fast"), "--lr must be a number, got 'fast'"),
     ((*TRAIN, "--momentum", "1.5"), "--momentum must be <= 1"),
     ((*TRAIN, "--image-size", "4"), "--image-size must be >= 8"),
     ((*TRAIN, "--image-size", "100000"), "--image-size must be <= 1024"),

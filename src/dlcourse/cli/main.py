@@ -127,7 +127,7 @@ GLOBAL_OPTIONS = ("-q", "--quiet", "--debug", "--threads")
 _RANGE = re.compile(r"(?P<value>.+) is not in the range (?:(?P<low>[^<>=x]+)(?P<lop><=?))?x"
                     r"(?:(?P<hop>[<>]=?)(?P<high>[^<>=]+?))?\.?$")
 _CHOICE = re.compile(r"(?P<value>.+) is not one of (?P<choices>.+?)\.?$")
-_NUMBER = re.compile(r"(?P<value>.+) is not (?:a valid|an) (?P<kind>integer|float)"
+_NUMBER = re.compile(r"(?P<value>.+) is not (?:a valid|an|a) (?P<kind>integer|float|number)"
                      r"(?: range)?(?P<none> or (?:none|all))?\.?$")
 
 
@@ -163,10 +163,33 @@ def _bad_value_line(exc: click.BadParameter, args: list[str]) -> str | None:
     return None
 
 
+def _verb(args: list[str]) -> click.Command | None:
+    """The command ``args`` name (``som train``), found without running anything."""
+    command: click.Command = cli
+    for arg in args:
+        if not isinstance(command, click.Group):
+            return command
+        if not arg.startswith("-"):  # a global option's value is no command: skipped
+            command = command.get_command(None, arg) or command
+    return None if isinstance(command, click.Group) else command
+
+
+def _as_typed(message: str, args: list[str]) -> str:
+    """``message`` with each option named by the spelling the user typed (``--limit`` where
+    the settings' check says ``--max-lines``, ``--nhid`` for ``--hidden-size``)."""
+    command = _verb(args)
+    for param in command.params if command is not None else ():
+        typed = [o for o in getattr(param, "opts", ()) if o.startswith("--")
+                 and any(a == o or a.startswith(o + "=") for a in args)]
+        for other in (o for o in param.opts if typed and o != typed[0]):
+            message = re.sub(rf"(?<![\w-]){re.escape(other)}(?![\w-])", typed[0], message)
+    return message
+
+
 def _usage_line(exc: click.UsageError, args: list[str]) -> str:
     if isinstance(exc, click.BadParameter) and (line := _bad_value_line(exc, args)) is not None:
         return line
-    message = " ".join(exc.format_message().split())
+    message = _as_typed(" ".join(exc.format_message().split()), args)
     if isinstance(exc, click.NoSuchOption) and exc.option_name in GLOBAL_OPTIONS \
             and exc.ctx is not None and exc.ctx.parent is not None:
         noun = exc.ctx.command_path.split()[1]
@@ -225,7 +248,7 @@ def _run(args: list[str]) -> None:
             status = 1
         else:
             status = 2
-        _fail(_error_line(exc), status)
+        _fail(_as_typed(_error_line(exc), args) if status == 2 else _error_line(exc), status)
 
 
 def _fail(message: str, status: int) -> None:

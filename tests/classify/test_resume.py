@@ -103,7 +103,7 @@ def test_cli_interrupt_and_resume_equals_the_uninterrupted_command(cli_run, work
     assert metrics[0] == metrics[1]
 
     refused = cli_run(*args, "--hidden-size", "32", "--out", "A", "--resume")
-    refused.assert_user_error(r"cannot resume A: it was trained with hidden_size=16")
+    refused.assert_user_error(r"cannot resume A: it was trained with --hidden-size 16")
 
 
 def test_a_run_saved_before_the_ngram_score_resumes_without_it(pang_lee_split, tiny, tmp_path,

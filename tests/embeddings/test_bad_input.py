@@ -149,14 +149,14 @@ CASES = [
     (("embed", "train", *GOOD, "--method", "glove", "--out", "run", "--resume"),
      r"cannot resume run: it holds a Word2Vec run and this run trains GloVe"),
     (("embed", "train", *GOOD, "--dim", "8", "--out", "run", "--resume"),
-     r"cannot resume run: it was trained with vector_size=16, this run asks for 8"),
+     r"cannot resume run: it was trained with --dim 16, this run asks for 8"),
     (("embed", "train", *GOOD, "--dim", "16", "--min-count", "1", "--out", "run", "--resume"),
-     r"cannot resume run: it was trained with min_count=2, this run asks for 1"),
+     r"cannot resume run: it was trained with --min-count 2, this run asks for 1"),
     # --embed-dim and --min-freq reach the config (the run asks for their values)
     (("embed", "train", *GOOD, "--embed-dim", "8", "--out", "run", "--resume"),
-     r"it was trained with vector_size=16, this run asks for 8"),
+     r"it was trained with --embed-dim 16, this run asks for 8"),
     (("embed", "train", *GOOD, "--embed-dim", "16", "--min-freq", "1", "--out", "run",
-      "--resume"), r"it was trained with min_count=2, this run asks for 1"),
+      "--resume"), r"it was trained with --min-freq 2, this run asks for 1"),
     # evaluate MODEL_DIR [DATA]...
     (("embed", "evaluate"), r"Missing argument 'MODEL_DIR'"),
     (("embed", "evaluate", "nosuch"), r"MODEL_DIR nosuch does not exist"),
@@ -256,8 +256,8 @@ def test_help_marks_required_and_shows_both_spellings(cli_run):
 
 
 @pytest.mark.parametrize("options, match", [
-    (("--dim", "8"), r"it was trained with vector_size=16, this run asks for 8"),
-    (("--dim", "16", "--window", "2"), r"it was trained with window=5, this run asks for 2"),
+    (("--dim", "8"), r"it was trained with --dim 16, this run asks for 8"),
+    (("--dim", "16", "--window", "2"), r"it was trained with --window 5, this run asks for 2"),
 ])
 def test_resume_with_other_settings_is_refused_before_the_corpus_is_read(
         refused, files, monkeypatch, options, match):

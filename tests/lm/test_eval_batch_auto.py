@@ -206,4 +206,4 @@ def test_lm_train_resumes_a_run_left_to_the_data(story_files, cli_run, workdir, 
     assert "measuring with 6" in resumed.err
     same_run.tensors(load_file("A/model.safetensors"), load_file("B/model.safetensors"), "model")
     cli_run(*args, "--eval-batch-size", "5", "--out", "A", "--resume").assert_user_error(
-        "cannot resume A: it was trained with eval_batch_size=6, this run asks for 5")
+        "cannot resume A: it was trained with --eval-batch-size 6, this run asks for 5")

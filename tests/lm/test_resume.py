@@ -85,7 +85,7 @@ def test_cli_interrupt_and_resume_equals_the_uninterrupted_command(cli_run, work
     assert metrics[0]["test_ppl"] == metrics[1]["test_ppl"]
 
     refused = cli_run(*args, "--hidden-dim", "48", "--embed-dim", "48", "--out", "A", "--resume")
-    refused.assert_user_error(r"cannot resume A: it was trained with embed_dim=32")
+    refused.assert_user_error(r"cannot resume A: it was trained with --embed-dim 32")
 
 
 def test_resume_on_other_data_of_the_same_vocabulary_size_is_refused(tmp_path, monkeypatch,
@@ -132,9 +132,9 @@ def test_cli_resume_with_other_data_options_is_refused_before_reading(cli_run, w
 
     monkeypatch.setattr(dlcourse.lm.corpus, "load_corpus", unread)
     for option, match in [(("--tokenizer", "whitespace"), r"tokenizer=\{'name': 'basic_english'"),
-                          (("--limit", "50"), r"max_lines=100, this run asks for 50"),
-                          (("--min-count", "3"), r"min_freq=2, this run asks for 3"),
-                          (("--max-size", "99"), r"max_size=100, this run asks for 99"),
-                          (("--encoding", "latin-1"), r"encoding='utf-8', this run asks for")]:
+                          (("--limit", "50"), r"--limit 100, this run asks for 50"),
+                          (("--min-count", "3"), r"--min-count 2, this run asks for 3"),
+                          (("--max-size", "99"), r"--max-size 100, this run asks for 99"),
+                          (("--encoding", "latin-1"), r"--encoding 'utf-8', this run asks for")]:
         cli_run(*args, *option, "--resume").assert_user_error(
             rf"cannot resume A: it was trained with {match}")

@@ -208,7 +208,7 @@ CASES = [
      r"cannot resume som: it was trained on a 4x5 grid, this run asks for 6x5; resume with "
      r"the same --grid"),
     (("train", *GOOD, "--no-standardize", "--out", "som", "--resume"),
-     r"cannot resume som: it was trained with standardize=True, this run asks for False"),
+     r"cannot resume som: it was trained with --standardize True, this run asks for False"),
     # evaluate MODEL_DIR [DATA]
     (("evaluate",), r"Missing argument 'MODEL_DIR'"),
     (("evaluate", "nosuch"), r"MODEL_DIR nosuch does not exist"),

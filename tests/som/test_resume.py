@@ -179,7 +179,7 @@ def test_cli_interrupt_and_resume_equals_the_uninterrupted_command(cli_run, work
     metrics = [json.loads(open(f"{run}/metrics.json").read()) for run in "AB"]
     assert metrics[0]["quantization_error"] == metrics[1]["quantization_error"]
     refused = cli_run(*args, "--batch-size", "50", "--out", "A", "--resume")
-    refused.assert_user_error(r"cannot resume A: it was trained with batch_size=40, this run "
+    refused.assert_user_error(r"cannot resume A: it was trained with --batch-size 40, this run "
                               r"asks for 50")
 
 

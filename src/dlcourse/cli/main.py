@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from dlcourse import __version__
-from dlcourse.errors import DlcourseError, TrainingInterrupted
+from dlcourse.errors import ConfigError, DlcourseError, TrainingInterrupted
 
 # noun -> (module, one-line help). Modules are imported only when the noun is invoked.
 NOUNS = {
@@ -179,11 +179,30 @@ def _as_typed(message: str, args: list[str]) -> str:
     the settings' check says ``--max-lines``, ``--nhid`` for ``--hidden-size``)."""
     command = _verb(args)
     for param in command.params if command is not None else ():
-        typed = [o for o in getattr(param, "opts", ()) if o.startswith("--")
-                 and any(a == o or a.startswith(o + "=") for a in args)]
-        for other in (o for o in param.opts if typed and o != typed[0]):
-            message = re.sub(rf"(?<![\w-]){re.escape(other)}(?![\w-])", typed[0], message)
+        typed = _last_typed(getattr(param, "opts", ()), args)
+        for other in (o for o in param.opts if typed and o != typed):
+            message = re.sub(rf"(?<![\w-]){re.escape(other)}(?![\w-])", typed, message)
     return message
+
+
+def _last_typed(opts: list[str], args: list[str]) -> str | None:
+    """The long spelling among ``opts`` typed last in ``args`` (the value click keeps)."""
+    seen = [(i, o) for i, a in enumerate(args) for o in opts
+            if o.startswith("--") and (a == o or a.startswith(o + "="))]
+    return max(seen)[1] if seen else None
+
+
+def _field_as_option(exc: Exception, args: list[str]) -> str:
+    """The error's line, a setting named by its field (``max_size=10000``, from the library)
+    named as the command's option (``--max-vocab 10000``)."""
+    line, field = _error_line(exc), getattr(exc, "field", None)
+    command = _verb(args) if isinstance(exc, ConfigError) and field else None
+    for param in command.params if command is not None else ():
+        if param.name == field and isinstance(param, click.Option):
+            name = next((o for o in param.opts if o.startswith("--")), param.opts[0])
+            # a value typed as it is shown (not a dict, such as lm's tokenizer settings)
+            line = re.sub(rf"(?<![\w-]){re.escape(field)}=(?![{{\[])", f"{name} ", line)
+    return line
 
 
 def _usage_line(exc: click.UsageError, args: list[str]) -> str:
@@ -248,7 +267,8 @@ def _run(args: list[str]) -> None:
             status = 1
         else:
             status = 2
-        _fail(_as_typed(_error_line(exc), args) if status == 2 else _error_line(exc), status)
+        _fail(_as_typed(_field_as_option(exc, args), args) if status == 2
+              else _error_line(exc), status)
 
 
 def _fail(message: str, status: int) -> None:

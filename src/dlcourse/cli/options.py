@@ -100,8 +100,10 @@ def option_error(exc: ConfigError,
     if exc.field and message.startswith(exc.field):
         message = option_name(exc.field, rename) + message[len(exc.field):]
     elif exc.field:  # the field as a word: "m" must not rename the "m" of "map"
-        message = re.sub(rf"\b{re.escape(exc.field)}\b",
-                         lambda _: option_name(exc.field, rename), message, count=1)
+        # "trained with lr=0.5" reads "trained with --lr 0.5", as typed (not a dict value)
+        message = re.sub(rf"\b{re.escape(exc.field)}(?:=(?![{{\[])|\b)",
+                         lambda m: option_name(exc.field, rename) + " " * m[0].endswith("="),
+                         message, count=1)
     return DlcourseError(message)
 
 

@@ -356,16 +356,18 @@ def check_resume_config(saved: dict[str, Any], current: dict[str, Any], where: s
             ``saved`` lacks are not compared.
 
     Raises:
-        DlcourseError: naming the first setting that differs and its two values.
+        ConfigError: naming the first setting that differs (its ``field``; the CLI names the
+            option) and its two values.
     """
     saved = {**(before or {}), **saved}
     for name, value in current.items():
         if name in free or name not in saved:
             continue
         if saved[name] != value:
-            raise DlcourseError(
+            raise ConfigError(
                 f"cannot resume {where}: it was trained with {name}={saved[name]!r}, this run "
-                f"asks for {value!r}; resume with the same settings or train into a new --out")
+                f"asks for {value!r}; resume with the same settings or train into a new --out",
+                field=name)
 
 
 def module_arrays(module: Any, prefix: str = "model.") -> dict[str, Any]:

@@ -43,3 +43,29 @@ def test_the_command_line_on_a_pipe(workdir):
     assert done.returncode == 0, done.stderr
     assert "\r" not in done.stderr and "skipgram:" not in done.stderr, done.stderr
     assert "epoch 1: loss" in done.stderr and "epoch 2: loss" in done.stderr
+
+
+def test_a_training_epoch_on_a_pipe_shows_its_count(monkeypatch, capsys):
+    # the loss/rate postfix redrew the bar with the count tqdm last drew: "0/376" halfway
+    # through an epoch, every piped line of every torch trainer
+    import re
+
+    import torch
+    from torch import nn
+
+    from dlcourse.engine.loop import train_one_epoch
+
+    monkeypatch.delenv("DLCOURSE_PROGRESS", raising=False)
+    monkeypatch.setattr(progress_module, "LINE_INTERVAL", 0.2)
+    model = nn.Linear(3, 1)
+    batches = [(torch.randn(4, 3), torch.randn(4, 1)) for _ in range(12)]
+
+    def step(net, batch):
+        time.sleep(0.05)
+        return nn.functional.mse_loss(net(batch[0]), batch[1])
+
+    train_one_epoch(model, batches, step, torch.optim.SGD(model.parameters(), lr=0.1),
+                    device=torch.device("cpu"))
+    lines = capsys.readouterr().err.splitlines()
+    counts = [int(m[1]) for line in lines if (m := re.search(r"(\d+)/12", line))]
+    assert counts and min(counts) >= 2 and "loss=" in lines[-1], lines

@@ -208,8 +208,11 @@ def train_one_epoch(
                     "or enable gradient clipping")
             if hasattr(bar, "set_postfix"):
                 elapsed = time.perf_counter() - began
+                # shown with the bar's next count: an iterated tqdm keeps its count to itself
+                # between draws, so a refresh here drew a stale one ("0/376" halfway through
+                # an epoch, on a pipe where a draw comes every 30 s)
                 bar.set_postfix(loss=f"{last_value / max(items, 1):.4f}",
-                                rate=f"{items / max(elapsed, 1e-9):.0f}/s")
+                                rate=f"{items / max(elapsed, 1e-9):.0f}/s", refresh=False)
             if stop and not last_batch:
                 total_loss, total_items = last_value, items
                 if is_distributed():  # every rank stops here together (see _sync)

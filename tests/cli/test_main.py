@@ -304,3 +304,18 @@ def test_dry_run_refuses_to_replace_a_trained_model(cli_run, workdir, noun, data
         "new --out\n")
     assert Path("run/model.safetensors").read_bytes() == before
     assert read_manifest(Path("run/model.safetensors"))["lesson"] == noun
+
+
+def test_under_torchrun_a_verb_other_than_train_runs_once(cli_run, workdir, monkeypatch):
+    # torchrun -m dlcourse classify evaluate ... printed the whole result once per process
+    assert cli_run("-q", "som", "train", "sklearn:iris", "--grid", "3x3", "--epochs", "2",
+                   "--out", "s").code == 0
+    alone = cli_run("som", "evaluate", "s")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    other = cli_run("som", "evaluate", "s")
+    assert (other.code, other.out, other.err) == (0, "", "")
+    monkeypatch.setenv("RANK", "0")
+    first = cli_run("som", "evaluate", "s")
+    assert first.code == 0 and first.out == alone.out
+    assert first.err == "note: evaluate runs in one process; torchrun's other 1 process ended\n"

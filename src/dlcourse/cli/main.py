@@ -228,8 +228,23 @@ def main(argv: list[str] | None = None) -> None:
         _run(list(sys.argv[1:] if argv is None else argv))
 
 
+def _one_process(args: list[str]) -> None:
+    """Under torchrun only ``train`` runs on every process; any other verb (evaluate, predict,
+    a query, data, the tour) runs on rank 0 alone, the others ending at once: each printed the
+    whole result, once per process."""
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    command = _verb(args) if world > 1 else None
+    if command is None or command.name == "train" or "--help" in args or "-h" in args:
+        return
+    if os.environ.get("RANK", "0") != "0":
+        sys.exit(0)
+    click.echo(f"note: {command.name} runs in one process; torchrun's other {world - 1} "
+               f"process{'es' * (world > 2)} ended", err=True)
+
+
 def _run(args: list[str]) -> None:
     debug = "--debug" in args
+    _one_process(args)
     try:
         # make_context/invoke rather than click's main(): click's main turns EOFError into a
         # bare "Aborted!" and prints blank lines; here every exception is ours to report

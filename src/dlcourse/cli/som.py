@@ -127,7 +127,8 @@ def train(data, out, grid, topology, standardize, label_column, limit, resume, d
     DATA: a table (.csv, .tsv, .txt, .jsonl, .parquet; separated by commas, tabs, ;, | or
     spaces as numpy.savetxt writes them, its '# a b c' header line naming the columns; the
     index pandas' to_csv writes is dropped), a .npy matrix, sklearn:NAME (iris, wine, digits,
-    breast_cancer), fashion-mnist or mnist-5k.
+    breast_cancer), fashion-mnist or mnist-5k (their pixels divided by 255: give
+    SOM.load(DIR).predict rows scaled so).
 
     Writes model.safetensors (weights, scaler, column names, unit labels; read without torch),
     last.safetensors (the checkpoint), history.json and metrics.json. Ctrl-C stops at the next

@@ -283,7 +283,8 @@ def fit(
                                       f" in epoch {epoch + 1}") from None
             position = None
             if result.stopped is not None:
-                where = f"in epoch {epoch + 1} after {result.stopped.batches_done} batches"
+                done = result.stopped.batches_done
+                where = f"in epoch {epoch + 1} after {done} batch{'es' * (done != 1)}"
                 if out is not None:  # every rank's generators (all ranks stopped here)
                     result.stopped.rng = gather_rng_state(result.stopped.rng)
                     saved_rng = gather_rng_state(epoch_rng)

@@ -75,8 +75,8 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
     out_dir = Path(out_dir)
     report.section(TITLE)
     sentences = read_rt_sentences()
-    if quick:
-        sentences = sentences[:1000]
+    if quick:  # every tenth: the file is sorted by rating, so its first 1,000 were 97% positive
+        sentences = sentences[::10]
 
     _one_hot_section(report)
     review = next(s for s, _ in sentences if "'" in s and "," in s and 60 < len(s) < 140)

@@ -40,8 +40,10 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
         f"**EfficientNet-Lite0** with its ImageNet weights is frozen and only a new 10-class "
         f"linear layer is trained on its 1280 features (*feature extraction*; the features are "
         f"computed once and cached). The baseline is the same network from random weights, every "
-        f"layer trained for {epochs} epochs. Both see the same class-balanced Fashion-MNIST "
-        f"images, grey 28x28 upscaled to {size} px and copied to 3 channels; accuracy is on "
+        f"layer trained for {epochs} epoch{'s' * (epochs != 1)}. Both see the same "
+        f"class-balanced Fashion-MNIST images, grey 28x28 "
+        f"{'upscaled' if size > 28 else 'downscaled' if size < 28 else 'kept at'} {size} px and "
+        f"copied to 3 channels; accuracy is on "
         f"{len(test)} test images (chance: 10%).")
     report.table([{"training images": r["n_train"], "method": r["method"],
                    "test accuracy": r["accuracy"], "top-5": r["top5"], "seconds": r["seconds"]}

@@ -183,7 +183,7 @@ def test_stream_totals_records_no_gradient(model_dir):
 # ---------------------------------------------------------------- refused before torch
 @pytest.mark.parametrize("args, message", [
     (("evaluate", "MODEL", "--max-lines", "0"), "--max-lines must be >= 1, got 0"),
-    (("evaluate", "MODEL", "--limit", "-3"), "--max-lines must be >= 1, got -3"),
+    (("evaluate", "MODEL", "--limit", "-3"), "--limit must be >= 1, got -3"),
     (("evaluate", "MODEL", "--encoding", "nosuch"), "unknown --encoding 'nosuch'; use a text "
                                                     "encoding name such as utf-8"),
     (("evaluate", "MODEL", "lee", "--data", "lee"), "give DATA once (as the argument after "

@@ -27,14 +27,16 @@ from dlcourse.cli.classify_data import (
     check_label_column,
     check_valid_labels,
     labelled,
+    limited,
     model_columns,
     note_training_rows,
     note_unknown,
     read_texts,
     take,
 )
-from dlcourse.cli.classify_metrics import show_metrics, write_metrics
+from dlcourse.cli.classify_metrics import report_training, show_metrics, write_metrics
 from dlcourse.cli.common import (
+    LIMIT,
     check_device,
     check_dry_run_out,
     check_input_file,
@@ -116,12 +118,15 @@ def _note_unused(options: dict, model: str) -> None:
               help="Validation table [default: the data set's split, or 10% of a table, "
                    "stratified].")
 @TABLE
+@click.option("--limit", type=LIMIT, default=None,
+              help="Train on this many rows of DATA's training part, the classes as balanced "
+                   "as possible (drawn with --seed). [default: all]")
 @TRAIN
 @_switches
 @resume_option
 @click.option("--dry-run", is_flag=True, help=f"Smoke test: {DRY_RUN['train']} texts, 1 epoch, "
               "a 16-unit model, one --augment copy.")
-def train(data, out, valid_path, resume, dry_run, **options):
+def train(data, out, valid_path, limit, resume, dry_run, **options):
     """Train a classifier on DATA and save it in --out.
 
     DATA: rt-sentences (offline, 10,568 review sentences, fixed 80/10/10 split),
@@ -197,6 +202,7 @@ def train(data, out, valid_path, resume, dry_run, **options):
     given_valid = None if valid_path is None else labelled(valid_path, table)[0]
     train_set, valid_set, test_set = labelled(data, table)
     check_label_column(data, train_set[1], table)
+    train_set = limited(train_set, limit, config.seed)
     if given_valid is not None:
         valid_set = given_valid
     elif valid_set is None:
@@ -236,25 +242,7 @@ def _fit_and_report(config, data, table, train_set, valid_set, test_set, out, re
                          "data": data if data in DATA_SETS else str(Path(data).resolve())}
         clf.fit(*train_set, valid=valid_set, out_dir=out, resume=resume)
         if is_main_process():
-            _report(clf, valid_set, test_set, out)
-
-
-def _report(clf, valid_set, test_set, out):
-    """Rank 0 after training (fit wrote the model): print and write its metrics."""
-    click.echo(f"trained on {clf.device_} in {clf.fit_seconds_:.1f} s")
-    # "weights": which of the weight average and the weights themselves stood for the epoch
-    echo_table([{**{k: h[k] for k in ("epoch", "train_loss", "valid_loss", "valid_acc",
-                                      "valid_f1", "items_per_s")},
-                 **({"weights": "average" if h["averaged"] else "own"} if "averaged" in h
-                    else {})} for h in clf.history_])
-    click.echo(f"best epoch {clf.best_epoch_}")
-    for name, part in (("valid", valid_set), ("test", test_set)):
-        if part is not None:
-            metrics = clf.evaluate(*part)
-            write_metrics(out, metrics, name)
-            show_metrics(metrics, name)
-    click.echo(f"saved {out / 'model.safetensors'} (predict with: dlcourse classify predict "
-               f"{out} TEXT...)")
+            report_training(clf, valid_set, test_set, out)
 
 
 def _legacy_data(ctx, param, value):
@@ -277,9 +265,11 @@ def _as_classes(labels: list, classes: list) -> list:
 @MODEL_TABLE
 @click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
               help="Also write evaluation.json and confusion_eval.png here.")
+@click.option("--limit", type=LIMIT, default=None,
+              help="Score this many rows, the classes as balanced as possible. [default: all]")
 @batch_option
 @device_option
-def evaluate(model_dir, data, data_option, out, batch_size, device, **options):
+def evaluate(model_dir, data, data_option, out, limit, batch_size, device, **options):
     """Accuracy, precision/recall/F1, confusion matrix and ROC-AUC of MODEL_DIR on DATA.
 
     DATA: a data set name (its test split where it has one) or a labelled table; a table's
@@ -303,7 +293,7 @@ def evaluate(model_dir, data, data_option, out, batch_size, device, **options):
 
     clf = TextClassifier.load(model_dir, device=device)  # a damaged model before DATA's read
     train_set, _, test_set = labelled(data, table)
-    texts, labels = test_set if test_set is not None else train_set
+    texts, labels = limited(test_set if test_set is not None else train_set, limit, seed=0)
     labels = _as_classes(labels, clf.classes_)
     name = data if data in DATA_SETS else Path(data).name
     if test_set is None:

@@ -118,6 +118,18 @@ def check_valid_labels(data: str, valid_path: str | None, train_labels: list,
     class_indices(valid_labels, classes, where, advice)
 
 
+def limited(pair, n: int | None, seed: int):
+    """``--limit N``: at most ``n`` texts and labels of a (texts, labels) pair, the classes as
+    balanced as possible, drawn with ``seed`` (a sorted file's first rows would be one class);
+    None, or ``n`` None, stay as they are."""
+    if pair is None or n is None or n >= len(pair[0]):
+        return pair
+    from dlcourse.data.readers import balanced_indices
+
+    keep = balanced_indices([str(y) for y in pair[1]], n, seed)
+    return [pair[0][i] for i in keep], [pair[1][i] for i in keep]
+
+
 def take(pair, n):
     """The first ``n`` texts and labels of a (texts, labels) pair (None stays None)."""
     return None if pair is None else (pair[0][:n], pair[1][:n])

@@ -51,3 +51,22 @@ def write_metrics(out: Path, metrics: dict, name: str, json_name: str | None = N
     write_json(out / (json_name or f"metrics_{name}.json"), metrics)
     plot_confusion_matrix(metrics["confusion_matrix"], [str(c) for c in metrics["classes"]],
                           out / f"confusion_{name}.png", title=f"Confusion matrix ({name})")
+
+
+def report_training(clf, valid_set, test_set, out: Path) -> None:
+    """After `classify train` (rank 0; fit wrote the model): the history, then each split's
+    metrics printed and written."""
+    click.echo(f"trained on {clf.device_} in {clf.fit_seconds_:.1f} s")
+    # "weights": which of the weight average and the weights themselves stood for the epoch
+    echo_table([{**{k: h[k] for k in ("epoch", "train_loss", "valid_loss", "valid_acc",
+                                      "valid_f1", "items_per_s")},
+                 **({"weights": "average" if h["averaged"] else "own"} if "averaged" in h
+                    else {})} for h in clf.history_])
+    click.echo(f"best epoch {clf.best_epoch_}")
+    for name, part in (("valid", valid_set), ("test", test_set)):
+        if part is not None:
+            metrics = clf.evaluate(*part)
+            write_metrics(out, metrics, name)
+            show_metrics(metrics, name)
+    click.echo(f"saved {out / 'model.safetensors'} (predict with: dlcourse classify predict "
+               f"{out} TEXT...)")

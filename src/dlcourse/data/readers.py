@@ -205,6 +205,26 @@ def read_mnist_5k() -> tuple[np.ndarray, np.ndarray]:
     return table[:, :-1].astype(np.uint8).reshape(-1, 28, 28), table[:, -1]
 
 
+def balanced_indices(labels, n: int, seed: int = 0, classes=None) -> np.ndarray:
+    """Sorted indices of at most ``n`` rows with classes as balanced as possible (a budget:
+    ``--limit``): round-robin over the classes in a seeded order, each class's rows in a
+    seeded order, so the remainder goes to the first classes drawn.
+
+    ``classes``: the class values in order (default: the sorted distinct ``labels``).
+
+    >>> balanced_indices(["a"] * 8 + ["b"] * 2, 4).tolist()  # 2 of each class
+    [2, 4, 8, 9]
+    """
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    classes = np.unique(labels) if classes is None else classes
+    per_class = [rng.permutation(np.flatnonzero(labels == k)) for k in classes]
+    per_class = [per_class[k] for k in rng.permutation(len(per_class))]
+    order = [idx[r] for r in range(max(map(len, per_class), default=0)) for idx in per_class
+             if r < len(idx)]
+    return np.sort(np.asarray(order[:n], dtype=np.int64))
+
+
 def split_indices(
     n: int, fractions: tuple[float, ...] = (0.8, 0.1, 0.1), seed: int = 0, stratify=None
 ) -> tuple[np.ndarray, ...]:

@@ -266,13 +266,9 @@ def stratified_subset(ds: ArrayImageDataset, n: int, seed: int = 0) -> ArrayImag
                      "(e.g. 1000; len(ds) or more keeps them all)")
     if n >= len(ds):
         return ds
-    rng = np.random.default_rng(seed)
-    labels = ds.labels.numpy()
-    per_class = [rng.permutation(np.flatnonzero(labels == k)) for k in range(len(ds.classes))]
-    per_class = [per_class[k] for k in rng.permutation(len(per_class))]
-    # round-robin over classes: equal counts, the remainder to the first classes in random order
-    order = [idx[r] for r in range(max(map(len, per_class))) for idx in per_class if r < len(idx)]
-    return ds.subset(np.sort(np.asarray(order[:n])))
+    from dlcourse.data.readers import balanced_indices
+
+    return ds.subset(balanced_indices(ds.labels.numpy(), n, seed, range(len(ds.classes))))
 
 
 def _cifar(name: str):

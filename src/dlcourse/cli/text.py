@@ -22,14 +22,13 @@ import click
 from dlcourse.cli.common import (
     LIMIT,
     check_input_file,
-    check_out_dir,
     echo_table,
     texts_on_missing_option,
 )
 from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions, given_value
-from dlcourse.engine.persist import MODEL_FILE, read_manifest
-from dlcourse.errors import DlcourseError, InputError, a_quoted
+from dlcourse.cli.text_out import vocab_target
+from dlcourse.errors import DlcourseError
 from dlcourse.text.config import TableConfig, TokenizerConfig, VocabConfig
 from dlcourse.text.formats import TABLE_SUFFIXES, is_table
 
@@ -265,7 +264,7 @@ def vocab(data, out, limit, top, **options):
     vocab_options = VOCAB.pop(options)
     _check_max_vocab(given_value(vocab_options.get("max_size")))
     vocab_config = VOCAB.build(vocab_options)
-    target = None if out is None else _vocab_target(out)
+    target = None if out is None else vocab_target(out)
     if data.count("-") > 1:
         raise click.UsageError("DATA names - (standard input) more than once")
     sources = [_resolve_data(item, reading) for item in data]
@@ -305,47 +304,6 @@ def _check_max_vocab(max_size) -> None:
             raise DlcourseError("--max-vocab 0 keeps no token; give 1 or more, or none for all")
         raise DlcourseError(f"--max-vocab must be >= 1, or none to keep every token, got "
                             f"{max_size}")
-
-
-def _vocab_target(out: str) -> Path:
-    """``--out`` of ``text vocab``: a ``.json`` file, or a folder that gets ``vocab.json``;
-    checked writable without creating anything.
-
-    A new name with another suffix (``x.txt``) is refused rather than made a folder: it reads
-    as a file, and a vocabulary is JSON.
-    """
-    if not str(out).strip():  # Path("") is the working folder
-        raise DlcourseError("--out is empty; give a folder or FILE.json")
-    path = Path(out)
-    if path.is_dir():
-        _refuse_model_folder(path, path)
-        return check_out_dir(path) / "vocab.json"
-    if path.suffix.lower() == ".json":
-        if path.exists():
-            _refuse_model_folder(path.parent, path)
-        check_out_dir(path.parent)
-        return path
-    if path.exists():
-        raise DlcourseError(f"--out {path} exists and is neither a folder nor a .json file; "
-                            "choose a folder or FILE.json")
-    if path.suffix:
-        raise DlcourseError(f"--out {path}: a vocabulary is saved as JSON; give "
-                            f"{path.with_suffix('.json')} or a folder name without a suffix "
-                            "(it gets vocab.json)")
-    return check_out_dir(path) / "vocab.json"
-
-
-def _refuse_model_folder(folder: Path, out: Path) -> None:
-    """A trained model's folder keeps its own vocab.json (classify, lm): a new vocabulary
-    there would replace the model's or lie beside it as if it were."""
-    if (folder / MODEL_FILE).is_file():
-        try:
-            lesson = read_manifest(folder / MODEL_FILE).get("lesson")
-        except DlcourseError:
-            lesson = None
-        what = f"{a_quoted(lesson)} model" if lesson else f"a {MODEL_FILE}"
-        where = "holds" if out == folder else "is in a folder holding"
-        raise InputError(f"--out {out} {where} {what}; save the vocabulary elsewhere")
 
 
 def _resolve_data(item: str, reading: TableConfig):

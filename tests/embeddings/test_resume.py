@@ -192,3 +192,27 @@ def test_a_refit_stopped_midway_keeps_the_previous_fit_whole(cls, lee_sentences,
     assert np.array_equal(est.counts_, counts)
     est.save(tmp_path)
     assert cls.load(tmp_path).wv.index_to_key == words
+
+
+@pytest.mark.parametrize("cls, settings", [
+    (Word2Vec, dict(method="cbow", vector_size=16, epochs=1, workers=1, seed=0)),
+    (GloVe, dict(vector_size=16, epochs=2, threads=1, seed=0)),
+])
+def test_a_ctrl_c_while_a_finished_run_is_saved_waits_for_its_files(cls, settings,
+                                                                   lee_sentences, tmp_path,
+                                                                   monkeypatch, caplog):
+    # the final checkpoint and model file were written after the stop guard: a Ctrl-C there
+    # lost a short run whole ("nothing was saved yet"), its epochs all trained
+    import os
+    import signal
+
+    real_save = cls.save
+
+    def save(self, path):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the model file is written
+        return real_save(self, path)
+
+    monkeypatch.setattr(cls, "save", save)
+    model = cls(**settings).fit(lee_sentences, out_dir=tmp_path / "run")
+    assert (tmp_path / "run" / "model.safetensors").is_file() and model.wv_.vectors.shape[1] == 16
+    assert "training has finished: saving it first" in caplog.text

@@ -207,3 +207,23 @@ def test_a_real_ctrl_c_that_stops_the_map_is_reported_once(caplog):
                            TrainSettings("batch", 3))
     assert "stopping after the current step" in caplog.text
     assert "after the last safe point" not in caplog.text
+
+
+def test_a_ctrl_c_while_a_trained_map_is_saved_waits_for_its_file(tmp_path, monkeypatch,
+                                                                  caplog):
+    # the last checkpoint and the model file were written after the stop guard: a Ctrl-C there
+    # lost a short run's files
+    import os
+    import signal
+
+    real_save = SOM.save
+
+    def save(self, path):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the model file is written
+        return real_save(self, path)
+
+    monkeypatch.setattr(SOM, "save", save)
+    X = np.random.default_rng(0).normal(size=(120, 4))
+    som = SOM(4, 4, epochs=3, device="cpu").fit(X, out_dir=tmp_path / "map")
+    assert (tmp_path / "map" / "model.safetensors").is_file() and som.weights_.shape == (4, 4, 4)
+    assert "training has finished: saving it first" in caplog.text

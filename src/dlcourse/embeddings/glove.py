@@ -201,17 +201,18 @@ class GloVe(VectorEstimator):
                     barrier()  # no rank leaves before rank 0's checkpoint is on disk
                     raise TrainingInterrupted(interrupted_message(f"after epoch {epoch}",
                                                                   checkpoint))
-        if checkpoint is not None:
-            save(cfg.epochs, None)  # what --resume with more epochs continues from
-        else:
-            rounds.gather_own_rows(("w",))  # each rank trained its own rows of w
-        self.timings_ = {"count_seconds": count_seconds,
-                         "train_seconds": time.perf_counter() - train_start,
-                         "comm_seconds": rounds.comm_seconds}
-        self.wv_ = KeyedVectors(words, (params["w"] + params["c"])[table.where])
-        self.counts_, self.cooccurrences_, self.history_ = counts, len(vals), history
-        if out_dir is not None:
-            self.save(out_dir)  # rank 0 only
+        with StopGuard(at_end=True):  # a Ctrl-C now waits: the run is done, its files due
+            if checkpoint is not None:
+                save(cfg.epochs, None)  # what --resume with more epochs continues from
+            else:
+                rounds.gather_own_rows(("w",))  # each rank trained its own rows of w
+            self.timings_ = {"count_seconds": count_seconds,
+                             "train_seconds": time.perf_counter() - train_start,
+                             "comm_seconds": rounds.comm_seconds}
+            self.wv_ = KeyedVectors(words, (params["w"] + params["c"])[table.where])
+            self.counts_, self.cooccurrences_, self.history_ = counts, len(vals), history
+            if out_dir is not None:
+                self.save(out_dir)  # rank 0 only
         return self
 
     # ------------------------------------------------------------------- state

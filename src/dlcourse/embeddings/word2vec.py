@@ -234,15 +234,16 @@ class Word2Vec(VectorEstimator, GensimTraining):
                                                                   checkpoint))
                 if due:
                     save(epoch, None)
-        if checkpoint is not None:
-            save(cfg.epochs, None)  # stopped while the files are written: --resume writes them
-        w_in, self.syn1neg_ = trainer.weights()
-        self.comm_seconds_ = getattr(trainer, "comm_seconds", 0.0)
-        self.wv_ = KeyedVectors(words, w_in)
-        self.counts_, self.history_ = counts, history
-        self._restart_reason, self._rounds = restart_reason, rounds
-        if out_dir is not None:
-            self.save(out_dir)  # rank 0 only
+        with StopGuard(at_end=True):  # a Ctrl-C now waits: the run is done, its files due
+            if checkpoint is not None:
+                save(cfg.epochs, None)  # stopped while the files are written: --resume writes
+            w_in, self.syn1neg_ = trainer.weights()
+            self.comm_seconds_ = getattr(trainer, "comm_seconds", 0.0)
+            self.wv_ = KeyedVectors(words, w_in)
+            self.counts_, self.history_ = counts, history
+            self._restart_reason, self._rounds = restart_reason, rounds
+            if out_dir is not None:
+                self.save(out_dir)  # rank 0 only
         return self
 
     # ------------------------------------------------------------------- state

@@ -111,7 +111,10 @@ class StopGuard:
         ...             save_checkpoint(); raise TrainingInterrupted(...)
     """
 
-    def __init__(self, interrupt_after: int | None = None):
+    def __init__(self, interrupt_after: int | None = None, at_end: bool = False):
+        #: the block is the end of a finished run (its last checkpoint and model file): a
+        #: first Ctrl-C waits for those writes, which a stop would lose, and says so
+        self.at_end = at_end
         if interrupt_after is None:
             value = os.environ.get(ENV_INTERRUPT_AFTER, "")
             interrupt_after = int(value) if value.strip().isdigit() else None
@@ -126,7 +129,12 @@ class StopGuard:
             self._restore()
             raise KeyboardInterrupt
         self.requested = True
-        if os.environ.get("RANK", "0") == "0":  # under torchrun every process gets the signal
+        if os.environ.get("RANK", "0") != "0":  # under torchrun every process gets the signal
+            return
+        if self.at_end:
+            log.warning("training has finished: saving it first (press Ctrl-C again to stop "
+                        "at once)")
+        else:
             log.warning("stopping after the current step to save a checkpoint "
                         "(press Ctrl-C again to stop at once)")
 
@@ -149,7 +157,7 @@ class StopGuard:
         if exc_type is not None and self.requested:  # stopped for Ctrl-C: the command ends
             _ending = True
         if exc_type is None and self.requested and not self.honoured \
-                and self.interrupt_after is None:
+                and self.interrupt_after is None and not self.at_end:
             # the Ctrl-C came after the last safe point: say that it stopped nothing
             log.warning("Ctrl-C came after the last safe point: training had finished, so the "
                         "run completes and saves as usual")

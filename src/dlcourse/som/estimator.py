@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from dlcourse.engine.estimator import Estimator
+from dlcourse.engine.interrupt import StopGuard
 from dlcourse.errors import InputError
 from dlcourse.som import measures
 from dlcourse.som.config import SOMConfig
@@ -195,24 +196,25 @@ class SOM(Estimator, MiniSomNames):
                           self._settings(), checkpoint,
                           collective=config.algorithm == "batch" and multi_process(),
                           progress=config.progress)
-        self.center_ = center
-        self.n_features_in_ = X.shape[1]
-        set_feature_names(self, names)
-        self.weights_ = np.asarray(state.weights, np.float64).reshape(config.m, config.n, -1)
-        self.history_ = state.history
-        self.quantization_error_ = self.history_[-1]["quantization_error"]
-        self.topographic_error_ = self.history_[-1]["topographic_error"]
-        self.unit_labels_ = None
-        self._rounds = rounds  # MiniSomNames.train continues from here
-        if labels is not None:  # X is in the weights' space already: no scaler applies here
-            best = self._runner().scan(X, self._flat_weights())[0]
-            coords = np.stack(np.divmod(best, config.n), axis=1)  # (N, 2)
-            self.unit_labels_ = measures.majority_labels(coords, labels,
-                                                         (config.m, config.n)).tolist()
-        # plain values a caller set before fit (the CLI: its scaler), saved with the map
-        self.metadata_ = dict(getattr(self, "metadata_", None) or {})
-        if out_dir is not None:
-            self.save(out_dir)  # rank 0 only; load(out_dir) reads it, as in every lesson
+        with StopGuard(at_end=True):  # a Ctrl-C now waits: the map is trained, its file due
+            self.center_ = center
+            self.n_features_in_ = X.shape[1]
+            set_feature_names(self, names)
+            self.weights_ = np.asarray(state.weights, np.float64).reshape(config.m, config.n, -1)
+            self.history_ = state.history
+            self.quantization_error_ = self.history_[-1]["quantization_error"]
+            self.topographic_error_ = self.history_[-1]["topographic_error"]
+            self.unit_labels_ = None
+            self._rounds = rounds  # MiniSomNames.train continues from here
+            if labels is not None:  # X is in the weights' space already: no scaler applies
+                best = self._runner().scan(X, self._flat_weights())[0]
+                coords = np.stack(np.divmod(best, config.n), axis=1)  # (N, 2)
+                self.unit_labels_ = measures.majority_labels(coords, labels,
+                                                             (config.m, config.n)).tolist()
+            # plain values a caller set before fit (the CLI: its scaler), saved with the map
+            self.metadata_ = dict(getattr(self, "metadata_", None) or {})
+            if out_dir is not None:
+                self.save(out_dir)  # rank 0 only; load(out_dir) reads it, as every lesson
         return self
 
     @classmethod

@@ -273,8 +273,9 @@ def train_run(runner: Any, X: np.ndarray, state: TrainState, grid: Grid,
             raise stopped_at_once(None if checkpoint is None else checkpoint.path) from None
         if state.stopped:  # TrainingInterrupted follows, once the checkpoint is written
             guard.stopped()
-    if checkpoint is not None:
-        checkpoint.write(control.timed(state))
+    if checkpoint is not None:  # the run's last checkpoint: a Ctrl-C now waits for it
+        with StopGuard(at_end=True) if not state.stopped else nullcontext():
+            checkpoint.write(control.timed(state))
     if state.stopped:
         # the ranks stopped together: none leaves before rank 0's checkpoint is on disk
         # (torchrun stops the other processes as soon as one ends)

@@ -212,7 +212,7 @@ class TextClassifier(Estimator):
         self.history_, self.best_epoch_ = history, best_epoch
         self.model_ = model.eval()
         if out_dir is not None:
-            self.save(out_dir)  # rank 0 only
+            self._save_run(out_dir)  # rank 0 only
         return self
 
     # ------------------------------------------------------------------ use

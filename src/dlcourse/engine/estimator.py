@@ -27,6 +27,7 @@ from dlcourse import __version__
 from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.config import Config
 from dlcourse.engine.files import check_out_dir
+from dlcourse.engine.interrupt import StopGuard
 from dlcourse.engine.persist import (
     MODEL_FILE,
     folder_notes,
@@ -240,6 +241,12 @@ class Estimator:
                     "dlcourse_version": __version__, "config": self.config.to_dict(),
                     "state": values, "metadata": dict(getattr(self, "metadata_", {}) or {})}
         return write_state(path, manifest, arrays)
+
+    def _save_run(self, out_dir: str | os.PathLike) -> None:
+        """:meth:`save` at the end of ``fit(..., out_dir=...)``: a Ctrl-C meanwhile waits for
+        the model file (the run has finished; a stop would leave only its checkpoint)."""
+        with StopGuard(at_end=True):
+            self.save(out_dir)
 
     @classmethod
     def load(cls, directory: str | os.PathLike, device: str | None = None) -> Estimator:

@@ -211,7 +211,7 @@ class LanguageModel(EmbeddingVectors, Estimator):
         self.device_ = device
         self.eval_batch_size_ = c.eval_batch_size
         if out_dir is not None:
-            self.save(out_dir)  # rank 0 only
+            self._save_run(out_dir)  # rank 0 only
         return self
 
     def save(self, directory: str | Path) -> Path:

@@ -146,7 +146,7 @@ class ImageClassifier(Estimator):
         self.classes_ = list(train.classes)
         self.history_ = history
         if out_dir is not None:
-            self.save(out_dir)  # rank 0 only
+            self._save_run(out_dir)  # rank 0 only
         return self
 
     def _pipeline(self, info: BackboneInfo | None = None, image_size: int | None = None,

@@ -11,7 +11,7 @@ import pytest
 
 from dlcourse.classify import TextClassifier
 from dlcourse.engine.checkpoint import load_checkpoint
-from dlcourse.errors import DlcourseError, TrainingInterrupted
+from dlcourse.errors import ConfigError, DlcourseError, TrainingInterrupted
 
 # every source of randomness a step has: dropout masks, word dropout, the adversarial step (no
 # draws of its own, but a second forward with dropout), shuffled batches; the CNN also trains
@@ -60,7 +60,7 @@ def test_interrupted_twice_inside_epochs_and_resumed_equals_uninterrupted(
 def test_resume_with_other_settings_or_texts_is_refused(pang_lee_split, tiny, tmp_path,
                                                         monkeypatch):
     train, valid = pang_lee_split
-    config = dict(tiny, epochs=2, patience=None)
+    config = dict(tiny, epochs=2, patience=None, ema_span=0.0)
     monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "2")
     with pytest.raises(TrainingInterrupted):
         TextClassifier(**config).fit(*train, valid=valid, out_dir=tmp_path)
@@ -76,6 +76,28 @@ def test_resume_with_other_settings_or_texts_is_refused(pang_lee_split, tiny, tm
     longer = TextClassifier(**dict(config, epochs=3, device="auto", patience=4)).fit(
         *train, valid=valid, out_dir=tmp_path, resume=True)
     assert [h["epoch"] for h in longer.history_] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("settings, spans", [
+    ({}, r"weight average \(ema_span 0.3\)"),                 # the default average
+    ({"ema_span": 0.0, "schedule": "linear"}, "linear learning-rate schedule"),
+])
+def test_resume_with_other_epochs_is_refused_where_the_run_depends_on_them(
+        pang_lee_split, tiny, tmp_path, monkeypatch, settings, spans):
+    # the average and the schedules span all the steps: a 2-epoch run resumed with 3 ran on
+    # silently and equalled neither run (the embedding weights 0.04 apart)
+    train, valid = pang_lee_split
+    config = dict(tiny, epochs=2, patience=None, **settings)
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "2")
+    with pytest.raises(TrainingInterrupted):
+        TextClassifier(**config).fit(*train, valid=valid, out_dir=tmp_path)
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    with pytest.raises(ConfigError, match=f"epochs 3 cannot continue .*: its {spans} spans the 2 "
+                                          "epochs the run started with; resume with 2 epochs"):
+        TextClassifier(**dict(config, epochs=3)).fit(*train, valid=valid, out_dir=tmp_path,
+                                                     resume=True)
+    resumed = TextClassifier(**config).fit(*train, valid=valid, out_dir=tmp_path, resume=True)
+    assert [h["epoch"] for h in resumed.history_] == [1, 2]
 
 
 def test_cli_interrupt_and_resume_equals_the_uninterrupted_command(cli_run, workdir,
@@ -94,6 +116,8 @@ def test_cli_interrupt_and_resume_equals_the_uninterrupted_command(cli_run, work
     written = workdir()
     assert "A/last.pt" in written and "A/model.safetensors" not in written
     monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    cli_run(*args, "--epochs", "3", "--out", "A", "--resume").assert_user_error(
+        r"--epochs 3 cannot continue A: its weight average \(ema_span 0.3\) spans the 2 epochs")
     assert cli_run(*args, "--out", "A", "--resume").code == 0
     a, b = load_file("A/model.safetensors"), load_file("B/model.safetensors")
     same_run.tensors(a, b, "model.safetensors")

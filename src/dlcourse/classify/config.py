@@ -345,3 +345,23 @@ class ClassifierConfig(Config):
         if self.ngrams is None:
             values["ngrams"] = MODEL_DEFAULTS[architecture(self.model)]["ngrams"]
         return values
+
+
+def check_resume_epochs(started: int | None, config: ClassifierConfig, out_dir: Any) -> None:
+    """Refuse a resumed run with other ``epochs`` when the run depends on their number: a
+    learning-rate ``schedule`` (it reaches zero at the last step) or the weight average
+    (``ema_span``: a share of all the steps). The resumed run would equal no run never stopped.
+
+    Raises:
+        ConfigError: naming ``epochs``, what spans them and the number the run started with.
+    """
+    if started is None or started == config.epochs or (config.schedule is None
+                                                        and not config.ema_span):
+        return
+    what = (f"{config.schedule} learning-rate schedule" if config.schedule is not None
+            else f"weight average (ema_span {config.ema_span:g})")
+    raise ConfigError(
+        f"epochs {config.epochs} cannot continue {out_dir}: its {what} spans the {started} "
+        f"epoch{'s' * (started != 1)} the run started with; resume with {started} "
+        f"epoch{'s' * (started != 1)} (schedule none with ema_span 0 may add epochs) or train "
+        "into a new --out", "epochs")

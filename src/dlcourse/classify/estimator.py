@@ -31,6 +31,7 @@ from dlcourse.classify.config import (
     MODEL_DEFAULTS,
     ClassifierConfig,
     architecture,
+    check_resume_epochs,
 )
 from dlcourse.classify.distill import check_teacher, distillation_set
 from dlcourse.classify.encoding import (
@@ -149,9 +150,10 @@ class TextClassifier(Estimator):
         if config.teacher is not None:  # before any work: a header read
             check_teacher(config.teacher, classes)
         if resume:  # other settings are refused before minutes of labelling or vectors
-            load_resume_state(None if out_dir is None else Path(out_dir),
-                              {"lesson": self.lesson, "config": config.resume_values(),
-                               "before": config.before})
+            state = load_resume_state(None if out_dir is None else Path(out_dir),
+                                      {"lesson": self.lesson, "config": config.resume_values(),
+                                       "before": config.before})
+            check_resume_epochs((state.get("config") or {}).get("epochs"), config, out_dir)
         seed_everything(config.seed)  # every rank alike: the same initial weights and batches
         device = rank_device(config.device)
         if bert:

@@ -281,13 +281,13 @@ def parse_grid(value: str, option: str = "--grid") -> tuple[int, int]:
     return m, n
 
 
-def check_resume(out: Path, lesson: str, settings: dict, before: dict | None = None) -> None:
+def check_resume(out: Path, lesson: str, settings: dict, before: dict | None = None) -> dict:
     """Refuse ``--resume`` before any work: no checkpoint in OUT, another lesson's run, or
     other settings (the check ``fit`` repeats when it loads the checkpoint; ``before``: the
-    config class's, for runs saved before a setting existed)."""
+    config class's, for runs saved before a setting existed). Returns the checkpoint."""
     from dlcourse.engine.fitting import load_resume_state
 
-    load_resume_state(out, {"lesson": lesson, "config": settings, "before": before})
+    return load_resume_state(out, {"lesson": lesson, "config": settings, "before": before})
 
 
 def check_batch_split(batch_size: int) -> None:

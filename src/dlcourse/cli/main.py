@@ -200,6 +200,8 @@ def _field_as_option(exc: Exception, args: list[str]) -> str:
     for param in command.params if command is not None else ():
         if param.name == field and isinstance(param, click.Option):
             name = next((o for o in param.opts if o.startswith("--")), param.opts[0])
+            if line.startswith(field + " "):  # "epochs 3 cannot continue ..."
+                line = name + line[len(field):]
             # a value typed as it is shown (not a dict, such as lm's tokenizer settings)
             line = re.sub(rf"(?<![\w-]){re.escape(field)}=(?![{{\[])", f"{name} ", line)
     return line

@@ -69,3 +69,33 @@ def test_a_training_epoch_on_a_pipe_shows_its_count(monkeypatch, capsys):
     lines = capsys.readouterr().err.splitlines()
     counts = [int(m[1]) for line in lines if (m := re.search(r"(\d+)/12", line))]
     assert counts and min(counts) >= 2 and "loss=" in lines[-1], lines
+
+
+def test_a_log_line_clears_the_bar_it_would_run_on_after():
+    # on a terminal "17/78 [...]stopping after the current step" was one line: the log line
+    # followed the bar's text
+    import io
+    import logging
+
+    from tqdm import tqdm
+
+    from dlcourse.cli.main import BarSafeHandler
+
+    stream = io.StringIO()
+    handler = BarSafeHandler(stream)
+    log = logging.getLogger("dlcourse.test_bar")
+    log.addHandler(handler)
+    try:
+        bar = tqdm(total=10, file=stream, mininterval=0)
+        bar.update(3)
+        log.warning("stopping after the current step")
+        bar.close()
+    finally:
+        log.removeHandler(handler)
+    text = stream.getvalue()
+    before = text[:text.index("stopping after")]
+    assert before.endswith(("\r", "\n")), repr(text)  # the bar cleared: the line starts anew
+    plain = io.StringIO()
+    handler = BarSafeHandler(plain)
+    handler.emit(logging.LogRecord("x", logging.INFO, "", 0, "no bar", None, None))
+    assert plain.getvalue() == "no bar\n"

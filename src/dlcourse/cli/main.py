@@ -113,14 +113,29 @@ def cli(ctx, debug: bool, quiet: bool, threads: int | None):
     # other libraries (torch, numba) report warnings only: torch's exit hook, for one, logs
     # cache statistics at INFO. Under torchrun only rank 0 reports progress; all ranks report
     # problems
-    logging.basicConfig(
-        level=logging.WARNING,
-        format="%(message)s" if not debug else "%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = BarSafeHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(
+        "%(message)s" if not debug else "%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     logging.getLogger("dlcourse").setLevel(
         logging.WARNING if quiet or not main_process else logging.INFO)
     apply_threads(threads)
+
+
+class BarSafeHandler(logging.StreamHandler):
+    """Log lines that first clear a progress bar drawn on the same stream (``tqdm.write``): on
+    a terminal a line ran on after the bar's text (``17/78 [...]stopping after ...``)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        tqdm_module = sys.modules.get("tqdm")  # no bar is drawn before tqdm is imported
+        if tqdm_module is None or not getattr(tqdm_module.tqdm, "_instances", None):
+            super().emit(record)
+            return
+        try:
+            tqdm_module.tqdm.write(self.format(record), file=self.stream)
+            self.flush()
+        except Exception:  # as StreamHandler.emit does
+            self.handleError(record)
 
 
 GLOBAL_OPTIONS = ("-q", "--quiet", "--debug", "--threads")

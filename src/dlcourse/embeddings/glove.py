@@ -27,7 +27,7 @@ from dlcourse.embeddings.glove_training import PARAMS, BlockTable, Rounds
 from dlcourse.embeddings.ranks import any_rank, process_group
 from dlcourse.embeddings.vectors import KeyedVectors
 from dlcourse.engine.distributed import barrier
-from dlcourse.engine.interrupt import StopGuard, stopped_at_once
+from dlcourse.engine.interrupt import StopGuard, say_resuming, stopped_at_once
 from dlcourse.engine.threads import thread_budget
 from dlcourse.errors import (
     DlcourseError,
@@ -146,6 +146,8 @@ class GloVe(VectorEstimator):
                 params[name][...] = arrays[name]
             if state["position"] is not None:
                 rounds.restore_losses(arrays["block_loss"])
+            done = (state["position"] or {}).get("round", 0)
+            say_resuming(state["epoch"], cfg.epochs, f", round {done + 1}" if done else "")
         # the learned attributes are set together at the end: a refit stopped midway leaves
         # the previous fit's whole state, not half of each
         history = list(state["history"])

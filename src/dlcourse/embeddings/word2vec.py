@@ -28,7 +28,7 @@ from dlcourse.embeddings.sampling import keep_probabilities
 from dlcourse.embeddings.vectors import KeyedVectors
 from dlcourse.embeddings.word2vec_cpu import EpochProgress
 from dlcourse.engine.distributed import barrier
-from dlcourse.engine.interrupt import StopGuard, stopped_at_once
+from dlcourse.engine.interrupt import StopGuard, say_resuming, stopped_at_once
 from dlcourse.errors import (
     DlcourseError,
     IncompatibleModelError,
@@ -188,6 +188,10 @@ class Word2Vec(VectorEstimator, GensimTraining):
         # the previous fit's whole state, not half of each
         history = list(state["history"])
         position = EpochProgress.from_values(state["position"])
+        if resume:
+            unit = "chunk" if trainer_name == "numba" else "block"
+            say_resuming(state["epoch"], cfg.epochs,
+                         f", {unit} {position.done + 1}" if position.done else "")
 
         def save(epoch: int, position: EpochProgress | None) -> None:
             checkpoint.write(trainer.arrays(), {
@@ -208,9 +212,9 @@ class Word2Vec(VectorEstimator, GensimTraining):
                 except KeyboardInterrupt:
                     raise stopped_at_once(None if checkpoint is None else checkpoint.path) from None
                 result.seconds += time.perf_counter() - t0
-                unit = "chunks" if trainer_name == "numba" else "blocks"
+                unit = "chunk" if trainer_name == "numba" else "block"
                 if result.stopped:
-                    where = f"in epoch {epoch} after {result.done} {unit}"
+                    where = f"in epoch {epoch} after {result.done} {unit}{'s' * (result.done != 1)}"
                     if checkpoint is not None:
                         save(epoch - 1, result)
                     barrier()  # no rank leaves before rank 0's checkpoint is on disk

@@ -32,7 +32,7 @@ from dlcourse.engine.distributed import (
     is_main_process,
 )
 from dlcourse.engine.estimator import check_resume_config, check_resume_dir
-from dlcourse.engine.interrupt import RESUME_HINT, StopGuard, stopped_at_once
+from dlcourse.engine.interrupt import RESUME_HINT, StopGuard, say_resuming, stopped_at_once
 from dlcourse.engine.loop import EpochPosition, StepFn, train_one_epoch, unwrap
 from dlcourse.engine.seed import gather_rng_state, rank_rng_state, rng_state, set_rng_state
 from dlcourse.errors import (
@@ -238,11 +238,9 @@ def fit(
         if state.get("stopped_early") and stopper.should_stop:  # more patience goes on
             log.info("run had already stopped early at epoch %d", start_epoch)
             start_epoch = epochs  # nothing left to train; restore_best below still applies
-        elif start_epoch >= epochs:  # a finished run: its outputs are written again
-            log.info("run had finished its %d epochs", start_epoch)
-        else:
-            log.info("resuming at epoch %d%s", start_epoch + 1,
-                     f", batch {position.batches_done + 1}" if position else "")
+        else:  # a finished run's outputs are written again
+            say_resuming(start_epoch, epochs,
+                         f", batch {position.batches_done + 1}" if position else "")
 
     average = WeightAverage(unwrap(model), optimizer, ema_decay) if ema_decay else None
     if average is not None and resume and averaged is not None:

@@ -192,6 +192,16 @@ def simulated_interrupt_paused() -> Iterator[None]:
             os.environ[ENV_INTERRUPT_AFTER] = value
 
 
+def say_resuming(done: int, epochs: int, inside: str = "") -> None:
+    """Log where a resumed run goes on: ``resuming at epoch 3`` (``inside``: where in that
+    epoch, e.g. ", batch 6"), or ``run had finished its 5 epochs`` (its outputs are written
+    again)."""
+    if done >= epochs:
+        log.info("run had finished its %d epoch%s", done, "s" * (done != 1))
+    else:
+        log.info("resuming at epoch %d%s", done + 1, inside)
+
+
 def stopped_at_once(checkpoint: str | os.PathLike | None, where: str = "") -> TrainingInterrupted:
     """The error of a second Ctrl-C (``where``: e.g. " in epoch 2"): it names the checkpoint an
     earlier step left, which ``--resume`` continues from, or says that none was written yet."""

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from dlcourse.engine.estimator import Estimator
-from dlcourse.engine.interrupt import StopGuard
+from dlcourse.engine.interrupt import StopGuard, say_resuming
 from dlcourse.errors import InputError
 from dlcourse.som import measures
 from dlcourse.som.config import SOMConfig
@@ -183,6 +183,7 @@ class SOM(Estimator, MiniSomNames):
             checkpoint = Checkpoint(out_dir, settings, config.to_dict())
         if resume:
             state = checkpoint.read()
+            say_resuming(state.epoch, state.epoch if state.finished else state.epoch + 1)
         else:
             rng = np.random.default_rng([config.seed, rounds] if rounds else config.seed)
             if start is not None and start.shape == (config.m, config.n, X.shape[1]):

@@ -65,7 +65,7 @@ def test_word2vec_torch_path_resumed_equals_uninterrupted(lee_sentences, tmp_pat
 
     full = make().fit(lee_sentences, out_dir=tmp_path / "full")
     part = interrupted_twice(make, lee_sentences, tmp_path / "part", monkeypatch, (30, 60),
-                             ("in epoch 1 after 1 block;", "in epoch 2 after 1 blocks"))
+                             ("in epoch 1 after 1 block;", "in epoch 2 after 1 block;"))
     assert np.array_equal(part.wv.vectors, full.wv.vectors)
     assert np.array_equal(part.syn1neg_, full.syn1neg_)
     assert without_timing(part.history_) == without_timing(full.history_)

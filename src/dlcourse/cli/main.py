@@ -217,8 +217,10 @@ def _field_as_option(exc: Exception, args: list[str]) -> str:
             name = next((o for o in param.opts if o.startswith("--")), param.opts[0])
             if line.startswith(field + " "):  # "epochs 3 cannot continue ..."
                 line = name + line[len(field):]
-            # a value typed as it is shown (not a dict, such as lm's tokenizer settings)
+            # a value typed as it is shown (not a dict, such as lm's tokenizer settings), and
+            # None as the command line spells it
             line = re.sub(rf"(?<![\w-]){re.escape(field)}=(?![{{\[])", f"{name} ", line)
+            line = re.sub(r"(?<=[ =])None\b", "none", line)
     return line
 
 

@@ -160,9 +160,10 @@ def test_a_ctrl_c_outside_the_trainer_names_the_kept_checkpoint(tmp_path, monkey
 
     monkeypatch.chdir(tmp_path)
     args = ["--threads", "1", "som", "train", "x.npy", "--out", "run"]
-    assert _resume_hint(args) == ("; nothing was saved in run yet (a run writes its first "
-                                  "checkpoint once training is under way): run the command "
-                                  "again, without --resume")
+    # (it said "a run writes its first checkpoint once training is under way": a second Ctrl-C
+    # during that first write met it with training well under way)
+    assert _resume_hint(args) == ("; nothing was saved in run yet (before the run's first "
+                                  "checkpoint): run the command again, without --resume")
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "last.safetensors").write_bytes(b"x")
     assert "run/last.safetensors is kept: run the same command with --resume" in \

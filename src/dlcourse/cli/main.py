@@ -334,8 +334,8 @@ def _resume_hint(args: list[str]) -> str:
         return ""
     kept = [p for p in (Path(out) / "last.pt", Path(out) / "last.safetensors") if p.is_file()]
     if not kept:
-        return (f"; nothing was saved in {out} yet (a run writes its first checkpoint once "
-                "training is under way): run the command again, without --resume")
+        return (f"; nothing was saved in {out} yet (before the run's first checkpoint): run "
+                "the command again, without --resume")
     return (f"; the checkpoint {kept[0]} is kept: run the same command with --resume to "
             "continue (or to finish writing the run's files)")
 

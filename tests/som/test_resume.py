@@ -111,8 +111,8 @@ def test_resume_refuses_other_settings_and_data(iris, tmp_path, monkeypatch):
         SOM(5, 5, epochs=5, sigma_end=1.0, device="cpu").fit(iris, out_dir=tmp_path, resume=True)
     with pytest.raises(DlcourseError, match="trained with epochs=5, this run asks for 8"):
         SOM(5, 5, epochs=8, device="cpu").fit(iris, out_dir=tmp_path, resume=True)
-    with pytest.raises(DlcourseError, match=r"trained with data='150 x 4, [0-9a-f]+', this run "
-                                            r"asks for '149 x 4"):
+    with pytest.raises(DlcourseError, match=r"trained on other data \(150 x 4, [0-9a-f]+\), "
+                                            r"this run reads 149 x 4"):
         SOM(5, 5, epochs=5, device="cpu").fit(iris[1:], out_dir=tmp_path, resume=True)
     with pytest.raises(DlcourseError, match="nothing to resume"):
         SOM(5, 5, device="cpu").fit(iris, out_dir=tmp_path / "new", resume=True)

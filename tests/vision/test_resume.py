@@ -68,7 +68,7 @@ def test_resume_with_more_epochs_continues_and_other_settings_are_refused(tiny, 
     with pytest.raises(DlcourseError, match="lr=0.001.*0.01"):
         ImageClassifier(**{**settings, "lr": 0.01}, epochs=3).fit(train, out_dir=tmp_path,
                                                                    resume=True)
-    with pytest.raises(DlcourseError, match="trained with training_images='16 images"):
+    with pytest.raises(DlcourseError, match=r"trained on other data \(16 images"):
         ImageClassifier(**settings, epochs=3).fit(make(16, seed=5), out_dir=tmp_path,
                                                   resume=True)
     with pytest.raises(DlcourseError, match="nothing to resume"):

@@ -19,9 +19,14 @@ from typing import Any
 import numpy as np
 
 from dlcourse import __version__
-from dlcourse.engine.estimator import check_resume_config
 from dlcourse.engine.interrupt import RESUME_HINT
-from dlcourse.engine.persist import CHECKPOINT_FILES, checkpoint_manifest, read_state, write_state
+from dlcourse.engine.persist import (
+    CHECKPOINT_FILES,
+    check_resume_config,
+    checkpoint_manifest,
+    read_state,
+    write_state,
+)
 from dlcourse.errors import DlcourseError
 
 CHECKPOINT_FILE = CHECKPOINT_FILES[1]  # last.safetensors

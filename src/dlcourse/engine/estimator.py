@@ -348,35 +348,6 @@ def check_resume_dir(resume: bool, out_dir: str | os.PathLike | None) -> None:
         raise ConfigError("resume=True needs the out_dir of the run to continue", "resume")
 
 
-def check_resume_config(saved: dict[str, Any], current: dict[str, Any], where: str | os.PathLike,
-                        free: tuple[str, ...] = ("epochs", "device", "progress"),
-                        before: dict[str, Any] | None = None) -> None:
-    """Refuse to resume a run whose settings differ from the current ones.
-
-    Args:
-        saved: the config stored in the run's checkpoint.
-        current: the config of the run being resumed.
-        where: the run folder (for the message).
-        free: settings that may change between the runs (more epochs, another device).
-        before: settings added since ``saved`` may have been written, with the value a run
-            saved without them was trained with (``Config.before``); other settings
-            ``saved`` lacks are not compared.
-
-    Raises:
-        ConfigError: naming the first setting that differs (its ``field``; the CLI names the
-            option) and its two values.
-    """
-    saved = {**(before or {}), **saved}
-    for name, value in current.items():
-        if name in free or name not in saved:
-            continue
-        if saved[name] != value:
-            raise ConfigError(
-                f"cannot resume {where}: it was trained with {name}={saved[name]!r}, this run "
-                f"asks for {value!r}; resume with the same settings or train into a new --out",
-                field=name)
-
-
 def module_arrays(module: Any, prefix: str = "model.") -> dict[str, Any]:
     """A torch module's state dict as ``{prefix + name: tensor}`` (for ``_get_state``)."""
     return {prefix + key: value for key, value in module.state_dict().items()}

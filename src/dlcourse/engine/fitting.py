@@ -31,9 +31,10 @@ from dlcourse.engine.distributed import (
     is_distributed,
     is_main_process,
 )
-from dlcourse.engine.estimator import check_resume_config, check_resume_dir
+from dlcourse.engine.estimator import check_resume_dir
 from dlcourse.engine.interrupt import RESUME_HINT, StopGuard, say_resuming, stopped_at_once
 from dlcourse.engine.loop import EpochPosition, StepFn, train_one_epoch, unwrap
+from dlcourse.engine.persist import check_resume_config
 from dlcourse.engine.seed import gather_rng_state, rank_rng_state, rng_state, set_rng_state
 from dlcourse.errors import (
     DlcourseError,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dlcourse.engine.files import atomic_path, remove_stale_temp_files
-from dlcourse.errors import DlcourseError, InputError, MissingFileError, a_quoted
+from dlcourse.errors import ConfigError, DlcourseError, InputError, MissingFileError, a_quoted
 
 FORMAT = "dlcourse"
 FORMAT_VERSION = 2
@@ -263,3 +263,41 @@ def read_state(path: str | os.PathLike, framework: str = "numpy",
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+#: the keys under which lessons keep a digest of their training data in a checkpoint
+DATA_KEYS = ("data", "training_texts", "training_images")
+
+
+def check_resume_config(saved: dict[str, Any], current: dict[str, Any], where: str | os.PathLike,
+                        free: tuple[str, ...] = ("epochs", "device", "progress"),
+                        before: dict[str, Any] | None = None) -> None:
+    """Refuse to resume a run whose settings differ from the current ones.
+
+    Args:
+        saved: the config stored in the run's checkpoint.
+        current: the config of the run being resumed.
+        where: the run folder (for the message).
+        free: settings that may change between the runs (more epochs, another device).
+        before: settings added since ``saved`` may have been written, with the value a run
+            saved without them was trained with (``Config.before``); other settings
+            ``saved`` lacks are not compared.
+
+    Raises:
+        ConfigError: naming the first setting that differs (its ``field``; the CLI names the
+            option) and its two values.
+    """
+    saved = {**(before or {}), **saved}
+    for name, value in current.items():
+        if name in free or name not in saved:
+            continue
+        if saved[name] != value and name in DATA_KEYS:  # a digest of the rows, no setting
+            raise InputError(
+                f"cannot resume {where}: it was trained on other data ({saved[name]}), this "
+                f"run reads {value}; resume with the same data (and --limit) or train into a "
+                "new --out")
+        if saved[name] != value:
+            raise ConfigError(
+                f"cannot resume {where}: it was trained with {name}={saved[name]!r}, this run "
+                f"asks for {value!r}; resume with the same settings or train into a new --out",
+                field=name)

@@ -25,9 +25,14 @@ import numpy as np
 from dlcourse import __version__
 from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.distributed import barrier
-from dlcourse.engine.estimator import check_resume_config
 from dlcourse.engine.interrupt import RESUME_HINT, StopGuard, stopped_at_once
-from dlcourse.engine.persist import CHECKPOINT_FILES, checkpoint_manifest, read_state, write_state
+from dlcourse.engine.persist import (
+    CHECKPOINT_FILES,
+    check_resume_config,
+    checkpoint_manifest,
+    read_state,
+    write_state,
+)
 from dlcourse.errors import DlcourseError, TrainingInterrupted
 from dlcourse.som.grid import Grid
 from dlcourse.som.rules import Control, SearchSpec, TrainSettings, TrainState, sum_over_ranks

@@ -314,8 +314,8 @@ for name, qe, te, acc, seconds in rows_table:
 # The schedule is the other choice. The radius falls from half the map to `sigma_end`: ending
 # at 1 instead of the default 0.5 gives a smoother map (a topographic error several times
 # lower) that fits the samples less closely (a higher quantization error); ending wider still
-# only costs quantization error. Which to prefer depends on the use: a close quantizer, or a
-# faithful picture of the neighbourhoods.
+# raises the quantization error again without lowering the topographic error further. Which to
+# prefer depends on the use: a close quantizer, or a faithful picture of the neighbourhoods.
 
 # %%
 s = sides[1]

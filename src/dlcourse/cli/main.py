@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from dlcourse import __version__
+from dlcourse.cli.options import option_named
 from dlcourse.errors import ConfigError, DlcourseError, TrainingInterrupted
 
 # noun -> (module, one-line help). Modules are imported only when the noun is invoked.
@@ -215,12 +216,8 @@ def _field_as_option(exc: Exception, args: list[str]) -> str:
     for param in command.params if command is not None else ():
         if param.name == field and isinstance(param, click.Option):
             name = next((o for o in param.opts if o.startswith("--")), param.opts[0])
-            if line.startswith(field + " "):  # "epochs 3 cannot continue ..."
-                line = name + line[len(field):]
-            # a value typed as it is shown (not a dict, such as lm's tokenizer settings), and
-            # None as the command line spells it
-            line = re.sub(rf"(?<![\w-]){re.escape(field)}=(?![{{\[])", f"{name} ", line)
-            line = re.sub(r"(?<=[ =])None\b", "none", line)
+            line = option_named(line, field, name, as_word=False)  # the settings' rule
+            line = re.sub(r"(?<=[ =])None\b", "none", line)  # as the command line spells it
     return line
 
 

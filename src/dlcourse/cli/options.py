@@ -97,14 +97,22 @@ def option_error(exc: ConfigError,
     """A config's error as the command line says it: its field named as the option
     (``batch_size 5 ...`` -> ``--batch-size 5 ...``)."""
     message = str(exc)
-    if exc.field and message.startswith(exc.field):
-        message = option_name(exc.field, rename) + message[len(exc.field):]
-    elif exc.field:  # the field as a word: "m" must not rename the "m" of "map"
-        # "trained with lr=0.5" reads "trained with --lr 0.5", as typed (not a dict value)
-        message = re.sub(rf"\b{re.escape(exc.field)}(?:=(?![{{\[])|\b)",
-                         lambda m: option_name(exc.field, rename) + " " * m[0].endswith("="),
-                         message, count=1)
+    if exc.field:
+        message = option_named(message, exc.field, option_name(exc.field, rename))
     return DlcourseError(message)
+
+
+def option_named(message: str, field: str, name: str, as_word: bool = True) -> str:
+    """``message`` with the config field ``field`` named as the option ``name``: at its start
+    (``batch_size 5 ...`` -> ``--batch-size 5 ...``), or where a value is shown as typed
+    (``trained with lr=0.5`` -> ``trained with --lr 0.5``; a dict value, such as lm's
+    tokenizer settings, is no value typed). With ``as_word``, else its first mention as a word
+    ("m" does not rename the "m" of "map")."""
+    if re.match(rf"{re.escape(field)}\b", message):
+        return name + message[len(field):]
+    word = r"|\b" if as_word else ""
+    return re.sub(rf"(?<![\w-]){re.escape(field)}(?:=(?![{{\[]){word})",
+                  lambda m: name + " " * m[0].endswith("="), message, count=int(as_word))
 
 
 def _spellings(field: str, rename: dict | None) -> tuple[str, ...]:

@@ -335,6 +335,14 @@ class ClassifierConfig(Config):
             values["pretrained"] = type(self.pretrained).__name__
         return values
 
+    def epochs_span(self) -> tuple[str, str] | None:
+        """A learning-rate ``schedule`` (it reaches zero at the last step) or the weight average
+        (``ema_span``: a share of all the steps) spans the epochs (:meth:`Config.epochs_span`)."""
+        free = "schedule none with ema_span 0"
+        if self.schedule is not None:
+            return f"{self.schedule} learning-rate schedule", free
+        return (f"weight average (ema_span {self.ema_span:g})", free) if self.ema_span else None
+
     def resume_values(self) -> dict[str, Any]:
         """The settings a resumed run must share with the run it continues (plain values);
         ``epochs``, ``device`` and ``progress`` may change (the engine's resume check skips
@@ -345,23 +353,3 @@ class ClassifierConfig(Config):
         if self.ngrams is None:
             values["ngrams"] = MODEL_DEFAULTS[architecture(self.model)]["ngrams"]
         return values
-
-
-def check_resume_epochs(started: int | None, config: ClassifierConfig, out_dir: Any) -> None:
-    """Refuse a resumed run with other ``epochs`` when the run depends on their number: a
-    learning-rate ``schedule`` (it reaches zero at the last step) or the weight average
-    (``ema_span``: a share of all the steps). The resumed run would equal no run never stopped.
-
-    Raises:
-        ConfigError: naming ``epochs``, what spans them and the number the run started with.
-    """
-    if started is None or started == config.epochs or (config.schedule is None
-                                                        and not config.ema_span):
-        return
-    what = (f"{config.schedule} learning-rate schedule" if config.schedule is not None
-            else f"weight average (ema_span {config.ema_span:g})")
-    raise ConfigError(
-        f"epochs {config.epochs} cannot continue {out_dir}: its {what} spans the {started} "
-        f"epoch{'s' * (started != 1)} the run started with; resume with {started} "
-        f"epoch{'s' * (started != 1)} (schedule none with ema_span 0 may add epochs) or train "
-        "into a new --out", "epochs")

@@ -31,7 +31,6 @@ from dlcourse.classify.config import (
     MODEL_DEFAULTS,
     ClassifierConfig,
     architecture,
-    check_resume_epochs,
 )
 from dlcourse.classify.distill import check_teacher, distillation_set
 from dlcourse.classify.encoding import (
@@ -60,6 +59,7 @@ from dlcourse.engine.distributed import is_main_process, rank_device
 from dlcourse.engine.estimator import Estimator, load_module_arrays, module_arrays
 from dlcourse.engine.fitting import load_resume_state
 from dlcourse.engine.loop import unwrap
+from dlcourse.engine.persist import check_resume_epochs
 from dlcourse.engine.seed import seed_everything
 from dlcourse.errors import InputError
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from dlcourse.classify.config import ClassifierConfig, check_resume_epochs, unused_settings
+from dlcourse.classify.config import ClassifierConfig, unused_settings
 from dlcourse.cli.classify_data import (
     DATA_SETS,
     check_columns,
@@ -196,6 +196,8 @@ def train(data, out, valid_path, limit, resume, dry_run, **options):
     check_columns((valid_path, data), table)
     if resume:
         state = check_resume(out, "classify", config.resume_values(), config.before)
+        from dlcourse.engine.persist import check_resume_epochs
+
         check_resume_epochs((state.get("config") or {}).get("epochs"), config, out)
     from dlcourse.classify import data as cdata
     check_device(config.device)  # an unavailable device fails before the data is read

@@ -249,6 +249,12 @@ class Config:
         """The fields as plain JSON values (tuples become lists)."""
         return {f.name: _plain(getattr(self, f.name)) for f in self.fields()}
 
+    def epochs_span(self) -> tuple[str, str] | None:
+        """What in a run depends on its number of epochs (a learning-rate schedule that ends
+        with the last one), with the settings under which epochs may be added on resume; None
+        (the default) when a resumed run may add epochs. See ``check_resume_epochs``."""
+        return None
+
     def resume_values(self) -> dict[str, Any]:
         """The settings a resumed run must share with the run it continues (plain values):
         :meth:`to_dict` without the :attr:`resume_free` fields."""

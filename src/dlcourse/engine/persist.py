@@ -301,3 +301,21 @@ def check_resume_config(saved: dict[str, Any], current: dict[str, Any], where: s
                 f"cannot resume {where}: it was trained with {name}={saved[name]!r}, this run "
                 f"asks for {value!r}; resume with the same settings or train into a new --out",
                 field=name)
+
+
+def check_resume_epochs(started: int | None, config: Any, out_dir: Any) -> None:
+    """Refuse a resumed run with other ``epochs`` than the ``started`` ones where the run
+    depends on their number (``config.epochs_span()``): it would equal no run never stopped.
+
+    Raises:
+        ConfigError: naming ``epochs``, what spans them and the number the run started with.
+    """
+    span = config.epochs_span()
+    if started is None or started == config.epochs or span is None:
+        return
+    what, free = span
+    plural = "s" * (started != 1)
+    raise ConfigError(
+        f"epochs {config.epochs} cannot continue {out_dir}: its {what} spans the {started} "
+        f"epoch{plural} the run started with; resume with {started} epoch{plural} ({free} may "
+        "add epochs) or train into a new --out", "epochs")

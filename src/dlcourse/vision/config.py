@@ -123,3 +123,10 @@ class TransferConfig(Config):
             # mid-epoch once a feature map is 1x1)
             raise ConfigError(f"batch_size must be >= 2 with mode finetune (batch norm needs "
                               f"two images a batch), got {self.batch_size}", "batch_size")
+
+    def epochs_span(self) -> tuple[str, str] | None:
+        """The cosine schedule's cycle spans the epochs the run started with; the step and none
+        schedules do not depend on the total (see :meth:`Config.epochs_span`)."""
+        if self.schedule == "cosine":
+            return "cosine learning-rate schedule", "schedules step and none"
+        return None

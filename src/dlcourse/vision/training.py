@@ -41,7 +41,7 @@ from dlcourse.engine.distributed import (
 )
 from dlcourse.engine.fitting import fit, load_resume_state
 from dlcourse.engine.loop import unwrap
-from dlcourse.errors import ConfigError
+from dlcourse.engine.persist import check_resume_epochs
 from dlcourse.vision.config import TransferConfig
 from dlcourse.vision.metrics import evaluation_from_logits
 from dlcourse.vision.models import TransferNet, backbone_groups
@@ -82,13 +82,7 @@ def check_resume(out_dir: str | Path, extra: dict, config: TransferConfig) -> No
         DlcourseError: as ``load_resume_state``; ConfigError naming ``epochs`` and the schedule.
     """
     state = load_resume_state(Path(out_dir), extra)
-    started = (state.get("config") or {}).get("epochs")
-    if config.schedule == "cosine" and started is not None and started != config.epochs:
-        raise ConfigError(
-            f"epochs {config.epochs} cannot continue {out_dir}: its cosine learning-rate "
-            f"schedule spans the {started} epoch{'s' * (started != 1)} the run started with; "
-            f"resume with {started} epoch{'s' * (started != 1)} (schedules step and none may "
-            "add epochs) or train into a new --out", "epochs")
+    check_resume_epochs((state.get("config") or {}).get("epochs"), config, out_dir)
 
 
 def train_batches(ds: Dataset, batch_size: int, seed: int, *, num_workers: int = 0,

@@ -136,3 +136,17 @@ def test_sigterm_is_a_stop_request_inside_a_guard_and_restored_after():
         assert guard.should_stop()
         guard.stopped()
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_signal_the_parent_ignores_stays_ignored_inside_a_guard():
+    # a run started under nohup or as a script's `cmd &` inherits SIGINT ignored; the guard
+    # took it over, so a Ctrl-C meant for the shell stopped the run
+    from dlcourse.engine.interrupt import StopGuard
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with StopGuard() as guard:
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        signal.raise_signal(signal.SIGINT)
+        assert not guard.should_stop()
+        assert signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN  # still a stop request
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN

@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlcourse.errors import ConfigError, DlcourseError, IncompatibleModelError, InputError
+from dlcourse.errors import (
+    ConfigError,
+    DlcourseError,
+    IncompatibleModelError,
+    InputError,
+    MissingFileError,
+)
 
 # every estimator with a device (GloVe runs on the CPU only)
 ESTIMATORS = [("dlcourse.som", "SOM", {"m": 3, "n": 3}), ("dlcourse.embeddings", "Word2Vec", {}),
@@ -291,6 +297,34 @@ def test_a_run_removes_the_temporary_files_a_killed_run_left(tmp_path, caplog):
     assert not any(path.exists() for path in left)
     assert all(path.exists() for path in kept + [writing])
     assert f"removed 2 temporary file(s) a killed run left in {run}" in caplog.text
+
+
+@pytest.mark.parametrize("lesson", ["som", "classify"])
+def test_a_refused_resume_removes_and_names_a_killed_first_checkpoint(tmp_path, lesson):
+    # killed while writing its first checkpoint, a run left only `.last.XXXXXXXX.safetensors`;
+    # `--resume` said "nothing to resume" and left it there until a fresh run
+    import os
+
+    from dlcourse.engine.persist import checkpoint_manifest
+
+    run = tmp_path / "run"
+    run.mkdir()
+    name = ".last.k2j_9xq1." + ("safetensors" if lesson == "som" else "pt")
+    (run / name).write_text("x")
+    os.utime(run / name, (1e9, 1e9))
+    with pytest.raises(MissingFileError) as caught:
+        if lesson == "som":
+            checkpoint_manifest(run, "som")
+        else:
+            from dlcourse.engine.fitting import load_resume_state
+
+            load_resume_state(run, {"lesson": "classify"})
+    checkpoint = "last.safetensors" if lesson == "som" else "last.pt"
+    assert str(caught.value) == (
+        f"nothing to resume: {run / checkpoint} does not exist (a run killed while writing its "
+        f"first checkpoint left only a temporary file, {name}, now removed); run without "
+        "--resume")
+    assert not (run / name).exists()
 
 
 @pytest.mark.parametrize("place", ["file", "file/sub", ""])

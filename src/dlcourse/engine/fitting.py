@@ -34,12 +34,11 @@ from dlcourse.engine.distributed import (
 from dlcourse.engine.estimator import check_resume_dir
 from dlcourse.engine.interrupt import RESUME_HINT, StopGuard, say_resuming, stopped_at_once
 from dlcourse.engine.loop import EpochPosition, StepFn, train_one_epoch, unwrap
-from dlcourse.engine.persist import check_resume_config
+from dlcourse.engine.persist import check_resume_config, nothing_to_resume
 from dlcourse.engine.seed import gather_rng_state, rank_rng_state, rng_state, set_rng_state
 from dlcourse.errors import (
     DlcourseError,
     IncompatibleModelError,
-    MissingFileError,
     TrainingInterrupted,
     a_quoted,
 )
@@ -122,8 +121,7 @@ def load_resume_state(out: Path | None, extra: dict) -> dict:
     """
     check_resume_dir(True, out)  # the Python API's fit(..., resume=True) without out_dir
     if not (out / "last.pt").exists():
-        raise MissingFileError(f"nothing to resume: {out}/last.pt does not exist; "
-                               "run without --resume")
+        raise nothing_to_resume(out / "last.pt")
     # on the CPU: RNG states must stay CPU ByteTensors, and load_state_dict moves the rest
     state = load_checkpoint(out / "last.pt", map_location="cpu")
     if "lesson" in extra and state.get("lesson") not in (None, extra["lesson"]):

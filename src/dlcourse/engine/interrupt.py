@@ -148,6 +148,8 @@ class StopGuard:
             # SIGTERM too (a scheduler's or `timeout`'s stop, torchrun passing one on): the
             # same checkpoint at the next safe point instead of the work since the last one lost
             for signum in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(signum) is signal.SIG_IGN:
+                    continue  # ignored by the parent (nohup, a script's `cmd &`): it stays so
                 self._previous[signum] = signal.signal(signum, self._on_sigint)
         return self
 

@@ -179,12 +179,22 @@ def checkpoint_manifest(out_dir: str | os.PathLike, lesson: str) -> dict[str, An
         elif (out_dir / CHECKPOINT_FILES[0]).exists():  # the torch lessons' checkpoint
             raise DlcourseError(f"cannot resume {out_dir}: it holds another lesson's run "
                                 f"({CHECKPOINT_FILES[0]}), " + other)
-        raise MissingFileError(f"nothing to resume: {path} does not exist; run without --resume")
+        raise nothing_to_resume(path)
     manifest = read_manifest(path)
     if manifest.get("lesson") != lesson or manifest.get("kind") != "checkpoint":
         raise DlcourseError(f"cannot resume {out_dir}: it holds "
                             f"{a_quoted(manifest.get('lesson'))} run, " + other)
     return manifest
+
+
+def nothing_to_resume(path: Path) -> MissingFileError:
+    """The error of ``--resume`` where the checkpoint ``path`` does not exist. A run killed
+    while writing its first checkpoint left only a temporary file: it is removed and named."""
+    removed = remove_stale_temp_files(path.parent)
+    killed = (f" (a run killed while writing its first checkpoint left only a temporary file, "
+              f"{', '.join(sorted(p.name for p in removed))}, now removed)" if removed else "")
+    return MissingFileError(f"nothing to resume: {path} does not exist{killed}; "
+                            "run without --resume")
 
 
 def unfinished_checkpoint(folder: str | os.PathLike) -> Path | None:

@@ -136,7 +136,8 @@ def test_torchtext_tutorial_code_runs_as_written():
             yield tokenizer(text)
 
     vocab = build_vocab_from_iterator(yield_tokens(train_iter), specials=["<unk>"])
-    with pytest.raises(KeyError, match="'zebra' is not in the vocabulary"):
+    with pytest.raises(KeyError, match=r"'zebra' is not in the vocabulary and it has no "
+                       r"unknown token; call vocab.set_default_index\(vocab\['<unk>'\]\)"):
         vocab(["zebra"])  # as in torchtext: no default index yet
     vocab.set_default_index(vocab["<unk>"])
     # by count, ties alphabetical, as torchtext orders them
@@ -152,3 +153,14 @@ def test_torchtext_tutorial_code_runs_as_written():
         "example", "an"]
     with pytest.raises(ValueError, match="max_tokens 1 leaves no room"):
         build_vocab_from_iterator([["a"]], specials=["<unk>"], max_tokens=1)
+
+
+def test_a_vocabulary_without_unk_says_how_to_get_one():
+    # the hint was set_default_index(vocab['<unk>']) where '<unk>' is not a token either
+    from dlcourse.text import Vocab
+
+    vocab = Vocab.build([["a", "b"], ["a"]], specials=("<pad>",))
+    with pytest.raises(KeyError, match=r"'zz' is not in the vocabulary and it has no unknown "
+                       r"token; build it with '<unk>' among its specials \(as by default\)"):
+        vocab["zz"]
+    assert vocab["a"] == 1 and "zz" not in vocab

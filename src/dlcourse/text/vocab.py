@@ -151,9 +151,11 @@ class Vocab:
     def __getitem__(self, token: str) -> int:
         i = self.stoi.get(token, self.unk_id)
         if i is None:
+            fix = ("call vocab.set_default_index(vocab['<unk>'])" if "<unk>" in self.stoi else
+                   "build it with '<unk>' among its specials (as by default), or test "
+                   "`token in vocab` first")
             raise UnknownTokenError(f"token {token!r} is not in the vocabulary and it has no "
-                                    "unknown token; call vocab.set_default_index(vocab["
-                                    "'<unk>']) or build it with unk_token='<unk>'")
+                                    f"unknown token; {fix}")
         return i
 
     def __iter__(self):

@@ -210,3 +210,24 @@ def test_stratified_subset_keeps_at_most_n(fashion_test):
     small = fashion_test.subset(np.arange(30))
     assert stratified_subset(small, 30) is small                # n = len: all of it
     assert stratified_subset(small, 10_000) is small            # a budget above the size
+
+
+def test_cross_val_score_refits_on_images_and_labels(fashion):
+    # fit took only an ArrayImageDataset, so scikit-learn's fit(X, y) on each fold failed
+    pytest.importorskip("sklearn")
+    from sklearn.model_selection import cross_val_score
+
+    train, test = fashion
+    images = torch.cat([train.images, test.images]).numpy()                 # (40, 1, 28, 28)
+    names = np.array([train.classes[i] for i in torch.cat([train.labels, test.labels])])
+    scores = cross_val_score(ImageClassifier(**SENSITIVE), images, names, cv=2)
+    assert scores.shape == (2,) and ((0 <= scores) & (scores <= 1)).all()
+    by_names = ImageClassifier(**SENSITIVE).fit(images[:20], names[:20])
+    assert by_names.classes_ == sorted(set(names[:20]))
+    assert by_names.score(images[20:], names[20:]) == pytest.approx(
+        np.mean(np.array(top1(by_names.predict_images(images[20:], k=1))) == names[20:]))
+    by_index = ImageClassifier(**SENSITIVE).fit(train.images, train.labels)
+    assert by_index.classes_ == [str(k) for k in range(int(train.labels.max()) + 1)]
+    with pytest.raises(InputError, match=r"train must be an ArrayImageDataset .* got ndarray; "
+                       r"or give images with their labels, fit\(images, labels\)"):
+        ImageClassifier(**SENSITIVE).fit(images)

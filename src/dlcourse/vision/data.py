@@ -215,6 +215,24 @@ def check_class_names(classes) -> list[str]:
     return [str(name) for name in names]  # np.str_ -> str
 
 
+def labelled_images(images, labels) -> ArrayImageDataset:
+    """An :class:`ArrayImageDataset` of ``images`` and their ``labels`` as scikit-learn hands
+    them to ``fit(X, y)``: class names (strings; their sorted set becomes the classes) or class
+    indices (classes ``"0"`` to ``"K-1"``, K one past the largest, so that every fold of a
+    cross-validation names them alike).
+
+    Raises:
+        InputError: as the constructor does (labels that are not one per image, not 1-D, not
+            integers or names).
+    """
+    y = labels.detach().cpu().numpy() if torch.is_tensor(labels) else np.asarray(labels)
+    if y.ndim == 1 and y.dtype.kind in "USO":
+        classes, indices = np.unique(y.astype(str), return_inverse=True)
+        return ArrayImageDataset(images, indices, [str(name) for name in classes])
+    count = int(y.max()) + 1 if y.size and y.dtype.kind in "iu" else 0
+    return ArrayImageDataset(images, y, [str(k) for k in range(max(count, 1))])
+
+
 def check_labels(labels, n_images: int, n_classes: int) -> torch.Tensor:
     """``labels`` as a long tensor (N,) of class indices in ``0..n_classes-1``."""
     if torch.is_tensor(labels):

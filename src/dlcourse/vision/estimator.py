@@ -39,7 +39,7 @@ from dlcourse.engine.loop import unwrap
 from dlcourse.engine.seed import seed_everything
 from dlcourse.errors import InputError
 from dlcourse.vision.config import TransferConfig
-from dlcourse.vision.data import ArrayImageDataset, check_labels, image_batch
+from dlcourse.vision.data import ArrayImageDataset, check_labels, image_batch, labelled_images
 from dlcourse.vision.features import extract_features
 from dlcourse.vision.images import load_image, square_images
 from dlcourse.vision.metrics import EvalResult, evaluation_from_logits
@@ -79,9 +79,13 @@ class ImageClassifier(Estimator):
     estimator_type = "classifier"  # score is accuracy: scikit-learn stratifies its folds
 
     # ---- training ----------------------------------------------------------------------------
-    def fit(self, train: ArrayImageDataset, valid: ArrayImageDataset | None = None, *,
+    def fit(self, train: ArrayImageDataset | Any, valid: ArrayImageDataset | Any = None, *,
             out_dir: str | Path | None = None, resume: bool = False) -> ImageClassifier:
         """Train on ``train`` (evaluating on ``valid`` after each epoch); returns ``self``.
+
+        ``fit(images, labels)``, as scikit-learn calls it (``cross_val_score``,
+        ``GridSearchCV``), trains on an image array and its labels, class names or indices,
+        without a validation set (:func:`~dlcourse.vision.data.labelled_images`).
 
         With ``out_dir`` the engine writes ``last.pt`` (every epoch and on Ctrl-C), ``best.pt``
         and ``history.json`` there, and ``resume=True`` continues that run from the exact batch
@@ -107,6 +111,9 @@ class ImageClassifier(Estimator):
         """
         config = self.validated_config(out_dir, resume)
         check_weights(config.arch, config.weights)  # settings first, as every lesson does
+        if not isinstance(train, ArrayImageDataset) and valid is not None \
+                and not isinstance(valid, ArrayImageDataset):
+            train, valid = labelled_images(train, valid), None  # fit(X, y)
         _check_training_data(train, valid)
         check_global_batch(config.batch_size, active_ranks()[1])
         # a resumed run must continue the same settings on the same images
@@ -348,7 +355,9 @@ def _check_training_data(train, valid) -> None:
         if not isinstance(data, ArrayImageDataset):
             raise InputError(f"{name} must be an ArrayImageDataset (from dlcourse.vision's "
                              "load_named or load_image_folder), got "
-                             f"{type(data).__name__}")
+                             f"{type(data).__name__}"
+                             + ("; or give images with their labels, fit(images, labels)"
+                                if name == "train" else ""))
         # labels, classes or images replaced or changed in place since it was built
         try:
             data.check()

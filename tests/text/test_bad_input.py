@@ -31,6 +31,9 @@ FILES = {
     "vocab.json": b'{"itos": ["<pad>", "<unk>", "one"], "unk_token": "<unk>"}',
     "notvocab.json": b"[[[",
     "existing.txt": b"do not overwrite\n",
+    # Windows' "Unicode text" (Notepad, Excel): a byte-order mark, then NUL bytes everywhere
+    "u16.txt": "one two\nthree\n".encode("utf-16"),
+    "u16.csv": "text,label\nfine,pos\n".encode("utf-16"),
 }
 DIRS = ("dir", "dir.csv")
 
@@ -103,6 +106,8 @@ CASES = [
     (("vocab", "dir"), "DATA dir is a directory"),
     (("vocab", "empty.txt"), "DATA empty.txt is empty"),
     (("vocab", "bin.txt"), "DATA bin.txt looks binary"),
+    (("vocab", "u16.txt"), r"DATA u16.txt is UTF-16 text \(it starts with a UTF-16 byte-order "
+                           r"mark\); pass --encoding utf-16"),
     (("vocab", "ok.txt", "latin.txt"), r"latin.txt:2: byte 0xe9 is not valid utf-8"),
     (("vocab", "punct.txt"), "holds no tokens"),
     (("vocab", "ok.txt", "--min-freq", "0"), "--min-freq must be >= 1, got 0"),
@@ -141,6 +146,7 @@ CASES = [
     (("inspect", "empty.csv"),
      "TABLE empty.csv is empty; give a table with a header row, then one text a row"),
     (("inspect", "bin.csv"), "TABLE bin.csv looks binary"),
+    (("inspect", "u16.csv"), "TABLE u16.csv is UTF-16 text .*; pass --encoding utf-16"),
     (("inspect", "latin.csv", "--text-col", "review"),
      r"latin.csv:3: byte 0xe9 is not valid utf-8; .*--encoding latin-1"),
     (("inspect", "r.csv"), r"r.csv:1: no column 'text' \(columns: review, label\)"),

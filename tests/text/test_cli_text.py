@@ -115,6 +115,17 @@ def test_empty_stdin_is_an_error(cli_run, workdir, monkeypatch):
     assert out_of(cli_run, "tokenize", "--file", "-") == "\n"
 
 
+def test_utf16_stdin_says_to_pass_its_encoding(cli_run, workdir, monkeypatch):
+    # Windows' "Unicode" text piped in: "byte 0xff is not valid utf-8; pass the right
+    # --encoding (e.g. latin-1)", the wrong advice
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("the cat\n".encode("utf-16"))))
+    cli_run("text", "vocab", "-").assert_user_error(
+        r"<stdin> is UTF-16 text \(it starts with a UTF-16 byte-order mark\); pass --encoding "
+        r"utf-16")
+
+
 def test_vocab_out_leaves_a_models_vocabulary_alone(cli_run, workdir):
     # --out runs/clf wrote runs/clf/vocab.json over the classify model's own vocabulary
     import numpy as np

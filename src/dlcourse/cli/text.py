@@ -215,7 +215,7 @@ def _stdin_decoded(encoding: str):
     import io
     import sys
 
-    from dlcourse.text.reading import check_encoding
+    from dlcourse.text.reading import check_encoding, wide_text_error
 
     codec = check_encoding(encoding)
     if codec.startswith(("utf-16", "utf-32")):  # a newline is more than the byte 0x0a there
@@ -232,6 +232,8 @@ def _stdin_decoded(encoding: str):
         try:
             line = raw.decode("utf-8-sig" if codec == "utf-8" and n == 1 else codec)
         except UnicodeDecodeError as e:
+            if n == 1 and e.start == 0 and (wide := wide_text_error("<stdin>", raw)):
+                raise wide from None
             raise DlcourseError(f"<stdin>:{n}: byte 0x{raw[e.start]:02x} is not valid "
                                 f"{encoding}; pass the right --encoding (e.g. latin-1)") from None
         yield line.rstrip("\r\n")

@@ -75,6 +75,18 @@ def _wide(codec: str) -> bool:
     return codec.startswith(("utf-16", "utf-32"))
 
 
+def wide_text_error(path: str | os.PathLike, head: bytes, what: str = "") -> InputError | None:
+    """The error for a UTF-16/32 file read as a narrow encoding (Windows' "Unicode" text: a
+    byte-order mark, then NUL bytes that looked binary), or None."""
+    for bom, name in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                      (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if head.startswith(bom):
+            return InputError(f"{what}{' ' * bool(what)}{path} is {name.upper()} text (it "
+                              f"starts with a {name.upper()} byte-order mark); pass --encoding "
+                              f"{name} (encoding='{name}' in Python) or re-save it as UTF-8")
+    return None
+
+
 def _decode_error(path: Path, encoding: str, codec: str, line: int, byte: int) -> InputError:
     return InputError(f"{path}:{line}: byte 0x{byte:02x} is not valid {encoding}; "
                       f"{_fix_hint(encoding, codec)}")
@@ -90,6 +102,9 @@ def _scan(path: Path, encoding: str, codec: str) -> None:
             try:
                 text = decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as e:
+                if line == 1 and e.start == 0:
+                    raise wide_text_error(path, e.object) or _decode_error(
+                        path, encoding, codec, 1, e.object[0]) from None
                 # e.object is what the decoder held plus this chunk; before e.start all is valid
                 before = e.object[: e.start].decode(codec, errors="replace")
                 raise _decode_error(path, encoding, codec, line + before.count("\n"),
@@ -138,6 +153,8 @@ def check_text_file(path: str | os.PathLike, encoding: str = "utf-8",
         give = ("a table with a header row, then one text a row" if is_table(path)
                 else "a file with one text a line")
         raise InputError(f"{what} {path} is empty; give {give}")
+    if not _wide(codec) and (wide := wide_text_error(path, head, what)) is not None:
+        raise wide
     nul = -1 if _wide(codec) else head.find(b"\x00")
     if nul >= 0:
         raise InputError(f"{what} {path} looks binary (a NUL byte at offset {nul}), not "
@@ -159,6 +176,8 @@ def decode_text(raw: bytes, path: str | os.PathLike, encoding: str = "utf-8",
     try:
         return raw.decode(_reading_codec(codec), errors=errors)
     except UnicodeDecodeError as e:
+        if e.start == 0 and (wide := wide_text_error(Path(path), raw)) is not None:
+            raise wide from None
         before = raw[: e.start].decode(codec, errors="replace")
         raise _decode_error(Path(path), encoding, codec, before.count("\n") + 1,
                             raw[e.start]) from None

@@ -154,6 +154,19 @@ def test_files_are_found_by_content_not_name(glove, tmp_path):
         np.testing.assert_array_equal(load_vectors(path).vectors, glove.vectors)
 
 
+@pytest.mark.parametrize("binary", [False, True])
+def test_a_byte_order_mark_before_the_header_is_skipped(glove, tmp_path, binary):
+    # a word2vec text file re-saved by a Windows editor (BOM, CRLF) was read as GloVe with one
+    # dimension: every line a "word", no error, and a classifier trained on it covered nothing
+    plain, marked = tmp_path / "plain", tmp_path / "marked"
+    glove.save_word2vec_format(plain, binary=binary)
+    data = plain.read_bytes()
+    marked.write_bytes(b"\xef\xbb\xbf" + (data if binary else data.replace(b"\n", b"\r\n")))
+    read = load_vectors(marked)
+    assert read.index_to_key == glove.index_to_key
+    np.testing.assert_array_equal(read.vectors, glove.vectors)
+
+
 def test_damaged_files_are_one_clear_error(glove, tmp_path):
     binary = tmp_path / "v.bin"
     glove.save_word2vec_format(binary, binary=True)

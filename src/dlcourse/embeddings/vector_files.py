@@ -82,7 +82,7 @@ def sniff_format(path: str | Path) -> str:
         InputError: binary data without a header (no vectors file of any kind).
     """
     with open(path, "rb") as f:
-        head = f.read(1 << 16)
+        head = f.read(1 << 16).removeprefix(codecs.BOM_UTF8)  # an editor's UTF-8 mark
     match = _HEADER.match(head)
     if not match:
         if b"\x00" in head:  # binary data with no header: no vectors file of any kind
@@ -110,7 +110,7 @@ def looks_binary(path: str | Path) -> bool:
     of a word and D numbers (:func:`sniff_format`) but bytes no text holds (control bytes, or
     bytes that are not UTF-8). A damaged text file is not taken for one."""
     with open(path, "rb") as f:
-        head = f.read(1 << 16)
+        head = f.read(1 << 16).removeprefix(codecs.BOM_UTF8)
     match = _HEADER.match(head)
     if not match or sniff_format(path) != "word2vec-binary":
         return False
@@ -184,7 +184,7 @@ def read_binary_vectors(path: str | Path, encoding: str = "utf-8", errors: str =
         InputError: no header, a file that ends inside a vector, or an undecodable word.
     """
     path = Path(path)
-    data = path.read_bytes()
+    data = path.read_bytes().removeprefix(codecs.BOM_UTF8)
     match = _HEADER.match(data)
     if not match:
         raise InputError(f"{path} has no 'V D' header line, so it is no word2vec binary file")

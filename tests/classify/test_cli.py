@@ -271,7 +271,7 @@ def _help(args: list[str]) -> str:
     return CliRunner().invoke(cli, args).output
 
 
-def test_limit_draws_a_class_balanced_part(pang_lee, tmp_path, capsys):
+def test_limit_draws_a_class_balanced_part(pang_lee, tmp_path, capsys, caplog):
     # classify had no --limit, the other lessons' train and evaluate do; a file sorted by label
     # (pang-lee's is) must not give one class
     texts, labels = pang_lee
@@ -281,9 +281,10 @@ def test_limit_draws_a_class_balanced_part(pang_lee, tmp_path, capsys):
     main(["classify", "train", data, "--text-col", "review", "--label-col", "label",
           "--limit", "40", "--epochs", "1", "--hidden-size", "8", "--embed-dim", "8",
           "--min-freq", "1", "--pretrained", "none", "--out", str(out), "--device", "cpu"])
-    valid = json.loads((out / "metrics_valid.json").read_text())  # 10% of the 40, held out
+    valid = json.loads((out / "metrics_valid.json").read_text())  # held out, cut to 40 // 9
     assert valid["n"] == 4 and [c["support"] for c in valid["per_class"]] == [2, 2]
-    capsys.readouterr()
+    # --limit N trains on N rows: the 10% held out came out of them (36 rows)
+    assert "training cnn on 40 texts, validating on 4" in caplog.text
     main(["classify", "evaluate", str(out), data, "--limit", "10", "--out", str(tmp_path / "e")])
     scored = json.loads((tmp_path / "e" / "evaluation.json").read_text())
     assert scored["n"] == 10 and [c["support"] for c in scored["per_class"]] == [5, 5]

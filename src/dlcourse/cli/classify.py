@@ -120,7 +120,8 @@ def _note_unused(options: dict, model: str) -> None:
 @TABLE
 @click.option("--limit", type=LIMIT, default=None,
               help="Train on this many rows of DATA's training part, the classes as balanced "
-                   "as possible (drawn with --seed). [default: all]")
+                   "as possible (drawn with --seed); a validation part held out of DATA is cut "
+                   "to N // 9 rows (at least one a class). [default: all]")
 @TRAIN
 @_switches
 @resume_option
@@ -205,11 +206,14 @@ def train(data, out, valid_path, limit, resume, dry_run, **options):
     given_valid = None if valid_path is None else labelled(valid_path, table)[0]
     train_set, valid_set, test_set = labelled(data, table)
     check_label_column(data, train_set[1], table)
-    train_set = limited(train_set, limit, config.seed)
     if given_valid is not None:
         valid_set = given_valid
     elif valid_set is None:
         train_set, valid_set = cdata.holdout(*train_set, fraction=0.1, seed=config.seed)
+        if limit is not None:  # held out of all of DATA, then cut to --limit's scale
+            classes = len({str(y) for y in valid_set[1]})
+            valid_set = limited(valid_set, max(limit // 9, classes), config.seed)
+    train_set = limited(train_set, limit, config.seed)  # --limit counts training rows
     if dry_run:
         train_set, valid_set, test_set = (take(part, DRY_RUN[k]) for k, part in
                                           (("train", train_set), ("valid", valid_set),

@@ -58,8 +58,9 @@ def test_train_refuses_an_eval_batch_size_the_valid_split_cannot_hold(refused, f
     # it was measured silently with 965 streams of two tokens: a perplexity of 1127, not 175
     result = refused(files, "lm", "train", *LEE_80, "--eval-batch-size", "1000", "--out", "out",
                      match=r"^error: --eval-batch-size 1000 is more streams than the valid split "
-                           r"of 'lee' holds: its 1,930 tokens make at most 965 \(two tokens a "
-                           r"stream\); lower it or give more text$")
+                           r"of 'lee' \(cut to 80 lines by --max-lines\) holds: its 1,930 tokens "
+                           r"make at most 965 \(two tokens a stream\); lower it or give more "
+                           r"text$")
     assert "vocabulary" not in result.err and "tokens;" not in result.err  # no reading line
 
 
@@ -78,9 +79,18 @@ def test_train_refuses_a_batch_size_the_train_split_cannot_hold_before_any_line(
     # it was refused by the batching, after the reading lines, with the API's words
     result = refused(files, "lm", "train", *LEE_80, "--batch-size", "60000", "--out", "out",
                      match=r"^error: --batch-size 60000 is more streams than the train split of "
-                           r"'lee' holds: its 17,237 tokens make at most 8,618 \(two tokens a "
+                           r"'lee' \(cut to 80 lines by --max-lines\) holds: its 17,237 tokens "
+                           r"make at most 8,618 \(two tokens a "
                            r"stream\); lower it or give more text$")
     assert "vocabulary" not in result.err
+
+
+def test_a_split_too_short_for_the_streams_names_the_limit_that_cut_it(refused, files):
+    # "its 20 tokens make at most 10": the file held hundreds; --limit 5 had cut it
+    Path("short.txt").write_text("".join(f"a b {i}\n" for i in range(60)))
+    refused(files, "lm", "train", "short.txt", "--limit", "5", "--out", "out",
+            match=r"--batch-size 20 is more streams than the train split of 'short.txt' \(cut "
+                  r"to 5 lines by --limit\) holds: its 20 tokens make at most 10 ")
 
 
 @pytest.mark.parametrize("option", ["--batch-size", "--eval-batch-size"])

@@ -206,7 +206,9 @@ def train(data, preset, dry_run, out, resume, **options):
         # none typed: fit's streams, fewer on a small text (so fit notes nothing more)
         config, note = auto_eval_streams(config, tokens, option_name("eval_batch_size", RENAME))
         try:  # streams the splits cannot hold, before a model is built and any line printed
-            check_streams(config, tokens, repr(data.strip()))
+            limit = corpus_config.max_lines  # the lines a typed --max-lines/--limit kept
+            cut = "" if limit is None else f" (cut to {limit:,} lines by --max-lines)"
+            check_streams(config, tokens, repr(data.strip()) + cut)
         except ConfigError as exc:
             raise option_error(exc, RENAME) from None
         release()

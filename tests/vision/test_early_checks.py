@@ -196,6 +196,24 @@ def test_evaluate_refuses_other_classes_before_decoding(cli_run, class_folders, 
     assert result.err.count("\n") == 1 and class_folders() == before
 
 
+def test_a_folder_the_model_did_not_train_on_is_scored_whole(cli_run, workdir, png_writer,
+                                                             vision_model):
+    # its images were split as if for training and only a fifth scored, the count unsaid; its
+    # class folders, sorted otherwise than the model's classes, were refused
+    import json
+    import shutil
+
+    rng = np.random.default_rng(0)
+    for name in ("dark", "bright"):
+        for i in range(5):
+            png_writer(Path("held", name, f"{i}.png"), rng, size=8)
+    shutil.copytree(vision_model, "vis")
+    result = cli_run("vision", "evaluate", "vis", "held", "--device", "cpu", "--out", "e")
+    assert result.code == 0, result.err
+    assert "scoring all 10 images of held (a folder the model did not train on)" in result.err
+    assert json.loads(Path("e/evaluation.json").read_text())["n_test"] == 10
+
+
 @pytest.mark.parametrize(("data", "limit", "classes"), [("abc", 2, 3), ("mnist-5k", 9, 10),
                                                         ("cifar-100", 99, 100)])
 def test_a_limit_below_the_classes_is_refused_before_decoding(cli_run, class_folders,

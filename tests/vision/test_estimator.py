@@ -262,9 +262,25 @@ def test_predict_and_evaluate_name_the_argument_they_take(tiny, tmp_path):
 
 def test_evaluating_on_other_classes_is_refused(tiny, finetune):
     clf = finetune().fit(tiny[0]())
-    other = ArrayImageDataset(np.zeros((2, 8, 8), np.uint8), [0, 1], ["x", "y"])
-    with pytest.raises(DlcourseError, match="differ from the model"):
+    other = ArrayImageDataset(np.zeros((2, 8, 8), np.uint8), [0, 1], ["x", "dark"])
+    with pytest.raises(DlcourseError, match=r"data set classes \['x'\] are not classes of the "
+                                            r"model \(dark, bright\); evaluate on images of"):
         clf.evaluate(other)
+
+
+def test_some_of_the_models_classes_in_any_order_are_scored_as_its_own(tiny, finetune):
+    # a test set of some classes (or sorted otherwise) was refused: "differ from the model's"
+    data = tiny[0]()
+    clf = finetune().fit(data)
+    whole = clf.evaluate(data)
+    swapped = ArrayImageDataset(data.images, 1 - data.labels.numpy(), ["bright", "dark"])
+    again = clf.evaluate(swapped)
+    assert again.classes == ["dark", "bright"] and again.top1 == whole.top1
+    np.testing.assert_array_equal(again.confusion, whole.confusion)
+    bright = np.flatnonzero(data.labels.numpy() == 1)
+    only = clf.evaluate(ArrayImageDataset(data.images[bright], np.zeros(len(bright), int),
+                                          ["bright"]))
+    assert np.isnan(only.per_class[0]) and only.per_class[1] == whole.per_class[1]
 
 
 def test_precise_bn_sets_running_stats_to_the_data_average(tiny, finetune):

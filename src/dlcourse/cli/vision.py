@@ -97,17 +97,17 @@ def _check_limit(source: str, data: str, limit: int | None) -> None:
 
 
 def _check_classes(source: str, data: str, model_dir: str, model_classes: list[str]) -> None:
-    """Refuse DATA whose classes differ from the model's, from its name or folder listing
-    alone (nothing decoded); CIFAR-100's names come with its files, so there only the count."""
+    """Refuse DATA with classes the model does not know, from its name or folder listing alone
+    (nothing decoded); CIFAR-100's names come with its files, so there only the count."""
     from dlcourse.vision.data import peek_classes
 
     n_classes, names = peek_classes(source)
     if not model_classes or (names is None and n_classes == len(model_classes)):
         return  # compared once the data is read (ImageClassifier.evaluate)
-    if names != model_classes:
-        order = " in another order" if sorted(names or []) == sorted(model_classes) else ""
+    # some of the model's classes, in any order, are scored as its own (ImageClassifier.evaluate)
+    if names is None or not set(names) <= set(model_classes):
         raise DlcourseError(f"the classes of DATA {data} ({_class_list(names, n_classes)}) "
-                            f"differ from the model's{order} ({_class_list(model_classes)}); "
+                            f"differ from the model's ({_class_list(model_classes)}); "
                             f"evaluate {model_dir} on data with its classes")
 
 
@@ -128,15 +128,16 @@ def _check_out_outside(out: Path | None, source: str, data: str, verb: str) -> N
 
 
 def _load_data(source: str, image_size: int, seed: int, on_bad: str, limit: int | None,
-               num_workers: int | None, with_train: bool = True):
+               num_workers: int | None, with_train: bool = True, whole: bool = False):
     """(train, test) of DATA; ``with_train=False``: (None, test), a folder's training images
-    left undecoded (evaluate)."""
+    left undecoded (evaluate); ``whole``: every image of a folder of class folders is a test
+    image."""
     from dlcourse.vision.data import load_named, stratified_subset
 
     # image folders are decoded once at the training resolution; load_named warns about each
     # unreadable file
     train, test = load_named(source, size=image_size, seed=seed, on_bad=on_bad,
-                             num_workers=num_workers, with_train=with_train)
+                             num_workers=num_workers, with_train=with_train, whole=whole)
     if limit:
         train = stratified_subset(train, limit, seed) if train is not None else None
         test = stratified_subset(test, limit, seed)
@@ -280,8 +281,9 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
 def evaluate(model_dir, data, limit, on_bad, seed, out, device):
     """Top-1/top-5 and per-class accuracy of MODEL_DIR on the test images of DATA.
 
-    DATA defaults to the data set the model was trained on. Prints a table; writes files only
-    with --out.
+    DATA defaults to the data set the model was trained on (a folder: the images training held
+    out); every image of a folder of class folders it did not train on is a test image, and
+    those classes may be some of the model's. Prints a table; writes files only with --out.
     """
     from dlcourse.engine.persist import model_path, read_manifest
 
@@ -303,13 +305,23 @@ def evaluate(model_dir, data, limit, on_bad, seed, out, device):
     from dlcourse.vision.data import named_set
 
     split_seed = clf.config.seed if seed is None else seed
-    if split_seed != clf.config.seed and _seeded_split(source) and \
-            same_source(data, saved.get("data"), lambda name: named_set(name) is not None):
+    trained_on = same_source(data, saved.get("data"), lambda name: named_set(name) is not None)
+    if split_seed != clf.config.seed and _seeded_split(source) and trained_on:
         click.echo(f"note: --seed {split_seed} draws another split of {data} than training's "
                    f"(seed {clf.config.seed}): its test images may include training images",
                    err=True)
+    # a folder of class folders the model did not train on is scored whole, as classify
+    # scores every row of a table; its training folder, on the part training held out
+    whole = source not in DATA_NAMES and _seeded_split(source) and not trained_on
     _, test = _load_data(source, clf.image_size_, split_seed, on_bad, limit,
-                         clf.config.num_workers, with_train=False)
+                         clf.config.num_workers, with_train=False, whole=whole)
+    if whole:
+        which = f"all {len(test):,} images of {data} (a folder the model did not train on)"
+    elif trained_on and _seeded_split(source):
+        which = f"the {len(test):,} test images training held out of {data} (seed {split_seed})"
+    else:
+        which = f"the {len(test):,} test images of {data}"
+    logging.getLogger("dlcourse.cli").info("scoring %s", which)
     echo_table(_report(clf, test, out, EVALUATION_FILES), floatfmt=".4f")
     if out is not None:
         written = [name for name in EVALUATION_FILES if (out / name).exists()]

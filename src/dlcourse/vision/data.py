@@ -373,14 +373,15 @@ def peek_classes(name: str) -> tuple[int, list[str] | None]:
 
 
 def load_named(name: str, *, size: int = 64, seed: int = 0, on_bad: str = "skip",
-               num_workers: int | None = None, with_train: bool = True):
+               num_workers: int | None = None, with_train: bool = True, whole: bool = False):
     """Load a named data set or an image folder as (train, test) :class:`ArrayImageDataset`.
 
     ``name`` is one of cifar-10, cifar-100, fashion-mnist, mnist-5k (the ``dlcourse data list``
     names; old spellings such as ``cifar10`` are accepted with a note), or a directory (see
     :func:`load_image_folder`; ``size``, ``on_bad`` and ``num_workers`` apply to folders only,
     the named sets keep their native size and are resized per batch). ``with_train=False``
-    gives None in the training set's place (a folder's training images are not decoded).
+    gives None in the training set's place (a folder's training images are not decoded);
+    with it, ``whole=True`` makes every image of a folder of class folders a test image.
 
     Raises:
         DataUnavailableError: a download is needed and fails (CIFAR offline).
@@ -395,6 +396,6 @@ def load_named(name: str, *, size: int = 64, seed: int = 0, on_bad: str = "skip"
         from dlcourse.vision.images import load_image_folder
 
         return load_image_folder(path, size, seed=seed, on_bad=on_bad, num_workers=num_workers,
-                                 with_train=with_train)
+                                 with_train=with_train, whole=whole)
     raise DlcourseError(f"unknown data set {name!r}; choose one of {', '.join(NAMED_SETS)} "
                         "or give an image folder that exists")

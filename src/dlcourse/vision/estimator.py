@@ -186,7 +186,8 @@ class ImageClassifier(Estimator):
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
-            DlcourseError: ``ds`` has other classes than the model.
+            DlcourseError: ``ds`` has classes the model does not know (some of its classes,
+                in any order, are scored as its own; a class without images has no accuracy).
         """
         self.check_is_fitted()
         if not isinstance(ds, ArrayImageDataset):
@@ -196,8 +197,14 @@ class ImageClassifier(Estimator):
         if not len(ds):  # top-1 of no images would be NaN
             raise InputError("evaluate needs at least one image, got an empty data set")
         if list(ds.classes) != self.classes_:
-            raise InputError(f"data set classes {ds.classes[:5]}... differ from the model's "
-                             f"{self.classes_[:5]}...; evaluate on the data it was trained for")
+            unknown = [name for name in ds.classes if name not in self.classes_]
+            if unknown:
+                known = ", ".join(self.classes_[:5]) + ", ..." * (len(self.classes_) > 5)
+                raise InputError(f"data set classes {unknown[:5]} are not classes of the model "
+                                 f"({known}); evaluate on images of its classes")
+            # some of the model's classes, or another order: its indices (the others: n/a)
+            index = np.asarray([self.classes_.index(name) for name in ds.classes])
+            ds = ArrayImageDataset(ds.images, index[ds.labels.numpy()], self.classes_)
         logits = logits_of(self.model_, ds, self._pipeline(), collective=True)   # (N, K)
         return evaluation_from_logits(logits, ds.labels, ds.classes)
 

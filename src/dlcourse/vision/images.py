@@ -314,10 +314,10 @@ class FolderFiles:
 
 
 def scan_image_folder(root: str | Path, *, valid_fraction: float = 0.2,
-                      seed: int = 0) -> FolderFiles:
+                      seed: int = 0, whole: bool = False) -> FolderFiles:
     """List an image folder as :func:`load_image_folder` reads it, decoding nothing: the class
     names, and the training and validation files (``root/train`` with ``root/val``, or the
-    class folders under ``root`` split by ``seed``).
+    class folders under ``root`` split by ``seed``; ``whole``: all of them validation files).
 
     Raises:
         InputError: every refusal :func:`load_image_folder` makes before decoding.
@@ -336,6 +336,8 @@ def scan_image_folder(root: str | Path, *, valid_fraction: float = 0.2,
         return FolderFiles(classes, (tp, tl), (vp, vl))
     _check_both_splits(root)
     paths, labels, classes = _scan_class_dir(root)
+    if whole:
+        return FolderFiles(classes, ([], []), (paths, labels))
     _check_split(root, labels, classes)
     tr, va = split_stratified(np.asarray(labels), valid_fraction, seed)
     return FolderFiles(classes, ([paths[i] for i in tr], [labels[i] for i in tr]),
@@ -344,7 +346,7 @@ def scan_image_folder(root: str | Path, *, valid_fraction: float = 0.2,
 
 def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float = 0.2,
                       seed: int = 0, on_bad: str = "skip", num_workers: int | None = None,
-                      with_train: bool = True):
+                      with_train: bool = True, whole: bool = False):
     """Load an ``ImageFolder``-style directory into (train, valid) :class:`ArrayImageDataset`.
 
     ``root/train`` with ``root/val`` (or ``valid``/``test``) are used as given; otherwise the class
@@ -353,7 +355,9 @@ def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float
     training resolution or a little above it. Unreadable files: see :func:`load_image_files`;
     the paths skipped are in each data set's ``skipped``. ``num_workers``: decoding processes
     (see :func:`decode_workers`). ``with_train=False`` decodes the validation images only
-    (None in the training set's place): what evaluating a model needs.
+    (None in the training set's place): what evaluating a model needs; ``whole=True`` (with it)
+    takes every image of the class folders under ``root`` as validation images: a folder the
+    model did not train on.
 
     Raises:
         InputError: before decoding (:func:`scan_image_folder`), a folder without class
@@ -361,7 +365,10 @@ def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float
             class, or (to split) a class with fewer than 2 image files; after it, a class left
             without readable training images (the message names the fix).
     """
-    files = scan_image_folder(root, valid_fraction=valid_fraction, seed=seed)
+    if whole and with_train:
+        raise InputError("whole=True reads every image as a validation image: pass "
+                         "with_train=False")
+    files = scan_image_folder(root, valid_fraction=valid_fraction, seed=seed, whole=whole)
     train = None
     if with_train:
         train, bad = _decode(*files.train, files.classes, size, on_bad, num_workers,

@@ -282,8 +282,10 @@ def evaluate(model_dir, data, data_option, max_lines, encoding, out, device):
 
     DATA defaults to the corpus the model was trained on, read as training read it (the same
     seed, --max-lines and --encoding, so the same split and the figures of metrics.json); it is
-    encoded with the model's tokenizer and vocabulary. Prints a table; writes files only with
-    --out.
+    encoded with the model's tokenizer and vocabulary. A text file is split as training splits
+    one (80/10/10 by the model's seed), its valid and test parts scored (test_tokens says how
+    many); a folder's *valid* and *test* files are scored whole. Prints a table; writes files
+    only with --out.
     """
     if data is not None and data_option is not None:  # before the heavy imports
         raise DlcourseError("give DATA once (as the argument after MODEL_DIR), not with --data")

@@ -244,7 +244,9 @@ def test_a_corpus_refused_inside_fit_is_not_preceded_by_the_folders_note(tmp_pat
     assert cli_run("-q", "embed", "train", "c.txt", "--min-count", "1", "--dim", "4",
                    "--epochs", "1", "--out", "e").code == 0
     result = cli_run("embed", "train", "c.txt", "--min-count", "1000", "--out", "e")
-    assert result.code == 2 and result.err.startswith("error: no word occurs min_count=1000")
+    assert result.code == 2 and result.err.startswith(
+        "error: no word occurs --min-count 1000 times in a corpus of 80 tokens (the most "
+        "frequent occurs 40 times); lower it to 40 or less, or give a larger corpus")
 
 def test_reading_a_folder_whose_later_run_stopped_says_which_model_it_reads(tmp_path, caplog,
                                                                              monkeypatch):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.errors import InputError, MissingFileError
+from dlcourse.errors import ConfigError, InputError, MissingFileError
 from dlcourse.text.labels import refuse_table
 
 _WORD = re.compile(r"\w+(?:[-']\w+)*")
@@ -235,9 +235,15 @@ class CorpusScan:
             raise InputError(f"min_count must be >= 1, got {min_count}")
         seen = np.flatnonzero(self.counts >= min_count)
         order = seen[np.argsort(-self.counts[seen], kind="stable")]  # (V,) stable: first seen
+        if not self.total:
+            raise InputError("the corpus holds no words once tokenized (punctuation and "
+                             "symbols are dropped); give text with words")
         if not len(order):
-            raise InputError(f"no word occurs min_count={min_count} times in a corpus of "
-                             f"{self.total} tokens; lower min_count or give a larger corpus")
+            top = int(self.counts.max())
+            raise ConfigError(f"no word occurs min_count={min_count} times in a corpus of "
+                              f"{self.total} tokens (the most frequent occurs {top} "
+                              f"time{'s' * (top != 1)}); lower it to {top} or less, or "
+                              "give a larger corpus", "min_count")
         return order[:max_vocab]
 
     def blocks(self, min_count: int = 5, max_vocab: int | None = None,

@@ -105,8 +105,9 @@ def same_source(data: str, trained_on: str | None,
     except OSError:  # the training file is not found from here
         return False
 
-def check_input_file(path: str | os.PathLike, what: str = "DATA") -> Path:
-    """An existing, readable, non-empty file; else a one-line error naming ``what``."""
+def check_input_file(path: str | os.PathLike, what: str = "DATA", holds: str = "") -> Path:
+    """An existing, readable, non-empty file; else a one-line error naming ``what`` (and, for
+    an empty one, what it should hold: ``holds``)."""
     if not str(path).strip():  # Path("") is ".", the working folder
         raise DlcourseError(f"{what} is empty; pass a file")
     path = Path(path)
@@ -117,7 +118,7 @@ def check_input_file(path: str | os.PathLike, what: str = "DATA") -> Path:
     if not os.access(path, os.R_OK):
         raise DlcourseError(f"{what} {path} is not readable (permission denied)")
     if path.stat().st_size == 0:
-        raise DlcourseError(f"{what} {path} is empty")
+        raise DlcourseError(f"{what} {path} is empty" + (f"; give {holds}" if holds else ""))
     return path
 
 

@@ -40,7 +40,8 @@ def _model_callback(ctx, param, value):
     """A model directory of this lesson, or an existing vectors file (read later)."""
     path = Path(value)
     if path.is_file() and path.suffix != ".safetensors":
-        return check_input_file(path, "MODEL_DIR")
+        return check_input_file(path, "MODEL_DIR", holds="a folder from `dlcourse embed "
+                                "train` or a word2vec or GloVe vectors file")
     if path.is_dir() and not (path / "model.safetensors").exists() \
             and (path / "model.pt").exists():
         raise DlcourseError(f"MODEL_DIR {path} holds a model.pt of an older dlcourse, which is "

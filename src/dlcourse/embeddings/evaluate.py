@@ -86,7 +86,8 @@ def eval_set(value: str, encoding: str = "utf-8", what: str = "DATA") -> tuple[P
     if not path.exists():
         raise MissingFileError(f"{what} {value!r} is neither an evaluation set ({sets}) nor an "
                                "existing file")
-    check_text_file(path, encoding, what)
+    check_text_file(path, encoding, what, holds="word pairs (word, word, score a line) or "
+                    "analogies (': section' lines, then four words a line)")
     for line in read_text_lines(path, encoding):
         if line.strip() and not line.startswith("#"):
             return path, "analogies" if line.lstrip().startswith(":") else "similarity"

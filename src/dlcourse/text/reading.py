@@ -117,7 +117,7 @@ def _scan(path: Path, encoding: str, codec: str) -> None:
 
 
 def check_text_file(path: str | os.PathLike, encoding: str = "utf-8",
-                    what: str = "file", decode: bool = True) -> Path:
+                    what: str = "file", decode: bool = True, holds: str | None = None) -> Path:
     """Refuse, before any work, a text file that cannot be read to the end.
 
     Checks that ``path`` exists, is a readable file, is not empty, is not binary (a NUL byte in
@@ -129,6 +129,8 @@ def check_text_file(path: str | os.PathLike, encoding: str = "utf-8",
         encoding: its text encoding.
         what: how the message names the file, e.g. ``"INPUT"`` or ``"DATA"``.
         decode: also decode the whole file.
+        holds: what the file should hold, for the message of an empty one (default: one text
+            a line, or a table).
 
     Returns:
         the path, as a ``Path``.
@@ -150,8 +152,8 @@ def check_text_file(path: str | os.PathLike, encoding: str = "utf-8",
     except PermissionError:
         raise InputError(f"{what} {path} is not readable (permission denied)") from None
     if not head.strip():
-        give = ("a table with a header row, then one text a row" if is_table(path)
-                else "a file with one text a line")
+        give = holds or ("a table with a header row, then one text a row" if is_table(path)
+                         else "a file with one text a line")
         raise InputError(f"{what} {path} is empty; give {give}")
     if not _wide(codec) and (wide := wide_text_error(path, head, what)) is not None:
         raise wide

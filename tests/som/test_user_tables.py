@@ -69,6 +69,25 @@ def test_a_space_separated_csv_reads_as_its_columns(tmp_path):
     assert read_frame(tmp_path / "names.csv", "csv").columns.tolist() == ["full name"]
 
 
+@pytest.mark.parametrize("header", ["a;b;kind\n", ""])
+def test_a_european_spreadsheets_decimal_commas_read_as_numbers(tmp_path, header):
+    # Excel in a comma-decimal locale writes "0,126;-0,132": every column was "not numeric"
+    # (with a header), or each line split on its decimal commas (without one)
+    path = tmp_path / "euro.csv"
+    path.write_text(header + "0,126;-1,5e3;x\n2;0,25;y\n1,0;3;x\n")
+    table = load_table(str(path))
+    assert table.X.tolist() == [[0.126, -1500.0], [2.0, 0.25], [1.0, 3.0]]
+    assert table.labels.tolist() == ["x", "y", "x"]
+    # as many decimal commas on every line as ';': the commas are not the separator
+    (tmp_path / "even.csv").write_text(header.replace(";kind", "") + "0,5;1,5\n2,5;3,5\n")
+    assert load_table(str(tmp_path / "even.csv")).X.tolist() == [[0.5, 1.5], [2.5, 3.5]]
+    # a ';' file with ordinary decimal points, and a comma-separated one, read as before
+    (tmp_path / "dots.csv").write_text("a;b\n0.5;1\n2;3\n")
+    assert load_table(str(tmp_path / "dots.csv")).X.tolist() == [[0.5, 1], [2, 3]]
+    (tmp_path / "commas.csv").write_text("a,b\n1,2\n3,4\n")
+    assert load_table(str(tmp_path / "commas.csv")).X.tolist() == [[1, 2], [3, 4]]
+
+
 def test_pandas_to_csv_with_its_index_reads_without_it(tmp_path):
     # the header ",0,1,2" read as a data row: "missing value in data row 1, column 'x0'"
     path = tmp_path / "p.csv"

@@ -28,6 +28,8 @@ from dlcourse.errors import DlcourseError
 _SAMPLE_BYTES = 65536  # enough lines to choose a delimiter
 _SAMPLE_ROWS = 21  # the header and 20 rows vote on whitespace as the separator
 WHITESPACE = r"\s+"  # pandas' separator for runs of spaces and tabs
+#: a number written with a decimal comma, as a field of a ';'-separated file
+_DECIMAL_COMMA = re.compile(r"(?:(?<=;)|(?<=^))\s*[+-]?\d+,\d+(?:[eE][+-]?\d+)?\s*(?=;|$)", re.M)
 
 
 def read_frame(path: Path, kind: str):
@@ -72,11 +74,16 @@ def read_frame(path: Path, kind: str):
         # numpy.savetxt(footer=...) ends the table with '#' lines: pandas' C reader cannot
         # skip a footer, so such a file (rare) goes through its Python reader
         footer = {} if opener is gzip.open else _footer(path)
+        if sep == ";" and _DECIMAL_COMMA.search(body):  # a European spreadsheet's "0,126"
+            footer["decimal"] = ","
         frame = pd.read_csv(path, sep=sep, skiprows=skip, **footer)
         # the first line's cells as written: pandas renames an empty header cell "Unnamed: 1"
         # and a repeated one "1.0.1", which no longer read as the number a data row holds
         first = pd.read_csv(path, sep=sep, skiprows=skip, header=None, nrows=1, dtype=str,
                             keep_default_na=False).iloc[0].tolist()
+        if footer.get("decimal") == ",":  # the cells as numbers are written elsewhere
+            first = [cell.replace(",", ".") if _DECIMAL_COMMA.fullmatch(cell.strip()) else cell
+                     for cell in first]
         if not _index_header(frame, first) and _first_row_is_data(frame, first):
             # no header row: the first is data; numpy.savetxt(header=...) wrote the names
             # as a comment line ("# a b c") right above it
@@ -128,9 +135,23 @@ def _separator(sample: str, kind: str) -> str:
     from dlcourse.text.formats import DELIMITERS, choose_delimiter, splits_on_whitespace
 
     sep = choose_delimiter(sample, ("\t",) if kind == "tsv" else DELIMITERS, default="")
+    if sep == "," and _decimal_comma_rows(sample):  # "0,126;-0,132": the commas are decimal
+        return ";"
     if not sep and splits_on_whitespace(sample) and (kind == "text" or _numeric_rows(sample)):
         return WHITESPACE
     return sep or ("\t" if kind == "tsv" else ",")
+
+
+def _decimal_comma_rows(sample: str) -> bool:
+    """True when the sampled lines after the first split on ';' into as many fields each, all
+    numbers, some of them written with a decimal comma."""
+    rows = [line.split(";") for line in sample.splitlines() if line.strip()][1:_SAMPLE_ROWS]
+    if not sample.endswith(("\n", "\r")) and len(rows) > 1:
+        rows = rows[:-1]  # the sample may have cut its last line short
+    cells = [cell.strip().replace(",", ".", 1) for row in rows for cell in row]
+    return (bool(rows) and len({len(row) for row in rows}) == 1 and len(rows[0]) > 1
+            and all(_is_number(cell) for cell in cells if cell)
+            and any(_DECIMAL_COMMA.fullmatch(cell.strip()) for row in rows for cell in row))
 
 
 def _numeric_rows(sample: str) -> bool:

@@ -118,7 +118,7 @@ def test_predict_notes_texts_without_a_known_word(trained, capsys):
     assert "zzz qqq" in captured.out
     main(["classify", "predict", str(out), "a gorgeous film", "", "zzz"])
     err = capsys.readouterr().err
-    assert "note: 2 of the 3 texts (rows 2, 3) have no word the model knows" in err
+    assert "note: 2 of the 3 texts ('', 'zzz') have no word the model knows" in err
     main(["classify", "predict", str(out), "a gorgeous, witty film"])
     assert "note:" not in capsys.readouterr().err
 

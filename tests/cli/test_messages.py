@@ -152,3 +152,20 @@ def test_note_outside_a_command_prints_at_once(capsys):
 
     note_deprecated("--old 1", "'--new 1'")
     assert capsys.readouterr().err == "note: '--old 1' is deprecated; write '--new 1'\n"
+
+
+def test_tables_stay_aligned_with_wide_characters_and_line_breaks(capsys):
+    # a CJK word shifted its row's columns (len counts a wide character once); a text with a
+    # line break (classify predict --file) split its row in two
+    from dlcourse.cli.common import echo_table
+
+    echo_table([{"word": "日本語", "cosine": 0.5}, {"word": "café", "cosine": 0.25},
+                {"word": "two\nlines\tand a tab", "cosine": 1.0}])
+    from dlcourse.cli.common import _width
+
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5 and lines[4].startswith("two lines and a tab ")
+    # the numbers end in the header's last column on a terminal: 日本語 takes 6 columns
+    assert {_width(line) for line in lines} == {_width(lines[0])}
+    # "0.5" ends where "0.25" does, 3 characters fewer before it than display columns
+    assert lines[2].index("0.5") == lines[3].index("0.25") - 2

@@ -258,6 +258,11 @@ CASES = [
     (("plot", "som", "--data", "nosuch.csv"), r"--data 'nosuch.csv' not found"),
     (("plot", "som", "--data", "four.npy"), r"--data four.npy has 4 features but the map"),
     (("plot", "som", "--data", ""), r"--data is an empty string"),
+    # the figures went into a new folder called map.png
+    (("plot", "som", "--out", "figs/map.png"),
+     r"--out figs/map.png names a .png file, but --out is the folder the files go into; give a "
+     r"folder \(e.g. --out figs/map\)"),
+    (("train", *GOOD, "--out", "model.safetensors"), r"--out model.safetensors names a "),
     (("plot", "som", "--out", "notes.txt"), r"--out notes.txt exists and is not a directory"),
     (("plot", "lm"), r"MODEL_DIR lm holds an 'lm' model"),
     (("plot", "header"), r"is not a dlcourse model file"),

@@ -131,7 +131,7 @@ CASES = [
     (("vision", "evaluate", "vis", "mnist-5k", "--device", "cpu"), "differ from the model"),
     (("vision", "evaluate", "vis", "photos", "--limit", "0"), "--limit"),
     (("vision", "evaluate", "visab", "broken", "--device", "cpu"),
-     "no readable images among the 4 validation files"),
+     "no readable images among the 4 files"),
     (("vision", "evaluate", "vis", "photos", "--seed", "-3"), "--seed"),
     (("vision", "evaluate", "vis", "photos", "--device", "tpu"), "unknown --device 'tpu'"),
     (("vision", "evaluate", "vis", "photos", "--out", "file.txt"), "is not a directory"),

@@ -145,8 +145,10 @@ def note_unknown(texts: list[str], unknown: list[int], vocab_size: int) -> None:
     if len(texts) == 1:
         what = f"the text {texts[0][:40]!r} has"
     else:
-        what = (f"{len(unknown)} of the {len(texts)} texts (row{'s' if len(unknown) > 1 else ''} "
-                f"{few([i + 1 for i in unknown])}) {'has' if len(unknown) == 1 else 'have'}")
+        # the texts themselves: a row number misleads once blank lines of --file are skipped
+        shown = few([texts[i][:40] for i in unknown], most=3)
+        what = (f"{len(unknown)} of the {len(texts)} texts ({shown}) "
+                f"{'has' if len(unknown) == 1 else 'have'}")
     guess = "the label is a guess" if len(unknown) == 1 else "their labels are guesses"
     click.echo(f"note: {what} no word the model knows ({vocab_size:,} words); it reads only "
                f"<unk> there, so {guess}", err=True)

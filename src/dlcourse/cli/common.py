@@ -122,13 +122,28 @@ def check_input_file(path: str | os.PathLike, what: str = "DATA", holds: str = "
     return path
 
 
+#: suffixes of files: a new --out folder named so (`--out map.png`) is taken for a file
+FILE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".json", ".csv", ".tsv", ".txt",
+                 ".npy", ".npz", ".safetensors", ".pt")
+
+
+def _out_folder(value: str) -> Path:
+    """``check_out_dir``, and a new folder's name that reads as a file's refused: the files
+    would land in a folder called ``map.png``."""
+    out = check_out_dir(value)
+    if not out.exists() and out.suffix.lower() in FILE_SUFFIXES:
+        raise DlcourseError(f"--out {out} names a {out.suffix} file, but --out is the folder "
+                            f"the files go into; give a folder (e.g. --out {out.with_suffix('')})")
+    return out
+
+
 def optional_out_dir(ctx, param, value):
     """Click callback of an optional output folder (``evaluate --out``, ``plot --out``):
     checked like :func:`check_out_dir`, nothing created, and refused when it holds another
     lesson's model (``evaluation.json`` and the figures would land beside it)."""
     if value is None:
         return None
-    out = check_out_dir(value)
+    out = _out_folder(value)
     if ctx.parent is not None:  # dlcourse NOUN VERB: the noun's lesson; dlcourse tour: none
         lesson = ctx.parent.info_name if ctx.parent.parent is not None else ctx.info_name
         check_out_lesson(out, lesson, "--out")
@@ -138,7 +153,7 @@ def optional_out_dir(ctx, param, value):
 def _out_callback(ctx, param, value):
     if value is None:
         return None
-    out = check_out_dir(value)
+    out = _out_folder(value)
     if ctx.parent is not None:  # dlcourse NOUN train: the noun is the lesson
         check_out_lesson(out, ctx.parent.info_name, "--out")
     return out
@@ -228,7 +243,6 @@ LIMIT = Limit()
 device_option = click.option(
     "--device", default="auto", show_default=True, callback=_device_name,
     help="auto (GPU when present), cpu, cuda, cuda:N or mps.")
-seed_option = click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 resume_option = click.option("--resume", is_flag=True,
                              help="Continue an interrupted run from its --out folder.")
 
@@ -249,6 +263,17 @@ def format_value(value: Any, floatfmt: str = ".4g") -> str:
     return str(value)
 
 
+def _width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: wide (CJK, most emoji) characters two, combining
+    marks none."""
+    import unicodedata
+
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(ch) else
+               2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def echo_table(rows: Sequence[dict], columns: Sequence[str] | None = None,
                floatfmt: str = ".4g") -> None:
     """Print rows of dicts as a plain-text table: text left-aligned, numbers right-aligned."""
@@ -258,12 +283,15 @@ def echo_table(rows: Sequence[dict], columns: Sequence[str] | None = None,
     columns = list(columns or dict.fromkeys(k for row in rows for k in row))
     numeric = [all(isinstance(row.get(c), int | float) and not isinstance(row.get(c), bool)
                    for row in rows if row.get(c) is not None) for c in columns]
-    cells = [[format_value(row.get(c), floatfmt) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    # a text's line breaks and tabs would break the table: spaces here (a CSV keeps them)
+    cells = [[" ".join(format_value(row.get(c), floatfmt).split("\n")).replace("\t", " ")
+              for c in columns] for row in rows]
+    widths = [max(_width(c), *(_width(r[i]) for r in cells)) for i, c in enumerate(columns)]
 
     def line(values: Sequence[str]) -> str:
-        return "  ".join((v.rjust(w) if num else v.ljust(w))
-                         for v, w, num in zip(values, widths, numeric)).rstrip()
+        pads = (" " * (w - _width(v)) for v, w in zip(values, widths))
+        return "  ".join((pad + v if num else v + pad)
+                         for v, pad, num in zip(values, pads, numeric)).rstrip()
 
     click.echo(line(columns))
     click.echo("  ".join("-" * w for w in widths))

@@ -240,10 +240,11 @@ class CorpusScan:
                              "symbols are dropped); give text with words")
         if not len(order):
             top = int(self.counts.max())
+            times, below = "s" * (top != 1), " or less" * (top > 1)
             raise ConfigError(f"no word occurs min_count={min_count} times in a corpus of "
                               f"{self.total} tokens (the most frequent occurs {top} "
-                              f"time{'s' * (top != 1)}); lower it to {top} or less, or "
-                              "give a larger corpus", "min_count")
+                              f"time{times}); lower it to {top}{below}, or give a larger "
+                              "corpus", "min_count")
         return order[:max_vocab]
 
     def blocks(self, min_count: int = 5, max_vocab: int | None = None,

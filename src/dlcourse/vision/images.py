@@ -163,12 +163,14 @@ class BadImages:
     paths: list[Path]
     reasons: list[str]
 
-    def report(self, total: int) -> None:
-        """Warn about each unreadable file and their count (of ``total``)."""
+    def report(self, total: int, what: str = "files") -> None:
+        """Warn about each unreadable file and their count (of the ``total`` ``what``, e.g.
+        ``"training files"``)."""
         for reason in self.reasons:
-            log.warning("skipping %s", reason)
+            log.warning("skipped: %s", reason)
         if self.paths:
-            log.warning("skipped %d unreadable image(s) of %d", len(self.paths), total)
+            log.warning("skipped %d unreadable image(s) of the %d %s", len(self.paths), total,
+                        what)
 
 
 class _ImageFiles(Dataset):
@@ -236,7 +238,7 @@ def load_image_files(paths: Sequence[Path], size: int, on_bad: str = "skip",
         where = f"; the first: {bad.reasons[0]}" if bad.reasons else ""
         raise InputError(f"no readable images among the {len(paths)} {what}{where}")
     if report:
-        bad.report(len(paths))
+        bad.report(len(paths), what)
     return torch.stack(images), kept, bad
 
 
@@ -374,10 +376,10 @@ def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float
         train, bad = _decode(*files.train, files.classes, size, on_bad, num_workers,
                              "training files")
         _check_classes_kept(train, bad)  # a refusal is one error line: the warnings come after
-        bad.report(len(files.train[0]))
-    valid, bad = _decode(*files.valid, files.classes, size, on_bad, num_workers,
-                         "validation files")
-    bad.report(len(files.valid[0]))
+        bad.report(len(files.train[0]), "training files")
+    what = "files" if whole else "validation files"
+    valid, bad = _decode(*files.valid, files.classes, size, on_bad, num_workers, what)
+    bad.report(len(files.valid[0]), what)
     return train, valid
 
 

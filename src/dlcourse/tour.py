@@ -9,6 +9,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from dlcourse.errors import InputError
 from dlcourse.report import Report
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def run_tour(
     keys = [k for k, _, _ in CHAPTERS]
     for key in only or []:
         if key not in keys:
-            raise ValueError(f"unknown chapter {key!r}; choose from {', '.join(keys)}")
+            raise InputError(f"unknown chapter {key!r}; choose from {', '.join(keys)}")
     # before any chapter: a misspelt or absent device would fail each chapter in turn
     resolve_device(check_device_name(device))
     report = Report(out_dir, "dlcourse tour")

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dlcourse.errors import DlcourseError, IncompatibleModelError, InputError
+from dlcourse.text.batching import lengths_to_mask
 
 
 @dataclass
@@ -165,8 +166,8 @@ class BertClassifier(nn.Module):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         x = self.encode(ids, lengths)  # (B, T, D)
-        keep = (torch.arange(ids.shape[1], device=ids.device)[None, :]
-                < lengths.to(ids.device)[:, None]).unsqueeze(-1).to(x.dtype)  # (B, T, 1)
+        keep = lengths_to_mask(lengths.to(ids.device), ids.shape[1]).unsqueeze(-1).to(x.dtype)
+        # keep: (B, T, 1)
         pooled = (x * keep).sum(1) / keep.sum(1).clamp_min(1.0)  # (B, D)
         logits = self.head(self.drop(pooled))  # (B, 1) or (B, C)
         return logits.squeeze(-1) if self.config.num_classes == 2 else logits

@@ -15,6 +15,7 @@ from dlcourse.classify.layers import (
     ngram_score,
 )
 from dlcourse.errors import InputError
+from dlcourse.text.batching import lengths_to_mask
 
 CNN_POOLINGS = ("max", "mean")
 
@@ -106,8 +107,7 @@ class CNNClassifier(nn.Module):
         for k, conv in zip(self.config.kernel_sizes, self.convs):
             h = torch.relu(conv(x))  # (B, F, T + k - 1)
             # the windows touching at least one real token: positions 0 .. length + k - 2
-            real = (torch.arange(h.shape[2], device=ids.device)[None, :]
-                    < (lengths + k - 1)[:, None]).unsqueeze(1)  # (B, 1, T + k - 1)
+            real = lengths_to_mask(lengths + k - 1, h.shape[2]).unsqueeze(1)  # (B, 1, T + k - 1)
             if self.config.pooling == "max":
                 pooled.append(h.masked_fill(~real, float("-inf")).max(dim=2).values)  # (B, F)
             else:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from dlcourse.engine.config import MAX_EPOCHS, SEED_MAX, Config, param
+from dlcourse.engine.config import MAX_EPOCHS, MAX_LAYERS, MAX_WIDTH, SEED_MAX, Config, param
 from dlcourse.errors import ConfigError, InputError
 
 #: recurrent cells of the RNN classifier
@@ -40,9 +40,8 @@ WARMUP_SHARE = 0.1
 MONITORS = {"accuracy": ("valid_acc", "max"), "f1": ("valid_f1", "max"),
             "loss": ("valid_loss", "min")}
 CLASS_WEIGHTS = ("balanced",)
-#: bounds far above any model a CPU or GPU trains here: a typo of 10**12 was a hang or an
-#: allocation traceback
-MAX_WIDTH, MAX_LAYERS, MAX_TOKENS, MAX_KERNEL = 65536, 100, 1_000_000, 100
+#: bounds far above any text or kernel trained here (engine.config bounds widths and layers)
+MAX_TOKENS, MAX_KERNEL = 1_000_000, 100
 #: what ``hidden_size``, ``num_layers``, ``dropout``, ``pooling`` and ``ngrams`` left at None
 #: mean, per family: for the CNN ``hidden_size`` is the feature maps per filter width, for the
 #: Transformer its width

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from dlcourse.errors import InputError
+from dlcourse.text.batching import lengths_to_mask
 
 
 class WordEmbedding(nn.Module):
@@ -129,8 +130,7 @@ class NgramScore(nn.Module):
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         t = ids.shape[1]
-        real = (torch.arange(t, device=ids.device)[None, :]
-                < lengths.to(ids.device)[:, None])  # (B, T), True on tokens
+        real = lengths_to_mask(lengths.to(ids.device), t)  # (B, T), True on tokens
         rows, keep = [ids], [real]
         gram = ids
         for n in range(2, self.ngrams + 1):

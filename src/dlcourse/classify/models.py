@@ -21,6 +21,7 @@ from dlcourse.classify.layers import (
 )
 from dlcourse.classify.transformer import TransformerClassifier, TransformerConfig
 from dlcourse.errors import InputError
+from dlcourse.text.batching import lengths_to_mask
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 POOLINGS = ("last", "mean", "max")
@@ -119,8 +120,7 @@ class RNNClassifier(nn.Module):
         else:
             out, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
             # out: (B, T, dirs * H); mask: (B, T, 1), True on real tokens
-            mask = (torch.arange(ids.shape[1], device=ids.device)[None, :]
-                    < lengths.to(ids.device)[:, None]).unsqueeze(-1)
+            mask = lengths_to_mask(lengths.to(ids.device), ids.shape[1]).unsqueeze(-1)
             if c.pooling == "mean":
                 pooled = (out * mask).sum(1) / lengths.to(out.device, out.dtype)[:, None]
             else:

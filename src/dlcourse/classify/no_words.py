@@ -48,7 +48,7 @@ def no_words_error(token_lists: Sequence[Sequence[str]], config: ClassifierConfi
 
 
 def _no_words_in(counts: Counter, n_texts: int, config: ClassifierConfig) -> InputError:
-    """:func:`_no_words` from the token counts of ``n_texts`` texts."""
+    """:func:`no_words_error` from the token counts of ``n_texts`` texts."""
     counts = Counter({t: n for t, n in counts.items() if t not in SPECIALS})
     if not counts:
         return InputError(f"no training text has a word ({n_texts} texts, all empty "

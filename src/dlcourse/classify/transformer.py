@@ -16,6 +16,7 @@ from dlcourse.classify.layers import (
     ngram_score,
 )
 from dlcourse.errors import InputError
+from dlcourse.text.batching import lengths_to_mask
 
 TRANSFORMER_POOLINGS = ("cls", "mean", "max")
 POSITIONS = ("learned", "sinusoidal")
@@ -136,8 +137,7 @@ class TransformerClassifier(nn.Module):
             raise InputError(f"input of {t} tokens is longer than max_positions "
                              f"({c.max_positions}); cut the texts (max_len) first")
         x = self.project(self.embedding(ids)) + self.positions[:t]  # (B, T, d)
-        real = (torch.arange(t, device=ids.device)[None, :]
-                < lengths.to(ids.device)[:, None])  # (B, T), True on tokens
+        real = lengths_to_mask(lengths.to(ids.device), t)  # (B, T), True on tokens
         if self.cls is not None:
             x = torch.cat([self.cls.expand(b, 1, -1), x], dim=1)  # (B, 1 + T, d)
             real = torch.cat([real.new_ones(b, 1), real], dim=1)

@@ -210,8 +210,3 @@ def _fit(method: str, config, corpus, out: Path, resume: bool):
     finally:
         bar.close()
     return model
-
-
-# the verbs that read saved vectors live in their own module (one concern per file); importing
-# it registers them on `group`
-from dlcourse.cli import embed_vectors  # noqa: E402, F401

@@ -24,8 +24,8 @@ from dlcourse.errors import ConfigError, DlcourseError, TrainingInterrupted
 NOUNS = {
     "data": ("dlcourse.cli.data", "List, fetch, verify and inspect data sets and weights."),
     "text": ("dlcourse.cli.text", "Tokenize text, build vocabularies, inspect tabular text data."),
-    "embed": (
-        "dlcourse.cli.embed",
+    "embed": (  # the verbs that read vectors; it imports cli.embed (the group, train)
+        "dlcourse.cli.embed_vectors",
         "Train word2vec/GloVe vectors; similar words, analogies, plots.",
     ),
     "lm": ("dlcourse.cli.lm", "Train and use the embedding-layer and LSTM language models."),
@@ -105,12 +105,13 @@ def cli(ctx, debug: bool, quiet: bool, threads: int | None):
     `dlcourse NOUN VERB --help` tells more. Start with `dlcourse tour`, which runs every
     lesson on offline data and writes a report.
     """
+    from dlcourse.engine.distributed import is_main_process
     from dlcourse.engine.threads import apply_threads
 
     ctx.obj = {"debug": debug}
     if quiet:  # read by dlcourse.engine.progress (and inherited by torchrun's workers)
         os.environ["DLCOURSE_PROGRESS"] = "0"
-    main_process = os.environ.get("RANK", "0") == "0"  # torchrun's rank; dlcourse.engine is heavy
+    main_process = is_main_process()  # torchrun's rank
     # other libraries (torch, numba) report warnings only: torch's exit hook, for one, logs
     # cache statistics at INFO. Under torchrun only rank 0 reports progress; all ranks report
     # problems
@@ -252,7 +253,9 @@ def _one_process(args: list[str]) -> None:
     command = _verb(args) if world > 1 else None
     if command is None or command.name == "train" or "--help" in args or "-h" in args:
         return
-    if os.environ.get("RANK", "0") != "0":
+    from dlcourse.engine.distributed import is_main_process
+
+    if not is_main_process():
         sys.exit(0)
     click.echo(f"note: {command.name} runs in one process; torchrun's other {world - 1} "
                f"process{'es' * (world > 2)} ended", err=True)

@@ -47,8 +47,6 @@ TRAIN = ConfigOptions(SOMConfig, exclude=("m", "n", "topology"),
 DEFAULTS = SOMConfig()
 _TOPOLOGY = next(f for f in SOMConfig.fields() if f.name == "topology")
 DRY_RUN_ROWS = 200
-DATA_HELP = ("a .csv/.tsv/.txt/.jsonl/.parquet table or a .npy matrix, sklearn:iris|wine|digits|"
-             "breast_cancer, fashion-mnist or mnist-5k")
 
 
 def _model_dir(ctx, param, value):

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from dlcourse import __version__
+from dlcourse.engine.distributed import is_main_process
 from dlcourse.engine.interrupt import RESUME_HINT
 from dlcourse.engine.persist import (
     CHECKPOINT_FILES,
@@ -92,7 +93,7 @@ class RunCheckpoint:
     def write(self, arrays: dict[str, np.ndarray], state: dict[str, Any]) -> Path:
         """Save the working ``arrays`` and the plain ``state`` atomically (rank 0 only)."""
         self.written_at = time.monotonic()
-        if os.environ.get("RANK", "0") != "0":
+        if not is_main_process():
             return self.path
         manifest = {"lesson": LESSON, "estimator": self.estimator, "kind": "checkpoint",
                     "dlcourse_version": __version__, "config": self.config,

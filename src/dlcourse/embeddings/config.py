@@ -21,7 +21,6 @@ import os
 from dataclasses import dataclass
 from typing import ClassVar
 
-from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.config import MAX_EPOCHS, SEED_MAX, Config, param
 from dlcourse.errors import ConfigError
 
@@ -112,8 +111,7 @@ class Word2VecConfig(Config):
                             "step.", min=1)
 
     def check(self) -> None:
-        """Rules across fields: the learning rates, the device's spelling, the backend."""
-        check_device_name(self.device)
+        """Rules across fields: the learning rates, the backend."""
         if self.min_alpha > self.alpha:
             raise ConfigError(f"min_alpha {self.min_alpha:g} is above the start learning rate "
                               f"{self.alpha:g}: the rate decays over training", "min_alpha")

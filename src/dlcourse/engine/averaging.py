@@ -18,6 +18,8 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from dlcourse.errors import ConfigError
+
 
 class WeightAverage:
     """The moving average of ``model``'s parameters, updated after each ``optimizer`` step.
@@ -35,7 +37,7 @@ class WeightAverage:
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, decay: float):
         if not 0.0 < decay < 1.0:
-            raise ValueError(f"decay must lie in (0, 1), got {decay}")
+            raise ConfigError(f"decay must lie in (0, 1), got {decay}")
         self.model = model
         # buffers (a frozen embedding table, batch-norm statistics) stay the model's own
         self.average = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay),

@@ -43,8 +43,6 @@ def load_checkpoint(
     Raises DlcourseError when the file is missing, truncated or not a dlcourse checkpoint.
     """
     path = Path(path)
-    if path.is_dir():
-        path = path / "model.pt"
     if not path.exists():
         raise DlcourseError(
             f"checkpoint {path} does not exist; train a model first or check the path"

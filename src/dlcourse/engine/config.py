@@ -3,7 +3,7 @@
 A config field is declared with :func:`param`, which records its help text, its valid choices
 and its range beside the default. :meth:`Config.validate` checks all of them in one place (and
 the types), so the Python API and the command line (whose options are generated from the same
-fields, see ``dlcourse.cli.common.config_options``) refuse the same values with the same message.
+fields, see ``dlcourse.cli.options.ConfigOptions``) refuse the same values with the same message.
 
 Example:
     >>> from dataclasses import dataclass
@@ -35,6 +35,9 @@ SEED_MAX = 2**32 - 1
 #: the most epochs of any trainer: a history entry each, and far past any run (10**12 is a
 #: typo that would otherwise train for ever)
 MAX_EPOCHS = 100_000
+#: the widest layer and the most layers of any network: far above any model a CPU or GPU trains
+#: here (a typo of 10**12 hung building the model, or ended in an allocation traceback)
+MAX_WIDTH, MAX_LAYERS = 65536, 100
 
 
 def param(

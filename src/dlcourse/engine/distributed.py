@@ -10,6 +10,8 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from dlcourse.errors import ConfigError
+
 _initialised_here = False
 
 
@@ -262,7 +264,7 @@ class RankBatchSampler:
 
     def __init__(self, batch_sampler, rank: int = 0, world: int = 1):
         if not 0 <= rank < world:
-            raise ValueError(f"rank must be in 0..{world - 1}, got {rank}")
+            raise ConfigError(f"rank must be in 0..{world - 1}, got {rank}")
         self.batch_sampler = batch_sampler
         self.rank = rank
         self.world = world

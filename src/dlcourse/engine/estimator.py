@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 from dlcourse import __version__
 from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.config import Config
+from dlcourse.engine.distributed import is_main_process
 from dlcourse.engine.files import check_out_dir
 from dlcourse.engine.interrupt import StopGuard
 from dlcourse.engine.persist import (
@@ -234,7 +235,7 @@ class Estimator:
         path = model_path(directory)
         check_out_dir(path.parent, "directory")
         check_out_lesson(path.parent, self.lesson, "directory")
-        if os.environ.get("RANK", "0") != "0":
+        if not is_main_process():
             return path
         arrays, values = self._get_state()
         manifest = {"lesson": self.lesson, "estimator": type(self).__name__,

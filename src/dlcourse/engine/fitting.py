@@ -37,6 +37,7 @@ from dlcourse.engine.loop import EpochPosition, StepFn, train_one_epoch, unwrap
 from dlcourse.engine.persist import check_resume_config, nothing_to_resume
 from dlcourse.engine.seed import gather_rng_state, rank_rng_state, rng_state, set_rng_state
 from dlcourse.errors import (
+    ConfigError,
     DlcourseError,
     IncompatibleModelError,
     TrainingInterrupted,
@@ -64,7 +65,7 @@ class EarlyStopping:
         min_delta: float = 0.0,
     ):
         if mode not in ("min", "max"):
-            raise ValueError(f"unknown mode {mode!r}; choose one of min, max")
+            raise ConfigError(f"unknown mode {mode!r}; choose one of min, max")
         self.monitor = monitor
         self.mode = mode
         self.patience = patience
@@ -192,9 +193,9 @@ def fit(
         DlcourseError: nothing to resume, a run of another lesson or settings, a diverged loss.
     """
     if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
+        raise ConfigError(f"epochs must be >= 1, got {epochs}")
     if scheduler_interval not in ("epoch", "step"):
-        raise ValueError(f"unknown scheduler_interval {scheduler_interval!r}; "
+        raise ConfigError(f"unknown scheduler_interval {scheduler_interval!r}; "
                          "choose one of epoch, step")
     device = device or next(model.parameters()).device
     monitor = monitor or ("valid_loss" if evaluate_fn else "train_loss")

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from dlcourse.engine.distributed import is_main_process
 from dlcourse.errors import TrainingInterrupted
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ class StopGuard:
             self._restore()
             raise KeyboardInterrupt
         self.requested = True
-        if os.environ.get("RANK", "0") != "0":  # under torchrun every process gets the signal
+        if not is_main_process():  # under torchrun every process gets the signal
             return
         if self.at_end:
             log.warning("training has finished: saving it first (press Ctrl-C again to stop "

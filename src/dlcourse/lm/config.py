@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from dlcourse.engine.config import MAX_EPOCHS, SEED_MAX, Config, param
+from dlcourse.engine.config import MAX_EPOCHS, MAX_LAYERS, MAX_WIDTH, SEED_MAX, Config, param
 from dlcourse.errors import ConfigError, DlcourseError
 
 log = logging.getLogger(__name__)
@@ -46,15 +46,13 @@ OLD_NAMES = {"wikipedia": "wikipedia-sample", "reviews": "rt-sentences", "wikite
 TOP_K = 40
 MAX_TOKENS = 100_000
 
-# name -> the fields that differ from LMConfig's defaults (which are the "lstm" recipe)
-#: bounds far above any model trained here: a typo of 10**12 hung building the model
-MAX_WIDTH, MAX_LAYERS = 65536, 100
 #: the most parallel streams of --batch-size and --eval-batch-size: far above any run (each
 #: stream is a row of every window's logits), so that a typo is refused before any data is read
 MAX_STREAMS = 65536
 #: the eval_batch_size of a run that sets none, where the valid and test splits hold it
 EVAL_BATCH_SIZE = 10
 
+# name -> the fields that differ from LMConfig's defaults (which are the "lstm" recipe)
 PRESETS: dict[str, dict[str, Any]] = {
     # the embeddings lesson: a 100-d table, Adam 1e-3, cross-entropy, 10 epochs, nothing else
     "embedding": dict(model="embedding", embed_dim=100, optimizer="adam", lr=1e-3, epochs=10,

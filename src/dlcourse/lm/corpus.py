@@ -83,7 +83,6 @@ def corpus_from_splits(
     max_size: int = CorpusConfig.max_size,
     min_freq: int = CorpusConfig.min_freq,
     vocab: list[str] | None = None,
-    encoding: str = CorpusConfig.encoding,
 ) -> Corpus:
     """Build a :class:`Corpus` from three lists of lines; the vocabulary comes from ``train``.
 

@@ -13,7 +13,7 @@ from dlcourse.engine.config import whole_number
 from dlcourse.engine.loop import autocast
 from dlcourse.errors import InputError
 from dlcourse.lm.batching import BPTTBatches
-from dlcourse.lm.config import MAX_TOKENS, most_streams
+from dlcourse.lm.config import EVAL_BATCH_SIZE, MAX_TOKENS, LMConfig, most_streams
 from dlcourse.lm.models import detach_hidden
 
 
@@ -27,8 +27,8 @@ def perplexity_of(loss: float) -> float:
 def stream_totals(
     model: nn.Module,
     ids: torch.Tensor,
-    batch_size: int = 10,
-    bptt: int = 35,
+    batch_size: int = EVAL_BATCH_SIZE,
+    bptt: int = LMConfig.bptt,
     device: torch.device | None = None,
     rank: int = 0,
     world_size: int = 1,
@@ -77,8 +77,8 @@ def stream_totals(
 def stream_loss(
     model: nn.Module,
     ids: torch.Tensor,
-    batch_size: int = 10,
-    bptt: int = 35,
+    batch_size: int = EVAL_BATCH_SIZE,
+    bptt: int = LMConfig.bptt,
     device: torch.device | None = None,
     amp: bool = False,
 ) -> float:
@@ -93,7 +93,8 @@ def stream_loss(
     return total / count
 
 
-def perplexity(model: nn.Module, ids: torch.Tensor, batch_size: int = 10, bptt: int = 35,
+def perplexity(model: nn.Module, ids: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE,
+               bptt: int = LMConfig.bptt,
                device: torch.device | None = None, amp: bool = False) -> float:
     """``exp`` of :func:`stream_loss`: the model's perplexity on a (N,) id stream.
 

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from dlcourse.errors import InputError
+from dlcourse.lm.config import LMConfig
 
 Hidden = tuple[torch.Tensor, torch.Tensor] | None
 
@@ -72,11 +73,11 @@ class LSTMModel(nn.Module):
     def __init__(
         self,
         vocab_size: int,
-        embed_dim: int = 200,
-        hidden_dim: int = 200,
-        num_layers: int = 2,
-        dropout: float = 0.2,
-        tie_weights: bool = False,
+        embed_dim: int = LMConfig.embed_dim,
+        hidden_dim: int = LMConfig.hidden_dim,
+        num_layers: int = LMConfig.num_layers,
+        dropout: float = LMConfig.dropout,
+        tie_weights: bool = False,  # a module of any widths; LMConfig ties its equal ones
     ):
         super().__init__()
         if min(vocab_size, embed_dim, hidden_dim, num_layers) < 1:

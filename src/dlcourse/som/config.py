@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.config import MAX_EPOCHS, SEED_MAX, Config, param
 from dlcourse.errors import ConfigError
 
@@ -126,8 +125,7 @@ class SOMConfig(Config):
                            cli=False)
 
     def check(self) -> None:
-        """Rules that involve several fields: the grid, the mexican hat, the device."""
-        check_device_name(self.device)
+        """Rules that involve several fields: the grid, the mexican hat."""
         for name in ("learning_rate", "learning_rate_end"):
             if getattr(self, name) < MIN_RATE:
                 raise ConfigError(f"{name} must be >= {MIN_RATE:g} (a smaller rate moves no "

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -23,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from dlcourse import __version__
-from dlcourse.engine.accelerator import check_device_name
-from dlcourse.engine.distributed import barrier
+from dlcourse.engine.accelerator import accelerator_possible, check_device_name
+from dlcourse.engine.distributed import barrier, is_main_process
 from dlcourse.engine.interrupt import RESUME_HINT, StopGuard, stopped_at_once
 from dlcourse.engine.persist import (
     CHECKPOINT_FILES,
@@ -42,20 +41,16 @@ CHECKPOINT_FILE = CHECKPOINT_FILES[1]  # last.safetensors
 # epoch's checkpoint is written when this many seconds passed since the last one (always at
 # the end of the run and on Ctrl-C), so a kill -9 loses at most about this much work
 CHECKPOINT_EVERY_S = 1.0
-# paths that exist where an accelerator driver is installed (NVIDIA, ROCm, WSL's GPU)
-_ACCELERATOR_PATHS = ("/dev/nvidiactl", "/proc/driver/nvidia/version", "/dev/kfd", "/dev/dxg")
 
 
 # ---------------------------------------------------------------------------- backends
 def _accelerator_possible() -> bool:
     """Whether ``device="auto"`` could mean a GPU here, decided without importing torch."""
     torch = sys.modules.get("torch")  # None also when torch was made unimportable
-    if torch is not None:
+    if torch is not None:  # imported already: its answer costs nothing
         mps = getattr(torch.backends, "mps", None)
         return bool(torch.cuda.is_available() or (mps is not None and mps.is_available()))
-    if sys.platform == "darwin":
-        return platform.machine() == "arm64"
-    return any(os.path.exists(p) for p in _ACCELERATOR_PATHS)
+    return accelerator_possible()
 
 
 def resolve_backend(device: str, backend: str = "auto") -> tuple[str, str]:
@@ -134,7 +129,7 @@ class Checkpoint:
         """Save ``state`` (with ``weights`` instead of ``state.weights`` when given) atomically:
         a crash leaves the previous checkpoint or this one. Only rank 0 writes."""
         self.written_at = time.monotonic()
-        if os.environ.get("RANK", "0") != "0":
+        if not is_main_process():
             return self.path
         manifest = {"lesson": "som", "estimator": "SOM", "kind": "checkpoint",
                     "dlcourse_version": __version__, "config": self.config,

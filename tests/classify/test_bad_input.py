@@ -203,7 +203,8 @@ CASES = [
      r"--batch-size must be >= 1, got 0"),
     (("evaluate", "clf", "good.csv", *TABLE, "--device", "gpu"), r"unknown --device 'gpu'"),
     (("evaluate", "clf", "good.csv", *TABLE, "--encoding", "nosuch"), r"unknown --encoding 'no"),
-    (("evaluate", "clf", "pang-lee-sample", "--data", "pang-lee-sample"), r"give DATA once"),
+    (("evaluate", "clf", "pang-lee-sample", "--data", "pang-lee-sample"),
+     r"DATA given twice: as an argument and as --data pang-lee-sample"),
     (("evaluate", "clf", "stars.csv", *TABLE), r"stars.csv \(--label-col 'label'\): 2 labels "
      r"not seen in training \(1, 5; the 2 classes: 'neg', 'pos'\); evaluate on data with"),
     (("evaluate", "clf", "ids.csv", "--text-col", "label", "--label-col", "review"),

@@ -146,7 +146,8 @@ CASES = [
     (("lm", "evaluate", "lm", "--max-lines", "0"), r"--max-lines must be >= 1"),
     (("lm", "evaluate", "lm", "--max-lines", "many"),
      r"--max-lines must be a whole number or all, got 'many'"),
-    (("lm", "evaluate", "lm", "lee", "--data", "lee"), r"give DATA once"),
+    (("lm", "evaluate", "lm", "lee", "--data", "lee"),
+     r"DATA given twice: as an argument and as --data lee \(its old spelling\)"),
     (("lm", "evaluate", "lm", "--device", "gpu"), r"unknown --device 'gpu'"),
     # generate MODEL_DIR [PROMPT...]
     (("lm", "generate", "lm", "--max-tokens", "-5"),

@@ -196,8 +196,8 @@ def test_stream_totals_records_no_gradient(model_dir):
     (("evaluate", "MODEL", "--limit", "-3"), "--limit must be >= 1, got -3"),
     (("evaluate", "MODEL", "--encoding", "nosuch"), "unknown --encoding 'nosuch'; use a text "
                                                     "encoding name such as utf-8"),
-    (("evaluate", "MODEL", "lee", "--data", "lee"), "give DATA once (as the argument after "
-                                                    "MODEL_DIR), not with --data"),
+    (("evaluate", "MODEL", "lee", "--data", "lee"), "DATA given twice: as an argument and as "
+                                                    "--data lee (its old spelling)"),
     (("generate", "MODEL", "a", "--prompt", "b"), "give the prompt once (after MODEL_DIR), not "
                                                   "with --prompt too"),
 ])

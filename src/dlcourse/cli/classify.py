@@ -252,23 +252,15 @@ def _fit_and_report(config, data, table, train_set, valid_set, test_set, out, re
             report_training(clf, valid_set, test_set, out)
 
 
-def _legacy_data(ctx, param, value):
-    if value is not None:
-        note_deprecated(f"--data {value}", f"'dlcourse classify evaluate MODEL_DIR {value}'")
-        return check_data(value)
-    return None
-
-
 def _as_classes(labels: list, classes: list) -> list:
     """Labels read from a file matched to the model's classes by their text ("1" -> 1)."""
     by_text = {str(c): c for c in classes}
     return [by_text.get(str(y), y) for y in labels]
 
 
-@group.command()
+@group.command(cls=OldSpellings, old_spellings=((), "--data"))
 @model_dir_argument("classify")
 @click.argument("data", metavar="DATA", required=False, callback=_data_callback)
-@click.option("--data", "data_option", hidden=True, callback=_legacy_data)
 @MODEL_TABLE
 @click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
               help="Also write evaluation.json and confusion_eval.png here.")
@@ -276,7 +268,7 @@ def _as_classes(labels: list, classes: list) -> list:
               help="Score this many rows, the classes as balanced as possible. [default: all]")
 @batch_option
 @device_option
-def evaluate(model_dir, data, data_option, out, limit, batch_size, device, **options):
+def evaluate(model_dir, data, out, limit, batch_size, device, **options):
     """Accuracy, precision/recall/F1, confusion matrix and ROC-AUC of MODEL_DIR on DATA.
 
     DATA: a data set name (its test split where it has one) or a labelled table; a table's
@@ -286,9 +278,6 @@ def evaluate(model_dir, data, data_option, out, limit, batch_size, device, **opt
     Example: dlcourse classify evaluate runs/rt reviews.csv --text-col review
     """
 
-    if data is not None and data_option is not None:
-        raise DlcourseError("give DATA once (the --data option is the old spelling)")
-    data = data if data is not None else data_option
     if data is None:
         raise DlcourseError("Missing argument 'DATA': a data set name "
                             f"({', '.join(DATA_SETS)}) or a labelled table file")

@@ -106,13 +106,6 @@ def _data_callback(ctx, param, value):
     return None if value is None else check_data(value)
 
 
-def _legacy_data(ctx, param, value):
-    if value is not None:
-        note_deprecated(f"--data {value}", f"'dlcourse lm evaluate MODEL_DIR {value}'")
-        return check_data(value)
-    return None
-
-
 def _legacy_prompt(ctx, param, value):
     if value is not None:
         note_deprecated(f"--prompt {value}", f"'dlcourse lm generate MODEL_DIR \"{value}\"'")
@@ -268,16 +261,15 @@ def _report(lm, corpus, preset: str, out: Path) -> None:
                f"{metrics['test_ppl']:.1f}; saved {out / 'model.safetensors'}")
 
 
-@group.command()
+@group.command(cls=OldSpellings, old_spellings=((), "--data"))
 @model_dir_argument("lm")
 @click.argument("data", metavar="[DATA]", required=False, callback=_data_callback)
-@click.option("--data", "data_option", hidden=True, callback=_legacy_data)
 @EVAL_MAX_LINES
 @EVAL_ENCODING
 @click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
               help="Also write evaluation.json here.")
 @device_option
-def evaluate(model_dir, data, data_option, max_lines, encoding, out, device):
+def evaluate(model_dir, data, max_lines, encoding, out, device):
     """Valid and test perplexity of the model in MODEL_DIR on DATA.
 
     DATA defaults to the corpus the model was trained on, read as training read it (the same
@@ -287,14 +279,11 @@ def evaluate(model_dir, data, data_option, max_lines, encoding, out, device):
     many); a folder's *valid* and *test* files are scored whole. Prints a table; writes files
     only with --out.
     """
-    if data is not None and data_option is not None:  # before the heavy imports
-        raise DlcourseError("give DATA once (as the argument after MODEL_DIR), not with --data")
     # the values were checked as they were parsed (_corpus_value)
     given = {k: v for k, v in (("max_lines", max_lines), ("encoding", encoding)) if v is not None}
     from dlcourse.lm import LanguageModel, load_corpus
 
     lm = LanguageModel.load(model_dir, device=device)
-    data = data or data_option
     if data is None:  # the training corpus: a file path may not resolve from here
         try:
             data = check_data(lm.data_name_, typed=False)

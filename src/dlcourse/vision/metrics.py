@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -13,14 +12,14 @@ import torch
 import torch.nn.functional as F
 
 
-@dataclass
-class EvalResult(Mapping):
+@dataclass(eq=False)
+class EvalResult(dict):
     """Top-1/top-5 accuracy, mean loss, per-class accuracy, confusion matrix and predictions.
 
-    Read as attributes (``r.top1``, numpy arrays) or, like the other lessons' ``evaluate``
+    Read as attributes (``r.top1``, numpy arrays) or, as the other lessons' ``evaluate``
     dicts, by key: ``r["accuracy"]`` (top-1, the name ``TextClassifier.evaluate`` uses),
-    ``r["top1"]``, ``r["confusion_matrix"]`` ...; the keys and plain values of
-    :meth:`to_dict`, so ``json.dumps(dict(r))`` writes them.
+    ``r["top1"]``, ``r["confusion_matrix"]`` ...: it is a dict of :meth:`to_dict`'s plain
+    values, so ``json.dumps(r)`` writes it.
     """
 
     top1: float
@@ -58,18 +57,8 @@ class EvalResult(Mapping):
                 "confusion_matrix": self.confusion.tolist(), "classes": list(self.classes),
                 "predictions": self.predictions.tolist(), "labels": self.labels.tolist()}
 
-    def __getitem__(self, key: str):
-        return self._plain[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._plain)
-
-    def __len__(self) -> int:
-        return len(self._plain)
-
-    @cached_property
-    def _plain(self) -> dict[str, Any]:
-        return self.to_dict()
+    def __post_init__(self) -> None:
+        self.update(self.to_dict())  # the dict a json.dumps or a comparison reads
 
 
 def evaluation_from_logits(logits: torch.Tensor, labels: torch.Tensor,

@@ -98,3 +98,16 @@ def test_texts_that_are_not_strings_get_the_fix_that_fits():
     assert len(str(info.value)) < 150  # not the whole list
     with pytest.raises(InputError, match=r"item 1 is NoneType None; drop or fill the missing"):
         text_list(["a film", None])
+
+
+def test_pretrained_none_as_the_help_spells_it_means_random_vectors():
+    # the help and the error listed "none", yet pretrained="none" was looked up as vectors
+    # and refused, with a DlcourseError that `except ValueError` missed
+    from tests.classify.conftest import TINY
+
+    spelt = TextClassifier(**{**TINY, "epochs": 1, "pretrained": "none"}).fit(TEXTS, LABELS)
+    plain = TextClassifier(**{**TINY, "epochs": 1, "pretrained": None}).fit(TEXTS, LABELS)
+    assert spelt.get_params()["pretrained"] == "none"  # the setting as given
+    np.testing.assert_array_equal(spelt.predict_proba(TEXTS), plain.predict_proba(TEXTS))
+    with pytest.raises(ValueError, match="pretrained vectors 'nosuch' not found; pass one of"):
+        TextClassifier(**{**TINY, "pretrained": "nosuch"}).fit(TEXTS, LABELS)

@@ -43,6 +43,24 @@ def test_the_model_name_may_be_given_positionally_in_every_lesson():
     assert estimator("dlcourse.embeddings", "Word2Vec")("cbow").method == "cbow"
 
 
+def test_data_given_where_the_first_setting_goes_is_named_in_every_lesson():
+    # LanguageModel(corpus) ended in "unhashable type: 'Corpus'"; ImageClassifier(dataset) was
+    # stored as its arch and refused only at fit; SOM(X) and Word2Vec(sentences) said it
+    from dlcourse.lm import corpus_from_splits
+    from dlcourse.vision.data import ArrayImageDataset
+
+    corpus = corpus_from_splits("x", ["a b c"] * 5, ["a b"], ["a b"], min_freq=1)
+    images = ArrayImageDataset(np.zeros((2, 8, 8), np.uint8), [0, 1], ["a", "b"])
+    for module, name, data in (("dlcourse.lm", "LanguageModel", corpus),
+                               ("dlcourse.vision", "ImageClassifier", images),
+                               ("dlcourse.som", "SOM", np.zeros((4, 2))),
+                               ("dlcourse.embeddings", "Word2Vec", [["a", "b"]])):
+        with pytest.raises(TypeError, match=rf"^{name}\(...\) takes settings only \(\w+ got "
+                                            rf"{type(data).__name__}\); pass the data to fit"):
+            estimator(module, name)(data)
+    assert estimator("dlcourse.som", "SOM")(np.int64(3), 4).m == 3  # numbers stay settings
+
+
 def test_fit_refuses_the_wrong_kind_of_data_in_one_line():
     with pytest.raises(DlcourseError, match="fit takes a Corpus .*got list"):
         estimator("dlcourse.lm", "LanguageModel")().fit(["the cat sat"])

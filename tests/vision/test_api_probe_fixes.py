@@ -231,3 +231,9 @@ def test_cross_val_score_refits_on_images_and_labels(fashion):
     with pytest.raises(InputError, match=r"train must be an ArrayImageDataset .* got ndarray; "
                        r"or give images with their labels, fit\(images, labels\)"):
         ImageClassifier(**SENSITIVE).fit(images)
+
+
+def test_no_images_give_no_predictions(clf):
+    # a bare "need at least one array to stack"; predict([]) and TextClassifier give []
+    assert clf.predict_images(np.zeros((0, 16, 16, 3), np.uint8)) == []
+    assert clf.predict([]) == []

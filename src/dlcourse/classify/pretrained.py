@@ -14,7 +14,7 @@ import numpy as np
 
 from dlcourse.classify.config import FIT_WORD2VEC, MINILM_WORDS, PRETRAINED_NAMES
 from dlcourse.engine.interrupt import simulated_interrupt_paused
-from dlcourse.errors import DlcourseError, InputError, TrainingInterrupted
+from dlcourse.errors import ConfigError, DlcourseError, InputError, TrainingInterrupted
 
 log = logging.getLogger(__name__)
 
@@ -259,9 +259,9 @@ def _numbers(fields: list[bytes]) -> bool:
     return True
 
 
-def _not_found(source) -> DlcourseError:
+def _not_found(source) -> ConfigError:
     """The error for a vectors source that names nothing known, with the valid choices."""
-    return DlcourseError(
+    return ConfigError(
         f"pretrained vectors '{source}' not found; pass one of {', '.join(PRETRAINED_NAMES)}, "
         f"{FIT_WORD2VEC} (trained on the training texts), {MINILM_WORDS} (from the MiniLM "
         "encoder), none, or the path of a GloVe/word2vec file or an embeddings model directory")

@@ -183,7 +183,7 @@ def train(data, out, valid_path, limit, resume, dry_run, **options):
     from dlcourse.classify.pretrained import check_pretrained
 
     if not minilm:  # minilm's check() allows only its own weights (or none)
-        check_pretrained(config.pretrained)
+        check_pretrained(config.vectors)
     if config.teacher is not None:
         from dlcourse.classify.distill import check_teacher
 

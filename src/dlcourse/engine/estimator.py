@@ -19,6 +19,7 @@ Nothing here imports torch: SOM and word-vector models save and load without it.
 from __future__ import annotations
 
 import logging
+import numbers
 import os
 from pathlib import Path
 from typing import Any, ClassVar
@@ -110,8 +111,9 @@ class Estimator:
         for name, value in zip(self.positional, args):
             if name in params:
                 raise TypeError(f"{name} given both positionally and by name")
-            if not isinstance(value, str | Config) and hasattr(value, "__iter__"):
-                # Word2Vec(sentences, ...) as in gensim, SOM(X): data where a setting goes
+            if value is not None and not isinstance(value, str | numbers.Number | os.PathLike):
+                # Word2Vec(sentences, ...) as in gensim, SOM(X), LanguageModel(corpus),
+                # ImageClassifier(dataset): data where a setting (a name or a number) goes
                 raise TypeError(f"{type(self).__name__}(...) takes settings only ({name} got "
                                 f"{type(value).__name__}); pass the data to fit: "
                                 f"{type(self).__name__}(...).fit(data)")

@@ -216,7 +216,7 @@ class ImageClassifier(Estimator):
         so a file's pixels get the prediction its path gets (:meth:`evaluate` crops and resizes
         whole batches on the device: the same up to resampling). One image (3, H, W)
         channels-first, as ``torchvision.io.read_image`` gives it, is refused: it would read as
-        three grey images; pass it as ``img[None]``.
+        three grey images; pass it as ``img[None]``. No images give ``[]``.
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
@@ -225,7 +225,10 @@ class ImageClassifier(Estimator):
         """
         self.check_is_fitted()
         k = _check_k(k)
-        return self._top_k(self._probabilities(image_batch(images, labelled=False)), k)
+        batch = image_batch(images, labelled=False)
+        if not len(batch):  # no images, no answers: as predict([]) and TextClassifier's
+            return []
+        return self._top_k(self._probabilities(batch), k)
 
     def predict(self, paths: Sequence[str | Path] | str | Path,
                 k: int = 5) -> list[list[tuple[str, float]]]:

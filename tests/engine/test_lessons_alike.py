@@ -343,7 +343,7 @@ def test_a_refused_resume_removes_and_names_a_killed_first_checkpoint(tmp_path, 
     assert str(caught.value) == (
         f"nothing to resume: {run / checkpoint} does not exist (a run killed while writing its "
         f"first checkpoint left only a temporary file, {name}, now removed); run without "
-        "--resume")
+        "--resume (in Python: resume=False)")
     assert not (run / name).exists()
 
 

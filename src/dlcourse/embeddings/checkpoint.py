@@ -62,7 +62,7 @@ def check_resumable(out_dir: str | os.PathLike, estimator: str,
     if manifest.get("estimator") != estimator:
         raise DlcourseError(f"cannot resume {out_dir}: it holds a {manifest.get('estimator')} "
                             f"run and this run trains {estimator}; resume with the same "
-                            "--method or train into a new --out")
+                            "--method or train into a new --out (in Python: another out_dir)")
     if settings is not None:
         check_resume_config(manifest.get("settings") or {}, settings, out_dir, free=())
     return manifest

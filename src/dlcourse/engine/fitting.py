@@ -128,7 +128,7 @@ def load_resume_state(out: Path | None, extra: dict) -> dict:
     if "lesson" in extra and state.get("lesson") not in (None, extra["lesson"]):
         raise IncompatibleModelError(
             f"cannot resume {out}: it holds {a_quoted(state.get('lesson'))} run, not "
-            f"{a_quoted(extra['lesson'])} one; train into a new --out")
+            f"{a_quoted(extra['lesson'])} one; train into a new --out (in Python: another out_dir)")
     if isinstance(extra.get("config"), dict) and isinstance(state.get("config"), dict):
         check_resume_config(state["config"], extra["config"], out, before=extra.get("before"))
     return state
@@ -218,7 +218,8 @@ def fit(
         except RuntimeError as exc:
             raise IncompatibleModelError(
                 f"cannot resume {out}: its weights do not fit this model "
-                f"({' '.join(str(exc).split())[:160]}); train into a new --out") from exc
+                f"({' '.join(str(exc).split())[:160]}); train into a new --out (in Python: "
+                "another out_dir)") from exc
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None and state.get("scheduler") is not None:
             scheduler.load_state_dict(state["scheduler"])

@@ -169,7 +169,7 @@ def checkpoint_manifest(out_dir: str | os.PathLike, lesson: str) -> dict[str, An
     """
     out_dir = Path(out_dir)
     path = out_dir / CHECKPOINT_FILES[1]
-    other = f"not {a_quoted(lesson)} one; train into a new --out"
+    other = f"not {a_quoted(lesson)} one; train into a new --out (in Python: another out_dir)"
     if not path.exists():
         if (out_dir / MODEL_FILE).exists():  # a finished run of some lesson
             found = read_manifest(out_dir / MODEL_FILE).get("lesson")
@@ -194,7 +194,7 @@ def nothing_to_resume(path: Path) -> MissingFileError:
     killed = (f" (a run killed while writing its first checkpoint left only a temporary file, "
               f"{', '.join(sorted(p.name for p in removed))}, now removed)" if removed else "")
     return MissingFileError(f"nothing to resume: {path} does not exist{killed}; "
-                            "run without --resume")
+                            "run without --resume (in Python: resume=False)")
 
 
 def unfinished_checkpoint(folder: str | os.PathLike) -> Path | None:
@@ -305,11 +305,12 @@ def check_resume_config(saved: dict[str, Any], current: dict[str, Any], where: s
             raise InputError(
                 f"cannot resume {where}: it was trained on other data ({saved[name]}), this "
                 f"run reads {value}; resume with the same data (and --limit) or train into a "
-                "new --out")
+                "new --out (in Python: another out_dir)")
         if saved[name] != value:
             raise ConfigError(
                 f"cannot resume {where}: it was trained with {name}={saved[name]!r}, this run "
-                f"asks for {value!r}; resume with the same settings or train into a new --out",
+                f"asks for {value!r}; resume with the same settings or train into a new --out "
+                "(in Python: another out_dir)",
                 field=name)
 
 
@@ -328,4 +329,4 @@ def check_resume_epochs(started: int | None, config: Any, out_dir: Any) -> None:
     raise ConfigError(
         f"epochs {config.epochs} cannot continue {out_dir}: its {what} spans the {started} "
         f"epoch{plural} the run started with; resume with {started} epoch{plural} ({free} may "
-        "add epochs) or train into a new --out", "epochs")
+        "add epochs) or train into a new --out (in Python: another out_dir)", "epochs")

@@ -149,7 +149,8 @@ class Checkpoint:
             return TrainState.from_values(arrays["weights"], manifest["state"])
         except (KeyError, TypeError, IndexError) as exc:
             raise DlcourseError(f"cannot resume from {self.path}: it lacks {exc} (written by "
-                                "another version); train into a new --out") from None
+                                "another version); train into a new --out (in Python: "
+                                "another out_dir)") from None
 
 
 def check_resumable(out_dir: str | os.PathLike, settings: dict[str, Any] | None = None
@@ -173,7 +174,7 @@ def check_resumable(out_dir: str | os.PathLike, settings: dict[str, Any] | None 
             raise DlcourseError(f"cannot resume {out_dir}: it was trained on a "
                                 f"{grids[0][0]}x{grids[0][1]} grid, this run asks for "
                                 f"{grids[1][0]}x{grids[1][1]}; resume with the same --grid or "
-                                "train into a new --out")
+                                "train into a new --out (in Python: another out_dir)")
         check_resume_config(saved, settings, out_dir, free=())
     return manifest
 

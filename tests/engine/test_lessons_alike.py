@@ -61,6 +61,17 @@ def test_data_given_where_the_first_setting_goes_is_named_in_every_lesson():
     assert estimator("dlcourse.som", "SOM")(np.int64(3), 4).m == 3  # numbers stay settings
 
 
+@pytest.mark.parametrize(("module", "name", "field"), [
+    ("dlcourse.som", "SOM", "learning_rate"), ("dlcourse.embeddings", "Word2Vec", "alpha"),
+    ("dlcourse.embeddings", "GloVe", "eta"), ("dlcourse.lm", "LanguageModel", "lr"),
+    ("dlcourse.classify", "TextClassifier", "lr"), ("dlcourse.vision", "ImageClassifier", "lr")])
+def test_learning_rate_and_lr_name_the_learning_rate_in_every_lesson(module, name, field):
+    # SOM took lr= and the torch lessons refused learning_rate=
+    for spelling in ("learning_rate", "lr"):
+        made = estimator(module, name)(**{spelling: 0.0123})
+        assert made.get_params()[field] == 0.0123 and getattr(made, spelling) == 0.0123
+
+
 def test_fit_refuses_the_wrong_kind_of_data_in_one_line():
     with pytest.raises(DlcourseError, match="fit takes a Corpus .*got list"):
         estimator("dlcourse.lm", "LanguageModel")().fit(["the cat sat"])

@@ -154,7 +154,7 @@ class ClassifierConfig(Config):
     before: ClassVar[dict[str, Any]] = {"ngrams": 0}
     # the other lessons' names: the language model's, the word vectors' and the vocabulary's
     aliases: ClassVar[dict[str, str]] = {"hidden_dim": "hidden_size", "min_count": "min_freq",
-                                         "max_size": "max_vocab"}
+                                         "max_size": "max_vocab", "learning_rate": "lr"}
     #: like ``epochs`` it only decides where a run stops
     resume_free: ClassVar[tuple[str, ...]] = ("patience",)
 

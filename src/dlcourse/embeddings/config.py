@@ -61,6 +61,7 @@ class Word2VecConfig(Config):
 
     aliases: ClassVar[dict[str, str]] = {"embed_dim": "vector_size", "min_freq": "min_count",
                                            "lr": "alpha", "min_lr": "min_alpha",
+                                           "learning_rate": "alpha",
                                            "max_final_vocab": "max_vocab"}  # gensim's
     elsewhere: ClassVar[dict[str, str]] = {**_data_goes_to_fit("Word2Vec"), **{
         "sg": "gensim's sg is method here: method='skipgram' (sg=1) or method='cbow' (sg=0)",

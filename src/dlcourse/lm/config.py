@@ -74,7 +74,8 @@ class LMConfig(Config):
     defaults) and ``ptb-medium`` (Zaremba et al.'s medium LSTM, for a GPU).
     """
 
-    aliases: ClassVar[dict[str, str]] = {"hidden_size": "hidden_dim"}  # the classifier's name
+    # the classifier's name, and the SOM's and scikit-learn's for the learning rate
+    aliases: ClassVar[dict[str, str]] = {"hidden_size": "hidden_dim", "learning_rate": "lr"}
     # early stopping only decides where a run stops (like epochs): a resumed run may change it
     resume_free: ClassVar[tuple[str, ...]] = ("patience",)
 

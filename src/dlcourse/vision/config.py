@@ -48,6 +48,7 @@ class TransferConfig(Config):
     """
 
     resume_free: ClassVar[tuple[str, ...]] = SPEED_ONLY
+    aliases: ClassVar[dict[str, str]] = {"learning_rate": "lr"}  # the SOM's, scikit-learn's
 
     arch: str = param("resnet18", "Backbone architecture.", choices=ARCHS)
     weights: str = param(

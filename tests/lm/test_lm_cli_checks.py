@@ -209,3 +209,16 @@ def test_checks_that_need_no_model_come_before_torch(run_without_torch, model_di
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and errors[0].startswith(f"error: {message}"), result.stderr
     assert "torch" not in result.stderr
+
+
+def test_a_dry_run_with_one_width_typed_ties_its_small_widths():
+    # --dry-run --hidden-size 32 was refused: "--tie needs embed_dim == hidden_dim (got 200 and
+    # 32)", the recipe's 200 checked before the smoke test's 16 replaced both
+    from dlcourse.cli.lm import train_config
+
+    for typed in ({"hidden_dim": 32}, {"embed_dim": 8}, {}):
+        config = train_config("lstm", typed, dry_run=True)
+        assert config.embed_dim == config.hidden_dim == min([16, *typed.values()])
+        assert (config.epochs, config.num_layers, config.tie_weights) == (1, 1, True)
+    with pytest.raises(Exception, match="--hidden-size must be >= 1, got 0"):
+        train_config("lstm", {"hidden_dim": 0}, dry_run=True)  # still its own check

@@ -215,6 +215,8 @@ CASES = [
     (("predict", "som", "a film"), r"holds a 'som' model"),
     (("predict", "truncated", "a film"), r"cannot read truncated/model.safetensors"),
     (("predict", "header", "a film"), r"is not a dlcourse model file"),
+    (("predict", "clf", "a film", "--file", "gaps.txt"),
+     r"give TEXT arguments or --file FILE \(not both\)"),  # they were labelled as one list
     (("predict", "clf", "--file", "nosuch.txt"), r"--file nosuch.txt does not exist"),
     (("predict", "clf", "--file", "nomodel"), r"--file nomodel is a directory"),
     (("predict", "clf", "--file", "empty.txt"), r"--file empty.txt is empty"),

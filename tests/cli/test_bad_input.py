@@ -183,6 +183,8 @@ def test_an_argument_also_given_in_its_old_spelling_is_one_line_in_every_noun(
      "note: --model cnn does not use --heads, --positions"),
     (("classify", "train", "tiny.csv", "--model", "gru"), ("--kernel-sizes", "2"),
      "note: --model gru does not use --kernel-sizes"),
+    (("classify", "train", "tiny.csv", "--pretrained", "none"), ("--freeze", "--multichannel"),
+     "note: --pretrained none does not use --freeze, --multichannel"),
     (("vision", "train", "fashion-mnist", "--arch", "efficientnet_lite0", "--limit", "3"),
      ("--backbone-lr-mult", "0.5"), "note: --mode features does not use --backbone-lr-mult"),
 ])

@@ -171,6 +171,13 @@ def train(data, out, valid_path, limit, resume, dry_run, **options):
     config = TRAIN.build(options, base=base, progress=True, **switches)
     _note_unused(options, config.model)
     minilm = config.model == "minilm"
+    # settings of the pretrained vectors, typed with none to start from: they change nothing
+    idle = [name for name, on in (("--freeze", switches.get("freeze")),
+                                  ("--multichannel", options.get("multichannel")))
+            if on and config.vectors is None and not minilm]
+    if idle:
+        click.echo(f"note: --pretrained none does not use {', '.join(idle)} (they keep or add "
+                   "a copy of pretrained vectors)", err=True)
     if dry_run:
         check_dry_run_out(out, resume)
     if dry_run and config.teacher is not None:  # a smoke test: at most one copy of each text
@@ -340,6 +347,8 @@ def predict(model_dir, texts, file, out, output, batch_size, device, **options):
 
     if out is not None and output is not None:
         raise DlcourseError("give --out once (--output is the old spelling)")
+    if texts and file is not None:  # as text tokenize: one table of one source
+        raise DlcourseError("give TEXT arguments or --file FILE (not both)")
     out = out if out is not None else output
     if out is not None:  # a --file read and replaced by its own predictions: refused
         check_not_input(out, "--out", file)

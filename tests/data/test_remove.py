@@ -61,7 +61,10 @@ def test_bad_requests_remove_nothing(isolated_cache, cli_run):
     cli_run("data", "remove", "wordsim353", "no-such-set").assert_user_error(
         "unknown data set 'no-such-set'")
     cli_run("data", "remove").assert_user_error("name one or more data sets")
-    cli_run("data", "remove", "--all", "wordsim353").assert_user_error("name none with it")
+    cli_run("data", "remove", "--all", "wordsim353").assert_user_error(
+        r"--all removes every data set and store; drop data set names \(or --all\)")
+    # it said "name none with it" where none was named
+    cli_run("data", "remove", "--all", "--derived").assert_user_error(r"; drop --derived \(or")
     assert is_available("wordsim353")
 
 

@@ -79,6 +79,9 @@ def test_vocab_builds_prints_and_saves(cli_run, workdir):
     assert out_of(cli_run, "tokenize", "--vocab", "runs/v", "--ids", "the sat").strip() == "2 6"
     out = out_of(cli_run, "vocab", "c.txt", "--limit", "1", "--specials", "")
     assert "1 text, 4 tokens -> vocabulary of 3 (0 specials)" in out
+    # none, as every option spells nothing (it made a token "none")
+    out = out_of(cli_run, "vocab", "c.txt", "--limit", "1", "--specials", "none")
+    assert "1 text, 4 tokens -> vocabulary of 3 (0 specials)" in out
 
 
 def test_other_lessons_spellings_and_help_that_fits_each_verb(cli_run, workdir):

@@ -160,7 +160,9 @@ def remove_(names, derived: bool, everything: bool):
     from dlcourse.data.cache import CACHE_FOLDERS, DERIVED_FOLDERS, cache_folder, remove_paths
 
     if everything and (names or derived):
-        raise click.UsageError("--all removes every data set and store; name none with it")
+        given = "--derived" if derived and not names else "data set names"
+        raise click.UsageError(f"--all removes every data set and store; drop {given} (or "
+                               "--all)")
     if not (names or derived or everything):
         raise click.UsageError("name one or more data sets, or use --derived or --all (see "
                                "`dlcourse data list`)")

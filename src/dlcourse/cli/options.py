@@ -63,6 +63,8 @@ class ConfigValue(click.ParamType):
             if self.kind is float:
                 return float(text)
             if self.kind in (tuple, list):
+                if text.lower() in NONE_WORDS:  # as every option spells "nothing"
+                    return ()
                 parts = [p.strip() for p in text.split(",")] if text else []
                 if not all(parts):  # ',' or 'a,,b' is a slip, not an empty list
                     self.fail(f"{value!r} has an empty item; separate items with single commas "

@@ -263,7 +263,7 @@ class LanguageModel(EmbeddingVectors, Estimator):
         note = None
         if streams > most and ids.numel() >= 2:  # fewer: stream_loss's refusal
             note = (f"{split}{ids.numel():,} tokens hold at most {most:,} of the {streams:,} "
-                    "streams of eval_batch_size (--eval-batch-size; two tokens a stream): "
+                    "streams of eval_batch_size (two tokens a stream): "
                     f"perplexity measured with {most:,}")
         return perplexity_of(stream_loss(self.model_, ids, streams, c.bptt, amp=c.amp)), note
 

@@ -81,7 +81,8 @@ class TransferConfig(Config):
     label_smoothing: float = param(0.0, "Label smoothing of the cross-entropy loss, in [0, 1).",
                                    min=0.0)
     augment: bool = param(True, "Random crop and flip of the training images (finetune).")
-    hflip: bool = param(True, "Allow horizontal flips when augmenting (off for digits).")
+    hflip: bool = param(True, "Allow horizontal flips when augmenting (turn them off for "
+                        "digits and text, where a flipped 2 is no 2).")
     amp: bool = param(True, "Mixed precision on CUDA (bf16 where supported), training and "
                       "evaluation alike.")
     channels_last: bool = param(True, "channels_last memory layout on CUDA (faster convolutions).")

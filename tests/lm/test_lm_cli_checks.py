@@ -162,7 +162,7 @@ def test_perplexity_of_a_short_stream_notes_the_streams_it_used(model_dir, caplo
         ppl = lm.perplexity(ids)
     notes = [r.getMessage() for r in caplog.records]
     assert notes == ["note: 6 tokens hold at most 3 of the 10 streams of eval_batch_size "
-                     "(--eval-batch-size; two tokens a stream): perplexity measured with 3"]
+                     "(two tokens a stream): perplexity measured with 3"]
     assert ppl == pytest.approx(math.exp(stream_loss(lm.model_, ids, 3, 20)))
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="dlcourse"):
@@ -224,3 +224,14 @@ def test_a_dry_run_with_one_width_typed_ties_its_small_widths():
         assert (config.epochs, config.num_layers, config.tie_weights) == (1, 1, True)
     with pytest.raises(Exception, match="--hidden-size must be >= 1, got 0"):
         train_config("lstm", {"hidden_dim": 0}, dry_run=True)  # still its own check
+
+
+@pytest.mark.parametrize("widths, named", [(("--embed-dim", "8", "--hidden-size", "12"),
+                                            "--embed-dim == --hidden-size"),
+                                           (("--emsize", "8", "--nhid", "12"),
+                                            "--emsize == --nhid")])
+def test_the_tied_widths_check_names_the_width_options_as_typed(refused, files, widths, named):
+    # it said "--tie needs embed_dim == hidden_dim": two config fields, not the options typed
+    refused(files, "lm", "train", "lee", "--max-lines", "80", *widths, "--out", "out",
+            match=rf"^error: --tie needs {named} \(got 8 and 12\); make them equal or turn "
+                  "tying off$")

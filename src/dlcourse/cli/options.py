@@ -95,12 +95,21 @@ def option_name(field: str, rename: dict[str, str | tuple[str, ...]] | None = No
 
 
 def option_error(exc: ConfigError,
-                 rename: dict[str, str | tuple[str, ...]] | None = None) -> DlcourseError:
+                 rename: dict[str, str | tuple[str, ...]] | None = None,
+                 fields: Sequence[str] = ()) -> DlcourseError:
     """A config's error as the command line says it: its field named as the option
-    (``batch_size 5 ...`` -> ``--batch-size 5 ...``)."""
+    (``batch_size 5 ...`` -> ``--batch-size 5 ...``), and the other ``fields`` (the command's
+    options) it names too: as words where they are identifiers (``embed_dim == hidden_dim``
+    -> ``--embed-dim == --hidden-size``), else where a value follows (``model=embedding``)."""
     message = str(exc)
     if exc.field:
         message = option_named(message, exc.field, option_name(exc.field, rename))
+    for field in fields:
+        if field != exc.field:
+            after = r"(?![\w-])" if "_" in field else r"=(?![{\[])"
+            message = re.sub(rf"(?<![\w-]){re.escape(field)}{after}",
+                             lambda m, name=option_name(field, rename):
+                             name + " " * m[0].endswith("="), message)
     return DlcourseError(message)
 
 
@@ -204,7 +213,7 @@ class ConfigOptions:
             start = base if base is not None else self.config_class()
             return start.replace(**changes).validate()
         except ConfigError as exc:
-            raise option_error(exc, self.rename) from None
+            raise option_error(exc, self.rename, [f.name for f in self.fields]) from None
 
     def pop(self, values: dict[str, Any]) -> dict[str, Any]:
         """Remove this object's options from ``values`` (a command's kwargs); return them."""

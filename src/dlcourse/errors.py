@@ -82,8 +82,9 @@ class UnknownTokenError(DlcourseError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-class IncompatibleModelError(DlcourseError):
-    """A model directory holds another lesson's model, or weights that do not fit the config."""
+class IncompatibleModelError(DlcourseError, ValueError):
+    """A model directory holds another lesson's model, or weights that do not fit the config (a
+    ValueError too, as a missing or damaged model folder's errors are)."""
 
 
 class DataUnavailableError(DlcourseError):

@@ -75,3 +75,18 @@ def test_a_table_source_that_is_no_path_and_an_empty_validation_pair():
                                          r"texts, or valid=None"):
         TextClassifier(epochs=1, pretrained=None, device="cpu").fit(texts, labels,
                                                                     valid=([], []))
+
+
+def test_another_lessons_model_folder_is_a_value_error_as_the_other_wrong_folders(tmp_path):
+    # load of a missing or damaged folder was a ValueError, of another lesson's folder not:
+    # `except ValueError` caught three of the four wrong-folder mistakes
+    from dlcourse.classify import TextClassifier
+    from dlcourse.errors import IncompatibleModelError
+    from dlcourse.som import SOM
+
+    SOM(2, 2, epochs=1, device="cpu").fit(np.eye(3)).save(tmp_path / "som")
+    with pytest.raises(IncompatibleModelError) as info:
+        TextClassifier.load(tmp_path / "som")
+    assert isinstance(info.value, ValueError)
+    with pytest.raises(ValueError):
+        TextClassifier.load(tmp_path / "missing")

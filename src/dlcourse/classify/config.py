@@ -216,7 +216,8 @@ class ClassifierConfig(Config):
     epochs: int = param(10, "Passes over the training texts.", min=1, max=MAX_EPOCHS)
     batch_size: int = param(50, "Texts per optimizer step (the global batch under torchrun).",
                             min=1)
-    lr: float = param(1e-3, "Adam's learning rate.", min=0.0, exclusive_min=True, max=10.0)
+    lr: float = param(1e-3, "Adam's learning rate (minilm's AdamW: 3e-5).", min=0.0,
+                      exclusive_min=True, max=10.0)
     weight_decay: float = param(0.0, "Adam's weight decay (L2).", min=0.0, max=10.0)
     schedule: str | None = param(None, "Learning rate decay to zero at the last step: linear, "
                                  "cosine, warmup (a rise over the first 10% of the steps, "

@@ -51,6 +51,9 @@ TRAIN = [
     (("--kernel-sizes", "3,0"), r"--kernel-sizes must be widths 1-100 words, got \(3, 0\)"),
     (("--model", "gru", "--multichannel"), r"--multichannel applies to the cnn and transformer"),
     (("--model", "transformer", "--heads", "3"), r"--heads 3 must divide the transformer's"),
+    # the Python hint (start from ClassifierConfig.minilm()) is dropped: --model minilm does it
+    (("--model", "minilm", "--tokenizer", "basic_english"),
+     r"minilm reads its own WordPiece vocabulary, not --tokenizer basic_english; use wordpiece$"),
     (("--pretrained", "no/such.txt"), r"pretrained vectors 'no/such.txt' not found"),
     (("--pretrained", "glove-test+nosuch"), r"pretrained vectors 'nosuch' not found"),
     # a path is checked for what it holds, before the data is read (a header or 64 KB)

@@ -47,7 +47,7 @@ TRAIN = [
     (("--optimizer", "rmsprop"), r"unknown --optimizer 'rmsprop'; choose one of adam, sgd"),
     (("--tokenizer", "nosuch"), r"unknown --tokenizer 'nosuch'; choose one of basic_english"),
     (("--device", "gpu"), r"unknown --device 'gpu'; use auto, cpu, cuda"),
-    (("--shuffle",), r"--shuffle breaks the hidden state"),
+    (("--shuffle",), r"--shuffle breaks the hidden state .*; use it with --model embedding$"),
     (("--model", "ptb-medium", "--tie"), None),  # ptb-medium is 650x650: tying is allowed
     # --dry-run gives both widths its 16 before the tied widths' check: no refusal
     (("--embed-dim", "32"), None),

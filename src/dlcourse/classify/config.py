@@ -290,14 +290,14 @@ class ClassifierConfig(Config):
             raise ConfigError("pretrained must name vectors (or be none), got ''", "pretrained")
         if self.augment is not None and self.teacher is None:
             raise ConfigError("augment makes copies for a teacher to label; give a teacher "
-                              "(a trained classifier's folder) or drop augment", "augment")
+                              "(a trained classifier's folder) or drop it", "augment")
         if self.teacher is not None and not str(self.teacher).strip():
             raise ConfigError("teacher must be a trained classifier's folder (or none), got ''",
                               "teacher")
 
     def _check_bert(self) -> None:
         """minilm's refusals: settings that contradict a pretrained BERT encoder."""
-        fix = "; start from ClassifierConfig.minilm() (the CLI does for --model minilm)"
+        fix = " (in Python: start from ClassifierConfig.minilm(), as --model minilm does)"
         if self.vectors not in (MINILM_DATA, None):
             raise ConfigError(f"pretrained {self.pretrained!r} does not apply to minilm (it "
                               f"brings its own weights): use {MINILM_DATA} or none{fix}",

@@ -359,4 +359,4 @@ def _error_line(exc: BaseException) -> str:
         text = f"unexpected end of input ({text})"
     # the library's hint for Python callers ("run the same command with --resume (in Python:
     # fit again with resume=True)") is no fix a command-line user can type
-    return re.sub(r" \(in Python: [^()]*\)", "", text)
+    return re.sub(r" \(in Python: (?:[^()]|\(\))*\)", "", text)  # a call's "()" may be in it

@@ -135,7 +135,8 @@ class LMConfig(Config):
         """Rules across fields: shuffling and weight tying."""
         if self.shuffle and self.model != "embedding":
             raise ConfigError("shuffle breaks the hidden state the LSTM carries across "
-                              "windows; use it with model=embedding", "shuffle")
+                              "windows; use it with --model embedding (in Python: "
+                              "model='embedding')", "shuffle")
         if self.model == "lstm" and self.tie_weights and self.embed_dim != self.hidden_dim:
             raise ConfigError(
                 f"tie_weights needs embed_dim == hidden_dim (got {self.embed_dim} and "

@@ -196,7 +196,7 @@ def fit(
         raise ConfigError(f"epochs must be >= 1, got {epochs}")
     if scheduler_interval not in ("epoch", "step"):
         raise ConfigError(f"unknown scheduler_interval {scheduler_interval!r}; "
-                         "choose one of epoch, step")
+                          "choose one of epoch, step")
     device = device or next(model.parameters()).device
     monitor = monitor or ("valid_loss" if evaluate_fn else "train_loss")
     stopper = EarlyStopping(monitor, mode, patience)

@@ -157,15 +157,15 @@ def test_note_outside_a_command_prints_at_once(capsys):
 def test_tables_stay_aligned_with_wide_characters_and_line_breaks(capsys):
     # a CJK word shifted its row's columns (len counts a wide character once); a text with a
     # line break (classify predict --file) split its row in two
-    from dlcourse.cli.common import echo_table
+    from dlcourse.cli.tables import echo_table
 
     echo_table([{"word": "日本語", "cosine": 0.5}, {"word": "café", "cosine": 0.25},
                 {"word": "two\nlines\tand a tab", "cosine": 1.0}])
-    from dlcourse.cli.common import _width
+    from dlcourse.cli.tables import display_width
 
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 5 and lines[4].startswith("two lines and a tab ")
     # the numbers end in the header's last column on a terminal: 日本語 takes 6 columns
-    assert {_width(line) for line in lines} == {_width(lines[0])}
+    assert {display_width(line) for line in lines} == {display_width(lines[0])}
     # "0.5" ends where "0.25" does, 3 characters fewer before it than display columns
     assert lines[2].index("0.5") == lines[3].index("0.25") - 2

@@ -44,7 +44,6 @@ from dlcourse.cli.common import (
     check_out_file,
     check_resume,
     device_option,
-    echo_table,
     model_dir_argument,
     note_deprecated,
     note_dry_run,
@@ -55,6 +54,7 @@ from dlcourse.cli.common import (
 )
 from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions, option_name
+from dlcourse.cli.tables import echo_table
 from dlcourse.errors import DlcourseError
 from dlcourse.text.config import TableConfig
 from dlcourse.text.formats import is_table

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from dlcourse.cli.common import echo_table
+from dlcourse.cli.tables import echo_table
 
 
 def _metric_rows(metrics: dict) -> list[dict]:

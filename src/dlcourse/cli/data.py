@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from dlcourse.cli.common import echo_table
+from dlcourse.cli.tables import echo_table
 
 # what `data remove --derived` deletes, for its help: dlcourse.data.cache.DERIVED_FOLDERS's
 # descriptions (a test checks), written out so that `--help` imports no data module

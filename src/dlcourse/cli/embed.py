@@ -24,7 +24,6 @@ from dlcourse.cli.common import (
     LIMIT,
     check_device,
     check_dry_run_out,
-    echo_table,
     note_deprecated,
     note_dry_run,
     out_option,
@@ -32,6 +31,7 @@ from dlcourse.cli.common import (
 )
 from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions, option_name
+from dlcourse.cli.tables import echo_table
 from dlcourse.embeddings.config import GloVeConfig, Word2VecConfig
 from dlcourse.errors import DlcourseError
 from dlcourse.text.config import TableConfig

@@ -22,13 +22,13 @@ from dlcourse.cli.common import (
     check_model_dir,
     check_not_input,
     check_out_file,
-    echo_table,
     note_deprecated,
     optional_out_dir,
     vector_format,
     vector_format_option,
 )
 from dlcourse.cli.embed import READ, encoding_of, group
+from dlcourse.cli.tables import echo_table
 from dlcourse.errors import DlcourseError
 
 SCORINGS = ("3cosadd", "3cosmul")

@@ -29,7 +29,6 @@ from dlcourse.cli.common import (
     check_out_file,
     check_resume,
     device_option,
-    echo_table,
     model_dir_argument,
     note_deprecated,
     note_dry_run,
@@ -43,6 +42,7 @@ from dlcourse.cli.common import (
 from dlcourse.cli.lm_data import check_data, check_data_text
 from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions, ConfigValue, option_error, option_name
+from dlcourse.cli.tables import echo_table
 from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.lm.config import (
     EVAL_BATCH_SIZE,

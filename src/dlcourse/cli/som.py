@@ -24,7 +24,6 @@ from dlcourse.cli.common import (
     check_not_input,
     check_out_file,
     device_option,
-    echo_table,
     note_dry_run,
     optional_out_dir,
     out_option,
@@ -32,6 +31,7 @@ from dlcourse.cli.common import (
     resume_option,
 )
 from dlcourse.cli.options import ConfigOptions, option_error, option_name
+from dlcourse.cli.tables import echo_table
 from dlcourse.engine.config import SEED_MAX
 from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.som.config import SOMConfig

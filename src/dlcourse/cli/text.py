@@ -22,11 +22,11 @@ import click
 from dlcourse.cli.common import (
     LIMIT,
     check_input_file,
-    echo_table,
     texts_on_missing_option,
 )
 from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions, given_value
+from dlcourse.cli.tables import echo_table
 from dlcourse.cli.text_out import vocab_target
 from dlcourse.errors import DlcourseError
 from dlcourse.text.config import TableConfig, TokenizerConfig, VocabConfig

@@ -24,7 +24,6 @@ from dlcourse.cli.common import (
     check_dry_run_out,
     check_input_file,
     device_option,
-    echo_table,
     model_dir_argument,
     note_dry_run,
     optional_out_dir,
@@ -34,6 +33,7 @@ from dlcourse.cli.common import (
 )
 from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions, option_error, option_name
+from dlcourse.cli.tables import echo_table
 from dlcourse.engine.config import SEED_MAX
 from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.vision.config import TransferConfig

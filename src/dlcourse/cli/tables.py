@@ -1,0 +1,61 @@
+"""Plain-text tables on stdout: what the verbs print (text left-aligned, numbers right-aligned,
+aligned on a terminal for wide characters too)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+
+def format_value(value: Any, floatfmt: str = ".4g") -> str:
+    """A table cell: floats with ``floatfmt`` (large ones with thousands separators)."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)
+        if abs(value) >= 10_000:
+            return f"{value:,.0f}"
+        return format(value, floatfmt)
+    return str(value)
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: wide (CJK, most emoji) characters two, combining
+    marks none."""
+    import unicodedata
+
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(ch) else
+               2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def echo_table(rows: Sequence[dict], columns: Sequence[str] | None = None,
+               floatfmt: str = ".4g") -> None:
+    """Print rows of dicts as a plain-text table: text left-aligned, numbers right-aligned."""
+    if not rows:
+        click.echo("(nothing)")
+        return
+    columns = list(columns or dict.fromkeys(k for row in rows for k in row))
+    numeric = [all(isinstance(row.get(c), int | float) and not isinstance(row.get(c), bool)
+                   for row in rows if row.get(c) is not None) for c in columns]
+    # a text's line breaks and tabs would break the table: spaces here (a CSV keeps them)
+    cells = [[" ".join(format_value(row.get(c), floatfmt).split("\n")).replace("\t", " ")
+              for c in columns] for row in rows]
+    widths = [max(display_width(c), *(display_width(r[i]) for r in cells))
+              for i, c in enumerate(columns)]
+
+    def line(values: Sequence[str]) -> str:
+        pads = (" " * (w - display_width(v)) for v, w in zip(values, widths))
+        return "  ".join((pad + v if num else v + pad)
+                         for v, pad, num in zip(values, pads, numeric)).rstrip()
+
+    click.echo(line(columns))
+    click.echo("  ".join("-" * w for w in widths))
+    for row in cells:
+        click.echo(line(row))

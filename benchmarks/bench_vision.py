@@ -98,8 +98,8 @@ def throughput(arch: str, size: int, batch: int, device: str, repeats: int = 3) 
 
 def cifar10_finetune(epochs: int, device: str) -> None:
     """The GPU target: ResNet18 (IMAGENET1K_V1) fully fine-tuned on CIFAR-10 at 224 px."""
-    from dlcourse.vision.data import load_named
     from dlcourse.vision.estimator import ImageClassifier
+    from dlcourse.vision.named_sets import load_named
 
     train, test = load_named("cifar-10")
     clf = ImageClassifier(arch="resnet18", weights="imagenet", mode="finetune", image_size=224,
@@ -130,9 +130,10 @@ def ddp_worker(args) -> None:
         world_size,
         wrap_model,
     )
-    from dlcourse.vision.data import load_named, stratified_subset
+    from dlcourse.vision.data import stratified_subset
     from dlcourse.vision.estimator import ImageClassifier
     from dlcourse.vision.models import build_model
+    from dlcourse.vision.named_sets import load_named
 
     torch.set_num_threads(1)
     device = init_distributed(args.device)
@@ -241,7 +242,8 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     from dlcourse.vision.compare import learning_curve
-    from dlcourse.vision.data import load_named, stratified_subset
+    from dlcourse.vision.data import stratified_subset
+    from dlcourse.vision.named_sets import load_named
 
     sizes = [int(s) for s in args.sizes.split(",")]
     n_test, epochs = args.test, args.epochs

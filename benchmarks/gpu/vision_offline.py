@@ -47,12 +47,8 @@ def parse_args() -> argparse.Namespace:
 def datasets(folder: Path, n_train: int, n_test: int):
     """(train, test) ArrayImageDatasets from the t10k files, disjoint and class-balanced."""
     from dlcourse.data.readers import read_idx
-    from dlcourse.vision.data import (
-        FASHION_MNIST_CLASSES,
-        ArrayImageDataset,
-        split_stratified,
-        stratified_subset,
-    )
+    from dlcourse.vision.data import ArrayImageDataset, split_stratified, stratified_subset
+    from dlcourse.vision.named_sets import FASHION_MNIST_CLASSES
 
     images = read_idx(folder / "t10k-images-idx3-ubyte.gz")              # (10000, 28, 28)
     labels = read_idx(folder / "t10k-labels-idx1-ubyte.gz").astype("int64")

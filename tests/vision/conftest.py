@@ -10,7 +10,8 @@ import pytest
 def fashion_test():
     """The 10,000 Fashion-MNIST test images as an ArrayImageDataset (offline, sha-checked)."""
     from dlcourse.data.readers import read_fashion_mnist
-    from dlcourse.vision.data import FASHION_MNIST_CLASSES, ArrayImageDataset
+    from dlcourse.vision.data import ArrayImageDataset
+    from dlcourse.vision.named_sets import FASHION_MNIST_CLASSES
 
     x, y = read_fashion_mnist("test")
     return ArrayImageDataset(x, y, FASHION_MNIST_CLASSES)

@@ -7,13 +7,9 @@ import pytest
 import torch
 
 from dlcourse.errors import DlcourseError
-from dlcourse.vision.data import (
-    ArrayImageDataset,
-    load_named,
-    split_stratified,
-    stratified_subset,
-)
+from dlcourse.vision.data import ArrayImageDataset, split_stratified, stratified_subset
 from dlcourse.vision.images import load_image, load_image_folder
+from dlcourse.vision.named_sets import load_named
 from dlcourse.vision.transforms import BatchPreprocess
 
 

@@ -26,12 +26,12 @@ def no_decoding(monkeypatch):
 @pytest.fixture
 def no_data_read(monkeypatch, no_decoding):
     """Reading a data set (or decoding an image file) fails the test."""
-    import dlcourse.vision.data as data
+    import dlcourse.vision.named_sets as named_sets
 
     def refuse(*args, **kwargs):
         raise AssertionError("data was read before the check")
 
-    monkeypatch.setattr(data, "load_named", refuse)
+    monkeypatch.setattr(named_sets, "load_named", refuse)
 
 
 def test_default_resnet18_offline_is_refused_first_with_the_fixes(cli_run, workdir,

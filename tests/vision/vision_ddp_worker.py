@@ -17,8 +17,9 @@ import dlcourse.vision.features as features
 from dlcourse.cli.main import main as cli
 from dlcourse.engine.distributed import init_distributed, rank, shutdown_distributed
 from dlcourse.vision.config import TransferConfig
-from dlcourse.vision.data import FASHION_MNIST_CLASSES, ArrayImageDataset, stratified_subset
+from dlcourse.vision.data import ArrayImageDataset, stratified_subset
 from dlcourse.vision.estimator import ImageClassifier
+from dlcourse.vision.named_sets import FASHION_MNIST_CLASSES
 
 # features mode: shared with the single-process runs of test_distributed.py
 FEATURES = dict(arch="efficientnet_lite0", weights="imagenet", mode="features", image_size=32,

@@ -63,7 +63,7 @@ on_bad_option = click.option("--on-bad", type=ON_BAD, default="skip", show_defau
 def _data_source(data: str, typed: bool = False) -> str:
     """DATA as a registry name or a folder path; a one-line error for anything else.
     ``typed``: DATA as the user typed it, noted when a folder here has a data set's name."""
-    from dlcourse.vision.data import named_set
+    from dlcourse.vision.named_sets import named_set
 
     if not data.strip():  # Path("") is ".": the working folder would be read as the images
         raise DlcourseError(f"DATA is empty; give a data set ({', '.join(DATA_NAMES)}) or an "
@@ -87,7 +87,7 @@ def _data_source(data: str, typed: bool = False) -> str:
 def _check_limit(source: str, data: str, limit: int | None) -> None:
     """Refuse a training --limit below the number of classes (some would have no training
     image at all) from DATA's name or folder listing, before any image is read."""
-    from dlcourse.vision.data import peek_classes
+    from dlcourse.vision.named_sets import peek_classes
 
     n_classes, _ = peek_classes(source)  # also every refusal of the folder's layout
     if limit is not None and limit < n_classes:
@@ -99,7 +99,7 @@ def _check_limit(source: str, data: str, limit: int | None) -> None:
 def _check_classes(source: str, data: str, model_dir: str, model_classes: list[str]) -> None:
     """Refuse DATA with classes the model does not know, from its name or folder listing alone
     (nothing decoded); CIFAR-100's names come with its files, so there only the count."""
-    from dlcourse.vision.data import peek_classes
+    from dlcourse.vision.named_sets import peek_classes
 
     n_classes, names = peek_classes(source)
     if not model_classes or (names is None and n_classes == len(model_classes)):
@@ -132,7 +132,8 @@ def _load_data(source: str, image_size: int, seed: int, on_bad: str, limit: int 
     """(train, test) of DATA; ``with_train=False``: (None, test), a folder's training images
     left undecoded (evaluate); ``whole``: every image of a folder of class folders is a test
     image."""
-    from dlcourse.vision.data import load_named, stratified_subset
+    from dlcourse.vision.data import stratified_subset
+    from dlcourse.vision.named_sets import load_named
 
     # image folders are decoded once at the training resolution; load_named warns about each
     # unreadable file
@@ -302,7 +303,7 @@ def evaluate(model_dir, data, limit, on_bad, seed, out, device):
     from dlcourse.vision.estimator import ImageClassifier
 
     clf = ImageClassifier.load(model_dir, device=device)
-    from dlcourse.vision.data import named_set
+    from dlcourse.vision.named_sets import named_set
 
     split_seed = clf.config.seed if seed is None else seed
     trained_on = same_source(data, saved.get("data"), lambda name: named_set(name) is not None)
@@ -331,7 +332,7 @@ def evaluate(model_dir, data, limit, on_bad, seed, out, device):
 def _seeded_split(source: str) -> bool:
     """True when the test images of ``source`` are drawn by seed: mnist-5k, and a folder of
     class folders without train/ and val/ (the other data sets have a test split of their own)."""
-    from dlcourse.vision.data import NAMED_SETS
+    from dlcourse.vision.named_sets import NAMED_SETS
 
     if source in NAMED_SETS:
         return source == "mnist-5k"

@@ -18,12 +18,13 @@ import lazy_loader
 # submodule -> the public names it provides, each imported on first use (PEP 562)
 __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "config": ["ARCHS", "TransferConfig"],
-    "data": ["ArrayImageDataset", "load_named", "peek_classes", "stratified_subset"],
+    "data": ["ArrayImageDataset", "stratified_subset"],
     "efficientnet_lite": ["EfficientNetLite0", "convert_lukemelas_state_dict"],
     "estimator": ["ImageClassifier"],
     "images": ["load_image", "load_image_folder", "scan_image_folder"],
     "metrics": ["EvalResult"],
     "models": ["BackboneInfo", "TransferNet", "build_backbone", "build_model"],
+    "named_sets": ["load_named", "peek_classes"],
     "pipeline": ["Pipeline"],
     "transforms": ["BatchPreprocess"],
 })

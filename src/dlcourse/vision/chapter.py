@@ -25,7 +25,8 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
     from dlcourse.plots.common import plot_confusion_matrix
     from dlcourse.plots.vision import plot_learning_curves, plot_predictions
     from dlcourse.vision.compare import learning_curve
-    from dlcourse.vision.data import load_named, stratified_subset
+    from dlcourse.vision.data import stratified_subset
+    from dlcourse.vision.named_sets import load_named
 
     out_dir = Path(out_dir)
     sizes, n_test, size, epochs = ((20, 50), 50, 16, 1) if quick else ((100, 300, 1000), 500, 32, 4)
@@ -89,7 +90,8 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
         f"dlcourse vision evaluate {out}/pretrained --limit 1000",
     ], python="""
         from dlcourse.vision.compare import learning_curve
-        from dlcourse.vision.data import load_named, stratified_subset
+        from dlcourse.vision.data import stratified_subset
+        from dlcourse.vision.named_sets import load_named
 
         train, test = load_named("fashion-mnist")
         test = stratified_subset(test, 500, seed=1)

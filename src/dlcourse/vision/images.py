@@ -21,7 +21,8 @@ import torch
 from torch.utils.data import Dataset
 
 from dlcourse.errors import InputError, MissingFileError
-from dlcourse.vision.data import NAMED_SETS, ArrayImageDataset, split_stratified
+from dlcourse.vision.data import ArrayImageDataset, split_stratified
+from dlcourse.vision.named_sets import NAMED_SETS
 
 log = logging.getLogger(__name__)
 

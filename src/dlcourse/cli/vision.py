@@ -307,18 +307,19 @@ def evaluate(model_dir, data, limit, on_bad, seed, out, device):
 
     split_seed = clf.config.seed if seed is None else seed
     trained_on = same_source(data, saved.get("data"), lambda name: named_set(name) is not None)
-    if split_seed != clf.config.seed and _seeded_split(source) and trained_on:
+    seeded = _seeded_split(source)  # its test images are drawn by seed
+    if split_seed != clf.config.seed and seeded and trained_on:
         click.echo(f"note: --seed {split_seed} draws another split of {data} than training's "
                    f"(seed {clf.config.seed}): its test images may include training images",
                    err=True)
     # a folder of class folders the model did not train on is scored whole, as classify
     # scores every row of a table; its training folder, on the part training held out
-    whole = source not in DATA_NAMES and _seeded_split(source) and not trained_on
+    whole = source not in DATA_NAMES and seeded and not trained_on
     _, test = _load_data(source, clf.image_size_, split_seed, on_bad, limit,
                          clf.config.num_workers, with_train=False, whole=whole)
     if whole:
         which = f"all {len(test):,} images of {data} (a folder the model did not train on)"
-    elif trained_on and _seeded_split(source):
+    elif trained_on and seeded:
         which = f"the {len(test):,} test images training held out of {data} (seed {split_seed})"
     else:
         which = f"the {len(test):,} test images of {data}"

@@ -7,6 +7,7 @@ The CLI prints any :class:`DlcourseError` as ``error: <message>`` and exits with
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 
 
 class DlcourseError(Exception):
@@ -97,6 +98,31 @@ class ChecksumError(DlcourseError):
 
 class TrainingInterrupted(DlcourseError):
     """Training stopped by Ctrl-C after saving a checkpoint that ``resume`` continues from."""
+
+
+def check_choice(kind: str, value: object, choices: Iterable[str],
+                 error: type[DlcourseError] = InputError) -> object:
+    """Return ``value`` if it is one of ``choices``, else raise ``error`` listing them.
+
+    Args:
+        kind: what the value is, as the message names it ("padding side").
+        value: the value given; an unhashable one (a list) is simply not among the choices.
+        choices: the valid names, in the order the message lists them (a dict: its keys).
+        error: the class raised, :class:`InputError` unless a setting is at fault.
+
+    >>> check_choice("padding side", "left", ("left", "right"))
+    'left'
+    >>> check_choice("padding side", "top", ("left", "right"))
+    Traceback (most recent call last):
+    dlcourse.errors.InputError: unknown padding side 'top'; choose one of left, right
+    """
+    try:
+        known = value in choices
+    except TypeError:  # an unhashable value looked up in a dict or set
+        known = False
+    if not known:
+        raise error(f"unknown {kind} {value!r}; choose one of {', '.join(map(str, choices))}")
+    return value
 
 
 def article(name: object) -> str:

@@ -9,7 +9,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlcourse.errors import InputError
+from dlcourse.errors import check_choice
 from dlcourse.report import Report
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,7 @@ def run_tour(
     out_dir = Path(out_dir)
     keys = [k for k, _, _ in CHAPTERS]
     for key in only or []:
-        if key not in keys:
-            raise InputError(f"unknown chapter {key!r}; choose from {', '.join(keys)}")
+        check_choice("chapter", key, keys)
     # before any chapter: a misspelt or absent device would fail each chapter in turn
     resolve_device(check_device_name(device))
     report = Report(out_dir, "dlcourse tour")

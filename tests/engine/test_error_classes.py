@@ -90,3 +90,17 @@ def test_another_lessons_model_folder_is_a_value_error_as_the_other_wrong_folder
     assert isinstance(info.value, ValueError)
     with pytest.raises(ValueError):
         TextClassifier.load(tmp_path / "missing")
+
+
+
+def test_a_choice_given_as_a_list_or_dict_is_named_with_the_choices():
+    """An unhashable value for a named choice is an InputError listing the choices; looking it
+    up in the dict of choices raised a bare TypeError ("unhashable type: 'list'")."""
+    from dlcourse.som.functions import decay_function, neighborhood_function
+
+    with pytest.raises(InputError, match=r"^unknown neighborhood \['gaussian'\]; choose one of "
+                                         r"gaussian, bubble"):
+        neighborhood_function(["gaussian"])
+    with pytest.raises(InputError, match=r"^unknown decay \{\}; choose one of exponential"):
+        decay_function({})
+    assert neighborhood_function("bubble") is not None

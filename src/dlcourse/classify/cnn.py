@@ -14,7 +14,7 @@ from dlcourse.classify.layers import (
     check_model_config,
     ngram_score,
 )
-from dlcourse.errors import InputError
+from dlcourse.errors import InputError, check_choice
 from dlcourse.text.batching import lengths_to_mask
 
 CNN_POOLINGS = ("max", "mean")
@@ -47,9 +47,7 @@ class CNNConfig:
 
     def __post_init__(self):
         self.kernel_sizes = tuple(int(k) for k in self.kernel_sizes)
-        if self.pooling not in CNN_POOLINGS:
-            raise InputError(f"unknown pooling '{self.pooling}' for the CNN; choose one of "
-                             f"{', '.join(CNN_POOLINGS)}")
+        check_choice("CNN pooling", self.pooling, CNN_POOLINGS)
         if not self.kernel_sizes or min(self.kernel_sizes) < 1:
             raise InputError(f"kernel_sizes must be widths >= 1, got {self.kernel_sizes}")
         check_model_config(self, ("vocab_size", "embed_dim", "num_filters"),

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from dlcourse.engine.config import MAX_EPOCHS, MAX_LAYERS, MAX_WIDTH, SEED_MAX, Config, param
-from dlcourse.errors import ConfigError, InputError
+from dlcourse.errors import ConfigError, check_choice
 
 #: recurrent cells of the RNN classifier
 CELLS = ("rnn", "gru", "lstm")
@@ -84,8 +84,7 @@ def architecture(model: str) -> str:
     >>> architecture("gru")
     'rnn'
     """
-    if model not in MODELS:
-        raise InputError(f"unknown model '{model}'; choose one of {', '.join(MODELS)}")
+    check_choice("model", model, MODELS)
     if model == "minilm":
         return "bert"
     return "rnn" if model in CELLS else model

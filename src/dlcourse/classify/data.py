@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.errors import InputError
+from dlcourse.errors import InputError, check_choice
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +121,7 @@ def load_imdb(split: str = "train") -> tuple[list[str], list[str]]:
     by the data layer); ``<br />`` tags become spaces."""
     from dlcourse.data import fetch
 
-    if split not in ("train", "test"):
-        raise InputError(f"unknown split '{split}'; choose one of train, test")
+    check_choice("split", split, ("train", "test"))
     d = fetch("imdb") / "aclImdb" / split
     texts, labels = [], []
     for label in ("neg", "pos"):

@@ -20,7 +20,7 @@ from dlcourse.classify.layers import (
     ngram_score,
 )
 from dlcourse.classify.transformer import TransformerClassifier, TransformerConfig
-from dlcourse.errors import InputError
+from dlcourse.errors import InputError, check_choice
 from dlcourse.text.batching import lengths_to_mask
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
@@ -52,11 +52,8 @@ class RNNConfig:
     ngram_buckets: int = NGRAM_BUCKETS
 
     def __post_init__(self):
-        if self.cell not in CELLS:
-            raise InputError(f"unknown model '{self.cell}'; choose one of {', '.join(CELLS)}")
-        if self.pooling not in POOLINGS:
-            raise InputError(f"unknown pooling '{self.pooling}'; choose one of "
-                             f"{', '.join(POOLINGS)}")
+        check_choice("model", self.cell, CELLS)
+        check_choice("pooling", self.pooling, POOLINGS)
         check_model_config(self, ("vocab_size", "embed_dim", "hidden_size", "num_layers"),
                            ("dropout",))
 
@@ -216,8 +213,7 @@ def config_from_dict(arch: str, settings: dict):
     """The config object of an architecture from its ``to_dict()`` (what checkpoints hold)."""
     configs = {"rnn": RNNConfig, "cnn": CNNConfig, "transformer": TransformerConfig,
                "bert": BertConfig}
-    if arch not in configs:
-        raise InputError(f"unknown architecture '{arch}'; choose one of {', '.join(configs)}")
+    check_choice("architecture", arch, configs)
     return configs[arch](**settings)
 
 

@@ -15,7 +15,7 @@ from dlcourse.classify.layers import (
     check_model_config,
     ngram_score,
 )
-from dlcourse.errors import InputError
+from dlcourse.errors import InputError, check_choice
 from dlcourse.text.batching import lengths_to_mask
 
 TRANSFORMER_POOLINGS = ("cls", "mean", "max")
@@ -56,9 +56,7 @@ class TransformerConfig:
         if self.pooling not in TRANSFORMER_POOLINGS:
             raise InputError(f"unknown pooling '{self.pooling}' for the transformer; choose one "
                              f"of {', '.join(TRANSFORMER_POOLINGS)}")
-        if self.positions not in POSITIONS:
-            raise InputError(f"unknown positions '{self.positions}'; choose one of "
-                             f"{', '.join(POSITIONS)}")
+        check_choice("positions", self.positions, POSITIONS)
         check_model_config(self, ("vocab_size", "embed_dim", "d_model", "num_layers",
                                   "num_heads", "max_positions"), ("dropout", "embed_dropout"))
         if self.d_model % self.num_heads:

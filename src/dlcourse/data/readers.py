@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcourse.data.fetch import fetch
-from dlcourse.errors import DlcourseError, InputError
+from dlcourse.errors import DlcourseError, InputError, check_choice
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +106,7 @@ RATED_SENTENCES = {
 def read_rated_sentences(domain: str) -> list[tuple[str, float]]:
     """Hutto & Gilbert's sentences of one domain (:data:`RATED_SENTENCES`: movies, amazon, nyt,
     tweets) with their mean human rating (-4..+4), as (text, rating)."""
-    if domain not in RATED_SENTENCES:
-        raise InputError(f"unknown domain {domain!r}; choose one of "
-                         f"{', '.join(RATED_SENTENCES)}")
+    check_choice("domain", domain, RATED_SENTENCES)
     name, file = RATED_SENTENCES[domain]
     path = fetch(name) / file
     rows = []

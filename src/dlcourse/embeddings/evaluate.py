@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcourse.embeddings.vectors import ANALOGY_METHODS, KeyedVectors
-from dlcourse.errors import InputError, MissingFileError
+from dlcourse.errors import InputError, MissingFileError, check_choice
 from dlcourse.text.reading import read_text_lines
 
 log = logging.getLogger(__name__)
@@ -219,9 +219,7 @@ def evaluate_analogies(kv: KeyedVectors, path: str | Path | None = None,
         MissingFileError: no such file (a FileNotFoundError too).
         InputError: a malformed line (naming it).
     """
-    if method not in ANALOGY_METHODS:
-        raise InputError(f"unknown analogy method {method!r}; choose one of "
-                         f"{', '.join(ANALOGY_METHODS)}")
+    check_choice("analogy method", method, ANALOGY_METHODS)
     path = analogy_file(path)
     table = _lookup(kv, restrict_vocab, case_insensitive)
     unit = kv.get_normed_vectors()[:restrict_vocab]  # (Vr, D)

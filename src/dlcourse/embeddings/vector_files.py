@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dlcourse.errors import InputError, MissingFileError
+from dlcourse.errors import InputError, MissingFileError, check_choice
 
 if TYPE_CHECKING:
     from dlcourse.embeddings.vectors import KeyedVectors
@@ -42,8 +42,7 @@ def write_vectors(words: list[str], vectors: np.ndarray, path: str | Path, fmt: 
     """
     from dlcourse.engine.files import atomic_write
 
-    if fmt not in FORMATS:
-        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    check_choice("format", fmt, FORMATS)
     _check_words(words, fmt)
     path = Path(path)
     dim = vectors.shape[1]

@@ -12,7 +12,14 @@ from typing import Any
 import numpy as np
 
 from dlcourse.embeddings.gensim_queries import GensimQueries, query_vector
-from dlcourse.errors import DlcourseError, InputError, MissingFileError, UnknownTokenError, a_quoted
+from dlcourse.errors import (
+    DlcourseError,
+    InputError,
+    MissingFileError,
+    UnknownTokenError,
+    a_quoted,
+    check_choice,
+)
 
 log = logging.getLogger(__name__)
 
@@ -234,9 +241,7 @@ class KeyedVectors(GensimQueries):
     def analogy(self, a: str, b: str, c: str, topn: int = 1,
                 method: str = "3cosadd") -> list[tuple[str, float]]:
         """Solve ``a : b :: c : ?`` (man : king :: woman : queen) by 3CosAdd or 3CosMul."""
-        if method not in ANALOGY_METHODS:
-            raise InputError(f"unknown analogy method {method!r}; choose one of "
-                             f"{', '.join(ANALOGY_METHODS)}")
+        check_choice("analogy method", method, ANALOGY_METHODS)
         fn = self.most_similar if method == "3cosadd" else self.most_similar_cosmul
         return fn(positive=[b, c], negative=[a], topn=topn)
 

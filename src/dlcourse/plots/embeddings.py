@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.errors import InputError
+from dlcourse.errors import InputError, check_choice
 from dlcourse.plots.common import glyphs_noted, new_figure, save_figure
 
 PROJECTIONS = ("pca", "tsne")
@@ -28,8 +28,7 @@ def project_2d(vectors: np.ndarray, method: str = "pca", seed: int = 0) -> np.nd
     Raises:
         ValueError: an unknown method, fewer than 2 vectors, or t-SNE without scikit-learn.
     """
-    if method not in PROJECTIONS:
-        raise InputError(f"unknown projection {method!r}; choose one of {', '.join(PROJECTIONS)}")
+    check_choice("projection", method, PROJECTIONS)
     x = np.asarray(vectors, dtype=np.float64)
     if x.ndim != 2 or len(x) < 2:
         raise InputError(f"need at least 2 vectors of shape (n, D) to map, got {x.shape}")

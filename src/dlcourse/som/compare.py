@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from dlcourse.errors import DlcourseError, InputError
+from dlcourse.errors import DlcourseError, InputError, check_choice
 
 
 def to_minisom_layout(weights: np.ndarray, topology: str) -> np.ndarray:
@@ -75,8 +75,7 @@ def train_minisom(X: np.ndarray, start: np.ndarray, topology: str, sigma: float,
         from minisom import MiniSom
     except ImportError as exc:
         raise DlcourseError("the comparison needs MiniSom; pip install minisom") from exc
-    if schedule not in SCHEDULES:
-        raise InputError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
+    check_choice("schedule", schedule, SCHEDULES)
     lr_decay, sigma_decay = SCHEDULES[schedule]
     m, n, dim = start.shape
     if topology == "hexagonal" and m % 2:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from dlcourse.errors import InputError
+from dlcourse.errors import check_choice
 
 # the names of the choices without a function registry live with the config (torch-free)
 from dlcourse.som.config import ALGORITHMS, DISTANCES, INITS
@@ -80,16 +80,6 @@ DECAYS: dict[str, Callable[[float, float, float], float]] = {
     "inverse_time": inverse_time,
 }
 
-
-def check_choice(kind: str, value: str, choices) -> str:
-    """Return ``value`` if it is one of ``choices``, else raise a ValueError listing them.
-
-    >>> check_choice("neighborhood", "gaussian", NEIGHBORHOODS)
-    'gaussian'
-    """
-    if value not in choices:
-        raise InputError(f"unknown {kind} {value!r}; choose one of {', '.join(choices)}")
-    return value
 
 
 def neighborhood_function(name: str) -> Callable:

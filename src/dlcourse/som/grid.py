@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dlcourse.errors import InputError
+from dlcourse.errors import InputError, check_choice
 from dlcourse.som.config import TOPOLOGIES
 
 __all__ = ["HEX_ROW_HEIGHT", "TOPOLOGIES", "Grid"]
@@ -34,10 +34,7 @@ class Grid:
     toroidal: bool = False
 
     def __post_init__(self) -> None:
-        if self.topology not in TOPOLOGIES:
-            raise InputError(
-                f"unknown topology {self.topology!r}; choose one of {', '.join(TOPOLOGIES)}"
-            )
+        check_choice("topology", self.topology, TOPOLOGIES)
         if int(self.m) < 1 or int(self.n) < 1:
             raise InputError(f"grid {self.m}x{self.n} is empty; use at least 1x2 units")
         if self.m * self.n < 2:

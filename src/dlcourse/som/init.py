@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse.som.functions import INITS, check_choice
+from dlcourse.errors import check_choice
+from dlcourse.som.functions import INITS
 from dlcourse.som.grid import Grid
 
 

@@ -12,8 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse.errors import InputError
-from dlcourse.som.functions import check_choice
+from dlcourse.errors import InputError, check_choice
 from dlcourse.som.grid import Grid
 
 

@@ -12,7 +12,7 @@ import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 from torch.utils.data import Sampler
 
-from dlcourse.errors import InputError
+from dlcourse.errors import InputError, check_choice
 
 __all__ = [
     "one_hot",
@@ -146,8 +146,7 @@ def pad_sequences(seqs: Sequence, pad_id: int = _DEFAULT_PAD, batch_first: bool 
     ([[5, 6, 7], [8, 0, 0]], [3, 1])
     """
     pad_id = _pad_value(pad_id, padding_value)
-    if side not in _SIDES:
-        raise InputError(f"unknown padding side {side!r}; choose one of {', '.join(_SIDES)}")
+    check_choice("padding side", side, _SIDES)
     if max_len is not None and max_len < 1:
         raise InputError(f"max_len must be >= 1 or None, got {max_len}")
     if seqs is None or isinstance(seqs, str) or not hasattr(seqs, "__iter__"):
@@ -184,8 +183,7 @@ def lengths_to_mask(lengths, max_len: int | None = None, side: str = "right") ->
     >>> lengths_to_mask(torch.tensor([2, 1]), 3).tolist()
     [[True, True, False], [True, False, False]]
     """
-    if side not in _SIDES:
-        raise InputError(f"unknown padding side {side!r}; choose one of {', '.join(_SIDES)}")
+    check_choice("padding side", side, _SIDES)
     lengths = torch.as_tensor(lengths, dtype=torch.long)
     t = int(lengths.max()) if max_len is None and lengths.numel() else (max_len or 0)
     pos = torch.arange(t, device=lengths.device)  # (T,)
@@ -206,8 +204,7 @@ class PadCollate:
 
     def __init__(self, pad_id: int = 0, batch_first: bool = True, side: str = "right",
                  max_len: int | None = None):
-        if side not in _SIDES:
-            raise InputError(f"unknown padding side {side!r}; choose one of {', '.join(_SIDES)}")
+        check_choice("padding side", side, _SIDES)
         self.pad_id = pad_id
         self.batch_first = batch_first
         self.side = side

@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from dlcourse.errors import DlcourseError, InputError
+from dlcourse.errors import DlcourseError, InputError, check_choice
 
 __all__ = ["FORMATS", "TABLE_SUFFIXES", "choose_delimiter", "is_table", "splits_on_whitespace",
            "table_format"]
@@ -45,8 +45,7 @@ def table_format(path: str | os.PathLike, format: str | None = None) -> str:
     """
     kinds = sorted(set(FORMATS.values()))
     if format is not None:
-        if format not in kinds:
-            raise InputError(f"unknown table format {format!r}; choose one of {', '.join(kinds)}")
+        check_choice("table format", format, kinds)
         return format
     try:
         return FORMATS[Path(path).suffix.lower()]

@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from dlcourse.errors import InputError, MissingFileError
+from dlcourse.errors import InputError, MissingFileError, check_choice
 from dlcourse.text.formats import is_table
 
 __all__ = [
@@ -188,8 +188,7 @@ def decode_text(raw: bytes, path: str | os.PathLike, encoding: str = "utf-8",
 
 
 def _check_errors(errors: str) -> None:
-    if errors not in ERRORS:
-        raise InputError(f"unknown errors {errors!r}; choose one of {', '.join(ERRORS)}")
+    check_choice("errors", errors, ERRORS)
 
 
 def _open_text(path: Path, codec: str, errors: str):

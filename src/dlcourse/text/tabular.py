@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from dlcourse.errors import DlcourseError, InputError
+from dlcourse.errors import DlcourseError, InputError, check_choice
 from dlcourse.text.formats import (
     TABLE_SUFFIXES,
     choose_delimiter,
@@ -215,9 +215,7 @@ def load_table(source, text_col: str = "text", label_col: str | None = "label",
     >>> load_table("reviews.csv", text_col="review").label_counts()  # doctest: +SKIP
     {'pos': 5331, 'neg': 5331}
     """
-    if on_missing not in ON_MISSING:
-        raise InputError(f"unknown on_missing {on_missing!r}; choose one of "
-                         f"{', '.join(ON_MISSING)}")
+    check_choice("on_missing", on_missing, ON_MISSING)
     if limit is not None and limit < 1:
         raise InputError(f"limit must be >= 1 or None, got {limit}")
     path = None

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from dlcourse.errors import DlcourseError, InputError
+from dlcourse.errors import DlcourseError, InputError, check_choice
 from dlcourse.text.tokenizers import Tokenizer, check_texts
 
 __all__ = ["WordPieceTokenizer", "BERT_SPECIALS", "default_vocab_file"]
@@ -258,8 +258,7 @@ class WordPieceTokenizer(Tokenizer):
         from tokenizers import Tokenizer as HFTokenizer
         from tokenizers import models, normalizers, pre_tokenizers, trainers
 
-        if model not in _MODELS:
-            raise InputError(f"unknown subword model {model!r}; choose one of {', '.join(_MODELS)}")
+        check_choice("subword model", model, _MODELS)
         specials = list(special_tokens)
         if "[UNK]" not in specials:
             raise InputError("special_tokens must include '[UNK]'")

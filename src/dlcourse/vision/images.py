@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from dlcourse.errors import InputError, MissingFileError
+from dlcourse.errors import InputError, MissingFileError, check_choice
 from dlcourse.vision.data import ArrayImageDataset, split_stratified
 from dlcourse.vision.named_sets import NAMED_SETS
 
@@ -222,8 +222,7 @@ def load_image_files(paths: Sequence[Path], size: int, on_bad: str = "skip",
         (logged with their path, counted in ``bad``); with ``"stop"`` the first one raises
         DlcourseError naming it.
     """
-    if on_bad not in ON_BAD:
-        raise InputError(f"unknown on_bad {on_bad!r}; choose one of {', '.join(ON_BAD)}")
+    check_choice("on_bad", on_bad, ON_BAD)
     images, kept, bad = [], [], BadImages([], [])
     workers = decode_workers(len(paths), num_workers)
     for i, (image, reason) in enumerate(_decoded(paths, size, workers)):

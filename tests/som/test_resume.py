@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 
+from dlcourse.engine import array_checkpoint
 from dlcourse.errors import DlcourseError, TrainingInterrupted
 from dlcourse.som import SOM, numpy_training, training
 
@@ -88,9 +89,9 @@ def test_a_checkpoint_after_every_epoch(iris, tmp_path, monkeypatch):
         written.append(manifest["state"]["epoch"])
         return real(path, manifest, arrays)
 
-    real = training.write_state
+    real = array_checkpoint.write_state
     monkeypatch.setattr(training, "CHECKPOINT_EVERY_S", 0.0)
-    monkeypatch.setattr(training, "write_state", spy)
+    monkeypatch.setattr(array_checkpoint, "write_state", spy)
     SOM(4, 4, epochs=4, device="cpu").fit(iris, out_dir=tmp_path)
     assert written == [1, 2, 3, 4, 4]  # each epoch, then the finished run
     manifest = read_manifest(tmp_path / "last.safetensors")

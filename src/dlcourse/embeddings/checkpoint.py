@@ -12,25 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dlcourse import __version__
-from dlcourse.engine.distributed import is_main_process
+from dlcourse.engine.array_checkpoint import ArrayCheckpoint
 from dlcourse.engine.interrupt import RESUME_HINT
-from dlcourse.engine.persist import (
-    CHECKPOINT_FILES,
-    check_resume_config,
-    checkpoint_manifest,
-    read_state,
-    write_state,
-)
+from dlcourse.engine.persist import check_resume_config, checkpoint_manifest
 from dlcourse.errors import DlcourseError
 
-CHECKPOINT_FILE = CHECKPOINT_FILES[1]  # last.safetensors
 LESSON = "embed"
 CHECKPOINT_EVERY_S = 10.0
 
@@ -68,8 +59,8 @@ def check_resumable(out_dir: str | os.PathLike, estimator: str,
     return manifest
 
 
-class RunCheckpoint:
-    """The checkpoint of one run in ``out_dir``.
+class RunCheckpoint(ArrayCheckpoint):
+    """The checkpoint of one Word2Vec or GloVe run in ``out_dir``.
 
     Args:
         out_dir: the run's folder.
@@ -82,23 +73,11 @@ class RunCheckpoint:
 
     def __init__(self, out_dir: str | os.PathLike, estimator: str, settings: dict[str, Any],
                  config: dict[str, Any]) -> None:
-        self.path = Path(out_dir) / CHECKPOINT_FILE
-        self.estimator, self.settings, self.config = estimator, settings, config
-        self.written_at = time.monotonic()
-
-    def due(self) -> bool:
-        """Whether an epoch's checkpoint is due (CHECKPOINT_EVERY_S since the last one)."""
-        return time.monotonic() - self.written_at >= CHECKPOINT_EVERY_S
+        super().__init__(out_dir, LESSON, estimator, settings, config, CHECKPOINT_EVERY_S)
 
     def write(self, arrays: dict[str, np.ndarray], state: dict[str, Any]) -> Path:
         """Save the working ``arrays`` and the plain ``state`` atomically (rank 0 only)."""
-        self.written_at = time.monotonic()
-        if not is_main_process():
-            return self.path
-        manifest = {"lesson": LESSON, "estimator": self.estimator, "kind": "checkpoint",
-                    "dlcourse_version": __version__, "config": self.config,
-                    "settings": self.settings, "state": state}
-        return write_state(self.path, manifest, arrays)
+        return self.write_arrays(arrays, state)
 
     def read(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """(arrays, state) of the saved run, after :func:`check_resumable` against this run.
@@ -107,7 +86,7 @@ class RunCheckpoint:
             DlcourseError: nothing to resume, another run, other settings or data.
         """
         check_resumable(self.path.parent, self.estimator, self.settings)
-        manifest, arrays = read_state(self.path)
+        manifest, arrays = self.read_arrays()
         return arrays, manifest.get("state") or {}
 
 

@@ -21,22 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse import __version__
 from dlcourse.engine.accelerator import accelerator_possible, check_device_name
-from dlcourse.engine.distributed import barrier, is_main_process
+from dlcourse.engine.array_checkpoint import ArrayCheckpoint
+from dlcourse.engine.distributed import barrier
 from dlcourse.engine.interrupt import RESUME_HINT, StopGuard, stopped_at_once
-from dlcourse.engine.persist import (
-    CHECKPOINT_FILES,
-    check_resume_config,
-    checkpoint_manifest,
-    read_state,
-    write_state,
-)
+from dlcourse.engine.persist import check_resume_config, checkpoint_manifest
 from dlcourse.errors import DlcourseError, TrainingInterrupted
 from dlcourse.som.grid import Grid
 from dlcourse.som.rules import Control, SearchSpec, TrainSettings, TrainState, sum_over_ranks
 
-CHECKPOINT_FILE = CHECKPOINT_FILES[1]  # last.safetensors
 # an epoch can take a millisecond and a checkpoint ~10 ms (written and synced to disk): an
 # epoch's checkpoint is written when this many seconds passed since the last one (always at
 # the end of the run and on Ctrl-C), so a kill -9 loses at most about this much work
@@ -109,8 +102,8 @@ def data_fingerprint(X: np.ndarray) -> str:
 
 
 # ---------------------------------------------------------------------------- checkpoints
-class Checkpoint:
-    """``OUT/last.safetensors`` of one run: its settings, its data's fingerprint and a state.
+class Checkpoint(ArrayCheckpoint):
+    """``OUT/last.safetensors`` of one SOM run: its settings, its data's fingerprint and a state.
 
     Args:
         out_dir: the run's folder.
@@ -121,21 +114,13 @@ class Checkpoint:
 
     def __init__(self, out_dir: str | os.PathLike, settings: dict[str, Any],
                  config: dict[str, Any]) -> None:
-        self.path = Path(out_dir) / CHECKPOINT_FILE
-        self.settings, self.config = settings, config
-        self.written_at = time.monotonic()
+        super().__init__(out_dir, "som", "SOM", settings, config, CHECKPOINT_EVERY_S)
 
     def write(self, state: TrainState, weights: np.ndarray | None = None) -> Path:
         """Save ``state`` (with ``weights`` instead of ``state.weights`` when given) atomically:
         a crash leaves the previous checkpoint or this one. Only rank 0 writes."""
-        self.written_at = time.monotonic()
-        if not is_main_process():
-            return self.path
-        manifest = {"lesson": "som", "estimator": "SOM", "kind": "checkpoint",
-                    "dlcourse_version": __version__, "config": self.config,
-                    "settings": self.settings, "state": state.to_values()}
-        arrays = {"weights": state.weights if weights is None else weights}
-        return write_state(self.path, manifest, arrays)
+        return self.write_arrays({"weights": state.weights if weights is None else weights},
+                                 state.to_values())
 
     def read(self) -> TrainState:
         """The saved state, after :func:`check_resumable` against this run's settings.
@@ -144,11 +129,11 @@ class Checkpoint:
             DlcourseError: nothing to resume, another lesson's run, other settings or data.
         """
         check_resumable(self.path.parent, self.settings)
-        manifest, arrays = read_state(self.path)
+        manifest, arrays = self.read_arrays()
         try:
             return TrainState.from_values(arrays["weights"], manifest["state"])
         except (KeyError, TypeError, IndexError) as exc:
-            raise DlcourseError(f"cannot resume from {self.path}: it lacks {exc} (written by "
+            raise DlcourseError(f"cannot resume {self.path}: it lacks {exc} (written by "
                                 "another version); train into a new --out (in Python: "
                                 "another out_dir)") from None
 
@@ -210,7 +195,7 @@ class RunControl(Control):
         return stop
 
     def steps_allowed(self) -> int | None:
-        if self.checkpoint is not None and CHECKPOINT_EVERY_S <= 0:  # one after every epoch
+        if self.checkpoint is not None and self.checkpoint.every_s <= 0:  # after every epoch
             return 1
         if self.guard.interrupt_after is None:
             return None
@@ -219,7 +204,7 @@ class RunControl(Control):
     def epoch_done(self, state: TrainState, sync: Callable[[], np.ndarray] | None = None) -> None:
         if self.checkpoint is None:
             return
-        if time.monotonic() - self.checkpoint.written_at >= CHECKPOINT_EVERY_S:
+        if self.checkpoint.due():
             self.checkpoint.write(self.timed(state), None if sync is None else sync())
 
     def timed(self, state: TrainState) -> TrainState:

@@ -97,6 +97,26 @@ def test_numpy_scalars_are_taken_as_plain_values():
         Toy(np.float64(2.5)).fit([1.0])
 
 
+def test_the_word_none_is_none_where_a_setting_may_be_none():
+    """The help says "none: automatic" and the command line takes none; Python took the word
+    for a value ("sigma must be a number, got 'none'")."""
+    toy = Toy(sigma="None").fit([1.0])
+    assert toy.config.sigma is None and toy.config.to_dict()["sigma"] is None
+    with pytest.raises(ConfigError, match="m must be an integer, got 'none'"):
+        Toy(m="none").fit([1.0])  # m may not be None: the word stays a wrong value
+
+
+def test_the_word_none_in_every_lesson():
+    from dlcourse.classify import ClassifierConfig
+    from dlcourse.lm import LMConfig
+    from dlcourse.som import SOMConfig
+
+    assert ClassifierConfig(max_len="none", grad_clip=" none").validate().max_len is None
+    assert ClassifierConfig(pretrained="none").validate().pretrained is None
+    assert SOMConfig(sigma="none").validate().sigma is None
+    assert LMConfig(eval_batch_size="none").validate().eval_batch_size is None
+
+
 def test_unknown_parameter_names_the_valid_ones():
     with pytest.raises(ConfigError, match="unknown parameter 'sigm'.*sigma"):
         Toy(sigm=1)

@@ -297,7 +297,7 @@ class ClassifierConfig(Config):
     def _check_bert(self) -> None:
         """minilm's refusals: settings that contradict a pretrained BERT encoder."""
         fix = " (in Python: start from ClassifierConfig.minilm(), as --model minilm does)"
-        if self.vectors not in (MINILM_DATA, None):
+        if self.pretrained not in (MINILM_DATA, None):
             raise ConfigError(f"pretrained {self.pretrained!r} does not apply to minilm (it "
                               f"brings its own weights): use {MINILM_DATA} or none{fix}",
                               "pretrained")
@@ -322,13 +322,6 @@ class ClassifierConfig(Config):
             if self.num_heads != MINILM_HEADS:
                 raise ConfigError(f"minilm has {MINILM_HEADS} attention heads, got num_heads "
                                   f"{self.num_heads}; drop it{fix}", "num_heads")
-
-    @property
-    def vectors(self) -> Any:
-        """``pretrained``, the word ``"none"`` (the help's and the command line's spelling of
-        random vectors) read as None."""
-        given = self.pretrained
-        return None if isinstance(given, str) and given.strip().lower() == "none" else given
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as JSON values; a vectors object becomes its type name, a path a string."""

@@ -125,7 +125,7 @@ class TextClassifier(Estimator):
         config = self.validated_config(out_dir, resume)
         bert = architecture(config.model) == "bert"
         if not bert:  # minilm's check() already refused word vectors
-            check_pretrained(config.vectors)
+            check_pretrained(config.pretrained)
         texts = text_list(texts)
         labels = label_list(labels, len(texts))
         if valid is not None:  # checked now, not after the first epoch
@@ -332,9 +332,9 @@ def _word_vector_model(config: ClassifierConfig, token_lists, vocab, num_classes
     from dlcourse.text import Vocab
 
     vectors, trained_rows, coverage, embed_dim = None, None, None, config.embed_dim
-    if config.vectors is not None:
+    if config.pretrained is not None:
         itos, vectors, coverage = vocabulary_vectors(
-            config.vectors, token_lists, vocab.itos, dim=config.embed_dim,
+            config.pretrained, token_lists, vocab.itos, dim=config.embed_dim,
             pad_id=vocab.pad_id, seed=config.seed, extra_words=config.pretrained_vocab,
             progress=config.progress)
         extra = len(itos) - len(vocab.itos)
@@ -346,11 +346,11 @@ def _word_vector_model(config: ClassifierConfig, token_lists, vocab, num_classes
         config.model, vocab_size=len(vocab.itos), num_classes=num_classes,
         embed_dim=embed_dim, hidden_size=config.hidden_size, num_layers=config.num_layers,
         dropout=config.dropout, pooling=config.pooling, padding_idx=vocab.pad_id,
-        freeze_embeddings=bool(config.freeze and config.vectors is not None),
+        freeze_embeddings=bool(config.freeze and config.pretrained is not None),
         bidirectional=config.bidirectional, kernel_sizes=tuple(config.kernel_sizes),
         num_heads=config.num_heads, positions=config.positions,
         max_positions=config.max_len if config.max_len is not None else 512,
-        static_channel=bool(config.multichannel and config.vectors is not None),
+        static_channel=bool(config.multichannel and config.pretrained is not None),
         trained_rows=trained_rows, ngrams=config.ngrams)
     model = build_classifier(module_config)
     if vectors is not None:
@@ -372,7 +372,7 @@ def _bert_parts(config: ClassifierConfig, num_classes: int):
         # pipeline (what ``config`` then holds) does not
         path = WordPieceTokenizer(folder / "vocab.txt").save(Path(tmp) / "tokenizer.json")
         tokenizer = WordPieceTokenizer.load(path)
-    if config.vectors is None:
+    if config.pretrained is None:
         return tokenizer, model_config(
             config.model, vocab_size=tokenizer.vocab_size, num_classes=num_classes,
             hidden_size=config.hidden_size, num_layers=config.num_layers,

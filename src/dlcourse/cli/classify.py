@@ -175,7 +175,7 @@ def train(data, out, valid_path, limit, resume, dry_run, **options):
     # settings of the pretrained vectors, typed with none to start from: they change nothing
     idle = [name for name, on in (("--freeze", switches.get("freeze")),
                                   ("--multichannel", options.get("multichannel")))
-            if on and config.vectors is None and not minilm]
+            if on and config.pretrained is None and not minilm]
     if idle:
         click.echo(f"note: --pretrained none does not use {', '.join(idle)} (they keep or add "
                    "a copy of pretrained vectors)", err=True)
@@ -191,7 +191,7 @@ def train(data, out, valid_path, limit, resume, dry_run, **options):
     from dlcourse.classify.pretrained import check_pretrained
 
     if not minilm:  # minilm's check() allows only its own weights (or none)
-        check_pretrained(config.vectors)
+        check_pretrained(config.pretrained)
     if config.teacher is not None:
         from dlcourse.classify.distill import check_teacher
 

@@ -183,6 +183,9 @@ class Config:
     def validate(self) -> Config:
         """Check every field's type, choices and range, then :meth:`check`; returns ``self``.
 
+        A setting that may be None takes the word ``"none"`` for it, as the help and the
+        command line spell it (``max_len="none"``), unless "none" is one of its choices.
+
         Raises:
             ConfigError: naming the field, the value and what is allowed.
         """
@@ -191,6 +194,9 @@ class Config:
             value = getattr(self, f.name)
             meta = f.metadata
             kinds, optional = _allowed_types(hints[f.name])
+            if optional and _spells_none(value, meta.get("choices")):
+                value = None  # the word the help and the command line use for None
+                setattr(self, f.name, None)
             if value is None:
                 if not optional and kinds:
                     raise ConfigError(f"{f.name} must be set (None is not allowed)", f.name)
@@ -287,6 +293,12 @@ class Config:
     def defaults(cls) -> dict[str, Any]:
         """Every field's default value (what the CLI shows as ``[default: ...]``)."""
         return cls().to_dict()
+
+
+def _spells_none(value: Any, choices: tuple | None) -> bool:
+    """Whether ``value`` is the word "none" (any case) where it is not itself a choice."""
+    return (isinstance(value, str) and value.strip().lower() == "none"
+            and "none" not in (choices or ()))
 
 
 def _kind_names(kinds: tuple[type, ...]) -> str:

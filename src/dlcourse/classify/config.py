@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from dlcourse.engine.config import MAX_EPOCHS, MAX_LAYERS, MAX_WIDTH, SEED_MAX, Config, param
 from dlcourse.errors import ConfigError, check_choice
+from dlcourse.text.tokenizers import TOKENIZERS as TEXT_TOKENIZERS
 
 #: recurrent cells of the RNN classifier
 CELLS = ("rnn", "gru", "lstm")
@@ -60,7 +61,7 @@ MINILM_DEFAULTS = {"model": "minilm", "pretrained": MINILM_DATA, "tokenizer": "w
                    "num_heads": MINILM_HEADS, "max_len": 64, "lr": 3e-5, "weight_decay": 0.01,
                    "schedule": "warmup", "epochs": 2, "batch_size": 32, "word_dropout": 0.0,
                    "adversarial": 0.0, "grad_clip": 1.0, "ema_span": 0.0}
-TOKENIZERS = ("basic_english", "whitespace", "regex", "spacy", "wordpiece")
+TOKENIZERS = tuple(TEXT_TOKENIZERS)
 #: offline vector sets ``pretrained`` names besides "word2vec" and file paths
 PRETRAINED_NAMES = ("glove-6b-50d", "glove-test")
 #: the ``pretrained`` source trained on the training texts at fit time

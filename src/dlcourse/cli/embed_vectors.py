@@ -29,6 +29,7 @@ from dlcourse.cli.common import (
 )
 from dlcourse.cli.embed import READ, encoding_of, group
 from dlcourse.cli.tables import echo_table
+from dlcourse.embeddings.config import RESTRICT_VOCAB
 from dlcourse.errors import DlcourseError
 
 SCORINGS = ("3cosadd", "3cosmul")
@@ -123,7 +124,8 @@ def analogy(model_dir, a, b, c, topn, scoring, old_method, **options):
 @click.option("--scoring", type=click.Choice(SCORINGS), default=None,
               help="Analogy scoring: 3cosadd or 3cosmul [default: 3cosadd].")
 @legacy_method
-@click.option("--restrict-vocab", type=click.IntRange(min=1), default=300000, show_default=True,
+@click.option("--restrict-vocab", type=click.IntRange(min=1), default=RESTRICT_VOCAB,
+              show_default=True,
               help="Only the N most frequent words take part.")
 @click.option("--sections", is_flag=True, help="Show analogy accuracy per section.")
 @click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,

@@ -24,6 +24,9 @@ from typing import ClassVar
 from dlcourse.engine.config import MAX_EPOCHS, SEED_MAX, Config, param
 from dlcourse.errors import ConfigError
 
+#: how many of the most frequent words an evaluation searches and scores (gensim's default)
+RESTRICT_VOCAB = 300_000
+
 METHODS = ("skipgram", "cbow")
 BACKENDS = ("auto", "numba", "torch")
 # settings that change how fast or where a run computes, never what the resumed run must agree

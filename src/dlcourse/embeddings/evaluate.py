@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dlcourse.embeddings.config import RESTRICT_VOCAB
 from dlcourse.embeddings.vectors import ANALOGY_METHODS, KeyedVectors
 from dlcourse.errors import InputError, MissingFileError, check_choice
 from dlcourse.text.reading import read_text_lines
@@ -95,7 +96,7 @@ def eval_set(value: str, encoding: str = "utf-8", what: str = "DATA") -> tuple[P
 
 
 def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
-                        restrict_vocab: int | None = 300000, case_insensitive: bool = True,
+                        restrict_vocab: int | None = RESTRICT_VOCAB, case_insensitive: bool = True,
                         delimiter: str = "\t", encoding: str = "utf-8") -> dict:
     """Spearman (and Pearson) correlation of cosine similarity with human scores.
 
@@ -192,7 +193,7 @@ def read_analogies(path: str | Path, encoding: str = "utf-8"
 
 
 def evaluate_analogies(kv: KeyedVectors, path: str | Path | None = None,
-                       restrict_vocab: int | None = 300000, case_insensitive: bool = True,
+                       restrict_vocab: int | None = RESTRICT_VOCAB, case_insensitive: bool = True,
                        method: str = "3cosadd", batch_size: int = 256,
                        encoding: str = "utf-8") -> dict:
     """Analogy accuracy per section: for ``a b c d``, is d the nearest word to b - a + c?

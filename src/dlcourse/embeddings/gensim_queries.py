@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dlcourse.embeddings.config import RESTRICT_VOCAB
 from dlcourse.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -209,7 +210,7 @@ class GensimQueries:
         return len(self.closer_than(key1, key2)) + 1
 
     def evaluate_word_pairs(self, pairs: str | Path, delimiter: str = "\t",
-                            encoding: str = "utf8", restrict_vocab: int = 300000,
+                            encoding: str = "utf8", restrict_vocab: int = RESTRICT_VOCAB,
                             case_insensitive: bool = True, dummy4unknown: bool = False):
         """gensim's form of :func:`~dlcourse.embeddings.evaluate.evaluate_similarity` on a
         word-pair file (or a registered set's name, as ``"wordsim353"``):
@@ -230,7 +231,7 @@ class GensimQueries:
         return ((r["pearson"], _p_value(r["pearson"], n)),
                 (r["spearman"], _p_value(r["spearman"], n)), r["oov_ratio"])
 
-    def evaluate_word_analogies(self, analogies: str | Path, restrict_vocab: int = 300000,
+    def evaluate_word_analogies(self, analogies: str | Path, restrict_vocab: int = RESTRICT_VOCAB,
                                 case_insensitive: bool = True, dummy4unknown: bool = False,
                                 similarity_function: str = "most_similar"):
         """gensim's analogy evaluation of a questions-words file (or a registered set's name,

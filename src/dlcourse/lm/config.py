@@ -22,12 +22,14 @@ from typing import Any, ClassVar
 
 from dlcourse.engine.config import MAX_EPOCHS, MAX_LAYERS, MAX_WIDTH, SEED_MAX, Config, param
 from dlcourse.errors import ConfigError, DlcourseError
+from dlcourse.text.tokenizers import TOKENIZERS as TEXT_TOKENIZERS
 
 log = logging.getLogger(__name__)
 
 MODELS = ("embedding", "lstm")
 OPTIMIZERS = ("adam", "sgd")
-TOKENIZERS = ("basic_english", "whitespace", "regex", "spacy")
+# the lesson's model predicts, generates and compares words: no subword pieces
+TOKENIZERS = tuple(name for name in TEXT_TOKENIZERS if name != "wordpiece")
 
 # named corpora (as `dlcourse data list` names them) -> their default tokenizer: PTB and
 # WikiText come tokenized (whitespace-separated, `<unk>` already in)

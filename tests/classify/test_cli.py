@@ -288,3 +288,20 @@ def test_limit_draws_a_class_balanced_part(pang_lee, tmp_path, capsys, caplog):
     main(["classify", "evaluate", str(out), data, "--limit", "10", "--out", str(tmp_path / "e")])
     scored = json.loads((tmp_path / "e" / "evaluation.json").read_text())
     assert scored["n"] == 10 and [c["support"] for c in scored["per_class"]] == [5, 5]
+
+
+def test_train_help_states_the_minilm_recipe_as_the_config_holds_it(cli_run):
+    """`classify train --help` spells out what --model minilm changes, in prose: every value
+    of MINILM_DEFAULTS must be the one it states (a change to the recipe fails here)."""
+    from dlcourse.classify.config import MINILM_DEFAULTS
+
+    help_text = " ".join(cli_run("classify", "train", "--help").out.split())
+    d = {k: format(v, "g").replace("e-0", "e-") if isinstance(v, float) else v
+         for k, v in MINILM_DEFAULTS.items()}  # 3e-05 as 3e-5, 1.0 as 1
+    stated = (f"AdamW lr {d['lr']} with weight decay {d['weight_decay']}, 10% warm-up then "
+              f"decay, {d['epochs']} epochs, batch {d['batch_size']}, {d['max_len']} WordPiece "
+              f"tokens, clip {d['grad_clip']}, no word dropout, adversarial training or "
+              "weight average")
+    assert stated in help_text
+    assert (d["word_dropout"], d["adversarial"], d["ema_span"], d["schedule"],
+            d["tokenizer"]) == ("0", "0", "0", "warmup", "wordpiece")

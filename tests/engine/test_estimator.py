@@ -229,3 +229,25 @@ def test_auto_means_the_cpu_without_torch_where_no_gpu_can_be(monkeypatch):
     assert not accelerator.is_cpu_spec("auto")
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     assert accelerator.is_cpu_spec("auto")
+
+
+def test_a_file_cut_in_its_arrays_is_damaged_and_an_unreadable_one_is_not(tmp_path,
+                                                                         monkeypatch):
+    """Only what says the file is damaged is called damaged: a permission or disk error was
+    "the file is damaged, train or save the model again" too (every exception was)."""
+    import safetensors.numpy
+
+    Toy(2, 2).fit([1.0]).save(tmp_path / "toy")
+    data = (tmp_path / "toy" / "model.safetensors").read_bytes()
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / "model.safetensors").write_bytes(data[:-8])  # the header is whole
+    with pytest.raises(DlcourseError, match="the file is damaged, train or save the model"):
+        Toy.load(tmp_path / "cut")
+
+    def refused(path):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(safetensors.numpy, "load_file", refused)
+    with pytest.raises(DlcourseError, match=r"cannot read .*model.safetensors: Permission "
+                                            r"denied$"):
+        Toy.load(tmp_path / "toy")

@@ -253,6 +253,8 @@ def read_state(path: str | os.PathLike, framework: str = "numpy",
     ``framework="numpy"`` returns numpy arrays without importing torch; ``"torch"`` returns
     tensors on ``device`` (default the CPU).
     """
+    from safetensors import SafetensorError
+
     path = Path(path)
     manifest = read_manifest(path)
     try:
@@ -264,9 +266,11 @@ def read_state(path: str | os.PathLike, framework: str = "numpy",
             from safetensors.numpy import load_file
 
             arrays = load_file(str(path))
-    except Exception as exc:
+    except (SafetensorError, ValueError) as exc:  # a header that lies about the bytes after it
         raise DlcourseError(f"cannot read {path}: {_reason(exc)}; the file is damaged, "
                             "train or save the model again") from exc
+    except OSError as exc:  # not the file's fault: permissions, a vanished disk
+        raise DlcourseError(f"cannot read {path}: {exc.strerror or _reason(exc)}") from exc
     return manifest, arrays
 
 

@@ -186,27 +186,6 @@ def train(data, method, lr, old_alpha, limit, dry_run, out, resume, **options):
 def _fit(method: str, config, corpus, out: Path, resume: bool):
     """Train with a progress bar (inside the process group under torchrun)."""
     from dlcourse.embeddings import GloVe, Word2Vec
-    from dlcourse.engine.progress import progress
 
-    bar = progress(None, desc=method, unit="epoch" if method == "glove" else "word")
-    try:
-        if method == "glove":
-            def on_epoch(info):
-                bar.update(1)
-                bar.set_postfix(loss=f"{info['loss']:.4f}")
-
-            model = GloVe(config=config).fit(corpus, on_epoch, out_dir=out, resume=resume)
-        else:
-            last = {"epoch": 0, "words": 0}
-
-            def on_block(info):
-                step = info["words"] - (last["words"] if info["epoch"] == last["epoch"] else 0)
-                last.update(info)
-                bar.update(step)
-                bar.set_postfix(epoch=info["epoch"], loss=f"{info['loss']:.4f}",
-                                words_s=f"{info['words_per_s']:.0f}")
-
-            model = Word2Vec(config=config).fit(corpus, on_block, out_dir=out, resume=resume)
-    finally:
-        bar.close()
-    return model
+    trainer = GloVe if method == "glove" else Word2Vec
+    return trainer(config=config.replace(progress=True)).fit(corpus, out_dir=out, resume=resume)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from dlcourse.embeddings.config import RESTRICT_VOCAB
@@ -87,3 +88,36 @@ def check_callback(callback: Any) -> None:
     if callback is not None and not callable(callback):
         raise InputError(f"callback must be a function of one dict (epoch, words, words_per_s, "
                          f"loss), got {type(callback).__name__} {callback!r}")
+
+
+@contextmanager
+def with_progress(callback: Callable[[dict], None] | None, show: bool, desc: str
+                  ) -> Iterator[Callable[[dict], None] | None]:
+    """``callback`` (checked), behind a progress bar when ``show``: over the words (a report
+    with ``words``, word2vec's) or the epochs (GloVe's), closed however the fit ends."""
+    check_callback(callback)
+    if not show:
+        yield callback
+        return
+    from dlcourse.engine.progress import progress
+
+    bar = progress(None, desc=desc, unit="word" if desc != "glove" else "epoch")
+    last = {"epoch": 0, "words": 0}
+
+    def report(info: dict) -> None:
+        if "words" in info:  # words so far this epoch: the bar counts every epoch's
+            same_epoch = info["epoch"] == last["epoch"]
+            bar.update(info["words"] - (last["words"] if same_epoch else 0))
+            last.update(epoch=info["epoch"], words=info["words"])
+            bar.set_postfix(epoch=info["epoch"], loss=f"{info['loss']:.4f}",
+                            words_s=f"{info['words_per_s']:.0f}")
+        else:
+            bar.update(1)
+            bar.set_postfix(loss=f"{info['loss']:.4f}")
+        if callback is not None:
+            callback(info)
+
+    try:
+        yield report
+    finally:
+        bar.close()

@@ -36,7 +36,7 @@ BACKENDS = ("auto", "numba", "torch")
 # longer run would; word2vec's learning rate falls over all its epochs, so they are fixed
 MAX_WORKERS = 1024  # threads; 100,000 hung starting them
 MAX_BLOCKS = 4096  # GloVe's P: its P x P loss table; 100,000 asked numpy for 74.5 GiB
-RESUME_FREE = ("workers", "device", "memory_mb")
+RESUME_FREE = ("workers", "device", "memory_mb", "progress")
 
 
 def _physical_memory() -> int | None:
@@ -113,6 +113,8 @@ class Word2VecConfig(Config):
                          "GPU or under torchrun; numba; torch (any device).", choices=BACKENDS)
     batch_size: int = param(16384, "Torch path: (context, word) pairs or CBOW windows per update "
                             "step.", min=1)
+    progress: bool = param(False, "Show a progress bar over the words, with the loss and "
+                           "words/s.", cli=False)
 
     def check(self) -> None:
         """Rules across fields: the learning rates, the backend."""
@@ -164,6 +166,8 @@ class GloVeConfig(Config):
     blocks: int | None = param(None, "Vocabulary parts P of the lock-free schedule (the vectors "
                                "depend on the seed and P only); none: processes x workers (on "
                                "--resume: the first run's P).", min=1, max=MAX_BLOCKS)
+    progress: bool = param(False, "Show a progress bar over the epochs, with the loss.",
+                           cli=False)
 
     def check(self) -> None:
         # a buffer past the machine's memory failed in numpy only after the vocabulary was built

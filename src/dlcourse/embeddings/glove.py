@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse.embeddings.base import VectorEstimator, check_callback
+from dlcourse.embeddings.base import VectorEstimator, with_progress
 from dlcourse.embeddings.checkpoint import (
     RunCheckpoint,
     check_resumable,
@@ -95,8 +95,14 @@ class GloVe(VectorEstimator):
             TrainingInterrupted: Ctrl-C (or ``DLCOURSE_INTERRUPT_AFTER=N``: after step N, a
                 step being one round, P per epoch).
         """
+        with with_progress(callback, self.config.progress is True, "glove") as report:
+            return self._fit(corpus, report, out_dir, resume)
+
+    def _fit(self, corpus: str | Path | Iterable[list[str]] | Corpus,
+             callback: Callable[[dict], None] | None, out_dir: str | os.PathLike | None,
+             resume: bool) -> GloVe:
+        """:meth:`fit`, ``callback`` checked (and behind the progress bar)."""
         cfg = self.validated_config(out_dir, resume, later_notes=True)
-        check_callback(callback)
         stream = Corpus(corpus)
         start = time.perf_counter()
         rank, world = process_group()

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from dlcourse.embeddings import corpus as _corpus
-from dlcourse.embeddings.base import VectorEstimator, check_callback
+from dlcourse.embeddings.base import VectorEstimator, check_callback, with_progress
 from dlcourse.embeddings.checkpoint import (
     RunCheckpoint,
     check_resumable,
@@ -108,7 +108,9 @@ class Word2Vec(VectorEstimator, GensimTraining):
             TrainingInterrupted: Ctrl-C (or ``DLCOURSE_INTERRUPT_AFTER=N``: after step N, a
                 step being a chunk of ~50,000 words on the CPU, a batch on the torch path).
         """
-        return self._fit(corpus, callback, out_dir=out_dir, resume=resume)
+        with with_progress(callback, self.config.progress is True,
+                           str(self.config.method)) as report:
+            return self._fit(corpus, report, out_dir=out_dir, resume=resume)
 
     def _fit(self, corpus: str | Path | Iterable[list[str]] | Corpus,
              callback: Callable[[dict], None] | None = None, *,

@@ -237,3 +237,26 @@ def test_no_images_give_no_predictions(clf):
     # a bare "need at least one array to stack"; predict([]) and TextClassifier give []
     assert clf.predict_images(np.zeros((0, 16, 16, 3), np.uint8)) == []
     assert clf.predict([]) == []
+
+
+def test_predict_proba_for_scikit_learns_probability_scorers(clf, fashion, tmp_path):
+    # there was none: neg_log_loss and roc_auc scorers failed on ImageClassifier
+    pytest.importorskip("sklearn")
+    from PIL import Image
+    from sklearn.metrics import get_scorer
+
+    _, test = fashion
+    probs = clf.predict_proba(test.images)                         # (20, 10)
+    assert probs.shape == (len(test), len(clf.classes_)) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    assert [clf.classes_[i] for i in probs.argmax(axis=1)] == top1(
+        clf.predict_images(test.images, k=1))
+    names = np.array([test.classes[i] for i in test.labels])
+    loss = get_scorer("neg_log_loss")(clf, test.images.numpy(), names)
+    assert np.isfinite(loss) and loss < 0
+    paths = []
+    for i, image in enumerate(test.images[:3]):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(image[0].numpy()).save(paths[-1])
+    np.testing.assert_allclose(clf.predict_proba(paths), probs[:3], atol=1e-5)  # same pixels
+    assert clf.predict_proba([]).shape == (0, len(clf.classes_))

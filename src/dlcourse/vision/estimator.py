@@ -27,7 +27,6 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from dlcourse.engine.config import whole_number
 from dlcourse.engine.distributed import (
     active_ranks,
     check_global_batch,
@@ -42,6 +41,7 @@ from dlcourse.vision.config import TransferConfig
 from dlcourse.vision.data import ArrayImageDataset, check_labels, image_batch, labelled_images
 from dlcourse.vision.features import extract_features
 from dlcourse.vision.images import load_image, square_images
+from dlcourse.vision.inputs import check_k, check_training_data, path_list
 from dlcourse.vision.metrics import EvalResult, evaluation_from_logits
 from dlcourse.vision.models import BackboneInfo, build_model
 from dlcourse.vision.pipeline import Pipeline, logits_of
@@ -114,7 +114,7 @@ class ImageClassifier(Estimator):
         if not isinstance(train, ArrayImageDataset) and valid is not None \
                 and not isinstance(valid, ArrayImageDataset):
             train, valid = labelled_images(train, valid), None  # fit(X, y)
-        _check_training_data(train, valid)
+        check_training_data(train, valid)
         check_global_batch(config.batch_size, active_ranks()[1])
         # a resumed run must continue the same settings on the same images
         images = f"{len(train)} images, fingerprint {train.fingerprint()}"
@@ -224,7 +224,7 @@ class ImageClassifier(Estimator):
                 or a (3, H, W) array (the message says how to give it).
         """
         self.check_is_fitted()
-        k = _check_k(k)
+        k = check_k(k)
         batch = image_batch(images, labelled=False)
         if not len(batch):  # no images, no answers: as predict([]) and TextClassifier's
             return []
@@ -241,8 +241,8 @@ class ImageClassifier(Estimator):
             InputError: ``k`` that is not a whole number >= 1 (before any file is read).
         """
         self.check_is_fitted()
-        k = _check_k(k)
-        files = _path_list(paths)
+        k = check_k(k)
+        files = path_list(paths)
         if files is None:
             raise InputError(f"predict takes image file paths (a path or a list of them), got "
                              f"{type(paths).__name__}; for pixel arrays use predict_images")
@@ -275,13 +275,36 @@ class ImageClassifier(Estimator):
         if labels is None:
             raise InputError("score needs the true labels, one per image: score(images, "
                              "labels), with class names of classes_ or their indices")
-        files = _path_list(images)
-        batch = image_batch(images, labelled=False) if files is None else self._read_files(files)
+        batch = self._images(images)
         if not len(batch):  # an accuracy of no images would be a made-up number
             raise InputError("score needs at least one labelled image, got none")
         y = self._label_indices(labels, len(batch))
         predicted = self._probabilities(batch).argmax(dim=1)
         return float((predicted == y).double().mean())
+
+    def predict_proba(self, images) -> np.ndarray:
+        """Class probabilities (N, K), float32, columns in the order of ``classes_``: what
+        scikit-learn's probability scorers read (``neg_log_loss``, ``roc_auc_ovr``).
+
+        Args:
+            images: image file paths (as :meth:`predict` takes) or a uint8 batch (as
+                :meth:`predict_images` takes); no images give an array (0, K).
+
+        Raises:
+            NotFittedError: before ``fit`` or ``load``.
+            InputError: images as :meth:`predict` or :meth:`predict_images` refuse them.
+            DlcourseError: an unreadable file (named).
+        """
+        self.check_is_fitted()
+        batch = self._images(images)
+        if not len(batch):
+            return np.zeros((0, len(self.classes_)), dtype=np.float32)
+        return self._probabilities(batch).numpy().astype(np.float32, copy=False)
+
+    def _images(self, images) -> torch.Tensor:
+        """Image files or a pixel batch as uint8 images (B, C, H, W)."""
+        files = path_list(images)
+        return image_batch(images, labelled=False) if files is None else self._read_files(files)
 
     def _read_files(self, paths: list[str | Path]) -> torch.Tensor:
         """The files decoded at the model's resolution, (B, 3, S, S) uint8."""
@@ -338,51 +361,3 @@ class ImageClassifier(Estimator):
             model.to(memory_format=torch.channels_last)
         self.model_ = model
 
-
-def _path_list(paths) -> list[str | Path] | None:
-    """``paths`` as a list of file paths (one path alone is a list of one), or None when it is
-    something else (pixels)."""
-    if isinstance(paths, str | Path):
-        return [paths]
-    try:
-        files = list(paths)
-    except TypeError:
-        return None
-    return files if all(isinstance(p, str | Path) for p in files) else None
-
-
-def _check_k(k) -> int:
-    """``k`` of ``predict``/``predict_images`` as an int >= 1 (``True`` is no count here)."""
-    return whole_number("k", k, 1, None, "an integer >= 1 (the number of classes to list "
-                        "per image)")
-
-
-def _check_training_data(train, valid) -> None:
-    """Refuse what ``fit`` cannot train on, before the network is built or any image is seen."""
-    for name, data in (("train", train), ("valid", valid)):
-        if data is None and name == "valid":  # valid is optional, train is not
-            continue
-        if not isinstance(data, ArrayImageDataset):
-            raise InputError(f"{name} must be an ArrayImageDataset (from dlcourse.vision's "
-                             "load_named or load_image_folder), got "
-                             f"{type(data).__name__}"
-                             + ("; or give images with their labels, fit(images, labels)"
-                                if name == "train" else ""))
-        # labels, classes or images replaced or changed in place since it was built
-        try:
-            data.check()
-        except InputError as exc:
-            raise InputError(f"{name}: {exc}") from None
-        if len(data) == 0:
-            raise InputError(f"the {name} set holds no images; give at least one image "
-                             "per class")
-    present = np.unique(train.labels.numpy())
-    if len(present) < 2:
-        # one class trains a head that always answers it, at 100% training accuracy
-        fix = (f"add images of another of the classes {train.classes[:5]}"
-               if len(train.classes) > 1 else "give two or more classes, with images of each")
-        raise InputError(f"only one class ({train.classes[int(present[0])]!r}) in the "
-                         f"training labels; a classifier needs at least two: {fix}")
-    if valid is not None and list(valid.classes) != list(train.classes):
-        raise InputError(f"validation classes {valid.classes[:5]} differ from the "
-                         f"training classes {train.classes[:5]}")

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -36,6 +37,9 @@ NOUNS = {
 }
 
 
+#: seconds a torchrun process other than a machine's first waits before it ends with a user
+#: error or a Ctrl-C, for the first to print the line (see ``_fail``)
+PEER_GRACE_S = 10.0
 MAX_THREADS = 1024  # as embed's --workers: 100,000 threads hung starting them
 
 
@@ -310,13 +314,17 @@ def _fail(message: str, status: int) -> None:
 
     Under torchrun every process runs the same command on the same machine's files, so a user
     error (2) or a Ctrl-C (130) reaches all of them alike: only the first process of each
-    machine (``LOCAL_RANK`` 0) prints it, not one line per process. Other failures may be one
-    process's own: every process prints those, naming its rank.
+    machine (``LOCAL_RANK`` 0) prints it, not one line per process. The others wait
+    :data:`PEER_GRACE_S` first: one that left at once made torchrun stop the first process
+    before it printed (no error line at all, about one run in eight); torchrun stops them when
+    the first process ends, and one still running after the wait (an error of its own) prints
+    it, naming its rank, as every process does for other failures.
     """
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        if status in (2, 130) and os.environ.get("LOCAL_RANK", "0") != "0":
-            sys.exit(status)
-        if status not in (2, 130):
+        first = os.environ.get("LOCAL_RANK", "0") == "0"
+        if status in (2, 130) and not first:
+            time.sleep(PEER_GRACE_S)
+        if status not in (2, 130) or not first:
             message = f"rank {os.environ.get('RANK', '0')}: {message}"
     click.echo(f"error: {message}", err=True)
     sys.exit(status)

@@ -150,3 +150,33 @@ def test_a_signal_the_parent_ignores_stays_ignored_inside_a_guard():
         assert not guard.should_stop()
         assert signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN  # still a stop request
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_ctrl_c_while_joining_the_process_group_ends_the_process_at_once():
+    """torchrun's join waits in C for every process, where Python's handler never runs: a
+    Ctrl-C there was seen only when torchrun killed the process 30 s later."""
+    import subprocess
+
+    from dlcourse.engine.interrupt import sigint_ends_at_once
+
+    code = ("import os, signal, time\n"
+            "from dlcourse.engine.interrupt import sigint_ends_at_once\n"
+            "with sigint_ends_at_once():\n"
+            "    os.kill(os.getpid(), signal.SIGINT)\n"
+            "    time.sleep(5)\n"
+            "print('survived')\n")
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == -signal.SIGINT and "survived" not in done.stdout
+    assert time.monotonic() - began < 4.5  # not after the sleep
+    before = signal.getsignal(signal.SIGINT)
+    with sigint_ends_at_once():
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_DFL
+    assert signal.getsignal(signal.SIGINT) is before
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with sigint_ends_at_once():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # nohup's stays
+    finally:
+        signal.signal(signal.SIGINT, before)

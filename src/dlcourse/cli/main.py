@@ -314,17 +314,23 @@ def _fail(message: str, status: int) -> None:
 
     Under torchrun every process runs the same command on the same machine's files, so a user
     error (2) or a Ctrl-C (130) reaches all of them alike: only the first process of each
-    machine (``LOCAL_RANK`` 0) prints it, not one line per process. The others wait
-    :data:`PEER_GRACE_S` first: one that left at once made torchrun stop the first process
-    before it printed (no error line at all, about one run in eight); torchrun stops them when
+    machine (``LOCAL_RANK`` 0) prints it, not one line per process. A Ctrl-C stops torchrun
+    too, which waits for every process: the others end silently. For a user error they wait
+    :data:`PEER_GRACE_S` first (one that left at once made torchrun stop the first process
+    before it printed: no error line at all, about one run in eight); torchrun stops them when
     the first process ends, and one still running after the wait (an error of its own) prints
     it, naming its rank, as every process does for other failures.
     """
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         first = os.environ.get("LOCAL_RANK", "0") == "0"
-        if status in (2, 130) and not first:
-            time.sleep(PEER_GRACE_S)
-        if status not in (2, 130) or not first:
+        if status == 130 and not first:
+            sys.exit(status)
+        if status == 2 and not first:
+            try:
+                time.sleep(PEER_GRACE_S)
+            except KeyboardInterrupt:  # Ctrl-C while waiting: the first process says it
+                sys.exit(130)
+        if not first or status not in (2, 130):
             message = f"rank {os.environ.get('RANK', '0')}: {message}"
     click.echo(f"error: {message}", err=True)
     sys.exit(status)

@@ -52,13 +52,18 @@ def init_distributed(device=None):
     import torch
     import torch.distributed as dist
 
+    from dlcourse.engine.interrupt import sigint_ends_at_once  # it reads is_main_process
+
     device = rank_device(device)
     if world_size() <= 1 or dist.is_initialized():
         return device
     if device.type == "cuda":
         torch.cuda.set_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
-    dist.init_process_group(backend=backend)
+    # it waits in C for every process: a Ctrl-C there was seen only when torchrun, 30 s later,
+    # killed it (a process stopped before it joined is never coming)
+    with sigint_ends_at_once():
+        dist.init_process_group(backend=backend)
     _initialised_here = True
     return device
 

@@ -101,6 +101,23 @@ def sigint_after_imports() -> Iterator[None]:
         signal.signal(signal.SIGINT, signal.SIG_IGN if _program else signal.default_int_handler)
 
 
+@contextmanager
+def sigint_ends_at_once() -> Iterator[None]:
+    """A block of one long C call that Python's handlers cannot break into (joining torchrun's
+    process group, which waits for every process): Ctrl-C ends the process at once, as it ends
+    a C program; nothing is saved before it. Only in the main thread; an ignored SIGINT stays
+    ignored."""
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None):
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class StopGuard:
     """Defer Ctrl-C to the trainer's next :meth:`should_stop` check.
 

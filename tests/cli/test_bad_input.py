@@ -134,13 +134,25 @@ def test_train_refuses_another_lessons_folder_and_replaces_its_own(cli_run, work
 
 
 @pytest.mark.parametrize("args", [("lm", "train", "lee", "--batch-size", "5"),
-                                  ("vision", "train", "mnist-5k", "--batch-size", "5")])
+                                  ("vision", "train", "mnist-5k", "--batch-size", "5"),
+                                  # classify trained on nothing (batch 1) and saved the model
+                                  ("classify", "train", "pang-lee-sample", "--batch-size", "5")])
 def test_a_batch_torchrun_cannot_share_is_refused_before_the_data(cli_run, workdir,
                                                                   monkeypatch, args):
     monkeypatch.setenv("WORLD_SIZE", "2")  # what torchrun --nproc_per_node=2 sets
     result = cli_run(*args, "--out", "run")
     result.assert_user_error("--batch-size 5 does not split evenly over the 2 torchrun "
                              "processes; use a multiple of 2")
+    assert workdir() == set()
+
+
+def test_finetuning_needs_two_images_a_process_under_torchrun(cli_run, workdir, monkeypatch):
+    # batch 2 over 2 processes read the data, then failed in torch's batch norm
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    cli_run("vision", "train", "mnist-5k", "--mode", "finetune", "--batch-size", "2", "--out",
+            "run").assert_user_error("--batch-size 2 gives each of the 2 torchrun processes 1 "
+                                     "a step, and mode finetune's batch norm needs at least 2; "
+                                     "use 4 or more")
     assert workdir() == set()
 
 

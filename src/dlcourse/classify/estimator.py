@@ -55,7 +55,12 @@ from dlcourse.classify.models import (
 )
 from dlcourse.classify.no_words import SPECIALS, no_words_error
 from dlcourse.classify.pretrained import check_pretrained, vocabulary_vectors
-from dlcourse.engine.distributed import is_main_process, rank_device
+from dlcourse.engine.distributed import (
+    active_ranks,
+    check_global_batch,
+    is_main_process,
+    rank_device,
+)
 from dlcourse.engine.estimator import Estimator, load_module_arrays, module_arrays
 from dlcourse.engine.fitting import load_resume_state
 from dlcourse.engine.loop import unwrap
@@ -123,6 +128,7 @@ class TextClassifier(Estimator):
         from dlcourse.text import LabelEncoder, Vocab, get_tokenizer
 
         config = self.validated_config(out_dir, resume)
+        check_global_batch(config.batch_size, active_ranks()[1])
         bert = architecture(config.model) == "bert"
         if not bert:  # minilm's check() already refused word vectors
             check_pretrained(config.pretrained)

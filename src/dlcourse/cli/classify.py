@@ -37,6 +37,7 @@ from dlcourse.cli.classify_data import (
 from dlcourse.cli.classify_metrics import report_training, show_metrics, write_metrics
 from dlcourse.cli.common import (
     LIMIT,
+    check_batch_split,
     check_device,
     check_dry_run_out,
     check_input_file,
@@ -171,6 +172,7 @@ def train(data, out, valid_path, limit, resume, dry_run, **options):
     base = ClassifierConfig.minilm() if options.get("model") == "minilm" else None
     config = TRAIN.build(options, base=base, progress=True, **switches)
     _note_unused(options, config.model)
+    check_batch_split(config.batch_size)
     minilm = config.model == "minilm"
     # settings of the pretrained vectors, typed with none to start from: they change nothing
     idle = [name for name, on in (("--freeze", switches.get("freeze")),

@@ -267,13 +267,14 @@ def check_resume(out: Path, lesson: str, settings: dict, before: dict | None = N
     return load_resume_state(out, {"lesson": lesson, "config": settings, "before": before})
 
 
-def check_batch_split(batch_size: int) -> None:
-    """Under torchrun, refuse a global ``--batch-size`` the processes cannot share evenly
-    before any data is read (``fit`` checks it too, after loading)."""
+def check_batch_split(batch_size: int, at_least: int = 1, why: str = "") -> None:
+    """Under torchrun, refuse a global ``--batch-size`` the processes cannot share evenly (or
+    that gives each fewer than ``at_least`` items, as ``why`` says) before any data is read
+    (``fit`` checks it too, after loading)."""
     from dlcourse.engine.distributed import check_global_batch
 
     try:
-        check_global_batch(batch_size)
+        check_global_batch(batch_size, at_least=at_least, why=why)
     except ConfigError as exc:
         raise option_error(exc) from None
 

@@ -218,7 +218,7 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
         names = ", ".join(option_name(k, TRAIN.rename) for k in unused)
         click.echo(f"note: --mode features does not use {names} (the backbone is frozen; "
                    "--mode finetune trains it)", err=True)
-    check_batch_split(config.batch_size)
+    check_batch_split(config.batch_size, *config.images_a_step())
     source = _data_source(data, typed=True)
     _check_out_outside(out, source, data, "train")
     check_device(config.device)

@@ -296,9 +296,16 @@ def active_ranks() -> tuple[int, int]:
     return (rank(), world_size()) if is_distributed() else (0, 1)
 
 
-def check_global_batch(batch_size: int, world: int | None = None) -> None:
+def check_global_batch(batch_size: int, world: int | None = None, at_least: int = 1,
+                       why: str = "") -> None:
     """Refuse a global ``batch_size`` that ``world`` processes (default: torchrun's) cannot
     share evenly; each trains on ``batch_size // world`` items a step.
+
+    Args:
+        batch_size: the global batch.
+        world: the number of processes (default: torchrun's).
+        at_least: the fewest items a process may train on a step (``why`` says why).
+        why: the reason for ``at_least``, for the message ("batch norm needs two images").
 
     Raises:
         ConfigError: on ``batch_size``.
@@ -309,6 +316,10 @@ def check_global_batch(batch_size: int, world: int | None = None) -> None:
     if batch_size % world:
         raise ConfigError(f"batch_size {batch_size} does not split evenly over the {world} "
                           f"torchrun processes; use a multiple of {world}", "batch_size")
+    if world > 1 and batch_size < at_least * world:
+        raise ConfigError(f"batch_size {batch_size} gives each of the {world} torchrun "
+                          f"processes {batch_size // world} a step, and {why} at least "
+                          f"{at_least}; use {at_least * world} or more", "batch_size")
 
 
 def gather_shards(part, n: int):

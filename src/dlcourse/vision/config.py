@@ -126,6 +126,11 @@ class TransferConfig(Config):
             raise ConfigError(f"batch_size must be >= 2 with mode finetune (batch norm needs "
                               f"two images a batch), got {self.batch_size}", "batch_size")
 
+    def images_a_step(self) -> tuple[int, str]:
+        """The fewest images one torchrun process may train on a step, and why (for
+        ``check_global_batch``): batch norm needs two in mode finetune."""
+        return (2, "mode finetune's batch norm needs") if self.mode == "finetune" else (1, "")
+
     def epochs_span(self) -> tuple[str, str] | None:
         """The cosine schedule's cycle spans the epochs the run started with; the step and none
         schedules do not depend on the total (see :meth:`Config.epochs_span`)."""

@@ -115,7 +115,7 @@ class ImageClassifier(Estimator):
                 and not isinstance(valid, ArrayImageDataset):
             train, valid = labelled_images(train, valid), None  # fit(X, y)
         check_training_data(train, valid)
-        check_global_batch(config.batch_size, active_ranks()[1])
+        check_global_batch(config.batch_size, active_ranks()[1], *config.images_a_step())
         # a resumed run must continue the same settings on the same images
         images = f"{len(train)} images, fingerprint {train.fingerprint()}"
         extra = {"lesson": self.lesson, "config": {**config.resume_values(),

@@ -217,3 +217,27 @@ def test_a_ctrl_c_while_a_finished_run_is_saved_waits_for_its_files(cls, setting
     model = cls(**settings).fit(lee_sentences, out_dir=tmp_path / "run")
     assert (tmp_path / "run" / "model.safetensors").is_file() and model.wv_.vectors.shape[1] == 16
     assert "training has finished: saving it first" in caplog.text
+
+
+def test_a_run_resumes_with_another_backend_setting_that_picks_the_same_trainer(
+        lee_sentences, tmp_path, monkeypatch):
+    """A run started under torchrun (backend auto: the torch trainer) could not be resumed by
+    one process: "trained with trainer='torch', this run asks for 'numba'" (no such option),
+    then with --backend torch "trained with backend 'auto', this run asks for 'torch'"."""
+    monkeypatch.setattr(corpus, "BLOCK_TOKENS", 20000)
+    kw = dict(method="cbow", vector_size=8, min_count=2, epochs=2, seed=1, batch_size=512)
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "30")
+    with pytest.raises(TrainingInterrupted):
+        Word2Vec(backend="torch", **kw).fit(lee_sentences, out_dir=tmp_path / "run")
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    with pytest.raises(DlcourseError, match=r"it was trained by the torch trainer and this run "
+                                            r"would train with the numba one; resume with "
+                                            r"--backend torch \(in Python: backend='torch'\)"):
+        Word2Vec(backend="auto", device="cpu", **kw).fit(lee_sentences, out_dir=tmp_path / "run",
+                                                         resume=True)
+    Word2Vec(backend="torch", **kw).fit(lee_sentences, out_dir=tmp_path / "run", resume=True)
+    # numba asked by name, then auto on the CPU: the same trainer, so the same run
+    kw1 = dict(vector_size=8, min_count=2, epochs=1, workers=1)
+    Word2Vec(backend="numba", **kw1).fit(lee_sentences[:100], out_dir=tmp_path / "n")
+    Word2Vec(backend="auto", device="cpu", **kw1).fit(lee_sentences[:100],
+                                                      out_dir=tmp_path / "n", resume=True)

@@ -55,7 +55,14 @@ def check_resumable(out_dir: str | os.PathLike, estimator: str,
                             f"run and this run trains {estimator}; resume with the same "
                             "--method or train into a new --out (in Python: another out_dir)")
     if settings is not None:
-        check_resume_config(manifest.get("settings") or {}, settings, out_dir, free=())
+        saved = manifest.get("settings") or {}
+        trainers = (saved.get("trainer"), settings.get("trainer"))
+        if None not in trainers and trainers[0] != trainers[1]:  # backend may differ, not this
+            raise DlcourseError(
+                f"cannot resume {out_dir}: it was trained by the {trainers[0]} trainer and this "
+                f"run would train with the {trainers[1]} one; resume with --backend "
+                f"{trainers[0]} (in Python: backend={trainers[0]!r})")
+        check_resume_config(saved, settings, out_dir, free=())
     return manifest
 
 

@@ -31,12 +31,13 @@ METHODS = ("skipgram", "cbow")
 BACKENDS = ("auto", "numba", "torch")
 # settings that change how fast or where a run computes, never what the resumed run must agree
 # with: a resumed run may change them (workers only matter for Hogwild, which is not
-# reproducible anyway; memory_mb changes no bit of the co-occurrence table). GloVe's epochs too:
+# reproducible anyway; memory_mb changes no bit of the co-occurrence table; backend only picks
+# the trainer, which a checkpoint's resolved "trainer" pins). GloVe's epochs too:
 # its schedule does not depend on them, so a finished run resumed with more epochs ends as a
 # longer run would; word2vec's learning rate falls over all its epochs, so they are fixed
 MAX_WORKERS = 1024  # threads; 100,000 hung starting them
 MAX_BLOCKS = 4096  # GloVe's P: its P x P loss table; 100,000 asked numpy for 74.5 GiB
-RESUME_FREE = ("workers", "device", "memory_mb", "progress")
+RESUME_FREE = ("workers", "device", "memory_mb", "progress", "backend")
 
 
 def _physical_memory() -> int | None:

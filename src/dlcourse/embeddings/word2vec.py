@@ -30,9 +30,9 @@ from dlcourse.embeddings.word2vec_cpu import EpochProgress
 from dlcourse.engine.distributed import barrier
 from dlcourse.engine.interrupt import StopGuard, say_resuming, stopped_at_once
 from dlcourse.errors import (
+    ConfigError,
     DlcourseError,
     IncompatibleModelError,
-    InputError,
     TrainingInterrupted,
 )
 
@@ -332,9 +332,9 @@ def uses_cpu_kernel(cfg: Word2VecConfig, world: int = 1) -> bool:
 def _trainer_name(cfg: Word2VecConfig, world: int) -> str:
     """"numba" or "torch": where this run trains (torch imported only when it may be needed)."""
     if world > 1 and cfg.backend == "numba":
-        raise InputError(f"backend='numba' trains with threads in one process, and under "
-                         f"torchrun each of the {world} processes would train its own copy; "
-                         "use backend='torch' (or 'auto') under torchrun, or run one process")
+        raise ConfigError(f"backend numba trains with threads in one process, and under "
+                          f"torchrun each of the {world} processes would train its own copy; "
+                          "use torch (or auto) under torchrun, or run one process", "backend")
     if uses_cpu_kernel(cfg, world):
         return "numba"
     if cfg.backend != "auto" or world > 1:

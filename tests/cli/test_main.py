@@ -320,3 +320,18 @@ def test_under_torchrun_a_verb_other_than_train_runs_once(cli_run, workdir, monk
     first = cli_run("som", "evaluate", "s")
     assert first.code == 0 and first.out == alone.out
     assert first.err == "note: evaluate runs in one process; torchrun's other 1 process ended\n"
+
+
+@pytest.mark.parametrize("args", [("--version",), (), ("som",), ("lm", "train", "--help"),
+                                  ("classify", "-h")])
+def test_under_torchrun_help_and_the_version_print_once(cli_run, monkeypatch, args):
+    # torchrun -m dlcourse lm --help printed the help once per process
+    alone = cli_run(*args)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    other = cli_run(*args)
+    assert (other.code, other.out, other.err) == (0, "", "")
+    monkeypatch.setenv("RANK", "0")
+    first = cli_run(*args)
+    assert (first.code, first.out, first.err) == (alone.code, alone.out, alone.err)
+    assert first.out

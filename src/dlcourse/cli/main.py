@@ -252,17 +252,21 @@ def main(argv: list[str] | None = None) -> None:
 def _one_process(args: list[str]) -> None:
     """Under torchrun only ``train`` runs on every process; any other verb (evaluate, predict,
     a query, data, the tour) runs on rank 0 alone, the others ending at once: each printed the
-    whole result, once per process."""
+    whole result, once per process. So does what shows help or the version (no verb)."""
     world = int(os.environ.get("WORLD_SIZE", "1") or 1)
-    command = _verb(args) if world > 1 else None
-    if command is None or command.name == "train" or "--help" in args or "-h" in args:
+    if world <= 1:
+        return
+    command = _verb(args)
+    shows_help = command is None or "--help" in args or "-h" in args
+    if not shows_help and command.name == "train":
         return
     from dlcourse.engine.distributed import is_main_process
 
     if not is_main_process():
         sys.exit(0)
-    click.echo(f"note: {command.name} runs in one process; torchrun's other {world - 1} "
-               f"process{'es' * (world > 2)} ended", err=True)
+    if not shows_help:
+        click.echo(f"note: {command.name} runs in one process; torchrun's other {world - 1} "
+                   f"process{'es' * (world > 2)} ended", err=True)
 
 
 def _run(args: list[str]) -> None:

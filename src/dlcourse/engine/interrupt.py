@@ -177,8 +177,9 @@ class StopGuard:
         if exc_type is not None and self.requested:  # stopped for Ctrl-C: the command ends
             _ending = True
         if exc_type is None and self.requested and not self.honoured \
-                and self.interrupt_after is None and not self.at_end:
-            # the Ctrl-C came after the last safe point: say that it stopped nothing
+                and self.interrupt_after is None and not self.at_end and is_main_process():
+            # the Ctrl-C came after the last safe point: say that it stopped nothing (once:
+            # under torchrun it reached every process)
             log.warning("Ctrl-C came after the last safe point: training had finished, so the "
                         "run completes and saves as usual")
 

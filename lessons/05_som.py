@@ -124,9 +124,10 @@ after_one, trained = snapshots[0], snapshots[-1]
 print(f"{epochs_2d} epochs over {len(X2)} samples in {time.perf_counter() - began:.1f} s")
 
 # %% [markdown]
-# The same picture the original lesson drew: the samples (coloured by digit, which the map
-# never saw), the units' weights in red and grid neighbours joined by lines. From a random
-# tangle the map unfolds into a net spread over the cloud of digits.
+# The picture the original lesson drew, with the digits' two principal components where it
+# trained on random points: the samples (coloured by digit, which the map never saw), the
+# units' weights in red and grid neighbours joined by lines. From a random tangle the map
+# unfolds into a net spread over the cloud of digits.
 
 # %%
 from dlcourse.plots.som import plot_weight_scatter
@@ -228,7 +229,7 @@ display(Image(filename=plot_som_history(som.history_, OUT / "som_history.png",
 # %%
 from dlcourse.plots.som import plot_hit_map, plot_umatrix
 
-display(Image(filename=plot_umatrix(som.distance_map(), OUT / "umatrix.png", "hexagonal")))
+display(Image(filename=plot_umatrix(som.distance_map(), OUT / "umatrix.png", som.topology)))
 
 # %% [markdown]
 # ### The hit map
@@ -240,7 +241,7 @@ display(Image(filename=plot_umatrix(som.distance_map(), OUT / "umatrix.png", "he
 # %%
 hits = som.activation_response(X_train)          # (side, side) counts
 unit_labels = som.majority_labels(X_train, y_train)  # (side, side) digit or None
-path = plot_hit_map(hits, OUT / "hit_map.png", "hexagonal", unit_labels,
+path = plot_hit_map(hits, OUT / "hit_map.png", som.topology, unit_labels,
                     title="Hit map with each unit's majority digit")
 display(Image(filename=path))
 print(f"{int((hits == 0).sum())} of {side * side} units win no training digit")

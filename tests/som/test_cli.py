@@ -293,3 +293,31 @@ def test_unstandardized_data_too_spread_for_float32_is_refused_before_writing(re
             "--no-standardize", "--device", "cpu", match=r"column 'c' lies up to")
     refused(workdir, "som", "train", "w.csv", "--out", "m", "--grid", "2x2", "--device", "cpu",
             match=None)  # standardised, the same data trains
+
+
+def test_plot_shows_what_varies_on_many_features(cli_run, workdir, monkeypatch):
+    """On 784 pixels the component planes were the first 8, a blank corner (8 grey panels),
+    and the scatter two pixels against each other (a tangle): the planes are the 8 that vary
+    most, the scatter the data's principal plane."""
+    from dlcourse.plots import som as plots
+
+    weights = np.zeros((3, 4, 12))
+    weights[..., 9] = np.arange(12).reshape(3, 4)            # varies most
+    weights[..., 2] = np.arange(12).reshape(3, 4) % 2        # varies a little
+    assert plots.varying_features(weights, 2) == [2, 9]
+    assert plots.varying_features(weights) == [0, 1, 2, 3, 4, 5, 6, 9]  # ties: the first
+    rng = np.random.default_rng(0)
+    X = np.zeros((300, 20))
+    X[:, 5:8] = rng.normal(size=(300, 3)) * [3.0, 2.0, 0.1]
+    np.save("x.npy", X)
+    assert cli_run("-q", "som", "train", "x.npy", "--grid", "4x4", "--epochs", "3",
+                   "--no-standardize", "--out", "run").code == 0
+    shown = {}
+    real = plots.plot_weight_scatter
+    monkeypatch.setattr(plots, "plot_weight_scatter", lambda X, w, path, *a, **kw: shown.update(
+        X=X, w=w, names=kw["names"]) or real(X, w, path, *a, **kw))
+    result = cli_run("som", "plot", "run", "--data", "x.npy")
+    assert result.code == 0, result.err
+    assert shown["names"] == ["principal component 1", "principal component 2"]
+    assert shown["X"].shape == (300, 2) and shown["w"].shape == (4, 4, 2)
+    assert np.std(shown["X"][:, 0]) == pytest.approx(np.std(X[:, 5]), rel=0.1)  # the widest

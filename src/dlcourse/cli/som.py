@@ -350,7 +350,8 @@ def predict(model_dir, data, output, limit, seed, device):
 @click.option("--data", default=None, help="Data for the hit map and the scatter [default: the "
               "training data when it is found].")
 @click.option("--features", default=None, callback=_features,
-              help="Component planes to draw, e.g. 0,5,12 [default: the first 8].")
+              help="Component planes to draw, e.g. 0,5,12 [default: the 8 that vary most over "
+              "the map].")
 @limit_option
 @seed_option
 @click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
@@ -359,7 +360,7 @@ def predict(model_dir, data, output, limit, seed, device):
 def plot(model_dir, data, features, limit, seed, out, device):
     """Draw MODEL_DIR's figures as PNG files: U-matrix, component planes and error curves;
     with data also the hit map (units labelled by majority) and the map in data space (the
-    two features that vary most)."""
+    data's two principal components, or its two features)."""
     from dlcourse.plots import som as plots
 
     som = _load_map(model_dir, device)
@@ -386,12 +387,25 @@ def plot(model_dir, data, features, limit, seed, out, device):
             labels = som.majority_labels(X, [str(v) for v in table.labels])
         written.append(plots.plot_hit_map(som.activation_response(X), out / "hit_map.png",
                                           topology, labels))
-        if d >= 2:  # the two features that vary most, where the map's folds show
-            shown = som.scale(X)  # in the weights' units
-            dims = tuple(int(k) for k in shown.var(axis=0).argsort()[::-1][:2])
-            written.append(plots.plot_weight_scatter(shown, som.weights_,
-                                                     out / "weights_scatter.png",
-                                                     topology, dims, labels=table.labels,
-                                                     names=names))
+        if d >= 2:
+            written.append(_scatter(plots, som, X, out, table.labels, names))
     for path in written:
         click.echo(str(path))
+
+
+def _scatter(plots, som, X, out: Path, labels, names) -> Path:
+    """The map in data space: with two features, those; with more, the data's principal plane,
+    where the net spreads most (two of 784 pixels showed a tangle)."""
+    import numpy as np
+
+    from dlcourse.som.init import top_components
+
+    shown, weights = som.scale(X), som.weights_  # in the weights' units: (N, d), (m, n, d)
+    if shown.shape[1] > 2:
+        mean = shown.mean(axis=0)
+        _, axes = top_components(shown - mean, 2)  # (d, 2)
+        shown, weights = (shown - mean) @ axes, (weights - mean) @ axes
+        names = ["principal component 1", "principal component 2"]
+    return plots.plot_weight_scatter(np.asarray(shown), np.asarray(weights),
+                                     out / "weights_scatter.png", som.config.topology, (0, 1),
+                                     labels=labels, names=names)

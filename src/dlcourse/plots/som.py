@@ -114,10 +114,11 @@ def plot_component_planes(weights: np.ndarray, path: str | os.PathLike,
                           topology: str = "rectangular", columns: int = 4) -> Path:
     """One panel per feature: that weight component across the map, shape (m, n) each.
 
-    ``weights`` is (m, n, d); ``features`` picks components (default: the first 8).
+    ``weights`` is (m, n, d); ``features`` picks components (default: the 8 that vary most
+    over the map, in column order: the first 8 pixels of an image are its blank corner).
     """
     weights = np.asarray(weights, dtype=float)
-    features = list(range(min(8, weights.shape[2]))) if features is None else list(features)
+    features = varying_features(weights) if features is None else list(features)
     if not features:
         raise InputError("no features to plot; pass at least one component index")
     columns = min(columns, len(features))
@@ -135,6 +136,13 @@ def plot_component_planes(weights: np.ndarray, path: str | os.PathLike,
     return save_figure(fig, path)
 
 
+def varying_features(weights: np.ndarray, k: int = 8) -> list[int]:
+    """The ``k`` components of ``weights`` (m, n, d) that vary most over the map, in column
+    order (ties: the first)."""
+    spread = np.asarray(weights, dtype=float).reshape(-1, np.shape(weights)[-1]).var(axis=0)
+    return sorted(int(i) for i in np.argsort(-spread, kind="stable")[:k])
+
+
 def plot_weight_scatter(X: np.ndarray, weights: np.ndarray, path: str | os.PathLike,
                         topology: str = "rectangular", dims: tuple[int, int] = (0, 1),
                         labels: Sequence | None = None, names: Sequence[str] | None = None,
@@ -142,7 +150,7 @@ def plot_weight_scatter(X: np.ndarray, weights: np.ndarray, path: str | os.PathL
     """The lesson's picture: samples and unit weights in two data dimensions, grid links drawn.
 
     ``X`` (N, d), ``weights`` (m, n, d); ``dims`` are the two plotted features, ``names`` the
-    feature names for the axes, ``labels`` colour the samples.
+    feature names for the axes, ``labels`` colour the samples (a legend names up to 20).
     """
     from matplotlib.collections import LineCollection
 
@@ -155,9 +163,16 @@ def plot_weight_scatter(X: np.ndarray, weights: np.ndarray, path: str | os.PathL
     table = Grid(m, n, topology).neighbors()  # (K, 8)
     pairs = [(i, j) for i in range(m * n) for j in table[i] if j > i]
     fig, ax = new_figure(6, 5.5)
-    colors = None if labels is None else np.unique(np.asarray(labels), return_inverse=True)[1]
-    ax.scatter(X[:, a], X[:, b], s=6, c=colors, cmap=None if colors is None else "tab10",
-               alpha=0.5, linewidths=0)
+    if labels is None:
+        ax.scatter(X[:, a], X[:, b], s=6, alpha=0.5, linewidths=0)
+    else:  # one colour per label, named in a legend (up to 20 of them)
+        classes, index = np.unique(np.asarray(labels), return_inverse=True)
+        for k, name in enumerate(classes):
+            ax.scatter(X[index == k, a], X[index == k, b], s=6, color=f"C{k % 10}", alpha=0.5,
+                       linewidths=0, label=str(name))
+        if len(classes) <= 20:
+            ax.legend(markerscale=2.5, fontsize=7, ncols=1 + len(classes) // 11,
+                      loc="best", framealpha=0.8)
     ax.add_collection(LineCollection([w2d[[i, j]] for i, j in pairs], colors="black",
                                      linewidths=0.6))
     ax.scatter(w2d[:, 0], w2d[:, 1], s=8, c="red", zorder=3)

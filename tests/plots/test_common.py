@@ -19,26 +19,38 @@ def test_epoch_ticks_are_whole_epochs(epochs):
     assert len(ticks) <= 12  # a readable axis, not one tick an epoch
 
 
-def test_word_map_labels_of_a_tight_cluster_do_not_cover_each_other():
-    # near words of one cluster printed over each other ("mississippi", "lake", "colorado")
-    from dlcourse.plots.embeddings import _spread_labels
+def test_word_map_labels_cover_neither_each_other_nor_the_points(monkeypatch, tmp_path):
+    # near words of one cluster printed over each other ("white", "pink", "orange", "red")
+    import numpy as np
 
-    fig, ax = new_figure(8, 6.5)
-    points = [(0.0, 0.0), (0.02, 0.0), (0.0, 0.02), (0.02, 0.02), (5.0, 5.0)]
-    ax.scatter(*zip(*points))
-    labels = [ax.annotate(word, xy, xytext=(3, 3), textcoords="offset points", fontsize=9)
-              for word, xy in zip(["mississippi", "lake", "colorado", "tributary", "far"],
-                                  points)]
+    from dlcourse.plots import embeddings
+
+    kept = {}
+    monkeypatch.setattr(embeddings, "save_figure", lambda fig, path: kept.setdefault("fig", fig))
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    vectors = np.concatenate([c + 0.15 * rng.standard_normal((6, 2)) for c in centres])
+    words = [f"{w}{k}" for k in range(3) for w in ("white", "pink", "orange", "red", "ab",
+                                                   "mississippi")]
+    embeddings.plot_word_map(words, vectors, tmp_path / "map.png",
+                             groups=[k for k in range(3) for _ in range(6)])
+    fig = kept["fig"]
+    ax = fig.axes[0]
     renderer = fig.canvas.get_renderer()
+    labels = [t for t in ax.texts if t.get_text() in words]
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert len(boxes) == len(words)
 
-    def overlaps():
-        boxes = [t.get_window_extent(renderer) for t in labels]
-        return sum(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    def overlap(a, b, px=2.0):  # more than a hair: a text's box has blank room around glyphs
+        return (min(a.x1, b.x1) - max(a.x0, b.x0) > px
+                and min(a.y1, b.y1) - max(a.y0, b.y0) > px)
 
-    assert overlaps() >= 3
-    _spread_labels(ax, labels)
-    assert overlaps() == 0
-    assert labels[0].xyann == (3, 3) and labels[-1].xyann == (3, 3)  # free ones stay put
+    assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if overlap(a, b)]
+    at = dict(zip(words, ax.transData.transform(embeddings.project_2d(vectors))))  # pixels
+    assert not [t.get_text() for t, box in zip(labels, boxes) if box.contains(*at[t.get_text()])]
+    frame = ax.get_window_extent(renderer)
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1
+               for b in boxes)  # every label inside the frame
 
 
 @pytest.mark.parametrize("names, below", [

@@ -92,43 +92,27 @@ def plot_word_map(words: Sequence[str], vectors: np.ndarray, path: str | os.Path
         colour = cmap(g % 10)
         probe = first[g] == i
         ax.scatter(x, y, color=colour, s=40 if probe else 14)
-        labels.append(ax.annotate(word, (x, y), xytext=(3, 3), textcoords="offset points",
-                                  fontsize=9, color=colour,
-                                  fontweight="bold" if probe else "normal"))
+        labels.append(ax.text(x, y, word, fontsize=9, color=colour, ha="center", va="center",
+                              fontweight="bold" if probe else "normal"))
     ax.set_title(title or f"word vectors ({method.upper()})")
     ax.set_xticks([])
     ax.set_yticks([])
     with glyphs_noted():
-        _spread_labels(ax, labels)
+        _spread_labels(ax, labels, xy)
         _fit_labels(ax, labels)
     return save_figure(fig, path)
 
 
-def _spread_labels(ax, labels: list, gap: float = 3.0) -> None:
-    """Move each label that would cover one placed before it to the first free place around
-    its point (its four corners, then above, below, right and left of it; the place covering
-    the fewest when none is free): near words of a tight cluster printed over each other."""
-    ax.get_xlim(), ax.get_ylim()  # apply the pending autoscale: the boxes depend on it
-    renderer = ax.figure.canvas.get_renderer()
-    to_points = 72.0 / ax.figure.dpi
-    placed: list = []  # the window extents of the labels placed so far
-    for label in labels:
-        box = label.get_window_extent(renderer)
-        w, h = box.width * to_points, box.height * to_points  # the label's size in points
-        corners = [(gap, gap), (gap, -gap - h), (-gap - w, gap), (-gap - w, -gap - h),
-                   (-w / 2, 2 * gap), (-w / 2, -2 * gap - h), (2 * gap, -h / 2),
-                   (-2 * gap - w, -h / 2)]  # the corners, then above, below, right, left
-        covered = []
-        for corner in corners:
-            label.set_position(corner)  # offset points from the word's dot
-            box = label.get_window_extent(renderer)
-            covered.append(sum(box.overlaps(other) for other in placed))
-            if not covered[-1]:
-                break
-        else:
-            label.set_position(corners[int(np.argmin(covered))])
-            box = label.get_window_extent(renderer)
-        placed.append(box)
+def _spread_labels(ax, labels: list, xy: np.ndarray) -> None:
+    """Move the labels off each other and off the points (adjustText), a thin line leading
+    from a moved label to its point: the near words of a tight cluster were printed over
+    each other."""
+    from adjustText import adjust_text
+
+    # each label starts centred on its point and is pushed off it; expand: the room kept
+    # around a label (x, y), so that a dot seldom touches it
+    adjust_text(labels, x=xy[:, 0], y=xy[:, 1], ax=ax, expand=(1.5, 2.0),
+                arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.5})
 
 
 def _fit_labels(ax, labels: list, rounds: int = 50) -> None:
@@ -143,7 +127,7 @@ def _fit_labels(ax, labels: list, rounds: int = 50) -> None:
     renderer = ax.figure.canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
     size = np.array([frame.width, frame.height])  # (2,) pixels
-    anchors = np.array([t.xy for t in labels], dtype=np.float64)  # (n, 2) data
+    anchors = np.array([t.get_position() for t in labels], dtype=np.float64)  # (n, 2) data
     at = ax.transData.transform(anchors)  # (n, 2) pixels
     boxes = np.array([t.get_window_extent(renderer).get_points() for t in labels])  # (n, 2, 2)
     low_px, high_px = boxes[:, 0] - at, boxes[:, 1] - at  # (n, 2) offsets from each point

@@ -98,8 +98,8 @@ def plot_word_map(words: Sequence[str], vectors: np.ndarray, path: str | os.Path
     ax.set_xticks([])
     ax.set_yticks([])
     with glyphs_noted():
+        _fit_labels(ax, labels)  # room for the labels first: adjustText keeps them inside
         _spread_labels(ax, labels, xy)
-        _fit_labels(ax, labels)
     return save_figure(fig, path)
 
 

@@ -16,7 +16,9 @@
 # the same job. At the end we look at the vectors:
 # the nearest words of a probe word and a 2-D map.
 #
-# Set `DLCOURSE_QUICK=1` before starting the kernel for a run of seconds on less data.
+# With its full settings the notebook takes about 3 minutes on a 2-core laptop (the longest: the
+# language model's training, about a minute); the long cells print their time. Set
+# `DLCOURSE_QUICK=1` before starting the kernel for a run of seconds on less data.
 
 # %%
 import os
@@ -190,7 +192,9 @@ for probe in PROBES:
 # decays to zero, subsampling of frequent words, random window sizes) runs as a compiled,
 # multi-threaded kernel, fast enough to take several passes over all 1.46 million words (the
 # cell prints its time). `method="cbow"` selects CBOW. The result, `model.wv`, is a table of
-# word vectors with `most_similar` (gensim's interface).
+# word vectors with `most_similar` (gensim's interface). Its threads update the shared vectors
+# without locks, in an order no seed fixes, so a rerun finds slightly different neighbours;
+# `workers=1` makes the run repeatable, bit for bit, at the cost of the second core.
 
 # %%
 from dlcourse.embeddings import Word2Vec
@@ -401,6 +405,8 @@ for probe in PROBES:
     for name, kv in vectors.items():
         if probe in kv:
             print(f"   {name:>15}: {', '.join(w for w, _ in kv.most_similar(probe, topn=5))}")
+        else:  # below min_count in this corpus (or a typo)
+            print(f"   {name:>15}: not in its vocabulary")
 
 # %% [markdown]
 # ### How well do they agree with people?

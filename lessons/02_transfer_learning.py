@@ -15,7 +15,9 @@
 # (and `DLCOURSE_OFFLINE` unset, full settings) it switches to CIFAR-10 and ResNet18. Images
 # are smaller and fewer than in the lesson so that it runs on a laptop CPU in minutes.
 #
-# Set `DLCOURSE_QUICK=1` before starting the kernel for a run of seconds on less data.
+# With its full settings the notebook takes about 2-3 minutes on a 2-core laptop (the longest:
+# the fine-tuning loop and the library runs, about a minute each); the long cells print their
+# time. Set `DLCOURSE_QUICK=1` before starting the kernel for a run of seconds on less data.
 
 # %%
 import os
@@ -339,6 +341,12 @@ loaded = ImageClassifier.load(model_dir)
 for top2 in loaded.predict_images(test_ds.images[:3], k=2):
     print(", ".join(f"{name} {p:.2f}" for name, p in top2))
 print("true:", [classes[int(y)] for y in test_ds.labels[:3]])
+# a test image as a file, for `predict` here and `dlcourse vision predict` below
+from PIL import Image as PILImage
+
+sneaker = next(k for k, y in enumerate(test_ds.labels) if classes[int(y)] == "Sneaker")
+PILImage.fromarray(test_ds.images[sneaker][0].numpy()).save(OUT / "shoe.png")
+print(OUT / "shoe.png", loaded.predict(OUT / "shoe.png", k=2)[0])
 
 # %% [markdown]
 # ## The same from the command line
@@ -348,7 +356,7 @@ print("true:", [classes[int(y)] for y in test_ds.labels[:3]])
 #     --mode features --image-size 48 --limit 1500 --epochs 30 --optimizer adamw --lr 3e-3 \
 #     --weight-decay 1e-4 --out runs/fashion
 # dlcourse vision evaluate runs/fashion fashion-mnist
-# dlcourse vision predict runs/fashion shoe.png
+# dlcourse vision predict runs/fashion shoe.png     # the image saved above, or any image file
 # # the lesson's own set-up (online, best on a GPU):
 # dlcourse vision train cifar-10 --arch resnet18 --mode finetune --epochs 10 --out runs/cifar
 # ```

@@ -6,7 +6,9 @@
 # tokenization, a vocabulary and bucketed batches, to a recurrent network trained with a
 # binary loss and evaluated on a separate validation file.
 #
-# Set `DLCOURSE_QUICK=1` before starting the kernel for a run of seconds on less data.
+# With its full settings the notebook takes about 3-5 minutes on a 2-core laptop (the longest:
+# the plain RNN loop and the two library models, 1-2 minutes each); the long cells print their
+# time. Set `DLCOURSE_QUICK=1` before starting the kernel for a run of seconds on less data.
 
 # %%
 import os
@@ -312,7 +314,8 @@ print(f"{time.perf_counter() - began:.0f} s")
 from dlcourse.plots.common import plot_curves
 
 display(Image(filename=plot_curves(history, ["train_loss", "valid_acc"], OUT / "curves.png",
-                                   title="Embedding -> RNN -> linear, BCEWithLogits")))
+                                   title="Embedding -> RNN -> linear, BCEWithLogits",
+                                   ylabel="loss / accuracy")))
 
 # %% [markdown]
 # The training loss falls much faster than the validation accuracy rises: the model fits the
@@ -386,6 +389,6 @@ display(Image(filename=path))
 # dlcourse classify train train.csv --valid valid.csv --text-col review --label-col label \
 #     --model rnn --layers 1 --unidirectional --pooling last --hidden-size 256 --dropout 0 \
 #     --pretrained none --word-dropout 0 --adversarial 0 --ema-span 0 --max-vocab 10000 \
-#     --batch-size 32 --epochs 10 --out runs/reviews-rnn
+#     --batch-size 32 --epochs 10 --patience 3 --out runs/reviews-rnn
 # dlcourse classify evaluate runs/reviews-rnn valid.csv
 # ```

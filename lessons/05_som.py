@@ -11,7 +11,9 @@
 # `dlcourse.som.SOM` to map 784-pixel handwritten digits and reads the map through its U-matrix
 # and hit map.
 #
-# Set `DLCOURSE_QUICK=1` before starting the kernel for a run of seconds on less data.
+# With its full settings the notebook takes under a minute on a 2-core laptop; the long
+# cells print their time. Set `DLCOURSE_QUICK=1` before starting the kernel for a run of seconds
+# on less data.
 
 # %%
 import os

@@ -69,10 +69,11 @@ def plot_predictions(images: Sequence[np.ndarray],
                      title: str | None = None) -> Path:
     """Images with their top-``top`` (label, probability). With ``truths``, green where the
     top label is right and red, with a last line "true: LABEL", where it is wrong; black
-    without them. ``title`` defaults to "predictions (top-N)"."""
+    without them. ``title`` defaults to "predictions (top-N)", saying what the colours mean."""
     titles, colors = prediction_titles(predictions, truths, top)
+    key = "" if truths is None else "; green: right, red: wrong"
     return plot_image_grid(images, titles, path, ncols=min(6, len(images)), colors=colors,
-                           title=f"predictions (top-{top})" if title is None else title)
+                           title=f"predictions (top-{top}{key})" if title is None else title)
 
 
 def prediction_titles(predictions: Sequence[Sequence[tuple[str, float]]],

@@ -32,7 +32,8 @@ NOUNS = {
     "lm": ("dlcourse.cli.lm", "Train and use the embedding-layer and LSTM language models."),
     "classify": ("dlcourse.cli.classify", "Train, evaluate and use text classifiers."),
     "vision": ("dlcourse.cli.vision", "Transfer learning with ImageNet-pretrained CNNs."),
-    "som": ("dlcourse.cli.som", "Self-organizing maps: train, evaluate, predict, plot."),
+    "som": (  # the verbs that read a map; it imports cli.som (the group, train)
+        "dlcourse.cli.som_maps", "Self-organizing maps: train, evaluate, predict, plot."),
     "tour": ("dlcourse.cli.tour", "Run every lesson end to end on offline data; write a report."),
 }
 

@@ -319,7 +319,12 @@ def test_under_torchrun_a_verb_other_than_train_runs_once(cli_run, workdir, monk
     monkeypatch.setenv("RANK", "0")
     first = cli_run("som", "evaluate", "s")
     assert first.code == 0 and first.out == alone.out
-    assert first.err == "note: evaluate runs in one process; torchrun's other 1 process ended\n"
+    assert first.err == ("note: evaluate ran in one process; torchrun's other 1 process ended "
+                         "at once\n")
+    # a usage error is its one line: the note came ahead of it
+    refused = cli_run("som", "evaluate")
+    refused.assert_user_error("Missing argument 'MODEL_DIR'")
+    assert "note:" not in refused.err
 
 
 @pytest.mark.parametrize("args", [("--version",), (), ("som",), ("lm", "train", "--help"),

@@ -250,34 +250,39 @@ def main(argv: list[str] | None = None) -> None:
         _run(list(sys.argv[1:] if argv is None else argv))
 
 
-def _one_process(args: list[str]) -> None:
+def _one_process(args: list[str]) -> str | None:
     """Under torchrun only ``train`` runs on every process; any other verb (evaluate, predict,
     a query, data, the tour) runs on rank 0 alone, the others ending at once: each printed the
-    whole result, once per process. So does what shows help or the version (no verb)."""
+    whole result, once per process. So does what shows help or the version (no verb). Returns
+    the note rank 0 prints when the command ends well (before it, it came ahead of a usage
+    error's line)."""
     world = int(os.environ.get("WORLD_SIZE", "1") or 1)
     if world <= 1:
-        return
+        return None
     command = _verb(args)
     shows_help = command is None or "--help" in args or "-h" in args
     if not shows_help and command.name == "train":
-        return
+        return None
     from dlcourse.engine.distributed import is_main_process
 
     if not is_main_process():
         sys.exit(0)
-    if not shows_help:
-        click.echo(f"note: {command.name} runs in one process; torchrun's other {world - 1} "
-                   f"process{'es' * (world > 2)} ended", err=True)
+    if shows_help:
+        return None
+    return (f"note: {command.name} ran in one process; torchrun's other {world - 1} "
+            f"process{'es' * (world > 2)} ended at once")
 
 
 def _run(args: list[str]) -> None:
     debug = "--debug" in args
-    _one_process(args)
+    note = _one_process(args)
     try:
         # make_context/invoke rather than click's main(): click's main turns EOFError into a
         # bare "Aborted!" and prints blank lines; here every exception is ours to report
         with cli.make_context("dlcourse", args) as ctx:
             cli.invoke(ctx)
+        if note is not None:
+            click.echo(note, err=True)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.NoArgsIsHelpError as exc:  # `dlcourse som`: its help, laid out

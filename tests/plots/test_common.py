@@ -74,3 +74,29 @@ def test_a_wide_legend_goes_below_the_curves(monkeypatch, tmp_path, names, below
     frame = ax.get_window_extent(renderer)
     assert bool(legend.y1 <= frame.y0) == below
     assert below or frame.contains(legend.x0, legend.y0)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 5])
+def test_word_map_labels_stay_inside_the_frame(monkeypatch, tmp_path, seed):
+    # the tour's "river", moved left by the label placement, was cut by the frame
+    import numpy as np
+
+    from dlcourse.plots import embeddings
+
+    kept = {}
+    monkeypatch.setattr(embeddings, "save_figure", lambda fig, path: kept.setdefault("fig", fig))
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-10, 10, (5, 2))
+    vectors = np.concatenate([c + 0.8 * rng.standard_normal((7, 2)) for c in centres])
+    words = [("river", "southeastward", "missouri", "tributary", "nebraska", "lake",
+              "flows")[i % 7] + str(i) for i in range(len(vectors))]
+    embeddings.plot_word_map(words, vectors, tmp_path / "map.png",
+                             groups=[i // 7 for i in range(len(vectors))])
+    ax = kept["fig"].axes[0]
+    renderer = kept["fig"].canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    boxes = {t.get_text(): t.get_window_extent(renderer) for t in ax.texts
+             if t.get_text() in words}
+    assert len(boxes) == len(words)
+    assert [w for w, b in boxes.items() if not (frame.x0 <= b.x0 and b.x1 <= frame.x1
+                                                and frame.y0 <= b.y0 and b.y1 <= frame.y1)] == []

@@ -98,8 +98,9 @@ def plot_word_map(words: Sequence[str], vectors: np.ndarray, path: str | os.Path
     ax.set_xticks([])
     ax.set_yticks([])
     with glyphs_noted():
-        _fit_labels(ax, labels)  # room for the labels first: adjustText keeps them inside
+        _fit_labels(ax, labels)  # room for the labels where they start
         _spread_labels(ax, labels, xy)
+        _fit_labels(ax, labels)  # and where adjustText left them: it may push one past an edge
     return save_figure(fig, path)
 
 

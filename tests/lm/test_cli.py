@@ -263,3 +263,16 @@ def test_a_model_of_a_corpus_file_evaluates_from_another_folder(cli_run, workdir
     assert result.code == 0, result.err
     assert str(Path("../corpus.txt").resolve()) in result.out
     assert evaluated(result) == train_figures(Path("../run"))
+
+
+def test_max_vocab_all_keeps_every_word(cli_run, workdir):
+    # the README says every max_* setting takes all: lm's --max-vocab was "a whole number"
+    assert cli_run("-q", "lm", "train", "lee", "--max-vocab", "all", "--dry-run", "--out",
+                   "all").code == 0
+    assert cli_run("-q", "lm", "train", "lee", "--max-vocab", "50", "--dry-run", "--out",
+                   "cut").code == 0
+    from dlcourse.lm import LanguageModel
+
+    every, cut = LanguageModel.load("all"), LanguageModel.load("cut")
+    assert every.corpus_settings_["max_size"] is None and len(cut.itos_) == 50 + 3
+    assert len(every.itos_) > 1000

@@ -177,8 +177,8 @@ class CorpusConfig(Config):
     tokenizer: str | None = param(None, "Tokenizer; none: whitespace for ptb and wikitext-2 "
                                   "(already tokenized), basic_english otherwise.",
                                   choices=TOKENIZERS)
-    max_size: int = param(10000, "Most words in the vocabulary, besides the specials <pad>, "
-                          "<unk> and <eos> (at least 4).", min=4)
+    max_size: int | None = param(10000, "Most words in the vocabulary, besides the specials "
+                                 "<pad>, <unk> and <eos> (at least 4); none: all.", min=4)
     min_freq: int = param(2, "Drop words seen fewer times in the training split.", min=1)
     max_lines: int | None = param(None, "Use only the first N training lines (N // 8 valid and "
                                   "test lines); none: all.", min=1)

@@ -80,7 +80,7 @@ def corpus_from_splits(
     valid: Sequence[str],
     test: Sequence[str],
     tokenizer: str | dict = "basic_english",
-    max_size: int = CorpusConfig.max_size,
+    max_size: int | None = CorpusConfig.max_size,
     min_freq: int = CorpusConfig.min_freq,
     vocab: list[str] | None = None,
 ) -> Corpus:
@@ -229,7 +229,7 @@ def _source_lines(source: str, seed: int) -> tuple[list[str], list[str], list[st
 def load_corpus(
     source: str | Path,
     tokenizer: str | dict | None = CorpusConfig.tokenizer,
-    max_size: int = CorpusConfig.max_size,
+    max_size: int | None = CorpusConfig.max_size,
     min_freq: int = CorpusConfig.min_freq,
     seed: int = 0,
     max_lines: int | None = CorpusConfig.max_lines,

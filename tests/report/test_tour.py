@@ -142,3 +142,15 @@ def test_tour_refuses_a_device_before_any_work(refused, workdir, device, chapter
         pytest.skip("CUDA is available here")
     refused(workdir, "--threads", "1", "tour", "--device", device, "--quick", "--only", chapter,
             "--out", "o8", match=match)
+
+
+def test_only_takes_a_comma_separated_list(cli_run, workdir, monkeypatch):
+    # `--only classify,embeddings` was "unknown chapter 'classify,embeddings'"
+    import dlcourse.tour
+
+    asked = {}
+    monkeypatch.setattr(dlcourse.tour, "run_tour",
+                        lambda out, only, **kw: asked.setdefault("only", only) and ("r", []))
+    assert cli_run("tour", "--only", "classify, embeddings", "--only", "som", "--out",
+                   "t").code == 0
+    assert asked["only"] == ["classify", "embeddings", "som"]

@@ -20,7 +20,8 @@ from dlcourse.cli.common import device_option, optional_out_dir
 @click.option(
     "--only",
     multiple=True,
-    help="Run only these chapters (repeatable): text, embeddings, lm, classify, vision, som.",
+    help="Run only these chapters (repeatable, or comma-separated): text, embeddings, lm, "
+         "classify, vision, som.",
 )
 @click.option("--quick", is_flag=True, help="Tiny settings: a smoke test in seconds per chapter.")
 @device_option
@@ -30,7 +31,8 @@ def group(out, only, quick: bool, device: str):
 
     out = out or time.strftime("runs/tour-%Y%m%d-%H%M%S")
     start = time.perf_counter()
-    path, results = run_tour(out, only=list(only) or None, quick=quick, device=device)
+    chapters = [name.strip() for value in only for name in value.split(",") if name.strip()]
+    path, results = run_tour(out, only=chapters or None, quick=quick, device=device)
     for r in results:
         click.echo(f"  {r.key:<11} {r.status:<8} {r.seconds:6.0f} s  {r.error[:100]}")
     click.echo(f"tour finished in {time.perf_counter() - start:.0f} s; report: {path}")

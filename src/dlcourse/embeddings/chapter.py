@@ -101,7 +101,7 @@ def run(report: Report, out_dir: Path, *, quick: bool = False, device: str = "au
         "word, CBOW predicts a word from the mean of its context (both with negative sampling "
         "and a compiled multi-threaded kernel); GloVe fits dot products to the log of "
         "distance-weighted co-occurrence counts (window 5, x_max=10: small-corpus settings). "
-        "The corpus is small (1.5M words against "
+        f"The corpus is small ({n_words:,} words against "
         "billions for published vectors), so the absolute scores are low; the ranking is the "
         "lesson.")
     report.table(table, ["vectors", "dims", "train s", "words/s", "WordSim-353 rho", "pairs",

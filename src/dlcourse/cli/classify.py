@@ -45,10 +45,10 @@ from dlcourse.cli.common import (
     check_out_file,
     check_resume,
     device_option,
+    evaluation_out_option,
     model_dir_argument,
     note_deprecated,
     note_dry_run,
-    optional_out_dir,
     out_option,
     resume_option,
     texts_on_missing_option,
@@ -272,8 +272,7 @@ def _as_classes(labels: list, classes: list) -> list:
 @model_dir_argument("classify")
 @click.argument("data", metavar="DATA", required=False, callback=_data_callback)
 @MODEL_TABLE
-@click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
-              help="Also write evaluation.json and confusion_eval.png here.")
+@evaluation_out_option("confusion_eval.png")
 @click.option("--limit", type=LIMIT, default=None,
               help="Score this many rows, the classes as balanced as possible. [default: all]")
 @batch_option

@@ -159,6 +159,15 @@ def _out_callback(ctx, param, value):
     return out
 
 
+def evaluation_out_option(*figures: str):
+    """``evaluate``'s optional ``--out``: the folder for evaluation.json and the ``figures``
+    (nothing is written without it)."""
+    files = ["evaluation.json", *figures]
+    named = files[0] if len(files) == 1 else f"{', '.join(files[:-1])} and {files[-1]}"
+    return click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
+                        help=f"Also write {named} here.")
+
+
 out_option = click.option("--out", "out", required=True, type=click.Path(), callback=_out_callback,
                           help="Output directory (created if needed; checked before any work).")
 

@@ -22,8 +22,8 @@ from dlcourse.cli.common import (
     check_model_dir,
     check_not_input,
     check_out_file,
+    evaluation_out_option,
     note_deprecated,
-    optional_out_dir,
     vector_format,
     vector_format_option,
 )
@@ -128,8 +128,7 @@ def analogy(model_dir, a, b, c, topn, scoring, old_method, **options):
               show_default=True,
               help="Only the N most frequent words take part.")
 @click.option("--sections", is_flag=True, help="Show analogy accuracy per section.")
-@click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
-              help="Also write evaluation.json into this folder.")
+@evaluation_out_option()
 @click.option("--similarity", "old_similarity", hidden=True)
 @click.option("--analogies", "old_analogies", hidden=True)
 @click.option("--json", "old_json", hidden=True)

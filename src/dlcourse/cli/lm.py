@@ -29,10 +29,10 @@ from dlcourse.cli.common import (
     check_out_file,
     check_resume,
     device_option,
+    evaluation_out_option,
     model_dir_argument,
     note_deprecated,
     note_dry_run,
-    optional_out_dir,
     out_option,
     resume_option,
     same_source,
@@ -270,8 +270,7 @@ def _report(lm, corpus, preset: str, out: Path) -> None:
 @click.argument("data", metavar="[DATA]", required=False, callback=_data_callback)
 @EVAL_MAX_LINES
 @EVAL_ENCODING
-@click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
-              help="Also write evaluation.json here.")
+@evaluation_out_option()
 @device_option
 def evaluate(model_dir, data, max_lines, encoding, out, device):
     """Valid and test perplexity of the model in MODEL_DIR on DATA.

@@ -14,6 +14,7 @@ from dlcourse.cli.common import (
     check_not_input,
     check_out_file,
     device_option,
+    evaluation_out_option,
     optional_out_dir,
 )
 from dlcourse.cli.som import echo_notes, group, limit_option
@@ -86,8 +87,7 @@ def _load_data(som, model_dir: Path, data: str | None, limit: int | None, seed: 
 @click.argument("data", required=False, metavar="[DATA]")
 @limit_option
 @seed_option
-@click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
-              help="Also write evaluation.json here.")
+@evaluation_out_option()
 @device_option
 def evaluate(model_dir, data, limit, seed, out, device):
     """Quantization error, topographic error and label agreement of MODEL_DIR on DATA.

@@ -24,9 +24,9 @@ from dlcourse.cli.common import (
     check_dry_run_out,
     check_input_file,
     device_option,
+    evaluation_out_option,
     model_dir_argument,
     note_dry_run,
-    optional_out_dir,
     out_option,
     resume_option,
     same_source,
@@ -275,9 +275,7 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
 @click.option("--seed", type=click.IntRange(0, SEED_MAX), default=None,
               help="Seed of the test split (mnist-5k, folders without val/) [default: the "
                    "model's].")
-@click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
-              help="Also write evaluation.json, confusion_eval.png and misclassified_eval.png "
-                   "here.")
+@evaluation_out_option("confusion_eval.png", "misclassified_eval.png")
 @device_option
 def evaluate(model_dir, data, limit, on_bad, seed, out, device):
     """Top-1/top-5 and per-class accuracy of MODEL_DIR on the test images of DATA.

@@ -340,3 +340,26 @@ def test_under_torchrun_help_and_the_version_print_once(cli_run, monkeypatch, ar
     first = cli_run(*args)
     assert (first.code, first.out, first.err) == (alone.code, alone.out, alone.err)
     assert first.out
+
+
+def test_a_renamed_data_set_is_noted_after_the_output_and_not_before_an_error(tmp_path):
+    """`lm train wikitext2` offline printed "note: ... is now called 'wikitext-2'" and then
+    its error line: a refused command's line is to stand alone. A command that works says it
+    last. (A subprocess: the command line's own log handler holds the note.)"""
+    import os
+    import subprocess
+    import sys
+
+    def dlcourse(*args):
+        return subprocess.run([sys.executable, "-m", "dlcourse", *args], capture_output=True,
+                              text=True, cwd=tmp_path, timeout=300,
+                              env={**os.environ, "DLCOURSE_OFFLINE": "1"})
+
+    refused = dlcourse("-q", "lm", "train", "wikitext2", "--out", "o")
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.startswith("error: data set 'wikitext-2' is not available")
+    assert "note:" not in refused.stderr
+    ok = dlcourse("data", "info", "mnist5k")
+    assert ok.returncode == 0 and "mnist-5k" in ok.stdout, ok.stderr
+    assert ok.stderr == ("note: 'mnist5k' is now called 'mnist-5k' (the name `dlcourse data "
+                         "list` shows)\n")

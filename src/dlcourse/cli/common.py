@@ -295,7 +295,12 @@ def note_deprecated(old: str, new: str) -> None:
     a command refused for a bad value (an old spelling's value among them) prints its one
     ``error:`` line alone. Outside a command it is printed at once.
     """
-    line = f"note: '{old}' is deprecated; write {new}"
+    hold_note(f"note: '{old}' is deprecated; write {new}")
+
+
+def hold_note(line: str) -> None:
+    """Print ``line`` when the running command ends well (see :func:`note_deprecated`), or at
+    once outside a command."""
     ctx = click.get_current_context(silent=True)
     if ctx is None:
         click.echo(line, err=True)

@@ -134,6 +134,11 @@ class BarSafeHandler(logging.StreamHandler):
     a terminal a line ran on after the bar's text (``17/78 [...]stopping after ...``)."""
 
     def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "held", False):  # a renamed data set's note: after a good end
+            from dlcourse.cli.common import hold_note
+
+            hold_note(self.format(record))
+            return
         tqdm_module = sys.modules.get("tqdm")  # no bar is drawn before tqdm is imported
         if tqdm_module is None or not getattr(tqdm_module.tqdm, "_instances", None):
             super().emit(record)

@@ -18,6 +18,9 @@ ALIASES: dict[str, str] = {
 }
 
 _NOTED: set[str] = set()  # old spellings already noted in this process
+#: ``extra`` of a log record the command line prints only when the command ends well (after
+#: its output), so that a refused command's error line stands alone
+HELD = {"held": True}
 
 
 def canonical_name(name: str) -> str:
@@ -31,6 +34,6 @@ def canonical_name(name: str) -> str:
             _NOTED.add(key)
             logging.getLogger("dlcourse").warning(
                 "note: '%s' is now called '%s' (the name `dlcourse data list` shows)",
-                key, ALIASES[key])
+                key, ALIASES[key], extra=HELD)
         return ALIASES[key]
     return key

@@ -38,9 +38,11 @@ def corpus_name(value: str) -> str | None:
     if key in OLD_NAMES:
         import logging
 
+        from dlcourse.data.names import HELD
+
         logging.getLogger("dlcourse").warning(
             "note: the corpus '%s' is now called '%s' (the name `dlcourse data list` shows)",
-            key, OLD_NAMES[key])
+            key, OLD_NAMES[key], extra=HELD)
         key = OLD_NAMES[key]
     key = canonical_name(key)
     return key if key in OFFLINE or key in ONLINE else None

@@ -282,8 +282,10 @@ def source_name(name: str) -> str | None:
     """
     key = name.strip()
     if key in OLD_NAMES:
+        from dlcourse.data.names import HELD
+
         log.warning("note: the corpus '%s' is now called '%s' (the name `dlcourse data list` "
-                    "shows)", key, OLD_NAMES[key])
+                    "shows)", key, OLD_NAMES[key], extra=HELD)
         return OLD_NAMES[key]
     return key if key in SOURCES else None
 

@@ -39,7 +39,7 @@ NOUNS = {
 
 
 #: seconds a torchrun process other than a machine's first waits before it ends with a user
-#: error or a Ctrl-C, for the first to print the line (see ``_fail``)
+#: error, for the first to print the line (see ``_fail``)
 PEER_GRACE_S = 10.0
 MAX_THREADS = 1024  # as embed's --workers: 100,000 threads hung starting them
 

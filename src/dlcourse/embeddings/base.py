@@ -91,21 +91,22 @@ def check_callback(callback: Any) -> None:
 
 
 @contextmanager
-def with_progress(callback: Callable[[dict], None] | None, show: bool, desc: str
+def with_progress(callback: Callable[[dict], None] | None, show: bool, desc: str, unit: str
                   ) -> Iterator[Callable[[dict], None] | None]:
-    """``callback`` (checked), behind a progress bar when ``show``: over the words (a report
-    with ``words``, word2vec's) or the epochs (GloVe's), closed however the fit ends."""
+    """``callback`` (checked), behind a progress bar when ``show``, counting ``unit``s: words
+    (word2vec's reports say the words so far this epoch) or epochs (GloVe's), closed however
+    the fit ends."""
     check_callback(callback)
     if not show:
         yield callback
         return
     from dlcourse.engine.progress import progress
 
-    bar = progress(None, desc=desc, unit="word" if desc != "glove" else "epoch")
+    bar = progress(None, desc=desc, unit=unit)
     last = {"epoch": 0, "words": 0}
 
     def report(info: dict) -> None:
-        if "words" in info:  # words so far this epoch: the bar counts every epoch's
+        if unit == "word":  # words so far this epoch: the bar counts every epoch's
             same_epoch = info["epoch"] == last["epoch"]
             bar.update(info["words"] - (last["words"] if same_epoch else 0))
             last.update(epoch=info["epoch"], words=info["words"])

@@ -95,7 +95,7 @@ class GloVe(VectorEstimator):
             TrainingInterrupted: Ctrl-C (or ``DLCOURSE_INTERRUPT_AFTER=N``: after step N, a
                 step being one round, P per epoch).
         """
-        with with_progress(callback, self.config.progress is True, "glove") as report:
+        with with_progress(callback, self.config.progress is True, "glove", "epoch") as report:
             return self._fit(corpus, report, out_dir, resume)
 
     def _fit(self, corpus: str | Path | Iterable[list[str]] | Corpus,

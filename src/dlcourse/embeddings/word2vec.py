@@ -108,8 +108,8 @@ class Word2Vec(VectorEstimator, GensimTraining):
             TrainingInterrupted: Ctrl-C (or ``DLCOURSE_INTERRUPT_AFTER=N``: after step N, a
                 step being a chunk of ~50,000 words on the CPU, a batch on the torch path).
         """
-        with with_progress(callback, self.config.progress is True,
-                           str(self.config.method)) as report:
+        with with_progress(callback, self.config.progress is True, str(self.config.method),
+                           "word") as report:
             return self._fit(corpus, report, out_dir=out_dir, resume=resume)
 
     def _fit(self, corpus: str | Path | Iterable[list[str]] | Corpus,

@@ -23,6 +23,7 @@ def test_train_evaluate_predict_on_an_image_folder(cli_run, workdir, image_folde
     assert "top-1 (all)" in result.out and "dlcourse vision predict runs/a" in result.out
     # the unreadable file is named once and counted once
     assert result.err.count("broken.png") == 1 and "skipped 1 unreadable image(s) of" in result.err
+    assert "optimizer steps" not in result.err  # the dry run's one epoch is not the user's
     run = Path("runs/a")
     for name in ("model.safetensors", "metrics.json", "confusion.png", "history.json",
                  "last.pt"):
@@ -234,3 +235,23 @@ def test_a_model_without_errors_leaves_no_earlier_misclassified_figure(workdir):
     assert (out / "misclassified.png").exists()
     _report(Model(labels), test, out)
     assert not (out / "misclassified.png").exists() and (out / "confusion.png").exists()
+
+
+def test_a_features_head_of_few_steps_is_noted_unless_epochs_were_typed(
+        cli_run, workdir, image_folder, no_feature_cache_writes):
+    # 11 readable images, batch 64, 5 epochs: 5 steps of the head, far from trained
+    shutil.copytree(image_folder, "photos")
+    args = ("vision", "train", "photos", "--arch", "efficientnet_lite0", "--image-size", "16",
+            "--device", "cpu")
+    result = cli_run(*args, "--out", "a")
+    assert result.code == 0, result.err
+    assert re.search(r"note: the head took \d+ optimizer steps \(\d+ images, batch 64, 5 "
+                     r"epochs\); with few images more --epochs help", result.err), result.err
+    result = cli_run(*args, "--out", "b", "--epochs", "5")
+    assert result.code == 0, result.err
+    assert "optimizer steps" not in result.err
+    # finetune steps cost a pass of the backbone each: no such advice
+    result = cli_run(*args, "--out", "c", "--mode", "finetune", "--weights", "none",
+                     "--batch-size", "4", "--precise-bn", "0")
+    assert result.code == 0, result.err
+    assert "optimizer steps" not in result.err

@@ -144,8 +144,8 @@ def test_save_load_gives_the_same_predictions(tmp_path, tiny, finetune, png_writ
 
 
 def test_the_contract_params_unfitted_and_validation(tiny):
-    clf = ImageClassifier(arch="efficientnet_lite0", lr=0.01)
-    assert clf.lr == 0.01 and clf.get_params()["arch"] == "efficientnet_lite0"
+    clf = ImageClassifier(arch="efficientnet_lite0", lr=0.02)
+    assert clf.lr == 0.02 and clf.get_params()["arch"] == "efficientnet_lite0"
     assert clf.set_params(epochs=3) is clf and clf.config.epochs == 3
     with pytest.raises(NotFittedError, match="not fitted"):
         clf.evaluate(tiny[0]())
@@ -348,7 +348,7 @@ def test_step_and_cosine_schedules_lower_the_learning_rate(fashion_small,
     kw = dict(arch="efficientnet_lite0", mode="features", image_size=32, epochs=3, device="cpu")
     step = ImageClassifier(schedule="step", step_size=1, gamma=0.5, label_smoothing=0.1,
                            **kw).fit(train)
-    assert [h["lr"] for h in step.history_] == pytest.approx([0.001, 0.0005, 0.00025])
+    assert [h["lr"] for h in step.history_] == pytest.approx([0.01, 0.005, 0.0025])
     cosine = ImageClassifier(schedule="cosine", **kw).fit(train)
     lrs = [h["lr"] for h in cosine.history_]
-    assert lrs[0] == 0.001 and lrs[0] > lrs[1] > lrs[2] > 0
+    assert lrs[0] == 0.01 and lrs[0] > lrs[1] > lrs[2] > 0

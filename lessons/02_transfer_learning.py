@@ -330,15 +330,16 @@ display(Image(filename=path))
 # ## Saving, loading, predicting
 #
 # `save(dir)` writes `dir/model.safetensors` (weights, classes and settings);
-# `ImageClassifier.load(dir)` gives back a model ready to predict, here on raw uint8 images
-# (`predict(paths)` does the same for image files).
+# `ImageClassifier.load(dir)` gives back a model ready to predict: `predict` gives each image's
+# likeliest class, `predict_top` the k likeliest with their probabilities. Both take raw uint8
+# images, as here, or image files.
 
 # %%
 best = models["pretrained, frozen (features)"]
 model_dir = OUT / "fashion-classifier"
 best.save(model_dir)
 loaded = ImageClassifier.load(model_dir)
-for top2 in loaded.predict_images(test_ds.images[:3], k=2):
+for top2 in loaded.predict_top(test_ds.images[:3], k=2):
     print(", ".join(f"{name} {p:.2f}" for name, p in top2))
 print("true:", [classes[int(y)] for y in test_ds.labels[:3]])
 # a test image as a file, for `predict` here and `dlcourse vision predict` below
@@ -346,7 +347,8 @@ from PIL import Image as PILImage
 
 sneaker = next(k for k, y in enumerate(test_ds.labels) if classes[int(y)] == "Sneaker")
 PILImage.fromarray(test_ds.images[sneaker][0].numpy()).save(OUT / "shoe.png")
-print(OUT / "shoe.png", loaded.predict(OUT / "shoe.png", k=2)[0])
+shoe = OUT / "shoe.png"
+print(shoe, loaded.predict(shoe), loaded.predict_top(shoe, k=2)[0])
 
 # %% [markdown]
 # ## The same from the command line

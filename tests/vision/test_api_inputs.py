@@ -115,27 +115,27 @@ def test_a_valid_data_set_still_fits(tiny, no_feature_cache_writes, mode):
                               np.array(["dark", "bright"]))
     clf = ImageClassifier(**settings, mode=mode).fit(train, make(8, seed=1))
     assert clf.classes_ == ["dark", "bright"] and len(clf.history_) == 1
-    preds = clf.predict_images(train.images[:3], k=np.int64(1))
+    preds = clf.predict_top(train.images[:3], k=np.int64(1))
     assert [len(p) for p in preds] == [1, 1, 1]
 
 
 # ---- prediction and evaluation -----------------------------------------------------------------
 @pytest.mark.parametrize("k", ["x", True, 0, -2, 2.5, None])
-def test_predict_images_names_a_bad_k(fitted, k):
+def test_predict_top_names_a_bad_k(fitted, k):
     got = re.escape(repr(k))
     with pytest.raises(InputError, match=r"k must be an integer >= 1 \(the number of classes "
                                          r"to list per image\), got " + got):
-        fitted.predict_images(np.zeros((2, 16, 16), np.uint8), k=k)
+        fitted.predict_top(np.zeros((2, 16, 16), np.uint8), k=k)
 
 
 def test_predict_checks_k_before_reading_any_file(fitted, tmp_path):
     with pytest.raises(InputError, match="k must be an integer >= 1"):
-        fitted.predict([tmp_path / "missing.png"], k="3")
+        fitted.predict_top([tmp_path / "missing.png"], k="3")
 
 
-def test_predict_images_names_images_that_are_not_an_array(fitted):
+def test_predict_top_names_images_that_are_not_an_array(fitted):
     with pytest.raises(InputError, match="images must be one uint8 array"):
-        fitted.predict_images(None)
+        fitted.predict_top([np.zeros((16, 16), np.uint8), np.zeros((8, 8), np.uint8)])
 
 
 @pytest.mark.parametrize("method", ["logits", "evaluate"])

@@ -54,7 +54,7 @@ def test_score_is_accuracy_on_the_inputs_predict_takes(clf, fashion, tmp_path):
     sklearn_metrics = pytest.importorskip("sklearn.metrics")
     _, test = fashion
     names = [test.classes[i] for i in test.labels]
-    predicted = top1(clf.predict_images(test.images, k=1))
+    predicted = top1(clf.predict_top(test.images, k=1))
     expected = sklearn_metrics.accuracy_score(names, predicted)
     assert clf.score(test.images, test.labels) == pytest.approx(expected)
     # names and indices both map to the model's classes: its own answers score 1, others 0
@@ -70,7 +70,7 @@ def test_score_is_accuracy_on_the_inputs_predict_takes(clf, fashion, tmp_path):
     for i, image in enumerate(test.images[:10, 0].numpy()):
         paths.append(tmp_path / f"{i}.png")
         Image.fromarray(image).save(paths[-1])
-    by_path = sklearn_metrics.accuracy_score(names[:10], top1(clf.predict(paths, k=1)))
+    by_path = sklearn_metrics.accuracy_score(names[:10], top1(clf.predict_top(paths, k=1)))
     assert clf.score(paths, names[:10]) == pytest.approx(by_path)
     assert clf.score([str(p) for p in paths], test.labels[:10]) == pytest.approx(by_path)
 
@@ -125,26 +125,26 @@ def test_one_channels_first_colour_image_is_refused_with_the_fix(clf, tmp_path, 
             r"\(B, C, H, W\), \(B, H, W, C\) or grey \(B, H, W\): one colour image as "
             r"images\[None\] \(1, 3, 40, 40\) or images\.permute\(1, 2, 0\)\[None\] .*three "
             r"grey images as images\[:, None\] \(3, 1, 40, 40\)")):
-        clf.predict_images(image)
+        clf.predict_top(image)
     with pytest.raises(InputError, match=r"images\.transpose\(1, 2, 0\)\[None\]"):
-        clf.predict_images(image.numpy())                       # numpy spells it transpose
+        clf.predict_top(image.numpy())                       # numpy spells it transpose
     with pytest.raises(InputError, match=r"shape \(3, 40, 40\)"):
         clf.score(image, [0, 1, 2])
     # both fixes the message names give the prediction of the file
-    expected = clf.predict(path, k=3)
-    assert clf.predict_images(image[None], k=3) == expected
-    assert clf.predict_images(image.permute(1, 2, 0)[None], k=3) == expected
+    expected = clf.predict_top(path, k=3)
+    assert clf.predict_top(image[None], k=3) == expected
+    assert clf.predict_top(image.permute(1, 2, 0)[None], k=3) == expected
 
 
 def test_every_documented_layout_still_works(clf, fashion):
     grey = fashion[1].images[:3, 0]                             # (3, 28, 28): three grey images
-    expected = clf.predict_images(grey[:, None], k=2)           # (B, C, H, W), C = 1
+    expected = clf.predict_top(grey[:, None], k=2)           # (B, C, H, W), C = 1
     assert len(expected) == 3
-    assert clf.predict_images(list(grey.numpy()), k=2) == expected      # a list is a batch
-    assert clf.predict_images(grey[:, :, :, None], k=2) == expected     # (B, H, W, C)
-    assert same_predictions(clf.predict_images(grey[:2], k=2), expected[:2])  # (B, H, W)
+    assert clf.predict_top(list(grey.numpy()), k=2) == expected      # a list is a batch
+    assert clf.predict_top(grey[:, :, :, None], k=2) == expected     # (B, H, W, C)
+    assert same_predictions(clf.predict_top(grey[:2], k=2), expected[:2])  # (B, H, W)
     colour = grey[:, None].expand(-1, 3, -1, -1)                # (B, 3, H, W), grey as RGB
-    assert same_predictions(clf.predict_images(colour.numpy(), k=2), expected)
+    assert same_predictions(clf.predict_top(colour.numpy(), k=2), expected)
     # labels say how many images there are: a data set of (3, H, W) is three grey images
     ds = ArrayImageDataset(grey.numpy(), [0, 1, 2], fashion[1].classes)
     assert ds.images.shape == (3, 1, 28, 28)
@@ -162,12 +162,12 @@ def test_a_non_square_picture_gets_one_prediction_by_path_and_by_pixels(clf, tmp
     pixels[:, 30:60] += 180
     path = tmp_path / "wide.png"
     Image.fromarray(pixels).convert(mode).save(path)
-    by_path = clf.predict(path, k=10)
-    by_pixels = clf.predict_images(np.array(Image.open(path))[None], k=10)
+    by_path = clf.predict_top(path, k=10)
+    by_pixels = clf.predict_top(np.array(Image.open(path))[None], k=10)
     assert same_predictions(by_pixels, by_path)
     # what predict_images did before (the whole picture squeezed into the square) differs
     squeezed = np.array(Image.open(path).resize((32, 32), Image.Resampling.BILINEAR))[None]
-    before = dict(clf.predict_images(squeezed, k=10)[0])
+    before = dict(clf.predict_top(squeezed, k=10)[0])
     assert max(abs(before[c] - p) for c, p in by_path[0]) > 1e-3
 
 
@@ -187,7 +187,7 @@ def test_evaluate_and_predict_images_agree_on_non_square_images(clf, fashion):
     wide = torch.cat([test.images, test.images.roll(1, dims=0)], dim=3)   # (8, 1, 28, 56)
     ds = ArrayImageDataset(wide, test.labels, test.classes)
     by_batch = clf.logits(ds).softmax(dim=1)
-    by_image = [dict(p) for p in clf.predict_images(wide, k=10)]
+    by_image = [dict(p) for p in clf.predict_top(wide, k=10)]
     assert np.abs([[row[c] for c in test.classes] for row in by_image]
                   - by_batch.numpy()).max() < 0.02
 
@@ -225,18 +225,45 @@ def test_cross_val_score_refits_on_images_and_labels(fashion):
     by_names = ImageClassifier(**SENSITIVE).fit(images[:20], names[:20])
     assert by_names.classes_ == sorted(set(names[:20]))
     assert by_names.score(images[20:], names[20:]) == pytest.approx(
-        np.mean(np.array(top1(by_names.predict_images(images[20:], k=1))) == names[20:]))
+        np.mean(np.array(top1(by_names.predict_top(images[20:], k=1))) == names[20:]))
     by_index = ImageClassifier(**SENSITIVE).fit(train.images, train.labels)
-    assert by_index.classes_ == [str(k) for k in range(int(train.labels.max()) + 1)]
+    assert by_index.classes_ == list(range(int(train.labels.max()) + 1))
     with pytest.raises(InputError, match=r"train must be an ArrayImageDataset .* got ndarray; "
                        r"or give images with their labels, fit\(images, labels\)"):
         ImageClassifier(**SENSITIVE).fit(images)
 
 
+def test_predict_answers_the_labels_fit_was_given(fashion, tmp_path):
+    # predict gave top-k lists of pairs, and integer labels came back as '0', '1', ...: the
+    # "accuracy" scorer (which calls predict) failed, or compared 3 with '3'
+    pytest.importorskip("sklearn")
+    from sklearn.metrics import accuracy_score
+    from sklearn.model_selection import cross_val_score
+
+    train, test = fashion
+    images = torch.cat([train.images, test.images]).numpy()                 # (40, 1, 28, 28)
+    y = torch.cat([train.labels, test.labels]).numpy()                      # int64 0..9
+    names = np.array([train.classes[i] for i in y])
+    by_index = ImageClassifier(**SENSITIVE).fit(images[:20], y[:20])
+    answers = by_index.predict(images[20:])
+    assert all(type(a) is int for a in answers) and set(answers) <= set(range(10))
+    assert by_index.score(images[20:], y[20:]) == pytest.approx(accuracy_score(y[20:], answers))
+    by_index.save(tmp_path / "m")
+    loaded = ImageClassifier.load(tmp_path / "m")
+    assert loaded.classes_ == by_index.classes_ and loaded.predict(images[20:]) == answers
+    by_names = ImageClassifier(**SENSITIVE).fit(images[:20], names[:20])
+    assert all(type(a) is str for a in by_names.predict(images[20:]))
+    for labels in (y, names):
+        scores = cross_val_score(ImageClassifier(**SENSITIVE), images, labels, cv=2,
+                                 scoring="accuracy", error_score="raise")
+        assert scores.shape == (2,) and ((0 <= scores) & (scores <= 1)).all()
+
+
 def test_no_images_give_no_predictions(clf):
     # a bare "need at least one array to stack"; predict([]) and TextClassifier give []
-    assert clf.predict_images(np.zeros((0, 16, 16, 3), np.uint8)) == []
-    assert clf.predict([]) == []
+    assert clf.predict_top(np.zeros((0, 16, 16, 3), np.uint8)) == []
+    assert clf.predict(np.zeros((0, 16, 16, 3), np.uint8)) == []
+    assert clf.predict([]) == [] and clf.predict_top([]) == []
 
 
 def test_predict_proba_for_scikit_learns_probability_scorers(clf, fashion, tmp_path):
@@ -250,7 +277,7 @@ def test_predict_proba_for_scikit_learns_probability_scorers(clf, fashion, tmp_p
     assert probs.shape == (len(test), len(clf.classes_)) and probs.dtype == np.float32
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
     assert [clf.classes_[i] for i in probs.argmax(axis=1)] == top1(
-        clf.predict_images(test.images, k=1))
+        clf.predict_top(test.images, k=1))
     names = np.array([test.classes[i] for i in test.labels])
     loss = get_scorer("neg_log_loss")(clf, test.images.numpy(), names)
     assert np.isfinite(loss) and loss < 0

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from dlcourse.errors import ConfigError, DlcourseError, IncompatibleModelError, NotFittedError
+from dlcourse.errors import (
+    ConfigError,
+    DlcourseError,
+    IncompatibleModelError,
+    InputError,
+    NotFittedError,
+)
 from dlcourse.vision.data import ArrayImageDataset, stratified_subset
 from dlcourse.vision.estimator import ImageClassifier
 from dlcourse.vision.metrics import evaluation_from_logits
@@ -100,7 +106,7 @@ def test_a_last_batch_of_one_image_trains(tiny, finetune, arch):
     # refuses in training mode ("Expected more than 1 value per channel"); it is left out
     clf = finetune(arch=arch, image_size=32, batch_size=8).fit(tiny[0](9, size=32))
     assert len(clf.history_) == 1 and np.isfinite(clf.history_[0]["train_loss"])
-    assert len(clf.predict_images(np.zeros((4, 32, 32), np.uint8))) == 4  # four grey images
+    assert len(clf.predict_top(np.zeros((4, 32, 32), np.uint8))) == 4  # four grey images
 
 
 @pytest.mark.slow
@@ -127,20 +133,22 @@ def test_save_load_gives_the_same_predictions(tmp_path, tiny, finetune, png_writ
     assert manifest["state"]["backbone"]["feature_dim"] == 1280
     rng = np.random.default_rng(0)
     files = [png_writer(tmp_path / f"{i}.png", rng, size=40) for i in range(3)]
-    preds = loaded.predict(files, k=2)
+    preds = loaded.predict_top(files, k=2)
     assert len(preds) == 3 and all(len(p) == 2 for p in preds)
     assert all(p[0][1] >= p[1][1] and 0.99 < p[0][1] + p[1][1] <= 1.0 + 1e-6 for p in preds)
-    assert preds == clf.predict(files, k=2)
+    assert preds == clf.predict_top(files, k=2)
     # one path alone is one image (a string was walked character by character); none: []
-    alone = loaded.predict(str(files[0]), k=2)  # a batch of one: the same up to float rounding
+    alone = loaded.predict_top(str(files[0]), k=2)  # a batch of one: the same up to rounding
     assert len(alone) == 1 and [c for c, _ in alone[0]] == [c for c, _ in preds[0]]
     assert [p for _, p in alone[0]] == pytest.approx([p for _, p in preds[0]], abs=1e-5)
-    assert loaded.predict([]) == []
+    assert loaded.predict([]) == [] and loaded.predict_top([]) == []
+    # predict answers each image's likeliest class, as predict_top's first
+    assert loaded.predict(files) == [p[0][0] for p in preds]
     # a batch as numpy, channels last, gives what the (B, C, H, W) tensor gives
     batch = ds.images[:4]  # (4, 1, 16, 16) uint8 tensor
-    expected = loaded.predict_images(batch, k=2)
-    assert loaded.predict_images(batch.numpy().transpose(0, 2, 3, 1), k=2) == expected
-    assert loaded.predict_images(batch[:, 0], k=2) == expected  # grey (B, H, W)
+    expected = loaded.predict_top(batch, k=2)
+    assert loaded.predict_top(batch.numpy().transpose(0, 2, 3, 1), k=2) == expected
+    assert loaded.predict_top(batch[:, 0], k=2) == expected  # grey (B, H, W)
 
 
 def test_the_contract_params_unfitted_and_validation(tiny):
@@ -252,10 +260,10 @@ def test_predict_and_evaluate_name_the_argument_they_take(tiny, tmp_path):
     with pytest.raises(DlcourseError, match=rf"^image {tmp_path} is a folder, not an image "
                                             r"file; pass the image files in it$"):
         clf.predict(tmp_path)
-    for bad, kind in ((3, "int"), (np.zeros((2, 16, 16), np.uint8), "ndarray")):
-        with pytest.raises(ValueError, match=rf"takes image file paths .*got {kind}; for pixel "
-                                             r"arrays use predict_images"):
-            clf.predict(bad)  # raw TypeErrors before
+    for bad, kind in ((3, "int"), (None, "NoneType"), (2.5, "float")):
+        with pytest.raises(InputError, match=r"^images must be image file paths \(a path or a "
+                                             rf"list of them\) or a uint8 batch .*got {kind}$"):
+            clf.predict(bad)  # "uint8 pixels 0-255, got int64" for 3 before
     with pytest.raises(DlcourseError, match="evaluate takes an ArrayImageDataset .*got list"):
         clf.evaluate(["a.png"])  # an AttributeError before
     assert clf.predict([]) == []

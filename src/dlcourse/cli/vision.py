@@ -389,7 +389,7 @@ def predict(model_dir, images, top_k, device):
 
     clf = ImageClassifier.load(model_dir, device=device)
     rows = []
-    for path, preds in zip(paths, clf.predict(paths, k=top_k)):
+    for path, preds in zip(paths, clf.predict_top(paths, k=top_k)):
         for rank, (label, p) in enumerate(preds, 1):
             rows.append({"image": str(path) if rank == 1 else "", "rank": rank, "label": label,
                          "probability": p})

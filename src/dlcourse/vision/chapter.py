@@ -68,7 +68,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
 
     picks = np.random.default_rng(0).choice(len(test), size=6, replace=False)
     images = test.images[picks]                                    # (6, 1, 28, 28) uint8
-    preds = best.predict_images(images, k=3)
+    preds = best.predict_top(images, k=3)
     grid = plot_predictions(images.numpy(), preds, out_dir / "vision_predictions.png",
                             truths=[test.classes[int(test.labels[i])] for i in picks])
     report.image(grid, "A few test images with the top-3 predictions "

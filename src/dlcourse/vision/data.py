@@ -116,8 +116,8 @@ def image_batch(images, *, labelled: bool = True) -> torch.Tensor:
     grey, (N, H, W, C) channels-last or (N, C, H, W).
 
     ``labelled``: the images come with one label each (a data set), so an array (3, H, W) is
-    three grey images. Unlabelled (``labelled=False``, as ``predict_images`` passes them) such
-    an array is refused: it is just as likely one colour image channels-first, as
+    three grey images. Unlabelled (``labelled=False``, as ``ImageClassifier.predict`` passes
+    them) such an array is refused: it is just as likely one colour image channels-first, as
     ``torchvision.io.read_image`` returns it. A list of images is a batch either way.
 
     Raises:

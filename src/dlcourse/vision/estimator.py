@@ -1,5 +1,6 @@
 """Transfer learning as an estimator: ``ImageClassifier(...).fit(train, valid)``, then
-``evaluate``, ``predict``, ``save`` and ``ImageClassifier.load``.
+``evaluate``, ``predict`` (labels), ``predict_top`` (the k likeliest classes with their
+probabilities), ``predict_proba``, ``save`` and ``ImageClassifier.load``.
 
 Modes (see :class:`~dlcourse.vision.config.TransferConfig`):
 
@@ -18,7 +19,7 @@ device and keeps what was learned (``model_``, ``classes_``, ``info_``, ``image_
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from numbers import Number
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ from dlcourse.vision.config import TransferConfig
 from dlcourse.vision.data import ArrayImageDataset, check_labels, image_batch, labelled_images
 from dlcourse.vision.features import extract_features
 from dlcourse.vision.images import load_image, square_images
-from dlcourse.vision.inputs import check_k, check_training_data, path_list
+from dlcourse.vision.inputs import check_k, check_training_data, integer_labels, path_list
 from dlcourse.vision.metrics import EvalResult, evaluation_from_logits
 from dlcourse.vision.models import BackboneInfo, build_model
 from dlcourse.vision.pipeline import Pipeline, logits_of
@@ -58,7 +59,8 @@ class ImageClassifier(Estimator):
     (``clf.lr``); ``ImageClassifier(config)`` takes a whole config.
 
     Learned attributes (after ``fit`` or ``load``): ``model_`` (a
-    :class:`~dlcourse.vision.models.TransferNet`), ``classes_``, ``info_`` (backbone
+    :class:`~dlcourse.vision.models.TransferNet`), ``classes_`` (the class names, or the
+    integer labels ``fit(images, labels)`` was given), ``info_`` (backbone
     metadata), ``image_size_`` (the resolution used), ``device_``, ``history_`` (per-epoch
     dicts).
 
@@ -84,8 +86,9 @@ class ImageClassifier(Estimator):
         """Train on ``train`` (evaluating on ``valid`` after each epoch); returns ``self``.
 
         ``fit(images, labels)``, as scikit-learn calls it (``cross_val_score``,
-        ``GridSearchCV``), trains on an image array and its labels, class names or indices,
-        without a validation set (:func:`~dlcourse.vision.data.labelled_images`).
+        ``GridSearchCV``), trains on an image array and its labels, class names or integers,
+        without a validation set (:func:`~dlcourse.vision.data.labelled_images`); integers
+        stay integers in ``classes_`` and in what :meth:`predict` answers.
 
         With ``out_dir`` the engine writes ``last.pt`` (every epoch and on Ctrl-C), ``best.pt``
         and ``history.json`` there, and ``resume=True`` continues that run from the exact batch
@@ -111,8 +114,10 @@ class ImageClassifier(Estimator):
         """
         config = self.validated_config(out_dir, resume)
         check_weights(config.arch, config.weights)  # settings first, as every lesson does
+        integers = False
         if not isinstance(train, ArrayImageDataset) and valid is not None \
                 and not isinstance(valid, ArrayImageDataset):
+            integers = integer_labels(valid)
             train, valid = labelled_images(train, valid), None  # fit(X, y)
         check_training_data(train, valid)
         check_global_batch(config.batch_size, active_ranks()[1], *config.images_a_step())
@@ -150,7 +155,8 @@ class ImageClassifier(Estimator):
                 model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
             history = finetune(model, train, valid, pipe, config, **fit_options)
         self.model_, self.info_, self.image_size_, self.device_ = model, info, image_size, device
-        self.classes_ = list(train.classes)
+        # scikit-learn compares predict's answers with the labels fit was given: 3, not "3"
+        self.classes_ = list(range(len(train.classes))) if integers else list(train.classes)
         self.history_ = history
         if out_dir is not None:
             self._save_run(out_dir)  # rank 0 only
@@ -176,7 +182,7 @@ class ImageClassifier(Estimator):
         if not (hasattr(ds, "__len__") and hasattr(ds, "__getitem__")):
             raise InputError(f"logits takes an ArrayImageDataset (dlcourse.vision's load_named "
                              f"or load_image_folder), got {type(ds).__name__}; for pixel "
-                             "arrays use predict_images")
+                             "arrays use predict_proba")
         return logits_of(self.model_, ds, self._pipeline())
 
     def evaluate(self, ds: ArrayImageDataset) -> EvalResult:
@@ -196,74 +202,83 @@ class ImageClassifier(Estimator):
         ds.check()  # labels changed since the data set was built: named here, not as a crash
         if not len(ds):  # top-1 of no images would be NaN
             raise InputError("evaluate needs at least one image, got an empty data set")
-        if list(ds.classes) != self.classes_:
-            unknown = [name for name in ds.classes if name not in self.classes_]
+        names = self._names()
+        if list(ds.classes) != names:
+            unknown = [name for name in ds.classes if name not in names]
             if unknown:
-                known = ", ".join(self.classes_[:5]) + ", ..." * (len(self.classes_) > 5)
+                known = ", ".join(names[:5]) + ", ..." * (len(names) > 5)
                 raise InputError(f"data set classes {unknown[:5]} are not classes of the model "
                                  f"({known}); evaluate on images of its classes")
             # some of the model's classes, or another order: its indices (the others: n/a)
-            index = np.asarray([self.classes_.index(name) for name in ds.classes])
-            ds = ArrayImageDataset(ds.images, index[ds.labels.numpy()], self.classes_)
+            index = np.asarray([names.index(name) for name in ds.classes])
+            ds = ArrayImageDataset(ds.images, index[ds.labels.numpy()], names)
         logits = logits_of(self.model_, ds, self._pipeline(), collective=True)   # (N, K)
         return evaluation_from_logits(logits, ds.labels, ds.classes)
 
-    def predict_images(self, images: torch.Tensor, k: int = 5) -> list[list[tuple[str, float]]]:
-        """Top-``k`` (label, probability) for each uint8 image of a batch: a tensor or numpy
-        array (B, C, H, W), (B, H, W, C) or grey (B, H, W), as ``ArrayImageDataset`` takes.
+    def predict(self, images) -> list:
+        """The likeliest class of each image: a list of labels from ``classes_`` (names, or
+        the integers ``fit(images, labels)`` was given), as scikit-learn's classifiers answer.
 
-        Images are resized (shorter side) and centre-cropped as :meth:`predict` treats files,
-        so a file's pixels get the prediction its path gets (:meth:`evaluate` crops and resizes
-        whole batches on the device: the same up to resampling). One image (3, H, W)
-        channels-first, as ``torchvision.io.read_image`` gives it, is refused: it would read as
-        three grey images; pass it as ``img[None]``. No images give ``[]``.
+        Args:
+            images: image file paths (one path may be given alone) or a uint8 batch, as
+                :meth:`predict_top` takes them; no images give ``[]``.
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
-            InputError: ``k`` that is not a whole number >= 1; images of another type or shape,
-                or a (3, H, W) array (the message says how to give it).
+            InputError: images as :meth:`predict_top` refuses them.
+            DlcourseError: an unreadable file (named).
         """
         self.check_is_fitted()
-        k = check_k(k)
-        batch = image_batch(images, labelled=False)
-        if not len(batch):  # no images, no answers: as predict([]) and TextClassifier's
+        batch = self._images(images)
+        if not len(batch):  # no images, no answers: as TextClassifier's predict([])
             return []
-        return self._top_k(self._probabilities(batch), k)
+        return [self.classes_[int(i)] for i in self._probabilities(batch).argmax(dim=1)]
 
-    def predict(self, paths: Sequence[str | Path] | str | Path,
-                k: int = 5) -> list[list[tuple[str, float]]]:
-        """Top-``k`` (label, probability) for each image file in ``paths`` (one path may be
-        given alone; no paths give ``[]``).
+    def predict_top(self, images, k: int = 5) -> list[list[tuple[str | int, float]]]:
+        """The ``k`` likeliest (label, probability) pairs of each image, likeliest first.
+
+        Args:
+            images: image file paths (one path may be given alone) or a uint8 batch: a tensor
+                or numpy array (B, C, H, W), (B, H, W, C) or grey (B, H, W), as
+                ``ArrayImageDataset`` takes. Pixels are resized (shorter side) and
+                centre-cropped as files are, so a file's pixels get the answer its path gets
+                (:meth:`evaluate` crops and resizes whole batches on the device: the same up
+                to resampling). One image (3, H, W) channels-first, as
+                ``torchvision.io.read_image`` gives it, is refused: it would read as three
+                grey images; pass it as ``img[None]``. No images give ``[]``.
+            k: how many classes to list per image (all of them when there are fewer).
 
         Raises:
+            NotFittedError: before ``fit`` or ``load``.
+            InputError: ``k`` that is not a whole number >= 1 (before any file is read);
+                images of another type or shape, or a (3, H, W) array (the message says how
+                to give it).
             DlcourseError: a file that is missing, a folder, empty or not a readable image
                 (named).
-            InputError: ``k`` that is not a whole number >= 1 (before any file is read).
         """
         self.check_is_fitted()
         k = check_k(k)
-        files = path_list(paths)
-        if files is None:
-            raise InputError(f"predict takes image file paths (a path or a list of them), got "
-                             f"{type(paths).__name__}; for pixel arrays use predict_images")
-        if not files:
+        batch = self._images(images)
+        if not len(batch):
             return []
-        return self._top_k(self._probabilities(self._read_files(files)), k)
+        top = self._probabilities(batch).topk(min(k, len(self.classes_)), dim=1)
+        return [[(self.classes_[int(i)], float(p)) for p, i in zip(ps, idx)]
+                for ps, idx in zip(top.values, top.indices)]
 
     def score(self, images, labels=None) -> float:
         """Top-1 accuracy on labelled images, as scikit-learn's classifiers score (its
         ``cross_val_score`` and ``GridSearchCV`` rank settings by it).
 
         Args:
-            images: image file paths (as :meth:`predict` takes), a uint8 batch (as
-                :meth:`predict_images` takes), or an :class:`ArrayImageDataset`, which holds
-                its labels (``labels`` is then left out; the result is ``evaluate(ds).top1``).
-            labels: one per image: class names from ``classes_`` or their indices.
+            images: image file paths or a uint8 batch (as :meth:`predict_top` takes them), or
+                an :class:`ArrayImageDataset`, which holds its labels (``labels`` is then left
+                out; the result is ``evaluate(ds).top1``).
+            labels: one per image: labels from ``classes_`` or their indices.
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
             InputError: no images, labels missing, of another count or not classes of the
-                model; images as :meth:`predict` or :meth:`predict_images` refuse them.
+                model; images as :meth:`predict_top` refuses them.
             DlcourseError: an unreadable file (named).
         """
         self.check_is_fitted()
@@ -287,12 +302,12 @@ class ImageClassifier(Estimator):
         scikit-learn's probability scorers read (``neg_log_loss``, ``roc_auc_ovr``).
 
         Args:
-            images: image file paths (as :meth:`predict` takes) or a uint8 batch (as
-                :meth:`predict_images` takes); no images give an array (0, K).
+            images: image file paths or a uint8 batch (as :meth:`predict_top` takes them); no
+                images give an array (0, K).
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
-            InputError: images as :meth:`predict` or :meth:`predict_images` refuse them.
+            InputError: images as :meth:`predict_top` refuses them.
             DlcourseError: an unreadable file (named).
         """
         self.check_is_fitted()
@@ -301,10 +316,21 @@ class ImageClassifier(Estimator):
             return np.zeros((0, len(self.classes_)), dtype=np.float32)
         return self._probabilities(batch).numpy().astype(np.float32, copy=False)
 
+    def _names(self) -> list[str]:
+        """The classes as an ``ArrayImageDataset`` names them: integer labels as text."""
+        return [str(c) for c in self.classes_]
+
     def _images(self, images) -> torch.Tensor:
         """Image files or a pixel batch as uint8 images (B, C, H, W)."""
         files = path_list(images)
-        return image_batch(images, labelled=False) if files is None else self._read_files(files)
+        if files is not None:
+            return self._read_files(files)
+        if images is None or isinstance(images, Number | np.generic):
+            # no pixels at all: "uint8 pixels 0-255, got int64" misled for a 3
+            raise InputError("images must be image file paths (a path or a list of them) or a "
+                             "uint8 batch (B, C, H, W), (B, H, W, C) or grey (B, H, W), got "
+                             f"{type(images).__name__}")
+        return image_batch(images, labelled=False)
 
     def _read_files(self, paths: list[str | Path]) -> torch.Tensor:
         """The files decoded at the model's resolution, (B, 3, S, S) uint8."""
@@ -319,18 +345,13 @@ class ImageClassifier(Estimator):
         ds = TensorDataset(images, torch.zeros(len(images), dtype=torch.long))
         return self.logits(ds).softmax(dim=1)
 
-    def _top_k(self, probs: torch.Tensor, k: int) -> list[list[tuple[str, float]]]:
-        top = probs.topk(min(k, probs.shape[1]), dim=1)
-        return [[(self.classes_[int(i)], float(p)) for p, i in zip(ps, idx)]
-                for ps, idx in zip(top.values, top.indices)]
-
     def _label_indices(self, labels, n_images: int) -> torch.Tensor:
-        """``labels`` (class names of ``classes_`` or indices) as class indices (N,)."""
+        """``labels`` (labels of ``classes_`` or indices) as class indices (N,)."""
         if torch.is_tensor(labels):
             labels = labels.detach().cpu().numpy()
         y = np.asarray(labels)
         if y.ndim == 1 and y.dtype.kind in "USO":
-            index = {name: i for i, name in enumerate(self.classes_)}
+            index = {name: i for i, name in enumerate(self._names())}
             names = y.tolist()  # plain str: np.str_('cat') in a message reads badly
             unknown = [name for name in names if not isinstance(name, str) or name not in index]
             if unknown:

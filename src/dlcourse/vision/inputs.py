@@ -1,11 +1,12 @@
 """What ``ImageClassifier`` checks of its inputs before any work: the training data, image
-paths given where pixels could be, and ``k``."""
+paths given where pixels could be, the kind of labels, and ``k``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from dlcourse.engine.config import whole_number
 from dlcourse.errors import InputError
@@ -24,8 +25,15 @@ def path_list(paths) -> list[str | Path] | None:
     return files if all(isinstance(p, str | Path) for p in files) else None
 
 
+def integer_labels(labels) -> bool:
+    """Whether ``fit(images, labels)`` was given integers (kept as such in ``classes_``)
+    rather than class names."""
+    y = labels.detach().cpu().numpy() if torch.is_tensor(labels) else np.asarray(labels)
+    return y.dtype.kind in "iu"
+
+
 def check_k(k) -> int:
-    """``k`` of ``predict``/``predict_images`` as an int >= 1 (``True`` is no count here)."""
+    """``k`` of ``predict_top`` as an int >= 1 (``True`` is no count here)."""
     return whole_number("k", k, 1, None, "an integer >= 1 (the number of classes to list "
                         "per image)")
 

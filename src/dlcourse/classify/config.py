@@ -41,6 +41,9 @@ WARMUP_SHARE = 0.1
 MONITORS = {"accuracy": ("valid_acc", "max"), "f1": ("valid_f1", "max"),
             "loss": ("valid_loss", "min")}
 CLASS_WEIGHTS = ("balanced",)
+#: texts a forward pass scores when predicting and evaluating (no gradients: memory allows more
+#: than training's batch)
+PREDICTION_BATCH = 256
 #: bounds far above any text or kernel trained here (engine.config bounds widths and layers)
 MAX_TOKENS, MAX_KERNEL = 1_000_000, 100
 #: what ``hidden_size``, ``num_layers``, ``dropout``, ``pooling`` and ``ngrams`` left at None

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dlcourse.classify.config import ClassifierConfig, architecture
+from dlcourse.classify.config import PREDICTION_BATCH, ClassifierConfig, architecture
 from dlcourse.engine.config import whole_number
 from dlcourse.errors import InputError
 from dlcourse.text.labels import check_labels, few, plain, refuse_table
@@ -81,7 +81,8 @@ def length_batches(ids: Sequence[Sequence[int]], pad_id: int, batch_size: int
 
 @torch.no_grad()
 def logits_of(model: nn.Module, ids: Sequence[Sequence[int]], *, pad_id: int,
-              num_classes: int, device: torch.device, batch_size: int = 256) -> torch.Tensor:
+              num_classes: int, device: torch.device,
+              batch_size: int = PREDICTION_BATCH) -> torch.Tensor:
     """Logits of encoded texts in input order, on the CPU: (N,) for two classes, (N, C) for
     more. The model is put in eval mode (no dropout).
 

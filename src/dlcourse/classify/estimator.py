@@ -29,6 +29,7 @@ from dlcourse.classify.config import (
     DEFAULT_AUGMENT,
     MINILM_DATA,
     MODEL_DEFAULTS,
+    PREDICTION_BATCH,
     ClassifierConfig,
     architecture,
 )
@@ -231,7 +232,8 @@ class TextClassifier(Estimator):
                          num_classes=len(self.classes_), device=self.device_,
                          batch_size=batch_size)
 
-    def predict_proba(self, texts: Sequence[str] | str, batch_size: int = 256) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str] | str,
+                      batch_size: int = PREDICTION_BATCH) -> np.ndarray:
         """Class probabilities, ``(len(texts), len(classes_))`` float32, columns in
         ``classes_`` order (one text may be given as a string).
 
@@ -244,7 +246,7 @@ class TextClassifier(Estimator):
         texts = text_list(texts)
         return logits_to_proba(self._logits(texts, batch_size)).numpy()
 
-    def predict(self, texts: Sequence[str] | str, batch_size: int = 256) -> list:
+    def predict(self, texts: Sequence[str] | str, batch_size: int = PREDICTION_BATCH) -> list:
         """The most probable class label of each text, a list of plain values (``str``,
         ``int``, ``float``, ``bool``; no numpy scalars).
 
@@ -268,7 +270,8 @@ class TextClassifier(Estimator):
         inner = slice(1, -1) if brackets is not None else slice(None)  # not [CLS], [SEP]
         return [i for i, x in enumerate(ids) if all(t == self.vocab_.unk_id for t in x[inner])]
 
-    def score(self, texts: Sequence[str], labels: Sequence, batch_size: int = 256) -> float:
+    def score(self, texts: Sequence[str], labels: Sequence,
+              batch_size: int = PREDICTION_BATCH) -> float:
         """Accuracy on a labelled set, as scikit-learn's classifiers score: ``GridSearchCV``
         and ``cross_val_score`` rank settings by it (on stratified folds).
 
@@ -278,7 +281,8 @@ class TextClassifier(Estimator):
         """
         return self.evaluate(texts, labels, batch_size)["accuracy"]
 
-    def evaluate(self, texts: Sequence[str], labels: Sequence, batch_size: int = 256) -> dict:
+    def evaluate(self, texts: Sequence[str], labels: Sequence,
+                 batch_size: int = PREDICTION_BATCH) -> dict:
         """Accuracy, per-class and macro precision/recall/F1, confusion matrix, ROC-AUC (two
         classes) and mean loss on a labelled set (see
         :func:`~dlcourse.classify.metrics.classification_metrics`).

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from dlcourse.classify.config import ClassifierConfig, unused_settings
+from dlcourse.classify.config import PREDICTION_BATCH, ClassifierConfig, unused_settings
 from dlcourse.cli.classify_data import (
     DATA_SETS,
     check_columns,
@@ -85,7 +85,7 @@ MODEL_TABLE = ConfigOptions(TableConfig, shown=MODEL_SHOWN)
 # texts only: no label column, and --on-missing that speaks of texts alone
 READ = ConfigOptions(TableConfig, exclude=("label_col", "on_missing"), shown=MODEL_SHOWN)
 DRY_RUN = {"train": 200, "valid": 100, "test": 100}
-batch_option = click.option("--batch-size", type=click.IntRange(min=1), default=256,
+batch_option = click.option("--batch-size", type=click.IntRange(min=1), default=PREDICTION_BATCH,
                             show_default=True, help="Texts per forward pass.")
 
 

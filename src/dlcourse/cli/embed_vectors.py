@@ -29,10 +29,9 @@ from dlcourse.cli.common import (
 )
 from dlcourse.cli.embed import READ, encoding_of, group
 from dlcourse.cli.tables import echo_table
-from dlcourse.embeddings.config import RESTRICT_VOCAB
+from dlcourse.embeddings.config import ANALOGY_METHOD, ANALOGY_METHODS, RESTRICT_VOCAB
 from dlcourse.errors import DlcourseError
 
-SCORINGS = ("3cosadd", "3cosmul")
 PROJECTIONS = ("pca", "tsne")
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
@@ -62,7 +61,7 @@ def _load(model_dir: Path, encoding: str):
 def _legacy_method(ctx, param, value):
     if value is not None:
         new = "--scoring" if ctx.command.name != "plot" else "--projection"
-        choices = SCORINGS if new == "--scoring" else PROJECTIONS
+        choices = ANALOGY_METHODS if new == "--scoring" else PROJECTIONS
         if value not in choices:
             raise click.BadParameter(f"{value!r} is not one of {', '.join(choices)}", ctx, param)
         note_deprecated(f"--method {value}", f"'{new} {value}'")
@@ -99,9 +98,9 @@ def similar(model_dir, words, topn, **options):
 @click.argument("c")
 @click.option("--top", "--topn", "topn", type=click.IntRange(min=1), default=5, show_default=True,
               help="Answers to show.")
-@click.option("--scoring", type=click.Choice(SCORINGS), default=None,
+@click.option("--scoring", type=click.Choice(ANALOGY_METHODS), default=None,
               help="3cosadd (nearest to b - a + c) or 3cosmul (Levy and Goldberg) "
-                   "[default: 3cosadd].")
+                   f"[default: {ANALOGY_METHOD}].")
 @legacy_method
 @READ
 def analogy(model_dir, a, b, c, topn, scoring, old_method, **options):
@@ -111,7 +110,7 @@ def analogy(model_dir, a, b, c, topn, scoring, old_method, **options):
     MODEL_DIR: a directory written by `dlcourse embed train`, or a word2vec (text or binary)
     or GloVe vectors file.
     """
-    scoring = scoring or old_method or "3cosadd"
+    scoring = scoring or old_method or ANALOGY_METHOD
     kv = _load(model_dir, encoding_of(options))
     answers = kv.analogy(a, b, c, topn=topn, method=scoring)
     click.echo(f"{a} : {b} :: {c} : ?")
@@ -121,8 +120,8 @@ def analogy(model_dir, a, b, c, topn, scoring, old_method, **options):
 @group.command()
 @model_argument
 @click.argument("data", metavar="[DATA]...", nargs=-1)
-@click.option("--scoring", type=click.Choice(SCORINGS), default=None,
-              help="Analogy scoring: 3cosadd or 3cosmul [default: 3cosadd].")
+@click.option("--scoring", type=click.Choice(ANALOGY_METHODS), default=None,
+              help=f"Analogy scoring: 3cosadd or 3cosmul [default: {ANALOGY_METHOD}].")
 @legacy_method
 @click.option("--restrict-vocab", type=click.IntRange(min=1), default=RESTRICT_VOCAB,
               show_default=True,
@@ -156,7 +155,7 @@ def evaluate(model_dir, data, scoring, old_method, restrict_vocab, sections, out
         check_out_file(old_json, "--json", "evaluation.json")
     sets = [eval_set(d, encoding) for d in (data or ["wordsim353", "questions-words"])]
     kv = _load(model_dir, encoding)
-    rows, results = _evaluate(kv, sets, scoring or old_method or "3cosadd", restrict_vocab,
+    rows, results = _evaluate(kv, sets, scoring or old_method or ANALOGY_METHOD, restrict_vocab,
                               sections, encoding)
     echo_table(rows)
     from dlcourse.engine.files import write_json

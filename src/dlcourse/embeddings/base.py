@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from dlcourse.embeddings.config import RESTRICT_VOCAB
+from dlcourse.embeddings.config import ANALOGY_METHOD, RESTRICT_VOCAB
 from dlcourse.embeddings.vectors import KeyedVectors
 from dlcourse.engine.estimator import Estimator
 from dlcourse.errors import InputError
@@ -31,7 +31,7 @@ class VectorEstimator(Estimator):
         return self.wv_
 
     def evaluate(self, data: str | os.PathLike | Sequence[str | os.PathLike] | None = None, *,
-                 restrict_vocab: int | None = RESTRICT_VOCAB, method: str = "3cosadd",
+                 restrict_vocab: int | None = RESTRICT_VOCAB, method: str = ANALOGY_METHOD,
                  encoding: str = "utf-8") -> dict[str, dict[str, Any]]:
         """Word-similarity and analogy scores of the vectors, as ``dlcourse embed evaluate``.
 

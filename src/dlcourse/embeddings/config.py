@@ -26,6 +26,10 @@ from dlcourse.errors import ConfigError
 
 #: how many of the most frequent words an evaluation searches and scores (gensim's default)
 RESTRICT_VOCAB = 300_000
+#: how an analogy a : b :: c : ? is scored: 3CosAdd (the word nearest b - a + c, gensim's
+#: most_similar) or 3CosMul (Levy and Goldberg's product of similarities); the first is the default
+ANALOGY_METHODS = ("3cosadd", "3cosmul")
+ANALOGY_METHOD = ANALOGY_METHODS[0]
 
 METHODS = ("skipgram", "cbow")
 BACKENDS = ("auto", "numba", "torch")

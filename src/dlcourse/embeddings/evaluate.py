@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse.embeddings.config import RESTRICT_VOCAB
-from dlcourse.embeddings.vectors import ANALOGY_METHODS, KeyedVectors
+from dlcourse.embeddings.config import ANALOGY_METHOD, ANALOGY_METHODS, RESTRICT_VOCAB
+from dlcourse.embeddings.vectors import KeyedVectors
 from dlcourse.errors import InputError, MissingFileError, check_choice
 from dlcourse.text.reading import read_text_lines
 
@@ -194,7 +194,7 @@ def read_analogies(path: str | Path, encoding: str = "utf-8"
 
 def evaluate_analogies(kv: KeyedVectors, path: str | Path | None = None,
                        restrict_vocab: int | None = RESTRICT_VOCAB, case_insensitive: bool = True,
-                       method: str = "3cosadd", batch_size: int = 256,
+                       method: str = ANALOGY_METHOD, batch_size: int = 256,
                        encoding: str = "utf-8") -> dict:
     """Analogy accuracy per section: for ``a b c d``, is d the nearest word to b - a + c?
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from dlcourse.embeddings.config import ANALOGY_METHOD, ANALOGY_METHODS
 from dlcourse.embeddings.gensim_queries import GensimQueries, query_vector
 from dlcourse.errors import (
     DlcourseError,
@@ -23,7 +24,6 @@ from dlcourse.errors import (
 
 log = logging.getLogger(__name__)
 
-ANALOGY_METHODS = ("3cosadd", "3cosmul")
 LESSON = "embed"  # the CLI noun whose model files hold word vectors
 
 
@@ -239,7 +239,7 @@ class KeyedVectors(GensimQueries):
         return self._top(scores, [i for i in ids if i < len(full)], topn)
 
     def analogy(self, a: str, b: str, c: str, topn: int = 1,
-                method: str = "3cosadd") -> list[tuple[str, float]]:
+                method: str = ANALOGY_METHOD) -> list[tuple[str, float]]:
         """Solve ``a : b :: c : ?`` (man : king :: woman : queen) by 3CosAdd or 3CosMul."""
         check_choice("analogy method", method, ANALOGY_METHODS)
         fn = self.most_similar if method == "3cosadd" else self.most_similar_cosmul

@@ -1,8 +1,9 @@
 """Figures of the SOM lesson: U-matrix, hit map with labels, component planes, weight scatter.
 
-Arrays in, PNG path out. Hexagonal maps are drawn as hexagons at the grid's planar positions
-(``dlcourse.som.grid.Grid``), rectangular ones as squares; row 0 is at the top. Nothing here
-imports torch (``dlcourse som plot`` runs without it).
+Arrays in, PNG path out. Hexagonal maps are drawn as hexagons (odd rows shifted half a unit,
+rows sqrt(3)/2 apart, as ``dlcourse.som`` lays them out), rectangular ones as squares; row 0 is
+at the top. Nothing here imports torch (``dlcourse som plot`` runs without it) or the SOM
+lesson: topologies are named by string.
 """
 
 from __future__ import annotations
@@ -17,14 +18,36 @@ from dlcourse.errors import InputError
 from dlcourse.plots.common import epoch_axis, new_figure, save_figure
 
 
+def _positions(m: int, n: int, topology: str) -> np.ndarray:
+    """Planar (x, y) of the units of an m x n map, row-major, (m * n, 2)."""
+    r, c = np.divmod(np.arange(m * n), n)
+    if topology == "hexagonal":
+        return np.stack([c + 0.5 * (r % 2), r * np.sqrt(3) / 2], axis=1).astype(float)
+    return np.stack([c, r], axis=1).astype(float)
+
+
+def _links(m: int, n: int, topology: str) -> np.ndarray:
+    """Pairs (i, j) of adjacent units, each once, (E, 2): right and down (and the diagonals)
+    on a rectangular map, the six neighbours on a hexagonal one."""
+    r, c = np.divmod(np.arange(m * n), n)
+    if topology == "hexagonal":  # the next row's two neighbours sit left/right of an odd shift
+        steps = [(0, 1), (1, r % 2 - 1), (1, r % 2)]
+    else:
+        steps = [(0, 1), (1, 0), (1, 1), (1, -1)]
+    pairs = []
+    for dr, dc in steps:
+        rr, cc = r + dr, c + dc
+        ok = (rr < m) & (cc >= 0) & (cc < n)
+        pairs.append(np.stack([np.flatnonzero(ok), (rr * n + cc)[ok]], axis=1))
+    return np.concatenate(pairs)
+
+
 def _cells(ax, values: np.ndarray, topology: str, cmap: str = "viridis", vmin=None, vmax=None):
     """Draw an (m, n) array as one coloured cell per unit; returns the collection (colorbar)."""
     from matplotlib.collections import PolyCollection
 
-    from dlcourse.som.grid import Grid
-
     m, n = values.shape
-    pos = Grid(m, n, topology).positions()  # (K, 2)
+    pos = _positions(m, n, topology)  # (K, 2)
     if topology == "hexagonal":
         angles = np.deg2rad(np.arange(6) * 60 + 30)
         radius = 1 / np.sqrt(3)  # pointy-top hexagons that tile rows sqrt(3)/2 apart
@@ -154,14 +177,11 @@ def plot_weight_scatter(X: np.ndarray, weights: np.ndarray, path: str | os.PathL
     """
     from matplotlib.collections import LineCollection
 
-    from dlcourse.som.grid import Grid
-
     X, weights = np.asarray(X, dtype=float), np.asarray(weights, dtype=float)
     m, n, _ = weights.shape
     a, b = dims
     w2d = weights.reshape(m * n, -1)[:, [a, b]]  # (K, 2)
-    table = Grid(m, n, topology).neighbors()  # (K, 8)
-    pairs = [(i, j) for i in range(m * n) for j in table[i] if j > i]
+    pairs = _links(m, n, topology)  # (E, 2)
     fig, ax = new_figure(6, 5.5)
     if labels is None:
         ax.scatter(X[:, a], X[:, b], s=6, alpha=0.5, linewidths=0)

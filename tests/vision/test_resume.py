@@ -65,8 +65,8 @@ def test_resume_with_more_epochs_continues_and_other_settings_are_refused(tiny, 
     longer = ImageClassifier(**settings, epochs=2).fit(train, out_dir=tmp_path, resume=True)
     straight = ImageClassifier(**settings, epochs=2).fit(train)
     _assert_same_model(longer, straight)
-    with pytest.raises(DlcourseError, match="lr=0.01.*0.03"):
-        ImageClassifier(**{**settings, "lr": 0.03}, epochs=3).fit(train, out_dir=tmp_path,
+    with pytest.raises(DlcourseError, match="lr=0.001.*0.01"):
+        ImageClassifier(**{**settings, "lr": 0.01}, epochs=3).fit(train, out_dir=tmp_path,
                                                                    resume=True)
     with pytest.raises(DlcourseError, match=r"trained on other data \(16 images"):
         ImageClassifier(**settings, epochs=3).fit(make(16, seed=5), out_dir=tmp_path,

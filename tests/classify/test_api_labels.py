@@ -123,3 +123,32 @@ def test_the_baseline_refuses_texts_without_a_word(texts):
     with pytest.raises(InputError, match=r"no word or word pair is seen min_freq=\d+ times in "
                                          r"the 60 training texts"):
         BowLogisticRegression().fit(texts, [0, 1] * 30)
+
+
+# ---------------------------------------------------------------- a class of one or two rows
+def test_a_class_of_few_training_texts_is_named_at_the_start(caplog):
+    # one row labelled "postive" became a fourth class in silence; its zero F1 pulled macro F1
+    # from 0.98 to 0.74 in a user's evaluation
+    labels = ["pos", "pos", "neg", "neg", "pos", "neg"] * 5
+    labels[7] = "postive"
+    with caplog.at_level("WARNING", logger="dlcourse"):
+        clf = TextClassifier(**SMALL).fit(TEXTS, labels)
+    assert list(clf.classes_) == ["neg", "pos", "postive"]  # still trained, as the user asked
+    assert "class 'postive' (1) with under 3 training texts of 30: a misspelt label?" \
+        in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="dlcourse"):
+        TextClassifier(**SMALL).fit(TEXTS, ["pos", "pos", "neg", "neg", "pos", "neg"] * 5)
+    assert "training texts" not in caplog.text
+
+
+def test_the_cli_names_a_rare_class_once(cli_run, workdir):
+    rows = ["text,label"] + [f"{t},{y}" for t, y in zip(TEXTS, ["pos", "neg"] * 15)]
+    rows += ["odd film,postive", "strange film,neutral", "plain film,neutral"]
+    with open("r.csv", "w") as f:
+        f.write("\n".join(rows) + "\n")
+    result = cli_run("classify", "train", "r.csv", "--out", "m", "--model", "gru",
+                     "--pretrained", "none", "--embed-dim", "8", "--hidden-size", "8",
+                     "--epochs", "1", "--device", "cpu")
+    assert result.code == 0, result.err
+    assert result.err.count("classes 'neutral' (2), 'postive' (1) with under 3 training") == 1

@@ -4,6 +4,8 @@ values, never the estimator)."""
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -14,6 +16,12 @@ from dlcourse.classify.config import PREDICTION_BATCH, ClassifierConfig, archite
 from dlcourse.engine.config import whole_number
 from dlcourse.errors import InputError
 from dlcourse.text.labels import check_labels, few, plain, refuse_table
+
+log = logging.getLogger(__name__)
+
+#: a class with fewer training texts than this is named at the start of training: one row of a
+#: misspelt label ("postive") became a class of its own, and pulled macro F1 down unseen
+RARE_CLASS = 3
 
 #: the Transformer's learned positions cover this many tokens when ``max_len`` is None
 TRANSFORMER_POSITIONS = 512
@@ -140,6 +148,17 @@ def label_list(labels, n: int) -> list:
     if len(items) != n:
         raise InputError(f"{n} texts but {len(items)} labels; pass one label per text")
     return check_labels(items)
+
+
+def note_rare_classes(labels: Sequence) -> None:
+    """Log a warning naming the classes with fewer than :data:`RARE_CLASS` training texts."""
+    counts = Counter(labels)
+    rare = sorted((c for c, k in counts.items() if k < RARE_CLASS), key=str)
+    if rare:
+        shown = ", ".join(f"{c!r} ({counts[c]})" for c in rare[:5]) + ", ..." * (len(rare) > 5)
+        log.warning("class%s %s with under %d training texts of %d: a misspelt label? such a "
+                    "class is hardly learned and pulls the macro averages down; fix or drop "
+                    "its rows", "es" if len(rare) > 1 else "", shown, RARE_CLASS, len(labels))
 
 
 def unseen_labels(labels: Sequence, classes: Sequence) -> list:

@@ -41,6 +41,7 @@ from dlcourse.classify.encoding import (
     encode,
     label_list,
     logits_of,
+    note_rare_classes,
     text_list,
     token_ids,
     token_limit,
@@ -149,6 +150,8 @@ class TextClassifier(Estimator):
         if len(classes) < 2:
             raise InputError(f"only one class ({classes[0]!r}) in the training labels; "
                              "a classifier needs at least two")
+        if is_main_process():  # one warning, not one per torchrun process
+            note_rare_classes(labels)
         valid_y = None
         if valid is not None:  # before the vocabulary and the vectors, not after them
             valid_y = class_indices(valid[1], classes, "valid",

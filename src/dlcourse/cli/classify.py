@@ -278,7 +278,8 @@ def _as_classes(labels: list, classes: list) -> list:
 @batch_option
 @device_option
 def evaluate(model_dir, data, out, limit, batch_size, device, **options):
-    """Accuracy, precision/recall/F1, confusion matrix and ROC-AUC of MODEL_DIR on DATA.
+    """Accuracy, precision/recall/F1, confusion matrix (and ROC-AUC for two classes) of
+    MODEL_DIR on DATA.
 
     DATA: a data set name (its test split where it has one) or a labelled table; a table's
     columns default to the ones the model was trained with. Prints; writes files only with

@@ -60,6 +60,18 @@ def test_train_evaluate_predict_on_an_image_folder(cli_run, workdir, image_folde
     assert re.search(r"note: --seed 5 draws another split of \S*photos than training's \(seed "
                      r"0\): its test images may include training images", result.err)
 
+    # new photos of one class are scored (a training folder needs two classes)
+    rng = np.random.default_rng(7)
+    for i in range(3):
+        png_writer(Path(f"reds/red/{i}.png").absolute(), rng, size=30, color=0)
+    result = cli_run("vision", "evaluate", "runs/a", "reds", "--device", "cpu", "--out", "ev2")
+    assert result.code == 0, result.err
+    per_class = json.loads(Path("ev2/evaluation.json").read_text())["per_class"]
+    assert per_class["blue"] is None and 0.0 <= per_class["red"] <= 1.0
+    result = cli_run("vision", "train", "reds", "--device", "cpu", "--out", "runs/r",
+                     "--arch", "efficientnet_lite0")
+    assert result.code == 2 and "reds has one class folder (red)" in result.err
+
     png_writer(Path("new.png").absolute(), np.random.default_rng(5), size=30, color=0)
     result = cli_run("vision", "predict", "runs/a", "new.png", "--top-k", "2", "--device", "cpu")
     assert result.code == 0, result.err

@@ -101,7 +101,7 @@ def _check_classes(source: str, data: str, model_dir: str, model_classes: list[s
     (nothing decoded); CIFAR-100's names come with its files, so there only the count."""
     from dlcourse.vision.named_sets import peek_classes
 
-    n_classes, names = peek_classes(source)
+    n_classes, names = peek_classes(source, whole=True)  # photos of one class may be scored
     if not model_classes or (names is None and n_classes == len(model_classes)):
         return  # compared once the data is read (ImageClassifier.evaluate)
     # some of the model's classes, in any order, are scored as its own (ImageClassifier.evaluate)

@@ -247,9 +247,11 @@ def _subfolders(root: Path) -> list[str]:
     return sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
 
 
-def _scan_class_dir(root: Path) -> tuple[list[Path], list[int], list[str]]:
-    """Image files and labels of ``root/<class>/...``; refuses an empty class folder or a
-    single class before anything is decoded."""
+def _scan_class_dir(root: Path, one_class: bool = False
+                    ) -> tuple[list[Path], list[int], list[str]]:
+    """Image files and labels of ``root/<class>/...``; refuses an empty class folder, or a
+    single class unless ``one_class`` (images to score, not to train on), before anything is
+    decoded."""
     classes = _subfolders(root)
     if not classes:
         raise InputError(f"{root} has no class subfolders; "
@@ -263,7 +265,7 @@ def _scan_class_dir(root: Path) -> tuple[list[Path], list[int], list[str]]:
                              f"({', '.join(IMAGE_EXTENSIONS)}); add images or remove it")
         paths.extend(files)
         labels.extend([k] * len(files))
-    if len(classes) < 2:
+    if len(classes) < 2 and not one_class:
         raise InputError(f"{root} has one class folder ({classes[0]}); a classifier needs at "
                          f"least 2: add {root}/<another class>/ with images")
     return paths, labels, classes
@@ -337,7 +339,7 @@ def scan_image_folder(root: str | Path, *, valid_fraction: float = 0.2,
             raise InputError(f"{valid_dir} has classes {vclasses} but {train_dir} has {classes}")
         return FolderFiles(classes, (tp, tl), (vp, vl))
     _check_both_splits(root)
-    paths, labels, classes = _scan_class_dir(root)
+    paths, labels, classes = _scan_class_dir(root, one_class=whole)
     if whole:
         return FolderFiles(classes, ([], []), (paths, labels))
     _check_split(root, labels, classes)
@@ -364,7 +366,8 @@ def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float
     Raises:
         InputError: before decoding (:func:`scan_image_folder`), a folder without class
             subfolders, train/ without val/ (or the reverse), an empty class folder, a single
-            class, or (to split) a class with fewer than 2 image files; after it, a class left
+            class (unless ``whole``: new photos of one class are scored), or (to split) a class
+            with fewer than 2 image files; after it, a class left
             without readable training images (the message names the fix).
     """
     if whole and with_train:

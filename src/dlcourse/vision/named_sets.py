@@ -86,10 +86,11 @@ def named_set(name: str) -> str | None:
     return None
 
 
-def peek_classes(name: str) -> tuple[int, list[str] | None]:
+def peek_classes(name: str, whole: bool = False) -> tuple[int, list[str] | None]:
     """(number of classes, their names) of a named set or image folder, known before any image
     is read or decoded: from the set's name or the folder's listing. The names are None where
-    only the data files hold them (cifar-100).
+    only the data files hold them (cifar-100). ``whole``: the folder's images are all to be
+    scored, not split for training (one class is then enough).
 
     Raises:
         DlcourseError: as :func:`load_named` would before decoding (an unknown name, a folder
@@ -109,7 +110,7 @@ def peek_classes(name: str) -> tuple[int, list[str] | None]:
                             "or give an image folder that exists")
     from dlcourse.vision.images import scan_image_folder
 
-    classes = scan_image_folder(path).classes
+    classes = scan_image_folder(path, whole=whole).classes
     return len(classes), classes
 
 

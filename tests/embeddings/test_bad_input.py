@@ -3,6 +3,8 @@ nothing written. Run from a fresh working directory with relative paths, as a us
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import os
 import shutil
 import sys
@@ -113,6 +115,8 @@ def files(workdir, model_inputs, trained_dir):
     Path("oneword.txt").write_text("alpha\nbeta\n" * 10)  # no two words share a line
     Path("late.txt").write_bytes(b"fine text\n" * 30 + "caf\xe9\n".encode("latin-1"))
     Path("pairs.tsv").write_text("tiger cat 7.35\n", encoding="utf-8")  # blanks, not tabs
+    Path("corpus.txt.gz").write_bytes(gzip.compress(b"the cat sat on the mat\n" * 50))
+    Path("corpus.txt.bz2").write_bytes(bz2.compress(b"the cat sat on the mat\n" * 50))
     Path("questions.txt").write_text(": capitals\nathens greece baghdad\n", encoding="utf-8")
     return workdir
 
@@ -138,6 +142,11 @@ CASES = [
      r"latin-1"),
     (("embed", "train", "late.txt", "--out", "out"), r"late.txt:31: byte 0xe9"),
     (("embed", "train", "binary.bin", "--out", "out"), r"DATA binary.bin looks binary"),
+    # "looks binary (a NUL byte at offset 20)" said nothing of the fix
+    (("embed", "train", "corpus.txt.gz", "--out", "out"), r"DATA corpus.txt.gz is "
+     r"gzip-compressed; decompress it first \(gunzip -k corpus.txt.gz\) and give the text file"),
+    (("embed", "train", "corpus.txt.bz2", "--method", "glove", "--out", "out"),
+     r"DATA corpus.txt.bz2 is bzip2-compressed; decompress it first \(bunzip2 -k"),
     (("embed", "train", "nomodel", "--out", "out"), r"DATA nomodel is a directory"),
     (("embed", "train", "notes.txt", "--out", "notes.txt"), r"--out notes.txt exists and is not"),
     (("embed", "train", "notes.txt", "--out", "notes.txt/run"), r"notes.txt is a file"),

@@ -56,15 +56,19 @@ def test_decode_error_names_file_and_line_beyond_the_first_buffer(tmp_path):
 def test_check_text_file_refuses_before_any_work(tmp_path):
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "blank.txt").write_bytes(b"\n \n")
-    (tmp_path / "bin.dat").write_bytes(b"PK\x03\x04\x00\x00binary")
+    (tmp_path / "bin.dat").write_bytes(b"MZ\x90\x03\x00\x00binary")
+    (tmp_path / "zipped.dat").write_bytes(b"PK\x03\x04\x00\x00binary")
+    (tmp_path / "bzh.txt").write_bytes(b"BZh is no bzip2 header without its magic\n")
     (tmp_path / "d").mkdir()
     cases = {"missing.txt": "DATA .*missing.txt does not exist",
              "empty.txt": "empty.txt is empty", "blank.txt": "blank.txt is empty",
              "bin.dat": r"bin.dat looks binary \(a NUL byte at offset 4\)",
+             "zipped.dat": r"zipped.dat is zip-compressed; decompress it first \(unzip ",
              "d": "d is a directory; give a text file"}
     for name, match in cases.items():
         with pytest.raises(DlcourseError, match=match):
             check_text_file(tmp_path / name, what="DATA")
+    assert check_text_file(tmp_path / "bzh.txt") == tmp_path / "bzh.txt"  # text, not bzip2
     with pytest.raises(DlcourseError, match="no such file"):
         list(read_text_lines(tmp_path / "missing.txt"))
     with pytest.raises(DlcourseError, match="is a directory"):

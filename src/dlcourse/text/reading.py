@@ -38,6 +38,19 @@ ERRORS = ("strict", "replace")  # "replace" only when a caller asks for it, neve
 _CHUNK = 1 << 20  # bytes per read while scanning a file: large enough to run at C speed
 _SNIFF = 8192  # bytes looked at for NUL bytes, as git and grep do to call a file binary
 
+# the magic numbers of the compressed files a corpus arrives in, and the command that unpacks one
+# (bzip2's "BZh" is followed by a block size digit and "1AY&SY": text may begin with "BZh")
+_COMPRESSED = {"gzip": (b"\x1f\x8b", "gunzip -k"), "xz": (b"\xfd7zXZ\x00", "unxz -k"),
+               "zip": (b"PK\x03\x04", "unzip"), "zstd": (b"\x28\xb5\x2f\xfd", "unzstd")}
+
+
+def _compression(head: bytes) -> tuple[str, str] | None:
+    """(format, unpack command) of a compressed file's first bytes, None for others."""
+    if head[:3] == b"BZh" and head[4:10] == b"1AY&SY":
+        return "bzip2", "bunzip2 -k"
+    return next(((name, unpack) for name, (magic, unpack) in _COMPRESSED.items()
+                 if head.startswith(magic)), None)
+
 
 def check_encoding(encoding: str) -> str:
     """The codec's canonical name (``"UTF8"`` -> ``"utf-8"``); an unknown name is an error.
@@ -155,6 +168,9 @@ def check_text_file(path: str | os.PathLike, encoding: str = "utf-8",
         give = holds or ("a table with a header row, then one text a row" if is_table(path)
                          else "a file with one text a line")
         raise InputError(f"{what} {path} is empty; give {give}")
+    if (packed := _compression(head)) is not None:  # was "looks binary (a NUL byte at ...)"
+        raise InputError(f"{what} {path} is {packed[0]}-compressed; decompress it first "
+                         f"({packed[1]} {path}) and give the text file")
     if not _wide(codec) and (wide := wide_text_error(path, head, what)) is not None:
         raise wide
     nul = -1 if _wide(codec) else head.find(b"\x00")

@@ -101,3 +101,23 @@ def test_the_estimators_evaluate_gives_what_the_command_prints(lee_skipgram, tmp
     for cls in (Word2Vec, GloVe):
         with pytest.raises(NotFittedError):
             cls().evaluate()
+
+
+def test_a_correlation_of_few_pairs_is_named(lee_skipgram, tmp_path, caplog):
+    # 2 pairs rank at +-1 whatever the vectors: a user read -1 as the vectors' score
+    words = lee_skipgram.wv.index_to_key[:24]
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"{a}\t{b}\t{i}\n" for i, (a, b) in
+                             enumerate(zip(words[:2], words[2:4]))) + "qqqx\tzzzy\t1\n",
+                     encoding="utf-8")
+    with caplog.at_level("WARNING", logger="dlcourse"):
+        result = evaluate_similarity(lee_skipgram.wv, pairs)
+    assert abs(result["spearman"]) == 1.0 and result["pairs"] == 2
+    assert "only 2 pairs of pairs.tsv are in the vocabulary (1 out of it): a correlation of " \
+           "so few pairs is mostly chance" in caplog.text
+    caplog.clear()
+    pairs.write_text("".join(f"{a}\t{b}\t{i}\n" for i, (a, b) in
+                             enumerate(zip(words[:12], words[12:]))), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="dlcourse"):
+        assert evaluate_similarity(lee_skipgram.wv, pairs)["pairs"] == 12
+    assert "mostly chance" not in caplog.text

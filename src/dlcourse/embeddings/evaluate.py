@@ -16,6 +16,10 @@ from dlcourse.text.reading import read_text_lines
 
 log = logging.getLogger(__name__)
 
+#: fewer pairs than this in the vocabulary are named with the score: 2 pairs rank at +-1
+#: whatever the vectors
+FEW_PAIRS = 10
+
 
 def _rank(x: np.ndarray) -> np.ndarray:
     """Ranks 1..n with ties given their average rank (as scipy.stats.rankdata)."""
@@ -153,6 +157,10 @@ def evaluate_similarity(kv: KeyedVectors, path: str | Path | None = None,
                                 f" among the first {restrict_vocab} words); look further "
                                 "(--restrict-vocab) or train on a larger corpus" if cut else
                                 "); train on a larger corpus"))
+    if len(gold) < FEW_PAIRS:
+        log.warning("only %d pairs of %s are in the vocabulary (%d out of it): a correlation "
+                    "of so few pairs is mostly chance; train on a larger corpus", len(gold),
+                    path.name, oov)
     return {"spearman": spearman(gold, predicted),
             "pearson": _pearson(np.array(gold), np.array(predicted)),
             "pairs": len(gold), "oov": oov, "oov_ratio": 100.0 * oov / (len(gold) + oov)}

@@ -180,7 +180,10 @@ CASES = [
     (("train", "header.csv", "--out", "out"), r"header.csv has a header but no data rows"),
     (("train", "nan.csv", "--out", "out"), r"nan.csv: missing value in data row 2, column 'b'"),
     (("train", "inf.csv", "--out", "out"), r"inf.csv: infinite value in data row 2, column 'b'"),
-    (("train", "text.csv", "--out", "out"), r"column 'name' is not numeric; drop it or name"),
+    # all of them at once, with the option that leaves them out (it named only the first)
+    (("train", "text.csv", "--out", "out"),
+     r"columns 'name', 'kind' are not numeric; leave them out with --drop-cols name,kind, or "
+     r"name the label column with --label-col"),
     (("train", "ragged.csv", "--out", "out"),
      r"cannot read ragged.csv as a table: line 3 has 3 fields where the lines before have 2 "
      r"\(separator ','\); give a table with the same columns on every line"),
@@ -233,7 +236,8 @@ CASES = [
      r"column 1 is 'alcool' where the map was trained on 'alcohol'"),
     # it said "name it with --label-col", an option evaluate does not have
     (("evaluate", "som", "noted.csv"),
-     r"noted.csv: column 'note' is not numeric; drop it \(the map's labels are in 'cultivar'\)"),
+     r"noted.csv: column 'note' is not numeric; leave it out with --drop-cols note \(the map's "
+     r"labels are in 'cultivar'\)"),
     (("evaluate", "som", "--limit", "0"), r"--limit must be >= 1, got 0"),
     (("evaluate", "som", "--seed", "-1"), r"--seed must be between 0 and 429"),
     (("evaluate", "som", "--device", "gpu"), r"unknown --device 'gpu'"),

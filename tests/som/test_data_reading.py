@@ -72,7 +72,7 @@ def test_new_data_without_a_header_has_its_text_column_as_the_label(tmp_path):
         train.X.tolist()
     # a header-less file with two text columns is still refused
     path.write_text("1.0,a,pos\n2.0,b,neg\n")
-    with pytest.raises(DlcourseError, match="is not numeric and the map's labels"):
+    with pytest.raises(DlcourseError, match="are not numeric and the map's labels"):
         load_table(str(path), label_column="label", require_label=False)
 
 

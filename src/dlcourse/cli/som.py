@@ -27,7 +27,7 @@ from dlcourse.cli.common import (
 )
 from dlcourse.cli.options import ConfigOptions, option_error, option_name
 from dlcourse.cli.tables import echo_table
-from dlcourse.errors import ConfigError
+from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.som.config import SOMConfig
 
 group = click.Group("som", help="Self-organizing maps: train, evaluate, predict, plot.")
@@ -44,6 +44,21 @@ DRY_RUN_ROWS = 200
 limit_option = click.option("--limit", type=LIMIT, default=None,
                             help="Use a seeded random subset of this many rows "
                                  "[default: all].")
+
+
+def _column_names(ctx, param, values) -> list[str]:
+    """--drop-cols as a list: comma-separated, the option repeatable (the values add up)."""
+    names = [name.strip() for value in values for name in value.split(",")]
+    if "" in names:  # a stray comma: the user meant a name there
+        raise DlcourseError(f"--drop-cols {','.join(values)!r} has an empty column name; give "
+                            "names separated by commas, e.g. --drop-cols id,color")
+    return list(dict.fromkeys(names))
+
+
+def drop_cols_option(help_: str):
+    """--drop-cols, with the verb's ``help_`` (train remembers it; the others add to it)."""
+    return click.option("--drop-cols", "--drop-columns", "drop_columns", multiple=True,
+                        metavar="COLS", callback=_column_names, help=help_)
 
 
 def train_config(grid: str | None, topology: str | None, options: dict,
@@ -84,12 +99,15 @@ def train_config(grid: str | None, topology: str | None, options: dict,
 @click.option("--label-col", "--label-column", "label_column", default=None,
               help="The table column holding labels (not a feature) [default: a column named "
                    "label/class/target/species/y, or the one text column].")
+@drop_cols_option("Table columns to leave out of the features, comma-separated, e.g. "
+                  "id,color (an ID, a note); saved with the map, so that evaluate, predict and "
+                  "plot leave them out too [default: none].")
 @limit_option
 @resume_option
 @click.option("--dry-run", is_flag=True, help=f"{DRY_RUN_ROWS} rows, at most 5x5 units, "
               "2 epochs: check the set-up.")
-def train(data, out, grid, topology, standardize, label_column, limit, resume, dry_run,
-          **options):
+def train(data, out, grid, topology, standardize, label_column, drop_columns, limit, resume,
+          dry_run, **options):
     """Train a map on DATA and save it in --out.
 
     DATA: a table (.csv, .tsv, .txt, .jsonl, .parquet; separated by commas, tabs, ;, | or
@@ -116,7 +134,9 @@ def train(data, out, grid, topology, standardize, label_column, limit, resume, d
     from dlcourse.som.training import check_resumable, resolve_backend
 
     source = check_source(data)
-    run_info = {"standardize": standardize, "label_column": label_column, "limit": limit}
+    # a resume compares --drop-cols as one value, in any order ("none" when not given)
+    run_info = {"standardize": standardize, "label_column": label_column, "limit": limit,
+                "drop_columns": ",".join(sorted(drop_columns)) or None}
     if resume:
         check_resumable(out, {**config.resume_values(), **run_info})
     from dlcourse.engine import distributed
@@ -139,7 +159,9 @@ def _fit(source: str, config: SOMConfig, out: Path, resume: bool, run_info: dict
     from dlcourse.som import SOM, scaling
     from dlcourse.som import data as tables
 
-    table = tables.load_table(source, run_info["label_column"], run_info["limit"], config.seed)
+    drops = run_info["drop_columns"].split(",") if run_info["drop_columns"] else []
+    table = tables.load_table(source, run_info["label_column"], run_info["limit"], config.seed,
+                              drop_columns=drops)
     echo_notes(table)
     scaler = scaling.Standardizer().fit(table.X, table.feature_names) if run_info["standardize"] \
         else None
@@ -154,6 +176,8 @@ def _fit(source: str, config: SOMConfig, out: Path, resume: bool, run_info: dict
                      # where evaluate/plot find the data again, from any working directory
                      "data": source if named_set else str(Path(source).resolve()),
                      "label_column": table.label_column,
+                     # so that the verbs reading the map leave the same columns out
+                     "drop_columns": drops,
                      # the --limit subset, so that evaluate and plot default to the same rows
                      "limit": run_info["limit"], "limit_seed": config.seed}
     labels = None

@@ -17,7 +17,7 @@ from dlcourse.cli.common import (
     evaluation_out_option,
     optional_out_dir,
 )
-from dlcourse.cli.som import echo_notes, group, limit_option
+from dlcourse.cli.som import drop_cols_option, echo_notes, group, limit_option
 from dlcourse.cli.tables import echo_table
 from dlcourse.engine.config import SEED_MAX
 from dlcourse.errors import DlcourseError
@@ -45,6 +45,8 @@ model_dir_argument = click.argument("model_dir", metavar="MODEL_DIR", callback=_
 seed_option = click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0,
                            show_default=True,
                            help="Seed of the --limit subset.")
+drop_option = drop_cols_option("More table columns to leave out of DATA, comma-separated "
+                               "(those the map was trained without are left out already).")
 
 
 def _load_map(model_dir: Path, device: str):
@@ -54,9 +56,10 @@ def _load_map(model_dir: Path, device: str):
 
 
 def _load_data(som, model_dir: Path, data: str | None, limit: int | None, seed: int,
-               what: str = "DATA"):
+               what: str = "DATA", drop_columns: list[str] | None = None):
     """(table, X) of DATA (default: the map's training data, its --limit subset too unless
-    ``limit`` is given) as the map expects them; ``what`` names DATA in the messages."""
+    ``limit`` is given) as the map expects them; ``what`` names DATA in the messages; the
+    table leaves out ``drop_columns`` (--drop-cols) and the columns of train's --drop-cols."""
     from dlcourse.som.data import IMAGE_SETS, check_source, load_table, model_inputs
     from dlcourse.som.scaling import check_float32_range as check_range
 
@@ -72,7 +75,8 @@ def _load_data(som, model_dir: Path, data: str | None, limit: int | None, seed: 
             raise DlcourseError(f"{model_dir} was trained on {data!r}, which is not found from "
                                 "here; pass DATA")
     table = load_table(check_source(data, what), som.metadata_.get("label_column"), limit, seed,
-                       require_label=False)
+                       require_label=False, drop_columns=drop_columns or (),
+                       saved_drops=som.metadata_.get("drop_columns") or ())
     echo_notes(table)
     X = model_inputs(table, som.metadata_, som.n_features_in_, what)
     if som.config.distance != "cosine":  # as fit refuses them: the queries search in float32
@@ -87,9 +91,10 @@ def _load_data(som, model_dir: Path, data: str | None, limit: int | None, seed: 
 @click.argument("data", required=False, metavar="[DATA]")
 @limit_option
 @seed_option
+@drop_option
 @evaluation_out_option()
 @device_option
-def evaluate(model_dir, data, limit, seed, out, device):
+def evaluate(model_dir, data, limit, seed, drop_columns, out, device):
     """Quantization error, topographic error and label agreement of MODEL_DIR on DATA.
 
     DATA defaults to the data the map was trained on (its rows: a map trained with --limit is
@@ -100,7 +105,7 @@ def evaluate(model_dir, data, limit, seed, out, device):
     against the majority labels DATA itself gives the units. Writes files only with --out.
     """
     som = _load_map(model_dir, device)
-    table, X = _load_data(som, model_dir, data, limit, seed)
+    table, X = _load_data(som, model_dir, data, limit, seed, drop_columns=drop_columns)
     row = {"data": table.name, "samples": len(X), **som.evaluate(X, table.labels)}
     echo_table([row])
     if out is not None:
@@ -119,8 +124,9 @@ def evaluate(model_dir, data, limit, seed, out, device):
                    "label) here instead of printing the first 20.")
 @limit_option
 @seed_option
+@drop_option
 @device_option
-def predict(model_dir, data, output, limit, seed, device):
+def predict(model_dir, data, output, limit, seed, drop_columns, device):
     """Map each sample of DATA to its best unit of MODEL_DIR: row, column, distance, unit label.
 
     DATA: as for train (the map's scaler and columns apply). ``sample`` is the row's number in
@@ -129,7 +135,7 @@ def predict(model_dir, data, output, limit, seed, device):
     if output is not None:  # DATA read and replaced by its own mapping: refused
         check_not_input(output, "--out", data)
     som = _load_map(model_dir, device)
-    table, X = _load_data(som, model_dir, data, limit, seed)
+    table, X = _load_data(som, model_dir, data, limit, seed, drop_columns=drop_columns)
     bmu, dist = som.bmu_indices(X, return_distances=True)
     n = som.config.n
     unit_labels = som.unit_labels_
@@ -169,10 +175,11 @@ def predict(model_dir, data, output, limit, seed, device):
               "the map].")
 @limit_option
 @seed_option
+@drop_option
 @click.option("--out", type=click.Path(), default=None, callback=optional_out_dir,
               help="Folder for the PNG files [default: MODEL_DIR].")
 @device_option
-def plot(model_dir, data, features, limit, seed, out, device):
+def plot(model_dir, data, features, limit, seed, drop_columns, out, device):
     """Draw MODEL_DIR's figures as PNG files: U-matrix, component planes and error curves;
     with data also the hit map (units labelled by majority) and the map in data space (the
     data's two principal components, or its two features)."""
@@ -187,7 +194,7 @@ def plot(model_dir, data, features, limit, seed, out, device):
     topology, names = som.config.topology, som.metadata_.get("feature_names")
     table = X = None
     try:
-        table, X = _load_data(som, model_dir, data, limit, seed, "--data")
+        table, X = _load_data(som, model_dir, data, limit, seed, "--data", drop_columns)
     except DlcourseError as exc:
         if data is not None:
             raise

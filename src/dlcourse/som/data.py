@@ -11,6 +11,8 @@ bad DATA before anything is read; :mod:`dlcourse.som.scaling` scales the feature
 from __future__ import annotations
 
 import os
+import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,9 @@ IMAGE_SETS = ("fashion-mnist", "mnist-5k")
 LABEL_COLUMNS = ("label", "labels", "class", "target", "species", "y")
 MATRIX_SUFFIXES = (".npy",)
 TEXT_SUFFIXES = (".txt",)  # delimited text that is not a named table format
+# an integer column under one of these names is most likely a row's id, not a measurement
+ID_NAMES = ("id", "index")
+ID_SUFFIXES = ("_id", " id", "-id", ".id")
 
 
 @dataclass
@@ -115,13 +120,26 @@ def check_source(spec: str, what: str = "DATA") -> str:
 
 
 def load_table(spec: str, label_column: str | None = None, limit: int | None = None,
-               seed: int = 0, require_label: bool = True) -> Table:
+               seed: int = 0, require_label: bool = True, drop_columns: Sequence[str] = (),
+               saved_drops: Sequence[str] = ()) -> Table:
     """Load ``spec``: ``sklearn:NAME`` (iris, wine, digits, breast_cancer), ``fashion-mnist``
     or ``mnist-5k`` (pixels scaled to [0, 1]), a ``.npy`` matrix, or a table file.
 
     A table's numeric columns are the features; its labels come from ``label_column``, a
     column named label/class/target/species/y, or the one non-numeric column. ``limit`` keeps
     a seeded random subset of that many rows.
+
+    Args:
+        spec: the data (see above).
+        label_column: the table column of the labels (``--label-col``); None: guessed.
+        limit: keep a seeded random subset of this many rows; None: all.
+        seed: the seed of that subset.
+        require_label: ``label_column`` must be there (training); False: the map's labels,
+            read where the table has them (new samples often have none).
+        drop_columns: table columns left out before the rest are judged (``--drop-cols``, an
+            ID, a text note); each must be in the table.
+        saved_drops: the columns a map was trained without: left out where present (new
+            samples may lack an ID column).
 
     Raises:
         InputError: naming the problem (missing or empty file, a column that is not there,
@@ -130,6 +148,11 @@ def load_table(spec: str, label_column: str | None = None, limit: int | None = N
     spec = check_source(spec)
     if limit is not None and limit < 1:
         raise InputError(f"limit must be >= 1, got {limit}")
+    drops = (list(drop_columns), list(saved_drops))
+    if drop_columns and (spec.startswith("sklearn:") or spec in IMAGE_SETS
+                         or _table_format(Path(spec).expanduser()) == "npy"):
+        raise InputError(f"{spec} has no named columns to leave out; --drop-cols names columns "
+                         "of a table file (for a matrix, save it without them)")
     if spec.startswith("sklearn:") or spec in IMAGE_SETS:
         if label_column is not None and require_label:
             raise InputError(f"{spec} has its labels already; --label-col names a column "
@@ -144,7 +167,7 @@ def load_table(spec: str, label_column: str | None = None, limit: int | None = N
             table = _npy(path)
         else:
             table = _frame_table(read_frame(path, _table_format(path)), path, label_column,
-                                 require_label)
+                                 require_label, drops)
     if limit is not None and limit < len(table.X):
         keep = np.sort(np.random.default_rng(seed).choice(len(table.X), limit, replace=False))
         table = replace(table, X=table.X[keep], rows=keep,
@@ -194,16 +217,49 @@ def _npy(path: Path) -> Table:
     return Table(X, None, names, str(path), named=False)
 
 
-def _frame_table(frame, path: Path, label_column: str | None, require_label: bool) -> Table:
-    """Features and labels of a DataFrame (see :func:`load_table`)."""
+def _left_out(frame, path: Path, label_column: str | None, drops: tuple[list, list]):
+    """``frame`` without the columns ``drops`` (typed, saved) name (see :func:`load_table`).
+
+    Raises:
+        InputError: a typed name that is not a column (naming the columns), or the label
+            column among them.
+    """
+    typed, saved = drops
+    columns = list(frame.columns)
+    unknown = [c for c in typed if c not in columns]
+    if unknown:
+        raise InputError(f"--drop-cols {','.join(unknown)}: {path} has no such column; its "
+                         f"columns: {', '.join(columns)}")
+    if label_column is not None and label_column in typed:
+        raise InputError(f"column {label_column!r} is both --label-col and in --drop-cols; "
+                         "name it in one of them")
+    gone = [c for c in columns if c in typed or c in saved]
+    return frame.drop(columns=gone) if gone else frame
+
+
+def _drop_hint(names: list[str]) -> tuple[str, str]:
+    """('column 'a' is' or 'columns 'a', 'b' are', the --drop-cols that leaves them out),
+    the value quoted for the shell when a name has a space in it."""
+    what = (f"column {names[0]!r} is" if len(names) == 1
+            else f"columns {', '.join(map(repr, names))} are")
+    them = "it" if len(names) == 1 else "them"
+    return what, f"leave {them} out with --drop-cols {shlex.quote(','.join(names))}"
+
+
+def _frame_table(frame, path: Path, label_column: str | None, require_label: bool,
+                 drops: tuple[list, list] = ([], [])) -> Table:
+    """Features and labels of a DataFrame (see :func:`load_table`; ``drops``: its
+    ``drop_columns`` and ``saved_drops``)."""
     import pandas as pd
 
-    columns = [str(c) for c in frame.columns]
-    frame.columns = columns
+    frame.columns = [str(c) for c in frame.columns]
     notes = list(frame.attrs.get("notes", []))
     guessed = False  # the labels are the one text column, which nobody named
     if frame.empty:  # before the columns are judged: those of a header alone have no type
         raise InputError(f"{path} has a header but no data rows")
+    # before the labels are guessed: a dropped column is neither a feature nor the labels
+    frame = _left_out(frame, path, label_column, drops)
+    columns = list(frame.columns)
     absent = label_column is not None and label_column not in columns
     if absent and not require_label:
         text = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
@@ -214,8 +270,10 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
             label_column = text[0]  # no header: its one text column is the label, as in train
             guessed = True
         elif text:
-            raise InputError(f"{path}: column {text[0]!r} is not numeric and the map's labels "
-                             f"are in {label_column!r}; drop it or name it {label_column}")
+            what, drop = _drop_hint(text)
+            raise InputError(f"{path}: {what} not numeric and the map's labels are in "
+                             f"{label_column!r}; {drop}, or name the labels' column "
+                             f"{label_column}")
         else:
             label_column = ""  # no labels, and no guessing either
     elif absent:
@@ -229,14 +287,18 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
         label_column = named[0] if named else (text[0] if len(text) == 1 else None)
         guessed = not named and label_column is not None
     others = [c for c in text if c != label_column]
-    if others:
-        if require_label:
-            fix = "drop it or name it with --label-col"
+    if others:  # all of them at once: one at a time took a run per column
+        what, fix = _drop_hint(others)
+        if require_label and not label_column:
+            fix += (", or name it with --label-col" if len(others) == 1
+                    else ", or name the label column with --label-col")
+        elif require_label:
+            fix += f" (the labels are in {label_column!r})"
         elif label_column:
-            fix = f"drop it (the map's labels are in {label_column!r})"
+            fix += f" (the map's labels are in {label_column!r})"
         else:
-            fix = "drop it (the map was trained without labels)"
-        raise InputError(f"{path}: column {others[0]!r} is not numeric; {fix}")
+            fix += " (the map was trained without labels)"
+        raise InputError(f"{path}: {what} not numeric; {fix}")
     features = [c for c in columns if c != label_column]
     if not features:
         raise InputError(f"{path} has no numeric feature columns" + (
@@ -249,11 +311,31 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
         row = int(np.argwhere(pd.isna(labels))[0][0])
         raise InputError(f"{path}: missing label in data row {row + 1} (column "
                          f"{label_column!r}); fill or drop it")
+    if require_label:  # at training only: a map trained on them needs them from then on
+        notes += _id_notes(frame, features, path)
     if guessed:
         notes.append(f"{path.name}: column {label_column!r}, its one text column, holds the "
                      "labels" + ("; --label-col names another" if require_label else ""))
     return Table(X, labels, features, str(path), frame.attrs.get("named", True), label_column,
                  notes=notes)
+
+
+def _id_notes(frame, features: list[str], path: Path) -> list[str]:
+    """A note on the integer columns named like an ID (id, cust_id...) holding a different
+    value on every row: a number, so used as a feature, though it measures nothing."""
+    import pandas as pd
+
+    ids = [c for c in features if (c.lower() in ID_NAMES or c.lower().endswith(ID_SUFFIXES)
+                                   or c.endswith(("Id", "ID")))
+           and pd.api.types.is_integer_dtype(frame[c]) and frame[c].is_unique]
+    if not ids:
+        return []
+    one = len(ids) == 1
+    what = (f"column {ids[0]!r} looks like a row ID" if one else
+            f"columns {', '.join(map(repr, ids))} look like row IDs")
+    return [f"{path.name}: {what} (a different integer on every row), used as "
+            f"{'a feature' if one else 'features'}; if {'it measures' if one else 'they measure'}"
+            f" nothing, {_drop_hint(ids)[1]}"]
 
 
 def _check_finite(X: np.ndarray, names: list[str], path: Path) -> None:

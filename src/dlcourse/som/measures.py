@@ -31,6 +31,7 @@ def as_matrix(X: Any, name: str = "X") -> np.ndarray:
     if hasattr(X, "toarray") and hasattr(X, "nnz"):  # scipy.sparse: np.asarray sees one object
         raise InputError(f"{name} is a sparse matrix; a map needs dense rows: pass "
                          f"{name}.toarray() (it holds {X.shape[0]} x {X.shape[1]} values)")
+    frame = X
     try:
         X = np.asarray(X)
     except ValueError:  # rows of different lengths
@@ -40,7 +41,7 @@ def as_matrix(X: Any, name: str = "X") -> np.ndarray:
         try:
             X = X.astype(np.float64)
         except (TypeError, ValueError):
-            pass  # text or other objects: refused below
+            _refuse_text_columns(frame, name)  # a DataFrame's: named, with the drop that fixes it
     if X.dtype.kind not in "fiub":
         raise InputError(f"{name} must be numeric, got dtype {X.dtype}; convert it to floats")
     if X.ndim != 2:
@@ -55,6 +56,28 @@ def as_matrix(X: Any, name: str = "X") -> np.ndarray:
         raise InputError(f"{name} holds {X[row, col]} at row {row}, column {col}; drop or impute "
                          "NaN and infinite values first")
     return X
+
+
+def _refuse_text_columns(frame: Any, name: str) -> None:
+    """Refuse a DataFrame whose columns are not all numbers, naming them all and the
+    ``drop`` that leaves them out (an ID, a category); anything else returns."""
+    dtypes = getattr(frame, "dtypes", None)
+    if not hasattr(frame, "columns") or not hasattr(dtypes, "items"):
+        return
+    text = []
+    for column, dtype in dtypes.items():
+        if getattr(dtype, "kind", "O") not in "fiub":
+            try:
+                np.asarray(frame[column]).astype(np.float64)
+            except (TypeError, ValueError):  # an object column of numbers is fine
+                text.append(column)
+    if text:
+        what = (f"column {text[0]!r} is" if len(text) == 1
+                else f"columns {', '.join(map(repr, text))} are")
+        them = "it" if len(text) == 1 else "them"
+        raise InputError(f"{name} must be numeric, got dtype object: its {what} not numeric; "
+                         f"leave {them} out, e.g. {name}.drop(columns={text!r}), or encode "
+                         f"{them} as numbers")
 
 
 def distance_map(weights: np.ndarray, grid: Grid, scaling: str = "mean") -> np.ndarray:

@@ -112,9 +112,12 @@ class TrainSettings:
         return decay_function(self.decay)(self.learning_rate, self.learning_rate_end, frac)
 
     def batch_sigmas(self) -> list[float]:
-        """Radius of each batch epoch: the schedule sampled from start to end over the epochs."""
-        last = max(self.epochs - 1, 1)
-        return [self.sigma_at(epoch / last) for epoch in range(self.epochs)]
+        """Radius of each batch epoch: the schedule sampled from start to end over the epochs,
+        the last epoch at the end radius (one epoch alone too: at the start radius it left a
+        map smoother than its PCA start, and ``sigma_end`` was never reached)."""
+        if self.epochs == 1:
+            return [self.sigma_at(1.0)]
+        return [self.sigma_at(epoch / (self.epochs - 1)) for epoch in range(self.epochs)]
 
     def total_steps(self, n_samples: int) -> int:
         """Samples visited by the online and mini-batch rules."""

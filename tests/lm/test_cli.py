@@ -186,7 +186,8 @@ def test_evaluate_reproduces_the_training_figures(alias_run, cli_run, monkeypatc
     assert cli_run("lm", "evaluate", "run", "--out", "ev").code == 0
     saved = json.loads((alias_run.parent / "ev" / "evaluation.json").read_text())
     assert {k: round(v, 2) if k.endswith("_ppl") else v for k, v in saved.items()
-            if k != "data"} == train_figures(alias_run)
+            if k not in ("data", "valid_unk", "test_unk")} == train_figures(alias_run)
+    assert 0 < saved["valid_unk"] < 0.5 and 0 < saved["test_unk"] < 0.5  # <unk> shares
 
 
 def test_evaluate_help_says_what_its_options_do(cli_run):

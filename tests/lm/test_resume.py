@@ -110,7 +110,10 @@ def test_resume_on_other_data_of_the_same_vocabulary_size_is_refused(tmp_path, m
             (corpus(tokenizer="whitespace"), r"trained with tokenizer=\{'name': 'basic_english'"),
             (corpus(max_lines=59), "trained with max_lines=60, this run asks for 59"),
             (corpus(min_freq=3), "trained with min_freq=2, this run asks for 3"),
-            (dataclasses.replace(trained_on, itos=swapped), "trained with vocab_sha256=")]:
+            # the words themselves: "other data" in the classifier's words, not a field's hash
+            (dataclasses.replace(trained_on, itos=swapped),
+             r"trained on other data \(12,160 training tokens, a vocabulary of 203 words, "
+             r"sha256 [0-9a-f]{16}\), this run reads 12,160 training tokens")]:
         assert len(other.itos) == len(trained_on.itos) == 203
         with pytest.raises(DlcourseError, match=match):
             LanguageModel(tiny_config()).fit(other, out_dir=tmp_path, resume=True)

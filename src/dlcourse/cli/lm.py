@@ -14,10 +14,7 @@ checked before any data is read.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -39,7 +36,8 @@ from dlcourse.cli.common import (
     vector_format,
     vector_format_option,
 )
-from dlcourse.cli.lm_data import check_data, check_data_text
+from dlcourse.cli.lm_data import check_data, check_data_text, held_log_lines
+from dlcourse.cli.lm_evaluate import report_evaluation
 from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions, ConfigValue, option_error, option_name
 from dlcourse.cli.tables import echo_table
@@ -182,12 +180,13 @@ def train(data, preset, dry_run, out, resume, **options):
     name = source_name(data) or str(Path(data).expanduser().resolve())
     read = dict(seed=config.seed, max_lines=max_lines, encoding=corpus_config.encoding,
                 max_size=corpus_config.max_size, min_freq=corpus_config.min_freq)
-    if resume:  # the settings and the data's (the vocabulary itself is compared by fit)
+    saved = None
+    if resume:  # the settings and the data's (the text itself once read, below, and by fit)
         from dlcourse.text import get_tokenizer
 
         tokenizer = get_tokenizer(corpus_config.tokenizer or default_tokenizer(name)).config
-        check_resume(out, "lm", {**config.resume_values(),
-                                 **data_settings(name, tokenizer, read)})
+        saved = check_resume(out, "lm", {**config.resume_values(),
+                                         **data_settings(name, tokenizer, read)})["config"]
     from dlcourse.engine.distributed import is_main_process, process_group
     from dlcourse.lm import LanguageModel, load_corpus
 
@@ -196,9 +195,13 @@ def train(data, preset, dry_run, out, resume, **options):
         note_dry_run({**options, **typed_corpus},
                      {"epochs": 1, "embed_dim": config.embed_dim, "hidden_dim": config.hidden_dim,
                       "num_layers": 1, "max_lines": max_lines}, RENAME)
-    with _held_log_lines() as release:
+    with held_log_lines() as release:
         corpus = load_corpus(data, tokenizer=corpus_config.tokenizer, **read)
         corpus = dataclasses.replace(corpus, name=name)
+        if saved is not None:  # an edited file: "trained on other data", before lines print
+            from dlcourse.engine.persist import check_resume_config
+
+            check_resume_config(saved, {"training_texts": corpus.fingerprint()}, out)
         tokens = {split: getattr(corpus, split).numel() for split in ("train", "valid", "test")}
         # none typed: fit's streams, fewer on a small text (so fit notes nothing more)
         config, note = auto_eval_streams(config, tokens, option_name("eval_batch_size", RENAME))
@@ -217,34 +220,6 @@ def train(data, preset, dry_run, out, resume, **options):
         lm = LanguageModel(config).fit(corpus, out_dir=out, resume=resume)
         if is_main_process():
             _report(lm, corpus, preset, out)
-
-
-@contextmanager
-def _held_log_lines() -> Iterator:
-    """Hold the lines that reading DATA logs (the vocabulary's and the splits' sizes) until
-    ``release()`` prints them, once the checks that need the splits' sizes have passed: a
-    refusal is then the only line printed, as before any other work."""
-    held: list[logging.LogRecord] = []
-    loggers = [logging.getLogger(name) for name in ("dlcourse.text.vocab", "dlcourse.lm.corpus")]
-
-    def hold(record: logging.LogRecord) -> bool:
-        held.append(record)
-        return False
-
-    def release() -> None:
-        for logger in loggers:
-            logger.removeFilter(hold)
-        for record in held:
-            logging.getLogger(record.name).handle(record)
-        held.clear()
-
-    for logger in loggers:
-        logger.addFilter(hold)
-    try:
-        yield release
-    finally:  # an error: the held lines are dropped
-        for logger in loggers:
-            logger.removeFilter(hold)
 
 
 def _report(lm, corpus, preset: str, out: Path) -> None:
@@ -280,7 +255,10 @@ def evaluate(model_dir, data, max_lines, encoding, out, device):
     encoded with the model's tokenizer and vocabulary. A text file is split as training splits
     one (80/10/10 by the model's seed), its valid and test parts scored (test_tokens says how
     many); a folder's *valid* and *test* files are scored whole. Prints a table; writes files
-    only with --out.
+    only with --out (evaluation.json, the table's figures).
+
+    valid_unk and test_unk are the shares of the scored tokens that are <unk> (words the
+    model's vocabulary lacks); a perplexity over mostly <unk> says little about the text.
     """
     # the values were checked as they were parsed (_corpus_value)
     given = {k: v for k, v in (("max_lines", max_lines), ("encoding", encoding)) if v is not None}
@@ -300,11 +278,14 @@ def evaluate(model_dir, data, max_lines, encoding, out, device):
     # the lines only: the vocabulary is the model's, whatever max_size and min_freq built it
     settings = CORPUS.build({**{k: saved.get(k) for k in ("max_lines", "encoding")}, **given})
     check_data_text(data, settings.encoding)
-    corpus = load_corpus(data, tokenizer=lm.tokenizer_config_,
-                         seed=saved.get("seed", lm.config.seed), max_lines=settings.max_lines,
-                         vocab=lm.itos_, encoding=settings.encoding)
-    row = {"data": corpus.name, **lm.evaluate(corpus), "test_tokens": int(corpus.test.numel())}
-    echo_table([row], floatfmt=".2f")
+    seed = saved.get("seed", lm.config.seed)
+    # the corpus's summary line counts "training" tokens, which evaluate never reads: the
+    # line held is dropped and report_evaluation says what is measured instead
+    with held_log_lines():
+        corpus = load_corpus(data, tokenizer=lm.tokenizer_config_, seed=seed,
+                             max_lines=settings.max_lines, vocab=lm.itos_,
+                             encoding=settings.encoding)
+    row = report_evaluation(lm, corpus, data, seed, settings.max_lines)
     if out is not None:
         from dlcourse.engine import write_json
 
@@ -368,10 +349,10 @@ def similar(model_dir, words, topn, device):
 
     lm = LanguageModel.load(model_dir, device=device)
     entries = lm.vocabulary_entries(words)  # every word checked, read as generate reads it
-    kv = lm.keyed_vectors()
     for word in entries:
         click.echo(f"{word}:")
-        echo_table([{"word": w, "cosine": s} for w, s in kv.most_similar(word, topn=topn)],
+        # the API's neighbours: words only, never <eos>, <unk> or <pad>
+        echo_table([{"word": w, "cosine": s} for w, s in lm.most_similar(word, topn=topn)],
                    floatfmt=".3f")
 
 
@@ -381,8 +362,13 @@ def similar(model_dir, words, topn, device):
               help="The file to write (its folder is created if needed).")
 @vector_format_option
 def export(model_dir, path, fmt):
-    """Export the embedding table as word vectors (without <pad>), in a format gensim,
-    word2vec.c, GloVe tools and `dlcourse embed` read."""
+    """Export the embedding table as word vectors, in a format gensim, word2vec.c, GloVe
+    tools and `dlcourse embed` read.
+
+    Every row but <pad>'s (no text holds it) is written: the words, and <unk> and <eos>,
+    the rows the model learned for an unknown word and a sentence end, so the file holds the
+    table the model reads (skip those two where only words belong; `lm similar` never
+    answers them)."""
     from dlcourse.lm import LanguageModel
 
     fmt = vector_format(fmt, path)

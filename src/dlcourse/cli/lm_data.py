@@ -1,8 +1,12 @@
 """``dlcourse lm``'s DATA: a named corpus, a text file or a folder of *train*, *valid* and
-*test* files, checked before any data is read (and its text before the corpus loads)."""
+*test* files, checked before any data is read (and its text before the corpus loads), and
+the lines reading it logs, held until the checks that need it pass."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -56,3 +60,31 @@ def check_data_text(data: str, encoding: str) -> None:
 
     for path in _data_files(data):
         check_text_file(path, encoding, "DATA")
+
+
+@contextmanager
+def held_log_lines() -> Iterator:
+    """Hold the lines that reading DATA logs (the vocabulary's and the splits' sizes) until
+    ``release()`` prints them, once the checks that need the splits' sizes have passed: a
+    refusal is then the only line printed, as before any other work."""
+    held: list[logging.LogRecord] = []
+    loggers = [logging.getLogger(name) for name in ("dlcourse.text.vocab", "dlcourse.lm.corpus")]
+
+    def hold(record: logging.LogRecord) -> bool:
+        held.append(record)
+        return False
+
+    def release() -> None:
+        for logger in loggers:
+            logger.removeFilter(hold)
+        for record in held:
+            logging.getLogger(record.name).handle(record)
+        held.clear()
+
+    for logger in loggers:
+        logger.addFilter(hold)
+    try:
+        yield release
+    finally:  # an error, or no release() (evaluate's summary): the held lines are dropped
+        for logger in loggers:
+            logger.removeFilter(hold)

@@ -110,7 +110,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
     lstm = models["LSTM"]
     samples = [{"prompt": p,
                 "continuation": lstm.generate(p, max_tokens=20, temperature=0.8, top_k=40,
-                                              seed=i, stop_at_eos=True).removesuffix(" <eos>")}
+                                              seed=i, stop_at_eos=True)}
                for i, p in enumerate(PROMPTS)]
     report.text("**Samples from the LSTM** (temperature 0.8, top-k 40, up to the end of a gloss).")
     report.table(samples)

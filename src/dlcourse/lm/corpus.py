@@ -58,6 +58,38 @@ class Corpus:
             "vocab_size": len(self.itos),
         }
 
+    def fingerprint(self) -> str:
+        """What training reads, in words and a short digest (of the vocabulary and the train
+        and valid streams: the valid split decides early stopping and the LR decay), so that
+        a resumed run on other data is refused by saying so rather than naming a setting.
+
+        Example:
+            >>> corpus.fingerprint()  # doctest: +SKIP
+            '18,374 training tokens, a vocabulary of 2,258 words, sha256 8cd99fbbea52d88a'
+        """
+        import hashlib
+
+        digest = hashlib.sha256("\n".join(self.itos).encode("utf-8", "surrogatepass"))
+        for split in (self.train, self.valid):
+            digest.update(split.to(torch.int64).cpu().numpy().tobytes())
+        return (f"{self.train.numel():,} training tokens, a vocabulary of {len(self.itos):,} "
+                f"words, sha256 {digest.hexdigest()[:16]}")
+
+    def unknown_share(self, split: str) -> float:
+        """The share of ``split``'s tokens (``<eos>`` included, as perplexity counts them)
+        that are ``<unk>``: words the vocabulary lacks. A perplexity over mostly-``<unk>``
+        text says how well the model predicts "some unknown word", not the text.
+
+        Raises:
+            InputError: ``split`` is not train, valid or test.
+        """
+        if split not in ("train", "valid", "test"):
+            raise InputError(f"split must be train, valid or test, got {split!r}")
+        ids = getattr(self, split)
+        if ids.numel() == 0 or UNK not in self.itos:
+            return 0.0
+        return float((ids == self.itos.index(UNK)).sum()) / ids.numel()
+
 
 def encode_lines(lines: Iterable[str], tokenizer, stoi: dict[str, int]) -> torch.Tensor:
     """Tokenize each line, append ``<eos>``, map to ids (unknown words -> ``<unk>``).

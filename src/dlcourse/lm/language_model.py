@@ -142,7 +142,7 @@ class LanguageModel(EmbeddingVectors, Estimator):
                 processes.
             DlcourseError: not a Corpus, or one whose vocabulary holds only the specials;
                 ``resume`` onto a run of another lesson, other settings or other data (corpus,
-                tokenizer, lines or vocabulary).
+                tokenizer, lines, or the text itself: "trained on other data (...)").
         """
         c = self.validated_config(out_dir, resume)
         if not isinstance(corpus, Corpus):
@@ -185,12 +185,12 @@ class LanguageModel(EmbeddingVectors, Estimator):
 
         optimizer, scheduler = make_optimizer(model, c)
         # what a resumed run must agree with: every setting but patience (the engine lets
-        # epochs and device change too), the data and how it was read, and the vocabulary
-        # itself, so a run of another size, corpus or tokenizer is refused in one line naming
-        # the setting (a vocabulary of the same size from other words: its digest)
+        # epochs and device change too) and how the data was read, each refused naming it;
+        # then the text: "training_texts", a key the engine words as "trained on other data
+        # (...)". The vocabulary keys only compare with checkpoints saved before it was kept
         settings = {**c.resume_values(),
                     **data_settings(corpus.name, corpus.tokenizer_config, corpus.settings),
-                    "vocab_size": len(itos),
+                    "training_texts": corpus.fingerprint(), "vocab_size": len(itos),
                     "vocab_sha256": hashlib.sha256("\n".join(itos).encode()).hexdigest()[:16]}
         history = fit(
             wrap_model(model, device), loader, carried.step, optimizer, c.epochs,
@@ -341,7 +341,9 @@ class LanguageModel(EmbeddingVectors, Estimator):
             top_k: restrict each draw to the ``top_k`` most likely words (40, as ``lm
                 generate``; 0 or ``None``: all words).
             seed: seed of the sampling generator, 0 to 2**32 - 1 (``None``: nondeterministic).
-            stop_at_eos: stop at the end of the sentence (the ``<eos>`` is kept).
+            stop_at_eos: stop at the end of the sentence; the ``<eos>`` that ends it is a
+                marker, not a word, so it is left out (fewer than ``max_tokens`` words: the
+                sentence ended).
             allow_unk: let the sampler draw ``<unk>`` (by default it is never drawn).
 
         Raises:
@@ -368,6 +370,8 @@ class LanguageModel(EmbeddingVectors, Estimator):
             banned_ids=tuple(stoi[w] for w in ("<pad>",) + (() if allow_unk else (UNK,))
                              if w in stoi),
         )
+        if stop_at_eos and ids and ids[-1] == stoi[EOS]:
+            ids = ids[:-1]
         return " ".join(self.itos_[i] for i in ids)
 
     # ---------------------------------------------------------------------- save/load

@@ -6,6 +6,7 @@ import difflib
 from pathlib import Path
 
 from dlcourse.errors import UnknownTokenError
+from dlcourse.lm.corpus import SPECIALS
 
 
 class EmbeddingVectors:
@@ -55,12 +56,26 @@ class EmbeddingVectors:
 
     def most_similar(self, word: str, topn: int = 10) -> list[tuple[str, float]]:
         """Nearest words to ``word`` (read as :meth:`vocabulary_entries` reads it) by cosine
-        similarity in the embedding table."""
-        return self.keyed_vectors().most_similar(self.vocabulary_entries([word])[0], topn=topn)
+        similarity in the embedding table, best first.
+
+        The specials (``<pad>``, ``<unk>``, ``<eos>``) are never answered: they are markers
+        the model learned rows for, not words, so ``topn`` words come back where the
+        vocabulary holds that many.
+
+        Raises:
+            UnknownTokenError: ``word`` is not in the vocabulary.
+            InputError: ``topn`` is not a whole number >= 0.
+        """
+        kv, entry = self.keyed_vectors(), self.vocabulary_entries([word])[0]
+        near = kv.most_similar(entry, topn=topn)  # topn checked as KeyedVectors checks it
+        if any(w in SPECIALS for w, _ in near):  # ask for room to drop them and still fill topn
+            near = kv.most_similar(entry, topn=topn + len(SPECIALS))
+        return [(w, score) for w, score in near if w not in SPECIALS][:topn]
 
     def export_vectors(self, path: str | Path, fmt: str = "word2vec") -> Path:
         """Write the embedding table as word vectors: ``fmt`` "word2vec" (text, gensim and
-        GloVe tools read it), "word2vec-binary" or "glove" (text without the header)."""
+        GloVe tools read it), "word2vec-binary" or "glove" (text without the header); every row
+        of :meth:`keyed_vectors`, ``<unk>`` and ``<eos>`` included."""
         from dlcourse.embeddings.vector_files import write_vectors
 
         kv = self.keyed_vectors()

@@ -227,3 +227,12 @@ def test_stdin_and_help_in_a_subprocess(tmp_path):
             "print('torch' in sys.modules, 'numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "tokenize" in out.stdout and out.stdout.strip().endswith("False False"), out.stdout
+
+
+def test_vocab_says_its_summary_once(cli_run, workdir):
+    # the library's "vocabulary: 2 token lists, ..." came on stderr beside the same summary
+    Path("c.txt").write_text("the cat the dog\nthe end\n", encoding="utf-8")
+    result = cli_run("text", "vocab", "c.txt")
+    assert result.code == 0, result.err
+    assert "2 texts, 6 tokens -> vocabulary of" in result.out
+    assert "token lists" not in result.err + result.out

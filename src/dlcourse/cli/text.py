@@ -15,6 +15,7 @@ torch (the spaCy tokenizer does, through spaCy's own thinc, when torch is instal
 from __future__ import annotations
 
 import itertools
+import logging
 from pathlib import Path
 
 import click
@@ -281,7 +282,15 @@ def vocab(data, out, limit, top, **options):
             yield tokens
 
     texts = itertools.chain.from_iterable(_corpus_texts(s, reading, limit) for s in sources)
-    v = vocab_config.build(counting(tok.stream(texts)))
+    # the library's own summary ("vocabulary: 3 token lists, ...") said again, in other
+    # words, what the line below prints
+    vocab_log = logging.getLogger("dlcourse.text.vocab")
+    level = vocab_log.level
+    vocab_log.setLevel(logging.WARNING)
+    try:
+        v = vocab_config.build(counting(tok.stream(texts)))
+    finally:
+        vocab_log.setLevel(level)
     if not counted["tokens"]:
         raise DlcourseError(f"DATA {' '.join(data)} holds no tokens; nothing to count")
     n_specials = len(vocab_config.specials)

@@ -114,7 +114,7 @@ def test_a_valid_data_set_still_fits(tiny, no_feature_cache_writes, mode):
     train = ArrayImageDataset(make(16).images.numpy(), np.arange(16, dtype=np.int32) % 2,
                               np.array(["dark", "bright"]))
     clf = ImageClassifier(**settings, mode=mode).fit(train, make(8, seed=1))
-    assert clf.classes_ == ["dark", "bright"] and len(clf.history_) == 1
+    assert clf.classes_.tolist() == ["dark", "bright"] and len(clf.history_) == 1
     preds = clf.predict_top(train.images[:3], k=np.int64(1))
     assert [len(p) for p in preds] == [1, 1, 1]
 

@@ -223,11 +223,11 @@ def test_cross_val_score_refits_on_images_and_labels(fashion):
     scores = cross_val_score(ImageClassifier(**SENSITIVE), images, names, cv=2)
     assert scores.shape == (2,) and ((0 <= scores) & (scores <= 1)).all()
     by_names = ImageClassifier(**SENSITIVE).fit(images[:20], names[:20])
-    assert by_names.classes_ == sorted(set(names[:20]))
+    assert by_names.classes_.tolist() == sorted(set(names[:20]))
     assert by_names.score(images[20:], names[20:]) == pytest.approx(
         np.mean(np.array(top1(by_names.predict_top(images[20:], k=1))) == names[20:]))
     by_index = ImageClassifier(**SENSITIVE).fit(train.images, train.labels)
-    assert by_index.classes_ == list(range(int(train.labels.max()) + 1))
+    assert by_index.classes_.tolist() == sorted(set(train.labels.tolist()))
     with pytest.raises(InputError, match=r"train must be an ArrayImageDataset .* got ndarray; "
                        r"or give images with their labels, fit\(images, labels\)"):
         ImageClassifier(**SENSITIVE).fit(images)
@@ -250,7 +250,8 @@ def test_predict_answers_the_labels_fit_was_given(fashion, tmp_path):
     assert by_index.score(images[20:], y[20:]) == pytest.approx(accuracy_score(y[20:], answers))
     by_index.save(tmp_path / "m")
     loaded = ImageClassifier.load(tmp_path / "m")
-    assert loaded.classes_ == by_index.classes_ and loaded.predict(images[20:]) == answers
+    assert np.array_equal(loaded.classes_, by_index.classes_)
+    assert loaded.predict(images[20:]) == answers
     by_names = ImageClassifier(**SENSITIVE).fit(images[:20], names[:20])
     assert all(type(a) is str for a in by_names.predict(images[20:]))
     for labels in (y, names):
@@ -287,3 +288,37 @@ def test_predict_proba_for_scikit_learns_probability_scorers(clf, fashion, tmp_p
         Image.fromarray(image[0].numpy()).save(paths[-1])
     np.testing.assert_allclose(clf.predict_proba(paths), probs[:3], atol=1e-5)  # same pixels
     assert clf.predict_proba([]).shape == (0, len(clf.classes_))
+
+
+@pytest.mark.parametrize("labels, classes", [
+    (np.where(np.arange(40) % 2, 7, 3), [3, 7]),           # 8 classes 0..7 were built
+    (np.where(np.arange(40) % 2, 1, -1), [-1, 1]),          # refused: "must lie in 0..1"
+    ((np.arange(40) % 2).astype(float), [0.0, 1.0]),        # refused: "integer class indices"
+    (np.where(np.arange(40) % 2, "b", "a").astype(object), ["a", "b"]),
+])
+def test_the_classes_are_the_labels_fit_was_given(fashion, labels, classes):
+    # as TextClassifier's and scikit-learn's: the sorted distinct labels, kept as given
+    pytest.importorskip("sklearn")
+    from sklearn.model_selection import cross_val_score
+
+    images = np.concatenate([fashion[0].images.numpy(), fashion[1].images.numpy()])
+    clf = ImageClassifier(**SENSITIVE).fit(images, labels)
+    assert isinstance(clf.classes_, np.ndarray) and clf.classes_.tolist() == classes
+    assert clf.predict_proba(images[:3]).shape == (3, 2)
+    answers = clf.predict(images)
+    assert set(answers) <= set(classes) and all(type(a) is type(classes[0]) for a in answers)
+    assert clf.score(images, labels) == pytest.approx(np.mean(np.array(answers) == labels))
+    # the binary scorers find the positive column by classes_ == label: NaN with a list
+    scores = cross_val_score(ImageClassifier(**SENSITIVE), images, labels, cv=2,
+                             scoring="roc_auc", error_score="raise")
+    assert np.isfinite(scores).all()
+
+
+def test_labels_that_make_no_classes_are_refused(fashion):
+    images = fashion[0].images.numpy()
+    with pytest.raises(InputError, match=r"label 3 is NaN; give every image a label"):
+        ImageClassifier(**SENSITIVE).fit(images, [0.0, 1.0, 0.0, np.nan] + [1.0] * 16)
+    with pytest.raises(InputError, match=r"labels mix numbers and strings; give one kind"):
+        ImageClassifier(**SENSITIVE).fit(images, np.array([0, "a"] * 10, dtype=object))
+    with pytest.raises(InputError, match=r"labels must be 1-D, one per image, got shape"):
+        ImageClassifier(**SENSITIVE).fit(images, np.zeros((20, 1), np.int64))

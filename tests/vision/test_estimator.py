@@ -124,7 +124,7 @@ def test_save_load_gives_the_same_predictions(tmp_path, tiny, finetune, png_writ
     clf = finetune().fit(ds)
     clf.save(tmp_path / "model")
     loaded = ImageClassifier.load(tmp_path / "model", device="cpu")
-    assert loaded.classes_ == ["dark", "bright"] and loaded.image_size_ == 16
+    assert loaded.classes_.tolist() == ["dark", "bright"] and loaded.image_size_ == 16
     assert loaded.get_params() == clf.get_params()
     assert torch.equal(loaded.logits(ds), clf.logits(ds))
     assert loaded.history_ == clf.history_ and loaded.info_ == clf.info_

@@ -196,22 +196,32 @@ def check_class_names(classes) -> list[str]:
     return [str(name) for name in names]  # np.str_ -> str
 
 
-def labelled_images(images, labels) -> ArrayImageDataset:
-    """An :class:`ArrayImageDataset` of ``images`` and their ``labels`` as scikit-learn hands
-    them to ``fit(X, y)``: class names (strings; their sorted set becomes the classes) or class
-    indices (classes ``"0"`` to ``"K-1"``, K one past the largest, so that every fold of a
-    cross-validation names them alike).
+def labelled_images(images, labels) -> tuple[ArrayImageDataset, np.ndarray]:
+    """``images`` and their ``labels`` as scikit-learn hands them to ``fit(X, y)``: an
+    :class:`ArrayImageDataset` whose classes are the sorted distinct labels (as text), and
+    those labels as they were given (names, integers such as 3 and 7 or -1 and 1, floats,
+    bools), as scikit-learn's classifiers keep them in ``classes_``.
 
     Raises:
-        InputError: as the constructor does (labels that are not one per image, not 1-D, not
-            integers or names).
+        InputError: labels that are not 1-D, that mix numbers and strings or hold NaN; as the
+            constructor does (not one label per image).
     """
     y = labels.detach().cpu().numpy() if torch.is_tensor(labels) else np.asarray(labels)
-    if y.ndim == 1 and y.dtype.kind in "USO":
-        classes, indices = np.unique(y.astype(str), return_inverse=True)
-        return ArrayImageDataset(images, indices, [str(name) for name in classes])
-    count = int(y.max()) + 1 if y.size and y.dtype.kind in "iu" else 0
-    return ArrayImageDataset(images, y, [str(k) for k in range(max(count, 1))])
+    if y.ndim != 1:
+        raise InputError(f"labels must be 1-D, one per image, got shape {y.shape}; flatten a "
+                         "column with labels.ravel(), turn one-hot rows into indices with "
+                         "labels.argmax(1)")
+    if y.dtype.kind == "O" and all(isinstance(v, str) for v in y):
+        y = y.astype(str)  # a list of names read as objects: names, compared as text
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        raise InputError(f"label {int(np.flatnonzero(np.isnan(y))[0])} is NaN; give every "
+                         "image a label")
+    try:
+        values, indices = np.unique(y, return_inverse=True)
+    except TypeError:  # 3 and "3": two classes that print alike
+        raise InputError("labels mix numbers and strings; give one kind (all names or all "
+                         "numbers)") from None
+    return ArrayImageDataset(images, indices, [str(v) for v in values.tolist()]), values
 
 
 def check_labels(labels, n_images: int, n_classes: int) -> torch.Tensor:

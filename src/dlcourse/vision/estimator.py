@@ -42,7 +42,7 @@ from dlcourse.vision.config import TransferConfig
 from dlcourse.vision.data import ArrayImageDataset, check_labels, image_batch, labelled_images
 from dlcourse.vision.features import extract_features
 from dlcourse.vision.images import load_image, square_images
-from dlcourse.vision.inputs import check_k, check_training_data, integer_labels, path_list
+from dlcourse.vision.inputs import check_k, check_training_data, path_list
 from dlcourse.vision.metrics import EvalResult, evaluation_from_logits
 from dlcourse.vision.models import BackboneInfo, build_model
 from dlcourse.vision.pipeline import Pipeline, logits_of
@@ -59,8 +59,9 @@ class ImageClassifier(Estimator):
     (``clf.lr``); ``ImageClassifier(config)`` takes a whole config.
 
     Learned attributes (after ``fit`` or ``load``): ``model_`` (a
-    :class:`~dlcourse.vision.models.TransferNet`), ``classes_`` (the class names, or the
-    integer labels ``fit(images, labels)`` was given), ``info_`` (backbone
+    :class:`~dlcourse.vision.models.TransferNet`), ``classes_`` (a numpy array, as
+    scikit-learn's classifiers keep it: the class names, or the labels ``fit(images, labels)``
+    was given), ``info_`` (backbone
     metadata), ``image_size_`` (the resolution used), ``device_``, ``history_`` (per-epoch
     dicts).
 
@@ -86,9 +87,10 @@ class ImageClassifier(Estimator):
         """Train on ``train`` (evaluating on ``valid`` after each epoch); returns ``self``.
 
         ``fit(images, labels)``, as scikit-learn calls it (``cross_val_score``,
-        ``GridSearchCV``), trains on an image array and its labels, class names or integers,
-        without a validation set (:func:`~dlcourse.vision.data.labelled_images`); integers
-        stay integers in ``classes_`` and in what :meth:`predict` answers.
+        ``GridSearchCV``), trains on an image array and its labels, without a validation set:
+        their sorted distinct values are the classes, names or numbers (3 and 7, -1 and 1),
+        kept as given in ``classes_`` and in what :meth:`predict` answers
+        (:func:`~dlcourse.vision.data.labelled_images`).
 
         With ``out_dir`` the engine writes ``last.pt`` (every epoch and on Ctrl-C), ``best.pt``
         and ``history.json`` there, and ``resume=True`` continues that run from the exact batch
@@ -114,11 +116,10 @@ class ImageClassifier(Estimator):
         """
         config = self.validated_config(out_dir, resume)
         check_weights(config.arch, config.weights)  # settings first, as every lesson does
-        integers = False
+        values = None  # the labels of fit(X, y), as given
         if not isinstance(train, ArrayImageDataset) and valid is not None \
                 and not isinstance(valid, ArrayImageDataset):
-            integers = integer_labels(valid)
-            train, valid = labelled_images(train, valid), None  # fit(X, y)
+            (train, values), valid = labelled_images(train, valid), None
         check_training_data(train, valid)
         check_global_batch(config.batch_size, active_ranks()[1], *config.images_a_step())
         # a resumed run must continue the same settings on the same images
@@ -155,8 +156,9 @@ class ImageClassifier(Estimator):
                 model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
             history = finetune(model, train, valid, pipe, config, **fit_options)
         self.model_, self.info_, self.image_size_, self.device_ = model, info, image_size, device
-        # scikit-learn compares predict's answers with the labels fit was given: 3, not "3"
-        self.classes_ = list(range(len(train.classes))) if integers else list(train.classes)
+        # scikit-learn compares predict's answers with the labels fit was given (3, not "3")
+        # and finds a probability column by classes_ == label (an array, not a list)
+        self.classes_ = values if values is not None else np.asarray(train.classes)
         self.history_ = history
         if out_dir is not None:
             self._save_run(out_dir)  # rank 0 only
@@ -232,7 +234,7 @@ class ImageClassifier(Estimator):
         batch = self._images(images)
         if not len(batch):  # no images, no answers: as TextClassifier's predict([])
             return []
-        return [self.classes_[int(i)] for i in self._probabilities(batch).argmax(dim=1)]
+        return self.classes_[self._probabilities(batch).argmax(dim=1).numpy()].tolist()
 
     def predict_top(self, images, k: int = 5) -> list[list[tuple[str | int, float]]]:
         """The ``k`` likeliest (label, probability) pairs of each image, likeliest first.
@@ -262,7 +264,8 @@ class ImageClassifier(Estimator):
         if not len(batch):
             return []
         top = self._probabilities(batch).topk(min(k, len(self.classes_)), dim=1)
-        return [[(self.classes_[int(i)], float(p)) for p, i in zip(ps, idx)]
+        classes = self.classes_.tolist()  # plain values: 'cat' and 3, not np.str_ and np.int64
+        return [[(classes[int(i)], float(p)) for p, i in zip(ps, idx)]
                 for ps, idx in zip(top.values, top.indices)]
 
     def score(self, images, labels=None) -> float:
@@ -273,7 +276,8 @@ class ImageClassifier(Estimator):
             images: image file paths or a uint8 batch (as :meth:`predict_top` takes them), or
                 an :class:`ArrayImageDataset`, which holds its labels (``labels`` is then left
                 out; the result is ``evaluate(ds).top1``).
-            labels: one per image: labels from ``classes_`` or their indices.
+            labels: one per image: labels from ``classes_``, or (a model of class names)
+                their indices.
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
@@ -317,8 +321,8 @@ class ImageClassifier(Estimator):
         return self._probabilities(batch).numpy().astype(np.float32, copy=False)
 
     def _names(self) -> list[str]:
-        """The classes as an ``ArrayImageDataset`` names them: integer labels as text."""
-        return [str(c) for c in self.classes_]
+        """The classes as an ``ArrayImageDataset`` names them: labels as text."""
+        return [str(c) for c in self.classes_.tolist()]
 
     def _images(self, images) -> torch.Tensor:
         """Image files or a pixel batch as uint8 images (B, C, H, W)."""
@@ -346,30 +350,39 @@ class ImageClassifier(Estimator):
         return self.logits(ds).softmax(dim=1)
 
     def _label_indices(self, labels, n_images: int) -> torch.Tensor:
-        """``labels`` (labels of ``classes_`` or indices) as class indices (N,)."""
+        """``labels`` (labels of ``classes_``, or indices of class names) as class indices
+        (N,)."""
         if torch.is_tensor(labels):
             labels = labels.detach().cpu().numpy()
         y = np.asarray(labels)
+        if self.classes_.dtype.kind not in "U" and y.ndim == 1:  # fit(X, y)'s numbers: by value
+            index = {value: i for i, value in enumerate(self.classes_.tolist())}
+            unknown = [v for v in y.tolist() if v not in index]
+            if unknown:
+                raise InputError(f"label {unknown[0]!r} is not a class of the model "
+                                 f"{self.classes_.tolist()[:10]}; give labels it was trained on")
+            return check_labels(np.array([index[v] for v in y.tolist()], dtype=np.int64),
+                                n_images, len(self.classes_))
         if y.ndim == 1 and y.dtype.kind in "USO":
             index = {name: i for i, name in enumerate(self._names())}
             names = y.tolist()  # plain str: np.str_('cat') in a message reads badly
             unknown = [name for name in names if not isinstance(name, str) or name not in index]
             if unknown:
                 raise InputError(f"label {unknown[0]!r} is not a class of the model "
-                                 f"{self.classes_[:10]}; give class names it was trained on "
+                                 f"{self._names()[:10]}; give class names it was trained on "
                                  "or their indices")
             y = np.array([index[name] for name in names], dtype=np.int64)
         return check_labels(y, n_images, len(self.classes_))
 
     # ---- persistence (Estimator.save / Estimator.load) ---------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        values = {"classes": self.classes_, "backbone": self.info_.to_dict(),
+        values = {"classes": self.classes_.tolist(), "backbone": self.info_.to_dict(),
                   "image_size": self.image_size_, "history": self.history_}
         return module_arrays(unwrap(self.model_)), values
 
     def _set_state(self, arrays: dict[str, Any], values: dict[str, Any]) -> None:
         config = self.config
-        self.classes_ = list(values["classes"])
+        self.classes_ = np.asarray(values["classes"])
         self.info_ = BackboneInfo.from_dict(values["backbone"])
         self.image_size_ = int(values["image_size"])
         self.history_ = list(values.get("history") or [])

@@ -1,12 +1,11 @@
 """What ``ImageClassifier`` checks of its inputs before any work: the training data, image
-paths given where pixels could be, the kind of labels, and ``k``."""
+paths given where pixels could be, and ``k``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from dlcourse.engine.config import whole_number
 from dlcourse.errors import InputError
@@ -23,13 +22,6 @@ def path_list(paths) -> list[str | Path] | None:
     except TypeError:
         return None
     return files if all(isinstance(p, str | Path) for p in files) else None
-
-
-def integer_labels(labels) -> bool:
-    """Whether ``fit(images, labels)`` was given integers (kept as such in ``classes_``)
-    rather than class names."""
-    y = labels.detach().cpu().numpy() if torch.is_tensor(labels) else np.asarray(labels)
-    return y.dtype.kind in "iu"
 
 
 def check_k(k) -> int:

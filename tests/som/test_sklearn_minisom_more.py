@@ -301,3 +301,11 @@ def test_distance_map_sum_over_its_max_is_minisoms_default():
     np.testing.assert_allclose(ours / ours.max(), theirs, atol=1e-12)
     # our default, which the plots draw, stays the unscaled mean over the neighbours
     assert not np.allclose(som.distance_map(), theirs)
+    # hexagonal: MiniSom shifts columns where we shift rows, so the map is its transpose (the
+    # docstring said the maps agreed, even rows aside: they differed on every shape)
+    for m, n in ((6, 5), (5, 5), (4, 7)):
+        hexagonal = SOM(m, n, topology="hexagonal", epochs=3, device="cpu").fit(_data())
+        peer = minisom.MiniSom(n, m, 3, topology="hexagonal")
+        peer._weights = hexagonal.weights_.astype(float).transpose(1, 0, 2).copy()
+        ours = hexagonal.distance_map("sum")
+        np.testing.assert_allclose(ours / ours.max(), peer.distance_map().T, atol=1e-12)

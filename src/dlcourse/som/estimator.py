@@ -354,9 +354,11 @@ class SOM(Estimator, MiniSomNames):
 
         Always Euclidean in weight space; neighbours as in :meth:`Grid.neighbors`. Not divided
         by its maximum: MiniSom's ``distance_map()`` sums and divides by the largest value, so
-        ``som.distance_map("sum") / som.distance_map("sum").max()`` is MiniSom's (its hexagonal
-        maps with an even number of rows aside, whose neighbour offsets MiniSom takes for the
-        other row shift).
+        ``som.distance_map("sum") / som.distance_map("sum").max()`` is MiniSom's: on a
+        rectangular map for the weights in its layout
+        (``dlcourse.som.compare.to_minisom_layout``), on a hexagonal one the transpose of
+        MiniSom's for ``MiniSom(n, m, ...)`` holding ``weights_.transpose(1, 0, 2)`` (its grid
+        shifts alternate columns where this one shifts rows).
         """
         self.check_is_fitted()
         return measures.distance_map(self._flat_weights(), self.grid, scaling)

@@ -114,3 +114,28 @@ def test_latest_training_loss_is_zero_unless_asked_as_in_gensim():
     assert ours.get_latest_training_loss() == ours.history_[-1]["loss"] > 0
     ours.train(SENTENCES, total_examples=ours.corpus_count, epochs=2)
     assert ours.get_latest_training_loss() == 0.0
+
+
+def test_weighted_queries_and_more_gensim_names_answer_as_gensim(pair):
+    # a user probe: ("war", 2.0) was "not in the vocabulary", and these names were missing
+    ours, ref = pair
+    for positive, negative in (([("w0", 2.0), ("w1", 1.0)], None), (["w0", ("w1", 0.5)], ["w2"]),
+                               ([("w0", 1.0)], [("w3", -2.0)])):
+        got = ours.most_similar(positive=positive, negative=negative, topn=3)
+        want = ref.most_similar(positive=positive, negative=negative, topn=3)
+        assert [w for w, _ in got] == [w for w, _ in want]
+        assert [s for _, s in got] == pytest.approx([s for _, s in want], abs=1e-5)
+    got, want = ours.similar_by_key("w0", topn=3), ref.similar_by_key("w0", topn=3)
+    assert [w for w, _ in got] == [w for w, _ in want]
+    assert [s for _, s in got] == pytest.approx([s for _, s in want], abs=1e-5)
+    assert ours.most_similar_to_given("w0", ["w1", "w2", "w3"]) == \
+        ref.most_similar_to_given("w0", ["w1", "w2", "w3"])
+    assert ours.relative_cosine_similarity("w0", "w1", topn=3) == pytest.approx(
+        ref.relative_cosine_similarity("w0", "w1", topn=3), abs=1e-5)
+    ref.fill_norms()
+    ours.fill_norms()
+    np.testing.assert_allclose(ours.norms, ref.norms, rtol=1e-6)
+    assert ours.get_index("zzz", default=-1) == ref.get_index("zzz", default=-1) == -1
+    assert ours.get_index("w2", default=-1) == 2
+    with pytest.raises(InputError, match="needs at least one word in keys_list"):
+        ours.most_similar_to_given("w0", [])

@@ -66,8 +66,30 @@ class EmptyListError(InputError, ZeroDivisionError):
     keep working."""
 
 
+def weighted_keys(positive: list, negative: list) -> tuple[list, np.ndarray]:
+    """The keys of ``most_similar``'s ``positive`` and ``negative`` and their weights (K,):
+    a ``(key, weight)`` pair keeps its weight, other keys weigh 1 (positive) and -1
+    (negative), as in gensim."""
+    keys, weights = [], []
+    for items, default in ((positive, 1.0), (negative, -1.0)):
+        for item in items:
+            pair = isinstance(item, tuple) and len(item) == 2 and isinstance(
+                item[1], int | float | np.number) and not isinstance(item[1], bool)
+            keys.append(item[0] if pair else item)
+            weights.append(float(item[1]) if pair else default)
+    return keys, np.asarray(weights, dtype=np.float32)
+
+
 class GensimQueries:
     """gensim 4's names for the remaining queries of a table of word vectors."""
+
+    @property
+    def norms(self) -> np.ndarray:
+        """The length of every vector (V,), as gensim's ``norms``."""
+        return np.linalg.norm(self.vectors, axis=1)
+
+    def fill_norms(self, force: bool = False) -> None:
+        """gensim's call to compute ``norms``: here they are computed when read."""
 
     def has_index_for(self, key) -> bool:
         """Whether ``key`` has a vector: a word of the vocabulary or a row number
@@ -171,6 +193,30 @@ class GensimQueries:
     def similar_by_word(self, word: str, topn: int = 10, restrict_vocab: int | None = None):
         """:meth:`most_similar` of one word."""
         return self.most_similar(word, topn=topn, restrict_vocab=restrict_vocab)
+
+    def similar_by_key(self, key: str, topn: int = 10, restrict_vocab: int | None = None):
+        """:meth:`most_similar` of one word (gensim 4's name for :meth:`similar_by_word`)."""
+        return self.most_similar(key, topn=topn, restrict_vocab=restrict_vocab)
+
+    def most_similar_to_given(self, key1: str, keys_list: Sequence[str]) -> str:
+        """The word of ``keys_list`` closest to ``key1`` by cosine.
+
+        Raises:
+            InputError: an empty ``keys_list``; UnknownTokenError: a word not in the
+                vocabulary.
+        """
+        keys = list(keys_list)
+        if not keys:
+            raise InputError("most_similar_to_given needs at least one word in keys_list")
+        return keys[int(np.argmin(self.distances(key1, keys)))]
+
+    def relative_cosine_similarity(self, wa: str, wb: str, topn: int = 10) -> float:
+        """Cosine of ``wa`` and ``wb`` over the sum of ``wa``'s ``topn`` nearest cosines
+        (Leeuwenberg et al. 2016, as gensim computes it)."""
+        near = self.similar_by_word(wa, topn=topn)
+        if not near:
+            raise InputError("relative_cosine_similarity needs topn >= 1 and another word")
+        return float(self.similarity(wa, wb)) / sum(score for _, score in near)
 
     def similar_by_vector(self, vector: np.ndarray, topn: int = 10,
                           restrict_vocab: int | None = None):

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from dlcourse.embeddings.config import ANALOGY_METHOD, ANALOGY_METHODS
-from dlcourse.embeddings.gensim_queries import GensimQueries, query_vector
+from dlcourse.embeddings.gensim_queries import GensimQueries, query_vector, weighted_keys
 from dlcourse.errors import (
     DlcourseError,
     InputError,
@@ -110,15 +110,17 @@ class KeyedVectors(GensimQueries):
     def __repr__(self) -> str:
         return f"KeyedVectors({len(self)} words, {self.vector_size} dims)"
 
-    def get_index(self, word: str | int) -> int:
+    def get_index(self, word: str | int, default: int | None = None) -> int:
         """Row of ``word`` (a row number in range is itself, as in gensim); an unknown word
-        raises UnknownTokenError (a KeyError, as in gensim, and a DlcourseError) naming close
-        entries."""
+        gives ``default`` where one is given, else raises UnknownTokenError (a KeyError, as in
+        gensim, and a DlcourseError) naming close entries."""
         try:
             return self.key_to_index[word]
         except KeyError:
             if isinstance(word, int | np.integer) and 0 <= word < len(self):
                 return int(word)
+            if default is not None:
+                return default
             raise UnknownTokenError(self._unknown_message(word)) from None
 
     def _unknown_message(self, word: str) -> str:
@@ -172,12 +174,11 @@ class KeyedVectors(GensimQueries):
     def _query(self, positive, negative) -> tuple[np.ndarray, list[int]]:
         """The unit query vector and the rows of the query words (left out of the answers);
         a vector given instead of a word enters as it is, as in gensim."""
-        pos, neg = _as_list(positive), _as_list(negative)
-        if not pos and not neg:
+        keys, weights = weighted_keys(_as_list(positive), _as_list(negative))
+        if not keys:
             raise InputError("most_similar needs at least one positive or negative word")
         ids: list[int] = []
-        rows = self._rows(pos + neg, ids, unit_vectors=False)
-        weights = np.array([1.0] * len(pos) + [-1.0] * len(neg), dtype=np.float32)
+        rows = self._rows(keys, ids, unit_vectors=False)
         mean = weights @ np.stack(rows) / len(rows)  # (D,)
         return mean / max(float(np.linalg.norm(mean)), 1e-12), ids
 
@@ -200,7 +201,8 @@ class KeyedVectors(GensimQueries):
 
         Args:
             positive, negative: a word or words, or vectors (D,) in their place (gensim's
-                ``most_similar(kv["king"])``).
+                ``most_similar(kv["king"])``); a ``(word, weight)`` pair weighs its word (the
+                others weigh 1 and -1), as in gensim.
             topn: how many to return; None: the cosine of every word (V,), as gensim gives.
             restrict_vocab: consider only the first N (most frequent) words.
 

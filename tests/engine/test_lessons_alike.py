@@ -373,3 +373,30 @@ def test_fit_and_save_refuse_a_folder_that_cannot_be_one_before_any_work(tmp_pat
         fitted.save(place)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
     assert (tmp_path / "file").read_text() == "mine"
+
+
+def test_the_baselines_fit_into_a_run_folder_as_the_lessons_do(tmp_path):
+    # fit(..., out_dir=) was a TypeError in both, though every lesson's fit takes it
+    import torch
+
+    from dlcourse.classify import BowLogisticRegression
+    from dlcourse.lm import KneserNeyBigram
+
+    texts = ["good fun", "great film", "dull mess", "bad plot"] * 5
+    labels = ["pos", "pos", "neg", "neg"] * 5
+    bow = BowLogisticRegression().fit(texts, labels, out_dir=tmp_path / "bow")
+    assert BowLogisticRegression.load(tmp_path / "bow").predict(texts) == bow.predict(texts)
+    ids = torch.tensor([0, 1, 2, 1, 0, 2, 2, 1] * 10)
+    bigram = KneserNeyBigram().fit(ids, out_dir=tmp_path / "bigram")
+    loaded = KneserNeyBigram.load(tmp_path / "bigram")
+    assert loaded.perplexity(ids) == pytest.approx(bigram.perplexity(ids))
+    with pytest.raises(DlcourseError, match="trains in one step and writes no checkpoint: "
+                                            "nothing to resume; fit again"):
+        BowLogisticRegression().fit(texts, labels, out_dir=tmp_path / "b", resume=True)
+    with pytest.raises(DlcourseError, match="KneserNeyBigram trains in one step"):
+        KneserNeyBigram().fit(ids, out_dir=tmp_path / "k", resume=True)
+    import inspect
+
+    for fit in (BowLogisticRegression.fit, KneserNeyBigram.fit):
+        params = inspect.signature(fit).parameters
+        assert all(params[f].kind is inspect.Parameter.KEYWORD_ONLY for f in ("out_dir", "resume"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,11 +73,15 @@ class BowLogisticRegression(Estimator):
                                        (len(texts), len(self.vocab_.itos)),
                                        check_invariants=False).coalesce()
 
-    def fit(self, texts: Sequence[str], labels: Sequence) -> BowLogisticRegression:
-        """Learn the n-gram vocabulary and the weights; returns self."""
+    def fit(self, texts: Sequence[str], labels: Sequence, *,
+            out_dir: str | os.PathLike | None = None, resume: bool = False
+            ) -> BowLogisticRegression:
+        """Learn the n-gram vocabulary and the weights; returns self. With ``out_dir`` the
+        model is saved there at the end, as every lesson's ``fit`` does (``resume`` is
+        refused: one L-BFGS run writes no checkpoint)."""
         from dlcourse.text import LabelEncoder, Vocab, get_tokenizer
 
-        self.validated_config()
+        self._one_step_fit(out_dir, resume)
         texts = text_list(texts)
         labels = label_list(labels, len(texts))
         if not texts:
@@ -117,6 +122,8 @@ class BowLogisticRegression(Estimator):
         opt.step(closure)
         self.weight_ = self.weight_.detach()
         self.bias_ = self.bias_.detach()
+        if out_dir is not None:
+            self._save_run(out_dir)
         return self
 
     def predict_proba(self, texts: Sequence[str] | str) -> np.ndarray:

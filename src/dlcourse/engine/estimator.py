@@ -245,6 +245,15 @@ class Estimator:
                     "state": values, "metadata": dict(getattr(self, "metadata_", {}) or {})}
         return write_state(path, manifest, arrays)
 
+    def _one_step_fit(self, out_dir: str | os.PathLike | None, resume: bool) -> Config:
+        """:meth:`validated_config` for a ``fit`` that trains in one step (counts, L-BFGS):
+        it writes no checkpoint, so ``resume`` is refused; ``out_dir`` gets the model at the
+        end (:meth:`_save_run`), as every lesson's ``fit`` writes it."""
+        if resume:
+            raise InputError(f"{type(self).__name__} trains in one step and writes no "
+                             "checkpoint: nothing to resume; fit again")
+        return self.validated_config(out_dir)
+
     def _save_run(self, out_dir: str | os.PathLike) -> None:
         """:meth:`save` at the end of ``fit(..., out_dir=...)``: a Ctrl-C meanwhile waits for
         the model file (the run has finished; a stop would leave only its checkpoint)."""

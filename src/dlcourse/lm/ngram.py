@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -140,9 +141,12 @@ class KneserNeyBigram(Estimator):
     positional = ("vocab_size",)
     _ARRAYS = ("keys_", "counts_", "context_count_", "context_types_", "p_cont_")
 
-    def fit(self, data: Corpus | torch.Tensor | np.ndarray) -> KneserNeyBigram:
+    def fit(self, data: Corpus | torch.Tensor | np.ndarray, *,
+            out_dir: str | os.PathLike | None = None, resume: bool = False) -> KneserNeyBigram:
         """Count the bigrams of ``corpus.train`` (as ``LanguageModel.fit`` trains on it), or of
-        a (N,) id stream; returns ``self``.
+        a (N,) id stream; returns ``self``. With ``out_dir`` the model is saved there at the
+        end, as every lesson's ``fit`` does (``resume`` is refused: counting writes no
+        checkpoint).
 
         Args:
             data: a :class:`~dlcourse.lm.corpus.Corpus` (:func:`dlcourse.lm.load_corpus`),
@@ -155,7 +159,7 @@ class KneserNeyBigram(Estimator):
             InputError: text or another object instead of a Corpus or ids; fewer than two ids,
                 or ids that are not integers in [0, vocab_size).
         """
-        config = self.validated_config()
+        config = self._one_step_fit(out_dir, resume)
         corpus = as_corpus(data)
         if corpus is not None:
             if config.vocab_size not in (None, len(corpus.itos)):
@@ -182,6 +186,8 @@ class KneserNeyBigram(Estimator):
             np.maximum(cont - self.discount_, 0.0) / total
             + self.discount_ * (cont > 0).sum() / total / v
         )
+        if out_dir is not None:
+            self._save_run(out_dir)
         return self
 
     def log_prob(self, prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:

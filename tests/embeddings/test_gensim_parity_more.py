@@ -139,3 +139,32 @@ def test_weighted_queries_and_more_gensim_names_answer_as_gensim(pair):
     assert ours.get_index("w2", default=-1) == 2
     with pytest.raises(InputError, match="needs at least one word in keys_list"):
         ours.most_similar_to_given("w0", [])
+
+
+def test_the_trained_vectors_keep_each_words_count_as_gensim(tmp_path):
+    # wv.get_vecattr(word, "count") was an AttributeError
+    from collections import Counter
+
+    from dlcourse.embeddings import GloVe
+
+    counts = Counter(w for s in SENTENCES for w in s)
+    ref = gensim_models.Word2Vec(SENTENCES, **SETTINGS)
+    for model in (Word2Vec(**SETTINGS).fit(SENTENCES), GloVe(vector_size=8, min_count=1,
+                                                             epochs=2).fit(SENTENCES)):
+        wv = model.wv
+        assert {w: wv.get_vecattr(w, "count") for w in counts} == dict(counts)
+        if isinstance(model, Word2Vec):
+            assert all(wv.get_vecattr(w, "count") == ref.wv.get_vecattr(w, "count")
+                       for w in counts)
+        model.save(tmp_path / type(model).__name__)
+        for loaded in (type(model).load(tmp_path / type(model).__name__).wv,
+                       KeyedVectors.load(tmp_path / type(model).__name__)):
+            assert loaded.get_vecattr("cat", "count") == counts["cat"]
+    wv.save(tmp_path / "kv")
+    assert KeyedVectors.load(tmp_path / "kv").get_vecattr("the", "count") == counts["the"]
+    plain = KeyedVectors(["a", "b"], np.eye(2, dtype=np.float32))
+    with pytest.raises(InputError, match="these vectors keep no 'count' per word \\(kept: "
+                                         "none\\); the vectors of Word2Vec and GloVe keep"):
+        plain.get_vecattr("a", "count")
+    plain.set_vecattr("b", "count", 7)
+    assert (plain.get_vecattr("a", "count"), plain.get_vecattr("b", "count")) == (0, 7)

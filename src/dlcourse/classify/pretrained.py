@@ -194,7 +194,7 @@ _WANTED = "pass a GloVe/word2vec file or a folder written by `dlcourse embed tra
 
 def _check_vectors_model(path: Path) -> None:
     """A folder (or model file) of the embeddings lesson: its manifest says so."""
-    from dlcourse.embeddings.vectors import LESSON
+    from dlcourse.embeddings.vector_store import LESSON
     from dlcourse.engine.persist import model_path, read_manifest
     from dlcourse.errors import a_quoted
 

@@ -80,8 +80,44 @@ def weighted_keys(positive: list, negative: list) -> tuple[list, np.ndarray]:
     return keys, np.asarray(weights, dtype=np.float32)
 
 
+def word_attributes(counts: np.ndarray | None, n_words: int) -> dict[str, np.ndarray]:
+    """gensim's ``expandos``: ``{"count": counts}`` (int64 (V,)), or none without counts.
+
+    Raises:
+        InputError: not one count per word.
+    """
+    if counts is None:
+        return {}
+    counts = np.asarray(counts, dtype=np.int64)
+    if counts.shape != (n_words,):
+        raise InputError(f"counts must hold one count per word ({n_words}), got shape "
+                         f"{counts.shape}")
+    return {"count": counts}
+
+
 class GensimQueries:
     """gensim 4's names for the remaining queries of a table of word vectors."""
+
+    def get_vecattr(self, key, attr: str):
+        """The per-word attribute ``attr`` of ``key``, as gensim's: ``"count"``, the word's
+        count in the training corpus, is kept by the vectors of Word2Vec and GloVe (and of
+        their model files; a vectors text file has none).
+
+        Raises:
+            InputError: an attribute these vectors do not keep; UnknownTokenError: a word not
+                in the vocabulary.
+        """
+        if attr not in self.expandos:
+            kept = ", ".join(map(repr, self.expandos)) or "none"
+            raise InputError(f"these vectors keep no {attr!r} per word (kept: {kept}); the "
+                             "vectors of Word2Vec and GloVe keep 'count'")
+        return self.expandos[attr][self.get_index(key)].item()
+
+    def set_vecattr(self, key, attr: str, value) -> None:
+        """Set the per-word attribute ``attr`` of ``key`` (others of a new attribute: 0)."""
+        column = self.expandos.setdefault(
+            attr, np.zeros(len(self.index_to_key), dtype=np.asarray(value).dtype))
+        column[self.get_index(key)] = value
 
     @property
     def norms(self) -> np.ndarray:

@@ -217,7 +217,7 @@ class GloVe(VectorEstimator):
             self.timings_ = {"count_seconds": count_seconds,
                              "train_seconds": time.perf_counter() - train_start,
                              "comm_seconds": rounds.comm_seconds}
-            self.wv_ = KeyedVectors(words, (params["w"] + params["c"])[table.where])
+            self.wv_ = KeyedVectors(words, (params["w"] + params["c"])[table.where], counts)
             self.counts_, self.cooccurrences_, self.history_ = counts, len(vals), history
             if out_dir is not None:
                 self.save(out_dir)  # rank 0 only
@@ -238,7 +238,7 @@ class GloVe(VectorEstimator):
                 f"the GloVe vectors {vectors.shape} do not fit {len(words)} words of "
                 f"{self.config.vector_size} dims; the file was edited or written by another "
                 "version: train it again")
-        self.wv_ = KeyedVectors(words, vectors)
+        self.wv_ = KeyedVectors(words, vectors, arrays["counts"])
         self.counts_ = arrays["counts"]
         self.history_ = list(values.get("history") or [])
         self.cooccurrences_ = int(values.get("cooccurrences", 0))

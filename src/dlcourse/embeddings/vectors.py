@@ -12,19 +12,22 @@ from typing import Any
 import numpy as np
 
 from dlcourse.embeddings.config import ANALOGY_METHOD, ANALOGY_METHODS
-from dlcourse.embeddings.gensim_queries import GensimQueries, query_vector, weighted_keys
+from dlcourse.embeddings.gensim_queries import (
+    GensimQueries,
+    query_vector,
+    weighted_keys,
+    word_attributes,
+)
 from dlcourse.errors import (
     DlcourseError,
     InputError,
     MissingFileError,
     UnknownTokenError,
-    a_quoted,
     check_choice,
 )
 
 log = logging.getLogger(__name__)
 
-LESSON = "embed"  # the CLI noun whose model files hold word vectors
 
 
 def _as_list(words: str | np.ndarray | Iterable[str | np.ndarray] | None) -> list:
@@ -59,6 +62,8 @@ class KeyedVectors(GensimQueries):
         words: the vocabulary, one entry per row of ``vectors`` (no duplicates). Index order is
             kept; the trainers store the most frequent words first.
         vectors: float32 array of shape (V, D).
+        counts: each word's count in the training corpus (V,), what gensim's
+            ``get_vecattr(word, "count")`` reads; Word2Vec and GloVe give theirs.
 
     Raises:
         ValueError: not (V, D), a row count that differs from the words, a duplicate word.
@@ -72,7 +77,8 @@ class KeyedVectors(GensimQueries):
         ['b', 'c']
     """
 
-    def __init__(self, words: Sequence[str], vectors: np.ndarray):
+    def __init__(self, words: Sequence[str], vectors: np.ndarray,
+                 counts: np.ndarray | None = None):
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2:
             raise InputError(f"vectors must be a 2-D array (V, D), got shape {vectors.shape}")
@@ -93,6 +99,7 @@ class KeyedVectors(GensimQueries):
             raise InputError(f"duplicate word {dup!r} in the vocabulary; words must be unique")
         self.vectors: np.ndarray = vectors  # (V, D)
         self._unit: np.ndarray | None = None
+        self.expandos = word_attributes(counts, len(words))  # gensim's name
 
     # ------------------------------------------------------------------ lookup
     @property
@@ -354,18 +361,11 @@ class KeyedVectors(GensimQueries):
             raise InputError(f"{path}: {exc}") from None
 
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write ``directory/model.safetensors`` (the vectors and words; no torch needed to
-        read it): what ``KeyedVectors.load`` and the ``dlcourse embed`` verbs read."""
-        from dlcourse import __version__
-        from dlcourse.engine.estimator import check_out_lesson
-        from dlcourse.engine.persist import model_path, write_state
+        """Write ``directory/model.safetensors`` (the vectors, words and counts; no torch needed
+        to read it): what ``KeyedVectors.load`` and the ``dlcourse embed`` verbs read."""
+        from dlcourse.embeddings.vector_store import save_vectors
 
-        path = model_path(directory)
-        check_out_lesson(path.parent, LESSON, "directory")  # never over another lesson's model
-        manifest = {"lesson": LESSON, "estimator": "KeyedVectors", "dlcourse_version": __version__,
-                    "config": {"vector_size": self.vector_size},
-                    "state": {"words": self.index_to_key}, "metadata": {}}
-        return write_state(path, manifest, {"vectors": self.vectors})
+        return save_vectors(self, directory)
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> KeyedVectors:
@@ -376,28 +376,6 @@ class KeyedVectors(GensimQueries):
             DlcourseError: a missing or damaged file, or a model file of an older dlcourse.
             IncompatibleModelError: another lesson's model.
         """
-        from dlcourse.engine.persist import model_path, read_state
-        from dlcourse.errors import IncompatibleModelError
+        from dlcourse.embeddings.vector_store import load_vectors
 
-        path = model_path(directory)
-        if not path.exists() and (path.parent / "model.pt").exists():
-            raise DlcourseError(f"{path.parent} holds a model.pt of an older dlcourse, which is "
-                                "no longer read; train it again with `dlcourse embed train`")
-        manifest, arrays = read_state(path)
-        lesson = manifest.get("lesson")
-        if manifest.get("kind") == "checkpoint":  # last.safetensors given for the model
-            raise DlcourseError(f"{path} is a training checkpoint, not the trained vectors; "
-                                f"pass the run's folder {path.parent}")
-        if lesson != LESSON:
-            hint = " (`dlcourse lm export` writes its vectors)" if lesson == "lm" else ""
-            raise IncompatibleModelError(f"{directory} holds {a_quoted(lesson)} model, not word "
-                                         f"vectors{hint}; pass a directory written by "
-                                         "`dlcourse embed train`")
-        words = (manifest.get("state") or {}).get("words")
-        if "vectors" not in arrays or not isinstance(words, list):
-            raise IncompatibleModelError(f"{path} lacks the vectors or the words; train it again")
-        try:
-            return cls(words, arrays["vectors"])
-        except ValueError as exc:  # words and rows that do not match: an edited file
-            raise IncompatibleModelError(f"{path}: {exc}; train it again") from None
-
+        return load_vectors(cls, directory)

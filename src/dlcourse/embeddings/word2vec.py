@@ -245,7 +245,7 @@ class Word2Vec(VectorEstimator, GensimTraining):
                 save(cfg.epochs, None)  # stopped while the files are written: --resume writes
             w_in, self.syn1neg_ = trainer.weights()
             self.comm_seconds_ = getattr(trainer, "comm_seconds", 0.0)
-            self.wv_ = KeyedVectors(words, w_in)
+            self.wv_ = KeyedVectors(words, w_in, counts)
             self.counts_, self.history_ = counts, history
             self._restart_reason, self._rounds = restart_reason, rounds
             if out_dir is not None:
@@ -268,7 +268,7 @@ class Word2Vec(VectorEstimator, GensimTraining):
                 f"the word2vec arrays {vectors.shape}, {syn1neg.shape} do not fit {len(words)} "
                 f"words of {self.config.vector_size} dims; the file was edited or written by "
                 "another version: train it again")
-        self.wv_ = KeyedVectors(words, vectors)
+        self.wv_ = KeyedVectors(words, vectors, arrays["counts"])
         self.syn1neg_ = syn1neg
         self.counts_ = arrays["counts"]
         self.history_ = list(values.get("history") or [])

@@ -165,7 +165,7 @@ def test_a_non_square_picture_gets_one_prediction_by_path_and_by_pixels(clf, tmp
     by_path = clf.predict_top(path, k=10)
     by_pixels = clf.predict_top(np.array(Image.open(path))[None], k=10)
     assert same_predictions(by_pixels, by_path)
-    # what predict_images did before (the whole picture squeezed into the square) differs
+    # what pixels got before (the whole picture squeezed into the square) differs
     squeezed = np.array(Image.open(path).resize((32, 32), Image.Resampling.BILINEAR))[None]
     before = dict(clf.predict_top(squeezed, k=10)[0])
     assert max(abs(before[c] - p) for c, p in by_path[0]) > 1e-3
@@ -180,9 +180,9 @@ def test_batches_of_non_square_images_are_centre_cropped_not_stretched():
     assert torch.equal(pre(tall), pre(tall[..., 15:35, :]))
 
 
-def test_evaluate_and_predict_images_agree_on_non_square_images(clf, fashion):
+def test_evaluate_and_predict_top_agree_on_non_square_images(clf, fashion):
     # a data set of wide images (two Fashion-MNIST pictures side by side) is cropped in
-    # batches as predict_images crops each image: the two differ only by resampling
+    # batches as predict_top crops each image: the two differ only by resampling
     test = fashion[1].subset(np.arange(8))
     wide = torch.cat([test.images, test.images.roll(1, dims=0)], dim=3)   # (8, 1, 28, 56)
     ds = ArrayImageDataset(wide, test.labels, test.classes)

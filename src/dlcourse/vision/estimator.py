@@ -218,23 +218,11 @@ class ImageClassifier(Estimator):
         return evaluation_from_logits(logits, ds.labels, ds.classes)
 
     def predict(self, images) -> list:
-        """The likeliest class of each image: a list of labels from ``classes_`` (names, or
-        the integers ``fit(images, labels)`` was given), as scikit-learn's classifiers answer.
-
-        Args:
-            images: image file paths (one path may be given alone) or a uint8 batch, as
-                :meth:`predict_top` takes them; no images give ``[]``.
-
-        Raises:
-            NotFittedError: before ``fit`` or ``load``.
-            InputError: images as :meth:`predict_top` refuses them.
-            DlcourseError: an unreadable file (named).
-        """
-        self.check_is_fitted()
-        batch = self._images(images)
-        if not len(batch):  # no images, no answers: as TextClassifier's predict([])
-            return []
-        return self.classes_[self._probabilities(batch).argmax(dim=1).numpy()].tolist()
+        """The likeliest class of each image: a list of plain labels from ``classes_`` (names,
+        or the labels ``fit(images, labels)`` was given), as scikit-learn's classifiers answer;
+        ``images`` as :meth:`predict_proba` takes them (no images give ``[]``, as
+        TextClassifier's ``predict([])``), and refused as it refuses them."""
+        return self.classes_[self.predict_proba(images).argmax(axis=1)].tolist()
 
     def predict_top(self, images, k: int = 5) -> list[list[tuple[str | int, float]]]:
         """The ``k`` likeliest (label, probability) pairs of each image, likeliest first.

@@ -222,7 +222,8 @@ class ImageClassifier(Estimator):
         or the labels ``fit(images, labels)`` was given), as scikit-learn's classifiers answer;
         ``images`` as :meth:`predict_proba` takes them (no images give ``[]``, as
         TextClassifier's ``predict([])``), and refused as it refuses them."""
-        return self.classes_[self.predict_proba(images).argmax(axis=1)].tolist()
+        proba = self.predict_proba(images)  # first: NotFittedError before classes_ is read
+        return self.classes_[proba.argmax(axis=1)].tolist()
 
     def predict_top(self, images, k: int = 5) -> list[list[tuple[str | int, float]]]:
         """The ``k`` likeliest (label, probability) pairs of each image, likeliest first.

@@ -344,23 +344,19 @@ class ImageClassifier(Estimator):
         if torch.is_tensor(labels):
             labels = labels.detach().cpu().numpy()
         y = np.asarray(labels)
-        if self.classes_.dtype.kind not in "U" and y.ndim == 1:  # fit(X, y)'s numbers: by value
-            index = {value: i for i, value in enumerate(self.classes_.tolist())}
-            unknown = [v for v in y.tolist() if v not in index]
+        by_value = self.classes_.dtype.kind != "U"  # fit(X, y)'s numbers (3, 7): no indices
+        if y.ndim == 1 and (by_value or y.dtype.kind in "USO"):
+            classes = self.classes_.tolist()  # plain values: np.str_('cat') reads badly
+            index = {c: i for i, c in enumerate(classes)}
+            given = y.tolist()
+            unknown = [v for v in given
+                       if (not by_value and not isinstance(v, str)) or v not in index]
             if unknown:
+                fix = ("labels it was trained on" if by_value
+                       else "class names it was trained on or their indices")
                 raise InputError(f"label {unknown[0]!r} is not a class of the model "
-                                 f"{self.classes_.tolist()[:10]}; give labels it was trained on")
-            return check_labels(np.array([index[v] for v in y.tolist()], dtype=np.int64),
-                                n_images, len(self.classes_))
-        if y.ndim == 1 and y.dtype.kind in "USO":
-            index = {name: i for i, name in enumerate(self._names())}
-            names = y.tolist()  # plain str: np.str_('cat') in a message reads badly
-            unknown = [name for name in names if not isinstance(name, str) or name not in index]
-            if unknown:
-                raise InputError(f"label {unknown[0]!r} is not a class of the model "
-                                 f"{self._names()[:10]}; give class names it was trained on "
-                                 "or their indices")
-            y = np.array([index[name] for name in names], dtype=np.int64)
+                                 f"{classes[:10]}; give {fix}")
+            y = np.array([index[v] for v in given], dtype=np.int64)
         return check_labels(y, n_images, len(self.classes_))
 
     # ---- persistence (Estimator.save / Estimator.load) ---------------------------------------

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from dlcourse.errors import DlcourseError, InputError, MissingFileError
+from dlcourse.som.measures import columns_phrase
 from dlcourse.som.table_files import read_frame
 
 SKLEARN_SETS = ("iris", "wine", "digits", "breast_cancer")
@@ -240,9 +241,7 @@ def _left_out(frame, path: Path, label_column: str | None, drops: tuple[list, li
 def _drop_hint(names: list[str]) -> tuple[str, str]:
     """('column 'a' is' or 'columns 'a', 'b' are', the --drop-cols that leaves them out),
     the value quoted for the shell when a name has a space in it."""
-    what = (f"column {names[0]!r} is" if len(names) == 1
-            else f"columns {', '.join(map(repr, names))} are")
-    them = "it" if len(names) == 1 else "them"
+    what, them = columns_phrase(names)
     return what, f"leave {them} out with --drop-cols {shlex.quote(','.join(names))}"
 
 

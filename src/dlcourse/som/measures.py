@@ -58,6 +58,14 @@ def as_matrix(X: Any, name: str = "X") -> np.ndarray:
     return X
 
 
+def columns_phrase(names: list) -> tuple[str, str]:
+    """("column 'a' is" or "columns 'a', 'b' are", "it" or "them"): the words of a message
+    that names non-numeric columns (here and in the table reader's)."""
+    if len(names) == 1:
+        return f"column {names[0]!r} is", "it"
+    return f"columns {', '.join(map(repr, names))} are", "them"
+
+
 def _refuse_text_columns(frame: Any, name: str) -> None:
     """Refuse a DataFrame whose columns are not all numbers, naming them all and the
     ``drop`` that leaves them out (an ID, a category); anything else returns."""
@@ -72,9 +80,7 @@ def _refuse_text_columns(frame: Any, name: str) -> None:
             except (TypeError, ValueError):  # an object column of numbers is fine
                 text.append(column)
     if text:
-        what = (f"column {text[0]!r} is" if len(text) == 1
-                else f"columns {', '.join(map(repr, text))} are")
-        them = "it" if len(text) == 1 else "them"
+        what, them = columns_phrase(text)
         raise InputError(f"{name} must be numeric, got dtype object: its {what} not numeric; "
                          f"leave {them} out, e.g. {name}.drop(columns={text!r}), or encode "
                          f"{them} as numbers")

@@ -4,6 +4,7 @@ values, never the estimator)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -195,3 +196,11 @@ def class_array(classes: Sequence) -> np.ndarray:
     ``classes_``: its scorers find a probability column by ``classes_ == label``, which a list
     answers with one False (roc_auc, neg_log_loss then gave NaN). Saved as ``.tolist()``."""
     return np.asarray(list(classes))
+
+
+def training_fingerprint(texts: Sequence[str], labels: Sequence) -> str:
+    """A short digest of the training data, so a resume on other texts is refused."""
+    digest = hashlib.sha256()
+    for text, label in zip(texts, labels):
+        digest.update(f"{text}\t{label}\n".encode("utf-8", "surrogatepass"))
+    return f"{len(texts)} texts, sha256 {digest.hexdigest()[:16]}"

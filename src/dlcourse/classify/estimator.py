@@ -45,6 +45,7 @@ from dlcourse.classify.encoding import (
     text_list,
     token_ids,
     token_limit,
+    training_fingerprint,
 )
 from dlcourse.classify.fitting import train_classifier
 from dlcourse.classify.metrics import classification_metrics
@@ -209,7 +210,7 @@ class TextClassifier(Estimator):
         # a resumed run must continue the same settings on the same texts
         extra = {"lesson": self.lesson,
                  "config": {**config.resume_values(), "classes": list(classes),
-                            "training_texts": _fingerprint(texts, labels)},
+                            "training_texts": training_fingerprint(texts, labels)},
                  "before": config.before}
         if soft is not None:  # the same teacher's answers, not just its folder's name
             extra["config"]["teacher_targets"] = hashlib.sha256(soft.tobytes()).hexdigest()[:16]
@@ -396,10 +397,3 @@ def _bert_parts(config: ClassifierConfig, num_classes: int):
                                        dropout=dropout)
     return tokenizer, module_config, folder / "model.safetensors"
 
-
-def _fingerprint(texts: Sequence[str], labels: Sequence) -> str:
-    """A short digest of the training data, so a resume on other texts is refused."""
-    digest = hashlib.sha256()
-    for text, label in zip(texts, labels):
-        digest.update(f"{text}\t{label}\n".encode("utf-8", "surrogatepass"))
-    return f"{len(texts)} texts, sha256 {digest.hexdigest()[:16]}"

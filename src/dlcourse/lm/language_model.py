@@ -41,7 +41,7 @@ from dlcourse.lm.inference import (
     stream_totals,
 )
 from dlcourse.lm.ngram import token_ids
-from dlcourse.lm.training import CarriedHidden, build_for, make_optimizer
+from dlcourse.lm.training import CarriedHidden, best_epoch, build_for, make_optimizer
 from dlcourse.lm.word_vectors import EmbeddingVectors
 
 log = logging.getLogger(__name__)
@@ -207,7 +207,7 @@ class LanguageModel(EmbeddingVectors, Estimator):
         self.data_name_ = corpus.name
         self.corpus_settings_ = dict(corpus.settings)
         self.history_ = history
-        self.best_epoch_ = _best_epoch(history)
+        self.best_epoch_ = best_epoch(history)
         self.device_ = device
         self.eval_batch_size_ = c.eval_batch_size
         if out_dir is not None:
@@ -390,7 +390,7 @@ class LanguageModel(EmbeddingVectors, Estimator):
         # files written before the settings were kept have none: evaluate then reads all lines
         self.corpus_settings_ = dict(values.get("corpus") or {})
         self.history_ = list(values.get("history") or [])
-        self.best_epoch_ = _best_epoch(self.history_)
+        self.best_epoch_ = best_epoch(self.history_)
         self.eval_batch_size_ = self.config.eval_batch_size or EVAL_BATCH_SIZE
         model = build_for(self.config, len(self.itos_))
         # a vocabulary or size that does not match the arrays is one IncompatibleModelError
@@ -398,9 +398,3 @@ class LanguageModel(EmbeddingVectors, Estimator):
         self.device_ = rank_device(self.config.device)
         self.model_ = model.to(self.device_).eval()
 
-
-def _best_epoch(history: list[dict]) -> int:
-    """The epoch (from 1) whose weights fit restored: the lowest validation loss; 0 before any."""
-    if not history:
-        return 0
-    return 1 + min(range(len(history)), key=lambda i: history[i]["valid_loss"])

@@ -1,5 +1,6 @@
 """What the engine's ``fit`` needs from a language model: the training step with the hidden state
-carried across windows (and its checkpoint form), the optimiser and the LR schedule."""
+carried across windows (and its checkpoint form), the optimiser and the LR schedule; and the
+epoch whose weights a finished run keeps."""
 
 from __future__ import annotations
 
@@ -118,3 +119,10 @@ def build_for(config: LMConfig, vocab_size: int) -> nn.Module:
     return build_model(config.model, vocab_size, embed_dim=config.embed_dim,
                        hidden_dim=config.hidden_dim, num_layers=config.num_layers,
                        dropout=config.dropout, tie_weights=config.tie_weights)
+
+
+def best_epoch(history: list[dict]) -> int:
+    """The epoch (from 1) whose weights fit restored: the lowest validation loss; 0 before any."""
+    if not history:
+        return 0
+    return 1 + min(range(len(history)), key=lambda i: history[i]["valid_loss"])

@@ -316,9 +316,11 @@ def test_the_classes_are_the_labels_fit_was_given(fashion, labels, classes):
 
 def test_labels_that_make_no_classes_are_refused(fashion):
     images = fashion[0].images.numpy()
-    with pytest.raises(InputError, match=r"label 3 is NaN; give every image a label"):
+    with pytest.raises(InputError, match=r"label 3 is missing \(nan\); drop or fill the rows "
+                                         r"without a label"):
         ImageClassifier(**SENSITIVE).fit(images, [0.0, 1.0, 0.0, np.nan] + [1.0] * 16)
-    with pytest.raises(InputError, match=r"labels mix numbers and strings; give one kind"):
+    with pytest.raises(InputError, match=r"labels mix numbers and strings \(label 0 is 0, "
+                                         r"label 1 is 'a'\); give one kind"):
         ImageClassifier(**SENSITIVE).fit(images, np.array([0, "a"] * 10, dtype=object))
     with pytest.raises(InputError, match=r"labels must be 1-D, one per image, got shape"):
         ImageClassifier(**SENSITIVE).fit(images, np.zeros((20, 1), np.int64))

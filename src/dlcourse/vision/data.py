@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 
 from dlcourse.engine.config import whole_number
 from dlcourse.errors import InputError
+from dlcourse.text.labels import check_labels as check_label_values
 
 
 class ArrayImageDataset(Dataset):
@@ -203,24 +204,19 @@ def labelled_images(images, labels) -> tuple[ArrayImageDataset, np.ndarray]:
     bools), as scikit-learn's classifiers keep them in ``classes_``.
 
     Raises:
-        InputError: labels that are not 1-D, that mix numbers and strings or hold NaN; as the
-            constructor does (not one label per image).
+        InputError: labels that are not 1-D; as :func:`dlcourse.text.labels.check_labels` (a
+            missing label, numbers and strings mixed) and the constructor (not one label per
+            image) refuse them.
     """
     y = labels.detach().cpu().numpy() if torch.is_tensor(labels) else np.asarray(labels)
     if y.ndim != 1:
         raise InputError(f"labels must be 1-D, one per image, got shape {y.shape}; flatten a "
                          "column with labels.ravel(), turn one-hot rows into indices with "
                          "labels.argmax(1)")
+    check_label_values(y.tolist())  # the rules every lesson's labels follow
     if y.dtype.kind == "O" and all(isinstance(v, str) for v in y):
         y = y.astype(str)  # a list of names read as objects: names, compared as text
-    if y.dtype.kind == "f" and np.isnan(y).any():
-        raise InputError(f"label {int(np.flatnonzero(np.isnan(y))[0])} is NaN; give every "
-                         "image a label")
-    try:
-        values, indices = np.unique(y, return_inverse=True)
-    except TypeError:  # 3 and "3": two classes that print alike
-        raise InputError("labels mix numbers and strings; give one kind (all names or all "
-                         "numbers)") from None
+    values, indices = np.unique(y, return_inverse=True)
     return ArrayImageDataset(images, indices, [str(v) for v in values.tolist()]), values
 
 

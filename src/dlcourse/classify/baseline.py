@@ -78,7 +78,19 @@ class BowLogisticRegression(Estimator):
             ) -> BowLogisticRegression:
         """Learn the n-gram vocabulary and the weights; returns self. With ``out_dir`` the
         model is saved there at the end, as every lesson's ``fit`` does (``resume`` is
-        refused: one L-BFGS run writes no checkpoint)."""
+        refused: one L-BFGS run writes no checkpoint).
+
+        Args:
+            texts: the training texts, a list of strings.
+            labels: one label per text (strings or numbers), at least two classes.
+            out_dir: optional directory the fitted model is saved to (as :meth:`save`).
+            resume: must stay False: True raises InputError.
+
+        Raises:
+            ConfigError: a setting out of range (named).
+            InputError: a text that is not a string, not one label per text, no texts, a
+                single class, no n-gram seen ``min_freq`` times, or ``resume=True``.
+        """
         from dlcourse.text import LabelEncoder, Vocab, get_tokenizer
 
         self._one_step_fit(out_dir, resume)
@@ -128,7 +140,14 @@ class BowLogisticRegression(Estimator):
 
     def predict_proba(self, texts: Sequence[str] | str) -> np.ndarray:
         """(N, C) class probabilities, columns in ``classes_`` order (one text may be given as
-        a string, as for ``TextClassifier``)."""
+        a string, as for ``TextClassifier``).
+
+        Args:
+            texts: the texts (a list, tuple, array or Series of strings), or one string.
+
+        Raises:
+            NotFittedError: before ``fit`` or ``load``.
+        """
         self.check_is_fitted()
         texts = [texts] if isinstance(texts, str) else text_list(texts)  # one text: one row
         logits = torch.sparse.mm(self._features(texts), self.weight_) + self.bias_  # (N, K)
@@ -138,13 +157,18 @@ class BowLogisticRegression(Estimator):
         return torch.softmax(logits, dim=1).numpy()
 
     def predict(self, texts: Sequence[str] | str) -> list:
-        """The most probable class of each text, a list of plain values (no numpy scalars)."""
+        """The most probable class of each text, a list of plain values (no numpy scalars).
+
+        Args: see :meth:`predict_proba`.
+        """
         proba = self.predict_proba(texts)  # first: unfitted, it says so
         return self.classes_[proba.argmax(1)].tolist()
 
     def score(self, texts: Sequence[str], labels: Sequence) -> float:
         """Accuracy on a labelled set, as ``TextClassifier.score``: ``GridSearchCV`` and
         ``cross_val_score`` rank settings by it (on stratified folds).
+
+        Args: see :meth:`evaluate`.
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
@@ -154,6 +178,10 @@ class BowLogisticRegression(Estimator):
 
     def evaluate(self, texts: Sequence[str], labels: Sequence) -> dict:
         """The same metrics as ``TextClassifier.evaluate`` (without the loss).
+
+        Args:
+            texts: the texts, a list of strings (at least one).
+            labels: one label per text, each one of ``classes_``.
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.

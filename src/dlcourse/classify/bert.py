@@ -72,6 +72,10 @@ class BertConfig:
         """The config of a Hugging Face BERT ``config.json`` (``changes`` set the rest, e.g.
         ``num_classes``).
 
+        Args:
+            path: the ``config.json`` file.
+            **changes: further :class:`BertConfig` fields; they override the file's too.
+
         Raises:
             DlcourseError: the file is missing or not a BERT config.
         """
@@ -130,6 +134,11 @@ class BertClassifier(nn.Module):
     """
 
     def __init__(self, config: BertConfig):
+        """A randomly initialised encoder (BERT's N(0, 0.02)); :func:`load_bert_weights` fills it.
+
+        Args:
+            config: the shape, kept as ``self.config``.
+        """
         super().__init__()
         c = self.config = config
         self.embedding = nn.Embedding(c.vocab_size, c.hidden_size, padding_idx=c.padding_idx)
@@ -150,7 +159,15 @@ class BertClassifier(nn.Module):
             self.embedding.weight[c.padding_idx].zero_()
 
     def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """The last layer's states (B, T, D) of padded ids (B, T) (padding rows are junk)."""
+        """The last layer's states (B, T, D) of padded ids (B, T) (padding rows are junk).
+
+        Args:
+            ids: token ids (B, T) int64, padded on the right, T <= ``max_positions``.
+            lengths: the real tokens of each row (B,).
+
+        Raises:
+            InputError: T exceeds ``max_positions``.
+        """
         T = ids.shape[1]
         if T > self.config.max_positions:
             raise InputError(f"{T} tokens exceed the encoder's {self.config.max_positions} "
@@ -199,6 +216,10 @@ def hf_name(name: str) -> str | None:
 def load_bert_weights(model: BertClassifier, path: str | Path) -> None:
     """Copy a Hugging Face BERT ``model.safetensors`` into ``model``'s encoder (the head keeps
     its initialisation). Names may carry a ``bert.`` prefix; the pooler is not used.
+
+    Args:
+        model: the classifier whose encoder is overwritten, in place.
+        path: the safetensors file.
 
     Raises:
         IncompatibleModelError: a parameter missing from the file, or of another shape.

@@ -82,6 +82,11 @@ class CNNClassifier(nn.Module):
     """
 
     def __init__(self, config: CNNConfig):
+        """A fresh (untrained) model; :meth:`load_vectors` sets the word vectors.
+
+        Args:
+            config: the shape and settings, kept as ``self.config``.
+        """
         super().__init__()
         self.config = c = config
         self.embedding = WordEmbedding.of(c)
@@ -94,11 +99,23 @@ class CNNClassifier(nn.Module):
         self.ngram_score = ngram_score(c)
 
     def load_vectors(self, matrix: torch.Tensor) -> None:
-        """Copy a (vocab_size, embed_dim) matrix of word vectors into the embedding layer."""
+        """Copy a (vocab_size, embed_dim) matrix of word vectors into the embedding layer.
+
+        Args:
+            matrix: float tensor (vocab_size, embed_dim), row i the vector of id i.
+
+        Raises:
+            InputError: the matrix has another shape.
+        """
         self.embedding.load_vectors(matrix)
 
     def features(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """The pooled feature maps (B, len(kernel_sizes) * num_filters), before dropout."""
+        """The pooled feature maps (B, len(kernel_sizes) * num_filters), before dropout.
+
+        Args:
+            ids: token ids (B, T) int64, padded on the right.
+            lengths: the real tokens of each row (B,), each >= 1.
+        """
         x = self.embedding(ids).transpose(1, 2)  # (B, E, T)
         lengths = lengths.to(ids.device)
         pooled = []

@@ -43,6 +43,10 @@ def rt_split(
 ) -> dict[str, tuple[list[str], list[str]]]:
     """The review sentences split (stratified by label) into train/valid/test.
 
+    Args:
+        seed: the shuffle's seed; the default is the split of the CLI, benchmark and tour.
+        fractions: the train, valid and test shares, adding up to 1.
+
     Returns:
         ``{"train": (texts, labels), "valid": (...), "test": (...)}``; the same seed gives the
         same split on every machine.
@@ -59,7 +63,17 @@ def rt_split(
 
 def holdout(texts: list[str], labels: list, fraction: float = 0.1, seed: int = 0):
     """Split off a stratified validation part: ``((train_texts, train_labels), (valid_texts,
-    valid_labels))``."""
+    valid_labels))``.
+
+    Args:
+        texts: the texts.
+        labels: one label per text; each label keeps its share in both parts.
+        fraction: the validation share, in (0, 1).
+        seed: the shuffle's seed.
+
+    Raises:
+        InputError: ``fraction`` outside (0, 1).
+    """
     from dlcourse.data.readers import split_indices
 
     if not 0.0 < fraction < 1.0:
@@ -73,9 +87,20 @@ def kfold(texts: list[str], labels: list, k: int = 10, seed: int = 0, valid_frac
     the other folds give the training texts, a stratified ``valid_fraction`` of which is held
     out for early stopping.
 
+    Args:
+        texts: the texts.
+        labels: one label per text (the folds are stratified by them).
+        k: the number of folds, >= 2.
+        seed: the folds' shuffle seed (fold i's validation split uses ``seed + i``).
+        valid_fraction: the share of each fold's training texts held out, in (0, 1).
+
     Yields:
         ``(train, valid, test)`` pairs of ``(texts, labels)``, one triple per fold; the test
         parts cover every text exactly once.
+
+    Raises:
+        InputError: ``k`` < 2 or ``valid_fraction`` outside (0, 1), at the first fold (a
+            generator runs nothing until then).
 
     >>> folds = list(kfold([f"t{i}" for i in range(20)], [i % 2 for i in range(20)], k=4))
     >>> len(folds), sorted(t for _, _, test in folds for t in test[0])[:3]
@@ -169,6 +194,14 @@ def read_labelled(path: str | Path, text_col: str = "text", label_col: str | Non
 
     The keyword defaults are :class:`~dlcourse.text.config.TableConfig`'s (``--text-col``,
     ``--label-col``, ``--encoding``, ``--on-missing`` on the command line).
+
+    Args:
+        path: a ``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet`` file with a header / named fields.
+        text_col: the column holding the texts.
+        label_col: the column holding the labels; None reads the texts alone.
+        encoding: the file's text encoding.
+        on_missing: "error" stops at the first row lacking a text or label, "drop" skips such
+            rows (and logs how many).
 
     Raises:
         DlcourseError: the file or a column is missing (the message lists the columns), a byte

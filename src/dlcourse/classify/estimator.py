@@ -241,6 +241,10 @@ class TextClassifier(Estimator):
         """Class probabilities, ``(len(texts), len(classes_))`` float32, columns in
         ``classes_`` order (one text may be given as a string).
 
+        Args:
+            texts: the texts (a list, tuple, array or Series of strings), or one string.
+            batch_size: texts scored per forward pass, an int >= 1.
+
         Raises:
             NotFittedError: before ``fit`` or ``load``.
         """
@@ -254,6 +258,8 @@ class TextClassifier(Estimator):
         """The most probable class label of each text, a list of plain values (``str``,
         ``int``, ``float``, ``bool``; no numpy scalars).
 
+        Args: see :meth:`predict_proba`.
+
         Raises:
             NotFittedError: before ``fit`` or ``load``.
         """
@@ -263,6 +269,9 @@ class TextClassifier(Estimator):
     def unknown_texts(self, texts: Sequence[str]) -> list[int]:
         """Positions of the texts in which the model knows no word (empty ones too): it reads
         only ``<unk>`` there, so their label says next to nothing about the text.
+
+        Args:
+            texts: the texts, a list of strings (one bare string is refused).
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
@@ -279,6 +288,8 @@ class TextClassifier(Estimator):
         """Accuracy on a labelled set, as scikit-learn's classifiers score: ``GridSearchCV``
         and ``cross_val_score`` rank settings by it (on stratified folds).
 
+        Args: see :meth:`evaluate`.
+
         Raises:
             NotFittedError: before ``fit`` or ``load``.
             DlcourseError: as :meth:`evaluate`.
@@ -290,6 +301,11 @@ class TextClassifier(Estimator):
         """Accuracy, per-class and macro precision/recall/F1, confusion matrix, ROC-AUC (two
         classes) and mean loss on a labelled set (see
         :func:`~dlcourse.classify.metrics.classification_metrics`).
+
+        Args:
+            texts: the texts, a list of strings (at least one).
+            labels: one label per text, each one of ``classes_``.
+            batch_size: as for :meth:`predict_proba`.
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.

@@ -38,7 +38,16 @@ class WordEmbedding(nn.Module):
     def of(cls, config) -> WordEmbedding:
         """The embedding a model config describes: its ``vocab_size``, ``embed_dim``,
         ``padding_idx``, ``freeze_embeddings``, ``static_channel``, ``embed_dropout`` and
-        ``trained_rows`` (the fields every classifier's config shares)."""
+        ``trained_rows`` (the fields every classifier's config shares).
+
+        Args:
+            config: a :class:`~dlcourse.classify.cnn.CNNConfig`,
+                :class:`~dlcourse.classify.transformer.TransformerConfig` or any object with
+                those attributes.
+
+        Raises:
+            InputError: ``trained_rows`` not in (``padding_idx``, ``vocab_size``].
+        """
         c = config
         return cls(c.vocab_size, c.embed_dim, c.padding_idx, freeze=c.freeze_embeddings,
                    static_channel=c.static_channel, dropout=c.embed_dropout,
@@ -67,7 +76,15 @@ class WordEmbedding(nn.Module):
         return self.weight if self.fixed is None else torch.cat([self.weight, self.fixed])
 
     def load_vectors(self, matrix: torch.Tensor) -> None:
-        """Copy a (vocab_size, dim) matrix into the table (and the static channel)."""
+        """Copy a (vocab_size, dim) matrix into the table (and the static channel).
+
+        Args:
+            matrix: float tensor (vocab_size, dim), row i the vector of id i (the rows from
+                ``trained_rows`` on go to the fixed buffer).
+
+        Raises:
+            InputError: the matrix has another shape.
+        """
         if tuple(matrix.shape) != tuple(self.table().shape):
             raise InputError(f"vector matrix has shape {tuple(matrix.shape)}, the embedding "
                              f"needs {tuple(self.table().shape)}")

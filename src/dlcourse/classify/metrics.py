@@ -38,6 +38,10 @@ def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], n_classes: in
 def precision_recall_f1(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-class precision, recall and F1 from a confusion matrix (0 where undefined).
 
+    Args:
+        cm: ``(n_classes, n_classes)`` counts, rows the true class, columns the predicted one
+            (as :func:`confusion_matrix` returns).
+
     Returns:
         three ``(n_classes,)`` float arrays.
     """
@@ -57,6 +61,10 @@ def roc_auc(y_true: Sequence[int], scores: Sequence[float]) -> float:
 
     Computed as the Mann-Whitney U statistic from average ranks, so it equals the probability
     that a random positive scores higher than a random negative.
+
+    Args:
+        y_true: ``(N,)`` class indices; 1 is the positive class, any other value negative.
+        scores: ``(N,)`` scores of the positive class (probabilities or any score).
 
     Raises:
         ValueError: when only one class is present (the AUC is undefined).
@@ -85,6 +93,10 @@ def roc_auc(y_true: Sequence[int], scores: Sequence[float]) -> float:
 
 def roc_curve(y_true: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """False- and true-positive rates at every distinct score threshold (for plotting).
+
+    Args:
+        y_true: ``(N,)`` 0/1 labels (1 the positive class), N >= 1.
+        scores: ``(N,)`` scores of the positive class, higher meaning more positive.
 
     Returns:
         ``(fpr, tpr)``, each starting at 0 and ending at 1.

@@ -80,6 +80,11 @@ class RNNClassifier(nn.Module):
     """
 
     def __init__(self, config: RNNConfig):
+        """A fresh (untrained) model; :meth:`load_vectors` sets the word vectors.
+
+        Args:
+            config: the shape and settings, kept as ``self.config``.
+        """
         super().__init__()
         self.config = config
         c = config
@@ -100,7 +105,14 @@ class RNNClassifier(nn.Module):
         self.ngram_score = ngram_score(c)
 
     def load_vectors(self, matrix: torch.Tensor) -> None:
-        """Copy a (vocab_size, embed_dim) matrix of word vectors into the embedding layer."""
+        """Copy a (vocab_size, embed_dim) matrix of word vectors into the embedding layer.
+
+        Args:
+            matrix: float tensor (vocab_size, embed_dim), row i the vector of id i.
+
+        Raises:
+            InputError: the matrix has another shape.
+        """
         self.embedding.load_vectors(matrix)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -137,6 +149,14 @@ def classification_loss(
     weight[1] / weight[0], scaled back by weight[0], which is the same weighting). ``targets``
     are class indices, or probabilities (knowledge distillation): (B,) of the second class for
     one logit, (B, C) otherwise; a probability weighs its item by the expected class weight.
+
+    Args:
+        logits: (B,) for two classes (the second class's logit) or (B, C).
+        targets: class indices (B,) int64, or float probabilities as above.
+        class_weights: optional (C,) weight per class; None weighs every item alike.
+
+    Returns:
+        the mean loss, a scalar tensor.
     """
     if logits.dim() == 1:
         y = targets.to(logits.dtype)
@@ -152,7 +172,11 @@ def classification_loss(
 
 
 def logits_to_proba(logits: torch.Tensor) -> torch.Tensor:
-    """Class probabilities (B, C) from logits of either head shape."""
+    """Class probabilities (B, C) from logits of either head shape.
+
+    Args:
+        logits: (B,) for two classes (the second class's logit; C is then 2) or (B, C).
+    """
     if logits.dim() == 1:
         p = torch.sigmoid(logits)
         return torch.stack([1 - p, p], dim=1)
@@ -172,6 +196,31 @@ def model_config(model: str, *, vocab_size: int, num_classes: int = 2, embed_dim
     ``hidden_size``, ``num_layers``, ``dropout``, ``pooling`` and ``ngrams`` left at None take
     the family's :data:`MODEL_DEFAULTS`; settings another family uses are ignored
     (``kernel_sizes`` for an RNN, ``bidirectional`` for a CNN ...).
+
+    Args:
+        model: "cnn", "transformer", "rnn", "gru", "lstm" or "minilm" (a BERT encoder).
+        vocab_size: rows of the embedding table (ids 0 .. vocab_size - 1).
+        num_classes: >= 2; two give one logit.
+        embed_dim: the word vectors' width (not BERT, whose width is ``hidden_size``).
+        hidden_size: RNN state size, CNN filters per width, Transformer ``d_model`` or BERT
+            width.
+        num_layers: recurrent, attention or BERT layers (the CNN has one).
+        dropout: the dropout rate, in [0, 1).
+        pooling: RNN "last"/"mean"/"max", CNN "max"/"mean", Transformer "cls"/"mean"/"max"
+            (BERT always pools the mean).
+        padding_idx: the padding token's id.
+        freeze_embeddings: keep the word vectors fixed (not BERT).
+        bidirectional: run the RNN both ways (RNN only).
+        kernel_sizes: the CNN's filter widths in words.
+        num_heads: attention heads (Transformer, BERT), dividing ``hidden_size``.
+        positions: the Transformer's "learned" or "sinusoidal" positions.
+        max_positions: the longest input in tokens (Transformer, BERT).
+        static_channel: add a frozen copy of the vectors (CNN, Transformer; refused for an
+            RNN).
+        trained_rows: ids below it are trainable, the rest fixed (see
+            :class:`~dlcourse.classify.layers.WordEmbedding`); None: every row (not BERT).
+        ngrams: longest n-gram of the added n-gram score, 0 for none (a non-zero value is
+            refused for BERT).
 
     >>> model_config("cnn", vocab_size=50).num_filters
     100
@@ -220,7 +269,14 @@ def config_from_dict(arch: str, settings: dict):
 def build_classifier(config) -> nn.Module:
     """The module a config describes: :class:`RNNConfig` -> :class:`RNNClassifier`,
     ``CNNConfig`` -> ``CNNClassifier``, ``TransformerConfig`` -> ``TransformerClassifier``,
-    ``BertConfig`` -> ``BertClassifier``."""
+    ``BertConfig`` -> ``BertClassifier``.
+
+    Args:
+        config: an ``RNNConfig``, ``CNNConfig``, ``TransformerConfig`` or ``BertConfig``.
+
+    Raises:
+        TypeError: any other object.
+    """
     for config_type, module in ((RNNConfig, RNNClassifier), (CNNConfig, CNNClassifier),
                                 (TransformerConfig, TransformerClassifier),
                                 (BertConfig, BertClassifier)):

@@ -126,6 +126,11 @@ def train_word2vec(token_lists: Sequence[Sequence[str]], dim: int, seed: int = 0
     lesson's numba word2vec, :data:`FIT_WORD2VEC_SETTINGS`): in-domain vectors when no
     pretrained ones are at hand. Same texts and seed, same vectors.
 
+    Args:
+        token_lists: the tokenized training texts, one list of tokens each (empty ones skipped).
+        dim: the vectors' width.
+        seed: word2vec's seed.
+
     Returns:
         ``(words, vectors)``, vectors float32 ``(len(words), dim)``; no words when none occurs
         twice (every row of the embedding then starts random).

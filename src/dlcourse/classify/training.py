@@ -24,6 +24,13 @@ def drop_words(ids: torch.Tensor, p: float, unk_id: int, pad_id: int,
     The classifier cannot lean on a few strong words, and it learns what to do with words it
     has never seen, which are ``<unk>`` at test time (Iyyer et al. 2015). Padding stays padding.
 
+    Args:
+        ids: token ids (B, T) int64 (any shape works).
+        p: the drop probability, in [0, 1]; <= 0 returns ``ids`` itself.
+        unk_id: the id a dropped token becomes.
+        pad_id: the padding id, never replaced.
+        generator: the random generator (on ``ids``' device); None: torch's global one.
+
     >>> drop_words(torch.tensor([[5, 6, 0]]), 1.0, unk_id=1, pad_id=0).tolist()
     [[1, 1, 0]]
     """
@@ -104,6 +111,11 @@ def lr_schedule(optimizer: torch.optim.Optimizer, name: str | None, total_steps:
     ``total_steps``: "linear" or "cosine"; "warmup" first rises linearly from zero over
     :data:`WARMUP_SHARE` of the steps (fine-tuning a pretrained Transformer), then decays
     linearly; None gives None (a constant rate).
+
+    Args:
+        optimizer: the optimizer whose learning rates are scaled.
+        name: "linear", "cosine", "warmup" or None.
+        total_steps: the steps until the rate reaches zero (below 1 counts as 1).
 
     Raises:
         ValueError: an unknown name (the message lists :data:`SCHEDULES`).

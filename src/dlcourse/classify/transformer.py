@@ -101,6 +101,11 @@ class TransformerClassifier(nn.Module):
     """
 
     def __init__(self, config: TransformerConfig):
+        """A fresh (untrained) model; :meth:`load_vectors` sets the word vectors.
+
+        Args:
+            config: the shape and settings, kept as ``self.config``.
+        """
         super().__init__()
         self.config = c = config
         self.embedding = WordEmbedding.of(c)
@@ -124,7 +129,14 @@ class TransformerClassifier(nn.Module):
         self.ngram_score = ngram_score(c)
 
     def load_vectors(self, matrix: torch.Tensor) -> None:
-        """Copy a (vocab_size, embed_dim) matrix of word vectors into the embedding layer."""
+        """Copy a (vocab_size, embed_dim) matrix of word vectors into the embedding layer.
+
+        Args:
+            matrix: float tensor (vocab_size, embed_dim), row i the vector of id i.
+
+        Raises:
+            InputError: the matrix has another shape.
+        """
         self.embedding.load_vectors(matrix)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -76,6 +76,25 @@ def test_weighted_losses_match_definitions():
                                torch.nn.functional.cross_entropy(multi, t))
 
 
+def test_soft_targets_weigh_items_as_index_targets_do():
+    # distillation's probability targets: a one-hot row is its index target, with or without
+    # class weights, for one logit and for C logits alike
+    torch.manual_seed(0)
+    weights = torch.tensor([1.0, 3.0, 0.5])
+    multi, t = torch.randn(6, 3), torch.tensor([0, 2, 1, 2, 1, 0])
+    onehot = torch.nn.functional.one_hot(t, 3).float()
+    for w in (None, weights):
+        torch.testing.assert_close(classification_loss(multi, onehot, w),
+                                   classification_loss(multi, t, w))
+    binary, yb = torch.randn(5), torch.tensor([1, 0, 0, 1, 1])
+    torch.testing.assert_close(classification_loss(binary, yb.float(), weights[:2]),
+                               classification_loss(binary, yb, weights[:2]))
+    # a mixed row weighs its item by the expected class weight
+    soft = torch.tensor([[0.5, 0.5, 0.0]])
+    ce = -(soft * torch.log_softmax(multi[:1], 1)).sum()
+    torch.testing.assert_close(classification_loss(multi[:1], soft, weights), ce)
+
+
 def test_lesson_rnn_learns_a_keyword_rule():
     # label = whether token 3 occurs anywhere; the model must carry it through time
     g = torch.Generator().manual_seed(0)

@@ -167,8 +167,15 @@ def classification_loss(
         weights = (w[0] + (w[1] - w[0]) * y if targets.is_floating_point()
                    else torch.where(targets.bool(), w[1], w[0]))
         return (per_item * weights).sum() / weights.sum()
-    w = None if class_weights is None else class_weights.to(logits.device, logits.dtype)
-    return nn.functional.cross_entropy(logits, targets, weight=w)
+    if class_weights is None or not targets.is_floating_point():
+        w = None if class_weights is None else class_weights.to(logits.device, logits.dtype)
+        return nn.functional.cross_entropy(logits, targets, weight=w)
+    # soft targets: torch's weighted cross-entropy weighs each class term and divides by B,
+    # not by the weights' sum, so one-hot rows would not give the index targets' loss
+    w = class_weights.to(logits.device, logits.dtype)
+    per_item = -(targets * nn.functional.log_softmax(logits, dim=1)).sum(1)  # (B,)
+    weights = targets @ w  # (B,) expected class weight
+    return (per_item * weights).sum() / weights.sum()
 
 
 def logits_to_proba(logits: torch.Tensor) -> torch.Tensor:

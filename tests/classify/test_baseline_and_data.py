@@ -131,3 +131,21 @@ def test_online_sets_read_from_their_cache_layout(isolated_cache):
     assert "café good 0" in parts["train"][0] + parts["valid"][0] + parts["test"][0]
     with pytest.raises(ValueError, match="choose one of rt-sentences"):
         load_dataset("sst")
+
+
+def test_splitters_check_their_arguments_when_called():
+    from dlcourse.classify import holdout, kfold
+    from dlcourse.errors import InputError
+
+    texts, labels = [f"t{i}" for i in range(20)], [i % 2 for i in range(20)]
+    with pytest.raises(InputError, match="20 texts but 19 labels"):
+        holdout(texts, labels[:-1])
+    # kfold refuses at the call, before any fold is asked for
+    with pytest.raises(InputError, match="k must be >= 2"):
+        kfold(texts, labels, k=1)
+    with pytest.raises(InputError, match="valid_fraction"):
+        kfold(texts, labels, valid_fraction=1.0)
+    with pytest.raises(InputError, match="20 texts but 19 labels"):
+        kfold(texts, labels[:-1])
+    with pytest.raises(InputError, match="three numbers; got 2"):
+        rt_split(fractions=(0.9, 0.1))

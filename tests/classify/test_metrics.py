@@ -45,6 +45,22 @@ def test_roc_auc_ties_and_extremes():
         roc_auc([1, 1], [0.2, 0.3])
 
 
+def test_roc_functions_read_labels_alike_and_refuse_bad_pairs():
+    from dlcourse.errors import InputError
+
+    # any label other than 1 is negative in both: -1/1 labels give the 0/1 labels' curve
+    y, s = [-1, 1, -1, 1, 1], [0.2, 0.9, 0.6, 0.4, 0.8]
+    for got, want in zip(roc_curve(y, s), roc_curve([0, 1, 0, 1, 1], s), strict=True):
+        np.testing.assert_array_equal(got, want)
+    fpr, tpr = roc_curve(y, s)
+    assert tpr.max() == 1.0 and np.trapezoid(tpr, fpr) == pytest.approx(roc_auc(y, s))
+    for f in (roc_auc, roc_curve):
+        with pytest.raises(InputError, match="y_true has 3 items but scores has 2"):
+            f([0, 1, 1], [0.2, 0.3])
+    with pytest.raises(InputError, match="at least one item"):
+        roc_curve([], [])
+
+
 def test_against_sklearn_on_random_data():
     metrics = pytest.importorskip("sklearn.metrics")
     rng = np.random.default_rng(0)

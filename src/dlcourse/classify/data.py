@@ -50,9 +50,15 @@ def rt_split(
     Returns:
         ``{"train": (texts, labels), "valid": (...), "test": (...)}``; the same seed gives the
         same split on every machine.
+
+    Raises:
+        InputError: ``fractions`` not three numbers adding up to 1.
     """
     from dlcourse.data.readers import split_indices
 
+    if len(fractions) != 3:  # zip below would drop a fourth part or leave "test" out
+        raise InputError(f"fractions gives the train, valid and test shares, three numbers; "
+                         f"got {len(fractions)}: {tuple(fractions)}")
     texts, labels = load_rt_sentences()
     parts = split_indices(len(texts), fractions, seed=seed, stratify=labels)
     return {
@@ -72,12 +78,13 @@ def holdout(texts: list[str], labels: list, fraction: float = 0.1, seed: int = 0
         seed: the shuffle's seed.
 
     Raises:
-        InputError: ``fraction`` outside (0, 1).
+        InputError: ``fraction`` outside (0, 1), or not one label per text.
     """
     from dlcourse.data.readers import split_indices
 
     if not 0.0 < fraction < 1.0:
         raise InputError(f"fraction must lie in (0, 1), got {fraction}")
+    _check_pairs(texts, labels)
     parts = split_indices(len(texts), (1.0 - fraction, fraction), seed=seed, stratify=labels)
     return tuple(([texts[i] for i in idx], [labels[i] for i in idx]) for idx in parts)
 
@@ -94,13 +101,12 @@ def kfold(texts: list[str], labels: list, k: int = 10, seed: int = 0, valid_frac
         seed: the folds' shuffle seed (fold i's validation split uses ``seed + i``).
         valid_fraction: the share of each fold's training texts held out, in (0, 1).
 
-    Yields:
-        ``(train, valid, test)`` pairs of ``(texts, labels)``, one triple per fold; the test
-        parts cover every text exactly once.
+    Returns:
+        An iterator of ``(train, valid, test)`` pairs of ``(texts, labels)``, one triple per
+        fold; the test parts cover every text exactly once.
 
     Raises:
-        InputError: ``k`` < 2 or ``valid_fraction`` outside (0, 1), at the first fold (a
-            generator runs nothing until then).
+        InputError: ``k`` < 2, ``valid_fraction`` outside (0, 1), or not one label per text.
 
     >>> folds = list(kfold([f"t{i}" for i in range(20)], [i % 2 for i in range(20)], k=4))
     >>> len(folds), sorted(t for _, _, test in folds for t in test[0])[:3]
@@ -108,14 +114,29 @@ def kfold(texts: list[str], labels: list, k: int = 10, seed: int = 0, valid_frac
     """
     from dlcourse.data.readers import split_indices
 
-    if k < 2:
+    if k < 2:  # checked at the call, not at the first fold: a generator would wait
         raise InputError(f"k must be >= 2, got {k}")
+    if not 0.0 < valid_fraction < 1.0:
+        raise InputError(f"valid_fraction must lie in (0, 1), got {valid_fraction}")
+    _check_pairs(texts, labels)
     parts = split_indices(len(texts), (1.0 / k,) * k, seed=seed, stratify=labels)
+    return _folds(texts, labels, parts, seed, valid_fraction)
+
+
+def _folds(texts, labels, parts, seed, valid_fraction):
+    """:func:`kfold`'s folds, one at a time."""
     for i, test_idx in enumerate(parts):
         rest = np.concatenate([p for j, p in enumerate(parts) if j != i])
         rest_texts, rest_labels = [texts[j] for j in rest], [labels[j] for j in rest]
         train, valid = holdout(rest_texts, rest_labels, valid_fraction, seed=seed + i)
         yield train, valid, ([texts[j] for j in test_idx], [labels[j] for j in test_idx])
+
+
+def _check_pairs(texts, labels) -> None:
+    """One label per text, or an InputError naming both counts."""
+    if len(texts) != len(labels):
+        raise InputError(f"{len(texts)} texts but {len(labels)} labels; give one label per "
+                         "text")
 
 
 def load_pang_lee_sample() -> tuple[list[str], list[str]]:

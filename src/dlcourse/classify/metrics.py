@@ -67,14 +67,14 @@ def roc_auc(y_true: Sequence[int], scores: Sequence[float]) -> float:
         scores: ``(N,)`` scores of the positive class (probabilities or any score).
 
     Raises:
-        ValueError: when only one class is present (the AUC is undefined).
+        InputError: only one class present (the AUC is undefined), or ``y_true`` and
+            ``scores`` of different lengths.
 
     Example:
         >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
         0.75
     """
-    y = np.asarray(y_true, dtype=np.int64)
-    s = np.asarray(scores, dtype=np.float64)
+    y, s = _labels_and_scores(y_true, scores)
     n_pos = int((y == 1).sum())
     n_neg = y.size - n_pos
     if n_pos == 0 or n_neg == 0:
@@ -95,22 +95,38 @@ def roc_curve(y_true: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarra
     """False- and true-positive rates at every distinct score threshold (for plotting).
 
     Args:
-        y_true: ``(N,)`` 0/1 labels (1 the positive class), N >= 1.
+        y_true: ``(N,)`` class indices, N >= 1; 1 is the positive class, any other value
+            negative (as :func:`roc_auc` reads them).
         scores: ``(N,)`` scores of the positive class, higher meaning more positive.
 
     Returns:
         ``(fpr, tpr)``, each starting at 0 and ending at 1.
+
+    Raises:
+        InputError: no items, or ``y_true`` and ``scores`` of different lengths.
     """
-    y = np.asarray(y_true, dtype=np.int64)
-    s = np.asarray(scores, dtype=np.float64)
+    y, s = _labels_and_scores(y_true, scores)
+    if y.size == 0:
+        raise InputError("roc_curve needs at least one item; got none")
     order = np.argsort(-s, kind="mergesort")
-    y, s = y[order], s[order]
+    y, s = (y[order] == 1).astype(np.int64), s[order]  # 1 positive, any other value negative
     last_of_run = np.r_[np.flatnonzero(s[1:] != s[:-1]), y.size - 1]
     tps = np.cumsum(y)[last_of_run]
     fps = (last_of_run + 1) - tps
     tpr = np.r_[0.0, tps / max(tps[-1], 1)]
     fpr = np.r_[0.0, fps / max(fps[-1], 1)]
     return fpr, tpr
+
+
+def _labels_and_scores(y_true, scores) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) int64 labels and (N,) float64 scores, refusing unequal lengths (numpy would
+    otherwise fail deep inside with an IndexError)."""
+    y = np.asarray(y_true, dtype=np.int64).reshape(-1)
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if y.size != s.size:
+        raise InputError(f"y_true has {y.size} items but scores has {s.size}; pass equal "
+                         "lengths")
+    return y, s
 
 
 def classification_metrics(

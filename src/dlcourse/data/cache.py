@@ -61,7 +61,11 @@ def cache_folder(name: str) -> Path:
 
 def get_dataset(name: str) -> Dataset:
     """The registry entry for ``name`` (old spellings accepted); DlcourseError listing the names
-    when unknown."""
+    when unknown.
+
+    Args:
+        name: a data set's name, as ``dlcourse data list`` shows it (``"lee"``, ``"cifar-10"``).
+    """
     key = canonical_name(name)
     try:
         return DATASETS[key]
@@ -72,7 +76,11 @@ def get_dataset(name: str) -> Dataset:
 
 
 def dataset_dir(name: str) -> Path:
-    """Where data set ``name``'s files live in the cache."""
+    """Where data set ``name``'s files live in the cache.
+
+    Args:
+        name: a registered name (see :func:`get_dataset`); the folder need not exist yet.
+    """
     return cache_folder("datasets") / get_dataset(name).name
 
 
@@ -149,7 +157,11 @@ class Verified:
 
 
 def is_available(name: str) -> bool:
-    """True when every file of ``name`` is in the cache and checks out."""
+    """True when every file of ``name`` is in the cache and checks out.
+
+    Args:
+        name: a registered name (see :func:`get_dataset`); files are hashed only if changed.
+    """
     ds = get_dataset(name)
     directory = dataset_dir(name)
     verified = Verified(directory)
@@ -157,7 +169,11 @@ def is_available(name: str) -> bool:
 
 
 def verify(name: str) -> list[str]:
-    """Re-hash every cached file of ``name``; return the files that are missing or corrupt."""
+    """Re-hash every cached file of ``name``; return the files that are missing or corrupt.
+
+    Args:
+        name: a registered name (see :func:`get_dataset`).
+    """
     ds = get_dataset(name)
     directory = dataset_dir(name)
     verified = Verified(directory)
@@ -194,7 +210,11 @@ def writable_cache(directory: Path) -> bool:
 
 
 def disk_usage(path: Path) -> int:
-    """Bytes of the files at or under ``path`` (0 when it does not exist; links not followed)."""
+    """Bytes of the files at or under ``path`` (0 when it does not exist; links not followed).
+
+    Args:
+        path: a file or folder, as a :class:`~pathlib.Path`.
+    """
     if path.is_symlink() or path.is_file():
         return path.lstat().st_size
     total = 0
@@ -234,6 +254,12 @@ def remove_paths(paths: list[Path]) -> int:
 def remove(name: str) -> int:
     """Delete data set ``name`` from the cache (its files and downloaded archives); returns the
     bytes freed, 0 when it was not there. ``fetch`` brings it back.
+
+    Args:
+        name: a registered name (see :func:`get_dataset`).
+
+    Raises:
+        DlcourseError: an unknown name, or a cache folder that is not writable.
 
     Example:
         >>> remove("wordsim353") > 0  # doctest: +SKIP

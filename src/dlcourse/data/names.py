@@ -27,7 +27,11 @@ def canonical_name(name: str) -> str:
     """The registry's name for ``name``: an old spelling (``cifar10``) is mapped to the one the
     ``dlcourse data list`` shows (``cifar-10``) with a one-line note on stderr, once per
     process; other names come back unchanged (lessons also accept file paths and their own
-    keywords)."""
+    keywords).
+
+    Args:
+        name: a data-set name, old or current (surrounding whitespace is stripped).
+    """
     key = name.strip()
     if key in ALIASES:
         if key not in _NOTED:

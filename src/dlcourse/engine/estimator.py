@@ -136,7 +136,11 @@ class Estimator:
 
     # ------------------------------------------------------------------ parameters
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The hyper-parameters as a dict (``deep`` is accepted for scikit-learn tools)."""
+        """The hyper-parameters as a dict (``deep`` is accepted for scikit-learn tools).
+
+        Args:
+            deep: ignored (there are no nested estimators).
+        """
         return {name: getattr(self.config, name) for name in self.config.field_names()}
 
     def set_params(self, **params: Any) -> Estimator:
@@ -172,7 +176,17 @@ class Estimator:
         What the folder holds (a finished run, an interrupted run's checkpoint, a killed run's
         temporary files) is said at once, or with ``later_notes`` when :meth:`say_folder_notes`
         is called: after the checks of data that ``fit`` reads itself, so that a refused corpus
-        gets its one error line alone."""
+        gets its one error line alone.
+
+        Args:
+            out_dir: ``fit``'s run folder, or None (nothing written).
+            resume: ``fit``'s ``resume``: continue the run in ``out_dir``.
+            later_notes: keep the folder notes for :meth:`say_folder_notes`.
+
+        Raises:
+            ConfigError: an invalid setting or config, or ``resume`` without ``out_dir``.
+            InputError: ``out_dir`` cannot be a writable folder, or holds another lesson's model.
+        """
         if getattr(self, "_config_error", None) is not None:
             raise self._config_error
         config = self.config.validate()
@@ -225,6 +239,9 @@ class Estimator:
         :meth:`load` needs nothing else: no data, no download. ``self.metadata_`` (plain values
         such as the CLI's scaler or column names) is saved too. Under torchrun only rank 0
         writes (the ranks hold the same model).
+
+        Args:
+            directory: the model folder (created if missing), or a ``.safetensors`` file path.
 
         Raises:
             NotFittedError: before ``fit``.

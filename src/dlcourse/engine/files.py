@@ -84,7 +84,11 @@ def _can_write_in(folder: Path) -> bool:
 
 
 def make_dirs(path: str | os.PathLike) -> Path:
-    """``mkdir -p`` with the usual permissions; returns the path."""
+    """``mkdir -p`` with the usual permissions; returns the path.
+
+    Args:
+        path: the folder to create, with any missing parents; an existing one is fine.
+    """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -95,6 +99,11 @@ def atomic_write(
     path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8"
 ) -> Iterator[IO]:
     """Open a temporary file beside ``path``; rename it over ``path`` only if the block succeeds.
+
+    Args:
+        path: the file to write; missing parent folders are created.
+        mode: the ``open`` mode, ``"w"`` (text) or ``"wb"`` (binary, any mode with ``b``).
+        encoding: the text encoding; ignored in binary modes.
 
     Example:
         >>> with atomic_write(tmp / "out.txt") as f:   # doctest: +SKIP
@@ -122,6 +131,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     The temporary path keeps ``path``'s suffix so format detection works; it is renamed over
     ``path`` when the block succeeds and removed otherwise.
+
+    Args:
+        path: the final file; missing parent folders are created.
     """
     path = Path(path)
     make_dirs(path.parent)
@@ -161,7 +173,15 @@ def remove_stale_temp_files(folder: str | os.PathLike) -> list[Path]:
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Write ``obj`` as indented JSON, atomically; NaN and infinities become null (Python's
-    ``NaN`` is not JSON: other readers refuse the file)."""
+    ``NaN`` is not JSON: other readers refuse the file).
+
+    Args:
+        path: the file to write; missing parent folders are created.
+        obj: JSON-serialisable data (dicts, lists, tuples, strings, numbers, None).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+    """
     with atomic_write(path) as handle:
         json.dump(_finite(obj), handle, indent=2, sort_keys=False, allow_nan=False)
         handle.write("\n")

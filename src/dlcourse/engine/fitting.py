@@ -55,6 +55,15 @@ class EarlyStopping:
     fourth.
 
     ``mode`` is "min" for losses and perplexities, "max" for accuracy or F1.
+
+    Args:
+        monitor: the name of the epoch statistic watched (a key of the history rows).
+        mode: ``"min"`` or ``"max"``: whether lower or higher values are better.
+        patience: epochs without improvement tolerated; None never stops.
+        min_delta: the margin a value must beat the best by to count as an improvement.
+
+    Raises:
+        ConfigError: ``mode`` is neither "min" nor "max".
     """
 
     def __init__(
@@ -74,7 +83,11 @@ class EarlyStopping:
         self.bad_epochs = 0
 
     def improved(self, value: float) -> bool:
-        """Record ``value``; True when it is the best so far."""
+        """Record ``value``; True when it is the best so far.
+
+        Args:
+            value: this epoch's value of the monitored statistic.
+        """
         if self.best is None or (
             value < self.best - self.min_delta
             if self.mode == "min"
@@ -94,6 +107,11 @@ class EarlyStopping:
         return {"best": self.best, "bad_epochs": self.bad_epochs}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore the best value and count of bad epochs from a checkpoint.
+
+        Args:
+            state: a dict from :meth:`state_dict` (``best``, ``bad_epochs``).
+        """
         self.best = state["best"]
         self.bad_epochs = state["bad_epochs"]
 

@@ -230,7 +230,16 @@ def train_one_epoch(
 def evaluate(
     model: nn.Module, loader: Iterable, step_fn: StepFn, *, device: torch.device, amp: bool = False
 ) -> dict[str, float]:
-    """Mean loss of ``step_fn`` over ``loader`` in eval mode: ``{"loss": ..., "items": ...}``."""
+    """Mean loss of ``step_fn`` over ``loader`` in eval mode: ``{"loss": ..., "items": ...}``.
+
+    Args:
+        model: the module; put in eval mode, then back in its former mode; no gradients.
+        loader: an iterable of batches, each moved to ``device`` with :func:`to_device`.
+        step_fn: ``step_fn(model, batch) -> loss`` or ``(loss, n_items)``; the loss is weighted
+            by ``n_items`` (default: the batch's first tensor's length).
+        device: where the batches go (the model must be there already).
+        amp: evaluate under CUDA autocast, as :func:`autocast` (a no-op off CUDA).
+    """
     was_training = model.training
     model.eval()
     loss_sum = torch.zeros((), dtype=torch.float64 if device.type != "mps" else torch.float32,

@@ -67,6 +67,14 @@ def progress(
     """Wrap ``iterable`` in a tqdm bar on stderr (``bar.set_postfix`` shows loss and rate).
 
     Returns a tqdm instance (iterable) so callers can show loss and throughput.
+
+    Args:
+        iterable: what to iterate over.
+        total: the number of items, for the bar's length; None uses ``len(iterable)`` if any.
+        desc: the bar's label.
+        unit: the name of one item in the rate (``"it/s"``).
+        disable: hide the bar; None shows it on the main process unless DLCOURSE_PROGRESS=0.
+        leave: keep the finished bar on screen (terminals and notebooks only).
     """
     from tqdm.auto import tqdm
 

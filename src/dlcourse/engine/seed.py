@@ -15,6 +15,10 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
     On the CPU a seed and the data fix the result bit for bit either way. On CUDA the fastest
     cuDNN kernels are not deterministic; ``deterministic=True`` asks for the deterministic ones
     (slower for some layers), so it is an option rather than the default.
+
+    Args:
+        seed: the seed, an int (NumPy gets ``seed % 2**32``).
+        deterministic: use deterministic cuDNN kernels and turn off cuDNN's benchmark mode.
     """
     random.seed(seed)
     np.random.seed(seed % 2**32)

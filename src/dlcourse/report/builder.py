@@ -49,11 +49,20 @@ class Report:
         self._root = Path(os.path.abspath(self.out_dir))
 
     def section(self, title: str) -> None:
-        """Start a section (``## title``); it gets an anchor and a line in the contents."""
+        """Start a section (``## title``); it gets an anchor and a line in the contents.
+
+        Args:
+            title: the heading text; its anchor is made from it (see ``slugify``).
+        """
         self.blocks.append(("section", title))
 
     def text(self, markdown: str) -> None:
-        """Add Markdown text (CommonMark + tables); HTML in it is shown as text, not markup."""
+        """Add Markdown text (CommonMark + tables); HTML in it is shown as text, not markup.
+
+        Args:
+            markdown: the text; common indentation (a triple-quoted block) and surrounding
+                blank lines are removed.
+        """
         self.blocks.append(("text", textwrap.dedent(markdown).strip()))
 
     def table(
@@ -163,6 +172,9 @@ def shell_quote(text: str) -> str:
     Example:
         >>> print(shell_quote("runs/som"), shell_quote("it's fine"), shell_quote('say "hi"'))
         runs/som "it's fine" 'say "hi"'
+
+    Args:
+        text: one argument of a command line (a path, a word, a phrase).
     """
     if re.fullmatch(r"[\w@%+=:,./-]+", text):
         return text

@@ -180,6 +180,11 @@ def pad_sequences(seqs: Sequence, pad_id: int = _DEFAULT_PAD, batch_first: bool 
 def lengths_to_mask(lengths, max_len: int | None = None, side: str = "right") -> torch.Tensor:
     """Boolean mask ``(B, T)``: True on real tokens, False on padding.
 
+    Args:
+        lengths: true lengths ``(B,)`` (a tensor or list of ints); the mask is on its device.
+        max_len: T; None for the longest length (0 for no lengths).
+        side: ``"right"`` when padding follows the tokens, ``"left"`` when it precedes them.
+
     >>> lengths_to_mask(torch.tensor([2, 1]), 3).tolist()
     [[True, True, False], [True, False, False]]
     """
@@ -197,6 +202,12 @@ class PadCollate:
 
     Items ``(ids, label)`` give ``(padded, lengths, labels)``; bare id sequences give
     ``(padded, lengths)``. Labels become a tensor (long for ints, float for floats).
+
+    Args:
+        pad_id: the id written into padding positions (the vocabulary's ``pad_id``).
+        batch_first: ``(B, T)`` batches when True, ``(T, B)`` when False.
+        side: ``"right"`` or ``"left"`` padding, as in :func:`pad_sequences`.
+        max_len: truncate longer sequences to their first ``max_len`` ids; None keeps all.
 
     >>> PadCollate(pad_id=0)([([4, 5], 1), ([6], 0)])[0].tolist()
     [[4, 5], [6, 0]]
@@ -266,7 +277,11 @@ class BucketBatchSampler(Sampler):
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
-        """Choose the shuffle for this epoch (call before iterating, as with DistributedSampler)."""
+        """Choose the shuffle for this epoch (call before iterating, as with DistributedSampler).
+
+        Args:
+            epoch: the epoch number; the order is seeded with ``seed + epoch``.
+        """
         self.epoch = epoch
 
     def _batches(self) -> list[list[int]]:
@@ -300,7 +315,15 @@ class BucketBatchSampler(Sampler):
 
 
 def padding_fraction(batches: Sequence[Sequence[int]], lengths: Sequence[int]) -> float:
-    """Share of padded cells over all batches: 1 - tokens / sum(batch_size * longest)."""
+    """Share of padded cells over all batches: 1 - tokens / sum(batch_size * longest).
+
+    Args:
+        batches: batches of example indices, e.g. a :class:`BucketBatchSampler`'s.
+        lengths: the sequence length of every example, indexed by those indices.
+
+    Returns:
+        a float in 0..1; 0.0 when there are no cells.
+    """
     tokens = cells = 0
     for batch in batches:
         lens = [lengths[i] for i in batch]

@@ -134,7 +134,14 @@ class VocabConfig(Config):
         return _named(self.specials, "unk")
 
     def build(self, token_lists: Iterable[Sequence[str]]):
-        """``Vocab.build`` with these settings over a stream of token lists."""
+        """``Vocab.build`` with these settings over a stream of token lists.
+
+        Args:
+            token_lists: an iterable of token lists (one per text), read once.
+
+        Raises:
+            ConfigError: an invalid setting (the config is validated first).
+        """
         from dlcourse.text.vocab import Vocab
 
         self.validate()

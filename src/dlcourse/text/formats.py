@@ -33,12 +33,20 @@ _SAMPLE_ROWS = 20
 
 
 def is_table(path: str | os.PathLike) -> bool:
-    """True when ``path``'s suffix is one of :data:`TABLE_SUFFIXES` (any case)."""
+    """True when ``path``'s suffix is one of :data:`TABLE_SUFFIXES` (any case).
+
+    Args:
+        path: a file name or path; only its suffix is read (the file need not exist).
+    """
     return Path(path).suffix.lower() in FORMATS
 
 
 def table_format(path: str | os.PathLike, format: str | None = None) -> str:
     """``csv``, ``tsv``, ``jsonl`` or ``parquet``: ``format`` when given, else from the suffix.
+
+    Args:
+        path: the table file; its suffix decides when ``format`` is None.
+        format: one of ``"csv"``, ``"tsv"``, ``"jsonl"``, ``"parquet"``, overriding the suffix.
 
     Raises:
         ValueError: an unknown ``format``, or a suffix that is not a table's.

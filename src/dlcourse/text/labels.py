@@ -120,6 +120,10 @@ class LabelEncoder:
     def fit(self, labels: Iterable) -> LabelEncoder:
         """Learn the classes from ``labels`` (a list, array, Series...); returns self.
 
+        Args:
+            labels: the training labels, all strings or all numbers; classes_ is their
+                sorted set.
+
         Raises:
             InputError: no labels, a missing one (None or NaN), one that is no string or
                 number, numbers mixed with strings (see :func:`check_labels`), or one string /
@@ -134,14 +138,28 @@ class LabelEncoder:
 
     @classmethod
     def from_classes(cls, classes: Sequence) -> LabelEncoder:
-        """An encoder with exactly these classes, in this order (e.g. from a checkpoint)."""
+        """An encoder with exactly these classes, in this order (e.g. from a checkpoint).
+
+        Args:
+            classes: the class labels, in id order (``classes[i]`` gets id i); not sorted.
+        """
         enc = cls()
         enc.classes_ = _label_list(classes, "LabelEncoder.from_classes")
         enc._index = {c: i for i, c in enumerate(enc.classes_)}
         return enc
 
     def save(self, path: str | Path) -> Path:
-        """Write the classes as JSON (atomically): ``{"classes": [...]}``."""
+        """Write the classes as JSON (atomically): ``{"classes": [...]}``.
+
+        Args:
+            path: the JSON file to write; missing parent folders are created.
+
+        Returns:
+            the path written.
+
+        Raises:
+            NotFittedError: before ``fit``.
+        """
         from dlcourse.engine import write_json
 
         self._check()
@@ -150,6 +168,9 @@ class LabelEncoder:
     @classmethod
     def load(cls, path: str | Path) -> LabelEncoder:
         """Read an encoder written by :meth:`save`.
+
+        Args:
+            path: the JSON file.
 
         Raises:
             MissingFileError: ``path`` is not there or is a folder.
@@ -181,6 +202,9 @@ class LabelEncoder:
     def transform(self, labels: Iterable) -> list[int]:
         """Ids of ``labels``.
 
+        Args:
+            labels: labels seen by ``fit`` (a list, array, Series...).
+
         Raises:
             NotFittedError: before ``fit``.
             InputError: a label not seen in ``fit`` (the message names the classes), or one
@@ -197,12 +221,19 @@ class LabelEncoder:
         return out
 
     def fit_transform(self, labels: Sequence) -> list[int]:
-        """``fit(labels).transform(labels)``."""
+        """``fit(labels).transform(labels)``.
+
+        Args:
+            labels: as for :meth:`fit`; an iterator is read once.
+        """
         labels = _label_list(labels, "LabelEncoder.fit_transform")  # a generator is read once
         return self.fit(labels).transform(labels)
 
     def inverse_transform(self, ids: Iterable[int]) -> list:
         """Labels of ``ids`` (a list, array or tensor of integers, numpy's included).
+
+        Args:
+            ids: class ids in ``0..C-1`` (1-D).
 
         Raises:
             NotFittedError: before ``fit``.

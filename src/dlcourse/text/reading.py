@@ -55,6 +55,9 @@ def _compression(head: bytes) -> tuple[str, str] | None:
 def check_encoding(encoding: str) -> str:
     """The codec's canonical name (``"UTF8"`` -> ``"utf-8"``); an unknown name is an error.
 
+    Args:
+        encoding: a Python codec name or alias, any case (``"latin-1"``, ``"UTF8"``).
+
     Raises:
         InputError: the name is not a Python text codec; the message suggests common ones.
 
@@ -278,6 +281,12 @@ def read_text_lines(path: str | os.PathLike, encoding: str = "utf-8", errors: st
 
 def iter_lines(path: str | os.PathLike, encoding: str = "utf-8", skip_blank: bool = True):
     """The non-blank lines of a text file: ``read_text_lines(path, encoding, skip_blank=True)``.
+
+    Args:
+        path: the file.
+        encoding: its text encoding; undecodable bytes are an error, as in
+            :func:`read_text_lines`.
+        skip_blank: leave out lines that are empty or only whitespace; False keeps them.
 
     >>> sum(1 for _ in iter_lines(path))  # doctest: +SKIP
     """

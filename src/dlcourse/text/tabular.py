@@ -81,7 +81,11 @@ class TextTable:
         return dict(Counter(self.labels).most_common())
 
     def subset(self, indices: Iterable[int]) -> TextTable:
-        """The rows at ``indices``, in that order."""
+        """The rows at ``indices``, in that order.
+
+        Args:
+            indices: row positions (repeats allowed); the result has no ``path`` or ``columns``.
+        """
         idx = list(indices)
         labels = None if self.labels is None else [self.labels[i] for i in idx]
         return TextTable([self.texts[i] for i in idx], labels, None, self.text_col,
@@ -112,6 +116,15 @@ class TextTable:
         The result is a map-style data set for ``DataLoader(..., collate_fn=PadCollate())``.
         A labelled table needs ``label_encoder``, fitted on the training labels and shared by
         every table (torchtext's ``LABEL.build_vocab(train)``), so that a class has one id.
+
+        Args:
+            tokenizer: a :class:`~dlcourse.text.Tokenizer` (its ``batch`` is called).
+            vocab: a :class:`~dlcourse.text.Vocab` mapping the tokens to ids.
+            label_encoder: a fitted :class:`LabelEncoder`; required when the table has labels.
+            max_len: keep each text's first ``max_len`` tokens; None (or 0) keeps all.
+
+        Raises:
+            InputError: labels without ``label_encoder``, or a label it does not know.
         """
         if self.labels is not None and label_encoder is None:
             # a table numbering its own classes would give another table's labels other ids

@@ -70,6 +70,9 @@ class Tokenizer:
     def batch(self, texts: Iterable[str]) -> list[list[str]]:
         """Tokenize many texts; returns one token list per text, in order.
 
+        Args:
+            texts: an iterable of strings (a list, an array, a pandas column; not one string).
+
         Raises:
             InputError: ``texts`` is one string, or an item is not a string (named by its
                 position).
@@ -81,6 +84,10 @@ class Tokenizer:
 
         Only one chunk is held in memory, so a corpus of any size can be streamed, e.g. into
         ``Vocab.build(tok.stream(open("corpus.txt")))``.
+
+        Args:
+            texts: an iterable of strings (not one string), read lazily.
+            chunk_size: texts read and tokenized per :meth:`batch` call (>= 1).
 
         Raises:
             InputError: as :meth:`batch` (positions count from the first text of the stream).
@@ -140,6 +147,9 @@ def _normalize(line: str) -> str:
 def basic_english(line: str) -> list[str]:
     """torchtext's ``basic_english`` normalization and split, rule for rule.
 
+    Args:
+        line: one text (a string; None or NaN is an :class:`InputError`).
+
     >>> basic_english("You can now install TorchText using pip!")
     ['you', 'can', 'now', 'install', 'torchtext', 'using', 'pip', '!']
     """
@@ -156,12 +166,16 @@ class BasicEnglishTokenizer(Tokenizer):
         return _normalize(text.lower()).split()
 
     def batch(self, texts: Iterable[str]) -> list[list[str]]:
+        """:meth:`Tokenizer.batch` in one list comprehension (Args: see there)."""
         normalize = _normalize
         return [normalize(t.lower()).split() for t in texts]
 
 
 class WhitespaceTokenizer(Tokenizer):
-    """Split on runs of whitespace (``str.split()``), optionally lower-casing first."""
+    """Split on runs of whitespace (``str.split()``), optionally lower-casing first.
+
+    Args:
+        lowercase: lower-case the text before splitting."""
 
     name = "whitespace"
 
@@ -181,6 +195,11 @@ class RegexTokenizer(Tokenizer):
 
     The default pattern keeps runs of word characters and single punctuation marks:
     ``RegexTokenizer()("Don't stop!") == ["Don", "'", "t", "stop", "!"]``.
+
+    Args:
+        pattern: a regular expression (``re`` syntax); None for :attr:`default_pattern`.
+        lowercase: lower-case the text before matching.
+        gaps: ``pattern`` matches the separators, as in ``re.split``; empty tokens are dropped.
     """
 
     name = "regex"
@@ -215,6 +234,10 @@ class SpacyTokenizer(Tokenizer):
     ``spacy.blank``, no model download) or the name of an installed spaCy model
     (``"en_core_web_sm"``, what torchtext users pass), of which only the tokenizer is loaded.
 
+    Args:
+        language: the language code or installed model name, as above; default ``"en"``.
+        lowercase: lower-case the tokens spaCy finds.
+
     Raises:
         DlcourseError: spaCy is not installed (``pip install dlcourse[spacy]``).
         InputError: ``language`` is neither a spaCy language code nor an installed model (the
@@ -238,6 +261,7 @@ class SpacyTokenizer(Tokenizer):
         return self._texts(self._nlp.tokenizer(text))
 
     def batch(self, texts: Iterable[str]) -> list[list[str]]:
+        """:meth:`Tokenizer.batch` through spaCy's ``pipe`` (Args: see there)."""
         return [self._texts(doc) for doc in self._nlp.tokenizer.pipe(texts, batch_size=1000)]
 
     def _texts(self, doc) -> list[str]:
@@ -278,6 +302,9 @@ class FunctionTokenizer(Tokenizer):
 
     It has no ``config``: a function is not a plain setting, so a model that saves its tokenizer
     needs a named one.
+
+    Args:
+        function: a callable ``str -> list[str]`` (any iterable of strings is listed).
     """
 
     name = "function"
@@ -382,7 +409,10 @@ def get_tokenizer(tokenizer: str | Callable[[str], list[str]] | None = "basic_en
 
 
 def tokenizer_from_config(config: dict[str, Any]) -> Tokenizer:
-    """Rebuild a tokenizer from its ``config`` dict (as saved in a checkpoint)."""
+    """Rebuild a tokenizer from its ``config`` dict (as saved in a checkpoint).
+
+    Args:
+        config: a tokenizer's ``config``: ``{"name": ..., **options}``, as :func:`get_tokenizer`."""
     if not isinstance(config, dict) or "name" not in config:
         raise InputError(f"a tokenizer config is a dict with a 'name' key, got {config!r}")
     config = dict(config)

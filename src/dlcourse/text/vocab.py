@@ -169,7 +169,14 @@ class Vocab:
         return f"Vocab(size={len(self)}, [{head}{', ...' if len(self) > 6 else ''}])"
 
     def lookup(self, tokens: Iterable[str]) -> list[int]:
-        """Ids of ``tokens`` (unknown ones -> ``unk_id``)."""
+        """Ids of ``tokens`` (unknown ones -> ``unk_id``).
+
+        Args:
+            tokens: a token list (or any iterable of strings).
+
+        Raises:
+            UnknownTokenError: a token not in the vocabulary when it has no unknown token.
+        """
         get, unk = self.stoi.get, self.unk_id
         if unk is None:
             return [self[t] for t in tokens]
@@ -177,6 +184,9 @@ class Vocab:
 
     def lookup_tokens(self, ids: Iterable[int]) -> list[str]:
         """Tokens of ``ids`` (a list, a 1-D array or tensor, of ints, numpy ints or tensors).
+
+        Args:
+            ids: ids in ``0..len(vocab)-1``.
 
         Raises:
             InputError: an id that is not an integer (its type is named) or is out of range.
@@ -194,7 +204,11 @@ class Vocab:
 
     def lookup_indices(self, tokens: Iterable[str]) -> list[int]:
         """torchtext's name of :meth:`lookup`; a string (not a token list) is refused, as
-        torchtext does, rather than read as its characters."""
+        torchtext does, rather than read as its characters.
+
+        Args:
+            tokens: see :meth:`lookup`.
+        """
         if isinstance(tokens, str):
             raise InputError(f"expected a list of tokens, got the string {tokens[:40]!r}; "
                              "tokenize it first (vocab(tokenizer(text))), or use vocab[token] "
@@ -202,7 +216,11 @@ class Vocab:
         return self.lookup(tokens)
 
     def lookup_token(self, index: int) -> str:
-        """The token of one id (torchtext's name)."""
+        """The token of one id (torchtext's name).
+
+        Args:
+            index: an id in ``0..len(vocab)-1``; see :meth:`lookup_tokens`.
+        """
         return self.lookup_tokens([index])[0]
 
     def get_itos(self) -> list[str]:
@@ -216,7 +234,14 @@ class Vocab:
     def set_default_index(self, index: int | None) -> None:
         """Map unknown tokens to ``index`` (its token becomes :attr:`unk_token`), or raise
         :class:`UnknownTokenError` for them with None: torchtext's way to name the unknown
-        token, e.g. ``vocab.set_default_index(vocab["<unk>"])``."""
+        token, e.g. ``vocab.set_default_index(vocab["<unk>"])``.
+
+        Args:
+            index: an id in ``0..len(vocab)-1``, or None for no unknown token.
+
+        Raises:
+            InputError: ``index`` is not an integer or is out of range.
+        """
         if index is None:
             self.unk_token, self.unk_id = None, None
             return
@@ -228,7 +253,11 @@ class Vocab:
         return self.unk_id
 
     def coverage(self, token_lists: Iterable[Sequence[str]]) -> float:
-        """Fraction of running tokens in ``token_lists`` that are in the vocabulary (0..1)."""
+        """Fraction of running tokens in ``token_lists`` that are in the vocabulary (0..1).
+
+        Args:
+            token_lists: an iterable of token lists (sized: ``len`` is taken); 0.0 when empty.
+        """
         seen = known = 0
         stoi = self.stoi
         for tokens in token_lists:
@@ -243,7 +272,16 @@ class Vocab:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Vocab:
-        """Rebuild from :meth:`to_dict` output (or a bare ``itos`` list)."""
+        """Rebuild from :meth:`to_dict` output (or a bare ``itos`` list).
+
+        Args:
+            d: ``{"itos": [...], "freqs": ..., "unk_token": ..., "pad_token": ...}`` (only
+                ``itos`` required; absent roles take the defaults ``"<unk>"``/``"<pad>"``), or
+                a token list.
+
+        Raises:
+            InputError: no ``itos`` list, or tokens or roles :class:`Vocab` refuses.
+        """
         if isinstance(d, list):
             return cls(d)
         if not isinstance(d, dict) or not isinstance(d.get("itos"), list):  # "abc" read as 3
@@ -254,7 +292,11 @@ class Vocab:
             "unk_token"]), pad_token=d.get("pad_token", _DEFAULT_ROLES["pad_token"]))
 
     def save(self, path: str | Path) -> Path:
-        """Write the vocabulary as JSON (atomically); returns the path."""
+        """Write the vocabulary as JSON (atomically); returns the path.
+
+        Args:
+            path: the JSON file; missing parent folders are created.
+        """
         from dlcourse.engine import atomic_write
 
         with atomic_write(path, "w") as f:
@@ -264,6 +306,9 @@ class Vocab:
     @classmethod
     def load(cls, path: str | Path) -> Vocab:
         """Read a vocabulary written by :meth:`save`.
+
+        Args:
+            path: the JSON file (or one holding a bare token list).
 
         Raises:
             MissingFileError: ``path`` is not there or is a folder.
@@ -294,6 +339,13 @@ def build_vocab_from_iterator(iterator: Iterable[Sequence[str]], min_freq: int =
     first (or last); ``max_tokens`` counts the specials too. As in torchtext no token is the
     unknown one until ``vocab.set_default_index(vocab["<unk>"])`` (until then an unknown token
     raises); :meth:`Vocab.build` is the one-call form with ``<pad>`` and ``<unk>``.
+
+    Args:
+        iterator: an iterable of token lists, read once.
+        min_freq: drop tokens seen fewer times (>= 1).
+        specials: tokens added at one end in this order (duplicates dropped); None for none.
+        special_first: put ``specials`` first (True) or last.
+        max_tokens: the most tokens in all, specials included; None for no limit.
 
     Raises:
         ValueError: ``max_tokens`` not above the number of specials, or a bad ``min_freq``.

@@ -115,6 +115,11 @@ class WordPieceTokenizer(Tokenizer):
         return self._tk.encode(text, add_special_tokens=False).tokens
 
     def batch(self, texts: Iterable[str]) -> list[list[str]]:
+        """Tokenize many texts in one ``tokenizers`` call; see :meth:`Tokenizer.batch`.
+
+        Args:
+            texts: an iterable of strings (not one string); no special tokens are added.
+        """
         return [e.tokens for e in self._tk.encode_batch(list(texts), add_special_tokens=False)]
 
     @property
@@ -130,7 +135,11 @@ class WordPieceTokenizer(Tokenizer):
         return self._tk.get_vocab_size()
 
     def token_to_id(self, token: str) -> int | None:
-        """Id of ``token``, or None when it is not in the vocabulary."""
+        """Id of ``token``, or None when it is not in the vocabulary.
+
+        Args:
+            token: one vocabulary entry, e.g. ``"[CLS]"`` or ``"##ing"`` (not normalized).
+        """
         return self._tk.token_to_id(token)
 
     @property
@@ -203,7 +212,13 @@ class WordPieceTokenizer(Tokenizer):
         return {"input_ids": input_ids, "attention_mask": mask}
 
     def decode(self, ids, skip_special_tokens: bool = True) -> str:
-        """Ids (a list or 1-D tensor) back to text, joining ``##`` pieces."""
+        """Ids (a list or 1-D tensor) back to text, joining ``##`` pieces.
+
+        Args:
+            ids: token ids of one sequence, (T,).
+            skip_special_tokens: leave out ``[CLS]``, ``[SEP]``, ``[PAD]`` and the other
+                registered specials.
+        """
         if hasattr(ids, "tolist"):
             ids = ids.tolist()
         return self._tk.decode(list(ids), skip_special_tokens=skip_special_tokens)
@@ -217,7 +232,14 @@ class WordPieceTokenizer(Tokenizer):
 
     # -- persistence and training ----------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write the whole pipeline as a ``tokenizers`` JSON file (atomically)."""
+        """Write the whole pipeline as a ``tokenizers`` JSON file (atomically).
+
+        Args:
+            path: the JSON file; missing parent folders are created.
+
+        Returns:
+            the path written.
+        """
         from dlcourse.engine import atomic_write
 
         with atomic_write(path, "w") as f:
@@ -226,7 +248,14 @@ class WordPieceTokenizer(Tokenizer):
 
     @classmethod
     def load(cls, path: str | Path) -> WordPieceTokenizer:
-        """Read a file written by :meth:`save` (or any ``tokenizers`` JSON file)."""
+        """Read a file written by :meth:`save` (or any ``tokenizers`` JSON file).
+
+        Args:
+            path: the JSON file.
+
+        Raises:
+            DlcourseError: the file is missing, not UTF-8 JSON, or not a ``tokenizers`` pipeline.
+        """
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")

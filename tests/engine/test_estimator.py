@@ -251,3 +251,16 @@ def test_a_file_cut_in_its_arrays_is_damaged_and_an_unreadable_one_is_not(tmp_pa
     with pytest.raises(DlcourseError, match=r"cannot read .*model.safetensors: Permission "
                                             r"denied$"):
         Toy.load(tmp_path / "toy")
+
+
+def test_from_dict_reads_aliases_and_turns_lists_back_into_tuples():
+    """A saved or hand-written dict may use an alias (scikit-learn's random_state, MiniSom's
+    names); from_dict raised a KeyError on them, and strict=False dropped them silently."""
+    from dlcourse.som import SOMConfig
+
+    assert SOMConfig.from_dict({"random_state": 3, "lr": 0.2}).seed == 3
+    relaxed = SOMConfig.from_dict({"random_seed": 4, "from_a_newer_release": 1}, strict=False)
+    assert relaxed.seed == 4
+    with pytest.raises(ConfigError, match="from_a_newer_release"):
+        SOMConfig.from_dict({"from_a_newer_release": 1})
+    assert ToyConfig.from_dict({"widths": [5, 6]}).widths == (5, 6)  # JSON's list

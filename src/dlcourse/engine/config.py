@@ -291,11 +291,12 @@ class Config:
         """
         names = set(cls.field_names())
         if not strict:
-            values = {k: v for k, v in values.items() if k in names}
+            values = {k: v for k, v in values.items() if k in names or k in cls.all_aliases()}
         values = {**cls.before, **values}
         config = cls().replace(**values)
         hints = cls.hints()
-        for name, value in values.items():  # JSON turned tuples into lists: turn them back
+        for name in names:  # JSON turned tuples into lists: turn them back (aliases resolved)
+            value = getattr(config, name)
             kinds, _ = _allowed_types(hints[name])
             if isinstance(value, list) and tuple in kinds:
                 setattr(config, name, tuple(value))

@@ -414,3 +414,18 @@ def test_the_weights_stand_for_an_epoch_whose_average_validates_worse():
     _, smoothed = train(4, ema_decay=0.9)
     assert smoothed[-1]["averaged"] == 1.0
     assert smoothed[-1]["valid_loss"] <= smoothed[-1]["own_valid_loss"]
+
+
+def test_seed_everything_leaves_child_processes_a_valid_hash_seed(monkeypatch):
+    """A negative seed (or one past 2**32) set PYTHONHASHSEED to a value every child Python
+    refuses at start-up ("Fatal Python error: PYTHONHASHSEED must be ...")."""
+    import os
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("PYTHONHASHSEED", "0")  # recorded, so the test leaves it as it was
+    monkeypatch.delenv("PYTHONHASHSEED")
+    seed_everything(-1)
+    assert os.environ["PYTHONHASHSEED"] == str(2**32 - 1)
+    done = subprocess.run([sys.executable, "-c", "print('ok')"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

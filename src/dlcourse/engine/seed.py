@@ -17,13 +17,16 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
     (slower for some layers), so it is an option rather than the default.
 
     Args:
-        seed: the seed, an int (NumPy gets ``seed % 2**32``).
+        seed: the seed, an int (NumPy and child processes' ``PYTHONHASHSEED`` get
+            ``seed % 2**32``).
         deterministic: use deterministic cuDNN kernels and turn off cuDNN's benchmark mode.
     """
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+    # for child processes (it cannot change this one's); Python refuses values outside
+    # 0..2**32-1 and every child would then fail at start-up
+    os.environ.setdefault("PYTHONHASHSEED", str(seed % 2**32))
     torch.backends.cudnn.deterministic = bool(deterministic)
     if deterministic:
         torch.backends.cudnn.benchmark = False

@@ -72,3 +72,14 @@ def test_train_on_real_corpus_round_trips(model, tmp_path):
     assert loaded.encode(docs[:4])["input_ids"].equal(wp.encode(docs[:4])["input_ids"])
     with pytest.raises(ValueError, match="choose one of wordpiece, bpe"):
         WordPieceTokenizer.train(docs, model="unigram")
+
+
+def test_load_names_a_missing_file_or_a_folder_and_lowercasing_strips_accents(tmp_path):
+    from dlcourse.errors import DlcourseError
+
+    with pytest.raises(DlcourseError, match="not found"):
+        WordPieceTokenizer.load(tmp_path / "missing.json")
+    with pytest.raises(DlcourseError, match="is a directory; give the JSON file"):
+        WordPieceTokenizer.load(tmp_path)  # was a raw IsADirectoryError
+    # bert-base-uncased's normaliser: lower case without accents, as the docstring says
+    assert WordPieceTokenizer()("Café naïve") == ["cafe", "naive"]

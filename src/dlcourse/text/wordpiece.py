@@ -80,7 +80,8 @@ class WordPieceTokenizer(Tokenizer):
 
     Args:
         vocab_file: a BERT ``vocab.txt``; ``None`` = the offline bert-base-uncased vocabulary.
-        lowercase: lower-case (and keep accents) before splitting, as bert-base-uncased does.
+        lowercase: lower-case and strip accents before splitting, as bert-base-uncased
+            does (``False`` keeps both, for a cased vocabulary).
         tokenizer_json: a serialized ``tokenizers`` pipeline (what ``train`` produces and
             ``config`` stores); overrides ``vocab_file``.
 
@@ -254,7 +255,8 @@ class WordPieceTokenizer(Tokenizer):
             path: the JSON file.
 
         Raises:
-            DlcourseError: the file is missing, not UTF-8 JSON, or not a ``tokenizers`` pipeline.
+            DlcourseError: the file is missing or a directory, not UTF-8 JSON, or not a
+                ``tokenizers`` pipeline.
         """
         path = Path(path)
         try:
@@ -262,6 +264,9 @@ class WordPieceTokenizer(Tokenizer):
             json.loads(text)
         except FileNotFoundError:
             raise DlcourseError(f"tokenizer file {path} not found") from None
+        except IsADirectoryError:
+            raise DlcourseError(f"tokenizer file {path} is a directory; give the JSON file "
+                                "written by WordPieceTokenizer.save") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise DlcourseError(f"{path}: not a tokenizers JSON file ({e})") from None
         return cls(tokenizer_json=text)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from dlcourse.errors import DlcourseError
+from dlcourse.errors import DlcourseError, InputError
 from dlcourse.text import basic_english, get_tokenizer, tokenizer_from_config
 
 # torchtext/data/utils.py, the published rules, applied the straightforward way
@@ -67,6 +67,9 @@ def test_basic_english_equals_reference_on_fuzz():
     assert [basic_english(t) for t in texts] == expected
     assert tok.batch(texts) == expected
     assert list(tok.stream(iter(texts), chunk_size=7)) == expected
+    for bad in (0, -1, 2.5, True):  # 0 streamed nothing, silently
+        with pytest.raises(InputError, match="chunk_size must be an integer >= 1"):
+            tok.stream(iter(texts), chunk_size=bad)
 
 
 def test_basic_english_equals_reference_on_review_sentences():

@@ -90,10 +90,13 @@ class Tokenizer:
             chunk_size: texts read and tokenized per :meth:`batch` call (>= 1).
 
         Raises:
-            InputError: as :meth:`batch` (positions count from the first text of the stream).
+            InputError: as :meth:`batch` (positions count from the first text of the stream);
+                ``chunk_size`` below 1 (0 yielded nothing).
         """
         if texts is None or isinstance(texts, str):  # refused now, not at the first next()
             check_texts(texts, "stream")
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise InputError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
         return self._stream(iter(texts), chunk_size)
 
     def _stream(self, it: Iterator, chunk_size: int) -> Iterator[list[str]]:

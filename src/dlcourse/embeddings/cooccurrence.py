@@ -34,6 +34,13 @@ def count_cooccurrences(corpus: Iterable[list[str]], key_to_index: dict[str, int
     during the merge).
 
     Returns ``(rows, cols, values)``: int32, int32, float32 arrays with rows <= cols, sorted.
+
+    Args:
+        corpus: the sentences, as token lists or a :class:`~dlcourse.embeddings.Corpus`; read
+            once. Words outside ``key_to_index`` are dropped before the windows are taken.
+        key_to_index: the vocabulary, word -> row in ``[0, V)`` (V = its length).
+        window: words counted on each side of a word (>= 1), never across sentences.
+        memory_mb: size of the counting buffer in MiB (the table is the same for any size).
     """
     from dlcourse.embeddings import _kernels
 

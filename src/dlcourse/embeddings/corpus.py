@@ -32,6 +32,9 @@ _SCAN_TOKENS = 1 << 18  # words per piece of a token-list corpus while scanning
 def tokenize(text: str) -> list[str]:
     """Lower-case ``text`` and split it into words (letters/digits, inner hyphens/apostrophes).
 
+    Args:
+        text: one string (a line, a sentence or a whole document).
+
     >>> tokenize("A dog's life -- well-known!")
     ['a', "dog's", 'life', 'well-known']
     """

@@ -43,7 +43,11 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def spearman(a, b) -> float:
-    """Spearman's rank correlation of two sequences (nan if either is constant)."""
+    """Spearman's rank correlation of two sequences (nan if either is constant).
+
+    Args:
+        a, b: numbers of the same length n (ties get their average rank).
+    """
     return _pearson(_rank(np.asarray(a, dtype=np.float64)), _rank(np.asarray(b, dtype=np.float64)))
 
 
@@ -269,6 +273,13 @@ def one_hot(words: list[str], max_words: int = 10000) -> KeyedVectors:
 
     Every two different words have cosine 0, so one-hot vectors know nothing of similarity.
     ``max_words`` guards memory (V*V*4 bytes); evaluate them on the words that matter.
+
+    Args:
+        words: the vocabulary V, unique words; word i gets row i.
+        max_words: the most words allowed.
+
+    Raises:
+        InputError: more than ``max_words`` words (or a duplicate word).
     """
     if len(words) > max_words:
         raise InputError(f"{len(words)} words make a {len(words)}x{len(words)} one-hot matrix; "

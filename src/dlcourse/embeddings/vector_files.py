@@ -218,6 +218,10 @@ def load_vectors(path: str | os.PathLike, encoding: str = "utf-8") -> KeyedVecto
     - a word2vec binary file (a "V D" header, then bytes that are not text);
     - a word2vec text file (a "V D" header) or a GloVe file (no header).
 
+    Args:
+        path: a registered name, a model directory or ``model.safetensors``, or a vectors file.
+        encoding: the text encoding of a word2vec or GloVe file's words.
+
     Raises:
         MissingFileError: nothing at ``path`` (a FileNotFoundError too).
         InputError: the name of an evaluation set.

@@ -120,7 +120,12 @@ class KeyedVectors(GensimQueries):
     def get_index(self, word: str | int, default: int | None = None) -> int:
         """Row of ``word`` (a row number in range is itself, as in gensim); an unknown word
         gives ``default`` where one is given, else raises UnknownTokenError (a KeyError, as in
-        gensim, and a DlcourseError) naming close entries."""
+        gensim, and a DlcourseError) naming close entries.
+
+        Args:
+            word: a word, or a row number in ``[0, V)``.
+            default: the answer for an unknown word; None (the default): raise.
+        """
         try:
             return self.key_to_index[word]
         except KeyError:
@@ -147,7 +152,12 @@ class KeyedVectors(GensimQueries):
         return self.vectors[[self.get_index(w) for w in word]]
 
     def get_vector(self, word: str, norm: bool = False) -> np.ndarray:
-        """The vector (D,) of ``word`` (gensim's name), of unit length with ``norm``."""
+        """The vector (D,) of ``word`` (gensim's name), of unit length with ``norm``.
+
+        Args:
+            word: a word or row number (:meth:`get_index`).
+            norm: the row of :meth:`get_normed_vectors` instead of the raw vector.
+        """
         return (self.get_normed_vectors() if norm else self.vectors)[self.get_index(word)]
 
     def get_normed_vectors(self) -> np.ndarray:
@@ -159,7 +169,11 @@ class KeyedVectors(GensimQueries):
 
     # ------------------------------------------------------------ similarity
     def similarity(self, w1: str, w2: str) -> float:
-        """Cosine similarity of two words."""
+        """Cosine similarity of two words.
+
+        Args:
+            w1, w2: the words (or row numbers); one not in the vocabulary: UnknownTokenError.
+        """
         unit = self.get_normed_vectors()
         return float(unit[self.get_index(w1)] @ unit[self.get_index(w2)])
 
@@ -233,6 +247,9 @@ class KeyedVectors(GensimQueries):
         Takes what :meth:`most_similar` takes: words, or vectors (D,) in their place; a vector
         counts by its direction (gensim uses it unscaled, so a raw ``kv["king"]`` is not a
         cosine there).
+
+        Args:
+            positive, negative, topn, restrict_vocab: see :meth:`most_similar` (no weights).
         """
         pos, neg = _as_list(positive), _as_list(negative)
         if not pos:
@@ -249,7 +266,13 @@ class KeyedVectors(GensimQueries):
 
     def analogy(self, a: str, b: str, c: str, topn: int = 1,
                 method: str = ANALOGY_METHOD) -> list[tuple[str, float]]:
-        """Solve ``a : b :: c : ?`` (man : king :: woman : queen) by 3CosAdd or 3CosMul."""
+        """Solve ``a : b :: c : ?`` (man : king :: woman : queen) by 3CosAdd or 3CosMul.
+
+        Args:
+            a, b, c: the three words, left out of the answers.
+            topn: how many answers.
+            method: "3cosadd" (:meth:`most_similar`) or "3cosmul" (:meth:`most_similar_cosmul`).
+        """
         check_choice("analogy method", method, ANALOGY_METHODS)
         fn = self.most_similar if method == "3cosadd" else self.most_similar_cosmul
         return fn(positive=[b, c], negative=[a], topn=topn)
@@ -258,8 +281,11 @@ class KeyedVectors(GensimQueries):
                           batch_size: int = 1024) -> list[list[tuple[str, float]]]:
         """Top-``topn`` cosine neighbours of each word (itself excluded) for a batch of words.
 
-        One matrix product per ``batch_size`` words: numpy on the CPU (no torch), torch on
-        another ``device`` ("cuda", or "auto" where a GPU may be present).
+        Args:
+            words: the query words (or row numbers).
+            topn: neighbours per word, >= 0 (at most V - 1).
+            device: "cpu": numpy (no torch); "cuda", or "auto" where a GPU may be: torch.
+            batch_size: query words per matrix product.
         """
         from dlcourse.engine.accelerator import is_cpu_spec
 
@@ -304,8 +330,10 @@ class KeyedVectors(GensimQueries):
                              write_header: bool = True) -> Path:
         """Write the word2vec text or binary format (gensim/word2vec.c readable), atomically.
 
-        ``write_header=False`` (text only) gives GloVe's format: the same lines without the
-        "V D" header line.
+        Args:
+            path: the file to write (returned).
+            binary: word2vec's binary format.
+            write_header: False (text only): GloVe's format, without the "V D" header line.
         """
         from dlcourse.embeddings.vector_files import write_vectors
 
@@ -322,9 +350,13 @@ class KeyedVectors(GensimQueries):
                              ) -> KeyedVectors:
         """Read a word2vec text/binary file (gensim, word2vec.c) or GloVe's (``no_header=True``).
 
-        ``limit`` reads only the first N vectors; ``unicode_errors="replace"`` turns
-        undecodable bytes into U+FFFD instead of an error naming the line.
         :func:`~dlcourse.embeddings.load_vectors` tells the formats apart by itself.
+
+        Args:
+            path: the file.
+            binary, no_header: word2vec's binary format; GloVe's (text without "V D").
+            encoding, unicode_errors: decode the words; "replace": U+FFFD, not an error.
+            limit: read only the first N vectors (None: all).
 
         Raises:
             MissingFileError: no such file (a FileNotFoundError too).
@@ -362,7 +394,11 @@ class KeyedVectors(GensimQueries):
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``directory/model.safetensors`` (the vectors, words and counts; no torch needed
-        to read it): what ``KeyedVectors.load`` and the ``dlcourse embed`` verbs read."""
+        to read it): what ``KeyedVectors.load`` and the ``dlcourse embed`` verbs read.
+
+        Args:
+            directory: the folder; ``directory/model.safetensors`` is written and returned.
+        """
         from dlcourse.embeddings.vector_store import save_vectors
 
         return save_vectors(self, directory)
@@ -371,6 +407,9 @@ class KeyedVectors(GensimQueries):
     def load(cls, directory: str | os.PathLike) -> KeyedVectors:
         """The vectors of a model directory written by ``Word2Vec``, ``GloVe`` or
         :meth:`save` (or its ``model.safetensors``), without torch.
+
+        Args:
+            directory: the model folder, or its ``model.safetensors``.
 
         Raises:
             DlcourseError: a missing or damaged file, or a model file of an older dlcourse.

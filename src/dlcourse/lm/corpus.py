@@ -80,6 +80,12 @@ class Corpus:
         that are ``<unk>``: words the vocabulary lacks. A perplexity over mostly-``<unk>``
         text says how well the model predicts "some unknown word", not the text.
 
+        Args:
+            split: "train", "valid" or "test".
+
+        Returns:
+            A share in [0, 1]; 0.0 for an empty split or a vocabulary without ``<unk>``.
+
         Raises:
             InputError: ``split`` is not train, valid or test.
         """
@@ -198,6 +204,14 @@ def split_lines(
     """Split lines into train/valid/test by a seeded random rule, keeping text order inside.
 
     Uses ``dlcourse.data.readers.split_indices``: the same ``seed`` gives the same split.
+
+    Args:
+        lines: the lines of text (any items: they are only moved).
+        fractions: the train, valid and test shares, adding up to 1 (one list each).
+        seed: seed of the shuffle.
+
+    Raises:
+        InputError: ``fractions`` that do not add up to 1.
     """
     from dlcourse.data.readers import split_indices
 

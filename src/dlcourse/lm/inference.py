@@ -46,6 +46,15 @@ def stream_totals(
     training with ``amp`` (a model is measured in the precision it trained in); the sum stays
     on the device and is read once at the end.
 
+    Args:
+        model: a model whose ``forward(x, hidden)`` returns ``(logits, hidden)``.
+        ids: (N,) int64 word ids, N >= 2.
+        batch_size: parallel streams B of all ranks together, >= 1 (capped as above).
+        bptt: window length T, >= 1.
+        device: a ``torch.device`` to read on; None: that of the model's parameters.
+        rank, world_size: this process's share of the streams (0 and 1 for one process).
+        amp: score under the autocast training with ``amp`` uses (CUDA only).
+
     Raises:
         ValueError: fewer than two tokens.
     """
@@ -86,6 +95,9 @@ def stream_loss(
 
     See :func:`stream_totals` for how the stream is read.
 
+    Args:
+        model, ids, batch_size, bptt, device, amp: see :func:`stream_totals`.
+
     Raises:
         ValueError: fewer than two tokens.
     """
@@ -97,6 +109,15 @@ def perplexity(model: nn.Module, ids: torch.Tensor, batch_size: int = EVAL_BATCH
                bptt: int = LMConfig.bptt,
                device: torch.device | None = None, amp: bool = False) -> float:
     """``exp`` of :func:`stream_loss`: the model's perplexity on a (N,) id stream.
+
+    Args:
+        model, ids, batch_size, bptt, device, amp: see :func:`stream_totals`.
+
+    Returns:
+        The perplexity; ``inf`` where the loss passes float's range (a diverged model).
+
+    Raises:
+        ValueError: fewer than two tokens.
 
     Example:
         >>> from dlcourse.lm import EmbeddingModel

@@ -80,6 +80,11 @@ class LanguageModel(EmbeddingVectors, Estimator):
     fitted_attribute = "model_"
 
     def __init__(self, *args: Any, config: LMConfig | None = None, **params: Any) -> None:
+        """Store the settings only (see the class); :meth:`fit` builds the network.
+
+        Args:
+            config: an LMConfig (or by position); None: ``model``'s recipe and the fields given.
+        """
         super().__init__(*args, config=config, **params)
         if config is None and not (args and isinstance(args[0], Config)) \
                 and self.config.model in PRESETS:
@@ -137,9 +142,8 @@ class LanguageModel(EmbeddingVectors, Estimator):
         Raises:
             ConfigError: a setting out of range; a ``batch_size`` the train split or an
                 ``eval_batch_size`` set that the valid split cannot hold (two tokens a stream, see
-                :func:`~dlcourse.lm.config.check_streams`), before a model is built; under a
-                process group a ``batch_size`` that is not a multiple of the number of
-                processes.
+                :func:`~dlcourse.lm.config.check_streams`), before a model is built; under a process
+                group a ``batch_size`` that is not a multiple of the number of processes.
             DlcourseError: not a Corpus, or one whose vocabulary holds only the specials;
                 ``resume`` onto a run of another lesson, other settings or other data (corpus,
                 tokenizer, lines, or the text itself: "trained on other data (...)").
@@ -217,7 +221,10 @@ class LanguageModel(EmbeddingVectors, Estimator):
     def save(self, directory: str | Path) -> Path:
         """As :meth:`Estimator.save`; the file's config holds the ``eval_batch_size`` the model
         was measured with (``eval_batch_size_`` where the setting was left at None), so the
-        loaded model, ``lm evaluate`` and a resumed run measure as this one did."""
+        loaded model, ``lm evaluate`` and a resumed run measure as this one did.
+
+        Args: see :meth:`Estimator.save`.
+        """
         if self.config.eval_batch_size is not None or not self.is_fitted:
             return super().save(directory)
         auto, self.config = self.config, self.config.replace(
@@ -234,6 +241,9 @@ class LanguageModel(EmbeddingVectors, Estimator):
         them (two tokens a stream) is read as the most it holds, with a note on the log (the
         figure is not comparable with one read as ``eval_batch_size`` streams). Text is
         measured as ``perplexity(lm.encode(text))``.
+
+        Args:
+            ids: (N,) token ids, integers in ``[0, V)`` (a tensor, numpy array or list).
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
@@ -270,6 +280,9 @@ class LanguageModel(EmbeddingVectors, Estimator):
     def evaluate(self, corpus: Corpus) -> dict[str, float]:
         """``valid_ppl`` and ``test_ppl`` on a corpus encoded with this model's vocabulary.
 
+        Args:
+            corpus: a :class:`Corpus` in this model's words (``load_corpus(..., vocab=lm.itos_)``).
+
         Raises:
             InputError: not a Corpus, or a corpus with another vocabulary.
         """
@@ -292,7 +305,11 @@ class LanguageModel(EmbeddingVectors, Estimator):
         return {"valid_ppl": valid, "test_ppl": test}
 
     def tokenize(self, text: str) -> list[str]:
-        """Tokens of ``text`` with the tokenizer the model was trained with."""
+        """Tokens of ``text`` with the tokenizer the model was trained with.
+
+        Args:
+            text: one string (a line or a whole text).
+        """
         from dlcourse.text import tokenizer_from_config
 
         self.check_is_fitted()
@@ -300,7 +317,11 @@ class LanguageModel(EmbeddingVectors, Estimator):
 
     def encode(self, lines: list[str] | str) -> torch.Tensor:
         """(N,) id stream of ``lines`` (one string is one line) in this model's vocabulary,
-        ``<eos>`` after each line."""
+        ``<eos>`` after each line.
+
+        Args:
+            lines: a list of lines, or one string (one line); lines without words add nothing.
+        """
         self.check_is_fitted()
         if isinstance(lines, str):  # not a list of one-character lines
             lines = [lines]
@@ -341,9 +362,8 @@ class LanguageModel(EmbeddingVectors, Estimator):
             top_k: restrict each draw to the ``top_k`` most likely words (40, as ``lm
                 generate``; 0 or ``None``: all words).
             seed: seed of the sampling generator, 0 to 2**32 - 1 (``None``: nondeterministic).
-            stop_at_eos: stop at the end of the sentence; the ``<eos>`` that ends it is a
-                marker, not a word, so it is left out (fewer than ``max_tokens`` words: the
-                sentence ended).
+            stop_at_eos: stop at the end of the sentence; the ``<eos>`` that ends it is a marker,
+                not a word, so it is left out (fewer than ``max_tokens`` words: the sentence ended).
             allow_unk: let the sampler draw ``<unk>`` (by default it is never drawn).
 
         Raises:

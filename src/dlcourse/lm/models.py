@@ -129,7 +129,14 @@ class LSTMModel(nn.Module):
 
 
 def detach_hidden(hidden: Hidden) -> Hidden:
-    """Cut the autograd history of a carried hidden state (truncated BPTT)."""
+    """Cut the autograd history of a carried hidden state (truncated BPTT).
+
+    Args:
+        hidden: an LSTM's ``(h, c)``, or None (the embedding model's), returned as None.
+
+    Returns:
+        The same tensors, detached (no copy).
+    """
     if hidden is None:
         return None
     return tuple(h.detach() for h in hidden)
@@ -140,6 +147,12 @@ MODELS = {"embedding": EmbeddingModel, "lstm": LSTMModel}
 
 def build_model(kind: str, vocab_size: int, **kwargs) -> nn.Module:
     """Build ``"embedding"`` or ``"lstm"`` with the hyper-parameters that model takes.
+
+    Args:
+        kind: "embedding" (:class:`EmbeddingModel`) or "lstm" (:class:`LSTMModel`).
+        vocab_size: number of word types V.
+        **kwargs: ``embed_dim``; for "lstm" also ``hidden_dim``, ``num_layers``, ``dropout``
+            and ``tie_weights``, all required (a KeyError names one missing).
 
     Raises:
         ValueError: unknown ``kind``, naming the valid ones.

@@ -194,6 +194,13 @@ class KneserNeyBigram(Estimator):
         """Natural-log ``P(nxt | prev)`` for arrays of context and next ids (same shape, or
         shapes that broadcast).
 
+        Args:
+            prev: context word ids, integers in ``[0, vocab_size_)`` (array, tensor, list or int).
+            nxt: the next word ids, in the same range; shape broadcasting with ``prev``'s.
+
+        Returns:
+            float64 array of the broadcast shape.
+
         Raises:
             NotFittedError: before ``fit`` or ``load``.
             InputError: ids that are not integers in ``[0, vocab_size_)`` (they would index
@@ -221,6 +228,9 @@ class KneserNeyBigram(Estimator):
     def prob(self, prev: int) -> np.ndarray:
         """The full (V,) next-word distribution after word id ``prev``.
 
+        Args:
+            prev: one context word id in ``[0, vocab_size_)``.
+
         Raises:
             NotFittedError: before ``fit`` or ``load``.
             InputError: ``prev`` is not one integer in ``[0, vocab_size_)``.
@@ -236,6 +246,10 @@ class KneserNeyBigram(Estimator):
     def perplexity(self, ids: torch.Tensor | np.ndarray) -> float:
         """``exp`` of the mean negative log-likelihood of ``ids[1:]`` given ``ids[:-1]``.
 
+        Args:
+            ids: a token id stream, read flattened (e.g. ``corpus.test``; a tensor, numpy array
+                or list of integers in ``[0, vocab_size_)``).
+
         Raises:
             NotFittedError: before ``fit`` or ``load``.
             InputError: text, a Corpus (see :meth:`evaluate`) or another object instead of
@@ -248,6 +262,10 @@ class KneserNeyBigram(Estimator):
     def evaluate(self, corpus: Corpus) -> dict[str, float]:
         """``valid_ppl`` and ``test_ppl`` on a corpus encoded with the vocabulary the model
         counted: the keys of ``LanguageModel.evaluate``, for a side-by-side table.
+
+        Args:
+            corpus: a :class:`~dlcourse.lm.corpus.Corpus`, its ``valid`` and ``test`` streams
+                measured (``load_corpus(..., vocab=bigram.itos_)``).
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.

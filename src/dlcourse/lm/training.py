@@ -46,11 +46,23 @@ class CarriedHidden:
         self.hidden: Hidden = None
 
     def reset(self, epoch: int | None = None) -> None:
-        """Start the next pass from zeros (a new epoch reads the streams from the start)."""
+        """Start the next pass from zeros (a new epoch reads the streams from the start).
+
+        Args:
+            epoch: the epoch starting, as the engine's ``on_epoch_start`` passes it; unused.
+        """
         self.hidden = None
 
     def step(self, model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]):
-        """Next-word cross-entropy of one window: ``(loss, predicted tokens)`` for the engine."""
+        """Next-word cross-entropy of one window: ``(loss, predicted tokens)`` for the engine.
+
+        Args:
+            model: the network (DDP-wrapped or not): ``model(x, hidden) -> (logits, hidden)``.
+            batch: ``(x, y)``, word ids (B / world_size, T) each, ``y`` one token ahead of ``x``.
+
+        Returns:
+            ``(loss, n)``: the mean loss (a scalar tensor) and the number of tokens predicted.
+        """
         x, y = batch  # (B / world, T) each
         logits, hidden = model(x, self.hidden)  # (B / world, T, V); model may be DDP-wrapped
         self.hidden = detach_hidden(hidden)
@@ -76,7 +88,12 @@ class CarriedHidden:
         return state
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        """Restore what :meth:`state_dict` saved, keeping this rank's rows."""
+        """Restore what :meth:`state_dict` saved, keeping this rank's rows.
+
+        Args:
+            state: ``{"h": (L, B, H), "c": (L, B, H)}`` of all ranks' rows, moved to ``device``;
+                ``{}``: start from zeros.
+        """
         if not state:
             self.hidden = None
             return

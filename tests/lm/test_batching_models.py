@@ -88,6 +88,12 @@ def test_weight_tying_shares_one_tensor_and_needs_equal_sizes():
         LSTMModel(50, 16, 24, tie_weights=True)
     with pytest.raises(ValueError, match="choose one of embedding, lstm"):
         build_model("gru", 50)
+    # a setting left out takes the model's default (it was a bare KeyError)
+    assert build_model("embedding", 50).embedding_table.shape == (50, 100)
+    lstm = build_model("lstm", 50, embed_dim=16, hidden_dim=16, dropout=0.1)
+    assert isinstance(lstm, LSTMModel) and lstm.decoder.out_features == 50
+    with pytest.raises(ValueError, match="build_model takes no hiden_dim"):
+        build_model("lstm", 50, hiden_dim=16)
 
 
 def test_carried_hidden_state_equals_one_long_pass():
@@ -164,3 +170,13 @@ def test_corpus_from_splits_takes_lists_of_lines_only():
     corpus = corpus_from_splits("x", pd.Series(["the cat sat", "the dog sat"]), ("a cat",),
                                 iter(["the end"]), min_freq=1)
     assert corpus.train.numel() == 8 and {"cat", "dog", "sat"} <= set(corpus.itos)
+
+
+def test_the_stream_functions_take_a_device_name():
+    from dlcourse.lm import perplexity
+
+    torch.manual_seed(0)
+    model, ids = EmbeddingModel(20, 4), torch.randint(0, 20, (200,))
+    # "cpu" failed at device.type: only a torch.device was read
+    assert perplexity(model, ids, device="cpu") == perplexity(model, ids,
+                                                               device=torch.device("cpu"))

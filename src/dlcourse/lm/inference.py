@@ -51,7 +51,8 @@ def stream_totals(
         ids: (N,) int64 word ids, N >= 2.
         batch_size: parallel streams B of all ranks together, >= 1 (capped as above).
         bptt: window length T, >= 1.
-        device: a ``torch.device`` to read on; None: that of the model's parameters.
+        device: a ``torch.device`` (or its name, e.g. "cpu") to read on; None: that of the
+            model's parameters.
         rank, world_size: this process's share of the streams (0 and 1 for one process).
         amp: score under the autocast training with ``amp`` uses (CUDA only).
 
@@ -60,7 +61,7 @@ def stream_totals(
     """
     if ids.numel() < 2:
         raise InputError("need at least two tokens to measure perplexity")
-    device = device or next(model.parameters()).device
+    device = torch.device(device) if device else next(model.parameters()).device  # "cpu" too
     batch_size = min(batch_size, most_streams(ids.numel()))
     if rank >= batch_size:  # more ranks than streams: nothing to read here
         return 0.0, 0

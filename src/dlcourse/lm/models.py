@@ -152,20 +152,18 @@ def build_model(kind: str, vocab_size: int, **kwargs) -> nn.Module:
         kind: "embedding" (:class:`EmbeddingModel`) or "lstm" (:class:`LSTMModel`).
         vocab_size: number of word types V.
         **kwargs: ``embed_dim``; for "lstm" also ``hidden_dim``, ``num_layers``, ``dropout``
-            and ``tie_weights``, all required (a KeyError names one missing).
+            and ``tie_weights``; a missing one takes the model's default.
 
     Raises:
-        ValueError: unknown ``kind``, naming the valid ones.
+        ValueError: unknown ``kind``, naming the valid ones, or a setting neither model takes.
     """
-    if kind == "embedding":
-        return EmbeddingModel(vocab_size, embed_dim=kwargs["embed_dim"])
-    if kind == "lstm":
-        return LSTMModel(
-            vocab_size,
-            embed_dim=kwargs["embed_dim"],
-            hidden_dim=kwargs["hidden_dim"],
-            num_layers=kwargs["num_layers"],
-            dropout=kwargs["dropout"],
-            tie_weights=kwargs["tie_weights"],
-        )
-    raise InputError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
+    takes = {"embedding": ("embed_dim",),
+             "lstm": ("embed_dim", "hidden_dim", "num_layers", "dropout", "tie_weights")}
+    unknown = sorted(set(kwargs) - set(takes["lstm"]))
+    if unknown:
+        raise InputError(f"build_model takes no {', '.join(unknown)}; the models take "
+                         f"{', '.join(takes['lstm'])}")
+    if kind not in MODELS:
+        raise InputError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
+    # the lstm's settings are ignored for the embedding model, as LMConfig's are
+    return MODELS[kind](vocab_size, **{k: v for k, v in kwargs.items() if k in takes[kind]})

@@ -111,3 +111,18 @@ def test_training_needs_no_torch(lee_sentences, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises
     model = GloVe(vector_size=8, min_count=3, epochs=1, workers=2).fit(lee_sentences[:40])
     assert len(model.wv) > 50 and np.isfinite(model.wv.vectors).all()
+
+
+def test_count_cooccurrences_and_spearman_refuse_bad_arguments():
+    from dlcourse.embeddings import spearman
+    from dlcourse.errors import InputError
+
+    sentences, vocab = [["a", "b", "c"], ["b", "c"]], {"a": 0, "b": 1, "c": 2}
+    rows, cols, values = count_cooccurrences(sentences, vocab, window=1)
+    assert rows.tolist() == [0, 1] and cols.tolist() == [1, 2] and values.tolist() == [1.0, 2.0]
+    for bad in (0, -2, 1.5):  # 0 divided by zero, -2 counted nothing
+        with pytest.raises(InputError, match="window must be an integer >= 1"):
+            count_cooccurrences(sentences, vocab, window=bad)
+    assert spearman([1, 2, 3], [30, 20, 10]) == pytest.approx(-1.0)
+    with pytest.raises(InputError, match="got 3 and 2 numbers"):
+        spearman([1, 2, 3], [1, 2])

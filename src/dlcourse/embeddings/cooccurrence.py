@@ -15,6 +15,7 @@ import numpy as np
 
 from dlcourse.embeddings.corpus import encode_blocks
 from dlcourse.embeddings.ranks import all_gather, process_group, shard_sentences
+from dlcourse.errors import InputError
 
 
 def count_cooccurrences(corpus: Iterable[list[str]], key_to_index: dict[str, int],
@@ -41,9 +42,14 @@ def count_cooccurrences(corpus: Iterable[list[str]], key_to_index: dict[str, int
         key_to_index: the vocabulary, word -> row in ``[0, V)`` (V = its length).
         window: words counted on each side of a word (>= 1), never across sentences.
         memory_mb: size of the counting buffer in MiB (the table is the same for any size).
+
+    Raises:
+        InputError: ``window`` below 1 (0 divided by zero, a negative one counted nothing).
     """
     from dlcourse.embeddings import _kernels
 
+    if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 1:
+        raise InputError(f"window must be an integer >= 1, got {window!r}")
     rank, world = process_group()
     blocks = encode_blocks(shard_sentences(corpus, rank, world), key_to_index,
                            block_tokens=block_tokens(window, memory_mb))

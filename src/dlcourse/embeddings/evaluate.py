@@ -47,8 +47,15 @@ def spearman(a, b) -> float:
 
     Args:
         a, b: numbers of the same length n (ties get their average rank).
+
+    Raises:
+        InputError: ``a`` and ``b`` of different lengths.
     """
-    return _pearson(_rank(np.asarray(a, dtype=np.float64)), _rank(np.asarray(b, dtype=np.float64)))
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise InputError(f"spearman takes two sequences of one length, got {a.size} and "
+                         f"{b.size} numbers")
+    return _pearson(_rank(a), _rank(b))
 
 
 def _lookup(kv: KeyedVectors, restrict_vocab: int | None, case_insensitive: bool

@@ -279,6 +279,29 @@ def test_query_arguments_of_the_wrong_kind_are_named(glove):
         glove.most_similar(word, restrict_vocab="all")
     assert glove.most_similar_cosmul(word, topn=None).shape == (len(glove),)
     assert glove.most_similar(word, topn=0) == []
+    for bad in (0, -1):  # 0 was range()'s own error, -1 answered [] for every word
+        with pytest.raises(InputError, match="batch_size must be a whole number >= 1"):
+            glove.nearest_neighbors([word], batch_size=bad)
+    # weights are most_similar's; most_similar_cosmul said the pair was an unknown word
+    other = glove.index_to_key[1]
+    with pytest.raises(InputError, match="not \\(word, weight\\) pairs"):
+        glove.most_similar_cosmul([(word, 2.0)], [other])
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_load_limit_reads_the_first_n_vectors_and_refuses_less_than_one(glove, tmp_path,
+                                                                        binary):
+    from dlcourse.errors import InputError
+
+    path = glove.save_word2vec_format(tmp_path / "v", binary=binary)
+    first = KeyedVectors.load_word2vec_format(path, binary=binary, limit=5)
+    assert first.index_to_key == glove.index_to_key[:5]
+    assert first.index_to_key == GensimKV.load_word2vec_format(path, binary=binary,
+                                                               limit=5).index_to_key
+    # 0 read every vector of a text file and none of a binary one; -1 crashed in numpy
+    for bad in (0, -1, 2.5):
+        with pytest.raises(InputError, match="limit must be a whole number >= 1 or None"):
+            KeyedVectors.load_word2vec_format(path, binary=binary, limit=bad)
 
 
 def test_gensims_other_queries_give_gensims_answers(glove, glove_path, tmp_path):

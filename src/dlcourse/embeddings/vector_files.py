@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dlcourse.errors import InputError, MissingFileError, check_choice
+from dlcourse.errors import DlcourseError, InputError, MissingFileError, check_choice
 
 if TYPE_CHECKING:
     from dlcourse.embeddings.vectors import KeyedVectors
@@ -207,6 +207,38 @@ def read_binary_vectors(path: str | Path, encoding: str = "utf-8", errors: str =
         pos = space + 1 + nbytes
     return words, vectors
 
+
+def read_word2vec(path: Path, binary: bool, no_header: bool, encoding: str, errors: str,
+                  limit: int | None) -> tuple[list[str], np.ndarray]:
+    """Words and (V, D) float32 vectors of the file :meth:`KeyedVectors.load_word2vec_format`
+    reads (its arguments; ``errors`` is its ``unicode_errors``).
+
+    Raises:
+        MissingFileError: no such file, or a directory.
+        DlcourseError: as :meth:`KeyedVectors.load_word2vec_format`.
+    """
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | np.integer)
+                              or limit < 1):  # 0 read all of a text file and none of a binary one
+        raise InputError(f"limit must be a whole number >= 1 or None (every vector), got "
+                         f"{limit!r}")
+    if not path.is_file():
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise MissingFileError(f"vectors file {path} {what}; give the path of a word2vec or "
+                               "GloVe file")
+    if binary:
+        if no_header:
+            raise InputError("binary word2vec files always have a header; drop no_header")
+        return read_binary_vectors(path, encoding, errors, limit)
+    try:
+        return read_text_vectors(path, not no_header, encoding, errors, limit)
+    except DlcourseError:  # the text reader's complaint would be about the bytes
+        if looks_binary(path):
+            raise DlcourseError(
+                f"{path} looks like a word2vec binary file (a 'V D' header line, then raw "
+                f"float bytes); pass binary=True{' without no_header' * no_header}, or read "
+                "it with dlcourse.embeddings.load_vectors, which tells the formats apart"
+            ) from None
+        raise
 
 def load_vectors(path: str | os.PathLike, encoding: str = "utf-8") -> KeyedVectors:
     """Vectors from any supported place, found by what it is:

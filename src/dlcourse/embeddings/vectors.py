@@ -18,13 +18,7 @@ from dlcourse.embeddings.gensim_queries import (
     weighted_keys,
     word_attributes,
 )
-from dlcourse.errors import (
-    DlcourseError,
-    InputError,
-    MissingFileError,
-    UnknownTokenError,
-    check_choice,
-)
+from dlcourse.errors import InputError, UnknownTokenError, check_choice
 
 log = logging.getLogger(__name__)
 
@@ -249,11 +243,15 @@ class KeyedVectors(GensimQueries):
         cosine there).
 
         Args:
-            positive, negative, topn, restrict_vocab: see :meth:`most_similar` (no weights).
+            positive, negative, topn, restrict_vocab: see :meth:`most_similar` (no weights:
+                a ``(word, weight)`` pair is an InputError).
         """
         pos, neg = _as_list(positive), _as_list(negative)
         if not pos:
             raise InputError("most_similar_cosmul needs at least one positive word")
+        if any(isinstance(item, tuple) for item in pos + neg):  # read as a word, it was unknown
+            raise InputError("most_similar_cosmul takes words or vectors, not (word, weight) "
+                             "pairs, as in gensim; most_similar weighs words")
         full = self.get_normed_vectors()[:_count(restrict_vocab, "restrict_vocab", none=True)]
         ids: list[int] = []
         sims_pos = (1 + full @ np.stack(self._rows(pos, ids, True)).T) / 2  # (V, P)
@@ -285,10 +283,17 @@ class KeyedVectors(GensimQueries):
             words: the query words (or row numbers).
             topn: neighbours per word, >= 0 (at most V - 1).
             device: "cpu": numpy (no torch); "cuda", or "auto" where a GPU may be: torch.
-            batch_size: query words per matrix product.
+            batch_size: query words per matrix product, >= 1.
+
+        Raises:
+            InputError: ``topn`` or ``batch_size`` out of range.
+            UnknownTokenError: a word not in the vocabulary.
         """
         from dlcourse.engine.accelerator import is_cpu_spec
 
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or (
+                batch_size < 1):  # 0 was range()'s error, -1 answered no word
+            raise InputError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
         ids = np.array([self.get_index(w) for w in words], dtype=np.int64)
         k = min(_count(topn, "topn"), len(self) - 1)
         out: list[list[tuple[str, float]]] = []
@@ -356,37 +361,17 @@ class KeyedVectors(GensimQueries):
             path: the file.
             binary, no_header: word2vec's binary format; GloVe's (text without "V D").
             encoding, unicode_errors: decode the words; "replace": U+FFFD, not an error.
-            limit: read only the first N vectors (None: all).
+            limit: read only the first N vectors, N >= 1 (None: all).
 
         Raises:
             MissingFileError: no such file (a FileNotFoundError too).
             DlcourseError: a damaged or truncated file, an undecodable byte, or a binary file
-                read without ``binary=True`` (saying so).
+                read without ``binary=True`` (saying so); a ``limit`` below 1.
         """
-        from dlcourse.embeddings import vector_files
+        from dlcourse.embeddings.vector_files import read_word2vec
 
         path = Path(path)
-        if not path.is_file():
-            what = "is a directory" if path.is_dir() else "does not exist"
-            raise MissingFileError(f"vectors file {path} {what}; give the path of a word2vec or "
-                                   "GloVe file")
-        if binary:
-            if no_header:
-                raise InputError("binary word2vec files always have a header; drop no_header")
-            words, vectors = vector_files.read_binary_vectors(path, encoding, unicode_errors,
-                                                              limit)
-        else:
-            try:
-                words, vectors = vector_files.read_text_vectors(path, not no_header, encoding,
-                                                                unicode_errors, limit)
-            except DlcourseError:  # the text reader's complaint would be about the bytes
-                if vector_files.looks_binary(path):
-                    raise DlcourseError(
-                        f"{path} looks like a word2vec binary file (a 'V D' header line, then "
-                        f"raw float bytes); pass binary=True{' without no_header' * no_header}"
-                        ", or read it with dlcourse."
-                        "embeddings.load_vectors, which tells the formats apart") from None
-                raise
+        words, vectors = read_word2vec(path, binary, no_header, encoding, unicode_errors, limit)
         try:
             return cls(words, vectors)
         except InputError as exc:  # a duplicate word, a NaN: name the file

@@ -99,6 +99,19 @@ def test_partial_download_resumes(isolated_cache, server):
     assert not target.with_name("file.bin.part").exists()
 
 
+def test_download_takes_a_str_target_and_fails_as_a_dlcourse_error(isolated_cache, server):
+    from dlcourse.errors import DlcourseError
+
+    target = isolated_cache / "d" / "file.bin"
+    got = download(f"{server}/file.bin", str(target), f"sha256:{SHA}", show_progress=False)
+    assert got == target and target.read_bytes() == PAYLOAD  # a str failed at .parent
+    # a refused connection is one DlcourseError the CLI prints as "error: ...", not a
+    # plain Exception's traceback
+    with pytest.raises(DlcourseError, match="download failed"):
+        download("http://127.0.0.1:9/a.txt", isolated_cache / "a.txt", show_progress=False,
+                 timeout=5)
+
+
 def test_checksum_mismatch_is_never_used(isolated_cache, server, register):
     bad = "0" * 64
     name = register(
@@ -399,3 +412,14 @@ def test_an_unusable_dlcourse_home_is_named(isolated_cache, monkeypatch, cli_run
     monkeypatch.setenv("DLCOURSE_HOME", str(isolated_cache))
     cli_run("data", "fetch", "wordsim353", "nosuch").assert_user_error("unknown data set 'nosuch'")
     assert not isolated_cache.exists()
+
+
+def test_disk_usage_counts_files_under_a_path_given_as_text(tmp_path):
+    from dlcourse.data import disk_usage
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.bin").write_bytes(b"x" * 1000)
+    (tmp_path / "sub" / "b.bin").write_bytes(b"y" * 24)
+    assert disk_usage(str(tmp_path)) == disk_usage(tmp_path) == 1024  # a str was refused
+    assert disk_usage(str(tmp_path / "a.bin")) == 1000
+    assert disk_usage(tmp_path / "missing") == 0

@@ -213,8 +213,9 @@ def disk_usage(path: Path) -> int:
     """Bytes of the files at or under ``path`` (0 when it does not exist; links not followed).
 
     Args:
-        path: a file or folder, as a :class:`~pathlib.Path`.
+        path: a file or folder.
     """
+    path = Path(path)
     if path.is_symlink() or path.is_file():
         return path.lstat().st_size
     total = 0

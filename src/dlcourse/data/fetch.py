@@ -34,8 +34,9 @@ from dlcourse.errors import ChecksumError, DataUnavailableError, DlcourseError
 log = logging.getLogger(__name__)
 
 
-class SourceFailed(Exception):
-    """One source could not provide the files; the next is tried."""
+class SourceFailed(DlcourseError):
+    """One source could not provide the files; the next is tried (:func:`download` raises it
+    for a failed or incomplete download)."""
 
 
 def downloads_off() -> bool:
@@ -314,17 +315,23 @@ def download(
 
     Args:
         url: what to download (an ``http(s)://`` URL).
-        target: the file to write, a :class:`~pathlib.Path`; missing parent folders are made.
+        target: the file to write (a path); missing parent folders are made.
         checksum: ``"sha256:<hex>"``, ``"md5:<hex>"``, ``"sha256-prefix:<hex>"`` or a bare
             sha256; None checks nothing.
         show_progress: show a progress bar (on the main process, unless DLCOURSE_PROGRESS=0).
         timeout: seconds to wait for the connection and for each read.
 
     Returns:
-        ``target``.
+        ``target``, as a Path.
+
+    Raises:
+        SourceFailed: the download failed or ended early (a DlcourseError; run again to
+            resume it).
+        ChecksumError: the file does not match ``checksum`` (it is deleted).
     """
     from dlcourse.engine.progress import progress
 
+    target = Path(target)  # a str too
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
     have = part.stat().st_size if part.exists() else 0
@@ -341,7 +348,7 @@ def download(
             with open(part, "ab" if resumed else "wb") as out:
                 bar = progress(
                     iter(lambda: response.read(CHUNK), b""),
-                    total=None,
+                    total=None if total is None else -(-(total - have) // CHUNK),  # blocks
                     desc=target.name,
                     unit="MB",
                     disable=None if show_progress else True,

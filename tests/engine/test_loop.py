@@ -429,3 +429,17 @@ def test_seed_everything_leaves_child_processes_a_valid_hash_seed(monkeypatch):
     assert os.environ["PYTHONHASHSEED"] == str(2**32 - 1)
     done = subprocess.run([sys.executable, "-c", "print('ok')"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_early_stopping_refuses_settings_that_never_or_always_stop():
+    from dlcourse.engine import EarlyStopping
+    from dlcourse.errors import ConfigError
+
+    stopper = EarlyStopping(patience=0)
+    assert stopper.improved(1.0) and not stopper.improved(1.5)
+    for patience in (-1, 1.5, True, "3"):
+        with pytest.raises(ConfigError, match="patience must be a whole number >= 0 or None"):
+            EarlyStopping(patience=patience)
+    for delta in (-0.1, float("nan"), "0"):
+        with pytest.raises(ConfigError, match="min_delta must be a number >= 0"):
+            EarlyStopping(min_delta=delta)

@@ -63,7 +63,8 @@ class EarlyStopping:
         min_delta: the margin a value must beat the best by to count as an improvement.
 
     Raises:
-        ConfigError: ``mode`` is neither "min" nor "max".
+        ConfigError: ``mode`` is neither "min" nor "max"; a negative ``patience`` or
+            ``min_delta``.
     """
 
     def __init__(
@@ -75,6 +76,12 @@ class EarlyStopping:
     ):
         if mode not in ("min", "max"):
             raise ConfigError(f"unknown mode {mode!r}; choose one of min, max")
+        if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int)
+                                     or patience < 0):
+            raise ConfigError(f"patience must be a whole number >= 0 or None, got {patience!r}")
+        if isinstance(min_delta, bool) or not isinstance(min_delta, int | float) or not (
+                min_delta >= 0):  # NaN too: no value would ever improve
+            raise ConfigError(f"min_delta must be a number >= 0, got {min_delta!r}")
         self.monitor = monitor
         self.mode = mode
         self.patience = patience

@@ -168,6 +168,9 @@ class SOMConfig(Config):
         """Refuse an online or mini-batch run of ``epochs`` over ``n_samples`` samples that
         visits more than :data:`MAX_STEPS` of them (checked when the data's size is known).
 
+        Args:
+            n_samples: the number of training samples (rows of ``X``).
+
         Raises:
             ConfigError: naming epochs, the steps and the fix.
         """

@@ -225,6 +225,9 @@ class SOM(Estimator, MiniSomNames):
         ``params`` are config fields (topology, distance, device ...); ``history_`` is empty
         and the errors are measured on demand with :meth:`quantization_error` etc.
 
+        Args:
+            weights: (m, n, d) finite unit weights, the grid's rows, columns and features.
+
         Example:
             >>> w = np.random.default_rng(0).normal(size=(3, 4, 2))
             >>> SOM.from_weights(w, device="cpu").predict(w[0]).tolist()
@@ -242,6 +245,9 @@ class SOM(Estimator, MiniSomNames):
         ``dlcourse som train`` saved in ``metadata_["scaler"]``, unchanged for a map without
         one. Every query (``predict``, ``transform``, the errors ...) applies it itself, so
         they take the data's own units; use this to compare rows with ``weights_``.
+
+        Args:
+            X: (N, d) data, as :meth:`fit` takes it.
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
@@ -285,6 +291,10 @@ class SOM(Estimator, MiniSomNames):
         """Flat index ``r * n + c`` of every sample's best matching unit, shape (N,).
 
         With ``return_distances`` also each sample's distance to that unit, shape (N,).
+
+        Args:
+            X: (N, d) data, as :meth:`fit` takes it.
+            return_distances: also return the distances, as a pair ``(indices, distances)``.
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
@@ -331,6 +341,9 @@ class SOM(Estimator, MiniSomNames):
         theirs) when the map has unit labels, else ``label_purity`` (the same against the
         majority labels of ``X`` itself).
 
+        Args:
+            X, y: (N, d) data, as :meth:`fit` takes it, and optional labels, one per row.
+
         Raises:
             NotFittedError: before ``fit`` or ``load``.
             ValueError: ``X`` with other features than the map's, or labels of another length.
@@ -359,12 +372,19 @@ class SOM(Estimator, MiniSomNames):
         (``dlcourse.som.compare.to_minisom_layout``), on a hexagonal one the transpose of
         MiniSom's for ``MiniSom(n, m, ...)`` holding ``weights_.transpose(1, 0, 2)`` (its grid
         shifts alternate columns where this one shifts rows).
+
+        Args:
+            scaling: ``"mean"`` or ``"sum"`` of the distances to the neighbours.
         """
         self.check_is_fitted()
         return measures.distance_map(self._flat_weights(), self.grid, scaling)
 
     def majority_labels(self, X: Any, labels: Any) -> np.ndarray:
-        """Most frequent label per unit, an (m, n) object array (None where a unit wins nothing)."""
+        """Most frequent label per unit, an (m, n) object array (None where a unit wins nothing).
+
+        Args:
+            X, labels: (N, d) data, as :meth:`fit` takes it, and one label per row.
+        """
         return measures.majority_labels(self.predict(X), labels,
                                         (self.config.m, self.config.n))
 

@@ -24,6 +24,16 @@ HEX_ROW_HEIGHT = np.sqrt(3.0) / 2.0
 class Grid:
     """An ``m x n`` grid of units.
 
+    Args:
+        m: rows, >= 1 (``m * n >= 2``).
+        n: columns, >= 1.
+        topology: ``"rectangular"`` or ``"hexagonal"`` (odd rows shifted half a unit right).
+        toroidal: wrap both axes (a hexagonal torus needs an even ``m``).
+
+    Raises:
+        InputError: an unknown topology, fewer than 2 units, or an odd ``m`` on a hexagonal
+            torus.
+
     >>> Grid(2, 3, "hexagonal").positions()[4].tolist()   # unit (1, 1)
     [1.5, 0.8660254037844386]
     """
@@ -62,7 +72,12 @@ class Grid:
         return float(self.n), float(height)
 
     def offsets(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Shortest planar offsets ``b - a`` between positions, shape ``broadcast(a, b)``."""
+        """Shortest planar offsets ``b - a`` between positions, shape ``broadcast(a, b)``.
+
+        Args:
+            a: planar positions (..., 2) as ``(x, y)``, e.g. rows of :meth:`positions`.
+            b: positions (..., 2) broadcastable against ``a``.
+        """
         delta = b - a  # (..., 2)
         if self.toroidal:
             period = np.asarray(self.periods())
@@ -86,6 +101,11 @@ class Grid:
         copies. ``work``: a dict kept by the caller across calls to this grid whose buffers and
         offsets are reused (fresh large arrays cost page faults); the result then lives in it
         until the next call.
+
+        Args:
+            values: (K, c) per-unit values in flat order ``r * n + c`` ((K,) gives (K, 1)).
+            sigma: the gaussian's radius in grid units, > 0.
+            work: the caller's reusable buffers, as above; None: fresh arrays every call.
         """
         m, n = self.m, self.n
         work = {} if work is None else work

@@ -16,6 +16,15 @@ def initial_weights(X: np.ndarray, grid: Grid, init: str, rng: np.random.Generat
     +-2 standard deviations along each (the first component along the longer grid side;
     components estimated on at most ~32k evenly spaced rows);
     ``random`` draws uniformly inside the data's bounding box; ``sample`` picks samples.
+
+    Args:
+        X: the data (N, d), finite numbers.
+        grid: the map's :class:`Grid` (its size and unit positions).
+        init: ``"pca"``, ``"random"`` or ``"sample"`` (with replacement when N < m * n).
+        rng: draws the random and sample starts (pca uses none).
+
+    Raises:
+        InputError: an unknown ``init``.
     """
     check_choice("init", init, INITS)
     n_units, dim = grid.size, X.shape[1]
@@ -48,6 +57,11 @@ def top_components(rows: np.ndarray, k: int, iterations: int = 6) -> tuple[np.nd
     vectors than asked (a fixed start, so deterministic), ``O(N d k)`` per step instead of the
     ``O(N d^2 + d^3)`` of forming and decomposing the covariance; its passes over the rows are
     float32 products (they are memory-bound: half the bytes), the rest float64.
+
+    Args:
+        rows: (N, d) centred data.
+        k: how many components, at most ``d`` (fewer come back when ``d < k``).
+        iterations: subspace-iteration steps, used only when ``d > 128``.
     """
     n, dim = rows.shape
     k = min(k, dim)

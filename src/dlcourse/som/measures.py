@@ -19,6 +19,10 @@ from dlcourse.som.grid import Grid
 def as_matrix(X: Any, name: str = "X") -> np.ndarray:
     """``X`` as a 2-D float array of finite values (no copy when it already is one).
 
+    Args:
+        X: (N, d) numbers: a numpy array, nested lists, a DataFrame or a torch tensor.
+        name: what the messages call it.
+
     Raises:
         ValueError: not numeric, not 2-D, empty, or holding NaN or infinite values.
 

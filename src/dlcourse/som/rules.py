@@ -29,6 +29,15 @@ def batch_update(w, sums, counts, h):
 
     ``w`` (K, d), ``sums`` (K, d) per-BMU sums of samples, ``counts`` (K,), ``h`` (K, K).
     Works on numpy arrays and torch tensors alike.
+
+    Args:
+        w: (K, d) current unit weights (kept where a unit has no mass).
+        sums: (K, d) sum ``S_u`` of the samples whose best unit is ``u``.
+        counts: (K,) number ``N_u`` of those samples.
+        h: (K, K) neighbourhood weights ``h_ku`` of unit ``u`` seen from unit ``k``.
+
+    Returns:
+        The new weights (K, d); ``w`` is not modified.
     """
     return batch_rule(w, h @ sums, h @ counts)
 
@@ -37,6 +46,14 @@ def batch_rule(w, numerator, denominator):
     """``w_k = numerator_k / denominator_k`` where the denominator is positive, else ``w_k``.
 
     ``numerator`` (K, d) and ``denominator`` (K,) are the neighbourhood-smoothed sums and counts.
+
+    Args:
+        w: (K, d) current unit weights, kept where ``denominator_k <= 1e-12``.
+        numerator: (K, d) smoothed sums ``sum_u h_ku S_u``.
+        denominator: (K,) smoothed counts ``sum_u h_ku N_u``.
+
+    Returns:
+        The new weights (K, d); ``w`` is not modified.
     """
     ok = denominator > 1e-12
     safe = denominator + (~ok) * 1.0
@@ -49,6 +66,15 @@ def minibatch_update(w, xb, h, lr: float):
     ``w`` (K, d), ``xb`` (B, d), ``h`` (K, B) neighbourhood of each unit to each sample's BMU:
     ``w_k += lr / max(1, lr * H_k) * sum_i h_ki (x_i - w_k)`` with ``H_k = sum_i h_ki``. With one
     sample per batch this is exactly the online rule.
+
+    Args:
+        w: (K, d) current unit weights.
+        xb: (B, d) the batch's samples.
+        h: (K, B) neighbourhood weight of each unit to each sample's best unit.
+        lr: the learning rate, > 0.
+
+    Returns:
+        The new weights (K, d); ``w`` is not modified.
     """
     return minibatch_rule(w, h @ xb, h.sum(1), lr)
 
@@ -57,6 +83,15 @@ def minibatch_rule(w, pulled, mass, lr: float):
     """``w_k += lr / max(1, lr * mass_k) * (pulled_k - mass_k w_k)``.
 
     ``pulled`` (K, d) is ``sum_i h_ki x_i`` and ``mass`` (K,) is ``sum_i h_ki`` over a batch.
+
+    Args:
+        w: (K, d) current unit weights.
+        pulled: (K, d) ``sum_i h_ki x_i`` over the batch.
+        mass: (K,) ``sum_i h_ki`` over the batch.
+        lr: the learning rate, > 0.
+
+    Returns:
+        The new weights (K, d); ``w`` is not modified.
     """
     pull = pulled - mass[:, None] * w  # (K, d)
     scale = lr / (1.0 + (lr * mass - 1.0) * (lr * mass > 1.0))  # (K,)

@@ -23,7 +23,7 @@ from dlcourse.text.labels import check_labels as check_label_values
 class ArrayImageDataset(Dataset):
     """Images held in memory as one uint8 tensor.
 
-    Parameters:
+    Args:
         images: uint8 array (N, H, W) grey, (N, H, W, C) channels-last or (N, C, H, W).
         labels: int array (N,) of class indices.
         classes: class names, ``classes[label]``, each given once.
@@ -107,7 +107,12 @@ class ArrayImageDataset(Dataset):
         return h.hexdigest()[:16]
 
     def subset(self, indices) -> ArrayImageDataset:
-        """A new data set holding the images at ``indices``."""
+        """A new data set holding the images at ``indices``.
+
+        Args:
+            indices: integer positions (n,) into the data set, a sequence or array (repeats
+                and negative positions index as in torch).
+        """
         idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
         return ArrayImageDataset(self.images[idx], self.labels[idx], self.classes)
 
@@ -262,6 +267,11 @@ def stratified_subset(ds: ArrayImageDataset, n: int, seed: int = 0) -> ArrayImag
 
     ``n`` is a budget, at most that many: ``len(ds)`` or more keeps all of ``ds`` (returned as
     it is), as ``--limit`` above a set's size does.
+
+    Args:
+        ds: the :class:`ArrayImageDataset` to draw from.
+        n: the most images to keep, a whole number >= 1.
+        seed: seeds the order of the classes and of each class's images (which ones are kept).
 
     Raises:
         InputError: ``n`` that is not a whole number >= 1 (a negative one sliced from the end,

@@ -126,7 +126,7 @@ class MBConv(nn.Module):
 class EfficientNetLite0(nn.Module):
     """EfficientNet-Lite0 (4.65M parameters) for ``num_classes`` classes.
 
-    Parameters:
+    Args:
         num_classes: size of the classifier layer (1000 for the ImageNet weights).
         dropout: dropout before the classifier (0.2 in the original training).
         drop_connect_rate: stochastic-depth rate of the last block, linearly smaller before it.
@@ -177,7 +177,11 @@ class EfficientNetLite0(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled features (B, 1280) of images (B, 3, H, W)."""
+        """Pooled features (B, 1280) of images (B, 3, H, W).
+
+        Args:
+            x: float images (B, 3, H, W) normalised with ``LITE_MEAN``/``LITE_STD``, any size.
+        """
         x = F.relu6(self.stem_bn(self.stem(x)))                  # (B, 32, H/2, W/2)
         x = self.blocks(x)                                       # (B, 320, H/32, W/32)
         x = F.relu6(self.head_bn(self.head_conv(x)))             # (B, 1280, H/32, W/32)
@@ -200,6 +204,9 @@ def convert_lukemelas_state_dict(state: dict[str, torch.Tensor]) -> dict[str, to
 
     ``_blocks.3._depthwise_conv.weight`` -> ``blocks.3.depthwise.weight``,
     ``_conv_stem.weight`` -> ``stem.weight``, ``_fc.bias`` -> ``classifier.bias`` ...
+
+    Args:
+        state: a state dict in lukemelas' key names (``_conv_stem.weight`` ...); not modified.
 
     Raises:
         ValueError: for a key that is not part of EfficientNet-Lite0 (e.g. B0's ``_se_reduce``).

@@ -102,6 +102,14 @@ class ImageClassifier(Estimator):
         every rank calls ``fit`` with the same data and config; rank 0 writes the checkpoints,
         and a run written by N processes resumes with any number.
 
+        Args:
+            train: the training :class:`ArrayImageDataset`; or uint8 images (as it takes them)
+                with their labels as ``valid``.
+            valid: an :class:`ArrayImageDataset` of ``train``'s classes, evaluated after every
+                epoch; or the labels of image-array ``train``; None: no validation.
+            out_dir: the run's folder (checkpoints, history, the model file); None: none.
+            resume: continue the stopped run in ``out_dir``.
+
         Raises:
             ConfigError: a setting out of range, or ``batch_size`` not a multiple of the
                 number of processes.
@@ -177,6 +185,10 @@ class ImageClassifier(Estimator):
     def logits(self, ds) -> torch.Tensor:
         """Class logits (N, K) on the CPU for every image of ``ds`` (eval preprocessing).
 
+        Args:
+            ds: a data set of ``(uint8 image (C, H, W), label)`` pairs, such as an
+                :class:`ArrayImageDataset` (the labels are not used).
+
         Raises:
             NotFittedError: before ``fit`` or ``load``.
         """
@@ -191,6 +203,10 @@ class ImageClassifier(Estimator):
         """Top-1/top-5 accuracy, loss, per-class accuracy and the confusion matrix on ``ds``.
 
         Under a process group this is collective: every rank calls it and gets the same result.
+
+        Args:
+            ds: a non-empty :class:`ArrayImageDataset` whose classes are the model's (all or
+                some of them, in any order).
 
         Raises:
             NotFittedError: before ``fit`` or ``load``.
@@ -221,7 +237,11 @@ class ImageClassifier(Estimator):
         """The likeliest class of each image: a list of plain labels from ``classes_`` (names,
         or the labels ``fit(images, labels)`` was given), as scikit-learn's classifiers answer;
         ``images`` as :meth:`predict_proba` takes them (no images give ``[]``, as
-        TextClassifier's ``predict([])``), and refused as it refuses them."""
+        TextClassifier's ``predict([])``), and refused as it refuses them.
+
+        Args:
+            images: image file paths or a uint8 batch, as :meth:`predict_top` takes them.
+        """
         proba = self.predict_proba(images)  # first: NotFittedError before classes_ is read
         return self.classes_[proba.argmax(axis=1)].tolist()
 

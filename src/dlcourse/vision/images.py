@@ -72,6 +72,10 @@ def load_image(path: str | Path, size: int | None = None) -> torch.Tensor:
     """Read an image file as uint8 RGB (3, H, W); with ``size``, resized (shorter side) and
     centre-cropped to ``size`` x ``size``.
 
+    Args:
+        path: the image file (any format PIL reads; 16-bit and float pixels scaled to 8 bits).
+        size: side in pixels of the square result; None: the file's own size, uncropped.
+
     Raises:
         InputError: the file is missing, a folder, unreadable or truncated (message names
             the path).
@@ -323,6 +327,12 @@ def scan_image_folder(root: str | Path, *, valid_fraction: float = 0.2,
     names, and the training and validation files (``root/train`` with ``root/val``, or the
     class folders under ``root`` split by ``seed``; ``whole``: all of them validation files).
 
+    Args:
+        root: the folder, ``root/train/<class>/`` with ``root/val/<class>/`` or ``root/<class>/``.
+        valid_fraction: share of each class held out for validation when splitting, in (0, 1).
+        seed: which files the split holds out.
+        whole: every file a validation file, one class allowed (images to score).
+
     Raises:
         InputError: every refusal :func:`load_image_folder` makes before decoding.
     """
@@ -362,6 +372,16 @@ def load_image_folder(root: str | Path, size: int = 64, *, valid_fraction: float
     (None in the training set's place): what evaluating a model needs; ``whole=True`` (with it)
     takes every image of the class folders under ``root`` as validation images: a folder the
     model did not train on.
+
+    Args:
+        root: the folder, as :func:`scan_image_folder` takes it.
+        size: side in pixels the images are decoded to (shorter side resized, centre-cropped).
+        valid_fraction: share of each class held out when splitting, in (0, 1).
+        seed: which files the split holds out.
+        on_bad: ``"skip"`` unreadable files (logged) or ``"stop"`` at the first (InputError).
+        num_workers: decoding processes; None: :func:`decode_workers` decides.
+        with_train: also decode the training images; False: None in their place.
+        whole: all images validation images; needs ``with_train=False``.
 
     Raises:
         InputError: before decoding (:func:`scan_image_folder`), a folder without class

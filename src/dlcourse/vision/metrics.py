@@ -20,6 +20,16 @@ class EvalResult(dict):
     dicts, by key: ``r["accuracy"]`` (top-1, the name ``TextClassifier.evaluate`` uses),
     ``r["top1"]``, ``r["confusion_matrix"]`` ...: it is a dict of :meth:`to_dict`'s plain
     values, so ``json.dumps(r)`` writes it.
+
+    Args:
+        top1: share of images whose likeliest class is right, in [0, 1].
+        top5: share whose class is among the 5 likeliest (all of them with fewer classes).
+        loss: mean cross-entropy of the logits.
+        per_class: top-1 accuracy of each class (K values), NaN for a class without images.
+        confusion: (K, K) counts, rows the true class, columns the predicted one.
+        predictions: (N,) predicted class index per image.
+        labels: (N,) true class index per image.
+        classes: the K class names, in index order.
     """
 
     top1: float

@@ -33,7 +33,16 @@ from dlcourse.vision.weights import (
 
 @dataclass(frozen=True)
 class BackboneInfo:
-    """What the rest of the lesson needs to know about a backbone and its weights."""
+    """What the rest of the lesson needs to know about a backbone and its weights.
+
+    Args:
+        arch: the architecture's name, one of :data:`~dlcourse.vision.config.ARCHS`.
+        weights: ``"none"``, a torchvision enum name (``"IMAGENET1K_V1"``) or ``"file:<path>"``.
+        feature_dim: width ``D`` of the pooled features (B, D) the head sees.
+        mean: per-channel RGB means of [0, 1] pixels that the weights expect.
+        std: per-channel RGB standard deviations of [0, 1] pixels that the weights expect.
+        image_size: the resolution in pixels the weights were trained at.
+    """
 
     arch: str
     weights: str          # "none", an enum name ("IMAGENET1K_V1"), or "file:<path>"
@@ -48,7 +57,11 @@ class BackboneInfo:
 
     @classmethod
     def from_dict(cls, values: dict) -> BackboneInfo:
-        """Rebuild from :meth:`to_dict`'s output (JSON lists back to tuples)."""
+        """Rebuild from :meth:`to_dict`'s output (JSON lists back to tuples).
+
+        Args:
+            values: a dict with every field, as :meth:`to_dict` gives it (or read from JSON).
+        """
         return cls(**{**values, "mean": tuple(values["mean"]), "std": tuple(values["std"])})
 
 
@@ -56,6 +69,12 @@ class TransferNet(nn.Module):
     """A pretrained (or fresh) backbone producing (B, D) features and a linear head (D -> classes).
 
     ``features(x)`` gives the backbone's pooled features, ``forward(x)`` the class logits.
+
+    Args:
+        backbone: maps (B, 3, H, W) normalised images to (B, D) features (its classifier
+            stripped, as :func:`build_backbone` gives it).
+        feature_dim: ``D``, the width of those features.
+        num_classes: outputs of the new linear head.
     """
 
     def __init__(self, backbone: nn.Module, feature_dim: int, num_classes: int):
@@ -64,7 +83,12 @@ class TransferNet(nn.Module):
         self.head = nn.Linear(feature_dim, num_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) normalised images -> (B, D) features."""
+        """(B, 3, H, W) normalised images -> (B, D) features.
+
+        Args:
+            x: normalised images (B, 3, H, W), as
+                :class:`~dlcourse.vision.transforms.BatchPreprocess` gives them.
+        """
         return self.backbone(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -91,6 +115,12 @@ def build_backbone(arch: str = "resnet18",
     """Build ``arch`` with ``weights`` and strip its ImageNet classifier.
 
     Returns ``(backbone, info)``: ``backbone(x)`` maps (B, 3, H, W) to (B, info.feature_dim).
+
+    Args:
+        arch: one of :data:`~dlcourse.vision.config.ARCHS`.
+        weights: ``"imagenet"`` (the architecture's default ImageNet weights), a torchvision
+            weights enum name (``"IMAGENET1K_V2"``), a path to a state dict file, or ``"none"``
+            (random initialisation, nothing fetched).
 
     Raises:
         ValueError: unknown architecture or weights name (the message lists the valid ones).
@@ -133,6 +163,14 @@ def build_backbone(arch: str = "resnet18",
 def build_model(arch: str, num_classes: int,
                 weights: str = "imagenet") -> tuple[TransferNet, BackboneInfo]:
     """``arch`` with ``weights`` and a fresh ``num_classes``-way linear head.
+
+    Args:
+        arch: one of :data:`~dlcourse.vision.config.ARCHS`.
+        num_classes: outputs of the head, >= 2.
+        weights: as :func:`build_backbone` takes them.
+
+    Raises:
+        InputError: ``num_classes`` below 2; otherwise as :func:`build_backbone` raises.
 
     Example:
         >>> net, info = build_model("efficientnet_lite0", 10, weights="none")

@@ -92,6 +92,10 @@ def peek_classes(name: str, whole: bool = False) -> tuple[int, list[str] | None]
     only the data files hold them (cifar-100). ``whole``: the folder's images are all to be
     scored, not split for training (one class is then enough).
 
+    Args:
+        name: a named set (as :func:`load_named` takes it) or an image folder's path.
+        whole: for a folder, take all its images as ones to score (ignored for named sets).
+
     Raises:
         DlcourseError: as :func:`load_named` would before decoding (an unknown name, a folder
             laid out wrongly, see :func:`~dlcourse.vision.images.scan_image_folder`).
@@ -124,6 +128,16 @@ def load_named(name: str, *, size: int = 64, seed: int = 0, on_bad: str = "skip"
     the named sets keep their native size and are resized per batch). ``with_train=False``
     gives None in the training set's place (a folder's training images are not decoded);
     with it, ``whole=True`` makes every image of a folder of class folders a test image.
+
+    Args:
+        name: a named set (cifar-10, cifar-100, fashion-mnist, mnist-5k) or a folder's path.
+        size: side in pixels a folder's images are decoded to (folders only).
+        seed: the split of mnist-5k (80/20) and of a folder without train/ and val/.
+        on_bad: unreadable files of a folder: ``"skip"`` them (logged) or ``"stop"`` (raise).
+        num_workers: decoding processes for a folder; None: one per core (up to 8) for large
+            folders.
+        with_train: also load the training set; False gives None in its place.
+        whole: a folder's images all in the test set (with ``with_train=False``; folders only).
 
     Raises:
         DataUnavailableError: a download is needed and fails (CIFAR offline).

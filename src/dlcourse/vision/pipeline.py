@@ -55,6 +55,18 @@ class Pipeline:
 
         ``amp`` and ``channels_last`` apply on CUDA only. ``augment``/``hflip`` configure the
         random crop and flip that :meth:`training_preprocess` turns on.
+
+        Args:
+            info: the backbone's metadata (its ``mean`` and ``std`` normalise the pixels).
+            image_size: side ``S`` in pixels of the network's input, >= 8.
+            device: where the network runs (the preprocessing moves there too).
+            amp: autocast in mixed precision (CUDA only).
+            channels_last: feed channels_last tensors (CUDA only).
+            batch_size: images per forward pass.
+            num_workers: DataLoader worker processes; None: 0 on a CPU, up to 8 on a GPU
+                (:func:`~dlcourse.vision.images.default_num_workers`).
+            augment: random crop when training (see :class:`BatchPreprocess`).
+            hflip: random horizontal flips too when augmenting.
         """
         pre = BatchPreprocess(image_size, info.mean, info.std, augment=augment, hflip=hflip)
         cuda = device.type == "cuda"
@@ -67,7 +79,13 @@ class Pipeline:
 
     def prepare(self, images: torch.Tensor, preprocess: BatchPreprocess | None = None
                 ) -> torch.Tensor:
-        """uint8 images on any device -> the network's input (B, 3, S, S) on ``device``."""
+        """uint8 images on any device -> the network's input (B, 3, S, S) on ``device``.
+
+        Args:
+            images: uint8 batch (B, C, H, W), C = 1 or 3.
+            preprocess: the preprocessing to apply (e.g. :meth:`training_preprocess`'s);
+                None: the pipeline's own, in eval mode.
+        """
         pre = self.preprocess if preprocess is None else preprocess
         x = pre(images.to(self.device, non_blocking=True))
         if self.channels_last:
@@ -79,6 +97,9 @@ class Pipeline:
 
         A private generator: iterating must not move the global RNG, or evaluating between two
         epochs would change the next epoch's batches and augmentation.
+
+        Args:
+            ds: a data set of ``(uint8 image (C, H, W), label)`` pairs.
         """
         return DataLoader(ds, batch_size=self.batch_size, shuffle=False,
                           generator=torch.Generator(), num_workers=self.num_workers,

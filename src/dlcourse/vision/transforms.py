@@ -25,12 +25,16 @@ class BatchPreprocess(nn.Module):
     Non-square images are cropped to their centre square before they are resized, as
     :func:`~dlcourse.vision.images.load_image` resizes the shorter side and crops a file's.
 
-    Parameters:
-        size: output side ``S`` in pixels.
-        mean, std: per-channel normalisation of [0, 1] pixels (the weights' own).
+    Args:
+        size: output side ``S`` in pixels, >= 8.
+        mean: per-channel (RGB) means of the normalisation of [0, 1] pixels (the weights' own).
+        std: per-channel (RGB) standard deviations of that normalisation.
         augment: in training mode, a random crop (up to 1/8 of the side shifted, zero padding)
             and, with ``hflip``, a random horizontal flip per image.
         hflip: allow flips (off for digits, where a flipped 2 is no 2).
+
+    Raises:
+        InputError: ``size`` below 8.
 
     Example:
         >>> pre = BatchPreprocess(32, IMAGENET_MEAN, IMAGENET_STD).eval()

@@ -71,6 +71,21 @@ def test_fingerprint_changes_with_pixels(fashion_test):
     assert a.fingerprint() != b.fingerprint()
 
 
+def test_subset_takes_a_boolean_mask_as_numpy_does():
+    images = np.arange(4 * 2 * 2, dtype=np.uint8).reshape(4, 2, 2)
+    ds = ArrayImageDataset(images, [0, 1, 0, 1], ["a", "b"])
+    mask = np.array([True, False, False, True])
+    picked = ds.subset(mask)  # was images 1, 0, 0, 1: the mask read as positions
+    assert len(picked) == 2 and picked.labels.tolist() == [0, 1]
+    assert torch.equal(picked.images, ds.subset([0, 3]).images)
+    assert torch.equal(ds.subset(ds.labels.numpy() == 1).images, ds.subset([1, 3]).images)
+    with pytest.raises(DlcourseError, match="one value each; got shape \\(3,\\)"):
+        ds.subset([True, False, True])
+    with pytest.raises(DlcourseError, match="integer positions or a boolean mask"):
+        ds.subset([0.5, 1.0])
+    assert len(ds.subset([])) == 0
+
+
 def test_folder_skips_a_truncated_image_and_counts_it(image_folder, caplog):
     train, valid = load_image_folder(image_folder, size=16, valid_fraction=0.25, seed=0)
     assert train.classes == ["blue", "red"]

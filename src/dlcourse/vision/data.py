@@ -111,9 +111,21 @@ class ArrayImageDataset(Dataset):
 
         Args:
             indices: integer positions (n,) into the data set, a sequence or array (repeats
-                and negative positions index as in torch).
+                and negative positions index as in torch), or a boolean mask (len(self),).
+
+        Raises:
+            InputError: a mask of another length, or positions that are not integers.
         """
-        idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
+        given = np.asarray(indices)
+        if given.dtype == bool:  # as_tensor(long) would read True/False as positions 1 and 0
+            if given.shape != (len(self),):
+                raise InputError(f"a boolean mask selects among the {len(self)} images, one "
+                                 f"value each; got shape {given.shape}")
+            given = np.flatnonzero(given)
+        elif given.size and given.dtype.kind not in "iu":
+            raise InputError(f"indices must be integer positions or a boolean mask, got "
+                             f"{given.dtype} values")
+        idx = torch.as_tensor(given, dtype=torch.long)
         return ArrayImageDataset(self.images[idx], self.labels[idx], self.classes)
 
 

@@ -129,7 +129,7 @@ class EfficientNetLite0(nn.Module):
     Args:
         num_classes: size of the classifier layer (1000 for the ImageNet weights).
         dropout: dropout before the classifier (0.2 in the original training).
-        drop_connect_rate: stochastic-depth rate of the last block, linearly smaller before it.
+        drop_connect_rate: stochastic-depth rate: block i of n (from 0) drops with ``rate * i / n``.
 
     ``forward_features(x)`` returns the pooled (B, 1280) features; ``forward(x)`` the logits.
     Any input size works (the weights were trained at 224 px).

@@ -269,6 +269,14 @@ def test_every_limit_takes_all(cli_run, workdir):
         assert result.code == 2 and "gone" in result.err and "all" not in result.err, args
     result = cli_run("lm", "train", "gone.txt", "--limit", "every")
     assert result.err == "error: --limit must be a whole number or all, got 'every'\n"
+    # and the help names that default "all" everywhere (lm's --limit and the max_* settings
+    # said [default: none])
+    for verb, option in ((("lm", "train"), "--max-lines, --limit"),
+                         (("embed", "train"), "--max-vocab"),
+                         (("text", "vocab"), "--max-vocab, --max-size")):
+        text = " ".join(cli_run(*verb, "--help").out.split())
+        shown = text[text.index(option):].split("[default: ")[1].split("]")[0]
+        assert shown == "all", (verb, option, shown)
 
 
 def test_evaluate_and_plot_refuse_another_lessons_model_folder(cli_run, workdir):

@@ -235,3 +235,13 @@ def test_the_tied_widths_check_names_the_width_options_as_typed(refused, files, 
     refused(files, "lm", "train", "lee", "--max-lines", "80", *widths, "--out", "out",
             match=rf"^error: --tie needs {named} \(got 8 and 12\); make them equal or turn "
                   "tying off$")
+
+
+@pytest.mark.parametrize("typed, named", [(("--limit", "all"), "--limit all -> 100"),
+                                          (("--max-lines=none",), "--max-lines none -> 100"),
+                                          (("--limit", "5000"), "--limit 5000 -> 100")])
+def test_the_dry_run_note_names_the_limit_as_typed(cli_run, workdir, typed, named):
+    # it said "--max-lines none -> 100" to a user who typed --limit all
+    result = cli_run("lm", "train", "lee", *typed, "--dry-run", "--out", "smoke")
+    assert result.code == 0, result.err
+    assert f"note: --dry-run replaces {named} (a smoke test;" in result.err

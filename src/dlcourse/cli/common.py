@@ -24,7 +24,15 @@ from typing import Any
 
 import click
 
-from dlcourse.cli.options import UNSET, given_value, option_error, option_name
+from dlcourse.cli.options import (
+    ARGS_KEY,
+    UNSET,
+    given_value,
+    last_typed,
+    option_error,
+    option_name,
+    typed_value,
+)
 from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.distributed import is_main_process
 from dlcourse.engine.estimator import check_out_lesson
@@ -345,12 +353,17 @@ def note_dry_run(typed: dict[str, Any], smoke: dict[str, Any],
         smoke: field -> the value the smoke test uses instead.
         rename: the command's option spellings (:func:`~dlcourse.cli.options.option_name`).
     """
+    ctx = click.get_current_context(silent=True)
+    args = ctx.meta.get(ARGS_KEY, []) if ctx is not None else []
+    opts = {p.name: p.opts for p in ctx.command.params} if ctx is not None else {}
     replaced = []
     for field, used in smoke.items():
         value = given_value(typed.get(field))
         if value is not UNSET and value != used:
-            replaced.append(f"{option_name(field, rename)} {'none' if value is None else value}"
-                            f" -> {used}")
+            # named and shown as typed: --limit all, not --max-lines none
+            name = last_typed(opts.get(field, ()), args) or option_name(field, rename)
+            shown = typed_value(name, args) if value is None else None
+            replaced.append(f"{name} {shown or ('none' if value is None else value)} -> {used}")
     if replaced and is_main_process():  # once under torchrun
         click.echo(f"note: --dry-run replaces {', '.join(replaced)} (a smoke test; leave "
                    "--dry-run out to train with them)", err=True)

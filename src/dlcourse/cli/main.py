@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from dlcourse import __version__
-from dlcourse.cli.options import option_named
+from dlcourse.cli.options import ARGS_KEY, last_typed, option_named
 from dlcourse.errors import ConfigError, DlcourseError, TrainingInterrupted
 
 # noun -> (module, one-line help). Modules are imported only when the noun is invoked.
@@ -206,17 +206,10 @@ def _as_typed(message: str, args: list[str]) -> str:
     the settings' check says ``--max-lines``, ``--nhid`` for ``--hidden-size``)."""
     command = _verb(args)
     for param in command.params if command is not None else ():
-        typed = _last_typed(getattr(param, "opts", ()), args)
+        typed = last_typed(getattr(param, "opts", ()), args)
         for other in (o for o in param.opts if typed and o != typed):
             message = re.sub(rf"(?<![\w-]){re.escape(other)}(?![\w-])", typed, message)
     return message
-
-
-def _last_typed(opts: list[str], args: list[str]) -> str | None:
-    """The long spelling among ``opts`` typed last in ``args`` (the value click keeps)."""
-    seen = [(i, o) for i, a in enumerate(args) for o in opts
-            if o.startswith("--") and (a == o or a.startswith(o + "="))]
-    return max(seen)[1] if seen else None
 
 
 def _field_as_option(exc: Exception, args: list[str]) -> str:
@@ -285,6 +278,7 @@ def _run(args: list[str]) -> None:
         # make_context/invoke rather than click's main(): click's main turns EOFError into a
         # bare "Aborted!" and prints blank lines; here every exception is ours to report
         with cli.make_context("dlcourse", args) as ctx:
+            ctx.meta[ARGS_KEY] = args  # the verbs' notes name options as typed
             cli.invoke(ctx)
         if note is not None:
             click.echo(note, err=True)

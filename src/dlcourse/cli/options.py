@@ -85,6 +85,27 @@ def given_value(value: Any) -> Any:
     return None if value is _NONE else value
 
 
+#: ``click.Context.meta`` key of the command line as typed (set by ``dlcourse.cli.main``)
+ARGS_KEY = "dlcourse.args"
+
+
+def last_typed(opts: Sequence[str], args: list[str]) -> str | None:
+    """The long spelling among ``opts`` typed last in ``args`` (the value click keeps)."""
+    seen = [(i, o) for i, a in enumerate(args) for o in opts
+            if o.startswith("--") and (a == o or a.startswith(o + "="))]
+    return max(seen)[1] if seen else None
+
+
+def typed_value(spelling: str, args: list[str]) -> str | None:
+    """The text typed after the last ``spelling`` in ``args`` (``--limit all``, ``--limit=all``)."""
+    for i in range(len(args) - 1, -1, -1):
+        if args[i].startswith(spelling + "="):
+            return args[i][len(spelling) + 1:]
+        if args[i] == spelling:
+            return args[i + 1] if i + 1 < len(args) else None
+    return None
+
+
 def option_name(field: str, rename: dict[str, str | tuple[str, ...]] | None = None) -> str:
     """The command-line spelling of a config field: ``num_layers`` -> ``--num-layers`` (the
     long spelling where ``rename`` gives several, e.g. ``("-t", "--tokenizer")``)."""
@@ -178,7 +199,9 @@ class ConfigOptions:
         kinds, optional = _allowed_types(hint)
         meta = f.metadata
         default = self.defaults.get(f.name, default)
-        shown = self.shown.get(f.name) or _show(default)
+        unlimited = optional and f.name.startswith("max_")  # None is no limit: "all"
+        shown = self.shown.get(f.name) or ("all" if unlimited and default is None
+                                           else _show(default))
         help_ = (meta.get("help") or "").rstrip()
         help_ = f"{help_} [default: {shown}]" if help_ else f"[default: {shown}]"
         name = option_name(f.name, self.rename)
@@ -193,7 +216,7 @@ class ConfigOptions:
             item = args[0] if args else str
         return click.option(*spellings, f.name,
                             type=ConfigValue(kind, optional, meta.get("choices"), item,
-                                             unlimited=optional and f.name.startswith("max_")),
+                                             unlimited=unlimited),
                             default=None, help=help_)
 
     def build(self, values: dict[str, Any], base: Any = None, **fixed: Any):

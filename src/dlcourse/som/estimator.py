@@ -37,6 +37,7 @@ from dlcourse.som.sklearn_api import (
 )
 from dlcourse.som.training import (
     Checkpoint,
+    cpu_without_torch,
     data_fingerprint,
     make_runner,
     resolve_backend,
@@ -103,14 +104,15 @@ class SOM(Estimator, MapQueries, MiniSomNames):
     @classmethod
     def load(cls, directory: str | os.PathLike, device: str | None = None) -> SOM:
         """:meth:`Estimator.load`; a ``device`` given is resolved at once (an unavailable GPU
-        is refused here, as the other lessons do), else where queries run is decided on first
-        use (no torch for the CPU).
+        is refused here, as the other lessons do), and so is the CPU, which needs no torch
+        (``device_`` is then ``"cpu"``); where a GPU may be, the saved device is resolved on
+        the first query (importing torch).
 
         Args:
             directory, device: as :meth:`Estimator.load` takes them.
         """
         som = super().load(directory, device)
-        if device is not None:
+        if device is not None or cpu_without_torch(som.config.device, som.config.backend):
             som.backend_, som.device_ = resolve_backend(som.config.device, som.config.backend)
         return som
 

@@ -56,9 +56,7 @@ def resolve_backend(device: str, backend: str = "auto") -> tuple[str, str]:
         DlcourseError: an unknown or unavailable device.
     """
     device = check_device_name(device)
-    if backend == "numpy" or (backend == "auto" and device == "cpu"):
-        return "numpy", "cpu"
-    if device == "auto" and backend == "auto" and not _accelerator_possible():
+    if cpu_without_torch(device, backend):
         return "numpy", "cpu"
     try:
         from dlcourse.engine.device import resolve_device
@@ -71,6 +69,13 @@ def resolve_backend(device: str, backend: str = "auto") -> tuple[str, str]:
     if backend == "auto":
         backend = "numpy" if resolved.type == "cpu" else "torch"
     return backend, str(resolved)
+
+
+def cpu_without_torch(device: str, backend: str = "auto") -> bool:
+    """Whether ``resolve_backend(device, backend)`` answers the CPU without importing torch."""
+    device = check_device_name(device)
+    return backend == "numpy" or (backend == "auto" and (
+        device == "cpu" or (device == "auto" and not _accelerator_possible())))
 
 
 def make_runner(spec: SearchSpec, backend: str, device: str, train: bool = True):

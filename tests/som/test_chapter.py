@@ -22,4 +22,11 @@ def test_chapter_quick_writes_section_table_and_figures(tmp_path):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
     accuracy = [float(row[columns.index("accuracy")]) for row in cells]
     assert min(accuracy) > 0.7  # calibrated: even an 8x8 map separates most digits
+    # the reproduce lines give the batch rule no learning rate (it printed a note that the
+    # batch algorithm does not use --lr-end), the per-sample rules theirs
+    lines, _ = next(value for kind, value in report.blocks if kind == "commands")
+    trains = {line.split("--algorithm ")[1].split()[0]: line for line in lines
+              if "--algorithm" in line}
+    assert "--lr-end" not in trains["batch"]
+    assert all("--lr-end" in trains[a] for a in ("minibatch", "online"))
     report.write()

@@ -79,14 +79,16 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
     out = "runs/som"
     full = matching_params("to_one", 5.0)  # the full-size chapter: 20x20, sigma 20 / 4
     schedule = (f"--sigma {full['sigma']:g} --sigma-end {full['sigma_end']:g} "
-                f"--decay {full['decay']} --lr-end {full['learning_rate_end']:.4g}")
+                f"--decay {full['decay']}")
+    lr_end = f" --lr-end {full['learning_rate_end']:.4g}"  # the batch rule has no learning rate
     report.commands([
         f"# this chapter as above (writes {out}/report.html)",
         f"dlcourse tour --only som{' --quick' if quick else ''} --out {out}"
         + ("" if device == "auto" else f" --device {device}"),
         "# the three algorithms on raw pixels (full settings), then QE, TE and label agreement",
         *(f"dlcourse som train sklearn:digits --grid 20x20 --topology hex --epochs 10 "
-          f"--algorithm {a} {schedule} --no-standardize --out {out}/{a}"
+          f"--algorithm {a} {schedule}{'' if a == 'batch' else lr_end} --no-standardize "
+          f"--out {out}/{a}"
           for a in ("batch", "minibatch", "online")),
         f"dlcourse som evaluate {out}/batch",
         f"dlcourse som predict {out}/batch sklearn:digits --out {out}/batch/predictions.csv",

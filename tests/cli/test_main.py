@@ -289,8 +289,7 @@ def test_evaluate_and_plot_refuse_another_lessons_model_folder(cli_run, workdir)
     for args in (("som", "evaluate", "s", "--out", "e"), ("som", "plot", "s", "--out", "e")):
         result = cli_run(*args)
         assert result.code == 2 and result.err == (
-            "error: --out e holds an 'embed' model, not a 'som' one; use another folder for "
-            "this run\n")
+            "error: --out e holds an 'embed' model, not a 'som' one; use another folder\n")
     assert sorted(p.name for p in Path("e").iterdir()) == before
     assert cli_run("-q", "som", "evaluate", "s", "--out", "s").code == 0  # its own folder
     assert Path("s/evaluation.json").is_file()

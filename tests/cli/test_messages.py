@@ -169,3 +169,14 @@ def test_tables_stay_aligned_with_wide_characters_and_line_breaks(capsys):
     assert {display_width(line) for line in lines} == {display_width(lines[0])}
     # "0.5" ends where "0.25" does, 3 characters fewer before it than display columns
     assert lines[2].index("0.5") == lines[3].index("0.25") - 2
+
+
+def test_a_column_groups_its_digits_alike(capsys):
+    # "text vocab" printed 14,895 above 5006 in one column; a column of small numbers stays
+    # plain (an id or an epoch of 1234 is no amount)
+    from dlcourse.cli.tables import echo_table
+
+    echo_table([{"id": 1234, "count": 14_895, "rate": 82_381.4},
+                {"id": 1235, "count": 5006, "rate": 9070.2}])
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[2:]]
+    assert rows == [["1234", "14,895", "82,381"], ["1235", "5,006", "9,070"]]

@@ -9,16 +9,17 @@ from typing import Any
 import click
 
 
-def format_value(value: Any, floatfmt: str = ".4g") -> str:
-    """A table cell: floats with ``floatfmt`` (large ones with thousands separators)."""
+def format_value(value: Any, floatfmt: str = ".4g", grouped: bool = False) -> str:
+    """A table cell: floats with ``floatfmt``; numbers from 10,000 with thousands separators,
+    and from 1,000 with ``grouped`` (a column that holds larger ones: 9,070 under 82,381)."""
     if isinstance(value, bool) or value is None:
         return "" if value is None else str(value)
     if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+        return f"{value:,}" if abs(value) >= (1_000 if grouped else 10_000) else str(value)
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             return str(value)
-        if abs(value) >= 10_000:
+        if abs(value) >= 10_000 or (grouped and abs(value) >= 1_000):
             return f"{value:,.0f}"
         return format(value, floatfmt)
     return str(value)
@@ -44,9 +45,12 @@ def echo_table(rows: Sequence[dict], columns: Sequence[str] | None = None,
     columns = list(columns or dict.fromkeys(k for row in rows for k in row))
     numeric = [all(isinstance(row.get(c), int | float) and not isinstance(row.get(c), bool)
                    for row in rows if row.get(c) is not None) for c in columns]
+    # one style of digits a column: separators throughout where any number needs them
+    grouped = [num and any(abs(row[c]) >= 10_000 for row in rows if row.get(c) is not None)
+               for c, num in zip(columns, numeric)]
     # a text's line breaks and tabs would break the table: spaces here (a CSV keeps them)
-    cells = [[" ".join(format_value(row.get(c), floatfmt).split("\n")).replace("\t", " ")
-              for c in columns] for row in rows]
+    cells = [[" ".join(format_value(row.get(c), floatfmt, group).split("\n")).replace("\t", " ")
+              for c, group in zip(columns, grouped)] for row in rows]
     widths = [max(display_width(c), *(display_width(r[i]) for r in cells))
               for i, c in enumerate(columns)]
 

@@ -270,7 +270,7 @@ def evaluate_analogies(kv: KeyedVectors, path: str | Path | None = None,
                         "accuracy": correct / len(ids_arr) if len(ids_arr) else None})
     total = sum(r["total"] for r in results)
     correct = sum(r["correct"] for r in results)
-    log.info("analogies: %d/%d correct, %d skipped", correct, total, skipped)
+    log.info("analogies: %s/%s correct, %s skipped", f"{correct:,}", f"{total:,}", f"{skipped:,}")
     return {"accuracy": correct / total if total else 0.0, "correct": correct, "total": total,
             "skipped": skipped, "sections": results}
 

@@ -363,7 +363,7 @@ def check_out_lesson(out: Path, lesson: str, option: str = "out_dir") -> None:
     if found != lesson:
         what = f"{a_quoted(found)} model" if found else f"a {MODEL_FILE} of another program"
         raise InputError(f"{option} {out} holds {what}, not {a_quoted(lesson)} one; use "
-                         "another folder for this run")
+                         "another folder")
 
 
 def check_resume_dir(resume: bool, out_dir: str | os.PathLike | None) -> None:

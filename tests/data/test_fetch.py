@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from dlcourse.data import DATASETS, Dataset, DebianSource, UrlSource, fetch
-from dlcourse.data.fetch import _read_nested, download
+from dlcourse.data.downloading import download
+from dlcourse.data.fetch import _read_nested
 from dlcourse.errors import ChecksumError, DataUnavailableError
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB

@@ -14,7 +14,8 @@ import lazy_loader
 __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "cache": ["cache_dir", "dataset_dir", "disk_usage", "get_dataset", "is_available", "remove",
               "verify"],
-    "fetch": ["download", "fetch"],
+    "downloading": ["download"],
+    "fetch": ["fetch"],
     "names": ["ALIASES", "canonical_name"],
     "registry": ["DATASETS"],
     "sources": ["Dataset", "DebianSource", "PyPISource", "UrlSource"],

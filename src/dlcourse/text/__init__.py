@@ -34,9 +34,10 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "labels": ["LabelEncoder"],
     "reading": ["check_encoding", "check_text_file", "iter_lines", "read_text", "read_text_lines"],
     "tabular": ["TextTable", "load_table"],
+    "spacy_tokenizer": ["SpacyTokenizer"],
     "tokenizers": ["TOKENIZERS", "BasicEnglishTokenizer", "FunctionTokenizer", "RegexTokenizer",
-                   "SpacyTokenizer", "Tokenizer", "WhitespaceTokenizer", "basic_english",
-                   "get_tokenizer", "tokenizer_from_config"],
+                   "Tokenizer", "WhitespaceTokenizer", "basic_english", "get_tokenizer",
+                   "tokenizer_from_config"],
     "vocab": ["UnknownTokenError", "Vocab", "build_vocab_from_iterator"],
     "wordpiece": ["WordPieceTokenizer"],
 })

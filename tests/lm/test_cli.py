@@ -228,7 +228,8 @@ def test_every_train_option_defaults_to_the_config():
             if name == "model":  # --model is the preset, whose default recipe is the config's
                 assert "[default: lstm]" in helps["--model"]
                 continue
-            shown = TRAIN.shown.get(name) or ("none" if value is None else (
+            none = "all" if name.startswith("max_") else "none"  # a max_* None: no limit
+            shown = TRAIN.shown.get(name) or (none if value is None else (
                 "on" if value else "off") if isinstance(value, bool) else str(value))
             assert f"[default: {shown}]" in helps[option_name(name, RENAME)], name
 

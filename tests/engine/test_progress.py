@@ -99,3 +99,30 @@ def test_a_log_line_clears_the_bar_it_would_run_on_after():
     handler = BarSafeHandler(plain)
     handler.emit(logging.LogRecord("x", logging.INFO, "", 0, "no bar", None, None))
     assert plain.getvalue() == "no bar\n"
+
+
+def test_a_terminal_of_unknown_size_still_gets_a_bar():
+    """`script` and a bare pty report 0 x 0 columns and rows: tqdm then drew nothing, so a
+    `som train` in such a terminal showed no progress until its table at the end."""
+    import os
+    import pty
+    import sys
+
+    code = ("import time\nfrom dlcourse.engine.progress import progress\n"
+            "for _ in progress(range(3), total=3, desc='epochs', unit='epoch'):\n"
+            "    time.sleep(0.6)\n")
+    env = {k: v for k, v in os.environ.items() if k != "DLCOURSE_PROGRESS"}
+    pid, fd = pty.fork()  # the child's terminal reports a size of 0 x 0
+    if pid == 0:
+        os.execve(sys.executable, [sys.executable, "-c", code], env)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child ended
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.waitpid(pid, 0)
+    assert b"epochs:" in shown and b"3/3" in shown, shown

@@ -34,6 +34,14 @@ def interactive() -> bool:
             or bool(stream is not None and stream.isatty()))
 
 
+def _zero_columns(stream) -> bool:
+    """Whether ``stream`` is a terminal that reports a width of 0 columns."""
+    try:
+        return stream.isatty() and os.get_terminal_size(stream.fileno()).columns == 0
+    except (AttributeError, OSError, ValueError):  # a notebook's stream has no descriptor
+        return False
+
+
 class _Lines:
     """A file for tqdm that keeps its latest status and writes it as one line at most every
     ``every`` seconds (a bar's redraws are ``\\r`` + status)."""
@@ -81,6 +89,8 @@ def progress(
     if disable is None:
         disable = not progress_enabled()
     redraw = interactive()
+    # a terminal that reports a 0 x 0 size (`script`, a bare pty) got no bar: 80 x 24 there
+    unsized = redraw and _zero_columns(sys.stderr)
     return tqdm(
         iterable,
         total=total,
@@ -89,6 +99,8 @@ def progress(
         disable=disable,
         leave=leave and redraw,
         file=sys.stderr if redraw else _Lines(sys.stderr, LINE_INTERVAL),
-        dynamic_ncols=redraw,
+        dynamic_ncols=redraw and not unsized,
+        ncols=80 if unsized else None,
+        nrows=24 if unsized else None,  # tqdm draws nothing in 0 rows either
         mininterval=0.5 if redraw else LINE_INTERVAL,
     )

@@ -141,3 +141,31 @@ def test_cli_resume_with_other_data_options_is_refused_before_reading(cli_run, w
                           (("--encoding", "latin-1"), r"--encoding 'utf-8', this run asks for")]:
         cli_run(*args, *option, "--resume").assert_user_error(
             rf"cannot resume A: it was trained with {match}")
+
+
+def test_cli_resumes_from_a_copy_of_the_text_and_refuses_an_edited_one(cli_run, workdir,
+                                                                      monkeypatch):
+    # a moved or copied corpus file: the run was refused by its old path ("trained on other
+    # data (/old/path)"); the text decides, as in classify and embed
+    import shutil
+    from pathlib import Path
+
+    from dlcourse.data.readers import read_lee
+
+    lines = [line for line in read_lee() if line.strip()][:400]
+    Path("a").mkdir()
+    Path("a/text.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = ["--threads", "1", "lm", "train", "--dry-run", "--device", "cpu", "--out", "run"]
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "3")
+    assert cli_run(*args[:4], "a/text.txt", *args[4:]).code == 130
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    Path("b").mkdir()
+    shutil.copy("a/text.txt", "b/text.txt")
+    # the smoke test reads the first 100 lines: the edit is among them
+    Path("b/edited.txt").write_text("an edited line\n" + "\n".join(lines[1:]) + "\n",
+                                    encoding="utf-8")
+    edited = cli_run(*args[:4], "b/edited.txt", *args[4:], "--resume")
+    edited.assert_user_error("it was trained on other data")
+    resumed = cli_run(*args[:4], "b/text.txt", *args[4:], "--resume")
+    assert resumed.code == 0, resumed.err
+    assert json.loads(Path("run/metrics.json").read_text())["data"].endswith("b/text.txt")

@@ -300,13 +300,16 @@ def data_settings(name: str, tokenizer_config: dict, settings: dict) -> dict[str
     """What a resumed run must share with the run it continues besides the config: the corpus
     ``name``, the tokenizer and the ``load_corpus`` settings that chose the lines and the
     vocabulary (a :class:`~dlcourse.lm.corpus.Corpus`'s ``settings``; the split's seed is
-    ``split_seed``), so that the refusal names the one that changed.
+    ``split_seed``), so that the refusal names the one that changed. A file or folder is
+    compared by its text alone (the corpus's fingerprint, which ``fit`` adds): a copy of it
+    elsewhere resumes the run.
 
     Example:
         >>> data_settings("lee", {"name": "basic_english"}, {"seed": 0, "max_lines": 60})
         {'data': 'lee', 'tokenizer': {'name': 'basic_english'}, 'split_seed': 0, 'max_lines': 60}
     """
-    return {"data": name, "tokenizer": dict(tokenizer_config),
+    named = {} if source_name(name) is None else {"data": name}
+    return {**named, "tokenizer": dict(tokenizer_config),
             **{("split_seed" if key == "seed" else key): v for key, v in settings.items()}}
 
 

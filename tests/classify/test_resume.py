@@ -118,6 +118,10 @@ def test_cli_interrupt_and_resume_equals_the_uninterrupted_command(cli_run, work
     monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
     cli_run(*args, "--epochs", "3", "--out", "A", "--resume").assert_user_error(
         r"--epochs 3 cannot continue A: its weight average \(ema_span 0.3\) spans the 2 epochs")
+    # other rows: refused in one line before any progress line (it printed "training gru on
+    # ..." and the vocabulary first, then the error)
+    cli_run(*args, "--limit", "100", "--out", "A", "--resume").assert_user_error(
+        r"cannot resume A: it was trained on other data \(1\d\d texts, sha256 ")
     assert cli_run(*args, "--out", "A", "--resume").code == 0
     a, b = load_file("A/model.safetensors"), load_file("B/model.safetensors")
     same_run.tensors(a, b, "model.safetensors")

@@ -202,6 +202,8 @@ def test_stream_totals_records_no_gradient(model_dir):
                                                     "--data lee (its old spelling)"),
     (("generate", "MODEL", "a", "--prompt", "b"), "give the prompt once (after MODEL_DIR), not "
                                                   "with --prompt too"),
+    # a --resume with nothing to resume waited for torch (2 s) and read the text first
+    (("train", "lee", "--out", "MODEL/none", "--resume"), "nothing to resume: "),
 ])
 def test_checks_that_need_no_model_come_before_torch(run_without_torch, model_dir, args,
                                                      message):

@@ -160,10 +160,12 @@ class TextClassifier(Estimator):
                                     "validation rows")
         if config.teacher is not None:  # before any work: a header read
             check_teacher(config.teacher, classes)
-        if resume:  # other settings are refused before minutes of labelling or vectors
+        if resume:  # other settings or texts are refused before minutes of labelling or vectors
             state = load_resume_state(None if out_dir is None else Path(out_dir),
-                                      {"lesson": self.lesson, "config": config.resume_values(),
-                                       "before": config.before})
+                                      {"lesson": self.lesson, "before": config.before,
+                                       "config": {**config.resume_values(),
+                                                  "classes": list(classes), "training_texts":
+                                                  training_fingerprint(texts, labels)}})
             check_resume_epochs((state.get("config") or {}).get("epochs"), config, out_dir)
         seed_everything(config.seed)  # every rank alike: the same initial weights and batches
         device = rank_device(config.device)

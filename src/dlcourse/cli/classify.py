@@ -231,6 +231,12 @@ def train(data, out, valid_path, limit, resume, dry_run, **options):
         note_dry_run(options, {k: getattr(config, k) for k in (
             "epochs", "hidden_size", "embed_dim", "num_layers", "augment")}, TRAIN.rename)
     check_valid_labels(data, valid_path, train_set[1], valid_set[1])
+    if resume:  # other texts: refused before any progress line (fit checks them again)
+        from dlcourse.classify.encoding import training_fingerprint
+        from dlcourse.engine.persist import check_resume_config
+
+        check_resume_config(state["config"], {"training_texts": training_fingerprint(
+            *train_set)}, out)
     from dlcourse.classify.no_words import check_words
 
     check_words(train_set[0], config)  # --min-freq against the texts, before any progress line

@@ -279,6 +279,10 @@ def check_resume(out: Path, lesson: str, settings: dict, before: dict | None = N
     """Refuse ``--resume`` before any work: no checkpoint in OUT, another lesson's run, or
     other settings (the check ``fit`` repeats when it loads the checkpoint; ``before``: the
     config class's, for runs saved before a setting existed). Returns the checkpoint."""
+    from dlcourse.engine.persist import nothing_to_resume
+
+    if not (Path(out) / "last.pt").exists():  # said before torch loads (2 s), as fit says it
+        raise nothing_to_resume(Path(out) / "last.pt")
     from dlcourse.engine.fitting import load_resume_state
 
     return load_resume_state(out, {"lesson": lesson, "config": settings, "before": before})

@@ -119,9 +119,10 @@ def test_resume_refuses_other_settings_and_data(iris, tmp_path, monkeypatch):
         SOM(5, 5, device="cpu").fit(iris, out_dir=tmp_path / "new", resume=True)
     with pytest.raises(ValueError, match="resume=True needs the out_dir"):
         SOM(5, 5, device="cpu").fit(iris, resume=True)
-    # a chunk size and the device only change how the run computes: allowed
-    resumed = SOM(5, 5, epochs=5, chunk_size=64, device="auto").fit(iris, out_dir=tmp_path,
-                                                                     resume=True)
+    # a chunk size and the device only change how the run computes, and the batch rule reads
+    # no learning rate (a --lr typed was refused, after a note that it is unused): allowed
+    resumed = SOM(5, 5, epochs=5, chunk_size=64, device="auto", learning_rate=0.3).fit(
+        iris, out_dir=tmp_path, resume=True)
     assert np.array_equal(resumed.weights_, SOM(5, 5, epochs=5, device="cpu").fit(iris).weights_)
 
 

@@ -75,9 +75,8 @@ def train_config(grid: str | None, topology: str | None, options: dict,
     if dry_run:  # a smoke test: a small map, two epochs
         fixed.update(m=min(m, 5), n=min(n, 5), epochs=min(options.get("epochs") or 2, 2))
     config = TRAIN.build(options, **fixed)
-    unused = [k for k in ("learning_rate", "learning_rate_end", "batch_size", "shuffle")
-              if options.get(k) is not None]
-    if config.algorithm == "batch" and unused:  # typed, so the user expects them to matter
+    unused = [k for k in config.idle_settings() if options.get(k) is not None]
+    if unused:  # typed, so the user expects them to matter
         names = ", ".join(option_name(k, TRAIN.rename) for k in unused)
         click.echo(f"note: the batch algorithm does not use {names} (online and minibatch "
                    "do); the batch rule has no learning rate or sample order", err=True)

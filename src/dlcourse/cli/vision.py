@@ -213,8 +213,8 @@ def train(data, out, limit, on_bad, resume, dry_run, **options):
         fixed.update(epochs=1, image_size=32)
         limit = min(limit or DRY_RUN_IMAGES, DRY_RUN_IMAGES)
     config = TRAIN.build(options, **fixed)
-    unused = [k for k in ("backbone_lr_mult", "unfreeze_groups") if options.get(k) is not None]
-    if config.mode == "features" and unused:  # typed, so the user expects them to matter
+    unused = [k for k in config.idle_settings() if options.get(k) is not None]
+    if unused:  # typed, so the user expects them to matter
         names = ", ".join(option_name(k, TRAIN.rename) for k in unused)
         click.echo(f"note: --mode features does not use {names} (the backbone is frozen; "
                    "--mode finetune trains it)", err=True)

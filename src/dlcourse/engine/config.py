@@ -269,10 +269,16 @@ class Config:
         (the default) when a resumed run may add epochs. See ``check_resume_epochs``."""
         return None
 
+    def idle_settings(self) -> tuple[str, ...]:
+        """The fields these settings leave unread (SOM's learning rate under the batch rule):
+        the command line notes them when typed and a resumed run may change them. None here."""
+        return ()
+
     def resume_values(self) -> dict[str, Any]:
         """The settings a resumed run must share with the run it continues (plain values):
-        :meth:`to_dict` without the :attr:`resume_free` fields."""
-        return {k: v for k, v in self.to_dict().items() if k not in self.resume_free}
+        :meth:`to_dict` without the :attr:`resume_free` fields and the :meth:`idle_settings`."""
+        idle = set(self.resume_free) | set(self.idle_settings())
+        return {k: v for k, v in self.to_dict().items() if k not in idle}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], *, strict: bool = True) -> Config:

@@ -124,6 +124,12 @@ class SOMConfig(Config):
     progress: bool = param(False, "Show a progress bar over the epochs, with the errors.",
                            cli=False)
 
+    def idle_settings(self) -> tuple[str, ...]:
+        """The batch rule reads no learning rate, batch size or sample order."""
+        if self.algorithm != "batch":
+            return ()
+        return ("learning_rate", "learning_rate_end", "batch_size", "shuffle")
+
     def check(self) -> None:
         """Rules that involve several fields: the grid, the mexican hat."""
         for name in ("learning_rate", "learning_rate_end"):

@@ -106,6 +106,10 @@ class TransferConfig(Config):
     device: str = param("auto", "auto (GPU when present), cpu, cuda, cuda:N or mps.")
     progress: bool = param(False, "Show progress bars.", cli=False)
 
+    def idle_settings(self) -> tuple[str, ...]:
+        """Features mode trains the head alone: the backbone's settings are unread."""
+        return ("backbone_lr_mult", "unfreeze_groups") if self.mode == "features" else ()
+
     def check(self) -> None:
         """Rules a single field's range cannot express."""
         if not str(self.weights).strip():  # it was read as the PATH "." (a folder)

@@ -51,6 +51,12 @@ def test_an_id_and_a_text_column_are_named_together_with_the_option(cli_run, tab
     (("--drop-cols", "id,,color"), r"--drop-cols 'id,,color' has an empty column name"),
     (("--drop-cols", "id,color", "--label-col", "color"),
      r"column 'color' is both --label-col and in --drop-cols"),
+    # every feature dropped: said so (it blamed the file's separator)
+    (("--drop-cols", "id,color,h,x"),
+     r"^error: data/own.csv: --drop-cols leaves no feature column \(it drops 4 of its 4 "
+     r"columns\); drop fewer columns$"),
+    (("--drop-cols", "color,h,x", "--label-col", "id"),
+     r"it drops 3 of its 4 columns; the labels are in 'id'\); drop fewer columns$"),
 ])
 def test_bad_drop_cols_are_one_line_before_any_work(cli_run, tables, args, match):
     cli_run("som", "train", "data/own.csv", "--out", "s1", *TRAIN, *args).assert_user_error(match)

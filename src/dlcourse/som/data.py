@@ -257,8 +257,10 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
     if frame.empty:  # before the columns are judged: those of a header alone have no type
         raise InputError(f"{path} has a header but no data rows")
     # before the labels are guessed: a dropped column is neither a feature nor the labels
+    read = len(frame.columns)
     frame = _left_out(frame, path, label_column, drops)
     columns = list(frame.columns)
+    dropped = read - len(columns)
     absent = label_column is not None and label_column not in columns
     if absent and not require_label:
         text = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
@@ -299,6 +301,10 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
             fix += " (the map was trained without labels)"
         raise InputError(f"{path}: {what} not numeric; {fix}")
     features = [c for c in columns if c != label_column]
+    if not features and dropped:  # not the file's fault: it did not read as one column
+        labels = f"; the labels are in {label_column!r}" if label_column else ""
+        raise InputError(f"{path}: --drop-cols leaves no feature column (it drops {dropped} of "
+                         f"its {read} columns{labels}); drop fewer columns")
     if not features:
         raise InputError(f"{path} has no numeric feature columns" + (
             "; it reads as one column: no separator (, tab ; | or spaces) splits every line "

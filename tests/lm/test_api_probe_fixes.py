@@ -57,7 +57,10 @@ def test_kneser_ney_fits_and_evaluates_a_corpus_as_the_language_model_does(lm, l
     np.testing.assert_array_equal(bigram.counts_, on_ids.counts_)
     scores = bigram.evaluate(lee_corpus)
     assert scores == on_ids.evaluate(lee_corpus)
-    assert scores.keys() == lm.evaluate(lee_corpus).keys() == {"valid_ppl", "test_ppl"}
+    assert scores.keys() == lm.evaluate(lee_corpus).keys() == {"valid_ppl", "valid_unk",
+                                                               "test_ppl", "test_unk"}
+    # the share of <unk> beside each perplexity, as `lm evaluate` prints it
+    assert scores["test_unk"] == lee_corpus.unknown_share("test") > 0
     assert scores["test_ppl"] == bigram.perplexity(lee_corpus.test)
     # a count bigram on ~12k tokens: far below the uniform V, above the text it counted
     assert bigram.perplexity(lee_corpus.train) < scores["test_ppl"] < len(lee_corpus.itos) / 10

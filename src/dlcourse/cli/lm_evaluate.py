@@ -32,7 +32,7 @@ def report_evaluation(lm, corpus, data: str, seed: int, max_lines: int | None) -
     """
     click.echo(scored_line(data, corpus, seed, max_lines), err=True)
     figures = lm.evaluate(corpus)
-    unknown = {split: corpus.unknown_share(split) for split in ("valid", "test")}
+    unknown = {split: figures[f"{split}_unk"] for split in ("valid", "test")}
     row = {"data": corpus.name, "valid_ppl": figures["valid_ppl"], "valid_unk": unknown["valid"],
            "test_ppl": figures["test_ppl"], "test_unk": unknown["test"],
            "test_tokens": int(corpus.test.numel())}

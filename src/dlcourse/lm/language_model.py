@@ -275,7 +275,9 @@ class LanguageModel(TextMethods, EmbeddingVectors, Estimator):
         return perplexity_of(stream_loss(self.model_, ids, streams, c.bptt, amp=c.amp)), note
 
     def evaluate(self, corpus: Corpus) -> dict[str, float]:
-        """``valid_ppl`` and ``test_ppl`` on a corpus encoded with this model's vocabulary.
+        """``valid_ppl`` and ``test_ppl`` on a corpus encoded with this model's vocabulary, and
+        the share of each split's tokens that are ``<unk>`` (``valid_unk``, ``test_unk``, 0 to
+        1): a perplexity over mostly-unknown text measures little of it.
 
         Args:
             corpus: a :class:`Corpus` in this model's words (``load_corpus(..., vocab=lm.itos_)``).
@@ -299,7 +301,8 @@ class LanguageModel(TextMethods, EmbeddingVectors, Estimator):
             for name, ids in (("the valid split", corpus.valid), ("the test split", corpus.test)))
         for note in dict.fromkeys(n for n in (valid_note, test_note) if n):  # said once each
             log.warning("note: %s", note)
-        return {"valid_ppl": valid, "test_ppl": test}
+        return {"valid_ppl": valid, "valid_unk": corpus.unknown_share("valid"),
+                "test_ppl": test, "test_unk": corpus.unknown_share("test")}
 
     # ---------------------------------------------------------------------- save/load
     def _get_state(self) -> tuple[dict, dict]:

@@ -261,7 +261,8 @@ class KneserNeyBigram(Estimator):
 
     def evaluate(self, corpus: Corpus) -> dict[str, float]:
         """``valid_ppl`` and ``test_ppl`` on a corpus encoded with the vocabulary the model
-        counted: the keys of ``LanguageModel.evaluate``, for a side-by-side table.
+        counted, with the share of ``<unk>`` in each split (``valid_unk``, ``test_unk``): the
+        keys of ``LanguageModel.evaluate``, for a side-by-side table.
 
         Args:
             corpus: a :class:`~dlcourse.lm.corpus.Corpus`, its ``valid`` and ``test`` streams
@@ -287,7 +288,9 @@ class KneserNeyBigram(Estimator):
             raise InputError(f"the corpus vocabulary ({len(corpus.itos):,} words) differs from "
                              f"the one the model counted ({self.vocab_size_:,} ids); {fix}")
         return {"valid_ppl": self.perplexity(corpus.valid),
-                "test_ppl": self.perplexity(corpus.test)}
+                "valid_unk": corpus.unknown_share("valid"),
+                "test_ppl": self.perplexity(corpus.test),
+                "test_unk": corpus.unknown_share("test")}
 
     # ---- persistence (Estimator.save / Estimator.load) ---------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, Any]]:

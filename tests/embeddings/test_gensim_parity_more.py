@@ -168,3 +168,33 @@ def test_the_trained_vectors_keep_each_words_count_as_gensim(tmp_path):
         plain.get_vecattr("a", "count")
     plain.set_vecattr("b", "count", 7)
     assert (plain.get_vecattr("a", "count"), plain.get_vecattr("b", "count")) == (0, 7)
+
+
+def test_adding_vectors_answers_as_gensim():
+    # KeyedVectors was immutable: gensim's add_vector(s) and word_vec were missing
+    rng = np.random.default_rng(1)
+    words, vectors = ["a", "b", "c"], rng.normal(size=(3, 4)).astype(np.float32)
+    ours = KeyedVectors(words, vectors, counts=np.array([5, 3, 1]))
+    ref = gensim_models.KeyedVectors(4)
+    ref.add_vectors(words, vectors)
+    more = rng.normal(size=(2, 4)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # gensim warns that one row at a time is slow
+        for kv in (ours, ref):
+            kv.add_vectors(["d", "a"], more)  # "a" is known: it keeps its vector
+            kv.add_vector("e", np.ones(4, dtype=np.float32))
+            kv.add_vectors(["b"], np.full((1, 4), 2.0), replace=True)
+    assert ours.index_to_key == ref.index_to_key == ["a", "b", "c", "d", "e"]
+    np.testing.assert_allclose(ours.vectors, ref.vectors)
+    (w1, s1), (w2, s2) = ours.most_similar("e", topn=2)
+    assert [w1, w2] == [w for w, _ in ref.most_similar("e", topn=2)]
+    assert [s1, s2] == pytest.approx([s for _, s in ref.most_similar("e", topn=2)], abs=1e-6)
+    assert ours.get_vecattr("d", "count") == 0 and ours.get_vecattr("a", "count") == 5
+    np.testing.assert_allclose(ours.word_vec("e", norm=True), np.full(4, 0.5))
+    with pytest.raises(InputError, match="one vector of 4 numbers per word"):
+        ours.add_vectors(["f"], np.ones(3))
+    with pytest.raises(InputError, match="a word twice"):
+        ours.add_vectors(["f", "f"], np.ones((2, 4)))
+    with pytest.raises(InputError, match="finite numbers"):
+        ours.add_vector("g", [np.nan] * 4)
+    assert len(ours) == 5  # nothing half-added

@@ -18,6 +18,7 @@ from dlcourse.embeddings.gensim_queries import (
     weighted_keys,
     word_attributes,
 )
+from dlcourse.embeddings.gensim_updates import GensimUpdates
 from dlcourse.errors import InputError, UnknownTokenError, check_choice
 
 log = logging.getLogger(__name__)
@@ -43,13 +44,14 @@ def _count(value: Any, name: str, none: bool = False) -> int | None:
     raise InputError(f"{name} must be a whole number >= 0{allowed}, got {value!r}")
 
 
-class KeyedVectors(GensimQueries):
+class KeyedVectors(GensimQueries, GensimUpdates):
     """Word vectors keyed by word: the result of Word2Vec, GloVe or a file gensim/GloVe wrote.
 
     gensim's names and formats: ``kv["king"]``, ``most_similar(positive, negative, topn)``,
     ``key_to_index``, ``index_to_key``, word2vec text/binary and GloVe files, and gensim's
     other queries (``n_similarity``, ``distances``, ``rank``, ``evaluate_word_pairs``, ...:
-    :class:`~dlcourse.embeddings.gensim_queries.GensimQueries`); :meth:`save` and
+    :class:`~dlcourse.embeddings.gensim_queries.GensimQueries`; ``add_vectors``:
+    :class:`~dlcourse.embeddings.gensim_updates.GensimUpdates`); :meth:`save` and
     :meth:`load` use the model file of every dlcourse lesson (no torch).
 
     Args:

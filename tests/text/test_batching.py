@@ -99,6 +99,13 @@ def test_bucket_sampler_covers_everything_once_and_repeats_with_seed():
     assert batches == list(BucketBatchSampler(lengths, batch_size=32, seed=3))
     s.set_epoch(1)
     assert list(s) != batches  # a new shuffle each epoch
+    # without set_epoch each pass draws the next epoch's order, as a DataLoader(shuffle=True)
+    # does (it gave the same batches every epoch); set_epoch(e) gives epoch e's again
+    passes = BucketBatchSampler(lengths, batch_size=32, seed=3)
+    first, second = list(passes), list(passes)
+    assert first == batches and second != first
+    s.set_epoch(1)
+    assert list(s) == second == list(s)  # numbered by the caller: repeatable (a resume)
     dropped = BucketBatchSampler(lengths, batch_size=32, drop_last=True, bucket_size=100)
     assert all(len(b) == 32 for b in dropped) and len(list(dropped)) == len(dropped)
     ordered = list(BucketBatchSampler(lengths, batch_size=32, shuffle=False))
@@ -149,3 +156,24 @@ def test_pad_collate_tells_a_pair_of_ids_from_an_id_list_and_label():
     assert padded.tolist() == [[4, 5], [6, 0]] and labels.tolist() == [1, 0]
     with pytest.raises(ValueError, match="token ids must be integers"):
         pad_sequences([[1.5, 2.5], [1.0]])  # read as 1, 2 and 1 before
+
+
+def test_torchtext_shaped_items_and_one_hot_slips_are_named():
+    from dlcourse.errors import InputError
+    from dlcourse.text import TextTable, Vocab, one_hot
+    from dlcourse.text.labels import LabelEncoder
+
+    with pytest.raises(InputError, match=r"takes \(ids, label\) items; these look like "
+                                         r"\(label, ids\)"):
+        PadCollate(0)([(1, [1, 2]), (0, [3])])  # torchtext's datasets yield (label, text)
+    with pytest.raises(InputError, match="one_hot takes token ids, got the token 'a'"):
+        one_hot(["a"], 3)  # it named pad_sequences
+    with pytest.raises(InputError, match="one_hot takes whole-number ids .* rectangular shape"):
+        one_hot([[1, 2], [0]], 3)
+    with pytest.raises(InputError, match="num_classes must be a whole number"):
+        one_hot([1], 3.0)  # torch's own TypeError
+    # a plain function as the tokenizer, as torchtext's are (AttributeError: no .batch)
+    table = TextTable(["a b", "b c"], ["x", "y"])
+    vocab = Vocab.build([["a", "b", "c"]])
+    encoded = table.encode(str.split, vocab, LabelEncoder().fit(["x", "y"]))
+    assert encoded == [(vocab.lookup(["a", "b"]), 0), (vocab.lookup(["b", "c"]), 1)]

@@ -160,7 +160,32 @@ def test_a_vocabulary_without_unk_says_how_to_get_one():
     from dlcourse.text import Vocab
 
     vocab = Vocab.build([["a", "b"], ["a"]], specials=("<pad>",))
+    # build_vocab_from_iterator sets no unknown token even with '<unk>' among the specials:
+    # the hint names both steps
     with pytest.raises(KeyError, match=r"'zz' is not in the vocabulary and it has no unknown "
-                       r"token; build it with '<unk>' among its specials \(as by default\)"):
+                       r"token; build it with '<unk>' among its specials and set_default_index"
+                       r"\(vocab\['<unk>'\]\) \(Vocab.build does both by default\)"):
         vocab["zz"]
     assert vocab["a"] == 1 and "zz" not in vocab
+
+
+def test_torchtext_habits_get_torchtexts_answers_or_a_clear_refusal():
+    """What a torchtext user writes: PadCollate(vocab.pad_id) after build_vocab_from_iterator,
+    legacy vocab.stoi[t] for an unknown word, and a few slips that gave wrong ids silently."""
+    from dlcourse.errors import InputError
+    from dlcourse.text import PadCollate, build_vocab_from_iterator
+
+    vocab = build_vocab_from_iterator([["a", "b", "a"]], specials=["<unk>", "<pad>"])
+    assert vocab.pad_id == 1 and vocab.unk_id is None  # pad_id was None: the first batch failed
+    assert PadCollate(vocab.pad_id)([[2, 3], [2]])[0].tolist() == [[2, 3], [2, 1]]
+    with pytest.raises(KeyError):
+        vocab.stoi["zz"]  # no unknown token yet, as torchtext's vocab["zz"] raises
+    vocab.set_default_index(vocab["<unk>"])
+    assert vocab.stoi["zz"] == 0 and vocab.stoi.get("zz") is None and "zz" not in vocab.stoi
+    with pytest.raises(InputError, match="lookup takes a list of tokens, got the string 'cat'"):
+        vocab.lookup("cat")  # was [0, 0, 0]: its characters, each unknown
+    with pytest.raises(InputError, match=r"vocab\[...\] takes a token \(a string\), got int 3"):
+        vocab[3]  # was the unknown id
+    with pytest.raises(InputError, match=r"specials must be a list of tokens, got the string "
+                                         r"'<unk>'; write specials=\['<unk>'\]"):
+        build_vocab_from_iterator([["a"]], specials="<unk>")  # was '<', 'u', 'n', 'k', '>'

@@ -27,18 +27,23 @@ __all__ = [
 _SIDES = ("right", "left")
 
 
-def _integer_ids(ids) -> torch.Tensor:
+def _integer_ids(ids, what: str = "pad_sequences") -> torch.Tensor:
     """``ids`` as a long tensor; floats are refused (1.5 was silently read as id 1), and so
-    are tokens (strings), nested lists and ids past int64, with our words, not torch's."""
+    are tokens (strings), ragged lists and ids past int64, with our words (naming ``what``,
+    the function called), not torch's."""
     try:
         t = torch.as_tensor(ids)
     except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
         token = next((i for i in ids if isinstance(i, str)), None)  # only once it failed
+        ours = what == "pad_sequences"
         if token is not None:
-            raise InputError(f"pad_sequences takes id sequences, got the token {token!r}; map "
-                             "tokens to ids first (vocab.lookup(tokens))") from None
-        raise InputError(f"token ids must be whole numbers that fit int64, one list of them a "
-                         f"sequence ({' '.join(str(exc).split())})") from None
+            raise InputError(f"{what} takes {'id sequences' if ours else 'token ids'}, got the "
+                             f"token {token!r}; map tokens to ids first (vocab.lookup(tokens))"
+                             ) from None
+        how = ("token ids must be whole numbers that fit int64, one list of them a sequence"
+               if ours else f"{what} takes whole-number ids that fit int64, in one rectangular "
+               "shape (pad rows of several lengths first)")
+        raise InputError(f"{how} ({' '.join(str(exc).split())})") from None
     if t.numel() and (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool):
         raise InputError(f"token ids must be integers, got {t.dtype}")
     return t.long()
@@ -58,7 +63,13 @@ def one_hot(ids, num_classes: int, sparse: bool = False) -> torch.Tensor:
     >>> one_hot([0, 1, 2], 3).tolist()
     [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
     """
-    ids = _integer_ids(ids)
+    ids = _integer_ids(ids, "one_hot")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int):
+        try:  # a numpy integer is one
+            num_classes = operator.index(num_classes)
+        except TypeError:
+            raise InputError(f"num_classes must be a whole number (the vocabulary size), got "
+                             f"{num_classes!r}") from None
     if num_classes < 1:
         raise InputError(f"num_classes must be >= 1, got {num_classes}")
     if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= num_classes):
@@ -225,6 +236,10 @@ class PadCollate:
         if not items:
             raise InputError("PadCollate got an empty batch")
         first = items[0]
+        if isinstance(first, tuple | list) and len(first) == 2 and isinstance(first[0], int) \
+                and isinstance(first[1], Sequence | torch.Tensor) and not isinstance(first[1], str):
+            raise InputError("PadCollate takes (ids, label) items; these look like (label, ids), "
+                             "as torchtext's datasets yield them: swap each pair first")
         # (ids, label) or [ids, label]; a pair of bare ids such as (4, 5) is a sequence
         labelled = isinstance(first, tuple | list) and len(first) == 2 and \
             not isinstance(first[0], int) and getattr(first[0], "ndim", 1) != 0
@@ -252,8 +267,9 @@ class BucketBatchSampler(Sampler):
     Args:
         lengths: sequence length of every example.
         batch_size: examples per batch.
-        shuffle: randomise pools and batch order (a new order each ``set_epoch``).
-        seed: base seed; epoch e uses ``seed + e``, so runs repeat exactly.
+        shuffle: randomise pools and batch order: a new order each pass over the data (epoch
+            e, counted from 0 or given by :meth:`set_epoch`, uses ``seed + e``).
+        seed: base seed, so runs repeat exactly.
         drop_last: drop each pool's last short batch.
         bucket_size: pool size; default ``batch_size * 100``.
 
@@ -275,14 +291,17 @@ class BucketBatchSampler(Sampler):
             raise InputError(f"bucket_size ({self.bucket_size}) must be >= batch_size "
                              f"({batch_size})")
         self.epoch = 0
+        self._epoch_set = False  # by set_epoch: the caller numbers the passes (a resume)
 
     def set_epoch(self, epoch: int) -> None:
-        """Choose the shuffle for this epoch (call before iterating, as with DistributedSampler).
+        """Choose the shuffle for this epoch (call before iterating, as with DistributedSampler):
+        a resumed run then draws its epochs' orders again. Without it every pass draws the next.
 
         Args:
             epoch: the epoch number; the order is seeded with ``seed + epoch``.
         """
         self.epoch = epoch
+        self._epoch_set = True
 
     def _batches(self) -> list[list[int]]:
         n = len(self.lengths)
@@ -303,7 +322,10 @@ class BucketBatchSampler(Sampler):
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
-        return iter(self._batches())
+        batches = self._batches()
+        if not self._epoch_set:  # the next pass reshuffles, as a DataLoader(shuffle=True) does
+            self.epoch += 1
+        return iter(batches)
 
     def __len__(self) -> int:
         n, bs = len(self.lengths), self.batch_size

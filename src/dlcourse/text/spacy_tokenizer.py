@@ -14,6 +14,8 @@ class SpacyTokenizer(Tokenizer):
     """spaCy's rule-based tokenizer for ``language``: a language code (``"en"``, ``"de"``:
     ``spacy.blank``, no model download) or the name of an installed spaCy model
     (``"en_core_web_sm"``, what torchtext users pass), of which only the tokenizer is loaded.
+    The whitespace tokens spaCy keeps for runs of spaces and line breaks are left out (torchtext
+    keeps them: ``["Hello", " ", "world"]`` there, ``["Hello", "world"]`` here).
 
     Args:
         language: the language code or installed model name, as above; default ``"en"``.

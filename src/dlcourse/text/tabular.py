@@ -118,7 +118,8 @@ class TextTable:
         every table (torchtext's ``LABEL.build_vocab(train)``), so that a class has one id.
 
         Args:
-            tokenizer: a :class:`~dlcourse.text.Tokenizer` (its ``batch`` is called).
+            tokenizer: a :class:`~dlcourse.text.Tokenizer`, or a function from a text to its
+                tokens (as torchtext's; ``get_tokenizer`` wraps it).
             vocab: a :class:`~dlcourse.text.Vocab` mapping the tokens to ids.
             label_encoder: a fitted :class:`LabelEncoder`; required when the table has labels.
             max_len: keep each text's first ``max_len`` tokens; None (or 0) keeps all.
@@ -130,6 +131,10 @@ class TextTable:
             # a table numbering its own classes would give another table's labels other ids
             raise InputError("encode needs the label_encoder fitted on the training labels "
                              "(LabelEncoder().fit(train.labels)), the same for every table")
+        if not hasattr(tokenizer, "batch"):  # a function, as torchtext's tokenizers are
+            from dlcourse.text.tokenizers import get_tokenizer
+
+            tokenizer = get_tokenizer(tokenizer)
         token_lists = tokenizer.batch(self.texts)
         ids = [vocab.lookup(t[:max_len] if max_len else t) for t in token_lists]
         if self.labels is None:

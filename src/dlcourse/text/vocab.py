@@ -29,6 +29,26 @@ def _role(role: str, token: str | None, known, where: str) -> str | None:
     raise InputError(f"{role} {token!r} is not {where}; add it there or pass {role}=None")
 
 
+class _TokenIds(dict):
+    """``stoi``: token -> id, an unknown token's id the unknown id where there is one (the
+    defaultdict of torchtext's legacy ``vocab.stoi[t]``); ``get`` and ``in`` are a dict's."""
+
+    default: int | None = None
+
+    def __missing__(self, token):
+        if self.default is None:
+            raise KeyError(token)
+        return self.default
+
+
+def _specials_list(specials) -> list[str]:
+    """``specials`` without repeats; one string is refused (its characters became tokens)."""
+    if isinstance(specials, str):
+        raise InputError(f"specials must be a list of tokens, got the string {specials!r}; "
+                         f"write specials=[{specials!r}]")
+    return list(dict.fromkeys(specials))
+
+
 def _check_tokens(tokens: Iterable, where: str) -> None:
     """Refuse a token that is not a string (None, a number, a tensor): it would take an id
     that no text can ever look up."""
@@ -67,7 +87,7 @@ class Vocab:
                              "one from token lists: Vocab.build(token_lists)")
         self.itos = list(itos)
         _check_tokens(self.itos, "itos")
-        self.stoi = {t: i for i, t in enumerate(self.itos)}
+        self.stoi = _TokenIds((t, i) for i, t in enumerate(self.itos))
         if len(self.stoi) != len(self.itos):
             dup = Counter(self.itos).most_common(1)[0][0]
             raise InputError(f"vocabulary tokens must be unique; {dup!r} appears more than once")
@@ -82,6 +102,7 @@ class Vocab:
         """Id unknown tokens map to, or None when the vocabulary has no unknown token."""
         self.pad_id = None if pad_token is None else self.stoi[pad_token]
         """Id of the padding token, or None."""
+        self.stoi.default = self.unk_id
 
     @classmethod
     def build(cls, token_lists: Iterable[Sequence[str]], max_size: int | None = None,
@@ -112,7 +133,7 @@ class Vocab:
             raise InputError(f"max_size must be >= 0 or None, got {max_size}")
         if min_freq < 1:
             raise InputError(f"min_freq must be >= 1, got {min_freq}")
-        specials = list(dict.fromkeys(specials))
+        specials = _specials_list(specials)
         unk_token = _role("unk_token", unk_token, specials, f"among specials {specials}")
         pad_token = _role("pad_token", pad_token, specials, f"among specials {specials}")
         if isinstance(token_lists, str) or not hasattr(token_lists, "__iter__"):
@@ -149,11 +170,15 @@ class Vocab:
         return token in self.stoi
 
     def __getitem__(self, token: str) -> int:
+        if not isinstance(token, str):  # an id or None read as an unknown token: unk_id
+            raise InputError(f"vocab[...] takes a token (a string), got {type(token).__name__} "
+                             f"{token!r}; for the token of an id use vocab.lookup_token(id)")
         i = self.stoi.get(token, self.unk_id)
         if i is None:
             fix = ("call vocab.set_default_index(vocab['<unk>'])" if "<unk>" in self.stoi else
-                   "build it with '<unk>' among its specials (as by default), or test "
-                   "`token in vocab` first")
+                   "build it with '<unk>' among its specials and set_default_index(vocab"
+                   "['<unk>']) (Vocab.build does both by default), or test `token in vocab` "
+                   "first")
             raise UnknownTokenError(f"token {token!r} is not in the vocabulary and it has no "
                                     f"unknown token; {fix}")
         return i
@@ -177,6 +202,9 @@ class Vocab:
         Raises:
             UnknownTokenError: a token not in the vocabulary when it has no unknown token.
         """
+        if isinstance(tokens, str):  # its characters would be looked up, each unknown
+            raise InputError(f"lookup takes a list of tokens, got the string {tokens[:40]!r}; "
+                             "tokenize it first, or use vocab[token] for one token")
         get, unk = self.stoi.get, self.unk_id
         if unk is None:
             return [self[t] for t in tokens]
@@ -244,9 +272,10 @@ class Vocab:
         """
         if index is None:
             self.unk_token, self.unk_id = None, None
-            return
-        self.unk_token = self.lookup_token(index)
-        self.unk_id = self.stoi[self.unk_token]
+        else:
+            self.unk_token = self.lookup_token(index)
+            self.unk_id = self.stoi[self.unk_token]
+        self.stoi.default = self.unk_id
 
     def get_default_index(self) -> int | None:
         """:attr:`unk_id` (torchtext's name)."""
@@ -356,7 +385,7 @@ def build_vocab_from_iterator(iterator: Iterable[Sequence[str]], min_freq: int =
         >>> vocab(["a", "zzz"]), vocab.get_itos()
         ([1, 0], ['<unk>', 'a', 'b'])
     """
-    specials = list(dict.fromkeys(specials or ()))
+    specials = _specials_list(specials or ())
     if max_tokens is not None and max_tokens <= len(specials):
         raise InputError(f"max_tokens {max_tokens} leaves no room beside the {len(specials)} "
                          "specials; give a larger number")
@@ -370,4 +399,6 @@ def build_vocab_from_iterator(iterator: Iterable[Sequence[str]], min_freq: int =
         ranked = ranked[:max_tokens - len(specials)]
     words = [t for t in ranked if t not in set(specials)]
     itos = specials + words if special_first else words + specials
-    return Vocab(itos, [freqs.get(t, 0) for t in itos], unk_token=None, pad_token=None)
+    # no unknown token until set_default_index, as in torchtext; a "<pad>" special pads
+    return Vocab(itos, [freqs.get(t, 0) for t in itos], unk_token=None,
+                 pad_token="<pad>" if "<pad>" in specials else None)

@@ -126,6 +126,7 @@ def run(report, out_dir: Path, *, quick: bool = False, device: str = "auto") -> 
         random.Random(0).shuffle(order)
         random_batches = [order[i:i + bs] for i in range(0, len(order), bs)]
         sampler = BucketBatchSampler(lengths, bs, seed=0)
+        sampler.set_epoch(0)  # both passes below: epoch 0's batches (unset, each draws anew)
         bucketed = list(sampler)
         padded, lens, labels = next(iter(DataLoader(data, batch_sampler=sampler,
                                                     collate_fn=collate)))

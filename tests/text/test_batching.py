@@ -177,3 +177,17 @@ def test_torchtext_shaped_items_and_one_hot_slips_are_named():
     vocab = Vocab.build([["a", "b", "c"]])
     encoded = table.encode(str.split, vocab, LabelEncoder().fit(["x", "y"]))
     assert encoded == [(vocab.lookup(["a", "b"]), 0), (vocab.lookup(["b", "c"]), 1)]
+
+
+def test_fixed_len_pads_and_cuts_every_row_as_torchtexts_fix_length():
+    # max_len only cut: a batch of short texts stayed short (Field(fix_length) had no twin)
+    from dlcourse.errors import InputError
+    from dlcourse.text import pad_sequences
+
+    padded, lengths = pad_sequences([[1], [2, 3, 4, 5, 6, 7]], fixed_len=5)
+    assert padded.tolist() == [[1, 0, 0, 0, 0], [2, 3, 4, 5, 6]] and lengths.tolist() == [1, 5]
+    assert pad_sequences([[1]], fixed_len=3, side="left")[0].tolist() == [[0, 0, 1]]
+    batch = PadCollate(9, fixed_len=4)([([1, 2], 1), ([3], 0)])
+    assert batch[0].tolist() == [[1, 2, 9, 9], [3, 9, 9, 9]] and batch[2].tolist() == [1, 0]
+    with pytest.raises(InputError, match="fixed_len must be a whole number >= 1 or None"):
+        pad_sequences([[1]], fixed_len=0)

@@ -128,7 +128,7 @@ def _pad_value(pad_id, padding_value) -> int:
 
 def pad_sequences(seqs: Sequence, pad_id: int = _DEFAULT_PAD, batch_first: bool = True,
                   side: str = "right", max_len: int | None = None, *,
-                  padding_value: int | None = None):
+                  padding_value: int | None = None, fixed_len: int | None = None):
     """Pad id sequences of different lengths into one tensor.
 
     Like torch's ``pad_sequence``, but it takes lists too, defaults to ``(B, T)`` and returns
@@ -142,10 +142,12 @@ def pad_sequences(seqs: Sequence, pad_id: int = _DEFAULT_PAD, batch_first: bool 
             the last position).
         max_len: truncate longer sequences to their first ``max_len`` ids.
         padding_value: torch's name for ``pad_id``; give one of the two.
+        fixed_len: pad (and truncate) every sequence to exactly this many ids, as torchtext's
+            ``Field(fix_length=...)`` and Keras's ``pad_sequences(maxlen=...)`` do.
 
     Returns:
-        ``(padded, lengths)``: LongTensor ``(B, T)`` (or ``(T, B)``) with T = the longest
-        (truncated) length, on the device of tensor inputs (CPU for lists), and a CPU
+        ``(padded, lengths)``: LongTensor ``(B, T)`` (or ``(T, B)``) with T = ``fixed_len`` or
+        the longest (truncated) length, on the device of tensor inputs (CPU for lists), and a CPU
         LongTensor ``(B,)`` of true lengths (what ``pack_padded`` wants).
 
     Raises:
@@ -160,6 +162,10 @@ def pad_sequences(seqs: Sequence, pad_id: int = _DEFAULT_PAD, batch_first: bool 
     check_choice("padding side", side, _SIDES)
     if max_len is not None and max_len < 1:
         raise InputError(f"max_len must be >= 1 or None, got {max_len}")
+    if fixed_len is not None:
+        if isinstance(fixed_len, bool) or not isinstance(fixed_len, int) or fixed_len < 1:
+            raise InputError(f"fixed_len must be a whole number >= 1 or None, got {fixed_len!r}")
+        max_len = fixed_len if max_len is None else min(max_len, fixed_len)
     if seqs is None or isinstance(seqs, str) or not hasattr(seqs, "__iter__"):
         raise InputError(f"pad_sequences takes a list of id sequences, got "
                          f"{type(seqs).__name__}")
@@ -176,7 +182,7 @@ def pad_sequences(seqs: Sequence, pad_id: int = _DEFAULT_PAD, batch_first: bool 
             rows = [r[:max_len] for r in rows]
         flat = _integer_ids([i for r in rows for i in r])
     lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)  # (B,)
-    t = int(lengths.max()) if rows else 0
+    t = fixed_len if fixed_len is not None else int(lengths.max()) if rows else 0
     padded = torch.full((len(rows), t), pad_id, dtype=torch.long, device=flat.device)  # (B, T)
     if t:
         # one masked write instead of B slice writes: the mask's True cells, read row-major,
@@ -219,18 +225,21 @@ class PadCollate:
         batch_first: ``(B, T)`` batches when True, ``(T, B)`` when False.
         side: ``"right"`` or ``"left"`` padding, as in :func:`pad_sequences`.
         max_len: truncate longer sequences to their first ``max_len`` ids; None keeps all.
+        fixed_len: pad (and truncate) every batch to this many ids, as torchtext's
+            ``Field(fix_length=...)``; None pads to the batch's longest.
 
     >>> PadCollate(pad_id=0)([([4, 5], 1), ([6], 0)])[0].tolist()
     [[4, 5], [6, 0]]
     """
 
     def __init__(self, pad_id: int = 0, batch_first: bool = True, side: str = "right",
-                 max_len: int | None = None):
+                 max_len: int | None = None, fixed_len: int | None = None):
         check_choice("padding side", side, _SIDES)
         self.pad_id = pad_id
         self.batch_first = batch_first
         self.side = side
         self.max_len = max_len
+        self.fixed_len = fixed_len
 
     def __call__(self, items: Sequence):
         if not items:
@@ -245,7 +254,7 @@ class PadCollate:
             not isinstance(first[0], int) and getattr(first[0], "ndim", 1) != 0
         seqs = [it[0] for it in items] if labelled else list(items)
         padded, lengths = pad_sequences(seqs, self.pad_id, self.batch_first, self.side,
-                                        self.max_len)
+                                        self.max_len, fixed_len=self.fixed_len)
         if not labelled:
             return padded, lengths
         labels = [it[1] for it in items]

@@ -189,3 +189,21 @@ def test_torchtext_habits_get_torchtexts_answers_or_a_clear_refusal():
     with pytest.raises(InputError, match=r"specials must be a list of tokens, got the string "
                                          r"'<unk>'; write specials=\['<unk>'\]"):
         build_vocab_from_iterator([["a"]], specials="<unk>")  # was '<', 'u', 'n', 'k', '>'
+
+
+def test_settings_of_the_wrong_kind_are_named_not_a_typeerror(tmp_path):
+    from dlcourse.errors import InputError, MissingFileError
+    from dlcourse.text import BucketBatchSampler, LabelEncoder, Vocab, load_table
+
+    with pytest.raises(InputError, match="max_size must be a whole number >= 0 or None, got 2.5"):
+        Vocab.build([["a"]], max_size=2.5)
+    with pytest.raises(InputError, match="min_freq must be a whole number >= 1, got '2'"):
+        Vocab.build([["a"]], min_freq="2")
+    with pytest.raises(InputError, match="batch_size must be a whole number >= 1, got 2.5"):
+        BucketBatchSampler([3, 1, 2], batch_size=2.5)
+    with pytest.raises(InputError, match="lengths must be the length of every example"):
+        BucketBatchSampler([([1, 2], 0), ([3], 1)], batch_size=2)  # the data, not its lengths
+    with pytest.raises(InputError, match="classes must be distinct"):
+        LabelEncoder.from_classes(["a", "a"])  # two ids for one class
+    with pytest.raises(MissingFileError, match="missing.csv: no such file"):
+        load_table(tmp_path / "missing.csv")  # a FileNotFoundError too, as Vocab.load's

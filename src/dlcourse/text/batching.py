@@ -163,7 +163,7 @@ def pad_sequences(seqs: Sequence, pad_id: int = _DEFAULT_PAD, batch_first: bool 
     if max_len is not None and max_len < 1:
         raise InputError(f"max_len must be >= 1 or None, got {max_len}")
     if fixed_len is not None:
-        if isinstance(fixed_len, bool) or not isinstance(fixed_len, int) or fixed_len < 1:
+        if isinstance(fixed_len, bool) or not hasattr(fixed_len, "__index__") or fixed_len < 1:
             raise InputError(f"fixed_len must be a whole number >= 1 or None, got {fixed_len!r}")
         max_len = fixed_len if max_len is None else min(max_len, fixed_len)
     if seqs is None or isinstance(seqs, str) or not hasattr(seqs, "__iter__"):
@@ -287,10 +287,14 @@ class BucketBatchSampler(Sampler):
 
     def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool = True,
                  seed: int = 0, drop_last: bool = False, bucket_size: int | None = None):
-        if batch_size < 1:
-            raise InputError(f"batch_size must be >= 1, got {batch_size}")
-        self.lengths = [int(n) for n in (lengths.tolist() if hasattr(lengths, "tolist")
-                                         else lengths)]
+        if isinstance(batch_size, bool) or not hasattr(batch_size, "__index__") or batch_size < 1:
+            raise InputError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+        try:
+            self.lengths = [operator.index(n) for n in (lengths.tolist() if hasattr(
+                lengths, "tolist") else lengths)]
+        except TypeError:  # the data set itself, say, where its lengths go
+            raise InputError("lengths must be the length of every example, whole numbers "
+                             "([len(ids) for ids, _ in data])") from None
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed

@@ -142,10 +142,16 @@ class LabelEncoder:
 
         Args:
             classes: the class labels, in id order (``classes[i]`` gets id i); not sorted.
+
+        Raises:
+            InputError: a repeated class, or labels :meth:`fit` refuses.
         """
         enc = cls()
         enc.classes_ = _label_list(classes, "LabelEncoder.from_classes")
         enc._index = {c: i for i, c in enumerate(enc.classes_)}
+        if len(enc._index) != len(enc.classes_):  # two ids for one class: decoding is ambiguous
+            raise InputError(f"classes must be distinct; {len(enc.classes_) - len(enc._index)} "
+                             "repeat(s) among them")
         return enc
 
     def save(self, path: str | Path) -> Path:

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from dlcourse.errors import DlcourseError, InputError, check_choice
+from dlcourse.errors import DlcourseError, InputError, MissingFileError, check_choice
 from dlcourse.text.formats import (
     TABLE_SUFFIXES,
     choose_delimiter,
@@ -188,7 +188,7 @@ def _is_missing(v) -> bool:
 def _file_rows(path: Path, fmt: str, encoding: str):
     """(header-first row iterator, where(i) for messages) of a table file."""
     if not path.exists():
-        raise DlcourseError(f"{path}: no such file")
+        raise MissingFileError(f"{path}: no such file")
     if path.is_dir():
         raise DlcourseError(f"{path}: is a directory; give the table file")
     if fmt == "parquet":
@@ -327,7 +327,7 @@ def _parquet_columns(path: Path) -> list[str]:
     """The DataFrame columns of a parquet file, from its schema (the pandas index columns it
     stores are no columns of the DataFrame)."""
     if not path.exists():
-        raise DlcourseError(f"{path}: no such file")
+        raise MissingFileError(f"{path}: no such file")
     if path.is_dir():
         raise DlcourseError(f"{path}: is a directory; give the table file")
     try:

@@ -94,7 +94,7 @@ class Tokenizer:
         """
         if texts is None or isinstance(texts, str):  # refused now, not at the first next()
             check_texts(texts, "stream")
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        if isinstance(chunk_size, bool) or not hasattr(chunk_size, "__index__") or chunk_size < 1:
             raise InputError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
         return self._stream(iter(texts), chunk_size)
 

@@ -41,6 +41,11 @@ class _TokenIds(dict):
         return self.default
 
 
+def _whole(value) -> bool:
+    """An int or numpy integer, not a bool."""
+    return not isinstance(value, bool) and hasattr(value, "__index__")
+
+
 def _specials_list(specials) -> list[str]:
     """``specials`` without repeats; one string is refused (its characters became tokens)."""
     if isinstance(specials, str):
@@ -129,10 +134,10 @@ class Vocab:
             ValueError: bad ``max_size``/``min_freq``, a role token not in specials, or a plain
                 string where a token list was expected.
         """
-        if max_size is not None and max_size < 0:
-            raise InputError(f"max_size must be >= 0 or None, got {max_size}")
-        if min_freq < 1:
-            raise InputError(f"min_freq must be >= 1, got {min_freq}")
+        if max_size is not None and (not _whole(max_size) or max_size < 0):
+            raise InputError(f"max_size must be a whole number >= 0 or None, got {max_size!r}")
+        if not _whole(min_freq) or min_freq < 1:
+            raise InputError(f"min_freq must be a whole number >= 1, got {min_freq!r}")
         specials = _specials_list(specials)
         unk_token = _role("unk_token", unk_token, specials, f"among specials {specials}")
         pad_token = _role("pad_token", pad_token, specials, f"among specials {specials}")

@@ -229,3 +229,16 @@ def test_a_ctrl_c_while_a_trained_map_is_saved_waits_for_its_file(tmp_path, monk
     som = SOM(4, 4, epochs=3, device="cpu").fit(X, out_dir=tmp_path / "map")
     assert (tmp_path / "map" / "model.safetensors").is_file() and som.weights_.shape == (4, 4, 4)
     assert "training has finished: saving it first" in caplog.text
+
+
+def test_folder_notes_are_said_by_rank_0_alone(iris, tmp_path, monkeypatch, caplog):
+    # under torchrun every process printed "holds an interrupted run's checkpoint ..."
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "2")
+    with pytest.raises(TrainingInterrupted):
+        SOM(5, 5, epochs=5, device="cpu").fit(iris, out_dir=tmp_path)
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    for rank, said in (("1", False), ("0", True)):
+        monkeypatch.setenv("RANK", rank)
+        caplog.clear()
+        SOM(5, 5, device="cpu").validated_config(tmp_path, resume=False)
+        assert ("holds an interrupted run's checkpoint" in caplog.text) is said, rank

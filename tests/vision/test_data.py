@@ -175,3 +175,17 @@ def test_mnist_5k_is_split_by_class_and_seed():
     assert np.bincount(test.labels.numpy()).tolist() == [100] * 10
     again, _ = load_named("mnist-5k", seed=0)
     assert torch.equal(train.labels, again.labels)
+
+
+def test_unreadable_images_are_reported_by_rank_0_alone(monkeypatch, caplog):
+    # under torchrun both "skipped ..." lines came once per process
+    from pathlib import Path
+
+    from dlcourse.vision.images import BadImages
+
+    bad = BadImages([Path("a/bad.png")], ["cannot read image a/bad.png"])
+    for rank, lines in (("1", 0), ("0", 2)):
+        monkeypatch.setenv("RANK", rank)
+        caplog.clear()
+        bad.report(11, "training files")
+        assert len([r for r in caplog.records if "skipped" in r.getMessage()]) == lines, rank

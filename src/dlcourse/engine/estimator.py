@@ -205,8 +205,11 @@ class Estimator:
         return config
 
     def say_folder_notes(self) -> None:
-        """Log what :meth:`validated_config` found in the run folder (once)."""
-        for level, message in getattr(self, "_folder_notes", []):
+        """Log what :meth:`validated_config` found in the run folder (once, and under torchrun
+        on rank 0 alone: every process sees the same folder)."""
+        from dlcourse.engine.distributed import is_main_process
+
+        for level, message in getattr(self, "_folder_notes", []) if is_main_process() else ():
             logging.getLogger("dlcourse").log(level, message)
         self._folder_notes = []
 

@@ -170,7 +170,12 @@ class BadImages:
 
     def report(self, total: int, what: str = "files") -> None:
         """Warn about each unreadable file and their count (of the ``total`` ``what``, e.g.
-        ``"training files"``)."""
+        ``"training files"``); under torchrun rank 0 alone, since every process reads the same
+        files."""
+        from dlcourse.engine.distributed import is_main_process
+
+        if not is_main_process():
+            return
         for reason in self.reasons:
             log.warning("skipped: %s", reason)
         if self.paths:

@@ -15,7 +15,7 @@ import numpy as np
 
 from dlcourse.embeddings.corpus import encode_blocks
 from dlcourse.embeddings.ranks import all_gather, process_group, shard_sentences
-from dlcourse.errors import InputError
+from dlcourse.engine.config import whole_number
 
 
 def count_cooccurrences(corpus: Iterable[list[str]], key_to_index: dict[str, int],
@@ -48,8 +48,7 @@ def count_cooccurrences(corpus: Iterable[list[str]], key_to_index: dict[str, int
     """
     from dlcourse.embeddings import _kernels
 
-    if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 1:
-        raise InputError(f"window must be an integer >= 1, got {window!r}")
+    window = whole_number("window", window, 1, None, "an integer >= 1")
     rank, world = process_group()
     blocks = encode_blocks(shard_sentences(corpus, rank, world), key_to_index,
                            block_tokens=block_tokens(window, memory_mb))

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from dlcourse.engine.config import whole_number
 from dlcourse.errors import DlcourseError, InputError, MissingFileError, check_choice
 
 if TYPE_CHECKING:
@@ -217,10 +218,8 @@ def read_word2vec(path: Path, binary: bool, no_header: bool, encoding: str, erro
         MissingFileError: no such file, or a directory.
         DlcourseError: as :meth:`KeyedVectors.load_word2vec_format`.
     """
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | np.integer)
-                              or limit < 1):  # 0 read all of a text file and none of a binary one
-        raise InputError(f"limit must be a whole number >= 1 or None (every vector), got "
-                         f"{limit!r}")
+    if limit is not None:  # 0 read all of a text file and none of a binary one
+        limit = whole_number("limit", limit, 1, None, "a whole number >= 1 or None (every vector)")
     if not path.is_file():
         what = "is a directory" if path.is_dir() else "does not exist"
         raise MissingFileError(f"vectors file {path} {what}; give the path of a word2vec or "

@@ -19,6 +19,7 @@ from dlcourse.embeddings.gensim_queries import (
     word_attributes,
 )
 from dlcourse.embeddings.gensim_updates import GensimUpdates
+from dlcourse.engine.config import whole_number
 from dlcourse.errors import InputError, UnknownTokenError, check_choice
 
 log = logging.getLogger(__name__)
@@ -293,9 +294,8 @@ class KeyedVectors(GensimQueries, GensimUpdates):
         """
         from dlcourse.engine.accelerator import is_cpu_spec
 
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or (
-                batch_size < 1):  # 0 was range()'s error, -1 answered no word
-            raise InputError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+        # 0 was range()'s own error, -1 answered no word
+        batch_size = whole_number("batch_size", batch_size, 1, None, "a whole number >= 1")
         ids = np.array([self.get_index(w) for w in words], dtype=np.int64)
         k = min(_count(topn, "topn"), len(self) - 1)
         out: list[list[tuple[str, float]]] = []

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from dlcourse.errors import ConfigError
+from dlcourse.engine.config import whole_number
+from dlcourse.errors import ConfigError, InputError
 
 
 class EarlyStopping:
@@ -33,9 +34,12 @@ class EarlyStopping:
     ):
         if mode not in ("min", "max"):
             raise ConfigError(f"unknown mode {mode!r}; choose one of min, max")
-        if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int)
-                                     or patience < 0):
-            raise ConfigError(f"patience must be a whole number >= 0 or None, got {patience!r}")
+        if patience is not None:
+            try:
+                patience = whole_number("patience", patience, 0, None,
+                                        "a whole number >= 0 or None")
+            except InputError as exc:  # a setting, as mode is
+                raise ConfigError(str(exc), "patience") from None
         if isinstance(min_delta, bool) or not isinstance(min_delta, int | float) or not (
                 min_delta >= 0):  # NaN too: no value would ever improve
             raise ConfigError(f"min_delta must be a number >= 0, got {min_delta!r}")

@@ -12,6 +12,7 @@ import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 from torch.utils.data import Sampler
 
+from dlcourse.engine.config import whole_number
 from dlcourse.errors import InputError, check_choice
 
 __all__ = [
@@ -163,8 +164,7 @@ def pad_sequences(seqs: Sequence, pad_id: int = _DEFAULT_PAD, batch_first: bool 
     if max_len is not None and max_len < 1:
         raise InputError(f"max_len must be >= 1 or None, got {max_len}")
     if fixed_len is not None:
-        if isinstance(fixed_len, bool) or not hasattr(fixed_len, "__index__") or fixed_len < 1:
-            raise InputError(f"fixed_len must be a whole number >= 1 or None, got {fixed_len!r}")
+        fixed_len = whole_number("fixed_len", fixed_len, 1, None, "a whole number >= 1 or None")
         max_len = fixed_len if max_len is None else min(max_len, fixed_len)
     if seqs is None or isinstance(seqs, str) or not hasattr(seqs, "__iter__"):
         raise InputError(f"pad_sequences takes a list of id sequences, got "
@@ -287,8 +287,7 @@ class BucketBatchSampler(Sampler):
 
     def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool = True,
                  seed: int = 0, drop_last: bool = False, bucket_size: int | None = None):
-        if isinstance(batch_size, bool) or not hasattr(batch_size, "__index__") or batch_size < 1:
-            raise InputError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+        batch_size = whole_number("batch_size", batch_size, 1, None, "a whole number >= 1")
         try:
             self.lengths = [operator.index(n) for n in (lengths.tolist() if hasattr(
                 lengths, "tolist") else lengths)]

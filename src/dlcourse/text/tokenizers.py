@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from dlcourse.engine.config import whole_number
 from dlcourse.errors import InputError
 from dlcourse.text.text_checks import check_text, check_texts
 
@@ -94,8 +95,7 @@ class Tokenizer:
         """
         if texts is None or isinstance(texts, str):  # refused now, not at the first next()
             check_texts(texts, "stream")
-        if isinstance(chunk_size, bool) or not hasattr(chunk_size, "__index__") or chunk_size < 1:
-            raise InputError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+        chunk_size = whole_number("chunk_size", chunk_size, 1, None, "an integer >= 1")
         return self._stream(iter(texts), chunk_size)
 
     def _stream(self, it: Iterator, chunk_size: int) -> Iterator[list[str]]:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from dlcourse.engine.config import whole_number
 from dlcourse.errors import InputError, MissingFileError, UnknownTokenError
 from dlcourse.text.labels import as_id
 
@@ -39,11 +40,6 @@ class _TokenIds(dict):
         if self.default is None:
             raise KeyError(token)
         return self.default
-
-
-def _whole(value) -> bool:
-    """An int or numpy integer, not a bool."""
-    return not isinstance(value, bool) and hasattr(value, "__index__")
 
 
 def _specials_list(specials) -> list[str]:
@@ -134,10 +130,9 @@ class Vocab:
             ValueError: bad ``max_size``/``min_freq``, a role token not in specials, or a plain
                 string where a token list was expected.
         """
-        if max_size is not None and (not _whole(max_size) or max_size < 0):
-            raise InputError(f"max_size must be a whole number >= 0 or None, got {max_size!r}")
-        if not _whole(min_freq) or min_freq < 1:
-            raise InputError(f"min_freq must be a whole number >= 1, got {min_freq!r}")
+        if max_size is not None:
+            max_size = whole_number("max_size", max_size, 0, None, "a whole number >= 0 or None")
+        min_freq = whole_number("min_freq", min_freq, 1, None, "a whole number >= 1")
         specials = _specials_list(specials)
         unk_token = _role("unk_token", unk_token, specials, f"among specials {specials}")
         pad_token = _role("pad_token", pad_token, specials, f"among specials {specials}")

@@ -3,14 +3,12 @@
 Files are decoded once, resized (shorter side) and centre-cropped to the training resolution,
 and kept in memory as one uint8 :class:`~dlcourse.vision.data.ArrayImageDataset`
 (:func:`square_images` treats pixel arrays the same way); worker processes share the
-decoding of large folders (the order of the images never depends on them). Also here: how
-many DataLoader workers a device gets by default.
+decoding of large folders (the order of the images never depends on them).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,49 +21,14 @@ from torch.utils.data import Dataset
 from dlcourse.errors import InputError, MissingFileError, check_choice
 from dlcourse.vision.data import ArrayImageDataset, split_stratified
 from dlcourse.vision.named_sets import NAMED_SETS
+from dlcourse.vision.workers import decode_workers
 
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm")
 ON_BAD = ("skip", "stop")
-MAX_AUTO_WORKERS = 8
-PARALLEL_DECODE_FILES = 256   # fewer files decode faster than worker processes start
 MIN_PER_CLASS_TO_SPLIT = 2    # one training and one validation image
 SPLIT_FOLDERS = ("train", "val", "valid", "test")
-
-
-def available_cores() -> int:
-    """CPU cores this process may use, split between the ranks on this machine under torchrun."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
-
-
-def default_num_workers(device_type: str, requested: int | None = None) -> int:
-    """DataLoader workers for training batches: ``requested`` when given, else 0 on a CPU and
-    up to 8 on a GPU.
-
-    On a CPU the workers would compete with the training threads for the same cores, and
-    batching in-memory uint8 images costs less than moving them between processes. On a GPU
-    the main process should do little more than launch kernels: the workers gather and stack
-    the next batches (and pin their memory) while the current step runs.
-    """
-    if requested is not None:
-        return requested
-    if device_type != "cuda":
-        return 0
-    return min(MAX_AUTO_WORKERS, max(0, available_cores() - 1))  # one core for the main process
-
-
-def decode_workers(n_files: int, requested: int | None = None) -> int:
-    """Worker processes that decode ``n_files`` image files: ``requested`` when given, else one
-    per available core (up to 8) for folders large enough to repay starting them.
-
-    Decoding happens once, before training, so it competes with nothing on either device.
-    """
-    if requested is not None:
-        return requested
-    cores = available_cores()
-    return 0 if n_files < PARALLEL_DECODE_FILES or cores < 2 else min(MAX_AUTO_WORKERS, cores)
 
 
 def load_image(path: str | Path, size: int | None = None) -> torch.Tensor:

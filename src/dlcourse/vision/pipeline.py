@@ -20,9 +20,9 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from dlcourse.engine.distributed import active_ranks, gather_shards
 from dlcourse.engine.loop import autocast
-from dlcourse.vision.images import default_num_workers
 from dlcourse.vision.models import BackboneInfo
 from dlcourse.vision.transforms import BatchPreprocess
+from dlcourse.vision.workers import default_num_workers
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class Pipeline:
             channels_last: feed channels_last tensors (CUDA only).
             batch_size: images per forward pass.
             num_workers: DataLoader worker processes; None: 0 on a CPU, up to 8 on a GPU
-                (:func:`~dlcourse.vision.images.default_num_workers`).
+                (:func:`~dlcourse.vision.workers.default_num_workers`).
             augment: random crop when training (see :class:`BatchPreprocess`).
             hflip: random horizontal flips too when augmenting.
         """

@@ -75,9 +75,10 @@ def _with_sklearn_class() -> type | None:
     return _SKLEARN_NOT_FITTED[theirs]
 
 
-class UnknownTokenError(DlcourseError, KeyError):
+class UnknownTokenError(DlcourseError, KeyError, RuntimeError):
     """A word or token is not in a vocabulary (that has no unknown token): a ``KeyError`` too,
-    so code written for gensim's ``KeyedVectors`` or a dict keeps working."""
+    so code written for gensim's ``KeyedVectors`` or a dict keeps working, and a
+    ``RuntimeError``, what torchtext's ``Vocab`` raised."""
 
     def __str__(self) -> str:  # KeyError would print the message in quotes
         return str(self.args[0]) if self.args else ""

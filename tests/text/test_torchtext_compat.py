@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dlcourse.errors import InputError
-from dlcourse.text.vocab import Vocab, build_vocab_from_iterator
+from dlcourse.text import Vocab, build_vocab_from_iterator
 
 
 def test_max_tokens_cuts_ties_alphabetically():

@@ -191,6 +191,34 @@ def test_torchtext_habits_get_torchtexts_answers_or_a_clear_refusal():
         build_vocab_from_iterator([["a"]], specials="<unk>")  # was '<', 'u', 'n', 'k', '>'
 
 
+def test_assigning_a_role_keeps_its_token_id_and_lookups_in_step():
+    """``vocab.unk_id = i`` (legacy torchtext code sets it so) changed the id but not what
+    ``vocab[t]``, ``stoi[t]`` or ``unk_token`` answered; and torchtext's code catches the
+    RuntimeError its vocabulary raised for an unknown token."""
+    from dlcourse.errors import InputError
+    from dlcourse.text import UnknownTokenError, build_vocab_from_iterator
+
+    vocab = build_vocab_from_iterator([["a", "b", "a"]], specials=["<unk>", "<pad>"])
+    with pytest.raises(RuntimeError):
+        vocab["zz"]
+    assert issubclass(UnknownTokenError, KeyError)
+    vocab.unk_id = 0
+    assert (vocab.unk_token, vocab["zz"], vocab.stoi["zz"], vocab.lookup(["zz"])) == (
+        "<unk>", 0, 0, [0])
+    vocab.unk_token = "a"
+    assert (vocab.unk_id, vocab["zz"], vocab.get_default_index()) == (2, 2, 2)
+    vocab.pad_id = 2
+    assert vocab.pad_token == "a"
+    vocab.unk_token = None
+    with pytest.raises(KeyError):
+        vocab.stoi["zz"]
+    with pytest.raises(InputError, match="unk_token 'zz' is not in the vocabulary"):
+        vocab.unk_token = "zz"
+    with pytest.raises(InputError, match="out of range"):
+        vocab.pad_id = 9
+    assert vocab.pad_token == "a" and vocab.unk_id is None  # a refused assignment changes nothing
+
+
 def test_settings_of_the_wrong_kind_are_named_not_a_typeerror(tmp_path):
     from dlcourse.errors import InputError, MissingFileError
     from dlcourse.text import BucketBatchSampler, LabelEncoder, Vocab, load_table

@@ -38,6 +38,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(__name__, submod_attrs={
     "tokenizers": ["TOKENIZERS", "BasicEnglishTokenizer", "FunctionTokenizer", "RegexTokenizer",
                    "Tokenizer", "WhitespaceTokenizer", "basic_english", "get_tokenizer",
                    "tokenizer_from_config"],
-    "vocab": ["UnknownTokenError", "Vocab", "build_vocab_from_iterator"],
+    "torchtext_vocab": ["build_vocab_from_iterator"],
+    "vocab": ["UnknownTokenError", "Vocab"],
     "wordpiece": ["WordPieceTokenizer"],
 })

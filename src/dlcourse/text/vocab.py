@@ -13,7 +13,7 @@ from dlcourse.engine.config import whole_number
 from dlcourse.errors import InputError, MissingFileError, UnknownTokenError
 from dlcourse.text.labels import as_id
 
-__all__ = ["Vocab", "UnknownTokenError", "build_vocab_from_iterator"]
+__all__ = ["Vocab", "UnknownTokenError"]
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class _TokenIds(dict):
         return self.default
 
 
-def _specials_list(specials) -> list[str]:
+def specials_list(specials) -> list[str]:
     """``specials`` without repeats; one string is refused (its characters became tokens)."""
     if isinstance(specials, str):
         raise InputError(f"specials must be a list of tokens, got the string {specials!r}; "
@@ -95,15 +95,52 @@ class Vocab:
         self.freqs = [0] * len(self.itos) if freqs is None else [int(f) for f in freqs]
         if len(self.freqs) != len(self.itos):
             raise InputError(f"freqs has {len(self.freqs)} counts for {len(self.itos)} tokens")
-        unk_token = _role("unk_token", unk_token, self.stoi, "in the vocabulary")
-        pad_token = _role("pad_token", pad_token, self.stoi, "in the vocabulary")
-        self.unk_token = unk_token
-        self.pad_token = pad_token
-        self.unk_id = None if unk_token is None else self.stoi[unk_token]
+        self.unk_token = _role("unk_token", unk_token, self.stoi, "in the vocabulary")
+        self.pad_token = _role("pad_token", pad_token, self.stoi, "in the vocabulary")
+
+    # Each role is one stored token; its id is read from ``stoi``, so assigning either name
+    # (``vocab.unk_id = 0`` or ``vocab.unk_token = "<unk>"``) keeps the two and ``stoi[t]``'s
+    # default in step.
+    @property
+    def unk_token(self) -> str | None:
+        """The token unknown tokens map to, or None when there is none."""
+        return self._unk_token
+
+    @unk_token.setter
+    def unk_token(self, token: str | None) -> None:
+        if token is not None and token not in self.stoi:
+            raise InputError(f"unk_token {token!r} is not in the vocabulary")
+        self._unk_token = token
+        self.stoi.default = None if token is None else self.stoi[token]
+
+    @property
+    def unk_id(self) -> int | None:
         """Id unknown tokens map to, or None when the vocabulary has no unknown token."""
-        self.pad_id = None if pad_token is None else self.stoi[pad_token]
+        return self.stoi.default
+
+    @unk_id.setter
+    def unk_id(self, index: int | None) -> None:
+        self.set_default_index(index)
+
+    @property
+    def pad_token(self) -> str | None:
+        """The padding token, or None."""
+        return self._pad_token
+
+    @pad_token.setter
+    def pad_token(self, token: str | None) -> None:
+        if token is not None and token not in self.stoi:
+            raise InputError(f"pad_token {token!r} is not in the vocabulary")
+        self._pad_token = token
+
+    @property
+    def pad_id(self) -> int | None:
         """Id of the padding token, or None."""
-        self.stoi.default = self.unk_id
+        return None if self._pad_token is None else self.stoi[self._pad_token]
+
+    @pad_id.setter
+    def pad_id(self, index: int | None) -> None:
+        self.pad_token = None if index is None else self.lookup_token(index)
 
     @classmethod
     def build(cls, token_lists: Iterable[Sequence[str]], max_size: int | None = None,
@@ -133,7 +170,7 @@ class Vocab:
         if max_size is not None:
             max_size = whole_number("max_size", max_size, 0, None, "a whole number >= 0 or None")
         min_freq = whole_number("min_freq", min_freq, 1, None, "a whole number >= 1")
-        specials = _specials_list(specials)
+        specials = specials_list(specials)
         unk_token = _role("unk_token", unk_token, specials, f"among specials {specials}")
         pad_token = _role("pad_token", pad_token, specials, f"among specials {specials}")
         if isinstance(token_lists, str) or not hasattr(token_lists, "__iter__"):
@@ -270,12 +307,7 @@ class Vocab:
         Raises:
             InputError: ``index`` is not an integer or is out of range.
         """
-        if index is None:
-            self.unk_token, self.unk_id = None, None
-        else:
-            self.unk_token = self.lookup_token(index)
-            self.unk_id = self.stoi[self.unk_token]
-        self.stoi.default = self.unk_id
+        self.unk_token = None if index is None else self.lookup_token(index)
 
     def get_default_index(self) -> int | None:
         """:attr:`unk_id` (torchtext's name)."""
@@ -359,46 +391,3 @@ class Vocab:
         except ValueError as e:
             raise InputError(f"{path}: {e}") from None
 
-
-def build_vocab_from_iterator(iterator: Iterable[Sequence[str]], min_freq: int = 1,
-                              specials: Sequence[str] | None = None, special_first: bool = True,
-                              max_tokens: int | None = None) -> Vocab:
-    """torchtext's ``build_vocab_from_iterator``, with its arguments and result: a
-    :class:`Vocab` of the tokens seen ``min_freq`` times, most frequent first, with ``specials``
-    first (or last); ``max_tokens`` counts the specials too. As in torchtext no token is the
-    unknown one until ``vocab.set_default_index(vocab["<unk>"])`` (until then an unknown token
-    raises); :meth:`Vocab.build` is the one-call form with ``<pad>`` and ``<unk>``.
-
-    Args:
-        iterator: an iterable of token lists, read once.
-        min_freq: drop tokens seen fewer times (>= 1).
-        specials: tokens added at one end in this order (duplicates dropped); None for none.
-        special_first: put ``specials`` first (True) or last.
-        max_tokens: the most tokens in all, specials included; None for no limit.
-
-    Raises:
-        ValueError: ``max_tokens`` not above the number of specials, or a bad ``min_freq``.
-
-    Example:
-        >>> vocab = build_vocab_from_iterator([["a", "b", "a"]], specials=["<unk>"])
-        >>> vocab.set_default_index(vocab["<unk>"])
-        >>> vocab(["a", "zzz"]), vocab.get_itos()
-        ([1, 0], ['<unk>', 'a', 'b'])
-    """
-    specials = _specials_list(specials or ())
-    if max_tokens is not None and max_tokens <= len(specials):
-        raise InputError(f"max_tokens {max_tokens} leaves no room beside the {len(specials)} "
-                         "specials; give a larger number")
-    plain = Vocab.build(iterator, min_freq=min_freq, specials=(), unk_token=None,
-                        pad_token=None)
-    freqs = dict(zip(plain.itos, plain.freqs, strict=True))
-    # torchtext's order: by count, highest first, ties in alphabetical order; max_tokens cuts
-    # that list before the specials leave it (a special seen in the text takes a place)
-    ranked = sorted(plain.itos, key=lambda t: (-freqs[t], t))
-    if max_tokens is not None:
-        ranked = ranked[:max_tokens - len(specials)]
-    words = [t for t in ranked if t not in set(specials)]
-    itos = specials + words if special_first else words + specials
-    # no unknown token until set_default_index, as in torchtext; a "<pad>" special pads
-    return Vocab(itos, [freqs.get(t, 0) for t in itos], unk_token=None,
-                 pad_token="<pad>" if "<pad>" in specials else None)

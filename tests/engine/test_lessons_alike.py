@@ -245,6 +245,34 @@ def test_a_fresh_run_over_an_interrupted_one_says_it_drops_its_checkpoint(tmp_pa
         SOM(2, 2, epochs=3, device="cpu").fit(X, out_dir=run)  # over a finished run
     assert "interrupted" not in caplog.text and "holds a finished run" in caplog.text
 
+def test_another_lessons_interrupted_run_in_out_is_refused_not_said_replaced(
+        cli_run, workdir, refused, monkeypatch):
+    # `som train --out run` over an interrupted `lm train --out run` said "this run starts over
+    # and replaces it (last.pt)", then wrote last.safetensors and the model beside lm's last.pt
+    rng = np.random.default_rng(0)
+    Path("story.txt").write_text("".join(f"the {w} sat on the mat near the {v} .\n"
+                                         for w in ("cat", "dog", "bird", "fox") * 10
+                                         for v in ("door", "tree")))
+    np.save("x.npy", rng.normal(size=(40, 3)))
+    lm = ("--threads", "1", "lm", "train", "story.txt", "--embed-dim", "8", "--hidden-dim",
+          "8", "--batch-size", "4", "--bptt", "5", "--epochs", "2", "--device", "cpu")
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "3")
+    assert cli_run(*lm, "--out", "run").code == 130
+    monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "1")
+    assert cli_run("som", "train", "x.npy", "--grid", "2x2", "--epochs", "3", "--out",
+                   "som").code == 130
+    monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")
+    refused(workdir, "som", "train", "x.npy", "--out", "run",
+            match=r"^error: --out run holds an interrupted 'lm' run's checkpoint \(last.pt\), "
+                  r"not a 'som' one; use another folder$")
+    refused(workdir, *lm, "--out", "som",
+            match=r"--out som holds an interrupted 'som' run's checkpoint \(last.safetensors\), "
+                  r"not an 'lm' one")
+    refused(workdir, "som", "train", "x.npy", "--out", "som", "--grid", "2x2", "--epochs", "3",
+            "--resume", match=None)  # the same lesson's run resumes, and
+    assert cli_run(*lm, "--out", "run").code == 0  # starts over
+
+
 def test_a_corpus_refused_inside_fit_is_not_preceded_by_the_folders_note(tmp_path, caplog,
                                                                          cli_run, workdir):
     # word2vec and GloVe read their corpus in fit: "run holds a finished run: ..." came

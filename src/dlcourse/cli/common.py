@@ -35,9 +35,8 @@ from dlcourse.cli.options import (
 )
 from dlcourse.engine.accelerator import check_device_name
 from dlcourse.engine.distributed import is_main_process
-from dlcourse.engine.estimator import check_out_lesson
 from dlcourse.engine.files import check_out_dir
-from dlcourse.engine.persist import MODEL_FILE, check_model_dir
+from dlcourse.engine.persist import MODEL_FILE, check_model_dir, check_out_lesson
 from dlcourse.errors import ConfigError, DlcourseError
 
 # ---------------------------------------------------------------------------- checks before work

@@ -18,8 +18,7 @@ def save_vectors(kv, directory: str | os.PathLike) -> Path:
         DlcourseError: ``directory`` holds another lesson's model.
     """
     from dlcourse import __version__
-    from dlcourse.engine.estimator import check_out_lesson
-    from dlcourse.engine.persist import model_path, write_state
+    from dlcourse.engine.persist import check_out_lesson, model_path, write_state
 
     path = model_path(directory)
     check_out_lesson(path.parent, LESSON, "directory")  # never over another lesson's model

@@ -31,7 +31,7 @@ from dlcourse.engine.distributed import is_main_process
 from dlcourse.engine.files import check_out_dir
 from dlcourse.engine.interrupt import StopGuard
 from dlcourse.engine.persist import (
-    MODEL_FILE,
+    check_out_lesson,
     folder_notes,
     model_path,
     read_manifest,
@@ -348,25 +348,6 @@ def check_compatible(manifest: dict[str, Any], cls: type[Estimator],
         f"{where} holds {a_quoted(lesson)} model ({estimator}), not {article(cls.__name__)} "
         f"{cls.__name__}; pass a "
         f"directory written by 'dlcourse {cls.lesson} train'")
-
-
-def check_out_lesson(out: Path, lesson: str, option: str = "out_dir") -> None:
-    """Refuse to train into a folder holding another lesson's model: the two runs' files
-    (model, checkpoints, figures) would mix. A finished run of the same lesson is replaced.
-
-    Raises:
-        DlcourseError: naming ``option`` (``--out`` for the CLI), the folder and what it holds.
-    """
-    if not (out / MODEL_FILE).is_file():
-        return
-    try:
-        found = read_manifest(out / MODEL_FILE).get("lesson")
-    except DlcourseError:
-        found = None
-    if found != lesson:
-        what = f"{a_quoted(found)} model" if found else f"a {MODEL_FILE} of another program"
-        raise InputError(f"{option} {out} holds {what}, not {a_quoted(lesson)} one; use "
-                         "another folder")
 
 
 def check_resume_dir(resume: bool, out_dir: str | os.PathLike | None) -> None:

@@ -14,7 +14,9 @@ import contextlib
 import json
 import logging
 import os
+import pickletools
 import struct
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -244,6 +246,62 @@ def interrupted_checkpoint(out_dir: Path) -> Path | None:
         return unfinished_checkpoint(out_dir)
     return next((out_dir / name for name in CHECKPOINT_FILES if (out_dir / name).is_file()),
                 None)
+
+
+def checkpoint_lesson(path: Path) -> str | None:
+    """The lesson of a training checkpoint, read without torch (None when unreadable).
+
+    ``last.safetensors`` names it in its manifest. ``last.pt`` is torch's zip of a pickle: its
+    top-level ``"lesson"`` key is found among the pickle's opcodes, which are read, never run.
+    """
+    if path.suffix == ".safetensors":
+        try:
+            return read_manifest(path).get("lesson")
+        except DlcourseError:
+            return None
+    memo, last, after_key = {}, None, False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            name = next(n for n in archive.namelist() if n.endswith("data.pkl"))
+            for op, arg, _ in pickletools.genops(archive.read(name)):
+                if op.name in ("BINPUT", "LONG_BINPUT"):  # protocol 2 keeps strings by index
+                    memo[arg] = last
+                    continue
+                value = memo.get(arg) if op.name in ("BINGET", "LONG_BINGET") else (
+                    arg if isinstance(arg, str) else None)
+                if after_key:
+                    return value
+                last, after_key = value, value == "lesson"
+    except (OSError, StopIteration, ValueError, zipfile.BadZipFile):
+        return None
+    return None
+
+
+def check_out_lesson(out: Path, lesson: str, option: str = "out_dir") -> None:
+    """Refuse to train into a folder holding another lesson's model or interrupted run: the
+    two runs' files (model, checkpoints, figures) would mix. A finished or interrupted run of
+    the same lesson is replaced.
+
+    Raises:
+        InputError: naming ``option`` (``--out`` for the CLI), the folder and what it holds.
+    """
+    if (out / MODEL_FILE).is_file():
+        try:
+            found = read_manifest(out / MODEL_FILE).get("lesson")
+        except DlcourseError:
+            found = None
+        what = f"{a_quoted(found)} model" if found else f"a {MODEL_FILE} of another program"
+    else:
+        checkpoint = interrupted_checkpoint(out)
+        if checkpoint is None:
+            return
+        found = checkpoint_lesson(checkpoint)
+        if found is None:  # unreadable here: the run's own check (resume) or replacement
+            return
+        what = f"an interrupted '{found}' run's checkpoint ({checkpoint.name})"
+    if found != lesson:
+        raise InputError(f"{option} {out} holds {what}, not {a_quoted(lesson)} one; use "
+                         "another folder")
 
 
 def read_state(path: str | os.PathLike, framework: str = "numpy",

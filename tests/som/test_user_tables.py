@@ -115,8 +115,8 @@ def test_train_says_which_text_column_became_the_labels(cli_run, workdir):
     result = cli_run(*args, "--out", "m")
     assert result.code == 0, result.err
     notes = [line for line in result.err.splitlines() if line.startswith("note:")]
-    assert notes == ["note: t.csv: column 'kind', its one text column, holds the labels; "
-                     "--label-col names another"]
+    assert notes == ["note: t.csv: column 'kind' holds the labels (its one text column); "
+                     "--label-col names another, --label-col none makes it a feature"]
     named = cli_run(*args, "--out", "n", "--label-col", "kind")  # named: nothing to say
     assert named.code == 0 and "note:" not in named.err
     frame.drop(columns="kind").to_csv("p.csv")  # pandas' index, dropped: said once

@@ -12,6 +12,7 @@ imports torch. The verbs that read a trained map are in :mod:`dlcourse.cli.som_m
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import click
@@ -96,8 +97,9 @@ def train_config(grid: str | None, topology: str | None, options: dict,
 @click.option("--standardize/--no-standardize", default=True, show_default=True,
               help="Scale each feature to mean 0, std 1 (the scaler is saved with the map).")
 @click.option("--label-col", "--label-column", "label_column", default=None,
-              help="The table column holding labels (not a feature) [default: a column named "
-                   "label/class/target/species/y, or the one text column].")
+              help="The table column holding labels (not a feature); none: no labels "
+                   "[default: a column named label/class/target/species/y (of whole numbers, "
+                   "if numbers), or the one text column].")
 @drop_cols_option("Table columns to leave out of the features, comma-separated, e.g. "
                   "id,color (an ID, a note); saved with the map, so that evaluate, predict and "
                   "plot leave them out too [default: none].")
@@ -170,11 +172,14 @@ def _fit(source: str, config: SOMConfig, out: Path, resume: bool, run_info: dict
         scaling.check_float32_range(X, table.feature_names, table.name, fix)
     named_set = source.startswith("sklearn:") or source in tables.IMAGE_SETS
     som = SOM(config=config)
+    names_checked()
     som.metadata_ = {"scaler": scaler.to_dict() if scaler else None,
                      "feature_names": table.feature_names, "named_features": table.named,
                      # where evaluate/plot find the data again, from any working directory
                      "data": source if named_set else str(Path(source).resolve()),
-                     "label_column": table.label_column,
+                     # "" after --label-col none: predict guesses no labels either
+                     "label_column": "" if run_info["label_column"] and table.label_column
+                     is None else table.label_column,
                      # so that the verbs reading the map leave the same columns out
                      "drop_columns": drops,
                      # the --limit subset, so that evaluate and plot default to the same rows
@@ -183,13 +188,25 @@ def _fit(source: str, config: SOMConfig, out: Path, resume: bool, run_info: dict
     if table.labels is not None:
         labels = [str(v) for v in table.labels]
         som.metadata_["classes"] = sorted(set(labels))
+    data = X
+    if table.named:  # the names travel with the map: a DataFrame in Python is checked too
+        import pandas as pd
+
+        data = pd.DataFrame(X, columns=table.feature_names, copy=False)
     try:
-        som.fit(X, labels, out_dir=out, resume=resume, run_info=run_info)
+        som.fit(data, labels, out_dir=out, resume=resume, run_info=run_info)
     except scaling.SpreadError as exc:  # fit's own checks (before any work), in the CLI's words
         raise exc.renamed(table.name, table.feature_names, fix) from None
     except ConfigError as exc:  # e.g. --epochs too many for these samples
         raise option_error(exc, TRAIN.rename) from None
     return som, table, X
+
+
+def names_checked() -> None:
+    """The verbs check DATA's columns against the map's names themselves (by name, before any
+    work) and query with plain arrays: scikit-learn's warning that such X has no names is
+    noise on a command's stderr."""
+    warnings.filterwarnings("ignore", "X does not have valid feature names", UserWarning)
 
 
 def _report(som, X, source: str, out: Path) -> None:

@@ -17,7 +17,7 @@ from dlcourse.cli.common import (
     evaluation_out_option,
     optional_out_dir,
 )
-from dlcourse.cli.som import drop_cols_option, echo_notes, group, limit_option
+from dlcourse.cli.som import drop_cols_option, echo_notes, group, limit_option, names_checked
 from dlcourse.cli.tables import echo_table
 from dlcourse.engine.config import SEED_MAX
 from dlcourse.errors import DlcourseError
@@ -69,20 +69,23 @@ def _load_data(som, model_dir: Path, data: str | None, limit: int | None, seed: 
         data = som.metadata_.get("data")
         if data is None:
             raise DlcourseError(f"{model_dir} does not say which data it was trained on; pass "
-                                "DATA")
+                                f"{what}")
         named = data.startswith("sklearn:") or data in IMAGE_SETS
         if not named and not Path(data).exists():
             raise DlcourseError(f"{model_dir} was trained on {data!r}, which is not found from "
-                                "here; pass DATA")
+                                f"here; pass {what}")
+    # "" for a map trained with --label-col none: no column is guessed to be the labels
     table = load_table(check_source(data, what), som.metadata_.get("label_column"), limit, seed,
                        require_label=False, drop_columns=drop_columns or (),
                        saved_drops=som.metadata_.get("drop_columns") or ())
-    echo_notes(table)
-    X = model_inputs(table, som.metadata_, som.n_features_in_, what)
+    X = model_inputs(table, som.metadata_, som.n_features_in_, what,
+                     fitted_names=getattr(som, "feature_names_in_", None))
+    names_checked()
     if som.config.distance != "cosine":  # as fit refuses them: the queries search in float32
         ends = som.scale([X.max(axis=0), X.min(axis=0)])  # (2, d): scaling is monotone
         check_range(ends, table.feature_names, table.name, "pass data in the units and range "
                     "of the training data", center=som.center_)
+    echo_notes(table)  # after the checks: a refused DATA gets its one error line alone
     return table, X
 
 

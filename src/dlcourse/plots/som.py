@@ -110,7 +110,7 @@ def plot_hit_map(hits: np.ndarray, path: str | os.PathLike, topology: str = "rec
     """Hit counts per unit (``SOM.activation_response``), with each unit's majority label.
 
     ``labels`` is an optional (m, n) array (``SOM.majority_labels``; None where nothing hits);
-    the first six characters of each label are written in its cell.
+    each label is written in its cell, shortened by :func:`cell_labels`.
     """
     hits = np.asarray(hits, dtype=float)
     m, n = hits.shape
@@ -122,13 +122,35 @@ def plot_hit_map(hits: np.ndarray, path: str | os.PathLike, topology: str = "rec
     _colorbar(fig, collection, ax, m, n, label="samples won")
     if labels is not None:
         labels = np.asarray(labels, dtype=object).ravel()
+        short = cell_labels(labels)
         top = hits.max() or 1.0
         for (x, y), label, count in zip(pos, labels, hits.ravel(), strict=True):
             if label is not None:
-                ax.text(x, y, str(label)[:6], ha="center", va="center", fontsize=7,
+                ax.text(x, y, short[str(label)], ha="center", va="center", fontsize=7,
                         color="white" if count > 0.6 * top else "black")
     ax.set_title(title)
     return save_figure(fig, path)
+
+
+def cell_labels(labels, width: int = 6) -> dict[str, str]:
+    """Each distinct label's text in a map cell: at most ``width`` characters, told apart.
+
+    The prefix all labels share up to a separator goes first (``class_0``, ``class_1`` ->
+    ``0``, ``1``), then labels are cut to ``width`` characters, or to more where that would
+    merge two of them.
+
+    Args:
+        labels: the labels, None for none (an empty cell).
+    """
+    names = sorted({str(label) for label in labels if label is not None})
+    prefix = os.path.commonprefix(names) if len(names) > 1 else ""
+    # up to its last separator: "class_" goes, the "1" of 10, 11, 12 stays
+    prefix = prefix[:max((i + 1 for i, ch in enumerate(prefix) if not ch.isalnum()), default=0)]
+    rest = [name[len(prefix):] or name for name in names]
+    longest = max((len(r) for r in rest), default=width)
+    keep = next((w for w in range(width, longest) if len({r[:w] for r in rest}) == len(rest)),
+                longest)
+    return {name: r[:keep] for name, r in zip(names, rest, strict=True)}
 
 
 def plot_component_planes(weights: np.ndarray, path: str | os.PathLike,

@@ -127,12 +127,13 @@ def load_table(spec: str, label_column: str | None = None, limit: int | None = N
     or ``mnist-5k`` (pixels scaled to [0, 1]), a ``.npy`` matrix, or a table file.
 
     A table's numeric columns are the features; its labels come from ``label_column``, a
-    column named label/class/target/species/y, or the one non-numeric column. ``limit`` keeps
-    a seeded random subset of that many rows.
+    column named label/class/target/species/y (if numbers, whole ones), or the one non-numeric
+    column; ``"none"`` for none. ``limit`` keeps a seeded random subset of that many rows.
 
     Args:
         spec: the data (see above).
-        label_column: the table column of the labels (``--label-col``); None: guessed.
+        label_column: the table column of the labels (``--label-col``); None: guessed;
+            ``"none"`` or ``""``: no labels.
         limit: keep a seeded random subset of this many rows; None: all.
         seed: the seed of that subset.
         require_label: ``label_column`` must be there (training); False: the map's labels,
@@ -253,7 +254,7 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
 
     frame.columns = [str(c) for c in frame.columns]
     notes = list(frame.attrs.get("notes", []))
-    guessed = False  # the labels are the one text column, which nobody named
+    guessed = False  # nobody named the labels: a usual name or the one text column chose them
     if frame.empty:  # before the columns are judged: those of a header alone have no type
         raise InputError(f"{path} has a header but no data rows")
     # before the labels are guessed: a dropped column is neither a feature nor the labels
@@ -261,7 +262,9 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
     frame = _left_out(frame, path, label_column, drops)
     columns = list(frame.columns)
     dropped = read - len(columns)
-    absent = label_column is not None and label_column not in columns
+    if label_column is not None and label_column.lower() == "none" and "none" not in columns:
+        label_column = ""  # --label-col none: no labels, every numeric column a feature
+    absent = label_column not in (None, "") and label_column not in columns
     if absent and not require_label:
         text = [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
         named = [c for c in text if c.lower() in LABEL_COLUMNS]
@@ -285,8 +288,15 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
         label_column = None
     elif label_column is None:
         named = [c for c in columns if c.lower() in LABEL_COLUMNS]
+        # a number column named y or target is a class only when it holds whole numbers: the
+        # y of x,y points is a coordinate
+        kept = [c for c in named if not _class_like(frame[c])]
+        named = [c for c in named if c not in kept]
         label_column = named[0] if named else (text[0] if len(text) == 1 else None)
-        guessed = not named and label_column is not None
+        guessed = label_column is not None
+        if kept and require_label:
+            notes.append(f"{path.name}: column {kept[0]!r} is named like labels but holds "
+                         f"fractions: a feature (--label-col {kept[0]} makes it the labels)")
     others = [c for c in text if c != label_column]
     if others:  # all of them at once: one at a time took a run per column
         what, fix = _drop_hint(others)
@@ -319,10 +329,22 @@ def _frame_table(frame, path: Path, label_column: str | None, require_label: boo
     if require_label:  # at training only: a map trained on them needs them from then on
         notes += _id_notes(frame, features, path)
     if guessed:
-        notes.append(f"{path.name}: column {label_column!r}, its one text column, holds the "
-                     "labels" + ("; --label-col names another" if require_label else ""))
+        why = "its name" if label_column.lower() in LABEL_COLUMNS else "its one text column"
+        notes.append(f"{path.name}: column {label_column!r} holds the labels ({why})" + (
+            "; --label-col names another, --label-col none makes it a feature"
+            if require_label else ""))
     return Table(X, labels, features, str(path), frame.attrs.get("named", True), label_column,
                  notes=notes)
+
+
+def _class_like(column) -> bool:
+    """True for a column that can hold class labels: text, or numbers that are all whole."""
+    import pandas as pd
+
+    if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return True
+    values = column.dropna().to_numpy(dtype=np.float64)
+    return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
 
 
 def _id_notes(frame, features: list[str], path: Path) -> list[str]:
@@ -354,10 +376,11 @@ def _check_finite(X: np.ndarray, names: list[str], path: Path) -> None:
 
 
 def model_inputs(table: Table, metadata: dict[str, Any], n_features: int,
-                 what: str = "DATA") -> np.ndarray:
+                 what: str = "DATA", fitted_names: Sequence[str] | None = None) -> np.ndarray:
     """``table``'s features as a map trained with ``metadata`` (the CLI's) expects them: the
     training columns, in the data's own units (the map's queries apply its saved scaler);
-    ``what`` names the data in the messages (``--data`` for ``som plot``).
+    ``what`` names the data in the messages (``--data`` for ``som plot``); ``fitted_names``:
+    the map's ``feature_names_in_`` (a map fitted in Python on a DataFrame).
 
     Raises:
         InputError: another number of features, or other column names.
@@ -366,8 +389,9 @@ def model_inputs(table: Table, metadata: dict[str, Any], n_features: int,
     if X.shape[1] != n_features:
         raise InputError(f"{what} {table.name} has {X.shape[1]} features but the map was "
                          f"trained on {n_features}; pass data with the training columns")
-    names = metadata.get("feature_names")
-    if table.named and metadata.get("named_features") and names and names != table.feature_names:
+    names = metadata.get("feature_names") if metadata.get("named_features") else None
+    names = names or (None if fitted_names is None else [str(n) for n in fitted_names])
+    if table.named and names and names != table.feature_names:
         i = next(i for i, (a, b) in enumerate(zip(names, table.feature_names)) if a != b)
         raise InputError(f"{what} {table.name}: column {i + 1} is {table.feature_names[i]!r} "
                          f"where the map was trained on {names[i]!r}; pass the training "

@@ -6,7 +6,7 @@ and grid; they take arrays, so other code (the CLI, a MiniSom map) can use them 
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +14,18 @@ import numpy as np
 
 from dlcourse.errors import InputError, check_choice
 from dlcourse.som.grid import Grid
+
+
+def frame_values(X: Any) -> Any:
+    """A pandas DataFrame's numbers as floats, its missing values (``pd.NA`` of the nullable
+    dtypes) as NaN, so that they are reported as missing rather than as "not numeric"; any
+    other ``X`` (and a frame with text columns, refused by name later) as it is."""
+    if hasattr(X, "columns") and hasattr(X, "to_numpy"):
+        try:
+            return X.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            pass
+    return X
 
 
 def as_matrix(X: Any, name: str = "X") -> np.ndarray:
@@ -36,6 +48,7 @@ def as_matrix(X: Any, name: str = "X") -> np.ndarray:
         raise InputError(f"{name} is a sparse matrix; a map needs dense rows: pass "
                          f"{name}.toarray() (it holds {X.shape[0]} x {X.shape[1]} values)")
     frame = X
+    X = frame_values(X)
     try:
         X = np.asarray(X)
     except ValueError:  # rows of different lengths
@@ -111,7 +124,8 @@ def distance_map(weights: np.ndarray, grid: Grid, scaling: str = "mean") -> np.n
 
 
 def labels_map(coords: np.ndarray, labels: Sequence) -> dict[tuple[int, int], Counter]:
-    """``{(row, col): Counter(labels of the samples that unit wins)}``.
+    """``{(row, col): Counter(labels of the samples that unit wins)}``, a ``defaultdict``: a
+    unit that wins nothing reads as an empty Counter (MiniSom's, as an empty list).
 
     Args:
         coords: (N, 2) best-unit coordinates of the samples.
@@ -124,9 +138,9 @@ def labels_map(coords: np.ndarray, labels: Sequence) -> dict[tuple[int, int], Co
     if len(labels) != len(coords):
         raise InputError(f"got {len(labels)} labels for {len(coords)} samples; pass one per "
                          "sample")
-    result: dict[tuple[int, int], Counter] = {}
+    result: dict[tuple[int, int], Counter] = defaultdict(Counter)
     for (r, c), label in zip(np.asarray(coords).tolist(), labels, strict=True):
-        result.setdefault((r, c), Counter())[label] += 1
+        result[r, c][label] += 1
     return result
 
 

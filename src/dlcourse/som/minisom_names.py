@@ -11,7 +11,7 @@ weights array; :mod:`dlcourse.som.compare` converts between the two layouts). As
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
 import numpy as np
@@ -52,8 +52,16 @@ class MiniSomNames:
         return self.weights_.copy()
 
     def quantization(self, X: Any) -> np.ndarray:
-        """Each sample's nearest unit's weights, shape (N, d): the data as the map codes it."""
-        return self.weights_.reshape(-1, self.weights_.shape[-1])[self.bmu_indices(X)]
+        """Each sample's nearest unit's weights, shape (N, d): the data as the map codes it,
+        in ``X``'s units (a map holding the CLI's scaler maps its weights back to them)."""
+        best = self.bmu_indices(X)  # checks the map is fitted, and X
+        codes = self._flat_weights()[best]  # (N, d), in the map's space
+        scaler = (getattr(self, "metadata_", None) or {}).get("scaler")
+        if not scaler:
+            return codes
+        from dlcourse.som.scaling import Standardizer
+
+        return Standardizer.from_dict(scaler).inverse_transform(codes)
 
     def train(self, data: Any, num_iteration: int, random_order: bool = False,
               verbose: bool = False, use_epochs: bool = False, fixed_points: Any = None) -> None:
@@ -127,12 +135,13 @@ class MiniSomNames:
         return hits.reshape(self.config.m, self.config.n)
 
     def win_map(self, X: Any, return_indices: bool = False) -> dict[tuple[int, int], list]:
-        """``{(row, col): [samples (or their indices) won by that unit]}`` for units that win."""
+        """``{(row, col): [samples (or their indices) won by that unit]}``: MiniSom's
+        ``defaultdict(list)``, so a unit that wins nothing reads as ``[]``."""
         coords = self.predict(X)
         X = as_matrix(X)
-        result: dict[tuple[int, int], list] = {}
+        result: dict[tuple[int, int], list] = defaultdict(list)
         for i, (r, c) in enumerate(coords.tolist()):
-            result.setdefault((r, c), []).append(i if return_indices else X[i])
+            result[r, c].append(i if return_indices else X[i])
         return result
 
     def labels_map(self, X: Any, labels: Any) -> dict[tuple[int, int], Counter]:

@@ -37,7 +37,7 @@ def _sklearn_worded(X: Any, name: str) -> InputError | None:
             X = X.detach().cpu().numpy()
         if hasattr(X, "toarray") and hasattr(X, "nnz"):  # sparse: ours names the fix
             return None
-        arr = np.asarray(X)
+        arr = np.asarray(measures.frame_values(X))
     except (TypeError, ValueError, RuntimeError):
         return None
     if arr.dtype.kind == "c":

@@ -93,7 +93,7 @@ def read_frame(path: Path, kind: str):
             frame.attrs["named"] = names is not None
         elif first and not first[0].strip():
             frame = _drop_index(frame, path)
-        return frame
+        return _drop_trailing_empty(frame, first)
     except UnicodeDecodeError as exc:
         raise DlcourseError(f"{path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
                             f"offset {exc.start}); re-save it as UTF-8") from None
@@ -109,6 +109,16 @@ def read_frame(path: Path, kind: str):
                 f"before have {want} (separator {shown}); give a table with the same columns "
                 "on every line (prose is not a table)") from None
         raise DlcourseError(f"cannot parse {path}: {reason}") from None
+
+
+def _drop_trailing_empty(frame, first: list[str]):
+    """``frame`` without the last columns that a separator ending every line made (``a,b,``,
+    as spreadsheets export): no name in the first line and no value in any row."""
+    end = frame.shape[1]
+    while end > 1 and end <= len(first) and not first[end - 1].strip() \
+            and frame.iloc[:, end - 1].isna().all():
+        end -= 1
+    return frame.iloc[:, :end] if end < frame.shape[1] else frame
 
 
 def _footer(path: Path) -> dict[str, Any]:

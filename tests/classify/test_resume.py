@@ -111,8 +111,10 @@ def test_cli_interrupt_and_resume_equals_the_uninterrupted_command(cli_run, work
     monkeypatch.setenv("DLCOURSE_INTERRUPT_AFTER", "4")
     stopped = cli_run(*args, "--out", "A")
     assert stopped.code == 130
-    assert stopped.err.endswith("error: interrupted in epoch 1 after 4 batches; checkpoint "
-                                "saved to A/last.pt; run the same command with --resume\n")
+    # the command to type, as typed (a user had to put the --resume in the right place)
+    assert stopped.err.splitlines()[-1] == (
+        "error: interrupted in epoch 1 after 4 batches; checkpoint saved to A/last.pt; to "
+        f"continue, run: dlcourse {' '.join(args)} --out A --resume")
     written = workdir()
     assert "A/last.pt" in written and "A/model.safetensors" not in written
     monkeypatch.delenv("DLCOURSE_INTERRUPT_AFTER")

@@ -166,8 +166,8 @@ def test_a_ctrl_c_outside_the_trainer_names_the_kept_checkpoint(tmp_path, monkey
                                   "checkpoint): run the command again, without --resume")
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "last.safetensors").write_bytes(b"x")
-    assert "run/last.safetensors is kept: run the same command with --resume" in \
-        _resume_hint(args)
+    assert "run/last.safetensors is kept: to continue, run: dlcourse --threads 1 som train " \
+           "x.npy --out run --resume (or to finish" in _resume_hint(args)
     assert "--resume" in _resume_hint(["lm", "train", "lee", "--out=run"])
     assert _resume_hint(["som", "evaluate", "run"]) == ""             # not a train command
 

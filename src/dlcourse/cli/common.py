@@ -73,8 +73,9 @@ def check_out_file(value: str | os.PathLike, option: str, example: str) -> Path:
     if not str(value).strip():  # Path("") is ".", a directory
         raise DlcourseError(f"{option} is empty; give a file name such as {example}")
     path = Path(value)
-    if path.is_dir():
-        raise DlcourseError(f"{option} {value} is a directory; give a file name such as "
+    if path.is_dir() or str(value).endswith(("/", os.sep)):  # pdir/: a folder, to be made
+        what = "is a directory" if path.is_dir() else "names a folder (it ends in /)"
+        raise DlcourseError(f"{option} {value} {what}; give a file name such as "
                             f"{path / example}")
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():

@@ -10,6 +10,7 @@ import importlib
 import logging
 import os
 import re
+import shlex
 import sys
 import time
 import traceback
@@ -277,7 +278,9 @@ def _run(args: list[str]) -> None:
     try:
         # make_context/invoke rather than click's main(): click's main turns EOFError into a
         # bare "Aborted!" and prints blank lines; here every exception is ours to report
-        with cli.make_context("dlcourse", args) as ctx:
+        # a copy: click's parser takes the options it reads out of the list it is given, and
+        # the messages below quote the command as typed
+        with cli.make_context("dlcourse", list(args)) as ctx:
             ctx.meta[ARGS_KEY] = args  # the verbs' notes name options as typed
             cli.invoke(ctx)
         if note is not None:
@@ -310,6 +313,7 @@ def _run(args: list[str]) -> None:
                    FileExistsError)
         if isinstance(exc, TrainingInterrupted):
             status = 130
+            exc = TrainingInterrupted(str(exc).replace(RESUME_SAID, _resume_command(args)))
         elif isinstance(exc, OSError) and not isinstance(exc, user_os):
             status = 1
         else:
@@ -359,8 +363,21 @@ def _resume_hint(args: list[str]) -> str:
     if not kept:
         return (f"; nothing was saved in {out} yet (before the run's first checkpoint): run "
                 "the command again, without --resume")
-    return (f"; the checkpoint {kept[0]} is kept: run the same command with --resume to "
-            "continue (or to finish writing the run's files)")
+    return (f"; the checkpoint {kept[0]} is kept: {_resume_command(args)} (or to finish "
+            "writing the run's files)")
+
+
+#: how the library's hint (engine.interrupt.RESUME_HINT) begins: replaced by the command
+RESUME_SAID = "run the same command with --resume"
+
+
+def _resume_command(args: list[str]) -> str:
+    """How to continue an interrupted ``train``: the command as typed, plus ``--resume``
+    (under torchrun, whose own options are not known here, said in words)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return RESUME_SAID
+    typed = args if "--resume" in args else [*args, "--resume"]
+    return f"to continue, run: dlcourse {shlex.join(typed)}"
 
 
 def _traceback(debug: bool) -> None:

@@ -180,3 +180,23 @@ def test_ctrl_c_while_joining_the_process_group_ends_the_process_at_once():
             assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # nohup's stays
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_one_stop_sent_twice_at_once_is_one_request_and_a_later_one_stops_at_once():
+    # `timeout -s INT 3 dlcourse ... train` signals the command and then its process group:
+    # the two signals, microseconds apart, read as "Ctrl-C twice" and 2 runs in 6 saved nothing
+    import os
+
+    from dlcourse.engine.interrupt import SAME_STOP_S, StopGuard
+
+    with StopGuard() as guard:
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(10):  # the handlers run at the next bytecode boundaries
+            time.sleep(0.001)
+        assert guard.should_stop()
+        time.sleep(SAME_STOP_S + 0.05)
+        with pytest.raises(KeyboardInterrupt):  # a person's second Ctrl-C: out now
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(100):
+                time.sleep(0.01)

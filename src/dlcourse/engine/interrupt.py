@@ -24,6 +24,7 @@ import logging
 import os
 import signal
 import threading
+import time
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 ENV_INTERRUPT_AFTER = "DLCOURSE_INTERRUPT_AFTER"
 #: how an interrupted run with a checkpoint goes on, for command-line and Python users alike
 RESUME_HINT = "run the same command with --resume (in Python: fit again with resume=True)"
+#: a second stop signal this soon after the first is the same stop delivered twice (a person
+#: cannot press Ctrl-C twice this fast; ``timeout -s INT`` signals the command and its group)
+SAME_STOP_S = 0.2
 #: how long a Ctrl-C that came during an import waits before it is delivered again
 RETRY_S = 0.05
 _IMPORT_FRAMES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
@@ -140,13 +144,18 @@ class StopGuard:
         self.steps = 0
         self.requested = False
         self.honoured = False  # the trainer stopped for the request (see stopped)
+        self._first_signal = -SAME_STOP_S
         self._previous: dict[int, object] = {}
 
     def _on_sigint(self, signum, frame) -> None:
+        now = time.monotonic()
+        if self.requested and now - self._first_signal < SAME_STOP_S:
+            return  # one stop sent twice: coreutils' timeout signals the process, then its group
         if self.requested:  # second Ctrl-C: the user wants out now
             self._restore()
             raise KeyboardInterrupt
         self.requested = True
+        self._first_signal = now
         if not is_main_process():  # under torchrun every process gets the signal
             return
         if self.at_end:

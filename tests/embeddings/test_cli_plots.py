@@ -111,6 +111,24 @@ def test_plot_verb_and_word_map(trained, cli_run, workdir):
     assert open("maps/map.png", "rb").read()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_map_of_many_words_is_drawn_or_refused_at_once(trained, cli_run, workdir, refused,
+                                                          monkeypatch):
+    # --top 500 took 4 minutes and 10 GB in adjustText, --top 1000 asked for 119 GiB and
+    # failed after the work with exit 1
+    refused(workdir, "embed", "plot", trained, "the", "--out", "m.png", "--top", "1000",
+            match=r"1 word\(s\) with --top 1000 make up to 1,001 labels, more than a map can "
+                  r"show \(at most 1,000\); give a smaller --top or fewer words")
+    import dlcourse.plots.embeddings as maps
+
+    spread = []
+    monkeypatch.setattr(maps, "_spread_labels", lambda *a: spread.append(len(a[1])))
+    rng = np.random.default_rng(0)
+    for n in (maps.SPREAD_MAX, maps.SPREAD_MAX + 1):  # past the bound the labels stay put
+        maps.plot_word_map([f"w{i}" for i in range(n)], rng.normal(size=(n, 8)), "many.png")
+        assert open("many.png", "rb").read()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert spread == [maps.SPREAD_MAX]
+
+
 def test_projection_keeps_structure():
     rng = np.random.default_rng(0)
     # two far-apart clusters in 20-D stay separated along the first principal axis

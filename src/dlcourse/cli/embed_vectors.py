@@ -188,6 +188,11 @@ def _evaluate(kv, sets, scoring, restrict_vocab, sections, encoding):
     return rows, results
 
 
+#: the most words `embed plot` draws (words x (--top + 1)); past SPREAD_MAX their labels stay
+#: where they are, and past this one a map is a blot that takes minutes to draw
+MAP_WORDS_MAX = 1000
+
+
 def _figure_file(ctx, param, value):
     path = check_out_file(value, "--out", "map.png")
     if path.suffix.lower() not in FIGURE_SUFFIXES:
@@ -216,6 +221,10 @@ def plot(model_dir, words, out, topn, projection, old_method, **options):
     from dlcourse.embeddings import words_and_neighbors
     from dlcourse.plots.embeddings import plot_word_map
 
+    if len(words) * (topn + 1) > MAP_WORDS_MAX:  # each label costs the figure time and room
+        raise DlcourseError(f"{len(words)} word(s) with --top {topn} make up to "
+                            f"{len(words) * (topn + 1):,} labels, more than a map can show "
+                            f"(at most {MAP_WORDS_MAX:,}); give a smaller --top or fewer words")
     kv = _load(model_dir, encoding_of(options))
     shown, groups = words_and_neighbors(kv, words, topn)  # unknown words fail here
     if len(shown) < 2:

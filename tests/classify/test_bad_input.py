@@ -186,7 +186,8 @@ CASES = [
      r"teacher clf knows the labels \['neg', 'pos'\], the training texts have \[1, 5\]"),
     (("train", *GOOD, "--out", "out", "--resume"), r"nothing to resume: out/last.pt"),
     (("train", *GOOD, "--out", "lm_run", "--resume"),
-     r"cannot resume lm_run: it holds an 'lm' run"),
+     r"--out lm_run holds an interrupted 'lm' run's checkpoint \(last.pt\), not a 'classify' "
+     r"one; use another folder"),
     # evaluate MODEL_DIR DATA
     (("evaluate",), r"Missing argument 'MODEL_DIR'"),
     (("evaluate", "clf"), r"Missing argument 'DATA'"),

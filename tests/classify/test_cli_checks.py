@@ -147,6 +147,33 @@ def test_textless_training_set_is_refused_before_any_progress_line(refused, work
     assert result.err.splitlines() == [result.err.strip()]  # no "training cnn on ..." line
 
 
+def test_own_tables_labels_and_limit_are_judged_in_the_files_terms(refused, workdir, cli_run):
+    """From a user's own tables: --limit below the classes blamed "a label with a single row";
+    mixed label kinds were named by their positions after the split; "1" and "1.0" became
+    two classes without a word; a .tsv --out held commas."""
+    three = ROWS + [("a so-so film", "meh")] * 20
+    Path("three.csv").write_text("review,label\n" + "".join(f"{t},{y}\n" for t, y in three))
+    train = ("--threads", "1", "classify", "train", "--text-col", "review", "--pretrained",
+             "none", "--epochs", "1", "--embed-dim", "8")
+    refused(workdir, *train, "three.csv", "--limit", "2", "--out", "out",
+            match=r"^error: --limit 2 is below the 3 classes of three.csv: give every class a "
+                  r"training text \(--limit at least the number of classes\)$")
+    Path("mixed.jsonl").write_text("".join(json.dumps({"review": t, "label": y}) + "\n" for t, y
+                                           in [("good fun", 1), ("dull", 0), ("fine", "1")] * 8))
+    refused(workdir, *train, "mixed.jsonl", "--out", "out",
+            match=r"the labels of mixed.jsonl mix numbers and strings \(labelled row 1 has 1, "
+                  r"row 3 '1'\); give one kind")
+    Path("alike.csv").write_text("review,label\n" + "".join(
+        f"{t},{y}\n" for t, y in [("good fun", "1"), ("dull", "0"), ("fine", "1.0")] * 8))
+    trained = cli_run(*train, "alike.csv", "--out", "alike")
+    assert trained.code == 0, trained.err
+    assert "note: the labels '1' and '1.0' of alike.csv are the same number written two ways, " \
+           "and two classes here" in trained.err
+    done = cli_run("classify", "predict", "alike", "good fun", "dull", "--out", "p.tsv")
+    assert done.code == 0, done.err
+    assert Path("p.tsv").read_text().splitlines()[0] == "text\tlabel\tp_0\tp_1\tp_1.0"
+
+
 def test_check_words_agrees_with_fit_and_stops_early(monkeypatch):
     from dlcourse.classify import TextClassifier
     from dlcourse.classify.config import ClassifierConfig

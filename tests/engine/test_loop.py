@@ -156,6 +156,9 @@ def test_a_real_ctrl_c_is_deferred_to_the_end_of_the_step(tmp_path):
 
 def test_a_second_ctrl_c_stops_at_once_and_keeps_the_last_checkpoint(tmp_path):
     import signal
+    import time
+
+    from dlcourse.engine.interrupt import SAME_STOP_S
 
     model, loader, optimizer, _, _ = make_problem()
     calls = {"n": 0}
@@ -164,6 +167,7 @@ def test_a_second_ctrl_c_stops_at_once_and_keeps_the_last_checkpoint(tmp_path):
         calls["n"] += 1
         if calls["n"] == 20:
             signal.raise_signal(signal.SIGINT)
+            time.sleep(SAME_STOP_S + 0.05)  # a second press, not the first one sent twice
             signal.raise_signal(signal.SIGINT)
         return step(m, batch)
 

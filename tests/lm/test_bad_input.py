@@ -129,7 +129,8 @@ CASES = [
     (("lm", "train", *GOOD, "--min-freq", "100000", "--out", "out"),
      r"no word occurs min_freq=100000 times or more in the train split of 'lee'; lower"),
     (("lm", "train", *GOOD, "--out", "classify_run", "--resume"),
-     r"cannot resume classify_run: it holds a 'classify' run"),
+     r"--out classify_run holds an interrupted 'classify' run's checkpoint \(last.pt\), not an "
+     r"'lm' one; use another folder"),
     # evaluate MODEL_DIR [DATA]
     (("lm", "evaluate"), r"Missing argument 'MODEL_DIR'"),
     (("lm", "evaluate", "nosuch"), r"MODEL_DIR nosuch does not exist"),

@@ -124,6 +124,7 @@ def small_folders(workdir, png_writer):
         png_writer(Path(f"trainonly/train/{name}/a.png").absolute(), rng)
         png_writer(Path(f"valonly/val/{name}/a.png").absolute(), rng)
     Path("split/train/dog/bad.png").write_bytes(b"junk")
+    Path("split/train/cat/bad.png").write_bytes(b"junk")  # another class's, read first
     return workdir
 
 

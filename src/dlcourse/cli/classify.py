@@ -55,7 +55,7 @@ from dlcourse.cli.common import (
 )
 from dlcourse.cli.old_spellings import OldSpellings
 from dlcourse.cli.options import ConfigOptions, option_name
-from dlcourse.cli.tables import echo_table
+from dlcourse.cli.tables import echo_table, write_rows
 from dlcourse.errors import DlcourseError
 from dlcourse.text.config import TableConfig
 from dlcourse.text.formats import is_table
@@ -216,6 +216,11 @@ def train(data, out, valid_path, limit, resume, dry_run, **options):
     given_valid = None if valid_path is None else labelled(valid_path, table)[0]
     train_set, valid_set, test_set = labelled(data, table)
     check_label_column(data, train_set[1], table)
+    n_classes = len({str(y) for y in train_set[1]})
+    if limit is not None and limit < n_classes:  # as vision train's: a class left no text
+        raise DlcourseError(f"--limit {limit} is below the {n_classes} classes of {data}: give "
+                            "every class a training text (--limit at least the number of "
+                            "classes)")
     if given_valid is not None:
         valid_set = given_valid
     elif valid_set is None:
@@ -343,7 +348,8 @@ def _out_csv(ctx, param, value):
 @READ
 @texts_on_missing_option
 @click.option("--out", "out", metavar="CSV", callback=_out_csv,
-              help="Write text,label,p_<class>... as CSV here instead of printing.")
+              help="Write text,label,p_<class>... here instead of printing (CSV; a .tsv "
+                   "name: tabs).")
 @click.option("--output", "output", hidden=True, callback=_legacy_output)
 @batch_option
 @device_option
@@ -387,14 +393,7 @@ def predict(model_dir, texts, file, out, output, batch_size, device, **options):
                                                             for c, v in zip(classes, p)}}
             for t, p in zip(texts, proba)]
     if out is not None:
-        import csv
-
-        from dlcourse.engine import atomic_write
-
-        with atomic_write(out, "w") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        write_rows(out, rows)
         click.echo(f"wrote {len(rows)} predictions to {out}")
         return
     for row in rows:

@@ -86,6 +86,25 @@ def check_label_column(data: str, labels: list, table: TableConfig) -> None:
             f"--label-col {table.label_col!r}: each of the {len(labels)} rows of {data} has its "
             f"own label ({few(labels)}), so there are no classes to learn; name the label "
             "column with --label-col")
+    # in the file's order (the library's own check comes after the split, whose positions
+    # match no line)
+    kinds = [isinstance(y, str) for y in labels]
+    if len(set(kinds)) > 1:
+        i, j = kinds.index(kinds[0]), kinds.index(not kinds[0])
+        raise DlcourseError(f"the labels of {data} mix numbers and strings (labelled row "
+                            f"{i + 1} has {labels[i]!r}, row {j + 1} {labels[j]!r}); give one "
+                            "kind, all numbers or all strings")
+    as_numbers: dict[float, set] = {}
+    for y in distinct:
+        try:
+            as_numbers.setdefault(float(y), set()).add(y)
+        except (TypeError, ValueError):
+            pass
+    alike = next((sorted(map(str, v)) for v in as_numbers.values() if len(v) > 1), None)
+    if alike:  # "1" and "1.0": two classes that a reader takes for one
+        click.echo(f"note: the labels {' and '.join(map(repr, alike))} of {data} are the same "
+                   "number written two ways, and two classes here; write them alike if they "
+                   "are one", err=True)
 
 
 def check_valid_labels(data: str, valid_path: str | None, train_labels: list,

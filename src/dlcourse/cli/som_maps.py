@@ -18,7 +18,7 @@ from dlcourse.cli.common import (
     optional_out_dir,
 )
 from dlcourse.cli.som import drop_cols_option, echo_notes, group, limit_option, names_checked
-from dlcourse.cli.tables import echo_table
+from dlcourse.cli.tables import echo_table, write_rows
 from dlcourse.engine.config import SEED_MAX
 from dlcourse.errors import DlcourseError
 
@@ -123,8 +123,8 @@ def evaluate(model_dir, data, limit, seed, drop_columns, out, device):
 @click.argument("data", metavar="DATA")
 @click.option("--out", "--output", "output", type=click.Path(), default=None,
               callback=_output_file,
-              help="Write one CSV row per sample (sample, row, col, distance, unit_label, "
-                   "label) here instead of printing the first 20.")
+              help="Write one row per sample (sample, row, col, distance, unit_label, "
+                   "label) here instead of printing the first 20 (CSV; a .tsv name: tabs).")
 @limit_option
 @seed_option
 @drop_option
@@ -158,14 +158,7 @@ def predict(model_dir, data, output, limit, seed, drop_columns, device):
         if len(rows) > 20:
             click.echo(f"... {len(rows) - 20:,} more rows (use --out FILE.csv)")
         return
-    import csv
-
-    from dlcourse.engine.files import atomic_write
-
-    with atomic_write(output, "w") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(output, rows)
     click.echo(f"wrote {len(rows):,} rows to {output}")
 
 

@@ -63,3 +63,18 @@ def echo_table(rows: Sequence[dict], columns: Sequence[str] | None = None,
     click.echo("  ".join("-" * w for w in widths))
     for row in cells:
         click.echo(line(row))
+
+
+def write_rows(path, rows: Sequence[dict]) -> None:
+    """Write ``rows`` (dicts with the same keys) to ``path`` atomically, a header first:
+    tab-separated for a ``.tsv`` name, else comma-separated (CSV quoting either way)."""
+    import csv
+    from pathlib import Path
+
+    from dlcourse.engine.files import atomic_write
+
+    tab = Path(path).suffix.lower() == ".tsv"
+    with atomic_write(path, "w") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter="\t" if tab else ",")
+        writer.writeheader()
+        writer.writerows(rows)

@@ -275,9 +275,13 @@ def _check_classes_kept(train: ArrayImageDataset, bad: BadImages) -> None:
     counts = np.bincount(train.labels.numpy(), minlength=len(train.classes))
     empty = [c for c, n in zip(train.classes, counts) if n == 0]
     if empty:
-        raise InputError(
-            f"class {empty[0]!r} has no readable training image ({len(bad.paths)} unreadable "
-            f"file(s) skipped, e.g. {bad.reasons[0]}); add images of it")
+        # its own files (a class is a folder on their path): the first skipped file was
+        # another class's, and the count everyone's
+        mine = [i for i, path in enumerate(bad.paths) if empty[0] in Path(path).parts]
+        seen = (f"{len(mine)} unreadable file(s) skipped, e.g. {bad.reasons[mine[0]]}" if mine
+                else "no image file was found in it")
+        raise InputError(f"class {empty[0]!r} has no readable training image ({seen}); add "
+                         "images of it")
 
 
 @dataclass

@@ -110,7 +110,7 @@ CASES = [
     (("vision", "train", "photos", "--out", "file.txt", *GOOD), "exists and is not a directory"),
     (("vision", "train", "photos", "--out", "file.txt/run", *GOOD), "is a file"),
     ((*TRAIN[:4], "nothing", *GOOD, "--resume"), "nothing to resume"),
-    ((*TRAIN[:4], "lmrun", *GOOD, "--resume"), "holds an 'lm' run"),
+    ((*TRAIN[:4], "lmrun", *GOOD, "--resume"), "lmrun holds an interrupted 'lm' run's checkpoint"),
     ((*TRAIN[:4], "otherrun", *GOOD, "--resume"), "trained with --lr 0.5"),
     ((*TRAIN[:4], "cutrun", *GOOD, "--resume"), "cannot read checkpoint"),
     ((*TRAIN[:4], "cosinerun", *GOOD, "--resume"),

@@ -198,3 +198,23 @@ def test_adding_vectors_answers_as_gensim():
     with pytest.raises(InputError, match="finite numbers"):
         ours.add_vector("g", [np.nan] * 4)
     assert len(ours) == 5  # nothing half-added
+
+
+def test_gensims_files_read_wrongly_say_what_to_do(pair, tmp_path, cli_run, monkeypatch):
+    # a text file read with binary=True said "duplicate word '' in the vocabulary"; gensim's
+    # own .save pickle was "a file, not a model folder" or "binary data without a header"
+    ours, ref = pair
+    ref.save_word2vec_format(str(tmp_path / "v.txt"))
+    with pytest.raises(InputError, match=r"v.txt is a word2vec text file \(lines of a word and "
+                                         r"its numbers\), not a binary one; pass binary=False"):
+        KeyedVectors.load_word2vec_format(tmp_path / "v.txt", binary=True)
+    ref.save(str(tmp_path / "g.kv"))
+    from dlcourse.embeddings import load_vectors
+
+    for read in (KeyedVectors.load, load_vectors):
+        with pytest.raises(InputError, match=r"g.kv is a gensim pickle \(its .save format\), "
+                                             r"which dlcourse does not read"):
+            read(tmp_path / "g.kv")
+    monkeypatch.chdir(tmp_path)
+    cli_run("embed", "similar", "g.kv", "w1").assert_user_error(
+        r"save_word2vec_format\('vectors.bin', binary=True\)")

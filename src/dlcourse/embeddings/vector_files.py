@@ -85,6 +85,10 @@ def sniff_format(path: str | Path) -> str:
         head = f.read(1 << 16).removeprefix(codecs.BOM_UTF8)  # an editor's UTF-8 mark
     match = _HEADER.match(head)
     if not match:
+        if head.startswith(b"\x80"):  # gensim's KeyedVectors.save: a pickle
+            from dlcourse.embeddings.vector_store import GENSIM_PICKLE
+
+            raise InputError(GENSIM_PICKLE.format(path=path))
         if b"\x00" in head:  # binary data with no header: no vectors file of any kind
             raise InputError(f"{path} is binary data without a 'V D' header line, not a "
                              "word2vec or GloVe vectors file")
@@ -203,7 +207,8 @@ def read_binary_vectors(path: str | Path, encoding: str = "utf-8", errors: str =
             words.append(data[pos:space].lstrip(b"\n").decode(encoding, errors=errors))
         except UnicodeDecodeError:
             raise InputError(f"{path}: word {i + 1} (byte offset {pos}) is not valid "
-                             f"{encoding}; pass the file's encoding (--encoding)") from None
+                             f"{encoding}; pass the file's encoding, or a word before it "
+                             "holds a space (binary files end each word at one)") from None
         vectors[i] = np.frombuffer(data, dtype="<f4", count=dim, offset=space + 1)
         pos = space + 1 + nbytes
     return words, vectors
@@ -227,6 +232,10 @@ def read_word2vec(path: Path, binary: bool, no_header: bool, encoding: str, erro
     if binary:
         if no_header:
             raise InputError("binary word2vec files always have a header; drop no_header")
+        if sniff_format(path) == "word2vec":  # read as bytes, its numbers made "duplicate
+            # word ''" the complaint
+            raise InputError(f"{path} is a word2vec text file (lines of a word and its "
+                             "numbers), not a binary one; pass binary=False")
         return read_binary_vectors(path, encoding, errors, limit)
     try:
         return read_text_vectors(path, not no_header, encoding, errors, limit)

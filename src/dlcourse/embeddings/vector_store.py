@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dlcourse.errors import DlcourseError, IncompatibleModelError, a_quoted
+from dlcourse.errors import DlcourseError, IncompatibleModelError, InputError, a_quoted
 
 LESSON = "embed"  # the CLI noun whose model files hold word vectors
 
@@ -29,6 +29,20 @@ def save_vectors(kv, directory: str | os.PathLike) -> Path:
     return write_state(path, manifest, {"vectors": kv.vectors, **counts})
 
 
+#: the answer to gensim's own files (``KeyedVectors.save``, ``Word2Vec.save``): pickles
+GENSIM_PICKLE = ("{path} is a gensim pickle (its .save format), which dlcourse does not read "
+                 "(a pickle can run code); in gensim, write the vectors as a word2vec file, "
+                 "kv.save_word2vec_format('vectors.bin', binary=True) (model.wv.save_... for "
+                 "a Word2Vec model), and read that")
+
+
+def gensim_pickle(path: str | os.PathLike) -> bool:
+    """True when the file ``path`` starts as a Python pickle (protocol 2 or later), as
+    gensim's ``save`` writes them."""
+    with open(path, "rb") as handle:
+        return handle.read(1) == b"\x80"
+
+
 def load_vectors(cls, directory: str | os.PathLike):
     """``cls`` (:class:`~dlcourse.embeddings.vectors.KeyedVectors`) of a model directory
     written by ``Word2Vec``, ``GloVe`` or :func:`save_vectors` (or its ``model.safetensors``):
@@ -43,6 +57,8 @@ def load_vectors(cls, directory: str | os.PathLike):
     from dlcourse.engine.persist import model_path, read_state
 
     path = model_path(directory)
+    if Path(directory).is_file() and gensim_pickle(directory):
+        raise InputError(GENSIM_PICKLE.format(path=directory))
     if not path.exists() and (path.parent / "model.pt").exists():
         raise DlcourseError(f"{path.parent} holds a model.pt of an older dlcourse, which is "
                             "no longer read; train it again with `dlcourse embed train`")

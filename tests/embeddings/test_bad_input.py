@@ -147,7 +147,7 @@ CASES = [
      r"gzip-compressed; decompress it first \(gunzip -k corpus.txt.gz\) and give the text file"),
     (("embed", "train", "corpus.txt.bz2", "--method", "glove", "--out", "out"),
      r"DATA corpus.txt.bz2 is bzip2-compressed; decompress it first \(bunzip2 -k"),
-    (("embed", "train", "nomodel", "--out", "out"), r"DATA nomodel is a directory"),
+    (("embed", "train", "nomodel", "--out", "out"), r"DATA nomodel is a folder without files"),
     (("embed", "train", "notes.txt", "--out", "notes.txt"), r"--out notes.txt exists and is not"),
     (("embed", "train", "notes.txt", "--out", "notes.txt/run"), r"notes.txt is a file"),
     (("embed", "train", *GOOD, "--out", "out", "--resume"),

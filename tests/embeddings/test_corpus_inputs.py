@@ -44,7 +44,8 @@ def test_a_text_given_as_the_corpus_path_says_to_wrap_it(workdir):
                                                r"\[text\]\)"):
         Word2Vec(**SMALL).fit("the cat sat")
     with pytest.raises(MissingFileError, match=r"corpus file nosuch.txt does not exist; give a "
-                                               r"text file with one sentence per line$"):
+                                               r"text file \(or a folder of them\) with one "
+                                               r"sentence per line$"):
         Word2Vec(**SMALL).fit("nosuch.txt")
 
 

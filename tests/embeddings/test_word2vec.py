@@ -150,8 +150,9 @@ def test_bad_parameters_and_corpora(tmp_path):
     # a missing file or a folder: a DlcourseError (one line on the CLI), a FileNotFoundError too
     with pytest.raises(FileNotFoundError, match="corpus file /nonexistent/corpus.txt does not"):
         Word2Vec().fit("/nonexistent/corpus.txt")
-    with pytest.raises(DlcourseError, match="corpus file .* is a directory"):
-        Word2Vec().fit(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DlcourseError, match="corpus .*empty is a folder without files"):
+        Word2Vec().fit(tmp_path / "empty")
     with pytest.raises(ValueError, match="a file path or a list of sentences, got NoneType"):
         Word2Vec().fit(None)
     with pytest.raises(ValueError, match="tokens must be strings, got int 1"):
@@ -328,3 +329,27 @@ def test_gensims_two_step_training_runs_as_its_tutorials_write_it(lee_sentences,
         model.train(sentences, corpus_file=str(corpus))
     with pytest.raises(DlcourseError, match="update=True"):
         model.build_vocab(sentences, update=True)
+
+
+def test_a_folder_of_text_files_is_one_corpus_in_name_order(tmp_path, cli_run, monkeypatch):
+    # `embed train folder` and fit("folder") were refused as "a directory; give a text file"
+    # (gensim reads one with PathLineSentences)
+    lines = [" ".join(f"w{(i * 7 + j) % 23}" for j in range(8)) for i in range(300)]
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "b.txt").write_text("\n".join(lines[150:]) + "\n")
+    (tmp_path / "docs" / "a.txt").write_text("\n".join(lines[:150]) + "\n")
+    (tmp_path / "docs" / ".notes").write_text("hidden files are left out\n")
+    (tmp_path / "all.txt").write_text("\n".join(lines) + "\n")
+    settings = dict(vector_size=8, min_count=1, workers=1, epochs=2, seed=3)
+    folder = Word2Vec(**settings).fit(tmp_path / "docs")
+    whole = Word2Vec(**settings).fit(tmp_path / "all.txt")
+    assert folder.wv.index_to_key == whole.wv.index_to_key
+    np.testing.assert_array_equal(folder.wv.vectors, whole.wv.vectors)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs" / "z.bin").write_bytes(b"\x00\x01")
+    cli_run("embed", "train", "docs", "--out", "m").assert_user_error(
+        r"DATA file docs/z.bin looks binary")
+    (tmp_path / "docs" / "z.bin").unlink()
+    done = cli_run("--threads", "1", "embed", "train", "docs", "--out", "m", "--epochs", "1",
+                   "--min-count", "1", "--workers", "1")
+    assert done.code == 0, done.err

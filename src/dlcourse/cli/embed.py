@@ -140,7 +140,7 @@ def train(data, method, lr, old_alpha, limit, dry_run, out, resume, **options):
 
     \b
     DATA: lee, wordnet, wikipedia-sample, rt-sentences (offline), text8, ptb (online), or a
-    text file with one sentence or document a line.
+    text file with one sentence or document a line (or a folder of such files).
     """
     if old_alpha is not None:
         note_deprecated(f"--alpha {old_alpha}", "'--lr' (the start learning rate)")

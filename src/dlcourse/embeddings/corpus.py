@@ -21,6 +21,7 @@ import numpy as np
 
 from dlcourse.errors import ConfigError, InputError, MissingFileError
 from dlcourse.text.labels import refuse_table
+from dlcourse.text.reading import text_files
 
 _WORD = re.compile(r"\w+(?:[-']\w+)*")
 _WORD_OR_LINE_END = re.compile(r"\w+(?:[-']\w+)*|\n")  # "\n" can never be a word: a safe marker
@@ -46,10 +47,11 @@ class Corpus:
 
     Args:
         source: a path to a text file with one sentence or document per line (tokenized with
-            :func:`tokenize`), or a re-iterable of token lists or of strings (tokenized too), or
-            another Corpus. A file is streamed on every pass, never loaded whole; a very long
-            line (text8 is one 100M-character line) is cut at blanks into pieces of about
-            ``max_line_chars`` characters.
+            :func:`tokenize`) or to a folder of such files (read in name order), or a
+            re-iterable of token lists or of strings (tokenized too), or another Corpus. A
+            file is streamed on every pass, never loaded whole; a very long line (text8 is one
+            100M-character line) is cut at blanks into pieces of about ``max_line_chars``
+            characters.
         encoding: the file's text encoding. Files are read through
             :func:`dlcourse.text.read_text_lines`, the one reading policy of the text lessons:
             an undecodable byte is an error naming the file and line, never replaced.
@@ -75,12 +77,12 @@ class Corpus:
         self.encoding = check_encoding(encoding)
         if isinstance(source, (str, Path)):
             path = Path(source)
-            if not path.is_file():
-                what = "is a directory" if path.is_dir() else "does not exist"
+            if not path.exists():
                 text = (" (to train on this text itself, pass a list: [text])"
                         if isinstance(source, str) and len(source.split()) > 1 else "")
-                raise MissingFileError(f"corpus file {path} {what}; give a text file with one "
-                                       f"sentence per line{text}")
+                raise MissingFileError(f"corpus file {path} does not exist; give a text file "
+                                       f"(or a folder of them) with one sentence per line{text}")
+            text_files(path, "corpus")  # a folder without files is refused now, not in fit
             self.source: Path | Iterable = path
         elif iter(source) is source:
             raise InputError("the corpus is a one-shot iterator (a generator); pass a list, a file "
@@ -125,7 +127,8 @@ class Corpus:
         limit = self.max_line_chars
         lines: list[str] = []
         size = 0
-        for line in read_text_lines(self.source, self.encoding):
+        for line in (line for file in text_files(self.source, "corpus")
+                     for line in read_text_lines(file, self.encoding)):
             if len(line) >= limit:
                 if lines:
                     yield "\n".join(lines) + "\n"

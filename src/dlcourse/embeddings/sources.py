@@ -52,10 +52,10 @@ def check_data(value: str, encoding: str = "utf-8") -> str:
     """DATA as given, once it is a named corpus or a readable text file in ``encoding``.
 
     Raises:
-        DlcourseError: neither a name nor a file; a directory, an empty, binary or undecodable
-            file (naming the line and the --encoding option).
+        DlcourseError: neither a name nor a file or folder of files; an empty, binary or
+            undecodable file (naming the line and the --encoding option).
     """
-    from dlcourse.text.reading import check_text_file
+    from dlcourse.text.reading import check_text_file, text_files
 
     name = corpus_name(value)
     if name is not None:
@@ -73,7 +73,8 @@ def check_data(value: str, encoding: str = "utf-8") -> str:
     if not path.exists():
         raise DlcourseError(f"DATA {value!r} is neither a named corpus ({names}) nor an "
                             "existing file")
-    check_text_file(path, encoding, "DATA")
+    for file in text_files(path):  # a folder: each of its files, as gensim's PathLineSentences
+        check_text_file(file, encoding, "DATA" if file == path else "DATA file")
     # a path that reads as a name once normalised (./lee -> lee) keeps its folder, so that
     # open_corpus reads the file and not the corpus
     text = str(path)
@@ -108,6 +109,7 @@ def open_corpus(data: str, encoding: str = "utf-8", limit: int | None = None):
         data = str(fetch(name) / ONLINE[name])  # downloads once; offline: DataUnavailableError
     if limit is None:
         return Corpus(data, encoding=encoding)
-    from dlcourse.text.reading import read_text_lines
+    from dlcourse.text.reading import read_text_lines, text_files
 
-    return [tokenize(line) for line in itertools.islice(read_text_lines(data, encoding), limit)]
+    lines = (line for file in text_files(data) for line in read_text_lines(file, encoding))
+    return [tokenize(line) for line in itertools.islice(lines, limit)]

@@ -32,6 +32,7 @@ __all__ = [
     "iter_lines",
     "read_text",
     "read_text_lines",
+    "text_files",
 ]
 
 ERRORS = ("strict", "replace")  # "replace" only when a caller asks for it, never by default
@@ -240,6 +241,26 @@ def read_text(path: str | os.PathLike, encoding: str = "utf-8", errors: str = "s
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory; give a text file") from None
     return decode_text(raw, path, encoding, errors)
+
+
+def text_files(path: str | os.PathLike, what: str = "DATA") -> list[Path]:
+    """The files a corpus path stands for: the file itself, or a folder's files in name order
+    (gensim's ``PathLineSentences``: every file directly in it, hidden ones left out).
+
+    Raises:
+        MissingFileError: nothing at ``path``.
+        InputError: a folder with no file in it.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        if not path.exists():
+            raise MissingFileError(f"{what} {path} does not exist")
+        return [path]
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise InputError(f"{what} {path} is a folder without files; give a text file, or a "
+                         "folder of text files (one sentence a line)")
+    return files
 
 
 def read_text_lines(path: str | os.PathLike, encoding: str = "utf-8", errors: str = "strict",

@@ -122,3 +122,16 @@ def test_a_refused_data_file_gets_its_error_line_alone(cli_run, workdir):
     _train(cli_run, "two.csv", "--out", "run")
     cli_run("som", "evaluate", "run", "three.csv").assert_user_error(
         "has 3 features but the map was trained on 2")
+
+
+@pytest.mark.parametrize("topology", ["rectangular", "hexagonal"])
+def test_euclidean_coordinates_are_minisoms(topology):
+    # MiniSom's hexagonal plotting recipe calls these two; they were missing
+    minisom = pytest.importorskip("minisom")
+    theirs = minisom.MiniSom(4, 5, 3, topology=topology)
+    ours = SOM(4, 5, topology=topology)
+    for a, b in zip(theirs.get_euclidean_coordinates(), ours.get_euclidean_coordinates(),
+                    strict=True):
+        np.testing.assert_allclose(b, a)
+    assert ours.convert_map_to_euclidean((2, 3)) == pytest.approx(
+        theirs.convert_map_to_euclidean((2, 3)))

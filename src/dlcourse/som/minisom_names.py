@@ -147,3 +147,21 @@ class MiniSomNames:
     def labels_map(self, X: Any, labels: Any) -> dict[tuple[int, int], Counter]:
         """``{(row, col): Counter(labels of the samples that unit wins)}``."""
         return measures.labels_map(self.predict(X), labels)
+
+    def get_euclidean_coordinates(self) -> tuple[np.ndarray, np.ndarray]:
+        """MiniSom's unit positions on the plane, ``(xx, yy)`` of shape (m, n) each: unit
+        ``(i, j)`` lies at ``(xx[i, j], yy[i, j])``, MiniSom's numbers (x along ``i``; a
+        hexagonal map shifts every other ``j`` by half a unit and scales y by sqrt(3)/2), so
+        its hexagonal plotting recipes draw this map as they draw theirs."""
+        m, n = self.config.m, self.config.n
+        xx, yy = np.meshgrid(np.arange(m, dtype=float), np.arange(n, dtype=float))  # (n, m)
+        if self.config.topology == "hexagonal":
+            xx[::-2] -= 0.5
+            yy *= np.sqrt(3) / 2
+        return xx.T, yy.T
+
+    def convert_map_to_euclidean(self, xy: Any) -> tuple[Any, Any]:
+        """MiniSom's plane position of the unit ``xy`` (a ``(row, col)`` pair, as ``winner``
+        returns), as :meth:`get_euclidean_coordinates` places it."""
+        xx, yy = self.get_euclidean_coordinates()
+        return xx[tuple(xy)], yy[tuple(xy)]

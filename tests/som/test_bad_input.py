@@ -257,7 +257,10 @@ CASES = [
     (("predict", "truncated", "wine.csv"), r"cannot read truncated/model.safetensors"),
     (("predict", "folder", "wine.csv"), r"MODEL_DIR folder holds no model.safetensors"),
     # plot MODEL_DIR [--data DATA]
-    (("plot", "som", "--features", "a,b"), r"'a,b' is not a comma-separated list"),
+    (("plot", "som", "--features", "a,b"), r"--features 'a' is not a column of the map \(its "
+                                           r"columns: alcohol, malic_acid, .*; or give column "
+                                           r"numbers 0..12"),
+    (("plot", "som", "--features", "ash,"), r"'ash,' has an empty item"),
     (("plot", "som", "--features", "99"), r"--features 99 is out of range 0..12"),
     (("plot", "som", "--data", "nosuch.csv"), r"--data 'nosuch.csv' not found"),
     (("plot", "som", "--data", "four.npy"), r"--data four.npy has 4 features but the map"),

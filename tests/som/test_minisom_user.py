@@ -135,3 +135,15 @@ def test_euclidean_coordinates_are_minisoms(topology):
         np.testing.assert_allclose(b, a)
     assert ours.convert_map_to_euclidean((2, 3)) == pytest.approx(
         theirs.convert_map_to_euclidean((2, 3)))
+
+
+def test_plot_features_by_the_names_the_panels_show(cli_run, workdir):
+    # --features sl,pw was "not a comma-separated list of column numbers"
+    pd.DataFrame(RNG.normal(size=(60, 3)), columns=["sl", "sw", "pl"]).to_csv("m.csv",
+                                                                             index=False)
+    _train(cli_run, "m.csv", "--out", "run")
+    for features, out in (("0,2", "by_number"), ("sl,pl", "by_name")):
+        done = cli_run("som", "plot", "run", "--features", features, "--out", out)
+        assert done.code == 0, done.err
+    assert Path("by_name/component_planes.png").read_bytes() == \
+        Path("by_number/component_planes.png").read_bytes()

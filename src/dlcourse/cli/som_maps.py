@@ -28,13 +28,14 @@ def _model_dir(ctx, param, value):
 
 
 def _features(ctx, param, value):
+    """--features as given: column numbers, or names (the map's, looked up in ``plot``)."""
     if value is None:
         return None
-    try:
-        return [int(v) for v in value.split(",")]
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a comma-separated list of column numbers",
-                                 ctx, param) from None
+    items = [v.strip() for v in value.split(",")]
+    if not all(items):
+        raise click.BadParameter(f"{value!r} has an empty item; give column numbers or names "
+                                 "separated by commas", ctx, param)
+    return [int(v) if v.lstrip("-").isdigit() else v for v in items]
 
 
 def _output_file(ctx, param, value):
@@ -167,8 +168,8 @@ def predict(model_dir, data, output, limit, seed, drop_columns, device):
 @click.option("--data", default=None, help="Data for the hit map and the scatter [default: the "
               "training data when it is found].")
 @click.option("--features", default=None, callback=_features,
-              help="Component planes to draw, e.g. 0,5,12 [default: the 8 that vary most over "
-              "the map].")
+              help="Component planes to draw, by column number or name, e.g. 0,5,12 or "
+              "age,income [default: the 8 that vary most over the map].")
 @limit_option
 @seed_option
 @drop_option
@@ -183,11 +184,20 @@ def plot(model_dir, data, features, limit, seed, drop_columns, out, device):
 
     som = _load_map(model_dir, device)
     d = som.n_features_in_
+    topology, names = som.config.topology, som.metadata_.get("feature_names")
+    fitted = getattr(som, "feature_names_in_", None)  # a map fitted in Python on a DataFrame
+    names = names or (None if fitted is None else [str(n) for n in fitted])
+    unknown = [k for k in features or () if isinstance(k, str) and k not in (names or ())]
+    if unknown:  # the panels are titled by name: a name is what a user copies from them
+        known = f"its columns: {', '.join(names)}" if names else "it has no column names"
+        raise DlcourseError(f"--features {unknown[0]!r} is not a column of the map ({known}); "
+                            f"or give column numbers 0..{d - 1}")
+    features = None if features is None else [
+        names.index(k) if isinstance(k, str) else k for k in features]
     bad = [k for k in features or () if not 0 <= k < d]
     if bad:
         raise DlcourseError(f"--features {bad[0]} is out of range 0..{d - 1}")
     out = Path(out or model_dir)
-    topology, names = som.config.topology, som.metadata_.get("feature_names")
     table = X = None
     try:
         table, X = _load_data(som, model_dir, data, limit, seed, "--data", drop_columns)
